@@ -1,0 +1,80 @@
+"""The benchmark registry."""
+
+from __future__ import annotations
+
+import difflib
+
+from ..errors import UnknownBenchmarkError
+from .arc import ARCChallenge, ARCEasy
+from .base import Benchmark, Doc, ItemScore, Mode, PromptContext, sample_docs
+from .hellaswag import HellaSwag
+from .mmlu import MMLU
+from .truthfulqa import TruthfulQAMC1, TruthfulQAMC2
+from .winogrande import WinoGrande
+
+REGISTRY: dict[str, type[Benchmark]] = {
+    cls.name: cls
+    for cls in (
+        MMLU,
+        ARCChallenge,
+        ARCEasy,
+        HellaSwag,
+        WinoGrande,
+        TruthfulQAMC1,
+        TruthfulQAMC2,
+    )
+}
+
+SUITES: dict[str, tuple[str, ...]] = {
+    "quick": ("arc_easy", "arc_challenge", "hellaswag", "winogrande", "truthfulqa_mc1", "mmlu"),
+    "mc": (
+        "mmlu",
+        "arc_challenge",
+        "arc_easy",
+        "hellaswag",
+        "winogrande",
+        "truthfulqa_mc1",
+        "truthfulqa_mc2",
+    ),
+}
+
+
+def get_benchmark_class(name: str) -> type[Benchmark]:
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        close = difflib.get_close_matches(name, list(REGISTRY), n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise UnknownBenchmarkError(
+            f"unknown benchmark {name!r}{hint}; `shootout list benchmarks` shows them all"
+        ) from None
+
+
+def expand_benchmarks(names: list[str]) -> list[str]:
+    """Expand suite names and validate each benchmark name, keeping order without repeats."""
+    out: list[str] = []
+    for raw in names:
+        name = raw.strip()
+        if not name:
+            continue
+        for n in SUITES.get(name, (name,)):
+            get_benchmark_class(n)
+            if n not in out:
+                out.append(n)
+    if not out:
+        raise UnknownBenchmarkError("no benchmarks given")
+    return out
+
+
+__all__ = [
+    "REGISTRY",
+    "SUITES",
+    "Benchmark",
+    "Doc",
+    "ItemScore",
+    "Mode",
+    "PromptContext",
+    "expand_benchmarks",
+    "get_benchmark_class",
+    "sample_docs",
+]

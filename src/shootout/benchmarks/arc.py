@@ -1,0 +1,134 @@
+"""ARC-Challenge and ARC-Easy (Clark et al., 2018), "Question: …\\nAnswer:" with choice texts."""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Sequence
+from typing import ClassVar
+
+from ..data.files import expect_count, read_json, read_jsonl
+from ..data.hub import hub_rows
+from ..errors import DataError
+from .base import Doc
+from .multiple_choice import MCQuestion, MultipleChoiceBenchmark
+
+_ANSWER_SPLIT = re.compile(r"\s*Answer\d+: ")
+
+
+class ARCChallenge(MultipleChoiceBenchmark):
+    name: ClassVar[str] = "arc_challenge"
+    version: ClassVar[str] = "1"
+    domain: ClassVar[str] = "reasoning"
+    description: ClassVar[str] = "ARC-Challenge test (1,172 grade-school science questions)"
+    citation: ClassVar[str] = (
+        "Clark et al. 2018, Think you have Solved Question Answering? Try ARC, arXiv:1803.05457"
+    )
+    primary_metric: ClassVar[str] = "acc_norm"
+    subset: ClassVar[str] = "arc_challenge"
+    hub_name: ClassVar[str] = "ARC-Challenge"
+    expected_count: ClassVar[int] = 1172
+
+    def load(self) -> list[Doc]:
+        if self.data.root is None:
+            return self._load_hub()
+        rel = f"arc/{self.subset}/test_rc_5shot/requests.jsonl.gz"
+        path = self.data.path(rel)
+        seen: set[str] = set()
+        docs: list[Doc] = []
+        for lineno, rec in read_jsonl(path):
+            try:
+                if rec["doc_id"] >= 1_000_000:  # oe-eval's unconditional requests
+                    continue
+                native, d = str(rec["native_id"]), rec["doc"]
+                if native in seen:
+                    continue
+                question = d["query"].removeprefix("Question: ").removesuffix("\nAnswer:")
+                choices, gold = [str(c) for c in d["choices"]], int(d["gold"])
+            except (KeyError, TypeError, ValueError) as e:
+                raise DataError(f"{path}:{lineno}: missing or bad field ({e})") from e
+            if not 0 <= gold < len(choices):
+                raise DataError(f"{path}:{lineno}: gold index {gold} out of range")
+            seen.add(native)
+            docs.append(Doc(native, {"question": question, "choices": choices, "gold": gold}))
+        expect_count(path, len(docs), self.expected_count)
+        return docs
+
+    def _load_hub(self) -> list[Doc]:
+        docs = []
+        for r in hub_rows("allenai/ai2_arc", self.hub_name, "test"):
+            labels = list(r["choices"]["label"])
+            docs.append(
+                Doc(
+                    r["id"],
+                    {
+                        "question": r["question"],
+                        "choices": list(r["choices"]["text"]),
+                        "gold": labels.index(r["answerKey"]),
+                    },
+                )
+            )
+        expect_count(f"ai2_arc {self.hub_name} test", len(docs), self.expected_count)
+        return docs
+
+    def _train(self) -> list[tuple[str, list[str], int]]:
+        if "_train_cache" in self.__dict__:
+            return self.__dict__["_train_cache"]
+        pool: list[tuple[str, list[str], int]] = []
+        if self.data.root is not None:
+            path = self.data.path(f"arc_fewshot/{self.hub_name}/train.json")
+            for i, rec in enumerate(read_json(path)):
+                pool.append(_parse_adapter_record(rec, f"{path}[{i}]"))
+        else:
+            for r in hub_rows("allenai/ai2_arc", self.hub_name, "train"):
+                labels = list(r["choices"]["label"])
+                pool.append(
+                    (r["question"], list(r["choices"]["text"]), labels.index(r["answerKey"]))
+                )
+        self.__dict__["_train_cache"] = pool
+        return pool
+
+    def _shots(self, k: int) -> list[tuple[str, list[str], int]]:
+        if k == 0:
+            return []
+        pool = self._train()
+        idx = random.Random(self.fewshot_seed).sample(range(len(pool)), k)
+        return [pool[i] for i in idx]
+
+    def mc(self, doc: Doc, fewshot: int) -> MCQuestion:
+        prefix = "".join(f"Question: {q}\nAnswer: {c[g]}\n\n" for q, c, g in self._shots(fewshot))
+        context = prefix + f"Question: {doc.fields['question']}\nAnswer:"
+        choices = tuple(doc.fields["choices"])
+        return MCQuestion(
+            pairs=tuple((context, f" {c}") for c in choices),
+            choice_texts=choices,
+            gold=doc.fields["gold"],
+            question=doc.fields["question"],
+            options=choices,
+        )
+
+    def fewshot_examples(self, doc: Doc, k: int) -> list[tuple[str, Sequence[str], int]]:
+        return list(self._shots(k))
+
+
+class ARCEasy(ARCChallenge):
+    name: ClassVar[str] = "arc_easy"
+    description: ClassVar[str] = "ARC-Easy test (2,376 grade-school science questions)"
+    subset: ClassVar[str] = "arc_easy"
+    hub_name: ClassVar[str] = "ARC-Easy"
+    expected_count: ClassVar[int] = 2376
+
+
+def _parse_adapter_record(rec: dict, where: str) -> tuple[str, list[str], int]:
+    """Parse the LLM-Adapters train format: 'Please choose …: {q}\\n\\nAnswer1: … Answer2: …'."""
+    try:
+        body = rec["instruction"].removeprefix("Please choose the correct answer to the question: ")
+        body = body.rsplit("\n\nAnswer format:", 1)[0]
+        question, options = body.split("\n\nAnswer1: ", 1)
+        choices = [c.strip() for c in _ANSWER_SPLIT.split(" Answer1: " + options) if c.strip()]
+        gold = int(rec["answer"].removeprefix("answer")) - 1
+    except (KeyError, ValueError, AttributeError) as e:
+        raise DataError(f"{where}: unrecognised ARC train record ({e})") from e
+    if not 0 <= gold < len(choices):
+        raise DataError(f"{where}: gold answer out of range")
+    return question.strip(), choices, gold

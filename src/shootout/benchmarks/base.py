@@ -1,0 +1,108 @@
+"""What a benchmark is: data, prompt, answer extraction, metric, version and citation.
+
+A benchmark turns each document into one request (generation or log-likelihood) and scores the
+response. Scoring logic lives in the benchmark and in `shootout.scoring`, never in the runner.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+from ..data.files import DataDir
+from ..providers.base import (
+    GenerateRequest,
+    GenerateResponse,
+    LoglikelihoodRequest,
+    LoglikelihoodResponse,
+    Sampling,
+)
+
+Mode = Literal["loglikelihood", "generative"]
+Request = GenerateRequest | LoglikelihoodRequest
+Response = GenerateResponse | LoglikelihoodResponse
+
+
+@dataclass(frozen=True)
+class Doc:
+    """One benchmark item. `group` is a breakdown key (subject, level...) or ""."""
+
+    id: str
+    fields: Mapping[str, Any]
+    group: str = ""
+
+
+@dataclass(frozen=True)
+class ItemScore:
+    """How one response scored, with enough to audit it."""
+
+    metrics: Mapping[str, float]
+    extracted: str | None = None
+    reason: str = ""
+    extraction_failed: bool = False
+
+
+@dataclass(frozen=True)
+class PromptContext:
+    """What a benchmark needs to know about the model to build its prompt."""
+
+    mode: Mode
+    chat: bool
+    sampling: Sampling
+    fewshot: int
+
+
+@dataclass
+class Benchmark(ABC):
+    """Base class. Subclasses set the class variables and implement load/request/score."""
+
+    name: ClassVar[str]
+    version: ClassVar[str]
+    citation: ClassVar[str]
+    description: ClassVar[str]
+    domain: ClassVar[str]
+    metrics: ClassVar[tuple[str, ...]]
+    primary_metric: ClassVar[str]
+    modes: ClassVar[tuple[Mode, ...]] = ("loglikelihood", "generative")
+    default_fewshot: ClassVar[int] = 0
+    # default generation budget for generative scoring of this benchmark
+    default_max_tokens: ClassVar[int] = 32
+
+    data: DataDir
+    fewshot_seed: int = 1234
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @abstractmethod
+    def load(self) -> list[Doc]:
+        """All documents of the evaluation split, in a fixed order."""
+
+    @abstractmethod
+    def request(self, doc: Doc, ctx: PromptContext) -> Request: ...
+
+    @abstractmethod
+    def score(self, doc: Doc, ctx: PromptContext, response: Response) -> ItemScore: ...
+
+    def prepare(self, docs: Sequence[Doc], ctx: PromptContext) -> None:  # noqa: B027
+        """Hook run once before requests are built (e.g. load few-shot pools)."""
+
+    def template_hash(self, docs: Sequence[Doc], ctx: PromptContext) -> str:
+        """Hash of the rendered request of the first document: changes when the prompt does."""
+        if not docs:
+            return ""
+        req = self.request(docs[0], ctx)
+        blob = json.dumps(req.to_dict(), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def sample_docs(docs: Sequence[Doc], limit: int | None, seed: int) -> list[Doc]:
+    """A seeded, reproducible sample of `limit` documents, kept in their original order."""
+    if limit is None or limit >= len(docs):
+        return list(docs)
+    rng = random.Random(seed)
+    chosen = sorted(rng.sample(range(len(docs)), limit))
+    return [docs[i] for i in chosen]

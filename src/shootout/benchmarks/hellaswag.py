@@ -1,0 +1,76 @@
+"""HellaSwag (Zellers et al., 2019) validation, with lm-evaluation-harness preprocessing."""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from ..data.files import expect_count, read_jsonl
+from ..data.hub import hub_rows
+from ..errors import ConfigError, DataError
+from .base import Doc
+from .multiple_choice import MCQuestion, MultipleChoiceBenchmark
+
+
+def preprocess(text: str) -> str:
+    """lm-evaluation-harness's HellaSwag cleanup of WikiHow artefacts."""
+    text = text.strip()
+    text = text.replace(" [title]", ". ")
+    text = re.sub(r"\[.*?\]", "", text)
+    return text.replace("  ", " ")
+
+
+class HellaSwag(MultipleChoiceBenchmark):
+    name: ClassVar[str] = "hellaswag"
+    version: ClassVar[str] = "1"
+    domain: ClassVar[str] = "commonsense"
+    description: ClassVar[str] = "HellaSwag validation (10,042 sentence completions)"
+    citation: ClassVar[str] = (
+        "Zellers et al. 2019, HellaSwag: Can a Machine Really Finish Your Sentence?, ACL"
+    )
+    primary_metric: ClassVar[str] = "acc_norm"
+    expected_count: ClassVar[int] = 10042
+
+    def load(self) -> list[Doc]:
+        rows: list[tuple[str, dict]] = []
+        if self.data.root is None:
+            rows = [
+                (f"hub:{i}", r)
+                for i, r in enumerate(hub_rows("Rowan/hellaswag", None, "validation"))
+            ]
+        else:
+            path = self.data.path("hellaswag/hellaswag_val.jsonl.gz")
+            rows = [(f"{path}:{n}", r) for n, r in read_jsonl(path)]
+        docs = []
+        for where, r in rows:
+            try:
+                ctx = r["ctx_a"] + " " + r["ctx_b"].capitalize()
+                query = preprocess(r["activity_label"] + ": " + ctx)
+                endings = [preprocess(e) for e in r["endings"]]
+                gold = int(r["label"])
+                doc_id = str(r["ind"])
+            except (KeyError, TypeError, ValueError) as e:
+                raise DataError(f"{where}: missing or bad field ({e})") from e
+            if len(endings) != 4 or not 0 <= gold < 4:
+                raise DataError(f"{where}: expected 4 endings and a label in 0-3")
+            docs.append(
+                Doc(
+                    doc_id,
+                    {"query": query, "endings": endings, "gold": gold},
+                    group=str(r.get("split_type", "")),
+                )
+            )
+        expect_count("hellaswag validation", len(docs), self.expected_count)
+        return docs
+
+    def mc(self, doc: Doc, fewshot: int) -> MCQuestion:
+        if fewshot:
+            raise ConfigError("hellaswag: few-shot needs the train split, which is not supported")
+        endings = tuple(doc.fields["endings"])
+        return MCQuestion(
+            pairs=tuple((doc.fields["query"], f" {e}") for e in endings),
+            choice_texts=endings,
+            gold=doc.fields["gold"],
+            question="Which ending is the most plausible continuation?\n" + doc.fields["query"],
+            options=endings,
+        )

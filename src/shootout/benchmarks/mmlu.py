@@ -1,0 +1,114 @@
+"""MMLU (Hendrycks et al., 2021): 57 subjects, 5-shot from the dev split, Hendrycks format."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import ClassVar
+
+from ..data.files import expect_count, read_csv_rows
+from ..data.hub import hub_rows
+from ..errors import DataError
+from .base import Doc
+from .multiple_choice import MCQuestion, MultipleChoiceBenchmark
+
+LETTERS4 = ("A", "B", "C", "D")
+
+
+def format_question(question: str, choices: Sequence[str]) -> str:
+    lines = [question.strip()] + [f"{L}. {c}" for L, c in zip(LETTERS4, choices, strict=True)]
+    return "\n".join(lines) + "\nAnswer:"
+
+
+class MMLU(MultipleChoiceBenchmark):
+    name: ClassVar[str] = "mmlu"
+    version: ClassVar[str] = "1"
+    domain: ClassVar[str] = "knowledge"
+    description: ClassVar[str] = "MMLU test, 57 subjects, 14,042 questions; letter continuations"
+    citation: ClassVar[str] = (
+        "Hendrycks et al. 2021, Measuring Massive Multitask Language Understanding, ICLR"
+    )
+    default_fewshot: ClassVar[int] = 5
+    expected_count: ClassVar[int] = 14042
+
+    def load(self) -> list[Doc]:
+        if self.data.root is None:
+            return self._load_hub()
+        test_dir = self.data.path("mmlu/test")
+        files = sorted(test_dir.glob("*_test.csv"))
+        if len(files) != 57:
+            raise DataError(f"{test_dir}: expected 57 subject files, found {len(files)}")
+        docs: list[Doc] = []
+        for f in files:
+            subject = f.name.removesuffix("_test.csv")
+            self.data.path(f"mmlu/test/{f.name}")
+            for lineno, row in read_csv_rows(f, ncols=6):
+                docs.append(_doc(subject, f"{subject}/{lineno}", row, f"{f}:{lineno}"))
+        expect_count(test_dir, len(docs), self.expected_count)
+        return docs
+
+    def _load_hub(self) -> list[Doc]:
+        docs = []
+        for i, r in enumerate(hub_rows("cais/mmlu", "all", "test")):
+            row = [r["question"], *r["choices"], LETTERS4[int(r["answer"])]]
+            docs.append(_doc(r["subject"], f"{r['subject']}/{i}", row, f"cais/mmlu:{i}"))
+        expect_count("cais/mmlu test", len(docs), self.expected_count)
+        self._hub_dev = defaultdict(list)
+        for r in hub_rows("cais/mmlu", "all", "dev"):
+            row = [r["question"], *r["choices"], LETTERS4[int(r["answer"])]]
+            self._hub_dev[r["subject"]].append(_doc(r["subject"], "", row, "dev"))
+        return docs
+
+    def _dev(self, subject: str) -> list[Doc]:
+        cache: dict[str, list[Doc]] = self.__dict__.setdefault("_dev_cache", {})
+        if subject not in cache:
+            if self.data.root is None:
+                cache[subject] = getattr(self, "_hub_dev", {}).get(subject, [])
+            else:
+                rel = f"mmlu/dev/{subject}_dev.csv"
+                path = self.data.path(rel)
+                cache[subject] = [
+                    _doc(subject, f"dev/{subject}/{n}", row, f"{path}:{n}")
+                    for n, row in read_csv_rows(path, ncols=6)
+                ]
+        return cache[subject]
+
+    def mc(self, doc: Doc, fewshot: int) -> MCQuestion:
+        subject = doc.group
+        shots = self._dev(subject)[:fewshot]
+        if len(shots) < fewshot:
+            raise DataError(f"mmlu/{subject}: only {len(shots)} dev examples for {fewshot}-shot")
+        prefix = (
+            f"The following are multiple choice questions (with answers) about "
+            f"{subject.replace('_', ' ')}.\n\n"
+        )
+        for s in shots:
+            prefix += format_question(s.fields["question"], s.fields["choices"])
+            prefix += f" {s.fields['answer']}\n\n"
+        context = prefix + format_question(doc.fields["question"], doc.fields["choices"])
+        gold = LETTERS4.index(doc.fields["answer"])
+        return MCQuestion(
+            pairs=tuple((context, f" {L}") for L in LETTERS4),
+            choice_texts=LETTERS4,
+            gold=gold,
+            question=doc.fields["question"],
+            options=tuple(doc.fields["choices"]),
+        )
+
+    def fewshot_examples(self, doc: Doc, k: int) -> list[tuple[str, Sequence[str], int]]:
+        return [
+            (s.fields["question"], s.fields["choices"], LETTERS4.index(s.fields["answer"]))
+            for s in self._dev(doc.group)[:k]
+        ]
+
+
+def _doc(subject: str, doc_id: str, row: list[str], where: str) -> Doc:
+    question, a, b, c, d, answer = row
+    answer = answer.strip()
+    if answer not in LETTERS4:
+        raise DataError(f"{where}: answer must be one of A-D, found {answer!r}")
+    return Doc(
+        id=doc_id,
+        fields={"question": question, "choices": [a, b, c, d], "answer": answer},
+        group=subject,
+    )

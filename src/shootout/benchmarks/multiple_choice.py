@@ -1,0 +1,129 @@
+"""Shared machinery for multiple-choice benchmarks, scored by log-likelihood or generatively."""
+
+from __future__ import annotations
+
+import random
+from abc import abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+from ..errors import ProviderError
+from ..providers.base import (
+    GenerateRequest,
+    GenerateResponse,
+    LoglikelihoodRequest,
+    LoglikelihoodResponse,
+    Message,
+)
+from ..scoring.choice import (
+    LETTERS,
+    acc_from_loglikelihoods,
+    acc_norm_from_loglikelihoods,
+    extract_letter,
+)
+from .base import Benchmark, Doc, ItemScore, PromptContext, Request, Response
+
+CHAT_INSTRUCTION = (
+    "Answer the following multiple choice question. "
+    "Reply with only the letter of the correct answer."
+)
+
+
+@dataclass(frozen=True)
+class MCQuestion:
+    """A multiple-choice item in both views.
+
+    Log-likelihood view: one (context, continuation) pair per choice; `choice_texts` are the
+    strings whose length normalises acc_norm. Generative view: `question` and `options`.
+    """
+
+    pairs: tuple[tuple[str, str], ...]
+    choice_texts: tuple[str, ...]
+    gold: int
+    question: str
+    options: tuple[str, ...]
+
+
+class MultipleChoiceBenchmark(Benchmark):
+    metrics: ClassVar[tuple[str, ...]] = ("acc", "acc_norm")
+    primary_metric: ClassVar[str] = "acc"
+    default_max_tokens: ClassVar[int] = 32
+    # shuffle options in the generative view (needed where the gold is always first)
+    shuffle_options: ClassVar[bool] = False
+
+    @abstractmethod
+    def mc(self, doc: Doc, fewshot: int) -> MCQuestion:
+        """The item with `fewshot` solved examples prepended to each context."""
+
+    def fewshot_examples(self, doc: Doc, k: int) -> list[tuple[str, Sequence[str], int]]:
+        """(question, options, gold) examples for the generative prompt; default none."""
+        return []
+
+    # -- requests -------------------------------------------------------------------------
+    def request(self, doc: Doc, ctx: PromptContext) -> Request:
+        q = self.mc(doc, ctx.fewshot)
+        if ctx.mode == "loglikelihood":
+            return LoglikelihoodRequest(pairs=q.pairs)
+        options, _ = self._generative_options(doc, q)
+        shots = self.fewshot_examples(doc, ctx.fewshot)
+        if ctx.chat:
+            text = CHAT_INSTRUCTION + "\n\n"
+            text += "".join(_format_mc(sq, so) + f" {LETTERS[sg]}\n\n" for sq, so, sg in shots)
+            text += _format_mc(q.question, options)
+            return GenerateRequest(messages=(Message("user", text),), sampling=ctx.sampling)
+        prompt = "".join(_format_mc(sq, so) + f" {LETTERS[sg]}\n\n" for sq, so, sg in shots)
+        prompt += _format_mc(q.question, options)
+        sampling = ctx.sampling
+        if not sampling.stop:
+            from dataclasses import replace
+
+            sampling = replace(sampling, stop=("\n",))
+        return GenerateRequest(prompt=prompt, sampling=sampling)
+
+    def _generative_options(self, doc: Doc, q: MCQuestion) -> tuple[tuple[str, ...], int]:
+        if not self.shuffle_options:
+            return q.options, q.gold
+        order = list(range(len(q.options)))
+        random.Random(f"{self.name}:{doc.id}").shuffle(order)
+        return tuple(q.options[i] for i in order), order.index(q.gold)
+
+    # -- scoring --------------------------------------------------------------------------
+    def score(self, doc: Doc, ctx: PromptContext, response: Response) -> ItemScore:
+        q = self.mc(doc, ctx.fewshot)
+        if isinstance(response, LoglikelihoodResponse):
+            return self.score_loglikelihood(doc, q, response)
+        if not isinstance(response, GenerateResponse):
+            raise ProviderError(f"unexpected response type {type(response).__name__}")
+        options, gold = self._generative_options(doc, q)
+        ext = extract_letter(response.text, len(options), options)
+        correct = ext.letter is not None and LETTERS.index(ext.letter) == gold
+        return ItemScore(
+            metrics={
+                "acc": float(correct),
+                "acc_strict": float(correct and ext.strict),
+            },
+            extracted=ext.letter,
+            reason=f"gold {LETTERS[gold]}; extracted {ext.letter or 'nothing'} by {ext.rule}",
+            extraction_failed=ext.letter is None,
+        )
+
+    def score_loglikelihood(
+        self, doc: Doc, q: MCQuestion, response: LoglikelihoodResponse
+    ) -> ItemScore:
+        lls = [s.logprob for s in response.scores]
+        acc = acc_from_loglikelihoods(lls, q.gold)
+        acc_norm = acc_norm_from_loglikelihoods(lls, q.choice_texts, q.gold)
+        pred = max(range(len(lls)), key=lambda i: lls[i])
+        return ItemScore(
+            metrics={"acc": acc, "acc_norm": acc_norm},
+            extracted=LETTERS[pred] if pred < len(LETTERS) else str(pred),
+            reason=f"gold {q.gold}; loglikelihoods " + ", ".join(f"{x:.3f}" for x in lls),
+        )
+
+
+def _format_mc(question: str, options: Sequence[str]) -> str:
+    lines = [question.strip()]
+    lines += [f"{LETTERS[i]}. {opt}" for i, opt in enumerate(options)]
+    lines.append("Answer:")
+    return "\n".join(lines)

@@ -1,0 +1,38 @@
+"""`shootout list benchmarks | models`."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ..benchmarks import REGISTRY, SUITES
+from ..errors import ConfigError
+from ..providers.registry import describe_specs
+
+
+def list_command(
+    what: str = typer.Argument(..., help="benchmarks or models"),
+) -> None:
+    """List the benchmarks or the model spec forms shootout knows."""
+    console = Console()
+    if what == "benchmarks":
+        table = Table("benchmark", "domain", "metric", "modes", "shots", "version", "description")
+        for name, cls in REGISTRY.items():
+            table.add_row(
+                name,
+                cls.domain,
+                cls.primary_metric,
+                ",".join(cls.modes),
+                str(cls.default_fewshot),
+                cls.version,
+                cls.description,
+            )
+        console.print(table)
+        for suite, names in SUITES.items():
+            console.print(f"suite [bold]{suite}[/bold]: {', '.join(names)}")
+    elif what == "models":
+        for form in describe_specs():
+            console.print(f"- {form}")
+    else:
+        raise ConfigError(f"list what? expected 'benchmarks' or 'models', got {what!r}")

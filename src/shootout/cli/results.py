@@ -1,0 +1,90 @@
+"""`shootout results RUN_ID`: the table, or the results JSON."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ..analysis.results import group_breakdown, summarize_run
+from ..errors import ConfigError
+from ..store.sqlite import Store, default_store_path
+
+
+def results_command(
+    run_id: str = typer.Argument(None, help="Run id (default: the latest run)."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+    store: Path = typer.Option(None, "--store", help="Results database."),
+) -> None:
+    """Show a stored run's scores: model x benchmark, with standard errors and n."""
+    path = store or default_store_path()
+    if not Path(path).exists():
+        raise ConfigError(f"no results store at {path}; run `shootout run` first")
+    db = Store(path)
+    if run_id is None:
+        runs = db.list_runs()
+        if not runs:
+            raise ConfigError(f"no runs in {path}")
+        run_id = runs[-1]["run_id"]
+    emit_results(db, run_id, json_out=json_out)
+
+
+def results_payload(db: Store, run_id: str) -> dict[str, Any]:
+    run = db.get_run(run_id)
+    if run is None:
+        raise ConfigError(f"no run {run_id!r} in {db.path}")
+    rows = summarize_run(db, run_id)
+    return _clean(
+        {
+            "run_id": run_id,
+            "status": run["status"],
+            "results": [r.to_dict() for r in rows],
+            "breakdowns": group_breakdown(db, run_id),
+            "manifest": run["manifest"],
+        }
+    )
+
+
+def emit_results(db: Store, run_id: str, *, json_out: bool) -> None:
+    payload = results_payload(db, run_id)
+    if json_out:
+        print(json.dumps(payload, indent=2, ensure_ascii=False))
+        return
+    console = Console()
+    table = Table(title=f"run {run_id} ({payload['status']})")
+    for col in ("model", "benchmark", "metric", "score", "± stderr", "95% CI", "n", "failed"):
+        table.add_column(
+            col, justify="right" if col in ("score", "± stderr", "n", "failed") else "left"
+        )
+    for r in payload["results"]:
+        table.add_row(
+            r["model"],
+            r["benchmark"],
+            r["metric"] + ("" if r["primary"] else " (2nd)"),
+            _pct(r["score"]),
+            _pct(r["stderr"]),
+            f"{_pct(r['ci_low'])}–{_pct(r['ci_high'])}",
+            str(r["n"]),
+            str(r["n_failed"]),
+        )
+    console.print(table)
+
+
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{100 * x:.1f}"
+
+
+def _clean(obj: Any) -> Any:
+    """NaN is not JSON: undefined values (an SE from one item) become null."""
+    if isinstance(obj, float) and math.isnan(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_clean(v) for v in obj]
+    return obj

@@ -1,0 +1,122 @@
+"""`shootout run`: score models on benchmarks; resumable."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from ..config import RunConfig, load_config_file, validate_config
+from ..errors import ConfigError
+from ..runner.progress import Progress
+from ..runner.run import Runner
+from ..store.sqlite import Store, default_store_path
+from .results import emit_results
+
+
+def run_command(
+    model: list[str] = typer.Option(
+        None, "--model", "-m", help="Model spec (repeatable): local, gguf:PATH, openai:MODEL."
+    ),
+    benchmarks: str = typer.Option(
+        None, "--benchmarks", "-b", help="Comma-separated benchmarks or suites (default: quick)."
+    ),
+    config: Path = typer.Option(None, "--config", "-c", help="YAML run configuration."),
+    resume: str = typer.Option(None, "--resume", help="Continue a stored run by its id."),
+    base_url: str = typer.Option(None, "--base-url", help="Base URL of an OpenAI-compatible API."),
+    api_key_env: str = typer.Option(
+        "OPENAI_API_KEY", "--api-key-env", help="Environment variable holding the API key."
+    ),
+    scoring: str = typer.Option("auto", "--scoring", help="auto, loglikelihood or generative."),
+    logprobs: bool = typer.Option(
+        False, "--logprobs", help="The endpoint supports completions echo+logprobs."
+    ),
+    chat: bool = typer.Option(
+        None, "--chat/--no-chat", help="Use chat messages (default: chat for APIs)."
+    ),
+    limit: int = typer.Option(None, "--limit", help="Seeded sample of N items per benchmark."),
+    repeats: int = typer.Option(None, "--repeats", help="Repeats for sampled generation (3)."),
+    seed: int = typer.Option(1234, "--seed", help="Seed for item sampling, few-shot and sampling."),
+    fewshot: int = typer.Option(None, "--fewshot", help="Few-shot count for every benchmark."),
+    temperature: float = typer.Option(0.7, "--temperature"),
+    top_p: float = typer.Option(0.9, "--top-p"),
+    max_tokens: int = typer.Option(None, "--max-tokens"),
+    concurrency: int = typer.Option(None, "--concurrency", help="Requests in flight per model."),
+    n_ctx: int = typer.Option(None, "--n-ctx", help="Context size for local models."),
+    store: Path = typer.Option(
+        None, "--store", help="Results database (.shootout/results.sqlite)."
+    ),
+    data_dir: str = typer.Option(None, "--data-dir", help="Benchmark data ($SHOOTOUT_DATA)."),
+    json_out: bool = typer.Option(False, "--json", help="Print results as JSON on stdout."),
+    no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
+    unsafe_exec: bool = typer.Option(
+        False, "--unsafe-exec", help="Run model-written code without the bubblewrap sandbox."
+    ),
+) -> None:
+    """Run benchmarks on one or more models and print the results."""
+    db = Store(store or default_store_path())
+    if resume:
+        cfg = _resumed_config(db, resume)
+    elif config is not None:
+        if model or benchmarks:
+            raise ConfigError("give either --config or --model/--benchmarks, not both")
+        cfg = validate_config(load_config_file(config), str(config))
+    else:
+        cfg = _cli_config(
+            models=model or ["local"],
+            benchmarks=benchmarks or "quick",
+            model_opts={
+                "base_url": base_url,
+                "api_key_env": api_key_env,
+                "scoring": scoring,
+                "logprobs": logprobs,
+                "chat": chat,
+                "concurrency": concurrency,
+                "n_ctx": n_ctx,
+            },
+            run_opts={
+                "limit": limit,
+                "repeats": repeats,
+                "seed": seed,
+                "sampling": {"temperature": temperature, "top_p": top_p, "max_tokens": max_tokens},
+            },
+            fewshot=fewshot,
+        )
+    if any(m.spec.startswith("openai:") and not (m.base_url) for m in cfg.models) and not base_url:
+        pass  # the provider falls back to $OPENAI_BASE_URL or api.openai.com
+    with Progress(enabled=not no_progress) as progress:
+        runner = Runner(cfg, db, data_dir=data_dir, progress=progress, unsafe_exec=unsafe_exec)
+        run_id = asyncio.run(runner.run())
+    emit_results(db, run_id, json_out=json_out)
+
+
+def _cli_config(
+    models: list[str],
+    benchmarks: str,
+    model_opts: dict[str, Any],
+    run_opts: dict[str, Any],
+    fewshot: int | None,
+) -> RunConfig:
+    from ..benchmarks import expand_benchmarks
+
+    names = expand_benchmarks(benchmarks.split(","))
+    opts = {k: v for k, v in model_opts.items() if v is not None}
+    bench_list: list[dict[str, Any]] = [
+        {"name": n, **({"fewshot": fewshot} if fewshot is not None else {})} for n in names
+    ]
+    data = {
+        "models": [{"spec": m, **opts} for m in models],
+        "benchmarks": bench_list,
+        **{k: v for k, v in run_opts.items() if v is not None},
+    }
+    data["sampling"] = {k: v for k, v in data["sampling"].items() if v is not None}
+    return validate_config(data, "command line")
+
+
+def _resumed_config(db: Store, run_id: str) -> RunConfig:
+    run = db.get_run(run_id)
+    if run is None:
+        raise ConfigError(f"no run {run_id!r} in {db.path}")
+    return validate_config(run["spec"], f"stored run {run_id}")

@@ -1,0 +1,121 @@
+"""Run configuration: pydantic models at the edge (CLI flags and YAML files)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import ConfigError
+
+Scoring = Literal["auto", "loglikelihood", "generative"]
+
+
+class SamplingConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    temperature: float = Field(0.7, ge=0.0, le=2.0)
+    top_p: float = Field(0.9, gt=0.0, le=1.0)
+    max_tokens: int | None = Field(None, ge=1, le=1_000_000)
+
+
+class ModelConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    spec: str
+    name: str | None = None
+    base_url: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"
+    scoring: Scoring = "auto"
+    chat: bool | None = None
+    logprobs: bool = False
+    concurrency: int | None = Field(None, ge=1, le=10_000)
+    timeout: float | None = Field(None, gt=0)
+    n_ctx: int | None = Field(None, ge=256)
+    sampling: SamplingConfig | None = None
+    retry_budget: int = Field(200, ge=0)
+
+    @field_validator("spec")
+    @classmethod
+    def _spec_form(cls, v: str) -> str:
+        from .providers.registry import parse_spec
+
+        parse_spec(v)
+        return v.strip()
+
+    @property
+    def display(self) -> str:
+        return self.name or self.spec
+
+
+class BenchmarkConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    fewshot: int | None = Field(None, ge=0, le=64)
+    limit: int | None = Field(None, ge=1)
+
+
+class RunConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    models: list[ModelConfig] = Field(min_length=1)
+    benchmarks: list[BenchmarkConfig] = Field(min_length=1)
+    limit: int | None = Field(None, ge=1)
+    repeats: int | None = Field(None, ge=1, le=100)
+    seed: int = 1234
+    sampling: SamplingConfig = Field(default_factory=SamplingConfig)
+
+    @field_validator("benchmarks", mode="before")
+    @classmethod
+    def _names_to_configs(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            v = [x for x in v.split(",") if x.strip()]
+        if isinstance(v, list):
+            return [{"name": x} if isinstance(x, str) else x for x in v]
+        return v
+
+    @field_validator("models", mode="before")
+    @classmethod
+    def _specs_to_configs(cls, v: Any) -> Any:
+        if isinstance(v, list):
+            return [{"spec": x} if isinstance(x, str) else x for x in v]
+        return v
+
+    def run_id(self) -> str:
+        """Deterministic: the same configuration is the same run, so a rerun resumes it."""
+        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return "r-" + hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def load_config_file(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"cannot read config {path}: {e.strerror}") from e
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        problem = getattr(e, "problem", None) or "invalid YAML"
+        raise ConfigError(f"{where}: {problem}") from e
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping with models and benchmarks")
+    return data
+
+
+def validate_config(data: dict[str, Any], source: str) -> RunConfig:
+    try:
+        return RunConfig.model_validate(data)
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = err["msg"]
+        if isinstance(err.get("ctx", {}).get("error"), ConfigError):
+            msg = str(err["ctx"]["error"])
+        raise ConfigError(f"{source}: {loc}: {msg}") from e

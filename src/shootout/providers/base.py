@@ -1,0 +1,204 @@
+"""The provider interface: one async class per backend.
+
+A provider generates text (from chat messages or a raw prompt) and, where the backend can,
+scores the log-likelihood of continuations given a context. Core types are frozen dataclasses;
+everything a request contains is JSON-serialisable so it can be hashed into a cache key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
+
+
+@dataclass(frozen=True)
+class Message:
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """Sampling settings. temperature 0 means greedy."""
+
+    temperature: float = 0.0
+    top_p: float = 1.0
+    max_tokens: int = 256
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["stop"] = list(self.stop)
+        return d
+
+
+@dataclass(frozen=True)
+class GenerateRequest:
+    """Either `messages` (chat) or `prompt` (raw text completion), never both."""
+
+    messages: tuple[Message, ...] | None = None
+    prompt: str | None = None
+    sampling: Sampling = field(default_factory=Sampling)
+
+    def __post_init__(self) -> None:
+        if (self.messages is None) == (self.prompt is None):
+            raise ValueError("GenerateRequest needs exactly one of messages or prompt")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": "generate",
+            "messages": [asdict(m) for m in self.messages] if self.messages else None,
+            "prompt": self.prompt,
+            "sampling": self.sampling.to_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class LoglikelihoodRequest:
+    """Score each (context, continuation) pair: sum of log P(continuation tokens | context)."""
+
+    pairs: tuple[tuple[str, str], ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": "loglikelihood", "pairs": [list(p) for p in self.pairs]}
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Per-request timing, seconds on a monotonic clock, taken where bytes arrive.
+
+    `chunk_times` are arrival offsets (from request start) of each streamed content chunk;
+    inter-token latencies are their successive differences.
+    """
+
+    ttft: float | None = None
+    e2e: float = 0.0
+    chunk_times: tuple[float, ...] = ()
+    first_reasoning: float | None = None
+    first_answer: float | None = None
+
+
+@dataclass(frozen=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+    estimated: bool = False
+
+
+@dataclass(frozen=True)
+class GenerateResponse:
+    text: str
+    reasoning: str | None = None
+    finish_reason: str | None = None
+    usage: Usage = field(default_factory=Usage)
+    timing: Timing = field(default_factory=Timing)
+    model_reported: str | None = None
+
+
+@dataclass(frozen=True)
+class ContinuationScore:
+    logprob: float
+    is_greedy: bool
+    n_tokens: int
+
+
+@dataclass(frozen=True)
+class LoglikelihoodResponse:
+    scores: tuple[ContinuationScore, ...]
+    usage: Usage = field(default_factory=Usage)
+    timing: Timing = field(default_factory=Timing)
+
+
+@runtime_checkable
+class Provider(Protocol):
+    """A model backend: `generate` is required; `BaseProvider` gives defaults for the rest."""
+
+    model_id: str
+    """Stable identity used in cache keys and reports, e.g. `local:gemma-3-270m-it-Q4_K_M`."""
+
+    async def generate(self, request: GenerateRequest) -> GenerateResponse: ...
+
+    async def loglikelihood(self, request: LoglikelihoodRequest) -> LoglikelihoodResponse: ...
+
+    @property
+    def supports_loglikelihood(self) -> bool: ...
+
+    @property
+    def is_chat(self) -> bool: ...
+
+    @property
+    def max_connections(self) -> int: ...
+
+    def info(self) -> dict[str, Any]: ...
+
+    def cache_identity(self) -> str: ...
+
+    async def check(self) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+class BaseProvider:
+    """Defaults for the optional parts of the Provider protocol."""
+
+    model_id: str = "unknown"
+
+    @property
+    def supports_loglikelihood(self) -> bool:
+        return False
+
+    @property
+    def is_chat(self) -> bool:
+        return True
+
+    @property
+    def max_connections(self) -> int:
+        return 1
+
+    def info(self) -> dict[str, Any]:
+        return {"model_id": self.model_id}
+
+    def cache_identity(self) -> str:
+        """What makes two providers give the same answer to the same request."""
+        return self.model_id
+
+    async def check(self) -> None:
+        """Fail fast, with one line, when the backend is unusable."""
+        return None
+
+    async def loglikelihood(self, request: LoglikelihoodRequest) -> LoglikelihoodResponse:
+        from ..errors import CapabilityError
+
+        raise CapabilityError(
+            f"{self.model_id} does not expose log-probabilities; score it generatively "
+            "(--scoring generative)"
+        )
+
+    async def aclose(self) -> None:
+        return None
+
+
+def response_to_dict(resp: GenerateResponse | LoglikelihoodResponse) -> dict[str, Any]:
+    d = asdict(resp)
+    d["kind"] = "generate" if isinstance(resp, GenerateResponse) else "loglikelihood"
+    return d
+
+
+def response_from_dict(d: dict[str, Any]) -> GenerateResponse | LoglikelihoodResponse:
+    usage = Usage(**d.get("usage", {}))
+    t = dict(d.get("timing", {}))
+    t["chunk_times"] = tuple(t.get("chunk_times", ()))
+    timing = Timing(**t)
+    if d.get("kind") == "loglikelihood":
+        scores = tuple(ContinuationScore(**s) for s in d["scores"])
+        return LoglikelihoodResponse(scores=scores, usage=usage, timing=timing)
+    return GenerateResponse(
+        text=d["text"],
+        reasoning=d.get("reasoning"),
+        finish_reason=d.get("finish_reason"),
+        usage=usage,
+        timing=timing,
+        model_reported=d.get("model_reported"),
+    )
