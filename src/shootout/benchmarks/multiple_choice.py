@@ -115,8 +115,9 @@ class MultipleChoiceBenchmark(Benchmark):
         acc = acc_from_loglikelihoods(lls, q.gold)
         acc_norm = acc_norm_from_loglikelihoods(lls, q.choice_texts, q.gold)
         pred = max(range(len(lls)), key=lambda i: lls[i])
+        metrics = {"acc": acc, "acc_norm": acc_norm}
         return ItemScore(
-            metrics={"acc": acc, "acc_norm": acc_norm},
+            metrics={k: v for k, v in metrics.items() if k in self.metrics},
             extracted=LETTERS[pred] if pred < len(LETTERS) else str(pred),
             reason=f"gold {q.gold}; loglikelihoods " + ", ".join(f"{x:.3f}" for x in lls),
         )

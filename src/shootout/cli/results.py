@@ -65,7 +65,7 @@ def emit_results(db: Store, run_id: str, *, json_out: bool) -> None:
         table.add_row(
             r["model"],
             r["benchmark"],
-            r["metric"] + ("" if r["primary"] else " (2nd)"),
+            r["metric"] if r["primary"] else f"[dim]{r['metric']}[/dim]",
             _pct(r["score"]),
             _pct(r["stderr"]),
             f"{_pct(r['ci_low'])}–{_pct(r['ci_high'])}",

@@ -14,6 +14,7 @@ lm-evaluation-harness does; the fast path agrees with it to within small numeric
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -83,7 +84,8 @@ class LocalProvider(BaseProvider):
                 n_ctx=self.n_ctx,
                 n_batch=min(self.n_ctx, 2048),
                 n_ubatch=512,
-                n_threads=self.n_threads,
+                n_threads=self.n_threads or os.cpu_count(),
+                n_threads_batch=self.n_threads or os.cpu_count(),
                 logits_all=False,
                 verbose=False,
             )

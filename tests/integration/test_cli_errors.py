@@ -1,0 +1,146 @@
+"""Bad input gives one line on stderr and a non-zero exit, never a traceback."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+
+def run_cli(cmd: list[str], *args: str, env_extra: dict[str, str] | None = None):
+    import os
+
+    env = {**os.environ, **(env_extra or {})}
+    return subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=120, env=env)
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess[str], *needles: str) -> None:
+    assert proc.returncode != 0
+    lines = [x for x in proc.stderr.splitlines() if x.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("error: ")
+    assert "Traceback" not in proc.stderr
+    for n in needles:
+        assert n in lines[0], lines[0]
+
+
+def test_unknown_benchmark(shootout_cmd, tmp_path):
+    p = run_cli(shootout_cmd, "run", "-b", "arc_eazy", "--store", str(tmp_path / "s.db"))
+    assert_one_line_error(p, "unknown benchmark 'arc_eazy'", "arc_easy")
+    assert p.returncode == 2
+
+
+def test_unknown_model_spec(shootout_cmd, tmp_path):
+    p = run_cli(shootout_cmd, "run", "-m", "gpt-4o", "-b", "arc_easy",
+                "--store", str(tmp_path / "s.db"))
+    assert_one_line_error(p, "unknown model spec 'gpt-4o'")
+
+
+def test_unreachable_endpoint(shootout_cmd, tmp_path, data_dir):
+    p = run_cli(shootout_cmd, "run", "-m", "openai:m", "--base-url", "http://127.0.0.1:9/v1",
+                "-b", "arc_easy", "--limit", "2", "--data-dir", str(data_dir),
+                "--store", str(tmp_path / "s.db"), "--no-progress")
+    assert_one_line_error(p, "cannot reach http://127.0.0.1:9/v1")
+
+
+def test_missing_data_dir(shootout_cmd, tmp_path):
+    p = run_cli(shootout_cmd, "run", "-b", "arc_easy", "--data-dir", str(tmp_path / "nope"),
+                "--store", str(tmp_path / "s.db"))
+    assert_one_line_error(p, "does not exist")
+    assert p.returncode == 3
+
+
+def test_missing_data_file(shootout_cmd, tmp_path):
+    (tmp_path / "data").mkdir()
+    p = run_cli(shootout_cmd, "run", "-b", "arc_easy", "--data-dir", str(tmp_path / "data"),
+                "--store", str(tmp_path / "s.db"))
+    assert_one_line_error(p, "missing data file", "arc_easy")
+
+
+def test_no_data_and_no_hub(shootout_cmd, tmp_path):
+    p = run_cli(shootout_cmd, "run", "-b", "winogrande", "--store", str(tmp_path / "s.db"),
+                env_extra={"SHOOTOUT_DATA": "", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"})
+    assert_one_line_error(p, "SHOOTOUT_DATA")
+
+
+def test_malformed_jsonl_names_file_and_line(shootout_cmd, tmp_path, data_dir):
+    dst = tmp_path / "data" / "arc" / "arc_easy" / "test_rc_5shot"
+    dst.mkdir(parents=True)
+    src = data_dir / "arc" / "arc_easy" / "test_rc_5shot" / "requests.jsonl.gz"
+    lines = gzip.open(src, "rt", encoding="utf-8").read().splitlines(keepends=True)
+    lines[2] = '{"doc": {"query": broken\n'
+    with gzip.open(dst / "requests.jsonl.gz", "wt", encoding="utf-8") as f:
+        f.writelines(lines[:10])
+    p = run_cli(shootout_cmd, "run", "-b", "arc_easy", "--data-dir", str(tmp_path / "data"),
+                "--store", str(tmp_path / "s.db"))
+    assert_one_line_error(p, "requests.jsonl.gz:3", "malformed JSON")
+
+
+def test_malformed_csv_names_file_and_line(shootout_cmd, tmp_path, data_dir):
+    shutil.copytree(data_dir / "mmlu", tmp_path / "data" / "mmlu")
+    bad = tmp_path / "data" / "mmlu" / "test" / "anatomy_test.csv"
+    bad.chmod(0o644)
+    text = bad.read_text(encoding="utf-8").splitlines(keepends=True)
+    text[4] = "only,three,fields\n"
+    bad.write_text("".join(text), encoding="utf-8")
+    p = run_cli(shootout_cmd, "run", "-b", "mmlu", "--data-dir", str(tmp_path / "data"),
+                "--store", str(tmp_path / "s.db"))
+    assert_one_line_error(p, "anatomy_test.csv:", "expected 6 fields")
+
+
+def test_truncated_record_count(shootout_cmd, tmp_path, data_dir):
+    dst = tmp_path / "data" / "winogrande"
+    dst.mkdir(parents=True)
+    lines = (data_dir / "winogrande" / "dev.jsonl").read_text().splitlines(keepends=True)
+    labels = (data_dir / "winogrande" / "dev-labels.lst").read_text().splitlines(keepends=True)
+    (dst / "dev.jsonl").write_text("".join(lines[:100]))
+    (dst / "dev-labels.lst").write_text("".join(labels[:100]))
+    p = run_cli(shootout_cmd, "run", "-b", "winogrande", "--data-dir", str(tmp_path / "data"),
+                "--store", str(tmp_path / "s.db"))
+    assert_one_line_error(p, "expected 1267 records, found 100")
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "needle"),
+    [
+        ("models: [local]\nbenchmarks: [arc_easy]\nlimit: -3\n", "limit"),
+        ("models: [local]\nbenchmarks: [arc_easy]\nbogus: 1\n", "bogus"),
+        ("models: []\nbenchmarks: [arc_easy]\n", "models"),
+        ("models: [local\nbenchmarks: [arc_easy]\n", "shootout.yaml:"),
+        ("- just a list\n", "expected a mapping"),
+        ("models: [{spec: 'nonsense'}]\nbenchmarks: [arc_easy]\n", "unknown model spec"),
+        ("models: [local]\nbenchmarks: [arc_easy]\nsampling: {temperature: -1}\n", "temperature"),
+    ],
+)
+def test_bad_config_file(shootout_cmd, tmp_path, yaml_text, needle):
+    cfg = tmp_path / "shootout.yaml"
+    cfg.write_text(yaml_text)
+    p = run_cli(shootout_cmd, "run", "-c", str(cfg), "--store", str(tmp_path / "s.db"))
+    assert_one_line_error(p, needle)
+    assert p.returncode == 2
+
+
+def test_unknown_run_id(shootout_cmd, tmp_path):
+    store = tmp_path / "s.db"
+    from shootout.store import Store
+
+    Store(store).close()
+    p = run_cli(shootout_cmd, "results", "r-doesnotexist", "--store", str(store))
+    assert_one_line_error(p, "no run 'r-doesnotexist'")
+
+
+def test_debug_shows_traceback(shootout_cmd, tmp_path):
+    p = run_cli(shootout_cmd, "--debug", "run", "-b", "nope", "--store", str(tmp_path / "s.db"))
+    assert p.returncode != 0
+    assert "Traceback" in p.stderr
+
+
+def test_help_works(shootout_cmd):
+    p = run_cli(shootout_cmd, "--help")
+    assert p.returncode == 0
+    assert "run" in p.stdout and "results" in p.stdout
+
+

@@ -1,0 +1,101 @@
+"""SIGKILL a run mid-way, rerun it: nothing stored is lost or requested twice, same scores."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+from collections import Counter
+
+from shootout.testing import FakeOpenAIServer
+
+
+def _args(url: str, store, data_dir) -> list[str]:
+    return ["run", "-m", "openai:fake-model", "--base-url", url, "-b", "arc_easy,mmlu",
+            "--limit", "25", "--repeats", "2", "--concurrency", "4", "--store", str(store),
+            "--data-dir", str(data_dir), "--no-progress", "--json"]
+
+
+def _signature(body: dict) -> str:
+    return json.dumps([body.get("messages"), body.get("prompt"), body.get("seed")], sort_keys=True)
+
+
+def _stored_signatures(store) -> set[str]:
+    db = sqlite3.connect(store)
+    rows = db.execute("SELECT request_json FROM responses").fetchall()
+    db.close()
+    out = set()
+    for (req,) in rows:
+        r = json.loads(req)
+        msgs = [{"role": m["role"], "content": m["content"]} for m in r["messages"]]
+        out.add(json.dumps([msgs, r["prompt"], r["sampling"]["seed"]], sort_keys=True))
+    return out
+
+
+def _scores(stdout: str) -> list[tuple]:
+    payload = json.loads(stdout)
+    return sorted((r["model"], r["benchmark"], r["metric"], r["score"], r["n"])
+                  for r in payload["results"])
+
+
+def test_sigkill_and_resume(shootout_cmd, tmp_path, data_dir):
+    store = tmp_path / "killed.sqlite"
+    with FakeOpenAIServer(ttft=0.03, itl=0.005) as srv:
+        kills = 0
+        phases: list[tuple[int, set[str]]] = []  # (requests sent before the kill, stored then)
+        for threshold in (20, 70):
+            proc = subprocess.Popen([*shootout_cmd, *_args(srv.base_url, store, data_dir)],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            deadline = time.time() + 60
+            while len(srv.requests) < threshold and time.time() < deadline:
+                time.sleep(0.01)
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+            kills += 1
+            phases.append((len(srv.requests), _stored_signatures(store)))
+            assert len(srv.requests) >= threshold
+        done = subprocess.run([*shootout_cmd, *_args(srv.base_url, store, data_dir)],
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        requests = list(srv.requests)
+
+    # nothing whose answer was stored at a kill was requested again afterwards
+    for sent_before, stored in phases:
+        assert stored, "the kill came before anything was stored"
+        later = {_signature(r["body"]) for r in requests[sent_before:]}
+        assert not (later & stored)
+    counts = Counter(_signature(r["body"]) for r in requests)
+    # 100 items x 2 repeats, each answered exactly once in the store
+    assert len(_stored_signatures(store)) == 100
+    assert len(counts) == 100
+    assert len(requests) - 100 <= kills * 4  # at most the in-flight requests were resent
+
+    with FakeOpenAIServer(ttft=0.0) as srv2:
+        clean = subprocess.run([*shootout_cmd, *_args(srv2.base_url, tmp_path / "clean.sqlite",
+                                                      data_dir)],
+                               capture_output=True, text=True, timeout=300)
+    assert clean.returncode == 0, clean.stderr
+    assert _scores(done.stdout) == _scores(clean.stdout)
+
+    db = sqlite3.connect(store)
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    n_samples = db.execute("SELECT COUNT(*) FROM samples WHERE status='ok'").fetchone()[0]
+    assert n_samples == 100
+    db.close()
+
+
+def test_rerun_is_served_from_cache(shootout_cmd, tmp_path, data_dir):
+    store = tmp_path / "cache.sqlite"
+    with FakeOpenAIServer() as srv:
+        first = subprocess.run([*shootout_cmd, *_args(srv.base_url, store, data_dir)],
+                               capture_output=True, text=True, timeout=300)
+        n = len(srv.requests)
+        second = subprocess.run([*shootout_cmd, *_args(srv.base_url, store, data_dir)],
+                                capture_output=True, text=True, timeout=300)
+        assert len(srv.requests) == n  # only the /models preflight... which is a GET
+    assert first.returncode == 0 and second.returncode == 0
+    assert json.loads(first.stdout)["run_id"] == json.loads(second.stdout)["run_id"]
+    assert _scores(first.stdout) == _scores(second.stdout)
