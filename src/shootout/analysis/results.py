@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..benchmarks import REGISTRY
@@ -25,6 +25,7 @@ class ResultRow:
     n_failed: int
     extraction_failure_rate: float | None
     primary: bool
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -51,45 +52,68 @@ def mean_se(values: list[float]) -> tuple[float, float]:
 
 
 def summarize_run(store: Store, run_id: str) -> list[ResultRow]:
+    return summarize_with_analyses(store, run_id)[0]
+
+
+def summarize_with_analyses(
+    store: Store, run_id: str
+) -> tuple[list[ResultRow], dict[str, dict[str, Any]]]:
+    """Result rows for every model x benchmark x metric, plus benchmark-specific analyses."""
     groups: dict[tuple[str, str], list[SampleRow]] = defaultdict(list)
     for row in store.samples(run_id):
         groups[(row.model, row.benchmark)].append(row)
     out: list[ResultRow] = []
+    analyses: dict[str, dict[str, Any]] = defaultdict(dict)
     for (model, bench), rows in groups.items():
         cls = REGISTRY.get(bench)
         ok = [r for r in rows if r.status == "ok"]
-        failed_items = {r.item_id for r in rows if r.status != "ok"}
-        metric_names = sorted({m for r in ok for m in r.metrics})
-        primary = cls.primary_metric if cls else ""
-        if primary not in metric_names:  # e.g. acc_norm does not exist in generative scoring
-            primary = "acc" if "acc" in metric_names else (metric_names[0] if metric_names else "")
-        if primary in metric_names:  # primary first
-            metric_names.remove(primary)
-            metric_names.insert(0, primary)
-        repeats = max((r.repeat for r in rows), default=0) + 1
-        gen = [r for r in ok if r.extracted is not None or r.extraction_failed]
-        efr = (sum(r.extraction_failed for r in gen) / len(gen)) if gen else None
-        for metric in metric_names:
-            values = list(item_means(ok, metric).values())
-            mean, se = mean_se(values)
-            half = 1.96 * se if not math.isnan(se) else math.nan
-            out.append(
-                ResultRow(
-                    model=model,
-                    benchmark=bench,
-                    metric=metric,
-                    score=mean,
-                    stderr=se,
-                    n=len(values),
-                    ci_low=mean - half,
-                    ci_high=mean + half,
-                    repeats=repeats,
-                    n_failed=len(failed_items),
-                    extraction_failure_rate=efr,
-                    primary=metric == primary,
-                )
-            )
-    return out
+        common = {
+            "model": model,
+            "benchmark": bench,
+            "repeats": max((r.repeat for r in rows), default=0) + 1,
+            "n_failed": len({r.item_id for r in rows if r.status != "ok"}),
+            "extraction_failure_rate": _extraction_failure_rate(ok),
+        }
+        custom = cls.aggregate(ok) if cls is not None and ok else None
+        if custom is not None:
+            values, analysis = custom
+            if analysis:
+                analyses[model][bench] = analysis
+            primary = cls.primary_metric if cls else ""
+            for v in values:
+                out.append(ResultRow(metric=v.metric, score=v.score, stderr=_nan(v.stderr),
+                                     n=v.n, ci_low=_nan(v.ci_low), ci_high=_nan(v.ci_high),
+                                     primary=v.metric == primary, extra=dict(v.extra), **common))
+            continue
+        out.extend(_mean_rows(ok, cls.primary_metric if cls else "", common))
+    return out, dict(analyses)
+
+
+def _mean_rows(ok: list[SampleRow], primary: str, common: dict[str, Any]) -> list[ResultRow]:
+    metric_names = sorted({m for r in ok for m in r.metrics})
+    if primary not in metric_names:  # e.g. acc_norm does not exist in generative scoring
+        primary = "acc" if "acc" in metric_names else (metric_names[0] if metric_names else "")
+    if primary in metric_names:  # primary first
+        metric_names.remove(primary)
+        metric_names.insert(0, primary)
+    rows = []
+    for metric in metric_names:
+        values = list(item_means(ok, metric).values())
+        mean, se = mean_se(values)
+        half = 1.96 * se if not math.isnan(se) else math.nan
+        rows.append(ResultRow(metric=metric, score=mean, stderr=se, n=len(values),
+                              ci_low=mean - half, ci_high=mean + half,
+                              primary=metric == primary, **common))
+    return rows
+
+
+def _extraction_failure_rate(ok: list[SampleRow]) -> float | None:
+    gen = [r for r in ok if r.detail.get("mode") == "generative"]
+    return (sum(r.extraction_failed for r in gen) / len(gen)) if gen else None
+
+
+def _nan(x: float | None) -> float:
+    return math.nan if x is None else float(x)
 
 
 def group_breakdown(store: Store, run_id: str) -> list[dict[str, Any]]:

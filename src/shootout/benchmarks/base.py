@@ -45,6 +45,21 @@ class ItemScore:
     extracted: str | None = None
     reason: str = ""
     extraction_failed: bool = False
+    # anything a corpus-level aggregate needs later (references, hypotheses, positions...)
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MetricValue:
+    """One aggregate figure of a benchmark, for benchmarks that are not a mean over items."""
+
+    metric: str
+    score: float
+    stderr: float | None
+    n: int
+    ci_low: float | None = None
+    ci_high: float | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -89,6 +104,17 @@ class Benchmark(ABC):
 
     def prepare(self, docs: Sequence[Doc], ctx: PromptContext) -> None:  # noqa: B027
         """Hook run once before requests are built (e.g. load few-shot pools)."""
+
+    @classmethod
+    def aggregate(
+        cls, rows: Sequence[Any]
+    ) -> tuple[list[MetricValue], dict[str, Any]] | None:
+        """Corpus-level metrics and analysis from stored samples of one model.
+
+        `rows` are `shootout.store.SampleRow`s with status "ok". Return None (the default) to
+        report the mean over items of each per-item metric, with its standard error.
+        """
+        return None
 
     def template_hash(self, docs: Sequence[Doc], ctx: PromptContext) -> str:
         """Hash of the rendered request of the first document: changes when the prompt does."""

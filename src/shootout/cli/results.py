@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ..analysis.results import group_breakdown, summarize_run
+from ..analysis.results import group_breakdown, summarize_with_analyses
 from ..errors import ConfigError
 from ..store.sqlite import Store, default_store_path
 
@@ -38,13 +38,14 @@ def results_payload(db: Store, run_id: str) -> dict[str, Any]:
     run = db.get_run(run_id)
     if run is None:
         raise ConfigError(f"no run {run_id!r} in {db.path}")
-    rows = summarize_run(db, run_id)
+    rows, analyses = summarize_with_analyses(db, run_id)
     return _clean(
         {
             "run_id": run_id,
             "status": run["status"],
             "results": [r.to_dict() for r in rows],
             "breakdowns": group_breakdown(db, run_id),
+            "analyses": analyses,
             "manifest": run["manifest"],
         }
     )

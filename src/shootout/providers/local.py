@@ -14,10 +14,13 @@ lm-evaluation-harness does; the fast path agrees with it to within small numeric
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import sys
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,16 +82,17 @@ class LocalProvider(BaseProvider):
         llama_cpp = _import_llama()
         self._lib = llama_cpp
         try:
-            self._llm = llama_cpp.Llama(
-                str(self.model_path),
-                n_ctx=self.n_ctx,
-                n_batch=min(self.n_ctx, 2048),
-                n_ubatch=512,
-                n_threads=self.n_threads or os.cpu_count(),
-                n_threads_batch=self.n_threads or os.cpu_count(),
-                logits_all=False,
-                verbose=False,
-            )
+            with _quiet_stderr():
+                self._llm = llama_cpp.Llama(
+                    str(self.model_path),
+                    n_ctx=self.n_ctx,
+                    n_batch=min(self.n_ctx, 2048),
+                    n_ubatch=512,
+                    n_threads=self.n_threads or os.cpu_count(),
+                    n_threads_batch=self.n_threads or os.cpu_count(),
+                    logits_all=False,
+                    verbose=False,
+                )
         except (ValueError, RuntimeError) as e:
             raise ConfigError(f"llama.cpp could not load {self.model_path}: {e}") from e
         md = self._llm.metadata
@@ -296,6 +300,20 @@ class LocalProvider(BaseProvider):
             timing=Timing(ttft=times[0] if times else None, e2e=e2e, chunk_times=tuple(times)),
             model_reported=self.model_id,
         )
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """llama.cpp prints load-time notices straight to fd 2; keep them off the user's terminal."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _common_prefix(a: list[int], b: list[int]) -> int:

@@ -286,6 +286,7 @@ class Runner:
             extracted=score.extracted,
             reason=score.reason,
             extraction_failed=score.extraction_failed,
+            detail={"mode": rctx.mode, **score.detail},
             error=None,
             **base,
         ), attempts

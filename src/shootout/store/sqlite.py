@@ -11,7 +11,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,7 @@ CREATE TABLE IF NOT EXISTS samples (
     error TEXT,
     attempts INTEGER NOT NULL DEFAULT 0,
     created_at REAL NOT NULL,
+    detail_json TEXT NOT NULL DEFAULT '{}',
     PRIMARY KEY (run_id, model, benchmark, item_id, repeat)
 );
 CREATE INDEX IF NOT EXISTS samples_by_run ON samples (run_id, model, benchmark);
@@ -77,6 +78,7 @@ class SampleRow:
     extraction_failed: bool
     error: str | None
     response_key: str | None
+    detail: dict[str, Any] = field(default_factory=dict)
 
 
 class Store:
@@ -91,6 +93,7 @@ class Store:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
             self._check_version()
+            self._migrate()
         except sqlite3.DatabaseError as e:
             raise StoreError(f"cannot open results store {self.path}: {e}") from e
         except OSError as e:
@@ -106,6 +109,12 @@ class Store:
             raise StoreError(
                 f"{self.path} has schema version {row[0]}, this shootout expects {SCHEMA_VERSION}"
             )
+
+    def _migrate(self) -> None:
+        """Columns added after the first release of schema 1."""
+        cols = {r[1] for r in self._db.execute("PRAGMA table_info(samples)")}
+        if "detail_json" not in cols:
+            self._db.execute("ALTER TABLE samples ADD COLUMN detail_json TEXT NOT NULL DEFAULT '{}'")
 
     def close(self) -> None:
         self._db.close()
@@ -187,7 +196,7 @@ class Store:
 
     def put_sample(self, run_id: str, row: SampleRow, attempts: int = 0) -> None:
         self._db.execute(
-            "INSERT OR REPLACE INTO samples VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT OR REPLACE INTO samples VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 run_id,
                 row.model,
@@ -204,6 +213,7 @@ class Store:
                 row.error,
                 attempts,
                 time.time(),
+                json.dumps(row.detail, ensure_ascii=False),
             ),
         )
 
@@ -212,7 +222,8 @@ class Store:
     ) -> Iterator[SampleRow]:
         sql = (
             "SELECT model, benchmark, item_id, repeat, item_group, status, metrics_json, "
-            "extracted, reason, extraction_failed, error, response_key FROM samples WHERE run_id=?"
+            "extracted, reason, extraction_failed, error, response_key, detail_json "
+            "FROM samples WHERE run_id=?"
         )
         args: list[Any] = [run_id]
         if model is not None:
@@ -236,6 +247,7 @@ class Store:
                 extraction_failed=bool(r[9]),
                 error=r[10],
                 response_key=r[11],
+                detail=json.loads(r[12]),
             )
 
     def integrity_check(self) -> str:
