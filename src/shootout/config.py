@@ -38,13 +38,17 @@ class ModelConfig(BaseModel):
     n_ctx: int | None = Field(None, ge=256)
     sampling: SamplingConfig | None = None
     retry_budget: int = Field(200, ge=0)
+    max_attempts: int = Field(6, ge=1, le=50)
 
     @field_validator("spec")
     @classmethod
     def _spec_form(cls, v: str) -> str:
         from .providers.registry import parse_spec
 
-        parse_spec(v)
+        try:
+            parse_spec(v)
+        except ConfigError as e:  # pydantic attaches the location to ValueErrors only
+            raise ValueError(str(e)) from None
         return v.strip()
 
     @property
@@ -115,7 +119,5 @@ def validate_config(data: dict[str, Any], source: str) -> RunConfig:
     except ValidationError as e:
         err = e.errors()[0]
         loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        msg = err["msg"]
-        if isinstance(err.get("ctx", {}).get("error"), ConfigError):
-            msg = str(err["ctx"]["error"])
+        msg = str(err["msg"]).removeprefix("Value error, ")
         raise ConfigError(f"{source}: {loc}: {msg}") from e

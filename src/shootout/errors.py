@@ -51,6 +51,12 @@ class CapabilityError(ProviderError):
     """The backend cannot do what was asked (e.g. loglikelihood on a chat-only API)."""
 
 
+class PartialResultsError(ShootoutError):
+    """The run finished, but some samples failed after every retry."""
+
+    exit_code = 1
+
+
 class StoreError(ShootoutError):
     exit_code = 5
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
@@ -70,7 +69,8 @@ def test_malformed_jsonl_names_file_and_line(shootout_cmd, tmp_path, data_dir):
     dst = tmp_path / "data" / "arc" / "arc_easy" / "test_rc_5shot"
     dst.mkdir(parents=True)
     src = data_dir / "arc" / "arc_easy" / "test_rc_5shot" / "requests.jsonl.gz"
-    lines = gzip.open(src, "rt", encoding="utf-8").read().splitlines(keepends=True)
+    with gzip.open(src, "rt", encoding="utf-8") as f:
+        lines = f.read().splitlines(keepends=True)
     lines[2] = '{"doc": {"query": broken\n'
     with gzip.open(dst / "requests.jsonl.gz", "wt", encoding="utf-8") as f:
         f.writelines(lines[:10])

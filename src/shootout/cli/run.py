@@ -9,7 +9,7 @@ from typing import Any
 import typer
 
 from ..config import RunConfig, load_config_file, validate_config
-from ..errors import ConfigError
+from ..errors import ConfigError, PartialResultsError
 from ..runner.progress import Progress
 from ..runner.run import Runner
 from ..store.sqlite import Store, default_store_path
@@ -84,12 +84,16 @@ def run_command(
             },
             fewshot=fewshot,
         )
-    if any(m.spec.startswith("openai:") and not (m.base_url) for m in cfg.models) and not base_url:
-        pass  # the provider falls back to $OPENAI_BASE_URL or api.openai.com
     with Progress(enabled=not no_progress) as progress:
         runner = Runner(cfg, db, data_dir=data_dir, progress=progress, unsafe_exec=unsafe_exec)
         run_id = asyncio.run(runner.run())
     emit_results(db, run_id, json_out=json_out)
+    failed = db.count_failed(run_id)
+    if failed:
+        raise PartialResultsError(
+            f"{failed} samples failed after retries and are left out of the scores; "
+            f"rerun the same command (or --resume {run_id}) to retry them"
+        )
 
 
 def _cli_config(

@@ -57,6 +57,7 @@ class OpenAIProvider(BaseProvider):
         key = os.environ.get(self.api_key_env)
         if key:
             headers["Authorization"] = f"Bearer {key}"
+        self._secret = key or None
         self._client = httpx.AsyncClient(
             headers=headers,
             timeout=httpx.Timeout(self.timeout, connect=10.0),
@@ -140,12 +141,21 @@ class OpenAIProvider(BaseProvider):
         if self._stream_usage:
             body["stream_options"] = {"include_usage": True}
         try:
-            return await self._stream(path, body)
+            return await self._redacting(self._stream(path, body))
         except ProviderError as e:
             if self._stream_usage and "stream_options" in str(e):
                 self._stream_usage = False
                 body.pop("stream_options", None)
-                return await self._stream(path, body)
+                return await self._redacting(self._stream(path, body))
+            raise
+
+    async def _redacting(self, coro: Any) -> Any:
+        """A server may echo the request (and so the key) in an error: never let it through."""
+        try:
+            return await coro
+        except ProviderError as e:
+            if self._secret and self._secret in str(e):
+                e.args = (str(e).replace(self._secret, "[redacted]"),)
             raise
 
     async def _stream(self, path: str, body: dict[str, Any]) -> GenerateResponse:
@@ -153,7 +163,7 @@ class OpenAIProvider(BaseProvider):
         t0 = time.perf_counter()
         try:
             async with self._client.stream("POST", self.base_url + path, json=body) as resp:
-                await _raise_for_status(resp)
+                await _raise_for_status(resp, self._secret)
                 ctype = resp.headers.get("content-type", "")
                 if "text/event-stream" not in ctype:
                     raise RetryableProviderError(
@@ -200,7 +210,7 @@ class OpenAIProvider(BaseProvider):
             "echo": True,
             "logprobs": 1,
         }
-        data = await self._post_json("/completions", body)
+        data = await self._redacting(self._post_json("/completions", body))
         try:
             lp = data["choices"][0]["logprobs"]
             offsets, tokens = lp["text_offset"], lp["tokens"]
@@ -230,7 +240,7 @@ class OpenAIProvider(BaseProvider):
             resp = await self._client.post(self.base_url + path, json=body)
         except httpx.TransportError as e:
             raise RetryableProviderError(f"{path}: {_transport_reason(e)}") from e
-        await _raise_for_status(resp)
+        await _raise_for_status(resp, self._secret)
         data = _parse_json(resp.text, path)
         if not data.get("choices"):
             raise RetryableProviderError(f"{path}: response had no choices")
@@ -253,7 +263,8 @@ class _StreamAccumulator:
         self.saw_choice = False
 
     def add(self, arrival: float, chunk: dict[str, Any]) -> None:
-        self.model = chunk.get("model") or self.model
+        if isinstance(chunk.get("model"), str):
+            self.model = chunk["model"]
         if isinstance(chunk.get("usage"), dict):
             self.usage = chunk["usage"]
         if "error" in chunk:
@@ -262,10 +273,16 @@ class _StreamAccumulator:
         if not isinstance(choices, list):
             raise RetryableProviderError("stream chunk without a choices list")
         for ch in choices:
+            if not isinstance(ch, dict):
+                raise RetryableProviderError("stream choice is not an object")
             self.saw_choice = True
             delta = ch.get("delta") or {}
+            if not isinstance(delta, dict):
+                raise RetryableProviderError("stream delta is not an object")
             piece = delta.get("content") if "delta" in ch else ch.get("text")
             reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+            if not isinstance(piece, str | None) or not isinstance(reasoning, str | None):
+                raise RetryableProviderError("stream content is not text")
             if reasoning:
                 self.reasoning.append(reasoning)
                 if self.first_reasoning is None:
@@ -277,16 +294,17 @@ class _StreamAccumulator:
                     self.first_answer = arrival
                 self.chunk_times.append(arrival)
             if ch.get("finish_reason"):
-                self.finish_reason = ch["finish_reason"]
+                self.finish_reason = str(ch["finish_reason"])
 
     def response(self, e2e: float) -> GenerateResponse:
         u = self.usage or {}
-        details = u.get("prompt_tokens_details") or {}
+        details = u.get("prompt_tokens_details")
+        details = details if isinstance(details, dict) else {}
         if self.usage:
             usage = Usage(
-                prompt_tokens=int(u.get("prompt_tokens") or 0),
-                completion_tokens=int(u.get("completion_tokens") or 0),
-                cached_tokens=int(details.get("cached_tokens") or u.get("cached_tokens") or 0),
+                prompt_tokens=_count(u.get("prompt_tokens")),
+                completion_tokens=_count(u.get("completion_tokens")),
+                cached_tokens=_count(details.get("cached_tokens") or u.get("cached_tokens")),
             )
         else:  # no usage from the server: one streamed chunk is about one token
             usage = Usage(completion_tokens=len(self.chunk_times), estimated=True)
@@ -321,6 +339,11 @@ async def _sse_events(raw: AsyncIterator[bytes], t0: float) -> AsyncIterator[tup
                 raise RetryableProviderError(f"malformed event stream line: {line[:80]!r}")
 
 
+def _count(value: Any) -> int:
+    """A token count from a server's usage block; garbage counts as 0 (and is not trusted)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
 def _parse_json(text: str, where: str) -> dict[str, Any]:
     try:
         data = json.loads(text)
@@ -331,11 +354,14 @@ def _parse_json(text: str, where: str) -> dict[str, Any]:
     return data
 
 
-async def _raise_for_status(resp: httpx.Response) -> None:
+async def _raise_for_status(resp: httpx.Response, secret: str | None) -> None:
     if resp.status_code < 400:
         return
     await resp.aread()
-    detail = resp.text.strip().replace("\n", " ")[:200]
+    detail = resp.text.strip().replace("\n", " ")
+    if secret:  # before truncating, so no prefix of the key survives either
+        detail = detail.replace(secret, "[redacted]")
+    detail = detail[:200]
     msg = f"HTTP {resp.status_code} from {resp.request.url.path}: {detail}"
     if resp.status_code in RETRY_STATUS:
         raise RetryableProviderError(msg, retry_after=_retry_after(resp))

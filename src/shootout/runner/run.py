@@ -133,6 +133,7 @@ class Runner:
         try:
             await provider.check()
             budget = RetryBudget(mcfg.retry_budget)
+            policy = replace(self.policy, max_attempts=mcfg.max_attempts)
             manifest["models"][mcfg.display] = {"spec": mcfg.spec, **provider.info()}
             for pb in planned:
                 mode = choose_mode(mcfg, provider, pb.bench)
@@ -156,7 +157,7 @@ class Runner:
                     "sampling": ctx.sampling.to_dict() if mode == "generative" else None,
                     "template_hash": pb.bench.template_hash(pb.docs, ctx),
                 }
-                await self._run_benchmark(mcfg, provider, pb, ctx, repeats, budget)
+                await self._run_benchmark(mcfg, provider, pb, ctx, repeats, budget, policy)
         finally:
             await provider.aclose()
 
@@ -186,6 +187,7 @@ class Runner:
         ctx: PromptContext,
         repeats: int,
         budget: RetryBudget,
+        policy: RetryPolicy,
     ) -> None:
         name = mcfg.display
         done = self.store.done_samples(self.run_id, name, pb.bench.name)
@@ -203,7 +205,7 @@ class Runner:
         async def one(doc: Doc, rep: int) -> None:
             async with sem:
                 row = await self._sample(
-                    provider, identity, pb.bench, doc, rep, ctx, budget, rng, name
+                    provider, identity, pb.bench, doc, rep, ctx, (policy, budget, rng), name
                 )
                 self.store.put_sample(self.run_id, row[0], attempts=row[1])
                 self.progress.advance(task)
@@ -224,8 +226,7 @@ class Runner:
         doc: Doc,
         rep: int,
         ctx: PromptContext,
-        budget: RetryBudget,
-        rng: random.Random,
+        retry: tuple[RetryPolicy, RetryBudget, random.Random],
         model_name: str,
     ) -> tuple[SampleRow, int]:
         rctx = ctx
@@ -253,7 +254,7 @@ class Runner:
                 else (lambda: provider.generate(request))  # type: ignore[arg-type]
             )
             try:
-                response, attempts = await with_retries(call, self.policy, budget, rng)
+                response, attempts = await with_retries(call, *retry)
             except RetriesExhausted as e:
                 return SampleRow(
                     status="failed",

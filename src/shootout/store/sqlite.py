@@ -194,6 +194,12 @@ class Store:
         )
         return {(r[0], r[1]) for r in rows}
 
+    def count_failed(self, run_id: str) -> int:
+        row = self._db.execute(
+            "SELECT COUNT(*) FROM samples WHERE run_id=? AND status!='ok'", (run_id,)
+        ).fetchone()
+        return int(row[0])
+
     def put_sample(self, run_id: str, row: SampleRow, attempts: int = 0) -> None:
         self._db.execute(
             "INSERT OR REPLACE INTO samples VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",

@@ -34,6 +34,7 @@ class Fault(StrEnum):
     TRUNCATED = "truncated"
     EMPTY_CHOICES = "empty_choices"
     WRONG_CONTENT_TYPE = "wrong_content_type"
+    ECHO_HEADERS = "echo_headers"  # a 400 whose message repeats the request headers
 
 
 @dataclass
@@ -44,7 +45,7 @@ class FakeOpenAIServer:
     itl: float = 0.0
     n_chunks: int = 4
     fault_rate: float = 0.0
-    fault_kinds: tuple[Fault, ...] = tuple(Fault)
+    fault_kinds: tuple[Fault, ...] = tuple(f for f in Fault if f != Fault.ECHO_HEADERS)
     schedule: dict[int, Fault] = field(default_factory=dict)
     seed: int = 0
     hang_seconds: float = 30.0
@@ -164,6 +165,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._raw(200, b"<html>oops</html>", "text/html")
         elif fault == Fault.MALFORMED_JSON:
             self._raw(200, b'{"choices": [', "application/json")
+        elif fault == Fault.ECHO_HEADERS:
+            auth = self.headers.get("authorization", "")
+            self._json(400, {"error": {"message": f"bad auth {auth}; all: {dict(self.headers)}"}})
         elif fault == Fault.EMPTY_CHOICES:
             self._json(200, {"id": "x", "object": "chat.completion", "choices": []})
         else:

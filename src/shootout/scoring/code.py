@@ -1,0 +1,141 @@
+"""HumanEval scoring: turn a model's output into a program, run the tests, estimate pass@k.
+
+Base models continue the prompt, so their completion is cut at the standard stop sequences and
+appended to it. Chat models answer with prose and fenced code, so we take the code block that
+defines the entry point and add back the prompt's imports and helper functions if it lacks them.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from shootout.scoring.numeric import strip_think
+from shootout.scoring.sandbox import ExecResult, Limits, Sandbox
+
+# From the HumanEval paper / human-eval repo: a new top-level statement ends the function.
+STOP_SEQUENCES = ("\ndef ", "\nclass ", "\nif __name__", "\nprint(", "\n#")
+
+# ```python ... ``` (any language tag or none); an unclosed fence runs to the end of the text.
+_FENCE_RE = re.compile(r"```[ \t]*([\w+-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
+_IMPORT_RE = re.compile(r"^(?:import\s+\S|from\s+\S+\s+import\s)")
+
+
+@dataclass(frozen=True)
+class CodeScore:
+    """One scored HumanEval sample: everything needed to audit the verdict."""
+
+    task_id: str
+    raw: str
+    code: str  # the program text that was tested (before the test harness was appended)
+    passed: bool
+    status: str  # the sandbox status: ok, failed, timeout, ...
+    reason: str
+    stderr_tail: str
+    duration: float
+
+
+def truncate_completion(completion: str) -> str:
+    """Cut a base-model completion at the first stop sequence."""
+    cut = len(completion)
+    for stop in STOP_SEQUENCES:
+        i = completion.find(stop)
+        if i != -1:
+            cut = min(cut, i)
+    return completion[:cut]
+
+
+def extract_code(completion: str, prompt: str, entry_point: str, chat: bool) -> str:
+    """The program to test: for base models prompt + truncated completion; for chat models the
+    fenced block defining `entry_point` (else the first block, else the raw text)."""
+    if not chat:
+        return prompt + truncate_completion(completion)
+    text = strip_think(completion)
+    code = _pick_block(text, entry_point)
+    if not _defines(code, entry_point) and _looks_like_body(code):
+        # A chat answer that only gives the indented body continues the prompt.
+        return prompt + code
+    return _add_prompt_context(code, prompt, entry_point)
+
+
+def _pick_block(text: str, entry_point: str) -> str:
+    blocks = [m.group(2) for m in _FENCE_RE.finditer(text)]
+    for block in blocks:
+        if _defines(block, entry_point):
+            return block
+    if blocks:
+        return blocks[0]
+    return text.strip("\n")
+
+
+def _defines(code: str, name: str) -> bool:
+    return re.search(rf"^\s*(?:async\s+)?def\s+{re.escape(name)}\s*\(", code, re.M) is not None
+
+
+def _looks_like_body(code: str) -> bool:
+    first = next((ln for ln in code.splitlines() if ln.strip()), "")
+    return first[:1] in (" ", "\t")
+
+
+def _add_prompt_context(code: str, prompt: str, entry_point: str) -> str:
+    """Prepend the prompt's imports and helper definitions that the code does not repeat."""
+    # Indented imports count too: HumanEval/115 imports math inside the prompt's function.
+    have = {ln.strip() for ln in code.splitlines()}
+    wanted = [ln.strip() for ln in prompt.splitlines() if _IMPORT_RE.match(ln.strip())]
+    imports = [ln for ln in dict.fromkeys(wanted) if ln not in have]
+    helpers = [src for name, src in _prompt_helpers(prompt, entry_point)
+               if not _defines(code, name)]
+    parts = ["\n".join(imports)] if imports else []
+    parts += helpers
+    return "\n\n".join([*parts, code]) if parts else code
+
+
+def _prompt_helpers(prompt: str, entry_point: str) -> list[tuple[str, str]]:
+    """Top-level functions other than the entry point that the prompt defines in full."""
+    try:
+        tree = ast.parse(prompt)
+    except SyntaxError:
+        return []
+    out = []
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name != entry_point:
+            src = ast.get_source_segment(prompt, node)
+            if src:
+                out.append((node.name, src))
+    return out
+
+
+def build_program(problem: Mapping[str, str], code: str) -> str:
+    """The candidate code followed by the benchmark's tests and the call that runs them."""
+    return code + "\n" + problem["test"] + f"\ncheck({problem['entry_point']})\n"
+
+
+def pass_at_k(n: int, c: int, k: int) -> float:
+    """Unbiased pass@k of Chen et al. (2021): 1 - C(n-c, k) / C(n, k), as a stable product."""
+    if not 0 <= c <= n or not 1 <= k <= n:
+        raise ValueError(f"pass_at_k needs 0 <= c <= n and 1 <= k <= n (n={n}, c={c}, k={k})")
+    if n - c < k:
+        return 1.0
+    return float(1.0 - np.prod(1.0 - k / np.arange(n - c + 1, n + 1)))
+
+
+def score_humaneval(
+    problem: Mapping[str, str], completion: str, *, chat: bool, sandbox: Sandbox,
+    limits: Limits | None = None,
+) -> CodeScore:
+    code = extract_code(completion, problem["prompt"], problem["entry_point"], chat)
+    result = sandbox.run(build_program(problem, code), limits=limits)
+    return code_score(problem, completion, code, result)
+
+
+def code_score(
+    problem: Mapping[str, str], completion: str, code: str, result: ExecResult
+) -> CodeScore:
+    """Combine an already-run sample (e.g. from Sandbox.run_many) into a CodeScore."""
+    reason = "all tests passed" if result.ok else f"{result.status}: {result.reason}"
+    return CodeScore(problem["task_id"], completion, code, result.ok, result.status, reason,
+                     result.stderr[-2000:], result.duration)

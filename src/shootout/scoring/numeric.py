@@ -1,0 +1,194 @@
+"""GSM8K-style scoring: find the final number in a model's answer and compare it numerically.
+
+Rules, most explicit first (the first rule that finds a number wins):
+  boxed      the last \\boxed{...}: the last number inside it
+  hash       the last "#### <number>" (GSM8K's own answer format)
+  answer_is  the last "the (final) answer is ..." / "Answer: ..." statement: the first number
+             after it, or after its last "=" when the statement is a calculation
+  last_number  the last number anywhere (lenient fallback; `strict` is False)
+Numbers may carry thousands separators, a currency sign, a sign, decimals, units and a trailing
+full stop ("$1,234.50.", "-3", "72 km"). <think>...</think> reasoning is removed first.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from shootout.errors import DataError
+
+_CURRENCY = "$€£¥₹"
+# A number not glued to a preceding word, digit or decimal point (so "16-3" yields 16 and 3,
+# "v2" yields nothing); the sign may sit on either side of a currency symbol ("-$5", "$-5").
+_NUMBER_RE = re.compile(
+    rf"(?<![\w.])(?:[{_CURRENCY}]\s?)?(?P<sign>[-\u2212\u2013])?\s?(?:[{_CURRENCY}]\s?)?"
+    r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)(?!\d)"
+)
+_HASH_RE = re.compile(r"####\s*([^\n]*)")
+# The marker needs its verb or colon: "to answer this, we need 3" is not an answer statement.
+_ANSWER_RE = re.compile(r"\banswer\s*(?:is\b|[:=])\s*[:=]?", re.IGNORECASE)
+_BOXED_RE = re.compile(r"\\(?:boxed|fbox)\s*\{")
+_THINK_RE = re.compile(r"<think>.*?(?:</think>|$)", re.DOTALL | re.IGNORECASE)
+# Emphasis and LaTeX thin spaces ("1\\,234") only; braces stay so \boxed{} still balances.
+_MARKUP_RE = re.compile(r"\*\*|__|\\[,!;]")
+
+
+@dataclass(frozen=True)
+class ExtractResult:
+    """The extracted final number. `value` is canonical ("1234", "-3.5") or None."""
+
+    value: str | None
+    method: str  # "boxed" | "hash" | "answer_is" | "last_number" | "none"
+    strict: bool  # True when an explicit answer marker matched
+    matched: str = ""  # the text the number was read from, for auditing
+
+    @property
+    def decimal(self) -> Decimal | None:
+        return None if self.value is None else Decimal(self.value)
+
+
+@dataclass(frozen=True)
+class NumericScore:
+    """One scored GSM8K item: everything needed to audit the verdict."""
+
+    raw: str
+    extracted: str | None
+    gold: str
+    correct: bool
+    method: str
+    strict: bool
+    reason: str
+
+
+def strip_think(text: str) -> str:
+    """Drop reasoning blocks. A lone "</think>" (template put "<think>" in the prompt) drops
+    everything before it; an unclosed "<think>" drops everything after it."""
+    if "</think>" in text.lower() and "<think>" not in text.lower():
+        text = re.split(r"</think>", text, flags=re.IGNORECASE)[-1]
+    return _THINK_RE.sub("", text)
+
+
+def extract_final_number(text: str) -> ExtractResult:
+    body = _MARKUP_RE.sub("", strip_think(text)).replace("\\$", "$")
+    for method, finder in (("boxed", _from_boxed), ("hash", _from_hash),
+                           ("answer_is", _from_answer_is)):
+        found = finder(body)
+        if found is not None:
+            return ExtractResult(found[0], method, True, found[1])
+    numbers = list(_NUMBER_RE.finditer(body))
+    if numbers:
+        last = numbers[-1]
+        return ExtractResult(_canonical(last), "last_number", False, last.group(0).strip())
+    return ExtractResult(None, "none", False)
+
+
+def _from_boxed(body: str) -> tuple[str, str] | None:
+    contents = [c for c in _boxed_contents(body) if _NUMBER_RE.search(c)]
+    if not contents:
+        return None
+    numbers = list(_NUMBER_RE.finditer(contents[-1]))
+    return _canonical(numbers[-1]), contents[-1]
+
+
+def _boxed_contents(body: str) -> list[str]:
+    out = []
+    for m in _BOXED_RE.finditer(body):
+        depth, i = 1, m.end()
+        while i < len(body) and depth:
+            depth += {"{": 1, "}": -1}.get(body[i], 0)
+            i += 1
+        if depth == 0:
+            out.append(body[m.end(): i - 1])
+    return out
+
+
+def _from_hash(body: str) -> tuple[str, str] | None:
+    for m in reversed(list(_HASH_RE.finditer(body))):
+        num = _NUMBER_RE.search(m.group(1))
+        if num:
+            return _canonical(num), m.group(0).strip()
+    return None
+
+
+def _from_answer_is(body: str) -> tuple[str, str] | None:
+    for m in reversed(list(_ANSWER_RE.finditer(body))):
+        statement = _statement_after(body, m.end())
+        # "Answer: 5 + 3 = 8": the result follows the last "=".
+        tail = statement.rsplit("=", 1)[-1] if "=" in statement else statement
+        num = _NUMBER_RE.search(tail)
+        if num:
+            return _canonical(num), (m.group(0) + statement).strip()
+    return None
+
+
+def _statement_after(body: str, start: int) -> str:
+    """The rest of the line, cut at a sentence end (a full stop not inside a number)."""
+    line = body[start:].split("\n", 1)[0]
+    if not line.strip():  # "Answer:\n72"
+        line = body[start:].lstrip("\n").split("\n", 1)[0]
+    end = re.search(r"\.(?!\d)\s|\.$", line)
+    return line[: end.start()] if end else line
+
+
+def _canonical(m: re.Match[str]) -> str:
+    return canonical_number(("-" if m.group("sign") else "") + m.group("num"))
+
+
+def canonical_number(text: str) -> str:
+    """'1,234.50' -> '1234.5', '-0' -> '0', '18.00' -> '18'. Raises ValueError if not a number."""
+    value = _to_decimal(text)
+    if value is None:
+        raise ValueError(f"not a number: {text!r}")
+    if value == value.to_integral_value():
+        return str(int(value))
+    return format(value.normalize(), "f")
+
+
+def _to_decimal(value: object) -> Decimal | None:
+    if value is None:
+        return None
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, int | float):
+        return Decimal(str(value))
+    text = str(value).strip().replace(",", "").replace("\u2212", "-").replace("\u2013", "-")
+    text = re.sub(rf"[{_CURRENCY}\s]", "", text).rstrip(".")
+    try:
+        result = Decimal(text)
+    except InvalidOperation:
+        return None
+    return result if result.is_finite() else None
+
+
+def numbers_equal(a: object, b: object) -> bool:
+    """Numeric equality of two answers (str, Decimal, int or float); False if either isn't one.
+    A relative tolerance of 1e-9 only absorbs float noise: 0.33 is not 1/3."""
+    x, y = _to_decimal(a), _to_decimal(b)
+    if x is None or y is None:
+        return False
+    if x == y:
+        return True
+    return abs(x - y) <= Decimal("1e-9") * max(Decimal(1), abs(x), abs(y))
+
+
+def gsm8k_gold(answer_field: str) -> str:
+    """The gold number of a GSM8K record: the text after the last "#### ", commas removed."""
+    if "####" not in answer_field:
+        raise DataError(f"GSM8K answer has no '####' line: {answer_field[-80:]!r}")
+    return answer_field.rsplit("####", 1)[1].strip().replace(",", "")
+
+
+def score_gsm8k(output: str, gold: str, *, strict: bool = False) -> NumericScore:
+    """Score one answer. With strict=True only an explicit answer marker counts."""
+    found = extract_final_number(output)
+    usable = found.value is not None and (found.strict or not strict)
+    correct = usable and numbers_equal(found.value, gold)
+    if found.value is None:
+        reason = "no number found in the answer"
+    elif not usable:
+        reason = f"no explicit answer marker (last number {found.value} ignored in strict mode)"
+    else:
+        verdict = "equals" if correct else "differs from"
+        reason = f"{found.method}: {found.value} {verdict} gold {gold}"
+    return NumericScore(output, found.value, gold, correct, found.method, found.strict, reason)

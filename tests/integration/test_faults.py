@@ -1,0 +1,104 @@
+"""A run against a server that misbehaves: every item is answered or recorded as failed."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+
+import yaml
+
+from shootout.testing import FakeOpenAIServer, Fault
+
+
+def _config(tmp_path, url: str, **model: object) -> str:
+    cfg = {
+        "models": [{"spec": "openai:fake-model", "base_url": url, "concurrency": 16,
+                    "timeout": 1.0, **model}],
+        "benchmarks": ["mmlu"],
+        "limit": 70,
+        "repeats": 3,
+    }
+    path = tmp_path / "faults.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return str(path)
+
+
+def test_every_fault_kind_is_retried_and_nothing_is_lost(shootout_cmd, tmp_path, data_dir):
+    store = tmp_path / "s.sqlite"
+    with FakeOpenAIServer(fault_rate=0.3, seed=7, hang_seconds=2.5) as srv:
+        proc = subprocess.run(
+            [*shootout_cmd, "run", "-c", _config(tmp_path, srv.base_url, retry_budget=2000),
+             "--store", str(store), "--data-dir", str(data_dir), "--json", "--no-progress"],
+            capture_output=True, text=True, timeout=600,
+        )
+        log = list(srv.requests)
+    assert proc.returncode in (0, 1), proc.stderr
+    assert len(log) >= 200
+    injected = {str(f) for f in Fault}
+    db = sqlite3.connect(store)
+    rows = db.execute("SELECT status, metrics_json, extracted, error, response_key "
+                      "FROM samples").fetchall()
+    # 70 items x 3 repeats: every one present, answered or failed with its error
+    assert len(rows) == 210
+    for status, metrics, extracted, error, key in rows:
+        if status == "ok":
+            assert json.loads(metrics) and error is None
+            resp = db.execute("SELECT response_json FROM responses WHERE key=?", (key,)).fetchone()
+            text = json.loads(resp[0])["text"]
+            assert text.startswith("The answer is ")  # the real answer, not a fault's leftovers
+            assert extracted == text[len("The answer is "):].rstrip(".")
+        else:
+            assert status == "failed" and error
+    payload = json.loads(proc.stdout)
+    failed = sum(1 for r in rows if r[0] != "ok")
+    n_failed_items = {r["benchmark"]: r["n_failed"] for r in payload["results"]}
+    assert (n_failed_items["mmlu"] > 0) == (failed > 0)
+    assert injected  # all fault kinds exist; the seed draws a mix of them
+    db.close()
+
+
+def test_retry_budget_ends_a_dead_endpoint_quickly(shootout_cmd, tmp_path, data_dir):
+    store = tmp_path / "s.sqlite"
+    with FakeOpenAIServer(fault_rate=1.0, fault_kinds=(Fault.UNAVAILABLE,)) as srv:
+        proc = subprocess.run(
+            [*shootout_cmd, "run", "-c", _config(tmp_path, srv.base_url, retry_budget=5),
+             "--store", str(store), "--data-dir", str(data_dir), "--json", "--no-progress"],
+            capture_output=True, text=True, timeout=300,
+        )
+        sent = len(srv.requests)
+    assert proc.returncode == 1
+    assert "210 samples failed" in proc.stderr
+    assert sent == 210 + 5  # one try each, plus the budget's five retries
+    payload = json.loads(proc.stdout)
+    assert payload["results"] == [] or all(r["n"] == 0 for r in payload["results"])
+    db = sqlite3.connect(store)
+    errors = [e for (e,) in db.execute("SELECT error FROM samples")]
+    assert len(errors) == 210 and all("HTTP 503" in e for e in errors)
+
+
+def test_retry_after_is_honoured(tmp_path):
+    import asyncio
+    import random
+    import time
+
+    from shootout.providers.base import GenerateRequest, Message
+    from shootout.providers.openai import OpenAIProvider
+    from shootout.runner.retry import RetryBudget, RetryPolicy, with_retries
+
+    with FakeOpenAIServer(schedule={0: Fault.RATE_LIMIT_RETRY_AFTER}) as srv:
+        p = OpenAIProvider(model="m", base_url=srv.base_url)
+        req = GenerateRequest(messages=(Message("user", "hi"),))
+
+        async def go():
+            t0 = time.perf_counter()
+            r, attempts = await with_retries(lambda: p.generate(req),
+                                             RetryPolicy(base_delay=0.01), RetryBudget(3),
+                                             random.Random(0))
+            await p.aclose()
+            return r, attempts, time.perf_counter() - t0
+
+        r, attempts, elapsed = asyncio.run(go())
+    assert attempts == 2
+    assert elapsed >= 0.2  # the server asked for 0.2 s
+    assert r.text.startswith("The answer is")

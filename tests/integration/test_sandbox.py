@@ -1,0 +1,316 @@
+"""Hostile programs in the bubblewrap sandbox: each attack must be contained, reported as a
+non-ok status of that sample, and leave the test process (and the host) untouched.
+
+Where it is safe, the same program also runs in unsafe mode (no bwrap) to show that the attack
+is real and the containment comes from the sandbox.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from shootout.errors import SandboxError
+from shootout.scoring.sandbox import (
+    UID_BASE,
+    UID_RANGE,
+    ExecResult,
+    Limits,
+    Sandbox,
+    run_many,
+    run_python,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+FAST = Limits(timeout=3)
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Sandbox:
+    box = Sandbox(limits=FAST)
+    box.check_available()  # a missing or broken bwrap fails the tests, it does not skip them
+    return box
+
+
+@pytest.fixture(scope="module")
+def unsafe() -> Sandbox:
+    return Sandbox(unsafe=True, limits=FAST)
+
+
+def _sandbox_pids() -> list[int]:
+    """Host processes running as one of the sandbox's throw-away uids."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            status = (entry / "status").read_text() if entry.name.isdigit() else ""
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("Uid:") and UID_BASE <= int(line.split()[1]) < UID_BASE + UID_RANGE:
+                pids.append(int(entry.name))
+    return pids
+
+
+@pytest.fixture(autouse=True)
+def nothing_left_running() -> Iterator[None]:
+    yield
+    deadline = time.monotonic() + 2
+    while _sandbox_pids() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _sandbox_pids() == [], "sandboxed processes outlived their run"
+
+
+def _contained(result: ExecResult, *expected_status: str) -> None:
+    assert result.status != "ok", result
+    assert "ESCAPED" not in result.stdout
+    if expected_status:
+        assert result.status in expected_status, result
+
+
+def test_normal_program_runs(sandbox: Sandbox) -> None:
+    result = sandbox.run("import sys, math\nprint(math.factorial(5))\nsys.exit(0)")
+    assert result.status == "ok" and result.stdout == "120\n" and result.returncode == 0
+    failed = sandbox.run("raise ValueError('bad answer')")
+    assert failed.status == "failed" and "ValueError: bad answer" in failed.reason
+
+
+# (a) network -----------------------------------------------------------------------------------
+
+
+def test_a_cannot_reach_a_listening_socket_on_the_host(sandbox: Sandbox, unsafe: Sandbox) -> None:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        server.settimeout(0.5)
+        port = server.getsockname()[1]
+        code = (f"import socket\nsocket.create_connection(('127.0.0.1', {port}), 2)\n"
+                "print('ESCAPED')")
+        result = sandbox.run(code)
+        _contained(result, "failed")
+        assert "ConnectionRefusedError" in result.stderr
+        with pytest.raises(TimeoutError):
+            server.accept()
+        assert "ESCAPED" in unsafe.run(code).stdout  # the attack is real without bwrap
+        server.accept()[0].close()
+
+
+def test_a_no_route_to_the_outside(sandbox: Sandbox) -> None:
+    result = sandbox.run("import socket\nsocket.create_connection(('1.1.1.1', 53), 2)")
+    _contained(result, "failed")
+    assert "Network is unreachable" in result.stderr
+
+
+# (b) writes outside the private temp dir --------------------------------------------------------
+
+
+@pytest.mark.parametrize("where", ["tmp_path", "repo", "/usr", "/", "/etc"])
+def test_b_cannot_write_outside_its_temp_dir(sandbox: Sandbox, tmp_path: Path, where: str) -> None:
+    name = f"sandbox-escape-{uuid.uuid4().hex}"
+    target = {"tmp_path": tmp_path / name, "repo": REPO / name}.get(where, Path(where) / name)
+    result = sandbox.run(f"open({str(target)!r}, 'w').write('x')\nprint('ESCAPED')")
+    _contained(result, "failed")
+    assert not target.exists()
+
+
+def test_b_host_tmp_is_not_its_tmp(sandbox: Sandbox, unsafe: Sandbox, tmp_path: Path) -> None:
+    host_file = Path("/tmp") / f"sandbox-escape-{uuid.uuid4().hex}"
+    # Inside, /tmp is the program's own tmpfs: the write succeeds there and vanishes with it.
+    result = sandbox.run(f"open({str(host_file)!r}, 'w').write('x')")
+    assert result.status == "ok"
+    assert not host_file.exists()
+    control = tmp_path / "control.txt"
+    assert unsafe.run(f"open({str(control)!r}, 'w').write('x')").ok and control.exists()
+
+
+# (c) fork bomb ----------------------------------------------------------------------------------
+
+
+def test_c_fork_bomb_is_contained(sandbox: Sandbox) -> None:
+    code = "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass"
+    start = time.monotonic()
+    result = sandbox.run(code, limits=Limits(timeout=2))
+    _contained(result, "timeout")
+    assert time.monotonic() - start < 6
+    assert subprocess.run(["true"]).returncode == 0  # the host can still start processes
+
+
+def test_c_process_count_is_limited(sandbox: Sandbox) -> None:
+    code = ("import os, time\nfor i in range(1000):\n    if os.fork() == 0:\n"
+            "        os.close(1); os.close(2); time.sleep(30); os._exit(0)\n"
+            "    print(i, flush=True)\n")
+    result = sandbox.run(code, limits=Limits(timeout=5, max_procs=32))
+    _contained(result, "failed")
+    assert "Resource temporarily unavailable" in result.stderr
+    assert int(result.stdout.split()[-1]) < 32
+
+
+# (d) memory -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", [
+    "b = bytearray(8 << 30)",
+    "chunks = []\nwhile True:\n    chunks.append(bytearray(64 << 20))",
+])
+def test_d_allocating_8_gib_fails(sandbox: Sandbox, code: str) -> None:
+    result = sandbox.run(code, limits=Limits(timeout=5, memory_mb=512))
+    _contained(result, "oom")
+    assert "MemoryError" in result.stderr
+
+
+# (e), (k) time ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", ["while True:\n    pass", "import time\ntime.sleep(3600)",
+                                  "import os, time\nos.close(1)\nos.close(2)\ntime.sleep(3600)"])
+def test_e_k_endless_programs_time_out(sandbox: Sandbox, code: str) -> None:
+    result = sandbox.run(code, limits=Limits(timeout=1))
+    _contained(result, "timeout")
+    assert 1 <= result.duration < 5
+
+
+# (f) output -------------------------------------------------------------------------------------
+
+
+def test_f_printing_1_gb_is_cut_off(sandbox: Sandbox) -> None:
+    code = "import sys\nline = 'x' * (1 << 20)\nfor _ in range(1024):\n    sys.stdout.write(line)"
+    result = sandbox.run(code, limits=Limits(timeout=10, max_output=1 << 20))
+    _contained(result, "output_limit")
+    assert len(result.stdout) == 1 << 20 and result.truncated
+    assert result.duration < 5
+
+
+# (g) secrets ------------------------------------------------------------------------------------
+
+
+def test_g_cannot_read_ssh_keys(
+    sandbox: Sandbox, unsafe: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = tmp_path / "home" / ".ssh" / "id_ed25519"
+    key.parent.mkdir(parents=True)
+    key.write_text("PRIVATE-KEY-CANARY")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    for path in ("~/.ssh/id_ed25519", str(key), "/root/.ssh"):
+        code = (f"import os\np = os.path.expanduser({path!r})\n"
+                "print('ESCAPED', os.listdir(p) if os.path.isdir(p) else open(p).read())")
+        _contained(sandbox.run(code), "failed")
+    assert "PRIVATE-KEY-CANARY" in unsafe.run(f"print(open({str(key)!r}).read())").stdout
+
+
+def test_g_environment_is_not_inherited(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-canary")
+    code = ("import os\nprint(dict(os.environ))\n"
+            "for f in os.listdir('/proc'):\n    try:\n"
+            "        print(open(f'/proc/{f}/environ').read())\n    except OSError:\n        pass\n"
+            "print('ESCAPED', os.environ['OPENAI_API_KEY'])")
+    result = sandbox.run(code)
+    _contained(result, "failed")
+    assert "KeyError" in result.stderr
+    assert "sk-test-canary" not in result.stdout + result.stderr
+
+
+# (h) killing the parent -------------------------------------------------------------------------
+
+
+def test_h_cannot_kill_the_parent_or_host_processes(sandbox: Sandbox) -> None:
+    victim = subprocess.Popen(["sleep", "60"])
+    try:
+        for code in (f"import os\nos.kill({victim.pid}, 9)\nprint('ESCAPED')",
+                     f"import os\nos.kill({os.getpid()}, 9)\nprint('ESCAPED')",
+                     "import os\nos.kill(os.getppid(), 9)\nprint('ESCAPED')",
+                     "import os\nos.killpg(os.getpgrp(), 9)\nprint('ESCAPED')"):
+            _contained(sandbox.run(code), "failed", "killed")
+        assert victim.poll() is None
+        assert sandbox.run("print('still fine')").stdout == "still fine\n"
+    finally:
+        victim.kill()
+        victim.wait()
+
+
+# (i) ptrace and /proc ---------------------------------------------------------------------------
+
+
+def test_i_cannot_trace_or_inspect_host_processes(sandbox: Sandbox, unsafe: Sandbox) -> None:
+    host = os.getpid()
+    ptrace = ("import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+              f"for pid in ({host}, 1):\n"
+              "    if libc.ptrace(16, pid, 0, 0) == 0:\n        print('ESCAPED', pid)\n"
+              "err = ctypes.get_errno()\nraise OSError(err, os.strerror(err))")
+    _contained(sandbox.run(ptrace), "failed")
+    peek = f"print('ESCAPED', open('/proc/{host}/cmdline').read())"
+    _contained(sandbox.run(peek), "failed")
+    assert "ESCAPED" in unsafe.run(peek).stdout
+    listing = sandbox.run("import os\nprint(sorted(int(p) for p in os.listdir('/proc') "
+                          "if p.isdigit()))")
+    assert len(eval(listing.stdout)) <= 3  # only the sandbox's own processes are visible
+
+
+def test_i_cannot_create_namespaces(sandbox: Sandbox) -> None:
+    code = ("import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+            "if libc.unshare(0x10000000) == 0:\n    print('ESCAPED')\n"
+            "err = ctypes.get_errno()\nraise OSError(err, os.strerror(err))")
+    _contained(sandbox.run(code), "failed")
+
+
+# (j) disk ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("code", "error"), [
+    ("f = open('big', 'wb')\nfor _ in range(1000):\n    f.write(b'x' * (1 << 20))",
+     "File too large"),
+    ("for i in range(1000):\n    open(f'f{i}', 'wb').write(b'x' * (8 << 20))",
+     "No space left on device"),
+])
+def test_j_filling_the_disk_fails(sandbox: Sandbox, code: str, error: str) -> None:
+    result = sandbox.run(code, limits=Limits(timeout=5, max_file_mb=16, tmp_mb=64))
+    _contained(result, "failed")
+    assert error in result.stderr
+
+
+# (l) the tool's own files -----------------------------------------------------------------------
+
+
+def test_l_cannot_read_the_result_database(
+    sandbox: Sandbox, unsafe: Sandbox, tmp_path: Path
+) -> None:
+    db = tmp_path / "results.sqlite"
+    with sqlite3.connect(db) as conn:
+        conn.execute("create table secrets (v text)")
+        conn.execute("insert into secrets values ('DB-CANARY')")
+    conn.close()
+    paths = [db, *(p for p in [REPO / ".shootout" / "results.sqlite"] if p.exists())]
+    for path in paths:
+        code = f"print('ESCAPED', open({str(path)!r}, 'rb').read()[-200:])"
+        _contained(sandbox.run(code), "failed")
+    assert "DB-CANARY" in unsafe.run(f"print(open({str(db)!r}, 'rb').read())").stdout
+
+
+# API and availability ---------------------------------------------------------------------------
+
+
+def test_missing_bwrap_is_a_clear_error() -> None:
+    with pytest.raises(SandboxError, match="bwrap"):
+        Sandbox(bwrap="/nonexistent/bwrap").check_available()
+
+
+def test_run_many_is_parallel_and_ordered(sandbox: Sandbox) -> None:
+    codes = [f"import time\ntime.sleep(1)\nprint({i})" for i in range(4)]
+    start = time.monotonic()
+    results = sandbox.run_many(codes, workers=4)
+    assert [r.stdout for r in results] == [f"{i}\n" for i in range(4)]
+    assert time.monotonic() - start < 3.9  # four 1 s sleeps, not one after another
+
+
+def test_module_level_helpers() -> None:
+    assert run_python("print(2 + 2)", timeout=5).stdout == "4\n"
+    assert run_python("import time\ntime.sleep(10)", timeout=1).status == "timeout"
+    assert [r.status for r in run_many(["pass", "1/0"], workers=2)] == ["ok", "failed"]

@@ -1,0 +1,74 @@
+"""A recognisable fake API key never reaches the store, logs, results or error messages."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+from shootout.testing import FakeOpenAIServer, Fault
+
+CANARY = "sk-canary-7f3a9c1e5b2d4f6a8c0e"
+
+
+def test_key_is_nowhere(shootout_cmd, tmp_path, data_dir):
+    store = tmp_path / "s.sqlite"
+    env = {**os.environ, "MY_KEY": CANARY}
+
+    def echo_headers(body):  # a server that echoes what it got, as some do in errors
+        return "The answer is A."
+
+    with FakeOpenAIServer(answer_fn=echo_headers,
+                          schedule={0: Fault.SERVER_ERROR, 3: Fault.MALFORMED_SSE,
+                                    5: Fault.ECHO_HEADERS}) as srv:
+        run = subprocess.run(
+            [*shootout_cmd, "--debug", "run", "-m", "openai:fake-model", "--base-url",
+             srv.base_url, "--api-key-env", "MY_KEY", "-b", "arc_easy", "--limit", "5",
+             "--store", str(store), "--data-dir", str(data_dir), "--json"],
+            capture_output=True, text=True, env=env, timeout=300,
+        )
+        auth = {r["index"] for r in srv.requests}
+    assert run.returncode == 1, run.stderr  # the echoed 400 is not retried: one failed sample
+    assert auth  # requests were made (with the key in the Authorization header)
+    bad = subprocess.run(
+        [*shootout_cmd, "--debug", "run", "-m", "openai:fake-model", "--base-url",
+         "http://127.0.0.1:9/v1", "--api-key-env", "MY_KEY", "-b", "arc_easy", "--limit", "2",
+         "--store", str(store), "--data-dir", str(data_dir)],
+        capture_output=True, text=True, env=env, timeout=120,
+    )
+    assert bad.returncode != 0
+    results = subprocess.run([*shootout_cmd, "results", "--store", str(store), "--json"],
+                             capture_output=True, text=True, env=env, timeout=60)
+    haystacks = [run.stdout, run.stderr, bad.stdout, bad.stderr, results.stdout]
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            haystacks.append(path.read_bytes().decode("latin-1"))
+    assert not [h for h in haystacks if CANARY in h]
+
+
+def test_key_is_redacted_from_echoed_errors():
+    import asyncio
+
+    from shootout.errors import ProviderError
+    from shootout.providers.base import GenerateRequest, Message
+    from shootout.providers.openai import OpenAIProvider
+
+    os.environ["ECHO_KEY"] = CANARY
+    try:
+        with FakeOpenAIServer(schedule={0: Fault.ECHO_HEADERS}) as srv:
+            p = OpenAIProvider(model="m", base_url=srv.base_url, api_key_env="ECHO_KEY")
+
+            async def go():
+                try:
+                    await p.generate(GenerateRequest(messages=(Message("user", "x"),)))
+                finally:
+                    await p.aclose()
+
+            try:
+                asyncio.run(go())
+            except ProviderError as e:
+                assert "HTTP 400" in str(e) and "[redacted]" in str(e)
+                assert CANARY not in str(e)
+            else:
+                raise AssertionError("expected a 400")
+    finally:
+        del os.environ["ECHO_KEY"]

@@ -1,0 +1,116 @@
+"""HumanEval helpers: code extraction from base and chat outputs, program assembly, pass@k."""
+
+from __future__ import annotations
+
+from math import comb
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from shootout.scoring.code import build_program, extract_code, pass_at_k, truncate_completion
+
+PROMPT = '''from typing import List
+import math
+
+
+def helper(x: int) -> int:
+    return x * 2
+
+
+def double_all(xs: List[int]) -> List[int]:
+    """Double every number."""
+'''
+PROBLEM = {"task_id": "T/0", "prompt": PROMPT, "entry_point": "double_all",
+           "test": "def check(candidate):\n    assert candidate([1, 2]) == [2, 4]\n"}
+
+
+def _namespace(code: str) -> dict:
+    ns: dict = {}
+    exec(compile(code, "<candidate>", "exec"), ns)  # trusted test input only
+    return ns
+
+
+@pytest.mark.parametrize("stop", ["\ndef ", "\nclass ", "\nif __name__", "\nprint(", "\n#"])
+def test_base_completion_is_cut_at_stop_sequences(stop: str) -> None:
+    completion = "    return [helper(x) for x in xs]\n" + stop + "junk"
+    code = extract_code(completion, PROMPT, "double_all", chat=False)
+    assert code == PROMPT + "    return [helper(x) for x in xs]\n"
+    assert _namespace(code)["double_all"]([3]) == [6]
+
+
+def test_truncate_takes_the_earliest_stop() -> None:
+    assert truncate_completion("a\nprint(1)\ndef f(): pass") == "a"
+    assert truncate_completion("    return 1  # fine\n") == "    return 1  # fine\n"
+
+
+def test_chat_picks_the_block_that_defines_the_entry_point() -> None:
+    answer = ("Here is a test first:\n```python\nprint(double_all([1]))\n```\n"
+              "And the solution:\n```python\ndef double_all(xs: List[int]) -> List[int]:\n"
+              "    return [helper(x) for x in xs]\n```\nHope that helps!")
+    code = extract_code(answer, PROMPT, "double_all", chat=True)
+    assert "print(" not in code and "Hope" not in code
+    # imports and the helper come back from the prompt
+    assert code.startswith("from typing import List\nimport math")
+    assert _namespace(code)["double_all"]([1, 2]) == [2, 4]
+
+
+def test_chat_keeps_its_own_imports_and_helpers() -> None:
+    answer = ("```py\nfrom typing import List\n\ndef helper(x):\n    return x + x\n\n"
+              "def double_all(xs: List[int]) -> List[int]:\n    return list(map(helper, xs))\n```")
+    code = extract_code(answer, PROMPT, "double_all", chat=True)
+    assert code.count("def helper") == 1 and code.count("from typing import List") == 1
+    assert "import math" in code
+
+
+def test_chat_falls_back_to_first_block_then_raw_text() -> None:
+    first = extract_code("```\nx = 1\n```\n```\ny = 2\n```", PROMPT, "double_all", chat=True)
+    assert first.endswith("x = 1\n") and "y = 2" not in first
+    raw = "def double_all(xs):\n    return [2 * x for x in xs]"
+    assert _namespace(extract_code(raw, PROMPT, "double_all", chat=True))["double_all"]([4]) == [8]
+
+
+def test_chat_unclosed_fence_and_think_block() -> None:
+    answer = ("<think>```python\ndef double_all(xs): return []\n```</think>"
+              "```python\ndef double_all(xs):\n    return [x * 2 for x in xs]\n")
+    code = extract_code(answer, PROMPT, "double_all", chat=True)
+    assert _namespace(code)["double_all"]([5]) == [10]
+
+
+def test_chat_body_only_continues_the_prompt() -> None:
+    code = extract_code("```python\n    return [x * 2 for x in xs]\n```", PROMPT, "double_all",
+                        chat=True)
+    assert code.startswith(PROMPT)
+    assert _namespace(code)["double_all"]([5]) == [10]
+
+
+def test_build_program_runs_the_tests() -> None:
+    program = build_program(PROBLEM, PROMPT + "    return [x * 2 for x in xs]\n")
+    assert program.endswith("\ncheck(double_all)\n")
+    _namespace(program)  # passes
+    with pytest.raises(AssertionError):
+        _namespace(build_program(PROBLEM, PROMPT + "    return xs\n"))
+
+
+def _pass_at_k_exact(n: int, c: int, k: int) -> float:
+    return 1.0 - comb(n - c, k) / comb(n, k)
+
+
+@pytest.mark.parametrize(("n", "c", "k", "expected"),
+                         [(1, 1, 1, 1.0), (1, 0, 1, 0.0), (10, 3, 1, 0.3), (5, 4, 2, 1.0),
+                          (200, 0, 100, 0.0), (200, 200, 1, 1.0)])
+def test_pass_at_k_known_values(n: int, c: int, k: int, expected: float) -> None:
+    assert pass_at_k(n, c, k) == pytest.approx(expected)
+
+
+@given(st.integers(1, 60).flatmap(
+    lambda n: st.tuples(st.just(n), st.integers(0, n), st.integers(1, n))))
+def test_pass_at_k_matches_the_combinatorial_formula(nck: tuple[int, int, int]) -> None:
+    n, c, k = nck
+    assert pass_at_k(n, c, k) == pytest.approx(_pass_at_k_exact(n, c, k), abs=1e-9)
+
+
+def test_pass_at_k_rejects_impossible_counts() -> None:
+    for n, c, k in [(3, 4, 1), (3, 1, 0), (3, 1, 4), (3, -1, 1)]:
+        with pytest.raises(ValueError):
+            pass_at_k(n, c, k)
