@@ -9,6 +9,7 @@ from typing import Any
 
 from ..benchmarks import REGISTRY
 from ..store.sqlite import SampleRow, Store
+from .stats import summarize
 
 
 @dataclass(frozen=True)
@@ -31,13 +32,18 @@ class ResultRow:
         return asdict(self)
 
 
-def item_means(rows: list[SampleRow], metric: str) -> dict[str, float]:
-    """Average repeats within each item first (Miller 2024): one value per item."""
+def item_scores(rows: list[SampleRow], metric: str) -> dict[str, list[float]]:
+    """Each item's scores over its repeats."""
     per_item: dict[str, list[float]] = defaultdict(list)
     for r in rows:
         if r.status == "ok" and metric in r.metrics:
             per_item[r.item_id].append(float(r.metrics[metric]))
-    return {k: sum(v) / len(v) for k, v in per_item.items()}
+    return dict(per_item)
+
+
+def item_means(rows: list[SampleRow], metric: str) -> dict[str, float]:
+    """Average repeats within each item first (Miller 2024): one value per item."""
+    return {k: sum(v) / len(v) for k, v in item_scores(rows, metric).items()}
 
 
 def mean_se(values: list[float]) -> tuple[float, float]:
@@ -74,11 +80,14 @@ def summarize_with_analyses(
             "n_failed": len({r.item_id for r in rows if r.status != "ok"}),
             "extraction_failure_rate": _extraction_failure_rate(ok),
         }
+        extra = cls.analyze(ok) if cls is not None and ok else None
+        if extra:
+            analyses[model][bench] = extra
         custom = cls.aggregate(ok) if cls is not None and ok else None
         if custom is not None:
             values, analysis = custom
             if analysis:
-                analyses[model][bench] = analysis
+                analyses[model][bench] = {**analyses[model].get(bench, {}), **analysis}
             primary = cls.primary_metric if cls else ""
             for v in values:
                 out.append(ResultRow(metric=v.metric, score=v.score, stderr=_nan(v.stderr),
@@ -98,12 +107,16 @@ def _mean_rows(ok: list[SampleRow], primary: str, common: dict[str, Any]) -> lis
         metric_names.insert(0, primary)
     rows = []
     for metric in metric_names:
-        values = list(item_means(ok, metric).values())
-        mean, se = mean_se(values)
-        half = 1.96 * se if not math.isnan(se) else math.nan
-        rows.append(ResultRow(metric=metric, score=mean, stderr=se, n=len(values),
-                              ci_low=mean - half, ci_high=mean + half,
-                              primary=metric == primary, **common))
+        per_item = item_scores(ok, metric)
+        if not per_item:
+            continue
+        sm = summarize(list(per_item.values()))
+        rows.append(ResultRow(metric=metric, score=sm.mean, stderr=sm.se, n=sm.n,
+                              ci_low=sm.ci_low, ci_high=sm.ci_high,
+                              primary=metric == primary,
+                              extra={"ci_method": sm.ci_method,
+                                     "within_item_var": sm.within_item_var},
+                              **common))
     return rows
 
 

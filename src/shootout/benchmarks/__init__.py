@@ -7,7 +7,10 @@ import difflib
 from ..errors import UnknownBenchmarkError
 from .arc import ARCChallenge, ARCEasy
 from .base import Benchmark, Doc, ItemScore, Mode, PromptContext, sample_docs
+from .gsm8k import GSM8K
 from .hellaswag import HellaSwag
+from .humaneval import HumanEval
+from .math import MATH500, MATHFull
 from .mmlu import MMLU
 from .truthfulqa import TruthfulQAMC1, TruthfulQAMC2
 from .winogrande import WinoGrande
@@ -22,6 +25,10 @@ REGISTRY: dict[str, type[Benchmark]] = {
         WinoGrande,
         TruthfulQAMC1,
         TruthfulQAMC2,
+        GSM8K,
+        MATH500,
+        MATHFull,
+        HumanEval,
     )
 }
 

@@ -87,6 +87,8 @@ class Benchmark(ABC):
     default_fewshot: ClassVar[int] = 0
     # default generation budget for generative scoring of this benchmark
     default_max_tokens: ClassVar[int] = 32
+    # score() blocks (a sandbox run, a slow equivalence check): run it in a worker thread
+    score_in_thread: ClassVar[bool] = False
 
     data: DataDir
     fewshot_seed: int = 1234
@@ -114,6 +116,11 @@ class Benchmark(ABC):
         `rows` are `shootout.store.SampleRow`s with status "ok". Return None (the default) to
         report the mean over items of each per-item metric, with its standard error.
         """
+        return None
+
+    @classmethod
+    def analyze(cls, rows: Sequence[Any]) -> dict[str, Any] | None:
+        """Extra analysis from stored samples of one model (breakdowns...), or None."""
         return None
 
     def template_hash(self, docs: Sequence[Doc], ctx: PromptContext) -> str:

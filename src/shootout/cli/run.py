@@ -37,7 +37,9 @@ def run_command(
         None, "--chat/--no-chat", help="Use chat messages (default: chat for APIs)."
     ),
     limit: int = typer.Option(None, "--limit", help="Seeded sample of N items per benchmark."),
-    repeats: int = typer.Option(None, "--repeats", help="Repeats for sampled generation (3)."),
+    repeats: int = typer.Option(
+        None, "--repeats", "--samples", help="Samples per item for sampled generation (3)."
+    ),
     seed: int = typer.Option(1234, "--seed", help="Seed for item sampling, few-shot and sampling."),
     fewshot: int = typer.Option(None, "--fewshot", help="Few-shot count for every benchmark."),
     temperature: float = typer.Option(0.7, "--temperature"),

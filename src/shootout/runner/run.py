@@ -280,7 +280,10 @@ class Runner:
             self.store.put_response(
                 key, identity, req_dict["kind"], req_dict, response_to_dict(response)
             )
-        score = bench.score(doc, rctx, response)
+        if bench.score_in_thread:
+            score = await asyncio.to_thread(bench.score, doc, rctx, response)
+        else:
+            score = bench.score(doc, rctx, response)
         return SampleRow(
             status="ok",
             metrics=dict(score.metrics),

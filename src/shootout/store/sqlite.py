@@ -114,7 +114,9 @@ class Store:
         """Columns added after the first release of schema 1."""
         cols = {r[1] for r in self._db.execute("PRAGMA table_info(samples)")}
         if "detail_json" not in cols:
-            self._db.execute("ALTER TABLE samples ADD COLUMN detail_json TEXT NOT NULL DEFAULT '{}'")
+            self._db.execute(
+                "ALTER TABLE samples ADD COLUMN detail_json TEXT NOT NULL DEFAULT '{}'"
+            )
 
     def close(self) -> None:
         self._db.close()

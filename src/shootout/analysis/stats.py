@@ -1,0 +1,451 @@
+"""Error bars and significance tests for eval scores (Miller 2024, arXiv:2411.00640).
+
+Data shape: one entry per *item* (question), each a sequence of K >= 1 scores from K
+repeats of that item (K may differ between items). Scores are floats: 0/1 for accuracy,
+or continuous (e.g. an MC2 probability).
+
+Conventions used throughout:
+
+* Repeats are averaged within each item first, giving one value x_i per item; all
+  item-level statistics are computed on x_1..x_n (n = number of items). The SE of the
+  mean of item means is then the item-clustered SE (Miller §3.2, §4).
+* Sample variances use ddof=1. With fewer than 2 items a standard error is undefined and
+  is reported as NaN (so is a normal CI built from it).
+* z_q = Φ⁻¹(q) is the standard normal quantile.
+
+Only numpy and scipy are used; results are frozen dataclasses.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats as _st
+
+__all__ = [
+    "BootstrapResult",
+    "HolmResult",
+    "PairedResult",
+    "Summary",
+    "bootstrap_ci",
+    "clustered_se",
+    "holm",
+    "min_detectable_difference",
+    "normal_interval",
+    "paired_difference",
+    "summarize",
+    "wilson_interval",
+]
+
+WILSON_MAX_N = 100  # summarize uses Wilson for all-binary item means when n < this
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Mean score over items with its uncertainty.
+
+    mean: (1/n) Σ_i x_i where x_i is the mean of item i's repeats.
+    se: sd(x, ddof=1)/sqrt(n), or the clustered SE when clusters were given; NaN if n < 2.
+    ci_low/ci_high: CI at `confidence` computed by `ci_method` ("normal" or "wilson").
+    n: number of items; n_samples: number of scores over all repeats.
+    within_item_var: mean over items with K_i >= 2 of the within-item sample variance
+        σ̂_i² = var(repeats of i, ddof=1); NaN if no item was repeated. This is the
+        resampling noise (Miller §5).
+    resampling_se: sqrt((1/n²) Σ_{i: K_i>=2} σ̂_i²/K_i), the part of `se` due to
+        resampling noise left after averaging the repeats; NaN if no item was repeated.
+    """
+
+    mean: float
+    se: float
+    ci_low: float
+    ci_high: float
+    ci_method: str
+    confidence: float
+    n: int
+    n_samples: int
+    within_item_var: float
+    resampling_se: float
+
+
+@dataclass(frozen=True)
+class PairedResult:
+    """Paired comparison of two models on the items both were scored on (d_i = a_i − b_i).
+
+    mean_diff: mean of d; se: sd(d, ddof=1)/sqrt(n); ci: t interval with n−1 df
+    (mean_diff ± t_{n−1, 1−α/2}·se), consistent with `p_value` from the paired t-test.
+    p_mcnemar: exact McNemar p, only when every item has one 0/1 score per model, else None.
+    significant: p_value < alpha where alpha = 1 − confidence.
+    n_only_a / n_only_b: items present for one model only (dropped).
+    """
+
+    mean_a: float
+    mean_b: float
+    mean_diff: float
+    se: float
+    ci_low: float
+    ci_high: float
+    confidence: float
+    t_stat: float
+    p_value: float
+    p_mcnemar: float | None
+    significant: bool
+    n: int
+    n_only_a: int
+    n_only_b: int
+    corr: float
+
+
+@dataclass(frozen=True)
+class HolmResult:
+    """Holm-adjusted p-value and whether the hypothesis is rejected at the family alpha."""
+
+    p_adjusted: float
+    reject: bool
+
+
+@dataclass(frozen=True)
+class BootstrapResult:
+    """Percentile bootstrap CI of `stat` over item values (items resampled with replacement)."""
+
+    estimate: float
+    ci_low: float
+    ci_high: float
+    se: float
+    confidence: float
+    n: int
+    n_boot: int
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _z(confidence: float) -> float:
+    """Two-sided normal critical value z_{1−(1−confidence)/2}."""
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    return float(_st.norm.ppf(0.5 + confidence / 2.0))
+
+
+def _as_repeats(item: Sequence[float] | float) -> np.ndarray:
+    arr = np.atleast_1d(np.asarray(item, dtype=float))
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError("each item needs a flat, non-empty sequence of repeat scores")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError("scores must be finite")
+    return arr
+
+
+def _item_means(scores_by_item: Sequence[Sequence[float] | float]) -> np.ndarray:
+    """x_i = (1/K_i) Σ_k s_ik for every item (a bare float counts as one repeat)."""
+    return np.array([_as_repeats(item).mean() for item in scores_by_item], dtype=float)
+
+
+def _sem(x: np.ndarray) -> float:
+    """sd(x, ddof=1)/sqrt(n); NaN when n < 2."""
+    if x.size < 2:
+        return math.nan
+    return float(np.std(x, ddof=1) / math.sqrt(x.size))
+
+
+def _is_binary(x: np.ndarray) -> bool:
+    return bool(np.all((x == 0.0) | (x == 1.0)))
+
+
+def _within_item(repeats: list[np.ndarray]) -> tuple[float, float]:
+    """(mean σ̂_i², sqrt(Σ σ̂_i²/K_i)/n) over items with K_i >= 2; NaNs if there are none."""
+    rep = [r for r in repeats if r.size >= 2]
+    if not rep:
+        return math.nan, math.nan
+    var = np.array([np.var(r, ddof=1) for r in rep])
+    k = np.array([r.size for r in rep], dtype=float)
+    return float(var.mean()), float(math.sqrt(np.sum(var / k)) / len(repeats))
+
+
+# --------------------------------------------------------------------------- intervals
+
+
+def normal_interval(mean: float, se: float, confidence: float = 0.95) -> tuple[float, float]:
+    """CLT interval mean ± z_{1−α/2}·se (α = 1 − confidence); NaNs if se is NaN."""
+    half = _z(confidence) * se
+    return mean - half, mean + half
+
+
+def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion p̂ = successes/n.
+
+        centre = (p̂ + z²/(2n)) / (1 + z²/n)
+        half   = z/(1 + z²/n) · sqrt(p̂(1−p̂)/n + z²/(4n²))
+
+    with z = z_{1−α/2}. Stays inside [0, 1] and behaves at p̂ ∈ {0, 1}, unlike the normal CI.
+    """
+    if n <= 0:
+        raise ValueError("wilson_interval needs n >= 1")
+    if not 0 <= successes <= n:
+        raise ValueError(f"successes must be in [0, n], got {successes} of {n}")
+    z = _z(confidence)
+    p = successes / n
+    denom = 1.0 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z / denom * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+# --------------------------------------------------------------------------- SEs
+
+
+def clustered_se(values: Sequence[float], clusters: Sequence[Hashable]) -> float:
+    """Cluster-robust SE of the mean of `values` whose units share clusters (Miller 2024 eq. 4).
+
+        SE_C = sqrt( SE_CLT² + (1/n²) Σ_c Σ_i Σ_{j≠i} (s_ic − s̄)(s_jc − s̄) )
+
+    where SE_CLT² = var(s, ddof=1)/n and the double sum runs over distinct pairs of units in
+    the same cluster c. Computed as Σ_c [(Σ_i e_ic)² − Σ_i e_ic²] with e = s − s̄. With every
+    unit in its own cluster this is exactly SE_CLT. NaN if n < 2.
+    """
+    s = np.asarray(values, dtype=float)
+    if s.ndim != 1 or len(clusters) != s.size:
+        raise ValueError("values and clusters must be flat and the same length")
+    if not np.all(np.isfinite(s)):
+        raise ValueError("values must be finite")
+    n = s.size
+    if n < 2:
+        return math.nan
+    e = s - s.mean()
+    codes: dict[Hashable, int] = {}
+    inv = np.array([codes.setdefault(c, len(codes)) for c in clusters], dtype=np.intp)
+    cross = float(np.sum(np.bincount(inv, weights=e) ** 2) - np.sum(e * e))
+    var = float(np.var(s, ddof=1)) / n + cross / (n * n)
+    return math.sqrt(max(var, 0.0))
+
+
+def min_detectable_difference(
+    se_a: float, se_b: float, alpha: float = 0.05, power: float = 0.8, paired_corr: float = 0.0
+) -> float:
+    """Smallest true difference a two-sided test at `alpha` detects with prob. `power` (Miller §6).
+
+        MDD = (z_{1−α/2} + z_{power}) · sqrt(se_a² + se_b² − 2ρ·se_a·se_b)
+
+    ρ = `paired_corr`, the correlation of the two models' item scores (0 for unpaired).
+    """
+    if not 0.0 < alpha < 1.0 or not 0.0 < power < 1.0:
+        raise ValueError("alpha and power must be in (0, 1)")
+    if not -1.0 <= paired_corr <= 1.0:
+        raise ValueError("paired_corr must be in [-1, 1]")
+    var = se_a * se_a + se_b * se_b - 2.0 * paired_corr * se_a * se_b
+    z = _st.norm.ppf(1.0 - alpha / 2.0) + _st.norm.ppf(power)
+    return float(z * math.sqrt(max(var, 0.0)))
+
+
+# --------------------------------------------------------------------------- summarize
+
+
+def summarize(
+    scores_by_item: Sequence[Sequence[float]],
+    *,
+    confidence: float = 0.95,
+    clusters: Sequence[Hashable] | None = None,
+) -> Summary:
+    """Mean over items (repeats averaged within each item first) with SE and CI.
+
+    mean = (1/n) Σ_i x_i,  x_i = (1/K_i) Σ_k s_ik;  se = sd(x, ddof=1)/sqrt(n).
+    If `clusters` (one label per item) is given, se = clustered_se(x, clusters) instead.
+    CI: Wilson on (Σ x_i, n) when every x_i is 0 or 1, n < 100 and no clusters were given
+    (ci_method "wilson"); otherwise the normal interval mean ± z·se (ci_method "normal").
+    """
+    repeats = [_as_repeats(item) for item in scores_by_item]
+    if not repeats:
+        raise ValueError("summarize needs at least one item")
+    x = np.array([r.mean() for r in repeats])
+    n = int(x.size)
+    mean = float(x.mean())
+    if clusters is None:
+        se = _sem(x)
+    else:
+        if len(clusters) != n:
+            raise ValueError("clusters must have one label per item")
+        se = clustered_se(x, clusters)
+    if clusters is None and n < WILSON_MAX_N and _is_binary(x):
+        method, (lo, hi) = "wilson", wilson_interval(int(x.sum()), n, confidence)
+    else:
+        method, (lo, hi) = "normal", normal_interval(mean, se, confidence)
+    within_var, resampling_se = _within_item(repeats)
+    return Summary(
+        mean=mean,
+        se=se,
+        ci_low=lo,
+        ci_high=hi,
+        ci_method=method,
+        confidence=confidence,
+        n=n,
+        n_samples=int(sum(r.size for r in repeats)),
+        within_item_var=within_var,
+        resampling_se=resampling_se,
+    )
+
+
+# --------------------------------------------------------------------------- paired test
+
+
+def _mcnemar(a: list[np.ndarray], b: list[np.ndarray]) -> float | None:
+    """Exact McNemar p: binomtest(n10, n10 + n01, 0.5) on discordant pairs; 1.0 if none.
+
+    Only defined when every item has exactly one 0/1 score per model; otherwise None.
+    """
+    if any(r.size != 1 for r in a) or any(r.size != 1 for r in b):
+        return None
+    xa, xb = np.concatenate(a), np.concatenate(b)
+    if not (_is_binary(xa) and _is_binary(xb)):
+        return None
+    n10 = int(np.sum((xa == 1) & (xb == 0)))
+    n01 = int(np.sum((xa == 0) & (xb == 1)))
+    if n10 + n01 == 0:
+        return 1.0
+    return float(_st.binomtest(n10, n10 + n01, 0.5).pvalue)
+
+
+def _t_test(d: np.ndarray) -> tuple[float, float, float]:
+    """(se, t, p) of the one-sample t-test of mean(d) = 0, i.e. the paired t-test.
+
+    Degenerate cases: n < 2 → (NaN, NaN, 1.0); sd(d) = 0 → p = 1.0 if every d_i = 0
+    (no difference at all) and p = 0.0 with t = ±inf if d is a non-zero constant.
+    """
+    n = d.size
+    if n < 2:
+        return math.nan, math.nan, 1.0
+    se = _sem(d)
+    mean = float(d.mean())
+    if se == 0.0:
+        return 0.0, (math.copysign(math.inf, mean) if mean else 0.0), (0.0 if mean else 1.0)
+    t = mean / se
+    return se, t, float(2.0 * _st.t.sf(abs(t), n - 1))
+
+
+def _corr(x: np.ndarray, y: np.ndarray) -> float:
+    if x.size < 2 or np.std(x) == 0 or np.std(y) == 0:
+        return math.nan
+    return float(np.corrcoef(x, y)[0, 1])
+
+
+def paired_difference(
+    a_by_item: Mapping[Hashable, Sequence[float]],
+    b_by_item: Mapping[Hashable, Sequence[float]],
+    *,
+    confidence: float = 0.95,
+) -> PairedResult:
+    """Paired comparison of model A vs B on the items both have (Miller §4.2).
+
+    a_i, b_i = per-item means over repeats; d_i = a_i − b_i over the n shared items.
+    mean_diff = mean(d); se = sd(d, ddof=1)/sqrt(n); t = mean_diff/se with n−1 df;
+    p two-sided (equals scipy.stats.ttest_rel(a, b).pvalue); CI = mean_diff ± t_{n−1}·se.
+    Degenerate cases (see `_t_test`): n < 2 gives p = 1.0 and NaN se/CI; all d_i = 0 gives
+    p = 1.0; a non-zero constant d gives p = 0.0 and a zero-width CI.
+    `significant` is p_value < alpha with alpha = 1 − confidence. `corr` is the Pearson
+    correlation of a and b (feed it to min_detectable_difference as paired_corr).
+    """
+    _z(confidence)  # validates confidence
+    alpha = 1.0 - confidence
+    keys = [k for k in a_by_item if k in b_by_item]
+    ra = [_as_repeats(a_by_item[k]) for k in keys]
+    rb = [_as_repeats(b_by_item[k]) for k in keys]
+    xa = np.array([r.mean() for r in ra], dtype=float)
+    xb = np.array([r.mean() for r in rb], dtype=float)
+    d = xa - xb
+    n = int(d.size)
+    mean_diff = float(d.mean()) if n else math.nan
+    se, t, p = _t_test(d)
+    if n >= 2:
+        half = float(_st.t.ppf(0.5 + confidence / 2.0, n - 1)) * se
+        lo, hi = mean_diff - half, mean_diff + half
+    else:
+        lo = hi = math.nan
+    return PairedResult(
+        mean_a=float(xa.mean()) if n else math.nan,
+        mean_b=float(xb.mean()) if n else math.nan,
+        mean_diff=mean_diff,
+        se=se,
+        ci_low=lo,
+        ci_high=hi,
+        confidence=confidence,
+        t_stat=t,
+        p_value=p,
+        p_mcnemar=_mcnemar(ra, rb) if n else None,
+        significant=bool(p < alpha),
+        n=n,
+        n_only_a=len(a_by_item) - n,
+        n_only_b=len(b_by_item) - n,
+        corr=_corr(xa, xb),
+    )
+
+
+# --------------------------------------------------------------------------- multiplicity
+
+
+def holm(pvalues: Sequence[float], alpha: float = 0.05) -> list[HolmResult]:
+    """Holm–Bonferroni step-down adjustment, results in the input order.
+
+    Sort p ascending as p_(1) <= ... <= p_(m); then
+        p̃_(i) = min(1, max_{j<=i} (m − j + 1)·p_(j))
+    (monotone in i), and hypothesis (i) is rejected iff p̃_(i) <= alpha, which is the same
+    as the step-down rule "reject while p_(i) <= alpha/(m − i + 1)". Controls FWER at alpha.
+    """
+    p = np.asarray(pvalues, dtype=float)
+    if p.ndim != 1:
+        raise ValueError("pvalues must be a flat sequence")
+    if p.size == 0:
+        return []
+    if not np.all((p >= 0.0) & (p <= 1.0)):
+        raise ValueError("p-values must be in [0, 1] (no NaN)")
+    m = p.size
+    order = np.argsort(p, kind="stable")
+    scaled = p[order] * (m - np.arange(m))
+    adj_sorted = np.minimum(1.0, np.maximum.accumulate(scaled))
+    adj = np.empty(m)
+    adj[order] = adj_sorted
+    return [HolmResult(p_adjusted=float(v), reject=bool(v <= alpha)) for v in adj]
+
+
+# --------------------------------------------------------------------------- bootstrap
+
+
+def bootstrap_ci(
+    values_by_item: Sequence[Sequence[float] | float],
+    stat: Callable[[np.ndarray], float] = np.mean,
+    n_boot: int = 2000,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> BootstrapResult:
+    """Percentile bootstrap CI of stat(item values), resampling items with replacement.
+
+    Item values x_i are the means of each item's repeats (a bare float is one repeat).
+    For b = 1..B draw n items with replacement and compute θ*_b = stat(x*_b); the CI is
+    the [α/2, 1 − α/2] empirical quantiles of θ*, se = sd(θ*, ddof=1), estimate = stat(x).
+    Use for statistics without a closed-form SE (median, trimmed mean, ...).
+    """
+    _z(confidence)
+    if n_boot < 2:
+        raise ValueError("n_boot must be >= 2")
+    x = _item_means(values_by_item)
+    n = int(x.size)
+    if n == 0:
+        raise ValueError("bootstrap_ci needs at least one item")
+    rng = np.random.default_rng(seed)
+    boots = np.fromiter(
+        (float(stat(x[rng.integers(0, n, n)])) for _ in range(n_boot)), dtype=float, count=n_boot
+    )
+    a = 1.0 - confidence
+    lo, hi = np.quantile(boots, [a / 2.0, 1.0 - a / 2.0])
+    return BootstrapResult(
+        estimate=float(stat(x)),
+        ci_low=float(lo),
+        ci_high=float(hi),
+        se=float(np.std(boots, ddof=1)),
+        confidence=confidence,
+        n=n,
+        n_boot=n_boot,
+    )

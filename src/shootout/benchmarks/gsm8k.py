@@ -1,0 +1,129 @@
+"""GSM8K (Cobbe et al., 2021) test: 8-shot chain of thought for base models, zero-shot for chat.
+
+Base models get the standard 8 exemplars of Wei et al. (2022) in lm-evaluation-harness's
+`gsm8k_cot` format ("Q: …\\nA: … The answer is N.") and stop at the next "Q:"; chat models are
+asked to reason step by step and end with "Answer: N". The final number is extracted by
+`shootout.scoring.numeric` (survives commas, currency, units, "#### N", \\boxed{N}) and
+compared numerically. `acc_strict` counts only answers given with an explicit marker.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from ..data.files import expect_count, read_jsonl
+from ..data.hub import hub_rows
+from ..errors import DataError
+from ..providers.base import GenerateRequest, GenerateResponse, Message
+from ..scoring.numeric import gsm8k_gold, score_gsm8k
+from .base import Benchmark, Doc, ItemScore, Mode, PromptContext, Request, Response
+
+COT_EXEMPLARS = (
+    (
+        "There are 15 trees in the grove. Grove workers will plant trees in the grove today. "
+        "After they are done, there will be 21 trees. How many trees did the grove workers plant "
+        "today?",
+        "There are 15 trees originally. Then there were 21 trees after some more were planted. "
+        "So there must have been 21 - 15 = 6. The answer is 6.",
+    ),
+    (
+        "If there are 3 cars in the parking lot and 2 more cars arrive, how many cars are in the "
+        "parking lot?",
+        "There are originally 3 cars. 2 more cars arrive. 3 + 2 = 5. The answer is 5.",
+    ),
+    (
+        "Leah had 32 chocolates and her sister had 42. If they ate 35, how many pieces do they "
+        "have left in total?",
+        "Originally, Leah had 32 chocolates. Her sister had 42. So in total they had 32 + 42 = 74. "
+        "After eating 35, they had 74 - 35 = 39. The answer is 39.",
+    ),
+    (
+        "Jason had 20 lollipops. He gave Denny some lollipops. Now Jason has 12 lollipops. How "
+        "many lollipops did Jason give to Denny?",
+        "Jason started with 20 lollipops. Then he had 12 after giving some to Denny. So he gave "
+        "Denny 20 - 12 = 8. The answer is 8.",
+    ),
+    (
+        "Shawn has five toys. For Christmas, he got two toys each from his mom and dad. How many "
+        "toys does he have now?",
+        "Shawn started with 5 toys. If he got 2 toys each from his mom and dad, then that is 4 "
+        "more toys. 5 + 4 = 9. The answer is 9.",
+    ),
+    (
+        "There were nine computers in the server room. Five more computers were installed each "
+        "day, from monday to thursday. How many computers are now in the server room?",
+        "There were originally 9 computers. For each of 4 days, 5 more computers were added. So "
+        "5 * 4 = 20 computers were added. 9 + 20 is 29. The answer is 29.",
+    ),
+    (
+        "Michael had 58 golf balls. On tuesday, he lost 23 golf balls. On wednesday, he lost 2 "
+        "more. How many golf balls did he have at the end of wednesday?",
+        "Michael started with 58 golf balls. After losing 23 on tuesday, he had 58 - 23 = 35. "
+        "After losing 2 more, he had 35 - 2 = 33 golf balls. The answer is 33.",
+    ),
+    (
+        "Olivia has $23. She bought five bagels for $3 each. How much money does she have left?",
+        "Olivia had 23 dollars. 5 bagels for 3 dollars each will be 5 x 3 = 15 dollars. So she "
+        "has 23 - 15 dollars left. 23 - 15 is 8. The answer is 8.",
+    ),
+)
+
+CHAT_TEMPLATE = (
+    "Solve the following math problem step by step. The last line of your response should be "
+    'of the form "Answer: $ANSWER" (without quotes) where $ANSWER is the answer to the '
+    'problem.\n\n{question}\n\nRemember to put your answer on its own line after "Answer:".'
+)
+
+
+class GSM8K(Benchmark):
+    name: ClassVar[str] = "gsm8k"
+    version: ClassVar[str] = "1"
+    domain: ClassVar[str] = "math"
+    description: ClassVar[str] = "GSM8K test (1,319 grade-school math word problems), CoT"
+    citation: ClassVar[str] = "Cobbe et al. 2021, Training Verifiers to Solve Math Word Problems"
+    metrics: ClassVar[tuple[str, ...]] = ("acc", "acc_strict")
+    primary_metric: ClassVar[str] = "acc"
+    modes: ClassVar[tuple[Mode, ...]] = ("generative",)
+    default_fewshot: ClassVar[int] = 8
+    default_max_tokens: ClassVar[int] = 384
+    expected_count: ClassVar[int] = 1319
+
+    def load(self) -> list[Doc]:
+        if self.data.root is None:
+            rows = [(f"hub:{i}", r) for i, r in enumerate(hub_rows("openai/gsm8k", "main", "test"))]
+        else:
+            path = self.data.path("gsm8k/test.jsonl")
+            rows = [(f"{path}:{n}", r) for n, r in read_jsonl(path)]
+        docs = []
+        for i, (where, r) in enumerate(rows):
+            try:
+                question, gold = str(r["question"]), gsm8k_gold(str(r["answer"]))
+            except KeyError as e:
+                raise DataError(f"{where}: missing field {e}") from e
+            except DataError as e:
+                raise DataError(f"{where}: {e}") from e
+            docs.append(Doc(str(i), {"question": question, "gold": gold}))
+        expect_count("gsm8k test", len(docs), self.expected_count)
+        return docs
+
+    def request(self, doc: Doc, ctx: PromptContext) -> Request:
+        q = doc.fields["question"]
+        if ctx.chat:
+            msg = Message("user", CHAT_TEMPLATE.format(question=q))
+            return GenerateRequest(messages=(msg,), sampling=ctx.sampling)
+        k = min(ctx.fewshot, len(COT_EXEMPLARS))
+        shots = "".join(f"Q: {eq}\nA: {ea}\n\n" for eq, ea in COT_EXEMPLARS[:k])
+        from dataclasses import replace
+
+        sampling = replace(ctx.sampling, stop=ctx.sampling.stop or ("Q:", "\n\n"))
+        return GenerateRequest(prompt=f"{shots}Q: {q}\nA:", sampling=sampling)
+
+    def score(self, doc: Doc, ctx: PromptContext, response: Response) -> ItemScore:
+        assert isinstance(response, GenerateResponse)
+        s = score_gsm8k(response.text, doc.fields["gold"])
+        return ItemScore(
+            metrics={"acc": float(s.correct), "acc_strict": float(s.correct and s.strict)},
+            extracted=s.extracted,
+            reason=s.reason,
+            extraction_failed=s.extracted is None,
+        )

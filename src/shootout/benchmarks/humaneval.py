@@ -1,0 +1,136 @@
+"""HumanEval (Chen et al., 2021): 164 Python problems, pass@1 and pass@k, run in a sandbox.
+
+Base models continue the function from its prompt (cut at the standard stop sequences); chat
+models are asked for the whole function in a fenced block. Model-written code never runs in this
+process: each program runs under bubblewrap (`shootout.scoring.sandbox`) with no network, a
+read-only system, a private temp dir and CPU, memory, process and output limits. Without a
+working bwrap the benchmark refuses to run unless `--unsafe-exec` was given.
+
+pass@k uses the unbiased estimator over the n samples of each problem (n = --samples /
+--repeats; at temperature 0 one greedy sample gives pass@1 only).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..data.files import expect_count, read_jsonl
+from ..data.hub import hub_rows
+from ..errors import DataError
+from ..providers.base import GenerateRequest, GenerateResponse, Message
+from ..scoring.code import STOP_SEQUENCES, extract_code, pass_at_k
+from ..scoring.sandbox import Limits, Sandbox
+from .base import Benchmark, Doc, ItemScore, MetricValue, Mode, PromptContext, Request, Response
+
+CHAT_TEMPLATE = (
+    "Complete the following Python function. Reply with the complete function, including the "
+    "signature and any imports it needs, in a single ```python code block.\n\n"
+    "```python\n{prompt}```"
+)
+
+FIELDS = ("task_id", "prompt", "entry_point", "canonical_solution", "test")
+
+
+class HumanEval(Benchmark):
+    name: ClassVar[str] = "humaneval"
+    version: ClassVar[str] = "1"
+    domain: ClassVar[str] = "coding"
+    description: ClassVar[str] = "HumanEval (164 Python functions), pass@k in a bwrap sandbox"
+    citation: ClassVar[str] = (
+        "Chen et al. 2021, Evaluating Large Language Models Trained on Code, arXiv:2107.03374"
+    )
+    metrics: ClassVar[tuple[str, ...]] = ("pass@1",)
+    primary_metric: ClassVar[str] = "pass@1"
+    modes: ClassVar[tuple[Mode, ...]] = ("generative",)
+    default_max_tokens: ClassVar[int] = 512
+    expected_count: ClassVar[int] = 164
+    score_in_thread: ClassVar[bool] = True
+
+    def load(self) -> list[Doc]:
+        if self.data.root is None:
+            rows = [
+                (f"hub:{i}", r)
+                for i, r in enumerate(hub_rows("openai/openai_humaneval", None, "test"))
+            ]
+        else:
+            path = self.data.path("humaneval/HumanEval.jsonl.gz")
+            rows = [(f"{path}:{n}", r) for n, r in read_jsonl(path)]
+        docs = []
+        for where, r in rows:
+            missing = [f for f in FIELDS if not isinstance(r.get(f), str)]
+            if missing:
+                raise DataError(f"{where}: missing or bad field(s) {', '.join(missing)}")
+            docs.append(Doc(r["task_id"], {f: r[f] for f in FIELDS}))
+        expect_count("humaneval", len(docs), self.expected_count)
+        return docs
+
+    def prepare(self, docs: Sequence[Doc], ctx: PromptContext) -> None:
+        sandbox = Sandbox(
+            unsafe=bool(self.options.get("unsafe_exec")),
+            limits=Limits(timeout=10.0, memory_mb=1024),
+        )
+        sandbox.check_available()
+        self.options["_sandbox"] = sandbox
+
+    def request(self, doc: Doc, ctx: PromptContext) -> Request:
+        prompt = doc.fields["prompt"]
+        if ctx.chat:
+            msg = Message("user", CHAT_TEMPLATE.format(prompt=prompt))
+            return GenerateRequest(messages=(msg,), sampling=ctx.sampling)
+        stops = ctx.sampling.stop or tuple(s for s in STOP_SEQUENCES)
+        return GenerateRequest(prompt=prompt, sampling=replace(ctx.sampling, stop=stops))
+
+    def score(self, doc: Doc, ctx: PromptContext, response: Response) -> ItemScore:
+        assert isinstance(response, GenerateResponse)
+        sandbox: Sandbox = self.options["_sandbox"]
+        f = doc.fields
+        code = extract_code(response.text, f["prompt"], f["entry_point"], ctx.chat)
+        program = code + "\n" + f["test"] + f"\ncheck({f['entry_point']})\n"
+        result = sandbox.run(program)
+        reason = "all tests passed" if result.ok else f"{result.status}: {result.reason}"
+        return ItemScore(
+            metrics={"pass@1": float(result.ok)},
+            extracted=code[-4000:],
+            reason=reason,
+            detail={
+                "status": result.status,
+                "stderr_tail": result.stderr[-500:],
+                "duration": round(result.duration, 3),
+            },
+        )
+
+    @classmethod
+    def aggregate(cls, rows: Sequence[Any]) -> tuple[list[MetricValue], dict[str, Any]] | None:
+        """pass@k (Chen et al. 2021) per problem over its n samples, averaged over problems."""
+        per_item: dict[str, list[float]] = defaultdict(list)
+        for r in rows:
+            per_item[r.item_id].append(r.metrics["pass@1"])
+        if not per_item:
+            return None
+        n_min = min(len(v) for v in per_item.values())
+        values = []
+        for k in sorted({1, *(k for k in (2, 5, 10, 100) if k <= n_min)}):
+            per = np.array([pass_at_k(len(v), int(sum(v)), k) for v in per_item.values()])
+            se = float(per.std(ddof=1) / np.sqrt(len(per))) if len(per) > 1 else None
+            mean = float(per.mean())
+            half = 1.96 * se if se is not None else None
+            values.append(
+                MetricValue(
+                    f"pass@{k}",
+                    mean,
+                    se,
+                    len(per),
+                    None if half is None else max(0.0, mean - half),
+                    None if half is None else min(1.0, mean + half),
+                    {"samples_per_problem": n_min},
+                )
+            )
+        status: dict[str, int] = defaultdict(int)
+        for r in rows:
+            status[str(r.detail.get("status", "?"))] += 1
+        return values, {"sandbox_status_counts": dict(status)}

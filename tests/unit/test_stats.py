@@ -1,0 +1,333 @@
+"""Unit tests for shootout.analysis.stats: hand-computed values and scipy cross-checks."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats as sst
+
+from shootout.analysis.stats import (
+    bootstrap_ci,
+    clustered_se,
+    holm,
+    min_detectable_difference,
+    normal_interval,
+    paired_difference,
+    summarize,
+    wilson_interval,
+)
+
+Z95 = 1.959963984540054
+
+# --------------------------------------------------------------------------- summarize
+
+
+def test_summarize_hand_computed() -> None:
+    # item means: [1,0]->0.5, [1,1]->1, [0,0]->0, [1]->1  => x = [0.5, 1, 0, 1]
+    # mean = 2.5/4 = 0.625
+    # deviations -0.125, 0.375, -0.625, 0.375; squares sum = 0.015625+0.140625+0.390625+0.140625
+    #   = 0.6875; var(ddof=1) = 0.6875/3; se = sqrt(0.6875/3/4) = 0.2393567...
+    s = summarize([[1, 0], [1, 1], [0, 0], [1]])
+    assert s.mean == pytest.approx(0.625)
+    assert s.se == pytest.approx(math.sqrt(0.6875 / 12))
+    assert s.se == pytest.approx(0.2393567, abs=1e-7)
+    assert s.n == 4
+    assert s.n_samples == 7
+    assert s.ci_method == "normal"  # 0.5 is not binary
+    # within-item variance over repeated items: var([1,0])=0.5, var([1,1])=0, var([0,0])=0
+    #   -> mean 0.5/3 ; resampling_se = sqrt(0.5/2 + 0 + 0)/4 = 0.125
+    assert s.within_item_var == pytest.approx(0.5 / 3)
+    assert s.resampling_se == pytest.approx(0.125)
+    assert (s.ci_low, s.ci_high) == pytest.approx((0.625 - Z95 * s.se, 0.625 + Z95 * s.se))
+
+
+def test_summarize_normal_ci_matches_scipy() -> None:
+    rng = np.random.default_rng(1)
+    items = [list(rng.random(3)) for _ in range(50)]
+    s = summarize(items, confidence=0.9)
+    assert s.ci_method == "normal"
+    lo, hi = sst.norm.interval(0.9, loc=s.mean, scale=s.se)
+    assert (s.ci_low, s.ci_high) == pytest.approx((lo, hi), rel=1e-12)
+    assert normal_interval(0.3, 0.02, 0.99) == pytest.approx(sst.norm.interval(0.99, 0.3, 0.02))
+
+
+def test_summarize_uses_wilson_for_small_binary() -> None:
+    s = summarize([[1]] * 8 + [[0]] * 2)
+    assert s.ci_method == "wilson"
+    assert (s.ci_low, s.ci_high) == pytest.approx(wilson_interval(8, 10))
+    # repeats that agree still give binary item means -> Wilson
+    assert summarize([[1, 1], [0, 0], [1, 1]]).ci_method == "wilson"
+    # n >= 100 binary -> normal
+    big = summarize([[1]] * 60 + [[0]] * 40)
+    assert big.ci_method == "normal"
+    assert (big.ci_low, big.ci_high) == pytest.approx(normal_interval(0.6, big.se))
+    # clusters given -> normal with clustered SE even when binary and small
+    cl = summarize([[1], [1], [0], [0]], clusters=["a", "a", "b", "b"])
+    assert cl.ci_method == "normal"
+    assert cl.se == pytest.approx(math.sqrt(7 / 48))
+
+
+def test_summarize_degenerate_and_invalid() -> None:
+    one = summarize([[0.3, 0.5]])
+    assert one.n == 1 and one.mean == pytest.approx(0.4)
+    assert math.isnan(one.se) and math.isnan(one.ci_low)
+    assert math.isnan(summarize([[1], [0]]).within_item_var)  # nothing repeated
+    with pytest.raises(ValueError):
+        summarize([])
+    with pytest.raises(ValueError):
+        summarize([[1.0], []])
+    with pytest.raises(ValueError):
+        summarize([[1.0], [math.nan]])
+
+
+def test_repeats_averaged_within_item_first() -> None:
+    # 4 items x 3 identical repeats: item means [1, 0, 1, 0]
+    #   item-level se = sd([1,0,1,0], ddof=1)/sqrt(4) = sqrt(1/3)/2 = 0.288675
+    # naive pooling of the 12 samples: var = 12*0.25/11, se = sqrt(3/11/12) = 0.150756
+    items = [[1, 1, 1], [0, 0, 0], [1, 1, 1], [0, 0, 0]]
+    flat = [v for it in items for v in it]
+    pooled_se = float(np.std(flat, ddof=1) / math.sqrt(len(flat)))
+    s = summarize(items)
+    assert pooled_se == pytest.approx(0.150756, abs=1e-6)
+    assert s.se == pytest.approx(math.sqrt(1 / 3) / 2)
+    assert s.se > 1.5 * pooled_se
+    # the clustered SE on the flat samples (cluster = item) also sees the correlation:
+    # SE_CLT^2 = 3/11/12; cross = 4 * ((1.5)^2 - 0.75) / 144 = 6/144 -> sqrt = 0.253759
+    by_item = clustered_se(flat, [i for i, it in enumerate(items) for _ in it])
+    assert by_item == pytest.approx(math.sqrt(3 / 132 + 6 / 144))
+    assert by_item > 1.5 * pooled_se
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.floats(0, 1, allow_nan=False), min_size=1, max_size=4),
+        min_size=2,
+        max_size=30,
+    )
+)
+def test_summarize_property(items: list[list[float]]) -> None:
+    s = summarize(items)
+    item_means = [float(np.mean(it)) for it in items]
+    assert s.mean == pytest.approx(float(np.mean(item_means)), abs=1e-12)
+    assert s.se >= 0
+    assert s.ci_low <= s.mean + 1e-12 and s.ci_high >= s.mean - 1e-12  # Wilson contains p_hat too
+    assert s.n == len(items) and s.n_samples == sum(map(len, items))
+
+
+# --------------------------------------------------------------------------- clustered SE
+
+
+def test_clustered_se_positive_correlation_hand() -> None:
+    # s = [1,1,0,0], clusters a,a,b,b; s_bar = 0.5, e = [.5,.5,-.5,-.5]
+    # SE_CLT^2 = var(ddof=1)/n = (1/3)/4 = 1/12
+    # cross: cluster a 2*(.5*.5) = .5, cluster b 2*(-.5*-.5) = .5 -> 1.0 / n^2 = 1/16
+    # SE_C = sqrt(1/12 + 1/16) = sqrt(7/48) = 0.381881 vs naive sqrt(1/12) = 0.288675
+    se = clustered_se([1, 1, 0, 0], ["a", "a", "b", "b"])
+    assert se == pytest.approx(math.sqrt(7 / 48))
+    assert se == pytest.approx(0.381881, abs=1e-6)
+    assert se > math.sqrt(1 / 12) + 0.05
+
+
+def test_clustered_se_negative_correlation_hand() -> None:
+    # s = [1,0,1,1], s_bar = .75, e = [.25,-.75,.25,.25]; sum e^2 = .75
+    # SE_CLT^2 = (.75/3)/4 = .0625; cross a: 2*(.25*-.75) = -.375, b: 2*(.25*.25) = .125
+    # -> -.25/16 = -.015625; SE_C = sqrt(.046875) = 0.216506 < naive .25
+    se = clustered_se([1, 0, 1, 1], ["a", "a", "b", "b"])
+    assert se == pytest.approx(math.sqrt(0.046875))
+
+
+def test_clustered_se_singletons_equal_naive_and_labels_are_exact() -> None:
+    vals = [0.2, 0.9, 0.4, 0.7, 0.1]
+    naive = float(np.std(vals, ddof=1) / math.sqrt(5))
+    # -1 and -2 share a hash in CPython; labels must still be distinct clusters
+    assert clustered_se(vals, [-1, -2, 0, 3, "x"]) == pytest.approx(naive)
+    assert clustered_se([1, 1, 0, 0], [-1, -1, -2, -2]) == pytest.approx(math.sqrt(7 / 48))
+    assert math.isnan(clustered_se([1.0], ["a"]))
+    with pytest.raises(ValueError):
+        clustered_se([1, 2], ["a"])
+
+
+# --------------------------------------------------------------------------- Wilson
+
+
+def _wilson_by_quadratic(k: int, n: int, z: float) -> tuple[float, float]:
+    # Wilson bounds are the roots p of (p_hat - p)^2 = z^2 p (1-p) / n, i.e.
+    # (1 + z^2/n) p^2 - (2 p_hat + z^2/n) p + p_hat^2 = 0
+    ph = k / n
+    roots = np.roots([1 + z * z / n, -(2 * ph + z * z / n), ph * ph])
+    return float(min(roots.real)), float(max(roots.real))
+
+
+def test_wilson_hand_computed() -> None:
+    # k=8, n=10, z=1.959964: z^2/n = .3841459, denom = 1.3841459
+    # centre = (.8 + .1920729)/1.3841459 = .716739
+    # half = 1.959964/1.3841459 * sqrt(.016 + 3.841459/400) = 1.416009 * .160011 = .226577
+    lo, hi = wilson_interval(8, 10)
+    assert lo == pytest.approx(0.490162, abs=1e-5)
+    assert hi == pytest.approx(0.943318, abs=1e-5)
+    assert (lo, hi) == pytest.approx(_wilson_by_quadratic(8, 10, Z95), abs=1e-10)
+
+
+@pytest.mark.parametrize(("k", "n"), [(1, 7), (3, 20), (37, 50), (5, 5)])
+def test_wilson_matches_quadratic_roots(k: int, n: int) -> None:
+    z = float(sst.norm.ppf(0.95))  # 90% interval
+    assert wilson_interval(k, n, 0.9) == pytest.approx(_wilson_by_quadratic(k, n, z), abs=1e-9)
+
+
+def test_wilson_edges() -> None:
+    lo, hi = wilson_interval(0, 10)
+    assert lo == 0.0 and 0 < hi < 0.35
+    with pytest.raises(ValueError):
+        wilson_interval(3, 2)
+    with pytest.raises(ValueError):
+        wilson_interval(0, 0)
+
+
+# --------------------------------------------------------------------------- MDD
+
+
+def test_min_detectable_difference_hand() -> None:
+    # (z_.975 + z_.8) = 1.959964 + 0.841621 = 2.801585
+    # rho=0: sqrt(.01^2 + .01^2) = .0141421 -> .0396203 ; rho=.5: sqrt(1e-4) -> .0280158
+    assert min_detectable_difference(0.01, 0.01) == pytest.approx(0.0396203, abs=1e-6)
+    assert min_detectable_difference(0.01, 0.01, paired_corr=0.5) == pytest.approx(
+        0.0280158, abs=1e-6
+    )
+    assert min_detectable_difference(0.01, 0.01, paired_corr=1.0) == pytest.approx(0.0)
+    with pytest.raises(ValueError):
+        min_detectable_difference(0.01, 0.01, paired_corr=1.5)
+
+
+# --------------------------------------------------------------------------- paired
+
+
+def _random_pair(seed: int, n: int, k: int) -> tuple[dict[str, list[float]], dict]:
+    rng = np.random.default_rng(seed)
+    diff = rng.random(n)
+    a = {f"q{i}": list(rng.random(k) * 0.5 + diff[i] * 0.5) for i in range(n)}
+    b = {f"q{i}": list(rng.random(k) * 0.5 + diff[i] * 0.45) for i in range(n)}
+    return a, b
+
+
+def test_paired_matches_ttest_rel() -> None:
+    a, b = _random_pair(3, 40, 3)
+    a["only_a"] = [1.0]
+    b["only_b1"], b["only_b2"] = [0.0], [1.0]
+    r = paired_difference(a, b, confidence=0.9)
+    keys = [f"q{i}" for i in range(40)]
+    xa = np.array([np.mean(a[k]) for k in keys])
+    xb = np.array([np.mean(b[k]) for k in keys])
+    ref = sst.ttest_rel(xa, xb)
+    assert r.n == 40 and r.n_only_a == 1 and r.n_only_b == 2
+    assert r.p_value == pytest.approx(ref.pvalue, rel=1e-10)
+    assert r.t_stat == pytest.approx(ref.statistic, rel=1e-10)
+    assert r.mean_diff == pytest.approx(float(np.mean(xa - xb)))
+    assert r.se == pytest.approx(float(np.std(xa - xb, ddof=1) / math.sqrt(40)))
+    ci = ref.confidence_interval(0.9)
+    assert (r.ci_low, r.ci_high) == pytest.approx((ci.low, ci.high), rel=1e-10)
+    assert r.significant == (ref.pvalue < 0.1)
+    assert r.p_mcnemar is None  # 3 repeats
+    assert r.corr == pytest.approx(float(np.corrcoef(xa, xb)[0, 1]))
+
+
+def test_paired_mcnemar_matches_binomtest() -> None:
+    rng = np.random.default_rng(7)
+    xa = rng.integers(0, 2, 60)
+    xb = np.where(rng.random(60) < 0.8, xa, 1 - xa)
+    a = {i: [float(v)] for i, v in enumerate(xa)}
+    b = {i: [float(v)] for i, v in enumerate(xb)}
+    r = paired_difference(a, b)
+    n10 = int(np.sum((xa == 1) & (xb == 0)))
+    n01 = int(np.sum((xa == 0) & (xb == 1)))
+    assert n10 + n01 > 0
+    assert r.p_mcnemar == pytest.approx(sst.binomtest(n10, n10 + n01, 0.5).pvalue)
+    assert r.p_value == pytest.approx(sst.ttest_rel(xa, xb).pvalue)
+
+
+def test_paired_mcnemar_hand() -> None:
+    # discordant: A right/B wrong on 5 items, A wrong/B right on 0 -> p = 2 * 0.5^5 = 0.0625
+    a = {i: [1.0] for i in range(10)}
+    b = {i: [1.0 if i >= 5 else 0.0] for i in range(10)}
+    assert paired_difference(a, b).p_mcnemar == pytest.approx(0.0625)
+
+
+def test_paired_degenerate() -> None:
+    same = {i: [0.5, 1.0] for i in range(5)}
+    r = paired_difference(same, dict(same))
+    assert r.p_value == 1.0 and not r.significant and r.mean_diff == 0.0
+    shifted = paired_difference({i: [0.9] for i in range(5)}, {i: [0.4] for i in range(5)})
+    assert shifted.p_value == 0.0 and shifted.significant and shifted.t_stat == math.inf
+    assert (shifted.ci_low, shifted.ci_high) == pytest.approx((0.5, 0.5))
+    single = paired_difference({"x": [1.0]}, {"x": [0.0], "y": [1.0]})
+    assert single.n == 1 and single.p_value == 1.0 and not single.significant
+    assert math.isnan(single.se) and math.isnan(single.ci_low)
+    assert single.p_mcnemar == pytest.approx(1.0)  # binomtest(1, 1, 0.5)
+    empty = paired_difference({"x": [1.0]}, {"y": [1.0]})
+    assert empty.n == 0 and math.isnan(empty.mean_diff) and empty.p_value == 1.0
+
+
+# --------------------------------------------------------------------------- Holm
+
+
+def test_holm_known_example() -> None:
+    # sorted: .005*4=.02, .01*3=.03, .03*2=.06, .04*1=.04 -> running max .06
+    res = holm([0.01, 0.04, 0.03, 0.005])
+    assert [h.p_adjusted for h in res] == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert [h.reject for h in res] == [True, False, False, True]
+
+
+def test_holm_capped_and_edges() -> None:
+    assert [h.p_adjusted for h in holm([0.5, 0.6])] == [1.0, 1.0]
+    assert holm([]) == []
+    assert holm([0.04])[0].p_adjusted == pytest.approx(0.04) and holm([0.04])[0].reject
+    with pytest.raises(ValueError):
+        holm([0.1, math.nan])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(0, 1, allow_nan=False), min_size=1, max_size=12))
+def test_holm_property(ps: list[float]) -> None:
+    res = holm(ps)
+    adj = np.array([h.p_adjusted for h in res])
+    assert np.all(adj >= np.array(ps) - 1e-15) and np.all(adj <= 1.0)
+    order = np.argsort(ps, kind="stable")
+    assert np.all(np.diff(adj[order]) >= -1e-15)  # monotone in raw-p order
+    # step-down definition: reject p_(1..r) while p_(i) <= alpha/(m-i+1)
+    m, r = len(ps), 0
+    while r < m and ps[order[r]] <= 0.05 / (m - r):
+        r += 1
+    expected = np.zeros(m, bool)
+    expected[order[:r]] = True
+    assert [h.reject for h in res] == list(expected)
+
+
+# --------------------------------------------------------------------------- bootstrap
+
+
+def test_bootstrap_close_to_normal_for_mean_and_deterministic() -> None:
+    rng = np.random.default_rng(11)
+    # sorted so that a resampler skipping some items shifts the CI
+    items = [[float(v)] for v in sorted(rng.integers(0, 2, 400))]
+    b1 = bootstrap_ci(items, n_boot=1000, seed=5)
+    b2 = bootstrap_ci(items, n_boot=1000, seed=5)
+    assert b1 == b2
+    s = summarize(items)
+    assert b1.estimate == pytest.approx(s.mean)
+    assert b1.ci_low < b1.estimate < b1.ci_high
+    assert b1.se == pytest.approx(s.se, rel=0.15)
+    assert b1.ci_low == pytest.approx(s.ci_low, abs=0.012)
+    assert b1.ci_high == pytest.approx(s.ci_high, abs=0.012)
+
+
+def test_bootstrap_other_stat_and_repeats() -> None:
+    b = bootstrap_ci([[0.3, 0.5], [0.4], [0.4, 0.4]] * 5, stat=np.median, n_boot=200)
+    assert b.estimate == pytest.approx(0.4)
+    assert b.ci_low == pytest.approx(0.4) and b.ci_high == pytest.approx(0.4)
+    assert b.n == 15 and b.n_boot == 200
+    c = bootstrap_ci([0.1, 0.9, 0.5, 0.7], n_boot=500)
+    assert 0.1 <= c.ci_low < c.estimate < c.ci_high <= 0.9
