@@ -23,6 +23,19 @@ class SamplingConfig(BaseModel):
     max_tokens: int | None = Field(None, ge=1, le=1_000_000)
 
 
+class PriceConfig(BaseModel):
+    """USD prices overriding the shipped price table for one model."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    input_per_m: float | None = Field(None, ge=0)
+    cached_input_per_m: float | None = Field(None, ge=0)
+    output_per_m: float | None = Field(None, ge=0)
+    per_hour: float | None = Field(None, ge=0)
+    source: str | None = None
+    as_of: str | None = None
+
+
 class ModelConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -37,6 +50,7 @@ class ModelConfig(BaseModel):
     timeout: float | None = Field(None, gt=0)
     n_ctx: int | None = Field(None, ge=256)
     sampling: SamplingConfig | None = None
+    price: PriceConfig | None = None
     retry_budget: int = Field(200, ge=0)
     max_attempts: int = Field(6, ge=1, le=50)
 
