@@ -76,6 +76,8 @@ class BenchmarkConfig(BaseModel):
     name: str
     fewshot: int | None = Field(None, ge=0, le=64)
     limit: int | None = Field(None, ge=1)
+    # benchmark-specific settings (e.g. needle lengths and depths); see each benchmark's docs
+    options: dict[str, Any] = Field(default_factory=dict)
 
 
 class RunConfig(BaseModel):

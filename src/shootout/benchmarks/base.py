@@ -89,6 +89,9 @@ class Benchmark(ABC):
     default_max_tokens: ClassVar[int] = 32
     # score() blocks (a sandbox run, a slow equivalence check): run it in a worker thread
     score_in_thread: ClassVar[bool] = False
+    # a temperature this benchmark's method prescribes (e.g. greedy retrieval), used unless the
+    # user set one explicitly
+    default_temperature: ClassVar[float | None] = None
 
     data: DataDir
     fewshot_seed: int = 1234

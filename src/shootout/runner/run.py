@@ -85,7 +85,7 @@ class Runner:
         planned = []
         for bc in self.config.benchmarks:
             cls = get_benchmark_class(bc.name)
-            bench = cls(data=self.data, fewshot_seed=self.config.seed)
+            bench = cls(data=self.data, fewshot_seed=self.config.seed, options=dict(bc.options))
             if self.unsafe_exec:
                 bench.options["unsafe_exec"] = True
             docs = bench.load()
@@ -139,34 +139,51 @@ class Runner:
                 mode = choose_mode(mcfg, provider, pb.bench)
                 ctx = self._prompt_context(mcfg, provider, pb, mode)
                 repeats = self._repeats(mode, ctx.sampling)
-                manifest["benchmarks"].setdefault(
+                docs = pb.docs
+                bind = getattr(pb.bench, "bind_model", None)
+                if bind is not None:  # benchmarks sized in the model's own tokens (needle)
+                    docs = list(await bind(provider, pb.docs, ctx))
+                entry = manifest["benchmarks"].setdefault(
                     pb.bench.name,
                     {
                         "version": pb.bench.version,
                         "citation": pb.bench.citation,
-                        "n_items": len(pb.docs),
+                        "n_items": len(docs),
                         "fewshot": pb.fewshot,
                         "fewshot_seed": self.config.seed,
                         "sample_seed": self.config.seed,
                     },
                 )
-                manifest["benchmarks"][pb.bench.name].setdefault("per_model", {})[mcfg.display] = {
+                entry.setdefault("per_model", {})[mcfg.display] = {
                     "mode": mode,
                     "chat": provider.is_chat,
                     "repeats": repeats,
                     "sampling": ctx.sampling.to_dict() if mode == "generative" else None,
-                    "template_hash": pb.bench.template_hash(pb.docs, ctx),
+                    "template_hash": pb.bench.template_hash(docs, ctx),
+                    **self._binding_info(pb.bench),
                 }
-                await self._run_benchmark(mcfg, provider, pb, ctx, repeats, budget, policy)
+                if pb.bench.options.get("dry_run"):
+                    continue
+                bound = PlannedBenchmark(pb.bench, docs, pb.fewshot)
+                await self._run_benchmark(mcfg, provider, bound, ctx, repeats, budget, policy)
         finally:
             await provider.aclose()
+
+    @staticmethod
+    def _binding_info(bench: Benchmark) -> dict[str, Any]:
+        info = getattr(bench, "model_info", None)
+        return {"model_binding": info()} if info is not None else {}
 
     def _prompt_context(
         self, mcfg: ModelConfig, provider: Provider, pb: PlannedBenchmark, mode: Mode
     ) -> PromptContext:
         s = mcfg.sampling or self.config.sampling
+        temperature = s.temperature
+        preset = pb.bench.default_temperature
+        if preset is not None and "temperature" not in s.model_fields_set:
+            temperature = preset
         sampling = Sampling(
-            temperature=s.temperature,
+            temperature=temperature,
             top_p=s.top_p,
             max_tokens=s.max_tokens or pb.bench.default_max_tokens,
         )
