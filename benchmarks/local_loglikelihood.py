@@ -45,7 +45,8 @@ def main() -> None:
     ap.add_argument("--items", type=int, default=20)
     ap.add_argument("--naive-items", type=int, default=2)
     args = ap.parse_args()
-    data = Path(os.environ.get("SHOOTOUT_DATA", Path(__file__).resolve().parents[2] / "shared/data"))
+    default = Path(__file__).resolve().parents[2] / "shared" / "data"
+    data = Path(os.environ.get("SHOOTOUT_DATA", default))
     bench = REGISTRY["mmlu"](data=DataDir(data))
     docs = bench.load()[: args.items]
     ctx = PromptContext("loglikelihood", False, Sampling(), 5)
@@ -63,21 +64,30 @@ def main() -> None:
     import llama_cpp
 
     with _quiet_stderr():
-        llm = llama_cpp.Llama(str(embedded_model_path()), n_ctx=4096, logits_all=True,
-                              verbose=False, n_threads=os.cpu_count())
+        llm = llama_cpp.Llama(
+            str(embedded_model_path()),
+            n_ctx=4096,
+            logits_all=True,
+            verbose=False,
+            n_threads=os.cpu_count(),
+        )
     t0 = time.perf_counter()
     for r in reqs[: args.naive_items]:
         naive_scores(llm, fast, r)
     t_naive = (time.perf_counter() - t0) / max(1, args.naive_items)
 
     agree = sum(int(np.argmax(a) == np.argmax(b)) for a, b in zip(r_fast, r_ref, strict=True))
-    diff = max(abs(x - y) for a, b in zip(r_fast, r_ref, strict=True) for x, y in zip(a, b))
+    diff = max(
+        abs(x - y) for a, b in zip(r_fast, r_ref, strict=True) for x, y in zip(a, b, strict=True)
+    )
     print(f"MMLU 5-shot, {len(reqs)} items ({args.naive_items} for naive), {os.cpu_count()} cores")
     print(f"{'path':<10} {'s/item':>8} {'vs fast':>8}")
     for name, t in (("naive", t_naive), ("reference", t_ref), ("fast", t_fast)):
         print(f"{name:<10} {t:>8.3f} {t / t_fast:>7.1f}x")
-    print(f"fast vs reference: same prediction on {agree}/{len(reqs)} items, "
-          f"max |Δ logprob| {diff:.3f} nats")
+    print(
+        f"fast vs reference: same prediction on {agree}/{len(reqs)} items, "
+        f"max |Δ logprob| {diff:.3f} nats"
+    )
 
 
 if __name__ == "__main__":

@@ -7,11 +7,14 @@ import difflib
 from ..errors import UnknownBenchmarkError
 from .arc import ARCChallenge, ARCEasy
 from .base import Benchmark, Doc, ItemScore, Mode, PromptContext, sample_docs
+from .cmmlu import CMMLU
 from .gsm8k import GSM8K
 from .hellaswag import HellaSwag
 from .humaneval import HumanEval
 from .math import MATH500, MATHFull
 from .mmlu import MMLU
+from .needle import NeedleInAHaystack
+from .translation import FloresEnZh, FloresZhEn, WMT22EnZh, WMT22ZhEn, WMT23EnZh, WMT23ZhEn
 from .truthfulqa import TruthfulQAMC1, TruthfulQAMC2
 from .winogrande import WinoGrande
 
@@ -29,6 +32,14 @@ REGISTRY: dict[str, type[Benchmark]] = {
         MATH500,
         MATHFull,
         HumanEval,
+        FloresZhEn,
+        FloresEnZh,
+        WMT22ZhEn,
+        WMT22EnZh,
+        WMT23ZhEn,
+        WMT23EnZh,
+        CMMLU,
+        NeedleInAHaystack,
     )
 }
 

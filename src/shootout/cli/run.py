@@ -56,6 +56,26 @@ def run_command(
     unsafe_exec: bool = typer.Option(
         False, "--unsafe-exec", help="Run model-written code without the bubblewrap sandbox."
     ),
+    needle_lengths: str = typer.Option(
+        None, "--needle-lengths", help="needle: context lengths, e.g. 1k,2k,4k,8k."
+    ),
+    needle_depths: str = typer.Option(
+        None, "--needle-depths", help="needle: depths in percent, e.g. 0,25,50,75,100."
+    ),
+    needle_trials: int = typer.Option(None, "--needle-trials", help="needle: trials per cell."),
+    needle_variant: str = typer.Option(
+        None, "--needle-variant", help="needle: single, multivalue, multikey or multiquery."
+    ),
+    haystack: str = typer.Option(None, "--haystack", help="needle: gatsby, pg, zh or synthetic."),
+    context_window: int = typer.Option(
+        None, "--context-window", help="needle: the API model's context window in tokens."
+    ),
+    max_tokens_budget: int = typer.Option(
+        None, "--max-tokens-budget", help="needle: refuse grids that cost more tokens than this."
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="needle: print the grid's token cost and send nothing."
+    ),
 ) -> None:
     """Run benchmarks on one or more models and print the results."""
     db = Store(store or default_store_path())
@@ -85,6 +105,22 @@ def run_command(
                 "sampling": {"temperature": temperature, "top_p": top_p, "max_tokens": max_tokens},
             },
             fewshot=fewshot,
+            bench_options={
+                "needle": {
+                    k: v
+                    for k, v in {
+                        "lengths": needle_lengths,
+                        "depths": needle_depths,
+                        "trials": needle_trials,
+                        "variant": needle_variant,
+                        "haystack": haystack,
+                        "context_window": context_window,
+                        "max_tokens_budget": max_tokens_budget,
+                        "dry_run": dry_run or None,
+                    }.items()
+                    if v is not None
+                }
+            },
         )
     with Progress(enabled=not no_progress) as progress:
         runner = Runner(cfg, db, data_dir=data_dir, progress=progress, unsafe_exec=unsafe_exec)
@@ -104,13 +140,19 @@ def _cli_config(
     model_opts: dict[str, Any],
     run_opts: dict[str, Any],
     fewshot: int | None,
+    bench_options: dict[str, dict[str, Any]] | None = None,
 ) -> RunConfig:
     from ..benchmarks import expand_benchmarks
 
     names = expand_benchmarks(benchmarks.split(","))
     opts = {k: v for k, v in model_opts.items() if v is not None}
     bench_list: list[dict[str, Any]] = [
-        {"name": n, **({"fewshot": fewshot} if fewshot is not None else {})} for n in names
+        {
+            "name": n,
+            **({"fewshot": fewshot} if fewshot is not None else {}),
+            **({"options": bench_options[n]} if (bench_options or {}).get(n) else {}),
+        }
+        for n in names
     ]
     data = {
         "models": [{"spec": m, **opts} for m in models],

@@ -163,11 +163,27 @@ class Runner:
                     **self._binding_info(pb.bench),
                 }
                 if pb.bench.options.get("dry_run"):
+                    self._report_dry_run(mcfg.display, pb.bench, docs, ctx, entry)
                     continue
                 bound = PlannedBenchmark(pb.bench, docs, pb.fewshot)
                 await self._run_benchmark(mcfg, provider, bound, ctx, repeats, budget, policy)
         finally:
             await provider.aclose()
+
+    @staticmethod
+    def _report_dry_run(
+        model: str, bench: Benchmark, docs: list[Doc], ctx: PromptContext, entry: dict[str, Any]
+    ) -> None:
+        """Print what the grid would cost, send nothing."""
+        import sys
+
+        cost_fn = getattr(bench, "cost", None)
+        cost = cost_fn(docs, ctx) if cost_fn is not None else {"requests": len(docs)}
+        entry.setdefault("dry_run", {})[model] = cost
+        parts = ", ".join(
+            f"{k.replace('_', ' ')} {v:,}" for k, v in cost.items() if isinstance(v, int)
+        )
+        print(f"dry run: {model} · {bench.name}: {len(docs)} requests; {parts}", file=sys.stderr)
 
     @staticmethod
     def _binding_info(bench: Benchmark) -> dict[str, Any]:

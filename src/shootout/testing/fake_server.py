@@ -4,19 +4,36 @@ It speaks the wire protocol for real (SSE streaming, usage, echo+logprobs), answ
 deterministically from a hash of the request, logs every request, and can inject faults and
 delays: 429 with or without Retry-After, 5xx, hangs, stalls, resets, malformed JSON or SSE,
 truncated streams, empty choices and wrong content types. Used by tests and benchmarks/ only.
+
+It is an asyncio server (in a background thread, or a subprocess through `FakeServerProcess`)
+so that injected delays hold at high concurrency: each chunk is sent at its own deadline,
+request arrival + ttft + i * itl, on the event loop's monotonic clock (so lateness does not
+accumulate over a stream), with TCP_NODELAY and one write + drain per chunk. Healthy streams
+use chunked transfer encoding on keep-alive connections, as uvicorn-based servers (vLLM,
+llama_cpp.server) do; a stream with an injected fault closes its connection at the end.
+
+    python -m shootout.testing.fake_server --ttft 0.05 --itl 0.02 --fill-max-tokens
+prints the port on its first line of stdout and serves until stdin closes or SIGTERM.
 """
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import collections
+import contextlib
 import hashlib
 import json
 import random
 import socket
+import struct
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http import HTTPStatus
 from typing import Any
 
 
@@ -39,7 +56,11 @@ class Fault(StrEnum):
 
 @dataclass
 class FakeOpenAIServer:
-    """Start with `with FakeOpenAIServer() as srv: srv.base_url`."""
+    """Start with `with FakeOpenAIServer() as srv: srv.base_url`.
+
+    `fill_max_tokens`: stream exactly `max_tokens` one-token chunks (for load tests) instead
+    of the deterministic "The answer is X." split into `n_chunks` pieces.
+    """
 
     ttft: float = 0.0
     itl: float = 0.0
@@ -51,13 +72,17 @@ class FakeOpenAIServer:
     hang_seconds: float = 30.0
     answer_fn: Any = None
     requests: list[dict[str, Any]] = field(default_factory=list)
+    fill_max_tokens: bool = False
+    timing_log: Any = None  # a callable given one dict per finished stream (see _stream)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._rng = random.Random(self.seed)
         self._count = 0
-        self._httpd: ThreadingHTTPServer | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: asyncio.Server | None = None
         self._thread: threading.Thread | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
 
     # -- lifecycle ------------------------------------------------------------------------
     def __enter__(self) -> FakeOpenAIServer:
@@ -68,25 +93,51 @@ class FakeOpenAIServer:
         self.stop()
 
     def start(self) -> None:
-        server = self
+        """Serve from a background thread running its own event loop."""
+        self._loop = asyncio.new_event_loop()
+        ready = threading.Event()
 
-        class Handler(_Handler):
-            owner = server
+        def serve() -> None:
+            assert self._loop is not None
+            asyncio.set_event_loop(self._loop)
+            self._loop.run_until_complete(self.open())
+            ready.set()
+            self._loop.run_forever()
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=serve, name="fake-openai", daemon=True)
         self._thread.start()
+        if not ready.wait(10):
+            raise RuntimeError("FakeOpenAIServer did not start")
+
+    async def open(self, port: int = 0) -> None:
+        """Listen on 127.0.0.1 from the running event loop."""
+        self._server = await asyncio.start_server(
+            self._connection, "127.0.0.1", port, backlog=2048, limit=2**22
+        )
 
     def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
+        loop, self._loop = self._loop, None
+        if loop is None:
+            return
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(self.close(), loop).result(timeout=5)
+        loop.call_soon_threadsafe(loop.stop)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        if not loop.is_running():
+            loop.close()
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
 
     @property
     def port(self) -> int:
-        assert self._httpd is not None
-        return int(self._httpd.server_address[1])
+        assert self._server is not None and self._server.sockets
+        return int(self._server.sockets[0].getsockname()[1])
 
     @property
     def base_url(self) -> str:
@@ -111,220 +162,384 @@ class FakeOpenAIServer:
         digest = hashlib.sha256(prompt.encode()).digest()
         return f"The answer is {'ABCD'[digest[0] % 4]}."
 
+    def pieces(self, body: dict[str, Any]) -> list[str]:
+        if self.fill_max_tokens:
+            n = body.get("max_tokens")
+            n = n if isinstance(n, int) and n > 0 else max(1, self.n_chunks)
+            return ["tok"] + [" tok"] * (n - 1)
+        words = self.answer(body).split(" ")
+        size = max(1, -(-len(words) // max(1, self.n_chunks)))
+        out = [" ".join(words[i : i + size]) for i in range(0, len(words), size)]
+        return [p if i == 0 else " " + p for i, p in enumerate(out)]
+
+    # -- connections ----------------------------------------------------------------------
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            while True:
+                req = await _read_request(reader)
+                if req is None:
+                    break
+                conn = _Conn(writer, keep_alive=req.keep_alive)
+                await _Exchange(self, req, conn).handle()
+                if not conn.keep_alive or conn.aborted:
+                    break
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            pass
+        except asyncio.CancelledError:
+            writer.transport.abort()
+        finally:
+            if not writer.transport.is_closing():
+                writer.close()
+            if task is not None:
+                self._tasks.discard(task)
+
+
+@dataclass
+class _Request:
+    method: str
+    path: str
+    headers: dict[str, str]  # as sent (original case)
+    body: bytes
+    arrived: float  # loop time when the whole request was read
+
+    @property
+    def keep_alive(self) -> bool:
+        lower = {k.lower(): v.lower() for k, v in self.headers.items()}
+        return lower.get("connection") != "close"
+
+
+async def _read_request(reader: asyncio.StreamReader) -> _Request | None:
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+    except asyncio.IncompleteReadError:
+        return None
+    lines = head.decode("latin-1").split("\r\n")
+    parts = lines[0].split(" ")
+    if len(parts) < 2:
+        return None
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        if line:
+            key, _, value = line.partition(":")
+            headers[key.strip()] = value.strip()
+    length = next((v for k, v in headers.items() if k.lower() == "content-length"), "0")
+    body = await reader.readexactly(int(length or 0))
+    arrived = asyncio.get_running_loop().time()
+    return _Request(parts[0].upper(), parts[1], headers, body, arrived)
+
+
+class _Conn:
+    """Writes one response: fixed-length, chunked (keep-alive) or close-delimited."""
+
+    def __init__(self, writer: asyncio.StreamWriter, keep_alive: bool) -> None:
+        self.writer = writer
+        self.keep_alive = keep_alive
+        self.chunked = False
+        self.aborted = False
+
+    def _head(self, status: int, headers: dict[str, str]) -> bytes:
+        lines = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}"]
+        lines += [f"{k}: {v}" for k, v in headers.items()]
+        lines.append("Connection: " + ("keep-alive" if self.keep_alive else "close"))
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+    async def raw(
+        self, status: int, data: bytes, ctype: str, headers: dict[str, str] | None = None
+    ) -> None:
+        head = {"Content-Type": ctype, "Content-Length": str(len(data)), **(headers or {})}
+        await self._send(self._head(status, head) + data)
+
+    async def json(
+        self, status: int, obj: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> None:
+        await self.raw(status, json.dumps(obj).encode(), "application/json", headers)
+
+    async def start_stream(self, chunked: bool) -> None:
+        self.chunked = chunked
+        self.keep_alive = self.keep_alive and chunked
+        head = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+        if chunked:
+            head["Transfer-Encoding"] = "chunked"
+        await self._send(self._head(200, head))
+
+    async def body(self, data: bytes) -> None:
+        await self._send(b"%x\r\n%s\r\n" % (len(data), data) if self.chunked else data)
+
+    async def end_stream(self) -> None:
+        if self.chunked:
+            await self._send(b"0\r\n\r\n")
+
+    async def _send(self, data: bytes) -> None:
+        self.writer.write(data)
+        await self.writer.drain()
+
+    def reset(self) -> None:
+        sock = self.writer.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.writer.transport.abort()
+        self.aborted = True
+
+
+_LIMITED = {"error": {"message": "rate limited"}}
+_FAILED = {"error": {"message": "server error"}}
+_ERROR_REPLIES: dict[Fault, tuple[int, dict[str, Any], dict[str, str] | None]] = {
+    Fault.RATE_LIMIT: (429, _LIMITED, None),
+    Fault.RATE_LIMIT_RETRY_AFTER: (429, _LIMITED, {"Retry-After": "0.2"}),
+    Fault.SERVER_ERROR: (500, _FAILED, None),
+    Fault.BAD_GATEWAY: (502, _FAILED, None),
+    Fault.UNAVAILABLE: (503, _FAILED, None),
+    Fault.EMPTY_CHOICES: (200, {"id": "x", "object": "chat.completion", "choices": []}, None),
+}
+
+
+class _Exchange:
+    """One request and its response."""
+
+    def __init__(self, owner: FakeOpenAIServer, req: _Request, conn: _Conn) -> None:
+        self.owner, self.req, self.conn = owner, req, conn
+
+    async def handle(self) -> None:
+        if self.req.method == "GET":
+            if self.req.path.rstrip("/").endswith("/models"):
+                data = [{"id": "fake-model", "object": "model"}]
+                await self.conn.json(200, {"object": "list", "data": data})
+            else:
+                await self.conn.json(404, {"error": {"message": "not found"}})
+            return
+        if not self.req.path.rstrip("/").endswith("completions"):
+            await self.conn.json(404, {"error": {"message": "not found"}})
+            return
+        try:
+            body = json.loads(self.req.body or b"{}")
+        except json.JSONDecodeError:
+            await self.conn.json(400, {"error": {"message": "bad json"}})
+            return
+        fault = self.owner.next_fault(body, self.req.path)
+        if fault is not None and await self._early_fault(fault):
+            return
+        if body.get("echo"):
+            await self._echo(body)
+        elif body.get("stream"):
+            await self._stream(body, fault)
+        else:
+            await self._complete(body)
+
+    async def _until(self, offset: float) -> None:
+        delay = self.req.arrived + offset - asyncio.get_running_loop().time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    # -- faults that happen before any answer --------------------------------------------
+    async def _early_fault(self, fault: Fault) -> bool:
+        conn = self.conn
+        conn.keep_alive = False
+        if fault in _ERROR_REPLIES:
+            status, obj, headers = _ERROR_REPLIES[fault]
+            await conn.json(status, obj, headers)
+        elif fault == Fault.HANG:
+            await asyncio.sleep(self.owner.hang_seconds)
+        elif fault == Fault.RESET:
+            conn.reset()
+        elif fault == Fault.WRONG_CONTENT_TYPE:
+            await conn.raw(200, b"<html>oops</html>", "text/html")
+        elif fault == Fault.MALFORMED_JSON:
+            await conn.raw(200, b'{"choices": [', "application/json")
+        elif fault == Fault.ECHO_HEADERS:
+            hdrs = self.req.headers
+            auth = next((v for k, v in hdrs.items() if k.lower() == "authorization"), "")
+            await conn.json(400, {"error": {"message": f"bad auth {auth}; all: {hdrs}"}})
+        else:
+            conn.keep_alive = self.req.keep_alive
+            return False
+        return True
+
+    # -- answers --------------------------------------------------------------------------
+    async def _stream(self, body: dict[str, Any], fault: Fault | None) -> None:
+        chat = "chat" in self.req.path
+        pieces = self.owner.pieces(body)
+        model = body.get("model")
+        await self.conn.start_stream(chunked=fault is None)
+        ttft, itl = self.owner.ttft, self.owner.itl
+        instant = fault is None and ttft == 0 and itl == 0  # all of it in one write
+        sent: list[float] = []
+        held: list[bytes] = []
+        for i, piece in enumerate(pieces):
+            await self._until(ttft + i * itl)
+            sent.append(asyncio.get_running_loop().time())
+            if i == 1 and await self._mid_stream_fault(fault):
+                return
+            data = _event({"id": "x", "model": model, "choices": [_choice(chat, piece)]})
+            if instant:
+                held.append(data)
+            else:
+                await self.conn.body(data)
+        if fault == Fault.TRUNCATED:
+            return
+        tail = [_event({"id": "x", "model": model, "choices": [_choice(chat, None)]})]
+        if (body.get("stream_options") or {}).get("include_usage"):
+            usage = _usage(body, pieces)
+            tail.append(_event({"id": "x", "model": model, "choices": [], "usage": usage}))
+        await self.conn.body(b"".join([*held, *tail, b"data: [DONE]\n\n"]))
+        await self.conn.end_stream()
+        if self.owner.timing_log is not None:  # server-side truth, on CLOCK_MONOTONIC
+            self.owner.timing_log({"messages": body.get("messages"), "prompt": body.get("prompt"),
+                                   "arrived": self.req.arrived, "sent": sent})
+
+    async def _mid_stream_fault(self, fault: Fault | None) -> bool:
+        if fault == Fault.STALL:
+            await asyncio.sleep(self.owner.hang_seconds)
+        elif fault == Fault.RESET:
+            self.conn.reset()
+        elif fault == Fault.MALFORMED_SSE:
+            await self.conn.body(b"this is not an event\n\n")
+        else:
+            return False
+        return True
+
+    async def _complete(self, body: dict[str, Any]) -> None:
+        text = "".join(self.owner.pieces(body))
+        await self._until(self.owner.ttft)
+        if "chat" in self.req.path:
+            msg = {"role": "assistant", "content": text}
+            choice = {"index": 0, "message": msg, "finish_reason": "stop"}
+        else:
+            choice = {"index": 0, "text": text, "finish_reason": "stop"}
+        usage = _usage(body, [text])
+        await self.conn.json(
+            200, {"id": "x", "model": body.get("model"), "choices": [choice], "usage": usage}
+        )
+
+    async def _echo(self, body: dict[str, Any]) -> None:
+        prompt = str(body.get("prompt", ""))
+        tokens, offsets, lps = [], [], []
+        pos = 0
+        for word in prompt.split(" "):
+            tok = word if pos == 0 else " " + word
+            if tok:
+                tokens.append(tok)
+                offsets.append(pos)
+                lps.append(fake_logprob(tok))
+                pos += len(tok)
+        lps[0] = None  # type: ignore[call-overload]
+        tops = [None] + [{t: lp} for t, lp in zip(tokens[1:], lps[1:], strict=True)]
+        logprobs = {"tokens": [*tokens, " x"], "token_logprobs": [*lps, -1.0],
+                    "text_offset": [*offsets, len(prompt)], "top_logprobs": [*tops, {" x": -1.0}]}
+        choice = {"index": 0, "text": prompt + " x", "finish_reason": "length",
+                  "logprobs": logprobs}
+        usage = {"prompt_tokens": len(tokens), "completion_tokens": 1}
+        await self.conn.json(200, {"id": "x", "object": "text_completion",
+                                   "model": body.get("model"), "choices": [choice],
+                                   "usage": usage})
+
+
+def _event(obj: dict[str, Any]) -> bytes:
+    return b"data: " + json.dumps(obj).encode() + b"\n\n"
+
+
+def _choice(chat: bool, piece: str | None) -> dict[str, Any]:
+    """A streamed choice: a piece of the answer, or (None) the last one, with finish_reason."""
+    finish = None if piece is not None else "stop"
+    if chat:
+        return {"index": 0, "delta": {"content": piece} if piece else {}, "finish_reason": finish}
+    return {"index": 0, "text": piece or "", "finish_reason": finish}
+
+
+def _usage(body: dict[str, Any], pieces: list[str]) -> dict[str, int]:
+    n_prompt = len(json.dumps(body.get("messages") or body.get("prompt")).split())
+    return {"prompt_tokens": n_prompt, "completion_tokens": len(pieces),
+            "total_tokens": n_prompt + len(pieces)}
+
 
 def fake_logprob(text: str) -> float:
     """A deterministic pseudo log-probability of a token."""
     return -(hashlib.sha256(text.encode()).digest()[0] / 32.0) - 0.01
 
 
-class _Handler(BaseHTTPRequestHandler):
-    owner: FakeOpenAIServer
-    protocol_version = "HTTP/1.1"
+# -- the same server in its own process ---------------------------------------------------
+class FakeServerProcess:
+    """A FakeOpenAIServer in a subprocess, so that its CPU time and the GIL are not the
+    client's: `with FakeServerProcess(ttft=0.05, itl=0.02) as srv: srv.base_url`."""
 
-    def log_message(self, format: str, *args: Any) -> None:
-        return
-
-    def do_GET(self) -> None:
-        if self.path.rstrip("/").endswith("/models"):
-            self._json(200, {"object": "list", "data": [{"id": "fake-model", "object": "model"}]})
-        else:
-            self._json(404, {"error": {"message": "not found"}})
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("content-length") or 0)
-        try:
-            body = json.loads(self.rfile.read(length) or b"{}")
-        except json.JSONDecodeError:
-            self._json(400, {"error": {"message": "bad json"}})
-            return
-        path = self.path
-        fault = self.owner.next_fault(body, path)
-        if fault is not None and self._early_fault(fault):
-            return
-        if body.get("echo"):
-            self._echo(body, fault)
-        elif body.get("stream"):
-            self._stream(body, path, fault)
-        else:
-            self._complete(body, path, fault)
-
-    # -- faults that happen before any answer --------------------------------------------
-    def _early_fault(self, fault: Fault) -> bool:
-        if fault == Fault.RATE_LIMIT:
-            self._json(429, {"error": {"message": "rate limited"}})
-        elif fault == Fault.RATE_LIMIT_RETRY_AFTER:
-            self._json(429, {"error": {"message": "rate limited"}}, {"Retry-After": "0.2"})
-        elif fault in (Fault.SERVER_ERROR, Fault.BAD_GATEWAY, Fault.UNAVAILABLE):
-            self._json(int(fault.value), {"error": {"message": "server error"}})
-        elif fault == Fault.HANG:
-            time.sleep(self.owner.hang_seconds)
-            self.close_connection = True
-        elif fault == Fault.RESET:
-            self._reset()
-        elif fault == Fault.WRONG_CONTENT_TYPE:
-            self._raw(200, b"<html>oops</html>", "text/html")
-        elif fault == Fault.MALFORMED_JSON:
-            self._raw(200, b'{"choices": [', "application/json")
-        elif fault == Fault.ECHO_HEADERS:
-            auth = self.headers.get("authorization", "")
-            self._json(400, {"error": {"message": f"bad auth {auth}; all: {dict(self.headers)}"}})
-        elif fault == Fault.EMPTY_CHOICES:
-            self._json(200, {"id": "x", "object": "chat.completion", "choices": []})
-        else:
-            return False
-        return True
-
-    def _reset(self) -> None:
-        self.connection.setsockopt(
-            socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
-        )
-        self.connection.close()
-        self.close_connection = True
-
-    # -- answers --------------------------------------------------------------------------
-    def _pieces(self, body: dict[str, Any]) -> list[str]:
-        text = self.owner.answer(body)
-        n = max(1, self.owner.n_chunks)
-        words = text.split(" ")
-        size = max(1, -(-len(words) // n))
-        out = [" ".join(words[i : i + size]) for i in range(0, len(words), size)]
-        return [p if i == 0 else " " + p for i, p in enumerate(out)]
-
-    def _stream(self, body: dict[str, Any], path: str, fault: Fault | None) -> None:
-        chat = "chat" in path
-        pieces = self._pieces(body)
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Cache-Control", "no-cache")
-        self.send_header("Connection", "close")
-        self.end_headers()
-        self.close_connection = True
-        time.sleep(self.owner.ttft)
-        for i, piece in enumerate(pieces):
-            if i > 0:
-                time.sleep(self.owner.itl)
-            if fault == Fault.STALL and i == 1:
-                time.sleep(self.owner.hang_seconds)
-                return
-            if fault == Fault.RESET and i == 1:
-                self._reset()
-                return
-            if fault == Fault.MALFORMED_SSE and i == 1:
-                self._write(b"this is not an event\n\n")
-                return
-            choice = (
-                {"index": 0, "delta": {"content": piece}, "finish_reason": None}
-                if chat
-                else {"index": 0, "text": piece, "finish_reason": None}
-            )
-            self._event({"id": "x", "model": body.get("model"), "choices": [choice]})
-        if fault == Fault.TRUNCATED:
-            return
-        last = (
-            {"index": 0, "delta": {}, "finish_reason": "stop"}
-            if chat
-            else {"index": 0, "text": "", "finish_reason": "stop"}
-        )
-        self._event({"id": "x", "model": body.get("model"), "choices": [last]})
-        if (body.get("stream_options") or {}).get("include_usage"):
-            usage = self._usage(body, pieces)
-            self._event({"id": "x", "model": body.get("model"), "choices": [], "usage": usage})
-        self._write(b"data: [DONE]\n\n")
-
-    def _complete(self, body: dict[str, Any], path: str, fault: Fault | None) -> None:
-        text = "".join(self._pieces(body))
-        time.sleep(self.owner.ttft)
-        if "chat" in path:
-            choice = {
-                "index": 0,
-                "message": {"role": "assistant", "content": text},
-                "finish_reason": "stop",
-            }
-        else:
-            choice = {"index": 0, "text": text, "finish_reason": "stop"}
-        self._json(
-            200,
-            {
-                "id": "x",
-                "model": body.get("model"),
-                "choices": [choice],
-                "usage": self._usage(body, [text]),
-            },
-        )
-
-    def _echo(self, body: dict[str, Any], fault: Fault | None) -> None:
-        prompt = str(body.get("prompt", ""))
-        tokens, offsets, lps = [], [], []
-        pos = 0
-        for word in prompt.split(" "):
-            tok = word if pos == 0 else " " + word
-            if not tok:
-                continue
-            tokens.append(tok)
-            offsets.append(pos)
-            lps.append(fake_logprob(tok))
-            pos += len(tok)
-        lps[0] = None  # type: ignore[call-overload]
-        tops = [None] + [{t: lp} for t, lp in zip(tokens[1:], lps[1:], strict=True)]
-        tokens.append(" x")
-        offsets.append(len(prompt))
-        lps.append(-1.0)
-        tops.append({" x": -1.0})
-        self._json(
-            200,
-            {
-                "id": "x",
-                "object": "text_completion",
-                "model": body.get("model"),
-                "choices": [
-                    {
-                        "index": 0,
-                        "text": prompt + " x",
-                        "finish_reason": "length",
-                        "logprobs": {
-                            "tokens": tokens,
-                            "token_logprobs": lps,
-                            "text_offset": offsets,
-                            "top_logprobs": tops,
-                        },
-                    }
-                ],
-                "usage": {"prompt_tokens": len(tokens) - 1, "completion_tokens": 1},
-            },
-        )
-
-    @staticmethod
-    def _usage(body: dict[str, Any], pieces: list[str]) -> dict[str, int]:
-        prompt = json.dumps(body.get("messages") or body.get("prompt"))
-        return {
-            "prompt_tokens": len(prompt.split()),
-            "completion_tokens": len(pieces),
-            "total_tokens": len(prompt.split()) + len(pieces),
-        }
-
-    # -- wire helpers ---------------------------------------------------------------------
-    def _event(self, obj: dict[str, Any]) -> None:
-        self._write(b"data: " + json.dumps(obj).encode() + b"\n\n")
-
-    def _write(self, data: bytes) -> None:
-        try:
-            self.wfile.write(data)
-            self.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-
-    def _json(
-        self, status: int, obj: dict[str, Any], headers: dict[str, str] | None = None
+    def __init__(
+        self,
+        ttft: float = 0.0,
+        itl: float = 0.0,
+        n_chunks: int = 4,
+        fill_max_tokens: bool = True,
+        timing_log: str | None = None,
     ) -> None:
-        self._raw(status, json.dumps(obj).encode(), "application/json", headers)
+        self.args = [
+            sys.executable, "-c", "from shootout.testing.fake_server import main; main()",
+            "--ttft", str(ttft), "--itl", str(itl), "--n-chunks", str(n_chunks),
+        ] + (["--fill-max-tokens"] if fill_max_tokens else [])
+        if timing_log:
+            self.args += ["--timing-log", timing_log]
+        self.proc: subprocess.Popen[str] | None = None
+        self.port = 0
 
-    def _raw(
-        self, status: int, data: bytes, ctype: str, headers: dict[str, str] | None = None
-    ) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(data)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        self._write(data)
+    def __enter__(self) -> FakeServerProcess:
+        self.proc = subprocess.Popen(
+            self.args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line.strip().isdigit():
+            self.__exit__()
+            raise RuntimeError(f"fake server did not start: {line!r}")
+        self.port = int(line)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        for stream in (self.proc.stdin, self.proc.stdout):
+            if stream is not None:
+                stream.close()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+
+async def _serve_main(srv: FakeOpenAIServer) -> None:
+    await srv.open()
+    print(srv.port, flush=True)
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, sys.stdin.read)  # until the parent closes stdin
+    await srv.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m shootout.testing.fake_server")
+    ap.add_argument("--ttft", type=float, default=0.0)
+    ap.add_argument("--itl", type=float, default=0.0)
+    ap.add_argument("--n-chunks", type=int, default=4)
+    ap.add_argument("--fill-max-tokens", action="store_true")
+    ap.add_argument("--timing-log", help="append one JSON line per finished stream")
+    a = ap.parse_args(argv)
+    srv = FakeOpenAIServer(ttft=a.ttft, itl=a.itl, n_chunks=a.n_chunks,
+                           fill_max_tokens=a.fill_max_tokens)
+    srv.requests = collections.deque(maxlen=0)  # type: ignore[assignment]  # keeps no log
+    with contextlib.ExitStack() as stack:
+        if a.timing_log:
+            log = stack.enter_context(open(a.timing_log, "a", buffering=1, encoding="utf-8"))
+            srv.timing_log = lambda rec: log.write(json.dumps(rec) + "\n")
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(_serve_main(srv))
+
+
+if __name__ == "__main__":
+    main()

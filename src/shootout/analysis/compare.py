@@ -1,0 +1,357 @@
+"""Pairwise model comparisons: paired tests per benchmark, Holm across the suite, MDD, items.
+
+For two models on one benchmark:
+
+* both have per-item scores for the compared metric on >= 2 shared items: the paired t-test of
+  `stats.paired_difference` on the shared items (repeats averaged within each item first);
+* otherwise (corpus metrics such as BLEU/chrF, pass@k for k > 1, or disjoint item sets): an
+  unpaired z-test from the two result rows as given, d / sqrt(se_a² + se_b²), whose SEs come
+  from the benchmark. With no usable SE the pair is reported with p = 1 (never a win).
+
+The p-values of one pair of models over every benchmark of the suite form one family and are
+Holm-adjusted together (`stats.holm`); a difference is *significant* only after that
+adjustment. `min_detectable_difference` gives the smallest true difference each test would
+detect with 80% power, so a non-significant result can be read as "no difference larger than
+about this was measurable at this n".
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from itertools import combinations
+from typing import Any, Protocol
+
+from scipy import stats as _st
+
+from .stats import holm, min_detectable_difference, paired_difference
+
+PAIRED = "paired t"
+UNPAIRED = "unpaired z"
+UNTESTABLE = "untestable"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One model's score on one benchmark for the compared metric (fractions, not percent)."""
+
+    model: str
+    benchmark: str
+    metric: str
+    score: float
+    stderr: float  # NaN when undefined (n < 2)
+    ci_low: float
+    ci_high: float
+    n: int
+    ci_method: str = "normal"
+    item_level: bool = True  # per-item scores exist, so paired tests are possible
+
+    @property
+    def half_width(self) -> float:
+        return (self.ci_high - self.ci_low) / 2
+
+
+@dataclass(frozen=True)
+class PairTest:
+    """Model a minus model b on one benchmark. `significant` is after Holm (see module doc)."""
+
+    a: str
+    b: str
+    benchmark: str
+    metric: str
+    method: str
+    n: int
+    score_a: float
+    score_b: float
+    diff: float
+    se: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    p_holm: float = math.nan
+    significant: bool = False
+    mdd: float = math.nan
+    p_mcnemar: float | None = None
+    corr: float = math.nan
+
+    @property
+    def winner(self) -> str | None:
+        """The better model when the difference is significant after Holm, else None."""
+        if not self.significant or self.diff == 0:
+            return None
+        return self.a if self.diff > 0 else self.b
+
+    def oriented(self, model: str) -> PairTest:
+        """The same test with `model` as a (differences flipped if needed)."""
+        if model == self.a:
+            return self
+        if model != self.b:
+            raise ValueError(f"{model} is not in this comparison")
+        return replace(
+            self, a=self.b, b=self.a, score_a=self.score_b, score_b=self.score_a,
+            diff=-self.diff, ci_low=-self.ci_high, ci_high=-self.ci_low,
+        )
+
+
+def compare_pair(
+    a: Cell,
+    b: Cell,
+    a_items: Mapping[str, Sequence[float]] | None = None,
+    b_items: Mapping[str, Sequence[float]] | None = None,
+    *,
+    confidence: float = 0.95,
+) -> PairTest:
+    """One comparison, not yet adjusted for multiplicity (p_holm is NaN)."""
+    base = {"a": a.model, "b": b.model, "benchmark": a.benchmark, "metric": a.metric}
+    alpha = 1.0 - confidence
+    shared = len(set(a_items or ()) & set(b_items or ()))
+    if a_items and b_items and a.item_level and b.item_level and shared >= 2:
+        r = paired_difference(a_items, b_items, confidence=confidence)
+        corr = r.corr if math.isfinite(r.corr) else 0.0
+        return PairTest(
+            **base, method=PAIRED, n=r.n, score_a=r.mean_a, score_b=r.mean_b,
+            diff=r.mean_diff, se=r.se, ci_low=r.ci_low, ci_high=r.ci_high, p_value=r.p_value,
+            mdd=_mdd(a.stderr, b.stderr, alpha, corr), p_mcnemar=r.p_mcnemar, corr=r.corr,
+        )
+    return _unpaired(a, b, base, confidence)
+
+
+def _unpaired(a: Cell, b: Cell, base: dict[str, str], confidence: float) -> PairTest:
+    diff = a.score - b.score
+    se = math.sqrt(cell_se(a) ** 2 + cell_se(b) ** 2)
+    if not math.isfinite(se) or se == 0.0:
+        return PairTest(
+            **base, method=UNTESTABLE, n=min(a.n, b.n), score_a=a.score, score_b=b.score,
+            diff=diff, se=math.nan, ci_low=math.nan, ci_high=math.nan, p_value=1.0,
+        )
+    z = float(_st.norm.ppf(0.5 + confidence / 2))
+    p = float(2 * _st.norm.sf(abs(diff) / se))
+    return PairTest(
+        **base, method=UNPAIRED, n=min(a.n, b.n), score_a=a.score, score_b=b.score,
+        diff=diff, se=se, ci_low=diff - z * se, ci_high=diff + z * se, p_value=p,
+        mdd=_mdd(a.stderr, b.stderr, 1.0 - confidence, 0.0),
+    )
+
+
+def cell_se(c: Cell) -> float:
+    """The row's SE, or the SE its 95% interval implies when that is clearly larger (an all-0
+    score has SE 0 but a Wilson interval of real width)."""
+    implied = c.half_width / 1.959964 if math.isfinite(c.half_width) else math.nan
+    if not math.isfinite(c.stderr):
+        return implied
+    return implied if math.isfinite(implied) and implied > 1.01 * c.stderr else c.stderr
+
+
+def _mdd(se_a: float, se_b: float, alpha: float, corr: float) -> float:
+    if not (math.isfinite(se_a) and math.isfinite(se_b)):
+        return math.nan
+    return min_detectable_difference(se_a, se_b, alpha=alpha, paired_corr=max(-1, min(1, corr)))
+
+
+def adjust_holm(tests: Sequence[PairTest], alpha: float = 0.05) -> list[PairTest]:
+    """Holm over one family (one pair of models across the suite's benchmarks)."""
+    adj = holm([t.p_value for t in tests], alpha=alpha)
+    return [
+        replace(t, p_holm=h.p_adjusted, significant=h.reject and t.method != UNTESTABLE)
+        for t, h in zip(tests, adj, strict=True)
+    ]
+
+
+ItemKey = tuple[str, str]  # (model, benchmark)
+
+
+def compare_models(
+    models: Sequence[str],
+    benchmarks: Sequence[str],
+    cells: Mapping[ItemKey, Cell],
+    items: Mapping[ItemKey, Mapping[str, Sequence[float]]],
+    *,
+    confidence: float = 0.95,
+    comparable: Iterable[str] | None = None,
+) -> list[PairTest]:
+    """Every pair of models on every benchmark both were scored on, Holm-adjusted per pair.
+
+    `comparable`: the benchmarks whose cells share one metric (default: all of them); others
+    are skipped, since a difference between two different metrics means nothing.
+    """
+    ok = set(benchmarks if comparable is None else comparable)
+    out: list[PairTest] = []
+    for ma, mb in combinations(models, 2):
+        family = [
+            compare_pair(cells[(ma, bn)], cells[(mb, bn)], items.get((ma, bn)),
+                      items.get((mb, bn)), confidence=confidence)
+            for bn in benchmarks
+            if bn in ok and (ma, bn) in cells and (mb, bn) in cells
+        ]
+        out.extend(adjust_holm(family, alpha=1.0 - confidence) if family else [])
+    return out
+
+
+def find_test(tests: Iterable[PairTest], a: str, b: str, benchmark: str) -> PairTest | None:
+    """The test of a against b on `benchmark`, oriented as a − b, or None."""
+    for t in tests:
+        if t.benchmark == benchmark and {t.a, t.b} == {a, b}:
+            return t.oriented(a)
+    return None
+
+
+@dataclass(frozen=True)
+class RowMarks:
+    """The best model of a benchmark row, and the models within noise of it."""
+
+    benchmark: str
+    best: str | None
+    ties: frozenset[str]
+    separated: frozenset[str]  # significantly below the best
+
+
+def row_marks(
+    benchmark: str, models: Sequence[str], cells: Mapping[ItemKey, Cell],
+    tests: Sequence[PairTest],
+) -> RowMarks:
+    """Best = highest score (first in model order on exact ties); another model is a tie
+    when its Holm-adjusted test against the best is not significant."""
+    present = [m for m in models if (m, benchmark) in cells]
+    if not present:
+        return RowMarks(benchmark, None, frozenset(), frozenset())
+    best = max(present, key=lambda m: (cells[(m, benchmark)].score, -present.index(m)))
+    ties, sep = set(), set()
+    for m in present:
+        if m == best:
+            continue
+        t = find_test(tests, best, m, benchmark)
+        (sep if t is not None and t.significant else ties).add(m)
+    return RowMarks(benchmark, best, frozenset(ties), frozenset(sep))
+
+
+@dataclass(frozen=True)
+class MddNote:
+    benchmark: str
+    n: int
+    mdd: float  # median over the pairs tested on this benchmark
+    mdd_max: float
+    pairs: int
+
+
+def mdd_notes(tests: Sequence[PairTest], benchmarks: Sequence[str]) -> list[MddNote]:
+    out = []
+    for bn in benchmarks:
+        vals = sorted(t.mdd for t in tests if t.benchmark == bn and math.isfinite(t.mdd))
+        if not vals:
+            continue
+        ns = [t.n for t in tests if t.benchmark == bn]
+        mid = vals[len(vals) // 2] if len(vals) % 2 else (vals[len(vals) // 2 - 1]
+                                                           + vals[len(vals) // 2]) / 2
+        out.append(MddNote(bn, min(ns), mid, vals[-1], len(vals)))
+    return out
+
+
+# --------------------------------------------------------------------------- per-item view
+
+
+class SampleLike(Protocol):
+    item_id: str
+    repeat: int
+    metrics: Mapping[str, float]
+    extracted: str | None
+    reason: str
+    response_key: str | None
+    detail: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """One item that model a got right and model b wrong (or the reverse: see `a_right`).
+
+    "Right" means the item's mean score over repeats is >= 0.5, "wrong" below 0.5. The
+    extracted answer, reason and response key are those of a representative repeat: the first
+    one that scored the same way as the item (right or wrong), `repeat_a`/`repeat_b` of
+    `repeats_a`/`repeats_b`.
+    """
+
+    benchmark: str
+    item_id: str
+    a_right: bool
+    score_a: float
+    score_b: float
+    extracted_a: str | None
+    extracted_b: str | None
+    reason_a: str
+    reason_b: str
+    key_a: str | None
+    key_b: str | None
+    repeat_a: int = 0
+    repeat_b: int = 0
+    repeats_a: int = 1
+    repeats_b: int = 1
+
+
+@dataclass(frozen=True)
+class DisagreementSet:
+    benchmark: str
+    metric: str
+    n_shared: int
+    n_a_only: int  # items a right, b wrong
+    n_b_only: int
+    shown: tuple[Disagreement, ...]
+
+
+def disagreements(
+    benchmark: str,
+    metric: str,
+    a_rows: Sequence[SampleLike],
+    b_rows: Sequence[SampleLike],
+    limit: int = 5,
+) -> DisagreementSet:
+    """Items where exactly one of the two models is right; up to `limit` of each direction,
+    in item-id order, with a representative repeat's answer and response key."""
+    a, b = _by_item(a_rows, metric), _by_item(b_rows, metric)
+    shared = sorted(set(a) & set(b), key=_natural)
+    a_only, b_only = [], []
+    for item in shared:
+        sa, sb = a[item][0], b[item][0]
+        if sa >= 0.5 > sb:
+            a_only.append(_disagreement(benchmark, metric, item, True, a[item], b[item]))
+        elif sb >= 0.5 > sa:
+            b_only.append(_disagreement(benchmark, metric, item, False, a[item], b[item]))
+    return DisagreementSet(
+        benchmark, metric, len(shared), len(a_only), len(b_only),
+        tuple(a_only[:limit] + b_only[:limit]),
+    )
+
+
+def _by_item(rows: Sequence[SampleLike], metric: str
+             ) -> dict[str, tuple[float, list[SampleLike]]]:
+    acc: dict[str, list[SampleLike]] = {}
+    for r in rows:
+        if metric in r.metrics:
+            acc.setdefault(r.item_id, []).append(r)
+    out = {}
+    for item, rs in acc.items():
+        rs.sort(key=lambda r: r.repeat)
+        out[item] = (sum(float(r.metrics[metric]) for r in rs) / len(rs), rs)
+    return out
+
+
+def _representative(rows: list[SampleLike], metric: str, right: bool) -> SampleLike:
+    return next((r for r in rows if (float(r.metrics[metric]) >= 0.5) == right), rows[0])
+
+
+def _disagreement(bench: str, metric: str, item: str, a_right: bool,
+                  a: tuple[float, list[SampleLike]], b: tuple[float, list[SampleLike]]
+                  ) -> Disagreement:
+    ra = _representative(a[1], metric, a_right)
+    rb = _representative(b[1], metric, not a_right)
+    return Disagreement(
+        benchmark=bench, item_id=item, a_right=a_right, score_a=a[0], score_b=b[0],
+        extracted_a=ra.extracted, extracted_b=rb.extracted, reason_a=ra.reason,
+        reason_b=rb.reason, key_a=ra.response_key, key_b=rb.response_key,
+        repeat_a=ra.repeat, repeat_b=rb.repeat, repeats_a=len(a[1]), repeats_b=len(b[1]),
+    )
+
+
+def _natural(s: str) -> tuple[Any, ...]:
+    """Sort key that puts item 2 before item 10."""
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", s))

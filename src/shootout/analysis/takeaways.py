@@ -1,0 +1,369 @@
+"""Takeaways and use-case recommendations, each sentence citing the number behind it.
+
+Domain scores: a model's score in a domain is the unweighted mean of its scores on that domain's
+benchmarks, with SE sqrt(Σ se_b²)/k (benchmarks treated as independent; se_b is the larger of
+the benchmark's SE and the SE its 95% interval implies, see `cell_se`). Takeaways group the
+benchmark domains as knowledge, reasoning/math, coding, commonsense, factuality, multilingual
+and long context; profiles weight the finer domains (reasoning and math apart).
+
+A model "leads" or "trails" another only where the paired test is significant after Holm
+correction across the suite (see `compare`); everything else is reported as within noise.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from scipy import stats as _st
+
+from ..errors import ConfigError
+from .compare import Cell, MddNote, PairTest, cell_se
+from .stats import holm
+
+DOMAINS = ("knowledge", "reasoning", "math", "coding", "commonsense", "factuality",
+           "multilingual", "long_context")
+_ALIASES = {"translation": "multilingual", "long-context": "long_context",
+            "long context": "long_context", "longcontext": "long_context"}
+GROUPS = {"knowledge": "knowledge", "reasoning": "reasoning/math", "math": "reasoning/math",
+          "coding": "coding", "commonsense": "commonsense", "factuality": "factuality",
+          "multilingual": "multilingual", "long_context": "long context"}
+PROFILE_KEYS = (*DOMAINS, "cost", "latency")
+MIN_COVERAGE = 0.5  # a profile is ranked only if its measured domains carry this much weight
+
+
+def normalize_domain(domain: str) -> str:
+    d = domain.strip().lower()
+    return _ALIASES.get(d, d.replace("-", "_"))
+
+
+@dataclass(frozen=True)
+class DomainScore:
+    model: str
+    domain: str
+    score: float
+    se: float
+    benchmarks: tuple[str, ...]
+
+
+def domain_scores(
+    cells: Mapping[tuple[str, str], Cell], bench_domain: Mapping[str, str], *, grouped: bool
+) -> dict[str, dict[str, DomainScore]]:
+    """Per model, per domain (or domain group): mean of benchmark scores and its SE."""
+    acc: dict[str, dict[str, list[Cell]]] = {}
+    for (model, bench), cell in cells.items():
+        d = normalize_domain(bench_domain.get(bench, "other"))
+        key = GROUPS.get(d, d) if grouped else d
+        acc.setdefault(model, {}).setdefault(key, []).append(cell)
+    out: dict[str, dict[str, DomainScore]] = {}
+    for model, by_dom in acc.items():
+        out[model] = {}
+        for dom, cs in sorted(by_dom.items()):
+            cs.sort(key=lambda c: c.benchmark)
+            k = len(cs)
+            se = math.sqrt(sum(cell_se(c) ** 2 for c in cs)) / k
+            out[model][dom] = DomainScore(model, dom, sum(c.score for c in cs) / k, se,
+                                          tuple(c.benchmark for c in cs))
+    return out
+
+
+def _z_p(diff: float, se: float) -> float:
+    if not math.isfinite(se) or se == 0:
+        return 1.0
+    return float(2 * _st.norm.sf(abs(diff) / se))
+
+
+def pct(x: float) -> str:
+    return "n/a" if not math.isfinite(x) else f"{100 * x:.1f}%"
+
+
+def pts(x: float, sign: bool = True) -> str:
+    return "n/a" if not math.isfinite(x) else (f"{100 * x:+.1f}" if sign else f"{100 * x:.1f}")
+
+
+def pval(p: float, name: str = "p") -> str:
+    """'p=0.012' or 'p<0.001' (name is the label: p, Holm p...)."""
+    if not math.isfinite(p):
+        return f"{name} n/a"
+    return f"{name}<0.001" if p < 0.001 else f"{name}={p:.3f}"
+
+
+def _pm(ds: DomainScore) -> str:
+    se = "" if not math.isfinite(ds.se) else f" ± {100 * 1.96 * ds.se:.1f}"
+    nb = len(ds.benchmarks)
+    return f"{pct(ds.score)}{se}, {nb} benchmark{'s' if nb != 1 else ''}"
+
+
+@dataclass(frozen=True)
+class Takeaway:
+    topic: str
+    text: str
+
+
+def strengths(models: Sequence[str], grouped: Mapping[str, Mapping[str, DomainScore]]
+              ) -> list[Takeaway]:
+    """Each model's strongest and weakest domain group, and whether that gap is noise."""
+    out = []
+    for m in models:
+        ds = sorted(grouped.get(m, {}).values(), key=lambda d: (-d.score, d.domain))
+        if not ds:
+            continue
+        if len(ds) == 1:
+            out.append(Takeaway("strengths", f"{m} was measured in one domain only: "
+                                f"{ds[0].domain} ({_pm(ds[0])})."))
+            continue
+        hi, lo = ds[0], ds[-1]
+        gap = hi.score - lo.score
+        p = _z_p(gap, math.sqrt(hi.se**2 + lo.se**2))
+        verdict = ("a significant gap" if p < 0.05 else "a gap within noise")
+        out.append(Takeaway(
+            "strengths",
+            f"{m} is strongest in {hi.domain} ({_pm(hi)}) and weakest in {lo.domain} "
+            f"({_pm(lo)}): {verdict} ({pts(gap, False)} points, z-test {pval(p)}).",
+        ))
+    return out
+
+
+def positions(models: Sequence[str], tests: Sequence[PairTest],
+              mdd: Sequence[MddNote] = ()) -> list[Takeaway]:
+    """Per pair: where one leads significantly (Holm), where it trails, how many are ties."""
+    out = []
+    mdd_med = sorted(n.mdd for n in mdd if math.isfinite(n.mdd))
+    for i, a in enumerate(models):
+        for b in models[i + 1:]:
+            ts = [t.oriented(a) for t in tests if {t.a, t.b} == {a, b}]
+            if ts:
+                out.append(Takeaway("position", _pair_sentence(a, b, ts, mdd_med)))
+    return out
+
+
+def _pair_sentence(a: str, b: str, ts: list[PairTest], mdd_sorted: list[float]) -> str:
+    lead = sorted((t for t in ts if t.significant and t.diff > 0), key=lambda t: -t.diff)
+    trail = sorted((t for t in ts if t.significant and t.diff < 0), key=lambda t: t.diff)
+    ties = [t for t in ts if not t.significant]
+    parts = []
+    if lead:
+        parts.append(f"{a} leads {b} on " + "; ".join(_diff_phrase(t) for t in lead))
+    if trail:
+        who = "trails on " if lead else f"{a} trails {b} on "
+        parts.append(who + "; ".join(_diff_phrase(t) for t in trail))
+    if not lead and not trail:
+        big = max(ts, key=lambda t: abs(t.diff))
+        mdd = ""
+        if mdd_sorted:
+            mid = pts(mdd_sorted[len(mdd_sorted) // 2], False)
+            mdd = f"; at these n, differences below about {mid} points are not reliably detectable"
+        return (f"{a} vs {b}: no significant difference on any of {len(ts)} benchmark"
+                f"{'s' if len(ts) != 1 else ''} (largest gap {pts(big.diff)} points on "
+                f"{big.benchmark}, {pval(big.p_holm, 'Holm p')}){mdd}.")
+    tail = (f"; the other {len(ties)} benchmark{'s are' if len(ties) != 1 else ' is'} "
+            "within noise" if ties else "")
+    return ", and ".join(parts) + tail + "."
+
+
+def _diff_phrase(t: PairTest) -> str:
+    return (f"{t.benchmark} ({pts(t.diff)} points, 95% CI [{pts(t.ci_low)}, {pts(t.ci_high)}], "
+            f"{pval(t.p_holm, 'Holm p')}, n={t.n})")
+
+
+# --------------------------------------------------------------------------- profiles
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    description: str
+    weights: Mapping[str, float]  # domains, plus "cost" and "latency"
+    requires: tuple[str, ...] = ()  # parts without which the profile is not ranked
+
+    @property
+    def domain_weights(self) -> dict[str, float]:
+        return {k: v for k, v in self.weights.items() if k in DOMAINS and v > 0}
+
+
+def load_profiles(path: Path | str | None = None) -> list[Profile]:
+    """The shipped profiles, or the user's file (same format; see docs/report.md)."""
+    if path is None:
+        text = resources.files("shootout.report").joinpath("profiles.yaml").read_text("utf-8")
+        where = "profiles.yaml (shipped)"
+    else:
+        where = str(path)
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as e:
+            raise ConfigError(f"{where}: cannot read profiles ({e.strerror})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{where}: not valid YAML ({_one_line(str(e))})") from None
+    profiles = data.get("profiles") if isinstance(data, dict) else None
+    if not isinstance(profiles, dict) or not profiles:
+        raise ConfigError(f"{where}: expected a top-level 'profiles' mapping")
+    return [_profile(where, str(name), body) for name, body in profiles.items()]
+
+
+def _profile(where: str, name: str, body: Any) -> Profile:
+    if not isinstance(body, dict):
+        raise ConfigError(f"{where}: profile {name!r} must be a mapping")
+    for key in body:
+        if key not in ("description", "weights", "requires"):
+            raise ConfigError(f"{where}: profile {name!r}: unknown key {key!r} "
+                              "(expected description, weights, requires)")
+    weights = body.get("weights")
+    if not isinstance(weights, dict) or not weights:
+        raise ConfigError(f"{where}: profile {name!r}: 'weights' must be a non-empty mapping")
+    clean: dict[str, float] = {}
+    for key, w in weights.items():
+        k = normalize_domain(str(key))
+        if k not in PROFILE_KEYS:
+            raise ConfigError(f"{where}: profile {name!r}: unknown weight {key!r} "
+                              f"(expected one of {', '.join(PROFILE_KEYS)})")
+        if isinstance(w, bool) or not isinstance(w, int | float) or not math.isfinite(w) or w < 0:
+            raise ConfigError(f"{where}: profile {name!r}: weight {key!r} must be a number >= 0")
+        clean[k] = float(w)
+    if not any(v > 0 for k, v in clean.items() if k in DOMAINS):
+        raise ConfigError(f"{where}: profile {name!r}: needs a positive weight on some domain")
+    req = body.get("requires") or []
+    if not isinstance(req, list) or any(normalize_domain(str(r)) not in clean for r in req):
+        raise ConfigError(f"{where}: profile {name!r}: 'requires' must list keys of its weights")
+    return Profile(name, str(body.get("description", "")), clean,
+                   tuple(normalize_domain(str(r)) for r in req))
+
+
+def _one_line(s: str) -> str:
+    return " ".join(s.split())
+
+
+@dataclass(frozen=True)
+class RankRow:
+    model: str
+    rank: int
+    score: float
+    se: float
+    quality: float
+    cost_score: float | None
+    latency_score: float | None
+    p_vs_top: float | None  # Holm-adjusted z-test against the first row
+    within_noise_of_top: bool
+
+
+@dataclass(frozen=True)
+class Ranking:
+    profile: Profile
+    rows: tuple[RankRow, ...]
+    domains_used: tuple[str, ...]
+    domains_missing: tuple[str, ...]
+    notes: tuple[str, ...]
+
+
+def rank_profile(
+    profile: Profile,
+    models: Sequence[str],
+    fine: Mapping[str, Mapping[str, DomainScore]],
+    cost: Mapping[str, float] | None = None,
+    latency: Mapping[str, float] | None = None,
+) -> Ranking:
+    """Score = weighted mean of domain scores, cost score and latency score.
+
+    Domains count only where every ranked model has a score, and the profile is ranked only
+    when every part it `requires` has data and the parts with data carry at least
+    MIN_COVERAGE of its total weight. cost score =
+    cheapest / cost (1 for the cheapest; a free model makes every priced one 0), latency
+    score = fastest / latency; both enter only when every model has the figure. The SE comes
+    from the domain SEs (cost and latency are taken as exact); models whose Holm-adjusted
+    z-test against the top model is not significant are marked within noise of it.
+    """
+    dw = profile.domain_weights
+    used = tuple(d for d in dw if all(d in fine.get(m, {}) for m in models))
+    missing = tuple(d for d in dw if d not in used)
+    notes = []
+    if missing:
+        notes.append("no data for every model in: " + ", ".join(missing))
+    wc = _aux_weight(profile, "cost", cost, models, notes)
+    wl = _aux_weight(profile, "latency", latency, models, notes)
+    wq = sum(dw[d] for d in used)
+    total = wq + wc + wl
+    coverage = total / sum(v for v in profile.weights.values() if v > 0)
+    have = {*used, *(["cost"] if wc else []), *(["latency"] if wl else [])}
+    lacking = [r for r in profile.requires if r not in have]
+    why = ""
+    if lacking:
+        why = f"not ranked: it requires {', '.join(lacking)} data for every model"
+    elif not models or not used or coverage < MIN_COVERAGE:
+        why = (f"not ranked: the measured parts carry {100 * coverage:.0f}% of this "
+               f"profile's weight (needs {100 * MIN_COVERAGE:.0f}%)")
+    if why:
+        return Ranking(profile, (), used, missing, (*notes, why))
+    raw = []
+    for m in models:
+        q = sum(dw[d] * fine[m][d].score for d in used) / wq
+        se_q = math.sqrt(sum((dw[d] * fine[m][d].se) ** 2 for d in used)) / wq
+        cs = _relative(cost, m) if wc else None
+        ls = _relative(latency, m) if wl else None
+        s = (wq * q + wc * (cs or 0.0) + wl * (ls or 0.0)) / total
+        raw.append((m, s, wq * se_q / total, q, cs, ls))
+    raw.sort(key=lambda r: (-r[1], models.index(r[0])))
+    return Ranking(profile, _rank_rows(raw), used, missing, tuple(notes))
+
+
+def _aux_weight(profile: Profile, key: str, values: Mapping[str, float] | None,
+                models: Sequence[str], notes: list[str]) -> float:
+    w = profile.weights.get(key, 0.0)
+    if w <= 0:
+        return 0.0
+    if values is None or any(m not in values or not math.isfinite(values[m]) for m in models):
+        notes.append(f"{key} weight {w:g} dropped: no {key} data for every model")
+        return 0.0
+    return w
+
+
+def _relative(values: Mapping[str, float] | None, m: str) -> float:
+    assert values is not None
+    best = min(values.values())
+    v = values[m]
+    if v <= 0:
+        return 1.0
+    return best / v if best > 0 else 0.0
+
+
+def _rank_rows(raw: list[tuple[str, float, float, float, float | None, float | None]]
+               ) -> tuple[RankRow, ...]:
+    top = raw[0]
+    ps = [_z_p(top[1] - r[1], math.sqrt(top[2] ** 2 + r[2] ** 2)) for r in raw[1:]]
+    adj = holm(ps) if ps else []
+    rows = [RankRow(top[0], 1, top[1], top[2], top[3], top[4], top[5], None, True)]
+    for i, (r, h) in enumerate(zip(raw[1:], adj, strict=True), start=2):
+        rows.append(RankRow(r[0], i, r[1], r[2], r[3], r[4], r[5], h.p_adjusted, not h.reject))
+    return tuple(rows)
+
+
+def _p(p: float | None) -> float:
+    return 1.0 if p is None else p
+
+
+def use_cases(rankings: Sequence[Ranking]) -> list[Takeaway]:
+    out = []
+    for rk in rankings:
+        if not rk.rows:
+            continue
+        top = rk.rows[0]
+        tied = [r for r in rk.rows[1:] if r.within_noise_of_top]
+        head = f"For {rk.profile.name}, {top.model} ranks first (score {top.score:.3f}"
+        if len(rk.rows) == 1:
+            out.append(Takeaway("use cases", head + ", the only model ranked)."))
+        elif tied:
+            names = ", ".join(f"{r.model} ({r.score:.3f}, {pval(_p(r.p_vs_top), 'Holm p')})"
+                              for r in tied)
+            out.append(Takeaway("use cases", head + f"), but {names} "
+                                f"{'is' if len(tied) == 1 else 'are'} within noise of it."))
+        else:
+            nxt = rk.rows[1]
+            out.append(Takeaway("use cases", head + f"), significantly ahead of {nxt.model} "
+                                f"({nxt.score:.3f}, {pval(_p(nxt.p_vs_top), 'Holm p')}) on "
+                                "the profile's weighted score."))
+    return out

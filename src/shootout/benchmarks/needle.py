@@ -1,0 +1,541 @@
+"""Needle in a haystack (Kamradt 2023; RULER NIAH, Hsieh et al. 2024) across lengths and depths.
+
+Each document is one (length, depth, trial) cell. Its prompt is built at request time in the
+model's own tokenizer (`bind_model` supplies it), to the requested length within 1%. For APIs
+without a known tokenizer, `bind_model` sends one short calibration request per length and
+corrects the filler until the server's reported prompt tokens hit the target.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar
+
+from ..errors import ConfigError, ProviderError, RetryableProviderError
+from ..providers.base import GenerateRequest, GenerateResponse, Message
+from ..scoring.choice import strip_reasoning
+from ..scoring.needle import (
+    ADJECTIVES,
+    EN,
+    HAYSTACKS,
+    NOUNS,
+    ZH,
+    Built,
+    Corpus,
+    Haystack,
+    Item,
+    Needle,
+    analyse,
+    load_corpus,
+    make_counter,
+    model_window,
+    score_all,
+    score_one,
+    token_summary,
+)
+from .base import Benchmark, Doc, ItemScore, MetricValue, PromptContext, Request, Response
+
+VARIANTS = ("single", "multivalue", "multikey", "multiquery")
+ALIASES = {"multi": "multivalue", "multi-value": "multivalue", "multi-key": "multikey",
+           "multi-query": "multiquery"}
+DEFAULT_DEPTHS = tuple(float(d) for d in range(0, 101, 10))
+DEFAULT_LENGTHS = tuple(2**k for k in range(10, 21))  # 1K .. 1M, cut to the model's window
+
+
+@dataclass(frozen=True)
+class NeedleOptions:
+    lengths: tuple[int, ...] | None = None
+    depths: tuple[float, ...] = DEFAULT_DEPTHS
+    trials: int = 3
+    variant: str = "single"
+    needles: int = 4
+    haystack: str = "gatsby"
+    haystack_explicit: bool = False
+    max_tokens_budget: int | None = None
+    dry_run: bool = False
+    tokenizer: Any = None
+    context_window: int | None = None
+    calibrate: bool = True
+
+    @classmethod
+    def parse(cls, o: Mapping[str, Any]) -> NeedleOptions:
+        variant = ALIASES.get(str(o.get("variant", "single")), str(o.get("variant", "single")))
+        if variant not in VARIANTS:
+            raise ConfigError(f"needle: variant {variant!r}; choose one of {', '.join(VARIANTS)}")
+        haystack = str(o.get("haystack") or "gatsby")
+        if haystack not in HAYSTACKS:
+            raise ConfigError(f"needle: haystack {haystack!r}; choose {', '.join(HAYSTACKS)}")
+        lengths = _int_list(o["lengths"], "lengths") if o.get("lengths") else None
+        depths = _float_list(o["depths"]) if o.get("depths") not in (None, "") else DEFAULT_DEPTHS
+        if not depths or any(not 0 <= d <= 100 for d in depths):
+            raise ConfigError("needle: depths are percentages between 0 and 100")
+        return cls(
+            lengths=tuple(sorted(set(lengths))) if lengths else None,
+            depths=tuple(sorted(set(depths), reverse=True)),
+            trials=_positive(o.get("trials", 3), "trials"),
+            variant=variant,
+            needles=_positive(o.get("needles", 4), "needles"),
+            haystack=haystack,
+            haystack_explicit=bool(o.get("haystack")),
+            max_tokens_budget=_opt_int(o.get("max_tokens_budget"), "max_tokens_budget"),
+            dry_run=bool(o.get("dry_run", False)),
+            tokenizer=o.get("tokenizer"),
+            context_window=_opt_int(o.get("context_window"), "context_window"),
+            calibrate=bool(o.get("calibrate", True)),
+        )
+
+
+@dataclass
+class _Bound:
+    """What the benchmark knows about the model it is currently bound to."""
+
+    count: Any
+    tokenizer: str
+    exact: bool
+    limit: int | None  # prompt + generation must fit here (n_ctx, or the API's window)
+    window: int | None
+    haystack: Haystack
+    scale: dict[int, float] = field(default_factory=dict)  # server tokens / counted tokens
+    built: dict[tuple[str, bool, int, float], Built] = field(default_factory=dict)
+    calibration: list[dict[str, Any]] = field(default_factory=list)
+    calibrating: bool = False  # an API: prompt sizes are confirmed against the server
+
+
+class NeedleInAHaystack(Benchmark):
+    name: ClassVar[str] = "needle"
+    version: ClassVar[str] = "1"
+    domain: ClassVar[str] = "long-context"
+    description: ClassVar[str] = (
+        "Needle in a haystack: RULER key-value needles across context lengths x depths"
+    )
+    citation: ClassVar[str] = (
+        "Kamradt 2023, LLMTest_NeedleInAHaystack; Hsieh et al. 2024, RULER: What's the Real "
+        "Context Size of Your Long-Context Language Models?, COLM"
+    )
+    metrics: ClassVar[tuple[str, ...]] = ("acc", "recall")
+    primary_metric: ClassVar[str] = "acc"
+    modes: ClassVar[tuple[str, ...]] = ("generative",)  # type: ignore[assignment]
+    default_max_tokens: ClassVar[int] = 16
+    # retrieval is scored greedily (RULER); trials, not repeats, give the per-cell variance
+    default_temperature: ClassVar[float] = 0.0
+
+    # -- documents ------------------------------------------------------------------------
+    @property
+    def opts(self) -> NeedleOptions:
+        return NeedleOptions.parse(self.options)
+
+    def load(self) -> list[Doc]:
+        o = self.opts
+        self._corpus = load_corpus(o.haystack, self.data, fallback=not o.haystack_explicit)
+        return [
+            self._doc(o, L, d, t)
+            for L in (o.lengths or DEFAULT_LENGTHS)
+            for d in o.depths
+            for t in range(o.trials)
+        ]
+
+    def _doc(self, o: NeedleOptions, length: int, depth: float, trial: int) -> Doc:
+        rng = random.Random(f"needle|{self.fewshot_seed}|{o.variant}|{length}|{depth}|{trial}")
+        k = 1 if o.variant == "single" else o.needles
+        keys = _keys(rng, 1 if o.variant == "multivalue" else k)
+        values = [str(v) for v in rng.sample(range(1_000_000, 10_000_000), k)]
+        frac = depth / 100
+        spread = [frac + i * (1 - frac) / k for i in range(k)]  # Kamradt's multi-needle layout
+        if o.variant == "multikey":
+            depths = [frac, *(rng.random() for _ in range(k - 1))]
+            needles = [(keys[i], values[i], depths[i]) for i in range(k)]
+            query, answers, distractors = keys[:1], values[:1], values[1:]
+        elif o.variant == "multiquery":
+            needles = [(keys[i], values[i], spread[i]) for i in range(k)]
+            query, answers, distractors = keys, values, []
+        else:  # single, multivalue: one key
+            needles = [(keys[0], values[i], spread[i]) for i in range(k)]
+            query, answers, distractors = keys[:1], values, []
+        fields = {
+            "length": length, "depth": depth, "trial": trial, "variant": o.variant,
+            "haystack": self.corpus.name,
+            "needles": [{"key": a, "value": v, "depth": d} for a, v, d in needles],
+            "query": query, "answers": answers, "distractors": distractors,
+        }
+        return Doc(id=f"L{length}-d{depth:g}-t{trial}", fields=fields, group=f"L{length}")
+
+    @property
+    def corpus(self) -> Corpus:
+        if not hasattr(self, "_corpus"):
+            o = self.opts
+            self._corpus = load_corpus(o.haystack, self.data, fallback=not o.haystack_explicit)
+        return self._corpus
+
+    def wanted_n_ctx(self) -> int | None:
+        """The KV-cache size a local model needs for the explicit lengths (None: defaults,
+        which are cut to whatever n_ctx the model has)."""
+        lengths = self.opts.lengths
+        return max(lengths) if lengths else None
+
+    # -- binding to a model ---------------------------------------------------------------
+    def bind_counter(self, count: Any, *, limit: int | None = None, window: int | None = None,
+                     name: str = "custom", exact: bool = True) -> None:
+        """Use `count` (text -> tokens, BOS included) to size prompts. No server check."""
+        self._bound = _Bound(count, name, exact, limit, window, Haystack(self.corpus, count))
+
+    async def bind_model(self, provider: Any, docs: Sequence[Doc], ctx: PromptContext
+                         ) -> list[Doc]:
+        """Bind to `provider`: its tokenizer and window, the documents that fit, the token
+        budget, and (for APIs) the calibration against the server's prompt-token counts."""
+        o = self.opts
+        count, name, exact = make_counter(o.tokenizer, provider)
+        window, limit = model_window(provider, o.context_window)
+        self.bind_counter(count, limit=limit, window=window, name=name, exact=exact)
+        self._state().calibrating = self._needs_calibration(provider)
+        lengths = self._lengths(o, window, limit)
+        docs = [d for d in docs if d.fields["length"] in lengths]
+        cost = self.cost(docs, ctx)
+        if o.max_tokens_budget is not None and cost["total_tokens"] > o.max_tokens_budget:
+            raise ConfigError(
+                f"needle: this grid costs {cost['total_tokens']:,} tokens ({len(docs)} requests,"
+                f" {cost['prompt_tokens']:,} prompt + {cost['max_completion_tokens']:,} "
+                f"generated + {cost['calibration_tokens']:,} calibration), over "
+                f"--max-tokens-budget {o.max_tokens_budget:,}; use fewer lengths, depths or trials"
+            )
+        if self._state().calibrating and not o.dry_run:
+            await self.calibrate(provider, docs, ctx)
+        return docs
+
+    def _needs_calibration(self, provider: Any) -> bool:
+        return self.opts.calibrate and not callable(getattr(provider, "tokenize", None))
+
+    def _lengths(self, o: NeedleOptions, window: int | None, limit: int | None) -> set[int]:
+        if o.lengths:
+            over = [L for L in o.lengths if limit is not None and limit < L]
+            if over:
+                raise ConfigError(
+                    f"needle: length {over[0]} does not fit the model's context of {limit} "
+                    "tokens (for local models raise --n-ctx)"
+                )
+            return set(o.lengths)
+        caps = [c for c in (window, limit) if c]
+        if not caps:
+            raise ConfigError(
+                "needle: the model's context window is unknown; pass --context-window N "
+                "or --needle-lengths"
+            )
+        out = {L for L in DEFAULT_LENGTHS if min(caps) >= L}
+        if not out:
+            raise ConfigError(f"needle: the context ({min(caps)} tokens) is under 1024 tokens")
+        return out
+
+    async def calibrate(self, provider: Any, docs: Sequence[Doc], ctx: PromptContext) -> None:
+        """Per length: send the prompt (1 token out), compare the server's prompt tokens with
+        the target and rescale the filler until within 0.5%. An exact tokenizer that agrees
+        with the server on the first length is trusted for the rest."""
+        b = self._state()
+        scale = 1.0
+        for L in sorted({d.fields["length"] for d in docs}):
+            doc = next(d for d in docs if d.fields["length"] == L)
+            b.scale[L] = scale
+            for attempt in range(1, 5):
+                built = self._built(doc, ctx)
+                req = self._request(doc, ctx, built, max_tokens=1)
+                reported = await server_prompt_tokens(provider, req)
+                b.calibration.append({"length": L, "attempt": attempt, "counted": built.tokens,
+                                      "reported": reported, "scale": b.scale[L]})
+                if reported is None:
+                    b.calibration[-1]["note"] = "the server reports no prompt tokens"
+                    return
+                scale = reported / built.tokens
+                target = self._target(L, self._max_new(doc, ctx))
+                if abs(reported - target) <= 0.005 * target:
+                    break
+                b.scale[L] = scale
+            if b.exact and attempt == 1 and reported == built.tokens:
+                b.calibration[-1]["note"] = "tokenizer agrees with the server"
+                return
+
+    def model_info(self) -> dict[str, Any]:
+        """For the run manifest: tokenizer, window, calibration."""
+        b = getattr(self, "_bound", None)
+        if b is None:
+            return {}
+        return {"tokenizer": b.tokenizer, "exact": b.exact, "context_limit": b.limit,
+                "context_window": b.window, "haystack": self.corpus.name,
+                "haystack_source": self.corpus.source, "calibration": b.calibration}
+
+    # -- requests -------------------------------------------------------------------------
+    def request(self, doc: Doc, ctx: PromptContext) -> Request:
+        return self._request(doc, ctx, self._built(doc, ctx))
+
+    def _request(self, doc: Doc, ctx: PromptContext, built: Built,
+                 max_tokens: int | None = None) -> GenerateRequest:
+        s = ctx.sampling
+        stop = s.stop or (() if ctx.chat else ("\n",))
+        sampling = replace(s, max_tokens=max_tokens or self._max_new(doc, ctx), stop=stop)
+        if ctx.chat:
+            return GenerateRequest(messages=(Message("user", built.text),), sampling=sampling)
+        return GenerateRequest(prompt=built.text, sampling=sampling)
+
+    def _state(self) -> _Bound:
+        b = getattr(self, "_bound", None)
+        if b is None:
+            raise ProviderError("needle: no tokenizer bound; the runner must call bind_model")
+        return b
+
+    def _max_new(self, doc: Doc, ctx: PromptContext) -> int:
+        k = len(doc.fields["answers"])
+        return max(ctx.sampling.max_tokens, 10 * k + 6) if k > 1 else ctx.sampling.max_tokens
+
+    def _target(self, length: int, max_new: int) -> int:
+        """The prompt's token count: the length, less the answer's room at the window's edge
+        (and the builder's tolerance, so that the prompt cannot overshoot the window)."""
+        limit = getattr(getattr(self, "_bound", None), "limit", None)
+        if limit is None or length + max_new <= limit:
+            return length
+        room = limit - max_new
+        return room - _tolerance(room)
+
+    def _built(self, doc: Doc, ctx: PromptContext) -> Built:
+        b = self._state()
+        L = doc.fields["length"]
+        scale = _nearest_scale(b.scale, L)
+        max_new = self._max_new(doc, ctx)
+        key = (doc.id, ctx.chat, max_new, scale)
+        if key not in b.built:
+            target = round(self._target(L, max_new) / scale)
+            head, tail, needles = self._texts(doc, ctx.chat)
+            tol = _tolerance(target)
+            b.built[key] = b.haystack.build(head, tail, needles, target, tol)
+        return b.built[key]
+
+    def _texts(self, doc: Doc, chat: bool) -> tuple[str, str, list[Needle]]:
+        t = ZH if self.corpus.language == "zh" else EN
+        f = doc.fields
+        needles = [Needle(t.needle.format(key=n["key"], value=n["value"]), n["depth"])
+                   for n in f["needles"]]
+        keys = f["query"]
+        and_ = "和" if t is ZH else ", and "
+        key = keys[0] if len(keys) == 1 else ("、" if t is ZH else ", ").join(keys[:-1]) + (
+            and_ + keys[-1])
+        many = len(f["answers"]) > 1
+        tail = "\n" + (t.ask_all if many else t.ask_one).format(key=key)
+        if not chat:
+            tail += t.sep + (t.answer_all if many else t.answer_one).format(key=key)
+        return t.intro, tail, needles
+
+    # -- scoring --------------------------------------------------------------------------
+    def score(self, doc: Doc, ctx: PromptContext, response: Response) -> ItemScore:
+        if not isinstance(response, GenerateResponse):
+            raise ProviderError(f"needle: unexpected response type {type(response).__name__}")
+        f = doc.fields
+        text = strip_reasoning(response.text)
+        if len(f["answers"]) > 1:
+            s = score_all(text, f["answers"])
+            metrics = {"acc": s["acc"], "recall": s["recall"]}
+        else:
+            s = score_one(text, f["answers"][0], f["distractors"])
+            metrics = {"acc": s["acc"], "recall": s["acc"]}
+        detail = {k: f[k] for k in ("length", "depth", "trial", "variant", "haystack")}
+        if s.get("distractor"):
+            detail["distractor"] = True
+        detail.update(self._token_detail(doc, ctx, response))
+        return ItemScore(
+            metrics=metrics,
+            extracted=s["extracted"],
+            reason=f"expected {', '.join(f['answers'])}; found {s['extracted'] or 'no number'}",
+            extraction_failed=s["extracted"] is None,
+            detail=detail,
+        )
+
+    def _token_detail(self, doc: Doc, ctx: PromptContext, response: GenerateResponse
+                      ) -> dict[str, Any]:
+        b = getattr(self, "_bound", None)
+        u = response.usage
+        out: dict[str, Any] = {
+            "reported_prompt_tokens": u.prompt_tokens if u.prompt_tokens and not u.estimated
+            else None,
+            "cached_tokens": u.cached_tokens,
+        }
+        if b is not None:
+            built = self._built(doc, ctx)
+            scale = _nearest_scale(b.scale, doc.fields["length"])
+            out.update(target_tokens=self._target(doc.fields["length"], self._max_new(doc, ctx)),
+                       prompt_tokens=round(built.tokens * scale), tokens_exact=b.exact,
+                       depth_actual=round(100 * built.depths[0], 2))
+        return out
+
+    # -- cost -----------------------------------------------------------------------------
+    def cost(self, docs: Sequence[Doc], ctx: PromptContext) -> dict[str, Any]:
+        """Prompt tokens the grid costs, and what a backend that reuses the previous request's
+        prefix (llama.cpp, servers with prefix caching) actually evaluates, in run order."""
+        per: dict[int, dict[str, int]] = defaultdict(lambda: {"requests": 0, "prompt_tokens": 0})
+        prompt = gen = processed = 0
+        prev: float | None = None
+        for d in docs:
+            L, max_new = d.fields["length"], self._max_new(d, ctx)
+            T = self._target(L, max_new)
+            per[L]["requests"] += 1
+            per[L]["prompt_tokens"] += T
+            prompt, gen = prompt + T, gen + max_new
+            first = min(n["depth"] for n in d.fields["needles"]) * T
+            processed += round(T - (min(first, prev) if prev is not None else 0))
+            prev = first
+        b = getattr(self, "_bound", None)
+        calib = 0
+        if b is not None and b.calibrating and per:  # one try per length, often two
+            calib = sum(self._target(L, 1) for L in (list(per)[:1] if b.exact else per))
+        return {"requests": len(docs), "prompt_tokens": prompt, "max_completion_tokens": gen,
+                "calibration_tokens": calib, "total_tokens": prompt + gen + calib,
+                "evaluated_with_prefix_cache": processed,
+                "per_length": {str(L): v for L, v in sorted(per.items())}}
+
+    def cost_report(self, docs: Sequence[Doc], ctx: PromptContext) -> str:
+        c = self.cost(docs, ctx)
+        lines = [f"needle dry run: {c['requests']} requests, {c['prompt_tokens']:,} prompt "
+                 f"tokens + up to {c['max_completion_tokens']:,} generated"]
+        lines += [f"  L={L:>8}: {v['requests']:>4} requests, {v['prompt_tokens']:>12,} tokens"
+                  for L, v in c["per_length"].items()]
+        if c["calibration_tokens"]:
+            lines.append(f"  calibration: about {c['calibration_tokens']:,} prompt tokens")
+        lines.append(f"  with prefix reuse (llama.cpp, prefix-caching servers): about "
+                     f"{c['evaluated_with_prefix_cache']:,} tokens evaluated")
+        lines.append(f"  total budget needed: {c['total_tokens']:,} tokens")
+        return "\n".join(lines)
+
+    # -- corpus-level analysis ------------------------------------------------------------
+    @classmethod
+    def aggregate(cls, rows: Sequence[Any]) -> tuple[list[MetricValue], dict[str, Any]] | None:
+        return aggregate_rows(rows)
+
+
+def aggregate_rows(rows: Sequence[Any]) -> tuple[list[MetricValue], dict[str, Any]] | None:
+    """Metric rows (acc, recall, buckets, gap, effective length) and the analysis dict."""
+    by_item: dict[str, list[Any]] = defaultdict(list)
+    for r in rows:
+        if "acc" in r.metrics:
+            by_item[r.item_id].append(r)
+    if not by_item:
+        return None
+    items = []
+    for item_id, rs in by_item.items():
+        length, depth = _cell(item_id, rs[0].detail)
+        acc = sum(r.metrics["acc"] for r in rs) / len(rs)
+        recall = sum(r.metrics.get("recall", r.metrics["acc"]) for r in rs) / len(rs)
+        items.append(Item(length, depth, acc, recall))
+    a = analyse(items)
+    a.update(token_summary([r.detail for r in rows]))
+    values = [_mv("acc", a["overall"])]
+    first = next(iter(by_item.values()))[0].detail
+    if first.get("variant") in ("multivalue", "multiquery"):
+        recalls = [i.recall for i in items]
+        values.append(MetricValue("recall", sum(recalls) / len(recalls), None, len(recalls)))
+    values += [_mv(f"acc_{k}", v) for k, v in a["buckets"].items() if v["n"]]
+    g = a["gap"]
+    if g["value"] is not None:
+        values.append(MetricValue("lost_in_middle_gap", g["value"], g["stderr"],
+                                  a["buckets"]["middle"]["n"], g["ci"][0], g["ci"][1]))
+    values.append(MetricValue("effective_length", float(a["effective_length"]), None,
+                              len(a["lengths"]), extra={"unit": "tokens",
+                                                        "threshold": a["threshold"]}))
+    a["variant"], a["haystack"] = first.get("variant"), first.get("haystack")
+    return values, a
+
+
+def _mv(name: str, s: Mapping[str, Any]) -> MetricValue:
+    se = s["stderr"]
+    lo, hi = (s["acc"] - 1.96 * se, s["acc"] + 1.96 * se) if se is not None else (None, None)
+    return MetricValue(name, s["acc"], se, s["n"], lo, hi)
+
+
+def _cell(item_id: str, detail: Mapping[str, Any]) -> tuple[int, float]:
+    if "length" in detail and "depth" in detail:
+        return int(detail["length"]), float(detail["depth"])
+    m = re.fullmatch(r"L(\d+)-d([\d.]+)-t\d+", item_id)
+    if not m:
+        raise ProviderError(f"needle: cannot read length and depth from item {item_id!r}")
+    return int(m.group(1)), float(m.group(2))
+
+
+async def server_prompt_tokens(provider: Any, req: GenerateRequest) -> int | None:
+    """The prompt's tokens as the server counts them, or None if it does not say.
+
+    Uses `provider.count_prompt_tokens(req)` where the provider has it (a non-streamed call:
+    some servers, llama-cpp-python's among them, report no usage when streaming), else the
+    usage of an ordinary `generate`.
+    """
+    count = getattr(provider, "count_prompt_tokens", None)
+    for attempt in range(3):
+        try:
+            if callable(count):
+                n = await count(req)
+                return int(n) if n else None
+            usage = (await provider.generate(req)).usage
+            return usage.prompt_tokens if usage.prompt_tokens > 0 and not usage.estimated else None
+        except RetryableProviderError:
+            if attempt == 2:
+                raise
+            await asyncio.sleep(2.0**attempt)
+    return None
+
+
+def _tolerance(target: int) -> int:
+    return max(2, round(0.002 * target))
+
+
+def _nearest_scale(scale: Mapping[int, float], length: int) -> float:
+    below = [L for L in scale if length >= L]
+    if below:
+        return scale[max(below)]
+    return scale[min(scale)] if scale else 1.0
+
+
+def _keys(rng: random.Random, k: int) -> list[str]:
+    pairs = rng.sample(range(len(ADJECTIVES) * len(NOUNS)), k)
+    return [f"{ADJECTIVES[p // len(NOUNS)]}-{NOUNS[p % len(NOUNS)]}" for p in pairs]
+
+
+def _split(v: Any) -> list[Any]:
+    if isinstance(v, str):
+        return [x.strip() for x in v.split(",") if x.strip()]
+    return list(v) if isinstance(v, list | tuple) else [v]
+
+
+def _int_list(v: Any, what: str) -> list[int]:
+    out = []
+    for x in _split(v):
+        s = str(x).strip().lower()
+        mult = {"k": 1024, "m": 1024 * 1024}.get(s[-1:], 1)
+        try:
+            n = int(float(s[:-1] if mult > 1 else s) * mult)
+        except ValueError:
+            raise ConfigError(f"needle: {what}: {x!r} is not a token count") from None
+        if n < 128:
+            raise ConfigError(f"needle: {what}: {n} is too short (at least 128 tokens)")
+        out.append(n)
+    return out
+
+
+def _float_list(v: Any) -> list[float]:
+    try:
+        return [float(x) for x in _split(v)]
+    except ValueError:
+        raise ConfigError(f"needle: depths: {v!r} are not numbers") from None
+
+
+def _positive(v: Any, what: str) -> int:
+    try:
+        n = int(v)
+    except (TypeError, ValueError):
+        raise ConfigError(f"needle: {what} must be a whole number, not {v!r}") from None
+    if n < 1:
+        raise ConfigError(f"needle: {what} must be at least 1")
+    return n
+
+
+def _opt_int(v: Any, what: str) -> int | None:
+    return None if v in (None, "") else _positive(v, what)
+
+
+__all__ = ["NeedleInAHaystack", "NeedleOptions", "aggregate_rows", "server_prompt_tokens"]

@@ -1,0 +1,239 @@
+"""`shootout perf`: load-test one OpenAI-compatible endpoint and store the latencies."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ..errors import ConfigError, ProviderError, RetryableProviderError
+from ..perf.load import LevelResult, LoadSpec, parse_levels, run_level
+from ..perf.prompts import benchmark_requests, synthetic_requests
+from ..perf.storage import save_perf
+from ..perf.tokens import ServerTokenizer
+from ..providers.base import GenerateRequest
+from ..providers.openai import OpenAIProvider
+from ..store.sqlite import Store, default_store_path
+
+LEGEND = (
+    "times in ms as p50 / p99 · ITL: each gap between streamed chunks (vLLM's ITL, "
+    "GenAI-Perf's inter-chunk latency) · TPOT: (e2e − TTFT) / (output tokens − 1) per request "
+    "(vLLM's TPOT, GenAI-Perf's ITL) · tok/s: output tokens over the level's duration"
+)
+
+
+def perf_command(
+    base_url: str = typer.Option(..., "--base-url", help="Base URL of the endpoint (…/v1)."),
+    model: str = typer.Option(..., "--model", "-m", help="Model name as the server knows it."),
+    concurrency: str = typer.Option(
+        None, "--concurrency", help="Comma-separated concurrency levels, e.g. 1,4,16 (1)."
+    ),
+    rate: str = typer.Option(
+        None, "--rate", help="Comma-separated request rates per second (Poisson arrivals)."
+    ),
+    max_concurrency: int = typer.Option(
+        256, "--max-concurrency", help="Most requests in flight in --rate mode."
+    ),
+    requests: int = typer.Option(100, "--requests", "-n", help="Requests per level at most."),
+    duration: float = typer.Option(
+        300.0, "--duration", help="Seconds per level at most: no request starts after it."
+    ),
+    input_tokens: int = typer.Option(128, "--input-tokens", help="Synthetic prompt length."),
+    output_tokens: int = typer.Option(64, "--output-tokens", help="max_tokens per request."),
+    from_benchmark: str = typer.Option(
+        None, "--from-benchmark", help="Send a benchmark's prompts instead of synthetic ones."
+    ),
+    ignore_eos: bool = typer.Option(
+        False, "--ignore-eos", help="Ask for exactly --output-tokens (vLLM/SGLang/llama.cpp)."
+    ),
+    ramp_up: float = typer.Option(
+        0.0, "--ramp-up", help="Start a level's workers evenly over this many seconds."
+    ),
+    chat: bool = typer.Option(True, "--chat/--no-chat", help="Chat or text completions."),
+    api_key_env: str = typer.Option(
+        "OPENAI_API_KEY", "--api-key-env", help="Environment variable holding the API key."
+    ),
+    timeout: float = typer.Option(120.0, "--timeout", help="Per-request timeout, seconds."),
+    seed: int = typer.Option(1234, "--seed", help="Seed for prompts and arrivals."),
+    data_dir: str = typer.Option(None, "--data-dir", help="Benchmark data ($SHOOTOUT_DATA)."),
+    store: Path = typer.Option(None, "--store", help="Results database."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Load-test an endpoint at several concurrency levels or request rates."""
+    levels = parse_levels(concurrency, rate)
+    if requests < 1 or duration <= 0 or max_concurrency < 1 or ramp_up < 0:
+        raise ConfigError("--requests, --duration and --max-concurrency must be positive")
+    name = model.removeprefix("openai:")
+    spec = LoadSpec(max_requests=requests, duration=duration, grace=timeout,
+                    max_concurrency=max_concurrency, ramp_up=ramp_up, seed=seed)
+    config = {
+        "levels": [[lv.mode, lv.value] for lv in levels], "requests": requests,
+        "duration": duration, "input_tokens": None if from_benchmark else input_tokens,
+        "output_tokens": output_tokens, "from_benchmark": from_benchmark, "chat": chat,
+        "ignore_eos": ignore_eos, "ramp_up": ramp_up, "seed": seed,
+        "max_concurrency": max_concurrency if rate else None,
+    }
+    pool = max(int(lv.value) for lv in levels) if not rate else max_concurrency
+    provider = OpenAIProvider(
+        model=name, base_url=base_url, api_key_env=api_key_env, chat=chat,
+        concurrency=pool, timeout=timeout,
+        extra_body={"ignore_eos": True, "min_tokens": output_tokens} if ignore_eos else {},
+    )
+    guard_host(provider._client, provider.base_url)
+    prompt_opts = {"input_tokens": input_tokens, "output_tokens": output_tokens,
+                   "from_benchmark": from_benchmark, "data_dir": data_dir}
+    results = asyncio.run(_perf(provider, levels, spec, prompt_opts, seed))
+    perf_id = "p-" + hashlib.sha256(
+        (json.dumps(config, sort_keys=True) + name + str(time.time())).encode()
+    ).hexdigest()[:12]
+    url = _public_url(provider.base_url)
+    db = Store(store or default_store_path())
+    save_perf(db, perf_id, name, url, config, results)
+    payload = {"perf_id": perf_id, "model": name, "base_url": url, "config": config,
+               "levels": [r.summary() for r in results]}
+    if json_out:
+        print(json.dumps(payload, indent=2))
+    else:
+        _print_table(payload)
+    if not any(r.ok for r in results):
+        first = next((s["error_kinds"] for s in payload["levels"] if s["error_kinds"]), {})
+        raise ProviderError(f"every request failed: {next(iter(first), 'no requests sent')}")
+
+
+def guard_host(client: httpx.AsyncClient, base_url: str) -> None:
+    """Refuse any request to another scheme, host or port than the base URL's, and redirects."""
+    allowed = httpx.URL(base_url)
+    origin = (allowed.scheme, allowed.host, allowed.port)
+
+    async def check_request(request: httpx.Request) -> None:
+        if (request.url.scheme, request.url.host, request.url.port) != origin:
+            raise ProviderError(
+                f"refusing to send to {request.url.host}: perf only talks to {allowed.host}"
+            )
+
+    async def check_response(response: httpx.Response) -> None:
+        if response.is_redirect:
+            target = response.headers.get("location", "?")
+            raise ProviderError(f"HTTP {response.status_code} redirect to {target} not followed")
+
+    if client.follow_redirects:
+        raise ConfigError("perf needs a client that does not follow redirects")
+    hooks = client.event_hooks
+    client.event_hooks = {
+        "request": [*hooks.get("request", []), check_request],
+        "response": [*hooks.get("response", []), check_response],
+    }
+
+
+async def _perf(
+    provider: OpenAIProvider,
+    levels: list[Any],
+    spec: LoadSpec,
+    opts: dict[str, Any],
+    seed: int,
+) -> list[LevelResult]:
+    try:
+        await provider.check()
+        tok = ServerTokenizer(provider._client, provider.base_url, provider.model)
+        count = tok.count if await tok.available() else None
+        prompts = await _prompts(provider, spec, opts, len(levels), seed, count)
+        await _warm_up(provider, prompts[0])
+        out = []
+        n = spec.max_requests
+        for i, level in enumerate(levels):
+            own = prompts[i * n : (i + 1) * n] if len(prompts) >= len(levels) * n else prompts
+            out.append(await run_level(provider.generate, own, level, spec, count))
+        return out
+    finally:
+        await provider.aclose()
+
+
+async def _warm_up(provider: OpenAIProvider, request: GenerateRequest) -> None:
+    """One unmeasured request first: fail fast on an endpoint that cannot answer at all."""
+    for attempt in range(3):
+        try:
+            await provider.generate(request)
+            return
+        except RetryableProviderError as e:
+            if attempt == 2:
+                raise ProviderError(f"{provider.base_url}: warm-up request failed: {e}") from e
+            await asyncio.sleep(0.5 * (attempt + 1))
+        except ProviderError as e:
+            raise ProviderError(f"{provider.base_url}: warm-up request failed: {e}") from e
+
+
+async def _prompts(
+    provider: OpenAIProvider,
+    spec: LoadSpec,
+    opts: dict[str, Any],
+    n_levels: int,
+    seed: int,
+    count: Any,
+) -> list[GenerateRequest]:
+    if opts["from_benchmark"]:
+        return benchmark_requests(opts["from_benchmark"], spec.max_requests,
+                                  opts["output_tokens"], chat=provider.is_chat, seed=seed,
+                                  data_dir=opts["data_dir"])
+    # each level gets prompts of its own, so no level is served from another's prefix cache
+    return await synthetic_requests(
+        spec.max_requests * n_levels, opts["input_tokens"], opts["output_tokens"],
+        chat=provider.is_chat, seed=seed, count=count,
+    )
+
+
+def _public_url(url: str) -> str:
+    u = httpx.URL(url)
+    return str(u.copy_with(username=None, password=None, query=None))
+
+
+def _print_table(payload: dict[str, Any]) -> None:
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=160)
+    cfg = payload["config"]
+    what = (f"prompts from {cfg['from_benchmark']}" if cfg["from_benchmark"]
+            else f"{cfg['input_tokens']} in")
+    table = Table(
+        title=f"perf {payload['perf_id']}: {payload['model']} at {payload['base_url']} "
+        f"({what} / {cfg['output_tokens']} out tokens requested)",
+        caption=LEGEND,
+    )
+    cols = ("level", "ok", "errors", "req/s", "out tok/s", "tokens in/out", "TTFT", "ITL",
+            "TPOT", "E2E")
+    for c in cols:
+        table.add_column(c, justify="left" if c == "level" else "right")
+    for s in payload["levels"]:
+        est = "~" if s["tokens_estimated"] else ""
+        table.add_row(
+            s["label"], str(s["completed"]), str(s["errors"]), _f(s["request_throughput"], 2),
+            est + _f(s["output_throughput"], 1),
+            f"{est}{s['input_tokens_mean']:.0f} / {s['output_tokens_mean']:.1f}",
+            *(_pcts(s[k]) for k in ("ttft_ms", "itl_ms", "tpot_ms", "e2e_ms")),
+        )
+    console.print(table)
+    if any(s["tokens_estimated"] for s in payload["levels"]):
+        console.print("~ token counts estimated: the server streamed no usage")
+    for s in payload["levels"]:
+        for msg, n in s["error_kinds"].items():
+            console.print(f"[red]{s['label']}: {n} x {msg}[/red]")
+        if s["empty"]:
+            console.print(f"[yellow]{s['label']}: {s['empty']} requests ended without any "
+                          "token (a server that interrupts streams under concurrency?)[/yellow]")
+
+
+def _f(x: float | None, digits: int) -> str:
+    return "–" if x is None else f"{x:.{digits}f}"
+
+
+def _pcts(st: dict[str, Any]) -> str:
+    if not st["n"]:
+        return "–"
+    return f"{st['median']:.1f} / {st['p99']:.1f}"

@@ -1,0 +1,106 @@
+"""`shootout report RUN_ID...`: the comparative report as Markdown and/or self-contained HTML."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from ..errors import ConfigError
+from ..store.sqlite import Store, default_store_path
+
+
+def report_command(
+    run_ids: list[str] = typer.Argument(None, help="Run ids (default: the latest run)."),
+    html: Path = typer.Option(None, "--html", help="Write the self-contained HTML report here."),
+    md: Path = typer.Option(
+        None, "--md", help="Write the Markdown report here (PNG charts go to <name>_files/)."
+    ),
+    store: Path = typer.Option(None, "--store", help="Results database."),
+    models: str = typer.Option(
+        None, "--models", help="Comma-separated models to include (name, or name@run_id)."
+    ),
+    profiles: Path = typer.Option(
+        None, "--profiles", help="Use-case profiles YAML (default: the shipped profiles)."
+    ),
+    items: str = typer.Option(
+        None, "--items", help="MODEL_A,MODEL_B: the pair for the per-item evidence section."
+    ),
+    max_items: int = typer.Option(
+        5, "--max-items", min=0, help="Items per direction and benchmark in the per-item view."
+    ),
+    no_charts: bool = typer.Option(False, "--no-charts", help="Markdown without PNG charts."),
+) -> None:
+    """Compare models across one or more stored runs: statistics, takeaways, recommendations.
+
+    Without --html or --md the Markdown report is printed (without charts).
+    """
+    from ..report.build import build_report
+
+    path = store or default_store_path()
+    if not Path(path).exists():
+        raise ConfigError(f"no results store at {path}; run `shootout run` first")
+    db = Store(path)
+    ids = list(run_ids or [])
+    if not ids:
+        runs = db.list_runs()
+        if not runs:
+            raise ConfigError(f"no runs in {path}")
+        ids = [runs[-1]["run_id"]]
+    report = build_report(
+        db, ids, models=_split(models, "--models"), profiles=profiles,
+        items_pair=_pair(items), max_items=max_items,
+    )
+    if html is None and md is None:
+        from ..report.markdown import render_markdown
+
+        sys.stdout.write(render_markdown(report, None, charts=False, max_items=max_items))
+        return
+    if md is not None:
+        _write_md(report, md, charts=not no_charts, max_items=max_items)
+    if html is not None:
+        from ..report.html import render_html
+
+        _write(html, render_html(report, max_items=max_items))
+        print(f"wrote {html}")
+
+
+def _write_md(report: object, md: Path, *, charts: bool, max_items: int) -> None:
+    from ..report.markdown import render_markdown
+
+    try:
+        text = render_markdown(report, md, charts=charts, max_items=max_items)  # type: ignore[arg-type]
+    except ImportError as e:  # matplotlib is the optional `report` extra
+        print(f"warning: no PNG charts ({e}); pip install 'shootout[report]'", file=sys.stderr)
+        text = render_markdown(report, md, charts=False, max_items=max_items)  # type: ignore[arg-type]
+    _write(md, text)
+    folder = md.parent / f"{md.stem}_files"
+    extra = f" (charts in {folder})" if charts and folder.is_dir() else ""
+    print(f"wrote {md}{extra}")
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"cannot write {path}: {e.strerror}") from None
+
+
+def _split(value: str | None, flag: str) -> list[str] | None:
+    if value is None:
+        return None
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    if not names:
+        raise ConfigError(f"{flag} needs at least one name")
+    return names
+
+
+def _pair(value: str | None) -> tuple[str, str] | None:
+    names = _split(value, "--items")
+    if names is None:
+        return None
+    if len(names) != 2:
+        raise ConfigError("--items needs exactly two models: --items MODEL_A,MODEL_B")
+    return names[0], names[1]

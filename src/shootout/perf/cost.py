@@ -1,0 +1,96 @@
+"""Cost arithmetic: tokens x price, wall-clock hours x rate, cost per point and per 1,000 items.
+
+  token cost  = (input - cached) x input_per_m + cached x cached_input_per_m
+                + output x output_per_m, all / 1e6
+                (cached input is billed at the input price when no cached price is given;
+                 a price field left unset counts as 0 once any price of the model is known)
+  hourly cost = busy hours x per_hour, where busy hours is the length of the union of the
+                model's request intervals [start, end] (overlapping requests count once;
+                the idle time between requests, or between a run and its resume, does not)
+  total       = token cost + hourly cost; None when the model has no price at all
+  cost per point       = total cost / (mean score x 100)   (score in [0, 1]; None at score 0)
+  cost per 1,000 items = total cost / items x 1000
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from .prices import Price
+
+
+@dataclass(frozen=True)
+class Tokens:
+    input: int = 0
+    cached_input: int = 0
+    output: int = 0
+
+    def __add__(self, other: Tokens) -> Tokens:
+        return Tokens(
+            self.input + other.input,
+            self.cached_input + other.cached_input,
+            self.output + other.output,
+        )
+
+
+@dataclass(frozen=True)
+class Cost:
+    tokens_usd: float | None
+    hourly_usd: float | None
+    total_usd: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def token_cost(tokens: Tokens, price: Price) -> float | None:
+    if not price.known:
+        return None
+    inp = price.input_per_m or 0.0
+    cached_rate = price.cached_input_per_m if price.cached_input_per_m is not None else inp
+    cached = min(tokens.cached_input, tokens.input)
+    usd = (tokens.input - cached) * inp + cached * cached_rate
+    usd += tokens.output * (price.output_per_m or 0.0)
+    return usd / 1e6
+
+
+def hourly_cost(hours: float, price: Price) -> float | None:
+    if not price.known:
+        return None
+    return hours * (price.per_hour or 0.0)
+
+
+def cost(tokens: Tokens, hours: float, price: Price) -> Cost:
+    t, h = token_cost(tokens, price), hourly_cost(hours, price)
+    total = None if t is None or h is None else t + h
+    return Cost(t, h, total)
+
+
+def busy_hours(intervals: Iterable[tuple[float, float]]) -> float:
+    """Length, in hours, of the union of [start, end] intervals given in seconds."""
+    total, cur_start, cur_end = 0.0, None, None
+    for start, end in sorted((a, max(a, b)) for a, b in intervals):
+        if cur_end is None or start > cur_end:
+            if cur_end is not None and cur_start is not None:
+                total += cur_end - cur_start
+            cur_start, cur_end = start, end
+        else:
+            cur_end = max(cur_end, end)
+    if cur_end is not None and cur_start is not None:
+        total += cur_end - cur_start
+    return total / 3600.0
+
+
+def cost_per_point(total_usd: float | None, mean_score: float | None) -> float | None:
+    """USD per benchmark point, the score taken in points (score x 100)."""
+    if total_usd is None or mean_score is None or mean_score <= 0:
+        return None
+    return total_usd / (mean_score * 100.0)
+
+
+def cost_per_1k_items(total_usd: float | None, n_items: int) -> float | None:
+    if total_usd is None or n_items <= 0:
+        return None
+    return total_usd / n_items * 1000.0

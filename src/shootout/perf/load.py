@@ -1,0 +1,271 @@
+"""The load generator behind `shootout perf`: one endpoint, levels of concurrency or rate.
+
+It drives the project's own OpenAIProvider (the client every run uses), so what it measures is
+what runs see. Each level is bounded twice: at most `max_requests` requests are sent and none is
+started after `duration` seconds; requests still running `grace` seconds after that are
+cancelled and counted as errors, so a level always ends. No retries: a failure is a data point.
+
+  concurrency C  closed loop: C workers, each sends its next request when the last one ends
+                 (optionally started evenly over `ramp_up` seconds instead of all at once)
+  rate R         open loop: Poisson arrivals, exponential gaps of mean 1/R (seeded), at most
+                 `max_concurrency` in flight; time waiting for a slot is not in any latency
+
+The duration of a level runs from its first request to the end of its last one (vLLM's
+benchmark duration); throughputs are over it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from ..errors import ShootoutError
+from ..providers.base import GenerateRequest, GenerateResponse, Timing, Usage
+from .metrics import RequestMetrics, request_metrics, summarize, throughput
+
+Mode = Literal["concurrency", "rate"]
+TokenCounter = Callable[[str], Awaitable[int | None]]
+
+
+@dataclass(frozen=True)
+class Level:
+    mode: Mode
+    value: float
+
+    @property
+    def label(self) -> str:
+        v = int(self.value) if float(self.value).is_integer() else self.value
+        return f"c={v}" if self.mode == "concurrency" else f"{v} req/s"
+
+
+@dataclass(frozen=True)
+class LoadSpec:
+    max_requests: int = 100
+    duration: float = 300.0
+    grace: float = 60.0
+    max_concurrency: int = 256
+    ramp_up: float = 0.0
+    seed: int = 1234
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    index: int
+    start: float  # seconds from the level's start, when the request was handed to the client
+    error: str | None = None
+    metrics: RequestMetrics | None = None
+    timing: Timing | None = field(default=None, repr=False, compare=False)
+    text_chars: int = 0
+
+
+@dataclass
+class LevelResult:
+    level: Level
+    duration: float
+    records: list[RequestRecord] = field(default_factory=list)
+    t0: float = 0.0  # time.perf_counter() at the level's start; record starts are from it
+
+    @property
+    def ok(self) -> list[RequestMetrics]:
+        return [r.metrics for r in self.records if r.metrics is not None]
+
+    def summary(self) -> dict[str, Any]:
+        ok = self.ok
+        errors = Counter(r.error for r in self.records if r.error is not None)
+        n_ok = max(1, len(ok))
+        return {
+            "mode": self.level.mode,
+            "value": self.level.value,
+            "label": self.level.label,
+            "requests": len(self.records),
+            "completed": len(ok),
+            "errors": sum(errors.values()),
+            "error_kinds": dict(errors.most_common(5)),
+            # completed without a single content token (no TTFT): e.g. a server that cuts a
+            # stream short when another request arrives (llama_cpp.server's default)
+            "empty": sum(1 for r in ok if r.ttft is None),
+            "duration_s": self.duration,
+            **throughput(ok, self.duration),
+            "input_tokens_mean": sum(r.input_tokens for r in ok) / n_ok,
+            "output_tokens_mean": sum(r.output_tokens for r in ok) / n_ok,
+            "tokens_estimated": any(r.estimated for r in ok),
+            **summarize(ok).to_dict(),
+        }
+
+
+class _Level:
+    """The state of one level while it runs."""
+
+    def __init__(
+        self,
+        generate: Callable[[GenerateRequest], Awaitable[GenerateResponse]],
+        prompts: Sequence[GenerateRequest],
+        spec: LoadSpec,
+        count: TokenCounter | None,
+    ) -> None:
+        self.generate, self.prompts, self.spec, self.count = generate, prompts, spec, count
+        self.t0 = time.perf_counter()
+        self.issued = 0
+        self.records: list[RequestRecord] = []
+        self.texts: dict[int, tuple[str, str]] = {}
+        self.last_end = self.t0
+
+    def next_index(self) -> int | None:
+        if self.issued >= self.spec.max_requests:
+            return None
+        if time.perf_counter() - self.t0 >= self.spec.duration:
+            return None
+        self.issued += 1
+        return self.issued - 1
+
+    async def one(self, index: int) -> None:
+        request = self.prompts[index % len(self.prompts)]
+        start = time.perf_counter() - self.t0
+        try:
+            resp = await self.generate(request)
+        except Exception as e:  # a failure is a data point, whatever it is
+            self.records.append(RequestRecord(index, start, error=_one_line(e)))
+            return
+        finally:
+            self.last_end = time.perf_counter()
+        if resp.usage.estimated:
+            self.texts[index] = (_prompt_text(request), resp.text + (resp.reasoning or ""))
+        self.records.append(
+            RequestRecord(index, start, metrics=request_metrics(resp.timing, resp.usage),
+                          timing=resp.timing, text_chars=len(resp.text))
+        )
+
+    async def recount(self) -> None:
+        """Where the server gave no usage: count with its tokenizer, after the level (so the
+        counting requests do not load the server while it is measured)."""
+        if self.count is None or not self.texts:
+            return
+        for k, rec in enumerate(self.records):
+            if rec.metrics is None or rec.timing is None or rec.index not in self.texts:
+                continue
+            prompt, text = self.texts[rec.index]
+            inp, out = await self.count(prompt), await self.count(text)
+            if inp is None or out is None:
+                return
+            usage = Usage(prompt_tokens=inp, completion_tokens=out,
+                          cached_tokens=rec.metrics.cached_tokens, estimated=True)
+            self.records[k] = replace(rec, metrics=request_metrics(rec.timing, usage))
+
+
+def _prompt_text(request: GenerateRequest) -> str:
+    return request.prompt or "\n".join(m.content for m in request.messages or ())
+
+
+async def run_level(
+    generate: Callable[[GenerateRequest], Awaitable[GenerateResponse]],
+    prompts: Sequence[GenerateRequest],
+    level: Level,
+    spec: LoadSpec,
+    count: TokenCounter | None = None,
+) -> LevelResult:
+    if not prompts:
+        raise ValueError("no prompts")
+    st = _Level(generate, prompts, spec, count)
+    body = _closed_loop(st, int(level.value)) if level.mode == "concurrency" else _open_loop(
+        st, level.value
+    )
+    task = asyncio.ensure_future(body)
+    try:
+        await asyncio.wait_for(asyncio.shield(task), timeout=spec.duration + spec.grace)
+    except TimeoutError:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    await st.recount()
+    done = {r.index for r in st.records}
+    for i in range(st.issued):
+        if i not in done:
+            st.records.append(RequestRecord(i, 0.0, error="cancelled at the level's deadline"))
+    st.records.sort(key=lambda r: r.index)
+    return LevelResult(level, st.last_end - st.t0, st.records, st.t0)
+
+
+async def _closed_loop(st: _Level, concurrency: int) -> None:
+    async def worker(k: int) -> None:
+        if st.spec.ramp_up > 0:
+            await asyncio.sleep(st.spec.ramp_up * k / concurrency)
+        while (i := st.next_index()) is not None:
+            await st.one(i)
+
+    await _gather_all([worker(k) for k in range(max(1, concurrency))])
+
+
+async def _open_loop(st: _Level, rate: float) -> None:
+    rng = random.Random(st.spec.seed)
+    sem = asyncio.Semaphore(st.spec.max_concurrency)
+    tasks: list[asyncio.Task[None]] = []
+    arrival = 0.0
+
+    async def limited(i: int) -> None:
+        async with sem:
+            await st.one(i)
+
+    try:
+        while True:
+            delay = st.t0 + arrival - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            i = st.next_index()
+            if i is None:
+                break
+            tasks.append(asyncio.create_task(limited(i)))
+            arrival += rng.expovariate(rate)
+        await asyncio.gather(*tasks)
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _gather_all(coros: list[Any]) -> None:
+    tasks = [asyncio.ensure_future(c) for c in coros]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _one_line(e: BaseException) -> str:
+    text = " ".join(str(e).split())
+    if not isinstance(e, ShootoutError):
+        text = f"{type(e).__name__}: {text}" if text else type(e).__name__
+    return text[:200]
+
+
+def parse_levels(concurrency: str | None, rate: str | None) -> list[Level]:
+    """`--concurrency 1,4,16` or `--rate 0.5,2` (not both) into levels."""
+    from ..errors import ConfigError
+
+    if concurrency and rate:
+        raise ConfigError("give --concurrency or --rate, not both (cap a rate with "
+                          "--max-concurrency)")
+    raw, mode = (rate, "rate") if rate else (concurrency or "1", "concurrency")
+    levels = []
+    for part in raw.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            value = float(part) if mode == "rate" else int(part)
+        except ValueError:
+            raise ConfigError(f"--{mode}: {part!r} is not a number") from None
+        if value <= 0 or (mode == "concurrency" and value > 10_000):
+            raise ConfigError(f"--{mode}: {part} is out of range")
+        levels.append(Level(mode, float(value)))  # type: ignore[arg-type]
+    if not levels:
+        raise ConfigError(f"--{mode} lists no values")
+    return levels

@@ -1,0 +1,157 @@
+"""Latency definitions and their aggregation, as vLLM's benchmark_serving defines them.
+
+Per request (seconds, from the provider's `Timing`, stamped on a monotonic clock when bytes
+arrive; `chunk_times` are arrival offsets of the streamed content chunks):
+
+  TTFT   time to first token: request start -> first chunk carrying content (or reasoning)
+  ITL    inter-token latency, per chunk: every gap between successive content chunks
+         (vLLM's ITL; GenAI-Perf/AIPerf call it "inter-chunk latency")
+  TPOT   time per output token, per request: (e2e - TTFT) / (output tokens - 1), defined
+         when output tokens > 1 (vLLM's TPOT; GenAI-Perf/AIPerf call this "ITL")
+  E2E    end-to-end latency: request start -> end of the stream
+  output tokens/s per request = output tokens / E2E (llmperf's request output throughput)
+  first reasoning / first answer: TTFT of the reasoning channel and of the answer itself
+
+Aggregation: ITL pools every gap of every request; the others take one value per request.
+Each is summarised by mean, median, p90 and p99 (numpy's linear-interpolation percentile, as
+vLLM does) and n.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import Any
+
+import numpy as np
+
+from ..providers.base import GenerateResponse, Timing, Usage
+
+
+@dataclass(frozen=True)
+class Stats:
+    n: int
+    mean: float | None
+    median: float | None
+    p90: float | None
+    p99: float | None
+
+    def scaled(self, factor: float) -> Stats:
+        def s(x: float | None) -> float | None:
+            return None if x is None else x * factor
+
+        return Stats(self.n, s(self.mean), s(self.median), s(self.p90), s(self.p99))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"n": self.n, "mean": self.mean, "median": self.median, "p90": self.p90,
+                "p99": self.p99}
+
+
+EMPTY = Stats(0, None, None, None, None)
+
+
+def stats(values: Iterable[float]) -> Stats:
+    arr = np.asarray([v for v in values if v is not None], dtype=np.float64)
+    if arr.size == 0:
+        return EMPTY
+    p50, p90, p99 = np.percentile(arr, [50, 90, 99])
+    return Stats(int(arr.size), float(arr.mean()), float(p50), float(p90), float(p99))
+
+
+@dataclass(frozen=True)
+class RequestMetrics:
+    """One streamed request's latencies (seconds) and token counts."""
+
+    e2e: float
+    ttft: float | None
+    itls: tuple[float, ...]
+    tpot: float | None
+    input_tokens: int
+    cached_tokens: int
+    output_tokens: int
+    output_tps: float | None
+    first_reasoning: float | None
+    first_answer: float | None
+    estimated: bool
+
+
+def request_metrics(timing: Timing, usage: Usage) -> RequestMetrics:
+    ct = timing.chunk_times
+    itls = tuple(b - a for a, b in pairwise(ct))
+    out = usage.completion_tokens
+    tpot = None
+    if timing.ttft is not None and out > 1:
+        tpot = max(0.0, timing.e2e - timing.ttft) / (out - 1)
+    return RequestMetrics(
+        e2e=timing.e2e,
+        ttft=timing.ttft,
+        itls=itls,
+        tpot=tpot,
+        input_tokens=usage.prompt_tokens,
+        cached_tokens=usage.cached_tokens,
+        output_tokens=out,
+        output_tps=out / timing.e2e if timing.e2e > 0 and out > 0 else None,
+        first_reasoning=timing.first_reasoning,
+        first_answer=timing.first_answer,
+        estimated=usage.estimated,
+    )
+
+
+def from_response(resp: GenerateResponse) -> RequestMetrics:
+    return request_metrics(resp.timing, resp.usage)
+
+
+@dataclass(frozen=True)
+class LatencySummary:
+    """Seconds inside; `to_dict` reports milliseconds, as vLLM does."""
+
+    n: int
+    ttft: Stats
+    itl: Stats
+    tpot: Stats
+    e2e: Stats
+    output_tps: Stats
+    first_reasoning: Stats
+    first_answer: Stats
+
+    def to_dict(self) -> dict[str, Any]:
+        ms = {
+            "ttft_ms": self.ttft,
+            "itl_ms": self.itl,
+            "tpot_ms": self.tpot,
+            "e2e_ms": self.e2e,
+            "first_reasoning_ms": self.first_reasoning,
+            "first_answer_ms": self.first_answer,
+        }
+        out: dict[str, Any] = {"n": self.n}
+        out.update({k: v.scaled(1000.0).to_dict() for k, v in ms.items()})
+        out["output_tokens_per_s"] = self.output_tps.to_dict()
+        return out
+
+
+def summarize(requests: Sequence[RequestMetrics]) -> LatencySummary:
+    return LatencySummary(
+        n=len(requests),
+        ttft=stats(r.ttft for r in requests if r.ttft is not None),
+        itl=stats(g for r in requests for g in r.itls),
+        tpot=stats(r.tpot for r in requests if r.tpot is not None),
+        e2e=stats(r.e2e for r in requests),
+        output_tps=stats(r.output_tps for r in requests if r.output_tps is not None),
+        first_reasoning=stats(r.first_reasoning for r in requests if r.first_reasoning is not None),
+        first_answer=stats(r.first_answer for r in requests if r.first_answer is not None),
+    )
+
+
+def throughput(records: Sequence[RequestMetrics], duration: float) -> dict[str, float | None]:
+    """Request and token throughput over a wall-clock duration (vLLM's definitions)."""
+    if duration <= 0:
+        return {"request_throughput": None, "output_throughput": None,
+                "total_token_throughput": None}
+    out = sum(r.output_tokens for r in records)
+    inp = sum(r.input_tokens for r in records)
+    return {
+        "request_throughput": len(records) / duration,
+        "output_throughput": out / duration,
+        "total_token_throughput": (inp + out) / duration,
+    }

@@ -1,0 +1,190 @@
+"""The price table: shipped YAML, user file ($SHOOTOUT_PRICES), run-config and call overrides.
+
+Resolution for one model, first match wins field by field over the next:
+  1. an explicit override (efficiency_report's price_overrides, keyed by model display name,
+     spec or API model id)
+  2. the model's `price:` in the run configuration (ModelConfig.price)
+  3. the table row of the API model id (`openai:gpt-4o-mini` -> `gpt-4o-mini`; a dated
+     snapshot id such as `gpt-4o-mini-2024-07-18` falls back to `gpt-4o-mini`)
+  4. local models (spec `local`, `gguf:...`, or an endpoint on a loopback host): zero
+  5. otherwise no price: costs are None, never guessed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import yaml
+
+from ..errors import ConfigError
+
+SHIPPED = Path(__file__).with_name("prices.yaml")
+_NUMBERS = ("input_per_m", "cached_input_per_m", "output_per_m", "per_hour")
+_KEYS = {*_NUMBERS, "source", "as_of", "aliases"}
+_DATE_SUFFIX = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{4}|\d{8})$")
+LOOPBACK = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
+
+
+@dataclass(frozen=True)
+class Price:
+    """USD per 1M tokens (and per wall-clock hour). None: not priced."""
+
+    input_per_m: float | None = None
+    cached_input_per_m: float | None = None
+    output_per_m: float | None = None
+    per_hour: float | None = None
+    source: str | None = None
+    as_of: str | None = None
+    origin: str = "none"  # override | config | table | local | none
+
+    @property
+    def known(self) -> bool:
+        return any(getattr(self, k) is not None for k in _NUMBERS)
+
+    def over(self, base: Price) -> Price:
+        """This price's set fields over `base`'s."""
+        merged = {
+            f.name: getattr(self, f.name) if getattr(self, f.name) is not None
+            else getattr(base, f.name)
+            for f in fields(self) if f.name != "origin"
+        }
+        return Price(**merged, origin=self.origin if self.known else base.origin)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+ZERO = Price(0.0, 0.0, 0.0, None, source="local model", origin="local")
+
+
+def price_from(obj: Any, origin: str) -> Price:
+    """A Price from a PriceConfig, a Price or a mapping with the same fields."""
+    if obj is None:
+        return Price()
+    if isinstance(obj, Price):
+        return replace(obj, origin=origin)
+    data = obj.model_dump() if hasattr(obj, "model_dump") else dict(obj)
+    known = {k: data.get(k) for k in (*_NUMBERS, "source", "as_of")}
+    return Price(**known, origin=origin)
+
+
+@dataclass(frozen=True)
+class PriceTable:
+    rows: Mapping[str, Price]
+    aliases: Mapping[str, str]
+
+    def lookup(self, model_id: str) -> Price | None:
+        for key in (model_id, _DATE_SUFFIX.sub("", model_id)):
+            name = self.aliases.get(key, key)
+            if name in self.rows:
+                return self.rows[name]
+        return None
+
+    def merged(self, other: PriceTable) -> PriceTable:
+        return PriceTable({**self.rows, **other.rows}, {**self.aliases, **other.aliases})
+
+
+def load_table(path: Path | str) -> PriceTable:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise ConfigError(f"cannot read price table {path}: {e.strerror}") from e
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        raise ConfigError(f"{where}: invalid YAML in price table") from e
+    models = data.get("models") if isinstance(data, dict) else None
+    if not isinstance(models, dict):
+        raise ConfigError(f"{path}: a price table is a mapping `models: {{model id: row}}`")
+    rows: dict[str, Price] = {}
+    aliases: dict[str, str] = {}
+    for name, row in models.items():
+        rows[str(name)] = _row(path, str(name), row)
+        for alias in (row or {}).get("aliases") or []:
+            aliases[str(alias)] = str(name)
+    return PriceTable(rows, aliases)
+
+
+def _row(path: Path, name: str, row: Any) -> Price:
+    where = f"{path}: models.{name}"
+    if not isinstance(row, dict):
+        raise ConfigError(f"{where}: expected a mapping of prices")
+    unknown = sorted(set(row) - _KEYS)
+    if unknown:
+        raise ConfigError(f"{where}: unknown field {unknown[0]!r} (expected {sorted(_KEYS)})")
+    values: dict[str, Any] = {}
+    for key in _NUMBERS:
+        v = row.get(key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int | float) or v < 0):
+            raise ConfigError(f"{where}: {key} must be a number >= 0, got {v!r}")
+        values[key] = None if v is None else float(v)
+    if values["input_per_m"] is None and values["output_per_m"] is None and (
+        values["per_hour"] is None
+    ):
+        raise ConfigError(f"{where}: needs input_per_m and output_per_m (or per_hour)")
+    for key in ("source", "as_of"):
+        v = row.get(key)
+        if isinstance(v, dt.date):
+            v = v.isoformat()
+        if not isinstance(v, str) or not v.strip():
+            raise ConfigError(f"{where}: {key} is required (where the price comes from, when)")
+        values[key] = v.strip()
+    aliases = row.get("aliases")
+    if aliases is not None and not (
+        isinstance(aliases, list) and all(isinstance(a, str) for a in aliases)
+    ):
+        raise ConfigError(f"{where}: aliases must be a list of model ids")
+    return Price(**values, origin="table")
+
+
+@lru_cache(maxsize=8)
+def _cached_table(shipped: str, user: str | None) -> PriceTable:
+    table = load_table(shipped)
+    return table.merged(load_table(user)) if user else table
+
+
+def default_table() -> PriceTable:
+    """The shipped table, with the rows of $SHOOTOUT_PRICES (if set) over it."""
+    return _cached_table(str(SHIPPED), os.environ.get("SHOOTOUT_PRICES") or None)
+
+
+def api_model_id(spec: str) -> str:
+    kind, sep, arg = spec.partition(":")
+    return arg if sep and kind in ("openai", "gguf") else spec
+
+
+def is_local(spec: str, base_url: str | None) -> bool:
+    kind = spec.partition(":")[0]
+    if spec == "local" or kind == "gguf":
+        return True
+    if base_url:
+        host = (urlparse(base_url).hostname or "").lower()
+        return host in LOOPBACK or host.startswith("127.")
+    return False
+
+
+def resolve_price(
+    name: str,
+    spec: str | None = None,
+    base_url: str | None = None,
+    config_price: Any = None,
+    override: Any = None,
+    table: PriceTable | None = None,
+) -> Price:
+    """The price of one model (see the module docstring for the order)."""
+    spec = spec or name
+    table = table or default_table()
+    base = table.lookup(api_model_id(spec)) or table.lookup(name)
+    if base is None:
+        base = ZERO if is_local(spec, base_url) else Price()
+    price = price_from(config_price, "config").over(base)
+    return price_from(override, "override").over(price)

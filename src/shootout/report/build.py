@@ -1,0 +1,236 @@
+"""Assemble a report: data, comparisons, domain scores, rankings, takeaways, item evidence."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from ..analysis.compare import (
+    Disagreement,
+    DisagreementSet,
+    MddNote,
+    PairTest,
+    RowMarks,
+    compare_models,
+    disagreements,
+    mdd_notes,
+    row_marks,
+)
+from ..analysis.takeaways import (
+    DomainScore,
+    Profile,
+    Ranking,
+    Takeaway,
+    domain_scores,
+    load_profiles,
+    positions,
+    rank_profile,
+    strengths,
+    use_cases,
+)
+from ..errors import ConfigError
+from ..store.sqlite import Store
+from .model import ReportData, collect_latency, load_report_data, response_text
+from .optional import collect_arch, collect_efficiency, flat, pick
+
+
+@dataclass(frozen=True)
+class Evidence:
+    item: Disagreement
+    output_a: str
+    output_b: str
+
+
+@dataclass(frozen=True)
+class ItemView:
+    a: str
+    b: str
+    sets: tuple[tuple[DisagreementSet, tuple[Evidence, ...]], ...]
+
+
+@dataclass(frozen=True)
+class Report:
+    data: ReportData
+    tests: tuple[PairTest, ...]
+    marks: dict[str, RowMarks]
+    mdd: tuple[MddNote, ...]
+    grouped: dict[str, dict[str, DomainScore]]
+    fine: dict[str, dict[str, DomainScore]]
+    rankings: tuple[Ranking, ...]
+    takeaways: tuple[Takeaway, ...]
+    items: ItemView | None
+    model_costs: dict[str, dict[str, Any]]
+    confidence: float = 0.95
+
+
+def build_report(
+    store: Store,
+    run_ids: list[str],
+    *,
+    models: list[str] | None = None,
+    profiles: Path | str | None = None,
+    items_pair: tuple[str, str] | None = None,
+    max_items: int = 5,
+    confidence: float = 0.95,
+    data: ReportData | None = None,
+) -> Report:
+    """Everything the renderers need. `data` lets tests inject prepared data."""
+    profs = load_profiles(profiles)
+    if data is None:
+        data = load_report_data(store, run_ids, models)
+        eff, eff_error = collect_efficiency(store, data)
+        data = replace(data, latency=collect_latency(store, data), arch=collect_arch(data),
+                       efficiency=eff, efficiency_error=eff_error)
+    labels = data.labels
+    benches = [b.name for b in data.benchmarks]
+    comparable = [b.name for b in data.benchmarks if b.comparable]
+    tests = compare_models(labels, benches, data.cells, data.items, confidence=confidence,
+                           comparable=comparable)
+    marks = {b: row_marks(b, labels, data.cells, tests) for b in comparable
+             if len(labels) >= 2}
+    mdd = mdd_notes(tests, benches)
+    dom = {b.name: b.domain for b in data.benchmarks}
+    cmp_cells = {k: v for k, v in data.cells.items() if k[1] in comparable}
+    grouped = domain_scores(cmp_cells, dom, grouped=True)
+    fine = domain_scores(cmp_cells, dom, grouped=False)
+    costs = model_costs(data)
+    rankings = _rank(profs, labels, fine, costs, data)
+    takeaways = [
+        *arch_takeaways(data),
+        *strengths(labels, grouped),
+        *positions(labels, tests, mdd),
+        *efficiency_takeaways(costs),
+        *use_cases(rankings),
+    ]
+    items = _items(store, data, items_pair, max_items) if len(labels) >= 2 else None
+    return Report(data, tuple(tests), marks, tuple(mdd), grouped, fine, tuple(rankings),
+                  tuple(takeaways), items, costs, confidence)
+
+
+def _rank(profs: list[Profile], labels: list[str], fine: dict[str, dict[str, DomainScore]],
+          costs: dict[str, dict[str, Any]], data: ReportData) -> list[Ranking]:
+    cost = {m: c["cost_per_item"] for m, c in costs.items() if c.get("cost_per_item") is not None}
+    # one latency measure for all models: TTFT if every model has it, else request latency
+    key = "ttft_ms" if all(costs[m].get("ttft_ms") is not None for m in labels) else "e2e_ms"
+    lat = {m: c[key] for m, c in costs.items() if c.get(key) is not None}
+    return [rank_profile(p, labels, fine, cost or None, lat or None) for p in profs]
+
+
+# --------------------------------------------------------------------------- cost & latency
+
+
+def model_costs(data: ReportData) -> dict[str, dict[str, Any]]:
+    """Per model: prices, cost, cost per item and per point, TTFT and throughput.
+
+    Figures come from the efficiency module's per-model row (`scope: "model"`): None without
+    it, or where the price is unknown. e2e_ms is the median stored request latency.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for m in data.labels:
+        row = next((flat(r) for r in (data.efficiency or [])
+                    if r.get("label") == m and r.get("scope") == "model"), {})
+        lat = data.latency.get(m, {})
+        e2e = statistics.median(lat["e2e_ms"]) if lat.get("e2e_ms") else None
+        ttft = pick(row, "latency.ttft_ms.median")
+        per_1k = pick(row, "cost_per_1k_items")
+        out[m] = {
+            "input_per_m": pick(row, "price.input_per_m"),
+            "output_per_m": pick(row, "price.output_per_m"),
+            "per_hour": pick(row, "price.per_hour"),
+            "price_source": row.get("price.source") or row.get("price.origin"),
+            "cost_usd": pick(row, "cost_usd"),
+            "cost_per_item": per_1k / 1000 if per_1k is not None else None,
+            "cost_per_point": pick(row, "cost_per_point"),
+            "mean_points": pick(row, "score_points"),
+            "covers": row.get("covers.benchmarks") or [],
+            "tokens_in": pick(row, "covers.input_tokens"),
+            "tokens_out": pick(row, "covers.output_tokens"),
+            "ttft_ms": ttft,
+            "throughput_tps": pick(row, "throughput.per_request_output_tokens_per_s.median"),
+            "e2e_ms": e2e,
+        }
+    return out
+
+
+# --------------------------------------------------------------------------- takeaways
+
+
+def _params(n: int) -> str:
+    for unit, div in (("T", 1e12), ("B", 1e9), ("M", 1e6)):
+        if n >= div:
+            return f"{n / div:.3g}{unit}"
+    return str(n)
+
+
+def arch_takeaways(data: ReportData) -> list[Takeaway]:
+    arch = {m: a for m, a in (data.arch or {}).items() if a}
+    if not arch:
+        return []
+    parts = []
+    for m, a in arch.items():
+        kind = (f"MoE, {a['experts']} experts, {a['experts_per_token']} per token"
+                if a["experts"] else "dense")
+        parts.append(f"{m} has {_params(a['total_params'])} parameters, "
+                     f"{_params(a['active_params'])} active per token ({kind})")
+    text = "; ".join(parts) + "."
+    if len(arch) >= 2:
+        lo = min(arch, key=lambda m: arch[m]["active_params"])
+        hi = max(arch, key=lambda m: arch[m]["active_params"])
+        ratio = arch[hi]["active_params"] / max(arch[lo]["active_params"], 1)
+        if ratio > 1.01:
+            text += (f" Per-token compute, and so serving cost, follows active parameters: "
+                     f"{hi} activates {ratio:.3g}x as many as {lo}.")
+        else:
+            text += " The same active parameters: any cost difference is not architectural."
+    return [Takeaway("architecture", text)]
+
+
+def efficiency_takeaways(costs: dict[str, dict[str, Any]]) -> list[Takeaway]:
+    """The cheapest model per benchmark point, against the dearest (needs two priced models)."""
+    priced = {m: c for m, c in costs.items() if c.get("cost_per_point") is not None}
+    if len(priced) < 2 or len({round(c["cost_per_point"], 12) for c in priced.values()}) < 2:
+        return []  # nothing to compare (one model, or all the same price, e.g. all local)
+    best = min(priced, key=lambda m: (priced[m]["cost_per_point"], m))
+    worst = max(priced, key=lambda m: (priced[m]["cost_per_point"], m))
+    c, w = priced[best], priced[worst]
+    text = (f"{best} has the lowest cost per benchmark point, ${c['cost_per_point']:.3g} "
+            f"(${c['cost_usd']:.3g} for {', '.join(c['covers']) or 'its benchmarks'} at a mean "
+            f"of {c['mean_points']:.1f} points), against ${w['cost_per_point']:.3g} for {worst}")
+    if c["cost_per_point"] > 0:
+        text += f" ({w['cost_per_point'] / c['cost_per_point']:.3g}x)"
+    return [Takeaway("efficiency", text + ".")]
+
+
+# --------------------------------------------------------------------------- per-item view
+
+
+def _items(store: Store, data: ReportData, pair: tuple[str, str] | None, limit: int
+           ) -> ItemView | None:
+    labels = data.labels
+    if pair is None:
+        a, b = labels[0], labels[1]
+    else:
+        for name in pair:
+            if name not in labels:
+                raise ConfigError(f"--items: unknown model {name!r}; the report has: "
+                                  + ", ".join(labels))
+        a, b = pair
+        if a == b:
+            raise ConfigError("--items needs two different models")
+    sets = []
+    for bi in data.benchmarks:
+        if not bi.comparable or (a, bi.name) not in data.items or (b, bi.name) not in data.items:
+            continue
+        ds = disagreements(bi.name, bi.metric, data.samples[(a, bi.name)],
+                           data.samples[(b, bi.name)], limit=limit)
+        ev = tuple(Evidence(d, response_text(store, d.key_a), response_text(store, d.key_b))
+                   for d in ds.shown)
+        sets.append((ds, ev))
+    return ItemView(a, b, tuple(sets))
+
+
+def is_finite(x: float | None) -> bool:
+    return x is not None and math.isfinite(x)

@@ -1,0 +1,132 @@
+"""Charts as PNG files (matplotlib, Agg backend) for the Markdown report."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from .specs import BarSpec, DistSpec, HeatmapSpec, RadarSpec, ScatterSpec, Spec, color
+
+
+def render_png(spec: Spec, path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    draw = {BarSpec: _bars, RadarSpec: _radar, ScatterSpec: _scatter, HeatmapSpec: _heatmap,
+            DistSpec: _dist}[type(spec)]
+    fig = draw(plt, spec)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    return path
+
+
+def _bars(plt, spec: BarSpec):  # type: ignore[no-untyped-def]
+    n_cat, n_ser = len(spec.categories), len(spec.series)
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * n_cat * max(1, n_ser) / 2 + 3), 4.2))
+    width = 0.8 / max(n_ser, 1)
+    for si, s in enumerate(spec.series):
+        xs, ys, err_lo, err_hi = [], [], [], []
+        for ci, v in enumerate(s.values):
+            if v is None:
+                continue
+            xs.append(ci - 0.4 + width * (si + 0.5))
+            ys.append(v)
+            lo = s.lo[ci] if s.lo and s.lo[ci] is not None else v
+            hi = s.hi[ci] if s.hi and s.hi[ci] is not None else v
+            err_lo.append(max(v - lo, 0.0))
+            err_hi.append(max(hi - v, 0.0))
+        ax.bar(xs, ys, width * 0.92, label=s.label, color=color(si),
+               yerr=[err_lo, err_hi], capsize=3, ecolor="#222")
+    ax.set_xticks(range(n_cat))
+    ax.set_xticklabels(spec.categories, rotation=30, ha="right")
+    ax.set_ylim(0, 100)
+    ax.set_ylabel(spec.ylabel)
+    ax.set_title(spec.title)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8, ncol=min(n_ser, 4), loc="upper right")
+    return fig
+
+
+def _radar(plt, spec: RadarSpec):  # type: ignore[no-untyped-def]
+    k = len(spec.axes)
+    angles = [2 * math.pi * i / k for i in range(k)]
+    fig = plt.figure(figsize=(5.5, 5.0))
+    ax = fig.add_subplot(projection="polar")
+    ax.set_theta_offset(math.pi / 2)
+    ax.set_theta_direction(-1)
+    for si, s in enumerate(spec.series):
+        vals = [v or 0.0 for v in s.values]
+        ax.plot([*angles, angles[0]], [*vals, vals[0]], color=color(si), label=s.label)
+        ax.fill([*angles, angles[0]], [*vals, vals[0]], color=color(si), alpha=0.12)
+    ax.set_xticks(angles)
+    ax.set_xticklabels(spec.axes, fontsize=8)
+    ax.set_ylim(0, 100)
+    ax.set_title(spec.title)
+    ax.legend(fontsize=8, loc="lower right", bbox_to_anchor=(1.25, -0.05))
+    return fig
+
+
+def _scatter(plt, spec: ScatterSpec):  # type: ignore[no-untyped-def]
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    by = {p.label: p for p in spec.points}
+    if len(spec.front) >= 2:
+        ax.plot([by[f].x for f in spec.front], [by[f].y for f in spec.front], "--",
+                color="#888", label="Pareto front")
+    for i, p in enumerate(spec.points):
+        yerr = None
+        if p.ylo is not None and p.yhi is not None:
+            yerr = [[p.y - p.ylo], [p.yhi - p.y]]
+        ax.errorbar([p.x], [p.y], yerr=yerr, fmt="o", color=color(i), capsize=3,
+                    markeredgecolor="#000" if p.label in spec.front else color(i))
+        ax.annotate(p.label, (p.x, p.y), textcoords="offset points", xytext=(6, 6), fontsize=8)
+    ax.set_xlabel(spec.xlabel)
+    ax.set_ylabel(spec.ylabel)
+    ax.set_title(spec.title)
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def _heatmap(plt, spec: HeatmapSpec):  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    grid = np.array([[np.nan if v is None else v for v in row] for row in spec.values])
+    fig, ax = plt.subplots(figsize=(max(4.5, 0.6 * len(spec.cols) + 2), 0.45 * len(spec.rows)
+                                    + 1.8))
+    im = ax.imshow(grid, cmap="RdYlGn", vmin=0, vmax=100, aspect="auto")
+    ax.set_xticks(range(len(spec.cols)))
+    ax.set_xticklabels(spec.cols, fontsize=8)
+    ax.set_yticks(range(len(spec.rows)))
+    ax.set_yticklabels(spec.rows, fontsize=8)
+    for i, row in enumerate(spec.values):
+        for j, v in enumerate(row):
+            ax.text(j, i, "–" if v is None else f"{v:.0f}", ha="center", va="center", fontsize=7)
+    ax.set_xlabel(spec.col_label)
+    ax.set_ylabel(spec.row_label)
+    ax.set_title(spec.title, fontsize=9)
+    fig.colorbar(im, ax=ax, label="accuracy (%)")
+    return fig
+
+
+def _dist(plt, spec: DistSpec):  # type: ignore[no-untyped-def]
+    fig, ax = plt.subplots(figsize=(6.5, 0.6 * len(spec.series) + 1.6))
+    data = [[v for v in s.values if v is not None] for s in spec.series]
+    import matplotlib
+
+    major, minor = (int(x) for x in matplotlib.__version__.split(".")[:2])
+    horiz = {"orientation": "horizontal"} if (major, minor) >= (3, 10) else {"vert": False}
+    bp = ax.boxplot(data, whis=(5, 95), showfliers=False, patch_artist=True, **horiz)
+    for i, box in enumerate(bp["boxes"]):
+        box.set_facecolor(color(i))
+        box.set_alpha(0.4)
+    ax.set_yticks(range(1, len(spec.series) + 1))
+    ax.set_yticklabels([f"{s.label} (n={len(d)})" for s, d in zip(spec.series, data,
+                                                                   strict=True)], fontsize=8)
+    ax.invert_yaxis()  # first model on top, as in the tables
+    ax.set_xlabel(spec.xlabel)
+    ax.set_title(spec.title, fontsize=9)
+    ax.grid(axis="x", alpha=0.3)
+    return fig

@@ -1,0 +1,67 @@
+"""The HTML report: one self-contained file (styles, scripts, charts and data inline)."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from .build import Report
+from .specs import chart_specs
+from .svg import render_svg
+from .view import context
+
+
+def _env() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("shootout.report", "templates"),
+        autoescape=True,
+        keep_trailing_newline=True,
+    )
+
+
+def render_html(report: Report, *, max_items: int = 5) -> str:
+    ctx: dict[str, Any] = context(report)
+    specs = chart_specs(report)
+    ctx["charts"] = {s.id: {"title": s.title, "svg": Markup(render_svg(s))} for s in specs}
+    ctx["chart_ids"] = [s.id for s in specs]
+    ctx["max_items"] = max_items
+    ctx["data_json"] = Markup(_json_for_script(report_json(report)))
+    return _env().get_template("report.html.j2").render(**ctx)
+
+
+def report_json(report: Report) -> dict[str, Any]:
+    """The numbers behind the page, embedded for anyone who wants to re-check them."""
+    d = report.data
+    return _clean({
+        "runs": [r.run_id for r in d.runs],
+        "models": [{"label": m.label, "model": m.model, "run_id": m.run_id} for m in d.models],
+        "benchmarks": [{"name": b.name, "domain": b.domain, "metric": b.metric} for b in
+                       d.benchmarks],
+        "cells": [{"model": c.model, "benchmark": c.benchmark, "metric": c.metric,
+                   "score": c.score, "stderr": c.stderr, "ci": [c.ci_low, c.ci_high], "n": c.n,
+                   "ci_method": c.ci_method} for c in d.cells.values()],
+        "comparisons": [{"a": t.a, "b": t.b, "benchmark": t.benchmark, "diff": t.diff,
+                         "se": t.se, "ci": [t.ci_low, t.ci_high], "p": t.p_value,
+                         "p_holm": t.p_holm, "significant": t.significant, "n": t.n,
+                         "method": t.method, "mdd": t.mdd} for t in report.tests],
+    })
+
+
+def _clean(obj: Any) -> Any:
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_clean(v) for v in obj]
+    return obj
+
+
+def _json_for_script(obj: Any) -> str:
+    """JSON that cannot close the <script> element it sits in."""
+    text = json.dumps(obj, ensure_ascii=False, sort_keys=True)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")

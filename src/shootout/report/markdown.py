@@ -1,0 +1,64 @@
+"""The Markdown report, with its charts as PNG files in a folder beside it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from .build import Report
+from .specs import chart_specs
+from .tables import Table
+from .view import context
+
+
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("shootout.report", "templates"),
+        autoescape=False,
+        keep_trailing_newline=True,
+    )
+    env.filters["md"] = lambda t: t.md() if isinstance(t, Table) else ""
+    env.filters["fence"] = fence
+    env.filters["code"] = lambda s: str(s).replace("`", "'").replace("\n", " ")
+    return env
+
+
+def fence(text: str, indent: str = "    ") -> str:
+    """A fenced text block, indented to sit inside a list item."""
+    body = str(text).replace("```", "'''").rstrip("\n") or "(empty)"
+    lines = [f"{indent}```text", *(indent + ln for ln in body.splitlines()), f"{indent}```"]
+    return "\n".join(lines)
+
+
+def render_markdown(
+    report: Report, md_path: Path | None = None, *, charts: bool = True, max_items: int = 5
+) -> str:
+    """The report as Markdown. With `md_path` and `charts`, PNGs go to `<stem>_files/` beside it
+    and are linked relatively; the caller writes the text."""
+    ctx: dict[str, Any] = context(report)
+    ctx["charts"] = {}
+    ctx["max_items"] = max_items
+    if charts and md_path is not None:
+        from .charts import render_png
+
+        folder = md_path.parent / f"{md_path.stem}_files"
+        for spec in chart_specs(report):
+            png = render_png(spec, folder / f"{spec.id}.png")
+            rel = os.path.relpath(png, md_path.parent).replace(os.sep, "/")
+            ctx["charts"][spec.id] = {"title": spec.title, "path": rel}
+    text = _env().get_template("report.md.j2").render(**ctx)
+    return _tidy(text)
+
+
+def _tidy(text: str) -> str:
+    """No runs of blank lines, one newline at the end."""
+    out: list[str] = []
+    for line in text.splitlines():
+        line = line.rstrip()
+        if not line and out and not out[-1]:
+            continue
+        out.append(line)
+    return "\n".join(out).strip() + "\n"

@@ -1,0 +1,184 @@
+"""Chart specifications: what each chart shows, independent of how it is drawn.
+
+`charts.py` draws them with matplotlib (PNG, for Markdown), `svg.py` as inline SVG (HTML).
+Values are in percent (0-100) unless a spec says otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .build import Report
+
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
+           "#000000")
+
+
+@dataclass(frozen=True)
+class Series:
+    label: str
+    values: tuple[float | None, ...]
+    lo: tuple[float | None, ...] = ()
+    hi: tuple[float | None, ...] = ()
+
+
+@dataclass(frozen=True)
+class BarSpec:
+    id: str
+    title: str
+    categories: tuple[str, ...]
+    series: tuple[Series, ...]
+    ylabel: str = "score (%)"
+
+
+@dataclass(frozen=True)
+class RadarSpec:
+    id: str
+    title: str
+    axes: tuple[str, ...]
+    series: tuple[Series, ...]
+
+
+@dataclass(frozen=True)
+class Point:
+    label: str
+    x: float
+    y: float
+    ylo: float | None = None
+    yhi: float | None = None
+
+
+@dataclass(frozen=True)
+class ScatterSpec:
+    id: str
+    title: str
+    xlabel: str
+    ylabel: str
+    points: tuple[Point, ...]
+    front: tuple[str, ...]  # labels on the Pareto front, by increasing x
+
+
+@dataclass(frozen=True)
+class HeatmapSpec:
+    id: str
+    title: str
+    rows: tuple[str, ...]
+    cols: tuple[str, ...]
+    values: tuple[tuple[float | None, ...], ...]  # percent
+    row_label: str
+    col_label: str
+
+
+@dataclass(frozen=True)
+class DistSpec:
+    id: str
+    title: str
+    xlabel: str
+    series: tuple[Series, ...]  # values are the raw observations
+
+
+Spec = BarSpec | RadarSpec | ScatterSpec | HeatmapSpec | DistSpec
+
+
+def color(i: int) -> str:
+    return PALETTE[i % len(PALETTE)]
+
+
+def chart_specs(report: Report) -> list[Spec]:
+    out: list[Spec] = []
+    for build in (_bars, _radar, _scatter, _latency):
+        spec = build(report)
+        if spec is not None:
+            out.append(spec)
+    out.extend(needle_specs(report))
+    return out
+
+
+def _pc(x: float) -> float | None:
+    return 100 * x if math.isfinite(x) else None
+
+
+def _bars(report: Report) -> BarSpec | None:
+    d = report.data
+    benches = [b.name for b in d.benchmarks if b.comparable]
+    if not benches:
+        return None
+    series = []
+    for m in d.labels:
+        cells = [d.cells.get((m, b)) for b in benches]
+        series.append(Series(
+            m,
+            tuple(_pc(c.score) if c else None for c in cells),
+            tuple(_pc(c.ci_low) if c else None for c in cells),
+            tuple(_pc(c.ci_high) if c else None for c in cells),
+        ))
+    return BarSpec("scores", "Scores by benchmark (95% CI)", tuple(benches), tuple(series))
+
+
+def _radar(report: Report) -> RadarSpec | None:
+    g = report.grouped
+    axes = sorted(set.intersection(*(set(g.get(m, {})) for m in report.data.labels)))
+    if len(axes) < 3:
+        return None
+    series = tuple(
+        Series(m, tuple(100 * g[m][a].score for a in axes)) for m in report.data.labels
+    )
+    return RadarSpec("domains", "Score by domain (%)", tuple(axes), series)
+
+
+def pareto_front(points: list[Point]) -> tuple[str, ...]:
+    """Labels of points no other point beats on both axes (lower x, higher y)."""
+    front = []
+    for p in points:
+        dominated = any(
+            q.x <= p.x and q.y >= p.y and (q.x < p.x or q.y > p.y) for q in points if q is not p
+        )
+        if not dominated:
+            front.append(p)
+    return tuple(p.label for p in sorted(front, key=lambda p: (p.x, -p.y)))
+
+
+def _scatter(report: Report) -> ScatterSpec | None:
+    pts = []
+    for m in report.data.labels:
+        c = report.model_costs.get(m, {})
+        cost, q = c.get("cost_per_item"), c.get("mean_points")
+        if cost is None or q is None:
+            continue
+        cells = [v for (lab, _), v in report.data.cells.items() if lab == m]
+        se = math.sqrt(sum(v.stderr**2 for v in cells if math.isfinite(v.stderr))) / len(cells)
+        pts.append(Point(m, 1000 * cost, q, q - 196 * se, q + 196 * se))
+    if len(pts) < 2 or len({p.x for p in pts}) < 2:
+        return None  # nothing to plot against: fewer than two models, or all cost the same
+    return ScatterSpec("cost_quality", "Cost versus quality (Pareto front joined)",
+                       "USD per 1,000 items", "mean score (points)", tuple(pts),
+                       pareto_front(pts))
+
+
+def _latency(report: Report) -> DistSpec | None:
+    lat = report.data.latency
+    key = "ttft_ms" if all(lat.get(m, {}).get("ttft_ms") for m in lat) and lat else "e2e_ms"
+    series = tuple(Series(m, tuple(lat[m][key])) for m in report.data.labels
+                   if lat.get(m, {}).get(key))
+    if not series:
+        return None
+    what = "time to first token" if key == "ttft_ms" else "request latency (end to end)"
+    return DistSpec("latency", f"Distribution of {what}", "milliseconds", series)
+
+
+def needle_specs(report: Report) -> list[HeatmapSpec]:
+    out = []
+    for m in report.data.labels:
+        for bench, an in sorted(report.data.analyses.get(m, {}).items()):
+            if not isinstance(an, dict) or "heatmap" not in an:
+                continue
+            grid = tuple(tuple(None if v is None else 100 * v for v in row)
+                         for row in an["heatmap"])
+            out.append(HeatmapSpec(
+                f"needle_{len(out)}", f"{m} · {bench}: accuracy by length and depth",
+                tuple(f"{int(L):,}" for L in an.get("lengths", [])),
+                tuple(f"{float(x):g}%" for x in an.get("depths", [])),
+                grid, "context length (tokens)", "needle depth",
+            ))
+    return out

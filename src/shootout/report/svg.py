@@ -1,0 +1,240 @@
+"""Charts as inline SVG strings (no scripts, no network): the HTML report's figures."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from html import escape
+
+import numpy as np
+
+from .specs import BarSpec, DistSpec, HeatmapSpec, RadarSpec, ScatterSpec, Spec, color
+
+W = 760
+FONT = 'font-family="system-ui, sans-serif" font-size="11"'
+
+
+def render_svg(spec: Spec) -> str:
+    if isinstance(spec, BarSpec):
+        return bars(spec)
+    if isinstance(spec, RadarSpec):
+        return radar(spec)
+    if isinstance(spec, ScatterSpec):
+        return scatter(spec)
+    if isinstance(spec, HeatmapSpec):
+        return heatmap(spec)
+    return dist(spec)
+
+
+def _open(spec_id: str, title: str, h: int, w: int = W) -> str:
+    return (f'<svg class="chart" data-chart="{escape(spec_id)}" viewBox="0 0 {w} {h}" '
+            f'width="100%" role="img" aria-label="{escape(title)}" '
+            f'xmlns="http://www.w3.org/2000/svg" {FONT}><title>{escape(title)}</title>'
+            f'<rect width="{w}" height="{h}" fill="#fff"/>')
+
+
+def _text(x: float, y: float, s: str, anchor: str = "middle", extra: str = "") -> str:
+    return (f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" {extra}>'
+            f"{escape(s)}</text>")
+
+
+def _legend(labels: list[str], y: float = 14, x: float = 60.0) -> str:
+    out = []
+    for i, lab in enumerate(labels):
+        out.append(f'<rect x="{x:.1f}" y="{y - 9:.1f}" width="10" height="10" '
+                   f'fill="{color(i)}"/>')
+        out.append(_text(x + 14, y, lab, "start"))
+        x += 24 + 6.5 * len(lab)
+    return "".join(out)
+
+
+def _yaxis(x0: float, x1: float, y: Callable[[float], float], ticks: list[float],
+           fmt: str = "{:g}") -> str:
+    out = []
+    for t in ticks:
+        yy = y(t)
+        out.append(f'<line x1="{x0}" x2="{x1}" y1="{yy:.1f}" y2="{yy:.1f}" stroke="#e3e3e3"/>')
+        out.append(_text(x0 - 4, yy + 4, fmt.format(t), "end"))
+    return "".join(out)
+
+
+def bars(spec: BarSpec) -> str:
+    h, left, top, bottom = 340, 48, 30, 90
+    pw, ph = W - left - 12, h - top - bottom
+    n_cat, n_ser = len(spec.categories), len(spec.series)
+
+    def y(v: float) -> float:
+        return top + ph * (1 - max(0.0, min(100.0, v)) / 100)
+
+    out = [_open(spec.id, spec.title, h), _legend([s.label for s in spec.series])]
+    out.append(_yaxis(left, left + pw, y, [0, 25, 50, 75, 100]))
+    out.append(_text(12, top + ph / 2, spec.ylabel, "middle",
+                     f'transform="rotate(-90 12 {top + ph / 2:.1f})"'))
+    gw = pw / max(n_cat, 1)
+    bw = gw * 0.8 / max(n_ser, 1)
+    for ci, cat in enumerate(spec.categories):
+        gx = left + ci * gw + gw * 0.1
+        for si, s in enumerate(spec.series):
+            v = s.values[ci]
+            if v is None:
+                continue
+            x = gx + si * bw
+            out.append(f'<rect x="{x:.1f}" y="{y(v):.1f}" width="{bw * 0.92:.1f}" '
+                       f'height="{y(0) - y(v):.1f}" fill="{color(si)}">'
+                       f"<title>{escape(s.label)} · {escape(cat)}: {v:.1f}</title></rect>")
+            lo, hi = s.lo[ci] if s.lo else None, s.hi[ci] if s.hi else None
+            if lo is not None and hi is not None:
+                cx = x + bw * 0.46
+                out.append(f'<path d="M{cx:.1f} {y(lo):.1f}V{y(hi):.1f}M{cx - 3:.1f} '
+                           f'{y(lo):.1f}h6M{cx - 3:.1f} {y(hi):.1f}h6" stroke="#222" '
+                           'stroke-width="1.2" fill="none"/>')
+        lx = left + ci * gw + gw / 2
+        out.append(_text(lx, top + ph + 12, cat, "end",
+                         f'transform="rotate(-35 {lx:.1f} {top + ph + 12:.1f})"'))
+    out.append(f'<line x1="{left}" x2="{left + pw}" y1="{y(0):.1f}" y2="{y(0):.1f}" '
+               'stroke="#444"/>')
+    return "".join(out) + "</svg>"
+
+
+def radar(spec: RadarSpec) -> str:
+    h, w = 400, 520
+    cx, cy, r = w / 2, h / 2 + 14, 130
+    k = len(spec.axes)
+
+    def pt(i: int, v: float) -> tuple[float, float]:
+        ang = -math.pi / 2 + 2 * math.pi * i / k
+        return cx + r * v / 100 * math.cos(ang), cy + r * v / 100 * math.sin(ang)
+
+    out = [_open(spec.id, spec.title, h, w), _legend([s.label for s in spec.series], x=20)]
+    for ring in (25, 50, 75, 100):
+        pts = " ".join(f"{x:.1f},{y:.1f}" for x, y in (pt(i, ring) for i in range(k)))
+        out.append(f'<polygon points="{pts}" fill="none" stroke="#ddd"/>')
+        out.append(_text(cx + 3, cy - r * ring / 100 + 10, f"{ring}", "start",
+                         'fill="#888" font-size="9"'))
+    for i, axis in enumerate(spec.axes):
+        x, y = pt(i, 100)
+        out.append(f'<line x1="{cx}" y1="{cy}" x2="{x:.1f}" y2="{y:.1f}" stroke="#ccc"/>')
+        lx, ly = pt(i, 118)
+        anchor = "middle" if abs(lx - cx) < 10 else ("start" if lx > cx else "end")
+        out.append(_text(lx, ly + 4, axis, anchor))
+    for si, s in enumerate(spec.series):
+        pts = " ".join(f"{x:.1f},{y:.1f}" for x, y in
+                       (pt(i, v or 0.0) for i, v in enumerate(s.values)))
+        out.append(f'<polygon points="{pts}" fill="{color(si)}" fill-opacity="0.12" '
+                   f'stroke="{color(si)}" stroke-width="2"><title>{escape(s.label)}</title>'
+                   "</polygon>")
+    return "".join(out) + "</svg>"
+
+
+def _nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
+    if hi <= lo:
+        hi = lo + 1
+    step = 10 ** math.floor(math.log10((hi - lo) / n))
+    for mult in (1, 2, 5, 10):
+        if (hi - lo) / (step * mult) <= n:
+            step *= mult
+            break
+    start = math.floor(lo / step) * step
+    n = max(1, math.ceil((hi - start) / step - 1e-9))
+    return [start + i * step for i in range(n + 1)]
+
+
+def scatter(spec: ScatterSpec) -> str:
+    h, left, top, bottom = 340, 60, 30, 50
+    pw, ph = W - left - 30, h - top - bottom
+    xs = [p.x for p in spec.points]
+    ys = [v for p in spec.points for v in (p.y, p.ylo, p.yhi) if v is not None]
+    xt = _nice_ticks(0.0, max(xs) * 1.1 or 1.0)
+    yt = _nice_ticks(max(0.0, min(ys) - 5), min(100.0, max(ys) + 5))
+
+    def sx(v: float) -> float:
+        return left + pw * (v - xt[0]) / (xt[-1] - xt[0])
+
+    def sy(v: float) -> float:
+        return top + ph * (1 - (v - yt[0]) / (yt[-1] - yt[0]))
+
+    out = [_open(spec.id, spec.title, h), _yaxis(left, left + pw, sy, yt)]
+    for t in xt:
+        out.append(_text(sx(t), top + ph + 14, f"{t:g}"))
+    out.append(_text(left + pw / 2, h - 8, spec.xlabel))
+    out.append(_text(14, top + ph / 2, spec.ylabel, "middle",
+                     f'transform="rotate(-90 14 {top + ph / 2:.1f})"'))
+    by = {p.label: p for p in spec.points}
+    if len(spec.front) >= 2:
+        d = "M" + "L".join(f"{sx(by[f].x):.1f} {sy(by[f].y):.1f}" for f in spec.front)
+        out.append(f'<path d="{d}" stroke="#888" stroke-dasharray="5 4" fill="none"/>')
+    for i, p in enumerate(spec.points):
+        x, y = sx(p.x), sy(p.y)
+        if p.ylo is not None and p.yhi is not None:
+            out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{sy(p.ylo):.1f}" '
+                       f'y2="{sy(p.yhi):.1f}" stroke="{color(i)}"/>')
+        ring = ' stroke="#000" stroke-width="2"' if p.label in spec.front else ""
+        out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="6" fill="{color(i)}"{ring}>'
+                   f"<title>{escape(p.label)}: {p.y:.1f} points, {p.x:.4g}</title></circle>")
+        out.append(_text(x + 9, y - 8, p.label, "start"))
+    return "".join(out) + "</svg>"
+
+
+def _heat_color(v: float) -> str:
+    """0 -> red, 50 -> yellow, 100 -> green."""
+    t = max(0.0, min(1.0, v / 100))
+    r = int(215 if t < 0.5 else 215 - (t - 0.5) * 2 * 180)
+    g = int(60 + t * 2 * 140 if t < 0.5 else 200)
+    return f"rgb({r},{g},70)"
+
+
+def heatmap(spec: HeatmapSpec) -> str:
+    left, top, cw, ch = 70, 40, 52.0, 28
+    w = max(int(left + cw * len(spec.cols) + 20), 360)
+    h = top + ch * len(spec.rows) + 50
+    out = [_open(spec.id, spec.title, h, w), _text(8, 16, spec.title, "start",
+                                                   'font-weight="600"')]
+    for j, c in enumerate(spec.cols):
+        out.append(_text(left + j * cw + cw / 2, top - 6, c))
+    for i, rname in enumerate(spec.rows):
+        y = top + i * ch
+        out.append(_text(left - 6, y + ch / 2 + 4, rname, "end"))
+        for j, v in enumerate(spec.values[i]):
+            x = left + j * cw
+            fill = "#eee" if v is None else _heat_color(v)
+            label = "–" if v is None else f"{v:.0f}"
+            out.append(f'<rect x="{x:.1f}" y="{y}" width="{cw - 1:.1f}" height="{ch - 1}" '
+                       f'fill="{fill}"><title>{escape(rname)} tokens, depth {escape(spec.cols[j])}'
+                       f": {label}</title></rect>")
+            out.append(_text(x + cw / 2, y + ch / 2 + 4, label))
+    out.append(_text(left + cw * len(spec.cols) / 2, h - 12, spec.col_label))
+    return "".join(out) + "</svg>"
+
+
+def dist(spec: DistSpec) -> str:
+    left, top, rh = 150, 34, 34
+    h = top + rh * len(spec.series) + 44
+    pw = W - left - 20
+    allv = [v for s in spec.series for v in s.values if v is not None]
+    xt = _nice_ticks(0.0, max(allv) * 1.05 if allv else 1.0)
+
+    def sx(v: float) -> float:
+        return left + pw * (v - xt[0]) / (xt[-1] - xt[0])
+
+    out = [_open(spec.id, spec.title, h), _text(left, 16, spec.title, "start",
+                                                'font-weight="600"')]
+    for t in xt:
+        out.append(f'<line x1="{sx(t):.1f}" x2="{sx(t):.1f}" y1="{top}" '
+                   f'y2="{h - 40}" stroke="#eee"/>')
+        out.append(_text(sx(t), h - 26, f"{t:g}"))
+    out.append(_text(left + pw / 2, h - 8, spec.xlabel))
+    for i, s in enumerate(spec.series):
+        v = np.asarray([x for x in s.values if x is not None], dtype=float)
+        p5, q1, med, q3, p95 = np.percentile(v, [5, 25, 50, 75, 95])
+        y = top + i * rh + rh / 2
+        c = color(i)
+        out.append(_text(left - 8, y + 4, f"{s.label} (n={v.size})", "end"))
+        out.append(f'<line x1="{sx(p5):.1f}" x2="{sx(p95):.1f}" y1="{y:.1f}" y2="{y:.1f}" '
+                   f'stroke="{c}"/>')
+        out.append(f'<rect x="{sx(q1):.1f}" y="{y - 9:.1f}" width="{max(sx(q3) - sx(q1), 1):.1f}"'
+                   f' height="18" fill="{c}" fill-opacity="0.35" stroke="{c}">'
+                   f"<title>{escape(s.label)}: median {med:.0f}, IQR {q1:.0f}–{q3:.0f}, "
+                   f"p5–p95 {p5:.0f}–{p95:.0f}</title></rect>")
+        out.append(f'<line x1="{sx(med):.1f}" x2="{sx(med):.1f}" y1="{y - 9:.1f}" '
+                   f'y2="{y + 9:.1f}" stroke="#000" stroke-width="2"/>')
+    return "".join(out) + "</svg>"

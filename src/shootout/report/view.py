@@ -1,0 +1,263 @@
+"""The report as template context: titles, sentences and tables for both renderers."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from typing import Any
+
+from ..analysis.compare import PAIRED, UNPAIRED
+from ..analysis.takeaways import pval as p_eq
+from .build import Report
+from .tables import Table, TCell, cell, ci, date, lcell, pct, pval, signed
+from .view_extra import (
+    architecture,
+    efficiency,
+    items,
+    latency,
+    long_context,
+    methodology,
+    weaknesses,
+)
+
+METHOD_NOTE = {PAIRED: "paired t-test on shared items", UNPAIRED: "z-test from the result "
+               "rows' standard errors (corpus metric or no shared items)",
+               "untestable": "no standard error: not testable"}
+
+
+def context(report: Report) -> dict[str, Any]:
+    d = report.data
+    return {
+        "title": "Model shootout: " + " vs ".join(d.labels),
+        "models": d.labels,
+        "runs": [{"id": r.run_id, "status": r.status, "created": date(r.created_at),
+                  "version": r.manifest.get("version", "?")} for r in d.runs],
+        "takeaways": takeaway_groups(report),
+        "architecture": architecture(report),
+        "results": results(report),
+        "pairs": pairs(report),
+        "breakdowns": breakdowns(report),
+        "long_context": long_context(report),
+        "efficiency": efficiency(report),
+        "latency": latency(report),
+        "weaknesses": weaknesses(report),
+        "rankings": rankings(report),
+        "items": items(report),
+        "methodology": methodology(report),
+    }
+
+
+def takeaway_groups(report: Report) -> list[dict[str, Any]]:
+    """One bullet per topic (architecture, strengths, position, ...), in first-seen order."""
+    groups: dict[str, list[str]] = {}
+    for t in report.takeaways:
+        groups.setdefault(t.topic, []).append(t.text)
+    return [{"topic": k, "items": v} for k, v in groups.items()]
+
+
+# --------------------------------------------------------------------------- results
+
+
+def results(report: Report) -> dict[str, Any]:
+    d = report.data
+    rows = []
+    for b in d.benchmarks:
+        marks = report.marks.get(b.name)
+        ns = sorted({d.cells[(m, b.name)].n for m in d.labels if (m, b.name) in d.cells})
+        row: list[TCell] = [lcell(b.name), lcell(b.domain.replace("_", " ")),
+                            lcell(b.metric or "differs"), cell("/".join(map(str, ns)))]
+        for m in d.labels:
+            c = d.cells.get((m, b.name))
+            if c is None:
+                row.append(cell("–"))
+                continue
+            best = marks is not None and marks.best == m
+            tie = marks is not None and m in marks.ties
+            row.append(cell(
+                f"{pct(c.score)} {ci(c.ci_low, c.ci_high)}", bold=best, mark="≈" if tie else "",
+                title=f"SE {pct(c.stderr, 2)} points; CI: {c.ci_method}; n={c.n}",
+            ))
+        rows.append(tuple(row))
+    table = Table("results", ("Benchmark", "Domain", "Metric", "n", *d.labels), tuple(rows),
+                  left_cols=3)
+    notes = [f"{b.name}: {b.note}" for b in d.benchmarks if b.note]
+    return {"table": table, "method": method_line(report), "reading": reading(report),
+            "domains": domain_table(report), "notes": notes,
+            "mdd": [mdd_sentence(n) for n in report.mdd],
+            "ci_text": ci_text({c.ci_method for c in d.cells.values()})}
+
+
+CI_TEXT = {
+    "wilson": "the Wilson score interval where every item is 0/1 and n < 100",
+    "normal": "mean ± 1.96 × the item-clustered SE otherwise",
+    "benchmark": "the benchmark's own interval for aggregate metrics (pass@k, corpus BLEU/chrF)",
+}
+
+
+def ci_text(methods: set[str]) -> str:
+    known = [CI_TEXT[m] for m in CI_TEXT if m in methods]
+    return "; ".join(known + sorted(m for m in methods if m not in CI_TEXT))
+
+
+def method_line(report: Report) -> str:
+    """Per model: which benchmarks were scored how (mode, sampling, repeats)."""
+    parts: list[tuple[str, str]] = []
+    for m in report.data.models:
+        man = report.data.run(m.run_id).manifest.get("benchmarks", {})
+        groups: dict[str, list[str]] = defaultdict(list)
+        for bench, info in sorted(man.items()):
+            pm = (info.get("per_model") or {}).get(m.model)
+            if not pm:
+                continue
+            s = pm.get("sampling")
+            how = pm.get("mode", "?")
+            if s:
+                how += f", temperature {s.get('temperature', 0):g}, top-p {s.get('top_p', 1):g}"
+            reps = pm.get("repeats", 1)
+            how += f", {reps} repeat{'s' if reps != 1 else ''} per item"
+            groups[how].append(bench)
+        text = "; ".join(f"{how} ({', '.join(bs)})" for how, bs in sorted(groups.items()))
+        parts.append((m.label, text or "scoring not recorded"))
+    same: dict[str, list[str]] = {}
+    for label, text in parts:
+        same.setdefault(text, []).append(label)
+    return ". ".join(f"{', '.join(labels)}: {text}" for text, labels in same.items()) + "."
+
+
+def reading(report: Report) -> list[str]:
+    d = report.data
+    out = []
+    n = len(report.marks)
+    if not n or len(d.labels) < 2:
+        return out
+    for m in d.labels:
+        top = [b for b, mk in report.marks.items() if mk.best == m]
+        tie = [b for b, mk in report.marks.items() if m in mk.ties]
+        below = [b for b, mk in report.marks.items() if m in mk.separated]
+        s = f"{m} has the highest score on {len(top)} of {n} benchmarks"
+        if top:
+            s += f" ({', '.join(top)})"
+        if tie:
+            s += f", is within noise of the best on {len(tie)} ({', '.join(tie)})"
+        if below:
+            s += f", and is significantly below the best on {len(below)} ({', '.join(below)})"
+        out.append(s + ".")
+    return out
+
+
+def mdd_sentence(n: Any) -> str:
+    return (f"{n.benchmark}: with n={n.n} items a true difference must be about "
+            f"{pct(n.mdd)} points (up to {pct(n.mdd_max)} for the noisiest pair) to be detected "
+            "80% of the time at α=0.05, before Holm correction.")
+
+
+def domain_table(report: Report) -> Table | None:
+    g = report.grouped
+    doms = sorted({dn for m in g for dn in g[m]})
+    if not doms:
+        return None
+    rows = []
+    for dn in doms:
+        row = [lcell(dn)]
+        for m in report.data.labels:
+            ds = g.get(m, {}).get(dn)
+            if ds is None:
+                row.append(cell("–"))
+                continue
+            half = 1.96 * ds.se
+            txt = f"{pct(ds.score)} ± {pct(half)}" if math.isfinite(half) else pct(ds.score)
+            row.append(cell(txt, title=", ".join(ds.benchmarks)))
+        rows.append(tuple(row))
+    return Table("domains", ("Domain", *report.data.labels), tuple(rows))
+
+
+# --------------------------------------------------------------------------- head to head
+
+
+def pairs(report: Report) -> list[dict[str, Any]]:
+    by_pair: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    for t in report.tests:
+        by_pair[(t.a, t.b)].append(t)
+    out = []
+    for (a, b), ts in by_pair.items():
+        rows = []
+        for t in ts:
+            sig = "yes" if t.significant else "no (n.s.)"
+            rows.append((
+                lcell(t.benchmark), lcell(t.metric), cell(str(t.n)), cell(pct(t.score_a)),
+                cell(pct(t.score_b)), cell(signed(t.diff), bold=t.significant),
+                cell(pct(t.se, 2)), cell(ci(t.ci_low, t.ci_high, sign=True)),
+                cell(pval(t.p_value)), cell(pval(t.p_holm)), lcell(sig),
+                cell(pct(t.mdd)), lcell(t.method),
+            ))
+        headers = ("Benchmark", "Metric", "n", a, b, "Δ (pts)", "SE", "95% CI", "p",
+                   "Holm p", "Significant", "MDD", "Test")
+        nsig = sum(t.significant for t in ts)
+        out.append({"a": a, "b": b, "table": Table(f"pair-{len(out)}", headers, tuple(rows),
+                                                    left_cols=2),
+                    "summary": f"{nsig} of {len(ts)} differences significant after Holm "
+                               f"correction across the {len(ts)} benchmarks."})
+    return out
+
+
+# --------------------------------------------------------------------------- breakdowns
+
+
+def breakdowns(report: Report) -> list[dict[str, Any]]:
+    by: dict[str, dict[str, dict[str, dict[str, Any]]]] = defaultdict(lambda: defaultdict(dict))
+    for r in report.data.breakdowns:
+        by[r["benchmark"]][r["group"]][r["model"]] = r
+    labels = report.data.labels
+    out = []
+    for bench, groups in by.items():
+        if len(groups) < 2:
+            continue
+        rows = []
+        for g in sorted(groups):
+            row = [lcell(g)]
+            for m in labels:
+                r = groups[g].get(m)
+                if r is None:
+                    row.append(cell("–"))
+                    continue
+                row.append(cell(f"{pct(r['score'])} {ci(r['ci_low'], r['ci_high'])} "
+                                f"(n={r['n']})"))
+            rows.append(tuple(row))
+        metric = next(iter(next(iter(groups.values())).values()))["metric"]
+        out.append({"benchmark": bench, "metric": metric,
+                    "table": Table(f"breakdown-{bench}", ("Group", *labels), tuple(rows))})
+    return out
+
+
+# --------------------------------------------------------------------------- recommendations
+
+
+def rankings(report: Report) -> list[dict[str, Any]]:
+    out = []
+    for rk in report.rankings:
+        rows = []
+        for r in rk.rows:
+            vs = "–" if r.p_vs_top is None else (
+                f"within noise ({p_eq(r.p_vs_top, 'Holm p')})" if r.within_noise_of_top
+                else f"below ({p_eq(r.p_vs_top, 'Holm p')})")
+            rows.append((
+                cell(str(r.rank)), lcell(r.model, bold=r.rank == 1),
+                cell(f"{r.score:.3f} ± {1.96 * r.se:.3f}" if math.isfinite(r.se)
+                     else f"{r.score:.3f}"),
+                cell(pct(r.quality)),
+                cell("–" if r.cost_score is None else f"{r.cost_score:.2f}"),
+                cell("–" if r.latency_score is None else f"{r.latency_score:.2f}"),
+                lcell(vs),
+            ))
+        weights = ", ".join(f"{k.replace('_', ' ')} {v:g}"
+                            for k, v in rk.profile.weights.items() if v > 0)
+        out.append({
+            "name": rk.profile.name, "description": rk.profile.description, "weights": weights,
+            "used": ", ".join(d.replace("_", " ") for d in rk.domains_used) or "none",
+            "requires": ", ".join(r.replace("_", " ") for r in rk.profile.requires),
+            "notes": list(rk.notes),
+            "table": Table(f"profile-{len(out)}", ("#", "Model", "Score ± 95%", "Quality (%)",
+                                                   "Cost score", "Latency score", "vs #1"),
+                           tuple(rows), left_cols=0) if rows else None,
+        })
+    return out

@@ -1,0 +1,271 @@
+"""Template context for the sections whose data may be absent, and the methodology."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from typing import Any
+
+import numpy as np
+
+from .build import Report
+from .tables import Table, cell, date, lcell, money, num, params, pct
+
+NOT_MEASURED = ("open-ended writing quality", "safety behaviour", "cultural context",
+                "API availability and latency by region")
+
+
+def architecture(report: Report) -> dict[str, Any]:
+    arch = report.data.arch
+    if arch is None:
+        return {"absent": "The architecture module is not installed: no parameter counts."}
+    if not any(arch.values()):
+        return {"absent": "No model could be resolved to an architecture (no GGUF file, known "
+                          "configuration or config.json): parameter counts are not shown."}
+    labels = report.data.labels
+    fields = [
+        ("Total parameters", lambda a: params(a["total_params"])),
+        ("Active parameters per token", lambda a: params(a["active_params"])),
+        ("Experts (routed)", lambda a: str(a["experts"]) if a["experts"] else "dense"),
+        ("Experts per token", lambda a: str(a["experts_per_token"]) if a["experts"] else "–"),
+        ("Context window (tokens)", lambda a: num(a["context_window"])),
+        ("Context used in the run", lambda a: num(a.get("context_used"))),
+        ("Quantisation", lambda a: a.get("quantization") or "–"),
+        ("Architecture", lambda a: a.get("architecture") or "–"),
+        ("Parameter counts from", lambda a: f"{a.get('param_source')}, via "
+                                            f"{a.get('resolved_from')}"),
+    ]
+    rows = []
+    for name, f in fields:
+        cells = [(lcell if name.startswith("Parameter counts") else cell)(
+            f(arch[m]) if arch.get(m) else "–") for m in labels]
+        if any(c.text != "–" for c in cells):
+            rows.append((lcell(name), *cells))
+    missing = [m for m in labels if not arch.get(m)]
+    return {"table": Table("arch", ("", *labels), tuple(rows)),
+            "missing": missing,
+            "note": "Per-token compute and memory traffic grow with the active parameters, so "
+                    "serving cost follows them rather than the total; the total sets the memory "
+                    "needed to hold the weights."}
+
+
+def efficiency(report: Report) -> dict[str, Any]:
+    if report.data.efficiency is None:
+        return {"absent": "The efficiency module is not installed: no prices, token counts or "
+                          "cost per point."}
+    if report.data.efficiency_error:
+        return {"absent": "Efficiency could not be computed: " + report.data.efficiency_error}
+    if not report.data.efficiency:
+        return {"absent": "No efficiency data was recorded for these runs."}
+    labels = report.data.labels
+    mc = report.model_costs
+    arch = report.data.arch or {}
+    fields = [
+        ("Input price (USD per 1M tokens)", lambda m: money(mc[m]["input_per_m"])),
+        ("Output price (USD per 1M tokens)", lambda m: money(mc[m]["output_per_m"])),
+        ("Price source", lambda m: str(mc[m]["price_source"] or "unknown")),
+        ("Time to first token, median (ms)", lambda m: num(mc[m]["ttft_ms"])),
+        ("Throughput, median per request (tokens/s)",
+         lambda m: num(mc[m]["throughput_tps"], "{:,.1f}")),
+        ("Tokens in / out (scored benchmarks)",
+         lambda m: f"{num(mc[m]['tokens_in'])} / {num(mc[m]['tokens_out'])}"),
+        ("Cost of the run (USD)", lambda m: money(mc[m]["cost_usd"])),
+        ("Cost per 1,000 items (USD)", lambda m: money(_times(mc[m]["cost_per_item"], 1000))),
+        ("Mean primary score (points)", lambda m: num(mc[m]["mean_points"], "{:.1f}")),
+        ("Cost per benchmark point (USD)", lambda m: money(mc[m]["cost_per_point"])),
+    ]
+    if any(arch.values()):
+        fields.append(("Active parameters", lambda m: params(_active(arch, m))))
+        fields.append(("Output price per 1B active parameters",
+                       lambda m: money(_per_active(mc[m]["output_per_m"], _active(arch, m)))))
+    rows = tuple((lcell(n), *(cell(f(m)) for m in labels)) for n, f in fields)
+    covers = sorted({b for m in labels for b in mc[m]["covers"]})
+    return {"table": Table("efficiency", ("", *labels), rows),
+            "note": "Cost per benchmark point = the cost of the model's requests on the "
+                    "benchmarks it was scored on ÷ its mean primary score there in points "
+                    f"({', '.join(covers) or 'none'}; token counts above). Cost counts every "
+                    "stored request at the resolved price, cached or not: the price of "
+                    "reproducing the results. TTFT is the time to the first streamed token of "
+                    "generation requests; throughput is output tokens per second of "
+                    "streaming. Serving cost follows active parameters: the last row divides "
+                    "the output price by them."}
+
+
+def _active(arch: dict[str, Any], m: str) -> int | None:
+    return (arch.get(m) or {}).get("active_params")
+
+
+def _per_active(price: float | None, active: int | None) -> float | None:
+    """USD per 1M output tokens per billion active parameters: what a parameter costs."""
+    return price / (active / 1e9) if price is not None and active else None
+
+
+def _times(x: float | None, k: float) -> float | None:
+    return None if x is None else x * k
+
+
+def latency(report: Report) -> dict[str, Any]:
+    lat = report.data.latency
+    if not lat:
+        return {"absent": "No request timings were stored."}
+    rows = []
+    for m in report.data.labels:
+        d = lat.get(m)
+        if not d:
+            continue
+        e2e = np.asarray(d.get("e2e_ms") or [math.nan])
+        rows.append((
+            lcell(m), cell(str(len(d.get("e2e_ms", [])))),
+            cell(num(float(np.percentile(e2e, 50)))), cell(num(float(np.percentile(e2e, 90)))),
+            cell(num(statistics.median(d["ttft_ms"])) if d.get("ttft_ms") else "–"),
+            cell(num(statistics.median(d["tokens_per_s"]), "{:,.1f}")
+                 if d.get("tokens_per_s") else "–"),
+        ))
+    return {"table": Table("latency", ("Model", "Requests", "Latency p50 (ms)",
+                                       "Latency p90 (ms)", "TTFT p50 (ms)",
+                                       "Decode tokens/s p50"), tuple(rows)),
+            "note": "Latency is the end-to-end time of each stored request (log-likelihood "
+                    "requests score every option in one call); responses served from the cache "
+                    "keep the timing of their first call."}
+
+
+def long_context(report: Report) -> dict[str, Any]:
+    found = []
+    for m in report.data.labels:
+        for bench, an in sorted(report.data.analyses.get(m, {}).items()):
+            if isinstance(an, dict) and "heatmap" in an and "buckets" in an:
+                found.append((m, bench, an))
+    if not found:
+        return {"absent": "No long-context (needle) benchmark in these runs."}
+    out = []
+    for m, bench, an in found:
+        rows = []
+        for name in ("beginning", "middle", "end"):
+            b = an["buckets"].get(name) or {}
+            rng = b.get("range") or ["?", "?"]
+            se = b.get("stderr")
+            rows.append((lcell(name), lcell(f"{rng[0]:g}–{rng[1]:g}%"
+                                              if isinstance(rng[0], int | float) else "?"),
+                         cell(pct(b.get("acc"))),
+                         cell(pct(1.96 * se) if se is not None else "–"),
+                         cell(str(b.get("n", 0)))))
+        gap = an.get("gap") or {}
+        g, lo_hi = gap.get("value"), gap.get("ci") or [None, None]
+        if g is None:
+            gap_text = "Lost-in-the-middle gap: not measurable (a position bucket is empty)."
+        else:
+            sig = (lo_hi[0] is not None and (lo_hi[0] > 0 or lo_hi[1] < 0))
+            gap_text = (f"Lost-in-the-middle gap (mean of beginning and end − middle): "
+                        f"{100 * g:+.1f} points, 95% CI "
+                        f"[{pct(lo_hi[0])}, {pct(lo_hi[1])}]"
+                        + (" — a significant dip in the middle." if sig and g > 0 else
+                           " — not significantly different from zero." if not sig else "."))
+        eff = an.get("effective_length")
+        out.append({
+            "model": m, "benchmark": bench,
+            "buckets": Table(f"needle-buckets-{len(out)}",
+                             ("Position", "Depth", "Accuracy (%)", "± 95%", "n"), tuple(rows),
+                             left_cols=2),
+            "gap": gap_text,
+            "effective": (f"Effective length (accuracy ≥ {100 * an.get('threshold', 0.85):.0f}%"
+                          f" up to): {num(eff)} tokens." if eff is not None else ""),
+            "lengths": ", ".join(f"{int(L):,}" for L in an.get("lengths", [])),
+        })
+    return {"models": out}
+
+
+def weaknesses(report: Report) -> list[str]:
+    out = []
+    d = report.data
+    for m in d.labels:
+        doms = report.grouped.get(m, {})
+        if "factuality" in doms:
+            f = doms["factuality"]
+            out.append(f"{m} · factuality ({', '.join(f.benchmarks)}): {pct(f.score)}% "
+                       f"± {pct(1.96 * f.se)}.")
+        for (lab, bench), rows in sorted(d.rows.items()):
+            if lab != m:
+                continue
+            r = next((x for x in rows if x.primary), rows[0])
+            if r.extraction_failure_rate:
+                out.append(f"{m} · {bench}: no answer could be extracted from "
+                           f"{100 * r.extraction_failure_rate:.1f}% of generated outputs "
+                           "(scored wrong).")
+            if r.n_failed:
+                out.append(f"{m} · {bench}: {r.n_failed} items failed after retries and are "
+                           "not in the score.")
+    for lc in long_context(report).get("models", []):
+        if "significant dip" in lc["gap"]:
+            out.append(f"{lc['model']} · {lc['benchmark']}: {lc['gap']}")
+    out.append("Not measured by these runs: " + ", ".join(NOT_MEASURED) + ".")
+    return out
+
+
+def items(report: Report) -> dict[str, Any] | None:
+    iv = report.items
+    if iv is None:
+        return None
+    sets = []
+    for ds, evidence in iv.sets:
+        rows = []
+        for ev in evidence:
+            it = ev.item
+            right = iv.a if it.a_right else iv.b
+            rows.append({"item": it.item_id, "right": right,
+                         "a": _side(it.score_a, it.extracted_a, it.reason_a, ev.output_a,
+                                    it.repeat_a, it.repeats_a),
+                         "b": _side(it.score_b, it.extracted_b, it.reason_b, ev.output_b,
+                                    it.repeat_b, it.repeats_b)})
+        sets.append({"benchmark": ds.benchmark, "metric": ds.metric, "n": ds.n_shared,
+                     "a_only": ds.n_a_only, "b_only": ds.n_b_only, "rows": rows})
+    return {"a": iv.a, "b": iv.b, "sets": sets}
+
+
+def _side(score: float, extracted: str | None, reason: str, output: str, repeat: int,
+          repeats: int) -> dict[str, str]:
+    rep = f" (repeat {repeat + 1} of {repeats})" if repeats > 1 else ""
+    return {"score": pct(score), "extracted": extracted or "–", "reason": reason + rep,
+            "output": output}
+
+
+def methodology(report: Report) -> dict[str, Any]:
+    runs = []
+    for r in report.data.runs:
+        man, spec = r.manifest, r.spec
+        s = spec.get("sampling") or {}
+        runs.append({
+            "id": r.run_id, "status": r.status, "created": date(r.created_at),
+            "updated": date(r.updated_at), "version": man.get("version", "?"),
+            "commit": (man.get("git_commit") or "–")[:12], "python": man.get("python", "?"),
+            "platform": man.get("platform", "?"), "data_dir": man.get("data_dir", "?"),
+            "seed": spec.get("seed", "?"), "limit": spec.get("limit") or "all",
+            "sampling": f"temperature {s.get('temperature', '?')}, top-p {s.get('top_p', '?')}, "
+                        f"max tokens {s.get('max_tokens') or 'benchmark default'}",
+            "benchmarks": _bench_table(report, r.run_id, man),
+            "checksums": Table(f"checksums-{r.run_id}", ("Data file", "SHA-256"),
+                               tuple((lcell(k), lcell(v)) for k, v in
+                                     sorted((man.get("data_checksums") or {}).items())),
+                               left_cols=2),
+        })
+    return {"runs": runs, "confidence": f"{100 * report.confidence:g}%",
+            "n_tests": len(report.tests)}
+
+
+def _bench_table(report: Report, run_id: str, man: dict[str, Any]) -> Table:
+    rows = []
+    models = {m.model: m.label for m in report.data.models if m.run_id == run_id}
+    for bench, info in sorted((man.get("benchmarks") or {}).items()):
+        for model, pm in sorted((info.get("per_model") or {}).items()):
+            if model not in models:
+                continue
+            s = pm.get("sampling") or {}
+            samp = (f"T={s.get('temperature', 0):g}, top-p={s.get('top_p', 1):g}, "
+                    f"max={s.get('max_tokens', '?')}" if s else "–")
+            rows.append((lcell(bench), lcell(models[model]), lcell(pm.get("mode", "?")),
+                         cell(str(info.get("n_items", "?"))), cell(str(info.get("fewshot", "?"))),
+                         cell(str(pm.get("repeats", "?"))), lcell(samp),
+                         lcell(str(pm.get("template_hash", "–"))),
+                         lcell(str(info.get("version", "?")))))
+    return Table(f"bench-{run_id}", ("Benchmark", "Model", "Scoring", "Items", "Few-shot",
+                                     "Repeats", "Sampling", "Prompt hash", "Version"),
+                 tuple(rows), left_cols=3)

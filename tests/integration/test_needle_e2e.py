@@ -1,0 +1,185 @@
+"""Needle in a haystack on the embedded model and on a llama-cpp-python server (same GGUF).
+
+Prompt sizes are checked in the model's own tokenizer for every haystack; generation runs are
+kept to 1K-token prompts (the embedded model evaluates roughly 50-900 tokens/s on a shared CPU,
+so each 1K prompt costs 1-20 s).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+
+import pytest
+
+from shootout.benchmarks import REGISTRY
+from shootout.benchmarks.base import PromptContext
+from shootout.benchmarks.needle import NeedleInAHaystack
+from shootout.data import DataDir
+from shootout.providers.base import GenerateRequest, Sampling
+from shootout.providers.openai import OpenAIProvider
+from shootout.store.sqlite import SampleRow
+
+BASE = PromptContext("generative", False, Sampling(temperature=0.0, max_tokens=16), 0)
+GREEDY = {"repeat_penalty": 1.0, "top_k": 0, "min_p": 0.0}
+
+
+def make(data_dir, **options) -> NeedleInAHaystack:
+    return NeedleInAHaystack(data=DataDir(data_dir), options=options)
+
+
+def measured_depth(bench, doc, prompt: str, tokenize) -> float:
+    """Where the queried needle starts, as a fraction of the haystack's tokens, measured
+    independently of the builder: tokens before it over all haystack tokens."""
+    head, tail, needles = bench._texts(doc, False)
+    at = prompt.index(needles[0].text)
+    head_n = len(tokenize(head.rstrip("\n")))
+    joiner = bench.corpus.joiner
+    size = {n.text: len(tokenize(joiner + n.text, add_bos=False)) for n in needles}
+    earlier = sum(size[n.text] for n in needles[1:] if prompt.index(n.text) < at)  # distractors
+    before = len(tokenize(prompt[:at].rstrip())) - head_n - earlier
+    needle_n = sum(size.values())
+    total = len(tokenize(prompt)) - head_n - len(tokenize(tail, add_bos=False)) - needle_n
+    return before / total
+
+
+@pytest.mark.parametrize("haystack", ["gatsby", "pg", "zh", "synthetic"])
+@pytest.mark.parametrize("variant", ["single", "multikey"])
+def test_prompts_have_the_length_and_depth_asked_for(haystack, variant, data_dir,
+                                                     local_provider, capsys):
+    b = make(data_dir, lengths="1k,2k,4k", depths="0,10,25,50,75,90,100", trials=1,
+             haystack=haystack, variant=variant)
+    docs = asyncio.run(b.bind_model(local_provider, b.load(), BASE))
+    worst_len = worst_depth = 0.0
+    for d in docs:
+        prompt = b.request(d, BASE).prompt
+        n, L = len(local_provider.tokenize(prompt)), d.fields["length"]
+        assert abs(n - L) <= 0.01 * L, (d.id, n)
+        assert n + 16 <= local_provider.n_ctx
+        depth = measured_depth(b, d, prompt, local_provider.tokenize)
+        built = b._built(d, BASE)
+        assert abs(depth - d.fields["depth"] / 100) <= built.slack[0] + 0.005, (d.id, depth)
+        worst_len = max(worst_len, abs(n - L) / L)
+        worst_depth = max(worst_depth, abs(depth - d.fields["depth"] / 100))
+    with capsys.disabled():
+        print(f"\n{haystack}/{variant}: {len(docs)} prompts, max length error "
+              f"{100 * worst_len:.2f}%, max depth error {100 * worst_depth:.2f} points")
+
+
+def rows_for(bench, docs, responses) -> list[SampleRow]:
+    out = []
+    for d, r in zip(docs, responses, strict=True):
+        s = bench.score(d, BASE, r)
+        out.append(SampleRow(model="m", benchmark="needle", item_id=d.id, repeat=0,
+                             group=d.group, status="ok", metrics=dict(s.metrics),
+                             extracted=s.extracted, reason=s.reason,
+                             extraction_failed=s.extraction_failed, error=None,
+                             response_key=None, detail={"mode": "generative", **s.detail}))
+    return out
+
+
+def test_end_to_end_on_the_embedded_model(data_dir, local_provider, capsys):
+    b = make(data_dir, lengths="1k", depths="0,50,100", trials=1)
+    docs = asyncio.run(b.bind_model(local_provider, b.load(), BASE))
+
+    async def go():
+        return [await local_provider.generate(b.request(d, BASE)) for d in docs]
+
+    responses = asyncio.run(go())
+    values, analysis = NeedleInAHaystack.aggregate(rows_for(b, docs, responses))
+    metrics = {v.metric: v for v in values}
+    assert {"acc", "acc_beginning", "acc_middle", "acc_end", "lost_in_middle_gap",
+            "effective_length"} <= set(metrics)
+    assert analysis["lengths"] == [1024] and analysis["depths"] == [0.0, 50.0, 100.0]
+    assert analysis["tokens"]["n_reported_equal_built"] == 3
+    assert analysis["tokens"]["max_rel_error_vs_target"] <= 0.01
+    json.dumps(analysis)  # goes into the results JSON as is
+    with capsys.disabled():
+        print(f"\nembedded model, 1K: heatmap {analysis['heatmap']}, outputs "
+              f"{[r.text for r in responses]}")
+
+
+class CountingProvider(OpenAIProvider):
+    """Stands in for `OpenAIProvider.count_prompt_tokens` until the provider has it:
+    llama-cpp-python's server reports usage only on non-streamed responses."""
+
+    async def count_prompt_tokens(self, request: GenerateRequest) -> int | None:
+        if "count_prompt_tokens" in OpenAIProvider.__dict__:
+            return await OpenAIProvider.count_prompt_tokens(self, request)  # type: ignore
+        body = {"model": self.model, "prompt": request.prompt, "max_tokens": 1,
+                "temperature": 0.0, **self.extra_body}
+        data = await self._post_json("/completions", body)
+        return int((data.get("usage") or {}).get("prompt_tokens") or 0) or None
+
+
+def remote(url: str) -> CountingProvider:
+    return CountingProvider(model="gemma-3-270m", base_url=url, chat=False, concurrency=1,
+                            timeout=600, extra_body=GREEDY)
+
+
+def test_server_counts_the_same_prompt_tokens_with_the_model_tokenizer(
+        llama_server, data_dir, local_provider, capsys):
+    b = make(data_dir, lengths="1k", depths="0,50,100", trials=1, tokenizer="local",
+             context_window=2048)
+    api = remote(llama_server)
+
+    async def go():
+        docs = await b.bind_model(api, b.load(), BASE)
+        out = []
+        for d in docs:
+            req = b.request(d, BASE)
+            out.append((d, req, await api.count_prompt_tokens(req), await api.generate(req)))
+        await api.aclose()
+        return out
+
+    got = asyncio.run(go())
+    calib = b.model_info()["calibration"]
+    assert len(calib) == 1 and calib[0]["note"] == "tokenizer agrees with the server"
+    for d, req, server_n, resp in got:
+        built = b._built(d, BASE).tokens
+        assert server_n == built == len(local_provider.tokenize(req.prompt)), d.id
+        assert abs(server_n - 1024) <= 10
+        local = asyncio.run(local_provider.generate(req))
+        assert resp.text == local.text, d.id  # same greedy answer on both paths
+    with capsys.disabled():
+        print(f"\nllama_cpp.server: prompt tokens {[g[2] for g in got]} = built "
+              f"{[b._built(g[0], BASE).tokens for g in got]}; answers {[g[3].text for g in got]}")
+
+
+def test_server_calibration_without_a_known_tokenizer(llama_server, data_dir, capsys):
+    b = make(data_dir, lengths="1k", depths="50", trials=1, context_window=2048)
+    api = remote(llama_server)
+
+    async def go():
+        docs = await b.bind_model(api, b.load(), BASE)
+        n = await api.count_prompt_tokens(b.request(docs[0], BASE))
+        await api.aclose()
+        return n
+
+    n = asyncio.run(go())
+    info = b.model_info()
+    assert info["exact"] is False and info["calibration"]
+    assert abs(n - 1024) <= 0.01 * 1024
+    with capsys.disabled():
+        tries = [(c["counted"], c["reported"]) for c in info["calibration"]]
+        print(f"\nestimator + calibration (counted, reported): {tries} -> server counts {n} "
+              "for a 1024-token target")
+
+
+@pytest.mark.skipif("needle" not in REGISTRY, reason="needle is not registered yet")
+def test_cli_run_reports_heatmap_and_buckets(shootout_cmd, tmp_path, data_dir):
+    proc = subprocess.run(
+        [*shootout_cmd, "run", "--model", "local", "--benchmarks", "needle",
+         "--needle-lengths", "1024", "--needle-depths", "0,50,100", "--needle-trials", "1",
+         "--temperature", "0", "--store", str(tmp_path / "s.sqlite"),
+         "--data-dir", str(data_dir), "--json", "--no-progress"],
+        capture_output=True, text=True, timeout=900,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    payload = json.loads(proc.stdout)
+    metrics = {r["metric"] for r in payload["results"] if r["benchmark"] == "needle"}
+    assert {"acc", "acc_beginning", "acc_middle", "acc_end", "lost_in_middle_gap",
+            "effective_length"} <= metrics
+    analysis = payload["analyses"]["local"]["needle"]
+    assert analysis["lengths"] == [1024] and len(analysis["heatmap"][0]) == 3

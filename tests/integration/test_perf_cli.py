@@ -1,0 +1,166 @@
+"""`shootout perf` end to end, as a user runs it: levels, bounds, errors, redirects, the store."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from shootout.testing import FakeOpenAIServer, Fault
+
+# the CLI, with `perf` registered if cli/main.py does not register it (yet)
+PERF = [sys.executable, "-c", (
+    "import sys; from shootout.cli import main as m; from shootout.cli.perf import perf_command\n"
+    "if 'perf' not in {c.name for c in m.app.registered_commands}:\n"
+    "    m.app.command('perf')(perf_command)\n"
+    "m.main(sys.argv[1:])"
+), "perf"]
+
+
+def _perf(*args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*PERF, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def _chat(srv: FakeOpenAIServer) -> list[dict]:
+    return [r for r in srv.requests if r["path"].endswith("/chat/completions")]
+
+
+def test_levels_are_measured_printed_and_stored(tmp_path):
+    store = tmp_path / "s.sqlite"
+    with FakeOpenAIServer(ttft=0.01, itl=0.002, fill_max_tokens=True) as srv:
+        proc = _perf("--base-url", srv.base_url, "--model", "fake-model", "--concurrency",
+                     "1,4", "--requests", "12", "--output-tokens", "8", "--input-tokens", "40",
+                     "--store", str(store), "--json")
+        chat = _chat(srv)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert [lv["label"] for lv in out["levels"]] == ["c=1", "c=4"]
+    for lv in out["levels"]:
+        assert (lv["requests"], lv["completed"], lv["errors"], lv["empty"]) == (12, 12, 0, 0)
+        assert lv["output_tokens_mean"] == 8 and not lv["tokens_estimated"]
+        assert lv["ttft_ms"]["median"] >= 10.0  # the injected TTFT is a floor
+        assert lv["itl_ms"]["n"] == 12 * 7 and lv["tpot_ms"]["n"] == 12
+        assert lv["request_throughput"] > 0 and lv["output_throughput"] > 0
+        for key in ("ttft_ms", "itl_ms", "tpot_ms", "e2e_ms"):
+            assert set(lv[key]) == {"n", "mean", "median", "p90", "p99"}
+    assert len(chat) == 1 + 24  # one warm-up, then 12 per level
+    assert {r["body"]["max_tokens"] for r in chat} == {8}
+    assert all(r["body"]["stream_options"] == {"include_usage": True} for r in chat)
+    assert len({json.dumps(r["body"]["messages"]) for r in chat[1:]}) == 24  # all distinct
+    db = sqlite3.connect(store)
+    assert db.execute("SELECT perf_id, model FROM perf_runs").fetchall() == [
+        (out["perf_id"], "fake-model")]
+    stored = [json.loads(s) for (s,) in db.execute(
+        "SELECT summary_json FROM perf_levels ORDER BY level")]
+    assert [s["completed"] for s in stored] == [12, 12]
+
+
+def test_table_says_which_itl_is_which(tmp_path):
+    with FakeOpenAIServer(fill_max_tokens=True) as srv:
+        proc = _perf("--base-url", srv.base_url, "--model", "fake-model", "--requests", "3",
+                     "--output-tokens", "4", "--store", str(tmp_path / "s.sqlite"))
+    assert proc.returncode == 0, proc.stderr
+    for word in ("TTFT", "ITL", "TPOT", "E2E", "req/s", "errors", "c=1", "inter-chunk"):
+        assert word in proc.stdout
+
+
+def test_rate_mode_stops_at_its_duration(tmp_path):
+    with FakeOpenAIServer(ttft=0.005, fill_max_tokens=True) as srv:
+        t0 = time.monotonic()
+        proc = _perf("--base-url", srv.base_url, "--model", "fake-model", "--rate", "20",
+                     "--requests", "100000", "--duration", "1.5", "--output-tokens", "4",
+                     "--store", str(tmp_path / "s.sqlite"), "--json")
+        took = time.monotonic() - t0
+    assert proc.returncode == 0, proc.stderr
+    lv = json.loads(proc.stdout)["levels"][0]
+    assert lv["mode"] == "rate" and lv["errors"] == 0
+    assert 5 <= lv["requests"] <= 80  # Poisson at 20/s for 1.5 s: 30 expected
+    assert took < 60
+
+
+def test_errors_are_counted_not_retried(tmp_path):
+    faults = {3: Fault.SERVER_ERROR, 6: Fault.RATE_LIMIT, 8: Fault.TRUNCATED}
+    with FakeOpenAIServer(schedule=faults, fill_max_tokens=True) as srv:
+        proc = _perf("--base-url", srv.base_url, "--model", "fake-model", "--requests", "10",
+                     "--output-tokens", "4", "--store", str(tmp_path / "s.sqlite"), "--json")
+        n_chat = len(_chat(srv))
+    assert proc.returncode == 0, proc.stderr
+    lv = json.loads(proc.stdout)["levels"][0]
+    assert (lv["requests"], lv["completed"], lv["errors"]) == (10, 7, 3)
+    assert n_chat == 11  # warm-up + 10: nothing was retried
+    assert any("HTTP 500" in k for k in lv["error_kinds"])
+
+
+class _Redirect(BaseHTTPRequestHandler):
+    target = ""
+
+    def _go(self) -> None:
+        self.send_response(307)
+        self.send_header("Location", self.target + self.path)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_GET = do_POST = _go
+
+    def log_message(self, *args: object) -> None:
+        return
+
+
+def test_never_follows_a_redirect_to_another_host(tmp_path):
+    with FakeOpenAIServer(fill_max_tokens=True) as elsewhere:
+        _Redirect.target = f"http://localhost:{elsewhere.port}"
+        httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Redirect)
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        try:
+            proc = _perf("--base-url", f"http://127.0.0.1:{httpd.server_address[1]}/v1",
+                         "--model", "m", "--requests", "3", "--store",
+                         str(tmp_path / "s.sqlite"))
+        finally:
+            httpd.shutdown()
+        assert elsewhere.requests == []
+    assert proc.returncode != 0
+    assert "redirect" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_prompts_from_a_benchmark(tmp_path, data_dir):
+    with FakeOpenAIServer(fill_max_tokens=True) as srv:
+        proc = _perf("--base-url", srv.base_url, "--model", "fake-model", "--from-benchmark",
+                     "arc_easy", "--data-dir", str(data_dir), "--requests", "5",
+                     "--concurrency", "2", "--output-tokens", "4", "--store",
+                     str(tmp_path / "s.sqlite"), "--json")
+        chat = _chat(srv)
+    assert proc.returncode == 0, proc.stderr
+    lv = json.loads(proc.stdout)["levels"][0]
+    assert lv["completed"] == 5
+    assert all("Answer" in json.dumps(r["body"]["messages"]) for r in chat)
+
+
+def test_bad_options_are_one_line_errors(tmp_path):
+    proc = _perf("--base-url", "http://127.0.0.1:9/v1", "--model", "m", "--concurrency", "1",
+                 "--rate", "2", "--store", str(tmp_path / "s.sqlite"))
+    assert proc.returncode == 2 and "not both" in proc.stderr
+    proc = _perf("--base-url", "http://127.0.0.1:9/v1", "--model", "m", "--store",
+                 str(tmp_path / "s.sqlite"))
+    assert proc.returncode != 0 and "cannot reach" in proc.stderr
+
+
+@pytest.mark.slow
+def test_against_llama_cpp_server(llama_server, tmp_path):
+    # concurrency 1: llama_cpp.server (as the fixture starts it, interrupt_requests on) cuts a
+    # running stream short when another request arrives
+    proc = _perf("--base-url", llama_server, "--model", "gemma-3-270m", "--concurrency", "1",
+                 "--requests", "4", "--input-tokens", "32", "--output-tokens", "8", "--ignore-eos",
+                 "--store", str(tmp_path / "s.sqlite"), "--json", timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    for lv in json.loads(proc.stdout)["levels"]:
+        assert lv["completed"] == 4 and lv["errors"] == 0
+        # the tiny model sometimes stops at once (min_tokens notwithstanding): no TTFT then
+        assert lv["ttft_ms"]["n"] == 4 - lv["empty"] >= 2 and lv["output_tokens_mean"] > 0
+        # llama_cpp.server streams no usage: counts come from its tokenizer, marked estimated
+        assert lv["tokens_estimated"] and 20 <= lv["input_tokens_mean"] <= 48

@@ -1,0 +1,158 @@
+"""The HTML report in headless Chromium with the network off: no errors, tables, every chart.
+
+The page records any window error, unhandled rejection, blocked load (its CSP allows nothing
+from outside) or console.error into #console-errors, checks after load that every chart it
+promises (body[data-charts]) is an SVG with content and a size, and sets
+body[data-status] to "ok" or "error". `--dump-dom` shows all of it; a screenshot is taken and
+checked for content. Set SHOOTOUT_ARTIFACTS=DIR to keep the screenshot.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from shootout.report.build import build_report
+from shootout.report.html import render_html
+from shootout.report.model import load_report_data
+from shootout.report.sample_data import RUN_ID, build_sample_store
+from shootout.store.sqlite import Store
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which(
+    "google-chrome")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium installed")
+EXPECTED_CHARTS = {"scores", "domains", "cost_quality", "latency", "needle_0"}
+
+
+def _needle() -> dict:
+    lengths, depths = [1000, 4000, 16000], [0.0, 25.0, 50.0, 75.0, 100.0]
+    grid = [[1.0, 1.0, 0.9, 1.0, 1.0], [1.0, 0.8, 0.6, 0.9, 1.0], [0.9, 0.5, 0.3, 0.6, 0.9]]
+    bucket = {"beginning": (0.97, 0.02, 6, [0, 20]), "middle": (0.6, 0.08, 3, [40, 60]),
+              "end": (0.97, 0.02, 6, [80, 100])}
+    return {
+        "lengths": lengths, "depths": depths, "heatmap": grid, "counts": [[4] * 5] * 3,
+        "overall": {"acc": 0.82, "stderr": 0.04, "n": 60, "recall": 0.85},
+        "by_length": {"1000": {"acc": 0.98}, "4000": {"acc": 0.86}, "16000": {"acc": 0.64}},
+        "buckets": {k: {"acc": a, "stderr": se, "n": n, "range": r}
+                    for k, (a, se, n, r) in bucket.items()},
+        "gap": {"value": 0.37, "stderr": 0.082, "ci": [0.21, 0.53]},
+        "effective_length": 4000, "threshold": 0.85,
+    }
+
+
+def _report(tmp_path: Path):
+    """The sample run, plus needle and efficiency data as those modules would provide them."""
+    store = build_sample_store(tmp_path / "s.sqlite")
+    base = build_report(store, [RUN_ID])
+    data = base.data
+    analyses = {**data.analyses, "kimi-k2": {**data.analyses["kimi-k2"], "needle": _needle()}}
+    prices = {"kimi-k2": (0.6, 2.5, 4.1), "llama-3.1-70b": (0.9, 0.9, 3.2),
+              "mixtral-8x7b": (0.24, 0.24, 0.9)}
+    eff = [{"scope": "model", "model": m, "label": m, "run_id": RUN_ID, "cost_usd": c,
+            "price": {"input_per_m": i, "output_per_m": o, "source": "test"},
+            "score_points": 60.0, "cost_per_point": c / 60.0, "cost_per_1k_items": c / 0.33,
+            "covers": {"benchmarks": ["mmlu"], "input_tokens": 1000, "output_tokens": 10},
+            "latency": {"ttft_ms": {"median": 250.0 + 80 * k}},
+            "throughput": {"per_request_output_tokens_per_s": {"median": 60.0 - 10 * k}}}
+           for k, (m, (i, o, c)) in enumerate(prices.items())]  # efficiency_report's shape
+    data = replace(data, analyses=analyses, efficiency=eff)
+    return build_report(store, [RUN_ID], data=data)
+
+
+def _chromium(*args: str, tmp: Path) -> subprocess.CompletedProcess[str]:
+    profile = tmp / f"profile-{len(list(tmp.glob('profile-*')))}"
+    cmd = [CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           "--no-first-run", "--disable-extensions", f"--user-data-dir={profile}",
+           # the network is off: no proxy reachable, no name resolves
+           "--proxy-server=http://127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND",
+           *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+
+
+def _dom(page: Path, tmp: Path) -> str:
+    proc = _chromium("--virtual-time-budget=5000", "--dump-dom", page.as_uri(), tmp=tmp)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout
+
+
+def _body(dom: str) -> dict[str, str]:
+    m = re.search(r"<body([^>]*)>", dom)
+    assert m, "no <body> in the DOM: the page did not load"
+    return dict(re.findall(r'([\w-]+)="([^"]*)"', m.group(1)))
+
+
+def test_html_renders_without_errors_in_chromium(tmp_path) -> None:
+    page = tmp_path / "report.html"
+    page.write_text(render_html(_report(tmp_path)), encoding="utf-8")
+    dom = _dom(page, tmp_path)
+    body = _body(dom)
+    errors = re.search(r'<pre id="console-errors"([^>]*)>(.*?)</pre>', dom, re.S)
+    assert errors is not None and errors.group(2).strip() == "", errors.group(2)
+    assert body.get("data-status") == "ok", body
+    assert set(body["data-charts"].split()) == EXPECTED_CHARTS
+    for chart in EXPECTED_CHARTS:
+        svg = re.search(rf'<svg[^>]*data-chart="{chart}"[^>]*>(.*?)</svg>', dom, re.S)
+        assert svg and len(re.findall(r"<(rect|path|circle|polygon|line)", svg.group(1))) > 5
+    assert int(body["data-tables"]) >= 10
+    for table_id in ("results", "domains", "pair-0", "efficiency", "latency", "arch",
+                     "needle-buckets-0", "profile-0"):
+        assert f'<table id="{table_id}"' in dom, table_id
+    assert "lost-in-the-middle gap" in dom.lower()
+
+    shot = tmp_path / "report.png"
+    proc = _chromium("--window-size=1366,2400", "--hide-scrollbars", f"--screenshot={shot}",
+                     page.as_uri(), tmp=tmp_path)
+    assert proc.returncode == 0 and shot.exists(), proc.stderr[-2000:]
+    _assert_not_blank(shot)
+    keep = os.environ.get("SHOOTOUT_ARTIFACTS")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, Path(keep) / "report_browser.png")
+
+
+def _assert_not_blank(png: Path) -> None:
+    from PIL import Image, ImageStat
+
+    im = Image.open(png).convert("L")
+    w, h = im.size
+    assert (w, h) == (1366, 2400)
+    stat = ImageStat.Stat(im)
+    assert stat.stddev[0] > 20, "screenshot is (nearly) uniform: blank page"
+    dark = sum(im.histogram()[:128]) / (w * h)
+    assert 0.02 < dark < 0.6, f"implausible share of dark pixels: {dark:.3f}"
+    # the charts are drawn in colour: the bar chart's blue must be on the page
+    import numpy as np
+
+    rgb = np.asarray(Image.open(png).convert("RGB"), dtype=int)
+    blue = (np.abs(rgb - np.array([0, 114, 178])) < 40).all(axis=2)
+    assert blue.sum() > 500, "no chart colour on the page"
+
+
+def test_the_check_fails_on_a_broken_or_blank_page(tmp_path) -> None:
+    html = render_html(_report(tmp_path))
+    broken = re.sub(r'<svg class="chart" data-chart="domains".*?</svg>', "", html, flags=re.S)
+    page = tmp_path / "broken.html"
+    page.write_text(broken.replace("</main>", "<script>undefinedCall();</script></main>"))
+    dom = _dom(page, tmp_path)
+    assert _body(dom)["data-status"] == "error"
+    assert "charts not rendered: domains" in dom and "undefinedCall" in dom
+    blank = tmp_path / "blank.html"
+    blank.write_text("<!doctype html><html><body></body></html>")
+    assert "data-status" not in _body(_dom(blank, tmp_path))
+
+
+def test_html_is_self_contained(tmp_path) -> None:
+    html = render_html(_report(tmp_path))
+    assert "default-src 'none'" in html
+    assert not re.search(r"""(src|href)=["']?(https?:|//)""", html)
+    assert "<link" not in html and "@import" not in html and "url(" not in html
+    store = Store(tmp_path / "s.sqlite")  # reopen: the data module reads the same run
+    assert load_report_data(store, [RUN_ID]).labels == ["kimi-k2", "llama-3.1-70b",
+                                                        "mixtral-8x7b"]

@@ -1,0 +1,211 @@
+"""compare.py: paired tests on item means, Holm across a pair's benchmarks, ties within noise."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from scipy import stats as sst
+
+from shootout.analysis.compare import (
+    PAIRED,
+    UNPAIRED,
+    UNTESTABLE,
+    Cell,
+    PairTest,
+    adjust_holm,
+    compare_models,
+    compare_pair,
+    disagreements,
+    find_test,
+    mdd_notes,
+    row_marks,
+)
+from shootout.analysis.stats import min_detectable_difference, summarize
+
+
+def _cell(model: str, bench: str, items: dict[str, list[float]], metric: str = "acc") -> Cell:
+    s = summarize(list(items.values()))
+    return Cell(model, bench, metric, s.mean, s.se, s.ci_low, s.ci_high, s.n, s.ci_method)
+
+
+def test_paired_hand_computed_and_scipy() -> None:
+    a = {f"q{i}": [v] for i, v in enumerate([1, 1, 1, 0, 1, 0])}
+    b = {f"q{i}": [v] for i, v in enumerate([0, 1, 0, 0, 1, 0])}
+    t = compare_pair(_cell("A", "x", a), _cell("B", "x", b), a, b)
+    # d = [1,0,1,0,0,0]: mean 1/3; var(ddof=1) = (4·(1/3)² + 2·(2/3)²)/5 = 12/45
+    se = math.sqrt(12 / 45 / 6)
+    assert t.method == PAIRED and t.n == 6
+    assert t.diff == pytest.approx(1 / 3)
+    assert t.se == pytest.approx(se)
+    ref = sst.ttest_rel([1, 1, 1, 0, 1, 0], [0, 1, 0, 0, 1, 0])
+    assert t.p_value == pytest.approx(ref.pvalue)
+    half = sst.t.ppf(0.975, 5) * se
+    assert (t.ci_low, t.ci_high) == pytest.approx((1 / 3 - half, 1 / 3 + half))
+    assert t.p_mcnemar == pytest.approx(sst.binomtest(2, 2, 0.5).pvalue)  # 2 discordant, both A
+
+
+def test_repeats_are_averaged_within_items_first() -> None:
+    """The clustered case: three repeats per item; the test runs on the 4 item means."""
+    a = {"i1": [1, 1, 0], "i2": [1, 1, 1], "i3": [0, 0, 1], "i4": [1, 0, 1]}
+    b = {"i1": [0, 0, 0], "i2": [1, 0, 1], "i3": [0, 0, 0], "i4": [1, 1, 1]}
+    t = compare_pair(_cell("A", "x", a), _cell("B", "x", b), a, b)
+    d = [2 / 3, 1 / 3, 1 / 3, -1 / 3]  # item-mean differences
+    mean = sum(d) / 4
+    sd = math.sqrt(sum((x - mean) ** 2 for x in d) / 3)
+    assert t.n == 4  # items, not 12 samples
+    assert t.diff == pytest.approx(mean)
+    assert t.se == pytest.approx(sd / 2)
+    assert t.p_value == pytest.approx(sst.ttest_1samp(d, 0).pvalue)
+    assert t.p_mcnemar is None  # not one 0/1 score per item
+
+
+def test_corpus_metric_uses_rows_as_given() -> None:
+    """Cells without per-item scores (BLEU/chrF, pass@k>1): unpaired z from the rows' SEs."""
+    a = Cell("A", "wmt", "chrf", 0.55, 0.02, 0.55 - 0.0392, 0.55 + 0.0392, 100, "benchmark",
+             item_level=False)
+    b = Cell("B", "wmt", "chrf", 0.50, 0.015, 0.5 - 0.0294, 0.5 + 0.0294, 100, "benchmark",
+             item_level=False)
+    t = compare_pair(a, b)
+    assert t.method == UNPAIRED
+    assert t.se == pytest.approx(0.025)
+    assert t.p_value == pytest.approx(2 * sst.norm.sf(2.0))
+    assert t.ci_low == pytest.approx(0.05 - 1.959964 * 0.025, abs=1e-6)
+    assert t.mdd == pytest.approx(min_detectable_difference(0.02, 0.015))
+
+
+def test_a_degenerate_se_yields_to_the_interval() -> None:
+    """All-0 vs a corpus score: SE 0 would make any gap 'significant'; the Wilson width rules."""
+    a = Cell("A", "x", "acc", 0.0, 0.0, 0.0, 0.3, 9, "wilson", item_level=False)
+    b = Cell("B", "x", "acc", 0.15, 0.05, 0.05, 0.25, 9, item_level=False)
+    t = compare_pair(a, b)
+    assert t.se == pytest.approx(math.sqrt((0.15 / 1.959964) ** 2 + 0.051**2), rel=1e-3)
+    assert 2 * sst.norm.sf(0.15 / 0.05) < 0.01 < 0.05 < t.p_value  # SE 0 would have said p<.01
+
+
+def test_no_standard_error_is_never_a_win() -> None:
+    a = Cell("A", "x", "acc", 1.0, math.nan, math.nan, math.nan, 1, item_level=False)
+    b = Cell("B", "x", "acc", 0.0, math.nan, math.nan, math.nan, 1, item_level=False)
+    t = adjust_holm([compare_pair(a, b)])[0]
+    assert t.method == UNTESTABLE and t.p_value == 1.0
+    assert not t.significant and t.winner is None
+
+
+def _t(bench: str, p: float, diff: float = 0.1) -> PairTest:
+    return PairTest("A", "B", bench, "acc", PAIRED, 50, 0.6, 0.5, diff, 0.03, 0.0, 0.2, p)
+
+
+def test_holm_across_benchmarks_hand_computed() -> None:
+    # sorted p: 0.01·3 = 0.03; 0.03·2 = 0.06; 0.04·1 -> max(0.06, 0.04) = 0.06
+    out = adjust_holm([_t("b1", 0.01), _t("b2", 0.04), _t("b3", 0.03)])
+    assert [t.p_holm for t in out] == pytest.approx([0.03, 0.06, 0.06])
+    assert [t.significant for t in out] == [True, False, False]
+    assert out[0].winner == "A" and out[1].winner is None
+
+
+def _items(pattern: str) -> dict[str, list[float]]:
+    return {f"q{i}": [float(c)] for i, c in enumerate(pattern)}
+
+
+def test_compare_models_holm_family_is_one_pair_over_the_suite() -> None:
+    # b1: A far ahead (tiny p); b2: A right on 4 more items, p ≈ 0.044 alone; b3: identical
+    base = "1" * 20 + "0" * 20
+    items = {
+        ("A", "b1"): _items("1" * 36 + "0" * 4), ("B", "b1"): _items("1" * 6 + "0" * 34),
+        ("A", "b2"): _items("1" * 23 + "0" * 17), ("B", "b2"): _items("1" * 19 + "0" * 21),
+        ("A", "b3"): _items(base), ("B", "b3"): _items(base),
+    }
+    cells = {k: _cell(k[0], k[1], v) for k, v in items.items()}
+    tests = compare_models(["A", "B"], ["b1", "b2", "b3"], cells, items)
+    raw = {t.benchmark: t.p_value for t in tests}
+    assert raw["b2"] < 0.05  # significant on its own ...
+    b2 = find_test(tests, "A", "B", "b2")
+    assert b2 is not None and b2.p_holm > 0.05 and not b2.significant  # ... not after Holm
+    b1 = find_test(tests, "B", "A", "b1")
+    assert b1 is not None and b1.significant and b1.diff < 0 and b1.winner == "A"
+    assert find_test(tests, "A", "B", "b3").p_value == 1.0  # identical: d = 0 everywhere
+    # the row marks: A best everywhere it differs; B within noise on b2, separated on b1
+    assert row_marks("b1", ["A", "B"], cells, tests).separated == frozenset({"B"})
+    m2 = row_marks("b2", ["A", "B"], cells, tests)
+    assert m2.best == "A" and m2.ties == frozenset({"B"})
+
+
+def test_ties_and_comparable_filter() -> None:
+    items = {("A", "x"): _items("1100"), ("B", "x"): _items("1000"),
+             ("A", "y"): _items("1"), ("B", "y"): _items("0")}
+    cells = {k: _cell(k[0], k[1], v) for k, v in items.items()}
+    tests = compare_models(["A", "B"], ["x", "y"], cells, items, comparable=["x"])
+    assert {t.benchmark for t in tests} == {"x"}
+    marks = row_marks("x", ["A", "B"], cells, tests)
+    assert marks.best == "A" and "B" in marks.ties
+    # exact score ties go to the first model in order
+    eq = {("A", "z"): _cells_const(0.5), ("B", "z"): _cells_const(0.5)}
+    assert row_marks("z", ["B", "A"], eq, []).best == "B"
+
+
+def _cells_const(score: float) -> Cell:
+    return Cell("m", "z", "acc", score, 0.1, 0.3, 0.7, 10)
+
+
+def test_oriented_flips_the_difference() -> None:
+    t = _t("b", 0.01, diff=0.1)
+    f = t.oriented("B")
+    assert (f.a, f.b, f.diff, f.ci_low, f.ci_high) == ("B", "A", -0.1, -0.2, -0.0)
+    with pytest.raises(ValueError):
+        t.oriented("C")
+
+
+def test_mdd_notes_median_over_pairs() -> None:
+    ts = [PairTest("A", "B", "x", "acc", PAIRED, 40, 0, 0, 0, 0, 0, 0, 1, mdd=m)
+          for m in (0.1, 0.3, 0.2)]
+    (note,) = mdd_notes(ts, ["x", "y"])
+    assert note.mdd == pytest.approx(0.2) and note.mdd_max == pytest.approx(0.3)
+    assert note.n == 40
+
+
+def test_paired_mdd_uses_the_item_correlation() -> None:
+    a = _items("1101101011" * 3)
+    b = _items("1001101001" * 3)
+    ca, cb = _cell("A", "x", a), _cell("B", "x", b)
+    t = compare_pair(ca, cb, a, b)
+    assert t.mdd == pytest.approx(min_detectable_difference(ca.stderr, cb.stderr,
+                                                            paired_corr=t.corr))
+
+
+@dataclass
+class _Row:
+    item_id: str
+    repeat: int
+    metrics: dict[str, float]
+    extracted: str | None = None
+    reason: str = ""
+    response_key: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+def test_disagreements_both_directions_in_natural_order() -> None:
+    a = [_Row(f"it{i}", 0, {"acc": float(i % 2)}, extracted=f"a{i}") for i in range(12)]
+    b = [_Row(f"it{i}", 0, {"acc": float(i < 3)}, extracted=f"b{i}") for i in range(12)]
+    ds = disagreements("x", "acc", a, b, limit=2)
+    # a right & b wrong: odd i >= 3 -> 3,5,7,9,11 ; b right & a wrong: even i < 3 -> 0,2
+    assert (ds.n_shared, ds.n_a_only, ds.n_b_only) == (12, 5, 2)
+    assert [d.item_id for d in ds.shown] == ["it3", "it5", "it0", "it2"]
+    assert ds.shown[0].a_right and ds.shown[0].extracted_a == "a3"
+    assert not ds.shown[2].a_right
+
+
+def test_disagreements_use_item_means_over_repeats() -> None:
+    a = [_Row("q1", r, {"acc": v}) for r, v in enumerate([1, 1, 0])]  # 2/3 -> right
+    b = [_Row("q1", r, {"acc": v}) for r, v in enumerate([0, 1, 0])]  # 1/3 -> wrong
+    ds = disagreements("x", "acc", a, b)
+    assert ds.n_a_only == 1 and ds.shown[0].score_a == pytest.approx(2 / 3)
+
+
+def test_disagreement_shows_a_repeat_that_scored_like_the_item() -> None:
+    a = [_Row("q1", r, {"acc": v}, extracted=f"a{r}") for r, v in enumerate([0, 1, 1])]
+    b = [_Row("q1", r, {"acc": v}, extracted=f"b{r}") for r, v in enumerate([1, 0, 0])]
+    (d,) = disagreements("x", "acc", a, b).shown
+    assert d.a_right and (d.extracted_a, d.repeat_a) == ("a1", 1)  # a right: a correct repeat
+    assert (d.extracted_b, d.repeat_b, d.repeats_b) == ("b1", 1, 3)  # b wrong: a wrong one

@@ -1,0 +1,177 @@
+"""Cost arithmetic against hand-computed examples; the price table; the efficiency report."""
+
+from __future__ import annotations
+
+import pytest
+
+from shootout.analysis.efficiency import efficiency_report
+from shootout.config import PriceConfig, RunConfig
+from shootout.errors import ConfigError
+from shootout.perf.cost import (
+    Tokens,
+    busy_hours,
+    cost,
+    cost_per_1k_items,
+    cost_per_point,
+    token_cost,
+)
+from shootout.perf.prices import Price, default_table, load_table, resolve_price
+from shootout.providers.base import GenerateResponse, Timing, Usage, response_to_dict
+from shootout.store.sqlite import SampleRow, Store
+
+MINI = Price(input_per_m=0.15, cached_input_per_m=0.075, output_per_m=0.60, origin="table")
+
+
+def test_token_cost_with_cached_input():
+    # 1M input of which 400k cached, 200k output at gpt-4o-mini's list prices:
+    # 600k x 0.15 + 400k x 0.075 + 200k x 0.60 = 0.09 + 0.03 + 0.12 = $0.24
+    assert token_cost(Tokens(1_000_000, 400_000, 200_000), MINI) == pytest.approx(0.24)
+
+
+def test_cached_input_without_a_cached_price_is_billed_as_input():
+    p = Price(input_per_m=2.0, output_per_m=8.0, origin="config")
+    # 500k input (all cached, no cached price) + 100k output = 1.0 + 0.8
+    assert token_cost(Tokens(500_000, 500_000, 100_000), p) == pytest.approx(1.8)
+
+
+def test_no_price_is_no_cost_not_zero():
+    assert token_cost(Tokens(10, 0, 10), Price()) is None
+    c = cost(Tokens(10, 0, 10), 1.0, Price())
+    assert c.total_usd is None
+
+
+def test_hourly_cost_counts_overlapping_requests_once():
+    # seconds: [0, 1800] and [900, 2700] overlap -> 2700 s; [7200, 9000] -> 1800 s; 1.25 h
+    hours = busy_hours([(0, 1800), (900, 2700), (7200, 9000)])
+    assert hours == pytest.approx(1.25)
+    rented = Price(0.0, 0.0, 0.0, per_hour=2.0, origin="config")
+    c = cost(Tokens(1000, 0, 1000), hours, rented)
+    assert (c.tokens_usd, c.hourly_usd, c.total_usd) == (0.0, pytest.approx(2.5),
+                                                          pytest.approx(2.5))
+
+
+def test_cost_per_point_and_per_thousand_items():
+    # $1.20 for a mean score of 0.6, i.e. 60 points -> $0.02 per point
+    assert cost_per_point(1.20, 0.6) == pytest.approx(0.02)
+    assert cost_per_point(1.20, 0.0) is None and cost_per_point(None, 0.5) is None
+    # $0.24 over 120 items -> $2.00 per 1,000 items
+    assert cost_per_1k_items(0.24, 120) == pytest.approx(2.0)
+
+
+def test_shipped_table_rows_have_source_and_date():
+    table = default_table()
+    for name in ("gpt-4o-mini", "gpt-4o", "deepseek-chat", "kimi-k2-0711-preview"):
+        row = table.lookup(name)
+        assert row is not None and row.source and row.as_of, name
+    assert table.lookup("gpt-4o-mini") == table.lookup("gpt-4o-mini-2024-07-18")
+    assert table.lookup("gpt-4o-2099-01-01") == table.lookup("gpt-4o")  # dated snapshot
+    assert table.lookup("no-such-model") is None
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ("input_per_m: 1\n    output_per_m: 2\n    as_of: '2025-01-01'", "source is required"),
+        ("input_per_m: -1\n    output_per_m: 2\n    source: x\n    as_of: '2025'", ">= 0"),
+        ("input_per_m: 1\n    output_per_m: 2\n    source: x\n    as_of: '2025'\n    typo: 1",
+         "unknown field 'typo'"),
+        ("source: x\n    as_of: '2025'", "needs input_per_m"),
+    ],
+)
+def test_malformed_table_names_file_and_row(tmp_path, row, message):
+    path = tmp_path / "prices.yaml"
+    path.write_text(f"models:\n  my-model:\n    {row}\n")
+    with pytest.raises(ConfigError) as e:
+        load_table(path)
+    assert str(path) in str(e.value) and "models.my-model" in str(e.value)
+    assert message in str(e.value)
+
+
+def test_price_resolution_order(tmp_path, monkeypatch):
+    table = default_table()
+    assert resolve_price("openai:gpt-4o-mini", table=table).origin == "table"
+    cfg = resolve_price("openai:gpt-4o-mini", config_price=PriceConfig(output_per_m=1.0),
+                        table=table)
+    assert (cfg.input_per_m, cfg.output_per_m, cfg.origin) == (0.15, 1.0, "config")
+    over = resolve_price("openai:gpt-4o-mini", config_price=PriceConfig(output_per_m=1.0),
+                         override={"output_per_m": 3.0}, table=table)
+    assert over.output_per_m == 3.0 and over.origin == "override"
+    assert resolve_price("local", table=table).origin == "local"
+    assert resolve_price("openai:gemma", base_url="http://127.0.0.1:8000/v1",
+                         table=table).input_per_m == 0.0
+    hourly = resolve_price("local", config_price=PriceConfig(per_hour=1.5), table=table)
+    assert hourly.per_hour == 1.5 and hourly.output_per_m == 0.0
+    assert not resolve_price("openai:unknown", base_url="https://api.example.com/v1",
+                             table=table).known
+    user = tmp_path / "mine.yaml"
+    user.write_text("models:\n  my-api-model:\n    input_per_m: 1\n    output_per_m: 2\n"
+                    "    source: my invoice\n    as_of: 2025-06-01\n")
+    monkeypatch.setenv("SHOOTOUT_PRICES", str(user))
+    mine = resolve_price("openai:my-api-model")
+    assert (mine.input_per_m, mine.as_of) == (1.0, "2025-06-01")
+
+
+# -- the efficiency report on a small hand-made store ------------------------------------
+def _response(prompt: int, cached: int, out: int) -> dict:
+    chunks = tuple(0.1 + 0.02 * i for i in range(out))
+    return response_to_dict(GenerateResponse(
+        text="A", usage=Usage(prompt_tokens=prompt, completion_tokens=out, cached_tokens=cached),
+        timing=Timing(ttft=0.1, e2e=chunks[-1], chunk_times=chunks),
+    ))
+
+
+def _store(tmp_path) -> tuple[Store, str]:
+    cfg = RunConfig.model_validate({"models": ["openai:gpt-4o-mini"],
+                                    "benchmarks": ["arc_easy", "mmlu"]})
+    db = Store(tmp_path / "s.sqlite")
+    run_id = cfg.run_id()
+    db.upsert_run(run_id, cfg.model_dump(mode="json"))
+    samples = [  # benchmark, item, acc, (prompt, cached, output)
+        ("arc_easy", "a1", 1.0, (1000, 0, 100)),
+        ("arc_easy", "a2", 0.0, (1000, 500, 100)),
+        ("mmlu", "m1", 1.0, (1000, 0, 100)),
+        ("mmlu", "m2", 1.0, (1000, 0, 100)),
+    ]
+    for bench, item, acc, usage in samples:
+        key = f"k-{bench}-{item}"
+        db.put_response(key, "openai:gpt-4o-mini", "generate", {"kind": "generate"},
+                        _response(*usage))
+        db.put_sample(run_id, SampleRow(
+            model="openai:gpt-4o-mini", benchmark=bench, item_id=item, repeat=0, group="",
+            status="ok", metrics={"acc": acc}, extracted=None, reason="",
+            extraction_failed=False, error=None, response_key=key))
+    return db, run_id
+
+
+def test_efficiency_report_hand_computed(tmp_path):
+    db, run_id = _store(tmp_path)
+    rows = {(r["scope"], r["benchmark"]): r for r in efficiency_report(db, run_id)}
+    arc, mmlu, total = rows[("benchmark", "arc_easy")], rows[("benchmark", "mmlu")], rows[
+        ("model", None)]
+    # one request: 1000 x 0.15 + 100 x 0.60 = $0.00021; with 500 cached:
+    # 500 x 0.15 + 500 x 0.075 + 100 x 0.60 = $0.0001725 (per 1M -> /1e6)
+    assert arc["cost_usd"] == pytest.approx(0.00021 + 0.0001725)
+    assert mmlu["cost_usd"] == pytest.approx(2 * 0.00021)
+    assert arc["tokens"] == {"input": 2000, "cached_input": 500, "output": 200,
+                             "estimated_requests": 0}
+    # arc scores 0.5 (50 points), mmlu 1.0 (100 points)
+    assert arc["cost_per_point"] == pytest.approx(0.0003825 / 50)
+    assert mmlu["cost_per_point"] == pytest.approx(0.00042 / 100)
+    # the suite: $0.0008025 over a mean of 75 points; 4 items
+    assert total["cost_usd"] == pytest.approx(0.0008025)
+    assert total["cost_per_point"] == pytest.approx(0.0008025 / 75)
+    assert total["cost_per_1k_items"] == pytest.approx(0.0008025 / 4 * 1000)
+    assert total["covers"]["benchmarks"] == ["arc_easy", "mmlu"]
+    assert total["covers"]["output_tokens"] == 400
+    assert total["latency"]["ttft_ms"]["median"] == pytest.approx(100.0)
+    assert total["latency"]["itl_ms"]["median"] == pytest.approx(20.0)
+    assert total["price"]["source"] and total["price"]["as_of"]
+
+
+def test_efficiency_report_overrides(tmp_path):
+    db, run_id = _store(tmp_path)
+    rows = efficiency_report(db, run_id, {"openai:gpt-4o-mini": PriceConfig(output_per_m=1.0)})
+    total = next(r for r in rows if r["scope"] == "model")
+    # output now $1/1M: 400 x 1.0 = 0.0004; input unchanged: 3500 x 0.15 + 500 x 0.075
+    assert total["cost_usd"] == pytest.approx((3500 * 0.15 + 500 * 0.075 + 400 * 1.0) / 1e6)
+    assert total["price"]["origin"] == "override"

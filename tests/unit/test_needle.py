@@ -1,0 +1,406 @@
+"""Needle in a haystack without a model: options, documents, prompt sizing, scoring, analysis.
+
+A whitespace "tokenizer" (one token per word, plus BOS) stands in for the model's; the real
+tokenizer is exercised in tests/integration/test_needle_e2e.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import re
+from pathlib import Path
+
+import pytest
+
+from shootout.benchmarks.base import PromptContext
+from shootout.benchmarks.needle import NeedleInAHaystack, NeedleOptions, aggregate_rows
+from shootout.data import DataDir
+from shootout.errors import ConfigError, DataError
+from shootout.providers.base import GenerateRequest, GenerateResponse, Sampling, Usage
+from shootout.scoring.needle import (
+    Haystack,
+    Item,
+    Needle,
+    analyse,
+    effective_length,
+    estimate_tokens,
+    find_values,
+    score_all,
+    score_one,
+    split_chinese,
+    split_english,
+    synthetic_corpus,
+)
+from shootout.store.sqlite import SampleRow
+
+BASE = PromptContext("generative", False, Sampling(temperature=0.0, max_tokens=16), 0)
+CHAT = PromptContext("generative", True, Sampling(temperature=0.0, max_tokens=16), 0)
+
+
+def words(text: str) -> int:
+    return 1 + len(text.split())  # BOS + one token per word
+
+
+class FakeLocal:
+    """Tokenizer, n_ctx and GGUF window like LocalProvider."""
+
+    def __init__(self, n_ctx: int = 8192, window: int = 32768) -> None:
+        self.n_ctx, self.context_window = n_ctx, window
+
+    def tokenize(self, text: str, add_bos: bool = True) -> list[int]:
+        return [0] * (words(text) - (0 if add_bos else 1))
+
+
+class FakeAPI:
+    """An API whose tokenizer we do not know: 1.3 tokens a word plus a chat-ish overhead."""
+
+    model = "mystery-model"
+
+    def __init__(self, report: bool = True) -> None:
+        self.requests: list[GenerateRequest] = []
+        self.report = report
+
+    def info(self) -> dict:
+        return {"model_id": "openai:mystery-model"}
+
+    def server_tokens(self, req: GenerateRequest) -> int:
+        text = req.prompt if req.prompt is not None else req.messages[0].content
+        return round(1.3 * len(text.split())) + 7
+
+    async def generate(self, req: GenerateRequest) -> GenerateResponse:
+        self.requests.append(req)
+        usage = Usage(prompt_tokens=self.server_tokens(req), completion_tokens=1)
+        return GenerateResponse(text="", usage=usage if self.report else Usage(estimated=True))
+
+
+def bench(tmp_path: Path | None = None, **options) -> NeedleInAHaystack:
+    options.setdefault("haystack", "synthetic")
+    root = tmp_path if tmp_path is not None else None
+    return NeedleInAHaystack(data=DataDir(root), options=options)
+
+
+def bound(**options) -> tuple[NeedleInAHaystack, list]:
+    b = bench(**options)
+    docs = asyncio.run(b.bind_model(FakeLocal(), b.load(), BASE))
+    return b, docs
+
+
+# -- options and documents ------------------------------------------------------------------
+def test_options_parse_lengths_depths_and_aliases():
+    o = NeedleOptions.parse({"lengths": "2k,1K,4096", "depths": "0, 50,100", "variant": "multi"})
+    assert o.lengths == (1024, 2048, 4096)
+    assert o.depths == (100.0, 50.0, 0.0)  # run order: deep needles first (prefix reuse)
+    assert o.variant == "multivalue" and o.trials == 3 and o.haystack == "gatsby"
+    assert NeedleOptions.parse({}).depths == tuple(float(d) for d in range(100, -1, -10))
+    for bad in ({"variant": "nope"}, {"depths": "120"}, {"lengths": "12"}, {"trials": 0},
+                {"haystack": "moby"}, {"lengths": "abc"}):
+        with pytest.raises(ConfigError):
+            NeedleOptions.parse(bad)
+
+
+def test_documents_cover_the_grid_in_run_order_and_are_seeded():
+    b = bench(lengths=[1024, 2048], depths=[0, 50, 100], trials=2)
+    docs = b.load()
+    assert len(docs) == 2 * 3 * 2
+    assert [d.id for d in docs[:3]] == ["L1024-d100-t0", "L1024-d100-t1", "L1024-d50-t0"]
+    assert {d.group for d in docs} == {"L1024", "L2048"}
+    again = bench(lengths=[1024, 2048], depths=[0, 50, 100], trials=2).load()
+    assert [d.fields for d in docs] == [d.fields for d in again]
+    other = NeedleInAHaystack(data=DataDir(None), fewshot_seed=7,
+                              options={"lengths": [1024, 2048], "depths": [0, 50, 100],
+                                       "trials": 2, "haystack": "synthetic"}).load()
+    assert [d.fields["answers"] for d in docs] != [d.fields["answers"] for d in other]
+    keys = [d.fields["query"][0] for d in docs]
+    assert len(set(keys)) > len(keys) // 2  # different keys across trials
+    for d in docs:
+        (v,) = d.fields["answers"]
+        assert re.fullmatch(r"[1-9]\d{6}", v)
+
+
+@pytest.mark.parametrize("variant", ["multivalue", "multikey", "multiquery"])
+def test_multi_needle_variants(variant):
+    docs = bench(lengths=[1024], depths=[20], trials=1, variant=variant, needles=4).load()
+    f = docs[0].fields
+    assert len(f["needles"]) == 4
+    assert len({n["value"] for n in f["needles"]}) == 4
+    assert f["needles"][0]["depth"] == pytest.approx(0.2)
+    if variant == "multivalue":
+        assert len({n["key"] for n in f["needles"]}) == 1 and len(f["answers"]) == 4
+        assert [n["depth"] for n in f["needles"]] == pytest.approx([0.2, 0.4, 0.6, 0.8])
+    elif variant == "multikey":
+        assert len({n["key"] for n in f["needles"]}) == 4
+        assert f["answers"] == [f["needles"][0]["value"]] and len(f["distractors"]) == 3
+    else:
+        assert f["query"] == [n["key"] for n in f["needles"]] and len(f["answers"]) == 4
+
+
+def test_default_haystack_falls_back_to_synthetic_without_data(tmp_path):
+    assert bench(tmp_path, haystack=None).corpus.name == "synthetic"
+    with pytest.raises(DataError):
+        _ = bench(tmp_path, haystack="gatsby").corpus
+
+
+# -- sentences ------------------------------------------------------------------------------
+def test_english_sentences_keep_abbreviations_and_initials():
+    s = split_english("Mr. Gatsby met F. Scott at 3 p.m. today. “Is it?” she asked! Yes.\nNo.")
+    assert s == ["Mr. Gatsby met F. Scott at 3 p.m. today.", "“Is it?” she asked!", "Yes.",
+                 "No."]
+
+
+def test_chinese_sentences():
+    got = split_chinese("甲说：“好。”乙笑了！\r\n丙？丁")
+    assert got == ["甲说：“好。”", "乙笑了！", "丙？", "丁"]
+
+
+# -- prompt sizing --------------------------------------------------------------------------
+@pytest.mark.parametrize("target", [300, 1024, 5000, 20000])
+@pytest.mark.parametrize("depth", [0.0, 0.1, 0.5, 0.93, 1.0])
+def test_haystack_hits_the_target_and_the_depth(target, depth):
+    h = Haystack(synthetic_corpus(), words)
+    needle = Needle("One of the special magic numbers for x is: 1234567.", depth)
+    b = h.build("Intro.\n", "\nQuestion? Answer is", [needle], target, tol=2)
+    assert abs(words(b.text) - target) <= 2
+    hay = b.text[len("Intro.\n") : -len("\nQuestion? Answer is")]
+    before = hay[: hay.index("One of the special")]
+    assert before == "" or before.endswith(". ")  # on a sentence boundary
+    measured = len(before.split()) / b.haystack_tokens
+    assert measured == pytest.approx(b.depths[0], abs=1e-9)
+    assert abs(measured - depth) <= b.slack[0] + 1e-9
+    assert b.slack[0] <= 4 / b.haystack_tokens  # synthetic sentences are 3-4 words
+
+
+def test_every_prompt_in_a_grid_has_its_length():
+    b, docs = bound(lengths="1k,2k,8k", depths="0,25,50,75,100", trials=2, variant="multikey")
+    for d in docs:
+        req = b.request(d, BASE)
+        assert abs(words(req.prompt) - d.fields["length"]) <= 0.01 * d.fields["length"]
+        for n in d.fields["needles"]:
+            assert f"One of the special magic numbers for {n['key']} is: {n['value']}." in (
+                req.prompt)
+
+
+def test_top_length_leaves_room_for_the_answer():
+    b = bench(lengths=[8192], depths=[50], trials=1)
+    docs = asyncio.run(b.bind_model(FakeLocal(n_ctx=8192), b.load(), BASE))
+    n = words(b.request(docs[0], BASE).prompt)
+    assert n + 16 <= 8192 and n >= 0.99 * 8192
+
+
+def test_same_configuration_builds_the_same_prompts():
+    b1, d1 = bound(lengths="1k", depths="0,50", trials=2)
+    b2, d2 = bound(lengths="1k", depths="0,50", trials=2)
+    assert [b1.request(d, BASE).to_dict() for d in d1] == [b2.request(d, BASE).to_dict()
+                                                            for d in d2]
+
+
+def test_prompts_share_the_prefix_before_the_needle():
+    b, docs = bound(lengths="1k", depths="100,50", trials=2)
+    p = [b.request(d, BASE).prompt for d in docs]
+    cut = p[0].index("One of the special")
+    assert p[0][:cut] == p[1][:cut]  # same depth, other trial: all but needle and question
+    assert p[1][: p[2].index("One of the special")] == p[2][: p[2].index("One of the special")]
+
+
+def test_request_shapes_for_base_and_chat_models():
+    b, docs = bound(lengths="1k", depths="50", trials=1)
+    key = docs[0].fields["query"][0]
+    req = b.request(docs[0], BASE)
+    assert req.prompt.startswith("Some special magic numbers are hidden")
+    assert req.prompt.endswith(f"The special magic number for {key} mentioned in the "
+                               "provided text is")
+    assert req.sampling.stop == ("\n",) and req.sampling.max_tokens == 16
+    chat = b.request(docs[0], CHAT)
+    assert chat.messages[0].content.endswith(f"What is the special magic number for {key} "
+                                             "mentioned in the provided text?")
+    assert chat.sampling.stop == ()
+    mb, mdocs = bound(lengths="1k", depths="50", trials=1, variant="multiquery")
+    mreq = mb.request(mdocs[0], BASE)
+    assert mreq.sampling.max_tokens >= 46 and ", and " in mreq.prompt.splitlines()[-1]
+
+
+# -- binding: windows, budget, calibration --------------------------------------------------
+def test_default_lengths_stop_at_n_ctx():
+    b = bench(depths="50", trials=1)
+    docs = asyncio.run(b.bind_model(FakeLocal(n_ctx=8192, window=32768), b.load(), BASE))
+    assert sorted({d.fields["length"] for d in docs}) == [1024, 2048, 4096, 8192]
+
+
+def test_length_over_n_ctx_is_refused():
+    b = bench(lengths="16k", depths="50", trials=1)
+    with pytest.raises(ConfigError, match="n-ctx"):
+        asyncio.run(b.bind_model(FakeLocal(n_ctx=8192), b.load(), BASE))
+
+
+def test_api_without_a_window_needs_lengths_or_context_window():
+    b = bench(depths="50", trials=1)
+    with pytest.raises(ConfigError, match="context-window"):
+        asyncio.run(b.bind_model(FakeAPI(), b.load(), BASE))
+    b = bench(depths="50", trials=1, context_window=4096, dry_run=True)
+    docs = asyncio.run(b.bind_model(FakeAPI(), b.load(), BASE))
+    assert sorted({d.fields["length"] for d in docs}) == [1024, 2048, 4096]
+
+
+def test_budget_and_dry_run_cost():
+    b = bench(lengths="1k,2k", depths="0,50,100", trials=2)
+    docs = b.load()
+    with pytest.raises(ConfigError, match="max-tokens-budget"):
+        b.options["max_tokens_budget"] = 10_000
+        asyncio.run(b.bind_model(FakeLocal(), docs, BASE))
+    b.options["max_tokens_budget"] = 20_000
+    docs = asyncio.run(b.bind_model(FakeLocal(), docs, BASE))
+    c = b.cost(docs, BASE)
+    assert c["prompt_tokens"] == 6 * 1024 + 6 * 2048
+    assert c["max_completion_tokens"] == 12 * 16 and c["calibration_tokens"] == 0
+    # depths 100, 100, 50, 50, 0, 0 per length: each prompt re-evaluates from its needle on
+    # (or the previous one's), so 1 + 0 + 1/2 + 1/2 + 1 + 1 = 4 prompts' worth per length
+    assert c["evaluated_with_prefix_cache"] == 4 * 1024 + 4 * 2048
+    report = b.cost_report(docs, BASE)
+    assert "L=    2048:    6 requests" in report and "12,288" in report
+
+
+def test_calibration_brings_server_counts_within_one_percent():
+    api = FakeAPI()
+    b = bench(lengths="1k,4k", depths="0,50,100", trials=1, context_window=8192)
+    docs = asyncio.run(b.bind_model(api, b.load(), BASE))
+    assert b.model_info()["exact"] is False
+    tries = len(api.requests)
+    assert 2 <= tries <= 6 and all(r.sampling.max_tokens == 1 for r in api.requests)
+    for d in docs:
+        got = api.server_tokens(b.request(d, BASE))
+        assert abs(got - d.fields["length"]) <= 0.01 * d.fields["length"], (d.id, got)
+    resp = asyncio.run(api.generate(b.request(docs[0], BASE)))
+    detail = b.score(docs[0], BASE, resp).detail
+    assert detail["reported_prompt_tokens"] == resp.usage.prompt_tokens
+    assert abs(detail["prompt_tokens"] - resp.usage.prompt_tokens) <= 0.01 * 1024
+
+
+def test_calibration_stops_when_the_server_reports_nothing():
+    api = FakeAPI(report=False)
+    b = bench(lengths="1k,2k", depths="50", trials=1)
+    asyncio.run(b.bind_model(api, b.load(), BASE))
+    assert len(api.requests) == 1
+    assert "no prompt tokens" in b.model_info()["calibration"][0]["note"]
+
+
+def test_dry_run_sends_nothing():
+    api = FakeAPI()
+    b = bench(lengths="1k", depths="50", trials=1, dry_run=True)
+    asyncio.run(b.bind_model(api, b.load(), BASE))
+    assert api.requests == []
+
+
+def test_estimate_counts_cjk_per_character():
+    assert estimate_tokens("abcdefgh") == 2
+    assert estimate_tokens("红楼梦") == 3
+
+
+# -- scoring --------------------------------------------------------------------------------
+def test_find_values_and_scoring():
+    assert find_values(": 1,234,567. And 76543210 or 7654321") == ["1234567", "7654321"]
+    assert score_one(" 1234567.", "1234567")["acc"] == 1.0
+    s = score_one(" 7654321, then 1234567", "1234567", ["7654321"])
+    assert s["acc"] == 0.0 and s["distractor"] and s["extracted"] == "7654321"
+    assert score_one("no idea", "1234567")["extracted"] is None
+    s = score_all("1234567, 2345678 and 9999999", ["1234567", "2345678", "3456789"])
+    assert s["acc"] == 0.0 and s["recall"] == pytest.approx(2 / 3)
+    assert score_all("3456789 1234567 2345678", ["1234567", "2345678", "3456789"])["acc"] == 1
+
+
+def test_score_records_tokens_and_depth():
+    b, docs = bound(lengths="1k", depths="25", trials=1)
+    d = docs[0]
+    resp = GenerateResponse(text=f": {d.fields['answers'][0]}.",
+                            usage=Usage(prompt_tokens=1000, completion_tokens=4))
+    s = b.score(d, BASE, resp)
+    assert s.metrics == {"acc": 1.0, "recall": 1.0} and not s.extraction_failed
+    assert s.detail["length"] == 1024 and s.detail["depth"] == 25.0
+    assert abs(s.detail["depth_actual"] - 25.0) < 2.0
+    assert s.detail["target_tokens"] == 1024 and s.detail["reported_prompt_tokens"] == 1000
+
+
+# -- analysis -------------------------------------------------------------------------------
+def row(length: int, depth: float, trial: int, acc: float) -> SampleRow:
+    return SampleRow(model="m", benchmark="needle", item_id=f"L{length}-d{depth:g}-t{trial}",
+                     repeat=0, group=f"L{length}", status="ok",
+                     metrics={"acc": acc, "recall": acc}, extracted=None, reason="",
+                     extraction_failed=False, error=None, response_key=None,
+                     detail={"length": length, "depth": depth, "variant": "single",
+                             "haystack": "synthetic", "prompt_tokens": length,
+                             "target_tokens": length, "reported_prompt_tokens": length,
+                             "depth_actual": depth + 0.5})
+
+
+def test_aggregate_heatmap_buckets_gap_and_effective_length():
+    # 1K: perfect. 2K: the middle (50) fails on 2 of 3 trials. 4K: all wrong at depth 50 and 100
+    rows = []
+    for L, bad in ((1024, {}), (2048, {50: 2}), (4096, {50: 3, 100: 3})):
+        for d in (0, 50, 100):
+            rows += [row(L, d, t, 0.0 if t < bad.get(d, 0) else 1.0) for t in range(3)]
+    values, a = aggregate_rows(rows)
+    m = {v.metric: v for v in values}
+    assert a["lengths"] == [1024, 2048, 4096] and a["depths"] == [0.0, 50.0, 100.0]
+    assert a["heatmap"][0] == [1.0, 1.0, 1.0]
+    assert a["heatmap"][1] == pytest.approx([1.0, 1 / 3, 1.0])
+    assert a["heatmap"][2] == [1.0, 0.0, 0.0]
+    assert a["counts"][2] == [3, 3, 3]
+    assert m["acc"].score == pytest.approx(19 / 27) and m["acc"].n == 27
+    assert m["acc_beginning"].score == 1.0 and m["acc_beginning"].n == 9
+    assert m["acc_middle"].score == pytest.approx(4 / 9)
+    assert m["acc_end"].score == pytest.approx(6 / 9)
+    gap = (1.0 + 6 / 9) / 2 - 4 / 9
+    assert m["lost_in_middle_gap"].score == pytest.approx(gap)
+    se = math.sqrt(m["acc_beginning"].stderr ** 2 / 4 + m["acc_end"].stderr ** 2 / 4
+                   + m["acc_middle"].stderr ** 2)
+    assert m["lost_in_middle_gap"].stderr == pytest.approx(se)
+    assert m["lost_in_middle_gap"].ci_low == pytest.approx(gap - 1.96 * se)
+    # 2K is at 7/9 = 78% < 85%: the effective length is 1K even though nothing else failed
+    assert m["effective_length"].score == 1024 and m["effective_length"].extra["unit"] == "tokens"
+    assert a["tokens"]["n_reported_equal_built"] == 27
+    assert a["tokens"]["max_depth_error_pct"] == pytest.approx(0.5)
+    assert "recall" not in m  # single needle: recall is acc
+
+
+def test_repeats_are_averaged_within_an_item():
+    rows = [row(1024, 50, 0, 1.0), row(1024, 50, 0, 0.0)]
+    rows[1] = SampleRow(**{**rows[1].__dict__, "repeat": 1})
+    _, a = aggregate_rows(rows)
+    assert a["heatmap"] == [[0.5]] and a["counts"] == [[1]]
+
+
+def test_effective_length_and_gap_edge_cases():
+    assert effective_length({1024: 0.9, 2048: 0.8, 4096: 0.95}, 0.85) == 1024
+    assert effective_length({1024: 0.5}, 0.85) == 0
+    a = analyse([Item(1024, 50.0, 1.0, 1.0)])
+    assert a["gap"]["value"] is None and a["buckets"]["beginning"]["n"] == 0
+
+
+def test_calibration_prefers_a_non_streamed_count_where_the_provider_has_one():
+    class Counting(FakeAPI):
+        def __init__(self) -> None:
+            super().__init__(report=False)  # streamed responses carry no usage
+            self.counted = 0
+
+        async def count_prompt_tokens(self, req: GenerateRequest) -> int:
+            self.counted += 1
+            return self.server_tokens(req)
+
+    api = Counting()
+    b = bench(lengths="1k", depths="50", trials=1, context_window=2048)
+    docs = asyncio.run(b.bind_model(api, b.load(), BASE))
+    assert api.counted >= 2 and api.requests == []
+    assert abs(api.server_tokens(b.request(docs[0], BASE)) - 1024) <= 10
+
+
+def test_wanted_n_ctx():
+    assert bench(lengths="1k,16k").wanted_n_ctx() == 16384
+    assert bench().wanted_n_ctx() is None
+
+
+def test_dry_run_cost_counts_calibration_for_apis():
+    b = bench(lengths="1k,2k", depths="50", trials=1, dry_run=True)
+    docs = asyncio.run(b.bind_model(FakeAPI(), b.load(), BASE))
+    assert b.cost(docs, BASE)["calibration_tokens"] == 1024 + 2048
+    b = bench(lengths="1k,2k", depths="50", trials=1, dry_run=True, tokenizer=words)
+    docs = asyncio.run(b.bind_model(FakeAPI(), b.load(), BASE))
+    assert b.cost(docs, BASE)["calibration_tokens"] == 1024  # exact: confirmed once

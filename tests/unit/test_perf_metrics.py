@@ -1,0 +1,204 @@
+"""Latency definitions (vLLM's), their aggregation, and where the provider stamps arrivals."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from shootout.perf.load import Level, parse_levels
+from shootout.perf.metrics import request_metrics, stats, summarize, throughput
+from shootout.providers.base import Timing, Usage
+from shootout.providers.openai import _sse_events, _StreamAccumulator
+
+
+def test_stats_are_numpy_linear_percentiles():
+    s = stats([1.0, 2.0, 3.0, 4.0])
+    assert (s.n, s.mean, s.median) == (4, 2.5, 2.5)
+    assert s.p90 == pytest.approx(3.7)
+    assert s.p99 == pytest.approx(3.97)
+    empty = stats([])
+    assert empty.n == 0 and empty.mean is None and empty.p99 is None
+
+
+def test_one_request_hand_computed():
+    # first token at 50 ms, then 10 more tokens 20 ms apart, stream ends at 260 ms
+    chunks = tuple(0.05 + 0.02 * i for i in range(11))
+    m = request_metrics(Timing(ttft=0.05, e2e=0.26, chunk_times=chunks),
+                        Usage(prompt_tokens=100, completion_tokens=11))
+    assert m.itls == pytest.approx([0.02] * 10)
+    assert m.tpot == pytest.approx((0.26 - 0.05) / 10)  # (e2e - TTFT) / (output tokens - 1)
+    assert m.output_tps == pytest.approx(11 / 0.26)
+    assert m.input_tokens == 100 and not m.estimated
+
+
+def test_tpot_needs_two_tokens_and_a_first_token():
+    one = request_metrics(Timing(ttft=0.1, e2e=0.1, chunk_times=(0.1,)),
+                          Usage(completion_tokens=1))
+    assert one.tpot is None and one.itls == ()
+    none = request_metrics(Timing(ttft=None, e2e=0.3), Usage(completion_tokens=5))
+    assert none.tpot is None and none.ttft is None
+
+
+def test_itl_pools_every_gap_tpot_takes_one_value_per_request():
+    a = request_metrics(Timing(ttft=0.1, e2e=0.3, chunk_times=(0.1, 0.2, 0.3)),
+                        Usage(completion_tokens=3))
+    b = request_metrics(Timing(ttft=0.2, e2e=0.5, chunk_times=(0.2, 0.5)),
+                        Usage(completion_tokens=2))
+    s = summarize([a, b])
+    assert s.itl.n == 3 and s.itl.median == pytest.approx(0.1)  # gaps 0.1, 0.1, 0.3
+    assert s.tpot.n == 2 and s.tpot.mean == pytest.approx((0.1 + 0.3) / 2)
+    assert s.ttft.mean == pytest.approx(0.15)
+    d = s.to_dict()
+    assert d["ttft_ms"]["mean"] == pytest.approx(150.0)  # reported in milliseconds
+    assert d["itl_ms"]["n"] == 3 and d["output_tokens_per_s"]["n"] == 2
+
+
+def test_reasoning_and_answer_first_tokens_are_separate():
+    t = Timing(ttft=0.2, e2e=1.0, chunk_times=(0.2, 0.4, 0.8), first_reasoning=0.2,
+               first_answer=0.8)
+    s = summarize([request_metrics(t, Usage(completion_tokens=3))]).to_dict()
+    assert s["first_reasoning_ms"]["median"] == pytest.approx(200.0)
+    assert s["first_answer_ms"]["median"] == pytest.approx(800.0)
+    assert s["ttft_ms"]["median"] == pytest.approx(200.0)
+
+
+def test_throughput_over_the_duration():
+    reqs = [request_metrics(Timing(ttft=0.1, e2e=1.0, chunk_times=(0.1,)),
+                            Usage(prompt_tokens=10, completion_tokens=30)) for _ in range(4)]
+    t = throughput(reqs, 2.0)
+    assert t == {"request_throughput": 2.0, "output_throughput": 60.0,
+                 "total_token_throughput": 80.0}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    ttft=st.floats(0.0, 5.0),
+    gaps=st.lists(st.floats(0.0, 1.0), min_size=1, max_size=50),
+    tail=st.floats(0.0, 1.0),
+)
+def test_definitions_are_consistent(ttft, gaps, tail):
+    chunks = tuple(np.cumsum([ttft, *gaps]).tolist())
+    e2e = chunks[-1] + tail
+    m = request_metrics(Timing(ttft=ttft, e2e=e2e, chunk_times=chunks),
+                        Usage(completion_tokens=len(chunks)))
+    assert sum(m.itls) == pytest.approx(chunks[-1] - chunks[0], abs=1e-9)
+    assert m.tpot is not None
+    assert ttft + m.tpot * (len(chunks) - 1) == pytest.approx(e2e, abs=1e-9)
+
+
+def test_provider_clock_is_monotonic():
+    assert time.get_clock_info("perf_counter").monotonic
+
+
+def test_arrival_is_stamped_when_bytes_arrive_not_after_parsing():
+    """Events that came in one read share its arrival stamp, however slow the consumer is;
+    an event that came later carries the later read's stamp."""
+    first = b'data: {"choices":[{"delta":{"content":"a"}}]}\n\n'
+
+    async def raw():
+        yield first + first  # two events in one read
+        await asyncio.sleep(0.05)
+        yield first
+
+    async def consume():
+        stamps = []
+        async for arrival, _event in _sse_events(raw(), time.perf_counter()):
+            stamps.append(arrival)
+            await asyncio.sleep(0.03)  # a slow parser/consumer must not move the stamps
+        return stamps
+
+    s = asyncio.run(consume())
+    assert s[0] == s[1]
+    assert s[2] > s[1]
+
+
+def test_accumulator_counts_reasoning_and_answer_chunks():
+    acc = _StreamAccumulator()
+    acc.add(0.1, {"choices": [{"delta": {"reasoning_content": "hm"}}]})
+    acc.add(0.3, {"choices": [{"delta": {"content": "A"}}]})
+    acc.add(0.4, {"choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": 7}})
+    acc.done = True
+    r = acc.response(0.5)
+    assert r.timing.ttft == 0.1 and r.timing.first_reasoning == 0.1
+    assert r.timing.first_answer == 0.3
+    assert (r.usage.completion_tokens, r.usage.estimated) == (7, False)
+
+
+def test_missing_usage_is_marked_estimated():
+    acc = _StreamAccumulator()
+    acc.add(0.1, {"choices": [{"delta": {"content": "A"}}]})
+    acc.add(0.2, {"choices": [{"delta": {"content": "B"}}]})
+    r = acc.response(0.3)
+    assert r.usage.estimated and r.usage.completion_tokens == 2
+
+
+def test_levels_parse():
+    assert parse_levels("1,4,16", None) == [Level("concurrency", 1.0), Level("concurrency", 4.0),
+                                            Level("concurrency", 16.0)]
+    assert parse_levels(None, "0.5,2") == [Level("rate", 0.5), Level("rate", 2.0)]
+    assert parse_levels(None, None) == [Level("concurrency", 1.0)]
+    from shootout.errors import ConfigError
+
+    for bad in (("1,x", None), ("0", None), ("1", "2"), (None, "-1")):
+        with pytest.raises(ConfigError):
+            parse_levels(*bad)
+
+
+def _canned(text: str = "ok"):
+    from shootout.providers.base import GenerateResponse
+
+    async def generate(request):
+        await asyncio.sleep(0)
+        return GenerateResponse(text=text, usage=Usage(prompt_tokens=3, completion_tokens=2),
+                                timing=Timing(ttft=0.01, e2e=0.02, chunk_times=(0.01, 0.02)))
+
+    return generate
+
+
+def _prompts(n: int):
+    from shootout.providers.base import GenerateRequest, Message
+
+    return [GenerateRequest(messages=(Message("user", f"p{i}"),)) for i in range(n)]
+
+
+def test_closed_loop_sends_exactly_the_bounded_number():
+    from shootout.perf.load import LoadSpec, run_level
+
+    res = asyncio.run(run_level(_canned(), _prompts(4), Level("concurrency", 3.0),
+                                LoadSpec(max_requests=10)))
+    assert [r.index for r in res.records] == list(range(10))
+    s = res.summary()
+    assert (s["requests"], s["completed"], s["errors"]) == (10, 10, 0)
+    assert s["output_tokens_mean"] == 2 and s["tpot_ms"]["n"] == 10
+
+
+def test_a_level_always_ends():
+    """Requests that never finish are cancelled at duration + grace and counted as errors."""
+    from shootout.perf.load import LoadSpec, run_level
+
+    async def never(request):
+        await asyncio.sleep(3600)
+
+    res = asyncio.run(asyncio.wait_for(
+        run_level(never, _prompts(2), Level("concurrency", 4.0),
+                  LoadSpec(max_requests=1000, duration=0.2, grace=0.2)), timeout=30))
+    s = res.summary()
+    assert s["requests"] == 4 and s["completed"] == 0 and s["errors"] == 4
+    assert "deadline" in next(iter(s["error_kinds"]))
+
+
+def test_rate_mode_is_seeded_and_bounded():
+    from shootout.perf.load import LoadSpec, run_level
+
+    def run():
+        return asyncio.run(run_level(_canned(), _prompts(3), Level("rate", 200.0),
+                                     LoadSpec(max_requests=20, seed=7)))
+
+    a, b = run(), run()
+    assert len(a.records) == len(b.records) == 20
+    assert all(r.error is None for r in a.records)

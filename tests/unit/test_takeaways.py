@@ -1,0 +1,178 @@
+"""takeaways.py: domain scores, sentences that cite numbers, profiles and rankings."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pytest
+from scipy import stats as sst
+
+from shootout.analysis.compare import PAIRED, Cell, PairTest
+from shootout.analysis.takeaways import (
+    DomainScore,
+    Profile,
+    domain_scores,
+    load_profiles,
+    normalize_domain,
+    positions,
+    rank_profile,
+    strengths,
+    use_cases,
+)
+from shootout.errors import ConfigError
+
+
+def _c(model: str, bench: str, score: float, se: float) -> Cell:
+    return Cell(model, bench, "acc", score, se, score - 1.96 * se, score + 1.96 * se, 100)
+
+
+DOMAINS = {"mmlu": "knowledge", "arc": "reasoning", "gsm8k": "math", "wmt": "translation",
+           "needle": "long-context", "tqa": "factuality"}
+
+
+def test_domain_scores_hand_computed_and_grouped() -> None:
+    cells = {("A", "arc"): _c("A", "arc", 0.6, 0.03), ("A", "gsm8k"): _c("A", "gsm8k", 0.8, 0.04),
+             ("A", "wmt"): _c("A", "wmt", 0.5, 0.01), ("A", "needle"): _c("A", "needle", 0.9, 0.02)}
+    g = domain_scores(cells, DOMAINS, grouped=True)["A"]
+    rm = g["reasoning/math"]
+    assert rm.score == pytest.approx(0.7)
+    assert rm.se == pytest.approx(math.sqrt(0.03**2 + 0.04**2) / 2)
+    assert rm.benchmarks == ("arc", "gsm8k")
+    assert set(g) == {"reasoning/math", "multilingual", "long context"}
+    fine = domain_scores(cells, DOMAINS, grouped=False)["A"]
+    assert set(fine) == {"reasoning", "math", "multilingual", "long_context"}
+    assert normalize_domain("long-context") == "long_context"
+
+
+def _nums(text: str) -> list[str]:
+    return re.findall(r"\d+\.\d", text)
+
+
+def test_strengths_cite_numbers_and_say_when_the_gap_is_noise() -> None:
+    cells = {("A", "mmlu"): _c("A", "mmlu", 0.80, 0.02), ("A", "tqa"): _c("A", "tqa", 0.40, 0.02),
+             ("B", "mmlu"): _c("B", "mmlu", 0.52, 0.05), ("B", "tqa"): _c("B", "tqa", 0.50, 0.05)}
+    g = domain_scores(cells, DOMAINS, grouped=True)
+    a, b = strengths(["A", "B"], g)
+    assert "strongest in knowledge (80.0% ± 3.9" in a.text
+    assert "weakest in factuality (40.0%" in a.text and "a significant gap (40.0 points" in a.text
+    p = 2 * sst.norm.sf(0.02 / math.sqrt(2 * 0.05**2))
+    assert "a gap within noise" in b.text and f"p={p:.3f}" in b.text
+    assert all(_nums(t.text) for t in (a, b))
+
+
+def _t(bench: str, diff: float, p_holm: float, sig: bool) -> PairTest:
+    return PairTest("A", "B", bench, "acc", PAIRED, 40, 0.5 + diff, 0.5, diff, 0.03,
+                    diff - 0.06, diff + 0.06, p_holm / 3, p_holm, sig)
+
+
+def test_positions_never_call_a_non_significant_difference_a_lead() -> None:
+    (s,) = positions(["A", "B"], [_t("x", 0.08, 0.09, False), _t("y", -0.01, 1.0, False)])
+    assert "leads" not in s.text and "trails" not in s.text
+    assert "no significant difference on any of 2 benchmarks" in s.text
+    assert "largest gap +8.0 points on x, Holm p=0.090" in s.text
+
+
+def test_positions_leads_and_trails_with_numbers() -> None:
+    tests = [_t("x", 0.2, 0.001, True), _t("y", -0.15, 0.01, True), _t("z", 0.05, 0.5, False)]
+    (s,) = positions(["A", "B"], tests)
+    assert s.text.startswith("A leads B on x (+20.0 points, 95% CI [+14.0, +26.0], Holm p=0.001")
+    assert "trails on y (-15.0 points" in s.text
+    assert "the other 1 benchmark is within noise" in s.text
+    (r,) = positions(["B", "A"], tests)  # from B's side the signs flip
+    assert r.text.startswith("B leads A on y (+15.0 points")
+
+
+def test_shipped_profiles() -> None:
+    names = [p.name for p in load_profiles()]
+    for want in ("coding", "multilingual", "math", "long documents", "cost-sensitive"):
+        assert want in names
+    cost = next(p for p in load_profiles() if p.name == "cost-sensitive")
+    assert cost.weights["cost"] > 0 and cost.weights["latency"] > 0
+
+
+@pytest.mark.parametrize(("body", "needle"), [
+    ("profiles:\n  x:\n    weights: {coding: 1, speed: 2}\n", "unknown weight 'speed'"),
+    ("profiles:\n  x:\n    weights: {coding: -1}\n", "weight 'coding' must be a number >= 0"),
+    ("profiles:\n  x:\n    wieghts: {coding: 1}\n", "unknown key 'wieghts'"),
+    ("profiles:\n  x:\n    weights: {cost: 1}\n", "needs a positive weight on some domain"),
+    ("profiles: [1, 2]\n", "expected a top-level 'profiles' mapping"),
+    ("profiles: {x: [\n", "not valid YAML"),
+])
+def test_bad_profiles_name_file_and_key(tmp_path, body: str, needle: str) -> None:
+    f = tmp_path / "p.yaml"
+    f.write_text(body)
+    with pytest.raises(ConfigError) as e:
+        load_profiles(f)
+    assert str(f) in str(e.value) and needle in str(e.value)
+    assert "\n" not in str(e.value)
+
+
+def test_missing_profiles_file(tmp_path) -> None:
+    with pytest.raises(ConfigError, match="cannot read profiles"):
+        load_profiles(tmp_path / "nope.yaml")
+
+
+def _ds(m: str, d: str, s: float, se: float) -> DomainScore:
+    return DomainScore(m, d, s, se, (d,))
+
+
+def test_rank_profile_hand_computed() -> None:
+    fine = {"A": {"coding": _ds("A", "coding", 0.6, 0.02), "math": _ds("A", "math", 0.9, 0.02)},
+            "B": {"coding": _ds("B", "coding", 0.7, 0.02), "math": _ds("B", "math", 0.5, 0.02)}}
+    prof = Profile("p", "", {"coding": 3, "math": 1, "cost": 1, "latency": 2})
+    rk = rank_profile(prof, ["A", "B"], fine, cost={"A": 0.02, "B": 0.01},
+                      latency={"A": 100.0, "B": 400.0})
+    # A: quality (3·0.6+0.9)/4 = 0.675; cost 0.5; latency 1  -> (2.7+0.5+2)/7
+    # B: quality (3·0.7+0.5)/4 = 0.65;  cost 1;   latency .25 -> (2.6+1+0.5)/7
+    a = next(r for r in rk.rows if r.model == "A")
+    b = next(r for r in rk.rows if r.model == "B")
+    assert a.score == pytest.approx(5.2 / 7) and b.score == pytest.approx(4.1 / 7)
+    assert a.rank == 1 and a.cost_score == pytest.approx(0.5) and b.latency_score == 0.25
+    se_q = math.sqrt((3 * 0.02) ** 2 + 0.02**2) / 4
+    assert a.se == pytest.approx(4 * se_q / 7)
+    z = (a.score - b.score) / math.sqrt(a.se**2 + b.se**2)
+    assert b.p_vs_top == pytest.approx(2 * sst.norm.sf(z))
+    assert not b.within_noise_of_top
+
+
+def test_rank_profile_marks_ties_and_drops_missing_parts() -> None:
+    fine = {m: {"coding": _ds(m, "coding", s, 0.05)} for m, s in (("A", 0.61), ("B", 0.60))}
+    prof = Profile("p", "", {"coding": 2, "cost": 1})
+    rk = rank_profile(prof, ["A", "B"], fine, cost=None)
+    assert any("cost weight 1 dropped" in n for n in rk.notes)
+    assert rk.rows[1].within_noise_of_top
+    (t,) = use_cases([rk])
+    assert "within noise of it" in t.text and "significantly" not in t.text
+
+
+def test_rank_profile_needs_half_its_weight_measured() -> None:
+    fine = {"A": {"knowledge": _ds("A", "knowledge", 0.5, 0.05)}}
+    prof = Profile("coding", "", {"coding": 4, "knowledge": 1})
+    rk = rank_profile(prof, ["A"], fine)
+    assert rk.rows == () and rk.domains_missing == ("coding",)
+    assert any("20% of this profile's weight" in n for n in rk.notes)
+    assert use_cases([rk]) == []
+
+
+def test_free_model_gets_full_cost_score() -> None:
+    fine = {m: {"coding": _ds(m, "coding", 0.5, 0.05)} for m in ("A", "B")}
+    prof = Profile("p", "", {"coding": 1, "cost": 1})
+    rk = rank_profile(prof, ["A", "B"], fine, cost={"A": 0.0, "B": 0.3})
+    scores = {r.model: r.cost_score for r in rk.rows}
+    assert scores == {"A": 1.0, "B": 0.0}
+
+
+def test_required_parts_must_have_data(tmp_path) -> None:
+    fine = {m: {"knowledge": _ds(m, "knowledge", 0.5, 0.05)} for m in ("A", "B")}
+    prof = Profile("cheap", "", {"knowledge": 1, "cost": 1}, requires=("cost",))
+    rk = rank_profile(prof, ["A", "B"], fine, cost=None)
+    assert rk.rows == () and any("requires cost data" in n for n in rk.notes)
+    assert rank_profile(prof, ["A", "B"], fine, cost={"A": 1.0, "B": 2.0}).rows
+    f = tmp_path / "p.yaml"
+    f.write_text("profiles:\n  x:\n    weights: {coding: 1}\n    requires: [math]\n")
+    with pytest.raises(ConfigError, match="'requires' must list keys of its weights"):
+        load_profiles(f)
+    shipped = {p.name: p for p in load_profiles()}
+    assert shipped["cost-sensitive"].requires == ("cost",)
+    assert shipped["long documents"].requires == ("long_context",)
