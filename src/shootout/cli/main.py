@@ -9,6 +9,7 @@ import typer
 
 from ..errors import ShootoutError
 from .listing import list_command
+from .perf import perf_command
 from .report import report_command
 from .results import results_command
 from .run import run_command
@@ -32,6 +33,7 @@ def _root(
 app.command("run")(run_command)
 app.command("results")(results_command)
 app.command("list")(list_command)
+app.command("perf")(perf_command)
 app.command("report")(report_command)
 
 

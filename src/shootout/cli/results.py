@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ..analysis.efficiency import efficiency_report, efficiency_table
 from ..analysis.results import group_breakdown, summarize_with_analyses
 from ..errors import ConfigError
 from ..store.sqlite import Store, default_store_path
@@ -46,6 +47,7 @@ def results_payload(db: Store, run_id: str) -> dict[str, Any]:
             "results": [r.to_dict() for r in rows],
             "breakdowns": group_breakdown(db, run_id),
             "analyses": analyses,
+            "efficiency": efficiency_report(db, run_id),
             "manifest": run["manifest"],
         }
     )
@@ -74,6 +76,8 @@ def emit_results(db: Store, run_id: str, *, json_out: bool) -> None:
             str(r["n_failed"]),
         )
     console.print(table)
+    if payload.get("efficiency"):
+        console.print(efficiency_table(payload["efficiency"]))
 
 
 def _pct(x: float | None) -> str:
