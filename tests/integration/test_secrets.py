@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 
@@ -38,7 +39,14 @@ def test_key_is_nowhere(shootout_cmd, tmp_path, data_dir):
     assert bad.returncode != 0
     results = subprocess.run([*shootout_cmd, "results", "--store", str(store), "--json"],
                              capture_output=True, text=True, env=env, timeout=60)
-    haystacks = [run.stdout, run.stderr, bad.stdout, bad.stderr, results.stdout]
+    run_id = json.loads(run.stdout)["run_id"]
+    report = subprocess.run([*shootout_cmd, "--debug", "report", run_id, "--store", str(store),
+                             "--md", str(tmp_path / "r.md"), "--html", str(tmp_path / "r.html")],
+                            capture_output=True, text=True, env=env, timeout=300)
+    assert report.returncode == 0, report.stderr[-2000:]
+    assert (tmp_path / "r.html").stat().st_size > 1000
+    haystacks = [run.stdout, run.stderr, bad.stdout, bad.stderr, results.stdout, report.stdout,
+                 report.stderr]
     for path in tmp_path.rglob("*"):
         if path.is_file():
             haystacks.append(path.read_bytes().decode("latin-1"))
