@@ -17,11 +17,12 @@ MC = ["mmlu", "arc_challenge", "arc_easy", "hellaswag", "winogrande", "truthfulq
       "truthfulqa_mc2"]
 
 
+@pytest.mark.timeout(1800)  # ~1 min on an idle 2-core machine; generous for a loaded one
 def test_cli_runs_every_mc_benchmark_on_the_embedded_model(shootout_cmd, tmp_path, data_dir):
     proc = subprocess.run(
         [*shootout_cmd, "run", "--model", "local", "--benchmarks", ",".join(MC), "--limit", "10",
          "--store", str(tmp_path / "s.sqlite"), "--data-dir", str(data_dir), "--json"],
-        capture_output=True, text=True, timeout=900,
+        capture_output=True, text=True, timeout=1700,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     payload = json.loads(proc.stdout)
