@@ -50,7 +50,9 @@ def embedded_gguf() -> Path:
 def local_provider():
     from shootout.providers.local import LocalProvider
 
-    return LocalProvider(n_ctx=4096)
+    provider = LocalProvider(n_ctx=4096)
+    yield provider
+    provider.close()
 
 
 @pytest.fixture(scope="session")

@@ -15,10 +15,14 @@ from .errors import ConfigError
 Scoring = Literal["auto", "loglikelihood", "generative"]
 
 
+DEFAULT_TEMPERATURE = 0.7
+
+
 class SamplingConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    temperature: float = Field(0.7, ge=0.0, le=2.0)
+    # None: the benchmark's own preset (needle retrieval is greedy), else DEFAULT_TEMPERATURE.
+    temperature: float | None = Field(None, ge=0.0, le=2.0)
     top_p: float = Field(0.9, gt=0.0, le=1.0)
     max_tokens: int | None = Field(None, ge=1, le=1_000_000)
 

@@ -172,7 +172,7 @@ def test_cli_run_reports_heatmap_and_buckets(shootout_cmd, tmp_path, data_dir):
     proc = subprocess.run(
         [*shootout_cmd, "run", "--model", "local", "--benchmarks", "needle",
          "--needle-lengths", "1024", "--needle-depths", "0,50,100", "--needle-trials", "1",
-         "--temperature", "0", "--store", str(tmp_path / "s.sqlite"),
+         "--store", str(tmp_path / "s.sqlite"),
          "--data-dir", str(data_dir), "--json", "--no-progress"],
         capture_output=True, text=True, timeout=900,
     )
@@ -183,3 +183,8 @@ def test_cli_run_reports_heatmap_and_buckets(shootout_cmd, tmp_path, data_dir):
             "effective_length"} <= metrics
     analysis = payload["analyses"]["local"]["needle"]
     assert analysis["lengths"] == [1024] and len(analysis["heatmap"][0]) == 3
+    # No --temperature given: needle's greedy preset applies, so one sample per item.
+    assert all(r["repeats"] == 1 for r in payload["results"] if r["benchmark"] == "needle")
+    for r in payload["results"]:
+        if r["metric"].startswith("acc") and r["ci_low"] is not None:
+            assert 0.0 <= r["ci_low"] <= r["score"] <= r["ci_high"] <= 1.0, r

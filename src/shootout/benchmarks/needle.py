@@ -444,9 +444,8 @@ def aggregate_rows(rows: Sequence[Any]) -> tuple[list[MetricValue], dict[str, An
 
 
 def _mv(name: str, s: Mapping[str, Any]) -> MetricValue:
-    se = s["stderr"]
-    lo, hi = (s["acc"] - 1.96 * se, s["acc"] + 1.96 * se) if se is not None else (None, None)
-    return MetricValue(name, s["acc"], se, s["n"], lo, hi)
+    lo, hi = s.get("ci") or (None, None)
+    return MetricValue(name, s["acc"], s["stderr"], s["n"], lo, hi)
 
 
 def _cell(item_id: str, detail: Mapping[str, Any]) -> tuple[int, float]:

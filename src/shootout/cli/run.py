@@ -42,8 +42,10 @@ def run_command(
     ),
     seed: int = typer.Option(1234, "--seed", help="Seed for item sampling, few-shot and sampling."),
     fewshot: int = typer.Option(None, "--fewshot", help="Few-shot count for every benchmark."),
-    temperature: float = typer.Option(0.7, "--temperature"),
-    top_p: float = typer.Option(0.9, "--top-p"),
+    temperature: float = typer.Option(
+        None, "--temperature", help="Sampling temperature (default 0.7; needle: 0)."
+    ),
+    top_p: float = typer.Option(None, "--top-p", help="Nucleus sampling (default 0.9)."),
     max_tokens: int = typer.Option(None, "--max-tokens"),
     concurrency: int = typer.Option(None, "--concurrency", help="Requests in flight per model."),
     n_ctx: int = typer.Option(None, "--n-ctx", help="Context size for local models."),

@@ -144,6 +144,14 @@ class LocalProvider(BaseProvider):
 
     async def aclose(self) -> None:
         self._pool.shutdown(wait=True)
+        self.close()
+
+    def close(self) -> None:
+        """Free the model now; llama.cpp's own finaliser fails noisily at interpreter exit."""
+        llm = getattr(self, "_llm", None)
+        if llm is not None:
+            llm.close()
+            self._llm = None
 
     async def generate(self, request: GenerateRequest) -> GenerateResponse:
         return await asyncio.get_running_loop().run_in_executor(

@@ -228,6 +228,11 @@ def _side(score: float, extracted: str | None, reason: str, output: str, repeat:
             "output": output}
 
 
+def _temp(s: dict[str, Any]) -> str:
+    t = s.get("temperature", "?")
+    return "benchmark default (0.7; needle 0)" if t is None else str(t)
+
+
 def methodology(report: Report) -> dict[str, Any]:
     runs = []
     for r in report.data.runs:
@@ -239,7 +244,7 @@ def methodology(report: Report) -> dict[str, Any]:
             "commit": (man.get("git_commit") or "–")[:12], "python": man.get("python", "?"),
             "platform": man.get("platform", "?"), "data_dir": man.get("data_dir", "?"),
             "seed": spec.get("seed", "?"), "limit": spec.get("limit") or "all",
-            "sampling": f"temperature {s.get('temperature', '?')}, top-p {s.get('top_p', '?')}, "
+            "sampling": f"temperature {_temp(s)}, top-p {s.get('top_p', '?')}, "
                         f"max tokens {s.get('max_tokens') or 'benchmark default'}",
             "benchmarks": _bench_table(report, r.run_id, man),
             "checksums": Table(f"checksums-{r.run_id}", ("Data file", "SHA-256"),

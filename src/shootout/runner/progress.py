@@ -21,6 +21,7 @@ class Progress:
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
         self._bar: RichProgress | None = None
+        self._started = False
         if enabled:
             self._bar = RichProgress(
                 TextColumn("{task.description}"),
@@ -34,8 +35,9 @@ class Progress:
             )
 
     def __enter__(self) -> Progress:
-        if self._bar is not None:
-            self._bar.start()
+        # The bar starts with its first task, so a run that fails before any work
+        # (bad data dir, unknown model) prints nothing but its one-line error.
+        self._started = False
         return self
 
     def __exit__(
@@ -44,12 +46,15 @@ class Progress:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._bar is not None:
+        if self._bar is not None and self._started:
             self._bar.stop()
 
     def add(self, description: str, total: int, completed: int = 0) -> TaskID | None:
         if self._bar is None:
             return None
+        if not self._started:
+            self._bar.start()
+            self._started = True
         return self._bar.add_task(description, total=total, completed=completed)
 
     def advance(self, task: TaskID | None) -> None:

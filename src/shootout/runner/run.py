@@ -12,7 +12,7 @@ from typing import Any
 
 from ..benchmarks import Benchmark, Doc, PromptContext, get_benchmark_class, sample_docs
 from ..benchmarks.base import Mode
-from ..config import ModelConfig, RunConfig
+from ..config import DEFAULT_TEMPERATURE, ModelConfig, RunConfig
 from ..data.files import DataDir, resolve_data_dir
 from ..errors import CapabilityError, ProviderError
 from ..providers.base import (
@@ -195,9 +195,9 @@ class Runner:
     ) -> PromptContext:
         s = mcfg.sampling or self.config.sampling
         temperature = s.temperature
-        preset = pb.bench.default_temperature
-        if preset is not None and "temperature" not in s.model_fields_set:
-            temperature = preset
+        if temperature is None:
+            preset = pb.bench.default_temperature
+            temperature = preset if preset is not None else DEFAULT_TEMPERATURE
         sampling = Sampling(
             temperature=temperature,
             top_p=s.top_p,

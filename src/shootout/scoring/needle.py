@@ -20,6 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from ..analysis.stats import summarize
 from ..data.files import DataDir
 from ..errors import ConfigError, DataError
 
@@ -509,8 +510,13 @@ def effective_length(acc_by_length: dict[int, float], threshold: float) -> int:
 
 
 def _stat(values: list[float]) -> dict[str, Any]:
+    """Mean, SE and 95% CI (Wilson for few all-0/1 items, so it stays inside [0, 1])."""
     m, se = mean_se(values)
-    return {"acc": None if math.isnan(m) else m, "stderr": se, "n": len(values)}
+    ci: list[float | None] = [None, None]
+    if values:
+        sm = summarize([[v] for v in values])
+        ci = [max(0.0, sm.ci_low), min(1.0, sm.ci_high)]
+    return {"acc": None if math.isnan(m) else m, "stderr": se, "n": len(values), "ci": ci}
 
 
 def _mean_or_none(values: list[float] | None) -> float | None:
