@@ -17,7 +17,7 @@ from shootout.benchmarks import REGISTRY
 from shootout.benchmarks.base import PromptContext
 from shootout.benchmarks.needle import NeedleInAHaystack
 from shootout.data import DataDir
-from shootout.providers.base import GenerateRequest, Sampling
+from shootout.providers.base import Sampling
 from shootout.providers.openai import OpenAIProvider
 from shootout.store.sqlite import SampleRow
 
@@ -100,21 +100,10 @@ def test_end_to_end_on_the_embedded_model(data_dir, local_provider, capsys):
               f"{[r.text for r in responses]}")
 
 
-class CountingProvider(OpenAIProvider):
-    """Stands in for `OpenAIProvider.count_prompt_tokens` until the provider has it:
-    llama-cpp-python's server reports usage only on non-streamed responses."""
-
-    async def count_prompt_tokens(self, request: GenerateRequest) -> int | None:
-        if "count_prompt_tokens" in OpenAIProvider.__dict__:
-            return await OpenAIProvider.count_prompt_tokens(self, request)  # type: ignore
-        body = {"model": self.model, "prompt": request.prompt, "max_tokens": 1,
-                "temperature": 0.0, **self.extra_body}
-        data = await self._post_json("/completions", body)
-        return int((data.get("usage") or {}).get("prompt_tokens") or 0) or None
-
-
-def remote(url: str) -> CountingProvider:
-    return CountingProvider(model="gemma-3-270m", base_url=url, chat=False, concurrency=1,
+def remote(url: str) -> OpenAIProvider:
+    """llama-cpp-python's server reports usage only on non-streamed responses, so this also
+    exercises `OpenAIProvider.count_prompt_tokens`."""
+    return OpenAIProvider(model="gemma-3-270m", base_url=url, chat=False, concurrency=1,
                             timeout=600, extra_body=GREEDY)
 
 

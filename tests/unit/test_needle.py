@@ -404,3 +404,15 @@ def test_dry_run_cost_counts_calibration_for_apis():
     b = bench(lengths="1k,2k", depths="50", trials=1, dry_run=True, tokenizer=words)
     docs = asyncio.run(b.bind_model(FakeAPI(), b.load(), BASE))
     assert b.cost(docs, BASE)["calibration_tokens"] == 1024  # exact: confirmed once
+
+
+def test_runner_raises_a_local_models_context_to_the_longest_needle_length(tmp_path):
+    from shootout.benchmarks.mmlu import MMLU
+    from shootout.runner.run import PlannedBenchmark, _wanted_n_ctx
+
+    long = PlannedBenchmark(bench(tmp_path, lengths="1k,16k"), [], 0)
+    short = PlannedBenchmark(bench(tmp_path, lengths="2k"), [], 0)
+    other = PlannedBenchmark(MMLU(data=DataDir(None)), [], 0)
+    assert _wanted_n_ctx([other, long, short]) == 16384
+    assert _wanted_n_ctx([other]) is None
+    assert _wanted_n_ctx([PlannedBenchmark(bench(tmp_path), [], 0)]) is None  # default lengths

@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from ..arch import (
@@ -19,6 +18,7 @@ from ..arch import (
 )
 from ..arch.roofline import Roofline
 from ..errors import ConfigError
+from .console import stdout_console
 
 
 def fmt_count(n: float) -> str:
@@ -170,7 +170,7 @@ def _roofline_rows(r: Roofline) -> list[tuple[str, Any]]:
 
 
 def _print(facts: ArchFacts, d: dict[str, Any], r: Roofline | None) -> None:
-    console = Console()
+    console = stdout_console()
     console.print(_kv_table("Architecture", _arch_rows(d)))
     console.print(_params_table(d))
     console.print(_kv_table("Compute and memory", _compute_rows(d)))

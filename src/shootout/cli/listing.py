@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from ..benchmarks import REGISTRY, SUITES
 from ..errors import ConfigError
 from ..providers.registry import describe_specs
+from .console import stdout_console
 
 
 def list_command(
     what: str = typer.Argument(..., help="benchmarks or models"),
 ) -> None:
     """List the benchmarks or the model spec forms shootout knows."""
-    console = Console()
+    console = stdout_console()
     if what == "benchmarks":
         table = Table("benchmark", "domain", "metric", "modes", "shots", "version", "description")
         for name, cls in REGISTRY.items():

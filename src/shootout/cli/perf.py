@@ -22,6 +22,7 @@ from ..perf.tokens import ServerTokenizer
 from ..providers.base import GenerateRequest
 from ..providers.openai import OpenAIProvider
 from ..store.sqlite import Store, default_store_path
+from .console import stdout_console
 
 LEGEND = (
     "times in ms as p50 / p99 · ITL: each gap between streamed chunks (vLLM's ITL, "
@@ -195,7 +196,7 @@ def _public_url(url: str) -> str:
 
 
 def _print_table(payload: dict[str, Any]) -> None:
-    console = Console()
+    console = stdout_console()
     if not console.is_terminal:
         console = Console(width=160)
     cfg = payload["config"]

@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from ..analysis.efficiency import efficiency_report, efficiency_table
 from ..analysis.results import group_breakdown, summarize_with_analyses
 from ..errors import ConfigError
 from ..store.sqlite import Store, default_store_path
+from .console import stdout_console
 
 
 def results_command(
@@ -58,26 +58,31 @@ def emit_results(db: Store, run_id: str, *, json_out: bool) -> None:
     if json_out:
         print(json.dumps(payload, indent=2, ensure_ascii=False))
         return
-    console = Console()
+    console = stdout_console()
     table = Table(title=f"run {run_id} ({payload['status']})")
     for col in ("model", "benchmark", "metric", "score", "± stderr", "95% CI", "n", "failed"):
         table.add_column(
             col, justify="right" if col in ("score", "± stderr", "n", "failed") else "left"
         )
     for r in payload["results"]:
+        tokens = (r.get("extra") or {}).get("unit") == "tokens"  # needle's effective length
         table.add_row(
             r["model"],
             r["benchmark"],
             r["metric"] if r["primary"] else f"[dim]{r['metric']}[/dim]",
-            _pct(r["score"]),
-            _pct(r["stderr"]),
-            f"{_pct(r['ci_low'])}–{_pct(r['ci_high'])}",
+            f"{r['score']:,.0f} tok" if tokens and r["score"] is not None else _pct(r["score"]),
+            "–" if tokens else _pct(r["stderr"]),
+            "–" if tokens else _ci(r["ci_low"], r["ci_high"]),
             str(r["n"]),
             str(r["n_failed"]),
         )
     console.print(table)
     if payload.get("efficiency"):
         console.print(efficiency_table(payload["efficiency"]))
+
+
+def _ci(lo: float | None, hi: float | None) -> str:
+    return "–" if lo is None or hi is None else f"{_pct(lo)}–{_pct(hi)}"
 
 
 def _pct(x: float | None) -> str:

@@ -68,6 +68,13 @@ def run_command(
     needle_variant: str = typer.Option(
         None, "--needle-variant", help="needle: single, multivalue, multikey or multiquery."
     ),
+    needle_count: int = typer.Option(
+        None, "--needle-count", help="needle: needles per prompt for the multi-needle variants (4)."
+    ),
+    needle_tokenizer: str = typer.Option(
+        None, "--needle-tokenizer",
+        help="needle: tokenizer that sizes haystacks: local, gguf:PATH, tiktoken:NAME or chars.",
+    ),
     haystack: str = typer.Option(None, "--haystack", help="needle: gatsby, pg, zh or synthetic."),
     context_window: int = typer.Option(
         None, "--context-window", help="needle: the API model's context window in tokens."
@@ -115,6 +122,8 @@ def run_command(
                         "depths": needle_depths,
                         "trials": needle_trials,
                         "variant": needle_variant,
+                        "needles": needle_count,
+                        "tokenizer": needle_tokenizer,
                         "haystack": haystack,
                         "context_window": context_window,
                         "max_tokens_budget": max_tokens_budget,

@@ -70,9 +70,12 @@ class LocalProvider(BaseProvider):
     n_threads: int | None = None
     path: Literal["fast", "reference"] = "fast"
     chat: bool | None = None
+    min_n_ctx: int | None = None  # raise n_ctx to this (a benchmark's need) when not set
     _llm: Any = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
+        if self.min_n_ctx:
+            self.n_ctx = max(self.n_ctx, self.min_n_ctx)
         embedded = self.model_path is None
         if embedded:
             self.model_path = embedded_model_path()
@@ -165,6 +168,8 @@ class LocalProvider(BaseProvider):
 
     # -- tokenisation ---------------------------------------------------------------------
     def tokenize(self, text: str, add_bos: bool = True) -> list[int]:
+        if len(text) > 16_384:  # long-context prompts are built once; caching them costs memory
+            return list(self._llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=False))
         key = f"{int(add_bos)}{text}"
         hit = self._tok_cache.get(key)
         if hit is None:

@@ -149,6 +149,25 @@ class OpenAIProvider(BaseProvider):
                 return await self._redacting(self._stream(path, body))
             raise
 
+    async def count_prompt_tokens(self, request: GenerateRequest) -> int | None:
+        """The request's prompt tokens as the server counts them: one non-streamed call that
+        generates a single token (streams from some servers, llama-cpp-python's among them,
+        carry no usage). None if the server reports no usage."""
+        body: dict[str, Any] = {
+            "model": self.model, "max_tokens": 1, "temperature": 0.0, "stream": False,
+            **self.extra_body,
+        }
+        if request.messages is not None:
+            path = "/chat/completions"
+            body["messages"] = [{"role": m.role, "content": m.content} for m in request.messages]
+        else:
+            path = "/completions"
+            body["prompt"] = request.prompt
+        data = await self._redacting(self._post_json(path, body))
+        usage = data.get("usage")
+        n = _count(usage.get("prompt_tokens")) if isinstance(usage, dict) else 0
+        return n or None
+
     async def _redacting(self, coro: Any) -> Any:
         """A server may echo the request (and so the key) in an error: never let it through."""
         try:

@@ -47,7 +47,9 @@ def make_provider(spec: str, **options: Any) -> Provider:
             if not path.is_file():
                 raise ConfigError(f"GGUF file not found: {path}")
         local_opts = {
-            k: v for k, v in options.items() if k in ("n_ctx", "n_threads", "path", "chat")
+            k: v
+            for k, v in options.items()
+            if k in ("n_ctx", "min_n_ctx", "n_threads", "path", "chat") and v is not None
         }
         return LocalProvider(model_path=path, **local_opts)
     from .openai import OpenAIProvider

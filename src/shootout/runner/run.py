@@ -114,7 +114,9 @@ class Runner:
         manifest["data_checksums"] = dict(sorted(self.data.checksums.items()))
         manifest["data_dir"] = str(self.data.root) if self.data.root else "huggingface-hub"
         self.store.set_manifest(self.run_id, manifest)
-        self.store.set_run_status(self.run_id, "complete")
+        dry = bool(planned) and all(pb.bench.options.get("dry_run") for pb in planned)
+        # a dry run priced the grid and sent nothing: it is not a complete run of anything
+        self.store.set_run_status(self.run_id, "dry-run" if dry else "complete")
         return self.run_id
 
     async def _run_model(
@@ -128,7 +130,7 @@ class Runner:
             concurrency=mcfg.concurrency,
             timeout=mcfg.timeout,
             logprobs=mcfg.logprobs,
-            **({"n_ctx": mcfg.n_ctx} if mcfg.n_ctx else {}),
+            **({"n_ctx": mcfg.n_ctx} if mcfg.n_ctx else {"min_n_ctx": _wanted_n_ctx(planned)}),
         )
         try:
             await provider.check()
@@ -339,3 +341,9 @@ def build_config(
 
     data = {"models": list(models), "benchmarks": list(benchmarks), **kwargs}
     return validate_config(data, "command line")
+
+
+def _wanted_n_ctx(planned: Sequence[PlannedBenchmark]) -> int | None:
+    """The largest context a planned benchmark asks of a local model (needle's lengths)."""
+    wants = [w for pb in planned if (f := getattr(pb.bench, "wanted_n_ctx", None)) and (w := f())]
+    return max(wants, default=None)

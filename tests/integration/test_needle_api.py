@@ -1,0 +1,57 @@
+"""Needle against an API (the fault-free fake server): the server's prompt-token count, and a
+dry run that prices the grid without sending a generation request."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+
+from shootout.providers.base import GenerateRequest, Message, Sampling
+from shootout.providers.openai import OpenAIProvider
+from shootout.testing import FakeOpenAIServer
+
+
+def test_count_prompt_tokens_is_one_short_non_streamed_call():
+    with FakeOpenAIServer() as srv:
+        text = OpenAIProvider(model="m", base_url=srv.base_url, chat=False)
+        chat = OpenAIProvider(model="m", base_url=srv.base_url, chat=True)
+        s = Sampling(temperature=0.7, max_tokens=500)
+        prompt = "one two three four five"
+        msgs = (Message("user", prompt),)
+
+        async def go():
+            a = await text.count_prompt_tokens(GenerateRequest(prompt=prompt, sampling=s))
+            b = await chat.count_prompt_tokens(GenerateRequest(messages=msgs, sampling=s))
+            await text.aclose()
+            await chat.aclose()
+            return a, b
+
+        a, b = asyncio.run(go())
+        log = [r for r in srv.requests if r["path"].endswith("completions")]
+    # the fake server counts whitespace-separated words of the JSON-encoded prompt/messages
+    assert a == len(json.dumps(prompt).split()) == 5
+    assert b == len(json.dumps([{"role": "user", "content": prompt}]).split())
+    assert [r["path"] for r in log] == ["/v1/completions", "/v1/chat/completions"]
+    for r in log:
+        assert r["body"]["stream"] is False and r["body"]["max_tokens"] == 1
+
+
+def test_dry_run_prices_the_grid_and_stores_no_complete_run(shootout_cmd, tmp_path, data_dir):
+    with FakeOpenAIServer() as srv:
+        proc = subprocess.run(
+            [*shootout_cmd, "run", "-m", "openai:fake-model", "--base-url", srv.base_url,
+             "-b", "needle", "--needle-lengths", "1k,2k", "--needle-depths", "0,50,100",
+             "--needle-trials", "2", "--context-window", "4096", "--dry-run",
+             "--store", str(tmp_path / "s.sqlite"), "--data-dir", str(data_dir), "--json",
+             "--no-progress"],
+            capture_output=True, text=True, timeout=300,
+        )
+        sent = [r for r in srv.requests if r["path"].endswith("completions")]
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert sent == []
+    assert "dry run: openai:fake-model · needle: 12 requests" in proc.stderr
+    payload = json.loads(proc.stdout)
+    assert payload["status"] == "dry-run" and payload["results"] == []
+    cost = payload["manifest"]["benchmarks"]["needle"]["dry_run"]["openai:fake-model"]
+    assert cost["total_tokens"] > 12 * 1000
