@@ -18,7 +18,8 @@ from ..data.files import expect_count, read_jsonl
 from ..data.hub import hub_rows
 from ..errors import DataError
 from ..providers.base import GenerateRequest, GenerateResponse, Message
-from ..scoring.mathequiv import extract_boxed, math_equal, math_gold
+from ..scoring.isolated import CallTimeout
+from ..scoring.mathequiv import HARD_TIMEOUT_S, extract_boxed, math_equal_bounded, math_gold
 from ..scoring.numeric import strip_think
 from .base import Benchmark, Doc, ItemScore, Mode, PromptContext, Request, Response
 
@@ -136,8 +137,14 @@ class MATH500(Benchmark):
         assert isinstance(response, GenerateResponse)
         pred, rule = extract_answer(response.text)
         gold = doc.fields["gold"]
-        correct = pred is not None and math_equal(pred, gold)
+        timed_out = False
+        try:
+            correct = pred is not None and math_equal_bounded(pred, gold)
+        except CallTimeout:
+            correct, timed_out = False, True
         verdict = "equivalent to" if correct else "not equivalent to"
+        if timed_out:
+            verdict = f"not judged within {HARD_TIMEOUT_S} s (counted wrong) against"
         reason = (
             f"{rule}: {pred!r} {verdict} gold {gold!r}"
             if pred is not None

@@ -3,9 +3,10 @@
 math-verify (optional extra `shootout[math]`) parses LaTeX into SymPy and compares numerically
 and symbolically: 0.5 vs \\frac{1}{2}, \\dfrac, \\left( \\right), intervals, sets, matrices,
 units ("5 cm" vs 5) and degrees. Its timeouts use SIGALRM, which only works in the main thread;
-from any other thread we call it without a timeout (it would raise otherwise), so callers that
-score from worker threads should bound the input, as `math_equal` does with `max_chars`.
-The same applies in the main thread while another SIGALRM timer (e.g. pytest-timeout) is set.
+from any other thread `math_equal` calls it without a timeout (it would raise otherwise), and
+also in the main thread while another SIGALRM timer (e.g. pytest-timeout) is set. Scorers that
+run in worker threads call `math_equal_bounded`, which judges in a child process under a hard
+wall-clock limit (scoring/isolated.py).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from types import ModuleType
 from typing import Any
 
 from shootout.errors import ConfigError
+from shootout.scoring.isolated import IsolatedCall
 from shootout.scoring.numeric import strip_think
 
 _BOXED_RE = re.compile(r"\\(?:boxed|fbox)\b")
@@ -92,6 +94,19 @@ def math_equal(pred: str, gold: str, *, max_chars: int = _MAX_CHARS) -> bool:
         return False
     # verify() is not symmetric: the gold comes first.
     return bool(mv.verify(gold_parsed, pred_parsed, timeout_seconds=timeout))
+
+
+_ISOLATED = IsolatedCall("shootout.scoring.mathequiv:math_equal")
+# parse gold, parse prediction, verify: each under math-verify's own limit, plus slack
+HARD_TIMEOUT_S = 3 * _TIMEOUT_S + 5
+
+
+def math_equal_bounded(pred: str, gold: str) -> bool:
+    """`math_equal` that always returns within HARD_TIMEOUT_S (raises CallTimeout otherwise):
+    in this thread where math-verify's own timeouts work, else in a child process."""
+    if _alarm_is_ours():
+        return math_equal(pred, gold)
+    return bool(_ISOLATED(pred, gold, timeout=HARD_TIMEOUT_S))
 
 
 def _alarm_is_ours() -> bool:
