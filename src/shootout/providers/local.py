@@ -19,6 +19,7 @@ import os
 import sys
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -100,6 +101,8 @@ class LocalProvider(BaseProvider):
                 )
         except (ValueError, RuntimeError) as e:
             raise ConfigError(f"llama.cpp could not load {self.model_path}: {e}") from e
+        # freed with this provider, or before interpreter teardown at the latest
+        weakref.finalize(self, self._llm.close)
         md = self._llm.metadata
         stem = "gemma-3-270m-Q4_K_M" if embedded else self.model_path.stem
         self.model_id = "local" if embedded else f"gguf:{stem}"

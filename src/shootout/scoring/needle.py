@@ -10,6 +10,7 @@ when token counts are not additive at the joins).
 
 from __future__ import annotations
 
+import atexit
 import bisect
 import gzip
 import math
@@ -207,6 +208,7 @@ def _gguf_counter(path: str) -> Counter:
 
     with _quiet_stderr():
         llm = _import_llama().Llama(path, vocab_only=True, verbose=False)
+    atexit.register(llm.close)  # llama.cpp's own finaliser fails noisily at interpreter exit
     return lambda text: len(llm.tokenize(text.encode("utf-8"), add_bos=True, special=False))
 
 
