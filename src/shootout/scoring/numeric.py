@@ -7,7 +7,8 @@ Rules, most explicit first (the first rule that finds a number wins):
              after it, or after its last "=" when the statement is a calculation
   last_number  the last number anywhere (lenient fallback; `strict` is False)
 Numbers may carry thousands separators, a currency sign, a sign, decimals, units and a trailing
-full stop ("$1,234.50.", "-3", "72 km"). <think>...</think> reasoning is removed first.
+full stop ("$1,234.50.", "-3", "72 km"); a fraction ("3/4", "\\frac{10}{2}") counts as its value
+(a date's "3/4/2020" does not). <think>...</think> reasoning is removed first.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def extract_final_number(text: str) -> ExtractResult:
         found = finder(body)
         if found is not None:
             return ExtractResult(found[0], method, True, found[1])
-    numbers = list(_NUMBER_RE.finditer(body))
+    numbers = _numbers(body)
     if numbers:
         last = numbers[-1]
         return ExtractResult(_canonical(last), "last_number", False, last.group(0).strip())
@@ -87,7 +88,7 @@ def _from_boxed(body: str) -> tuple[str, str] | None:
     contents = [c for c in _boxed_contents(body) if _NUMBER_RE.search(c)]
     if not contents:
         return None
-    numbers = list(_NUMBER_RE.finditer(contents[-1]))
+    numbers = _numbers(contents[-1])
     return _canonical(numbers[-1]), contents[-1]
 
 
@@ -105,7 +106,7 @@ def _boxed_contents(body: str) -> list[str]:
 
 def _from_hash(body: str) -> tuple[str, str] | None:
     for m in reversed(list(_HASH_RE.finditer(body))):
-        num = _NUMBER_RE.search(m.group(1))
+        num = next(iter(_numbers(m.group(1))), None)
         if num:
             return _canonical(num), m.group(0).strip()
     return None
@@ -116,7 +117,7 @@ def _from_answer_is(body: str) -> tuple[str, str] | None:
         statement = _statement_after(body, m.end())
         # "Answer: 5 + 3 = 8": the result follows the last "=".
         tail = statement.rsplit("=", 1)[-1] if "=" in statement else statement
-        num = _NUMBER_RE.search(tail)
+        num = next(iter(_numbers(tail)), None)
         if num:
             return _canonical(num), (m.group(0) + statement).strip()
     return None
@@ -131,8 +132,41 @@ def _statement_after(body: str, start: int) -> str:
     return line[: end.start()] if end else line
 
 
+_SLASH_DEN_RE = re.compile(r"\s*/\s*(\d+)(?![\d/])")  # "3/4", not a date "3/4/2020"
+_FRAC_RE = re.compile(r"\\[dt]?frac\s*\{\s*$")
+
+
 def _canonical(m: re.Match[str]) -> str:
-    return canonical_number(("-" if m.group("sign") else "") + m.group("num"))
+    """The match as a canonical number; a fraction ("3/4", "\\frac{3}{4}") becomes its value."""
+    num = ("-" if m.group("sign") else "") + m.group("num")
+    den = _denominator(m)
+    if den is not None:
+        value = Decimal(num.replace(",", "")) / den
+        return canonical_number(str(value.quantize(Decimal(1)) if value == int(value) else value))
+    return canonical_number(num)
+
+
+def _numbers(text: str) -> list[re.Match[str]]:
+    """Numbers in reading order; a fraction's denominator is part of its numerator's value."""
+    return [m for m in _NUMBER_RE.finditer(text) if not _is_denominator(m)]
+
+
+def _is_denominator(m: re.Match[str]) -> bool:
+    before = m.string[: m.start()]
+    return bool(re.search(r"\d\s*/\s*$", before)
+                or re.search(r"\\[dt]?frac\s*\{[^{}]*\}\s*\{\s*$", before))
+
+
+def _denominator(m: re.Match[str]) -> Decimal | None:
+    text, end = m.string, m.end()
+    slash = _SLASH_DEN_RE.match(text, end)
+    if slash and int(slash.group(1)) != 0 and not re.search(r"\d\s*/\s*$", text[: m.start()]):
+        return Decimal(slash.group(1))
+    if _FRAC_RE.search(text[: m.start()]):
+        frac = re.match(r"\s*\}\s*\{\s*(\d+)\s*\}", text[end:])
+        if frac and int(frac.group(1)) != 0:
+            return Decimal(frac.group(1))
+    return None
 
 
 def canonical_number(text: str) -> str:
