@@ -74,3 +74,46 @@ def test_fast_path_agrees_with_single_pass_reference(bench, data_dir, local_prov
         print(f"\n{bench}: fast vs reference agree {agree}/{n}, max |Δ logprob| {maxdiff:.3f}")
     assert agree >= n - 1
     assert maxdiff < 1.0
+
+
+def _last_logprobs(llm):
+    import llama_cpp
+    import numpy as np
+
+    x = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(llm._ctx.ctx, -1),
+                              shape=(llm.n_vocab(),)).astype(np.float64)
+    return x - x.max() - np.log(np.exp(x - x.max()).sum())
+
+
+def test_rewinding_the_cache_past_the_sliding_window_is_exact(data_dir, local_provider, capsys):
+    """Gemma 3 attends over a 512-token window in most layers. Rewinding the KV cache to a shared
+    prefix far behind the last token (what the fast path and llama-cpp-python's generate do)
+    must give the same logits as a fresh pass: it did not without a full-size SWA cache
+    (seq_rm succeeded, the logits were up to 4 nats off)."""
+    import numpy as np
+
+    llm = local_provider._llm
+    text = (data_dir / "haystack_en" / "gatsby.txt").read_text(encoding="utf-8")[:40000]
+    toks = llm.tokenize(text.encode(), add_bos=True)
+    first, shared, other = toks[:2500], 1500, toks[3000:3100]
+    try:
+        llm.reset()
+        llm._ctx.kv_cache_seq_rm(-1, 0, -1)
+        llm.eval(first)
+        assert llm._ctx.kv_cache_seq_rm(-1, shared, -1)
+        llm.n_tokens = shared
+        llm.eval(other)
+        rewound = _last_logprobs(llm)
+        llm.reset()
+        llm._ctx.kv_cache_seq_rm(-1, 0, -1)
+        llm.eval(first[:shared] + other)
+        fresh = _last_logprobs(llm)
+    finally:  # the provider's own view of the cache is stale now
+        llm.reset()
+        llm._ctx.kv_cache_seq_rm(-1, 0, -1)
+        local_provider._tokens.clear()
+        local_provider._ctx_row = None
+    diff = float(np.abs(rewound - fresh).max())
+    with capsys.disabled():
+        print(f"\nKV rewind 2,500 -> 1,500 tokens, then 100 new: max |Δ logprob| {diff:.4f}")
+    assert diff < 1e-3

@@ -97,6 +97,13 @@ class LocalProvider(BaseProvider):
                     n_threads=self.n_threads or max(1, (os.cpu_count() or 2) // 2),
                     n_threads_batch=self.n_threads or os.cpu_count(),
                     logits_all=False,
+                    # Sliding-window models (Gemma 3: 512 tokens) otherwise keep only the last
+                    # window of the SWA layers' cache: rewinding it to a shared prefix (our
+                    # log-likelihood path and llama-cpp-python's generate both do) then succeeds
+                    # but attends to overwritten cells, silently (measured: up to 4.0 nats off,
+                    # see tests/integration/test_local_e2e.py). A full-size cache costs memory
+                    # (18 KB/token here) and keeps prefix reuse exact.
+                    swa_full=True,
                     verbose=False,
                 )
         except (ValueError, RuntimeError) as e:
