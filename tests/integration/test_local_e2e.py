@@ -117,3 +117,19 @@ def test_rewinding_the_cache_past_the_sliding_window_is_exact(data_dir, local_pr
     with capsys.disabled():
         print(f"\nKV rewind 2,500 -> 1,500 tokens, then 100 new: max |Δ logprob| {diff:.4f}")
     assert diff < 1e-3
+
+
+def test_generation_reports_the_prefix_it_reused(data_dir, local_provider):
+    from shootout.providers.base import GenerateRequest
+
+    text = (data_dir / "haystack_en" / "gatsby.txt").read_text(encoding="utf-8")[:3000]
+    s = Sampling(temperature=0.0, max_tokens=4)
+
+    async def go():
+        a = await local_provider.generate(GenerateRequest(prompt=text + "\nQ: who?", sampling=s))
+        b = await local_provider.generate(GenerateRequest(prompt=text + "\nQ: where?", sampling=s))
+        return a, b
+
+    _, b = asyncio.run(go())
+    assert 0 < b.usage.cached_tokens < b.usage.prompt_tokens
+    assert b.usage.prompt_tokens - b.usage.cached_tokens <= 5  # only the question differs

@@ -297,10 +297,13 @@ class LocalProvider(BaseProvider):
                     raise ProviderError(f"{self.model_id} has no chat template; use text prompts")
                 msgs = [{"role": m.role, "content": m.content} for m in request.messages]
                 stream = self._llm.create_chat_completion(messages=msgs, **kwargs)
-                n_prompt = 0
+                n_prompt = cached = 0
             else:
                 assert request.prompt is not None
-                n_prompt = len(self.tokenize(request.prompt))
+                prompt_tokens = self.tokenize(request.prompt)
+                n_prompt = len(prompt_tokens)
+                # llama-cpp-python keeps the longest common prefix with the last sequence
+                cached = min(_common_prefix(self._tokens, prompt_tokens), n_prompt - 1)
                 if n_prompt + s.max_tokens > self.n_ctx:
                     raise ProviderError(
                         f"prompt of {n_prompt} tokens + {s.max_tokens} exceeds n_ctx={self.n_ctx}"
@@ -321,7 +324,8 @@ class LocalProvider(BaseProvider):
         return GenerateResponse(
             text=out,
             finish_reason=finish,
-            usage=Usage(prompt_tokens=n_prompt, completion_tokens=n_out),
+            usage=Usage(prompt_tokens=n_prompt, completion_tokens=n_out,
+                        cached_tokens=max(cached, 0)),
             timing=Timing(ttft=times[0] if times else None, e2e=e2e, chunk_times=tuple(times)),
             model_reported=self.model_id,
         )
