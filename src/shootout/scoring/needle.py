@@ -327,25 +327,36 @@ class Haystack:
         while self._cum[-1] < tokens:
             self._cum.append(self._cum[-1] + self.tokens(len(self._cum) - 1))
 
-    def select(self, target: int, tol: int) -> list[int]:
-        """Indices of sentences whose tokens sum to `target` within about `tol`."""
+    def select(self, target: int, tol: int) -> tuple[list[int], str]:
+        """Sentences from the corpus start whose tokens sum to `target` within about `tol`:
+        whole sentences, then the words of the next one that fit (the haystack's last piece).
+
+        Cutting only at the end keeps every prompt of one length identical up to its first
+        needle, whatever the needles' own lengths, so a backend's prefix cache serves the
+        shared part of consecutive prompts (depths descending, trials of one cell)."""
         target = max(target, 1)
         self._ensure(target)
-        m = bisect.bisect_left(self._cum, target)
-        over = self._cum[m] - target
+        m = bisect.bisect_left(self._cum, target)  # sentences [0, m) reach the target
+        if self._cum[m] - target <= tol or m == 0:
+            return list(range(m)), ""
         under = target - self._cum[m - 1]
-        if over <= tol:
-            return list(range(m))
-        drop, miss = None, math.inf
-        for j in range(m - 1, max(0, m - 400), -1):  # a sentence near the end to leave out
-            d = abs(self.tokens(j) - over)
-            if d < miss:
-                drop, miss = j, d
-                if d <= tol // 2:
-                    break
-        if drop is not None and miss < min(over, under):
-            return [i for i in range(m) if i != drop]
-        return list(range(m)) if over <= under else list(range(m - 1))
+        if under <= tol:
+            return list(range(m - 1)), ""
+        return list(range(m - 1)), self._prefix(m - 1, under)
+
+    def _prefix(self, i: int, budget: int) -> str:
+        """The longest word prefix (characters for Chinese) of sentence i within `budget`."""
+        joiner, sentence = self.corpus.joiner, self.sentence(i)
+        units = sentence.split(" ") if joiner else list(sentence)
+        glue = " " if joiner else ""
+        lo, hi = 0, len(units)
+        while lo < hi:  # the largest k whose prefix fits
+            k = (lo + hi + 1) // 2
+            if self.count(joiner + glue.join(units[:k])) - self._base <= budget:
+                lo = k
+            else:
+                hi = k - 1
+        return glue.join(units[:lo])
 
     def build(
         self, head: str, tail: str, needles: Sequence[Needle], target: int, tol: int
@@ -354,16 +365,24 @@ class Haystack:
         fixed = self.count(head + tail) + sum(
             self.count(self.corpus.joiner + n.text) - self._base for n in needles
         )
-        hay_target, best = target - fixed, None
-        for _ in range(6):
-            built = self._assemble(head, tail, needles, self.select(hay_target, tol), target)
-            if best is None or abs(built.tokens - target) < abs(best.tokens - target):
-                best = built
+        hay_target, best, under = target - fixed, None, None
+        for attempt in range(10):
+            kept, partial = self.select(hay_target, tol)
+            built = self._assemble(head, tail, needles, kept, partial, target)
             err = built.tokens - target
             if abs(err) <= tol:
+                best = built
                 break
-            hay_target -= err
+            if best is None or abs(err) < abs(best.tokens - target):
+                best = built
+            if err < 0 and (under is None or built.tokens > under.tokens):
+                under = built
+            # token counts are not quite additive (merges at the cut): step by less each time
+            hay_target -= err if attempt < 5 else (err // 2 or (1 if err > 0 else -1))
         assert best is not None
+        close_under = under is not None and target - under.tokens <= 0.01 * target
+        if best.tokens > target + tol and close_under:
+            best = under  # too long could overflow the context; slightly short cannot
         if abs(best.tokens - target) > max(tol, 0.01 * target):
             raise DataError(
                 f"haystack {self.corpus.name}: could not reach {target} tokens "
@@ -372,11 +391,17 @@ class Haystack:
         return best
 
     def _assemble(
-        self, head: str, tail: str, needles: Sequence[Needle], kept: list[int], target: int
+        self, head: str, tail: str, needles: Sequence[Needle], kept: list[int], partial: str,
+        target: int,
     ) -> Built:
+        pieces = [self.sentence(i) for i in kept]
+        sizes = [self.tokens(i) for i in kept]
+        if partial:
+            pieces.append(partial)
+            sizes.append(max(1, self.count(self.corpus.joiner + partial) - self._base))
         offs = [0]
-        for i in kept:
-            offs.append(offs[-1] + self.tokens(i))
+        for n_tok in sizes:
+            offs.append(offs[-1] + n_tok)
         total = offs[-1]
         slots: dict[int, list[str]] = {}
         depths, slack = [], []
@@ -384,16 +409,16 @@ class Haystack:
             p = _nearest(offs, n.depth * total)
             slots.setdefault(p, []).append(n.text)
             depths.append(offs[p] / total if total else 0.0)
-            around = max(offs[p] - offs[max(p - 1, 0)], offs[min(p + 1, len(kept))] - offs[p])
+            around = max(offs[p] - offs[max(p - 1, 0)], offs[min(p + 1, len(pieces))] - offs[p])
             slack.append(around / 2 / total if total else 1.0)
         parts: list[str] = []
-        for p, i in enumerate(kept):
+        for p, piece in enumerate(pieces):
             parts.extend(slots.get(p, ()))
-            parts.append(self.sentence(i))
-        parts.extend(slots.get(len(kept), ()))
+            parts.append(piece)
+        parts.extend(slots.get(len(pieces), ()))
         text = head + self.corpus.joiner.join(parts) + tail
         return Built(text, self.count(text), target, tuple(depths), tuple(slack), total,
-                     len(kept))
+                     len(pieces))
 
 
 def _nearest(offs: list[int], x: float) -> int:
