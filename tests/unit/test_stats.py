@@ -42,7 +42,14 @@ def test_summarize_hand_computed() -> None:
     #   -> mean 0.5/3 ; resampling_se = sqrt(0.5/2 + 0 + 0)/4 = 0.125
     assert s.within_item_var == pytest.approx(0.5 / 3)
     assert s.resampling_se == pytest.approx(0.125)
-    assert (s.ci_low, s.ci_high) == pytest.approx((0.625 - Z95 * s.se, 0.625 + Z95 * s.se))
+    # 0.625 + 1.96 * 0.239 > 1: a proportion's interval is clipped to [0, 1]
+    assert (s.ci_low, s.ci_high) == pytest.approx((0.625 - Z95 * s.se, 1.0))
+
+
+def test_summarize_normal_ci_is_not_clipped_outside_unit_range() -> None:
+    s = summarize([[2.0], [-1.0], [0.5]])
+    assert s.ci_low == pytest.approx(s.mean - Z95 * s.se)
+    assert s.ci_high == pytest.approx(s.mean + Z95 * s.se)
 
 
 def test_summarize_normal_ci_matches_scipy() -> None:

@@ -256,7 +256,8 @@ def summarize(
     mean = (1/n) Σ_i x_i,  x_i = (1/K_i) Σ_k s_ik;  se = sd(x, ddof=1)/sqrt(n).
     If `clusters` (one label per item) is given, se = clustered_se(x, clusters) instead.
     CI: Wilson on (Σ x_i, n) when every x_i is 0 or 1, n < 100 and no clusters were given
-    (ci_method "wilson"); otherwise the normal interval mean ± z·se (ci_method "normal").
+    (ci_method "wilson"); otherwise the normal interval mean ± z·se (ci_method "normal"),
+    clipped to [0, 1] when every item mean lies in [0, 1].
     """
     repeats = [_as_repeats(item) for item in scores_by_item]
     if not repeats:
@@ -274,6 +275,8 @@ def summarize(
         method, (lo, hi) = "wilson", wilson_interval(int(x.sum()), n, confidence)
     else:
         method, (lo, hi) = "normal", normal_interval(mean, se, confidence)
+        if x.min() >= 0.0 and x.max() <= 1.0:  # a proportion's interval stays inside [0, 1]
+            lo, hi = max(lo, 0.0), min(hi, 1.0)
     within_var, resampling_se = _within_item(repeats)
     return Summary(
         mean=mean,
