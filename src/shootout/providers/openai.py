@@ -132,12 +132,7 @@ class OpenAIProvider(BaseProvider):
             body["stop"] = list(s.stop)
         if s.seed is not None:
             body["seed"] = s.seed
-        if request.messages is not None:
-            path = "/chat/completions"
-            body["messages"] = [{"role": m.role, "content": m.content} for m in request.messages]
-        else:
-            path = "/completions"
-            body["prompt"] = request.prompt
+        path = _add_input(body, request)
         if self._stream_usage:
             body["stream_options"] = {"include_usage": True}
         try:
@@ -157,12 +152,7 @@ class OpenAIProvider(BaseProvider):
             "model": self.model, "max_tokens": 1, "temperature": 0.0, "stream": False,
             **self.extra_body,
         }
-        if request.messages is not None:
-            path = "/chat/completions"
-            body["messages"] = [{"role": m.role, "content": m.content} for m in request.messages]
-        else:
-            path = "/completions"
-            body["prompt"] = request.prompt
+        path = _add_input(body, request)
         data = await self._redacting(self._post_json(path, body))
         usage = data.get("usage")
         n = _count(usage.get("prompt_tokens")) if isinstance(usage, dict) else 0
@@ -356,6 +346,15 @@ async def _sse_events(raw: AsyncIterator[bytes], t0: float) -> AsyncIterator[tup
                 yield arrival, line[5:].strip().decode("utf-8", errors="replace")
             elif line and not line.startswith((b":", b"event:", b"id:", b"retry:")):
                 raise RetryableProviderError(f"malformed event stream line: {line[:80]!r}")
+
+
+def _add_input(body: dict[str, Any], request: GenerateRequest) -> str:
+    """Put the request's messages (chat) or prompt (text) into `body`; return the endpoint."""
+    if request.messages is not None:
+        body["messages"] = [{"role": m.role, "content": m.content} for m in request.messages]
+        return "/chat/completions"
+    body["prompt"] = request.prompt
+    return "/completions"
 
 
 def _count(value: Any) -> int:
