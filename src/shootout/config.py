@@ -14,16 +14,28 @@ from .errors import ConfigError
 
 Scoring = Literal["auto", "loglikelihood", "generative"]
 
-
-DEFAULT_TEMPERATURE = 0.7
+# How generative benchmarks decode when the user sets nothing:
+# - "reference": each benchmark's published decoding (greedy for GSM8K, MATH, HumanEval pass@1,
+#   multiple choice, translation and needle, as lm-evaluation-harness and RULER do), so a
+#   score can be put beside a published one;
+# - "seed": the seed analysis's protocol, temperature 0.7, top-p 0.9, 3 samples per item
+#   averaged (needle retrieval stays greedy: RULER scores it so).
+Protocol = Literal["reference", "seed"]
+SEED_PROTOCOL = {"temperature": 0.7, "top_p": 0.9, "repeats": 3}
+PROTOCOL_DESCRIPTIONS: dict[str, str] = {
+    "reference": "each benchmark's reference decoding (greedy unless its method says otherwise)",
+    "seed": "the seed analysis's protocol: temperature 0.7, top-p 0.9, 3 samples per item averaged",
+}
+# samples per item when the user samples (temperature > 0) without saying how many
+DEFAULT_SAMPLED_REPEATS = 3
 
 
 class SamplingConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    # None: the benchmark's own preset (needle retrieval is greedy), else DEFAULT_TEMPERATURE.
+    # None: decided by the run's protocol and the benchmark (see Protocol above)
     temperature: float | None = Field(None, ge=0.0, le=2.0)
-    top_p: float = Field(0.9, gt=0.0, le=1.0)
+    top_p: float | None = Field(None, gt=0.0, le=1.0)
     max_tokens: int | None = Field(None, ge=1, le=1_000_000)
 
 
@@ -92,6 +104,7 @@ class RunConfig(BaseModel):
     limit: int | None = Field(None, ge=1)
     repeats: int | None = Field(None, ge=1, le=100)
     seed: int = 1234
+    protocol: Protocol = "reference"
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
 
     @field_validator("benchmarks", mode="before")
@@ -100,7 +113,7 @@ class RunConfig(BaseModel):
         if isinstance(v, str):
             v = [x for x in v.split(",") if x.strip()]
         if isinstance(v, list):
-            return [{"name": x} if isinstance(x, str) else x for x in v]
+            return _expand_suites([{"name": x} if isinstance(x, str) else x for x in v])
         return v
 
     @field_validator("models", mode="before")
@@ -114,6 +127,29 @@ class RunConfig(BaseModel):
         """Deterministic: the same configuration is the same run, so a rerun resumes it."""
         blob = json.dumps(self.model_dump(mode="json"), sort_keys=True)
         return "r-" + hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def _expand_suites(entries: list[Any]) -> list[Any]:
+    """A suite name (`quick`, `mc`, `math_code`, ...) stands for its benchmarks, each with the
+    entry's other settings. A benchmark also listed on its own keeps its own entry; one that
+    two suites share comes once."""
+    from .benchmarks import SUITES
+
+    def name(e: Any) -> Any:
+        return e.get("name") if isinstance(e, dict) else None
+
+    explicit = {name(e) for e in entries if name(e) not in SUITES}
+    out: list[Any] = []
+    expanded: set[str] = set()
+    for entry in entries:
+        if name(entry) not in SUITES:
+            out.append(entry)
+            continue
+        for n in SUITES[entry["name"]]:
+            if n not in explicit and n not in expanded:
+                out.append({**entry, "name": n})
+                expanded.add(n)
+    return out
 
 
 def load_config_file(path: Path) -> dict[str, Any]:

@@ -14,10 +14,10 @@ from collections import Counter
 from shootout.testing import FakeOpenAIServer
 
 
-def _args(url: str, store, data_dir) -> list[str]:
-    return ["run", "-m", "openai:fake-model", "--base-url", url, "-b", "arc_easy,mmlu",
-            "--limit", "25", "--repeats", "2", "--concurrency", "4", "--store", str(store),
-            "--data-dir", str(data_dir), "--no-progress", "--json"]
+def _args(url: str, store, data_dir, benchmarks: str = "arc_easy,mmlu") -> list[str]:
+    return ["run", "-m", "openai:fake-model", "--base-url", url, "-b", benchmarks,
+            "--limit", "25", "--protocol", "seed", "--repeats", "2", "--concurrency", "4",
+            "--store", str(store), "--data-dir", str(data_dir), "--no-progress", "--json"]
 
 
 def _signature(body: dict) -> str:
@@ -106,3 +106,29 @@ def test_rerun_is_served_from_cache(shootout_cmd, tmp_path, data_dir):
     assert first.returncode == 0 and second.returncode == 0
     assert json.loads(first.stdout)["run_id"] == json.loads(second.stdout)["run_id"]
     assert _scores(first.stdout) == _scores(second.stdout)
+
+
+def test_another_run_with_the_same_requests_is_served_from_the_cache(
+    shootout_cmd, tmp_path, data_dir
+):
+    """A different run (its own id) whose requests were answered before sends none of them
+    again: the response cache is keyed on the request, not on the run."""
+    store = tmp_path / "cache.sqlite"
+    with FakeOpenAIServer() as srv:
+        first = subprocess.run([*shootout_cmd, *_args(srv.base_url, store, data_dir, "arc_easy")],
+                               capture_output=True, text=True, timeout=300)
+        sent_first = [_signature(r["body"]) for r in srv.requests]
+        second = subprocess.run(
+            [*shootout_cmd, *_args(srv.base_url, store, data_dir, "arc_easy,winogrande")],
+            capture_output=True, text=True, timeout=300,
+        )
+        sent_second = [_signature(r["body"]) for r in srv.requests][len(sent_first):]
+    assert first.returncode == 0 and second.returncode == 0, second.stderr
+    run_a, run_b = json.loads(first.stdout)["run_id"], json.loads(second.stdout)["run_id"]
+    assert run_a != run_b
+    assert len(sent_first) == 25 * 2
+    # only winogrande's 25 x 2 requests reached the server; arc_easy came from the cache
+    assert len(sent_second) == 25 * 2 and not set(sent_second) & set(sent_first)
+    arc = [r for r in json.loads(second.stdout)["results"] if r["benchmark"] == "arc_easy"]
+    assert arc and all(r["n"] == 25 for r in arc)
+    assert _scores(first.stdout) == [r for r in _scores(second.stdout) if r[1] == "arc_easy"]

@@ -22,6 +22,9 @@ from shootout.providers.openai import OpenAIProvider
 from shootout.store.sqlite import SampleRow
 
 BASE = PromptContext("generative", False, Sampling(temperature=0.0, max_tokens=16), 0)
+# what the runner gives needle when the run sets nothing: greedy, RULER's 128 tokens, no stop
+DEFAULT = PromptContext("generative", False, Sampling(
+    temperature=0.0, max_tokens=NeedleInAHaystack.default_max_tokens), 0)
 GREEDY = {"repeat_penalty": 1.0, "top_k": 0, "min_p": 0.0}
 
 
@@ -32,7 +35,7 @@ def make(data_dir, **options) -> NeedleInAHaystack:
 def measured_depth(bench, doc, prompt: str, tokenize) -> float:
     """Where the queried needle starts, as a fraction of the haystack's tokens, measured
     independently of the builder: tokens before it over all haystack tokens."""
-    head, tail, needles = bench._texts(doc, False)
+    head, tail, needles = bench._texts(doc)
     at = prompt.index(needles[0].text)
     head_n = len(tokenize(head.rstrip("\n")))
     joiner = bench.corpus.joiner
@@ -67,10 +70,10 @@ def test_prompts_have_the_length_and_depth_asked_for(haystack, variant, data_dir
               f"{100 * worst_len:.2f}%, max depth error {100 * worst_depth:.2f} points")
 
 
-def rows_for(bench, docs, responses) -> list[SampleRow]:
+def rows_for(bench, docs, responses, ctx=BASE) -> list[SampleRow]:
     out = []
     for d, r in zip(docs, responses, strict=True):
-        s = bench.score(d, BASE, r)
+        s = bench.score(d, ctx, r)
         out.append(SampleRow(model="m", benchmark="needle", item_id=d.id, repeat=0,
                              group=d.group, status="ok", metrics=dict(s.metrics),
                              extracted=s.extracted, reason=s.reason,
@@ -81,16 +84,17 @@ def rows_for(bench, docs, responses) -> list[SampleRow]:
 
 def test_end_to_end_on_the_embedded_model(data_dir, local_provider, capsys):
     b = make(data_dir, lengths="1k", depths="0,50,100", trials=1)
-    docs = asyncio.run(b.bind_model(local_provider, b.load(), BASE))
+    docs = asyncio.run(b.bind_model(local_provider, b.load(), DEFAULT))
 
     async def go():
-        return [await local_provider.generate(b.request(d, BASE)) for d in docs]
+        return [await local_provider.generate(b.request(d, DEFAULT)) for d in docs]
 
     responses = asyncio.run(go())
-    values, analysis = NeedleInAHaystack.aggregate(rows_for(b, docs, responses))
+    values, analysis = NeedleInAHaystack.aggregate(rows_for(b, docs, responses, DEFAULT))
     metrics = {v.metric: v for v in values}
-    assert {"acc", "acc_beginning", "acc_middle", "acc_end", "lost_in_middle_gap",
-            "effective_length"} <= set(metrics)
+    assert {"acc", "acc_strict", "acc_beginning", "acc_middle", "acc_end",
+            "lost_in_middle_gap", "effective_length"} <= set(metrics)
+    assert metrics["acc_strict"].score <= metrics["acc"].score  # first number: stricter
     assert analysis["lengths"] == [1024] and analysis["depths"] == [0.0, 50.0, 100.0]
     assert analysis["tokens"]["n_reported_equal_built"] == 3
     assert analysis["tokens"]["max_rel_error_vs_target"] <= 0.01
@@ -168,9 +172,10 @@ def test_cli_run_reports_heatmap_and_buckets(shootout_cmd, tmp_path, data_dir):
     assert proc.returncode == 0, proc.stderr[-2000:]
     payload = json.loads(proc.stdout)
     metrics = {r["metric"] for r in payload["results"] if r["benchmark"] == "needle"}
-    assert {"acc", "acc_beginning", "acc_middle", "acc_end", "lost_in_middle_gap",
-            "effective_length"} <= metrics
+    assert {"acc", "acc_strict", "acc_beginning", "acc_middle", "acc_end",
+            "lost_in_middle_gap", "effective_length"} <= metrics
     analysis = payload["analyses"]["local"]["needle"]
+    assert analysis["coverage"]["fraction"] == 1.0
     assert analysis["lengths"] == [1024] and len(analysis["heatmap"][0]) == 3
     # No --temperature given: needle's greedy preset applies, so one sample per item.
     assert all(r["repeats"] == 1 for r in payload["results"] if r["benchmark"] == "needle")

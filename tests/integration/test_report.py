@@ -15,9 +15,15 @@ from pathlib import Path
 
 import pytest
 
+from shootout.analysis.compare import PAIRED_BOOTSTRAP, UNPAIRED
+from shootout.benchmarks import REGISTRY
+from shootout.benchmarks.base import Doc, PromptContext
+from shootout.data.files import DataDir
+from shootout.providers.base import GenerateResponse, Sampling
 from shootout.report.build import build_report
 from shootout.report.markdown import render_markdown
 from shootout.report.sample_data import RUN_ID, build_sample_store
+from shootout.store.sqlite import SampleRow
 
 GOLDEN = Path(__file__).resolve().parents[1] / "goldens" / "report.md"
 
@@ -176,3 +182,135 @@ def test_report_on_two_real_runs_of_the_embedded_model(shootout_cmd, tmp_path, d
     assert "acc compared: acc_norm is not available for every model" in text
     assert "Gemma" in text or "gemma" in text  # architecture from the GGUF
     assert html.stat().st_size > 10_000
+
+
+# --------------------------------------------------------------------------- defects 11, 12, 15
+
+
+def test_defect15_sample_samples_are_internally_consistent(sample_store) -> None:
+    """Every stored sample says one thing: the extracted answer is the gold one exactly when
+    the item scored 1, log-likelihoods are log-probabilities, and a generated answer re-scored
+    by the benchmark's scorer gets the stored score."""
+    store = _store(sample_store)
+    gsm8k = REGISTRY["gsm8k"](data=DataDir(None))
+    chat = PromptContext(mode="generative", chat=True, sampling=Sampling(), fewshot=0)
+    checked = 0
+    for s in store.samples(RUN_ID):
+        if s.status != "ok":
+            continue
+        if s.detail.get("mode") == "loglikelihood":
+            gold = re.match(r"gold ([A-Z]);", s.reason).group(1)
+            lls = [float(x) for x in s.reason.split("loglikelihoods ")[1].split(", ")]
+            assert all(x < 0 for x in lls), s
+            for metric, v in s.metrics.items():
+                assert (s.extracted == gold) == (v == 1.0), (s.item_id, metric, s.reason)
+        elif s.benchmark == "gsm8k":
+            text = store.get_response(s.response_key)["text"]
+            q = {"question": "", "gold": re.search(r"gold (\d+)", s.reason).group(1)}
+            again = gsm8k.score(Doc(s.item_id, q), chat, GenerateResponse(text))
+            assert dict(again.metrics) == s.metrics and again.extracted == s.extracted
+        else:
+            assert (s.metrics["pass@1"] == 1.0) == (s.reason == "all tests passed")
+            assert (s.detail["status"] == "ok") == (s.metrics["pass@1"] == 1.0)
+        checked += 1
+    assert checked == 3 * (260 + 70 * 3) - 2  # every sample but the two failed ones
+
+
+def _evidence(text: str) -> str:
+    return text[text.index("## Per-item evidence"):text.index("## Methodology")]
+
+
+def test_defect15_evidence_rows_show_the_question_and_options(sample_store) -> None:
+    ev = _evidence(render_markdown(build_report(_store(sample_store), [RUN_ID]), None,
+                                   charts=False))
+    rows = re.split(r"\n- \*\*", ev)[1:]
+    assert len(rows) > 20
+    for row in rows:
+        assert row.splitlines()[1] == "  - Question:", row[:200]
+    # the options as scored, lettered in scoring order
+    assert ("  - Options: A. It stays the same. · B. It slowly increases over many years. · "
+            "C. It reverses. · D. Nothing measurable happens in the short run.") in ev
+    # WinoGrande's partial scoring: the blank and its two fillers
+    assert "Alex lent Jordan a book because ___ had already finished reading it." in ev
+    assert "  - Options: A. Alex · B. Jordan" in ev
+    # MMLU: the options are in the question (letters are scored), nothing from the header
+    assert "A. Statement 1 about" in ev and "The following are multiple choice" not in ev
+    # GSM8K's chat prompt: the problem, not the instruction or the closing reminder
+    assert "A farmer packs 3 boxes of 7 eggs each." in ev and "Remember to put" not in ev
+
+
+def test_defect12_report_shows_failures_and_marks_no_best_on_fewer_items(sample_store) -> None:
+    text = render_markdown(build_report(_store(sample_store), [RUN_ID]), None, charts=False)
+    row = next(ln for ln in text.splitlines() if ln.startswith("| winogrande | commonsense"))
+    cells = row.split(" | ")
+    assert "48/50" in cells[3]
+    assert "**" not in row  # llama-3.1-70b scored highest on 48 items: no model is best
+    assert cells[5].endswith("†")
+    assert ("winogrande: llama-3.1-70b has the highest score but on fewer items (n=48; "
+            "kimi-k2 n=50, mixtral-8x7b n=50): no model is marked best") in text
+    assert ("llama-3.1-70b · winogrande: 2 of 50 items failed after retries and are not in the "
+            "score 79.2 (n=48) †; counted as wrong answers they give 76.0") in text
+    weak = text[text.index("## Weaknesses"):text.index("## Use-case")]
+    assert "llama-3.1-70b · winogrande (acc): 2 of 50 items failed" in weak
+    assert "counted as wrong answers they give 76.0 [62.6, 85.7] (n=50)" in weak
+
+
+def test_defect11_translation_pairs_use_the_paired_bootstrap(tmp_path) -> None:
+    """Corpus chrF++/BLEU of two models on the same sentences: compared by resampling the
+    shared sentences together, not by an unpaired z-test of the two rows."""
+    pytest.importorskip("sacrebleu")
+    store = _store(tmp_path / "t.sqlite")
+    store.upsert_run("r-t", {"models": [{"spec": "A"}, {"spec": "B"}],
+                             "benchmarks": ["translation_zh_en"]})
+    words = ("the", "a", "cat", "dog", "sat", "ran", "on", "mat", "red", "blue", "house",
+             "river", "near", "far", "big", "small")
+    for i in range(80):
+        ref = " ".join(words[(i * 7 + k * 3) % len(words)] for k in range(9))
+        for model, change in (("A", 0), ("B", 3)):  # B gets 3 words of 9 wrong, always
+            hyp = " ".join("zz" if k < change else w for k, w in enumerate(ref.split()))
+            store.put_sample("r-t", SampleRow(
+                model=model, benchmark="translation_zh_en", item_id=f"{i:04d}", repeat=0,
+                group="", status="ok", metrics={"sentence_chrf": 0.5}, extracted=hyp,
+                reason="", extraction_failed=False, error=None, response_key=None,
+                detail={"mode": "generative", "hyp": hyp, "refs": [ref], "extra_refs": []}))
+    rep = build_report(store, ["r-t"])
+    (t,) = [t for t in rep.tests if t.benchmark == "translation_zh_en"]
+    assert t.method == PAIRED_BOOTSTRAP != UNPAIRED
+    assert t.n == 80 and t.diff > 0 and t.ci_low > 0 and t.significant
+
+
+# --------------------------------------------------------------------------- defect 8
+
+
+def test_defect8_cmmlu_pairs_test_the_reported_subject_average(tmp_path) -> None:
+    """CMMLU's reported `acc` is the mean of its subject accuracies. Two models with equal
+    item means (120/220) but subject averages of 75% and 30%: the head-to-head must test
+    that 45-point gap (the paired bootstrap of the subject average), not the item means'
+    zero difference; the per-item evidence still lists the items they disagree on."""
+    store = _store(tmp_path / "c.sqlite")
+    store.upsert_run("r-c", {"models": [{"spec": "A"}, {"spec": "B"}], "benchmarks": ["cmmlu"]})
+    answers = {"A": {"arts": "10" * 100, "anatomy": "1" * 20},
+               "B": {"arts": "110" * 40 + "10" * 40, "anatomy": "0" * 20}}
+    for model, by_subject in answers.items():
+        for subject, pattern in by_subject.items():
+            for i, right in enumerate(pattern):
+                store.put_sample("r-c", SampleRow(
+                    model=model, benchmark="cmmlu", item_id=f"{subject}/{i + 2}", repeat=0,
+                    group=subject, status="ok", metrics={"acc": float(right)},
+                    extracted="A" if right == "1" else "B", reason="gold 0",
+                    extraction_failed=False, error=None, response_key=None,
+                    detail={"mode": "loglikelihood"}))
+    rep = build_report(store, ["r-c"])
+    rows = {m: {r.metric: r for r in rep.data.rows[(m, "cmmlu")]} for m in ("A", "B")}
+    assert rows["A"]["acc"].extra["average"] == "subject"
+    assert rows["A"]["acc_item_mean"].score == pytest.approx(rows["B"]["acc_item_mean"].score)
+    (t,) = [t for t in rep.tests if t.benchmark == "cmmlu"]
+    assert t.method == PAIRED_BOOTSTRAP and t.metric == "acc" and t.n == 220
+    assert t.diff == pytest.approx(rows["A"]["acc"].score - rows["B"]["acc"].score, abs=1e-12)
+    assert t.diff == pytest.approx(0.45) and t.significant and t.winner == "A"
+    text = render_markdown(rep, None, charts=False)
+    (line,) = [ln for ln in text.splitlines() if ln.startswith("| cmmlu | acc | 220 |")]
+    assert line.rstrip(" |").endswith("paired bootstrap") and "+45.0" in line
+    assert rep.items is not None
+    (ds,) = [ds for ds, _ in rep.items.sets if ds.benchmark == "cmmlu"]
+    assert (ds.n_a_only, ds.n_b_only) == (20 + 20, 40)  # arts: 20 and 40; anatomy: 20 and 0

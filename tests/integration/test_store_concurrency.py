@@ -15,7 +15,8 @@ def test_two_writers(shootout_cmd, tmp_path, data_dir):
         procs = [
             subprocess.Popen(
                 [*shootout_cmd, "run", "-m", "openai:fake-model", "--base-url", srv.base_url,
-                 "-b", bench, "--limit", "60", "--store", str(store), "--data-dir",
+                 "-b", bench, "--limit", "60", "--protocol", "seed", "--store", str(store),
+                 "--data-dir",
                  str(data_dir), "--json", "--no-progress", "--concurrency", "8"],
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             for bench in ("arc_easy", "arc_challenge")

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import math
 import shutil
 
 import pytest
 
+from shootout.analysis.results import summarize_run
+from shootout.analysis.stats import wilson_interval
 from shootout.benchmarks.base import PromptContext
-from shootout.benchmarks.cmmlu import CMMLU, SUBJECTS_ZH, extract_chinese_answer
+from shootout.benchmarks.cmmlu import CMMLU, SUBJECTS_ZH
 from shootout.data import DataDir
 from shootout.errors import DataError
 from shootout.providers.base import GenerateResponse, Sampling
+from shootout.store.sqlite import SampleRow, Store
 
 LL5 = PromptContext("loglikelihood", False, Sampling(), 5)
 
@@ -75,22 +79,87 @@ def test_generative_prompts_keep_the_chinese_format(bench, docs) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "letter"),
-    [("B", "B"), ("答案是：C", "C"), ("正确选项为D。", "D"), ("我选A。", "A"),
-     ("<think>嗯</think>答案：B", "B"), ("不知道", None)],
+    ("text", "letter", "strict"),
+    [("B", "B", True), ("答案是：C", "C", True), ("正确选项为D。", "D", False),
+     ("我选A。", "A", False), ("<think>嗯</think>答案：B", "B", True), ("故选C", "C", False),
+     ("不知道", None, False)],
 )
-def test_generative_answers_in_chinese(bench, docs, text, letter) -> None:
+def test_generative_answers_in_chinese(bench, docs, text, letter, strict) -> None:
     ctx = PromptContext("generative", True, Sampling(), 5)
     doc = docs[0]
     s = bench.score(doc, ctx, GenerateResponse(text=text))
     assert s.extracted == letter
     assert s.extraction_failed is (letter is None)
     assert s.metrics["acc"] == float(letter == doc.fields["answer"])
+    assert s.metrics["acc_strict"] == float(letter == doc.fields["answer"] and strict)
 
 
-def test_explicit_chinese_answer_is_strict() -> None:
-    assert extract_chinese_answer("答案是：B") == ("B", True)
-    assert extract_chinese_answer("故选C") == ("C", False)
+def test_defect3_chinese_marker_beats_quoted_option_text(bench, docs) -> None:
+    """Issue 12 defect 3: "答案是：B。<explanation quoting option A>" is B, not A."""
+    ctx = PromptContext("generative", True, Sampling(), 5)
+    doc = next(d for d in docs if d.fields["answer"] != "A")
+    gold = doc.fields["answer"]
+    quoted = doc.fields["choices"][0]  # option A's text, in the explanation
+    s = bench.score(doc, ctx, GenerateResponse(text=f"答案是：{gold}。{quoted}不对。"))
+    assert (s.extracted, s.metrics["acc"], s.metrics["acc_strict"]) == (gold, 1.0, 1.0), s
+
+
+# -- defect 8: the overall score is the mean of subject accuracies (the CMMLU reference) --------
+
+def _row(item: str, subject: str, acc: float, bench: str = "cmmlu") -> SampleRow:
+    return SampleRow(model="m", benchmark=bench, item_id=item, repeat=0, group=subject,
+                     status="ok", metrics={"acc": acc, "acc_norm": acc}, extracted=None,
+                     reason="", extraction_failed=False, error=None, response_key=None)
+
+
+# subject a: 3 of 4 right (0.75, v = 0.25); subject b: 1 of 2 (0.5, v = 0.5)
+UNEQUAL = [("a1", "a", 1.0), ("a2", "a", 1.0), ("a3", "a", 1.0), ("a4", "a", 0.0),
+           ("b1", "b", 0.0), ("b2", "b", 1.0)]
+
+
+def test_defect8_overall_is_the_mean_of_subject_accuracies() -> None:
+    values, _ = CMMLU.aggregate([_row(*r) for r in UNEQUAL])
+    by = {v.metric: v for v in values}
+    assert [v.metric for v in values][:2] == ["acc", "acc_item_mean"]
+    assert by["acc"].score == pytest.approx((0.75 + 0.5) / 2)  # reference: mean of subjects
+    assert by["acc_item_mean"].score == pytest.approx(4 / 6)  # lm-eval's weight_by_size
+    # SE of a mean of subject means: (1/S) sqrt(sum_s v_s / n_s)
+    assert by["acc"].stderr == pytest.approx(0.5 * math.sqrt(0.25 / 4 + 0.5 / 2))
+    assert by["acc_item_mean"].stderr == pytest.approx(math.sqrt((4 / 6) * (2 / 6) / 5))
+    assert by["acc"].n == by["acc_item_mean"].n == 6
+    assert by["acc"].extra["n_subjects"] == 2
+    assert by["acc_norm"].score == pytest.approx(0.625)
+
+
+def test_defect8_results_table_reports_the_subject_average_as_primary(tmp_path) -> None:
+    db = Store(tmp_path / "s.sqlite")
+    db.upsert_run("r", {})
+    for item, subject, acc in UNEQUAL:
+        db.put_sample("r", _row(item, subject, acc))
+        db.put_sample("r", _row(item, subject, acc, bench="mmlu"))
+    rows = {(r.benchmark, r.metric): r for r in summarize_run(db, "r")}
+    primary = {b: r.metric for (b, _), r in rows.items() if r.primary}
+    assert primary == {"cmmlu": "acc", "mmlu": "acc"}
+    assert rows[("cmmlu", "acc")].score == pytest.approx(0.625)
+    assert rows[("cmmlu", "acc_item_mean")].score == pytest.approx(4 / 6)
+    # MMLU keeps lm-eval's and Hendrycks' micro average: every question weighs the same
+    assert rows[("mmlu", "acc")].score == pytest.approx(4 / 6)
+
+
+def test_defect8_single_item_subject_borrows_the_pooled_variance() -> None:
+    values, _ = CMMLU.aggregate([_row(*r) for r in [*UNEQUAL, ("c1", "c", 1.0)]])
+    acc = next(v for v in values if v.metric == "acc")
+    pooled = (3 * 0.25 + 1 * 0.5) / 4
+    assert acc.score == pytest.approx((0.75 + 0.5 + 1.0) / 3)
+    assert acc.stderr == pytest.approx(math.sqrt(0.25 / 4 + 0.5 / 2 + pooled / 1) / 3)
+
+
+def test_defect8_a_perfect_score_keeps_a_wilson_interval() -> None:
+    rows = [_row(f"{s}{i}", s, 1.0) for s in "abc" for i in range(40)]
+    acc = next(v for v in CMMLU.aggregate(rows)[0] if v.metric == "acc")
+    assert (acc.score, acc.stderr) == (1.0, 0.0)
+    assert (acc.ci_low, acc.ci_high) == pytest.approx(wilson_interval(120, 120))
+    assert acc.ci_low < 0.98
 
 
 def test_bad_answer_names_file_and_line(data_dir, tmp_path) -> None:

@@ -114,3 +114,34 @@ def test_pass_at_k_rejects_impossible_counts() -> None:
     for n, c, k in [(3, 4, 1), (3, 1, 0), (3, 1, 4), (3, -1, 1)]:
         with pytest.raises(ValueError):
             pass_at_k(n, c, k)
+
+
+def _he_row(item: str, rep: int, passed: float):
+    from shootout.store.sqlite import SampleRow
+
+    return SampleRow(model="m", benchmark="humaneval", item_id=item, repeat=rep, group="",
+                     status="ok", metrics={"pass@1": passed}, extracted="", reason="",
+                     extraction_failed=False, error=None, response_key=None,
+                     detail={"status": "ok" if passed else "failed"})
+
+
+def test_greedy_pass_at_1_gets_a_wilson_interval_even_at_a_perfect_score():
+    """Defect 9 of issue 12: one greedy sample per problem is a 0/1 outcome: Wilson, never a
+    clipped normal interval that collapses to [1, 1]."""
+    from shootout.benchmarks.humaneval import HumanEval
+
+    values, _ = HumanEval.aggregate([_he_row(f"t/{i}", 0, 1.0) for i in range(164)])
+    (v,) = values
+    assert v.metric == "pass@1" and v.score == 1.0 and v.n == 164
+    assert v.extra["ci_method"] == "wilson"
+    assert 0.97 < v.ci_low < 0.985 and v.ci_high == 1.0
+
+
+def test_pass_at_k_over_samples_uses_the_normal_interval_of_problem_estimates():
+    from shootout.benchmarks.humaneval import HumanEval
+
+    rows = [_he_row(f"t/{i}", r, float((i + r) % 3 == 0)) for i in range(30) for r in range(3)]
+    by = {v.metric: v for v in HumanEval.aggregate(rows)[0]}
+    assert set(by) == {"pass@1", "pass@2"}
+    assert by["pass@1"].extra["ci_method"] == "normal"
+    assert by["pass@1"].score == pytest.approx(1 / 3)

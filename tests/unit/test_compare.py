@@ -6,11 +6,13 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pytest
 from scipy import stats as sst
 
 from shootout.analysis.compare import (
     PAIRED,
+    PAIRED_BOOTSTRAP,
     UNPAIRED,
     UNTESTABLE,
     Cell,
@@ -23,6 +25,7 @@ from shootout.analysis.compare import (
     mdd_notes,
     row_marks,
 )
+from shootout.analysis.resampling import ItemStatistic
 from shootout.analysis.stats import min_detectable_difference, summarize
 
 
@@ -63,7 +66,8 @@ def test_repeats_are_averaged_within_items_first() -> None:
 
 
 def test_corpus_metric_uses_rows_as_given() -> None:
-    """Cells without per-item scores (BLEU/chrF, pass@k>1): unpaired z from the rows' SEs."""
+    """Cells without per-item scores or statistics (disjoint items, an unknown aggregate):
+    unpaired z from the rows' SEs."""
     a = Cell("A", "wmt", "chrf", 0.55, 0.02, 0.55 - 0.0392, 0.55 + 0.0392, 100, "benchmark",
              item_level=False)
     b = Cell("B", "wmt", "chrf", 0.50, 0.015, 0.5 - 0.0294, 0.5 + 0.0294, 100, "benchmark",
@@ -209,3 +213,130 @@ def test_disagreement_shows_a_repeat_that_scored_like_the_item() -> None:
     (d,) = disagreements("x", "acc", a, b).shown
     assert d.a_right and (d.extracted_a, d.repeat_a) == ("a1", 1)  # a right: a correct repeat
     assert (d.extracted_b, d.repeat_b, d.repeats_b) == ("b1", 1, 3)  # b wrong: a wrong one
+
+
+# --------------------------------------------------------------------------- defect 11
+
+
+def _stat(values: dict[str, float], key: str = "pass@2") -> ItemStatistic:
+    return ItemStatistic(key, {k: np.asarray(v) for k, v in values.items()}, _mean, key)
+
+
+def _mean(x: np.ndarray) -> float:
+    return float(np.mean(x))
+
+
+def _aggregate_cell(model: str, values: dict[str, float]) -> Cell:
+    s = summarize([[v] for v in values.values()])
+    return Cell(model, "he", "pass@2", s.mean, s.se, s.ci_low, s.ci_high, s.n, "benchmark",
+                item_level=False)
+
+
+def test_defect11_aggregate_metric_pairs_use_the_paired_bootstrap() -> None:
+    """pass@2 of two models that differ by 3 points on every problem: the unpaired z-test from
+    the rows sees two wide intervals (p ≈ 0.5); resampling the shared problems together sees
+    the consistent gap."""
+    rng = np.random.default_rng(4)
+    base = rng.random(100) * 0.9
+    a = {f"p{i}": float(v) + 0.03 for i, v in enumerate(base)}
+    b = {f"p{i}": float(v) + float(rng.normal(0, 0.005)) for i, v in enumerate(base)}
+    cells = {("A", "he"): _aggregate_cell("A", a), ("B", "he"): _aggregate_cell("B", b)}
+    unpaired = compare_pair(cells[("A", "he")], cells[("B", "he")])
+    assert unpaired.method == UNPAIRED and unpaired.p_value > 0.3
+    (t,) = compare_models(["A", "B"], ["he"], cells, {},
+                          statistics={("A", "he"): _stat(a), ("B", "he"): _stat(b)})
+    assert t.method == PAIRED_BOOTSTRAP and t.n == 100
+    assert t.diff == pytest.approx(float(np.mean(list(a.values())) - np.mean(list(b.values()))))
+    assert t.ci_low > 0.02 and t.ci_high < 0.04
+    assert t.p_value < 0.001 and t.significant and t.winner == "A"
+    assert t.mdd == pytest.approx(min_detectable_difference(t.se, 0.0))
+
+
+def test_bootstrap_needs_the_same_statistic_and_shared_items() -> None:
+    a = {f"p{i}": 0.5 for i in range(10)}
+    ca, cb = _aggregate_cell("A", a), _aggregate_cell("B", a)
+    other = compare_pair(ca, cb, a_stat=_stat(a), b_stat=_stat(a, key="pass@5"))
+    assert other.method != PAIRED_BOOTSTRAP  # different metrics are never paired
+    disjoint = compare_pair(ca, cb, a_stat=_stat(a), b_stat=_stat({"q1": 0.2, "q2": 0.1}))
+    assert disjoint.method != PAIRED_BOOTSTRAP
+
+
+# --------------------------------------------------------------------------- defect 12
+
+
+def test_defect12_no_model_is_marked_best_on_fewer_items() -> None:
+    cells = {("A", "x"): Cell("A", "x", "acc", 0.90, 0.04, 0.8, 0.96, 45),
+             ("B", "x"): Cell("B", "x", "acc", 0.80, 0.05, 0.7, 0.88, 50),
+             ("C", "x"): Cell("C", "x", "acc", 0.70, 0.06, 0.6, 0.80, 50)}
+    marks = row_marks("x", ["A", "B", "C"], cells, [])
+    assert marks.best is None and not marks.ties and not marks.separated
+    assert "A has the highest score but on fewer items (n=45; B n=50, C n=50)" in marks.note
+    # equal n: the top score is best as before
+    cells[("A", "x")] = Cell("A", "x", "acc", 0.90, 0.04, 0.8, 0.96, 50)
+    assert row_marks("x", ["A", "B", "C"], cells, []).best == "A"
+
+
+def test_defect12_a_significant_gap_on_fewer_items_is_not_a_win() -> None:
+    # A failed on the last 10 items (all of which B got right): on the 40 shared items A is
+    # ahead and significantly so, but A was scored on fewer items than B
+    a = _items("1" * 36 + "0" * 4)
+    b = _items("1" * 10 + "0" * 30 + "1" * 10)
+    t = adjust_holm([compare_pair(_cell("A", "x", a), _cell("B", "x", b), a, b)])[0]
+    assert t.n == 40 and t.significant and t.diff > 0
+    assert t.winner is None
+    assert (t.n_a, t.n_b) == (40, 50) and t.ahead == "A" and t.ahead_on_fewer_items
+    flipped = t.oriented("B")
+    assert (flipped.n_a, flipped.n_b) == (50, 40) and flipped.winner is None
+
+
+# --------------------------------------------------------------------------- defect 8
+
+
+def _subject_rows(pattern: dict[str, str]) -> list[Any]:
+    """One sample per item: subject s's items scored by the 0/1 string pattern[s]."""
+    @dataclass
+    class Row:
+        item_id: str
+        metrics: dict[str, float]
+        group: str
+        repeat: int = 0
+        status: str = "ok"
+
+    return [Row(f"{s}/{i}", {"acc": float(c)}, s) for s, p in pattern.items()
+            for i, c in enumerate(p)]
+
+
+def _subject_cell(model: str, rows: list[Any]) -> Cell:
+    from shootout.benchmarks.cmmlu import CMMLU
+
+    acc = next(v for v in CMMLU.aggregate(rows)[0] if v.metric == "acc")
+    return Cell(model, "cmmlu", "acc", acc.score, acc.stderr, acc.ci_low, acc.ci_high, acc.n,
+                str(acc.extra["ci_method"]), item_level=False)
+
+
+def test_defect8_a_subject_average_is_compared_as_reported() -> None:
+    """Equal item means (120/220 right each) but subject averages 75% and 30%: the paired
+    t-test on items sees no difference at all; the paired bootstrap of the subject average
+    tests the reported 45-point gap, with the stratified SE of the item differences."""
+    from shootout.analysis.resampling import subject_average_statistic
+    from shootout.analysis.stratified import stratified_summary
+
+    a_rows = _subject_rows({"big": "10" * 100, "small": "1" * 20})
+    b_rows = _subject_rows({"big": "110" * 40 + "10" * 40, "small": "0" * 20})
+    items_a = {r.item_id: [r.metrics["acc"]] for r in a_rows}
+    items_b = {r.item_id: [r.metrics["acc"]] for r in b_rows}
+    ca, cb = _subject_cell("A", a_rows), _subject_cell("B", b_rows)
+    assert (ca.score, cb.score) == pytest.approx((0.75, 0.30))
+    on_items = compare_pair(_cell("A", "cmmlu", items_a), _cell("B", "cmmlu", items_b),
+                            items_a, items_b)
+    assert on_items.method == PAIRED and on_items.diff == pytest.approx(0.0)
+    sa, sb = subject_average_statistic(a_rows, "acc"), subject_average_statistic(b_rows, "acc")
+    assert sa is not None and sb is not None
+    (t,) = adjust_holm([compare_pair(ca, cb, items_a, items_b, a_stat=sa, b_stat=sb)])
+    assert t.method == PAIRED_BOOTSTRAP and t.n == 220
+    assert t.diff == pytest.approx(ca.score - cb.score, abs=1e-12)
+    assert (t.score_a, t.score_b) == pytest.approx((ca.score, cb.score), abs=1e-12)
+    assert t.significant and t.winner == "A" and t.ci_low > 0.3
+    diffs = {k: [items_a[k][0] - items_b[k][0]] for k in items_a}
+    strat_se = stratified_summary(diffs, {k: k.split("/")[0] for k in diffs}).se
+    assert t.se == pytest.approx(strat_se, rel=0.1)

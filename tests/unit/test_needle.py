@@ -7,8 +7,11 @@ tokenizer is exercised in tests/integration/test_needle_e2e.py.
 from __future__ import annotations
 
 import asyncio
+import json
 import math
+import os
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -20,10 +23,7 @@ from shootout.errors import ConfigError, DataError
 from shootout.providers.base import GenerateRequest, GenerateResponse, Sampling, Usage
 from shootout.scoring.needle import (
     Haystack,
-    Item,
     Needle,
-    analyse,
-    effective_length,
     estimate_tokens,
     find_values,
     score_all,
@@ -32,6 +32,7 @@ from shootout.scoring.needle import (
     split_english,
     synthetic_corpus,
 )
+from shootout.scoring.needle_analysis import Item, analyse, effective_length
 from shootout.store.sqlite import SampleRow
 
 BASE = PromptContext("generative", False, Sampling(temperature=0.0, max_tokens=16), 0)
@@ -206,13 +207,13 @@ def test_request_shapes_for_base_and_chat_models():
     b, docs = bound(lengths="1k", depths="50", trials=1)
     key = docs[0].fields["query"][0]
     req = b.request(docs[0], BASE)
-    assert req.prompt.startswith("Some special magic numbers are hidden")
-    assert req.prompt.endswith(f"The special magic number for {key} mentioned in the "
-                               "provided text is")
-    assert req.sampling.stop == ("\n",) and req.sampling.max_tokens == 16
+    assert req.prompt.startswith("A special magic number is hidden")
+    assert req.prompt.endswith(f"What is the special magic number for {key} mentioned in the "
+                               f"provided text? The special magic number for {key} mentioned "
+                               "in the provided text is")
+    assert req.sampling.stop == () and req.sampling.max_tokens == 16  # the run's, as given
     chat = b.request(docs[0], CHAT)
-    assert chat.messages[0].content.endswith(f"What is the special magic number for {key} "
-                                             "mentioned in the provided text?")
+    assert chat.messages[0].content == req.prompt  # RULER: the answer prefix for chat too
     assert chat.sampling.stop == ()
     mb, mdocs = bound(lengths="1k", depths="50", trials=1, variant="multiquery")
     mreq = mb.request(mdocs[0], BASE)
@@ -297,14 +298,17 @@ def test_estimate_counts_cjk_per_character():
 
 # -- scoring --------------------------------------------------------------------------------
 def test_find_values_and_scoring():
-    assert find_values(": 1,234,567. And 76543210 or 7654321") == ["1234567", "7654321"]
+    assert find_values(": 1,234,567. And 76543210 or 7654321 (2345678)") == ["7654321",
+                                                                             "2345678"]
     assert score_one(" 1234567.", "1234567")["acc"] == 1.0
     s = score_one(" 7654321, then 1234567", "1234567", ["7654321"])
-    assert s["acc"] == 0.0 and s["distractor"] and s["extracted"] == "7654321"
+    assert s["acc"] == 1.0 and s["acc_strict"] == 0.0  # there, but a distractor came first
+    assert s["distractor"] and s["extracted"] == "7654321"
     assert score_one("no idea", "1234567")["extracted"] is None
     s = score_all("1234567, 2345678 and 9999999", ["1234567", "2345678", "3456789"])
-    assert s["acc"] == 0.0 and s["recall"] == pytest.approx(2 / 3)
-    assert score_all("3456789 1234567 2345678", ["1234567", "2345678", "3456789"])["acc"] == 1
+    assert s["acc"] == 0.0 and s["recall"] == pytest.approx(2 / 3) and s["acc_strict"] == 0.0
+    s = score_all("3456789 1234567 2345678", ["1234567", "2345678", "3456789"])
+    assert s["acc"] == s["acc_strict"] == 1.0
 
 
 def test_score_records_tokens_and_depth():
@@ -313,7 +317,8 @@ def test_score_records_tokens_and_depth():
     resp = GenerateResponse(text=f": {d.fields['answers'][0]}.",
                             usage=Usage(prompt_tokens=1000, completion_tokens=4))
     s = b.score(d, BASE, resp)
-    assert s.metrics == {"acc": 1.0, "recall": 1.0} and not s.extraction_failed
+    assert s.metrics == {"acc": 1.0, "acc_strict": 1.0, "recall": 1.0}
+    assert not s.extraction_failed
     assert s.detail["length"] == 1024 and s.detail["depth"] == 25.0
     assert abs(s.detail["depth_actual"] - 25.0) < 2.0
     assert s.detail["target_tokens"] == 1024 and s.detail["reported_prompt_tokens"] == 1000
@@ -350,10 +355,14 @@ def test_aggregate_heatmap_buckets_gap_and_effective_length():
     assert m["acc_end"].score == pytest.approx(6 / 9)
     gap = (1.0 + 6 / 9) / 2 - 4 / 9
     assert m["lost_in_middle_gap"].score == pytest.approx(gap)
-    se = math.sqrt(m["acc_beginning"].stderr ** 2 / 4 + m["acc_end"].stderr ** 2 / 4
-                   + m["acc_middle"].stderr ** 2)
+    def bucket_se(v):  # a bucket at 100% has SE 0: the SE its Wilson interval implies
+        return max(v.stderr, (v.ci_high - v.ci_low) / (2 * 1.959964))
+
+    se = math.sqrt(bucket_se(m["acc_beginning"]) ** 2 / 4 + bucket_se(m["acc_end"]) ** 2 / 4
+                   + bucket_se(m["acc_middle"]) ** 2)
+    assert m["acc_beginning"].stderr == 0.0 and bucket_se(m["acc_beginning"]) > 0.05
     assert m["lost_in_middle_gap"].stderr == pytest.approx(se)
-    assert m["lost_in_middle_gap"].ci_low == pytest.approx(gap - 1.96 * se)
+    assert m["lost_in_middle_gap"].ci_low == pytest.approx(gap - 1.959964 * se)
     # 2K is at 7/9 = 78% < 85%: the effective length is 1K even though nothing else failed
     assert m["effective_length"].score == 1024 and m["effective_length"].extra["unit"] == "tokens"
     assert a["tokens"]["n_reported_equal_built"] == 27
@@ -416,3 +425,224 @@ def test_runner_raises_a_local_models_context_to_the_longest_needle_length(tmp_p
     assert _wanted_n_ctx([other, long, short]) == 16384
     assert _wanted_n_ctx([other]) is None
     assert _wanted_n_ctx([PlannedBenchmark(bench(tmp_path), [], 0)]) is None  # default lengths
+
+
+# -- issue 12 regressions -------------------------------------------------------------------
+# RULER's reference (NVIDIA/RULER scripts/data/synthetic/constants.py and niah.py): the task
+# template, its answer prefix, and the singular rewrite niah.py applies when one value is asked.
+RULER_TEMPLATE = (
+    "Some special magic {type_needle_v} are hidden within the following text. Make sure to "
+    "memorize it. I will quiz you about the {type_needle_v} afterwards.\n{context}\nWhat are "
+    "all the special magic {type_needle_v} for {query} mentioned in the provided text?"
+)
+RULER_ANSWER_PREFIX = (" The special magic {type_needle_v} for {query} mentioned in the "
+                       "provided text are")
+
+
+def ruler_prompt(context: str, query: str, n_answers: int) -> str:
+    """niah.py's generate_input_output: template + answer prefix, made singular for one value."""
+    template, kind = RULER_TEMPLATE + RULER_ANSWER_PREFIX, "numbers"
+    if n_answers == 1:
+        for old, new in (("Some", "A"), ("are all", "is"), ("are", "is"),
+                         ("answers", "answer")):
+            template = template.replace(old, new)
+        kind = "number"
+    return template.format(type_needle_v=kind, context=context, query=query)
+
+
+def ruler_string_match_all(preds: list[str], refs: list[list[str]]) -> float:
+    """RULER scripts/eval/synthetic/constants.py, the niah metric (percent, 2 decimals)."""
+    score = sum(sum(1.0 if r.lower() in p.lower() else 0.0 for r in ref) / len(ref)
+                for p, ref in zip(preds, refs, strict=True)) / len(preds) * 100
+    return round(score, 2)
+
+
+# What the runner hands a chat model when the run sets no --max-tokens (Runner._prompt_context:
+# `s.max_tokens or bench.default_max_tokens`).
+CHAT_DEFAULT = PromptContext(
+    "generative", True,
+    Sampling(temperature=0.0, max_tokens=NeedleInAHaystack.default_max_tokens), 0)
+
+
+@pytest.mark.parametrize("variant", ["single", "multikey", "multiquery"])
+def test_defect4_chat_prompt_is_rulers_with_the_answer_prefix(variant):
+    b, docs = bound(lengths="1k", depths="50", trials=1, variant=variant)
+    f = docs[0].fields
+    query = (f["query"][0] if len(f["query"]) == 1
+             else ", ".join(f["query"][:-1]) + ", and " + f["query"][-1])
+    for ctx in (BASE, CHAT_DEFAULT):
+        req = b.request(docs[0], ctx)
+        text = req.messages[0].content if ctx.chat else req.prompt
+        head, tail = text.split("\n", 1)[0], text.rsplit("\n", 1)[1]
+        want = ruler_prompt("CONTEXT", query, len(f["answers"]))
+        assert head == want.split("\n", 1)[0], ctx.chat
+        assert tail == want.rsplit("\n", 1)[1], ctx.chat  # the question and the answer prefix
+
+
+def test_defect4_chat_answer_survives_a_restated_question():
+    """A chat model that restates the question before the number: 16 tokens cut it off."""
+    b, docs = bound(lengths="1k", depths="50", trials=1)
+    d = docs[0]
+    key, value = d.fields["query"][0], d.fields["answers"][0]
+    said = (f"Sure! I read the whole text carefully and found the sentence about {key}, so "
+            f"the special magic number for {key} mentioned in the provided text is {value}.")
+    req = b.request(d, CHAT_DEFAULT)
+    out = " ".join(said.split()[: req.sampling.max_tokens])  # one token a word, cut at the cap
+    assert b.score(d, CHAT_DEFAULT, GenerateResponse(text=out)).metrics["acc"] == 1.0
+    assert req.sampling.max_tokens >= 128  # RULER's tokens_to_generate for niah
+
+
+@pytest.mark.parametrize(("pred", "refs"), [
+    ("Looking at entry 1000000 first, the number is 4827361.", ["4827361"]),
+    (" 4827361", ["4827361"]),
+    ("It is 48273610.", ["4827361"]),  # RULER matches substrings
+    ("It is 4,827,361.", ["4827361"]),  # and does not remove digit grouping
+    ("no idea", ["4827361"]),
+    ("1111111 and 3333333, also 2222222", ["1111111", "2222222", "3333333", "4444444"]),
+    ("4444444", ["1111111", "2222222", "3333333", "4444444"]),
+])
+def test_defect4_acc_is_rulers_string_match_and_strict_is_beside_it(pred, refs):
+    b = bench(lengths="1k", depths="50", trials=1)
+    doc = b.load()[0]
+    doc = replace(doc, fields={**doc.fields, "answers": refs, "query": ["k"]})
+    s = b.score(doc, CHAT_DEFAULT, GenerateResponse(text=pred)).metrics
+    ruler = ruler_string_match_all([pred], [refs]) / 100
+    assert s["recall"] == pytest.approx(ruler)
+    assert s["acc"] == (1.0 if ruler == 1.0 else 0.0)
+    numbers = list(dict.fromkeys(re.findall(r"(?<!\d)\d{7}(?!\d)", pred)))
+    strict = sorted(numbers[: len(refs)]) == sorted(refs)  # the first number(s) are the values
+    assert s["acc_strict"] == float(strict)
+
+
+def test_defect4_strict_first_number_is_reported_beside_acc():
+    rows = [row(1024, d, 0, 1.0) for d in (0, 50, 100)]
+    rows = [replace(r, metrics={**r.metrics, "acc_strict": float(i == 0)})
+            for i, r in enumerate(rows)]
+    m = {v.metric: v for v in aggregate_rows(rows)[0]}
+    assert m["acc"].score == 1.0 and m["acc_strict"].score == pytest.approx(1 / 3)
+
+
+def grid_rows(model: str, lengths: list[int], acc: dict[int, list[float]]) -> list[SampleRow]:
+    """3 depths x 5 trials a length; acc[L] lists the 15 outcomes in depth-major order."""
+    out = []
+    for L in lengths:
+        outcomes = iter(acc.get(L, [1.0] * 15))
+        out += [replace(row(L, d, t, next(outcomes)), model=model)
+                for d in (0, 50, 100) for t in range(5)]
+    return out
+
+
+def test_defect10_headline_and_marks_compare_models_on_the_common_grid():
+    from shootout.analysis.compare import Cell, row_marks
+
+    # small: a 2K window, one miss at 1K. big: perfect at 1K-2K, weaker at 4K-8K.
+    small = grid_rows("small", [1024, 2048], {1024: [0.0] + [1.0] * 14})
+    big = grid_rows("big", [1024, 2048, 4096, 8192],
+                    {4096: [1.0] * 5 + [0.0] * 10, 8192: [1.0] * 5 + [0.0] * 10})
+    out = NeedleInAHaystack.aggregate_models({"small": small, "big": big})
+    m = {name: {v.metric: v for v in vals} for name, (vals, _) in out.items()}
+    assert m["small"]["acc"].n == m["big"]["acc"].n == 30
+    assert m["small"]["acc"].score == pytest.approx(29 / 30)
+    assert m["big"]["acc"].score == 1.0  # its own grid would give 40/60
+    assert m["big"]["acc_own_grid"].score == pytest.approx(40 / 60)
+    assert m["big"]["effective_length"].score == 2048  # still over its own lengths
+    cells = {(name, "needle"): Cell(name, "needle", "acc", v["acc"].score, v["acc"].stderr,
+                                    v["acc"].ci_low, v["acc"].ci_high, v["acc"].n)
+             for name, v in m.items()}
+    assert row_marks("needle", ["small", "big"], cells, []).best == "big"
+    cov = {name: a["coverage"] for name, (_, a) in out.items()}
+    assert cov["small"]["lengths"] == [1024, 2048] and cov["small"]["fraction"] == 0.5
+    assert cov["big"]["fraction"] == 1.0
+    assert cov["big"]["common_lengths"] == [1024, 2048] == cov["small"]["common_lengths"]
+    alone = NeedleInAHaystack.aggregate_models({"big": big})["big"][0]
+    assert {v.metric: v.score for v in alone}["acc"] == pytest.approx(40 / 60)
+
+
+def test_defect11_needle_se_is_clustered_by_haystack_length():
+    from shootout.analysis.stats import clustered_se, wilson_interval
+
+    # items of one length share one haystack: here whole lengths pass or fail together
+    acc = {1024: [1.0] * 15, 2048: [0.0] * 15, 4096: [1.0] * 15, 8192: [0.0] * 15}
+    rows = grid_rows("m", [1024, 2048, 4096, 8192], acc)
+    m = {v.metric: v for v in aggregate_rows(rows)[0]}
+    values = [r.metrics["acc"] for r in rows]
+    lengths = [r.detail["length"] for r in rows]
+    # Miller 2024 eq. 4 by hand: var/n = (15/59)/60, cross-cluster term 4*(7.5^2) - 15 over n^2
+    hand = math.sqrt((15 / 59) / 60 + (4 * 7.5**2 - 15) / 60**2)
+    assert m["acc"].stderr == pytest.approx(hand) == clustered_se(values, lengths)
+    assert m["acc_middle"].stderr == pytest.approx(clustered_se([1, 0, 1, 0] * 5,
+                                                                [1, 2, 3, 4] * 5))
+    iid_lo, iid_hi = wilson_interval(30, 60)
+    assert m["acc"].ci_high - m["acc"].ci_low > 2 * (iid_hi - iid_lo)  # the CI follows the SE
+
+
+def test_defect11_one_lengths_se_is_clustered_by_depth():
+    from shootout.analysis.stats import clustered_se
+
+    # at one length every prompt shares the haystack; trials at one depth share its place too
+    rows = grid_rows("m", [2048], {2048: [1.0] * 5 + [0.0] * 5 + [1.0] * 5})
+    _, a = aggregate_rows(rows)
+    depths = [r.detail["depth"] for r in rows]
+    values = [r.metrics["acc"] for r in rows]
+    assert a["by_length"]["2048"]["stderr"] == pytest.approx(clustered_se(values, depths))
+    assert a["overall"]["stderr"] == pytest.approx(clustered_se(values, depths))
+    perfect = aggregate_rows(grid_rows("m", [1024, 2048], {}))[0][0]
+    assert perfect.score == 1.0 and perfect.ci_low < 1.0  # never the [1, 1] interval
+
+
+GOLDENS = Path(__file__).resolve().parents[1] / "goldens" / "prompts"
+BASE_DEFAULT = replace(CHAT_DEFAULT, chat=False)
+
+
+@pytest.mark.parametrize(("variant", "ctx"), [("single", BASE_DEFAULT), ("single", CHAT_DEFAULT),
+                                              ("multiquery", CHAT_DEFAULT)])
+def test_prompt_matches_golden(variant, ctx):
+    """needle's rendered requests, as the runner builds them by default (greedy, 128 tokens),
+    sized by the word tokenizer on the built-in filler: tests/unit/test_prompt_goldens.py
+    skips needle, whose sizes depend on the model. A prompt change must be deliberate and
+    bump the version; regenerate with SHOOTOUT_UPDATE_GOLDENS=1."""
+    b, docs = bound(lengths="256", depths="50", trials=1, variant=variant)
+    rendered = json.dumps(
+        {"version": NeedleInAHaystack.version, "request": b.request(docs[0], ctx).to_dict()},
+        indent=1, ensure_ascii=False, sort_keys=True,
+    )
+    name = "needle" if variant == "single" else f"needle_{variant}"
+    path = GOLDENS / f"{name}-generative-{'chat' if ctx.chat else 'base'}.json"
+    if os.environ.get("SHOOTOUT_UPDATE_GOLDENS"):
+        path.write_text(rendered + "\n", encoding="utf-8")
+    assert path.exists(), f"no golden {path.name}; run with SHOOTOUT_UPDATE_GOLDENS=1"
+    assert rendered + "\n" == path.read_text(encoding="utf-8")
+
+
+def test_few_haystacks_never_shrink_the_se_below_the_items():
+    """Two lengths with similar means: the cluster-robust SE (2 clusters) comes out at half the
+    item SE, which would claim more precision than independent items give."""
+    from shootout.analysis.stats import clustered_se
+
+    rows = grid_rows("m", [1024, 2048], {1024: [0.0] * 2 + [1.0] * 13,
+                                         2048: [1.0] * 12 + [0.0] * 3})
+    m = {v.metric: v for v in aggregate_rows(rows)[0]}
+    values = [r.metrics["acc"] for r in rows]
+    naive = math.sqrt(sum((v - 5 / 6) ** 2 for v in values) / 29 / 30)
+    assert clustered_se(values, [r.detail["length"] for r in rows]) < naive / 2
+    assert m["acc"].stderr == pytest.approx(naive)
+
+
+def test_defect10_results_of_a_run_put_every_model_on_the_common_grid(tmp_path):
+    """The results rows (`shootout results`, the report) use `aggregate_models`: the headline
+    of two models of one run is over the lengths both have."""
+    from shootout.analysis.results import summarize_with_analyses
+    from shootout.store.sqlite import Store
+
+    small = grid_rows("small", [1024, 2048], {1024: [0.0] + [1.0] * 14})
+    big = grid_rows("big", [1024, 2048, 4096, 8192],
+                    {4096: [1.0] * 5 + [0.0] * 10, 8192: [1.0] * 5 + [0.0] * 10})
+    store = Store(tmp_path / "s.sqlite")
+    store.upsert_run("r-1", {"models": ["small", "big"], "benchmarks": ["needle"]})
+    for r in (*small, *big):
+        store.put_sample("r-1", r)
+    rows, analyses = summarize_with_analyses(store, "r-1")
+    acc = {r.model: r for r in rows if r.metric == "acc"}
+    assert acc["small"].n == acc["big"].n == 30
+    assert acc["big"].score == 1.0
+    assert analyses["big"]["needle"]["coverage"]["common_lengths"] == [1024, 2048]

@@ -1,4 +1,5 @@
-"""The README's examples stay true: its config file validates, its commands parse."""
+"""The README and docs stay true: the config validates, every command parses, and every
+benchmark, suite and flag they name exists."""
 
 from __future__ import annotations
 
@@ -7,50 +8,118 @@ import shlex
 from pathlib import Path
 
 import pytest
+import typer
 import yaml
 
+from shootout.benchmarks import REGISTRY, SUITES
+from shootout.cli.main import app
 from shootout.config import validate_config
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
+DOCS = {p.name: p.read_text(encoding="utf-8") for p in sorted((ROOT / "docs").glob("*.md"))}
+ALL_TEXT = {"README.md": README, **DOCS}
+CLI = typer.main.get_command(app)
+COMMANDS: dict = CLI.commands  # type: ignore[attr-defined]
+
+# flags of other programs that the docs quote (sacrebleu, chromium, llama_cpp.server, vLLM, pip)
+FOREIGN_FLAGS = {"--paired-bs", "--headless", "--dump-dom", "--interrupt", "--ignore-eos",
+                 "--no-deps"}
 
 
 def test_readme_config_block_validates_and_matches_the_example_file():
     block = re.search(r"### A run configuration file\n\n```yaml\n(.*?)```", README, re.S)
-    assert block is not None
+    assert block is not None, "README lost its configuration example"
     cfg = validate_config(yaml.safe_load(block.group(1)), "README")
     assert [m.display for m in cfg.models][:1] == ["local"]
     example = (ROOT / "examples" / "shootout.yaml").read_text(encoding="utf-8")
     assert block.group(1) in example
 
 
-def _shootout_commands() -> list[str]:
+def _shootout_commands() -> list[tuple[str, str]]:
     cmds = []
-    for block in re.findall(r"```bash\n(.*?)```", README, re.S):
-        for line in block.splitlines():
-            line = line.split("  #")[0].strip()
-            if line.startswith("shootout "):
-                cmds.append(line)
+    for doc, text in ALL_TEXT.items():
+        for block in re.findall(r"```(?:bash|sh|console)?\n(.*?)```", text, re.S):
+            for line in re.sub(r"\\\n\s*", " ", block).splitlines():
+                line = line.split("  #")[0].strip().removeprefix("$ ")
+                if line.startswith("shootout ") and "..." not in line:
+                    cmds.append((doc, line))
     return cmds
 
 
-@pytest.mark.parametrize("line", _shootout_commands())
-def test_readme_commands_parse(line):
-    """Every documented command is accepted by the CLI parser (`--help` after the command
-    path proves the subcommand and its options exist without running anything)."""
-    from typer.main import get_command
-
-    from shootout.cli.main import app
-
-    argv = shlex.split(line)[1:]
-    cli = get_command(app)
-    ctx = cli.make_context("shootout", [*list(argv[:1]), "--help"], resilient_parsing=True)
-    assert ctx is not None
-    sub = cli.get_command(ctx, argv[0])  # type: ignore[attr-defined]
-    assert sub is not None, f"unknown command in README: {line}"
-    args = [a for a in argv[1:] if a not in ("[--json]", "|")]
+@pytest.mark.parametrize(("doc", "line"), _shootout_commands())
+def test_documented_commands_parse(doc, line):
+    """Every documented command line is accepted by the CLI parser: its subcommand exists and
+    `make_context` raises on an unknown option or a bad value."""
+    argv = shlex.split(re.sub(r"\[[^\]]*\]", "", line))[1:]  # synopsis: drop [optional] parts
+    assert argv[0] in COMMANDS, f"{doc}: unknown command in {line!r}"
+    sub = COMMANDS[argv[0]]
+    args = [a for a in argv[1:] if a != "|"]
     args = ["r-123" if a == "RUN_ID" else a for a in args]
     if argv[0] == "list":
         args = args[:1]  # "list benchmarks | models"
-    sub_ctx = sub.make_context(argv[0], args)  # raises on an unknown option or bad value
-    assert sub_ctx is not None
+    sub.make_context(argv[0], args)  # raises click's UsageError on anything wrong
+
+
+def _cli_flags() -> set[str]:
+    flags = {o for p in CLI.params for o in (*p.opts, *p.secondary_opts)}
+    for cmd in COMMANDS.values():
+        flags |= {o for p in cmd.params for o in (*p.opts, *p.secondary_opts)}
+    return flags
+
+
+@pytest.mark.parametrize("doc", sorted(ALL_TEXT))
+def test_every_flag_named_in_the_docs_exists(doc):
+    named = set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", ALL_TEXT[doc]))
+    missing = named - _cli_flags() - FOREIGN_FLAGS
+    assert not missing, f"{doc} names flags no shootout command has: {sorted(missing)}"
+
+
+def _names_in_backticks(text: str) -> set[str]:
+    return set(re.findall(r"`([a-z][a-z0-9_]*)`", text))
+
+
+def test_every_benchmark_is_documented_in_the_readme():
+    assert set(REGISTRY) <= _names_in_backticks(README), set(REGISTRY) - _names_in_backticks(
+        README
+    )
+
+
+def test_every_suite_named_in_the_readme_exists_with_its_members():
+    sentence = re.search(r"Suites: (.*?)\n\n", README, re.S)
+    assert sentence is not None, "README lost its list of suites"
+    named = re.findall(r"`(\w+)`\s+\(([^)]*)\)", sentence.group(1))
+    assert {n for n, _ in named} == set(SUITES)
+    for name, members in named:
+        listed = [m.strip() for m in members.split(",")]
+        if all(m in REGISTRY for m in listed):  # "(the multiple-choice set)" is prose
+            assert tuple(listed) == SUITES[name], name
+
+
+def test_benchmark_tables_name_only_real_benchmarks():
+    """The README's benchmark tables (header `| name |`) list only registered benchmarks."""
+    tables = re.findall(r"^\| name \|.*\n\|[-| ]+\|\n((?:\|.*\n)+)", README, re.M)
+    assert tables, "README lost its benchmark tables"
+    names = {n for t in tables for row in t.splitlines()
+             for n in re.findall(r"`([a-z0-9_]+)`", row.split(" | ")[0])}
+    assert names and names <= set(REGISTRY), names - set(REGISTRY)
+
+
+def test_docs_that_messages_and_docs_point_to_exist():
+    """Error messages and docs send users to docs/*.md files: those files exist."""
+    texts = [p.read_text(encoding="utf-8") for p in (ROOT / "src").rglob("*.py")]
+    texts += list(ALL_TEXT.values())
+    named = {m for t in texts for m in re.findall(r"docs/[\w-]+\.md", t)}
+    assert named, "no docs/ references found: the pattern is wrong"
+    missing = sorted(n for n in named if not (ROOT / n).exists())
+    assert not missing, missing
+
+
+def test_suites_expand_in_run_config_files():
+    cfg = validate_config(
+        {"models": ["local"], "benchmarks": [{"name": "math_code", "limit": 3}, "gsm8k"]},
+        "test",
+    )
+    by_name = {b.name: b for b in cfg.benchmarks}
+    assert [b.name for b in cfg.benchmarks] == ["math500", "humaneval", "gsm8k"]
+    assert by_name["math500"].limit == 3 and by_name["gsm8k"].limit is None  # its own entry

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats as sst
 
+from shootout.analysis.bootstrap import bootstrap_ci, paired_bootstrap
 from shootout.analysis.stats import (
-    bootstrap_ci,
     clustered_se,
     holm,
     min_detectable_difference,
@@ -62,20 +62,73 @@ def test_summarize_normal_ci_matches_scipy() -> None:
     assert normal_interval(0.3, 0.02, 0.99) == pytest.approx(sst.norm.interval(0.99, 0.3, 0.02))
 
 
-def test_summarize_uses_wilson_for_small_binary() -> None:
+def test_summarize_uses_wilson_for_binary_item_means() -> None:
     s = summarize([[1]] * 8 + [[0]] * 2)
     assert s.ci_method == "wilson"
     assert (s.ci_low, s.ci_high) == pytest.approx(wilson_interval(8, 10))
     # repeats that agree still give binary item means -> Wilson
     assert summarize([[1, 1], [0, 0], [1, 1]]).ci_method == "wilson"
-    # n >= 100 binary -> normal
+    # any n: 60 of 100 is Wilson too
     big = summarize([[1]] * 60 + [[0]] * 40)
-    assert big.ci_method == "normal"
-    assert (big.ci_low, big.ci_high) == pytest.approx(normal_interval(0.6, big.se))
-    # clusters given -> normal with clustered SE even when binary and small
+    assert big.ci_method == "wilson"
+    assert (big.ci_low, big.ci_high) == pytest.approx(wilson_interval(60, 100))
+
+
+@pytest.mark.parametrize("n", [10, 99, 100, 101, 1000, 14042])
+def test_defect9_perfect_score_interval_is_not_degenerate_at_any_n(n: int) -> None:
+    # a clipped normal interval is mean ± 1.96·0 = [1, 1] for a perfect score: certainty
+    s = summarize([[1.0]] * n)
+    assert s.ci_method == "wilson"
+    assert s.ci_high == 1.0
+    assert s.ci_low == pytest.approx(wilson_interval(n, n)[0])
+    # Wilson's lower bound at p̂ = 1 is n/(n + z²)
+    assert s.ci_low == pytest.approx(n / (n + Z95 * Z95))
+    assert s.ci_low < 1.0
+    zero = summarize([[0.0]] * n)
+    assert zero.ci_low == 0.0 and zero.ci_high == pytest.approx(Z95**2 / (n + Z95**2))
+
+
+def test_defect9_interval_has_no_jump_at_n_100() -> None:
+    # one method on both sides of the old switch: the bounds move smoothly with n
+    for k in (0.8, 1.0):
+        lows = [summarize([[1.0]] * round(k * n) + [[0.0]] * (n - round(k * n))).ci_low
+                for n in (95, 100, 105)]
+        assert lows == pytest.approx(
+            [wilson_interval(round(k * n), n)[0] for n in (95, 100, 105)])
+        assert abs(lows[1] - lows[0]) < 0.01 and abs(lows[2] - lows[1]) < 0.01
+
+
+def test_defect9_repeats_that_disagree_keep_the_clustered_normal_interval() -> None:
+    # an item scored [1, 1, 0] has mean 2/3: the item means are not Bernoulli, so Wilson on
+    # (Σx, n) would be wrong; the normal interval on the item-level SE is kept (clipped)
+    items = [[1, 1, 0]] + [[1, 1, 1]] * 199
+    s = summarize(items)
+    assert s.ci_method == "normal"
+    assert s.ci_low == pytest.approx(s.mean - Z95 * s.se) and s.ci_high == 1.0
+    assert summarize([[1, 1, 1]] * 200).ci_method == "wilson"
+    assert summarize([[0.5], [1.0]]).ci_method == "normal"  # continuous scores
+
+
+def test_defect9_clustered_binary_uses_wilson_at_the_effective_sample_size() -> None:
+    # perfect score on 60 items in 3 clusters: no variation, so no sign of clustering:
+    # deff = 1 -> Wilson(60 of 60); one miss only widens it (the interval stays monotone)
+    s = summarize([[1.0]] * 60, clusters=[i // 20 for i in range(60)])
+    assert s.ci_method == "wilson_clustered"
+    assert (s.ci_low, s.ci_high) == pytest.approx(wilson_interval(60, 60))
+    miss = summarize([[0.0]] + [[1.0]] * 59, clusters=[i // 20 for i in range(60)])
+    assert miss.ci_low < s.ci_low
+    # [1, 1, 0, 0] in clusters a a b b: se_c² = 7/48, se_iid² = 1/12 -> deff = 7/4,
+    # n_eff = 4 / 1.75 = 16/7 (between G = 2 and n = 4); Wilson at p = .5, n = 16/7
     cl = summarize([[1], [1], [0], [0]], clusters=["a", "a", "b", "b"])
-    assert cl.ci_method == "normal"
+    assert cl.ci_method == "wilson_clustered"
     assert cl.se == pytest.approx(math.sqrt(7 / 48))
+    n_eff, z = 16 / 7, Z95
+    half = z / (1 + z * z / n_eff) * math.sqrt(0.25 / n_eff + z * z / (4 * n_eff**2))
+    assert (cl.ci_low, cl.ci_high) == pytest.approx((0.5 - half, 0.5 + half))
+    # every item its own cluster: exactly the unclustered Wilson interval
+    x = [[1.0]] * 30 + [[0.0]] * 10
+    own = summarize(x, clusters=list(range(40)))
+    assert (own.ci_low, own.ci_high) == pytest.approx(wilson_interval(30, 40))
 
 
 def test_summarize_degenerate_and_invalid() -> None:
@@ -338,3 +391,46 @@ def test_bootstrap_other_stat_and_repeats() -> None:
     assert b.n == 15 and b.n_boot == 200
     c = bootstrap_ci([0.1, 0.9, 0.5, 0.7], n_boot=500)
     assert 0.1 <= c.ci_low < c.estimate < c.ci_high <= 0.9
+
+
+# --------------------------------------------------------------------------- paired bootstrap
+
+
+def test_defect11_paired_bootstrap_of_a_mean_agrees_with_the_paired_t_test() -> None:
+    # for the mean the bootstrap must reproduce what the paired t-test already knows
+    rng = np.random.default_rng(9)
+    base = rng.random(300)
+    xa = {i: float(v + rng.normal(0, 0.1)) for i, v in enumerate(base)}
+    xb = {i: float(v - 0.02 + rng.normal(0, 0.1)) for i, v in enumerate(base)}
+    r = paired_bootstrap(xa, xb, n_boot=4000, seed=3)
+    t = paired_difference({k: [v] for k, v in xa.items()}, {k: [v] for k, v in xb.items()})
+    assert r.diff == pytest.approx(t.mean_diff, abs=1e-12)
+    assert (r.estimate_a, r.estimate_b) == pytest.approx((t.mean_a, t.mean_b))
+    assert r.se == pytest.approx(t.se, rel=0.1)
+    assert (r.ci_low, r.ci_high) == pytest.approx((t.ci_low, t.ci_high), abs=0.006)
+    assert r.n == 300 and r.n_boot == 4000
+    # a difference of 2.7 SE: both tests find it, with p-values of the same size
+    assert t.p_value < 0.05 and r.p_value < 0.05
+    assert r.p_value == pytest.approx(t.p_value, abs=0.01)
+
+
+def test_paired_bootstrap_pairs_items_and_is_deterministic() -> None:
+    # B = A shifted by a small constant: unpaired SEs are huge, the paired difference exact
+    rng = np.random.default_rng(2)
+    base = rng.random(80)
+    a = {i: float(v) for i, v in enumerate(base)}
+    b = {i: float(v) - 0.02 for i, v in enumerate(base)}
+    b["extra"] = 0.5
+    r = paired_bootstrap(a, b, n_boot=500, seed=1)
+    assert r.diff == pytest.approx(0.02) and r.ci_low == pytest.approx(0.02)
+    assert r.ci_high == pytest.approx(0.02) and r.p_value == pytest.approx(1 / 501)
+    assert r.n_only_b == 1 and r.n_only_a == 0
+    assert paired_bootstrap(a, b, n_boot=500, seed=1) == r
+    same = paired_bootstrap(a, dict(a), n_boot=200)
+    assert same.diff == 0.0 and same.p_value == 1.0
+    # per-item statistics: a ratio of sums, as corpus metrics are
+    ratio = paired_bootstrap({i: [1.0, 2.0] for i in range(5)}, {i: [1.0, 4.0] for i in range(5)},
+                             stat=lambda x: float(x[:, 0].sum() / x[:, 1].sum()), n_boot=50)
+    assert ratio.diff == pytest.approx(0.5 - 0.25)
+    with pytest.raises(ValueError):
+        paired_bootstrap({"x": 1.0}, {"y": 1.0})

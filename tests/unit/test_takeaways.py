@@ -8,7 +8,7 @@ import re
 import pytest
 from scipy import stats as sst
 
-from shootout.analysis.compare import PAIRED, Cell, PairTest
+from shootout.analysis.compare import PAIRED, Cell, PairTest, adjust_holm, compare_pair
 from shootout.analysis.takeaways import (
     DomainScore,
     Profile,
@@ -176,3 +176,61 @@ def test_required_parts_must_have_data(tmp_path) -> None:
     shipped = {p.name: p for p in load_profiles()}
     assert shipped["cost-sensitive"].requires == ("cost",)
     assert shipped["long documents"].requires == ("long_context",)
+
+
+# --------------------------------------------------------------------------- defect 11
+
+
+def test_defect11_extreme_domain_gap_is_corrected_for_the_choice_of_pair() -> None:
+    """Five domains 1.5 points apart: the best and the worst differ by 6.5 points, z = 2.30,
+    p = 0.021 on its own — but that pair was picked as the extreme of 10 possible pairs, and
+    Holm over the 10 gives 0.21: noise."""
+    scores = {"mmlu": 0.600, "arc": 0.615, "tqa": 0.630, "wmt": 0.645, "needle": 0.665}
+    cells = {("A", b): _c("A", b, s, 0.02) for b, s in scores.items()}
+    (t,) = strengths(["A"], domain_scores(cells, DOMAINS, grouped=True))
+    raw = 2 * sst.norm.sf(0.065 / math.sqrt(2 * 0.02**2))
+    assert raw == pytest.approx(0.0214, abs=1e-3)
+    assert "strongest in long context" in t.text and "weakest in knowledge" in t.text
+    assert "a gap within noise" in t.text and "significant" not in t.text
+    assert f"Holm p={min(1.0, 10 * raw):.3f} over all 10 pairs of its 5 domains" in t.text
+    # a gap that survives the correction is still called significant
+    cells[("A", "needle")] = _c("A", "needle", 0.75, 0.02)
+    (t2,) = strengths(["A"], domain_scores(cells, DOMAINS, grouped=True))
+    assert "a significant gap (15.0 points, z-test Holm p<0.001" in t2.text
+
+
+# --------------------------------------------------------------------------- defect 12
+
+
+def _cn(model: str, bench: str, score: float, n: int) -> Cell:
+    return Cell(model, bench, "acc", score, 0.01, score - 0.02, score + 0.02, n)
+
+
+def test_defect12_no_recommendation_when_the_top_model_has_fewer_items() -> None:
+    # A tops the profile, but 30 of its 200 coding items failed and are not in its score
+    cells = {("A", "he"): _cn("A", "he", 0.80, 170), ("B", "he"): _cn("B", "he", 0.60, 200)}
+    fine = domain_scores(cells, {"he": "coding"}, grouped=False)
+    rk = rank_profile(Profile("coding", "", {"coding": 1}), ["A", "B"], fine)
+    (t,) = use_cases([rk])
+    assert "ranks first" not in t.text and "significantly ahead" not in t.text
+    assert "no model is recommended" in t.text and "fewer items (170) than B (200)" in t.text
+    assert rk.rows[0].model == "A" and rk.rows[0].n_items == 170
+    assert rk.caveat == "A was scored on fewer items (170) than B (200)"
+    # the same scores on the same items: a recommendation as before
+    cells[("A", "he")] = _cn("A", "he", 0.80, 200)
+    fine = domain_scores(cells, {"he": "coding"}, grouped=False)
+    (t,) = use_cases([rank_profile(Profile("coding", "", {"coding": 1}), ["A", "B"], fine)])
+    assert "A ranks first" in t.text
+
+
+def test_defect12_positions_claim_no_lead_on_fewer_items() -> None:
+    a = {f"q{i}": [1.0 if i < 36 else 0.0] for i in range(40)}  # A failed on q40..q49
+    b = {f"q{i}": [1.0 if i < 10 or i >= 40 else 0.0] for i in range(50)}
+    ca = Cell("A", "x", "acc", 0.9, 0.05, 0.8, 0.95, 40)
+    cb = Cell("B", "x", "acc", 0.4, 0.07, 0.3, 0.5, 50)
+    t = adjust_holm([compare_pair(ca, cb, a, b)])[0]
+    assert t.significant
+    (s,) = positions(["A", "B"], [t])
+    assert "leads" not in s.text
+    assert "no lead is claimed on x, where A scores higher" in s.text
+    assert "but was scored on fewer items than B (40 vs 50)" in s.text

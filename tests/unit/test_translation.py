@@ -354,3 +354,32 @@ def test_aggregate_uses_items_present_in_every_repeat() -> None:
     rows = [_row("0000", 0, "a", ["a"]), _row("0001", 0, "b", ["b"]), _row("0000", 1, "a", ["a"])]
     values, analysis = FloresZhEn.aggregate(rows)  # type: ignore[misc]
     assert values[0].n == 1 and analysis["items_missing_in_some_repeat"] == 1
+
+
+def test_wmt22_scores_against_reference_a_only(data_dir) -> None:
+    """Defect 7 of issue 12: sacrebleu's `wmt22` test set scores against reference A by
+    default; A and B together are the extra `*_multiref` metrics, with `nrefs:2`."""
+    bench = WMT22ZhEn(data=DataDir(data_dir))
+    docs = bench.load()[:6]
+    rows = []
+    for d in docs:
+        hyp = d.fields["refs"][1]  # reference B as the system output: A-only scores are < 100
+        s = bench.score(d, CHAT, GenerateResponse(text=hyp))
+        assert s.detail["refs"] == d.fields["refs"][:1]
+        assert s.metrics["sentence_chrf"] == pytest.approx(
+            sentence_chrf(hyp, d.fields["refs"][:1]) / 100)
+        rows.append(SampleRow(model="m", benchmark=bench.name, item_id=d.id, repeat=0,
+                              group="", status="ok", metrics=dict(s.metrics), extracted=hyp,
+                              reason="", extraction_failed=False, error=None,
+                              response_key=None, detail={"mode": "generative", **s.detail}))
+    values, _ = WMT22ZhEn.aggregate(rows)  # type: ignore[misc]
+    by = {v.metric: v for v in values}
+    hyps = [d.fields["refs"][1] for d in docs]
+    for m in ("chrf", "bleu"):
+        a_only = corpus_score(m, hyps, [d.fields["refs"][:1] for d in docs], "en")
+        both = corpus_score(m, hyps, [d.fields["refs"] for d in docs], "en")
+        assert by[m].extra["raw_score"] == pytest.approx(a_only.score)
+        assert "nrefs:1" in by[m].extra["signature"]
+        assert by[f"{m}_multiref"].extra["raw_score"] == pytest.approx(both.score)
+        assert "nrefs:2" in by[f"{m}_multiref"].extra["signature"]
+        assert by[m].score < by[f"{m}_multiref"].score  # B is a perfect match for itself

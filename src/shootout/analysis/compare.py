@@ -4,9 +4,17 @@ For two models on one benchmark:
 
 * both have per-item scores for the compared metric on >= 2 shared items: the paired t-test of
   `stats.paired_difference` on the shared items (repeats averaged within each item first);
-* otherwise (corpus metrics such as BLEU/chrF, pass@k for k > 1, or disjoint item sets): an
-  unpaired z-test from the two result rows as given, d / sqrt(se_a² + se_b²), whose SEs come
-  from the benchmark. With no usable SE the pair is reported with p = 1 (never a win).
+* else, when the metric is not a mean of item scores (corpus BLEU/chrF, pass@k for k > 1, a
+  mean of subject means such as CMMLU's `acc`: its cells have `item_level` False) and both
+  models have its per-item statistics (`resampling.ItemStatistic`, same definition) on >= 2
+  shared items: the paired bootstrap of `bootstrap.paired_bootstrap` on the shared items,
+  resampled within the statistic's strata (subjects) when it has them;
+* otherwise (disjoint item sets, or a metric whose statistic is unknown): an unpaired z-test
+  from the two result rows as given, d / sqrt(se_a² + se_b²), whose SEs come from the
+  benchmark. With no usable SE the pair is reported with p = 1 (never a win).
+
+A model scored on fewer items than another (failed requests, a smaller --limit) never "wins"
+against it and is never marked best over it: its score leaves out items the other answered.
 
 The p-values of one pair of models over every benchmark of the suite form one family and are
 Holm-adjusted together (`stats.holm`); a difference is *significant* only after that
@@ -26,9 +34,12 @@ from typing import Any, Protocol
 
 from scipy import stats as _st
 
+from .bootstrap import paired_bootstrap
+from .resampling import ItemStatistic
 from .stats import holm, min_detectable_difference, paired_difference
 
 PAIRED = "paired t"
+PAIRED_BOOTSTRAP = "paired bootstrap"
 UNPAIRED = "unpaired z"
 UNTESTABLE = "untestable"
 
@@ -46,7 +57,8 @@ class Cell:
     ci_high: float
     n: int
     ci_method: str = "normal"
-    item_level: bool = True  # per-item scores exist, so paired tests are possible
+    # the score is the mean of per-item scores that exist, so the paired t-test tests it
+    item_level: bool = True
 
     @property
     def half_width(self) -> float:
@@ -75,13 +87,29 @@ class PairTest:
     mdd: float = math.nan
     p_mcnemar: float | None = None
     corr: float = math.nan
+    n_a: int = 0  # items each model was scored on (its result row's n)
+    n_b: int = 0
+
+    @property
+    def ahead(self) -> str | None:
+        """The model with the higher score on the compared items, significant or not."""
+        return None if self.diff == 0 else (self.a if self.diff > 0 else self.b)
+
+    @property
+    def ahead_on_fewer_items(self) -> bool:
+        """The model ahead was scored on fewer items than the other: not a fair win."""
+        if self.ahead is None:
+            return False
+        mine, theirs = (self.n_a, self.n_b) if self.ahead == self.a else (self.n_b, self.n_a)
+        return mine < theirs
 
     @property
     def winner(self) -> str | None:
-        """The better model when the difference is significant after Holm, else None."""
-        if not self.significant or self.diff == 0:
+        """The better model when the difference is significant after Holm and that model was
+        scored on at least as many items as the other; else None."""
+        if not self.significant or self.ahead_on_fewer_items:
             return None
-        return self.a if self.diff > 0 else self.b
+        return self.ahead
 
     def oriented(self, model: str) -> PairTest:
         """The same test with `model` as a (differences flipped if needed)."""
@@ -91,7 +119,8 @@ class PairTest:
             raise ValueError(f"{model} is not in this comparison")
         return replace(
             self, a=self.b, b=self.a, score_a=self.score_b, score_b=self.score_a,
-            diff=-self.diff, ci_low=-self.ci_high, ci_high=-self.ci_low,
+            diff=-self.diff, ci_low=-self.ci_high, ci_high=-self.ci_low, n_a=self.n_b,
+            n_b=self.n_a,
         )
 
 
@@ -101,10 +130,14 @@ def compare_pair(
     a_items: Mapping[str, Sequence[float]] | None = None,
     b_items: Mapping[str, Sequence[float]] | None = None,
     *,
+    a_stat: ItemStatistic | None = None,
+    b_stat: ItemStatistic | None = None,
     confidence: float = 0.95,
 ) -> PairTest:
-    """One comparison, not yet adjusted for multiplicity (p_holm is NaN)."""
-    base = {"a": a.model, "b": b.model, "benchmark": a.benchmark, "metric": a.metric}
+    """One comparison, not yet adjusted for multiplicity (p_holm is NaN). Which test: see the
+    module doc."""
+    base: dict[str, Any] = {"a": a.model, "b": b.model, "benchmark": a.benchmark,
+                            "metric": a.metric, "n_a": a.n, "n_b": b.n}
     alpha = 1.0 - confidence
     shared = len(set(a_items or ()) & set(b_items or ()))
     if a_items and b_items and a.item_level and b.item_level and shared >= 2:
@@ -115,10 +148,26 @@ def compare_pair(
             diff=r.mean_diff, se=r.se, ci_low=r.ci_low, ci_high=r.ci_high, p_value=r.p_value,
             mdd=_mdd(a.stderr, b.stderr, alpha, corr), p_mcnemar=r.p_mcnemar, corr=r.corr,
         )
+    if (a_stat is not None and b_stat is not None and a_stat.key == b_stat.key
+            and len(set(a_stat.values) & set(b_stat.values)) >= 2):
+        return _bootstrapped(a_stat, b_stat, base, confidence)
     return _unpaired(a, b, base, confidence)
 
 
-def _unpaired(a: Cell, b: Cell, base: dict[str, str], confidence: float) -> PairTest:
+def _bootstrapped(a: ItemStatistic, b: ItemStatistic, base: dict[str, Any],
+                  confidence: float) -> PairTest:
+    """The paired bootstrap on the shared items (within strata, for a subject average); its
+    MDD uses the SE of the difference, which already carries the pairing (so no correlation
+    term)."""
+    r = paired_bootstrap(a.values, b.values, a.stat, strata=a.strata, confidence=confidence)
+    return PairTest(
+        **base, method=PAIRED_BOOTSTRAP, n=r.n, score_a=r.estimate_a, score_b=r.estimate_b,
+        diff=r.diff, se=r.se, ci_low=r.ci_low, ci_high=r.ci_high, p_value=r.p_value,
+        mdd=_mdd(r.se, 0.0, 1.0 - confidence, 0.0),
+    )
+
+
+def _unpaired(a: Cell, b: Cell, base: dict[str, Any], confidence: float) -> PairTest:
     diff = a.score - b.score
     se = math.sqrt(cell_se(a) ** 2 + cell_se(b) ** 2)
     if not math.isfinite(se) or se == 0.0:
@@ -170,18 +219,23 @@ def compare_models(
     *,
     confidence: float = 0.95,
     comparable: Iterable[str] | None = None,
+    statistics: Mapping[ItemKey, ItemStatistic] | None = None,
 ) -> list[PairTest]:
     """Every pair of models on every benchmark both were scored on, Holm-adjusted per pair.
 
     `comparable`: the benchmarks whose cells share one metric (default: all of them); others
     are skipped, since a difference between two different metrics means nothing.
+    `statistics`: per-item statistics of cells whose metric is not an item mean (paired
+    bootstrap).
     """
     ok = set(benchmarks if comparable is None else comparable)
+    st = statistics or {}
     out: list[PairTest] = []
     for ma, mb in combinations(models, 2):
         family = [
             compare_pair(cells[(ma, bn)], cells[(mb, bn)], items.get((ma, bn)),
-                      items.get((mb, bn)), confidence=confidence)
+                         items.get((mb, bn)), a_stat=st.get((ma, bn)), b_stat=st.get((mb, bn)),
+                         confidence=confidence)
             for bn in benchmarks
             if bn in ok and (ma, bn) in cells and (mb, bn) in cells
         ]
@@ -199,12 +253,17 @@ def find_test(tests: Iterable[PairTest], a: str, b: str, benchmark: str) -> Pair
 
 @dataclass(frozen=True)
 class RowMarks:
-    """The best model of a benchmark row, and the models within noise of it."""
+    """The best model of a benchmark row, and the models within noise of it.
+
+    `best` is None when the top score was measured on fewer items than another model's (see
+    `row_marks`); `note` then says why no model is marked.
+    """
 
     benchmark: str
     best: str | None
     ties: frozenset[str]
     separated: frozenset[str]  # significantly below the best
+    note: str = ""
 
 
 def row_marks(
@@ -212,11 +271,22 @@ def row_marks(
     tests: Sequence[PairTest],
 ) -> RowMarks:
     """Best = highest score (first in model order on exact ties); another model is a tie
-    when its Holm-adjusted test against the best is not significant."""
+    when its Holm-adjusted test against the best is not significant.
+
+    No model is best when the highest score comes from fewer items than another model was
+    scored on: the items it failed (or never ran) may be the hard ones, so the comparison
+    would flatter it."""
     present = [m for m in models if (m, benchmark) in cells]
     if not present:
         return RowMarks(benchmark, None, frozenset(), frozenset())
     best = max(present, key=lambda m: (cells[(m, benchmark)].score, -present.index(m)))
+    n_best = cells[(best, benchmark)].n
+    more = [m for m in present if cells[(m, benchmark)].n > n_best]
+    if more:
+        others = ", ".join(f"{m} n={cells[(m, benchmark)].n}" for m in more)
+        return RowMarks(benchmark, None, frozenset(), frozenset(),
+                        note=f"{best} has the highest score but on fewer items (n={n_best}; "
+                             f"{others}): no model is marked best")
     ties, sep = set(), set()
     for m in present:
         if m == best:

@@ -7,15 +7,21 @@ benchmark domains as knowledge, reasoning/math, coding, commonsense, factuality,
 and long context; profiles weight the finer domains (reasoning and math apart).
 
 A model "leads" or "trails" another only where the paired test is significant after Holm
-correction across the suite (see `compare`); everything else is reported as within noise.
+correction across the suite (see `compare`), and never "leads" a model that was scored on more
+items; everything else is reported as within noise.
+
+A model's strongest and weakest domains are picked after looking at its scores, so their gap is
+tested as one of all the pairs of its domains that could have been picked: z-tests on every
+pair, Holm-adjusted over the k(k−1)/2 pairs.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
+from itertools import combinations
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +55,7 @@ class DomainScore:
     score: float
     se: float
     benchmarks: tuple[str, ...]
+    n: int = 0  # items scored, summed over the benchmarks
 
 
 def domain_scores(
@@ -68,7 +75,7 @@ def domain_scores(
             k = len(cs)
             se = math.sqrt(sum(cell_se(c) ** 2 for c in cs)) / k
             out[model][dom] = DomainScore(model, dom, sum(c.score for c in cs) / k, se,
-                                          tuple(c.benchmark for c in cs))
+                                          tuple(c.benchmark for c in cs), sum(c.n for c in cs))
     return out
 
 
@@ -107,7 +114,8 @@ class Takeaway:
 
 def strengths(models: Sequence[str], grouped: Mapping[str, Mapping[str, DomainScore]]
               ) -> list[Takeaway]:
-    """Each model's strongest and weakest domain group, and whether that gap is noise."""
+    """Each model's strongest and weakest domain group, and whether that gap is noise once the
+    choice of the pair is accounted for (Holm over every pair of the model's domains)."""
     out = []
     for m in models:
         ds = sorted(grouped.get(m, {}).values(), key=lambda d: (-d.score, d.domain))
@@ -119,14 +127,26 @@ def strengths(models: Sequence[str], grouped: Mapping[str, Mapping[str, DomainSc
             continue
         hi, lo = ds[0], ds[-1]
         gap = hi.score - lo.score
-        p = _z_p(gap, math.sqrt(hi.se**2 + lo.se**2))
+        p, pairs = extreme_gap_p(ds)
         verdict = ("a significant gap" if p < 0.05 else "a gap within noise")
+        over = (f" over all {pairs} pairs of its {len(ds)} domains" if pairs > 1 else "")
         out.append(Takeaway(
             "strengths",
             f"{m} is strongest in {hi.domain} ({_pm(hi)}) and weakest in {lo.domain} "
-            f"({_pm(lo)}): {verdict} ({pts(gap, False)} points, z-test {pval(p)}).",
+            f"({_pm(lo)}): {verdict} ({pts(gap, False)} points, z-test "
+            f"{pval(p, 'Holm p' if pairs > 1 else 'p')}{over}).",
         ))
     return out
+
+
+def extreme_gap_p(ds: Sequence[DomainScore]) -> tuple[float, int]:
+    """Holm-adjusted p of the gap between the first and last of `ds` (sorted by score), in the
+    family of z-tests of every pair of `ds`, and the size of that family."""
+    pairs = list(combinations(range(len(ds)), 2))
+    ps = [_z_p(ds[i].score - ds[j].score, math.sqrt(ds[i].se ** 2 + ds[j].se ** 2))
+          for i, j in pairs]
+    adj = holm(ps)
+    return adj[pairs.index((0, len(ds) - 1))].p_adjusted, len(pairs)
 
 
 def positions(models: Sequence[str], tests: Sequence[PairTest],
@@ -143,8 +163,9 @@ def positions(models: Sequence[str], tests: Sequence[PairTest],
 
 
 def _pair_sentence(a: str, b: str, ts: list[PairTest], mdd_sorted: list[float]) -> str:
-    lead = sorted((t for t in ts if t.significant and t.diff > 0), key=lambda t: -t.diff)
-    trail = sorted((t for t in ts if t.significant and t.diff < 0), key=lambda t: t.diff)
+    lead = sorted((t for t in ts if t.winner == a), key=lambda t: -t.diff)
+    trail = sorted((t for t in ts if t.winner == b), key=lambda t: t.diff)
+    fewer = [t for t in ts if t.significant and t.winner is None and t.ahead_on_fewer_items]
     ties = [t for t in ts if not t.significant]
     parts = []
     if lead:
@@ -152,7 +173,9 @@ def _pair_sentence(a: str, b: str, ts: list[PairTest], mdd_sorted: list[float]) 
     if trail:
         who = "trails on " if lead else f"{a} trails {b} on "
         parts.append(who + "; ".join(_diff_phrase(t) for t in trail))
-    if not lead and not trail:
+    if fewer:
+        parts.append("no lead is claimed on " + "; ".join(_fewer_phrase(t) for t in fewer))
+    if not parts:
         big = max(ts, key=lambda t: abs(t.diff))
         mdd = ""
         if mdd_sorted:
@@ -164,6 +187,15 @@ def _pair_sentence(a: str, b: str, ts: list[PairTest], mdd_sorted: list[float]) 
     tail = (f"; the other {len(ties)} benchmark{'s are' if len(ties) != 1 else ' is'} "
             "within noise" if ties else "")
     return ", and ".join(parts) + tail + "."
+
+
+def _fewer_phrase(t: PairTest) -> str:
+    """A significant difference whose leader was scored on fewer items than the other."""
+    lead, other = (t.a, t.b) if t.diff > 0 else (t.b, t.a)
+    n_lead, n_other = (t.n_a, t.n_b) if t.diff > 0 else (t.n_b, t.n_a)
+    return (f"{t.benchmark}, where {lead} scores higher ({pts(abs(t.diff), False)} points, "
+            f"{pval(t.p_holm, 'Holm p')}) but was scored on fewer items than {other} "
+            f"({n_lead} vs {n_other})")
 
 
 def _diff_phrase(t: PairTest) -> str:
@@ -250,6 +282,7 @@ class RankRow:
     latency_score: float | None
     p_vs_top: float | None  # Holm-adjusted z-test against the first row
     within_noise_of_top: bool
+    n_items: int = 0  # items behind the used domain scores
 
 
 @dataclass(frozen=True)
@@ -259,6 +292,8 @@ class Ranking:
     domains_used: tuple[str, ...]
     domains_missing: tuple[str, ...]
     notes: tuple[str, ...]
+    # set when the first row was scored on fewer items than a model below it: no recommendation
+    caveat: str = ""
 
 
 def rank_profile(
@@ -276,7 +311,9 @@ def rank_profile(
     cheapest / cost (1 for the cheapest; a free model makes every priced one 0), latency
     score = fastest / latency; both enter only when every model has the figure. The SE comes
     from the domain SEs (cost and latency are taken as exact); models whose Holm-adjusted
-    z-test against the top model is not significant are marked within noise of it.
+    z-test against the top model is not significant are marked within noise of it. When the
+    top model was scored on fewer items (over the used domains) than a model below it, the
+    ranking carries a `caveat` and no model is recommended.
     """
     dw = profile.domain_weights
     used = tuple(d for d in dw if all(d in fine.get(m, {}) for m in models))
@@ -308,7 +345,14 @@ def rank_profile(
         s = (wq * q + wc * (cs or 0.0) + wl * (ls or 0.0)) / total
         raw.append((m, s, wq * se_q / total, q, cs, ls))
     raw.sort(key=lambda r: (-r[1], models.index(r[0])))
-    return Ranking(profile, _rank_rows(raw), used, missing, tuple(notes))
+    n_items = {m: sum(fine[m][d].n for d in used) for m in models}
+    rows = tuple(replace(r, n_items=n_items[r.model]) for r in _rank_rows(raw))
+    more = [r for r in rows[1:] if r.n_items > rows[0].n_items]
+    caveat = ""
+    if more:
+        caveat = (f"{rows[0].model} was scored on fewer items ({rows[0].n_items}) than "
+                  + ", ".join(f"{r.model} ({r.n_items})" for r in more))
+    return Ranking(profile, rows, used, missing, tuple(notes), caveat)
 
 
 def _aux_weight(profile: Profile, key: str, values: Mapping[str, float] | None,
@@ -353,6 +397,11 @@ def use_cases(rankings: Sequence[Ranking]) -> list[Takeaway]:
             continue
         top = rk.rows[0]
         tied = [r for r in rk.rows[1:] if r.within_noise_of_top]
+        if rk.caveat:
+            out.append(Takeaway("use cases", f"For {rk.profile.name}, {top.model} has the "
+                                f"highest score ({top.score:.3f}), but {rk.caveat}: no model "
+                                "is recommended on this comparison."))
+            continue
         head = f"For {rk.profile.name}, {top.model} ranks first (score {top.score:.3f}"
         if len(rk.rows) == 1:
             out.append(Takeaway("use cases", head + ", the only model ranked)."))

@@ -12,7 +12,7 @@ from .gsm8k import GSM8K
 from .hellaswag import HellaSwag
 from .humaneval import HumanEval
 from .math import MATH500, MATHFull
-from .mmlu import MMLU
+from .mmlu import MMLU, SUBJECTS, subject_benchmark
 from .needle import NeedleInAHaystack
 from .translation import FloresEnZh, FloresZhEn, WMT22EnZh, WMT22ZhEn, WMT23EnZh, WMT23ZhEn
 from .truthfulqa import TruthfulQAMC1, TruthfulQAMC2
@@ -54,18 +54,28 @@ SUITES: dict[str, tuple[str, ...]] = {
         "truthfulqa_mc1",
         "truthfulqa_mc2",
     ),
+    "math_code": ("gsm8k", "math500", "humaneval"),
+    # lm-evaluation-harness's group of the same name holds mc1, mc2 and the generative task;
+    # the generative one (judged by fine-tuned GPT-3 models) is not implemented here
+    "truthfulqa": ("truthfulqa_mc1", "truthfulqa_mc2"),
 }
 
 
+def find_benchmark_class(name: str) -> type[Benchmark] | None:
+    """A registered benchmark, or one of the per-subject tasks such as `mmlu_anatomy`."""
+    return REGISTRY.get(name) or subject_benchmark(name)
+
+
 def get_benchmark_class(name: str) -> type[Benchmark]:
-    try:
-        return REGISTRY[name]
-    except KeyError:
-        close = difflib.get_close_matches(name, list(REGISTRY), n=1)
-        hint = f" (did you mean {close[0]}?)" if close else ""
-        raise UnknownBenchmarkError(
-            f"unknown benchmark {name!r}{hint}; `shootout list benchmarks` shows them all"
-        ) from None
+    cls = find_benchmark_class(name)
+    if cls is not None:
+        return cls
+    known = [*REGISTRY, *SUITES, *(f"mmlu_{s}" for s in SUBJECTS)]
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    raise UnknownBenchmarkError(
+        f"unknown benchmark {name!r}{hint}; `shootout list benchmarks` shows them all"
+    )
 
 
 def expand_benchmarks(names: list[str]) -> list[str]:
@@ -93,6 +103,7 @@ __all__ = [
     "Mode",
     "PromptContext",
     "expand_benchmarks",
+    "find_benchmark_class",
     "get_benchmark_class",
     "sample_docs",
 ]

@@ -18,7 +18,8 @@ _ANSWER_SPLIT = re.compile(r"\s*Answer\d+: ")
 
 class ARCChallenge(MultipleChoiceBenchmark):
     name: ClassVar[str] = "arc_challenge"
-    version: ClassVar[str] = "1"
+    # 2: the new letter extraction for generated answers (issue 12, defect 3)
+    version: ClassVar[str] = "2"
     domain: ClassVar[str] = "reasoning"
     description: ClassVar[str] = "ARC-Challenge test (1,172 grade-school science questions)"
     citation: ClassVar[str] = (

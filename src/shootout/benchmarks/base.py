@@ -89,9 +89,14 @@ class Benchmark(ABC):
     default_max_tokens: ClassVar[int] = 32
     # score() blocks (a sandbox run, a slow equivalence check): run it in a worker thread
     score_in_thread: ClassVar[bool] = False
-    # a temperature this benchmark's method prescribes (e.g. greedy retrieval), used unless the
-    # user set one explicitly
-    default_temperature: ClassVar[float | None] = None
+    # the decoding of this benchmark's reference method (lm-evaluation-harness decodes GSM8K,
+    # MATH and HumanEval pass@1 greedily), used unless the user or the seed protocol says
+    # otherwise
+    default_temperature: ClassVar[float] = 0.0
+    default_top_p: ClassVar[float] = 1.0
+    # False where the method prescribes its decoding whatever the protocol (needle: RULER
+    # scores retrieval greedily)
+    follows_seed_protocol: ClassVar[bool] = True
 
     data: DataDir
     fewshot_seed: int = 1234
@@ -120,6 +125,18 @@ class Benchmark(ABC):
         report the mean over items of each per-item metric, with its standard error.
         """
         return None
+
+    @classmethod
+    def aggregate_models(
+        cls, rows_by_model: Mapping[str, Sequence[Any]]
+    ) -> dict[str, tuple[list[MetricValue], dict[str, Any]] | None]:
+        """`aggregate` for every model of a comparison at once (stored "ok" samples per model).
+
+        The default aggregates each model on its own; a benchmark whose items can differ
+        between models (needle: each model's window allows other lengths) overrides it to
+        put every model's headline on the items all of them have.
+        """
+        return {model: cls.aggregate(rows) for model, rows in rows_by_model.items()}
 
     @classmethod
     def analyze(cls, rows: Sequence[Any]) -> dict[str, Any] | None:

@@ -4,24 +4,37 @@ The prompt is the CMMLU repository's own (src/mp_utils.py): a header naming the 
 Chinese, then "题目：…\\nA. …\\nB. …\\nC. …\\nD. …\\n答案是：" blocks with the answer letter and a
 blank line after each solved example. The reference evaluation compares the next-token logits
 of "A".."D" right after "答案是："; we score the continuations "A".."D" (no leading space) by
-log-likelihood, which is the same comparison. The data is CC BY-NC-SA 4.0: non-commercial.
+log-likelihood, which is the same comparison. Generated answers go through the shared letter
+extraction, which reads Chinese answer statements ("答案是：B", "正确选项为C", "选B") before it
+looks for quoted option text. The data is CC BY-NC-SA 4.0: non-commercial.
+
+Overall score: `acc` is the reference's, the mean of the 67 subject accuracies
+(`get_results` in src/mp_utils.py: `np.mean(list(all_acc.values()))`), with the stratified
+standard error of `shootout.analysis.stratified`. `acc_item_mean`, the accuracy over all
+questions, is reported beside it: it is what lm-evaluation-harness's `cmmlu` group reports
+(`weight_by_size: true` in lm_eval/tasks/cmmlu/_cmmlu.yaml), so the two numbers are not
+interchangeable when comparing with published figures.
 """
 
 from __future__ import annotations
 
-import re
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
+from ..analysis.stats import summarize
+from ..analysis.stratified import stratified_summary
 from ..data.files import expect_count, read_csv_rows
 from ..errors import DataError
-from ..providers.base import GenerateRequest, GenerateResponse, Message
-from .base import Doc, ItemScore, PromptContext, Request, Response
-from .multiple_choice import MCQuestion, MultipleChoiceBenchmark
+from ..providers.base import GenerateRequest, Message
+from ..scoring.choice import LETTERS
+from .base import Doc, MetricValue, PromptContext, Request
+from .multiple_choice import MCQuestion, MultipleChoiceBenchmark, format_mc
 
-LETTERS4 = ("A", "B", "C", "D")
+# a tuple, so that membership means "one of the letters", not "a substring of ABCD"
+LETTERS4 = tuple(LETTERS[:4])
 HEADER = ("", "Question", "A", "B", "C", "D", "Answer")
 
 # src/categories.py of haonan-li/CMMLU: subject file name -> the name used in the prompt
@@ -95,34 +108,23 @@ SUBJECTS_ZH: dict[str, str] = {
     "world_religions": "世界宗教",
 }
 
-# answers in Chinese, for generative scoring when the shared letter extraction finds nothing
-# (a subset of CMMLU's extract_choice patterns, without its random-letter fallback)
-_ZH_ANSWER_RES = tuple(
-    re.compile(p)
-    for p in (
-        r"答案(?:选项)?(?:应该)?(?:是|为)?\s*[:：]?\s*([ABCD])",
-        r"正确的?选项(?:是|为)\s*([ABCD])",
-        r"选项\s*([ABCD])\s*(?:是|为)?正确",
-        r"故?选择?\s*[:：]?\s*([ABCD])(?:项|选项)?(?:$|[。，,.\s])",
-    )
-)
-
 
 def header(subject: str) -> str:
     return f"以下是关于{SUBJECTS_ZH[subject]}的单项选择题，请直接给出正确答案的选项。\n\n"
 
 
 def format_question(question: str, choices: Sequence[str]) -> str:
-    lines = ["题目：" + question] + [f"{L}. {c}" for L, c in zip(LETTERS4, choices, strict=True)]
-    return "\n".join(lines) + "\n答案是："
+    return format_mc("题目：" + question, choices, cue="答案是：")
 
 
 class CMMLU(MultipleChoiceBenchmark):
     name: ClassVar[str] = "cmmlu"
-    version: ClassVar[str] = "1"
+    # 2: overall = mean of subject accuracies; Chinese answers read before option text
+    version: ClassVar[str] = "2"
     domain: ClassVar[str] = "knowledge"
     description: ClassVar[str] = (
         "CMMLU test (Chinese), 67 subjects, 11,582 questions; 5-shot, letter continuations; "
+        "acc = mean of the subject accuracies (the CMMLU reference), acc_item_mean beside it; "
         "data licence CC BY-NC-SA 4.0 (non-commercial use only)"
     )
     citation: ClassVar[str] = (
@@ -188,36 +190,35 @@ class CMMLU(MultipleChoiceBenchmark):
         sampling = ctx.sampling if ctx.sampling.stop else replace(ctx.sampling, stop=("\n",))
         return GenerateRequest(prompt=text, sampling=sampling)
 
-    def score(self, doc: Doc, ctx: PromptContext, response: Response) -> ItemScore:
-        result = super().score(doc, ctx, response)
-        if not (isinstance(response, GenerateResponse) and result.extraction_failed):
-            return result
-        found = extract_chinese_answer(response.text)
-        if found is None:
-            return result
-        letter, strict = found
-        gold = doc.fields["answer"]
-        correct = letter == gold
-        return ItemScore(
-            metrics={"acc": float(correct), "acc_strict": float(correct and strict)},
-            extracted=letter,
-            reason=f"gold {gold}; extracted {letter} by chinese_answer",
-        )
+    @classmethod
+    def aggregate(cls, rows: Sequence[Any]) -> tuple[list[MetricValue], dict[str, Any]] | None:
+        """Each metric as the mean of subject means (primary, the reference's definition) and,
+        as `<metric>_item_mean`, the mean over items (module doc)."""
+        return subject_average_rows(rows, cls.primary_metric), {}
 
 
-def extract_chinese_answer(text: str) -> tuple[str, bool] | None:
-    """The letter of a Chinese answer statement ("答案是：B", "正确选项为C", "选B").
-
-    Strict only for the explicit "答案是：X" / "答案：X" form, like "Answer: X" in English.
-    """
-    from ..scoring.choice import strip_reasoning
-
-    body = strip_reasoning(text).replace("**", "")
-    for i, pattern in enumerate(_ZH_ANSWER_RES):
-        m = pattern.search(body)
-        if m:
-            return m.group(1), i == 0
-    return None
+def subject_average_rows(rows: Sequence[Any], primary: str) -> list[MetricValue]:
+    """Per metric: the subject average, then the item mean; `primary`'s pair first."""
+    names = sorted({m for r in rows for m in r.metrics}, key=lambda m: (m != primary, m))
+    out = []
+    for metric in names:
+        per_item: dict[str, list[float]] = defaultdict(list)
+        group_of: dict[str, str] = {}
+        for r in rows:
+            if metric in r.metrics:
+                per_item[r.item_id].append(float(r.metrics[metric]))
+                group_of[r.item_id] = r.group
+        macro = stratified_summary(per_item, group_of)
+        micro = summarize(list(per_item.values()))
+        n_subjects = len(set(group_of.values()))
+        pairs = ((metric, macro, "subject"), (f"{metric}_item_mean", micro, "item"))
+        for name, sm, average in pairs:
+            out.append(MetricValue(
+                name, sm.mean, sm.se, sm.n, sm.ci_low, sm.ci_high,
+                {"ci_method": sm.ci_method, "within_item_var": sm.within_item_var,
+                 "average": average, "n_subjects": n_subjects},
+            ))
+    return out
 
 
 def _read_subject(path: Path, subject: str, prefix: str) -> list[Doc]:

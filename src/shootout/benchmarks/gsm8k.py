@@ -1,7 +1,8 @@
 """GSM8K (Cobbe et al., 2021) test: 8-shot chain of thought for base models, zero-shot for chat.
 
 Base models get the standard 8 exemplars of Wei et al. (2022) in lm-evaluation-harness's
-`gsm8k_cot` format ("Q: …\\nA: … The answer is N.") and stop at the next "Q:"; chat models are
+`gsm8k_cot` format ("Q: …\\nA: … The answer is N.") and stop at the next "Q:" (or an
+end-of-turn marker), decoded greedily as the reference does; chat models are
 asked to reason step by step and end with "Answer: N". The final number is extracted by
 `shootout.scoring.numeric` (survives commas, currency, units, "#### N", \\boxed{N}) and
 compared numerically. `acc_strict` counts only answers given with an explicit marker.
@@ -68,6 +69,11 @@ COT_EXEMPLARS = (
     ),
 )
 
+# lm-evaluation-harness gsm8k_cot (task version 3.0): generation stops at the next question or
+# an end-of-turn marker. Stopping at a blank line (its pre-2024 setting) cut answers whose
+# reasoning had a paragraph break before "The answer is N".
+BASE_STOP = ("Q:", "</s>", "<|im_end|>")
+
 CHAT_TEMPLATE = (
     "Solve the following math problem step by step. The last line of your response should be "
     'of the form "Answer: $ANSWER" (without quotes) where $ANSWER is the answer to the '
@@ -77,7 +83,8 @@ CHAT_TEMPLATE = (
 
 class GSM8K(Benchmark):
     name: ClassVar[str] = "gsm8k"
-    version: ClassVar[str] = "1"
+    # 2: stop sequences of lm-eval's gsm8k_cot v3 (no longer a blank line)
+    version: ClassVar[str] = "2"
     domain: ClassVar[str] = "math"
     description: ClassVar[str] = "GSM8K test (1,319 grade-school math word problems), CoT"
     citation: ClassVar[str] = "Cobbe et al. 2021, Training Verifiers to Solve Math Word Problems"
@@ -115,7 +122,7 @@ class GSM8K(Benchmark):
         shots = "".join(f"Q: {eq}\nA: {ea}\n\n" for eq, ea in COT_EXEMPLARS[:k])
         from dataclasses import replace
 
-        sampling = replace(ctx.sampling, stop=ctx.sampling.stop or ("Q:", "\n\n"))
+        sampling = replace(ctx.sampling, stop=ctx.sampling.stop or BASE_STOP)
         return GenerateRequest(prompt=f"{shots}Q: {q}\nA:", sampling=sampling)
 
     def score(self, doc: Doc, ctx: PromptContext, response: Response) -> ItemScore:

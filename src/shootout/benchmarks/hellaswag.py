@@ -22,7 +22,8 @@ def preprocess(text: str) -> str:
 
 class HellaSwag(MultipleChoiceBenchmark):
     name: ClassVar[str] = "hellaswag"
-    version: ClassVar[str] = "1"
+    # 2: item ids are row indices (version 1 used `ind`, which 433 pairs of rows share)
+    version: ClassVar[str] = "2"
     domain: ClassVar[str] = "commonsense"
     description: ClassVar[str] = "HellaSwag validation (10,042 sentence completions)"
     citation: ClassVar[str] = (
@@ -42,20 +43,21 @@ class HellaSwag(MultipleChoiceBenchmark):
             path = self.data.path("hellaswag/hellaswag_val.jsonl.gz")
             rows = [(f"{path}:{n}", r) for n, r in read_jsonl(path)]
         docs = []
-        for where, r in rows:
+        # `ind` is not unique (10,042 rows, 9,609 distinct values): the row index of the
+        # validation split is, and it is what lm-evaluation-harness calls the doc id.
+        for row_index, (where, r) in enumerate(rows):
             try:
                 ctx = r["ctx_a"] + " " + r["ctx_b"].capitalize()
                 query = preprocess(r["activity_label"] + ": " + ctx)
                 endings = [preprocess(e) for e in r["endings"]]
                 gold = int(r["label"])
-                doc_id = str(r["ind"])
             except (KeyError, TypeError, ValueError) as e:
                 raise DataError(f"{where}: missing or bad field ({e})") from e
             if len(endings) != 4 or not 0 <= gold < 4:
                 raise DataError(f"{where}: expected 4 endings and a label in 0-3")
             docs.append(
                 Doc(
-                    doc_id,
+                    str(row_index),
                     {"query": query, "endings": endings, "gold": gold},
                     group=str(r.get("split_type", "")),
                 )

@@ -12,13 +12,13 @@ pass@k uses the unbiased estimator over the n samples of each problem (n = --sam
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, ClassVar
 
-import numpy as np
-
+from ..analysis.stats import summarize
 from ..data.files import expect_count, read_jsonl
 from ..data.hub import hub_rows
 from ..errors import DataError
@@ -115,19 +115,19 @@ class HumanEval(Benchmark):
         n_min = min(len(v) for v in per_item.values())
         values = []
         for k in sorted({1, *(k for k in (2, 5, 10, 100) if k <= n_min)}):
-            per = np.array([pass_at_k(len(v), int(sum(v)), k) for v in per_item.values()])
-            se = float(per.std(ddof=1) / np.sqrt(len(per))) if len(per) > 1 else None
-            mean = float(per.mean())
-            half = 1.96 * se if se is not None else None
+            per = [pass_at_k(len(v), int(sum(v)), k) for v in per_item.values()]
+            # one estimate per problem: Wilson when each is 0 or 1 (greedy pass@1), else the
+            # normal interval of the mean over problems
+            sm = summarize([[p] for p in per])
             values.append(
                 MetricValue(
                     f"pass@{k}",
-                    mean,
-                    se,
-                    len(per),
-                    None if half is None else max(0.0, mean - half),
-                    None if half is None else min(1.0, mean + half),
-                    {"samples_per_problem": n_min},
+                    sm.mean,
+                    sm.se if math.isfinite(sm.se) else None,
+                    sm.n,
+                    sm.ci_low if math.isfinite(sm.ci_low) else None,
+                    sm.ci_high if math.isfinite(sm.ci_high) else None,
+                    {"samples_per_problem": n_min, "ci_method": sm.ci_method},
                 )
             )
         status: dict[str, int] = defaultdict(int)

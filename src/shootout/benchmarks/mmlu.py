@@ -1,4 +1,12 @@
-"""MMLU (Hendrycks et al., 2021): 57 subjects, 5-shot from the dev split, Hendrycks format."""
+"""MMLU (Hendrycks et al., 2021): 57 subjects, 5-shot from the dev split, Hendrycks format.
+
+Overall score: `acc` is the accuracy over all 14,042 questions (the micro average, every
+question weighs the same, so a subject weighs by its size), as both references compute it:
+Hendrycks' evaluate.py (`np.mean(np.concatenate(all_cors))`) and lm-evaluation-harness's `mmlu`
+group (`aggregate_metric_list: [{metric: acc, weight_by_size: True}]` in
+lm_eval/tasks/mmlu/default/_mmlu.yaml). Per-subject scores are in the breakdown. CMMLU's
+reference averages subjects instead (see cmmlu.py).
+"""
 
 from __future__ import annotations
 
@@ -9,22 +17,87 @@ from typing import ClassVar
 from ..data.files import expect_count, read_csv_rows
 from ..data.hub import hub_rows
 from ..errors import DataError
+from ..scoring.choice import LETTERS
 from .base import Doc
-from .multiple_choice import MCQuestion, MultipleChoiceBenchmark
+from .multiple_choice import MCQuestion, MultipleChoiceBenchmark, format_mc
 
-LETTERS4 = ("A", "B", "C", "D")
+SUBJECTS: tuple[str, ...] = (
+    "abstract_algebra",
+    "anatomy",
+    "astronomy",
+    "business_ethics",
+    "clinical_knowledge",
+    "college_biology",
+    "college_chemistry",
+    "college_computer_science",
+    "college_mathematics",
+    "college_medicine",
+    "college_physics",
+    "computer_security",
+    "conceptual_physics",
+    "econometrics",
+    "electrical_engineering",
+    "elementary_mathematics",
+    "formal_logic",
+    "global_facts",
+    "high_school_biology",
+    "high_school_chemistry",
+    "high_school_computer_science",
+    "high_school_european_history",
+    "high_school_geography",
+    "high_school_government_and_politics",
+    "high_school_macroeconomics",
+    "high_school_mathematics",
+    "high_school_microeconomics",
+    "high_school_physics",
+    "high_school_psychology",
+    "high_school_statistics",
+    "high_school_us_history",
+    "high_school_world_history",
+    "human_aging",
+    "human_sexuality",
+    "international_law",
+    "jurisprudence",
+    "logical_fallacies",
+    "machine_learning",
+    "management",
+    "marketing",
+    "medical_genetics",
+    "miscellaneous",
+    "moral_disputes",
+    "moral_scenarios",
+    "nutrition",
+    "philosophy",
+    "prehistory",
+    "professional_accounting",
+    "professional_law",
+    "professional_medicine",
+    "professional_psychology",
+    "public_relations",
+    "security_studies",
+    "sociology",
+    "us_foreign_policy",
+    "virology",
+    "world_religions",
+)
+
+
+# a tuple, so that membership means "one of the letters", not "a substring of ABCD"
+LETTERS4 = tuple(LETTERS[:4])
 
 
 def format_question(question: str, choices: Sequence[str]) -> str:
-    lines = [question.strip()] + [f"{L}. {c}" for L, c in zip(LETTERS4, choices, strict=True)]
-    return "\n".join(lines) + "\nAnswer:"
+    return format_mc(question.strip(), choices)
 
 
 class MMLU(MultipleChoiceBenchmark):
     name: ClassVar[str] = "mmlu"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"  # 2: the new letter extraction for generated answers
     domain: ClassVar[str] = "knowledge"
-    description: ClassVar[str] = "MMLU test, 57 subjects, 14,042 questions; letter continuations"
+    description: ClassVar[str] = (
+        "MMLU test, 57 subjects, 14,042 questions; letter continuations; acc over all questions "
+        "(as lm-evaluation-harness and the reference)"
+    )
     citation: ClassVar[str] = (
         "Hendrycks et al. 2021, Measuring Massive Multitask Language Understanding, ICLR"
     )
@@ -112,3 +185,34 @@ def _doc(subject: str, doc_id: str, row: list[str], where: str) -> Doc:
         fields={"question": question, "choices": [a, b, c, d], "answer": answer},
         group=subject,
     )
+
+
+class MMLUSubject(MMLU):
+    """One MMLU subject as its own benchmark (`mmlu_anatomy`), as lm-evaluation-harness names
+    its per-subject tasks: the same prompts and few-shot examples as `mmlu`."""
+
+    subject: ClassVar[str]
+
+    def load(self) -> list[Doc]:
+        return [d for d in super().load() if d.group == self.subject]
+
+
+_SUBJECT_CLASSES: dict[str, type[MMLUSubject]] = {}
+
+
+def subject_benchmark(name: str) -> type[MMLUSubject] | None:
+    """The benchmark class for `mmlu_<subject>`, or None if `name` is not one."""
+    subject = name.removeprefix("mmlu_")
+    if not name.startswith("mmlu_") or subject not in SUBJECTS:
+        return None
+    if subject not in _SUBJECT_CLASSES:
+        _SUBJECT_CLASSES[subject] = type(
+            f"MMLU_{subject}",
+            (MMLUSubject,),
+            {
+                "name": name,
+                "subject": subject,
+                "description": f"MMLU test, subject {subject.replace('_', ' ')}",
+            },
+        )
+    return _SUBJECT_CLASSES[subject]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from abc import abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from ..errors import ProviderError
@@ -21,6 +21,7 @@ from ..scoring.choice import (
     acc_from_loglikelihoods,
     acc_norm_from_loglikelihoods,
     extract_letter,
+    option_letters,
 )
 from .base import Benchmark, Doc, ItemScore, PromptContext, Request, Response
 
@@ -66,19 +67,16 @@ class MultipleChoiceBenchmark(Benchmark):
         if ctx.mode == "loglikelihood":
             return LoglikelihoodRequest(pairs=q.pairs)
         options, _ = self._generative_options(doc, q)
+        option_letters(len(options), f"{self.name} item {doc.id}")
         shots = self.fewshot_examples(doc, ctx.fewshot)
+        prompt = "".join(
+            format_mc(sq.strip(), so) + f" {LETTERS[sg]}\n\n" for sq, so, sg in shots
+        )
+        prompt += format_mc(q.question.strip(), options)
         if ctx.chat:
-            text = CHAT_INSTRUCTION + "\n\n"
-            text += "".join(_format_mc(sq, so) + f" {LETTERS[sg]}\n\n" for sq, so, sg in shots)
-            text += _format_mc(q.question, options)
+            text = CHAT_INSTRUCTION + "\n\n" + prompt
             return GenerateRequest(messages=(Message("user", text),), sampling=ctx.sampling)
-        prompt = "".join(_format_mc(sq, so) + f" {LETTERS[sg]}\n\n" for sq, so, sg in shots)
-        prompt += _format_mc(q.question, options)
-        sampling = ctx.sampling
-        if not sampling.stop:
-            from dataclasses import replace
-
-            sampling = replace(sampling, stop=("\n",))
+        sampling = ctx.sampling if ctx.sampling.stop else replace(ctx.sampling, stop=("\n",))
         return GenerateRequest(prompt=prompt, sampling=sampling)
 
     def _generative_options(self, doc: Doc, q: MCQuestion) -> tuple[tuple[str, ...], int]:
@@ -118,13 +116,19 @@ class MultipleChoiceBenchmark(Benchmark):
         metrics = {"acc": acc, "acc_norm": acc_norm}
         return ItemScore(
             metrics={k: v for k, v in metrics.items() if k in self.metrics},
-            extracted=LETTERS[pred] if pred < len(LETTERS) else str(pred),
-            reason=f"gold {q.gold}; loglikelihoods " + ", ".join(f"{x:.3f}" for x in lls),
+            extracted=_letter(pred),
+            # the gold as a letter too, so that it reads against `extracted`
+            reason=f"gold {_letter(q.gold)}; loglikelihoods " + ", ".join(f"{x:.3f}" for x in lls),
         )
 
 
-def _format_mc(question: str, options: Sequence[str]) -> str:
-    lines = [question.strip()]
-    lines += [f"{LETTERS[i]}. {opt}" for i, opt in enumerate(options)]
-    lines.append("Answer:")
+def format_mc(question: str, options: Sequence[str], cue: str = "Answer:") -> str:
+    """The one layout of a lettered question: the question, "A. option" lines, then the cue
+    (MMLU's "Answer:", CMMLU's "答案是：")."""
+    letters = option_letters(len(options))
+    lines = [question, *(f"{L}. {opt}" for L, opt in zip(letters, options, strict=True)), cue]
     return "\n".join(lines)
+
+
+def _letter(index: int) -> str:
+    return LETTERS[index] if index < len(LETTERS) else str(index)

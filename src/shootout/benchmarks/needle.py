@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -28,17 +27,15 @@ from ..scoring.needle import (
     Built,
     Corpus,
     Haystack,
-    Item,
     Needle,
-    analyse,
     load_corpus,
     make_counter,
     model_window,
     score_all,
     score_one,
-    token_summary,
 )
 from .base import Benchmark, Doc, ItemScore, MetricValue, PromptContext, Request, Response
+from .needle_aggregate import aggregate_models, aggregate_rows
 
 VARIANTS = ("single", "multivalue", "multikey", "multiquery")
 ALIASES = {"multi": "multivalue", "multi-value": "multivalue", "multi-key": "multikey",
@@ -108,7 +105,9 @@ class _Bound:
 
 class NeedleInAHaystack(Benchmark):
     name: ClassVar[str] = "needle"
-    version: ClassVar[str] = "1"
+    # 2: RULER's answer prefix for chat models too, its singular wording for one value, 128
+    # tokens out, no stop, scored by RULER's string match (acc_strict: the first number)
+    version: ClassVar[str] = "2"
     domain: ClassVar[str] = "long-context"
     description: ClassVar[str] = (
         "Needle in a haystack: RULER key-value needles across context lengths x depths"
@@ -117,12 +116,15 @@ class NeedleInAHaystack(Benchmark):
         "Kamradt 2023, LLMTest_NeedleInAHaystack; Hsieh et al. 2024, RULER: What's the Real "
         "Context Size of Your Long-Context Language Models?, COLM"
     )
-    metrics: ClassVar[tuple[str, ...]] = ("acc", "recall")
+    metrics: ClassVar[tuple[str, ...]] = ("acc", "acc_strict", "recall")
     primary_metric: ClassVar[str] = "acc"
     modes: ClassVar[tuple[str, ...]] = ("generative",)  # type: ignore[assignment]
-    default_max_tokens: ClassVar[int] = 16
+    # RULER's tokens_to_generate for niah: room for a chat model that restates the question
+    # before the number (16 tokens cut such answers off)
+    default_max_tokens: ClassVar[int] = 128
     # retrieval is scored greedily (RULER); trials, not repeats, give the per-cell variance
     default_temperature: ClassVar[float] = 0.0
+    follows_seed_protocol: ClassVar[bool] = False  # greedy under --protocol seed too
 
     # -- documents ------------------------------------------------------------------------
     @property
@@ -271,9 +273,9 @@ class NeedleInAHaystack(Benchmark):
 
     def _request(self, doc: Doc, ctx: PromptContext, built: Built,
                  max_tokens: int | None = None) -> GenerateRequest:
-        s = ctx.sampling
-        stop = s.stop or (() if ctx.chat else ("\n",))
-        sampling = replace(s, max_tokens=max_tokens or self._max_new(doc, ctx), stop=stop)
+        # no stop sequence unless the run sets one: RULER's runs pass none, and the value
+        # is looked for anywhere in the output
+        sampling = replace(ctx.sampling, max_tokens=max_tokens or self._max_new(doc, ctx))
         if ctx.chat:
             return GenerateRequest(messages=(Message("user", built.text),), sampling=sampling)
         return GenerateRequest(prompt=built.text, sampling=sampling)
@@ -302,15 +304,18 @@ class NeedleInAHaystack(Benchmark):
         L = doc.fields["length"]
         scale = _nearest_scale(b.scale, L)
         max_new = self._max_new(doc, ctx)
-        key = (doc.id, ctx.chat, max_new, scale)
+        key = (doc.id, max_new, scale)
         if key not in b.built:
             target = round(self._target(L, max_new) / scale)
-            head, tail, needles = self._texts(doc, ctx.chat)
+            head, tail, needles = self._texts(doc)
             tol = _tolerance(target)
             b.built[key] = b.haystack.build(head, tail, needles, target, tol)
         return b.built[key]
 
-    def _texts(self, doc: Doc, chat: bool) -> tuple[str, str, list[Needle]]:
+    def _texts(self, doc: Doc) -> tuple[str, str, list[Needle]]:
+        """Intro, question + answer prefix, needles. Chat models get the answer prefix too, at
+        the end of the user message, as RULER's API client sends it: without it a chat model
+        tends to restate the question before the number."""
         t = ZH if self.corpus.language == "zh" else EN
         f = doc.fields
         needles = [Needle(t.needle.format(key=n["key"], value=n["value"]), n["depth"])
@@ -320,10 +325,9 @@ class NeedleInAHaystack(Benchmark):
         key = keys[0] if len(keys) == 1 else ("、" if t is ZH else ", ").join(keys[:-1]) + (
             and_ + keys[-1])
         many = len(f["answers"]) > 1
-        tail = "\n" + (t.ask_all if many else t.ask_one).format(key=key)
-        if not chat:
-            tail += t.sep + (t.answer_all if many else t.answer_one).format(key=key)
-        return t.intro, tail, needles
+        ask, answer = (t.ask_all, t.answer_all) if many else (t.ask_one, t.answer_one)
+        tail = "\n" + ask.format(key=key) + t.sep + answer.format(key=key)
+        return (t.intro_all if many else t.intro_one), tail, needles
 
     # -- scoring --------------------------------------------------------------------------
     def score(self, doc: Doc, ctx: PromptContext, response: Response) -> ItemScore:
@@ -333,10 +337,10 @@ class NeedleInAHaystack(Benchmark):
         text = strip_reasoning(response.text)
         if len(f["answers"]) > 1:
             s = score_all(text, f["answers"])
-            metrics = {"acc": s["acc"], "recall": s["recall"]}
         else:
             s = score_one(text, f["answers"][0], f["distractors"])
-            metrics = {"acc": s["acc"], "recall": s["acc"]}
+            s["recall"] = s["acc"]
+        metrics = {k: s[k] for k in ("acc", "acc_strict", "recall")}
         detail = {k: f[k] for k in ("length", "depth", "trial", "variant", "haystack")}
         if s.get("distractor"):
             detail["distractor"] = True
@@ -344,7 +348,8 @@ class NeedleInAHaystack(Benchmark):
         return ItemScore(
             metrics=metrics,
             extracted=s["extracted"],
-            reason=f"expected {', '.join(f['answers'])}; found {s['extracted'] or 'no number'}",
+            reason=(f"expected {', '.join(f['answers'])}; found {s['extracted'] or 'no number'}"
+                    f" (in the output: {s['recall']:.0%}; first number: {s['acc_strict']:.0f})"),
             extraction_failed=s["extracted"] is None,
             detail=detail,
         )
@@ -409,52 +414,13 @@ class NeedleInAHaystack(Benchmark):
     def aggregate(cls, rows: Sequence[Any]) -> tuple[list[MetricValue], dict[str, Any]] | None:
         return aggregate_rows(rows)
 
-
-def aggregate_rows(rows: Sequence[Any]) -> tuple[list[MetricValue], dict[str, Any]] | None:
-    """Metric rows (acc, recall, buckets, gap, effective length) and the analysis dict."""
-    by_item: dict[str, list[Any]] = defaultdict(list)
-    for r in rows:
-        if "acc" in r.metrics:
-            by_item[r.item_id].append(r)
-    if not by_item:
-        return None
-    items = []
-    for item_id, rs in by_item.items():
-        length, depth = _cell(item_id, rs[0].detail)
-        acc = sum(r.metrics["acc"] for r in rs) / len(rs)
-        recall = sum(r.metrics.get("recall", r.metrics["acc"]) for r in rs) / len(rs)
-        items.append(Item(length, depth, acc, recall))
-    a = analyse(items)
-    a.update(token_summary([r.detail for r in rows]))
-    values = [_mv("acc", a["overall"])]
-    first = next(iter(by_item.values()))[0].detail
-    if first.get("variant") in ("multivalue", "multiquery"):
-        recalls = [i.recall for i in items]
-        values.append(MetricValue("recall", sum(recalls) / len(recalls), None, len(recalls)))
-    values += [_mv(f"acc_{k}", v) for k, v in a["buckets"].items() if v["n"]]
-    g = a["gap"]
-    if g["value"] is not None:
-        values.append(MetricValue("lost_in_middle_gap", g["value"], g["stderr"],
-                                  a["buckets"]["middle"]["n"], g["ci"][0], g["ci"][1]))
-    values.append(MetricValue("effective_length", float(a["effective_length"]), None,
-                              len(a["lengths"]), extra={"unit": "tokens",
-                                                        "threshold": a["threshold"]}))
-    a["variant"], a["haystack"] = first.get("variant"), first.get("haystack")
-    return values, a
-
-
-def _mv(name: str, s: Mapping[str, Any]) -> MetricValue:
-    lo, hi = s.get("ci") or (None, None)
-    return MetricValue(name, s["acc"], s["stderr"], s["n"], lo, hi)
-
-
-def _cell(item_id: str, detail: Mapping[str, Any]) -> tuple[int, float]:
-    if "length" in detail and "depth" in detail:
-        return int(detail["length"]), float(detail["depth"])
-    m = re.fullmatch(r"L(\d+)-d([\d.]+)-t\d+", item_id)
-    if not m:
-        raise ProviderError(f"needle: cannot read length and depth from item {item_id!r}")
-    return int(m.group(1)), float(m.group(2))
+    @classmethod
+    def aggregate_models(cls, rows_by_model: Mapping[str, Sequence[Any]]
+                         ) -> dict[str, tuple[list[MetricValue], dict[str, Any]]]:
+        """Like `aggregate`, for models compared side by side: the headline (acc, acc_strict,
+        recall, the depth buckets, the gap) over the grid every model covers; see
+        `needle_aggregate.aggregate_models`."""
+        return aggregate_models(rows_by_model)
 
 
 async def server_prompt_tokens(provider: Any, req: GenerateRequest) -> int | None:
@@ -537,4 +503,5 @@ def _opt_int(v: Any, what: str) -> int | None:
     return None if v in (None, "") else _positive(v, what)
 
 
-__all__ = ["NeedleInAHaystack", "NeedleOptions", "aggregate_rows", "server_prompt_tokens"]
+__all__ = ["NeedleInAHaystack", "NeedleOptions", "aggregate_models", "aggregate_rows",
+           "server_prompt_tokens"]

@@ -1,4 +1,8 @@
-"""TruthfulQA multiple choice (Lin et al., 2022): MC1 and MC2, with the standard QA primer."""
+"""TruthfulQA multiple choice (Lin et al., 2022): MC1 and MC2, with the standard QA primer.
+
+MC1 items have 2 to 13 options (14 have more than 10); the generative view letters them A–M
+with the shared multiple-choice format, shuffled per item because the true answer is first.
+"""
 
 from __future__ import annotations
 
@@ -30,7 +34,8 @@ QA_PRIMER = (
 
 class TruthfulQAMC1(MultipleChoiceBenchmark):
     name: ClassVar[str] = "truthfulqa_mc1"
-    version: ClassVar[str] = "1"
+    # 2: letters beyond J for the items with 11-13 options; the new letter extraction
+    version: ClassVar[str] = "2"
     domain: ClassVar[str] = "factuality"
     description: ClassVar[str] = "TruthfulQA MC1 (817 questions, one true answer among several)"
     citation: ClassVar[str] = (
@@ -92,6 +97,7 @@ class TruthfulQAMC1(MultipleChoiceBenchmark):
 
 class TruthfulQAMC2(TruthfulQAMC1):
     name: ClassVar[str] = "truthfulqa_mc2"
+    version: ClassVar[str] = "1"  # log-likelihood only: untouched by MC1's generative changes
     description: ClassVar[str] = (
         "TruthfulQA MC2 (817 questions; normalised probability on the true answers)"
     )

@@ -17,7 +17,8 @@ from .multiple_choice import MCQuestion, MultipleChoiceBenchmark
 
 class WinoGrande(MultipleChoiceBenchmark):
     name: ClassVar[str] = "winogrande"
-    version: ClassVar[str] = "1"
+    # 2: the new letter extraction for generated answers (issue 12, defect 3)
+    version: ClassVar[str] = "2"
     domain: ClassVar[str] = "commonsense"
     description: ClassVar[str] = "WinoGrande 1.1 dev (1,267 pronoun-resolution problems)"
     citation: ClassVar[str] = (

@@ -31,6 +31,10 @@ def list_command(
         console.print(table)
         for suite, names in SUITES.items():
             console.print(f"suite [bold]{suite}[/bold]: {', '.join(names)}")
+        console.print(
+            "per subject: [bold]mmlu_<subject>[/bold] (e.g. mmlu_anatomy) runs one of the 57 "
+            "MMLU subjects"
+        )
     elif what == "models":
         for form in describe_specs():
             console.print(f"- {form}")

@@ -60,13 +60,17 @@ def emit_results(db: Store, run_id: str, *, json_out: bool) -> None:
         return
     console = stdout_console()
     table = Table(title=f"run {run_id} ({payload['status']})")
-    for col in ("model", "benchmark", "metric", "score", "± stderr", "95% CI", "n", "failed"):
-        table.add_column(
-            col, justify="right" if col in ("score", "± stderr", "n", "failed") else "left"
-        )
+    # failures are rare: the extra column appears only when some sample failed
+    worst = any(r.get("n_failed") for r in payload["results"])
+    cols = ["model", "benchmark", "metric", "score", "± stderr", "95% CI", "n", "failed"]
+    if worst:
+        cols.append("failed = wrong")
+    for col in cols:
+        table.add_column(col, justify="left" if col in ("model", "benchmark", "metric")
+                         else "right")
     for r in payload["results"]:
         tokens = (r.get("extra") or {}).get("unit") == "tokens"  # needle's effective length
-        table.add_row(
+        cells = [
             r["model"],
             r["benchmark"],
             r["metric"] if r["primary"] else f"[dim]{r['metric']}[/dim]",
@@ -75,10 +79,22 @@ def emit_results(db: Store, run_id: str, *, json_out: bool) -> None:
             "–" if tokens else _ci(r["ci_low"], r["ci_high"]),
             str(r["n"]),
             str(r["n_failed"]),
-        )
+        ]
+        if worst:
+            cells.append(_failed_as_wrong(r))
+        table.add_row(*cells)
     console.print(table)
+    if worst:
+        console.print("failed = wrong: the score with every failed sample counted as a wrong "
+                      "answer, over all attempted items (n in brackets).")
     if payload.get("efficiency"):
         console.print(efficiency_table(payload["efficiency"]))
+
+
+def _failed_as_wrong(r: dict[str, Any]) -> str:
+    if not r.get("n_failed") or r.get("score_failed_as_wrong") is None:
+        return "–"
+    return f"{_pct(r['score_failed_as_wrong'])} (n={r.get('n_attempted')})"
 
 
 def _ci(lo: float | None, hi: float | None) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,11 @@ from ..runner.progress import Progress
 from ..runner.run import Runner
 from ..store.sqlite import Store, default_store_path
 from .results import emit_results
+
+
+class ProtocolName(StrEnum):
+    reference = "reference"
+    seed = "seed"
 
 
 def run_command(
@@ -42,10 +48,15 @@ def run_command(
     ),
     seed: int = typer.Option(1234, "--seed", help="Seed for item sampling, few-shot and sampling."),
     fewshot: int = typer.Option(None, "--fewshot", help="Few-shot count for every benchmark."),
-    temperature: float = typer.Option(
-        None, "--temperature", help="Sampling temperature (default 0.7; needle: 0)."
+    protocol: ProtocolName = typer.Option(
+        ProtocolName.reference, "--protocol",
+        help="Decoding when --temperature/--top-p/--repeats are not given: each benchmark's "
+        "reference decoding (greedy), or the seed analysis's T 0.7, top-p 0.9, 3 samples.",
     ),
-    top_p: float = typer.Option(None, "--top-p", help="Nucleus sampling (default 0.9)."),
+    temperature: float = typer.Option(
+        None, "--temperature", help="Sampling temperature (default: set by --protocol)."
+    ),
+    top_p: float = typer.Option(None, "--top-p", help="Nucleus sampling (default: --protocol)."),
     max_tokens: int = typer.Option(None, "--max-tokens"),
     concurrency: int = typer.Option(None, "--concurrency", help="Requests in flight per model."),
     n_ctx: int = typer.Option(None, "--n-ctx", help="Context size for local models."),
@@ -111,6 +122,7 @@ def run_command(
                 "limit": limit,
                 "repeats": repeats,
                 "seed": seed,
+                "protocol": protocol.value,
                 "sampling": {"temperature": temperature, "top_p": top_p, "max_tokens": max_tokens},
             },
             fewshot=fewshot,

@@ -35,6 +35,9 @@ from ..errors import ConfigError
 from ..store.sqlite import Store
 from .model import ReportData, collect_latency, load_report_data, response_text
 from .optional import collect_arch, collect_efficiency, flat, pick
+from .prompts import Question, question, shared_blocks
+
+CONTEXT_ITEMS = 5  # other items whose prompts tell an item's question from the boilerplate
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,7 @@ class Evidence:
     item: Disagreement
     output_a: str
     output_b: str
+    question: Question | None = None  # from the stored request; None if it was not stored
 
 
 @dataclass(frozen=True)
@@ -88,7 +92,7 @@ def build_report(
     benches = [b.name for b in data.benchmarks]
     comparable = [b.name for b in data.benchmarks if b.comparable]
     tests = compare_models(labels, benches, data.cells, data.items, confidence=confidence,
-                           comparable=comparable)
+                           comparable=comparable, statistics=data.statistics)
     marks = {b: row_marks(b, labels, data.cells, tests) for b in comparable
              if len(labels) >= 2}
     mdd = mdd_notes(tests, benches)
@@ -226,10 +230,36 @@ def _items(store: Store, data: ReportData, pair: tuple[str, str] | None, limit: 
             continue
         ds = disagreements(bi.name, bi.metric, data.samples[(a, bi.name)],
                            data.samples[(b, bi.name)], limit=limit)
-        ev = tuple(Evidence(d, response_text(store, d.key_a), response_text(store, d.key_b))
+        questions = _questions(store, ds, data.samples[(a, bi.name)])
+        ev = tuple(Evidence(d, response_text(store, d.key_a), response_text(store, d.key_b),
+                            questions.get(d.item_id))
                    for d in ds.shown)
         sets.append((ds, ev))
     return ItemView(a, b, tuple(sets))
+
+
+def _questions(store: Store, ds: DisagreementSet, context_rows: list[Any]
+               ) -> dict[str, Question]:
+    """Each shown item's question, from the request stored with a response to it (model a's,
+    else b's). A few other items' prompts are read too: what their prompts share with the
+    item's (instructions, few-shot examples, reminders) is not the question."""
+    reqs: dict[str, list[dict[str, Any]]] = {}
+    for d in ds.shown:
+        got = [r for k in (d.key_a, d.key_b) if k and (r := store.get_request(k))]
+        if got:
+            reqs[d.item_id] = got
+    shown = {d.item_id for d in ds.shown}
+    others = list(dict.fromkeys(r.response_key for r in context_rows
+                                if r.item_id not in shown and r.response_key))
+    pool = [r for rs in reqs.values() for r in rs]
+    pool += [r for k in others[:CONTEXT_ITEMS] if (r := store.get_request(k))]
+    shared = shared_blocks(pool)
+    out = {}
+    for item, rs in reqs.items():
+        q = question(rs[0], shared)
+        if q is not None:
+            out[item] = q
+    return out
 
 
 def is_finite(x: float | None) -> bool:

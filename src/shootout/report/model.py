@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..analysis.compare import Cell
+from ..analysis.resampling import ItemStatistic, item_statistic
 from ..analysis.results import ResultRow, item_scores, summarize_with_analyses
 from ..analysis.stats import summarize
 from ..analysis.takeaways import normalize_domain
-from ..benchmarks import REGISTRY
+from ..benchmarks import find_benchmark_class
 from ..errors import ConfigError
 from ..store.sqlite import SampleRow, Store
 
@@ -70,6 +71,9 @@ class ReportData:
     efficiency: list[dict[str, Any]] | None = None
     arch: dict[str, dict[str, Any] | None] | None = None
     efficiency_error: str = ""
+    # per-item statistics of cells whose metric is not an item mean (corpus BLEU/chrF, pass@k,
+    # a subject average)
+    statistics: dict[Key, ItemStatistic] = field(default_factory=dict)
 
     @property
     def labels(self) -> list[str]:
@@ -102,14 +106,14 @@ def load_report_data(
                 rows[(by_label[(run_id, row.model)], row.benchmark)].append(row)
     smp = {(by_label[(rid, m)], b): v for (rid, m, b), v in samples.items() if (rid, m) in by_label}
     benches = _bench_order(runs, rows)
-    infos, cells, items = _cells(benches, [m.label for m in refs], rows, smp)
+    infos, cells, items, stats = _cells(benches, [m.label for m in refs], rows, smp)
     analyses: dict[str, dict[str, Any]] = {}
     for m in refs:
         analyses[m.label] = dict(per_run[m.run_id][1].get(m.model, {}))
     return ReportData(
         runs=tuple(runs), models=tuple(refs), benchmarks=tuple(infos), cells=cells, items=items,
         samples=smp, rows=dict(rows), breakdowns=breakdowns(infos, smp),
-        analyses=analyses,
+        analyses=analyses, statistics=stats,
     )
 
 
@@ -166,28 +170,39 @@ def _bench_order(runs: list[RunInfo], rows: dict[Key, list[ResultRow]]) -> list[
 def _cells(
     benches: list[str], labels: list[str], rows: dict[Key, list[ResultRow]],
     samples: dict[Key, list[SampleRow]],
-) -> tuple[list[BenchInfo], dict[Key, Cell], dict[Key, dict[str, list[float]]]]:
-    infos, cells, items = [], {}, {}
+) -> tuple[list[BenchInfo], dict[Key, Cell], dict[Key, dict[str, list[float]]],
+           dict[Key, ItemStatistic]]:
+    infos, cells, items, stats = [], {}, {}, {}
     for b in benches:
         have = [m for m in labels if rows.get((m, b))]
         metric, note = _choose_metric(b, have, rows)
-        cls = REGISTRY.get(b)
+        cls = find_benchmark_class(b)
         infos.append(BenchInfo(b, normalize_domain(cls.domain) if cls else "other",
                                metric or "", metric is not None, note,
                                cls.description if cls else ""))
         for m in have:
             by_metric = {r.metric: r for r in rows[(m, b)]}
             row = by_metric[metric] if metric else next(r for r in rows[(m, b)] if r.primary)
-            per_item = item_scores(samples.get((m, b), []), row.metric)
-            cells[(m, b)] = _cell(m, row, bool(per_item))
+            ok = [s for s in samples.get((m, b), []) if s.status == "ok"]
+            per_item = item_scores(ok, row.metric)
+            # a mean of subject means (CMMLU's acc) is not the mean of these item scores: a
+            # paired t-test on them would test the item mean, not the reported figure
+            item_mean = bool(per_item) and row.extra.get("average") != "subject"
+            cells[(m, b)] = _cell(m, row, item_mean)
             if per_item:
-                items[(m, b)] = per_item
-    return infos, cells, items
+                items[(m, b)] = per_item  # the per-item evidence lists disagreements from them
+            if item_mean:
+                continue
+            st = item_statistic(row.metric, row.extra, ok)
+            # only a statistic that gives back the reported score is the metric being compared
+            if st is not None and st.matches(row.score):
+                stats[(m, b)] = st
+    return infos, cells, items, stats
 
 
 def _choose_metric(bench: str, labels: list[str], rows: dict[Key, list[ResultRow]]
                    ) -> tuple[str | None, str]:
-    cls = REGISTRY.get(bench)
+    cls = find_benchmark_class(bench)
     primaries = [r.metric for m in labels for r in rows[(m, bench)] if r.primary]
     prefs = list(dict.fromkeys([*([cls.primary_metric] if cls else []), *primaries, "acc"]))
     for metric in prefs:

@@ -6,13 +6,15 @@ import math
 from collections import defaultdict
 from typing import Any
 
-from ..analysis.compare import PAIRED, UNPAIRED
+from ..analysis.compare import PAIRED, PAIRED_BOOTSTRAP, UNPAIRED
 from ..analysis.takeaways import pval as p_eq
 from .build import Report
 from .tables import Table, TCell, cell, ci, date, lcell, pct, pval, signed
 from .view_extra import (
+    FAILED_MARK,
     architecture,
     efficiency,
+    failed_note,
     items,
     latency,
     long_context,
@@ -20,8 +22,10 @@ from .view_extra import (
     weaknesses,
 )
 
-METHOD_NOTE = {PAIRED: "paired t-test on shared items", UNPAIRED: "z-test from the result "
-               "rows' standard errors (corpus metric or no shared items)",
+METHOD_NOTE = {PAIRED: "paired t-test on shared items",
+               PAIRED_BOOTSTRAP: "paired bootstrap over shared items (corpus metric, pass@k, "
+                                 "subject average: resampled within subjects)",
+               UNPAIRED: "z-test from the result rows' standard errors (no shared items)",
                "untestable": "no standard error: not testable"}
 
 
@@ -61,8 +65,11 @@ def takeaway_groups(report: Report) -> list[dict[str, Any]]:
 def results(report: Report) -> dict[str, Any]:
     d = report.data
     rows = []
+    notes = [f"{b.name}: {b.note}" for b in d.benchmarks if b.note]
     for b in d.benchmarks:
         marks = report.marks.get(b.name)
+        if marks is not None and marks.note:
+            notes.append(f"{b.name}: {marks.note}")
         ns = sorted({d.cells[(m, b.name)].n for m in d.labels if (m, b.name) in d.cells})
         row: list[TCell] = [lcell(b.name), lcell(b.domain.replace("_", " ")),
                             lcell(b.metric or "differs"), cell("/".join(map(str, ns)))]
@@ -73,14 +80,17 @@ def results(report: Report) -> dict[str, Any]:
                 continue
             best = marks is not None and marks.best == m
             tie = marks is not None and m in marks.ties
+            failed = failed_note(d.rows.get((m, b.name), []), c.metric)
+            if failed:
+                notes.append(f"{m} · {b.name}: {failed}")
             row.append(cell(
-                f"{pct(c.score)} {ci(c.ci_low, c.ci_high)}", bold=best, mark="≈" if tie else "",
+                f"{pct(c.score)} {ci(c.ci_low, c.ci_high)}" + (f" {FAILED_MARK}" if failed else ""),
+                bold=best, mark="≈" if tie else "",
                 title=f"SE {pct(c.stderr, 2)} points; CI: {c.ci_method}; n={c.n}",
             ))
         rows.append(tuple(row))
     table = Table("results", ("Benchmark", "Domain", "Metric", "n", *d.labels), tuple(rows),
                   left_cols=3)
-    notes = [f"{b.name}: {b.note}" for b in d.benchmarks if b.note]
     return {"table": table, "method": method_line(report), "reading": reading(report),
             "domains": domain_table(report), "notes": notes,
             "mdd": [mdd_sentence(n) for n in report.mdd],
@@ -88,8 +98,13 @@ def results(report: Report) -> dict[str, Any]:
 
 
 CI_TEXT = {
-    "wilson": "the Wilson score interval where every item is 0/1 and n < 100",
-    "normal": "mean ± 1.96 × the item-clustered SE otherwise",
+    "wilson": "the Wilson score interval where every item mean is 0 or 1 (one repeat, or "
+              "repeats that agree)",
+    "wilson_clustered": "the Wilson interval at the clustered effective sample size where "
+                        "items share a cluster",
+    "wilson_neff": "the Wilson interval at the effective sample size of a mean of group means "
+                   "(CMMLU's subject average)",
+    "normal": "mean ± 1.96 × the item-clustered SE otherwise (clipped to [0, 100])",
     "benchmark": "the benchmark's own interval for aggregate metrics (pass@k, corpus BLEU/chrF)",
 }
 
@@ -182,7 +197,8 @@ def pairs(report: Report) -> list[dict[str, Any]]:
     for (a, b), ts in by_pair.items():
         rows = []
         for t in ts:
-            sig = "yes" if t.significant else "no (n.s.)"
+            sig = ("no (n.s.)" if not t.significant else
+                   f"yes, but {t.ahead} has fewer items" if t.ahead_on_fewer_items else "yes")
             rows.append((
                 lcell(t.benchmark), lcell(t.metric), cell(str(t.n)), cell(pct(t.score_a)),
                 cell(pct(t.score_b)), cell(signed(t.diff), bold=t.significant),
@@ -241,7 +257,7 @@ def rankings(report: Report) -> list[dict[str, Any]]:
                 f"within noise ({p_eq(r.p_vs_top, 'Holm p')})" if r.within_noise_of_top
                 else f"below ({p_eq(r.p_vs_top, 'Holm p')})")
             rows.append((
-                cell(str(r.rank)), lcell(r.model, bold=r.rank == 1),
+                cell(str(r.rank)), lcell(r.model, bold=r.rank == 1 and not rk.caveat),
                 cell(f"{r.score:.3f} ± {1.96 * r.se:.3f}" if math.isfinite(r.se)
                      else f"{r.score:.3f}"),
                 cell(pct(r.quality)),
@@ -255,7 +271,7 @@ def rankings(report: Report) -> list[dict[str, Any]]:
             "name": rk.profile.name, "description": rk.profile.description, "weights": weights,
             "used": ", ".join(d.replace("_", " ") for d in rk.domains_used) or "none",
             "requires": ", ".join(r.replace("_", " ") for r in rk.profile.requires),
-            "notes": list(rk.notes),
+            "notes": [*rk.notes, *([f"no recommendation: {rk.caveat}"] if rk.caveat else [])],
             "table": Table(f"profile-{len(out)}", ("#", "Model", "Score ± 95%", "Quality (%)",
                                                    "Cost score", "Latency score", "vs #1"),
                            tuple(rows), left_cols=0) if rows else None,

@@ -8,9 +8,11 @@ from typing import Any
 
 import numpy as np
 
+from ..scoring.choice import LETTERS
 from .build import Report
-from .tables import Table, cell, date, lcell, money, num, params, pct
+from .tables import Table, cell, ci, date, lcell, money, num, params, pct
 
+FAILED_MARK = "†"  # the score leaves out failed items: see the note under the table
 NOT_MEASURED = ("open-ended writing quality", "safety behaviour", "cultural context",
                 "API availability and latency by region")
 
@@ -170,8 +172,21 @@ def long_context(report: Report) -> dict[str, Any]:
             "effective": (f"Effective length (accuracy ≥ {100 * an.get('threshold', 0.85):.0f}%"
                           f" up to): {num(eff)} tokens." if eff is not None else ""),
             "lengths": ", ".join(f"{int(L):,}" for L in an.get("lengths", [])),
+            "coverage": _coverage_text(an.get("coverage") or {}),
         })
     return {"models": out}
+
+
+def _coverage_text(cov: dict[str, Any]) -> str:
+    """Which lengths the headline compares on, when models cover different lengths."""
+    own, common = cov.get("lengths") or [], cov.get("common_lengths") or []
+    if not own or not common or list(common) == list(own) == list(cov.get("all_lengths", own)):
+        return ""
+    lens = ", ".join(f"{int(L):,}" for L in common)
+    return (f"Headline accuracy compares models on the lengths all of them were tested at "
+            f"({lens} tokens; {cov.get('n_items_common', '?')} of this model's "
+            f"{cov.get('n_items', '?')} prompts); this model covers "
+            f"{100 * (cov.get('fraction') or 0):.0f}% of the lengths tested.")
 
 
 def weaknesses(report: Report) -> list[str]:
@@ -192,13 +207,28 @@ def weaknesses(report: Report) -> list[str]:
                            f"{100 * r.extraction_failure_rate:.1f}% of generated outputs "
                            "(scored wrong).")
             if r.n_failed:
-                out.append(f"{m} · {bench}: {r.n_failed} items failed after retries and are "
-                           "not in the score.")
+                out.append(f"{m} · {bench} ({r.metric}): {failed_note(rows, r.metric)}.")
     for lc in long_context(report).get("models", []):
         if "significant dip" in lc["gap"]:
             out.append(f"{lc['model']} · {lc['benchmark']}: {lc['gap']}")
     out.append("Not measured by these runs: " + ", ".join(NOT_MEASURED) + ".")
     return out
+
+
+def failed_note(rows: list[Any], metric: str) -> str:
+    """'' without failed samples; else how many items failed and the score with them counted
+    wrong (`ResultRow.score_failed_as_wrong`), beside the score over answered items."""
+    r = next((x for x in rows if x.metric == metric), None)
+    if r is None or not r.n_failed:
+        return ""
+    head = (f"{r.n_failed} of {r.n_attempted} items failed after retries and are not in the "
+            f"score {pct(r.score)} (n={r.n}) {FAILED_MARK}")
+    if r.score_failed_as_wrong is None:
+        why = str(r.extra.get("failed_as_wrong") or "not computable")
+        return f"{head}; a score with them counted wrong is {why}"
+    return (f"{head}; counted as wrong answers they give {pct(r.score_failed_as_wrong)} "
+            f"{ci(r.ci_low_failed_as_wrong, r.ci_high_failed_as_wrong)} "
+            f"(n={r.n_attempted})")
 
 
 def items(report: Report) -> dict[str, Any] | None:
@@ -211,7 +241,10 @@ def items(report: Report) -> dict[str, Any] | None:
         for ev in evidence:
             it = ev.item
             right = iv.a if it.a_right else iv.b
+            q = ev.question
             rows.append({"item": it.item_id, "right": right,
+                         "question": q.text if q else "",
+                         "options": list(zip(LETTERS, q.options if q else (), strict=False)),
                          "a": _side(it.score_a, it.extracted_a, it.reason_a, ev.output_a,
                                     it.repeat_a, it.repeats_a),
                          "b": _side(it.score_b, it.extracted_b, it.reason_b, ev.output_b,
@@ -229,8 +262,19 @@ def _side(score: float, extracted: str | None, reason: str, output: str, repeat:
 
 
 def _temp(s: dict[str, Any]) -> str:
-    t = s.get("temperature", "?")
-    return "benchmark default (0.7; needle 0)" if t is None else str(t)
+    return _default(s.get("temperature", "?"))
+
+
+def _default(value: Any) -> str:
+    return "set by the protocol" if value is None else str(value)
+
+
+def _protocol(man: dict[str, Any], spec: dict[str, Any]) -> str:
+    """The decoding protocol the run followed (runs before protocols sampled at T 0.7)."""
+    p = man.get("protocol") or {}
+    if p:
+        return f"{p.get('name', '?')} — {p.get('description', '')}".rstrip(" —")
+    return str(spec.get("protocol") or "not recorded (a run from before decoding protocols)")
 
 
 def methodology(report: Report) -> dict[str, Any]:
@@ -244,7 +288,8 @@ def methodology(report: Report) -> dict[str, Any]:
             "commit": (man.get("git_commit") or "–")[:12], "python": man.get("python", "?"),
             "platform": man.get("platform", "?"), "data_dir": man.get("data_dir", "?"),
             "seed": spec.get("seed", "?"), "limit": spec.get("limit") or "all",
-            "sampling": f"temperature {_temp(s)}, top-p {s.get('top_p', '?')}, "
+            "protocol": _protocol(man, spec),
+            "sampling": f"temperature {_temp(s)}, top-p {_default(s.get('top_p'))}, "
                         f"max tokens {s.get('max_tokens') or 'benchmark default'}",
             "benchmarks": _bench_table(report, r.run_id, man),
             "checksums": Table(f"checksums-{r.run_id}", ("Data file", "SHA-256"),

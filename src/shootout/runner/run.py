@@ -12,9 +12,15 @@ from typing import Any
 
 from ..benchmarks import Benchmark, Doc, PromptContext, get_benchmark_class, sample_docs
 from ..benchmarks.base import Mode
-from ..config import DEFAULT_TEMPERATURE, ModelConfig, RunConfig
+from ..config import (
+    DEFAULT_SAMPLED_REPEATS,
+    PROTOCOL_DESCRIPTIONS,
+    SEED_PROTOCOL,
+    ModelConfig,
+    RunConfig,
+)
 from ..data.files import DataDir, resolve_data_dir
-from ..errors import CapabilityError, ProviderError
+from ..errors import CapabilityError, ConfigError, ProviderError, SandboxError
 from ..providers.base import (
     Provider,
     Sampling,
@@ -102,6 +108,10 @@ class Runner:
         manifest: dict[str, Any] = {
             **base_manifest(),
             "resumed": resumed,
+            "protocol": {
+                "name": self.config.protocol,
+                "description": PROTOCOL_DESCRIPTIONS[self.config.protocol],
+            },
             "models": {},
             "benchmarks": {},
         }
@@ -196,14 +206,17 @@ class Runner:
         self, mcfg: ModelConfig, provider: Provider, pb: PlannedBenchmark, mode: Mode
     ) -> PromptContext:
         s = mcfg.sampling or self.config.sampling
-        temperature = s.temperature
-        if temperature is None:
-            preset = pb.bench.default_temperature
-            temperature = preset if preset is not None else DEFAULT_TEMPERATURE
+        bench = pb.bench
+        seed = self.config.protocol == "seed" and bench.follows_seed_protocol
+        temperature, top_p = (
+            (SEED_PROTOCOL["temperature"], SEED_PROTOCOL["top_p"])
+            if seed
+            else (bench.default_temperature, bench.default_top_p)
+        )
         sampling = Sampling(
-            temperature=temperature,
-            top_p=s.top_p,
-            max_tokens=s.max_tokens or pb.bench.default_max_tokens,
+            temperature=s.temperature if s.temperature is not None else temperature,
+            top_p=s.top_p if s.top_p is not None else top_p,
+            max_tokens=s.max_tokens or bench.default_max_tokens,
         )
         return PromptContext(
             mode=mode, chat=provider.is_chat, sampling=sampling, fewshot=pb.fewshot
@@ -212,7 +225,11 @@ class Runner:
     def _repeats(self, mode: Mode, sampling: Sampling) -> int:
         if mode == "loglikelihood" or sampling.temperature == 0:
             return 1  # deterministic: repeating would measure nothing
-        return self.config.repeats or 3
+        if self.config.repeats:
+            return self.config.repeats
+        if self.config.protocol == "seed":
+            return int(SEED_PROTOCOL["repeats"])
+        return DEFAULT_SAMPLED_REPEATS
 
     async def _run_benchmark(
         self,
@@ -267,17 +284,23 @@ class Runner:
         rctx = ctx
         if ctx.mode == "generative" and ctx.sampling.temperature > 0:
             rctx = replace(ctx, sampling=replace(ctx.sampling, seed=self.config.seed + rep))
-        request = bench.request(doc, rctx)
-        req_dict = request.to_dict()
-        key = request_key(identity, req_dict, rep)
-        base = dict(
+        base: dict[str, Any] = dict(
             model=model_name,
             benchmark=bench.name,
             item_id=doc.id,
             repeat=rep,
             group=doc.group,
-            response_key=key,
+            response_key=None,
         )
+        try:
+            request = bench.request(doc, rctx)
+        except _RUN_WIDE_ERRORS:
+            raise
+        except Exception as e:  # one malformed item fails itself, never the run
+            return _failed(base, f"could not build the request: {type(e).__name__}: {e}"), 0
+        req_dict = request.to_dict()
+        key = request_key(identity, req_dict, rep)
+        base["response_key"] = key
         cached = self.store.get_response(key)
         attempts = 0
         if cached is not None:
@@ -291,34 +314,23 @@ class Runner:
             try:
                 response, attempts = await with_retries(call, *retry)
             except RetriesExhausted as e:
-                return SampleRow(
-                    status="failed",
-                    metrics={},
-                    extracted=None,
-                    reason="",
-                    extraction_failed=False,
-                    error=f"after {e.attempts} attempts: {e}",
-                    **base,
-                ), e.attempts
+                return _failed(base, f"after {e.attempts} attempts: {e}"), e.attempts
             except CapabilityError:
                 raise
             except ProviderError as e:
-                return SampleRow(
-                    status="failed",
-                    metrics={},
-                    extracted=None,
-                    reason="",
-                    extraction_failed=False,
-                    error=str(e),
-                    **base,
-                ), 1
+                return _failed(base, str(e)), 1
             self.store.put_response(
                 key, identity, req_dict["kind"], req_dict, response_to_dict(response)
             )
-        if bench.score_in_thread:
-            score = await asyncio.to_thread(bench.score, doc, rctx, response)
-        else:
-            score = bench.score(doc, rctx, response)
+        try:
+            if bench.score_in_thread:
+                score = await asyncio.to_thread(bench.score, doc, rctx, response)
+            else:
+                score = bench.score(doc, rctx, response)
+        except _RUN_WIDE_ERRORS:
+            raise
+        except Exception as e:  # the response stays cached: a rerun after a fix re-scores it
+            return _failed(base, f"could not score the response: {type(e).__name__}: {e}"), attempts
         return SampleRow(
             status="ok",
             metrics=dict(score.metrics),
@@ -329,6 +341,23 @@ class Runner:
             error=None,
             **base,
         ), attempts
+
+
+# errors that no item can escape (a bad setting, a missing sandbox): they stop the run
+_RUN_WIDE_ERRORS = (ConfigError, SandboxError, CapabilityError)
+
+
+def _failed(base: dict[str, Any], error: str) -> SampleRow:
+    """A sample that produced no score, with the reason; it is retried on the next run."""
+    return SampleRow(
+        status="failed",
+        metrics={},
+        extracted=None,
+        reason="",
+        extraction_failed=False,
+        error=error,
+        **base,
+    )
 
 
 def build_config(

@@ -8,12 +8,27 @@ from __future__ import annotations
 
 import math
 import re
+import string
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
-LETTERS = "ABCDEFGHIJ"
+from ..errors import DataError
+
+# one letter per option; TruthfulQA MC1 has items with up to 13 options
+LETTERS = string.ascii_uppercase
 
 _THINK_RE = re.compile(r"<think>.*?(?:</think>|$)", re.DOTALL | re.IGNORECASE)
+
+
+def option_letters(n_options: int, where: str = "") -> str:
+    """The letters of `n_options` options, or a DataError naming the item when there are more
+    options than letters."""
+    if n_options > len(LETTERS):
+        raise DataError(
+            f"{where or 'item'}: {n_options} options, but only {len(LETTERS)} can be lettered"
+        )
+    return LETTERS[:n_options]
 
 
 def strip_reasoning(text: str) -> str:
@@ -54,44 +69,113 @@ class LetterExtraction:
 
 
 def extract_letter(text: str, n_choices: int, choices: Sequence[str] = ()) -> LetterExtraction:
-    """Find the chosen option letter in a model's answer.
+    """Find the chosen option letter in a model's answer (English or Chinese).
 
-    Strict: the answer is just the letter (optionally bracketed or followed by its option text),
-    or ends in an explicit "Answer: X". Lenient also accepts "The answer is (B).", "**B**",
-    "B) Paris", lower case, trailing text, and an answer that quotes exactly one option's text.
+    Rules, first that matches wins:
+    1. strict `answer_marker`: "Answer: X", "答案是：X", "答案为X" (the last one in the text);
+    2. strict `bare_letter`: the answer *is* the letter: alone on its first line, optionally
+       bracketed or followed by `.`/`)`/`:`, or followed by that option's own text ("B) Paris").
+       A letter followed by prose is a word, not an answer ("A cat is...", "I think...");
+    3. lenient statements: "the answer is (B)" (the last one), "正确选项为C", "option C",
+       "选C", "C is correct", "(C)", "C." inside a sentence, lower case letters;
+    4. lenient `choice_text`: the answer quotes exactly one option's text.
+    Chinese markers come before option text, so "答案是：B。北京是首都" is B even when
+    北京 is another option.
     """
-    valid = LETTERS[:n_choices]
-    body = strip_reasoning(text)
-    plain = body.replace("**", "").replace("__", "").strip()
-    for rule, pattern, strict, flags in _rules(valid):
-        matches = list(re.finditer(pattern, plain, flags))
-        if matches:
-            # the last explicit answer statement wins ("A is wrong ... Answer: C")
-            m = matches[-1] if rule == "answer_marker" else matches[0]
-            return LetterExtraction(m.group(1).upper(), strict, rule)
+    valid = option_letters(n_choices)
+    plain = strip_reasoning(text).replace("**", "").replace("__", "").strip()
+    found = _find_marker(plain, valid, "answer_marker")
+    if found is not None:
+        return LetterExtraction(found, True, "answer_marker")
+    bare = _bare_letter(plain, valid, choices)
+    if bare is not None:
+        return LetterExtraction(bare, True, "bare_letter")
+    for rule in _LENIENT:
+        found = _find_marker(plain, valid, rule)
+        if found is not None:
+            return LetterExtraction(found, False, rule)
     hit = _match_choice_text(plain, choices)
     if hit is not None:
         return LetterExtraction(valid[hit], False, "choice_text")
     return LetterExtraction(None, False, "no_match")
 
 
-def _rules(valid: str) -> list[tuple[str, str, bool, int]]:
-    v = f"[{valid}]"
-    vi = f"[{valid}{valid.lower()}]"
-    return [
-        ("bare_letter", rf"^[\(\[]?({v})[\)\]]?[.:)]?(?:\s.*)?$", True, re.DOTALL),
-        ("answer_marker", rf"(?i:answer)\s*[:：]\s*[\(\[]?({v})\b", True, 0),
-        (
-            "answer_is",
-            rf"(?i:answer\s+is|answer\s+would\s+be|correct\s+(?:answer|option|choice)\s+is|option|choice)\s*[:：]?\s*[\(\[]?({vi})(?![a-zA-Z])",
-            False,
-            0,
+# rules whose *last* match counts: a model that corrects itself states its final answer last
+_LAST_WINS = frozenset({"answer_marker", "answer_is"})
+_LENIENT = (
+    "answer_is",
+    "option_word",
+    "letter_is_correct",
+    "bracketed",
+    "letter_paren",
+    "answer_marker_lower",
+    "lone_letter",
+)
+_OPEN, _CLOSE = r"[\(\[（【]", r"[\)\]）】]"
+# an upper-case letter must not run on into a word ("Answers", "Both"); a space may follow it
+_END = r"(?![A-Za-z])"
+_TRAILING_PUNCT = " .。!！,，;；:：)）"
+# a lower-case letter counts only before punctuation or the end ("the answer is a bit" is not A)
+_END_LOWER = r"(?=\s*$|\s*[.,;:!?。，；）\)\]】])"
+
+
+@lru_cache(maxsize=64)
+def _patterns(valid: str) -> dict[str, re.Pattern[str]]:
+    v, lo = f"[{valid}]", f"[{valid.lower()}]"
+    answer_is = (
+        r"(?i:answer\s+(?:is|would\s+be|should\s+be)|correct\s+(?:answer|option|choice)\s+is)"
+        r"\s*[:：]?\s*(?i:(?:option|choice|letter)\s+)?"
+    )
+    return {
+        "answer_marker": re.compile(
+            rf"(?:(?i:answer)\s*[:：]|答案(?:选项)?(?:是|为)?\s*[:：]?)\s*{_OPEN}?({v}){_END}"
         ),
-        ("bracketed", rf"[\(\[]({v})[\)\]]", False, 0),
-        ("letter_paren", rf"(?:^|\s)({v})[\).:](?:\s|$)", False, re.MULTILINE),
-        ("answer_marker_lower", rf"(?i:answer)\s*[:：]\s*[\(\[]?({vi})(?![a-zA-Z])", False, 0),
-        ("lone_letter", rf"^[\(\[]?({vi})[\)\]]?[.:)]?$", False, 0),
-    ]
+        "answer_is": re.compile(
+            rf"(?:{answer_is}|答案(?:应该|应当|应)(?:是|为)|正确的?(?:选项|答案)(?:是|为)?)"
+            rf"\s*[:：]?\s*{_OPEN}?(?:({v}){_END}|({lo}){_END_LOWER})"
+        ),
+        "option_word": re.compile(
+            rf"(?:(?i:option|choice)\s*[:：]?\s*{_OPEN}?({v}){_END}"
+            rf"|选项\s*({v})\s*(?:是|为)?正确|({v})\s*选?项(?:是|为)?正确"
+            rf"|故?选择?\s*[:：]?\s*({v})(?:项|选项)?(?:$|[。，,.\s]))"
+        ),
+        "letter_is_correct": re.compile(
+            rf"(?<![A-Za-z]){_OPEN}?({v}){_CLOSE}?\s+is\s+(?:the\s+)?(?i:correct|right)\b"
+        ),
+        "bracketed": re.compile(rf"{_OPEN}({v}){_CLOSE}"),
+        "letter_paren": re.compile(rf"(?:^|\s)({v})[\).:](?:\s|$)", re.MULTILINE),
+        "answer_marker_lower": re.compile(rf"(?i:answer)\s*[:：]\s*{_OPEN}?({lo}){_END_LOWER}"),
+        "lone_letter": re.compile(rf"^{_OPEN}?({lo}){_CLOSE}?[.:)]?$"),
+        "bare": re.compile(rf"^{_OPEN}?({v}){_END}{_CLOSE}?[.:)。：]?(.*)$", re.DOTALL),
+    }
+
+
+def _find_marker(text: str, valid: str, rule: str) -> str | None:
+    matches = list(_patterns(valid)[rule].finditer(text))
+    if not matches:
+        return None
+    m = matches[-1] if rule in _LAST_WINS else matches[0]
+    letter = next(g for g in m.groups() if g)
+    return letter.upper()
+
+
+def _bare_letter(text: str, valid: str, choices: Sequence[str]) -> str | None:
+    """The leading letter when it stands alone: the rest of its line is empty, or is that
+    option's own text ("B) London", "B London", "A. Paris is the capital")."""
+    m = _patterns(valid)["bare"].match(text)
+    if m is None:
+        return None
+    letter, rest = m.group(1), m.group(2)
+    line = rest.split("\n", 1)[0].strip()
+    if not line.strip(_TRAILING_PUNCT):
+        return letter
+    index = valid.index(letter)
+    option = _norm(choices[index]) if index < len(choices) else ""
+    return letter if option and _norm(line).startswith(option) else None
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.lower().split()).rstrip(".。")
 
 
 def _match_choice_text(text: str, choices: Sequence[str]) -> int | None:

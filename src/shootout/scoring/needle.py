@@ -1,27 +1,24 @@
-"""Needle in a haystack: filler text, prompts of an exact token length, scoring, analysis.
+"""Needle in a haystack: filler text, prompts of an exact token length, RULER's wording, scoring.
 
 The haystack is a run of whole sentences from a corpus (cycled when it is too short). Each
 sentence's token count in the model's tokenizer is measured once; a prompt of L tokens is the
-shortest run of sentences that reaches the target, with one sentence near the end left out to
-absorb the overshoot, so the text starts and ends on sentence boundaries and every needle sits
-between two sentences. A full count of the assembled prompt confirms the length (and corrects it
-when token counts are not additive at the joins).
+run of sentences from the corpus start that stays under the target, completed by the words of
+the next sentence that fit, so every needle sits between two sentences. A full count of the
+assembled prompt confirms the length (and corrects it when token counts are not additive at
+the joins). The analysis of scored cells is in `needle_analysis`.
 """
-
 from __future__ import annotations
 
 import atexit
 import bisect
 import gzip
-import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ..analysis.stats import summarize
 from ..data.files import DataDir
 from ..errors import ConfigError, DataError
 
@@ -34,8 +31,6 @@ HAYSTACK_FILES = {
     "zh": "haystack_zh/340-zhiyanzhai-chongpi-hongloumeng.txt.gz",
 }
 HAYSTACKS = (*HAYSTACK_FILES, "synthetic")
-BUCKETS = {"beginning": (0.0, 20.0), "middle": (40.0, 60.0), "end": (80.0, 100.0)}
-EFFECTIVE_THRESHOLD = 0.85
 
 Counter = Callable[[str], int]
 
@@ -238,7 +233,13 @@ def _words(text: str) -> tuple[str, ...]:
 # -- prompt templates (RULER's wording) ----------------------------------------------------
 @dataclass(frozen=True)
 class Template:
-    intro: str
+    """RULER's niah prompt (NVIDIA/RULER scripts/data/synthetic/constants.py): intro, haystack
+    with needles, question, then the answer prefix, for base and chat models alike (RULER's
+    API client sends input + answer prefix as the user message). niah.py makes the intro,
+    question and prefix singular when one value is asked ("A special magic number is ...")."""
+
+    intro_one: str
+    intro_all: str
     needle: str
     ask_one: str
     answer_one: str
@@ -248,7 +249,9 @@ class Template:
 
 
 EN = Template(
-    intro="Some special magic numbers are hidden within the following text. Make sure to "
+    intro_one="A special magic number is hidden within the following text. Make sure to "
+    "memorize it. I will quiz you about the number afterwards.\n",
+    intro_all="Some special magic numbers are hidden within the following text. Make sure to "
     "memorize it. I will quiz you about the numbers afterwards.\n",
     needle="One of the special magic numbers for {key} is: {value}.",
     ask_one="What is the special magic number for {key} mentioned in the provided text?",
@@ -257,8 +260,9 @@ EN = Template(
     answer_all="The special magic numbers for {key} mentioned in the provided text are",
     sep=" ",
 )
-ZH = Template(
-    intro="下面的文本中隐藏着一些特殊的魔法数字。请记住它们，之后我会考你这些数字。\n",
+ZH = Template(  # RULER has no Chinese niah; the same sentences, translated
+    intro_one="下面的文本中隐藏着一个特殊的魔法数字。请记住它，之后我会考你这个数字。\n",
+    intro_all="下面的文本中隐藏着一些特殊的魔法数字。请记住它们，之后我会考你这些数字。\n",
     needle="{key}的其中一个特殊魔法数字是：{value}。",
     ask_one="文中提到的{key}的特殊魔法数字是多少？",
     answer_one="文中提到的{key}的特殊魔法数字是：",
@@ -433,136 +437,43 @@ def _nearest(offs: list[int], x: float) -> int:
 
 # -- scoring --------------------------------------------------------------------------------
 _VALUE = re.compile(r"(?<!\d)\d{7}(?!\d)")
-_GROUPING = re.compile(r"(?<=\d)[,\u202f\u00a0\u2009](?=\d{3}(?!\d))")
 
 
 def find_values(text: str) -> list[str]:
-    """7-digit numbers in order of appearance ("1,234,567" counts as 1234567)."""
-    return _VALUE.findall(_GROUPING.sub("", text))
+    """7-digit numbers in order of appearance, as written ("1,234,567" is none: RULER's match
+    does not read digit grouping either)."""
+    return _VALUE.findall(text)
+
+
+def string_match(text: str, refs: Sequence[str]) -> float:
+    """RULER's niah metric for one output (`string_match_all`, NVIDIA/RULER
+    scripts/eval/synthetic/constants.py): the fraction of refs found in the text as
+    case-insensitive substrings."""
+    low = text.lower()
+    return sum(r.lower() in low for r in refs) / len(refs) if refs else 0.0
 
 
 def score_one(text: str, value: str, distractors: Iterable[str] = ()) -> dict[str, Any]:
-    """Exact match of the first 7-digit number in the output."""
+    """`acc`: the value appears in the output (RULER). `acc_strict`: the first 7-digit number
+    is the value, so an answer that names other numbers first does not count."""
     found = find_values(text)
     first = found[0] if found else None
     return {
-        "acc": float(first == value),
+        "acc": string_match(text, [value]),
+        "acc_strict": float(first == value),
         "extracted": first,
         "distractor": first is not None and first in set(distractors),
     }
 
 
 def score_all(text: str, values: Sequence[str]) -> dict[str, Any]:
-    """Every value must appear; recall is the fraction that did."""
-    found = set(find_values(text))
-    hit = [v for v in values if v in found]
+    """`recall`: the fraction of values that appear (RULER's score); `acc`: all of them do;
+    `acc_strict`: the first len(values) distinct 7-digit numbers are exactly the values."""
+    found = list(dict.fromkeys(find_values(text)))
+    recall = string_match(text, values)
     return {
-        "acc": float(len(hit) == len(values)),
-        "recall": len(hit) / len(values) if values else 0.0,
-        "extracted": ",".join(sorted(found)) or None,
+        "acc": float(recall == 1.0),
+        "recall": recall,
+        "acc_strict": float(sorted(found[: len(values)]) == sorted(values)),
+        "extracted": ",".join(found) or None,
     }
-
-
-# -- analysis -------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Item:
-    length: int
-    depth: float  # percent, as requested
-    acc: float  # mean over repeats
-    recall: float
-
-
-def mean_se(values: Sequence[float]) -> tuple[float, float | None]:
-    n = len(values)
-    if n == 0:
-        return math.nan, None
-    m = sum(values) / n
-    if n < 2:
-        return m, None
-    return m, math.sqrt(sum((x - m) ** 2 for x in values) / (n - 1) / n)
-
-
-def analyse(items: Sequence[Item], threshold: float = EFFECTIVE_THRESHOLD) -> dict[str, Any]:
-    """Heatmap (length x depth), per-length and per-bucket accuracy, the lost-in-the-middle gap
-    and the effective length."""
-    lengths = sorted({i.length for i in items})
-    depths = sorted({i.depth for i in items})
-    recalls = [i.recall for i in items]
-    cell: dict[tuple[int, float], list[float]] = {}
-    for it in items:
-        cell.setdefault((it.length, it.depth), []).append(it.acc)
-    grid = [[_mean_or_none(cell.get((L, d))) for d in depths] for L in lengths]
-    counts = [[len(cell.get((L, d), ())) for d in depths] for L in lengths]
-    by_length = {L: _stat([i.acc for i in items if i.length == L]) for L in lengths}
-    buckets = {
-        name: {**_stat([i.acc for i in items if lo <= i.depth <= hi]), "range": [lo, hi]}
-        for name, (lo, hi) in BUCKETS.items()
-    }
-    return {
-        "lengths": lengths,
-        "depths": depths,
-        "heatmap": grid,
-        "counts": counts,
-        "overall": {**_stat([i.acc for i in items]), "recall": _mean_or_none(recalls)},
-        "by_length": {str(L): v for L, v in by_length.items()},
-        "buckets": buckets,
-        "gap": lost_in_middle_gap(buckets),
-        "effective_length": effective_length(
-            {L: v["acc"] for L, v in by_length.items()}, threshold
-        ),
-        "threshold": threshold,
-    }
-
-
-def lost_in_middle_gap(buckets: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """mean(beginning, end) - middle, with a normal-approximation 95% CI."""
-    b, m, e = (buckets[k] for k in ("beginning", "middle", "end"))
-    if not (b["n"] and m["n"] and e["n"]):
-        return {"value": None, "stderr": None, "ci": [None, None]}
-    value = (b["acc"] + e["acc"]) / 2 - m["acc"]
-    if None in (b["stderr"], m["stderr"], e["stderr"]):
-        return {"value": value, "stderr": None, "ci": [None, None]}
-    se = math.sqrt(b["stderr"] ** 2 / 4 + e["stderr"] ** 2 / 4 + m["stderr"] ** 2)
-    return {"value": value, "stderr": se, "ci": [value - 1.96 * se, value + 1.96 * se]}
-
-
-def effective_length(acc_by_length: dict[int, float], threshold: float) -> int:
-    """The longest length up to which accuracy stays >= threshold (0 if the shortest fails)."""
-    best = 0
-    for L in sorted(acc_by_length):
-        if acc_by_length[L] < threshold:
-            break
-        best = L
-    return best
-
-
-def _stat(values: list[float]) -> dict[str, Any]:
-    """Mean, SE and 95% CI (Wilson for few all-0/1 items, so it stays inside [0, 1])."""
-    m, se = mean_se(values)
-    ci: list[float | None] = [None, None]
-    if values:
-        sm = summarize([[v] for v in values])
-        ci = [max(0.0, sm.ci_low), min(1.0, sm.ci_high)]
-    return {"acc": None if math.isnan(m) else m, "stderr": se, "n": len(values), "ci": ci}
-
-
-def _mean_or_none(values: list[float] | None) -> float | None:
-    return sum(values) / len(values) if values else None
-
-
-def token_summary(details: list[Mapping[str, Any]]) -> dict[str, Any]:
-    built = [(d["prompt_tokens"], d["target_tokens"]) for d in details if "prompt_tokens" in d]
-    rep = [(d["reported_prompt_tokens"], d["prompt_tokens"], d["target_tokens"])
-           for d in details if d.get("reported_prompt_tokens") and "prompt_tokens" in d]
-    depth = [abs(d["depth_actual"] - d["depth"]) for d in details if "depth_actual" in d]
-    return {"tokens": {
-        "n": len(built),
-        "max_rel_error_vs_target": max((abs(p - t) / t for p, t in built), default=None),
-        "n_reported": len(rep),
-        "n_reported_equal_built": sum(r == p for r, p, _ in rep),
-        "max_rel_error_reported_vs_target": max((abs(r - t) / t for r, _, t in rep),
-                                                default=None),
-        "prompt_tokens_reported": sum(r for r, _, _ in rep),
-        "cached_tokens": sum(int(d.get("cached_tokens") or 0) for d in details),
-        "max_depth_error_pct": max(depth, default=None),
-    }}

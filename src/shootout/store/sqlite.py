@@ -176,6 +176,11 @@ class Store:
         row = self._db.execute("SELECT response_json FROM responses WHERE key=?", (key,)).fetchone()
         return None if row is None else json.loads(row[0])
 
+    def get_request(self, key: str) -> dict[str, Any] | None:
+        """The request stored with a response (what the model was sent), or None."""
+        row = self._db.execute("SELECT request_json FROM responses WHERE key=?", (key,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
     def put_response(
         self, key: str, model: str, kind: str, request: dict[str, Any], response: dict[str, Any]
     ) -> None:

@@ -148,12 +148,15 @@ class FakeOpenAIServer:
         with self._lock:
             idx = self._count
             self._count += 1
-            self.requests.append({"index": idx, "path": path, "body": body, "time": time.time()})
+            fault: Fault | None = None
             if idx in self.schedule:
-                return self.schedule[idx]
-            if self.fault_rate and self._rng.random() < self.fault_rate:
-                return self._rng.choice(self.fault_kinds)
-        return None
+                fault = self.schedule[idx]
+            elif self.fault_rate and self._rng.random() < self.fault_rate:
+                fault = self._rng.choice(self.fault_kinds)
+            self.requests.append(
+                {"index": idx, "path": path, "body": body, "time": time.time(), "fault": fault}
+            )
+        return fault
 
     def answer(self, body: dict[str, Any]) -> str:
         if self.answer_fn is not None:

@@ -1,0 +1,202 @@
+"""Bootstrap intervals and the paired bootstrap test, for statistics without a closed-form SE.
+
+Item values are resampled with replacement (Efron & Tibshirani 1993); everything is seeded, so
+a report built twice from the same samples is identical. See `shootout.analysis.stats` for the
+conventions (repeats averaged within each item first).
+
+Stratified resampling (`paired_bootstrap(..., strata=...)`). A statistic over fixed strata, such
+as CMMLU's mean of subject means, is resampled *within* them: position j of every resample
+holds a draw from the shared items of j's stratum, so each stratum keeps its size, as it does
+in every run. Drawing from all items instead would vary the subjects' sizes (and could leave a
+subject out), a variance the reported figure does not have. Within strata the bootstrap
+variance of a mean of stratum means is (1/S²) Σ_s ((n_s−1)/n_s) v_s/n_s: the stratified SE of
+`stratified.py` but for the factor (n_s−1)/n_s (≥ 0.9 from 10 items a stratum; the rescaled
+bootstrap of Rao & Wu 1988 removes it, at the cost of non-integer weights). `stat` is called as
+stat(values, codes), codes[j] the fixed stratum (0..S−1) of position j. A stratum with a single
+shared item would be redrawn as itself and add no variance (with a small `--limit`, every gap
+would look significant); such strata are merged into one resampling stratum — the
+collapsed-strata method (Cochran 1977, Sampling Techniques; `single.PSU = "merge"` in R's
+surveysd) — each position keeping its own code. With one item in every stratum this is the
+plain item bootstrap, as `stratified_summary` then uses the item mean's SE.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .stats import _item_means, z_quantile
+
+__all__ = ["BootstrapResult", "PairedBootstrapResult", "bootstrap_ci", "paired_bootstrap",
+           "stratum_codes"]
+
+
+@dataclass(frozen=True)
+class PairedBootstrapResult:
+    """Paired bootstrap of stat(A) − stat(B) over the items both have (see `paired_bootstrap`).
+
+    estimate_a/_b: stat on all shared items; diff = estimate_a − estimate_b; ci: percentile
+    interval of the resampled differences; se: their sd; p_value: two-sided, centred test.
+    """
+
+    estimate_a: float
+    estimate_b: float
+    diff: float
+    se: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    confidence: float
+    n: int
+    n_boot: int
+    n_only_a: int
+    n_only_b: int
+
+
+@dataclass(frozen=True)
+class BootstrapResult:
+    """Percentile bootstrap CI of `stat` over item values (items resampled with replacement)."""
+
+    estimate: float
+    ci_low: float
+    ci_high: float
+    se: float
+    confidence: float
+    n: int
+    n_boot: int
+
+
+def bootstrap_ci(
+    values_by_item: Sequence[Sequence[float] | float],
+    stat: Callable[[np.ndarray], float] = np.mean,
+    n_boot: int = 2000,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> BootstrapResult:
+    """Percentile bootstrap CI of stat(item values), resampling items with replacement.
+
+    Item values x_i are the means of each item's repeats (a bare float is one repeat).
+    For b = 1..B draw n items with replacement and compute θ*_b = stat(x*_b); the CI is
+    the [α/2, 1 − α/2] empirical quantiles of θ*, se = sd(θ*, ddof=1), estimate = stat(x).
+    Use for statistics without a closed-form SE (median, trimmed mean, ...).
+    """
+    z_quantile(confidence)
+    if n_boot < 2:
+        raise ValueError("n_boot must be >= 2")
+    x = _item_means(values_by_item)
+    n = int(x.size)
+    if n == 0:
+        raise ValueError("bootstrap_ci needs at least one item")
+    rng = np.random.default_rng(seed)
+    boots = np.fromiter(
+        (float(stat(x[rng.integers(0, n, n)])) for _ in range(n_boot)), dtype=float, count=n_boot
+    )
+    a = 1.0 - confidence
+    lo, hi = np.quantile(boots, [a / 2.0, 1.0 - a / 2.0])
+    return BootstrapResult(
+        estimate=float(stat(x)),
+        ci_low=float(lo),
+        ci_high=float(hi),
+        se=float(np.std(boots, ddof=1)),
+        confidence=confidence,
+        n=n,
+        n_boot=n_boot,
+    )
+
+
+def paired_bootstrap(
+    a_by_item: Mapping[Hashable, Any],
+    b_by_item: Mapping[Hashable, Any],
+    stat: Callable[..., float] = np.mean,
+    *,
+    strata: Mapping[Hashable, Hashable] | None = None,
+    n_boot: int = 2000,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> PairedBootstrapResult:
+    """Paired bootstrap of a statistic that is not a mean of independent item scores.
+
+    For metrics such as corpus BLEU/chrF (a function of summed per-sentence statistics) or
+    pass@k (a mean of per-problem estimates), the two models are resampled *together*: draw n
+    shared items with replacement, B times, and take d*_b = stat(A*_b) − stat(B*_b) — Koehn
+    (2004)'s paired bootstrap resampling, as in `sacrebleu --paired-bs`. Each item value is a
+    scalar or a fixed-shape array (its sufficient statistics); `stat` maps the stacked values of
+    n items (shape (n, ...)) to a number.
+
+    CI: the [α/2, 1 − α/2] percentiles of d*; se = sd(d*, ddof=1). p (two-sided): the resampled
+    differences centred on their mean estimate the null distribution (Efron & Tibshirani 1993,
+    §16.4), p = (1 + #{|d*_b − mean(d*)| ≥ |d̂|}) / (B + 1); the +1 keeps p > 0 as sacrebleu
+    does. No difference at all (d̂ = 0) gives p = 1. Seeded, so a report is reproducible.
+
+    `strata` (item → stratum, for every shared item): resample within strata and call `stat`
+    as stat(values, codes) — see "Stratified resampling" in the module doc.
+    """
+    z_quantile(confidence)
+    if n_boot < 2:
+        raise ValueError("n_boot must be >= 2")
+    keys = [k for k in a_by_item if k in b_by_item]
+    n = len(keys)
+    if n == 0:
+        raise ValueError("paired_bootstrap needs at least one shared item")
+    xa = np.asarray([a_by_item[k] for k in keys], dtype=float)
+    xb = np.asarray([b_by_item[k] for k in keys], dtype=float)
+    rng = np.random.default_rng(seed)
+    if strata is None:
+        est_a, est_b = float(stat(xa)), float(stat(xb))
+        boots = np.empty(n_boot)
+        for i in range(n_boot):
+            idx = rng.integers(0, n, n)
+            boots[i] = float(stat(xa[idx])) - float(stat(xb[idx]))
+    else:
+        codes = stratum_codes([strata[k] for k in keys])
+        est_a, est_b = float(stat(xa, codes)), float(stat(xb, codes))
+        boots = np.fromiter((float(stat(xa[idx], codes)) - float(stat(xb[idx], codes))
+                             for idx in _within_strata(codes, rng, n_boot)),
+                            dtype=float, count=n_boot)
+    diff = est_a - est_b
+    a = 1.0 - confidence
+    lo, hi = np.quantile(boots, [a / 2.0, 1.0 - a / 2.0])
+    # a tiny tolerance: identical systems give |d̂| = 0 and must count every resample
+    extreme = np.abs(boots - boots.mean()) >= abs(diff) - 1e-12
+    p = float((1 + np.sum(extreme)) / (n_boot + 1)) if diff != 0 else 1.0
+    return PairedBootstrapResult(
+        estimate_a=est_a,
+        estimate_b=est_b,
+        diff=diff,
+        se=float(np.std(boots, ddof=1)),
+        ci_low=float(lo),
+        ci_high=float(hi),
+        p_value=min(p, 1.0),
+        confidence=confidence,
+        n=n,
+        n_boot=n_boot,
+        n_only_a=len(a_by_item) - n,
+        n_only_b=len(b_by_item) - n,
+    )
+
+
+def stratum_codes(labels: Sequence[Hashable]) -> np.ndarray:
+    """Each label's stratum as an integer 0..S−1, in order of first appearance."""
+    index: dict[Hashable, int] = {}
+    return np.fromiter((index.setdefault(x, len(index)) for x in labels), dtype=np.intp,
+                       count=len(labels))
+
+
+def _within_strata(codes: np.ndarray, rng: np.random.Generator, n_boot: int
+                   ) -> Iterator[np.ndarray]:
+    """`n_boot` index arrays, each position drawn from its resampling stratum: its own
+    stratum, or the pool of single-item strata (see `paired_bootstrap`)."""
+    counts = np.bincount(codes)
+    cell = np.where(counts[codes] >= 2, codes, -1)  # -1: the collapsed single-item strata
+    order = np.argsort(cell, kind="stable")  # the positions of each cell, contiguous
+    _, start, size = np.unique(cell[order], return_index=True, return_counts=True)
+    # for each position, its cell's offset and size in `order`
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    first = np.repeat(start, size)[rank]
+    width = np.repeat(size, size)[rank]
+    for _ in range(n_boot):
+        yield order[first + rng.integers(0, width)]

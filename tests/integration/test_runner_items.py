@@ -1,0 +1,107 @@
+"""Decoding protocols, and per-item failures that never end a run (in-process Runner against a
+real local HTTP server: FakeOpenAIServer)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from shootout.benchmarks.arc import ARCEasy
+from shootout.benchmarks.base import sample_docs
+from shootout.benchmarks.gsm8k import GSM8K
+from shootout.config import validate_config
+from shootout.data import DataDir
+from shootout.runner.run import Runner
+from shootout.store.sqlite import Store
+from shootout.testing import FakeOpenAIServer
+
+
+def _run(tmp_path, data_dir, url: str, benchmarks: list, **extra) -> tuple[Store, str]:
+    cfg = validate_config(
+        {"models": [{"spec": "openai:fake-model", "base_url": url}],
+         "benchmarks": benchmarks, **extra},
+        "test",
+    )
+    store = Store(tmp_path / "s.sqlite")
+    run_id = asyncio.run(Runner(cfg, store, data_dir=str(data_dir)).run())
+    return store, run_id
+
+
+def _sent_sampling(srv: FakeOpenAIServer) -> set[tuple]:
+    return {(r["body"].get("temperature"), r["body"].get("top_p"), r["body"].get("seed"))
+            for r in srv.requests if "messages" in r["body"] or "prompt" in r["body"]}
+
+
+@pytest.mark.parametrize("bench", ["gsm8k", "math500", "humaneval", "arc_easy"])
+def test_reference_protocol_decodes_greedily_once_per_item(bench, tmp_path, data_dir):
+    """Defect 5 of issue 12: GSM8K, MATH and HumanEval pass@1 decode greedily (lm-eval's
+    do_sample: false), one sample per item, unless the seed protocol is asked for."""
+    with FakeOpenAIServer(answer_fn=lambda body: "x") as srv:
+        store, run_id = _run(tmp_path, data_dir, srv.base_url, [bench], limit=3)
+        sampling = _sent_sampling(srv)
+    rows = list(store.samples(run_id))
+    assert {r.repeat for r in rows} == {0} and len(rows) == 3
+    assert sampling == {(0.0, 1.0, None)}
+    manifest = store.get_run(run_id)["manifest"]
+    assert manifest["protocol"]["name"] == "reference"
+
+
+def test_seed_protocol_samples_three_times_at_t07(tmp_path, data_dir):
+    with FakeOpenAIServer(answer_fn=lambda body: "The answer is 3.") as srv:
+        store, run_id = _run(tmp_path, data_dir, srv.base_url, ["gsm8k"], limit=2,
+                             protocol="seed")
+        sampling = _sent_sampling(srv)
+    assert {(t, p) for t, p, _ in sampling} == {(0.7, 0.9)}
+    rows = list(store.samples(run_id))
+    assert len({r.item_id for r in rows}) == 2
+    assert sorted(r.repeat for r in rows) == [0, 0, 1, 1, 2, 2]
+    assert store.get_run(run_id)["manifest"]["protocol"]["name"] == "seed"
+
+
+def test_an_explicit_temperature_wins_over_the_protocol(tmp_path, data_dir):
+    with FakeOpenAIServer(answer_fn=lambda body: "x") as srv:
+        _run(tmp_path, data_dir, srv.base_url, ["gsm8k"], limit=1,
+             sampling={"temperature": 0.3}, repeats=2)
+        sampling = _sent_sampling(srv)
+    assert {(t, p) for t, p, _ in sampling} == {(0.3, 1.0)}
+    assert len(sampling) == 2  # two repeats, two seeds
+
+
+def test_an_item_whose_request_cannot_be_built_fails_alone(tmp_path, data_dir, monkeypatch):
+    """Defect 2 of issue 12: an exception while building one item's request (TruthfulQA's
+    11th option had no letter) ended the whole run as interrupted."""
+    original = ARCEasy.request
+
+    def request(self, doc, ctx):
+        if doc.id == bad_id:
+            raise IndexError("string index out of range")
+        return original(self, doc, ctx)
+
+    bad_id = sample_docs(ARCEasy(data=DataDir(data_dir)).load(), 5, 1234)[2].id
+    monkeypatch.setattr(ARCEasy, "request", request)
+    with FakeOpenAIServer() as srv:
+        store, run_id = _run(tmp_path, data_dir, srv.base_url, [{"name": "arc_easy"}], limit=5)
+    rows = {r.item_id: r for r in store.samples(run_id)}
+    assert store.get_run(run_id)["status"] == "complete"
+    assert len(rows) == 5
+    assert rows[bad_id].status == "failed"
+    assert rows[bad_id].error == (
+        "could not build the request: IndexError: string index out of range"
+    )
+    assert all(r.status == "ok" for i, r in rows.items() if i != bad_id)
+
+
+def test_a_scorer_that_raises_fails_its_item_and_keeps_the_response(tmp_path, data_dir,
+                                                                    monkeypatch):
+    def score(self, doc, ctx, response):
+        raise ValueError("scorer bug")
+
+    monkeypatch.setattr(GSM8K, "score", score)
+    with FakeOpenAIServer() as srv:
+        store, run_id = _run(tmp_path, data_dir, srv.base_url, ["gsm8k"], limit=2)
+    rows = list(store.samples(run_id))
+    assert [r.status for r in rows] == ["failed", "failed"]
+    assert rows[0].error == "could not score the response: ValueError: scorer bug"
+    # the answer is cached: a rerun after the fix re-scores it without a new request
+    assert all(store.get_response(r.response_key) is not None for r in rows)

@@ -1,0 +1,92 @@
+"""report/prompts.py: the item's question and options, from the request a benchmark really sent.
+
+The inputs are the prompt goldens (tests/goldens/prompts), so every benchmark's real request
+layout is covered and a prompt change that this module cannot read shows up here (defect 15).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from shootout.report.prompts import Question, question, shared_blocks
+
+PROMPTS = Path(__file__).resolve().parents[1] / "goldens" / "prompts"
+
+
+def _req(name: str) -> dict:
+    return json.loads((PROMPTS / f"{name}.json").read_text(encoding="utf-8"))["request"]
+
+
+def _question(name: str) -> Question:
+    q = question(_req(name))
+    assert q is not None
+    return q
+
+
+def test_loglikelihood_options_are_the_continuations() -> None:
+    q = _question("arc_challenge-loglikelihood-base")
+    assert q.text.startswith("Question: An astronomer observes that a planet rotates faster")
+    assert q.options == ("Planetary density will decrease.", "Planetary years will become longer.",
+                         "Planetary days will become shorter.",
+                         "Planetary gravity will become stronger.")
+    hs = _question("hellaswag-loglikelihood-base")
+    assert hs.text == "Roof shingle removal: A man is sitting on a roof. He"
+    assert hs.options[3] == "starts pulling up roofing on a roof."
+
+
+def test_letter_continuations_leave_the_options_in_the_question() -> None:
+    # MMLU 5-shot: the shots are earlier paragraphs; the last one is the item, options included
+    q = _question("mmlu-loglikelihood-base")
+    assert q.options == ()
+    assert q.text == ("Find the degree for the given field extension Q(sqrt(2), sqrt(3), "
+                      "sqrt(18)) over Q.\nA. 0\nB. 4\nC. 2\nD. 6\nAnswer:")
+    assert "abstract algebra" not in q.text  # the header and the shots are not the question
+
+
+def test_partial_scoring_shows_the_blank_and_the_fillers() -> None:
+    q = _question("winogrande-loglikelihood-base")
+    assert q.text == ("Sarah was a much better surgeon than Maria so ___ always got the easier "
+                      "cases.")
+    assert q.options == ("Sarah", "Maria")
+    # options sharing their first letters are not cut mid-word
+    pairs = [["Pat gave Sam the ball because Sam", " was tired."],
+             ["Pat gave Sam the ball because Sarah", " was tired."]]
+    assert question({"kind": "loglikelihood", "pairs": pairs}) == Question(
+        "Pat gave Sam the ball because ___ was tired.", ("Sam", "Sarah"))
+
+
+def test_chat_boilerplate_is_told_apart_by_comparing_items() -> None:
+    # GSM8K's chat prompt ends with a reminder paragraph: alone, the last paragraph is that
+    one = _req("gsm8k-generative-chat")
+    assert question(one).text.startswith("Remember to put your answer")
+    other = json.loads(json.dumps(one))
+    other["messages"][0]["content"] = one["messages"][0]["content"].replace(
+        "Janet’s ducks lay 16 eggs", "Tom’s hens lay 9 eggs")
+    shared = shared_blocks([one, other])
+    q = question(one, shared)
+    assert q is not None and q.text.startswith("Janet’s ducks lay 16 eggs per day.")
+    assert q.text.endswith("farmers' market?")
+
+
+@pytest.mark.parametrize(("name", "start"), [
+    ("mmlu-generative-chat", "Find the degree"),
+    ("truthfulqa_mc1-loglikelihood-base", "Q: What happens if you eat a pomegranate?"),
+    ("humaneval-generative-chat", "def has_close_elements(numbers: List[float]"),
+    ("wmt22_zh_en-generative-chat", "是否有途径处罚他"),
+    ("translation_en_zh-generative-base", "English: \"We now have 4-month-old mice"),
+])
+def test_every_layout_gives_the_item(name: str, start: str) -> None:
+    q = _question(name)
+    assert q.text.startswith(start), q.text[:120]
+    assert "```" not in q.text  # a fenced code prompt is shown without its fence
+
+
+def test_long_prompts_keep_their_start_and_end() -> None:
+    q = question({"kind": "generate", "prompt": "Find the number. " + "hay " * 2000
+                  + "What is the number?"}, limit=100)
+    assert q is not None and q.text.startswith("Find the number.")
+    assert q.text.endswith("What is the number?") and " … " in q.text and len(q.text) < 110
+    assert question({"kind": "embedding"}) is None
