@@ -22,6 +22,7 @@ from ..providers.base import (
     LoglikelihoodResponse,
     Sampling,
 )
+from ..scores import Score
 
 Mode = Literal["loglikelihood", "generative"]
 Request = GenerateRequest | LoglikelihoodRequest
@@ -47,19 +48,6 @@ class ItemScore:
     extraction_failed: bool = False
     # anything a corpus-level aggregate needs later (references, hypotheses, positions...)
     detail: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class MetricValue:
-    """One aggregate figure of a benchmark, for benchmarks that are not a mean over items."""
-
-    metric: str
-    score: float
-    stderr: float | None
-    n: int
-    ci_low: float | None = None
-    ci_high: float | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -118,7 +106,7 @@ class Benchmark(ABC):
     @classmethod
     def aggregate(
         cls, rows: Sequence[Any]
-    ) -> tuple[list[MetricValue], dict[str, Any]] | None:
+    ) -> tuple[list[Score], dict[str, Any]] | None:
         """Corpus-level metrics and analysis from stored samples of one model.
 
         `rows` are `shootout.store.SampleRow`s with status "ok". Return None (the default) to
@@ -129,7 +117,7 @@ class Benchmark(ABC):
     @classmethod
     def aggregate_models(
         cls, rows_by_model: Mapping[str, Sequence[Any]]
-    ) -> dict[str, tuple[list[MetricValue], dict[str, Any]] | None]:
+    ) -> dict[str, tuple[list[Score], dict[str, Any]] | None]:
         """`aggregate` for every model of a comparison at once (stored "ok" samples per model).
 
         The default aggregates each model on its own; a benchmark whose items can differ

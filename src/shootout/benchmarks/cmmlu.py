@@ -30,7 +30,7 @@ from ..data.files import expect_count, read_csv_rows
 from ..errors import DataError
 from ..providers.base import GenerateRequest, Message
 from ..scoring.choice import LETTERS
-from .base import Doc, MetricValue, PromptContext, Request
+from .base import Doc, PromptContext, Request, Score
 from .multiple_choice import MCQuestion, MultipleChoiceBenchmark, format_mc
 
 # a tuple, so that membership means "one of the letters", not "a substring of ABCD"
@@ -191,13 +191,13 @@ class CMMLU(MultipleChoiceBenchmark):
         return GenerateRequest(prompt=text, sampling=sampling)
 
     @classmethod
-    def aggregate(cls, rows: Sequence[Any]) -> tuple[list[MetricValue], dict[str, Any]] | None:
+    def aggregate(cls, rows: Sequence[Any]) -> tuple[list[Score], dict[str, Any]] | None:
         """Each metric as the mean of subject means (primary, the reference's definition) and,
         as `<metric>_item_mean`, the mean over items (module doc)."""
         return subject_average_rows(rows, cls.primary_metric), {}
 
 
-def subject_average_rows(rows: Sequence[Any], primary: str) -> list[MetricValue]:
+def subject_average_rows(rows: Sequence[Any], primary: str) -> list[Score]:
     """Per metric: the subject average, then the item mean; `primary`'s pair first."""
     names = sorted({m for r in rows for m in r.metrics}, key=lambda m: (m != primary, m))
     out = []
@@ -213,7 +213,7 @@ def subject_average_rows(rows: Sequence[Any], primary: str) -> list[MetricValue]
         n_subjects = len(set(group_of.values()))
         pairs = ((metric, macro, "subject"), (f"{metric}_item_mean", micro, "item"))
         for name, sm, average in pairs:
-            out.append(MetricValue(
+            out.append(Score(
                 name, sm.mean, sm.se, sm.n, sm.ci_low, sm.ci_high,
                 {"ci_method": sm.ci_method, "within_item_var": sm.within_item_var,
                  "average": average, "n_subjects": n_subjects},

@@ -25,7 +25,7 @@ from ..errors import DataError
 from ..providers.base import GenerateRequest, GenerateResponse, Message
 from ..scoring.code import STOP_SEQUENCES, extract_code, pass_at_k
 from ..scoring.sandbox import Limits, Sandbox
-from .base import Benchmark, Doc, ItemScore, MetricValue, Mode, PromptContext, Request, Response
+from .base import Benchmark, Doc, ItemScore, Mode, PromptContext, Request, Response, Score
 
 CHAT_TEMPLATE = (
     "Complete the following Python function. Reply with the complete function, including the "
@@ -105,7 +105,7 @@ class HumanEval(Benchmark):
         )
 
     @classmethod
-    def aggregate(cls, rows: Sequence[Any]) -> tuple[list[MetricValue], dict[str, Any]] | None:
+    def aggregate(cls, rows: Sequence[Any]) -> tuple[list[Score], dict[str, Any]] | None:
         """pass@k (Chen et al. 2021) per problem over its n samples, averaged over problems."""
         per_item: dict[str, list[float]] = defaultdict(list)
         for r in rows:
@@ -120,7 +120,7 @@ class HumanEval(Benchmark):
             # normal interval of the mean over problems
             sm = summarize([[p] for p in per])
             values.append(
-                MetricValue(
+                Score(
                     f"pass@{k}",
                     sm.mean,
                     sm.se if math.isfinite(sm.se) else None,

@@ -34,7 +34,7 @@ from ..scoring.needle import (
     score_all,
     score_one,
 )
-from .base import Benchmark, Doc, ItemScore, MetricValue, PromptContext, Request, Response
+from .base import Benchmark, Doc, ItemScore, PromptContext, Request, Response, Score
 from .needle_aggregate import aggregate_models, aggregate_rows
 
 VARIANTS = ("single", "multivalue", "multikey", "multiquery")
@@ -411,12 +411,12 @@ class NeedleInAHaystack(Benchmark):
 
     # -- corpus-level analysis ------------------------------------------------------------
     @classmethod
-    def aggregate(cls, rows: Sequence[Any]) -> tuple[list[MetricValue], dict[str, Any]] | None:
+    def aggregate(cls, rows: Sequence[Any]) -> tuple[list[Score], dict[str, Any]] | None:
         return aggregate_rows(rows)
 
     @classmethod
     def aggregate_models(cls, rows_by_model: Mapping[str, Sequence[Any]]
-                         ) -> dict[str, tuple[list[MetricValue], dict[str, Any]]]:
+                         ) -> dict[str, tuple[list[Score], dict[str, Any]]]:
         """Like `aggregate`, for models compared side by side: the headline (acc, acc_strict,
         recall, the depth buckets, the gap) over the grid every model covers; see
         `needle_aggregate.aggregate_models`."""

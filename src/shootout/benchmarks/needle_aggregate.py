@@ -18,9 +18,9 @@ from typing import Any
 
 from ..errors import ProviderError
 from ..scoring.needle_analysis import Grid, Item, analyse, common_grid, coverage, token_summary
-from .base import MetricValue
+from .base import Score
 
-Aggregate = tuple[list[MetricValue], dict[str, Any]]
+Aggregate = tuple[list[Score], dict[str, Any]]
 _HEADLINE = ("overall", "recall", "strict", "buckets", "gap")
 
 
@@ -63,10 +63,10 @@ def _aggregate(rows: Sequence[Any], items: list[Item], grid: Grid, lengths: list
 
 
 def _values(a: dict[str, Any], comparable: bool, multi: bool, grid_name: str
-            ) -> list[MetricValue]:
+            ) -> list[Score]:
     """The metric rows. Without a common cell there is no headline: the models' scores
     would be over different lengths, so none is offered for comparison."""
-    values: list[MetricValue] = []
+    values: list[Score] = []
     if comparable:
         grid = {"grid": grid_name,
                 "lengths": a["coverage"]["common_lengths"],
@@ -79,19 +79,19 @@ def _values(a: dict[str, Any], comparable: bool, multi: bool, grid_name: str
         values += [_mv(f"acc_{k}", v) for k, v in a["buckets"].items() if v["n"]]
         g = a["gap"]
         if g["value"] is not None:
-            values.append(MetricValue("lost_in_middle_gap", g["value"], g["stderr"],
+            values.append(Score("lost_in_middle_gap", g["value"], g["stderr"],
                                       a["buckets"]["middle"]["n"], g["ci"][0], g["ci"][1]))
     if "own_grid" in a:
         values.append(_mv("acc_own_grid", a["own_grid"]["overall"], {"lengths": a["lengths"]}))
-    values.append(MetricValue("effective_length", float(a["effective_length"]), None,
+    values.append(Score("effective_length", float(a["effective_length"]), None,
                               len(a["lengths"]), extra={"unit": "tokens",
                                                         "threshold": a["threshold"]}))
     return values
 
 
-def _mv(name: str, s: Mapping[str, Any], extra: Mapping[str, Any] | None = None) -> MetricValue:
+def _mv(name: str, s: Mapping[str, Any], extra: Mapping[str, Any] | None = None) -> Score:
     lo, hi = s.get("ci") or (None, None)
-    return MetricValue(name, s["acc"], s["stderr"], s["n"], lo, hi,
+    return Score(name, s["acc"], s["stderr"], s["n"], lo, hi,
                        extra={"ci_method": s["ci_method"], "se_clusters": s["clusters"],
                               **(extra or {})})
 

@@ -31,11 +31,11 @@ from .base import (
     Benchmark,
     Doc,
     ItemScore,
-    MetricValue,
     Mode,
     PromptContext,
     Request,
     Response,
+    Score,
 )
 
 LANG_LABEL = {"zh": "Chinese", "en": "English"}
@@ -191,7 +191,7 @@ class TranslationBenchmark(Benchmark):
         )
 
     @classmethod
-    def aggregate(cls, rows: Sequence[Any]) -> tuple[list[MetricValue], dict[str, Any]] | None:
+    def aggregate(cls, rows: Sequence[Any]) -> tuple[list[Score], dict[str, Any]] | None:
         """Corpus chrF++ and BLEU: the mean over repeats of each repeat's corpus score.
 
         Each repeat is one full system output over the items present in every repeat; the
@@ -250,12 +250,12 @@ def _corpora(
     return hyps, refs, extra, missing
 
 
-def _metric_value(per_repeat: list[CorpusScore]) -> MetricValue:
+def _metric_value(per_repeat: list[CorpusScore]) -> Score:
     n_rep = len(per_repeat)
     raw = sum(s.score for s in per_repeat) / n_rep
     half = sum(s.ci_halfwidth or 0.0 for s in per_repeat) / n_rep
     score, h = raw / 100, half / 100
-    return MetricValue(
+    return Score(
         metric=per_repeat[0].metric,
         score=score,
         stderr=h / 1.96,
