@@ -8,14 +8,17 @@ export SHOOTOUT_DATA ?= $(if $(wildcard $(SHARED_DATA)),$(SHARED_DATA),)
 setup:
 	bash scripts/setup.sh
 
-# Set up, then run the quick multiple-choice suite on the embedded model (no key, no network).
+# Set up, then put the two embedded models head to head on the quick suite (no key, no
+# network) and write out/report.md and out/report.html.
 demo: setup
-	.venv/bin/shootout run --model local --benchmarks quick --limit 100
+	bash scripts/demo.sh
 
-# Set up, then run the whole test suite (real llama.cpp, real local HTTP servers).
+# Set up, then lint (ruff, mypy) and run the whole test suite (real llama.cpp, real local
+# HTTP servers).
 test: setup
-	.venv/bin/ruff check src tests benchmarks
+	$(MAKE) --no-print-directory lint
 	.venv/bin/python -m pytest -q
 
 lint:
 	.venv/bin/ruff check src tests benchmarks
+	.venv/bin/mypy src/shootout

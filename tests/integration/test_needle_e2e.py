@@ -53,7 +53,7 @@ def test_prompts_have_the_length_and_depth_asked_for(haystack, variant, data_dir
                                                      local_provider, capsys):
     b = make(data_dir, lengths="1k,2k,4k", depths="0,10,25,50,75,90,100", trials=1,
              haystack=haystack, variant=variant)
-    docs = asyncio.run(b.bind_model(local_provider, b.load(), BASE))
+    docs = asyncio.run(b.bind(local_provider, b.load(), BASE))
     worst_len = worst_depth = 0.0
     for d in docs:
         prompt = b.request(d, BASE).prompt
@@ -73,7 +73,7 @@ def test_prompts_have_the_length_and_depth_asked_for(haystack, variant, data_dir
 def rows_for(bench, docs, responses, ctx=BASE) -> list[SampleRow]:
     out = []
     for d, r in zip(docs, responses, strict=True):
-        s = bench.score(d, ctx, r)
+        s = bench.score(d, ctx, r, bench.request(d, ctx))
         out.append(SampleRow(model="m", benchmark="needle", item_id=d.id, repeat=0,
                              group=d.group, status="ok", metrics=dict(s.metrics),
                              extracted=s.extracted, reason=s.reason,
@@ -84,7 +84,7 @@ def rows_for(bench, docs, responses, ctx=BASE) -> list[SampleRow]:
 
 def test_end_to_end_on_the_embedded_model(data_dir, local_provider, capsys):
     b = make(data_dir, lengths="1k", depths="0,50,100", trials=1)
-    docs = asyncio.run(b.bind_model(local_provider, b.load(), DEFAULT))
+    docs = asyncio.run(b.bind(local_provider, b.load(), DEFAULT))
 
     async def go():
         return [await local_provider.generate(b.request(d, DEFAULT)) for d in docs]
@@ -118,7 +118,7 @@ def test_server_counts_the_same_prompt_tokens_with_the_model_tokenizer(
     api = remote(llama_server)
 
     async def go():
-        docs = await b.bind_model(api, b.load(), BASE)
+        docs = await b.bind(api, b.load(), BASE)
         out = []
         for d in docs:
             req = b.request(d, BASE)
@@ -127,7 +127,7 @@ def test_server_counts_the_same_prompt_tokens_with_the_model_tokenizer(
         return out
 
     got = asyncio.run(go())
-    calib = b.model_info()["calibration"]
+    calib = b.binding_info()["calibration"]
     assert len(calib) == 1 and calib[0]["note"] == "tokenizer agrees with the server"
     for d, req, server_n, resp in got:
         built = b._built(d, BASE).tokens
@@ -145,13 +145,13 @@ def test_server_calibration_without_a_known_tokenizer(llama_server, data_dir, ca
     api = remote(llama_server)
 
     async def go():
-        docs = await b.bind_model(api, b.load(), BASE)
+        docs = await b.bind(api, b.load(), BASE)
         n = await api.count_prompt_tokens(b.request(docs[0], BASE))
         await api.aclose()
         return n
 
     n = asyncio.run(go())
-    info = b.model_info()
+    info = b.binding_info()
     assert info["exact"] is False and info["calibration"]
     assert abs(n - 1024) <= 0.01 * 1024
     with capsys.disabled():

@@ -19,7 +19,7 @@ from shootout.analysis.compare import PAIRED_BOOTSTRAP, UNPAIRED
 from shootout.benchmarks import REGISTRY
 from shootout.benchmarks.base import Doc, PromptContext
 from shootout.data.files import DataDir
-from shootout.providers.base import GenerateResponse, Sampling
+from shootout.providers.base import GenerateRequest, GenerateResponse, Message, Sampling
 from shootout.report.build import build_report
 from shootout.report.markdown import render_markdown
 from shootout.report.sample_data import RUN_ID, build_sample_store
@@ -207,7 +207,9 @@ def test_defect15_sample_samples_are_internally_consistent(sample_store) -> None
         elif s.benchmark == "gsm8k":
             text = store.get_response(s.response_key)["text"]
             q = {"question": "", "gold": re.search(r"gold (\d+)", s.reason).group(1)}
-            again = gsm8k.score(Doc(s.item_id, q), chat, GenerateResponse(text))
+            sent = store.get_request(s.response_key)
+            request = GenerateRequest(messages=tuple(Message(**m) for m in sent["messages"]))
+            again = gsm8k.score(Doc(s.item_id, q), chat, GenerateResponse(text), request)
             assert dict(again.metrics) == s.metrics and again.extracted == s.extracted
         else:
             assert (s.metrics["pass@1"] == 1.0) == (s.reason == "all tests passed")

@@ -12,7 +12,7 @@ from shootout.benchmarks.base import sample_docs
 from shootout.benchmarks.gsm8k import GSM8K
 from shootout.config import validate_config
 from shootout.data import DataDir
-from shootout.runner.run import Runner
+from shootout.runner.execute import execute_run
 from shootout.store.sqlite import Store
 from shootout.testing import FakeOpenAIServer
 
@@ -24,7 +24,7 @@ def _run(tmp_path, data_dir, url: str, benchmarks: list, **extra) -> tuple[Store
         "test",
     )
     store = Store(tmp_path / "s.sqlite")
-    run_id = asyncio.run(Runner(cfg, store, data_dir=str(data_dir)).run())
+    run_id = asyncio.run(execute_run(cfg, store, data_dir=str(data_dir)))
     return store, run_id
 
 
@@ -94,7 +94,7 @@ def test_an_item_whose_request_cannot_be_built_fails_alone(tmp_path, data_dir, m
 
 def test_a_scorer_that_raises_fails_its_item_and_keeps_the_response(tmp_path, data_dir,
                                                                     monkeypatch):
-    def score(self, doc, ctx, response):
+    def score(self, doc, ctx, response, request):
         raise ValueError("scorer bug")
 
     monkeypatch.setattr(GSM8K, "score", score)

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from shootout.cli.main import main
 from shootout.errors import RetryableProviderError
-from shootout.providers.openai import _sse_events, _StreamAccumulator
+from shootout.providers.http import sse_events as _sse_events
+from shootout.providers.openai import _StreamAccumulator
 
 FIXTURES = [HealthCheck.function_scoped_fixture]
 VALID = {"models": ["local"], "benchmarks": ["arc_easy"], "limit": 5}
@@ -125,7 +126,7 @@ async def _consume(chunks: list[bytes]) -> None:
     async for _, event in _sse_events(gen(), 0.0):
         if event == "[DONE]":
             break
-        from shootout.providers.openai import _parse_json
+        from shootout.providers.http import parse_json as _parse_json
 
         acc.add(0.0, _parse_json(event, "test"))
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from shootout.scoring.choice import extract_letter, mc2_score, strip_reasoning
+from shootout.scoring.choice import extract_letter, mc2_score
 
 CAPITALS = ("Paris", "London", "Berlin", "Madrid")
 CASES: list[dict[str, Any]] = json.loads(
@@ -63,11 +63,6 @@ def test_defect2_letters_cover_up_to_26_options() -> None:
         got = extract_letter(f"Answer: {letter}", 13, options)
         assert (got.letter, got.strict) == (letter, True)
         assert extract_letter(options[i], 13, options).letter == letter
-
-
-def test_strip_reasoning_removes_blocks() -> None:
-    assert strip_reasoning("<think>x</think> B") == "B"
-    assert strip_reasoning("<THINK>x\ny</THINK>\nC") == "C"
 
 
 def test_mc2_is_normalised_probability_of_true_answers() -> None:

@@ -87,7 +87,7 @@ def test_generative_prompts_keep_the_chinese_format(bench, docs) -> None:
 def test_generative_answers_in_chinese(bench, docs, text, letter, strict) -> None:
     ctx = PromptContext("generative", True, Sampling(), 5)
     doc = docs[0]
-    s = bench.score(doc, ctx, GenerateResponse(text=text))
+    s = bench.score(doc, ctx, GenerateResponse(text=text), bench.request(doc, ctx))
     assert s.extracted == letter
     assert s.extraction_failed is (letter is None)
     assert s.metrics["acc"] == float(letter == doc.fields["answer"])
@@ -100,7 +100,8 @@ def test_defect3_chinese_marker_beats_quoted_option_text(bench, docs) -> None:
     doc = next(d for d in docs if d.fields["answer"] != "A")
     gold = doc.fields["answer"]
     quoted = doc.fields["choices"][0]  # option A's text, in the explanation
-    s = bench.score(doc, ctx, GenerateResponse(text=f"答案是：{gold}。{quoted}不对。"))
+    s = bench.score(doc, ctx, GenerateResponse(text=f"答案是：{gold}。{quoted}不对。"),
+                    bench.request(doc, ctx))
     assert (s.extracted, s.metrics["acc"], s.metrics["acc_strict"]) == (gold, 1.0, 1.0), s
 
 

@@ -15,7 +15,6 @@ from shootout.analysis.compare import (
     PAIRED_BOOTSTRAP,
     UNPAIRED,
     UNTESTABLE,
-    Cell,
     PairTest,
     adjust_holm,
     compare_models,
@@ -27,11 +26,19 @@ from shootout.analysis.compare import (
 )
 from shootout.analysis.resampling import ItemStatistic
 from shootout.analysis.stats import min_detectable_difference, summarize
+from shootout.scores import Score
 
 
-def _cell(model: str, bench: str, items: dict[str, list[float]], metric: str = "acc") -> Cell:
+def _sc(model: str, bench: str, metric: str, score: float, se: float, lo: float, hi: float,
+        n: int, ci_method: str = "", item_level: bool = True) -> Score:
+    """A benchmark x model score as the report compares it."""
+    return Score(metric, score, se, n, lo, hi, {"ci_method": ci_method} if ci_method else {},
+                 model=model, benchmark=bench, item_level=item_level)
+
+
+def _cell(model: str, bench: str, items: dict[str, list[float]], metric: str = "acc") -> Score:
     s = summarize(list(items.values()))
-    return Cell(model, bench, metric, s.mean, s.se, s.ci_low, s.ci_high, s.n, s.ci_method)
+    return _sc(model, bench, metric, s.mean, s.se, s.ci_low, s.ci_high, s.n, s.ci_method)
 
 
 def test_paired_hand_computed_and_scipy() -> None:
@@ -68,9 +75,9 @@ def test_repeats_are_averaged_within_items_first() -> None:
 def test_corpus_metric_uses_rows_as_given() -> None:
     """Cells without per-item scores or statistics (disjoint items, an unknown aggregate):
     unpaired z from the rows' SEs."""
-    a = Cell("A", "wmt", "chrf", 0.55, 0.02, 0.55 - 0.0392, 0.55 + 0.0392, 100, "benchmark",
+    a = _sc("A", "wmt", "chrf", 0.55, 0.02, 0.55 - 0.0392, 0.55 + 0.0392, 100, "benchmark",
              item_level=False)
-    b = Cell("B", "wmt", "chrf", 0.50, 0.015, 0.5 - 0.0294, 0.5 + 0.0294, 100, "benchmark",
+    b = _sc("B", "wmt", "chrf", 0.50, 0.015, 0.5 - 0.0294, 0.5 + 0.0294, 100, "benchmark",
              item_level=False)
     t = compare_pair(a, b)
     assert t.method == UNPAIRED
@@ -82,16 +89,16 @@ def test_corpus_metric_uses_rows_as_given() -> None:
 
 def test_a_degenerate_se_yields_to_the_interval() -> None:
     """All-0 vs a corpus score: SE 0 would make any gap 'significant'; the Wilson width rules."""
-    a = Cell("A", "x", "acc", 0.0, 0.0, 0.0, 0.3, 9, "wilson", item_level=False)
-    b = Cell("B", "x", "acc", 0.15, 0.05, 0.05, 0.25, 9, item_level=False)
+    a = _sc("A", "x", "acc", 0.0, 0.0, 0.0, 0.3, 9, "wilson", item_level=False)
+    b = _sc("B", "x", "acc", 0.15, 0.05, 0.05, 0.25, 9, item_level=False)
     t = compare_pair(a, b)
     assert t.se == pytest.approx(math.sqrt((0.15 / 1.959964) ** 2 + 0.051**2), rel=1e-3)
     assert 2 * sst.norm.sf(0.15 / 0.05) < 0.01 < 0.05 < t.p_value  # SE 0 would have said p<.01
 
 
 def test_no_standard_error_is_never_a_win() -> None:
-    a = Cell("A", "x", "acc", 1.0, math.nan, math.nan, math.nan, 1, item_level=False)
-    b = Cell("B", "x", "acc", 0.0, math.nan, math.nan, math.nan, 1, item_level=False)
+    a = _sc("A", "x", "acc", 1.0, math.nan, math.nan, math.nan, 1, item_level=False)
+    b = _sc("B", "x", "acc", 0.0, math.nan, math.nan, math.nan, 1, item_level=False)
     t = adjust_holm([compare_pair(a, b)])[0]
     assert t.method == UNTESTABLE and t.p_value == 1.0
     assert not t.significant and t.winner is None
@@ -149,8 +156,8 @@ def test_ties_and_comparable_filter() -> None:
     assert row_marks("z", ["B", "A"], eq, []).best == "B"
 
 
-def _cells_const(score: float) -> Cell:
-    return Cell("m", "z", "acc", score, 0.1, 0.3, 0.7, 10)
+def _cells_const(score: float) -> Score:
+    return _sc("m", "z", "acc", score, 0.1, 0.3, 0.7, 10)
 
 
 def test_oriented_flips_the_difference() -> None:
@@ -226,9 +233,9 @@ def _mean(x: np.ndarray) -> float:
     return float(np.mean(x))
 
 
-def _aggregate_cell(model: str, values: dict[str, float]) -> Cell:
+def _aggregate_cell(model: str, values: dict[str, float]) -> Score:
     s = summarize([[v] for v in values.values()])
-    return Cell(model, "he", "pass@2", s.mean, s.se, s.ci_low, s.ci_high, s.n, "benchmark",
+    return _sc(model, "he", "pass@2", s.mean, s.se, s.ci_low, s.ci_high, s.n, "benchmark",
                 item_level=False)
 
 
@@ -265,14 +272,14 @@ def test_bootstrap_needs_the_same_statistic_and_shared_items() -> None:
 
 
 def test_defect12_no_model_is_marked_best_on_fewer_items() -> None:
-    cells = {("A", "x"): Cell("A", "x", "acc", 0.90, 0.04, 0.8, 0.96, 45),
-             ("B", "x"): Cell("B", "x", "acc", 0.80, 0.05, 0.7, 0.88, 50),
-             ("C", "x"): Cell("C", "x", "acc", 0.70, 0.06, 0.6, 0.80, 50)}
+    cells = {("A", "x"): _sc("A", "x", "acc", 0.90, 0.04, 0.8, 0.96, 45),
+             ("B", "x"): _sc("B", "x", "acc", 0.80, 0.05, 0.7, 0.88, 50),
+             ("C", "x"): _sc("C", "x", "acc", 0.70, 0.06, 0.6, 0.80, 50)}
     marks = row_marks("x", ["A", "B", "C"], cells, [])
     assert marks.best is None and not marks.ties and not marks.separated
     assert "A has the highest score but on fewer items (n=45; B n=50, C n=50)" in marks.note
     # equal n: the top score is best as before
-    cells[("A", "x")] = Cell("A", "x", "acc", 0.90, 0.04, 0.8, 0.96, 50)
+    cells[("A", "x")] = _sc("A", "x", "acc", 0.90, 0.04, 0.8, 0.96, 50)
     assert row_marks("x", ["A", "B", "C"], cells, []).best == "A"
 
 
@@ -306,11 +313,11 @@ def _subject_rows(pattern: dict[str, str]) -> list[Any]:
             for i, c in enumerate(p)]
 
 
-def _subject_cell(model: str, rows: list[Any]) -> Cell:
+def _subject_cell(model: str, rows: list[Any]) -> Score:
     from shootout.benchmarks.cmmlu import CMMLU
 
     acc = next(v for v in CMMLU.aggregate(rows)[0] if v.metric == "acc")
-    return Cell(model, "cmmlu", "acc", acc.score, acc.stderr, acc.ci_low, acc.ci_high, acc.n,
+    return _sc(model, "cmmlu", "acc", acc.score, acc.stderr, acc.ci_low, acc.ci_high, acc.n,
                 str(acc.extra["ci_method"]), item_level=False)
 
 

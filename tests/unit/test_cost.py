@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shootout.analysis.efficiency import efficiency_report
+from shootout.analysis.results import build_results
 from shootout.config import PriceConfig, RunConfig
 from shootout.errors import ConfigError
 from shootout.perf.cost import (
@@ -143,9 +143,13 @@ def _store(tmp_path) -> tuple[Store, str]:
     return db, run_id
 
 
+def _efficiency(db: Store, run_id: str, overrides: dict | None = None) -> list[dict]:
+    return list(build_results(db, [run_id], price_overrides=overrides).runs[0].efficiency)
+
+
 def test_efficiency_report_hand_computed(tmp_path):
     db, run_id = _store(tmp_path)
-    rows = {(r["scope"], r["benchmark"]): r for r in efficiency_report(db, run_id)}
+    rows = {(r["scope"], r["benchmark"]): r for r in _efficiency(db, run_id)}
     arc, mmlu, total = rows[("benchmark", "arc_easy")], rows[("benchmark", "mmlu")], rows[
         ("model", None)]
     # one request: 1000 x 0.15 + 100 x 0.60 = $0.00021; with 500 cached:
@@ -170,8 +174,30 @@ def test_efficiency_report_hand_computed(tmp_path):
 
 def test_efficiency_report_overrides(tmp_path):
     db, run_id = _store(tmp_path)
-    rows = efficiency_report(db, run_id, {"openai:gpt-4o-mini": PriceConfig(output_per_m=1.0)})
+    rows = _efficiency(db, run_id, {"openai:gpt-4o-mini": PriceConfig(output_per_m=1.0)})
     total = next(r for r in rows if r["scope"] == "model")
     # output now $1/1M: 400 x 1.0 = 0.0004; input unchanged: 3500 x 0.15 + 500 x 0.075
     assert total["cost_usd"] == pytest.approx((3500 * 0.15 + 500 * 0.075 + 400 * 1.0) / 1e6)
     assert total["price"]["origin"] == "override"
+
+
+def test_prices_come_from_the_run_configuration_as_stored(tmp_path):
+    """A model's `price:` is read from the stored configuration as written, so a run whose
+    configuration a later shootout no longer validates (here an option its provider dropped)
+    keeps its prices, in `shootout results` and the report alike (origin "config")."""
+    db = Store(tmp_path / "s.sqlite")
+    spec = {"models": [{"spec": "openai:my-model", "name": "mine", "dropped_option": 1,
+                        "price": {"input_per_m": 1.0, "output_per_m": 2.0, "source": "invoice"}}],
+            "benchmarks": ["arc_easy"]}
+    with pytest.raises(ValueError):
+        RunConfig.model_validate(spec)
+    db.upsert_run("r-old", spec)
+    db.put_response("k", "openai:my-model", "generate", {"kind": "generate"},
+                    _response(1000, 0, 100))
+    db.put_sample("r-old", SampleRow(
+        model="mine", benchmark="arc_easy", item_id="a1", repeat=0, group="", status="ok",
+        metrics={"acc": 1.0}, extracted=None, reason="", extraction_failed=False, error=None,
+        response_key="k"))
+    total = next(r for r in _efficiency(db, "r-old") if r["scope"] == "model")
+    assert (total["price"]["origin"], total["price"]["source"]) == ("config", "invoice")
+    assert total["cost_usd"] == pytest.approx((1000 * 1.0 + 100 * 2.0) / 1e6)

@@ -20,7 +20,14 @@ from shootout.benchmarks.base import PromptContext
 from shootout.benchmarks.needle import NeedleInAHaystack, NeedleOptions, aggregate_rows
 from shootout.data import DataDir
 from shootout.errors import ConfigError, DataError
-from shootout.providers.base import GenerateRequest, GenerateResponse, Sampling, Usage
+from shootout.providers.base import (
+    BaseProvider,
+    Capabilities,
+    GenerateRequest,
+    GenerateResponse,
+    Sampling,
+    Usage,
+)
 from shootout.scoring.needle import (
     Haystack,
     Needle,
@@ -43,27 +50,31 @@ def words(text: str) -> int:
     return 1 + len(text.split())  # BOS + one token per word
 
 
-class FakeLocal:
+class FakeLocal(BaseProvider):
     """Tokenizer, n_ctx and GGUF window like LocalProvider."""
+
+    model_id = "local"
 
     def __init__(self, n_ctx: int = 8192, window: int = 32768) -> None:
         self.n_ctx, self.context_window = n_ctx, window
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return Capabilities(loglikelihood=True, tokenize=True, context_window=self.context_window,
+                            prompt_limit=self.n_ctx)
 
     def tokenize(self, text: str, add_bos: bool = True) -> list[int]:
         return [0] * (words(text) - (0 if add_bos else 1))
 
 
-class FakeAPI:
+class FakeAPI(BaseProvider):
     """An API whose tokenizer we do not know: 1.3 tokens a word plus a chat-ish overhead."""
 
-    model = "mystery-model"
+    model_id = "openai:mystery-model"
 
     def __init__(self, report: bool = True) -> None:
         self.requests: list[GenerateRequest] = []
         self.report = report
-
-    def info(self) -> dict:
-        return {"model_id": "openai:mystery-model"}
 
     def server_tokens(self, req: GenerateRequest) -> int:
         text = req.prompt if req.prompt is not None else req.messages[0].content
@@ -83,21 +94,23 @@ def bench(tmp_path: Path | None = None, **options) -> NeedleInAHaystack:
 
 def bound(**options) -> tuple[NeedleInAHaystack, list]:
     b = bench(**options)
-    docs = asyncio.run(b.bind_model(FakeLocal(), b.load(), BASE))
+    docs = asyncio.run(b.bind(FakeLocal(), b.load(), BASE))
     return b, docs
 
 
 # -- options and documents ------------------------------------------------------------------
 def test_options_parse_lengths_depths_and_aliases():
-    o = NeedleOptions.parse({"lengths": "2k,1K,4096", "depths": "0, 50,100", "variant": "multi"})
+    parse = NeedleInAHaystack.validate_options
+    o = parse({"lengths": "2k,1K,4096", "depths": "0, 50,100", "variant": "multi"})
     assert o.lengths == (1024, 2048, 4096)
     assert o.depths == (100.0, 50.0, 0.0)  # run order: deep needles first (prefix reuse)
-    assert o.variant == "multivalue" and o.trials == 3 and o.haystack == "gatsby"
-    assert NeedleOptions.parse({}).depths == tuple(float(d) for d in range(100, -1, -10))
+    assert o.variant == "multivalue" and o.trials == 3 and o.haystack is None  # gatsby
+    assert isinstance(o, NeedleOptions)
+    assert parse({}).depths == tuple(float(d) for d in range(100, -1, -10))
     for bad in ({"variant": "nope"}, {"depths": "120"}, {"lengths": "12"}, {"trials": 0},
                 {"haystack": "moby"}, {"lengths": "abc"}):
-        with pytest.raises(ConfigError):
-            NeedleOptions.parse(bad)
+        with pytest.raises(ConfigError, match=r"^needle: "):
+            parse(bad)
 
 
 def test_documents_cover_the_grid_in_run_order_and_are_seeded():
@@ -183,7 +196,7 @@ def test_every_prompt_in_a_grid_has_its_length():
 
 def test_top_length_leaves_room_for_the_answer():
     b = bench(lengths=[8192], depths=[50], trials=1)
-    docs = asyncio.run(b.bind_model(FakeLocal(n_ctx=8192), b.load(), BASE))
+    docs = asyncio.run(b.bind(FakeLocal(n_ctx=8192), b.load(), BASE))
     n = words(b.request(docs[0], BASE).prompt)
     assert n + 16 <= 8192 and n >= 0.99 * 8192
 
@@ -223,55 +236,53 @@ def test_request_shapes_for_base_and_chat_models():
 # -- binding: windows, budget, calibration --------------------------------------------------
 def test_default_lengths_stop_at_n_ctx():
     b = bench(depths="50", trials=1)
-    docs = asyncio.run(b.bind_model(FakeLocal(n_ctx=8192, window=32768), b.load(), BASE))
+    docs = asyncio.run(b.bind(FakeLocal(n_ctx=8192, window=32768), b.load(), BASE))
     assert sorted({d.fields["length"] for d in docs}) == [1024, 2048, 4096, 8192]
 
 
 def test_length_over_n_ctx_is_refused():
     b = bench(lengths="16k", depths="50", trials=1)
     with pytest.raises(ConfigError, match="n-ctx"):
-        asyncio.run(b.bind_model(FakeLocal(n_ctx=8192), b.load(), BASE))
+        asyncio.run(b.bind(FakeLocal(n_ctx=8192), b.load(), BASE))
 
 
 def test_api_without_a_window_needs_lengths_or_context_window():
     b = bench(depths="50", trials=1)
     with pytest.raises(ConfigError, match="context-window"):
-        asyncio.run(b.bind_model(FakeAPI(), b.load(), BASE))
-    b = bench(depths="50", trials=1, context_window=4096, dry_run=True)
-    docs = asyncio.run(b.bind_model(FakeAPI(), b.load(), BASE))
+        asyncio.run(b.bind(FakeAPI(), b.load(), BASE))
+    b = bench(depths="50", trials=1, context_window=4096)
+    docs = asyncio.run(b.bind(FakeAPI(), b.load(), BASE, send=False))
     assert sorted({d.fields["length"] for d in docs}) == [1024, 2048, 4096]
 
 
 def test_budget_and_dry_run_cost():
-    b = bench(lengths="1k,2k", depths="0,50,100", trials=2)
-    docs = b.load()
+    grid = {"lengths": "1k,2k", "depths": "0,50,100", "trials": 2}
+    b = bench(**grid, max_tokens_budget=10_000)
     with pytest.raises(ConfigError, match="max-tokens-budget"):
-        b.options["max_tokens_budget"] = 10_000
-        asyncio.run(b.bind_model(FakeLocal(), docs, BASE))
-    b.options["max_tokens_budget"] = 20_000
-    docs = asyncio.run(b.bind_model(FakeLocal(), docs, BASE))
+        asyncio.run(b.bind(FakeLocal(), b.load(), BASE))
+    b = bench(**grid, max_tokens_budget=20_000)
+    docs = asyncio.run(b.bind(FakeLocal(), b.load(), BASE))
     c = b.cost(docs, BASE)
     assert c["prompt_tokens"] == 6 * 1024 + 6 * 2048
     assert c["max_completion_tokens"] == 12 * 16 and c["calibration_tokens"] == 0
     # depths 100, 100, 50, 50, 0, 0 per length: each prompt re-evaluates from its needle on
     # (or the previous one's), so 1 + 0 + 1/2 + 1/2 + 1 + 1 = 4 prompts' worth per length
     assert c["evaluated_with_prefix_cache"] == 4 * 1024 + 4 * 2048
-    report = b.cost_report(docs, BASE)
-    assert "L=    2048:    6 requests" in report and "12,288" in report
+    assert c["per_length"]["2048"] == {"requests": 6, "prompt_tokens": 12_288}
 
 
 def test_calibration_brings_server_counts_within_one_percent():
     api = FakeAPI()
     b = bench(lengths="1k,4k", depths="0,50,100", trials=1, context_window=8192)
-    docs = asyncio.run(b.bind_model(api, b.load(), BASE))
-    assert b.model_info()["exact"] is False
+    docs = asyncio.run(b.bind(api, b.load(), BASE))
+    assert b.binding_info()["exact"] is False
     tries = len(api.requests)
     assert 2 <= tries <= 6 and all(r.sampling.max_tokens == 1 for r in api.requests)
     for d in docs:
         got = api.server_tokens(b.request(d, BASE))
         assert abs(got - d.fields["length"]) <= 0.01 * d.fields["length"], (d.id, got)
     resp = asyncio.run(api.generate(b.request(docs[0], BASE)))
-    detail = b.score(docs[0], BASE, resp).detail
+    detail = b.score(docs[0], BASE, resp, b.request(docs[0], BASE)).detail
     assert detail["reported_prompt_tokens"] == resp.usage.prompt_tokens
     assert abs(detail["prompt_tokens"] - resp.usage.prompt_tokens) <= 0.01 * 1024
 
@@ -279,15 +290,15 @@ def test_calibration_brings_server_counts_within_one_percent():
 def test_calibration_stops_when_the_server_reports_nothing():
     api = FakeAPI(report=False)
     b = bench(lengths="1k,2k", depths="50", trials=1)
-    asyncio.run(b.bind_model(api, b.load(), BASE))
+    asyncio.run(b.bind(api, b.load(), BASE))
     assert len(api.requests) == 1
-    assert "no prompt tokens" in b.model_info()["calibration"][0]["note"]
+    assert "no prompt tokens" in b.binding_info()["calibration"][0]["note"]
 
 
 def test_dry_run_sends_nothing():
     api = FakeAPI()
-    b = bench(lengths="1k", depths="50", trials=1, dry_run=True)
-    asyncio.run(b.bind_model(api, b.load(), BASE))
+    b = bench(lengths="1k", depths="50", trials=1)
+    asyncio.run(b.bind(api, b.load(), BASE, send=False))
     assert api.requests == []
 
 
@@ -316,7 +327,7 @@ def test_score_records_tokens_and_depth():
     d = docs[0]
     resp = GenerateResponse(text=f": {d.fields['answers'][0]}.",
                             usage=Usage(prompt_tokens=1000, completion_tokens=4))
-    s = b.score(d, BASE, resp)
+    s = b.score(d, BASE, resp, b.request(d, BASE))
     assert s.metrics == {"acc": 1.0, "acc_strict": 1.0, "recall": 1.0}
     assert not s.extraction_failed
     assert s.detail["length"] == 1024 and s.detail["depth"] == 25.0
@@ -390,41 +401,48 @@ def test_calibration_prefers_a_non_streamed_count_where_the_provider_has_one():
             super().__init__(report=False)  # streamed responses carry no usage
             self.counted = 0
 
+        @property
+        def capabilities(self) -> Capabilities:
+            return Capabilities(count_prompt_tokens=True)
+
         async def count_prompt_tokens(self, req: GenerateRequest) -> int:
             self.counted += 1
             return self.server_tokens(req)
 
     api = Counting()
     b = bench(lengths="1k", depths="50", trials=1, context_window=2048)
-    docs = asyncio.run(b.bind_model(api, b.load(), BASE))
+    docs = asyncio.run(b.bind(api, b.load(), BASE))
     assert api.counted >= 2 and api.requests == []
     assert abs(api.server_tokens(b.request(docs[0], BASE)) - 1024) <= 10
 
 
-def test_wanted_n_ctx():
-    assert bench(lengths="1k,16k").wanted_n_ctx() == 16384
-    assert bench().wanted_n_ctx() is None
+def test_context_needed():
+    assert bench(lengths="1k,16k").context_needed() == 16384
+    assert bench().context_needed() is None
 
 
 def test_dry_run_cost_counts_calibration_for_apis():
-    b = bench(lengths="1k,2k", depths="50", trials=1, dry_run=True)
-    docs = asyncio.run(b.bind_model(FakeAPI(), b.load(), BASE))
+    b = bench(lengths="1k,2k", depths="50", trials=1)
+    docs = asyncio.run(b.bind(FakeAPI(), b.load(), BASE, send=False))
     assert b.cost(docs, BASE)["calibration_tokens"] == 1024 + 2048
-    b = bench(lengths="1k,2k", depths="50", trials=1, dry_run=True, tokenizer=words)
-    docs = asyncio.run(b.bind_model(FakeAPI(), b.load(), BASE))
+    b = bench(lengths="1k,2k", depths="50", trials=1, tokenizer=words)
+    docs = asyncio.run(b.bind(FakeAPI(), b.load(), BASE, send=False))
     assert b.cost(docs, BASE)["calibration_tokens"] == 1024  # exact: confirmed once
 
 
 def test_runner_raises_a_local_models_context_to_the_longest_needle_length(tmp_path):
-    from shootout.benchmarks.mmlu import MMLU
-    from shootout.runner.run import PlannedBenchmark, _wanted_n_ctx
+    from shootout.config import validate_config
+    from shootout.runner.run import Runner
+    from shootout.store.sqlite import Store
 
-    long = PlannedBenchmark(bench(tmp_path, lengths="1k,16k"), [], 0)
-    short = PlannedBenchmark(bench(tmp_path, lengths="2k"), [], 0)
-    other = PlannedBenchmark(MMLU(data=DataDir(None)), [], 0)
-    assert _wanted_n_ctx([other, long, short]) == 16384
-    assert _wanted_n_ctx([other]) is None
-    assert _wanted_n_ctx([PlannedBenchmark(bench(tmp_path), [], 0)]) is None  # default lengths
+    def needed(benchmarks: list) -> int | None:
+        cfg = validate_config({"models": ["local"], "benchmarks": benchmarks}, "test")
+        return Runner(cfg, Store(tmp_path / "s.db"), data_dir=str(tmp_path)).context_needed()
+
+    synthetic = {"haystack": "synthetic", "depths": "50", "trials": 1}
+    long = {"name": "needle", "options": {**synthetic, "lengths": "1k,16k"}}
+    assert needed([long]) == 16384
+    assert needed([{"name": "needle", "options": synthetic}]) is None  # default lengths
 
 
 # -- issue 12 regressions -------------------------------------------------------------------
@@ -488,7 +506,8 @@ def test_defect4_chat_answer_survives_a_restated_question():
             f"the special magic number for {key} mentioned in the provided text is {value}.")
     req = b.request(d, CHAT_DEFAULT)
     out = " ".join(said.split()[: req.sampling.max_tokens])  # one token a word, cut at the cap
-    assert b.score(d, CHAT_DEFAULT, GenerateResponse(text=out)).metrics["acc"] == 1.0
+    req = b.request(d, CHAT_DEFAULT)
+    assert b.score(d, CHAT_DEFAULT, GenerateResponse(text=out), req).metrics["acc"] == 1.0
     assert req.sampling.max_tokens >= 128  # RULER's tokens_to_generate for niah
 
 
@@ -505,7 +524,7 @@ def test_defect4_acc_is_rulers_string_match_and_strict_is_beside_it(pred, refs):
     b = bench(lengths="1k", depths="50", trials=1)
     doc = b.load()[0]
     doc = replace(doc, fields={**doc.fields, "answers": refs, "query": ["k"]})
-    s = b.score(doc, CHAT_DEFAULT, GenerateResponse(text=pred)).metrics
+    s = b.score(doc, CHAT_DEFAULT, GenerateResponse(text=pred), GenerateRequest(prompt="")).metrics
     ruler = ruler_string_match_all([pred], [refs]) / 100
     assert s["recall"] == pytest.approx(ruler)
     assert s["acc"] == (1.0 if ruler == 1.0 else 0.0)
@@ -533,7 +552,7 @@ def grid_rows(model: str, lengths: list[int], acc: dict[int, list[float]]) -> li
 
 
 def test_defect10_headline_and_marks_compare_models_on_the_common_grid():
-    from shootout.analysis.compare import Cell, row_marks
+    from shootout.analysis.compare import row_marks
 
     # small: a 2K window, one miss at 1K. big: perfect at 1K-2K, weaker at 4K-8K.
     small = grid_rows("small", [1024, 2048], {1024: [0.0] + [1.0] * 14})
@@ -546,8 +565,7 @@ def test_defect10_headline_and_marks_compare_models_on_the_common_grid():
     assert m["big"]["acc"].score == 1.0  # its own grid would give 40/60
     assert m["big"]["acc_own_grid"].score == pytest.approx(40 / 60)
     assert m["big"]["effective_length"].score == 2048  # still over its own lengths
-    cells = {(name, "needle"): Cell(name, "needle", "acc", v["acc"].score, v["acc"].stderr,
-                                    v["acc"].ci_low, v["acc"].ci_high, v["acc"].n)
+    cells = {(name, "needle"): replace(v["acc"], model=name, benchmark="needle")
              for name, v in m.items()}
     assert row_marks("needle", ["small", "big"], cells, []).best == "big"
     cov = {name: a["coverage"] for name, (_, a) in out.items()}
@@ -631,7 +649,7 @@ def test_few_haystacks_never_shrink_the_se_below_the_items():
 def test_defect10_results_of_a_run_put_every_model_on_the_common_grid(tmp_path):
     """The results rows (`shootout results`, the report) use `aggregate_models`: the headline
     of two models of one run is over the lengths both have."""
-    from shootout.analysis.results import summarize_with_analyses
+    from shootout.analysis.results import build_results
     from shootout.store.sqlite import Store
 
     small = grid_rows("small", [1024, 2048], {1024: [0.0] + [1.0] * 14})
@@ -641,7 +659,8 @@ def test_defect10_results_of_a_run_put_every_model_on_the_common_grid(tmp_path):
     store.upsert_run("r-1", {"models": ["small", "big"], "benchmarks": ["needle"]})
     for r in (*small, *big):
         store.put_sample("r-1", r)
-    rows, analyses = summarize_with_analyses(store, "r-1")
+    res = build_results(store, ["r-1"]).runs[0]
+    rows, analyses = res.scores, res.analyses
     acc = {r.model: r for r in rows if r.metric == "acc"}
     assert acc["small"].n == acc["big"].n == 30
     assert acc["big"].score == 1.0

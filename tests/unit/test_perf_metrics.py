@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from shootout.perf.load import Level, parse_levels
 from shootout.perf.metrics import request_metrics, stats, summarize, throughput
 from shootout.providers.base import Timing, Usage
-from shootout.providers.openai import _sse_events, _StreamAccumulator
+from shootout.providers.http import sse_events as _sse_events
+from shootout.providers.openai import _StreamAccumulator
 
 
 def test_stats_are_numpy_linear_percentiles():

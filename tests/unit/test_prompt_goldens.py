@@ -31,7 +31,6 @@ def test_prompt_matches_golden(name, mode, chat, data_dir):
     doc = bench.load()[0]
     ctx = PromptContext(mode, chat, Sampling(temperature=0.7, top_p=0.9, max_tokens=32),
                         cls.default_fewshot)
-    bench.options["unsafe_exec"] = True  # prepare() needs no sandbox to render a prompt
     rendered = json.dumps(
         {"version": cls.version, "request": bench.request(doc, ctx).to_dict()},
         indent=1, ensure_ascii=False, sort_keys=True,

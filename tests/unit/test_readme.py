@@ -13,6 +13,7 @@ import yaml
 
 from shootout.benchmarks import REGISTRY, SUITES
 from shootout.cli.main import app
+from shootout.cli.run import FLAG_ALIASES, OPTION_ALIASES, expand_aliases
 from shootout.config import validate_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,14 +59,19 @@ def test_documented_commands_parse(doc, line):
     args = ["r-123" if a == "RUN_ID" else a for a in args]
     if argv[0] == "list":
         args = args[:1]  # "list benchmarks | models"
+    if argv[0] == "run":
+        args = expand_aliases(args)  # as `shootout` itself does before parsing
     sub.make_context(argv[0], args)  # raises click's UsageError on anything wrong
 
 
 def _cli_flags() -> set[str]:
-    flags = {o for p in CLI.params for o in (*p.opts, *p.secondary_opts)}
-    for cmd in COMMANDS.values():
-        flags |= {o for p in cmd.params for o in (*p.opts, *p.secondary_opts)}
-    return flags
+    def walk(cmd) -> set[str]:  # a command and, for a group (`shootout data`), its commands
+        flags = {o for p in cmd.params for o in (*p.opts, *p.secondary_opts)}
+        for sub in getattr(cmd, "commands", {}).values():
+            flags |= walk(sub)
+        return flags
+
+    return walk(CLI) | set(OPTION_ALIASES) | set(FLAG_ALIASES)
 
 
 @pytest.mark.parametrize("doc", sorted(ALL_TEXT))

@@ -7,13 +7,21 @@ score with each failed sample counted as a wrong answer over every attempted ite
 from __future__ import annotations
 
 import json
+from collections import Counter
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from shootout.analysis.results import summarize_with_analyses
+from shootout.analysis.results import summarize_run
 from shootout.analysis.stats import summarize, wilson_interval
-from shootout.cli.results import results_payload
+from shootout.benchmarks.cmmlu import CMMLU
+from shootout.benchmarks.humaneval import HumanEval
+from shootout.benchmarks.winogrande import WinoGrande
+from shootout.cli.results import emit_results, results_payload
+from shootout.report.build import build_report
+from shootout.report.markdown import render_markdown
 from shootout.store.sqlite import SampleRow, Store
 
 RUN = "r-test"
@@ -43,7 +51,7 @@ def test_defect12_failed_items_are_reported_as_wrong_beside_the_answered_score(
     rows = [_row("winogrande", i, 0, {"acc": float(i < 6)}) for i in range(8)]
     rows += [_row("winogrande", i, 0, None) for i in (8, 9)]
     rows += [_row("winogrande", i, 0, {"acc": 1.0}, model="B") for i in range(10)]
-    out, _ = summarize_with_analyses(_store(tmp_path, rows), RUN)
+    out = summarize_run(_store(tmp_path, rows), RUN)
     a = next(r for r in out if r.model == "A" and r.metric == "acc")
     assert (a.score, a.n, a.n_failed, a.n_attempted) == (pytest.approx(0.75), 8, 2, 10)
     assert a.score_failed_as_wrong == pytest.approx(0.6)
@@ -58,7 +66,7 @@ def test_defect12_a_failed_repeat_counts_zero_within_its_item(tmp_path: Path) ->
     rows = [_row("gsm8k", i, r, {"acc": 1.0, "acc_strict": 1.0})
             for i in range(4) for r in range(3) if (i, r) != (0, 2)]
     rows.append(_row("gsm8k", 0, 2, None))
-    out, _ = summarize_with_analyses(_store(tmp_path, rows), RUN)
+    out = summarize_run(_store(tmp_path, rows), RUN)
     acc = next(r for r in out if r.metric == "acc")
     assert acc.score == 1.0 and acc.n_failed == 1
     expected = summarize([[1, 1, 0], [1, 1, 1], [1, 1, 1], [1, 1, 1]])
@@ -73,7 +81,7 @@ def test_defect12_benchmark_aggregates_count_a_failed_sample_as_failing(tmp_path
     rows = [_row("humaneval", i, r, {"pass@1": 1.0}, {"status": "ok"})
             for i in range(5) for r in range(2) if (i, r) != (0, 1)]
     rows.append(_row("humaneval", 0, 1, None))
-    out, _ = summarize_with_analyses(_store(tmp_path, rows), RUN)
+    out = summarize_run(_store(tmp_path, rows), RUN)
     by = {r.metric: r for r in out}
     assert by["pass@1"].score == 1.0 and by["pass@1"].n_failed == 1
     # as wrong: problem 0 has n=2, c=1 -> pass@1 = 0.5, the others 1 -> mean 0.9
@@ -88,7 +96,7 @@ def test_defect12_corpus_metrics_say_why_they_have_no_failed_as_wrong_score(
                  {"hyp": f"a sentence number {i}", "refs": [f"the sentence number {i}"],
                   "extra_refs": []}) for i in range(6)]
     rows.append(_row("translation_zh_en", 6, 0, None))
-    out, _ = summarize_with_analyses(_store(tmp_path, rows), RUN)
+    out = summarize_run(_store(tmp_path, rows), RUN)
     chrf = next(r for r in out if r.metric == "chrf")
     assert chrf.n_failed == 1 and chrf.score_failed_as_wrong is None
     assert "not computable" in chrf.extra["failed_as_wrong"]
@@ -103,3 +111,67 @@ def test_defect12_results_json_names_the_field(tmp_path: Path) -> None:
     assert r["score_failed_as_wrong"] == 0.5
     assert r["ci_low_failed_as_wrong"] == pytest.approx(wilson_interval(1, 2)[0])
 
+
+
+# --------------------------------------------------------------------------- issue 13: built once
+
+
+def _suite(model: str) -> list[SampleRow]:
+    """HumanEval (its own aggregate: pass@k), CMMLU (subject averages) and WinoGrande (the
+    default aggregate, None: the mean per metric), each answered in full."""
+    rows = [_row("humaneval", i, r, {"pass@1": float((i + r) % 2)}, {"status": "ok"},
+                 model=model) for i in range(4) for r in range(2)]
+    rows += [replace(_row("cmmlu", i, 0, {"acc": float(i % 3 == 0)}, model=model),
+                     group=("arts", "law")[i % 2]) for i in range(6)]
+    rows += [_row("winogrande", i, 0, {"acc": float(i % 2)}, model=model) for i in range(5)]
+    return rows
+
+
+def _count_aggregates(monkeypatch: pytest.MonkeyPatch) -> Counter[tuple[str, str]]:
+    """Wrap each benchmark's `aggregate` (which the default `aggregate_models` calls once per
+    model) with a counter by (benchmark, model)."""
+    calls: Counter[tuple[str, str]] = Counter()
+    for cls in (HumanEval, CMMLU, WinoGrande):
+        original = cls.aggregate.__func__  # type: ignore[attr-defined]
+
+        def counted(c: type, rows: list[SampleRow], _orig: Any = original) -> Any:
+            calls[(c.name, rows[0].model)] += 1  # type: ignore[attr-defined]
+            return _orig(c, rows)
+
+        monkeypatch.setattr(cls, "aggregate", classmethod(counted))
+    return calls
+
+
+def test_issue13_aggregate_runs_once_per_benchmark_per_model_per_build(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`shootout results` (table and JSON) and `shootout report` build the results once: each
+    benchmark's aggregate runs once per model. (Before, the efficiency rows summarized the run
+    a second time, and the report a third.)"""
+    store = _store(tmp_path, [*_suite("A"), *_suite("B")])
+    calls = _count_aggregates(monkeypatch)
+    once = {(b, m): 1 for b in ("humaneval", "cmmlu", "winogrande") for m in ("A", "B")}
+    builds = {
+        "results JSON": lambda: emit_results(store, RUN, json_out=True),
+        "results table": lambda: emit_results(store, RUN, json_out=False),
+        "report": lambda: render_markdown(build_report(store, [RUN]), None, charts=False),
+    }
+    for name, build in builds.items():
+        calls.clear()
+        build()
+        assert dict(calls) == once, name
+    capsys.readouterr()
+
+
+def test_issue13_failed_samples_add_one_aggregate_for_the_failed_as_wrong_figure(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The one exception: a model x benchmark with failed samples re-runs its aggregate once,
+    with each failed sample standing in as wrong (`score_failed_as_wrong`)."""
+    rows = [*_suite("A"), *_suite("B"), _row("humaneval", 4, 0, None, model="A")]
+    store = _store(tmp_path, rows)
+    calls = _count_aggregates(monkeypatch)
+    results_payload(store, RUN)
+    assert calls[("humaneval", "A")] == 2
+    assert {k: v for k, v in calls.items() if k != ("humaneval", "A")} == {
+        (b, m): 1 for b in ("humaneval", "cmmlu", "winogrande") for m in ("A", "B")
+        if (b, m) != ("humaneval", "A")}

@@ -19,6 +19,7 @@ from shootout.analysis.stats import (
     paired_difference,
     summarize,
     wilson_interval,
+    z_test,
 )
 
 Z95 = 1.959963984540054
@@ -434,3 +435,27 @@ def test_paired_bootstrap_pairs_items_and_is_deterministic() -> None:
     assert ratio.diff == pytest.approx(0.5 - 0.25)
     with pytest.raises(ValueError):
         paired_bootstrap({"x": 1.0}, {"y": 1.0})
+
+
+# --------------------------------------------------------------------------- issue 13
+
+
+def test_z_test_is_the_two_sided_normal_p() -> None:
+    assert z_test(0.1, 0.05) == pytest.approx(2 * sst.norm.sf(2.0))
+    assert z_test(-0.1, 0.05) == z_test(0.1, 0.05)
+    assert z_test(0.1, 0.0) == 1.0 and z_test(0.1, math.nan) == 1.0  # nothing to test with
+
+
+def test_single_scores_take_the_fast_path_to_the_same_numbers() -> None:
+    """One score per item is read without numpy: the same summary, to the bit, as the same
+    scores passed as arrays, for 0/1 and continuous scores, lists, tuples and bare floats."""
+    rng = np.random.default_rng(3)
+    for values in (rng.integers(0, 2, 40).astype(float), rng.random(40)):
+        slow = summarize([np.asarray([v]) for v in values])
+        assert summarize([[float(v)] for v in values]) == slow
+        assert summarize([(float(v),) for v in values]) == slow
+        assert summarize([float(v) for v in values]) == slow  # type: ignore[misc]
+    mixed = [[1.0], [0.0, 1.0, 1.0], [0.5], [1.0, 1.0]]
+    assert summarize(mixed) == summarize([np.asarray(x) for x in mixed])
+    with pytest.raises(ValueError, match="finite"):
+        summarize([[1.0], [math.inf]])

@@ -8,7 +8,8 @@ import re
 import pytest
 from scipy import stats as sst
 
-from shootout.analysis.compare import PAIRED, Cell, PairTest, adjust_holm, compare_pair
+from shootout.analysis.compare import PAIRED, PairTest, adjust_holm, compare_pair
+from shootout.analysis.formatting import ci, json_safe, pct, pval
 from shootout.analysis.takeaways import (
     DomainScore,
     Profile,
@@ -21,10 +22,18 @@ from shootout.analysis.takeaways import (
     use_cases,
 )
 from shootout.errors import ConfigError
+from shootout.scores import Score
 
 
-def _c(model: str, bench: str, score: float, se: float) -> Cell:
-    return Cell(model, bench, "acc", score, se, score - 1.96 * se, score + 1.96 * se, 100)
+def _sc(model: str, bench: str, metric: str, score: float, se: float, lo: float, hi: float,
+        n: int, ci_method: str = "", item_level: bool = True) -> Score:
+    """A benchmark x model score as the report compares it."""
+    return Score(metric, score, se, n, lo, hi, {"ci_method": ci_method} if ci_method else {},
+                 model=model, benchmark=bench, item_level=item_level)
+
+
+def _c(model: str, bench: str, score: float, se: float) -> Score:
+    return _sc(model, bench, "acc", score, se, score - 1.96 * se, score + 1.96 * se, 100)
 
 
 DOMAINS = {"mmlu": "knowledge", "arc": "reasoning", "gsm8k": "math", "wmt": "translation",
@@ -202,8 +211,8 @@ def test_defect11_extreme_domain_gap_is_corrected_for_the_choice_of_pair() -> No
 # --------------------------------------------------------------------------- defect 12
 
 
-def _cn(model: str, bench: str, score: float, n: int) -> Cell:
-    return Cell(model, bench, "acc", score, 0.01, score - 0.02, score + 0.02, n)
+def _cn(model: str, bench: str, score: float, n: int) -> Score:
+    return _sc(model, bench, "acc", score, 0.01, score - 0.02, score + 0.02, n)
 
 
 def test_defect12_no_recommendation_when_the_top_model_has_fewer_items() -> None:
@@ -226,11 +235,25 @@ def test_defect12_no_recommendation_when_the_top_model_has_fewer_items() -> None
 def test_defect12_positions_claim_no_lead_on_fewer_items() -> None:
     a = {f"q{i}": [1.0 if i < 36 else 0.0] for i in range(40)}  # A failed on q40..q49
     b = {f"q{i}": [1.0 if i < 10 or i >= 40 else 0.0] for i in range(50)}
-    ca = Cell("A", "x", "acc", 0.9, 0.05, 0.8, 0.95, 40)
-    cb = Cell("B", "x", "acc", 0.4, 0.07, 0.3, 0.5, 50)
+    ca = _sc("A", "x", "acc", 0.9, 0.05, 0.8, 0.95, 40)
+    cb = _sc("B", "x", "acc", 0.4, 0.07, 0.3, 0.5, 50)
     t = adjust_holm([compare_pair(ca, cb, a, b)])[0]
     assert t.significant
     (s,) = positions(["A", "B"], [t])
     assert "leads" not in s.text
     assert "no lead is claimed on x, where A scores higher" in s.text
     assert "but was scored on fewer items than B (40 vs 50)" in s.text
+
+
+def test_numbers_and_p_values_print_one_way() -> None:
+    """The report, its takeaways and the CLI tables format through one helper each."""
+    assert (pct(0.1234), pct(None), pct(math.nan, missing="n/a")) == ("12.3", "–", "n/a")
+    assert (pct(0.05, sign=True), pct(0.5, unit="%"), pct(0.1234, 2)) == ("+5.0", "50.0%",
+                                                                         "12.34")
+    assert (ci(0.1, 0.2), ci(0.1, 0.2, brackets=False), ci(None, 0.2)) == (
+        "[10.0, 20.0]", "10.0–20.0", "–")
+    assert (pval(0.0004), pval(0.0123), pval(None)) == ("<0.001", "0.012", "–")
+    assert (pval(0.0004, "Holm p"), pval(0.5, "p"), pval(math.nan, "Holm p")) == (
+        "Holm p<0.001", "p=0.500", "Holm p n/a")
+    assert json_safe({"a": [math.nan, (1.0, math.inf)], "b": "x"}) == {"a": [None, [1.0, None]],
+                                                                       "b": "x"}

@@ -286,11 +286,12 @@ def test_chat_prompt_is_an_instruction_with_examples_as_turns(data_dir) -> None:
 def test_score_keeps_what_the_aggregate_needs(data_dir) -> None:
     bench = FloresZhEn(data=DataDir(data_dir))
     doc = bench.load()[0]
-    ok = bench.score(doc, CHAT, GenerateResponse(text="Translation: “We now have mice.”"))
+    ok = bench.score(doc, CHAT, GenerateResponse(text="Translation: “We now have mice.”"),
+                     bench.request(doc, CHAT))
     assert ok.detail["hyp"] == "We now have mice." and ok.detail["refs"] == doc.fields["refs"]
     assert ok.detail["src"] == doc.fields["src"] and not ok.extraction_failed
     assert 0 < ok.metrics["sentence_chrf"] < 1 and "label" in ok.reason
-    empty = bench.score(doc, BASE, GenerateResponse(text="\n"))
+    empty = bench.score(doc, BASE, GenerateResponse(text="\n"), bench.request(doc, BASE))
     assert empty.extraction_failed and empty.detail["hyp"] == ""
     assert empty.metrics["sentence_chrf"] == 0.0
 
@@ -364,7 +365,7 @@ def test_wmt22_scores_against_reference_a_only(data_dir) -> None:
     rows = []
     for d in docs:
         hyp = d.fields["refs"][1]  # reference B as the system output: A-only scores are < 100
-        s = bench.score(d, CHAT, GenerateResponse(text=hyp))
+        s = bench.score(d, CHAT, GenerateResponse(text=hyp), bench.request(d, CHAT))
         assert s.detail["refs"] == d.fields["refs"][:1]
         assert s.metrics["sentence_chrf"] == pytest.approx(
             sentence_chrf(hyp, d.fields["refs"][:1]) / 100)

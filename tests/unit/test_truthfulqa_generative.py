@@ -39,7 +39,7 @@ def test_defect2_every_mc1_item_builds_and_scores_a_perfect_answer(bench, docs, 
             assert f"\n{letter}. {option}\n" in text, (doc.id, letter)
         gold_letter = letters[gold]
         for answer in (gold_letter, f"Answer: {gold_letter}", f"{gold_letter}. {options[gold]}"):
-            s = bench.score(doc, ctx, GenerateResponse(text=answer))
+            s = bench.score(doc, ctx, GenerateResponse(text=answer), req)
             assert s.extracted == gold_letter and s.metrics["acc"] == 1.0, (doc.id, answer, s)
             assert s.metrics["acc_strict"] == 1.0, (doc.id, answer, s)
 

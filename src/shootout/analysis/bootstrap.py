@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .stats import _item_means, z_quantile
+from .stats import ItemId, _item_means, z_quantile
 
 __all__ = ["BootstrapResult", "PairedBootstrapResult", "bootstrap_ci", "paired_bootstrap",
            "stratum_codes"]
@@ -108,11 +108,11 @@ def bootstrap_ci(
 
 
 def paired_bootstrap(
-    a_by_item: Mapping[Hashable, Any],
-    b_by_item: Mapping[Hashable, Any],
+    a_by_item: Mapping[ItemId, Any],
+    b_by_item: Mapping[ItemId, Any],
     stat: Callable[..., float] = np.mean,
     *,
-    strata: Mapping[Hashable, Hashable] | None = None,
+    strata: Mapping[ItemId, Hashable] | None = None,
     n_boot: int = 2000,
     seed: int = 0,
     confidence: float = 0.95,
@@ -143,19 +143,8 @@ def paired_bootstrap(
         raise ValueError("paired_bootstrap needs at least one shared item")
     xa = np.asarray([a_by_item[k] for k in keys], dtype=float)
     xb = np.asarray([b_by_item[k] for k in keys], dtype=float)
-    rng = np.random.default_rng(seed)
-    if strata is None:
-        est_a, est_b = float(stat(xa)), float(stat(xb))
-        boots = np.empty(n_boot)
-        for i in range(n_boot):
-            idx = rng.integers(0, n, n)
-            boots[i] = float(stat(xa[idx])) - float(stat(xb[idx]))
-    else:
-        codes = stratum_codes([strata[k] for k in keys])
-        est_a, est_b = float(stat(xa, codes)), float(stat(xb, codes))
-        boots = np.fromiter((float(stat(xa[idx], codes)) - float(stat(xb[idx], codes))
-                             for idx in _within_strata(codes, rng, n_boot)),
-                            dtype=float, count=n_boot)
+    codes = None if strata is None else stratum_codes([strata[k] for k in keys])
+    est_a, est_b, boots = _resample(xa, xb, stat, codes, np.random.default_rng(seed), n_boot)
     diff = est_a - est_b
     a = 1.0 - confidence
     lo, hi = np.quantile(boots, [a / 2.0, 1.0 - a / 2.0])
@@ -176,6 +165,24 @@ def paired_bootstrap(
         n_only_a=len(a_by_item) - n,
         n_only_b=len(b_by_item) - n,
     )
+
+
+def _resample(xa: np.ndarray, xb: np.ndarray, stat: Callable[..., float],
+              codes: np.ndarray | None, rng: np.random.Generator, n_boot: int
+              ) -> tuple[float, float, np.ndarray]:
+    """stat of each model on the items, and the `n_boot` differences of the paired
+    resamples (within strata when `codes` are given)."""
+    if codes is None:
+        n = len(xa)
+        boots = np.empty(n_boot)
+        for i in range(n_boot):
+            idx = rng.integers(0, n, n)
+            boots[i] = float(stat(xa[idx])) - float(stat(xb[idx]))
+        return float(stat(xa)), float(stat(xb)), boots
+    boots = np.fromiter((float(stat(xa[idx], codes)) - float(stat(xb[idx], codes))
+                         for idx in _within_strata(codes, rng, n_boot)),
+                        dtype=float, count=n_boot)
+    return float(stat(xa, codes)), float(stat(xb, codes)), boots
 
 
 def stratum_codes(labels: Sequence[Hashable]) -> np.ndarray:

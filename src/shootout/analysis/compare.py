@@ -32,37 +32,15 @@ from dataclasses import dataclass, replace
 from itertools import combinations
 from typing import Any, Protocol
 
-from scipy import stats as _st
-
+from ..scores import Score
 from .bootstrap import paired_bootstrap
 from .resampling import ItemStatistic
-from .stats import holm, min_detectable_difference, paired_difference
+from .stats import holm, min_detectable_difference, paired_difference, z_quantile, z_test
 
 PAIRED = "paired t"
 PAIRED_BOOTSTRAP = "paired bootstrap"
 UNPAIRED = "unpaired z"
 UNTESTABLE = "untestable"
-
-
-@dataclass(frozen=True)
-class Cell:
-    """One model's score on one benchmark for the compared metric (fractions, not percent)."""
-
-    model: str
-    benchmark: str
-    metric: str
-    score: float
-    stderr: float  # NaN when undefined (n < 2)
-    ci_low: float
-    ci_high: float
-    n: int
-    ci_method: str = "normal"
-    # the score is the mean of per-item scores that exist, so the paired t-test tests it
-    item_level: bool = True
-
-    @property
-    def half_width(self) -> float:
-        return (self.ci_high - self.ci_low) / 2
 
 
 @dataclass(frozen=True)
@@ -125,8 +103,8 @@ class PairTest:
 
 
 def compare_pair(
-    a: Cell,
-    b: Cell,
+    a: Score,
+    b: Score,
     a_items: Mapping[str, Sequence[float]] | None = None,
     b_items: Mapping[str, Sequence[float]] | None = None,
     *,
@@ -146,7 +124,7 @@ def compare_pair(
         return PairTest(
             **base, method=PAIRED, n=r.n, score_a=r.mean_a, score_b=r.mean_b,
             diff=r.mean_diff, se=r.se, ci_low=r.ci_low, ci_high=r.ci_high, p_value=r.p_value,
-            mdd=_mdd(a.stderr, b.stderr, alpha, corr), p_mcnemar=r.p_mcnemar, corr=r.corr,
+            mdd=_mdd(a.se, b.se, alpha, corr), p_mcnemar=r.p_mcnemar, corr=r.corr,
         )
     if (a_stat is not None and b_stat is not None and a_stat.key == b_stat.key
             and len(set(a_stat.values) & set(b_stat.values)) >= 2):
@@ -167,7 +145,7 @@ def _bootstrapped(a: ItemStatistic, b: ItemStatistic, base: dict[str, Any],
     )
 
 
-def _unpaired(a: Cell, b: Cell, base: dict[str, Any], confidence: float) -> PairTest:
+def _unpaired(a: Score, b: Score, base: dict[str, Any], confidence: float) -> PairTest:
     diff = a.score - b.score
     se = math.sqrt(cell_se(a) ** 2 + cell_se(b) ** 2)
     if not math.isfinite(se) or se == 0.0:
@@ -175,22 +153,21 @@ def _unpaired(a: Cell, b: Cell, base: dict[str, Any], confidence: float) -> Pair
             **base, method=UNTESTABLE, n=min(a.n, b.n), score_a=a.score, score_b=b.score,
             diff=diff, se=math.nan, ci_low=math.nan, ci_high=math.nan, p_value=1.0,
         )
-    z = float(_st.norm.ppf(0.5 + confidence / 2))
-    p = float(2 * _st.norm.sf(abs(diff) / se))
+    z = z_quantile(confidence)
     return PairTest(
         **base, method=UNPAIRED, n=min(a.n, b.n), score_a=a.score, score_b=b.score,
-        diff=diff, se=se, ci_low=diff - z * se, ci_high=diff + z * se, p_value=p,
-        mdd=_mdd(a.stderr, b.stderr, 1.0 - confidence, 0.0),
+        diff=diff, se=se, ci_low=diff - z * se, ci_high=diff + z * se, p_value=z_test(diff, se),
+        mdd=_mdd(a.se, b.se, 1.0 - confidence, 0.0),
     )
 
 
-def cell_se(c: Cell) -> float:
-    """The row's SE, or the SE its 95% interval implies when that is clearly larger (an all-0
-    score has SE 0 but a Wilson interval of real width)."""
-    implied = c.half_width / 1.959964 if math.isfinite(c.half_width) else math.nan
-    if not math.isfinite(c.stderr):
+def cell_se(c: Score) -> float:
+    """The score's SE, or the SE its 95% interval implies when that is clearly larger (an
+    all-0 score has SE 0 but a Wilson interval of real width)."""
+    implied = c.half_width / z_quantile(0.95) if math.isfinite(c.half_width) else math.nan
+    if not math.isfinite(c.se):
         return implied
-    return implied if math.isfinite(implied) and implied > 1.01 * c.stderr else c.stderr
+    return implied if math.isfinite(implied) and implied > 1.01 * c.se else c.se
 
 
 def _mdd(se_a: float, se_b: float, alpha: float, corr: float) -> float:
@@ -214,7 +191,7 @@ ItemKey = tuple[str, str]  # (model, benchmark)
 def compare_models(
     models: Sequence[str],
     benchmarks: Sequence[str],
-    cells: Mapping[ItemKey, Cell],
+    cells: Mapping[ItemKey, Score],
     items: Mapping[ItemKey, Mapping[str, Sequence[float]]],
     *,
     confidence: float = 0.95,
@@ -267,7 +244,7 @@ class RowMarks:
 
 
 def row_marks(
-    benchmark: str, models: Sequence[str], cells: Mapping[ItemKey, Cell],
+    benchmark: str, models: Sequence[str], cells: Mapping[ItemKey, Score],
     tests: Sequence[PairTest],
 ) -> RowMarks:
     """Best = highest score (first in model order on exact ties); another model is a tie
@@ -287,7 +264,8 @@ def row_marks(
         return RowMarks(benchmark, None, frozenset(), frozenset(),
                         note=f"{best} has the highest score but on fewer items (n={n_best}; "
                              f"{others}): no model is marked best")
-    ties, sep = set(), set()
+    ties: set[str] = set()
+    sep: set[str] = set()
     for m in present:
         if m == best:
             continue
@@ -322,13 +300,20 @@ def mdd_notes(tests: Sequence[PairTest], benchmarks: Sequence[str]) -> list[MddN
 
 
 class SampleLike(Protocol):
-    item_id: str
-    repeat: int
-    metrics: Mapping[str, float]
-    extracted: str | None
-    reason: str
-    response_key: str | None
-    detail: Mapping[str, Any]
+    """What the per-item view reads of a stored sample (`store.SampleRow`)."""
+
+    @property
+    def item_id(self) -> str: ...
+    @property
+    def repeat(self) -> int: ...
+    @property
+    def metrics(self) -> Mapping[str, float]: ...
+    @property
+    def extracted(self) -> str | None: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def response_key(self) -> str | None: ...
 
 
 @dataclass(frozen=True)

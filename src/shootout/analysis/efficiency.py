@@ -1,10 +1,12 @@
-"""Efficiency per model x benchmark, from the store: tokens, cost, latency, cost per point.
+"""Efficiency per model x benchmark of a stored run: tokens, cost, latency, cost per point.
 
 Every sample of the run whose response is stored counts once per distinct response (a response
 shared by two samples is billed once). Cost is what the stored requests cost at the resolved
 price (shootout.perf.prices), whether this run sent them or found them in the cache: it is the
 price of reproducing the results. Latency statistics use streamed generation requests only
 (log-likelihood requests have no token stream); token counts and cost use every request.
+
+The rows are built with the run's scores by `analysis.results`, which reads the run once.
 
 Rows: one per model x benchmark (`scope: "benchmark"`), then one per model (`scope: "model"`)
 whose cost per point is total cost / mean primary score in points over the benchmarks that
@@ -13,26 +15,18 @@ have a primary score; `covers` names those benchmarks and their token counts.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..config import PriceConfig
 from ..perf.cost import Tokens, busy_hours, cost, cost_per_1k_items, cost_per_point
 from ..perf.metrics import RequestMetrics, request_metrics, stats, summarize
 from ..perf.prices import Price, PriceTable, resolve_price
-from ..providers.base import response_from_dict
-from ..store.sqlite import Store
-from .results import summarize_run
-
-Tokenizer = Callable[[str], int]
-
-_QUERY = (
-    "SELECT s.model, s.benchmark, s.item_id, s.response_key, r.kind, r.response_json, "
-    "r.request_json, r.created_at FROM samples s JOIN responses r ON r.key = s.response_key "
-    "WHERE s.run_id = ? ORDER BY s.model, s.benchmark, s.item_id, s.repeat"
-)
+from ..providers.base import Timing, Usage
+from ..scores import Score
+from ..store import RunRecord, StoredResponse
 
 
 @dataclass
@@ -55,95 +49,99 @@ class _Group:
         self.timed_intervals += other.timed_intervals
 
 
-def efficiency_report(
-    store: Store,
-    run_id: str,
+@dataclass(frozen=True)
+class _ModelPrice:
+    """What a run's configuration says about pricing one model."""
+
+    spec: str
+    base_url: str | None
+    price: PriceConfig | None
+
+
+def efficiency_rows(
+    run: RunRecord,
+    scores: Sequence[Score],
     price_overrides: Mapping[str, Any] | None = None,
     *,
     table: PriceTable | None = None,
-    tokenizers: Mapping[str, Tokenizer] | None = None,
 ) -> list[dict[str, Any]]:
-    """Per model x benchmark rows, then per-model totals (see the module docstring).
+    """Per model x benchmark rows, then per-model totals (see the module docstring), from a
+    run as read by `Store.read_run` and its scores (the primary ones give cost per point).
 
     `price_overrides` maps a model's display name, spec or API id to a PriceConfig (or a
-    mapping with its fields); `tokenizers` maps a display name to a token counter used where the
-    server gave no usage (else such counts stay the provider's estimate, flagged estimated).
+    mapping with its fields); each model's `price:` in the run's configuration applies below it.
     """
-    groups = _collect(store, run_id, tokenizers or {})
-    scores = {
-        (r.model, r.benchmark): (r.metric, r.score)
-        for r in summarize_run(store, run_id)
-        if r.primary
-    }
-    configs = _model_configs(store, run_id)
+    groups = _collect(run)
+    primary = {(s.model, s.benchmark): (s.metric, s.score) for s in scores if s.primary}
+    configs = _model_prices(run.spec)
     rows: list[dict[str, Any]] = []
     totals: list[dict[str, Any]] = []
     for model in sorted({m for m, _ in groups}):
         price = _price(model, configs.get(model), price_overrides or {}, table)
         benches = sorted(b for m, b in groups if m == model)
         for bench in benches:
-            rows.append(_row(model, bench, groups[(model, bench)], price, scores.get(
-                (model, bench))))
-        totals.append(_total(model, benches, groups, price, scores))
+            rows.append(_row(model, bench, groups[(model, bench)], price,
+                             primary.get((model, bench))))
+        totals.append(_total(model, benches, groups, price, primary))
     return rows + totals
 
 
-def _collect(
-    store: Store, run_id: str, tokenizers: Mapping[str, Tokenizer]
-) -> dict[tuple[str, str], _Group]:
+def _collect(run: RunRecord) -> dict[tuple[str, str], _Group]:
+    """Each sample whose response is stored, in the store's order (model, benchmark, item,
+    repeat); a response counts once per model, in the first benchmark that uses it."""
     groups: dict[tuple[str, str], _Group] = defaultdict(_Group)
     seen: set[tuple[str, str]] = set()
-    for model, bench, item, key, kind, resp_json, req_json, created in store._db.execute(
-        _QUERY, (run_id,)
-    ):
-        g = groups[(model, bench)]
-        g.items.add(item)
-        if (model, key) in seen:
+    for s in run.samples:
+        resp = run.responses.get(s.response_key) if s.response_key else None
+        if resp is None:
             continue
-        seen.add((model, key))
-        g.keys.add(key)
-        resp = response_from_dict(json.loads(resp_json))
-        usage = resp.usage
-        if usage.estimated and model in tokenizers:
-            usage = _counted(usage, json.loads(req_json), getattr(resp, "text", ""),
-                             tokenizers[model])
+        g = groups[(s.model, s.benchmark)]
+        g.items.add(s.item_id)
+        if (s.model, resp.key) in seen:
+            continue
+        seen.add((s.model, resp.key))
+        g.keys.add(resp.key)
+        usage, timing = usage_timing(resp)
         g.tokens = g.tokens + Tokens(usage.prompt_tokens, usage.cached_tokens,
                                      usage.completion_tokens)
         g.estimated += int(usage.estimated)
-        interval = (created - resp.timing.e2e, created)
+        interval = (resp.created_at - timing.e2e, resp.created_at)
         g.intervals.append(interval)
-        if kind == "generate" and resp.timing.ttft is not None:
-            g.timed.append(request_metrics(resp.timing, usage))
+        if resp.kind == "generate" and timing.ttft is not None:
+            g.timed.append(request_metrics(timing, usage))
             g.timed_intervals.append(interval)
     return groups
 
 
-def _counted(usage: Any, request: dict[str, Any], text: str, count: Tokenizer) -> Any:
-    from ..providers.base import Usage
-
-    msgs = request.get("messages") or []
-    prompt = request.get("prompt") or "\n".join(str(m.get("content", "")) for m in msgs)
-    return Usage(prompt_tokens=count(prompt), completion_tokens=count(text) if text else 0,
-                 cached_tokens=usage.cached_tokens, estimated=True)
+def usage_timing(resp: StoredResponse) -> tuple[Usage, Timing]:
+    """The provider's Usage and Timing of a stored response."""
+    t = dict(resp.timing)
+    t["chunk_times"] = tuple(t.get("chunk_times", ()))
+    return Usage(**resp.usage), Timing(**t)
 
 
-def _model_configs(store: Store, run_id: str) -> dict[str, Any]:
-    from ..config import RunConfig
-
-    run = store.get_run(run_id)
-    if run is None:
-        return {}
-    try:
-        cfg = RunConfig.model_validate(run["spec"])
-    except ValueError:
-        return {}
-    return {m.display: m for m in cfg.models}
+def _model_prices(spec: Mapping[str, Any]) -> dict[str, _ModelPrice]:
+    """Per display name, from the stored run configuration as written (a configuration that
+    a later shootout would no longer validate still has its prices)."""
+    out: dict[str, _ModelPrice] = {}
+    for entry in spec.get("models") or []:
+        m = {"spec": entry} if isinstance(entry, str) else entry
+        if not isinstance(m, dict) or not m.get("spec"):
+            continue
+        try:
+            price = PriceConfig(**m["price"]) if m.get("price") else None
+        except (TypeError, ValueError):  # a malformed price is no price, not a crash
+            price = None
+        base_url = m.get("base_url")
+        out[str(m.get("name") or m["spec"])] = _ModelPrice(
+            str(m["spec"]), str(base_url) if base_url else None, price)
+    return out
 
 
 def _price(
-    model: str, mcfg: Any, overrides: Mapping[str, Any], table: PriceTable | None
+    model: str, mp: _ModelPrice | None, overrides: Mapping[str, Any], table: PriceTable | None
 ) -> Price:
-    spec = mcfg.spec if mcfg is not None else model
+    spec = mp.spec if mp is not None else model
     override = next(
         (overrides[k] for k in (model, spec, spec.partition(":")[2]) if k and k in overrides),
         None,
@@ -151,8 +149,8 @@ def _price(
     return resolve_price(
         model,
         spec=spec,
-        base_url=getattr(mcfg, "base_url", None),
-        config_price=getattr(mcfg, "price", None),
+        base_url=mp.base_url if mp is not None else None,
+        config_price=mp.price if mp is not None else None,
         override=override,
         table=table,
     )
@@ -242,40 +240,3 @@ def _total(
         "price": price.to_dict(),
         **figs,
     }
-
-
-def efficiency_table(rows: list[dict[str, Any]]) -> Any:
-    """A rich Table of the report: the seed's efficiency columns, one line per row."""
-    from rich.table import Table
-
-    table = Table(title="efficiency (cost in USD; latency medians in ms)")
-    cols = ("model", "benchmark", "in/out $ per 1M", "tokens in/out", "cost", "$/1k items",
-            "$/point", "TTFT", "TPOT", "ITL", "out tok/s")
-    for c in cols:
-        table.add_column(c, justify="left" if c in ("model", "benchmark") else "right")
-    for r in rows:
-        p, lat = r["price"], r["latency"]
-        table.add_row(
-            r["model"],
-            r["benchmark"] or "[b]all[/b]",
-            f"{_num(p['input_per_m'])} / {_num(p['output_per_m'])}",
-            f"{r['tokens']['input']:,} / {r['tokens']['output']:,}",
-            _usd(r["cost_usd"]),
-            _usd(r["cost_per_1k_items"]),
-            _usd(r["cost_per_point"]),
-            _num(lat["ttft_ms"]["median"], 1),
-            _num(lat["tpot_ms"]["median"], 1),
-            _num(lat["itl_ms"]["median"], 1),
-            _num(r["throughput"]["per_request_output_tokens_per_s"]["median"], 1),
-        )
-    return table
-
-
-def _num(x: float | None, digits: int = 3) -> str:
-    return "–" if x is None else f"{x:.{digits}f}"
-
-
-def _usd(x: float | None) -> str:
-    if x is None:
-        return "–"
-    return f"{x:.4f}" if x < 10 else f"{x:,.2f}"

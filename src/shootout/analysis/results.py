@@ -1,96 +1,128 @@
-"""Aggregate stored samples into per model x benchmark scores with standard errors.
+"""The results of stored runs, built once: scores, breakdowns, analyses, efficiency, latency.
+
+`build_results(store, run_ids)` reads each run once (`Store.read_run`: the samples joined with
+their responses) and turns it into one `RunResults`, which `shootout results` (table and JSON),
+`shootout run` and `shootout report` all consume. Each benchmark's `aggregate` runs once per
+model per build (through `aggregate_models`, over every model of the run at once); a model x
+benchmark with failed samples runs it once more, for the figure below.
 
 A sample whose request failed after retries has no score and is left out of `score` (the
 score over answered items). Whenever a model x benchmark has failed samples (`n_failed > 0`),
-each row also carries `score_failed_as_wrong`: the same metric with every failed sample scored
-as a wrong answer (0) over all `n_attempted` items, with its interval — so a model that fails
-on the hard items cannot look better for it. A metric that cannot be recomputed that way (a
-corpus metric needs the failed items' references, which were never stored) leaves it None and
-says why in `extra["failed_as_wrong"]`.
+each score also carries `score_failed_as_wrong`: the same metric with every failed sample
+scored as a wrong answer (0) over all `n_attempted` items, with its interval — so a model that
+fails on the hard items cannot look better for it. A metric that cannot be recomputed that way
+(a corpus metric needs the failed items' references, which were never stored) leaves it None
+and says why in `extra["failed_as_wrong"]`.
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..benchmarks import find_benchmark_class
-from ..errors import ShootoutError
-from ..store.sqlite import SampleRow, Store
+from ..errors import ConfigError, ShootoutError
+from ..perf.prices import PriceTable
+from ..scores import Score
+from ..store import RunRecord, SampleRow, Store
+from .efficiency import efficiency_rows
 from .stats import summarize
+
+Key = tuple[str, str]  # (model, benchmark)
+Aggregate = tuple[list[Score], dict[str, Any]]
+Latency = dict[str, list[float]]  # e2e_ms, ttft_ms, tokens_per_s: one value per response
 
 
 @dataclass(frozen=True)
-class ResultRow:
-    model: str
-    benchmark: str
-    metric: str
-    score: float
-    stderr: float
-    n: int
-    ci_low: float
-    ci_high: float
-    repeats: int
-    n_failed: int
-    extraction_failure_rate: float | None
-    primary: bool
-    extra: dict[str, Any] = field(default_factory=dict)
-    n_attempted: int | None = None  # items with any sample, answered or failed
-    # only when n_failed > 0: the metric with failed samples scored 0, over n_attempted items
-    score_failed_as_wrong: float | None = None
-    ci_low_failed_as_wrong: float | None = None
-    ci_high_failed_as_wrong: float | None = None
+class RunResults:
+    """One run's results. `samples` are the run's samples per (model, benchmark), in the
+    store's order; `efficiency_error` is what stopped the efficiency rows, if anything did
+    (the report shows it, `shootout results` raises it)."""
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    run: RunRecord
+    scores: tuple[Score, ...]
+    breakdowns: tuple[Score, ...]
+    analyses: Mapping[str, Mapping[str, Any]]
+    efficiency: tuple[dict[str, Any], ...]
+    efficiency_error: Exception | None
+    latency: Mapping[str, Latency]
+    samples: Mapping[Key, tuple[SampleRow, ...]]
+
+    @property
+    def run_id(self) -> str:
+        return self.run.run_id
 
 
-def item_scores(rows: list[SampleRow], metric: str) -> dict[str, list[float]]:
-    """Each item's scores over its repeats."""
-    per_item: dict[str, list[float]] = defaultdict(list)
-    for r in rows:
-        if r.status == "ok" and metric in r.metrics:
-            per_item[r.item_id].append(float(r.metrics[metric]))
-    return dict(per_item)
+@dataclass(frozen=True)
+class Results:
+    runs: tuple[RunResults, ...]
 
 
-def item_means(rows: list[SampleRow], metric: str) -> dict[str, float]:
-    """Average repeats within each item first (Miller 2024): one value per item."""
-    return {k: sum(v) / len(v) for k, v in item_scores(rows, metric).items()}
+def build_results(
+    store: Store,
+    run_ids: Sequence[str],
+    *,
+    price_overrides: Mapping[str, Any] | None = None,
+    price_table: PriceTable | None = None,
+) -> Results:
+    """The results of each run (once each, in the order given)."""
+    out = []
+    for run_id in dict.fromkeys(run_ids):
+        record = store.read_run(run_id)
+        if record is None:
+            known = ", ".join(r["run_id"] for r in store.list_runs()[-5:]) or "none"
+            raise ConfigError(f"unknown run id {run_id!r} in {store.path} (latest: {known})")
+        out.append(run_results(record, price_overrides=price_overrides,
+                               price_table=price_table))
+    return Results(tuple(out))
 
 
-def mean_se(values: list[float]) -> tuple[float, float]:
-    n = len(values)
-    if n == 0:
-        return math.nan, math.nan
-    mean = sum(values) / n
-    if n < 2:
-        return mean, math.nan
-    var = sum((x - mean) ** 2 for x in values) / (n - 1)
-    return mean, math.sqrt(var / n)
+def run_results(
+    run: RunRecord,
+    *,
+    price_overrides: Mapping[str, Any] | None = None,
+    price_table: PriceTable | None = None,
+) -> RunResults:
+    """One run's results from the run as read (no store needed)."""
+    groups = by_model_benchmark(run.samples)
+    scores, analyses = score_groups(groups)
+    efficiency: list[dict[str, Any]] = []
+    error: Exception | None = None
+    try:
+        efficiency = efficiency_rows(run, scores, price_overrides, table=price_table)
+    except Exception as e:  # a bad price file or stored usage must not sink the scores
+        error = e
+    return RunResults(
+        run=run, scores=tuple(scores), breakdowns=tuple(breakdowns(groups)),
+        analyses=analyses, efficiency=tuple(efficiency), efficiency_error=error,
+        latency=request_latency(run), samples=groups,
+    )
 
 
-def summarize_run(store: Store, run_id: str) -> list[ResultRow]:
-    return summarize_with_analyses(store, run_id)[0]
+def by_model_benchmark(samples: Sequence[SampleRow]) -> dict[Key, tuple[SampleRow, ...]]:
+    groups: dict[Key, list[SampleRow]] = defaultdict(list)
+    for s in samples:
+        groups[(s.model, s.benchmark)].append(s)
+    return {k: tuple(v) for k, v in groups.items()}
 
 
-def summarize_with_analyses(
-    store: Store, run_id: str
-) -> tuple[list[ResultRow], dict[str, dict[str, Any]]]:
-    """Result rows for every model x benchmark x metric, plus benchmark-specific analyses."""
-    groups: dict[tuple[str, str], list[SampleRow]] = defaultdict(list)
-    for row in store.samples(run_id):
-        groups[(row.model, row.benchmark)].append(row)
+# --------------------------------------------------------------------------- scores
+
+
+def score_groups(groups: Mapping[Key, Sequence[SampleRow]]
+                 ) -> tuple[list[Score], dict[str, dict[str, Any]]]:
+    """Scores for every model x benchmark x metric, plus benchmark-specific analyses."""
     joint = _joint_aggregates(groups)
-    out: list[ResultRow] = []
+    out: list[Score] = []
     analyses: dict[str, dict[str, Any]] = defaultdict(dict)
     for (model, bench), rows in groups.items():
         cls = find_benchmark_class(bench)
         ok = [r for r in rows if r.status == "ok"]
         failed = [r for r in rows if r.status != "ok"]
-        common = {
+        common: dict[str, Any] = {
             "model": model,
             "benchmark": bench,
             "repeats": max((r.repeat for r in rows), default=0) + 1,
@@ -102,38 +134,38 @@ def summarize_with_analyses(
         if extra:
             analyses[model][bench] = extra
         custom = joint.get((model, bench))
-        if custom is not None:
-            assert cls is not None
-            values, analysis = custom
-            if analysis:
-                analyses[model][bench] = {**analyses[model].get(bench, {}), **analysis}
-            primary = cls.primary_metric
-            worst = _aggregate_failed_as_wrong(cls, ok, failed) if failed else {}
-            for v in values:
-                row = ResultRow(metric=v.metric, score=v.score, stderr=_nan(v.stderr),
-                                n=v.n, ci_low=_nan(v.ci_low), ci_high=_nan(v.ci_high),
-                                primary=v.metric == primary, extra=dict(v.extra), **common)
-                out.append(_with_failed_as_wrong(row, worst, bool(failed)))
+        if custom is None:
+            out.extend(_mean_scores(ok, failed, cls.primary_metric if cls else "", common))
             continue
-        out.extend(_mean_rows(ok, failed, cls.primary_metric if cls else "", common))
+        values, analysis = custom
+        if analysis:
+            analyses[model][bench] = {**analyses[model].get(bench, {}), **analysis}
+        worst = _aggregate_failed_as_wrong(cls, ok, failed) if failed else {}
+        primary = cls.primary_metric if cls else ""
+        for v in values:
+            score = replace(v, stderr=_nan(v.stderr), ci_low=_nan(v.ci_low),
+                            ci_high=_nan(v.ci_high), primary=v.metric == primary,
+                            extra=dict(v.extra), **common)
+            out.append(_with_failed_as_wrong(score, worst, bool(failed)))
     return out, dict(analyses)
 
 
-def _joint_aggregates(
-    groups: dict[tuple[str, str], list[SampleRow]],
-) -> dict[tuple[str, str], Any]:
+def _joint_aggregates(groups: Mapping[Key, Sequence[SampleRow]]) -> dict[Key, Aggregate]:
     """Each benchmark's `aggregate_models` over all models of the run at once (needle puts
-    their headlines on the grid they share); None where a benchmark has no aggregate."""
+    their headlines on the grid they share); a model is absent where its benchmark has no
+    aggregate."""
     by_bench: dict[str, dict[str, list[SampleRow]]] = defaultdict(dict)
     for (model, bench), rows in groups.items():
         ok = [r for r in rows if r.status == "ok"]
         if ok:
             by_bench[bench][model] = ok
-    out: dict[tuple[str, str], Any] = {}
+    out: dict[Key, Aggregate] = {}
     for bench, per_model in by_bench.items():
         cls = find_benchmark_class(bench)
-        if cls is not None:
-            for model, agg in cls.aggregate_models(per_model).items():
+        if cls is None:
+            continue
+        for model, agg in cls.aggregate_models(per_model).items():
+            if agg is not None:
                 out[(model, bench)] = agg
     return out
 
@@ -143,13 +175,13 @@ NOT_RECOMPUTABLE = ("not computable: this metric needs each item's scoring data 
                     "for a corpus metric), which a failed request never produced")
 
 
-def _with_failed_as_wrong(row: ResultRow, worst: FailedAsWrong, any_failed: bool) -> ResultRow:
+def _with_failed_as_wrong(score: Score, worst: FailedAsWrong, any_failed: bool) -> Score:
     if not any_failed:
-        return row
-    if row.metric not in worst:
-        return replace(row, extra={**row.extra, "failed_as_wrong": NOT_RECOMPUTABLE})
-    score, lo, hi = worst[row.metric]
-    return replace(row, score_failed_as_wrong=score, ci_low_failed_as_wrong=_none(lo),
+        return score
+    if score.metric not in worst:
+        return replace(score, extra={**score.extra, "failed_as_wrong": NOT_RECOMPUTABLE})
+    value, lo, hi = worst[score.metric]
+    return replace(score, score_failed_as_wrong=value, ci_low_failed_as_wrong=_none(lo),
                    ci_high_failed_as_wrong=_none(hi))
 
 
@@ -172,42 +204,44 @@ def _aggregate_failed_as_wrong(cls: Any, ok: list[SampleRow], failed: list[Sampl
     return {v.metric: (v.score, _nan(v.ci_low), _nan(v.ci_high)) for v in custom[0]}
 
 
-def _mean_rows(ok: list[SampleRow], failed: list[SampleRow], primary: str,
-               common: dict[str, Any]) -> list[ResultRow]:
+def _mean_scores(ok: list[SampleRow], failed: list[SampleRow], primary: str,
+                 common: dict[str, Any]) -> list[Score]:
+    """The mean over items of each per-item metric (repeats averaged within an item)."""
     metric_names = sorted({m for r in ok for m in r.metrics})
     if primary not in metric_names:  # e.g. acc_norm does not exist in generative scoring
         primary = "acc" if "acc" in metric_names else (metric_names[0] if metric_names else "")
     if primary in metric_names:  # primary first
         metric_names.remove(primary)
         metric_names.insert(0, primary)
-    rows = []
+    out = []
     for metric in metric_names:
         per_item = item_scores(ok, metric)
         if not per_item:
             continue
         sm = summarize(list(per_item.values()))
-        row = ResultRow(metric=metric, score=sm.mean, stderr=sm.se, n=sm.n,
-                        ci_low=sm.ci_low, ci_high=sm.ci_high,
-                        primary=metric == primary,
-                        extra={"ci_method": sm.ci_method,
-                               "within_item_var": sm.within_item_var},
-                        **common)
+        score = Score(metric=metric, score=sm.mean, stderr=sm.se, n=sm.n, ci_low=sm.ci_low,
+                      ci_high=sm.ci_high, primary=metric == primary,
+                      extra={"ci_method": sm.ci_method, "within_item_var": sm.within_item_var},
+                      **common)
         if failed:
-            worst = summarize(list(failed_as_wrong_scores(ok, failed, metric).values()))
-            row = replace(row, score_failed_as_wrong=worst.mean,
-                          ci_low_failed_as_wrong=_none(worst.ci_low),
-                          ci_high_failed_as_wrong=_none(worst.ci_high))
-        rows.append(row)
-    return rows
+            per_item_worst = item_scores(ok, metric)
+            for r in failed:  # a failed sample counts 0 within its item
+                per_item_worst.setdefault(r.item_id, []).append(0.0)
+            worst = summarize(list(per_item_worst.values()))
+            score = replace(score, score_failed_as_wrong=worst.mean,
+                            ci_low_failed_as_wrong=_none(worst.ci_low),
+                            ci_high_failed_as_wrong=_none(worst.ci_high))
+        out.append(score)
+    return out
 
 
-def failed_as_wrong_scores(ok: list[SampleRow], failed: list[SampleRow], metric: str
-                           ) -> dict[str, list[float]]:
-    """Each attempted item's scores over its repeats, a failed sample counting 0."""
-    per_item = item_scores(ok, metric)
-    for r in failed:
-        per_item.setdefault(r.item_id, []).append(0.0)
-    return per_item
+def item_scores(rows: Sequence[SampleRow], metric: str) -> dict[str, list[float]]:
+    """Each item's scores over its repeats (answered samples only)."""
+    per_item: dict[str, list[float]] = defaultdict(list)
+    for r in rows:
+        if r.status == "ok" and metric in r.metrics:
+            per_item[r.item_id].append(float(r.metrics[metric]))
+    return dict(per_item)
 
 
 def _extraction_failure_rate(ok: list[SampleRow]) -> float | None:
@@ -223,29 +257,69 @@ def _none(x: float) -> float | None:
     return None if not math.isfinite(x) else float(x)
 
 
-def group_breakdown(store: Store, run_id: str) -> list[dict[str, Any]]:
-    """Per-group scores (MMLU subject, MATH level...) for the primary metric."""
-    groups: dict[tuple[str, str, str], list[SampleRow]] = defaultdict(list)
-    for row in store.samples(run_id):
-        if row.group:
-            groups[(row.model, row.benchmark, row.group)].append(row)
+# --------------------------------------------------------------------------- breakdowns
+
+
+def primary_metric(bench: str) -> str:
+    cls = find_benchmark_class(bench)
+    return cls.primary_metric if cls else "acc"
+
+
+def breakdowns(groups: Mapping[Key, Sequence[SampleRow]],
+               metric: Mapping[str, str] | None = None) -> list[Score]:
+    """Per group (MMLU subject, MATH level...): the mean, SE, interval and n of a metric over
+    the group's items, by (model, benchmark, group). The metric is `metric[benchmark]`, by
+    default the benchmark's primary metric."""
     out = []
-    for (model, bench, group), rows in sorted(groups.items()):
-        cls = find_benchmark_class(bench)
-        metric = cls.primary_metric if cls else "acc"
-        values = list(item_means(rows, metric).values())
-        if not values:
-            continue
-        mean, se = mean_se(values)
-        out.append(
-            {
-                "model": model,
-                "benchmark": bench,
-                "group": group,
-                "metric": metric,
-                "score": mean,
-                "stderr": se,
-                "n": len(values),
-            }
-        )
+    for (model, bench), rows in sorted(groups.items()):
+        m = (metric or {}).get(bench) or primary_metric(bench)
+        by_group: dict[str, list[SampleRow]] = defaultdict(list)
+        for r in rows:
+            if r.group:
+                by_group[r.group].append(r)
+        for group, rs in sorted(by_group.items()):
+            per_item = item_scores(rs, m)
+            if not per_item:
+                continue
+            sm = summarize(list(per_item.values()))
+            out.append(Score(m, sm.mean, sm.se, sm.n, sm.ci_low, sm.ci_high, model=model,
+                             benchmark=bench, group=group))
     return out
+
+
+# --------------------------------------------------------------------------- latency
+
+
+def request_latency(run: RunRecord) -> dict[str, Latency]:
+    """Per model: request latency (e2e), time to first token and decode speed, from the stored
+    responses of its samples (each response once; cached responses keep their first timing)."""
+    keys: dict[str, set[str]] = defaultdict(set)
+    for s in run.samples:
+        if s.response_key:
+            keys[s.model].add(s.response_key)
+    out: dict[str, Latency] = {}
+    for model in sorted(keys):
+        acc: Latency = {"e2e_ms": [], "ttft_ms": [], "tokens_per_s": []}
+        for k in sorted(keys[model]):
+            resp = run.responses.get(k)
+            if resp is None:
+                continue
+            t = resp.timing
+            if t.get("e2e"):
+                acc["e2e_ms"].append(1000 * float(t["e2e"]))
+            if t.get("ttft") is not None:
+                acc["ttft_ms"].append(1000 * float(t["ttft"]))
+            toks = resp.usage.get("completion_tokens") or 0
+            if resp.kind == "generate" and toks > 1 and t.get("e2e"):
+                acc["tokens_per_s"].append(toks / float(t["e2e"]))
+        if any(acc.values()):
+            out[model] = acc
+    return out
+
+
+# --------------------------------------------------------------------------- one run
+
+
+def summarize_run(store: Store, run_id: str) -> list[Score]:
+    """The scores of one stored run (every model x benchmark x metric)."""
+    return list(build_results(store, [run_id]).runs[0].scores)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 from scipy import stats as _st
@@ -39,8 +40,11 @@ __all__ = [
     "wilson_bounds",
     "wilson_interval",
     "z_quantile",
+    "z_test",
 ]
 
+
+ItemId = TypeVar("ItemId", bound=Hashable)
 
 # --------------------------------------------------------------------------- results
 
@@ -119,6 +123,14 @@ def z_quantile(confidence: float) -> float:
     return float(_st.norm.ppf(0.5 + confidence / 2.0))
 
 
+def z_test(diff: float, se: float) -> float:
+    """Two-sided p of the normal test of diff = 0: 2·(1 − Φ(|diff|/se)); 1.0 when se is 0 or
+    undefined (nothing to test with)."""
+    if not math.isfinite(se) or se == 0.0:
+        return 1.0
+    return float(2.0 * _st.norm.sf(abs(diff) / se))
+
+
 def _as_repeats(item: Sequence[float] | float) -> np.ndarray:
     arr = np.atleast_1d(np.asarray(item, dtype=float))
     if arr.ndim != 1 or arr.size == 0:
@@ -128,9 +140,32 @@ def _as_repeats(item: Sequence[float] | float) -> np.ndarray:
     return arr
 
 
+def _split_items(scores_by_item: Sequence[Sequence[float] | float]
+                 ) -> tuple[np.ndarray, list[np.ndarray]]:
+    """(x, repeated): x_i = (1/K_i) Σ_k s_ik for every item (a bare float counts as one
+    repeat), and the repeats of the items scored more than once. One score is its own mean,
+    read without numpy: most items have one, and numpy's per-call overhead dominated a
+    results build (0.7 s of 2 s on 14,000 items)."""
+    means: list[float] = []
+    repeated: list[np.ndarray] = []
+    for item in scores_by_item:
+        one: object = item[0] if isinstance(item, list | tuple) and len(item) == 1 else item
+        if isinstance(one, int | float):
+            v = float(one)
+            if not math.isfinite(v):
+                raise ValueError("scores must be finite")
+            means.append(v)
+            continue
+        r = _as_repeats(item)
+        means.append(float(r.mean()))
+        if r.size >= 2:
+            repeated.append(r)
+    return np.array(means, dtype=float), repeated
+
+
 def _item_means(scores_by_item: Sequence[Sequence[float] | float]) -> np.ndarray:
     """x_i = (1/K_i) Σ_k s_ik for every item (a bare float counts as one repeat)."""
-    return np.array([_as_repeats(item).mean() for item in scores_by_item], dtype=float)
+    return _split_items(scores_by_item)[0]
 
 
 def _sem(x: np.ndarray) -> float:
@@ -144,14 +179,14 @@ def _is_binary(x: np.ndarray) -> bool:
     return bool(np.all((x == 0.0) | (x == 1.0)))
 
 
-def _within_item(repeats: list[np.ndarray]) -> tuple[float, float]:
-    """(mean σ̂_i², sqrt(Σ σ̂_i²/K_i)/n) over items with K_i >= 2; NaNs if there are none."""
-    rep = [r for r in repeats if r.size >= 2]
-    if not rep:
+def _within_item(repeated: list[np.ndarray], n: int) -> tuple[float, float]:
+    """(mean σ̂_i², sqrt(Σ σ̂_i²/K_i)/n) over the `repeated` items (K_i >= 2) of n items; NaNs
+    if there are none."""
+    if not repeated:
         return math.nan, math.nan
-    var = np.array([np.var(r, ddof=1) for r in rep])
-    k = np.array([r.size for r in rep], dtype=float)
-    return float(var.mean()), float(math.sqrt(np.sum(var / k)) / len(repeats))
+    var = np.array([np.var(r, ddof=1) for r in repeated])
+    k = np.array([r.size for r in repeated], dtype=float)
+    return float(var.mean()), float(math.sqrt(np.sum(var / k)) / n)
 
 
 # --------------------------------------------------------------------------- intervals
@@ -212,7 +247,7 @@ def _effective_n(x: np.ndarray, se_clustered: float, n_clusters: int) -> float:
 # --------------------------------------------------------------------------- SEs
 
 
-def clustered_se(values: Sequence[float], clusters: Sequence[Hashable]) -> float:
+def clustered_se(values: Sequence[float] | np.ndarray, clusters: Sequence[Hashable]) -> float:
     """Cluster-robust SE of the mean of `values` whose units share clusters (Miller 2024 eq. 4).
 
         SE_C = sqrt( SE_CLT² + (1/n²) Σ_c Σ_i Σ_{j≠i} (s_ic − s̄)(s_jc − s̄) )
@@ -280,10 +315,9 @@ def summarize(
     * "normal": anything else — an item whose repeats disagree (x_i = 1/3, say) or continuous
       scores: mean ± z·se with the (clustered) SE, clipped to [0, 1] when every x_i lies there.
     """
-    repeats = [_as_repeats(item) for item in scores_by_item]
-    if not repeats:
+    x, repeated = _split_items(scores_by_item)
+    if not x.size:
         raise ValueError("summarize needs at least one item")
-    x = np.array([r.mean() for r in repeats])
     n = int(x.size)
     mean = float(x.mean())
     if clusters is None:
@@ -292,7 +326,7 @@ def summarize(
         if len(clusters) != n:
             raise ValueError("clusters must have one label per item")
         se = clustered_se(x, clusters)
-    binary = _is_binary(x) and all(_is_binary(r) for r in repeats)
+    binary = _is_binary(x) and all(_is_binary(r) for r in repeated)
     if binary and clusters is None:
         method, (lo, hi) = "wilson", wilson_interval(round(float(x.sum())), n, confidence)
     elif binary:
@@ -303,7 +337,7 @@ def summarize(
         method, (lo, hi) = "normal", normal_interval(mean, se, confidence)
         if x.min() >= 0.0 and x.max() <= 1.0:  # a proportion's interval stays inside [0, 1]
             lo, hi = max(lo, 0.0), min(hi, 1.0)
-    within_var, resampling_se = _within_item(repeats)
+    within_var, resampling_se = _within_item(repeated, n)
     return Summary(
         mean=mean,
         se=se,
@@ -312,7 +346,7 @@ def summarize(
         ci_method=method,
         confidence=confidence,
         n=n,
-        n_samples=int(sum(r.size for r in repeats)),
+        n_samples=n + int(sum(r.size - 1 for r in repeated)),
         within_item_var=within_var,
         resampling_se=resampling_se,
     )
@@ -321,14 +355,12 @@ def summarize(
 # --------------------------------------------------------------------------- paired test
 
 
-def _mcnemar(a: list[np.ndarray], b: list[np.ndarray]) -> float | None:
+def _mcnemar(xa: np.ndarray, xb: np.ndarray) -> float | None:
     """Exact McNemar p: binomtest(n10, n10 + n01, 0.5) on discordant pairs; 1.0 if none.
 
-    Only defined when every item has exactly one 0/1 score per model; otherwise None.
+    Only defined when every item has exactly one 0/1 score per model (the caller checks that
+    there is one score); otherwise None.
     """
-    if any(r.size != 1 for r in a) or any(r.size != 1 for r in b):
-        return None
-    xa, xb = np.concatenate(a), np.concatenate(b)
     if not (_is_binary(xa) and _is_binary(xb)):
         return None
     n10 = int(np.sum((xa == 1) & (xb == 0)))
@@ -362,8 +394,8 @@ def _corr(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def paired_difference(
-    a_by_item: Mapping[Hashable, Sequence[float]],
-    b_by_item: Mapping[Hashable, Sequence[float]],
+    a_by_item: Mapping[ItemId, Sequence[float]],
+    b_by_item: Mapping[ItemId, Sequence[float]],
     *,
     confidence: float = 0.95,
 ) -> PairedResult:
@@ -380,10 +412,8 @@ def paired_difference(
     z_quantile(confidence)  # validates confidence
     alpha = 1.0 - confidence
     keys = [k for k in a_by_item if k in b_by_item]
-    ra = [_as_repeats(a_by_item[k]) for k in keys]
-    rb = [_as_repeats(b_by_item[k]) for k in keys]
-    xa = np.array([r.mean() for r in ra], dtype=float)
-    xb = np.array([r.mean() for r in rb], dtype=float)
+    xa, rep_a = _split_items([a_by_item[k] for k in keys])
+    xb, rep_b = _split_items([b_by_item[k] for k in keys])
     d = xa - xb
     n = int(d.size)
     mean_diff = float(d.mean()) if n else math.nan
@@ -403,7 +433,7 @@ def paired_difference(
         confidence=confidence,
         t_stat=t,
         p_value=p,
-        p_mcnemar=_mcnemar(ra, rb) if n else None,
+        p_mcnemar=_mcnemar(xa, xb) if n and not rep_a and not rep_b else None,
         significant=bool(p < alpha),
         n=n,
         n_only_a=len(a_by_item) - n,

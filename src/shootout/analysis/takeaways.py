@@ -26,11 +26,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from scipy import stats as _st
 
 from ..errors import ConfigError
-from .compare import Cell, MddNote, PairTest, cell_se
-from .stats import holm
+from ..scores import Score
+from .compare import MddNote, PairTest, cell_se
+from .formatting import pct, pval
+from .stats import holm, z_quantile, z_test
 
 DOMAINS = ("knowledge", "reasoning", "math", "coding", "commonsense", "factuality",
            "multilingual", "long_context")
@@ -59,10 +60,10 @@ class DomainScore:
 
 
 def domain_scores(
-    cells: Mapping[tuple[str, str], Cell], bench_domain: Mapping[str, str], *, grouped: bool
+    cells: Mapping[tuple[str, str], Score], bench_domain: Mapping[str, str], *, grouped: bool
 ) -> dict[str, dict[str, DomainScore]]:
     """Per model, per domain (or domain group): mean of benchmark scores and its SE."""
-    acc: dict[str, dict[str, list[Cell]]] = {}
+    acc: dict[str, dict[str, list[Score]]] = {}
     for (model, bench), cell in cells.items():
         d = normalize_domain(bench_domain.get(bench, "other"))
         key = GROUPS.get(d, d) if grouped else d
@@ -79,31 +80,16 @@ def domain_scores(
     return out
 
 
-def _z_p(diff: float, se: float) -> float:
-    if not math.isfinite(se) or se == 0:
-        return 1.0
-    return float(2 * _st.norm.sf(abs(diff) / se))
+def _pts(x: float, sign: bool = True) -> str:
+    return pct(x, sign=sign, missing="n/a")
 
 
-def pct(x: float) -> str:
-    return "n/a" if not math.isfinite(x) else f"{100 * x:.1f}%"
-
-
-def pts(x: float, sign: bool = True) -> str:
-    return "n/a" if not math.isfinite(x) else (f"{100 * x:+.1f}" if sign else f"{100 * x:.1f}")
-
-
-def pval(p: float, name: str = "p") -> str:
-    """'p=0.012' or 'p<0.001' (name is the label: p, Holm p...)."""
-    if not math.isfinite(p):
-        return f"{name} n/a"
-    return f"{name}<0.001" if p < 0.001 else f"{name}={p:.3f}"
-
-
-def _pm(ds: DomainScore) -> str:
-    se = "" if not math.isfinite(ds.se) else f" ± {100 * 1.96 * ds.se:.1f}"
+def _pm(ds: DomainScore, confidence: float) -> str:
+    """"71.3% ± 2.1, 2 benchmarks": the half-width of the normal interval at `confidence`."""
+    half = pct(z_quantile(confidence) * ds.se, missing="")
     nb = len(ds.benchmarks)
-    return f"{pct(ds.score)}{se}, {nb} benchmark{'s' if nb != 1 else ''}"
+    return (f"{pct(ds.score, unit='%', missing='n/a')}{f' ± {half}' if half else ''}, "
+            f"{nb} benchmark{'s' if nb != 1 else ''}")
 
 
 @dataclass(frozen=True)
@@ -112,10 +98,11 @@ class Takeaway:
     text: str
 
 
-def strengths(models: Sequence[str], grouped: Mapping[str, Mapping[str, DomainScore]]
-              ) -> list[Takeaway]:
+def strengths(models: Sequence[str], grouped: Mapping[str, Mapping[str, DomainScore]],
+              confidence: float = 0.95) -> list[Takeaway]:
     """Each model's strongest and weakest domain group, and whether that gap is noise once the
-    choice of the pair is accounted for (Holm over every pair of the model's domains)."""
+    choice of the pair is accounted for (Holm over every pair of the model's domains); each
+    domain score with the half-width of its interval at `confidence`."""
     out = []
     for m in models:
         ds = sorted(grouped.get(m, {}).values(), key=lambda d: (-d.score, d.domain))
@@ -123,7 +110,7 @@ def strengths(models: Sequence[str], grouped: Mapping[str, Mapping[str, DomainSc
             continue
         if len(ds) == 1:
             out.append(Takeaway("strengths", f"{m} was measured in one domain only: "
-                                f"{ds[0].domain} ({_pm(ds[0])})."))
+                                f"{ds[0].domain} ({_pm(ds[0], confidence)})."))
             continue
         hi, lo = ds[0], ds[-1]
         gap = hi.score - lo.score
@@ -132,8 +119,8 @@ def strengths(models: Sequence[str], grouped: Mapping[str, Mapping[str, DomainSc
         over = (f" over all {pairs} pairs of its {len(ds)} domains" if pairs > 1 else "")
         out.append(Takeaway(
             "strengths",
-            f"{m} is strongest in {hi.domain} ({_pm(hi)}) and weakest in {lo.domain} "
-            f"({_pm(lo)}): {verdict} ({pts(gap, False)} points, z-test "
+            f"{m} is strongest in {hi.domain} ({_pm(hi, confidence)}) and weakest in {lo.domain} "
+            f"({_pm(lo, confidence)}): {verdict} ({_pts(gap, False)} points, z-test "
             f"{pval(p, 'Holm p' if pairs > 1 else 'p')}{over}).",
         ))
     return out
@@ -143,7 +130,7 @@ def extreme_gap_p(ds: Sequence[DomainScore]) -> tuple[float, int]:
     """Holm-adjusted p of the gap between the first and last of `ds` (sorted by score), in the
     family of z-tests of every pair of `ds`, and the size of that family."""
     pairs = list(combinations(range(len(ds)), 2))
-    ps = [_z_p(ds[i].score - ds[j].score, math.sqrt(ds[i].se ** 2 + ds[j].se ** 2))
+    ps = [z_test(ds[i].score - ds[j].score, math.sqrt(ds[i].se ** 2 + ds[j].se ** 2))
           for i, j in pairs]
     adj = holm(ps)
     return adj[pairs.index((0, len(ds) - 1))].p_adjusted, len(pairs)
@@ -179,10 +166,10 @@ def _pair_sentence(a: str, b: str, ts: list[PairTest], mdd_sorted: list[float]) 
         big = max(ts, key=lambda t: abs(t.diff))
         mdd = ""
         if mdd_sorted:
-            mid = pts(mdd_sorted[len(mdd_sorted) // 2], False)
+            mid = _pts(mdd_sorted[len(mdd_sorted) // 2], False)
             mdd = f"; at these n, differences below about {mid} points are not reliably detectable"
         return (f"{a} vs {b}: no significant difference on any of {len(ts)} benchmark"
-                f"{'s' if len(ts) != 1 else ''} (largest gap {pts(big.diff)} points on "
+                f"{'s' if len(ts) != 1 else ''} (largest gap {_pts(big.diff)} points on "
                 f"{big.benchmark}, {pval(big.p_holm, 'Holm p')}){mdd}.")
     tail = (f"; the other {len(ties)} benchmark{'s are' if len(ties) != 1 else ' is'} "
             "within noise" if ties else "")
@@ -193,13 +180,13 @@ def _fewer_phrase(t: PairTest) -> str:
     """A significant difference whose leader was scored on fewer items than the other."""
     lead, other = (t.a, t.b) if t.diff > 0 else (t.b, t.a)
     n_lead, n_other = (t.n_a, t.n_b) if t.diff > 0 else (t.n_b, t.n_a)
-    return (f"{t.benchmark}, where {lead} scores higher ({pts(abs(t.diff), False)} points, "
+    return (f"{t.benchmark}, where {lead} scores higher ({_pts(abs(t.diff), False)} points, "
             f"{pval(t.p_holm, 'Holm p')}) but was scored on fewer items than {other} "
             f"({n_lead} vs {n_other})")
 
 
 def _diff_phrase(t: PairTest) -> str:
-    return (f"{t.benchmark} ({pts(t.diff)} points, 95% CI [{pts(t.ci_low)}, {pts(t.ci_high)}], "
+    return (f"{t.benchmark} ({_pts(t.diff)} points, 95% CI [{_pts(t.ci_low)}, {_pts(t.ci_high)}], "
             f"{pval(t.p_holm, 'Holm p')}, n={t.n})")
 
 
@@ -378,7 +365,7 @@ def _relative(values: Mapping[str, float] | None, m: str) -> float:
 def _rank_rows(raw: list[tuple[str, float, float, float, float | None, float | None]]
                ) -> tuple[RankRow, ...]:
     top = raw[0]
-    ps = [_z_p(top[1] - r[1], math.sqrt(top[2] ** 2 + r[2] ** 2)) for r in raw[1:]]
+    ps = [z_test(top[1] - r[1], math.sqrt(top[2] ** 2 + r[2] ** 2)) for r in raw[1:]]
     adj = holm(ps) if ps else []
     rows = [RankRow(top[0], 1, top[1], top[2], top[3], top[4], top[5], None, True)]
     for i, (r, h) in enumerate(zip(raw[1:], adj, strict=True), start=2):

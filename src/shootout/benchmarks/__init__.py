@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import difflib
+from importlib.metadata import entry_points
 
-from ..errors import UnknownBenchmarkError
+from ..errors import ConfigError, UnknownBenchmarkError
 from .arc import ARCChallenge, ARCEasy
 from .base import Benchmark, Doc, ItemScore, Mode, PromptContext, sample_docs
 from .cmmlu import CMMLU
@@ -61,9 +62,38 @@ SUITES: dict[str, tuple[str, ...]] = {
 }
 
 
+ENTRY_POINT_GROUP = "shootout.benchmarks"
+
+
+def register_benchmark(cls: type[Benchmark]) -> type[Benchmark]:
+    """Add a benchmark class under its `name` (usable as a class decorator). Third-party
+    packages register theirs through the `shootout.benchmarks` entry-point group instead."""
+    REGISTRY[cls.name] = cls
+    return cls
+
+
+def _entry_point(name: str) -> type[Benchmark] | None:
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name == name:
+            try:
+                cls: type[Benchmark] = ep.load()
+            except Exception as e:  # a broken plug-in: one line, naming it
+                raise ConfigError(f"benchmark plug-in {ep.value} cannot load: {e}") from e
+            return register_benchmark(cls)
+    return None
+
+
+def all_benchmark_classes() -> dict[str, type[Benchmark]]:
+    """The built-in and registered benchmarks, and every plug-in's (entry points)."""
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name not in REGISTRY:
+            _entry_point(ep.name)
+    return dict(REGISTRY)
+
+
 def find_benchmark_class(name: str) -> type[Benchmark] | None:
-    """A registered benchmark, or one of the per-subject tasks such as `mmlu_anatomy`."""
-    return REGISTRY.get(name) or subject_benchmark(name)
+    """A registered benchmark, a per-subject task such as `mmlu_anatomy`, or a plug-in's."""
+    return REGISTRY.get(name) or subject_benchmark(name) or _entry_point(name)
 
 
 def get_benchmark_class(name: str) -> type[Benchmark]:
@@ -102,8 +132,10 @@ __all__ = [
     "ItemScore",
     "Mode",
     "PromptContext",
+    "all_benchmark_classes",
     "expand_benchmarks",
     "find_benchmark_class",
     "get_benchmark_class",
+    "register_benchmark",
     "sample_docs",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import ClassVar, TypedDict
 
 from ..data.files import expect_count, read_json, read_jsonl
 from ..data.hub import hub_rows
@@ -14,6 +14,12 @@ from .base import Doc
 from .multiple_choice import MCQuestion, MultipleChoiceBenchmark
 
 _ANSWER_SPLIT = re.compile(r"\s*Answer\d+: ")
+
+
+class ARCItem(TypedDict):
+    question: str
+    choices: list[str]
+    gold: int
 
 
 class ARCChallenge(MultipleChoiceBenchmark):
@@ -30,13 +36,13 @@ class ARCChallenge(MultipleChoiceBenchmark):
     hub_name: ClassVar[str] = "ARC-Challenge"
     expected_count: ClassVar[int] = 1172
 
-    def load(self) -> list[Doc]:
+    def load(self) -> list[Doc[ARCItem]]:
         if self.data.root is None:
             return self._load_hub()
         rel = f"arc/{self.subset}/test_rc_5shot/requests.jsonl.gz"
         path = self.data.path(rel)
         seen: set[str] = set()
-        docs: list[Doc] = []
+        docs: list[Doc[ARCItem]] = []
         for lineno, rec in read_jsonl(path):
             try:
                 if rec["doc_id"] >= 1_000_000:  # oe-eval's unconditional requests
@@ -51,22 +57,22 @@ class ARCChallenge(MultipleChoiceBenchmark):
             if not 0 <= gold < len(choices):
                 raise DataError(f"{path}:{lineno}: gold index {gold} out of range")
             seen.add(native)
-            docs.append(Doc(native, {"question": question, "choices": choices, "gold": gold}))
+            docs.append(Doc(native, ARCItem(question=question, choices=choices, gold=gold)))
         expect_count(path, len(docs), self.expected_count)
         return docs
 
-    def _load_hub(self) -> list[Doc]:
-        docs = []
+    def _load_hub(self) -> list[Doc[ARCItem]]:
+        docs: list[Doc[ARCItem]] = []
         for r in hub_rows("allenai/ai2_arc", self.hub_name, "test"):
             labels = list(r["choices"]["label"])
             docs.append(
                 Doc(
                     r["id"],
-                    {
-                        "question": r["question"],
-                        "choices": list(r["choices"]["text"]),
-                        "gold": labels.index(r["answerKey"]),
-                    },
+                    ARCItem(
+                        question=r["question"],
+                        choices=list(r["choices"]["text"]),
+                        gold=labels.index(r["answerKey"]),
+                    ),
                 )
             )
         expect_count(f"ai2_arc {self.hub_name} test", len(docs), self.expected_count)
@@ -96,7 +102,7 @@ class ARCChallenge(MultipleChoiceBenchmark):
         idx = random.Random(self.fewshot_seed).sample(range(len(pool)), k)
         return [pool[i] for i in idx]
 
-    def mc(self, doc: Doc, fewshot: int) -> MCQuestion:
+    def mc(self, doc: Doc[ARCItem], fewshot: int) -> MCQuestion:
         prefix = "".join(f"Question: {q}\nAnswer: {c[g]}\n\n" for q, c, g in self._shots(fewshot))
         context = prefix + f"Question: {doc.fields['question']}\nAnswer:"
         choices = tuple(doc.fields["choices"])
@@ -108,7 +114,7 @@ class ARCChallenge(MultipleChoiceBenchmark):
             options=choices,
         )
 
-    def fewshot_examples(self, doc: Doc, k: int) -> list[tuple[str, Sequence[str], int]]:
+    def fewshot_examples(self, doc: Doc[ARCItem], k: int) -> list[tuple[str, Sequence[str], int]]:
         return list(self._shots(k))
 
 

@@ -12,29 +12,39 @@ import random
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..data.files import DataDir
+from ..errors import ConfigError
 from ..providers.base import (
     GenerateRequest,
     GenerateResponse,
     LoglikelihoodRequest,
     LoglikelihoodResponse,
+    Provider,
     Sampling,
 )
 from ..scores import Score
+from ..scoring.text import estimate_tokens
 
 Mode = Literal["loglikelihood", "generative"]
 Request = GenerateRequest | LoglikelihoodRequest
 Response = GenerateResponse | LoglikelihoodResponse
 
 
+# a benchmark's item fields: each benchmark declares a TypedDict (GSM8KItem, ARCItem...)
+F = TypeVar("F", bound=Mapping[str, Any], covariant=True)
+
+
 @dataclass(frozen=True)
-class Doc:
-    """One benchmark item. `group` is a breakdown key (subject, level...) or ""."""
+class Doc(Generic[F]):
+    """One benchmark item: `fields` typed by its benchmark; `group` is a breakdown key
+    (subject, level...) or ""."""
 
     id: str
-    fields: Mapping[str, Any]
+    fields: F
     group: str = ""
 
 
@@ -60,9 +70,24 @@ class PromptContext:
     fewshot: int
 
 
+class BenchmarkOptions(BaseModel):
+    """Base of a benchmark's options (`Benchmark.Options`): set under the benchmark in a run
+    config (`options:`) or on the command line (`-o BENCH.KEY=VALUE`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+
 @dataclass
 class Benchmark(ABC):
-    """Base class. Subclasses set the class variables and implement load/request/score."""
+    """Base class. Subclasses set the class variables and implement load/request/score.
+
+    Optional hooks, with defaults that do nothing special (override what a benchmark needs):
+    `Options` (its option schema), `prepare` (once before requests), `context_needed` (the
+    context a local model must hold), `bind` (fit the documents to a model: its tokenizer and
+    window), `binding_info` (what binding found, for the manifest), `cost` (what the
+    documents cost, for `--dry-run`), `aggregate`/`aggregate_models`/`analyze` (corpus
+    metrics and analyses from stored samples).
+    """
 
     name: ClassVar[str]
     version: ClassVar[str]
@@ -85,10 +110,27 @@ class Benchmark(ABC):
     # False where the method prescribes its decoding whatever the protocol (needle: RULER
     # scores retrieval greedily)
     follows_seed_protocol: ClassVar[bool] = True
+    Options: ClassVar[type[BenchmarkOptions]] = BenchmarkOptions
 
     data: DataDir
     fewshot_seed: int = 1234
-    options: dict[str, Any] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.opts = self.validate_options(self.options)
+
+    @classmethod
+    def validate_options(cls, options: Mapping[str, Any]) -> Any:
+        """`options` checked against `Options`; a bad value is a one-line ConfigError."""
+        try:
+            return cls.Options.model_validate(dict(options))
+        except ValidationError as e:
+            err = e.errors()[0]
+            where = ".".join(str(p) for p in err["loc"])
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            if err["type"] == "value_error":  # our validators name the option themselves
+                raise ConfigError(f"{cls.name}: {msg}") from None
+            raise ConfigError(f"{cls.name}: option {where}: {msg}") from None
 
     @abstractmethod
     def load(self) -> list[Doc]:
@@ -98,10 +140,45 @@ class Benchmark(ABC):
     def request(self, doc: Doc, ctx: PromptContext) -> Request: ...
 
     @abstractmethod
-    def score(self, doc: Doc, ctx: PromptContext, response: Response) -> ItemScore: ...
+    def score(
+        self, doc: Doc, ctx: PromptContext, response: Response, request: Request
+    ) -> ItemScore:
+        """Score `response` to `request` (the request that was sent for `doc`)."""
 
     def prepare(self, docs: Sequence[Doc], ctx: PromptContext) -> None:  # noqa: B027
         """Hook run once before requests are built (e.g. load few-shot pools)."""
+
+    def context_needed(self) -> int | None:
+        """The context, in tokens, a local model must hold for these options (None: any)."""
+        return None
+
+    async def bind(
+        self, provider: Provider, docs: Sequence[Doc], ctx: PromptContext, *, send: bool = True
+    ) -> list[Doc]:
+        """The documents to run on `provider`, sized to it where the benchmark depends on the
+        model (needle: its tokenizer and window). `send=False` (a dry run): ask it nothing."""
+        return list(docs)
+
+    def binding_info(self) -> dict[str, Any]:
+        """What `bind` found out about the model, for the run manifest."""
+        return {}
+
+    def cost(self, docs: Sequence[Doc], ctx: PromptContext) -> dict[str, Any]:
+        """What one pass over `docs` costs, for `--dry-run` (integers are printed): requests,
+        prompt tokens (estimated from the rendered prompts: ~4 characters a token) and the
+        most tokens generation may take. A log-likelihood request sends one prompt per
+        choice to an API (completions echo), so each pair counts."""
+        prompt = 0
+        for d in docs:
+            req = self.request(d, ctx)
+            if isinstance(req, LoglikelihoodRequest):
+                prompt += sum(estimate_tokens(c + x) for c, x in req.pairs)
+            else:
+                text = req.prompt or "".join(m.content for m in req.messages or ())
+                prompt += estimate_tokens(text)
+        generate = ctx.mode == "generative"
+        return {"requests": len(docs), "prompt_tokens": prompt,
+                "max_completion_tokens": len(docs) * ctx.sampling.max_tokens if generate else 0}
 
     @classmethod
     def aggregate(
@@ -117,7 +194,7 @@ class Benchmark(ABC):
     @classmethod
     def aggregate_models(
         cls, rows_by_model: Mapping[str, Sequence[Any]]
-    ) -> dict[str, tuple[list[Score], dict[str, Any]] | None]:
+    ) -> Mapping[str, tuple[list[Score], dict[str, Any]] | None]:
         """`aggregate` for every model of a comparison at once (stored "ok" samples per model).
 
         The default aggregates each model on its own; a benchmark whose items can differ

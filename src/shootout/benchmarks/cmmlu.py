@@ -22,7 +22,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypedDict
 
 from ..analysis.stats import summarize
 from ..analysis.stratified import stratified_summary
@@ -117,6 +117,12 @@ def format_question(question: str, choices: Sequence[str]) -> str:
     return format_mc("题目：" + question, choices, cue="答案是：")
 
 
+class CMMLUItem(TypedDict):
+    question: str
+    choices: list[str]
+    answer: str
+
+
 class CMMLU(MultipleChoiceBenchmark):
     name: ClassVar[str] = "cmmlu"
     # 2: overall = mean of subject accuracies; Chinese answers read before option text
@@ -134,12 +140,12 @@ class CMMLU(MultipleChoiceBenchmark):
     default_fewshot: ClassVar[int] = 5
     expected_count: ClassVar[int] = 11582
 
-    def load(self) -> list[Doc]:
+    def load(self) -> list[Doc[CMMLUItem]]:
         test_dir = self.data.path("cmmlu/test")
         files = sorted(test_dir.glob("*.csv"))
         if len(files) != len(SUBJECTS_ZH):
             raise DataError(f"{test_dir}: expected 67 subject files, found {len(files)}")
-        docs: list[Doc] = []
+        docs: list[Doc[CMMLUItem]] = []
         for f in files:
             subject = f.stem
             if subject not in SUBJECTS_ZH:
@@ -149,20 +155,20 @@ class CMMLU(MultipleChoiceBenchmark):
         expect_count(test_dir, len(docs), self.expected_count)
         return docs
 
-    def _dev(self, subject: str) -> list[Doc]:
-        cache: dict[str, list[Doc]] = self.__dict__.setdefault("_dev_cache", {})
+    def _dev(self, subject: str) -> list[Doc[CMMLUItem]]:
+        cache: dict[str, list[Doc[CMMLUItem]]] = self.__dict__.setdefault("_dev_cache", {})
         if subject not in cache:
             path = self.data.path(f"cmmlu/dev/{subject}.csv")
             cache[subject] = _read_subject(path, subject, "dev/")
         return cache[subject]
 
-    def _shots(self, subject: str, k: int) -> list[Doc]:
+    def _shots(self, subject: str, k: int) -> list[Doc[CMMLUItem]]:
         shots = self._dev(subject)[:k]
         if len(shots) < k:
             raise DataError(f"cmmlu/{subject}: only {len(shots)} dev examples for {k}-shot")
         return shots
 
-    def context(self, doc: Doc, fewshot: int) -> str:
+    def context(self, doc: Doc[CMMLUItem], fewshot: int) -> str:
         """The CMMLU prompt up to and including the final "答案是："."""
         text = header(doc.group)
         for s in self._shots(doc.group, fewshot):
@@ -170,7 +176,7 @@ class CMMLU(MultipleChoiceBenchmark):
             text += f"{s.fields['answer']}\n\n"
         return text + format_question(doc.fields["question"], doc.fields["choices"])
 
-    def mc(self, doc: Doc, fewshot: int) -> MCQuestion:
+    def mc(self, doc: Doc[CMMLUItem], fewshot: int) -> MCQuestion:
         context = self.context(doc, fewshot)
         return MCQuestion(
             pairs=tuple((context, L) for L in LETTERS4),
@@ -180,7 +186,7 @@ class CMMLU(MultipleChoiceBenchmark):
             options=tuple(doc.fields["choices"]),
         )
 
-    def request(self, doc: Doc, ctx: PromptContext) -> Request:
+    def request(self, doc: Doc[CMMLUItem], ctx: PromptContext) -> Request:
         """Log-likelihood as MMLU; generative with the same Chinese prompt (not the English one)."""
         if ctx.mode == "loglikelihood":
             return super().request(doc, ctx)
@@ -221,8 +227,8 @@ def subject_average_rows(rows: Sequence[Any], primary: str) -> list[Score]:
     return out
 
 
-def _read_subject(path: Path, subject: str, prefix: str) -> list[Doc]:
-    docs = []
+def _read_subject(path: Path, subject: str, prefix: str) -> list[Doc[CMMLUItem]]:
+    docs: list[Doc[CMMLUItem]] = []
     rows = read_csv_rows(path, ncols=7)
     first = next(rows, None)
     if first is None or tuple(first[1]) != HEADER:
@@ -235,7 +241,7 @@ def _read_subject(path: Path, subject: str, prefix: str) -> list[Doc]:
         docs.append(
             Doc(
                 id=f"{prefix}{subject}/{lineno}",
-                fields={"question": question, "choices": [a, b, c, d], "answer": answer},
+                fields=CMMLUItem(question=question, choices=[a, b, c, d], answer=answer),
                 group=subject,
             )
         )

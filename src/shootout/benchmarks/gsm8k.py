@@ -10,7 +10,7 @@ compared numerically. `acc_strict` counts only answers given with an explicit ma
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, TypedDict
 
 from ..data.files import expect_count, read_jsonl
 from ..data.hub import hub_rows
@@ -81,6 +81,11 @@ CHAT_TEMPLATE = (
 )
 
 
+class GSM8KItem(TypedDict):
+    question: str
+    gold: str
+
+
 class GSM8K(Benchmark):
     name: ClassVar[str] = "gsm8k"
     # 2: stop sequences of lm-eval's gsm8k_cot v3 (no longer a blank line)
@@ -95,13 +100,13 @@ class GSM8K(Benchmark):
     default_max_tokens: ClassVar[int] = 384
     expected_count: ClassVar[int] = 1319
 
-    def load(self) -> list[Doc]:
+    def load(self) -> list[Doc[GSM8KItem]]:
         if self.data.root is None:
             rows = [(f"hub:{i}", r) for i, r in enumerate(hub_rows("openai/gsm8k", "main", "test"))]
         else:
             path = self.data.path("gsm8k/test.jsonl")
             rows = [(f"{path}:{n}", r) for n, r in read_jsonl(path)]
-        docs = []
+        docs: list[Doc[GSM8KItem]] = []
         for i, (where, r) in enumerate(rows):
             try:
                 question, gold = str(r["question"]), gsm8k_gold(str(r["answer"]))
@@ -109,11 +114,11 @@ class GSM8K(Benchmark):
                 raise DataError(f"{where}: missing field {e}") from e
             except DataError as e:
                 raise DataError(f"{where}: {e}") from e
-            docs.append(Doc(str(i), {"question": question, "gold": gold}))
+            docs.append(Doc(str(i), GSM8KItem(question=question, gold=gold)))
         expect_count("gsm8k test", len(docs), self.expected_count)
         return docs
 
-    def request(self, doc: Doc, ctx: PromptContext) -> Request:
+    def request(self, doc: Doc[GSM8KItem], ctx: PromptContext) -> Request:
         q = doc.fields["question"]
         if ctx.chat:
             msg = Message("user", CHAT_TEMPLATE.format(question=q))
@@ -125,7 +130,9 @@ class GSM8K(Benchmark):
         sampling = replace(ctx.sampling, stop=ctx.sampling.stop or BASE_STOP)
         return GenerateRequest(prompt=f"{shots}Q: {q}\nA:", sampling=sampling)
 
-    def score(self, doc: Doc, ctx: PromptContext, response: Response) -> ItemScore:
+    def score(
+        self, doc: Doc[GSM8KItem], ctx: PromptContext, response: Response, request: Request
+    ) -> ItemScore:
         assert isinstance(response, GenerateResponse)
         s = score_gsm8k(response.text, doc.fields["gold"])
         return ItemScore(

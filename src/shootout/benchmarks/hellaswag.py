@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import ClassVar
+from typing import ClassVar, TypedDict
 
 from ..data.files import expect_count, read_jsonl
 from ..data.hub import hub_rows
@@ -20,6 +20,12 @@ def preprocess(text: str) -> str:
     return text.replace("  ", " ")
 
 
+class HellaSwagItem(TypedDict):
+    query: str
+    endings: list[str]
+    gold: int
+
+
 class HellaSwag(MultipleChoiceBenchmark):
     name: ClassVar[str] = "hellaswag"
     # 2: item ids are row indices (version 1 used `ind`, which 433 pairs of rows share)
@@ -32,7 +38,7 @@ class HellaSwag(MultipleChoiceBenchmark):
     primary_metric: ClassVar[str] = "acc_norm"
     expected_count: ClassVar[int] = 10042
 
-    def load(self) -> list[Doc]:
+    def load(self) -> list[Doc[HellaSwagItem]]:
         rows: list[tuple[str, dict]] = []
         if self.data.root is None:
             rows = [
@@ -42,7 +48,7 @@ class HellaSwag(MultipleChoiceBenchmark):
         else:
             path = self.data.path("hellaswag/hellaswag_val.jsonl.gz")
             rows = [(f"{path}:{n}", r) for n, r in read_jsonl(path)]
-        docs = []
+        docs: list[Doc[HellaSwagItem]] = []
         # `ind` is not unique (10,042 rows, 9,609 distinct values): the row index of the
         # validation split is, and it is what lm-evaluation-harness calls the doc id.
         for row_index, (where, r) in enumerate(rows):
@@ -58,14 +64,14 @@ class HellaSwag(MultipleChoiceBenchmark):
             docs.append(
                 Doc(
                     str(row_index),
-                    {"query": query, "endings": endings, "gold": gold},
+                    HellaSwagItem(query=query, endings=endings, gold=gold),
                     group=str(r.get("split_type", "")),
                 )
             )
         expect_count("hellaswag validation", len(docs), self.expected_count)
         return docs
 
-    def mc(self, doc: Doc, fewshot: int) -> MCQuestion:
+    def mc(self, doc: Doc[HellaSwagItem], fewshot: int) -> MCQuestion:
         if fewshot:
             raise ConfigError("hellaswag: few-shot needs the train split, which is not supported")
         endings = tuple(doc.fields["endings"])

@@ -16,16 +16,28 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypedDict
+
+from pydantic import Field
 
 from ..analysis.stats import summarize
 from ..data.files import expect_count, read_jsonl
 from ..data.hub import hub_rows
 from ..errors import DataError
 from ..providers.base import GenerateRequest, GenerateResponse, Message
-from ..scoring.code import STOP_SEQUENCES, extract_code, pass_at_k
+from ..scoring.code import STOP_SEQUENCES, build_program, extract_code, pass_at_k
 from ..scoring.sandbox import Limits, Sandbox
-from .base import Benchmark, Doc, ItemScore, Mode, PromptContext, Request, Response, Score
+from .base import (
+    Benchmark,
+    BenchmarkOptions,
+    Doc,
+    ItemScore,
+    Mode,
+    PromptContext,
+    Request,
+    Response,
+    Score,
+)
 
 CHAT_TEMPLATE = (
     "Complete the following Python function. Reply with the complete function, including the "
@@ -34,6 +46,20 @@ CHAT_TEMPLATE = (
 )
 
 FIELDS = ("task_id", "prompt", "entry_point", "canonical_solution", "test")
+
+
+class HumanEvalItem(TypedDict):
+    task_id: str
+    prompt: str
+    entry_point: str
+    canonical_solution: str
+    test: str
+
+
+class CodeOptions(BenchmarkOptions):
+    unsafe_exec: bool = Field(
+        False, description="run model-written code without the bubblewrap sandbox (rlimits only)"
+    )
 
 
 class HumanEval(Benchmark):
@@ -50,8 +76,10 @@ class HumanEval(Benchmark):
     default_max_tokens: ClassVar[int] = 512
     expected_count: ClassVar[int] = 164
     score_in_thread: ClassVar[bool] = True
+    Options: ClassVar[type[BenchmarkOptions]] = CodeOptions
+    opts: CodeOptions
 
-    def load(self) -> list[Doc]:
+    def load(self) -> list[Doc[HumanEvalItem]]:
         if self.data.root is None:
             rows = [
                 (f"hub:{i}", r)
@@ -60,24 +88,27 @@ class HumanEval(Benchmark):
         else:
             path = self.data.path("humaneval/HumanEval.jsonl.gz")
             rows = [(f"{path}:{n}", r) for n, r in read_jsonl(path)]
-        docs = []
+        docs: list[Doc[HumanEvalItem]] = []
         for where, r in rows:
             missing = [f for f in FIELDS if not isinstance(r.get(f), str)]
             if missing:
                 raise DataError(f"{where}: missing or bad field(s) {', '.join(missing)}")
-            docs.append(Doc(r["task_id"], {f: r[f] for f in FIELDS}))
+            item = HumanEvalItem(
+                task_id=r["task_id"], prompt=r["prompt"], entry_point=r["entry_point"],
+                canonical_solution=r["canonical_solution"], test=r["test"],
+            )
+            docs.append(Doc(r["task_id"], item))
         expect_count("humaneval", len(docs), self.expected_count)
         return docs
 
-    def prepare(self, docs: Sequence[Doc], ctx: PromptContext) -> None:
+    def prepare(self, docs: Sequence[Doc[HumanEvalItem]], ctx: PromptContext) -> None:
         sandbox = Sandbox(
-            unsafe=bool(self.options.get("unsafe_exec")),
-            limits=Limits(timeout=10.0, memory_mb=1024),
+            unsafe=self.opts.unsafe_exec, limits=Limits(timeout=10.0, memory_mb=1024)
         )
         sandbox.check_available()
-        self.options["_sandbox"] = sandbox
+        self._sandbox = sandbox
 
-    def request(self, doc: Doc, ctx: PromptContext) -> Request:
+    def request(self, doc: Doc[HumanEvalItem], ctx: PromptContext) -> Request:
         prompt = doc.fields["prompt"]
         if ctx.chat:
             msg = Message("user", CHAT_TEMPLATE.format(prompt=prompt))
@@ -85,13 +116,14 @@ class HumanEval(Benchmark):
         stops = ctx.sampling.stop or tuple(s for s in STOP_SEQUENCES)
         return GenerateRequest(prompt=prompt, sampling=replace(ctx.sampling, stop=stops))
 
-    def score(self, doc: Doc, ctx: PromptContext, response: Response) -> ItemScore:
+    def score(
+        self, doc: Doc[HumanEvalItem], ctx: PromptContext, response: Response, request: Request
+    ) -> ItemScore:
         assert isinstance(response, GenerateResponse)
-        sandbox: Sandbox = self.options["_sandbox"]
+        sandbox = self._sandbox
         f = doc.fields
         code = extract_code(response.text, f["prompt"], f["entry_point"], ctx.chat)
-        program = code + "\n" + f["test"] + f"\ncheck({f['entry_point']})\n"
-        result = sandbox.run(program)
+        result = sandbox.run(build_program(f, code))
         reason = "all tests passed" if result.ok else f"{result.status}: {result.reason}"
         return ItemScore(
             metrics={"pass@1": float(result.ok)},

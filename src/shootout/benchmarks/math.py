@@ -12,7 +12,7 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypedDict
 
 from ..data.files import expect_count, read_jsonl
 from ..data.hub import hub_rows
@@ -20,7 +20,7 @@ from ..errors import DataError
 from ..providers.base import GenerateRequest, GenerateResponse, Message
 from ..scoring.isolated import CallTimeout
 from ..scoring.mathequiv import HARD_TIMEOUT_S, extract_boxed, math_equal_bounded, math_gold
-from ..scoring.numeric import strip_think
+from ..scoring.text import strip_reasoning
 from .base import Benchmark, Doc, ItemScore, Mode, PromptContext, Request, Response
 
 MINERVA_EXEMPLARS = (
@@ -72,7 +72,7 @@ _MINERVA_FINAL = re.compile(
 
 def extract_answer(text: str) -> tuple[str | None, str]:
     """(answer, rule): Minerva's "The final answer is $X$", else the last \\boxed{}."""
-    body = strip_think(text)
+    body = strip_reasoning(text)
     m = _MINERVA_FINAL.search(body)
     if m:
         ans = m.group(1).strip()
@@ -81,6 +81,12 @@ def extract_answer(text: str) -> tuple[str | None, str]:
         return ans, "minerva_final_answer"
     boxed = extract_boxed(body)
     return (boxed, "boxed") if boxed is not None else (None, "none")
+
+
+class MathItem(TypedDict):
+    problem: str
+    gold: str
+    level: str
 
 
 class MATH500(Benchmark):
@@ -102,7 +108,7 @@ class MATH500(Benchmark):
     hub: ClassVar[tuple[str, str | None, str]] = ("HuggingFaceH4/MATH-500", None, "test")
     score_in_thread: ClassVar[bool] = True
 
-    def load(self) -> list[Doc]:
+    def load(self) -> list[Doc[MathItem]]:
         if self.data.root is None:
             rows = [(f"hub:{i}", r) for i, r in enumerate(hub_rows(*self.hub))]
         else:
@@ -112,7 +118,7 @@ class MATH500(Benchmark):
         expect_count(self.relpath, len(docs), self.expected_count)
         return docs
 
-    def _doc(self, i: int, where: str, r: dict[str, Any]) -> Doc:
+    def _doc(self, i: int, where: str, r: dict[str, Any]) -> Doc[MathItem]:
         try:
             problem = str(r["problem"])
             gold = str(r["answer"]) if "answer" in r else math_gold(str(r["solution"]))
@@ -123,7 +129,7 @@ class MATH500(Benchmark):
             raise DataError(f"{where}: missing or bad field ({e})") from e
         return Doc(doc_id, {"problem": problem, "gold": gold, "level": level}, group=subject)
 
-    def request(self, doc: Doc, ctx: PromptContext) -> Request:
+    def request(self, doc: Doc[MathItem], ctx: PromptContext) -> Request:
         problem = doc.fields["problem"]
         if ctx.chat:
             msg = Message("user", CHAT_TEMPLATE.format(problem=problem))
@@ -133,7 +139,9 @@ class MATH500(Benchmark):
         sampling = replace(ctx.sampling, stop=ctx.sampling.stop or ("Problem:",))
         return GenerateRequest(prompt=f"{shots}Problem:\n{problem}\n\nSolution:", sampling=sampling)
 
-    def score(self, doc: Doc, ctx: PromptContext, response: Response) -> ItemScore:
+    def score(
+        self, doc: Doc[MathItem], ctx: PromptContext, response: Response, request: Request
+    ) -> ItemScore:
         assert isinstance(response, GenerateResponse)
         pred, rule = extract_answer(response.text)
         gold = doc.fields["gold"]
@@ -185,7 +193,7 @@ class MATHFull(MATH500):
     expected_count: ClassVar[int] = 5000
     relpath: ClassVar[str] = "math/test.jsonl"
 
-    def load(self) -> list[Doc]:
+    def load(self) -> list[Doc[MathItem]]:
         if self.data.root is None:
             raise DataError(
                 "the full MATH test is read from a data directory only "

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import ClassVar, TypedDict
 
 from ..data.files import expect_count, read_csv_rows
 from ..data.hub import hub_rows
@@ -90,6 +90,12 @@ def format_question(question: str, choices: Sequence[str]) -> str:
     return format_mc(question.strip(), choices)
 
 
+class MMLUItem(TypedDict):
+    question: str
+    choices: list[str]
+    answer: str
+
+
 class MMLU(MultipleChoiceBenchmark):
     name: ClassVar[str] = "mmlu"
     version: ClassVar[str] = "2"  # 2: the new letter extraction for generated answers
@@ -104,14 +110,14 @@ class MMLU(MultipleChoiceBenchmark):
     default_fewshot: ClassVar[int] = 5
     expected_count: ClassVar[int] = 14042
 
-    def load(self) -> list[Doc]:
+    def load(self) -> list[Doc[MMLUItem]]:
         if self.data.root is None:
             return self._load_hub()
         test_dir = self.data.path("mmlu/test")
         files = sorted(test_dir.glob("*_test.csv"))
         if len(files) != 57:
             raise DataError(f"{test_dir}: expected 57 subject files, found {len(files)}")
-        docs: list[Doc] = []
+        docs: list[Doc[MMLUItem]] = []
         for f in files:
             subject = f.name.removesuffix("_test.csv")
             self.data.path(f"mmlu/test/{f.name}")
@@ -120,7 +126,7 @@ class MMLU(MultipleChoiceBenchmark):
         expect_count(test_dir, len(docs), self.expected_count)
         return docs
 
-    def _load_hub(self) -> list[Doc]:
+    def _load_hub(self) -> list[Doc[MMLUItem]]:
         docs = []
         for i, r in enumerate(hub_rows("cais/mmlu", "all", "test")):
             row = [r["question"], *r["choices"], LETTERS4[int(r["answer"])]]
@@ -132,8 +138,8 @@ class MMLU(MultipleChoiceBenchmark):
             self._hub_dev[r["subject"]].append(_doc(r["subject"], "", row, "dev"))
         return docs
 
-    def _dev(self, subject: str) -> list[Doc]:
-        cache: dict[str, list[Doc]] = self.__dict__.setdefault("_dev_cache", {})
+    def _dev(self, subject: str) -> list[Doc[MMLUItem]]:
+        cache: dict[str, list[Doc[MMLUItem]]] = self.__dict__.setdefault("_dev_cache", {})
         if subject not in cache:
             if self.data.root is None:
                 cache[subject] = getattr(self, "_hub_dev", {}).get(subject, [])
@@ -146,7 +152,7 @@ class MMLU(MultipleChoiceBenchmark):
                 ]
         return cache[subject]
 
-    def mc(self, doc: Doc, fewshot: int) -> MCQuestion:
+    def mc(self, doc: Doc[MMLUItem], fewshot: int) -> MCQuestion:
         subject = doc.group
         shots = self._dev(subject)[:fewshot]
         if len(shots) < fewshot:
@@ -168,14 +174,14 @@ class MMLU(MultipleChoiceBenchmark):
             options=tuple(doc.fields["choices"]),
         )
 
-    def fewshot_examples(self, doc: Doc, k: int) -> list[tuple[str, Sequence[str], int]]:
+    def fewshot_examples(self, doc: Doc[MMLUItem], k: int) -> list[tuple[str, Sequence[str], int]]:
         return [
             (s.fields["question"], s.fields["choices"], LETTERS4.index(s.fields["answer"]))
             for s in self._dev(doc.group)[:k]
         ]
 
 
-def _doc(subject: str, doc_id: str, row: list[str], where: str) -> Doc:
+def _doc(subject: str, doc_id: str, row: list[str], where: str) -> Doc[MMLUItem]:
     question, a, b, c, d, answer = row
     answer = answer.strip()
     if answer not in LETTERS4:
@@ -193,7 +199,7 @@ class MMLUSubject(MMLU):
 
     subject: ClassVar[str]
 
-    def load(self) -> list[Doc]:
+    def load(self) -> list[Doc[MMLUItem]]:
         return [d for d in super().load() if d.group == self.subject]
 
 

@@ -45,6 +45,16 @@ class MCQuestion:
     question: str
     options: tuple[str, ...]
 
+    @classmethod
+    def simple(
+        cls, question: str, options: Sequence[str], gold: int, context: str | None = None
+    ) -> MCQuestion:
+        """The usual layout (lm-evaluation-harness's ARC, PIQA, ...): `context`, by default
+        "Question: {question}\nAnswer:", continued by a space and each option."""
+        ctx = context if context is not None else f"Question: {question}\nAnswer:"
+        opts = tuple(options)
+        return cls(tuple((ctx, f" {o}") for o in opts), opts, gold, question, opts)
+
 
 class MultipleChoiceBenchmark(Benchmark):
     metrics: ClassVar[tuple[str, ...]] = ("acc", "acc_norm")
@@ -87,7 +97,9 @@ class MultipleChoiceBenchmark(Benchmark):
         return tuple(q.options[i] for i in order), order.index(q.gold)
 
     # -- scoring --------------------------------------------------------------------------
-    def score(self, doc: Doc, ctx: PromptContext, response: Response) -> ItemScore:
+    def score(
+        self, doc: Doc, ctx: PromptContext, response: Response, request: Request
+    ) -> ItemScore:
         q = self.mc(doc, ctx.fewshot)
         if isinstance(response, LoglikelihoodResponse):
             return self.score_loglikelihood(doc, q, response)

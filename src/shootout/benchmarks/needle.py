@@ -13,11 +13,12 @@ import random
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypedDict
+
+from pydantic import Field, ValidationInfo, field_validator
 
 from ..errors import ConfigError, ProviderError, RetryableProviderError
-from ..providers.base import GenerateRequest, GenerateResponse, Message
-from ..scoring.choice import strip_reasoning
+from ..providers.base import GenerateRequest, GenerateResponse, Message, Provider
 from ..scoring.needle import (
     ADJECTIVES,
     EN,
@@ -34,7 +35,17 @@ from ..scoring.needle import (
     score_all,
     score_one,
 )
-from .base import Benchmark, Doc, ItemScore, PromptContext, Request, Response, Score
+from ..scoring.text import strip_reasoning
+from .base import (
+    Benchmark,
+    BenchmarkOptions,
+    Doc,
+    ItemScore,
+    PromptContext,
+    Request,
+    Response,
+    Score,
+)
 from .needle_aggregate import aggregate_models, aggregate_rows
 
 VARIANTS = ("single", "multivalue", "multikey", "multiquery")
@@ -44,47 +55,75 @@ DEFAULT_DEPTHS = tuple(float(d) for d in range(0, 101, 10))
 DEFAULT_LENGTHS = tuple(2**k for k in range(10, 21))  # 1K .. 1M, cut to the model's window
 
 
-@dataclass(frozen=True)
-class NeedleOptions:
-    lengths: tuple[int, ...] | None = None
-    depths: tuple[float, ...] = DEFAULT_DEPTHS
-    trials: int = 3
-    variant: str = "single"
-    needles: int = 4
-    haystack: str = "gatsby"
-    haystack_explicit: bool = False
-    max_tokens_budget: int | None = None
-    dry_run: bool = False
-    tokenizer: Any = None
-    context_window: int | None = None
-    calibrate: bool = True
+class NeedleItem(TypedDict):
+    length: int
+    depth: float
+    trial: int
+    variant: str
+    haystack: str
+    needles: list[dict[str, Any]]
+    query: list[str]
+    answers: list[str]
+    distractors: list[str]
 
+
+class NeedleOptions(BenchmarkOptions):
+    """Options of the needle grid (`-o needle.lengths=1k,4k`, or `options:` in a run config)."""
+
+    lengths: tuple[int, ...] | None = Field(None, description="context lengths, e.g. 1k,2k,4k")
+    depths: tuple[float, ...] = Field(
+        DEFAULT_DEPTHS, validate_default=True, description="needle depths in percent"
+    )
+    trials: int = Field(3, description="prompts per length x depth cell")
+    variant: str = Field("single", description=", ".join(VARIANTS))
+    needles: int = Field(4, description="needles per prompt for the multi-needle variants")
+    haystack: str | None = Field(None, description="gatsby (default), pg, zh or synthetic")
+    max_tokens_budget: int | None = Field(None, description="refuse grids that cost more")
+    tokenizer: Any = Field(None, description="local, gguf:PATH, tiktoken:NAME or chars")
+    context_window: int | None = Field(None, description="the API model's window in tokens")
+    calibrate: bool = Field(True, description="confirm prompt sizes against the server")
+
+    @field_validator("lengths", mode="before")
     @classmethod
-    def parse(cls, o: Mapping[str, Any]) -> NeedleOptions:
-        variant = ALIASES.get(str(o.get("variant", "single")), str(o.get("variant", "single")))
-        if variant not in VARIANTS:
-            raise ConfigError(f"needle: variant {variant!r}; choose one of {', '.join(VARIANTS)}")
-        haystack = str(o.get("haystack") or "gatsby")
-        if haystack not in HAYSTACKS:
-            raise ConfigError(f"needle: haystack {haystack!r}; choose {', '.join(HAYSTACKS)}")
-        lengths = _int_list(o["lengths"], "lengths") if o.get("lengths") else None
-        depths = _float_list(o["depths"]) if o.get("depths") not in (None, "") else DEFAULT_DEPTHS
+    def _lengths(cls, v: Any) -> Any:
+        if v in (None, ""):
+            return None
+        return tuple(sorted(set(_int_list(v, "lengths"))))
+
+    @field_validator("depths", mode="before")
+    @classmethod
+    def _depths(cls, v: Any) -> Any:
+        depths = _float_list(v) if v not in (None, "") else list(DEFAULT_DEPTHS)
         if not depths or any(not 0 <= d <= 100 for d in depths):
-            raise ConfigError("needle: depths are percentages between 0 and 100")
-        return cls(
-            lengths=tuple(sorted(set(lengths))) if lengths else None,
-            depths=tuple(sorted(set(depths), reverse=True)),
-            trials=_positive(o.get("trials", 3), "trials"),
-            variant=variant,
-            needles=_positive(o.get("needles", 4), "needles"),
-            haystack=haystack,
-            haystack_explicit=bool(o.get("haystack")),
-            max_tokens_budget=_opt_int(o.get("max_tokens_budget"), "max_tokens_budget"),
-            dry_run=bool(o.get("dry_run", False)),
-            tokenizer=o.get("tokenizer"),
-            context_window=_opt_int(o.get("context_window"), "context_window"),
-            calibrate=bool(o.get("calibrate", True)),
-        )
+            raise ValueError("depths are percentages between 0 and 100")
+        return tuple(sorted(set(depths), reverse=True))
+
+    @field_validator("trials", "needles", mode="before")
+    @classmethod
+    def _positive(cls, v: Any, info: ValidationInfo) -> int:
+        return _positive(v, str(info.field_name))
+
+    @field_validator("max_tokens_budget", "context_window", mode="before")
+    @classmethod
+    def _opt_positive(cls, v: Any, info: ValidationInfo) -> int | None:
+        return None if v in (None, "") else _positive(v, str(info.field_name))
+
+    @field_validator("variant", mode="before")
+    @classmethod
+    def _variant(cls, v: Any) -> str:
+        variant = ALIASES.get(str(v), str(v))
+        if variant not in VARIANTS:
+            raise ValueError(f"variant {variant!r}; choose one of {', '.join(VARIANTS)}")
+        return variant
+
+    @field_validator("haystack", mode="before")
+    @classmethod
+    def _haystack(cls, v: Any) -> str | None:
+        if v in (None, ""):
+            return None
+        if str(v) not in HAYSTACKS:
+            raise ValueError(f"haystack {v!r}; choose {', '.join(HAYSTACKS)}")
+        return str(v)
 
 
 @dataclass
@@ -98,7 +137,7 @@ class _Bound:
     window: int | None
     haystack: Haystack
     scale: dict[int, float] = field(default_factory=dict)  # server tokens / counted tokens
-    built: dict[tuple[str, bool, int, float], Built] = field(default_factory=dict)
+    built: dict[tuple[str, int, float], Built] = field(default_factory=dict)  # id, max new, scale
     calibration: list[dict[str, Any]] = field(default_factory=list)
     calibrating: bool = False  # an API: prompt sizes are confirmed against the server
 
@@ -125,15 +164,18 @@ class NeedleInAHaystack(Benchmark):
     # retrieval is scored greedily (RULER); trials, not repeats, give the per-cell variance
     default_temperature: ClassVar[float] = 0.0
     follows_seed_protocol: ClassVar[bool] = False  # greedy under --protocol seed too
+    Options: ClassVar[type[BenchmarkOptions]] = NeedleOptions
+    opts: NeedleOptions
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._bound: _Bound | None = None  # the model the prompts are sized for
 
     # -- documents ------------------------------------------------------------------------
-    @property
-    def opts(self) -> NeedleOptions:
-        return NeedleOptions.parse(self.options)
-
-    def load(self) -> list[Doc]:
+    def load(self) -> list[Doc[NeedleItem]]:
         o = self.opts
-        self._corpus = load_corpus(o.haystack, self.data, fallback=not o.haystack_explicit)
+        self._corpus = load_corpus(o.haystack or "gatsby", self.data,
+                                   fallback=o.haystack is None)
         return [
             self._doc(o, L, d, t)
             for L in (o.lengths or DEFAULT_LENGTHS)
@@ -141,7 +183,7 @@ class NeedleInAHaystack(Benchmark):
             for t in range(o.trials)
         ]
 
-    def _doc(self, o: NeedleOptions, length: int, depth: float, trial: int) -> Doc:
+    def _doc(self, o: NeedleOptions, length: int, depth: float, trial: int) -> Doc[NeedleItem]:
         rng = random.Random(f"needle|{self.fewshot_seed}|{o.variant}|{length}|{depth}|{trial}")
         k = 1 if o.variant == "single" else o.needles
         keys = _keys(rng, 1 if o.variant == "multivalue" else k)
@@ -158,22 +200,23 @@ class NeedleInAHaystack(Benchmark):
         else:  # single, multivalue: one key
             needles = [(keys[0], values[i], spread[i]) for i in range(k)]
             query, answers, distractors = keys[:1], values, []
-        fields = {
-            "length": length, "depth": depth, "trial": trial, "variant": o.variant,
-            "haystack": self.corpus.name,
-            "needles": [{"key": a, "value": v, "depth": d} for a, v, d in needles],
-            "query": query, "answers": answers, "distractors": distractors,
-        }
+        fields = NeedleItem(
+            length=length, depth=depth, trial=trial, variant=o.variant,
+            haystack=self.corpus.name,
+            needles=[{"key": a, "value": v, "depth": d} for a, v, d in needles],
+            query=query, answers=answers, distractors=distractors,
+        )
         return Doc(id=f"L{length}-d{depth:g}-t{trial}", fields=fields, group=f"L{length}")
 
     @property
     def corpus(self) -> Corpus:
         if not hasattr(self, "_corpus"):
             o = self.opts
-            self._corpus = load_corpus(o.haystack, self.data, fallback=not o.haystack_explicit)
+            self._corpus = load_corpus(o.haystack or "gatsby", self.data,
+                                       fallback=o.haystack is None)
         return self._corpus
 
-    def wanted_n_ctx(self) -> int | None:
+    def context_needed(self) -> int | None:
         """The KV-cache size a local model needs for the explicit lengths (None: defaults,
         which are cut to whatever n_ctx the model has)."""
         lengths = self.opts.lengths
@@ -185,8 +228,8 @@ class NeedleInAHaystack(Benchmark):
         """Use `count` (text -> tokens, BOS included) to size prompts. No server check."""
         self._bound = _Bound(count, name, exact, limit, window, Haystack(self.corpus, count))
 
-    async def bind_model(self, provider: Any, docs: Sequence[Doc], ctx: PromptContext
-                         ) -> list[Doc]:
+    async def bind(self, provider: Provider, docs: Sequence[Doc[NeedleItem]], ctx: PromptContext, *,
+                   send: bool = True) -> list[Doc[NeedleItem]]:
         """Bind to `provider`: its tokenizer and window, the documents that fit, the token
         budget, and (for APIs) the calibration against the server's prompt-token counts."""
         o = self.opts
@@ -204,12 +247,12 @@ class NeedleInAHaystack(Benchmark):
                 f"generated + {cost['calibration_tokens']:,} calibration), over "
                 f"--max-tokens-budget {o.max_tokens_budget:,}; use fewer lengths, depths or trials"
             )
-        if self._state().calibrating and not o.dry_run:
+        if self._state().calibrating and send:
             await self.calibrate(provider, docs, ctx)
         return docs
 
-    def _needs_calibration(self, provider: Any) -> bool:
-        return self.opts.calibrate and not callable(getattr(provider, "tokenize", None))
+    def _needs_calibration(self, provider: Provider) -> bool:
+        return self.opts.calibrate and not provider.capabilities.tokenize
 
     def _lengths(self, o: NeedleOptions, window: int | None, limit: int | None) -> set[int]:
         if o.lengths:
@@ -231,7 +274,9 @@ class NeedleInAHaystack(Benchmark):
             raise ConfigError(f"needle: the context ({min(caps)} tokens) is under 1024 tokens")
         return out
 
-    async def calibrate(self, provider: Any, docs: Sequence[Doc], ctx: PromptContext) -> None:
+    async def calibrate(
+        self, provider: Provider, docs: Sequence[Doc[NeedleItem]], ctx: PromptContext
+    ) -> None:
         """Per length: send the prompt (1 token out), compare the server's prompt tokens with
         the target and rescale the filler until within 0.5%. An exact tokenizer that agrees
         with the server on the first length is trusted for the rest."""
@@ -258,9 +303,9 @@ class NeedleInAHaystack(Benchmark):
                 b.calibration[-1]["note"] = "tokenizer agrees with the server"
                 return
 
-    def model_info(self) -> dict[str, Any]:
+    def binding_info(self) -> dict[str, Any]:
         """For the run manifest: tokenizer, window, calibration."""
-        b = getattr(self, "_bound", None)
+        b = self._bound
         if b is None:
             return {}
         return {"tokenizer": b.tokenizer, "exact": b.exact, "context_limit": b.limit,
@@ -268,10 +313,10 @@ class NeedleInAHaystack(Benchmark):
                 "haystack_source": self.corpus.source, "calibration": b.calibration}
 
     # -- requests -------------------------------------------------------------------------
-    def request(self, doc: Doc, ctx: PromptContext) -> Request:
+    def request(self, doc: Doc[NeedleItem], ctx: PromptContext) -> Request:
         return self._request(doc, ctx, self._built(doc, ctx))
 
-    def _request(self, doc: Doc, ctx: PromptContext, built: Built,
+    def _request(self, doc: Doc[NeedleItem], ctx: PromptContext, built: Built,
                  max_tokens: int | None = None) -> GenerateRequest:
         # no stop sequence unless the run sets one: RULER's runs pass none, and the value
         # is looked for anywhere in the output
@@ -281,25 +326,25 @@ class NeedleInAHaystack(Benchmark):
         return GenerateRequest(prompt=built.text, sampling=sampling)
 
     def _state(self) -> _Bound:
-        b = getattr(self, "_bound", None)
+        b = self._bound
         if b is None:
-            raise ProviderError("needle: no tokenizer bound; the runner must call bind_model")
+            raise ProviderError("needle: no tokenizer bound; the runner must call bind")
         return b
 
-    def _max_new(self, doc: Doc, ctx: PromptContext) -> int:
+    def _max_new(self, doc: Doc[NeedleItem], ctx: PromptContext) -> int:
         k = len(doc.fields["answers"])
         return max(ctx.sampling.max_tokens, 10 * k + 6) if k > 1 else ctx.sampling.max_tokens
 
     def _target(self, length: int, max_new: int) -> int:
         """The prompt's token count: the length, less the answer's room at the window's edge
         (and the builder's tolerance, so that the prompt cannot overshoot the window)."""
-        limit = getattr(getattr(self, "_bound", None), "limit", None)
+        limit = self._bound.limit if self._bound is not None else None
         if limit is None or length + max_new <= limit:
             return length
         room = limit - max_new
         return room - _tolerance(room)
 
-    def _built(self, doc: Doc, ctx: PromptContext) -> Built:
+    def _built(self, doc: Doc[NeedleItem], ctx: PromptContext) -> Built:
         b = self._state()
         L = doc.fields["length"]
         scale = _nearest_scale(b.scale, L)
@@ -312,7 +357,7 @@ class NeedleInAHaystack(Benchmark):
             b.built[key] = b.haystack.build(head, tail, needles, target, tol)
         return b.built[key]
 
-    def _texts(self, doc: Doc) -> tuple[str, str, list[Needle]]:
+    def _texts(self, doc: Doc[NeedleItem]) -> tuple[str, str, list[Needle]]:
         """Intro, question + answer prefix, needles. Chat models get the answer prefix too, at
         the end of the user message, as RULER's API client sends it: without it a chat model
         tends to restate the question before the number."""
@@ -330,7 +375,9 @@ class NeedleInAHaystack(Benchmark):
         return (t.intro_all if many else t.intro_one), tail, needles
 
     # -- scoring --------------------------------------------------------------------------
-    def score(self, doc: Doc, ctx: PromptContext, response: Response) -> ItemScore:
+    def score(
+        self, doc: Doc[NeedleItem], ctx: PromptContext, response: Response, request: Request
+    ) -> ItemScore:
         if not isinstance(response, GenerateResponse):
             raise ProviderError(f"needle: unexpected response type {type(response).__name__}")
         f = doc.fields
@@ -354,9 +401,9 @@ class NeedleInAHaystack(Benchmark):
             detail=detail,
         )
 
-    def _token_detail(self, doc: Doc, ctx: PromptContext, response: GenerateResponse
+    def _token_detail(self, doc: Doc[NeedleItem], ctx: PromptContext, response: GenerateResponse
                       ) -> dict[str, Any]:
-        b = getattr(self, "_bound", None)
+        b = self._bound
         u = response.usage
         out: dict[str, Any] = {
             "reported_prompt_tokens": u.prompt_tokens if u.prompt_tokens and not u.estimated
@@ -372,7 +419,7 @@ class NeedleInAHaystack(Benchmark):
         return out
 
     # -- cost -----------------------------------------------------------------------------
-    def cost(self, docs: Sequence[Doc], ctx: PromptContext) -> dict[str, Any]:
+    def cost(self, docs: Sequence[Doc[NeedleItem]], ctx: PromptContext) -> dict[str, Any]:
         """Prompt tokens the grid costs, and what a backend that reuses the previous request's
         prefix (llama.cpp, servers with prefix caching) actually evaluates, in run order."""
         per: dict[int, dict[str, int]] = defaultdict(lambda: {"requests": 0, "prompt_tokens": 0})
@@ -387,7 +434,7 @@ class NeedleInAHaystack(Benchmark):
             first = min(n["depth"] for n in d.fields["needles"]) * T
             processed += round(T - (min(first, prev) if prev is not None else 0))
             prev = first
-        b = getattr(self, "_bound", None)
+        b = self._bound
         calib = 0
         if b is not None and b.calibrating and per:  # one try per length, often two
             calib = sum(self._target(L, 1) for L in (list(per)[:1] if b.exact else per))
@@ -396,19 +443,6 @@ class NeedleInAHaystack(Benchmark):
                 "evaluated_with_prefix_cache": processed,
                 "per_length": {str(L): v for L, v in sorted(per.items())}}
 
-    def cost_report(self, docs: Sequence[Doc], ctx: PromptContext) -> str:
-        c = self.cost(docs, ctx)
-        lines = [f"needle dry run: {c['requests']} requests, {c['prompt_tokens']:,} prompt "
-                 f"tokens + up to {c['max_completion_tokens']:,} generated"]
-        lines += [f"  L={L:>8}: {v['requests']:>4} requests, {v['prompt_tokens']:>12,} tokens"
-                  for L, v in c["per_length"].items()]
-        if c["calibration_tokens"]:
-            lines.append(f"  calibration: about {c['calibration_tokens']:,} prompt tokens")
-        lines.append(f"  with prefix reuse (llama.cpp, prefix-caching servers): about "
-                     f"{c['evaluated_with_prefix_cache']:,} tokens evaluated")
-        lines.append(f"  total budget needed: {c['total_tokens']:,} tokens")
-        return "\n".join(lines)
-
     # -- corpus-level analysis ------------------------------------------------------------
     @classmethod
     def aggregate(cls, rows: Sequence[Any]) -> tuple[list[Score], dict[str, Any]] | None:
@@ -416,25 +450,24 @@ class NeedleInAHaystack(Benchmark):
 
     @classmethod
     def aggregate_models(cls, rows_by_model: Mapping[str, Sequence[Any]]
-                         ) -> dict[str, tuple[list[Score], dict[str, Any]]]:
+                         ) -> Mapping[str, tuple[list[Score], dict[str, Any]] | None]:
         """Like `aggregate`, for models compared side by side: the headline (acc, acc_strict,
         recall, the depth buckets, the gap) over the grid every model covers; see
         `needle_aggregate.aggregate_models`."""
         return aggregate_models(rows_by_model)
 
 
-async def server_prompt_tokens(provider: Any, req: GenerateRequest) -> int | None:
+async def server_prompt_tokens(provider: Provider, req: GenerateRequest) -> int | None:
     """The prompt's tokens as the server counts them, or None if it does not say.
 
     Uses `provider.count_prompt_tokens(req)` where the provider has it (a non-streamed call:
     some servers, llama-cpp-python's among them, report no usage when streaming), else the
     usage of an ordinary `generate`.
     """
-    count = getattr(provider, "count_prompt_tokens", None)
     for attempt in range(3):
         try:
-            if callable(count):
-                n = await count(req)
+            if provider.capabilities.count_prompt_tokens:
+                n = await provider.count_prompt_tokens(req)
                 return int(n) if n else None
             usage = (await provider.generate(req)).usage
             return usage.prompt_tokens if usage.prompt_tokens > 0 and not usage.estimated else None
@@ -475,9 +508,9 @@ def _int_list(v: Any, what: str) -> list[int]:
         try:
             n = int(float(s[:-1] if mult > 1 else s) * mult)
         except ValueError:
-            raise ConfigError(f"needle: {what}: {x!r} is not a token count") from None
+            raise ValueError(f"{what}: {x!r} is not a token count") from None
         if n < 128:
-            raise ConfigError(f"needle: {what}: {n} is too short (at least 128 tokens)")
+            raise ValueError(f"{what}: {n} is too short (at least 128 tokens)")
         out.append(n)
     return out
 
@@ -486,21 +519,17 @@ def _float_list(v: Any) -> list[float]:
     try:
         return [float(x) for x in _split(v)]
     except ValueError:
-        raise ConfigError(f"needle: depths: {v!r} are not numbers") from None
+        raise ValueError(f"depths: {v!r} are not numbers") from None
 
 
 def _positive(v: Any, what: str) -> int:
     try:
         n = int(v)
     except (TypeError, ValueError):
-        raise ConfigError(f"needle: {what} must be a whole number, not {v!r}") from None
+        raise ValueError(f"{what} must be a whole number, not {v!r}") from None
     if n < 1:
-        raise ConfigError(f"needle: {what} must be at least 1")
+        raise ValueError(f"{what} must be at least 1")
     return n
-
-
-def _opt_int(v: Any, what: str) -> int | None:
-    return None if v in (None, "") else _positive(v, what)
 
 
 __all__ = ["NeedleInAHaystack", "NeedleOptions", "aggregate_models", "aggregate_rows",

@@ -14,8 +14,9 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypedDict
 
+from ..analysis.stats import z_quantile
 from ..data.files import expect_count, read_lines
 from ..errors import ConfigError, DataError, ProviderError
 from ..providers.base import GenerateRequest, GenerateResponse, Message
@@ -44,6 +45,12 @@ LANG_INSTRUCTION = {"zh": "Simplified Chinese", "en": "English"}
 FLORES = "flores200/devtest"
 WMT22 = "wmt22_zh_en/generaltest2022"
 WMT23 = "wmt23_zh_en/generaltest2023"
+
+
+class TranslationItem(TypedDict):
+    src: str
+    refs: list[str]
+    line: int
 
 
 @dataclass(frozen=True)
@@ -90,19 +97,19 @@ class TranslationBenchmark(Benchmark):
     examples: ClassVar[ExampleSlice]
 
     # -- data -----------------------------------------------------------------------------
-    def load(self) -> list[Doc]:
+    def load(self) -> list[Doc[TranslationItem]]:
         src_path = self.data.path(self.source_file)
         sources = read_lines(src_path)
         expect_count(src_path, len(sources), self.expected_count)
         ref_paths = [self.data.path(rel) for rel in self.reference_files]
         columns = [_aligned_lines(p, src_path, len(sources)) for p in ref_paths]
-        docs = []
+        docs: list[Doc[TranslationItem]] = []
         for i, src in enumerate(sources, start=1):
             _check_segment(src_path, i, src)
             refs = [col[i - 1] for col in columns]
             for path, ref in zip(ref_paths, refs, strict=True):
                 _check_segment(path, i, ref)
-            docs.append(Doc(id=f"{i:04d}", fields={"src": src, "refs": refs, "line": i}))
+            docs.append(Doc(f"{i:04d}", TranslationItem(src=src, refs=refs, line=i)))
         return docs
 
     def example_pool(self) -> list[tuple[str, str]]:
@@ -122,7 +129,7 @@ class TranslationBenchmark(Benchmark):
             self.__dict__["_pool"] = cache
         return cache
 
-    def shots(self, doc: Doc, k: int) -> list[tuple[str, str]]:
+    def shots(self, doc: Doc[TranslationItem], k: int) -> list[tuple[str, str]]:
         """The first k pool examples whose text differs from the item's source and references."""
         pool = self.example_pool()
         if k > len(pool) - 1:
@@ -144,7 +151,7 @@ class TranslationBenchmark(Benchmark):
         blocks = "".join(f"{s}: {a}\n{t}: {b}\n\n" for a, b in shots)
         return f"{blocks}{s}: {source}\n{t}:"
 
-    def request(self, doc: Doc, ctx: PromptContext) -> Request:
+    def request(self, doc: Doc[TranslationItem], ctx: PromptContext) -> Request:
         if ctx.mode != "generative":
             raise ConfigError(f"{self.name} is scored generatively only")
         shots = self.shots(doc, ctx.fewshot)
@@ -159,12 +166,14 @@ class TranslationBenchmark(Benchmark):
         return GenerateRequest(prompt=self.base_prompt(src, shots), sampling=sampling)
 
     # -- scoring --------------------------------------------------------------------------
-    def score(self, doc: Doc, ctx: PromptContext, response: Response) -> ItemScore:
+    def score(
+        self, doc: Doc[TranslationItem], ctx: PromptContext, response: Response, request: Request
+    ) -> ItemScore:
         if not isinstance(response, GenerateResponse):
             raise ProviderError(f"unexpected response type {type(response).__name__}")
-        req = self.request(doc, ctx)
-        assert isinstance(req, GenerateRequest)
-        echo = req.prompt if req.prompt is not None else req.messages[-1].content  # type: ignore[index]
+        if not isinstance(request, GenerateRequest):
+            raise ProviderError(f"{self.name} is scored generatively only")
+        echo = request.prompt if request.messages is None else request.messages[-1].content
         src, all_refs = doc.fields["src"], list(doc.fields["refs"])
         # the primary reference only (sacrebleu's `wmt22` test set default is reference A);
         # the others score the extra multi-reference metrics in `aggregate`
@@ -196,7 +205,7 @@ class TranslationBenchmark(Benchmark):
 
         Each repeat is one full system output over the items present in every repeat; the
         CI is score ± the mean over repeats of sacrebleu's bootstrap 95% half-width
-        (1000 resamples, seed in the signature), and stderr is that half-width / 1.96.
+        (1000 resamples, seed in the signature), and stderr is that half-width / z(0.975).
         `chrf` and `bleu` use the primary reference (A), as sacrebleu's WMT test sets do by
         default; a test set with more references also reports `chrf_multiref` and
         `bleu_multiref` against all of them (`nrefs:2` in their signatures).
@@ -258,7 +267,7 @@ def _metric_value(per_repeat: list[CorpusScore]) -> Score:
     return Score(
         metric=per_repeat[0].metric,
         score=score,
-        stderr=h / 1.96,
+        stderr=h / z_quantile(0.95),
         n=per_repeat[0].n,
         ci_low=max(0.0, score - h),
         ci_high=min(1.0, score + h),

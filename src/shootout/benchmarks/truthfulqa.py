@@ -6,7 +6,7 @@ with the shared multiple-choice format, shuffled per item because the true answe
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, TypedDict
 
 from ..data.files import expect_count, read_json
 from ..data.hub import hub_rows
@@ -32,6 +32,12 @@ QA_PRIMER = (
 )
 
 
+class TruthfulQAItem(TypedDict):
+    question: str
+    answers: list[str]
+    labels: list[int]
+
+
 class TruthfulQAMC1(MultipleChoiceBenchmark):
     name: ClassVar[str] = "truthfulqa_mc1"
     # 2: letters beyond J for the items with 11-13 options; the new letter extraction
@@ -47,7 +53,7 @@ class TruthfulQAMC1(MultipleChoiceBenchmark):
     shuffle_options: ClassVar[bool] = True
     expected_count: ClassVar[int] = 817
 
-    def load(self) -> list[Doc]:
+    def load(self) -> list[Doc[TruthfulQAItem]]:
         if self.data.root is None:
             recs = list(hub_rows("truthfulqa/truthful_qa", "multiple_choice", "validation"))
             recs = [
@@ -65,7 +71,7 @@ class TruthfulQAMC1(MultipleChoiceBenchmark):
             recs, where = read_json(path), str(path)
         if not isinstance(recs, list):
             raise DataError(f"{where}: expected a JSON list")
-        docs = []
+        docs: list[Doc[TruthfulQAItem]] = []
         for i, r in enumerate(recs):
             try:
                 answers = list(r[self.targets].keys())
@@ -75,11 +81,12 @@ class TruthfulQAMC1(MultipleChoiceBenchmark):
                 raise DataError(f"{where}[{i}]: missing or bad {self.targets} ({e})") from e
             if not labels or labels[0] != 1 or 0 not in labels:
                 raise DataError(f"{where}[{i}]: {self.targets} must start with a true answer")
-            docs.append(Doc(str(i), {"question": question, "answers": answers, "labels": labels}))
+            item = TruthfulQAItem(question=question, answers=answers, labels=labels)
+            docs.append(Doc(str(i), item))
         expect_count(where, len(docs), self.expected_count)
         return docs
 
-    def mc(self, doc: Doc, fewshot: int) -> MCQuestion:
+    def mc(self, doc: Doc[TruthfulQAItem], fewshot: int) -> MCQuestion:
         if fewshot:
             raise ConfigError(
                 f"{self.name}: uses the fixed 6-example QA primer; few-shot must be 0"
@@ -107,7 +114,7 @@ class TruthfulQAMC2(TruthfulQAMC1):
     modes: ClassVar[tuple[Mode, ...]] = ("loglikelihood",)
 
     def score_loglikelihood(
-        self, doc: Doc, q: MCQuestion, response: LoglikelihoodResponse
+        self, doc: Doc[TruthfulQAItem], q: MCQuestion, response: LoglikelihoodResponse
     ) -> ItemScore:
         lls = [s.logprob for s in response.scores]
         value = mc2_score(lls, doc.fields["labels"])

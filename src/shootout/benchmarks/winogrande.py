@@ -6,13 +6,19 @@ is scored under each context, as lm-evaluation-harness and the GPT-3 paper do.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, TypedDict
 
 from ..data.files import expect_count, read_jsonl, read_lines
 from ..data.hub import hub_rows
 from ..errors import ConfigError, DataError
 from .base import Doc
 from .multiple_choice import MCQuestion, MultipleChoiceBenchmark
+
+
+class WinoGrandeItem(TypedDict):
+    sentence: str
+    options: list[str]
+    gold: int
 
 
 class WinoGrande(MultipleChoiceBenchmark):
@@ -27,7 +33,7 @@ class WinoGrande(MultipleChoiceBenchmark):
     metrics: ClassVar[tuple[str, ...]] = ("acc",)
     expected_count: ClassVar[int] = 1267
 
-    def load(self) -> list[Doc]:
+    def load(self) -> list[Doc[WinoGrandeItem]]:
         if self.data.root is None:
             rows = [
                 (f"hub:{i}", r)
@@ -43,7 +49,7 @@ class WinoGrande(MultipleChoiceBenchmark):
             for (where, r), lab in zip(rows, labels, strict=True):
                 if str(r.get("answer")) != lab:
                     raise DataError(f"{where}: answer disagrees with {labels_path.name}")
-        docs = []
+        docs: list[Doc[WinoGrandeItem]] = []
         for where, r in rows:
             try:
                 sentence, opts = r["sentence"], [r["option1"], r["option2"]]
@@ -53,11 +59,11 @@ class WinoGrande(MultipleChoiceBenchmark):
                 raise DataError(f"{where}: missing or bad field ({e})") from e
             if "_" not in sentence or gold not in (0, 1):
                 raise DataError(f"{where}: sentence needs a '_' blank and answer 1 or 2")
-            docs.append(Doc(doc_id, {"sentence": sentence, "options": opts, "gold": gold}))
+            docs.append(Doc(doc_id, WinoGrandeItem(sentence=sentence, options=opts, gold=gold)))
         expect_count("winogrande dev", len(docs), self.expected_count)
         return docs
 
-    def mc(self, doc: Doc, fewshot: int) -> MCQuestion:
+    def mc(self, doc: Doc[WinoGrandeItem], fewshot: int) -> MCQuestion:
         if fewshot:
             raise ConfigError("winogrande: few-shot is not supported (0-shot only)")
         sentence = doc.fields["sentence"]

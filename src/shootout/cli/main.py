@@ -10,11 +10,13 @@ import typer
 
 from .. import __version__
 from ..errors import ShootoutError
+from .arch import arch
+from .data import data_app
 from .listing import list_command
 from .perf import perf_command
 from .report import report_command
 from .results import results_command
-from .run import run_command
+from .run import expand_aliases, run_command
 
 app = typer.Typer(
     name="shootout",
@@ -55,16 +57,8 @@ app.command("perf")(perf_command)
 app.command("report")(report_command)
 
 
-def _register_optional() -> None:
-    """Subcommands whose modules may be absent in a trimmed install."""
-    try:
-        from .arch import arch
-    except ImportError:
-        return
-    app.command("arch", help="Architecture facts: parameters, FLOPs, KV cache, memory.")(arch)
-
-
-_register_optional()
+app.command("arch", help="Architecture facts: parameters, FLOPs, KV cache, memory.")(arch)
+app.add_typer(data_app, name="data")
 
 
 def _classes(name: str) -> tuple[type[BaseException], ...]:
@@ -84,8 +78,8 @@ def _classes(name: str) -> tuple[type[BaseException], ...]:
 _USAGE_ERRORS = _classes("UsageError")
 _CLICK_ERRORS = _classes("ClickException")
 # typer's own Exit/Abort (typer.exceptions) are not click's once click is vendored
-_EXITS = (*_classes("Exit"), typer.Exit)
-_ABORTS = (*_classes("Abort"), typer.Abort, KeyboardInterrupt)
+_EXITS: tuple[type[BaseException], ...] = (*_classes("Exit"), typer.Exit)
+_ABORTS: tuple[type[BaseException], ...] = (*_classes("Abort"), typer.Abort, KeyboardInterrupt)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -93,29 +87,30 @@ def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in args
     # `--debug` is global: accept it after the subcommand too (`shootout run --debug ...`)
     args = [a for a in args if a != "--debug"]
-    if debug:
-        args.insert(0, "--debug")
+    if "run" in args[:1]:
+        args = ["run", *expand_aliases(args[1:])]
     try:
-        app(args=args, standalone_mode=False, prog_name="shootout")
-    except ShootoutError as e:
-        if debug:
-            raise
-        _fail(_one_line(str(e)), e.exit_code)
+        app(args=(["--debug"] if debug else []) + args, standalone_mode=False,
+            prog_name="shootout")
     except _EXITS as e:
         sys.exit(_exit_code(e))
-    except _USAGE_ERRORS as e:
-        if debug:
-            raise
-        _usage_error(e, args)
-    except _CLICK_ERRORS as e:
-        if debug:
-            raise
-        _fail(_one_line(e.format_message()), int(getattr(e, "exit_code", 1)))  # type: ignore[union-attr]
-    except _ABORTS:
+    except _ABORTS:  # before Exception: typer's Abort is a RuntimeError
         _fail("interrupted; rerun the same command (or --resume RUN_ID) to continue", 130)
-    except Exception as e:  # a bug: still one line unless --debug
+    except Exception as e:
         if debug:
             raise
+        _report(e, args)
+
+
+def _report(e: Exception, args: list[str]) -> None:
+    """One line on stderr and the exit code that says what kind of failure it was."""
+    if isinstance(e, ShootoutError):
+        _fail(_one_line(str(e)), e.exit_code)
+    elif isinstance(e, _USAGE_ERRORS):
+        _usage_error(e, args)
+    elif isinstance(e, _CLICK_ERRORS):
+        _fail(_one_line(_format(e)), int(getattr(e, "exit_code", 1)))
+    else:  # a bug: still one line unless --debug
         _fail(
             f"internal error {type(e).__name__}: {_one_line(str(e))}. This is a bug in "
             f"shootout {__version__}: please report it on the project's issue tracker with "
@@ -158,7 +153,12 @@ def _misplaced_option(e: Any, args: list[str]) -> str | None:
 
 
 def _command_names() -> set[str]:
-    return {c.name or "" for c in app.registered_commands}
+    return {c.name or "" for c in (*app.registered_commands, *app.registered_groups)}
+
+
+def _format(e: BaseException) -> str:
+    fmt = getattr(e, "format_message", None)
+    return str(fmt()) if callable(fmt) else str(e)
 
 
 def _fail(message: str, code: int) -> None:

@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ..analysis.formatting import num
 from ..errors import ConfigError, ProviderError, RetryableProviderError
 from ..perf.load import LevelResult, LoadSpec, parse_levels, run_level
 from ..perf.prompts import benchmark_requests, synthetic_requests
@@ -83,29 +84,44 @@ def perf_command(
         "max_concurrency": max_concurrency if rate else None,
     }
     pool = max(int(lv.value) for lv in levels) if not rate else max_concurrency
-    provider = OpenAIProvider(
-        model=name, base_url=base_url, api_key_env=api_key_env, chat=chat,
-        concurrency=pool, timeout=timeout,
-        extra_body={"ignore_eos": True, "min_tokens": output_tokens} if ignore_eos else {},
-    )
-    guard_host(provider._client, provider.base_url)
+    provider = _provider(name, base_url, api_key_env, chat=chat, pool=pool, timeout=timeout,
+                         extra_body={"ignore_eos": True, "min_tokens": output_tokens}
+                         if ignore_eos else {})
     prompt_opts = {"input_tokens": input_tokens, "output_tokens": output_tokens,
                    "from_benchmark": from_benchmark, "data_dir": data_dir}
     results = asyncio.run(_perf(provider, levels, spec, prompt_opts, seed))
+    _store_and_show(Store(store or default_store_path()), name, _public_url(provider.base_url),
+                    config, results, json_out=json_out)
+
+
+def _provider(name: str, base_url: str, api_key_env: str, *, chat: bool, pool: int,
+              timeout: float, extra_body: dict[str, Any]) -> OpenAIProvider:
+    """The client every run uses, held to the base URL's host (`guard_host`)."""
+    provider = OpenAIProvider(
+        model=name, base_url=base_url, api_key_env=api_key_env, chat=chat,
+        concurrency=pool, timeout=timeout, extra_body=extra_body,
+    )
+    guard_host(provider.http.client, provider.base_url)
+    return provider
+
+
+def _store_and_show(db: Store, name: str, url: str, config: dict[str, Any],
+                    results: list[LevelResult], *, json_out: bool) -> None:
+    """Store the load test, print it, and fail when no request at all succeeded."""
     perf_id = "p-" + hashlib.sha256(
         (json.dumps(config, sort_keys=True) + name + str(time.time())).encode()
     ).hexdigest()[:12]
-    url = _public_url(provider.base_url)
-    db = Store(store or default_store_path())
     save_perf(db, perf_id, name, url, config, results)
+    summaries = [r.summary() for r in results]
     payload = {"perf_id": perf_id, "model": name, "base_url": url, "config": config,
-               "levels": [r.summary() for r in results]}
+               "levels": summaries}
     if json_out:
         print(json.dumps(payload, indent=2))
     else:
         _print_table(payload)
     if not any(r.ok for r in results):
-        first = next((s["error_kinds"] for s in payload["levels"] if s["error_kinds"]), {})
+        first: dict[str, int] = next(
+            (s["error_kinds"] for s in summaries if s["error_kinds"]), {})
         raise ProviderError(f"every request failed: {next(iter(first), 'no requests sent')}")
 
 
@@ -143,7 +159,7 @@ async def _perf(
 ) -> list[LevelResult]:
     try:
         await provider.check()
-        tok = ServerTokenizer(provider._client, provider.base_url, provider.model)
+        tok = ServerTokenizer(provider.http.client, provider.base_url, provider.model)
         count = tok.count if await tok.available() else None
         prompts = await _prompts(provider, spec, opts, len(levels), seed, count)
         await _warm_up(provider, prompts[0])
@@ -181,12 +197,12 @@ async def _prompts(
 ) -> list[GenerateRequest]:
     if opts["from_benchmark"]:
         return benchmark_requests(opts["from_benchmark"], spec.max_requests,
-                                  opts["output_tokens"], chat=provider.is_chat, seed=seed,
+                                  opts["output_tokens"], chat=provider.capabilities.chat, seed=seed,
                                   data_dir=opts["data_dir"])
     # each level gets prompts of its own, so no level is served from another's prefix cache
     return await synthetic_requests(
         spec.max_requests * n_levels, opts["input_tokens"], opts["output_tokens"],
-        chat=provider.is_chat, seed=seed, count=count,
+        chat=provider.capabilities.chat, seed=seed, count=count,
     )
 
 
@@ -214,8 +230,9 @@ def _print_table(payload: dict[str, Any]) -> None:
     for s in payload["levels"]:
         est = "~" if s["tokens_estimated"] else ""
         table.add_row(
-            s["label"], str(s["completed"]), str(s["errors"]), _f(s["request_throughput"], 2),
-            est + _f(s["output_throughput"], 1),
+            s["label"], str(s["completed"]), str(s["errors"]),
+            num(s["request_throughput"], "{:.2f}"),
+            est + num(s["output_throughput"], "{:.1f}"),
             f"{est}{s['input_tokens_mean']:.0f} / {s['output_tokens_mean']:.1f}",
             *(_pcts(s[k]) for k in ("ttft_ms", "itl_ms", "tpot_ms", "e2e_ms")),
         )
@@ -228,10 +245,6 @@ def _print_table(payload: dict[str, Any]) -> None:
         if s["empty"]:
             console.print(f"[yellow]{s['label']}: {s['empty']} requests ended without any "
                           "token (a server that interrupts streams under concurrency?)[/yellow]")
-
-
-def _f(x: float | None, digits: int) -> str:
-    return "–" if x is None else f"{x:.{digits}f}"
 
 
 def _pcts(st: dict[str, Any]) -> str:

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
 import typer
 from rich.table import Table
 
-from ..analysis.efficiency import efficiency_report, efficiency_table
-from ..analysis.results import group_breakdown, summarize_with_analyses
+from ..analysis.formatting import ci, json_safe, money_cli, num, pct
+from ..analysis.results import RunResults, build_results
 from ..errors import ConfigError
-from ..store.sqlite import Store, default_store_path
+from ..store import Store, default_store_path
 from .console import stdout_console
 
 
@@ -36,81 +35,99 @@ def results_command(
 
 
 def results_payload(db: Store, run_id: str) -> dict[str, Any]:
-    run = db.get_run(run_id)
-    if run is None:
+    """The results JSON of one stored run."""
+    if db.get_run(run_id) is None:
         raise ConfigError(f"no run {run_id!r} in {db.path}")
-    rows, analyses = summarize_with_analyses(db, run_id)
-    return _clean(
+    return payload(build_results(db, [run_id]).runs[0])
+
+
+def payload(res: RunResults) -> dict[str, Any]:
+    """The results JSON of built results (NaN, which JSON lacks, becomes null)."""
+    if res.efficiency_error is not None:
+        raise res.efficiency_error
+    return json_safe(
         {
-            "run_id": run_id,
-            "status": run["status"],
-            "results": [r.to_dict() for r in rows],
-            "breakdowns": group_breakdown(db, run_id),
-            "analyses": analyses,
-            "efficiency": efficiency_report(db, run_id),
-            "manifest": run["manifest"],
+            "run_id": res.run_id,
+            "status": res.run.status,
+            "results": [s.result_dict() for s in res.scores],
+            "breakdowns": [b.breakdown_dict() for b in res.breakdowns],
+            "analyses": res.analyses,
+            "efficiency": list(res.efficiency),
+            "manifest": res.run.manifest,
         }
     )
 
 
 def emit_results(db: Store, run_id: str, *, json_out: bool) -> None:
-    payload = results_payload(db, run_id)
+    data = results_payload(db, run_id)
     if json_out:
-        print(json.dumps(payload, indent=2, ensure_ascii=False))
+        print(json.dumps(data, indent=2, ensure_ascii=False))
         return
     console = stdout_console()
-    table = Table(title=f"run {run_id} ({payload['status']})")
+    console.print(scores_table(data))
+    if any(r.get("n_failed") for r in data["results"]):
+        console.print("failed = wrong: the score with every failed sample counted as a wrong "
+                      "answer, over all attempted items (n in brackets).")
+    if data.get("efficiency"):
+        console.print(efficiency_table(data["efficiency"]))
+
+
+def scores_table(data: dict[str, Any]) -> Table:
+    """The results as a rich Table: one line per model x benchmark x metric."""
+    table = Table(title=f"run {data['run_id']} ({data['status']})")
     # failures are rare: the extra column appears only when some sample failed
-    worst = any(r.get("n_failed") for r in payload["results"])
+    worst = any(r.get("n_failed") for r in data["results"])
     cols = ["model", "benchmark", "metric", "score", "± stderr", "95% CI", "n", "failed"]
     if worst:
         cols.append("failed = wrong")
     for col in cols:
         table.add_column(col, justify="left" if col in ("model", "benchmark", "metric")
                          else "right")
-    for r in payload["results"]:
+    for r in data["results"]:
         tokens = (r.get("extra") or {}).get("unit") == "tokens"  # needle's effective length
         cells = [
             r["model"],
             r["benchmark"],
             r["metric"] if r["primary"] else f"[dim]{r['metric']}[/dim]",
-            f"{r['score']:,.0f} tok" if tokens and r["score"] is not None else _pct(r["score"]),
-            "–" if tokens else _pct(r["stderr"]),
-            "–" if tokens else _ci(r["ci_low"], r["ci_high"]),
+            f"{r['score']:,.0f} tok" if tokens and r["score"] is not None else pct(r["score"]),
+            "–" if tokens else pct(r["stderr"]),
+            "–" if tokens else ci(r["ci_low"], r["ci_high"], brackets=False),
             str(r["n"]),
             str(r["n_failed"]),
         ]
         if worst:
             cells.append(_failed_as_wrong(r))
         table.add_row(*cells)
-    console.print(table)
-    if worst:
-        console.print("failed = wrong: the score with every failed sample counted as a wrong "
-                      "answer, over all attempted items (n in brackets).")
-    if payload.get("efficiency"):
-        console.print(efficiency_table(payload["efficiency"]))
+    return table
 
 
 def _failed_as_wrong(r: dict[str, Any]) -> str:
     if not r.get("n_failed") or r.get("score_failed_as_wrong") is None:
         return "–"
-    return f"{_pct(r['score_failed_as_wrong'])} (n={r.get('n_attempted')})"
+    return f"{pct(r['score_failed_as_wrong'])} (n={r.get('n_attempted')})"
 
 
-def _ci(lo: float | None, hi: float | None) -> str:
-    return "–" if lo is None or hi is None else f"{_pct(lo)}–{_pct(hi)}"
+def efficiency_table(rows: list[dict[str, Any]]) -> Table:
+    """The efficiency rows as a rich Table: the seed's columns, one line per row."""
+    table = Table(title="efficiency (cost in USD; latency medians in ms)")
+    cols = ("model", "benchmark", "in/out $ per 1M", "tokens in/out", "cost", "$/1k items",
+            "$/point", "TTFT", "TPOT", "ITL", "out tok/s")
+    for c in cols:
+        table.add_column(c, justify="left" if c in ("model", "benchmark") else "right")
+    for r in rows:
+        p, lat = r["price"], r["latency"]
+        table.add_row(
+            r["model"],
+            r["benchmark"] or "[b]all[/b]",
+            f"{num(p['input_per_m'], '{:.3f}')} / {num(p['output_per_m'], '{:.3f}')}",
+            f"{r['tokens']['input']:,} / {r['tokens']['output']:,}",
+            money_cli(r["cost_usd"]),
+            money_cli(r["cost_per_1k_items"]),
+            money_cli(r["cost_per_point"]),
+            num(lat["ttft_ms"]["median"], "{:.1f}"),
+            num(lat["tpot_ms"]["median"], "{:.1f}"),
+            num(lat["itl_ms"]["median"], "{:.1f}"),
+            num(r["throughput"]["per_request_output_tokens_per_s"]["median"], "{:.1f}"),
+        )
+    return table
 
-
-def _pct(x: float | None) -> str:
-    return "–" if x is None else f"{100 * x:.1f}"
-
-
-def _clean(obj: Any) -> Any:
-    """NaN is not JSON: undefined values (an SE from one item) become null."""
-    if isinstance(obj, float) and math.isnan(obj):
-        return None
-    if isinstance(obj, dict):
-        return {k: _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_clean(v) for v in obj]
-    return obj

@@ -3,18 +3,52 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
 from ..config import RunConfig, load_config_file, validate_config
 from ..errors import ConfigError, PartialResultsError
+from ..runner.execute import execute_run
 from ..runner.progress import Progress
-from ..runner.run import Runner
 from ..store.sqlite import Store, default_store_path
 from .results import emit_results
+
+# Flags of earlier releases, kept working: each is the same as a benchmark option
+# (`-o BENCH.KEY=VALUE`; no BENCH: every benchmark that has KEY).
+OPTION_ALIASES: dict[str, str] = {
+    "--needle-lengths": "needle.lengths",
+    "--needle-depths": "needle.depths",
+    "--needle-trials": "needle.trials",
+    "--needle-variant": "needle.variant",
+    "--needle-count": "needle.needles",
+    "--needle-tokenizer": "needle.tokenizer",
+    "--haystack": "needle.haystack",
+    "--context-window": "needle.context_window",
+    "--max-tokens-budget": "needle.max_tokens_budget",
+}
+FLAG_ALIASES: dict[str, str] = {"--unsafe-exec": "unsafe_exec=true"}
+
+
+def expand_aliases(args: Sequence[str]) -> list[str]:
+    """`run`'s earlier flags as the options they stand for (`--haystack pg` becomes
+    `-o needle.haystack=pg`); everything else is left as it is."""
+    out: list[str] = []
+    it = iter(args)
+    for arg in it:
+        flag, eq, value = arg.partition("=")
+        if flag in OPTION_ALIASES:
+            if not eq:
+                value = next(it, "")
+            out += ["-o", f"{OPTION_ALIASES[flag]}={value}"]
+        elif arg in FLAG_ALIASES:
+            out += ["-o", FLAG_ALIASES[arg]]
+        else:
+            out.append(arg)
+    return out
 
 
 class ProtocolName(StrEnum):
@@ -22,135 +56,146 @@ class ProtocolName(StrEnum):
     seed = "seed"
 
 
-def run_command(
-    model: list[str] = typer.Option(
-        None, "--model", "-m", help="Model spec (repeatable): local, gguf:PATH, openai:MODEL."
+# `shootout run`'s options, one line each (the command's signature stays short)
+ModelOpt = Annotated[
+    list[str] | None,
+    typer.Option("--model", "-m", help="Model spec (repeatable): local, gguf:PATH, openai:MODEL."),
+]
+BenchmarksOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--benchmarks", "-b", help="Comma-separated benchmarks or suites (default: quick)."
     ),
-    benchmarks: str = typer.Option(
-        None, "--benchmarks", "-b", help="Comma-separated benchmarks or suites (default: quick)."
-    ),
-    config: Path = typer.Option(None, "--config", "-c", help="YAML run configuration."),
-    resume: str = typer.Option(None, "--resume", help="Continue a stored run by its id."),
-    base_url: str = typer.Option(None, "--base-url", help="Base URL of an OpenAI-compatible API."),
-    api_key_env: str = typer.Option(
-        "OPENAI_API_KEY", "--api-key-env", help="Environment variable holding the API key."
-    ),
-    scoring: str = typer.Option("auto", "--scoring", help="auto, loglikelihood or generative."),
-    logprobs: bool = typer.Option(
-        False, "--logprobs", help="The endpoint supports completions echo+logprobs."
-    ),
-    chat: bool = typer.Option(
-        None, "--chat/--no-chat", help="Use chat messages (default: chat for APIs)."
-    ),
-    limit: int = typer.Option(None, "--limit", help="Seeded sample of N items per benchmark."),
-    repeats: int = typer.Option(
-        None, "--repeats", "--samples", help="Samples per item for sampled generation (3)."
-    ),
-    seed: int = typer.Option(1234, "--seed", help="Seed for item sampling, few-shot and sampling."),
-    fewshot: int = typer.Option(None, "--fewshot", help="Few-shot count for every benchmark."),
-    protocol: ProtocolName = typer.Option(
-        ProtocolName.reference, "--protocol",
+]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML run configuration.")]
+ResumeOpt = Annotated[str | None, typer.Option("--resume", help="Continue a stored run by its id.")]
+BaseUrlOpt = Annotated[
+    str | None, typer.Option("--base-url", help="Base URL of an OpenAI-compatible API.")
+]
+ApiKeyEnvOpt = Annotated[
+    str | None, typer.Option("--api-key-env", help="Environment variable holding the API key.")
+]
+ScoringOpt = Annotated[str, typer.Option("--scoring", help="auto, loglikelihood or generative.")]
+LogprobsOpt = Annotated[
+    bool | None, typer.Option("--logprobs", help="The endpoint supports completions echo+logprobs.")
+]
+ChatOpt = Annotated[
+    bool | None,
+    typer.Option("--chat/--no-chat", help="Use chat messages (default: chat for APIs)."),
+]
+LimitOpt = Annotated[
+    int | None, typer.Option("--limit", help="Seeded sample of N items per benchmark.")
+]
+RepeatsOpt = Annotated[
+    int | None,
+    typer.Option("--repeats", "--samples", help="Samples per item for sampled generation (3)."),
+]
+SeedOpt = Annotated[
+    int, typer.Option("--seed", help="Seed for item sampling, few-shot and sampling.")
+]
+FewshotOpt = Annotated[
+    int | None, typer.Option("--fewshot", help="Few-shot count for every benchmark.")
+]
+ProtocolOpt = Annotated[
+    ProtocolName,
+    typer.Option(
+        "--protocol",
         help="Decoding when --temperature/--top-p/--repeats are not given: each benchmark's "
         "reference decoding (greedy), or the seed analysis's T 0.7, top-p 0.9, 3 samples.",
     ),
-    temperature: float = typer.Option(
-        None, "--temperature", help="Sampling temperature (default: set by --protocol)."
-    ),
-    top_p: float = typer.Option(None, "--top-p", help="Nucleus sampling (default: --protocol)."),
-    max_tokens: int = typer.Option(None, "--max-tokens"),
-    concurrency: int = typer.Option(None, "--concurrency", help="Requests in flight per model."),
-    n_ctx: int = typer.Option(None, "--n-ctx", help="Context size for local models."),
-    store: Path = typer.Option(
-        None, "--store", help="Results database (.shootout/results.sqlite)."
-    ),
-    data_dir: str = typer.Option(None, "--data-dir", help="Benchmark data ($SHOOTOUT_DATA)."),
-    json_out: bool = typer.Option(False, "--json", help="Print results as JSON on stdout."),
-    no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
-    unsafe_exec: bool = typer.Option(
-        False, "--unsafe-exec", help="Run model-written code without the bubblewrap sandbox."
-    ),
-    needle_lengths: str = typer.Option(
-        None, "--needle-lengths", help="needle: context lengths, e.g. 1k,2k,4k,8k."
-    ),
-    needle_depths: str = typer.Option(
-        None, "--needle-depths", help="needle: depths in percent, e.g. 0,25,50,75,100."
-    ),
-    needle_trials: int = typer.Option(None, "--needle-trials", help="needle: trials per cell."),
-    needle_variant: str = typer.Option(
-        None, "--needle-variant", help="needle: single, multivalue, multikey or multiquery."
-    ),
-    needle_count: int = typer.Option(
-        None, "--needle-count", help="needle: needles per prompt for the multi-needle variants (4)."
-    ),
-    needle_tokenizer: str = typer.Option(
-        None, "--needle-tokenizer",
-        help="needle: tokenizer that sizes haystacks: local, gguf:PATH, tiktoken:NAME or chars.",
-    ),
-    haystack: str = typer.Option(None, "--haystack", help="needle: gatsby, pg, zh or synthetic."),
-    context_window: int = typer.Option(
-        None, "--context-window", help="needle: the API model's context window in tokens."
-    ),
-    max_tokens_budget: int = typer.Option(
-        None, "--max-tokens-budget", help="needle: refuse grids that cost more tokens than this."
-    ),
-    dry_run: bool = typer.Option(
-        False, "--dry-run", help="needle: print the grid's token cost and send nothing."
-    ),
+]
+TemperatureOpt = Annotated[
+    float | None,
+    typer.Option("--temperature", help="Sampling temperature (default: set by --protocol)."),
+]
+TopPOpt = Annotated[
+    float | None, typer.Option("--top-p", help="Nucleus sampling (default: --protocol).")
+]
+MaxTokensOpt = Annotated[int | None, typer.Option("--max-tokens")]
+ConcurrencyOpt = Annotated[
+    int | None, typer.Option("--concurrency", help="Requests in flight per model.")
+]
+NCtxOpt = Annotated[int | None, typer.Option("--n-ctx", help="Context size for local models.")]
+StoreOpt = Annotated[
+    Path | None, typer.Option("--store", help="Results database (.shootout/results.sqlite).")
+]
+DataDirOpt = Annotated[
+    str | None, typer.Option("--data-dir", help="Benchmark data ($SHOOTOUT_DATA).")
+]
+JsonOutOpt = Annotated[bool, typer.Option("--json", help="Print results as JSON on stdout.")]
+NoProgressOpt = Annotated[bool, typer.Option("--no-progress", help="No progress bar.")]
+OptionOpt = Annotated[
+    list[str] | None,
+    typer.Option("--option", "-o", help="Benchmark option BENCH.KEY=VALUE (repeatable)."),
+]
+DryRunOpt = Annotated[
+    bool, typer.Option("--dry-run", help="Print what each benchmark would cost and send nothing.")
+]
+
+
+def run_command(
+    model: ModelOpt = None,
+    benchmarks: BenchmarksOpt = None,
+    config: ConfigOpt = None,
+    resume: ResumeOpt = None,
+    base_url: BaseUrlOpt = None,
+    api_key_env: ApiKeyEnvOpt = None,
+    scoring: ScoringOpt = "auto",
+    logprobs: LogprobsOpt = None,
+    chat: ChatOpt = None,
+    limit: LimitOpt = None,
+    repeats: RepeatsOpt = None,
+    seed: SeedOpt = 1234,
+    fewshot: FewshotOpt = None,
+    protocol: ProtocolOpt = ProtocolName.reference,
+    temperature: TemperatureOpt = None,
+    top_p: TopPOpt = None,
+    max_tokens: MaxTokensOpt = None,
+    concurrency: ConcurrencyOpt = None,
+    n_ctx: NCtxOpt = None,
+    store: StoreOpt = None,
+    data_dir: DataDirOpt = None,
+    json_out: JsonOutOpt = False,
+    no_progress: NoProgressOpt = False,
+    option: OptionOpt = None,
+    dry_run: DryRunOpt = False,
 ) -> None:
-    """Run benchmarks on one or more models and print the results."""
+    """Run benchmarks on one or more models and print the results.
+
+    Benchmark options: -o BENCH.KEY=VALUE (e.g. -o needle.lengths=1k,4k; `shootout list
+    benchmarks` names each benchmark's options). Also accepted, as before: --needle-lengths,
+    --needle-depths, --needle-trials, --needle-variant, --needle-count, --needle-tokenizer,
+    --haystack, --context-window, --max-tokens-budget (needle options) and --unsafe-exec
+    (-o unsafe_exec=true: run model-written code without the bubblewrap sandbox).
+    """
     db = Store(store or default_store_path())
     if resume:
         cfg = _resumed_config(db, resume)
     elif config is not None:
         if model or benchmarks:
             raise ConfigError("give either --config or --model/--benchmarks, not both")
-        cfg = validate_config(load_config_file(config), str(config))
+        cfg = _with_cli_extras(load_config_file(config), str(config), option or [], dry_run)
     else:
-        cfg = _cli_config(
-            models=model or ["local"],
-            benchmarks=benchmarks or "quick",
-            model_opts={
-                "base_url": base_url,
-                "api_key_env": api_key_env,
-                "scoring": scoring,
-                "logprobs": logprobs,
-                "chat": chat,
-                "concurrency": concurrency,
-                "n_ctx": n_ctx,
-            },
-            run_opts={
-                "limit": limit,
-                "repeats": repeats,
-                "seed": seed,
-                "protocol": protocol.value,
-                "sampling": {"temperature": temperature, "top_p": top_p, "max_tokens": max_tokens},
-            },
-            fewshot=fewshot,
-            bench_options={
-                "needle": {
-                    k: v
-                    for k, v in {
-                        "lengths": needle_lengths,
-                        "depths": needle_depths,
-                        "trials": needle_trials,
-                        "variant": needle_variant,
-                        "needles": needle_count,
-                        "tokenizer": needle_tokenizer,
-                        "haystack": haystack,
-                        "context_window": context_window,
-                        "max_tokens_budget": max_tokens_budget,
-                        "dry_run": dry_run or None,
-                    }.items()
-                    if v is not None
-                }
-            },
-        )
-    with Progress(enabled=not no_progress) as progress:
-        runner = Runner(cfg, db, data_dir=data_dir, progress=progress, unsafe_exec=unsafe_exec)
-        run_id = asyncio.run(runner.run())
-    emit_results(db, run_id, json_out=json_out)
-    failed = db.count_failed(run_id)
-    if failed:
+        flags = {"base_url": base_url, "api_key_env": api_key_env, "logprobs": logprobs,
+                 "chat": chat, "concurrency": concurrency, "n_ctx": n_ctx}
+        run_opts = {"limit": limit, "repeats": repeats, "seed": seed, "dry_run": dry_run or None,
+                    "protocol": protocol.value, "sampling": {
+                        "temperature": temperature, "top_p": top_p, "max_tokens": max_tokens}}
+        cfg = _cli_config(model or ["local"], benchmarks or "quick", flags,
+                          {"scoring": scoring}, run_opts, fewshot, option or [])
+    _execute(cfg, db, data_dir, progress=not no_progress, json_out=json_out)
+
+
+def _execute(cfg: RunConfig, db: Store, data_dir: str | None, *, progress: bool,
+             json_out: bool) -> None:
+    """Run, print the results (or a dry run's prices), and fail if samples failed."""
+    with Progress(enabled=progress) as bar:
+        run_id = asyncio.run(execute_run(cfg, db, data_dir=data_dir, progress=bar))
+    if cfg.dry_run and not json_out:
+        _dry_run_totals(db, run_id)
+    else:
+        emit_results(db, run_id, json_out=json_out)
+    if failed := db.count_failed(run_id):
         raise PartialResultsError(
             f"{failed} samples failed after retries and are left out of the scores; "
             f"rerun the same command (or --resume {run_id}) to retry them"
@@ -160,25 +205,26 @@ def run_command(
 def _cli_config(
     models: list[str],
     benchmarks: str,
+    provider_flags: dict[str, Any],
     model_opts: dict[str, Any],
     run_opts: dict[str, Any],
     fewshot: int | None,
-    bench_options: dict[str, dict[str, Any]] | None = None,
+    options: list[str],
 ) -> RunConfig:
     from ..benchmarks import expand_benchmarks
 
     names = expand_benchmarks(benchmarks.split(","))
-    opts = {k: v for k, v in model_opts.items() if v is not None}
+    bench_options = parse_options(options, names)
     bench_list: list[dict[str, Any]] = [
         {
             "name": n,
             **({"fewshot": fewshot} if fewshot is not None else {}),
-            **({"options": bench_options[n]} if (bench_options or {}).get(n) else {}),
+            **({"options": bench_options[n]} if bench_options.get(n) else {}),
         }
         for n in names
     ]
     data = {
-        "models": [{"spec": m, **opts} for m in models],
+        "models": _models(models, provider_flags, model_opts),
         "benchmarks": bench_list,
         **{k: v for k, v in run_opts.items() if v is not None},
     }
@@ -186,8 +232,95 @@ def _cli_config(
     return validate_config(data, "command line")
 
 
+def _models(
+    specs: list[str], provider_flags: dict[str, Any], model_opts: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Each model with the provider flags its provider has (--n-ctx goes to local models,
+    --base-url to API models); a flag that no model has is an error, not silently dropped."""
+    from ..providers.registry import option_names
+
+    given = {k: v for k, v in provider_flags.items() if v is not None}
+    accepts = {m: option_names(m) for m in specs}
+    for key in given:
+        if not any(key in names for names in accepts.values()):
+            flag = "--" + key.replace("_", "-")
+            raise ConfigError(f"{flag} does not apply to {', '.join(specs)}")
+    return [
+        {"spec": m, **model_opts, **{k: v for k, v in given.items() if k in accepts[m]}}
+        for m in specs
+    ]
+
+
+def parse_options(options: Sequence[str], benchmarks: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """`-o BENCH.KEY=VALUE` into {bench: {key: value}}; `-o KEY=VALUE` sets KEY on every
+    benchmark of the run that has the option."""
+    from ..benchmarks import get_benchmark_class
+
+    out: dict[str, dict[str, Any]] = {}
+    for opt in options:
+        target, eq, value = opt.partition("=")
+        bench, dot, key = target.rpartition(".")
+        if not eq or not key:
+            raise ConfigError(f"-o {opt!r}: expected BENCH.KEY=VALUE (or KEY=VALUE)")
+        if dot and bench not in benchmarks:
+            raise ConfigError(f"-o {opt!r}: {bench} is not among this run's benchmarks")
+        names = (
+            [bench]
+            if dot
+            else [b for b in benchmarks if key in get_benchmark_class(b).Options.model_fields]
+        )
+        if not names:
+            raise ConfigError(f"-o {opt!r}: no benchmark of this run has the option {key!r}")
+        for b in names:
+            known = get_benchmark_class(b).Options.model_fields
+            if key not in known:
+                have = ", ".join(known) or "none"
+                raise ConfigError(f"-o {opt!r}: {b} has no option {key!r} (its options: {have})")
+            out.setdefault(b, {})[key] = value
+    return out
+
+
+def _with_cli_extras(
+    data: dict[str, Any], source: str, options: list[str], dry_run: bool
+) -> RunConfig:
+    """A config file, with `-o` options and `--dry-run` from the command line on top."""
+    cfg = validate_config(data, source)
+    if not options and not dry_run:
+        return cfg
+    extra = parse_options(options, [b.name for b in cfg.benchmarks])
+    benches = [
+        b.model_copy(update={"options": {**b.options, **extra.get(b.name, {})}})
+        for b in cfg.benchmarks
+    ]
+    return cfg.model_copy(update={"benchmarks": benches, "dry_run": cfg.dry_run or dry_run})
+
+
 def _resumed_config(db: Store, run_id: str) -> RunConfig:
     run = db.get_run(run_id)
     if run is None:
         raise ConfigError(f"no run {run_id!r} in {db.path}")
     return validate_config(run["spec"], f"stored run {run_id}")
+
+
+def _dry_run_totals(db: Store, run_id: str) -> None:
+    """A dry run's price per model, summed over its benchmarks (from the run manifest)."""
+    from rich.table import Table
+
+    from .console import stdout_console
+
+    run = db.get_run(run_id) or {}
+    totals: dict[str, dict[str, Any]] = {}
+    for info in (run.get("manifest") or {}).get("benchmarks", {}).values():
+        for model, cost in (info.get("dry_run") or {}).items():
+            t = totals.setdefault(model, {"requests": 0, "tokens": 0, "usd": 0.0})
+            t["requests"] += cost.get("requests", 0)
+            t["tokens"] += sum(cost.get(k, 0) for k in (
+                "prompt_tokens", "calibration_tokens", "max_completion_tokens"))
+            usd = cost.get("usd_at_most")
+            t["usd"] = None if usd is None or t["usd"] is None else t["usd"] + usd
+    table = Table("model", "requests", "tokens (at most)", "cost (at most)",
+                  title=f"dry run {run_id}: nothing was sent")
+    for model, t in totals.items():
+        usd = "price unknown" if t["usd"] is None else f"${t['usd']:,.2f}"
+        table.add_row(model, f"{t['requests']:,}", f"{t['tokens']:,}", usd)
+    stdout_console().print(table)

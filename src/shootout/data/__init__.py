@@ -1,5 +1,7 @@
-"""Benchmark data: a local data directory laid out like ``shared/data``, or the Hugging Face hub."""
+"""Benchmark data: a data directory laid out like ``shared/data`` (--data-dir, $SHOOTOUT_DATA,
+or the cache that `shootout data pull` fills), with the shipped sha256 of every file."""
 
+from .cache import cache_dir
 from .files import (
     DataDir,
     read_csv_rows,
@@ -9,9 +11,15 @@ from .files import (
     resolve_data_dir,
     sha256_file,
 )
+from .sources import Catalog, FileSource, Source, catalog
 
 __all__ = [
+    "Catalog",
     "DataDir",
+    "FileSource",
+    "Source",
+    "cache_dir",
+    "catalog",
     "read_csv_rows",
     "read_json",
     "read_jsonl",

@@ -1,4 +1,5 @@
-"""Reading benchmark files with errors that name the file and line, and recording checksums."""
+"""Reading benchmark files with errors that name the file and line, and recording checksums
+(verified against the shipped sums where `data pull` wrote them)."""
 
 from __future__ import annotations
 
@@ -14,20 +15,22 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DataError
+from .cache import cache_dir, is_default_cache, is_pulled
 
 ENV_VAR = "SHOOTOUT_DATA"
 
 HOW_TO_PROVIDE = (
-    f"set {ENV_VAR} or --data-dir to a folder laid out like shared/data "
-    "(see docs/data.md), or install 'shootout[hub]' and go online"
+    "run `shootout data pull BENCHMARK` to download it, or point SHOOTOUT_DATA (or --data-dir) "
+    "at a folder laid out like shared/data (docs/data.md)"
 )
 
 
-def resolve_data_dir(explicit: str | os.PathLike[str] | None) -> Path | None:
-    """The data directory from --data-dir, else $SHOOTOUT_DATA, else None (use the hub)."""
+def resolve_data_dir(explicit: str | os.PathLike[str] | None) -> Path:
+    """The data directory: --data-dir, else $SHOOTOUT_DATA, else the `data pull` cache (which
+    may not exist yet: a missing file then names the `data pull` command to run)."""
     raw = explicit if explicit is not None else os.environ.get(ENV_VAR)
     if raw is None or str(raw) == "":
-        return None
+        return cache_dir()
     path = Path(raw).expanduser()
     if not path.is_dir():
         source = "--data-dir" if explicit is not None else f"${ENV_VAR}"
@@ -37,23 +40,73 @@ def resolve_data_dir(explicit: str | os.PathLike[str] | None) -> Path | None:
 
 @dataclass
 class DataDir:
-    """A data directory plus the checksums of every file read from it, for the run manifest."""
+    """A data directory plus the checksums of every file read from it, for the run manifest.
+
+    In a folder that `shootout data pull` manages (the cache), every file read is checked
+    against the sha256 shipped in `sources.yaml`: a corrupted or truncated file stops the run
+    instead of being scored. Folders the user provides are theirs to edit (a subset, a fixed
+    copy): their checksums are recorded, not enforced.
+    """
 
     root: Path | None
     checksums: dict[str, str] = field(default_factory=dict)
+    verify: bool | None = None  # None: verify when `root` is a pulled cache
+
+    def __post_init__(self) -> None:
+        if self.verify is None:
+            self.verify = self.root is not None and is_pulled(self.root)
 
     def path(self, relative: str) -> Path:
         if self.root is None:
             raise DataError(f"no data directory: {HOW_TO_PROVIDE}")
         p = self.root / relative
         if not p.exists():
-            raise DataError(f"missing data file {p}: {HOW_TO_PROVIDE}")
+            raise DataError(f"missing data file {p}: {self._how_to_pull(relative)}")
         if p.is_file():
-            self.checksums[relative] = sha256_file(p)
+            digest = sha256_file(p)
+            if self.verify:
+                self._check(relative, p, digest)
+            self.checksums[relative] = digest
+        elif self.verify:
+            self._check_complete(relative)
         return p
 
     def has(self, relative: str) -> bool:
         return self.root is not None and (self.root / relative).exists()
+
+    def _check(self, relative: str, p: Path, digest: str) -> None:
+        from .sources import catalog, matches
+
+        entry = catalog().files.get(relative)
+        if entry is not None and not matches(entry, p, digest):
+            raise DataError(
+                f"{p} does not match the sha256 shipped with shootout (corrupted or truncated): "
+                f"{self._how_to_pull(relative, again=True)}"
+            )
+
+    def _check_complete(self, relative: str) -> None:
+        """A folder read as a whole (MMLU's subjects, the essays) must hold every file: an
+        interrupted pull would otherwise run on part of a benchmark."""
+        from .sources import catalog
+
+        assert self.root is not None
+        gone = [f.path for f in catalog().select([relative.rstrip("/") + "/"])
+                if f.source is not None and not (self.root / f.path).is_file()]
+        if gone:
+            raise DataError(
+                f"{self.root / relative} is incomplete ({len(gone)} file(s) missing, e.g. "
+                f"{gone[0]}): {self._how_to_pull(relative)}"
+            )
+
+    def _how_to_pull(self, relative: str, *, again: bool = False) -> str:
+        from .sources import catalog
+
+        command = f"shootout data pull {catalog().owner_of(relative)}"
+        if self.root is not None and not is_default_cache(self.root):
+            command += f" --cache-dir {self.root}"
+        verb = "to fetch it again" if again else "to download it"
+        return (f"run `{command}` {verb}, or point SHOOTOUT_DATA at a local copy laid out like "
+                "shared/data (docs/data.md)")
 
 
 def sha256_file(path: Path) -> str:

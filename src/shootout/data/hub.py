@@ -1,4 +1,7 @@
-"""Loading the same splits from the Hugging Face hub when no data directory is given."""
+"""Loading the same splits from the Hugging Face hub, for a benchmark built on `DataDir(None)`.
+
+Runs no longer get here: they read --data-dir, $SHOOTOUT_DATA or the `data pull` cache, whose
+files are checked against shipped sums (hub rows are not, and their item ids differ)."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from .files import HOW_TO_PROVIDE
 def hub_rows(path: str, name: str | None, split: str) -> Iterator[dict[str, Any]]:
     """Rows of a hub dataset split; one clear line when the hub is out of reach."""
     try:
-        import datasets  # type: ignore[import-not-found]
+        import datasets
     except ImportError as e:
         raise DataError(f"no benchmark data for {path}: {HOW_TO_PROVIDE}") from e
     try:

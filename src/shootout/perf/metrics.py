@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ..providers.base import GenerateResponse, Timing, Usage
+from ..providers.base import Timing, Usage
 
 
 @dataclass(frozen=True)
@@ -96,10 +96,6 @@ def request_metrics(timing: Timing, usage: Usage) -> RequestMetrics:
         first_answer=timing.first_answer,
         estimated=usage.estimated,
     )
-
-
-def from_response(resp: GenerateResponse) -> RequestMetrics:
-    return request_metrics(resp.timing, resp.usage)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """The price table: shipped YAML, user file ($SHOOTOUT_PRICES), run-config and call overrides.
 
 Resolution for one model, first match wins field by field over the next:
-  1. an explicit override (efficiency_report's price_overrides, keyed by model display name,
+  1. an explicit override (efficiency_rows's price_overrides, keyed by model display name,
      spec or API model id)
   2. the model's `price:` in the run configuration (ModelConfig.price)
   3. the table row of the API model id (`openai:gpt-4o-mini` -> `gpt-4o-mini`; a dated

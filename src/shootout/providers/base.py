@@ -8,7 +8,11 @@ everything a request contains is JSON-serialisable so it can be hashed into a ca
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict
+
+from ..errors import CapabilityError
 
 
 @dataclass(frozen=True)
@@ -111,25 +115,48 @@ class LoglikelihoodResponse:
     timing: Timing = field(default_factory=Timing)
 
 
+@dataclass(frozen=True)
+class Capabilities:
+    """What a provider can do, declared by the provider (never probed with getattr).
+
+    `context_window`: the model's window in tokens, if known; `prompt_limit`: the most tokens a
+    prompt plus its generation may take here (a local model's KV-cache size), if smaller.
+    """
+
+    loglikelihood: bool = False
+    chat: bool = True
+    tokenize: bool = False
+    count_prompt_tokens: bool = False
+    context_window: int | None = None
+    prompt_limit: int | None = None
+    max_connections: int = 1
+
+
+class ProviderOptions(BaseModel):
+    """Base of each provider's options: validated from the run config and the command line,
+    so an option is declared once, in its provider's `Options`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
 @runtime_checkable
 class Provider(Protocol):
-    """A model backend: `generate` is required; `BaseProvider` gives defaults for the rest."""
+    """A model backend. `generate` is required; `BaseProvider` gives defaults for the rest,
+    and a provider declares in `capabilities` which of the optional calls it serves."""
 
     model_id: str
-    """Stable identity used in cache keys and reports, e.g. `local:gemma-3-270m-it-Q4_K_M`."""
+    """Stable identity used in cache keys and reports, e.g. `openai:gpt-4o-mini`."""
+
+    @property
+    def capabilities(self) -> Capabilities: ...
 
     async def generate(self, request: GenerateRequest) -> GenerateResponse: ...
 
     async def loglikelihood(self, request: LoglikelihoodRequest) -> LoglikelihoodResponse: ...
 
-    @property
-    def supports_loglikelihood(self) -> bool: ...
+    def tokenize(self, text: str, add_bos: bool = True) -> list[int]: ...
 
-    @property
-    def is_chat(self) -> bool: ...
-
-    @property
-    def max_connections(self) -> int: ...
+    async def count_prompt_tokens(self, request: GenerateRequest) -> int | None: ...
 
     def info(self) -> dict[str, Any]: ...
 
@@ -141,21 +168,21 @@ class Provider(Protocol):
 
 
 class BaseProvider:
-    """Defaults for the optional parts of the Provider protocol."""
+    """Defaults for the optional parts of the Provider protocol.
+
+    A provider class also declares, for the registry (`shootout.providers.registry`):
+    `prefixes` (the spec prefixes it serves, e.g. `("openai",)`), `Options` (a
+    `ProviderOptions` model) and `from_spec(argument, options, context_needed=None)`.
+    """
 
     model_id: str = "unknown"
+    prefixes: ClassVar[tuple[str, ...]] = ()
+    Options: ClassVar[type[ProviderOptions]] = ProviderOptions
+    spec_help: ClassVar[str] = ""
 
     @property
-    def supports_loglikelihood(self) -> bool:
-        return False
-
-    @property
-    def is_chat(self) -> bool:
-        return True
-
-    @property
-    def max_connections(self) -> int:
-        return 1
+    def capabilities(self) -> Capabilities:
+        return Capabilities()
 
     def info(self) -> dict[str, Any]:
         return {"model_id": self.model_id}
@@ -169,12 +196,16 @@ class BaseProvider:
         return None
 
     async def loglikelihood(self, request: LoglikelihoodRequest) -> LoglikelihoodResponse:
-        from ..errors import CapabilityError
-
         raise CapabilityError(
             f"{self.model_id} does not expose log-probabilities; score it generatively "
             "(--scoring generative)"
         )
+
+    def tokenize(self, text: str, add_bos: bool = True) -> list[int]:
+        raise CapabilityError(f"{self.model_id} has no tokenizer here")
+
+    async def count_prompt_tokens(self, request: GenerateRequest) -> int | None:
+        raise CapabilityError(f"{self.model_id} cannot count prompt tokens")
 
     async def aclose(self) -> None:
         return None

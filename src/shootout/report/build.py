@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import statistics
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -32,10 +31,11 @@ from ..analysis.takeaways import (
     use_cases,
 )
 from ..errors import ConfigError
-from ..store.sqlite import Store
-from .model import ReportData, collect_latency, load_report_data, response_text
-from .optional import collect_arch, collect_efficiency, flat, pick
+from ..store import SampleRow, Store
+from .model import ReportData, load_report_data
+from .optional import collect_arch, flat, pick
 from .prompts import Question, question, shared_blocks
+from .tables import params
 
 CONTEXT_ITEMS = 5  # other items whose prompts tell an item's question from the boilerplate
 
@@ -85,9 +85,7 @@ def build_report(
     profs = load_profiles(profiles)
     if data is None:
         data = load_report_data(store, run_ids, models)
-        eff, eff_error = collect_efficiency(store, data)
-        data = replace(data, latency=collect_latency(store, data), arch=collect_arch(data),
-                       efficiency=eff, efficiency_error=eff_error)
+        data = replace(data, arch=collect_arch(data))
     labels = data.labels
     benches = [b.name for b in data.benchmarks]
     comparable = [b.name for b in data.benchmarks if b.comparable]
@@ -104,7 +102,7 @@ def build_report(
     rankings = _rank(profs, labels, fine, costs, data)
     takeaways = [
         *arch_takeaways(data),
-        *strengths(labels, grouped),
+        *strengths(labels, grouped, confidence),
         *positions(labels, tests, mdd),
         *efficiency_takeaways(costs),
         *use_cases(rankings),
@@ -134,7 +132,7 @@ def model_costs(data: ReportData) -> dict[str, dict[str, Any]]:
     """
     out: dict[str, dict[str, Any]] = {}
     for m in data.labels:
-        row = next((flat(r) for r in (data.efficiency or [])
+        row = next((flat(r) for r in data.efficiency
                     if r.get("label") == m and r.get("scope") == "model"), {})
         lat = data.latency.get(m, {})
         e2e = statistics.median(lat["e2e_ms"]) if lat.get("e2e_ms") else None
@@ -162,23 +160,16 @@ def model_costs(data: ReportData) -> dict[str, dict[str, Any]]:
 # --------------------------------------------------------------------------- takeaways
 
 
-def _params(n: int) -> str:
-    for unit, div in (("T", 1e12), ("B", 1e9), ("M", 1e6)):
-        if n >= div:
-            return f"{n / div:.3g}{unit}"
-    return str(n)
-
-
 def arch_takeaways(data: ReportData) -> list[Takeaway]:
-    arch = {m: a for m, a in (data.arch or {}).items() if a}
+    arch = {m: a for m, a in data.arch.items() if a}
     if not arch:
         return []
     parts = []
     for m, a in arch.items():
         kind = (f"MoE, {a['experts']} experts, {a['experts_per_token']} per token"
                 if a["experts"] else "dense")
-        parts.append(f"{m} has {_params(a['total_params'])} parameters, "
-                     f"{_params(a['active_params'])} active per token ({kind})")
+        parts.append(f"{m} has {params(a['total_params'])} parameters, "
+                     f"{params(a['active_params'])} active per token ({kind})")
     text = "; ".join(parts) + "."
     if len(arch) >= 2:
         lo = min(arch, key=lambda m: arch[m]["active_params"])
@@ -238,7 +229,18 @@ def _items(store: Store, data: ReportData, pair: tuple[str, str] | None, limit: 
     return ItemView(a, b, tuple(sets))
 
 
-def _questions(store: Store, ds: DisagreementSet, context_rows: list[Any]
+def response_text(store: Store, key: str | None, limit: int = 800) -> str:
+    """The raw model output behind a sample, trimmed; "" for log-likelihood scoring."""
+    resp = store.get_response(key) if key else None
+    if not resp:
+        return "(response not stored)"
+    if resp.get("kind") == "loglikelihood":
+        return ""  # scored by log-likelihood of each option: no generated text
+    text = str(resp.get("text") or "")
+    return text if len(text) <= limit else text[:limit] + " …"
+
+
+def _questions(store: Store, ds: DisagreementSet, context_rows: list[SampleRow]
                ) -> dict[str, Question]:
     """Each shown item's question, from the request stored with a response to it (model a's,
     else b's). A few other items' prompts are read too: what their prompts share with the
@@ -261,6 +263,3 @@ def _questions(store: Store, ds: DisagreementSet, context_rows: list[Any]
             out[item] = q
     return out
 
-
-def is_finite(x: float | None) -> bool:
-    return x is not None and math.isfinite(x)

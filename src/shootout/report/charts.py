@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from .specs import BarSpec, DistSpec, HeatmapSpec, RadarSpec, ScatterSpec, Spec, color
 
@@ -14,8 +16,10 @@ def render_png(spec: Spec, path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    draw = {BarSpec: _bars, RadarSpec: _radar, ScatterSpec: _scatter, HeatmapSpec: _heatmap,
-            DistSpec: _dist}[type(spec)]
+    draws: dict[type, Callable[[Any, Any], Any]] = {
+        BarSpec: _bars, RadarSpec: _radar, ScatterSpec: _scatter, HeatmapSpec: _heatmap,
+        DistSpec: _dist}
+    draw = draws[type(spec)]
     fig = draw(plt, spec)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -24,7 +28,7 @@ def render_png(spec: Spec, path: Path) -> Path:
     return path
 
 
-def _bars(plt, spec: BarSpec):  # type: ignore[no-untyped-def]
+def _bars(plt: Any, spec: BarSpec) -> Any:
     n_cat, n_ser = len(spec.categories), len(spec.series)
     fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * n_cat * max(1, n_ser) / 2 + 3), 4.2))
     width = 0.8 / max(n_ser, 1)
@@ -35,8 +39,10 @@ def _bars(plt, spec: BarSpec):  # type: ignore[no-untyped-def]
                 continue
             xs.append(ci - 0.4 + width * (si + 0.5))
             ys.append(v)
-            lo = s.lo[ci] if s.lo and s.lo[ci] is not None else v
-            hi = s.hi[ci] if s.hi and s.hi[ci] is not None else v
+            lo = s.lo[ci] if s.lo else None
+            hi = s.hi[ci] if s.hi else None
+            lo = v if lo is None else lo
+            hi = v if hi is None else hi
             err_lo.append(max(v - lo, 0.0))
             err_hi.append(max(hi - v, 0.0))
         ax.bar(xs, ys, width * 0.92, label=s.label, color=color(si),
@@ -51,7 +57,7 @@ def _bars(plt, spec: BarSpec):  # type: ignore[no-untyped-def]
     return fig
 
 
-def _radar(plt, spec: RadarSpec):  # type: ignore[no-untyped-def]
+def _radar(plt: Any, spec: RadarSpec) -> Any:
     k = len(spec.axes)
     angles = [2 * math.pi * i / k for i in range(k)]
     fig = plt.figure(figsize=(5.5, 5.0))
@@ -70,7 +76,7 @@ def _radar(plt, spec: RadarSpec):  # type: ignore[no-untyped-def]
     return fig
 
 
-def _scatter(plt, spec: ScatterSpec):  # type: ignore[no-untyped-def]
+def _scatter(plt: Any, spec: ScatterSpec) -> Any:
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     by = {p.label: p for p in spec.points}
     if len(spec.front) >= 2:
@@ -90,7 +96,7 @@ def _scatter(plt, spec: ScatterSpec):  # type: ignore[no-untyped-def]
     return fig
 
 
-def _heatmap(plt, spec: HeatmapSpec):  # type: ignore[no-untyped-def]
+def _heatmap(plt: Any, spec: HeatmapSpec) -> Any:
     import numpy as np
 
     grid = np.array([[np.nan if v is None else v for v in row] for row in spec.values])
@@ -111,7 +117,7 @@ def _heatmap(plt, spec: HeatmapSpec):  # type: ignore[no-untyped-def]
     return fig
 
 
-def _dist(plt, spec: DistSpec):  # type: ignore[no-untyped-def]
+def _dist(plt: Any, spec: DistSpec) -> Any:
     fig, ax = plt.subplots(figsize=(6.5, 0.6 * len(spec.series) + 1.6))
     data = [[v for v in s.values if v is not None] for s in spec.series]
     import matplotlib

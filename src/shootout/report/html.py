@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
 import jinja2
 from markupsafe import Markup
 
+from ..analysis.formatting import json_safe
 from .build import Report
 from .specs import chart_specs
 from .svg import render_svg
@@ -36,7 +36,7 @@ def render_html(report: Report, *, max_items: int = 5) -> str:
 def report_json(report: Report) -> dict[str, Any]:
     """The numbers behind the page, embedded for anyone who wants to re-check them."""
     d = report.data
-    return _clean({
+    return json_safe({
         "runs": [r.run_id for r in d.runs],
         "models": [{"label": m.label, "model": m.model, "run_id": m.run_id} for m in d.models],
         "benchmarks": [{"name": b.name, "domain": b.domain, "metric": b.metric} for b in
@@ -49,16 +49,6 @@ def report_json(report: Report) -> dict[str, Any]:
                          "p_holm": t.p_holm, "significant": t.significant, "n": t.n,
                          "method": t.method, "mdd": t.mdd} for t in report.tests],
     })
-
-
-def _clean(obj: Any) -> Any:
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, dict):
-        return {k: _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_clean(v) for v in obj]
-    return obj
 
 
 def _json_for_script(obj: Any) -> str:

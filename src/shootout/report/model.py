@@ -1,42 +1,38 @@
-"""Gather one report's data from one or more stored runs.
+"""One report's data, from the results of one or more stored runs (`analysis.results`).
 
 Models are keyed by a *label*: the model's display name, or `name@run_id` when the same name
 appears in more than one of the runs. For each benchmark one metric is compared across all
 models: the benchmark's primary metric when every model has it, else the first metric every
 model has (e.g. `acc` when one run scored by log-likelihood, which adds `acc_norm`, and another
-generatively). Optional data (architecture, efficiency, needle heatmaps) is gathered only when
-the modules that provide it are installed, and is None otherwise.
+generatively). Scores, breakdowns, analyses, efficiency and latency are the results' own,
+relabelled; nothing here reads the store or runs a benchmark's aggregate.
 """
 
 from __future__ import annotations
 
-import logging
-import math
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..analysis.compare import Cell
 from ..analysis.resampling import ItemStatistic, item_statistic
-from ..analysis.results import ResultRow, item_scores, summarize_with_analyses
-from ..analysis.stats import summarize
+from ..analysis.results import (
+    Latency,
+    Results,
+    RunResults,
+    build_results,
+    item_scores,
+    primary_metric,
+)
+from ..analysis.results import breakdowns as group_scores
 from ..analysis.takeaways import normalize_domain
 from ..benchmarks import find_benchmark_class
 from ..errors import ConfigError
-from ..store.sqlite import SampleRow, Store
+from ..scores import Score
+from ..store import RunRecord, SampleRow, Store
 
-log = logging.getLogger(__name__)
 Key = tuple[str, str]  # (label, benchmark)
-
-
-@dataclass(frozen=True)
-class RunInfo:
-    run_id: str
-    status: str
-    created_at: float
-    updated_at: float
-    manifest: dict[str, Any]
-    spec: dict[str, Any]
+RunInfo = RunRecord  # a run's row: id, status, times, spec, manifest (and its samples)
 
 
 @dataclass(frozen=True)
@@ -61,15 +57,16 @@ class ReportData:
     runs: tuple[RunInfo, ...]
     models: tuple[ModelRef, ...]
     benchmarks: tuple[BenchInfo, ...]
-    cells: dict[Key, Cell]
+    cells: dict[Key, Score]  # the compared metric's score, its `model` the label
     items: dict[Key, dict[str, list[float]]]
     samples: dict[Key, list[SampleRow]]
-    rows: dict[Key, list[ResultRow]]  # every metric, as `shootout results` shows it
-    breakdowns: list[dict[str, Any]]
+    rows: dict[Key, list[Score]]  # every metric, as `shootout results` shows it
+    breakdowns: list[Score]
     analyses: dict[str, dict[str, Any]]
-    latency: dict[str, dict[str, list[float]]] = field(default_factory=dict)
-    efficiency: list[dict[str, Any]] | None = None
-    arch: dict[str, dict[str, Any] | None] | None = None
+    latency: dict[str, Latency] = field(default_factory=dict)
+    efficiency: list[dict[str, Any]] = field(default_factory=list)
+    # per label, set by `report.build` (`optional.collect_arch`); None where unresolved
+    arch: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     efficiency_error: str = ""
     # per-item statistics of cells whose metric is not an item mean (corpus BLEU/chrF, pass@k,
     # a subject average)
@@ -87,54 +84,51 @@ class ReportData:
 
 
 def load_report_data(
-    store: Store, run_ids: list[str], models: list[str] | None = None
+    store: Store, run_ids: Sequence[str], models: list[str] | None = None
 ) -> ReportData:
-    runs = [_run_info(store, r) for r in dict.fromkeys(run_ids)]
-    if not runs:
+    if not run_ids:
         raise ConfigError("no run given")
-    per_run = {r.run_id: summarize_with_analyses(store, r.run_id) for r in runs}
-    samples: dict[tuple[str, str, str], list[SampleRow]] = defaultdict(list)
-    for r in runs:
-        for s in store.samples(r.run_id):
-            samples[(r.run_id, s.model, s.benchmark)].append(s)
-    refs = _select(_model_refs(runs, samples), models)
-    by_label = {(m.run_id, m.model): m.label for m in refs}
-    rows: dict[Key, list[ResultRow]] = defaultdict(list)
-    for run_id, (result_rows, _) in per_run.items():
-        for row in result_rows:
-            if (run_id, row.model) in by_label:
-                rows[(by_label[(run_id, row.model)], row.benchmark)].append(row)
-    smp = {(by_label[(rid, m)], b): v for (rid, m, b), v in samples.items() if (rid, m) in by_label}
+    return report_data(build_results(store, run_ids), models)
+
+
+def report_data(results: Results, models: list[str] | None = None) -> ReportData:
+    """The report's view of built results: models labelled, one compared metric per
+    benchmark, the cells, item scores and breakdowns of the selected models."""
+    by_run = {r.run_id: r for r in results.runs}
+    refs = _select(_model_refs(results.runs), models)
+    rows: dict[Key, list[Score]] = defaultdict(list)
+    smp: dict[Key, list[SampleRow]] = {}
+    for m in refs:
+        res = by_run[m.run_id]
+        for s in res.scores:
+            if s.model == m.model:
+                rows[(m.label, s.benchmark)].append(s)
+        for (model, bench), ss in res.samples.items():
+            if model == m.model:
+                smp[(m.label, bench)] = list(ss)
+    runs = [r.run for r in results.runs]
     benches = _bench_order(runs, rows)
     infos, cells, items, stats = _cells(benches, [m.label for m in refs], rows, smp)
-    analyses: dict[str, dict[str, Any]] = {}
-    for m in refs:
-        analyses[m.label] = dict(per_run[m.run_id][1].get(m.model, {}))
+    eff, eff_error = _efficiency(results.runs, refs)
     return ReportData(
-        runs=tuple(runs), models=tuple(refs), benchmarks=tuple(infos), cells=cells, items=items,
-        samples=smp, rows=dict(rows), breakdowns=breakdowns(infos, smp),
-        analyses=analyses, statistics=stats,
+        runs=tuple(runs), models=tuple(refs), benchmarks=tuple(infos), cells=cells,
+        items=items, samples=smp, rows=dict(rows), breakdowns=_breakdowns(infos, refs, by_run),
+        analyses={m.label: dict(by_run[m.run_id].analyses.get(m.model, {})) for m in refs},
+        latency={m.label: by_run[m.run_id].latency[m.model] for m in refs
+                 if m.model in by_run[m.run_id].latency},
+        efficiency=eff, efficiency_error=eff_error, statistics=stats,
     )
 
 
-def _run_info(store: Store, run_id: str) -> RunInfo:
-    run = store.get_run(run_id)
-    if run is None:
-        known = ", ".join(r["run_id"] for r in store.list_runs()[-5:]) or "none"
-        raise ConfigError(f"unknown run id {run_id!r} in {store.path} (latest: {known})")
-    return RunInfo(run_id, run["status"], float(run["created_at"]), float(run["updated_at"]),
-                   run["manifest"] or {}, run["spec"] or {})
-
-
-def _model_refs(runs: list[RunInfo], samples: dict[tuple[str, str, str], Any]) -> list[ModelRef]:
+def _model_refs(runs: Sequence[RunResults]) -> list[ModelRef]:
     pairs: list[tuple[str, str]] = []
     for r in runs:
-        names = [m.get("name") or m.get("spec") for m in r.spec.get("models", [])
+        scored = {m for (m, _) in r.samples}
+        names = [m.get("name") or m.get("spec") for m in r.run.spec.get("models", [])
                  if isinstance(m, dict)]
-        names += sorted({m for (rid, m, _) in samples if rid == r.run_id})
-        pairs += [(r.run_id, n) for n in dict.fromkeys(names)
-                  if any(k[0] == r.run_id and k[1] == n for k in samples)]
-    count = defaultdict(int)
+        names += sorted(scored)
+        pairs += [(r.run_id, n) for n in dict.fromkeys(names) if n in scored]
+    count: dict[str, int] = defaultdict(int)
     for _, name in pairs:
         count[name] += 1
     return [ModelRef(name if count[name] == 1 else f"{name}@{rid}", name, rid)
@@ -156,7 +150,7 @@ def _select(refs: list[ModelRef], wanted: list[str] | None) -> list[ModelRef]:
     return out
 
 
-def _bench_order(runs: list[RunInfo], rows: dict[Key, list[ResultRow]]) -> list[str]:
+def _bench_order(runs: list[RunInfo], rows: Mapping[Key, list[Score]]) -> list[str]:
     present = {b for (_, b) in rows}
     order: list[str] = []
     for r in runs:
@@ -168,11 +162,14 @@ def _bench_order(runs: list[RunInfo], rows: dict[Key, list[ResultRow]]) -> list[
 
 
 def _cells(
-    benches: list[str], labels: list[str], rows: dict[Key, list[ResultRow]],
-    samples: dict[Key, list[SampleRow]],
-) -> tuple[list[BenchInfo], dict[Key, Cell], dict[Key, dict[str, list[float]]],
+    benches: list[str], labels: list[str], rows: Mapping[Key, list[Score]],
+    samples: Mapping[Key, list[SampleRow]],
+) -> tuple[list[BenchInfo], dict[Key, Score], dict[Key, dict[str, list[float]]],
            dict[Key, ItemStatistic]]:
-    infos, cells, items, stats = [], {}, {}, {}
+    infos: list[BenchInfo] = []
+    cells: dict[Key, Score] = {}
+    items: dict[Key, dict[str, list[float]]] = {}
+    stats: dict[Key, ItemStatistic] = {}
     for b in benches:
         have = [m for m in labels if rows.get((m, b))]
         metric, note = _choose_metric(b, have, rows)
@@ -188,7 +185,7 @@ def _cells(
             # a mean of subject means (CMMLU's acc) is not the mean of these item scores: a
             # paired t-test on them would test the item mean, not the reported figure
             item_mean = bool(per_item) and row.extra.get("average") != "subject"
-            cells[(m, b)] = _cell(m, row, item_mean)
+            cells[(m, b)] = replace(row, model=m, item_level=item_mean)
             if per_item:
                 items[(m, b)] = per_item  # the per-item evidence lists disagreements from them
             if item_mean:
@@ -200,7 +197,7 @@ def _cells(
     return infos, cells, items, stats
 
 
-def _choose_metric(bench: str, labels: list[str], rows: dict[Key, list[ResultRow]]
+def _choose_metric(bench: str, labels: list[str], rows: Mapping[Key, list[Score]]
                    ) -> tuple[str | None, str]:
     cls = find_benchmark_class(bench)
     primaries = [r.metric for m in labels for r in rows[(m, bench)] if r.primary]
@@ -215,77 +212,39 @@ def _choose_metric(bench: str, labels: list[str], rows: dict[Key, list[ResultRow
     return None, "models were scored with different metrics: not compared"
 
 
-def _cell(label: str, row: ResultRow, item_level: bool) -> Cell:
-    method = str(row.extra.get("ci_method") or ("benchmark" if row.extra else "normal"))
-    return Cell(model=label, benchmark=row.benchmark, metric=row.metric, score=row.score,
-                stderr=_f(row.stderr), ci_low=_f(row.ci_low), ci_high=_f(row.ci_high), n=row.n,
-                ci_method=method, item_level=item_level)
-
-
-def _f(x: float | None) -> float:
-    return math.nan if x is None else float(x)
-
-
-def breakdowns(infos: list[BenchInfo], samples: dict[Key, list[SampleRow]]
-               ) -> list[dict[str, Any]]:
-    """Per group (MMLU subject, MATH level...): score, SE, 95% CI and n of the compared metric
-    (like `analysis.results.group_breakdown`, which uses each benchmark's primary metric)."""
-    out = []
+def _breakdowns(infos: list[BenchInfo], refs: Sequence[ModelRef],
+                by_run: Mapping[str, RunResults]) -> list[Score]:
+    """Per group (MMLU subject, MATH level...) of each comparable benchmark: the compared
+    metric's score, SE, interval and n, by benchmark, label and group. The results carry the
+    primary metric's; another compared metric is computed here."""
+    out: list[Score] = []
     for b in infos:
         if not b.comparable:
             continue
-        for (label, bench), rows in sorted(samples.items()):
-            if bench != b.name:
-                continue
-            groups: dict[str, list[SampleRow]] = defaultdict(list)
-            for r in rows:
-                if r.group:
-                    groups[r.group].append(r)
-            for group, rs in sorted(groups.items()):
-                per_item = item_scores(rs, b.metric)
-                if not per_item:
-                    continue
-                sm = summarize(list(per_item.values()))
-                out.append({"model": label, "benchmark": bench, "group": group,
-                            "metric": b.metric, "score": sm.mean, "stderr": sm.se,
-                            "ci_low": sm.ci_low, "ci_high": sm.ci_high, "n": sm.n})
+        for m in sorted((m for m in refs if (m.model, b.name) in by_run[m.run_id].samples),
+                        key=lambda m: m.label):
+            res = by_run[m.run_id]
+            if b.metric == primary_metric(b.name):
+                got = [s for s in res.breakdowns if (s.model, s.benchmark) == (m.model, b.name)]
+            else:
+                key = (m.model, b.name)
+                got = group_scores({key: res.samples[key]}, {b.name: b.metric})
+            out += [replace(s, model=m.label) for s in got]
     return out
 
 
-# --------------------------------------------------------------------------- optional data
-
-
-def collect_latency(store: Store, data: ReportData) -> dict[str, dict[str, list[float]]]:
-    """Per model: request latency (e2e), time to first token and decode speed, from the stored
-    responses of its samples (each response once; cached responses keep their first timing)."""
-    out: dict[str, dict[str, list[float]]] = {}
-    for m in data.models:
-        keys = sorted({s.response_key for (lab, _), ss in data.samples.items() if lab == m.label
-                       for s in ss if s.response_key})
-        acc: dict[str, list[float]] = {"e2e_ms": [], "ttft_ms": [], "tokens_per_s": []}
-        for k in keys:
-            resp = store.get_response(k)
-            if not resp:
-                continue
-            t = resp.get("timing") or {}
-            if t.get("e2e"):
-                acc["e2e_ms"].append(1000 * float(t["e2e"]))
-            if t.get("ttft") is not None:
-                acc["ttft_ms"].append(1000 * float(t["ttft"]))
-            toks = (resp.get("usage") or {}).get("completion_tokens") or 0
-            if resp.get("kind") == "generate" and toks > 1 and t.get("e2e"):
-                acc["tokens_per_s"].append(toks / float(t["e2e"]))
-        if any(acc.values()):
-            out[m.label] = acc
-    return out
-
-
-def response_text(store: Store, key: str | None, limit: int = 800) -> str:
-    """The raw model output behind a sample, trimmed; "" for log-likelihood scoring."""
-    resp = store.get_response(key) if key else None
-    if not resp:
-        return "(response not stored)"
-    if resp.get("kind") == "loglikelihood":
-        return ""  # scored by log-likelihood of each option: no generated text
-    text = str(resp.get("text") or "")
-    return text if len(text) <= limit else text[:limit] + " …"
+def _efficiency(runs: Sequence[RunResults], refs: Sequence[ModelRef]
+                ) -> tuple[list[dict[str, Any]], str]:
+    """The efficiency rows of the selected models, each with its `label` and `run_id`, and
+    what stopped a run's rows, if anything did."""
+    out: list[dict[str, Any]] = []
+    for run in runs:
+        labels = {m.model: m.label for m in refs if m.run_id == run.run_id}
+        if not labels:
+            continue
+        if run.efficiency_error is not None:
+            e = run.efficiency_error
+            return [], f"{type(e).__name__}: {' '.join(str(e).split())}"
+        out += [{**row, "label": labels[row["model"]], "run_id": run.run_id}
+                for row in run.efficiency if row.get("model") in labels]
+    return out, ""

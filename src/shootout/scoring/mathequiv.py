@@ -22,7 +22,7 @@ from typing import Any
 
 from shootout.errors import ConfigError
 from shootout.scoring.isolated import IsolatedCall
-from shootout.scoring.numeric import strip_think
+from shootout.scoring.text import strip_reasoning
 
 _BOXED_RE = re.compile(r"\\(?:boxed|fbox)\b")
 _TIMEOUT_S = 5
@@ -129,7 +129,7 @@ def _parse(mv: ModuleType, answer: str, *, latex_only: bool, timeout: int | None
 def score_math(output: str, gold: str) -> MathScore:
     """Score one model answer against a gold answer (or a gold solution with \\boxed)."""
     gold_answer = math_gold(gold) if "\\boxed" in gold or "\\fbox" in gold else gold.strip()
-    pred = extract_boxed(strip_think(output))
+    pred = extract_boxed(strip_reasoning(output))
     if pred is None:
         return MathScore(output, None, gold_answer, False, "no \\boxed{} answer in the output")
     correct = math_equal(pred, gold_answer)

@@ -21,6 +21,8 @@ from typing import Any
 
 from ..data.files import DataDir
 from ..errors import ConfigError, DataError
+from ..providers.base import Provider
+from .text import estimate_tokens
 
 SYNTHETIC_TEXT = (
     "The grass is green. The sky is blue. The sun is yellow. Here we go. There and back again."
@@ -138,7 +140,7 @@ def split_chinese(text: str) -> list[str]:
     return out
 
 # -- token counting ------------------------------------------------------------------------
-def make_counter(spec: Any, provider: Any) -> tuple[Counter, str, bool]:
+def make_counter(spec: Any, provider: Provider) -> tuple[Counter, str, bool]:
     """(count, name, exact) where count(text) is the prompt's tokens, BOS included.
 
     `spec`: a callable, "local" (the embedded GGUF's vocabulary), "gguf:PATH",
@@ -148,10 +150,10 @@ def make_counter(spec: Any, provider: Any) -> tuple[Counter, str, bool]:
     if callable(spec):
         return _as_count(spec), getattr(spec, "__name__", "custom"), True
     if spec in (None, "", "auto"):
-        tok = getattr(provider, "tokenize", None)
-        if callable(tok):
-            return _as_count(tok), "model (llama.cpp)", True
-        spec = _tiktoken_name(str(getattr(provider, "model", ""))) or "chars"
+        if provider.capabilities.tokenize:
+            return _as_count(provider.tokenize), "model (llama.cpp)", True
+        model = provider.model_id.partition(":")[2] or provider.model_id
+        spec = _tiktoken_name(model) or "chars"
     spec = str(spec)
     if spec == "chars":
         return estimate_tokens, "estimate (4 chars or 1 CJK character per token)", False
@@ -165,19 +167,13 @@ def make_counter(spec: Any, provider: Any) -> tuple[Counter, str, bool]:
     raise ConfigError(f"needle: tokenizer {spec!r}: use local, gguf:PATH, tiktoken:NAME or chars")
 
 
-def model_window(provider: Any, explicit: int | None) -> tuple[int | None, int | None]:
+def model_window(provider: Provider, explicit: int | None) -> tuple[int | None, int | None]:
     """(context window, hard limit on prompt + generation): n_ctx for local models."""
-    window = explicit or getattr(provider, "context_window", None) or _server_window(provider)
-    n_ctx = getattr(provider, "n_ctx", None)
-    return window, n_ctx if isinstance(n_ctx, int) and n_ctx > 0 else window
+    caps = provider.capabilities
+    window = explicit or caps.context_window
+    return window, caps.prompt_limit or window
 
 
-def estimate_tokens(text: str) -> int:
-    cjk = len(_CJK.findall(text))
-    return max(1, round((len(text) - cjk) / 4 + cjk))
-
-
-_CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
 
 
 def _as_count(f: Callable[[str], Any]) -> Counter:
@@ -186,15 +182,6 @@ def _as_count(f: Callable[[str], Any]) -> Counter:
         return r if isinstance(r, int) else len(r)
 
     return count
-
-
-def _server_window(provider: Any) -> int | None:
-    info = provider.info() if callable(getattr(provider, "info", None)) else {}
-    model = info.get("server_model") or {}
-    for key in ("max_model_len", "context_length", "context_window", "max_context_length"):
-        if isinstance(model.get(key), int) and model[key] > 0:
-            return int(model[key])
-    return None
 
 
 @lru_cache(maxsize=2)
@@ -209,7 +196,7 @@ def _gguf_counter(path: str) -> Counter:
 
 def _tiktoken_name(model: str) -> str | None:
     try:
-        import tiktoken  # type: ignore[import-not-found]
+        import tiktoken
 
         return "tiktoken:" + tiktoken.encoding_for_model(model).name
     except (ImportError, KeyError):
@@ -218,7 +205,7 @@ def _tiktoken_name(model: str) -> str | None:
 
 def _tiktoken_counter(name: str) -> Counter:
     try:
-        import tiktoken  # type: ignore[import-not-found]
+        import tiktoken
 
         enc = tiktoken.get_encoding(name)
     except (ImportError, ValueError) as e:
@@ -384,8 +371,8 @@ class Haystack:
             # token counts are not quite additive (merges at the cut): step by less each time
             hay_target -= err if attempt < 5 else (err // 2 or (1 if err > 0 else -1))
         assert best is not None
-        close_under = under is not None and target - under.tokens <= 0.01 * target
-        if best.tokens > target + tol and close_under:
+        if (best.tokens > target + tol and under is not None
+                and target - under.tokens <= 0.01 * target):
             best = under  # too long could overflow the context; slightly short cannot
         if abs(best.tokens - target) > max(tol, 0.01 * target):
             raise DataError(

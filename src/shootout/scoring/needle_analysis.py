@@ -19,7 +19,7 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..analysis.stats import normal_interval, summarize
+from ..analysis.stats import normal_interval, summarize, z_quantile
 
 BUCKETS = {"beginning": (0.0, 20.0), "middle": (40.0, 60.0), "end": (80.0, 100.0)}
 EFFECTIVE_THRESHOLD = 0.85
@@ -149,8 +149,7 @@ def _bucket_se(s: Mapping[str, Any]) -> float | None:
     if s["stderr"] is None:
         return None
     lo, hi = s["ci"]
-    z = normal_interval(0.0, 1.0)[1]  # the 95% normal quantile stats uses
-    implied = (hi - lo) / (2 * z) if lo is not None and hi is not None else 0.0
+    implied = (hi - lo) / (2 * z_quantile(0.95)) if lo is not None and hi is not None else 0.0
     return max(float(s["stderr"]), implied)
 
 

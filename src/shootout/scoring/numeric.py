@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from shootout.errors import DataError
+from shootout.scoring.text import strip_reasoning
 
 _CURRENCY = "$€£¥₹"
 # A number not glued to a preceding word, digit or decimal point (so "16-3" yields 16 and 3,
@@ -30,7 +31,6 @@ _HASH_RE = re.compile(r"####\s*([^\n]*)")
 # The marker needs its verb or colon: "to answer this, we need 3" is not an answer statement.
 _ANSWER_RE = re.compile(r"\banswer\s*(?:is\b|[:=])\s*[:=]?", re.IGNORECASE)
 _BOXED_RE = re.compile(r"\\(?:boxed|fbox)\s*\{")
-_THINK_RE = re.compile(r"<think>.*?(?:</think>|$)", re.DOTALL | re.IGNORECASE)
 # Emphasis and LaTeX thin spaces ("1\\,234") only; braces stay so \boxed{} still balances.
 _MARKUP_RE = re.compile(r"\*\*|__|\\[,!;]")
 
@@ -62,16 +62,8 @@ class NumericScore:
     reason: str
 
 
-def strip_think(text: str) -> str:
-    """Drop reasoning blocks. A lone "</think>" (template put "<think>" in the prompt) drops
-    everything before it; an unclosed "<think>" drops everything after it."""
-    if "</think>" in text.lower() and "<think>" not in text.lower():
-        text = re.split(r"</think>", text, flags=re.IGNORECASE)[-1]
-    return _THINK_RE.sub("", text)
-
-
 def extract_final_number(text: str) -> ExtractResult:
-    body = _MARKUP_RE.sub("", strip_think(text)).replace("\\$", "$")
+    body = _MARKUP_RE.sub("", strip_reasoning(text)).replace("\\$", "$")
     for method, finder in (("boxed", _from_boxed), ("hash", _from_hash),
                            ("answer_is", _from_answer_is)):
         found = finder(body)

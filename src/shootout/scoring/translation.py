@@ -38,16 +38,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConfigError
+from .text import strip_reasoning
 
 METRIC_NAMES = ("chrf", "bleu")
 N_BOOTSTRAP = 1000
 
 # -- cleaning -------------------------------------------------------------------------------
 
-_BLOCK_RE = re.compile(
-    r"<(think|thinking|reasoning)>.*?(?:</\1>|\Z)", re.DOTALL | re.IGNORECASE
-)
-_STRAY_CLOSE_RE = re.compile(r"^.*</(?:think|thinking|reasoning)>", re.DOTALL | re.IGNORECASE)
 _FENCE_RE = re.compile(r"```[^\n`]*\n(.*?)(?:\n?^[ \t]*```|\Z)", re.DOTALL | re.MULTILINE)
 
 _LANG_WORDS = (
@@ -113,7 +110,7 @@ def clean_translation(
             rules.append(name)
         return after
 
-    text = step("reasoning", raw, _strip_reasoning(raw))
+    text = step("reasoning", raw, strip_reasoning(raw))
     text = step("fence", text, _strip_fence(text))
     text = step("echo", text, _strip_prompt_echo(text, prompt))
     lines = [ln.strip() for ln in text.split("\n")]
@@ -137,13 +134,6 @@ def _apply_lines(rules: list[str], name: str, lines: list[str], fn: Any) -> list
     if out != lines:
         rules.append(name)
     return out
-
-
-def _strip_reasoning(text: str) -> str:
-    text = _BLOCK_RE.sub("", text)
-    if re.search(r"</(?:think|thinking|reasoning)>", text, re.IGNORECASE):
-        text = _STRAY_CLOSE_RE.sub("", text)
-    return text
 
 
 def _strip_fence(text: str) -> str:
@@ -219,7 +209,7 @@ def _squash(s: str) -> str:
 
 def _sacrebleu() -> Any:
     try:
-        import sacrebleu  # type: ignore[import-not-found]
+        import sacrebleu
     except ImportError as e:
         raise ConfigError(
             "translation metrics need sacrebleu: pip install 'shootout[translation]'"
@@ -349,5 +339,5 @@ def paired_bootstrap(
         n_samples=n_samples,
     )
     _, scores = test()
-    result = next(v for k, v in scores.items() if k != "System")[1]
+    result: Any = next(v for k, v in scores.items() if k != "System")[1]
     return float(result.p_value)

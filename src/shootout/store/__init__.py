@@ -1,5 +1,7 @@
-"""The SQLite results store."""
+"""The SQLite results store: the only module that talks to SQLite."""
 
+from .rows import PerfLevelRow, RunRecord, SampleRow, StoredResponse
 from .sqlite import Store, default_store_path
 
-__all__ = ["Store", "default_store_path"]
+__all__ = ["PerfLevelRow", "RunRecord", "SampleRow", "Store", "StoredResponse",
+           "default_store_path"]

@@ -1,7 +1,8 @@
-"""SQLite store (WAL): runs, cached responses, scored samples.
+"""SQLite store (WAL): runs, cached responses, scored samples, load tests.
 
 Every response is committed as soon as it arrives, keyed by a hash of (model, request, repeat),
 so a killed run loses at most the requests in flight, and a rerun serves the rest from here.
+No module outside `shootout.store` touches SQLite: everything goes through `Store`.
 """
 
 from __future__ import annotations
@@ -10,75 +11,35 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from ..errors import StoreError
+from .rows import PerfLevelRow, RunRecord, SampleRow, StoredResponse
+from .schema import SCHEMA, SCHEMA_VERSION, migrate
 
-SCHEMA_VERSION = 1
+__all__ = ["SCHEMA_VERSION", "SampleRow", "Store", "StoredResponse", "default_store_path"]
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS runs (
-    run_id TEXT PRIMARY KEY,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
-    status TEXT NOT NULL,
-    spec_json TEXT NOT NULL,
-    manifest_json TEXT NOT NULL DEFAULT '{}'
-);
-CREATE TABLE IF NOT EXISTS responses (
-    key TEXT PRIMARY KEY,
-    model TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    request_json TEXT NOT NULL,
-    response_json TEXT NOT NULL,
-    created_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS samples (
-    run_id TEXT NOT NULL,
-    model TEXT NOT NULL,
-    benchmark TEXT NOT NULL,
-    item_id TEXT NOT NULL,
-    repeat INTEGER NOT NULL,
-    item_group TEXT NOT NULL DEFAULT '',
-    response_key TEXT,
-    status TEXT NOT NULL,
-    metrics_json TEXT NOT NULL DEFAULT '{}',
-    extracted TEXT,
-    reason TEXT NOT NULL DEFAULT '',
-    extraction_failed INTEGER NOT NULL DEFAULT 0,
-    error TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    created_at REAL NOT NULL,
-    detail_json TEXT NOT NULL DEFAULT '{}',
-    PRIMARY KEY (run_id, model, benchmark, item_id, repeat)
-);
-CREATE INDEX IF NOT EXISTS samples_by_run ON samples (run_id, model, benchmark);
-"""
+_SAMPLE_COLUMNS = ("model, benchmark, item_id, repeat, item_group, status, metrics_json, "
+                   "extracted, reason, extraction_failed, error, response_key, detail_json")
+# One pass over a run: each sample with what the results need of its response. SQLite < 3.42
+# rejects JSON that Python writes for an infinite log-probability (-Infinity); such a response
+# comes back whole and is read in Python.
+_RUN_QUERY = (
+    "SELECT " + ", ".join(f"s.{c.strip()}" for c in _SAMPLE_COLUMNS.split(",")) + ", "
+    "r.key, r.kind, r.created_at, CASE WHEN json_valid(r.response_json) THEN "
+    "json_extract(r.response_json, '$.usage', '$.timing', '$.finish_reason') "
+    "ELSE r.response_json END "
+    "FROM samples s LEFT JOIN responses r ON r.key = s.response_key WHERE s.run_id = ? "
+    "ORDER BY s.model, s.benchmark, s.item_id, s.repeat"
+)
 
 
 def default_store_path() -> Path:
     return Path(os.environ.get("SHOOTOUT_STORE", ".shootout/results.sqlite"))
-
-
-@dataclass(frozen=True)
-class SampleRow:
-    model: str
-    benchmark: str
-    item_id: str
-    repeat: int
-    group: str
-    status: str
-    metrics: dict[str, float]
-    extracted: str | None
-    reason: str
-    extraction_failed: bool
-    error: str | None
-    response_key: str | None
-    detail: dict[str, Any] = field(default_factory=dict)
 
 
 class Store:
@@ -91,9 +52,9 @@ class Store:
             self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
+            self._db.executescript(SCHEMA)
             self._check_version()
-            self._migrate()
+            migrate(self._db)
         except sqlite3.DatabaseError as e:
             raise StoreError(f"cannot open results store {self.path}: {e}") from e
         except OSError as e:
@@ -110,16 +71,19 @@ class Store:
                 f"{self.path} has schema version {row[0]}, this shootout expects {SCHEMA_VERSION}"
             )
 
-    def _migrate(self) -> None:
-        """Columns added after the first release of schema 1."""
-        cols = {r[1] for r in self._db.execute("PRAGMA table_info(samples)")}
-        if "detail_json" not in cols:
-            self._db.execute(
-                "ALTER TABLE samples ADD COLUMN detail_json TEXT NOT NULL DEFAULT '{}'"
-            )
-
     def close(self) -> None:
         self._db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """Several writes that land together or not at all (the connection autocommits)."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     # -- runs -----------------------------------------------------------------------------
     def upsert_run(self, run_id: str, spec: dict[str, Any], status: str = "running") -> bool:
@@ -141,6 +105,11 @@ class Store:
         self._db.execute(
             "UPDATE runs SET status=?, updated_at=? WHERE run_id=?", (status, time.time(), run_id)
         )
+
+    def set_run_times(self, run_id: str, created_at: float, updated_at: float) -> None:
+        """Set a run's timestamps (a synthetic run with fixed dates, for goldens and demos)."""
+        self._db.execute("UPDATE runs SET created_at=?, updated_at=? WHERE run_id=?",
+                         (created_at, updated_at, run_id))
 
     def set_manifest(self, run_id: str, manifest: dict[str, Any]) -> None:
         self._db.execute(
@@ -171,6 +140,25 @@ class Store:
         ).fetchall()
         return [{"run_id": r[0], "created_at": r[1], "status": r[2]} for r in rows]
 
+    def read_run(self, run_id: str) -> RunRecord | None:
+        """A run with all its samples and the responses they use, in one query (None if there
+        is no such run)."""
+        run = self.get_run(run_id)
+        if run is None:
+            return None
+        samples: list[SampleRow] = []
+        responses: dict[str, StoredResponse] = {}
+        for r in self._db.execute(_RUN_QUERY, (run_id,)):
+            samples.append(_sample(r))
+            key = r[13]
+            if key is not None and key not in responses:
+                responses[key] = _stored_response(key, r[14], r[15], r[16])
+        return RunRecord(run_id=run_id, status=run["status"],
+                         created_at=float(run["created_at"]),
+                         updated_at=float(run["updated_at"]), spec=run["spec"] or {},
+                         manifest=run["manifest"] or {}, samples=tuple(samples),
+                         responses=responses)
+
     # -- responses (the cache) ------------------------------------------------------------
     def get_response(self, key: str) -> dict[str, Any] | None:
         row = self._db.execute("SELECT response_json FROM responses WHERE key=?", (key,)).fetchone()
@@ -188,9 +176,6 @@ class Store:
             "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?)",
             (key, model, kind, json.dumps(request), json.dumps(response), time.time()),
         )
-
-    def response_keys(self) -> set[str]:
-        return {r[0] for r in self._db.execute("SELECT key FROM responses")}
 
     # -- samples --------------------------------------------------------------------------
     def done_samples(self, run_id: str, model: str, benchmark: str) -> set[tuple[str, int]]:
@@ -233,11 +218,7 @@ class Store:
     def samples(
         self, run_id: str, model: str | None = None, benchmark: str | None = None
     ) -> Iterator[SampleRow]:
-        sql = (
-            "SELECT model, benchmark, item_id, repeat, item_group, status, metrics_json, "
-            "extracted, reason, extraction_failed, error, response_key, detail_json "
-            "FROM samples WHERE run_id=?"
-        )
+        sql = f"SELECT {_SAMPLE_COLUMNS} FROM samples WHERE run_id=?"
         args: list[Any] = [run_id]
         if model is not None:
             sql += " AND model=?"
@@ -247,21 +228,58 @@ class Store:
             args.append(benchmark)
         sql += " ORDER BY model, benchmark, item_id, repeat"
         for r in self._db.execute(sql, args):
-            yield SampleRow(
-                model=r[0],
-                benchmark=r[1],
-                item_id=r[2],
-                repeat=r[3],
-                group=r[4],
-                status=r[5],
-                metrics=json.loads(r[6]),
-                extracted=r[7],
-                reason=r[8],
-                extraction_failed=bool(r[9]),
-                error=r[10],
-                response_key=r[11],
-                detail=json.loads(r[12]),
+            yield _sample(r)
+
+    # -- load tests (`shootout perf`) ------------------------------------------------------
+    def put_perf(self, perf_id: str, model: str, base_url: str, config: dict[str, Any],
+                 levels: Sequence[PerfLevelRow]) -> None:
+        """Store one load test: its configuration and each level, together or not at all."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO perf_runs VALUES (?, ?, ?, ?, ?)",
+                (perf_id, time.time(), model, base_url, json.dumps(config, sort_keys=True)),
             )
+            for i, lv in enumerate(levels):
+                db.execute(
+                    "INSERT OR REPLACE INTO perf_levels VALUES (?, ?, ?, ?, ?, ?)",
+                    (perf_id, i, lv.mode, lv.value, json.dumps(lv.summary),
+                     json.dumps(lv.records, separators=(",", ":"))),
+                )
 
     def integrity_check(self) -> str:
         return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
+
+
+def _loads(text: str) -> Any:
+    return {} if text == "{}" else json.loads(text)
+
+
+@lru_cache(maxsize=4096)
+def _parsed_metrics(text: str) -> dict[str, float]:
+    return dict(json.loads(text))
+
+
+def _metrics(text: str) -> dict[str, float]:
+    """A sample's metrics: a few distinct texts ('{"acc": 1.0}') repeat over a whole run, so
+    each is parsed once (a flat dict of numbers: the copy is a full one)."""
+    return dict(_parsed_metrics(text))
+
+
+def _sample(r: Sequence[Any]) -> SampleRow:
+    return SampleRow(model=r[0], benchmark=r[1], item_id=r[2], repeat=r[3], group=r[4],
+                     status=r[5], metrics=_metrics(r[6]), extracted=r[7], reason=r[8],
+                     extraction_failed=bool(r[9]), error=r[10], response_key=r[11],
+                     detail=_loads(r[12]))
+
+
+def _stored_response(key: str, kind: str, created_at: float, facts: str | None
+                     ) -> StoredResponse:
+    """From `_RUN_QUERY`'s columns: [usage, timing, finish_reason] as a JSON array, or the
+    whole response where SQLite could not read it."""
+    got = json.loads(facts) if facts else {}
+    if isinstance(got, dict):
+        got = [got.get("usage"), got.get("timing"), got.get("finish_reason")]
+    usage, timing, finish = got
+    return StoredResponse(key=key, kind=kind, created_at=float(created_at), usage=usage or {},
+                          timing=timing or {}, finish_reason=finish)
+

@@ -1,0 +1,159 @@
+"""`shootout data pull | list`: benchmark data on a fresh machine."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ..data.cache import cache_dir, is_pulled
+from ..data.files import ENV_VAR, sha256_file
+from ..data.sources import Catalog, FileSource, catalog, matches
+from ..errors import DataError
+from .console import stdout_console
+
+data_app = typer.Typer(
+    name="data",
+    help="Benchmark data: download it from its public sources (pull) and check it (list).",
+    no_args_is_help=True,
+)
+
+CacheDirOpt = Annotated[
+    str | None,
+    typer.Option("--cache-dir", help="Where pulled data goes (default $SHOOTOUT_CACHE, else "
+                 "~/.cache/shootout/data)."),
+]
+
+
+@data_app.command("pull")
+def pull_command(
+    names: Annotated[list[str] | None, typer.Argument(
+        help="Benchmarks, suites or data folders (default: every benchmark).")] = None,
+    cache: CacheDirOpt = None,
+    mirror: Annotated[str | None, typer.Option(
+        "--mirror", help="A mirror serving the sources as <mirror>/<host>/<path> "
+        "($SHOOTOUT_DATA_MIRROR).")] = None,
+) -> None:
+    """Download each benchmark's files, verify them against the shipped sha256 sums, and
+    report what arrived."""
+    from ..data.download import Fetcher
+    from ..data.pull import pull, resolve_names
+
+    table = catalog()
+    wanted = resolve_names(names or [], table)
+    no_source = [n for n, prefixes in wanted.items() if not prefixes]
+    if no_source:
+        raise DataError(f"no pull source for {', '.join(no_source)} (a plug-in's data): put its "
+                        f"files under --data-dir or ${ENV_VAR}")
+    root = cache_dir(cache)
+    files = table.select(p for prefixes in wanted.values() for p in prefixes)
+    err = Console(stderr=True)
+    fetcher = Fetcher(mirror)
+    try:
+        result = pull(files, root, fetcher, table=table,
+                      progress=lambda line: err.print(f"pulled {line}", highlight=False))
+    finally:
+        fetcher.close()
+    got = dict(result.got)
+    out = Table("benchmark", "files", "downloaded", "already there", "status",
+                title=f"benchmark data in {root}")
+    for name, prefixes in wanted.items():
+        mine = table.select(prefixes)
+        fresh = [f for f in mine if f.path in got]
+        bad = [p for p, _ in result.failed if p in {f.path for f in mine}]
+        bad += [f.path for f in mine if f.path in result.unsourced]
+        status = f"[red]{len(bad)} missing[/red]" if bad else "verified"
+        size = sum(got[f.path] for f in fresh)
+        out.add_row(name, str(len(mine)), f"{len(fresh)} ({_mb(size)})" if fresh else "0",
+                    str(sum(f.path in result.present for f in mine)), status)
+    stdout_console().print(out)
+    print(f"{len(result.got)} file(s) downloaded ({_mb(sum(got.values()))}), "
+          f"{len(result.present)} already there and verified, in {root}")
+    _fail_if_incomplete(result.failed, result.unsourced, result.offline)
+
+
+def _fail_if_incomplete(failed: list[tuple[str, str]], unsourced: list[str],
+                        offline: str | None) -> None:
+    if offline:  # the network, not the files, is what the user has to fix
+        raise DataError(offline)
+    if failed:
+        more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+        raise DataError(f"{len(failed)} file(s) not pulled{more}: {failed[0][1]}")
+    if unsourced:
+        raise DataError(
+            f"{len(unsourced)} file(s) have no public source shootout can fetch (rebuilt "
+            f"files, docs/data.md), e.g. {unsourced[0]}: copy them from a data folder laid out "
+            f"like shared/data, or point {ENV_VAR} at one"
+        )
+
+
+@data_app.command("list")
+def list_command(
+    data_dir: Annotated[str | None, typer.Option(
+        "--data-dir", help="Check this folder instead of the one a run would use.")] = None,
+    cache: CacheDirOpt = None,
+) -> None:
+    """For every benchmark: where its data comes from, and whether the data directory a run
+    would use holds it, verified against the shipped sums."""
+    from ..benchmarks import all_benchmark_classes
+
+    table = catalog()
+    root, origin = _data_root(data_dir, cache)
+    console = stdout_console()
+    enforced = "checked on every read" if is_pulled(root) else "recorded, not enforced"
+    console.print(f"data directory: {root} ({origin}; shipped sums {enforced})", highlight=False)
+    verdicts: dict[str, str] = {}
+    out = Table("benchmark", "source", "files", "status")
+    for name, cls in all_benchmark_classes().items():
+        prefixes = table.prefixes_for(name, cls)
+        if prefixes is None:
+            out.add_row(name, "–", "–", "no pull source (plug-in): provide its files yourself")
+            continue
+        mine = table.select(prefixes)
+        out.add_row(name, _sources(table, mine), str(len(mine)),
+                    _status(name, mine, root, verdicts))
+    console.print(out)
+
+
+def _data_root(data_dir: str | None, cache: str | None) -> tuple[Path, str]:
+    """The folder a run would read, and why: --data-dir, $SHOOTOUT_DATA, the cache."""
+    if data_dir:
+        return Path(data_dir).expanduser(), "--data-dir"
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env).expanduser(), f"${ENV_VAR}"
+    return cache_dir(cache), "the data pull cache"
+
+
+def _sources(table: Catalog, files: list[FileSource]) -> str:
+    names = dict.fromkeys(f.source for f in files)
+    return ", ".join(table.sources[n].describe() if n else "no public source (rebuilt)"
+                     for n in names)
+
+
+def _status(name: str, files: list[FileSource], root: Path, verdicts: dict[str, str]) -> str:
+    for f in files:
+        if f.path not in verdicts:
+            p = root / f.path
+            if not p.is_file():
+                verdicts[f.path] = "missing"
+            else:
+                verdicts[f.path] = "ok" if matches(f, p, sha256_file(p)) else "differs"
+    missing = [f for f in files if verdicts[f.path] == "missing"]
+    differs = [f for f in files if verdicts[f.path] == "differs"]
+    if differs:
+        return f"[red]{len(differs)} differ from the shipped sums[/red], e.g. {differs[0].path}"
+    if missing and len(missing) == len(files):
+        return f"not present: `shootout data pull {name}`"
+    if missing:
+        return f"[yellow]{len(missing)} missing[/yellow]: `shootout data pull {name}`"
+    return "[green]present, verified[/green]"
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 100_000 else f"{n / 1e3:.1f} kB"
+

@@ -1,0 +1,178 @@
+"""What every HTTP provider shares: one pooled httpx client, JSON and server-sent events with
+arrival times stamped where bytes come in, error classification for retries, and redaction
+of the API key from anything a server echoes back.
+
+A provider builds one `HTTPClient` and speaks its wire format on top of it; tests inject an
+`httpx` transport (`httpx.MockTransport`, or none for a real local server).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import AsyncIterator, Mapping
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+from ..errors import (
+    ConfigError,
+    EndpointUnreachableError,
+    ProviderError,
+    RetryableProviderError,
+)
+
+# statuses worth retrying: timeouts, conflicts, rate limits, server errors, overload (529)
+RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529})
+
+
+class HTTPClient:
+    """A pooled client for one endpoint. The key is read from `api_key_env` here, kept only in
+    the request headers, and replaced by "[redacted]" in every error text."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        api_key_env: str | None,
+        auth_header: str = "Authorization",
+        auth_prefix: str = "Bearer ",
+        headers: Mapping[str, str] | None = None,
+        timeout: float = 120.0,
+        max_connections: int = 32,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        if not base_url.startswith(("http://", "https://")):
+            raise ConfigError(f"--base-url must start with http:// or https://: {base_url!r}")
+        self.base_url = base_url.rstrip("/")
+        all_headers = {"Content-Type": "application/json", **(headers or {})}
+        key = os.environ.get(api_key_env) if api_key_env else None
+        if key:
+            all_headers[auth_header] = f"{auth_prefix}{key}"
+        self.secret = key or None
+        self.client = httpx.AsyncClient(
+            headers=all_headers,
+            timeout=httpx.Timeout(timeout, connect=10.0),
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
+            transport=transport,
+        )
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    def redact(self, text: str) -> str:
+        return text.replace(self.secret, "[redacted]") if self.secret else text
+
+    async def redacting(self, coro: Any) -> Any:
+        """A server may echo the request (and so the key) in an error: never let it through."""
+        try:
+            return await coro
+        except ProviderError as e:
+            if self.secret and self.secret in str(e):
+                e.args = (self.redact(str(e)),)
+            raise
+
+    async def get(self, path: str, timeout: float = 10.0) -> httpx.Response:
+        """A GET whose only failure is an unreachable endpoint (one line, no retry)."""
+        try:
+            return await self.client.get(self.base_url + path, timeout=timeout)
+        except httpx.TransportError as e:
+            raise EndpointUnreachableError(
+                f"cannot reach {self.base_url}: {transport_reason(e)}"
+            ) from e
+
+    async def post_json(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            resp = await self.client.post(self.base_url + path, json=body)
+        except httpx.TransportError as e:
+            raise RetryableProviderError(f"{path}: {transport_reason(e)}") from e
+        await raise_for_status(resp, self.secret)
+        return parse_json(resp.text, path)
+
+    async def events(
+        self, path: str, body: dict[str, Any], t0: float
+    ) -> AsyncIterator[tuple[float, str]]:
+        """POST `body` and yield (arrival offset from t0, data payload) per server-sent event."""
+        try:
+            async with self.client.stream("POST", self.base_url + path, json=body) as resp:
+                await raise_for_status(resp, self.secret)
+                ctype = resp.headers.get("content-type", "")
+                if "text/event-stream" not in ctype:
+                    raise RetryableProviderError(
+                        f"expected an event stream from {path}, got content type {ctype!r}"
+                    )
+                async for arrival, event in sse_events(resp.aiter_raw(), t0):
+                    yield arrival, event
+        except httpx.TransportError as e:
+            raise RetryableProviderError(f"{path}: {transport_reason(e)}") from e
+
+
+async def sse_events(raw: AsyncIterator[bytes], t0: float) -> AsyncIterator[tuple[float, str]]:
+    """Yield (arrival offset, data payload) per SSE event; arrival is when its bytes came in."""
+    buf = b""
+    async for chunk in raw:
+        arrival = time.perf_counter() - t0
+        buf += chunk
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            line = line.rstrip(b"\r")
+            if line.startswith(b"data:"):
+                yield arrival, line[5:].strip().decode("utf-8", errors="replace")
+            elif line and not line.startswith((b":", b"event:", b"id:", b"retry:")):
+                raise RetryableProviderError(f"malformed event stream line: {line[:80]!r}")
+
+
+def parse_json(text: str, where: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise RetryableProviderError(f"{where}: malformed JSON from server ({e.msg})") from e
+    if not isinstance(data, dict):
+        raise RetryableProviderError(f"{where}: expected a JSON object from server")
+    return data
+
+
+def count(value: Any) -> int:
+    """A token count from a server's usage block; garbage counts as 0 (and is not trusted)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
+async def raise_for_status(resp: httpx.Response, secret: str | None) -> None:
+    if resp.status_code < 400:
+        return
+    await resp.aread()
+    detail = resp.text.strip().replace("\n", " ")
+    if secret:  # before truncating, so no prefix of the key survives either
+        detail = detail.replace(secret, "[redacted]")
+    detail = detail[:200]
+    msg = f"HTTP {resp.status_code} from {resp.request.url.path}: {detail}"
+    if resp.status_code in RETRY_STATUS:
+        raise RetryableProviderError(msg, retry_after=retry_after(resp))
+    raise ProviderError(msg)
+
+
+def retry_after(resp: httpx.Response) -> float | None:
+    value = resp.headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError):
+            return None
+
+
+def transport_reason(e: httpx.TransportError) -> str:
+    text = str(e).strip()
+    kind = type(e).__name__
+    if isinstance(e, httpx.ConnectError):
+        return f"connection failed ({text or kind})"
+    if isinstance(e, httpx.TimeoutException):
+        return f"timed out ({kind})"
+    return f"{kind}: {text}" if text else kind

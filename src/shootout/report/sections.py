@@ -1,0 +1,71 @@
+"""Report sections added from outside the report package: a title and a function of the built
+report that returns paragraphs and tables. Registered sections render in both the Markdown and
+the HTML report, after the per-item evidence and before the methodology.
+
+    @register_section("Cost per model")
+    def cost_section(report: Report) -> SectionContent:
+        return SectionContent(paragraphs=("...",), tables=(Table(...),))
+
+A package registers its sections through the `shootout.report_sections` entry-point group (the
+value names the function; its `__section_title__` attribute, set by `register_section`, is the
+title).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Any
+
+from .tables import Table
+
+if TYPE_CHECKING:
+    from .build import Report
+
+ENTRY_POINT_GROUP = "shootout.report_sections"
+
+
+@dataclass(frozen=True)
+class SectionContent:
+    paragraphs: tuple[str, ...] = ()
+    tables: tuple[Table, ...] = ()
+
+
+SectionFn = Callable[["Report"], SectionContent | None]
+_SECTIONS: dict[str, SectionFn] = {}
+
+
+def register_section(title: str) -> Callable[[SectionFn], SectionFn]:
+    """Add a section titled `title` to every report (a decorator)."""
+
+    def add(fn: SectionFn) -> SectionFn:
+        fn.__section_title__ = title  # type: ignore[attr-defined]
+        _SECTIONS[title] = fn
+        return fn
+
+    return add
+
+
+def unregister_section(title: str) -> None:
+    _SECTIONS.pop(title, None)
+
+
+def _plugins() -> dict[str, SectionFn]:
+    found: dict[str, SectionFn] = {}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        fn = ep.load()
+        found[str(getattr(fn, "__section_title__", ep.name))] = fn
+    return found
+
+
+def extra_sections(report: Report) -> list[dict[str, Any]]:
+    """The registered sections' content for the templates (a section returning None is left
+    out: it has nothing to say about these runs)."""
+    out = []
+    for i, (title, fn) in enumerate({**_plugins(), **_SECTIONS}.items()):
+        content = fn(report)
+        if content is not None:
+            out.append({"id": f"extra-{i}", "title": title,
+                        "paragraphs": list(content.paragraphs), "tables": list(content.tables)})
+    return out

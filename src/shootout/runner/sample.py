@@ -1,0 +1,123 @@
+"""One sample: build the request, answer it from the cache or the provider (with retries),
+score it. A failure of one item (its request cannot be built, the backend gave up, the scorer
+raised) is recorded with its error and never ends the run."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import random
+from dataclasses import dataclass
+from typing import Any
+
+from ..benchmarks import Benchmark, Doc, PromptContext
+from ..benchmarks.base import ItemScore, Request, Response
+from ..errors import CapabilityError, ConfigError, ProviderError, SandboxError
+from ..providers.base import (
+    GenerateRequest,
+    Provider,
+    response_from_dict,
+    response_to_dict,
+)
+from ..store.sqlite import SampleRow, Store
+from .retry import RetriesExhausted, RetryBudget, RetryPolicy, with_retries
+
+# errors that no item can escape (a bad setting, a missing sandbox): they stop the run
+_RUN_WIDE_ERRORS = (ConfigError, SandboxError, CapabilityError)
+
+
+@dataclass(frozen=True)
+class SampleJob:
+    provider: Provider
+    identity: str  # the provider's cache identity
+    bench: Benchmark
+    doc: Doc
+    repeat: int
+    ctx: PromptContext
+    model: str  # the model's display name
+
+
+def request_key(identity: str, request: dict[str, Any], repeat: int) -> str:
+    blob = json.dumps({"model": identity, "request": request, "repeat": repeat}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+async def run_sample(
+    job: SampleJob,
+    store: Store,
+    retry: tuple[RetryPolicy, RetryBudget, random.Random],
+) -> tuple[SampleRow, int]:
+    """The scored (or failed) sample and the number of attempts it took (0: cached)."""
+    bench, doc = job.bench, job.doc
+    base: dict[str, Any] = dict(
+        model=job.model, benchmark=bench.name, item_id=doc.id, repeat=job.repeat,
+        group=doc.group, response_key=None,
+    )
+    try:
+        request = bench.request(doc, job.ctx)
+    except _RUN_WIDE_ERRORS:
+        raise
+    except Exception as e:  # one malformed item fails itself, never the run
+        return _failed(base, f"could not build the request: {type(e).__name__}: {e}"), 0
+    req_dict = request.to_dict()
+    key = request_key(job.identity, req_dict, job.repeat)
+    base["response_key"] = key
+    attempts = 0
+    cached = store.get_response(key)
+    if cached is not None:
+        response = response_from_dict(cached)
+    else:
+        try:
+            response, attempts = await with_retries(_call(job.provider, request), *retry)
+        except RetriesExhausted as e:
+            return _failed(base, f"after {e.attempts} attempts: {e}"), e.attempts
+        except CapabilityError:
+            raise
+        except ProviderError as e:
+            return _failed(base, str(e)), 1
+        store.put_response(key, job.identity, req_dict["kind"], req_dict,
+                           response_to_dict(response))
+    try:
+        score = await _score(bench, doc, job.ctx, response, request)
+    except _RUN_WIDE_ERRORS:
+        raise
+    except Exception as e:  # the response stays cached: a rerun after a fix re-scores it
+        return _failed(base, f"could not score the response: {type(e).__name__}: {e}"), attempts
+    return SampleRow(
+        status="ok",
+        metrics=dict(score.metrics),
+        extracted=score.extracted,
+        reason=score.reason,
+        extraction_failed=score.extraction_failed,
+        detail={"mode": job.ctx.mode, **score.detail},
+        error=None,
+        **base,
+    ), attempts
+
+
+def _call(provider: Provider, request: Request) -> Any:
+    if isinstance(request, GenerateRequest):
+        return lambda: provider.generate(request)
+    return lambda: provider.loglikelihood(request)
+
+
+async def _score(
+    bench: Benchmark, doc: Doc, ctx: PromptContext, response: Response, request: Request
+) -> ItemScore:
+    if bench.score_in_thread:
+        return await asyncio.to_thread(bench.score, doc, ctx, response, request)
+    return bench.score(doc, ctx, response, request)
+
+
+def _failed(base: dict[str, Any], error: str) -> SampleRow:
+    """A sample that produced no score, with the reason; it is retried on the next run."""
+    return SampleRow(
+        status="failed",
+        metrics={},
+        extracted=None,
+        reason="",
+        extraction_failed=False,
+        error=error,
+        **base,
+    )

@@ -1,0 +1,99 @@
+"""The store's tables, and the migrations that bring an older store up to them.
+
+SCHEMA_VERSION changes only for a change that an older shootout could not read. Additive
+changes (a new table, a new column with a default) keep it: an older shootout opening the
+store ignores them, and `migrate` adds them to an older store on open. Each migration checks
+what is there first, so it is safe to run on every open and from several processes at once.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    status TEXT NOT NULL,
+    spec_json TEXT NOT NULL,
+    manifest_json TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS responses (
+    key TEXT PRIMARY KEY,
+    model TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    request_json TEXT NOT NULL,
+    response_json TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS samples (
+    run_id TEXT NOT NULL,
+    model TEXT NOT NULL,
+    benchmark TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    repeat INTEGER NOT NULL,
+    item_group TEXT NOT NULL DEFAULT '',
+    response_key TEXT,
+    status TEXT NOT NULL,
+    metrics_json TEXT NOT NULL DEFAULT '{}',
+    extracted TEXT,
+    reason TEXT NOT NULL DEFAULT '',
+    extraction_failed INTEGER NOT NULL DEFAULT 0,
+    error TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL,
+    detail_json TEXT NOT NULL DEFAULT '{}',
+    PRIMARY KEY (run_id, model, benchmark, item_id, repeat)
+);
+CREATE INDEX IF NOT EXISTS samples_by_run ON samples (run_id, model, benchmark);
+"""
+
+# `shootout perf` load tests: one row per test, one per level (its summary and the records of
+# every request)
+PERF_SCHEMA = """
+CREATE TABLE IF NOT EXISTS perf_runs (
+    perf_id TEXT PRIMARY KEY,
+    created_at REAL NOT NULL,
+    model TEXT NOT NULL,
+    base_url TEXT NOT NULL,
+    config_json TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS perf_levels (
+    perf_id TEXT NOT NULL,
+    level INTEGER NOT NULL,
+    mode TEXT NOT NULL,
+    value REAL NOT NULL,
+    summary_json TEXT NOT NULL,
+    records_json TEXT NOT NULL,
+    PRIMARY KEY (perf_id, level)
+);
+"""
+
+
+def _columns(db: sqlite3.Connection, table: str) -> set[str]:
+    return {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+
+
+def _sample_detail(db: sqlite3.Connection) -> None:
+    """Per-sample detail (a corpus metric's references, needle positions), added in schema 1."""
+    if "detail_json" not in _columns(db, "samples"):
+        db.execute("ALTER TABLE samples ADD COLUMN detail_json TEXT NOT NULL DEFAULT '{}'")
+
+
+def _perf_tables(db: sqlite3.Connection) -> None:
+    """Load-test results, once created by `perf.storage` on first use, now the store's own."""
+    db.executescript(PERF_SCHEMA)
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_sample_detail, _perf_tables)
+
+
+def migrate(db: sqlite3.Connection) -> None:
+    """Every additive migration, in order (each is a no-op where it already applied)."""
+    for step in MIGRATIONS:
+        step(db)

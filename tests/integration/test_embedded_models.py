@@ -1,0 +1,100 @@
+"""The second embedded model (SmolLM2-135M-Instruct, a chat model): its chat prompts are the
+ones llama.cpp's server renders from the same GGUF template, its template hash is recorded, and
+both embedded models are listed."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from shootout.providers.base import GenerateRequest, Message, Sampling
+from shootout.providers.embedded import EMBEDDED
+from shootout.providers.registry import build_provider
+
+CONVERSATIONS = [
+    (Message("user", "What is the capital of France?"),),
+    (Message("system", "You answer in one word."), Message("user", "Name a colour.")),
+    (Message("user", "2+2?"), Message("assistant", "4"), Message("user", "And 3+3?")),
+]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def smol_server():
+    """`python -m llama_cpp.server` serving the SmolLM2 GGUF on 127.0.0.1."""
+    path = EMBEDDED["smollm2-135m"].path()
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(path), "--host", "127.0.0.1",
+         "--port", str(port), "--n_ctx", "2048", "--model_alias", "smol"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/v1"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            if httpx.get(f"{url}/models", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        raise RuntimeError("llama_cpp.server did not start")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_in_process_chat_prompts_are_the_servers(smol_server):
+    local = build_provider("local:smollm2-135m", {"n_ctx": 2048})
+    try:
+        for msgs in CONVERSATIONS:
+            req = GenerateRequest(messages=msgs, sampling=Sampling(max_tokens=8))
+            mine = asyncio.run(local.generate(req))
+            body = {"model": "smol", "messages": [{"role": m.role, "content": m.content}
+                                                  for m in msgs],
+                    "max_tokens": 8, "temperature": 0.0, "top_k": 1}
+            theirs = httpx.post(f"{smol_server}/chat/completions", json=body, timeout=120).json()
+            assert mine.usage.prompt_tokens == theirs["usage"]["prompt_tokens"], msgs
+            assert mine.usage.prompt_tokens > 20  # the template's system turn is included
+            assert mine.text.strip() == theirs["choices"][0]["message"]["content"].strip()
+    finally:
+        local.close()
+
+
+def test_embedded_models_are_listed_with_their_facts(shootout_cmd):
+    import os
+
+    out = subprocess.run([*shootout_cmd, "list", "models"], capture_output=True, text=True,
+                         timeout=120, env={**os.environ, "COLUMNS": "250"})
+    assert out.returncode == 0, out.stderr
+    assert "local:smollm2-135m" in out.stdout and "134,515,008" in out.stdout
+    assert "268,098,176" in out.stdout and "Apache-2.0" in out.stdout
+
+
+def test_the_run_manifest_records_the_chat_template_hash(shootout_cmd, tmp_path, data_dir):
+    import json
+
+    out = subprocess.run(
+        [*shootout_cmd, "run", "-m", "local:smollm2-135m", "-b", "arc_easy", "--limit", "2",
+         "--scoring", "generative", "--store", str(tmp_path / "s.db"), "--data-dir",
+         str(data_dir), "--json", "--no-progress"],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    manifest = json.loads(out.stdout)["manifest"]
+    info = manifest["models"]["local:smollm2-135m"]
+    assert len(info["chat_template_sha256"]) == 64 and info["kind"] == "instruct"
+    assert manifest["benchmarks"]["arc_easy"]["per_model"]["local:smollm2-135m"]["chat"] is True
