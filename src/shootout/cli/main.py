@@ -153,7 +153,8 @@ def _misplaced_option(e: Any, args: list[str]) -> str | None:
 
 
 def _command_names() -> set[str]:
-    return {c.name or "" for c in (*app.registered_commands, *app.registered_groups)}
+    names = {c.name or "" for c in app.registered_commands}
+    return names | {g.name or "" for g in app.registered_groups}
 
 
 def _format(e: BaseException) -> str:
