@@ -12,6 +12,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     field_validator,
     model_validator,
@@ -101,9 +102,13 @@ class ModelConfig(BaseModel):
     def provider_options(self) -> dict[str, Any]:
         return dict(self.model_extra or {})
 
+    _derived_name: str | None = PrivateAttr(default=None)
+
     @property
     def display(self) -> str:
-        return self.name or self.spec
+        """The model's name in tables and reports: `name:` if given, else one derived from
+        the model itself (see `model_names`), else the spec."""
+        return self.name or self._derived_name or self.spec
 
 
 class BenchmarkConfig(BaseModel):
@@ -144,6 +149,21 @@ class RunConfig(BaseModel):
         if isinstance(v, list):
             return [{"spec": x} if isinstance(x, str) else x for x in v]
         return v
+
+    @field_validator("models", mode="after")
+    @classmethod
+    def _model_names(cls, models: list[ModelConfig]) -> list[ModelConfig]:
+        from .naming import derive_names
+
+        try:
+            derived = derive_names(
+                [(m.spec, m.name, m.provider_options.get("base_url")) for m in models]
+            )
+        except ConfigError as e:
+            raise ValueError(str(e)) from None
+        for m, name in zip(models, derived, strict=True):
+            m._derived_name = name
+        return models
 
     def run_id(self) -> str:
         """Deterministic: the same configuration is the same run, so a rerun resumes it."""

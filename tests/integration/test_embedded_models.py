@@ -95,6 +95,31 @@ def test_the_run_manifest_records_the_chat_template_hash(shootout_cmd, tmp_path,
     )
     assert out.returncode == 0, out.stderr[-2000:]
     manifest = json.loads(out.stdout)["manifest"]
-    info = manifest["models"]["local:smollm2-135m"]
+    smol = "SmolLM2 135M Instruct · Q4_1"
+    info = manifest["models"][smol]
     assert len(info["chat_template_sha256"]) == 64 and info["kind"] == "instruct"
-    assert manifest["benchmarks"]["arc_easy"]["per_model"]["local:smollm2-135m"]["chat"] is True
+    assert manifest["benchmarks"]["arc_easy"]["per_model"][smol]["chat"] is True
+
+
+def test_names_given_on_the_command_line_are_used_everywhere(shootout_cmd, tmp_path, data_dir):
+    """Issue 22's acceptance: `-m base=local -m chat=local:smollm2-135m` shows base and chat
+    in the results and the report, and keeps the full spec in the JSON's `model`."""
+    import json
+
+    store = str(tmp_path / "s.db")
+    out = subprocess.run(
+        [*shootout_cmd, "run", "-m", "base=local", "-m", "chat=local:smollm2-135m", "-b",
+         "arc_easy", "--limit", "3", "--store", store, "--data-dir", str(data_dir), "--json",
+         "--no-progress"], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    payload = json.loads(out.stdout)
+    assert {(r["model"], r["model_name"]) for r in payload["results"]} == {
+        ("local", "base"), ("local:smollm2-135m", "chat")}
+    md = tmp_path / "r.md"
+    rep = subprocess.run([*shootout_cmd, "report", payload["run_id"], "--store", store,
+                          "--md", str(md), "--no-charts"], capture_output=True, text=True,
+                         timeout=300)
+    assert rep.returncode == 0, rep.stderr[-2000:]
+    text = md.read_text(encoding="utf-8")
+    assert text.startswith("# Model shootout: base vs chat")
+    assert "| base | local | " in text and "| chat | local:smollm2-135m | " in text

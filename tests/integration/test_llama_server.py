@@ -83,5 +83,5 @@ def test_cli_against_the_server_both_modes(shootout_cmd, llama_server, data_dir,
     assert {r["metric"] for r in ll_rows} == {"acc"}
     assert {r["metric"] for r in gen_rows} >= {"acc", "acc_strict"}
     assert all(r["n"] == 3 and r["n_failed"] == 0 for r in ll_rows + gen_rows)
-    man = json.loads(gen.stdout)["manifest"]["models"]["openai:gemma-3-270m"]
+    man = json.loads(gen.stdout)["manifest"]["models"]["gemma-3-270m"]
     assert "gemma-3-270m" in man["server_models"]

@@ -37,7 +37,7 @@ def test_cli_runs_every_mc_benchmark_on_the_embedded_model(shootout_cmd, tmp_pat
     assert ("arc_easy", "acc_norm") in metrics and ("arc_easy", "acc") in metrics
     assert ("truthfulqa_mc2", "mc2") in metrics
     man = payload["manifest"]
-    assert man["models"]["local"]["general.name"] == "Gemma 3 270m"
+    assert man["models"]["Gemma 3 270M · Q4_K_M"]["general.name"] == "Gemma 3 270m"
     assert man["benchmarks"]["mmlu"]["fewshot"] == 5
     assert man["data_checksums"]["winogrande/dev.jsonl"].startswith("1aeac79c")
     # the subject breakdown exists for MMLU

@@ -50,8 +50,8 @@ def test_dry_run_prices_the_grid_and_stores_no_complete_run(shootout_cmd, tmp_pa
         sent = [r for r in srv.requests if r["path"].endswith("completions")]
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert sent == []
-    assert "dry run: openai:fake-model · needle: 12 requests" in proc.stderr
+    assert "dry run: fake-model · needle: 12 requests" in proc.stderr
     payload = json.loads(proc.stdout)
     assert payload["status"] == "dry-run" and payload["results"] == []
-    cost = payload["manifest"]["benchmarks"]["needle"]["dry_run"]["openai:fake-model"]
+    cost = payload["manifest"]["benchmarks"]["needle"]["dry_run"]["fake-model"]
     assert cost["total_tokens"] > 12 * 1000

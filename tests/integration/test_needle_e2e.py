@@ -174,7 +174,7 @@ def test_cli_run_reports_heatmap_and_buckets(shootout_cmd, tmp_path, data_dir):
     metrics = {r["metric"] for r in payload["results"] if r["benchmark"] == "needle"}
     assert {"acc", "acc_strict", "acc_beginning", "acc_middle", "acc_end",
             "lost_in_middle_gap", "effective_length"} <= metrics
-    analysis = payload["analyses"]["local"]["needle"]
+    analysis = payload["analyses"]["Gemma 3 270M · Q4_K_M"]["needle"]
     assert analysis["coverage"]["fraction"] == 1.0
     assert analysis["lengths"] == [1024] and len(analysis["heatmap"][0]) == 3
     # No --temperature given: needle's greedy preset applies, so one sample per item.

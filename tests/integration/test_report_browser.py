@@ -156,3 +156,41 @@ def test_html_is_self_contained(tmp_path) -> None:
     store = Store(tmp_path / "s.sqlite")  # reopen: the data module reads the same run
     assert load_report_data(store, [RUN_ID]).labels == ["kimi-k2", "llama-3.1-70b",
                                                         "mixtral-8x7b"]
+
+
+LONG_NAME = "SmolLM2 135M Instruct · Q4_1 · tuned on support tickets v2.1"  # 60 characters
+
+_MEASURE = """<script>
+addEventListener("load", () => setTimeout(() => {
+  const root = document.documentElement;
+  const wide = [...document.querySelectorAll("body *")]
+    .filter(e => e.getBoundingClientRect().right > root.clientWidth + 1 && !e.closest(".tw, nav"))
+    .slice(0, 5).map(e => e.tagName + (e.id ? "#" + e.id : "") + "." + e.className);
+  document.body.setAttribute("data-overflow", String(root.scrollWidth - root.clientWidth));
+  document.body.setAttribute("data-wide", wide.join(" "));
+  const boxed = [...document.querySelectorAll(".tw")].filter(e => e.scrollWidth > e.clientWidth)
+    .map(e => e.firstElementChild ? e.firstElementChild.id : "?");
+  document.body.setAttribute("data-scrolling-tables", boxed.join(" "));
+}, 500));
+</script></body>"""
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_long_model_name_never_makes_the_page_scroll_sideways(tmp_path, width) -> None:
+    """Issue 22: a 60-character model name in every table header, chart legend and heading;
+    tables may scroll inside their own box, the page itself must not."""
+    assert len(LONG_NAME) == 60
+    store = build_sample_store(tmp_path / "s.sqlite",
+                               models=("kimi-k2", "llama-3.1-70b", LONG_NAME))
+    html = render_html(build_report(store, [RUN_ID]))
+    assert html.count(LONG_NAME) > 10
+    page = tmp_path / "long.html"
+    page.write_text(html.replace("</body>", _MEASURE, 1), encoding="utf-8")
+    proc = _chromium(f"--window-size={width},900", "--virtual-time-budget=5000", "--dump-dom",
+                     page.as_uri(), tmp=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    body = _body(proc.stdout)
+    assert body.get("data-overflow") == "0", body
+    assert body.get("data-wide") == "", body
+    if width >= 1280:  # on a desktop even the tables fit: none needs its own scrollbar
+        assert body.get("data-scrolling-tables") == "", body

@@ -39,15 +39,16 @@ def test_translation_and_cmmlu_through_the_cli(shootout_cmd, tmp_path, data_dir)
             assert r["extra"]["signature"].startswith(SIG_PREFIX[metric])
             assert r["extraction_failure_rate"] is not None
         assert f"tok:{tok}" in rows[(bench, "bleu")]["extra"]["signature"]
-        analysis = payload["analyses"]["local"][bench]
+        analysis = payload["analyses"]["Gemma 3 270M · Q4_K_M"][bench]
         assert analysis["n_items"] == 5 and set(analysis["signatures"]) == {"chrf", "bleu"}
-        per_model = payload["manifest"]["benchmarks"][bench]["per_model"]["local"]
+        per_model = payload["manifest"]["benchmarks"][bench]["per_model"]["Gemma 3 270M · Q4_K_M"]
         assert per_model["mode"] == "generative" and per_model["chat"] is False
 
     acc = rows[("cmmlu", "acc")]
     assert acc["primary"] and acc["n"] == 5 and 0.0 <= acc["score"] <= 1.0
     man = payload["manifest"]
     assert man["benchmarks"]["cmmlu"]["fewshot"] == 5
-    assert man["benchmarks"]["cmmlu"]["per_model"]["local"]["mode"] == "loglikelihood"
+    gemma = man["benchmarks"]["cmmlu"]["per_model"]["Gemma 3 270M · Q4_K_M"]
+    assert gemma["mode"] == "loglikelihood"
     assert "wmt22_zh_en/generaltest2022.zh-en.src.zh" in man["data_checksums"]  # FLORES shots
     assert any(b["benchmark"] == "cmmlu" for b in payload["breakdowns"])

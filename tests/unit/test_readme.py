@@ -32,7 +32,7 @@ def test_readme_config_block_validates_and_matches_the_example_file():
     block = re.search(r"### A run configuration file\n\n```yaml\n(.*?)```", README, re.S)
     assert block is not None, "README lost its configuration example"
     cfg = validate_config(yaml.safe_load(block.group(1)), "README")
-    assert [m.display for m in cfg.models][:1] == ["local"]
+    assert [m.display for m in cfg.models][:1] == ["Gemma 3 270M · Q4_K_M"]
     example = (ROOT / "examples" / "shootout.yaml").read_text(encoding="utf-8")
     assert block.group(1) in example
 

@@ -12,6 +12,7 @@ from rich.table import Table
 from ..analysis.formatting import ci, json_safe, money_cli, num, pct
 from ..analysis.results import RunResults, build_results
 from ..errors import ConfigError
+from ..naming import specs_by_name
 from ..store import Store, default_store_path
 from .console import stdout_console
 
@@ -45,14 +46,22 @@ def payload(res: RunResults) -> dict[str, Any]:
     """The results JSON of built results (NaN, which JSON lacks, becomes null)."""
     if res.efficiency_error is not None:
         raise res.efficiency_error
+    specs = specs_by_name(res.run.spec or {})
+
+    def named(row: dict[str, Any]) -> dict[str, Any]:
+        """`model` is the full spec, `model_name` what tables and reports call it."""
+        name = row["model"]
+        return {"model": specs.get(name, name), "model_name": name,
+                **{k: v for k, v in row.items() if k != "model"}}
+
     return json_safe(
         {
             "run_id": res.run_id,
             "status": res.run.status,
-            "results": [s.result_dict() for s in res.scores],
-            "breakdowns": [b.breakdown_dict() for b in res.breakdowns],
+            "results": [named(s.result_dict()) for s in res.scores],
+            "breakdowns": [named(b.breakdown_dict()) for b in res.breakdowns],
             "analyses": res.analyses,
-            "efficiency": list(res.efficiency),
+            "efficiency": [named(dict(e)) for e in res.efficiency],
             "manifest": res.run.manifest,
         }
     )
@@ -86,7 +95,7 @@ def scores_table(data: dict[str, Any]) -> Table:
     for r in data["results"]:
         tokens = (r.get("extra") or {}).get("unit") == "tokens"  # needle's effective length
         cells = [
-            r["model"],
+            r["model_name"],
             r["benchmark"],
             r["metric"] if r["primary"] else f"[dim]{r['metric']}[/dim]",
             f"{r['score']:,.0f} tok" if tokens and r["score"] is not None else pct(r["score"]),
@@ -117,7 +126,7 @@ def efficiency_table(rows: list[dict[str, Any]]) -> Table:
     for r in rows:
         p, lat = r["price"], r["latency"]
         table.add_row(
-            r["model"],
+            r["model_name"],
             r["benchmark"] or "[b]all[/b]",
             f"{num(p['input_per_m'], '{:.3f}')} / {num(p['output_per_m'], '{:.3f}')}",
             f"{r['tokens']['input']:,} / {r['tokens']['output']:,}",

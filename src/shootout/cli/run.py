@@ -239,16 +239,27 @@ def _models(
     --base-url to API models); a flag that no model has is an error, not silently dropped."""
     from ..providers.registry import option_names
 
+    named = [_name_and_spec(m) for m in specs]
     given = {k: v for k, v in provider_flags.items() if v is not None}
-    accepts = {m: option_names(m) for m in specs}
+    accepts = {spec: option_names(spec) for _, spec in named}
     for key in given:
         if not any(key in names for names in accepts.values()):
             flag = "--" + key.replace("_", "-")
-            raise ConfigError(f"{flag} does not apply to {', '.join(specs)}")
+            raise ConfigError(f"{flag} does not apply to {', '.join(accepts)}")
     return [
-        {"spec": m, **model_opts, **{k: v for k, v in given.items() if k in accepts[m]}}
-        for m in specs
+        {"spec": spec, **({"name": name} if name else {}), **model_opts,
+         **{k: v for k, v in given.items() if k in accepts[spec]}}
+        for name, spec in named
     ]
+
+
+def _name_and_spec(arg: str) -> tuple[str | None, str]:
+    """`-m NAME=SPEC` names a model (`-m base=local`); a spec alone is `-m SPEC`. A text before
+    "=" with a ":" or "/" in it is part of a spec (a path or a model id), not a name."""
+    name, eq, spec = arg.partition("=")
+    if eq and name.strip() and spec.strip() and not any(c in name for c in ":/"):
+        return name.strip(), spec.strip()
+    return None, arg
 
 
 def parse_options(options: Sequence[str], benchmarks: Sequence[str]) -> dict[str, dict[str, Any]]:

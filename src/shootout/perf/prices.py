@@ -164,7 +164,7 @@ def api_model_id(spec: str) -> str:
 
 def is_local(spec: str, base_url: str | None) -> bool:
     kind = spec.partition(":")[0]
-    if spec == "local" or kind == "gguf":
+    if kind in ("local", "gguf"):  # embedded (`local`, `local:NAME`) or any GGUF file
         return True
     if base_url:
         host = (urlparse(base_url).hostname or "").lower()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import os
 import sys
@@ -188,6 +189,7 @@ class LocalProvider(BaseProvider):
             "context_window": self.context_window,
             "loglikelihood_path": self.path,
             **{k: self._metadata[k] for k in keep if k in self._metadata},
+            "gguf_sha256": _file_sha256(str(self.model_path), *_stamp(self.model_path)),
             "chat_template_sha256": (
                 hashlib.sha256(self._template.encode()).hexdigest() if self._template else None
             ),
@@ -393,6 +395,21 @@ class LocalProvider(BaseProvider):
         )
         stop = result.stop if isinstance(result.stop, list) else [result.stop]
         return list(tokens), [x for x in stop if x]
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns
+
+
+@functools.lru_cache(maxsize=8)
+def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
+    """The file's sha256, once per file version (size and mtime are the cache key)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 @contextlib.contextmanager

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..analysis.formatting import ci, money, num, pct
 from ..analysis.stats import z_quantile
+from ..naming import specs_by_name
 from ..scores import Score
 from ..scoring.choice import LETTERS
 from .build import Report
@@ -277,6 +278,18 @@ def _protocol(man: Mapping[str, Any], spec: Mapping[str, Any]) -> str:
     return str(spec.get("protocol") or "not recorded (a run from before decoding protocols)")
 
 
+def _models_table(run_id: str, man: Mapping[str, Any], spec: Mapping[str, Any]) -> Table:
+    """Name -> spec -> what identifies the weights (a GGUF's sha256, or the endpoint)."""
+    info = man.get("models") or {}
+    rows = []
+    for name, model_spec in specs_by_name(spec).items():
+        i = info.get(name) or {}
+        ident = i.get("gguf_sha256") or i.get("base_url") or "–"
+        rows.append((lcell(name), lcell(model_spec), lcell(str(ident))))
+    return Table(f"models-{run_id}", ("Model", "Spec", "Weights (GGUF sha256) or endpoint"),
+                 tuple(rows), left_cols=3)
+
+
 def methodology(report: Report) -> dict[str, Any]:
     runs = []
     for r in report.data.runs:
@@ -291,6 +304,7 @@ def methodology(report: Report) -> dict[str, Any]:
             "protocol": _protocol(man, spec),
             "sampling": f"temperature {_temp(s)}, top-p {_default(s.get('top_p'))}, "
                         f"max tokens {s.get('max_tokens') or 'benchmark default'}",
+            "models": _models_table(r.run_id, man, spec),
             "benchmarks": _bench_table(report, r.run_id, man),
             "checksums": Table(f"checksums-{r.run_id}", ("Data file", "SHA-256"),
                                tuple((lcell(k), lcell(v)) for k, v in

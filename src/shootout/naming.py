@@ -1,0 +1,86 @@
+"""Model names that read well: what tables, charts and reports call each model of a run.
+
+In order: the `name:` the user gave (`-m NAME=SPEC` on the command line); for an embedded model
+its title and quantisation ("Gemma 3 270M · Q4_K_M"); for a GGUF file its `general.name` (or
+file name) and quantisation; for an API model the model id, with the host when two models of
+the run share an id; else the spec. Names are unique within a run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from .errors import ConfigError
+
+
+def derive_names(models: Sequence[tuple[str, str | None, str | None]]) -> list[str]:
+    """The display name of each (spec, given name, base URL) of a run; a clash is a
+    ConfigError naming both specs."""
+    names = [given or _from_spec(spec) for spec, given, _ in models]
+    ids = [_api_id(spec) for spec, _, _ in models]
+    for i, (_, given, base_url) in enumerate(models):
+        if not given and ids[i] and ids.count(ids[i]) > 1:
+            names[i] = f"{ids[i]} @ {host(base_url) or 'default endpoint'}"
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names):
+        if name in seen:
+            j = seen[name]
+            raise ConfigError(
+                f"two models are called {name!r} ({models[j][0]} and {models[i][0]}); "
+                "give one a name (`name:` in the config, NAME=SPEC with -m)"
+            )
+        seen[name] = i
+    return names
+
+
+def _api_id(spec: str) -> str | None:
+    prefix, _, arg = spec.partition(":")
+    return arg if prefix == "openai" and arg else None
+
+
+def _from_spec(spec: str) -> str:
+    prefix, _, arg = spec.partition(":")
+    if prefix == "local":
+        from .providers.embedded import EMBEDDED, embedded_model
+
+        model = embedded_model(arg) if not arg or arg in EMBEDDED else None
+        return f"{model.title} · {model.quantisation}" if model else spec
+    if prefix == "gguf":
+        return _gguf_name(Path(arg).expanduser()) or spec
+    return _api_id(spec) or spec
+
+
+def _gguf_name(path: Path) -> str | None:
+    """`general.name` (or the file name) and the quantisation, from the GGUF header."""
+    if not path.is_file():
+        return None
+    from .arch.gguf_file import _quant_name
+    from .arch.gguf_header import read_header
+
+    try:
+        meta = read_header(path).meta
+    except ConfigError:
+        return path.stem
+    title = str(meta.get("general.name") or path.stem)
+    quant = _quant_name(meta)
+    return f"{title} · {quant}" if quant else title
+
+
+def host(base_url: str | None) -> str:
+    return urlparse(base_url or "").hostname or ""
+
+
+def specs_by_name(run_spec: Mapping[str, Any]) -> dict[str, str]:
+    """Display name -> spec for the models of a stored run configuration (read as written:
+    an old configuration need not validate today)."""
+    raw = run_spec.get("models") or []
+    models = [m if isinstance(m, dict) else {"spec": str(m)} for m in raw]
+    triples = [(str(m.get("spec", "")), m.get("name"), m.get("base_url")) for m in models]
+    try:
+        names = derive_names(triples)
+    except ConfigError:
+        names = [str(n or s) for s, n, _ in triples]
+    return {name: spec for name, (spec, _, _) in zip(names, triples, strict=True)}

@@ -1,0 +1,68 @@
+"""Issue 22: names that read well in tables and reports, unique within a run."""
+
+from __future__ import annotations
+
+import pytest
+
+from shootout.cli.main import main
+from shootout.config import validate_config
+from shootout.errors import ConfigError
+from shootout.naming import derive_names, specs_by_name
+from shootout.providers.embedded import EMBEDDED
+
+
+def names(*models: str | dict) -> list[str]:
+    cfg = validate_config({"models": list(models), "benchmarks": ["arc_easy"]}, "test")
+    return [m.display for m in cfg.models]
+
+
+def test_embedded_models_are_named_by_title_and_quantisation():
+    assert names("local", "local:smollm2-135m") == [
+        "Gemma 3 270M · Q4_K_M", "SmolLM2 135M Instruct · Q4_1"]
+
+
+def test_a_gguf_file_is_named_by_its_general_name_and_quantisation():
+    path = EMBEDDED["smollm2-135m"].path()
+    assert names(f"gguf:{path}") == ["Smollm2 135M 8k Lc100K Mix1 Ep2 · Q4_1"]
+
+
+def test_api_models_are_named_by_id_with_the_host_when_ids_repeat():
+    assert names("openai:gpt-4o") == ["gpt-4o"]
+    assert names({"spec": "openai:m", "base_url": "http://a.example/v1"},
+                 {"spec": "openai:m", "base_url": "http://b.example/v1"}) == [
+        "m @ a.example", "m @ b.example"]
+
+
+def test_a_given_name_wins():
+    assert names({"spec": "local", "name": "base"}) == ["base"]
+
+
+def test_a_name_clash_is_one_line_naming_both_specs():
+    with pytest.raises(ConfigError) as err:
+        names("local", "local:gemma3-270m")
+    assert str(err.value) == (
+        "test: models: two models are called 'Gemma 3 270M · Q4_K_M' (local and "
+        "local:gemma3-270m); give one a name (`name:` in the config, NAME=SPEC with -m)")
+
+
+def test_cli_name_equals_spec(tmp_path, capsys, monkeypatch):
+    from shootout.cli.run import _models
+
+    got = _models(["base=local", "chat=local:smollm2-135m", "gguf:/m/a=b.gguf"], {}, {})
+    assert [(m.get("name"), m["spec"]) for m in got] == [
+        ("base", "local"), ("chat", "local:smollm2-135m"), (None, "gguf:/m/a=b.gguf")]
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        main(["run", "-m", "a=local", "-m", "a=local:smollm2-135m", "-b", "arc_easy"])
+    assert exc.value.code == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: command line: models: two models are called 'a' (local and "
+        "local:smollm2-135m); give one a name (`name:` in the config, NAME=SPEC with -m)")
+
+
+def test_stored_runs_map_names_back_to_specs():
+    spec = {"models": [{"spec": "local"}, {"spec": "local:smollm2-135m", "name": "chat"},
+                       "openai:x"]}
+    assert specs_by_name(spec) == {"Gemma 3 270M · Q4_K_M": "local", "chat":
+                                   "local:smollm2-135m", "x": "openai:x"}
+    assert derive_names([("openai:x", None, None)]) == ["x"]
