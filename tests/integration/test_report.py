@@ -176,7 +176,9 @@ def test_report_on_two_real_runs_of_the_embedded_model(shootout_cmd, tmp_path, d
     proc = _cli(shootout_cmd, *ids, "--store", store, "--md", str(md), "--html", str(html))
     assert proc.returncode == 0, proc.stderr[-2000:]
     text = md.read_text()
-    assert f"local@{ids[0]}" in text and f"local@{ids[1]}" in text
+    # two runs of one model: each column is the display name at its run id
+    assert f"Gemma 3 270M · Q4_K_M@{ids[0]}" in text
+    assert f"Gemma 3 270M · Q4_K_M@{ids[1]}" in text
     # acc_norm does not exist for generative scoring: the common metric is compared
     assert "| arc_easy | reasoning | acc | 10 |" in text
     assert "acc compared: acc_norm is not available for every model" in text
