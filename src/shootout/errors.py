@@ -43,6 +43,25 @@ class RetryableProviderError(ProviderError):
         self.retry_after = retry_after
 
 
+class RejectedRequestError(ProviderError):
+    """The endpoint refused the request as sent (HTTP 4xx, not worth retrying as it is).
+
+    `param` and `code` are the error body's own fields where it has them (OpenAI:
+    `{"error": {"param": "max_tokens", "code": "unsupported_parameter", ...}}`), so a
+    provider can learn to send the request differently.
+    """
+
+    def __init__(
+        self, message: str, status: int, param: str | None = None, code: str | None = None,
+        detail: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.param = param
+        self.code = code
+        self.detail = detail
+
+
 class EndpointUnreachableError(ProviderError):
     pass
 

@@ -21,7 +21,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..config import PriceConfig
-from ..perf.cost import Tokens, busy_hours, cost, cost_per_1k_items, cost_per_point
+from ..perf.cost import (
+    Tokens,
+    busy_hours,
+    cost,
+    cost_per_1k_items,
+    cost_per_point,
+    reasoning_cost,
+)
 from ..perf.metrics import RequestMetrics, request_metrics, stats, summarize
 from ..perf.prices import Price, PriceTable, resolve_price
 from ..providers.base import Timing, Usage
@@ -103,7 +110,7 @@ def _collect(run: RunRecord) -> dict[tuple[str, str], _Group]:
         g.keys.add(resp.key)
         usage, timing = usage_timing(resp)
         g.tokens = g.tokens + Tokens(usage.prompt_tokens, usage.cached_tokens,
-                                     usage.completion_tokens)
+                                     usage.completion_tokens, usage.reasoning_tokens)
         g.estimated += int(usage.estimated)
         interval = (resp.created_at - timing.e2e, resp.created_at)
         g.intervals.append(interval)
@@ -169,11 +176,13 @@ def _figures(g: _Group, price: Price) -> dict[str, Any]:
             "input": g.tokens.input,
             "cached_input": g.tokens.cached_input,
             "output": g.tokens.output,
+            "reasoning": g.tokens.reasoning,
             "estimated_requests": g.estimated,
         },
         "busy_hours": hours,
         "cost_usd": c.total_usd,
         "cost_tokens_usd": c.tokens_usd,
+        "cost_reasoning_usd": reasoning_cost(g.tokens, price),
         "cost_hourly_usd": c.hourly_usd,
         "cost_per_1k_items": cost_per_1k_items(c.total_usd, len(g.items)),
         "latency": lat,
@@ -235,6 +244,7 @@ def _total(
             "input_tokens": scored.tokens.input,
             "cached_input_tokens": scored.tokens.cached_input,
             "output_tokens": scored.tokens.output,
+            "reasoning_tokens": scored.tokens.reasoning,
             "cost_usd": scored_cost,
         },
         "price": price.to_dict(),

@@ -120,14 +120,15 @@ def score_groups(groups: Mapping[Key, Sequence[SampleRow]]
     analyses: dict[str, dict[str, Any]] = defaultdict(dict)
     for (model, bench), rows in groups.items():
         cls = find_benchmark_class(bench)
-        ok = [r for r in rows if r.status == "ok"]
-        failed = [r for r in rows if r.status != "ok"]
+        ok = [r for r in rows if r.answered]
+        failed = [r for r in rows if not r.answered]
         common: dict[str, Any] = {
             "model": model,
             "benchmark": bench,
             "repeats": max((r.repeat for r in rows), default=0) + 1,
             "n_failed": len({r.item_id for r in failed}),
             "extraction_failure_rate": _extraction_failure_rate(ok),
+            "truncated_rate": _truncated_rate(ok),
             "n_attempted": len({r.item_id for r in rows}),
         }
         extra = cls.analyze(ok) if cls is not None and ok else None
@@ -156,7 +157,7 @@ def _joint_aggregates(groups: Mapping[Key, Sequence[SampleRow]]) -> dict[Key, Ag
     aggregate."""
     by_bench: dict[str, dict[str, list[SampleRow]]] = defaultdict(dict)
     for (model, bench), rows in groups.items():
-        ok = [r for r in rows if r.status == "ok"]
+        ok = [r for r in rows if r.answered]
         if ok:
             by_bench[bench][model] = ok
     out: dict[Key, Aggregate] = {}
@@ -239,14 +240,22 @@ def item_scores(rows: Sequence[SampleRow], metric: str) -> dict[str, list[float]
     """Each item's scores over its repeats (answered samples only)."""
     per_item: dict[str, list[float]] = defaultdict(list)
     for r in rows:
-        if r.status == "ok" and metric in r.metrics:
+        if r.answered and metric in r.metrics:
             per_item[r.item_id].append(float(r.metrics[metric]))
     return dict(per_item)
 
 
 def _extraction_failure_rate(ok: list[SampleRow]) -> float | None:
-    gen = [r for r in ok if r.detail.get("mode") == "generative"]
+    """Of generated answers that were not cut off, the share no answer was found in (a
+    truncated answer is counted by `_truncated_rate` instead)."""
+    gen = [r for r in ok if r.detail.get("mode") == "generative" and r.status != "truncated"]
     return (sum(r.extraction_failed for r in gen) / len(gen)) if gen else None
+
+
+def _truncated_rate(ok: list[SampleRow]) -> float | None:
+    """Of generated answers, the share cut off by the output limit."""
+    gen = [r for r in ok if r.detail.get("mode") == "generative"]
+    return (sum(r.status == "truncated" for r in gen) / len(gen)) if gen else None
 
 
 def _nan(x: float | None) -> float:

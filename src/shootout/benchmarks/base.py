@@ -100,6 +100,9 @@ class Benchmark(ABC):
     default_fewshot: ClassVar[int] = 0
     # default generation budget for generative scoring of this benchmark
     default_max_tokens: ClassVar[int] = 32
+    # the budget for a reasoning model, whose hidden thinking is output tokens too (OpenAI
+    # advises leaving room for ~25,000 on hard problems; an easy item takes a few hundred)
+    reasoning_max_tokens: ClassVar[int] = 16_384
     # score() blocks (a sandbox run, a slow equivalence check): run it in a worker thread
     score_in_thread: ClassVar[bool] = False
     # the decoding of this benchmark's reference method (lm-evaluation-harness decodes GSM8K,

@@ -103,6 +103,7 @@ class MATH500(Benchmark):
     modes: ClassVar[tuple[Mode, ...]] = ("generative",)
     default_fewshot: ClassVar[int] = 4
     default_max_tokens: ClassVar[int] = 512
+    reasoning_max_tokens: ClassVar[int] = 32_768  # competition problems: long thinking
     expected_count: ClassVar[int] = 500
     relpath: ClassVar[str] = "math500/test.jsonl"
     hub: ClassVar[tuple[str, str | None, str]] = ("HuggingFaceH4/MATH-500", None, "test")

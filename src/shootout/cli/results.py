@@ -86,9 +86,12 @@ def scores_table(data: dict[str, Any]) -> Table:
     table = Table(title=f"run {data['run_id']} ({data['status']})")
     # failures are rare: the extra column appears only when some sample failed
     worst = any(r.get("n_failed") for r in data["results"])
+    cut = any(r.get("truncated_rate") for r in data["results"])
     cols = ["model", "benchmark", "metric", "score", "± stderr", "95% CI", "n", "failed"]
     if worst:
         cols.append("failed = wrong")
+    if cut:  # answers cut off by the output limit, of generated answers
+        cols.append("truncated")
     for col in cols:
         table.add_column(col, justify="left" if col in ("model", "benchmark", "metric")
                          else "right")
@@ -106,6 +109,8 @@ def scores_table(data: dict[str, Any]) -> Table:
         ]
         if worst:
             cells.append(_failed_as_wrong(r))
+        if cut:
+            cells.append(pct(r.get("truncated_rate"), unit="%"))
         table.add_row(*cells)
     return table
 
@@ -114,6 +119,13 @@ def _failed_as_wrong(r: dict[str, Any]) -> str:
     if not r.get("n_failed") or r.get("score_failed_as_wrong") is None:
         return "–"
     return f"{pct(r['score_failed_as_wrong'])} (n={r.get('n_attempted')})"
+
+
+def _tokens_cell(tokens: dict[str, Any]) -> str:
+    """Input / output tokens, and the reasoning tokens among the output where there were."""
+    cell = f"{tokens['input']:,} / {tokens['output']:,}"
+    reasoning = tokens.get("reasoning") or 0
+    return f"{cell} ({reasoning:,} reasoning)" if reasoning else cell
 
 
 def efficiency_table(rows: list[dict[str, Any]]) -> Table:
@@ -129,7 +141,7 @@ def efficiency_table(rows: list[dict[str, Any]]) -> Table:
             r["model_name"],
             r["benchmark"] or "[b]all[/b]",
             f"{num(p['input_per_m'], '{:.3f}')} / {num(p['output_per_m'], '{:.3f}')}",
-            f"{r['tokens']['input']:,} / {r['tokens']['output']:,}",
+            _tokens_cell(r["tokens"]),
             money_cli(r["cost_usd"]),
             money_cli(r["cost_per_1k_items"]),
             money_cli(r["cost_per_point"]),

@@ -23,15 +23,20 @@ from .prices import Price
 
 @dataclass(frozen=True)
 class Tokens:
+    """Token counts; `reasoning` is the part of `output` a reasoning model spent thinking
+    (billed as output: it is counted in `output`, never added to it)."""
+
     input: int = 0
     cached_input: int = 0
     output: int = 0
+    reasoning: int = 0
 
     def __add__(self, other: Tokens) -> Tokens:
         return Tokens(
             self.input + other.input,
             self.cached_input + other.cached_input,
             self.output + other.output,
+            self.reasoning + other.reasoning,
         )
 
 
@@ -54,6 +59,13 @@ def token_cost(tokens: Tokens, price: Price) -> float | None:
     usd = (tokens.input - cached) * inp + cached * cached_rate
     usd += tokens.output * (price.output_per_m or 0.0)
     return usd / 1e6
+
+
+def reasoning_cost(tokens: Tokens, price: Price) -> float | None:
+    """What the reasoning tokens cost (at the output price): a part of `token_cost`."""
+    if not price.known:
+        return None
+    return min(tokens.reasoning, tokens.output) * (price.output_per_m or 0.0) / 1e6
 
 
 def hourly_cost(hours: float, price: Price) -> float | None:

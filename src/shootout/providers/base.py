@@ -85,10 +85,15 @@ class Timing:
 
 @dataclass(frozen=True)
 class Usage:
+    """Token counts as the server reports them. `reasoning_tokens` (a reasoning model's hidden
+    thinking: OpenAI's `completion_tokens_details.reasoning_tokens`, Anthropic's thinking
+    blocks) are part of `completion_tokens` and billed as output."""
+
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cached_tokens: int = 0
     estimated: bool = False
+    reasoning_tokens: int = 0
 
 
 @dataclass(frozen=True)
@@ -120,7 +125,8 @@ class Capabilities:
     """What a provider can do, declared by the provider (never probed with getattr).
 
     `context_window`: the model's window in tokens, if known; `prompt_limit`: the most tokens a
-    prompt plus its generation may take here (a local model's KV-cache size), if smaller.
+    prompt plus its generation may take here (a local model's KV-cache size), if smaller;
+    `reasoning`: the model spends output tokens thinking before it answers.
     """
 
     loglikelihood: bool = False
@@ -130,6 +136,8 @@ class Capabilities:
     context_window: int | None = None
     prompt_limit: int | None = None
     max_connections: int = 1
+    # a model that thinks before it answers: it gets each benchmark's reasoning output budget
+    reasoning: bool = False
 
 
 class ProviderOptions(BaseModel):

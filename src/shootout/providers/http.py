@@ -21,6 +21,7 @@ from ..errors import (
     ConfigError,
     EndpointUnreachableError,
     ProviderError,
+    RejectedRequestError,
     RetryableProviderError,
 )
 
@@ -148,14 +149,40 @@ async def raise_for_status(resp: httpx.Response, secret: str | None) -> None:
     detail = resp.text.strip().replace("\n", " ")
     if secret:  # before truncating, so no prefix of the key survives either
         detail = detail.replace(secret, "[redacted]")
-    detail = detail[:200]
-    msg = f"HTTP {resp.status_code} from {resp.request.url.path}: {detail}"
+    msg = f"HTTP {resp.status_code} from {resp.request.url.path}: {detail[:200]}"
     if resp.status_code in RETRY_STATUS:
         raise RetryableProviderError(msg, retry_after=retry_after(resp))
+    if 400 <= resp.status_code < 500:
+        param, code, message = _error_fields(detail)
+        raise RejectedRequestError(msg, resp.status_code, param, code, message)
     raise ProviderError(msg)
 
 
+def _error_fields(text: str) -> tuple[str | None, str | None, str]:
+    """(param, code, message) of an error body `{"error": {...}}`, where it has them."""
+    try:
+        err = json.loads(text).get("error")
+    except (json.JSONDecodeError, AttributeError):
+        return None, None, ""
+    if not isinstance(err, dict):
+        return None, None, ""
+
+    def field(key: str) -> str | None:
+        value = err.get(key)
+        return value if isinstance(value, str) else None
+
+    return field("param"), field("code"), (field("message") or "")[:300]
+
+
 def retry_after(resp: httpx.Response) -> float | None:
+    """The wait a server asks for: `retry-after-ms` (OpenAI, Anthropic) before `Retry-After`
+    (seconds or an HTTP date)."""
+    ms = resp.headers.get("retry-after-ms")
+    if ms is not None:
+        try:
+            return max(0.0, float(ms) / 1000.0)
+        except ValueError:
+            pass
     value = resp.headers.get("retry-after")
     if value is None:
         return None

@@ -7,14 +7,24 @@ The API key is read from the environment at construction and kept only in the cl
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import json
 import os
+import re
 import time
-from typing import Any, ClassVar
+from collections.abc import Awaitable, Callable
+from typing import Any, ClassVar, Literal
 
 import httpx
 from pydantic import Field
 
-from ..errors import CapabilityError, ProviderError, RetryableProviderError
+from ..errors import (
+    CapabilityError,
+    ProviderError,
+    RejectedRequestError,
+    RetryableProviderError,
+)
 from .base import (
     BaseProvider,
     Capabilities,
@@ -28,8 +38,11 @@ from .base import (
     Usage,
 )
 from .http import HTTPClient, count, parse_json
+from .param_policy import ParamPolicy
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
+# OpenAI's reasoning models by name (o1, o3-mini, o4-mini, gpt-5, gpt-5-mini; not gpt-5-chat)
+_REASONING_NAME = re.compile(r"^(o\d+(-|$)|gpt-5(?!.*-chat))")
 
 
 class OpenAIOptions(ProviderOptions):
@@ -46,6 +59,18 @@ class OpenAIOptions(ProviderOptions):
     extra_body: dict[str, Any] = Field(default_factory=dict, description="extra request fields")
     context_window: int | None = Field(
         None, ge=1, description="the model's context window in tokens, where /models does not say"
+    )
+    param_policy: dict[str, str | None] = Field(
+        default_factory=dict,
+        description="request parameters renamed (to a name) or left out (null), e.g. "
+        "{max_tokens: max_completion_tokens, temperature: null}; else learnt from 400 errors",
+    )
+    reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh"] | None = Field(
+        None, description="a reasoning model's effort (sent as reasoning_effort)"
+    )
+    reasoning: bool | None = Field(
+        None, description="a reasoning model, given reasoning output budgets (default: o1, o3, "
+        "o4-mini, gpt-5... by name, or any model with reasoning_effort)",
     )
 
 
@@ -72,6 +97,11 @@ class OpenAIProvider(BaseProvider):
         )
         self.base_url = self.http.base_url
         self._stream_usage = True
+        self.policy = ParamPolicy(o.param_policy)
+        # until one request went through, requests go one at a time: a rejected parameter is
+        # learnt from one 400, not from a 400 per request in flight
+        self._probe = asyncio.Lock()
+        self._settled = False
         self._server_info: dict[str, Any] = {}
         self._window: int | None = None  # from the server's /models entry, if it says
 
@@ -89,13 +119,30 @@ class OpenAIProvider(BaseProvider):
             count_prompt_tokens=True,
             context_window=self.options.context_window or self._window,
             max_connections=self.options.concurrency,
+            reasoning=self._is_reasoning(),
         )
 
+    def _is_reasoning(self) -> bool:
+        o = self.options
+        if o.reasoning is not None:
+            return o.reasoning
+        name = self.model.rpartition("/")[2].lower()
+        return o.reasoning_effort is not None or bool(_REASONING_NAME.match(name))
+
     def info(self) -> dict[str, Any]:
-        return {"model_id": self.model_id, "base_url": self.base_url, **self._server_info}
+        return {"model_id": self.model_id, "base_url": self.base_url, **self._server_info,
+                **self.policy.info()}
 
     def cache_identity(self) -> str:
-        return f"{self.model_id}@{self.base_url}"
+        """The endpoint and model, and the options that change its answers where set (so a
+        run with another reasoning effort or extra field is not served the old answers)."""
+        identity = f"{self.model_id}@{self.base_url}"
+        shaping = {k: v for k, v in (("extra_body", self.options.extra_body),
+                                     ("reasoning_effort", self.options.reasoning_effort)) if v}
+        if shaping:
+            blob = json.dumps(shaping, sort_keys=True).encode()
+            identity += "#" + hashlib.sha256(blob).hexdigest()[:12]
+        return identity
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -133,23 +180,49 @@ class OpenAIProvider(BaseProvider):
             "top_p": s.top_p,
             "max_tokens": s.max_tokens,
             "stream": True,
-            **self.options.extra_body,
         }
         if s.stop:
             body["stop"] = list(s.stop)
         if s.seed is not None:
             body["seed"] = s.seed
         path = _add_input(body, request)
-        if self._stream_usage:
-            body["stream_options"] = {"include_usage": True}
-        try:
-            return await self.http.redacting(self._stream(path, body))
-        except ProviderError as e:
-            if self._stream_usage and "stream_options" in str(e):
-                self._stream_usage = False
-                body.pop("stream_options", None)
-                return await self.http.redacting(self._stream(path, body))
-            raise
+
+        def send(sent: dict[str, Any]) -> Awaitable[GenerateResponse]:
+            if self._stream_usage:
+                sent = {**sent, "stream_options": {"include_usage": True}}
+            return self._stream(path, sent)
+
+        return await self._send(body, send)
+
+    async def _send(self, body: dict[str, Any], send: Callable[[dict[str, Any]], Awaitable[Any]]
+                    ) -> Any:
+        """Send `body` (with the parameter policy and the model options applied); a 400 that
+        names a parameter this endpoint rejects is learnt, and the request sent again."""
+        if self._settled:
+            return await self._send_learning(body, send)
+        async with self._probe:
+            return await self._send_learning(body, send)
+
+    async def _send_learning(
+        self, body: dict[str, Any], send: Callable[[dict[str, Any]], Awaitable[Any]]
+    ) -> Any:
+        while True:
+            sent = self.policy.apply(body)
+            if self.options.reasoning_effort is not None:
+                sent["reasoning_effort"] = self.options.reasoning_effort
+            sent.update(self.options.extra_body)
+            try:
+                result = await self.http.redacting(send(sent))
+            except RejectedRequestError as e:
+                if self.policy.learn(e, sent):
+                    continue
+                if self._stream_usage and "stream_options" in str(e):
+                    self._stream_usage = False
+                    continue
+                self._settled = True
+                raise
+            self._settled = True
+            return result
 
     async def count_prompt_tokens(self, request: GenerateRequest) -> int | None:
         """The request's prompt tokens as the server counts them: one non-streamed call that
@@ -157,10 +230,9 @@ class OpenAIProvider(BaseProvider):
         carry no usage). None if the server reports no usage."""
         body: dict[str, Any] = {
             "model": self.model, "max_tokens": 1, "temperature": 0.0, "stream": False,
-            **self.options.extra_body,
         }
         path = _add_input(body, request)
-        data = await self.http.redacting(self._post_json(path, body))
+        data = await self._send(body, lambda sent: self._post_json(path, sent))
         usage = data.get("usage")
         n = count(usage.get("prompt_tokens")) if isinstance(usage, dict) else 0
         return n or None
@@ -295,11 +367,14 @@ class _StreamAccumulator:
         u = self.usage or {}
         details = u.get("prompt_tokens_details")
         details = details if isinstance(details, dict) else {}
+        out_details = u.get("completion_tokens_details")
+        out_details = out_details if isinstance(out_details, dict) else {}
         if self.usage:
             usage = Usage(
                 prompt_tokens=count(u.get("prompt_tokens")),
                 completion_tokens=count(u.get("completion_tokens")),
                 cached_tokens=count(details.get("cached_tokens") or u.get("cached_tokens")),
+                reasoning_tokens=count(out_details.get("reasoning_tokens")),
             )
         else:  # no usage from the server: one streamed chunk is about one token
             usage = Usage(completion_tokens=len(self.chunk_times), estimated=True)

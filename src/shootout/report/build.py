@@ -150,6 +150,8 @@ def model_costs(data: ReportData) -> dict[str, dict[str, Any]]:
             "covers": row.get("covers.benchmarks") or [],
             "tokens_in": pick(row, "covers.input_tokens"),
             "tokens_out": pick(row, "covers.output_tokens"),
+            "tokens_reasoning": pick(row, "covers.reasoning_tokens"),
+            "cost_reasoning_usd": pick(row, "cost_reasoning_usd"),
             "ttft_ms": ttft,
             "throughput_tps": pick(row, "throughput.per_request_output_tokens_per_s.median"),
             "e2e_ms": e2e,

@@ -180,7 +180,7 @@ def _cells(
         for m in have:
             by_metric = {r.metric: r for r in rows[(m, b)]}
             row = by_metric[metric] if metric else next(r for r in rows[(m, b)] if r.primary)
-            ok = [s for s in samples.get((m, b), []) if s.status == "ok"]
+            ok = [s for s in samples.get((m, b), []) if s.answered]
             per_item = item_scores(ok, row.metric)
             # a mean of subject means (CMMLU's acc) is not the mean of these item scores: a
             # paired t-test on them would test the item mean, not the reported figure

@@ -76,6 +76,11 @@ def efficiency(report: Report) -> dict[str, Any]:
         ("Mean primary score (points)", lambda m: num(mc[m]["mean_points"], "{:.1f}")),
         ("Cost per benchmark point (USD)", lambda m: money(mc[m]["cost_per_point"])),
     ]
+    if any(mc[m]["tokens_reasoning"] for m in labels):  # reasoning models: their thinking
+        fields.append(("Reasoning tokens (part of output)",
+                       lambda m: num(mc[m]["tokens_reasoning"])))
+        fields.append(("Cost of reasoning tokens (USD)",
+                       lambda m: money(mc[m]["cost_reasoning_usd"])))
     if any(arch.values()):
         fields.append(("Active parameters", lambda m: params(_active(arch, m))))
         fields.append(("Output price per 1B active parameters",
@@ -207,6 +212,9 @@ def weaknesses(report: Report) -> list[str]:
                 out.append(f"{m} · {bench}: no answer could be extracted from "
                            f"{100 * r.extraction_failure_rate:.1f}% of generated outputs "
                            "(scored wrong).")
+            if r.truncated_rate:
+                out.append(f"{m} · {bench}: {100 * r.truncated_rate:.1f}% of generated answers "
+                           "were cut off by the output limit (scored as they stand).")
             if r.n_failed:
                 out.append(f"{m} · {bench} ({r.metric}): {failed_note(rows, r.metric)}.")
     for lc in long_context(report).get("models", []):

@@ -153,6 +153,7 @@ class Runner:
             entry.setdefault("per_model", {})[mcfg.display] = {
                 "mode": mode,
                 "chat": provider.capabilities.chat,
+                **({"reasoning": True} if provider.capabilities.reasoning else {}),
                 "repeats": repeats,
                 "sampling": ctx.sampling.to_dict() if mode == "generative" else None,
                 "template_hash": pb.bench.template_hash(docs, ctx),
@@ -163,6 +164,8 @@ class Runner:
                 continue
             bound = PlannedBenchmark(pb.bench, docs, pb.fewshot)
             await self._run_benchmark(mcfg, provider, bound, ctx, repeats, (policy, budget))
+        # what the provider learnt while running (a reasoning model's parameter policy)
+        manifest["models"][mcfg.display].update(provider.info())
 
     def _manifest_entry(
         self, manifest: dict[str, Any], pb: PlannedBenchmark, docs: list[Doc]
@@ -216,10 +219,14 @@ class Runner:
             if seed
             else (bench.default_temperature, bench.default_top_p)
         )
+        # a reasoning model thinks in output tokens before it answers: a chat model's budget
+        # (32 tokens for a letter) would cut every answer off
+        budget = (bench.reasoning_max_tokens if provider.capabilities.reasoning
+                  else bench.default_max_tokens)
         sampling = Sampling(
             temperature=s.temperature if s.temperature is not None else temperature,
             top_p=s.top_p if s.top_p is not None else top_p,
-            max_tokens=s.max_tokens or bench.default_max_tokens,
+            max_tokens=s.max_tokens or budget,
         )
         return PromptContext(
             mode=mode, chat=provider.capabilities.chat, sampling=sampling, fewshot=pb.fewshot

@@ -16,6 +16,7 @@ from ..benchmarks.base import ItemScore, Request, Response
 from ..errors import CapabilityError, ConfigError, ProviderError, SandboxError
 from ..providers.base import (
     GenerateRequest,
+    GenerateResponse,
     Provider,
     response_from_dict,
     response_to_dict,
@@ -85,7 +86,7 @@ async def run_sample(
     except Exception as e:  # the response stays cached: a rerun after a fix re-scores it
         return _failed(base, f"could not score the response: {type(e).__name__}: {e}"), attempts
     return SampleRow(
-        status="ok",
+        status=_status(response),
         metrics=dict(score.metrics),
         extracted=score.extracted,
         reason=score.reason,
@@ -94,6 +95,17 @@ async def run_sample(
         error=None,
         **base,
     ), attempts
+
+
+# finish reasons of an answer cut off by the output limit (OpenAI, Anthropic)
+_CUT_OFF = {"length", "max_tokens"}
+
+
+def _status(response: Response) -> str:
+    """"truncated" for an answer cut off by the output limit, else "ok"."""
+    if isinstance(response, GenerateResponse) and response.finish_reason in _CUT_OFF:
+        return "truncated"
+    return "ok"
 
 
 def _call(provider: Provider, request: Request) -> Any:

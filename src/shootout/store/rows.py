@@ -6,6 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+# statuses of a sample that has a score: "truncated" is an answer cut off by the output limit
+# (finish_reason "length"), scored as it stands and counted apart from extraction failures
+ANSWERED = ("ok", "truncated")
+
 
 @dataclass(frozen=True)
 class SampleRow:
@@ -22,6 +26,10 @@ class SampleRow:
     error: str | None
     response_key: str | None
     detail: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def answered(self) -> bool:
+        return self.status in ANSWERED
 
 
 @dataclass(frozen=True)

@@ -181,14 +181,15 @@ class Store:
     def done_samples(self, run_id: str, model: str, benchmark: str) -> set[tuple[str, int]]:
         rows = self._db.execute(
             "SELECT item_id, repeat FROM samples WHERE run_id=? AND model=? AND benchmark=? "
-            "AND status='ok'",
+            "AND status IN ('ok', 'truncated')",
             (run_id, model, benchmark),
         )
         return {(r[0], r[1]) for r in rows}
 
     def count_failed(self, run_id: str) -> int:
         row = self._db.execute(
-            "SELECT COUNT(*) FROM samples WHERE run_id=? AND status!='ok'", (run_id,)
+            "SELECT COUNT(*) FROM samples WHERE run_id=? AND status NOT IN ('ok', 'truncated')",
+            (run_id,),
         ).fetchone()
         return int(row[0])
 

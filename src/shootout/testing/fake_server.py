@@ -5,6 +5,13 @@ deterministically from a hash of the request, logs every request, and can inject
 delays: 429 with or without Retry-After, 5xx, hangs, stalls, resets, malformed JSON or SSE,
 truncated streams, empty choices and wrong content types. Used by tests and benchmarks/ only.
 
+`reasoning_model=True` behaves like OpenAI's reasoning models (o-series, gpt-5): a request
+with `max_tokens`, a `temperature` or `top_p` other than 1, or `stop` gets the real HTTP 400
+body naming the parameter (`unsupported_parameter` / `unsupported_value`); every answer first
+spends `reasoning_tokens` hidden tokens (reported as `completion_tokens_details.
+reasoning_tokens`), and a `max_completion_tokens` too small for them and the answer ends with
+`finish_reason: "length"` and what of the answer fits (often nothing), as the real API does.
+
 It is an asyncio server (in a background thread, or a subprocess through `FakeServerProcess`)
 so that injected delays hold at high concurrency: each chunk is sent at its own deadline,
 request arrival + ttft + i * itl, on the event loop's monotonic clock (so lateness does not
@@ -74,6 +81,9 @@ class FakeOpenAIServer:
     requests: list[dict[str, Any]] = field(default_factory=list)
     fill_max_tokens: bool = False
     timing_log: Any = None  # a callable given one dict per finished stream (see _stream)
+    reasoning_model: bool = False
+    reasoning_tokens: int = 200
+    rejected: list[dict[str, Any]] = field(default_factory=list)  # reasoning-mode 400s
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -324,6 +334,11 @@ class _Exchange:
         except json.JSONDecodeError:
             await self.conn.json(400, {"error": {"message": "bad json"}})
             return
+        if self.owner.reasoning_model and (error := reasoning_rejection(body)) is not None:
+            with self.owner._lock:
+                self.owner.rejected.append({"param": error["error"]["param"], "body": body})
+            await self.conn.json(400, error)
+            return
         fault = self.owner.next_fault(body, self.req.path)
         if fault is not None and await self._early_fault(fault):
             return
@@ -366,7 +381,7 @@ class _Exchange:
     # -- answers --------------------------------------------------------------------------
     async def _stream(self, body: dict[str, Any], fault: Fault | None) -> None:
         chat = "chat" in self.req.path
-        pieces = self.owner.pieces(body)
+        pieces, thought, finish = self._budgeted(self.owner.pieces(body), body)
         model = body.get("model")
         await self.conn.start_stream(chunked=fault is None)
         ttft, itl = self.owner.ttft, self.owner.itl
@@ -385,15 +400,26 @@ class _Exchange:
                 await self.conn.body(data)
         if fault == Fault.TRUNCATED:
             return
-        tail = [_event({"id": "x", "model": model, "choices": [_choice(chat, None)]})]
+        tail = [_event({"id": "x", "model": model, "choices": [_choice(chat, None, finish)]})]
         if (body.get("stream_options") or {}).get("include_usage"):
-            usage = _usage(body, pieces)
+            usage = _usage(body, pieces, thought)
             tail.append(_event({"id": "x", "model": model, "choices": [], "usage": usage}))
         await self.conn.body(b"".join([*held, *tail, b"data: [DONE]\n\n"]))
         await self.conn.end_stream()
         if self.owner.timing_log is not None:  # server-side truth, on CLOCK_MONOTONIC
             self.owner.timing_log({"messages": body.get("messages"), "prompt": body.get("prompt"),
                                    "arrived": self.req.arrived, "sent": sent})
+
+    def _budgeted(self, pieces: list[str], body: dict[str, Any]) -> tuple[list[str], int, str]:
+        """A reasoning model's answer under its budget: (the pieces that fit after the hidden
+        reasoning, the reasoning tokens spent, the finish reason)."""
+        if not self.owner.reasoning_model:
+            return pieces, 0, "stop"
+        think = self.owner.reasoning_tokens
+        budget = body.get("max_completion_tokens")
+        if not isinstance(budget, int) or budget >= think + len(pieces):
+            return pieces, think, "stop"
+        return pieces[: max(0, budget - think)], min(think, budget), "length"
 
     async def _mid_stream_fault(self, fault: Fault | None) -> bool:
         if fault == Fault.STALL:
@@ -407,14 +433,15 @@ class _Exchange:
         return True
 
     async def _complete(self, body: dict[str, Any]) -> None:
-        text = "".join(self.owner.pieces(body))
+        pieces, thought, finish = self._budgeted(self.owner.pieces(body), body)
+        text = "".join(pieces)
         await self._until(self.owner.ttft)
         if "chat" in self.req.path:
             msg = {"role": "assistant", "content": text}
-            choice = {"index": 0, "message": msg, "finish_reason": "stop"}
+            choice = {"index": 0, "message": msg, "finish_reason": finish}
         else:
-            choice = {"index": 0, "text": text, "finish_reason": "stop"}
-        usage = _usage(body, [text])
+            choice = {"index": 0, "text": text, "finish_reason": finish}
+        usage = _usage(body, [text] if text else [], thought)
         await self.conn.json(
             200, {"id": "x", "model": body.get("model"), "choices": [choice], "usage": usage}
         )
@@ -446,18 +473,45 @@ def _event(obj: dict[str, Any]) -> bytes:
     return b"data: " + json.dumps(obj).encode() + b"\n\n"
 
 
-def _choice(chat: bool, piece: str | None) -> dict[str, Any]:
+def _choice(chat: bool, piece: str | None, finish_reason: str = "stop") -> dict[str, Any]:
     """A streamed choice: a piece of the answer, or (None) the last one, with finish_reason."""
-    finish = None if piece is not None else "stop"
+    finish = None if piece is not None else finish_reason
     if chat:
         return {"index": 0, "delta": {"content": piece} if piece else {}, "finish_reason": finish}
     return {"index": 0, "text": piece or "", "finish_reason": finish}
 
 
-def _usage(body: dict[str, Any], pieces: list[str]) -> dict[str, int]:
+def _usage(body: dict[str, Any], pieces: list[str], reasoning: int = 0) -> dict[str, Any]:
     n_prompt = len(json.dumps(body.get("messages") or body.get("prompt")).split())
-    return {"prompt_tokens": n_prompt, "completion_tokens": len(pieces),
-            "total_tokens": n_prompt + len(pieces)}
+    n_out = len(pieces) + reasoning
+    usage: dict[str, Any] = {"prompt_tokens": n_prompt, "completion_tokens": n_out,
+                             "total_tokens": n_prompt + n_out}
+    if reasoning:
+        usage["completion_tokens_details"] = {"reasoning_tokens": reasoning}
+    return usage
+
+
+def reasoning_rejection(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The 400 body OpenAI's reasoning models return for the first parameter they reject
+    (messages as the API words them), or None when they accept the request."""
+
+    def error(param: str, code: str, message: str) -> dict[str, Any]:
+        return {"error": {"message": message, "type": "invalid_request_error",
+                          "param": param, "code": code}}
+
+    if "max_tokens" in body:
+        return error("max_tokens", "unsupported_parameter",
+                     "Unsupported parameter: 'max_tokens' is not supported with this model. "
+                     "Use 'max_completion_tokens' instead.")
+    if "temperature" in body and body["temperature"] != 1:
+        return error("temperature", "unsupported_value",
+                     f"Unsupported value: 'temperature' does not support {body['temperature']} "
+                     "with this model. Only the default (1) value is supported.")
+    for param in ("top_p", "stop"):
+        if param in body:
+            return error(param, "unsupported_parameter",
+                         f"Unsupported parameter: '{param}' is not supported with this model.")
+    return None
 
 
 def fake_logprob(text: str) -> float:
@@ -532,9 +586,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--n-chunks", type=int, default=4)
     ap.add_argument("--fill-max-tokens", action="store_true")
     ap.add_argument("--timing-log", help="append one JSON line per finished stream")
+    ap.add_argument("--reasoning-model", action="store_true",
+                    help="reject what OpenAI's reasoning models reject; report reasoning tokens")
     a = ap.parse_args(argv)
     srv = FakeOpenAIServer(ttft=a.ttft, itl=a.itl, n_chunks=a.n_chunks,
-                           fill_max_tokens=a.fill_max_tokens)
+                           fill_max_tokens=a.fill_max_tokens, reasoning_model=a.reasoning_model)
     srv.requests = collections.deque(maxlen=0)  # type: ignore[assignment]  # keeps no log
     with contextlib.ExitStack() as stack:
         if a.timing_log:

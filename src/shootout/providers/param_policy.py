@@ -1,0 +1,79 @@
+"""Which request parameters an endpoint accepts: renamed or left out per model.
+
+OpenAI's reasoning models (the o-series, gpt-5) reject `max_tokens` (they take
+`max_completion_tokens`) and any `temperature` or `top_p` but the default, with HTTP 400 and an
+error body that names the parameter:
+
+    {"error": {"message": "Unsupported parameter: 'max_tokens' is not supported with this
+     model. Use 'max_completion_tokens' instead.", "type": "invalid_request_error",
+     "param": "max_tokens", "code": "unsupported_parameter"}}
+
+A policy maps a parameter to its new name, or to None (leave it out). It is given in the run
+config (`param_policy:`) or learnt from such an error, once per parameter and model; what was
+learnt, and why, goes into the run manifest.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import RejectedRequestError
+
+# parameters the provider itself sets from the benchmark's sampling: only these are learnt
+# (a field the user put in extra_body and the endpoint refused is the user's to fix)
+LEARNABLE = frozenset({"max_tokens", "temperature", "top_p", "stop", "seed"})
+# what a parameter is renamed to when the error does not say ("Use 'X' instead")
+RENAMES = {"max_tokens": "max_completion_tokens"}
+_USE_INSTEAD = re.compile(r"[Uu]se '([A-Za-z_]+)' instead")
+_REJECTION_CODES = {"unsupported_parameter", "unsupported_value"}
+
+
+class ParamPolicy:
+    """The configured policy, and what was learnt on top of it (one entry per parameter)."""
+
+    def __init__(self, configured: Mapping[str, str | None]) -> None:
+        self.rules: dict[str, str | None] = dict(configured)
+        self.learnt: list[dict[str, Any]] = []
+
+    def apply(self, body: dict[str, Any]) -> dict[str, Any]:
+        """`body` with each parameter of the policy renamed or left out."""
+        out = dict(body)
+        for param, target in self.rules.items():
+            if param not in out:
+                continue
+            value = out.pop(param)
+            if target and target not in out:
+                out[target] = value
+        return out
+
+    def learn(self, error: RejectedRequestError, sent: Mapping[str, Any]) -> bool:
+        """Learn from a 400 that names a parameter this request sent; False when there is
+        nothing (new) to learn, so the caller gives up rather than loops."""
+        param = error.param
+        if error.status != 400 or param is None or param not in LEARNABLE or param not in sent:
+            return False
+        if error.code not in _REJECTION_CODES and "nsupported" not in error.detail:
+            return False
+        if param in self.rules and self.rules[param] is None:
+            return False  # already left out: the endpoint is confused, not us
+        named = _USE_INSTEAD.search(error.detail)
+        target = named.group(1) if named else RENAMES.get(param)
+        if error.code == "unsupported_value" or target == param or target in self.rules:
+            target = None  # a value only the default accepts: send no value at all
+        self.rules[param] = target
+        self.learnt.append({
+            "param": param,
+            "action": f"renamed to {target}" if target else "left out",
+            "code": error.code,
+            "message": error.detail,
+        })
+        return True
+
+    def info(self) -> dict[str, Any]:
+        """For the run manifest: the policy in force and what of it was learnt."""
+        out: dict[str, Any] = {"param_policy": dict(self.rules)} if self.rules else {}
+        if self.learnt:
+            out["param_policy_learnt"] = list(self.learnt)
+        return out
