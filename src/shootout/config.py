@@ -76,6 +76,8 @@ class ModelConfig(BaseModel):
     price: PriceConfig | None = None
     retry_budget: int = Field(200, ge=0)
     max_attempts: int = Field(6, ge=1, le=50)
+    # put before every chat request's messages (joined with a benchmark's own system message)
+    system_prompt: str | None = None
 
     @field_validator("spec")
     @classmethod

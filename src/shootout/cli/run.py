@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
@@ -128,6 +129,14 @@ OptionOpt = Annotated[
     list[str] | None,
     typer.Option("--option", "-o", help="Benchmark option BENCH.KEY=VALUE (repeatable)."),
 ]
+ModelArgOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--model-arg", "-M",
+        help="Model option KEY=VALUE or MODEL.KEY=VALUE, VALUE as JSON where it parses "
+        "(e.g. -M reasoning_effort=low, -M 'extra_body={\"service_tier\": \"flex\"}').",
+    ),
+]
 DryRunOpt = Annotated[
     bool, typer.Option("--dry-run", help="Print what each benchmark would cost and send nothing.")
 ]
@@ -158,6 +167,7 @@ def run_command(
     json_out: JsonOutOpt = False,
     no_progress: NoProgressOpt = False,
     option: OptionOpt = None,
+    model_arg: ModelArgOpt = None,
     dry_run: DryRunOpt = False,
 ) -> None:
     """Run benchmarks on one or more models and print the results.
@@ -174,7 +184,8 @@ def run_command(
     elif config is not None:
         if model or benchmarks:
             raise ConfigError("give either --config or --model/--benchmarks, not both")
-        cfg = _with_cli_extras(load_config_file(config), str(config), option or [], dry_run)
+        data = with_model_args(load_config_file(config), model_arg or [])
+        cfg = _with_cli_extras(data, str(config), option or [], dry_run)
     else:
         flags = {"base_url": base_url, "api_key_env": api_key_env, "logprobs": logprobs,
                  "chat": chat, "concurrency": concurrency, "n_ctx": n_ctx}
@@ -182,7 +193,8 @@ def run_command(
                     "protocol": protocol.value, "sampling": {
                         "temperature": temperature, "top_p": top_p, "max_tokens": max_tokens}}
         cfg = _cli_config(model or ["local"], benchmarks or "quick", flags,
-                          {"scoring": scoring}, run_opts, fewshot, option or [])
+                          {"scoring": scoring}, run_opts, fewshot, option or [],
+                          model_arg or [])
     _execute(cfg, db, data_dir, progress=not no_progress, json_out=json_out)
 
 
@@ -210,6 +222,7 @@ def _cli_config(
     run_opts: dict[str, Any],
     fewshot: int | None,
     options: list[str],
+    model_args: list[str] | None = None,
 ) -> RunConfig:
     from ..benchmarks import expand_benchmarks
 
@@ -229,7 +242,49 @@ def _cli_config(
         **{k: v for k, v in run_opts.items() if v is not None},
     }
     data["sampling"] = {k: v for k, v in data["sampling"].items() if v is not None}
-    return validate_config(data, "command line")
+    return validate_config(with_model_args(data, model_args or []), "command line")
+
+
+# keys of a model entry that every model has, whatever its provider (see config.ModelConfig)
+_GENERIC_MODEL_KEYS = {"scoring", "system_prompt", "retry_budget", "max_attempts", "price",
+                       "sampling"}
+
+
+def with_model_args(data: dict[str, Any], args: Sequence[str]) -> dict[str, Any]:
+    """`-M KEY=VALUE` set on every model whose provider has the option KEY (an error if none
+    has), `-M MODEL.KEY=VALUE` on the model so named (its name or spec). VALUE is read as
+    JSON where it parses (`true`, `16384`, `{"a": 1}`), else kept as text; the provider's
+    Options validate it with the rest of the configuration."""
+    from ..providers.registry import option_names
+
+    if not args:
+        return data
+    models = [{"spec": m} if isinstance(m, str) else dict(m) for m in data.get("models") or []]
+    for arg in args:
+        target, eq, raw = arg.partition("=")
+        name, dot, key = target.rpartition(".")
+        if not eq or not key.strip():
+            raise ConfigError(f"-M {arg!r}: expected KEY=VALUE or MODEL.KEY=VALUE")
+        key = key.strip()
+        chosen = [m for m in models if not dot or name in (m.get("name"), m.get("spec"))]
+        if dot and not chosen:
+            have = ", ".join(str(m.get("name") or m.get("spec")) for m in models)
+            raise ConfigError(f"-M {arg!r}: no model {name!r} in this run (models: {have})")
+        fits = [m for m in chosen if key in _GENERIC_MODEL_KEYS
+                or key in option_names(str(m.get("spec", "")))]
+        if not fits:
+            specs = ", ".join(str(m.get("spec")) for m in chosen)
+            raise ConfigError(f"-M {arg!r}: {specs} has no option {key!r}")
+        for m in fits:
+            m[key] = _json_or_text(raw)
+    return {**data, "models": models}
+
+
+def _json_or_text(raw: str) -> Any:
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw
 
 
 def _models(

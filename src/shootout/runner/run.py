@@ -140,6 +140,8 @@ class Runner:
     ) -> None:
         if not self.config.dry_run:  # a dry run sends nothing, not even the reachability check
             await provider.check()
+        if mcfg.system_prompt and not provider.capabilities.chat:
+            raise ConfigError(f"{mcfg.display}: system_prompt needs chat messages (--chat)")
         budget = RetryBudget(mcfg.retry_budget)
         policy = replace(self.policy, max_attempts=mcfg.max_attempts)
         manifest["models"][mcfg.display] = {"spec": mcfg.spec, **provider.info()}
@@ -269,7 +271,8 @@ class Runner:
                 if ctx.mode == "generative" and ctx.sampling.temperature > 0:
                     seeded = replace(ctx.sampling, seed=self.config.seed + rep)
                     rctx = replace(ctx, sampling=seeded)
-                job = SampleJob(provider, identity, pb.bench, doc, rep, rctx, name)
+                job = SampleJob(provider, identity, pb.bench, doc, rep, rctx, name,
+                                mcfg.system_prompt)
                 row, attempts = await run_sample(job, self.store, (*retry, rng))
                 self.store.put_sample(self.run_id, row, attempts=attempts)
                 self.progress.advance(task)

@@ -8,7 +8,7 @@ import asyncio
 import hashlib
 import json
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..benchmarks import Benchmark, Doc, PromptContext
@@ -17,6 +17,7 @@ from ..errors import CapabilityError, ConfigError, ProviderError, SandboxError
 from ..providers.base import (
     GenerateRequest,
     GenerateResponse,
+    Message,
     Provider,
     response_from_dict,
     response_to_dict,
@@ -37,6 +38,7 @@ class SampleJob:
     repeat: int
     ctx: PromptContext
     model: str  # the model's display name
+    system_prompt: str | None = None  # the model's own, before the benchmark's messages
 
 
 def request_key(identity: str, request: dict[str, Any], repeat: int) -> str:
@@ -56,7 +58,7 @@ async def run_sample(
         group=doc.group, response_key=None,
     )
     try:
-        request = bench.request(doc, job.ctx)
+        request = with_system_prompt(bench.request(doc, job.ctx), job.system_prompt)
     except _RUN_WIDE_ERRORS:
         raise
     except Exception as e:  # one malformed item fails itself, never the run
@@ -106,6 +108,18 @@ def _status(response: Response) -> str:
     if isinstance(response, GenerateResponse) and response.finish_reason in _CUT_OFF:
         return "truncated"
     return "ok"
+
+
+def with_system_prompt(request: Request, system: str | None) -> Request:
+    """`request` with the model's system prompt first: as a system message of its own, or
+    before the benchmark's system message, in one (some APIs take a single one)."""
+    if not system or not isinstance(request, GenerateRequest) or request.messages is None:
+        return request
+    msgs = request.messages
+    if msgs and msgs[0].role == "system":
+        first = Message("system", f"{system}\n\n{msgs[0].content}")
+        return replace(request, messages=(first, *msgs[1:]))
+    return replace(request, messages=(Message("system", system), *msgs))
 
 
 def _call(provider: Provider, request: Request) -> Any:

@@ -1,0 +1,126 @@
+"""Model arguments: request fields per model in YAML (`extra_body`), `-M KEY=VALUE` on the
+command line (JSON where it parses), validated by the provider's options; a system prompt per
+model. Run against the fake OpenAI server, whose request log shows what was sent."""
+
+from __future__ import annotations
+
+import json
+import shlex
+
+import pytest
+import yaml
+
+from shootout.cli.main import main
+from shootout.cli.run import with_model_args
+from shootout.errors import ConfigError
+from shootout.providers.base import GenerateRequest, LoglikelihoodRequest, Message
+from shootout.runner.sample import with_system_prompt
+from shootout.testing import FakeOpenAIServer
+
+
+def test_model_args_parse_json_and_go_to_the_models_that_have_them():
+    data = {"models": [{"spec": "local", "name": "small"}, {"spec": "openai:o3"}]}
+    out = with_model_args(data, [
+        "reasoning_effort=low",  # only the OpenAI model has it
+        'extra_body={"service_tier": "flex", "n": 1}',
+        "openai:o3.concurrency=4",
+        "small.system_prompt=Answer briefly.",
+        "openai:o3.system_prompt=null",
+    ])
+    small, o3 = out["models"]
+    assert "reasoning_effort" not in small and o3["reasoning_effort"] == "low"
+    assert o3["extra_body"] == {"service_tier": "flex", "n": 1}
+    assert o3["concurrency"] == 4  # JSON: a number, not "4"
+    assert small["system_prompt"] == "Answer briefly." and o3["system_prompt"] is None
+    assert data["models"][0] == {"spec": "local", "name": "small"}  # the input is untouched
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["reasoning_effort"], "-M 'reasoning_effort': expected KEY=VALUE or MODEL.KEY=VALUE"),
+    (["n_ctx=4096"], "-M 'n_ctx=4096': openai:o3 has no option 'n_ctx'"),
+    (["gpt.concurrency=2"], "-M 'gpt.concurrency=2': no model 'gpt' in this run "
+                            "(models: openai:o3)"),
+])
+def test_model_args_that_fit_no_model_are_refused(args, message):
+    with pytest.raises(ConfigError) as e:
+        with_model_args({"models": ["openai:o3"]}, args)
+    assert str(e.value) == message
+
+
+@pytest.mark.parametrize(("line", "first_line"), [
+    ("run -m openai:o3 -M reasoning_effort=extreme",
+     "error: command line: models.0: reasoning_effort: Input should be 'none', 'minimal', "
+     "'low', 'medium', 'high' or 'xhigh' (for openai:o3)"),
+    ("run -m openai:o3 -M extra_body=5",
+     "error: command line: models.0: extra_body: Input should be a valid dictionary "
+     "(for openai:o3)"),
+    ("run -m openai:o3 -M temperature=0",
+     "error: -M 'temperature=0': openai:o3 has no option 'temperature'"),
+])
+def test_a_bad_model_arg_is_a_one_line_usage_error(line, first_line, tmp_path, capsys,
+                                                   monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        main(shlex.split(line))
+    lines = [x for x in capsys.readouterr().err.splitlines() if x.strip()]
+    assert exc.value.code == 2 and lines == [first_line]
+
+
+def test_system_prompt_goes_first_and_joins_a_benchmark_system_message():
+    user = GenerateRequest(messages=(Message("user", "Q?"),))
+    assert with_system_prompt(user, "Be brief.").messages == (
+        Message("system", "Be brief."), Message("user", "Q?"))
+    both = GenerateRequest(messages=(Message("system", "Answer A-D."), Message("user", "Q?")))
+    assert with_system_prompt(both, "Be brief.").messages == (
+        Message("system", "Be brief.\n\nAnswer A-D."), Message("user", "Q?"))
+    assert with_system_prompt(user, None) is user
+    ll = LoglikelihoodRequest(pairs=(("a", "b"),))
+    assert with_system_prompt(ll, "Be brief.") is ll  # nothing to put it in
+
+
+def _run(args: list[str], tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    try:
+        main([*args, "--store", str(tmp_path / "s.sqlite"), "--json", "--no-progress"])
+    except SystemExit as e:
+        assert e.code in (0, None)
+
+
+def test_cli_model_args_reach_the_request(tmp_path, monkeypatch, data_dir, capsys):
+    monkeypatch.setenv("SHOOTOUT_DATA", str(data_dir))
+    with FakeOpenAIServer() as srv:
+        _run(["run", "-m", "openai:fake-model", "--base-url", srv.base_url, "-b", "arc_easy",
+              "--limit", "2", "--scoring", "generative",
+              "-M", 'extra_body={"service_tier": "flex"}', "-M", "reasoning_effort=low",
+              "-M", "system_prompt=You are terse."], tmp_path, monkeypatch)
+        bodies = [r["body"] for r in srv.requests]
+    assert len(bodies) == 2
+    for body in bodies:
+        assert body["service_tier"] == "flex" and body["reasoning_effort"] == "low"
+        assert body["messages"][0] == {"role": "system", "content": "You are terse."}
+    out = json.loads(capsys.readouterr().out)
+    model = out["manifest"]["models"]["fake-model"]
+    assert model["spec"] == "openai:fake-model"
+
+
+def test_yaml_request_fields_per_model(tmp_path, monkeypatch, data_dir, capsys):
+    monkeypatch.setenv("SHOOTOUT_DATA", str(data_dir))
+    with FakeOpenAIServer() as srv:
+        cfg = {"models": [
+            {"spec": "openai:fake-model", "name": "flex", "base_url": srv.base_url,
+             "extra_body": {"service_tier": "flex"}},
+            {"spec": "openai:fake-model", "name": "terse", "base_url": srv.base_url,
+             "system_prompt": "One letter only."},
+        ], "benchmarks": ["arc_easy"], "limit": 2}
+        path = tmp_path / "run.yaml"
+        path.write_text(yaml.safe_dump(cfg))
+        # -M on top of a config file: here, on one model by its name
+        _run(["run", "-c", str(path), "-M", "flex.reasoning_effort=high"], tmp_path,
+             monkeypatch)
+        bodies = [r["body"] for r in srv.requests]
+    flex = [b for b in bodies if b.get("service_tier") == "flex"]
+    terse = [b for b in bodies if b["messages"][0]["role"] == "system"
+             and b["messages"][0]["content"].startswith("One letter only.")]
+    assert len(flex) == 2 and len(terse) == 2 and len(bodies) == 4
+    assert all(b["reasoning_effort"] == "high" for b in flex)
+    assert not any("reasoning_effort" in b or "service_tier" in b for b in terse)
