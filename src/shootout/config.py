@@ -56,6 +56,7 @@ class PriceConfig(BaseModel):
     cached_input_per_m: float | None = Field(None, ge=0)
     output_per_m: float | None = Field(None, ge=0)
     per_hour: float | None = Field(None, ge=0)
+    cache_write_per_m: float | None = Field(None, ge=0)
     source: str | None = None
     as_of: str | None = None
 

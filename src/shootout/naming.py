@@ -38,7 +38,7 @@ def derive_names(models: Sequence[tuple[str, str | None, str | None]]) -> list[s
 
 def _api_id(spec: str) -> str | None:
     prefix, _, arg = spec.partition(":")
-    return arg if prefix == "openai" and arg else None
+    return arg if prefix in ("openai", "anthropic") and arg else None
 
 
 def _from_spec(spec: str) -> str:

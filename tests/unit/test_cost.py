@@ -156,8 +156,8 @@ def test_efficiency_report_hand_computed(tmp_path):
     # 500 x 0.15 + 500 x 0.075 + 100 x 0.60 = $0.0001725 (per 1M -> /1e6)
     assert arc["cost_usd"] == pytest.approx(0.00021 + 0.0001725)
     assert mmlu["cost_usd"] == pytest.approx(2 * 0.00021)
-    assert arc["tokens"] == {"input": 2000, "cached_input": 500, "output": 200, "reasoning": 0,
-                             "estimated_requests": 0}
+    assert arc["tokens"] == {"input": 2000, "cached_input": 500, "output": 200,
+                             "reasoning": 0, "cache_write": 0, "estimated_requests": 0}
     # arc scores 0.5 (50 points), mmlu 1.0 (100 points)
     assert arc["cost_per_point"] == pytest.approx(0.0003825 / 50)
     assert mmlu["cost_per_point"] == pytest.approx(0.00042 / 100)

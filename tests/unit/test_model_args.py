@@ -124,3 +124,13 @@ def test_yaml_request_fields_per_model(tmp_path, monkeypatch, data_dir, capsys):
     assert len(flex) == 2 and len(terse) == 2 and len(bodies) == 4
     assert all(b["reasoning_effort"] == "high" for b in flex)
     assert not any("reasoning_effort" in b or "service_tier" in b for b in terse)
+
+
+def test_list_models_names_each_providers_options():
+    from shootout.providers.registry import describe_options
+
+    lines = describe_options()
+    openai = next(x for x in lines if x.startswith("openai:"))
+    anthropic = next(x for x in lines if x.startswith("anthropic:"))
+    assert "reasoning_effort" in openai and "param_policy" in openai
+    assert "thinking_budget" in anthropic

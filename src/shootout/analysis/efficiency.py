@@ -110,7 +110,8 @@ def _collect(run: RunRecord) -> dict[tuple[str, str], _Group]:
         g.keys.add(resp.key)
         usage, timing = usage_timing(resp)
         g.tokens = g.tokens + Tokens(usage.prompt_tokens, usage.cached_tokens,
-                                     usage.completion_tokens, usage.reasoning_tokens)
+                                     usage.completion_tokens, usage.reasoning_tokens,
+                                     usage.cache_write_tokens)
         g.estimated += int(usage.estimated)
         interval = (resp.created_at - timing.e2e, resp.created_at)
         g.intervals.append(interval)
@@ -177,6 +178,7 @@ def _figures(g: _Group, price: Price) -> dict[str, Any]:
             "cached_input": g.tokens.cached_input,
             "output": g.tokens.output,
             "reasoning": g.tokens.reasoning,
+            "cache_write": g.tokens.cache_write,
             "estimated_requests": g.estimated,
         },
         "busy_hours": hours,

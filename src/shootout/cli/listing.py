@@ -7,7 +7,7 @@ from rich.table import Table
 
 from ..benchmarks import SUITES, all_benchmark_classes
 from ..errors import ConfigError
-from ..providers.registry import describe_specs
+from ..providers.registry import describe_options, describe_specs
 from .console import stdout_console
 
 
@@ -41,6 +41,10 @@ def list_command(
         console.print(embedded_table())
         for form in describe_specs():
             console.print(f"- {form}")
+        console.print("model options (a run config's model entry, or -M KEY=VALUE; also "
+                      "scoring, sampling, price, system_prompt, retry_budget, max_attempts):")
+        for line in describe_options():
+            console.print(f"- {line}")
     else:
         raise ConfigError(f"list what? expected 'benchmarks' or 'models', got {what!r}")
 

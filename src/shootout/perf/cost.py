@@ -1,8 +1,9 @@
 """Cost arithmetic: tokens x price, wall-clock hours x rate, cost per point and per 1,000 items.
 
-  token cost  = (input - cached) x input_per_m + cached x cached_input_per_m
-                + output x output_per_m, all / 1e6
-                (cached input is billed at the input price when no cached price is given;
+  token cost  = (input - cached - cache writes) x input_per_m + cached x cached_input_per_m
+                + cache writes x cache_write_per_m + output x output_per_m, all / 1e6
+                (cached input and cache writes are billed at the input price when no price
+                 of their own is given;
                  a price field left unset counts as 0 once any price of the model is known)
   hourly cost = busy hours x per_hour, where busy hours is the length of the union of the
                 model's request intervals [start, end] (overlapping requests count once;
@@ -30,6 +31,7 @@ class Tokens:
     cached_input: int = 0
     output: int = 0
     reasoning: int = 0
+    cache_write: int = 0  # input tokens written to the prompt cache (part of `input`)
 
     def __add__(self, other: Tokens) -> Tokens:
         return Tokens(
@@ -37,6 +39,7 @@ class Tokens:
             self.cached_input + other.cached_input,
             self.output + other.output,
             self.reasoning + other.reasoning,
+            self.cache_write + other.cache_write,
         )
 
 
@@ -55,8 +58,10 @@ def token_cost(tokens: Tokens, price: Price) -> float | None:
         return None
     inp = price.input_per_m or 0.0
     cached_rate = price.cached_input_per_m if price.cached_input_per_m is not None else inp
+    write_rate = price.cache_write_per_m if price.cache_write_per_m is not None else inp
     cached = min(tokens.cached_input, tokens.input)
-    usd = (tokens.input - cached) * inp + cached * cached_rate
+    written = min(tokens.cache_write, tokens.input - cached)
+    usd = (tokens.input - cached - written) * inp + cached * cached_rate + written * write_rate
     usd += tokens.output * (price.output_per_m or 0.0)
     return usd / 1e6
 

@@ -27,7 +27,8 @@ import yaml
 from ..errors import ConfigError
 
 SHIPPED = Path(__file__).with_name("prices.yaml")
-_NUMBERS = ("input_per_m", "cached_input_per_m", "output_per_m", "per_hour")
+_NUMBERS = ("input_per_m", "cached_input_per_m", "output_per_m", "per_hour",
+            "cache_write_per_m")
 _KEYS = {*_NUMBERS, "source", "as_of", "aliases"}
 _DATE_SUFFIX = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{4}|\d{8})$")
 LOOPBACK = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
@@ -44,6 +45,7 @@ class Price:
     source: str | None = None
     as_of: str | None = None
     origin: str = "none"  # override | config | table | local | none
+    cache_write_per_m: float | None = None  # input written to a prompt cache (Anthropic)
 
     @property
     def known(self) -> bool:
@@ -159,7 +161,7 @@ def default_table() -> PriceTable:
 
 def api_model_id(spec: str) -> str:
     kind, sep, arg = spec.partition(":")
-    return arg if sep and kind in ("openai", "gguf") else spec
+    return arg if sep and kind in ("openai", "anthropic", "gguf") else spec
 
 
 def is_local(spec: str, base_url: str | None) -> bool:

@@ -87,13 +87,16 @@ class Timing:
 class Usage:
     """Token counts as the server reports them. `reasoning_tokens` (a reasoning model's hidden
     thinking: OpenAI's `completion_tokens_details.reasoning_tokens`, Anthropic's thinking
-    blocks) are part of `completion_tokens` and billed as output."""
+    blocks) are part of `completion_tokens` and billed as output. `cached_tokens` (read from
+    the provider's prompt cache) and `cache_write_tokens` (written to it: Anthropic bills them
+    above the input price) are parts of `prompt_tokens`."""
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cached_tokens: int = 0
     estimated: bool = False
     reasoning_tokens: int = 0
+    cache_write_tokens: int = 0
 
 
 @dataclass(frozen=True)

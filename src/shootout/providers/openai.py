@@ -373,7 +373,9 @@ class _StreamAccumulator:
             usage = Usage(
                 prompt_tokens=count(u.get("prompt_tokens")),
                 completion_tokens=count(u.get("completion_tokens")),
-                cached_tokens=count(details.get("cached_tokens") or u.get("cached_tokens")),
+                # OpenAI: prompt_tokens_details; Moonshot: cached_tokens; DeepSeek: cache hits
+                cached_tokens=count(details.get("cached_tokens") or u.get("cached_tokens")
+                                    or u.get("prompt_cache_hit_tokens")),
                 reasoning_tokens=count(out_details.get("reasoning_tokens")),
             )
         else:  # no usage from the server: one streamed chunk is about one token

@@ -32,6 +32,7 @@ _BUILTIN = {
     "local": "shootout.providers.embedded:EmbeddedProvider",
     "gguf": "shootout.providers.local:LocalProvider",
     "openai": "shootout.providers.openai:OpenAIProvider",
+    "anthropic": "shootout.providers.anthropic:AnthropicProvider",
 }
 # spec prefixes that need no argument after them
 _BARE = {"local"}
@@ -103,6 +104,22 @@ def describe_specs() -> list[str]:
         except ConfigError as e:
             out[f"{prefix}: unavailable ({e})"] = None
     return list(out)
+
+
+def describe_options() -> list[str]:
+    """One line per provider: its spec prefixes and the options `-M KEY=VALUE` can set."""
+    out: list[str] = []
+    seen: set[type[ProviderClass]] = set()
+    for prefix in known_prefixes():
+        try:
+            cls = provider_class(prefix)
+        except ConfigError:
+            continue  # describe_specs says why
+        if cls not in seen:
+            seen.add(cls)
+            names = ", ".join(cls.Options.model_fields) or "none"
+            out.append(f"{', '.join(p + ':' for p in cls.prefixes)} {names}")
+    return out
 
 
 def validate_options(spec: str, options: Mapping[str, Any]) -> ProviderOptions:

@@ -1,7 +1,10 @@
-"""Test doubles: a real HTTP server on 127.0.0.1 with synthetic, controllable answers
-(FakeOpenAIServer), and an in-process provider for runner tests (FakeProvider)."""
+"""Test doubles: real HTTP servers on 127.0.0.1 with synthetic, controllable answers
+(FakeOpenAIServer, FakeAnthropicServer), and an in-process provider for runner tests
+(FakeProvider)."""
 
+from .fake_anthropic import AnthropicFault, FakeAnthropicServer
 from .fake_provider import FakeProvider, fail_at, fail_every
 from .fake_server import FakeOpenAIServer, Fault
 
-__all__ = ["FakeOpenAIServer", "FakeProvider", "Fault", "fail_at", "fail_every"]
+__all__ = ["AnthropicFault", "FakeAnthropicServer", "FakeOpenAIServer", "FakeProvider", "Fault",
+           "fail_at", "fail_every"]

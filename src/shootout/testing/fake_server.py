@@ -199,7 +199,7 @@ class FakeOpenAIServer:
                 if req is None:
                     break
                 conn = _Conn(writer, keep_alive=req.keep_alive)
-                await _Exchange(self, req, conn).handle()
+                await self.exchange(req, conn)
                 if not conn.keep_alive or conn.aborted:
                     break
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
@@ -211,6 +211,11 @@ class FakeOpenAIServer:
                 writer.close()
             if task is not None:
                 self._tasks.discard(task)
+
+
+    async def exchange(self, req: _Request, conn: _Conn) -> None:
+        """Answer one request (a fake of another API overrides this)."""
+        await _Exchange(self, req, conn).handle()
 
 
 @dataclass

@@ -1,0 +1,272 @@
+"""Anthropic's Messages API (`anthropic:MODEL`): streamed, timed where bytes arrive.
+
+The wire format is the one anthropic-sdk-python reads (`lib/streaming/_messages.py`):
+`POST /v1/messages` with `x-api-key` and `anthropic-version` headers and `"stream": true`;
+server-sent events `message_start` (usage: input tokens, cache reads and writes),
+`content_block_start` / `content_block_delta` (`text_delta`, `thinking_delta`,
+`signature_delta`) / `content_block_stop` per block, `message_delta` (stop reason; cumulative
+usage), `message_stop`, `ping` at any time, and `error` (e.g. `overloaded_error`) mid-stream.
+HTTP 429 and 529 (overloaded) are retried, after `retry-after-ms` / `retry-after` where given.
+
+Extended thinking (`thinking_budget`): the time to the first thinking token and to the first
+answer token are kept apart. The API bills thinking as output but does not count it apart,
+and Claude 4 models stream a summary of it, so the thinking tokens are the output tokens less
+an estimate of the answer's (about 4 characters a token).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from typing import Any, ClassVar
+
+import httpx
+from pydantic import Field
+
+from ..errors import ProviderError, RetryableProviderError
+from ..scoring.text import estimate_tokens
+from .base import (
+    BaseProvider,
+    Capabilities,
+    GenerateRequest,
+    GenerateResponse,
+    ProviderOptions,
+    Timing,
+    Usage,
+)
+from .http import HTTPClient, count, parse_json
+from .param_policy import ParamPolicy
+
+DEFAULT_BASE_URL = "https://api.anthropic.com/v1"
+API_VERSION = "2023-06-01"
+# error types of an `error` event worth another try (the rest are the request's fault)
+_RETRYABLE_ERRORS = {"overloaded_error", "api_error", "rate_limit_error", "timeout_error"}
+
+
+class AnthropicOptions(ProviderOptions):
+    """Options of Anthropic's Messages API (`anthropic:MODEL`)."""
+
+    base_url: str = Field(DEFAULT_BASE_URL, description="endpoint base URL (up to /v1)")
+    api_key_env: str = Field("ANTHROPIC_API_KEY", description="variable holding the API key")
+    anthropic_version: str = Field(API_VERSION, description="the anthropic-version header")
+    betas: list[str] = Field(default_factory=list, description="anthropic-beta features")
+    concurrency: int = Field(8, ge=1, le=10_000, description="requests in flight")
+    timeout: float = Field(600.0, gt=0, description="seconds per request")
+    thinking_budget: int | None = Field(
+        None, ge=1024, description="extended thinking: budget_tokens (at least 1024)"
+    )
+    extra_body: dict[str, Any] = Field(default_factory=dict, description="extra request fields")
+    param_policy: dict[str, str | None] = Field(
+        default_factory=dict,
+        description="request parameters renamed or left out (null), e.g. {top_p: null} for "
+        "models that refuse temperature and top_p together",
+    )
+    context_window: int | None = Field(None, ge=1, description="the model's context window")
+
+
+class AnthropicProvider(BaseProvider):
+    prefixes: ClassVar[tuple[str, ...]] = ("anthropic",)
+    Options: ClassVar[type[ProviderOptions]] = AnthropicOptions
+    spec_help: ClassVar[str] = "anthropic:MODEL (Anthropic's Messages API, $ANTHROPIC_API_KEY)"
+
+    def __init__(
+        self, model: str, *, transport: httpx.AsyncBaseTransport | None = None, **options: Any
+    ) -> None:
+        o = AnthropicOptions.model_validate(options)
+        self.model, self.options = model, o
+        self.model_id = f"anthropic:{model}"
+        headers = {"anthropic-version": o.anthropic_version}
+        if o.betas:
+            headers["anthropic-beta"] = ",".join(o.betas)
+        self.http = HTTPClient(
+            o.base_url, api_key_env=o.api_key_env, auth_header="x-api-key", auth_prefix="",
+            headers=headers, timeout=o.timeout, max_connections=o.concurrency,
+            transport=transport,
+        )
+        self.base_url = self.http.base_url
+        self.policy = ParamPolicy(o.param_policy)
+
+    @classmethod
+    def from_spec(
+        cls, argument: str, options: ProviderOptions, context_needed: int | None = None
+    ) -> AnthropicProvider:
+        return cls(argument, **options.model_dump(exclude_unset=True))
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return Capabilities(
+            chat=True, count_prompt_tokens=True, context_window=self.options.context_window,
+            max_connections=self.options.concurrency,
+            reasoning=self.options.thinking_budget is not None,
+        )
+
+    def info(self) -> dict[str, Any]:
+        return {"model_id": self.model_id, "base_url": self.base_url,
+                "anthropic_version": self.options.anthropic_version, **self.policy.info()}
+
+    def cache_identity(self) -> str:
+        identity = f"{self.model_id}@{self.base_url}"
+        if self.options.thinking_budget is not None:
+            identity += f"#thinking={self.options.thinking_budget}"
+        if self.options.extra_body:
+            blob = json.dumps(self.options.extra_body, sort_keys=True).encode()
+            identity += "#" + hashlib.sha256(blob).hexdigest()[:12]
+        return identity
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    async def check(self) -> None:
+        """Fail fast with one line when the key is refused (a GET of the model costs nothing)."""
+        resp = await self.http.get(f"/models/{self.model}")
+        if resp.status_code in (401, 403):
+            raise ProviderError(
+                f"{self.base_url} refused the credentials (HTTP {resp.status_code}); "
+                f"check ${self.options.api_key_env}"
+            )
+
+    # -- requests -------------------------------------------------------------------------
+    def _body(self, request: GenerateRequest) -> dict[str, Any]:
+        if request.messages is None:
+            raise ProviderError(f"{self.model_id} takes chat messages only (not --no-chat)")
+        s = request.sampling
+        body: dict[str, Any] = {
+            "model": self.model,
+            "max_tokens": s.max_tokens,
+            "messages": [{"role": m.role, "content": m.content}
+                         for m in request.messages if m.role != "system"],
+        }
+        if system := [m.content for m in request.messages if m.role == "system"]:
+            body["system"] = "\n\n".join(system)
+        budget = self.options.thinking_budget
+        if budget is not None:
+            # thinking takes no temperature or top_p but the defaults, and its budget must be
+            # below max_tokens: the answer gets the request's budget on top of the thinking
+            body["thinking"] = {"type": "enabled", "budget_tokens": budget}
+            if s.max_tokens <= budget:
+                body["max_tokens"] = budget + s.max_tokens
+        else:
+            body["temperature"] = s.temperature
+            if s.top_p < 1.0:  # recent models refuse temperature and top_p together
+                body["top_p"] = s.top_p
+        if s.stop:
+            body["stop_sequences"] = list(s.stop)
+        return {**self.policy.apply(body), **self.options.extra_body}
+
+    async def generate(self, request: GenerateRequest) -> GenerateResponse:
+        body = {**self._body(request), "stream": True}
+        return await self.http.redacting(self._stream(body))
+
+    async def count_prompt_tokens(self, request: GenerateRequest) -> int | None:
+        """The prompt's tokens as the API counts them (`/messages/count_tokens`, free)."""
+        body = {k: v for k, v in self._body(request).items()
+                if k in ("model", "messages", "system", "thinking")}
+        data = await self.http.redacting(self.http.post_json("/messages/count_tokens", body))
+        return count(data.get("input_tokens")) or None
+
+    async def _stream(self, body: dict[str, Any]) -> GenerateResponse:
+        acc = _MessageAccumulator()
+        t0 = time.perf_counter()
+        # read to the end of the body (message_stop is the last event), so that the
+        # connection goes back to the pool instead of being closed
+        async for arrival, data in self.http.events("/messages", body, t0):
+            acc.add(arrival, parse_json(data, "/messages"))
+        e2e = time.perf_counter() - t0
+        if not acc.stopped:
+            raise RetryableProviderError("/messages: stream ended without message_stop")
+        return acc.response(e2e, self.model)
+
+
+class _MessageAccumulator:
+    """The events of one streamed message, with their arrival times."""
+
+    def __init__(self) -> None:
+        self.text: list[str] = []
+        self.thinking: list[str] = []
+        self.chunk_times: list[float] = []
+        self.first_thinking: float | None = None
+        self.first_answer: float | None = None
+        self.usage: dict[str, Any] = {}
+        self.stop_reason: str | None = None
+        self.model: str | None = None
+        self.started = False
+        self.stopped = False
+
+    def add(self, arrival: float, event: dict[str, Any]) -> None:
+        kind = event.get("type")
+        if kind == "error":
+            err = event.get("error")
+            err = err if isinstance(err, dict) else {}
+            etype, msg = str(err.get("type")), str(err.get("message", ""))[:200]
+            if etype in _RETRYABLE_ERRORS:
+                raise RetryableProviderError(f"/messages: {etype} mid-stream: {msg}")
+            raise ProviderError(f"/messages: {etype}: {msg}")
+        if kind == "message_start":
+            message = event.get("message")
+            if not isinstance(message, dict):
+                raise RetryableProviderError("/messages: message_start without a message")
+            self.started = True
+            self.model = message.get("model") if isinstance(message.get("model"), str) else None
+            self._usage(message.get("usage"))
+        elif kind == "content_block_delta":
+            self._delta(arrival, event.get("delta"))
+        elif kind == "message_delta":
+            delta = event.get("delta")
+            if isinstance(delta, dict) and delta.get("stop_reason"):
+                self.stop_reason = str(delta["stop_reason"])
+            self._usage(event.get("usage"))
+        elif kind == "message_stop":
+            self.stopped = True
+        elif kind not in ("ping", "content_block_start", "content_block_stop"):
+            raise RetryableProviderError(f"/messages: unexpected event {str(kind)[:40]!r}")
+
+    def _usage(self, usage: Any) -> None:
+        """Cumulative counts: a later event's value replaces an earlier one."""
+        if isinstance(usage, dict):
+            self.usage.update({k: v for k, v in usage.items() if v is not None})
+
+    def _delta(self, arrival: float, delta: Any) -> None:
+        if not self.started or not isinstance(delta, dict):
+            raise RetryableProviderError("/messages: content before message_start")
+        kind = delta.get("type")
+        if kind == "text_delta" and isinstance(delta.get("text"), str):
+            self.text.append(delta["text"])
+            if self.first_answer is None:
+                self.first_answer = arrival
+            self.chunk_times.append(arrival)
+        elif kind == "thinking_delta" and isinstance(delta.get("thinking"), str):
+            self.thinking.append(delta["thinking"])
+            if self.first_thinking is None:
+                self.first_thinking = arrival
+            self.chunk_times.append(arrival)
+
+    def response(self, e2e: float, model: str) -> GenerateResponse:
+        u = self.usage
+        read, write = count(u.get("cache_read_input_tokens")), count(
+            u.get("cache_creation_input_tokens"))
+        output = count(u.get("output_tokens"))
+        text = "".join(self.text)
+        thought = self.first_thinking is not None
+        answer_tokens = estimate_tokens(text) if text else 0
+        return GenerateResponse(
+            text=text,
+            reasoning="".join(self.thinking) or None,
+            finish_reason=self.stop_reason,
+            usage=Usage(
+                # input_tokens counts only what was neither read from nor written to the cache
+                prompt_tokens=count(u.get("input_tokens")) + read + write,
+                completion_tokens=output,
+                cached_tokens=read,
+                cache_write_tokens=write,
+                reasoning_tokens=max(0, output - answer_tokens) if thought else 0,
+            ),
+            timing=Timing(
+                ttft=self.chunk_times[0] if self.chunk_times else None,
+                e2e=e2e,
+                chunk_times=tuple(self.chunk_times),
+                first_reasoning=self.first_thinking,
+                first_answer=self.first_answer,
+            ),
+            model_reported=self.model or model,
+        )
