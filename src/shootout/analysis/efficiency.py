@@ -45,6 +45,7 @@ class _Group:
     timed: list[RequestMetrics] = field(default_factory=list)
     intervals: list[tuple[float, float]] = field(default_factory=list)
     timed_intervals: list[tuple[float, float]] = field(default_factory=list)
+    connects: list[float] = field(default_factory=list)  # set-up of each connection opened
 
     def add(self, other: _Group) -> None:
         self.items |= other.items
@@ -54,6 +55,7 @@ class _Group:
         self.timed += other.timed
         self.intervals += other.intervals
         self.timed_intervals += other.timed_intervals
+        self.connects += other.connects
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,8 @@ def _collect(run: RunRecord) -> dict[tuple[str, str], _Group]:
         g.estimated += int(usage.estimated)
         interval = (resp.created_at - timing.e2e, resp.created_at)
         g.intervals.append(interval)
+        if timing.connect is not None:
+            g.connects.append(timing.connect)
         if resp.kind == "generate" and timing.ttft is not None:
             g.timed.append(request_metrics(timing, usage))
             g.timed_intervals.append(interval)
@@ -188,6 +192,12 @@ def _figures(g: _Group, price: Price) -> dict[str, Any]:
         "cost_hourly_usd": c.hourly_usd,
         "cost_per_1k_items": cost_per_1k_items(c.total_usd, len(g.items)),
         "latency": lat,
+        # connections this model's requests opened, and their set-up (TCP + TLS) times: part
+        # of those requests' TTFT, absent from every request over a warm connection
+        "connections": {
+            "opened": len(g.connects),
+            "setup_ms": stats(1000.0 * c for c in g.connects).to_dict(),
+        },
         "throughput": {
             # output tokens of streamed requests / wall-clock seconds they were running
             "output_tokens_per_s": out_timed / busy_s if busy_s > 0 and g.timed else None,

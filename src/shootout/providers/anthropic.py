@@ -35,7 +35,7 @@ from .base import (
     Timing,
     Usage,
 )
-from .http import HTTPClient, count, parse_json
+from .http import HTTPClient, StreamStats, count, parse_json
 from .param_policy import ParamPolicy
 
 DEFAULT_BASE_URL = "https://api.anthropic.com/v1"
@@ -167,15 +167,16 @@ class AnthropicProvider(BaseProvider):
 
     async def _stream(self, body: dict[str, Any]) -> GenerateResponse:
         acc = _MessageAccumulator()
+        stats = StreamStats()
         t0 = time.perf_counter()
         # read to the end of the body (message_stop is the last event), so that the
         # connection goes back to the pool instead of being closed
-        async for arrival, data in self.http.events("/messages", body, t0):
+        async for arrival, data in self.http.events("/messages", body, t0, stats):
             acc.add(arrival, parse_json(data, "/messages"))
         e2e = time.perf_counter() - t0
         if not acc.stopped:
             raise RetryableProviderError("/messages: stream ended without message_stop")
-        return acc.response(e2e, self.model)
+        return acc.response(e2e, self.model, stats.connect)
 
 
 class _MessageAccumulator:
@@ -241,7 +242,7 @@ class _MessageAccumulator:
                 self.first_thinking = arrival
             self.chunk_times.append(arrival)
 
-    def response(self, e2e: float, model: str) -> GenerateResponse:
+    def response(self, e2e: float, model: str, connect: float | None) -> GenerateResponse:
         u = self.usage
         read, write = count(u.get("cache_read_input_tokens")), count(
             u.get("cache_creation_input_tokens"))
@@ -267,6 +268,7 @@ class _MessageAccumulator:
                 chunk_times=tuple(self.chunk_times),
                 first_reasoning=self.first_thinking,
                 first_answer=self.first_answer,
+                connect=connect,
             ),
             model_reported=self.model or model,
         )

@@ -73,7 +73,9 @@ class Timing:
     """Per-request timing, seconds on a monotonic clock, taken where bytes arrive.
 
     `chunk_times` are arrival offsets (from request start) of each streamed content chunk;
-    inter-token latencies are their successive differences.
+    inter-token latencies are their successive differences. `connect` is the time this request
+    spent opening a connection (TCP and TLS handshakes), part of its TTFT; None where it went
+    over a connection already open (a warm one: its TTFT has no set-up in it).
     """
 
     ttft: float | None = None
@@ -81,6 +83,7 @@ class Timing:
     chunk_times: tuple[float, ...] = ()
     first_reasoning: float | None = None
     first_answer: float | None = None
+    connect: float | None = None
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -95,11 +96,17 @@ class HTTPClient:
         return parse_json(resp.text, path)
 
     async def events(
-        self, path: str, body: dict[str, Any], t0: float
+        self, path: str, body: dict[str, Any], t0: float, stats: StreamStats | None = None
     ) -> AsyncIterator[tuple[float, str]]:
-        """POST `body` and yield (arrival offset from t0, data payload) per server-sent event."""
+        """POST `body` and yield (arrival offset from t0, data payload) per server-sent event.
+
+        Read every event, to the end of the body: a stream left before its end closes its
+        connection, and the next request pays a new TCP (and TLS) handshake in its TTFT.
+        `stats`, if given, gets the time spent opening a connection for this request."""
+        ext = {"trace": _connect_timer(stats)} if stats is not None else None
         try:
-            async with self.client.stream("POST", self.base_url + path, json=body) as resp:
+            async with self.client.stream("POST", self.base_url + path, json=body,
+                                          extensions=ext) as resp:
                 await raise_for_status(resp, self.secret)
                 ctype = resp.headers.get("content-type", "")
                 if "text/event-stream" not in ctype:
@@ -110,6 +117,32 @@ class HTTPClient:
                     yield arrival, event
         except httpx.TransportError as e:
             raise RetryableProviderError(f"{path}: {transport_reason(e)}") from e
+
+
+@dataclass
+class StreamStats:
+    """What a streamed request spent besides waiting for its answer."""
+
+    connect: float | None = None  # seconds opening a new connection; None: one was reused
+
+
+# httpcore's trace events of opening a connection (the TCP connect, then the TLS handshake)
+_SETUP_STEPS = ("connection.connect_tcp", "connection.start_tls")
+
+
+def _connect_timer(stats: StreamStats) -> Callable[[str, dict[str, Any]], Awaitable[None]]:
+    started: dict[str, float] = {}
+
+    async def trace(name: str, info: dict[str, Any]) -> None:
+        step, _, phase = name.rpartition(".")
+        if step not in _SETUP_STEPS:
+            return
+        if phase == "started":
+            started[step] = time.perf_counter()
+        elif phase == "complete" and step in started:
+            stats.connect = (stats.connect or 0.0) + time.perf_counter() - started.pop(step)
+
+    return trace
 
 
 async def sse_events(raw: AsyncIterator[bytes], t0: float) -> AsyncIterator[tuple[float, str]]:

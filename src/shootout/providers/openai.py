@@ -37,7 +37,7 @@ from .base import (
     Timing,
     Usage,
 )
-from .http import HTTPClient, count, parse_json
+from .http import HTTPClient, StreamStats, count, parse_json
 from .param_policy import ParamPolicy
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -239,18 +239,22 @@ class OpenAIProvider(BaseProvider):
 
     async def _stream(self, path: str, body: dict[str, Any]) -> GenerateResponse:
         acc = _StreamAccumulator()
+        stats = StreamStats()
         t0 = time.perf_counter()
-        async for arrival, event in self.http.events(path, body, t0):
+        e2e: float | None = None
+        async for arrival, event in self.http.events(path, body, t0, stats):
+            if acc.done:
+                continue  # past [DONE]: read on to the end of the body, so the connection is reused
             if event == "[DONE]":
                 acc.done = True
-                break
+                e2e = time.perf_counter() - t0
+                continue
             acc.add(arrival, parse_json(event, path))
-        e2e = time.perf_counter() - t0
-        if not acc.done:
+        if not acc.done or e2e is None:
             raise RetryableProviderError(f"{path}: stream ended without [DONE]")
         if not acc.saw_choice:
             raise RetryableProviderError(f"{path}: response had no choices")
-        return acc.response(e2e)
+        return acc.response(e2e, stats.connect)
 
     # -- log-likelihood -------------------------------------------------------------------
     async def loglikelihood(self, request: LoglikelihoodRequest) -> LoglikelihoodResponse:
@@ -363,7 +367,7 @@ class _StreamAccumulator:
         if ch.get("finish_reason"):
             self.finish_reason = str(ch["finish_reason"])
 
-    def response(self, e2e: float) -> GenerateResponse:
+    def response(self, e2e: float, connect: float | None = None) -> GenerateResponse:
         u = self.usage or {}
         details = u.get("prompt_tokens_details")
         details = details if isinstance(details, dict) else {}
@@ -391,6 +395,7 @@ class _StreamAccumulator:
                 chunk_times=tuple(self.chunk_times),
                 first_reasoning=self.first_reasoning,
                 first_answer=self.first_answer,
+                connect=connect,
             ),
             model_reported=self.model,
         )

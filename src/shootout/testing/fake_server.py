@@ -84,6 +84,8 @@ class FakeOpenAIServer:
     reasoning_model: bool = False
     reasoning_tokens: int = 200
     rejected: list[dict[str, Any]] = field(default_factory=list)  # reasoning-mode 400s
+    ssl: Any = None  # an ssl.SSLContext with the server's certificate: serve HTTPS
+    connections: int = 0  # connections accepted so far
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -122,7 +124,7 @@ class FakeOpenAIServer:
     async def open(self, port: int = 0) -> None:
         """Listen on 127.0.0.1 from the running event loop."""
         self._server = await asyncio.start_server(
-            self._connection, "127.0.0.1", port, backlog=2048, limit=2**22
+            self._connection, "127.0.0.1", port, backlog=2048, limit=2**22, ssl=self.ssl
         )
 
     def stop(self) -> None:
@@ -151,7 +153,7 @@ class FakeOpenAIServer:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
+        return f"{'https' if self.ssl else 'http'}://127.0.0.1:{self.port}/v1"
 
     # -- behaviour ------------------------------------------------------------------------
     def next_fault(self, body: dict[str, Any], path: str) -> Fault | None:
@@ -190,6 +192,7 @@ class FakeOpenAIServer:
         task = asyncio.current_task()
         if task is not None:
             self._tasks.add(task)
+        self.connections += 1
         sock = writer.get_extra_info("socket")
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
