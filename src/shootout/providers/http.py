@@ -8,6 +8,7 @@ A provider builds one `HTTPClient` and speaks its wire format on top of it; test
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import time
@@ -113,6 +114,8 @@ class HTTPClient:
                     raise RetryableProviderError(
                         f"expected an event stream from {path}, got content type {ctype!r}"
                     )
+                if stats is not None and stats.accepted is not None:
+                    stats.accepted.set()
                 async for arrival, event in sse_events(resp.aiter_raw(), t0):
                     yield arrival, event
         except httpx.TransportError as e:
@@ -124,6 +127,7 @@ class StreamStats:
     """What a streamed request spent besides waiting for its answer."""
 
     connect: float | None = None  # seconds opening a new connection; None: one was reused
+    accepted: asyncio.Event | None = None  # set once the server answered 200 with a stream
 
 
 # httpcore's trace events of opening a connection (the TCP connect, then the TLS handshake)

@@ -41,6 +41,8 @@ from .http import HTTPClient, StreamStats, count, parse_json
 from .param_policy import ParamPolicy
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
+# sends a request body; sets the event once the endpoint has accepted it (status 200)
+_Send = Callable[[dict[str, Any], asyncio.Event], Awaitable[Any]]
 # OpenAI's reasoning models by name (o1, o3-mini, o4-mini, gpt-5, gpt-5-mini; not gpt-5-chat)
 _REASONING_NAME = re.compile(r"^(o\d+(-|$)|gpt-5(?!.*-chat))")
 
@@ -187,32 +189,51 @@ class OpenAIProvider(BaseProvider):
             body["seed"] = s.seed
         path = _add_input(body, request)
 
-        def send(sent: dict[str, Any]) -> Awaitable[GenerateResponse]:
+        def send(sent: dict[str, Any], accepted: asyncio.Event) -> Awaitable[GenerateResponse]:
             if self._stream_usage:
                 sent = {**sent, "stream_options": {"include_usage": True}}
-            return self._stream(path, sent)
+            return self._stream(path, sent, accepted)
 
         return await self._send(body, send)
 
-    async def _send(self, body: dict[str, Any], send: Callable[[dict[str, Any]], Awaitable[Any]]
-                    ) -> Any:
+    async def _send(self, body: dict[str, Any], send: _Send) -> Any:
         """Send `body` (with the parameter policy and the model options applied); a 400 that
-        names a parameter this endpoint rejects is learnt, and the request sent again."""
-        if self._settled:
-            return await self._send_learning(body, send)
-        async with self._probe:
-            return await self._send_learning(body, send)
+        names a parameter this endpoint rejects is learnt, and the request sent again.
 
-    async def _send_learning(
-        self, body: dict[str, Any], send: Callable[[dict[str, Any]], Awaitable[Any]]
-    ) -> Any:
+        Until the endpoint has accepted a request, requests go one at a time: the next one
+        waits for this one's response status (not its whole stream), so a load test's first
+        wave is held up by one round trip at most."""
+        if self._settled:
+            return await self._send_learning(body, send, asyncio.Event())
+        async with self._probe:
+            if self._settled:
+                task = None
+            else:
+                accepted = asyncio.Event()
+                task = asyncio.ensure_future(self._send_learning(body, send, accepted))
+                waiter = asyncio.ensure_future(accepted.wait())
+                try:
+                    await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+                except BaseException:
+                    task.cancel()
+                    raise
+                finally:
+                    waiter.cancel()
+                if accepted.is_set():
+                    self._settled = True
+        if task is None:
+            return await self._send_learning(body, send, asyncio.Event())
+        return await task
+
+    async def _send_learning(self, body: dict[str, Any], send: _Send, accepted: asyncio.Event
+                             ) -> Any:
         while True:
             sent = self.policy.apply(body)
             if self.options.reasoning_effort is not None:
                 sent["reasoning_effort"] = self.options.reasoning_effort
             sent.update(self.options.extra_body)
             try:
-                result = await self.http.redacting(send(sent))
+                result = await self.http.redacting(send(sent, accepted))
             except RejectedRequestError as e:
                 if self.policy.learn(e, sent):
                     continue
@@ -232,14 +253,16 @@ class OpenAIProvider(BaseProvider):
             "model": self.model, "max_tokens": 1, "temperature": 0.0, "stream": False,
         }
         path = _add_input(body, request)
-        data = await self._send(body, lambda sent: self._post_json(path, sent))
+        data = await self._send(body, lambda sent, _accepted: self._post_json(path, sent))
         usage = data.get("usage")
         n = count(usage.get("prompt_tokens")) if isinstance(usage, dict) else 0
         return n or None
 
-    async def _stream(self, path: str, body: dict[str, Any]) -> GenerateResponse:
+    async def _stream(
+        self, path: str, body: dict[str, Any], accepted: asyncio.Event | None = None
+    ) -> GenerateResponse:
         acc = _StreamAccumulator()
-        stats = StreamStats()
+        stats = StreamStats(accepted=accepted)
         t0 = time.perf_counter()
         e2e: float | None = None
         async for arrival, event in self.http.events(path, body, t0, stats):
