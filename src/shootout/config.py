@@ -21,6 +21,9 @@ from pydantic import (
 from .errors import ConfigError
 
 Scoring = Literal["auto", "loglikelihood", "generative"]
+# the response cache: "use" stored answers to the same request, "refresh" ask again and store
+# the new answer for later runs, "off" ask again and keep the answers to this run alone
+CachePolicy = Literal["use", "refresh", "off"]
 
 # How generative benchmarks decode when the user sets nothing:
 # - "reference": each benchmark's published decoding (greedy for GSM8K, MATH, HumanEval pass@1,
@@ -79,6 +82,7 @@ class ModelConfig(BaseModel):
     max_attempts: int = Field(6, ge=1, le=50)
     # put before every chat request's messages (joined with a benchmark's own system message)
     system_prompt: str | None = None
+    cache: CachePolicy | None = None  # None: the run's
 
     @field_validator("spec")
     @classmethod
@@ -136,6 +140,7 @@ class RunConfig(BaseModel):
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
     # price the work (each benchmark's `cost`) and send nothing
     dry_run: bool = False
+    cache: CachePolicy = "use"
 
     @field_validator("benchmarks", mode="before")
     @classmethod
@@ -170,8 +175,20 @@ class RunConfig(BaseModel):
 
     def run_id(self) -> str:
         """Deterministic: the same configuration is the same run, so a rerun resumes it."""
-        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        data = self.model_dump(mode="json")
+        # settings added later are left out at their defaults, so a configuration keeps the
+        # id (and resumes the run) it had before they existed
+        if data.get("cache") == "use":
+            del data["cache"]
+        for m in data["models"]:
+            for key in _LATER_MODEL_KEYS:
+                if m.get(key) is None:
+                    m.pop(key, None)
+        blob = json.dumps(data, sort_keys=True)
         return "r-" + hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+_LATER_MODEL_KEYS = ("system_prompt", "cache")
 
 
 def _expand_suites(entries: list[Any]) -> list[Any]:

@@ -52,6 +52,12 @@ def expand_aliases(args: Sequence[str]) -> list[str]:
     return out
 
 
+class CacheName(StrEnum):
+    use = "use"
+    refresh = "refresh"
+    off = "off"
+
+
 class ProtocolName(StrEnum):
     reference = "reference"
     seed = "seed"
@@ -137,6 +143,11 @@ ModelArgOpt = Annotated[
         "(e.g. -M reasoning_effort=low, -M 'extra_body={\"service_tier\": \"flex\"}').",
     ),
 ]
+CacheOpt = Annotated[
+    CacheName | None,
+    typer.Option("--cache", help="Response cache: use stored answers (default), refresh them "
+                 "(ask again, store for later runs), or off (ask again, keep to this run)."),
+]
 DryRunOpt = Annotated[
     bool, typer.Option("--dry-run", help="Print what each benchmark would cost and send nothing.")
 ]
@@ -168,6 +179,7 @@ def run_command(
     no_progress: NoProgressOpt = False,
     option: OptionOpt = None,
     model_arg: ModelArgOpt = None,
+    cache: CacheOpt = None,
     dry_run: DryRunOpt = False,
 ) -> None:
     """Run benchmarks on one or more models and print the results.
@@ -185,11 +197,14 @@ def run_command(
         if model or benchmarks:
             raise ConfigError("give either --config or --model/--benchmarks, not both")
         data = with_model_args(load_config_file(config), model_arg or [])
+        if cache is not None:
+            data = {**data, "cache": cache.value}
         cfg = _with_cli_extras(data, str(config), option or [], dry_run)
     else:
         flags = {"base_url": base_url, "api_key_env": api_key_env, "logprobs": logprobs,
                  "chat": chat, "concurrency": concurrency, "n_ctx": n_ctx}
         run_opts = {"limit": limit, "repeats": repeats, "seed": seed, "dry_run": dry_run or None,
+                    "cache": cache.value if cache is not None else None,
                     "protocol": protocol.value, "sampling": {
                         "temperature": temperature, "top_p": top_p, "max_tokens": max_tokens}}
         cfg = _cli_config(model or ["local"], benchmarks or "quick", flags,
@@ -247,7 +262,7 @@ def _cli_config(
 
 # keys of a model entry that every model has, whatever its provider (see config.ModelConfig)
 _GENERIC_MODEL_KEYS = {"scoring", "system_prompt", "retry_budget", "max_attempts", "price",
-                       "sampling"}
+                       "sampling", "cache"}
 
 
 def with_model_args(data: dict[str, Any], args: Sequence[str]) -> dict[str, Any]:

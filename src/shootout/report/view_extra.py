@@ -310,6 +310,7 @@ def methodology(report: Report) -> dict[str, Any]:
             "platform": man.get("platform", "?"), "data_dir": man.get("data_dir", "?"),
             "seed": spec.get("seed", "?"), "limit": spec.get("limit") or "all",
             "protocol": _protocol(man, spec),
+            "cache": _cache(man),
             "sampling": f"temperature {_temp(s)}, top-p {_default(s.get('top_p'))}, "
                         f"max tokens {s.get('max_tokens') or 'benchmark default'}",
             "models": _models_table(r.run_id, man, spec),
@@ -321,6 +322,15 @@ def methodology(report: Report) -> dict[str, Any]:
         })
     return {"runs": runs, "confidence": f"{100 * report.confidence:g}%",
             "n_tests": len(report.tests)}
+
+
+def _cache(man: Mapping[str, Any]) -> str:
+    """How many answers came from the response cache, per model (empty for a run from before
+    the manifest said)."""
+    cache = man.get("cache") or {}
+    parts = [f"{model}: {c.get('answers_from_cache', 0):,} of {c.get('answers', 0):,} answers "
+             f"from the cache (policy {c.get('policy', 'use')})" for model, c in cache.items()]
+    return "; ".join(parts)
 
 
 def _bench_table(report: Report, run_id: str, man: Mapping[str, Any]) -> Table:

@@ -124,6 +124,7 @@ class Runner:
         except BaseException:
             self.store.set_run_status(self.run_id, "interrupted")
             raise
+        manifest["cache"] = self._cache_summary()
         manifest["data_checksums"] = dict(sorted(self.data.checksums.items()))
         manifest["data_dir"] = str(self.data.root)
         self.store.set_manifest(self.run_id, manifest)
@@ -168,6 +169,14 @@ class Runner:
             await self._run_benchmark(mcfg, provider, bound, ctx, repeats, (policy, budget))
         # what the provider learnt while running (a reasoning model's parameter policy)
         manifest["models"][mcfg.display].update(provider.info())
+
+    def _cache_summary(self) -> dict[str, Any]:
+        """Each model's cache policy and how many of its answers came from the cache."""
+        counts = self.store.cached_counts(self.run_id)
+        return {m.display: {"policy": m.cache or self.config.cache,
+                            "answers_from_cache": counts.get(m.display, (0, 0))[0],
+                            "answers": counts.get(m.display, (0, 0))[1]}
+                for m in self.config.models}
 
     def _manifest_entry(
         self, manifest: dict[str, Any], pb: PlannedBenchmark, docs: list[Doc]
@@ -272,7 +281,8 @@ class Runner:
                     seeded = replace(ctx.sampling, seed=self.config.seed + rep)
                     rctx = replace(ctx, sampling=seeded)
                 job = SampleJob(provider, identity, pb.bench, doc, rep, rctx, name,
-                                mcfg.system_prompt)
+                                mcfg.system_prompt, mcfg.cache or self.config.cache,
+                                self.run_id)
                 row, attempts = await run_sample(job, self.store, (*retry, rng))
                 self.store.put_sample(self.run_id, row, attempts=attempts)
                 self.progress.advance(task)

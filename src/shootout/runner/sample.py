@@ -39,6 +39,8 @@ class SampleJob:
     ctx: PromptContext
     model: str  # the model's display name
     system_prompt: str | None = None  # the model's own, before the benchmark's messages
+    cache: str = "use"  # the response cache policy (config.CachePolicy)
+    run_id: str = ""  # with cache "off", the answers are keyed to this run alone
 
 
 def request_key(identity: str, request: dict[str, Any], repeat: int) -> str:
@@ -64,10 +66,13 @@ async def run_sample(
     except Exception as e:  # one malformed item fails itself, never the run
         return _failed(base, f"could not build the request: {type(e).__name__}: {e}"), 0
     req_dict = request.to_dict()
-    key = request_key(job.identity, req_dict, job.repeat)
+    identity = job.identity if job.cache != "off" else f"{job.identity}|run:{job.run_id}"
+    key = request_key(identity, req_dict, job.repeat)
     base["response_key"] = key
     attempts = 0
-    cached = store.get_response(key)
+    # "refresh" asks again and replaces the stored answer; "off" is keyed to this run, so only
+    # its own resume finds its answers
+    cached = store.get_response(key) if job.cache != "refresh" else None
     if cached is not None:
         response = response_from_dict(cached)
     else:

@@ -186,6 +186,14 @@ class Store:
         )
         return {(r[0], r[1]) for r in rows}
 
+    def cached_counts(self, run_id: str) -> dict[str, tuple[int, int]]:
+        """Per model: (answers found in the cache, answers) of a run's samples (an answer
+        found in the cache took no attempt)."""
+        rows = self._db.execute(
+            "SELECT model, SUM(attempts = 0), COUNT(*) FROM samples WHERE run_id=? "
+            "AND response_key IS NOT NULL GROUP BY model", (run_id,))
+        return {r[0]: (int(r[1]), int(r[2])) for r in rows}
+
     def count_failed(self, run_id: str) -> int:
         row = self._db.execute(
             "SELECT COUNT(*) FROM samples WHERE run_id=? AND status NOT IN ('ok', 'truncated')",
