@@ -83,6 +83,9 @@ class ModelConfig(BaseModel):
     # put before every chat request's messages (joined with a benchmark's own system message)
     system_prompt: str | None = None
     cache: CachePolicy | None = None  # None: the run's
+    # the provider's rate limits for this model: requests and tokens per minute (pacing)
+    rpm: float | None = Field(None, gt=0)
+    tpm: float | None = Field(None, gt=0)
 
     @field_validator("spec")
     @classmethod
@@ -188,7 +191,7 @@ class RunConfig(BaseModel):
         return "r-" + hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
-_LATER_MODEL_KEYS = ("system_prompt", "cache")
+_LATER_MODEL_KEYS = ("system_prompt", "cache", "rpm", "tpm")
 
 
 def _expand_suites(entries: list[Any]) -> list[Any]:

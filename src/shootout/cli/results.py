@@ -79,6 +79,20 @@ def emit_results(db: Store, run_id: str, *, json_out: bool) -> None:
                       "answer, over all attempted items (n in brackets).")
     if data.get("efficiency"):
         console.print(efficiency_table(data["efficiency"]))
+    if waits := waiting_line(data.get("manifest") or {}):
+        console.print(waits)
+
+
+def waiting_line(manifest: dict[str, Any]) -> str:
+    """Time the last invocation of the run held requests back, per model, where it did."""
+    parts = []
+    for model, info in (manifest.get("models") or {}).items():
+        w = info.get("waiting") or {}
+        pacing, backoff = w.get("rate_limit_pacing_s") or 0, w.get("retry_backoff_s") or 0
+        if pacing or backoff:
+            parts.append(f"{model}: {pacing:.1f} s pacing to its rate limits, "
+                         f"{backoff:.1f} s backing off before retries")
+    return ("waited on rate limits · " + "; ".join(parts)) if parts else ""
 
 
 def scores_table(data: dict[str, Any]) -> Table:

@@ -262,7 +262,7 @@ def _cli_config(
 
 # keys of a model entry that every model has, whatever its provider (see config.ModelConfig)
 _GENERIC_MODEL_KEYS = {"scoring", "system_prompt", "retry_budget", "max_attempts", "price",
-                       "sampling", "cache"}
+                       "sampling", "cache", "rpm", "tpm"}
 
 
 def with_model_args(data: dict[str, Any], args: Sequence[str]) -> dict[str, Any]:

@@ -32,6 +32,7 @@ class RetryBudget:
     def __init__(self, total: int) -> None:
         self.remaining = total
         self.spent = 0
+        self.waited = 0.0  # seconds slept before retries (backoff, or the server's Retry-After)
 
     def take(self) -> bool:
         if self.remaining <= 0:
@@ -63,4 +64,6 @@ async def with_retries(
         except RetryableProviderError as e:
             if attempt >= policy.max_attempts or not budget.take():
                 raise RetriesExhausted(e, attempt) from e
-            await asyncio.sleep(policy.delay(attempt - 1, e.retry_after, rng))
+            delay = policy.delay(attempt - 1, e.retry_after, rng)
+            budget.waited += delay
+            await asyncio.sleep(delay)

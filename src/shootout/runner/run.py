@@ -29,6 +29,7 @@ from ..perf.prices import resolve_price
 from ..providers.base import Provider, Sampling
 from ..store.sqlite import Store
 from .manifest import base_manifest
+from .pacing import Pacer
 from .progress import Progress
 from .retry import RetryBudget, RetryPolicy
 from .sample import SampleJob, run_sample
@@ -145,6 +146,7 @@ class Runner:
             raise ConfigError(f"{mcfg.display}: system_prompt needs chat messages (--chat)")
         budget = RetryBudget(mcfg.retry_budget)
         policy = replace(self.policy, max_attempts=mcfg.max_attempts)
+        pacer = Pacer(mcfg.rpm, mcfg.tpm) if mcfg.rpm or mcfg.tpm else None
         manifest["models"][mcfg.display] = {"spec": mcfg.spec, **provider.info()}
         for pb in planned:
             mode = choose_mode(mcfg, provider, pb.bench)
@@ -166,9 +168,17 @@ class Runner:
                 self._report_dry_run(mcfg, pb.bench, docs, ctx, repeats, entry)
                 continue
             bound = PlannedBenchmark(pb.bench, docs, pb.fewshot)
-            await self._run_benchmark(mcfg, provider, bound, ctx, repeats, (policy, budget))
+            await self._run_benchmark(mcfg, provider, bound, ctx, repeats, (policy, budget),
+                                      pacer)
         # what the provider learnt while running (a reasoning model's parameter policy)
         manifest["models"][mcfg.display].update(provider.info())
+        if not self.config.dry_run:  # time this invocation held requests back
+            manifest["models"][mcfg.display]["waiting"] = {
+                "rate_limit_pacing_s": round(pacer.waited, 3) if pacer else 0.0,
+                "retry_backoff_s": round(budget.waited, 3),
+                **({"rpm": mcfg.rpm} if mcfg.rpm else {}),
+                **({"tpm": mcfg.tpm} if mcfg.tpm else {}),
+            }
 
     def _cache_summary(self) -> dict[str, Any]:
         """Each model's cache policy and how many of its answers came from the cache."""
@@ -260,6 +270,7 @@ class Runner:
         ctx: PromptContext,
         repeats: int,
         retry: tuple[RetryPolicy, RetryBudget],
+        pacer: Pacer | None = None,
     ) -> None:
         name = mcfg.display
         done = self.store.done_samples(self.run_id, name, pb.bench.name)
@@ -282,7 +293,7 @@ class Runner:
                     rctx = replace(ctx, sampling=seeded)
                 job = SampleJob(provider, identity, pb.bench, doc, rep, rctx, name,
                                 mcfg.system_prompt, mcfg.cache or self.config.cache,
-                                self.run_id)
+                                self.run_id, pacer)
                 row, attempts = await run_sample(job, self.store, (*retry, rng))
                 self.store.put_sample(self.run_id, row, attempts=attempts)
                 self.progress.advance(task)

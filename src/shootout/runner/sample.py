@@ -23,6 +23,7 @@ from ..providers.base import (
     response_to_dict,
 )
 from ..store.sqlite import SampleRow, Store
+from .pacing import Pacer
 from .retry import RetriesExhausted, RetryBudget, RetryPolicy, with_retries
 
 # errors that no item can escape (a bad setting, a missing sandbox): they stop the run
@@ -41,6 +42,7 @@ class SampleJob:
     system_prompt: str | None = None  # the model's own, before the benchmark's messages
     cache: str = "use"  # the response cache policy (config.CachePolicy)
     run_id: str = ""  # with cache "off", the answers are keyed to this run alone
+    pacer: Pacer | None = None  # the model's rate limits: each request sent waits its turn
 
 
 def request_key(identity: str, request: dict[str, Any], repeat: int) -> str:
@@ -77,7 +79,8 @@ async def run_sample(
         response = response_from_dict(cached)
     else:
         try:
-            response, attempts = await with_retries(_call(job.provider, request), *retry)
+            response, attempts = await with_retries(_call(job.provider, request, job.pacer),
+                                                    *retry)
         except RetriesExhausted as e:
             return _failed(base, f"after {e.attempts} attempts: {e}"), e.attempts
         except CapabilityError:
@@ -127,10 +130,15 @@ def with_system_prompt(request: Request, system: str | None) -> Request:
     return replace(request, messages=(Message("system", system), *msgs))
 
 
-def _call(provider: Provider, request: Request) -> Any:
-    if isinstance(request, GenerateRequest):
-        return lambda: provider.generate(request)
-    return lambda: provider.loglikelihood(request)
+def _call(provider: Provider, request: Request, pacer: Pacer | None) -> Any:
+    async def call() -> Any:
+        if pacer is not None:
+            await pacer.wait(request)
+        if isinstance(request, GenerateRequest):
+            return await provider.generate(request)
+        return await provider.loglikelihood(request)
+
+    return call
 
 
 async def _score(
