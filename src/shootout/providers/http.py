@@ -58,8 +58,11 @@ class HTTPClient:
         self.client = httpx.AsyncClient(
             headers=all_headers,
             timeout=httpx.Timeout(timeout, connect=10.0),
+            # an idle connection is kept 30 s (httpx's default is 5): a run's pauses between
+            # benchmarks (loading, scoring) would otherwise cost a new TLS handshake after each
             limits=httpx.Limits(
-                max_connections=max_connections, max_keepalive_connections=max_connections
+                max_connections=max_connections, max_keepalive_connections=max_connections,
+                keepalive_expiry=30.0,
             ),
             transport=transport,
         )
