@@ -104,3 +104,64 @@ def test_cache_flag_is_checked(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err.strip()
     assert exc.value.code == 2
     assert err.startswith("error: Invalid value for '--cache': ")
+
+
+def _served_run(store: Store, srv, name: str) -> tuple[str, int]:
+    """(run id, requests the server got) of a 6-item arc_easy run against the fake server."""
+    from shootout.providers.openai import OpenAIProvider
+
+    before = len(srv.requests)
+    cfg = validate_config({"models": [{"spec": "openai:fake-model", "name": name,
+                                       "base_url": srv.base_url}],
+                           "benchmarks": ["arc_easy"], "limit": 6}, "test")
+    provider = OpenAIProvider("fake-model", base_url=srv.base_url, concurrency=4)
+
+    async def go() -> str:
+        try:
+            return await Runner(cfg, store).run({name: provider})
+        finally:
+            await provider.aclose()
+
+    run_id = asyncio.run(go())
+    return run_id, len(srv.requests) - before
+
+
+def test_a_changed_system_fingerprint_is_not_served_old_answers(tmp_path, data_dir):
+    from shootout.testing import FakeOpenAIServer
+
+    store = Store(tmp_path / "s.sqlite")
+    with FakeOpenAIServer(system_fingerprint="fp_1") as srv:
+        _, asked = _served_run(store, srv, "first")
+        assert asked == 6
+        # the same build: one live answer confirms it, the other five come from the cache
+        same, asked = _served_run(store, srv, "same")
+        assert asked == 1
+        assert store.get_run(same)["manifest"]["cache"]["same"]["answers_from_cache"] == 5
+        assert store.get_run(same)["manifest"]["models"]["same"]["system_fingerprints"] == [
+            "fp_1"]
+        # a new build behind the same name: every stored answer is asked again
+        srv.system_fingerprint = "fp_2"
+        new, asked = _served_run(store, srv, "new")
+        assert asked == 6
+        assert store.get_run(new)["manifest"]["cache"]["new"]["answers_from_cache"] == 0
+        # and the new answers replace the old ones
+        _, asked = _served_run(store, srv, "after")
+        assert asked == 1
+
+
+def test_a_local_model_is_keyed_by_its_weights_not_its_file_name(tmp_path):
+    from shootout.providers.local import LocalProvider
+
+    def identity(path) -> str:
+        p = LocalProvider.__new__(LocalProvider)  # the identity needs no loaded model
+        p.model_id, p.model_path, p.path = "gguf:model.gguf", path, "fast"
+        return p.cache_identity()
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "model.gguf").write_bytes(b"GGUF weights v1")
+    (tmp_path / "b" / "model.gguf").write_bytes(b"GGUF weights v2")
+    first = identity(tmp_path / "a" / "model.gguf")
+    assert first != identity(tmp_path / "b" / "model.gguf")  # same name and size
+    (tmp_path / "b" / "model.gguf").write_bytes(b"GGUF weights v1")
+    assert first == identity(tmp_path / "b" / "model.gguf")  # same weights, moved

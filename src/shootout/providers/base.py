@@ -110,6 +110,8 @@ class GenerateResponse:
     usage: Usage = field(default_factory=Usage)
     timing: Timing = field(default_factory=Timing)
     model_reported: str | None = None
+    # what the server reported of the model build that answered (OpenAI's system_fingerprint)
+    fingerprint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -176,6 +178,8 @@ class Provider(Protocol):
 
     def cache_identity(self) -> str: ...
 
+    async def serves_cached(self, response: GenerateResponse | LoglikelihoodResponse) -> bool: ...
+
     async def check(self) -> None: ...
 
     async def aclose(self) -> None: ...
@@ -208,6 +212,11 @@ class BaseProvider:
     async def check(self) -> None:
         """Fail fast, with one line, when the backend is unusable."""
         return None
+
+    async def serves_cached(self, response: GenerateResponse | LoglikelihoodResponse) -> bool:
+        """Whether a stored answer to this request is still this model's (False: ask again;
+        a provider that learns the server's model fingerprint refuses an answer of another)."""
+        return True
 
     async def loglikelihood(self, request: LoglikelihoodRequest) -> LoglikelihoodResponse:
         raise CapabilityError(
@@ -246,4 +255,5 @@ def response_from_dict(d: dict[str, Any]) -> GenerateResponse | LoglikelihoodRes
         usage=usage,
         timing=timing,
         model_reported=d.get("model_reported"),
+        fingerprint=d.get("fingerprint"),
     )

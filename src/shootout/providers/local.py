@@ -196,9 +196,11 @@ class LocalProvider(BaseProvider):
         }
 
     def cache_identity(self) -> str:
+        """The weights by content (the GGUF's sha256, hashed once per file version), not by
+        name: a new checkpoint saved under the same file name is not served old answers."""
         assert self.model_path is not None
-        st = self.model_path.stat()
-        return f"{self.model_id}|{self.model_path.name}|{st.st_size}|{self.path}"
+        digest = _file_sha256(str(self.model_path), *_stamp(self.model_path))
+        return f"{self.model_id}|sha256:{digest[:16]}|{self.path}"
 
     async def aclose(self) -> None:
         self._pool.shutdown(wait=True)

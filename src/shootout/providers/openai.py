@@ -104,6 +104,11 @@ class OpenAIProvider(BaseProvider):
         # learnt from one 400, not from a 400 per request in flight
         self._probe = asyncio.Lock()
         self._settled = False
+        # system_fingerprints the server reported in this run; a stored answer with another
+        # is not served (one live answer tells which are current)
+        self._fingerprints: set[str] = set()
+        self._live_answered = asyncio.Event()
+        self._fingerprint_asked = False
         self._server_info: dict[str, Any] = {}
         self._window: int | None = None  # from the server's /models entry, if it says
 
@@ -132,8 +137,22 @@ class OpenAIProvider(BaseProvider):
         return o.reasoning_effort is not None or bool(_REASONING_NAME.match(name))
 
     def info(self) -> dict[str, Any]:
+        prints = {"system_fingerprints": sorted(self._fingerprints)} if self._fingerprints else {}
         return {"model_id": self.model_id, "base_url": self.base_url, **self._server_info,
-                **self.policy.info()}
+                **self.policy.info(), **prints}
+
+    async def serves_cached(self, response: GenerateResponse | LoglikelihoodResponse) -> bool:
+        """A stored answer whose system_fingerprint the server has not reported in this run is
+        not served. Until a live answer says which are current, the first such request is
+        asked live and the others wait for it."""
+        if not isinstance(response, GenerateResponse) or not response.fingerprint:
+            return True
+        if not self._live_answered.is_set():
+            if not self._fingerprint_asked:
+                self._fingerprint_asked = True
+                return False
+            await self._live_answered.wait()
+        return not self._fingerprints or response.fingerprint in self._fingerprints
 
     def cache_identity(self) -> str:
         """The endpoint and model, and the options that change its answers where set (so a
@@ -194,7 +213,13 @@ class OpenAIProvider(BaseProvider):
                 sent = {**sent, "stream_options": {"include_usage": True}}
             return self._stream(path, sent, accepted)
 
-        return await self._send(body, send)
+        try:
+            response: GenerateResponse = await self._send(body, send)
+        finally:
+            self._live_answered.set()  # whatever came of it: waiters stop waiting
+        if response.fingerprint:
+            self._fingerprints.add(response.fingerprint)
+        return response
 
     async def _send(self, body: dict[str, Any], send: _Send) -> Any:
         """Send `body` (with the parameter policy and the model options applied); a 400 that
@@ -350,12 +375,15 @@ class _StreamAccumulator:
         self.finish_reason: str | None = None
         self.usage: dict[str, Any] | None = None
         self.model: str | None = None
+        self.fingerprint: str | None = None
         self.done = False
         self.saw_choice = False
 
     def add(self, arrival: float, chunk: dict[str, Any]) -> None:
         if isinstance(chunk.get("model"), str):
             self.model = chunk["model"]
+        if isinstance(chunk.get("system_fingerprint"), str):
+            self.fingerprint = chunk["system_fingerprint"]
         if isinstance(chunk.get("usage"), dict):
             self.usage = chunk["usage"]
         if "error" in chunk:
@@ -421,6 +449,7 @@ class _StreamAccumulator:
                 connect=connect,
             ),
             model_reported=self.model,
+            fingerprint=self.fingerprint,
         )
 
 

@@ -75,8 +75,12 @@ async def run_sample(
     # "refresh" asks again and replaces the stored answer; "off" is keyed to this run, so only
     # its own resume finds its answers
     cached = store.get_response(key) if job.cache != "refresh" else None
-    if cached is not None:
-        response = response_from_dict(cached)
+    stored = response_from_dict(cached) if cached is not None else None
+    if stored is not None and not await job.provider.serves_cached(stored):
+        stored = None  # the server now reports another model behind the name: ask again
+    response: Response
+    if stored is not None:
+        response = stored
     else:
         try:
             response, attempts = await with_retries(_call(job.provider, request, job.pacer),

@@ -84,6 +84,7 @@ class FakeOpenAIServer:
     reasoning_model: bool = False
     reasoning_tokens: int = 200
     rejected: list[dict[str, Any]] = field(default_factory=list)  # reasoning-mode 400s
+    system_fingerprint: str | None = None  # sent in every streamed chunk, as OpenAI does
     ssl: Any = None  # an ssl.SSLContext with the server's certificate: serve HTTPS
     connections: int = 0  # connections accepted so far
 
@@ -401,14 +402,16 @@ class _Exchange:
             sent.append(asyncio.get_running_loop().time())
             if i == 1 and await self._mid_stream_fault(fault):
                 return
-            data = _event({"id": "x", "model": model, "choices": [_choice(chat, piece)]})
+            data = _event({"id": "x", "model": model, **self._fingerprint(),
+                           "choices": [_choice(chat, piece)]})
             if instant:
                 held.append(data)
             else:
                 await self.conn.body(data)
         if fault == Fault.TRUNCATED:
             return
-        tail = [_event({"id": "x", "model": model, "choices": [_choice(chat, None, finish)]})]
+        tail = [_event({"id": "x", "model": model, **self._fingerprint(),
+                        "choices": [_choice(chat, None, finish)]})]
         if (body.get("stream_options") or {}).get("include_usage"):
             usage = _usage(body, pieces, thought)
             tail.append(_event({"id": "x", "model": model, "choices": [], "usage": usage}))
@@ -417,6 +420,10 @@ class _Exchange:
         if self.owner.timing_log is not None:  # server-side truth, on CLOCK_MONOTONIC
             self.owner.timing_log({"messages": body.get("messages"), "prompt": body.get("prompt"),
                                    "arrived": self.req.arrived, "sent": sent})
+
+    def _fingerprint(self) -> dict[str, str]:
+        fp = self.owner.system_fingerprint
+        return {"system_fingerprint": fp} if fp else {}
 
     def _budgeted(self, pieces: list[str], body: dict[str, Any]) -> tuple[list[str], int, str]:
         """A reasoning model's answer under its budget: (the pieces that fit after the hidden
