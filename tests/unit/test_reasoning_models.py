@@ -114,15 +114,18 @@ def test_reasoning_models_are_told_apart_and_keyed_apart():
     assert OpenAIProvider("o3", extra_body={"service_tier": "flex"}).cache_identity() != plain
 
 
-def _run(tmp_path, srv: FakeOpenAIServer, **sampling: int):
+def _run(tmp_path, srv: FakeOpenAIServer, *, timeout: float = 120.0, retry_budget: int = 200,
+         **sampling: int):
     cfg = validate_config({
         "models": [{"spec": "openai:o4-mini", "name": "o4", "base_url": srv.base_url,
-                    "price": {"input_per_m": 1.1, "output_per_m": 4.4}}],
+                    "price": {"input_per_m": 1.1, "output_per_m": 4.4},
+                    "retry_budget": retry_budget}],
         "benchmarks": ["arc_easy", "mmlu"], "limit": 6,
         **({"sampling": sampling} if sampling else {}),
     }, "test")
+    tmp_path.mkdir(parents=True, exist_ok=True)
     store = Store(tmp_path / "s.sqlite")
-    provider = OpenAIProvider("o4-mini", base_url=srv.base_url)
+    provider = OpenAIProvider("o4-mini", base_url=srv.base_url, timeout=timeout)
 
     async def go() -> str:
         try:
@@ -160,3 +163,32 @@ def test_an_answer_cut_off_by_the_budget_is_truncated_not_an_extraction_failure(
     acc = next(s for s in res.scores if s.benchmark == "mmlu" and s.primary)
     assert acc.truncated_rate == 1.0 and acc.extraction_failure_rate is None
     assert acc.score == 0.0 and acc.n == 6
+
+
+def test_the_report_shows_reasoning_tokens_and_their_cost(tmp_path, data_dir):
+    from shootout.report.build import build_report
+    from shootout.report.markdown import render_markdown
+
+    with FakeOpenAIServer(reasoning_model=True, reasoning_tokens=300) as srv:
+        store, res = _run(tmp_path, srv)
+    markdown = render_markdown(build_report(store, [res.run_id]), charts=False)
+    assert "| Reasoning tokens (part of output) | 3,600 |" in markdown
+    assert "| Cost of reasoning tokens (USD) |" in markdown
+
+
+def test_faults_on_a_reasoning_model_end_in_a_score_or_a_failure(tmp_path, data_dir):
+    """Injected faults (429s, 5xx, resets, malformed streams...) after the policy is learnt:
+    every sample is scored from a real answer or marked failed, never silently wrong."""
+    with FakeOpenAIServer(reasoning_model=True) as clean_srv:
+        _, clean = _run(tmp_path / "clean", clean_srv)
+    with FakeOpenAIServer(reasoning_model=True, fault_rate=0.5, seed=5, hang_seconds=0.5) as srv:
+        _, res = _run(tmp_path / "faulty", srv, timeout=0.3, retry_budget=500)
+        injected = {r["fault"] for r in srv.requests if r["fault"] is not None}
+    assert len(injected) >= 3, injected
+    assert {s.status for s in res.run.samples} <= {"ok", "failed"}
+    want = {(s.benchmark, s.item_id): s.metrics for s in clean.run.samples}
+    for s in res.run.samples:
+        if s.status == "ok":
+            assert s.metrics == want[(s.benchmark, s.item_id)]
+        else:
+            assert s.error
