@@ -260,9 +260,6 @@ def _cli_config(
     return validate_config(with_model_args(data, model_args or []), "command line")
 
 
-# keys of a model entry that every model has, whatever its provider (see config.ModelConfig)
-_GENERIC_MODEL_KEYS = {"scoring", "system_prompt", "retry_budget", "max_attempts", "price",
-                       "sampling", "cache", "rpm", "tpm"}
 
 
 def with_model_args(data: dict[str, Any], args: Sequence[str]) -> dict[str, Any]:
@@ -270,10 +267,13 @@ def with_model_args(data: dict[str, Any], args: Sequence[str]) -> dict[str, Any]
     has), `-M MODEL.KEY=VALUE` on the model so named (its name or spec). VALUE is read as
     JSON where it parses (`true`, `16384`, `{"a": 1}`), else kept as text; the provider's
     Options validate it with the rest of the configuration."""
+    from ..config import ModelConfig
     from ..providers.registry import option_names
 
     if not args:
         return data
+    # keys every model has, whatever its provider
+    generic = set(ModelConfig.model_fields) - {"spec", "name"}
     models = [{"spec": m} if isinstance(m, str) else dict(m) for m in data.get("models") or []]
     for arg in args:
         target, eq, raw = arg.partition("=")
@@ -285,7 +285,7 @@ def with_model_args(data: dict[str, Any], args: Sequence[str]) -> dict[str, Any]
         if dot and not chosen:
             have = ", ".join(str(m.get("name") or m.get("spec")) for m in models)
             raise ConfigError(f"-M {arg!r}: no model {name!r} in this run (models: {have})")
-        fits = [m for m in chosen if key in _GENERIC_MODEL_KEYS
+        fits = [m for m in chosen if key in generic
                 or key in option_names(str(m.get("spec", "")))]
         if not fits:
             specs = ", ".join(str(m.get("spec")) for m in chosen)
