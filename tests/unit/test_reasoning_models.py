@@ -105,6 +105,9 @@ def test_reasoning_models_are_told_apart_and_keyed_apart():
     assert OpenAIProvider("gpt-5-mini").capabilities.reasoning
     assert not OpenAIProvider("gpt-5-chat-latest").capabilities.reasoning
     assert not OpenAIProvider("gpt-4o").capabilities.reasoning
+    assert OpenAIProvider("deepseek-reasoner").capabilities.reasoning
+    assert OpenAIProvider("moonshotai/kimi-k2-thinking").capabilities.reasoning
+    assert not OpenAIProvider("deepseek-chat").capabilities.reasoning
     assert OpenAIProvider("my-thinker", reasoning_effort="high").capabilities.reasoning
     assert not OpenAIProvider("o3", reasoning=False).capabilities.reasoning
     # another effort is another model as far as the cache goes; no option keeps the old key

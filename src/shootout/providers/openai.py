@@ -43,8 +43,9 @@ from .param_policy import ParamPolicy
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 # sends a request body; sets the event once the endpoint has accepted it (status 200)
 _Send = Callable[[dict[str, Any], asyncio.Event], Awaitable[Any]]
-# OpenAI's reasoning models by name (o1, o3-mini, o4-mini, gpt-5, gpt-5-mini; not gpt-5-chat)
-_REASONING_NAME = re.compile(r"^(o\d+(-|$)|gpt-5(?!.*-chat))")
+# reasoning models by name: OpenAI's o1, o3-mini, o4-mini, gpt-5, gpt-5-mini (not gpt-5-chat),
+# deepseek-reasoner, and "...thinking" ids (kimi-k2-thinking)
+_REASONING_NAME = re.compile(r"^(o\d+(-|$)|gpt-5(?!.*-chat)|deepseek-reasoner|.*thinking)")
 
 
 class OpenAIOptions(ProviderOptions):
@@ -72,7 +73,7 @@ class OpenAIOptions(ProviderOptions):
     )
     reasoning: bool | None = Field(
         None, description="a reasoning model, given reasoning output budgets (default: o1, o3, "
-        "o4-mini, gpt-5... by name, or any model with reasoning_effort)",
+        "o4-mini, gpt-5, deepseek-reasoner, *thinking by name, or any with reasoning_effort)",
     )
 
 
