@@ -17,6 +17,7 @@ from .perf import perf_command
 from .report import report_command
 from .results import results_command
 from .run import expand_aliases, run_command
+from .runs import runs_command
 
 app = typer.Typer(
     name="shootout",
@@ -55,6 +56,7 @@ app.command("results")(results_command)
 app.command("list")(list_command)
 app.command("perf")(perf_command)
 app.command("report")(report_command)
+app.command("runs")(runs_command)
 
 
 app.command("arch", help="Architecture facts: parameters, FLOPs, KV cache, memory.")(arch)

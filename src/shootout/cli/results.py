@@ -13,26 +13,20 @@ from ..analysis.formatting import ci, json_safe, money_cli, num, pct
 from ..analysis.results import RunResults, build_results
 from ..errors import ConfigError
 from ..naming import specs_by_name
-from ..store import Store, default_store_path
+from ..store import Store
 from .console import stdout_console
 
 
 def results_command(
-    run_id: str = typer.Argument(None, help="Run id (default: the latest run)."),
+    run_id: str = typer.Argument(None, help="Run id (default: the most recently updated run)."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
     store: Path = typer.Option(None, "--store", help="Results database."),
 ) -> None:
     """Show a stored run's scores: model x benchmark, with standard errors and n."""
-    path = store or default_store_path()
-    if not Path(path).exists():
-        raise ConfigError(f"no results store at {path}; run `shootout run` first")
-    db = Store(path)
-    if run_id is None:
-        runs = db.list_runs()
-        if not runs:
-            raise ConfigError(f"no runs in {path}")
-        run_id = runs[-1]["run_id"]
-    emit_results(db, run_id, json_out=json_out)
+    from .runs import latest_run, open_store
+
+    db = open_store(store)
+    emit_results(db, run_id or latest_run(db), json_out=json_out)
 
 
 def results_payload(db: Store, run_id: str) -> dict[str, Any]:

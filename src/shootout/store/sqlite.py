@@ -135,10 +135,29 @@ class Store:
         }
 
     def list_runs(self) -> list[dict[str, Any]]:
+        """Every run, oldest first (by creation), with both its times and its status."""
         rows = self._db.execute(
-            "SELECT run_id, created_at, status FROM runs ORDER BY created_at"
+            "SELECT run_id, created_at, updated_at, status FROM runs ORDER BY created_at"
         ).fetchall()
-        return [{"run_id": r[0], "created_at": r[1], "status": r[2]} for r in rows]
+        return [{"run_id": r[0], "created_at": r[1], "updated_at": r[2], "status": r[3]}
+                for r in rows]
+
+    def latest_run_id(self) -> str | None:
+        """The run most recently updated (a resumed old run counts as recent), or None."""
+        row = self._db.execute(
+            "SELECT run_id FROM runs ORDER BY updated_at DESC, created_at DESC LIMIT 1"
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def sample_counts(self, run_id: str) -> list[tuple[str, str, int, int, int]]:
+        """Per model x benchmark of a run: (model, benchmark, items, samples, failed samples)."""
+        rows = self._db.execute(
+            "SELECT model, benchmark, COUNT(DISTINCT item_id), COUNT(*), "
+            "SUM(status != 'ok') FROM samples WHERE run_id=? GROUP BY model, benchmark "
+            "ORDER BY model, benchmark",
+            (run_id,),
+        )
+        return [(r[0], r[1], int(r[2]), int(r[3]), int(r[4] or 0)) for r in rows]
 
     def read_run(self, run_id: str) -> RunRecord | None:
         """A run with all its samples and the responses they use, in one query (None if there
