@@ -12,6 +12,7 @@ from .. import __version__
 from ..errors import ShootoutError
 from .arch import arch
 from .data import data_app
+from .export import export_command
 from .listing import list_command
 from .perf import perf_command
 from .report import report_command
@@ -57,6 +58,7 @@ app.command("list")(list_command)
 app.command("perf")(perf_command)
 app.command("report")(report_command)
 app.command("runs")(runs_command)
+app.command("export")(export_command)
 
 
 app.command("arch", help="Architecture facts: parameters, FLOPs, KV cache, memory.")(arch)

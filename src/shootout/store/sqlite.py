@@ -249,6 +249,46 @@ class Store:
         for r in self._db.execute(sql, args):
             yield _sample(r)
 
+    def iter_samples_with_responses(
+        self, run_id: str, benchmarks: Sequence[str] | None = None
+    ) -> Iterator[tuple[SampleRow, dict[str, Any] | None, dict[str, Any] | None]]:
+        """Each sample of a run with its stored request and response (None where none is
+        stored), in the store's order, one at a time: the cursor streams, so a run of any
+        size is read in constant memory."""
+        sql = (f"SELECT {', '.join(f's.{c.strip()}' for c in _SAMPLE_COLUMNS.split(','))}, "
+               "r.request_json, r.response_json FROM samples s "
+               "LEFT JOIN responses r ON r.key = s.response_key WHERE s.run_id = ?")
+        args: list[Any] = [run_id]
+        if benchmarks:
+            sql += f" AND s.benchmark IN ({','.join('?' * len(benchmarks))})"
+            args += list(benchmarks)
+        sql += " ORDER BY s.model, s.benchmark, s.item_id, s.repeat"
+        # a cursor of its own: the caller may write (rescore) while this one is read
+        cur = sqlite3.connect(self.path, timeout=30.0).execute(sql, args)
+        try:
+            for r in cur:
+                yield (_sample(r), None if r[13] is None else json.loads(r[13]),
+                       None if r[14] is None else json.loads(r[14]))
+        finally:
+            cur.connection.close()
+
+    def update_sample_scores(self, run_id: str, rows: Sequence[SampleRow]) -> None:
+        """Replace samples' scores (status, metrics, extraction, reason, detail, error), keeping
+        their responses and attempt counts, together or not at all: `shootout rescore`."""
+        with self._transaction() as db:
+            db.executemany(
+                "UPDATE samples SET status=?, metrics_json=?, extracted=?, reason=?, "
+                "extraction_failed=?, error=?, detail_json=? "
+                "WHERE run_id=? AND model=? AND benchmark=? AND item_id=? AND repeat=?",
+                [(r.status, json.dumps(r.metrics), r.extracted, r.reason,
+                  int(r.extraction_failed), r.error, json.dumps(r.detail, ensure_ascii=False),
+                  run_id, r.model, r.benchmark, r.item_id, r.repeat) for r in rows],
+            )
+
+    def touch_run(self, run_id: str) -> None:
+        """Mark a run as updated now, keeping its status."""
+        self._db.execute("UPDATE runs SET updated_at=? WHERE run_id=?", (time.time(), run_id))
+
     # -- load tests (`shootout perf`) ------------------------------------------------------
     def put_perf(self, perf_id: str, model: str, base_url: str, config: dict[str, Any],
                  levels: Sequence[PerfLevelRow]) -> None:

@@ -1,0 +1,25 @@
+"""`shootout export RUN_ID`: one row per sample, as JSON Lines, CSV or Parquet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from ..export import FORMATS, export_rows, write_export
+from .runs import open_store
+
+
+def export_command(
+    run_id: str = typer.Argument(..., help="Run id (`shootout runs` lists them)."),
+    fmt: str = typer.Option("jsonl", "--format", "-f", help=f"{', '.join(FORMATS)}."),
+    out: str = typer.Option(..., "--out", "-o", help="Output file ('-': stdout)."),
+    store: Path = typer.Option(None, "--store", help="Results database."),
+) -> None:
+    """Export a run's samples: model, benchmark, item, repeat, prompt, raw output,
+    extracted answer, metrics, reason, status, tokens and timing (streamed: constant memory).
+    """
+    db = open_store(store)
+    n = write_export(export_rows(db, run_id), fmt, out)
+    if out != "-":
+        print(f"wrote {n:,} samples to {out}")
