@@ -16,6 +16,7 @@ from .export import export_command
 from .listing import list_command
 from .perf import perf_command
 from .report import report_command
+from .rescore import rescore_command
 from .results import results_command
 from .run import expand_aliases, run_command
 from .runs import runs_command
@@ -59,6 +60,7 @@ app.command("perf")(perf_command)
 app.command("report")(report_command)
 app.command("runs")(runs_command)
 app.command("export")(export_command)
+app.command("rescore")(rescore_command)
 
 
 app.command("arch", help="Architecture facts: parameters, FLOPs, KV cache, memory.")(arch)
