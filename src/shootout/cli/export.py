@@ -16,8 +16,10 @@ def export_command(
     out: str = typer.Option(..., "--out", "-o", help="Output file ('-': stdout)."),
     store: Path = typer.Option(None, "--store", help="Results database."),
 ) -> None:
-    """Export a run's samples: model, benchmark, item, repeat, prompt, raw output,
-    extracted answer, metrics, reason, status, tokens and timing (streamed: constant memory).
+    """Export a run's samples, one row each, for pandas, DuckDB or a spreadsheet.
+
+    Each row: model, benchmark, item, repeat, prompt, raw output, extracted answer, metrics,
+    reason, status, tokens and timing. Streamed: constant memory. See docs/export.md.
     """
     db = open_store(store)
     n = write_export(export_rows(db, run_id), fmt, out)

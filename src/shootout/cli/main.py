@@ -26,7 +26,7 @@ app = typer.Typer(
     help="Put large language models head to head: benchmarks, statistics, cost and latency.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,
 )
 
 # exit codes: 0 ok, 1 partial results, 2 usage or configuration, 3 data, 4 provider, 5 store,
