@@ -49,10 +49,31 @@ def latest_run(db: Store) -> str:
 
 
 def run_rows(db: Store) -> list[dict[str, Any]]:
-    """One dict per run, most recently updated first."""
-    runs = sorted(db.list_runs(), key=lambda r: (r["updated_at"], r["created_at"]),
-                  reverse=True)
-    return [_run_row(db, r) for r in runs]
+    """One dict per run, evaluations and load tests (`shootout perf`), most recently
+    updated first."""
+    runs = [((r["updated_at"], r["created_at"]), _run_row(db, r)) for r in db.list_runs()]
+    perf = [((p["created_at"], p["created_at"]), _perf_row(p)) for p in db.list_perf()]
+    return [row for _, row in sorted(runs + perf, key=lambda x: x[0], reverse=True)]
+
+
+def _perf_row(perf: dict[str, Any]) -> dict[str, Any]:
+    """A load test: its levels for benchmarks, its requests for items, its errors."""
+    levels = perf["levels"]
+    source = perf["config"].get("from_benchmark")
+    return {
+        "run_id": perf["perf_id"],
+        "kind": "perf",
+        "created_at": _iso(perf["created_at"]),
+        "updated_at": _iso(perf["created_at"]),
+        "status": "complete" if any(lv["completed"] for lv in levels) else "failed",
+        "models": [perf["model"]],
+        "benchmarks": [f"load test {', '.join(lv['label'] for lv in levels)}"
+                       + (f" ({source} prompts)" if source else "")],
+        "items": {"requests": sum(lv["requests"] for lv in levels)},
+        "samples": sum(lv["requests"] for lv in levels),
+        "failed": sum(lv["errors"] for lv in levels),
+        "cost_usd": None,
+    }
 
 
 def _run_row(db: Store, run: dict[str, Any]) -> dict[str, Any]:

@@ -305,6 +305,25 @@ class Store:
                      json.dumps(lv.records, separators=(",", ":"))),
                 )
 
+    def list_perf(self) -> list[dict[str, Any]]:
+        """Every stored load test, oldest first, with each level's summary (not the
+        per-request records)."""
+        rows = self._db.execute(
+            "SELECT perf_id FROM perf_runs ORDER BY created_at").fetchall()
+        return [p for (perf_id,) in rows if (p := self.get_perf(perf_id)) is not None]
+
+    def get_perf(self, perf_id: str) -> dict[str, Any] | None:
+        """One load test as `shootout perf --json` prints it, with its time, or None."""
+        row = self._db.execute(
+            "SELECT perf_id, created_at, model, base_url, config_json FROM perf_runs "
+            "WHERE perf_id=?", (perf_id,)).fetchone()
+        if row is None:
+            return None
+        levels = [json.loads(r[0]) for r in self._db.execute(
+            "SELECT summary_json FROM perf_levels WHERE perf_id=? ORDER BY level", (perf_id,))]
+        return {"perf_id": row[0], "created_at": row[1], "model": row[2], "base_url": row[3],
+                "config": json.loads(row[4]), "levels": levels}
+
     def integrity_check(self) -> str:
         return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
 
