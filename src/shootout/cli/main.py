@@ -20,6 +20,7 @@ from .rescore import rescore_command
 from .results import results_command
 from .run import expand_aliases, run_command
 from .runs import runs_command
+from .view import view_command
 
 app = typer.Typer(
     name="shootout",
@@ -61,6 +62,7 @@ app.command("report")(report_command)
 app.command("runs")(runs_command)
 app.command("export")(export_command)
 app.command("rescore")(rescore_command)
+app.command("view")(view_command)
 
 
 app.command("arch", help="Architecture facts: parameters, FLOPs, KV cache, memory.")(arch)
