@@ -16,6 +16,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from .benchmarks import Benchmark, Doc, find_benchmark_class
+from .data.files import DataDir, resolve_data_dir
 from .errors import ConfigError
 from .store import SampleRow, Store
 
@@ -25,19 +27,59 @@ PARQUET_BATCH = 5000
 # map (metrics) and JSON text (detail) in Parquet
 COLUMNS = (
     "run_id", "model", "benchmark", "item_id", "repeat", "group", "status", "mode", "prompt",
-    "output", "reasoning", "extracted", "metrics", "reason", "extraction_failed", "error",
+    "output", "reasoning", "extracted", "gold", "metrics", "reason", "extraction_failed", "error",
     "finish_reason", "prompt_tokens", "completion_tokens", "cached_tokens", "ttft_s", "e2e_s",
     "response_key", "detail",
 )
 
 
-def export_rows(db: Store, run_id: str) -> Iterator[dict[str, Any]]:
+def export_rows(db: Store, run_id: str, *, gold: bool = True,
+                data_dir: str | None = None) -> Iterator[dict[str, Any]]:
     """The run's samples as flat rows, in the store's order (model, benchmark, item,
-    repeat)."""
-    if db.get_run(run_id) is None:  # checked now, before any file is opened
+    repeat). `gold`: look each item's reference answer up in the benchmark's data (loaded
+    once per benchmark: memory grows with the data sets, not with the run)."""
+    run = db.get_run(run_id)
+    if run is None:  # checked now, before any file is opened
         raise ConfigError(f"no run {run_id!r} in {db.path}")
-    return (sample_row(run_id, sample, request, response)
-            for sample, request, response in db.iter_samples_with_responses(run_id))
+    return _rows(db, run_id, _Golds(run["spec"] or {}, data_dir) if gold else None)
+
+
+def _rows(db: Store, run_id: str, golds: _Golds | None) -> Iterator[dict[str, Any]]:
+    for sample, request, response in db.iter_samples_with_responses(run_id):
+        row = sample_row(run_id, sample, request, response)
+        if golds is not None:
+            row["gold"] = golds.lookup(sample, row["mode"])
+        yield row
+
+
+class _Golds:
+    """Each benchmark's documents by item id, loaded on first use, for `Benchmark.gold`."""
+
+    def __init__(self, spec: dict[str, Any], data_dir: str | None) -> None:
+        self.spec, self.data_dir = spec, data_dir
+        self.loaded: dict[str, tuple[Benchmark, dict[str, Doc]] | None] = {}
+
+    def lookup(self, s: SampleRow, mode: str | None) -> str | None:
+        if s.benchmark not in self.loaded:
+            self.loaded[s.benchmark] = self._load(s.benchmark)
+        found = self.loaded[s.benchmark]
+        doc = found[1].get(s.item_id) if found else None
+        if found is None or doc is None or mode not in ("generative", "loglikelihood"):
+            return None
+        return found[0].gold(doc, "generative" if mode == "generative" else "loglikelihood")
+
+    def _load(self, name: str) -> tuple[Benchmark, dict[str, Doc]] | None:
+        """None for a benchmark this shootout does not know, or whose items are built per
+        model at run time (needle): they have no gold to look up."""
+        cls = find_benchmark_class(name)
+        if cls is None or cls.bind is not Benchmark.bind:
+            return None
+        entry = next((b for b in self.spec.get("benchmarks") or []
+                      if isinstance(b, dict) and b.get("name") == name), {})
+        bench = cls(data=DataDir(resolve_data_dir(self.data_dir)),
+                    fewshot_seed=int(self.spec.get("seed", 1234)),
+                    options=entry.get("options") or {})
+        return bench, {d.id: d for d in bench.load()}
 
 
 def sample_row(run_id: str, s: SampleRow, request: dict[str, Any] | None,
@@ -49,7 +91,8 @@ def sample_row(run_id: str, s: SampleRow, request: dict[str, Any] | None,
         "repeat": s.repeat, "group": s.group, "status": s.status,
         "mode": s.detail.get("mode") or (request or {}).get("kind"),
         "prompt": prompt_text(request), "output": output_text(response),
-        "reasoning": resp.get("reasoning"), "extracted": s.extracted, "metrics": s.metrics,
+        "reasoning": resp.get("reasoning"), "extracted": s.extracted, "gold": None,
+        "metrics": s.metrics,
         "reason": s.reason, "extraction_failed": s.extraction_failed, "error": s.error,
         "finish_reason": resp.get("finish_reason"),
         "prompt_tokens": usage.get("prompt_tokens"),

@@ -49,12 +49,47 @@ def test_jsonl_has_one_row_per_sample_with_prompt_output_score_tokens(toy_store,
     two = next(r for r in rows if r["item_id"] == "2")  # even: "Answer: C", right
     assert two["model"] == "fake" and two["benchmark"] == "toy_colours" and two["repeat"] == 0
     assert "[user]" in two["prompt"] and "Colour number 2?" in two["prompt"]
-    assert two["output"] == "Answer: C" and two["extracted"] == "C"
+    assert two["output"] == "Answer: C" and two["extracted"] == "C" and two["gold"] == "C"
     assert two["metrics"]["acc"] == 1.0 and two["status"] == "ok"
     assert two["reason"].startswith("gold C") and two["mode"] == "generative"
     assert two["completion_tokens"] == 2 and two["prompt_tokens"] > 5
     assert two["e2e_s"] == 0.0 and two["finish_reason"] == "stop"
     assert not (tmp_path / ".out.jsonl.partial").exists()
+
+
+def test_gold_is_looked_up_in_the_benchmark_data_as_the_scorer_saw_it(tmp_path, capsys,
+                                                                       data_dir):
+    """Real benchmarks: GSM8K's number, and a multiple-choice letter that agrees with the
+    scorer's own reason ("gold B; ..."), generative and log-likelihood."""
+    import asyncio
+
+    from shootout.config import validate_config
+    from shootout.runner.run import Runner
+    from shootout.testing import FakeProvider
+
+    path = tmp_path / "s.sqlite"
+    cfg = validate_config({"models": [
+        {"spec": "openai:fake", "name": "gen", "scoring": "generative"},
+        {"spec": "openai:fake2", "name": "ll"}],  # auto: log-likelihood where it can
+        "benchmarks": ["gsm8k", "truthfulqa_mc1"], "limit": 4}, "test")
+    providers = {"gen": FakeProvider(answer="Answer: 7"),
+                 "ll": FakeProvider(loglikelihood_fn=lambda c, x: -float(len(x)))}
+    store = Store(path)
+    run_id = asyncio.run(Runner(cfg, store, data_dir=str(data_dir)).run(providers))
+    main(["export", run_id, "--out", str(tmp_path / "o.jsonl"), "--store", str(path),
+          "--data-dir", str(data_dir)])
+    rows = [json.loads(line) for line in (tmp_path / "o.jsonl").read_text().splitlines()]
+    gsm = [r for r in rows if r["benchmark"] == "gsm8k"]
+    mc = [r for r in rows if r["benchmark"] == "truthfulqa_mc1"]
+    assert len(gsm) == 8 and all(r["gold"] and r["gold"].lstrip("-").isdigit() for r in gsm)
+    assert all(f"from gold {r['gold']}" in r["reason"] or r["metrics"]["acc"] == 1.0
+               for r in gsm)
+    assert {r["model"] for r in mc} == {"gen", "ll"} and len(mc) == 8
+    assert all(r["reason"].startswith(f"gold {r['gold']};") for r in mc), mc
+    main(["export", run_id, "--no-gold", "--out", str(tmp_path / "n.jsonl"),
+          "--store", str(path)])
+    assert all(json.loads(line)["gold"] is None
+               for line in (tmp_path / "n.jsonl").read_text().splitlines())
 
 
 def test_csv_has_the_same_rows_with_metrics_as_json(toy_store, tmp_path, capsys):
@@ -174,7 +209,10 @@ def test_export_of_100k_samples_stays_under_a_fixed_peak_memory(big_store, tmp_p
     n, peak, rss_growth = map(int, got.stdout.split())
     assert n == N_BIG
     assert peak < 16 * 2**20, f"{fmt}: Python peak {peak / 2**20:.1f} MiB"
-    assert rss_growth < 64 * 2**20, f"{fmt}: process grew {rss_growth / 2**20:.1f} MiB"
+    # Arrow's allocator and the Parquet writer take ~47 MiB on first use, the same for 10,000
+    # rows as for 40,000 (measured); holding the rows instead peaks at ~380 MiB
+    bound = 96 if fmt == "parquet" else 32
+    assert rss_growth < bound * 2**20, f"{fmt}: process grew {rss_growth / 2**20:.1f} MiB"
     if fmt == "parquet":  # compressed: the repeated prompt text takes little room
         import pyarrow.parquet as pq
 
