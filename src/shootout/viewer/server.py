@@ -134,7 +134,8 @@ def make_server(db: Store, run_id: str, report_html: str, port: int = 0) -> HTTP
 
 def _listing(index: SampleIndex, q: dict[str, str]) -> dict[str, Any]:
     rows = index.select(q)
-    offset = max(0, int(q.get("offset", "0") or 0)) if q.get("offset", "0").isdigit() else 0
+    raw = q.get("offset", "0")
+    offset = int(raw) if raw.isdigit() else 0
     return {"run_id": index.run_id, "models": index.models, "benchmarks": index.benchmarks,
             "total": len(rows), "offset": offset,
             "samples": [_brief(e) for e in rows[offset:offset + PAGE_SIZE]]}
