@@ -27,7 +27,8 @@ CASES = [
     ("list --json", "error: No such option: --json. Try 'shootout list --help' for help."),
     # unknown commands
     ("frobnicate", "error: No such command 'frobnicate'. Try 'shootout --help' for help."),
-    ("runn", "error: No such command 'runn'. Did you mean 'run'? Try 'shootout --help' for help."),
+    ("runn", "error: No such command 'runn'. Did you mean 'run', 'runs'? Try 'shootout --help' "
+     "for help."),
     # malformed values
     ("run --limit abc",
      "error: Invalid value for '--limit': Input should be a valid integer, unable to parse "
@@ -73,7 +74,7 @@ CASES = [
      "error: command line: models.0.scoring: Input should be 'auto', 'loglikelihood' or "
      "'generative'"),
     ("run -c a.yaml -m local",
-     "error: give either --config or --model/--benchmarks, not both"),
+     "error: --model cannot be used with --config: set it in the configuration file"),
 ]
 
 

@@ -183,6 +183,12 @@ class Benchmark(ABC):
         return {"requests": len(docs), "prompt_tokens": prompt,
                 "max_completion_tokens": len(docs) * ctx.sampling.max_tokens if generate else 0}
 
+    def gold(self, doc: Doc, mode: Mode) -> str | None:
+        """The reference answer of `doc` as the scorer compares it, for exports (None: the
+        benchmark has no single one). Default: the item's `gold` field, if it has one."""
+        value = doc.fields.get("gold")
+        return None if value is None else str(value)
+
     @classmethod
     def aggregate(
         cls, rows: Sequence[Any]

@@ -23,7 +23,7 @@ from ..scoring.choice import (
     extract_letter,
     option_letters,
 )
-from .base import Benchmark, Doc, ItemScore, PromptContext, Request, Response
+from .base import Benchmark, Doc, ItemScore, Mode, PromptContext, Request, Response
 
 CHAT_INSTRUCTION = (
     "Answer the following multiple choice question. "
@@ -117,6 +117,19 @@ class MultipleChoiceBenchmark(Benchmark):
             reason=f"gold {LETTERS[gold]}; extracted {ext.letter or 'nothing'} by {ext.rule}",
             extraction_failed=ext.letter is None,
         )
+
+    def gold(self, doc: Doc, mode: Mode) -> str | None:
+        """The gold option's letter as the prompt of `mode` lettered it (the generative view
+        may shuffle); None where a subclass scores otherwise (TruthfulQA MC2: several true)."""
+        own = type(self).score is MultipleChoiceBenchmark.score and (
+            mode == "generative"
+            or type(self).score_loglikelihood is MultipleChoiceBenchmark.score_loglikelihood)
+        if not own:
+            return None
+        q = self.mc(doc, 0)
+        if mode == "generative":
+            return LETTERS[self._generative_options(doc, q)[1]]
+        return _letter(q.gold)
 
     def score_loglikelihood(
         self, doc: Doc, q: MCQuestion, response: LoglikelihoodResponse

@@ -12,18 +12,22 @@ from .. import __version__
 from ..errors import ShootoutError
 from .arch import arch
 from .data import data_app
+from .export import export_command
 from .listing import list_command
 from .perf import perf_command
 from .report import report_command
+from .rescore import rescore_command
 from .results import results_command
 from .run import expand_aliases, run_command
+from .runs import runs_command
+from .view import view_command
 
 app = typer.Typer(
     name="shootout",
     help="Put large language models head to head: benchmarks, statistics, cost and latency.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,
 )
 
 # exit codes: 0 ok, 1 partial results, 2 usage or configuration, 3 data, 4 provider, 5 store,
@@ -55,6 +59,10 @@ app.command("results")(results_command)
 app.command("list")(list_command)
 app.command("perf")(perf_command)
 app.command("report")(report_command)
+app.command("runs")(runs_command)
+app.command("export")(export_command)
+app.command("rescore")(rescore_command)
+app.command("view")(view_command)
 
 
 app.command("arch", help="Architecture facts: parameters, FLOPs, KV cache, memory.")(arch)

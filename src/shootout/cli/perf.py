@@ -118,7 +118,7 @@ def _store_and_show(db: Store, name: str, url: str, config: dict[str, Any],
     if json_out:
         print(json.dumps(payload, indent=2))
     else:
-        _print_table(payload)
+        print_perf_table(payload)
     if not any(r.ok for r in results):
         first: dict[str, int] = next(
             (s["error_kinds"] for s in summaries if s["error_kinds"]), {})
@@ -211,7 +211,7 @@ def _public_url(url: str) -> str:
     return str(u.copy_with(username=None, password=None, query=None))
 
 
-def _print_table(payload: dict[str, Any]) -> None:
+def print_perf_table(payload: dict[str, Any]) -> None:
     console = stdout_console()
     if not console.is_terminal:
         console = Console(width=160)

@@ -8,11 +8,12 @@ from pathlib import Path
 import typer
 
 from ..errors import ConfigError
-from ..store.sqlite import Store, default_store_path
 
 
 def report_command(
-    run_ids: list[str] = typer.Argument(None, help="Run ids (default: the latest run)."),
+    run_ids: list[str] = typer.Argument(
+        None, help="Run ids (default: the most recently updated run)."
+    ),
     html: Path = typer.Option(None, "--html", help="Write the self-contained HTML report here."),
     md: Path = typer.Option(
         None, "--md", help="Write the Markdown report here (PNG charts go to <name>_files/)."
@@ -37,17 +38,10 @@ def report_command(
     Without --html or --md the Markdown report is printed (without charts).
     """
     from ..report.build import build_report
+    from .runs import latest_run, open_store
 
-    path = store or default_store_path()
-    if not Path(path).exists():
-        raise ConfigError(f"no results store at {path}; run `shootout run` first")
-    db = Store(path)
-    ids = list(run_ids or [])
-    if not ids:
-        runs = db.list_runs()
-        if not runs:
-            raise ConfigError(f"no runs in {path}")
-        ids = [runs[-1]["run_id"]]
+    db = open_store(store)
+    ids = list(run_ids or []) or [latest_run(db)]
     report = build_report(
         db, ids, models=_split(models, "--models"), profiles=profiles,
         items_pair=_pair(items), max_items=max_items,

@@ -13,26 +13,36 @@ from ..analysis.formatting import ci, json_safe, money_cli, num, pct
 from ..analysis.results import RunResults, build_results
 from ..errors import ConfigError
 from ..naming import specs_by_name
-from ..store import Store, default_store_path
+from ..store import Store
 from .console import stdout_console
 
 
 def results_command(
-    run_id: str = typer.Argument(None, help="Run id (default: the latest run)."),
+    run_id: str = typer.Argument(
+        None, help="Run id, or a load test's (default: the most recently updated run)."
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
     store: Path = typer.Option(None, "--store", help="Results database."),
 ) -> None:
     """Show a stored run's scores: model x benchmark, with standard errors and n."""
-    path = store or default_store_path()
-    if not Path(path).exists():
-        raise ConfigError(f"no results store at {path}; run `shootout run` first")
-    db = Store(path)
-    if run_id is None:
-        runs = db.list_runs()
-        if not runs:
-            raise ConfigError(f"no runs in {path}")
-        run_id = runs[-1]["run_id"]
-    emit_results(db, run_id, json_out=json_out)
+    from .runs import latest_run, open_store
+
+    db = open_store(store)
+    if run_id is not None and db.get_run(run_id) is None and (perf := db.get_perf(run_id)):
+        _emit_perf(perf, json_out=json_out)
+        return
+    emit_results(db, run_id or latest_run(db), json_out=json_out)
+
+
+def _emit_perf(perf: dict[str, Any], *, json_out: bool) -> None:
+    """A stored load test, as `shootout perf` printed it."""
+    from .perf import print_perf_table
+
+    payload = {k: v for k, v in perf.items() if k != "created_at"}
+    if json_out:
+        print(json.dumps(json_safe(payload), indent=2))
+    else:
+        print_perf_table(payload)
 
 
 def results_payload(db: Store, run_id: str) -> dict[str, Any]:

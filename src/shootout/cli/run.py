@@ -71,7 +71,8 @@ ModelOpt = Annotated[
 BenchmarksOpt = Annotated[
     str | None,
     typer.Option(
-        "--benchmarks", "-b", help="Comma-separated benchmarks or suites (default: quick)."
+        "--benchmarks", "--tasks", "-b",
+        help="Comma-separated benchmarks or suites (default: quick).",
     ),
 ]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML run configuration.")]
@@ -154,6 +155,7 @@ DryRunOpt = Annotated[
 
 
 def run_command(
+    ctx: typer.Context,
     model: ModelOpt = None,
     benchmarks: BenchmarksOpt = None,
     config: ConfigOpt = None,
@@ -190,12 +192,11 @@ def run_command(
     --haystack, --context-window, --max-tokens-budget (needle options) and --unsafe-exec
     (-o unsafe_exec=true: run model-written code without the bubblewrap sandbox).
     """
+    _refuse_ignored(ctx, resume=resume is not None, config=config is not None)
     db = Store(store or default_store_path())
     if resume:
         cfg = _resumed_config(db, resume)
     elif config is not None:
-        if model or benchmarks:
-            raise ConfigError("give either --config or --model/--benchmarks, not both")
         data = with_model_args(load_config_file(config), model_arg or [])
         if cache is not None:
             data = {**data, "cache": cache.value}
@@ -211,6 +212,30 @@ def run_command(
                           {"scoring": scoring}, run_opts, fewshot, option or [],
                           model_arg or [])
     _execute(cfg, db, data_dir, progress=not no_progress, json_out=json_out)
+
+
+# what still applies to a run whose configuration comes from a --config file or a stored run
+# (--resume); any other option given with them would be silently ignored, so it is refused
+_WITH_CONFIG = {"config", "store", "data_dir", "json_out", "no_progress", "option", "dry_run",
+                "model_arg", "cache"}
+_WITH_RESUME = {"resume", "store", "data_dir", "json_out", "no_progress"}
+
+
+def _refuse_ignored(ctx: typer.Context, *, resume: bool, config: bool) -> None:
+    """One line naming the first option that --resume or --config would ignore."""
+    if not (resume or config):
+        return
+    keep, given, why = (
+        (_WITH_RESUME, "--resume", "the run continues with its stored configuration")
+        if resume else (_WITH_CONFIG, "--config", "set it in the configuration file")
+    )
+    for param in ctx.command.params:
+        name = param.name or ""
+        source = ctx.get_parameter_source(name)
+        # typer may vendor click: compare the enum member by name
+        if name not in keep and source is not None and source.name == "COMMANDLINE":
+            flag = max(param.opts, key=len)
+            raise ConfigError(f"{flag} cannot be used with {given}: {why}")
 
 
 def _execute(cfg: RunConfig, db: Store, data_dir: str | None, *, progress: bool,

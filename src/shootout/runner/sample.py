@@ -98,17 +98,38 @@ async def run_sample(
     except _RUN_WIDE_ERRORS:
         raise
     except Exception as e:  # the response stays cached: a rerun after a fix re-scores it
-        return _failed(base, f"could not score the response: {type(e).__name__}: {e}"), attempts
+        return _score_failed(base, e), attempts
+    return scored_row(base, score, job.ctx), attempts
+
+
+def score_stored(bench: Benchmark, doc: Doc, ctx: PromptContext, request: Request,
+                 response: Response, base: dict[str, Any]) -> SampleRow:
+    """The row of a stored response scored again by the current scorer (`shootout rescore`),
+    failed as in a run where the scorer raises; nothing is sent."""
+    try:
+        score = bench.score(doc, ctx, response, request)
+    except _RUN_WIDE_ERRORS:
+        raise
+    except Exception as e:
+        return _score_failed(base, e)
+    return scored_row(base, score, ctx)
+
+
+def scored_row(base: dict[str, Any], score: ItemScore, ctx: PromptContext) -> SampleRow:
     return SampleRow(
         status=_status(response),
         metrics=dict(score.metrics),
         extracted=score.extracted,
         reason=score.reason,
         extraction_failed=score.extraction_failed,
-        detail={"mode": job.ctx.mode, **score.detail},
+        detail={"mode": ctx.mode, **score.detail},
         error=None,
         **base,
-    ), attempts
+    )
+
+
+def _score_failed(base: dict[str, Any], e: Exception) -> SampleRow:
+    return _failed(base, f"could not score the response: {type(e).__name__}: {e}")
 
 
 # finish reasons of an answer cut off by the output limit (OpenAI, Anthropic)

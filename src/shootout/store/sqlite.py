@@ -135,10 +135,29 @@ class Store:
         }
 
     def list_runs(self) -> list[dict[str, Any]]:
+        """Every run, oldest first (by creation), with both its times and its status."""
         rows = self._db.execute(
-            "SELECT run_id, created_at, status FROM runs ORDER BY created_at"
+            "SELECT run_id, created_at, updated_at, status FROM runs ORDER BY created_at"
         ).fetchall()
-        return [{"run_id": r[0], "created_at": r[1], "status": r[2]} for r in rows]
+        return [{"run_id": r[0], "created_at": r[1], "updated_at": r[2], "status": r[3]}
+                for r in rows]
+
+    def latest_run_id(self) -> str | None:
+        """The run most recently updated (a resumed old run counts as recent), or None."""
+        row = self._db.execute(
+            "SELECT run_id FROM runs ORDER BY updated_at DESC, created_at DESC LIMIT 1"
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def sample_counts(self, run_id: str) -> list[tuple[str, str, int, int, int]]:
+        """Per model x benchmark of a run: (model, benchmark, items, samples, failed samples)."""
+        rows = self._db.execute(
+            "SELECT model, benchmark, COUNT(DISTINCT item_id), COUNT(*), "
+            "SUM(status != 'ok') FROM samples WHERE run_id=? GROUP BY model, benchmark "
+            "ORDER BY model, benchmark",
+            (run_id,),
+        )
+        return [(r[0], r[1], int(r[2]), int(r[3]), int(r[4] or 0)) for r in rows]
 
     def read_run(self, run_id: str) -> RunRecord | None:
         """A run with all its samples and the responses they use, in one query (None if there
@@ -239,6 +258,46 @@ class Store:
         for r in self._db.execute(sql, args):
             yield _sample(r)
 
+    def iter_samples_with_responses(
+        self, run_id: str, benchmarks: Sequence[str] | None = None
+    ) -> Iterator[tuple[SampleRow, dict[str, Any] | None, dict[str, Any] | None]]:
+        """Each sample of a run with its stored request and response (None where none is
+        stored), in the store's order, one at a time: the cursor streams, so a run of any
+        size is read in constant memory."""
+        sql = (f"SELECT {', '.join(f's.{c.strip()}' for c in _SAMPLE_COLUMNS.split(','))}, "
+               "r.request_json, r.response_json FROM samples s "
+               "LEFT JOIN responses r ON r.key = s.response_key WHERE s.run_id = ?")
+        args: list[Any] = [run_id]
+        if benchmarks:
+            sql += f" AND s.benchmark IN ({','.join('?' * len(benchmarks))})"
+            args += list(benchmarks)
+        sql += " ORDER BY s.model, s.benchmark, s.item_id, s.repeat"
+        # a cursor of its own: the caller may write (rescore) while this one is read
+        cur = sqlite3.connect(self.path, timeout=30.0).execute(sql, args)
+        try:
+            for r in cur:
+                yield (_sample(r), None if r[13] is None else json.loads(r[13]),
+                       None if r[14] is None else json.loads(r[14]))
+        finally:
+            cur.connection.close()
+
+    def update_sample_scores(self, run_id: str, rows: Sequence[SampleRow]) -> None:
+        """Replace samples' scores (status, metrics, extraction, reason, detail, error), keeping
+        their responses and attempt counts, together or not at all: `shootout rescore`."""
+        with self._transaction() as db:
+            db.executemany(
+                "UPDATE samples SET status=?, metrics_json=?, extracted=?, reason=?, "
+                "extraction_failed=?, error=?, detail_json=? "
+                "WHERE run_id=? AND model=? AND benchmark=? AND item_id=? AND repeat=?",
+                [(r.status, json.dumps(r.metrics), r.extracted, r.reason,
+                  int(r.extraction_failed), r.error, json.dumps(r.detail, ensure_ascii=False),
+                  run_id, r.model, r.benchmark, r.item_id, r.repeat) for r in rows],
+            )
+
+    def touch_run(self, run_id: str) -> None:
+        """Mark a run as updated now, keeping its status."""
+        self._db.execute("UPDATE runs SET updated_at=? WHERE run_id=?", (time.time(), run_id))
+
     # -- load tests (`shootout perf`) ------------------------------------------------------
     def put_perf(self, perf_id: str, model: str, base_url: str, config: dict[str, Any],
                  levels: Sequence[PerfLevelRow]) -> None:
@@ -254,6 +313,25 @@ class Store:
                     (perf_id, i, lv.mode, lv.value, json.dumps(lv.summary),
                      json.dumps(lv.records, separators=(",", ":"))),
                 )
+
+    def list_perf(self) -> list[dict[str, Any]]:
+        """Every stored load test, oldest first, with each level's summary (not the
+        per-request records)."""
+        rows = self._db.execute(
+            "SELECT perf_id FROM perf_runs ORDER BY created_at").fetchall()
+        return [p for (perf_id,) in rows if (p := self.get_perf(perf_id)) is not None]
+
+    def get_perf(self, perf_id: str) -> dict[str, Any] | None:
+        """One load test as `shootout perf --json` prints it, with its time, or None."""
+        row = self._db.execute(
+            "SELECT perf_id, created_at, model, base_url, config_json FROM perf_runs "
+            "WHERE perf_id=?", (perf_id,)).fetchone()
+        if row is None:
+            return None
+        levels = [json.loads(r[0]) for r in self._db.execute(
+            "SELECT summary_json FROM perf_levels WHERE perf_id=? ORDER BY level", (perf_id,))]
+        return {"perf_id": row[0], "created_at": row[1], "model": row[2], "base_url": row[3],
+                "config": json.loads(row[4]), "levels": levels}
 
     def integrity_check(self) -> str:
         return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])

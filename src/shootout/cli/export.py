@@ -1,0 +1,30 @@
+"""`shootout export RUN_ID`: one row per sample, as JSON Lines, CSV or Parquet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from ..export import FORMATS, export_rows, write_export
+from .runs import open_store
+
+
+def export_command(
+    run_id: str = typer.Argument(..., help="Run id (`shootout runs` lists them)."),
+    fmt: str = typer.Option("jsonl", "--format", "-f", help=f"{', '.join(FORMATS)}."),
+    out: str = typer.Option(..., "--out", "-o", help="Output file ('-': stdout)."),
+    no_gold: bool = typer.Option(
+        False, "--no-gold", help="Leave the gold column empty (no benchmark data is read)."),
+    data_dir: str = typer.Option(None, "--data-dir", help="Benchmark data ($SHOOTOUT_DATA)."),
+    store: Path = typer.Option(None, "--store", help="Results database."),
+) -> None:
+    """Export a run's samples, one row each, for pandas, DuckDB or a spreadsheet.
+
+    Each row: model, benchmark, item, repeat, prompt, raw output, extracted answer, gold,
+    metrics, reason, status, tokens and timing. Streamed: constant memory. See docs/export.md.
+    """
+    db = open_store(store)
+    n = write_export(export_rows(db, run_id, gold=not no_gold, data_dir=data_dir), fmt, out)
+    if out != "-":
+        print(f"wrote {n:,} samples to {out}")

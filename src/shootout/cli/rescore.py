@@ -1,0 +1,82 @@
+"""`shootout rescore RUN_ID`: score the stored responses again with the current scorers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from ..analysis.formatting import json_safe, pct
+from ..runner.rescore import Rescored, rescore_run
+from .console import stdout_console
+from .results import results_payload
+from .runs import open_store
+
+
+def rescore_command(
+    run_id: str = typer.Argument(..., help="Run id (`shootout runs` lists them)."),
+    benchmarks: str = typer.Option(
+        None, "--benchmarks", "--tasks", "-b",
+        help="Comma-separated benchmarks to rescore (default: all of the run's)."),
+    show: int = typer.Option(20, "--show", min=0, help="Changed samples to list."),
+    data_dir: str = typer.Option(None, "--data-dir", help="Benchmark data ($SHOOTOUT_DATA)."),
+    store: Path = typer.Option(None, "--store", help="Results database."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Recompute item scores from stored responses with the current scorers (nothing is
+    sent), record the scorer versions in the run manifest, and show what changed."""
+    db = open_store(store)
+    names = [b.strip() for b in benchmarks.split(",") if b.strip()] if benchmarks else None
+    before = _primary(results_payload(db, run_id)) if db.get_run(run_id) else {}
+    out = rescore_run(db, run_id, names, data_dir=data_dir)
+    after = _primary(results_payload(db, run_id))
+    scores = [{"model": model, "benchmark": bench, "metric": metric,
+               "before": before.get((model, bench, metric)), "after": score}
+              for (model, bench, metric), score in after.items()]
+    if json_out:
+        print(json.dumps(json_safe(_payload(out, scores)), indent=2, ensure_ascii=False))
+        return
+    _print(out, scores, show)
+
+
+def _primary(data: dict[str, Any]) -> dict[tuple[str, str, str], float | None]:
+    return {(r["model_name"], r["benchmark"], r["metric"]): r["score"]
+            for r in data["results"] if r["primary"]}
+
+
+def _payload(out: Rescored, scores: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"run_id": out.run_id, "scorer_versions": out.versions, "samples": out.samples,
+            "changed": len(out.changes), "skipped": out.skipped, "scores": scores,
+            "changes": [c.to_dict() for c in out.changes]}
+
+
+def _print(out: Rescored, scores: list[dict[str, Any]], show: int) -> None:
+    console = stdout_console()
+    versions = ", ".join(f"{b} v{v}" for b, v in out.versions.items())
+    console.print(f"rescored {out.samples:,} stored responses of {out.run_id} ({versions}): "
+                  f"{len(out.changes):,} samples changed; nothing was sent")
+    for why, n in out.skipped.items():
+        console.print(f"skipped {n:,} samples: {why}")
+    table = Table("model", "benchmark", "metric", "before", "after", title="primary scores")
+    for s in scores:
+        moved = s["before"] != s["after"]
+        after = f"[bold]{pct(s['after'])}[/bold]" if moved else pct(s["after"])
+        table.add_row(s["model"], s["benchmark"], s["metric"], pct(s["before"]), after)
+    console.print(table)
+    if not out.changes or not show:
+        return
+    changed = Table("model", "benchmark", "item", "repeat", "metrics before → after",
+                    "extracted before → after", title=f"changed samples (first {show})")
+    for c in out.changes[:show]:
+        b, a = c.before, c.after
+        changed.add_row(b.model, b.benchmark, b.item_id, str(b.repeat),
+                        f"{_metrics(b.metrics)} → {_metrics(a.metrics)}",
+                        f"{b.extracted!r} → {a.extracted!r}")
+    console.print(changed)
+
+
+def _metrics(m: dict[str, float]) -> str:
+    return ", ".join(f"{k} {v:g}" for k, v in m.items()) or "failed"

@@ -1,0 +1,145 @@
+"""`shootout runs`: the stored runs, most recently updated first."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from ..analysis.efficiency import efficiency_rows
+from ..analysis.formatting import json_safe, money_cli
+from ..errors import ConfigError
+from ..naming import specs_by_name
+from ..store import Store, default_store_path
+from .console import stdout_console
+
+
+def runs_command(
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+    store: Path = typer.Option(None, "--store", help="Results database."),
+) -> None:
+    """List the stored runs: times, status, models, benchmarks, items, failures and cost."""
+    db = open_store(store)
+    rows = run_rows(db)
+    if json_out:
+        print(json.dumps(json_safe({"store": str(db.path), "runs": rows}), indent=2,
+                         ensure_ascii=False))
+        return
+    stdout_console().print(_table(rows, db.path))
+
+
+def open_store(store: Path | None) -> Store:
+    """The results store named, or the default one; it must exist (nothing is created)."""
+    path = store or default_store_path()
+    if not Path(path).exists():
+        raise ConfigError(f"no results store at {path}; run `shootout run` first")
+    return Store(path)
+
+
+def latest_run(db: Store) -> str:
+    """The most recently updated run (resuming an old run makes it the latest)."""
+    run_id = db.latest_run_id()
+    if run_id is None:
+        raise ConfigError(f"no runs in {db.path}")
+    return run_id
+
+
+def run_rows(db: Store) -> list[dict[str, Any]]:
+    """One dict per run, evaluations and load tests (`shootout perf`), most recently
+    updated first."""
+    runs = [((r["updated_at"], r["created_at"]), _run_row(db, r)) for r in db.list_runs()]
+    perf = [((p["created_at"], p["created_at"]), _perf_row(p)) for p in db.list_perf()]
+    return [row for _, row in sorted(runs + perf, key=lambda x: x[0], reverse=True)]
+
+
+def _perf_row(perf: dict[str, Any]) -> dict[str, Any]:
+    """A load test: its levels for benchmarks, its requests for items, its errors."""
+    levels = perf["levels"]
+    source = perf["config"].get("from_benchmark")
+    return {
+        "run_id": perf["perf_id"],
+        "kind": "perf",
+        "created_at": _iso(perf["created_at"]),
+        "updated_at": _iso(perf["created_at"]),
+        "status": "complete" if any(lv["completed"] for lv in levels) else "failed",
+        "models": [perf["model"]],
+        "benchmarks": [f"load test {', '.join(lv['label'] for lv in levels)}"
+                       + (f" ({source} prompts)" if source else "")],
+        "items": {"requests": sum(lv["requests"] for lv in levels)},
+        "samples": sum(lv["requests"] for lv in levels),
+        "failed": sum(lv["errors"] for lv in levels),
+        "cost_usd": None,
+    }
+
+
+def _run_row(db: Store, run: dict[str, Any]) -> dict[str, Any]:
+    run_id = run["run_id"]
+    spec = (db.get_run(run_id) or {}).get("spec") or {}
+    counts = db.sample_counts(run_id)
+    models = list(dict.fromkeys([*specs_by_name(spec), *(c[0] for c in counts)]))
+    benches = list(dict.fromkeys(
+        [*(_bench_name(b) for b in spec.get("benchmarks") or []), *(c[1] for c in counts)]))
+    items: dict[str, int] = {}
+    for _, bench, n_items, _, _ in counts:
+        items[bench] = max(items.get(bench, 0), n_items)
+    return {
+        "run_id": run_id,
+        "kind": "eval",
+        "created_at": _iso(run["created_at"]),
+        "updated_at": _iso(run["updated_at"]),
+        "status": run["status"],
+        "models": models,
+        "benchmarks": benches,
+        "items": items,
+        "samples": sum(c[3] for c in counts),
+        "failed": sum(c[4] for c in counts),
+        "cost_usd": _cost(db, run_id),
+    }
+
+
+def _bench_name(entry: Any) -> str:
+    return str(entry.get("name") if isinstance(entry, dict) else entry)
+
+
+def _cost(db: Store, run_id: str) -> float | None:
+    """What the run's stored requests cost, as `shootout results` prices them (None when
+    some model has no price)."""
+    record = db.read_run(run_id)
+    if record is None or not record.samples:
+        return None
+    try:
+        totals = [r["cost_usd"] for r in efficiency_rows(record, []) if r["scope"] == "model"]
+    except Exception:  # a bad price file must not hide the list of runs
+        return None
+    if not totals or any(c is None for c in totals):
+        return None
+    return float(sum(totals))
+
+
+def _iso(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _table(rows: list[dict[str, Any]], path: Path) -> Table:
+    table = Table(title=f"runs in {path} (most recently updated first)")
+    for col in ("run id", "created", "updated", "status", "models", "benchmarks", "items",
+                "failed", "cost"):
+        table.add_column(col, justify="right" if col in ("items", "failed", "cost")
+                         else "left")
+    for r in rows:
+        items = r.get("items") or {}
+        table.add_row(
+            r["run_id"], _short(r["created_at"]), _short(r["updated_at"]), r["status"],
+            ", ".join(r["models"]) or "–", ", ".join(r["benchmarks"]) or "–",
+            f"{sum(items.values()):,}" if items else "–", str(r["failed"]),
+            money_cli(r["cost_usd"]),
+        )
+    return table
+
+
+def _short(iso: str) -> str:
+    return iso.replace("T", " ").removesuffix("Z")[:16]

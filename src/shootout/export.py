@@ -1,0 +1,209 @@
+"""One row per sample of a stored run, written as JSON Lines, CSV or Parquet, streaming.
+
+Rows are read from the store one at a time (`Store.iter_samples_with_responses`) and written
+as they come (Parquet in batches of `PARQUET_BATCH` rows), so memory stays flat whatever the
+size of the run. The file is written beside its destination and renamed into place at the end:
+an interrupted export leaves no half file under the name asked for.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from .benchmarks import Benchmark, Doc, find_benchmark_class
+from .data.files import DataDir, resolve_data_dir
+from .errors import ConfigError
+from .store import SampleRow, Store
+
+FORMATS = ("jsonl", "csv", "parquet")
+PARQUET_BATCH = 5000
+# column order; `metrics` and `detail` are objects in JSON Lines, JSON text in CSV, and a
+# map (metrics) and JSON text (detail) in Parquet
+COLUMNS = (
+    "run_id", "model", "benchmark", "item_id", "repeat", "group", "status", "mode", "prompt",
+    "output", "reasoning", "extracted", "gold", "metrics", "reason", "extraction_failed", "error",
+    "finish_reason", "prompt_tokens", "completion_tokens", "cached_tokens", "ttft_s", "e2e_s",
+    "response_key", "detail",
+)
+
+
+def export_rows(db: Store, run_id: str, *, gold: bool = True,
+                data_dir: str | None = None) -> Iterator[dict[str, Any]]:
+    """The run's samples as flat rows, in the store's order (model, benchmark, item,
+    repeat). `gold`: look each item's reference answer up in the benchmark's data (loaded
+    once per benchmark: memory grows with the data sets, not with the run)."""
+    run = db.get_run(run_id)
+    if run is None:  # checked now, before any file is opened
+        raise ConfigError(f"no run {run_id!r} in {db.path}")
+    return _rows(db, run_id, _Golds(run["spec"] or {}, data_dir) if gold else None)
+
+
+def _rows(db: Store, run_id: str, golds: _Golds | None) -> Iterator[dict[str, Any]]:
+    for sample, request, response in db.iter_samples_with_responses(run_id):
+        row = sample_row(run_id, sample, request, response)
+        if golds is not None:
+            row["gold"] = golds.lookup(sample, row["mode"])
+        yield row
+
+
+class _Golds:
+    """Each benchmark's documents by item id, loaded on first use, for `Benchmark.gold`."""
+
+    def __init__(self, spec: dict[str, Any], data_dir: str | None) -> None:
+        self.spec, self.data_dir = spec, data_dir
+        self.loaded: dict[str, tuple[Benchmark, dict[str, Doc]] | None] = {}
+
+    def lookup(self, s: SampleRow, mode: str | None) -> str | None:
+        if s.benchmark not in self.loaded:
+            self.loaded[s.benchmark] = self._load(s.benchmark)
+        found = self.loaded[s.benchmark]
+        doc = found[1].get(s.item_id) if found else None
+        if found is None or doc is None or mode not in ("generative", "loglikelihood"):
+            return None
+        return found[0].gold(doc, "generative" if mode == "generative" else "loglikelihood")
+
+    def _load(self, name: str) -> tuple[Benchmark, dict[str, Doc]] | None:
+        """None for a benchmark this shootout does not know, or whose items are built per
+        model at run time (needle): they have no gold to look up."""
+        cls = find_benchmark_class(name)
+        if cls is None or cls.bind is not Benchmark.bind:
+            return None
+        entry = next((b for b in self.spec.get("benchmarks") or []
+                      if isinstance(b, dict) and b.get("name") == name), {})
+        bench = cls(data=DataDir(resolve_data_dir(self.data_dir)),
+                    fewshot_seed=int(self.spec.get("seed", 1234)),
+                    options=entry.get("options") or {})
+        return bench, {d.id: d for d in bench.load()}
+
+
+def sample_row(run_id: str, s: SampleRow, request: dict[str, Any] | None,
+               response: dict[str, Any] | None) -> dict[str, Any]:
+    resp = response or {}
+    usage, timing = resp.get("usage") or {}, resp.get("timing") or {}
+    return {
+        "run_id": run_id, "model": s.model, "benchmark": s.benchmark, "item_id": s.item_id,
+        "repeat": s.repeat, "group": s.group, "status": s.status,
+        "mode": s.detail.get("mode") or (request or {}).get("kind"),
+        "prompt": prompt_text(request), "output": output_text(response),
+        "reasoning": resp.get("reasoning"), "extracted": s.extracted, "gold": None,
+        "metrics": s.metrics,
+        "reason": s.reason, "extraction_failed": s.extraction_failed, "error": s.error,
+        "finish_reason": resp.get("finish_reason"),
+        "prompt_tokens": usage.get("prompt_tokens"),
+        "completion_tokens": usage.get("completion_tokens"),
+        "cached_tokens": usage.get("cached_tokens"),
+        "ttft_s": timing.get("ttft"), "e2e_s": timing.get("e2e"),
+        "response_key": s.response_key,
+        "detail": {k: v for k, v in s.detail.items() if k != "mode"},
+    }
+
+
+def prompt_text(request: dict[str, Any] | None) -> str | None:
+    """What the model was sent, as text: the raw prompt; chat messages as `[role]` blocks;
+    a log-likelihood request's shared context (its continuations are in `output`)."""
+    if request is None:
+        return None
+    if request.get("kind") == "loglikelihood":
+        pairs = request.get("pairs") or []
+        return str(pairs[0][0]) if pairs else ""
+    if request.get("prompt") is not None:
+        return str(request["prompt"])
+    return "\n\n".join(f"[{m['role']}]\n{m['content']}" for m in request.get("messages") or [])
+
+
+def output_text(response: dict[str, Any] | None) -> str | None:
+    """The generated text, or for a log-likelihood response one JSON line of the
+    continuations' log-probabilities."""
+    if response is None:
+        return None
+    if response.get("kind") == "loglikelihood":
+        return json.dumps([s.get("logprob") for s in response.get("scores") or []])
+    return str(response.get("text", ""))
+
+
+def write_export(rows: Iterable[dict[str, Any]], fmt: str, out: str) -> int:
+    """Write `rows` to `out` ("-": stdout, not for Parquet); return how many were written."""
+    if fmt not in FORMATS:
+        raise ConfigError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    if fmt == "parquet":
+        _require_pyarrow()
+    if out == "-":
+        if fmt == "parquet":
+            raise ConfigError("Parquet is binary: give a file with --out")
+        return _write_text(rows, fmt, sys.stdout)
+    path = Path(out)
+    tmp = path.with_name(f".{path.name}.partial")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if fmt == "parquet":
+            n = _write_parquet(rows, tmp)
+        else:
+            with tmp.open("w", encoding="utf-8", newline="") as f:
+                n = _write_text(rows, fmt, f)
+        os.replace(tmp, path)
+    except OSError as e:
+        raise ConfigError(f"cannot write {path}: {e.strerror}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return n
+
+
+def _write_text(rows: Iterable[dict[str, Any]], fmt: str, f: IO[str]) -> int:
+    n = 0
+    if fmt == "jsonl":
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+            n += 1
+        return n
+    writer = csv.DictWriter(f, fieldnames=COLUMNS)
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({**row, "metrics": json.dumps(row["metrics"]),
+                         "detail": json.dumps(row["detail"], ensure_ascii=False)})
+        n += 1
+    return n
+
+
+def _require_pyarrow() -> None:
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        raise ConfigError(
+            "Parquet export needs pyarrow: pip install 'shootout[export]' "
+            "(or export --format jsonl or csv)"
+        ) from None
+
+
+def _write_parquet(rows: Iterable[dict[str, Any]], path: Path) -> int:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = _parquet_schema(pa)
+    n = 0
+    batch: list[dict[str, Any]] = []
+    with pq.ParquetWriter(path, schema) as writer:
+        for row in rows:
+            batch.append({**row, "metrics": list(row["metrics"].items()),
+                          "detail": json.dumps(row["detail"], ensure_ascii=False)})
+            if len(batch) == PARQUET_BATCH:
+                writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+                n += len(batch)
+                batch.clear()
+        if batch or n == 0:
+            writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+            n += len(batch)
+    return n
+
+
+def _parquet_schema(pa: Any) -> Any:
+    types = {"repeat": pa.int64(), "extraction_failed": pa.bool_(),
+             "prompt_tokens": pa.int64(), "completion_tokens": pa.int64(),
+             "cached_tokens": pa.int64(), "ttft_s": pa.float64(), "e2e_s": pa.float64(),
+             "metrics": pa.map_(pa.string(), pa.float64())}
+    return pa.schema([(c, types.get(c, pa.string())) for c in COLUMNS])

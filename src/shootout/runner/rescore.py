@@ -1,0 +1,173 @@
+"""Score a stored run's responses again with the current scorers: no request is sent.
+
+After a fix to an extractor or a metric, `rescore` reads each stored (request, response) pair
+of the run, scores it with the benchmark's current `score`, writes the samples whose score,
+extraction, reason or status changed, and records in the run manifest which scorer version did
+it (`manifest["benchmarks"][name]["rescored"]` and the `manifest["rescores"]` log).
+
+A benchmark whose items are fitted to each model at run time (it overrides `bind`: needle sizes
+its haystacks with the model's tokenizer) cannot be rebuilt without the model and is refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from .. import __version__
+from ..benchmarks import Benchmark, Doc, PromptContext, get_benchmark_class
+from ..benchmarks.base import Mode, Request
+from ..config import RunConfig, validate_config
+from ..data.files import DataDir, resolve_data_dir
+from ..errors import ConfigError
+from ..providers.base import GenerateRequest, LoglikelihoodRequest, Message, Sampling
+from ..providers.base import response_from_dict as _response
+from ..store import SampleRow, Store
+from .manifest import git_commit
+from .sample import score_stored
+
+_COMPARED = ("status", "metrics", "extracted", "reason", "extraction_failed", "error")
+
+
+@dataclass(frozen=True)
+class Change:
+    """One sample whose score differs from the stored one."""
+
+    before: SampleRow
+    after: SampleRow
+
+    def to_dict(self) -> dict[str, Any]:
+        b, a = self.before, self.after
+        return {"model": b.model, "benchmark": b.benchmark, "item_id": b.item_id,
+                "repeat": b.repeat,
+                "before": {k: getattr(b, k) for k in _COMPARED},
+                "after": {k: getattr(a, k) for k in _COMPARED}}
+
+
+@dataclass
+class Rescored:
+    run_id: str
+    versions: dict[str, str]  # benchmark -> the scorer's (benchmark's) version now
+    samples: int = 0
+    changes: list[Change] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)  # why -> how many samples
+
+
+@dataclass
+class _Bench:
+    bench: Benchmark
+    docs: dict[str, Doc]
+    fewshot: int
+    contexts: dict[str, PromptContext] = field(default_factory=dict)  # per model
+
+
+def rescore_run(db: Store, run_id: str, benchmarks: Sequence[str] | None = None, *,
+                data_dir: str | None = None) -> Rescored:
+    """Score the run's stored responses again (only `benchmarks`, if given) and store what
+    changed."""
+    run = db.get_run(run_id)
+    if run is None:
+        raise ConfigError(f"no run {run_id!r} in {db.path}")
+    cfg = validate_config(run["spec"], f"stored run {run_id}")
+    names = _chosen(cfg, benchmarks)
+    data = DataDir(resolve_data_dir(data_dir))
+    benches = {n: _load(cfg, n, data) for n in names}
+    manifest: dict[str, Any] = dict(run["manifest"] or {})
+    out = Rescored(run_id, {n: b.bench.version for n, b in benches.items()})
+    for old, request, response in db.iter_samples_with_responses(run_id, names):
+        b = benches[old.benchmark]
+        doc = b.docs.get(old.item_id)
+        if request is None or response is None:
+            out.skipped["no stored response"] = out.skipped.get("no stored response", 0) + 1
+            continue
+        if doc is None:
+            why = "item not in the benchmark's data"
+            out.skipped[why] = out.skipped.get(why, 0) + 1
+            continue
+        ctx = _context(b, old.model, manifest, request)
+        base = {"model": old.model, "benchmark": old.benchmark, "item_id": old.item_id,
+                "repeat": old.repeat, "group": old.group, "response_key": old.response_key}
+        new = score_stored(b.bench, doc, ctx, _request(request), _response(response), base)
+        new = replace(new, detail=json.loads(json.dumps(new.detail)))  # as stored: lists
+        out.samples += 1
+        if any(getattr(new, k) != getattr(old, k) for k in (*_COMPARED, "detail")):
+            out.changes.append(Change(old, new))
+    db.update_sample_scores(run_id, [c.after for c in out.changes])
+    _record(db, run_id, manifest, out)
+    return out
+
+
+def _chosen(cfg: RunConfig, wanted: Sequence[str] | None) -> list[str]:
+    from ..benchmarks import expand_benchmarks
+
+    have = [b.name for b in cfg.benchmarks]
+    names = expand_benchmarks(list(wanted)) if wanted else have
+    if missing := [n for n in names if n not in have]:
+        raise ConfigError(f"{', '.join(missing)} not in this run (its benchmarks: "
+                          f"{', '.join(have)})")
+    for n in names:
+        if get_benchmark_class(n).bind is not Benchmark.bind:
+            raise ConfigError(f"{n} cannot be rescored: its items are fitted to each model at "
+                              "run time; leave it out with --benchmarks")
+    return names
+
+
+def _load(cfg: RunConfig, name: str, data: DataDir) -> _Bench:
+    bc = next(b for b in cfg.benchmarks if b.name == name)
+    cls = get_benchmark_class(name)
+    bench = cls(data=data, fewshot_seed=cfg.seed, options=bc.options)
+    fewshot = bc.fewshot if bc.fewshot is not None else cls.default_fewshot
+    return _Bench(bench, {d.id: d for d in bench.load()}, fewshot)
+
+
+def _context(b: _Bench, model: str, manifest: dict[str, Any],
+             request: dict[str, Any]) -> PromptContext:
+    """The prompt context the run used for `model` (from the manifest), prepared once."""
+    if model in b.contexts:
+        return b.contexts[model]
+    entry = (manifest.get("benchmarks", {}).get(b.bench.name, {})
+             .get("per_model", {}).get(model, {}))
+    generative = request.get("kind") == "generate"
+    mode: Mode = "generative" if entry.get("mode", "generative" if generative else "") == (
+        "generative") else "loglikelihood"
+    raw = entry.get("sampling") or (request.get("sampling") if generative else None) or {}
+    sampling = Sampling(**{**raw, "stop": tuple(raw.get("stop") or ()), "seed": None})
+    chat = entry.get("chat", bool(request.get("messages")))
+    ctx = PromptContext(mode=mode, chat=chat, sampling=sampling, fewshot=b.fewshot)
+    b.bench.prepare(list(b.docs.values()), ctx)
+    b.contexts[model] = ctx
+    return ctx
+
+
+def _request(d: dict[str, Any]) -> Request:
+    if d.get("kind") == "loglikelihood":
+        return LoglikelihoodRequest(pairs=tuple((str(c), str(x)) for c, x in d["pairs"]))
+    raw = dict(d.get("sampling") or {})
+    sampling = Sampling(**{**raw, "stop": tuple(raw.get("stop") or ())})
+    messages = d.get("messages")
+    return GenerateRequest(
+        messages=tuple(Message(m["role"], m["content"]) for m in messages) if messages else None,
+        prompt=d.get("prompt"), sampling=sampling,
+    )
+
+
+def _record(db: Store, run_id: str, manifest: dict[str, Any], out: Rescored) -> None:
+    """The scorer version and what changed, in the manifest; the run counts as updated."""
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    changed: dict[str, int] = {}
+    for c in out.changes:
+        changed[c.before.benchmark] = changed.get(c.before.benchmark, 0) + 1
+    benches = manifest.setdefault("benchmarks", {})
+    for name, version in out.versions.items():
+        benches.setdefault(name, {})["rescored"] = {
+            "at": now, "scorer_version": version, "shootout": __version__,
+            "changed": changed.get(name, 0)}
+    manifest.setdefault("rescores", []).append({
+        "at": now, "shootout": __version__, "git_commit": git_commit(),
+        "scorer_versions": out.versions, "samples": out.samples,
+        "changed": len(out.changes), "skipped": out.skipped})
+    db.set_manifest(run_id, manifest)
+    db.touch_run(run_id)

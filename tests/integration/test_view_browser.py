@@ -1,0 +1,133 @@
+"""`shootout view` as a user runs it: a server on 127.0.0.1 with the report and a per-sample
+browser, checked over HTTP and in headless Chromium (load, filter, open a sample, screenshot).
+Set SHOOTOUT_ARTIFACTS=DIR to keep the screenshot."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+import pytest
+
+from shootout.report.sample_data import RUN_ID, build_sample_store
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which(
+    "google-chrome")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    store = tmp_path_factory.mktemp("view") / "s.sqlite"
+    build_sample_store(store).close()
+    proc = subprocess.Popen([sys.executable, "-m", "shootout", "view", RUN_ID, "--port", "0",
+                             "--store", str(store)], stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()
+        m = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        assert m, line + proc.stderr.read()
+        yield f"http://127.0.0.1:{m.group(1)}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _get(url: str) -> tuple[int, str, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as r:
+            return r.status, r.headers["Content-Type"], r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers["Content-Type"], e.read().decode()
+
+
+def _api(server: str, **q: str) -> dict:
+    return json.loads(_get(f"{server}/api/samples?{urlencode(q)}")[2])
+
+
+def test_report_and_api_filters(server):
+    status, ctype, html = _get(server + "/")
+    assert status == 200 and ctype.startswith("text/html") and RUN_ID in html
+    everything = _api(server)
+    assert everything["models"] == ["kimi-k2", "llama-3.1-70b", "mixtral-8x7b"]
+    wrong = _api(server, model="kimi-k2", benchmark="gsm8k", correct="0")
+    assert wrong["total"] > 0 and all(
+        s["model"] == "kimi-k2" and s["benchmark"] == "gsm8k" and s["value"] == 0.0
+        for s in wrong["samples"])
+    right = _api(server, model="kimi-k2", benchmark="gsm8k", correct="1")
+    assert wrong["total"] + right["total"] == 40 * 3  # 40 items x 3 repeats
+    # disagreement: the rows of model a where b's primary score on the item differs
+    a = {(s["item_id"], s["repeat"]): s["value"] for s in
+         _api(server, model="kimi-k2", benchmark="gsm8k")["samples"]}
+    b = {(s["item_id"], s["repeat"]): s["value"] for s in
+         _api(server, model="mixtral-8x7b", benchmark="gsm8k")["samples"]}
+    differ = _api(server, benchmark="gsm8k", a="kimi-k2", b="mixtral-8x7b")
+    assert {(s["item_id"], s["repeat"]) for s in differ["samples"]} == {
+        k for k in a if a[k] != b[k]} != set()
+    one = wrong["samples"][0]
+    status, _, body = _get(f"{server}/api/sample?" + urlencode(
+        {"model": "kimi-k2", "benchmark": "gsm8k", "item": one["item_id"],
+         "repeat": one["repeat"]}))
+    sample = json.loads(body)
+    assert status == 200 and sample["prompt"] and sample["output"]
+    assert sample["extracted"] == one["extracted"]
+    assert _get(server + "/api/sample?model=nope")[0] == 404
+    assert _get(server + "/etc/passwd")[0] == 404
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium installed")
+def test_sample_browser_in_headless_chromium(server, tmp_path):
+    # the report itself: its page checks its charts and records any error (data-status)
+    report = _chromium("--dump-dom", server + "/", tmp=tmp_path)
+    assert re.search(r'<body[^>]*data-status="ok"', report), report[-2000:]
+    wrong = _api(server, model="kimi-k2", benchmark="gsm8k", correct="0")
+    first = wrong["samples"][0]
+    filters = "model=kimi-k2&benchmark=gsm8k&correct=0"
+    dom = _chromium("--dump-dom", f"{server}/samples?{filters}", tmp=tmp_path)
+    assert 'data-status="ok"' in dom, dom[-2000:]
+    assert f'data-count="{wrong["total"]}"' in dom
+    rows = re.findall(r'<tr class="(\w+)" data-model="([^"]+)" data-benchmark="([^"]+)"', dom)
+    assert len(rows) == wrong["total"]
+    assert {r for r in rows} == {("wrong", "kimi-k2", "gsm8k")}
+    # open a sample: its prompt, output and reason appear in the detail panel
+    key = f"kimi-k2|gsm8k|{first['item_id']}|{first['repeat']}"
+    url = f"{server}/samples?{filters}&open={quote(key)}"
+    dom = _chromium("--dump-dom", url, tmp=tmp_path)
+    assert f'data-open="{key}"' in dom, dom[-2000:]
+    detail = re.search(r'<section id="detail">(.*?)</section>', dom, re.S)
+    assert detail and "(no stored request)" not in detail.group(1)
+    assert f"extracted: {first['extracted']}" in detail.group(1)
+    shot = tmp_path / "view.png"
+    _chromium(f"--screenshot={shot}", "--window-size=1280,900", url, tmp=tmp_path)
+    assert shot.stat().st_size > 20_000  # a rendered page, not a blank one
+    if keep := os.environ.get("SHOOTOUT_ARTIFACTS"):
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, Path(keep) / "view.png")
+
+
+def _chromium(*args: str, tmp: Path) -> str:
+    profile = tmp / f"profile-{len(list(tmp.glob('profile-*')))}"
+    assert CHROMIUM is not None
+    proc = subprocess.run(
+        [CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--no-first-run", "--disable-extensions", f"--user-data-dir={profile}",
+         "--virtual-time-budget=10000", *args],
+        capture_output=True, text=True, timeout=120)
+    return proc.stdout
+
+
+def test_view_of_an_unknown_run_is_one_line(tmp_path):
+    store = tmp_path / "s.sqlite"
+    build_sample_store(store).close()
+    proc = subprocess.run([sys.executable, "-m", "shootout", "view", "r-nope", "--store",
+                           str(store)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "r-nope" in proc.stderr

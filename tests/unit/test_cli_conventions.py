@@ -1,0 +1,98 @@
+"""Habits users bring from other tools (issue 20): `--tasks` for `--benchmarks`, shell
+completion, `--debug` anywhere, and options that `--config` or `--resume` would silently
+ignore refused with one line."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+
+import pytest
+import typer
+
+from shootout.cli.main import app, main
+
+RUN = typer.main.get_command(app).commands["run"]  # type: ignore[attr-defined]
+
+
+def test_tasks_is_another_name_for_benchmarks():
+    for flag in ("--tasks", "--benchmarks", "-b"):
+        ctx = RUN.make_context("run", [flag, "gsm8k,mmlu"])
+        assert ctx.params["benchmarks"] == "gsm8k,mmlu"
+
+
+IGNORED = [
+    ("run -c a.yaml --limit 5",
+     "error: --limit cannot be used with --config: set it in the configuration file"),
+    ("run -c a.yaml --temperature 0.5",
+     "error: --temperature cannot be used with --config: set it in the configuration file"),
+    ("run --config a.yaml --tasks gsm8k",
+     "error: --benchmarks cannot be used with --config: set it in the configuration file"),
+    # given on the command line, even at its default value, it is refused
+    ("run --resume r-1 --seed 1234",
+     "error: --seed cannot be used with --resume: the run continues with its stored "
+     "configuration"),
+    ("run --resume r-1 -m local",
+     "error: --model cannot be used with --resume: the run continues with its stored "
+     "configuration"),
+    ("run --resume r-1 -o needle.lengths=1k",
+     "error: --option cannot be used with --resume: the run continues with its stored "
+     "configuration"),
+    ("run --resume r-1 --needle-lengths 1k",  # an earlier flag, expanded to -o
+     "error: --option cannot be used with --resume: the run continues with its stored "
+     "configuration"),
+    ("run --resume r-1 -c a.yaml",
+     "error: --config cannot be used with --resume: the run continues with its stored "
+     "configuration"),
+]
+
+
+@pytest.mark.parametrize(("line", "message"), IGNORED, ids=[c[0] for c in IGNORED])
+def test_options_that_config_or_resume_would_ignore_are_refused(line, message, tmp_path,
+                                                                capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        main(shlex.split(line))
+    assert exc.value.code == 2
+    assert capsys.readouterr().err.splitlines() == [message]
+
+
+def test_what_still_applies_with_resume_is_accepted(tmp_path, capsys, monkeypatch):
+    """--store, --json, --no-progress, --data-dir: the resume goes on to look the run up."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        main(["run", "--resume", "r-1", "--json", "--no-progress", "--data-dir", "d",
+              "--store", str(tmp_path / "s.sqlite")])
+    assert exc.value.code == 2
+    assert "no run 'r-1'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("where", [0, 1, 3])
+def test_debug_is_accepted_anywhere(tmp_path, where, monkeypatch):
+    from shootout.errors import ConfigError
+
+    monkeypatch.chdir(tmp_path)
+    args = ["runs", "--store", "none.sqlite"]
+    args.insert(where, "--debug")
+    with pytest.raises(ConfigError):  # --debug: the exception itself, not one line
+        main(args)
+
+
+def _shootout(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "shootout", *args], capture_output=True,
+                          text=True, timeout=120, env={**os.environ, **env})
+
+
+def test_shell_completion_completes_commands_and_installs(tmp_path):
+    got = _shootout({"_SHOOTOUT_COMPLETE": "complete_bash", "COMP_WORDS": "shootout ru",
+                     "COMP_CWORD": "1"})
+    assert got.returncode == 0 and got.stdout.split() == ["run", "runs"]
+    got = _shootout({"_SHOOTOUT_COMPLETE": "complete_bash", "COMP_WORDS": "shootout export x --fo",
+                     "COMP_CWORD": "3"})
+    assert got.stdout.split() == ["--format"]
+    installed = _shootout({"HOME": str(tmp_path), "SHELL": "/bin/bash"},
+                          "--install-completion", "bash")
+    assert installed.returncode == 0, installed.stderr
+    assert "shootout" in (tmp_path / ".bashrc").read_text()

@@ -1,0 +1,43 @@
+"""`shootout perf` results are kept under their id: `shootout runs` lists them and
+`shootout results ID` prints them again, table or JSON (issue 20)."""
+
+from __future__ import annotations
+
+import json
+
+from toy_run import Colours, toy_run
+
+from shootout.benchmarks import REGISTRY, register_benchmark
+from shootout.cli.main import main
+from shootout.store import Store
+from shootout.testing import FakeOpenAIServer
+
+
+def _out(capsys, *args: str) -> str:
+    main(list(args))
+    return capsys.readouterr().out
+
+
+def test_a_load_test_is_listed_and_printed_again(tmp_path, capsys):
+    store = str(tmp_path / "s.sqlite")
+    register_benchmark(Colours)
+    try:
+        eval_id = toy_run(Store(store))
+    finally:
+        REGISTRY.pop(Colours.name, None)
+    with FakeOpenAIServer(ttft=0.005, itl=0.001, fill_max_tokens=True) as srv:
+        perf = json.loads(_out(capsys, "perf", "--base-url", srv.base_url, "--model", "fm",
+                               "--concurrency", "1,2", "--requests", "4", "--output-tokens",
+                               "4", "--input-tokens", "20", "--store", store, "--json"))
+    runs = json.loads(_out(capsys, "runs", "--json", "--store", store))["runs"]
+    assert [r["run_id"] for r in runs] == [perf["perf_id"], eval_id]  # newest first
+    load = runs[0]
+    assert load["kind"] == "perf" and load["models"] == ["fm"] and load["status"] == "complete"
+    assert load["benchmarks"] == ["load test c=1, c=2"]
+    assert load["items"] == {"requests": 8} and load["failed"] == 0
+    again = json.loads(_out(capsys, "results", perf["perf_id"], "--json", "--store", store))
+    assert again == perf
+    table = _out(capsys, "results", perf["perf_id"], "--store", store)
+    assert f"perf {perf['perf_id']}: fm at" in table and "c=2" in table
+    # the default of `results` stays the latest evaluation run
+    assert json.loads(_out(capsys, "results", "--json", "--store", store))["run_id"] == eval_id

@@ -1,0 +1,98 @@
+"""`shootout rescore`: stored responses scored again by the current scorers after a
+deliberately changed extractor; nothing is sent, the manifest records the scorer version, and
+the command shows which scores changed (issue 20)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+
+import pytest
+from toy_run import N_ITEMS, Colours, toy_run
+
+from shootout.benchmarks import REGISTRY, multiple_choice, register_benchmark
+from shootout.cli.main import main
+from shootout.scoring.choice import LetterExtraction, extract_letter
+from shootout.store import Store
+
+
+@pytest.fixture(autouse=True)
+def toy_benchmark() -> Iterator[None]:
+    register_benchmark(Colours)
+    yield
+    REGISTRY.pop(Colours.name, None)
+
+
+def lenient(text: str, n_choices: int, choices=()) -> LetterExtraction:
+    """The "fixed" extractor: also reads "I pick b" (which the shipped one does not)."""
+    if m := re.fullmatch(r"I pick ([a-c])", text):
+        return LetterExtraction(m.group(1).upper(), strict=False, rule="test_pick")
+    return extract_letter(text, n_choices, choices)
+
+
+def _json(capsys: pytest.CaptureFixture[str], *args: str) -> dict:
+    main(list(args))
+    return json.loads(capsys.readouterr().out)
+
+
+def test_rescore_after_a_changed_extractor_updates_only_the_samples_it_changes(
+        tmp_path, capsys, monkeypatch):
+    path = tmp_path / "s.sqlite"
+    store = Store(path)
+    run_id = toy_run(store)  # odd items answer "I pick x": unread, scored wrong
+    stored = {s.item_id: s for s in store.samples(run_id)}
+    assert {i for i, s in stored.items() if s.extraction_failed} == {
+        str(i) for i in range(1, N_ITEMS, 2)}
+    before = _json(capsys, "results", run_id, "--json", "--store", str(path))
+    store.set_run_times(run_id, 100.0, 100.0)
+
+    monkeypatch.setattr(multiple_choice, "extract_letter", lenient)
+    monkeypatch.setattr(Colours, "version", "2")
+    got = _json(capsys, "rescore", run_id, "--json", "--store", str(path))
+
+    assert got["samples"] == N_ITEMS and got["changed"] == N_ITEMS // 2
+    assert got["scorer_versions"] == {"toy_colours": "2"}
+    changed = {c["item_id"] for c in got["changes"]}
+    assert changed == {str(i) for i in range(1, N_ITEMS, 2)}
+    one = next(c for c in got["changes"] if c["item_id"] == "1")
+    assert one["before"]["extracted"] is None and one["after"]["extracted"] == "B"
+    assert one["before"]["metrics"]["acc"] == 0.0 and one["after"]["metrics"]["acc"] == 1.0
+    (score,) = got["scores"]
+    acc_before = next(r["score"] for r in before["results"] if r["primary"])
+    assert score["before"] == pytest.approx(acc_before) and score["after"] == 1.0
+
+    now = {s.item_id: s for s in store.samples(run_id)}
+    assert all(s.metrics["acc"] == 1.0 for s in now.values())
+    assert now["1"].reason.endswith("by test_pick") and now["0"] == stored["0"]
+    run = store.get_run(run_id)
+    assert run["manifest"]["benchmarks"]["toy_colours"]["rescored"]["scorer_version"] == "2"
+    assert run["manifest"]["benchmarks"]["toy_colours"]["version"] == "1"  # what ran
+    assert run["manifest"]["rescores"][-1]["changed"] == N_ITEMS // 2
+    assert run["updated_at"] > 100.0 and run["status"] == "complete"
+    # the same scorer again: nothing changes
+    again = _json(capsys, "rescore", run_id, "--json", "--store", str(path))
+    assert again["changed"] == 0 and again["samples"] == N_ITEMS
+
+
+def test_rescore_table_names_the_changed_samples(tmp_path, capsys, monkeypatch):
+    path = tmp_path / "s.sqlite"
+    run_id = toy_run(Store(path))
+    monkeypatch.setattr(multiple_choice, "extract_letter", lenient)
+    main(["rescore", run_id, "--tasks", "toy_colours", "--store", str(path)])
+    out = capsys.readouterr().out
+    assert f"rescored {N_ITEMS} stored responses of {run_id} (toy_colours v1): " \
+           f"{N_ITEMS // 2} samples changed; nothing was sent" in out
+    assert "None → 'B'" in out and "acc 0" in out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["r-nope"], "no run 'r-nope'"),
+    (["RUN", "--benchmarks", "gsm8k"], "gsm8k not in this run"),
+])
+def test_rescore_usage_errors(tmp_path, capsys, args, message):
+    path = tmp_path / "s.sqlite"
+    run_id = toy_run(Store(path))
+    with pytest.raises(SystemExit) as e:
+        main(["rescore", *[run_id if a == "RUN" else a for a in args], "--store", str(path)])
+    assert e.value.code == 2 and message in capsys.readouterr().err
