@@ -99,7 +99,7 @@ async def run_sample(
         raise
     except Exception as e:  # the response stays cached: a rerun after a fix re-scores it
         return _score_failed(base, e), attempts
-    return scored_row(base, score, job.ctx), attempts
+    return scored_row(base, score, job.ctx, response), attempts
 
 
 def score_stored(bench: Benchmark, doc: Doc, ctx: PromptContext, request: Request,
@@ -112,10 +112,11 @@ def score_stored(bench: Benchmark, doc: Doc, ctx: PromptContext, request: Reques
         raise
     except Exception as e:
         return _score_failed(base, e)
-    return scored_row(base, score, ctx)
+    return scored_row(base, score, ctx, response)
 
 
-def scored_row(base: dict[str, Any], score: ItemScore, ctx: PromptContext) -> SampleRow:
+def scored_row(base: dict[str, Any], score: ItemScore, ctx: PromptContext,
+               response: Response) -> SampleRow:
     return SampleRow(
         status=_status(response),
         metrics=dict(score.metrics),
