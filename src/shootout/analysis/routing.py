@@ -15,6 +15,10 @@ domain and by benchmark:
 * cheapest within X points: each unit to the cheapest model whose quality on it is within X
   points of the best model's there (needs a cost for every model on every unit).
 
+A policy's own profile score uses its quality, its cost on the mix relative to the cheapest
+single model's (above 1 when routing is cheaper than every model) and the mix's mean of the
+routed models' median latencies relative to the fastest model's.
+
 Intervals: a paired bootstrap over items. Each resample draws, per benchmark, the items the
 models share with replacement, the same draw for every model, so policies and single models
 are compared on the same resamples (as `bootstrap.paired_bootstrap` does for two models);
