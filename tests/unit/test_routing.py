@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from shootout.analysis.routing import Measured, routing
+from shootout.analysis.routing import Measured, routing, routings
 from shootout.analysis.takeaways import Profile
 
 DOMAINS = {"k1": "knowledge", "m1": "math", "m2": "math", "c1": "coding"}
@@ -140,3 +140,12 @@ def test_left_out_and_none() -> None:
     assert _route(Profile("c", "", {"coding": 1}), ["A", "B"], _data(k1=(1, 2)),
                   domains={"k1": "knowledge"}) is None
     assert math.isfinite(r.policies[0].quality)
+
+
+def test_profiles_share_each_benchmarks_draws() -> None:
+    # a benchmark's resamples do not depend on the profile (or the benchmarks beside it)
+    data = _data(k1=(6, 5), m1=(4, 7))
+    math_only = Profile("m", "", {"math": 1})
+    both = routings([EVEN, math_only], ["A", "B"], Measured(DOMAINS, data), n_boot=200)
+    alone = [_route(p, ["A", "B"], data, n_boot=200) for p in (EVEN, math_only)]
+    assert both == alone

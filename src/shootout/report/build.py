@@ -18,7 +18,7 @@ from ..analysis.compare import (
     mdd_notes,
     row_marks,
 )
-from ..analysis.routing import DEFAULT_WITHIN, Measured, Routing, routing
+from ..analysis.routing import DEFAULT_WITHIN, Measured, Routing, routings
 from ..analysis.takeaways import (
     DomainScore,
     Profile,
@@ -145,13 +145,8 @@ def with_routing(report: Report, within: float) -> Report:
                        and r.get("cost_per_1k_items") is not None},
         latency=_latency(report.model_costs, labels),
     )
-    out = []
-    for rk in report.rankings:
-        if rk.rows:
-            r = routing(rk.profile, labels, measured, within=within,
-                        confidence=report.confidence)
-            if r is not None:
-                out.append(r)
+    ranked = [rk.profile for rk in report.rankings if rk.rows]
+    out = routings(ranked, labels, measured, within=within, confidence=report.confidence)
     return replace(report, routing=tuple(out))
 
 
