@@ -20,7 +20,8 @@ from shootout.benchmarks import REGISTRY
 from shootout.benchmarks.base import Doc, PromptContext
 from shootout.data.files import DataDir
 from shootout.providers.base import GenerateRequest, GenerateResponse, Message, Sampling
-from shootout.report.build import build_report
+from shootout.report.build import build_report, with_routing
+from shootout.report.html import render_html
 from shootout.report.markdown import render_markdown
 from shootout.report.sample_data import RUN_ID, build_sample_store
 from shootout.store.sqlite import SampleRow
@@ -101,6 +102,38 @@ def test_same_model_in_two_runs_is_kept_apart(tmp_path) -> None:
     assert one.items is not None and one.items.a == "mixtral-8x7b"
 
 
+def test_routing_table_for_a_two_model_run(tmp_path) -> None:
+    path = tmp_path / "pair.sqlite"
+    build_sample_store(path, models=("kimi-k2", "mixtral-8x7b")).close()
+    rep = build_report(_store(path), [RUN_ID])
+    general = rep.routing[0]
+    assert general.profile == "general" and {r.profile for r in rep.routing} == {
+        rk.profile.name for rk in rep.rankings if rk.rows}
+    # the routing's single models are the ranking's (no failures: the same items)
+    top = next(rk for rk in rep.rankings if rk.profile.name == "general").rows[0]
+    assert general.best_single == top.model
+    assert general.single.quality == pytest.approx(top.quality)
+    text = render_markdown(rep, None, charts=False)
+    section = text[text.index("## Routing policies"):text.index("## Methodology")]
+    assert "| Single model | mixtral-8x7b | all to mixtral-8x7b |" in section
+    assert "best profile score by domain" in section and "cheapest within 2 points" in section
+    assert "$" in section and "paired bootstrap over items" in section
+    uses = text[text.index("## Use-case recommendations"):text.index("## Per-item evidence")]
+    assert uses.count("| Best single model |") == uses.count("| Best routing |") == len(
+        rep.routing)
+    page = render_html(rep)
+    assert "<h2>Routing policies</h2>" in page and "Best routing" in page
+    data = json.loads(re.search(r'id="report-data">(.*?)</script>', page, re.S).group(1))
+    assert data["routing"][0]["best_single"] == top.model
+    # within 50 points every domain goes to the cheaper model: its quality, its cost
+    wide = with_routing(rep, 50).routing[0]
+    cheap = next(p for p in wide.policies if p.name == "cheapest within 50 points by domain")
+    mixtral = next(p for p in wide.singles if p.name == "mixtral-8x7b")
+    assert set(cheap.routes.values()) == {"mixtral-8x7b"}
+    assert cheap.quality == pytest.approx(mixtral.quality)
+    assert cheap.cost_per_1k == pytest.approx(mixtral.cost_per_1k)
+
+
 def _cli(shootout_cmd, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*shootout_cmd, "report", *args], capture_output=True, text=True,
                           timeout=300)
@@ -126,9 +159,10 @@ def test_cli_writes_markdown_and_html(shootout_cmd, tmp_path) -> None:
 
 
 def test_cli_prints_markdown_without_outputs(shootout_cmd, sample_store) -> None:
-    proc = _cli(shootout_cmd, RUN_ID, "--store", str(sample_store))
+    proc = _cli(shootout_cmd, RUN_ID, "--store", str(sample_store), "--route-within", "5")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.startswith("# Model shootout: kimi-k2 vs llama-3.1-70b vs mixtral-8x7b")
+    assert "| Routing | cheapest within 5 points by domain |" in proc.stdout
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -32,12 +32,17 @@ def report_command(
         5, "--max-items", min=0, help="Items per direction and benchmark in the per-item view."
     ),
     no_charts: bool = typer.Option(False, "--no-charts", help="Markdown without PNG charts."),
+    route_within: float = typer.Option(
+        2.0, "--route-within", min=0, metavar="POINTS",
+        help="Routing policy: the cheapest model within POINTS of the best, per domain.",
+    ),
 ) -> None:
     """Compare models across one or more stored runs: statistics, takeaways, recommendations.
 
     Without --html or --md the Markdown report is printed (without charts).
     """
-    from ..report.build import build_report
+    from ..analysis.routing import DEFAULT_WITHIN
+    from ..report.build import build_report, with_routing
     from .runs import latest_run, open_store
 
     db = open_store(store)
@@ -46,6 +51,8 @@ def report_command(
         db, ids, models=_split(models, "--models"), profiles=profiles,
         items_pair=_pair(items), max_items=max_items,
     )
+    if route_within != DEFAULT_WITHIN:
+        report = with_routing(report, route_within)
     if html is None and md is None:
         from ..report.markdown import render_markdown
 

@@ -18,6 +18,7 @@ from ..analysis.compare import (
     mdd_notes,
     row_marks,
 )
+from ..analysis.routing import DEFAULT_WITHIN, Measured, Routing, routings
 from ..analysis.takeaways import (
     DomainScore,
     Profile,
@@ -68,6 +69,7 @@ class Report:
     items: ItemView | None
     model_costs: dict[str, dict[str, Any]]
     confidence: float = 0.95
+    routing: tuple[Routing, ...] = ()  # per ranked profile, in the profiles' order
 
 
 def build_report(
@@ -81,7 +83,8 @@ def build_report(
     confidence: float = 0.95,
     data: ReportData | None = None,
 ) -> Report:
-    """Everything the renderers need. `data` lets tests inject prepared data."""
+    """Everything the renderers need. `data` lets tests inject prepared data. The routing
+    policies' "cheapest within X points" uses DEFAULT_WITHIN; `with_routing` changes X."""
     profs = load_profiles(profiles)
     if data is None:
         data = load_report_data(store, run_ids, models)
@@ -108,17 +111,43 @@ def build_report(
         *use_cases(rankings),
     ]
     items = _items(store, data, items_pair, max_items) if len(labels) >= 2 else None
-    return Report(data, tuple(tests), marks, tuple(mdd), grouped, fine, tuple(rankings),
-                  tuple(takeaways), items, costs, confidence)
+    report = Report(data, tuple(tests), marks, tuple(mdd), grouped, fine, tuple(rankings),
+                    tuple(takeaways), items, costs, confidence)
+    return with_routing(report, DEFAULT_WITHIN)
 
 
 def _rank(profs: list[Profile], labels: list[str], fine: dict[str, dict[str, DomainScore]],
           costs: dict[str, dict[str, Any]], data: ReportData) -> list[Ranking]:
     cost = {m: c["cost_per_item"] for m, c in costs.items() if c.get("cost_per_item") is not None}
-    # one latency measure for all models: TTFT if every model has it, else request latency
-    key = "ttft_ms" if all(costs[m].get("ttft_ms") is not None for m in labels) else "e2e_ms"
-    lat = {m: c[key] for m, c in costs.items() if c.get(key) is not None}
+    lat = _latency(costs, labels)
     return [rank_profile(p, labels, fine, cost or None, lat or None) for p in profs]
+
+
+def _latency(costs: dict[str, dict[str, Any]], labels: list[str]) -> dict[str, float]:
+    """One latency measure for all models: TTFT if every model has it, else request latency."""
+    key = "ttft_ms" if all(costs[m].get("ttft_ms") is not None for m in labels) else "e2e_ms"
+    return {m: c[key] for m, c in costs.items() if c.get(key) is not None}
+
+
+def with_routing(report: Report, within: float) -> Report:
+    """The report with the routing policies of each ranked profile (`analysis.routing`),
+    "cheapest within `within` points" among them: on the compared metric's item scores, each
+    model's cost per item of each benchmark and the latency measure the rankings use."""
+    data = report.data
+    labels = data.labels
+    comparable = {b.name for b in data.benchmarks if b.comparable}
+    measured = Measured(
+        bench_domain={b.name: b.domain for b in data.benchmarks},
+        items={k: v for k, v in data.items.items() if k[1] in comparable},
+        item_level={k: c.item_level for k, c in data.cells.items()},
+        cost_per_item={(r["label"], r["benchmark"]): r["cost_per_1k_items"] / 1000
+                       for r in data.efficiency if r.get("scope") == "benchmark"
+                       and r.get("cost_per_1k_items") is not None},
+        latency=_latency(report.model_costs, labels),
+    )
+    ranked = [rk.profile for rk in report.rankings if rk.rows]
+    out = routings(ranked, labels, measured, within=within, confidence=report.confidence)
+    return replace(report, routing=tuple(out))
 
 
 # --------------------------------------------------------------------------- cost & latency

@@ -9,6 +9,7 @@ import jinja2
 from markupsafe import Markup
 
 from ..analysis.formatting import json_safe
+from ..analysis.routing import Policy, Routing
 from .build import Report
 from .specs import chart_specs
 from .svg import render_svg
@@ -48,7 +49,21 @@ def report_json(report: Report) -> dict[str, Any]:
                          "se": t.se, "ci": [t.ci_low, t.ci_high], "p": t.p_value,
                          "p_holm": t.p_holm, "significant": t.significant, "n": t.n,
                          "method": t.method, "mdd": t.mdd} for t in report.tests],
+        "routing": [routing_json(r) for r in report.routing],
     })
+
+
+def routing_json(r: Routing) -> dict[str, Any]:
+    def policy(p: Policy) -> dict[str, Any]:
+        return {"name": p.name, "kind": p.kind, "routes": dict(p.routes),
+                "quality": p.quality, "ci": [p.ci_low, p.ci_high], "diff_vs_best_single":
+                p.diff, "diff_ci": [p.diff_low, p.diff_high],
+                "cost_per_1k_requests": p.cost_per_1k, "profile_score": p.score}
+
+    return {"profile": r.profile, "within_points": r.within, "shares": dict(r.shares),
+            "best_single": r.best_single, "best_routing": r.best.name,
+            "models": [policy(p) for p in r.singles], "policies": [policy(p) for p in r.policies],
+            "left_out": dict(r.left_out), "n_boot": r.n_boot, "seed": r.seed}
 
 
 def _json_for_script(obj: Any) -> str:

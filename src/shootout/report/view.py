@@ -10,6 +10,7 @@ from ..analysis.formatting import ci, pct, pval, signed
 from ..analysis.stats import z_quantile
 from ..scores import Score
 from .build import Report
+from .routing import best_rows, gain_sentence
 from .sections import extra_sections
 from .tables import Table, TCell, cell, date, lcell
 from .view_extra import (
@@ -248,6 +249,7 @@ def breakdowns(report: Report) -> list[dict[str, Any]]:
 def rankings(report: Report) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     z = z_quantile(report.confidence)
+    routes = {r.profile: r for r in report.routing}
     for rk in report.rankings:
         rows = []
         for r in rk.rows:
@@ -273,5 +275,13 @@ def rankings(report: Report) -> list[dict[str, Any]]:
             "table": Table(f"profile-{len(out)}", ("#", "Model", "Score ± 95%", "Quality (%)",
                                                    "Cost score", "Latency score", "vs #1"),
                            tuple(rows), left_cols=0) if rows else None,
+            **_routing(routes.get(rk.profile.name), len(out)),
         })
     return out
+
+
+def _routing(r: Any, index: int) -> dict[str, Any]:
+    """A profile's "best single model" vs "best routing" rows (`report.routing`), if any."""
+    if r is None:
+        return {"routing": None, "routing_note": ""}
+    return {"routing": best_rows(r, index), "routing_note": gain_sentence(r)}

@@ -1,0 +1,151 @@
+"""Routing policies (`analysis.routing`) on hand-computable data: two models, two domains."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from shootout.analysis.routing import Measured, routing, routings
+from shootout.analysis.takeaways import Profile
+
+DOMAINS = {"k1": "knowledge", "m1": "math", "m2": "math", "c1": "coding"}
+EVEN = Profile("even", "", {"knowledge": 1, "math": 1})
+
+
+def _items(right: int, n: int = 10) -> dict[str, list[float]]:
+    """n items, the first `right` of them right (one repeat each)."""
+    return {f"i{j}": [1.0 if j < right else 0.0] for j in range(n)}
+
+
+def _data(n: int = 10, **acc: tuple[int, int]
+          ) -> dict[tuple[str, str], dict[str, list[float]]]:
+    """acc: benchmark -> (items right for A, for B), out of 10 (each item repeated n / 10
+    times over, so the scores stay and the intervals narrow with n)."""
+    out = {}
+    for bench, (a, b) in acc.items():
+        out[("A", bench)] = _items(a * n // 10, n)
+        out[("B", bench)] = _items(b * n // 10, n)
+    return out
+
+
+def _route(profile: Profile, models: list[str], data: dict, *, domains=DOMAINS, cost=None,
+           level=None, **kw):
+    return routing(profile, models, Measured(domains, data, level or {}, cost or {}), **kw)
+
+
+COST = {("A", "k1"): 0.002, ("A", "m1"): 0.002, ("B", "k1"): 0.01, ("B", "m1"): 0.01}
+
+
+def test_routing_beats_every_single_model() -> None:
+    # A: 80% on knowledge, 40% on math; B: 50% and 90%; half the requests each
+    r = _route(EVEN, ["A", "B"], _data(100, k1=(8, 5), m1=(4, 9)),
+                cost=COST, n_boot=500)
+    assert r is not None
+    single = {p.name: p for p in r.singles}
+    assert single["A"].quality == pytest.approx(0.6)
+    assert single["B"].quality == pytest.approx(0.7)
+    assert r.best_single == "B"
+    best = r.policies[0]
+    assert best.name == "best profile score by domain"
+    assert best.routes == {"knowledge": "A", "math": "B"}
+    assert best.quality == pytest.approx(0.85)
+    assert best.diff == pytest.approx(0.15)
+    assert r.best is best and best.quality > max(p.quality for p in r.singles)
+    # on 100 items a benchmark the 15-point gain is well beyond resampling noise
+    assert 0.05 < best.diff_low <= best.diff <= best.diff_high
+
+
+def test_cost_per_thousand_requests() -> None:
+    r = _route(EVEN, ["A", "B"], _data(k1=(8, 5), m1=(4, 9)), cost=COST,
+                n_boot=100)
+    assert r is not None
+    single = {p.name: p for p in r.singles}
+    assert single["A"].cost_per_1k == pytest.approx(2.0)  # $0.002 an item
+    assert single["B"].cost_per_1k == pytest.approx(10.0)
+    assert r.policies[0].cost_per_1k == pytest.approx(0.5 * 2.0 + 0.5 * 10.0)
+
+
+def test_cheapest_within_points_of_the_best() -> None:
+    # on math B leads A by 10 points: within 10 points A (5x cheaper) takes it, within 2 not
+    data = _data(k1=(8, 5), m1=(8, 9))
+    wide = _route(EVEN, ["A", "B"], data, cost=COST, within=10, n_boot=100)
+    narrow = _route(EVEN, ["A", "B"], data, cost=COST, within=2, n_boot=100)
+    assert wide is not None and narrow is not None
+    cheap = next(p for p in wide.policies if p.name.startswith("cheapest within 10 points"))
+    assert cheap.routes == {"knowledge": "A", "math": "A"}
+    assert cheap.quality == pytest.approx(0.8) and cheap.cost_per_1k == pytest.approx(2.0)
+    strict = next(p for p in narrow.policies if p.name.startswith("cheapest within 2 points"))
+    assert strict.routes == {"knowledge": "A", "math": "B"}
+    assert strict.cost_per_1k == pytest.approx(6.0)
+
+
+def test_no_gain_when_one_model_is_best_everywhere() -> None:
+    r = _route(EVEN, ["A", "B"], _data(k1=(8, 5), m1=(9, 4)), n_boot=200)
+    assert r is not None
+    assert r.best_single == "A"
+    best = r.best
+    assert best.routes == {"knowledge": "A", "math": "A"}
+    assert best.quality == pytest.approx(r.single.quality) and best.diff == 0
+    assert best.diff_low == best.diff_high == 0  # the same model on every resample
+    assert best.cost_per_1k is None  # no prices given
+    assert any("cheapest-within" in n for n in r.notes)
+
+
+def test_benchmarks_share_their_domain_and_route_apart() -> None:
+    # math has two benchmarks: each a quarter of the requests; by benchmark, m2 goes to A
+    data = _data(k1=(8, 5), m1=(4, 9), m2=(7, 6))
+    r = _route(EVEN, ["A", "B"], data, n_boot=100)
+    assert r is not None
+    assert r.shares == {"k1": 0.5, "m1": 0.25, "m2": 0.25}
+    single = {p.name: p for p in r.singles}
+    assert single["A"].quality == pytest.approx(0.5 * 0.8 + 0.25 * 0.4 + 0.25 * 0.7)
+    by_dom, by_bench = r.policies
+    assert by_dom.routes == {"knowledge": "A", "math": "B"}  # B: 75% on math, A 55%
+    assert by_dom.quality == pytest.approx(0.5 * 0.8 + 0.25 * 0.9 + 0.25 * 0.6)
+    assert by_bench.routes == {"k1": "A", "m1": "B", "m2": "A"}
+    assert by_bench.quality == pytest.approx(0.5 * 0.8 + 0.25 * 0.9 + 0.25 * 0.7)
+
+
+def test_interval_contains_estimate_and_is_seeded() -> None:
+    data = _data(k1=(6, 5), m1=(4, 7))
+    a = _route(EVEN, ["A", "B"], data, n_boot=300, seed=3)
+    b = _route(EVEN, ["A", "B"], data, n_boot=300, seed=3)
+    c = _route(EVEN, ["A", "B"], data, n_boot=300, seed=4)
+    assert a is not None and b is not None and c is not None
+    for p in (*a.singles, *a.policies):
+        assert p.ci_low <= p.quality <= p.ci_high
+        assert p.ci_high - p.ci_low > 0.05  # 10 items a benchmark: a wide interval
+    assert a == b
+    assert [p.ci_low for p in a.policies] != [p.ci_low for p in c.policies]
+
+
+def test_profile_cost_weight_sends_a_tie_to_the_cheaper_model() -> None:
+    # equal quality on math; a profile that weighs cost picks the cheaper model there
+    prof = Profile("cheap", "", {"knowledge": 1, "math": 1, "cost": 1})
+    r = _route(prof, ["B", "A"], _data(k1=(5, 8), m1=(7, 7)),
+                cost=COST, n_boot=100)
+    assert r is not None
+    assert r.policies[0].routes["math"] == "A"
+
+
+def test_left_out_and_none() -> None:
+    data = _data(k1=(8, 5), m1=(4, 9), c1=(5, 5))
+    level = {("A", "m1"): False}
+    r = _route(EVEN, ["A", "B"], data, level=level, n_boot=100)
+    assert r is not None
+    assert r.benchmarks == ("k1",)  # c1 is outside the profile; m1 not an item mean
+    assert "not a mean of item scores" in r.left_out["m1"]
+    assert _route(EVEN, ["A"], data) is None
+    assert _route(Profile("c", "", {"coding": 1}), ["A", "B"], _data(k1=(1, 2)),
+                  domains={"k1": "knowledge"}) is None
+    assert math.isfinite(r.policies[0].quality)
+
+
+def test_profiles_share_each_benchmarks_draws() -> None:
+    # a benchmark's resamples do not depend on the profile (or the benchmarks beside it)
+    data = _data(k1=(6, 5), m1=(4, 7))
+    math_only = Profile("m", "", {"math": 1})
+    both = routings([EVEN, math_only], ["A", "B"], Measured(DOMAINS, data), n_boot=200)
+    alone = [_route(p, ["A", "B"], data, n_boot=200) for p in (EVEN, math_only)]
+    assert both == alone
