@@ -13,6 +13,7 @@ from .gsm8k import GSM8K
 from .hellaswag import HellaSwag
 from .humaneval import HumanEval
 from .math import MATH500, MATHFull
+from .mbpp import MBPP
 from .mmlu import MMLU, SUBJECTS, subject_benchmark
 from .needle import NeedleInAHaystack
 from .translation import FloresEnZh, FloresZhEn, WMT22EnZh, WMT22ZhEn, WMT23EnZh, WMT23ZhEn
@@ -33,6 +34,7 @@ REGISTRY: dict[str, type[Benchmark]] = {
         MATH500,
         MATHFull,
         HumanEval,
+        MBPP,
         FloresZhEn,
         FloresEnZh,
         WMT22ZhEn,
