@@ -15,6 +15,7 @@ from .humaneval import HumanEval
 from .math import MATH500, MATHFull
 from .mbpp import MBPP
 from .mmlu import MMLU, SUBJECTS, subject_benchmark
+from .multipl_e import MultiPLE
 from .needle import NeedleInAHaystack
 from .translation import FloresEnZh, FloresZhEn, WMT22EnZh, WMT22ZhEn, WMT23EnZh, WMT23ZhEn
 from .truthfulqa import TruthfulQAMC1, TruthfulQAMC2
@@ -35,6 +36,7 @@ REGISTRY: dict[str, type[Benchmark]] = {
         MATHFull,
         HumanEval,
         MBPP,
+        MultiPLE,
         FloresZhEn,
         FloresEnZh,
         WMT22ZhEn,
