@@ -12,6 +12,7 @@ from .cmmlu import CMMLU
 from .gsm8k import GSM8K
 from .hellaswag import HellaSwag
 from .humaneval import HumanEval
+from .humanevalfix import HumanEvalFix
 from .math import MATH500, MATHFull
 from .mbpp import MBPP
 from .mmlu import MMLU, SUBJECTS, subject_benchmark
@@ -35,6 +36,7 @@ REGISTRY: dict[str, type[Benchmark]] = {
         MATH500,
         MATHFull,
         HumanEval,
+        HumanEvalFix,
         MBPP,
         MultiPLE,
         FloresZhEn,
