@@ -299,3 +299,17 @@ def test_a_compile_error_is_told_apart(key: str, code: str, says: str, sandbox: 
     _language(key)
     outcome = run_program(sandbox, LANGUAGES[key], code)
     assert outcome.status == "compile_error" and says in outcome.reason, outcome
+
+
+def test_unsafe_exec_compiles_in_a_fresh_temp_dir(data_dir: Path) -> None:
+    """--unsafe-exec drops bwrap: the driver then works in the launcher's temp dir, never in a
+    fixed host path two runs could share."""
+    _language("js")
+    item = _strlen_item("js", data_dir)
+    unsafe = make_sandbox(unsafe=True)
+    probe = "console.log(process.cwd());\n"
+    first, second = (run_program(unsafe, LANGUAGES["js"], probe) for _ in range(2))
+    assert first.ok and second.ok
+    assert first.result.stdout != second.result.stdout
+    assert not Path(first.result.stdout.strip()).exists()  # removed with the temp dir
+    assert run_program(unsafe, LANGUAGES["js"], build_program(item, STRLEN["js"])).ok

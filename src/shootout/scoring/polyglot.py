@@ -85,12 +85,13 @@ LANGUAGES: dict[str, Language] = {
 _DRIVER = """
 import json, os, subprocess, sys
 cfg = json.loads({cfg!r})
-work = "/tmp/prog"
+here = os.getcwd()  # the private /tmp in the sandbox; a fresh temp dir with --unsafe-exec
+work = os.path.join(here, "prog")
 os.makedirs(work)
 src = os.path.join(work, cfg["source"])
 with open(src, "w", encoding="utf-8") as f:
     f.write(cfg["code"])
-env = dict(os.environ, **cfg["env"])
+env = dict(os.environ, **{{k: v.replace("{{here}}", here) for k, v in cfg["env"].items()}})
 fill = lambda argv: [a.replace("{{src}}", src).replace("{{dir}}", work) for a in argv]
 for step in cfg["compile"]:
     done = subprocess.run(fill(step), cwd=work, env=env, stdin=subprocess.DEVNULL)
@@ -102,8 +103,9 @@ run = fill(cfg["run"])
 os.execve(run[0], run, env)
 """
 
-# Where compilers keep caches and temp files: the private, size-capped /tmp.
-_ENV = {"GOCACHE": "/tmp/go-cache", "GOPATH": "/tmp/go", "GOFLAGS": "-buildvcs=false",
+# Where compilers keep caches and temp files: the program's working directory (in the
+# sandbox the private, size-capped /tmp).
+_ENV = {"GOCACHE": "{here}/go-cache", "GOPATH": "{here}/go", "GOFLAGS": "-buildvcs=false",
         "GO111MODULE": "auto", "GOTOOLCHAIN": "local", "CGO_ENABLED": "0",
         "NODE_OPTIONS": "--max-old-space-size=512"}
 
