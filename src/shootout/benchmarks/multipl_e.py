@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, ClassVar, TypedDict
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 
 from ..analysis.stats import summarize
 from ..data.files import expect_count, read_jsonl
@@ -63,7 +63,9 @@ class MultiPLEItem(TypedDict):
 
 
 class MultiPLEOptions(CodeOptions):
-    languages: tuple[str, ...] = tuple(COUNTS)
+    languages: tuple[str, ...] = Field(
+        tuple(COUNTS), description="languages to run, e.g. cpp,rs (default: all six)"
+    )
 
     @field_validator("languages", mode="before")
     @classmethod
