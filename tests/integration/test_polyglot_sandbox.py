@@ -1,12 +1,14 @@
 """MultiPL-E programs in every installed language, compiled and run in the bubblewrap sandbox.
 
-The data has no reference solutions, so each language gets a hand-written correct body for one
-real item (HumanEval_23 strlen, with the item's own prompt and tests) through both completion
-paths (a base-model continuation and a chat answer), and a wrong one that compiles and runs but
-returns a wrong value. Then hostile programs per language: a connection to a socket listening on
-the host, a write outside the sandbox, a fork bomb, and for C++ a compile that never ends. Each
-must be contained, and must have compiled (a hostile program that fails to build proves
-nothing). A language whose toolchain is missing is skipped with the reason.
+The data has no reference solutions, so each language gets hand-written bodies for two real
+items, with the items' own prompts and tests: HumanEval_23 strlen, right through both
+completion paths (a base-model continuation and a chat answer) and wrong by one, and
+HumanEval_30 get_positive (a vector / slice / list in each harness), right and wrong; a wrong
+body compiles and runs but fails the tests. Then hostile programs per language: a connection
+to a socket listening on the host, a write outside the sandbox, a fork bomb, and for C++ a
+compile that never ends. Each must be contained, and must have compiled (a hostile program that
+fails to build proves nothing). A language whose toolchain is missing is skipped with the
+reason.
 """
 
 from __future__ import annotations
@@ -50,6 +52,20 @@ WRONG = {
     "rs": "\n    string.len() as isize + 1\n",
     "ts": "\n  return string.length + 1;\n}\n",
 }
+
+# get_positive (HumanEval_30), right and wrong (keeps 0): vectors, slices, lists in each harness
+POSITIVE = {
+    "cpp": "\n    std::vector<long> out;\n    for (long x : l) if (x > 0) out.push_back(x);\n"
+           "    return out;\n",
+    "go": "\n    out := []int{}\n    for _, x := range l {\n        if x > 0 {\n"
+          "            out = append(out, x)\n        }\n    }\n    return out\n}\n",
+    "java": "\n        ArrayList<Long> out = new ArrayList<Long>();\n"
+            "        for (Long x : l) if (x > 0) out.add(x);\n        return out;\n",
+    "js": "\n  return l.filter((x) => x > 0);\n}\n",
+    "rs": "\n    l.into_iter().filter(|x| *x > 0).collect()\n",
+    "ts": "\n  return l.filter((x) => x > 0);\n}\n",
+}
+POSITIVE_WRONG = {k: v.replace("> 0", ">= 0") for k, v in POSITIVE.items()}
 
 MARK = "SHOOTOUT-ESCAPED"
 
@@ -170,13 +186,13 @@ int main() { return 0; }
 """
 
 
-def _strlen_item(key: str, data_dir: Path) -> dict:
+def _strlen_item(key: str, data_dir: Path, name: str = "HumanEval_23_strlen") -> dict:
     path = data_dir / "multipl_e_humaneval" / f"humaneval-{key}.jsonl"
     for _, r in read_jsonl(path):
-        if r["name"] == "HumanEval_23_strlen":
+        if r["name"] == name:
             return {"name": r["name"], "language": key, "prompt": r["prompt"],
                     "tests": r["tests"], "stop_tokens": r["stop_tokens"]}
-    raise AssertionError(f"HumanEval_23_strlen not in {path}")
+    raise AssertionError(f"{name} not in {path}")
 
 
 def _sandbox_pids() -> list[int]:
@@ -223,12 +239,19 @@ def test_right_programs_pass_and_wrong_ones_fail(key: str, sandbox: Sandbox,
         "chat": build_program(item, chat_completion(chat, item["prompt"], item["stop_tokens"])),
         "wrong": build_program(item, WRONG[key]),
     }
+    positive = _strlen_item(key, data_dir, "HumanEval_30_get_positive")
+    programs["positive"] = build_program(positive, POSITIVE[key])
+    programs["positive_wrong"] = build_program(positive, POSITIVE_WRONG[key])
     results = {name: run_program(sandbox, lang, code) for name, code in programs.items()}
     assert results["base"].ok, (results["base"].reason, results["base"].result.stderr[-800:])
     assert results["chat"].ok, (results["chat"].reason, results["chat"].result.stderr[-800:])
-    wrong = results["wrong"]  # runs and fails its tests (C++'s assert aborts: "killed")
-    assert wrong.status in ("failed", "killed"), (wrong.status, wrong.reason)
-    assert "ssert" in wrong.result.stderr + wrong.result.stdout or key == "go", wrong.reason
+    assert results["positive"].ok, (results["positive"].reason,
+                                    results["positive"].result.stderr[-800:])
+    for name in ("wrong", "positive_wrong"):
+        wrong = results[name]  # runs and fails its tests (C++'s assert aborts: "killed")
+        assert wrong.status in ("failed", "killed"), (name, wrong.status, wrong.reason)
+        text = wrong.result.stderr + wrong.result.stdout
+        assert "ssert" in text or "FAIL" in text, (name, wrong.reason)
     _nothing_left_running()
 
 
