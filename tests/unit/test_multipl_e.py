@@ -66,6 +66,13 @@ def test_chat_completion_continues_after_the_signature() -> None:
     assert chat_completion(answer, prompt, ["\n}"]) == "\n    return a + b;"
     body_only = "```cpp\n    return a + b;\n}\n```"
     assert chat_completion(body_only, prompt, ["\n}"]) == "    return a + b;"
+    # the signature respaced and retyped, a call to it later: the definition is found
+    retyped = ("```cpp\nlong add(const long a,\n         const long b)\n{\n    return a + b;\n}"
+               "\nint main() { if (add(1, 2)) { return 0; } }\n```")
+    assert chat_completion(retyped, prompt, ["\n}"]) == "\n    return a + b;"
+    rust = "```rust\nfn add(a: isize, b: isize) -> isize {\n    a + b\n}\n```"
+    assert chat_completion(rust, "/// add\nfn add(a: isize, b: isize) -> isize {\n",
+                           ["\n}"]) == "\n    a + b"
 
 
 def test_a_language_without_its_toolchain_is_skipped_not_scored(

@@ -86,19 +86,23 @@ def cut(completion: str, stops: Sequence[str]) -> str:
 
 
 def chat_completion(text: str, prompt: str, stops: Sequence[str]) -> str:
-    """From a chat answer, the code after the prompt's signature line, cut at the stop tokens:
-    the same continuation a base model would have written. An answer without the signature is
-    taken as the body."""
+    """From a chat answer, the code after the function's opening brace, cut at the stop
+    tokens: the same continuation a base model would have written. The function is found by
+    the name in the prompt's signature line (a model may respace or retype the signature); an
+    answer without it is taken as the body."""
     blocks = [m.group(2) for m in _FENCE_RE.finditer(strip_reasoning(text))]
+    signature = prompt.rstrip().splitlines()[-1]
+    name = re.search(r"(\w+)\s*\(", signature)
+    # the definition: NAME(params) [return type] { with no statement end before the brace
+    head = re.compile(rf"\b{re.escape(name.group(1))}\s*\([^;{{}}]*\{{") if name else None
     code = blocks[0] if blocks else text
-    signature = prompt.rstrip().splitlines()[-1].strip()
     for block in blocks:
-        if signature in block:
+        if head is not None and head.search(block):
             code = block
             break
-    at = code.find(signature)
-    if at != -1:
-        code = code[at + len(signature):]
+    found = head.search(code) if head is not None else None
+    if found is not None:
+        code = code[found.end():]
     return cut(code, stops)
 
 
