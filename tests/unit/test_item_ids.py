@@ -27,6 +27,9 @@ DOCUMENTED_COUNTS = {
     "math500": 500,
     "math": 5000,
     "humaneval": 164,
+    "mbpp": 500,  # test split, task_id 11-510
+    "multipl_e": 161 + 154 + 158 + 161 + 156 + 159,  # cpp, go, java, js, rs, ts
+    "humanevalfix": 155,  # the HumanEval problems with a stored bug (docs/coding.md)
     "translation_zh_en": 1012,
     "translation_en_zh": 1012,
     "wmt22_zh_en": 1875,

@@ -12,8 +12,11 @@ from .cmmlu import CMMLU
 from .gsm8k import GSM8K
 from .hellaswag import HellaSwag
 from .humaneval import HumanEval
+from .humanevalfix import HumanEvalFix
 from .math import MATH500, MATHFull
+from .mbpp import MBPP
 from .mmlu import MMLU, SUBJECTS, subject_benchmark
+from .multipl_e import MultiPLE
 from .needle import NeedleInAHaystack
 from .translation import FloresEnZh, FloresZhEn, WMT22EnZh, WMT22ZhEn, WMT23EnZh, WMT23ZhEn
 from .truthfulqa import TruthfulQAMC1, TruthfulQAMC2
@@ -33,6 +36,9 @@ REGISTRY: dict[str, type[Benchmark]] = {
         MATH500,
         MATHFull,
         HumanEval,
+        HumanEvalFix,
+        MBPP,
+        MultiPLE,
         FloresZhEn,
         FloresEnZh,
         WMT22ZhEn,

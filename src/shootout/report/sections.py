@@ -30,6 +30,8 @@ ENTRY_POINT_GROUP = "shootout.report_sections"
 class SectionContent:
     paragraphs: tuple[str, ...] = ()
     tables: tuple[Table, ...] = ()
+    # chart specs (`shootout.report.specs`: BarSpec...), drawn after the tables
+    charts: tuple[Any, ...] = ()
 
 
 SectionFn = Callable[["Report"], SectionContent | None]
@@ -59,13 +61,25 @@ def _plugins() -> dict[str, SectionFn]:
     return found
 
 
+def _all() -> dict[str, SectionFn]:
+    from . import coding  # noqa: F401  (the built-in sections register on import)
+
+    return {**_plugins(), **_SECTIONS}
+
+
 def extra_sections(report: Report) -> list[dict[str, Any]]:
     """The registered sections' content for the templates (a section returning None is left
     out: it has nothing to say about these runs)."""
     out = []
-    for i, (title, fn) in enumerate({**_plugins(), **_SECTIONS}.items()):
+    for i, (title, fn) in enumerate(_all().items()):
         content = fn(report)
         if content is not None:
             out.append({"id": f"extra-{i}", "title": title,
-                        "paragraphs": list(content.paragraphs), "tables": list(content.tables)})
+                        "paragraphs": list(content.paragraphs), "tables": list(content.tables),
+                        "charts": [c.id for c in content.charts]})
     return out
+
+
+def section_charts(report: Report) -> list[Any]:
+    """The chart specs of every registered section, for the renderers to draw."""
+    return [c for fn in _all().values() if (content := fn(report)) for c in content.charts]

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from ..analysis.stats import z_quantile
 from .build import Report
+from .sections import section_charts
 
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
            "#000000")
@@ -93,6 +94,7 @@ def chart_specs(report: Report) -> list[Spec]:
         if spec is not None:
             out.append(spec)
     out.extend(needle_specs(report))
+    out.extend(section_charts(report))
     return out
 
 

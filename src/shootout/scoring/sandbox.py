@@ -116,9 +116,11 @@ class Sandbox:
 
     def __init__(
         self, *, unsafe: bool = False, limits: Limits | None = None, bwrap: str | None = None,
-        python: str | None = None,
+        python: str | None = None, extra_ro: Sequence[str] = (),
     ) -> None:
         self.unsafe = unsafe
+        # more host paths mounted read-only where they are (a JDK's /etc/java-17-openjdk)
+        self.extra_ro = tuple(extra_ro)
         self.limits = limits or Limits()
         self._bwrap = bwrap if bwrap is not None else (shutil.which("bwrap") or "")
         self._python = os.path.realpath(python or sys.executable)
@@ -200,6 +202,8 @@ class Sandbox:
         else:
             args += ["--unshare-user", *self._optional("--disable-userns")]
         args += _system_mounts()
+        for path in self.extra_ro:
+            args += [*_parent_dirs(path), "--ro-bind-try", path, path]
         for prefix in _python_roots(self._python):
             args += [*_parent_dirs(prefix), "--ro-bind", prefix, prefix]
         args += ["--proc", "/proc", "--dev", "/dev",

@@ -1,0 +1,148 @@
+"""MBPP (Austin et al., 2021): 500 basic Python problems (task_id 11-510), 3-shot, pass@1.
+
+The prompt is the paper's (and lm-evaluation-harness `mbpp`'s): each item states the task and
+its three asserts, then `[BEGIN]`; the three few-shot exemplars are tasks 2, 3 and 4 of the same
+file with their reference code closed by `[DONE]`, and generation stops at `[DONE]`. Chat models
+get the exemplars as earlier turns and answer in a fenced block. The program tested is the
+answer, the item's `test_setup_code` (two items have one) and its three asserts, run in the
+bubblewrap sandbox like HumanEval. Greedy decoding gives pass@1.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any, ClassVar, TypedDict
+
+from ..data.files import expect_count, read_jsonl
+from ..errors import DataError
+from ..providers.base import GenerateRequest, GenerateResponse, Message
+from ..scores import Score
+from ..scoring.sandbox import Limits, Sandbox
+from ..scoring.text import strip_reasoning
+from .base import (
+    Benchmark,
+    BenchmarkOptions,
+    Doc,
+    ItemScore,
+    Mode,
+    PromptContext,
+    Request,
+    Response,
+)
+from .humaneval import CodeOptions, HumanEval
+
+TEST_IDS = range(11, 511)
+FEWSHOT_IDS = (2, 3, 4)
+STOP = "[DONE]"
+
+_FENCE_RE = re.compile(r"```[ \t]*\w*[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
+
+
+class MBPPItem(TypedDict):
+    task_id: int
+    text: str
+    code: str
+    test_list: list[str]
+    test_setup_code: str
+
+
+def describe(item: MBPPItem) -> str:
+    """The task as the paper phrases it (lm-eval's doc_to_text)."""
+    tests = "\n".join(item["test_list"][:3])
+    return (f"You are an expert Python programmer, and here is your task: {item['text']} "
+            f"Your code should pass these tests:\n\n{tests}\n[BEGIN]\n")
+
+
+def extract(text: str, chat: bool) -> str:
+    """The code of an answer: the text before `[DONE]`; from a chat answer, its first fenced
+    block (the whole answer when it has none)."""
+    text = text.split(STOP, 1)[0]
+    if not chat:
+        return text
+    block = _FENCE_RE.search(strip_reasoning(text))
+    return block.group(1) if block else text.strip()
+
+
+def build_program(item: MBPPItem, code: str) -> str:
+    parts = [code, item["test_setup_code"], *item["test_list"]]
+    return "\n".join(p for p in parts if p) + "\n"
+
+
+class MBPP(Benchmark):
+    name: ClassVar[str] = "mbpp"
+    version: ClassVar[str] = "1"
+    domain: ClassVar[str] = "coding"
+    description: ClassVar[str] = "MBPP (500 Python problems), 3-shot, pass@1 in a bwrap sandbox"
+    citation: ClassVar[str] = (
+        "Austin et al. 2021, Program Synthesis with Large Language Models, arXiv:2108.07732"
+    )
+    metrics: ClassVar[tuple[str, ...]] = ("pass@1",)
+    primary_metric: ClassVar[str] = "pass@1"
+    modes: ClassVar[tuple[Mode, ...]] = ("generative",)
+    default_fewshot: ClassVar[int] = 3
+    default_max_tokens: ClassVar[int] = 512
+    expected_count: ClassVar[int] = 500
+    score_in_thread: ClassVar[bool] = True
+    Options: ClassVar[type[BenchmarkOptions]] = CodeOptions
+    opts: CodeOptions
+
+    def load(self) -> list[Doc[MBPPItem]]:
+        path = self.data.path("mbpp/mbpp.jsonl")
+        items: dict[int, MBPPItem] = {}
+        for n, r in read_jsonl(path):
+            tests = r.get("test_list")
+            if not (isinstance(r.get("task_id"), int) and isinstance(r.get("text"), str)
+                    and isinstance(r.get("code"), str) and isinstance(tests, list)
+                    and len(tests) >= 3):
+                raise DataError(f"{path}:{n}: missing or bad task_id/text/code/test_list")
+            items[r["task_id"]] = MBPPItem(
+                task_id=r["task_id"], text=r["text"], code=r["code"], test_list=tests,
+                test_setup_code=r.get("test_setup_code") or "",
+            )
+        missing = [i for i in (*FEWSHOT_IDS, *TEST_IDS) if i not in items]
+        if missing:
+            raise DataError(f"{path}: task_id(s) {missing[:5]} missing")
+        self._shots = [items[i] for i in FEWSHOT_IDS]
+        docs = [Doc(str(i), items[i]) for i in TEST_IDS]
+        expect_count("mbpp", len(docs), self.expected_count)
+        return docs
+
+    def prepare(self, docs: Sequence[Doc[MBPPItem]], ctx: PromptContext) -> None:
+        sandbox = Sandbox(unsafe=self.opts.unsafe_exec, limits=Limits(timeout=10.0))
+        sandbox.check_available()
+        self._sandbox = sandbox
+
+    def request(self, doc: Doc[MBPPItem], ctx: PromptContext) -> Request:
+        shots = self._shots[: min(ctx.fewshot, len(FEWSHOT_IDS))]
+        if ctx.chat:
+            messages: list[Message] = []
+            for s in shots:
+                messages += [Message("user", describe(s)),
+                             Message("assistant", f"```python\n{s['code']}\n```")]
+            messages.append(Message("user", describe(doc.fields)))
+            return GenerateRequest(messages=tuple(messages), sampling=ctx.sampling)
+        prompt = "".join(f"{describe(s)}{s['code']}\n{STOP}\n\n" for s in shots)
+        stops = ctx.sampling.stop or (STOP,)
+        return GenerateRequest(prompt=prompt + describe(doc.fields),
+                               sampling=replace(ctx.sampling, stop=stops))
+
+    def score(
+        self, doc: Doc[MBPPItem], ctx: PromptContext, response: Response, request: Request
+    ) -> ItemScore:
+        assert isinstance(response, GenerateResponse)
+        code = extract(response.text, ctx.chat)
+        result = self._sandbox.run(build_program(doc.fields, code))
+        reason = "all tests passed" if result.ok else f"{result.status}: {result.reason}"
+        return ItemScore(
+            metrics={"pass@1": float(result.ok)},
+            extracted=code[-4000:],
+            reason=reason,
+            detail={"status": result.status, "stderr_tail": result.stderr[-500:],
+                    "duration": round(result.duration, 3)},
+        )
+
+    @classmethod
+    def aggregate(cls, rows: Sequence[Any]) -> tuple[list[Score], dict[str, Any]] | None:
+        return HumanEval.aggregate(rows)

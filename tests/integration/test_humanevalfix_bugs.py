@@ -1,0 +1,35 @@
+"""Every stored humanevalfix bug makes its program fail its tests in the sandbox, on an error
+or assertion (not a timeout); the canonical solution of the same problems passes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from shootout.benchmarks import REGISTRY
+from shootout.data import DataDir
+from shootout.scoring.code import build_program
+from shootout.scoring.sandbox import Limits, Sandbox
+
+
+@pytest.mark.slow
+def test_stored_bugs_fail_and_the_fix_passes(data_dir: Path) -> None:
+    docs = REGISTRY["humanevalfix"](data=DataDir(data_dir)).load()
+    docs = docs[::4]  # a quarter of them, to keep the test short on two cores
+    canon = {d["task_id"]: d["canonical_solution"] for d in _humaneval(data_dir)}
+    buggy = [build_program(d.fields, d.fields["prompt"] + d.fields["buggy_solution"])
+             for d in docs]
+    fixed = [build_program(d.fields, d.fields["prompt"] + canon[d.id]) for d in docs]
+    results = Sandbox(limits=Limits(timeout=20)).run_many(buggy + fixed, workers=2)
+    bad, good = results[: len(docs)], results[len(docs):]
+    assert [d.id for d, r in zip(docs, bad, strict=True) if r.status != "failed"] == []
+    assert [d.id for d, r in zip(docs, good, strict=True) if not r.ok] == []
+
+
+def _humaneval(data_dir: Path) -> list[dict]:
+    import gzip
+    import json
+
+    with gzip.open(data_dir / "humaneval" / "HumanEval.jsonl.gz", "rt") as fh:
+        return [json.loads(line) for line in fh]

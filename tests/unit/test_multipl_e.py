@@ -1,0 +1,109 @@
+"""MultiPL-E: options, the dataset's prompts and stop tokens, completion handling, skipping a
+language without its toolchain, and pass@1 per language."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from shootout.benchmarks import REGISTRY, PromptContext
+from shootout.benchmarks.multipl_e import COUNTS, chat_completion, cut
+from shootout.data import DataDir
+from shootout.errors import ConfigError, SandboxError
+from shootout.providers.base import Sampling
+from shootout.store.rows import SampleRow
+from shootout.testing import FakeProvider
+
+BASE = PromptContext("generative", False, Sampling(), 0)
+
+
+def _bench(data_dir: Path, **options):
+    return REGISTRY["multipl_e"](data=DataDir(data_dir), options=options)
+
+
+def test_every_language_loads_with_its_count_and_group(data_dir: Path) -> None:
+    docs = _bench(data_dir).load()
+    counts = {k: sum(d.group == k for d in docs) for k in COUNTS}
+    assert counts == COUNTS
+    assert all(d.id == f"{d.group}/{d.fields['name']}" for d in docs)
+
+
+def test_languages_option(data_dir: Path) -> None:
+    docs = _bench(data_dir, languages="rs, js").load()
+    assert {d.group for d in docs} == {"rs", "js"}
+    with pytest.raises(ConfigError, match="multipl_e: languages: cobol; choose from cpp"):
+        _bench(data_dir, languages="cpp,cobol")
+
+
+def test_base_request_is_the_dataset_prompt_with_its_stop_tokens(data_dir: Path) -> None:
+    bench = _bench(data_dir, languages="go")
+    doc = bench.load()[0]
+    req = bench.request(doc, BASE)
+    assert req.prompt == doc.fields["prompt"]
+    assert req.sampling.stop == ("\nfunc", "struct", "\n// ")
+
+
+def test_chat_request_asks_for_a_fenced_function(data_dir: Path) -> None:
+    bench = _bench(data_dir, languages="rs")
+    doc = bench.load()[0]
+    req = bench.request(doc, PromptContext("generative", True, Sampling(), 0))
+    text = req.messages[0].content
+    assert text.startswith("Complete the following Rust function.")
+    assert "```rust\n" + doc.fields["prompt"].rstrip() + "\n```" in text
+
+
+def test_cut_at_the_first_stop_token() -> None:
+    assert cut("\n    return 1;\n}\nint main() {}", ["\n}"]) == "\n    return 1;"
+    assert cut("no stop here", ["\n}"]) == "no stop here"
+
+
+def test_chat_completion_continues_after_the_signature() -> None:
+    prompt = "// add\nlong add(long a, long b) {\n"
+    answer = ("Sure!\n```cpp\n#include <cstdio>\nlong add(long a, long b) {\n    return a + b;\n}"
+              "\n```\nThat adds them.")
+    assert chat_completion(answer, prompt, ["\n}"]) == "\n    return a + b;"
+    body_only = "```cpp\n    return a + b;\n}\n```"
+    assert chat_completion(body_only, prompt, ["\n}"]) == "    return a + b;"
+    # the signature respaced and retyped, a call to it later: the definition is found
+    retyped = ("```cpp\nlong add(const long a,\n         const long b)\n{\n    return a + b;\n}"
+               "\nint main() { if (add(1, 2)) { return 0; } }\n```")
+    assert chat_completion(retyped, prompt, ["\n}"]) == "\n    return a + b;"
+    rust = "```rust\nfn add(a: isize, b: isize) -> isize {\n    a + b\n}\n```"
+    assert chat_completion(rust, "/// add\nfn add(a: isize, b: isize) -> isize {\n",
+                           ["\n}"]) == "\n    a + b"
+
+
+def test_a_language_without_its_toolchain_is_skipped_not_scored(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shootout.benchmarks.multipl_e as mpe
+
+    monkeypatch.setattr(mpe, "missing_tools",
+                        lambda lang: "no rustc" if lang.key == "rs" else None)
+    bench = _bench(data_dir, languages="rs,js")
+    docs = bench.load()
+    kept = asyncio.run(bench.bind(FakeProvider(answer=""), docs, BASE, send=False))
+    assert {d.group for d in kept} == {"js"}
+    assert bench.binding_info() == {"skipped_languages": {"rs": "no rustc"}}
+
+    monkeypatch.setattr(mpe, "missing_tools", lambda lang: f"no {lang.key}")
+    with pytest.raises(SandboxError, match="no language can run here: no rs; no js"):
+        asyncio.run(bench.bind(FakeProvider(answer=""), docs, BASE, send=False))
+
+
+def _row(item: str, group: str, passed: float) -> SampleRow:
+    return SampleRow("m", "multipl_e", item, 0, group, "ok", {"pass@1": passed}, None, "",
+                     False, None, None, {"status": "ok" if passed else "failed"})
+
+
+def test_aggregate_gives_pass_at_1_overall_and_per_language() -> None:
+    rows = [_row("cpp/a", "cpp", 1.0), _row("cpp/b", "cpp", 0.0), _row("rs/a", "rs", 1.0)]
+    result = REGISTRY["multipl_e"].aggregate(rows)
+    assert result is not None
+    scores, analysis = result
+    assert scores[0].metric == "pass@1" and scores[0].score == pytest.approx(2 / 3)
+    by = analysis["pass@1_by_language"]
+    assert by["cpp"]["pass@1"] == 0.5 and by["cpp"]["n"] == 2
+    assert by["rs"]["pass@1"] == 1.0 and by["rs"]["ci_low"] < 1.0
