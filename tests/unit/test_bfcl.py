@@ -181,3 +181,9 @@ def test_runner_scores_per_category_and_records_the_mode(docs: list[Doc], data_d
     analysis = REGISTRY["bfcl"].analyze([s for s in samples])
     assert analysis == {"mode": "prompted", "errors": {"wrong_count": 1}, "malformed": {}}
     assert json.dumps(analysis)
+
+
+def test_dry_run_cost_counts_the_native_tools(docs: list[Doc]) -> None:
+    native = BFCL(data=DataDir(None), options={"mode": "native"})
+    base = super(BFCL, native).cost(docs[:5], CHAT)["prompt_tokens"]
+    assert native.cost(docs[:5], CHAT)["prompt_tokens"] > base

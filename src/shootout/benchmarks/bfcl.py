@@ -40,6 +40,7 @@ from ..scoring.function_calls import (
     decode_prompted,
     malformed,
 )
+from ..scoring.text import estimate_tokens
 from .base import (
     Benchmark,
     BenchmarkOptions,
@@ -194,6 +195,14 @@ class BFCL(Benchmark):
         question = "\n".join(m.content for m in turns)
         return GenerateRequest(prompt=f"{system}\nQuestion: {question}\nAnswer: ",
                                sampling=ctx.sampling)
+
+    def cost(self, docs: Sequence[Doc], ctx: PromptContext) -> dict[str, Any]:
+        """The base estimate, plus the tools' JSON in native mode (sent as prompt tokens)."""
+        out = super().cost(docs, ctx)
+        if self.opts.mode == "native":
+            out["prompt_tokens"] += sum(
+                estimate_tokens(json.dumps(native_tools(d.fields["functions"]))) for d in docs)
+        return out
 
     def decode(self, doc: Doc[BFCLItem], response: GenerateResponse) -> Decoded:
         names = [str(fn["name"]) for fn in doc.fields["functions"]]
