@@ -223,6 +223,8 @@ NAMES = ["calc.area", "spotify.play"]
      False),
     ("[f(x=[1, 2], d={'a': true}, n=null, v=some_var)]",
      [c("f", x=[1, 2], d={"a": True}, n=None, v="some_var")], False),
+    ("[calc.area(base=1, height=2)]\nAnswer: [calc.area(base=3)]",
+     [c("calc.area", base=1, height=2)], False),
     ("[]", [], False),
     ("None of the functions can be used (the question asks for a BMI).", [], False),
     ("I cannot help with that.", [], False),

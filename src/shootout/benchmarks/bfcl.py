@@ -26,6 +26,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, ClassVar, Literal, TypedDict
 
 from pydantic import Field
@@ -79,6 +80,8 @@ SYSTEM_PROMPT = (
 )
 # BFCL appends this to each Python function's description
 PYTHON_NOTE = " Note that the provided function is in Python 3 syntax."
+
+BASE_STOP = ("\nQuestion:", "<end_of_turn>", "<|im_end|>", "</s>")
 
 # BFCL's types to JSON Schema's, for native tools (BFCL's GORILLA_TO_OPENAPI, Python part)
 JSON_TYPES = {"dict": "object", "float": "number", "tuple": "array", "any": "string"}
@@ -192,9 +195,11 @@ class BFCL(Benchmark):
         if ctx.chat:
             return GenerateRequest(messages=(Message("system", system), *turns),
                                    sampling=ctx.sampling)
+        # a base model: the docs, the question, and a stop before it writes the next question
         question = "\n".join(m.content for m in turns)
+        sampling = replace(ctx.sampling, stop=ctx.sampling.stop or BASE_STOP)
         return GenerateRequest(prompt=f"{system}\nQuestion: {question}\nAnswer: ",
-                               sampling=ctx.sampling)
+                               sampling=sampling)
 
     def cost(self, docs: Sequence[Doc], ctx: PromptContext) -> dict[str, Any]:
         """The base estimate, plus the tools' JSON in native mode (sent as prompt tokens)."""

@@ -291,7 +291,7 @@ def decode_prompted(text: str, names: Sequence[str]) -> Decoded:
     fence = _FENCE.search(body)
     if fence:
         body = fence.group(1).strip()
-    candidates = [body]
+    candidates = [body, body.split("\n", 1)[0].strip()]  # the calls, or their line
     if "[" in body and "]" in body:
         candidates.append(body[body.index("["): body.rindex("]") + 1])
     error = ""
