@@ -164,3 +164,43 @@ def test_bfcl_native_mode_end_to_end(data_dir: Path, tmp_path: Path) -> None:
     assert all(s.metrics["acc"] == 1.0 for s in samples if s.group == "irrelevance")
     per_model = store.get_run(run_id)["manifest"]["benchmarks"]["bfcl"]["per_model"]["fake"]
     assert per_model["model_binding"] == {"mode": "native"}
+
+
+# -- Anthropic's Messages API -------------------------------------------------------------
+
+
+def test_anthropic_tools_on_the_wire_and_tool_use_blocks_streamed() -> None:
+    from shootout.providers.anthropic import AnthropicProvider
+    from shootout.testing import FakeAnthropicServer
+
+    calls = [{"name": "get_weather", "arguments": '{"city": "Paris"}'},
+             {"name": "get_weather", "arguments": '{"city": "Rome", "unit": "celsius"}'}]
+    with FakeAnthropicServer(tool_calls_fn=lambda body: calls) as srv:
+        provider = AnthropicProvider("claude-sonnet-4-5", base_url=srv.base_url)
+
+        async def go() -> Any:
+            try:
+                return await provider.generate(
+                    GenerateRequest(messages=ASK, tools=(TOOL,), tool_choice="required"))
+            finally:
+                await provider.aclose()
+
+        resp = asyncio.run(go())
+        body = srv.requests[-1]["body"]
+    assert body["tools"] == [{"name": "get_weather", "description": "Weather in a city.",
+                              "input_schema": TOOL["parameters"]}]
+    assert body["tool_choice"] == {"type": "any"}
+    assert resp.tool_calls == (ToolCall("get_weather", '{"city": "Paris"}', "toolu_0"),
+                               ToolCall("get_weather", '{"city": "Rome", "unit": "celsius"}',
+                                        "toolu_1"))
+    assert resp.finish_reason == "tool_use" and provider.capabilities.tools
+
+
+def test_anthropic_input_delta_outside_a_tool_block_is_retryable() -> None:
+    from shootout.providers.anthropic import _MessageAccumulator
+
+    acc = _MessageAccumulator()
+    acc.add(0.0, {"type": "message_start", "message": {"model": "m", "usage": {}}})
+    with pytest.raises(RetryableProviderError, match="outside a tool_use"):
+        acc.add(0.1, {"type": "content_block_delta", "index": 3,
+                      "delta": {"type": "input_json_delta", "partial_json": "{}"}})
