@@ -126,7 +126,7 @@ def test_native_calls_scored(docs: list[Doc], calls: list[ToolCall], metrics: di
     req = bench.request(d, CHAT)
     s = bench.score(d, CHAT, GenerateResponse(text="", tool_calls=tuple(calls)), req)
     assert s.metrics == metrics, s.reason
-    assert s.detail["malformed_kind"] == kind and s.detail["mode"] == "native"
+    assert s.detail["malformed_kind"] == kind and s.detail["tool_mode"] == "native"
 
 
 def test_unreadable_call_on_irrelevance_is_no_call_but_malformed(docs: list[Doc]) -> None:
@@ -174,7 +174,9 @@ def test_runner_scores_per_category_and_records_the_mode(docs: list[Doc], data_d
     assert len(samples) == 1240
     wrong = [s.item_id for s in samples if s.metrics["acc"] != 1.0]
     assert wrong == [short.id]
-    assert all(s.detail["mode"] == "prompted" for s in samples)
+    assert all(s.detail["tool_mode"] == "prompted" for s in samples)
+    # the scoring mode the results read (extraction failures, truncation) is left as it was
+    assert all(s.detail["mode"] == "generative" for s in samples)
     manifest = (store.get_run(run_id) or {})["manifest"]
     binding = manifest["benchmarks"]["bfcl"]["per_model"]["fake"]["model_binding"]
     assert binding == {"mode": "prompted"}

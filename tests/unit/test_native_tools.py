@@ -156,7 +156,7 @@ def test_bfcl_native_mode_end_to_end(data_dir: Path, tmp_path: Path) -> None:
         assert all("tools" in r["body"] for r in srv.requests)
     store = Store(tmp_path / "r.sqlite")
     samples = list(store.samples(run_id))
-    assert len(samples) == 40 and all(s.detail["mode"] == "native" for s in samples)
+    assert len(samples) == 40 and all(s.detail["tool_mode"] == "native" for s in samples)
     simple = {s.item_id: s for s in samples if s.group == "simple"}
     assert simple[broken].metrics == {"acc": 0.0, "malformed": 1.0}
     assert simple[broken].detail["malformed_kind"] == "invalid_call"
@@ -164,6 +164,14 @@ def test_bfcl_native_mode_end_to_end(data_dir: Path, tmp_path: Path) -> None:
     assert all(s.metrics["acc"] == 1.0 for s in samples if s.group == "irrelevance")
     per_model = store.get_run(run_id)["manifest"]["benchmarks"]["bfcl"]["per_model"]["fake"]
     assert per_model["model_binding"] == {"mode": "native"}
+    # the report's function-calling section says which mode the model ran
+    from shootout.report.build import build_report
+    from shootout.report.markdown import render_markdown
+
+    report = render_markdown(build_report(store, [run_id]), charts=False)
+    assert "Function calling" in report
+    row = next(line for line in report.splitlines() if line.startswith("| fake | native |"))
+    assert row.count("[") == 7  # all, five categories, malformed: each with its interval
 
 
 # -- Anthropic's Messages API -------------------------------------------------------------

@@ -17,7 +17,7 @@ by category (the breakdown carries each category's CI). `malformed` is the share
 whose calls are malformed: unreadable (a call that does not parse, arguments that are not a
 JSON object), a function that was not offered, or a value of the wrong type. As in BFCL, an
 unreadable call on an irrelevance item counts as no call (right), and malformed. The mode each
-model ran is in the manifest (`model_binding.mode`) and in `analyze`.
+model ran is in the manifest (`model_binding.mode`), each sample's `tool_mode` and `analyze`.
 """
 
 from __future__ import annotations
@@ -233,7 +233,7 @@ class BFCL(Benchmark):
             extracted=json.dumps(calls, ensure_ascii=False, default=str),
             reason=reason,
             extraction_failed=bool(decoded.error),
-            detail={"mode": self.opts.mode, "error_kind": verdict.kind or "",
+            detail={"tool_mode": self.opts.mode, "error_kind": verdict.kind or "",
                     "malformed_kind": bad},
         )
 
@@ -242,7 +242,7 @@ class BFCL(Benchmark):
         """The mode the model ran in, and its errors and malformed calls by kind."""
         if not rows:
             return None
-        modes = sorted({str(r.detail.get("mode", "")) for r in rows})
+        modes = sorted({str(r.detail.get("tool_mode", "")) for r in rows})
         errors = Counter(str(r.detail.get("error_kind", "")) for r in rows)
         bad = Counter(str(r.detail.get("malformed_kind", "")) for r in rows)
         return {"mode": ", ".join(modes),
