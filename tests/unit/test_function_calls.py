@@ -225,6 +225,8 @@ NAMES = ["calc.area", "spotify.play"]
      [c("f", x=[1, 2], d={"a": True}, n=None, v="some_var")], False),
     ("[calc.area(base=1, height=2)]\nAnswer: [calc.area(base=3)]",
      [c("calc.area", base=1, height=2)], False),
+    ("[calc.area(base=1, height=2)]\n```python\nprint(1)\n```",
+     [c("calc.area", base=1, height=2)], False),
     ("[]", [], False),
     ("None of the functions can be used (the question asks for a BMI).", [], False),
     ("I cannot help with that.", [], False),

@@ -287,13 +287,14 @@ def decode_prompted(text: str, names: Sequence[str]) -> Decoded:
     is read too). Text with no bracketed list and no offered function's name followed by "("
     is an answer without calls (right for irrelevance); a call attempt that does not parse is
     an error."""
-    body = text.strip()
-    fence = _FENCE.search(body)
-    if fence:
-        body = fence.group(1).strip()
-    candidates = [body, body.split("\n", 1)[0].strip()]  # the calls, or their line
-    if "[" in body and "]" in body:
-        candidates.append(body[body.index("["): body.rindex("]") + 1])
+    whole = text.strip()
+    fence = _FENCE.search(whole)
+    candidates: list[str] = []
+    for body in ([fence.group(1).strip()] if fence else []) + [whole]:
+        candidates += [body, body.split("\n", 1)[0].strip()]  # the calls, or their line
+        if "[" in body and "]" in body:
+            candidates.append(body[body.index("["): body.rindex("]") + 1])
+    body = whole
     error = ""
     for cand in candidates:
         try:
