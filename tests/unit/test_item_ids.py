@@ -37,6 +37,7 @@ DOCUMENTED_COUNTS = {
     "wmt23_zh_en": 1976,
     "wmt23_en_zh": 2074,
     "cmmlu": 11582,
+    "bfcl": 1240,
 }
 
 # needle's items are a grid built from options (lengths x depths x trials), not a data file

@@ -8,6 +8,7 @@ from importlib.metadata import entry_points
 from ..errors import ConfigError, UnknownBenchmarkError
 from .arc import ARCChallenge, ARCEasy
 from .base import Benchmark, Doc, ItemScore, Mode, PromptContext, sample_docs
+from .bfcl import BFCL
 from .cmmlu import CMMLU
 from .gsm8k import GSM8K
 from .hellaswag import HellaSwag
@@ -47,6 +48,7 @@ REGISTRY: dict[str, type[Benchmark]] = {
         WMT23EnZh,
         CMMLU,
         NeedleInAHaystack,
+        BFCL,
     )
 }
 

@@ -7,6 +7,10 @@ server-sent events `message_start` (usage: input tokens, cache reads and writes)
 `signature_delta`) / `content_block_stop` per block, `message_delta` (stop reason; cumulative
 usage), `message_stop`, `ping` at any time, and `error` (e.g. `overloaded_error`) mid-stream.
 HTTP 429 and 529 (overloaded) are retried, after `retry-after-ms` / `retry-after` where given.
+Tool use: a request's `tools` go out as `{"name", "description", "input_schema"}` and its
+`tool_choice` as `{"type": "auto" | "any" | "none"}` ("required" is "any"); a `tool_use`
+block (`content_block_start` with its id and name, then `input_json_delta` pieces of its
+input) comes back as a tool call.
 
 Extended thinking (`thinking_budget`): the time to the first thinking token and to the first
 answer token are kept apart. The API bills thinking as output but does not count it apart,
@@ -33,6 +37,7 @@ from .base import (
     GenerateResponse,
     ProviderOptions,
     Timing,
+    ToolCall,
     Usage,
 )
 from .http import HTTPClient, StreamStats, count, parse_json
@@ -98,7 +103,7 @@ class AnthropicProvider(BaseProvider):
         return Capabilities(
             chat=True, count_prompt_tokens=True, context_window=self.options.context_window,
             max_connections=self.options.concurrency,
-            reasoning=self.options.thinking_budget is not None,
+            reasoning=self.options.thinking_budget is not None, tools=True,
         )
 
     def info(self) -> dict[str, Any]:
@@ -152,6 +157,13 @@ class AnthropicProvider(BaseProvider):
                 body["top_p"] = s.top_p
         if s.stop:
             body["stop_sequences"] = list(s.stop)
+        if request.tools:
+            body["tools"] = [{"name": t["name"], "description": t.get("description", ""),
+                              "input_schema": t.get("parameters") or {"type": "object"}}
+                             for t in request.tools]
+            if request.tool_choice:
+                kind = {"required": "any"}.get(request.tool_choice, request.tool_choice)
+                body["tool_choice"] = {"type": kind}
         return {**self.policy.apply(body), **self.options.extra_body}
 
     async def generate(self, request: GenerateRequest) -> GenerateResponse:
@@ -161,7 +173,7 @@ class AnthropicProvider(BaseProvider):
     async def count_prompt_tokens(self, request: GenerateRequest) -> int | None:
         """The prompt's tokens as the API counts them (`/messages/count_tokens`, free)."""
         body = {k: v for k, v in self._body(request).items()
-                if k in ("model", "messages", "system", "thinking")}
+                if k in ("model", "messages", "system", "thinking", "tools")}
         data = await self.http.redacting(self.http.post_json("/messages/count_tokens", body))
         return count(data.get("input_tokens")) or None
 
@@ -193,6 +205,8 @@ class _MessageAccumulator:
         self.model: str | None = None
         self.started = False
         self.stopped = False
+        # tool_use blocks by content index: (id, name, input JSON pieces)
+        self.tools: dict[int, tuple[str, str, list[str]]] = {}
 
     def add(self, arrival: float, event: dict[str, Any]) -> None:
         kind = event.get("type")
@@ -210,8 +224,10 @@ class _MessageAccumulator:
             self.started = True
             self.model = message.get("model") if isinstance(message.get("model"), str) else None
             self._usage(message.get("usage"))
+        elif kind == "content_block_start":
+            self._block_start(event)
         elif kind == "content_block_delta":
-            self._delta(arrival, event.get("delta"))
+            self._delta(arrival, event.get("delta"), event.get("index"))
         elif kind == "message_delta":
             delta = event.get("delta")
             if isinstance(delta, dict) and delta.get("stop_reason"):
@@ -219,20 +235,35 @@ class _MessageAccumulator:
             self._usage(event.get("usage"))
         elif kind == "message_stop":
             self.stopped = True
-        elif kind not in ("ping", "content_block_start", "content_block_stop"):
+        elif kind not in ("ping", "content_block_stop"):
             raise RetryableProviderError(f"/messages: unexpected event {str(kind)[:40]!r}")
+
+    def _block_start(self, event: dict[str, Any]) -> None:
+        block = event.get("content_block")
+        if isinstance(block, dict) and block.get("type") == "tool_use":
+            index = event.get("index")
+            if not isinstance(index, int):
+                raise RetryableProviderError("/messages: tool_use block without an index")
+            self.tools[index] = (str(block.get("id", "")), str(block.get("name", "")), [])
 
     def _usage(self, usage: Any) -> None:
         """Cumulative counts: a later event's value replaces an earlier one."""
         if isinstance(usage, dict):
             self.usage.update({k: v for k, v in usage.items() if v is not None})
 
-    def _delta(self, arrival: float, delta: Any) -> None:
+    def _delta(self, arrival: float, delta: Any, index: Any = None) -> None:
         if not self.started or not isinstance(delta, dict):
             raise RetryableProviderError("/messages: content before message_start")
         kind = delta.get("type")
         if kind == "text_delta" and isinstance(delta.get("text"), str):
             self.text.append(delta["text"])
+            if self.first_answer is None:
+                self.first_answer = arrival
+            self.chunk_times.append(arrival)
+        elif kind == "input_json_delta" and isinstance(delta.get("partial_json"), str):
+            if index not in self.tools:
+                raise RetryableProviderError("/messages: input_json_delta outside a tool_use")
+            self.tools[index][2].append(delta["partial_json"])
             if self.first_answer is None:
                 self.first_answer = arrival
             self.chunk_times.append(arrival)
@@ -271,4 +302,6 @@ class _MessageAccumulator:
                 connect=connect,
             ),
             model_reported=self.model or model,
+            tool_calls=tuple(ToolCall(name, "".join(args), call_id)
+                             for _, (call_id, name, args) in sorted(self.tools.items())),
         )

@@ -39,11 +39,18 @@ class Sampling:
 
 @dataclass(frozen=True)
 class GenerateRequest:
-    """Either `messages` (chat) or `prompt` (raw text completion), never both."""
+    """Either `messages` (chat) or `prompt` (raw text completion), never both.
+
+    `tools`: functions the model may call natively, each `{"name", "description",
+    "parameters"}` (a JSON Schema object), sent as the API's tools; `tool_choice` as the API
+    takes it ("auto", "none", "required"). Only a provider whose capabilities say `tools`
+    accepts them."""
 
     messages: tuple[Message, ...] | None = None
     prompt: str | None = None
     sampling: Sampling = field(default_factory=Sampling)
+    tools: tuple[dict[str, Any], ...] = ()
+    tool_choice: str | None = None
 
     def __post_init__(self) -> None:
         if (self.messages is None) == (self.prompt is None):
@@ -55,6 +62,9 @@ class GenerateRequest:
             "messages": [asdict(m) for m in self.messages] if self.messages else None,
             "prompt": self.prompt,
             "sampling": self.sampling.to_dict(),
+            # only when set, so the cache keys of requests without tools stay as they were
+            **({"tools": list(self.tools), "tool_choice": self.tool_choice}
+               if self.tools else {}),
         }
 
 
@@ -103,6 +113,16 @@ class Usage:
 
 
 @dataclass(frozen=True)
+class ToolCall:
+    """A function call the model made natively: `arguments` as the API sent them (a JSON
+    text, not yet parsed: malformed arguments are the model's to answer for)."""
+
+    name: str
+    arguments: str
+    id: str = ""
+
+
+@dataclass(frozen=True)
 class GenerateResponse:
     text: str
     reasoning: str | None = None
@@ -112,6 +132,7 @@ class GenerateResponse:
     model_reported: str | None = None
     # what the server reported of the model build that answered (OpenAI's system_fingerprint)
     fingerprint: str | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -146,6 +167,8 @@ class Capabilities:
     max_connections: int = 1
     # a model that thinks before it answers: it gets each benchmark's reasoning output budget
     reasoning: bool = False
+    # accepts `GenerateRequest.tools` and answers with `GenerateResponse.tool_calls`
+    tools: bool = False
 
 
 class ProviderOptions(BaseModel):
@@ -237,6 +260,8 @@ class BaseProvider:
 def response_to_dict(resp: GenerateResponse | LoglikelihoodResponse) -> dict[str, Any]:
     d = asdict(resp)
     d["kind"] = "generate" if isinstance(resp, GenerateResponse) else "loglikelihood"
+    if not d.get("tool_calls", True):  # stored responses without calls stay as they were
+        del d["tool_calls"]
     return d
 
 
@@ -256,4 +281,5 @@ def response_from_dict(d: dict[str, Any]) -> GenerateResponse | LoglikelihoodRes
         timing=timing,
         model_reported=d.get("model_reported"),
         fingerprint=d.get("fingerprint"),
+        tool_calls=tuple(ToolCall(**c) for c in d.get("tool_calls") or ()),
     )

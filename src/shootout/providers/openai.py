@@ -2,6 +2,10 @@
 
 A lean httpx client: streaming chat and text completions with timing stamped where bytes arrive,
 and log-likelihood through completions `echo` + `logprobs` where the server supports it.
+Native function calling: a request's `tools` go out as chat `tools` (`{"type": "function",
+"function": …}`) with its `tool_choice`; streamed `tool_calls` deltas are put together by their
+`index` (the first delta of a call carries its id and name, later ones pieces of its JSON
+arguments), as OpenAI documents its streaming format.
 The API key is read from the environment at construction and kept only in the client's headers.
 """
 
@@ -35,6 +39,7 @@ from .base import (
     LoglikelihoodResponse,
     ProviderOptions,
     Timing,
+    ToolCall,
     Usage,
 )
 from .http import HTTPClient, StreamStats, count, parse_json
@@ -128,6 +133,7 @@ class OpenAIProvider(BaseProvider):
             context_window=self.options.context_window or self._window,
             max_connections=self.options.concurrency,
             reasoning=self._is_reasoning(),
+            tools=self.options.chat,
         )
 
     def _is_reasoning(self) -> bool:
@@ -208,6 +214,12 @@ class OpenAIProvider(BaseProvider):
         if s.seed is not None:
             body["seed"] = s.seed
         path = _add_input(body, request)
+        if request.tools:
+            if request.messages is None:
+                raise CapabilityError(f"{self.model_id}: tools need chat messages (--chat)")
+            body["tools"] = [{"type": "function", "function": t} for t in request.tools]
+            if request.tool_choice:
+                body["tool_choice"] = request.tool_choice
 
         def send(sent: dict[str, Any], accepted: asyncio.Event) -> Awaitable[GenerateResponse]:
             if self._stream_usage:
@@ -379,6 +391,8 @@ class _StreamAccumulator:
         self.fingerprint: str | None = None
         self.done = False
         self.saw_choice = False
+        # streamed tool calls by their index: [id, name, argument pieces]
+        self.tool_calls: dict[int, tuple[list[str], list[str], list[str]]] = {}
 
     def add(self, arrival: float, chunk: dict[str, Any]) -> None:
         if isinstance(chunk.get("model"), str):
@@ -406,6 +420,11 @@ class _StreamAccumulator:
         reasoning = delta.get("reasoning_content") or delta.get("reasoning")
         if not isinstance(piece, str | None) or not isinstance(reasoning, str | None):
             raise RetryableProviderError("stream content is not text")
+        if delta.get("tool_calls"):
+            self._tool_calls(delta["tool_calls"])
+            if self.first_answer is None:
+                self.first_answer = arrival
+            self.chunk_times.append(arrival)
         if reasoning:
             self.reasoning.append(reasoning)
             if self.first_reasoning is None:
@@ -418,6 +437,25 @@ class _StreamAccumulator:
             self.chunk_times.append(arrival)
         if ch.get("finish_reason"):
             self.finish_reason = str(ch["finish_reason"])
+
+    def _tool_calls(self, deltas: Any) -> None:
+        if not isinstance(deltas, list):
+            raise RetryableProviderError("stream tool_calls is not a list")
+        for d in deltas:
+            fn = d.get("function") if isinstance(d, dict) else None
+            index = d.get("index", len(self.tool_calls)) if isinstance(d, dict) else None
+            if not isinstance(index, int) or not isinstance(fn, dict | None):
+                raise RetryableProviderError("stream tool call is not an indexed object")
+            call_id, name, args = self.tool_calls.setdefault(index, ([], [], []))
+            fn = fn or {}
+            for value, into in ((d.get("id"), call_id), (fn.get("name"), name),
+                                (fn.get("arguments"), args)):
+                if not isinstance(value, str | None):
+                    raise RetryableProviderError("stream tool call field is not text")
+                if value and into is call_id:  # an id is whole wherever a server repeats it
+                    call_id[:] = [value]
+                elif value:
+                    into.append(value)
 
     def response(self, e2e: float, connect: float | None = None) -> GenerateResponse:
         u = self.usage or {}
@@ -451,6 +489,8 @@ class _StreamAccumulator:
             ),
             model_reported=self.model,
             fingerprint=self.fingerprint,
+            tool_calls=tuple(ToolCall("".join(n), "".join(a), "".join(i))
+                             for _, (i, n, a) in sorted(self.tool_calls.items())),
         )
 
 

@@ -8,7 +8,9 @@ request is wrong: a missing `anthropic-version` header, a refused `x-api-key`, `
 missing or not above the thinking budget, a temperature other than 1 with thinking. Faults, by
 request index (`schedule`) or at random (`fault_rate`): 429 `rate_limit_error` with
 `retry-after`, 529 `overloaded_error`, an `error` event mid-stream, a stream cut before
-`message_stop`. `/v1/messages/count_tokens` counts words.
+`message_stop`. `/v1/messages/count_tokens` counts words. `tool_calls_fn(body)` (a list of
+`{"name", "arguments"}`) adds a `tool_use` block per call after the text, its input streamed as
+`input_json_delta` pieces, and stops with `tool_use`, as the API streams tool use.
 
     with FakeAnthropicServer(ttft=0.05) as srv: srv.base_url
 """
@@ -170,6 +172,17 @@ class _MessagesExchange:
                 self.conn.reset()
                 return
         tail = _block_stop(block, thinking) if block >= 0 else b""
+        calls = list(o.tool_calls_fn(body) or []) if o.tool_calls_fn is not None else []
+        for k, call in enumerate(calls):
+            index = block + 1 + k
+            tail += _sse("content_block_start", {
+                "type": "content_block_start", "index": index, "content_block": {
+                    "type": "tool_use", "id": f"toolu_{k}", "name": call["name"], "input": {}}})
+            args = str(call.get("arguments", ""))
+            for j in range(0, len(args), 8):
+                tail += _delta(index, {"type": "input_json_delta", "partial_json": args[j:j + 8]})
+            tail += _sse("content_block_stop", {"type": "content_block_stop", "index": index})
+        stop = "tool_use" if calls else stop
         usage = {"output_tokens": spent}
         tail += _sse("message_delta", {"type": "message_delta", "delta": {
             "stop_reason": stop, "stop_sequence": None}, "usage": usage})

@@ -5,6 +5,12 @@ deterministically from a hash of the request, logs every request, and can inject
 delays: 429 with or without Retry-After, 5xx, hangs, stalls, resets, malformed JSON or SSE,
 truncated streams, empty choices and wrong content types. Used by tests and benchmarks/ only.
 
+`tool_calls_fn(body)` scripts native function calls: a list of `{"name", "arguments"}`
+(arguments a JSON text, sent as given, valid or not) answers a chat request with `tool_calls`
+instead of text, streamed as OpenAI does (a call's first delta carries its index, id, type
+and name; its arguments follow in pieces under the same index; finish_reason "tool_calls"),
+or in one message when not streamed; an empty list or None answers with text.
+
 `reasoning_model=True` behaves like OpenAI's reasoning models (o-series, gpt-5): a request
 with `max_tokens`, a `temperature` or `top_p` other than 1, or `stop` gets the real HTTP 400
 body naming the parameter (`unsupported_parameter` / `unsupported_value`); every answer first
@@ -78,6 +84,7 @@ class FakeOpenAIServer:
     seed: int = 0
     hang_seconds: float = 30.0
     answer_fn: Any = None
+    tool_calls_fn: Any = None  # body -> [{"name", "arguments"}] or None (see the docstring)
     requests: list[dict[str, Any]] = field(default_factory=list)
     fill_max_tokens: bool = False
     timing_log: Any = None  # a callable given one dict per finished stream (see _stream)
@@ -388,7 +395,41 @@ class _Exchange:
         return True
 
     # -- answers --------------------------------------------------------------------------
+    def _scripted_calls(self, body: dict[str, Any]) -> list[dict[str, str]]:
+        if self.owner.tool_calls_fn is None or "chat" not in self.req.path:
+            return []
+        return list(self.owner.tool_calls_fn(body) or [])
+
+    async def _stream_tool_calls(self, body: dict[str, Any], calls: list[dict[str, str]]) -> None:
+        model = body.get("model")
+        await self.conn.start_stream(chunked=True)
+        events = []
+        for i, call in enumerate(calls):
+            head = {"index": i, "id": f"call_{i}", "type": "function",
+                    "function": {"name": call["name"], "arguments": ""}}
+            events.append({"role": "assistant", "content": None, "tool_calls": [head]})
+            args = str(call.get("arguments", ""))
+            step = max(1, -(-len(args) // 3))
+            for k in range(0, len(args), step):
+                events.append({"tool_calls": [{"index": i,
+                                               "function": {"arguments": args[k:k + step]}}]})
+        for n, delta in enumerate(events):
+            await self._until(self.owner.ttft + n * self.owner.itl)
+            choice = {"index": 0, "delta": delta, "finish_reason": None}
+            await self.conn.body(_event({"id": "x", "model": model, **self._fingerprint(),
+                                         "choices": [choice]}))
+        last = {"index": 0, "delta": {}, "finish_reason": "tool_calls"}
+        tail = [_event({"id": "x", "model": model, "choices": [last]})]
+        if (body.get("stream_options") or {}).get("include_usage"):
+            usage = _usage(body, [str(c.get("arguments", "")) for c in calls])
+            tail.append(_event({"id": "x", "model": model, "choices": [], "usage": usage}))
+        await self.conn.body(b"".join([*tail, b"data: [DONE]\n\n"]))
+        await self.conn.end_stream()
+
     async def _stream(self, body: dict[str, Any], fault: Fault | None) -> None:
+        if fault is None and (calls := self._scripted_calls(body)):
+            await self._stream_tool_calls(body, calls)
+            return
         chat = "chat" in self.req.path
         pieces, thought, finish = self._budgeted(self.owner.pieces(body), body)
         model = body.get("model")
@@ -451,7 +492,13 @@ class _Exchange:
         pieces, thought, finish = self._budgeted(self.owner.pieces(body), body)
         text = "".join(pieces)
         await self._until(self.owner.ttft)
-        if "chat" in self.req.path:
+        if calls := self._scripted_calls(body):
+            msg = {"role": "assistant", "content": None, "tool_calls": [
+                {"id": f"call_{i}", "type": "function",
+                 "function": {"name": c["name"], "arguments": str(c.get("arguments", ""))}}
+                for i, c in enumerate(calls)]}
+            choice = {"index": 0, "message": msg, "finish_reason": "tool_calls"}
+        elif "chat" in self.req.path:
             msg = {"role": "assistant", "content": text}
             choice = {"index": 0, "message": msg, "finish_reason": finish}
         else:

@@ -1,0 +1,250 @@
+"""BFCL (Berkeley Function Calling Leaderboard) AST categories: does the model call the right
+function with the right arguments, and call none when none fits?
+
+Five categories (simple 400, multiple 200, parallel 200, parallel_multiple 200, irrelevance
+240), each item a user question with the docs of one or more functions. Two modes
+(`-o bfcl.mode=`):
+
+- `prompted` (default, any chat model): BFCL's system prompt for prompting models with the
+  function docs in JSON; the model answers `[func(a=1), other(b="x")]`, read as Python.
+- `native`: the docs go as the API's `tools` (`tool_choice: auto`) and the calls come back as
+  `tool_calls`; names with "." are sent with "_" (OpenAI's name pattern has no "."), as BFCL
+  does, and the docs' types are mapped to JSON Schema (dict→object, float→number,
+  tuple→array, any→string). Needs a provider whose capabilities say `tools`.
+
+Scoring is the AST checker of `shootout.scoring.function_calls`; `acc` per item, broken down
+by category (the breakdown carries each category's CI). `malformed` is the share of answers
+whose calls are malformed: unreadable (a call that does not parse, arguments that are not a
+JSON object), a function that was not offered, or a value of the wrong type. As in BFCL, an
+unreadable call on an irrelevance item counts as no call (right), and malformed. The mode each
+model ran is in the manifest (`model_binding.mode`), each sample's `tool_mode` and `analyze`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any, ClassVar, Literal, TypedDict
+
+from pydantic import Field
+
+from ..data.files import expect_count, read_jsonl
+from ..errors import ConfigError, DataError
+from ..providers.base import GenerateRequest, GenerateResponse, Message, Provider
+from ..scoring.function_calls import (
+    Decoded,
+    check_calls,
+    decode_native,
+    decode_prompted,
+    malformed,
+)
+from ..scoring.text import estimate_tokens
+from .base import (
+    Benchmark,
+    BenchmarkOptions,
+    Doc,
+    ItemScore,
+    Mode,
+    PromptContext,
+    Request,
+    Response,
+)
+
+# category → (file stem, items)
+CATEGORIES: dict[str, tuple[str, int]] = {
+    "simple": ("simple_python", 400),
+    "multiple": ("multiple", 200),
+    "parallel": ("parallel", 200),
+    "parallel_multiple": ("parallel_multiple", 200),
+    "irrelevance": ("irrelevance", 240),
+}
+
+# BFCL's DEFAULT_SYSTEM_PROMPT for prompting models (bfcl_eval/constants/default_prompts.py)
+SYSTEM_PROMPT = (
+    "You are an expert in composing functions. You are given a question and a set of possible "
+    "functions. Based on the question, you will need to make one or more function/tool calls "
+    "to achieve the purpose.\nIf none of the functions can be used, point it out. If the given "
+    "question lacks the parameters required by the function, also point it out.\nYou should "
+    "only return the function calls in your response.\n\nIf you decide to invoke any of the "
+    "function(s), you MUST put it in the format of [func_name1(params_name1=params_value1, "
+    "params_name2=params_value2...), func_name2(params)]\nYou SHOULD NOT include any other "
+    "text in the response.\n\nAt each turn, you should try your best to complete the tasks "
+    "requested by the user within the current turn. Continue to output functions to call "
+    "until you have fulfilled the user's request to the best of your ability. Once you have "
+    "no more functions to call, the system will consider the current turn complete and "
+    "proceed to the next turn or task.\n\nHere is a list of functions in JSON format that you "
+    "can invoke.\n{functions}\n"
+)
+# BFCL appends this to each Python function's description
+PYTHON_NOTE = " Note that the provided function is in Python 3 syntax."
+
+BASE_STOP = ("\nQuestion:", "<end_of_turn>", "<|im_end|>", "</s>")
+
+# BFCL's types to JSON Schema's, for native tools (BFCL's GORILLA_TO_OPENAPI, Python part)
+JSON_TYPES = {"dict": "object", "float": "number", "tuple": "array", "any": "string"}
+
+
+class BFCLItem(TypedDict):
+    category: str
+    messages: list[Message]
+    functions: list[dict[str, Any]]
+    ground_truth: list[dict[str, dict[str, list[Any]]]]
+
+
+class BFCLOptions(BenchmarkOptions):
+    mode: Literal["prompted", "native"] = Field(
+        "prompted", description="prompted (docs in the prompt) or native (the API's tools)")
+
+
+def _messages(turn: list[dict[str, Any]], where: str) -> list[Message]:
+    out = []
+    for m in turn:
+        role = m.get("role")
+        if role not in ("system", "user", "assistant"):
+            raise DataError(f"{where}: unknown role {role!r}")
+        out.append(Message(role, str(m.get("content", ""))))
+    return out
+
+
+def _with_note(fn: dict[str, Any]) -> dict[str, Any]:
+    return {**fn, "description": str(fn.get("description", "")) + PYTHON_NOTE}
+
+
+def _json_schema(node: Any) -> Any:
+    if isinstance(node, dict):
+        out = {k: _json_schema(v) for k, v in node.items()}
+        if isinstance(out.get("type"), str):
+            out["type"] = JSON_TYPES.get(out["type"], out["type"])
+        return out
+    if isinstance(node, list):
+        return [_json_schema(v) for v in node]
+    return node
+
+
+def api_name(name: str) -> str:
+    """A function name as OpenAI's pattern allows it (^[a-zA-Z0-9_-]{1,64}$)."""
+    return re.sub(r"[^a-zA-Z0-9_-]", "_", name)[:64]
+
+
+def native_tools(functions: Sequence[dict[str, Any]]) -> tuple[dict[str, Any], ...]:
+    return tuple({"name": api_name(f["name"]),
+                  "description": str(f.get("description", "")) + PYTHON_NOTE,
+                  "parameters": _json_schema(f.get("parameters", {}))} for f in functions)
+
+
+class BFCL(Benchmark):
+    name: ClassVar[str] = "bfcl"
+    version: ClassVar[str] = "1"
+    domain: ClassVar[str] = "tools"
+    description: ClassVar[str] = ("BFCL AST categories (1,240 function-calling items: simple, "
+                                  "multiple, parallel, parallel_multiple, irrelevance)")
+    citation: ClassVar[str] = (
+        "Patil et al. 2025, The Berkeley Function Calling Leaderboard (BFCL): From Tool Use to "
+        "Agentic Evaluation of Large Language Models")
+    metrics: ClassVar[tuple[str, ...]] = ("acc", "malformed")
+    primary_metric: ClassVar[str] = "acc"
+    modes: ClassVar[tuple[Mode, ...]] = ("generative",)
+    default_max_tokens: ClassVar[int] = 512
+    Options: ClassVar[type[BenchmarkOptions]] = BFCLOptions
+
+    def load(self) -> list[Doc[BFCLItem]]:
+        docs: list[Doc[BFCLItem]] = []
+        for category, (stem, count) in CATEGORIES.items():
+            answers: dict[str, list[Any]] = {}
+            if category != "irrelevance":
+                apath = self.data.path(f"bfcl/possible_answer/BFCL_v4_{stem}.json")
+                answers = {str(r["id"]): r["ground_truth"] for _, r in read_jsonl(apath)}
+            path = self.data.path(f"bfcl/BFCL_v4_{stem}.json")
+            n = 0
+            for line, r in read_jsonl(path):
+                try:
+                    item_id, turns, functions = str(r["id"]), r["question"], r["function"]
+                except KeyError as e:
+                    raise DataError(f"{path}:{line}: missing field {e}") from e
+                if category != "irrelevance" and item_id not in answers:
+                    raise DataError(f"{path}:{line}: no possible answer for {item_id}")
+                docs.append(Doc(item_id, BFCLItem(
+                    category=category, messages=_messages(turns[0], f"{path}:{line}"),
+                    functions=list(functions),
+                    ground_truth=answers.get(item_id, [])), group=category))
+                n += 1
+            expect_count(path, n, count)
+        return docs
+
+    async def bind(self, provider: Provider, docs: Sequence[Doc], ctx: PromptContext, *,
+                   send: bool = True) -> list[Doc]:
+        if self.opts.mode == "native" and not provider.capabilities.tools:
+            raise ConfigError(f"bfcl: {provider.model_id} takes no native tools here; "
+                              "run it with -o bfcl.mode=prompted")
+        return list(docs)
+
+    def binding_info(self) -> dict[str, Any]:
+        return {"mode": self.opts.mode}
+
+    def request(self, doc: Doc[BFCLItem], ctx: PromptContext) -> Request:
+        f = doc.fields
+        turns = tuple(f["messages"])
+        if self.opts.mode == "native":
+            return GenerateRequest(messages=turns, sampling=ctx.sampling,
+                                   tools=native_tools(f["functions"]), tool_choice="auto")
+        docs = json.dumps([_with_note(fn) for fn in f["functions"]], ensure_ascii=False)
+        system = SYSTEM_PROMPT.format(functions=docs)
+        if ctx.chat:
+            return GenerateRequest(messages=(Message("system", system), *turns),
+                                   sampling=ctx.sampling)
+        # a base model: the docs, the question, and a stop before it writes the next question
+        question = "\n".join(m.content for m in turns)
+        sampling = replace(ctx.sampling, stop=ctx.sampling.stop or BASE_STOP)
+        return GenerateRequest(prompt=f"{system}\nQuestion: {question}\nAnswer: ",
+                               sampling=sampling)
+
+    def cost(self, docs: Sequence[Doc], ctx: PromptContext) -> dict[str, Any]:
+        """The base estimate, plus the tools' JSON in native mode (sent as prompt tokens)."""
+        out = super().cost(docs, ctx)
+        if self.opts.mode == "native":
+            out["prompt_tokens"] += sum(
+                estimate_tokens(json.dumps(native_tools(d.fields["functions"]))) for d in docs)
+        return out
+
+    def decode(self, doc: Doc[BFCLItem], response: GenerateResponse) -> Decoded:
+        names = [str(fn["name"]) for fn in doc.fields["functions"]]
+        if self.opts.mode == "native":
+            back = {api_name(n): n for n in names}
+            return decode_native([(c.name, c.arguments) for c in response.tool_calls], back)
+        return decode_prompted(response.text, names)
+
+    def score(self, doc: Doc[BFCLItem], ctx: PromptContext, response: Response,
+              request: Request) -> ItemScore:
+        assert isinstance(response, GenerateResponse)
+        f = doc.fields
+        decoded = self.decode(doc, response)
+        bad = "invalid_call" if decoded.error else malformed(f["functions"], decoded.calls,
+                                                                   f["ground_truth"])
+        verdict = check_calls(f["category"], f["functions"], decoded.calls, f["ground_truth"])
+        # an unreadable attempt is no call: right on irrelevance, as BFCL counts it
+        correct = verdict.valid and (not decoded.error or f["category"] == "irrelevance")
+        calls = [{"name": c.name, "args": dict(c.args)} for c in decoded.calls]
+        reason = decoded.error or verdict.reason or ("right" if correct else "")
+        return ItemScore(
+            metrics={"acc": float(correct), "malformed": float(bool(bad))},
+            extracted=json.dumps(calls, ensure_ascii=False, default=str),
+            reason=reason,
+            extraction_failed=bool(decoded.error),
+            detail={"tool_mode": self.opts.mode, "error_kind": verdict.kind or "",
+                    "malformed_kind": bad},
+        )
+
+    @classmethod
+    def analyze(cls, rows: Sequence[Any]) -> dict[str, Any] | None:
+        """The mode the model ran in, and its errors and malformed calls by kind."""
+        if not rows:
+            return None
+        modes = sorted({str(r.detail.get("tool_mode", "")) for r in rows})
+        errors = Counter(str(r.detail.get("error_kind", "")) for r in rows)
+        bad = Counter(str(r.detail.get("malformed_kind", "")) for r in rows)
+        return {"mode": ", ".join(modes),
+                "errors": {k: v for k, v in sorted(errors.items()) if k},
+                "malformed": {k: v for k, v in sorted(bad.items()) if k}}

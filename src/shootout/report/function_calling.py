@@ -1,0 +1,51 @@
+"""The report's function-calling section: per model, the mode bfcl ran in (native tools or
+prompted), its accuracy per BFCL category with intervals, and its malformed-call rate."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from ..analysis.formatting import ci, pct
+from ..analysis.results import item_scores
+from ..analysis.stats import summarize
+from ..store import SampleRow
+from .sections import SectionContent, register_section
+from .tables import Table, TCell, cell, lcell
+
+if TYPE_CHECKING:
+    from .build import Report
+
+CATEGORIES = ("simple", "multiple", "parallel", "parallel_multiple", "irrelevance")
+
+
+def _figure(rows: Sequence[SampleRow], metric: str, confidence: float) -> TCell:
+    per_item = item_scores(rows, metric)
+    if not per_item:
+        return cell("–")
+    sm = summarize(list(per_item.values()), confidence=confidence)
+    return cell(f"{pct(sm.mean)} {ci(sm.ci_low, sm.ci_high)}", title=f"n = {sm.n}")
+
+
+@register_section("Function calling")
+def function_calling(report: Report) -> SectionContent | None:
+    found = [(label, rows) for label in report.data.labels
+             if (rows := report.data.samples.get((label, "bfcl")))]
+    if not found:
+        return None
+    table_rows = []
+    for label, rows in found:
+        modes = sorted({str(r.detail.get("tool_mode", "?")) for r in rows})
+        by_cat = [_figure([r for r in rows if r.group == c], "acc", report.confidence)
+                  for c in CATEGORIES]
+        table_rows.append((lcell(label), lcell(", ".join(modes)),
+                           _figure(rows, "acc", report.confidence), *by_cat,
+                           _figure(rows, "malformed", report.confidence)))
+    table = Table("function-calling", ("Model", "Mode", "All", *CATEGORIES, "Malformed"),
+                  tuple(table_rows), left_cols=2)
+    note = ("bfcl accuracy (%) by BFCL's AST checker, per category, with "
+            f"{report.confidence:.0%} intervals; mode: native = the API's tools and tool_calls, "
+            "prompted = the function docs in the prompt and calls read from the text. "
+            "Malformed: answers whose calls do not parse, name a function that was not "
+            "offered, or give a value of the wrong type.")
+    return SectionContent(paragraphs=(note,), tables=(table,))

@@ -1,0 +1,191 @@
+"""bfcl end to end on the real data: the reference answers pass the checker, a scripted
+model's calls are scored per category, and the mode each model ran is recorded."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shootout.benchmarks import REGISTRY, Doc, PromptContext
+from shootout.benchmarks.bfcl import BFCL, native_tools
+from shootout.config import validate_config
+from shootout.data import DataDir
+from shootout.errors import ConfigError
+from shootout.providers.base import GenerateRequest, GenerateResponse, Sampling, ToolCall
+from shootout.runner.run import Runner
+from shootout.scoring.function_calls import Call, check_calls
+from shootout.store.sqlite import Store
+from shootout.testing import FakeProvider
+
+CHAT = PromptContext("generative", True, Sampling(max_tokens=512), 0)
+
+
+@pytest.fixture(scope="module")
+def docs(data_dir: Path) -> list[Doc]:
+    return BFCL(data=DataDir(data_dir)).load()
+
+
+def _pick(options: list[Any]) -> Any:
+    return _unwrap(next(o for o in options if o != ""))
+
+
+def _unwrap(x: Any) -> Any:  # a dict's accepted values are wrapped in lists, key by key
+    if isinstance(x, dict):
+        return {k: _pick(v) for k, v in x.items() if any(o != "" for o in v)}
+    if isinstance(x, list):
+        return [_unwrap(v) for v in x]
+    return x
+
+
+def reference_calls(doc: Doc) -> list[Call]:
+    """The first accepted value of each parameter the function declares, calls reversed (the
+    checker matches parallel calls in any order)."""
+    calls = []
+    for exp in doc.fields["ground_truth"]:
+        (name, params), = exp.items()
+        fn = next(f for f in doc.fields["functions"] if f["name"] == name)
+        props = fn["parameters"]["properties"]
+        calls.append(Call(name, {p: _pick(v) for p, v in params.items()
+                                 if p in props and any(o != "" for o in v)}))
+    return calls[::-1]
+
+
+def as_prompted(calls: list[Call]) -> str:
+    return "[" + ", ".join(
+        f"{c.name}(" + ", ".join(f"{k}={v!r}" for k, v in c.args.items()) + ")"
+        for c in calls) + "]"
+
+
+def test_categories_and_counts(docs: list[Doc]) -> None:
+    by = {g: sum(d.group == g for d in docs) for g in {d.group for d in docs}}
+    assert by == {"simple": 400, "multiple": 200, "parallel": 200, "parallel_multiple": 200,
+                  "irrelevance": 240}
+
+
+def test_every_reference_answer_passes_the_checker(docs: list[Doc]) -> None:
+    for d in docs:
+        if d.group == "irrelevance":
+            continue
+        f = d.fields
+        v = check_calls(f["category"], f["functions"], reference_calls(d), f["ground_truth"])
+        assert v.valid, f"{d.id}: {v.reason}"
+
+
+def test_reference_answers_score_right_through_the_prompted_format(docs: list[Doc]) -> None:
+    bench = BFCL(data=DataDir(None))
+    for d in docs[::7]:
+        req = bench.request(d, CHAT)
+        text = "I can't answer that." if d.group == "irrelevance" else as_prompted(
+            reference_calls(d))
+        s = bench.score(d, CHAT, GenerateResponse(text=text), req)
+        assert s.metrics == {"acc": 1.0, "malformed": 0.0}, f"{d.id}: {s.reason}"
+
+
+def test_prompted_request_is_bfcl_system_prompt_with_the_docs(docs: list[Doc]) -> None:
+    req = BFCL(data=DataDir(None)).request(docs[0], CHAT)
+    assert isinstance(req, GenerateRequest) and req.messages and not req.tools
+    system, user = req.messages
+    assert system.role == "system" and user.role == "user"
+    assert "[func_name1(params_name1=params_value1" in system.content
+    assert '"name": "calculate_triangle_area"' in system.content
+    assert user.content == docs[0].fields["messages"][0].content
+
+
+def test_native_tools_are_json_schema_with_api_names(docs: list[Doc]) -> None:
+    d = next(d for d in docs if d.id == "simple_python_1")  # math.factorial
+    req = BFCL(data=DataDir(None), options={"mode": "native"}).request(d, CHAT)
+    assert isinstance(req, GenerateRequest)
+    assert req.tool_choice == "auto" and len(req.messages or ()) == 1
+    (tool,) = req.tools
+    assert tool["name"] == "math_factorial"
+    assert tool["parameters"]["type"] == "object"
+    assert native_tools([{"name": "f", "parameters": {"type": "dict", "properties": {
+        "x": {"type": "float"}, "t": {"type": "tuple", "items": {"type": "integer"}}}}}])[0][
+        "parameters"]["properties"] == {"x": {"type": "number"},
+                                        "t": {"type": "array", "items": {"type": "integer"}}}
+
+
+@pytest.mark.parametrize(("calls", "metrics", "kind"), [
+    ([ToolCall("math_factorial", '{"number": 5}')], {"acc": 1.0, "malformed": 0.0}, ""),
+    ([ToolCall("math_factorial", '{"number": "5"}')], {"acc": 0.0, "malformed": 1.0},
+     "wrong_type"),
+    ([ToolCall("math_factorial", '{"number": 5')], {"acc": 0.0, "malformed": 1.0},
+     "invalid_call"),
+    ([ToolCall("factorial", '{"number": 5}')], {"acc": 0.0, "malformed": 1.0},
+     "unknown_function"),
+    ([], {"acc": 0.0, "malformed": 0.0}, ""),
+])
+def test_native_calls_scored(docs: list[Doc], calls: list[ToolCall], metrics: dict[str, float],
+                             kind: str) -> None:
+    bench = BFCL(data=DataDir(None), options={"mode": "native"})
+    d = next(d for d in docs if d.id == "simple_python_1")
+    req = bench.request(d, CHAT)
+    s = bench.score(d, CHAT, GenerateResponse(text="", tool_calls=tuple(calls)), req)
+    assert s.metrics == metrics, s.reason
+    assert s.detail["malformed_kind"] == kind and s.detail["tool_mode"] == "native"
+
+
+def test_unreadable_call_on_irrelevance_is_no_call_but_malformed(docs: list[Doc]) -> None:
+    bench = BFCL(data=DataDir(None))
+    d = next(d for d in docs if d.group == "irrelevance")
+    name = d.fields["functions"][0]["name"]
+    s = bench.score(d, CHAT, GenerateResponse(text=f"[{name}(1, 2)]"), bench.request(d, CHAT))
+    assert s.metrics == {"acc": 1.0, "malformed": 1.0}
+    s = bench.score(d, CHAT, GenerateResponse(text=f"[{name}()]"), bench.request(d, CHAT))
+    assert s.metrics["acc"] == 0.0
+
+
+def test_mode_option_is_checked() -> None:
+    with pytest.raises(ConfigError, match="bfcl: option mode"):
+        BFCL(data=DataDir(None), options={"mode": "xml"})
+
+
+def test_native_mode_refused_for_a_provider_without_tools(docs: list[Doc]) -> None:
+    bench = BFCL(data=DataDir(None), options={"mode": "native"})
+    with pytest.raises(ConfigError, match=r"-o bfcl\.mode=prompted"):
+        asyncio.run(bench.bind(FakeProvider(), docs[:1], CHAT))
+
+
+def test_runner_scores_per_category_and_records_the_mode(docs: list[Doc], data_dir: Path,
+                                                         tmp_path: Path) -> None:
+    """A scripted model answers every item with its reference calls, except the first
+    parallel item, where it gives one call too few."""
+    bench = BFCL(data=DataDir(None))
+    by_request = {bench.request(d, CHAT).messages: d for d in docs}  # a question may repeat
+    short = next(d for d in docs if d.group == "parallel")
+
+    def answer(req: GenerateRequest) -> str:
+        d = by_request[req.messages]
+        if d.group == "irrelevance":
+            return "None of these functions fits."
+        calls = reference_calls(d)
+        return as_prompted(calls[1:] if d.id == short.id else calls)
+
+    config = validate_config({"models": [{"spec": "openai:fake", "name": "fake"}],
+                              "benchmarks": ["bfcl"]}, "test")
+    store = Store(tmp_path / "r.sqlite")
+    runner = Runner(config, store, data_dir=str(data_dir))
+    run_id = asyncio.run(runner.run({"fake": FakeProvider(answer=answer)}))
+    samples = list(store.samples(run_id))
+    assert len(samples) == 1240
+    wrong = [s.item_id for s in samples if s.metrics["acc"] != 1.0]
+    assert wrong == [short.id]
+    assert all(s.detail["tool_mode"] == "prompted" for s in samples)
+    # the scoring mode the results read (extraction failures, truncation) is left as it was
+    assert all(s.detail["mode"] == "generative" for s in samples)
+    manifest = (store.get_run(run_id) or {})["manifest"]
+    binding = manifest["benchmarks"]["bfcl"]["per_model"]["fake"]["model_binding"]
+    assert binding == {"mode": "prompted"}
+    analysis = REGISTRY["bfcl"].analyze([s for s in samples])
+    assert analysis == {"mode": "prompted", "errors": {"wrong_count": 1}, "malformed": {}}
+    assert json.dumps(analysis)
+
+
+def test_dry_run_cost_counts_the_native_tools(docs: list[Doc]) -> None:
+    native = BFCL(data=DataDir(None), options={"mode": "native"})
+    base = super(BFCL, native).cost(docs[:5], CHAT)["prompt_tokens"]
+    assert native.cost(docs[:5], CHAT)["prompt_tokens"] > base
