@@ -34,6 +34,11 @@ DOCUMENTED_COUNTS = {
     "wmt23_zh_en": 1976,
     "wmt23_en_zh": 2074,
     "cmmlu": 11582,
+    "piqa": 1838,
+    "boolq": 3270,
+    "triviaqa": 7993,
+    "mmlu_pro": 12032,
+    "bbh": 6511,
 }
 
 # needle's items are a grid built from options (lengths x depths x trials), not a data file

@@ -8,14 +8,19 @@ from importlib.metadata import entry_points
 from ..errors import ConfigError, UnknownBenchmarkError
 from .arc import ARCChallenge, ARCEasy
 from .base import Benchmark, Doc, ItemScore, Mode, PromptContext, sample_docs
+from .bbh import BBH
+from .boolq import BoolQ
 from .cmmlu import CMMLU
 from .gsm8k import GSM8K
 from .hellaswag import HellaSwag
 from .humaneval import HumanEval
 from .math import MATH500, MATHFull
 from .mmlu import MMLU, SUBJECTS, subject_benchmark
+from .mmlu_pro import MMLUPro
 from .needle import NeedleInAHaystack
+from .piqa import PIQA
 from .translation import FloresEnZh, FloresZhEn, WMT22EnZh, WMT22ZhEn, WMT23EnZh, WMT23ZhEn
+from .triviaqa import TriviaQA
 from .truthfulqa import TruthfulQAMC1, TruthfulQAMC2
 from .winogrande import WinoGrande
 
@@ -41,6 +46,11 @@ REGISTRY: dict[str, type[Benchmark]] = {
         WMT23EnZh,
         CMMLU,
         NeedleInAHaystack,
+        PIQA,
+        BoolQ,
+        TriviaQA,
+        MMLUPro,
+        BBH,
     )
 }
 
