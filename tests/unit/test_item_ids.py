@@ -39,6 +39,7 @@ DOCUMENTED_COUNTS = {
     "triviaqa": 7993,
     "mmlu_pro": 12032,
     "bbh": 6511,
+    "mgsm": 2750,
 }
 
 # needle's items are a grid built from options (lengths x depths x trials), not a data file

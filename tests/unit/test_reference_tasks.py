@@ -1,5 +1,5 @@
 """Answer extraction and matching of the lm-evaluation-harness tasks (PIQA, BoolQ, TriviaQA,
-MMLU-Pro, BBH): each case is what the reference's filter and metric give for that output."""
+MMLU-Pro, BBH, MGSM): each case is what the reference's filter and metric give for that output."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import pytest
 from shootout.benchmarks import REGISTRY, PromptContext
 from shootout.benchmarks.bbh import extract_answer as bbh_answer
 from shootout.benchmarks.bbh import parse_cot_prompt
+from shootout.benchmarks.mgsm import LANGUAGES
+from shootout.benchmarks.mgsm import extract as mgsm_extract
 from shootout.benchmarks.mmlu_pro import extract_answer as mmlu_pro_answer
 from shootout.benchmarks.triviaqa import first_answer, lm_eval_match, normalize_answer
 from shootout.data import DataDir
@@ -117,3 +119,40 @@ def test_loglikelihood_scoring(name, lls, acc, data_dir):
     req = bench.request(doc, ctx)
     resp = LoglikelihoodResponse(scores=tuple(ContinuationScore(x, False, 1) for x in lls))
     assert bench.score(doc, ctx, resp, req).metrics["acc"] == acc
+
+
+@pytest.mark.parametrize(("output", "lang", "answer", "strict"), [
+    ("5 + 6 = 11。答案是 11。", "zh", "11", True),
+    ("答案是18。", "zh", "18", True),
+    ("Die Antwort ist 1,000.", "de", "1,000", True),  # the exemplars' own wording
+    ("Die Antwort lautet 29.", "de", "29", True),
+    ("উত্তর হল 8।", "bn", "8", True),
+    ("答えは18個です。", "ja", "18", True),
+    ("so 12 and then $1,250.", "en", "1,250", False),  # lm-eval's flexible-extract
+    ("nothing to see", "en", None, False),
+])
+def test_mgsm_extraction(output, lang, answer, strict):
+    assert mgsm_extract(output, lang) == (answer, strict)
+
+
+def test_mgsm_scores_numerically_and_highlights_zh(data_dir):
+    bench = REGISTRY["mgsm"](data=DataDir(data_dir))
+    docs = {d.group: d for d in reversed(bench.load())}  # each language's first item
+    assert sorted(docs) == sorted(LANGUAGES)
+    ctx = _ctx("mgsm")
+    zh, en = docs["zh"], docs["en"]
+    assert zh.fields["answer"] == en.fields["answer"] == "18"
+    got = bench.score(zh, ctx, GenerateResponse(text="16 - 3 - 4 = 9。9 * 2 = 18.0。答案是 18。"),
+                      bench.request(zh, ctx))
+    assert got.metrics == {"acc": 1.0, "acc_strict": 1.0, "acc_zh": 1.0}
+    got = bench.score(en, ctx, GenerateResponse(text="She makes 18 dollars."),
+                      bench.request(en, ctx))
+    assert got.metrics == {"acc": 1.0, "acc_strict": 0.0}  # no zh figure from an en item
+
+
+def test_mgsm_prompt_is_native(data_dir):
+    bench = REGISTRY["mgsm"](data=DataDir(data_dir))
+    zh = next(d for d in bench.load() if d.group == "zh")
+    prompt = bench.prompt(zh, 8)
+    assert prompt.startswith("问题：罗杰有 5 个网球。")
+    assert prompt.count("\n\n问题：") == 8 and prompt.endswith("\n逐步解答：")

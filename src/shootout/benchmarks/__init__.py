@@ -15,6 +15,7 @@ from .gsm8k import GSM8K
 from .hellaswag import HellaSwag
 from .humaneval import HumanEval
 from .math import MATH500, MATHFull
+from .mgsm import MGSM
 from .mmlu import MMLU, SUBJECTS, subject_benchmark
 from .mmlu_pro import MMLUPro
 from .needle import NeedleInAHaystack
@@ -51,6 +52,7 @@ REGISTRY: dict[str, type[Benchmark]] = {
         TriviaQA,
         MMLUPro,
         BBH,
+        MGSM,
     )
 }
 
