@@ -71,6 +71,40 @@ SUITES: dict[str, tuple[str, ...]] = {
     # lm-evaluation-harness's group of the same name holds mc1, mc2 and the generative task;
     # the generative one (judged by fine-tuned GPT-3 models) is not implemented here
     "truthfulqa": ("truthfulqa_mc1", "truthfulqa_mc2"),
+    # the seed analysis's table, row for row
+    "seed": (
+        "mmlu",
+        "humaneval",
+        "math",
+        "gsm8k",
+        "hellaswag",
+        "arc_challenge",
+        "winogrande",
+        "truthfulqa_mc1",
+        "translation_zh_en",
+        "needle",
+    ),
+    # knowledge, reasoning, commonsense, math, code, multilingual, long context, instruction
+    # following (ifeval is added by the coding and instruction-following half of issue 16)
+    "standard15": (
+        "mmlu",
+        "mmlu_pro",
+        "triviaqa",
+        "arc_challenge",
+        "bbh",
+        "hellaswag",
+        "winogrande",
+        "piqa",
+        "gsm8k",
+        "math500",
+        "humaneval",
+        "mgsm",
+        "translation_zh_en",
+        "needle",
+        "ifeval",
+    ),
+    # every built-in benchmark (plug-ins are named one by one)
+    "all": tuple(REGISTRY),
 }
 
 
