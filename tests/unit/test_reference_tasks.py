@@ -10,6 +10,7 @@ from shootout.benchmarks.bbh import extract_answer as bbh_answer
 from shootout.benchmarks.bbh import parse_cot_prompt
 from shootout.benchmarks.mgsm import LANGUAGES
 from shootout.benchmarks.mgsm import extract as mgsm_extract
+from shootout.benchmarks.mgsm import matches as mgsm_matches
 from shootout.benchmarks.mmlu_pro import extract_answer as mmlu_pro_answer
 from shootout.benchmarks.triviaqa import first_answer, lm_eval_match, normalize_answer
 from shootout.data import DataDir
@@ -156,3 +157,14 @@ def test_mgsm_prompt_is_native(data_dir):
     prompt = bench.prompt(zh, 8)
     assert prompt.startswith("问题：罗杰有 5 个网球。")
     assert prompt.count("\n\n问题：") == 8 and prompt.endswith("\n逐步解答：")
+
+
+@pytest.mark.parametrize(("answer", "gold", "same"), [
+    ("5,600", "5600", True),
+    ("5.600", "5600", True),  # German/Spanish thousands
+    ("18.0", "18", True),
+    ("1.8", "18", False),
+    ("1.5", "1500", False),
+])
+def test_mgsm_numeric_match(answer, gold, same):
+    assert mgsm_matches(answer, gold) is same

@@ -10,9 +10,9 @@ question cue, "</s>" or "<|im_end|>".
 Scores: `acc_strict` reads the number in the language's answer statement, the one the
 exemplars end with ("The answer is 11.", "答案是 11。", "Die Antwort lautet 29.");
 `acc` falls back to the last number of the response where there is none (lm-eval's
-"flexible-extract"); both compare numerically ("5,600" = 5600). `acc_zh`, on the Chinese items
-only, puts the zh figure in the results table beside the overall one; each language is a
-breakdown group.
+"flexible-extract"); both compare numerically ("5,600" = 5600, and "5.600" too). `acc_zh`,
+on the Chinese items only, puts the zh figure in the results table beside the overall one;
+each language is a breakdown group.
 
 Where lm-eval's generated configs disagree with the exemplars, the exemplars win, since they
 are what the model imitates: the answer statement for bn ("উত্তর হল", lm-eval expects English)
@@ -49,6 +49,7 @@ ANSWER_RES: dict[str, re.Pattern[str]] = {
 }
 # lm-eval's flexible-extract: the last number-like run
 FLEXIBLE_RE = re.compile(r"(-?[$0-9.,]{2,})|(-?[0-9]+)")
+_THOUSANDS_DOT = re.compile(r"-?[0-9]{1,3}(?:\.[0-9]{3})+")
 _CUE_RE = re.compile(r"^(.*?[:：])\s?")
 
 
@@ -82,6 +83,14 @@ def extract(text: str, lang: str) -> tuple[str | None, bool]:
         return None, False
     last = next(g for g in found[-1] if g).replace("$", "").rstrip(".,")
     return last or None, False
+
+
+def matches(answer: str, gold: str) -> bool:
+    """Numeric equality; "1.580" (a dot between thousands, as de and es write it) also reads
+    as 1580, which lm-eval's punctuation-blind string match accepts as well."""
+    if numbers_equal(answer, gold):
+        return True
+    return bool(_THOUSANDS_DOT.fullmatch(answer)) and numbers_equal(answer.replace(".", ""), gold)
 
 
 class MGSM(Benchmark):
@@ -138,7 +147,7 @@ class MGSM(Benchmark):
         if not isinstance(response, GenerateResponse):
             raise ProviderError(f"unexpected response type {type(response).__name__}")
         answer, strict = extract(response.text, doc.group)
-        correct = answer is not None and numbers_equal(answer, doc.fields["answer"])
+        correct = answer is not None and matches(answer, doc.fields["answer"])
         metrics: dict[str, Any] = {"acc": float(correct), "acc_strict": float(correct and strict)}
         if doc.group == HIGHLIGHT:
             metrics[f"acc_{HIGHLIGHT}"] = float(correct)
