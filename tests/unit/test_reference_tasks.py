@@ -168,3 +168,29 @@ def test_mgsm_prompt_is_native(data_dir):
 ])
 def test_mgsm_numeric_match(answer, gold, same):
     assert mgsm_matches(answer, gold) is same
+
+
+def test_mgsm_run_reports_zh_and_each_language(tmp_path, data_dir):
+    """A whole run on a FakeProvider that always answers 18 (the first item's answer in every
+    language): acc_zh is the zh items' mean and every language is a breakdown group."""
+    import asyncio
+
+    from shootout.analysis.results import build_results
+    from shootout.config import validate_config
+    from shootout.runner.run import Runner
+    from shootout.store.sqlite import Store
+    from shootout.testing import FakeProvider
+
+    config = validate_config({"models": [{"spec": "openai:fake", "name": "fake"}],
+                              "benchmarks": [{"name": "mgsm", "limit": 60}]}, "test")
+    store = Store(tmp_path / "r.sqlite")
+    fake = FakeProvider(answer=lambda req: "答案是 18。 Jibu ni 18. The answer is 18.")
+    run_id = asyncio.run(Runner(config, store, data_dir=str(data_dir)).run({"fake": fake}))
+    res = build_results(store, [run_id]).runs[0]
+    scores = {s.metric: s for s in res.scores}
+    samples = list(store.samples(run_id))
+    zh = [s for s in samples if s.group == "zh"]
+    assert zh and scores["acc_zh"].n == len(zh)
+    assert scores["acc_zh"].score == sum(s.metrics["acc"] for s in zh) / len(zh)
+    assert scores["acc"].n == 60 and scores["acc"].primary
+    assert {b.group for b in res.breakdowns} == {s.group for s in samples}
