@@ -154,7 +154,8 @@ class MGSM(Benchmark):
         return ItemScore(
             metrics=metrics,
             extracted=answer,
-            reason=f"gold {doc.fields['answer']}; extracted {answer or 'nothing'} "
-                   f"({'answer statement' if strict else 'last number'})",
+            reason=f"gold {doc.fields['answer']}; extracted "
+                   + (f"{answer} ({'answer statement' if strict else 'last number'})"
+                      if answer is not None else "nothing (no number)"),
             extraction_failed=answer is None,
         )
