@@ -194,3 +194,15 @@ def test_mgsm_run_reports_zh_and_each_language(tmp_path, data_dir):
     assert scores["acc_zh"].score == sum(s.metrics["acc"] for s in zh) / len(zh)
     assert scores["acc"].n == 60 and scores["acc"].primary
     assert {b.group for b in res.breakdowns} == {s.group for s in samples}
+
+
+def test_triviaqa_shots_are_other_items_fixed_per_item(data_dir):
+    bench = REGISTRY["triviaqa"](data=DataDir(data_dir))
+    docs = bench.load()
+    for doc in docs[:200]:
+        prompt = bench.prompt(doc, 5)
+        assert prompt.count("\nAnswer: ") == 5 and prompt.endswith("?\nAnswer:")
+        assert prompt.count(f"Question: {doc.fields['question']}?\n") == 1  # not among its shots
+    again = REGISTRY["triviaqa"](data=DataDir(data_dir))
+    again.load()
+    assert again.prompt(docs[7], 5) == bench.prompt(docs[7], 5)
