@@ -18,6 +18,16 @@ from shootout.data.download import Fetcher
 from shootout.data.sources import gzip_n9, parse_catalog
 from shootout.errors import DataError
 
+# files of shared/data rebuilt from Hugging Face Arrow files, with no public copy of the same
+# bytes (shared/data/SOURCES.md, "Not found"): `data pull` names them, and a data folder
+# supplies them; every other file a benchmark reads has a public source
+REBUILT = {
+    "piqa": {"piqa/validation.jsonl"},
+    "boolq": {"boolq/validation.jsonl"},
+    "triviaqa": {"triviaqa/rc.wikipedia.nocontext.validation.jsonl.gz"},
+    "mmlu_pro": {"mmlu_pro/test.jsonl.gz"},
+}
+
 
 def test_every_benchmark_has_a_pull_source():
     table = catalog()
@@ -26,7 +36,8 @@ def test_every_benchmark_has_a_pull_source():
         assert prefixes, f"{name}: no data paths in sources.yaml"
         files = table.select(prefixes)
         assert files, f"{name}: its data paths select no file"
-        assert all(f.source for f in files), f"{name}: a file without a public source"
+        unsourced = {f.path for f in files if not f.source}
+        assert unsourced == REBUILT.get(name, set()), f"{name}: a file without a public source"
 
 
 def test_shipped_sums_are_those_of_the_data_folder(data_dir):

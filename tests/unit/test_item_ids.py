@@ -38,6 +38,12 @@ DOCUMENTED_COUNTS = {
     "wmt23_en_zh": 2074,
     "cmmlu": 11582,
     "bfcl": 1240,
+    "piqa": 1838,
+    "boolq": 3270,
+    "triviaqa": 7993,
+    "mmlu_pro": 12032,
+    "bbh": 6511,
+    "mgsm": 2750,
 }
 
 # needle's items are a grid built from options (lengths x depths x trials), not a data file

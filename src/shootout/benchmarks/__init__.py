@@ -8,7 +8,9 @@ from importlib.metadata import entry_points
 from ..errors import ConfigError, UnknownBenchmarkError
 from .arc import ARCChallenge, ARCEasy
 from .base import Benchmark, Doc, ItemScore, Mode, PromptContext, sample_docs
+from .bbh import BBH
 from .bfcl import BFCL
+from .boolq import BoolQ
 from .cmmlu import CMMLU
 from .gsm8k import GSM8K
 from .hellaswag import HellaSwag
@@ -16,10 +18,14 @@ from .humaneval import HumanEval
 from .humanevalfix import HumanEvalFix
 from .math import MATH500, MATHFull
 from .mbpp import MBPP
+from .mgsm import MGSM
 from .mmlu import MMLU, SUBJECTS, subject_benchmark
+from .mmlu_pro import MMLUPro
 from .multipl_e import MultiPLE
 from .needle import NeedleInAHaystack
+from .piqa import PIQA
 from .translation import FloresEnZh, FloresZhEn, WMT22EnZh, WMT22ZhEn, WMT23EnZh, WMT23ZhEn
+from .triviaqa import TriviaQA
 from .truthfulqa import TruthfulQAMC1, TruthfulQAMC2
 from .winogrande import WinoGrande
 
@@ -49,6 +55,12 @@ REGISTRY: dict[str, type[Benchmark]] = {
         CMMLU,
         NeedleInAHaystack,
         BFCL,
+        PIQA,
+        BoolQ,
+        TriviaQA,
+        MMLUPro,
+        BBH,
+        MGSM,
     )
 }
 
@@ -67,6 +79,40 @@ SUITES: dict[str, tuple[str, ...]] = {
     # lm-evaluation-harness's group of the same name holds mc1, mc2 and the generative task;
     # the generative one (judged by fine-tuned GPT-3 models) is not implemented here
     "truthfulqa": ("truthfulqa_mc1", "truthfulqa_mc2"),
+    # the seed analysis's table, row for row
+    "seed": (
+        "mmlu",
+        "humaneval",
+        "math",
+        "gsm8k",
+        "hellaswag",
+        "arc_challenge",
+        "winogrande",
+        "truthfulqa_mc1",
+        "translation_zh_en",
+        "needle",
+    ),
+    # knowledge, reasoning, commonsense, math, code, multilingual, long context, instruction
+    # following (ifeval is added by the coding and instruction-following half of issue 16)
+    "standard15": (
+        "mmlu",
+        "mmlu_pro",
+        "triviaqa",
+        "arc_challenge",
+        "bbh",
+        "hellaswag",
+        "winogrande",
+        "piqa",
+        "gsm8k",
+        "math500",
+        "humaneval",
+        "mgsm",
+        "translation_zh_en",
+        "needle",
+        "ifeval",
+    ),
+    # every built-in benchmark (plug-ins are named one by one)
+    "all": tuple(REGISTRY),
 }
 
 

@@ -1,0 +1,161 @@
+"""MGSM (Shi et al., 2022): the first 250 GSM8K test problems in 11 languages, native CoT.
+
+Each language is prompted in its own language with the MGSM authors' native chain-of-thought
+exemplars (google-research/url-nlp mgsm/exemplars.py, shipped as mgsm_exemplars.json; 8-shot
+as in the paper) in lm-evaluation-harness's `mgsm_native_cot_<lang>` layout: each exemplar's
+question ("Question: …", "问题：…") and, on the next line, its step-by-step answer, then a blank
+line; the item as "{question cue} {question}\\n{answer cue}"; greedy generation until the
+question cue, "</s>" or "<|im_end|>".
+
+Scores: `acc_strict` reads the number in the language's answer statement, the one the
+exemplars end with ("The answer is 11.", "答案是 11。", "Die Antwort lautet 29.");
+`acc` falls back to the last number of the response where there is none (lm-eval's
+"flexible-extract"); both compare numerically ("5,600" = 5600, and "5.600" too). `acc_zh`,
+on the Chinese items only, puts the zh figure in the results table beside the overall one;
+each language is a breakdown group.
+
+Where lm-eval's generated configs disagree with the exemplars, the exemplars win, since they
+are what the model imitates: the answer statement for bn ("উত্তর হল", lm-eval expects English)
+and de ("Die Antwort ist/lautet", lm-eval only "lautet"), and the answer cue for ja, ru and zh
+(lm-eval writes "逐步解答:" with an ASCII colon and "Пошаговоерешение:" without a space).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+from importlib import resources
+from typing import Any, ClassVar, TypedDict
+
+from ..data.files import expect_count, read_lines
+from ..errors import ConfigError, DataError, ProviderError
+from ..providers.base import GenerateRequest, GenerateResponse, Message
+from ..scoring.numeric import numbers_equal
+from ..scoring.text import strip_reasoning
+from .base import Benchmark, Doc, ItemScore, Mode, PromptContext, Request, Response
+
+LANGUAGES = ("bn", "de", "en", "es", "fr", "ja", "ru", "sw", "te", "th", "zh")
+HIGHLIGHT = "zh"
+_NUM = r"(-?[0-9.,]+)"
+# the answer statement the exemplars end with, per language
+ANSWER_RES: dict[str, re.Pattern[str]] = {
+    lang: re.compile(p.replace("N", _NUM)) for lang, p in {
+        "bn": "উত্তর হল N", "de": "Die Antwort (?:lautet|ist) N", "en": "The answer is N",
+        "es": "La respuesta es N", "fr": "La réponse est N", "ja": "答えはN",
+        "ru": "Ответ — N", "sw": "Jibu ni N", "te": "సమాధానం N", "th": "คำตอบคือ N",
+        "zh": "答案是 ?N",
+    }.items()
+}
+# lm-eval's flexible-extract: the last number-like run
+FLEXIBLE_RE = re.compile(r"(-?[$0-9.,]{2,})|(-?[0-9]+)")
+_THOUSANDS_DOT = re.compile(r"-?[0-9]{1,3}(?:\.[0-9]{3})+")
+_CUE_RE = re.compile(r"^(.*?[:：])\s?")
+
+
+class MGSMItem(TypedDict):
+    question: str
+    answer: str
+
+
+def exemplars() -> dict[str, list[dict[str, str]]]:
+    text = resources.files(__package__).joinpath("mgsm_exemplars.json").read_text("utf-8")
+    data: dict[str, list[dict[str, str]]] = json.loads(text)["exemplars"]
+    return data
+
+
+def cue(text: str) -> str:
+    """The leading cue of an exemplar line: "Question:", "问题：", "Step-by-Step Answer:"."""
+    m = _CUE_RE.match(text)
+    if m is None:
+        raise DataError(f"mgsm exemplar without a cue: {text[:40]!r}")
+    return m.group(1)
+
+
+def extract(text: str, lang: str) -> tuple[str | None, bool]:
+    """(the answer, whether it came from the answer statement)."""
+    text = strip_reasoning(text)
+    m = ANSWER_RES[lang].search(text)
+    if m:
+        return m.group(1).rstrip(".,"), True
+    found = FLEXIBLE_RE.findall(text)
+    if not found:
+        return None, False
+    last = next(g for g in found[-1] if g).replace("$", "").rstrip(".,")
+    return last or None, False
+
+
+def matches(answer: str, gold: str) -> bool:
+    """Numeric equality; "1.580" (a dot between thousands, as de and es write it) also reads
+    as 1580, which lm-eval's punctuation-blind string match accepts as well."""
+    if numbers_equal(answer, gold):
+        return True
+    return bool(_THOUSANDS_DOT.fullmatch(answer)) and numbers_equal(answer.replace(".", ""), gold)
+
+
+class MGSM(Benchmark):
+    name: ClassVar[str] = "mgsm"
+    version: ClassVar[str] = "1"
+    domain: ClassVar[str] = "multilingual"
+    description: ClassVar[str] = (
+        "MGSM (250 grade-school math problems x 11 languages), native-language 8-shot CoT; "
+        "numeric answer; per-language breakdown, zh beside the overall score"
+    )
+    citation: ClassVar[str] = (
+        "Shi et al. 2022, Language Models are Multilingual Chain-of-Thought Reasoners, "
+        "arXiv:2210.03057"
+    )
+    metrics: ClassVar[tuple[str, ...]] = ("acc", "acc_strict", f"acc_{HIGHLIGHT}")
+    primary_metric: ClassVar[str] = "acc"
+    modes: ClassVar[tuple[Mode, ...]] = ("generative",)
+    default_fewshot: ClassVar[int] = 8
+    default_max_tokens: ClassVar[int] = 512
+    expected_count: ClassVar[int] = 2750
+
+    def load(self) -> list[Doc[MGSMItem]]:
+        docs: list[Doc[MGSMItem]] = []
+        for lang in LANGUAGES:
+            path = self.data.path(f"mgsm/mgsm_{lang}.tsv")
+            for i, line in enumerate(x for x in read_lines(path) if x.strip()):
+                question, sep, answer = line.rstrip("\n").rpartition("\t")
+                if not sep or not numbers_equal(answer, answer):
+                    raise DataError(f"{path}:{i + 1}: expected 'question<TAB>number'")
+                docs.append(Doc(f"{lang}/{i}", MGSMItem(question=question, answer=answer),
+                                group=lang))
+        expect_count("mgsm", len(docs), self.expected_count)
+        return docs
+
+    def prompt(self, doc: Doc[MGSMItem], k: int) -> str:
+        shots = exemplars()[doc.group]
+        if k > len(shots):
+            raise ConfigError(f"mgsm: {len(shots)} exemplars per language, not {k}")
+        text = "".join(f"{s['q']}\n{s['a']}\n\n" for s in shots[:k])
+        q_cue, a_cue = cue(shots[0]["q"]), cue(shots[0]["a"])
+        sep = "" if q_cue.endswith("：") else " "
+        return text + f"{q_cue}{sep}{doc.fields['question']}\n{a_cue}"
+
+    def request(self, doc: Doc[MGSMItem], ctx: PromptContext) -> Request:
+        text = self.prompt(doc, ctx.fewshot)
+        if ctx.chat:
+            return GenerateRequest(messages=(Message("user", text),), sampling=ctx.sampling)
+        stop = (cue(exemplars()[doc.group][0]["q"]), "</s>", "<|im_end|>")
+        sampling = ctx.sampling if ctx.sampling.stop else replace(ctx.sampling, stop=stop)
+        return GenerateRequest(prompt=text, sampling=sampling)
+
+    def score(self, doc: Doc[MGSMItem], ctx: PromptContext, response: Response,
+              request: Request) -> ItemScore:
+        if not isinstance(response, GenerateResponse):
+            raise ProviderError(f"unexpected response type {type(response).__name__}")
+        answer, strict = extract(response.text, doc.group)
+        correct = answer is not None and matches(answer, doc.fields["answer"])
+        metrics: dict[str, Any] = {"acc": float(correct), "acc_strict": float(correct and strict)}
+        if doc.group == HIGHLIGHT:
+            metrics[f"acc_{HIGHLIGHT}"] = float(correct)
+        return ItemScore(
+            metrics=metrics,
+            extracted=answer,
+            reason=f"gold {doc.fields['answer']}; extracted "
+                   + (f"{answer} ({'answer statement' if strict else 'last number'})"
+                      if answer is not None else "nothing (no number)"),
+            extraction_failed=answer is None,
+        )

@@ -1,0 +1,137 @@
+"""MMLU-Pro (Wang et al., 2024): 12,032 questions with up to ten options, 5-shot chain of thought.
+
+The prompt, stop, extraction and metric are lm-evaluation-harness's `mmlu_pro` group
+(lm_eval/tasks/mmlu_pro/_default_template_yaml and utils.py, task version 3.1): per category,
+the description "The following are multiple choice questions (with answers) about {category}.
+Think step by step and then finish your answer with "the answer is (X)" where X is the correct
+letter choice.", then the first five validation questions of that category with their chains of
+thought, then "Question:\\n…\\nOptions:\\nA. …\\nAnswer: Let's think step by step."; greedy
+generation until "Question:" (at most 2,048 tokens); the answer is the first match of
+`answer is \\(?([A-J])\\)?`, and `exact_match` compares it with the gold letter (no match is
+wrong). The overall score is the mean over all questions (lm-eval's `weight_by_size: true`);
+each category is a breakdown group.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import Any, ClassVar, TypedDict
+
+from ..data.files import expect_count, read_jsonl
+from ..errors import DataError, ProviderError
+from ..providers.base import GenerateRequest, GenerateResponse, Message
+from ..scoring.choice import LETTERS
+from ..scoring.text import strip_reasoning
+from .base import Benchmark, Doc, ItemScore, Mode, PromptContext, Request, Response
+
+CHOICES = tuple(LETTERS[:10])
+ANSWER_RE = re.compile(r"answer is \(?([ABCDEFGHIJ])\)?")
+STOP = ("Question:",)
+DESCRIPTION = (
+    "The following are multiple choice questions (with answers) about {category}. Think step "
+    'by step and then finish your answer with "the answer is (X)" where X is the correct '
+    "letter choice.\n"
+)
+
+
+class MMLUProItem(TypedDict):
+    question: str
+    options: list[str]
+    answer: str
+    cot_content: str
+
+
+def format_example(item: MMLUProItem, with_answer: bool) -> str:
+    """lm-eval's `format_cot_example`, plus the " " target delimiter and its chain of thought
+    for a solved example (`fewshot_to_target`)."""
+    text = "Question:\n" + item["question"] + "\nOptions:\n"
+    text += "".join(f"{L}. {opt.strip()}\n" for L, opt in zip(CHOICES, item["options"],
+                                                               strict=False))
+    text += "Answer: Let's think step by step."
+    if with_answer:
+        text += " " + item["cot_content"].replace("A: Let's think step by step. ", "") + "\n\n"
+    return text
+
+
+def extract_answer(text: str) -> str | None:
+    m = ANSWER_RE.search(strip_reasoning(text))
+    return m.group(1) if m else None
+
+
+class MMLUPro(Benchmark):
+    name: ClassVar[str] = "mmlu_pro"
+    version: ClassVar[str] = "1"
+    domain: ClassVar[str] = "knowledge"
+    description: ClassVar[str] = (
+        "MMLU-Pro test (12,032 questions, 14 categories, up to 10 options), 5-shot CoT from the "
+        "validation split; exact match of \"the answer is (X)\""
+    )
+    citation: ClassVar[str] = (
+        "Wang et al. 2024, MMLU-Pro: A More Robust and Challenging Multi-Task Language "
+        "Understanding Benchmark, NeurIPS Datasets and Benchmarks"
+    )
+    metrics: ClassVar[tuple[str, ...]] = ("exact_match",)
+    primary_metric: ClassVar[str] = "exact_match"
+    modes: ClassVar[tuple[Mode, ...]] = ("generative",)
+    default_fewshot: ClassVar[int] = 5
+    default_max_tokens: ClassVar[int] = 2048
+    expected_count: ClassVar[int] = 12032
+
+    def load(self) -> list[Doc[MMLUProItem]]:
+        path = self.data.path("mmlu_pro/test.jsonl.gz")
+        docs = [_doc(r, f"{path}:{n}") for n, r in read_jsonl(path)]
+        expect_count("mmlu_pro test", len(docs), self.expected_count)
+        return docs
+
+    def _validation(self) -> dict[str, list[MMLUProItem]]:
+        if "_val" not in self.__dict__:
+            path = self.data.path("mmlu_pro/validation.jsonl")
+            by_cat: dict[str, list[MMLUProItem]] = {}
+            for n, r in read_jsonl(path):
+                d = _doc(r, f"{path}:{n}")
+                by_cat.setdefault(d.group, []).append(d.fields)
+            self.__dict__["_val"] = by_cat
+        val: dict[str, list[MMLUProItem]] = self.__dict__["_val"]
+        return val
+
+    def prompt(self, doc: Doc[MMLUProItem], k: int) -> str:
+        shots = self._validation().get(doc.group, [])[:k]
+        if len(shots) < k:
+            raise DataError(f"mmlu_pro/{doc.group}: only {len(shots)} validation examples "
+                            f"for {k}-shot")
+        text = DESCRIPTION.format(category=doc.group)
+        text += "".join(format_example(s, with_answer=True) for s in shots)
+        return text + format_example(doc.fields, with_answer=False)
+
+    def request(self, doc: Doc[MMLUProItem], ctx: PromptContext) -> Request:
+        text = self.prompt(doc, ctx.fewshot)
+        if ctx.chat:
+            return GenerateRequest(messages=(Message("user", text),), sampling=ctx.sampling)
+        sampling = ctx.sampling if ctx.sampling.stop else replace(ctx.sampling, stop=STOP)
+        return GenerateRequest(prompt=text, sampling=sampling)
+
+    def score(self, doc: Doc[MMLUProItem], ctx: PromptContext, response: Response,
+              request: Request) -> ItemScore:
+        if not isinstance(response, GenerateResponse):
+            raise ProviderError(f"unexpected response type {type(response).__name__}")
+        letter = extract_answer(response.text)
+        gold = doc.fields["answer"]
+        return ItemScore(
+            metrics={"exact_match": float(letter == gold)},
+            extracted=letter,
+            reason=f"gold {gold}; extracted {letter or 'nothing'}",
+            extraction_failed=letter is None,
+        )
+
+
+def _doc(r: dict[str, Any], where: str) -> Doc[MMLUProItem]:
+    try:
+        item = MMLUProItem(question=str(r["question"]), options=[str(o) for o in r["options"]],
+                           answer=str(r["answer"]), cot_content=str(r["cot_content"]))
+        doc_id, category = str(r["question_id"]), str(r["category"])
+    except (KeyError, TypeError) as e:
+        raise DataError(f"{where}: missing or bad field ({e})") from e
+    if item["answer"] not in CHOICES[: len(item["options"])]:
+        raise DataError(f"{where}: answer {item['answer']!r} is not one of the options")
+    return Doc(doc_id, item, group=category)

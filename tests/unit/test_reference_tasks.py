@@ -1,0 +1,208 @@
+"""Answer extraction and matching of the lm-evaluation-harness tasks (PIQA, BoolQ, TriviaQA,
+MMLU-Pro, BBH, MGSM): each case is what the reference's filter and metric give for that output."""
+
+from __future__ import annotations
+
+import pytest
+
+from shootout.benchmarks import REGISTRY, PromptContext
+from shootout.benchmarks.bbh import extract_answer as bbh_answer
+from shootout.benchmarks.bbh import parse_cot_prompt
+from shootout.benchmarks.mgsm import LANGUAGES
+from shootout.benchmarks.mgsm import extract as mgsm_extract
+from shootout.benchmarks.mgsm import matches as mgsm_matches
+from shootout.benchmarks.mmlu_pro import extract_answer as mmlu_pro_answer
+from shootout.benchmarks.triviaqa import first_answer, lm_eval_match, normalize_answer
+from shootout.data import DataDir
+from shootout.errors import DataError
+from shootout.providers.base import (
+    ContinuationScore,
+    GenerateResponse,
+    LoglikelihoodResponse,
+    Sampling,
+)
+
+
+@pytest.mark.parametrize(("output", "expected"), [
+    (" Sunset Boulevard", "Sunset Boulevard"),
+    ("\nParis", "Paris"),
+    (" Paris, France", "Paris"),
+    (" J. R. R. Tolkien", "J"),  # lm-eval stops at "." too
+    ("<think>hmm</think> Tokyo", "Tokyo"),
+    ("", ""),
+])
+def test_triviaqa_answer_is_cut_at_the_first_stop(output, expected):
+    assert first_answer(output) == expected
+
+
+@pytest.mark.parametrize(("answer", "aliases", "match"), [
+    ("sunset blvd", ["Sunset Blvd.", "Sunset Boulevard"], True),  # case and punctuation
+    ("The Beatles", ["Beatles"], False),  # lm-eval keeps articles
+    ("Campbell-Bannerman", ["Campbell Bannerman"], False),  # the hyphen is removed, no space
+    ("", ["x"], False),
+])
+def test_triviaqa_lm_eval_exact_match(answer, aliases, match):
+    assert lm_eval_match(answer, aliases) is match
+
+
+@pytest.mark.parametrize(("answer", "normalized"), [
+    ("The Beatles", "beatles"),
+    ("Campbell-Bannerman", "campbell bannerman"),
+    ("  Sunset   Blvd. ", "sunset blvd"),
+    ("rock_and_roll", "rock and roll"),
+])
+def test_triviaqa_official_normalisation(answer, normalized):
+    assert normalize_answer(answer) == normalized
+
+
+@pytest.mark.parametrize(("output", "letter"), [
+    ("... so the answer is (C).", "C"),
+    ("The answer is J", "J"),
+    ("the answer is (B). Later: the answer is (D).", "B"),  # the first match, as take_first
+    ("Answer: C", None),
+    ("the answer is (K)", None),
+])
+def test_mmlu_pro_extraction(output, letter):
+    assert mmlu_pro_answer(output) == letter
+
+
+@pytest.mark.parametrize(("output", "answer"), [
+    ("Z = False. So the answer is False.", "False"),
+    ("So the answer is (A).", "(A)"),
+    ("So the answer is valid.\n", "valid"),
+    ("so the answer is 24", "2"),  # lm-eval drops the last character, full stop or not
+    ("The answer is True.", None),  # case-sensitive
+    ("no conclusion", None),
+])
+def test_bbh_extraction(output, answer):
+    assert bbh_answer(output) == answer
+
+
+def test_bbh_prompt_file_needs_three_exemplars():
+    good = "canary\n-----\nTask.\n\nQ: a\nA: Let's think step by step.\nx\n\nQ: b\n" \
+           "A: Let's think step by step. y\n\nQ: c\nA: Let's think step by step.\nz\n"
+    description, shots = parse_cot_prompt(good, "t.txt")
+    assert description == "Task."
+    assert shots[1] == "Q: b\nA: Let's think step by step.\ny"  # reasoning on its own line
+    with pytest.raises(DataError, match="three"):
+        parse_cot_prompt(good.split("\n\nQ: c")[0], "t.txt")
+
+
+def _ctx(name: str, mode: str = "generative") -> PromptContext:
+    cls = REGISTRY[name]
+    return PromptContext(mode, False, Sampling(max_tokens=cls.default_max_tokens),
+                         cls.default_fewshot)
+
+
+@pytest.mark.parametrize(("name", "text", "score"), [
+    ("mmlu_pro", "Let's see. The answer is (A).", 0.0),
+    ("bbh", "So the answer is False.", 1.0),  # not ( True ) and ( True ) is False
+    ("triviaqa", " sunset boulevard", 1.0),
+])
+def test_first_item_scored(name, text, score, data_dir):
+    bench = REGISTRY[name](data=DataDir(data_dir))
+    doc = bench.load()[0]
+    ctx = _ctx(name)
+    req = bench.request(doc, ctx)
+    got = bench.score(doc, ctx, GenerateResponse(text=text), req)
+    assert got.metrics[REGISTRY[name].primary_metric] == score
+
+
+@pytest.mark.parametrize(("name", "lls", "acc"), [
+    ("piqa", (-10.0, -12.0), 1.0),  # gold: sol1
+    ("boolq", (-1.0, -2.0), 1.0),  # gold: no
+    ("boolq", (-2.0, -1.0), 0.0),
+])
+def test_loglikelihood_scoring(name, lls, acc, data_dir):
+    bench = REGISTRY[name](data=DataDir(data_dir))
+    doc = bench.load()[0]
+    ctx = _ctx(name, "loglikelihood")
+    req = bench.request(doc, ctx)
+    resp = LoglikelihoodResponse(scores=tuple(ContinuationScore(x, False, 1) for x in lls))
+    assert bench.score(doc, ctx, resp, req).metrics["acc"] == acc
+
+
+@pytest.mark.parametrize(("output", "lang", "answer", "strict"), [
+    ("5 + 6 = 11。答案是 11。", "zh", "11", True),
+    ("答案是18。", "zh", "18", True),
+    ("Die Antwort ist 1,000.", "de", "1,000", True),  # the exemplars' own wording
+    ("Die Antwort lautet 29.", "de", "29", True),
+    ("উত্তর হল 8।", "bn", "8", True),
+    ("答えは18個です。", "ja", "18", True),
+    ("so 12 and then $1,250.", "en", "1,250", False),  # lm-eval's flexible-extract
+    ("nothing to see", "en", None, False),
+])
+def test_mgsm_extraction(output, lang, answer, strict):
+    assert mgsm_extract(output, lang) == (answer, strict)
+
+
+def test_mgsm_scores_numerically_and_highlights_zh(data_dir):
+    bench = REGISTRY["mgsm"](data=DataDir(data_dir))
+    docs = {d.group: d for d in reversed(bench.load())}  # each language's first item
+    assert sorted(docs) == sorted(LANGUAGES)
+    ctx = _ctx("mgsm")
+    zh, en = docs["zh"], docs["en"]
+    assert zh.fields["answer"] == en.fields["answer"] == "18"
+    got = bench.score(zh, ctx, GenerateResponse(text="16 - 3 - 4 = 9。9 * 2 = 18.0。答案是 18。"),
+                      bench.request(zh, ctx))
+    assert got.metrics == {"acc": 1.0, "acc_strict": 1.0, "acc_zh": 1.0}
+    got = bench.score(en, ctx, GenerateResponse(text="She makes 18 dollars."),
+                      bench.request(en, ctx))
+    assert got.metrics == {"acc": 1.0, "acc_strict": 0.0}  # no zh figure from an en item
+
+
+def test_mgsm_prompt_is_native(data_dir):
+    bench = REGISTRY["mgsm"](data=DataDir(data_dir))
+    zh = next(d for d in bench.load() if d.group == "zh")
+    prompt = bench.prompt(zh, 8)
+    assert prompt.startswith("问题：罗杰有 5 个网球。")
+    assert prompt.count("\n\n问题：") == 8 and prompt.endswith("\n逐步解答：")
+
+
+@pytest.mark.parametrize(("answer", "gold", "same"), [
+    ("5,600", "5600", True),
+    ("5.600", "5600", True),  # German/Spanish thousands
+    ("18.0", "18", True),
+    ("1.8", "18", False),
+    ("1.5", "1500", False),
+])
+def test_mgsm_numeric_match(answer, gold, same):
+    assert mgsm_matches(answer, gold) is same
+
+
+def test_mgsm_run_reports_zh_and_each_language(tmp_path, data_dir):
+    """A whole run on a FakeProvider that always answers 18 (the first item's answer in every
+    language): acc_zh is the zh items' mean and every language is a breakdown group."""
+    import asyncio
+
+    from shootout.analysis.results import build_results
+    from shootout.config import validate_config
+    from shootout.runner.run import Runner
+    from shootout.store.sqlite import Store
+    from shootout.testing import FakeProvider
+
+    config = validate_config({"models": [{"spec": "openai:fake", "name": "fake"}],
+                              "benchmarks": [{"name": "mgsm", "limit": 60}]}, "test")
+    store = Store(tmp_path / "r.sqlite")
+    fake = FakeProvider(answer=lambda req: "答案是 18。 Jibu ni 18. The answer is 18.")
+    run_id = asyncio.run(Runner(config, store, data_dir=str(data_dir)).run({"fake": fake}))
+    res = build_results(store, [run_id]).runs[0]
+    scores = {s.metric: s for s in res.scores}
+    samples = list(store.samples(run_id))
+    zh = [s for s in samples if s.group == "zh"]
+    assert zh and scores["acc_zh"].n == len(zh)
+    assert scores["acc_zh"].score == sum(s.metrics["acc"] for s in zh) / len(zh)
+    assert scores["acc"].n == 60 and scores["acc"].primary
+    assert {b.group for b in res.breakdowns} == {s.group for s in samples}
+
+
+def test_triviaqa_shots_are_other_items_fixed_per_item(data_dir):
+    bench = REGISTRY["triviaqa"](data=DataDir(data_dir))
+    docs = bench.load()
+    for doc in docs[:200]:
+        prompt = bench.prompt(doc, 5)
+        assert prompt.count("\nAnswer: ") == 5 and prompt.endswith("?\nAnswer:")
+        assert prompt.count(f"Question: {doc.fields['question']}?\n") == 1  # not among its shots
+    again = REGISTRY["triviaqa"](data=DataDir(data_dir))
+    again.load()
+    assert again.prompt(docs[7], 5) == bench.prompt(docs[7], 5)

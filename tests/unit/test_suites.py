@@ -1,0 +1,43 @@
+"""The seed, standard15 and all suites: their members, and their expansion in run configs."""
+
+from __future__ import annotations
+
+from shootout.analysis.takeaways import normalize_domain
+from shootout.benchmarks import REGISTRY, SUITES, expand_benchmarks
+from shootout.config import load_config_file, validate_config
+
+# standard15's instruction-following member comes with the other half of issue 16 (ifeval);
+# once both halves are merged this set is empty
+NOT_YET_REGISTERED = {"ifeval"}
+
+
+def test_seed_is_the_seed_table():
+    assert expand_benchmarks(["seed"]) == [
+        "mmlu", "humaneval", "math", "gsm8k", "hellaswag", "arc_challenge", "winogrande",
+        "truthfulqa_mc1", "translation_zh_en", "needle",
+    ]
+
+
+def test_standard15_is_fifteen_benchmarks_over_every_area():
+    names = SUITES["standard15"]
+    assert len(set(names)) == len(names) == 15
+    assert {n for n in names if n not in REGISTRY} <= NOT_YET_REGISTERED
+    domains = {normalize_domain(REGISTRY[n].domain) for n in names if n in REGISTRY}
+    assert {"knowledge", "reasoning", "commonsense", "math", "coding", "multilingual",
+            "long_context"} <= domains
+    assert "ifeval" in names  # instruction following
+
+
+def test_all_is_every_built_in_benchmark():
+    assert set(SUITES["all"]) == set(REGISTRY)
+    assert len(SUITES["all"]) >= 20
+
+
+def test_suites_expand_in_a_yaml_run_config(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text("models: [local]\nbenchmarks:\n  - {name: seed, limit: 5}\n  - name: piqa\n",
+                    encoding="utf-8")
+    cfg = validate_config(load_config_file(path), str(path))
+    names = [b.name for b in cfg.benchmarks]
+    assert names == [*SUITES["seed"], "piqa"]
+    assert all(b.limit == 5 for b in cfg.benchmarks if b.name != "piqa")
