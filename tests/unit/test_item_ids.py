@@ -44,6 +44,7 @@ DOCUMENTED_COUNTS = {
     "mmlu_pro": 12032,
     "bbh": 6511,
     "mgsm": 2750,
+    "ifeval": 541,
 }
 
 # needle's items are a grid built from options (lengths x depths x trials), not a data file

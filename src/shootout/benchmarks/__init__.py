@@ -16,6 +16,7 @@ from .gsm8k import GSM8K
 from .hellaswag import HellaSwag
 from .humaneval import HumanEval
 from .humanevalfix import HumanEvalFix
+from .ifeval import IFEval
 from .math import MATH500, MATHFull
 from .mbpp import MBPP
 from .mgsm import MGSM
@@ -61,6 +62,7 @@ REGISTRY: dict[str, type[Benchmark]] = {
         MMLUPro,
         BBH,
         MGSM,
+        IFEval,
     )
 }
 
@@ -93,7 +95,7 @@ SUITES: dict[str, tuple[str, ...]] = {
         "needle",
     ),
     # knowledge, reasoning, commonsense, math, code, multilingual, long context, instruction
-    # following (ifeval is added by the coding and instruction-following half of issue 16)
+    # following
     "standard15": (
         "mmlu",
         "mmlu_pro",
