@@ -243,3 +243,9 @@ def test_score_and_pooled_instruction_level(bench):
     assert by["prompt_level_strict_acc"].primary
     assert by["inst_level_loose_acc"].score == pytest.approx(1.0)
     assert analysis["by_instruction"]["x"] == {"n": 3, "strict_acc": 2 / 3, "loose_acc": 1.0}
+
+
+def test_every_prompt_reads_as_english(bench):
+    """The prompts are English (one quotes a Vietnamese sentence, some name other languages):
+    the approximate detector must not take English for another Latin-script language."""
+    assert {detect_language(d.fields["prompt"]) for d in bench.load()} == {"en"}
