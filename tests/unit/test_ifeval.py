@@ -10,9 +10,10 @@ from shootout.benchmarks import REGISTRY, PromptContext
 from shootout.benchmarks.ifeval import IFEval, verdicts
 from shootout.data import DataDir
 from shootout.providers.base import GenerateResponse, Sampling
+from shootout.scoring import ifeval_checks
 from shootout.scoring.ifeval_checks import (
     CHECKS,
-    detect_language,
+    approximate_language,
     follows,
     follows_loose,
     sentences,
@@ -176,8 +177,16 @@ def test_the_cases_cover_every_instruction_type():
     assert any(s != lo for _, _, _, s, lo in CASES)  # the loose test does differ somewhere
 
 
+@pytest.fixture(params=["installed", "approximate"])
+def detector(request, monkeypatch):
+    """Each case with the detector in use (langdetect where installed) and the approximation."""
+    if request.param == "approximate":
+        monkeypatch.setattr(ifeval_checks, "_DETECT", None)
+    return request.param
+
+
 @pytest.mark.parametrize(("instruction", "kwargs", "response", "strict", "loose"), CASES)
-def test_verdicts(instruction, kwargs, response, strict, loose):
+def test_verdicts(instruction, kwargs, response, strict, loose, detector):
     assert follows(instruction, kwargs, response) is strict
     assert follows_loose(instruction, kwargs, response) is loose
 
@@ -185,10 +194,11 @@ def test_verdicts(instruction, kwargs, response, strict, loose):
 def test_sentences_and_language():
     assert sentences("Mr. Lee paid 2.50 dollars. Then he left! Why? Because.") == [
         "Mr. Lee paid 2.50 dollars.", "Then he left!", "Why?", "Because."]
-    assert detect_language("1234 !!!") is None
-    assert detect_language("Isso é muito bom e você não sabe para que serve.") == "pt"
-    assert detect_language("Это было не так, как мы думали.") == "ru"
-    assert detect_language("Това е един от най-добрите, които са във града.") == "bg"
+    assert approximate_language("1234 !!!") is None
+    assert approximate_language("Isso é muito bom e você não sabe para que serve.") == "pt"
+    assert approximate_language("Это было не так, как мы думали.") == "ru"
+    assert approximate_language("Това е един от най-добрите, които са във града.") == "bg"
+    assert ifeval_checks.detect_language("12 34") is None  # either detector: no letters
 
 
 def test_unknown_instruction_is_an_error():
@@ -221,6 +231,7 @@ def test_score_and_pooled_instruction_level(bench):
     text = "*one* *two* *three* " + "word " * 300
     s = bench.score(doc, ctx, GenerateResponse(text=text), req)
     assert s.metrics["prompt_level_strict_acc"] == 1.0
+    assert s.detail["language_detector"] == ifeval_checks.LANGUAGE_DETECTOR
     s2 = bench.score(doc, ctx, GenerateResponse(text="Hi, *one*"), req)
     assert s2.metrics["inst_level_strict_acc"] == pytest.approx(0.0)
     assert verdicts(doc.fields, "Hi *one*") == ([True, False, False], [True, False, False])
@@ -229,7 +240,8 @@ def test_score_and_pooled_instruction_level(bench):
     rows = [_row("a", {"prompt_level_strict_acc": 1.0, "inst_level_strict_acc": 1.0,
                        "prompt_level_loose_acc": 1.0, "inst_level_loose_acc": 1.0},
                  {"n_instructions": 3, "instructions": ["x", "y", "x"],
-                  "strict": [True, True, True], "loose": [True, True, True]}),
+                  "strict": [True, True, True], "loose": [True, True, True],
+                  "language_detector": "langdetect"}),
             _row("b", {"prompt_level_strict_acc": 0.0, "inst_level_strict_acc": 0.0,
                        "prompt_level_loose_acc": 1.0, "inst_level_loose_acc": 1.0},
                  {"n_instructions": 1, "instructions": ["x"], "strict": [False],
@@ -242,10 +254,11 @@ def test_score_and_pooled_instruction_level(bench):
     assert by["prompt_level_strict_acc"].score == pytest.approx(0.5)
     assert by["prompt_level_strict_acc"].primary
     assert by["inst_level_loose_acc"].score == pytest.approx(1.0)
+    assert analysis["language_detectors"] == ["langdetect"]
     assert analysis["by_instruction"]["x"] == {"n": 3, "strict_acc": 2 / 3, "loose_acc": 1.0}
 
 
 def test_every_prompt_reads_as_english(bench):
     """The prompts are English (one quotes a Vietnamese sentence, some name other languages):
     the approximate detector must not take English for another Latin-script language."""
-    assert {detect_language(d.fields["prompt"]) for d in bench.load()} == {"en"}
+    assert {approximate_language(d.fields["prompt"]) for d in bench.load()} == {"en"}

@@ -13,8 +13,10 @@ The per-item `inst_level_*` values are each prompt's share; the reported figure 
 weighting each prompt by its number of instructions. The analysis holds the strict and loose
 accuracy per instruction type.
 
-Deviation: the language checks and the sentence and capital-word counts are self-contained
-approximations of the reference's langdetect and nltk (see the checker module).
+Deviations: the sentence and capital-word counts are self-contained approximations of the
+reference's nltk tokenizers; the language checks use langdetect, as the reference does, where
+`shootout[ifeval]` is installed, and an approximation otherwise. Each item records which
+(`language_detector`), and the analysis lists the detectors its items were scored with.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from ..data.files import expect_count, read_jsonl
 from ..errors import DataError, ProviderError
 from ..providers.base import GenerateRequest, GenerateResponse, Message
 from ..scores import Score
-from ..scoring.ifeval_checks import CHECKS, follows, follows_loose
+from ..scoring.ifeval_checks import CHECKS, LANGUAGE_DETECTOR, follows, follows_loose
 from ..scoring.text import strip_reasoning
 from .base import Benchmark, Doc, ItemScore, Mode, PromptContext, Request, Response
 
@@ -78,7 +80,7 @@ class IFEval(Benchmark):
     description: ClassVar[str] = (
         "IFEval, 541 prompts with 834 verifiable instructions of 25 types, 0-shot; prompt- "
         "and instruction-level accuracy, strict and loose (language detection and sentence "
-        "counting approximate langdetect/nltk)"
+        "counting approximate nltk's; language by langdetect where installed)"
     )
     citation: ClassVar[str] = (
         "Zhou et al. 2023, Instruction-Following Evaluation for Large Language Models, "
@@ -140,7 +142,7 @@ class IFEval(Benchmark):
             reason=f"not followed (strict): {missed}" if missed else "all followed",
             extraction_failed=not text.strip(),
             detail={"n_instructions": len(ids), "instructions": ids,
-                    "strict": strict, "loose": loose},
+                    "strict": strict, "loose": loose, "language_detector": LANGUAGE_DETECTOR},
         )
 
     @classmethod
@@ -169,7 +171,9 @@ class IFEval(Benchmark):
                 by_type[i][0] += 1
                 by_type[i][1] += int(s)
                 by_type[i][2] += int(lo)
-        analysis = {"by_instruction": {
+        detectors = sorted({str(r.detail["language_detector"]) for r in rows
+                            if "language_detector" in r.detail})
+        analysis: dict[str, Any] = {"language_detectors": detectors, "by_instruction": {
             i: {"n": n, "strict_acc": s / n, "loose_acc": lo / n}
             for i, (n, s, lo) in sorted(by_type.items())}}
         return scores, analysis

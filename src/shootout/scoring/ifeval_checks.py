@@ -8,18 +8,22 @@ transformations of the response does: the first line removed, the last line remo
 and each of these (and the response itself) with every "*" removed. An empty response (only
 whitespace) follows nothing, strictly or loosely.
 
-Three approximations, because the reference checker uses libraries this package does not
-depend on (stated in the benchmark's description too):
+The language checks (`language:response_language`, and the "in English" half of
+`change_case:english_capital` / `english_lowercase`) use `langdetect`, as the reference does
+(seeded, so a text always gets the same answer), when it is installed (`pip install
+'shootout[ifeval]'`); without it, a self-contained approximation: the script the letters are
+written in, then, within a script several of IFEval's languages share (Latin, Cyrillic,
+Devanagari, Arabic), the language whose common words occur most often. `LANGUAGE_DETECTOR`
+says which is in use, and every scored item records it. A text with no letters (langdetect:
+one it cannot classify) passes, as in the reference.
+
+Two approximations of nltk, which this package does not depend on (nltk's tokenizers need
+data files fetched at run time):
 - sentences: split at ".", "!" or "?" followed by white space (or the end), not after a
   common abbreviation, an initial or a decimal point; the reference uses a regex splitter of
   its own with similar rules, so counts agree on ordinary prose.
 - capital words: the words are runs of letters, digits and "_" (nltk's `word_tokenize` splits
   "U.S." into one token where this gives two).
-- language (`language:response_language`, and the "in English" half of `change_case:
-  english_capital` / `english_lowercase`): the script the letters are written in, then, within
-  a script several of IFEval's languages share (Latin, Cyrillic, Devanagari, Arabic), the
-  language whose common words occur most often. The reference uses `langdetect`. A response
-  with no letters passes, as the reference passes a text langdetect cannot classify.
 """
 
 from __future__ import annotations
@@ -152,8 +156,35 @@ def _script(ch: str) -> str | None:
     return None
 
 
+def _langdetect() -> Callable[[str], str | None] | None:
+    try:
+        import langdetect
+    except ImportError:
+        return None
+    langdetect.DetectorFactory.seed = 0
+
+    def detect(text: str) -> str | None:
+        try:
+            return str(langdetect.detect(text))
+        except langdetect.lang_detect_exception.LangDetectException:
+            return None
+
+    return detect
+
+
+_DETECT = _langdetect()
+LANGUAGE_DETECTOR = "langdetect" if _DETECT is not None else "approximate"
+
+
 def detect_language(text: str) -> str | None:
-    """An ISO 639-1 code for `text` (see the module's note), or None where it has no letters."""
+    """The language of `text` (an ISO 639-1 code) by `LANGUAGE_DETECTOR`, or None where it
+    cannot tell (no letters)."""
+    return _DETECT(text) if _DETECT is not None else approximate_language(text)
+
+
+def approximate_language(text: str) -> str | None:
+    """The self-contained detector (see the module's note), or None where `text` has no
+    letters."""
     counts: dict[str, int] = {}
     for ch in text:
         if ch.isalpha() and (s := _script(ch)) is not None:
