@@ -86,37 +86,39 @@ def _last_logprobs(llm):
 
 
 def test_rewinding_the_cache_past_the_sliding_window_is_exact(data_dir, local_provider, capsys):
-    """Gemma 3 attends over a 512-token window in most layers. Rewinding the KV cache to a shared
-    prefix far behind the last token (what the fast path and llama-cpp-python's generate do)
-    must give the same logits as a fresh pass: it did not without a full-size SWA cache
-    (seq_rm succeeded, the logits were up to 4 nats off)."""
+    """Gemma 3 attends over a 512-token window in 5 of 6 layers, and the provider keeps only
+    that window of those layers' cache (issue 24). Rewinding to a shared prefix far behind the
+    last token (what the fast path and generation do) must give the logits of a fresh pass:
+    llama.cpp's seq_rm succeeds either way, and without the provider's check the logits are
+    silently off (this test measures that too, so it can fail)."""
     import numpy as np
 
-    llm = local_provider._llm
+    p = local_provider
     text = (data_dir / "haystack_en" / "gatsby.txt").read_text(encoding="utf-8")[:40000]
-    toks = llm.tokenize(text.encode(), add_bos=True)
+    toks = p._llm.tokenize(text.encode(), add_bos=True)
     first, shared, other = toks[:2500], 1500, toks[3000:3100]
+    last = shared + len(other) - 1
+
+    def rewound() -> np.ndarray:
+        p._decode(first, start=0, first_flag=len(first) - 1)
+        return p._decode(other, start=shared, first_flag=last)[-1]
+
+    n_swa = p._n_swa
+    assert n_swa == 512  # Gemma 3 270M's window, read from the GGUF
     try:
-        llm.reset()
-        llm._ctx.kv_cache_seq_rm(-1, 0, -1)
-        llm.eval(first)
-        assert llm._ctx.kv_cache_seq_rm(-1, shared, -1)
-        llm.n_tokens = shared
-        llm.eval(other)
-        rewound = _last_logprobs(llm)
-        llm.reset()
-        llm._ctx.kv_cache_seq_rm(-1, 0, -1)
-        llm.eval(first[:shared] + other)
-        fresh = _last_logprobs(llm)
-    finally:  # the provider's own view of the cache is stale now
-        llm.reset()
-        llm._ctx.kv_cache_seq_rm(-1, 0, -1)
-        local_provider._tokens.clear()
-        local_provider._ctx_row = None
-    diff = float(np.abs(rewound - fresh).max())
+        checked = rewound()
+        p._n_swa = 0  # what the provider did before it checked the window: rewind regardless
+        unchecked = rewound()
+    finally:
+        p._n_swa = n_swa
+    fresh = p._decode(first[:shared] + other, start=0, first_flag=last)[-1]
+    diff = float(np.abs(checked - fresh).max())
+    broken = float(np.abs(unchecked - fresh).max())
     with capsys.disabled():
-        print(f"\nKV rewind 2,500 -> 1,500 tokens, then 100 new: max |Δ logprob| {diff:.4f}")
+        print(f"\nKV rewind 2,500 -> 1,500 tokens, then 100 new: max |Δ logprob| {diff:.4f} "
+              f"(without the window check: {broken:.2f})")
     assert diff < 1e-3
+    assert broken > 0.1  # the window-sized cache really cannot serve that rewind
 
 
 def test_generation_reports_the_prefix_it_reused(data_dir, local_provider):

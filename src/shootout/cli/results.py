@@ -87,6 +87,8 @@ def emit_results(db: Store, run_id: str, *, json_out: bool) -> None:
     if any(r.get("n_failed") for r in data["results"]):
         console.print("failed = wrong: the score with every failed sample counted as a wrong "
                       "answer, over all attempted items (n in brackets).")
+    for line in prefix_cache_lines(data):
+        console.print(line)
     if data.get("efficiency"):
         console.print(efficiency_table(data["efficiency"]))
     if waits := waiting_line(data.get("manifest") or {}):
@@ -103,6 +105,18 @@ def waiting_line(manifest: dict[str, Any]) -> str:
             parts.append(f"{model}: {pacing:.1f} s pacing to its rate limits, "
                          f"{backoff:.1f} s backing off before retries")
     return ("waited on rate limits · " + "; ".join(parts)) if parts else ""
+
+
+def prefix_cache_lines(data: dict[str, Any]) -> list[str]:
+    """Long-context grids: how many prompts reused a cached prefix (issue 24)."""
+    out = []
+    for model, per_bench in (data.get("analyses") or {}).items():
+        for bench, a in (per_bench or {}).items():
+            t = a.get("tokens") if isinstance(a, dict) else None
+            if isinstance(t, dict) and t.get("prefix_cache_hits") is not None:
+                out.append(f"{bench} · {model}: {t['prefix_cache_hits']} of {t['n']} prompts "
+                           f"reused a cached prefix ({t['cached_tokens']:,} prompt tokens)")
+    return out
 
 
 def scores_table(data: dict[str, Any]) -> Table:

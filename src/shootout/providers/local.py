@@ -79,6 +79,10 @@ class LocalOptions(ProviderOptions):
     path: Literal["fast", "reference"] = Field(
         "fast", description="log-likelihood evaluation: shared-prefix fast path or single pass"
     )
+    swa_full: bool = Field(
+        False, description="full-size cache for sliding-window layers (slower on long prompts; "
+        "the default window-sized cache reuses a prefix only where it is still cached)"
+    )
 
 
 class LocalProvider(BaseProvider):
@@ -115,6 +119,17 @@ class LocalProvider(BaseProvider):
         self._tok_cache: OrderedDict[str, list[int]] = OrderedDict()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
         self._lock = threading.Lock()
+        self._n_swa = 0 if o.swa_full else int(self._lib.llama_model_n_swa(self._llm._model.model))
+
+    def _reusable(self, n: int) -> int:
+        """How much of a cached prefix of `n` tokens can be kept: all of it, unless the
+        sliding-window layers no longer hold the `n_swa` positions before `n` (the rule
+        llama.cpp's server applies before reusing a slot's cache); then none."""
+        if n <= 0 or self._n_swa == 0:
+            return max(n, 0)
+        lib = self._lib
+        pos_min = lib.llama_memory_seq_pos_min(lib.llama_get_memory(self._llm._ctx.ctx), 0)
+        return 0 if pos_min < 0 or pos_min > max(0, n - self._n_swa) else n
 
     @classmethod
     def from_spec(
@@ -140,13 +155,14 @@ class LocalProvider(BaseProvider):
                     n_threads=n_threads or max(1, (os.cpu_count() or 2) // 2),
                     n_threads_batch=n_threads or os.cpu_count(),
                     logits_all=False,
-                    # Sliding-window models (Gemma 3: 512 tokens) otherwise keep only the last
-                    # window of the SWA layers' cache: rewinding it to a shared prefix (our
-                    # log-likelihood path and llama-cpp-python's generate both do) then succeeds
-                    # but attends to overwritten cells, silently (measured: up to 4.0 nats off,
-                    # see tests/integration/test_local_e2e.py). A full-size cache costs memory
-                    # (18 KB/token here) and keeps prefix reuse exact.
-                    swa_full=True,
+                    # Sliding-window models (Gemma 3: 5 of 6 layers see 512 tokens) keep only
+                    # the last window of those layers' cache unless swa_full: attention then
+                    # costs O(window), not O(context), per token (issue 24). Rewinding such a
+                    # cache behind its window would attend to overwritten cells, silently
+                    # (measured: up to 4.0 nats off), so every rewind goes through
+                    # `_reusable`, which falls back to a fresh evaluation as llama.cpp's
+                    # server does (tests/integration/test_local_e2e.py, test_swa_cache.py).
+                    swa_full=self.options.swa_full,
                     verbose=False,
                 )
         except (ValueError, RuntimeError) as e:
@@ -290,6 +306,8 @@ class LocalProvider(BaseProvider):
         >= first_flag. The KV cache is truncated at `start` first."""
         llm, lib = self._llm, self._lib
         ctx = llm._ctx
+        if start and self._reusable(start) < start:
+            tokens, start = self._tokens[:start] + tokens, 0
         ctx.kv_cache_seq_rm(-1, start, -1)
         del self._tokens[start:]
         if self._ctx_row is not None and len(self._ctx_row[0]) > start:
@@ -348,6 +366,9 @@ class LocalProvider(BaseProvider):
             n_prompt = len(prompt_tokens)
             # llama-cpp-python keeps the longest common prefix with the last sequence
             cached = min(_common_prefix(self._tokens, prompt_tokens), n_prompt - 1)
+            kept = self._reusable(cached)
+            if kept < cached:  # the window-sized cache cannot rewind there: start afresh
+                self._llm.n_tokens, cached = 0, 0
             if n_prompt + s.max_tokens > self.n_ctx:
                 raise ProviderError(
                     f"prompt of {n_prompt} tokens + {s.max_tokens} exceeds n_ctx={self.n_ctx}"

@@ -221,5 +221,7 @@ def token_summary(details: list[Mapping[str, Any]]) -> dict[str, Any]:
                                                 default=None),
         "prompt_tokens_reported": sum(r for r, _, _ in rep),
         "cached_tokens": sum(int(d.get("cached_tokens") or 0) for d in details),
+        # prompts that reused a cached prefix (the grid runs shallow depths first per length)
+        "prefix_cache_hits": sum(int(d.get("cached_tokens") or 0) > 0 for d in details),
         "max_depth_error_pct": max(depth, default=None),
     }}
