@@ -71,10 +71,15 @@ def test_window_cache_equals_full_cache_on_20_needle_prompts(data_dir, capsys) -
     worst = max(abs(a - b) for a, b in zip(ll_w, ll_f, strict=True))
     reused_w = sum(c > 0 for _, c in out_w)
     reused_f = sum(c > 0 for _, c in out_f)
+    same = sum(a == b for (a, _), (b, _) in zip(out_w, out_f, strict=True))
     with capsys.disabled():
-        print(f"\n20 needle prompts: max |Δ log-likelihood| window vs full cache {worst:.2e}; "
-              f"generations reusing a cached prefix: window {reused_w}, full {reused_f}")
-    assert worst < 1e-3
-    assert [t for t, _ in out_w] == [t for t, _ in out_f]
+        print(f"\n20 needle prompts: max |Δ log-likelihood| window vs full cache {worst:.3f} "
+              f"nats; greedy outputs equal {same}/20; generations reusing a cached prefix: "
+              f"window {reused_w}, full {reused_f}")
+    # The two caches differ in shape, so llama.cpp's sums run in another order: numerical noise
+    # of the size measured between batch shapes (docs/local-model.md: up to 0.09 nats on a
+    # whole continuation). A rewind behind the window is off by nats (4.02 measured).
+    assert worst < 0.15
+    assert same == 20
     # the loglikelihood pass leaves each prompt cached: its generation reuses it in both
     assert reused_w == reused_f == 20
