@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from shootout.cli.main import main
-from shootout.cli.run import with_model_args
+from shootout.cli.run import expand_aliases, with_model_args
 from shootout.errors import ConfigError
 from shootout.providers.base import GenerateRequest, LoglikelihoodRequest, Message
 from shootout.runner.sample import with_system_prompt
@@ -33,6 +33,23 @@ def test_model_args_parse_json_and_go_to_the_models_that_have_them():
     assert o3["concurrency"] == 4  # JSON: a number, not "4"
     assert small["system_prompt"] == "Answer briefly." and o3["system_prompt"] is None
     assert data["models"][0] == {"spec": "local", "name": "small"}  # the input is untouched
+
+
+def test_model_flags_are_model_args():
+    """--base-url, --api-key-env, --n-ctx, --logprobs, --chat/--no-chat stand for -M KEY=VALUE
+    (both `--flag VALUE` and `--flag=VALUE`); nothing after `--` is touched."""
+    argv = ["-m", "local", "--n-ctx", "8192", "--base-url=http://h/v1", "--api-key-env", "K",
+            "--logprobs", "--no-chat", "--chat", "--limit", "3", "--", "--n-ctx", "1"]
+    assert expand_aliases(argv) == [
+        "-m", "local", "-M", "n_ctx=8192", "-M", "base_url=http://h/v1", "-M", "api_key_env=K",
+        "-M", "logprobs=true", "-M", "chat=false", "-M", "chat=true", "--limit", "3",
+        "--", "--n-ctx", "1"]
+    data = {"models": [{"spec": "local"}, {"spec": "openai:m"}]}
+    out = with_model_args(data, ["n_ctx=8192", "base_url=http://h/v1", "chat=false"])
+    local, api = out["models"]
+    assert local["n_ctx"] == 8192 and "n_ctx" not in api  # an int, on the local model only
+    assert api["base_url"] == "http://h/v1" and "base_url" not in local
+    assert api["chat"] is False
 
 
 @pytest.mark.parametrize(("args", "message"), [

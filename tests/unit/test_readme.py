@@ -13,7 +13,13 @@ import yaml
 
 from shootout.benchmarks import REGISTRY, SUITES
 from shootout.cli.main import app
-from shootout.cli.run import FLAG_ALIASES, OPTION_ALIASES, expand_aliases
+from shootout.cli.run import (
+    FLAG_ALIASES,
+    MODEL_FLAG_ALIASES,
+    MODEL_OPTION_ALIASES,
+    OPTION_ALIASES,
+    expand_aliases,
+)
 from shootout.config import validate_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,7 +81,8 @@ def _cli_flags() -> set[str]:
             flags |= walk(sub)
         return flags
 
-    return walk(CLI) | set(OPTION_ALIASES) | set(FLAG_ALIASES)
+    aliases = (OPTION_ALIASES, FLAG_ALIASES, MODEL_OPTION_ALIASES, MODEL_FLAG_ALIASES)
+    return walk(CLI).union(*aliases)
 
 
 @pytest.mark.parametrize("doc", sorted(ALL_TEXT))

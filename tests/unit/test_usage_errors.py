@@ -16,7 +16,7 @@ from shootout.cli.main import main
 CASES = [
     # unknown options, with the parser's suggestion where it has one
     ("run --model local --no-such-flag",
-     "error: No such option: --no-such-flag (Possible options: --no-chat). "
+     "error: No such option: --no-such-flag. "
      "Try 'shootout run --help' for help."),
     ("run --limt 3",
      "error: No such option: --limt (Possible options: --limit). "

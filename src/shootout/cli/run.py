@@ -32,21 +32,39 @@ OPTION_ALIASES: dict[str, str] = {
     "--max-tokens-budget": "needle.max_tokens_budget",
 }
 FLAG_ALIASES: dict[str, str] = {"--unsafe-exec": "unsafe_exec=true"}
+# Model flags, each the same as a model option (`-M KEY=VALUE`: every model of the run whose
+# provider has KEY, an error if none has)
+MODEL_OPTION_ALIASES: dict[str, str] = {
+    "--base-url": "base_url",
+    "--api-key-env": "api_key_env",
+    "--n-ctx": "n_ctx",
+}
+MODEL_FLAG_ALIASES: dict[str, str] = {
+    "--logprobs": "logprobs=true",
+    "--chat": "chat=true",
+    "--no-chat": "chat=false",
+}
 
 
 def expand_aliases(args: Sequence[str]) -> list[str]:
-    """`run`'s earlier flags as the options they stand for (`--haystack pg` becomes
-    `-o needle.haystack=pg`); everything else is left as it is."""
+    """`run`'s flags that stand for an option, as that option (`--haystack pg` becomes
+    `-o needle.haystack=pg`, `--n-ctx 8192` becomes `-M n_ctx=8192`); everything else is left
+    as it is, and everything after `--` too."""
     out: list[str] = []
     it = iter(args)
     for arg in it:
         flag, eq, value = arg.partition("=")
-        if flag in OPTION_ALIASES:
+        if arg == "--":
+            out += [arg, *it]
+        elif flag in OPTION_ALIASES or flag in MODEL_OPTION_ALIASES:
             if not eq:
                 value = next(it, "")
-            out += ["-o", f"{OPTION_ALIASES[flag]}={value}"]
+            out += (["-o", f"{OPTION_ALIASES[flag]}={value}"] if flag in OPTION_ALIASES
+                    else ["-M", f"{MODEL_OPTION_ALIASES[flag]}={value}"])
         elif arg in FLAG_ALIASES:
             out += ["-o", FLAG_ALIASES[arg]]
+        elif arg in MODEL_FLAG_ALIASES:
+            out += ["-M", MODEL_FLAG_ALIASES[arg]]
         else:
             out.append(arg)
     return out
@@ -77,20 +95,7 @@ BenchmarksOpt = Annotated[
 ]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML run configuration.")]
 ResumeOpt = Annotated[str | None, typer.Option("--resume", help="Continue a stored run by its id.")]
-BaseUrlOpt = Annotated[
-    str | None, typer.Option("--base-url", help="Base URL of an OpenAI-compatible API.")
-]
-ApiKeyEnvOpt = Annotated[
-    str | None, typer.Option("--api-key-env", help="Environment variable holding the API key.")
-]
 ScoringOpt = Annotated[str, typer.Option("--scoring", help="auto, loglikelihood or generative.")]
-LogprobsOpt = Annotated[
-    bool | None, typer.Option("--logprobs", help="The endpoint supports completions echo+logprobs.")
-]
-ChatOpt = Annotated[
-    bool | None,
-    typer.Option("--chat/--no-chat", help="Use chat messages (default: chat for APIs)."),
-]
 LimitOpt = Annotated[
     int | None, typer.Option("--limit", help="Seeded sample of N items per benchmark.")
 ]
@@ -160,11 +165,7 @@ def run_command(
     benchmarks: BenchmarksOpt = None,
     config: ConfigOpt = None,
     resume: ResumeOpt = None,
-    base_url: BaseUrlOpt = None,
-    api_key_env: ApiKeyEnvOpt = None,
     scoring: ScoringOpt = "auto",
-    logprobs: LogprobsOpt = None,
-    chat: ChatOpt = None,
     limit: LimitOpt = None,
     repeats: RepeatsOpt = None,
     seed: SeedOpt = 1234,
@@ -174,7 +175,6 @@ def run_command(
     top_p: TopPOpt = None,
     max_tokens: MaxTokensOpt = None,
     concurrency: ConcurrencyOpt = None,
-    n_ctx: NCtxOpt = None,
     store: StoreOpt = None,
     data_dir: DataDirOpt = None,
     json_out: JsonOutOpt = False,
@@ -191,6 +191,10 @@ def run_command(
     --needle-depths, --needle-trials, --needle-variant, --needle-count, --needle-tokenizer,
     --haystack, --context-window, --max-tokens-budget (needle options) and --unsafe-exec
     (-o unsafe_exec=true: run model-written code without the bubblewrap sandbox).
+
+    Model options: -M KEY=VALUE (`shootout list models` names each provider's options).
+    Also accepted: --base-url URL, --api-key-env VAR (API models), --n-ctx N (local models),
+    --logprobs and --chat/--no-chat: each is -M KEY=VALUE for every model that has KEY.
     """
     _refuse_ignored(ctx, resume=resume is not None, config=config is not None)
     db = Store(store or default_store_path())
@@ -202,8 +206,7 @@ def run_command(
             data = {**data, "cache": cache.value}
         cfg = _with_cli_extras(data, str(config), option or [], dry_run)
     else:
-        flags = {"base_url": base_url, "api_key_env": api_key_env, "logprobs": logprobs,
-                 "chat": chat, "concurrency": concurrency, "n_ctx": n_ctx}
+        flags = {"concurrency": concurrency}
         run_opts = {"limit": limit, "repeats": repeats, "seed": seed, "dry_run": dry_run or None,
                     "cache": cache.value if cache is not None else None,
                     "protocol": protocol.value, "sampling": {
