@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-import sys
-import time
 
 import httpx
 import pytest
@@ -15,6 +13,7 @@ import pytest
 from shootout.providers.base import GenerateRequest, Message, Sampling
 from shootout.providers.embedded import EMBEDDED
 from shootout.providers.registry import build_provider
+from shootout.testing.llama_server import llama_server
 
 CONVERSATIONS = [
     (Message("user", "What is the capital of France?"),),
@@ -23,38 +22,12 @@ CONVERSATIONS = [
 ]
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
-def smol_server():
+def smol_server(tmp_path_factory):
     """`python -m llama_cpp.server` serving the SmolLM2 GGUF on 127.0.0.1."""
-    path = EMBEDDED["smollm2-135m"].path()
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(path), "--host", "127.0.0.1",
-         "--port", str(port), "--n_ctx", "2048", "--model_alias", "smol"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"{url}/models", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        raise RuntimeError("llama_cpp.server did not start")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
+    log = tmp_path_factory.mktemp("smol_server") / "server.log"
+    with llama_server(EMBEDDED["smollm2-135m"].path(), "smol", log) as url:
+        yield url
 
 
 def test_in_process_chat_prompts_are_the_servers(smol_server):

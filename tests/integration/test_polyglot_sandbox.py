@@ -20,6 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from sandbox_procs import sandbox_pids
 
 from shootout.benchmarks.multipl_e import build_program, chat_completion, cut
 from shootout.data.files import read_jsonl
@@ -30,7 +31,7 @@ from shootout.scoring.polyglot import (
     missing_tools,
     run_program,
 )
-from shootout.scoring.sandbox import UID_BASE, UID_RANGE, Limits, Sandbox
+from shootout.scoring.sandbox import Limits, Sandbox
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -195,19 +196,6 @@ def _strlen_item(key: str, data_dir: Path, name: str = "HumanEval_23_strlen") ->
     raise AssertionError(f"{name} not in {path}")
 
 
-def _sandbox_pids() -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        try:
-            status = (entry / "status").read_text() if entry.name.isdigit() else ""
-        except OSError:
-            continue
-        for line in status.splitlines():
-            if line.startswith("Uid:") and UID_BASE <= int(line.split()[1]) < UID_BASE + UID_RANGE:
-                pids.append(int(entry.name))
-    return pids
-
-
 @pytest.fixture(scope="module")
 def sandbox() -> Sandbox:
     box = make_sandbox()
@@ -289,9 +277,9 @@ def test_hostile_programs_are_contained(key: str, sandbox: Sandbox) -> None:
 
 def _nothing_left_running() -> None:
     deadline = time.monotonic() + 5
-    while _sandbox_pids() and time.monotonic() < deadline:
+    while sandbox_pids() and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert _sandbox_pids() == [], "sandboxed processes outlived their run"
+    assert sandbox_pids() == [], "sandboxed processes outlived their run"
 
 
 @pytest.mark.slow

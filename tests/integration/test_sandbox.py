@@ -17,11 +17,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sandbox_procs import sandbox_pids
 
 from shootout.errors import SandboxError
 from shootout.scoring.sandbox import (
-    UID_BASE,
-    UID_RANGE,
     ExecResult,
     Limits,
     Sandbox,
@@ -45,27 +44,13 @@ def unsafe() -> Sandbox:
     return Sandbox(unsafe=True, limits=FAST)
 
 
-def _sandbox_pids() -> list[int]:
-    """Host processes running as one of the sandbox's throw-away uids."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        try:
-            status = (entry / "status").read_text() if entry.name.isdigit() else ""
-        except OSError:
-            continue
-        for line in status.splitlines():
-            if line.startswith("Uid:") and UID_BASE <= int(line.split()[1]) < UID_BASE + UID_RANGE:
-                pids.append(int(entry.name))
-    return pids
-
-
 @pytest.fixture(autouse=True)
 def nothing_left_running() -> Iterator[None]:
     yield
     deadline = time.monotonic() + 2
-    while _sandbox_pids() and time.monotonic() < deadline:
+    while sandbox_pids() and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert _sandbox_pids() == [], "sandboxed processes outlived their run"
+    assert sandbox_pids() == [], "sandboxed processes outlived their run"
 
 
 def _contained(result: ExecResult, *expected_status: str) -> None:

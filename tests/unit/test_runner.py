@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from typing import ClassVar
 
 import pytest
+from toy_run import N_ITEMS, Colours
 
 from shootout.benchmarks import REGISTRY, register_benchmark
-from shootout.benchmarks.base import Doc
-from shootout.benchmarks.multiple_choice import MCQuestion, MultipleChoiceBenchmark
 from shootout.config import validate_config
 from shootout.errors import ProviderError, RetryableProviderError
 from shootout.providers.base import GenerateRequest
@@ -20,25 +18,6 @@ from shootout.runner.retry import RetryPolicy
 from shootout.runner.run import Runner
 from shootout.store.sqlite import Store
 from shootout.testing import FakeProvider, fail_at
-
-N_ITEMS = 12
-
-
-class Colours(MultipleChoiceBenchmark):
-    """A data-free multiple-choice benchmark: item i's answer is option i % 3."""
-
-    name: ClassVar[str] = "toy_colours"
-    version: ClassVar[str] = "1"
-    citation: ClassVar[str] = "test"
-    description: ClassVar[str] = "toy"
-    domain: ClassVar[str] = "knowledge"
-
-    def load(self) -> list[Doc]:
-        return [Doc(str(i), {"gold": i % 3}) for i in range(N_ITEMS)]
-
-    def mc(self, doc: Doc, fewshot: int) -> MCQuestion:
-        return MCQuestion.simple(f"Colour number {doc.id}?", ["red", "green", "blue"],
-                                 doc.fields["gold"])
 
 
 @pytest.fixture(autouse=True)

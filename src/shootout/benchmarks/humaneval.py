@@ -62,22 +62,28 @@ class CodeOptions(BenchmarkOptions):
     )
 
 
-class HumanEval(Benchmark):
-    name: ClassVar[str] = "humaneval"
-    version: ClassVar[str] = "1"
+class CodeBenchmark(Benchmark):
+    """What the code benchmarks share: generated code run against tests in the sandbox
+    (scored in a worker thread), pass@1 by default."""
+
     domain: ClassVar[str] = "coding"
-    description: ClassVar[str] = "HumanEval (164 Python functions), pass@k in a bwrap sandbox"
-    citation: ClassVar[str] = (
-        "Chen et al. 2021, Evaluating Large Language Models Trained on Code, arXiv:2107.03374"
-    )
     metrics: ClassVar[tuple[str, ...]] = ("pass@1",)
     primary_metric: ClassVar[str] = "pass@1"
     modes: ClassVar[tuple[Mode, ...]] = ("generative",)
     default_max_tokens: ClassVar[int] = 512
-    expected_count: ClassVar[int] = 164
     score_in_thread: ClassVar[bool] = True
     Options: ClassVar[type[BenchmarkOptions]] = CodeOptions
     opts: CodeOptions
+
+
+class HumanEval(CodeBenchmark):
+    name: ClassVar[str] = "humaneval"
+    version: ClassVar[str] = "1"
+    description: ClassVar[str] = "HumanEval (164 Python functions), pass@k in a bwrap sandbox"
+    citation: ClassVar[str] = (
+        "Chen et al. 2021, Evaluating Large Language Models Trained on Code, arXiv:2107.03374"
+    )
+    expected_count: ClassVar[int] = 164
 
     def load(self) -> list[Doc[HumanEvalItem]]:
         if self.data.root is None:

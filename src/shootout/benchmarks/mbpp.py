@@ -22,16 +22,13 @@ from ..scores import Score
 from ..scoring.sandbox import Limits, Sandbox
 from ..scoring.text import strip_reasoning
 from .base import (
-    Benchmark,
-    BenchmarkOptions,
     Doc,
     ItemScore,
-    Mode,
     PromptContext,
     Request,
     Response,
 )
-from .humaneval import CodeOptions, HumanEval
+from .humaneval import CodeBenchmark, HumanEval
 
 TEST_IDS = range(11, 511)
 FEWSHOT_IDS = (2, 3, 4)
@@ -70,23 +67,15 @@ def build_program(item: MBPPItem, code: str) -> str:
     return "\n".join(p for p in parts if p) + "\n"
 
 
-class MBPP(Benchmark):
+class MBPP(CodeBenchmark):
     name: ClassVar[str] = "mbpp"
     version: ClassVar[str] = "1"
-    domain: ClassVar[str] = "coding"
     description: ClassVar[str] = "MBPP (500 Python problems), 3-shot, pass@1 in a bwrap sandbox"
     citation: ClassVar[str] = (
         "Austin et al. 2021, Program Synthesis with Large Language Models, arXiv:2108.07732"
     )
-    metrics: ClassVar[tuple[str, ...]] = ("pass@1",)
-    primary_metric: ClassVar[str] = "pass@1"
-    modes: ClassVar[tuple[Mode, ...]] = ("generative",)
     default_fewshot: ClassVar[int] = 3
-    default_max_tokens: ClassVar[int] = 512
     expected_count: ClassVar[int] = 500
-    score_in_thread: ClassVar[bool] = True
-    Options: ClassVar[type[BenchmarkOptions]] = CodeOptions
-    opts: CodeOptions
 
     def load(self) -> list[Doc[MBPPItem]]:
         path = self.data.path("mbpp/mbpp.jsonl")

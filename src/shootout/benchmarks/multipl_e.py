@@ -31,16 +31,14 @@ from ..scores import Score
 from ..scoring.polyglot import LANGUAGES, make_sandbox, missing_tools, run_program
 from ..scoring.text import strip_reasoning
 from .base import (
-    Benchmark,
     BenchmarkOptions,
     Doc,
     ItemScore,
-    Mode,
     PromptContext,
     Request,
     Response,
 )
-from .humaneval import CodeOptions, HumanEval
+from .humaneval import CodeBenchmark, CodeOptions, HumanEval
 
 # records per language in DeepSeek-Coder's copy of the MultiPL-E "reworded" HumanEval
 COUNTS = {"cpp": 161, "go": 154, "java": 158, "js": 161, "rs": 156, "ts": 159}
@@ -110,10 +108,9 @@ def build_program(item: MultiPLEItem, completion: str) -> str:
     return item["prompt"] + completion + "\n" + item["tests"]
 
 
-class MultiPLE(Benchmark):
+class MultiPLE(CodeBenchmark):
     name: ClassVar[str] = "multipl_e"
     version: ClassVar[str] = "1"
-    domain: ClassVar[str] = "coding"
     description: ClassVar[str] = (
         "MultiPL-E HumanEval in C++, Go, Java, JavaScript, Rust, TypeScript; pass@1 per language"
     )
@@ -121,11 +118,6 @@ class MultiPLE(Benchmark):
         "Cassano et al. 2023, MultiPL-E: A Scalable and Polyglot Approach to Benchmarking "
         "Neural Code Generation, IEEE TSE, arXiv:2208.08227"
     )
-    metrics: ClassVar[tuple[str, ...]] = ("pass@1",)
-    primary_metric: ClassVar[str] = "pass@1"
-    modes: ClassVar[tuple[Mode, ...]] = ("generative",)
-    default_max_tokens: ClassVar[int] = 512
-    score_in_thread: ClassVar[bool] = True
     Options: ClassVar[type[BenchmarkOptions]] = MultiPLEOptions
     opts: MultiPLEOptions
 
