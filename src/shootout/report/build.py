@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,8 @@ class Report:
     model_costs: dict[str, dict[str, Any]]
     confidence: float = 0.95
     routing: tuple[Routing, ...] = ()  # per ranked profile, in the profiles' order
+    # stored `shootout perf` load tests (`Store.get_perf`), for the "Load tests" section
+    perf: tuple[dict[str, Any], ...] = ()
 
 
 def build_report(
@@ -84,7 +87,8 @@ def build_report(
     data: ReportData | None = None,
 ) -> Report:
     """Everything the renderers need. `data` lets tests inject prepared data. The routing
-    policies' "cheapest within X points" uses DEFAULT_WITHIN; `with_routing` changes X."""
+    policies' "cheapest within X points" uses DEFAULT_WITHIN; `with_routing` changes X;
+    `replace(report, perf=load_perf(store, ids))` adds load tests."""
     profs = load_profiles(profiles)
     if data is None:
         data = load_report_data(store, run_ids, models)
@@ -114,6 +118,17 @@ def build_report(
     report = Report(data, tuple(tests), marks, tuple(mdd), grouped, fine, tuple(rankings),
                     tuple(takeaways), items, costs, confidence)
     return with_routing(report, DEFAULT_WITHIN)
+
+
+def load_perf(store: Store, perf_ids: Sequence[str]) -> tuple[dict[str, Any], ...]:
+    """The stored load tests, in the order given; an unknown id is a one-line error."""
+    out = []
+    for pid in dict.fromkeys(perf_ids):
+        perf = store.get_perf(pid)
+        if perf is None:
+            raise ConfigError(f"no load test {pid!r} in {store.path}")
+        out.append(perf)
+    return tuple(out)
 
 
 def _rank(profs: list[Profile], labels: list[str], fine: dict[str, dict[str, DomainScore]],
