@@ -33,6 +33,7 @@ from ..analysis.takeaways import (
     use_cases,
 )
 from ..errors import ConfigError
+from ..perf.prices import price_label
 from ..store import SampleRow, Store
 from .model import ReportData, load_report_data
 from .optional import collect_arch, flat, pick
@@ -176,8 +177,9 @@ def model_costs(data: ReportData) -> dict[str, dict[str, Any]]:
     """
     out: dict[str, dict[str, Any]] = {}
     for m in data.labels:
-        row = next((flat(r) for r in data.efficiency
+        raw = next((r for r in data.efficiency
                     if r.get("label") == m and r.get("scope") == "model"), {})
+        row = flat(raw)
         lat = data.latency.get(m, {})
         e2e = statistics.median(lat["e2e_ms"]) if lat.get("e2e_ms") else None
         ttft = pick(row, "latency.ttft_ms.median")
@@ -186,7 +188,7 @@ def model_costs(data: ReportData) -> dict[str, dict[str, Any]]:
             "input_per_m": pick(row, "price.input_per_m"),
             "output_per_m": pick(row, "price.output_per_m"),
             "per_hour": pick(row, "price.per_hour"),
-            "price_source": row.get("price.source") or row.get("price.origin"),
+            "price_source": price_label(raw.get("price")) if raw else None,
             "cost_usd": pick(row, "cost_usd"),
             "cost_per_item": per_1k / 1000 if per_1k is not None else None,
             "cost_per_point": pick(row, "cost_per_point"),
