@@ -7,6 +7,7 @@ from __future__ import annotations
 import html as html_lib
 import json
 import re
+from dataclasses import replace
 
 import pytest
 from toy_run import Colours, toy_run
@@ -87,7 +88,7 @@ def test_html_section_and_embedded_figures(stored, tmp_path, capsys):
     out = tmp_path / "r.html"
     _out(capsys, "report", eval_id, perf_id, "--store", store, "--html", str(out))
     page = out.read_text(encoding="utf-8")
-    assert "<h2>Load tests</h2>" in page
+    assert "<h2>Load tests</h2>" in page and "Time to first token by level" in page
     c3 = next(lv for lv in perf["levels"] if lv["label"] == "c=3")
     text = html_lib.unescape(re.sub(r"<[^>]+>", " ", page))
     for figure in (f"{c3['ttft_ms']['p99']:,.1f}", f"{c3['itl_ms']['median']:,.1f}",
@@ -113,3 +114,25 @@ def test_helpers():
     assert error_rate({"requests": 0, "errors": 0}) is None
     assert ms({"n": 0, "median": None}, "median") == "–"
     assert num(None) == "–"
+
+
+def test_charts_of_throughput_and_ttft(stored, tmp_path, capsys):
+    from shootout.report.build import build_report, load_perf
+    from shootout.report.loadtest import load_test_section
+
+    store, eval_id, perf_id = stored
+    db = Store(store)
+    perf = db.get_perf(perf_id)
+    assert perf is not None
+    report = replace(build_report(db, [eval_id]), perf=load_perf(db, [perf_id]))
+    content = load_test_section(report)
+    assert content is not None
+    through, ttft = content.charts
+    assert through.categories == ("c=1", "c=3") and through.ymax is None  # not a percent
+    assert through.series[0].values == tuple(lv["output_throughput"] for lv in perf["levels"])
+    assert [s.values for s in ttft.series] == [
+        tuple(lv["ttft_ms"][k] for lv in perf["levels"]) for k in ("median", "p99")]
+    md = tmp_path / "r.md"
+    _out(capsys, "report", eval_id, perf_id, "--store", store, "--md", str(md))
+    assert (tmp_path / "r_files" / "load-throughput-chart.png").stat().st_size > 1000
+    assert "r_files/load-ttft-chart.png" in md.read_text(encoding="utf-8")

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..analysis.formatting import num, pct
+from ..analysis.formatting import finite, num, pct
 from .sections import SectionContent, register_section
+from .specs import BarSpec, Series
 from .tables import Table, cell, date, lcell
 
 if TYPE_CHECKING:
@@ -98,7 +99,7 @@ def load_test_section(report: Report) -> SectionContent | None:
     if not report.perf:
         return None
     paragraphs: list[str] = [DEFINITIONS]
-    through, latency = [], []
+    through, latency, named = [], [], []
     for perf in report.perf:
         levels = list(perf.get("levels") or [])
         paragraphs.append(_describe(perf))
@@ -106,6 +107,26 @@ def load_test_section(report: Report) -> SectionContent | None:
         name = f"{perf['model']} ({perf['perf_id']}) " if len(report.perf) > 1 else ""
         through += [_throughput_row(name, lv) for lv in levels]
         latency += [_latency_row(name, lv) for lv in levels]
+        named += [(name + lv["label"], lv) for lv in levels]
     return SectionContent(paragraphs=tuple(paragraphs), tables=(
         Table("load-throughput", THROUGHPUT_HEADERS, tuple(through)),
-        Table("load-latency", LATENCY_HEADERS, tuple(latency))))
+        Table("load-latency", LATENCY_HEADERS, tuple(latency))), charts=_charts(named))
+
+
+def _charts(named: list[tuple[str, dict[str, Any]]]) -> tuple[BarSpec, ...]:
+    """Output tokens/s, and TTFT at p50 and p99, by level."""
+    cats = tuple(n for n, _ in named)
+
+    def pick(key: str, stat: str | None = None) -> tuple[float | None, ...]:
+        vals = [lv.get(key) if stat is None else (lv.get(key) or {}).get(stat)
+                for _, lv in named]
+        return tuple(v if finite(v) else None for v in vals)
+
+    return (
+        BarSpec("load-throughput-chart", "Output tokens per second by level", cats,
+                (Series("output tokens/s", pick("output_throughput")),),
+                ylabel="output tokens/s", ymax=None),
+        BarSpec("load-ttft-chart", "Time to first token by level", cats,
+                (Series("TTFT p50", pick("ttft_ms", "median")),
+                 Series("TTFT p99", pick("ttft_ms", "p99"))), ylabel="ms", ymax=None),
+    )
