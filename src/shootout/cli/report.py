@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import typer
 
 from ..errors import ConfigError
+from ..store import Store
 
 
 def report_command(
     run_ids: list[str] = typer.Argument(
-        None, help="Run ids (default: the most recently updated run)."
+        None, help="Run ids (default: the most recently updated run), and load-test ids "
+        "(`shootout perf`) for a load-test section.",
     ),
     html: Path = typer.Option(None, "--html", help="Write the self-contained HTML report here."),
     md: Path = typer.Option(
@@ -39,18 +42,22 @@ def report_command(
 ) -> None:
     """Compare models across one or more stored runs: statistics, takeaways, recommendations.
 
-    Without --html or --md the Markdown report is printed (without charts).
+    Without --html or --md the Markdown report is printed (without charts). A load test's id
+    (from `shootout perf`) adds a "Load tests" section; given only load-test ids, the report
+    is of the most recently updated run.
     """
     from ..analysis.routing import DEFAULT_WITHIN
-    from ..report.build import build_report, with_routing
+    from ..report.build import build_report, load_perf, with_routing
     from .runs import latest_run, open_store
 
     db = open_store(store)
-    ids = list(run_ids or []) or [latest_run(db)]
+    ids, perf_ids = split_ids(db, run_ids or [])
+    perf = load_perf(db, perf_ids)
     report = build_report(
-        db, ids, models=_split(models, "--models"), profiles=profiles,
+        db, ids or [latest_run(db)], models=_split(models, "--models"), profiles=profiles,
         items_pair=_pair(items), max_items=max_items,
     )
+    report = replace(report, perf=perf)
     if route_within != DEFAULT_WITHIN:
         report = with_routing(report, route_within)
     if html is None and md is None:
@@ -65,6 +72,17 @@ def report_command(
 
         _write(html, render_html(report, max_items=max_items))
         print(f"wrote {html}")
+
+
+def split_ids(db: Store, given: list[str]) -> tuple[list[str], list[str]]:
+    """Evaluation run ids and load-test ids, each in the order given. An id that is no run but
+    a stored load test is a load test; anything else stays a run id (and errors as one)."""
+    runs: list[str] = []
+    perf: list[str] = []
+    for i in given:
+        is_perf = db.get_run(i) is None and db.get_perf(i) is not None
+        (perf if is_perf else runs).append(i)
+    return runs, perf
 
 
 def _write_md(report: object, md: Path, *, charts: bool, max_items: int) -> None:

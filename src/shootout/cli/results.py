@@ -13,6 +13,7 @@ from ..analysis.formatting import ci, json_safe, money_cli, num, pct
 from ..analysis.results import RunResults, build_results
 from ..errors import ConfigError
 from ..naming import specs_by_name
+from ..perf.prices import price_label
 from ..store import Store
 from .console import stdout_console
 
@@ -91,6 +92,9 @@ def emit_results(db: Store, run_id: str, *, json_out: bool) -> None:
         console.print(line)
     if data.get("efficiency"):
         console.print(efficiency_table(data["efficiency"]))
+        for row in data["efficiency"]:
+            if row.get("scope") == "model":
+                console.print(f"price of {row['model_name']}: {price_label(row.get('price'))}")
     if waits := waiting_line(data.get("manifest") or {}):
         console.print(waits)
 

@@ -7,7 +7,8 @@ Resolution for one model, first match wins field by field over the next:
   3. the table row of the API model id (`openai:gpt-4o-mini` -> `gpt-4o-mini`; a dated
      snapshot id such as `gpt-4o-mini-2024-07-18` falls back to `gpt-4o-mini`)
   4. local models (spec `local`, `gguf:...`, or an endpoint on a loopback host): zero
-  5. otherwise no price: costs are None, never guessed.
+  5. the `genai-prices` library, where installed (`price_library`)
+  6. otherwise no price: costs are None, never guessed; the source says why.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ class Price:
     per_hour: float | None = None
     source: str | None = None
     as_of: str | None = None
-    origin: str = "none"  # override | config | table | local | none
+    origin: str = "none"  # override | config | table | local | library | none
     cache_write_per_m: float | None = None  # input written to a prompt cache (Anthropic)
 
     @property
@@ -186,7 +187,32 @@ def resolve_price(
     spec = spec or name
     table = table or default_table()
     base = table.lookup(api_model_id(spec)) or table.lookup(name)
-    if base is None:
-        base = ZERO if is_local(spec, base_url) else Price()
-    price = price_from(config_price, "config").over(base)
-    return price_from(override, "override").over(price)
+    unknown = "not in the price table"
+    if base is None and is_local(spec, base_url):
+        base = ZERO
+    elif base is None:
+        from .price_library import library_price
+
+        found = library_price(api_model_id(spec), spec.partition(":")[0], base_url)
+        base, unknown = (found, unknown) if isinstance(found, Price) else (
+            Price(), f"{unknown}; {found}")
+    price = price_from(override, "override").over(price_from(config_price, "config").over(base))
+    return price if price.known else replace(price, source=unknown, origin="none")
+
+
+def price_label(price: Mapping[str, Any] | None) -> str:
+    """Where a price comes from, for the report: the table with its as-of date, the
+    genai-prices library with its version, the run configuration, or unknown and why."""
+    p = dict(price or {})
+    origin, source, as_of = p.get("origin") or "none", p.get("source"), p.get("as_of")
+    dated = f"{source}, as of {as_of}" if source and as_of else (source or "")
+    if origin == "table":
+        return f"price table: {dated}" if dated else "price table"
+    if origin in ("config", "override"):
+        what = "run configuration" if origin == "config" else "override"
+        return f"{what} ({dated})" if dated else what
+    if origin == "local":
+        return "local model: no token cost"
+    if origin == "library":
+        return str(source or "genai-prices")
+    return f"unknown: {source or 'no price'}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from ..analysis.takeaways import (
     use_cases,
 )
 from ..errors import ConfigError
+from ..perf.prices import price_label
 from ..store import SampleRow, Store
 from .model import ReportData, load_report_data
 from .optional import collect_arch, flat, pick
@@ -70,6 +72,8 @@ class Report:
     model_costs: dict[str, dict[str, Any]]
     confidence: float = 0.95
     routing: tuple[Routing, ...] = ()  # per ranked profile, in the profiles' order
+    # stored `shootout perf` load tests (`Store.get_perf`), for the "Load tests" section
+    perf: tuple[dict[str, Any], ...] = ()
 
 
 def build_report(
@@ -84,7 +88,8 @@ def build_report(
     data: ReportData | None = None,
 ) -> Report:
     """Everything the renderers need. `data` lets tests inject prepared data. The routing
-    policies' "cheapest within X points" uses DEFAULT_WITHIN; `with_routing` changes X."""
+    policies' "cheapest within X points" uses DEFAULT_WITHIN; `with_routing` changes X;
+    `replace(report, perf=load_perf(store, ids))` adds load tests."""
     profs = load_profiles(profiles)
     if data is None:
         data = load_report_data(store, run_ids, models)
@@ -114,6 +119,17 @@ def build_report(
     report = Report(data, tuple(tests), marks, tuple(mdd), grouped, fine, tuple(rankings),
                     tuple(takeaways), items, costs, confidence)
     return with_routing(report, DEFAULT_WITHIN)
+
+
+def load_perf(store: Store, perf_ids: Sequence[str]) -> tuple[dict[str, Any], ...]:
+    """The stored load tests, in the order given; an unknown id is a one-line error."""
+    out = []
+    for pid in dict.fromkeys(perf_ids):
+        perf = store.get_perf(pid)
+        if perf is None:
+            raise ConfigError(f"no load test {pid!r} in {store.path}")
+        out.append(perf)
+    return tuple(out)
 
 
 def _rank(profs: list[Profile], labels: list[str], fine: dict[str, dict[str, DomainScore]],
@@ -161,8 +177,9 @@ def model_costs(data: ReportData) -> dict[str, dict[str, Any]]:
     """
     out: dict[str, dict[str, Any]] = {}
     for m in data.labels:
-        row = next((flat(r) for r in data.efficiency
+        raw = next((r for r in data.efficiency
                     if r.get("label") == m and r.get("scope") == "model"), {})
+        row = flat(raw)
         lat = data.latency.get(m, {})
         e2e = statistics.median(lat["e2e_ms"]) if lat.get("e2e_ms") else None
         ttft = pick(row, "latency.ttft_ms.median")
@@ -171,7 +188,7 @@ def model_costs(data: ReportData) -> dict[str, dict[str, Any]]:
             "input_per_m": pick(row, "price.input_per_m"),
             "output_per_m": pick(row, "price.output_per_m"),
             "per_hour": pick(row, "price.per_hour"),
-            "price_source": row.get("price.source") or row.get("price.origin"),
+            "price_source": price_label(raw.get("price")) if raw else None,
             "cost_usd": pick(row, "cost_usd"),
             "cost_per_item": per_1k / 1000 if per_1k is not None else None,
             "cost_per_point": pick(row, "cost_per_point"),

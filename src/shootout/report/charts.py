@@ -49,7 +49,8 @@ def _bars(plt: Any, spec: BarSpec) -> Any:
                yerr=[err_lo, err_hi], capsize=3, ecolor="#222")
     ax.set_xticks(range(n_cat))
     ax.set_xticklabels(spec.categories, rotation=30, ha="right")
-    ax.set_ylim(0, 100)
+    tallest = max((v for s in spec.series for v in s.values if v is not None), default=1.0)
+    ax.set_ylim(0, spec.ymax or tallest * 1.2 or 1.0)  # ymax None: room for the legend
     ax.set_ylabel(spec.ylabel)
     ax.set_title(spec.title)
     ax.grid(axis="y", alpha=0.3)

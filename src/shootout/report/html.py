@@ -50,6 +50,7 @@ def report_json(report: Report) -> dict[str, Any]:
                          "p_holm": t.p_holm, "significant": t.significant, "n": t.n,
                          "method": t.method, "mdd": t.mdd} for t in report.tests],
         "routing": [routing_json(r) for r in report.routing],
+        "load_tests": list(report.perf),
     })
 
 

@@ -32,6 +32,7 @@ class BarSpec:
     categories: tuple[str, ...]
     series: tuple[Series, ...]
     ylabel: str = "score (%)"
+    ymax: float | None = 100.0  # None: scaled to the tallest bar (a quantity, not a percent)
 
 
 @dataclass(frozen=True)

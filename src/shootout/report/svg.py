@@ -63,11 +63,16 @@ def bars(spec: BarSpec) -> str:
     pw, ph = W - left - 12, h - top - bottom
     n_cat, n_ser = len(spec.categories), len(spec.series)
 
+    ticks = [0.0, 25.0, 50.0, 75.0, 100.0] if spec.ymax == 100 else _nice_ticks(
+        0.0, spec.ymax or max((v for s in spec.series for v in s.values if v is not None),
+                              default=1.0))
+    top_v = ticks[-1]
+
     def y(v: float) -> float:
-        return top + ph * (1 - max(0.0, min(100.0, v)) / 100)
+        return top + ph * (1 - max(0.0, min(top_v, v)) / top_v)
 
     out = [_open(spec.id, spec.title, h), _legend([s.label for s in spec.series])]
-    out.append(_yaxis(left, left + pw, y, [0, 25, 50, 75, 100]))
+    out.append(_yaxis(left, left + pw, y, ticks))
     out.append(_text(12, top + ph / 2, spec.ylabel, "middle",
                      f'transform="rotate(-90 12 {top + ph / 2:.1f})"'))
     gw = pw / max(n_cat, 1)

@@ -1,0 +1,136 @@
+"""Prices: the shipped table first, then the genai-prices library for models the table lacks,
+else unknown -- never 0 -- and the report says which, per model (issue 20, item 7)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import genai_prices
+import pytest
+from toy_run import Colours
+
+from shootout.benchmarks import REGISTRY, register_benchmark
+from shootout.config import validate_config
+from shootout.perf.cost import Tokens, token_cost
+from shootout.perf.prices import PriceTable, price_label, resolve_price
+from shootout.report.build import build_report
+from shootout.report.html import render_html
+from shootout.report.markdown import render_markdown
+from shootout.runner.retry import RetryPolicy
+from shootout.runner.run import Runner
+from shootout.store import Store
+from shootout.testing import FakeProvider
+
+VERSION = genai_prices.__version__
+TABLE_MODEL = "openai:gpt-4o-mini"  # in the shipped table (as of 2024-10-01)
+LIBRARY_MODEL = "anthropic:claude-3-5-haiku-20241022"  # not in the table; in genai-prices
+UNKNOWN_MODEL = "openai:no-such-model-xyz"
+
+
+def _price(spec: str, base_url: str | None = None, table: PriceTable | None = None):
+    return resolve_price(spec.partition(":")[2], spec=spec, base_url=base_url, table=table)
+
+
+def test_the_table_comes_first_with_its_date():
+    p = _price(TABLE_MODEL)
+    assert (p.origin, p.input_per_m, p.output_per_m, p.as_of) == ("table", 0.15, 0.6,
+                                                                    "2024-10-01")
+    assert price_label(p.to_dict()) == ("price table: https://openai.com/api/pricing/, "
+                                        "as of 2024-10-01")
+
+
+@pytest.mark.parametrize("spec", [LIBRARY_MODEL, "openai:o3-mini"])
+def test_a_model_only_the_library_knows_costs_what_the_library_says(spec):
+    p = _price(spec)
+    assert p.origin == "library" and p.known
+    assert price_label(p.to_dict()).startswith(f"genai-prices {VERSION} (")
+    # the cost of a request, ours against the library's own calculator
+    tokens = Tokens(input=120_000, cached_input=20_000, output=7_000)
+    kind, _, model = spec.partition(":")
+    theirs = genai_prices.calc_price(
+        genai_prices.Usage(input_tokens=120_000, cache_read_tokens=20_000, output_tokens=7_000),
+        model, provider_id=kind)
+    assert token_cost(tokens, p) == pytest.approx(float(theirs.total_price), rel=1e-12)
+
+
+def test_an_unknown_model_stays_unknown():
+    p = _price(UNKNOWN_MODEL)
+    assert not p.known and p.origin == "none"
+    assert token_cost(Tokens(input=1000, output=100), p) is None  # not 0
+    assert price_label(p.to_dict()) == (
+        f"unknown: not in the price table; genai-prices {VERSION} has no price for "
+        "no-such-model-xyz at openai")
+
+
+def test_a_library_entry_without_a_token_price_is_unknown_not_zero():
+    """GitHub Copilot's gpt-4o-mini is "included in the subscription": no rate at all."""
+    p = _price(TABLE_MODEL, "https://api.githubcopilot.com/v1", table=PriceTable({}, {}))
+    assert not p.known and p.input_per_m is None
+    assert "without a token price" in price_label(p.to_dict())
+
+
+def test_the_provider_is_the_endpoints_and_a_tier_is_named():
+    gemini = _price("openai:gemini-2.5-pro",
+                    "https://generativelanguage.googleapis.com/v1beta/openai/")
+    assert (gemini.input_per_m, gemini.output_per_m) == (1.25, 10.0)  # the base tier
+    assert "base tier" in price_label(gemini.to_dict())
+    # an endpoint the library does not know: no guess from the model name; the host only
+    other = _price("openai:o3-mini", "https://user:secret@api.example.com/v1?key=k")
+    assert not other.known
+    label = price_label(other.to_dict())
+    assert "api.example.com" in label and "secret" not in label and "key=k" not in label
+
+
+def test_without_the_library_the_table_alone_and_the_source_says_so(monkeypatch):
+    monkeypatch.setitem(sys.modules, "genai_prices", None)  # `import genai_prices` fails
+    assert _price(TABLE_MODEL).origin == "table"
+    p = _price(LIBRARY_MODEL)
+    assert not p.known
+    assert price_label(p.to_dict()) == ("unknown: not in the price table; genai-prices not "
+                                        "installed (pip install 'shootout[prices]')")
+
+
+def test_the_report_shows_each_price_source(tmp_path):
+    store = Store(tmp_path / "s.sqlite")
+    names = {"table": TABLE_MODEL, "library": LIBRARY_MODEL, "unknown": UNKNOWN_MODEL}
+    cfg = validate_config({"models": [{"spec": s, "name": n, "scoring": "generative"}
+                                      for n, s in names.items()],
+                           "benchmarks": ["toy_colours"]}, "test")
+    register_benchmark(Colours)
+    try:
+        run_id = asyncio.run(Runner(cfg, store, policy=RetryPolicy(base_delay=0.0)).run(
+            {n: FakeProvider(answer="Answer: A") for n in names}))
+        report = build_report(store, [run_id])
+    finally:
+        REGISTRY.pop(Colours.name, None)
+    md = render_markdown(report, charts=False)
+    row = next(ln for ln in md.splitlines() if ln.startswith("| Price source |"))
+    cells = [c.strip() for c in row.strip("|").split("|")][1:]
+    assert cells == ["price table: https://openai.com/api/pricing/, as of 2024-10-01",
+                     f"genai-prices {VERSION} (anthropic/claude-3-5-haiku-latest)",
+                     f"unknown: not in the price table; genai-prices {VERSION} has no price "
+                     "for no-such-model-xyz at openai"]
+    costs = report.model_costs
+    assert costs["table"]["cost_usd"] > 0 and costs["library"]["cost_usd"] > 0
+    assert costs["unknown"]["cost_usd"] is None
+    assert f"genai-prices {VERSION} (anthropic/claude-3-5-haiku-latest)" in render_html(report)
+
+
+def test_results_prints_each_price_source(tmp_path, capsys):
+    from shootout.cli.main import main
+
+    store = Store(tmp_path / "s.sqlite")
+    cfg = validate_config({"models": [{"spec": UNKNOWN_MODEL, "name": "unknown",
+                                       "scoring": "generative"}],
+                           "benchmarks": ["toy_colours"]}, "test")
+    register_benchmark(Colours)
+    try:
+        run_id = asyncio.run(Runner(cfg, store, policy=RetryPolicy(base_delay=0.0)).run(
+            {"unknown": FakeProvider(answer="Answer: A")}))
+        main(["results", run_id, "--store", str(store.path)])
+    finally:
+        REGISTRY.pop(Colours.name, None)
+    out = " ".join(capsys.readouterr().out.split())
+    assert (f"price of unknown: unknown: not in the price table; genai-prices {VERSION} has "
+            "no price for no-such-model-xyz at openai") in out
