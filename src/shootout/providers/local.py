@@ -9,6 +9,10 @@ is what makes MMLU 5-shot take ~0.1 s per item instead of ~20 s.
 `path="reference"` evaluates every (context, continuation) pair from scratch in one pass, as
 lm-evaluation-harness does; the fast path agrees with it to within small numerical noise
 (see docs/local-model.md and tests/integration/test_local_provider.py for the measurement).
+
+A request's `response_format` constrains generation with the grammar llama-cpp-python's
+`create_chat_completion` builds for it (JSON mode: its JSON grammar; a JSON Schema: the
+schema's grammar), so a chat model takes JSON mode and structured outputs.
 """
 
 from __future__ import annotations
