@@ -249,3 +249,41 @@ def test_a_provider_without_response_format_runs_prompt_only(data_dir: Path,
     modes = store.get_run(run_id)["manifest"]["benchmarks"]["structured"]["per_model"]["fake"][
         "model_binding"]["modes"]
     assert modes["json_schema"] == "unsupported: fake has no json_schema response_format here"
+
+
+# llama_cpp.server 0.3.36's answer to "type": "json_schema" (seen on 127.0.0.1, HTTP 500)
+LLAMA_SERVER_500 = {"error": {
+    "message": "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', "
+    "'response_format', 'type'), 'msg': \"Input should be 'text' or 'json_object'\", 'input': "
+    "'json_schema', 'ctx': {'expected': \"'text' or 'json_object'\"}}",
+    "type": "internal_server_error", "param": None, "code": None}}
+
+
+@pytest.mark.parametrize(("status", "body", "verdict"), [
+    (500, LLAMA_SERVER_500, "unsupported: the endpoint failed on it (HTTP 500"),
+    (422, {"detail": [{"loc": ["body", "response_format"], "msg": "bad"}]},
+     "unsupported: the endpoint refused it (HTTP 422"),
+    (503, {"error": {"message": "overloaded"}}, "accepted"),  # a passing fault: not the mode's
+])
+def test_the_probe_tells_a_refused_format_from_a_passing_fault(status: int, body: Any,
+                                                               verdict: str) -> None:
+    import httpx
+
+    def server(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, json=body)
+
+    provider = OpenAIProvider("smol", base_url="http://127.0.0.1:9/v1",
+                              transport=httpx.MockTransport(server))
+    bench = Structured(data=DataDir(None), options={"modes": "json_schema"})
+    doc = Doc("mmlu-0", {"kind": "mmlu", "schema_name": "choice", "schema": MMLU_SCHEMA,
+                         "task": "t", "gold": {"answer": "A"}})
+
+    async def go() -> list[Doc]:
+        try:
+            return await bench.bind(provider, [doc], CHAT)
+        finally:
+            await provider.aclose()
+
+    docs = asyncio.run(go())
+    assert bench.binding_info()["modes"]["json_schema"].startswith(verdict)
+    assert len(docs) == (1 if verdict == "accepted" else 0)

@@ -14,7 +14,8 @@ schema and "Reply with the JSON object only"):
 Before a model runs a mode that needs an API mechanism, one probe request (one output token)
 asks the endpoint whether it takes it: a provider that has no such mechanism (a base model,
 Anthropic's Messages API here) or an endpoint that answers HTTP 400/422 about
-`response_format` has the mode recorded as unsupported (`model_binding.modes` in the run
+`response_format` (or, as llama_cpp.server does for `json_schema`, HTTP 500 with its
+validation error about it) has the mode recorded as unsupported (`model_binding.modes` in the run
 manifest) and sends none of its requests: a refusal is the endpoint's, never scored as the
 model's failure. The embedded model takes both, through the grammars llama-cpp-python builds
 for them.
@@ -116,6 +117,14 @@ def _rejects_format(e: RejectedRequestError) -> bool:
         e.param == "response_format" or bool(_ABOUT_FORMAT.search(f"{e.detail} {e}")))
 
 
+def _fails_on_format(e: RetryableProviderError) -> bool:
+    """A server error that is the endpoint's validation of the format, not a passing fault:
+    llama_cpp.server (0.3) answers `"type": "json_schema"` with HTTP 500 and its pydantic
+    error ("'loc': ('body', 'response_format', 'type') ... Input should be 'text' or
+    'json_object'"), every time."""
+    return str(e).startswith("HTTP 5") and bool(_ABOUT_FORMAT.search(str(e)))
+
+
 class Structured(Benchmark):
     name: ClassVar[str] = "structured"
     version: ClassVar[str] = "1"
@@ -170,7 +179,9 @@ class Structured(Benchmark):
             if _rejects_format(e):
                 return f"the endpoint refused it (HTTP {e.status}: {str(e)[:200]})"
             raise
-        except RetryableProviderError:
+        except RetryableProviderError as e:
+            if _fails_on_format(e):
+                return f"the endpoint failed on it ({str(e)[:200]})"
             return None  # a passing fault says nothing of the mode: its requests will retry
         except ProviderError as e:  # the embedded model: a schema it cannot make a grammar of
             return str(e)[:200]
