@@ -209,6 +209,9 @@ def test_run_against_a_fake_server_that_refuses_json_schema(data_dir: Path,
 
         run_id = asyncio.run(go())
         assert len(srv.rejected) == 1  # the probe, and no json_schema request after it
+        sent = srv.rejected[0]["body"]["response_format"]
+        assert sent["type"] == "json_schema" and sent["json_schema"]["strict"] is True
+        assert set(sent["json_schema"]) == {"name", "schema", "strict"}
         formats = [(r["body"].get("response_format") or {}).get("type") for r in srv.requests]
     assert formats.count("json_object") == 5 + 1  # the items and the probe
     store = Store(tmp_path / "r.sqlite")

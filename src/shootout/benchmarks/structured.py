@@ -177,7 +177,7 @@ class Structured(Benchmark):
             await provider.generate(probe)
         except RejectedRequestError as e:
             if _rejects_format(e):
-                return f"the endpoint refused it (HTTP {e.status}: {str(e)[:200]})"
+                return f"the endpoint refused it ({str(e)[:200]})"
             raise
         except RetryableProviderError as e:
             if _fails_on_format(e):
