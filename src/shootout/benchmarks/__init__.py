@@ -25,6 +25,7 @@ from .mmlu_pro import MMLUPro
 from .multipl_e import MultiPLE
 from .needle import NeedleInAHaystack
 from .piqa import PIQA
+from .structured import Structured
 from .translation import FloresEnZh, FloresZhEn, WMT22EnZh, WMT22ZhEn, WMT23EnZh, WMT23ZhEn
 from .triviaqa import TriviaQA
 from .truthfulqa import TruthfulQAMC1, TruthfulQAMC2
@@ -63,6 +64,7 @@ REGISTRY: dict[str, type[Benchmark]] = {
         BBH,
         MGSM,
         IFEval,
+        Structured,
     )
 }
 

@@ -44,13 +44,19 @@ class GenerateRequest:
     `tools`: functions the model may call natively, each `{"name", "description",
     "parameters"}` (a JSON Schema object), sent as the API's tools; `tool_choice` as the API
     takes it ("auto", "none", "required"). Only a provider whose capabilities say `tools`
-    accepts them."""
+    accepts them.
+
+    `response_format`: the output format asked of the API, as OpenAI's Chat Completions takes
+    it (`{"type": "json_object"}` for JSON mode, `{"type": "json_schema", "json_schema":
+    {"name", "schema", "strict"}}` for structured outputs); only a provider whose
+    capabilities list its type accepts it."""
 
     messages: tuple[Message, ...] | None = None
     prompt: str | None = None
     sampling: Sampling = field(default_factory=Sampling)
     tools: tuple[dict[str, Any], ...] = ()
     tool_choice: str | None = None
+    response_format: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if (self.messages is None) == (self.prompt is None):
@@ -65,6 +71,7 @@ class GenerateRequest:
             # only when set, so the cache keys of requests without tools stay as they were
             **({"tools": list(self.tools), "tool_choice": self.tool_choice}
                if self.tools else {}),
+            **({"response_format": self.response_format} if self.response_format else {}),
         }
 
 
@@ -169,6 +176,8 @@ class Capabilities:
     reasoning: bool = False
     # accepts `GenerateRequest.tools` and answers with `GenerateResponse.tool_calls`
     tools: bool = False
+    # the `GenerateRequest.response_format` types it sends ("json_object", "json_schema")
+    response_formats: tuple[str, ...] = ()
 
 
 class ProviderOptions(BaseModel):

@@ -9,6 +9,10 @@ is what makes MMLU 5-shot take ~0.1 s per item instead of ~20 s.
 `path="reference"` evaluates every (context, continuation) pair from scratch in one pass, as
 lm-evaluation-harness does; the fast path agrees with it to within small numerical noise
 (see docs/local-model.md and tests/integration/test_local_provider.py for the measurement).
+
+A request's `response_format` constrains generation with the grammar llama-cpp-python's
+`create_chat_completion` builds for it (JSON mode: its JSON grammar; a JSON Schema: the
+schema's grammar), so a chat model takes JSON mode and structured outputs.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import asyncio
 import contextlib
 import functools
 import hashlib
+import json
 import os
 import sys
 import threading
@@ -182,6 +187,7 @@ class LocalProvider(BaseProvider):
             context_window=self.context_window,
             prompt_limit=self.n_ctx,
             max_connections=1,
+            response_formats=("json_object", "json_schema") if self.is_chat else (),
         )
 
     @property
@@ -353,6 +359,8 @@ class LocalProvider(BaseProvider):
             "seed": s.seed,
             "stream": True,
         }
+        if request.response_format:
+            kwargs["grammar"] = _grammar(json.dumps(request.response_format, sort_keys=True))
         with self._lock:
             # generation manages the KV cache itself; forget our view of it
             self._ctx_row = None
@@ -418,6 +426,25 @@ class LocalProvider(BaseProvider):
         )
         stop = result.stop if isinstance(result.stop, list) else [result.stop]
         return list(tokens), [x for x in stop if x]
+
+
+@functools.lru_cache(maxsize=64)
+def _grammar(response_format: str) -> Any:
+    """The grammar llama-cpp-python's `create_chat_completion` builds for a response format
+    (a JSON text): its JSON grammar for JSON mode, the schema's own grammar (`from_json_schema`)
+    for structured outputs, which it takes as `{"type": "json_object", "schema": ...}`; a
+    schema it cannot turn into a grammar is an error here, not plain JSON as there."""
+    fmt = json.loads(response_format)
+    grammars = _import_llama().llama_grammar
+    if fmt.get("type") == "json_object":
+        return grammars.LlamaGrammar.from_string(grammars.JSON_GBNF, verbose=False)
+    if fmt.get("type") == "json_schema":
+        schema = json.dumps((fmt.get("json_schema") or {}).get("schema", {}))
+        try:
+            return grammars.LlamaGrammar.from_json_schema(schema, verbose=False)
+        except Exception as e:  # its converter raises bare Exceptions and ValueErrors
+            raise ProviderError(f"llama.cpp cannot constrain output to this schema: {e}") from e
+    raise ProviderError(f"no grammar for response_format type {fmt.get('type')!r}")
 
 
 def _stamp(path: Path) -> tuple[int, int]:

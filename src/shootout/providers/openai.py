@@ -5,7 +5,9 @@ and log-likelihood through completions `echo` + `logprobs` where the server supp
 Native function calling: a request's `tools` go out as chat `tools` (`{"type": "function",
 "function": …}`) with its `tool_choice`; streamed `tool_calls` deltas are put together by their
 `index` (the first delta of a call carries its id and name, later ones pieces of its JSON
-arguments), as OpenAI documents its streaming format.
+arguments), as OpenAI documents its streaming format. A request's `response_format` (JSON
+mode or structured outputs) is sent as given; an endpoint that refuses it answers 400, which
+is not learnt away (only sampling parameters are): the caller hears of it.
 The API key is read from the environment at construction and kept only in the client's headers.
 """
 
@@ -134,6 +136,7 @@ class OpenAIProvider(BaseProvider):
             max_connections=self.options.concurrency,
             reasoning=self._is_reasoning(),
             tools=self.options.chat,
+            response_formats=("json_object", "json_schema") if self.options.chat else (),
         )
 
     def _is_reasoning(self) -> bool:
@@ -220,6 +223,10 @@ class OpenAIProvider(BaseProvider):
             body["tools"] = [{"type": "function", "function": t} for t in request.tools]
             if request.tool_choice:
                 body["tool_choice"] = request.tool_choice
+        if request.response_format:
+            if request.messages is None:
+                raise CapabilityError(f"{self.model_id}: response_format needs chat messages")
+            body["response_format"] = request.response_format
 
         def send(sent: dict[str, Any], accepted: asyncio.Event) -> Awaitable[GenerateResponse]:
             if self._stream_usage:

@@ -11,6 +11,10 @@ instead of text, streamed as OpenAI does (a call's first delta carries its index
 and name; its arguments follow in pieces under the same index; finish_reason "tool_calls"),
 or in one message when not streamed; an empty list or None answers with text.
 
+`reject_fn(body)` scripts refusals: an error body (`{"error": {...}}`) answers the request
+with HTTP 400 and it, as an endpoint that does not take a parameter (a `response_format`
+type) does; None serves it.
+
 `reasoning_model=True` behaves like OpenAI's reasoning models (o-series, gpt-5): a request
 with `max_tokens`, a `temperature` or `top_p` other than 1, or `stop` gets the real HTTP 400
 body naming the parameter (`unsupported_parameter` / `unsupported_value`); every answer first
@@ -85,12 +89,13 @@ class FakeOpenAIServer:
     hang_seconds: float = 30.0
     answer_fn: Any = None
     tool_calls_fn: Any = None  # body -> [{"name", "arguments"}] or None (see the docstring)
+    reject_fn: Any = None  # body -> an error body to answer with HTTP 400, or None
     requests: list[dict[str, Any]] = field(default_factory=list)
     fill_max_tokens: bool = False
     timing_log: Any = None  # a callable given one dict per finished stream (see _stream)
     reasoning_model: bool = False
     reasoning_tokens: int = 200
-    rejected: list[dict[str, Any]] = field(default_factory=list)  # reasoning-mode 400s
+    rejected: list[dict[str, Any]] = field(default_factory=list)  # the 400s it answered
     system_fingerprint: str | None = None  # sent in every streamed chunk, as OpenAI does
     ssl: Any = None  # an ssl.SSLContext with the server's certificate: serve HTTPS
     connections: int = 0  # connections accepted so far
@@ -353,6 +358,11 @@ class _Exchange:
         if self.owner.reasoning_model and (error := reasoning_rejection(body)) is not None:
             with self.owner._lock:
                 self.owner.rejected.append({"param": error["error"]["param"], "body": body})
+            await self.conn.json(400, error)
+            return
+        if self.owner.reject_fn is not None and (error := self.owner.reject_fn(body)):
+            with self.owner._lock:
+                self.owner.rejected.append({"param": error["error"].get("param"), "body": body})
             await self.conn.json(400, error)
             return
         fault = self.owner.next_fault(body, self.req.path)

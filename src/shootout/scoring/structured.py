@@ -1,0 +1,94 @@
+"""Reading a JSON answer and checking it against its JSON Schema.
+
+`read_json` takes the first of: the whole answer (after surrounding whitespace), the content of
+a ```json (or bare ```) code fence, the first JSON object or array written in prose (not one
+nested in a cut-off one). Where it came from is kept (`whole`, `fence`, `prose`) so a report
+can tell "answered in JSON" from "wrapped JSON in words". `schema_errors` validates with the
+`jsonschema` library (Draft 2020-12, the dialect OpenAI's structured outputs take), formats not
+asserted.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ..errors import ConfigError
+
+Source = Literal["whole", "fence", "prose", ""]
+
+_FENCE = re.compile(r"```[ \t]*(?:json|JSON)?[ \t]*\n?(.*?)```", re.DOTALL)
+_DECODER = json.JSONDecoder()
+
+
+@dataclass(frozen=True)
+class ReadJSON:
+    """The JSON value read from an answer (`source` "" when none could be)."""
+
+    value: Any = None
+    source: Source = ""
+    error: str = ""
+
+    @property
+    def parsed(self) -> bool:
+        return self.source != ""
+
+
+def _loads(text: str) -> tuple[bool, Any, str]:
+    try:
+        return True, json.loads(text), ""
+    except (json.JSONDecodeError, RecursionError) as e:
+        return False, None, str(e)
+
+
+def _first_in_prose(text: str) -> tuple[bool, Any]:
+    """The first complete JSON object or array in `text` that is not nested in an unclosed
+    one (a cut-off answer's inner object is not its answer)."""
+    for m in re.finditer(r"[\[{]", text):
+        before = text[: m.start()]
+        if before.count("{") > before.count("}") or before.count("[") > before.count("]"):
+            continue
+        try:
+            value, _end = _DECODER.raw_decode(text, m.start())
+        except (json.JSONDecodeError, RecursionError):
+            continue
+        return True, value
+    return False, None
+
+
+def read_json(text: str) -> ReadJSON:
+    """The answer's JSON value and where it was found."""
+    ok, value, error = _loads(text.strip())
+    if ok:
+        return ReadJSON(value, "whole")
+    for m in _FENCE.finditer(text):
+        ok, value, _ = _loads(m.group(1).strip())
+        if ok:
+            return ReadJSON(value, "fence")
+    ok, value = _first_in_prose(text)
+    if ok:
+        return ReadJSON(value, "prose")
+    return ReadJSON(error=error or "no JSON in the answer")
+
+
+def _validator(schema: dict[str, Any]) -> Any:
+    try:
+        from jsonschema import Draft202012Validator
+    except ImportError as e:
+        raise ConfigError("the structured benchmark validates with jsonschema: "
+                          "pip install 'shootout[structured]'") from e
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def schema_errors(value: Any, schema: dict[str, Any], limit: int = 3) -> list[str]:
+    """Why `value` does not satisfy `schema` (at most `limit` reasons, each with the path
+    where it fails); empty when it does."""
+    errors = sorted(_validator(schema).iter_errors(value), key=lambda e: list(e.absolute_path))
+    out = []
+    for e in errors[:limit]:
+        where = "/".join(str(p) for p in e.absolute_path) or "(root)"
+        out.append(f"{where}: {e.message[:160]}")
+    return out
