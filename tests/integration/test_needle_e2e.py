@@ -113,7 +113,7 @@ def remote(url: str) -> OpenAIProvider:
 
 def test_server_counts_the_same_prompt_tokens_with_the_model_tokenizer(
         llama_server, data_dir, local_provider, capsys):
-    b = make(data_dir, lengths="1k", depths="0,50,100", trials=1, tokenizer="local",
+    b = make(data_dir, lengths="1k", depths="0,100", trials=1, tokenizer="local",
              context_window=2048)
     api = remote(llama_server)
 
