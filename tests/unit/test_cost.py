@@ -201,3 +201,32 @@ def test_prices_come_from_the_run_configuration_as_stored(tmp_path):
     total = next(r for r in _efficiency(db, "r-old") if r["scope"] == "model")
     assert (total["price"]["origin"], total["price"]["source"]) == ("config", "invoice")
     assert total["cost_usd"] == pytest.approx((1000 * 1.0 + 100 * 2.0) / 1e6)
+
+
+def test_an_unnamed_model_keeps_its_price_under_its_derived_name(tmp_path):
+    """Issue 22 shows a model without `name:` under a name derived from the model itself
+    ("Gemma 3 270M · Q4_K_M"), which only the manifest records with its spec: its configured
+    price, and an embedded model's zero token price, still apply under that name."""
+    db = Store(tmp_path / "s.sqlite")
+    spec = {"models": [
+        {"spec": "openai:my-model", "price": {"input_per_m": 1.0, "output_per_m": 2.0,
+                                              "source": "invoice"}},
+        {"spec": "local"},
+        {"spec": "local", "name": "gemma-chat"}],
+        "benchmarks": ["arc_easy"]}
+    db.upsert_run("r1", spec)
+    db.set_manifest("r1", {"models": {"My Model": {"spec": "openai:my-model"},
+                                      "Gemma 3 270M · Q4_K_M": {"spec": "local"},
+                                      "gemma-chat": {"spec": "local"}}})
+    for i, model in enumerate(("My Model", "Gemma 3 270M · Q4_K_M", "gemma-chat")):
+        db.put_response(f"k{i}", model, "generate", {"kind": "generate"}, _response(1000, 0, 100))
+        db.put_sample("r1", SampleRow(
+            model=model, benchmark="arc_easy", item_id="a1", repeat=0, group="", status="ok",
+            metrics={"acc": 1.0}, extracted=None, reason="", extraction_failed=False,
+            error=None, response_key=f"k{i}"))
+    totals = {r["model"]: r for r in _efficiency(db, "r1") if r["scope"] == "model"}
+    mine = totals["My Model"]
+    assert (mine["price"]["origin"], mine["price"]["source"]) == ("config", "invoice")
+    assert mine["cost_usd"] == pytest.approx((1000 * 1.0 + 100 * 2.0) / 1e6)
+    assert totals["Gemma 3 270M · Q4_K_M"]["price"]["origin"] == "local"
+    assert totals["gemma-chat"]["price"]["origin"] == "local"

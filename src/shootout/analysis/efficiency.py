@@ -82,7 +82,7 @@ def efficiency_rows(
     """
     groups = _collect(run)
     primary = {(s.model, s.benchmark): (s.metric, s.score) for s in scores if s.primary}
-    configs = _model_prices(run.spec)
+    configs = _model_prices(run.spec, run.manifest)
     rows: list[dict[str, Any]] = []
     totals: list[dict[str, Any]] = []
     for model in sorted({m for m, _ in groups}):
@@ -132,10 +132,15 @@ def usage_timing(resp: StoredResponse) -> tuple[Usage, Timing]:
     return Usage(**resp.usage), Timing(**t)
 
 
-def _model_prices(spec: Mapping[str, Any]) -> dict[str, _ModelPrice]:
+def _model_prices(
+    spec: Mapping[str, Any], manifest: Mapping[str, Any] | None = None
+) -> dict[str, _ModelPrice]:
     """Per display name, from the stored run configuration as written (a configuration that
-    a later shootout would no longer validate still has its prices)."""
+    a later shootout would no longer validate still has its prices). A model without `name:`
+    is shown under the name derived from the model itself (issue 22), which only the run
+    manifest records, with its spec: such a model is found there as well."""
     out: dict[str, _ModelPrice] = {}
+    unnamed: dict[str, _ModelPrice] = {}
     for entry in spec.get("models") or []:
         m = {"spec": entry} if isinstance(entry, str) else entry
         if not isinstance(m, dict) or not m.get("spec"):
@@ -145,8 +150,13 @@ def _model_prices(spec: Mapping[str, Any]) -> dict[str, _ModelPrice]:
         except (TypeError, ValueError):  # a malformed price is no price, not a crash
             price = None
         base_url = m.get("base_url")
-        out[str(m.get("name") or m["spec"])] = _ModelPrice(
-            str(m["spec"]), str(base_url) if base_url else None, price)
+        mp = _ModelPrice(str(m["spec"]), str(base_url) if base_url else None, price)
+        out[str(m.get("name") or m["spec"])] = mp
+        if not m.get("name"):
+            unnamed.setdefault(mp.spec, mp)
+    for display, info in ((manifest or {}).get("models") or {}).items():
+        if display not in out and isinstance(info, Mapping) and info.get("spec") in unnamed:
+            out[str(display)] = unnamed[info["spec"]]
     return out
 
 
