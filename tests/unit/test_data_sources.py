@@ -24,6 +24,7 @@ from shootout.errors import DataError
 REBUILT = {
     "piqa": {"piqa/validation.jsonl"},
     "boolq": {"boolq/validation.jsonl"},
+    "structured": {"boolq/validation.jsonl"},
     "triviaqa": {"triviaqa/rc.wikipedia.nocontext.validation.jsonl.gz"},
     "mmlu_pro": {"mmlu_pro/test.jsonl.gz"},
 }
