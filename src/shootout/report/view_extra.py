@@ -85,7 +85,10 @@ def efficiency(report: Report) -> dict[str, Any]:
         fields.append(("Active parameters", lambda m: params(_active(arch, m))))
         fields.append(("Output price per 1B active parameters",
                        lambda m: money(_per_active(mc[m]["output_per_m"], _active(arch, m)))))
-    rows = tuple((lcell(n), *(cell(f(m)) for m in labels)) for n, f in fields)
+    # text, not figures: left-aligned and free to wrap (a source names the model it missed)
+    wraps = {"Price source"}
+    rows = tuple((lcell(n), *((lcell if n in wraps else cell)(f(m)) for m in labels))
+                 for n, f in fields)
     covers = sorted({b for m in labels for b in mc[m]["covers"]})
     return {"table": Table("efficiency", ("", *labels), rows),
             "note": "Cost per benchmark point = the cost of the model's requests on the "
