@@ -18,6 +18,9 @@ CASES = [
     ("run --model local --no-such-flag",
      "error: No such option: --no-such-flag. "
      "Try 'shootout run --help' for help."),
+    # a model or benchmark flag that stands for -M/-o, given without its value
+    ("run -m local --n-ctx", "error: --n-ctx needs a value"),
+    ("run -m local --haystack", "error: --haystack needs a value"),
     ("run --limt 3",
      "error: No such option: --limt (Possible options: --limit). "
      "Try 'shootout run --help' for help."),

@@ -95,9 +95,9 @@ def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in args
     # `--debug` is global: accept it after the subcommand too (`shootout run --debug ...`)
     args = [a for a in args if a != "--debug"]
-    if "run" in args[:1]:
-        args = ["run", *expand_aliases(args[1:])]
     try:
+        if "run" in args[:1]:
+            args = ["run", *expand_aliases(args[1:])]
         app(args=(["--debug"] if debug else []) + args, standalone_mode=False,
             prog_name="shootout")
     except _EXITS as e:

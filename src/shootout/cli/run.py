@@ -58,7 +58,10 @@ def expand_aliases(args: Sequence[str]) -> list[str]:
             out += [arg, *it]
         elif flag in OPTION_ALIASES or flag in MODEL_OPTION_ALIASES:
             if not eq:
-                value = next(it, "")
+                given = next(it, None)
+                if given is None:
+                    raise ConfigError(f"{flag} needs a value")
+                value = given
             out += (["-o", f"{OPTION_ALIASES[flag]}={value}"] if flag in OPTION_ALIASES
                     else ["-M", f"{MODEL_OPTION_ALIASES[flag]}={value}"])
         elif arg in FLAG_ALIASES:
