@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 CATEGORIES = ("simple", "multiple", "parallel", "parallel_multiple", "irrelevance")
 
 
-def _figure(rows: Sequence[SampleRow], metric: str, confidence: float) -> TCell:
+def figure(rows: Sequence[SampleRow], metric: str, confidence: float) -> TCell:
+    """One metric's mean over items, in %, with its interval (a table cell)."""
     per_item = item_scores(rows, metric)
     if not per_item:
         return cell("–")
@@ -36,11 +37,11 @@ def function_calling(report: Report) -> SectionContent | None:
     table_rows = []
     for label, rows in found:
         modes = sorted({str(r.detail.get("tool_mode", "?")) for r in rows})
-        by_cat = [_figure([r for r in rows if r.group == c], "acc", report.confidence)
+        by_cat = [figure([r for r in rows if r.group == c], "acc", report.confidence)
                   for c in CATEGORIES]
         table_rows.append((lcell(label), lcell(", ".join(modes)),
-                           _figure(rows, "acc", report.confidence), *by_cat,
-                           _figure(rows, "malformed", report.confidence)))
+                           figure(rows, "acc", report.confidence), *by_cat,
+                           figure(rows, "malformed", report.confidence)))
     table = Table("function-calling", ("Model", "Mode", "All", *CATEGORIES, "Malformed"),
                   tuple(table_rows), left_cols=2)
     note = ("bfcl accuracy (%) by BFCL's AST checker, per category, with "

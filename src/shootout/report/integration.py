@@ -7,11 +7,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..analysis.formatting import ci, pct
-from ..analysis.results import item_scores
-from ..analysis.stats import summarize
+from ..analysis.formatting import pct
 from ..benchmarks.structured import FORMAT_MODES
 from ..store import SampleRow
+from .function_calling import figure
 from .sections import SectionContent, register_section
 from .tables import Table, TCell, cell, lcell
 
@@ -21,14 +20,6 @@ if TYPE_CHECKING:
 BENCH = "structured"
 MODE_NAMES = {"prompt": "prompt only", "json_object": "JSON mode",
               "json_schema": "structured outputs"}
-
-
-def _figure(rows: Sequence[SampleRow], metric: str, confidence: float) -> TCell:
-    per_item = item_scores(rows, metric)
-    if not per_item:
-        return cell("–")
-    sm = summarize(list(per_item.values()), confidence=confidence)
-    return cell(f"{pct(sm.mean)} {ci(sm.ci_low, sm.ci_high)}", title=f"n = {sm.n}")
 
 
 def _rate(rows: Sequence[SampleRow], metric: str) -> TCell:
@@ -62,8 +53,8 @@ def _row(label: str, mode: str, status: str, rows: Sequence[SampleRow],
         return (lcell(label), lcell(MODE_NAMES[mode]), lcell(said),
                 *(cell("–") for _ in range(5)))
     return (lcell(label), lcell(MODE_NAMES[mode]), lcell(said), _rate(rows, "parsed"),
-            _rate(rows, "parsed_strict"), _figure(rows, "schema_valid", confidence),
-            _figure(rows, "acc", confidence), _accuracy_in_valid(rows))
+            _rate(rows, "parsed_strict"), figure(rows, "schema_valid", confidence),
+            figure(rows, "acc", confidence), _accuracy_in_valid(rows))
 
 
 @register_section("Integration: JSON mode and structured outputs")
