@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 from pydantic import (
@@ -19,6 +19,9 @@ from pydantic import (
 )
 
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .runner.adaptive import AdaptiveRepeats
 
 Scoring = Literal["auto", "loglikelihood", "generative"]
 # the response cache: "use" stored answers to the same request, "refresh" ask again and store
@@ -137,13 +140,73 @@ class RunConfig(BaseModel):
     models: list[ModelConfig] = Field(min_length=1)
     benchmarks: list[BenchmarkConfig] = Field(min_length=1)
     limit: int | None = Field(None, ge=1)
-    repeats: int | None = Field(None, ge=1, le=100)
+    # a number of samples per item, or "auto": rounds until the resampling SE reaches
+    # target_se (runner.adaptive), at most max_repeats
+    repeats: int | Literal["auto"] | None = None
+    target_se: float | None = Field(None, gt=0.0, le=0.5)
+    max_repeats: int | None = Field(None, ge=2, le=100)
     seed: int = 1234
     protocol: Protocol = "reference"
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
     # price the work (each benchmark's `cost`) and send nothing
     dry_run: bool = False
     cache: CachePolicy = "use"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _repeats_form(cls, data: Any) -> Any:
+        """`repeats` as a number, `auto`, or `auto:target_se=X,max_repeats=N` (the form the
+        command line's --target-se and --max-repeats arrive in)."""
+        if not isinstance(data, dict) or not isinstance(data.get("repeats"), str):
+            return data
+        text = data["repeats"].strip()
+        if text.lstrip("-").isdigit():
+            return {**data, "repeats": int(text)}
+        from .runner.adaptive import parse_auto
+
+        try:
+            return {**data, **parse_auto(text)}
+        except ValueError:  # the field's own validator says what is wrong, at `repeats`
+            return data
+
+    @field_validator("repeats", mode="before")
+    @classmethod
+    def _repeats_text(cls, v: Any) -> Any:
+        if isinstance(v, str) and v != "auto":
+            from .runner.adaptive import parse_auto
+
+            parse_auto(v)  # raises the one-line reason
+        return v
+
+    @field_validator("repeats")
+    @classmethod
+    def _repeats_range(cls, v: int | str | None) -> int | str | None:
+        # the messages pydantic gave when repeats was a plain bounded number
+        if isinstance(v, int) and v < 1:
+            raise ValueError("Input should be greater than or equal to 1")
+        if isinstance(v, int) and v > 100:
+            raise ValueError("Input should be less than or equal to 100")
+        return v
+
+    @model_validator(mode="after")
+    def _adaptive_settings(self) -> RunConfig:
+        from .runner.adaptive import check_rule
+
+        try:
+            check_rule(self.repeats, self.target_se, self.max_repeats)
+        except ConfigError as e:
+            raise ValueError(str(e)) from None
+        return self
+
+    def adaptive_rule(self) -> AdaptiveRepeats | None:
+        """The adaptive-repeats rule of `repeats: auto`, else None."""
+        from .runner.adaptive import AdaptiveRepeats
+
+        if self.repeats != "auto":
+            return None
+        rule = AdaptiveRepeats()
+        return AdaptiveRepeats(target_se=self.target_se or rule.target_se,
+                               max_repeats=self.max_repeats or rule.max_repeats)
 
     @field_validator("benchmarks", mode="before")
     @classmethod
@@ -183,6 +246,9 @@ class RunConfig(BaseModel):
         # id (and resumes the run) it had before they existed
         if data.get("cache") == "use":
             del data["cache"]
+        for key in _LATER_RUN_KEYS:
+            if data.get(key) is None:
+                data.pop(key, None)
         for m in data["models"]:
             for key in _LATER_MODEL_KEYS:
                 if m.get(key) is None:
@@ -192,6 +258,7 @@ class RunConfig(BaseModel):
 
 
 _LATER_MODEL_KEYS = ("system_prompt", "cache", "rpm", "tpm")
+_LATER_RUN_KEYS = ("target_se", "max_repeats")
 
 
 def _expand_suites(entries: list[Any]) -> list[Any]:

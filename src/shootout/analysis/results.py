@@ -222,7 +222,9 @@ def _mean_scores(ok: list[SampleRow], failed: list[SampleRow], primary: str,
         sm = summarize(list(per_item.values()))
         score = Score(metric=metric, score=sm.mean, stderr=sm.se, n=sm.n, ci_low=sm.ci_low,
                       ci_high=sm.ci_high, primary=metric == primary,
-                      extra={"ci_method": sm.ci_method, "within_item_var": sm.within_item_var},
+                      extra={"ci_method": sm.ci_method, "within_item_var": sm.within_item_var,
+                             # answered samples per item (adaptive repeats vary it)
+                             "repeats_spent": round(sm.n_samples / sm.n, 3)},
                       **common)
         if failed:
             per_item_worst = item_scores(ok, metric)

@@ -44,6 +44,12 @@ MODEL_FLAG_ALIASES: dict[str, str] = {
     "--chat": "chat=true",
     "--no-chat": "chat=false",
 }
+# Settings of `--repeats auto`, carried in its value: `--repeats auto --target-se 0.02`
+# becomes `--repeats auto:target_se=0.02` (config.RunConfig reads it; runner.adaptive)
+RUN_OPTION_ALIASES: dict[str, str] = {
+    "--target-se": "target_se",
+    "--max-repeats": "max_repeats",
+}
 
 
 def expand_aliases(args: Sequence[str]) -> list[str]:
@@ -51,17 +57,21 @@ def expand_aliases(args: Sequence[str]) -> list[str]:
     `-o needle.haystack=pg`, `--n-ctx 8192` becomes `-M n_ctx=8192`); everything else is left
     as it is, and everything after `--` too."""
     out: list[str] = []
+    adaptive: dict[str, str] = {}
     it = iter(args)
     for arg in it:
         flag, eq, value = arg.partition("=")
         if arg == "--":
-            out += [arg, *it]
-        elif flag in OPTION_ALIASES or flag in MODEL_OPTION_ALIASES:
+            return [*_with_adaptive(out, adaptive), arg, *it]
+        elif flag in OPTION_ALIASES or flag in MODEL_OPTION_ALIASES or flag in RUN_OPTION_ALIASES:
             if not eq:
                 given = next(it, None)
                 if given is None:
                     raise ConfigError(f"{flag} needs a value")
                 value = given
+            if flag in RUN_OPTION_ALIASES:
+                adaptive[flag] = value
+                continue
             out += (["-o", f"{OPTION_ALIASES[flag]}={value}"] if flag in OPTION_ALIASES
                     else ["-M", f"{MODEL_OPTION_ALIASES[flag]}={value}"])
         elif arg in FLAG_ALIASES:
@@ -70,7 +80,38 @@ def expand_aliases(args: Sequence[str]) -> list[str]:
             out += ["-M", MODEL_FLAG_ALIASES[arg]]
         else:
             out.append(arg)
-    return out
+    return _with_adaptive(out, adaptive)
+
+
+def _with_adaptive(args: list[str], given: dict[str, str]) -> list[str]:
+    """`args` with --target-se/--max-repeats (checked) folded into `--repeats auto`'s value."""
+    if not given:
+        return args
+    first = next(iter(given))
+    for flag, value in given.items():
+        _check_adaptive_value(flag, value)
+    at = next((i for i, a in enumerate(args) if a.partition("=")[0] in ("--repeats", "--samples")),
+              None)
+    flag, eq, value = args[at].partition("=") if at is not None else ("", "", "")
+    if at is not None and not eq:
+        value = args[at + 1] if at + 1 < len(args) else ""
+    if at is None or not value.startswith("auto"):
+        raise ConfigError(f"{first} applies to adaptive repeats: add --repeats auto")
+    extra = ",".join(f"{RUN_OPTION_ALIASES[f]}={v}" for f, v in given.items())
+    merged = f"{value},{extra}" if ":" in value else f"auto:{extra}"
+    return [*args[:at], f"{flag}={merged}", *args[at + (1 if eq else 2):]]
+
+
+def _check_adaptive_value(flag: str, value: str) -> None:
+    """One line for a bad --target-se or --max-repeats."""
+    try:
+        ok = 0 < float(value) <= 0.5 if flag == "--target-se" else 2 <= int(value) <= 100
+    except ValueError:
+        ok = False
+    if not ok:
+        want = ("a number above 0 and at most 0.5" if flag == "--target-se"
+                else "a whole number from 2 to 100")
+        raise ConfigError(f"{flag}: expected {want}, got {value!r}")
 
 
 class CacheName(StrEnum):
@@ -103,8 +144,10 @@ LimitOpt = Annotated[
     int | None, typer.Option("--limit", help="Seeded sample of N items per benchmark.")
 ]
 RepeatsOpt = Annotated[
-    int | None,
-    typer.Option("--repeats", "--samples", help="Samples per item for sampled generation (3)."),
+    str | None,
+    typer.Option("--repeats", "--samples",
+                 help="Samples per item for sampled generation (3), or auto: rounds until the "
+                 "resampling SE reaches --target-se (0.01), at most --max-repeats (10)."),
 ]
 SeedOpt = Annotated[
     int, typer.Option("--seed", help="Seed for item sampling, few-shot and sampling.")
@@ -198,6 +241,9 @@ def run_command(
     Model options: -M KEY=VALUE (`shootout list models` names each provider's options).
     Also accepted: --base-url URL, --api-key-env VAR (API models), --n-ctx N (local models),
     --logprobs and --chat/--no-chat: each is -M KEY=VALUE for every model that has KEY.
+
+    Adaptive repeats: --repeats auto, with --target-se X (0.01) and --max-repeats N (10);
+    the two are carried as --repeats auto:target_se=X,max_repeats=N.
     """
     _refuse_ignored(ctx, resume=resume is not None, config=config is not None)
     db = Store(store or default_store_path())

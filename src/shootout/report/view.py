@@ -8,6 +8,7 @@ from typing import Any
 
 from ..analysis.formatting import ci, pct, pval, signed
 from ..analysis.stats import z_quantile
+from ..runner.adaptive import adaptive_text
 from ..scores import Score
 from . import function_calling, integration  # noqa: F401  (register their sections)
 from .build import Report
@@ -129,7 +130,8 @@ def method_line(report: Report) -> str:
             if s:
                 how += f", temperature {s.get('temperature', 0):g}, top-p {s.get('top_p', 1):g}"
             reps = pm.get("repeats", 1)
-            how += f", {reps} repeat{'s' if reps != 1 else ''} per item"
+            how += (adaptive_text(pm["adaptive"]) if pm.get("adaptive")
+                    else f", {reps} repeat{'s' if reps != 1 else ''} per item")
             groups[how].append(bench)
         text = "; ".join(f"{how} ({', '.join(bs)})" for how, bs in sorted(groups.items()))
         parts.append((m.label, text or "scoring not recorded"))

@@ -28,6 +28,7 @@ from ..perf.cost import Tokens, token_cost
 from ..perf.prices import resolve_price
 from ..providers.base import Provider, Sampling
 from ..store.sqlite import Store
+from .adaptive import primary_scores, run_rounds, tokens_per_sample
 from .manifest import base_manifest
 from .pacing import Pacer
 from .progress import Progress
@@ -168,8 +169,10 @@ class Runner:
                 self._report_dry_run(mcfg, pb.bench, docs, ctx, repeats, entry)
                 continue
             bound = PlannedBenchmark(pb.bench, docs, pb.fewshot)
-            await self._run_benchmark(mcfg, provider, bound, ctx, repeats, (policy, budget),
-                                      pacer)
+            spent = await self._run_benchmark(mcfg, provider, bound, ctx, repeats,
+                                              (policy, budget), pacer)
+            if spent is not None:
+                entry["per_model"][mcfg.display]["adaptive"] = spent
         # what the provider learnt while running (a reasoning model's parameter policy)
         manifest["models"][mcfg.display].update(provider.info())
         if not self.config.dry_run:  # time this invocation held requests back
@@ -256,7 +259,9 @@ class Runner:
     def _repeats(self, mode: Mode, sampling: Sampling) -> int:
         if mode == "loglikelihood" or sampling.temperature == 0:
             return 1  # deterministic: repeating would measure nothing
-        if self.config.repeats:
+        if rule := self.config.adaptive_rule():
+            return rule.max_repeats  # at most; the rounds decide (runner.adaptive)
+        if isinstance(self.config.repeats, int):
             return self.config.repeats
         if self.config.protocol == "seed":
             return int(SEED_PROTOCOL["repeats"])
@@ -271,14 +276,17 @@ class Runner:
         repeats: int,
         retry: tuple[RetryPolicy, RetryBudget],
         pacer: Pacer | None = None,
-    ) -> None:
+    ) -> dict[str, Any] | None:
+        """Sample every item `repeats` times; with adaptive repeats, round by round, and
+        what the rounds spent (for the manifest)."""
         name = mcfg.display
         done = self.store.done_samples(self.run_id, name, pb.bench.name)
         jobs = [(d, r) for d in pb.docs for r in range(repeats) if (d.id, r) not in done]
+        rule = self.config.adaptive_rule() if repeats > 1 else None
         task = self.progress.add(
             f"{name} · {pb.bench.name}",
             total=len(pb.docs) * repeats,
-            completed=len(pb.docs) * repeats - len(jobs),
+            completed=len(pb.docs) * repeats - len(jobs) if rule is None else len(done),
         )
         pb.bench.prepare(pb.docs, ctx)
         sem = asyncio.Semaphore(provider.capabilities.max_connections)
@@ -298,10 +306,24 @@ class Runner:
                 self.store.put_sample(self.run_id, row, attempts=attempts)
                 self.progress.advance(task)
 
-        pending = [asyncio.create_task(one(d, r)) for d, r in jobs]
-        try:
-            await asyncio.gather(*pending)
-        except BaseException:
-            for t in pending:
-                t.cancel()
-            raise
+        async def draw(jobs: list[tuple[Doc, int]]) -> None:
+            pending = [asyncio.create_task(one(d, r)) for d, r in jobs]
+            try:
+                await asyncio.gather(*pending)
+            except BaseException:
+                for t in pending:
+                    t.cancel()
+                raise
+
+        if rule is None:
+            await draw(jobs)
+            return None
+
+        def scores() -> dict[str, list[float]]:
+            rows = list(self.store.samples(self.run_id, name, pb.bench.name))
+            return primary_scores(rows, pb.bench.primary_metric)
+
+        spent = await run_rounds(
+            lambda r: draw([(d, r) for d in pb.docs if (d.id, r) not in done]), scores, rule)
+        rows = self.store.samples(self.run_id, name, pb.bench.name)
+        return spent.manifest(rule, tokens_per_sample(self.store, rows))
