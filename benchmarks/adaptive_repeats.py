@@ -3,7 +3,7 @@
 Each synthetic benchmark draws n items' true success probabilities p_i from a scenario, then
 0/1 samples of every item. Rules compared, each with the tool's own CI (`summarize`):
 
-* auto: `runner.adaptive.decide`, the rule `--repeats auto` runs (2 repeats of every item,
+* auto: `runner.adaptive.another_round`, the rule `--repeats auto` runs (2 repeats of every item,
   then rounds of every item while the resampling SE > target, at most max);
 * per-item: the rejected rule, 2 samples of an item, then max only if the two disagree, the
   item scored by the mean of its samples;
@@ -13,7 +13,7 @@ Coverage is against the benchmark's own truth (the mean of its n p_i, "known") a
 scenario's mean (the super-population of items that Miller's SE describes). "used" is the
 share of the fixed-max samples a rule drew: 1 - used is what it saves.
 
-    python benchmarks/adaptive_repeats.py [--sims 1000] [--items 200] [--max 10]
+    python benchmarks/adaptive_repeats.py [--sims 1000] [--items 200] [--max 10] [--scenario S]
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from shootout.analysis.stats import summarize
-from shootout.runner.adaptive import AdaptiveRepeats, decide
+from shootout.runner.adaptive import AdaptiveRepeats, another_round
 
 Draw = Callable[[np.random.Generator, int], np.ndarray]
 
@@ -58,17 +58,22 @@ class Row:
     used: float  # samples drawn / samples at fixed max
 
 
+def resampling_se(s: np.ndarray) -> float:
+    """`Summary.resampling_se` of items that all have s.shape[1] >= 2 samples, at once:
+    sqrt(Σ_i σ̂_i²/K)/n (the unit tests check it against `summarize`)."""
+    n, k = s.shape
+    return float(math.sqrt(np.sum(s.var(axis=1, ddof=1) / k)) / n)
+
+
 def _auto(s: np.ndarray, rule: AdaptiveRepeats) -> list[list[float]]:
     rounds = rule.min_repeats
-    while True:
-        scores = {str(i): list(map(float, s[i, :rounds])) for i in range(s.shape[0])}
-        if not decide(scores, rounds, rule)[0]:
-            return list(scores.values())
+    while another_round(resampling_se(s[:, :rounds]), rounds, rule)[0]:
         rounds += 1
+    return s[:, :rounds].tolist()
 
 
 def _per_item(s: np.ndarray) -> list[list[float]]:
-    return [list(map(float, row if row[0] != row[1] else row[:2])) for row in s]
+    return [row if row[0] != row[1] else row[:2] for row in s.tolist()]
 
 
 def simulate(scenario: str, *, sims: int, items: int, max_repeats: int = 10,
@@ -84,7 +89,7 @@ def simulate(scenario: str, *, sims: int, items: int, max_repeats: int = 10,
         truth = float(p.mean())
         s = (rng.random((items, max_repeats)) < p[:, None]).astype(float)
         for name, scores in (("auto", _auto(s, rule)), ("per-item", _per_item(s)),
-                             ("fixed max", [list(map(float, r)) for r in s])):
+                             ("fixed max", s.tolist())):
             sm = summarize(scores)
             acc[name].append((sm.mean - truth, sm.se, sm.ci_low <= truth <= sm.ci_high,
                               sm.ci_low <= super_mean <= sm.ci_high, sm.n_samples))
@@ -104,13 +109,15 @@ def main() -> None:
     ap.add_argument("--items", type=int, default=200)
     ap.add_argument("--max", type=int, default=10)
     ap.add_argument("--target-se", type=float, default=0.01)
+    ap.add_argument("--scenario", choices=list(SCENARIOS), action="append",
+                    help="only this scenario (repeatable; default: all)")
     args = ap.parse_args()
     print(f"{args.sims} synthetic benchmarks per scenario, {args.items} items, max "
           f"{args.max} repeats, target resampling SE {args.target_se:g}; nominal 95% CIs\n")
     print("| scenario | rule | bias | RMSE | mean SE | coverage | coverage (super) | "
           "samples used | saved |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
-    for scenario in SCENARIOS:
+    for scenario in args.scenario or SCENARIOS:
         for r in simulate(scenario, sims=args.sims, items=args.items, max_repeats=args.max,
                           target_se=args.target_se):
             print(f"| {r.scenario} | {r.rule} | {r.bias:+.4f} | {r.rmse:.4f} | {r.se:.4f} | "

@@ -13,9 +13,11 @@ import shlex
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from shootout.analysis.results import build_results
+from shootout.analysis.stats import summarize
 from shootout.benchmarks.gsm8k import GSM8K
 from shootout.cli.main import main
 from shootout.cli.run import expand_aliases
@@ -132,6 +134,12 @@ def _simulation():
     sys.modules["adaptive_sim"] = module
     spec.loader.exec_module(module)
     return module
+
+
+def test_the_simulation_reads_the_resampling_se_as_summarize_does():
+    s = np.random.default_rng(3).integers(0, 2, size=(50, 4)).astype(float)
+    assert _simulation().resampling_se(s) == pytest.approx(
+        summarize(s.tolist()).resampling_se, rel=1e-12)
 
 
 @pytest.mark.parametrize("scenario", ["hard", "easy"])

@@ -18,6 +18,7 @@ from shootout.cli.run import (
     MODEL_FLAG_ALIASES,
     MODEL_OPTION_ALIASES,
     OPTION_ALIASES,
+    RUN_OPTION_ALIASES,
     expand_aliases,
 )
 from shootout.config import validate_config
@@ -81,7 +82,8 @@ def _cli_flags() -> set[str]:
             flags |= walk(sub)
         return flags
 
-    aliases = (OPTION_ALIASES, FLAG_ALIASES, MODEL_OPTION_ALIASES, MODEL_FLAG_ALIASES)
+    aliases = (OPTION_ALIASES, FLAG_ALIASES, MODEL_OPTION_ALIASES, MODEL_FLAG_ALIASES,
+               RUN_OPTION_ALIASES)
     return walk(CLI).union(*aliases)
 
 

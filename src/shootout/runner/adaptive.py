@@ -131,15 +131,26 @@ def decide(scores: Mapping[str, list[float]], rounds: int,
     if rounds < rule.min_repeats:
         return True, math.nan, ""
     se = summarize(list(scores.values())).resampling_se if scores else math.nan
+    more, why = another_round(se, rounds, rule, answered=bool(scores))
+    return more, se, why
+
+
+def another_round(se: float, rounds: int, rule: AdaptiveRepeats, *, answered: bool = True
+                  ) -> tuple[bool, str]:
+    """(draw another round, why not) given the resampling SE after `rounds` rounds (the
+    decision of `decide`, apart from reading the scores: the simulation computes the SE of
+    many synthetic benchmarks at once)."""
+    if rounds < rule.min_repeats:
+        return True, ""
     if rounds >= rule.max_repeats:
-        return False, se, f"max_repeats ({rule.max_repeats}) reached"
-    if not scores:
-        return False, se, "no answered sample to decide on"
+        return False, f"max_repeats ({rule.max_repeats}) reached"
+    if not answered:
+        return False, "no answered sample to decide on"
     if math.isfinite(se) and se <= rule.target_se:
         why = ("every item's samples agree" if se == 0.0
                else f"resampling SE {se:.4f} <= target {rule.target_se:g}")
-        return False, se, why
-    return True, se, ""
+        return False, why
+    return True, ""
 
 
 async def run_rounds(
