@@ -142,17 +142,22 @@ def test_the_simulation_reads_the_resampling_se_as_summarize_does():
         summarize(s.tolist()).resampling_se, rel=1e-12)
 
 
+def _holds(row) -> bool:
+    """The check: the bias is small beside the SE (a quarter of it lowers a 95% normal interval's
+    coverage by under a point, to 94.3%) and the 95% CI covers the truth at least 93% of the
+    time."""
+    return abs(row.bias) < 0.25 * row.se and row.coverage >= 0.93
+
+
 @pytest.mark.parametrize("scenario", ["hard", "easy"])
 def test_the_rule_keeps_the_score_unbiased_and_the_ci_covering(scenario):
     """Where the rejected per-item rule is far off (a hard or an easy benchmark), the rule run
-    keeps the bias near 0 and the 95% CI's coverage at least 93%; the same check on the
-    per-item rule fails, so it can fail."""
+    keeps the bias small and the 95% CI's coverage at least 93% while saving samples; the
+    same check on the per-item rule fails, so it can fail."""
     rows = {r.rule: r for r in _simulation().simulate(scenario, sims=150, items=100,
-                                                      max_repeats=6, seed=7)}
-    auto, per_item = rows["auto"], rows["per-item"]
-    assert abs(auto.bias) < 0.005 and auto.coverage >= 0.93
-    assert auto.used < 1.0  # it did save samples
-    assert abs(per_item.bias) > 0.02 and per_item.coverage < 0.5
+                                                      max_repeats=6, target_se=0.02, seed=7)}
+    assert _holds(rows["auto"]) and rows["auto"].used < 0.9
+    assert not _holds(rows["per-item"])
 
 
 # --------------------------------------------------------------------------- the runner
@@ -245,6 +250,7 @@ def test_a_crash_mid_round_resumes_to_the_same_rounds_and_samples(tmp_path, gold
 def test_the_report_states_the_rule_and_the_spend(tmp_path, golds):
     from shootout.report.build import build_report
     from shootout.report.view import method_line
+    from shootout.report.view_extra import _repeats_cell
 
     store = Store(tmp_path / "s.db")
     run_id = _run(store, FakeProvider(answer=_random_answers(golds)), "auto:max_repeats=3")
@@ -252,3 +258,5 @@ def test_the_report_states_the_rule_and_the_spend(tmp_path, golds):
     assert ("adaptive repeats (2 to 3 per item, every item each round, until the resampling "
             "SE ≤ 0.01): 3 per item spent, 0 samples saved") in line
     assert not math.isnan(_spent(store, run_id)["resampling_se"])
+    pm = store.get_run(run_id)["manifest"]["benchmarks"]["gsm8k"]["per_model"]["fake"]
+    assert _repeats_cell(pm) == "auto: 3 of ≤3"  # the methodology's benchmark table

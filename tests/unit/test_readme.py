@@ -36,7 +36,9 @@ FOREIGN_FLAGS = {"--paired-bs", "--headless", "--dump-dom", "--interrupt_request
                  "--no-deps",
                  "--model_args", "--num_fewshot", "--batch_size", "--gen_kwargs",
                  "--apply_chat_template", "--log_samples", "--output_path", "--use_cache",
-                 "--epochs", "--max-connections", "--model-base-url", "--log-dir"}
+                 "--epochs", "--max-connections", "--model-base-url", "--log-dir",
+                 # benchmarks/adaptive_repeats.py (docs/adaptive-repeats.md)
+                 "--sims", "--scenario"}
 
 
 def test_readme_config_block_validates_and_matches_the_example_file():

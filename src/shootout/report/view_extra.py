@@ -336,6 +336,14 @@ def _cache(man: Mapping[str, Any]) -> str:
     return "; ".join(parts)
 
 
+def _repeats_cell(pm: Mapping[str, Any]) -> str:
+    """The repeats per item; with adaptive repeats, those spent of the most allowed."""
+    spent = pm.get("adaptive")
+    if spent:
+        return f"auto: {spent.get('repeats_spent', 0):g} of ≤{spent.get('max_repeats', '?')}"
+    return str(pm.get("repeats", "?"))
+
+
 def _bench_table(report: Report, run_id: str, man: Mapping[str, Any]) -> Table:
     rows = []
     models = {m.model: m.label for m in report.data.models if m.run_id == run_id}
@@ -348,7 +356,7 @@ def _bench_table(report: Report, run_id: str, man: Mapping[str, Any]) -> Table:
                     f"max={s.get('max_tokens', '?')}" if s else "–")
             rows.append((lcell(bench), lcell(models[model]), lcell(pm.get("mode", "?")),
                          cell(str(info.get("n_items", "?"))), cell(str(info.get("fewshot", "?"))),
-                         cell(str(pm.get("repeats", "?"))), lcell(samp),
+                         cell(_repeats_cell(pm)), lcell(samp),
                          lcell(str(pm.get("template_hash", "–"))),
                          lcell(str(info.get("version", "?")))))
     return Table(f"bench-{run_id}", ("Benchmark", "Model", "Scoring", "Items", "Few-shot",
