@@ -43,6 +43,7 @@ MODEL_FLAG_ALIASES: dict[str, str] = {
     "--logprobs": "logprobs=true",
     "--chat": "chat=true",
     "--no-chat": "chat=false",
+    "--batch": "batch=true",
 }
 
 
@@ -197,7 +198,8 @@ def run_command(
 
     Model options: -M KEY=VALUE (`shootout list models` names each provider's options).
     Also accepted: --base-url URL, --api-key-env VAR (API models), --n-ctx N (local models),
-    --logprobs and --chat/--no-chat: each is -M KEY=VALUE for every model that has KEY.
+    --logprobs, --chat/--no-chat and --batch (OpenAI's Batch API, Anthropic's Message Batches:
+    half price, answers within 24 h): each is -M KEY=VALUE for every model that has KEY.
     """
     _refuse_ignored(ctx, resume=resume is not None, config=config is not None)
     db = Store(store or default_store_path())

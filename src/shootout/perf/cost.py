@@ -66,6 +66,21 @@ def token_cost(tokens: Tokens, price: Price) -> float | None:
     return usd / 1e6
 
 
+# OpenAI's Batch API and Anthropic's Message Batches bill every token at half the price
+BATCH_PRICE_FACTOR = 0.5
+
+
+def with_batch_price(c: Cost, batch_tokens: Tokens, price: Price) -> Cost:
+    """`c` (all tokens at the listed price) with the tokens answered by batch jobs billed at
+    the batch price."""
+    full = token_cost(batch_tokens, price)
+    if not full or c.tokens_usd is None:
+        return c
+    saved = full * (1.0 - BATCH_PRICE_FACTOR)
+    total = None if c.total_usd is None else c.total_usd - saved
+    return Cost(c.tokens_usd - saved, c.hourly_usd, total)
+
+
 def reasoning_cost(tokens: Tokens, price: Price) -> float | None:
     """What the reasoning tokens cost (at the output price): a part of `token_cost`."""
     if not price.known:

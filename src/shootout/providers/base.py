@@ -117,6 +117,8 @@ class Usage:
     estimated: bool = False
     reasoning_tokens: int = 0
     cache_write_tokens: int = 0
+    # answered through a batch API (billed at its batch price, no latency measured)
+    batch: bool = False
 
 
 @dataclass(frozen=True)

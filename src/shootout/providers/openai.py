@@ -20,6 +20,7 @@ import os
 import re
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any, ClassVar, Literal
 
 import httpx
@@ -44,6 +45,7 @@ from .base import (
     ToolCall,
     Usage,
 )
+from .batch import BatchOptions, OpenAIBatchAPI
 from .http import HTTPClient, StreamStats, count, parse_json
 from .param_policy import ParamPolicy
 
@@ -55,7 +57,7 @@ _Send = Callable[[dict[str, Any], asyncio.Event], Awaitable[Any]]
 _REASONING_NAME = re.compile(r"^(o\d+(-|$)|gpt-5(?!.*-chat)|deepseek-reasoner|.*thinking)")
 
 
-class OpenAIOptions(ProviderOptions):
+class OpenAIOptions(BatchOptions):
     """Options of an OpenAI-compatible endpoint (`openai:MODEL`)."""
 
     base_url: str | None = Field(
@@ -119,6 +121,7 @@ class OpenAIProvider(BaseProvider):
         self._fingerprint_asked = False
         self._server_info: dict[str, Any] = {}
         self._window: int | None = None  # from the server's /models entry, if it says
+        self._batcher = o.batcher(OpenAIBatchAPI(self.http)) if o.batch else None
 
     @classmethod
     def from_spec(
@@ -133,7 +136,8 @@ class OpenAIProvider(BaseProvider):
             chat=self.options.chat,
             count_prompt_tokens=True,
             context_window=self.options.context_window or self._window,
-            max_connections=self.options.concurrency,
+            max_connections=(self.options.batch_size if self.options.batch
+                             else self.options.concurrency),
             reasoning=self._is_reasoning(),
             tools=self.options.chat,
             response_formats=("json_object", "json_schema") if self.options.chat else (),
@@ -176,6 +180,8 @@ class OpenAIProvider(BaseProvider):
         return identity
 
     async def aclose(self) -> None:
+        if self._batcher is not None:
+            await self._batcher.aclose()
         await self.http.aclose()
 
     async def check(self) -> None:
@@ -227,6 +233,9 @@ class OpenAIProvider(BaseProvider):
             if request.messages is None:
                 raise CapabilityError(f"{self.model_id}: response_format needs chat messages")
             body["response_format"] = request.response_format
+        if self._batcher is not None:
+            answer = await self._batcher.submit(path, self._shaped({**body, "stream": False}))
+            return batch_response(answer, path)
 
         def send(sent: dict[str, Any], accepted: asyncio.Event) -> Awaitable[GenerateResponse]:
             if self._stream_usage:
@@ -273,10 +282,7 @@ class OpenAIProvider(BaseProvider):
     async def _send_learning(self, body: dict[str, Any], send: _Send, accepted: asyncio.Event
                              ) -> Any:
         while True:
-            sent = self.policy.apply(body)
-            if self.options.reasoning_effort is not None:
-                sent["reasoning_effort"] = self.options.reasoning_effort
-            sent.update(self.options.extra_body)
+            sent = self._shaped(body)
             try:
                 result = await self.http.redacting(send(sent, accepted))
             except RejectedRequestError as e:
@@ -289,6 +295,14 @@ class OpenAIProvider(BaseProvider):
                 raise
             self._settled = True
             return result
+
+    def _shaped(self, body: dict[str, Any]) -> dict[str, Any]:
+        """`body` with the parameter policy and the model's own request fields applied."""
+        sent = self.policy.apply(body)
+        if self.options.reasoning_effort is not None:
+            sent["reasoning_effort"] = self.options.reasoning_effort
+        sent.update(self.options.extra_body)
+        return sent
 
     async def count_prompt_tokens(self, request: GenerateRequest) -> int | None:
         """The request's prompt tokens as the server counts them: one non-streamed call that
@@ -499,6 +513,23 @@ class _StreamAccumulator:
             tool_calls=tuple(ToolCall("".join(n), "".join(a), "".join(i))
                              for _, (i, n, a) in sorted(self.tool_calls.items())),
         )
+
+
+def batch_response(body: dict[str, Any], path: str) -> GenerateResponse:
+    """A non-streamed completion (a batch job's answer) as a response: its choice read as one
+    streamed chunk, with no latency (a batch answer has none: `batch` marks it so)."""
+    choices = body.get("choices")
+    if not isinstance(choices, list) or not choices:
+        raise RetryableProviderError(f"{path}: batch answer had no choices")
+    first = choices[0] if isinstance(choices[0], dict) else {}
+    message = first.get("message")
+    choice = ({"delta": message, "finish_reason": first.get("finish_reason")}
+              if isinstance(message, dict) else first)
+    acc = _StreamAccumulator()
+    acc.add(0.0, {**body, "choices": [choice]})
+    response = acc.response(0.0)
+    usage = replace(response.usage, batch=True)
+    return replace(response, usage=usage, timing=Timing(e2e=0.0))
 
 
 def _add_input(body: dict[str, Any], request: GenerateRequest) -> str:

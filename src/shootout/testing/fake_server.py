@@ -513,7 +513,7 @@ class _Exchange:
             choice = {"index": 0, "message": msg, "finish_reason": finish}
         else:
             choice = {"index": 0, "text": text, "finish_reason": finish}
-        usage = _usage(body, [text] if text else [], thought)
+        usage = _usage(body, pieces, thought)  # as the same answer streamed counts it
         await self.conn.json(
             200, {"id": "x", "model": body.get("model"), "choices": [choice], "usage": usage}
         )
