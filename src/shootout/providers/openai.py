@@ -50,6 +50,9 @@ from .http import HTTPClient, StreamStats, count, parse_json
 from .param_policy import ParamPolicy
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
+# fields of a /models entry that do not tell one build from another: the name itself, and
+# `created`, which vLLM stamps with the time of each /models request
+_ENTRY_IGNORED = frozenset({"id", "object", "created"})
 # sends a request body; sets the event once the endpoint has accepted it (status 200)
 _Send = Callable[[dict[str, Any], asyncio.Event], Awaitable[Any]]
 # reasoning models by name: OpenAI's o1, o3-mini, o4-mini, gpt-5, gpt-5-mini (not gpt-5-chat),
@@ -169,11 +172,18 @@ class OpenAIProvider(BaseProvider):
         return not self._fingerprints or response.fingerprint in self._fingerprints
 
     def cache_identity(self) -> str:
-        """The endpoint and model, and the options that change its answers where set (so a
-        run with another reasoning effort or extra field is not served the old answers)."""
+        """The endpoint and model, the options that change its answers where set (so a run
+        with another reasoning effort or extra field is not served the old answers), and the
+        model's /models entry where the server has one (`check` reads it first): a new
+        checkpoint served under the same name (vLLM's `root`, a new `max_model_len`) is not
+        served the old answers either."""
         identity = f"{self.model_id}@{self.base_url}"
         shaping = {k: v for k, v in (("extra_body", self.options.extra_body),
                                      ("reasoning_effort", self.options.reasoning_effort)) if v}
+        entry = {k: v for k, v in (self._server_info.get("server_model") or {}).items()
+                 if k not in _ENTRY_IGNORED}
+        if entry:  # what /models says of the build behind the name (vLLM: its checkpoint)
+            shaping["server_model"] = entry
         if shaping:
             blob = json.dumps(shaping, sort_keys=True).encode()
             identity += "#" + hashlib.sha256(blob).hexdigest()[:12]
