@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import subprocess
+import time
 
 import pytest
 
@@ -110,27 +112,52 @@ def test_anthropic_message_batches(tmp_path):
     assert all(r.usage.batch and r.timing.ttft is None and r.usage.prompt_tokens for r in got)
 
 
-def test_a_batch_run_is_priced_at_half_and_has_no_latency(shootout_cmd, tmp_path, data_dir):
-    env = {**os.environ, "COLUMNS": "250"}
+def _cli(shootout_cmd, srv, store, data_dir, extra):
     price = json.dumps({"input_per_m": 2.0, "output_per_m": 8.0, "source": "test"})
-    totals = {}
-    with FakeOpenAIBatchServer(polls=1) as srv:
-        for mode, extra in (("batch", ["--batch", "-M", "batch_poll=0.05", "-M",
-                                       f"batch_journal={tmp_path / 'j.jsonl'}"]), ("live", [])):
-            store = str(tmp_path / f"{mode}.sqlite")
-            run = subprocess.run(
-                [*shootout_cmd, "run", "-m", "openai:fake-model", "--base-url", srv.base_url,
-                 "-M", f"price={price}", *extra, "-b", "gsm8k", "--limit", "4",
-                 "--store", store, "--data-dir", str(data_dir), "--no-progress"],
-                capture_output=True, text=True, timeout=300, env=env)
-            assert run.returncode == 0, run.stderr
-            out = subprocess.run([*shootout_cmd, "results", "--json", "--store", store],
-                                 capture_output=True, text=True, timeout=120, env=env)
-            data = json.loads(out.stdout)
-            totals[mode] = next(r for r in data["efficiency"] if r["scope"] == "model")
+    return [*shootout_cmd, "run", "-m", "openai:fake-model", "--base-url", srv.base_url,
+            "-M", f"price={price}", *extra, "-b", "gsm8k,arc_easy", "--limit", "4",
+            "--store", store, "--data-dir", str(data_dir), "--no-progress"]
+
+
+def _results(shootout_cmd, store, env):
+    out = subprocess.run([*shootout_cmd, "results", "--json", "--store", store],
+                         capture_output=True, text=True, timeout=120, env=env)
+    return json.loads(out.stdout)
+
+
+def test_a_batch_run_killed_while_polling_resumes_without_resubmitting(
+        shootout_cmd, tmp_path, data_dir):
+    """Killed (SIGKILL) while its job is in progress, then rerun: no request is submitted
+    twice (the fake counts every line), the scores equal a streaming run's, the batch is
+    priced at half, and it has no latency figures."""
+    env = {**os.environ, "COLUMNS": "250"}
+    batch = ["--batch", "-M", "batch_poll=0.05", "-M", f"batch_journal={tmp_path / 'j.jsonl'}"]
+    with FakeOpenAIBatchServer(polls=1_000_000) as srv:
+        cmd = _cli(shootout_cmd, srv, str(tmp_path / "batch.sqlite"), data_dir, batch)
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                env=env)
+        deadline = time.monotonic() + 120
+        # benchmarks run one after another: gsm8k's job is in progress, arc_easy's not sent
+        while not (srv.jobs and srv.state.polled.get(srv.jobs[0]["id"])):
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
         assert len(srv.jobs) == 1
-    b, live = totals["batch"], totals["live"]
-    assert b["tokens"] == live["tokens"]
-    assert b["n_batch_requests"] == 4 and live["n_batch_requests"] == 0
-    assert b["cost_usd"] == pytest.approx(live["cost_usd"] / 2)
-    assert live["latency"]["n"] == 4 and b["latency"]["n"] == 0  # no latency from a batch
+        srv.state.polls = 0  # the jobs finish while nobody polls
+        rerun = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+        assert rerun.returncode == 0, rerun.stderr
+        lines = [line["custom_id"] for j in srv.jobs for line in j["lines"]]
+        assert len(srv.jobs) == 2 and len(lines) == len(set(lines)) == 8  # 4 gsm8k + 4 arc
+        live = subprocess.run(_cli(shootout_cmd, srv, str(tmp_path / "live.sqlite"), data_dir,
+                                   []), capture_output=True, text=True, timeout=300, env=env)
+        assert live.returncode == 0, live.stderr
+    b = _results(shootout_cmd, str(tmp_path / "batch.sqlite"), env)
+    s = _results(shootout_cmd, str(tmp_path / "live.sqlite"), env)
+    assert [(r["benchmark"], r["score"], r["n"]) for r in b["results"]] == [
+        (r["benchmark"], r["score"], r["n"]) for r in s["results"]]
+    bt, st = (next(r for r in d["efficiency"] if r["scope"] == "model") for d in (b, s))
+    assert bt["tokens"] == st["tokens"]
+    assert bt["n_batch_requests"] == 8 and st["n_batch_requests"] == 0
+    assert bt["cost_usd"] == pytest.approx(st["cost_usd"] / 2)
+    assert st["latency"]["n"] == 8 and bt["latency"]["n"] == 0  # no latency from a batch
