@@ -161,3 +161,7 @@ def test_a_batch_run_killed_while_polling_resumes_without_resubmitting(
     assert bt["n_batch_requests"] == 8 and st["n_batch_requests"] == 0
     assert bt["cost_usd"] == pytest.approx(st["cost_usd"] / 2)
     assert st["latency"]["n"] == 8 and bt["latency"]["n"] == 0  # no latency from a batch
+    report = subprocess.run([*shootout_cmd, "report", "--store", str(tmp_path / "batch.sqlite")],
+                            capture_output=True, text=True, timeout=120, env=env)
+    row = next(line for line in report.stdout.splitlines() if "Time to first token" in line)
+    assert "n/a (batch)" in row

@@ -198,6 +198,7 @@ def model_costs(data: ReportData) -> dict[str, dict[str, Any]]:
             "tokens_out": pick(row, "covers.output_tokens"),
             "tokens_reasoning": pick(row, "covers.reasoning_tokens"),
             "cost_reasoning_usd": pick(row, "cost_reasoning_usd"),
+            "batch_requests": pick(row, "n_batch_requests") or 0,
             "ttft_ms": ttft,
             "throughput_tps": pick(row, "throughput.per_request_output_tokens_per_s.median"),
             "e2e_ms": e2e,

@@ -66,9 +66,9 @@ def efficiency(report: Report) -> dict[str, Any]:
         ("Input price (USD per 1M tokens)", lambda m: money(mc[m]["input_per_m"])),
         ("Output price (USD per 1M tokens)", lambda m: money(mc[m]["output_per_m"])),
         ("Price source", lambda m: str(mc[m]["price_source"] or "unknown")),
-        ("Time to first token, median (ms)", lambda m: num(mc[m]["ttft_ms"])),
+        ("Time to first token, median (ms)", lambda m: _latency(mc[m], "ttft_ms")),
         ("Throughput, median per request (tokens/s)",
-         lambda m: num(mc[m]["throughput_tps"], "{:,.1f}")),
+         lambda m: _latency(mc[m], "throughput_tps", "{:,.1f}")),
         ("Tokens in / out (scored benchmarks)",
          lambda m: f"{num(mc[m]['tokens_in'])} / {num(mc[m]['tokens_out'])}"),
         ("Cost of the run (USD)", lambda m: money(mc[m]["cost_usd"])),
@@ -99,6 +99,14 @@ def efficiency(report: Report) -> dict[str, Any]:
                     "generation requests; throughput is output tokens per second of "
                     "streaming. Serving cost follows active parameters: the last row divides "
                     "the output price by them."}
+
+
+def _latency(costs: dict[str, Any], key: str, fmt: str = "{:,.0f}") -> str:
+    """A latency figure; "n/a (batch)" for a model whose answers all came from batch jobs
+    (a batch answer has no time to first token)."""
+    if costs.get(key) is None and costs.get("batch_requests"):
+        return "n/a (batch)"
+    return num(costs.get(key), fmt)
 
 
 def _active(arch: dict[str, Any], m: str) -> int | None:
