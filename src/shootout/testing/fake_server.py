@@ -99,6 +99,10 @@ class FakeOpenAIServer:
     system_fingerprint: str | None = None  # sent in every streamed chunk, as OpenAI does
     ssl: Any = None  # an ssl.SSLContext with the server's certificate: serve HTTPS
     connections: int = 0  # connections accepted so far
+    # scripted outages: (from, to) seconds since start() or open(); every request arriving in
+    # one is answered with `outage_fault` (an availability monitor's test: a 2-minute outage)
+    outages: tuple[tuple[float, float], ...] = ()
+    outage_fault: Fault = Fault.UNAVAILABLE
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -108,6 +112,7 @@ class FakeOpenAIServer:
         self._server: asyncio.Server | None = None
         self._thread: threading.Thread | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.started_at = time.time()  # wall clock; the outages are timed from it
 
     # -- lifecycle ------------------------------------------------------------------------
     def __enter__(self) -> FakeOpenAIServer:
@@ -136,6 +141,7 @@ class FakeOpenAIServer:
 
     async def open(self, port: int = 0) -> None:
         """Listen on 127.0.0.1 from the running event loop."""
+        self.started_at = time.time()
         self._server = await asyncio.start_server(
             self._connection, "127.0.0.1", port, backlog=2048, limit=2**22, ssl=self.ssl
         )
@@ -174,8 +180,11 @@ class FakeOpenAIServer:
             idx = self._count
             self._count += 1
             fault: Fault | None = None
+            since = time.time() - self.started_at
             if idx in self.schedule:
                 fault = self.schedule[idx]
+            elif any(a <= since < b for a, b in self.outages):
+                fault = self.outage_fault
             elif self.fault_rate and self._rng.random() < self.fault_rate:
                 fault = self._rng.choice(self.fault_kinds)
             self.requests.append(
@@ -660,9 +669,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--timing-log", help="append one JSON line per finished stream")
     ap.add_argument("--reasoning-model", action="store_true",
                     help="reject what OpenAI's reasoning models reject; report reasoning tokens")
+    ap.add_argument("--outage", action="append", default=[], metavar="FROM:TO",
+                    help="answer 503 from FROM to TO seconds after start (repeatable)")
     a = ap.parse_args(argv)
     srv = FakeOpenAIServer(ttft=a.ttft, itl=a.itl, n_chunks=a.n_chunks,
-                           fill_max_tokens=a.fill_max_tokens, reasoning_model=a.reasoning_model)
+                           fill_max_tokens=a.fill_max_tokens, reasoning_model=a.reasoning_model,
+                           outages=tuple(_window(w) for w in a.outage))
     srv.requests = collections.deque(maxlen=0)  # type: ignore[assignment]  # keeps no log
     with contextlib.ExitStack() as stack:
         if a.timing_log:
@@ -670,6 +682,11 @@ def main(argv: list[str] | None = None) -> None:
             srv.timing_log = lambda rec: log.write(json.dumps(rec) + "\n")
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(_serve_main(srv))
+
+
+def _window(text: str) -> tuple[float, float]:
+    start, _, end = text.partition(":")
+    return float(start), float(end)
 
 
 if __name__ == "__main__":
