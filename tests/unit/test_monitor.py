@@ -219,3 +219,44 @@ def test_cli_summary_json_and_errors(tmp_path, capsys):
             main(["monitor", *args, "--store", str(store)])
         err = capsys.readouterr().err
         assert exit_.value.code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def _stored_monitor(db: Store, model: str, monitor_id: str) -> None:
+    session = MonitorSession(monitor_id, "h", 0.0, 0.0, 60.0, 4, {"models": [model]})
+    db.put_monitor(session)
+    for k, ok in enumerate((True, False, False, True)):
+        db.put_probe(ProbeRow(monitor_id, model, k, "http://h/v1", 60.0 * k, 60.0 * k,
+                              "ok" if ok else "error", error_class=None if ok else "timeout",
+                              ttft=0.25 if ok else None, latency=0.3))
+
+
+def test_report_has_an_availability_section_for_its_models(tmp_path, capsys):
+    from toy_run import Colours, toy_run
+
+    from shootout.benchmarks import REGISTRY, register_benchmark
+
+    store = tmp_path / "s.sqlite"
+    db = Store(store)
+    register_benchmark(Colours)
+    try:
+        run_id = toy_run(db)  # the model openai:fake, named "fake"
+    finally:
+        REGISTRY.pop(Colours.name, None)
+    main(["report", run_id, "--store", str(store)])
+    assert "## Availability" not in capsys.readouterr().out  # no monitor yet
+    _stored_monitor(db, "openai:other", "mon-other")
+    main(["report", run_id, "--store", str(store)])
+    assert "## Availability" not in capsys.readouterr().out  # another model's
+    _stored_monitor(db, "openai:fake", "mon-fake")
+    main(["report", run_id, "--store", str(store)])
+    md = capsys.readouterr().out
+    section = md[md.index("## Availability"):]
+    assert "Monitor mon-fake: a probe every 1 min 0 s" in section and "mon-other" not in section
+    row = next(ln for ln in section.splitlines() if ln.startswith("| openai:fake | 4 |"))
+    lo, hi = wilson_interval(2, 4)
+    assert [c.strip() for c in row.strip("|").split("|")] == [
+        "openai:fake", "4", "50.00%", f"{100 * lo:.2f}–{100 * hi:.2f}", "2 × timeout", "1",
+        "2 min 0 s", "250.0", "250.0"]
+    assert "| openai:fake | 1970-01-01 00:01:00 | 1970-01-01 00:03:00 | 2 min 0 s | 2 |" in section
+    main(["report", run_id, "mon-other", "--store", str(store)])  # named: in the report too
+    assert "Monitor mon-other" in capsys.readouterr().out
