@@ -42,7 +42,8 @@ def headline(m: dict[str, Any]) -> str:
         text += "; failures: " + ", ".join(f"{n} × {c}" for c, n in m["error_classes"].items())
     if m["missed_slots"]:
         text += f"; {m['missed_slots']} slots missed (monitor not running)"
-    text += f"; {len(m['outages'])} outages"
+    n = len(m["outages"])
+    text += f"; {n} outage{'' if n == 1 else 's'}"
     longest = m["longest_outage"]
     if longest:
         text += (f", the longest {span(longest['duration_s'])} from {utc(longest['start'])} UTC"

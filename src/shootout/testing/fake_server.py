@@ -3,7 +3,8 @@
 It speaks the wire protocol for real (SSE streaming, usage, echo+logprobs), answers
 deterministically from a hash of the request, logs every request, and can inject faults and
 delays: 429 with or without Retry-After, 5xx, hangs, stalls, resets, malformed JSON or SSE,
-truncated streams, empty choices and wrong content types. Used by tests and benchmarks/ only.
+truncated streams, empty choices and wrong content types; `outages` script windows of time
+in which every request gets a 503 (`--outage FROM:TO`). Used by tests and benchmarks/ only.
 
 `tool_calls_fn(body)` scripts native function calls: a list of `{"name", "arguments"}`
 (arguments a JSON text, sent as given, valid or not) answers a chat request with `tool_calls`
