@@ -205,12 +205,13 @@ def test_cli_summary_json_and_errors(tmp_path, capsys):
     m = out["models"][0]
     assert out["monitor_id"] == "mon-cli" and out["finished"]
     assert (m["probes"], m["ok"], len(m["outages"])) == (3, 2, 1)
-    main(["monitor", "--summary", "mon-cli", "--store", str(store)])
+    main(["monitor", "--summary", "-m", "m", "--store", str(store)])  # the latest of model m
     text = capsys.readouterr().out
     assert "66.67% of 3 probes succeeded" in text and "1 × http_5xx" in text
     assert "the longest 1 min 0 s from 1970-01-01 00:01:00 UTC to 1970-01-01 00:02:00" in text
     for args, message in (
         (["--summary", "mon-nope"], "no monitor 'mon-nope'"),
+        (["--summary", "-m", "openai:other"], "no monitor of openai:other"),
         (["-m", "openai:m", "--every", "5x"], "--every: '5x' is not a duration"),
         (["-m", "openai:m", "--every", "1h", "--for", "5m"], "--for must be at least --every"),
         ([], "give at least one model"),
@@ -260,3 +261,6 @@ def test_report_has_an_availability_section_for_its_models(tmp_path, capsys):
     assert "| openai:fake | 1970-01-01 00:01:00 | 1970-01-01 00:03:00 | 2 min 0 s | 2 |" in section
     main(["report", run_id, "mon-other", "--store", str(store)])  # named: in the report too
     assert "Monitor mon-other" in capsys.readouterr().out
+    main(["report", run_id, "--store", str(store), "--html", str(tmp_path / "r.html")])
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "Availability" in page and "2 × timeout" in page and "mon-fake" in page

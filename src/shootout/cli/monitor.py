@@ -8,7 +8,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
@@ -16,6 +16,9 @@ from rich.table import Table
 from ..errors import ConfigError
 from ..store import MonitorSession, Store
 from .console import stdout_console
+
+if TYPE_CHECKING:
+    from ..monitor.schedule import Plan
 
 
 def monitor_command(
@@ -53,8 +56,7 @@ def monitor_command(
     args += [f"base_url={base_url}"] if base_url else []
     args += [f"api_key_env={api_key_env}"] if api_key_env else []
     if summary:
-        _summary(db, monitor_id, _plan(specs, args, every, duration, max_tokens)
-                 if specs else None, json_out=json_out)
+        _summary(db, monitor_id, specs, json_out=json_out)
         return
     if monitor_id:
         raise ConfigError("a monitor id is for --summary; to continue a monitor, rerun its "
@@ -64,7 +66,7 @@ def monitor_command(
     plan = _plan(specs, args, every, duration, max_tokens)
     wait = parse_duration(timeout, "--timeout") if timeout else min(plan.every, 30.0)
     session = asyncio.run(_monitor(db, plan, args, wait, _say_err if json_out else _say))
-    _summary(db, session.monitor_id, None, json_out=json_out)
+    _summary(db, session.monitor_id, [], json_out=json_out)
 
 
 def _say(line: str) -> None:
@@ -76,7 +78,7 @@ def _say_err(line: str) -> None:  # --json: stdout is the summary's alone
 
 
 def _plan(specs: list[str], args: list[str], every: str, duration: str, max_tokens: int
-          ) -> Any:
+          ) -> Plan:
     from ..monitor.probe import public_url
     from ..monitor.schedule import Plan, parse_duration
 
@@ -104,7 +106,7 @@ def model_options(specs: list[str], args: list[str]) -> dict[str, dict[str, Any]
             for m in models}
 
 
-async def _monitor(db: Store, plan: Any, args: list[str], timeout: float,
+async def _monitor(db: Store, plan: Plan, args: list[str], timeout: float,
                    say: Callable[[str], None]) -> MonitorSession:
     """Build the providers, then find or start the session (so a slow start-up does not make
     the first slot overdue), and probe to its end."""
@@ -136,10 +138,10 @@ async def _monitor(db: Store, plan: Any, args: list[str], timeout: float,
     return session
 
 
-def _summary(db: Store, monitor_id: str | None, plan: Any, *, json_out: bool) -> None:
+def _summary(db: Store, monitor_id: str | None, specs: list[str], *, json_out: bool) -> None:
     from ..monitor.summary import summarize
 
-    session = _find(db, monitor_id, plan)
+    session = _find(db, monitor_id, specs)
     result = summarize(session, db.probes([session.monitor_id]))
     if json_out:
         print(json.dumps(result, indent=2))
@@ -147,15 +149,17 @@ def _summary(db: Store, monitor_id: str | None, plan: Any, *, json_out: bool) ->
         print_summary(result)
 
 
-def _find(db: Store, monitor_id: str | None, plan: Any) -> MonitorSession:
+def _find(db: Store, monitor_id: str | None, specs: list[str]) -> MonitorSession:
+    """The monitor named; else the latest that probed every model given (or any)."""
     if monitor_id:
         found = db.get_monitor(monitor_id)
         if found is None:
             raise ConfigError(f"no monitor {monitor_id!r} in {db.path}")
         return found
-    sessions = db.list_monitors(plan.config_hash if plan is not None else None)
+    sessions = [s for s in db.list_monitors()
+                if set(specs) <= set(s.config.get("models") or [])]
     if not sessions:
-        what = "for these arguments" if plan is not None else "yet"
+        what = f"of {', '.join(specs)}" if specs else "yet"
         raise ConfigError(f"no monitor {what} in {db.path}; start one with "
                           "`shootout monitor -m SPEC --every 60s --for 24h`")
     return sessions[-1]
