@@ -174,12 +174,12 @@ def test_the_loop_probes_each_slot_once_and_reports_changes(tmp_path):
     lines: list[str] = []
     with FakeOpenAIServer(schedule={2: Fault.UNAVAILABLE, 3: Fault.UNAVAILABLE}) as srv:
         start = time.time() + 1.5  # time to start the loop on a loaded machine
-        session = MonitorSession("mon-loop", "h", time.time(), start, 0.25, 8, {"models": []})
+        session = MonitorSession("mon-loop", "h", time.time(), start, 0.5, 8, {"models": []})
         db.put_monitor(session)
         # slots 5 and 6 were probed by an earlier process: they are not probed again
         for k in (5, 6):
-            db.put_probe(ProbeRow("mon-loop", "openai:fake", k, "u", start + k * 0.25,
-                                  start + k * 0.25, "ok", ttft=0.5, latency=0.5))
+            db.put_probe(ProbeRow("mon-loop", "openai:fake", k, "u", start + k * 0.5,
+                                  start + k * 0.5, "ok", ttft=0.5, latency=0.5))
         stored = asyncio.run(_monitor(db, session, srv.base_url, lines))
         assert len(srv.requests) == 6
         again = asyncio.run(_monitor(db, session, srv.base_url, lines))  # the window is over
@@ -191,6 +191,29 @@ def test_the_loop_probes_each_slot_once_and_reports_changes(tmp_path):
     assert rows[5].ttft == 0.5  # the earlier process's probe is untouched
     assert all(r.started >= r.scheduled - 0.01 for r in rows)
     assert [ln.split(": ")[1].split(" ")[0] for ln in lines] == ["up", "DOWN", "UP"]
+
+
+def test_slots_overdue_after_a_stall_are_missed_not_sent_in_a_burst(tmp_path):
+    db = Store(tmp_path / "s.sqlite")
+    now = time.time()
+    session = MonitorSession("mon-stall", "h", now, now + 1.0, 1.0, 5, {"models": []})
+    calls = iter([now])  # the loop's first look at the clock; then the machine sleeps 1000 s
+
+    def clock() -> float:
+        return next(calls, time.time() + 1000.0)
+
+    with FakeOpenAIServer() as srv:
+        target = Target("openai:fake", srv.base_url, _provider(srv.base_url))
+        prober = Prober(db, session, {"openai:fake": probe_request(True, 8)}, 1.0, print)
+
+        async def go() -> int:
+            try:
+                return await run_monitor(prober, [target], clock=clock)
+            finally:
+                await target.provider.aclose()
+
+        assert asyncio.run(go()) == 0
+        assert srv.requests == []
 
 
 def test_cli_summary_json_and_errors(tmp_path, capsys):

@@ -3,9 +3,9 @@ as it ends, and a line printed when a model starts failing and when it recovers.
 
 Probes of a slot start at the slot's time whatever the previous slot's probes are doing (a
 hanging probe does not delay the next; the timeout, at most the interval by default, bounds
-how many are in flight). A slot more than half an interval overdue when the loop starts (the
-monitor was not running) is not probed late: it stays missing, and the summary counts it as a
-missed slot, neither up nor down.
+how many are in flight). A slot a whole interval overdue when the loop reaches it
+(the monitor was not running, or the machine slept) is not probed late: it stays missing, and
+the summary counts it as a missed slot, neither up nor down.
 """
 
 from __future__ import annotations
@@ -67,10 +67,13 @@ async def run_monitor(prober: Prober, targets: Sequence[Target],
     done = prober.store.probed_slots(session.monitor_id)
     tasks: set[asyncio.Task[None]] = set()
     try:
-        # a slot less than half an interval overdue (a slow start-up) is still probed, late
-        for slot in range(first_slot(session, clock() - session.every / 2), session.slots):
+        # a slot less than an interval overdue (a slow start-up, a busy machine) is still
+        # probed, late (its probe's `started` says how late); an older one is missed
+        for slot in range(first_slot(session, clock() - session.every * 0.999), session.slots):
             due = slot_time(session, slot)
             delay = due - clock()
+            if delay <= -session.every:
+                continue  # the loop was held up (the machine slept): missed, not sent in a burst
             if delay > 0:
                 await asyncio.sleep(delay)
             for t in targets:
