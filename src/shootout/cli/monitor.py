@@ -129,8 +129,8 @@ async def _monitor(db: Store, plan: Plan, args: list[str], timeout: float,
                     for t in targets}
         session, resumed = open_session(db, plan)
         say(f"{'continuing' if resumed else 'starting'} monitor {session.monitor_id}: "
-             f"{', '.join(specs)}, a probe every {span(plan.every)} until {utc(session.end)} UTC"
-             f"; `shootout monitor --summary {session.monitor_id}` shows what it found")
+            f"{', '.join(specs)}, a probe every {span(plan.every)} until {utc(session.end)} UTC"
+            f"; `shootout monitor --summary {session.monitor_id}` shows what it found")
         await run_monitor(Prober(db, session, requests, timeout, say), targets)
     finally:
         for t in targets:
