@@ -14,6 +14,7 @@ from .arch import arch
 from .data import data_app
 from .export import export_command
 from .listing import list_command
+from .monitor import monitor_command
 from .perf import perf_command
 from .report import report_command
 from .rescore import rescore_command
@@ -58,6 +59,7 @@ app.command("run")(run_command)
 app.command("results")(results_command)
 app.command("list")(list_command)
 app.command("perf")(perf_command)
+app.command("monitor")(monitor_command)
 app.command("report")(report_command)
 app.command("runs")(runs_command)
 app.command("export")(export_command)

@@ -74,6 +74,8 @@ class Report:
     routing: tuple[Routing, ...] = ()  # per ranked profile, in the profiles' order
     # stored `shootout perf` load tests (`Store.get_perf`), for the "Load tests" section
     perf: tuple[dict[str, Any], ...] = ()
+    # `shootout monitor` summaries (`report.availability.load_monitors`), for "Availability"
+    monitors: tuple[dict[str, Any], ...] = ()
 
 
 def build_report(

@@ -1,4 +1,5 @@
-"""SQLite store (WAL): runs, cached responses, scored samples, load tests.
+"""SQLite store (WAL): runs, cached responses, scored samples, load tests, availability probes
+(their SQL in `store.probes`).
 
 Every response is committed as soon as it arrives, keyed by a hash of (model, request, repeat),
 so a killed run loses at most the requests in flight, and a rerun serves the rest from here.
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import StoreError
+from .probes import ProbeStore
 from .rows import PerfLevelRow, RunRecord, SampleRow, StoredResponse
 from .schema import SCHEMA, SCHEMA_VERSION, migrate
 
@@ -42,7 +44,7 @@ def default_store_path() -> Path:
     return Path(os.environ.get("SHOOTOUT_STORE", ".shootout/results.sqlite"))
 
 
-class Store:
+class Store(ProbeStore):
     """One SQLite file. Safe for several processes: WAL plus a busy timeout."""
 
     def __init__(self, path: Path | str) -> None:
