@@ -35,7 +35,7 @@ def _usd(v: float | None) -> str:
     """Dollars: cents from $1 up, four decimals below (a --limit run costs fractions of one)."""
     if v is None:
         return "price unknown"
-    return f"${v:,.2f}" if v >= 1 or v == 0 else f"${v:.4f}"
+    return f"${v:,.2f}" if v >= 1 or round(v, 2) == v else f"${v:.4f}"
 
 
 def _cells(label: str, bench: str, c: dict[str, Any]) -> list[str]:

@@ -15,14 +15,16 @@ The cap: the run is refused before anything is sent when what it has spent so fa
 *expected* cost of what is left is over a cap (the at-most figure is several times the expected
 one wherever answers are short of their limit, and the cap is enforced as the run goes anyway).
 While it runs, each answer's cost (its usage x price) is added to the spend; a request goes out
-only while spend plus the requests in flight (each counted at the larger of its expected cost
-and the dearest answer so far) is under the cap. Past it nothing more is sent, the answers in
-flight are stored, and the run ends "stopped-by-budget"; rerun it with a higher cap and it
-resumes where it stopped. The cap is not part of the run id.
+only while spend plus the requests in flight (each counted at the larger of its at-most cost
+and the dearest answer so far) is under the cap, so the spend ends within one request's cost
+past the cap. Past it nothing more is sent, the answers in flight are stored, and the run ends
+"stopped-by-budget"; rerun it with a higher cap and it resumes where it stopped. The cap is not
+part of the run id.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -82,41 +84,69 @@ def usage_cost(usage: Mapping[str, Any], price: Price) -> float:
 
 @dataclass
 class Budget:
-    """The caps of one run and what it has spent (USD), per model."""
+    """The caps of one run and what it has spent (USD), per model.
+
+    A request goes out while spend plus the requests in flight is under the cap, each request
+    in flight counted at its most (its at-most estimate or the dearest answer so far, the
+    larger): so the last one sent takes the spend at most one request past the cap. Near the
+    cap a request waits for those in flight to settle; past it, it is not sent."""
 
     total: float | None
     caps: dict[str, float]
     prices: dict[str, Price]
     spent: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     in_flight: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    flying: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     per_request: dict[tuple[str, str], float] = field(default_factory=dict)
     dearest: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     not_sent: int = 0
+    _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
 
-    def admit(self, model: str, bench: str) -> float | None:
-        """The amount reserved for one more request of `model`, or None: a cap is reached."""
-        if model not in self.prices:
-            return 0.0  # only a model-level cap of another model applies: not this one's
+    def _blocked(self, model: str) -> tuple[bool, bool]:
+        """(at or over a cap counting the requests in flight, any of them in flight)."""
         cap = self.caps.get(model)
         if cap is not None and self.spent[model] + self.in_flight[model] >= cap:
-            self.not_sent += 1
-            return None
+            return True, self.flying[model] > 0
         if self.total is not None and (
             sum(self.spent.values()) + sum(self.in_flight.values()) >= self.total
         ):
-            self.not_sent += 1
-            return None
-        reserve = max(self.per_request.get((model, bench), 0.0), self.dearest[model])
-        self.in_flight[model] += reserve
-        return reserve
+            return True, sum(self.flying.values()) > 0
+        return False, False
 
-    def settle(self, model: str, reserved: float, usage: Mapping[str, Any] | None) -> None:
-        """The request is done: its reservation replaced by what its answer cost."""
-        self.in_flight[model] -= reserved
+    async def admit(self, model: str, bench: str) -> float | None:
+        """The amount reserved for one more request of `model`, or None: a cap is reached."""
+        if model not in self.prices:
+            return 0.0  # only another model's own cap is set: this one has none
+        async with self._changed:
+            while True:
+                blocked, waiting = self._blocked(model)
+                if not blocked:
+                    break
+                if not waiting:
+                    self.not_sent += 1
+                    return None
+                await self._changed.wait()
+            reserve = max(self.per_request.get((model, bench), 0.0), self.dearest[model])
+            self.in_flight[model] += reserve
+            self.flying[model] += 1
+            return reserve
+
+    def add_spend(self, model: str, usage: Mapping[str, Any] | None) -> None:
         if usage is not None and model in self.prices:
             usd = usage_cost(usage, self.prices[model])
             self.spent[model] += usd
             self.dearest[model] = max(self.dearest[model], usd)
+
+    async def settle(self, model: str, reserved: float,
+                     usage: Mapping[str, Any] | None) -> None:
+        """The request is done: its reservation replaced by what its answer cost."""
+        if model not in self.prices:
+            return
+        async with self._changed:
+            self.in_flight[model] -= reserved
+            self.flying[model] -= 1
+            self.add_spend(model, usage)
+            self._changed.notify_all()
 
     @property
     def stopped(self) -> bool:
@@ -154,7 +184,7 @@ async def preflight(runner: Runner, providers: Mapping[str, Provider]) -> Budget
     budget = Budget(cfg.max_cost, {m.display: m.max_cost for m in models if m.max_cost},
                     prices)
     for model, usage in runner.store.sent_usage(runner.run_id):
-        budget.settle(model, 0.0, usage)
+        budget.add_spend(model, usage)
     left: dict[str, tuple[float, float]] = {}
     for m in models:
         left[m.display] = await _remaining(runner, m, providers[m.display], budget)
@@ -199,7 +229,7 @@ async def _remaining(runner: Runner, m: ModelConfig, provider: Provider,
         share = max(0, total - done) / total
         expected += (cost["usd_expected"] or 0.0) * share
         at_most += (cost["usd_at_most"] or 0.0) * share
-        budget.per_request[(m.display, pb.bench.name)] = (cost["usd_expected"] or 0.0) / total
+        budget.per_request[(m.display, pb.bench.name)] = (cost["usd_at_most"] or 0.0) / total
     return expected, at_most
 
 
@@ -217,8 +247,8 @@ def _refuse_over(budget: Budget, left: Mapping[str, tuple[float, float]]) -> Non
                               f"${budget.total:,.2f}; {how}")
 
 
-def settle_sample(budget: Budget, store: Store, model: str, reserved: float,
-                  response_key: str | None, attempts: int) -> None:
+async def settle_sample(budget: Budget, store: Store, model: str, reserved: float,
+                        response_key: str | None, attempts: int) -> None:
     """Settle one finished sample: the usage of an answer it asked for (none from the cache)."""
     response = store.get_response(response_key) if attempts and response_key else None
-    budget.settle(model, reserved, (response or {}).get("usage") if response else None)
+    await budget.settle(model, reserved, (response or {}).get("usage") if response else None)

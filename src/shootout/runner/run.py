@@ -289,7 +289,7 @@ class Runner:
 
         async def one(doc: Doc, rep: int) -> None:
             async with sem:
-                reserved = self._budget.admit(name, pb.bench.name) if self._budget else 0.0
+                reserved = await self._budget.admit(name, pb.bench.name) if self._budget else 0.0
                 if reserved is None:
                     return  # a cost cap is reached: sent by the rerun under a higher cap
                 rctx = ctx
@@ -302,8 +302,8 @@ class Runner:
                 row, attempts = await run_sample(job, self.store, (*retry, rng))
                 self.store.put_sample(self.run_id, row, attempts=attempts)
                 if self._budget is not None:
-                    settle_sample(self._budget, self.store, name, reserved, row.response_key,
-                                  attempts)
+                    await settle_sample(self._budget, self.store, name, reserved,
+                                        row.response_key, attempts)
                 self.progress.advance(task)
 
         pending = [asyncio.create_task(one(d, r)) for d, r in jobs]
