@@ -12,13 +12,18 @@ from .console import stdout_console
 _SUMS = ("requests", "prompt_tokens", "expected_completion_tokens", "max_completion_tokens")
 
 
-def estimate_rows(manifest: dict[str, Any]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
-    """{model: [(benchmark, estimate)]} from a dry run's manifest, in run order."""
+def estimate_rows(run: dict[str, Any]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    """{model: [(benchmark, estimate)]} from a dry run's manifest, in the run's order."""
+    benches = (run.get("manifest") or {}).get("benchmarks") or {}
+    spec = run.get("spec") or {}
+    order = [b.get("name") for b in spec.get("benchmarks") or []]
+    models = [m.get("name") or m.get("spec") for m in spec.get("models") or []]
     out: dict[str, list[tuple[str, dict[str, Any]]]] = {}
-    for bench, info in (manifest.get("benchmarks") or {}).items():
-        for model, cost in (info.get("dry_run") or {}).items():
+    for bench in sorted(benches, key=lambda b: order.index(b) if b in order else len(order)):
+        for model, cost in (benches[bench].get("dry_run") or {}).items():
             out.setdefault(model, []).append((bench, cost))
-    return out
+    return dict(sorted(out.items(),
+                       key=lambda kv: models.index(kv[0]) if kv[0] in models else len(models)))
 
 
 def _total(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -46,12 +51,12 @@ def _cells(label: str, bench: str, c: dict[str, Any]) -> list[str]:
             _usd(c.get("usd_expected")), _usd(c.get("usd_at_most"))]
 
 
-def dry_run_table(db: Store, run_id: str) -> None:
+def dry_run_table(db: Store, run_id: str, max_cost: float | None = None) -> None:
     """Print a dry run's estimate, model by model, with the basis of the expected output."""
     from rich.table import Table
 
     run = db.get_run(run_id) or {}
-    by_model = estimate_rows(run.get("manifest") or {})
+    by_model = estimate_rows(run)
     table = Table("model", "benchmark", "requests", "prompt tokens", "output expected",
                   "output at most", "cost expected", "cost at most",
                   title=f"dry run {run_id}: nothing was sent")
@@ -74,12 +79,11 @@ def dry_run_table(db: Store, run_id: str) -> None:
               + "; the output limit for the others (and for reasoning models). "
               + f"Prompt tokens estimated at ~4 characters a token. {BATCH_NOTE}.",
               soft_wrap=True)
-    _cap_verdict(out, run.get("spec") or {}, totals)
+    _cap_verdict(out, max_cost, totals)
 
 
-def _cap_verdict(out: Any, spec: dict[str, Any], totals: list[dict[str, Any]]) -> None:
+def _cap_verdict(out: Any, cap: float | None, totals: list[dict[str, Any]]) -> None:
     """Whether the run's cost cap (if it has one) would let it start."""
-    cap = spec.get("max_cost")
     if cap is None:
         return
     expected = _total(totals)["usd_expected"] if totals else 0.0

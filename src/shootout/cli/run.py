@@ -264,7 +264,7 @@ def _execute(cfg: RunConfig, db: Store, data_dir: str | None, *, progress: bool,
     with Progress(enabled=progress) as bar:
         run_id = asyncio.run(execute_run(cfg, db, data_dir=data_dir, progress=bar))
     if cfg.dry_run and not json_out:
-        dry_run_table(db, run_id)
+        dry_run_table(db, run_id, cfg.max_cost)
     else:
         emit_results(db, run_id, json_out=json_out)
     run = db.get_run(run_id) or {}
