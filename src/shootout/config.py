@@ -86,6 +86,8 @@ class ModelConfig(BaseModel):
     # the provider's rate limits for this model: requests and tokens per minute (pacing)
     rpm: float | None = Field(None, gt=0)
     tpm: float | None = Field(None, gt=0)
+    # the most this model may spend in this run, USD (docs/budget.md); not part of the run id
+    max_cost: float | None = Field(None, gt=0)
 
     @field_validator("spec")
     @classmethod
@@ -144,6 +146,8 @@ class RunConfig(BaseModel):
     # price the work (each benchmark's `cost`) and send nothing
     dry_run: bool = False
     cache: CachePolicy = "use"
+    # the most the whole run may spend, USD (docs/budget.md); not part of the run id
+    max_cost: float | None = Field(None, gt=0)
 
     @field_validator("benchmarks", mode="before")
     @classmethod
@@ -183,7 +187,10 @@ class RunConfig(BaseModel):
         # id (and resumes the run) it had before they existed
         if data.get("cache") == "use":
             del data["cache"]
+        # a cost cap limits how much of the run is done, not what it is: raising it resumes
+        data.pop("max_cost", None)
         for m in data["models"]:
+            m.pop("max_cost", None)
             for key in _LATER_MODEL_KEYS:
                 if m.get(key) is None:
                     m.pop(key, None)

@@ -183,6 +183,12 @@ class Benchmark(ABC):
         return {"requests": len(docs), "prompt_tokens": prompt,
                 "max_completion_tokens": len(docs) * ctx.sampling.max_tokens if generate else 0}
 
+    def expected_output_tokens(self, doc: Doc, ctx: PromptContext) -> int | None:
+        """The output `doc` is expected to take, for the pre-flight estimate (docs/budget.md):
+        the length of its reference answer where the benchmark has one; None (the default):
+        no typical length known, the estimate takes the output limit."""
+        return None
+
     def gold(self, doc: Doc, mode: Mode) -> str | None:
         """The reference answer of `doc` as the scorer compares it, for exports (None: the
         benchmark has no single one). Default: the item's `gold` field, if it has one."""

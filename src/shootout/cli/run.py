@@ -12,10 +12,11 @@ from typing import Annotated, Any
 import typer
 
 from ..config import RunConfig, load_config_file, validate_config
-from ..errors import ConfigError, PartialResultsError
+from ..errors import BudgetError, ConfigError, PartialResultsError
 from ..runner.execute import execute_run
 from ..runner.progress import Progress
 from ..store.sqlite import Store, default_store_path
+from .dry_run import dry_run_table
 from .results import emit_results
 
 # Flags of earlier releases, kept working: each is the same as a benchmark option
@@ -161,6 +162,12 @@ CacheOpt = Annotated[
 DryRunOpt = Annotated[
     bool, typer.Option("--dry-run", help="Print what each benchmark would cost and send nothing.")
 ]
+MaxCostOpt = Annotated[
+    float | None,
+    typer.Option("--max-cost", min=0.0,
+                 help="Spend at most USD on this run: refused when its expected cost is over, "
+                 "stopped (resumable) when its spend gets there."),
+]
 
 
 def run_command(
@@ -187,6 +194,7 @@ def run_command(
     model_arg: ModelArgOpt = None,
     cache: CacheOpt = None,
     dry_run: DryRunOpt = False,
+    max_cost: MaxCostOpt = None,
 ) -> None:
     """Run benchmarks on one or more models and print the results.
 
@@ -205,14 +213,19 @@ def run_command(
     db = Store(store or default_store_path())
     if resume:
         cfg = _resumed_config(db, resume)
+        if max_cost is not None:
+            cfg = with_max_cost(cfg, max_cost)
     elif config is not None:
         data = with_model_args(load_config_file(config), model_arg or [])
         if cache is not None:
             data = {**data, "cache": cache.value}
+        if max_cost is not None:
+            data = {**data, "max_cost": max_cost}
         cfg = _with_cli_extras(data, str(config), option or [], dry_run)
     else:
         flags = {"concurrency": concurrency}
         run_opts = {"limit": limit, "repeats": repeats, "seed": seed, "dry_run": dry_run or None,
+                    "max_cost": max_cost,
                     "cache": cache.value if cache is not None else None,
                     "protocol": protocol.value, "sampling": {
                         "temperature": temperature, "top_p": top_p, "max_tokens": max_tokens}}
@@ -225,8 +238,9 @@ def run_command(
 # what still applies to a run whose configuration comes from a --config file or a stored run
 # (--resume); any other option given with them would be silently ignored, so it is refused
 _WITH_CONFIG = {"config", "store", "data_dir", "json_out", "no_progress", "option", "dry_run",
-                "model_arg", "cache"}
-_WITH_RESUME = {"resume", "store", "data_dir", "json_out", "no_progress"}
+                "model_arg", "cache", "max_cost"}
+# a resumed run may go on under another cost cap: the cap is not part of what the run is
+_WITH_RESUME = {"resume", "store", "data_dir", "json_out", "no_progress", "max_cost"}
 
 
 def _refuse_ignored(ctx: typer.Context, *, resume: bool, config: bool) -> None:
@@ -252,9 +266,14 @@ def _execute(cfg: RunConfig, db: Store, data_dir: str | None, *, progress: bool,
     with Progress(enabled=progress) as bar:
         run_id = asyncio.run(execute_run(cfg, db, data_dir=data_dir, progress=bar))
     if cfg.dry_run and not json_out:
-        _dry_run_totals(db, run_id)
+        dry_run_table(db, run_id, cfg.max_cost)
     else:
         emit_results(db, run_id, json_out=json_out)
+    run = db.get_run(run_id) or {}
+    if run.get("status") == "stopped-by-budget":
+        from ..runner.budget import stop_message
+
+        raise BudgetError(stop_message(run_id, run["manifest"].get("budget") or {}))
     if failed := db.count_failed(run_id):
         raise PartialResultsError(
             f"{failed} samples failed after retries and are left out of the scores; "
@@ -416,25 +435,9 @@ def _resumed_config(db: Store, run_id: str) -> RunConfig:
     return validate_config(run["spec"], f"stored run {run_id}")
 
 
-def _dry_run_totals(db: Store, run_id: str) -> None:
-    """A dry run's price per model, summed over its benchmarks (from the run manifest)."""
-    from rich.table import Table
-
-    from .console import stdout_console
-
-    run = db.get_run(run_id) or {}
-    totals: dict[str, dict[str, Any]] = {}
-    for info in (run.get("manifest") or {}).get("benchmarks", {}).values():
-        for model, cost in (info.get("dry_run") or {}).items():
-            t = totals.setdefault(model, {"requests": 0, "tokens": 0, "usd": 0.0})
-            t["requests"] += cost.get("requests", 0)
-            t["tokens"] += sum(cost.get(k, 0) for k in (
-                "prompt_tokens", "calibration_tokens", "max_completion_tokens"))
-            usd = cost.get("usd_at_most")
-            t["usd"] = None if usd is None or t["usd"] is None else t["usd"] + usd
-    table = Table("model", "requests", "tokens (at most)", "cost (at most)",
-                  title=f"dry run {run_id}: nothing was sent")
-    for model, t in totals.items():
-        usd = "price unknown" if t["usd"] is None else f"${t['usd']:,.2f}"
-        table.add_row(model, f"{t['requests']:,}", f"{t['tokens']:,}", usd)
-    stdout_console().print(table)
+def with_max_cost(cfg: RunConfig, usd: float) -> RunConfig:
+    """A resumed run under the cap `usd` given now, in place of every cap it had (its models'
+    own too): the cap the user gives last is the one that holds."""
+    models = [m.model_copy(update={"max_cost": None}) for m in cfg.models]
+    return validate_config({**cfg.model_dump(mode="json"), "max_cost": usd,
+                            "models": [m.model_dump(mode="json") for m in models]}, "resume")

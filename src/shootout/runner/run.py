@@ -24,10 +24,9 @@ from ..config import (
 )
 from ..data.files import DataDir, resolve_data_dir
 from ..errors import CapabilityError, ConfigError
-from ..perf.cost import Tokens, token_cost
-from ..perf.prices import resolve_price
 from ..providers.base import Provider, Sampling
 from ..store.sqlite import Store
+from .budget import Budget, estimate, model_price, preflight, settle_sample
 from .manifest import base_manifest
 from .pacing import Pacer
 from .progress import Progress
@@ -79,6 +78,7 @@ class Runner:
         self.policy = policy or RetryPolicy()
         self.run_id = config.run_id()
         self._planned: list[PlannedBenchmark] | None = None
+        self._budget: Budget | None = None  # the cost caps, where the run has any
 
     def plan(self) -> list[PlannedBenchmark]:
         """Load and sample every benchmark's documents before any model is touched."""
@@ -109,6 +109,8 @@ class Runner:
             raise ConfigError(f"no provider given for {', '.join(missing)}")
         resumed = self.store.upsert_run(self.run_id, self.config.model_dump(mode="json"))
         planned = self.plan()
+        # before anything is sent: refused here when the expected cost is over a cap
+        self._budget = None if self.config.dry_run else await preflight(self, providers)
         manifest: dict[str, Any] = {
             **base_manifest(),
             "resumed": resumed,
@@ -128,9 +130,13 @@ class Runner:
         manifest["cache"] = self._cache_summary()
         manifest["data_checksums"] = dict(sorted(self.data.checksums.items()))
         manifest["data_dir"] = str(self.data.root)
+        status = "dry-run" if self.config.dry_run else "complete"
+        if self._budget is not None:
+            manifest["budget"] = self._budget.summary()
+            status = "stopped-by-budget" if self._budget.stopped else status
         self.store.set_manifest(self.run_id, manifest)
         # a dry run priced the work and sent nothing: it is not a complete run of anything
-        self.store.set_run_status(self.run_id, "dry-run" if self.config.dry_run else "complete")
+        self.store.set_run_status(self.run_id, status)
         return self.run_id
 
     async def _run_model(
@@ -165,7 +171,7 @@ class Runner:
                 **({"model_binding": info} if (info := pb.bench.binding_info()) else {}),
             }
             if not send:
-                self._report_dry_run(mcfg, pb.bench, docs, ctx, repeats, entry)
+                self._report_dry_run(mcfg, provider, pb.bench, (docs, ctx, repeats), entry)
                 continue
             bound = PlannedBenchmark(pb.bench, docs, pb.fewshot)
             await self._run_benchmark(mcfg, provider, bound, ctx, repeats, (policy, budget),
@@ -206,26 +212,22 @@ class Runner:
 
     @staticmethod
     def _report_dry_run(
-        mcfg: ModelConfig, bench: Benchmark, docs: list[Doc], ctx: PromptContext,
-        repeats: int, entry: dict[str, Any],
+        mcfg: ModelConfig, provider: Provider, bench: Benchmark,
+        work: tuple[list[Doc], PromptContext, int], entry: dict[str, Any],
     ) -> None:
         """Print what the work would cost (tokens, and dollars where the price is known),
         send nothing."""
-        cost = dict(bench.cost(docs, ctx))
-        if repeats > 1:
-            cost = {k: v * repeats if isinstance(v, int) else v for k, v in cost.items()}
-        price = resolve_price(mcfg.display, mcfg.spec, mcfg.provider_options.get("base_url"),
-                              config_price=mcfg.price)
-        sent = int(cost.get("prompt_tokens", 0)) + int(cost.get("calibration_tokens", 0))
-        usd = token_cost(Tokens(input=sent, output=int(cost.get("max_completion_tokens", 0))),
-                         price)
-        cost["usd_at_most"] = usd
+        docs, ctx, repeats = work
+        cost = estimate(bench, docs, ctx, repeats, model_price(mcfg),
+                        reasoning=provider.capabilities.reasoning)
         entry.setdefault("dry_run", {})[mcfg.display] = cost
         parts = ", ".join(
             f"{k.replace('_', ' ')} {v:,}" for k, v in cost.items()
             if isinstance(v, int) and k != "requests"
         )
-        money = f"; at most ${usd:,.2f}" if usd is not None else "; price unknown"
+        usd, expected = cost["usd_at_most"], cost["usd_expected"]
+        money = (f"; expected ${expected:,.2f}, at most ${usd:,.2f}" if usd is not None
+                 else "; price unknown")
         print(f"dry run: {mcfg.display} · {bench.name}: {len(docs) * repeats} requests; "
               f"{parts}{money}", file=sys.stderr)
 
@@ -287,6 +289,9 @@ class Runner:
 
         async def one(doc: Doc, rep: int) -> None:
             async with sem:
+                reserved = await self._budget.admit(name, pb.bench.name) if self._budget else 0.0
+                if reserved is None:
+                    return  # a cost cap is reached: sent by the rerun under a higher cap
                 rctx = ctx
                 if ctx.mode == "generative" and ctx.sampling.temperature > 0:
                     seeded = replace(ctx.sampling, seed=self.config.seed + rep)
@@ -296,6 +301,9 @@ class Runner:
                                 self.run_id, pacer)
                 row, attempts = await run_sample(job, self.store, (*retry, rng))
                 self.store.put_sample(self.run_id, row, attempts=attempts)
+                if self._budget is not None:
+                    await settle_sample(self._budget, self.store, name, reserved,
+                                        row.response_key, attempts)
                 self.progress.advance(task)
 
         pending = [asyncio.create_task(one(d, r)) for d, r in jobs]

@@ -215,6 +215,15 @@ class Store(ProbeStore):
             "AND response_key IS NOT NULL GROUP BY model", (run_id,))
         return {r[0]: (int(r[1]), int(r[2])) for r in rows}
 
+    def sent_usage(self, run_id: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(model, usage) of each answer this run asked for itself, in any of its invocations
+        (answers from the cache cost it nothing): what the run has spent."""
+        rows = self._db.execute(
+            "SELECT s.model, r.response_json FROM samples s JOIN responses r "
+            "ON r.key = s.response_key WHERE s.run_id=? AND s.attempts > 0", (run_id,))
+        for model, response in rows.fetchall():
+            yield model, dict(_loads(response).get("usage") or {})
+
     def count_failed(self, run_id: str) -> int:
         row = self._db.execute(
             "SELECT COUNT(*) FROM samples WHERE run_id=? AND status NOT IN ('ok', 'truncated')",
