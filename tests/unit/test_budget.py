@@ -153,7 +153,7 @@ def test_the_dry_run_shows_expected_and_at_most_per_model_and_benchmark(env, tmp
     assert code == 0
     text = " ".join(out.split())
     assert "output expected" in text and "output at most" in text
-    assert "Batch discount: none applies" in text
+    assert "Batch discount: half price for models run with --batch" in text
     assert "--max-cost $0.50: the run would start" in text
     rows = [r.split("│") for r in out.splitlines() if r.count("│") > 5]
     cells = {(c[1].strip(), c[2].strip()): [x.strip() for x in c[3:9]] for c in rows}
@@ -177,3 +177,16 @@ def test_estimate_expects_the_reference_length_capped_at_the_limit(data_dir):
     # a reasoning model's thinking cannot be told: expected at the limit
     thinking = estimate(bench, docs, ctx, 1, price, reasoning=True)
     assert thinking["expected_completion_tokens"] == thinking["max_completion_tokens"]
+
+
+def test_a_batch_model_is_estimated_and_charged_at_half_the_price():
+    from shootout.runner.budget import model_price
+
+    price = {"input_per_m": 2.0, "output_per_m": 8.0, "source": "test"}
+    cfg = validate_config({"models": [
+        {"spec": "openai:x", "name": "live", "price": price},
+        {"spec": "openai:x", "name": "batched", "price": price, "batch": True}],
+        "benchmarks": ["gsm8k"]}, "t")
+    live, batched = (model_price(m) for m in cfg.models)
+    assert (live.input_per_m, live.output_per_m) == (2.0, 8.0)
+    assert (batched.input_per_m, batched.output_per_m) == (1.0, 4.0)

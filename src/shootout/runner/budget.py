@@ -8,8 +8,8 @@ Estimate, per model x benchmark (docs/budget.md):
                    (`Benchmark.expected_output_tokens`), capped at the limit; the limit itself
                    where it does not, and for a reasoning model (its thinking cannot be told)
   dollars          tokens x the model's price (perf/prices.py); both figures x repeats.
-  Batch discounts do not apply: shootout sends every request on its own, never through a
-  provider's batch API, so the price is the synchronous one.
+  A model run with `--batch` (`batch: true`: OpenAI's Batch API, Anthropic's Message
+  Batches) is estimated and charged at the batch price, half the listed one.
 
 The cap: the run is refused before anything is sent when what it has spent so far plus the
 *expected* cost of what is left is over a cap (the at-most figure is several times the expected
@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from ..benchmarks import Benchmark, Doc, PromptContext
 from ..config import ModelConfig, RunConfig
 from ..errors import BudgetError, ConfigError
-from ..perf.cost import Tokens, token_cost
+from ..perf.cost import Tokens, batch_price, token_cost
 from ..perf.prices import Price, resolve_price
 from ..providers.base import Provider, Usage
 from ..store.sqlite import Store
@@ -42,12 +42,15 @@ from ..store.sqlite import Store
 if TYPE_CHECKING:
     from .run import Runner
 
-BATCH_NOTE = "Batch discount: none applies (shootout sends requests one by one, never as a batch)"
+BATCH_NOTE = ("Batch discount: half price for models run with --batch (batch APIs), "
+              "none for the others")
 
 
 def model_price(mcfg: ModelConfig) -> Price:
-    return resolve_price(mcfg.display, mcfg.spec, mcfg.provider_options.get("base_url"),
-                         config_price=mcfg.price)
+    """The model's price per token as this run pays it (the batch price with `--batch`)."""
+    price = resolve_price(mcfg.display, mcfg.spec, mcfg.provider_options.get("base_url"),
+                          config_price=mcfg.price)
+    return batch_price(price) if mcfg.provider_options.get("batch") else price
 
 
 def estimate(bench: Benchmark, docs: Sequence[Doc], ctx: PromptContext, repeats: int,
