@@ -41,11 +41,13 @@ from .base import (
     LoglikelihoodResponse,
     ProviderOptions,
     Timing,
-    ToolCall,
     Usage,
 )
 from .http import HTTPClient, StreamStats, count, parse_json
+from .openai_wire import _StreamAccumulator, parse_completion
 from .param_policy import ParamPolicy
+
+__all__ = ["OpenAIOptions", "OpenAIProvider", "_StreamAccumulator"]
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 # sends a request body; sets the event once the endpoint has accepted it (status 200)
@@ -63,6 +65,10 @@ class OpenAIOptions(ProviderOptions):
     )
     api_key_env: str = Field("OPENAI_API_KEY", description="variable holding the API key")
     chat: bool = Field(True, description="chat messages (false: text completions)")
+    stream: bool = Field(
+        True, description="stream answers (false: one JSON response each; TTFT unknown), for "
+        "servers that cannot stream some requests (llama_cpp.server's tools)",
+    )
     concurrency: int = Field(32, ge=1, le=10_000, description="requests in flight")
     timeout: float = Field(120.0, gt=0, description="seconds per request")
     logprobs: bool = Field(False, description="the server supports completions echo+logprobs")
@@ -210,7 +216,7 @@ class OpenAIProvider(BaseProvider):
             "temperature": s.temperature,
             "top_p": s.top_p,
             "max_tokens": s.max_tokens,
-            "stream": True,
+            "stream": self.options.stream,
         }
         if s.stop:
             body["stop"] = list(s.stop)
@@ -229,6 +235,8 @@ class OpenAIProvider(BaseProvider):
             body["response_format"] = request.response_format
 
         def send(sent: dict[str, Any], accepted: asyncio.Event) -> Awaitable[GenerateResponse]:
+            if not self.options.stream:
+                return self._complete(path, sent, accepted)
             if self._stream_usage:
                 sent = {**sent, "stream_options": {"include_usage": True}}
             return self._stream(path, sent, accepted)
@@ -324,6 +332,15 @@ class OpenAIProvider(BaseProvider):
             raise RetryableProviderError(f"{path}: response had no choices")
         return acc.response(e2e, stats.connect)
 
+    async def _complete(
+        self, path: str, body: dict[str, Any], accepted: asyncio.Event
+    ) -> GenerateResponse:
+        """One non-streamed request: its latency is the whole response's; TTFT unknown."""
+        stats = StreamStats(accepted=accepted)
+        t0 = time.perf_counter()
+        data = await self.http.post_json(path, body, stats)
+        return parse_completion(data, path, time.perf_counter() - t0, stats.connect)
+
     # -- log-likelihood -------------------------------------------------------------------
     async def loglikelihood(self, request: LoglikelihoodRequest) -> LoglikelihoodResponse:
         if not self.options.logprobs:
@@ -381,124 +398,6 @@ class OpenAIProvider(BaseProvider):
         if not data.get("choices"):
             raise RetryableProviderError(f"{path}: response had no choices")
         return data
-
-
-class _StreamAccumulator:
-    """Collects streamed chunks with their arrival times."""
-
-    def __init__(self) -> None:
-        self.text: list[str] = []
-        self.reasoning: list[str] = []
-        self.chunk_times: list[float] = []
-        self.first_reasoning: float | None = None
-        self.first_answer: float | None = None
-        self.finish_reason: str | None = None
-        self.usage: dict[str, Any] | None = None
-        self.model: str | None = None
-        self.fingerprint: str | None = None
-        self.done = False
-        self.saw_choice = False
-        # streamed tool calls by their index: [id, name, argument pieces]
-        self.tool_calls: dict[int, tuple[list[str], list[str], list[str]]] = {}
-
-    def add(self, arrival: float, chunk: dict[str, Any]) -> None:
-        if isinstance(chunk.get("model"), str):
-            self.model = chunk["model"]
-        if isinstance(chunk.get("system_fingerprint"), str):
-            self.fingerprint = chunk["system_fingerprint"]
-        if isinstance(chunk.get("usage"), dict):
-            self.usage = chunk["usage"]
-        if "error" in chunk:
-            raise RetryableProviderError(f"error event in stream: {str(chunk['error'])[:200]}")
-        choices = chunk.get("choices")
-        if not isinstance(choices, list):
-            raise RetryableProviderError("stream chunk without a choices list")
-        for ch in choices:
-            self._choice(arrival, ch)
-
-    def _choice(self, arrival: float, ch: Any) -> None:
-        if not isinstance(ch, dict):
-            raise RetryableProviderError("stream choice is not an object")
-        self.saw_choice = True
-        delta = ch.get("delta") or {}
-        if not isinstance(delta, dict):
-            raise RetryableProviderError("stream delta is not an object")
-        piece = delta.get("content") if "delta" in ch else ch.get("text")
-        reasoning = delta.get("reasoning_content") or delta.get("reasoning")
-        if not isinstance(piece, str | None) or not isinstance(reasoning, str | None):
-            raise RetryableProviderError("stream content is not text")
-        if delta.get("tool_calls"):
-            self._tool_calls(delta["tool_calls"])
-            if self.first_answer is None:
-                self.first_answer = arrival
-            self.chunk_times.append(arrival)
-        if reasoning:
-            self.reasoning.append(reasoning)
-            if self.first_reasoning is None:
-                self.first_reasoning = arrival
-            self.chunk_times.append(arrival)
-        if piece:
-            self.text.append(piece)
-            if self.first_answer is None:
-                self.first_answer = arrival
-            self.chunk_times.append(arrival)
-        if ch.get("finish_reason"):
-            self.finish_reason = str(ch["finish_reason"])
-
-    def _tool_calls(self, deltas: Any) -> None:
-        if not isinstance(deltas, list):
-            raise RetryableProviderError("stream tool_calls is not a list")
-        for d in deltas:
-            fn = d.get("function") if isinstance(d, dict) else None
-            index = d.get("index", len(self.tool_calls)) if isinstance(d, dict) else None
-            if not isinstance(index, int) or not isinstance(fn, dict | None):
-                raise RetryableProviderError("stream tool call is not an indexed object")
-            call_id, name, args = self.tool_calls.setdefault(index, ([], [], []))
-            fn = fn or {}
-            for value, into in ((d.get("id"), call_id), (fn.get("name"), name),
-                                (fn.get("arguments"), args)):
-                if not isinstance(value, str | None):
-                    raise RetryableProviderError("stream tool call field is not text")
-                if value and into is call_id:  # an id is whole wherever a server repeats it
-                    call_id[:] = [value]
-                elif value:
-                    into.append(value)
-
-    def response(self, e2e: float, connect: float | None = None) -> GenerateResponse:
-        u = self.usage or {}
-        details = u.get("prompt_tokens_details")
-        details = details if isinstance(details, dict) else {}
-        out_details = u.get("completion_tokens_details")
-        out_details = out_details if isinstance(out_details, dict) else {}
-        if self.usage:
-            usage = Usage(
-                prompt_tokens=count(u.get("prompt_tokens")),
-                completion_tokens=count(u.get("completion_tokens")),
-                # OpenAI: prompt_tokens_details; Moonshot: cached_tokens; DeepSeek: cache hits
-                cached_tokens=count(details.get("cached_tokens") or u.get("cached_tokens")
-                                    or u.get("prompt_cache_hit_tokens")),
-                reasoning_tokens=count(out_details.get("reasoning_tokens")),
-            )
-        else:  # no usage from the server: one streamed chunk is about one token
-            usage = Usage(completion_tokens=len(self.chunk_times), estimated=True)
-        return GenerateResponse(
-            text="".join(self.text),
-            reasoning="".join(self.reasoning) or None,
-            finish_reason=self.finish_reason,
-            usage=usage,
-            timing=Timing(
-                ttft=self.chunk_times[0] if self.chunk_times else None,
-                e2e=e2e,
-                chunk_times=tuple(self.chunk_times),
-                first_reasoning=self.first_reasoning,
-                first_answer=self.first_answer,
-                connect=connect,
-            ),
-            model_reported=self.model,
-            fingerprint=self.fingerprint,
-            tool_calls=tuple(ToolCall("".join(n), "".join(a), "".join(i))
-                             for _, (i, n, a) in sorted(self.tool_calls.items())),
-        )
 
 
 def _add_input(body: dict[str, Any], request: GenerateRequest) -> str:
