@@ -20,6 +20,8 @@ import os
 import re
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from functools import partial
 from typing import Any, ClassVar, Literal
 
 import httpx
@@ -27,6 +29,7 @@ from pydantic import Field
 
 from ..errors import (
     CapabilityError,
+    ConfigError,
     ProviderError,
     RejectedRequestError,
     RetryableProviderError,
@@ -46,12 +49,19 @@ from .base import (
 from .http import HTTPClient, StreamStats, count, parse_json
 from .openai_wire import _StreamAccumulator, parse_completion
 from .param_policy import ParamPolicy
+from .replicas import (
+    EndpointOptions,
+    Replica,
+    ReplicaPool,
+    check_same_model,
+    display_url,
+)
 
 __all__ = ["OpenAIOptions", "OpenAIProvider", "_StreamAccumulator"]
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
-# sends a request body; sets the event once the endpoint has accepted it (status 200)
-_Send = Callable[[dict[str, Any], asyncio.Event], Awaitable[Any]]
+# sends a request body to a replica; sets the event once it has accepted it (status 200)
+_Send = Callable[[Replica, dict[str, Any], asyncio.Event], Awaitable[Any]]
 # reasoning models by name: OpenAI's o1, o3-mini, o4-mini, gpt-5, gpt-5-mini (not gpt-5-chat),
 # deepseek-reasoner, and "...thinking" ids (kimi-k2-thinking)
 _REASONING_NAME = re.compile(r"^(o\d+(-|$)|gpt-5(?!.*-chat)|deepseek-reasoner|.*thinking)")
@@ -63,13 +73,26 @@ class OpenAIOptions(ProviderOptions):
     base_url: str | None = Field(
         None, description="endpoint base URL ($OPENAI_BASE_URL, else OpenAI's)"
     )
+    base_urls: list[str] | None = Field(
+        None, description="replicas of the model: several endpoints, the least loaded asked"
+    )
+    endpoints: list[EndpointOptions] | None = Field(
+        None, description="replicas with their own concurrency and weight: [{url, concurrency, "
+        "weight}]",
+    )
+    replica_failures: int = Field(
+        3, ge=1, description="failures in a row that take a replica out for replica_cooldown"
+    )
+    replica_cooldown: float = Field(30.0, ge=0, description="seconds a failing replica is out")
     api_key_env: str = Field("OPENAI_API_KEY", description="variable holding the API key")
     chat: bool = Field(True, description="chat messages (false: text completions)")
     stream: bool = Field(
         True, description="stream answers (false: one JSON response each; TTFT unknown), for "
         "servers that cannot stream some requests (llama_cpp.server's tools)",
     )
-    concurrency: int = Field(32, ge=1, le=10_000, description="requests in flight")
+    concurrency: int = Field(
+        32, ge=1, le=10_000, description="requests in flight (per replica)"
+    )
     timeout: float = Field(120.0, gt=0, description="seconds per request")
     logprobs: bool = Field(False, description="the server supports completions echo+logprobs")
     extra_body: dict[str, Any] = Field(default_factory=dict, description="extra request fields")
@@ -106,11 +129,8 @@ class OpenAIProvider(BaseProvider):
         self.model = model
         self.options = o
         self.model_id = f"openai:{model}"
-        self.base_url = (o.base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL)
-        self.http = HTTPClient(
-            self.base_url, api_key_env=o.api_key_env, timeout=o.timeout,
-            max_connections=o.concurrency, transport=transport,
-        )
+        self.pool = self._replicas(o, transport)
+        self.http = self.pool.replicas[0].http
         self.base_url = self.http.base_url
         self._stream_usage = True
         self.policy = ParamPolicy(o.param_policy)
@@ -126,6 +146,22 @@ class OpenAIProvider(BaseProvider):
         self._server_info: dict[str, Any] = {}
         self._window: int | None = None  # from the server's /models entry, if it says
 
+    @staticmethod
+    def _replicas(o: OpenAIOptions, transport: httpx.AsyncBaseTransport | None) -> ReplicaPool:
+        given = [x for x in (o.base_url, o.base_urls, o.endpoints) if x]
+        if len(given) > 1:
+            raise ConfigError("give a model base_url, base_urls or endpoints, not two of them")
+        endpoints = o.endpoints or [EndpointOptions(url=u) for u in o.base_urls or ()] or [
+            EndpointOptions(url=o.base_url or os.environ.get("OPENAI_BASE_URL")
+                            or DEFAULT_BASE_URL)]
+        replicas = []
+        for e in endpoints:
+            limit = e.concurrency or o.concurrency
+            http = HTTPClient(e.url, api_key_env=o.api_key_env, timeout=o.timeout,
+                              max_connections=limit, transport=transport)
+            replicas.append(Replica(display_url(http.base_url), http, limit, e.weight))
+        return ReplicaPool(replicas, fail_limit=o.replica_failures, cooldown=o.replica_cooldown)
+
     @classmethod
     def from_spec(
         cls, argument: str, options: ProviderOptions, context_needed: int | None = None
@@ -139,7 +175,7 @@ class OpenAIProvider(BaseProvider):
             chat=self.options.chat,
             count_prompt_tokens=True,
             context_window=self.options.context_window or self._window,
-            max_connections=self.options.concurrency,
+            max_connections=self.pool.capacity,
             reasoning=self._is_reasoning(),
             tools=self.options.chat,
             response_formats=("json_object", "json_schema") if self.options.chat else (),
@@ -154,8 +190,9 @@ class OpenAIProvider(BaseProvider):
 
     def info(self) -> dict[str, Any]:
         prints = {"system_fingerprints": sorted(self._fingerprints)} if self._fingerprints else {}
-        return {"model_id": self.model_id, "base_url": self.base_url, **self._server_info,
-                **self.policy.info(), **prints}
+        replicas = {"replicas": self.pool.stats()} if len(self.pool.replicas) > 1 else {}
+        return {"model_id": self.model_id, "base_url": display_url(self.base_url),
+                **self._server_info, **self.policy.info(), **prints, **replicas}
 
     async def serves_cached(self, response: GenerateResponse | LoglikelihoodResponse) -> bool:
         """A stored answer whose system_fingerprint the server has not reported in this run is
@@ -182,19 +219,18 @@ class OpenAIProvider(BaseProvider):
         return identity
 
     async def aclose(self) -> None:
-        await self.http.aclose()
+        await self.pool.aclose()
 
     async def check(self) -> None:
-        """Fail fast with one line when the endpoint cannot be reached at all."""
-        resp = await self.http.get("/models")
-        if resp.status_code in (401, 403):
-            raise ProviderError(
-                f"{self.base_url} refused the credentials (HTTP {resp.status_code}); "
-                f"check ${self.options.api_key_env}"
-            )
-        if resp.status_code == 200:
+        """Fail fast with one line when an endpoint cannot be reached at all, or when the
+        replicas of the model do not all serve the same model."""
+        answers = {}
+        for replica in self.pool.replicas:
+            answers[replica.url] = await self._models(replica.http)
+        first = answers[self.pool.replicas[0].url]
+        if isinstance(first, dict):
             try:
-                data = resp.json().get("data", [])
+                data = first.get("data", [])
                 ids = [m.get("id") for m in data if isinstance(m, dict)]
                 self._server_info["server_models"] = ids[:20]
                 for m in data:
@@ -203,13 +239,56 @@ class OpenAIProvider(BaseProvider):
                             k: v for k, v in m.items() if isinstance(v, str | int | float)
                         }
                         self._window = _window(m)
-            except (ValueError, AttributeError):
+            except (ValueError, AttributeError, TypeError):
                 pass
+        if len(self.pool.replicas) > 1:
+            async def answer(replica: Replica) -> Any:
+                return answers[replica.url]
+
+            await check_same_model(self.pool, self.model, answer)
+
+    async def _models(self, http: HTTPClient) -> Any:
+        """An endpoint's `/models` answer (None where it gave none in JSON)."""
+        resp = await http.get("/models")
+        if resp.status_code in (401, 403):
+            raise ProviderError(
+                f"{display_url(http.base_url)} refused the credentials (HTTP "
+                f"{resp.status_code}); check ${self.options.api_key_env}"
+            )
         if server := resp.headers.get("server"):
-            self._server_info["server_header"] = server
+            self._server_info.setdefault("server_header", server)
+        if resp.status_code != 200:
+            return None
+        try:
+            return resp.json()
+        except ValueError:
+            return None
 
     # -- generation -----------------------------------------------------------------------
     async def generate(self, request: GenerateRequest) -> GenerateResponse:
+        body, path = self._generate_body(request)
+        tag = len(self.pool.replicas) > 1  # which replica answered, where there is a choice
+
+        async def send(r: Replica, sent: dict[str, Any], accepted: asyncio.Event
+                       ) -> GenerateResponse:
+            if not self.options.stream:
+                resp = await self._complete(r.http, path, sent, accepted)
+            else:
+                if self._stream_usage:
+                    sent = {**sent, "stream_options": {"include_usage": True}}
+                resp = await self._stream(r.http, path, sent, accepted)
+            return replace(resp, endpoint=r.url) if tag else resp
+
+        try:
+            response: GenerateResponse = await self._send(body, send)
+        finally:
+            self._live_answered.set()  # whatever came of it: waiters stop waiting
+        if response.fingerprint:
+            self._fingerprints.add(response.fingerprint)
+        return response
+
+    def _generate_body(self, request: GenerateRequest) -> tuple[dict[str, Any], str]:
+        """The request body of a generation, and the path it goes to."""
         s = request.sampling
         body: dict[str, Any] = {
             "model": self.model,
@@ -233,21 +312,7 @@ class OpenAIProvider(BaseProvider):
             if request.messages is None:
                 raise CapabilityError(f"{self.model_id}: response_format needs chat messages")
             body["response_format"] = request.response_format
-
-        def send(sent: dict[str, Any], accepted: asyncio.Event) -> Awaitable[GenerateResponse]:
-            if not self.options.stream:
-                return self._complete(path, sent, accepted)
-            if self._stream_usage:
-                sent = {**sent, "stream_options": {"include_usage": True}}
-            return self._stream(path, sent, accepted)
-
-        try:
-            response: GenerateResponse = await self._send(body, send)
-        finally:
-            self._live_answered.set()  # whatever came of it: waiters stop waiting
-        if response.fingerprint:
-            self._fingerprints.add(response.fingerprint)
-        return response
+        return body, path
 
     async def _send(self, body: dict[str, Any], send: _Send) -> Any:
         """Send `body` (with the parameter policy and the model options applied); a 400 that
@@ -286,7 +351,8 @@ class OpenAIProvider(BaseProvider):
                 sent["reasoning_effort"] = self.options.reasoning_effort
             sent.update(self.options.extra_body)
             try:
-                result = await self.http.redacting(send(sent, accepted))
+                result = await self.pool.call(partial(_attempt, send, sent, accepted),
+                                              _output_tokens)
             except RejectedRequestError as e:
                 if self.policy.learn(e, sent):
                     continue
@@ -306,19 +372,21 @@ class OpenAIProvider(BaseProvider):
             "model": self.model, "max_tokens": 1, "temperature": 0.0, "stream": False,
         }
         path = _add_input(body, request)
-        data = await self._send(body, lambda sent, _accepted: self._post_json(path, sent))
+        data = await self._send(body, lambda r, sent, _accepted: self._post_json(r.http, path,
+                                                                                   sent))
         usage = data.get("usage")
         n = count(usage.get("prompt_tokens")) if isinstance(usage, dict) else 0
         return n or None
 
     async def _stream(
-        self, path: str, body: dict[str, Any], accepted: asyncio.Event | None = None
+        self, http: HTTPClient, path: str, body: dict[str, Any],
+        accepted: asyncio.Event | None = None,
     ) -> GenerateResponse:
         acc = _StreamAccumulator()
         stats = StreamStats(accepted=accepted)
         t0 = time.perf_counter()
         e2e: float | None = None
-        async for arrival, event in self.http.events(path, body, t0, stats):
+        async for arrival, event in http.events(path, body, t0, stats):
             if acc.done:
                 continue  # past [DONE]: read on to the end of the body, so the connection is reused
             if event == "[DONE]":
@@ -333,12 +401,12 @@ class OpenAIProvider(BaseProvider):
         return acc.response(e2e, stats.connect)
 
     async def _complete(
-        self, path: str, body: dict[str, Any], accepted: asyncio.Event
+        self, http: HTTPClient, path: str, body: dict[str, Any], accepted: asyncio.Event
     ) -> GenerateResponse:
         """One non-streamed request: its latency is the whole response's; TTFT unknown."""
         stats = StreamStats(accepted=accepted)
         t0 = time.perf_counter()
-        data = await self.http.post_json(path, body, stats)
+        data = await http.post_json(path, body, stats)
         return parse_completion(data, path, time.perf_counter() - t0, stats.connect)
 
     # -- log-likelihood -------------------------------------------------------------------
@@ -368,7 +436,8 @@ class OpenAIProvider(BaseProvider):
             "echo": True,
             "logprobs": 1,
         }
-        data = await self.http.redacting(self._post_json("/completions", body))
+        data = await self.pool.call(
+            lambda r: r.http.redacting(self._post_json(r.http, "/completions", body)))
         try:
             lp = data["choices"][0]["logprobs"]
             offsets, tokens = lp["text_offset"], lp["tokens"]
@@ -393,11 +462,22 @@ class OpenAIProvider(BaseProvider):
         usage = data.get("usage") or {}
         return ContinuationScore(total, greedy, n), int(usage.get("prompt_tokens", 0))
 
-    async def _post_json(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        data = await self.http.post_json(path, body)
+    async def _post_json(self, http: HTTPClient, path: str, body: dict[str, Any]
+                         ) -> dict[str, Any]:
+        data = await http.post_json(path, body)
         if not data.get("choices"):
             raise RetryableProviderError(f"{path}: response had no choices")
         return data
+
+
+async def _attempt(send: _Send, sent: dict[str, Any], accepted: asyncio.Event,
+                   replica: Replica) -> Any:
+    """One try of a request on one replica (any key the server echoes redacted)."""
+    return await replica.http.redacting(send(replica, sent, accepted))
+
+
+def _output_tokens(result: Any) -> int:
+    return result.usage.completion_tokens if isinstance(result, GenerateResponse) else 0
 
 
 def _add_input(body: dict[str, Any], request: GenerateRequest) -> str:

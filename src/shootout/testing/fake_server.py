@@ -99,6 +99,8 @@ class FakeOpenAIServer:
     system_fingerprint: str | None = None  # sent in every chunk and response, as OpenAI does
     ssl: Any = None  # an ssl.SSLContext with the server's certificate: serve HTTPS
     connections: int = 0  # connections accepted so far
+    model_entry: dict[str, Any] = field(  # what GET /models lists
+        default_factory=lambda: {"id": "fake-model", "object": "model"})
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -342,7 +344,7 @@ class _Exchange:
     async def handle(self) -> None:
         if self.req.method == "GET":
             if self.req.path.rstrip("/").endswith("/models"):
-                data = [{"id": "fake-model", "object": "model"}]
+                data = [self.owner.model_entry]
                 await self.conn.json(200, {"object": "list", "data": data})
             else:
                 await self.conn.json(404, {"error": {"message": "not found"}})
