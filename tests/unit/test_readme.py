@@ -36,6 +36,12 @@ FOREIGN_FLAGS = {"--paired-bs", "--headless", "--dump-dom", "--interrupt_request
                  "--model_args", "--num_fewshot", "--batch_size", "--gen_kwargs",
                  "--apply_chat_template", "--log_samples", "--output_path", "--use_cache",
                  "--epochs", "--max-connections", "--model-base-url", "--log-dir"}
+# llama_cpp.server, vLLM and SGLang serving flags (docs/providers.md, docs/serving.md)
+FOREIGN_FLAGS |= {"--model_alias", "--chat_format", "--port", "--tensor-parallel-size",
+                  "--pipeline-parallel-size", "--data-parallel-size", "--max-model-len",
+                  "--trust-remote-code", "--gpu-memory-utilization", "--head", "--address",
+                  "--model-path", "--tp", "--dp", "--nnodes", "--node-rank", "--dist-init-addr",
+                  "--mem-fraction-static"}
 
 
 def test_readme_config_block_validates_and_matches_the_example_file():

@@ -15,6 +15,7 @@ from ..naming import specs_by_name
 from ..scores import Score
 from ..scoring.choice import LETTERS
 from .build import Report
+from .replicas import endpoints_table
 from .tables import Table, cell, date, lcell, params
 
 FAILED_MARK = "†"  # the score leaves out failed items: see the note under the table
@@ -91,6 +92,7 @@ def efficiency(report: Report) -> dict[str, Any]:
                  for n, f in fields)
     covers = sorted({b for m in labels for b in mc[m]["covers"]})
     return {"table": Table("efficiency", ("", *labels), rows),
+            "endpoints": endpoints_table(report),
             "note": "Cost per benchmark point = the cost of the model's requests on the "
                     "benchmarks it was scored on ÷ its mean primary score there in points "
                     f"({', '.join(covers) or 'none'}; token counts above). Cost counts every "

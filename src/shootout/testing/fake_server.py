@@ -97,7 +97,7 @@ class FakeOpenAIServer:
     reasoning_model: bool = False
     reasoning_tokens: int = 200
     rejected: list[dict[str, Any]] = field(default_factory=list)  # the 400s it answered
-    system_fingerprint: str | None = None  # sent in every streamed chunk, as OpenAI does
+    system_fingerprint: str | None = None  # sent in every chunk and response, as OpenAI does
     ssl: Any = None  # an ssl.SSLContext with the server's certificate: serve HTTPS
     connections: int = 0  # connections accepted so far
     model_entry: dict[str, Any] = field(default_factory=dict)  # more fields of its /models entry
@@ -525,9 +525,8 @@ class _Exchange:
         else:
             choice = {"index": 0, "text": text, "finish_reason": finish}
         usage = _usage(body, pieces, thought)  # as the same answer streamed counts it
-        await self.conn.json(
-            200, {"id": "x", "model": body.get("model"), "choices": [choice], "usage": usage}
-        )
+        await self.conn.json(200, {"id": "x", "model": body.get("model"), **self._fingerprint(),
+                                   "choices": [choice], "usage": usage})
 
     async def _echo(self, body: dict[str, Any]) -> None:
         prompt = str(body.get("prompt", ""))
