@@ -28,7 +28,8 @@ def merge_command(
     """Put the shards of a sharded run together as the one run they split: its id, results
     and report are the unsharded run's. Refuses shards of different configurations or splits,
     overlapping shards, and (without --allow-partial) missing or unfinished ones."""
-    sources = [open_store(p) for p in dict.fromkeys(p.resolve() for p in stores)]
+    # a store named twice (by two paths to one file) is read once
+    sources = list({p.resolve(): open_store(p) for p in stores}.values())
     into = Store(store or default_store_path())
     result = merge_shards(sources, into, run=run, allow_partial=allow_partial)
     if json_out:

@@ -15,6 +15,7 @@ data files that differ between shards, a dry-run shard. A missing shard, an unfi
 from __future__ import annotations
 
 import copy
+import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +37,7 @@ class ShardRun:
     manifest: dict[str, Any]
     index: int
     count: int
+    created_at: float
 
     @property
     def label(self) -> str:
@@ -73,6 +75,8 @@ def merge_shards(sources: list[Store], into: Store, *, run: str | None = None,
     copied = sum(into.copy_run_samples(s.store.path, s.run_id, base_id) for s in shards)
     into.set_manifest(base_id, manifest)
     into.set_run_status(base_id, status)
+    # the run began when its first shard did; it was last updated now
+    into.set_run_times(base_id, min(s.created_at for s in shards), time.time())
     return MergeResult(base_id, status, tuple(shards), copied, tuple(gaps))
 
 
@@ -86,7 +90,8 @@ def _shard_runs(sources: list[Store]) -> list[ShardRun]:
             if spec.get("shard"):
                 index, count = parse_shard(spec["shard"])
                 found.append(ShardRun(store, r["run_id"], run["status"], spec,
-                                      run.get("manifest") or {}, index, count))
+                                      run.get("manifest") or {}, index, count,
+                                      float(run["created_at"])))
         if not found:
             raise ConfigError(f"{store.path} holds no sharded run (`shootout run --shard I/N` "
                               "writes one)")
