@@ -40,11 +40,12 @@ def comparable(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def report_text(store: Path, run_id: str) -> str:
-    """The Markdown report without its dates, chart folder and latency figures."""
+    """The Markdown report without its dates, latency figures and the line that says the
+    run was merged from shards."""
     text = render_markdown(build_report(Store(store), [run_id]), charts=False)
     text = re.sub(r"### Latency\n.*?(?=\n## )", "", text, flags=re.S)
     return "\n".join(line for line in text.splitlines()
-                     if not re.search(r"UTC|\(ms\)|tokens/s", line))
+                     if not re.search(r"UTC|\(ms\)|tokens/s|^- Shards: merged from 3 of 3", line))
 
 
 def test_three_shards_merged_are_the_unsharded_run(tmp_path, monkeypatch, capsys, data_dir):
@@ -68,6 +69,10 @@ def test_three_shards_merged_are_the_unsharded_run(tmp_path, monkeypatch, capsys
         assert {r["n"] for r in merged["results"] if r["primary"]} == {12}
         assert report_text(Path(".shootout/results.sqlite"), whole["run_id"]) == report_text(
             tmp_path / "whole.sqlite", whole["run_id"])
+        report = render_markdown(build_report(Store(".shootout/results.sqlite"),
+                                              [whole["run_id"]]), charts=False)
+        assert re.search(r"\n- Shards: merged from 3 of 3 shards by shootout merge \(1/3: run "
+                         r"r-\w+, \d+ samples, 2/3: .*\)\.\n", report)
         again = json.loads(cli([*args, "--shard", "2/3"], capsys))  # a rerun resumes
         assert len(srv.requests) == 2 * asked and again["manifest"]["resumed"] is True
 

@@ -19,6 +19,8 @@ from shootout.cli.results import results_payload
 from shootout.config import validate_config
 from shootout.errors import ConfigError
 from shootout.providers.base import GenerateRequest
+from shootout.report.build import build_report
+from shootout.report.html import render_html
 from shootout.runner import run as runner_module
 from shootout.runner.merge import first_difference, merge_shards
 from shootout.runner.retry import RetryPolicy
@@ -145,23 +147,43 @@ def test_three_shards_merged_equal_the_unsharded_run(tmp_path):
     # merging again replaces the earlier merge
     assert merge_shards(parts, merged).samples == 30
     assert comparable(results_payload(merged, whole_id)) == comparable(want)
+    html = render_html(build_report(merged, [whole_id]))
+    assert "<li>Shards: merged from 3 of 3 shards by shootout merge (1/3: run r-" in html
+
+
+def test_shards_in_one_store_merge_into_it(tmp_path):
+    """Every shard run on one machine into one file, merged into that same file."""
+    one = tmp_path / "one.sqlite"
+    whole, whole_id = run(tmp_path / "whole.sqlite")
+    for i in (1, 2, 3):
+        store, _ = run(one, shard=f"{i}/3")
+    result = merge_shards([store], store)
+    assert (result.run_id, result.samples) == (whole_id, 30)
+    assert comparable(results_payload(store, whole_id)) == comparable(
+        results_payload(whole, whole_id))
+    html = render_html(build_report(store, [result.shards[0].run_id]))
+    assert "<li>Shards: this run is shard 1/3 of a sharded run" in html
 
 
 def test_rerunning_a_shard_resumes_it_and_a_merge_waits_for_it(tmp_path):
     parts = shards(tmp_path)
     crashing = FakeProvider(answer=answer, max_connections=1,
-                            fail=fail_at({3}, KeyboardInterrupt()))
+                            fail=fail_at({3}, asyncio.CancelledError()))
     (tmp_path / "s2.sqlite").unlink()
-    with pytest.raises(KeyboardInterrupt):
+    # the shard's process stopped after three answers (a cancelled task, as a stopped job's
+    # would be; not KeyboardInterrupt, which leaves CPython 3.11's recursion counter off)
+    with pytest.raises(asyncio.CancelledError):
         run(tmp_path / "s2.sqlite", crashing, shard="2/3")
     parts[1] = Store(tmp_path / "s2.sqlite")
     with pytest.raises(ConfigError, match=r"shard 2/3 \(.*s2.sqlite\) is interrupted, not "
                        r"complete \(rerun its command to finish it\).*--allow-partial"):
         merge_shards(parts, Store(tmp_path / "m.sqlite"))
+    kept = len(list(parts[1].samples(config(shard="2/3").run_id())))
+    n_items = len(shard_docs("toy_planets", sample_docs(planets(), 30, 7), "2/3"))
+    assert 3 <= kept < n_items
     again = FakeProvider(answer=answer)
     run(tmp_path / "s2.sqlite", again, shard="2/3")
-    n_items = len(shard_docs("toy_planets", sample_docs(planets(), 30, 7), "2/3"))
-    assert len(again.calls) == n_items - 3  # the three answered before the crash are kept
+    assert len(again.calls) == n_items - kept  # what was answered before the stop is kept
     assert merge_shards(parts, Store(tmp_path / "m.sqlite")).status == "complete"
 
 
