@@ -5,6 +5,7 @@ is the unsharded run, and what cannot be merged is refused with one line."""
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -253,3 +254,22 @@ def test_a_dry_run_shard_is_refused(tmp_path):
     dry = [run(tmp_path / f"d{i}.sqlite", shard=f"{i}/2", dry_run=True)[0] for i in (1, 2)]
     with pytest.raises(ConfigError, match=r"shard 1/2 \(.*\) is a dry run"):
         merge_shards(dry, Store(tmp_path / "m2.sqlite"))
+
+
+def test_a_shards_cost_cap_counts_its_own_items(tmp_path, capsys):
+    """--max-cost on a shard is checked against the shard's expected cost, not the run's."""
+    price = {"input_per_m": 1000.0, "output_per_m": 1000.0}
+
+    def at_most(**extra: Any) -> float:
+        store = Store(tmp_path / f"{len(list(tmp_path.iterdir()))}.sqlite")
+        cfg = validate_config({"models": [{"spec": "openai:fake", "name": "fake",
+                                           "price": price}], "benchmarks": ["toy_planets"],
+                               "limit": 30, "seed": 7, "max_cost": 1000.0, **extra}, "test")
+        capsys.readouterr()
+        asyncio.run(Runner(cfg, store).run({"fake": FakeProvider(answer=answer)}))
+        line = next(x for x in capsys.readouterr().err.splitlines() if x.startswith("budget:"))
+        return float(re.search(r"at most \$([\d.,]+)", line).group(1).replace(",", ""))
+
+    whole = at_most()
+    parts = [at_most(shard=f"{i}/3") for i in (1, 2, 3)]
+    assert all(0 < p < whole for p in parts) and sum(parts) == pytest.approx(whole, rel=1e-3)
