@@ -145,7 +145,8 @@ def first_difference(a: Any, b: Any, path: str = "") -> tuple[str, Any, Any]:
 
 
 def _show(value: Any) -> str:
-    return "not set" if value is None else repr(value)
+    text = "not set" if value is None else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _check_split(shards: list[ShardRun]) -> None:
