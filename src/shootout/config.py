@@ -148,6 +148,22 @@ class RunConfig(BaseModel):
     cache: CachePolicy = "use"
     # the most the whole run may spend, USD (docs/budget.md); not part of the run id
     max_cost: float | None = Field(None, gt=0)
+    # "I/N": run the I-th of N disjoint parts of every benchmark's items (`shootout merge`
+    # puts the parts back together); see runner/shard.py
+    shard: str | None = None
+
+    @field_validator("shard")
+    @classmethod
+    def _shard_form(cls, v: str | None) -> str | None:
+        from .runner.shard import parse_shard
+
+        if v is None:
+            return None
+        try:
+            i, n = parse_shard(v)
+        except ConfigError as e:
+            raise ValueError(str(e)) from None
+        return f"{i}/{n}"
 
     @field_validator("benchmarks", mode="before")
     @classmethod
@@ -189,6 +205,8 @@ class RunConfig(BaseModel):
             del data["cache"]
         # a cost cap limits how much of the run is done, not what it is: raising it resumes
         data.pop("max_cost", None)
+        if data.get("shard") is None:
+            data.pop("shard", None)
         for m in data["models"]:
             m.pop("max_cost", None)
             for key in _LATER_MODEL_KEYS:

@@ -14,6 +14,7 @@ from .arch import arch
 from .data import data_app
 from .export import export_command
 from .listing import list_command
+from .merge import merge_command
 from .monitor import monitor_command
 from .perf import perf_command
 from .report import report_command
@@ -65,6 +66,7 @@ app.command("runs")(runs_command)
 app.command("export")(export_command)
 app.command("rescore")(rescore_command)
 app.command("view")(view_command)
+app.command("merge")(merge_command)
 
 
 app.command("arch", help="Architecture facts: parameters, FLOPs, KV cache, memory.")(arch)

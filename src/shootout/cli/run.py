@@ -168,6 +168,11 @@ MaxCostOpt = Annotated[
                  help="Spend at most USD on this run: refused when its expected cost is over, "
                  "stopped (resumable) when its spend gets there."),
 ]
+ShardOpt = Annotated[
+    str | None,
+    typer.Option("--shard", help="Run the I-th of N parts of every benchmark's items (I/N), "
+                 "into a store of its own; `shootout merge` puts the parts together."),
+]
 
 
 def run_command(
@@ -195,6 +200,7 @@ def run_command(
     cache: CacheOpt = None,
     dry_run: DryRunOpt = False,
     max_cost: MaxCostOpt = None,
+    shard: ShardOpt = None,
 ) -> None:
     """Run benchmarks on one or more models and print the results.
 
@@ -210,37 +216,51 @@ def run_command(
     half price, answers within 24 h): each is -M KEY=VALUE for every model that has KEY.
     """
     _refuse_ignored(ctx, resume=resume is not None, config=config is not None)
-    db = Store(store or default_store_path())
     if resume:
+        db = Store(store or default_store_path())
         cfg = _resumed_config(db, resume)
         if max_cost is not None:
             cfg = with_max_cost(cfg, max_cost)
     elif config is not None:
         data = with_model_args(load_config_file(config), model_arg or [])
-        if cache is not None:
-            data = {**data, "cache": cache.value}
-        if max_cost is not None:
-            data = {**data, "max_cost": max_cost}
+        data = {**data, **({"cache": cache.value} if cache is not None else {}),
+                **({"max_cost": max_cost} if max_cost is not None else {}),
+                **({"shard": shard} if shard is not None else {})}
         cfg = _with_cli_extras(data, str(config), option or [], dry_run)
     else:
         flags = {"concurrency": concurrency}
         run_opts = {"limit": limit, "repeats": repeats, "seed": seed, "dry_run": dry_run or None,
-                    "max_cost": max_cost,
+                    "max_cost": max_cost, "shard": shard,
                     "cache": cache.value if cache is not None else None,
                     "protocol": protocol.value, "sampling": {
                         "temperature": temperature, "top_p": top_p, "max_tokens": max_tokens}}
         cfg = _cli_config(model or ["local"], benchmarks or "quick", flags,
                           {"scoring": scoring}, run_opts, fewshot, option or [],
                           model_arg or [])
+    if not resume:
+        db = Store(store or shard_store_path(cfg.shard))
     _execute(cfg, db, data_dir, progress=not no_progress, json_out=json_out)
 
 
 # what still applies to a run whose configuration comes from a --config file or a stored run
 # (--resume); any other option given with them would be silently ignored, so it is refused
 _WITH_CONFIG = {"config", "store", "data_dir", "json_out", "no_progress", "option", "dry_run",
-                "model_arg", "cache", "max_cost"}
+                "model_arg", "cache", "max_cost", "shard"}
 # a resumed run may go on under another cost cap: the cap is not part of what the run is
 _WITH_RESUME = {"resume", "store", "data_dir", "json_out", "no_progress", "max_cost"}
+
+
+def shard_store_path(shard: str | None) -> Path:
+    """Where a run stores without --store: the default store, or for shard I/N a file of its
+    own beside it (`results.shard-2-of-3.sqlite`), as one SQLite file cannot be shared
+    between machines."""
+    from ..runner.shard import parse_shard
+
+    path = default_store_path()
+    if shard is None:
+        return path
+    index, count = parse_shard(shard)
+    return path.with_name(f"{path.stem}.shard-{index}-of-{count}{path.suffix}")
 
 
 def _refuse_ignored(ctx: typer.Context, *, resume: bool, config: bool) -> None:

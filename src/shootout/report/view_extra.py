@@ -324,6 +324,7 @@ def methodology(report: Report) -> dict[str, Any]:
             "seed": spec.get("seed", "?"), "limit": spec.get("limit") or "all",
             "protocol": _protocol(man, spec),
             "cache": _cache(man),
+            "shards": _shards(man),
             "sampling": f"temperature {_temp(s)}, top-p {_default(s.get('top_p'))}, "
                         f"max tokens {s.get('max_tokens') or 'benchmark default'}",
             "models": _models_table(r.run_id, man, spec),
@@ -344,6 +345,21 @@ def _cache(man: Mapping[str, Any]) -> str:
     parts = [f"{model}: {c.get('answers_from_cache', 0):,} of {c.get('answers', 0):,} answers "
              f"from the cache (policy {c.get('policy', 'use')})" for model, c in cache.items()]
     return "; ".join(parts)
+
+
+def _shards(man: Mapping[str, Any]) -> str:
+    """A shard of a sharded run, or a run merged from shards (`shootout merge`), says so."""
+    if shard := man.get("shard"):
+        return f"this run is shard {shard} of a sharded run (shootout merge puts them together)"
+    merge = man.get("merge") or {}
+    parts = merge.get("shards") or []
+    if not parts:
+        return ""
+    count = parts[0]["shard"].split("/")[1]
+    text = (f"merged from {len(parts)} of {count} shards by shootout merge ("
+            + ", ".join(f"{p['shard']}: run {p['run_id']}, {p['samples']:,} samples"
+                        for p in parts) + ")")
+    return text + (f"; gaps: {'; '.join(merge['gaps'])}" if merge.get("gaps") else "")
 
 
 def _bench_table(report: Report, run_id: str, man: Mapping[str, Any]) -> Table:

@@ -218,13 +218,16 @@ async def _remaining(runner: Runner, m: ModelConfig, provider: Provider,
                      budget: Budget) -> tuple[float, float]:
     """(expected, at most) USD of what is left of `m`'s work; sets its per-request costs."""
     from .run import choose_mode
+    from .shard import shard_docs
 
     expected = at_most = 0.0
     for pb in runner.plan():
         mode = choose_mode(m, provider, pb.bench)
         ctx = runner._prompt_context(m, provider, pb, mode)
         repeats = runner._repeats(mode, ctx.sampling)
-        docs = await pb.bench.bind(provider, pb.docs, ctx, send=False)
+        # a shard's share of the run: its own items (`--shard`), all of them otherwise
+        docs = shard_docs(pb.bench.name, await pb.bench.bind(provider, pb.docs, ctx, send=False),
+                          runner.config.shard)
         cost = estimate(pb.bench, docs, ctx, repeats, budget.prices[m.display],
                         reasoning=provider.capabilities.reasoning)
         total = max(1, len(docs) * repeats)

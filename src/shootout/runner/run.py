@@ -32,6 +32,7 @@ from .pacing import Pacer
 from .progress import Progress
 from .retry import RetryBudget, RetryPolicy
 from .sample import SampleJob, run_sample
+from .shard import shard_docs
 
 
 @dataclass
@@ -120,6 +121,7 @@ class Runner:
             },
             "models": {},
             "benchmarks": {},
+            **({"shard": self.config.shard} if self.config.shard else {}),
         }
         try:
             for mcfg in self.config.models:
@@ -159,7 +161,10 @@ class Runner:
             ctx = self._prompt_context(mcfg, provider, pb, mode)
             repeats = self._repeats(mode, ctx.sampling)
             send = not self.config.dry_run
-            docs = await pb.bench.bind(provider, pb.docs, ctx, send=send)
+            # bound to all of the run's items, then cut to this shard's: the binding (needle's
+            # calibration) and the template hash are those of the unsharded run
+            every = await pb.bench.bind(provider, pb.docs, ctx, send=send)
+            docs = shard_docs(pb.bench.name, every, self.config.shard)
             entry = self._manifest_entry(manifest, pb, docs)
             entry.setdefault("per_model", {})[mcfg.display] = {
                 "mode": mode,
@@ -167,8 +172,9 @@ class Runner:
                 **({"reasoning": True} if provider.capabilities.reasoning else {}),
                 "repeats": repeats,
                 "sampling": ctx.sampling.to_dict() if mode == "generative" else None,
-                "template_hash": pb.bench.template_hash(docs, ctx),
+                "template_hash": pb.bench.template_hash(every, ctx),
                 **({"model_binding": info} if (info := pb.bench.binding_info()) else {}),
+                **({"items_unsharded": len(every)} if self.config.shard else {}),
             }
             if not send:
                 self._report_dry_run(mcfg, provider, pb.bench, (docs, ctx, repeats), entry)

@@ -106,13 +106,14 @@ CREATE INDEX IF NOT EXISTS probes_by_model ON probes (model, scheduled);
 """
 
 
-def _columns(db: sqlite3.Connection, table: str) -> set[str]:
-    return {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+def columns(db: sqlite3.Connection, table: str) -> list[str]:
+    """A table's column names, in their order."""
+    return [r[1] for r in db.execute(f"PRAGMA table_info({table})")]
 
 
 def _sample_detail(db: sqlite3.Connection) -> None:
     """Per-sample detail (a corpus metric's references, needle positions), added in schema 1."""
-    if "detail_json" not in _columns(db, "samples"):
+    if "detail_json" not in columns(db, "samples"):
         db.execute("ALTER TABLE samples ADD COLUMN detail_json TEXT NOT NULL DEFAULT '{}'")
 
 

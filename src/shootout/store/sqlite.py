@@ -22,6 +22,7 @@ from ..errors import StoreError
 from .probes import ProbeStore
 from .rows import PerfLevelRow, RunRecord, SampleRow, StoredResponse
 from .schema import SCHEMA, SCHEMA_VERSION, migrate
+from .schema import columns as _columns
 
 __all__ = ["SCHEMA_VERSION", "SampleRow", "Store", "StoredResponse", "default_store_path"]
 
@@ -304,6 +305,34 @@ class Store(ProbeStore):
                   int(r.extraction_failed), r.error, json.dumps(r.detail, ensure_ascii=False),
                   run_id, r.model, r.benchmark, r.item_id, r.repeat) for r in rows],
             )
+
+    def copy_run_samples(self, source: Path, source_run: str, run_id: str) -> int:
+        """Copy `source_run`'s samples from the store file `source` into this store as
+        `run_id`'s, with the responses they use (a response this store already has is kept:
+        the same key is the same answer), together or not at all; return how many samples.
+        `shootout merge`."""
+        cols = ", ".join(c for c in _columns(self._db, "samples") if c != "run_id")
+        same = source.resolve() == self.path.resolve()
+        if not same:
+            self._db.execute("ATTACH DATABASE ? AS src", (str(source),))
+        db_name = "main" if same else "src"
+        try:
+            with self._transaction() as db:
+                db.execute(
+                    f"INSERT OR IGNORE INTO main.responses SELECT * FROM {db_name}.responses "
+                    f"WHERE key IN (SELECT response_key FROM {db_name}.samples WHERE run_id=?)",
+                    (source_run,))
+                cur = db.execute(
+                    f"INSERT INTO main.samples (run_id, {cols}) SELECT ?, {cols} "
+                    f"FROM {db_name}.samples WHERE run_id=?", (run_id, source_run))
+                return cur.rowcount
+        finally:
+            if not same:
+                self._db.execute("DETACH DATABASE src")
+
+    def delete_run_samples(self, run_id: str) -> None:
+        """Remove a run's samples (a merged run about to be merged again)."""
+        self._db.execute("DELETE FROM samples WHERE run_id=?", (run_id,))
 
     def touch_run(self, run_id: str) -> None:
         """Mark a run as updated now, keeping its status."""
