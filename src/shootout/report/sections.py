@@ -62,7 +62,8 @@ def _plugins() -> dict[str, SectionFn]:
 
 
 def _all() -> dict[str, SectionFn]:
-    from . import coding, loadtest  # noqa: F401  (the built-in sections register on import)
+    # the built-in sections register on import
+    from . import coding, loadtest, prompt_sensitivity  # noqa: F401
 
     return {**_plugins(), **_SECTIONS}
 

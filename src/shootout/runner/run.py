@@ -13,7 +13,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..benchmarks import Benchmark, Doc, PromptContext, get_benchmark_class, sample_docs
+from ..benchmarks import (
+    Benchmark,
+    Doc,
+    PromptContext,
+    get_benchmark_class,
+    sample_docs,
+    with_variants,
+)
 from ..benchmarks.base import Mode
 from ..config import (
     DEFAULT_SAMPLED_REPEATS,
@@ -91,9 +98,9 @@ class Runner:
             docs = bench.load()
             limit = bc.limit if bc.limit is not None else self.config.limit
             fewshot = bc.fewshot if bc.fewshot is not None else cls.default_fewshot
-            planned.append(
-                PlannedBenchmark(bench, sample_docs(docs, limit, self.config.seed), fewshot)
-            )
+            sampled = sample_docs(docs, limit, self.config.seed)
+            # the same items under each prompt template the benchmark's options ask for
+            planned += [PlannedBenchmark(b, sampled, fewshot) for b in with_variants(bench)]
         self._planned = planned
         return planned
 
