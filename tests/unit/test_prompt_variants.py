@@ -53,34 +53,37 @@ def arc(data_dir: Path, n: int = 3):
     return cls(data=DataDir(data_dir), options={"prompt_variants": n})
 
 
+@pytest.fixture(scope="module")
+def doc(data_dir: Path):
+    """ARC-Easy's first test item (loaded once: the file has 2,376)."""
+    return arc(data_dir).load()[0]
+
+
 def ctx(mode: str, chat: bool, fewshot: int = 0) -> PromptContext:
     return PromptContext(mode, chat, SAMPLING, fewshot)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(("mode", "chat"), MODES)
-def test_template_0_is_the_reference_prompt_of_the_golden(data_dir, mode, chat):
+def test_template_0_is_the_reference_prompt_of_the_golden(data_dir, doc, mode, chat):
     benches = with_variants(arc(data_dir, 4))
     assert [b.name for b in benches] == ["arc_easy", "arc_easy@v1", "arc_easy@v2", "arc_easy@v3"]
     ref = benches[0]
     assert type(ref) is get_benchmark_class("arc_easy")  # the benchmark itself, unchanged
-    doc = ref.load()[0]
     golden = json.loads((GOLDENS / f"arc_easy-{mode}-{'chat' if chat else 'base'}.json")
                         .read_text(encoding="utf-8"))
     assert ref.request(doc, ctx(mode, chat)).to_dict() == golden["request"]
 
 
 @pytest.mark.parametrize(("mode", "chat"), MODES)
-def test_every_template_renders_a_prompt_of_its_own(data_dir, mode, chat):
+def test_every_template_renders_a_prompt_of_its_own(data_dir, doc, mode, chat):
     benches = with_variants(arc(data_dir, 4))
-    doc = benches[0].load()[0]
     requests = [b.request(doc, ctx(mode, chat)).to_dict() for b in benches]
     keys = {request_key("model", r, 0) for r in requests}
     assert len(keys) == len(TEMPLATES)  # the cache keys differ, so do the stored answers
 
 
-def test_reworded_template_lists_lettered_options_and_scores_their_text(data_dir):
+def test_reworded_template_lists_lettered_options_and_scores_their_text(data_dir, doc):
     v1 = with_variants(arc(data_dir, 2))[1]
-    doc = v1.load()[0]
     req = v1.request(doc, ctx("loglikelihood", False))
     choices = doc.fields["choices"]
     context = req.pairs[0][0]
@@ -101,9 +104,8 @@ def test_reworded_template_lists_lettered_options_and_scores_their_text(data_dir
     assert v1.gold(doc, "generative") == letter
 
 
-def test_fewshot_swap_and_system_prompt(data_dir):
+def test_fewshot_swap_and_system_prompt(data_dir, doc):
     _, _, v2, v3 = with_variants(arc(data_dir, 4))
-    doc = v2.load()[0]
     context = v2.request(doc, ctx("loglikelihood", False)).pairs[0][0]
     assert context.count("Question: ") == FEWSHOT_SWAP + 1  # ARC is zero-shot by reference
     chat = v3.request(doc, ctx("generative", True))
@@ -226,6 +228,9 @@ def test_three_template_run_reaches_the_report(data_dir, tmp_path, capsys):
         by_bench[r.benchmark] = by_bench.get(r.benchmark, 0) + 1
     assert by_bench == {"arc_easy": 2 * limit, "arc_easy@v1": 2 * limit,
                         "arc_easy@v2": 2 * limit}
+    entries = store.get_run(run_id)["manifest"]["benchmarks"]
+    assert [entries[f"arc_easy{v}"]["fewshot"] for v in ("", "@v1", "@v2")] == [0, 0, FEWSHOT_SWAP]
+    assert entries["arc_easy@v1"]["version"] == "2+pv1"
     again = rescore_run(store, run_id, data_dir=str(data_dir))  # the templates' samples too
     assert again.samples == 6 * limit and not again.changes
     main(["report", "--store", str(store_path), "--no-charts"])

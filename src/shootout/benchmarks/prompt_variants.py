@@ -149,6 +149,9 @@ def variant_class(cls: type[MultipleChoiceBenchmark], index: int
             return LETTERS[self._generative_options(doc, self.mc(doc, 0))[1]]
         return cls.gold(self, doc, mode)
 
+    def fewshot_used(self: MultipleChoiceBenchmark, fewshot: int) -> int:
+        return swapped_fewshot(fewshot) if index == 2 else fewshot
+
     attrs: dict[str, Any] = {
         "name": variant_name(cls.name, index),
         "version": f"{cls.version}+pv{TEMPLATES_VERSION}",
@@ -157,6 +160,7 @@ def variant_class(cls: type[MultipleChoiceBenchmark], index: int
         "request": request,
         "scored_question": scored_question,
         "gold": gold,
+        "fewshot_used": fewshot_used,
         "__module__": __name__,
     }
     return cast(type[MultipleChoiceBenchmark], type(f"{cls.__name__}V{index}", (cls,), attrs))

@@ -204,7 +204,7 @@ class Runner:
                 "version": pb.bench.version,
                 "citation": pb.bench.citation,
                 "n_items": len(docs),
-                "fewshot": pb.fewshot,
+                "fewshot": pb.bench.fewshot_used(pb.fewshot),
                 "fewshot_seed": self.config.seed,
                 "sample_seed": self.config.seed,
             },
