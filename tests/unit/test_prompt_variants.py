@@ -8,11 +8,17 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from shootout.analysis.prompt_sensitivity import kendall_tau, prompt_sensitivity, spread
+from shootout.analysis.prompt_sensitivity import (
+    kendall_tau,
+    prompt_sensitivity,
+    reversals,
+    spread,
+)
 from shootout.benchmarks import find_benchmark_class, get_benchmark_class, with_variants
 from shootout.benchmarks.base import PromptContext
 from shootout.benchmarks.prompt_variants import (
@@ -185,6 +191,23 @@ def _score(x: float) -> Score:
     return Score("acc", x, 0.05, 30, x - 0.1, x + 0.1)
 
 
+def test_a_reversal_counts_only_when_significant():
+    def cell(m: str, n: str, right: int) -> Score:
+        return replace(_score(right / 20), model=m, benchmark=n, n=20, item_level=True)
+
+    def items(right: int) -> dict[str, list[float]]:
+        return {str(i): [float(i < right)] for i in range(20)}
+
+    names = ["b", "b@v1", "b@v2"]
+    got = {("x", "b"): 18, ("y", "b"): 4, ("x", "b@v1"): 3, ("y", "b@v1"): 19,
+           ("x", "b@v2"): 10, ("y", "b@v2"): 11}
+    s = prompt_sensitivity("b", names, ["x", "y"], {k: cell(*k, v) for k, v in got.items()},
+                           {k: items(v) for k, v in got.items()})
+    assert [r.order for r in s.rankings] == [("x", "y"), ("y", "x"), ("y", "x")]
+    # under v2 y is ahead by one item: a flip within noise; under v1 it is far ahead
+    assert [(t.benchmark, t.winner) for t in reversals(s)] == [("b@v1", "y")]
+
+
 # ------------------------------------------------------------------ end to end on FakeProvider
 
 
@@ -245,6 +268,7 @@ def test_three_template_run_reaches_the_report(data_dir, tmp_path, capsys):
     assert "| v1 reworded | listy > steady | -1.00 |" in section
     assert "| v1 reworded | steady − listy | **-100.0** |" in section
     assert "steady is first under 2 of 3 templates" in section
+    assert "significant reversals after Holm: listy ahead under v1 reworded" in section
     # the main tables compare arc_easy once, not each template as a benchmark
     results = out.split("## Benchmark results", 1)[1].split("\n## ", 1)[0]
     assert "| arc_easy |" in results and "| arc_easy@v" not in results

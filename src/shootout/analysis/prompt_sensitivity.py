@@ -113,3 +113,16 @@ def prompt_sensitivity(
     tests = compare_models(models, list(names), cells, items, confidence=confidence)
     return Sensitivity(benchmark, metric, tuple(names), tuple(spreads), tuple(rankings),
                        tuple(tests), winner, share)
+
+
+def reversals(sens: Sensitivity) -> list[PairTest]:
+    """The tests in which a template puts a model significantly (after Holm) ahead of one that
+    the reference template ranks above it: prompt dependence, not noise."""
+    ref = {m: i for i, m in enumerate(sens.rankings[0].order)} if sens.rankings else {}
+    out = []
+    for t in sens.tests:
+        win = t.winner
+        lose = t.b if win == t.a else t.a
+        if win is not None and win in ref and lose in ref and ref[win] > ref[lose]:
+            out.append(t)
+    return out

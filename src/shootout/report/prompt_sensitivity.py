@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ..analysis.formatting import ci, num, pct, pval
-from ..analysis.prompt_sensitivity import Key, Sensitivity, prompt_sensitivity
+from ..analysis.prompt_sensitivity import Key, Sensitivity, prompt_sensitivity, reversals
 from ..analysis.results import item_scores
 from ..benchmarks.prompt_variants import TEMPLATES, split_variant, variant_name
 from ..scores import Score
@@ -90,8 +90,11 @@ def _verdict(sens: Sensitivity) -> str:
         return (f"Ranking stable: {' > '.join(sens.rankings[0].order)} under all {k} "
                 f"templates ({share}).")
     moved = [_header(r.name) for r in sens.rankings if r.order != sens.rankings[0].order]
+    flips = [f"{t.winner} ahead under {_header(t.benchmark)}" for t in reversals(sens)]
+    noise = (f"significant reversals after Holm: {'; '.join(flips)}" if flips else
+             "no reversal is significant after Holm, so the flips are within noise")
     return (f"Ranking not stable: the order differs from the reference under "
-            f"{', '.join(moved)}; {share} (the best mean over templates).")
+            f"{', '.join(moved)}; {share} (the best mean over templates); {noise}.")
 
 
 def _largest(sens: Sensitivity) -> str:
