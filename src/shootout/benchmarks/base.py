@@ -82,7 +82,8 @@ class Benchmark(ABC):
     """Base class. Subclasses set the class variables and implement load/request/score.
 
     Optional hooks, with defaults that do nothing special (override what a benchmark needs):
-    `Options` (its option schema), `prepare` (once before requests), `context_needed` (the
+    `Options` (its option schema), `prepare` (once before requests), `fewshot_used` (the
+    examples its prompt carries, for the manifest), `context_needed` (the
     context a local model must hold), `bind` (fit the documents to a model: its tokenizer and
     window), `binding_info` (what binding found, for the manifest), `cost` (what the
     documents cost, for `--dry-run`), `aggregate`/`aggregate_models`/`analyze` (corpus
@@ -150,6 +151,11 @@ class Benchmark(ABC):
 
     def prepare(self, docs: Sequence[Doc], ctx: PromptContext) -> None:  # noqa: B027
         """Hook run once before requests are built (e.g. load few-shot pools)."""
+
+    def fewshot_used(self, fewshot: int) -> int:
+        """The solved examples the prompt carries when the run asks for `fewshot` (a prompt
+        variant may swap them), for the manifest."""
+        return fewshot
 
     def context_needed(self) -> int | None:
         """The context, in tokens, a local model must hold for these options (None: any)."""

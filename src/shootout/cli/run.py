@@ -31,6 +31,8 @@ OPTION_ALIASES: dict[str, str] = {
     "--haystack": "needle.haystack",
     "--context-window": "needle.context_window",
     "--max-tokens-budget": "needle.max_tokens_budget",
+    # every multiple-choice benchmark of the run (docs/prompt-sensitivity.md)
+    "--prompt-variants": "prompt_variants",
 }
 FLAG_ALIASES: dict[str, str] = {"--unsafe-exec": "unsafe_exec=true"}
 # Model flags, each the same as a model option (`-M KEY=VALUE`: every model of the run whose
@@ -208,7 +210,9 @@ def run_command(
     benchmarks` names each benchmark's options). Also accepted, as before: --needle-lengths,
     --needle-depths, --needle-trials, --needle-variant, --needle-count, --needle-tokenizer,
     --haystack, --context-window, --max-tokens-budget (needle options) and --unsafe-exec
-    (-o unsafe_exec=true: run model-written code without the bubblewrap sandbox).
+    (-o unsafe_exec=true: run model-written code without the bubblewrap sandbox),
+    --prompt-variants N (-o prompt_variants=N: multiple-choice benchmarks under N prompt
+    templates, for the report's prompt sensitivity section).
 
     Model options: -M KEY=VALUE (`shootout list models` names each provider's options).
     Also accepted: --base-url URL, --api-key-env VAR (API models), --n-ctx N (local models),

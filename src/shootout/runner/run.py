@@ -13,7 +13,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..benchmarks import Benchmark, Doc, PromptContext, get_benchmark_class, sample_docs
+from ..benchmarks import (
+    Benchmark,
+    Doc,
+    PromptContext,
+    get_benchmark_class,
+    sample_docs,
+    with_variants,
+)
 from ..benchmarks.base import Mode
 from ..config import (
     DEFAULT_SAMPLED_REPEATS,
@@ -92,9 +99,9 @@ class Runner:
             docs = bench.load()
             limit = bc.limit if bc.limit is not None else self.config.limit
             fewshot = bc.fewshot if bc.fewshot is not None else cls.default_fewshot
-            planned.append(
-                PlannedBenchmark(bench, sample_docs(docs, limit, self.config.seed), fewshot)
-            )
+            sampled = sample_docs(docs, limit, self.config.seed)
+            # the same items under each prompt template the benchmark's options ask for
+            planned += [PlannedBenchmark(b, sampled, fewshot) for b in with_variants(bench)]
         self._planned = planned
         return planned
 
@@ -209,7 +216,7 @@ class Runner:
                 "version": pb.bench.version,
                 "citation": pb.bench.citation,
                 "n_items": len(docs),
-                "fewshot": pb.fewshot,
+                "fewshot": pb.bench.fewshot_used(pb.fewshot),
                 "fewshot_seed": self.config.seed,
                 "sample_seed": self.config.seed,
             },
