@@ -89,6 +89,8 @@ class ModelConfig(BaseModel):
     # the provider's rate limits for this model: requests and tokens per minute (pacing)
     rpm: float | None = Field(None, gt=0)
     tpm: float | None = Field(None, gt=0)
+    # the most this model may spend in this run, USD (docs/budget.md); not part of the run id
+    max_cost: float | None = Field(None, gt=0)
 
     @field_validator("spec")
     @classmethod
@@ -151,6 +153,24 @@ class RunConfig(BaseModel):
     # price the work (each benchmark's `cost`) and send nothing
     dry_run: bool = False
     cache: CachePolicy = "use"
+    # the most the whole run may spend, USD (docs/budget.md); not part of the run id
+    max_cost: float | None = Field(None, gt=0)
+    # "I/N": run the I-th of N disjoint parts of every benchmark's items (`shootout merge`
+    # puts the parts back together); see runner/shard.py
+    shard: str | None = None
+
+    @field_validator("shard")
+    @classmethod
+    def _shard_form(cls, v: str | None) -> str | None:
+        from .runner.shard import parse_shard
+
+        if v is None:
+            return None
+        try:
+            i, n = parse_shard(v)
+        except ConfigError as e:
+            raise ValueError(str(e)) from None
+        return f"{i}/{n}"
 
     @model_validator(mode="before")
     @classmethod
@@ -249,7 +269,12 @@ class RunConfig(BaseModel):
         for key in _LATER_RUN_KEYS:
             if data.get(key) is None:
                 data.pop(key, None)
+        # a cost cap limits how much of the run is done, not what it is: raising it resumes
+        data.pop("max_cost", None)
+        if data.get("shard") is None:
+            data.pop("shard", None)
         for m in data["models"]:
+            m.pop("max_cost", None)
             for key in _LATER_MODEL_KEYS:
                 if m.get(key) is None:
                     m.pop(key, None)

@@ -84,3 +84,10 @@ class SandboxError(ShootoutError):
     """The sandbox for model-written code is unavailable or misconfigured."""
 
     exit_code = 6
+
+
+class BudgetError(ShootoutError):
+    """A cost cap (`--max-cost`) refused a run or stopped it; the run resumes under a higher
+    cap (docs/budget.md)."""
+
+    exit_code = 7

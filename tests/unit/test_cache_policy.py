@@ -149,6 +149,23 @@ def test_a_changed_system_fingerprint_is_not_served_old_answers(tmp_path, data_d
         assert asked == 1
 
 
+def test_a_new_checkpoint_behind_the_same_name_is_not_served_old_answers(tmp_path):
+    """vLLM's /models entry names the checkpoint it serves (`root`); a new one under the same
+    served name is asked again. vLLM stamps `created` with each request's time: ignored."""
+    from shootout.testing import FakeOpenAIServer
+
+    store = Store(tmp_path / "s.sqlite")
+    with FakeOpenAIServer(model_entry={"root": "/ckpt/v1", "created": 1}) as srv:
+        _, asked = _served_run(store, srv, "first")
+        assert asked == 6
+        srv.model_entry = {"root": "/ckpt/v1", "created": 2}
+        _, asked = _served_run(store, srv, "same")
+        assert asked == 0
+        srv.model_entry = {"root": "/ckpt/v2", "created": 3}
+        _, asked = _served_run(store, srv, "new")
+        assert asked == 6
+
+
 def test_a_local_model_is_keyed_by_its_weights_not_its_file_name(tmp_path):
     from shootout.providers.local import LocalProvider
 

@@ -43,5 +43,8 @@ def test_seed_analysis_dry_run_prints_its_cost_and_sends_nothing(tmp_path, data_
     lines = [ln for ln in err.splitlines() if ln.startswith("dry run: ")]
     assert len(lines) == 5 * 11
     assert all(re.search(r"at most \$[\d,]+\.\d\d$", ln) for ln in lines), lines[:3]
-    for model in ("kimi-k2", "gpt-4o", "claude-sonnet-4", "gemini-2.5-pro", "llama-3.1-405b"):
-        assert re.search(rf"{re.escape(model)}\s+│\s+[\d,]+\s+│\s+[\d,]+\s+│\s+\$[\d,.]+", out)
+    # each model's total row: requests, prompt tokens, output expected and at most, dollars
+    for model in ("kimi-k2", "gpt-4o", "claude-sonnet-4", "gemini-2.5-pro", "llama-3.1-405b",
+                  "all models"):
+        assert re.search(rf"{re.escape(model)}\s+│\s+all\s+(│\s+[\d,]+\s+){{4}}"
+                         r"│\s+\$[\d,.]+\s+│\s+\$[\d,.]+", out), model

@@ -30,15 +30,24 @@ ALL_TEXT = {"README.md": README, **DOCS}
 CLI = typer.main.get_command(app)
 COMMANDS: dict = CLI.commands  # type: ignore[attr-defined]
 
-# flags of other programs that the docs quote (sacrebleu, chromium, llama_cpp.server, vLLM, pip;
+# flags of other programs that the docs quote (sacrebleu, chromium, llama_cpp.server, vLLM, pip,
+# Slurm;
 # lm_eval and inspect in docs/from-other-tools.md)
 FOREIGN_FLAGS = {"--paired-bs", "--headless", "--dump-dom", "--interrupt_requests", "--ignore-eos",
                  "--no-deps",
                  "--model_args", "--num_fewshot", "--batch_size", "--gen_kwargs",
                  "--apply_chat_template", "--log_samples", "--output_path", "--use_cache",
                  "--epochs", "--max-connections", "--model-base-url", "--log-dir",
+                 "--job-name", "--array", "--cpus-per-task", "--parsable", "--dependency",
+                 "--wrap",
                  # benchmarks/adaptive_repeats.py (docs/adaptive-repeats.md)
                  "--sims", "--scenario"}
+# llama_cpp.server, vLLM and SGLang serving flags (docs/providers.md, docs/serving.md)
+FOREIGN_FLAGS |= {"--model_alias", "--chat_format", "--port", "--tensor-parallel-size",
+                  "--pipeline-parallel-size", "--data-parallel-size", "--max-model-len",
+                  "--trust-remote-code", "--gpu-memory-utilization", "--head", "--address",
+                  "--model-path", "--tp", "--dp", "--nnodes", "--node-rank", "--dist-init-addr",
+                  "--mem-fraction-static"}
 
 
 def test_readme_config_block_validates_and_matches_the_example_file():

@@ -28,6 +28,7 @@ from ..perf.cost import (
     cost_per_1k_items,
     cost_per_point,
     reasoning_cost,
+    with_batch_price,
 )
 from ..perf.metrics import RequestMetrics, request_metrics, stats, summarize
 from ..perf.prices import Price, PriceTable, resolve_price
@@ -46,6 +47,8 @@ class _Group:
     intervals: list[tuple[float, float]] = field(default_factory=list)
     timed_intervals: list[tuple[float, float]] = field(default_factory=list)
     connects: list[float] = field(default_factory=list)  # set-up of each connection opened
+    batch_tokens: Tokens = field(default_factory=Tokens)  # the part answered by batch jobs
+    batched: int = 0
 
     def add(self, other: _Group) -> None:
         self.items |= other.items
@@ -56,6 +59,8 @@ class _Group:
         self.intervals += other.intervals
         self.timed_intervals += other.timed_intervals
         self.connects += other.connects
+        self.batch_tokens = self.batch_tokens + other.batch_tokens
+        self.batched += other.batched
 
 
 @dataclass(frozen=True)
@@ -111,9 +116,12 @@ def _collect(run: RunRecord) -> dict[tuple[str, str], _Group]:
         seen.add((s.model, resp.key))
         g.keys.add(resp.key)
         usage, timing = usage_timing(resp)
-        g.tokens = g.tokens + Tokens(usage.prompt_tokens, usage.cached_tokens,
-                                     usage.completion_tokens, usage.reasoning_tokens,
-                                     usage.cache_write_tokens)
+        tokens = Tokens(usage.prompt_tokens, usage.cached_tokens, usage.completion_tokens,
+                        usage.reasoning_tokens, usage.cache_write_tokens)
+        g.tokens = g.tokens + tokens
+        if usage.batch:
+            g.batch_tokens = g.batch_tokens + tokens
+            g.batched += 1
         g.estimated += int(usage.estimated)
         interval = (resp.created_at - timing.e2e, resp.created_at)
         g.intervals.append(interval)
@@ -180,13 +188,15 @@ def _price(
 
 def _figures(g: _Group, price: Price) -> dict[str, Any]:
     hours = busy_hours(g.intervals)
-    c = cost(g.tokens, hours, price)
+    c = with_batch_price(cost(g.tokens, hours, price), g.batch_tokens, price)
     lat = summarize(g.timed).to_dict()
     busy_s = busy_hours(g.timed_intervals) * 3600.0
     out_timed = sum(r.output_tokens for r in g.timed)
     return {
         "n_items": len(g.items),
         "n_requests": len(g.keys),
+        # answered by batch jobs: billed at the batch price, without latency figures
+        "n_batch_requests": g.batched,
         "tokens": {
             "input": g.tokens.input,
             "cached_input": g.tokens.cached_input,

@@ -25,6 +25,7 @@ from .mmlu_pro import MMLUPro
 from .multipl_e import MultiPLE
 from .needle import NeedleInAHaystack
 from .piqa import PIQA
+from .prompt_variants import split_variant, variant_benchmark, with_variants
 from .structured import Structured
 from .translation import FloresEnZh, FloresZhEn, WMT22EnZh, WMT22ZhEn, WMT23EnZh, WMT23ZhEn
 from .triviaqa import TriviaQA
@@ -151,7 +152,14 @@ def all_benchmark_classes() -> dict[str, type[Benchmark]]:
 
 def find_benchmark_class(name: str) -> type[Benchmark] | None:
     """A registered benchmark, a per-subject task such as `mmlu_anatomy`, or a plug-in's."""
-    return REGISTRY.get(name) or subject_benchmark(name) or _entry_point(name)
+    return (REGISTRY.get(name) or subject_benchmark(name) or _prompt_variant(name)
+            or _entry_point(name))
+
+
+def _prompt_variant(name: str) -> type[Benchmark] | None:
+    """`arc_easy@v1`: a benchmark under one of the prompt templates (`prompt_variants`)."""
+    base, index = split_variant(name)
+    return variant_benchmark(name, find_benchmark_class(base)) if index else None
 
 
 def get_benchmark_class(name: str) -> type[Benchmark]:
@@ -196,4 +204,6 @@ __all__ = [
     "get_benchmark_class",
     "register_benchmark",
     "sample_docs",
+    "split_variant",
+    "with_variants",
 ]

@@ -82,7 +82,8 @@ class Benchmark(ABC):
     """Base class. Subclasses set the class variables and implement load/request/score.
 
     Optional hooks, with defaults that do nothing special (override what a benchmark needs):
-    `Options` (its option schema), `prepare` (once before requests), `context_needed` (the
+    `Options` (its option schema), `prepare` (once before requests), `fewshot_used` (the
+    examples its prompt carries, for the manifest), `context_needed` (the
     context a local model must hold), `bind` (fit the documents to a model: its tokenizer and
     window), `binding_info` (what binding found, for the manifest), `cost` (what the
     documents cost, for `--dry-run`), `aggregate`/`aggregate_models`/`analyze` (corpus
@@ -151,6 +152,11 @@ class Benchmark(ABC):
     def prepare(self, docs: Sequence[Doc], ctx: PromptContext) -> None:  # noqa: B027
         """Hook run once before requests are built (e.g. load few-shot pools)."""
 
+    def fewshot_used(self, fewshot: int) -> int:
+        """The solved examples the prompt carries when the run asks for `fewshot` (a prompt
+        variant may swap them), for the manifest."""
+        return fewshot
+
     def context_needed(self) -> int | None:
         """The context, in tokens, a local model must hold for these options (None: any)."""
         return None
@@ -182,6 +188,12 @@ class Benchmark(ABC):
         generate = ctx.mode == "generative"
         return {"requests": len(docs), "prompt_tokens": prompt,
                 "max_completion_tokens": len(docs) * ctx.sampling.max_tokens if generate else 0}
+
+    def expected_output_tokens(self, doc: Doc, ctx: PromptContext) -> int | None:
+        """The output `doc` is expected to take, for the pre-flight estimate (docs/budget.md):
+        the length of its reference answer where the benchmark has one; None (the default):
+        no typical length known, the estimate takes the output limit."""
+        return None
 
     def gold(self, doc: Doc, mode: Mode) -> str | None:
         """The reference answer of `doc` as the scorer compares it, for exports (None: the

@@ -30,7 +30,7 @@ from ..data.files import expect_count, read_csv_rows
 from ..errors import DataError
 from ..providers.base import GenerateRequest, Message
 from ..scoring.choice import LETTERS
-from .base import Doc, PromptContext, Request, Score
+from .base import BenchmarkOptions, Doc, PromptContext, Request, Score
 from .multiple_choice import MCQuestion, MultipleChoiceBenchmark, format_mc
 
 # a tuple, so that membership means "one of the letters", not "a substring of ABCD"
@@ -125,6 +125,8 @@ class CMMLUItem(TypedDict):
 
 class CMMLU(MultipleChoiceBenchmark):
     name: ClassVar[str] = "cmmlu"
+    # no prompt variants: its prompts are Chinese, and the templates are English
+    Options: ClassVar[type[BenchmarkOptions]] = BenchmarkOptions
     # 2: overall = mean of subject accuracies; Chinese answers read before option text
     version: ClassVar[str] = "2"
     domain: ClassVar[str] = "knowledge"

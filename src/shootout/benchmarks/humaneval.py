@@ -27,6 +27,7 @@ from ..errors import DataError
 from ..providers.base import GenerateRequest, GenerateResponse, Message
 from ..scoring.code import STOP_SEQUENCES, build_program, extract_code, pass_at_k
 from ..scoring.sandbox import Limits, Sandbox
+from ..scoring.text import estimate_tokens
 from .base import (
     Benchmark,
     BenchmarkOptions,
@@ -106,6 +107,11 @@ class HumanEval(CodeBenchmark):
             docs.append(Doc(r["task_id"], item))
         expect_count("humaneval", len(docs), self.expected_count)
         return docs
+
+    def expected_output_tokens(self, doc: Doc[HumanEvalItem], ctx: PromptContext) -> int:
+        """The canonical solution's length (a chat model adds a code fence and some prose:
+        more than this, within the output limit)."""
+        return estimate_tokens(doc.fields["canonical_solution"])
 
     def prepare(self, docs: Sequence[Doc[HumanEvalItem]], ctx: PromptContext) -> None:
         sandbox = Sandbox(

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
+from pydantic import Field
+
 from ..errors import ProviderError
 from ..providers.base import (
     GenerateRequest,
@@ -23,7 +25,16 @@ from ..scoring.choice import (
     extract_letter,
     option_letters,
 )
-from .base import Benchmark, Doc, ItemScore, Mode, PromptContext, Request, Response
+from .base import (
+    Benchmark,
+    BenchmarkOptions,
+    Doc,
+    ItemScore,
+    Mode,
+    PromptContext,
+    Request,
+    Response,
+)
 
 CHAT_INSTRUCTION = (
     "Answer the following multiple choice question. "
@@ -56,12 +67,24 @@ class MCQuestion:
         return cls(tuple((ctx, f" {o}") for o in opts), opts, gold, question, opts)
 
 
+class MCOptions(BenchmarkOptions):
+    """Options every multiple-choice benchmark has."""
+
+    # the benchmark again under the first N prompt templates that apply to it
+    # (`benchmarks.prompt_variants`; 1: the reference prompt alone)
+    prompt_variants: int = Field(1, ge=1)
+
+
 class MultipleChoiceBenchmark(Benchmark):
+    Options: ClassVar[type[BenchmarkOptions]] = MCOptions
     metrics: ClassVar[tuple[str, ...]] = ("acc", "acc_norm")
     primary_metric: ClassVar[str] = "acc"
     default_max_tokens: ClassVar[int] = 32
     # shuffle options in the generative view (needed where the gold is always first)
     shuffle_options: ClassVar[bool] = False
+    # the prompt template (`prompt_variants.TEMPLATES`) of a prompt variant's class; 0: the
+    # benchmark's own prompt
+    prompt_variant: ClassVar[int] = 0
 
     @abstractmethod
     def mc(self, doc: Doc, fewshot: int) -> MCQuestion:
@@ -97,10 +120,14 @@ class MultipleChoiceBenchmark(Benchmark):
         return tuple(q.options[i] for i in order), order.index(q.gold)
 
     # -- scoring --------------------------------------------------------------------------
+    def scored_question(self, doc: Doc, ctx: PromptContext) -> MCQuestion:
+        """The item as the request for `ctx` put it (a prompt variant overrides this)."""
+        return self.mc(doc, ctx.fewshot)
+
     def score(
         self, doc: Doc, ctx: PromptContext, response: Response, request: Request
     ) -> ItemScore:
-        q = self.mc(doc, ctx.fewshot)
+        q = self.scored_question(doc, ctx)
         if isinstance(response, LoglikelihoodResponse):
             return self.score_loglikelihood(doc, q, response)
         if not isinstance(response, GenerateResponse):

@@ -20,6 +20,7 @@ from ..analysis.stats import z_quantile
 from ..data.files import expect_count, read_lines
 from ..errors import ConfigError, DataError, ProviderError
 from ..providers.base import GenerateRequest, GenerateResponse, Message
+from ..scoring.text import estimate_tokens
 from ..scoring.translation import (
     METRIC_NAMES,
     N_BOOTSTRAP,
@@ -164,6 +165,10 @@ class TranslationBenchmark(Benchmark):
             return GenerateRequest(messages=tuple(msgs), sampling=ctx.sampling)
         sampling = ctx.sampling if ctx.sampling.stop else replace(ctx.sampling, stop=("\n",))
         return GenerateRequest(prompt=self.base_prompt(src, shots), sampling=sampling)
+
+    def expected_output_tokens(self, doc: Doc[TranslationItem], ctx: PromptContext) -> int:
+        """The primary reference's length: a translation is about as long as its reference."""
+        return estimate_tokens(doc.fields["refs"][0])
 
     # -- scoring --------------------------------------------------------------------------
     def score(

@@ -13,7 +13,7 @@ from ..data.hub import hub_rows
 from ..errors import ConfigError, DataError
 from ..providers.base import LoglikelihoodResponse
 from ..scoring.choice import mc2_score
-from .base import Doc, ItemScore, Mode
+from .base import BenchmarkOptions, Doc, ItemScore, Mode
 from .multiple_choice import MCQuestion, MultipleChoiceBenchmark
 
 QA_PRIMER = (
@@ -112,6 +112,9 @@ class TruthfulQAMC2(TruthfulQAMC1):
     primary_metric: ClassVar[str] = "mc2"
     targets: ClassVar[str] = "mc2_targets"
     modes: ClassVar[tuple[Mode, ...]] = ("loglikelihood",)
+    # no prompt variants: MC2 scores the true answers by their place in the item, which a
+    # variant's shuffled, lettered listing would not keep
+    Options: ClassVar[type[BenchmarkOptions]] = BenchmarkOptions
 
     def score_loglikelihood(
         self, doc: Doc[TruthfulQAItem], q: MCQuestion, response: LoglikelihoodResponse

@@ -14,6 +14,8 @@ from .arch import arch
 from .data import data_app
 from .export import export_command
 from .listing import list_command
+from .merge import merge_command
+from .monitor import monitor_command
 from .perf import perf_command
 from .report import report_command
 from .rescore import rescore_command
@@ -58,11 +60,13 @@ app.command("run")(run_command)
 app.command("results")(results_command)
 app.command("list")(list_command)
 app.command("perf")(perf_command)
+app.command("monitor")(monitor_command)
 app.command("report")(report_command)
 app.command("runs")(runs_command)
 app.command("export")(export_command)
 app.command("rescore")(rescore_command)
 app.command("view")(view_command)
+app.command("merge")(merge_command)
 
 
 app.command("arch", help="Architecture facts: parameters, FLOPs, KV cache, memory.")(arch)

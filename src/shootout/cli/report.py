@@ -14,8 +14,8 @@ from ..store import Store
 
 def report_command(
     run_ids: list[str] = typer.Argument(
-        None, help="Run ids (default: the most recently updated run), and load-test ids "
-        "(`shootout perf`) for a load-test section.",
+        None, help="Run ids (default: the most recently updated run), load-test ids "
+        "(`shootout perf`) for a load-test section, and monitor ids (`shootout monitor`).",
     ),
     html: Path = typer.Option(None, "--html", help="Write the self-contained HTML report here."),
     md: Path = typer.Option(
@@ -44,20 +44,24 @@ def report_command(
 
     Without --html or --md the Markdown report is printed (without charts). A load test's id
     (from `shootout perf`) adds a "Load tests" section; given only load-test ids, the report
-    is of the most recently updated run.
+    is of the most recently updated run. Monitors (`shootout monitor`) of the report's models,
+    and any whose id is given, add an "Availability" section.
     """
     from ..analysis.routing import DEFAULT_WITHIN
+    from ..report.availability import load_monitors
     from ..report.build import build_report, load_perf, with_routing
     from .runs import latest_run, open_store
 
     db = open_store(store)
-    ids, perf_ids = split_ids(db, run_ids or [])
+    given = run_ids or []
+    monitor_ids = [i for i in given if db.get_run(i) is None and db.get_monitor(i) is not None]
+    ids, perf_ids = split_ids(db, [i for i in given if i not in monitor_ids])
     perf = load_perf(db, perf_ids)
     report = build_report(
         db, ids or [latest_run(db)], models=_split(models, "--models"), profiles=profiles,
         items_pair=_pair(items), max_items=max_items,
     )
-    report = replace(report, perf=perf)
+    report = replace(report, perf=perf, monitors=load_monitors(db, report, monitor_ids))
     if route_within != DEFAULT_WITHIN:
         report = with_routing(report, route_within)
     if html is None and md is None:

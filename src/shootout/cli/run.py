@@ -12,10 +12,11 @@ from typing import Annotated, Any
 import typer
 
 from ..config import RunConfig, load_config_file, validate_config
-from ..errors import ConfigError, PartialResultsError
+from ..errors import BudgetError, ConfigError, PartialResultsError
 from ..runner.execute import execute_run
 from ..runner.progress import Progress
 from ..store.sqlite import Store, default_store_path
+from .dry_run import dry_run_table
 from .results import emit_results
 
 # Flags of earlier releases, kept working: each is the same as a benchmark option
@@ -30,6 +31,8 @@ OPTION_ALIASES: dict[str, str] = {
     "--haystack": "needle.haystack",
     "--context-window": "needle.context_window",
     "--max-tokens-budget": "needle.max_tokens_budget",
+    # every multiple-choice benchmark of the run (docs/prompt-sensitivity.md)
+    "--prompt-variants": "prompt_variants",
 }
 FLAG_ALIASES: dict[str, str] = {"--unsafe-exec": "unsafe_exec=true"}
 # Model flags, each the same as a model option (`-M KEY=VALUE`: every model of the run whose
@@ -43,6 +46,7 @@ MODEL_FLAG_ALIASES: dict[str, str] = {
     "--logprobs": "logprobs=true",
     "--chat": "chat=true",
     "--no-chat": "chat=false",
+    "--batch": "batch=true",
 }
 # Settings of `--repeats auto`, carried in its value: `--repeats auto --target-se 0.02`
 # becomes `--repeats auto:target_se=0.02` (config.RunConfig reads it; runner.adaptive)
@@ -203,6 +207,17 @@ CacheOpt = Annotated[
 DryRunOpt = Annotated[
     bool, typer.Option("--dry-run", help="Print what each benchmark would cost and send nothing.")
 ]
+MaxCostOpt = Annotated[
+    float | None,
+    typer.Option("--max-cost", min=0.0,
+                 help="Spend at most USD on this run: refused when its expected cost is over, "
+                 "stopped (resumable) when its spend gets there."),
+]
+ShardOpt = Annotated[
+    str | None,
+    typer.Option("--shard", help="Run the I-th of N parts of every benchmark's items (I/N), "
+                 "into a store of its own; `shootout merge` puts the parts together."),
+]
 
 
 def run_command(
@@ -229,6 +244,8 @@ def run_command(
     model_arg: ModelArgOpt = None,
     cache: CacheOpt = None,
     dry_run: DryRunOpt = False,
+    max_cost: MaxCostOpt = None,
+    shard: ShardOpt = None,
 ) -> None:
     """Run benchmarks on one or more models and print the results.
 
@@ -236,41 +253,64 @@ def run_command(
     benchmarks` names each benchmark's options). Also accepted, as before: --needle-lengths,
     --needle-depths, --needle-trials, --needle-variant, --needle-count, --needle-tokenizer,
     --haystack, --context-window, --max-tokens-budget (needle options) and --unsafe-exec
-    (-o unsafe_exec=true: run model-written code without the bubblewrap sandbox).
+    (-o unsafe_exec=true: run model-written code without the bubblewrap sandbox),
+    --prompt-variants N (-o prompt_variants=N: multiple-choice benchmarks under N prompt
+    templates, for the report's prompt sensitivity section).
 
     Model options: -M KEY=VALUE (`shootout list models` names each provider's options).
     Also accepted: --base-url URL, --api-key-env VAR (API models), --n-ctx N (local models),
-    --logprobs and --chat/--no-chat: each is -M KEY=VALUE for every model that has KEY.
+    --logprobs, --chat/--no-chat and --batch (OpenAI's Batch API, Anthropic's Message Batches:
+    half price, answers within 24 h): each is -M KEY=VALUE for every model that has KEY.
 
     Adaptive repeats: --repeats auto, with --target-se X (0.01) and --max-repeats N (10);
     the two are carried as --repeats auto:target_se=X,max_repeats=N.
     """
     _refuse_ignored(ctx, resume=resume is not None, config=config is not None)
-    db = Store(store or default_store_path())
     if resume:
+        db = Store(store or default_store_path())
         cfg = _resumed_config(db, resume)
+        if max_cost is not None:
+            cfg = with_max_cost(cfg, max_cost)
     elif config is not None:
         data = with_model_args(load_config_file(config), model_arg or [])
-        if cache is not None:
-            data = {**data, "cache": cache.value}
+        data = {**data, **({"cache": cache.value} if cache is not None else {}),
+                **({"max_cost": max_cost} if max_cost is not None else {}),
+                **({"shard": shard} if shard is not None else {})}
         cfg = _with_cli_extras(data, str(config), option or [], dry_run)
     else:
         flags = {"concurrency": concurrency}
         run_opts = {"limit": limit, "repeats": repeats, "seed": seed, "dry_run": dry_run or None,
+                    "max_cost": max_cost, "shard": shard,
                     "cache": cache.value if cache is not None else None,
                     "protocol": protocol.value, "sampling": {
                         "temperature": temperature, "top_p": top_p, "max_tokens": max_tokens}}
         cfg = _cli_config(model or ["local"], benchmarks or "quick", flags,
                           {"scoring": scoring}, run_opts, fewshot, option or [],
                           model_arg or [])
+    if not resume:
+        db = Store(store or shard_store_path(cfg.shard))
     _execute(cfg, db, data_dir, progress=not no_progress, json_out=json_out)
 
 
 # what still applies to a run whose configuration comes from a --config file or a stored run
 # (--resume); any other option given with them would be silently ignored, so it is refused
 _WITH_CONFIG = {"config", "store", "data_dir", "json_out", "no_progress", "option", "dry_run",
-                "model_arg", "cache"}
-_WITH_RESUME = {"resume", "store", "data_dir", "json_out", "no_progress"}
+                "model_arg", "cache", "max_cost", "shard"}
+# a resumed run may go on under another cost cap: the cap is not part of what the run is
+_WITH_RESUME = {"resume", "store", "data_dir", "json_out", "no_progress", "max_cost"}
+
+
+def shard_store_path(shard: str | None) -> Path:
+    """Where a run stores without --store: the default store, or for shard I/N a file of its
+    own beside it (`results.shard-2-of-3.sqlite`), as one SQLite file cannot be shared
+    between machines."""
+    from ..runner.shard import parse_shard
+
+    path = default_store_path()
+    if shard is None:
+        return path
+    index, count = parse_shard(shard)
+    return path.with_name(f"{path.stem}.shard-{index}-of-{count}{path.suffix}")
 
 
 def _refuse_ignored(ctx: typer.Context, *, resume: bool, config: bool) -> None:
@@ -296,9 +336,14 @@ def _execute(cfg: RunConfig, db: Store, data_dir: str | None, *, progress: bool,
     with Progress(enabled=progress) as bar:
         run_id = asyncio.run(execute_run(cfg, db, data_dir=data_dir, progress=bar))
     if cfg.dry_run and not json_out:
-        _dry_run_totals(db, run_id)
+        dry_run_table(db, run_id, cfg.max_cost)
     else:
         emit_results(db, run_id, json_out=json_out)
+    run = db.get_run(run_id) or {}
+    if run.get("status") == "stopped-by-budget":
+        from ..runner.budget import stop_message
+
+        raise BudgetError(stop_message(run_id, run["manifest"].get("budget") or {}))
     if failed := db.count_failed(run_id):
         raise PartialResultsError(
             f"{failed} samples failed after retries and are left out of the scores; "
@@ -460,25 +505,9 @@ def _resumed_config(db: Store, run_id: str) -> RunConfig:
     return validate_config(run["spec"], f"stored run {run_id}")
 
 
-def _dry_run_totals(db: Store, run_id: str) -> None:
-    """A dry run's price per model, summed over its benchmarks (from the run manifest)."""
-    from rich.table import Table
-
-    from .console import stdout_console
-
-    run = db.get_run(run_id) or {}
-    totals: dict[str, dict[str, Any]] = {}
-    for info in (run.get("manifest") or {}).get("benchmarks", {}).values():
-        for model, cost in (info.get("dry_run") or {}).items():
-            t = totals.setdefault(model, {"requests": 0, "tokens": 0, "usd": 0.0})
-            t["requests"] += cost.get("requests", 0)
-            t["tokens"] += sum(cost.get(k, 0) for k in (
-                "prompt_tokens", "calibration_tokens", "max_completion_tokens"))
-            usd = cost.get("usd_at_most")
-            t["usd"] = None if usd is None or t["usd"] is None else t["usd"] + usd
-    table = Table("model", "requests", "tokens (at most)", "cost (at most)",
-                  title=f"dry run {run_id}: nothing was sent")
-    for model, t in totals.items():
-        usd = "price unknown" if t["usd"] is None else f"${t['usd']:,.2f}"
-        table.add_row(model, f"{t['requests']:,}", f"{t['tokens']:,}", usd)
-    stdout_console().print(table)
+def with_max_cost(cfg: RunConfig, usd: float) -> RunConfig:
+    """A resumed run under the cap `usd` given now, in place of every cap it had (its models'
+    own too): the cap the user gives last is the one that holds."""
+    models = [m.model_copy(update={"max_cost": None}) for m in cfg.models]
+    return validate_config({**cfg.model_dump(mode="json"), "max_cost": usd,
+                            "models": [m.model_dump(mode="json") for m in models]}, "resume")

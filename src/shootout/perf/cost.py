@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from .prices import Price
@@ -64,6 +64,32 @@ def token_cost(tokens: Tokens, price: Price) -> float | None:
     usd = (tokens.input - cached - written) * inp + cached * cached_rate + written * write_rate
     usd += tokens.output * (price.output_per_m or 0.0)
     return usd / 1e6
+
+
+# OpenAI's Batch API and Anthropic's Message Batches bill every token at half the price
+BATCH_PRICE_FACTOR = 0.5
+
+
+def batch_price(price: Price) -> Price:
+    """`price` as a batch job pays it: every token price at BATCH_PRICE_FACTOR."""
+    def half(x: float | None) -> float | None:
+        return None if x is None else x * BATCH_PRICE_FACTOR
+
+    return replace(price, input_per_m=half(price.input_per_m),
+                   cached_input_per_m=half(price.cached_input_per_m),
+                   output_per_m=half(price.output_per_m),
+                   cache_write_per_m=half(price.cache_write_per_m))
+
+
+def with_batch_price(c: Cost, batch_tokens: Tokens, price: Price) -> Cost:
+    """`c` (all tokens at the listed price) with the tokens answered by batch jobs billed at
+    the batch price."""
+    full = token_cost(batch_tokens, price)
+    if not full or c.tokens_usd is None:
+        return c
+    saved = full * (1.0 - BATCH_PRICE_FACTOR)
+    total = None if c.total_usd is None else c.total_usd - saved
+    return Cost(c.tokens_usd - saved, c.hourly_usd, total)
 
 
 def reasoning_cost(tokens: Tokens, price: Price) -> float | None:

@@ -86,9 +86,10 @@ class LevelResult:
             "completed": len(ok),
             "errors": sum(errors.values()),
             "error_kinds": dict(errors.most_common(5)),
-            # completed without a single content token (no TTFT): e.g. a server that cuts a
-            # stream short when another request arrives (llama_cpp.server's default)
-            "empty": sum(1 for r in ok if r.ttft is None),
+            # completed without a single content token (no TTFT, no output): e.g. a server
+            # that cuts a stream short when another request arrives (llama_cpp.server's
+            # default); a non-streamed answer has no TTFT either, but has its tokens
+            "empty": sum(1 for r in ok if r.ttft is None and r.output_tokens == 0),
             "duration_s": self.duration,
             **throughput(ok, self.duration),
             "input_tokens_mean": sum(r.input_tokens for r in ok) / n_ok,

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from dataclasses import replace
 from typing import Any, ClassVar
 
 import httpx
@@ -40,6 +41,7 @@ from .base import (
     ToolCall,
     Usage,
 )
+from .batch import AnthropicBatchAPI, BatchOptions
 from .http import HTTPClient, StreamStats, count, parse_json
 from .param_policy import ParamPolicy
 
@@ -49,7 +51,7 @@ API_VERSION = "2023-06-01"
 _RETRYABLE_ERRORS = {"overloaded_error", "api_error", "rate_limit_error", "timeout_error"}
 
 
-class AnthropicOptions(ProviderOptions):
+class AnthropicOptions(BatchOptions):
     """Options of Anthropic's Messages API (`anthropic:MODEL`)."""
 
     base_url: str = Field(DEFAULT_BASE_URL, description="endpoint base URL (up to /v1)")
@@ -91,6 +93,7 @@ class AnthropicProvider(BaseProvider):
         )
         self.base_url = self.http.base_url
         self.policy = ParamPolicy(o.param_policy)
+        self._batcher = o.batcher(AnthropicBatchAPI(self.http)) if o.batch else None
 
     @classmethod
     def from_spec(
@@ -102,7 +105,8 @@ class AnthropicProvider(BaseProvider):
     def capabilities(self) -> Capabilities:
         return Capabilities(
             chat=True, count_prompt_tokens=True, context_window=self.options.context_window,
-            max_connections=self.options.concurrency,
+            max_connections=(self.options.batch_size if self.options.batch
+                             else self.options.concurrency),
             reasoning=self.options.thinking_budget is not None, tools=True,
         )
 
@@ -120,6 +124,8 @@ class AnthropicProvider(BaseProvider):
         return identity
 
     async def aclose(self) -> None:
+        if self._batcher is not None:
+            await self._batcher.aclose()
         await self.http.aclose()
 
     async def check(self) -> None:
@@ -167,6 +173,10 @@ class AnthropicProvider(BaseProvider):
         return {**self.policy.apply(body), **self.options.extra_body}
 
     async def generate(self, request: GenerateRequest) -> GenerateResponse:
+        if self._batcher is not None:
+            message = await self.http.redacting(
+                self._batcher.submit("/messages", self._body(request)))
+            return batch_message_response(message, self.model)
         body = {**self._body(request), "stream": True}
         return await self.http.redacting(self._stream(body))
 
@@ -305,3 +315,27 @@ class _MessageAccumulator:
             tool_calls=tuple(ToolCall(name, "".join(args), call_id)
                              for _, (call_id, name, args) in sorted(self.tools.items())),
         )
+
+
+def batch_message_response(msg: dict[str, Any], model: str) -> GenerateResponse:
+    """A Message object (a batch job's answer) as a response, without latency."""
+    blocks = msg.get("content")
+    if not isinstance(blocks, list):
+        raise RetryableProviderError("batch answer has no content list")
+    acc = _MessageAccumulator()
+    usage = msg.get("usage")
+    acc.usage = usage if isinstance(usage, dict) else {}
+    acc.stop_reason = msg.get("stop_reason") if isinstance(msg.get("stop_reason"), str) else None
+    acc.model = msg.get("model") if isinstance(msg.get("model"), str) else None
+    for i, block in enumerate(b for b in blocks if isinstance(b, dict)):
+        kind = block.get("type")
+        if kind == "text" and isinstance(block.get("text"), str):
+            acc.text.append(block["text"])
+        elif kind == "thinking" and isinstance(block.get("thinking"), str):
+            acc.thinking.append(block["thinking"])
+            acc.first_thinking = 0.0
+        elif kind == "tool_use":
+            acc.tools[i] = (str(block.get("id", "")), str(block.get("name", "")),
+                            [json.dumps(block.get("input", {}))])
+    response = acc.response(0.0, model, None)
+    return replace(response, usage=replace(response.usage, batch=True), timing=Timing(e2e=0.0))

@@ -117,6 +117,8 @@ class Usage:
     estimated: bool = False
     reasoning_tokens: int = 0
     cache_write_tokens: int = 0
+    # answered through a batch API (billed at its batch price, no latency measured)
+    batch: bool = False
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,8 @@ class GenerateResponse:
     # what the server reported of the model build that answered (OpenAI's system_fingerprint)
     fingerprint: str | None = None
     tool_calls: tuple[ToolCall, ...] = ()
+    # the replica that answered (its URL without user info or query), where a model has several
+    endpoint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -269,8 +273,9 @@ class BaseProvider:
 def response_to_dict(resp: GenerateResponse | LoglikelihoodResponse) -> dict[str, Any]:
     d = asdict(resp)
     d["kind"] = "generate" if isinstance(resp, GenerateResponse) else "loglikelihood"
-    if not d.get("tool_calls", True):  # stored responses without calls stay as they were
-        del d["tool_calls"]
+    for key, empty in (("tool_calls", ()), ("endpoint", None)):
+        if key in d and d[key] in (empty, []):  # stored responses without them stay as they were
+            del d[key]
     return d
 
 
@@ -291,4 +296,5 @@ def response_from_dict(d: dict[str, Any]) -> GenerateResponse | LoglikelihoodRes
         model_reported=d.get("model_reported"),
         fingerprint=d.get("fingerprint"),
         tool_calls=tuple(ToolCall(**c) for c in d.get("tool_calls") or ()),
+        endpoint=d.get("endpoint"),
     )

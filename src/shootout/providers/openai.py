@@ -20,6 +20,8 @@ import os
 import re
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from functools import partial
 from typing import Any, ClassVar, Literal
 
 import httpx
@@ -27,6 +29,7 @@ from pydantic import Field
 
 from ..errors import (
     CapabilityError,
+    ConfigError,
     ProviderError,
     RejectedRequestError,
     RetryableProviderError,
@@ -41,29 +44,59 @@ from .base import (
     LoglikelihoodResponse,
     ProviderOptions,
     Timing,
-    ToolCall,
     Usage,
 )
+from .batch import BatchOptions, OpenAIBatchAPI
 from .http import HTTPClient, StreamStats, count, parse_json
+from .openai_wire import _StreamAccumulator, parse_completion
 from .param_policy import ParamPolicy
+from .replicas import (
+    EndpointOptions,
+    Replica,
+    ReplicaPool,
+    check_same_model,
+    display_url,
+)
+
+__all__ = ["OpenAIOptions", "OpenAIProvider", "_StreamAccumulator"]
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
-# sends a request body; sets the event once the endpoint has accepted it (status 200)
-_Send = Callable[[dict[str, Any], asyncio.Event], Awaitable[Any]]
+# fields of a /models entry that do not tell one build from another: the name itself, and
+# `created`, which vLLM stamps with the time of each /models request
+_ENTRY_IGNORED = frozenset({"id", "object", "created"})
+# sends a request body to a replica; sets the event once it has accepted it (status 200)
+_Send = Callable[[Replica, dict[str, Any], asyncio.Event], Awaitable[Any]]
 # reasoning models by name: OpenAI's o1, o3-mini, o4-mini, gpt-5, gpt-5-mini (not gpt-5-chat),
 # deepseek-reasoner, and "...thinking" ids (kimi-k2-thinking)
 _REASONING_NAME = re.compile(r"^(o\d+(-|$)|gpt-5(?!.*-chat)|deepseek-reasoner|.*thinking)")
 
 
-class OpenAIOptions(ProviderOptions):
+class OpenAIOptions(BatchOptions):
     """Options of an OpenAI-compatible endpoint (`openai:MODEL`)."""
 
     base_url: str | None = Field(
         None, description="endpoint base URL ($OPENAI_BASE_URL, else OpenAI's)"
     )
+    base_urls: list[str] | None = Field(
+        None, description="replicas of the model: several endpoints, the least loaded asked"
+    )
+    endpoints: list[EndpointOptions] | None = Field(
+        None, description="replicas with their own concurrency and weight: [{url, concurrency, "
+        "weight}]",
+    )
+    replica_failures: int = Field(
+        3, ge=1, description="failures in a row that take a replica out for replica_cooldown"
+    )
+    replica_cooldown: float = Field(30.0, ge=0, description="seconds a failing replica is out")
     api_key_env: str = Field("OPENAI_API_KEY", description="variable holding the API key")
     chat: bool = Field(True, description="chat messages (false: text completions)")
-    concurrency: int = Field(32, ge=1, le=10_000, description="requests in flight")
+    stream: bool = Field(
+        True, description="stream answers (false: one JSON response each; TTFT unknown), for "
+        "servers that cannot stream some requests (llama_cpp.server's tools)",
+    )
+    concurrency: int = Field(
+        32, ge=1, le=10_000, description="requests in flight (per replica)"
+    )
     timeout: float = Field(120.0, gt=0, description="seconds per request")
     logprobs: bool = Field(False, description="the server supports completions echo+logprobs")
     extra_body: dict[str, Any] = Field(default_factory=dict, description="extra request fields")
@@ -100,11 +133,9 @@ class OpenAIProvider(BaseProvider):
         self.model = model
         self.options = o
         self.model_id = f"openai:{model}"
-        self.base_url = (o.base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL)
-        self.http = HTTPClient(
-            self.base_url, api_key_env=o.api_key_env, timeout=o.timeout,
-            max_connections=o.concurrency, transport=transport,
-        )
+        self.pool = self._replicas(o, transport)
+        self.http = self.pool.replicas[0].http
+        self._batcher = o.batcher(OpenAIBatchAPI(self.http)) if o.batch else None
         self.base_url = self.http.base_url
         self._stream_usage = True
         self.policy = ParamPolicy(o.param_policy)
@@ -120,6 +151,22 @@ class OpenAIProvider(BaseProvider):
         self._server_info: dict[str, Any] = {}
         self._window: int | None = None  # from the server's /models entry, if it says
 
+    @staticmethod
+    def _replicas(o: OpenAIOptions, transport: httpx.AsyncBaseTransport | None) -> ReplicaPool:
+        given = [x for x in (o.base_url, o.base_urls, o.endpoints) if x]
+        if len(given) > 1:
+            raise ConfigError("give a model base_url, base_urls or endpoints, not two of them")
+        endpoints = o.endpoints or [EndpointOptions(url=u) for u in o.base_urls or ()] or [
+            EndpointOptions(url=o.base_url or os.environ.get("OPENAI_BASE_URL")
+                            or DEFAULT_BASE_URL)]
+        replicas = []
+        for e in endpoints:
+            limit = e.concurrency or o.concurrency
+            http = HTTPClient(e.url, api_key_env=o.api_key_env, timeout=o.timeout,
+                              max_connections=limit, transport=transport)
+            replicas.append(Replica(display_url(http.base_url), http, limit, e.weight))
+        return ReplicaPool(replicas, fail_limit=o.replica_failures, cooldown=o.replica_cooldown)
+
     @classmethod
     def from_spec(
         cls, argument: str, options: ProviderOptions, context_needed: int | None = None
@@ -133,7 +180,8 @@ class OpenAIProvider(BaseProvider):
             chat=self.options.chat,
             count_prompt_tokens=True,
             context_window=self.options.context_window or self._window,
-            max_connections=self.options.concurrency,
+            max_connections=(self.options.batch_size if self.options.batch
+                             else self.pool.capacity),
             reasoning=self._is_reasoning(),
             tools=self.options.chat,
             response_formats=("json_object", "json_schema") if self.options.chat else (),
@@ -148,8 +196,9 @@ class OpenAIProvider(BaseProvider):
 
     def info(self) -> dict[str, Any]:
         prints = {"system_fingerprints": sorted(self._fingerprints)} if self._fingerprints else {}
-        return {"model_id": self.model_id, "base_url": self.base_url, **self._server_info,
-                **self.policy.info(), **prints}
+        replicas = {"replicas": self.pool.stats()} if len(self.pool.replicas) > 1 else {}
+        return {"model_id": self.model_id, "base_url": display_url(self.base_url),
+                **self._server_info, **self.policy.info(), **prints, **replicas}
 
     async def serves_cached(self, response: GenerateResponse | LoglikelihoodResponse) -> bool:
         """A stored answer whose system_fingerprint the server has not reported in this run is
@@ -165,30 +214,38 @@ class OpenAIProvider(BaseProvider):
         return not self._fingerprints or response.fingerprint in self._fingerprints
 
     def cache_identity(self) -> str:
-        """The endpoint and model, and the options that change its answers where set (so a
-        run with another reasoning effort or extra field is not served the old answers)."""
+        """The endpoint and model, the options that change its answers where set (so a run
+        with another reasoning effort or extra field is not served the old answers), and the
+        model's /models entry where the server has one (`check` reads it first): a new
+        checkpoint served under the same name (vLLM's `root`, a new `max_model_len`) is not
+        served the old answers either."""
         identity = f"{self.model_id}@{self.base_url}"
         shaping = {k: v for k, v in (("extra_body", self.options.extra_body),
                                      ("reasoning_effort", self.options.reasoning_effort)) if v}
+        entry = {k: v for k, v in (self._server_info.get("server_model") or {}).items()
+                 if k not in _ENTRY_IGNORED}
+        if entry:  # what /models says of the build behind the name (vLLM: its checkpoint)
+            shaping["server_model"] = entry
         if shaping:
             blob = json.dumps(shaping, sort_keys=True).encode()
             identity += "#" + hashlib.sha256(blob).hexdigest()[:12]
         return identity
 
     async def aclose(self) -> None:
-        await self.http.aclose()
+        if self._batcher is not None:
+            await self._batcher.aclose()
+        await self.pool.aclose()
 
     async def check(self) -> None:
-        """Fail fast with one line when the endpoint cannot be reached at all."""
-        resp = await self.http.get("/models")
-        if resp.status_code in (401, 403):
-            raise ProviderError(
-                f"{self.base_url} refused the credentials (HTTP {resp.status_code}); "
-                f"check ${self.options.api_key_env}"
-            )
-        if resp.status_code == 200:
+        """Fail fast with one line when an endpoint cannot be reached at all, or when the
+        replicas of the model do not all serve the same model."""
+        answers = {}
+        for replica in self.pool.replicas:
+            answers[replica.url] = await self._models(replica.http)
+        first = answers[self.pool.replicas[0].url]
+        if isinstance(first, dict):
             try:
-                data = resp.json().get("data", [])
+                data = first.get("data", [])
                 ids = [m.get("id") for m in data if isinstance(m, dict)]
                 self._server_info["server_models"] = ids[:20]
                 for m in data:
@@ -197,20 +254,66 @@ class OpenAIProvider(BaseProvider):
                             k: v for k, v in m.items() if isinstance(v, str | int | float)
                         }
                         self._window = _window(m)
-            except (ValueError, AttributeError):
+            except (ValueError, AttributeError, TypeError):
                 pass
+        if len(self.pool.replicas) > 1:
+            async def answer(replica: Replica) -> Any:
+                return answers[replica.url]
+
+            await check_same_model(self.pool, self.model, answer)
+
+    async def _models(self, http: HTTPClient) -> Any:
+        """An endpoint's `/models` answer (None where it gave none in JSON)."""
+        resp = await http.get("/models")
+        if resp.status_code in (401, 403):
+            raise ProviderError(
+                f"{display_url(http.base_url)} refused the credentials (HTTP "
+                f"{resp.status_code}); check ${self.options.api_key_env}"
+            )
         if server := resp.headers.get("server"):
-            self._server_info["server_header"] = server
+            self._server_info.setdefault("server_header", server)
+        if resp.status_code != 200:
+            return None
+        try:
+            return resp.json()
+        except ValueError:
+            return None
 
     # -- generation -----------------------------------------------------------------------
     async def generate(self, request: GenerateRequest) -> GenerateResponse:
+        body, path = self._generate_body(request)
+        if self._batcher is not None:
+            answer = await self._batcher.submit(path, self._shaped({**body, "stream": False}))
+            return batch_response(answer, path)
+        tag = len(self.pool.replicas) > 1  # which replica answered, where there is a choice
+
+        async def send(r: Replica, sent: dict[str, Any], accepted: asyncio.Event
+                       ) -> GenerateResponse:
+            if not self.options.stream:
+                resp = await self._complete(r.http, path, sent, accepted)
+            else:
+                if self._stream_usage:
+                    sent = {**sent, "stream_options": {"include_usage": True}}
+                resp = await self._stream(r.http, path, sent, accepted)
+            return replace(resp, endpoint=r.url) if tag else resp
+
+        try:
+            response: GenerateResponse = await self._send(body, send)
+        finally:
+            self._live_answered.set()  # whatever came of it: waiters stop waiting
+        if response.fingerprint:
+            self._fingerprints.add(response.fingerprint)
+        return response
+
+    def _generate_body(self, request: GenerateRequest) -> tuple[dict[str, Any], str]:
+        """The request body of a generation, and the path it goes to."""
         s = request.sampling
         body: dict[str, Any] = {
             "model": self.model,
             "temperature": s.temperature,
             "top_p": s.top_p,
             "max_tokens": s.max_tokens,
-            "stream": True,
+            "stream": self.options.stream,
         }
         if s.stop:
             body["stop"] = list(s.stop)
@@ -227,19 +330,7 @@ class OpenAIProvider(BaseProvider):
             if request.messages is None:
                 raise CapabilityError(f"{self.model_id}: response_format needs chat messages")
             body["response_format"] = request.response_format
-
-        def send(sent: dict[str, Any], accepted: asyncio.Event) -> Awaitable[GenerateResponse]:
-            if self._stream_usage:
-                sent = {**sent, "stream_options": {"include_usage": True}}
-            return self._stream(path, sent, accepted)
-
-        try:
-            response: GenerateResponse = await self._send(body, send)
-        finally:
-            self._live_answered.set()  # whatever came of it: waiters stop waiting
-        if response.fingerprint:
-            self._fingerprints.add(response.fingerprint)
-        return response
+        return body, path
 
     async def _send(self, body: dict[str, Any], send: _Send) -> Any:
         """Send `body` (with the parameter policy and the model options applied); a 400 that
@@ -273,12 +364,10 @@ class OpenAIProvider(BaseProvider):
     async def _send_learning(self, body: dict[str, Any], send: _Send, accepted: asyncio.Event
                              ) -> Any:
         while True:
-            sent = self.policy.apply(body)
-            if self.options.reasoning_effort is not None:
-                sent["reasoning_effort"] = self.options.reasoning_effort
-            sent.update(self.options.extra_body)
+            sent = self._shaped(body)
             try:
-                result = await self.http.redacting(send(sent, accepted))
+                result = await self.pool.call(partial(_attempt, send, sent, accepted),
+                                              _output_tokens)
             except RejectedRequestError as e:
                 if self.policy.learn(e, sent):
                     continue
@@ -290,6 +379,14 @@ class OpenAIProvider(BaseProvider):
             self._settled = True
             return result
 
+    def _shaped(self, body: dict[str, Any]) -> dict[str, Any]:
+        """`body` with the parameter policy and the model's own request fields applied."""
+        sent = self.policy.apply(body)
+        if self.options.reasoning_effort is not None:
+            sent["reasoning_effort"] = self.options.reasoning_effort
+        sent.update(self.options.extra_body)
+        return sent
+
     async def count_prompt_tokens(self, request: GenerateRequest) -> int | None:
         """The request's prompt tokens as the server counts them: one non-streamed call that
         generates a single token (streams from some servers, llama-cpp-python's among them,
@@ -298,19 +395,21 @@ class OpenAIProvider(BaseProvider):
             "model": self.model, "max_tokens": 1, "temperature": 0.0, "stream": False,
         }
         path = _add_input(body, request)
-        data = await self._send(body, lambda sent, _accepted: self._post_json(path, sent))
+        data = await self._send(body, lambda r, sent, _accepted: self._post_json(r.http, path,
+                                                                                   sent))
         usage = data.get("usage")
         n = count(usage.get("prompt_tokens")) if isinstance(usage, dict) else 0
         return n or None
 
     async def _stream(
-        self, path: str, body: dict[str, Any], accepted: asyncio.Event | None = None
+        self, http: HTTPClient, path: str, body: dict[str, Any],
+        accepted: asyncio.Event | None = None,
     ) -> GenerateResponse:
         acc = _StreamAccumulator()
         stats = StreamStats(accepted=accepted)
         t0 = time.perf_counter()
         e2e: float | None = None
-        async for arrival, event in self.http.events(path, body, t0, stats):
+        async for arrival, event in http.events(path, body, t0, stats):
             if acc.done:
                 continue  # past [DONE]: read on to the end of the body, so the connection is reused
             if event == "[DONE]":
@@ -323,6 +422,15 @@ class OpenAIProvider(BaseProvider):
         if not acc.saw_choice:
             raise RetryableProviderError(f"{path}: response had no choices")
         return acc.response(e2e, stats.connect)
+
+    async def _complete(
+        self, http: HTTPClient, path: str, body: dict[str, Any], accepted: asyncio.Event
+    ) -> GenerateResponse:
+        """One non-streamed request: its latency is the whole response's; TTFT unknown."""
+        stats = StreamStats(accepted=accepted)
+        t0 = time.perf_counter()
+        data = await http.post_json(path, body, stats)
+        return parse_completion(data, path, time.perf_counter() - t0, stats.connect)
 
     # -- log-likelihood -------------------------------------------------------------------
     async def loglikelihood(self, request: LoglikelihoodRequest) -> LoglikelihoodResponse:
@@ -351,7 +459,8 @@ class OpenAIProvider(BaseProvider):
             "echo": True,
             "logprobs": 1,
         }
-        data = await self.http.redacting(self._post_json("/completions", body))
+        data = await self.pool.call(
+            lambda r: r.http.redacting(self._post_json(r.http, "/completions", body)))
         try:
             lp = data["choices"][0]["logprobs"]
             offsets, tokens = lp["text_offset"], lp["tokens"]
@@ -376,129 +485,29 @@ class OpenAIProvider(BaseProvider):
         usage = data.get("usage") or {}
         return ContinuationScore(total, greedy, n), int(usage.get("prompt_tokens", 0))
 
-    async def _post_json(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        data = await self.http.post_json(path, body)
+    async def _post_json(self, http: HTTPClient, path: str, body: dict[str, Any]
+                         ) -> dict[str, Any]:
+        data = await http.post_json(path, body)
         if not data.get("choices"):
             raise RetryableProviderError(f"{path}: response had no choices")
         return data
 
 
-class _StreamAccumulator:
-    """Collects streamed chunks with their arrival times."""
+async def _attempt(send: _Send, sent: dict[str, Any], accepted: asyncio.Event,
+                   replica: Replica) -> Any:
+    """One try of a request on one replica (any key the server echoes redacted)."""
+    return await replica.http.redacting(send(replica, sent, accepted))
 
-    def __init__(self) -> None:
-        self.text: list[str] = []
-        self.reasoning: list[str] = []
-        self.chunk_times: list[float] = []
-        self.first_reasoning: float | None = None
-        self.first_answer: float | None = None
-        self.finish_reason: str | None = None
-        self.usage: dict[str, Any] | None = None
-        self.model: str | None = None
-        self.fingerprint: str | None = None
-        self.done = False
-        self.saw_choice = False
-        # streamed tool calls by their index: [id, name, argument pieces]
-        self.tool_calls: dict[int, tuple[list[str], list[str], list[str]]] = {}
 
-    def add(self, arrival: float, chunk: dict[str, Any]) -> None:
-        if isinstance(chunk.get("model"), str):
-            self.model = chunk["model"]
-        if isinstance(chunk.get("system_fingerprint"), str):
-            self.fingerprint = chunk["system_fingerprint"]
-        if isinstance(chunk.get("usage"), dict):
-            self.usage = chunk["usage"]
-        if "error" in chunk:
-            raise RetryableProviderError(f"error event in stream: {str(chunk['error'])[:200]}")
-        choices = chunk.get("choices")
-        if not isinstance(choices, list):
-            raise RetryableProviderError("stream chunk without a choices list")
-        for ch in choices:
-            self._choice(arrival, ch)
+def _output_tokens(result: Any) -> int:
+    return result.usage.completion_tokens if isinstance(result, GenerateResponse) else 0
 
-    def _choice(self, arrival: float, ch: Any) -> None:
-        if not isinstance(ch, dict):
-            raise RetryableProviderError("stream choice is not an object")
-        self.saw_choice = True
-        delta = ch.get("delta") or {}
-        if not isinstance(delta, dict):
-            raise RetryableProviderError("stream delta is not an object")
-        piece = delta.get("content") if "delta" in ch else ch.get("text")
-        reasoning = delta.get("reasoning_content") or delta.get("reasoning")
-        if not isinstance(piece, str | None) or not isinstance(reasoning, str | None):
-            raise RetryableProviderError("stream content is not text")
-        if delta.get("tool_calls"):
-            self._tool_calls(delta["tool_calls"])
-            if self.first_answer is None:
-                self.first_answer = arrival
-            self.chunk_times.append(arrival)
-        if reasoning:
-            self.reasoning.append(reasoning)
-            if self.first_reasoning is None:
-                self.first_reasoning = arrival
-            self.chunk_times.append(arrival)
-        if piece:
-            self.text.append(piece)
-            if self.first_answer is None:
-                self.first_answer = arrival
-            self.chunk_times.append(arrival)
-        if ch.get("finish_reason"):
-            self.finish_reason = str(ch["finish_reason"])
 
-    def _tool_calls(self, deltas: Any) -> None:
-        if not isinstance(deltas, list):
-            raise RetryableProviderError("stream tool_calls is not a list")
-        for d in deltas:
-            fn = d.get("function") if isinstance(d, dict) else None
-            index = d.get("index", len(self.tool_calls)) if isinstance(d, dict) else None
-            if not isinstance(index, int) or not isinstance(fn, dict | None):
-                raise RetryableProviderError("stream tool call is not an indexed object")
-            call_id, name, args = self.tool_calls.setdefault(index, ([], [], []))
-            fn = fn or {}
-            for value, into in ((d.get("id"), call_id), (fn.get("name"), name),
-                                (fn.get("arguments"), args)):
-                if not isinstance(value, str | None):
-                    raise RetryableProviderError("stream tool call field is not text")
-                if value and into is call_id:  # an id is whole wherever a server repeats it
-                    call_id[:] = [value]
-                elif value:
-                    into.append(value)
-
-    def response(self, e2e: float, connect: float | None = None) -> GenerateResponse:
-        u = self.usage or {}
-        details = u.get("prompt_tokens_details")
-        details = details if isinstance(details, dict) else {}
-        out_details = u.get("completion_tokens_details")
-        out_details = out_details if isinstance(out_details, dict) else {}
-        if self.usage:
-            usage = Usage(
-                prompt_tokens=count(u.get("prompt_tokens")),
-                completion_tokens=count(u.get("completion_tokens")),
-                # OpenAI: prompt_tokens_details; Moonshot: cached_tokens; DeepSeek: cache hits
-                cached_tokens=count(details.get("cached_tokens") or u.get("cached_tokens")
-                                    or u.get("prompt_cache_hit_tokens")),
-                reasoning_tokens=count(out_details.get("reasoning_tokens")),
-            )
-        else:  # no usage from the server: one streamed chunk is about one token
-            usage = Usage(completion_tokens=len(self.chunk_times), estimated=True)
-        return GenerateResponse(
-            text="".join(self.text),
-            reasoning="".join(self.reasoning) or None,
-            finish_reason=self.finish_reason,
-            usage=usage,
-            timing=Timing(
-                ttft=self.chunk_times[0] if self.chunk_times else None,
-                e2e=e2e,
-                chunk_times=tuple(self.chunk_times),
-                first_reasoning=self.first_reasoning,
-                first_answer=self.first_answer,
-                connect=connect,
-            ),
-            model_reported=self.model,
-            fingerprint=self.fingerprint,
-            tool_calls=tuple(ToolCall("".join(n), "".join(a), "".join(i))
-                             for _, (i, n, a) in sorted(self.tool_calls.items())),
-        )
+def batch_response(body: dict[str, Any], path: str) -> GenerateResponse:
+    """A batch job's answer (a non-streamed completion) as a response: no latency (a batch
+    answer has none), its usage marked `batch` (billed at the batch price)."""
+    response = parse_completion(body, path, 0.0, None)
+    return replace(response, usage=replace(response.usage, batch=True), timing=Timing(e2e=0.0))
 
 
 def _add_input(body: dict[str, Any], request: GenerateRequest) -> str:

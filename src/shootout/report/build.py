@@ -74,6 +74,8 @@ class Report:
     routing: tuple[Routing, ...] = ()  # per ranked profile, in the profiles' order
     # stored `shootout perf` load tests (`Store.get_perf`), for the "Load tests" section
     perf: tuple[dict[str, Any], ...] = ()
+    # `shootout monitor` summaries (`report.availability.load_monitors`), for "Availability"
+    monitors: tuple[dict[str, Any], ...] = ()
 
 
 def build_report(
@@ -198,6 +200,7 @@ def model_costs(data: ReportData) -> dict[str, dict[str, Any]]:
             "tokens_out": pick(row, "covers.output_tokens"),
             "tokens_reasoning": pick(row, "covers.reasoning_tokens"),
             "cost_reasoning_usd": pick(row, "cost_reasoning_usd"),
+            "batch_requests": pick(row, "n_batch_requests") or 0,
             "ttft_ms": ttft,
             "throughput_tps": pick(row, "throughput.per_request_output_tokens_per_s.median"),
             "e2e_ms": e2e,

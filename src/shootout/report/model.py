@@ -26,7 +26,7 @@ from ..analysis.results import (
 )
 from ..analysis.results import breakdowns as group_scores
 from ..analysis.takeaways import normalize_domain
-from ..benchmarks import find_benchmark_class
+from ..benchmarks import find_benchmark_class, split_variant
 from ..errors import ConfigError
 from ..scores import Score
 from ..store import RunRecord, SampleRow, Store
@@ -107,7 +107,9 @@ def report_data(results: Results, models: list[str] | None = None) -> ReportData
             if model == m.model:
                 smp[(m.label, bench)] = list(ss)
     runs = [r.run for r in results.runs]
-    benches = _bench_order(runs, rows)
+    # a benchmark under another prompt template (`arc_easy@v1`) is compared in the prompt
+    # sensitivity section, not as a benchmark of its own
+    benches = [b for b in _bench_order(runs, rows) if not split_variant(b)[1]]
     infos, cells, items, stats = _cells(benches, [m.label for m in refs], rows, smp)
     eff, eff_error = _efficiency(results.runs, refs)
     return ReportData(

@@ -62,7 +62,9 @@ def _plugins() -> dict[str, SectionFn]:
 
 
 def _all() -> dict[str, SectionFn]:
-    from . import coding, loadtest  # noqa: F401  (the built-in sections register on import)
+    # the built-in sections register on import (availability imports coding and loadtest
+    # first: their ids stay as they were)
+    from . import availability, coding, loadtest, prompt_sensitivity  # noqa: F401
 
     return {**_plugins(), **_SECTIONS}
 

@@ -15,6 +15,7 @@ from ..naming import specs_by_name
 from ..scores import Score
 from ..scoring.choice import LETTERS
 from .build import Report
+from .replicas import endpoints_table
 from .tables import Table, cell, date, lcell, params
 
 FAILED_MARK = "†"  # the score leaves out failed items: see the note under the table
@@ -66,9 +67,9 @@ def efficiency(report: Report) -> dict[str, Any]:
         ("Input price (USD per 1M tokens)", lambda m: money(mc[m]["input_per_m"])),
         ("Output price (USD per 1M tokens)", lambda m: money(mc[m]["output_per_m"])),
         ("Price source", lambda m: str(mc[m]["price_source"] or "unknown")),
-        ("Time to first token, median (ms)", lambda m: num(mc[m]["ttft_ms"])),
+        ("Time to first token, median (ms)", lambda m: _latency(mc[m], "ttft_ms")),
         ("Throughput, median per request (tokens/s)",
-         lambda m: num(mc[m]["throughput_tps"], "{:,.1f}")),
+         lambda m: _latency(mc[m], "throughput_tps", "{:,.1f}")),
         ("Tokens in / out (scored benchmarks)",
          lambda m: f"{num(mc[m]['tokens_in'])} / {num(mc[m]['tokens_out'])}"),
         ("Cost of the run (USD)", lambda m: money(mc[m]["cost_usd"])),
@@ -91,6 +92,7 @@ def efficiency(report: Report) -> dict[str, Any]:
                  for n, f in fields)
     covers = sorted({b for m in labels for b in mc[m]["covers"]})
     return {"table": Table("efficiency", ("", *labels), rows),
+            "endpoints": endpoints_table(report),
             "note": "Cost per benchmark point = the cost of the model's requests on the "
                     "benchmarks it was scored on ÷ its mean primary score there in points "
                     f"({', '.join(covers) or 'none'}; token counts above). Cost counts every "
@@ -99,6 +101,14 @@ def efficiency(report: Report) -> dict[str, Any]:
                     "generation requests; throughput is output tokens per second of "
                     "streaming. Serving cost follows active parameters: the last row divides "
                     "the output price by them."}
+
+
+def _latency(costs: dict[str, Any], key: str, fmt: str = "{:,.0f}") -> str:
+    """A latency figure; "n/a (batch)" for a model whose answers all came from batch jobs
+    (a batch answer has no time to first token)."""
+    if costs.get(key) is None and costs.get("batch_requests"):
+        return "n/a (batch)"
+    return num(costs.get(key), fmt)
 
 
 def _active(arch: dict[str, Any], m: str) -> int | None:
@@ -314,6 +324,7 @@ def methodology(report: Report) -> dict[str, Any]:
             "seed": spec.get("seed", "?"), "limit": spec.get("limit") or "all",
             "protocol": _protocol(man, spec),
             "cache": _cache(man),
+            "shards": _shards(man),
             "sampling": f"temperature {_temp(s)}, top-p {_default(s.get('top_p'))}, "
                         f"max tokens {s.get('max_tokens') or 'benchmark default'}",
             "models": _models_table(r.run_id, man, spec),
@@ -342,6 +353,21 @@ def _repeats_cell(pm: Mapping[str, Any]) -> str:
     if spent:
         return f"auto: {spent.get('repeats_spent', 0):g} of ≤{spent.get('max_repeats', '?')}"
     return str(pm.get("repeats", "?"))
+
+
+def _shards(man: Mapping[str, Any]) -> str:
+    """A shard of a sharded run, or a run merged from shards (`shootout merge`), says so."""
+    if shard := man.get("shard"):
+        return f"this run is shard {shard} of a sharded run (shootout merge puts them together)"
+    merge = man.get("merge") or {}
+    parts = merge.get("shards") or []
+    if not parts:
+        return ""
+    count = parts[0]["shard"].split("/")[1]
+    text = (f"merged from {len(parts)} of {count} shards by shootout merge ("
+            + ", ".join(f"{p['shard']}: run {p['run_id']}, {p['samples']:,} samples"
+                        for p in parts) + ")")
+    return text + (f"; gaps: {'; '.join(merge['gaps'])}" if merge.get("gaps") else "")
 
 
 def _bench_table(report: Report, run_id: str, man: Mapping[str, Any]) -> Table:

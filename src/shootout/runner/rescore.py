@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .. import __version__
-from ..benchmarks import Benchmark, Doc, PromptContext, get_benchmark_class
+from ..benchmarks import Benchmark, Doc, PromptContext, get_benchmark_class, with_variants
 from ..benchmarks.base import Mode, Request
 from ..config import RunConfig, validate_config
 from ..data.files import DataDir, resolve_data_dir
@@ -74,10 +74,12 @@ def rescore_run(db: Store, run_id: str, benchmarks: Sequence[str] | None = None,
     cfg = validate_config(run["spec"], f"stored run {run_id}")
     names = _chosen(cfg, benchmarks)
     data = DataDir(resolve_data_dir(data_dir))
-    benches = {n: _load(cfg, n, data) for n in names}
+    # each benchmark with the prompt templates it ran under (`arc_easy@v1`...)
+    benches = {v.name: _Bench(v, b.docs, b.fewshot)
+               for b in (_load(cfg, n, data) for n in names) for v in with_variants(b.bench)}
     manifest: dict[str, Any] = dict(run["manifest"] or {})
     out = Rescored(run_id, {n: b.bench.version for n, b in benches.items()})
-    for old, request, response in db.iter_samples_with_responses(run_id, names):
+    for old, request, response in db.iter_samples_with_responses(run_id, list(benches)):
         b = benches[old.benchmark]
         doc = b.docs.get(old.item_id)
         if request is None or response is None:

@@ -9,11 +9,18 @@ from __future__ import annotations
 import asyncio
 import random
 import sys
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..benchmarks import Benchmark, Doc, PromptContext, get_benchmark_class, sample_docs
+from ..benchmarks import (
+    Benchmark,
+    Doc,
+    PromptContext,
+    get_benchmark_class,
+    sample_docs,
+    with_variants,
+)
 from ..benchmarks.base import Mode
 from ..config import (
     DEFAULT_SAMPLED_REPEATS,
@@ -24,16 +31,16 @@ from ..config import (
 )
 from ..data.files import DataDir, resolve_data_dir
 from ..errors import CapabilityError, ConfigError
-from ..perf.cost import Tokens, token_cost
-from ..perf.prices import resolve_price
 from ..providers.base import Provider, Sampling
 from ..store.sqlite import Store
-from .adaptive import primary_scores, run_rounds, tokens_per_sample
+from .adaptive import AdaptiveRepeats, primary_scores, run_rounds, tokens_per_sample
+from .budget import Budget, estimate, model_price, preflight, settle_sample
 from .manifest import base_manifest
 from .pacing import Pacer
 from .progress import Progress
 from .retry import RetryBudget, RetryPolicy
 from .sample import SampleJob, run_sample
+from .shard import shard_docs
 
 
 @dataclass
@@ -80,6 +87,7 @@ class Runner:
         self.policy = policy or RetryPolicy()
         self.run_id = config.run_id()
         self._planned: list[PlannedBenchmark] | None = None
+        self._budget: Budget | None = None  # the cost caps, where the run has any
 
     def plan(self) -> list[PlannedBenchmark]:
         """Load and sample every benchmark's documents before any model is touched."""
@@ -92,9 +100,9 @@ class Runner:
             docs = bench.load()
             limit = bc.limit if bc.limit is not None else self.config.limit
             fewshot = bc.fewshot if bc.fewshot is not None else cls.default_fewshot
-            planned.append(
-                PlannedBenchmark(bench, sample_docs(docs, limit, self.config.seed), fewshot)
-            )
+            sampled = sample_docs(docs, limit, self.config.seed)
+            # the same items under each prompt template the benchmark's options ask for
+            planned += [PlannedBenchmark(b, sampled, fewshot) for b in with_variants(bench)]
         self._planned = planned
         return planned
 
@@ -110,6 +118,8 @@ class Runner:
             raise ConfigError(f"no provider given for {', '.join(missing)}")
         resumed = self.store.upsert_run(self.run_id, self.config.model_dump(mode="json"))
         planned = self.plan()
+        # before anything is sent: refused here when the expected cost is over a cap
+        self._budget = None if self.config.dry_run else await preflight(self, providers)
         manifest: dict[str, Any] = {
             **base_manifest(),
             "resumed": resumed,
@@ -119,6 +129,7 @@ class Runner:
             },
             "models": {},
             "benchmarks": {},
+            **({"shard": self.config.shard} if self.config.shard else {}),
         }
         try:
             for mcfg in self.config.models:
@@ -129,9 +140,13 @@ class Runner:
         manifest["cache"] = self._cache_summary()
         manifest["data_checksums"] = dict(sorted(self.data.checksums.items()))
         manifest["data_dir"] = str(self.data.root)
+        status = "dry-run" if self.config.dry_run else "complete"
+        if self._budget is not None:
+            manifest["budget"] = self._budget.summary()
+            status = "stopped-by-budget" if self._budget.stopped else status
         self.store.set_manifest(self.run_id, manifest)
         # a dry run priced the work and sent nothing: it is not a complete run of anything
-        self.store.set_run_status(self.run_id, "dry-run" if self.config.dry_run else "complete")
+        self.store.set_run_status(self.run_id, status)
         return self.run_id
 
     async def _run_model(
@@ -154,7 +169,10 @@ class Runner:
             ctx = self._prompt_context(mcfg, provider, pb, mode)
             repeats = self._repeats(mode, ctx.sampling)
             send = not self.config.dry_run
-            docs = await pb.bench.bind(provider, pb.docs, ctx, send=send)
+            # bound to all of the run's items, then cut to this shard's: the binding (needle's
+            # calibration) and the template hash are those of the unsharded run
+            every = await pb.bench.bind(provider, pb.docs, ctx, send=send)
+            docs = shard_docs(pb.bench.name, every, self.config.shard)
             entry = self._manifest_entry(manifest, pb, docs)
             entry.setdefault("per_model", {})[mcfg.display] = {
                 "mode": mode,
@@ -162,11 +180,12 @@ class Runner:
                 **({"reasoning": True} if provider.capabilities.reasoning else {}),
                 "repeats": repeats,
                 "sampling": ctx.sampling.to_dict() if mode == "generative" else None,
-                "template_hash": pb.bench.template_hash(docs, ctx),
+                "template_hash": pb.bench.template_hash(every, ctx),
                 **({"model_binding": info} if (info := pb.bench.binding_info()) else {}),
+                **({"items_unsharded": len(every)} if self.config.shard else {}),
             }
             if not send:
-                self._report_dry_run(mcfg, pb.bench, docs, ctx, repeats, entry)
+                self._report_dry_run(mcfg, provider, pb.bench, (docs, ctx, repeats), entry)
                 continue
             bound = PlannedBenchmark(pb.bench, docs, pb.fewshot)
             spent = await self._run_benchmark(mcfg, provider, bound, ctx, repeats,
@@ -200,7 +219,7 @@ class Runner:
                 "version": pb.bench.version,
                 "citation": pb.bench.citation,
                 "n_items": len(docs),
-                "fewshot": pb.fewshot,
+                "fewshot": pb.bench.fewshot_used(pb.fewshot),
                 "fewshot_seed": self.config.seed,
                 "sample_seed": self.config.seed,
             },
@@ -209,26 +228,22 @@ class Runner:
 
     @staticmethod
     def _report_dry_run(
-        mcfg: ModelConfig, bench: Benchmark, docs: list[Doc], ctx: PromptContext,
-        repeats: int, entry: dict[str, Any],
+        mcfg: ModelConfig, provider: Provider, bench: Benchmark,
+        work: tuple[list[Doc], PromptContext, int], entry: dict[str, Any],
     ) -> None:
         """Print what the work would cost (tokens, and dollars where the price is known),
         send nothing."""
-        cost = dict(bench.cost(docs, ctx))
-        if repeats > 1:
-            cost = {k: v * repeats if isinstance(v, int) else v for k, v in cost.items()}
-        price = resolve_price(mcfg.display, mcfg.spec, mcfg.provider_options.get("base_url"),
-                              config_price=mcfg.price)
-        sent = int(cost.get("prompt_tokens", 0)) + int(cost.get("calibration_tokens", 0))
-        usd = token_cost(Tokens(input=sent, output=int(cost.get("max_completion_tokens", 0))),
-                         price)
-        cost["usd_at_most"] = usd
+        docs, ctx, repeats = work
+        cost = estimate(bench, docs, ctx, repeats, model_price(mcfg),
+                        reasoning=provider.capabilities.reasoning)
         entry.setdefault("dry_run", {})[mcfg.display] = cost
         parts = ", ".join(
             f"{k.replace('_', ' ')} {v:,}" for k, v in cost.items()
             if isinstance(v, int) and k != "requests"
         )
-        money = f"; at most ${usd:,.2f}" if usd is not None else "; price unknown"
+        usd, expected = cost["usd_at_most"], cost["usd_expected"]
+        money = (f"; expected ${expected:,.2f}, at most ${usd:,.2f}" if usd is not None
+                 else "; price unknown")
         print(f"dry run: {mcfg.display} · {bench.name}: {len(docs) * repeats} requests; "
               f"{parts}{money}", file=sys.stderr)
 
@@ -295,6 +310,9 @@ class Runner:
 
         async def one(doc: Doc, rep: int) -> None:
             async with sem:
+                reserved = await self._budget.admit(name, pb.bench.name) if self._budget else 0.0
+                if reserved is None:
+                    return  # a cost cap is reached: sent by the rerun under a higher cap
                 rctx = ctx
                 if ctx.mode == "generative" and ctx.sampling.temperature > 0:
                     seeded = replace(ctx.sampling, seed=self.config.seed + rep)
@@ -304,6 +322,9 @@ class Runner:
                                 self.run_id, pacer)
                 row, attempts = await run_sample(job, self.store, (*retry, rng))
                 self.store.put_sample(self.run_id, row, attempts=attempts)
+                if self._budget is not None:
+                    await settle_sample(self._budget, self.store, name, reserved,
+                                        row.response_key, attempts)
                 self.progress.advance(task)
 
         async def draw(jobs: list[tuple[Doc, int]]) -> None:
@@ -318,7 +339,14 @@ class Runner:
         if rule is None:
             await draw(jobs)
             return None
+        return await self._rounds(name, pb, rule, done, draw)
 
+    async def _rounds(self, name: str, pb: PlannedBenchmark, rule: AdaptiveRepeats,
+                      done: set[tuple[str, int]],
+                      draw: Callable[[list[tuple[Doc, int]]], Awaitable[None]]
+                      ) -> dict[str, Any]:
+        """Adaptive repeats: round after round of the items still missing that repeat, each
+        decision on the stored scores (runner.adaptive); what the rounds spent."""
         def scores() -> dict[str, list[float]]:
             rows = list(self.store.samples(self.run_id, name, pb.bench.name))
             return primary_scores(rows, pb.bench.primary_metric)

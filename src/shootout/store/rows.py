@@ -72,3 +72,46 @@ class PerfLevelRow:
     value: float
     summary: Mapping[str, Any]
     records: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class MonitorSession:
+    """One `shootout monitor` schedule: slot k is probed at wall-clock time start + k·every
+    (seconds since the epoch), for k in [0, slots)."""
+
+    monitor_id: str
+    config_hash: str  # of the command's arguments: a rerun of it finds this session
+    created_at: float
+    start: float
+    every: float
+    slots: int
+    config: dict[str, Any]
+
+    @property
+    def end(self) -> float:
+        return self.start + self.slots * self.every
+
+
+@dataclass(frozen=True)
+class ProbeRow:
+    """One availability probe: when it was due and sent, and what came of it. `status` is
+    "ok" or "error"; `error_class` names the failure (http_429, http_5xx, timeout, ...);
+    times in seconds (`scheduled`, `started` since the epoch; `ttft`, `latency` durations)."""
+
+    monitor_id: str
+    model: str
+    slot: int
+    endpoint: str  # without credentials or query
+    scheduled: float
+    started: float
+    status: str
+    error_class: str | None = None
+    http_status: int | None = None
+    ttft: float | None = None
+    latency: float | None = None
+    output_tokens: int | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"

@@ -74,14 +74,46 @@ CREATE TABLE IF NOT EXISTS perf_levels (
 );
 """
 
+# `shootout monitor` availability probes: one row per monitor session (its schedule: the first
+# slot's wall-clock time, the interval and the number of slots), one per probe sent
+MONITOR_SCHEMA = """
+CREATE TABLE IF NOT EXISTS monitors (
+    monitor_id TEXT PRIMARY KEY,
+    config_hash TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    start REAL NOT NULL,
+    every REAL NOT NULL,
+    slots INTEGER NOT NULL,
+    config_json TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS probes (
+    monitor_id TEXT NOT NULL,
+    model TEXT NOT NULL,
+    slot INTEGER NOT NULL,
+    endpoint TEXT NOT NULL,
+    scheduled REAL NOT NULL,
+    started REAL NOT NULL,
+    status TEXT NOT NULL,
+    error_class TEXT,
+    http_status INTEGER,
+    ttft REAL,
+    latency REAL,
+    output_tokens INTEGER,
+    error TEXT,
+    PRIMARY KEY (monitor_id, model, slot)
+);
+CREATE INDEX IF NOT EXISTS probes_by_model ON probes (model, scheduled);
+"""
 
-def _columns(db: sqlite3.Connection, table: str) -> set[str]:
-    return {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+
+def columns(db: sqlite3.Connection, table: str) -> list[str]:
+    """A table's column names, in their order."""
+    return [r[1] for r in db.execute(f"PRAGMA table_info({table})")]
 
 
 def _sample_detail(db: sqlite3.Connection) -> None:
     """Per-sample detail (a corpus metric's references, needle positions), added in schema 1."""
-    if "detail_json" not in _columns(db, "samples"):
+    if "detail_json" not in columns(db, "samples"):
         db.execute("ALTER TABLE samples ADD COLUMN detail_json TEXT NOT NULL DEFAULT '{}'")
 
 
@@ -90,7 +122,13 @@ def _perf_tables(db: sqlite3.Connection) -> None:
     db.executescript(PERF_SCHEMA)
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_sample_detail, _perf_tables)
+def _monitor_tables(db: sqlite3.Connection) -> None:
+    """Availability probes of `shootout monitor` (new tables: nothing to convert)."""
+    db.executescript(MONITOR_SCHEMA)
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
+    _sample_detail, _perf_tables, _monitor_tables)
 
 
 def migrate(db: sqlite3.Connection) -> None:

@@ -1,4 +1,5 @@
-"""SQLite store (WAL): runs, cached responses, scored samples, load tests.
+"""SQLite store (WAL): runs, cached responses, scored samples, load tests, availability probes
+(their SQL in `store.probes`).
 
 Every response is committed as soon as it arrives, keyed by a hash of (model, request, repeat),
 so a killed run loses at most the requests in flight, and a rerun serves the rest from here.
@@ -18,8 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import StoreError
+from .probes import ProbeStore
 from .rows import PerfLevelRow, RunRecord, SampleRow, StoredResponse
 from .schema import SCHEMA, SCHEMA_VERSION, migrate
+from .schema import columns as _columns
 
 __all__ = ["SCHEMA_VERSION", "SampleRow", "Store", "StoredResponse", "default_store_path"]
 
@@ -42,7 +45,7 @@ def default_store_path() -> Path:
     return Path(os.environ.get("SHOOTOUT_STORE", ".shootout/results.sqlite"))
 
 
-class Store:
+class Store(ProbeStore):
     """One SQLite file. Safe for several processes: WAL plus a busy timeout."""
 
     def __init__(self, path: Path | str) -> None:
@@ -213,6 +216,15 @@ class Store:
             "AND response_key IS NOT NULL GROUP BY model", (run_id,))
         return {r[0]: (int(r[1]), int(r[2])) for r in rows}
 
+    def sent_usage(self, run_id: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(model, usage) of each answer this run asked for itself, in any of its invocations
+        (answers from the cache cost it nothing): what the run has spent."""
+        rows = self._db.execute(
+            "SELECT s.model, r.response_json FROM samples s JOIN responses r "
+            "ON r.key = s.response_key WHERE s.run_id=? AND s.attempts > 0", (run_id,))
+        for model, response in rows.fetchall():
+            yield model, dict(_loads(response).get("usage") or {})
+
     def count_failed(self, run_id: str) -> int:
         row = self._db.execute(
             "SELECT COUNT(*) FROM samples WHERE run_id=? AND status NOT IN ('ok', 'truncated')",
@@ -293,6 +305,34 @@ class Store:
                   int(r.extraction_failed), r.error, json.dumps(r.detail, ensure_ascii=False),
                   run_id, r.model, r.benchmark, r.item_id, r.repeat) for r in rows],
             )
+
+    def copy_run_samples(self, source: Path, source_run: str, run_id: str) -> int:
+        """Copy `source_run`'s samples from the store file `source` into this store as
+        `run_id`'s, with the responses they use (a response this store already has is kept:
+        the same key is the same answer), together or not at all; return how many samples.
+        `shootout merge`."""
+        cols = ", ".join(c for c in _columns(self._db, "samples") if c != "run_id")
+        same = source.resolve() == self.path.resolve()
+        if not same:
+            self._db.execute("ATTACH DATABASE ? AS src", (str(source),))
+        db_name = "main" if same else "src"
+        try:
+            with self._transaction() as db:
+                db.execute(
+                    f"INSERT OR IGNORE INTO main.responses SELECT * FROM {db_name}.responses "
+                    f"WHERE key IN (SELECT response_key FROM {db_name}.samples WHERE run_id=?)",
+                    (source_run,))
+                cur = db.execute(
+                    f"INSERT INTO main.samples (run_id, {cols}) SELECT ?, {cols} "
+                    f"FROM {db_name}.samples WHERE run_id=?", (run_id, source_run))
+                return cur.rowcount
+        finally:
+            if not same:
+                self._db.execute("DETACH DATABASE src")
+
+    def delete_run_samples(self, run_id: str) -> None:
+        """Remove a run's samples (a merged run about to be merged again)."""
+        self._db.execute("DELETE FROM samples WHERE run_id=?", (run_id,))
 
     def touch_run(self, run_id: str) -> None:
         """Mark a run as updated now, keeping its status."""

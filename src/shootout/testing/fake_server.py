@@ -3,7 +3,8 @@
 It speaks the wire protocol for real (SSE streaming, usage, echo+logprobs), answers
 deterministically from a hash of the request, logs every request, and can inject faults and
 delays: 429 with or without Retry-After, 5xx, hangs, stalls, resets, malformed JSON or SSE,
-truncated streams, empty choices and wrong content types. Used by tests and benchmarks/ only.
+truncated streams, empty choices and wrong content types; `outages` script windows of time
+in which every request gets a 503 (`--outage FROM:TO`). Used by tests and benchmarks/ only.
 
 `tool_calls_fn(body)` scripts native function calls: a list of `{"name", "arguments"}`
 (arguments a JSON text, sent as given, valid or not) answers a chat request with `tool_calls`
@@ -96,9 +97,14 @@ class FakeOpenAIServer:
     reasoning_model: bool = False
     reasoning_tokens: int = 200
     rejected: list[dict[str, Any]] = field(default_factory=list)  # the 400s it answered
-    system_fingerprint: str | None = None  # sent in every streamed chunk, as OpenAI does
+    system_fingerprint: str | None = None  # sent in every chunk and response, as OpenAI does
     ssl: Any = None  # an ssl.SSLContext with the server's certificate: serve HTTPS
     connections: int = 0  # connections accepted so far
+    model_entry: dict[str, Any] = field(default_factory=dict)  # more fields of its /models entry
+    # scripted outages: (from, to) seconds since start() or open(); every request arriving in
+    # one is answered with `outage_fault` (an availability monitor's test: a 2-minute outage)
+    outages: tuple[tuple[float, float], ...] = ()
+    outage_fault: Fault = Fault.UNAVAILABLE
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -108,6 +114,7 @@ class FakeOpenAIServer:
         self._server: asyncio.Server | None = None
         self._thread: threading.Thread | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.started_at = time.time()  # wall clock; the outages are timed from it
 
     # -- lifecycle ------------------------------------------------------------------------
     def __enter__(self) -> FakeOpenAIServer:
@@ -136,6 +143,7 @@ class FakeOpenAIServer:
 
     async def open(self, port: int = 0) -> None:
         """Listen on 127.0.0.1 from the running event loop."""
+        self.started_at = time.time()
         self._server = await asyncio.start_server(
             self._connection, "127.0.0.1", port, backlog=2048, limit=2**22, ssl=self.ssl
         )
@@ -174,8 +182,11 @@ class FakeOpenAIServer:
             idx = self._count
             self._count += 1
             fault: Fault | None = None
+            since = time.time() - self.started_at
             if idx in self.schedule:
                 fault = self.schedule[idx]
+            elif any(a <= since < b for a, b in self.outages):
+                fault = self.outage_fault
             elif self.fault_rate and self._rng.random() < self.fault_rate:
                 fault = self._rng.choice(self.fault_kinds)
             self.requests.append(
@@ -342,7 +353,7 @@ class _Exchange:
     async def handle(self) -> None:
         if self.req.method == "GET":
             if self.req.path.rstrip("/").endswith("/models"):
-                data = [{"id": "fake-model", "object": "model"}]
+                data = [{"id": "fake-model", "object": "model", **self.owner.model_entry}]
                 await self.conn.json(200, {"object": "list", "data": data})
             else:
                 await self.conn.json(404, {"error": {"message": "not found"}})
@@ -513,10 +524,9 @@ class _Exchange:
             choice = {"index": 0, "message": msg, "finish_reason": finish}
         else:
             choice = {"index": 0, "text": text, "finish_reason": finish}
-        usage = _usage(body, [text] if text else [], thought)
-        await self.conn.json(
-            200, {"id": "x", "model": body.get("model"), "choices": [choice], "usage": usage}
-        )
+        usage = _usage(body, pieces, thought)  # as the same answer streamed counts it
+        await self.conn.json(200, {"id": "x", "model": body.get("model"), **self._fingerprint(),
+                                   "choices": [choice], "usage": usage})
 
     async def _echo(self, body: dict[str, Any]) -> None:
         prompt = str(body.get("prompt", ""))
@@ -660,9 +670,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--timing-log", help="append one JSON line per finished stream")
     ap.add_argument("--reasoning-model", action="store_true",
                     help="reject what OpenAI's reasoning models reject; report reasoning tokens")
+    ap.add_argument("--outage", action="append", default=[], metavar="FROM:TO",
+                    help="answer 503 from FROM to TO seconds after start (repeatable)")
     a = ap.parse_args(argv)
     srv = FakeOpenAIServer(ttft=a.ttft, itl=a.itl, n_chunks=a.n_chunks,
-                           fill_max_tokens=a.fill_max_tokens, reasoning_model=a.reasoning_model)
+                           fill_max_tokens=a.fill_max_tokens, reasoning_model=a.reasoning_model,
+                           outages=tuple(_window(w) for w in a.outage))
     srv.requests = collections.deque(maxlen=0)  # type: ignore[assignment]  # keeps no log
     with contextlib.ExitStack() as stack:
         if a.timing_log:
@@ -670,6 +683,11 @@ def main(argv: list[str] | None = None) -> None:
             srv.timing_log = lambda rec: log.write(json.dumps(rec) + "\n")
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(_serve_main(srv))
+
+
+def _window(text: str) -> tuple[float, float]:
+    start, _, end = text.partition(":")
+    return float(start), float(end)
 
 
 if __name__ == "__main__":

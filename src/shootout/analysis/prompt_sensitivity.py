@@ -1,0 +1,128 @@
+"""Prompt sensitivity: how much each model's score moves across prompt templates of one
+benchmark (`benchmarks.prompt_variants`), and whether the models keep their order.
+
+Per model: the score under each template with its interval (the results' own), the spread
+(max − min over templates) and the standard deviation across templates (ddof 1; NaN with one
+template). Across models: each template's ranking (best first), Kendall's tau-b between each
+template's scores and the reference template's (scipy; NaN with fewer than two models or all
+scores tied), whether the order is the same under every template, the overall winner (the best
+mean over templates) and the share of templates it tops. Per template, every pair of models is
+tested on the items both answered (`compare.compare_models`: paired t on item scores), Holm-
+adjusted over the templates for each pair.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats as _st
+
+from ..scores import Score
+from .compare import PairTest, compare_models
+
+Key = tuple[str, str]  # (model, benchmark name: `arc_easy` or `arc_easy@v1`)
+
+
+@dataclass(frozen=True)
+class ModelSpread:
+    model: str
+    scores: tuple[Score | None, ...]  # one per template, in the order of `Sensitivity.names`
+    spread: float  # max − min over the templates it was scored on
+    sd: float  # standard deviation across them (ddof 1)
+
+
+@dataclass(frozen=True)
+class TemplateRanking:
+    name: str
+    order: tuple[str, ...]  # models best first
+    tau: float  # Kendall's tau-b against the reference template's scores
+
+
+@dataclass(frozen=True)
+class Sensitivity:
+    benchmark: str
+    metric: str
+    names: tuple[str, ...]  # the benchmark's name under each template, reference first
+    models: tuple[ModelSpread, ...]
+    rankings: tuple[TemplateRanking, ...]
+    tests: tuple[PairTest, ...]  # every pair on every template, Holm over templates per pair
+    winner: str | None  # the best mean over the templates (None: no model scored on all)
+    winner_share: float  # the share of templates on which the winner is first
+
+    @property
+    def stable(self) -> bool:
+        """The models are in the same order under every template."""
+        return len({r.order for r in self.rankings}) <= 1
+
+
+def spread(values: Sequence[float]) -> tuple[float, float]:
+    """(max − min, standard deviation with ddof 1) of a model's scores across templates."""
+    x = np.asarray([v for v in values if math.isfinite(v)], dtype=float)
+    if x.size == 0:
+        return math.nan, math.nan
+    sd = float(x.std(ddof=1)) if x.size > 1 else math.nan
+    return float(x.max() - x.min()), sd
+
+
+def kendall_tau(a: Sequence[float], b: Sequence[float]) -> float:
+    """Kendall's tau-b between two score vectors over the same models (NaN: undefined)."""
+    if len(a) < 2 or len(set(a)) < 2 or len(set(b)) < 2:
+        return math.nan
+    return float(_st.kendalltau(a, b).statistic)
+
+
+def _order(models: Sequence[str], scores: Mapping[str, float]) -> tuple[str, ...]:
+    """Best first; ties keep the models' given order."""
+    have = [m for m in models if m in scores]
+    return tuple(sorted(have, key=lambda m: -scores[m]))
+
+
+def prompt_sensitivity(
+    benchmark: str,
+    names: Sequence[str],
+    models: Sequence[str],
+    cells: Mapping[Key, Score],
+    items: Mapping[Key, Mapping[str, Sequence[float]]],
+    *,
+    confidence: float = 0.95,
+) -> Sensitivity:
+    """The sensitivity of `models` on `benchmark` across its templates `names` (the reference
+    first). `cells`: each model's score of the compared metric per template; `items`: its item
+    scores, for the paired tests."""
+    metric = next((c.metric for (m, n), c in cells.items() if n in names and m in models), "")
+    spreads = []
+    for m in models:
+        row = tuple(cells.get((m, n)) for n in names)
+        width, sd = spread([c.score for c in row if c is not None])
+        spreads.append(ModelSpread(m, row, width, sd))
+    per_name = {n: {m: cells[(m, n)].score for m in models if (m, n) in cells} for n in names}
+    everywhere = [m for m in models if all(m in per_name[n] for n in names)]
+    ref = names[0]
+    rankings = []
+    for n in names:
+        shared = [m for m in everywhere if m in per_name[ref]]
+        tau = kendall_tau([per_name[ref][m] for m in shared], [per_name[n][m] for m in shared])
+        rankings.append(TemplateRanking(n, _order(everywhere, per_name[n]), tau))
+    means = {m: float(np.mean([per_name[n][m] for n in names])) for m in everywhere}
+    winner = _order(everywhere, means)[0] if everywhere else None
+    share = (sum(r.order[:1] == (winner,) for r in rankings) / len(rankings)
+             if winner else math.nan)
+    tests = compare_models(models, list(names), cells, items, confidence=confidence)
+    return Sensitivity(benchmark, metric, tuple(names), tuple(spreads), tuple(rankings),
+                       tuple(tests), winner, share)
+
+
+def reversals(sens: Sensitivity) -> list[PairTest]:
+    """The tests in which a template puts a model significantly (after Holm) ahead of one that
+    the reference template ranks above it: prompt dependence, not noise."""
+    ref = {m: i for i, m in enumerate(sens.rankings[0].order)} if sens.rankings else {}
+    out = []
+    for t in sens.tests:
+        win = t.winner
+        lose = t.b if win == t.a else t.a
+        if win is not None and win in ref and lose in ref and ref[win] > ref[lose]:
+            out.append(t)
+    return out

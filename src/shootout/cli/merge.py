@@ -1,0 +1,56 @@
+"""`shootout merge STORE...`: the shards of a sharded run put together as one run."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+
+from ..runner.merge import MergeResult, merge_shards
+from ..store import Store, default_store_path
+from .runs import open_store
+
+
+def merge_command(
+    stores: list[Path] = typer.Argument(
+        ..., help="The shards' stores (`shootout run --shard I/N` wrote each)."),
+    store: Path = typer.Option(
+        None, "--store", help="Store to write the merged run into (.shootout/results.sqlite)."),
+    run: str = typer.Option(
+        None, "--run", help="The run to assemble, where the stores hold shards of several."),
+    allow_partial: bool = typer.Option(
+        False, "--allow-partial",
+        help="Merge although shards or items are missing: the run is marked partial."),
+    json_out: bool = typer.Option(False, "--json", help="Print what was merged as JSON."),
+) -> None:
+    """Put the shards of a sharded run together as the one run they split: its id, results
+    and report are the unsharded run's. Refuses shards of different configurations or splits,
+    overlapping shards, and (without --allow-partial) missing or unfinished ones."""
+    # a store named twice (by two paths to one file) is read once
+    sources = list({p.resolve(): open_store(p) for p in stores}.values())
+    into = Store(store or default_store_path())
+    result = merge_shards(sources, into, run=run, allow_partial=allow_partial)
+    if json_out:
+        print(json.dumps(_payload(result, into), indent=2))
+        return
+    _print(result, into)
+
+
+def _payload(result: MergeResult, into: Store) -> dict[str, object]:
+    return {"run_id": result.run_id, "status": result.status, "store": str(into.path),
+            "samples": result.samples, "gaps": list(result.gaps),
+            "shards": [{"shard": f"{s.index}/{s.count}", "store": str(s.store.path),
+                        "run_id": s.run_id, "status": s.status} for s in result.shards]}
+
+
+def _print(result: MergeResult, into: Store) -> None:
+    count = result.shards[0].count
+    print(f"merged {len(result.shards)} of {count} shards ({result.samples:,} samples) into "
+          f"run {result.run_id} in {into.path}: {result.status}")
+    for gap in result.gaps:
+        print(f"gap: {gap}", file=sys.stderr)
+    if result.gaps:
+        print("finish or run what is missing, then merge again", file=sys.stderr)
+    print(f"see it with: shootout results {result.run_id} --store {into.path}")

@@ -1,0 +1,110 @@
+"""One availability probe: a small fixed request sent once, through the provider a run uses
+(the same streaming client, so TTFT is measured as in runs and load tests), and what came of
+it. No retries inside a probe: a failure is the data point.
+
+Error classes, from what the provider raised:
+
+  http_429         rate limited
+  http_5xx         a server error or overload (500, 502, 503, 504, 529, ...)
+  http_4xx         any other refusal (401/403 credentials, 400 a rejected request, 404, ...)
+  timeout          no complete answer within the probe's timeout (or the client's read timeout)
+  connection_error the endpoint could not be reached, or the connection dropped
+  bad_response     an answer that is not one: malformed JSON or event stream, a stream without
+                   its end, no choices, the wrong content type, no token at all
+  error            anything else (its type is kept in the probe's error text)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+import httpx
+
+from ..errors import CapabilityError, ConfigError, ProviderError, RetryableProviderError
+from ..providers.base import GenerateRequest, Message, Provider, Sampling
+from ..store import MonitorSession, ProbeRow
+
+_HTTP_STATUS = re.compile(r"\bHTTP (\d{3})\b")
+PROBE_MESSAGE = "Reply with the single word OK."
+PROBE_PROMPT = "Q: Reply with the single word OK.\nA:"
+
+
+def probe_request(chat: bool, max_tokens: int) -> GenerateRequest:
+    """The fixed probe: greedy, short, the same every time (so probes are comparable)."""
+    sampling = Sampling(temperature=0.0, max_tokens=max_tokens)
+    if chat:
+        return GenerateRequest(messages=(Message("user", PROBE_MESSAGE),), sampling=sampling)
+    return GenerateRequest(prompt=PROBE_PROMPT, sampling=sampling)
+
+
+def public_url(url: str) -> str:
+    """A base URL as stored: no user, password or query (where keys sometimes travel)."""
+    if not url:
+        return ""
+    u = httpx.URL(url)
+    return str(u.copy_with(username=None, password=None, query=None, fragment=None))
+
+
+def classify(e: BaseException) -> tuple[str, int | None]:
+    """(error class, HTTP status or None) of a failed probe."""
+    if isinstance(e, TimeoutError):
+        return "timeout", None
+    match = _HTTP_STATUS.search(str(e)) if isinstance(e, ProviderError) else None
+    if match:
+        status = int(match.group(1))
+        if status == 429:
+            return "http_429", status
+        return ("http_5xx" if status >= 500 else "http_4xx"), status
+    cause = e.__cause__
+    if isinstance(cause, httpx.TimeoutException):
+        return "timeout", None
+    if isinstance(cause, httpx.TransportError):
+        return "connection_error", None
+    if isinstance(e, RetryableProviderError):
+        return "bad_response", None
+    return "error", None
+
+
+@dataclass(frozen=True)
+class Target:
+    """One monitored model: its name as stored (the spec), endpoint and provider."""
+
+    model: str
+    endpoint: str
+    provider: Provider
+
+
+async def send_probe(target: Target, session: MonitorSession, slot: int, scheduled: float,
+                     request: GenerateRequest, timeout: float,
+                     redact: Callable[[str], str] = lambda s: s) -> ProbeRow:
+    """Send the probe once and describe the outcome (never raises for a failed probe; a
+    misconfiguration that no probe could pass, such as a chat-only request to a text model,
+    is raised)."""
+    started = time.time()
+    t0 = time.perf_counter()
+    row = partial(ProbeRow, session.monitor_id, target.model, slot, target.endpoint, scheduled,
+                  started)
+
+    try:
+        resp = await asyncio.wait_for(target.provider.generate(request), timeout)
+    except (CapabilityError, ConfigError):
+        raise
+    except Exception as e:  # a failure is a data point, whatever it is
+        kind, status = classify(e)
+        text = str(e) or type(e).__name__
+        if kind == "error":
+            text = f"{type(e).__name__}: {text}"
+        if kind == "timeout" and isinstance(e, TimeoutError):
+            text = f"no complete answer within {timeout:g} s"
+        return row("error", error_class=kind, http_status=status,
+                   latency=time.perf_counter() - t0, error=redact(" ".join(text.split()))[:300])
+    if resp.timing.ttft is None:  # a stream that ended without any token: not an answer
+        return row("error", error_class="bad_response", latency=resp.timing.e2e,
+                   error="the answer had no token")
+    return row("ok", ttft=resp.timing.ttft, latency=resp.timing.e2e,
+               output_tokens=resp.usage.completion_tokens)

@@ -1,0 +1,391 @@
+"""Batch APIs at half price: OpenAI's Batch API and Anthropic's Message Batches.
+
+A model with `batch: true` hands each request to a `Batcher` instead of sending it. Requests
+that arrive together (the runner puts all of a benchmark's requests in flight at once) are
+written as one batch job, submitted, polled until the job ends, and each result is handed back
+to the request that asked for it; scoring and the store see an ordinary response.
+
+Before polling starts, the job's id and its requests' ids are appended to a journal file. A
+killed run, rerun, finds its unanswered requests in the journal and polls the job it already
+submitted (and paid for) instead of submitting them again.
+
+A request's id (`custom_id`) is a hash of its body and how many identical bodies this process
+sent before it, so a rerun asks for the same ids (`^[a-zA-Z0-9_-]{1,64}$`, as Anthropic
+requires). Latency is not measured: a batch answer has no time to first token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import uuid
+from collections import Counter
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+from pydantic import Field
+
+from ..errors import ProviderError, RetryableProviderError
+from .base import ProviderOptions
+from .http import HTTPClient, parse_json, raise_for_status, transport_reason
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """One request's outcome: the body the endpoint would have answered without a batch, or
+    why there is none (`retryable`: asking again may answer it, e.g. the job expired)."""
+
+    body: dict[str, Any] | None = None
+    error: str | None = None
+    retryable: bool = False
+
+
+class BatchJobAPI(Protocol):
+    """One vendor's batch endpoints."""
+
+    name: str
+
+    async def create(self, path: str, items: list[tuple[str, dict[str, Any]]]) -> str:
+        """Submit (custom_id, request body) pairs for `path`; the job's id."""
+        ...
+
+    async def ended(self, job_id: str) -> bool:
+        """Whether the job has stopped processing (its results can be read)."""
+        ...
+
+    async def results(self, job_id: str) -> dict[str, BatchResult]:
+        """Each custom_id's outcome (a request missing from the job's output is left out)."""
+        ...
+
+
+class BatchJournal:
+    """Append-only JSON lines: `{"api", "job", "ids"}` per submitted job."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def jobs(self, api: str) -> dict[str, str]:
+        """custom_id -> job id, for every job this API's journal holds (last one wins)."""
+        out: dict[str, str] = {}
+        if not self.path.exists():
+            return out
+        for line in self.path.read_text(encoding="utf-8").splitlines():
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line cut by a kill: its job was never polled from here
+            if isinstance(entry, dict) and entry.get("api") == api:
+                out.update({str(i): str(entry["job"]) for i in entry.get("ids", [])})
+        return out
+
+    def add(self, api: str, job_id: str, ids: list[str]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps({"api": api, "job": job_id, "ids": ids}) + "\n")
+
+
+@dataclass
+class _Job:
+    results: asyncio.Future[dict[str, BatchResult]]
+
+
+@dataclass
+class Batcher:
+    """Gathers requests into jobs: a job is submitted once `gather` seconds pass without a new
+    request, or when it holds `max_size` requests; each job is polled every `poll` seconds."""
+
+    api: BatchJobAPI
+    journal: BatchJournal
+    gather: float = 0.5
+    poll: float = 30.0
+    max_size: int = 50_000
+    submitted: int = 0  # jobs this process submitted (tests and the manifest read it)
+    _pending: dict[str, tuple[str, dict[str, Any], list[asyncio.Future[BatchResult]]]] = field(
+        default_factory=dict)
+    _seen: Counter[str] = field(default_factory=Counter)
+    _journaled: dict[str, str] | None = None
+    _jobs: dict[str, _Job] = field(default_factory=dict)
+    _timer: asyncio.TimerHandle | None = None
+    _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    def custom_id(self, body: dict[str, Any]) -> str:
+        digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:40]
+        n = self._seen[digest]
+        self._seen[digest] += 1
+        return f"{digest}-{n}"
+
+    async def submit(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """The response body for this request, once its job has ended."""
+        cid = self.custom_id(body)
+        if self._journaled is None:
+            self._journaled = self.journal.jobs(self.api.name)
+        job_id = self._journaled.pop(cid, None)
+        if job_id is not None:  # submitted by an earlier process: poll that job
+            result = (await self._job(job_id).results).get(cid)
+            if result is not None:
+                return _unwrap(result)
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[BatchResult] = loop.create_future()
+        key = f"{path}\n{cid}"
+        self._pending.setdefault(key, (path, body, []))[2].append(fut)
+        if len(self._pending) >= self.max_size:
+            self._flush()
+        else:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = loop.call_later(self.gather, self._flush)
+        return _unwrap(await fut)
+
+    def _flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        pending, self._pending = self._pending, {}
+        by_path: dict[str, list[tuple[str, dict[str, Any], list[asyncio.Future[BatchResult]]]]]
+        by_path = {}
+        for key, (path, body, futs) in pending.items():
+            by_path.setdefault(path, []).append((key.partition("\n")[2], body, futs))
+        for path, entries in by_path.items():
+            self._spawn(self._run_job(path, entries))
+
+    def _spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _run_job(
+        self, path: str,
+        entries: list[tuple[str, dict[str, Any], list[asyncio.Future[BatchResult]]]],
+    ) -> None:
+        try:
+            job_id = await self.api.create(path, [(cid, body) for cid, body, _ in entries])
+            self.submitted += 1
+            self.journal.add(self.api.name, job_id, [cid for cid, _, _ in entries])
+            results = await self._job(job_id).results
+        except BaseException as e:  # every waiter hears why, then the task ends
+            for _, _, futs in entries:
+                for f in futs:
+                    if not f.done():
+                        f.set_exception(e if isinstance(e, Exception) else ProviderError(str(e)))
+            if not isinstance(e, Exception):
+                raise
+            return
+        missing = BatchResult(error="the batch job ended without answering this request",
+                              retryable=True)
+        for cid, _, futs in entries:
+            for f in futs:
+                if not f.done():
+                    f.set_result(results.get(cid, missing))
+
+    def _job(self, job_id: str) -> _Job:
+        job = self._jobs.get(job_id)
+        if job is None:
+            fut: asyncio.Future[dict[str, BatchResult]] = (
+                asyncio.get_running_loop().create_future())
+            job = self._jobs[job_id] = _Job(fut)
+            self._spawn(self._poll(job_id, fut))
+        return job
+
+    async def _poll(self, job_id: str, fut: asyncio.Future[dict[str, BatchResult]]) -> None:
+        try:
+            while not await self.api.ended(job_id):
+                await asyncio.sleep(self.poll)
+            fut.set_result(await self.api.results(job_id))
+        except Exception as e:
+            fut.set_exception(e)
+            fut.exception()  # retrieved here: waiters that come later still get it
+
+    async def aclose(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+
+
+def _unwrap(result: BatchResult) -> dict[str, Any]:
+    if result.body is not None:
+        return result.body
+    error = result.error or "no answer"
+    raise (RetryableProviderError if result.retryable else ProviderError)(f"batch: {error}")
+
+
+# -- OpenAI -----------------------------------------------------------------------------------
+_OPENAI_ENDED = {"completed", "failed", "expired", "cancelled"}
+
+
+class OpenAIBatchAPI:
+    """POST /files (purpose "batch") + POST /batches, GET /batches/{id}, GET the output and
+    error files' content (https://platform.openai.com/docs/api-reference/batch)."""
+
+    name = "openai"
+
+    def __init__(self, http: HTTPClient, url_prefix: str = "/v1") -> None:
+        self.http = http
+        self.url_prefix = url_prefix  # what a batch line's `url` starts with
+        self._status: dict[str, dict[str, Any]] = {}
+
+    async def create(self, path: str, items: list[tuple[str, dict[str, Any]]]) -> str:
+        lines = [{"custom_id": cid, "method": "POST", "url": self.url_prefix + path,
+                  "body": body} for cid, body in items]
+        data = "".join(json.dumps(line) + "\n" for line in lines).encode()
+        boundary = uuid.uuid4().hex
+        form = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\n"
+                f"batch\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
+                f"filename=\"shootout-batch.jsonl\"\r\nContent-Type: application/jsonl\r\n\r\n"
+                ).encode() + data + f"\r\n--{boundary}--\r\n".encode()
+        uploaded = await _send(self.http, "POST", "/files", content=form, headers={
+            "Content-Type": f"multipart/form-data; boundary={boundary}"})
+        job = await _send(self.http, "POST", "/batches", json_body={
+            "input_file_id": _text(uploaded, "id", "/files"), "endpoint": self.url_prefix + path,
+            "completion_window": "24h", "metadata": {"created_by": "shootout"}})
+        return _text(job, "id", "/batches")
+
+    async def ended(self, job_id: str) -> bool:
+        job = await _send(self.http, "GET", f"/batches/{job_id}")
+        self._status[job_id] = job
+        return job.get("status") in _OPENAI_ENDED
+
+    async def results(self, job_id: str) -> dict[str, BatchResult]:
+        job = self._status.get(job_id) or await _send(self.http, "GET", f"/batches/{job_id}")
+        out: dict[str, BatchResult] = {}
+        for key in ("error_file_id", "output_file_id"):
+            if isinstance(file_id := job.get(key), str) and file_id:
+                text = await _send_text(self.http, f"/files/{file_id}/content")
+                out.update(_openai_lines(text))
+        if job.get("status") == "failed" and not out:
+            errors = (job.get("errors") or {}).get("data") or []
+            why = "; ".join(str(e.get("message")) for e in errors if isinstance(e, dict))
+            raise ProviderError(f"batch {job_id} failed: {why or 'no reason given'}")
+        return out
+
+
+def _openai_lines(text: str) -> dict[str, BatchResult]:
+    out: dict[str, BatchResult] = {}
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        entry = parse_json(line, "batch output")
+        cid = entry.get("custom_id")
+        if not isinstance(cid, str):
+            continue
+        resp = _dict(entry.get("response"))
+        body = _dict(resp.get("body"))
+        status = resp.get("status_code")
+        if status == 200 and body:
+            out[cid] = BatchResult(body=body)
+            continue
+        err = _dict(entry.get("error")) or _dict(body.get("error"))
+        code = str(err.get("code") or status or "error")
+        out[cid] = BatchResult(error=f"{code}: {str(err.get('message') or '')[:200]}",
+                               retryable=code in ("batch_expired", "batch_cancelled")
+                               or status in (429, 500, 502, 503))
+    return out
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+# -- Anthropic --------------------------------------------------------------------------------
+class AnthropicBatchAPI:
+    """POST /messages/batches, GET /messages/batches/{id}, GET its `results_url`
+    (https://docs.anthropic.com/en/api/creating-message-batches)."""
+
+    name = "anthropic"
+
+    def __init__(self, http: HTTPClient) -> None:
+        self.http = http
+        self._status: dict[str, dict[str, Any]] = {}
+
+    async def create(self, path: str, items: list[tuple[str, dict[str, Any]]]) -> str:
+        job = await _send(self.http, "POST", "/messages/batches", json_body={
+            "requests": [{"custom_id": cid, "params": body} for cid, body in items]})
+        return _text(job, "id", "/messages/batches")
+
+    async def ended(self, job_id: str) -> bool:
+        job = await _send(self.http, "GET", f"/messages/batches/{job_id}")
+        self._status[job_id] = job
+        return job.get("processing_status") == "ended"
+
+    async def results(self, job_id: str) -> dict[str, BatchResult]:
+        job = self._status.get(job_id) or await _send(
+            self.http, "GET", f"/messages/batches/{job_id}")
+        url = job.get("results_url")
+        if not isinstance(url, str) or not url:
+            raise ProviderError(f"batch {job_id} ended without a results_url")
+        out: dict[str, BatchResult] = {}
+        for line in (await _send_text(self.http, url)).splitlines():
+            if not line.strip():
+                continue
+            entry = parse_json(line, "batch results")
+            cid, result = entry.get("custom_id"), entry.get("result")
+            if not isinstance(cid, str) or not isinstance(result, dict):
+                continue
+            kind = result.get("type")
+            if kind == "succeeded" and isinstance(result.get("message"), dict):
+                out[cid] = BatchResult(body=result["message"])
+            elif kind == "errored":
+                err = (result.get("error") or {}).get("error") or {}
+                out[cid] = BatchResult(
+                    error=f"{err.get('type', 'error')}: {str(err.get('message', ''))[:200]}",
+                    retryable=err.get("type") in ("overloaded_error", "api_error"))
+            else:  # canceled, expired
+                out[cid] = BatchResult(error=f"request {kind}", retryable=True)
+        return out
+
+
+# -- HTTP -------------------------------------------------------------------------------------
+async def _request(http: HTTPClient, method: str, path: str, **kw: Any) -> httpx.Response:
+    url = path if path.startswith(("http://", "https://")) else http.base_url + path
+    try:
+        resp = await http.client.request(method, url, **kw)
+    except httpx.TransportError as e:
+        raise RetryableProviderError(f"{path}: {transport_reason(e)}") from e
+    await raise_for_status(resp, http.secret)
+    return resp
+
+
+async def _send(http: HTTPClient, method: str, path: str, *,
+                json_body: dict[str, Any] | None = None, **kw: Any) -> dict[str, Any]:
+    resp = await _request(http, method, path, json=json_body, **kw)
+    return parse_json(resp.text, path)
+
+
+async def _send_text(http: HTTPClient, path: str) -> str:
+    return (await _request(http, "GET", path)).text
+
+
+def _text(obj: dict[str, Any], key: str, where: str) -> str:
+    value = obj.get(key)
+    if not isinstance(value, str) or not value:
+        raise RetryableProviderError(f"{where}: the answer has no {key!r}")
+    return value
+
+
+def default_journal() -> Path:
+    """Beside the default store (`$SHOOTOUT_STORE`, else .shootout/results.sqlite)."""
+    from ..store.sqlite import default_store_path
+
+    return default_store_path().parent / "batches.jsonl"
+
+
+class BatchOptions(ProviderOptions):
+    """Options of a provider that can send its requests as batch jobs."""
+
+    batch: bool = Field(False, description="send requests as batch jobs (half price; "
+                        "answers within 24 h; no latency figures)")
+    batch_poll: float = Field(30.0, gt=0, description="seconds between polls of a batch job")
+    batch_size: int = Field(50_000, ge=1, le=100_000, description="requests per batch job")
+    batch_journal: str | None = Field(
+        None, description="file recording submitted batch jobs, so a rerun polls them "
+        "(default: batches.jsonl beside the default store)")
+
+    def batcher(self, api: BatchJobAPI) -> Batcher:
+        journal = Path(self.batch_journal) if self.batch_journal else default_journal()
+        return Batcher(api, BatchJournal(journal), poll=self.batch_poll,
+                       max_size=self.batch_size)

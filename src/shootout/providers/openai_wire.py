@@ -1,0 +1,199 @@
+"""The OpenAI Chat Completions wire format: streamed chunks put together
+(`_StreamAccumulator`) and a whole, non-streamed response read (`parse_completion`), both into
+a `GenerateResponse`, with the same one-line errors for what a server gets wrong.
+
+A non-streamed response (`"stream": false`) is one object: `choices[0].message` (chat:
+`content`, `tool_calls` with `id` and `function.{name, arguments}`, and a reasoning server's
+`reasoning_content`) or `choices[0].text` (text completions), `finish_reason`, `usage`,
+`model` and `system_fingerprint`, as OpenAI documents it. It has no first-token time: its
+TTFT is None (unknown), not a guess.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import RetryableProviderError
+from .base import GenerateResponse, Timing, ToolCall, Usage
+from .http import count
+
+
+def usage_of(u: dict[str, Any]) -> Usage:
+    """A server's usage block as `Usage` (garbage counts are 0)."""
+    details = u.get("prompt_tokens_details")
+    details = details if isinstance(details, dict) else {}
+    out_details = u.get("completion_tokens_details")
+    out_details = out_details if isinstance(out_details, dict) else {}
+    return Usage(
+        prompt_tokens=count(u.get("prompt_tokens")),
+        completion_tokens=count(u.get("completion_tokens")),
+        # OpenAI: prompt_tokens_details; Moonshot: cached_tokens; DeepSeek: cache hits
+        cached_tokens=count(details.get("cached_tokens") or u.get("cached_tokens")
+                            or u.get("prompt_cache_hit_tokens")),
+        reasoning_tokens=count(out_details.get("reasoning_tokens")),
+    )
+
+
+def parse_completion(data: dict[str, Any], path: str, e2e: float,
+                     connect: float | None = None) -> GenerateResponse:
+    """A non-streamed chat or text completion as a `GenerateResponse` (TTFT unknown: None)."""
+    if "error" in data:
+        raise RetryableProviderError(f"{path}: error in response: {str(data['error'])[:200]}")
+    choices = data.get("choices")
+    if not isinstance(choices, list) or not choices:
+        raise RetryableProviderError(f"{path}: response had no choices")
+    choice = choices[0]
+    if not isinstance(choice, dict):
+        raise RetryableProviderError(f"{path}: response choice is not an object")
+    if "message" in choice:
+        text, reasoning, calls = _message(choice["message"], path)
+    else:
+        text, reasoning, calls = choice.get("text"), None, ()
+    if not isinstance(text, str | None):
+        raise RetryableProviderError(f"{path}: response content is not text")
+    text = text or ""
+    u = data.get("usage")
+    if isinstance(u, dict) and u:
+        usage = usage_of(u)
+    else:  # no usage from the server: about four characters a token
+        usage = Usage(completion_tokens=-(-len(text + (reasoning or "")) // 4), estimated=True)
+    finish = choice.get("finish_reason")
+    return GenerateResponse(
+        text=text,
+        reasoning=reasoning or None,
+        finish_reason=str(finish) if finish else None,
+        usage=usage,
+        timing=Timing(ttft=None, e2e=e2e, connect=connect),
+        model_reported=data["model"] if isinstance(data.get("model"), str) else None,
+        fingerprint=(data["system_fingerprint"]
+                     if isinstance(data.get("system_fingerprint"), str) else None),
+        tool_calls=calls,
+    )
+
+
+def _message(msg: Any, path: str) -> tuple[Any, str | None, tuple[ToolCall, ...]]:
+    """(content, reasoning, tool calls) of a chat choice's message."""
+    if not isinstance(msg, dict):
+        raise RetryableProviderError(f"{path}: response message is not an object")
+    reasoning = msg.get("reasoning_content") or msg.get("reasoning")
+    if not isinstance(reasoning, str | None):
+        raise RetryableProviderError(f"{path}: response reasoning is not text")
+    raw = msg.get("tool_calls") or []
+    if not isinstance(raw, list):
+        raise RetryableProviderError(f"{path}: response tool_calls is not a list")
+    calls = []
+    for c in raw:
+        fn = c.get("function") if isinstance(c, dict) else None
+        if not isinstance(fn, dict):
+            raise RetryableProviderError(f"{path}: response tool call has no function object")
+        call_id, name, args = c.get("id") or "", fn.get("name") or "", fn.get("arguments")
+        if not all(isinstance(v, str) for v in (call_id, name, args or "")):
+            raise RetryableProviderError(f"{path}: response tool call field is not text")
+        calls.append(ToolCall(name, args or "", call_id))
+    return msg.get("content"), reasoning, tuple(calls)
+
+
+class _StreamAccumulator:
+    """Collects streamed chunks with their arrival times."""
+
+    def __init__(self) -> None:
+        self.text: list[str] = []
+        self.reasoning: list[str] = []
+        self.chunk_times: list[float] = []
+        self.first_reasoning: float | None = None
+        self.first_answer: float | None = None
+        self.finish_reason: str | None = None
+        self.usage: dict[str, Any] | None = None
+        self.model: str | None = None
+        self.fingerprint: str | None = None
+        self.done = False
+        self.saw_choice = False
+        # streamed tool calls by their index: [id, name, argument pieces]
+        self.tool_calls: dict[int, tuple[list[str], list[str], list[str]]] = {}
+
+    def add(self, arrival: float, chunk: dict[str, Any]) -> None:
+        if isinstance(chunk.get("model"), str):
+            self.model = chunk["model"]
+        if isinstance(chunk.get("system_fingerprint"), str):
+            self.fingerprint = chunk["system_fingerprint"]
+        if isinstance(chunk.get("usage"), dict):
+            self.usage = chunk["usage"]
+        if "error" in chunk:
+            raise RetryableProviderError(f"error event in stream: {str(chunk['error'])[:200]}")
+        choices = chunk.get("choices")
+        if not isinstance(choices, list):
+            raise RetryableProviderError("stream chunk without a choices list")
+        for ch in choices:
+            self._choice(arrival, ch)
+
+    def _choice(self, arrival: float, ch: Any) -> None:
+        if not isinstance(ch, dict):
+            raise RetryableProviderError("stream choice is not an object")
+        self.saw_choice = True
+        delta = ch.get("delta") or {}
+        if not isinstance(delta, dict):
+            raise RetryableProviderError("stream delta is not an object")
+        piece = delta.get("content") if "delta" in ch else ch.get("text")
+        reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+        if not isinstance(piece, str | None) or not isinstance(reasoning, str | None):
+            raise RetryableProviderError("stream content is not text")
+        if delta.get("tool_calls"):
+            self._tool_calls(delta["tool_calls"])
+            if self.first_answer is None:
+                self.first_answer = arrival
+            self.chunk_times.append(arrival)
+        if reasoning:
+            self.reasoning.append(reasoning)
+            if self.first_reasoning is None:
+                self.first_reasoning = arrival
+            self.chunk_times.append(arrival)
+        if piece:
+            self.text.append(piece)
+            if self.first_answer is None:
+                self.first_answer = arrival
+            self.chunk_times.append(arrival)
+        if ch.get("finish_reason"):
+            self.finish_reason = str(ch["finish_reason"])
+
+    def _tool_calls(self, deltas: Any) -> None:
+        if not isinstance(deltas, list):
+            raise RetryableProviderError("stream tool_calls is not a list")
+        for d in deltas:
+            fn = d.get("function") if isinstance(d, dict) else None
+            index = d.get("index", len(self.tool_calls)) if isinstance(d, dict) else None
+            if not isinstance(index, int) or not isinstance(fn, dict | None):
+                raise RetryableProviderError("stream tool call is not an indexed object")
+            call_id, name, args = self.tool_calls.setdefault(index, ([], [], []))
+            fn = fn or {}
+            for value, into in ((d.get("id"), call_id), (fn.get("name"), name),
+                                (fn.get("arguments"), args)):
+                if not isinstance(value, str | None):
+                    raise RetryableProviderError("stream tool call field is not text")
+                if value and into is call_id:  # an id is whole wherever a server repeats it
+                    call_id[:] = [value]
+                elif value:
+                    into.append(value)
+
+    def response(self, e2e: float, connect: float | None = None) -> GenerateResponse:
+        if self.usage:
+            usage = usage_of(self.usage)
+        else:  # no usage from the server: one streamed chunk is about one token
+            usage = Usage(completion_tokens=len(self.chunk_times), estimated=True)
+        return GenerateResponse(
+            text="".join(self.text),
+            reasoning="".join(self.reasoning) or None,
+            finish_reason=self.finish_reason,
+            usage=usage,
+            timing=Timing(
+                ttft=self.chunk_times[0] if self.chunk_times else None,
+                e2e=e2e,
+                chunk_times=tuple(self.chunk_times),
+                first_reasoning=self.first_reasoning,
+                first_answer=self.first_answer,
+                connect=connect,
+            ),
+            model_reported=self.model,
+            fingerprint=self.fingerprint,
+            tool_calls=tuple(ToolCall("".join(n), "".join(a), "".join(i))
+                             for _, (i, n, a) in sorted(self.tool_calls.items())),
+        )

@@ -1,0 +1,189 @@
+"""Replicas: one model served by several OpenAI-compatible endpoints.
+
+A model lists `base_urls: [...]` or `endpoints: [{url, concurrency, weight}]`. Each request
+goes to the least-loaded healthy endpoint (fewest requests in flight for its weight, among
+those under their own concurrency); one that fails (a transport error, a 5xx, a 429, a broken
+stream) is left for another endpoint at once, so a replica that dies mid-run costs its
+requests in flight one more round trip, not a sample. `fail_limit` failures in a row take an
+endpoint out for `cooldown` seconds; after that it is tried again, and one more failure takes
+it out again. Every replica must report the same model on `/models` (`check_same_model`) or
+the run refuses with one line.
+
+Endpoints are shown without user info or query (no secrets in reports); keys stay in headers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..errors import ConfigError, EndpointUnreachableError, RetryableProviderError
+from .http import HTTPClient
+
+T = TypeVar("T")
+# what an endpoint can be blamed for: it is down, overloaded or broken (a rejected request,
+# an HTTP 400, is the request's fault and is not tried elsewhere)
+ENDPOINT_FAULTS = (RetryableProviderError, EndpointUnreachableError)
+# /models fields that name a model build; others (created, permissions) differ per process
+MODEL_KEYS = ("id", "root", "parent", "max_model_len", "context_length", "context_window")
+
+
+class EndpointOptions(BaseModel):
+    """One replica of a model: `{url: ..., concurrency: 8, weight: 2}`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str = Field(description="the endpoint's base URL")
+    concurrency: int | None = Field(
+        None, ge=1, le=10_000, description="requests in flight here (default: the model's)"
+    )
+    weight: float = Field(1.0, gt=0, description="share of the load (2: twice as much)")
+
+
+def display_url(url: str) -> str:
+    """`url` without user info, query or fragment: what reports and stored responses show."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:  # an IPv6 literal
+        host = f"[{host}]"
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
+
+
+@dataclass(eq=False)
+class Replica:
+    """One endpoint, its load and health, and what it served."""
+
+    url: str  # as displayed (display_url)
+    http: HTTPClient
+    limit: int
+    weight: float = 1.0
+    in_flight: int = 0
+    failures: int = 0  # in a row
+    down_until: float = 0.0  # monotonic time it is taken out until
+    served: int = 0
+    errors: int = 0
+    taken_out: int = 0
+    output_tokens: int = 0
+    busy: float = 0.0  # seconds with a request of this run in flight
+    _busy_since: float = field(default=0.0, repr=False)
+
+    def load(self) -> float:
+        return (self.in_flight + 1) / self.weight
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "url": self.url, "served": self.served, "errors": self.errors,
+            "taken_out": self.taken_out, "output_tokens": self.output_tokens,
+            "busy_s": round(self.busy, 3),
+            "output_tokens_per_s": (round(self.output_tokens / self.busy, 2)
+                                    if self.busy > 0 else None),
+        }
+
+
+class ReplicaPool:
+    """Endpoints of one model, with least-loaded choice, failover and cool-down."""
+
+    def __init__(self, replicas: Sequence[Replica], *, fail_limit: int = 3,
+                 cooldown: float = 30.0) -> None:
+        if not replicas:
+            raise ConfigError("a model needs at least one endpoint")
+        self.replicas = list(replicas)
+        self.fail_limit = fail_limit
+        self.cooldown = cooldown
+        self._changed = asyncio.Condition()
+
+    @property
+    def capacity(self) -> int:
+        return sum(r.limit for r in self.replicas)
+
+    def stats(self) -> list[dict[str, Any]]:
+        return [r.stats() for r in self.replicas]
+
+    async def aclose(self) -> None:
+        for r in self.replicas:
+            await r.http.aclose()
+
+    async def call(self, fn: Callable[[Replica], Awaitable[T]],
+                   tokens: Callable[[T], int] = lambda _: 0) -> T:
+        """`fn` on the least-loaded healthy replica; on an endpoint fault, on the next one
+        not yet tried, until each has been tried once (then the last fault is raised)."""
+        tried: set[int] = set()
+        while True:
+            replica = await self._acquire(tried)
+            try:
+                result = await fn(replica)
+            except ENDPOINT_FAULTS:
+                self._failed(replica)
+                tried.add(id(replica))
+                if len(tried) == len(self.replicas):
+                    raise
+                continue
+            finally:
+                await self._release(replica)
+            replica.failures = 0
+            replica.served += 1
+            replica.output_tokens += tokens(result)
+            return result
+
+    def _choose(self, tried: set[int]) -> Replica | None:
+        now = time.monotonic()
+        left = [r for r in self.replicas if id(r) not in tried]
+        healthy = [r for r in left if r.down_until <= now]
+        if not healthy:  # every one left is cooling down: the first back is tried anyway
+            healthy = [min(left, key=lambda r: r.down_until)]
+        free = [r for r in healthy if r.in_flight < r.limit]
+        return min(free, key=Replica.load) if free else None
+
+    async def _acquire(self, tried: set[int]) -> Replica:
+        async with self._changed:
+            while (replica := self._choose(tried)) is None:
+                # a slot frees (notified) or a cooled-down endpoint comes back (polled)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), timeout=0.5)
+            if replica.in_flight == 0:
+                replica._busy_since = time.monotonic()
+            replica.in_flight += 1
+            return replica
+
+    async def _release(self, replica: Replica) -> None:
+        async with self._changed:
+            replica.in_flight -= 1
+            if replica.in_flight == 0:
+                replica.busy += time.monotonic() - replica._busy_since
+            self._changed.notify_all()
+
+    def _failed(self, replica: Replica) -> None:
+        replica.errors += 1
+        replica.failures += 1
+        if replica.failures >= self.fail_limit:
+            replica.down_until = time.monotonic() + self.cooldown
+            replica.taken_out += 1
+            replica.failures = self.fail_limit - 1  # back on probation: one more takes it out
+
+
+def model_fingerprint(models: Any, model: str) -> str:
+    """What an endpoint's `/models` answer says of `model`: its entry's identifying fields,
+    or which models it serves instead."""
+    data = models.get("data") if isinstance(models, dict) else None
+    entries = [m for m in data if isinstance(m, dict)] if isinstance(data, list) else []
+    for m in entries:
+        if m.get("id") == model:
+            return ", ".join(f"{k}={m[k]}" for k in MODEL_KEYS if m.get(k) is not None)
+    return f"no {model} (serves {', '.join(str(m.get('id')) for m in entries[:5]) or 'none'})"
+
+
+async def check_same_model(pool: ReplicaPool, model: str,
+                           answers: Callable[[Replica], Awaitable[Any]]) -> None:
+    """Refuse, with one line, replicas whose `/models` answers (from `answers`) disagree."""
+    prints = {r.url: model_fingerprint(await answers(r), model) for r in pool.replicas}
+    if len(set(prints.values())) > 1:
+        shown = "; ".join(f"{url}: {fp}" for url, fp in prints.items())
+        raise ConfigError(f"the replicas of {model} do not serve the same model ({shown})")

@@ -1,0 +1,260 @@
+"""A budget that holds: the pre-flight estimate and the cost cap (`--max-cost`, `max_cost:`).
+
+Estimate, per model x benchmark (docs/budget.md):
+  prompt tokens    counted from the rendered prompts (~4 characters a token, one per CJK
+                   character), plus a needle grid's calibration requests
+  output, at most  the output limit of every request (max_tokens x requests)
+  output, expected each request's reference answer length where the benchmark knows one
+                   (`Benchmark.expected_output_tokens`), capped at the limit; the limit itself
+                   where it does not, and for a reasoning model (its thinking cannot be told)
+  dollars          tokens x the model's price (perf/prices.py); both figures x repeats.
+  A model run with `--batch` (`batch: true`: OpenAI's Batch API, Anthropic's Message
+  Batches) is estimated and charged at the batch price, half the listed one.
+
+The cap: the run is refused before anything is sent when what it has spent so far plus the
+*expected* cost of what is left is over a cap (the at-most figure is several times the expected
+one wherever answers are short of their limit, and the cap is enforced as the run goes anyway).
+While it runs, each answer's cost (its usage x price) is added to the spend; a request goes out
+only while spend plus the requests in flight (each counted at the larger of its at-most cost
+and the dearest answer so far) is under the cap, so the spend ends within one request's cost
+past the cap. Past it nothing more is sent, the answers in flight are stored, and the run ends
+"stopped-by-budget"; rerun it with a higher cap and it resumes where it stopped. The cap is not
+part of the run id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..benchmarks import Benchmark, Doc, PromptContext
+from ..config import ModelConfig, RunConfig
+from ..errors import BudgetError, ConfigError
+from ..perf.cost import Tokens, batch_price, token_cost
+from ..perf.prices import Price, resolve_price
+from ..providers.base import Provider, Usage
+from ..store.sqlite import Store
+
+if TYPE_CHECKING:
+    from .run import Runner
+
+BATCH_NOTE = ("Batch discount: half price for models run with --batch (batch APIs), "
+              "none for the others")
+
+
+def model_price(mcfg: ModelConfig) -> Price:
+    """The model's price per token as this run pays it (the batch price with `--batch`)."""
+    price = resolve_price(mcfg.display, mcfg.spec, mcfg.provider_options.get("base_url"),
+                          config_price=mcfg.price)
+    return batch_price(price) if mcfg.provider_options.get("batch") else price
+
+
+def estimate(bench: Benchmark, docs: Sequence[Doc], ctx: PromptContext, repeats: int,
+             price: Price, *, reasoning: bool = False) -> dict[str, Any]:
+    """The benchmark's `cost` (x repeats), with the expected output and both dollar figures."""
+    cost = dict(bench.cost(docs, ctx))
+    at_most = int(cost.get("max_completion_tokens", 0))
+    expected, basis = at_most, "output limit"
+    if ctx.mode == "generative" and not reasoning and docs:
+        per_doc = [bench.expected_output_tokens(d, ctx) for d in docs]
+        if any(e is not None for e in per_doc):
+            cap = ctx.sampling.max_tokens
+            expected = sum(cap if e is None else min(e, cap) for e in per_doc)
+            basis = "reference answers"
+    if ctx.mode != "generative":
+        basis = "log-likelihood: no output"
+    cost["expected_completion_tokens"] = expected
+    if repeats > 1:
+        cost = {k: v * repeats if isinstance(v, int) else v for k, v in cost.items()}
+    sent = int(cost.get("prompt_tokens", 0)) + int(cost.get("calibration_tokens", 0))
+    cost["usd_expected"] = token_cost(
+        Tokens(input=sent, output=int(cost["expected_completion_tokens"])), price)
+    cost["usd_at_most"] = token_cost(
+        Tokens(input=sent, output=int(cost.get("max_completion_tokens", 0))), price)
+    cost["expected_basis"] = basis
+    return cost
+
+
+def usage_cost(usage: Mapping[str, Any], price: Price) -> float:
+    u = Usage(**usage)
+    return token_cost(Tokens(u.prompt_tokens, u.cached_tokens, u.completion_tokens,
+                             u.reasoning_tokens, u.cache_write_tokens), price) or 0.0
+
+
+@dataclass
+class Budget:
+    """The caps of one run and what it has spent (USD), per model.
+
+    A request goes out while spend plus the requests in flight is under the cap, each request
+    in flight counted at its most (its at-most estimate or the dearest answer so far, the
+    larger): so the last one sent takes the spend at most one request past the cap. Near the
+    cap a request waits for those in flight to settle; past it, it is not sent."""
+
+    total: float | None
+    caps: dict[str, float]
+    prices: dict[str, Price]
+    spent: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    in_flight: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    flying: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    per_request: dict[tuple[str, str], float] = field(default_factory=dict)
+    dearest: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    not_sent: int = 0
+    _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    def _blocked(self, model: str) -> tuple[bool, bool]:
+        """(at or over a cap counting the requests in flight, any of them in flight)."""
+        cap = self.caps.get(model)
+        if cap is not None and self.spent[model] + self.in_flight[model] >= cap:
+            return True, self.flying[model] > 0
+        if self.total is not None and (
+            sum(self.spent.values()) + sum(self.in_flight.values()) >= self.total
+        ):
+            return True, sum(self.flying.values()) > 0
+        return False, False
+
+    async def admit(self, model: str, bench: str) -> float | None:
+        """The amount reserved for one more request of `model`, or None: a cap is reached."""
+        if model not in self.prices:
+            return 0.0  # only another model's own cap is set: this one has none
+        async with self._changed:
+            while True:
+                blocked, waiting = self._blocked(model)
+                if not blocked:
+                    break
+                if not waiting:
+                    self.not_sent += 1
+                    return None
+                await self._changed.wait()
+            reserve = max(self.per_request.get((model, bench), 0.0), self.dearest[model])
+            self.in_flight[model] += reserve
+            self.flying[model] += 1
+            return reserve
+
+    def add_spend(self, model: str, usage: Mapping[str, Any] | None) -> None:
+        if usage is not None and model in self.prices:
+            usd = usage_cost(usage, self.prices[model])
+            self.spent[model] += usd
+            self.dearest[model] = max(self.dearest[model], usd)
+
+    async def settle(self, model: str, reserved: float,
+                     usage: Mapping[str, Any] | None) -> None:
+        """The request is done: its reservation replaced by what its answer cost."""
+        if model not in self.prices:
+            return
+        async with self._changed:
+            self.in_flight[model] -= reserved
+            self.flying[model] -= 1
+            self.add_spend(model, usage)
+            self._changed.notify_all()
+
+    @property
+    def stopped(self) -> bool:
+        return self.not_sent > 0
+
+    def summary(self) -> dict[str, Any]:
+        return {"max_cost": self.total, "max_cost_per_model": dict(self.caps),
+                "spent_usd": {m: round(v, 6) for m, v in self.spent.items()},
+                "requests_not_sent": self.not_sent, "stopped": self.stopped}
+
+
+def stop_message(run_id: str, summary: Mapping[str, Any]) -> str:
+    """The one line a run stopped at its cap ends with (`summary`: `Budget.summary()`)."""
+    spent = sum((summary.get("spent_usd") or {}).values())
+    total = summary.get("max_cost")
+    caps = ([f"--max-cost ${total:,.2f}"] if total is not None else []) + [
+        f"{m} max_cost ${c:,.2f}" for m, c in (summary.get("max_cost_per_model") or {}).items()]
+    return (f"stopped at the cost cap: spent ${spent:,.4f} ({', '.join(caps)}); "
+            f"{summary.get('requests_not_sent', 0)} requests not sent. To finish run {run_id}, "
+            f"rerun the same command with a higher cap, or --resume {run_id} --max-cost USD")
+
+
+def capped_models(cfg: RunConfig) -> list[ModelConfig]:
+    return [m for m in cfg.models if cfg.max_cost is not None or m.max_cost is not None]
+
+
+async def preflight(runner: Runner, providers: Mapping[str, Provider]) -> Budget | None:
+    """The run's Budget, or None without a cap; BudgetError when the spend so far plus the
+    expected cost of what is left is over a cap, before anything is sent."""
+    cfg = runner.config
+    models = capped_models(cfg)
+    if not models:
+        return None
+    prices = {m.display: _enforceable_price(m) for m in models}
+    budget = Budget(cfg.max_cost, {m.display: m.max_cost for m in models if m.max_cost},
+                    prices)
+    for model, usage in runner.store.sent_usage(runner.run_id):
+        budget.add_spend(model, usage)
+    left: dict[str, tuple[float, float]] = {}
+    for m in models:
+        left[m.display] = await _remaining(runner, m, providers[m.display], budget)
+    _refuse_over(budget, left)
+    spent = sum(budget.spent.values())
+    expected = spent + sum(e for e, _ in left.values())
+    at_most = spent + sum(a for _, a in left.values())
+    cap = cfg.max_cost if cfg.max_cost is not None else sum(budget.caps.values())
+    print(f"budget: spent ${spent:,.4f}; expected ${expected:,.4f}, at most ${at_most:,.4f} "
+          f"when done, of a cap of ${cap:,.4f}", file=sys.stderr)
+    return budget
+
+
+def _enforceable_price(m: ModelConfig) -> Price:
+    price = model_price(m)
+    if not price.known:
+        raise ConfigError(
+            f"--max-cost cannot be enforced for {m.display}: its price is unknown "
+            f"({price.source}); give it one (`price: {{input_per_m: ..., output_per_m: ...}}` "
+            f"in the model's configuration, or -M {m.display}.price='{{...}}')")
+    if price.per_hour:
+        raise ConfigError(f"--max-cost cannot be enforced for {m.display}: it is priced by "
+                          "the hour, and the cap counts tokens")
+    return price
+
+
+async def _remaining(runner: Runner, m: ModelConfig, provider: Provider,
+                     budget: Budget) -> tuple[float, float]:
+    """(expected, at most) USD of what is left of `m`'s work; sets its per-request costs."""
+    from .run import choose_mode
+    from .shard import shard_docs
+
+    expected = at_most = 0.0
+    for pb in runner.plan():
+        mode = choose_mode(m, provider, pb.bench)
+        ctx = runner._prompt_context(m, provider, pb, mode)
+        repeats = runner._repeats(mode, ctx.sampling)
+        # a shard's share of the run: its own items (`--shard`), all of them otherwise
+        docs = shard_docs(pb.bench.name, await pb.bench.bind(provider, pb.docs, ctx, send=False),
+                          runner.config.shard)
+        cost = estimate(pb.bench, docs, ctx, repeats, budget.prices[m.display],
+                        reasoning=provider.capabilities.reasoning)
+        total = max(1, len(docs) * repeats)
+        done = len(runner.store.done_samples(runner.run_id, m.display, pb.bench.name))
+        share = max(0, total - done) / total
+        expected += (cost["usd_expected"] or 0.0) * share
+        at_most += (cost["usd_at_most"] or 0.0) * share
+        budget.per_request[(m.display, pb.bench.name)] = (cost["usd_at_most"] or 0.0) / total
+    return expected, at_most
+
+
+def _refuse_over(budget: Budget, left: Mapping[str, tuple[float, float]]) -> None:
+    how = "raise it (--max-cost USD, or max_cost: in the configuration) or run fewer items"
+    for model, cap in budget.caps.items():
+        want = budget.spent[model] + left[model][0]
+        if want > cap:
+            raise BudgetError(f"{model}: the expected cost ${want:,.2f} is over its max_cost "
+                              f"${cap:,.2f}; {how}")
+    if budget.total is not None:
+        want = sum(budget.spent.values()) + sum(e for e, _ in left.values())
+        if want > budget.total:
+            raise BudgetError(f"the expected cost ${want:,.2f} is over --max-cost "
+                              f"${budget.total:,.2f}; {how}")
+
+
+async def settle_sample(budget: Budget, store: Store, model: str, reserved: float,
+                        response_key: str | None, attempts: int) -> None:
+    """Settle one finished sample: the usage of an answer it asked for (none from the cache)."""
+    response = store.get_response(response_key) if attempts and response_key else None
+    await budget.settle(model, reserved, (response or {}).get("usage") if response else None)

@@ -1,0 +1,284 @@
+"""`shootout merge`: the shards of a sharded run (`shootout run --shard I/N`), each in its own
+store, put together as the one run they split.
+
+The merged run is the unsharded run: its configuration is the shards' without `shard`, so its
+id is the id the unsharded run has, and its samples are the shards' samples. `shootout results`
+and `shootout report` of it equal those of the unsharded run (timings aside).
+
+Refused, with one line: shards whose configurations differ (naming the first key that does),
+shards of different splits (1/2 beside 1/3), a shard given twice, samples found in two shards,
+data files that differ between shards, a dry-run shard. A missing shard, an unfinished one
+(interrupted or still running) or items missing from a finished one is a gap: refused unless
+`allow_partial`, when the merged run's status is "partial" and its manifest names the gaps.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from ..config import validate_config
+from ..errors import ConfigError
+from ..store import Store
+from .shard import parse_shard
+
+
+@dataclass(frozen=True)
+class ShardRun:
+    """One shard's stored run."""
+
+    store: Store
+    run_id: str
+    status: str
+    spec: dict[str, Any]
+    manifest: dict[str, Any]
+    index: int
+    count: int
+    created_at: float
+
+    @property
+    def label(self) -> str:
+        return f"shard {self.index}/{self.count} ({self.store.path})"
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    run_id: str
+    status: str  # "complete" or "partial"
+    shards: tuple[ShardRun, ...]
+    samples: int
+    gaps: tuple[str, ...]
+
+
+def merge_shards(sources: list[Store], into: Store, *, run: str | None = None,
+                 allow_partial: bool = False) -> MergeResult:
+    """Merge the shards found in `sources` into `into` as one run (see the module's doc)."""
+    base_id, shards = _choose_run(_shard_runs(sources), run)
+    _check_split(shards)
+    per_shard = {s.index: _sample_keys(s) for s in shards}
+    _check_overlap(shards, per_shard)
+    gaps = _gaps(shards, per_shard)
+    if gaps and not allow_partial:
+        raise ConfigError(f"cannot merge run {base_id}: {'; '.join(gaps)} (pass --allow-partial "
+                          "to merge what there is, as a partial run)")
+    counts = {s.index: sum(map(len, per_shard[s.index].values())) for s in shards}
+    manifest = merged_manifest(shards, counts, gaps)
+    status = "partial" if gaps else "complete"
+    _check_target(into, base_id)
+    spec = {k: v for k, v in shards[0].spec.items() if k != "shard"}
+    cfg = validate_config(spec, f"shard run {shards[0].run_id}")
+    into.upsert_run(base_id, cfg.model_dump(mode="json"), status="merging")
+    into.delete_run_samples(base_id)
+    copied = sum(into.copy_run_samples(s.store.path, s.run_id, base_id) for s in shards)
+    into.set_manifest(base_id, manifest)
+    into.set_run_status(base_id, status)
+    # the run began when its first shard did; it was last updated now
+    into.set_run_times(base_id, min(s.created_at for s in shards), time.time())
+    return MergeResult(base_id, status, tuple(shards), copied, tuple(gaps))
+
+
+def _shard_runs(sources: list[Store]) -> list[ShardRun]:
+    out: list[ShardRun] = []
+    for store in sources:
+        found = []
+        for r in store.list_runs():
+            run = store.get_run(r["run_id"]) or {}
+            spec = run.get("spec") or {}
+            if spec.get("shard"):
+                index, count = parse_shard(spec["shard"])
+                found.append(ShardRun(store, r["run_id"], run["status"], spec,
+                                      run.get("manifest") or {}, index, count,
+                                      float(run["created_at"])))
+        if not found:
+            raise ConfigError(f"{store.path} holds no sharded run (`shootout run --shard I/N` "
+                              "writes one)")
+        out += found
+    return out
+
+
+def _base_id(shard: ShardRun) -> str:
+    spec = {k: v for k, v in shard.spec.items() if k != "shard"}
+    return validate_config(spec, f"shard run {shard.run_id}").run_id()
+
+
+def _choose_run(shards: list[ShardRun], run: str | None) -> tuple[str, list[ShardRun]]:
+    """The unsharded run the shards belong to: the only one, or `run`."""
+    groups: dict[str, list[ShardRun]] = defaultdict(list)
+    for s in shards:
+        groups[_base_id(s)].append(s)
+    if run is not None:
+        if run not in groups:
+            raise ConfigError(f"no shards of run {run} in these stores (they hold shards of "
+                              f"{', '.join(groups)})")
+        chosen = groups[run]
+    elif len(groups) > 1:
+        (a, *_), (b, *_) = list(groups.values())[:2]
+        key, va, vb = first_difference(_unsharded(a.spec), _unsharded(b.spec))
+        raise ConfigError(
+            f"the shards are of different runs: {a.label} and {b.label} differ in {key} "
+            f"({_show(va)} vs {_show(vb)}); merge the shards of one run, or name it with --run "
+            f"({', '.join(groups)})")
+    else:
+        (run, chosen), = groups.items()
+    return run, sorted(chosen, key=lambda s: s.index)
+
+
+def _unsharded(spec: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in spec.items() if k != "shard"}
+
+
+def first_difference(a: Any, b: Any, path: str = "") -> tuple[str, Any, Any]:
+    """The first dotted key (`models.0.spec`, `limit`) at which `a` and `b` differ, with the
+    two values there (None where one has no such key); ("", a, b) if they do not differ."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b)):
+            if a.get(k) != b.get(k):
+                return first_difference(a.get(k), b.get(k), f"{path}.{k}" if path else str(k))
+    elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            if x != y:
+                return first_difference(x, y, f"{path}.{i}" if path else str(i))
+    return path, a, b
+
+
+def _show(value: Any) -> str:
+    text = "not set" if value is None else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _check_split(shards: list[ShardRun]) -> None:
+    """One split (every shard of N), each shard once."""
+    counts = sorted({s.count for s in shards})
+    if len(counts) > 1:
+        a = next(s for s in shards if s.count == counts[0])
+        b = next(s for s in shards if s.count == counts[1])
+        raise ConfigError(f"the shards are of different splits: {a.label} and {b.label}; "
+                          "merge the shards of one split")
+    seen: dict[int, ShardRun] = {}
+    for s in shards:
+        if s.index in seen:
+            raise ConfigError(f"shard {s.index}/{s.count} is given twice: in "
+                              f"{seen[s.index].store.path} and {s.store.path}; keep one")
+        seen[s.index] = s
+        if s.status == "dry-run":
+            raise ConfigError(f"{s.label} is a dry run: it has nothing to merge")
+
+
+SampleKeys = dict[tuple[str, str], set[tuple[str, int]]]  # (model, bench) -> {(item, repeat)}
+
+
+def _sample_keys(shard: ShardRun) -> SampleKeys:
+    out: SampleKeys = defaultdict(set)
+    for r in shard.store.samples(shard.run_id):
+        out[(r.model, r.benchmark)].add((r.item_id, r.repeat))
+    return out
+
+
+def _check_overlap(shards: list[ShardRun], keys: dict[int, SampleKeys]) -> None:
+    """No sample in two shards (it would be counted twice)."""
+    owner: dict[tuple[str, str, str, int], ShardRun] = {}
+    for s in shards:
+        for (model, bench), items in keys[s.index].items():
+            for item, rep in items:
+                other = owner.setdefault((model, bench, item, rep), s)
+                if other is not s:
+                    raise ConfigError(
+                        f"{model} · {bench} item {item} is in both {other.label} and {s.label}:"
+                        " shards overlap (were they split by different shootout versions?)")
+
+
+def _gaps(shards: list[ShardRun], keys: dict[int, SampleKeys]) -> list[str]:
+    """What the merged run would lack: missing shards, unfinished shards, missing items."""
+    count = shards[0].count
+    present = {s.index for s in shards}
+    gaps = [f"shard {i}/{count} is missing" for i in range(1, count + 1) if i not in present]
+    gaps += [f"{s.label} is {s.status}, not complete (rerun its command to finish it)"
+             for s in shards if s.status != "complete"]
+    if gaps:
+        return gaps
+    have: Counter[tuple[str, str]] = Counter()
+    for k in keys.values():
+        for key, items in k.items():
+            have[key] += len({item for item, _ in items})
+    for s in shards:
+        for bench, info in (s.manifest.get("benchmarks") or {}).items():
+            for model, per in (info.get("per_model") or {}).items():
+                want = per.get("items_unsharded")
+                if want is not None and have[(model, bench)] != want:
+                    return [f"{model} · {bench} has {have[(model, bench)]} of its {want} items"]
+    return gaps
+
+
+def _check_target(into: Store, run_id: str) -> None:
+    """The merged run may replace an earlier merge of it, never a run of its own."""
+    existing = into.get_run(run_id)
+    if existing is None or existing["status"] == "merging" or "merge" in existing["manifest"]:
+        return
+    raise ConfigError(f"{into.path} already holds run {run_id}, which is not a merge (the "
+                      "unsharded run itself?); merge into another store with --store")
+
+
+def merged_manifest(shards: list[ShardRun], samples: dict[int, int],
+                    gaps: list[str]) -> dict[str, Any]:
+    """The shards' manifests as the unsharded run's: item counts, cache counts and waits
+    summed, data checksums and benchmark versions checked to agree, and `merge` saying which
+    shard came from where."""
+    out = copy.deepcopy(shards[0].manifest)
+    out.pop("shard", None)
+    out["resumed"] = any(s.manifest.get("resumed") for s in shards)
+    out["benchmarks"] = _merged_benchmarks(shards)
+    out["data_checksums"] = _merged_checksums(shards)
+    for s in shards[1:]:
+        for model, info in (s.manifest.get("models") or {}).items():
+            mine = out.setdefault("models", {}).setdefault(model, info)
+            for key, value in (info.get("waiting") or {}).items():
+                if key.endswith("_s") and mine is not info:
+                    waiting = mine.setdefault("waiting", {})
+                    waiting[key] = round(waiting.get(key, 0.0) + value, 3)
+        for model, cache in (s.manifest.get("cache") or {}).items():
+            mine = out.setdefault("cache", {}).setdefault(model, dict(cache, answers=0,
+                                                                      answers_from_cache=0))
+            for key in ("answers", "answers_from_cache"):
+                mine[key] = mine.get(key, 0) + cache.get(key, 0)
+    out["merge"] = {
+        "shards": [{"shard": f"{s.index}/{s.count}", "store": str(s.store.path),
+                    "run_id": s.run_id, "status": s.status, "samples": samples[s.index],
+                    "version": s.manifest.get("version"),
+                    "git_commit": s.manifest.get("git_commit")} for s in shards],
+        "gaps": list(gaps),
+    }
+    return out
+
+
+def _merged_benchmarks(shards: list[ShardRun]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for s in shards:
+        for name, info in (s.manifest.get("benchmarks") or {}).items():
+            mine = out.get(name)
+            if mine is None:
+                out[name] = mine = copy.deepcopy(info)
+                mine["n_items"] = 0
+            elif info.get("version") != mine.get("version"):
+                raise ConfigError(f"{name} is version {mine.get('version')} in one shard and "
+                                  f"{info.get('version')} in {s.label}: shards of different "
+                                  "shootout versions cannot be merged")
+            mine["n_items"] += info.get("n_items", 0)
+            for model, per in (info.get("per_model") or {}).items():
+                mine.setdefault("per_model", {}).setdefault(model, copy.deepcopy(per))
+    for info in out.values():
+        for per in (info.get("per_model") or {}).values():
+            per.pop("items_unsharded", None)
+    return out
+
+
+def _merged_checksums(shards: list[ShardRun]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for s in shards:
+        for path, digest in (s.manifest.get("data_checksums") or {}).items():
+            if out.setdefault(path, digest) != digest:
+                raise ConfigError(f"{s.label} read a different {path} (sha256 {digest[:12]}…, "
+                                  f"not {out[path][:12]}…): the shards ran on different data")
+    return dict(sorted(out.items()))

@@ -1,0 +1,222 @@
+"""Batch endpoints over the fake servers, on 127.0.0.1, as the vendors document them.
+
+`FakeOpenAIBatchServer`: OpenAI's Batch API. `POST /v1/files` (multipart: `purpose=batch`, a
+JSONL `file` of `{"custom_id", "method", "url", "body"}` lines), `POST /v1/batches`
+(`input_file_id`, `endpoint`, `completion_window`), `GET /v1/batches/{id}` (`validating`, then
+`in_progress` for `polls` polls, then `completed` with `output_file_id` / `error_file_id`),
+`GET /v1/files/{id}/content` (JSONL lines `{"id", "custom_id", "response": {"status_code",
+"request_id", "body"}, "error"}`). Each line is answered as the plain endpoint would answer
+its body (the non-streamed completion of `FakeOpenAIServer`).
+
+`FakeAnthropicBatchServer`: Anthropic's Message Batches. `POST /v1/messages/batches`
+(`{"requests": [{"custom_id", "params"}]}`), `GET /v1/messages/batches/{id}`
+(`processing_status` `in_progress`, then `ended` with a `results_url`), `GET` of that URL
+(JSONL `{"custom_id", "result": {"type": "succeeded", "message"}}` or `errored` / `expired`).
+
+`expire`: custom ids answered as expired (OpenAI: a `batch_expired` error line; Anthropic: an
+`expired` result), as a job that ran out of its 24 hours does. `jobs` logs every job created.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .fake_anthropic import FakeAnthropicServer, _MessagesExchange
+from .fake_server import FakeOpenAIServer, _Conn, _Exchange, _Request
+
+
+class _Capture:
+    """A `_Conn` stand-in that keeps the one JSON answer written to it."""
+
+    def __init__(self) -> None:
+        self.status = 0
+        self.obj: dict[str, Any] = {}
+
+    async def json(self, status: int, obj: dict[str, Any],
+                   headers: dict[str, str] | None = None) -> None:
+        self.status, self.obj = status, obj
+
+
+@dataclass
+class _BatchState:
+    polls: int = 2
+    expire: set[str] = field(default_factory=set)
+    jobs: list[dict[str, Any]] = field(default_factory=list)
+    files: dict[str, bytes] = field(default_factory=dict)
+    polled: dict[str, int] = field(default_factory=dict)
+
+    def job(self, job_id: str) -> dict[str, Any] | None:
+        return next((j for j in self.jobs if j["id"] == job_id), None)
+
+    def new_id(self, prefix: str) -> str:
+        return f"{prefix}_{len(self.jobs) + len(self.files) + 1:04d}"
+
+
+async def _answer(exchange_cls: Any, owner: Any, path: str, body: dict[str, Any],
+                  headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    cap = _Capture()
+    req = _Request("POST", path, headers, json.dumps(body).encode(),
+                   asyncio.get_running_loop().time())
+    await exchange_cls(owner, req, cap).handle()
+    return cap.status, cap.obj
+
+
+def _multipart(req: _Request) -> dict[str, bytes]:
+    ctype = next((v for k, v in req.headers.items() if k.lower() == "content-type"), "")
+    match = re.search(r"boundary=([^;]+)", ctype)
+    if not match:
+        return {}
+    out: dict[str, bytes] = {}
+    for part in req.body.split(b"--" + match.group(1).strip('"').encode()):
+        head, sep, data = part.partition(b"\r\n\r\n")
+        name = re.search(rb'name="([^"]+)"', head)
+        if sep and name:
+            out[name.group(1).decode()] = data.removesuffix(b"\r\n")
+    return out
+
+
+@dataclass
+class FakeOpenAIBatchServer(FakeOpenAIServer):
+    polls: int = 2
+    expire: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.state = _BatchState(self.polls, self.expire)
+
+    @property
+    def jobs(self) -> list[dict[str, Any]]:
+        return self.state.jobs
+
+    async def exchange(self, req: _Request, conn: _Conn) -> None:
+        path = req.path.partition("?")[0].rstrip("/")
+        st = self.state
+        if req.method == "POST" and path.endswith("/files"):
+            form = _multipart(req)
+            if form.get("purpose") != b"batch" or "file" not in form:
+                await conn.json(400, {"error": {"message": "purpose=batch and a file needed"}})
+                return
+            file_id = st.new_id("file")
+            st.files[file_id] = form["file"]
+            await conn.json(200, {"id": file_id, "object": "file", "purpose": "batch",
+                                  "bytes": len(form["file"])})
+        elif req.method == "POST" and path.endswith("/batches"):
+            body = json.loads(req.body or b"{}")
+            data = st.files.get(body.get("input_file_id", ""))
+            if data is None or body.get("completion_window") != "24h":
+                await conn.json(400, {"error": {"message": "bad input_file_id or window"}})
+                return
+            lines = [json.loads(x) for x in data.decode().splitlines() if x.strip()]
+            job: dict[str, Any] = {
+                "id": st.new_id("batch"), "object": "batch", "status": "validating",
+                   "endpoint": body.get("endpoint"), "lines": lines}
+            st.jobs.append(job)
+            await conn.json(200, _public(job))
+        elif req.method == "GET" and (m := re.search(r"/batches/([\w-]+)$", path)):
+            await self._poll(m.group(1), conn)
+        elif req.method == "GET" and (m := re.search(r"/files/([\w-]+)/content$", path)):
+            data = st.files.get(m.group(1))
+            await conn.raw(200 if data is not None else 404, data or b"", "application/jsonl")
+        else:
+            await super().exchange(req, conn)
+
+    async def _poll(self, job_id: str, conn: _Conn) -> None:
+        st = self.state
+        job = st.job(job_id)
+        if job is None:
+            await conn.json(404, {"error": {"message": "no such batch"}})
+            return
+        st.polled[job_id] = n = st.polled.get(job_id, 0) + 1
+        if job["status"] != "completed":
+            job["status"] = "in_progress" if n <= st.polls else "completed"
+            if job["status"] == "completed":
+                await self._complete(job)
+        await conn.json(200, _public(job))
+
+    async def _complete(self, job: dict[str, Any]) -> None:
+        out, errors = [], []
+        for i, line in enumerate(job["lines"]):
+            cid = line["custom_id"]
+            if cid in self.state.expire:
+                errors.append({"id": f"req_{i}", "custom_id": cid, "response": None, "error": {
+                    "code": "batch_expired",
+                    "message": "This request could not be executed before the completion "
+                               "window expired."}})
+                continue
+            status, body = await _answer(_Exchange, self, line["url"], line["body"], {})
+            out.append({"id": f"req_{i}", "custom_id": cid, "error": None,
+                        "response": {"status_code": status, "request_id": f"r{i}",
+                                     "body": body}})
+        for key, rows in (("output_file_id", out), ("error_file_id", errors)):
+            if rows:
+                file_id = self.state.new_id("file")
+                self.state.files[file_id] = "".join(json.dumps(r) + "\n" for r in rows).encode()
+                job[key] = file_id
+
+
+def _public(job: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in job.items() if k != "lines"}
+
+
+@dataclass
+class FakeAnthropicBatchServer(FakeAnthropicServer):
+    polls: int = 2
+    expire: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.state = _BatchState(self.polls, self.expire)
+
+    @property
+    def jobs(self) -> list[dict[str, Any]]:
+        return self.state.jobs
+
+    async def exchange(self, req: _Request, conn: _Conn) -> None:
+        path = req.path.partition("?")[0].rstrip("/")
+        st = self.state
+        if req.method == "POST" and path.endswith("/messages/batches"):
+            body = json.loads(req.body or b"{}")
+            job: dict[str, Any] = {"id": st.new_id("msgbatch"), "type": "message_batch",
+                   "processing_status": "in_progress", "results_url": None,
+                   "requests": body.get("requests") or [], "headers": req.headers}
+            st.jobs.append(job)
+            await conn.json(200, _anthropic_public(job))
+        elif req.method == "GET" and (m := re.search(r"/messages/batches/([\w-]+)$", path)):
+            found = st.job(m.group(1))
+            if found is None:
+                await conn.json(404, {"type": "error", "error": {"type": "not_found_error"}})
+                return
+            st.polled[found["id"]] = n = st.polled.get(found["id"], 0) + 1
+            if n > st.polls and found["processing_status"] != "ended":
+                await self._complete(found)
+            await conn.json(200, _anthropic_public(found))
+        elif req.method == "GET" and (m := re.search(r"/files/([\w-]+)$", path)):
+            data = st.files.get(m.group(1))
+            await conn.raw(200 if data is not None else 404, data or b"", "application/jsonl")
+        else:
+            await super().exchange(req, conn)
+
+    async def _complete(self, job: dict[str, Any]) -> None:
+        rows = []
+        for r in job["requests"]:
+            cid = r["custom_id"]
+            if cid in self.state.expire:
+                rows.append({"custom_id": cid, "result": {"type": "expired"}})
+                continue
+            status, msg = await _answer(_MessagesExchange, self, "/v1/messages",
+                                        r["params"], job["headers"])
+            result = ({"type": "succeeded", "message": msg} if status == 200
+                      else {"type": "errored", "error": msg})
+            rows.append({"custom_id": cid, "result": result})
+        file_id = self.state.new_id("results")
+        self.state.files[file_id] = "".join(json.dumps(r) + "\n" for r in rows).encode()
+        job["processing_status"] = "ended"
+        job["results_url"] = f"{self.base_url}/files/{file_id}"
+
+
+def _anthropic_public(job: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in job.items() if k not in ("requests", "headers")}

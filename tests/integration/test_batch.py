@@ -1,0 +1,167 @@
+"""Batch APIs (`-M batch=true`) against fakes of OpenAI's Batch API and Anthropic's Message
+Batches on loopback: requests gathered into one job, answered like the plain endpoint, a killed
+run's job polled (not submitted again) by the rerun, expired requests asked again, and the
+run priced at the batch price with no latency figures."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from shootout.errors import RetryableProviderError
+from shootout.providers.anthropic import AnthropicProvider
+from shootout.providers.base import GenerateRequest, Message, Sampling
+from shootout.providers.openai import OpenAIProvider
+from shootout.testing.fake_batch import FakeAnthropicBatchServer, FakeOpenAIBatchServer
+
+
+def _requests(n: int) -> list[GenerateRequest]:
+    return [GenerateRequest(messages=(Message("user", f"question {i}?"),),
+                            sampling=Sampling(max_tokens=32)) for i in range(n)]
+
+
+async def _ask(provider, requests):
+    try:
+        return await asyncio.gather(*(provider.generate(r) for r in requests))
+    finally:
+        await provider.aclose()
+
+
+def test_openai_requests_go_out_as_one_job_and_answer_as_the_endpoint_does(tmp_path):
+    with FakeOpenAIBatchServer(polls=2) as srv:
+        batch = OpenAIProvider("fake-model", base_url=srv.base_url, batch=True, batch_poll=0.02,
+                               batch_journal=str(tmp_path / "j.jsonl"))
+        plain = OpenAIProvider("fake-model", base_url=srv.base_url)
+        got = asyncio.run(_ask(batch, _requests(5)))
+        want = asyncio.run(_ask(plain, _requests(5)))
+        jobs = srv.jobs
+    assert len(jobs) == 1 and len(jobs[0]["lines"]) == 5
+    assert jobs[0]["endpoint"] == "/v1/chat/completions"
+    assert all(line["body"]["stream"] is False for line in jobs[0]["lines"])
+    assert [r.text for r in got] == [r.text for r in want]
+    assert [r.usage.completion_tokens for r in got] == [r.usage.completion_tokens for r in want]
+    assert all(r.usage.batch and r.timing.ttft is None for r in got)
+
+
+def test_a_killed_run_polls_its_job_instead_of_submitting_again(tmp_path):
+    journal = str(tmp_path / "j.jsonl")
+    with FakeOpenAIBatchServer(polls=10_000) as srv:
+        first = OpenAIProvider("fake-model", base_url=srv.base_url, batch=True,
+                               batch_poll=0.02, batch_journal=journal)
+
+        async def killed() -> None:
+            task = asyncio.ensure_future(_ask(first, _requests(4)))
+            while not srv.jobs or not srv.state.polled:
+                await asyncio.sleep(0.01)
+            task.cancel()  # the process dies while its job is still in progress
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+        asyncio.run(killed())
+        assert len(srv.jobs) == 1
+        srv.state.polls = 0  # the job finishes while nobody is polling
+        rerun = OpenAIProvider("fake-model", base_url=srv.base_url, batch=True,
+                               batch_poll=0.02, batch_journal=journal)
+        got = asyncio.run(_ask(rerun, _requests(4)))
+        assert len(srv.jobs) == 1  # polled, not submitted (and paid for) again
+    assert all(r.text for r in got)
+
+
+def test_an_expired_request_fails_retryably_and_is_asked_again(tmp_path):
+    journal = str(tmp_path / "j.jsonl")
+    with FakeOpenAIBatchServer(polls=0) as srv:
+        provider = OpenAIProvider("fake-model", base_url=srv.base_url, batch=True,
+                                  batch_poll=0.02, batch_journal=journal)
+        cid = provider._batcher.custom_id(provider._shaped(
+            {"model": "fake-model", "temperature": 0.0, "top_p": 1.0, "max_tokens": 32,
+             "stream": False, "messages": [{"role": "user", "content": "question 0?"}]}))
+        srv.state.expire = {cid}
+        provider._batcher._seen.clear()
+
+        async def twice():
+            try:
+                with pytest.raises(RetryableProviderError, match="batch_expired"):
+                    await provider.generate(_requests(1)[0])
+                srv.state.expire = set()
+                return await provider.generate(_requests(1)[0])
+            finally:
+                await provider.aclose()
+
+        again = asyncio.run(twice())
+        assert len(srv.jobs) == 2 and again.text
+
+
+def test_anthropic_message_batches(tmp_path):
+    with FakeAnthropicBatchServer(polls=1) as srv:
+        batch = AnthropicProvider("claude-x", base_url=srv.base_url, batch=True,
+                                  batch_poll=0.02, batch_journal=str(tmp_path / "j.jsonl"))
+        plain = AnthropicProvider("claude-x", base_url=srv.base_url)
+        got = asyncio.run(_ask(batch, _requests(3)))
+        want = asyncio.run(_ask(plain, _requests(3)))
+        jobs = srv.jobs
+    assert len(jobs) == 1 and len(jobs[0]["requests"]) == 3
+    assert all("stream" not in r["params"] for r in jobs[0]["requests"])
+    assert all(len(r["custom_id"]) <= 64 for r in jobs[0]["requests"])
+    assert [r.text for r in got] == [r.text for r in want]
+    assert all(r.usage.batch and r.timing.ttft is None and r.usage.prompt_tokens for r in got)
+
+
+def _cli(shootout_cmd, srv, store, data_dir, extra):
+    price = json.dumps({"input_per_m": 2.0, "output_per_m": 8.0, "source": "test"})
+    return [*shootout_cmd, "run", "-m", "openai:fake-model", "--base-url", srv.base_url,
+            "-M", f"price={price}", *extra, "-b", "gsm8k,arc_easy", "--limit", "4",
+            "--store", store, "--data-dir", str(data_dir), "--no-progress"]
+
+
+def _results(shootout_cmd, store, env):
+    out = subprocess.run([*shootout_cmd, "results", "--json", "--store", store],
+                         capture_output=True, text=True, timeout=120, env=env)
+    return json.loads(out.stdout)
+
+
+def test_a_batch_run_killed_while_polling_resumes_without_resubmitting(
+        shootout_cmd, tmp_path, data_dir):
+    """Killed (SIGKILL) while its job is in progress, then rerun: no request is submitted
+    twice (the fake counts every line), the scores equal a streaming run's, the batch is
+    priced at half, and it has no latency figures."""
+    env = {**os.environ, "COLUMNS": "250"}
+    batch = ["--batch", "-M", "batch_poll=0.05", "-M", f"batch_journal={tmp_path / 'j.jsonl'}"]
+    with FakeOpenAIBatchServer(polls=1_000_000) as srv:
+        cmd = _cli(shootout_cmd, srv, str(tmp_path / "batch.sqlite"), data_dir, batch)
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                env=env)
+        deadline = time.monotonic() + 120
+        # benchmarks run one after another: gsm8k's job is in progress, arc_easy's not sent
+        while not (srv.jobs and srv.state.polled.get(srv.jobs[0]["id"])):
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert len(srv.jobs) == 1
+        srv.state.polls = 0  # the jobs finish while nobody polls
+        rerun = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+        assert rerun.returncode == 0, rerun.stderr
+        lines = [line["custom_id"] for j in srv.jobs for line in j["lines"]]
+        assert len(srv.jobs) == 2 and len(lines) == len(set(lines)) == 8  # 4 gsm8k + 4 arc
+        live = subprocess.run(_cli(shootout_cmd, srv, str(tmp_path / "live.sqlite"), data_dir,
+                                   []), capture_output=True, text=True, timeout=300, env=env)
+        assert live.returncode == 0, live.stderr
+    b = _results(shootout_cmd, str(tmp_path / "batch.sqlite"), env)
+    s = _results(shootout_cmd, str(tmp_path / "live.sqlite"), env)
+    assert [(r["benchmark"], r["score"], r["n"]) for r in b["results"]] == [
+        (r["benchmark"], r["score"], r["n"]) for r in s["results"]]
+    bt, st = (next(r for r in d["efficiency"] if r["scope"] == "model") for d in (b, s))
+    assert bt["tokens"] == st["tokens"]
+    assert bt["n_batch_requests"] == 8 and st["n_batch_requests"] == 0
+    assert bt["cost_usd"] == pytest.approx(st["cost_usd"] / 2)
+    assert st["latency"]["n"] == 8 and bt["latency"]["n"] == 0  # no latency from a batch
+    report = subprocess.run([*shootout_cmd, "report", "--store", str(tmp_path / "batch.sqlite")],
+                            capture_output=True, text=True, timeout=120, env=env)
+    row = next(line for line in report.stdout.splitlines() if "Time to first token" in line)
+    assert "n/a (batch)" in row

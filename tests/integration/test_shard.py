@@ -1,0 +1,92 @@
+"""A sharded run end to end through the command line, on real benchmark data and a real HTTP
+endpoint (the fake OpenAI server, whose answer is a hash of the prompt): `shootout run
+--shard I/3` three times, each into its own default store, then `shootout merge`; the merged
+run's results JSON and report equal the unsharded run's (timings and dates aside), and
+rerunning a shard resumes it without a request."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shootout.cli.main import main
+from shootout.report.build import build_report
+from shootout.report.markdown import render_markdown
+from shootout.store import Store
+from shootout.testing import FakeOpenAIServer
+
+
+def cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    capsys.readouterr()
+    try:
+        main(args)
+    except SystemExit as e:
+        assert e.code in (0, None), capsys.readouterr().err
+    return capsys.readouterr().out
+
+
+def comparable(payload: dict[str, Any]) -> dict[str, Any]:
+    """Everything but what depends on the machines' clocks (latency, throughput, busy hours,
+    connections) and the merge's own record."""
+    timing = {"latency", "throughput", "busy_hours", "connections"}
+    manifest = {k: v for k, v in payload["manifest"].items() if k != "merge"}
+    return {**payload, "manifest": manifest,
+            "efficiency": [{k: v for k, v in e.items() if k not in timing}
+                           for e in payload["efficiency"]]}
+
+
+def report_text(store: Path, run_id: str) -> str:
+    """The Markdown report without its dates, latency figures and the line that says the
+    run was merged from shards."""
+    text = render_markdown(build_report(Store(store), [run_id]), charts=False)
+    text = re.sub(r"### Latency\n.*?(?=\n## )", "", text, flags=re.S)
+    return "\n".join(line for line in text.splitlines()
+                     if not re.search(r"UTC|\(ms\)|tokens/s|^- Shards: merged from 3 of 3", line))
+
+
+def test_three_shards_merged_are_the_unsharded_run(tmp_path, monkeypatch, capsys, data_dir):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SHOOTOUT_DATA", str(data_dir))
+    monkeypatch.delenv("SHOOTOUT_STORE", raising=False)
+    with FakeOpenAIServer() as srv:
+        args = ["run", "-m", "openai:fake", "--base-url", srv.base_url, "--no-progress",
+                "-b", "mmlu,translation_zh_en", "--limit", "12", "--json"]
+        whole = json.loads(cli([*args, "--store", "whole.sqlite"], capsys))
+        asked = len(srv.requests)
+        for i in (1, 2, 3):
+            cli([*args, "--shard", f"{i}/3"], capsys)
+        assert len(srv.requests) == 2 * asked  # the shards asked what the whole run asked
+        stores = sorted(Path(".shootout").glob("results.shard-*-of-3.sqlite"))
+        assert [p.name for p in stores] == [f"results.shard-{i}-of-3.sqlite" for i in (1, 2, 3)]
+        out = cli(["merge", *map(str, stores)], capsys)
+        assert f"merged 3 of 3 shards (24 samples) into run {whole['run_id']}" in out
+        merged = json.loads(cli(["results", "--json"], capsys))  # the default store's latest
+        assert comparable(merged) == comparable(whole)
+        assert {r["n"] for r in merged["results"] if r["primary"]} == {12}
+        assert report_text(Path(".shootout/results.sqlite"), whole["run_id"]) == report_text(
+            tmp_path / "whole.sqlite", whole["run_id"])
+        report = render_markdown(build_report(Store(".shootout/results.sqlite"),
+                                              [whole["run_id"]]), charts=False)
+        assert re.search(r"\n- Shards: merged from 3 of 3 shards by shootout merge \(1/3: run "
+                         r"r-\w+, \d+ samples, 2/3: .*\)\.\n", report)
+        again = json.loads(cli([*args, "--shard", "2/3"], capsys))  # a rerun resumes
+        assert len(srv.requests) == 2 * asked and again["manifest"]["resumed"] is True
+
+
+def test_bad_shard_and_merge_input_are_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    for args, message in [
+        (["run", "-m", "openai:x", "--shard", "4/3"], "error: command line: shard: shard "
+         "'4/3': expected I/N with 1 <= I <= N (e.g. 2/3)"),
+        (["run", "--resume", "r-1", "--shard", "1/2"], "error: --shard cannot be used with "
+         "--resume"),
+        (["merge", "missing.sqlite"], "error: no results store at missing.sqlite"),
+    ]:
+        with pytest.raises(SystemExit) as e:
+            main(args)
+        err = capsys.readouterr().err
+        assert e.value.code == 2 and err.startswith(message) and err.count("\n") == 1, err

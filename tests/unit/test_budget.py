@@ -1,0 +1,192 @@
+"""A budget that holds: `--max-cost` refuses a run expected over its cap, stops one whose spend
+gets there within one request's cost of it (the answers in flight stored), and the rerun under
+a higher cap finishes the same run without asking anything twice. Against the fake OpenAI
+server, which reports usage on the wire; its answers fill the output limit (256 tokens), far
+longer than the references the estimate expects, so the spend outruns the estimate."""
+
+from __future__ import annotations
+
+import json
+import shlex
+
+import pytest
+
+from shootout.benchmarks import get_benchmark_class
+from shootout.benchmarks.base import PromptContext
+from shootout.cli.main import main
+from shootout.config import validate_config
+from shootout.data.files import DataDir
+from shootout.perf.prices import Price
+from shootout.providers.base import Sampling
+from shootout.runner.budget import estimate
+from shootout.store.sqlite import Store
+from shootout.testing import FakeOpenAIServer
+
+PER_M = 1000.0  # USD per million tokens, in and out: a request costs about $0.3
+PRICE = json.dumps({"input_per_m": PER_M, "output_per_m": PER_M, "source": "test",
+                    "as_of": "2026-11-30"})
+N = 10
+
+
+def _cli(tmp_path, capsys, *args: str) -> tuple[int, str, str]:
+    """(exit code, stdout, stderr) of `shootout ARGS` on the test's store."""
+    try:
+        main([*args, "--store", str(tmp_path / "s.sqlite"), "--no-progress"])
+        code = 0
+    except SystemExit as e:
+        code = int(e.code or 0)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def _run_args(srv: FakeOpenAIServer, cap: float, concurrency: int = 1) -> list[str]:
+    return ["run", "-m", "openai:fake-model", "--base-url", srv.base_url, "-M", f"price={PRICE}",
+            "-M", f"concurrency={concurrency}", "-b", "translation_zh_en", "--limit", str(N),
+            "--fewshot", "0",
+            "--json", "--max-cost", str(cap)]
+
+
+def _request_cost(body: dict) -> float:
+    """What the fake server bills a request (its usage: prompt words, output = max_tokens)."""
+    prompt = len(json.dumps(body.get("messages") or body.get("prompt")).split())
+    return (prompt + body["max_tokens"]) * PER_M / 1e6
+
+
+@pytest.fixture
+def env(monkeypatch, tmp_path, data_dir):
+    monkeypatch.setenv("SHOOTOUT_DATA", str(data_dir))
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_the_cap_stops_the_run_and_a_higher_cap_finishes_it(env, tmp_path, capsys, concurrency):
+    cap = 1.5
+    with FakeOpenAIServer(fill_max_tokens=True) as srv:
+        code, _, err = _cli(tmp_path, capsys, *_run_args(srv, cap, concurrency))
+        first = [_request_cost(r["body"]) for r in srv.requests]
+        assert code == 7, err
+        assert "stopped at the cost cap" in err and "--resume r-" in err
+        spent = sum(first)
+        # stopped within one request's cost of the cap, and not far short of it
+        assert cap <= spent <= cap + max(first)
+        assert 0 < len(first) < N
+        store = Store(tmp_path / "s.sqlite")
+        run_id = store.latest_run_id()
+        assert run_id is not None
+        run = store.get_run(run_id)
+        assert run["status"] == "stopped-by-budget"
+        assert run["manifest"]["budget"]["spent_usd"]["fake-model"] == pytest.approx(spent)
+        assert run["manifest"]["budget"]["requests_not_sent"] == N - len(first)
+        # every answer that came back is stored (those in flight at the stop too)
+        assert len(store.done_samples(run_id, "fake-model", "translation_zh_en")) == len(first)
+        # the rerun: the same command with a higher cap, or --resume with one
+        again = (_run_args(srv, 100.0, concurrency) if concurrency == 1
+                 else ["run", "--resume", run_id, "--max-cost", "100", "--json"])
+        code, out, err = _cli(tmp_path, capsys, *again)
+        assert code == 0, err
+        assert json.loads(out)["run_id"] == run_id
+        assert len(srv.requests) == N  # nothing asked twice
+        bodies = [json.dumps(r["body"]["messages"]) for r in srv.requests]
+        assert len(set(bodies)) == N
+    run = Store(tmp_path / "s.sqlite").get_run(run_id)
+    assert run["status"] == "complete"
+    assert run["manifest"]["budget"]["max_cost"] == 100.0
+    spent = sum(_request_cost(r["body"]) for r in srv.requests)
+    assert run["manifest"]["budget"]["spent_usd"]["fake-model"] == pytest.approx(spent)
+
+
+def test_a_run_expected_over_its_cap_is_refused_before_anything_is_sent(env, tmp_path, capsys):
+    with FakeOpenAIServer() as srv:
+        code, _, err = _cli(tmp_path, capsys, *_run_args(srv, 0.01))
+        assert srv.requests == []
+    assert code == 7
+    line = err.strip()
+    assert "\n" not in line
+    assert "the expected cost $" in line and "is over --max-cost $0.01" in line
+    assert "raise it (--max-cost USD" in line
+
+
+def test_a_model_cap_in_the_configuration_holds_too(env, tmp_path, capsys):
+    """`max_cost:` on a model entry caps that model; the run id does not depend on any cap."""
+    with FakeOpenAIServer(fill_max_tokens=True) as srv:
+        cfg = {"models": [{"spec": "openai:fake-model", "base_url": srv.base_url,
+                           "price": json.loads(PRICE), "concurrency": 1, "max_cost": 1.5}],
+               "benchmarks": [{"name": "translation_zh_en", "fewshot": 0}], "limit": N}
+        path = tmp_path / "run.yaml"
+        path.write_text(json.dumps(cfg))
+        code, _, err = _cli(tmp_path, capsys, "run", "-c", str(path), "--json")
+        assert code == 7 and "fake-model max_cost $1.50" in err
+        first = [_request_cost(r["body"]) for r in srv.requests]
+        assert 1.5 <= sum(first) <= 1.5 + max(first)
+        # a higher total cap does not lift the model's own from the file
+        code, _, err = _cli(tmp_path, capsys, "run", "-c", str(path), "--json", "--max-cost",
+                            "100")
+        assert code == 7 and len(srv.requests) == len(first)
+        cfg["models"][0]["max_cost"] = 100
+        path.write_text(json.dumps(cfg))
+        code, _, err = _cli(tmp_path, capsys, "run", "-c", str(path), "--json")
+        assert code == 0, err
+        assert len(srv.requests) == N
+
+
+def test_the_cap_is_not_part_of_the_run_id():
+    base = {"models": ["openai:x"], "benchmarks": ["mmlu"], "limit": 5}
+    plain = validate_config(base, "t").run_id()
+    assert validate_config({**base, "max_cost": 3}, "t").run_id() == plain
+    capped = {**base, "models": [{"spec": "openai:x", "max_cost": 2.5}]}
+    assert validate_config(capped, "t").run_id() == plain
+
+
+def test_a_cap_on_a_model_without_a_price_is_refused(env, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    code, _, err = _cli(tmp_path, capsys, *shlex.split(
+        "run -m openai:no-such-model-xyz --base-url https://api.example.com/v1 -b arc_easy "
+        "--limit 2 --max-cost 5"))
+    assert code == 2
+    assert "--max-cost cannot be enforced for no-such-model-xyz: its price is unknown" in err
+
+
+def test_the_dry_run_shows_expected_and_at_most_per_model_and_benchmark(env, tmp_path, capsys):
+    code, out, _ = _cli(tmp_path, capsys, "run", "-m", "openai:gpt-4o-mini", "-m", "openai:gpt-4o",
+                        "-b", "arc_easy,translation_zh_en", "--limit", "5", "--dry-run",
+                        "--max-cost", "0.5")
+    assert code == 0
+    text = " ".join(out.split())
+    assert "output expected" in text and "output at most" in text
+    assert "Batch discount: half price for models run with --batch" in text
+    assert "--max-cost $0.50: the run would start" in text
+    rows = [r.split("│") for r in out.splitlines() if r.count("│") > 5]
+    cells = {(c[1].strip(), c[2].strip()): [x.strip() for x in c[3:9]] for c in rows}
+    tr = cells[("gpt-4o-mini", "translation_zh_en")]
+    assert int(tr[2].replace(",", "")) < int(tr[3].replace(",", ""))  # expected < at most
+    assert cells[("all models", "all")][0] == "20"
+
+
+def test_estimate_expects_the_reference_length_capped_at_the_limit(data_dir):
+    bench = get_benchmark_class("translation_zh_en")(data=DataDir(data_dir))
+    docs = bench.load()[:8]
+    price = Price(input_per_m=1.0, output_per_m=2.0)
+    ctx = PromptContext(mode="generative", chat=True, sampling=Sampling(max_tokens=40),
+                        fewshot=0)
+    cost = estimate(bench, docs, ctx, 3, price)
+    refs = [bench.expected_output_tokens(d, ctx) for d in docs]
+    assert min(refs) < 40 < max(refs)  # some answers short of the limit, some cut at it
+    assert cost["expected_completion_tokens"] == 3 * sum(min(r, 40) for r in refs)
+    assert cost["max_completion_tokens"] == 3 * 8 * 40
+    assert cost["usd_expected"] < cost["usd_at_most"]
+    # a reasoning model's thinking cannot be told: expected at the limit
+    thinking = estimate(bench, docs, ctx, 1, price, reasoning=True)
+    assert thinking["expected_completion_tokens"] == thinking["max_completion_tokens"]
+
+
+def test_a_batch_model_is_estimated_and_charged_at_half_the_price():
+    from shootout.runner.budget import model_price
+
+    price = {"input_per_m": 2.0, "output_per_m": 8.0, "source": "test"}
+    cfg = validate_config({"models": [
+        {"spec": "openai:x", "name": "live", "price": price},
+        {"spec": "openai:x", "name": "batched", "price": price, "batch": True}],
+        "benchmarks": ["gsm8k"]}, "t")
+    live, batched = (model_price(m) for m in cfg.models)
+    assert (live.input_per_m, live.output_per_m) == (2.0, 8.0)
+    assert (batched.input_per_m, batched.output_per_m) == (1.0, 4.0)

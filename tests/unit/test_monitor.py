@@ -1,0 +1,289 @@
+"""`shootout monitor` (issue 17, part 3): durations, the wall-clock schedule and its sessions,
+error classes of real failures from the fake server, outages and the summary, the store."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import time
+
+import pytest
+
+from shootout.analysis.stats import wilson_interval
+from shootout.cli.main import main
+from shootout.errors import ConfigError
+from shootout.monitor.loop import Prober, run_monitor
+from shootout.monitor.probe import Target, probe_request, public_url, send_probe
+from shootout.monitor.schedule import Plan, first_slot, open_session, parse_duration
+from shootout.monitor.summary import outages, summarize
+from shootout.providers.openai import OpenAIProvider
+from shootout.store import MonitorSession, ProbeRow, Store
+from shootout.store.schema import PERF_SCHEMA, SCHEMA
+from shootout.testing import FakeOpenAIServer, Fault
+
+
+@pytest.mark.parametrize(("text", "seconds"), [
+    ("30s", 30), ("5m", 300), ("1h", 3600), ("24h", 86400), ("1.5h", 5400), ("2d", 172800),
+    ("90", 90), ("250ms", 0.25), ("10min", 600),
+])
+def test_durations(text, seconds):
+    assert parse_duration(text, "--every") == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("text", ["", "0s", "-5s", "5x", "h", "1h30m", "abc"])
+def test_bad_durations_are_one_line_errors(text):
+    with pytest.raises(ConfigError, match=r"--for: .* is not a duration"):
+        parse_duration(text, "--for")
+
+
+def _plan(every: float = 60.0, duration: float = 3600.0, model: str = "openai:m") -> Plan:
+    return Plan({"models": [model], "options": {}, "probe": {"max_tokens": 8}}, every, duration)
+
+
+def test_a_rerun_continues_the_session_until_its_window_ends(tmp_path):
+    db = Store(tmp_path / "s.sqlite")
+    now = 1_700_000_030.5
+    first, resumed = open_session(db, _plan(), now)
+    assert not resumed
+    assert first.start == 1_700_000_040.0 and first.start % 60 == 0  # the next whole minute
+    assert first.slots == 60 and first.end == first.start + 3600
+    again, resumed = open_session(db, _plan(), now + 1800)
+    assert resumed and again == first
+    other, resumed = open_session(db, _plan(model="openai:n"), now + 1800)
+    assert not resumed and other.monitor_id != first.monitor_id
+    later, resumed = open_session(db, _plan(), first.end + 5)  # the window has passed
+    assert not resumed and later.monitor_id != first.monitor_id and later.start > first.end
+
+
+def test_first_slot_skips_only_slots_already_due():
+    s = MonitorSession("mon-x", "h", 0.0, 1000.0, 10.0, 6, {})
+    assert first_slot(s, 900.0) == 0
+    assert first_slot(s, 1000.0) == 0
+    assert first_slot(s, 1000.1) == 1
+    assert first_slot(s, 1030.0) == 3
+
+
+def _row(slot: int, ok: bool, *, every: float = 10.0, start: float = 0.0, ttft: float = 0.1,
+         cls: str = "http_5xx") -> ProbeRow:
+    t = start + slot * every
+    if ok:
+        return ProbeRow("mon-x", "m", slot, "http://h/v1", t, t, "ok", ttft=ttft, latency=ttft)
+    return ProbeRow("mon-x", "m", slot, "http://h/v1", t, t, "error", error_class=cls,
+                    http_status=503 if cls == "http_5xx" else None, latency=0.01)
+
+
+def test_outages_are_runs_of_failed_probes_ended_by_the_next_success():
+    rows = [_row(0, True), _row(1, False), _row(2, False, cls="timeout"), _row(3, True),
+            _row(5, False), _row(6, True), _row(7, False)]
+    found = outages(rows)
+    assert [(o.start, o.end, o.probes) for o in found] == [(10, 30, 2), (50, 60, 1), (70, None, 1)]
+    assert found[0].classes == {"http_5xx": 1, "timeout": 1}
+    assert found[0].duration(10.0) == 20.0
+    assert found[2].duration(10.0) == 10.0  # ongoing: to the last failed probe + one interval
+
+
+def test_summary_figures():
+    session = MonitorSession("mon-x", "h", 0.0, 0.0, 600.0, 20, {"models": ["m"]})
+    # slots 0-5 in hour 0, 6-11 in hour 1; slot 4 never probed
+    rows = [_row(k, k not in (7, 8, 9), every=600.0, ttft=0.1 * (1 + k)) for k in range(12)
+            if k != 4]
+    s = summarize(session, rows, now=100.0)
+    m = s["models"][0]
+    assert (m["probes"], m["ok"], m["missed_slots"]) == (11, 8, 1)
+    assert m["ci"] == list(wilson_interval(8, 11))
+    assert m["availability"] == pytest.approx(8 / 11)
+    assert m["error_classes"] == {"http_5xx": 3} and m["http_statuses"] == {"503": 3}
+    hours = {h["hour"]: h for h in m["ttft_by_hour"]}
+    assert set(hours) == {0, 1} and hours[0]["n"] == 5 and hours[1]["n"] == 3
+    assert hours[0]["p50"] == pytest.approx(300.0)  # 100, 200, 300, 400, 600 ms
+    assert hours[1]["p50"] == pytest.approx(1100.0)  # 700, 1100, 1200 ms
+    longest = m["longest_outage"]
+    assert (longest["start"], longest["end"], longest["duration_s"]) == (4200, 6000, 1800)
+    assert not s["finished"]
+
+
+def test_an_older_store_gains_the_monitor_tables(tmp_path):
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript(SCHEMA + PERF_SCHEMA)
+    db.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+    db.commit()
+    db.close()
+    store = Store(path)
+    store.put_probe(_row(0, True))
+    store.put_probe(_row(0, False))  # a second answer for the same slot keeps the first
+    assert [r.status for r in store.probes(["mon-x"])] == ["ok"]
+
+
+def _provider(url: str) -> OpenAIProvider:
+    return OpenAIProvider("fake", base_url=url, api_key_env="MONITOR_TEST_KEY")
+
+
+async def _probe_all(url: str, n: int, timeout: float) -> list[ProbeRow]:
+    session = MonitorSession("mon-x", "h", 0.0, 0.0, 1.0, n, {})
+    target = Target("openai:fake", url, _provider(url))
+    try:
+        return [await send_probe(target, session, k, 0.0, probe_request(True, 8), timeout)
+                for k in range(n)]
+    finally:
+        await target.provider.aclose()
+
+
+def test_error_classes_of_real_failures(monkeypatch):
+    monkeypatch.setenv("MONITOR_TEST_KEY", "sk-monitor-secret-123")
+    faults = {0: Fault.RATE_LIMIT, 1: Fault.UNAVAILABLE, 2: Fault.SERVER_ERROR,
+              3: Fault.MALFORMED_JSON, 4: Fault.TRUNCATED, 5: Fault.HANG, 6: Fault.ECHO_HEADERS}
+    with FakeOpenAIServer(schedule=faults, hang_seconds=3.0) as srv:
+        rows = asyncio.run(_probe_all(srv.base_url, 8, timeout=0.5))
+        sent = len(srv.requests)
+    assert sent == 8  # one attempt per probe: no retries
+    got = [(r.status, r.error_class, r.http_status) for r in rows]
+    assert got == [("error", "http_429", 429), ("error", "http_5xx", 503),
+                   ("error", "http_5xx", 500), ("error", "bad_response", None),
+                   ("error", "bad_response", None), ("error", "timeout", None),
+                   ("error", "http_4xx", 400), ("ok", None, None)]
+    assert rows[5].latency == pytest.approx(0.5, abs=0.3)
+    assert rows[7].ttft is not None and rows[7].output_tokens and rows[7].latency
+    assert all("sk-monitor-secret-123" not in (r.error or "") for r in rows)
+    assert "[redacted]" in (rows[6].error or "")  # the 400 that echoed the key
+
+
+def test_an_unreachable_endpoint_is_a_connection_error():
+    with FakeOpenAIServer() as srv:
+        url = srv.base_url  # a port that nothing listens on once the server stops
+    (row,) = asyncio.run(_probe_all(url, 1, timeout=5.0))
+    assert (row.status, row.error_class) == ("error", "connection_error")
+
+
+def test_public_url_drops_credentials():
+    assert public_url("https://user:pw@api.example.com/v1?key=abc") == "https://api.example.com/v1"
+
+
+async def _monitor(db: Store, session: MonitorSession, url: str, lines: list[str]) -> int:
+    target = Target("openai:fake", url, _provider(url))
+    prober = Prober(db, session, {"openai:fake": probe_request(True, 8)}, 2.0, lines.append)
+    try:
+        return await run_monitor(prober, [target])
+    finally:
+        await target.provider.aclose()
+
+
+def test_the_loop_probes_each_slot_once_and_reports_changes(tmp_path):
+    db = Store(tmp_path / "s.sqlite")
+    lines: list[str] = []
+    with FakeOpenAIServer(schedule={2: Fault.UNAVAILABLE, 3: Fault.UNAVAILABLE}) as srv:
+        start = time.time() + 1.5  # time to start the loop on a loaded machine
+        session = MonitorSession("mon-loop", "h", time.time(), start, 0.5, 8, {"models": []})
+        db.put_monitor(session)
+        # slots 5 and 6 were probed by an earlier process: they are not probed again
+        for k in (5, 6):
+            db.put_probe(ProbeRow("mon-loop", "openai:fake", k, "u", start + k * 0.5,
+                                  start + k * 0.5, "ok", ttft=0.5, latency=0.5))
+        stored = asyncio.run(_monitor(db, session, srv.base_url, lines))
+        assert len(srv.requests) == 6
+        again = asyncio.run(_monitor(db, session, srv.base_url, lines))  # the window is over
+        assert len(srv.requests) == 6
+    assert (stored, again) == (6, 0)
+    rows = db.probes(["mon-loop"])
+    assert [r.slot for r in rows] == list(range(8))
+    assert [r.ok for r in rows] == [True, True, False, False, True, True, True, True]
+    assert rows[5].ttft == 0.5  # the earlier process's probe is untouched
+    assert all(r.started >= r.scheduled - 0.01 for r in rows)
+    assert [ln.split(": ")[1].split(" ")[0] for ln in lines] == ["up", "DOWN", "UP"]
+
+
+def test_slots_overdue_after_a_stall_are_missed_not_sent_in_a_burst(tmp_path):
+    db = Store(tmp_path / "s.sqlite")
+    now = time.time()
+    session = MonitorSession("mon-stall", "h", now, now + 1.0, 1.0, 5, {"models": []})
+    calls = iter([now])  # the loop's first look at the clock; then the machine sleeps 1000 s
+
+    def clock() -> float:
+        return next(calls, time.time() + 1000.0)
+
+    with FakeOpenAIServer() as srv:
+        target = Target("openai:fake", srv.base_url, _provider(srv.base_url))
+        prober = Prober(db, session, {"openai:fake": probe_request(True, 8)}, 1.0, print)
+
+        async def go() -> int:
+            try:
+                return await run_monitor(prober, [target], clock=clock)
+            finally:
+                await target.provider.aclose()
+
+        assert asyncio.run(go()) == 0
+        assert srv.requests == []
+
+
+def test_cli_summary_json_and_errors(tmp_path, capsys):
+    store = tmp_path / "s.sqlite"
+    db = Store(store)
+    session = MonitorSession("mon-cli", "h", 0.0, 0.0, 60.0, 3, {"models": ["m"]})
+    db.put_monitor(session)
+    for r in (_row(0, True, every=60.0), _row(1, False, every=60.0), _row(2, True, every=60.0)):
+        db.put_probe(ProbeRow(**{**r.__dict__, "monitor_id": "mon-cli"}))
+    main(["monitor", "--summary", "--store", str(store), "--json"])
+    out = json.loads(capsys.readouterr().out)
+    m = out["models"][0]
+    assert out["monitor_id"] == "mon-cli" and out["finished"]
+    assert (m["probes"], m["ok"], len(m["outages"])) == (3, 2, 1)
+    main(["monitor", "--summary", "-m", "m", "--store", str(store)])  # the latest of model m
+    text = capsys.readouterr().out
+    assert "66.67% of 3 probes succeeded" in text and "1 × http_5xx" in text
+    assert "the longest 1 min 0 s from 1970-01-01 00:01:00 UTC to 1970-01-01 00:02:00" in text
+    for args, message in (
+        (["--summary", "mon-nope"], "no monitor 'mon-nope'"),
+        (["--summary", "-m", "openai:other"], "no monitor of openai:other"),
+        (["-m", "openai:m", "--every", "5x"], "--every: '5x' is not a duration"),
+        (["-m", "openai:m", "--every", "1h", "--for", "5m"], "--for must be at least --every"),
+        ([], "give at least one model"),
+    ):
+        with pytest.raises(SystemExit) as exit_:
+            main(["monitor", *args, "--store", str(store)])
+        err = capsys.readouterr().err
+        assert exit_.value.code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def _stored_monitor(db: Store, model: str, monitor_id: str) -> None:
+    session = MonitorSession(monitor_id, "h", 0.0, 0.0, 60.0, 4, {"models": [model]})
+    db.put_monitor(session)
+    for k, ok in enumerate((True, False, False, True)):
+        db.put_probe(ProbeRow(monitor_id, model, k, "http://h/v1", 60.0 * k, 60.0 * k,
+                              "ok" if ok else "error", error_class=None if ok else "timeout",
+                              ttft=0.25 if ok else None, latency=0.3))
+
+
+def test_report_has_an_availability_section_for_its_models(tmp_path, capsys):
+    from toy_run import Colours, toy_run
+
+    from shootout.benchmarks import REGISTRY, register_benchmark
+
+    store = tmp_path / "s.sqlite"
+    db = Store(store)
+    register_benchmark(Colours)
+    try:
+        run_id = toy_run(db)  # the model openai:fake, named "fake"
+    finally:
+        REGISTRY.pop(Colours.name, None)
+    main(["report", run_id, "--store", str(store)])
+    assert "## Availability" not in capsys.readouterr().out  # no monitor yet
+    _stored_monitor(db, "openai:other", "mon-other")
+    main(["report", run_id, "--store", str(store)])
+    assert "## Availability" not in capsys.readouterr().out  # another model's
+    _stored_monitor(db, "openai:fake", "mon-fake")
+    main(["report", run_id, "--store", str(store)])
+    md = capsys.readouterr().out
+    section = md[md.index("## Availability"):]
+    assert "Monitor mon-fake: a probe every 1 min 0 s" in section and "mon-other" not in section
+    row = next(ln for ln in section.splitlines() if ln.startswith("| openai:fake | 4 |"))
+    lo, hi = wilson_interval(2, 4)
+    assert [c.strip() for c in row.strip("|").split("|")] == [
+        "openai:fake", "4", "50.00%", f"{100 * lo:.2f}–{100 * hi:.2f}", "2 × timeout", "1",
+        "2 min 0 s", "250.0", "250.0"]
+    assert "| openai:fake | 1970-01-01 00:01:00 | 1970-01-01 00:03:00 | 2 min 0 s | 2 |" in section
+    main(["report", run_id, "mon-other", "--store", str(store)])  # named: in the report too
+    assert "Monitor mon-other" in capsys.readouterr().out
+    main(["report", run_id, "--store", str(store), "--html", str(tmp_path / "r.html")])
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "Availability" in page and "2 × timeout" in page and "mon-fake" in page

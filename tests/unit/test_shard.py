@@ -1,0 +1,275 @@
+"""Sharded runs (`--shard I/N`) and `shootout merge`, in-process on FakeProvider with a toy
+benchmark: the shards partition the run's items, rerunning a shard resumes it, the merged run
+is the unsharded run, and what cannot be merged is refused with one line."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+from shootout.benchmarks import REGISTRY, register_benchmark
+from shootout.benchmarks.base import Doc, sample_docs
+from shootout.benchmarks.multiple_choice import MCQuestion, MultipleChoiceBenchmark
+from shootout.cli.results import results_payload
+from shootout.config import validate_config
+from shootout.errors import ConfigError
+from shootout.providers.base import GenerateRequest
+from shootout.report.build import build_report
+from shootout.report.html import render_html
+from shootout.runner import run as runner_module
+from shootout.runner.merge import first_difference, merge_shards
+from shootout.runner.retry import RetryPolicy
+from shootout.runner.run import Runner
+from shootout.runner.shard import parse_shard, shard_docs, shard_of
+from shootout.store import Store
+from shootout.testing import FakeProvider, fail_at
+
+N_ITEMS = 40
+
+
+def planets() -> list[Doc]:
+    return [Doc(f"p{i}", {"gold": i % 4}, group="inner" if i % 5 else "outer")
+            for i in range(N_ITEMS)]
+
+
+class Planets(MultipleChoiceBenchmark):
+    """Item i's answer is option i % 4; each item in a group of its own kind (a breakdown)."""
+
+    name: ClassVar[str] = "toy_planets"
+    version: ClassVar[str] = "1"
+    citation: ClassVar[str] = "test"
+    description: ClassVar[str] = "toy"
+    domain: ClassVar[str] = "knowledge"
+
+    def load(self) -> list[Doc]:
+        return planets()
+
+    def mc(self, doc: Doc, fewshot: int) -> MCQuestion:
+        return MCQuestion.simple(f"Planet {doc.id}?", ["a", "b", "c", "d"], doc.fields["gold"])
+
+
+@pytest.fixture(autouse=True)
+def toy() -> Iterator[None]:
+    register_benchmark(Planets)
+    yield
+    REGISTRY.pop(Planets.name, None)
+
+
+def answer(req: GenerateRequest) -> str:
+    """Right on items whose number is a multiple of 3 or 7, else a wrong letter."""
+    assert req.messages is not None
+    i = int(req.messages[-1].content.split("Planet p")[1].split("?")[0])
+    return f"Answer: {'ABCD'[i % 4 if i % 3 == 0 or i % 7 == 0 else (i + 1) % 4]}"
+
+
+def config(**extra: Any):
+    return validate_config({"models": [{"spec": "openai:fake", "name": "fake"}],
+                            "benchmarks": ["toy_planets"], "limit": 30, "seed": 7,
+                            **extra}, "test")
+
+
+def run(path: Path, provider: FakeProvider | None = None, **extra: Any) -> tuple[Store, str]:
+    store = Store(path)
+    runner = Runner(config(**extra), store, policy=RetryPolicy(base_delay=0.0))
+    run_id = asyncio.run(runner.run({"fake": provider or FakeProvider(answer=answer)}))
+    return store, run_id
+
+
+def shards(tmp_path: Path, n: int = 3, prefix: str = "s", **extra: Any) -> list[Store]:
+    return [run(tmp_path / f"{prefix}{i}.sqlite", shard=f"{i}/{n}", **extra)[0]
+            for i in range(1, n + 1)]
+
+
+def comparable(payload: dict[str, Any]) -> dict[str, Any]:
+    """What must be equal between a merged run and the unsharded run: ids, scores, n,
+    breakdowns, analyses and the benchmark manifest (timings are the machines' own)."""
+    return {"run_id": payload["run_id"], "status": payload["status"],
+            "results": payload["results"], "breakdowns": payload["breakdowns"],
+            "analyses": payload["analyses"],
+            "benchmarks": payload["manifest"]["benchmarks"],
+            "tokens": [e["tokens"] for e in payload["efficiency"]]}
+
+
+# -- which items a shard runs ----------------------------------------------------------------
+
+def test_the_shards_partition_the_limited_sample_whatever_the_limit_and_seed():
+    docs = planets()
+    for limit, seed in [(30, 7), (12, 1), (None, 1234)]:
+        chosen = sample_docs(docs, limit, seed)
+        parts = [shard_docs("toy_planets", chosen, f"{i}/3") for i in (1, 2, 3)]
+        ids = [d.id for part in parts for d in part]
+        assert sorted(ids) == sorted(d.id for d in chosen) and len(set(ids)) == len(ids)
+        for i, part in enumerate(parts, 1):  # an item's shard depends on nothing but its id
+            assert all(shard_of("toy_planets", d.id, 3) == i for d in part)
+    assert shard_docs("toy_planets", docs, None) == docs
+
+
+def test_the_split_is_even_on_a_real_sized_run():
+    sizes = [sum(shard_of("mmlu", f"q{i}", 10) == k for i in range(10_000)) for k in range(1, 11)]
+    assert all(900 <= s <= 1100 for s in sizes), sizes
+
+
+@pytest.mark.parametrize("bad", ["0/3", "4/3", "1/0", "a/b", "3", "", "1/-2"])
+def test_a_bad_shard_is_one_line(bad):
+    with pytest.raises(ConfigError, match="expected I/N"):
+        parse_shard(bad)
+    with pytest.raises(ConfigError, match=r"^test: shard: shard .*expected I/N"):
+        config(shard=bad)
+
+
+def test_the_shard_is_part_of_the_run_id_and_absent_otherwise():
+    assert config().run_id() == config(shard=None).run_id()
+    assert len({config().run_id(), config(shard="1/3").run_id(),
+                config(shard="2/3").run_id()}) == 3
+    assert config(shard=" 2/3 ").shard == "2/3"
+
+
+# -- merge -----------------------------------------------------------------------------------
+
+def test_three_shards_merged_equal_the_unsharded_run(tmp_path):
+    whole, whole_id = run(tmp_path / "whole.sqlite")
+    parts = shards(tmp_path)
+    assert sum(len(list(p.samples(p.list_runs()[0]["run_id"]))) for p in parts) == 30
+    merged = Store(tmp_path / "merged.sqlite")
+    result = merge_shards(parts, merged)
+    assert (result.run_id, result.status, result.samples) == (whole_id, "complete", 30)
+    want, got = results_payload(whole, whole_id), results_payload(merged, whole_id)
+    assert comparable(got) == comparable(want)
+    assert {r["n"] for r in got["results"]} == {30} and got["breakdowns"]
+    assert merged.get_run(whole_id)["spec"] == whole.get_run(whole_id)["spec"]
+    info = got["manifest"]["merge"]
+    assert [s["shard"] for s in info["shards"]] == ["1/3", "2/3", "3/3"] and info["gaps"] == []
+    # merging again replaces the earlier merge
+    assert merge_shards(parts, merged).samples == 30
+    assert comparable(results_payload(merged, whole_id)) == comparable(want)
+    html = render_html(build_report(merged, [whole_id]))
+    assert "<li>Shards: merged from 3 of 3 shards by shootout merge (1/3: run r-" in html
+
+
+def test_shards_in_one_store_merge_into_it(tmp_path):
+    """Every shard run on one machine into one file, merged into that same file."""
+    one = tmp_path / "one.sqlite"
+    whole, whole_id = run(tmp_path / "whole.sqlite")
+    for i in (1, 2, 3):
+        store, _ = run(one, shard=f"{i}/3")
+    result = merge_shards([store], store)
+    assert (result.run_id, result.samples) == (whole_id, 30)
+    assert comparable(results_payload(store, whole_id)) == comparable(
+        results_payload(whole, whole_id))
+    html = render_html(build_report(store, [result.shards[0].run_id]))
+    assert "<li>Shards: this run is shard 1/3 of a sharded run" in html
+
+
+def test_rerunning_a_shard_resumes_it_and_a_merge_waits_for_it(tmp_path):
+    parts = shards(tmp_path)
+    crashing = FakeProvider(answer=answer, max_connections=1,
+                            fail=fail_at({3}, asyncio.CancelledError()))
+    (tmp_path / "s2.sqlite").unlink()
+    # the shard's process stopped after three answers (a cancelled task, as a stopped job's
+    # would be; not KeyboardInterrupt, which leaves CPython 3.11's recursion counter off)
+    with pytest.raises(asyncio.CancelledError):
+        run(tmp_path / "s2.sqlite", crashing, shard="2/3")
+    parts[1] = Store(tmp_path / "s2.sqlite")
+    with pytest.raises(ConfigError, match=r"shard 2/3 \(.*s2.sqlite\) is interrupted, not "
+                       r"complete \(rerun its command to finish it\).*--allow-partial"):
+        merge_shards(parts, Store(tmp_path / "m.sqlite"))
+    kept = len(list(parts[1].samples(config(shard="2/3").run_id())))
+    n_items = len(shard_docs("toy_planets", sample_docs(planets(), 30, 7), "2/3"))
+    assert 3 <= kept < n_items
+    again = FakeProvider(answer=answer)
+    run(tmp_path / "s2.sqlite", again, shard="2/3")
+    assert len(again.calls) == n_items - kept  # what was answered before the stop is kept
+    assert merge_shards(parts, Store(tmp_path / "m.sqlite")).status == "complete"
+
+
+def test_a_missing_shard_is_a_gap_merged_only_when_allowed(tmp_path):
+    parts = shards(tmp_path)
+    merged = Store(tmp_path / "m.sqlite")
+    with pytest.raises(ConfigError, match=r"shard 2/3 is missing \(pass --allow-partial"):
+        merge_shards([parts[0], parts[2]], merged)
+    partial = merge_shards([parts[0], parts[2]], merged, allow_partial=True)
+    assert partial.status == "partial" and partial.gaps == ("shard 2/3 is missing",)
+    assert merged.get_run(partial.run_id)["manifest"]["merge"]["gaps"] == list(partial.gaps)
+    assert merge_shards(parts, merged).status == "complete"  # the gap filled, merged again
+
+
+def test_items_missing_from_a_finished_shard_are_a_gap(tmp_path):
+    parts = shards(tmp_path)
+    with sqlite3.connect(parts[0].path) as db:
+        db.execute("DELETE FROM samples WHERE rowid = (SELECT MIN(rowid) FROM samples)")
+    with pytest.raises(ConfigError, match=r"fake · toy_planets has 29 of its 30 items"):
+        merge_shards(parts, Store(tmp_path / "m.sqlite"))
+
+
+def test_shards_of_different_configurations_are_refused_naming_the_key(tmp_path):
+    one = run(tmp_path / "a.sqlite", shard="1/2")[0]
+    other = run(tmp_path / "b.sqlite", shard="2/2", limit=20)[0]
+    with pytest.raises(ConfigError, match=r"shards are of different runs: shard 1/2 \(.*a"
+                       r"\.sqlite\) and shard 2/2 \(.*b\.sqlite\) differ in limit \(30 vs 20\)"):
+        merge_shards([one, other], Store(tmp_path / "m.sqlite"))
+    assert first_difference({"models": [{"spec": "x", "n_ctx": 1}]},
+                            {"models": [{"spec": "x"}]}) == ("models.0.n_ctx", 1, None)
+
+
+def test_other_splits_and_repeated_shards_are_refused(tmp_path):
+    halves = shards(tmp_path, n=2, prefix="half")
+    thirds = shards(tmp_path)
+    into = Store(tmp_path / "m.sqlite")
+    with pytest.raises(ConfigError, match=r"different splits: shard 1/2 .* and shard 1/3"):
+        merge_shards([*halves, *thirds], into)
+    copy = tmp_path / "copy.sqlite"
+    with sqlite3.connect(thirds[0].path) as src, sqlite3.connect(copy) as dst:
+        src.backup(dst)
+    with pytest.raises(ConfigError, match=r"shard 1/3 is given twice: in .*s1.sqlite and "
+                       r".*copy.sqlite; keep one"):
+        merge_shards([*thirds, Store(copy)], into)
+    with pytest.raises(ConfigError, match="holds no sharded run"):
+        merge_shards([run(tmp_path / "plain.sqlite")[0]], into)
+
+
+def test_overlapping_shards_are_refused(tmp_path, monkeypatch):
+    first = run(tmp_path / "a.sqlite", shard="1/2")[0]
+    # a shard split another way (another version's hash): it also runs shard 1's items
+    monkeypatch.setattr(runner_module, "shard_docs", lambda _b, docs, _s: list(docs))
+    second = run(tmp_path / "b.sqlite", shard="2/2")[0]
+    with pytest.raises(ConfigError, match=r"fake · toy_planets item p\d+ is in both shard 1/2 "
+                       r"\(.*\) and shard 2/2 \(.*\): shards overlap"):
+        merge_shards([first, second], Store(tmp_path / "m.sqlite"))
+
+
+def test_a_store_holding_the_unsharded_run_is_not_overwritten(tmp_path):
+    whole, whole_id = run(tmp_path / "whole.sqlite")
+    with pytest.raises(ConfigError, match=f"already holds run {whole_id}, which is not a merge"):
+        merge_shards(shards(tmp_path), whole)
+    assert whole.get_run(whole_id)["status"] == "complete"
+
+
+def test_a_dry_run_shard_is_refused(tmp_path):
+    dry = [run(tmp_path / f"d{i}.sqlite", shard=f"{i}/2", dry_run=True)[0] for i in (1, 2)]
+    with pytest.raises(ConfigError, match=r"shard 1/2 \(.*\) is a dry run"):
+        merge_shards(dry, Store(tmp_path / "m2.sqlite"))
+
+
+def test_a_shards_cost_cap_counts_its_own_items(tmp_path, capsys):
+    """--max-cost on a shard is checked against the shard's expected cost, not the run's."""
+    price = {"input_per_m": 1000.0, "output_per_m": 1000.0}
+
+    def at_most(**extra: Any) -> float:
+        store = Store(tmp_path / f"{len(list(tmp_path.iterdir()))}.sqlite")
+        cfg = validate_config({"models": [{"spec": "openai:fake", "name": "fake",
+                                           "price": price}], "benchmarks": ["toy_planets"],
+                               "limit": 30, "seed": 7, "max_cost": 1000.0, **extra}, "test")
+        capsys.readouterr()
+        asyncio.run(Runner(cfg, store).run({"fake": FakeProvider(answer=answer)}))
+        line = next(x for x in capsys.readouterr().err.splitlines() if x.startswith("budget:"))
+        return float(re.search(r"at most \$([\d.,]+)", line).group(1).replace(",", ""))
+
+    whole = at_most()
+    parts = [at_most(shard=f"{i}/3") for i in (1, 2, 3)]
+    assert all(0 < p < whole for p in parts) and sum(parts) == pytest.approx(whole, rel=1e-3)
