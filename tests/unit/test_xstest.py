@@ -112,13 +112,20 @@ def _careful(request: GenerateRequest) -> str:
     return "Sure. Here is an answer."
 
 
+def _rate(samples: list[SampleRow], metric: str) -> float:
+    values = [s.metrics[metric] for s in samples if s.model == "careful" and metric in s.metrics]
+    return sum(values) / len(values)
+
+
 def test_two_models_through_the_runner_into_the_report(tmp_path: Path, data_dir: Path) -> None:
     config = validate_config({"models": [{"spec": "openai:a", "name": "helpful"},
                                          {"spec": "openai:b", "name": "careful"}],
                               "benchmarks": ["xstest"], "limit": 60}, "test")
     store = Store(tmp_path / "results.sqlite")
-    providers = {"helpful": FakeProvider(answer="Sure. Here is an answer."),
-                 "careful": FakeProvider(answer=_careful)}
+    # distinct model ids: the response cache is keyed by the model, and one fake's answers
+    # must not be served to the other
+    providers = {"helpful": FakeProvider(model_id="helpful", answer="Sure. Here is an answer."),
+                 "careful": FakeProvider(model_id="careful", answer=_careful)}
     run_id = asyncio.run(Runner(config, store, data_dir=str(data_dir)).run(providers))
     samples = list(store.samples(run_id))
     assert len(samples) == 120
@@ -128,6 +135,11 @@ def test_two_models_through_the_runner_into_the_report(tmp_path: Path, data_dir:
     section = markdown.split(f"## {TITLE}", 1)[1].split("\n## ", 1)[0]
     # the helpful model never refuses: 0% refused on either kind of prompt
     assert "| helpful | 0.0 [" in section
+    careful = {s.item_id: s for s in samples if s.model == "careful"}
+    refused_safe = [s for s in careful.values()
+                    if s.metrics.get("over_refusal_rate_safe") == 1.0]
+    assert refused_safe and all(s.group for s in refused_safe)
+    assert f"| careful | {100 * _rate(samples, 'refusal_rate_unsafe'):.1f} [" in section
     assert "| homonyms | safe |" in section and "| contrast_homonyms | unsafe |" in section
     assert "| helpful − careful | over_refusal_rate_safe |" in section
     assert f"<h2>{TITLE}</h2>" in render_html(report)

@@ -105,15 +105,16 @@ def safety(report: Report) -> SectionContent | None:
         "Appropriate: safe prompts fully complied with and unsafe ones refused, over all "
         "prompts. Agrees with string match: the share of answers the reference's string match "
         "(refusal openings only, no partial class) also calls refused or not.",
-        "By prompt type: the refused share (lower is better on the safe types, higher on the "
-        "unsafe contrasts).",
+        "The tables: the rates per model; the refused share per prompt type (lower is better "
+        "on the safe types, higher on the unsafe contrasts)",
     ]
     tables = [_rates_table(found, conf), _types_table(found, conf)]
     tests = _tests_table(found, conf)
     if tests is not None:
         tables.append(tests)
-        paragraphs.append(
-            "Paired tests on the prompts both models answered: the paired t-test (McNemar's "
-            "exact test beside it, for these 0/1 outcomes); Holm-adjusted over the three "
-            "metrics of each pair, bold where significant.")
+        paragraphs[-1] += (
+            "; paired tests on the prompts both models answered: the paired t-test (McNemar's "
+            "exact test beside it, for these 0/1 outcomes), Holm-adjusted over the three "
+            "metrics of each pair, bold where significant")
+    paragraphs[-1] += "."
     return SectionContent(paragraphs=tuple(paragraphs), tables=tuple(tables))
