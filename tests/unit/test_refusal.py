@@ -1,8 +1,9 @@
 """The rule-based refusal classifier (XSTest's three classes) against a hand-labelled table of
 78 answers (tests/unit/cases/refusal_answers.json: clear refusals, compliance, partial
 refusals, "I'm sorry to hear that" before an answer, markdown, reasoning blocks, base-model
-continuations, six real answers of SmolLM2-135M-Instruct...). Every answer the classifier labels differently from the hand label must be
-listed, with the classifier's label, in docs/safety.md; the rest must agree."""
+continuations, six real answers of SmolLM2-135M-Instruct...). Every answer the classifier
+labels differently from the hand label must be listed, with the classifier's label, in
+docs/safety.md; the rest must agree."""
 
 from __future__ import annotations
 
