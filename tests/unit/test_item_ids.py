@@ -46,6 +46,7 @@ DOCUMENTED_COUNTS = {
     "mgsm": 2750,
     "ifeval": 541,
     "structured": 120,  # built from gsm8k, mmlu and boolq items (benchmarks/structured_tasks.py)
+    "xstest": 450,  # 250 safe prompts, 200 unsafe contrasts
 }
 
 # needle's items are a grid built from options (lengths x depths x trials), not a data file

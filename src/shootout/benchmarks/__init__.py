@@ -31,6 +31,7 @@ from .translation import FloresEnZh, FloresZhEn, WMT22EnZh, WMT22ZhEn, WMT23EnZh
 from .triviaqa import TriviaQA
 from .truthfulqa import TruthfulQAMC1, TruthfulQAMC2
 from .winogrande import WinoGrande
+from .xstest import XSTest
 
 REGISTRY: dict[str, type[Benchmark]] = {
     cls.name: cls
@@ -66,6 +67,7 @@ REGISTRY: dict[str, type[Benchmark]] = {
         MGSM,
         IFEval,
         Structured,
+        XSTest,
     )
 }
 
@@ -116,6 +118,8 @@ SUITES: dict[str, tuple[str, ...]] = {
         "needle",
         "ifeval",
     ),
+    # refusal of unsafe prompts and over-refusal of safe ones
+    "safety": ("xstest",),
     # every built-in benchmark (plug-ins are named one by one)
     "all": tuple(REGISTRY),
 }

@@ -10,7 +10,7 @@ from ..analysis.formatting import ci, pct, pval, signed
 from ..analysis.stats import z_quantile
 from ..runner.adaptive import adaptive_text
 from ..scores import Score
-from . import function_calling, integration  # noqa: F401  (register their sections)
+from . import function_calling, integration, safety  # noqa: F401  (register their sections)
 from .build import Report
 from .routing import best_rows, gain_sentence
 from .sections import extra_sections
