@@ -30,6 +30,7 @@ OPTION_ALIASES: dict[str, str] = {
     "--haystack": "needle.haystack",
     "--context-window": "needle.context_window",
     "--max-tokens-budget": "needle.max_tokens_budget",
+    "--judge": "judge",
 }
 FLAG_ALIASES: dict[str, str] = {"--unsafe-exec": "unsafe_exec=true"}
 # Model flags, each the same as a model option (`-M KEY=VALUE`: every model of the run whose

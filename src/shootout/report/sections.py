@@ -62,7 +62,7 @@ def _plugins() -> dict[str, SectionFn]:
 
 
 def _all() -> dict[str, SectionFn]:
-    from . import coding, loadtest  # noqa: F401  (the built-in sections register on import)
+    from . import coding, judged, loadtest  # noqa: F401  (the built-in sections register on import)
 
     return {**_plugins(), **_SECTIONS}
 

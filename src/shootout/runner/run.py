@@ -28,6 +28,7 @@ from ..perf.cost import Tokens, token_cost
 from ..perf.prices import resolve_price
 from ..providers.base import Provider, Sampling
 from ..store.sqlite import Store
+from .crossmodel import Phase, run_after_models
 from .manifest import base_manifest
 from .pacing import Pacer
 from .progress import Progress
@@ -122,6 +123,9 @@ class Runner:
         try:
             for mcfg in self.config.models:
                 await self._run_model(mcfg, providers[mcfg.display], planned, manifest)
+            if not self.config.dry_run:  # scoring that needs every model's answers (a judge)
+                phase = Phase(self.config, self.store, providers, self.policy, self.run_id)
+                await run_after_models(phase, [pb.bench for pb in planned])
         except BaseException:
             self.store.set_run_status(self.run_id, "interrupted")
             raise
