@@ -175,3 +175,21 @@ def test_rescore_refuses_a_judged_benchmark(tmp_path):
                          "bad": FakeProvider(model_id="bad", answer=model_answer("bad"))})
     with pytest.raises(ConfigError, match="mt_bench cannot be rescored"):
         rescore_run(store, run_id)
+
+
+def test_report_section_shows_categories_ratings_and_the_caveat(tmp_path):
+    from shootout.report.build import build_report
+    from shootout.report.html import render_html
+    from shootout.report.markdown import render_markdown
+
+    store = Store(tmp_path / "s.db")
+    run_id = run(store, {"good": FakeProvider(model_id="good", answer=scripted(fair_judge)),
+                         "bad": FakeProvider(model_id="bad", answer=model_answer("bad"))})
+    report = build_report(store, [run_id])
+    assert "<h2>Writing and open-ended quality</h2>" in render_html(report)  # chart as SVG
+    md = render_markdown(report, charts=False)
+    section = md.split("## Writing and open-ended quality")[1].split("\n## ")[0]
+    assert "graded by good as judge" in section and "good is its own judge" in section
+    assert "Creative writing" in section and "writing 8.0" in section  # good's grade /10
+    assert "Bradley–Terry rating" in section and "| good | bad | 8/0/0 |" in section
+    assert "changed with the order in 0%" in section
