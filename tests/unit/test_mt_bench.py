@@ -193,3 +193,22 @@ def test_report_section_shows_categories_ratings_and_the_caveat(tmp_path):
     assert "Creative writing" in section and "writing 8.0" in section  # good's grade /10
     assert "Bradley–Terry rating" in section and "| good | bad | 8/0/0 |" in section
     assert "changed with the order in 0%" in section
+
+
+def test_a_failed_judge_request_is_counted_apart_and_never_graded(tmp_path):
+    from shootout.errors import ProviderError
+
+    def refuse_grading(_i: int, req):
+        text = "".join(m.content for m in req.messages or ())
+        single = is_judge(req) and "[[rating]]" in text
+        return ProviderError("400: prompt too long") if single else None
+
+    good = FakeProvider(model_id="good", answer=scripted(fair_judge), fail=refuse_grading)
+    store = Store(tmp_path / "s.db")
+    run_id = run(store, {"good": good, "bad": FakeProvider(model_id="bad",
+                                                           answer=model_answer("bad"))})
+    res = build_results(store, [run_id]).runs[0]
+    a = res.analyses["good"]["mt_bench"]
+    assert a["single_failed"] == 2 * LIMIT and a["single_unreadable"] == 0
+    assert not any(s.metric == "grade" for s in res.scores)
+    assert any(s.metric == "win_rate" and s.score == 1.0 for s in res.scores if s.model == "good")

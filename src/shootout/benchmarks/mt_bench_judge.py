@@ -236,10 +236,14 @@ def _unreadable(rows: Sequence[SampleRow]) -> dict[str, Any]:
     singles = [g for r in rows for g in r.detail.get("judge", {}).get("single", [])]
     pairs = [p for r in rows for v in r.detail.get("judge", {}).get("pairwise", {}).values()
              for p in v if p["first"] == r.model]
+    # a failed request (the judge gave up, the prompt overflowed its window) is not a verdict
+    # the judge gave badly: counted apart
     return {"single_judgments": len(singles),
-            "single_unreadable": sum(g["rating"] is None for g in singles),
+            "single_unreadable": sum(g["rating"] is None and "error" not in g for g in singles),
+            "single_failed": sum("error" in g for g in singles),
             "pair_judgments": len(pairs),
-            "pair_unreadable": sum(p["verdict"] is None for p in pairs)}
+            "pair_unreadable": sum(p["verdict"] is None and "error" not in p for p in pairs),
+            "pair_failed": sum("error" in p for p in pairs)}
 
 
 def comparisons(rows_by_model: Mapping[str, Sequence[SampleRow]]

@@ -66,9 +66,12 @@ def _caveat(labels: Sequence[str], analyses: Mapping[str, Any]) -> str:
             "judge can tell them apart.")
     single = sum(analyses[m]["single_judgments"] for m in labels)
     unread = sum(analyses[m]["single_unreadable"] for m in labels)
+    failed = sum(analyses[m].get("single_failed", 0) for m in labels)
     if single:
         text += (f" {unread} of {single} grades ({100 * unread / single:.0f}%) could not be "
                  "read from the judgment and count as no grade, never as a score.")
+    if failed:
+        text += f" {failed} grading requests failed (no judgment came back)."
     selfish = [analyses[m]["self_judged"] for m in labels if analyses[m].get("self_judged")]
     return " ".join([text, *selfish])
 
