@@ -78,6 +78,8 @@ async def run_sample(
         response = answer.response
         try:
             follow = bench.follow_up(doc, job.ctx, request, response)
+        except _RUN_WIDE_ERRORS:
+            raise
         except Exception as e:
             return _score_failed(base, e), attempts
         if follow is None:
