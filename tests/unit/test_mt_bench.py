@@ -132,6 +132,14 @@ def test_position_biased_and_unreadable_judge(tmp_path):
     bias = a["pairwise"]["position_bias"]
     assert bias["inconsistent"] == 1.0 and bias["favours_first"] == 1.0
     assert not any(s.metric == "grade" for s in res.scores)
+    # no grade at all: the headline falls back to the next metric, and the report still builds
+    assert {s.metric for s in res.scores if s.primary} == {"win_rate"}
+    from shootout.report.build import build_report
+    from shootout.report.markdown import render_markdown
+
+    md = render_markdown(build_report(store, [run_id]), charts=False)
+    assert f"{4 * LIMIT} of {4 * LIMIT} grades (100%) could not be read" in md  # both models
+    assert "| Category |" not in md  # no grade: no empty table
 
 
 def test_judge_must_be_a_model_of_the_run(tmp_path):

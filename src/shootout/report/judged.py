@@ -43,17 +43,21 @@ def judged_section(report: Report) -> SectionContent | None:
     labels = [m for m in report.data.labels if m in analyses]
     cats = [c for c in CATEGORIES if any(c in analyses[m]["categories"] for m in labels)]
     paragraphs = [_caveat(labels, analyses), _creative(labels, analyses)]
-    tables = [_category_table(labels, cats, analyses)]
-    chart = BarSpec("mt_bench_categories", "MT-Bench judge grade by category (95% CI)",
-                    tuple(cats), tuple(_series(m, cats, analyses[m]["categories"])
-                                       for m in labels), ylabel="grade (1-10)", ymax=10.0)
+    tables, charts = [], []
+    if cats:
+        tables.append(_category_table(labels, cats, analyses))
+        charts.append(BarSpec("mt_bench_categories", "MT-Bench judge grade by category (95% CI)",
+                              tuple(cats), tuple(_series(m, cats, analyses[m]["categories"])
+                                                 for m in labels),
+                              ylabel="grade (1-10)", ymax=10.0))
     pairwise = next((analyses[m].get("pairwise") for m in labels
                      if analyses[m].get("pairwise")), None)
-    if pairwise and pairwise.get("ratings"):
-        tables += [_ratings_table(pairwise), _win_table(pairwise)]
+    if pairwise:
         paragraphs.append(_pairwise_text(pairwise))
+        if pairwise.get("ratings"):
+            tables += [_ratings_table(pairwise), _win_table(pairwise)]
     return SectionContent(paragraphs=tuple(p for p in paragraphs if p), tables=tuple(tables),
-                          charts=(chart,))
+                          charts=tuple(charts))
 
 
 def _caveat(labels: Sequence[str], analyses: Mapping[str, Any]) -> str:
@@ -72,7 +76,8 @@ def _caveat(labels: Sequence[str], analyses: Mapping[str, Any]) -> str:
                  "read from the judgment and count as no grade, never as a score.")
     if failed:
         text += f" {failed} grading requests failed (no judgment came back)."
-    selfish = [analyses[m]["self_judged"] for m in labels if analyses[m].get("self_judged")]
+    selfish = [analyses[m]["self_judged"] + "." for m in labels
+               if analyses[m].get("self_judged")]
     return " ".join([text, *selfish])
 
 
@@ -129,6 +134,9 @@ def _win_table(pw: Mapping[str, Any]) -> Table:
 
 
 def _pairwise_text(pw: Mapping[str, Any]) -> str:
+    if not pw.get("ratings"):
+        return (f"Pairwise: all {pw['comparisons']} comparisons undecided (a verdict the judge "
+                "did not give in a readable form, in at least one of the two orders).")
     text = (f"Pairwise: {pw['comparisons']} comparisons (question × turn × pair, each asked in "
             f"both orders; {pw['undecided']} undecided for an unreadable verdict). Win rate "
             "counts a tie as half; a judge that changes its verdict when the answers swap "
