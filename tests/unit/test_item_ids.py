@@ -45,6 +45,7 @@ DOCUMENTED_COUNTS = {
     "bbh": 6511,
     "mgsm": 2750,
     "ifeval": 541,
+    "mt_bench": 80,  # two turns each (FastChat llm_judge/data/mt_bench)
     "structured": 120,  # built from gsm8k, mmlu and boolq items (benchmarks/structured_tasks.py)
     "xstest": 450,  # 250 safe prompts, 200 unsafe contrasts
 }

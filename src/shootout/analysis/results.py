@@ -143,6 +143,8 @@ def score_groups(groups: Mapping[Key, Sequence[SampleRow]]
             analyses[model][bench] = {**analyses[model].get(bench, {}), **analysis}
         worst = _aggregate_failed_as_wrong(cls, ok, failed) if failed else {}
         primary = cls.primary_metric if cls else ""
+        if values and primary not in {v.metric for v in values}:
+            primary = values[0].metric  # as `_mean_scores` falls back: every cell has a headline
         for v in values:
             score = replace(v, stderr=_nan(v.stderr), ci_low=_nan(v.ci_low),
                             ci_high=_nan(v.ci_high), primary=v.metric == primary,

@@ -22,6 +22,7 @@ from .mbpp import MBPP
 from .mgsm import MGSM
 from .mmlu import MMLU, SUBJECTS, subject_benchmark
 from .mmlu_pro import MMLUPro
+from .mt_bench import MTBench
 from .multipl_e import MultiPLE
 from .needle import NeedleInAHaystack
 from .piqa import PIQA
@@ -68,6 +69,7 @@ REGISTRY: dict[str, type[Benchmark]] = {
         IFEval,
         Structured,
         XSTest,
+        MTBench,
     )
 }
 

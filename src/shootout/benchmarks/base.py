@@ -12,7 +12,7 @@ import random
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, Literal, TypeVar
+from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -77,13 +77,36 @@ class BenchmarkOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
 
+class CrossModelPhase(Protocol):
+    """What a benchmark's `after_models` hook gets once every model of the run has answered
+    (runner.crossmodel.Phase): the run's models, their stored samples of the benchmark, a way
+    to ask any of the run's models (cached, retried and stored like every response) and to
+    store re-scored samples."""
+
+    run_id: str
+    models: Mapping[str, str]  # display name -> spec, in the run's order
+
+    def samples(self, benchmark: str) -> list[Any]: ...
+
+    def is_chat(self, model: str) -> bool: ...
+
+    async def ask(self, model: str, request: GenerateRequest
+                  ) -> tuple[GenerateResponse | None, str, str | None]:
+        """(response or None, response key, error or None)."""
+        ...
+
+    def update(self, rows: Sequence[Any]) -> None: ...
+
+
 @dataclass
 class Benchmark(ABC):
     """Base class. Subclasses set the class variables and implement load/request/score.
 
     Optional hooks, with defaults that do nothing special (override what a benchmark needs):
     `Options` (its option schema), `prepare` (once before requests), `fewshot_used` (the
-    examples its prompt carries, for the manifest), `context_needed` (the
+    examples its prompt carries, for the manifest), `follow_up` (the next turn of a
+    multi-turn item), `after_models` (a phase once every model has answered: a judge),
+    `context_needed` (the
     context a local model must hold), `bind` (fit the documents to a model: its tokenizer and
     window), `binding_info` (what binding found, for the manifest), `cost` (what the
     documents cost, for `--dry-run`), `aggregate`/`aggregate_models`/`analyze` (corpus
@@ -156,6 +179,17 @@ class Benchmark(ABC):
         """The solved examples the prompt carries when the run asks for `fewshot` (a prompt
         variant may swap them), for the manifest."""
         return fewshot
+
+    def follow_up(self, doc: Doc, ctx: PromptContext, request: Request,
+                  response: Response) -> Request | None:
+        """The next request of a multi-turn item, built from the model's own answer
+        (`response`) to `request`, or None (the default): the item is complete. The sample
+        is scored on its last request and response; each turn is cached on its own."""
+        return None
+
+    async def after_models(self, phase: CrossModelPhase) -> None:  # noqa: B027
+        """Hook run once after every model of the run answered every item (not in a dry
+        run): scoring that needs other models' answers or another model's verdict."""
 
     def context_needed(self) -> int | None:
         """The context, in tokens, a local model must hold for these options (None: any)."""

@@ -33,6 +33,7 @@ OPTION_ALIASES: dict[str, str] = {
     "--max-tokens-budget": "needle.max_tokens_budget",
     # every multiple-choice benchmark of the run (docs/prompt-sensitivity.md)
     "--prompt-variants": "prompt_variants",
+    "--judge": "judge",
 }
 FLAG_ALIASES: dict[str, str] = {"--unsafe-exec": "unsafe_exec=true"}
 # Model flags, each the same as a model option (`-M KEY=VALUE`: every model of the run whose

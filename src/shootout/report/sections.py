@@ -64,7 +64,7 @@ def _plugins() -> dict[str, SectionFn]:
 def _all() -> dict[str, SectionFn]:
     # the built-in sections register on import (availability imports coding and loadtest
     # first: their ids stay as they were)
-    from . import availability, coding, loadtest, prompt_sensitivity  # noqa: F401
+    from . import availability, coding, judged, loadtest, prompt_sensitivity  # noqa: F401
 
     return {**_plugins(), **_SECTIONS}
 

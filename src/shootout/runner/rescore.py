@@ -114,6 +114,10 @@ def _chosen(cfg: RunConfig, wanted: Sequence[str] | None) -> list[str]:
         if get_benchmark_class(n).bind is not Benchmark.bind:
             raise ConfigError(f"{n} cannot be rescored: its items are fitted to each model at "
                               "run time; leave it out with --benchmarks")
+        if get_benchmark_class(n).after_models is not Benchmark.after_models:
+            raise ConfigError(f"{n} cannot be rescored: a judge scores it once every model "
+                              "answered; rerun the run instead (answers and verdicts come "
+                              "from the cache)")
     return names
 
 

@@ -35,6 +35,7 @@ from ..providers.base import Provider, Sampling
 from ..store.sqlite import Store
 from .adaptive import AdaptiveRepeats, primary_scores, run_rounds, tokens_per_sample
 from .budget import Budget, estimate, model_price, preflight, settle_sample
+from .crossmodel import Phase, run_after_models
 from .manifest import base_manifest
 from .pacing import Pacer
 from .progress import Progress
@@ -134,6 +135,9 @@ class Runner:
         try:
             for mcfg in self.config.models:
                 await self._run_model(mcfg, providers[mcfg.display], planned, manifest)
+            if not self.config.dry_run:  # scoring that needs every model's answers (a judge)
+                phase = Phase(self.config, self.store, providers, self.policy, self.run_id)
+                await run_after_models(phase, [pb.bench for pb in planned])
         except BaseException:
             self.store.set_run_status(self.run_id, "interrupted")
             raise

@@ -67,32 +67,24 @@ async def run_sample(
         raise
     except Exception as e:  # one malformed item fails itself, never the run
         return _failed(base, f"could not build the request: {type(e).__name__}: {e}"), 0
-    req_dict = request.to_dict()
-    identity = job.identity if job.cache != "off" else f"{job.identity}|run:{job.run_id}"
-    key = request_key(identity, req_dict, job.repeat)
-    base["response_key"] = key
     attempts = 0
-    # "refresh" asks again and replaces the stored answer; "off" is keyed to this run, so only
-    # its own resume finds its answers
-    cached = store.get_response(key) if job.cache != "refresh" else None
-    stored = response_from_dict(cached) if cached is not None else None
-    if stored is not None and not await job.provider.serves_cached(stored):
-        stored = None  # the server now reports another model behind the name: ask again
-    response: Response
-    if stored is not None:
-        response = stored
-    else:
+    route = Route(job.provider, job.identity, job.repeat, job.cache, job.run_id, job.pacer)
+    while True:  # a multi-turn item sends its next turn built from the model's answer
+        answer = await respond(route, store, request, retry)
+        base["response_key"] = answer.key
+        attempts += answer.attempts
+        if answer.failed is not None:
+            return _failed(base, answer.failed), attempts
+        response = answer.response
         try:
-            response, attempts = await with_retries(_call(job.provider, request, job.pacer),
-                                                    *retry)
-        except RetriesExhausted as e:
-            return _failed(base, f"after {e.attempts} attempts: {e}"), e.attempts
-        except CapabilityError:
+            follow = bench.follow_up(doc, job.ctx, request, response)
+        except _RUN_WIDE_ERRORS:
             raise
-        except ProviderError as e:
-            return _failed(base, str(e)), 1
-        store.put_response(key, job.identity, req_dict["kind"], req_dict,
-                           response_to_dict(response))
+        except Exception as e:
+            return _score_failed(base, e), attempts
+        if follow is None:
+            break
+        request = with_system_prompt(follow, job.system_prompt)
     try:
         score = await _score(bench, doc, job.ctx, response, request)
     except _RUN_WIDE_ERRORS:
@@ -100,6 +92,54 @@ async def run_sample(
     except Exception as e:  # the response stays cached: a rerun after a fix re-scores it
         return _score_failed(base, e), attempts
     return scored_row(base, score, job.ctx, response), attempts
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a request goes and how its answer is cached: the provider, its cache identity,
+    the repeat index, the model's cache policy and rate limits."""
+
+    provider: Provider
+    identity: str
+    repeat: int = 0
+    cache: str = "use"
+    run_id: str = ""
+    pacer: Pacer | None = None
+
+
+@dataclass(frozen=True)
+class Answer:
+    key: str
+    response: Response
+    attempts: int  # 0: from the cache
+    failed: str | None = None  # why no answer came (the backend gave up)
+
+
+async def respond(route: Route, store: Store, request: Request,
+                  retry: tuple[RetryPolicy, RetryBudget, random.Random]) -> Answer:
+    """`request` answered from the cache or by the provider (with retries), and stored."""
+    req_dict = request.to_dict()
+    identity = route.identity if route.cache != "off" else f"{route.identity}|run:{route.run_id}"
+    key = request_key(identity, req_dict, route.repeat)
+    # "refresh" asks again and replaces the stored answer; "off" is keyed to this run, so only
+    # its own resume finds its answers
+    cached = store.get_response(key) if route.cache != "refresh" else None
+    stored = response_from_dict(cached) if cached is not None else None
+    if stored is not None and await route.provider.serves_cached(stored):
+        return Answer(key, stored, 0)
+    try:
+        response, attempts = await with_retries(_call(route.provider, request, route.pacer),
+                                                *retry)
+    except RetriesExhausted as e:
+        return Answer(key, GenerateResponse(text=""), e.attempts,
+                      f"after {e.attempts} attempts: {e}")
+    except CapabilityError:
+        raise
+    except ProviderError as e:
+        return Answer(key, GenerateResponse(text=""), 1, str(e))
+    store.put_response(key, route.identity, req_dict["kind"], req_dict,
+                       response_to_dict(response))
+    return Answer(key, response, attempts)
 
 
 def score_stored(bench: Benchmark, doc: Doc, ctx: PromptContext, request: Request,

@@ -1,0 +1,80 @@
+"""The phase after every model has answered: each benchmark's `after_models` hook (MT-Bench's
+judge), given the run's models, its stored samples and a way to ask any model of the run.
+
+A request asked here goes through the same path as a benchmark's own (`sample.respond`): the
+response cache keyed by (model, request, repeat), the model's cache policy, rate limits and
+retry budget, and the store. A rerun of the run therefore asks again only what has no stored
+answer, and a judgment is cached like any response.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ..config import RunConfig
+from ..errors import ConfigError
+from ..providers.base import GenerateRequest, GenerateResponse, Provider
+from ..store.sqlite import SampleRow, Store
+from .pacing import Pacer
+from .retry import RetryBudget, RetryPolicy
+from .sample import Route, respond
+
+
+@dataclass
+class Phase:
+    """One run's cross-model phase (implements `benchmarks.base.CrossModelPhase`)."""
+
+    config: RunConfig
+    store: Store
+    providers: Mapping[str, Provider]
+    policy: RetryPolicy
+    run_id: str
+    models: Mapping[str, str] = field(init=False)
+    _routes: dict[str, tuple[Route, RetryPolicy, RetryBudget]] = field(default_factory=dict)
+    _slots: dict[str, asyncio.Semaphore] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.models = {m.display: m.spec for m in self.config.models}
+
+    def samples(self, benchmark: str) -> list[SampleRow]:
+        return list(self.store.samples(self.run_id, benchmark=benchmark))
+
+    def is_chat(self, model: str) -> bool:
+        return self._route(model)[0].provider.capabilities.chat
+
+    async def ask(self, model: str, request: GenerateRequest
+                  ) -> tuple[GenerateResponse | None, str, str | None]:
+        route, policy, budget = self._route(model)
+        async with self._slots[model]:  # the model's connection limit
+            answer = await respond(route, self.store, request,
+                                   (policy, budget, random.Random(self.config.seed)))
+        if answer.failed is not None or not isinstance(answer.response, GenerateResponse):
+            return None, answer.key, answer.failed or "not a generated answer"
+        return answer.response, answer.key, None
+
+    def update(self, rows: Sequence[SampleRow]) -> None:
+        self.store.update_sample_scores(self.run_id, list(rows))
+
+    def _route(self, model: str) -> tuple[Route, RetryPolicy, RetryBudget]:
+        if model not in self._routes:
+            mcfg = next((m for m in self.config.models if m.display == model), None)
+            if mcfg is None:
+                raise ConfigError(f"{model!r} is not a model of this run")
+            provider = self.providers[model]
+            pacer = Pacer(mcfg.rpm, mcfg.tpm) if mcfg.rpm or mcfg.tpm else None
+            route = Route(provider, provider.cache_identity(), 0,
+                          mcfg.cache or self.config.cache, self.run_id, pacer)
+            self._slots[model] = asyncio.Semaphore(provider.capabilities.max_connections)
+            self._routes[model] = (route, replace(self.policy, max_attempts=mcfg.max_attempts),
+                                   RetryBudget(mcfg.retry_budget))
+        return self._routes[model]
+
+
+async def run_after_models(phase: Phase, benches: Sequence[Any]) -> None:
+    """Every benchmark's `after_models` hook, in the run's order."""
+    for bench in benches:
+        await bench.after_models(phase)

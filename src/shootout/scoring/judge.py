@@ -1,0 +1,111 @@
+"""An LLM judge's prompts and verdicts, as MT-Bench defines them (FastChat `llm_judge`).
+
+The prompts are the published templates (`judge_prompts.jsonl`, read as data): single-answer
+grading ("single-v1", rating 1–10) and pairwise comparison ("pair-v2"), each with a
+multi-turn form that judges the answer to the second question with the whole conversation in
+view, and a reference-guided form ("single-math-v1", "pair-math-v1") for the categories that
+have GPT-4 reference answers (math, reasoning, coding). FastChat's `run_judge_single` and
+`run_judge_pair` fill them the same way.
+
+Verdicts. A rating is the number in "[[x]]" (FastChat's pattern; "[x]" as its fallback); a
+pairwise verdict is "[[A]]", "[[B]]" or "[[C]]" (a tie). Two deliberate differences from
+FastChat, which takes the first match: a judgment that names *different* verdicts ("[[A]]" …
+"[[B]]", as a judge does that echoes the instructions) is unreadable rather than read as its
+first tag (which would turn an echo into a vote for position A), and a rating outside 1–10 is
+unreadable. An unreadable verdict is recorded with the judgment and never becomes a score.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..analysis.judged import Verdict
+from ..errors import DataError
+
+# categories judged against a reference answer (FastChat's NEED_REF_CATS)
+NEED_REF_CATS = ("math", "reasoning", "coding")
+
+_RATING = re.compile(r"\[\[(\d+\.?\d*)\]\]")
+_RATING_BACKUP = re.compile(r"\[(\d+\.?\d*)\]")
+_VERDICT = re.compile(r"\[\[([ABC])\]\]")
+
+
+@dataclass(frozen=True)
+class JudgePrompt:
+    name: str
+    system: str
+    template: str
+
+
+def load_templates(rows: Sequence[Mapping[str, Any]]) -> dict[str, JudgePrompt]:
+    """The templates of `judge_prompts.jsonl` by name; the eight MT-Bench needs must be there."""
+    out = {r["name"]: JudgePrompt(r["name"], r["system_prompt"], r["prompt_template"])
+           for r in rows}
+    needed = {template_name(kind, ref, multi) for kind in ("single", "pair")
+              for ref in (False, True) for multi in (False, True)}
+    missing = sorted(needed - set(out))
+    if missing:
+        raise DataError(f"judge_prompts.jsonl lacks the templates {', '.join(missing)}")
+    return out
+
+
+def template_name(kind: str, reference: bool, multi_turn: bool) -> str:
+    """FastChat's template for a judgment: single-v1 / single-math-v1 / pair-v2 /
+    pair-math-v1, with "-multi-turn" for the second turn."""
+    base = {("single", False): "single-v1", ("single", True): "single-math-v1",
+            ("pair", False): "pair-v2", ("pair", True): "pair-math-v1"}[(kind, reference)]
+    return base + ("-multi-turn" if multi_turn else "")
+
+
+def single_prompt(t: JudgePrompt, questions: Sequence[str], answers: Sequence[str],
+                  turn: int, reference: Sequence[str] | None) -> str:
+    """The user message grading `answers[turn - 1]` (turn 2 shows the whole conversation)."""
+    ref = _ref_fields(reference)
+    if turn == 1:
+        return t.template.format(question=questions[0], answer=answers[0], **ref)
+    return t.template.format(question_1=questions[0], question_2=questions[1],
+                             answer_1=answers[0], answer_2=answers[1], **ref)
+
+
+def pair_prompt(t: JudgePrompt, questions: Sequence[str], answers_a: Sequence[str],
+                answers_b: Sequence[str], turn: int, reference: Sequence[str] | None) -> str:
+    """The user message comparing assistant A's and B's answers at `turn`."""
+    ref = _ref_fields(reference)
+    if turn == 1:
+        return t.template.format(question=questions[0], answer_a=answers_a[0],
+                                 answer_b=answers_b[0], **ref)
+    return t.template.format(question_1=questions[0], question_2=questions[1],
+                             answer_a_1=answers_a[0], answer_b_1=answers_b[0],
+                             answer_a_2=answers_a[1], answer_b_2=answers_b[1], **ref)
+
+
+def _ref_fields(reference: Sequence[str] | None) -> dict[str, str]:
+    if reference is None:
+        return {}
+    return {"ref_answer_1": reference[0], "ref_answer_2": reference[1]}
+
+
+def parse_rating(judgment: str) -> float | None:
+    """The 1–10 rating of a single-answer judgment, or None (none, several that differ, or
+    one off the scale)."""
+    found = _RATING.findall(judgment) or _RATING_BACKUP.findall(judgment)
+    values = {float(x) for x in found}
+    if len(values) != 1:
+        return None
+    (value,) = values
+    return value if 1.0 <= value <= 10.0 else None
+
+
+def parse_verdict(judgment: str) -> Verdict | None:
+    """"A", "B" or "tie" from a pairwise judgment, or None (no verdict, or several)."""
+    tags = set(_VERDICT.findall(judgment))
+    if len(tags) != 1:
+        return None
+    (tag,) = tags
+    return _TAGS[tag]
+
+
+_TAGS: dict[str, Verdict] = {"A": "A", "B": "B", "C": "tie"}

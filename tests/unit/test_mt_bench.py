@@ -1,0 +1,222 @@
+"""MT-Bench end to end on FakeProvider: two turns per model (the second sees the model's own
+first answer), a scripted fake judge (single grades, pairwise in both orders, position bias,
+unreadable verdicts), the cache on a rerun, and the aggregation into results."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import pytest
+
+from shootout.analysis.results import build_results
+from shootout.benchmarks import get_benchmark_class
+from shootout.cli.run import expand_aliases
+from shootout.config import validate_config
+from shootout.errors import ConfigError
+from shootout.providers.base import GenerateRequest
+from shootout.runner.retry import RetryPolicy
+from shootout.runner.run import Runner
+from shootout.store.sqlite import Store
+from shootout.testing import FakeProvider
+
+LIMIT = 4
+
+
+def is_judge(req: GenerateRequest) -> bool:
+    return req.messages is not None and req.messages[0].role == "system"
+
+
+def model_answer(tag: str):
+    def answer(req: GenerateRequest) -> str:
+        assert req.messages is not None
+        return f"{tag} answer to turn {sum(m.role == 'user' for m in req.messages)}"
+    return answer
+
+
+def fair_judge(req: GenerateRequest) -> str:
+    """Grades GOOD answers 8 and others 3; prefers whichever position holds GOOD."""
+    assert req.messages is not None
+    user = req.messages[-1].content
+    if "[[rating]]" in req.messages[0].content + user:
+        return "Good.\nRating: [[8]]" if "GOOD" in user else "Weak.\nRating: [[3]]"
+    b_start = re.search(r"Assistant B", user)
+    assert b_start is not None
+    return "[[A]]" if user.index("GOOD") < b_start.start() else "[[B]]"
+
+
+def scripted(judge_fn, tag: str = "GOOD"):
+    """A model that answers questions as `tag` and judges with `judge_fn`."""
+    answer = model_answer(tag)
+    return lambda req: judge_fn(req) if is_judge(req) else answer(req)
+
+
+def run(store: Store, providers: dict, judge: str | None = "good", **options) -> str:
+    opts = {"judge": judge, **options} if judge else options
+    config = validate_config({"models": [{"spec": "openai:g", "name": "good"},
+                                         {"spec": "openai:b", "name": "bad"}],
+                              "benchmarks": [{"name": "mt_bench", "options": opts}],
+                              "limit": LIMIT}, "test")
+    runner = Runner(config, store, policy=RetryPolicy(base_delay=0.0, max_attempts=1))
+    return asyncio.run(runner.run(providers))
+
+
+@pytest.fixture(autouse=True)
+def data(data_dir, monkeypatch):
+    monkeypatch.setenv("SHOOTOUT_DATA", str(data_dir))
+
+
+def test_second_turn_sees_the_models_own_first_answer(tmp_path):
+    good = FakeProvider(model_id="good", answer=scripted(fair_judge))
+    bad = FakeProvider(model_id="bad", answer=model_answer("bad"))
+    store = Store(tmp_path / "s.db")
+    run(store, {"good": good, "bad": bad}, judge=None)
+    turn2 = [c for c in bad.calls if isinstance(c, GenerateRequest)
+             and c.messages is not None and len(c.messages) == 3]
+    assert len(turn2) == LIMIT and len(bad.calls) == 2 * LIMIT  # no judge: answers only
+    assert all(c.messages is not None and c.messages[1].role == "assistant"
+               and c.messages[1].content == "bad answer to turn 1" for c in turn2)
+
+
+def test_single_grades_and_pairwise_both_orders(tmp_path):
+    good = FakeProvider(model_id="good", answer=scripted(fair_judge))
+    bad = FakeProvider(model_id="bad", answer=model_answer("bad"))
+    store = Store(tmp_path / "s.db")
+    run_id = run(store, {"good": good, "bad": bad})
+    judge_calls = [c for c in good.calls if isinstance(c, GenerateRequest) and is_judge(c)]
+    # per question: 2 models x 2 turns graded, 2 turns x 2 orders compared
+    assert len(judge_calls) == LIMIT * (4 + 4)
+    rows = {(r.model, r.item_id): r for r in store.samples(run_id)}
+    g = next(r for (m, _), r in rows.items() if m == "good")
+    assert g.metrics["grade"] == pytest.approx(0.8) and g.metrics["win_rate"] == 1.0
+    b = next(r for (m, _), r in rows.items() if m == "bad")
+    assert b.metrics["grade_t1"] == pytest.approx(0.3) and b.metrics["win_rate"] == 0.0
+    orders = {rec["first"] for rec in b.detail["judge"]["pairwise"]["good"]}
+    assert orders == {"good", "bad"}  # both orders asked
+    res = build_results(store, [run_id]).runs[0]
+    primary = {s.model: s for s in res.scores if s.primary}
+    assert primary["good"].metric == "grade" and primary["good"].score == pytest.approx(0.8)
+    pw = res.analyses["good"]["mt_bench"]["pairwise"]
+    ratings = {r["model"]: r["rating"] for r in pw["ratings"]}
+    assert ratings["good"] > ratings["bad"]
+    assert pw["position_bias"]["inconsistent"] == 0.0
+    assert "own judge" in res.analyses["good"]["mt_bench"]["self_judged"]
+    assert "self_judged" not in res.analyses["bad"]["mt_bench"]
+    # a rerun asks nothing again: answers and judgments come from the cache
+    again = FakeProvider(model_id="good", answer=scripted(fair_judge))
+    run(store, {"good": again, "bad": FakeProvider(model_id="bad", answer=model_answer("bad"))})
+    assert again.calls == []
+
+
+def always_a(req: GenerateRequest) -> str:
+    assert req.messages is not None
+    if "[[rating]]" in req.messages[0].content + req.messages[-1].content:
+        return "I cannot say."  # unreadable: never a grade
+    return "Assistant A is better: [[A]]"
+
+
+def test_position_biased_and_unreadable_judge(tmp_path):
+    good = FakeProvider(model_id="good", answer=scripted(always_a))
+    bad = FakeProvider(model_id="bad", answer=model_answer("bad"))
+    store = Store(tmp_path / "s.db")
+    run_id = run(store, {"good": good, "bad": bad})
+    samples = list(store.samples(run_id))
+    assert all("grade" not in r.metrics and "grade_t1" not in r.metrics for r in samples)
+    assert all(r.metrics["win_rate"] == 0.5 for r in samples)  # swapped orders disagree: tie
+    unread = [g for r in samples for g in r.detail["judge"]["single"]]
+    assert unread and all(g["rating"] is None and g["unreadable"] == "I cannot say."
+                          for g in unread)
+    res = build_results(store, [run_id]).runs[0]
+    a = res.analyses["bad"]["mt_bench"]
+    assert a["single_unreadable"] == a["single_judgments"] == 2 * LIMIT
+    bias = a["pairwise"]["position_bias"]
+    assert bias["inconsistent"] == 1.0 and bias["favours_first"] == 1.0
+    assert not any(s.metric == "grade" for s in res.scores)
+    # no grade at all: the headline falls back to the next metric, and the report still builds
+    assert {s.metric for s in res.scores if s.primary} == {"win_rate"}
+    from shootout.report.build import build_report
+    from shootout.report.markdown import render_markdown
+
+    md = render_markdown(build_report(store, [run_id]), charts=False)
+    assert f"{4 * LIMIT} of {4 * LIMIT} grades (100%) could not be read" in md  # both models
+    assert "| Category |" not in md  # no grade: no empty table
+
+
+def test_judge_must_be_a_model_of_the_run(tmp_path):
+    store = Store(tmp_path / "s.db")
+    with pytest.raises(ConfigError, match="judge 'gpt-4' is not a model of this run"):
+        run(store, {"good": FakeProvider(model_id="good", answer=model_answer("GOOD")),
+                    "bad": FakeProvider(model_id="bad", answer=model_answer("bad"))}, judge="gpt-4")
+    # and by spec
+    good = FakeProvider(model_id="good", answer=scripted(fair_judge))
+    run(store, {"good": good, "bad": FakeProvider(model_id="bad", answer=model_answer("bad"))},
+        judge="openai:g")
+    assert any(is_judge(c) for c in good.calls if isinstance(c, GenerateRequest))
+
+
+def test_judge_flag_is_a_benchmark_option():
+    assert expand_aliases(["-b", "mt_bench", "--judge", "smol"]) == [
+        "-b", "mt_bench", "-o", "judge=smol"]
+
+
+def test_prompt_mode_conversation_round_trips(data_dir):
+    from shootout.benchmarks.base import PromptContext
+    from shootout.data.files import DataDir
+    from shootout.providers.base import GenerateResponse, Sampling
+
+    bench = get_benchmark_class("mt_bench")(data=DataDir(data_dir))
+    doc = bench.load()[0]
+    ctx = PromptContext(mode="generative", chat=False, sampling=Sampling(), fewshot=0)
+    first = bench.request(doc, ctx)
+    second = bench.follow_up(doc, ctx, first, GenerateResponse(text=" one "))
+    assert second is not None and "### Assistant:\none\n\n### User:\n" in (second.prompt or "")
+    assert bench.follow_up(doc, ctx, second, GenerateResponse(text="two")) is None
+    score = bench.score(doc, ctx, GenerateResponse(text="two"), second)
+    assert score.detail["turns"] == ["one", "two"] and score.metrics["answered"] == 1.0
+
+
+def test_rescore_refuses_a_judged_benchmark(tmp_path):
+    from shootout.runner.rescore import rescore_run
+
+    store = Store(tmp_path / "s.db")
+    run_id = run(store, {"good": FakeProvider(model_id="good", answer=scripted(fair_judge)),
+                         "bad": FakeProvider(model_id="bad", answer=model_answer("bad"))})
+    with pytest.raises(ConfigError, match="mt_bench cannot be rescored"):
+        rescore_run(store, run_id)
+
+
+def test_report_section_shows_categories_ratings_and_the_caveat(tmp_path):
+    from shootout.report.build import build_report
+    from shootout.report.html import render_html
+    from shootout.report.markdown import render_markdown
+
+    store = Store(tmp_path / "s.db")
+    run_id = run(store, {"good": FakeProvider(model_id="good", answer=scripted(fair_judge)),
+                         "bad": FakeProvider(model_id="bad", answer=model_answer("bad"))})
+    report = build_report(store, [run_id])
+    assert "<h2>Writing and open-ended quality</h2>" in render_html(report)  # chart as SVG
+    md = render_markdown(report, charts=False)
+    section = md.split("## Writing and open-ended quality")[1].split("\n## ")[0]
+    assert "graded by good as judge" in section and "good is its own judge" in section
+    assert "Creative writing" in section and "writing 8.0" in section  # good's grade /10
+    assert "Bradley–Terry rating" in section and "| good | bad | 8/0/0 |" in section
+    assert "changed with the order in 0%" in section
+
+
+def test_a_failed_judge_request_is_counted_apart_and_never_graded(tmp_path):
+    from shootout.errors import ProviderError
+
+    def refuse_grading(_i: int, req):
+        text = "".join(m.content for m in req.messages or ())
+        single = is_judge(req) and "[[rating]]" in text
+        return ProviderError("400: prompt too long") if single else None
+
+    good = FakeProvider(model_id="good", answer=scripted(fair_judge), fail=refuse_grading)
+    store = Store(tmp_path / "s.db")
+    run_id = run(store, {"good": good, "bad": FakeProvider(model_id="bad",
+                                                           answer=model_answer("bad"))})
+    res = build_results(store, [run_id]).runs[0]
+    a = res.analyses["good"]["mt_bench"]
+    assert a["single_failed"] == 2 * LIMIT and a["single_unreadable"] == 0
+    assert not any(s.metric == "grade" for s in res.scores)
+    assert any(s.metric == "win_rate" and s.score == 1.0 for s in res.scores if s.model == "good")
