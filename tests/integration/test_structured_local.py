@@ -5,29 +5,14 @@ that was not cut off satisfies its schema: the grammar allows nothing else."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
-from shootout.config import validate_config
-from shootout.providers.registry import build_provider
-from shootout.runner.run import Runner
-from shootout.store.sqlite import Store
+from embedded_run import run_smol
 
 
 def test_structured_modes_on_the_embedded_chat_model(data_dir: Path, tmp_path: Path) -> None:
-    cfg = validate_config({"models": [{"spec": "local:smollm2-135m", "name": "smol"}],
-                           "benchmarks": ["structured"], "limit": 4,
-                           "sampling": {"max_tokens": 200}}, "test")
-    provider = build_provider("local:smollm2-135m", {"n_ctx": 2048})
-    store = Store(tmp_path / "r.sqlite")
-
-    async def go() -> str:
-        try:
-            return await Runner(cfg, store, data_dir=str(data_dir)).run({"smol": provider})
-        finally:
-            await provider.aclose()
-
-    run_id = asyncio.run(go())
+    store, run_id = run_smol("structured", limit=4, max_tokens=200, n_ctx=2048,
+                             data_dir=data_dir, tmp_path=tmp_path)
     samples = list(store.samples(run_id))
     assert len(samples) == 12 and not [s for s in samples if s.status == "failed"]
     modes = store.get_run(run_id)["manifest"]["benchmarks"]["structured"]["per_model"]["smol"][

@@ -4,32 +4,18 @@ the metrics of its prompt's label, and the report's safety section renders from 
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
-from shootout.config import validate_config
-from shootout.providers.registry import build_provider
+from embedded_run import run_smol
+
 from shootout.report.build import build_report
 from shootout.report.markdown import render_markdown
-from shootout.runner.run import Runner
 from shootout.scoring.refusal import LABELS
-from shootout.store.sqlite import Store
 
 
 def test_xstest_on_the_embedded_chat_model(data_dir: Path, tmp_path: Path) -> None:
-    cfg = validate_config({"models": [{"spec": "local:smollm2-135m", "name": "smol"}],
-                           "benchmarks": ["xstest"], "limit": 4,
-                           "sampling": {"max_tokens": 48}}, "test")
-    provider = build_provider("local:smollm2-135m", {"n_ctx": 1024})
-    store = Store(tmp_path / "r.sqlite")
-
-    async def go() -> str:
-        try:
-            return await Runner(cfg, store, data_dir=str(data_dir)).run({"smol": provider})
-        finally:
-            await provider.aclose()
-
-    run_id = asyncio.run(go())
+    store, run_id = run_smol("xstest", limit=4, max_tokens=48, n_ctx=1024,
+                             data_dir=data_dir, tmp_path=tmp_path)
     samples = list(store.samples(run_id))
     assert len(samples) == 4 and all(s.answered for s in samples), [s.error for s in samples]
     for s in samples:
