@@ -17,7 +17,7 @@ demo: setup
 # HTTP servers).
 test: setup
 	$(MAKE) --no-print-directory lint
-	.venv/bin/python -m pytest -q
+	.venv/bin/python -m pytest -q --durations=30
 
 lint:
 	.venv/bin/ruff check src tests benchmarks
