@@ -1,0 +1,108 @@
+"""`shootout run`'s flags that stand for an option (`--haystack pg` is `-o needle.haystack=pg`,
+`--n-ctx 8192` is `-M n_ctx=8192`), expanded in argv before the command line is parsed: the
+command keeps few parameters, and the flags of earlier releases keep working."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..errors import ConfigError
+
+# Flags of earlier releases, kept working: each is the same as a benchmark option
+# (`-o BENCH.KEY=VALUE`; no BENCH: every benchmark that has KEY).
+OPTION_ALIASES: dict[str, str] = {
+    "--needle-lengths": "needle.lengths",
+    "--needle-depths": "needle.depths",
+    "--needle-trials": "needle.trials",
+    "--needle-variant": "needle.variant",
+    "--needle-count": "needle.needles",
+    "--needle-tokenizer": "needle.tokenizer",
+    "--haystack": "needle.haystack",
+    "--context-window": "needle.context_window",
+    "--max-tokens-budget": "needle.max_tokens_budget",
+    # every multiple-choice benchmark of the run (docs/prompt-sensitivity.md)
+    "--prompt-variants": "prompt_variants",
+    "--judge": "judge",
+}
+FLAG_ALIASES: dict[str, str] = {"--unsafe-exec": "unsafe_exec=true"}
+# Model flags, each the same as a model option (`-M KEY=VALUE`: every model of the run whose
+# provider has KEY, an error if none has)
+MODEL_OPTION_ALIASES: dict[str, str] = {
+    "--base-url": "base_url",
+    "--api-key-env": "api_key_env",
+    "--n-ctx": "n_ctx",
+}
+MODEL_FLAG_ALIASES: dict[str, str] = {
+    "--logprobs": "logprobs=true",
+    "--chat": "chat=true",
+    "--no-chat": "chat=false",
+    "--batch": "batch=true",
+}
+# Settings of `--repeats auto`, carried in its value: `--repeats auto --target-se 0.02`
+# becomes `--repeats auto:target_se=0.02` (config.RunConfig reads it; runner.adaptive)
+RUN_OPTION_ALIASES: dict[str, str] = {
+    "--target-se": "target_se",
+    "--max-repeats": "max_repeats",
+}
+
+
+def expand_aliases(args: Sequence[str]) -> list[str]:
+    """`run`'s flags that stand for an option, as that option (`--haystack pg` becomes
+    `-o needle.haystack=pg`, `--n-ctx 8192` becomes `-M n_ctx=8192`); everything else is left
+    as it is, and everything after `--` too."""
+    out: list[str] = []
+    adaptive: dict[str, str] = {}
+    it = iter(args)
+    for arg in it:
+        flag, eq, value = arg.partition("=")
+        if arg == "--":
+            return [*_with_adaptive(out, adaptive), arg, *it]
+        elif flag in OPTION_ALIASES or flag in MODEL_OPTION_ALIASES or flag in RUN_OPTION_ALIASES:
+            if not eq:
+                given = next(it, None)
+                if given is None:
+                    raise ConfigError(f"{flag} needs a value")
+                value = given
+            if flag in RUN_OPTION_ALIASES:
+                adaptive[flag] = value
+                continue
+            out += (["-o", f"{OPTION_ALIASES[flag]}={value}"] if flag in OPTION_ALIASES
+                    else ["-M", f"{MODEL_OPTION_ALIASES[flag]}={value}"])
+        elif arg in FLAG_ALIASES:
+            out += ["-o", FLAG_ALIASES[arg]]
+        elif arg in MODEL_FLAG_ALIASES:
+            out += ["-M", MODEL_FLAG_ALIASES[arg]]
+        else:
+            out.append(arg)
+    return _with_adaptive(out, adaptive)
+
+
+def _with_adaptive(args: list[str], given: dict[str, str]) -> list[str]:
+    """`args` with --target-se/--max-repeats (checked) folded into `--repeats auto`'s value."""
+    if not given:
+        return args
+    first = next(iter(given))
+    for flag, value in given.items():
+        _check_adaptive_value(flag, value)
+    at = next((i for i, a in enumerate(args) if a.partition("=")[0] in ("--repeats", "--samples")),
+              None)
+    flag, eq, value = args[at].partition("=") if at is not None else ("", "", "")
+    if at is not None and not eq:
+        value = args[at + 1] if at + 1 < len(args) else ""
+    if at is None or not value.startswith("auto"):
+        raise ConfigError(f"{first} applies to adaptive repeats: add --repeats auto")
+    extra = ",".join(f"{RUN_OPTION_ALIASES[f]}={v}" for f, v in given.items())
+    merged = f"{value},{extra}" if ":" in value else f"auto:{extra}"
+    return [*args[:at], f"{flag}={merged}", *args[at + (1 if eq else 2):]]
+
+
+def _check_adaptive_value(flag: str, value: str) -> None:
+    """One line for a bad --target-se or --max-repeats."""
+    try:
+        ok = 0 < float(value) <= 0.5 if flag == "--target-se" else 2 <= int(value) <= 100
+    except ValueError:
+        ok = False
+    if not ok:
+        want = ("a number above 0 and at most 0.5" if flag == "--target-se"
+                else "a whole number from 2 to 100")
+        raise ConfigError(f"{flag}: expected {want}, got {value!r}")
