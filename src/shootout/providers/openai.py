@@ -48,7 +48,13 @@ from .base import (
 )
 from .batch import BatchOptions, OpenAIBatchAPI
 from .http import HTTPClient, StreamStats, count, parse_json
-from .openai_wire import _StreamAccumulator, parse_completion
+from .openai_wire import (
+    _add_input,
+    _StreamAccumulator,
+    _window,
+    batch_response,
+    parse_completion,
+)
 from .param_policy import ParamPolicy
 from .replicas import (
     EndpointOptions,
@@ -501,28 +507,3 @@ async def _attempt(send: _Send, sent: dict[str, Any], accepted: asyncio.Event,
 
 def _output_tokens(result: Any) -> int:
     return result.usage.completion_tokens if isinstance(result, GenerateResponse) else 0
-
-
-def batch_response(body: dict[str, Any], path: str) -> GenerateResponse:
-    """A batch job's answer (a non-streamed completion) as a response: no latency (a batch
-    answer has none), its usage marked `batch` (billed at the batch price)."""
-    response = parse_completion(body, path, 0.0, None)
-    return replace(response, usage=replace(response.usage, batch=True), timing=Timing(e2e=0.0))
-
-
-def _add_input(body: dict[str, Any], request: GenerateRequest) -> str:
-    """Put the request's messages (chat) or prompt (text) into `body`; return the endpoint."""
-    if request.messages is not None:
-        body["messages"] = [{"role": m.role, "content": m.content} for m in request.messages]
-        return "/chat/completions"
-    body["prompt"] = request.prompt
-    return "/completions"
-
-
-def _window(model: dict[str, Any]) -> int | None:
-    """The context window a /models entry states (vLLM: max_model_len), if any."""
-    for key in ("max_model_len", "context_length", "context_window", "max_context_length"):
-        value = model.get(key)
-        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-            return value
-    return None

@@ -11,10 +11,11 @@ TTFT is None (unknown), not a guess.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from ..errors import RetryableProviderError
-from .base import GenerateResponse, Timing, ToolCall, Usage
+from .base import GenerateRequest, GenerateResponse, Timing, ToolCall, Usage
 from .http import count
 
 
@@ -197,3 +198,28 @@ class _StreamAccumulator:
             tool_calls=tuple(ToolCall("".join(n), "".join(a), "".join(i))
                              for _, (i, n, a) in sorted(self.tool_calls.items())),
         )
+
+
+def batch_response(body: dict[str, Any], path: str) -> GenerateResponse:
+    """A batch job's answer (a non-streamed completion) as a response: no latency (a batch
+    answer has none), its usage marked `batch` (billed at the batch price)."""
+    response = parse_completion(body, path, 0.0, None)
+    return replace(response, usage=replace(response.usage, batch=True), timing=Timing(e2e=0.0))
+
+
+def _add_input(body: dict[str, Any], request: GenerateRequest) -> str:
+    """Put the request's messages (chat) or prompt (text) into `body`; return the endpoint."""
+    if request.messages is not None:
+        body["messages"] = [{"role": m.role, "content": m.content} for m in request.messages]
+        return "/chat/completions"
+    body["prompt"] = request.prompt
+    return "/completions"
+
+
+def _window(model: dict[str, Any]) -> int | None:
+    """The context window a /models entry states (vLLM: max_model_len), if any."""
+    for key in ("max_model_len", "context_length", "context_window", "max_context_length"):
+        value = model.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    return None
