@@ -6,6 +6,7 @@ each response says which endpoint answered (without secrets)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 from collections import Counter
 from pathlib import Path
@@ -139,6 +140,26 @@ def test_a_failing_replica_is_taken_out_then_tried_after_its_cooldown() -> None:
     first, after = asyncio.run(go())
     assert first == ["http://b"] * 10  # each failure on a was answered by b at once
     assert "http://a" in after  # back after the cool-down
+
+
+def test_failures_of_requests_sent_before_a_replica_went_out_do_not_take_it_out_again() -> None:
+    """Six requests in flight on a replica that dies: the third failure takes it out; the
+    other three were sent before that and fail after it, while it is already out (counted as
+    errors, not as more take-outs, which would also stretch its cool-down)."""
+    work = _Flaky()
+    work.down.add("http://a")
+    pool = _pool({"http://a": 6}, fail_limit=3, cooldown=60)
+    a = pool.replicas[0]
+
+    async def six_at_once() -> None:
+        async def one() -> None:
+            with contextlib.suppress(RetryableProviderError):
+                await pool.call(work)
+
+        await asyncio.gather(*(one() for _ in range(6)))
+
+    asyncio.run(six_at_once())
+    assert a.errors == 6 and a.taken_out == 1
 
 
 def test_every_replica_failing_raises_the_fault() -> None:

@@ -162,9 +162,12 @@ class ReplicaPool:
 
     def _failed(self, replica: Replica) -> None:
         replica.errors += 1
+        now = time.monotonic()
+        if replica.down_until > now:  # a request sent before it was taken out: already out
+            return
         replica.failures += 1
         if replica.failures >= self.fail_limit:
-            replica.down_until = time.monotonic() + self.cooldown
+            replica.down_until = now + self.cooldown
             replica.taken_out += 1
             replica.failures = self.fail_limit - 1  # back on probation: one more takes it out
 
