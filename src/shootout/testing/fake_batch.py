@@ -56,6 +56,23 @@ class _BatchState:
         return f"{prefix}_{len(self.jobs) + len(self.files) + 1:04d}"
 
 
+@dataclass
+class _BatchJobs:
+    """What both batch fakes add to their server: `polls` before a job ends, the custom ids
+    to `expire`, and the jobs created."""
+
+    polls: int = 2
+    expire: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()  # type: ignore[misc]  # the server's, next in the MRO
+        self.state = _BatchState(self.polls, self.expire)
+
+    @property
+    def jobs(self) -> list[dict[str, Any]]:
+        return self.state.jobs
+
+
 async def _answer(exchange_cls: Any, owner: Any, path: str, body: dict[str, Any],
                   headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
     cap = _Capture()
@@ -80,18 +97,7 @@ def _multipart(req: _Request) -> dict[str, bytes]:
 
 
 @dataclass
-class FakeOpenAIBatchServer(FakeOpenAIServer):
-    polls: int = 2
-    expire: set[str] = field(default_factory=set)
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        self.state = _BatchState(self.polls, self.expire)
-
-    @property
-    def jobs(self) -> list[dict[str, Any]]:
-        return self.state.jobs
-
+class FakeOpenAIBatchServer(_BatchJobs, FakeOpenAIServer):
     async def exchange(self, req: _Request, conn: _Conn) -> None:
         path = req.path.partition("?")[0].rstrip("/")
         st = self.state
@@ -163,18 +169,7 @@ def _public(job: dict[str, Any]) -> dict[str, Any]:
 
 
 @dataclass
-class FakeAnthropicBatchServer(FakeAnthropicServer):
-    polls: int = 2
-    expire: set[str] = field(default_factory=set)
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        self.state = _BatchState(self.polls, self.expire)
-
-    @property
-    def jobs(self) -> list[dict[str, Any]]:
-        return self.state.jobs
-
+class FakeAnthropicBatchServer(_BatchJobs, FakeAnthropicServer):
     async def exchange(self, req: _Request, conn: _Conn) -> None:
         path = req.path.partition("?")[0].rstrip("/")
         st = self.state
