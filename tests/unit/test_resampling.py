@@ -211,3 +211,29 @@ def test_defect8_subjects_with_one_shared_item_are_resampled_together() -> None:
     assert strat.se == pytest.approx(plain.se, rel=0.08) and strat.se > 0.05
     assert strat.diff == pytest.approx(0.10)
     assert strat.p_value > 0.2  # a 10-point gap on 60 items is within noise (SE ≈ 9 points)
+
+
+@pytest.mark.parametrize("stratified", [False, True])
+def test_block_resampling_draws_what_the_per_resample_loop_draws(stratified: bool) -> None:
+    """The statistics with a block form (`bootstrap._BATCHED`: the mean, a mean of stratum
+    means) give the same resamples, interval and p as calling the statistic per resample."""
+    from shootout.analysis import bootstrap as bs
+    from shootout.analysis.resampling import _mean, _mean_of_stratum_means
+
+    rng = np.random.default_rng(4)
+    a = {str(i): float(rng.random() < 0.6) for i in range(300)}
+    b = {str(i): float(rng.random() < 0.5) for i in range(300)}
+    strata = {str(i): f"s{i % 23}" if i < 290 else f"solo{i}" for i in range(300)}
+    stat = _mean_of_stratum_means if stratified else _mean
+    kw = {"strata": strata} if stratified else {}
+    # a block smaller than the resamples: the draws continue across blocks
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(bs, "_BLOCK", 300 * 7)
+        fast = bs.paired_bootstrap(a, b, stat, n_boot=500, seed=9, **kw)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(bs, "_BATCHED", {})
+        slow = bs.paired_bootstrap(a, b, stat, n_boot=500, seed=9, **kw)
+    assert fast.p_value == slow.p_value and fast.diff == slow.diff
+    assert fast.ci_low == pytest.approx(slow.ci_low, abs=1e-12)
+    assert fast.ci_high == pytest.approx(slow.ci_high, abs=1e-12)
+    assert fast.se == pytest.approx(slow.se, abs=1e-12)

@@ -143,6 +143,8 @@ def test_summarize_degenerate_and_invalid() -> None:
         summarize([[1.0], []])
     with pytest.raises(ValueError):
         summarize([[1.0], [math.nan]])
+    with pytest.raises(ValueError):
+        summarize([[1.0], [[1.0, 0.0]]])  # type: ignore[list-item]
 
 
 def test_repeats_averaged_within_item_first() -> None:
@@ -178,6 +180,16 @@ def test_summarize_property(items: list[list[float]]) -> None:
     assert s.se >= 0
     assert s.ci_low <= s.mean + 1e-12 and s.ci_high >= s.mean - 1e-12  # Wilson contains p_hat too
     assert s.n == len(items) and s.n_samples == sum(map(len, items))
+    # the within-item figures, per item as their definitions read (the code reduces in numpy)
+    repeated = [it for it in items if len(it) >= 2]
+    if repeated:
+        var = [float(np.var(it, ddof=1)) for it in repeated]
+        assert s.within_item_var == pytest.approx(float(np.mean(var)), abs=1e-12)
+        assert s.resampling_se == pytest.approx(
+            math.sqrt(sum(v / len(it) for v, it in zip(var, repeated, strict=True))) / len(items),
+            abs=1e-12)
+    else:
+        assert math.isnan(s.within_item_var)
 
 
 # --------------------------------------------------------------------------- clustered SE

@@ -167,22 +167,58 @@ def paired_bootstrap(
     )
 
 
+# stat -> the same statistic over a block of resamples at once: f(values[idx] of shape (B, n),
+# codes or None) -> B figures. Numpy does each block in one pass, where calling `stat` per
+# resample costs ~50 µs of Python each (2,000 resamples for each of 45 model pairs in a
+# 10-model report). The draws are the same either way (`rng.integers` of shape (B, n) yields
+# B successive draws of n), so a report does not change with the path taken.
+_BATCHED: dict[Callable[..., float], Callable[[np.ndarray, np.ndarray | None], np.ndarray]] = {
+    np.mean: lambda m, _codes: m.mean(axis=1),
+}
+_BLOCK = 1 << 20  # values drawn per block: 8 MiB of float64
+
+
+def register_batched(stat: Callable[..., float],
+                     batched: Callable[[np.ndarray, np.ndarray | None], np.ndarray]) -> None:
+    """Declare `batched` the block form of `stat` for scalar item values (see `_BATCHED`)."""
+    _BATCHED[stat] = batched
+
+
 def _resample(xa: np.ndarray, xb: np.ndarray, stat: Callable[..., float],
               codes: np.ndarray | None, rng: np.random.Generator, n_boot: int
               ) -> tuple[float, float, np.ndarray]:
     """stat of each model on the items, and the `n_boot` differences of the paired
     resamples (within strata when `codes` are given)."""
+    batched = _BATCHED.get(stat) if xa.ndim == 1 else None
+    full = ((float(stat(xa)), float(stat(xb))) if codes is None
+            else (float(stat(xa, codes)), float(stat(xb, codes))))
+    if batched is not None:
+        block = max(1, _BLOCK // max(len(xa), 1))
+        parts = []
+        for start in range(0, n_boot, block):
+            idx = _draw(codes, len(xa), rng, min(block, n_boot - start))
+            parts.append(batched(xa[idx], codes) - batched(xb[idx], codes))
+        return *full, np.concatenate(parts)
     if codes is None:
         n = len(xa)
         boots = np.empty(n_boot)
         for i in range(n_boot):
             idx = rng.integers(0, n, n)
             boots[i] = float(stat(xa[idx])) - float(stat(xb[idx]))
-        return float(stat(xa)), float(stat(xb)), boots
+        return *full, boots
     boots = np.fromiter((float(stat(xa[idx], codes)) - float(stat(xb[idx], codes))
                          for idx in _within_strata(codes, rng, n_boot)),
                         dtype=float, count=n_boot)
-    return float(stat(xa, codes)), float(stat(xb, codes)), boots
+    return *full, boots
+
+
+def _draw(codes: np.ndarray | None, n: int, rng: np.random.Generator, rows: int
+          ) -> np.ndarray:
+    """`rows` resamples' indices, shape (rows, n): the draws `rows` loop iterations make."""
+    if codes is None:
+        return rng.integers(0, n, (rows, n))
+    order, first, width = _cells(codes)
+    return order[first + rng.integers(0, width, (rows, n))]
 
 
 def stratum_codes(labels: Sequence[Hashable]) -> np.ndarray:
@@ -192,10 +228,9 @@ def stratum_codes(labels: Sequence[Hashable]) -> np.ndarray:
                        count=len(labels))
 
 
-def _within_strata(codes: np.ndarray, rng: np.random.Generator, n_boot: int
-                   ) -> Iterator[np.ndarray]:
-    """`n_boot` index arrays, each position drawn from its resampling stratum: its own
-    stratum, or the pool of single-item strata (see `paired_bootstrap`)."""
+def _cells(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(order, first, width): position j draws from order[first[j] : first[j] + width[j]],
+    its own stratum, or the pool of single-item strata (see `paired_bootstrap`)."""
     counts = np.bincount(codes)
     cell = np.where(counts[codes] >= 2, codes, -1)  # -1: the collapsed single-item strata
     order = np.argsort(cell, kind="stable")  # the positions of each cell, contiguous
@@ -203,7 +238,12 @@ def _within_strata(codes: np.ndarray, rng: np.random.Generator, n_boot: int
     # for each position, its cell's offset and size in `order`
     rank = np.empty_like(order)
     rank[order] = np.arange(order.size)
-    first = np.repeat(start, size)[rank]
-    width = np.repeat(size, size)[rank]
+    return order, np.repeat(start, size)[rank], np.repeat(size, size)[rank]
+
+
+def _within_strata(codes: np.ndarray, rng: np.random.Generator, n_boot: int
+                   ) -> Iterator[np.ndarray]:
+    """`n_boot` index arrays, each position drawn from its resampling stratum."""
+    order, first, width = _cells(codes)
     for _ in range(n_boot):
         yield order[first + rng.integers(0, width)]

@@ -18,7 +18,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats as _st
 
 from ..scores import Score
 from .compare import PairTest, compare_models
@@ -71,7 +70,9 @@ def kendall_tau(a: Sequence[float], b: Sequence[float]) -> float:
     """Kendall's tau-b between two score vectors over the same models (NaN: undefined)."""
     if len(a) < 2 or len(set(a)) < 2 or len(set(b)) < 2:
         return math.nan
-    return float(_st.kendalltau(a, b).statistic)
+    from scipy import stats  # on first use: it costs a second at start-up
+
+    return float(stats.kendalltau(a, b).statistic)
 
 
 def _order(models: Sequence[str], scores: Mapping[str, float]) -> tuple[str, ...]:

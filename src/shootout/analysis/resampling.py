@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from ..scoring.code import pass_at_k
-from .bootstrap import stratum_codes
+from .bootstrap import register_batched, stratum_codes
 
 _PASS_AT_K = re.compile(r"pass@(\d+)")
 _SMOOTH = re.compile(r"([\w-]+)(?:\[([\d.]+)\])?")
@@ -109,6 +109,19 @@ def _mean_of_stratum_means(x: np.ndarray, codes: np.ndarray) -> float:
     """codes: 0..S−1, each present (`bootstrap.stratum_codes` of the items compared), so a
     subject none of the compared items is in is not in the average."""
     return float(np.mean(np.bincount(codes, weights=x) / np.bincount(codes)))
+
+
+def _means_of_stratum_means(m: np.ndarray, codes: np.ndarray | None) -> np.ndarray:
+    """`_mean_of_stratum_means` of each row of m (resamples x items)."""
+    assert codes is not None
+    counts = np.bincount(codes)
+    weights = np.zeros((codes.size, counts.size))
+    weights[np.arange(codes.size), codes] = 1.0 / counts[codes]
+    return np.asarray((m @ weights).mean(axis=1))
+
+
+register_batched(_mean, lambda m, _codes: m.mean(axis=1))
+register_batched(_mean_of_stratum_means, _means_of_stratum_means)
 
 
 def corpus_statistic(rows: Sequence[Any], signature: str) -> ItemStatistic | None:

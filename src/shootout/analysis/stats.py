@@ -13,19 +13,22 @@ Conventions used throughout:
   is reported as NaN (so is a normal CI built from it).
 * z_q = Φ⁻¹(q) is the standard normal quantile.
 
-Only numpy and scipy are used; results are frozen dataclasses. Bootstrap intervals and the
-paired bootstrap test (for corpus metrics and pass@k) are in `shootout.analysis.bootstrap`.
+Only numpy and scipy are used (scipy imported on first use: it costs a second at start-up,
+and the normal distribution comes from the standard library); results are frozen
+dataclasses. Bootstrap intervals and the paired bootstrap test (for corpus metrics and
+pass@k) are in `shootout.analysis.bootstrap`.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from statistics import NormalDist
+from typing import Any, TypeVar
 
 import numpy as np
-from scipy import stats as _st
 
 __all__ = [
     "HolmResult",
@@ -116,11 +119,28 @@ class HolmResult:
 # --------------------------------------------------------------------------- helpers
 
 
+_NORMAL = NormalDist()
+
+
+def _scipy_stats() -> Any:
+    from scipy import stats
+
+    return stats
+
+
+@functools.lru_cache(maxsize=256)
+def t_quantile(q: float, df: int) -> float:
+    """The q-quantile of Student's t with `df` degrees of freedom (cached: a report asks for
+    the same few thousands of times)."""
+    return float(_scipy_stats().t.ppf(q, df))
+
+
+@functools.lru_cache(maxsize=64)
 def z_quantile(confidence: float) -> float:
     """Two-sided normal critical value z_{1−(1−confidence)/2}."""
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must be in (0, 1), got {confidence}")
-    return float(_st.norm.ppf(0.5 + confidence / 2.0))
+    return _NORMAL.inv_cdf(0.5 + confidence / 2.0)
 
 
 def z_test(diff: float, se: float) -> float:
@@ -128,7 +148,7 @@ def z_test(diff: float, se: float) -> float:
     undefined (nothing to test with)."""
     if not math.isfinite(se) or se == 0.0:
         return 1.0
-    return float(2.0 * _st.norm.sf(abs(diff) / se))
+    return 2.0 * _NORMAL.cdf(-abs(diff) / se)
 
 
 def _as_repeats(item: Sequence[float] | float) -> np.ndarray:
@@ -140,27 +160,58 @@ def _as_repeats(item: Sequence[float] | float) -> np.ndarray:
     return arr
 
 
+@dataclass(frozen=True)
+class _Repeats:
+    """The items scored more than once: their repeat scores (flat), count K_i and sample
+    variance σ̂_i² (ddof 1) each."""
+
+    values: np.ndarray
+    k: np.ndarray
+    var: np.ndarray
+
+    def __bool__(self) -> bool:
+        return bool(self.k.size)
+
+
 def _split_items(scores_by_item: Sequence[Sequence[float] | float]
-                 ) -> tuple[np.ndarray, list[np.ndarray]]:
+                 ) -> tuple[np.ndarray, _Repeats]:
     """(x, repeated): x_i = (1/K_i) Σ_k s_ik for every item (a bare float counts as one
-    repeat), and the repeats of the items scored more than once. One score is its own mean,
-    read without numpy: most items have one, and numpy's per-call overhead dominated a
-    results build (0.7 s of 2 s on 14,000 items)."""
-    means: list[float] = []
-    repeated: list[np.ndarray] = []
+    repeat), and the items scored more than once. The scores are flattened once and reduced
+    in numpy: a per-item numpy call costs ~20 µs, which made a 500k-sample results build take
+    tens of seconds here."""
+    lens: list[int] = []
+    flat: list[Any] = []
     for item in scores_by_item:
-        one: object = item[0] if isinstance(item, list | tuple) and len(item) == 1 else item
-        if isinstance(one, int | float):
-            v = float(one)
-            if not math.isfinite(v):
-                raise ValueError("scores must be finite")
-            means.append(v)
-            continue
-        r = _as_repeats(item)
-        means.append(float(r.mean()))
-        if r.size >= 2:
-            repeated.append(r)
-    return np.array(means, dtype=float), repeated
+        if isinstance(item, list | tuple):
+            lens.append(len(item))
+            flat.extend(item)
+        elif isinstance(item, int | float):
+            lens.append(1)
+            flat.append(item)
+        else:
+            r = _as_repeats(item)
+            lens.append(r.size)
+            flat.extend(r.tolist())
+    k = np.asarray(lens, dtype=np.intp)
+    try:
+        values = np.asarray(flat, dtype=float)
+    except (TypeError, ValueError) as e:
+        raise ValueError("each item needs a flat, non-empty sequence of repeat scores") from e
+    if values.ndim != 1 or (k.size and k.min() == 0):
+        raise ValueError("each item needs a flat, non-empty sequence of repeat scores")
+    if not np.all(np.isfinite(values)):
+        raise ValueError("scores must be finite")
+    if not k.size:
+        return np.zeros(0), _Repeats(np.zeros(0), np.zeros(0, np.intp), np.zeros(0))
+    starts = np.concatenate(([0], np.cumsum(k)[:-1]))
+    means = np.add.reduceat(values, starts) / k
+    many = k >= 2
+    if not many.any():
+        return means, _Repeats(np.zeros(0), np.zeros(0, np.intp), np.zeros(0))
+    owner = np.repeat(many, k)
+    dev = values - np.repeat(means, k)
+    var = np.add.reduceat(dev * dev, starts)[many] / (k[many] - 1)
+    return means, _Repeats(values[owner], k[many], var)
 
 
 def _item_means(scores_by_item: Sequence[Sequence[float] | float]) -> np.ndarray:
@@ -179,13 +230,12 @@ def _is_binary(x: np.ndarray) -> bool:
     return bool(np.all((x == 0.0) | (x == 1.0)))
 
 
-def _within_item(repeated: list[np.ndarray], n: int) -> tuple[float, float]:
+def _within_item(repeated: _Repeats, n: int) -> tuple[float, float]:
     """(mean σ̂_i², sqrt(Σ σ̂_i²/K_i)/n) over the `repeated` items (K_i >= 2) of n items; NaNs
     if there are none."""
     if not repeated:
         return math.nan, math.nan
-    var = np.array([np.var(r, ddof=1) for r in repeated])
-    k = np.array([r.size for r in repeated], dtype=float)
+    var, k = repeated.var, repeated.k
     return float(var.mean()), float(math.sqrt(np.sum(var / k)) / n)
 
 
@@ -286,7 +336,7 @@ def min_detectable_difference(
     if not -1.0 <= paired_corr <= 1.0:
         raise ValueError("paired_corr must be in [-1, 1]")
     var = se_a * se_a + se_b * se_b - 2.0 * paired_corr * se_a * se_b
-    z = _st.norm.ppf(1.0 - alpha / 2.0) + _st.norm.ppf(power)
+    z = _NORMAL.inv_cdf(1.0 - alpha / 2.0) + _NORMAL.inv_cdf(power)
     return float(z * math.sqrt(max(var, 0.0)))
 
 
@@ -326,7 +376,7 @@ def summarize(
         if len(clusters) != n:
             raise ValueError("clusters must have one label per item")
         se = clustered_se(x, clusters)
-    binary = _is_binary(x) and all(_is_binary(r) for r in repeated)
+    binary = _is_binary(x) and _is_binary(repeated.values)
     if binary and clusters is None:
         method, (lo, hi) = "wilson", wilson_interval(round(float(x.sum())), n, confidence)
     elif binary:
@@ -346,7 +396,7 @@ def summarize(
         ci_method=method,
         confidence=confidence,
         n=n,
-        n_samples=n + int(sum(r.size - 1 for r in repeated)),
+        n_samples=n + int(np.sum(repeated.k - 1)),
         within_item_var=within_var,
         resampling_se=resampling_se,
     )
@@ -367,7 +417,7 @@ def _mcnemar(xa: np.ndarray, xb: np.ndarray) -> float | None:
     n01 = int(np.sum((xa == 0) & (xb == 1)))
     if n10 + n01 == 0:
         return 1.0
-    return float(_st.binomtest(n10, n10 + n01, 0.5).pvalue)
+    return float(_scipy_stats().binomtest(n10, n10 + n01, 0.5).pvalue)
 
 
 def _t_test(d: np.ndarray) -> tuple[float, float, float]:
@@ -384,7 +434,7 @@ def _t_test(d: np.ndarray) -> tuple[float, float, float]:
     if se == 0.0:
         return 0.0, (math.copysign(math.inf, mean) if mean else 0.0), (0.0 if mean else 1.0)
     t = mean / se
-    return se, t, float(2.0 * _st.t.sf(abs(t), n - 1))
+    return se, t, float(2.0 * _scipy_stats().t.sf(abs(t), n - 1))
 
 
 def _corr(x: np.ndarray, y: np.ndarray) -> float:
@@ -419,7 +469,7 @@ def paired_difference(
     mean_diff = float(d.mean()) if n else math.nan
     se, t, p = _t_test(d)
     if n >= 2:
-        half = float(_st.t.ppf(0.5 + confidence / 2.0, n - 1)) * se
+        half = t_quantile(0.5 + confidence / 2.0, n - 1) * se
         lo, hi = mean_diff - half, mean_diff + half
     else:
         lo = hi = math.nan

@@ -24,6 +24,11 @@ from .rows import PerfLevelRow, RunRecord, SampleRow, StoredResponse
 from .schema import SCHEMA, SCHEMA_VERSION, migrate
 from .schema import columns as _columns
 
+try:
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - a core dependency; the standard library still works
+    _orjson = None  # type: ignore[assignment]
+
 __all__ = ["SCHEMA_VERSION", "SampleRow", "Store", "StoredResponse", "default_store_path"]
 
 _SAMPLE_COLUMNS = ("model, benchmark, item_id, repeat, item_group, status, metrics_json, "
@@ -288,8 +293,8 @@ class Store(ProbeStore):
         cur = sqlite3.connect(self.path, timeout=30.0).execute(sql, args)
         try:
             for r in cur:
-                yield (_sample(r), None if r[13] is None else json.loads(r[13]),
-                       None if r[14] is None else json.loads(r[14]))
+                yield (_sample(r), None if r[13] is None else _fast_loads(r[13]),
+                       None if r[14] is None else _fast_loads(r[14]))
         finally:
             cur.connection.close()
 
@@ -377,13 +382,25 @@ class Store(ProbeStore):
         return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
 
 
+def _fast_loads(text: str) -> Any:
+    """JSON text to Python: orjson (3-5x faster: a 500k-sample results build decodes a
+    million texts), or the standard library where it is absent or where orjson refuses what
+    `json.dumps` wrote (NaN, Infinity)."""
+    if _orjson is not None:
+        try:
+            return _orjson.loads(text)
+        except _orjson.JSONDecodeError:
+            pass
+    return json.loads(text)
+
+
 def _loads(text: str) -> Any:
-    return {} if text == "{}" else json.loads(text)
+    return {} if text == "{}" else _fast_loads(text)
 
 
 @lru_cache(maxsize=4096)
 def _parsed_metrics(text: str) -> dict[str, float]:
-    return dict(json.loads(text))
+    return dict(_fast_loads(text))
 
 
 def _metrics(text: str) -> dict[str, float]:
@@ -403,7 +420,7 @@ def _stored_response(key: str, kind: str, created_at: float, facts: str | None
                      ) -> StoredResponse:
     """From `_RUN_QUERY`'s columns: [usage, timing, finish_reason] as a JSON array, or the
     whole response where SQLite could not read it."""
-    got = json.loads(facts) if facts else {}
+    got = _fast_loads(facts) if facts else {}
     if isinstance(got, dict):
         got = [got.get("usage"), got.get("timing"), got.get("finish_reason")]
     usage, timing, finish = got

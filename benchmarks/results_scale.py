@@ -1,0 +1,138 @@
+"""Time of `shootout results` and `shootout report` on a run of realistic size: 10 models x 15
+benchmarks x 3 repeats (issue 18, item 4: >= 500k samples, target <= 5 s each).
+
+    .venv/bin/python benchmarks/results_scale.py [--items 370] [--repeats 1] [--keep PATH]
+
+The store is synthetic (`shootout.report.sample_data`, every sample scored by the real scorer):
+`--base` items per benchmark are built that way, then copied in SQL (`item~k`, with their
+responses under new keys and a seeded share of outcomes flipped) to `--items` per benchmark.
+Benchmarks that sample_data has no layout for are written in the layout of one it has (the
+multiple-choice ones as ARC, the generative ones as GSM8K under their own primary metric).
+Prints the sample count, then the best of `--repeats` wall times of the two commands run as a
+user runs them (`python -m shootout results RUN --json`, `report RUN --md F --html F`), and of
+the in-process builds without imports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from shootout.benchmarks import REGISTRY
+from shootout.report import sample_data
+
+MODELS = tuple(f"model-{c}" for c in "abcdefghij")
+MC = ("mmlu", "cmmlu", "arc_challenge", "arc_easy", "hellaswag", "winogrande",
+      "truthfulqa_mc1", "piqa")
+GEN = ("gsm8k", "humaneval", "math500", "mgsm", "bbh", "mmlu_pro", "triviaqa")
+ACCS = tuple(0.35 + 0.05 * i for i in range(len(MODELS)))
+
+
+def _plan(base: int) -> None:
+    plan: dict[str, Any] = {}
+    for b in MC:
+        metric = "acc" if b in ("mmlu", "cmmlu", "winogrande", "truthfulqa_mc1", "piqa") \
+            else "acc_norm"
+        groups = ("astronomy", "law", "virology") if b in ("mmlu", "cmmlu") else ()
+        plan[b] = (base, 3, "loglikelihood", metric, groups, ACCS)
+    for b in GEN:
+        plan[b] = (base, 3, "generative", REGISTRY[b].primary_metric, (), ACCS)
+    sample_data.PLAN = plan
+    sample_data.FAILED = {}
+    real_mc, real_gen = sample_data._mc_item, sample_data._generative
+
+    def mc_item(bench: str, i: int, group: str) -> Any:
+        layout = ("mmlu" if bench == "cmmlu" else
+                  bench if bench in ("mmlu", "winogrande", "hellaswag", "truthfulqa_mc1")
+                  else "arc_challenge")
+        return real_mc(layout, i, group)
+
+    def generative(bench: str, i: int, mi: int, right: bool, rng: random.Random,
+                   model: str) -> Any:
+        req, resp, score = real_gen("humaneval" if bench == "humaneval" else "gsm8k", i, mi,
+                                    right, rng, model)
+        if bench not in ("gsm8k", "humaneval"):
+            score.metrics[REGISTRY[bench].primary_metric] = score.metrics.pop("acc")
+        return req, resp, score
+
+    sample_data._mc_item = mc_item  # type: ignore[assignment]
+    sample_data._generative = generative  # type: ignore[assignment]
+
+
+def build(path: Path, base: int, items: int, seed: int = 3) -> int:
+    _plan(base)
+    store = sample_data.build_sample_store(path, models=MODELS)
+    store.close()
+    db = sqlite3.connect(path)
+    rng = random.Random(seed)
+    with db:
+        for k in range(1, -(-items // base)):
+            flip = rng.randrange(1, 7)
+            db.execute(
+                "INSERT INTO responses SELECT key || ?, model, kind, request_json, response_json, "
+                "created_at FROM responses WHERE key NOT LIKE '%~%'", (f"~{k}",))
+            db.execute(
+                "INSERT INTO samples SELECT run_id, model, benchmark, item_id || ?, repeat, "
+                "item_group, response_key || ?, status, CASE WHEN (rowid % ?) = 0 THEN "
+                "replace(replace(replace(metrics_json, '1.0', '2.0'), '0.0', '1.0'), '2.0', "
+                "'0.0') ELSE metrics_json END, extracted, reason, extraction_failed, error, "
+                "attempts, created_at, detail_json FROM samples WHERE item_id NOT LIKE '%~%'",
+                (f"~{k}", f"~{k}", flip))
+    n = int(db.execute("SELECT COUNT(*) FROM samples").fetchone()[0])
+    db.close()
+    return n
+
+
+def best(fn: Callable[[], object], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--base", type=int, default=37)
+    ap.add_argument("--items", type=int, default=370, help="items per benchmark")
+    ap.add_argument("--repeats", type=int, default=1)
+    ap.add_argument("--keep", type=Path, help="build the store here (kept; reused if there)")
+    args = ap.parse_args()
+    tmp = tempfile.mkdtemp()
+    path = args.keep or Path(tmp) / "s.sqlite"
+    t = time.perf_counter()
+    if path.exists():
+        n = sqlite3.connect(path).execute("SELECT COUNT(*) FROM samples").fetchone()[0]
+        print(f"reusing {path}")
+    else:
+        n = build(path, args.base, args.items)
+        print(f"built in {time.perf_counter() - t:.0f} s: {path}")
+    print(f"{n:,} samples: {len(MODELS)} models x {len(MC) + len(GEN)} benchmarks x 3 repeats, "
+          f"{os.cpu_count()} cores")
+    run, py = sample_data.RUN_ID, sys.executable
+    out = Path(tmp) / "report"
+    commands = {
+        "shootout results --json": [py, "-m", "shootout", "results", run, "--store", str(path),
+                                    "--json"],
+        "shootout report --md --html": [py, "-m", "shootout", "report", run, "--store",
+                                        str(path), "--md", str(out / "r.md"),
+                                        "--html", str(out / "r.html")],
+    }
+    for name, cmd in commands.items():
+        def go(cmd: list[str] = cmd) -> None:
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        print(f"{name:28} {best(go, args.repeats):7.2f} s")
+
+
+if __name__ == "__main__":
+    main()
