@@ -29,6 +29,8 @@ from ..errors import (
 
 # statuses worth retrying: timeouts, conflicts, rate limits, server errors, overload (529)
 RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529})
+# connections per httpx client (see HTTPClient.__init__)
+POOL_SIZE = 4
 
 
 class HTTPClient:
@@ -55,20 +57,39 @@ class HTTPClient:
         if key:
             all_headers[auth_header] = f"{auth_prefix}{key}"
         self.secret = key or None
-        self.client = httpx.AsyncClient(
+        # httpcore's pool scans every connection each time a request is queued or one ends
+        # (its expiry check reads each socket), so its cost per request grows with the pool:
+        # at 512 streams that scan took half the client's CPU. Requests are spread over
+        # sub-pools of at most POOL_SIZE connections instead, each request to the least busy.
+        n_pools = 1 if transport is not None else -(-max(max_connections, 1) // POOL_SIZE)
+        per_pool = -(-max(max_connections, 1) // n_pools)
+        # one TLS context for them all (httpx would build one per client, ~50 ms each)
+        tls = httpx.create_ssl_context() if transport is None else True
+        self._clients = [httpx.AsyncClient(
+            verify=tls,
             headers=all_headers,
             timeout=httpx.Timeout(timeout, connect=10.0),
             # an idle connection is kept 30 s (httpx's default is 5): a run's pauses between
             # benchmarks (loading, scoring) would otherwise cost a new TLS handshake after each
             limits=httpx.Limits(
-                max_connections=max_connections, max_keepalive_connections=max_connections,
+                max_connections=per_pool, max_keepalive_connections=per_pool,
                 keepalive_expiry=30.0,
             ),
             transport=transport,
-        )
+        ) for _ in range(n_pools)]
+        self._busy = [0] * n_pools
+        self.client = self._clients[0]  # for the odd request outside the hot path
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        for client in self._clients:
+            await client.aclose()
+
+    def _pick(self) -> int:
+        """The sub-pool with the fewest requests in flight."""
+        busy = self._busy
+        i = busy.index(min(busy)) if len(busy) > 1 else 0
+        busy[i] += 1
+        return i
 
     def redact(self, text: str) -> str:
         return text.replace(self.secret, "[redacted]") if self.secret else text
@@ -97,10 +118,13 @@ class HTTPClient:
         """POST `body` and read the JSON object answered; `stats`, if given, gets the time
         spent opening a connection, and its `accepted` is set once the server answered 200."""
         ext = {"trace": _connect_timer(stats)} if stats is not None else None
+        i = self._pick()
         try:
-            resp = await self.client.post(self.base_url + path, json=body, extensions=ext)
+            resp = await self._clients[i].post(self.base_url + path, json=body, extensions=ext)
         except httpx.TransportError as e:
             raise RetryableProviderError(f"{path}: {transport_reason(e)}") from e
+        finally:
+            self._busy[i] -= 1
         await raise_for_status(resp, self.secret)
         if stats is not None and stats.accepted is not None:
             stats.accepted.set()
@@ -115,9 +139,10 @@ class HTTPClient:
         connection, and the next request pays a new TCP (and TLS) handshake in its TTFT.
         `stats`, if given, gets the time spent opening a connection for this request."""
         ext = {"trace": _connect_timer(stats)} if stats is not None else None
+        i = self._pick()
         try:
-            async with self.client.stream("POST", self.base_url + path, json=body,
-                                          extensions=ext) as resp:
+            async with self._clients[i].stream("POST", self.base_url + path, json=body,
+                                               extensions=ext) as resp:
                 await raise_for_status(resp, self.secret)
                 ctype = resp.headers.get("content-type", "")
                 if "text/event-stream" not in ctype:
@@ -130,6 +155,8 @@ class HTTPClient:
                     yield arrival, event
         except httpx.TransportError as e:
             raise RetryableProviderError(f"{path}: {transport_reason(e)}") from e
+        finally:
+            self._busy[i] -= 1
 
 
 @dataclass
