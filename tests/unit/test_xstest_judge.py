@@ -306,6 +306,7 @@ def test_report_shows_the_judge_table(tmp_path: Path) -> None:
     assert "| Model (judge) |" in section and "Same class as rules (κ) |" in section
     assert "| helpful | 0.0 [" in section.split("| Model (judge) |", 1)[1]
     assert "Judged by careful (the second table)" in section
+    assert "the rates per model; the same rates by the judge" in section
     assert "careful is its own judge" in section
     refused = sum(s.detail["verdict"] == R for s in store.samples(run_id))
     assert f"careful: {LIMIT - refused} of {LIMIT} classed, {refused} unreadable" in section

@@ -113,7 +113,9 @@ def safety(report: Report) -> SectionContent | None:
     tables = [_rates_table(found, conf)]
     if judged := summaries(found):
         tables.append(judge_table(judged, RATES, conf))
-        paragraphs[-1] += "; the same rates by the judge, with its agreement with the rules"
+        paragraphs[-1] = paragraphs[-1].replace(
+            "the rates per model;", "the rates per model; the same rates by the judge, with "
+            "its agreement with the rules;")
     tables.append(_types_table(found, conf))
     tests = _tests_table(found, conf)
     if tests is not None:
