@@ -226,3 +226,18 @@ def position_bias(pairs: Sequence[tuple[Verdict | None, Verdict | None]]) -> Pos
         favours_second=sum(a == b == "B" for a, b in both) / n,
         first_share=sum(v == "A" for v in verdicts) / len(verdicts),
     )
+
+
+def cohen_kappa(pairs: Sequence[tuple[str, str]], classes: Sequence[str]) -> float | None:
+    """Cohen's kappa of two raters' labels (`pairs` of (rater 1, rater 2)) over `classes`:
+    (p_o − p_e) / (1 − p_e), p_e from each rater's own class shares. None when undefined (no
+    pairs, or both raters put everything in one class: p_e = 1)."""
+    n = len(pairs)
+    if n == 0:
+        return None
+    observed = sum(a == b for a, b in pairs) / n
+    expected = sum((sum(a == k for a, _ in pairs) / n) * (sum(b == k for _, b in pairs) / n)
+                   for k in classes)
+    if expected >= 1.0:
+        return None
+    return (observed - expected) / (1.0 - expected)

@@ -81,7 +81,7 @@ class CrossModelPhase(Protocol):
     """What a benchmark's `after_models` hook gets once every model of the run has answered
     (runner.crossmodel.Phase): the run's models, their stored samples of the benchmark, a way
     to ask any of the run's models (cached, retried and stored like every response) and to
-    store re-scored samples."""
+    store re-scored samples; the text a sample was scored on."""
 
     run_id: str
     models: Mapping[str, str]  # display name -> spec, in the run's order
@@ -89,6 +89,10 @@ class CrossModelPhase(Protocol):
     def samples(self, benchmark: str) -> list[Any]: ...
 
     def is_chat(self, model: str) -> bool: ...
+
+    def answer(self, row: Any) -> str | None:
+        """The text of the stored response a sample was scored on, or None."""
+        ...
 
     async def ask(self, model: str, request: GenerateRequest
                   ) -> tuple[GenerateResponse | None, str, str | None]:

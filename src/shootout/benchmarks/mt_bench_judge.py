@@ -47,14 +47,14 @@ TURNS = (1, 2)
 Record = dict[str, Any]
 
 
-def resolve_judge(wanted: str, models: Mapping[str, str]) -> str:
+def resolve_judge(wanted: str, models: Mapping[str, str], bench: str = "mt_bench") -> str:
     """The judge's display name: `wanted` is a model of the run by name or by spec."""
     if wanted in models:
         return wanted
     by_spec = [name for name, spec in models.items() if spec == wanted]
     if len(by_spec) == 1:
         return by_spec[0]
-    raise ConfigError(f"mt_bench: judge {wanted!r} is not a model of this run (models: "
+    raise ConfigError(f"{bench}: judge {wanted!r} is not a model of this run (models: "
                       f"{', '.join(models)}); add it with -m")
 
 

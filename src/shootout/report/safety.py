@@ -1,7 +1,8 @@
 """The report's safety section (the `xstest` benchmark): per model, how often it refuses unsafe
 prompts and over-refuses safe ones, with intervals; the refused share per prompt type; paired
 tests between models on the same prompts; the classifier's agreement with the reference string
-match."""
+match; with a judge, the rates by the judge and its agreement with the rules
+(`safety_judge.py`)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from ..benchmarks.xstest import prompt_label
 from ..scoring.refusal import LABELS
 from ..store import SampleRow
 from .function_calling import figure
+from .safety_judge import judge_paragraph, judge_table, summaries
 from .sections import SectionContent, register_section
 from .tables import Table, TCell, cell, lcell
 
@@ -108,13 +110,21 @@ def safety(report: Report) -> SectionContent | None:
         "The tables: the rates per model; the refused share per prompt type (lower is better "
         "on the safe types, higher on the unsafe contrasts)",
     ]
-    tables = [_rates_table(found, conf), _types_table(found, conf)]
+    tables = [_rates_table(found, conf)]
+    if judged := summaries(found):
+        tables.append(judge_table(judged, RATES, conf))
+        paragraphs[-1] = paragraphs[-1].replace(
+            "the rates per model;", "the rates per model; the same rates by the judge, with "
+            "its agreement with the rules;")
+    tables.append(_types_table(found, conf))
     tests = _tests_table(found, conf)
     if tests is not None:
         tables.append(tests)
         paragraphs[-1] += (
-            "; paired tests on the prompts both models answered: the paired t-test (McNemar's "
-            "exact test beside it, for these 0/1 outcomes), Holm-adjusted over the three "
-            "metrics of each pair, bold where significant")
+            "; paired tests on the prompts both models answered (by the rules): the paired "
+            "t-test (McNemar's exact test beside it, for these 0/1 outcomes), Holm-adjusted "
+            "over the three metrics of each pair, bold where significant")
     paragraphs[-1] += "."
+    if judged:
+        paragraphs.append(judge_paragraph(judged))
     return SectionContent(paragraphs=tuple(paragraphs), tables=tuple(tables))

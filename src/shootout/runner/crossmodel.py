@@ -46,6 +46,13 @@ class Phase:
     def is_chat(self, model: str) -> bool:
         return self._route(model)[0].provider.capabilities.chat
 
+    def answer(self, row: SampleRow) -> str | None:
+        """The text of the stored response `row` was scored on (None: none is stored)."""
+        stored = self.store.get_response(row.response_key) if row.response_key else None
+        if stored is None or stored.get("kind") == "loglikelihood":
+            return None
+        return str(stored.get("text") or "")
+
     async def ask(self, model: str, request: GenerateRequest
                   ) -> tuple[GenerateResponse | None, str, str | None]:
         route, policy, budget = self._route(model)

@@ -114,11 +114,22 @@ def _chosen(cfg: RunConfig, wanted: Sequence[str] | None) -> list[str]:
         if get_benchmark_class(n).bind is not Benchmark.bind:
             raise ConfigError(f"{n} cannot be rescored: its items are fitted to each model at "
                               "run time; leave it out with --benchmarks")
-        if get_benchmark_class(n).after_models is not Benchmark.after_models:
+        if _judged(cfg, n):
             raise ConfigError(f"{n} cannot be rescored: a judge scores it once every model "
                               "answered; rerun the run instead (answers and verdicts come "
                               "from the cache)")
     return names
+
+
+def _judged(cfg: RunConfig, name: str) -> bool:
+    """Whether benchmark `name` is scored after every model answered: it has a cross-model
+    phase (`after_models`) and, where that phase is a judge option, the run set a judge
+    (without one, xstest scores each answer alone and stays rescorable)."""
+    cls = get_benchmark_class(name)
+    if cls.after_models is Benchmark.after_models:
+        return False
+    opts = cls.validate_options(next(b for b in cfg.benchmarks if b.name == name).options)
+    return not hasattr(opts, "judge") or bool(opts.judge)
 
 
 def _load(cfg: RunConfig, name: str, data: DataDir) -> _Bench:
