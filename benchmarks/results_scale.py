@@ -23,9 +23,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from results_build import best  # this folder's script (run as a file)
 
 from shootout.benchmarks import REGISTRY
 from shootout.report import sample_data
@@ -90,15 +91,6 @@ def build(path: Path, base: int, items: int, seed: int = 3) -> int:
     n = int(db.execute("SELECT COUNT(*) FROM samples").fetchone()[0])
     db.close()
     return n
-
-
-def best(fn: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 def main() -> None:
