@@ -220,3 +220,24 @@ def test_a_failed_judge_request_is_counted_apart_and_never_graded(tmp_path):
     assert a["single_failed"] == 2 * LIMIT and a["single_unreadable"] == 0
     assert not any(s.metric == "grade" for s in res.scores)
     assert any(s.metric == "win_rate" and s.score == 1.0 for s in res.scores if s.model == "good")
+
+
+def test_without_grades_answered_is_no_headline(tmp_path):
+    """With no judge (or none of its grades readable), `answered` is listed but is no score:
+    it must not stand in as MT-Bench's headline, where it read as 100% writing quality in the
+    domain strengths, the rankings and the takeaways."""
+    from shootout.analysis.results import build_results
+    from shootout.report.build import build_report
+    from shootout.report.markdown import render_markdown
+
+    store = Store(tmp_path / "s.db")
+    run_id = run(store, {"good": FakeProvider(model_id="good", answer=model_answer("GOOD")),
+                         "bad": FakeProvider(model_id="bad", answer=model_answer("bad"))},
+                 judge=None)
+    scores = [s for s in build_results(store, [run_id]).runs[0].scores
+              if s.benchmark == "mt_bench"]
+    assert {s.metric for s in scores} == {"answered"}
+    assert not any(s.primary for s in scores)
+    md = render_markdown(build_report(store, [run_id]), charts=False)
+    takeaways = md.split("## Key takeaways")[1].split("\n## ")[0]
+    assert "writing" not in takeaways

@@ -144,7 +144,9 @@ def score_groups(groups: Mapping[Key, Sequence[SampleRow]]
         worst = _aggregate_failed_as_wrong(cls, ok, failed) if failed else {}
         primary = cls.primary_metric if cls else ""
         if values and primary not in {v.metric for v in values}:
-            primary = values[0].metric  # as `_mean_scores` falls back: every cell has a headline
+            allowed = cls.headline_fallback if cls else None  # as `_mean_scores` falls back
+            primary = next((v.metric for v in values if allowed is None or v.metric in allowed),
+                           "")
         for v in values:
             score = replace(v, stderr=_nan(v.stderr), ci_low=_nan(v.ci_low),
                             ci_high=_nan(v.ci_high), primary=v.metric == primary,

@@ -124,6 +124,10 @@ class Benchmark(ABC):
     domain: ClassVar[str]
     metrics: ClassVar[tuple[str, ...]]
     primary_metric: ClassVar[str]
+    # when a cell lacks the primary metric, its first metric of these (None: of all) is the
+    # headline instead; none of them: the cell has no headline and enters no domain, ranking
+    # or takeaway (MT-Bench without grades: `win_rate` may stand in, `answered` only counts)
+    headline_fallback: ClassVar[tuple[str, ...] | None] = None
     modes: ClassVar[tuple[Mode, ...]] = ("loglikelihood", "generative")
     default_fewshot: ClassVar[int] = 0
     # default generation budget for generative scoring of this benchmark

@@ -72,6 +72,7 @@ class MTBench(Benchmark):
     metrics: ClassVar[tuple[str, ...]] = ("grade", "grade_t1", "grade_t2", "win_rate",
                                           "answered")
     primary_metric: ClassVar[str] = "grade"
+    headline_fallback: ClassVar[tuple[str, ...] | None] = ("win_rate",)  # not `answered`
     modes: ClassVar[tuple[Mode, ...]] = ("generative",)
     default_max_tokens: ClassVar[int] = 1024
     Options: ClassVar[type[BenchmarkOptions]] = MTBenchOptions

@@ -173,7 +173,8 @@ def _cells(
     items: dict[Key, dict[str, list[float]]] = {}
     stats: dict[Key, ItemStatistic] = {}
     for b in benches:
-        have = [m for m in labels if rows.get((m, b))]
+        # a cell without a headline (MT-Bench without a judge) is in no comparison
+        have = [m for m in labels if any(r.primary for r in rows.get((m, b)) or ())]
         metric, note = _choose_metric(b, have, rows)
         cls = find_benchmark_class(b)
         infos.append(BenchInfo(b, normalize_domain(cls.domain) if cls else "other",
