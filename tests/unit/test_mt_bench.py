@@ -144,9 +144,11 @@ def test_position_biased_and_unreadable_judge(tmp_path):
 
 def test_judge_must_be_a_model_of_the_run(tmp_path):
     store = Store(tmp_path / "s.db")
+    asked = FakeProvider(model_id="good", answer=model_answer("GOOD"))
     with pytest.raises(ConfigError, match="judge 'gpt-4' is not a model of this run"):
-        run(store, {"good": FakeProvider(model_id="good", answer=model_answer("GOOD")),
+        run(store, {"good": asked,
                     "bad": FakeProvider(model_id="bad", answer=model_answer("bad"))}, judge="gpt-4")
+    assert not asked.calls  # said before any model is asked anything
     # and by spec
     good = FakeProvider(model_id="good", answer=scripted(fair_judge))
     run(store, {"good": good, "bad": FakeProvider(model_id="bad", answer=model_answer("bad"))},

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import random
 import sys
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -119,6 +119,7 @@ class Runner:
             raise ConfigError(f"no provider given for {', '.join(missing)}")
         resumed = self.store.upsert_run(self.run_id, self.config.model_dump(mode="json"))
         planned = self.plan()
+        _check_judges(self.config, [pb.bench for pb in planned])
         # before anything is sent: refused here when the expected cost is over a cap
         self._budget = None if self.config.dry_run else await preflight(self, providers)
         manifest: dict[str, Any] = {
@@ -359,3 +360,15 @@ class Runner:
             lambda r: draw([(d, r) for d in pb.docs if (d.id, r) not in done]), scores, rule)
         rows = self.store.samples(self.run_id, name, pb.bench.name)
         return spent.manifest(rule, tokens_per_sample(self.store, rows))
+
+
+def _check_judges(config: RunConfig, benches: Sequence[Any]) -> None:
+    """A judge (mt_bench, xstest: `--judge`) must be a model of the run: said before any
+    model is asked anything, not after every answer is in."""
+    from ..benchmarks.mt_bench_judge import resolve_judge
+
+    models = {m.display: m.spec for m in config.models}
+    for bench in benches:
+        judge = getattr(getattr(bench, "opts", None), "judge", None)
+        if isinstance(judge, str) and judge:
+            resolve_judge(judge, models, bench.name)
