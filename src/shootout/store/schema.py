@@ -106,6 +106,18 @@ CREATE INDEX IF NOT EXISTS probes_by_model ON probes (model, scheduled);
 """
 
 
+def statements(script: str) -> list[str]:
+    """A script's statements, one by one: `executescript` would commit an open transaction."""
+    out: list[str] = []
+    current = ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            out.append(current.strip())
+            current = ""
+    return [s for s in out if s]
+
+
 def columns(db: sqlite3.Connection, table: str) -> list[str]:
     """A table's column names, in their order."""
     return [r[1] for r in db.execute(f"PRAGMA table_info({table})")]
@@ -119,12 +131,14 @@ def _sample_detail(db: sqlite3.Connection) -> None:
 
 def _perf_tables(db: sqlite3.Connection) -> None:
     """Load-test results, once created by `perf.storage` on first use, now the store's own."""
-    db.executescript(PERF_SCHEMA)
+    for statement in statements(PERF_SCHEMA):
+        db.execute(statement)
 
 
 def _monitor_tables(db: sqlite3.Connection) -> None:
     """Availability probes of `shootout monitor` (new tables: nothing to convert)."""
-    db.executescript(MONITOR_SCHEMA)
+    for statement in statements(MONITOR_SCHEMA):
+        db.execute(statement)
 
 
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (

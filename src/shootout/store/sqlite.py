@@ -21,7 +21,7 @@ from typing import Any
 from ..errors import StoreError
 from .probes import ProbeStore
 from .rows import PerfLevelRow, RunRecord, SampleRow, StoredResponse
-from .schema import SCHEMA, SCHEMA_VERSION, migrate
+from .schema import SCHEMA, SCHEMA_VERSION, migrate, statements
 from .schema import columns as _columns
 
 try:
@@ -46,6 +46,9 @@ _RUN_QUERY = (
 )
 
 
+_BUSY_TIMEOUT = 30.0
+
+
 def default_store_path() -> Path:
     return Path(os.environ.get("SHOOTOUT_STORE", ".shootout/results.sqlite"))
 
@@ -57,16 +60,38 @@ class Store(ProbeStore):
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(SCHEMA)
-            self._check_version()
-            migrate(self._db)
+            self._db = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT, isolation_level=None)
+            self._initialise()
         except sqlite3.DatabaseError as e:
             raise StoreError(f"cannot open results store {self.path}: {e}") from e
         except OSError as e:
             raise StoreError(f"cannot create results store {self.path}: {e.strerror}") from e
+
+    def _initialise(self) -> None:
+        """WAL mode, then the schema and its migrations in one write transaction.
+
+        Processes that open a new file at the same moment race to switch it to WAL, and SQLite
+        answers the loser "database is locked" at once, without waiting on the busy timeout; so
+        the set-up is retried (with a growing pause) until the timeout is spent.
+        """
+        deadline = time.monotonic() + _BUSY_TIMEOUT
+        pause = 0.01
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                with self._transaction() as db:
+                    for statement in statements(SCHEMA):
+                        db.execute(statement)
+                    self._check_version()
+                    migrate(db)
+                return
+            except sqlite3.OperationalError as e:
+                busy = "locked" in str(e) or "busy" in str(e)
+                if not busy or time.monotonic() + pause > deadline:
+                    raise
+                time.sleep(pause)
+                pause = min(pause * 2, 0.5)
 
     def _check_version(self) -> None:
         row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
