@@ -52,13 +52,14 @@ def _run(provider, prompts):
     return asyncio.run(go())
 
 
-def test_window_cache_equals_full_cache_on_20_needle_prompts(data_dir, capsys) -> None:
+def test_window_cache_equals_full_cache_on_10_needle_prompts(data_dir, capsys) -> None:
     from shootout.providers.local import LocalProvider
 
     text = (data_dir / "haystack_en" / "gatsby.txt").read_text(encoding="utf-8")
     # ~600 and ~1,200 tokens: both beyond the 512-token window
-    prompts = _needle_prompts(text, (2_600, 5_200), (0, 25, 50, 75, 100), 2)
-    assert len(prompts) == 20
+    # (the 20-prompt version, 2 trials, passed too: 3.6 min here, too long for every CI run)
+    prompts = _needle_prompts(text, (2_600, 5_200), (0, 25, 50, 75, 100), 1)
+    assert len(prompts) == 10
     window = LocalProvider(n_ctx=4096)
     full = LocalProvider(n_ctx=4096, swa_full=True)
     try:
@@ -73,13 +74,13 @@ def test_window_cache_equals_full_cache_on_20_needle_prompts(data_dir, capsys) -
     reused_f = sum(c > 0 for _, c in out_f)
     same = sum(a == b for (a, _), (b, _) in zip(out_w, out_f, strict=True))
     with capsys.disabled():
-        print(f"\n20 needle prompts: max |Δ log-likelihood| window vs full cache {worst:.3f} "
-              f"nats; greedy outputs equal {same}/20; generations reusing a cached prefix: "
+        print(f"\n{len(prompts)} needle prompts: max |Δ log-likelihood| window vs full cache {worst:.3f} "
+              f"nats; greedy outputs equal {same}/{len(prompts)}; generations reusing a cached prefix: "
               f"window {reused_w}, full {reused_f}")
     # The two caches differ in shape, so llama.cpp's sums run in another order: numerical noise
     # of the size measured between batch shapes (docs/local-model.md: up to 0.09 nats on a
     # whole continuation). A rewind behind the window is off by nats (4.02 measured).
     assert worst < 0.15
-    assert same == 20
+    assert same == len(prompts)
     # the loglikelihood pass leaves each prompt cached: its generation reuses it in both
-    assert reused_w == reused_f == 20
+    assert reused_w == reused_f == len(prompts)
