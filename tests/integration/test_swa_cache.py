@@ -74,8 +74,9 @@ def test_window_cache_equals_full_cache_on_10_needle_prompts(data_dir, capsys) -
     reused_f = sum(c > 0 for _, c in out_f)
     same = sum(a == b for (a, _), (b, _) in zip(out_w, out_f, strict=True))
     with capsys.disabled():
-        print(f"\n{len(prompts)} needle prompts: max |Δ log-likelihood| window vs full cache {worst:.3f} "
-              f"nats; greedy outputs equal {same}/{len(prompts)}; generations reusing a cached prefix: "
+        n = len(prompts)
+        print(f"\n{n} needle prompts: max |Δ log-likelihood| window vs full cache {worst:.3f} "
+              f"nats; greedy outputs equal {same}/{n}; generations reusing a cached prefix: "
               f"window {reused_w}, full {reused_f}")
     # The two caches differ in shape, so llama.cpp's sums run in another order: numerical noise
     # of the size measured between batch shapes (docs/local-model.md: up to 0.09 nats on a

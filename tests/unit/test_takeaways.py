@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 
+import numpy as np
 import pytest
 from scipy import stats as sst
 
@@ -14,6 +15,7 @@ from shootout.analysis.takeaways import (
     DomainScore,
     Profile,
     domain_scores,
+    latency_score_se,
     load_profiles,
     normalize_domain,
     positions,
@@ -143,6 +145,42 @@ def test_rank_profile_hand_computed() -> None:
     z = (a.score - b.score) / math.sqrt(a.se**2 + b.se**2)
     assert b.p_vs_top == pytest.approx(2 * sst.norm.sf(z))
     assert not b.within_noise_of_top
+
+
+def test_latency_noise_enters_the_profile_se() -> None:
+    """Latency was taken as exact, so an 8-item run of two free models was "significantly
+    ahead (Holm p<0.001)" on latency alone: the latency score's bootstrap SE now enters the
+    profile SE, and a lead that quality does not carry says what it rests on."""
+    fine = {m: {"coding": _ds(m, "coding", s, 0.08)} for m, s in (("A", 0.55), ("B", 0.50))}
+    prof = Profile("cheap", "", {"coding": 1, "cost": 6, "latency": 2})
+    cost = {"A": 0.0, "B": 0.0}
+    rng = np.random.default_rng(1)
+    # 8 noisy latencies each: A a little faster, by less than the noise
+    lat_a, lat_b = rng.normal(100, 40, 8).clip(5), rng.normal(115, 40, 8).clip(5)
+    lat = {"A": float(np.median(lat_a)), "B": float(np.median(lat_b))}
+    se = latency_score_se({"A": lat_a, "B": lat_b})
+    assert se["A"] > 0.01 and se["B"] > 0.01
+    exact = rank_profile(prof, ["A", "B"], fine, cost, lat)
+    noisy = rank_profile(prof, ["A", "B"], fine, cost, lat, se)
+    assert exact.rows[0].model == noisy.rows[0].model
+    assert noisy.rows[0].se > exact.rows[0].se
+    assert noisy.rows[1].p_vs_top > exact.rows[1].p_vs_top
+    # a latency gap far beyond its noise still separates them, and the sentence says how
+    lat_b2 = lat_a * 3
+    lat2 = {"A": float(np.median(lat_a)), "B": float(np.median(lat_b2))}
+    rk = rank_profile(prof, ["A", "B"], fine, cost, lat2,
+                      latency_score_se({"A": lat_a, "B": lat_b2}))
+    (t,) = use_cases([rk])
+    assert "significantly ahead of B" in t.text
+    assert "on quality alone the two are within noise (55.0% vs 50.0%)" in t.text
+    assert t.text.endswith("so the lead rests on latency.")  # both free: not on cost
+    assert rk.rows[1].quality_within_noise_of_top is True
+
+
+def test_latency_score_se_needs_every_model() -> None:
+    assert latency_score_se({"A": [1.0, 2.0], "B": [3.0]}) == {}
+    se = latency_score_se({"A": [10.0] * 5, "B": [20.0] * 5})
+    assert se == {"A": 0.0, "B": 0.0}  # no spread, no noise
 
 
 def test_rank_profile_marks_ties_and_drops_missing_parts() -> None:

@@ -270,6 +270,9 @@ class RankRow:
     p_vs_top: float | None  # Holm-adjusted z-test against the first row
     within_noise_of_top: bool
     n_items: int = 0  # items behind the used domain scores
+    quality_se: float = math.nan
+    # the same test on the quality part alone (None for the first row)
+    quality_within_noise_of_top: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -289,6 +292,7 @@ def rank_profile(
     fine: Mapping[str, Mapping[str, DomainScore]],
     cost: Mapping[str, float] | None = None,
     latency: Mapping[str, float] | None = None,
+    latency_se: Mapping[str, float] | None = None,
 ) -> Ranking:
     """Score = weighted mean of domain scores, cost score and latency score.
 
@@ -297,7 +301,8 @@ def rank_profile(
     MIN_COVERAGE of its total weight. cost score =
     cheapest / cost (1 for the cheapest; a free model makes every priced one 0), latency
     score = fastest / latency; both enter only when every model has the figure. The SE comes
-    from the domain SEs (cost and latency are taken as exact); models whose Holm-adjusted
+    from the domain SEs and, where given, the latency score's (`latency_score_se`; cost is
+    taken as exact, being a price times counted tokens); models whose Holm-adjusted
     z-test against the top model is not significant are marked within noise of it. When the
     top model was scored on fewer items (over the used domains) than a model below it, the
     ranking carries a `caveat` and no model is recommended.
@@ -330,7 +335,8 @@ def rank_profile(
         cs = _relative(cost, m) if wc else None
         ls = _relative(latency, m) if wl else None
         s = (wq * q + wc * (cs or 0.0) + wl * (ls or 0.0)) / total
-        raw.append((m, s, wq * se_q / total, q, cs, ls))
+        se_l = (latency_se or {}).get(m, 0.0) if wl else 0.0
+        raw.append((m, s, math.hypot(wq * se_q, wl * se_l) / total, q, cs, ls, se_q))
     raw.sort(key=lambda r: (-r[1], models.index(r[0])))
     n_items = {m: sum(fine[m][d].n for d in used) for m in models}
     rows = tuple(replace(r, n_items=n_items[r.model]) for r in _rank_rows(raw))
@@ -362,15 +368,39 @@ def _relative(values: Mapping[str, float] | None, m: str) -> float:
     return best / v if best > 0 else 0.0
 
 
-def _rank_rows(raw: list[tuple[str, float, float, float, float | None, float | None]]
+def _rank_rows(raw: list[tuple[str, float, float, float, float | None, float | None, float]]
                ) -> tuple[RankRow, ...]:
     top = raw[0]
     ps = [z_test(top[1] - r[1], math.sqrt(top[2] ** 2 + r[2] ** 2)) for r in raw[1:]]
     adj = holm(ps) if ps else []
-    rows = [RankRow(top[0], 1, top[1], top[2], top[3], top[4], top[5], None, True)]
-    for i, (r, h) in enumerate(zip(raw[1:], adj, strict=True), start=2):
-        rows.append(RankRow(r[0], i, r[1], r[2], r[3], r[4], r[5], h.p_adjusted, not h.reject))
+    q_ps = [z_test(top[3] - r[3], math.sqrt(top[6] ** 2 + r[6] ** 2)) for r in raw[1:]]
+    q_adj = holm(q_ps) if q_ps else []
+    rows = [RankRow(top[0], 1, top[1], top[2], top[3], top[4], top[5], None, True,
+                    quality_se=top[6])]
+    for i, (r, h, hq) in enumerate(zip(raw[1:], adj, q_adj, strict=True), start=2):
+        rows.append(RankRow(r[0], i, r[1], r[2], r[3], r[4], r[5], h.p_adjusted, not h.reject,
+                            quality_se=r[6], quality_within_noise_of_top=not hq.reject))
     return tuple(rows)
+
+
+def latency_score_se(samples: Mapping[str, Sequence[float]], reps: int = 400,
+                     seed: int = 0) -> dict[str, float]:
+    """The bootstrap SE of each model's latency score (fastest median / its median): each
+    model's latencies resampled with replacement, the medians and scores recomputed `reps`
+    times with a fixed seed. Models with fewer than 2 latencies get no entry."""
+    import numpy as np
+
+    have = {m: np.asarray(v, dtype=float) for m, v in samples.items() if len(v) >= 2}
+    if len(have) != len(samples) or not have:
+        return {}
+    rng = np.random.default_rng(seed)
+    med = {m: np.median(rng.choice(v, size=(reps, v.size)), axis=1) for m, v in have.items()}
+    best = np.min(np.stack(list(med.values())), axis=0)
+    out = {}
+    for m, md in med.items():
+        score = np.where(md > 0, best / np.where(md > 0, md, 1.0), 1.0)
+        out[m] = float(np.std(score, ddof=1))
+    return out
 
 
 def _p(p: float | None) -> float:
@@ -399,7 +429,13 @@ def use_cases(rankings: Sequence[Ranking]) -> list[Takeaway]:
                                 f"{'is' if len(tied) == 1 else 'are'} within noise of it."))
         else:
             nxt = rk.rows[1]
-            out.append(Takeaway("use cases", head + f"), significantly ahead of {nxt.model} "
-                                f"({nxt.score:.3f}, {pval(_p(nxt.p_vs_top), 'Holm p')}) on "
-                                "the profile's weighted score."))
+            text = (head + f"), significantly ahead of {nxt.model} ({nxt.score:.3f}, "
+                    f"{pval(_p(nxt.p_vs_top), 'Holm p')}) on the profile's weighted score")
+            ahead = [k for k, a, b in (("cost", top.cost_score, nxt.cost_score),
+                                       ("latency", top.latency_score, nxt.latency_score))
+                     if a is not None and b is not None and a > b]
+            if nxt.quality_within_noise_of_top and ahead:
+                text += (f"; on quality alone the two are within noise ({pct(top.quality)}% "
+                         f"vs {pct(nxt.quality)}%), so the lead rests on {' and '.join(ahead)}")
+            out.append(Takeaway("use cases", text + "."))
     return out

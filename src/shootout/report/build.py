@@ -26,6 +26,7 @@ from ..analysis.takeaways import (
     Ranking,
     Takeaway,
     domain_scores,
+    latency_score_se,
     load_profiles,
     positions,
     rank_profile,
@@ -138,12 +139,19 @@ def _rank(profs: list[Profile], labels: list[str], fine: dict[str, dict[str, Dom
           costs: dict[str, dict[str, Any]], data: ReportData) -> list[Ranking]:
     cost = {m: c["cost_per_item"] for m, c in costs.items() if c.get("cost_per_item") is not None}
     lat = _latency(costs, labels)
-    return [rank_profile(p, labels, fine, cost or None, lat or None) for p in profs]
+    key = _latency_key(costs, labels)
+    lat_se = latency_score_se({m: data.latency.get(m, {}).get(key) or [] for m in lat})
+    return [rank_profile(p, labels, fine, cost or None, lat or None, lat_se or None)
+            for p in profs]
+
+
+def _latency_key(costs: dict[str, dict[str, Any]], labels: list[str]) -> str:
+    return "ttft_ms" if all(costs[m].get("ttft_ms") is not None for m in labels) else "e2e_ms"
 
 
 def _latency(costs: dict[str, dict[str, Any]], labels: list[str]) -> dict[str, float]:
     """One latency measure for all models: TTFT if every model has it, else request latency."""
-    key = "ttft_ms" if all(costs[m].get("ttft_ms") is not None for m in labels) else "e2e_ms"
+    key = _latency_key(costs, labels)
     return {m: c[key] for m, c in costs.items() if c.get(key) is not None}
 
 
