@@ -14,8 +14,9 @@ aiohttp session whose connector is limited to the concurrency; its metrics are c
 `calculate_metrics`'s definitions (TTFT and E2E per request, ITL pooled over every gap, TPOT =
 (E2E − TTFT) / (output tokens − 1), output throughput = output tokens / wall time).
 
-shootout's side is what `shootout perf --concurrency C` runs: the OpenAIProvider (httpx) driven
-by the perf load generator, on the same prompts (`shootout.perf.prompts.synthetic_requests`).
+shootout's side is what `shootout perf --concurrency C [--http aiohttp]` runs: the
+OpenAIProvider (httpx, or aiohttp under httpx's API) driven by the perf load generator, on the
+same prompts (`shootout.perf.prompts.synthetic_requests`).
 The two clients take turns level by level, each after one warm-up request.
 
 Without --base-url the server is shootout.testing's fake OpenAI server in its own process,
@@ -129,9 +130,10 @@ async def vllm_level(mod: types.ModuleType, url: str, model: str, chat: bool,
 
 
 async def shootout_level(url: str, model: str, chat: bool, prompts: list[GenerateRequest],
-                         concurrency: int, extra_body: dict[str, Any]) -> dict[str, float]:
+                         concurrency: int, extra_body: dict[str, Any], http: str = "httpx"
+                         ) -> dict[str, float]:
     provider = OpenAIProvider(model=model, base_url=url, concurrency=concurrency, chat=chat,
-                              extra_body=extra_body, timeout=600)
+                              extra_body=extra_body, timeout=600, http=http)
     try:
         await provider.generate(prompts[0])
         res = await run_level(provider.generate, prompts, Level("concurrency", concurrency),
@@ -172,7 +174,7 @@ async def compare(a: argparse.Namespace, mod: types.ModuleType, url: str, model:
         n = max(a.requests, 2 * c)
         prompts = await synthetic_requests(n, a.input_tokens, a.output_tokens,
                                            chat=not a.no_chat, seed=c)
-        ours = await shootout_level(url, model, not a.no_chat, prompts, c, extra)
+        ours = await shootout_level(url, model, not a.no_chat, prompts, c, extra, a.http)
         ref = await vllm_level(mod, url, model, not a.no_chat, prompts, c, a.output_tokens,
                                extra)
         rows.append({"concurrency": c, "requests": n, "shootout": ours, "vllm": ref})
@@ -217,12 +219,14 @@ def main() -> None:
     ap.add_argument("--output-tokens", type=int, default=32)
     ap.add_argument("--ignore-eos", action="store_true")
     ap.add_argument("--no-chat", action="store_true", help="text completions")
+    ap.add_argument("--http", default="httpx", choices=("httpx", "aiohttp"),
+                    help="shootout's HTTP stack (shootout perf --http)")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     mod = load_vllm(a.vllm_wheel)
     env = {"python": platform.python_version(), "cpus": os.cpu_count(),
            "loadavg": os.getloadavg(), "vllm_client": getattr(mod, "__file__", "?"),
-           "server": a.base_url or f"fake (ttft {a.ttft}s, itl {a.itl}s)"}
+           "server": a.base_url or f"fake (ttft {a.ttft}s, itl {a.itl}s)", "http": a.http}
     if a.base_url:
         rows = asyncio.run(compare(a, mod, a.base_url, a.model))
     else:

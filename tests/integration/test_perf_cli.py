@@ -31,12 +31,13 @@ def _chat(srv: FakeOpenAIServer) -> list[dict]:
     return [r for r in srv.requests if r["path"].endswith("/chat/completions")]
 
 
-def test_levels_are_measured_printed_and_stored(tmp_path):
+@pytest.mark.parametrize("http", ["httpx", "aiohttp"])
+def test_levels_are_measured_printed_and_stored(tmp_path, http):
     store = tmp_path / "s.sqlite"
     with FakeOpenAIServer(ttft=0.01, itl=0.002, fill_max_tokens=True) as srv:
         proc = _perf("--base-url", srv.base_url, "--model", "fake-model", "--concurrency",
                      "1,4", "--requests", "12", "--output-tokens", "8", "--input-tokens", "40",
-                     "--store", str(store), "--json")
+                     "--store", str(store), "--json", "--http", http)
         chat = _chat(srv)
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
@@ -148,6 +149,9 @@ def test_bad_options_are_one_line_errors(tmp_path):
     proc = _perf("--base-url", "http://127.0.0.1:9/v1", "--model", "m", "--store",
                  str(tmp_path / "s.sqlite"))
     assert proc.returncode != 0 and "cannot reach" in proc.stderr
+    proc = _perf("--base-url", "http://127.0.0.1:9/v1", "--model", "m", "--http", "curl",
+                 "--store", str(tmp_path / "s.sqlite"))
+    assert proc.returncode == 2 and "--http must be httpx or aiohttp, not 'curl'" in proc.stderr
 
 
 @pytest.mark.slow

@@ -69,11 +69,11 @@ class Measured:
         return f"n={self.n} medians (ms): {ms}"
 
 
-def _measure(tmp_path: Path, concurrency: int, n_requests: int, itl: float, attempt: int
-             ) -> Measured:
-    log = tmp_path / f"timing-{concurrency}-{attempt}.jsonl"
+def _measure(tmp_path: Path, concurrency: int, n_requests: int, itl: float, attempt: int,
+             http: str = "httpx") -> Measured:
+    log = tmp_path / f"timing-{concurrency}-{http}-{attempt}.jsonl"
     with FakeServerProcess(ttft=TTFT, itl=itl, timing_log=str(log)) as srv:
-        result, prompts = asyncio.run(_client(srv.base_url, concurrency, n_requests, itl))
+        result, prompts = asyncio.run(_client(srv.base_url, concurrency, n_requests, itl, http))
     server = {}
     for line in log.read_text().splitlines():
         rec = json.loads(line)
@@ -96,8 +96,9 @@ def _measure(tmp_path: Path, concurrency: int, n_requests: int, itl: float, atte
                     med(delivery), len(ttft_c))
 
 
-async def _client(url: str, concurrency: int, n_requests: int, itl: float):
-    provider = OpenAIProvider(model="fake-model", base_url=url, concurrency=concurrency)
+async def _client(url: str, concurrency: int, n_requests: int, itl: float, http: str):
+    provider = OpenAIProvider(model="fake-model", base_url=url, concurrency=concurrency,
+                              http=http)
     try:
         prompts = await synthetic_requests(n_requests, 32, TOKENS, chat=True, seed=1)
         await provider.generate(prompts[0])  # warm-up
@@ -113,13 +114,15 @@ async def _client(url: str, concurrency: int, n_requests: int, itl: float):
 
 
 @pytest.mark.parametrize(
-    ("concurrency", "n_requests", "itl", "tolerance"),
-    [(1, 24, 0.020, 0.002), (64, 192, 0.100, 0.005)],
+    ("concurrency", "n_requests", "itl", "tolerance", "http"),
+    [(1, 24, 0.020, 0.002, "httpx"), (64, 192, 0.100, 0.005, "httpx"),
+     (64, 192, 0.100, 0.005, "aiohttp")],
 )
-def test_measured_ttft_and_itl_match_injected(tmp_path, concurrency, n_requests, itl, tolerance):
+def test_measured_ttft_and_itl_match_injected(tmp_path, concurrency, n_requests, itl, tolerance,
+                                              http):
     tries = []
     for attempt in range(3):
-        m = _measure(tmp_path, concurrency, n_requests, itl, attempt)
+        m = _measure(tmp_path, concurrency, n_requests, itl, attempt, http)
         tries.append(m)
         if max(m.errors().values()) <= tolerance:
             break

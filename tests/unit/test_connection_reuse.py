@@ -15,6 +15,7 @@ import pytest
 
 from shootout.analysis.results import build_results
 from shootout.config import validate_config
+from shootout.errors import ConfigError, ProviderError
 from shootout.providers.anthropic import AnthropicProvider
 from shootout.providers.base import GenerateRequest, Message, Sampling
 from shootout.providers.openai import OpenAIProvider
@@ -76,6 +77,52 @@ def test_a_200_request_run_opens_no_more_connections_than_its_concurrency(
     assert total["connections"]["opened"] == len(opened)
     print(f"\n200 requests at concurrency 8 over HTTPS: {connections} connections accepted; "
           f"set-up median {1000 * statistics.median(opened):.2f} ms over {len(opened)}")
+
+
+def test_the_aiohttp_stack_reuses_connections_and_verifies_tls(tls, monkeypatch):
+    """-M http=aiohttp: the same requests over aiohttp's pool (httpx-aiohttp's transport),
+    certificate checked against SSL_CERT_FILE like httpx, at most `concurrency` connections."""
+    from httpx_aiohttp import AiohttpTransport
+
+    ctx, cert = tls
+    monkeypatch.setenv("SSL_CERT_FILE", cert)
+    with FakeOpenAIServer(ssl=ctx, ttft=0.002, itl=0.001) as srv:
+        provider = OpenAIProvider("fake-model", base_url=srv.base_url, concurrency=4,
+                                  http="aiohttp")
+        assert isinstance(provider.http.client._transport, AiohttpTransport)
+
+        async def go() -> list[str]:
+            try:
+                return [r.text for r in await asyncio.gather(
+                    *(provider.generate(REQUEST) for _ in range(40)))]
+            finally:
+                await provider.aclose()
+
+        texts = asyncio.run(go())
+        connections = srv.connections
+    assert len(texts) == 40 and all(t.startswith("The answer is") for t in texts)
+    assert connections <= 4, connections
+    # an untrusted certificate is refused, as with httpx
+    monkeypatch.delenv("SSL_CERT_FILE")
+    with FakeOpenAIServer(ssl=ctx) as srv:
+        provider = OpenAIProvider("fake-model", base_url=srv.base_url, http="aiohttp")
+
+        async def refused() -> None:
+            try:
+                await provider.generate(REQUEST)
+            finally:
+                await provider.aclose()
+
+        with pytest.raises(ProviderError):
+            asyncio.run(refused())
+
+
+def test_the_aiohttp_stack_without_its_package_is_a_one_line_error(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "httpx_aiohttp", None)
+    with pytest.raises(ConfigError, match=r"http=aiohttp needs httpx-aiohttp: pip install"):
+        OpenAIProvider("m", base_url="http://127.0.0.1:9/v1", http="aiohttp")
 
 
 async def _ttfts(make, n: int, fresh: bool) -> list[tuple[float, float | None]]:

@@ -64,6 +64,9 @@ def perf_command(
         "OPENAI_API_KEY", "--api-key-env", help="Environment variable holding the API key."
     ),
     timeout: float = typer.Option(120.0, "--timeout", help="Per-request timeout, seconds."),
+    http: str = typer.Option(
+        "httpx", "--http", help="The client's HTTP stack: httpx, or aiohttp (about half the "
+        "CPU per streamed request at high concurrency; pip install 'shootout[fast]')."),
     seed: int = typer.Option(1234, "--seed", help="Seed for prompts and arrivals."),
     data_dir: str = typer.Option(None, "--data-dir", help="Benchmark data ($SHOOTOUT_DATA)."),
     store: Path = typer.Option(None, "--store", help="Results database."),
@@ -73,6 +76,8 @@ def perf_command(
     levels = parse_levels(concurrency, rate)
     if requests < 1 or duration <= 0 or max_concurrency < 1 or ramp_up < 0:
         raise ConfigError("--requests, --duration and --max-concurrency must be positive")
+    if http not in ("httpx", "aiohttp"):
+        raise ConfigError(f"--http must be httpx or aiohttp, not {http!r}")
     name = model.removeprefix("openai:")
     spec = LoadSpec(max_requests=requests, duration=duration, grace=timeout,
                     max_concurrency=max_concurrency, ramp_up=ramp_up, seed=seed)
@@ -81,12 +86,12 @@ def perf_command(
         "duration": duration, "input_tokens": None if from_benchmark else input_tokens,
         "output_tokens": output_tokens, "from_benchmark": from_benchmark, "chat": chat,
         "ignore_eos": ignore_eos, "ramp_up": ramp_up, "seed": seed,
-        "max_concurrency": max_concurrency if rate else None,
+        "max_concurrency": max_concurrency if rate else None, "http": http,
     }
     pool = max(int(lv.value) for lv in levels) if not rate else max_concurrency
     provider = _provider(name, base_url, api_key_env, chat=chat, pool=pool, timeout=timeout,
                          extra_body={"ignore_eos": True, "min_tokens": output_tokens}
-                         if ignore_eos else {})
+                         if ignore_eos else {}, http=http)
     prompt_opts = {"input_tokens": input_tokens, "output_tokens": output_tokens,
                    "from_benchmark": from_benchmark, "data_dir": data_dir}
     results = asyncio.run(_perf(provider, levels, spec, prompt_opts, seed))
@@ -95,11 +100,12 @@ def perf_command(
 
 
 def _provider(name: str, base_url: str, api_key_env: str, *, chat: bool, pool: int,
-              timeout: float, extra_body: dict[str, Any]) -> OpenAIProvider:
+              timeout: float, extra_body: dict[str, Any], http: str = "httpx"
+              ) -> OpenAIProvider:
     """The client every run uses, held to the base URL's host (`guard_host`)."""
     provider = OpenAIProvider(
         model=name, base_url=base_url, api_key_env=api_key_env, chat=chat,
-        concurrency=pool, timeout=timeout, extra_body=extra_body,
+        concurrency=pool, timeout=timeout, extra_body=extra_body, http=http,
     )
     guard_host(provider.http.client, provider.base_url)
     return provider
