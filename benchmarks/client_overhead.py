@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/client_overhead.py [--concurrency 1,64,512] [--requests 2000]
                                                    [--tokens 16] [--itl 0] [--json]
+                                                   [--http httpx|aiohttp]
 
 The server (shootout.testing's fake OpenAI server, asyncio, in its own process so none of its
 CPU time is counted) answers at once: every request streams `--tokens` one-token chunks with
@@ -33,8 +34,10 @@ from shootout.providers.openai import OpenAIProvider
 from shootout.testing.fake_server import FakeServerProcess
 
 
-async def measure(url: str, concurrency: int, n: int, tokens: int) -> dict[str, Any]:
-    provider = OpenAIProvider(model="fake-model", base_url=url, concurrency=concurrency)
+async def measure(url: str, concurrency: int, n: int, tokens: int, http: str = "httpx"
+                  ) -> dict[str, Any]:
+    provider = OpenAIProvider(model="fake-model", base_url=url, concurrency=concurrency,
+                              http=http)
     try:
         prompts = await synthetic_requests(n, 32, tokens, chat=True, seed=concurrency)
         warm = Level("concurrency", float(concurrency))
@@ -68,6 +71,8 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=2000, help="per level (at least 4 x c)")
     ap.add_argument("--tokens", type=int, default=16, help="streamed chunks per answer")
     ap.add_argument("--itl", type=float, default=0.0, help="server delay between chunks, s")
+    ap.add_argument("--http", default="httpx", choices=("httpx", "aiohttp"),
+                    help="the client's HTTP stack (-M http=...)")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     levels = [int(x) for x in a.concurrency.split(",") if x.strip()]
@@ -75,7 +80,7 @@ def main() -> None:
     with FakeServerProcess(ttft=0.0, itl=a.itl) as srv:
         for c in levels:
             n = max(a.requests, 4 * c)
-            rows.append(asyncio.run(measure(srv.base_url, c, n, a.tokens)))
+            rows.append(asyncio.run(measure(srv.base_url, c, n, a.tokens, a.http)))
             if not a.json:
                 r = rows[-1]
                 print(f"c={c:<4} {r['completed']:>5} req  {r['requests_per_s']:8.1f} req/s  "
@@ -83,7 +88,7 @@ def main() -> None:
                       f"{r['cpu_share']:.2f}  TTFT p50 {r['ttft_ms_median']:.2f} ms  "
                       f"errors {r['errors']}", flush=True)
     env = {"python": platform.python_version(), "cpus": os.cpu_count(),
-           "loadavg": os.getloadavg(), "tokens": a.tokens, "itl": a.itl}
+           "loadavg": os.getloadavg(), "tokens": a.tokens, "itl": a.itl, "http": a.http}
     if a.json:
         print(json.dumps({"env": env, "levels": rows}, indent=2))
     else:
