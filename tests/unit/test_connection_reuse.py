@@ -117,6 +117,27 @@ def test_the_aiohttp_stack_reuses_connections_and_verifies_tls(tls, monkeypatch)
             asyncio.run(refused())
 
 
+def test_the_aiohttp_stack_names_a_refused_connection_as_such():
+    """httpx-aiohttp turns a refused connection into httpx.ConnectTimeout: the error said
+    "timed out" for a port nobody listens on."""
+    import socket
+
+    with socket.socket() as s:  # a free port, closed again: nothing listens there
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    provider = OpenAIProvider("m", base_url=f"http://127.0.0.1:{port}/v1", http="aiohttp")
+
+    async def go() -> None:
+        try:
+            await provider.check()
+        finally:
+            await provider.aclose()
+
+    with pytest.raises(ProviderError, match=r"cannot reach .*: connection failed") as e:
+        asyncio.run(go())
+    assert "timed out" not in str(e.value)
+
+
 def test_the_aiohttp_stack_without_its_package_is_a_one_line_error(monkeypatch):
     import sys
 

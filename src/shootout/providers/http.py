@@ -289,6 +289,15 @@ def retry_after(resp: httpx.Response) -> float | None:
 
 
 def transport_reason(e: httpx.TransportError) -> str:
+    cause = e.__cause__
+    if (cause is not None and type(cause).__module__.split(".")[0] == "aiohttp"
+            and not isinstance(cause, TimeoutError)):
+        # httpx-aiohttp maps every aiohttp connection error (refused, reset, dropped) to
+        # httpx.ConnectTimeout: name what aiohttp saw instead
+        name, said = type(cause).__name__, str(cause).strip()
+        if "Connector" in name:
+            return f"connection failed ({said or name})"
+        return f"{name}: {said}" if said else name
     text = str(e).strip()
     kind = type(e).__name__
     if isinstance(e, httpx.ConnectError):
