@@ -25,6 +25,7 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from ..errors import ConfigError
@@ -388,8 +389,6 @@ def latency_score_se(samples: Mapping[str, Sequence[float]], reps: int = 400,
     """The bootstrap SE of each model's latency score (fastest median / its median): each
     model's latencies resampled with replacement, the medians and scores recomputed `reps`
     times with a fixed seed. Models with fewer than 2 latencies get no entry."""
-    import numpy as np
-
     have = {m: np.asarray(v, dtype=float) for m, v in samples.items() if len(v) >= 2}
     if len(have) != len(samples) or not have:
         return {}

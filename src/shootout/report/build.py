@@ -138,8 +138,8 @@ def load_perf(store: Store, perf_ids: Sequence[str]) -> tuple[dict[str, Any], ..
 def _rank(profs: list[Profile], labels: list[str], fine: dict[str, dict[str, DomainScore]],
           costs: dict[str, dict[str, Any]], data: ReportData) -> list[Ranking]:
     cost = {m: c["cost_per_item"] for m, c in costs.items() if c.get("cost_per_item") is not None}
-    lat = _latency(costs, labels)
     key = _latency_key(costs, labels)
+    lat = _latency(costs, labels)
     lat_se = latency_score_se({m: data.latency.get(m, {}).get(key) or [] for m in lat})
     return [rank_profile(p, labels, fine, cost or None, lat or None, lat_se or None)
             for p in profs]
