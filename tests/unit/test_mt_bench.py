@@ -243,3 +243,75 @@ def test_without_grades_answered_is_no_headline(tmp_path):
     md = render_markdown(build_report(store, [run_id]), charts=False)
     takeaways = md.split("## Key takeaways")[1].split("\n## ")[0]
     assert "writing" not in takeaways
+
+
+def json_judge(req: GenerateRequest) -> str:
+    """`fair_judge`'s verdicts as constrained JSON, with an explanation that quotes the other
+    tag (only the verdict field may count)."""
+    import json as _json
+
+    tag = fair_judge(req).rsplit("[[", 1)[1].rstrip("]")
+    field = "verdict" if tag in "ABC" else "rating"
+    other = "[[B]]" if tag == "A" else "[[A]]"
+    return _json.dumps({"explanation": f"not {other}", field: f"[[{tag}]]"})
+
+
+def test_constrained_json_verdicts_are_read_from_their_field(tmp_path):
+    good = FakeProvider(model_id="good", answer=scripted(json_judge),
+                        response_formats=("json_object", "json_schema"))
+    store = Store(tmp_path / "s.db")
+    run_id = run(store, {"good": good, "bad": FakeProvider(model_id="bad",
+                                                           answer=model_answer("bad"))},
+                 judge_format="json")
+    judged = [c for c in good.calls if isinstance(c, GenerateRequest) and is_judge(c)]
+    assert len(judged) == LIMIT * 8
+    for c in judged:
+        assert c.response_format is not None and c.messages is not None
+        schema = c.response_format["json_schema"]["schema"]
+        field = "rating" if "rating" in schema["properties"] else "verdict"
+        assert schema["required"] == ["explanation", field]
+        assert f'"{field}"' in c.messages[-1].content  # the format said in words too
+    rows = list(store.samples(run_id))
+    g = next(r for r in rows if r.model == "good")
+    b = next(r for r in rows if r.model == "bad")
+    assert g.metrics["grade"] == pytest.approx(0.8) and g.metrics["win_rate"] == 1.0
+    assert b.metrics["grade"] == pytest.approx(0.3) and b.metrics["win_rate"] == 0.0
+    from shootout.report.build import build_report
+    from shootout.report.markdown import render_markdown
+
+    assert build_results(store, [run_id]).runs[0].analyses["bad"]["mt_bench"][
+        "judge_format"] == ["json"]
+    md = render_markdown(build_report(store, [run_id]), charts=False)
+    assert "constrained by a JSON Schema (judge_format=json)" in md
+
+
+@pytest.mark.parametrize("reply", ['{"explanation": "cut off at the li',  # output limit
+                                   '{"explanation": "x", "verdict": "[[D]]"}',
+                                   '["[[A]]"]', "Assistant A: [[A]]"])
+def test_a_constrained_judgment_that_is_not_the_object_is_unreadable(tmp_path, reply):
+    def judge(req: GenerateRequest) -> str:
+        assert req.messages is not None
+        text = req.messages[0].content + req.messages[-1].content
+        return '{"explanation": "", "rating": "[[5]]"}' if "[[rating]]" in text else reply
+
+    good = FakeProvider(model_id="good", answer=scripted(judge),
+                        response_formats=("json_schema",))
+    store = Store(tmp_path / "s.db")
+    run_id = run(store, {"good": good, "bad": FakeProvider(model_id="bad",
+                                                           answer=model_answer("bad"))},
+                 judge_format="json")
+    res = build_results(store, [run_id]).runs[0]
+    a = res.analyses["good"]["mt_bench"]
+    assert a["pair_unreadable"] == a["pair_judgments"] == 2 * LIMIT  # its own first orders
+    assert a["single_unreadable"] == 0  # the ratings were read
+    assert not any(s.metric == "win_rate" for s in res.scores)
+
+
+def test_constrained_judging_needs_a_judge_with_structured_outputs(tmp_path):
+    good = FakeProvider(model_id="good", answer=scripted(json_judge))  # no response formats
+    store = Store(tmp_path / "s.db")
+    with pytest.raises(ConfigError, match="judge_format=json needs a judge that takes a JSON "
+                                          "Schema response format; good does not"):
+        run(store, {"good": good, "bad": FakeProvider(model_id="bad",
+                                                      answer=model_answer("bad"))},
+            judge_format="json")

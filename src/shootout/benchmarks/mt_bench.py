@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, ClassVar, TypedDict
+from typing import Any, ClassVar, Literal, TypedDict
 
 from pydantic import Field
 
@@ -60,6 +60,10 @@ class MTBenchOptions(BenchmarkOptions):
     judge_max_tokens: int = Field(2048, ge=1, description="the judge's output limit (FastChat: "
                                                            "2048)")
     pairwise: bool = Field(True, description="also compare every pair of models, both orders")
+    judge_format: Literal["text", "json"] = Field(
+        "text", description="'text': FastChat's verdict tag in free text; 'json': a JSON object "
+        "{explanation, verdict} constrained by a JSON Schema (for small judges that do not keep "
+        "the free-text format; needs structured outputs)")
 
 
 class MTBench(Benchmark):

@@ -30,12 +30,16 @@ from ..errors import ConfigError
 from ..providers.base import GenerateRequest, Message, Sampling
 from ..scores import Score
 from ..scoring.judge import (
+    JudgeKind,
     JudgePrompt,
+    format_instruction,
     pair_prompt,
     parse_rating,
     parse_verdict,
     single_prompt,
+    structured_tag,
     template_name,
+    verdict_format,
 )
 from ..store.rows import SampleRow
 from .base import CrossModelPhase, Doc
@@ -66,11 +70,20 @@ class _Judge:
         self.templates: Mapping[str, JudgePrompt] = bench.templates()
         self.chat = phase.is_chat(judge)
         self.sampling = Sampling(temperature=0.0, max_tokens=bench.opts.judge_max_tokens)
+        self.structured = bench.opts.judge_format == "json"
+        if self.structured and "json_schema" not in phase.response_formats(judge):
+            raise ConfigError(f"{bench.name}: judge_format=json needs a judge that takes a JSON "
+                              f"Schema response format; {judge} does not")
 
-    async def _ask(self, t: JudgePrompt, user: str) -> tuple[str | None, Record]:
+    async def _ask(self, t: JudgePrompt, user: str, kind: JudgeKind
+                   ) -> tuple[str | None, Record]:
+        fmt = None
+        if self.structured:
+            user, fmt = f"{user}\n\n{format_instruction(kind)}", verdict_format(kind)
         if self.chat:
             request = GenerateRequest(messages=(Message("system", t.system),
-                                                Message("user", user)), sampling=self.sampling)
+                                                Message("user", user)), sampling=self.sampling,
+                                      response_format=fmt)
         else:
             request = GenerateRequest(prompt=f"{t.system}\n\n{user}\n\n", sampling=self.sampling)
         response, key, error = await self.phase.ask(self.judge, request)
@@ -80,12 +93,17 @@ class _Judge:
             return None, record
         return response.text, record
 
+    def _tag(self, text: str, kind: JudgeKind) -> str:
+        """The text the verdict is read from: the whole judgment, or a constrained judgment's
+        verdict field ("" when there is none: unreadable)."""
+        return (structured_tag(text, kind) or "") if self.structured else text
+
     async def single(self, doc: Doc, answers: Sequence[str], turn: int) -> Record:
         ref = doc.fields["reference"]
         t = self.templates[template_name("single", ref is not None, turn == 2)]
         text, record = await self._ask(t, single_prompt(t, doc.fields["turns"], answers, turn,
-                                                        ref))
-        rating = parse_rating(text) if text is not None else None
+                                                        ref), "single")
+        rating = parse_rating(self._tag(text, "single")) if text is not None else None
         if text is not None and rating is None:
             record["unreadable"] = text[-300:]
         return {**record, "turn": turn, "rating": rating}
@@ -96,8 +114,8 @@ class _Judge:
         ref = doc.fields["reference"]
         t = self.templates[template_name("pair", ref is not None, turn == 2)]
         user = pair_prompt(t, doc.fields["turns"], first[1], second[1], turn, ref)
-        text, record = await self._ask(t, user)
-        verdict = parse_verdict(text) if text is not None else None
+        text, record = await self._ask(t, user, "pair")
+        verdict = parse_verdict(self._tag(text, "pair")) if text is not None else None
         if text is not None and verdict is None:
             record["unreadable"] = text[-300:]
         return {**record, "turn": turn, "first": first[0], "verdict": verdict}
@@ -135,11 +153,11 @@ async def judge_run(bench: MTBench, phase: CrossModelPhase) -> None:
         both = done[len(singles) + i: len(singles) + i + 2]
         versus[(a.model, a.item_id, a.repeat)][b.model] += both
         versus[(b.model, b.item_id, b.repeat)][a.model] += both
-    phase.update([_judged(r, judge.judge, graded[(r.model, r.item_id, r.repeat)],
+    phase.update([_judged(r, judge, graded[(r.model, r.item_id, r.repeat)],
                           versus.get((r.model, r.item_id, r.repeat), {})) for r in rows])
 
 
-def _judged(row: SampleRow, judge: str, grades: list[Record],
+def _judged(row: SampleRow, judge: _Judge, grades: list[Record],
             versus: Mapping[str, list[Record]]) -> SampleRow:
     """`row` with its grades, win rate and the judge's records."""
     metrics: dict[str, float] = {k: v for k, v in row.metrics.items() if k == "answered"}
@@ -152,7 +170,8 @@ def _judged(row: SampleRow, judge: str, grades: list[Record],
                if s is not None]
     if results:
         metrics["win_rate"] = sum(results) / len(results)
-    detail = {**row.detail, "judge": {"model": judge, "single": grades,
+    detail = {**row.detail, "judge": {"model": judge.judge, "single": grades,
+                                      "format": "json" if judge.structured else "text",
                                       "pairwise": {o: list(v) for o, v in versus.items()}}}
     return replace(row, metrics=metrics, detail=detail)
 
@@ -196,6 +215,8 @@ def aggregate_judged(rows_by_model: Mapping[str, Sequence[SampleRow]], metrics: 
         analysis: dict[str, Any] = {"categories": _categories(rows), **_unreadable(rows)}
         if judges:
             analysis["judge"] = sorted(judges)
+            analysis["judge_format"] = sorted({r.detail["judge"].get("format", "text")
+                                               for r in rows if "judge" in r.detail})
             if model in judges:
                 analysis["self_judged"] = (
                     f"{model} is its own judge: its grades and win rates may be inflated "

@@ -68,6 +68,11 @@ def _caveat(labels: Sequence[str], analyses: Mapping[str, Any]) -> str:
             "a small judge follows the grading format unreliably and cannot check the "
             "reference-guided categories, so these figures rank models only as far as the "
             "judge can tell them apart.")
+    if any("json" in analyses[m].get("judge_format", ()) for m in labels):
+        text += (" Unlike FastChat, the judge answered with a JSON object (a short explanation, "
+                 "then the verdict tag), its output constrained by a JSON Schema "
+                 "(judge_format=json), because a small judge does not keep the free-text "
+                 "format; only the verdict field was read.")
     single = sum(analyses[m]["single_judgments"] for m in labels)
     unread = sum(analyses[m]["single_unreadable"] for m in labels)
     failed = sum(analyses[m].get("single_failed", 0) for m in labels)

@@ -13,14 +13,22 @@ FastChat, which takes the first match: a judgment that names *different* verdict
 "[[B]]", as a judge does that echoes the instructions) is unreadable rather than read as its
 first tag (which would turn an echo into a vote for position A), and a rating outside 1–10 is
 unreadable. An unreadable verdict is recorded with the judgment and never becomes a score.
+
+Constrained verdicts (`judge_format=json`, not FastChat's): the judge answers with a JSON object,
+`{"explanation": ..., "verdict": "[[A]]"}` (or `"rating": "[[7]]"`), its output constrained by
+a JSON Schema (`verdict_format`) where the judge's provider supports structured outputs. Only
+the verdict field is read (an explanation that quotes a tag cannot change it); a reply that is
+not such an object (cut off at the output limit, say) is unreadable. It exists for small judges
+that do not keep FastChat's free-text format; the explanation is still asked first.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from ..analysis.judged import Verdict
 from ..errors import DataError
@@ -109,3 +117,39 @@ def parse_verdict(judgment: str) -> Verdict | None:
 
 
 _TAGS: dict[str, Verdict] = {"A": "A", "B": "B", "C": "tie"}
+
+
+JudgeKind = Literal["single", "pair"]
+EXPLANATION_CHARS = 300  # the constrained explanation's limit, in characters
+_FIELD: dict[str, str] = {"single": "rating", "pair": "verdict"}
+_TAG_VALUES: dict[str, list[str]] = {"single": [f"[[{i}]]" for i in range(1, 11)],
+                                     "pair": ["[[A]]", "[[B]]", "[[C]]"]}
+
+
+def verdict_format(kind: JudgeKind) -> dict[str, Any]:
+    """The `response_format` (OpenAI's structured outputs) of a constrained judgment: a short
+    explanation, then the verdict tag as one of its allowed values."""
+    field = _FIELD[kind]
+    schema = {"type": "object",
+              "properties": {"explanation": {"type": "string", "maxLength": EXPLANATION_CHARS},
+                             field: {"type": "string", "enum": _TAG_VALUES[kind]}},
+              "required": ["explanation", field], "additionalProperties": False}
+    return {"type": "json_schema", "json_schema": {"name": f"mt_bench_{kind}", "schema": schema}}
+
+
+def format_instruction(kind: JudgeKind) -> str:
+    """The line appended to a constrained judgment's prompt (the schema, said in words)."""
+    values = " or ".join(f'"{v}"' for v in _TAG_VALUES[kind]) if kind == "pair" \
+        else '"[[1]]" to "[[10]]"'
+    return (f'Reply with a JSON object: {{"explanation": "<at most {EXPLANATION_CHARS} '
+            f'characters>", "{_FIELD[kind]}": {values}}}.')
+
+
+def structured_tag(judgment: str, kind: JudgeKind) -> str | None:
+    """The verdict field of a constrained judgment, or None (not such a JSON object)."""
+    try:
+        obj = json.loads(judgment)
+    except ValueError:
+        return None
+    value = obj.get(_FIELD[kind]) if isinstance(obj, dict) else None
+    return value if isinstance(value, str) and value in _TAG_VALUES[kind] else None

@@ -54,6 +54,7 @@ class FakeProvider(BaseProvider):
     fail: Fail | None = None
     chat: bool = True
     max_connections: int = 8
+    response_formats: tuple[str, ...] = ()
     calls: list[GenerateRequest | LoglikelihoodRequest] = field(default_factory=list)
 
     @property
@@ -62,6 +63,7 @@ class FakeProvider(BaseProvider):
             loglikelihood=self.loglikelihood_fn is not None,
             chat=self.chat,
             max_connections=self.max_connections,
+            response_formats=self.response_formats,
         )
 
     async def _begin(self, request: GenerateRequest | LoglikelihoodRequest) -> None:
