@@ -149,3 +149,20 @@ def test_concurrency_is_bounded_by_the_provider(tmp_path):
     run(Store(tmp_path / "s.db"), Counting(answer=right_answer, latency=0.001,
                                            max_connections=3))
     assert peak == 3
+
+
+def test_a_resumed_run_keeps_the_checksums_of_files_it_did_not_read_again(tmp_path, data_dir):
+    """MMLU's dev files are read only to build prompts: a rerun served from the store does not
+    reopen them, and its manifest must still name them."""
+    cfg = validate_config({"models": [{"spec": "openai:fake", "name": "fake"}],
+                           "benchmarks": ["mmlu"], "limit": 3}, "test")
+    store = Store(tmp_path / "s.db")
+    sums = []
+    for _ in range(2):
+        provider = FakeProvider(answer="Answer: A")
+        runner = Runner(cfg, store, data_dir=str(data_dir), policy=RetryPolicy(base_delay=0.0))
+        run_id = asyncio.run(runner.run({"fake": provider}))
+        sums.append(store.get_run(run_id)["manifest"]["data_checksums"])
+    assert not provider.calls  # the rerun sent nothing
+    dev = [f for f in sums[0] if f.startswith("mmlu/dev/")]
+    assert len(dev) == 3 and sums[1] == sums[0]

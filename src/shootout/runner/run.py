@@ -143,7 +143,7 @@ class Runner:
             self.store.set_run_status(self.run_id, "interrupted")
             raise
         manifest["cache"] = self._cache_summary()
-        manifest["data_checksums"] = dict(sorted(self.data.checksums.items()))
+        manifest["data_checksums"] = self._data_checksums(resumed)
         manifest["data_dir"] = str(self.data.root)
         status = "dry-run" if self.config.dry_run else "complete"
         if self._budget is not None:
@@ -153,6 +153,16 @@ class Runner:
         # a dry run priced the work and sent nothing: it is not a complete run of anything
         self.store.set_run_status(self.run_id, status)
         return self.run_id
+
+    def _data_checksums(self, resumed: bool) -> dict[str, str]:
+        """The checksums of the files this run read. A resumed run keeps the earlier
+        invocations' entries for files it did not read again (an answer served from the store
+        needs no prompt, so e.g. MMLU's dev files are not reopened); a file read now wins."""
+        earlier: dict[str, str] = {}
+        if resumed:
+            stored = self.store.get_run(self.run_id) or {}
+            earlier = dict((stored.get("manifest") or {}).get("data_checksums") or {})
+        return dict(sorted({**earlier, **self.data.checksums}.items()))
 
     async def _run_model(
         self,
