@@ -120,7 +120,7 @@ _TAGS: dict[str, Verdict] = {"A": "A", "B": "B", "C": "tie"}
 
 
 JudgeKind = Literal["single", "pair"]
-EXPLANATION_CHARS = 300  # the constrained explanation's limit, in characters
+EXPLANATION_CHARS = 200  # the constrained explanation's limit, in characters
 _FIELD: dict[str, str] = {"single": "rating", "pair": "verdict"}
 _TAG_VALUES: dict[str, list[str]] = {"single": [f"[[{i}]]" for i in range(1, 11)],
                                      "pair": ["[[A]]", "[[B]]", "[[C]]"]}
