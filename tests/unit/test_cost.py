@@ -172,6 +172,24 @@ def test_efficiency_report_hand_computed(tmp_path):
     assert total["price"]["source"] and total["price"]["as_of"]
 
 
+def test_a_prompt_variant_is_in_the_cost_but_not_in_the_cost_per_point(tmp_path):
+    """`arc_easy@v1` (ARC-Easy under another prompt template) scores 0: counted in the mean, it
+    would weigh ARC twice and drag the model's cost per point; it is spent money, so it stays
+    in the model's total cost."""
+    db, run_id = _store(tmp_path)
+    db.put_response("k-v1", "openai:gpt-4o-mini", "generate", {"kind": "generate"},
+                    _response(1000, 0, 100))
+    db.put_sample(run_id, SampleRow(
+        model="openai:gpt-4o-mini", benchmark="arc_easy@v1", item_id="a1", repeat=0, group="",
+        status="ok", metrics={"acc": 0.0}, extracted=None, reason="", extraction_failed=False,
+        error=None, response_key="k-v1"))
+    total = next(r for r in _efficiency(db, run_id) if r["scope"] == "model")
+    assert total["cost_usd"] == pytest.approx(0.0008025 + 0.00021)
+    assert total["covers"]["benchmarks"] == ["arc_easy", "mmlu"]
+    assert total["score"] == pytest.approx(0.75)
+    assert total["cost_per_point"] == pytest.approx(0.0008025 / 75)
+
+
 def test_efficiency_report_overrides(tmp_path):
     db, run_id = _store(tmp_path)
     rows = _efficiency(db, run_id, {"openai:gpt-4o-mini": PriceConfig(output_per_m=1.0)})
