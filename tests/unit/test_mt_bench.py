@@ -315,3 +315,4 @@ def test_constrained_judging_needs_a_judge_with_structured_outputs(tmp_path):
         run(store, {"good": good, "bad": FakeProvider(model_id="bad",
                                                       answer=model_answer("bad"))},
             judge_format="json")
+    assert not good.calls  # said before any model is asked anything

@@ -119,7 +119,7 @@ class Runner:
             raise ConfigError(f"no provider given for {', '.join(missing)}")
         resumed = self.store.upsert_run(self.run_id, self.config.model_dump(mode="json"))
         planned = self.plan()
-        _check_judges(self.config, [pb.bench for pb in planned])
+        _check_judges(self.config, [pb.bench for pb in planned], providers)
         # before anything is sent: refused here when the expected cost is over a cap
         self._budget = None if self.config.dry_run else await preflight(self, providers)
         manifest: dict[str, Any] = {
@@ -372,13 +372,21 @@ class Runner:
         return spent.manifest(rule, tokens_per_sample(self.store, rows))
 
 
-def _check_judges(config: RunConfig, benches: Sequence[Any]) -> None:
-    """A judge (mt_bench, xstest: `--judge`) must be a model of the run: said before any
+def _check_judges(config: RunConfig, benches: Sequence[Any],
+                  providers: Mapping[str, Provider]) -> None:
+    """A judge (mt_bench, xstest: `--judge`) must be a model of the run, and one that takes a
+    JSON Schema where its verdicts are constrained (`judge_format=json`): said before any
     model is asked anything, not after every answer is in."""
     from ..benchmarks.mt_bench_judge import resolve_judge
 
     models = {m.display: m.spec for m in config.models}
     for bench in benches:
-        judge = getattr(getattr(bench, "opts", None), "judge", None)
-        if isinstance(judge, str) and judge:
-            resolve_judge(judge, models, bench.name)
+        opts = getattr(bench, "opts", None)
+        judge = getattr(opts, "judge", None)
+        if not (isinstance(judge, str) and judge):
+            continue
+        name = resolve_judge(judge, models, bench.name)
+        if getattr(opts, "judge_format", "text") == "json" and "json_schema" not in \
+                providers[name].capabilities.response_formats:
+            raise ConfigError(f"{bench.name}: judge_format=json needs a judge that takes a JSON "
+                              f"Schema response format; {name} does not")
