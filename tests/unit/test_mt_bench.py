@@ -253,7 +253,9 @@ def json_judge(req: GenerateRequest) -> str:
     tag = fair_judge(req).rsplit("[[", 1)[1].rstrip("]")
     field = "verdict" if tag in "ABC" else "rating"
     other = "[[B]]" if tag == "A" else "[[A]]"
-    return _json.dumps({"explanation": f"not {other}", field: f"[[{tag}]]"})
+    # a raw newline in the string, as SmolLM2 writes under llama-cpp-python's grammar
+    return _json.dumps({"explanation": f"first line\nnot {other}", field: f"[[{tag}]]"}
+                       ).replace("\\n", "\n")
 
 
 def test_constrained_json_verdicts_are_read_from_their_field(tmp_path):

@@ -148,7 +148,9 @@ def format_instruction(kind: JudgeKind) -> str:
 def structured_tag(judgment: str, kind: JudgeKind) -> str | None:
     """The verdict field of a constrained judgment, or None (not such a JSON object)."""
     try:
-        obj = json.loads(judgment)
+        # strict=False: a raw newline in the explanation (llama-cpp-python's JSON Schema grammar
+        # lets control characters into strings) does not hide the verdict
+        obj = json.loads(judgment, strict=False)
     except ValueError:
         return None
     value = obj.get(_FIELD[kind]) if isinstance(obj, dict) else None
