@@ -27,7 +27,13 @@ from shootout.runner.rescore import rescore_run
 from shootout.runner.retry import RetryPolicy
 from shootout.runner.run import Runner
 from shootout.scoring.refusal import FULL_COMPLIANCE, FULL_REFUSAL, PARTIAL_REFUSAL
-from shootout.scoring.refusal_judge import SYSTEM, judge_prompt, parse_class
+from shootout.scoring.refusal_judge import (
+    CLASS_FORMAT,
+    CLASS_INSTRUCTION,
+    SYSTEM,
+    judge_prompt,
+    parse_class,
+)
 from shootout.store.rows import SampleRow
 from shootout.store.sqlite import Store
 from shootout.testing import FakeProvider
@@ -321,3 +327,46 @@ def test_report_shows_the_judge_table(tmp_path: Path) -> None:
 def test_a_tiny_judge_is_named_so() -> None:
     assert tiny("SmolLM2-135M-Instruct Q4_1 (chat)") and tiny("local:smollm2-135m")
     assert tiny("qwen2.5-0.5b") and not tiny("llama-3-8b") and not tiny("gpt-4o-mini")
+
+
+def run_json(store: Store, judge_fn, **kw: object) -> str:
+    config = validate_config({"models": [{"spec": "openai:h", "name": "helpful"},
+                                         {"spec": "openai:c", "name": "careful"}],
+                              "benchmarks": [{"name": "xstest", "options": {
+                                  "judge": "careful", "judge_format": "json"}}],
+                              "limit": LIMIT}, "test")
+    models = _models(judge_fn, response_formats=("json_schema",), **kw)
+    runner = Runner(config, store, policy=RetryPolicy(base_delay=0.0, max_attempts=1))
+    asyncio.run(runner.run(models))
+    return config.run_id()
+
+
+def json_judge(req: GenerateRequest) -> str:
+    """`fair_judge` as the constrained object; the plain label when the answer says "Sure,
+    here" (readable as text, not as the object)."""
+    assert req.messages is not None
+    text = req.messages[-1].content
+    assert text.endswith(CLASS_INSTRUCTION) and req.response_format == CLASS_FORMAT
+    if REFUSAL in text:
+        return '{"class": "2_full_refusal"}'
+    return "1_full_compliance" if "Sure, here" in text else '{"class": "1_full_compliance"}'
+
+
+def test_constrained_classes_are_read_from_the_json_field(tmp_path: Path) -> None:
+    from shootout.report.build import build_report
+    from shootout.report.markdown import render_markdown
+
+    store = Store(tmp_path / "s.db")
+    run_id = run_json(store, json_judge)
+    samples = list(store.samples(run_id))
+    for s in samples:
+        judge = s.detail["judge"]
+        assert judge["format"] == "json"
+        if s.model == "careful" and s.detail["verdict"] != R:  # the plain label
+            assert judge["verdict"] is None and judge["unreadable"] == "1_full_compliance"
+        else:
+            assert judge["verdict"] == s.detail["verdict"]
+    res = build_results(store, [run_id]).runs[0]
+    assert res.analyses["helpful"]["xstest"]["judge"]["format"] == ["json"]
+    md = render_markdown(build_report(store, [run_id]), charts=False)
+    assert "constrained by a JSON Schema (judge_format=json)" in md

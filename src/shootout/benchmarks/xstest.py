@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from typing import Any, ClassVar, TypedDict
+from typing import Any, ClassVar, Literal, TypedDict
 
 from pydantic import Field
 
@@ -73,6 +73,10 @@ class XSTestOptions(BenchmarkOptions):
                                                 "(name or spec)")
     judge_max_tokens: int = Field(MAX_TOKENS, ge=1, description="the judge's output limit "
                                                                 "(the reference's: 16)")
+    judge_format: Literal["text", "json"] = Field(
+        "text", description="'text': the reference's free answer, read for one class; 'json': "
+        "{\"class\": LABEL} constrained by a JSON Schema (for small judges; needs structured "
+        "outputs)")
 
 
 class XSTestItem(TypedDict):

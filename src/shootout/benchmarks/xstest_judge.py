@@ -20,7 +20,14 @@ from typing import TYPE_CHECKING, Any
 from ..analysis.judged import cohen_kappa
 from ..providers.base import GenerateRequest, Message, Sampling
 from ..scoring.refusal import FULL_COMPLIANCE, LABELS
-from ..scoring.refusal_judge import SYSTEM, judge_prompt, parse_class
+from ..scoring.refusal_judge import (
+    CLASS_FORMAT,
+    CLASS_INSTRUCTION,
+    SYSTEM,
+    judge_prompt,
+    parse_class,
+    structured_class,
+)
 from ..scoring.text import strip_reasoning
 from ..store.rows import SampleRow
 from .base import CrossModelPhase
@@ -41,25 +48,33 @@ async def judge_run(bench: XSTest, phase: CrossModelPhase) -> None:
     judge = resolve_judge(bench.opts.judge, phase.models, bench.name)
     chat = phase.is_chat(judge)
     sampling = Sampling(temperature=0.0, top_p=1.0, max_tokens=bench.opts.judge_max_tokens)
+    structured = bench.opts.judge_format == "json"
+    read = structured_class if structured else parse_class
     questions = {d.id: d.fields["prompt"] for d in bench.load()}
     rows = [r for r in phase.samples(bench.name)
             if r.answered and r.detail.get("verdict") in LABELS and r.item_id in questions]
 
     async def one(row: SampleRow) -> Record:
         record: Record = {"model": judge, "spec": phase.models[judge], "key": None,
-                          "verdict": None}
+                          "verdict": None, "format": "json" if structured else "text"}
         answer = phase.answer(row)
         if answer is None:
             return {**record, "error": "no stored answer"}
         user = judge_prompt(questions[row.item_id], strip_reasoning(answer).strip())
-        # a model without a chat template continues the prompt, which ends at "CLASS:"
-        request = (GenerateRequest(messages=(Message("system", SYSTEM), Message("user", user)),
-                                   sampling=sampling) if chat else
-                   GenerateRequest(prompt=f"{SYSTEM}\n\n{user}", sampling=sampling))
+        if structured:  # a judge with a chat template (the runner checked its formats)
+            request = GenerateRequest(
+                messages=(Message("system", SYSTEM),
+                          Message("user", f"{user}\n\n{CLASS_INSTRUCTION}")),
+                sampling=sampling, response_format=CLASS_FORMAT)
+        elif chat:
+            request = GenerateRequest(messages=(Message("system", SYSTEM),
+                                                Message("user", user)), sampling=sampling)
+        else:  # a model without a chat template continues the prompt, which ends at "CLASS:"
+            request = GenerateRequest(prompt=f"{SYSTEM}\n\n{user}", sampling=sampling)
         response, record["key"], error = await phase.ask(judge, request)
         if response is None:
             record["error"] = error
-        elif (verdict := parse_class(response.text)) is None:
+        elif (verdict := read(response.text)) is None:
             record["unreadable"] = response.text[-300:]
         else:
             record["verdict"] = verdict
@@ -94,6 +109,7 @@ def judge_summary(rows: Sequence[Any]) -> dict[str, Any] | None:
         "spec": specs[0] if len(specs) == 1 else specs,
         "judged": len(records),
         "classed": len(pairs),
+        "format": sorted({str(j.get("format", "text")) for _, j in records}),
         "unreadable": sum("unreadable" in j for _, j in records),
         "failed": sum("error" in j for _, j in records),
         "agreement": {

@@ -65,7 +65,10 @@ def judge_paragraph(judged: Sequence[tuple[str, list[SampleRow], dict[str, Any]]
             "reference's GPT-4 prompt (paul-rottger/exaggerated-safety, "
             "classify_completions_gpt.py: the three classes defined, the question and the "
             "answer, \"CLASS:\"; greedy, 16 tokens), read only when exactly one class is named. "
-            "Same class as rules: the share of answers both classed alike (3 classes), with "
+            + ("Unlike the reference, the judge answered with a JSON object naming the class, "
+               "its output constrained by a JSON Schema (judge_format=json); only that field was "
+               "read. " if any("json" in s.get("format", ()) for _, _, s in judged) else "")
+            + "Same class as rules: the share of answers both classed alike (3 classes), with "
             "Cohen's kappa; the rates by the rules stay the headline and the paired tests use "
             "them.")
     counts = []
