@@ -1,4 +1,4 @@
-"""Frozen dataclass records built in bulk.
+"""Frozen dataclass records built in bulk, and the cyclic garbage collector paused meanwhile.
 
 A frozen dataclass's generated `__init__` sets each field through `object.__setattr__`: ~10 µs
 for a 13-field `SampleRow`, which made record building a quarter of a 500k-sample results
@@ -10,7 +10,9 @@ whole run; everywhere else the class is called as usual.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+import gc
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -40,3 +42,19 @@ def assemble_or_call(cls: type[T], defaults: dict[str, Any], given: Mapping[str,
     if given.keys() <= field_names(cls):
         return assemble(cls, {**defaults, **given})
     return cls(**given)
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic collector off for the block (and back on after it, if it was on). Reading a
+    500k-sample run allocates millions of acyclic objects that all survive, and each of them
+    counts towards the next collection, which then walks every one: 20-25% of the build
+    (42.7 and 40.6 s with, 32.7 s without it, same store). Reference counting still frees
+    everything; a cycle made meanwhile waits for the next collection."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()

@@ -4,13 +4,14 @@ class builds (issue 18: the results build assembles one per stored sample and re
 from __future__ import annotations
 
 import dataclasses
+import gc
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from shootout.analysis.efficiency import usage_timing
-from shootout.frozen import assemble, assemble_or_call
+from shootout.frozen import assemble, assemble_or_call, gc_paused
 from shootout.perf.metrics import RequestMetrics, request_metrics
 from shootout.providers.base import Timing, Usage
 from shootout.store import SampleRow, Store, StoredResponse
@@ -60,3 +61,18 @@ def test_usage_and_timing_of_a_stored_response_as_the_classes_build_them() -> No
 def test_an_unknown_field_still_fails_as_the_class_fails() -> None:
     with pytest.raises(TypeError, match="unexpected keyword argument 'tokens'"):
         assemble_or_call(Usage, dataclasses.asdict(Usage()), {"tokens": 3})
+
+
+def test_the_collector_is_paused_for_the_block_and_restored_after_it() -> None:
+    assert gc.isenabled()
+    with pytest.raises(KeyError), gc_paused():
+        assert not gc.isenabled()
+        raise KeyError("a failed build")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()  # the caller's choice stands
+    finally:
+        gc.enable()
