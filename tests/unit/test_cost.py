@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from shootout.analysis.results import build_results
@@ -48,6 +50,19 @@ def test_hourly_cost_counts_overlapping_requests_once():
     c = cost(Tokens(1000, 0, 1000), hours, rented)
     assert (c.tokens_usd, c.hourly_usd, c.total_usd) == (0.0, pytest.approx(2.5),
                                                           pytest.approx(2.5))
+
+
+def test_busy_hours_edge_cases_and_a_brute_force_check():
+    assert busy_hours([]) == 0.0
+    # an end before its start counts as an instant; a span inside another adds nothing;
+    # spans that touch are joined
+    assert busy_hours([(10, 5), (0, 3600), (100, 200), (3600, 7200)]) == 2.0
+    rng = random.Random(5)
+    for _ in range(50):
+        spans = [(float(a), float(a + rng.randrange(0, 40))) for a in
+                 (rng.randrange(0, 400) for _ in range(rng.randrange(1, 30)))]
+        covered = {t for a, b in spans for t in range(int(a), int(b))}  # whole seconds
+        assert busy_hours(spans) * 3600.0 == pytest.approx(len(covered))
 
 
 def test_cost_per_point_and_per_thousand_items():
