@@ -187,6 +187,20 @@ def test_efficiency_report_hand_computed(tmp_path):
     assert total["price"]["source"] and total["price"]["as_of"]
 
 
+def test_a_batch_answered_request_is_counted_once_and_billed_at_half(tmp_path):
+    db, run_id = _store(tmp_path)
+    batched = _response(1000, 500, 100)
+    batched["usage"]["batch"] = True
+    db.put_response("k-arc_easy-a2", "openai:gpt-4o-mini", "generate", {"kind": "generate"},
+                    batched)  # the a2 request above, now answered by a batch job
+    rows = {(r["scope"], r["benchmark"]): r for r in _efficiency(db, run_id)}
+    arc, total = rows[("benchmark", "arc_easy")], rows[("model", None)]
+    assert (arc["n_requests"], arc["n_batch_requests"], total["n_batch_requests"]) == (2, 1, 1)
+    assert arc["tokens"]["input"] == 2000 and total["tokens"]["cached_input"] == 500
+    assert arc["cost_usd"] == pytest.approx(0.00021 + 0.0001725 / 2)
+    assert total["cost_usd"] == pytest.approx(0.0008025 - 0.0001725 / 2)
+
+
 def test_efficiency_report_overrides(tmp_path):
     db, run_id = _store(tmp_path)
     rows = _efficiency(db, run_id, {"openai:gpt-4o-mini": PriceConfig(output_per_m=1.0)})

@@ -105,22 +105,26 @@ def _collect(run: RunRecord) -> dict[tuple[str, str], _Group]:
     """Each sample whose response is stored, in the store's order (model, benchmark, item,
     repeat); a response counts once per model, in the first benchmark that uses it. Token
     counts are summed as plain integers per group and made `Tokens` once at the end (a
-    `Tokens` per response was a tenth of a 500k-sample build)."""
+    `Tokens` per response was a tenth of a 500k-sample build); a group's samples come
+    together, so its entries are looked up once per group, not per sample."""
     groups: dict[tuple[str, str], _Group] = defaultdict(_Group)
     sums: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * 10)
-    seen: set[tuple[str, str]] = set()
+    seen: dict[str, set[str]] = defaultdict(set)  # per model: the responses counted
+    where: tuple[str, str] | None = None
     for s in run.samples:
         resp = run.responses.get(s.response_key) if s.response_key else None
         if resp is None:
             continue
-        g = groups[(s.model, s.benchmark)]
+        if where != (s.model, s.benchmark):
+            where = (s.model, s.benchmark)
+            g, acc, counted = groups[where], sums[where], seen[s.model]
         g.items.add(s.item_id)
-        if (s.model, resp.key) in seen:
+        if resp.key in counted:
             continue
-        seen.add((s.model, resp.key))
+        counted.add(resp.key)
         g.keys.add(resp.key)
         usage, timing = usage_timing(resp)
-        _add_tokens(sums[(s.model, s.benchmark)], usage)
+        _add_tokens(acc, usage)
         if usage.batch:
             g.batched += 1
         g.estimated += int(usage.estimated)
@@ -139,11 +143,12 @@ def _collect(run: RunRecord) -> dict[tuple[str, str], _Group]:
 def _add_tokens(acc: list[int], usage: Usage) -> None:
     """acc[:5] += the response's (input, cached, output, reasoning, cache write) tokens, and
     acc[5:] as well where a batch job answered it."""
-    counts = (usage.prompt_tokens, usage.cached_tokens, usage.completion_tokens,
-              usage.reasoning_tokens, usage.cache_write_tokens)
     for offset in (0, 5) if usage.batch else (0,):
-        for i, c in enumerate(counts):
-            acc[offset + i] += c
+        acc[offset] += usage.prompt_tokens
+        acc[offset + 1] += usage.cached_tokens
+        acc[offset + 2] += usage.completion_tokens
+        acc[offset + 3] += usage.reasoning_tokens
+        acc[offset + 4] += usage.cache_write_tokens
 
 
 _USAGE = asdict(Usage())
