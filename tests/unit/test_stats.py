@@ -480,6 +480,7 @@ def test_every_shape_of_items_gives_one_summary() -> None:
     assert summarize([tuple(x) for x in items]) == want
     assert summarize([*items[:3], np.asarray(items[3])]) == want
     assert summarize(x for x in items) == want  # type: ignore[arg-type]
-    assert summarize([[1.0], 0.0, (1.0,)]) == summarize([[1.0], [0.0], [1.0]])  # type: ignore[list-item]
+    bare = [[1.0], 0.0, (1.0,)]  # a bare float is one repeat
+    assert summarize(bare) == summarize([[1.0], [0.0], [1.0]])  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="non-empty"):
         summarize([[1.0], []])

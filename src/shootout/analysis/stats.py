@@ -25,11 +25,12 @@ import functools
 import math
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import chain
 from statistics import NormalDist
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import numpy as np
+
+from .items import flatten_items
 
 __all__ = [
     "HolmResult",
@@ -152,15 +153,6 @@ def z_test(diff: float, se: float) -> float:
     return 2.0 * _NORMAL.cdf(-abs(diff) / se)
 
 
-def _as_repeats(item: Sequence[float] | float) -> np.ndarray:
-    arr = np.atleast_1d(np.asarray(item, dtype=float))
-    if arr.ndim != 1 or arr.size == 0:
-        raise ValueError("each item needs a flat, non-empty sequence of repeat scores")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError("scores must be finite")
-    return arr
-
-
 @dataclass(frozen=True)
 class _Repeats:
     """The items scored more than once: their repeat scores (flat), count K_i and sample
@@ -180,7 +172,7 @@ def _split_items(scores_by_item: Sequence[Sequence[float] | float]
     repeat), and the items scored more than once. The scores are flattened once and reduced
     in numpy: a per-item numpy call costs ~20 µs, which made a 500k-sample results build take
     tens of seconds here."""
-    lens, flat = _flatten(scores_by_item)
+    lens, flat = flatten_items(scores_by_item)
     k = np.asarray(lens, dtype=np.intp)
     try:
         values = np.asarray(flat, dtype=float)
@@ -201,31 +193,6 @@ def _split_items(scores_by_item: Sequence[Sequence[float] | float]
     dev = values - np.repeat(means, k)
     var = np.add.reduceat(dev * dev, starts)[many] / (k[many] - 1)
     return means, _Repeats(values[owner], k[many], var)
-
-
-def _flatten(scores_by_item: Sequence[Sequence[float] | float]) -> tuple[list[int], list[Any]]:
-    """(repeats per item, every score in item order). Items that are all lists or tuples (the
-    usual case) are flattened by `map` and `chain` in C: a Python loop over the items was most
-    of a 1,120-item paired comparison, 630 of them in a 10-model report."""
-    if not isinstance(scores_by_item, list | tuple):
-        scores_by_item = list(scores_by_item)  # read twice below: not an iterator
-    if all(isinstance(item, list | tuple) for item in scores_by_item):
-        lists = cast("list[Sequence[float]]", scores_by_item)
-        return list(map(len, lists)), list(chain.from_iterable(lists))
-    lens: list[int] = []
-    flat: list[Any] = []
-    for item in scores_by_item:
-        if isinstance(item, list | tuple):
-            lens.append(len(item))
-            flat.extend(item)
-        elif isinstance(item, int | float):
-            lens.append(1)
-            flat.append(item)
-        else:
-            r = _as_repeats(item)
-            lens.append(r.size)
-            flat.extend(r.tolist())
-    return lens, flat
 
 
 def _item_means(scores_by_item: Sequence[Sequence[float] | float]) -> np.ndarray:
