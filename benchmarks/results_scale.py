@@ -2,6 +2,7 @@
 benchmarks x 3 repeats (issue 18, item 4: >= 500k samples, target <= 5 s each).
 
     .venv/bin/python benchmarks/results_scale.py [--items 370] [--repeats 1] [--keep PATH]
+        [--out DIR]
 
 The store is synthetic (`shootout.report.sample_data`, every sample scored by the real scorer):
 `--base` items per benchmark are built that way, then copied in SQL (`item~k`, with their
@@ -10,7 +11,8 @@ Benchmarks that sample_data has no layout for are written in the layout of one i
 multiple-choice ones as ARC, the generative ones as GSM8K under their own primary metric).
 Prints the sample count, then the best of `--repeats` wall times of the two commands run as a
 user runs them (`python -m shootout results RUN --json`, `report RUN --md F --html F`), and of
-the in-process builds without imports.
+the in-process build of the results JSON (`results_payload`, imports excluded). `--out` keeps
+what the commands wrote (results.json, r.md, r.html), to compare two versions' outputs.
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ from typing import Any
 from results_build import best  # this folder's script (run as a file)
 
 from shootout.benchmarks import REGISTRY
+from shootout.cli.results import results_payload
 from shootout.report import sample_data
+from shootout.store import Store
 
 MODELS = tuple(f"model-{c}" for c in "abcdefghij")
 MC = ("mmlu", "cmmlu", "arc_challenge", "arc_easy", "hellaswag", "winogrande",
@@ -99,6 +103,7 @@ def main() -> None:
     ap.add_argument("--items", type=int, default=370, help="items per benchmark")
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--keep", type=Path, help="build the store here (kept; reused if there)")
+    ap.add_argument("--out", type=Path, help="write the commands' outputs here (kept)")
     args = ap.parse_args()
     tmp = tempfile.mkdtemp()
     path = args.keep or Path(tmp) / "s.sqlite"
@@ -112,7 +117,8 @@ def main() -> None:
     print(f"{n:,} samples: {len(MODELS)} models x {len(MC) + len(GEN)} benchmarks x 3 repeats, "
           f"{os.cpu_count()} cores")
     run, py = sample_data.RUN_ID, sys.executable
-    out = Path(tmp) / "report"
+    out = args.out or Path(tmp) / "report"
+    out.mkdir(parents=True, exist_ok=True)
     commands = {
         "shootout results --json": [py, "-m", "shootout", "results", run, "--store", str(path),
                                     "--json"],
@@ -122,8 +128,13 @@ def main() -> None:
     }
     for name, cmd in commands.items():
         def go(cmd: list[str] = cmd) -> None:
-            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-        print(f"{name:28} {best(go, args.repeats):7.2f} s")
+            stdout = out / ("results.json" if "--json" in cmd else "report.log")
+            with open(stdout, "w") as f:
+                subprocess.run(cmd, check=True, stdout=f)
+        print(f"{name:28} {best(go, args.repeats):7.2f} s", flush=True)
+    store = Store(path)
+    print(f"{'results built in-process':28} "
+          f"{best(lambda: results_payload(store, run), args.repeats):7.2f} s")
 
 
 if __name__ == "__main__":

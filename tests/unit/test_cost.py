@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from shootout.analysis.results import build_results
@@ -48,6 +50,19 @@ def test_hourly_cost_counts_overlapping_requests_once():
     c = cost(Tokens(1000, 0, 1000), hours, rented)
     assert (c.tokens_usd, c.hourly_usd, c.total_usd) == (0.0, pytest.approx(2.5),
                                                           pytest.approx(2.5))
+
+
+def test_busy_hours_edge_cases_and_a_brute_force_check():
+    assert busy_hours([]) == 0.0
+    # an end before its start counts as an instant; a span inside another adds nothing;
+    # spans that touch are joined
+    assert busy_hours([(10, 5), (0, 3600), (100, 200), (3600, 7200)]) == 2.0
+    rng = random.Random(5)
+    for _ in range(50):
+        spans = [(float(a), float(a + rng.randrange(0, 40))) for a in
+                 (rng.randrange(0, 400) for _ in range(rng.randrange(1, 30)))]
+        covered = {t for a, b in spans for t in range(int(a), int(b))}  # whole seconds
+        assert busy_hours(spans) * 3600.0 == pytest.approx(len(covered))
 
 
 def test_cost_per_point_and_per_thousand_items():
@@ -188,6 +203,20 @@ def test_a_prompt_variant_is_in_the_cost_but_not_in_the_cost_per_point(tmp_path)
     assert total["covers"]["benchmarks"] == ["arc_easy", "mmlu"]
     assert total["score"] == pytest.approx(0.75)
     assert total["cost_per_point"] == pytest.approx(0.0008025 / 75)
+
+
+def test_a_batch_answered_request_is_counted_once_and_billed_at_half(tmp_path):
+    db, run_id = _store(tmp_path)
+    batched = _response(1000, 500, 100)
+    batched["usage"]["batch"] = True
+    db.put_response("k-arc_easy-a2", "openai:gpt-4o-mini", "generate", {"kind": "generate"},
+                    batched)  # the a2 request above, now answered by a batch job
+    rows = {(r["scope"], r["benchmark"]): r for r in _efficiency(db, run_id)}
+    arc, total = rows[("benchmark", "arc_easy")], rows[("model", None)]
+    assert (arc["n_requests"], arc["n_batch_requests"], total["n_batch_requests"]) == (2, 1, 1)
+    assert arc["tokens"]["input"] == 2000 and total["tokens"]["cached_input"] == 500
+    assert arc["cost_usd"] == pytest.approx(0.00021 + 0.0001725 / 2)
+    assert total["cost_usd"] == pytest.approx(0.0008025 - 0.0001725 / 2)
 
 
 def test_efficiency_report_overrides(tmp_path):

@@ -471,3 +471,16 @@ def test_single_scores_take_the_fast_path_to_the_same_numbers() -> None:
     assert summarize(mixed) == summarize([np.asarray(x) for x in mixed])
     with pytest.raises(ValueError, match="finite"):
         summarize([[1.0], [math.inf]])
+
+
+def test_every_shape_of_items_gives_one_summary() -> None:
+    """Lists and tuples are flattened in C, anything else item by item: the same figures."""
+    items = [[1.0, 0.0, 1.0], [0.0], [1.0, 1.0], [0.25, 0.75]]
+    want = summarize(items)
+    assert summarize([tuple(x) for x in items]) == want
+    assert summarize([*items[:3], np.asarray(items[3])]) == want
+    assert summarize(x for x in items) == want  # type: ignore[arg-type]
+    bare = [[1.0], 0.0, (1.0,)]  # a bare float is one repeat
+    assert summarize(bare) == summarize([[1.0], [0.0], [1.0]])  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="non-empty"):
+        summarize([[1.0], []])

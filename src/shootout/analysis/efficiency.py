@@ -17,11 +17,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..benchmarks.prompt_variants import split_variant
 from ..config import PriceConfig
+from ..frozen import assemble_or_call
 from ..perf.cost import (
     Tokens,
     busy_hours,
@@ -103,25 +104,29 @@ def efficiency_rows(
 
 def _collect(run: RunRecord) -> dict[tuple[str, str], _Group]:
     """Each sample whose response is stored, in the store's order (model, benchmark, item,
-    repeat); a response counts once per model, in the first benchmark that uses it."""
+    repeat); a response counts once per model, in the first benchmark that uses it. Token
+    counts are summed as plain integers per group and made `Tokens` once at the end (a
+    `Tokens` per response was a tenth of a 500k-sample build); a group's samples come
+    together, so its entries are looked up once per group, not per sample."""
     groups: dict[tuple[str, str], _Group] = defaultdict(_Group)
-    seen: set[tuple[str, str]] = set()
+    sums: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * 10)
+    seen: dict[str, set[str]] = defaultdict(set)  # per model: the responses counted
+    where: tuple[str, str] | None = None
     for s in run.samples:
         resp = run.responses.get(s.response_key) if s.response_key else None
         if resp is None:
             continue
-        g = groups[(s.model, s.benchmark)]
+        if where != (s.model, s.benchmark):
+            where = (s.model, s.benchmark)
+            g, acc, counted = groups[where], sums[where], seen[s.model]
         g.items.add(s.item_id)
-        if (s.model, resp.key) in seen:
+        if resp.key in counted:
             continue
-        seen.add((s.model, resp.key))
+        counted.add(resp.key)
         g.keys.add(resp.key)
         usage, timing = usage_timing(resp)
-        tokens = Tokens(usage.prompt_tokens, usage.cached_tokens, usage.completion_tokens,
-                        usage.reasoning_tokens, usage.cache_write_tokens)
-        g.tokens = g.tokens + tokens
+        _add_tokens(acc, usage)
         if usage.batch:
-            g.batch_tokens = g.batch_tokens + tokens
             g.batched += 1
         g.estimated += int(usage.estimated)
         interval = (resp.created_at - timing.e2e, resp.created_at)
@@ -131,14 +136,32 @@ def _collect(run: RunRecord) -> dict[tuple[str, str], _Group]:
         if resp.kind == "generate" and timing.ttft is not None:
             g.timed.append(request_metrics(timing, usage))
             g.timed_intervals.append(interval)
+    for key, t in sums.items():
+        groups[key].tokens, groups[key].batch_tokens = Tokens(*t[:5]), Tokens(*t[5:])
     return groups
+
+
+def _add_tokens(acc: list[int], usage: Usage) -> None:
+    """acc[:5] += the response's (input, cached, output, reasoning, cache write) tokens, and
+    acc[5:] as well where a batch job answered it."""
+    for offset in (0, 5) if usage.batch else (0,):
+        acc[offset] += usage.prompt_tokens
+        acc[offset + 1] += usage.cached_tokens
+        acc[offset + 2] += usage.completion_tokens
+        acc[offset + 3] += usage.reasoning_tokens
+        acc[offset + 4] += usage.cache_write_tokens
+
+
+_USAGE = asdict(Usage())
+_TIMING = asdict(Timing())
 
 
 def usage_timing(resp: StoredResponse) -> tuple[Usage, Timing]:
     """The provider's Usage and Timing of a stored response."""
     t = dict(resp.timing)
     t["chunk_times"] = tuple(t.get("chunk_times", ()))
-    return Usage(**resp.usage), Timing(**t)
+    return assemble_or_call(Usage, _USAGE, resp.usage), \
+        assemble_or_call(Timing, _TIMING, t)
 
 
 def _model_prices(

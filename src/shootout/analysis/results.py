@@ -25,6 +25,7 @@ from typing import Any
 
 from ..benchmarks import find_benchmark_class
 from ..errors import ConfigError, ShootoutError
+from ..frozen import gc_paused
 from ..perf.prices import PriceTable
 from ..scores import Score
 from ..store import RunRecord, SampleRow, Store
@@ -71,12 +72,13 @@ def build_results(
     """The results of each run (once each, in the order given)."""
     out = []
     for run_id in dict.fromkeys(run_ids):
-        record = store.read_run(run_id)
-        if record is None:
-            known = ", ".join(r["run_id"] for r in store.list_runs()[-5:]) or "none"
-            raise ConfigError(f"unknown run id {run_id!r} in {store.path} (latest: {known})")
-        out.append(run_results(record, price_overrides=price_overrides,
-                               price_table=price_table))
+        with gc_paused():
+            record = store.read_run(run_id)
+            if record is None:
+                known = ", ".join(r["run_id"] for r in store.list_runs()[-5:]) or "none"
+                raise ConfigError(f"unknown run id {run_id!r} in {store.path} (latest: {known})")
+            out.append(run_results(record, price_overrides=price_overrides,
+                                   price_table=price_table))
     return Results(tuple(out))
 
 

@@ -30,6 +30,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from .items import flatten_items
+
 __all__ = [
     "HolmResult",
     "PairedResult",
@@ -151,15 +153,6 @@ def z_test(diff: float, se: float) -> float:
     return 2.0 * _NORMAL.cdf(-abs(diff) / se)
 
 
-def _as_repeats(item: Sequence[float] | float) -> np.ndarray:
-    arr = np.atleast_1d(np.asarray(item, dtype=float))
-    if arr.ndim != 1 or arr.size == 0:
-        raise ValueError("each item needs a flat, non-empty sequence of repeat scores")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError("scores must be finite")
-    return arr
-
-
 @dataclass(frozen=True)
 class _Repeats:
     """The items scored more than once: their repeat scores (flat), count K_i and sample
@@ -179,19 +172,7 @@ def _split_items(scores_by_item: Sequence[Sequence[float] | float]
     repeat), and the items scored more than once. The scores are flattened once and reduced
     in numpy: a per-item numpy call costs ~20 µs, which made a 500k-sample results build take
     tens of seconds here."""
-    lens: list[int] = []
-    flat: list[Any] = []
-    for item in scores_by_item:
-        if isinstance(item, list | tuple):
-            lens.append(len(item))
-            flat.extend(item)
-        elif isinstance(item, int | float):
-            lens.append(1)
-            flat.append(item)
-        else:
-            r = _as_repeats(item)
-            lens.append(r.size)
-            flat.extend(r.tolist())
+    lens, flat = flatten_items(scores_by_item)
     k = np.asarray(lens, dtype=np.intp)
     try:
         values = np.asarray(flat, dtype=float)

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from ..frozen import assemble
 from ..providers.base import Timing, Usage
 
 
@@ -83,19 +84,14 @@ def request_metrics(timing: Timing, usage: Usage) -> RequestMetrics:
     tpot = None
     if timing.ttft is not None and out > 1:
         tpot = max(0.0, timing.e2e - timing.ttft) / (out - 1)
-    return RequestMetrics(
-        e2e=timing.e2e,
-        ttft=timing.ttft,
-        itls=itls,
-        tpot=tpot,
-        input_tokens=usage.prompt_tokens,
-        cached_tokens=usage.cached_tokens,
-        output_tokens=out,
-        output_tps=out / timing.e2e if timing.e2e > 0 and out > 0 else None,
-        first_reasoning=timing.first_reasoning,
-        first_answer=timing.first_answer,
-        estimated=usage.estimated,
-    )
+    # assembled: one per streamed request of a run, ~8 µs each through the generated __init__
+    return assemble(RequestMetrics, {
+        "e2e": timing.e2e, "ttft": timing.ttft, "itls": itls, "tpot": tpot,
+        "input_tokens": usage.prompt_tokens, "cached_tokens": usage.cached_tokens,
+        "output_tokens": out,
+        "output_tps": out / timing.e2e if timing.e2e > 0 and out > 0 else None,
+        "first_reasoning": timing.first_reasoning, "first_answer": timing.first_answer,
+        "estimated": usage.estimated})
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import StoreError
+from ..frozen import assemble
 from .probes import ProbeStore
 from .rows import PerfLevelRow, RunRecord, SampleRow, StoredResponse
 from .schema import SCHEMA, SCHEMA_VERSION, migrate, statements
@@ -435,10 +436,11 @@ def _metrics(text: str) -> dict[str, float]:
 
 
 def _sample(r: Sequence[Any]) -> SampleRow:
-    return SampleRow(model=r[0], benchmark=r[1], item_id=r[2], repeat=r[3], group=r[4],
-                     status=r[5], metrics=_metrics(r[6]), extracted=r[7], reason=r[8],
-                     extraction_failed=bool(r[9]), error=r[10], response_key=r[11],
-                     detail=_loads(r[12]))
+    return assemble(SampleRow, {
+        "model": r[0], "benchmark": r[1], "item_id": r[2], "repeat": r[3], "group": r[4],
+        "status": r[5], "metrics": _metrics(r[6]), "extracted": r[7], "reason": r[8],
+        "extraction_failed": bool(r[9]), "error": r[10], "response_key": r[11],
+        "detail": _loads(r[12])})
 
 
 def _stored_response(key: str, kind: str, created_at: float, facts: str | None
@@ -449,6 +451,7 @@ def _stored_response(key: str, kind: str, created_at: float, facts: str | None
     if isinstance(got, dict):
         got = [got.get("usage"), got.get("timing"), got.get("finish_reason")]
     usage, timing, finish = got
-    return StoredResponse(key=key, kind=kind, created_at=float(created_at), usage=usage or {},
-                          timing=timing or {}, finish_reason=finish)
+    return assemble(StoredResponse, {
+        "key": key, "kind": kind, "created_at": float(created_at), "usage": usage or {},
+        "timing": timing or {}, "finish_reason": finish})
 
