@@ -287,3 +287,16 @@ def test_report_has_an_availability_section_for_its_models(tmp_path, capsys):
     main(["report", run_id, "--store", str(store), "--html", str(tmp_path / "r.html")])
     page = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert "Availability" in page and "2 × timeout" in page and "mon-fake" in page
+
+
+def test_the_headline_names_an_endpoint_only_where_there_is_one():
+    from dataclasses import replace
+
+    from shootout.monitor.render import headline
+
+    session = MonitorSession("mon-x", "h", 0.0, 0.0, 600.0, 2, {"models": ["m"]})
+    served = summarize(session, [_row(0, True), _row(1, True)], now=100.0)["models"][0]
+    assert headline(served).startswith("m at http://h/v1: 100.00% of 2 probes")
+    embedded = [replace(_row(k, True), endpoint="") for k in (0, 1)]  # `local`: no URL
+    assert headline(summarize(session, embedded, now=100.0)["models"][0]).startswith(
+        "m: 100.00% of 2 probes")

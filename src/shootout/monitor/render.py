@@ -36,7 +36,8 @@ def headline(m: dict[str, Any]) -> str:
         return f"{m['model']}: no probes stored yet."
     level = round(100 * m["confidence"])
     lo, hi = m["ci"]
-    text = (f"{m['model']} at {m['endpoint']}: {pct(m['availability'], 2, unit='%')} of "
+    where = f" at {m['endpoint']}" if m["endpoint"] else ""  # an embedded model has no URL
+    text = (f"{m['model']}{where}: {pct(m['availability'], 2, unit='%')} of "
             f"{m['probes']} probes succeeded ({level}% CI {pct(lo, 2)}–{pct(hi, 2, unit='%')})")
     if m["error_classes"]:
         text += "; failures: " + ", ".join(f"{n} × {c}" for c, n in m["error_classes"].items())
