@@ -71,3 +71,39 @@ def test_runs_on_a_missing_store_is_one_line_exit_2(tmp_path, capsys):
     assert e.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no results store" in err
+
+
+def test_a_truncated_answer_is_not_counted_as_failed(tmp_path, capsys):
+    """An answer cut off by the output limit was scored: `runs` counted it as failed (an
+    embedded-model run with `--max-tokens 128` listed 26 of 40 samples as failed)."""
+    path = tmp_path / "s.sqlite"
+    store = Store(path)
+    run_id = toy_run(store, model="alpha")
+    keys = [k for (k,) in store._db.execute("SELECT item_id FROM samples LIMIT 3")]
+    with store._db:
+        store._db.execute("UPDATE samples SET status='truncated' WHERE item_id IN (?, ?)",
+                          keys[:2])
+        store._db.execute("UPDATE samples SET status='failed' WHERE item_id=?", keys[2:])
+    (row,) = json.loads(_cli(capsys, "runs", "--json", "--store", str(path)))["runs"]
+    assert row["run_id"] == run_id and row["samples"] == N_ITEMS and row["failed"] == 1
+
+
+def test_monitors_are_listed_with_their_probes_and_failures(tmp_path, capsys):
+    from shootout.store import MonitorSession, ProbeRow
+
+    path = tmp_path / "s.sqlite"
+    store = Store(path)
+    run_id = toy_run(store, model="alpha")
+    store.set_run_times(run_id, 100.0, 200.0)
+    store.put_monitor(MonitorSession("mon-1", "h", 300.0, 300.0, 60.0, 3,
+                                     {"models": ["openai:m"]}))
+    for slot, status in enumerate(("ok", "error", "ok")):
+        store.put_probe(ProbeRow("mon-1", "openai:m", slot, "http://h/v1", 300.0 + 60 * slot,
+                                 301.0 + 60 * slot, status))
+    runs = json.loads(_cli(capsys, "runs", "--json", "--store", str(path)))["runs"]
+    assert [r["run_id"] for r in runs] == ["mon-1", run_id]  # its last probe is the latest
+    mon = runs[0]
+    assert (mon["kind"], mon["status"], mon["models"]) == ("monitor", "finished", ["openai:m"])
+    assert mon["items"] == {"probes": 3} and mon["failed"] == 1
+    assert mon["updated_at"] == "1970-01-01T00:07:01Z"
+    assert "mon-1" in _cli(capsys, "runs", "--store", str(path))

@@ -1,9 +1,10 @@
-"""`shootout runs`: the stored runs, most recently updated first."""
+"""`shootout runs`: the stored runs, load tests and monitors, most recently updated first."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from ..analysis.efficiency import efficiency_rows
 from ..analysis.formatting import json_safe, money_cli
 from ..errors import ConfigError
 from ..naming import specs_by_name
-from ..store import Store, default_store_path
+from ..store import MonitorSession, Store, default_store_path
 from .console import stdout_console
 
 
@@ -22,7 +23,8 @@ def runs_command(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
     store: Path = typer.Option(None, "--store", help="Results database."),
 ) -> None:
-    """List the stored runs: times, status, models, benchmarks, items, failures and cost."""
+    """List the stored runs: times, status, models, benchmarks, items, failures and cost (load
+    tests and monitors too)."""
     db = open_store(store)
     rows = run_rows(db)
     if json_out:
@@ -49,11 +51,35 @@ def latest_run(db: Store) -> str:
 
 
 def run_rows(db: Store) -> list[dict[str, Any]]:
-    """One dict per run, evaluations and load tests (`shootout perf`), most recently
-    updated first."""
+    """One dict per run, evaluations, load tests (`shootout perf`) and monitors (`shootout
+    monitor`), most recently updated first."""
     runs = [((r["updated_at"], r["created_at"]), _run_row(db, r)) for r in db.list_runs()]
     perf = [((p["created_at"], p["created_at"]), _perf_row(p)) for p in db.list_perf()]
-    return [row for _, row in sorted(runs + perf, key=lambda x: x[0], reverse=True)]
+    monitors = [_monitor_row(db, m) for m in db.list_monitors()]
+    return [row for _, row in sorted(runs + perf + monitors, key=lambda x: x[0], reverse=True)]
+
+
+def _monitor_row(db: Store, m: MonitorSession) -> tuple[tuple[float, float], dict[str, Any]]:
+    """A `shootout monitor` schedule: its probes for items, its failed probes; updated when its
+    last probe ended. Its id is what `shootout monitor --summary ID` and `shootout report`
+    take."""
+    probes = db.probes([m.monitor_id])
+    updated = max((p.started for p in probes), default=m.created_at)
+    models = list(dict.fromkeys(str(x) for x in m.config.get("models") or ()))
+    row = {
+        "run_id": m.monitor_id,
+        "kind": "monitor",
+        "created_at": _iso(m.created_at),
+        "updated_at": _iso(updated),
+        "status": "finished" if time.time() >= m.end else "open",
+        "models": models,
+        "benchmarks": [f"monitor, a probe every {m.every:g} s"],
+        "items": {"probes": len(probes)},
+        "samples": len(probes),
+        "failed": sum(p.status != "ok" for p in probes),
+        "cost_usd": None,
+    }
+    return (updated, m.created_at), row
 
 
 def _perf_row(perf: dict[str, Any]) -> dict[str, Any]:

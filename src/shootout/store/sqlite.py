@@ -21,7 +21,7 @@ from typing import Any
 from ..errors import StoreError
 from ..frozen import assemble
 from .probes import ProbeStore
-from .rows import PerfLevelRow, RunRecord, SampleRow, StoredResponse
+from .rows import ANSWERED, PerfLevelRow, RunRecord, SampleRow, StoredResponse
 from .schema import SCHEMA, SCHEMA_VERSION, migrate, statements
 from .schema import columns as _columns
 
@@ -184,12 +184,14 @@ class Store(ProbeStore):
         return None if row is None else str(row[0])
 
     def sample_counts(self, run_id: str) -> list[tuple[str, str, int, int, int]]:
-        """Per model x benchmark of a run: (model, benchmark, items, samples, failed samples)."""
+        """Per model x benchmark of a run: (model, benchmark, items, samples, failed samples).
+        An answer cut off by the output limit ("truncated") was scored: it is not failed."""
+        answered = ", ".join("?" * len(ANSWERED))
         rows = self._db.execute(
             "SELECT model, benchmark, COUNT(DISTINCT item_id), COUNT(*), "
-            "SUM(status != 'ok') FROM samples WHERE run_id=? GROUP BY model, benchmark "
-            "ORDER BY model, benchmark",
-            (run_id,),
+            f"SUM(status NOT IN ({answered})) FROM samples WHERE run_id=? "
+            "GROUP BY model, benchmark ORDER BY model, benchmark",
+            (*ANSWERED, run_id),
         )
         return [(r[0], r[1], int(r[2]), int(r[3]), int(r[4] or 0)) for r in rows]
 
