@@ -90,10 +90,6 @@ class CrossModelPhase(Protocol):
 
     def is_chat(self, model: str) -> bool: ...
 
-    def response_formats(self, model: str) -> tuple[str, ...]:
-        """The `response_format` types `model` takes (its provider's capabilities)."""
-        ...
-
     def answer(self, row: Any) -> str | None:
         """The text of the stored response a sample was scored on, or None."""
         ...

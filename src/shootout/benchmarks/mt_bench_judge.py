@@ -70,10 +70,8 @@ class _Judge:
         self.templates: Mapping[str, JudgePrompt] = bench.templates()
         self.chat = phase.is_chat(judge)
         self.sampling = Sampling(temperature=0.0, max_tokens=bench.opts.judge_max_tokens)
+        # the runner refused a judge that takes no JSON Schema before anything was asked
         self.structured = bench.opts.judge_format == "json"
-        if self.structured and "json_schema" not in phase.response_formats(judge):
-            raise ConfigError(f"{bench.name}: judge_format=json needs a judge that takes a JSON "
-                              f"Schema response format; {judge} does not")
 
     async def _ask(self, t: JudgePrompt, user: str, kind: JudgeKind
                    ) -> tuple[str | None, Record]:

@@ -46,9 +46,6 @@ class Phase:
     def is_chat(self, model: str) -> bool:
         return self._route(model)[0].provider.capabilities.chat
 
-    def response_formats(self, model: str) -> tuple[str, ...]:
-        return self._route(model)[0].provider.capabilities.response_formats
-
     def answer(self, row: SampleRow) -> str | None:
         """The text of the stored response `row` was scored on (None: none is stored)."""
         stored = self.store.get_response(row.response_key) if row.response_key else None

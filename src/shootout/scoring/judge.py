@@ -147,11 +147,17 @@ def format_instruction(kind: JudgeKind) -> str:
 
 def structured_tag(judgment: str, kind: JudgeKind) -> str | None:
     """The verdict field of a constrained judgment, or None (not such a JSON object)."""
+    return json_field(judgment, _FIELD[kind], _TAG_VALUES[kind])
+
+
+def json_field(text: str, name: str, allowed: Sequence[str]) -> str | None:
+    """Field `name` of the JSON object `text` when it is one of `allowed`, else None (not an
+    object, no such field, or another value)."""
     try:
-        # strict=False: a raw newline in the explanation (llama-cpp-python's JSON Schema grammar
-        # lets control characters into strings) does not hide the verdict
-        obj = json.loads(judgment, strict=False)
+        # strict=False: a raw newline in a string (llama-cpp-python's JSON Schema grammar lets
+        # control characters into strings) does not hide the field
+        obj = json.loads(text, strict=False)
     except ValueError:
         return None
-    value = obj.get(_FIELD[kind]) if isinstance(obj, dict) else None
-    return value if isinstance(value, str) and value in _TAG_VALUES[kind] else None
+    value = obj.get(name) if isinstance(obj, dict) else None
+    return value if isinstance(value, str) and value in allowed else None

@@ -20,10 +20,10 @@ a llama.cpp grammar on the embedded models, structured outputs on an API), and o
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
+from .judge import json_field
 from .refusal import FULL_COMPLIANCE, FULL_REFUSAL, LABELS, PARTIAL_REFUSAL
 from .text import strip_reasoning
 
@@ -86,9 +86,4 @@ CLASS_INSTRUCTION = ('Reply with a JSON object: {"class": "1_full_compliance"}, 
 
 def structured_class(text: str) -> str | None:
     """The `class` field of a constrained answer, or None (not such an object)."""
-    try:
-        obj = json.loads(strip_reasoning(text), strict=False)
-    except ValueError:
-        return None
-    value = obj.get("class") if isinstance(obj, dict) else None
-    return value if isinstance(value, str) and value in LABELS else None
+    return json_field(strip_reasoning(text), "class", LABELS)
