@@ -31,9 +31,26 @@ def field_names(cls: type) -> frozenset[str]:
 def assemble(cls: type[T], values: dict[str, Any]) -> T:
     """An instance of `cls` (a dataclass without `__post_init__` or slots) whose fields are
     `values`, which must name every field and nothing else (the dict becomes its `__dict__`)."""
+    if cls not in _ASSEMBLABLE:
+        _check_assemblable(cls)
     obj = object.__new__(cls)
     object.__setattr__(obj, "__dict__", values)
     return obj
+
+
+_ASSEMBLABLE: set[type] = set()
+
+
+def _check_assemblable(cls: type) -> None:
+    """Refuse a class whose instances `assemble` would build wrongly: one with slots (no
+    `__dict__` to set) or a `__post_init__` (which `assemble` would skip)."""
+    if not dataclasses.is_dataclass(cls):
+        raise TypeError(f"assemble: {cls.__name__} is not a dataclass")
+    if hasattr(cls, "__post_init__"):
+        raise TypeError(f"assemble: {cls.__name__} has a __post_init__, which would be skipped")
+    if any("__slots__" in vars(k) for k in cls.__mro__):
+        raise TypeError(f"assemble: {cls.__name__} has slots; call the class instead")
+    _ASSEMBLABLE.add(cls)
 
 
 def assemble_or_call(cls: type[T], defaults: dict[str, Any], given: Mapping[str, Any]) -> T:

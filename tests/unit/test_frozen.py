@@ -76,3 +76,27 @@ def test_the_collector_is_paused_for_the_block_and_restored_after_it() -> None:
         assert not gc.isenabled()  # the caller's choice stands
     finally:
         gc.enable()
+
+
+@dataclasses.dataclass(frozen=True)
+class _Checked:
+    a: int
+
+    def __post_init__(self) -> None:
+        if self.a < 0:
+            raise ValueError("negative")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Slotted:
+    a: int
+
+
+def test_assemble_refuses_classes_it_would_build_wrongly() -> None:
+    # a __post_init__ would be skipped (the check it makes never runs); slots have no __dict__
+    with pytest.raises(TypeError, match="__post_init__"):
+        assemble(_Checked, {"a": -1})
+    with pytest.raises(TypeError, match="slots"):
+        assemble(_Slotted, {"a": 1})
+    with pytest.raises(TypeError, match="not a dataclass"):
+        assemble(dict, {})
