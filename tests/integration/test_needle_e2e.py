@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
+from dataclasses import replace
 
 import pytest
 
@@ -182,3 +183,33 @@ def test_cli_run_reports_heatmap_and_buckets(shootout_cmd, tmp_path, data_dir):
     for r in payload["results"]:
         if r["metric"].startswith("acc") and r["ci_low"] is not None:
             assert 0.0 <= r["ci_low"] <= r["score"] <= r["ci_high"] <= 1.0, r
+
+
+def test_a_chat_models_prompts_leave_room_for_its_template_at_the_window_edge(data_dir):
+    """SmolLM2's template adds ~30 tokens (a default system turn, role markers) around the
+    user message; a haystack sized to the window less the answer's room overflowed by them
+    (a standard15 run failed "prompt of 8077 tokens + 128 exceeds n_ctx=8192")."""
+    from shootout.providers.registry import build_provider
+
+    smol = build_provider("local:smollm2-135m", {"n_ctx": 2048, "n_threads": 1})
+    try:
+        ctx = PromptContext("generative", True, Sampling(temperature=0.0, max_tokens=128), 0)
+        b = make(data_dir, depths="0,100", trials=1)
+        docs = asyncio.run(b.bind(smol, b.load(), ctx))
+        edge = [d for d in docs if d.fields["length"] == 2048]
+        assert edge
+        for d in edge:
+            req = b.request(d, ctx)
+            n = asyncio.run(smol.count_prompt_tokens(req))
+            assert n is not None and n + 128 <= 2048, (d.id, n)
+            assert n >= 2048 - 128 - 60, (d.id, n)  # cut by the template's room, no more
+        assert b.binding_info().get("chat_overhead", 0) > 20  # and the manifest says so
+        # the count is the prompt generation feeds the model
+        one = replace(b.request(edge[0], ctx), sampling=Sampling(temperature=0.0, max_tokens=1))
+        assert asyncio.run(smol.generate(one)).usage.prompt_tokens == n_for(smol, one)
+    finally:
+        smol.close()
+
+
+def n_for(provider, req) -> int:
+    return asyncio.run(provider.count_prompt_tokens(req))

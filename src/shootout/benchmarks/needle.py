@@ -140,6 +140,7 @@ class _Bound:
     built: dict[tuple[str, int, float], Built] = field(default_factory=dict)  # id, max new, scale
     calibration: list[dict[str, Any]] = field(default_factory=list)
     calibrating: bool = False  # an API: prompt sizes are confirmed against the server
+    chat_overhead: int = 0  # tokens a chat template adds around the user message
 
 
 class NeedleInAHaystack(Benchmark):
@@ -237,6 +238,8 @@ class NeedleInAHaystack(Benchmark):
         window, limit = model_window(provider, o.context_window)
         self.bind_counter(count, limit=limit, window=window, name=name, exact=exact)
         self._state().calibrating = self._needs_calibration(provider)
+        if send:  # (a dry run's estimate leaves it out: a few tokens at the window's edge)
+            self._state().chat_overhead = await self._chat_overhead(provider, ctx, count)
         lengths = self._lengths(o, window, limit)
         docs = [d for d in docs if d.fields["length"] in lengths]
         cost = self.cost(docs, ctx)
@@ -250,6 +253,21 @@ class NeedleInAHaystack(Benchmark):
         if self._state().calibrating and send:
             await self.calibrate(provider, docs, ctx)
         return docs
+
+    async def _chat_overhead(self, provider: Provider, ctx: PromptContext, count: Any) -> int:
+        """The tokens a chat model's template puts around the user message (role markers, a
+        default system prompt), counted by the provider's own rendering where it has one
+        without a server round trip to pay (a local model). The haystack is sized in the
+        message's tokens, so at the window's edge this room must be left too. A calibrated
+        API needs none of it: the server's prompt count includes the template."""
+        caps = provider.capabilities
+        if not ctx.chat or self._state().calibrating or not (
+                caps.tokenize and caps.count_prompt_tokens):
+            return 0
+        probe = "x"
+        n = await provider.count_prompt_tokens(
+            GenerateRequest(messages=(Message("user", probe),), sampling=ctx.sampling))
+        return max(0, int(n) - int(count(probe))) if n else 0
 
     def _needs_calibration(self, provider: Provider) -> bool:
         return self.opts.calibrate and not provider.capabilities.tokenize
@@ -310,7 +328,8 @@ class NeedleInAHaystack(Benchmark):
             return {}
         return {"tokenizer": b.tokenizer, "exact": b.exact, "context_limit": b.limit,
                 "context_window": b.window, "haystack": self.corpus.name,
-                "haystack_source": self.corpus.source, "calibration": b.calibration}
+                "haystack_source": self.corpus.source, "calibration": b.calibration,
+                **({"chat_overhead": b.chat_overhead} if b.chat_overhead else {})}
 
     # -- requests -------------------------------------------------------------------------
     def request(self, doc: Doc[NeedleItem], ctx: PromptContext) -> Request:
@@ -338,7 +357,8 @@ class NeedleInAHaystack(Benchmark):
     def _target(self, length: int, max_new: int) -> int:
         """The prompt's token count: the length, less the answer's room at the window's edge
         (and the builder's tolerance, so that the prompt cannot overshoot the window)."""
-        limit = self._bound.limit if self._bound is not None else None
+        b = self._bound
+        limit = None if b is None or b.limit is None else b.limit - b.chat_overhead
         if limit is None or length + max_new <= limit:
             return length
         room = limit - max_new

@@ -183,7 +183,7 @@ class LocalProvider(BaseProvider):
             loglikelihood=True,
             chat=self.is_chat,
             tokenize=True,
-            count_prompt_tokens=False,
+            count_prompt_tokens=True,
             context_window=self.context_window,
             prompt_limit=self.n_ctx,
             max_connections=1,
@@ -257,6 +257,13 @@ class LocalProvider(BaseProvider):
             if len(self._tok_cache) > 256:
                 self._tok_cache.popitem(last=False)
         return hit
+
+    async def count_prompt_tokens(self, request: GenerateRequest) -> int | None:
+        """The prompt's tokens as generation would feed them (the chat template rendered)."""
+        if request.messages is not None:
+            return len(self._render_chat(request)[0])
+        assert request.prompt is not None
+        return len(self.tokenize(request.prompt))
 
     def _encode_pair(self, context: str, continuation: str) -> tuple[list[int], list[int]]:
         """lm-evaluation-harness's split: trailing context spaces move to the continuation."""
