@@ -151,9 +151,11 @@ def test_ties_and_comparable_filter() -> None:
     assert {t.benchmark for t in tests} == {"x"}
     marks = row_marks("x", ["A", "B"], cells, tests)
     assert marks.best == "A" and "B" in marks.ties
-    # exact score ties go to the first model in order
+    # exact score ties go to the first model in order, and the other shares the top score
     eq = {("A", "z"): _cells_const(0.5), ("B", "z"): _cells_const(0.5)}
-    assert row_marks("z", ["B", "A"], eq, []).best == "B"
+    z = row_marks("z", ["B", "A"], eq, [])
+    assert z.best == "B" and z.joint == frozenset({"A"}) and z.tops() == frozenset({"A", "B"})
+    assert not z.ties and not z.separated  # not "within noise of" a score it equals
 
 
 def _cells_const(score: float) -> Score:

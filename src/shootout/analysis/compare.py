@@ -241,14 +241,20 @@ class RowMarks:
     ties: frozenset[str]
     separated: frozenset[str]  # significantly below the best
     note: str = ""
+    joint: frozenset[str] = frozenset()  # the same top score as `best`: best with it
+
+    def tops(self) -> frozenset[str]:
+        """Every model with the top score (`best` and any with exactly its score)."""
+        return self.joint | ({self.best} if self.best is not None else set())
 
 
 def row_marks(
     benchmark: str, models: Sequence[str], cells: Mapping[ItemKey, Score],
     tests: Sequence[PairTest],
 ) -> RowMarks:
-    """Best = highest score (first in model order on exact ties); another model is a tie
-    when its Holm-adjusted test against the best is not significant.
+    """Best = highest score (first in model order on exact ties, the others then `joint`:
+    they share the top score); another model is a tie when its Holm-adjusted test against
+    the best is not significant.
 
     No model is best when the highest score comes from fewer items than another model was
     scored on: the items it failed (or never ran) may be the hard ones, so the comparison
@@ -266,12 +272,17 @@ def row_marks(
                              f"{others}): no model is marked best")
     ties: set[str] = set()
     sep: set[str] = set()
+    joint: set[str] = set()
+    top = cells[(best, benchmark)].score
     for m in present:
         if m == best:
             continue
+        if math.isclose(cells[(m, benchmark)].score, top, rel_tol=0.0, abs_tol=1e-12):
+            joint.add(m)
+            continue
         t = find_test(tests, best, m, benchmark)
         (sep if t is not None and t.significant else ties).add(m)
-    return RowMarks(benchmark, best, frozenset(ties), frozenset(sep))
+    return RowMarks(benchmark, best, frozenset(ties), frozenset(sep), joint=frozenset(joint))
 
 
 @dataclass(frozen=True)

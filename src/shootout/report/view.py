@@ -78,7 +78,7 @@ def results(report: Report) -> dict[str, Any]:
             if c is None:
                 row.append(cell("–"))
                 continue
-            best = marks is not None and marks.best == m
+            best = marks is not None and m in marks.tops()
             tie = marks is not None and m in marks.ties
             failed = failed_note(d.rows.get((m, b.name), []), c.metric)
             if failed:
@@ -148,12 +148,15 @@ def reading(report: Report) -> list[str]:
     if not n or len(d.labels) < 2:
         return out
     for m in d.labels:
-        top = [b for b, mk in report.marks.items() if mk.best == m]
+        top = [b for b, mk in report.marks.items() if mk.best == m and not mk.joint]
+        shared = [b for b, mk in report.marks.items() if mk.joint and m in mk.tops()]
         tie = [b for b, mk in report.marks.items() if m in mk.ties]
         below = [b for b, mk in report.marks.items() if m in mk.separated]
         s = f"{m} has the highest score on {len(top)} of {n} benchmarks"
         if top:
             s += f" ({', '.join(top)})"
+        if shared:
+            s += f", shares the highest score on {len(shared)} ({', '.join(shared)})"
         if tie:
             s += f", is within noise of the best on {len(tie)} ({', '.join(tie)})"
         if below:
