@@ -352,3 +352,32 @@ def test_defect8_cmmlu_pairs_test_the_reported_subject_average(tmp_path) -> None
     assert rep.items is not None
     (ds,) = [ds for ds, _ in rep.items.sets if ds.benchmark == "cmmlu"]
     assert (ds.n_a_only, ds.n_b_only) == (20 + 20, 40)  # arts: 20 and 40; anatomy: 20 and 0
+
+
+def test_an_answer_cut_off_where_the_method_decodes_a_fixed_budget_is_no_weakness(tmp_path):
+    """Needle decodes RULER's fixed 128 tokens with no stop, so a base model's every answer
+    runs to the limit; the report listed "100% of generated answers were cut off" for a
+    model that found every needle. GSM8K's cut-off answers stay listed."""
+    from shootout.report.view_extra import weaknesses
+
+    store = _store(tmp_path / "t.sqlite")
+    store.upsert_run("r-t", {"models": [{"spec": "A"}, {"spec": "B"}],
+                             "benchmarks": ["needle", "gsm8k"]})
+    for i in range(12):
+        L, depth = (1024, 2048)[i % 2], (0, 50, 100)[i % 3]
+        for model in ("A", "B"):
+            store.put_sample("r-t", SampleRow(
+                model=model, benchmark="needle", item_id=f"L{L}-d{depth}-t{i}", repeat=0,
+                group=f"L{L}", status="truncated",
+                metrics={"acc": 1.0, "acc_strict": 1.0, "recall": 1.0}, extracted="42",
+                reason="", extraction_failed=False, error=None, response_key=None,
+                detail={"mode": "generative", "length": L, "depth": depth, "trial": i}))
+            store.put_sample("r-t", SampleRow(
+                model=model, benchmark="gsm8k", item_id=f"{i:04d}", repeat=0, group="",
+                status="truncated", metrics={"acc": 0.0}, extracted=None, reason="",
+                extraction_failed=False, error=None, response_key=None,
+                detail={"mode": "generative"}))
+    lines = weaknesses(build_report(store, ["r-t"]))
+    cut = [x for x in lines if "cut off by the output limit" in x]
+    assert any("A · gsm8k" in x for x in cut) and any("B · gsm8k" in x for x in cut)
+    assert not [x for x in cut if "needle" in x], cut

@@ -145,6 +145,9 @@ class Benchmark(ABC):
     # False where the method prescribes its decoding whatever the protocol (needle: RULER
     # scores retrieval greedily)
     follows_seed_protocol: ClassVar[bool] = True
+    # True where the method decodes a fixed budget with no stop and scores what it finds in
+    # it (needle: RULER's 128 tokens): an answer cut off there is the protocol, not a fault
+    cutoff_is_protocol: ClassVar[bool] = False
     Options: ClassVar[type[BenchmarkOptions]] = BenchmarkOptions
 
     data: DataDir

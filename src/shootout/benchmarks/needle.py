@@ -162,6 +162,7 @@ class NeedleInAHaystack(Benchmark):
     # RULER's tokens_to_generate for niah: room for a chat model that restates the question
     # before the number (16 tokens cut such answers off)
     default_max_tokens: ClassVar[int] = 128
+    cutoff_is_protocol: ClassVar[bool] = True
     # retrieval is scored greedily (RULER); trials, not repeats, give the per-cell variance
     default_temperature: ClassVar[float] = 0.0
     follows_seed_protocol: ClassVar[bool] = False  # greedy under --protocol seed too

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..analysis.formatting import ci, money, num, pct
 from ..analysis.stats import z_quantile
+from ..benchmarks import find_benchmark_class
 from ..naming import specs_by_name
 from ..scores import Score
 from ..scoring.choice import LETTERS
@@ -225,7 +226,7 @@ def weaknesses(report: Report) -> list[str]:
                 out.append(f"{m} · {bench}: no answer could be extracted from "
                            f"{100 * r.extraction_failure_rate:.1f}% of generated outputs "
                            "(scored wrong).")
-            if r.truncated_rate:
+            if r.truncated_rate and not _cutoff_is_protocol(bench):
                 out.append(f"{m} · {bench}: {100 * r.truncated_rate:.1f}% of generated answers "
                            "were cut off by the output limit (scored as they stand).")
             if r.n_failed:
@@ -235,6 +236,11 @@ def weaknesses(report: Report) -> list[str]:
             out.append(f"{lc['model']} · {lc['benchmark']}: {lc['gap']}")
     out.append("Not measured by these runs: " + ", ".join(NOT_MEASURED) + ".")
     return out
+
+
+def _cutoff_is_protocol(bench: str) -> bool:
+    cls = find_benchmark_class(bench)
+    return bool(cls is not None and cls.cutoff_is_protocol)
 
 
 def failed_note(rows: list[Score], metric: str) -> str:
