@@ -349,3 +349,15 @@ def test_defect8_a_subject_average_is_compared_as_reported() -> None:
     diffs = {k: [items_a[k][0] - items_b[k][0]] for k in items_a}
     strat_se = stratified_summary(diffs, {k: k.split("/")[0] for k in diffs}).se
     assert t.se == pytest.approx(strat_se, rel=0.1)
+
+
+def test_two_models_scoring_zero_everywhere_do_not_claim_a_zero_detectable_difference() -> None:
+    """Both 0/20 (a standard15 run's gsm8k): the items' SE is 0, and the report said a true
+    difference "must be about 0.0 points" to be detected. The Wilson interval's width says
+    how little 20 items pin down, so the MDD comes from it."""
+    zeros = _items("0" * 20)
+    t = compare_pair(_cell("A", "x", zeros), _cell("B", "x", zeros), zeros, zeros)
+    assert t.method == PAIRED and t.p_value == 1.0
+    # Wilson 95% for 0/20 is [0, 16.1]%: half-width 8.1 points, so an SE of ~4.1 each and
+    # an MDD of ~(1.96 + 0.84) x sqrt(2) x 4.1 = 16 points
+    assert 0.12 < t.mdd < 0.20, t.mdd

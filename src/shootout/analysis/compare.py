@@ -124,7 +124,7 @@ def compare_pair(
         return PairTest(
             **base, method=PAIRED, n=r.n, score_a=r.mean_a, score_b=r.mean_b,
             diff=r.mean_diff, se=r.se, ci_low=r.ci_low, ci_high=r.ci_high, p_value=r.p_value,
-            mdd=_mdd(a.se, b.se, alpha, corr), p_mcnemar=r.p_mcnemar, corr=r.corr,
+            mdd=_mdd(cell_se(a), cell_se(b), alpha, corr), p_mcnemar=r.p_mcnemar, corr=r.corr,
         )
     if (a_stat is not None and b_stat is not None and a_stat.key == b_stat.key
             and len(set(a_stat.values) & set(b_stat.values)) >= 2):
@@ -157,7 +157,7 @@ def _unpaired(a: Score, b: Score, base: dict[str, Any], confidence: float) -> Pa
     return PairTest(
         **base, method=UNPAIRED, n=min(a.n, b.n), score_a=a.score, score_b=b.score,
         diff=diff, se=se, ci_low=diff - z * se, ci_high=diff + z * se, p_value=z_test(diff, se),
-        mdd=_mdd(a.se, b.se, 1.0 - confidence, 0.0),
+        mdd=_mdd(cell_se(a), cell_se(b), 1.0 - confidence, 0.0),
     )
 
 
