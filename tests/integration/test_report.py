@@ -354,7 +354,7 @@ def test_defect8_cmmlu_pairs_test_the_reported_subject_average(tmp_path) -> None
     assert (ds.n_a_only, ds.n_b_only) == (20 + 20, 40)  # arts: 20 and 40; anatomy: 20 and 0
 
 
-def test_an_answer_cut_off_where_the_method_decodes_a_fixed_budget_is_no_weakness(tmp_path):
+def test_needle_cut_offs_are_no_weakness_and_its_depth_buckets_have_wilson_intervals(tmp_path):
     """Needle decodes RULER's fixed 128 tokens with no stop, so a base model's every answer
     runs to the limit; the report listed "100% of generated answers were cut off" for a
     model that found every needle. GSM8K's cut-off answers stay listed."""
@@ -377,7 +377,19 @@ def test_an_answer_cut_off_where_the_method_decodes_a_fixed_budget_is_no_weaknes
                 status="truncated", metrics={"acc": 0.0}, extracted=None, reason="",
                 extraction_failed=False, error=None, response_key=None,
                 detail={"mode": "generative"}))
-    lines = weaknesses(build_report(store, ["r-t"]))
+    report = build_report(store, ["r-t"])
+    lines = weaknesses(report)
     cut = [x for x in lines if "cut off by the output limit" in x]
     assert any("A · gsm8k" in x for x in cut) and any("B · gsm8k" in x for x in cut)
     assert not [x for x in cut if "needle" in x], cut
+    # every needle found: each depth bucket's interval is Wilson's, not "100 ± 0"
+    from shootout.report.view_extra import long_context
+
+    (first, *_) = long_context(report)["models"]
+    table = first["buckets"]
+    assert table.headers[3] == "95% CI"
+    for row in table.rows:
+        n = int(row[4].text)
+        assert row[3].text.startswith("[") and row[3].text.endswith(", 100.0]"), row
+        lo = float(row[3].text.strip("[]").split(",")[0])
+        assert row[2].text == "100.0" and n >= 2 and lo < 100 - 100 / (n + 4), row

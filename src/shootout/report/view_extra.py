@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..analysis.formatting import ci, money, num, pct
-from ..analysis.stats import z_quantile
+from ..analysis.stats import wilson_bounds, z_quantile
 from ..benchmarks import find_benchmark_class
 from ..naming import specs_by_name
 from ..scores import Score
@@ -165,11 +165,10 @@ def long_context(report: Report) -> dict[str, Any]:
         for name in ("beginning", "middle", "end"):
             b = an["buckets"].get(name) or {}
             rng = b.get("range") or ["?", "?"]
-            se = b.get("stderr")
             rows.append((lcell(name), lcell(f"{rng[0]:g}–{rng[1]:g}%"
                                               if isinstance(rng[0], int | float) else "?"),
                          cell(pct(b.get("acc"))),
-                         cell(pct(z * se) if se is not None else "–"),
+                         cell(_bucket_ci(b.get("acc"), b.get("stderr"), b.get("n", 0), z)),
                          cell(str(b.get("n", 0)))))
         gap = an.get("gap") or {}
         g, lo_hi = gap.get("value"), gap.get("ci") or [None, None]
@@ -186,7 +185,7 @@ def long_context(report: Report) -> dict[str, Any]:
         out.append({
             "model": m, "benchmark": bench,
             "buckets": Table(f"needle-buckets-{len(out)}",
-                             ("Position", "Depth", "Accuracy (%)", "± 95%", "n"), tuple(rows),
+                             ("Position", "Depth", "Accuracy (%)", "95% CI", "n"), tuple(rows),
                              left_cols=2),
             "gap": gap_text,
             "effective": (f"Effective length (accuracy ≥ {100 * an.get('threshold', 0.85):.0f}%"
@@ -236,6 +235,16 @@ def weaknesses(report: Report) -> list[str]:
             out.append(f"{lc['model']} · {lc['benchmark']}: {lc['gap']}")
     out.append("Not measured by these runs: " + ", ".join(NOT_MEASURED) + ".")
     return out
+
+
+def _bucket_ci(acc: float | None, se: float | None, n: int, z: float) -> str:
+    """A depth bucket's interval: Wilson at the bucket's effective sample size (its SE says
+    how much the shared haystacks and repeats count), so that 4 of 4 found reads [51, 100],
+    not "100 ± 0"."""
+    if acc is None or not n:
+        return "–"
+    neff = acc * (1 - acc) / se**2 if se and 0 < acc < 1 else float(n)
+    return ci(*wilson_bounds(acc, neff, z))
 
 
 def _cutoff_is_protocol(bench: str) -> bool:
