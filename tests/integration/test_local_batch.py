@@ -103,7 +103,7 @@ def test_cli_gsm8k_with_parallel_4_stores_every_answer(shootout_cmd, tmp_path, d
     store = tmp_path / "s.sqlite"
     proc = subprocess.run(
         [*shootout_cmd, "run", "-m", "local", "-M", "parallel=4", "-M", "n_threads=1",
-         "-b", "gsm8k", "--limit", "4", "--max-tokens", "96", "--store", str(store),
+         "-b", "gsm8k", "--limit", "4", "--max-tokens", "48", "--store", str(store),
          "--data-dir", str(data_dir), "--json"],
         capture_output=True, text=True, timeout=850,
     )

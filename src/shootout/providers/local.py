@@ -99,6 +99,7 @@ class LocalProvider(BaseProvider):
     prefixes: ClassVar[tuple[str, ...]] = ("gguf",)
     Options: ClassVar[type[ProviderOptions]] = LocalOptions
     spec_help: ClassVar[str] = "gguf:/path/to/model.gguf (any GGUF model, in-process)"
+    _batcher: BatchGenerator | None = None  # parallel > 1: its answers can differ (docs)
 
     def __init__(
         self, model_path: Path | None = None, *, context_needed: int | None = None,
@@ -226,7 +227,6 @@ class LocalProvider(BaseProvider):
         name: a new checkpoint saved under the same file name is not served old answers."""
         assert self.model_path is not None
         digest = _file_sha256(str(self.model_path), *_stamp(self.model_path))
-        # batched greedy decoding can differ from one-at-a-time (docs/local-model.md)
         batched = f"|parallel={self.options.parallel}" if self._batcher is not None else ""
         return f"{self.model_id}|sha256:{digest[:16]}|{self.path}{batched}"
 

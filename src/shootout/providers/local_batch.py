@@ -197,9 +197,16 @@ class BatchGenerator:
         best = max(self._free, key=lambda k: _common_prefix(self._slots[k], seq.prompt))
         self._free.remove(best)
         seq.slot = best
+        mem = llama_cpp.llama_get_memory(self._ctx.ctx)
+        # another slot (busy or not) holding more of the prompt lends its whole stream (the
+        # only copy llama.cpp makes between separate streams); the tail is removed below
+        src = max(range(self.parallel), key=lambda k: _common_prefix(self._slots[k], seq.prompt))
+        if (_common_prefix(self._slots[src], seq.prompt)
+                > _common_prefix(self._slots[best], seq.prompt)):
+            llama_cpp.llama_memory_seq_cp(mem, src, best, -1, -1)
+            self._slots[best] = list(self._slots[src])
         held = self._slots[best]
         keep = min(_common_prefix(held, seq.prompt), n - 1)
-        mem = llama_cpp.llama_get_memory(self._ctx.ctx)
         if keep and self.provider._n_swa:  # the single path's rule (LocalProvider._reusable)
             pos_min = llama_cpp.llama_memory_seq_pos_min(mem, best)
             if pos_min < 0 or pos_min > max(0, keep - self.provider._n_swa):
