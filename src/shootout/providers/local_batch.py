@@ -11,8 +11,10 @@ The context keeps one KV stream per sequence (`kv_unified=False`), each the sing
 `n_ctx`: measured on Gemma 3 270M, a unified cache shared by several sequences changed a
 prompt's next-token logits by up to 1.26 (argmax flipped) when another sequence was present,
 while separate streams give bit-identical prompt logits (docs/local-model.md). A slot keeps its
-last sequence's KV and reuses the common prefix with the next prompt it takes (few-shot
-prompts), under the same sliding-window rule as the single path.
+last sequence's KV and reuses the common prefix with the next prompt it takes; when another
+slot holds more of the prompt, its whole stream is copied first (`llama_memory_seq_cp`, the
+only copy between separate streams), so concurrent few-shot prompts evaluate their shared
+exemplars once. Both under the same sliding-window rule as the single path.
 
 Decoding follows llama-cpp-python's `create_completion` as the single path calls it: greedy
 (temperature 0) is argmax; an end-of-generation token ends a sequence with "stop" (not part of
