@@ -12,15 +12,28 @@ sequence and the next token picked by argmax (numpy). Reported: aggregate tokens
 loop; `single (high-level)` is llama-cpp-python's own `create_completion` stream for the same
 number of tokens, the reference for what one request gets today.
 
-This measures what batching can give on this CPU before anything is built on it (issue 18,
-item 2): shootout's local provider decodes one sequence at a time.
+This measures what batching can give on this CPU (issue 18, item 2).
+
+    .venv/bin/python benchmarks/local_generation.py --provider [--parallel 1,2,4,8]
+                                                    [--prompts 16] [--steps 64] [--threads 1]
+
+`--provider` times the provider itself end to end instead: `--prompts` GSM8K questions (with
+0 to 8 of its few-shot exemplars, 65 to 900 tokens; SHOOTOUT_DATA must hold gsm8k) are sent
+at once to an embedded-model provider with `parallel=P` (`-M parallel=P`), each for `--steps`
+greedy tokens without stop strings. Reported per P: aggregate output tokens/s (all completion
+tokens / wall time, prompt evaluation included), its ratio to P = 1 (the single path, one
+request at a time), mean TTFT and ITL as the requests experienced them, and how many answers
+are the single path's text exactly.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -36,7 +49,13 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=48)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--model", default="gemma3-270m")
+    ap.add_argument("--provider", action="store_true", help="time the provider's batched path")
+    ap.add_argument("--parallel", default="1,2,4,8")
+    ap.add_argument("--prompts", type=int, default=16)
     args = ap.parse_args()
+    if args.provider:
+        asyncio.run(provider_mode(args))
+        return
     import llama_cpp
     from llama_cpp import _internals
 
@@ -93,6 +112,53 @@ def main() -> None:
         base = base or rate
         print(f"batch {size:<3}            {rate:7.1f} tok/s  {rate / base:5.2f}x batch 1  "
               f"{rate / single:5.2f}x single", flush=True)
+
+
+def gsm8k_prompts(n: int) -> list[str]:
+    from shootout.benchmarks.gsm8k import COT_EXEMPLARS
+
+    path = Path(os.environ.get("SHOOTOUT_DATA", "")) / "gsm8k" / "test.jsonl"
+    with open(path) as f:
+        qs = [json.loads(line)["question"] for _, line in zip(range(n), f, strict=False)]
+    out = []
+    for i, q in enumerate(qs):
+        shots = "".join(f"Q: {a}\nA: {b}\n\n" for a, b in COT_EXEMPLARS[: i % 9])
+        out.append(f"{shots}Q: {q}\nA:")
+    return out
+
+
+async def provider_mode(args: argparse.Namespace) -> None:
+    from shootout.providers.base import GenerateRequest, Sampling
+    from shootout.providers.embedded import EmbeddedProvider
+
+    reqs = [GenerateRequest(prompt=p, sampling=Sampling(max_tokens=args.steps))
+            for p in gsm8k_prompts(args.prompts)]
+    print(f"{os.cpu_count()} cores (load {os.getloadavg()[0]:.1f}), {args.threads} threads, "
+          f"{args.model}, {len(reqs)} GSM8K prompts, {args.steps} greedy tokens each")
+    print("parallel  tok/s   x P=1  mean TTFT  mean ITL  = single path")
+    ref: list[str] | None = None
+    base = 0.0
+    for par in (int(x) for x in args.parallel.split(",")):
+        p = EmbeddedProvider(embedded=embedded_model(args.model), n_threads=args.threads,
+                             parallel=par)
+        try:
+            list(p.tokenize(r.prompt or "") for r in reqs)  # tokenised once, as in a run
+            t0 = time.perf_counter()
+            out = await asyncio.gather(*(p.generate(r) for r in reqs))
+            wall = time.perf_counter() - t0
+        finally:
+            await p.aclose()
+        rate = sum(r.usage.completion_tokens for r in out) / wall
+        base = base or rate
+        texts = [r.text for r in out]
+        ref = ref or texts
+        same = sum(a == b for a, b in zip(ref, texts, strict=True))
+        ttft = sum(r.timing.ttft or 0.0 for r in out) / len(out)
+        gaps = [b - a for r in out for a, b in zip(r.timing.chunk_times,
+                                                   r.timing.chunk_times[1:], strict=False)]
+        itl = sum(gaps) / max(len(gaps), 1)
+        print(f"{par:<8} {rate:6.1f}  {rate / base:5.2f}x  {ttft:8.2f}s  {itl * 1e3:6.1f}ms  "
+              f"{same}/{len(out)}", flush=True)
 
 
 if __name__ == "__main__":

@@ -49,6 +49,7 @@ from .base import (
     Timing,
     Usage,
 )
+from .local_batch import BatchGenerator
 
 DEFAULT_N_CTX = 8192
 
@@ -88,6 +89,8 @@ class LocalOptions(ProviderOptions):
         False, description="full-size cache for sliding-window layers (slower on long prompts; "
         "the default window-sized cache reuses a prefix only where it is still cached)"
     )
+    parallel: int = Field(1, ge=1, le=64, description="decode up to N concurrent generate "
+                          "requests as one batch (providers.local_batch); 1: one at a time")
 
 
 class LocalProvider(BaseProvider):
@@ -96,6 +99,7 @@ class LocalProvider(BaseProvider):
     prefixes: ClassVar[tuple[str, ...]] = ("gguf",)
     Options: ClassVar[type[ProviderOptions]] = LocalOptions
     spec_help: ClassVar[str] = "gguf:/path/to/model.gguf (any GGUF model, in-process)"
+    _batcher: BatchGenerator | None = None  # parallel > 1: its answers can differ (docs)
 
     def __init__(
         self, model_path: Path | None = None, *, context_needed: int | None = None,
@@ -125,6 +129,7 @@ class LocalProvider(BaseProvider):
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
         self._lock = threading.Lock()
         self._n_swa = 0 if o.swa_full else int(self._lib.llama_model_n_swa(self._llm._model.model))
+        self._batcher = BatchGenerator(self, o.parallel) if o.parallel > 1 else None
 
     def _reusable(self, n: int) -> int:
         """How much of a cached prefix of `n` tokens can be kept: all of it, unless the
@@ -186,7 +191,7 @@ class LocalProvider(BaseProvider):
             count_prompt_tokens=True,
             context_window=self.context_window,
             prompt_limit=self.n_ctx,
-            max_connections=1,
+            max_connections=self.options.parallel,
             response_formats=("json_object", "json_schema") if self.is_chat else (),
         )
 
@@ -222,7 +227,8 @@ class LocalProvider(BaseProvider):
         name: a new checkpoint saved under the same file name is not served old answers."""
         assert self.model_path is not None
         digest = _file_sha256(str(self.model_path), *_stamp(self.model_path))
-        return f"{self.model_id}|sha256:{digest[:16]}|{self.path}"
+        batched = f"|parallel={self.options.parallel}" if self._batcher is not None else ""
+        return f"{self.model_id}|sha256:{digest[:16]}|{self.path}{batched}"
 
     async def aclose(self) -> None:
         self._pool.shutdown(wait=True)
@@ -231,11 +237,15 @@ class LocalProvider(BaseProvider):
     def close(self) -> None:
         """Free the model now; llama.cpp's own finaliser fails noisily at interpreter exit."""
         llm = self._llm
+        if self._batcher is not None:
+            self._batcher.close()
         if llm is not None:
             llm.close()
             self._llm = None
 
     async def generate(self, request: GenerateRequest) -> GenerateResponse:
+        if self._batcher is not None and not request.response_format:
+            return await self._batcher.generate(request)
         return await asyncio.get_running_loop().run_in_executor(
             self._pool, self._generate_sync, request
         )
@@ -409,7 +419,6 @@ class LocalProvider(BaseProvider):
             timing=Timing(ttft=times[0] if times else None, e2e=e2e, chunk_times=tuple(times)),
             model_reported=self.model_id,
         )
-
 
     def _render_chat(self, request: GenerateRequest) -> tuple[list[int], list[str]]:
         """The chat prompt as llama.cpp's server renders it: the GGUF's own Jinja template
