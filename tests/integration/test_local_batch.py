@@ -45,6 +45,8 @@ def test_a_request_decoded_alone_answers_as_the_single_path():
     async def both(model: str, reqs: list[GenerateRequest]) -> None:
         single = EmbeddedProvider(embedded=embedded_model(model), n_threads=1)
         batched = EmbeddedProvider(embedded=embedded_model(model), n_threads=1, parallel=4)
+        # concurrent batched answers can differ from the single path's: never served as them
+        assert batched.cache_identity() == single.cache_identity() + "|parallel=4"
         try:
             for req in reqs:
                 a, b = await single.generate(req), await batched.generate(req)
