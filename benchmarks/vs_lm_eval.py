@@ -23,10 +23,12 @@ Hugging Face `allenai/ai2_arc` layout (id, question, choices {text, label}, answ
 --include_path. The prompt ("Question: {question}\\nAnswer:" and " {choice}") is lm-eval's and
 shootout's alike.
 
-Printed: cores and load, versions, then per path the wall time, seconds per item, wall time as a
-multiple of shootout in-process, acc, acc_norm, the items whose predicted choice (the argmax of the
-summed log-probabilities, i.e. acc's prediction) equals lm-eval's, and the largest |Δ| of a
-choice's log-likelihood against lm-eval's. Items that differ are listed with their log-likelihoods.
+Printed: cores and load, versions, then per path the wall time, seconds per item, lm-eval's wall
+time as a multiple of this path's, the CPU seconds of the path's commands plus the server's while
+they ran (steadier than wall time on a shared machine) and lm-eval's as a multiple of them, acc,
+acc_norm, the items whose predicted choice (the argmax of the summed log-probabilities, i.e. acc's
+prediction) equals lm-eval's, and the largest |Δ| of a choice's log-likelihood against lm-eval's.
+Items that differ are listed with their log-likelihoods.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import socket
 import subprocess
@@ -53,6 +56,23 @@ from shootout.data import DataDir
 from shootout.providers.local import embedded_model_path
 
 TASK = "arc_easy_shootout_items"
+LM, SRV, LOCAL, REF = ("lm-eval via server", "shootout via server", "shootout in-process",
+                       "in-process, reference")
+
+
+def children_cpu() -> float:
+    """CPU seconds of the child processes waited for so far (not the server, still running)."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds of a running process (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def lm_eval_info(python: str) -> tuple[str, Path]:
@@ -68,21 +88,40 @@ def lm_eval_info(python: str) -> tuple[str, Path]:
     return ver, Path(yaml_path)
 
 
-def shootout(*args: str) -> tuple[float, str]:
-    """Run the shootout CLI in this interpreter; its wall time in seconds and its stdout."""
-    t0 = time.perf_counter()
-    out = subprocess.run([sys.executable, "-m", "shootout", *args], check=True,
-                         capture_output=True, text=True).stdout
-    return time.perf_counter() - t0, out
+class Timed:
+    """Wall seconds, and CPU seconds of the child commands plus the server's, over a block."""
+
+    def __init__(self, server_pid: int | None = None) -> None:
+        self.pid, self.wall, self.cpu = server_pid, 0.0, 0.0
+
+    def _cpu(self) -> float:
+        return children_cpu() + (process_cpu(self.pid) if self.pid else 0.0)
+
+    def __enter__(self) -> Timed:
+        self._t0, self._c0 = time.perf_counter(), self._cpu()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall, self.cpu = time.perf_counter() - self._t0, self._cpu() - self._c0
 
 
-def shootout_run(models: list[str], items: int, seed: int, store: Path) -> tuple[
-        float, dict[str, list[float]]]:
-    """`shootout run` on arc_easy; its wall time and each item's choice log-likelihoods."""
-    wall, printed = shootout(
-        "run", *models, "-b", "arc_easy", "--limit", str(items), "--seed", str(seed),
-        "--scoring", "loglikelihood", "--store", str(store), "--cache", "off", "--no-progress",
-        "--json")
+def shootout(*args: str) -> str:
+    """Run the shootout CLI in this interpreter; its stdout."""
+    done = subprocess.run([sys.executable, "-m", "shootout", *args], capture_output=True,
+                          text=True)
+    if done.returncode:
+        raise SystemExit(f"shootout {args[0]} failed:\n{done.stderr[-2000:]}")
+    return done.stdout
+
+
+def shootout_run(models: list[str], items: int, seed: int, store: Path,
+                 server_pid: int | None = None) -> tuple[Timed, dict[str, list[float]]]:
+    """`shootout run` on arc_easy, timed; each item's choice log-likelihoods (from its export)."""
+    with Timed(server_pid) as timed:
+        printed = shootout(
+            "run", *models, "-b", "arc_easy", "--limit", str(items), "--seed", str(seed),
+            "--scoring", "loglikelihood", "--store", str(store), "--cache", "off",
+            "--no-progress", "--json")
     out = store.with_suffix(".jsonl")
     run_id = json.loads(printed)["run_id"]
     shootout("export", run_id, "--store", str(store), "-o", str(out))
@@ -92,7 +131,7 @@ def shootout_run(models: list[str], items: int, seed: int, store: Path) -> tuple
         if row["status"] != "ok":
             raise SystemExit(f"shootout sample {row['item_id']} failed: {row['error']}")
         lls[row["item_id"]] = [float(x) for x in json.loads(row["output"])]
-    return wall, lls
+    return timed, lls
 
 
 def write_task(template: Path, docs: list[dict[str, Any]], tmp: Path) -> Path:
@@ -161,17 +200,16 @@ class Server:
         self.log.close()
 
 
-def lm_eval_run(python: str, url: str, task_dir: Path, tmp: Path) -> tuple[
-        float, dict[str, list[float]]]:
-    """lm-eval's gguf model on the local task; its wall time and per-item log-likelihoods."""
+def lm_eval_run(python: str, server: Server, task_dir: Path, tmp: Path) -> tuple[
+        Timed, dict[str, list[float]]]:
+    """lm-eval's gguf model on the local task, timed; per-item log-likelihoods."""
     out = tmp / "lm_eval_out"
     env = dict(os.environ, HF_DATASETS_OFFLINE="1", HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="0")
-    cmd = [python, "-m", "lm_eval", "--model", "gguf", "--model_args", f"base_url={url}",
+    cmd = [python, "-m", "lm_eval", "--model", "gguf", "--model_args", f"base_url={server.url}",
            "--tasks", TASK, "--include_path", str(task_dir), "--batch_size", "1",
            "--log_samples", "--output_path", str(out)]
-    t0 = time.perf_counter()
-    subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
-    wall = time.perf_counter() - t0
+    with Timed(server.proc.pid) as timed:
+        subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
     files = sorted(out.rglob(f"samples_{TASK}_*.jsonl"))
     if not files:
         raise SystemExit(f"lm-eval wrote no samples under {out}")
@@ -179,7 +217,7 @@ def lm_eval_run(python: str, url: str, task_dir: Path, tmp: Path) -> tuple[
     for line in files[-1].read_text().splitlines():
         row = json.loads(line)
         lls[row["doc"]["id"]] = [float(r[0][0]) for r in row["resps"]]
-    return wall, lls
+    return timed, lls
 
 
 def scores(lls: dict[str, list[float]], docs: dict[str, dict[str, Any]]) -> tuple[float, float]:
@@ -230,45 +268,44 @@ def main() -> None:
           f"llama-cpp-python {version('llama-cpp-python')}, shootout {version('shootout')}",
           flush=True)
 
-    walls, lls = {}, {}
-    walls["shootout in-process"], lls["shootout in-process"] = shootout_run(
-        ["-m", "local", "-M", f"n_threads={th}"], n, args.seed, tmp / "local.sqlite")
-    walls["in-process, reference"], lls["in-process, reference"] = shootout_run(
-        ["-m", "local", "-M", f"n_threads={th}", "-M", "path=reference"], n, args.seed,
-        tmp / "reference.sqlite")
-    ids = list(lls["shootout in-process"])
-    docs = hub_docs(ids, data)
+    times: dict[str, Timed] = {}
+    lls: dict[str, dict[str, list[float]]] = {}
+    local = ["-m", "local", "-M", f"n_threads={th}"]
+    times[LOCAL], lls[LOCAL] = shootout_run(local, n, args.seed, tmp / "local.sqlite")
+    times[REF], lls[REF] = shootout_run([*local, "-M", "path=reference"], n, args.seed,
+                                        tmp / "reference.sqlite")
+    docs = hub_docs(list(lls[LOCAL]), data)
     task_dir = write_task(template, docs, tmp)
     server = Server(th, tmp / "server.log")
     try:
-        print(f"server {server.url}; lm-eval: {n} items", flush=True)
-        walls["lm-eval via server"], lls["lm-eval via server"] = lm_eval_run(
-            args.lm_eval_python, server.url, task_dir, tmp)
-        print(f"lm-eval took {walls['lm-eval via server']:.1f} s; shootout via server",
-              flush=True)
-        walls["shootout via server"], lls["shootout via server"] = shootout_run(
+        print(f"server {server.url}; lm-eval on {n} items", flush=True)
+        times[LM], lls[LM] = lm_eval_run(args.lm_eval_python, server, task_dir, tmp)
+        print(f"lm-eval took {times[LM].wall:.1f} s; shootout via the server", flush=True)
+        times[SRV], lls[SRV] = shootout_run(
             ["-m", "openai:gemma-3-270m", "--base-url", f"{server.url}/v1",
              "-M", "logprobs=true", "-M", "concurrency=1", "-M", "timeout=1800"],
-            n, args.seed, tmp / "server.sqlite")
+            n, args.seed, tmp / "server.sqlite", server.proc.pid)
     finally:
         server.close()
     load = os.getloadavg()[0]
 
     by_id = {d["id"]: d for d in docs}
-    ref, base = lls["lm-eval via server"], walls["shootout in-process"]
+    ref = lls[LM]
     rows = []
-    print(f"\nARC-Easy, {n} items (seed {args.seed}); load average {load:.2f} at the end")
-    print(f"{'path':<20} {'wall s':>8} {'s/item':>8} {'× in-proc':>9} {'acc':>5} {'acc_norm':>8} "
-          f"{'same as lm-eval':>15} {'max |Δ ll|':>10}")
-    for path in ("lm-eval via server", "shootout via server", "shootout in-process",
-                 "in-process, reference"):
+    print(f"\nARC-Easy, {n} items (seed {args.seed}); load average {load:.2f} at the end; "
+          "CPU s: the commands' and the server's")
+    print(f"{'path':<22} {'wall s':>8} {'s/item':>7} {'LM/this':>8} {'CPU s':>8} "
+          f"{'LM/this':>8} {'acc':>5} {'acc_norm':>8} {'same as lm-eval':>15} {'max |Δ ll|':>10}")
+    for path in (LM, SRV, LOCAL, REF):
+        t = times[path]
         acc, norm = scores(lls[path], by_id)
         same, diff, differ = agreement(lls[path], ref)
-        rows.append({"path": path, "wall_s": walls[path], "acc": acc, "acc_norm": norm,
-                     "same_prediction": same, "max_abs_diff": diff, "differ": differ})
-        print(f"{path:<20} {walls[path]:>8.1f} {walls[path] / n:>8.2f} "
-              f"{walls[path] / base:>8.0f}x {acc:>5.2f} {norm:>8.2f} {same:>9}/{n:<5} "
-              f"{diff:>10.4f}")
+        rows.append({"path": path, "wall_s": t.wall, "cpu_s": t.cpu, "acc": acc,
+                     "acc_norm": norm, "same_prediction": same, "max_abs_diff": diff,
+                     "differ": differ})
+        print(f"{path:<22} {t.wall:>8.1f} {t.wall / n:>7.2f} {times[LM].wall / t.wall:>7.0f}x "
+              f"{t.cpu:>8.1f} {times[LM].cpu / t.cpu:>7.0f}x {acc:>5.2f} {norm:>8.2f} "
+              f"{same:>9}/{n:<5} {diff:>10.4f}")
     for r in rows:
         for i in r["differ"]:
             print(f"  {r['path']}: {i} differs: "
