@@ -41,7 +41,9 @@ FOREIGN_FLAGS = {"--paired-bs", "--headless", "--dump-dom", "--interrupt_request
                  "--job-name", "--array", "--cpus-per-task", "--parsable", "--dependency",
                  "--wrap",
                  # benchmarks/adaptive_repeats.py (docs/adaptive-repeats.md)
-                 "--sims", "--scenario"}
+                 "--sims", "--scenario",
+                 # benchmarks/vs_lm_eval.py (docs/local-model.md)
+                 "--lm-eval-python"}
 # llama_cpp.server, vLLM and SGLang serving flags (docs/providers.md, docs/serving.md)
 FOREIGN_FLAGS |= {"--model_alias", "--chat_format", "--port", "--tensor-parallel-size",
                   "--pipeline-parallel-size", "--data-parallel-size", "--max-model-len",
