@@ -181,10 +181,20 @@ while (true) { try { cp.spawn(process.execPath, [__filename], {stdio: 'ignore'})
 }
 
 # constexpr evaluation with no memoisation: GCC grinds for hours before its ops limit
-LONG_COMPILE = """constexpr long fib(long n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }
-static_assert(fib(90) > 0, "");
-int main() { return 0; }
+# Each static_assert runs g++'s constexpr evaluator to its operation limit (2**25 ops,
+# about 5-15 s on these machines) and g++ goes on to the next one, so six of them take
+# far longer than the test's 8 s limit on any machine, in ~1.2 GB. A single recursive
+# fib(90) ended with "evaluation operation count exceeds limit" in under 7 s on a fast
+# CI machine: a compile error, not a timeout.
+LONG_COMPILE = """constexpr unsigned long spin(unsigned long k) {
+  unsigned long x = k;
+  for (unsigned long i = 0; i < 100000; ++i)
+    for (unsigned long j = 0; j < 100000; ++j) x = x * 31 + j;
+  return x;
+}
 """
+LONG_COMPILE += "".join(f'static_assert(spin({k}) != 0, "");\n' for k in range(1, 7))
+LONG_COMPILE += "int main() { return 0; }\n"
 
 
 def _strlen_item(key: str, data_dir: Path, name: str = "HumanEval_23_strlen") -> dict:
