@@ -68,6 +68,9 @@ class PromptContext:
     chat: bool
     sampling: Sampling
     fewshot: int
+    # the model's own system prompt, which the runner puts before every request's messages
+    # (`providers.base.with_system_prompt`): for a benchmark that counts its prompt's tokens
+    system_prompt: str | None = None
 
 
 class BenchmarkOptions(BaseModel):

@@ -18,7 +18,13 @@ from typing import Any, ClassVar, TypedDict
 from pydantic import Field, ValidationInfo, field_validator
 
 from ..errors import ConfigError, ProviderError, RetryableProviderError
-from ..providers.base import GenerateRequest, GenerateResponse, Message, Provider
+from ..providers.base import (
+    GenerateRequest,
+    GenerateResponse,
+    Message,
+    Provider,
+    with_system_prompt,
+)
 from ..scoring.needle import (
     ADJECTIVES,
     EN,
@@ -256,18 +262,20 @@ class NeedleInAHaystack(Benchmark):
         return docs
 
     async def _chat_overhead(self, provider: Provider, ctx: PromptContext, count: Any) -> int:
-        """The tokens a chat model's template puts around the user message (role markers, a
-        default system prompt), counted by the provider's own rendering where it has one
-        without a server round trip to pay (a local model). The haystack is sized in the
-        message's tokens, so at the window's edge this room must be left too. A calibrated
-        API needs none of it: the server's prompt count includes the template."""
+        """The tokens a chat model's template and the model's own system prompt put around
+        the user message (role markers, a default system turn), counted by the provider's
+        own rendering where it has one without a server round trip to pay (a local model).
+        The haystack is sized in the message's tokens, so at the window's edge this room must
+        be left too. A calibrated API needs none of it: the server's prompt count includes
+        the template (and its probes carry the system prompt)."""
         caps = provider.capabilities
         if not ctx.chat or self._state().calibrating or not (
                 caps.tokenize and caps.count_prompt_tokens):
             return 0
-        probe = "x"
-        n = await provider.count_prompt_tokens(
-            GenerateRequest(messages=(Message("user", probe),), sampling=ctx.sampling))
+        probe = "x"  # sent as the run sends it: after the model's own system prompt
+        n = await provider.count_prompt_tokens(with_system_prompt(
+            GenerateRequest(messages=(Message("user", probe),), sampling=ctx.sampling),
+            ctx.system_prompt))
         return max(0, int(n) - int(count(probe))) if n else 0
 
     def _needs_calibration(self, provider: Provider) -> bool:
@@ -306,7 +314,8 @@ class NeedleInAHaystack(Benchmark):
             b.scale[L] = scale
             for attempt in range(1, 5):
                 built = self._built(doc, ctx)
-                req = self._request(doc, ctx, built, max_tokens=1)
+                req = with_system_prompt(self._request(doc, ctx, built, max_tokens=1),
+                                         ctx.system_prompt)
                 reported = await server_prompt_tokens(provider, req)
                 b.calibration.append({"length": L, "attempt": attempt, "counted": built.tokens,
                                       "reported": reported, "scale": b.scale[L]})

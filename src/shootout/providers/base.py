@@ -7,8 +7,8 @@ everything a request contains is JSON-serialisable so it can be hashed into a ca
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, ClassVar, Literal, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
@@ -268,6 +268,21 @@ class BaseProvider:
 
     async def aclose(self) -> None:
         return None
+
+
+_R = TypeVar("_R")
+
+
+def with_system_prompt(request: _R, system: str | None) -> _R:
+    """`request` with the model's system prompt first: as a system message of its own, or
+    before the benchmark's system message, in one (some APIs take a single one)."""
+    if not system or not isinstance(request, GenerateRequest) or request.messages is None:
+        return request
+    msgs = request.messages
+    if msgs and msgs[0].role == "system":
+        first = Message("system", f"{system}\n\n{msgs[0].content}")
+        return replace(request, messages=(first, *msgs[1:]))
+    return replace(request, messages=(Message("system", system), *msgs))
 
 
 def response_to_dict(resp: GenerateResponse | LoglikelihoodResponse) -> dict[str, Any]:

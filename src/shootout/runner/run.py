@@ -283,7 +283,8 @@ class Runner:
             max_tokens=s.max_tokens or budget,
         )
         return PromptContext(
-            mode=mode, chat=provider.capabilities.chat, sampling=sampling, fewshot=pb.fewshot
+            mode=mode, chat=provider.capabilities.chat, sampling=sampling, fewshot=pb.fewshot,
+            system_prompt=mcfg.system_prompt,
         )
 
     def _repeats(self, mode: Mode, sampling: Sampling) -> int:

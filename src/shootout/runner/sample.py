@@ -8,7 +8,7 @@ import asyncio
 import hashlib
 import json
 import random
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from ..benchmarks import Benchmark, Doc, PromptContext
@@ -17,10 +17,10 @@ from ..errors import CapabilityError, ConfigError, ProviderError, SandboxError
 from ..providers.base import (
     GenerateRequest,
     GenerateResponse,
-    Message,
     Provider,
     response_from_dict,
     response_to_dict,
+    with_system_prompt,
 )
 from ..store.sqlite import SampleRow, Store
 from .pacing import Pacer
@@ -182,18 +182,6 @@ def _status(response: Response) -> str:
     if isinstance(response, GenerateResponse) and response.finish_reason in _CUT_OFF:
         return "truncated"
     return "ok"
-
-
-def with_system_prompt(request: Request, system: str | None) -> Request:
-    """`request` with the model's system prompt first: as a system message of its own, or
-    before the benchmark's system message, in one (some APIs take a single one)."""
-    if not system or not isinstance(request, GenerateRequest) or request.messages is None:
-        return request
-    msgs = request.messages
-    if msgs and msgs[0].role == "system":
-        first = Message("system", f"{system}\n\n{msgs[0].content}")
-        return replace(request, messages=(first, *msgs[1:]))
-    return replace(request, messages=(Message("system", system), *msgs))
 
 
 def _call(provider: Provider, request: Request, pacer: Pacer | None) -> Any:
