@@ -15,6 +15,13 @@ driven by the perf load generator at each concurrency. Reported per level:
                threads) / completed requests
   CPU share    CPU seconds / wall seconds (1.0 = one core busy; the event loop cannot use more)
   TTFT p50     the client's own time to first chunk against a server that waits for nothing
+
+Beside each level, the same requests through a bare streaming loop on the same HTTP stack
+(`--http`): one pooled client, POST the same JSON body, read the body's lines, json-decode
+each `data:` event and keep its arrival time and text, nothing else (no retries, no error
+classification, no timing records, no load generator). It is the floor for a Python client
+on that stack; "x floor" is the client's CPU-ms per request over the floor's, measured in
+the same process one after the other (`--no-floor` skips it).
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from typing import Any
 
 from shootout.perf.load import Level, LoadSpec, run_level
 from shootout.perf.prompts import synthetic_requests
+from shootout.providers.base import GenerateRequest
 from shootout.providers.openai import OpenAIProvider
 from shootout.testing.fake_server import FakeServerProcess
 
@@ -65,6 +73,79 @@ async def measure(url: str, concurrency: int, n: int, tokens: int, http: str = "
     }
 
 
+def _body(request: GenerateRequest) -> dict[str, Any]:
+    return {"model": "fake-model", "stream": True, "stream_options": {"include_usage": True},
+            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+            "max_tokens": request.sampling.max_tokens, "temperature": 0.0}
+
+
+async def _bare_httpx(url: str, bodies: list[dict[str, Any]], concurrency: int
+                      ) -> list[float | None]:
+    import httpx
+
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(limits=limits, timeout=600) as client:
+        async def one(body: dict[str, Any]) -> float | None:
+            t0, first, text = time.perf_counter(), None, []
+            async with client.stream("POST", url + "/chat/completions", json=body) as resp:
+                async for line in resp.aiter_lines():
+                    if line.startswith("data:") and line[5:].strip() != "[DONE]":
+                        if first is None:
+                            first = time.perf_counter() - t0
+                        for c in json.loads(line[5:])["choices"]:
+                            text.append(c["delta"].get("content") or "")
+            return first
+        return await _gather(one, bodies, concurrency)
+
+
+async def _bare_aiohttp(url: str, bodies: list[dict[str, Any]], concurrency: int
+                        ) -> list[float | None]:
+    import aiohttp
+
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        async def one(body: dict[str, Any]) -> float | None:
+            t0, first, text = time.perf_counter(), None, []
+            async with session.post(url + "/chat/completions", json=body) as resp:
+                async for raw in resp.content:
+                    if raw.startswith(b"data:") and raw[5:].strip() != b"[DONE]":
+                        if first is None:
+                            first = time.perf_counter() - t0
+                        for c in json.loads(raw[5:])["choices"]:
+                            text.append(c["delta"].get("content") or "")
+            return first
+        return await _gather(one, bodies, concurrency)
+
+
+async def _gather(one: Any, bodies: list[dict[str, Any]], concurrency: int
+                  ) -> list[float | None]:
+    """`concurrency` workers taking the bodies in order (as the load generator keeps
+    `concurrency` requests in flight)."""
+    todo = iter(bodies)
+    out: list[float | None] = []
+
+    async def worker() -> None:
+        for body in todo:
+            out.append(await one(body))
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return out
+
+
+async def floor(url: str, concurrency: int, n: int, tokens: int, http: str = "httpx"
+                ) -> dict[str, Any]:
+    prompts = await synthetic_requests(n, 32, tokens, chat=True, seed=concurrency)
+    bodies = [_body(r) for r in prompts]
+    loop = _bare_aiohttp if http == "aiohttp" else _bare_httpx
+    await loop(url, bodies[: min(n, concurrency)], concurrency)  # warm-up, as above
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    ttfts = await loop(url, bodies, concurrency)
+    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    got = [t for t in ttfts if t is not None]
+    return {"requests_per_s": len(got) / wall, "cpu_ms_per_request": 1000 * cpu / max(1, len(got)),
+            "completed": len(got), "ttft_ms_median": 1000 * statistics.median(got) if got else None}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--concurrency", default="1,64,512")
@@ -73,6 +154,7 @@ def main() -> None:
     ap.add_argument("--itl", type=float, default=0.0, help="server delay between chunks, s")
     ap.add_argument("--http", default="httpx", choices=("httpx", "aiohttp"),
                     help="the client's HTTP stack (-M http=...)")
+    ap.add_argument("--no-floor", action="store_true", help="skip the bare loop")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     levels = [int(x) for x in a.concurrency.split(",") if x.strip()]
@@ -81,12 +163,21 @@ def main() -> None:
         for c in levels:
             n = max(a.requests, 4 * c)
             rows.append(asyncio.run(measure(srv.base_url, c, n, a.tokens, a.http)))
+            r = rows[-1]
+            if not a.no_floor:
+                r["floor"] = asyncio.run(floor(srv.base_url, c, n, a.tokens, a.http))
+                r["x_floor"] = r["cpu_ms_per_request"] / r["floor"]["cpu_ms_per_request"]
             if not a.json:
-                r = rows[-1]
                 print(f"c={c:<4} {r['completed']:>5} req  {r['requests_per_s']:8.1f} req/s  "
                       f"{r['cpu_ms_per_request']:6.2f} CPU-ms/req  CPU share "
                       f"{r['cpu_share']:.2f}  TTFT p50 {r['ttft_ms_median']:.2f} ms  "
                       f"errors {r['errors']}", flush=True)
+                if "floor" in r:
+                    f = r["floor"]
+                    print(f"       floor ({a.http}, bare loop): {f['requests_per_s']:8.1f} req/s  "
+                          f"{f['cpu_ms_per_request']:6.2f} CPU-ms/req  TTFT p50 "
+                          f"{f['ttft_ms_median']:.2f} ms  -> client {r['x_floor']:.2f}x floor",
+                          flush=True)
     env = {"python": platform.python_version(), "cpus": os.cpu_count(),
            "loadavg": os.getloadavg(), "tokens": a.tokens, "itl": a.itl, "http": a.http}
     if a.json:

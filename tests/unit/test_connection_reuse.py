@@ -163,13 +163,17 @@ async def _ttfts(make, n: int, fresh: bool) -> list[tuple[float, float | None]]:
     return out
 
 
-@pytest.mark.parametrize(("server", "provider"), [
-    (FakeOpenAIServer, OpenAIProvider), (FakeAnthropicServer, AnthropicProvider)])
-def test_ttft_with_reuse_has_no_handshake_in_it(tls, monkeypatch, server, provider):
+@pytest.mark.parametrize(("server", "provider", "http"), [
+    (FakeOpenAIServer, OpenAIProvider, None), (FakeAnthropicServer, AnthropicProvider, None),
+    # the aiohttp stack times a new connection's set-up too (aiohttp's connection trace)
+    (FakeOpenAIServer, OpenAIProvider, "aiohttp")])
+def test_ttft_with_reuse_has_no_handshake_in_it(tls, monkeypatch, server, provider, http):
     ctx, cert = tls
     monkeypatch.setenv("SSL_CERT_FILE", cert)
     with server(ssl=ctx, ttft=0.02) as srv:
         def make():
+            if http:
+                return provider("fake-model", base_url=srv.base_url, http=http)
             return provider("fake-model", base_url=srv.base_url)
 
         warm = asyncio.run(_ttfts(make, 21, fresh=False))
@@ -187,3 +191,24 @@ def test_ttft_with_reuse_has_no_handshake_in_it(tls, monkeypatch, server, provid
           f"{1000 * setup:.2f} ms)")
     assert fresh > reuse
     assert all(t >= c for t, c in cold if c is not None)  # the set-up is part of that TTFT
+
+
+def test_the_aiohttp_stack_takes_its_proxy_from_the_environment_once(monkeypatch):
+    """aiohttp's trust_env reads the environment on every request (it doubled the client's CPU
+    per streamed request); the proxy is resolved once per client instead, as httpx would."""
+    from shootout.providers.http import env_proxy
+
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy",
+                "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    assert env_proxy("https://api.example.com/v1") is None
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("HTTP_PROXY", "proxy2.example:8080")
+    assert env_proxy("https://api.example.com/v1") == "http://proxy.example:3128"
+    assert env_proxy("http://10.0.0.5:8000/v1") == "http://proxy2.example:8080"
+    monkeypatch.setenv("NO_PROXY", "api.example.com,127.0.0.1")
+    assert env_proxy("https://api.example.com/v1") is None
+    assert env_proxy("https://127.0.0.1:8443/v1") is None
+    provider = OpenAIProvider("m", base_url="https://other.example/v1", http="aiohttp")
+    assert provider.http._aio is not None
+    assert provider.http._aio.proxy == "http://proxy.example:3128"

@@ -66,13 +66,17 @@ def test_tokens_per_minute_count_the_prompt_and_the_output_budget():
 
 
 def test_retry_after_ms_comes_before_retry_after():
-    def resp(headers: dict[str, str]) -> httpx.Response:
-        return httpx.Response(429, headers=headers)
+    def resp(headers: dict[str, str]) -> httpx.Headers:
+        return httpx.Response(429, headers=headers).headers
 
     assert retry_after(resp({"retry-after-ms": "250", "retry-after": "3"})) == 0.25
     assert retry_after(resp({"retry-after": "3"})) == 3.0
     assert retry_after(resp({"retry-after-ms": "soon", "retry-after": "2"})) == 2.0
     assert retry_after(resp({})) is None
+    # aiohttp's headers (the aiohttp stack's path): as case-insensitive
+    from multidict import CIMultiDict
+
+    assert retry_after(CIMultiDict({"Retry-After-Ms": "250"})) == 0.25
 
 
 def test_backoff_time_is_counted():

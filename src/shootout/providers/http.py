@@ -75,11 +75,13 @@ class HTTPClient:
         # (its expiry check reads each socket), so its cost per request grows with the pool:
         # at 512 streams that scan took half the client's CPU. Requests are spread over
         # sub-pools of at most POOL_SIZE connections instead, each request to the least busy.
-        if transport == "aiohttp":
+        aio = transport == "aiohttp"
+        if aio:
             # aiohttp's pool has no per-request scan, so one pool serves every connection
             transport = aiohttp_transport(max_connections)
         elif transport == "httpx":
             transport = None
+        assert not isinstance(transport, str)
         n_pools = 1 if transport is not None else -(-max(max_connections, 1) // POOL_SIZE)
         per_pool = -(-max(max_connections, 1) // n_pools)
         # one TLS context for them all (httpx would build one per client, ~50 ms each)
@@ -98,10 +100,16 @@ class HTTPClient:
         ) for _ in range(n_pools)]
         self._busy = [0] * n_pools
         self.client = self._clients[0]  # for the odd request outside the hot path
+        # on the aiohttp stack the hot path (streams and JSON posts) speaks to aiohttp's
+        # session directly, without httpx's request and response objects around each request:
+        # a third less CPU per streamed request (docs/efficiency.md). `client` shares the
+        # session through the transport.
+        self._aio = (_AiohttpPath(transport, timeout, all_headers, self.base_url)
+                     if aio else None)
 
     async def aclose(self) -> None:
         for client in self._clients:
-            await client.aclose()
+            await client.aclose()  # the aiohttp session too, through its transport
 
     def _pick(self) -> int:
         """The sub-pool with the fewest requests in flight."""
@@ -136,6 +144,8 @@ class HTTPClient:
     ) -> dict[str, Any]:
         """POST `body` and read the JSON object answered; `stats`, if given, gets the time
         spent opening a connection, and its `accepted` is set once the server answered 200."""
+        if self._aio is not None:
+            return await self._aio.post_json(self, path, body, stats)
         ext = {"trace": _connect_timer(stats)} if stats is not None else None
         i = self._pick()
         try:
@@ -149,7 +159,7 @@ class HTTPClient:
             stats.accepted.set()
         return parse_json(resp.text, path)
 
-    async def events(
+    def events(
         self, path: str, body: dict[str, Any], t0: float, stats: StreamStats | None = None
     ) -> AsyncIterator[tuple[float, str]]:
         """POST `body` and yield (arrival offset from t0, data payload) per server-sent event.
@@ -157,6 +167,13 @@ class HTTPClient:
         Read every event, to the end of the body: a stream left before its end closes its
         connection, and the next request pays a new TCP (and TLS) handshake in its TTFT.
         `stats`, if given, gets the time spent opening a connection for this request."""
+        if self._aio is not None:
+            return self._aio.events(self, path, body, t0, stats)
+        return self._httpx_events(path, body, t0, stats)
+
+    async def _httpx_events(
+        self, path: str, body: dict[str, Any], t0: float, stats: StreamStats | None
+    ) -> AsyncIterator[tuple[float, str]]:
         ext = {"trace": _connect_timer(stats)} if stats is not None else None
         i = self._pick()
         try:
@@ -239,16 +256,23 @@ async def raise_for_status(resp: httpx.Response, secret: str | None) -> None:
     if resp.status_code < 400:
         return
     await resp.aread()
-    detail = resp.text.strip().replace("\n", " ")
+    raise status_error(resp.status_code, resp.request.url.path, resp.text, resp.headers, secret)
+
+
+def status_error(status: int, path: str, text: str, headers: Mapping[str, str],
+                 secret: str | None) -> ProviderError:
+    """The error for an HTTP status ≥ 400: retryable, a rejected request (4xx, with the
+    parameter the server names), or final. `headers` is case-insensitive (Retry-After)."""
+    detail = text.strip().replace("\n", " ")
     if secret:  # before truncating, so no prefix of the key survives either
         detail = detail.replace(secret, "[redacted]")
-    msg = f"HTTP {resp.status_code} from {resp.request.url.path}: {detail[:200]}"
-    if resp.status_code in RETRY_STATUS:
-        raise RetryableProviderError(msg, retry_after=retry_after(resp))
-    if 400 <= resp.status_code < 500:
+    msg = f"HTTP {status} from {path}: {detail[:200]}"
+    if status in RETRY_STATUS:
+        return RetryableProviderError(msg, retry_after=retry_after(headers))
+    if 400 <= status < 500:
         param, code, message = _error_fields(detail)
-        raise RejectedRequestError(msg, resp.status_code, param, code, message)
-    raise ProviderError(msg)
+        return RejectedRequestError(msg, status, param, code, message)
+    return ProviderError(msg)
 
 
 def _error_fields(text: str) -> tuple[str | None, str | None, str]:
@@ -267,16 +291,16 @@ def _error_fields(text: str) -> tuple[str | None, str | None, str]:
     return field("param"), field("code"), (field("message") or "")[:300]
 
 
-def retry_after(resp: httpx.Response) -> float | None:
+def retry_after(headers: Mapping[str, str]) -> float | None:
     """The wait a server asks for: `retry-after-ms` (OpenAI, Anthropic) before `Retry-After`
-    (seconds or an HTTP date)."""
-    ms = resp.headers.get("retry-after-ms")
+    (seconds or an HTTP date). `headers` is case-insensitive (httpx's or aiohttp's)."""
+    ms = headers.get("retry-after-ms")
     if ms is not None:
         try:
             return max(0.0, float(ms) / 1000.0)
         except ValueError:
             pass
-    value = resp.headers.get("retry-after")
+    value = headers.get("retry-after")
     if value is None:
         return None
     try:
@@ -305,3 +329,123 @@ def transport_reason(e: httpx.TransportError) -> str:
     if isinstance(e, httpx.TimeoutException):
         return f"timed out ({kind})"
     return f"{kind}: {text}" if text else kind
+
+
+class _AiohttpPath:
+    """Streams and JSON posts straight on aiohttp's session (`-M http=aiohttp`): the same
+    requests, timeouts, errors and timing as through httpx, without httpx's request and
+    response objects. The session is httpx-aiohttp's transport's own (built here on first use,
+    in the running loop, with the transport's TLS context and pool limit), so `HTTPClient.client`
+    shares its connections and closes it."""
+
+    def __init__(self, transport: Any, timeout: float, headers: Mapping[str, str],
+                 base_url: str) -> None:
+        import aiohttp
+
+        self.aiohttp = aiohttp
+        self.transport = transport
+        # whichever comes first, a request here or through `HTTPClient.client`, the
+        # transport builds its session with this (AiohttpTransport.get_client calls it)
+        transport.client = self._new_session
+        self.headers = dict(headers)
+        # httpx.Timeout(timeout, connect=10.0) as httpx-aiohttp maps it: the pool wait,
+        # opening a connection, and each read
+        self.timeout = aiohttp.ClientTimeout(total=None, connect=timeout, sock_connect=10.0,
+                                             sock_read=timeout)
+        self.errors = (aiohttp.ClientError, TimeoutError)
+        self.proxy = env_proxy(base_url)
+
+    def _new_session(self) -> Any:
+        aiohttp, t = self.aiohttp, self.transport
+        trace = aiohttp.TraceConfig()
+        trace.on_connection_create_start.append(_aio_connect_start)
+        trace.on_connection_create_end.append(_aio_connect_end)
+        connector = aiohttp.TCPConnector(
+            limit=t.limits.max_connections, keepalive_timeout=t.limits.keepalive_expiry,
+            ssl=t.ssl_context)
+        # trust_env: proxies from HTTPS_PROXY / NO_PROXY, as httpx takes them
+        return aiohttp.ClientSession(connector=connector, trace_configs=[trace])
+
+    def session(self) -> Any:
+        t = self.transport
+        if not isinstance(t.client, self.aiohttp.ClientSession):
+            t.client = t.get_client()
+        return t.client
+
+    def _request(self, http: HTTPClient, path: str, body: dict[str, Any],
+                 stats: StreamStats | None) -> Any:
+        data = json.dumps(body, ensure_ascii=False, separators=(",", ":"),
+                          allow_nan=False).encode()
+        return self.session().post(http.base_url + path, data=data, headers=self.headers,
+                                   timeout=self.timeout, allow_redirects=False,
+                                   proxy=self.proxy, trace_request_ctx=stats)
+
+    async def _check(self, http: HTTPClient, resp: Any, path: str) -> None:
+        if resp.status >= 400:
+            text = await resp.text(errors="replace")
+            raise status_error(resp.status, resp.url.path, text, resp.headers, http.secret)
+
+    async def post_json(self, http: HTTPClient, path: str, body: dict[str, Any],
+                        stats: StreamStats | None) -> dict[str, Any]:
+        try:
+            async with self._request(http, path, body, stats) as resp:
+                await self._check(http, resp, path)
+                text = await resp.text(errors="replace")
+        except self.errors as e:
+            raise RetryableProviderError(f"{path}: {aiohttp_reason(e)}") from e
+        if stats is not None and stats.accepted is not None:
+            stats.accepted.set()
+        return parse_json(text, path)
+
+    async def events(self, http: HTTPClient, path: str, body: dict[str, Any], t0: float,
+                     stats: StreamStats | None) -> AsyncIterator[tuple[float, str]]:
+        try:
+            async with self._request(http, path, body, stats) as resp:
+                await self._check(http, resp, path)
+                ctype = resp.headers.get("content-type", "")
+                if "text/event-stream" not in ctype:
+                    raise RetryableProviderError(
+                        f"expected an event stream from {path}, got content type {ctype!r}")
+                if stats is not None and stats.accepted is not None:
+                    stats.accepted.set()
+                async for arrival, event in sse_events(resp.content.iter_any(), t0):
+                    yield arrival, event
+        except self.errors as e:
+            raise RetryableProviderError(f"{path}: {aiohttp_reason(e)}") from e
+
+
+def env_proxy(base_url: str) -> str | None:
+    """The proxy that HTTP(S)_PROXY / NO_PROXY give for `base_url`, as httpx would take it;
+    read once per client (aiohttp's `trust_env` reads the environment on every request,
+    which doubled the CPU per streamed request)."""
+    from urllib.parse import urlsplit
+    from urllib.request import getproxies, proxy_bypass
+
+    parts = urlsplit(base_url)
+    proxy = getproxies().get(parts.scheme)
+    if not proxy or proxy_bypass(parts.netloc):
+        return None
+    return proxy if "://" in proxy else f"http://{proxy}"
+
+
+async def _aio_connect_start(session: Any, ctx: Any, params: Any) -> None:
+    ctx.connect_started = time.perf_counter()
+
+
+async def _aio_connect_end(session: Any, ctx: Any, params: Any) -> None:
+    """A new connection (TCP connect and TLS handshake) for this request: its time."""
+    stats = ctx.trace_request_ctx
+    if isinstance(stats, StreamStats):
+        stats.connect = (stats.connect or 0.0) + time.perf_counter() - ctx.connect_started
+
+
+def aiohttp_reason(e: BaseException) -> str:
+    """One line for an aiohttp failure, worded as `transport_reason` words httpx's."""
+    name, said = type(e).__name__, str(e).strip()
+    if isinstance(e, TimeoutError):
+        kind = "ConnectTimeout" if "Connection" in name else (
+            "ReadTimeout" if "Socket" in name else name)
+        return f"timed out ({kind})"
+    if "Connector" in name:
+        return f"connection failed ({said or name})"
+    return f"{name}: {said}" if said else name
