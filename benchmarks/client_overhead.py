@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/client_overhead.py [--concurrency 1,64,512] [--requests 2000]
                                                    [--tokens 16] [--itl 0] [--json]
-                                                   [--http httpx|aiohttp]
+                                                   [--http httpx,aiohttp,aiohttp-transport]
+                                                   [--rounds 1] [--no-floor]
 
 The server (shootout.testing's fake OpenAI server, asyncio, in its own process so none of its
 CPU time is counted) answers at once: every request streams `--tokens` one-token chunks with
@@ -21,7 +22,13 @@ Beside each level, the same requests through a bare streaming loop on the same H
 each `data:` event and keep its arrival time and text, nothing else (no retries, no error
 classification, no timing records, no load generator). It is the floor for a Python client
 on that stack; "x floor" is the client's CPU-ms per request over the floor's, measured in
-the same process one after the other (`--no-floor` skips it).
+the same process one after the other, in the first round (`--no-floor` skips it).
+
+`--http` takes several stacks, which take turns level by level (`--rounds N` repeats that, and
+a summary gives each stack's median): `httpx` (the default), `aiohttp` (`-M http=aiohttp`:
+streams and JSON posts straight on aiohttp's session) and `aiohttp-transport` (the same
+provider with every request through httpx's API over httpx-aiohttp's transport, as the
+aiohttp stack sent them before it spoke to aiohttp directly).
 """
 
 from __future__ import annotations
@@ -41,11 +48,17 @@ from shootout.providers.base import GenerateRequest
 from shootout.providers.openai import OpenAIProvider
 from shootout.testing.fake_server import FakeServerProcess
 
+STACKS = ("httpx", "aiohttp", "aiohttp-transport")
+TRANSPORT = "aiohttp-transport"
+
 
 async def measure(url: str, concurrency: int, n: int, tokens: int, http: str = "httpx"
                   ) -> dict[str, Any]:
     provider = OpenAIProvider(model="fake-model", base_url=url, concurrency=concurrency,
-                              http=http)
+                              http="aiohttp" if http == TRANSPORT else http)
+    if http == TRANSPORT:  # every request through httpx's API over httpx-aiohttp's transport
+        for replica in provider.pool.replicas:
+            replica.http._aio = None
     try:
         prompts = await synthetic_requests(n, 32, tokens, chat=True, seed=concurrency)
         warm = Level("concurrency", float(concurrency))
@@ -152,38 +165,61 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=2000, help="per level (at least 4 x c)")
     ap.add_argument("--tokens", type=int, default=16, help="streamed chunks per answer")
     ap.add_argument("--itl", type=float, default=0.0, help="server delay between chunks, s")
-    ap.add_argument("--http", default="httpx", choices=("httpx", "aiohttp"),
-                    help="the client's HTTP stack (-M http=...)")
+    ap.add_argument("--http", default="httpx",
+                    help="the client's HTTP stacks, comma-separated: " + ", ".join(STACKS))
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="repeat every level this many times, the stacks taking turns")
     ap.add_argument("--no-floor", action="store_true", help="skip the bare loop")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     levels = [int(x) for x in a.concurrency.split(",") if x.strip()]
+    stacks = [x.strip() for x in a.http.split(",") if x.strip()]
+    if not stacks or any(x not in STACKS for x in stacks):
+        ap.error(f"--http: choose from {', '.join(STACKS)}")
     rows = []
     with FakeServerProcess(ttft=0.0, itl=a.itl) as srv:
-        for c in levels:
-            n = max(a.requests, 4 * c)
-            rows.append(asyncio.run(measure(srv.base_url, c, n, a.tokens, a.http)))
-            r = rows[-1]
-            if not a.no_floor:
-                r["floor"] = asyncio.run(floor(srv.base_url, c, n, a.tokens, a.http))
-                r["x_floor"] = r["cpu_ms_per_request"] / r["floor"]["cpu_ms_per_request"]
-            if not a.json:
-                print(f"c={c:<4} {r['completed']:>5} req  {r['requests_per_s']:8.1f} req/s  "
-                      f"{r['cpu_ms_per_request']:6.2f} CPU-ms/req  CPU share "
-                      f"{r['cpu_share']:.2f}  TTFT p50 {r['ttft_ms_median']:.2f} ms  "
-                      f"errors {r['errors']}", flush=True)
-                if "floor" in r:
-                    f = r["floor"]
-                    print(f"       floor ({a.http}, bare loop): {f['requests_per_s']:8.1f} req/s  "
-                          f"{f['cpu_ms_per_request']:6.2f} CPU-ms/req  TTFT p50 "
-                          f"{f['ttft_ms_median']:.2f} ms  -> client {r['x_floor']:.2f}x floor",
-                          flush=True)
+        for rnd in range(a.rounds):
+            for c in levels:
+                n = max(a.requests, 4 * c)
+                floors = set()
+                for http in stacks:
+                    r = asyncio.run(measure(srv.base_url, c, n, a.tokens, http))
+                    r.update(http=http, round=rnd)
+                    bare = "aiohttp" if http == TRANSPORT else http
+                    if not a.no_floor and rnd == 0 and bare not in floors:  # once per level
+                        floors.add(bare)
+                        r["floor"] = asyncio.run(floor(srv.base_url, c, n, a.tokens, bare))
+                        r["x_floor"] = r["cpu_ms_per_request"] / r["floor"]["cpu_ms_per_request"]
+                    rows.append(r)
+                    if not a.json:
+                        _print(r)
     env = {"python": platform.python_version(), "cpus": os.cpu_count(),
-           "loadavg": os.getloadavg(), "tokens": a.tokens, "itl": a.itl, "http": a.http}
+           "loadavg": os.getloadavg(), "tokens": a.tokens, "itl": a.itl}
     if a.json:
         print(json.dumps({"env": env, "levels": rows}, indent=2))
-    else:
-        print(f"({env})")
+        return
+    print("\nmedian CPU-ms/request over the rounds (req/s), per stack and concurrency:")
+    for c in levels:
+        parts = []
+        for http in stacks:
+            mine = [r for r in rows if r["concurrency"] == c and r["http"] == http]
+            cpu = statistics.median(r["cpu_ms_per_request"] for r in mine)
+            rps = statistics.median(r["requests_per_s"] for r in mine)
+            parts.append(f"{http} {cpu:.2f} ({rps:.0f})")
+        print(f"  c={c:<5} " + "   ".join(parts))
+    print(f"({env})")
+
+
+def _print(r: dict[str, Any]) -> None:
+    print(f"[{r['round']}] {r['http']:<17} c={r['concurrency']:<4} {r['completed']:>5} req  "
+          f"{r['requests_per_s']:8.1f} req/s  {r['cpu_ms_per_request']:6.2f} CPU-ms/req  "
+          f"CPU share {r['cpu_share']:.2f}  TTFT p50 {r['ttft_ms_median']:.2f} ms  "
+          f"errors {r['errors']}", flush=True)
+    f = r.get("floor")
+    if f:
+        print(f"    floor (bare loop): {f['requests_per_s']:8.1f} req/s  "
+              f"{f['cpu_ms_per_request']:6.2f} CPU-ms/req  TTFT p50 {f['ttft_ms_median']:.2f} ms"
+              f"  -> client {r['x_floor']:.2f}x floor", flush=True)
 
 
 if __name__ == "__main__":
