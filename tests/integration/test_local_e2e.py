@@ -10,7 +10,7 @@ import pytest
 
 from shootout.benchmarks import REGISTRY, PromptContext
 from shootout.data import DataDir
-from shootout.providers.base import Sampling
+from shootout.providers.base import GenerateRequest, Sampling
 from shootout.providers.local import LocalProvider
 
 MC = ["mmlu", "arc_challenge", "arc_easy", "hellaswag", "winogrande", "truthfulqa_mc1",
@@ -50,16 +50,24 @@ AGREEMENT_ITEMS = {"mmlu": 3, "truthfulqa_mc1": 3}
 
 @pytest.mark.parametrize("bench", MC[:-1])
 def test_fast_path_agrees_with_single_pass_reference(bench, data_dir, local_provider, capsys):
-    """The fast path (shared context, KV reuse) against lm-eval's single pass per pair.
+    """The fast path (shared context, KV reuse) against lm-eval's single pass per pair: the
+    same log-probabilities, bit for bit. llama.cpp computes a row differently by where it
+    falls in its batch (docs/local-model.md); the fast path lays its batches out so every row
+    falls where it falls in the single pass. Before it did, these items differed by up to
+    0.57 nats, and 3 of the first 300 ARC-Easy items changed their prediction.
 
-    Evaluation order changes float results slightly (see docs/local-model.md); we require the
-    the same predicted answer on all but at most one item and report the largest difference.
+    A generation first leaves in the cache the first item's context, evaluated in
+    llama-cpp-python's own batches: those rows must not be reused as if they were exact.
     """
     n = AGREEMENT_ITEMS.get(bench, 6)
     ref = LocalProvider(n_ctx=4096, path="reference")
     b = REGISTRY[bench](data=DataDir(data_dir))
     docs = b.load()[:n]
     ctx = PromptContext("loglikelihood", False, Sampling(), b.default_fewshot)
+    first = b.request(docs[0], ctx).pairs[0][0]
+    asyncio.run(local_provider.generate(GenerateRequest(
+        prompt=first, sampling=Sampling(temperature=0.0, max_tokens=3))))
+    assert local_provider._exact == 0  # no cached row is taken as exact after a generation
 
     async def score(p):
         return [await p.loglikelihood(b.request(d, ctx)) for d in docs]
@@ -70,10 +78,11 @@ def test_fast_path_agrees_with_single_pass_reference(bench, data_dir, local_prov
         lf, lr = [s.logprob for s in f.scores], [s.logprob for s in r.scores]
         agree += lf.index(max(lf)) == lr.index(max(lr))
         maxdiff = max(maxdiff, *(abs(a - c) for a, c in zip(lf, lr, strict=True)))
+        assert [s.is_greedy for s in f.scores] == [s.is_greedy for s in r.scores]
     with capsys.disabled():
-        print(f"\n{bench}: fast vs reference agree {agree}/{n}, max |Δ logprob| {maxdiff:.3f}")
-    assert agree >= n - 1
-    assert maxdiff < 1.0
+        print(f"\n{bench}: fast vs reference agree {agree}/{n}, max |Δ logprob| {maxdiff:.6f}")
+    assert agree == n
+    assert maxdiff == 0.0
 
 
 def _last_logprobs(llm):

@@ -54,6 +54,10 @@ from .local_batch import BatchGenerator
 DEFAULT_N_CTX = 8192
 
 
+# llama.cpp's micro-batch: a decode is computed in batches of this many tokens
+UBATCH = 512
+
+
 def embedded_model_path() -> Path:
     """The default embedded model's GGUF (Gemma 3 270M); see `providers.embedded`."""
     from .embedded import DEFAULT_EMBEDDED, EMBEDDED
@@ -124,7 +128,9 @@ class LocalProvider(BaseProvider):
         self._has_template = self._template is not None
         self._n_vocab = self._llm.n_vocab()
         self._tokens: list[int] = []  # what the KV cache holds, position by position
-        self._ctx_row: tuple[tuple[int, ...], np.ndarray] | None = None
+        # the cached positions [0, _exact) hold what a single pass from position 0 holds, bit
+        # for bit (see _pair_rows); generation's own batches do not keep that promise
+        self._exact = 0
         self._tok_cache: OrderedDict[str, list[int]] = OrderedDict()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
         self._lock = threading.Lock()
@@ -159,7 +165,7 @@ class LocalProvider(BaseProvider):
                     str(self.model_path),
                     n_ctx=self.n_ctx,
                     n_batch=min(self.n_ctx, 2048),
-                    n_ubatch=512,
+                    n_ubatch=UBATCH,
                     # one-token decode steps gain little from a second thread and suffer badly
                     # from barrier waits when cores are shared; prompt batches use them all
                     n_threads=n_threads or max(1, (os.cpu_count() or 2) // 2),
@@ -290,6 +296,7 @@ class LocalProvider(BaseProvider):
         t0 = time.perf_counter()
         scores, n_prompt = [], 0
         with self._lock:
+            pairs = []
             for context, continuation in request.pairs:
                 ctx, cont = self._encode_pair(context, continuation)
                 if not cont:
@@ -298,31 +305,61 @@ class LocalProvider(BaseProvider):
                     raise ProviderError(
                         f"prompt of {len(ctx) + len(cont)} tokens exceeds n_ctx={self.n_ctx}"
                     )
-                rows = self._continuation_logprobs(ctx, cont)
-                lp = sum(float(r[t]) for r, t in zip(rows, cont, strict=True))
-                greedy = all(int(np.argmax(r)) == t for r, t in zip(rows, cont, strict=True))
-                scores.append(ContinuationScore(lp, greedy, len(cont)))
-                n_prompt += len(ctx) + len(cont)
+                pairs.append((ctx, cont))
+            # pairs with the same context (an item's choices) are evaluated together
+            i = 0
+            while i < len(pairs):
+                j = i + 1
+                while j < len(pairs) and pairs[j][0] == pairs[i][0]:
+                    j += 1
+                ctx = pairs[i][0]
+                conts = [cont for _, cont in pairs[i:j]]
+                for cont, rows in zip(conts, self._pair_rows(ctx, conts), strict=True):
+                    lp = sum(float(r[t]) for r, t in zip(rows, cont, strict=True))
+                    greedy = all(int(np.argmax(r)) == t for r, t in zip(rows, cont, strict=True))
+                    scores.append(ContinuationScore(lp, greedy, len(cont)))
+                    n_prompt += len(ctx) + len(cont)
+                i = j
         return LoglikelihoodResponse(
             scores=tuple(scores),
             usage=Usage(prompt_tokens=n_prompt),
             timing=Timing(e2e=time.perf_counter() - t0),
         )
 
-    def _continuation_logprobs(self, ctx: list[int], cont: list[int]) -> list[np.ndarray]:
-        """Log-softmax rows predicting each continuation token."""
-        n = len(ctx)
-        if self.path == "reference":
-            return self._decode(ctx + cont[:-1], start=0, first_flag=n - 1)
-        common = _common_prefix(self._tokens, ctx + cont)
-        cached = self._ctx_row
-        if common >= n and cached is not None and cached[0] == tuple(ctx):
-            rest = self._decode(cont[:-1], start=n, first_flag=n) if len(cont) > 1 else []
-            return [cached[1], *rest]
-        start = min(common, n - 1)
-        rows = self._decode((ctx + cont[:-1])[start:], start=start, first_flag=n - 1)
-        self._ctx_row = (tuple(ctx), rows[0])
-        return rows
+    def _pair_rows(self, ctx: list[int], conts: list[list[int]]) -> list[list[np.ndarray]]:
+        """For each continuation of `ctx`: the log-softmax rows predicting its tokens.
+
+        Both paths give, bit for bit, what one pass over ctx + cont[:-1] from position 0
+        gives (`path="reference"` is that pass, lm-evaluation-harness's way). llama.cpp's CPU
+        matrix products compute a batch's rows in blocks of 4 counted from the batch's start,
+        its last (size mod 4) rows another way, and a batch of under 8 rows another way again,
+        and a row's result depends on which way it was computed: up to 0.9 nats on a
+        log-probability, enough to change 3 of 300 ARC-Easy predictions when the choices were
+        evaluated in batches of their own. The fast path therefore shares the context up to
+        a multiple of 4 (`_shared_end`) and evaluates each continuation from there, in a batch
+        of at least 8 rows that ends where the single pass ends, so every row is computed the
+        way the single pass computes it; identical sequences (one-token choices) are
+        evaluated once. docs/local-model.md, "Evaluation order and numerics"."""
+        c = len(ctx)
+        seqs = [ctx + cont[:-1] for cont in conts]
+        a = None if self.path == "reference" else _shared_end(c, [len(q) for q in seqs])
+        if a is None:
+            return [self._decode(q, start=0, first_flag=c - 1) for q in seqs]
+        keep = min(_common_prefix(self._tokens, ctx[:a]), self._exact, a) // 4 * 4
+        if 0 < a - keep < 8:
+            keep = a - 8
+        if (a - keep) % UBATCH and (a - keep) % UBATCH < 8:
+            keep = max(0, keep - 4)  # a last micro-batch of 4 rows: make it 8
+        if keep < a:
+            self._decode(ctx[keep:a], start=keep, first_flag=a)
+        done: dict[tuple[int, ...], list[np.ndarray]] = {}
+        out = []
+        for q in seqs:
+            key = tuple(q)
+            if key not in done:
+                done[key] = self._decode(q[a:], start=a, first_flag=c - 1)
+            out.append(done[key])
+        return out
 
     def _decode(self, tokens: list[int], start: int, first_flag: int) -> list[np.ndarray]:
         """Evaluate `tokens` at positions start.. and return log-softmax rows for positions
@@ -333,8 +370,7 @@ class LocalProvider(BaseProvider):
             tokens, start = self._tokens[:start] + tokens, 0
         ctx.kv_cache_seq_rm(-1, start, -1)
         del self._tokens[start:]
-        if self._ctx_row is not None and len(self._ctx_row[0]) > start:
-            self._ctx_row = None
+        self._exact = min(self._exact, start)
         rows: list[np.ndarray] = []
         batch = llm._batch.batch
         n_batch = llm.n_batch
@@ -357,6 +393,10 @@ class LocalProvider(BaseProvider):
                 logits = np.ctypeslib.as_array(ptr, shape=(flagged, self._n_vocab))
                 rows.extend(_log_softmax(logits[r]) for r in range(flagged))
             self._tokens.extend(chunk)
+        end = len(self._tokens)
+        if start == self._exact and start % 4 == 0:  # rows as a single pass computes them:
+            tail = (end - start) % UBATCH  # every micro-batch of 8 rows or more, in blocks of 4
+            self._exact = end - tail if 0 < tail < 8 else end - end % 4
         # keep llama-cpp-python's own bookkeeping in step, so generation can reuse the prefix
         llm.n_tokens = len(self._tokens)
         llm.input_ids[: len(self._tokens)] = self._tokens
@@ -379,8 +419,8 @@ class LocalProvider(BaseProvider):
         if request.response_format:
             kwargs["grammar"] = _grammar(json.dumps(request.response_format, sort_keys=True))
         with self._lock:
-            # generation manages the KV cache itself; forget our view of it
-            self._ctx_row = None
+            # generation manages the KV cache itself, in batches of its own
+            self._exact = 0
             t0 = time.perf_counter()
             if request.messages is not None:
                 prompt_tokens, chat_stop = self._render_chat(request)
@@ -490,6 +530,22 @@ def _quiet_stderr() -> Iterator[None]:
     finally:
         os.dup2(saved, 2)
         os.close(saved)
+
+
+def _shared_end(c: int, lengths: list[int]) -> int | None:
+    """Where the fast path's shared context evaluation ends (a multiple of 4, at most c - 1,
+    leaving every continuation's own batch 8 rows or more; 0: nothing shared), or None where
+    only a single pass reproduces the single pass: a sequence whose last micro-batch has
+    under 8 rows, or a continuation longer than a micro-batch."""
+    if any(n > UBATCH and 0 < n % UBATCH < 8 for n in lengths):
+        return None
+    a = min(min(c - 1, n - 8) for n in lengths)
+    a = a // 4 * 4 if a >= 8 else 0
+    if a % UBATCH == 4:
+        a -= 4  # the shared batch's last micro-batch would have 4 rows
+    if any(n - a > UBATCH for n in lengths):
+        return None
+    return a
 
 
 def _common_prefix(a: list[int], b: list[int]) -> int:
