@@ -34,15 +34,12 @@ __all__ = ["SCHEMA_VERSION", "SampleRow", "Store", "StoredResponse", "default_st
 
 _SAMPLE_COLUMNS = ("model, benchmark, item_id, repeat, item_group, status, metrics_json, "
                    "extracted, reason, extraction_failed, error, response_key, detail_json")
-# One pass over a run: each sample with what the results need of its response. SQLite < 3.42
-# rejects JSON that Python writes for an infinite log-probability (-Infinity); such a response
-# comes back whole and is read in Python.
+# One pass over a run: each sample with what the results need of its response (kept in
+# `response_facts` as the response is written: see `store.schema.FACTS`).
 _RUN_QUERY = (
     "SELECT " + ", ".join(f"s.{c.strip()}" for c in _SAMPLE_COLUMNS.split(",")) + ", "
-    "r.key, r.kind, r.created_at, CASE WHEN json_valid(r.response_json) THEN "
-    "json_extract(r.response_json, '$.usage', '$.timing', '$.finish_reason') "
-    "ELSE r.response_json END "
-    "FROM samples s LEFT JOIN responses r ON r.key = s.response_key WHERE s.run_id = ? "
+    "f.key, f.kind, f.created_at, f.facts_json "
+    "FROM samples s LEFT JOIN response_facts f ON f.key = s.response_key WHERE s.run_id = ? "
     "ORDER BY s.model, s.benchmark, s.item_id, s.repeat"
 )
 
