@@ -92,3 +92,18 @@ def test_facts_follow_every_write_to_the_responses(tmp_path: Path) -> None:
     assert run is not None and set(run.responses) == {"k1"}
     k1 = run.responses["k1"]
     assert (k1.kind, k1.created_at, k1.usage["completion_tokens"]) == ("loglikelihood", 5.0, 7)
+
+
+def test_each_sample_has_a_detail_of_its_own(tmp_path: Path) -> None:
+    """A detail text repeated over samples is parsed once where it is flat, and each sample
+    still gets its own dict (nested ones are parsed for each sample)."""
+    store = Store(tmp_path / "s.sqlite")
+    store.upsert_run(RUN, {})
+    flat, nested = {"mode": "generative", "n": 2}, {"mode": "generative", "refs": ["x"]}
+    for item, detail in (("a", flat), ("b", flat), ("c", nested), ("d", nested)):
+        store.put_sample(RUN, SampleRow(**{**vars(_sample(item, "k")), "detail": detail}))
+    run = store.read_run(RUN)
+    assert run is not None
+    a, b, c, d = (s.detail for s in run.samples)
+    assert a == b == flat and c == d == nested
+    assert a is not b and c is not d and c["refs"] is not d["refs"]

@@ -434,12 +434,32 @@ def _metrics(text: str) -> dict[str, float]:
     return dict(_parsed_metrics(text))
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
+@lru_cache(maxsize=4096)
+def _parsed_detail(text: str) -> tuple[dict[str, Any], bool]:
+    got = _fast_loads(text)
+    flat = isinstance(got, dict) and all(isinstance(v, _SCALARS) for v in got.values())
+    return got, flat
+
+
+def _detail(text: str) -> Any:
+    """A sample's detail: most runs repeat a few texts ('{"mode": "generative"}') over every
+    sample, so a flat one (only scalars in it: its copy is a full one) is parsed once; any
+    other is parsed anew for each sample, which may change its own."""
+    if text == "{}":
+        return {}
+    got, flat = _parsed_detail(text)
+    return dict(got) if flat else _fast_loads(text)
+
+
 def _sample(r: Sequence[Any]) -> SampleRow:
     return assemble(SampleRow, {
         "model": r[0], "benchmark": r[1], "item_id": r[2], "repeat": r[3], "group": r[4],
         "status": r[5], "metrics": _metrics(r[6]), "extracted": r[7], "reason": r[8],
         "extraction_failed": bool(r[9]), "error": r[10], "response_key": r[11],
-        "detail": _loads(r[12])})
+        "detail": _detail(r[12])})
 
 
 def _stored_response(key: str, kind: str, created_at: float, facts: str | None
