@@ -21,6 +21,8 @@ import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from itertools import groupby
+from operator import attrgetter
 from typing import Any
 
 from ..benchmarks import find_benchmark_class
@@ -310,15 +312,17 @@ def breakdowns(groups: Mapping[Key, Sequence[SampleRow]],
 def request_latency(run: RunRecord) -> dict[str, Latency]:
     """Per model: request latency (e2e), time to first token and decode speed, from the stored
     responses of its samples (each response once; cached responses keep their first timing)."""
-    keys: dict[str, set[str]] = defaultdict(set)
-    for s in run.samples:
-        if s.response_key:
-            keys[s.model].add(s.response_key)
+    keys: dict[str, set[str | None]] = defaultdict(set)
+    # a run's samples come model by model (any order would still be right, only slower)
+    for model, rows in groupby(run.samples, attrgetter("model")):
+        keys[model].update({s.response_key for s in rows})
     out: dict[str, Latency] = {}
+    responses = run.responses
     for model in sorted(keys):
+        present = {k for k in keys[model] if k}  # a failed sample has none
         acc: Latency = {"e2e_ms": [], "ttft_ms": [], "tokens_per_s": []}
-        for k in sorted(keys[model]):
-            resp = run.responses.get(k)
+        for k in sorted(present):
+            resp = responses.get(k)
             if resp is None:
                 continue
             t = resp.timing
