@@ -31,6 +31,7 @@ from ..frozen import gc_paused
 from ..perf.prices import PriceTable
 from ..scores import Score
 from ..store import RunRecord, SampleRow, Store
+from ..store.rows import ANSWERED
 from .efficiency import efficiency_rows
 from .stats import summarize
 
@@ -124,8 +125,8 @@ def score_groups(groups: Mapping[Key, Sequence[SampleRow]]
     analyses: dict[str, dict[str, Any]] = defaultdict(dict)
     for (model, bench), rows in groups.items():
         cls = find_benchmark_class(bench)
-        ok = [r for r in rows if r.answered]
-        failed = [r for r in rows if not r.answered]
+        ok = [r for r in rows if r.status in ANSWERED]  # `r.answered`, without its call
+        failed = [r for r in rows if r.status not in ANSWERED]
         common: dict[str, Any] = {
             "model": model,
             "benchmark": bench,
@@ -165,7 +166,7 @@ def _joint_aggregates(groups: Mapping[Key, Sequence[SampleRow]]) -> dict[Key, Ag
     aggregate."""
     by_bench: dict[str, dict[str, list[SampleRow]]] = defaultdict(dict)
     for (model, bench), rows in groups.items():
-        ok = [r for r in rows if r.answered]
+        ok = [r for r in rows if r.status in ANSWERED]
         if ok:
             by_bench[bench][model] = ok
     out: dict[Key, Aggregate] = {}
@@ -250,7 +251,7 @@ def item_scores(rows: Sequence[SampleRow], metric: str) -> dict[str, list[float]
     """Each item's scores over its repeats (answered samples only)."""
     per_item: dict[str, list[float]] = defaultdict(list)
     for r in rows:
-        if r.answered and metric in r.metrics:
+        if r.status in ANSWERED and metric in r.metrics:
             per_item[r.item_id].append(float(r.metrics[metric]))
     return dict(per_item)
 
