@@ -11,6 +11,7 @@ from shootout.config import PriceConfig, RunConfig
 from shootout.errors import ConfigError
 from shootout.perf.cost import (
     Tokens,
+    _busy_seconds,
     busy_hours,
     cost,
     cost_per_1k_items,
@@ -63,6 +64,20 @@ def test_busy_hours_edge_cases_and_a_brute_force_check():
                  (rng.randrange(0, 400) for _ in range(rng.randrange(1, 30)))]
         covered = {t for a, b in spans for t in range(int(a), int(b))}  # whole seconds
         assert busy_hours(spans) * 3600.0 == pytest.approx(len(covered))
+
+
+def test_busy_hours_in_numpy_is_the_loop_to_the_last_bit():
+    """The numpy union adds the joined spans in the loop's order: the same float, not one
+    within rounding (a pairwise sum would differ in the last bits over many spans)."""
+    rng = random.Random(7)
+    for n in (1, 2, 50, 5000):
+        spans = [(a, a + rng.expovariate(2.0) - 0.05)
+                 for a in (rng.uniform(0, 2 * n) for _ in range(n))]
+        spans += spans[: n // 10]  # repeated spans sort as equals
+        assert busy_hours(spans) == _busy_seconds(spans) / 3600.0
+        assert busy_hours(iter(spans)) == busy_hours(spans)
+    odd = [(0.0, 2.0), (1.0, float("nan")), (5.0, 6.0)]  # left to the loop
+    assert busy_hours(odd) == _busy_seconds(odd) / 3600.0
 
 
 def test_cost_per_point_and_per_thousand_items():

@@ -32,7 +32,7 @@ from ..perf.cost import (
     reasoning_cost,
     with_batch_price,
 )
-from ..perf.metrics import RequestMetrics, request_metrics, stats, summarize
+from ..perf.metrics import RequestMetrics, metrics_of, stats, summarize
 from ..perf.prices import Price, PriceTable, resolve_price
 from ..providers.base import Timing, Usage
 from ..scores import Score
@@ -124,36 +124,43 @@ def _collect(run: RunRecord) -> dict[tuple[str, str], _Group]:
             continue
         counted.add(resp.key)
         g.keys.add(resp.key)
-        usage, timing = usage_timing(resp)
-        _add_tokens(acc, usage)
-        if usage.batch:
+        u, t = resp.usage, resp.timing
+        if not (u.keys() <= _USAGE_FIELDS and t.keys() <= _TIMING_FIELDS):
+            usage, timing = usage_timing(resp)  # raises as `Usage(**u)` does
+            u, t = asdict(usage), asdict(timing)
+        # the fields as `usage_timing` would give them, read without building its records
+        prompt, cached = u.get("prompt_tokens", 0), u.get("cached_tokens", 0)
+        out, estimated = u.get("completion_tokens", 0), u.get("estimated", False)
+        reasoning, written = u.get("reasoning_tokens", 0), u.get("cache_write_tokens", 0)
+        for offset in (0, 5) if u.get("batch", False) else (0,):
+            acc[offset] += prompt
+            acc[offset + 1] += cached
+            acc[offset + 2] += out
+            acc[offset + 3] += reasoning
+            acc[offset + 4] += written
+        if u.get("batch", False):
             g.batched += 1
-        g.estimated += int(usage.estimated)
-        interval = (resp.created_at - timing.e2e, resp.created_at)
+        g.estimated += int(estimated)
+        e2e = t.get("e2e", 0.0)
+        interval = (resp.created_at - e2e, resp.created_at)
         g.intervals.append(interval)
-        if timing.connect is not None:
-            g.connects.append(timing.connect)
-        if resp.kind == "generate" and timing.ttft is not None:
-            g.timed.append(request_metrics(timing, usage))
+        connect = t.get("connect")
+        if connect is not None:
+            g.connects.append(connect)
+        ttft = t.get("ttft")
+        if resp.kind == "generate" and ttft is not None:
+            g.timed.append(metrics_of(
+                (e2e, ttft, t.get("chunk_times", ()), t.get("first_reasoning"),
+                 t.get("first_answer")), (prompt, cached, out, estimated)))
             g.timed_intervals.append(interval)
-    for key, t in sums.items():
-        groups[key].tokens, groups[key].batch_tokens = Tokens(*t[:5]), Tokens(*t[5:])
+    for key, n in sums.items():
+        groups[key].tokens, groups[key].batch_tokens = Tokens(*n[:5]), Tokens(*n[5:])
     return groups
-
-
-def _add_tokens(acc: list[int], usage: Usage) -> None:
-    """acc[:5] += the response's (input, cached, output, reasoning, cache write) tokens, and
-    acc[5:] as well where a batch job answered it."""
-    for offset in (0, 5) if usage.batch else (0,):
-        acc[offset] += usage.prompt_tokens
-        acc[offset + 1] += usage.cached_tokens
-        acc[offset + 2] += usage.completion_tokens
-        acc[offset + 3] += usage.reasoning_tokens
-        acc[offset + 4] += usage.cache_write_tokens
 
 
 _USAGE = asdict(Usage())
 _TIMING = asdict(Timing())
+_USAGE_FIELDS, _TIMING_FIELDS = frozenset(_USAGE), frozenset(_TIMING)
 
 
 def usage_timing(resp: StoredResponse) -> tuple[Usage, Timing]:

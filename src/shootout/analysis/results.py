@@ -21,6 +21,8 @@ import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from itertools import groupby
+from operator import attrgetter
 from typing import Any
 
 from ..benchmarks import find_benchmark_class
@@ -29,6 +31,7 @@ from ..frozen import gc_paused
 from ..perf.prices import PriceTable
 from ..scores import Score
 from ..store import RunRecord, SampleRow, Store
+from ..store.rows import ANSWERED
 from .efficiency import efficiency_rows
 from .stats import summarize
 
@@ -122,8 +125,8 @@ def score_groups(groups: Mapping[Key, Sequence[SampleRow]]
     analyses: dict[str, dict[str, Any]] = defaultdict(dict)
     for (model, bench), rows in groups.items():
         cls = find_benchmark_class(bench)
-        ok = [r for r in rows if r.answered]
-        failed = [r for r in rows if not r.answered]
+        ok = [r for r in rows if r.status in ANSWERED]  # `r.answered`, without its call
+        failed = [r for r in rows if r.status not in ANSWERED]
         common: dict[str, Any] = {
             "model": model,
             "benchmark": bench,
@@ -163,7 +166,7 @@ def _joint_aggregates(groups: Mapping[Key, Sequence[SampleRow]]) -> dict[Key, Ag
     aggregate."""
     by_bench: dict[str, dict[str, list[SampleRow]]] = defaultdict(dict)
     for (model, bench), rows in groups.items():
-        ok = [r for r in rows if r.answered]
+        ok = [r for r in rows if r.status in ANSWERED]
         if ok:
             by_bench[bench][model] = ok
     out: dict[Key, Aggregate] = {}
@@ -248,7 +251,7 @@ def item_scores(rows: Sequence[SampleRow], metric: str) -> dict[str, list[float]
     """Each item's scores over its repeats (answered samples only)."""
     per_item: dict[str, list[float]] = defaultdict(list)
     for r in rows:
-        if r.answered and metric in r.metrics:
+        if r.status in ANSWERED and metric in r.metrics:
             per_item[r.item_id].append(float(r.metrics[metric]))
     return dict(per_item)
 
@@ -310,15 +313,17 @@ def breakdowns(groups: Mapping[Key, Sequence[SampleRow]],
 def request_latency(run: RunRecord) -> dict[str, Latency]:
     """Per model: request latency (e2e), time to first token and decode speed, from the stored
     responses of its samples (each response once; cached responses keep their first timing)."""
-    keys: dict[str, set[str]] = defaultdict(set)
-    for s in run.samples:
-        if s.response_key:
-            keys[s.model].add(s.response_key)
+    keys: dict[str, set[str | None]] = defaultdict(set)
+    # a run's samples come model by model (any order would still be right, only slower)
+    for model, rows in groupby(run.samples, attrgetter("model")):
+        keys[model].update({s.response_key for s in rows})
     out: dict[str, Latency] = {}
+    responses = run.responses
     for model in sorted(keys):
+        present = {k for k in keys[model] if k}  # a failed sample has none
         acc: Latency = {"e2e_ms": [], "ttft_ms": [], "tokens_per_s": []}
-        for k in sorted(keys[model]):
-            resp = run.responses.get(k)
+        for k in sorted(present):
+            resp = responses.get(k)
             if resp is None:
                 continue
             t = resp.timing

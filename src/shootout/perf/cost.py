@@ -19,6 +19,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+import numpy as np
+
 from .prices import Price
 
 
@@ -112,9 +114,33 @@ def cost(tokens: Tokens, hours: float, price: Price) -> Cost:
 
 
 def busy_hours(intervals: Iterable[tuple[float, float]]) -> float:
-    """Length, in hours, of the union of [start, end] intervals given in seconds."""
-    # comparisons instead of max(): the same values (max keeps the first of equals), a third
-    # of the time over the 500k requests of a large run
+    """Length, in hours, of the union of [start, end] intervals given in seconds.
+
+    In numpy (a large run has 500k requests): the spans sorted as `sorted` sorts the pairs,
+    each joined while its start is within the furthest end so far, and the joined lengths
+    added one after the other as `_busy_seconds` adds them, so the value is the same to the
+    last bit. Spans with a NaN or an infinity are left to `_busy_seconds`."""
+    pairs = intervals if isinstance(intervals, list) else list(intervals)
+    if not pairs:
+        return 0.0
+    arr = np.asarray(pairs, dtype=np.float64).reshape(len(pairs), 2)
+    if not np.isfinite(arr).all():
+        return _busy_seconds(pairs) / 3600.0
+    start, end = arr[:, 0], arr[:, 1]
+    end = np.where(end > start, end, start)
+    order = np.lexsort((end, start))
+    start, end = start[order], end[order]
+    furthest = np.maximum.accumulate(end)
+    first = np.flatnonzero(np.concatenate(([True], start[1:] > furthest[:-1])))
+    last = np.concatenate((first[1:] - 1, [len(start) - 1]))
+    # add.accumulate adds left to right (a sum would add pairwise, rounding differently)
+    total = float(np.add.accumulate(furthest[last] - start[first])[-1])
+    return total / 3600.0
+
+
+def _busy_seconds(intervals: Iterable[tuple[float, float]]) -> float:
+    """`busy_hours` in seconds, one span at a time."""
+    # comparisons instead of max(): the same values (max keeps the first of equals)
     spans = sorted((a, b if b > a else a) for a, b in intervals)
     if not spans:
         return 0.0
@@ -127,7 +153,7 @@ def busy_hours(intervals: Iterable[tuple[float, float]]) -> float:
         elif end > cur_end:
             cur_end = end
     total += cur_end - cur_start
-    return total / 3600.0
+    return total
 
 
 def cost_per_point(total_usd: float | None, mean_score: float | None) -> float | None:

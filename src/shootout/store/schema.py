@@ -106,6 +106,35 @@ CREATE INDEX IF NOT EXISTS probes_by_model ON probes (model, scheduled);
 """
 
 
+# What the results read of each stored response (`Store.read_run`), kept beside it: its kind,
+# time and [usage, timing, finish_reason] (JSON), so a run is read without parsing every
+# response's text. Triggers on `responses` keep it in step with every writer, this shootout's
+# or an older one's, and with raw SQL (a merge, a copy). SQLite < 3.42 rejects JSON that Python
+# writes for an infinite log-probability (-Infinity): such a response's facts are the whole
+# response, read in Python.
+FACTS = ("CASE WHEN json_valid({r}.response_json) THEN json_extract({r}.response_json, "
+         "'$.usage', '$.timing', '$.finish_reason') ELSE {r}.response_json END")
+_FACTS_ROW = f"new.key, new.kind, new.created_at, {FACTS.format(r='new')}"
+FACTS_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS response_facts (
+    key TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    facts_json TEXT
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS response_facts_insert AFTER INSERT ON responses BEGIN
+    INSERT OR REPLACE INTO response_facts VALUES ({_FACTS_ROW});
+END;
+CREATE TRIGGER IF NOT EXISTS response_facts_update AFTER UPDATE ON responses BEGIN
+    DELETE FROM response_facts WHERE key = old.key;
+    INSERT OR REPLACE INTO response_facts VALUES ({_FACTS_ROW});
+END;
+CREATE TRIGGER IF NOT EXISTS response_facts_delete AFTER DELETE ON responses BEGIN
+    DELETE FROM response_facts WHERE key = old.key;
+END;
+"""
+
+
 def statements(script: str) -> list[str]:
     """A script's statements, one by one: `executescript` would commit an open transaction."""
     out: list[str] = []
@@ -141,8 +170,22 @@ def _monitor_tables(db: sqlite3.Connection) -> None:
         db.execute(statement)
 
 
+def _response_facts(db: sqlite3.Connection) -> None:
+    """`response_facts` and its triggers, filled from the responses already stored (once: the
+    last trigger is created last, in the same transaction, and marks it done)."""
+    done = db.execute("SELECT 1 FROM sqlite_master WHERE type='trigger' "
+                      "AND name='response_facts_delete'").fetchone()
+    if done:
+        return
+    for statement in statements(FACTS_SCHEMA):
+        if "response_facts_delete" in statement:  # the backfill comes before the marker
+            db.execute("INSERT OR REPLACE INTO response_facts SELECT r.key, r.kind, "
+                       f"r.created_at, {FACTS.format(r='r')} FROM responses r")
+        db.execute(statement)
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
-    _sample_detail, _perf_tables, _monitor_tables)
+    _sample_detail, _perf_tables, _monitor_tables, _response_facts)
 
 
 def migrate(db: sqlite3.Connection) -> None:

@@ -34,15 +34,12 @@ __all__ = ["SCHEMA_VERSION", "SampleRow", "Store", "StoredResponse", "default_st
 
 _SAMPLE_COLUMNS = ("model, benchmark, item_id, repeat, item_group, status, metrics_json, "
                    "extracted, reason, extraction_failed, error, response_key, detail_json")
-# One pass over a run: each sample with what the results need of its response. SQLite < 3.42
-# rejects JSON that Python writes for an infinite log-probability (-Infinity); such a response
-# comes back whole and is read in Python.
+# One pass over a run: each sample with what the results need of its response (kept in
+# `response_facts` as the response is written: see `store.schema.FACTS`).
 _RUN_QUERY = (
     "SELECT " + ", ".join(f"s.{c.strip()}" for c in _SAMPLE_COLUMNS.split(",")) + ", "
-    "r.key, r.kind, r.created_at, CASE WHEN json_valid(r.response_json) THEN "
-    "json_extract(r.response_json, '$.usage', '$.timing', '$.finish_reason') "
-    "ELSE r.response_json END "
-    "FROM samples s LEFT JOIN responses r ON r.key = s.response_key WHERE s.run_id = ? "
+    "f.key, f.kind, f.created_at, f.facts_json "
+    "FROM samples s LEFT JOIN response_facts f ON f.key = s.response_key WHERE s.run_id = ? "
     "ORDER BY s.model, s.benchmark, s.item_id, s.repeat"
 )
 
@@ -437,12 +434,32 @@ def _metrics(text: str) -> dict[str, float]:
     return dict(_parsed_metrics(text))
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
+@lru_cache(maxsize=4096)
+def _parsed_detail(text: str) -> tuple[dict[str, Any], bool]:
+    got = _fast_loads(text)
+    flat = isinstance(got, dict) and all(isinstance(v, _SCALARS) for v in got.values())
+    return got, flat
+
+
+def _detail(text: str) -> Any:
+    """A sample's detail: most runs repeat a few texts ('{"mode": "generative"}') over every
+    sample, so a flat one (only scalars in it: its copy is a full one) is parsed once; any
+    other is parsed anew for each sample, which may change its own."""
+    if text == "{}":
+        return {}
+    got, flat = _parsed_detail(text)
+    return dict(got) if flat else _fast_loads(text)
+
+
 def _sample(r: Sequence[Any]) -> SampleRow:
     return assemble(SampleRow, {
         "model": r[0], "benchmark": r[1], "item_id": r[2], "repeat": r[3], "group": r[4],
         "status": r[5], "metrics": _metrics(r[6]), "extracted": r[7], "reason": r[8],
         "extraction_failed": bool(r[9]), "error": r[10], "response_key": r[11],
-        "detail": _loads(r[12])})
+        "detail": _detail(r[12])})
 
 
 def _stored_response(key: str, kind: str, created_at: float, facts: str | None

@@ -1,0 +1,61 @@
+"""The efficiency rows read each stored response's usage and timing as their fields (no Usage
+or Timing built per response): the same figures as through `usage_timing`, and the same error
+for a field neither class has."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from shootout.analysis.efficiency import _collect, efficiency_rows, usage_timing
+from shootout.perf.cost import Tokens
+from shootout.perf.metrics import request_metrics
+from shootout.store import RunRecord, SampleRow, StoredResponse
+
+ROW = SampleRow(model="m", benchmark="gsm8k", item_id="i0", repeat=0, group="", status="ok",
+                metrics={"acc": 1.0}, extracted=None, reason="", extraction_failed=False,
+                error=None, response_key="k0", detail={})
+RESPONSES = (
+    StoredResponse("k0", "generate", 10.0, {"prompt_tokens": 12, "completion_tokens": 5,
+                                            "cached_tokens": 4, "estimated": True},
+                   {"ttft": 0.25, "e2e": 1.0, "chunk_times": [0.25, 0.5], "connect": 0.05}),
+    StoredResponse("k1", "generate", 11.0, {"prompt_tokens": 7, "completion_tokens": 9,
+                                            "reasoning_tokens": 3, "cache_write_tokens": 2,
+                                            "batch": True}, {"e2e": 2.0}),
+    StoredResponse("k2", "loglikelihood", 12.0, {"prompt_tokens": 30},
+                   {"ttft": None, "e2e": 0.5}),
+    StoredResponse("k3", "generate", 12.5, {}, {"ttft": 0.1, "e2e": 0.3,
+                                                "first_answer": 0.2}),
+)
+
+
+def _run(responses: tuple[StoredResponse, ...]) -> RunRecord:
+    samples = [replace(ROW, item_id=f"i{i}", response_key=r.key)
+               for i, r in enumerate(responses)]
+    samples.append(replace(ROW, item_id="i9", response_key="k0"))  # a shared answer
+    return RunRecord(run_id="r", status="complete", created_at=0.0, updated_at=1.0, spec={},
+                     manifest={}, samples=tuple(samples),
+                     responses={r.key: r for r in responses})
+
+
+def test_the_fields_give_what_the_records_gave() -> None:
+    g = _collect(_run(RESPONSES))[("m", "gsm8k")]
+    pairs = [usage_timing(r) for r in RESPONSES]
+    tokens = [Tokens(u.prompt_tokens, u.cached_tokens, u.completion_tokens,
+                     u.reasoning_tokens, u.cache_write_tokens) for u, _ in pairs]
+    assert g.tokens == tokens[0] + tokens[1] + tokens[2] + tokens[3]
+    assert g.batch_tokens == tokens[1] and g.batched == 1 and g.estimated == 1
+    assert g.items == {"i0", "i1", "i2", "i3", "i9"} and len(g.keys) == 4
+    assert g.timed == [request_metrics(t, u) for (u, t), r in zip(pairs, RESPONSES, strict=True)
+                       if r.kind == "generate" and t.ttft is not None]
+    assert g.intervals == [(r.created_at - t.e2e, r.created_at)
+                           for (_, t), r in zip(pairs, RESPONSES, strict=True)]
+    assert g.connects == [0.05]
+
+
+@pytest.mark.parametrize("where", ["usage", "timing"])
+def test_a_field_neither_class_has_fails_as_before(where: str) -> None:
+    bad = replace(RESPONSES[1], **{where: {**getattr(RESPONSES[1], where), "tokens": 3}})
+    with pytest.raises(TypeError, match="unexpected keyword argument 'tokens'"):
+        efficiency_rows(_run((RESPONSES[0], bad)), [])

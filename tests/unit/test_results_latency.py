@@ -1,0 +1,34 @@
+"""`request_latency`: each model's stored responses once, in key order, whatever the order of
+the samples that use them."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from shootout.analysis.results import request_latency
+from shootout.store import RunRecord, SampleRow, StoredResponse
+
+ROW = SampleRow(model="a", benchmark="gsm8k", item_id="i", repeat=0, group="", status="ok",
+                metrics={"acc": 1.0}, extracted=None, reason="", extraction_failed=False,
+                error=None, response_key=None, detail={})
+
+
+def _resp(key: str, e2e: float, kind: str = "generate") -> StoredResponse:
+    return StoredResponse(key, kind, 1.0, {"completion_tokens": 4}, {"ttft": 0.5, "e2e": e2e})
+
+
+def test_each_models_responses_once_in_key_order() -> None:
+    keys = [("b", "k3"), ("a", "k2"), ("b", "k1"), ("a", "k0"), ("a", "k2"), ("b", None),
+            ("c", None), ("a", "k-lost")]
+    samples = tuple(replace(ROW, model=m, item_id=f"i{i}", response_key=k)
+                    for i, (m, k) in enumerate(keys))
+    responses = {r.key: r for r in (_resp("k0", 1.0), _resp("k1", 2.0), _resp("k2", 4.0),
+                                    _resp("k3", 8.0, "loglikelihood"))}
+    run = RunRecord(run_id="r", status="complete", created_at=0.0, updated_at=1.0, spec={},
+                    manifest={}, samples=samples, responses=responses)
+    got = request_latency(run)
+    assert list(got) == ["a", "b"]  # c has no stored response
+    assert got["a"] == {"e2e_ms": [1000.0, 4000.0], "ttft_ms": [500.0, 500.0],
+                        "tokens_per_s": [4.0, 1.0]}
+    assert got["b"] == {"e2e_ms": [2000.0, 8000.0], "ttft_ms": [500.0, 500.0],
+                        "tokens_per_s": [2.0]}
