@@ -9,6 +9,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from ..analysis.fingerprint import own_benchmarks, results_fingerprint
 from ..analysis.formatting import ci, json_safe, money_cli, num, pct
 from ..analysis.results import RunResults, build_results
 from ..errors import ConfigError
@@ -24,6 +25,9 @@ def results_command(
     ),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
     store: Path = typer.Option(None, "--store", help="Results database."),
+    rebuild: bool = typer.Option(
+        False, "--rebuild", help="Build the results from the samples again, not from the copy "
+        "kept in the store (kept while nothing it was built from has changed)."),
 ) -> None:
     """Show a stored run's scores: model x benchmark, with standard errors and n."""
     from .runs import latest_run, open_store
@@ -32,7 +36,7 @@ def results_command(
     if run_id is not None and db.get_run(run_id) is None and (perf := db.get_perf(run_id)):
         _emit_perf(perf, json_out=json_out)
         return
-    emit_results(db, run_id or latest_run(db), json_out=json_out)
+    emit_results(db, run_id or latest_run(db), json_out=json_out, rebuild=rebuild)
 
 
 def _emit_perf(perf: dict[str, Any], *, json_out: bool) -> None:
@@ -46,11 +50,23 @@ def _emit_perf(perf: dict[str, Any], *, json_out: bool) -> None:
         print_perf_table(payload)
 
 
-def results_payload(db: Store, run_id: str) -> dict[str, Any]:
-    """The results JSON of one stored run."""
+def results_payload(db: Store, run_id: str, *, rebuild: bool = False) -> dict[str, Any]:
+    """The results JSON of one stored run: the build kept in the store while nothing it was
+    built from has changed (`store.built`), otherwise built now and kept (`rebuild`: built
+    now whatever is kept)."""
     if db.get_run(run_id) is None:
         raise ConfigError(f"no run {run_id!r} in {db.path}")
-    return payload(build_results(db, [run_id]).runs[0])
+    fingerprint, revision = results_fingerprint(), db.revision(run_id)
+    if not rebuild and (kept := db.get_built(run_id, fingerprint, revision)) is not None:
+        return dict(json.loads(kept))
+    data = payload(build_results(db, [run_id]).runs[0])
+    text = json.dumps(data, ensure_ascii=False)
+    # kept only where it reads back as built (a dict with number keys would not)
+    if own_benchmarks({r["benchmark"] for r in data["results"]}
+                      | {e["benchmark"] for e in data["efficiency"] if e.get("benchmark")}) \
+            and json.loads(text) == data:
+        db.put_built(run_id, fingerprint, revision, text)
+    return data
 
 
 def payload(res: RunResults) -> dict[str, Any]:
@@ -78,8 +94,8 @@ def payload(res: RunResults) -> dict[str, Any]:
     )
 
 
-def emit_results(db: Store, run_id: str, *, json_out: bool) -> None:
-    data = results_payload(db, run_id)
+def emit_results(db: Store, run_id: str, *, json_out: bool, rebuild: bool = False) -> None:
+    data = results_payload(db, run_id, rebuild=rebuild)
     if json_out:
         print(json.dumps(data, indent=2, ensure_ascii=False))
         return

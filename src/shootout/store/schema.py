@@ -11,6 +11,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
+from .built import BUILT_SCHEMA, BUILT_TRIGGERS
+
 SCHEMA_VERSION = 1
 
 SCHEMA = """
@@ -184,8 +186,15 @@ def _response_facts(db: sqlite3.Connection) -> None:
         db.execute(statement)
 
 
+def _built_results(db: sqlite3.Connection) -> None:
+    """Kept builds of the results JSON and the revision counters that say when one is stale
+    (`store.built`). A store that had no counters has no kept builds either: they start at 0."""
+    for statement in statements(BUILT_SCHEMA + BUILT_TRIGGERS):
+        db.execute(statement)
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
-    _sample_detail, _perf_tables, _monitor_tables, _response_facts)
+    _sample_detail, _perf_tables, _monitor_tables, _response_facts, _built_results)
 
 
 def migrate(db: sqlite3.Connection) -> None:

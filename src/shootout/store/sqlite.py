@@ -20,6 +20,7 @@ from typing import Any
 
 from ..errors import StoreError
 from ..frozen import assemble
+from .built import BuiltStore
 from .probes import ProbeStore
 from .rows import ANSWERED, PerfLevelRow, RunRecord, SampleRow, StoredResponse
 from .schema import SCHEMA, SCHEMA_VERSION, migrate, statements
@@ -51,7 +52,7 @@ def default_store_path() -> Path:
     return Path(os.environ.get("SHOOTOUT_STORE", ".shootout/results.sqlite"))
 
 
-class Store(ProbeStore):
+class Store(ProbeStore, BuiltStore):
     """One SQLite file. Safe for several processes: WAL plus a busy timeout."""
 
     def __init__(self, path: Path | str) -> None:
