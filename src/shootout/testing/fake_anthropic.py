@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from .fake_server import FakeOpenAIServer, _Conn, _Request
+from .fake_http import _Conn, _Request
+from .fake_server import FakeOpenAIServer
 
 
 class AnthropicFault(StrEnum):

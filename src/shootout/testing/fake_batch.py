@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .fake_anthropic import FakeAnthropicServer, _MessagesExchange
-from .fake_server import FakeOpenAIServer, _Conn, _Exchange, _Request
+from .fake_http import _Conn, _Request
+from .fake_server import FakeOpenAIServer, _Exchange
 
 
 class _Capture:

@@ -44,15 +44,16 @@ import hashlib
 import json
 import random
 import socket
-import struct
-import subprocess
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
-from http import HTTPStatus
 from typing import Any
+
+from .fake_http import _Conn, _read_request, _Request
+from .fake_process import FakeServerProcess as FakeServerProcess  # its old home
+from .fake_wire import _choice, _event, _usage, fake_logprob, reasoning_rejection
 
 
 class Fault(StrEnum):
@@ -243,93 +244,6 @@ class FakeOpenAIServer:
     async def exchange(self, req: _Request, conn: _Conn) -> None:
         """Answer one request (a fake of another API overrides this)."""
         await _Exchange(self, req, conn).handle()
-
-
-@dataclass
-class _Request:
-    method: str
-    path: str
-    headers: dict[str, str]  # as sent (original case)
-    body: bytes
-    arrived: float  # loop time when the whole request was read
-
-    @property
-    def keep_alive(self) -> bool:
-        lower = {k.lower(): v.lower() for k, v in self.headers.items()}
-        return lower.get("connection") != "close"
-
-
-async def _read_request(reader: asyncio.StreamReader) -> _Request | None:
-    try:
-        head = await reader.readuntil(b"\r\n\r\n")
-    except asyncio.IncompleteReadError:
-        return None
-    lines = head.decode("latin-1").split("\r\n")
-    parts = lines[0].split(" ")
-    if len(parts) < 2:
-        return None
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        if line:
-            key, _, value = line.partition(":")
-            headers[key.strip()] = value.strip()
-    length = next((v for k, v in headers.items() if k.lower() == "content-length"), "0")
-    body = await reader.readexactly(int(length or 0))
-    arrived = asyncio.get_running_loop().time()
-    return _Request(parts[0].upper(), parts[1], headers, body, arrived)
-
-
-class _Conn:
-    """Writes one response: fixed-length, chunked (keep-alive) or close-delimited."""
-
-    def __init__(self, writer: asyncio.StreamWriter, keep_alive: bool) -> None:
-        self.writer = writer
-        self.keep_alive = keep_alive
-        self.chunked = False
-        self.aborted = False
-
-    def _head(self, status: int, headers: dict[str, str]) -> bytes:
-        lines = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}"]
-        lines += [f"{k}: {v}" for k, v in headers.items()]
-        lines.append("Connection: " + ("keep-alive" if self.keep_alive else "close"))
-        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-
-    async def raw(
-        self, status: int, data: bytes, ctype: str, headers: dict[str, str] | None = None
-    ) -> None:
-        head = {"Content-Type": ctype, "Content-Length": str(len(data)), **(headers or {})}
-        await self._send(self._head(status, head) + data)
-
-    async def json(
-        self, status: int, obj: dict[str, Any], headers: dict[str, str] | None = None
-    ) -> None:
-        await self.raw(status, json.dumps(obj).encode(), "application/json", headers)
-
-    async def start_stream(self, chunked: bool) -> None:
-        self.chunked = chunked
-        self.keep_alive = self.keep_alive and chunked
-        head = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
-        if chunked:
-            head["Transfer-Encoding"] = "chunked"
-        await self._send(self._head(200, head))
-
-    async def body(self, data: bytes) -> None:
-        await self._send(b"%x\r\n%s\r\n" % (len(data), data) if self.chunked else data)
-
-    async def end_stream(self) -> None:
-        if self.chunked:
-            await self._send(b"0\r\n\r\n")
-
-    async def _send(self, data: bytes) -> None:
-        self.writer.write(data)
-        await self.writer.drain()
-
-    def reset(self) -> None:
-        sock = self.writer.get_extra_info("socket")
-        if sock is not None:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        self.writer.transport.abort()
-        self.aborted = True
 
 
 _LIMITED = {"error": {"message": "rate limited"}}
@@ -549,108 +463,6 @@ class _Exchange:
         await self.conn.json(200, {"id": "x", "object": "text_completion",
                                    "model": body.get("model"), "choices": [choice],
                                    "usage": usage})
-
-
-def _event(obj: dict[str, Any]) -> bytes:
-    return b"data: " + json.dumps(obj).encode() + b"\n\n"
-
-
-def _choice(chat: bool, piece: str | None, finish_reason: str = "stop") -> dict[str, Any]:
-    """A streamed choice: a piece of the answer, or (None) the last one, with finish_reason."""
-    finish = None if piece is not None else finish_reason
-    if chat:
-        return {"index": 0, "delta": {"content": piece} if piece else {}, "finish_reason": finish}
-    return {"index": 0, "text": piece or "", "finish_reason": finish}
-
-
-def _usage(body: dict[str, Any], pieces: list[str], reasoning: int = 0) -> dict[str, Any]:
-    n_prompt = len(json.dumps(body.get("messages") or body.get("prompt")).split())
-    n_out = len(pieces) + reasoning
-    usage: dict[str, Any] = {"prompt_tokens": n_prompt, "completion_tokens": n_out,
-                             "total_tokens": n_prompt + n_out}
-    if reasoning:
-        usage["completion_tokens_details"] = {"reasoning_tokens": reasoning}
-    return usage
-
-
-def reasoning_rejection(body: dict[str, Any]) -> dict[str, Any] | None:
-    """The 400 body OpenAI's reasoning models return for the first parameter they reject
-    (messages as the API words them), or None when they accept the request."""
-
-    def error(param: str, code: str, message: str) -> dict[str, Any]:
-        return {"error": {"message": message, "type": "invalid_request_error",
-                          "param": param, "code": code}}
-
-    if "max_tokens" in body:
-        return error("max_tokens", "unsupported_parameter",
-                     "Unsupported parameter: 'max_tokens' is not supported with this model. "
-                     "Use 'max_completion_tokens' instead.")
-    if "temperature" in body and body["temperature"] != 1:
-        return error("temperature", "unsupported_value",
-                     f"Unsupported value: 'temperature' does not support {body['temperature']} "
-                     "with this model. Only the default (1) value is supported.")
-    for param in ("top_p", "stop"):
-        if param in body:
-            return error(param, "unsupported_parameter",
-                         f"Unsupported parameter: '{param}' is not supported with this model.")
-    return None
-
-
-def fake_logprob(text: str) -> float:
-    """A deterministic pseudo log-probability of a token."""
-    return -(hashlib.sha256(text.encode()).digest()[0] / 32.0) - 0.01
-
-
-# -- the same server in its own process ---------------------------------------------------
-class FakeServerProcess:
-    """A FakeOpenAIServer in a subprocess, so that its CPU time and the GIL are not the
-    client's: `with FakeServerProcess(ttft=0.05, itl=0.02) as srv: srv.base_url`."""
-
-    def __init__(
-        self,
-        ttft: float = 0.0,
-        itl: float = 0.0,
-        n_chunks: int = 4,
-        fill_max_tokens: bool = True,
-        timing_log: str | None = None,
-    ) -> None:
-        self.args = [
-            sys.executable, "-c", "from shootout.testing.fake_server import main; main()",
-            "--ttft", str(ttft), "--itl", str(itl), "--n-chunks", str(n_chunks),
-        ] + (["--fill-max-tokens"] if fill_max_tokens else [])
-        if timing_log:
-            self.args += ["--timing-log", timing_log]
-        self.proc: subprocess.Popen[str] | None = None
-        self.port = 0
-
-    def __enter__(self) -> FakeServerProcess:
-        self.proc = subprocess.Popen(
-            self.args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-        )
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if not line.strip().isdigit():
-            self.__exit__()
-            raise RuntimeError(f"fake server did not start: {line!r}")
-        self.port = int(line)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.proc is None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        for stream in (self.proc.stdin, self.proc.stdout):
-            if stream is not None:
-                stream.close()
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
 
 
 async def _serve_main(srv: FakeOpenAIServer) -> None:
