@@ -202,3 +202,14 @@ def test_the_cli_prints_the_same_json_served_or_built(store, builds, capsys):
     main([*args, "--rebuild"])
     rebuilt = capsys.readouterr().out
     assert served == built == rebuilt and len(builds) == 2
+
+
+def test_every_benchmark_shootout_ships_is_its_own():
+    """Shipped benchmarks, MMLU's per-subject tasks and prompt variants are kept (a class
+    made with `type()` once said it came from `abc`, so a per-subject run was never kept)."""
+    from shootout.benchmarks import SUITES
+    from shootout.benchmarks.mmlu import SUBJECTS
+
+    names = [*SUITES["all"], *(f"mmlu_{s}" for s in SUBJECTS), "arc_easy@v1", "mmlu@v2"]
+    assert all(fingerprint.own_benchmarks([n]) for n in names), [
+        n for n in names if not fingerprint.own_benchmarks([n])]

@@ -216,6 +216,7 @@ def subject_benchmark(name: str) -> type[MMLUSubject] | None:
             f"MMLU_{subject}",
             (MMLUSubject,),
             {
+                "__module__": __name__,
                 "name": name,
                 "subject": subject,
                 "description": f"MMLU test, subject {subject.replace('_', ' ')}",

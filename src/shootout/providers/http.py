@@ -380,7 +380,7 @@ class _AiohttpPath:
                                    timeout=self.timeout, allow_redirects=False,
                                    proxy=self.proxy, trace_request_ctx=stats)
 
-    async def _check(self, http: HTTPClient, resp: Any, path: str) -> None:
+    async def _check(self, http: HTTPClient, resp: Any) -> None:
         if resp.status >= 400:
             text = await resp.text(errors="replace")
             raise status_error(resp.status, resp.url.path, text, resp.headers, http.secret)
@@ -389,7 +389,7 @@ class _AiohttpPath:
                         stats: StreamStats | None) -> dict[str, Any]:
         try:
             async with self._request(http, path, body, stats) as resp:
-                await self._check(http, resp, path)
+                await self._check(http, resp)
                 text = await resp.text(errors="replace")
         except self.errors as e:
             raise RetryableProviderError(f"{path}: {aiohttp_reason(e)}") from e
@@ -401,7 +401,7 @@ class _AiohttpPath:
                      stats: StreamStats | None) -> AsyncIterator[tuple[float, str]]:
         try:
             async with self._request(http, path, body, stats) as resp:
-                await self._check(http, resp, path)
+                await self._check(http, resp)
                 ctype = resp.headers.get("content-type", "")
                 if "text/event-stream" not in ctype:
                     raise RetryableProviderError(
