@@ -250,11 +250,12 @@ class Store(ProbeStore, BuiltStore):
     def sent_usage(self, run_id: str) -> Iterator[tuple[str, dict[str, Any]]]:
         """(model, usage) of each answer this run asked for itself, in any of its invocations
         (answers from the cache cost it nothing): what the run has spent."""
+        # the usage as `response_facts` keeps it (not the whole response text, parsed)
         rows = self._db.execute(
-            "SELECT s.model, r.response_json FROM samples s JOIN responses r "
-            "ON r.key = s.response_key WHERE s.run_id=? AND s.attempts > 0", (run_id,))
-        for model, response in rows.fetchall():
-            yield model, dict(_loads(response).get("usage") or {})
+            "SELECT s.model, f.facts_json FROM samples s JOIN response_facts f "
+            "ON f.key = s.response_key WHERE s.run_id=? AND s.attempts > 0", (run_id,))
+        for model, facts in rows.fetchall():
+            yield model, dict(_facts(facts)[0] or {})
 
     def count_failed(self, run_id: str) -> int:
         row = self._db.execute(
@@ -420,10 +421,6 @@ def _fast_loads(text: str) -> Any:
     return json.loads(text)
 
 
-def _loads(text: str) -> Any:
-    return {} if text == "{}" else _fast_loads(text)
-
-
 @lru_cache(maxsize=4096)
 def _parsed_metrics(text: str) -> dict[str, float]:
     return dict(_fast_loads(text))
@@ -463,14 +460,20 @@ def _sample(r: Sequence[Any]) -> SampleRow:
         "detail": _detail(r[12])})
 
 
+def _facts(facts: str | None) -> list[Any]:
+    """A response's [usage, timing, finish_reason] from `response_facts.facts_json`: that
+    JSON array, or the whole response where SQLite could not read it (`store.schema.FACTS`)."""
+    got = _fast_loads(facts) if facts else {}
+    if isinstance(got, dict):
+        return [got.get("usage"), got.get("timing"), got.get("finish_reason")]
+    return list(got)
+
+
 def _stored_response(key: str, kind: str, created_at: float, facts: str | None
                      ) -> StoredResponse:
     """From `_RUN_QUERY`'s columns: [usage, timing, finish_reason] as a JSON array, or the
     whole response where SQLite could not read it."""
-    got = _fast_loads(facts) if facts else {}
-    if isinstance(got, dict):
-        got = [got.get("usage"), got.get("timing"), got.get("finish_reason")]
-    usage, timing, finish = got
+    usage, timing, finish = _facts(facts)
     return assemble(StoredResponse, {
         "key": key, "kind": kind, "created_at": float(created_at), "usage": usage or {},
         "timing": timing or {}, "finish_reason": finish})
