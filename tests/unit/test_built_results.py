@@ -213,3 +213,14 @@ def test_every_benchmark_shootout_ships_is_its_own():
     names = [*SUITES["all"], *(f"mmlu_{s}" for s in SUBJECTS), "arc_easy@v1", "mmlu@v2"]
     assert all(fingerprint.own_benchmarks([n]) for n in names), [
         n for n in names if not fingerprint.own_benchmarks([n])]
+
+
+def test_only_the_newest_builds_of_a_run_are_kept(store, monkeypatch):
+    from shootout.store.built import KEPT_PER_RUN
+
+    for i in range(KEPT_PER_RUN + 3):
+        monkeypatch.setattr(results_cli, "results_fingerprint", lambda i=i: f"code {i}")
+        results_payload(store, RUN_ID)
+    kept = [r[0] for r in store._db.execute(
+        "SELECT fingerprint FROM built_results ORDER BY created_at")]
+    assert kept == [f"code {i}" for i in range(3, KEPT_PER_RUN + 3)]

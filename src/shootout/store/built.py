@@ -35,6 +35,8 @@ CREATE TABLE IF NOT EXISTS built_results (
 ) WITHOUT ROWID;
 """
 
+KEPT_PER_RUN = 4  # builds kept per run (under as many fingerprints)
+
 _BUMP = ("INSERT INTO revisions VALUES ({scope}, 1) "
          "ON CONFLICT(scope) DO UPDATE SET n = n + 1;")
 
@@ -86,6 +88,11 @@ class BuiltStore:
         try:
             self._db.execute("INSERT OR REPLACE INTO built_results VALUES (?, ?, ?, ?, ?)",
                              (run_id, fingerprint, revision, time.time(), payload))
+            # an edited checkout makes a new fingerprint each time: the newest few are kept
+            self._db.execute(
+                "DELETE FROM built_results WHERE run_id = ? AND fingerprint NOT IN (SELECT "
+                "fingerprint FROM built_results WHERE run_id = ? ORDER BY created_at DESC "
+                f"LIMIT {KEPT_PER_RUN})", (run_id, run_id))
         except sqlite3.OperationalError:
             return False
         return True
