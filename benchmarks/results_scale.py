@@ -12,7 +12,8 @@ multiple-choice ones as ARC, the generative ones as GSM8K under their own primar
 Prints the sample count, then the best of `--repeats` wall times of the commands run as a
 user runs them: `python -m shootout results RUN --json --rebuild` (built from the samples, and
 kept in the store), the same without `--rebuild` (served from the kept build),
-`report RUN --md F --html F`, and the in-process build of the results JSON
+`report RUN --md F --html F` with `--rebuild` (built from the samples, and kept) and without
+(served from the kept report), and the in-process build of the results JSON
 (`results_payload(rebuild=True)`, imports excluded). `--out` keeps
 what the commands wrote (results.json, r.md, r.html), to compare two versions' outputs.
 """
@@ -122,22 +123,23 @@ def main() -> None:
     out = args.out or Path(tmp) / "report"
     out.mkdir(parents=True, exist_ok=True)
     results = [py, "-m", "shootout", "results", run, "--store", str(path), "--json"]
+    report = [py, "-m", "shootout", "report", run, "--store", str(path), "--md",
+              str(out / "r.md"), "--html", str(out / "r.html")]
     commands = {
         # built from the samples (and kept in the store), then served from the kept copy
         "shootout results --json --rebuild": [*results, "--rebuild"],
         "shootout results --json": results,
-        "shootout report --md --html": [py, "-m", "shootout", "report", run, "--store",
-                                        str(path), "--md", str(out / "r.md"),
-                                        "--html", str(out / "r.html")],
+        "shootout report --md --html --rebuild": [*report, "--rebuild"],
+        "shootout report --md --html": report,
     }
     for name, cmd in commands.items():
         def go(cmd: list[str] = cmd) -> None:
             stdout = out / ("results.json" if "--json" in cmd else "report.log")
             with open(stdout, "w") as f:
                 subprocess.run(cmd, check=True, stdout=f)
-        print(f"{name:36} {best(go, args.repeats):7.2f} s", flush=True)
+        print(f"{name:46} {best(go, args.repeats):7.2f} s", flush=True)
     store = Store(path)
-    print(f"{'results built in-process':36} "
+    print(f"{'results built in-process':46} "
           f"{best(lambda: results_payload(store, run, rebuild=True), args.repeats):7.2f} s")
 
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import sys
-from dataclasses import replace
+import json
 from pathlib import Path
 
 import typer
@@ -39,17 +38,20 @@ def report_command(
         2.0, "--route-within", min=0, metavar="POINTS",
         help="Routing policy: the cheapest model within POINTS of the best, per domain.",
     ),
+    rebuild: bool = typer.Option(
+        False, "--rebuild", help="Build the report from the samples again, not from the copy "
+        "kept in the store (kept while nothing it was built from has changed)."),
 ) -> None:
     """Compare models across one or more stored runs: statistics, takeaways, recommendations.
 
     Without --html or --md the Markdown report is printed (without charts). A load test's id
     (from `shootout perf`) adds a "Load tests" section; given only load-test ids, the report
     is of the most recently updated run. Monitors (`shootout monitor`) of the report's models,
-    and any whose id is given, add an "Availability" section.
+    and any whose id is given, add an "Availability" section. The rendered report is kept in
+    the store and served again while nothing it was built from has changed.
     """
-    from ..analysis.routing import DEFAULT_WITHIN
-    from ..report.availability import load_monitors
-    from ..report.build import build_report, load_perf, with_routing
+    from ..report.build import load_perf
+    from ..report.kept import Options, Outputs, build_and_render, context, emit, report_key
     from .runs import latest_run, open_store
 
     db = open_store(store)
@@ -57,25 +59,19 @@ def report_command(
     monitor_ids = [i for i in given if db.get_run(i) is None and db.get_monitor(i) is not None]
     ids, perf_ids = split_ids(db, [i for i in given if i not in monitor_ids])
     perf = load_perf(db, perf_ids)
-    report = build_report(
-        db, ids or [latest_run(db)], models=_split(models, "--models"), profiles=profiles,
-        items_pair=_pair(items), max_items=max_items,
-    )
-    report = replace(report, perf=perf, monitors=load_monitors(db, report, monitor_ids))
-    if route_within != DEFAULT_WITHIN:
-        report = with_routing(report, route_within)
-    if html is None and md is None:
-        from ..report.markdown import render_markdown
-
-        sys.stdout.write(render_markdown(report, None, charts=False, max_items=max_items))
+    runs = ids or [latest_run(db)]
+    opts = Options(models=_split(models, "--models"), profiles=profiles, items_pair=_pair(items),
+                   route_within=route_within)
+    out = Outputs(md=md, html=html, charts=not no_charts, max_items=max_items)
+    ctx = context(db, runs, opts.models, monitor_ids)
+    key = None if ctx is None else report_key(db, ctx, opts, out, perf)
+    if key is not None and not rebuild and (kept := db.get_report(key)) is not None:
+        emit(json.loads(kept), out)
         return
-    if md is not None:
-        _write_md(report, md, charts=not no_charts, max_items=max_items)
-    if html is not None:
-        from ..report.html import render_html
-
-        _write(html, render_html(report, max_items=max_items))
-        print(f"wrote {html}")
+    payload = build_and_render(db, ctx, runs, opts, out, perf, monitor_ids)
+    if key is not None:
+        db.put_report(key, list(runs), json.dumps(payload, ensure_ascii=False))
+    emit(payload, out)
 
 
 def split_ids(db: Store, given: list[str]) -> tuple[list[str], list[str]]:
@@ -87,28 +83,6 @@ def split_ids(db: Store, given: list[str]) -> tuple[list[str], list[str]]:
         is_perf = db.get_run(i) is None and db.get_perf(i) is not None
         (perf if is_perf else runs).append(i)
     return runs, perf
-
-
-def _write_md(report: object, md: Path, *, charts: bool, max_items: int) -> None:
-    from ..report.markdown import render_markdown
-
-    try:
-        text = render_markdown(report, md, charts=charts, max_items=max_items)  # type: ignore[arg-type]
-    except ImportError as e:  # matplotlib is the optional `report` extra
-        print(f"warning: no PNG charts ({e}); pip install 'shootout[report]'", file=sys.stderr)
-        text = render_markdown(report, md, charts=False, max_items=max_items)  # type: ignore[arg-type]
-    _write(md, text)
-    folder = md.parent / f"{md.stem}_files"
-    extra = f" (charts in {folder})" if charts and folder.is_dir() else ""
-    print(f"wrote {md}{extra}")
-
-
-def _write(path: Path, text: str) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    except OSError as e:
-        raise ConfigError(f"cannot write {path}: {e.strerror}") from None
 
 
 def _split(value: str | None, flag: str) -> list[str] | None:

@@ -7,7 +7,7 @@ are `monitor.summary`'s, as `shootout monitor --summary` prints them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..analysis.formatting import num, pct
@@ -22,6 +22,7 @@ from .tables import Table, cell, lcell
 
 if TYPE_CHECKING:
     from .build import Report
+    from .model import ModelRef
 
 TITLE = "Availability"
 DEFINITIONS = (
@@ -39,13 +40,21 @@ SUMMARY_HEADERS = ("Model", "Probes", "Availability", "CI", "Failures", "Outages
 def load_monitors(store: Store, report: Report, ids: Sequence[str] = ()
                   ) -> tuple[dict[str, Any], ...]:
     """The summaries of the monitors named, then of those that probed a model of the report."""
+    return monitors_of(store, report.data.models,
+                       {r.run_id: r.manifest for r in report.data.runs}, ids)
+
+
+def monitors_of(store: Store, models: Sequence[ModelRef],
+                manifests: Mapping[str, Mapping[str, Any]], ids: Sequence[str] = ()
+                ) -> tuple[dict[str, Any], ...]:
+    """`load_monitors` from the report's models and their runs' manifests (by run id)."""
     chosen: dict[str, MonitorSession] = {}
     for mid in ids:
         session = store.get_monitor(mid)
         if session is None:
             raise ConfigError(f"no monitor {mid!r} in {store.path}")
         chosen[mid] = session
-    wanted = _report_models(report)
+    wanted = _report_models(models, manifests)
     for session in store.list_monitors():
         if session.monitor_id not in chosen and _probes_any(session, wanted):
             chosen[session.monitor_id] = session
@@ -53,11 +62,12 @@ def load_monitors(store: Store, report: Report, ids: Sequence[str] = ()
     return tuple(summarize(s, probes) for s in chosen.values())
 
 
-def _report_models(report: Report) -> set[tuple[str, str]]:
+def _report_models(models: Sequence[ModelRef], manifests: Mapping[str, Mapping[str, Any]]
+                   ) -> set[tuple[str, str]]:
     """(spec, public endpoint or "") of each model in the report's runs."""
     out = set()
-    for m in report.data.models:
-        info = report.data.run(m.run_id).manifest.get("models", {}).get(m.model) or {}
+    for m in models:
+        info = (manifests.get(m.run_id) or {}).get("models", {}).get(m.model) or {}
         if info.get("spec"):
             out.add((str(info["spec"]), public_url(str(info.get("base_url") or ""))))
     return out

@@ -95,7 +95,7 @@ def report_data(results: Results, models: list[str] | None = None) -> ReportData
     """The report's view of built results: models labelled, one compared metric per
     benchmark, the cells, item scores and breakdowns of the selected models."""
     by_run = {r.run_id: r for r in results.runs}
-    refs = _select(_model_refs(results.runs), models)
+    refs = select_models(_model_refs(results.runs), models)
     rows: dict[Key, list[Score]] = defaultdict(list)
     smp: dict[Key, list[SampleRow]] = {}
     for m in refs:
@@ -123,13 +123,18 @@ def report_data(results: Results, models: list[str] | None = None) -> ReportData
 
 
 def _model_refs(runs: Sequence[RunResults]) -> list[ModelRef]:
+    return model_refs([(r.run_id, r.run.spec, {m for (m, _) in r.samples}) for r in runs])
+
+
+def model_refs(runs: Sequence[tuple[str, Mapping[str, Any], set[str]]]) -> list[ModelRef]:
+    """The report's models, from each run's (id, configuration, models with samples): in the
+    configuration's order, then any other; a name in more than one run is `name@run_id`."""
     pairs: list[tuple[str, str]] = []
-    for r in runs:
-        scored = {m for (m, _) in r.samples}
-        names = [m.get("name") or m.get("spec") for m in r.run.spec.get("models", [])
+    for run_id, spec, scored in runs:
+        names = [m.get("name") or m.get("spec") for m in spec.get("models", [])
                  if isinstance(m, dict)]
         names += sorted(scored)
-        pairs += [(r.run_id, n) for n in dict.fromkeys(names) if n in scored]
+        pairs += [(run_id, n) for n in dict.fromkeys(names) if n in scored]
     count: dict[str, int] = defaultdict(int)
     for _, name in pairs:
         count[name] += 1
@@ -137,7 +142,8 @@ def _model_refs(runs: Sequence[RunResults]) -> list[ModelRef]:
             for rid, name in pairs]
 
 
-def _select(refs: list[ModelRef], wanted: list[str] | None) -> list[ModelRef]:
+def select_models(refs: list[ModelRef], wanted: list[str] | None) -> list[ModelRef]:
+    """The models `--models` names (name or label), in its order; all where it names none."""
     if not refs:
         raise ConfigError("the runs have no scored samples")
     if not wanted:

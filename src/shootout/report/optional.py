@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,15 @@ log = logging.getLogger(__name__)
 
 def collect_arch(data: ReportData) -> dict[str, dict[str, Any] | None]:
     """Per model label: parameters, experts, context window, quantisation (or None)."""
+    return arch_of(data.models, {r.run_id: r.manifest for r in data.runs})
+
+
+def arch_of(models: Sequence[ModelRef], manifests: Mapping[str, Mapping[str, Any]]
+            ) -> dict[str, dict[str, Any] | None]:
+    """`collect_arch` from the models and their runs' manifests (by run id)."""
     out: dict[str, dict[str, Any] | None] = {}
-    for m in data.models:
-        info = data.run(m.run_id).manifest.get("models", {}).get(m.model, {}) or {}
+    for m in models:
+        info = (manifests.get(m.run_id) or {}).get("models", {}).get(m.model, {}) or {}
         facts = None
         for cand in _arch_candidates(m, info):
             try:

@@ -13,6 +13,10 @@ runs). A copy is read back only where its revision is the current one, and the r
 read before the build starts, so a write made during a build leaves that build's copy stale,
 never served. Code and configuration that shape the results (shootout's own files, numpy's
 and scipy's versions, the price file) are the `fingerprint`, which the caller gives.
+
+`built_reports` keeps rendered reports the same way, under a key that `report.kept` makes of
+the revisions of the report's runs, the fingerprint and everything else the report is
+rendered from.
 """
 
 from __future__ import annotations
@@ -33,9 +37,16 @@ CREATE TABLE IF NOT EXISTS built_results (
     payload_json TEXT NOT NULL,
     PRIMARY KEY (run_id, fingerprint)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS built_reports (
+    key TEXT PRIMARY KEY,
+    run_ids TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    payload_json TEXT NOT NULL
+) WITHOUT ROWID;
 """
 
 KEPT_PER_RUN = 4  # builds kept per run (under as many fingerprints)
+KEPT_REPORTS = 8  # rendered reports kept in all (`report.kept`)
 
 _BUMP = ("INSERT INTO revisions VALUES ({scope}, 1) "
          "ON CONFLICT(scope) DO UPDATE SET n = n + 1;")
@@ -103,3 +114,27 @@ class BuiltStore:
             self._db.execute("DELETE FROM built_results")
         else:
             self._db.execute("DELETE FROM built_results WHERE run_id=?", (run_id,))
+
+    def models_benchmarks(self, run_id: str) -> list[tuple[str, str]]:
+        """Each (model, benchmark) a run has samples of (from the index: no sample is read)."""
+        return [(str(m), str(b)) for m, b in self._db.execute(
+            "SELECT DISTINCT model, benchmark FROM samples WHERE run_id=?", (run_id,))]
+
+    def get_report(self, key: str) -> str | None:
+        """The rendered report kept under this key (`report.kept`), or None."""
+        row = self._db.execute(
+            "SELECT payload_json FROM built_reports WHERE key=?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def put_report(self, key: str, run_ids: list[str], payload: str) -> bool:
+        """Keep a rendered report (the newest KEPT_REPORTS are kept); False where the store
+        cannot be written (the report is still good, it is only not kept)."""
+        try:
+            self._db.execute("INSERT OR REPLACE INTO built_reports VALUES (?, ?, ?, ?)",
+                             (key, ",".join(run_ids), time.time(), payload))
+            self._db.execute(
+                "DELETE FROM built_reports WHERE key NOT IN (SELECT key FROM built_reports "
+                f"ORDER BY created_at DESC LIMIT {KEPT_REPORTS})")
+        except sqlite3.OperationalError:
+            return False
+        return True

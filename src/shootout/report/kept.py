@@ -1,0 +1,221 @@
+"""A rendered report kept in the store, served again while nothing it was rendered from has
+changed (`shootout report`; `--rebuild` renders it anew whatever is kept).
+
+Building the report of a 500k-sample run takes tens of seconds: every sample is read, and the
+paired comparisons run over every pair of models. What it renders to (the Markdown, its PNG
+charts, the HTML) is kept in the store's `built_reports` under a key made of everything the
+rendering is a function of:
+
+- the revision of each of the report's runs (`Store.revision`: counters that triggers bump on
+  any write to a run's samples or row, or to any stored response), read before the build;
+- the code: the results' fingerprint (`analysis.fingerprint`: shootout's files, Python's,
+  numpy's and scipy's versions, the price file), the report's templates, and the installed
+  jinja2 and matplotlib;
+- the options: `--models`, the content of `--profiles`, `--items`, `--max-items`,
+  `--no-charts`, `--route-within`, and which outputs are asked for (the Markdown file's name:
+  its charts are linked under `<stem>_files/`);
+- what is read at each call, not from the runs' samples: the models' architecture facts
+  (`optional.arch_of`: a GGUF header, a config from the Hugging Face cache), the load tests
+  and the monitors' summaries, compared by content.
+
+A report with a benchmark that is not shootout's own (a plug-in's) is never kept: its code is
+not in the fingerprint. Nor is one whose `--profiles` file cannot be read (the build says what
+is wrong with it).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from ..analysis.fingerprint import own_benchmarks, results_fingerprint
+from ..errors import ConfigError
+from ..store import Store
+from .availability import monitors_of
+from .model import ModelRef, model_refs, select_models
+from .optional import arch_of
+
+_TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """What `shootout report` was asked to write: stdout (neither file), and/or the files."""
+
+    md: Path | None
+    html: Path | None
+    charts: bool
+    max_items: int
+
+    @property
+    def stdout(self) -> bool:
+        return self.md is None and self.html is None
+
+
+@dataclass(frozen=True)
+class Options:
+    """`shootout report`'s options that shape the report (besides its outputs)."""
+
+    models: list[str] | None
+    profiles: Path | None
+    items_pair: tuple[str, str] | None
+    route_within: float
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a report is built from besides the runs' samples, read without reading them."""
+
+    run_ids: tuple[str, ...]
+    models: tuple[ModelRef, ...]
+    arch: dict[str, dict[str, Any] | None]
+    monitors: tuple[dict[str, Any], ...]
+    keep: bool  # every benchmark is shootout's own
+
+
+def context(db: Store, run_ids: Sequence[str], models: list[str] | None,
+            monitor_ids: Sequence[str]) -> Context | None:
+    """None where a run is unknown (the build then says so, as it always did)."""
+    runs = {}
+    for rid in dict.fromkeys(run_ids):
+        row = db.get_run(rid)
+        if row is None:
+            return None
+        runs[rid] = row
+    cells = {rid: db.models_benchmarks(rid) for rid in runs}
+    refs = select_models(model_refs(
+        [(rid, runs[rid]["spec"] or {}, {m for m, _ in cells[rid]}) for rid in runs]), models)
+    manifests = {rid: runs[rid]["manifest"] or {} for rid in runs}
+    return Context(
+        run_ids=tuple(runs), models=tuple(refs), arch=arch_of(refs, manifests),
+        monitors=monitors_of(db, refs, manifests, monitor_ids),
+        keep=own_benchmarks({b for c in cells.values() for _, b in c}))
+
+
+@lru_cache(maxsize=1)
+def _render_code() -> str:
+    h = hashlib.sha256()
+    for dist in ("jinja2", "matplotlib"):
+        try:
+            h.update(f"{dist} {metadata.version(dist)}\n".encode())
+        except metadata.PackageNotFoundError:
+            h.update(f"{dist} absent\n".encode())
+    for path in sorted(_TEMPLATES.rglob("*")):
+        if path.is_file():
+            st = path.stat()
+            h.update(f"{path.name} {st.st_size} {st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def report_key(db: Store, ctx: Context, opts: Options, out: Outputs,
+               perf: Sequence[Mapping[str, Any]]) -> str | None:
+    """The key of this report in `built_reports`, or None where it is not to be kept."""
+    try:
+        profiles_text = None if opts.profiles is None else opts.profiles.read_bytes()
+    except OSError:
+        return None
+    if not ctx.keep:
+        return None
+    parts = {
+        "code": [results_fingerprint(), _render_code()],
+        "runs": [[rid, db.revision(rid)] for rid in ctx.run_ids],
+        "options": [opts.models, opts.items_pair, opts.route_within],
+        "profiles": None if profiles_text is None else hashlib.sha256(profiles_text).hexdigest(),
+        "outputs": {"md": None if out.md is None else out.md.name, "html": out.html is not None,
+                    "charts": out.charts, "max_items": out.max_items},
+        "arch": ctx.arch, "perf": list(perf), "monitors": list(ctx.monitors),
+    }
+    text = json.dumps(parts, sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def render(report: Any, out: Outputs) -> dict[str, Any]:
+    """The report rendered to what `emit` writes: the Markdown (with its charts' PNG bytes by
+    file name, or a warning why there are none) and/or the HTML, or the Markdown for stdout."""
+    from .markdown import render_markdown
+
+    if out.stdout:
+        return {"stdout": render_markdown(report, None, charts=False, max_items=out.max_items)}
+    payload: dict[str, Any] = {}
+    if out.md is not None:
+        with tempfile.TemporaryDirectory() as tmp:
+            where = Path(tmp) / out.md.name
+            try:
+                text = render_markdown(report, where, charts=out.charts,
+                                       max_items=out.max_items)
+            except ImportError as e:  # matplotlib is the optional `report` extra
+                payload["warning"] = (f"warning: no PNG charts ({e}); "
+                                      "pip install 'shootout[report]'")
+                text = render_markdown(report, where, charts=False, max_items=out.max_items)
+            folder = Path(tmp) / f"{out.md.stem}_files"
+            payload["files"] = {p.name: base64.b64encode(p.read_bytes()).decode()
+                                for p in sorted(folder.glob("*")) if p.is_file()}
+        payload["md"] = text
+    if out.html is not None:
+        from .html import render_html
+
+        payload["html"] = render_html(report, max_items=out.max_items)
+    return payload
+
+
+def emit(payload: Mapping[str, Any], out: Outputs) -> None:
+    """Write what `render` gave, as `shootout report` always has."""
+    if "stdout" in payload:
+        sys.stdout.write(payload["stdout"])
+        return
+    if out.md is not None:
+        if payload.get("warning"):
+            print(payload["warning"], file=sys.stderr)
+        _write(out.md, payload["md"])
+        folder = out.md.parent / f"{out.md.stem}_files"
+        for name, data in (payload.get("files") or {}).items():
+            _write(folder / name, base64.b64decode(data))
+        extra = f" (charts in {folder})" if payload.get("files") else ""
+        print(f"wrote {out.md}{extra}")
+    if out.html is not None:
+        _write(out.html, payload["html"])
+        print(f"wrote {out.html}")
+
+
+def _write(path: Path, data: str | bytes) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(data, bytes):
+            path.write_bytes(data)
+        else:
+            path.write_text(data, encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"cannot write {path}: {e.strerror}") from None
+
+
+def build_and_render(db: Store, ctx: Context | None, run_ids: list[str], opts: Options,
+                     out: Outputs, perf: tuple[dict[str, Any], ...],
+                     monitor_ids: Sequence[str]) -> dict[str, Any]:
+    """The report built from the runs' samples and rendered (`render`). The architecture
+    facts and monitors are the context's where there is one (read once per call)."""
+    from ..analysis.routing import DEFAULT_WITHIN
+    from ..analysis.takeaways import load_profiles
+    from .availability import load_monitors
+    from .build import build_report, with_routing
+    from .model import load_report_data
+
+    data = None
+    if ctx is not None:
+        load_profiles(opts.profiles)  # a bad file is said before the samples are read
+        data = replace(load_report_data(db, run_ids, opts.models), arch=ctx.arch)
+    report = build_report(db, run_ids, models=opts.models, profiles=opts.profiles,
+                          items_pair=opts.items_pair, max_items=out.max_items, data=data)
+    monitors = load_monitors(db, report, monitor_ids) if ctx is None else ctx.monitors
+    report = replace(report, perf=perf, monitors=monitors)
+    if opts.route_within != DEFAULT_WITHIN:
+        report = with_routing(report, opts.route_within)
+    return render(report, out)

@@ -1,0 +1,174 @@
+"""The rendered report kept in the store (`report.kept`): served again, byte for byte, only
+while nothing it was rendered from has changed: the runs, the responses, the options, the
+profiles, the load tests, the code."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from toy_run import Colours, toy_run
+
+from shootout.benchmarks import REGISTRY, register_benchmark
+from shootout.cli.main import main
+from shootout.report import build as report_build
+from shootout.report import kept
+from shootout.report.sample_data import RUN_ID, build_sample_store
+from shootout.store import MonitorSession, ProbeRow, Store
+from shootout.store.built import KEPT_REPORTS
+from shootout.testing import FakeOpenAIServer
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    db = build_sample_store(tmp_path / "s.sqlite")
+    yield db
+    db.close()
+
+
+@pytest.fixture
+def builds(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The reports built from the runs' samples (not served from the store), in order."""
+    seen: list[list[str]] = []
+    real = report_build.build_report
+
+    def counting(db: Store, run_ids: list[str], **kw: Any) -> Any:
+        seen.append(list(run_ids))
+        return real(db, run_ids, **kw)
+
+    monkeypatch.setattr(report_build, "build_report", counting)
+    return seen
+
+
+def _report(db: Store, capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    main(["report", RUN_ID, "--store", str(db.path), *args])
+    return capsys.readouterr().out
+
+
+def _kept(db: Store) -> int:
+    return int(db._db.execute("SELECT COUNT(*) FROM built_reports").fetchone()[0])
+
+
+def test_a_second_report_is_served_from_the_store_byte_for_byte(store, builds, capsys,
+                                                                tmp_path):
+    first = _report(store, capsys)
+    assert len(builds) == 1 and _kept(store) == 1
+    assert _report(store, capsys) == first and len(builds) == 1
+    assert _report(store, capsys, "--rebuild") == first and len(builds) == 2
+    # the files, charts included, written again from the kept copy into a fresh folder
+    a, b = tmp_path / "a", tmp_path / "b"
+    for out in (a, b):
+        said = _report(store, capsys, "--md", str(out / "r.md"), "--html", str(out / "r.html"))
+        assert said == f"wrote {out / 'r.md'} (charts in {out / 'r_files'})\nwrote " \
+                       f"{out / 'r.html'}\n"
+    assert len(builds) == 3
+    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    assert Path("r_files/scores.png") in files and len(files) >= 4
+    assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    for f in files:
+        assert (a / f).read_bytes() == (b / f).read_bytes(), f
+
+
+def _raw(db: Store, sql: str, *args: Any) -> None:
+    con = sqlite3.connect(db.path)  # another writer: raw SQL, not this shootout
+    with con:
+        con.execute(sql, args)
+    con.close()
+
+
+def test_a_write_to_the_runs_samples_or_responses_builds_it_again(store, builds, capsys):
+    first = _report(store, capsys)
+    _raw(store, "UPDATE samples SET metrics_json = '{\"acc\": 0.0, \"acc_norm\": 0.0}' WHERE "
+         "rowid IN (SELECT rowid FROM samples WHERE run_id = ? AND metrics_json LIKE '%1.0%' "
+         "LIMIT 60)", RUN_ID)
+    second = _report(store, capsys)
+    assert len(builds) == 2 and second != first
+    assert _report(store, capsys) == second and len(builds) == 2
+    # a response's text: what the per-item evidence shows
+    _raw(store, "UPDATE responses SET created_at = created_at + 1 WHERE rowid = 1")
+    _report(store, capsys)
+    assert len(builds) == 3
+
+
+@pytest.mark.parametrize("args", [
+    ("--max-items", "1"), ("--route-within", "5"), ("--models", "kimi-k2,llama-3.1-70b"),
+])
+def test_other_options_are_another_report(store, builds, capsys, args):
+    plain = _report(store, capsys)
+    other = _report(store, capsys, *args)
+    assert len(builds) == 2 and other != plain
+    assert _report(store, capsys, *args) == other and len(builds) == 2
+    assert _report(store, capsys) == plain and len(builds) == 2  # both kept
+
+
+def test_another_profiles_file_or_load_test_or_code_builds_again(store, builds, capsys,
+                                                               tmp_path, monkeypatch):
+    shipped = Path(kept.__file__).parent / "profiles.yaml"
+    profiles = tmp_path / "p.yaml"
+    profiles.write_text(shipped.read_text())
+    first = _report(store, capsys, "--profiles", str(profiles))
+    assert _report(store, capsys, "--profiles", str(profiles)) == first and len(builds) == 1
+    profiles.write_text(shipped.read_text() + "\n# edited\n")  # same path, other content
+    _report(store, capsys, "--profiles", str(profiles))
+    assert len(builds) == 2
+    # a load test stored since, under an id given to the report
+    with FakeOpenAIServer(ttft=0.002, itl=0.001) as srv:
+        main(["perf", "--base-url", srv.base_url, "--model", "fm", "--concurrency", "1",
+              "--requests", "2", "--output-tokens", "3", "--store", str(store.path), "--json"])
+    perf_id = store.list_perf()[0]["perf_id"]
+    capsys.readouterr()
+    with_perf = _report(store, capsys, "--profiles", str(profiles), perf_id)
+    assert len(builds) == 3 and "Load tests" in with_perf
+    assert _report(store, capsys, "--profiles", str(profiles), perf_id) == with_perf
+    monkeypatch.setattr(kept, "results_fingerprint", lambda: "other code")
+    _report(store, capsys, "--profiles", str(profiles), perf_id)
+    assert len(builds) == 4
+
+
+def test_a_run_with_a_benchmark_from_outside_shootout_is_not_kept(tmp_path, builds, capsys):
+    register_benchmark(Colours)
+    try:
+        db = Store(tmp_path / "s.sqlite")
+        run_id = toy_run(db)
+        for _ in range(2):
+            main(["report", run_id, "--store", str(db.path)])
+        assert len(builds) == 2 and _kept(db) == 0
+        assert "toy_colours" in capsys.readouterr().out
+    finally:
+        REGISTRY.pop(Colours.name, None)
+
+
+def test_a_bad_profiles_file_is_said_before_any_sample_is_read(store, builds, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("profiles: [unclosed\n")
+    with pytest.raises(SystemExit) as e:
+        main(["report", RUN_ID, "--store", str(store.path), "--profiles", str(bad)])
+    assert e.value.code == 2 and builds == [] and _kept(store) == 0
+
+
+def test_only_the_newest_reports_are_kept(store, builds, capsys):
+    for i in range(KEPT_REPORTS + 2):
+        _report(store, capsys, "--max-items", str(i))
+    assert _kept(store) == KEPT_REPORTS
+    n = len(builds)
+    _report(store, capsys, "--max-items", str(KEPT_REPORTS + 1))  # the newest: kept
+    _report(store, capsys, "--max-items", "0")  # the oldest: dropped
+    assert len(builds) == n + 1
+
+
+def test_a_monitor_of_a_model_stored_since_builds_it_again(store, builds, capsys):
+    first = _report(store, capsys)
+    assert "## Availability" not in first
+    store.put_monitor(MonitorSession("mon-k", "h", 0.0, 0.0, 60.0, 2,
+                                     {"models": ["openai:kimi-k2"]}))
+    store.put_probe(ProbeRow("mon-k", "openai:kimi-k2", 0, "http://h/v1", 0.0, 0.0, "ok",
+                             ttft=0.2, latency=0.3))
+    second = _report(store, capsys)
+    assert len(builds) == 2 and "Monitor mon-k" in second[second.index("## Availability"):]
+    store.put_probe(ProbeRow("mon-k", "openai:kimi-k2", 1, "http://h/v1", 60.0, 60.0, "error",
+                             error_class="timeout", latency=0.3))  # a probe since
+    third = _report(store, capsys)
+    assert len(builds) == 3 and "1 × timeout" in third
