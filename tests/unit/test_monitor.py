@@ -116,13 +116,14 @@ def test_an_older_store_gains_the_monitor_tables(tmp_path):
     assert [r.status for r in store.probes(["mon-x"])] == ["ok"]
 
 
-def _provider(url: str) -> OpenAIProvider:
-    return OpenAIProvider("fake", base_url=url, api_key_env="MONITOR_TEST_KEY")
+def _provider(url: str, http: str = "auto") -> OpenAIProvider:
+    return OpenAIProvider("fake", base_url=url, api_key_env="MONITOR_TEST_KEY",
+                          http=http)  # type: ignore[arg-type]
 
 
-async def _probe_all(url: str, n: int, timeout: float) -> list[ProbeRow]:
+async def _probe_all(url: str, n: int, timeout: float, http: str = "auto") -> list[ProbeRow]:
     session = MonitorSession("mon-x", "h", 0.0, 0.0, 1.0, n, {})
-    target = Target("openai:fake", url, _provider(url))
+    target = Target("openai:fake", url, _provider(url, http))
     try:
         return [await send_probe(target, session, k, 0.0, probe_request(True, 8), timeout)
                 for k in range(n)]
@@ -130,12 +131,16 @@ async def _probe_all(url: str, n: int, timeout: float) -> list[ProbeRow]:
         await target.provider.aclose()
 
 
-def test_error_classes_of_real_failures(monkeypatch):
+STACKS = pytest.mark.parametrize("http", ["httpx", "aiohttp"])
+
+
+@STACKS
+def test_error_classes_of_real_failures(monkeypatch, http):
     monkeypatch.setenv("MONITOR_TEST_KEY", "sk-monitor-secret-123")
     faults = {0: Fault.RATE_LIMIT, 1: Fault.UNAVAILABLE, 2: Fault.SERVER_ERROR,
               3: Fault.MALFORMED_JSON, 4: Fault.TRUNCATED, 5: Fault.HANG, 6: Fault.ECHO_HEADERS}
     with FakeOpenAIServer(schedule=faults, hang_seconds=3.0) as srv:
-        rows = asyncio.run(_probe_all(srv.base_url, 8, timeout=0.5))
+        rows = asyncio.run(_probe_all(srv.base_url, 8, timeout=0.5, http=http))
         sent = len(srv.requests)
     assert sent == 8  # one attempt per probe: no retries
     got = [(r.status, r.error_class, r.http_status) for r in rows]
@@ -149,10 +154,11 @@ def test_error_classes_of_real_failures(monkeypatch):
     assert "[redacted]" in (rows[6].error or "")  # the 400 that echoed the key
 
 
-def test_an_unreachable_endpoint_is_a_connection_error():
+@STACKS
+def test_an_unreachable_endpoint_is_a_connection_error(http):
     with FakeOpenAIServer() as srv:
         url = srv.base_url  # a port that nothing listens on once the server stops
-    (row,) = asyncio.run(_probe_all(url, 1, timeout=5.0))
+    (row,) = asyncio.run(_probe_all(url, 1, timeout=5.0, http=http))
     assert (row.status, row.error_class) == ("error", "connection_error")
 
 

@@ -65,8 +65,9 @@ def perf_command(
     ),
     timeout: float = typer.Option(120.0, "--timeout", help="Per-request timeout, seconds."),
     http: str = typer.Option(
-        "httpx", "--http", help="The client's HTTP stack: httpx, or aiohttp (about half the "
-        "CPU per streamed request at high concurrency; pip install 'shootout[fast]')."),
+        "auto", "--http", help="The client's HTTP stack: aiohttp (a third of httpx's CPU per "
+        "streamed request; pip install 'shootout[fast]'), httpx, or auto (aiohttp where "
+        "httpx-aiohttp is installed, else httpx)."),
     seed: int = typer.Option(1234, "--seed", help="Seed for prompts and arrivals."),
     data_dir: str = typer.Option(None, "--data-dir", help="Benchmark data ($SHOOTOUT_DATA)."),
     store: Path = typer.Option(None, "--store", help="Results database."),
@@ -76,8 +77,12 @@ def perf_command(
     levels = parse_levels(concurrency, rate)
     if requests < 1 or duration <= 0 or max_concurrency < 1 or ramp_up < 0:
         raise ConfigError("--requests, --duration and --max-concurrency must be positive")
-    if http not in ("httpx", "aiohttp"):
-        raise ConfigError(f"--http must be httpx or aiohttp, not {http!r}")
+    if http not in ("auto", "httpx", "aiohttp"):
+        raise ConfigError(f"--http must be auto, httpx or aiohttp, not {http!r}")
+    if http == "auto":
+        from ..providers.http import default_stack
+
+        http = default_stack()  # the stack used is what the stored configuration says
     name = model.removeprefix("openai:")
     spec = LoadSpec(max_requests=requests, duration=duration, grace=timeout,
                     max_concurrency=max_concurrency, ramp_up=ramp_up, seed=seed)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -61,9 +62,12 @@ def classify(e: BaseException) -> tuple[str, int | None]:
             return "http_429", status
         return ("http_5xx" if status >= 500 else "http_4xx"), status
     cause = e.__cause__
-    if isinstance(cause, httpx.TimeoutException):
+    if isinstance(cause, (httpx.TimeoutException, TimeoutError)):  # aiohttp's: TimeoutError
         return "timeout", None
-    if isinstance(cause, httpx.TransportError):
+    # the aiohttp stack's (`providers.http._AiohttpPath`): refused, reset, dropped mid-body
+    aio = sys.modules.get("aiohttp")
+    aio_lost = () if aio is None else (aio.ClientConnectionError, aio.ClientPayloadError)
+    if isinstance(cause, (httpx.TransportError, *aio_lost)):
         return "connection_error", None
     if isinstance(e, RetryableProviderError):
         return "bad_response", None

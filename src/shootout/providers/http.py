@@ -9,6 +9,8 @@ A provider builds one `HTTPClient` and speaks its wire format on top of it; test
 from __future__ import annotations
 
 import asyncio
+import base64
+import importlib.util
 import json
 import os
 import time
@@ -33,6 +35,13 @@ RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524,
 POOL_SIZE = 4
 
 
+def default_stack() -> Literal["httpx", "aiohttp"]:
+    """The HTTP stack `auto` means: aiohttp where httpx-aiohttp is installed (the `fast`
+    extra, which the set-up script installs: a third of httpx's CPU per streamed request,
+    docs/efficiency.md), else httpx."""
+    return "aiohttp" if importlib.util.find_spec("httpx_aiohttp") is not None else "httpx"
+
+
 def aiohttp_transport(max_connections: int) -> httpx.AsyncBaseTransport:
     """httpx-aiohttp's transport: httpx's API over aiohttp's connection pool and C HTTP
     parser (the openai SDK's `aiohttp` option). Measured against the fake server at 64-256
@@ -41,7 +50,16 @@ def aiohttp_transport(max_connections: int) -> httpx.AsyncBaseTransport:
         from httpx_aiohttp import AiohttpTransport
     except ImportError as e:
         raise ConfigError("http=aiohttp needs httpx-aiohttp: pip install 'shootout[fast]'") from e
-    return AiohttpTransport(
+
+    class Transport(AiohttpTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            # credentials in the URL: httpx has made them the Basic auth header already, and
+            # aiohttp refuses a URL with credentials beside an Authorization header
+            if request.url.userinfo:
+                request.url = request.url.copy_with(username=None, password=None)
+            return await super().handle_async_request(request)
+
+    return Transport(
         verify=httpx.create_ssl_context(),
         limits=httpx.Limits(max_connections=max(max_connections, 1), keepalive_expiry=30.0))
 
@@ -61,7 +79,7 @@ class HTTPClient:
         timeout: float = 120.0,
         max_connections: int = 32,
         # a transport (tests: httpx.MockTransport), or the HTTP stack to build one on
-        transport: httpx.AsyncBaseTransport | Literal["httpx", "aiohttp"] | None = None,
+        transport: httpx.AsyncBaseTransport | Literal["auto", "httpx", "aiohttp"] | None = None,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise ConfigError(f"--base-url must start with http:// or https://: {base_url!r}")
@@ -75,6 +93,10 @@ class HTTPClient:
         # (its expiry check reads each socket), so its cost per request grows with the pool:
         # at 512 streams that scan took half the client's CPU. Requests are spread over
         # sub-pools of at most POOL_SIZE connections instead, each request to the least busy.
+        if transport == "auto":
+            transport = default_stack()
+        self.stack = "httpx" if transport is None or transport == "httpx" else (
+            "aiohttp" if transport == "aiohttp" else "custom")
         aio = transport == "aiohttp"
         if aio:
             # aiohttp's pool has no per-request scan, so one pool serves every connection
@@ -347,7 +369,7 @@ class _AiohttpPath:
         # whichever comes first, a request here or through `HTTPClient.client`, the
         # transport builds its session with this (AiohttpTransport.get_client calls it)
         transport.client = self._new_session
-        self.headers = dict(headers)
+        self.base_url, self.headers = url_credentials(base_url, headers)
         # httpx.Timeout(timeout, connect=10.0) as httpx-aiohttp maps it: the pool wait,
         # opening a connection, and each read
         self.timeout = aiohttp.ClientTimeout(total=None, connect=timeout, sock_connect=10.0,
@@ -376,7 +398,7 @@ class _AiohttpPath:
                  stats: StreamStats | None) -> Any:
         data = json.dumps(body, ensure_ascii=False, separators=(",", ":"),
                           allow_nan=False).encode()
-        return self.session().post(http.base_url + path, data=data, headers=self.headers,
+        return self.session().post(self.base_url + path, data=data, headers=self.headers,
                                    timeout=self.timeout, allow_redirects=False,
                                    proxy=self.proxy, trace_request_ctx=stats)
 
@@ -412,6 +434,23 @@ class _AiohttpPath:
                     yield arrival, event
         except self.errors as e:
             raise RetryableProviderError(f"{path}: {aiohttp_reason(e)}") from e
+
+
+def url_credentials(base_url: str, headers: Mapping[str, str]) -> tuple[str, dict[str, str]]:
+    """Credentials in the URL (`https://user:pw@host/v1`) as httpx sends them: Basic auth in
+    place of any Authorization header, the URL without them (aiohttp refuses both at once)."""
+    from urllib.parse import unquote, urlsplit, urlunsplit
+
+    parts = urlsplit(base_url)
+    out = dict(headers)
+    if parts.username is None and parts.password is None:
+        return base_url, out
+    pair = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
+    for k in [k for k in out if k.lower() == "authorization"]:
+        del out[k]
+    out["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+    netloc = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=netloc)), out
 
 
 def env_proxy(base_url: str) -> str | None:

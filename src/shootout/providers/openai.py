@@ -104,9 +104,10 @@ class OpenAIOptions(BatchOptions):
         32, ge=1, le=10_000, description="requests in flight (per replica)"
     )
     timeout: float = Field(120.0, gt=0, description="seconds per request")
-    http: Literal["httpx", "aiohttp"] = Field(
-        "httpx", description="HTTP stack: httpx, or aiohttp through httpx-aiohttp's transport "
-        "(about half the client CPU per streamed request; pip install 'shootout[fast]')")
+    http: Literal["auto", "httpx", "aiohttp"] = Field(
+        "auto", description="HTTP stack: aiohttp through httpx-aiohttp (a third of httpx's "
+        "client CPU per streamed request; pip install 'shootout[fast]'), or httpx; auto: "
+        "aiohttp where httpx-aiohttp is installed, else httpx")
     logprobs: bool = Field(False, description="the server supports completions echo+logprobs")
     extra_body: dict[str, Any] = Field(default_factory=dict, description="extra request fields")
     context_window: int | None = Field(
@@ -207,7 +208,8 @@ class OpenAIProvider(BaseProvider):
         prints = {"system_fingerprints": sorted(self._fingerprints)} if self._fingerprints else {}
         replicas = {"replicas": self.pool.stats()} if len(self.pool.replicas) > 1 else {}
         return {"model_id": self.model_id, "base_url": display_url(self.base_url),
-                **self._server_info, **self.policy.info(), **prints, **replicas}
+                "http": self.http.stack, **self._server_info, **self.policy.info(), **prints,
+                **replicas}
 
     async def serves_cached(self, response: GenerateResponse | LoglikelihoodResponse) -> bool:
         """A stored answer whose system_fingerprint the server has not reported in this run is

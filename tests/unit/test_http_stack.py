@@ -1,0 +1,85 @@
+"""The OpenAI-compatible client's HTTP stack: `auto` (the default) is aiohttp where
+httpx-aiohttp is installed, else httpx; a stack named is that stack (issue 18, item 3)."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import sys
+
+import pytest
+
+from shootout.errors import ConfigError
+from shootout.providers import http
+from shootout.providers.openai import OpenAIProvider
+from shootout.testing import FakeOpenAIServer
+
+INSTALLED = importlib.util.find_spec("httpx_aiohttp") is not None
+
+
+def _stack(**options: object) -> str:
+    p = OpenAIProvider(model="m", base_url="http://127.0.0.1:9/v1", **options)  # type: ignore[arg-type]
+    try:
+        return str(p.info()["http"])
+    finally:
+        asyncio.run(p.aclose())
+
+
+@pytest.mark.skipif(not INSTALLED, reason="httpx-aiohttp (the fast extra) is not installed")
+def test_the_default_is_aiohttp_where_it_is_installed():
+    assert _stack() == "aiohttp"
+    assert _stack(http="httpx") == "httpx"
+
+
+def test_the_default_is_httpx_where_httpx_aiohttp_is_absent(monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(http.importlib.util, "find_spec",
+                        lambda name, *a: None if name == "httpx_aiohttp" else real(name, *a))
+    assert http.default_stack() == "httpx"
+    assert _stack() == "httpx"
+    monkeypatch.setitem(sys.modules, "httpx_aiohttp", None)  # its import fails
+    with pytest.raises(ConfigError, match="needs httpx-aiohttp"):
+        _stack(http="aiohttp")
+
+
+@pytest.mark.skipif(not INSTALLED, reason="httpx-aiohttp (the fast extra) is not installed")
+def test_a_default_client_streams_an_answer_on_aiohttp():
+    from shootout.providers.base import GenerateRequest, Message, Sampling
+
+    async def go(url: str) -> tuple[str, str]:
+        p = OpenAIProvider(model="m", base_url=url)
+        try:
+            resp = await p.generate(GenerateRequest(messages=(Message("user", "hi"),),
+                                                    sampling=Sampling(max_tokens=4)))
+            return resp.text, str(p.info()["http"])
+        finally:
+            await p.aclose()
+
+    with FakeOpenAIServer(ttft=0.001, itl=0.001) as srv:
+        text, stack = asyncio.run(go(srv.base_url))
+    assert stack == "aiohttp" and text
+
+
+@pytest.mark.parametrize("stack", ["httpx", "aiohttp"])
+def test_credentials_in_the_url_are_sent_as_basic_auth_on_either_stack(stack, monkeypatch):
+    from shootout.errors import ProviderError
+    from shootout.providers.base import GenerateRequest, Message
+    from shootout.testing import Fault
+
+    monkeypatch.setenv("STACK_TEST_KEY", "sk-stack-secret")
+
+    async def go(url: str) -> str:
+        p = OpenAIProvider(model="m", base_url=url, api_key_env="STACK_TEST_KEY",
+                           http=stack)  # type: ignore[arg-type]
+        try:
+            await p.generate(GenerateRequest(messages=(Message("user", "hi"),)))
+        except ProviderError as e:
+            return str(e)
+        finally:
+            await p.aclose()
+        return ""
+
+    with FakeOpenAIServer(schedule={0: Fault.ECHO_HEADERS}) as srv:
+        said = asyncio.run(go(srv.base_url.replace("http://", "http://me:hunter%32@")))
+    # httpx's behaviour, which the aiohttp stack keeps: Basic auth from the URL, unquoted
+    assert "bad auth Basic bWU6aHVudGVyMg==" in said, said
