@@ -172,3 +172,16 @@ def test_a_monitor_of_a_model_stored_since_builds_it_again(store, builds, capsys
                              error_class="timeout", latency=0.3))  # a probe since
     third = _report(store, capsys)
     assert len(builds) == 3 and "1 × timeout" in third
+
+
+def test_shootout_view_serves_the_kept_html_report(store, builds, capsys, tmp_path):
+    from shootout.analysis.routing import DEFAULT_WITHIN
+    from shootout.report.kept import Options, Outputs, report_payload
+
+    _report(store, capsys, "--html", str(tmp_path / "r.html"))
+    assert len(builds) == 1
+    # what `shootout view` asks for (cli/view.py)
+    opts = Options(models=None, profiles=None, items_pair=None, route_within=DEFAULT_WITHIN)
+    out = Outputs(md=None, html=Path("report.html"), charts=True, max_items=5)
+    html = report_payload(store, [RUN_ID], opts, out, ())["html"]
+    assert len(builds) == 1 and html == (tmp_path / "r.html").read_text(encoding="utf-8")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -51,7 +50,7 @@ def report_command(
     the store and served again while nothing it was built from has changed.
     """
     from ..report.build import load_perf
-    from ..report.kept import Options, Outputs, build_and_render, context, emit, report_key
+    from ..report.kept import Options, Outputs, emit, report_payload
     from .runs import latest_run, open_store
 
     db = open_store(store)
@@ -63,15 +62,7 @@ def report_command(
     opts = Options(models=_split(models, "--models"), profiles=profiles, items_pair=_pair(items),
                    route_within=route_within)
     out = Outputs(md=md, html=html, charts=not no_charts, max_items=max_items)
-    ctx = context(db, runs, opts.models, monitor_ids)
-    key = None if ctx is None else report_key(db, ctx, opts, out, perf)
-    if key is not None and not rebuild and (kept := db.get_report(key)) is not None:
-        emit(json.loads(kept), out)
-        return
-    payload = build_and_render(db, ctx, runs, opts, out, perf, monitor_ids)
-    if key is not None:
-        db.put_report(key, list(runs), json.dumps(payload, ensure_ascii=False))
-    emit(payload, out)
+    emit(report_payload(db, runs, opts, out, perf, monitor_ids, rebuild=rebuild), out)
 
 
 def split_ids(db: Store, given: list[str]) -> tuple[list[str], list[str]]:

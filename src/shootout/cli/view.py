@@ -19,13 +19,16 @@ def view_command(
 ) -> None:
     """Serve the HTML report and a per-sample browser (filter by model, benchmark, correct or
     not, disagreement between two models; each sample's prompt, output, extraction and
-    reason) on 127.0.0.1 until interrupted."""
-    from ..report.build import build_report
-    from ..report.html import render_html
+    reason) on 127.0.0.1 until interrupted. The report is `shootout report RUN_ID --html`'s,
+    kept in the store as that one is."""
+    from ..analysis.routing import DEFAULT_WITHIN
+    from ..report.kept import Options, Outputs, report_payload
     from ..viewer import make_server
 
     db = open_store(store)
-    html = render_html(build_report(db, [run_id]))
+    opts = Options(models=None, profiles=None, items_pair=None, route_within=DEFAULT_WITHIN)
+    out = Outputs(md=None, html=Path("report.html"), charts=True, max_items=5)
+    html = str(report_payload(db, [run_id], opts, out, ())["html"])
     try:
         server = make_server(db, run_id, html, port)
     except OSError as e:

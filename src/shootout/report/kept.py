@@ -138,6 +138,21 @@ def report_key(db: Store, ctx: Context, opts: Options, out: Outputs,
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def report_payload(db: Store, run_ids: list[str], opts: Options, out: Outputs,
+                   perf: tuple[dict[str, Any], ...], monitor_ids: Sequence[str] = (), *,
+                   rebuild: bool = False) -> dict[str, Any]:
+    """The rendered report (`render`): the one kept in the store under its key, or built
+    from the runs' samples and kept (`rebuild`: built whatever is kept)."""
+    ctx = context(db, run_ids, opts.models, monitor_ids)
+    key = None if ctx is None else report_key(db, ctx, opts, out, perf)
+    if key is not None and not rebuild and (kept := db.get_report(key)) is not None:
+        return dict(json.loads(kept))
+    payload = build_and_render(db, ctx, run_ids, opts, out, perf, monitor_ids)
+    if key is not None:
+        db.put_report(key, list(run_ids), json.dumps(payload, ensure_ascii=False))
+    return payload
+
+
 def render(report: Any, out: Outputs) -> dict[str, Any]:
     """The report rendered to what `emit` writes: the Markdown (with its charts' PNG bytes by
     file name, or a warning why there are none) and/or the HTML, or the Markdown for stdout."""
