@@ -32,26 +32,17 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from results_build import best  # this folder's script (run as a file)
 
 from shootout.store.sqlite import _RUN_QUERY, _fast_loads
 
 USAGE = ("prompt_tokens", "cached_tokens", "completion_tokens", "reasoning_tokens",
          "cache_write_tokens")
 TIMING = ("e2e", "ttft", "connect", "first_reasoning", "first_answer")
-
-
-def best(fn: Callable[[], Any], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 def _facts(text: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
