@@ -151,7 +151,8 @@ def test_bad_options_are_one_line_errors(tmp_path):
     assert proc.returncode != 0 and "cannot reach" in proc.stderr
     proc = _perf("--base-url", "http://127.0.0.1:9/v1", "--model", "m", "--http", "curl",
                  "--store", str(tmp_path / "s.sqlite"))
-    assert proc.returncode == 2 and "--http must be auto, httpx or aiohttp, not 'curl'" in proc.stderr
+    assert proc.returncode == 2
+    assert "--http must be auto, httpx or aiohttp, not 'curl'" in proc.stderr
 
 
 @pytest.mark.slow
