@@ -33,7 +33,10 @@ def main() -> None:
     ap.add_argument("--http", default="httpx,aiohttp")
     ap.add_argument("--per-stream", type=int, default=3)
     args = ap.parse_args()
-    levels = [(int(c), float(i)) for c, i in (lv.split(":") for lv in args.levels.split(","))]
+    try:
+        levels = [(int(c), float(i)) for c, i in (lv.split(":") for lv in args.levels.split(","))]
+    except ValueError:
+        ap.error(f"--levels: CONCURRENCY:ITL_SECONDS,..., not {args.levels!r}")
     print(f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; TTFT {TTFT * 1000:.0f} ms "
           "injected, 16 chunks per answer; ms")
     print("| stack | concurrency | ITL injected | requests | TTFT - upload - injected | "
