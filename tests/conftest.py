@@ -25,6 +25,16 @@ def data_dir() -> Path:
     return path
 
 
+@pytest.fixture
+def sample_store(tmp_path):
+    """A store holding the report's sample run (`shootout.report.sample_data`), closed after."""
+    from shootout.report.sample_data import build_sample_store
+
+    db = build_sample_store(tmp_path / "s.sqlite")
+    yield db
+    db.close()
+
+
 @pytest.fixture(scope="session")
 def shootout_cmd() -> list[str]:
     """The installed CLI, run as a subprocess exactly as a user would."""

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -22,10 +21,8 @@ from shootout.store import Store
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    db = build_sample_store(tmp_path / "s.sqlite")
-    yield db
-    db.close()
+def store(sample_store: Store) -> Store:
+    return sample_store
 
 
 @pytest.fixture

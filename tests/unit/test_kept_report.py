@@ -5,7 +5,6 @@ profiles, the load tests, the code."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,17 +15,15 @@ from shootout.benchmarks import REGISTRY, register_benchmark
 from shootout.cli.main import main
 from shootout.report import build as report_build
 from shootout.report import kept
-from shootout.report.sample_data import RUN_ID, build_sample_store
+from shootout.report.sample_data import RUN_ID
 from shootout.store import MonitorSession, ProbeRow, Store
 from shootout.store.built import KEPT_REPORTS
 from shootout.testing import FakeOpenAIServer
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    db = build_sample_store(tmp_path / "s.sqlite")
-    yield db
-    db.close()
+def store(sample_store: Store) -> Store:
+    return sample_store
 
 
 @pytest.fixture
