@@ -1,17 +1,22 @@
 """Helpers of the in-process llama.cpp provider (`providers.local`): how its fast
-log-likelihood path lays out its batches, cache bookkeeping, file stamps, quiet loading."""
+log-likelihood path lays out its batches, cache bookkeeping, file stamps, quiet loading,
+the import of llama-cpp-python and the grammars of response formats."""
 
 from __future__ import annotations
 
 import contextlib
 import functools
 import hashlib
+import json
 import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+from ..errors import ConfigError, ProviderError
 
 # llama.cpp's micro-batch: a decode is computed in batches of this many tokens
 UBATCH = 512
@@ -75,3 +80,32 @@ def _log_softmax(x: np.ndarray) -> np.ndarray:
     m = float(x.max())
     lse = m + float(np.log(np.exp(x - m).sum(dtype=np.float64)))
     return x - np.float32(lse)
+
+
+def _import_llama() -> Any:
+    try:
+        import llama_cpp
+    except ImportError as e:
+        raise ConfigError(
+            "local models need llama-cpp-python: pip install 'shootout[local]'"
+        ) from e
+    return llama_cpp
+
+
+@functools.lru_cache(maxsize=64)
+def _grammar(response_format: str) -> Any:
+    """The grammar llama-cpp-python's `create_chat_completion` builds for a response format
+    (a JSON text): its JSON grammar for JSON mode, the schema's own grammar (`from_json_schema`)
+    for structured outputs, which it takes as `{"type": "json_object", "schema": ...}`; a
+    schema it cannot turn into a grammar is an error here, not plain JSON as there."""
+    fmt = json.loads(response_format)
+    grammars = _import_llama().llama_grammar
+    if fmt.get("type") == "json_object":
+        return grammars.LlamaGrammar.from_string(grammars.JSON_GBNF, verbose=False)
+    if fmt.get("type") == "json_schema":
+        schema = json.dumps((fmt.get("json_schema") or {}).get("schema", {}))
+        try:
+            return grammars.LlamaGrammar.from_json_schema(schema, verbose=False)
+        except Exception as e:  # its converter raises bare Exceptions and ValueErrors
+            raise ProviderError(f"llama.cpp cannot constrain output to this schema: {e}") from e
+    raise ProviderError(f"no grammar for response_format type {fmt.get('type')!r}")

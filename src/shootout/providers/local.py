@@ -18,7 +18,6 @@ schema's grammar), so a chat model takes JSON mode and structured outputs.
 from __future__ import annotations
 
 import asyncio
-import functools
 import hashlib
 import json
 import os
@@ -50,6 +49,8 @@ from .llama_util import (
     UBATCH,
     _common_prefix,
     _file_sha256,
+    _grammar,
+    _import_llama,
     _log_softmax,
     _quiet_stderr,
     _shared_end,
@@ -65,16 +66,6 @@ def embedded_model_path() -> Path:
     from .embedded import DEFAULT_EMBEDDED, EMBEDDED
 
     return EMBEDDED[DEFAULT_EMBEDDED].path()
-
-
-def _import_llama() -> Any:
-    try:
-        import llama_cpp
-    except ImportError as e:
-        raise ConfigError(
-            "local models need llama-cpp-python: pip install 'shootout[local]'"
-        ) from e
-    return llama_cpp
 
 
 class LocalOptions(ProviderOptions):
@@ -484,22 +475,3 @@ class LocalProvider(BaseProvider):
         )
         stop = result.stop if isinstance(result.stop, list) else [result.stop]
         return list(tokens), [x for x in stop if x]
-
-
-@functools.lru_cache(maxsize=64)
-def _grammar(response_format: str) -> Any:
-    """The grammar llama-cpp-python's `create_chat_completion` builds for a response format
-    (a JSON text): its JSON grammar for JSON mode, the schema's own grammar (`from_json_schema`)
-    for structured outputs, which it takes as `{"type": "json_object", "schema": ...}`; a
-    schema it cannot turn into a grammar is an error here, not plain JSON as there."""
-    fmt = json.loads(response_format)
-    grammars = _import_llama().llama_grammar
-    if fmt.get("type") == "json_object":
-        return grammars.LlamaGrammar.from_string(grammars.JSON_GBNF, verbose=False)
-    if fmt.get("type") == "json_schema":
-        schema = json.dumps((fmt.get("json_schema") or {}).get("schema", {}))
-        try:
-            return grammars.LlamaGrammar.from_json_schema(schema, verbose=False)
-        except Exception as e:  # its converter raises bare Exceptions and ValueErrors
-            raise ProviderError(f"llama.cpp cannot constrain output to this schema: {e}") from e
-    raise ProviderError(f"no grammar for response_format type {fmt.get('type')!r}")

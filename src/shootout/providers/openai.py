@@ -53,6 +53,7 @@ from .openai_wire import (
     _StreamAccumulator,
     _window,
     batch_response,
+    echo_score,
     parse_completion,
 )
 from .param_policy import ParamPolicy
@@ -472,29 +473,7 @@ class OpenAIProvider(BaseProvider):
         }
         data = await self.pool.call(
             lambda r: r.http.redacting(self._post_json(r.http, "/completions", body)))
-        try:
-            lp = data["choices"][0]["logprobs"]
-            offsets, tokens = lp["text_offset"], lp["tokens"]
-            token_lps, tops = lp["token_logprobs"], lp.get("top_logprobs") or []
-        except (KeyError, IndexError, TypeError) as e:
-            raise CapabilityError(
-                f"{self.base_url} returned no prompt logprobs (echo unsupported?); "
-                "score this model generatively"
-            ) from e
-        start, end = len(context), len(context) + len(continuation)
-        total, greedy, n = 0.0, True, 0
-        for i, off in enumerate(offsets):
-            if off < start or off >= end or i >= len(token_lps) or token_lps[i] is None:
-                continue
-            total += float(token_lps[i])
-            n += 1
-            if i < len(tops) and tops[i]:
-                best = max(tops[i].items(), key=lambda kv: kv[1])[0]
-                greedy = greedy and best == tokens[i]
-        if n == 0:
-            raise RetryableProviderError("completions echo returned no continuation tokens")
-        usage = data.get("usage") or {}
-        return ContinuationScore(total, greedy, n), int(usage.get("prompt_tokens", 0))
+        return echo_score(data, len(context), len(context) + len(continuation), self.base_url)
 
     async def _post_json(self, http: HTTPClient, path: str, body: dict[str, Any]
                          ) -> dict[str, Any]:

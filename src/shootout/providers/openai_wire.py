@@ -14,8 +14,15 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from ..errors import RetryableProviderError
-from .base import GenerateRequest, GenerateResponse, Timing, ToolCall, Usage
+from ..errors import CapabilityError, RetryableProviderError
+from .base import (
+    ContinuationScore,
+    GenerateRequest,
+    GenerateResponse,
+    Timing,
+    ToolCall,
+    Usage,
+)
 from .http import count
 
 
@@ -223,3 +230,32 @@ def _window(model: dict[str, Any]) -> int | None:
         if isinstance(value, int) and not isinstance(value, bool) and value > 0:
             return value
     return None
+
+
+def echo_score(data: dict[str, Any], start: int, end: int, base_url: str
+               ) -> tuple[ContinuationScore, int]:
+    """A continuation's log-likelihood from a completions `echo` + `logprobs` answer: the sum
+    over the prompt tokens whose text offset lies in [start, end) (the continuation's
+    characters), whether each was the top choice, and the prompt tokens the server counted."""
+    try:
+        lp = data["choices"][0]["logprobs"]
+        offsets, tokens = lp["text_offset"], lp["tokens"]
+        token_lps, tops = lp["token_logprobs"], lp.get("top_logprobs") or []
+    except (KeyError, IndexError, TypeError) as e:
+        raise CapabilityError(
+            f"{base_url} returned no prompt logprobs (echo unsupported?); "
+            "score this model generatively"
+        ) from e
+    total, greedy, n = 0.0, True, 0
+    for i, off in enumerate(offsets):
+        if off < start or off >= end or i >= len(token_lps) or token_lps[i] is None:
+            continue
+        total += float(token_lps[i])
+        n += 1
+        if i < len(tops) and tops[i]:
+            best = max(tops[i].items(), key=lambda kv: kv[1])[0]
+            greedy = greedy and best == tokens[i]
+    if n == 0:
+        raise RetryableProviderError("completions echo returned no continuation tokens")
+    usage = data.get("usage") or {}
+    return ContinuationScore(total, greedy, n), int(usage.get("prompt_tokens", 0))

@@ -186,7 +186,7 @@ def _as_count(f: Callable[[str], Any]) -> Counter:
 
 @lru_cache(maxsize=2)
 def _gguf_counter(path: str) -> Counter:
-    from ..providers.local import _import_llama, _quiet_stderr
+    from ..providers.llama_util import _import_llama, _quiet_stderr
 
     with _quiet_stderr():
         llm = _import_llama().Llama(path, vocab_only=True, verbose=False)

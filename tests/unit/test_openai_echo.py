@@ -1,0 +1,53 @@
+"""`echo_score`: a continuation's log-likelihood from a completions echo + logprobs answer, in
+the legacy completions format (`text_offset`, `tokens`, `token_logprobs`, `top_logprobs`;
+the first prompt token has no logprob)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from shootout.errors import CapabilityError, RetryableProviderError
+from shootout.providers.openai_wire import echo_score
+
+
+def _answer(tokens: list[str], lps: list[float | None], tops: list[Any] | None = None,
+            prompt_tokens: int = 4) -> dict[str, Any]:
+    offsets, at = [], 0
+    for t in tokens:
+        offsets.append(at)
+        at += len(t)
+    lp: dict[str, Any] = {"tokens": tokens, "token_logprobs": lps, "text_offset": offsets}
+    if tops is not None:
+        lp["top_logprobs"] = tops
+    return {"choices": [{"text": "".join(tokens), "logprobs": lp}],
+            "usage": {"prompt_tokens": prompt_tokens}}
+
+
+def test_sums_only_the_continuations_tokens_and_checks_each_was_the_top_choice() -> None:
+    # context "The sky is", continuation " blue" = tokens " bl", "ue"
+    data = _answer(["The", " sky", " is", " bl", "ue", "!"], [None, -1.0, -0.5, -2.0, -0.25, -9.0],
+                   [None, {" sky": -1.0}, {" is": -0.5}, {" bl": -2.0, " red": -3.0},
+                    {"ue": -0.25}, {"!": -9.0}])
+    score, prompt = echo_score(data, len("The sky is"), len("The sky is blue"), "http://x/v1")
+    assert (score.logprob, score.is_greedy, score.n_tokens) == (-2.25, True, 2)
+    assert prompt == 4
+
+
+def test_a_continuation_token_that_was_not_the_top_choice_is_not_greedy() -> None:
+    data = _answer(["A", " b", " c"], [None, -1.0, -3.0],
+                   [None, {" b": -1.0}, {" d": -0.1, " c": -3.0}])
+    score, _ = echo_score(data, 1, 5, "http://x/v1")
+    assert score.logprob == -4.0 and not score.is_greedy and score.n_tokens == 2
+
+
+def test_no_logprobs_means_echo_is_unsupported() -> None:
+    with pytest.raises(CapabilityError, match="http://x/v1 returned no prompt logprobs"):
+        echo_score({"choices": [{"text": "hi", "logprobs": None}]}, 0, 2, "http://x/v1")
+
+
+def test_no_token_inside_the_continuation_is_retried() -> None:
+    data = _answer(["A", " b"], [None, -1.0])
+    with pytest.raises(RetryableProviderError, match="no continuation tokens"):
+        echo_score(data, 10, 12, "http://x/v1")
