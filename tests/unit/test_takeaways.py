@@ -14,6 +14,7 @@ from shootout.analysis.formatting import ci, json_safe, pct, pval
 from shootout.analysis.takeaways import (
     DomainScore,
     Profile,
+    bootstrap_medians,
     domain_scores,
     latency_score_se,
     load_profiles,
@@ -295,3 +296,27 @@ def test_numbers_and_p_values_print_one_way() -> None:
         "Holm p<0.001", "p=0.500", "Holm p n/a")
     assert json_safe({"a": [math.nan, (1.0, math.inf)], "b": "x"}) == {"a": [None, [1.0, None]],
                                                                        "b": "x"}
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 7, 10, 101, 1000])
+@pytest.mark.parametrize("ties", [False, True])
+def test_bootstrap_medians_are_numpys_medians_of_the_same_draws(n: int, ties: bool) -> None:
+    """The counting path gives, bit for bit, the medians of `rng.choice` resamples (odd and
+    even sizes, with ties), and leaves the generator where that would have left it."""
+    v = np.random.default_rng(n).lognormal(3, 1, n)
+    if ties:
+        v = np.round(v / 10) * 10
+    want_rng, got_rng = np.random.default_rng(7), np.random.default_rng(7)
+    want = np.median(want_rng.choice(v, size=(60, n)), axis=1)
+    got = bootstrap_medians(v, 60, got_rng)
+    assert np.array_equal(got, want)
+    assert want_rng.integers(1 << 30) == got_rng.integers(1 << 30)
+
+
+def test_bootstrap_medians_with_a_nan_are_numpys_as_well() -> None:
+    """A resample that drew the NaN has a NaN median, as numpy gives it."""
+    v = np.array([1.0, np.nan, 3.0, 4.0])
+    got = bootstrap_medians(v, 20, np.random.default_rng(0))
+    want = np.median(np.random.default_rng(0).choice(v, size=(20, 4)), axis=1)
+    assert np.isnan(got).any() and not np.isnan(got).all()
+    assert np.array_equal(got, want, equal_nan=True)
