@@ -21,6 +21,7 @@ import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from itertools import groupby
 from operator import attrgetter
 from typing import Any
@@ -52,12 +53,18 @@ class RunResults:
     analyses: Mapping[str, Mapping[str, Any]]
     efficiency: tuple[dict[str, Any], ...]
     efficiency_error: Exception | None
-    latency: Mapping[str, Latency]
     samples: Mapping[Key, tuple[SampleRow, ...]]
 
     @property
     def run_id(self) -> str:
         return self.run.run_id
+
+    @cached_property
+    def latency(self) -> Mapping[str, Latency]:
+        """Per model, each stored response's latencies (`request_latency`): built when first
+        asked for, as only the report asks (the results JSON has none; 2 s of a 500k-sample
+        build)."""
+        return request_latency(self.run)
 
 
 @dataclass(frozen=True)
@@ -103,7 +110,7 @@ def run_results(
     return RunResults(
         run=run, scores=tuple(scores), breakdowns=tuple(breakdowns(groups)),
         analyses=analyses, efficiency=tuple(efficiency), efficiency_error=error,
-        latency=request_latency(run), samples=groups,
+        samples=groups,
     )
 
 

@@ -13,6 +13,7 @@ from ..analysis.fingerprint import own_benchmarks, results_fingerprint
 from ..analysis.formatting import ci, json_safe, money_cli, num, pct
 from ..analysis.results import RunResults, build_results
 from ..errors import ConfigError
+from ..frozen import gc_paused
 from ..naming import specs_by_name
 from ..perf.prices import price_label
 from ..store import Store
@@ -59,7 +60,8 @@ def results_payload(db: Store, run_id: str, *, rebuild: bool = False) -> dict[st
     fingerprint, revision = results_fingerprint(), db.revision(run_id)
     if not rebuild and (kept := db.get_built(run_id, fingerprint, revision)) is not None:
         return dict(json.loads(kept))
-    data = payload(build_results(db, [run_id]).runs[0])
+    with gc_paused():  # to the end of the JSON, as `build_results` reads (see there)
+        data = payload(build_results(db, [run_id]).runs[0])
     text = json.dumps(data, ensure_ascii=False)
     # kept only where it reads back as built (a dict with number keys would not)
     if own_benchmarks({r["benchmark"] for r in data["results"]}
