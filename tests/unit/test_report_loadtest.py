@@ -117,7 +117,8 @@ def test_helpers():
 
 
 def test_charts_of_throughput_and_ttft(stored, tmp_path, capsys):
-    from shootout.report.build import build_report, load_perf
+    from shootout.report.build import build_report
+    from shootout.report.kept import load_perf
     from shootout.report.loadtest import load_test_section
 
     store, eval_id, perf_id = stored

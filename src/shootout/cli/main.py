@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
+from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 import click
@@ -10,22 +12,83 @@ import typer
 
 from .. import __version__
 from ..errors import ShootoutError
-from .arch import arch
-from .data import data_app
-from .export import export_command
-from .listing import list_command
-from .merge import merge_command
-from .monitor import monitor_command
-from .perf import perf_command
-from .report import report_command
-from .rescore import rescore_command
-from .results import results_command
-from .run import expand_aliases, run_command
-from .runs import runs_command
-from .view import view_command
+
+# Each command's module is imported only when the command is used (or listed by --help):
+# importing them all, with every benchmark and provider behind them, took 1.3 s of each call.
+# name -> (module of this package, attribute, help where the function's docstring is not it)
+COMMANDS: dict[str, tuple[str, str, str | None]] = {
+    "run": ("run", "run_command", None),
+    "results": ("results", "results_command", None),
+    "list": ("listing", "list_command", None),
+    "perf": ("perf", "perf_command", None),
+    "monitor": ("monitor", "monitor_command", None),
+    "report": ("report", "report_command", None),
+    "runs": ("runs", "runs_command", None),
+    "export": ("export", "export_command", None),
+    "rescore": ("rescore", "rescore_command", None),
+    "view": ("view", "view_command", None),
+    "merge": ("merge", "merge_command", None),
+    "arch": ("arch", "arch", "Architecture facts: parameters, FLOPs, KV cache, memory."),
+    "data": ("data", "data_app", None),
+}
+
+
+def load_command(name: str) -> Any:
+    """The click command of one subcommand, its module imported now (click's class, or the
+    copy of it that typer >= 0.2x vendors)."""
+    module, attr, help_text = COMMANDS[name]
+    obj = getattr(importlib.import_module(f"{__package__}.{module}"), attr)
+    holder = typer.Typer(add_completion=False)  # completion is the root's alone
+    if isinstance(obj, typer.Typer):  # a group: as `app.add_typer` would have added it
+        holder.add_typer(obj, name=name)
+        command = typer.main.get_command(holder).commands[name]  # type: ignore[attr-defined]
+    else:  # a function: a one-command app's command is that command
+        holder.command(name, help=help_text)(obj)
+        command = typer.main.get_command(holder)
+    command.name = name
+    return command
+
+
+class _LazyCommands(MutableMapping[str, Any]):
+    """The subcommands, by name, each loaded when first looked up."""
+
+    def __init__(self) -> None:
+        self._loaded: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._loaded:
+            if name not in COMMANDS:
+                raise KeyError(name)
+            self._loaded[name] = load_command(name)
+        return self._loaded[name]
+
+    def __setitem__(self, name: str, command: Any) -> None:
+        self._loaded[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self._loaded[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict.fromkeys([*COMMANDS, *self._loaded]))
+
+    def __len__(self) -> int:
+        return len(set(COMMANDS) | set(self._loaded))
+
+
+class _LazyGroup(typer.core.TyperGroup):
+    """typer's group, its subcommands loaded on use (`_LazyCommands`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands = _LazyCommands()
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(self.commands)  # the names alone: nothing is loaded to list them
+
 
 app = typer.Typer(
     name="shootout",
+    cls=_LazyGroup,
     help="Put large language models head to head: benchmarks, statistics, cost and latency.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -56,22 +119,6 @@ def _root(
     """Global options."""
 
 
-app.command("run")(run_command)
-app.command("results")(results_command)
-app.command("list")(list_command)
-app.command("perf")(perf_command)
-app.command("monitor")(monitor_command)
-app.command("report")(report_command)
-app.command("runs")(runs_command)
-app.command("export")(export_command)
-app.command("rescore")(rescore_command)
-app.command("view")(view_command)
-app.command("merge")(merge_command)
-
-
-app.command("arch", help="Architecture facts: parameters, FLOPs, KV cache, memory.")(arch)
-app.add_typer(data_app, name="data")
-
 
 def _classes(name: str) -> tuple[type[BaseException], ...]:
     """click's exception class `name`, and typer's copy of it: typer >= 0.2x vendors click
@@ -101,6 +148,8 @@ def main(argv: list[str] | None = None) -> None:
     args = [a for a in args if a != "--debug"]
     try:
         if "run" in args[:1]:
+            from .run import expand_aliases
+
             args = ["run", *expand_aliases(args[1:])]
         app(args=(["--debug"] if debug else []) + args, standalone_mode=False,
             prog_name="shootout")
@@ -157,7 +206,7 @@ def _misplaced_option(e: Any, args: list[str]) -> str | None:
     sub = next((a for a in args if a in _command_names()), None)
     if not option or sub is None:
         return None
-    command = getattr(typer.main.get_command(app), "commands", {}).get(sub)
+    command = load_command(sub) if sub in COMMANDS else None
     names = {n for p in getattr(command, "params", ()) for n in (*p.opts, *p.secondary_opts)}
     if option in names:
         return f"{option} is an option of 'shootout {sub}': put it after '{sub}'"
@@ -165,8 +214,7 @@ def _misplaced_option(e: Any, args: list[str]) -> str | None:
 
 
 def _command_names() -> set[str]:
-    names = {c.name or "" for c in app.registered_commands}
-    return names | {g.name or "" for g in app.registered_groups}
+    return set(COMMANDS)
 
 
 def _format(e: BaseException) -> str:

@@ -49,8 +49,7 @@ def report_command(
     and any whose id is given, add an "Availability" section. The rendered report is kept in
     the store and served again while nothing it was built from has changed.
     """
-    from ..report.build import load_perf
-    from ..report.kept import Options, Outputs, emit, report_payload
+    from ..report.kept import Options, Outputs, emit, load_perf, report_payload
     from .runs import latest_run, open_store
 
     db = open_store(store)

@@ -4,20 +4,30 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 
 from ..analysis.fingerprint import own_benchmarks, results_fingerprint
 from ..analysis.formatting import ci, json_safe, money_cli, num, pct
-from ..analysis.results import RunResults, build_results
 from ..errors import ConfigError
 from ..frozen import gc_paused
 from ..naming import specs_by_name
 from ..perf.prices import price_label
 from ..store import Store
 from .console import stdout_console
+
+if TYPE_CHECKING:
+    from ..analysis.results import Results, RunResults
+
+
+def build_results(db: Store, run_ids: list[str]) -> Results:
+    """`analysis.results.build_results`, imported when a build is needed (the benchmarks
+    behind it take most of a kept `shootout results`' time to import)."""
+    from ..analysis.results import build_results as build
+
+    return build(db, run_ids)
 
 
 def results_command(

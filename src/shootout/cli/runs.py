@@ -11,7 +11,6 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from ..analysis.efficiency import efficiency_rows
 from ..analysis.formatting import json_safe, money_cli
 from ..errors import ConfigError
 from ..naming import specs_by_name
@@ -134,6 +133,8 @@ def _bench_name(entry: Any) -> str:
 def _cost(db: Store, run_id: str) -> float | None:
     """What the run's stored requests cost, as `shootout results` prices them (None when
     some model has no price)."""
+    from ..analysis.efficiency import efficiency_rows  # here: the benchmarks behind it are slow
+
     record = db.read_run(run_id)
     if record is None or not record.samples:
         return None

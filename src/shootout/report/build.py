@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -122,17 +121,6 @@ def build_report(
     report = Report(data, tuple(tests), marks, tuple(mdd), grouped, fine, tuple(rankings),
                     tuple(takeaways), items, costs, confidence)
     return with_routing(report, DEFAULT_WITHIN)
-
-
-def load_perf(store: Store, perf_ids: Sequence[str]) -> tuple[dict[str, Any], ...]:
-    """The stored load tests, in the order given; an unknown id is a one-line error."""
-    out = []
-    for pid in dict.fromkeys(perf_ids):
-        perf = store.get_perf(pid)
-        if perf is None:
-            raise ConfigError(f"no load test {pid!r} in {store.path}")
-        out.append(perf)
-    return tuple(out)
 
 
 def _rank(profs: list[Profile], labels: list[str], fine: dict[str, dict[str, DomainScore]],

@@ -41,9 +41,8 @@ from ..analysis.fingerprint import own_benchmarks, results_fingerprint
 from ..errors import ConfigError
 from ..frozen import gc_paused
 from ..store import Store
-from .availability import monitors_of
-from .model import ModelRef, model_refs, select_models
 from .optional import arch_of
+from .refs import ModelRef, model_refs, select_models
 
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -96,9 +95,14 @@ def context(db: Store, run_ids: Sequence[str], models: list[str] | None,
     refs = select_models(model_refs(
         [(rid, runs[rid]["spec"] or {}, {m for m, _ in cells[rid]}) for rid in runs]), models)
     manifests = {rid: runs[rid]["manifest"] or {} for rid in runs}
+    monitors: tuple[dict[str, Any], ...] = ()
+    if monitor_ids or db.list_monitors():  # the monitor code is imported where there are any
+        from .availability import monitors_of
+
+        monitors = monitors_of(db, refs, manifests, monitor_ids)
     return Context(
         run_ids=tuple(runs), models=tuple(refs), arch=arch_of(refs, manifests),
-        monitors=monitors_of(db, refs, manifests, monitor_ids),
+        monitors=monitors,
         keep=own_benchmarks({b for c in cells.values() for _, b in c}))
 
 
@@ -137,6 +141,17 @@ def report_key(db: Store, ctx: Context, opts: Options, out: Outputs,
     }
     text = json.dumps(parts, sort_keys=True, default=repr)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def load_perf(store: Store, perf_ids: Sequence[str]) -> tuple[dict[str, Any], ...]:
+    """The stored load tests, in the order given; an unknown id is a one-line error."""
+    out = []
+    for pid in dict.fromkeys(perf_ids):
+        perf = store.get_perf(pid)
+        if perf is None:
+            raise ConfigError(f"no load test {pid!r} in {store.path}")
+        out.append(perf)
+    return tuple(out)
 
 
 def report_payload(db: Store, run_ids: list[str], opts: Options, out: Outputs,

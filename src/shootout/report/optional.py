@@ -10,10 +10,13 @@ import logging
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..arch import resolve_arch
-from .model import ModelRef, ReportData
+from .refs import ModelRef
+
+if TYPE_CHECKING:
+    from .model import ReportData
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,50 @@
+"""The models of a report: each model of each run, labelled (`name`, or `name@run_id` where
+the name is in more than one run), read from the runs' configurations without their samples."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import ConfigError
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    label: str
+    model: str
+    run_id: str
+
+
+def model_refs(runs: Sequence[tuple[str, Mapping[str, Any], set[str]]]) -> list[ModelRef]:
+    """The report's models, from each run's (id, configuration, models with samples): in the
+    configuration's order, then any other; a name in more than one run is `name@run_id`."""
+    pairs: list[tuple[str, str]] = []
+    for run_id, spec, scored in runs:
+        names = [m.get("name") or m.get("spec") for m in spec.get("models", [])
+                 if isinstance(m, dict)]
+        names += sorted(scored)
+        pairs += [(run_id, n) for n in dict.fromkeys(names) if n in scored]
+    count: dict[str, int] = defaultdict(int)
+    for _, name in pairs:
+        count[name] += 1
+    return [ModelRef(name if count[name] == 1 else f"{name}@{rid}", name, rid)
+            for rid, name in pairs]
+
+
+def select_models(refs: list[ModelRef], wanted: list[str] | None) -> list[ModelRef]:
+    """The models `--models` names (name or label), in its order; all where it names none."""
+    if not refs:
+        raise ConfigError("the runs have no scored samples")
+    if not wanted:
+        return refs
+    out: list[ModelRef] = []
+    for w in wanted:
+        hit = [m for m in refs if w in (m.label, m.model)]
+        if not hit:
+            have = ", ".join(m.label for m in refs)
+            raise ConfigError(f"unknown model {w!r}; the runs have: {have}")
+        out += [m for m in hit if m not in out]
+    return out
