@@ -4,6 +4,7 @@
                                                    [--tokens 16] [--itl 0] [--json]
                                                    [--http httpx,aiohttp,aiohttp-transport]
                                                    [--rounds 1] [--no-floor]
+                                                   [--api openai|anthropic]
 
 The server (shootout.testing's fake OpenAI server, asyncio, in its own process so none of its
 CPU time is counted) answers at once: every request streams `--tokens` one-token chunks with
@@ -29,6 +30,11 @@ a summary gives each stack's median): `httpx` (the default), `aiohttp` (`-M http
 streams and JSON posts straight on aiohttp's session) and `aiohttp-transport` (the same
 provider with every request through httpx's API over httpx-aiohttp's transport, as the
 aiohttp stack sent them before it spoke to aiohttp directly).
+
+`--api anthropic` does the same with the Anthropic provider against the fake Messages API
+(FakeAnthropicServer, its own process): the same chunks, as Anthropic's events (message_start,
+ping, content_block_start, one content_block_delta per chunk, content_block_stop,
+message_delta, message_stop); the floor then posts to /messages and decodes every event.
 """
 
 from __future__ import annotations
@@ -44,7 +50,8 @@ from typing import Any
 
 from shootout.perf.load import Level, LoadSpec, run_level
 from shootout.perf.prompts import synthetic_requests
-from shootout.providers.base import GenerateRequest
+from shootout.providers.anthropic import AnthropicProvider
+from shootout.providers.base import GenerateRequest, Provider
 from shootout.providers.openai import OpenAIProvider
 from shootout.testing.fake_server import FakeServerProcess
 
@@ -52,13 +59,25 @@ STACKS = ("httpx", "aiohttp", "aiohttp-transport")
 TRANSPORT = "aiohttp-transport"
 
 
-async def measure(url: str, concurrency: int, n: int, tokens: int, http: str = "httpx"
-                  ) -> dict[str, Any]:
-    provider = OpenAIProvider(model="fake-model", base_url=url, concurrency=concurrency,
-                              http="aiohttp" if http == TRANSPORT else http)
+def _provider(api: str, url: str, concurrency: int, http: str) -> Provider:
+    stack = "aiohttp" if http == TRANSPORT else http
+    if api == "anthropic":
+        provider: Any = AnthropicProvider("fake-model", base_url=url, concurrency=concurrency,
+                                          http=stack)
+        clients = [provider.http]
+    else:
+        provider = OpenAIProvider(model="fake-model", base_url=url, concurrency=concurrency,
+                                  http=stack)
+        clients = [replica.http for replica in provider.pool.replicas]
     if http == TRANSPORT:  # every request through httpx's API over httpx-aiohttp's transport
-        for replica in provider.pool.replicas:
-            replica.http._aio = None
+        for client in clients:
+            client._aio = None
+    return provider  # type: ignore[no-any-return]
+
+
+async def measure(url: str, concurrency: int, n: int, tokens: int, http: str = "httpx",
+                  api: str = "openai") -> dict[str, Any]:
+    provider = _provider(api, url, concurrency, http)
     try:
         prompts = await synthetic_requests(n, 32, tokens, chat=True, seed=concurrency)
         warm = Level("concurrency", float(concurrency))
@@ -86,46 +105,62 @@ async def measure(url: str, concurrency: int, n: int, tokens: int, http: str = "
     }
 
 
-def _body(request: GenerateRequest) -> dict[str, Any]:
+def _body(request: GenerateRequest, api: str = "openai") -> dict[str, Any]:
+    messages = [{"role": m.role, "content": m.content} for m in request.messages]
+    if api == "anthropic":
+        return {"model": "fake-model", "stream": True, "messages": messages,
+                "max_tokens": request.sampling.max_tokens, "temperature": 0.0}
     return {"model": "fake-model", "stream": True, "stream_options": {"include_usage": True},
-            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
-            "max_tokens": request.sampling.max_tokens, "temperature": 0.0}
+            "messages": messages, "max_tokens": request.sampling.max_tokens,
+            "temperature": 0.0}
 
 
-async def _bare_httpx(url: str, bodies: list[dict[str, Any]], concurrency: int
-                      ) -> list[float | None]:
+PATHS = {"openai": "/chat/completions", "anthropic": "/messages"}
+HEADERS = {"openai": {}, "anthropic": {"anthropic-version": "2023-06-01"}}
+
+
+def _texts(event: dict[str, Any]) -> list[str]:
+    """The text an event carries (either API's), as the floor keeps it."""
+    if "choices" in event:
+        return [c["delta"].get("content") or "" for c in event["choices"]]
+    delta = event.get("delta") or {}
+    return [delta["text"]] if event.get("type") == "content_block_delta" else []
+
+
+async def _bare_httpx(url: str, bodies: list[dict[str, Any]], concurrency: int,
+                      api: str) -> list[float | None]:
     import httpx
 
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(limits=limits, timeout=600) as client:
+    path = PATHS[api]
+    async with httpx.AsyncClient(limits=limits, timeout=600, headers=HEADERS[api]) as client:
         async def one(body: dict[str, Any]) -> float | None:
             t0, first, text = time.perf_counter(), None, []
-            async with client.stream("POST", url + "/chat/completions", json=body) as resp:
+            async with client.stream("POST", url + path, json=body) as resp:
                 async for line in resp.aiter_lines():
                     if line.startswith("data:") and line[5:].strip() != "[DONE]":
                         if first is None:
                             first = time.perf_counter() - t0
-                        for c in json.loads(line[5:])["choices"]:
-                            text.append(c["delta"].get("content") or "")
+                        text += _texts(json.loads(line[5:]))
             return first
         return await _gather(one, bodies, concurrency)
 
 
-async def _bare_aiohttp(url: str, bodies: list[dict[str, Any]], concurrency: int
-                        ) -> list[float | None]:
+async def _bare_aiohttp(url: str, bodies: list[dict[str, Any]], concurrency: int,
+                        api: str) -> list[float | None]:
     import aiohttp
 
     connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(connector=connector) as session:
+    path = PATHS[api]
+    async with aiohttp.ClientSession(connector=connector, headers=HEADERS[api]) as session:
         async def one(body: dict[str, Any]) -> float | None:
             t0, first, text = time.perf_counter(), None, []
-            async with session.post(url + "/chat/completions", json=body) as resp:
+            async with session.post(url + path, json=body) as resp:
                 async for raw in resp.content:
                     if raw.startswith(b"data:") and raw[5:].strip() != b"[DONE]":
                         if first is None:
                             first = time.perf_counter() - t0
-                        for c in json.loads(raw[5:])["choices"]:
-                            text.append(c["delta"].get("content") or "")
+                        text += _texts(json.loads(raw[5:]))
             return first
         return await _gather(one, bodies, concurrency)
 
@@ -145,14 +180,14 @@ async def _gather(one: Any, bodies: list[dict[str, Any]], concurrency: int
     return out
 
 
-async def floor(url: str, concurrency: int, n: int, tokens: int, http: str = "httpx"
-                ) -> dict[str, Any]:
+async def floor(url: str, concurrency: int, n: int, tokens: int, http: str = "httpx",
+                api: str = "openai") -> dict[str, Any]:
     prompts = await synthetic_requests(n, 32, tokens, chat=True, seed=concurrency)
-    bodies = [_body(r) for r in prompts]
+    bodies = [_body(r, api) for r in prompts]
     loop = _bare_aiohttp if http == "aiohttp" else _bare_httpx
-    await loop(url, bodies[: min(n, concurrency)], concurrency)  # warm-up, as above
+    await loop(url, bodies[: min(n, concurrency)], concurrency, api)  # warm-up, as above
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    ttfts = await loop(url, bodies, concurrency)
+    ttfts = await loop(url, bodies, concurrency, api)
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     got = [t for t in ttfts if t is not None]
     return {"requests_per_s": len(got) / wall, "cpu_ms_per_request": 1000 * cpu / max(1, len(got)),
@@ -170,6 +205,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=1,
                     help="repeat every level this many times, the stacks taking turns")
     ap.add_argument("--no-floor", action="store_true", help="skip the bare loop")
+    ap.add_argument("--api", default="openai", choices=tuple(PATHS),
+                    help="the provider and the fake server's API")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     levels = [int(x) for x in a.concurrency.split(",") if x.strip()]
@@ -177,24 +214,25 @@ def main() -> None:
     if not stacks or any(x not in STACKS for x in stacks):
         ap.error(f"--http: choose from {', '.join(STACKS)}")
     rows = []
-    with FakeServerProcess(ttft=0.0, itl=a.itl) as srv:
+    with FakeServerProcess(ttft=0.0, itl=a.itl, anthropic=a.api == "anthropic") as srv:
         for rnd in range(a.rounds):
             for c in levels:
                 n = max(a.requests, 4 * c)
                 floors = set()
                 for http in stacks:
-                    r = asyncio.run(measure(srv.base_url, c, n, a.tokens, http))
+                    r = asyncio.run(measure(srv.base_url, c, n, a.tokens, http, a.api))
                     r.update(http=http, round=rnd)
                     bare = "aiohttp" if http == TRANSPORT else http
                     if not a.no_floor and rnd == 0 and bare not in floors:  # once per level
                         floors.add(bare)
-                        r["floor"] = asyncio.run(floor(srv.base_url, c, n, a.tokens, bare))
+                        r["floor"] = asyncio.run(floor(srv.base_url, c, n, a.tokens, bare,
+                                                       a.api))
                         r["x_floor"] = r["cpu_ms_per_request"] / r["floor"]["cpu_ms_per_request"]
                     rows.append(r)
                     if not a.json:
                         _print(r)
     env = {"python": platform.python_version(), "cpus": os.cpu_count(),
-           "loadavg": os.getloadavg(), "tokens": a.tokens, "itl": a.itl}
+           "loadavg": os.getloadavg(), "tokens": a.tokens, "itl": a.itl, "api": a.api}
     if a.json:
         print(json.dumps({"env": env, "levels": rows}, indent=2))
         return

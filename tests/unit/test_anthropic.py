@@ -17,6 +17,7 @@ from shootout.perf.cost import Tokens, token_cost
 from shootout.perf.prices import resolve_price
 from shootout.providers.anthropic import AnthropicProvider
 from shootout.providers.base import GenerateRequest, Message, Sampling
+from shootout.providers.http import default_stack
 from shootout.providers.registry import build_provider
 from shootout.runner.run import Runner
 from shootout.store.sqlite import Store
@@ -39,11 +40,23 @@ def _generate(provider: AnthropicProvider, request: GenerateRequest = REQUEST, n
     return asyncio.run(go())
 
 
-def test_request_headers_body_and_usage(monkeypatch):
+# the HTTP stacks (`-M http=`): aiohttp is the default where httpx-aiohttp is installed
+STACKS = ("httpx", "aiohttp")
+
+
+def test_the_default_stack_is_aiohttp_where_installed():
+    provider = AnthropicProvider("claude-haiku-4-5")
+    assert provider.info()["http"] == default_stack()
+    assert AnthropicProvider("claude-haiku-4-5", http="httpx").info()["http"] == "httpx"
+
+
+@pytest.mark.parametrize("http", STACKS)
+def test_request_headers_body_and_usage(monkeypatch, http):
     monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
     with FakeAnthropicServer(api_key=KEY, cache_read_tokens=50, cache_write_tokens=7) as srv:
-        provider = build_provider("anthropic:claude-sonnet-4-5", {"base_url": srv.base_url})
-        assert isinstance(provider, AnthropicProvider)
+        provider = build_provider("anthropic:claude-sonnet-4-5",
+                                  {"base_url": srv.base_url, "http": http})
+        assert isinstance(provider, AnthropicProvider) and provider.info()["http"] == http
         (resp,) = _generate(provider)
         sent = srv.requests[0]
     assert sent["headers"]["x-api-key"] == KEY
@@ -63,10 +76,11 @@ def test_request_headers_body_and_usage(monkeypatch):
     assert resp.reasoning is None and resp.timing.first_reasoning is None
 
 
-def test_extended_thinking_is_timed_apart_from_the_answer():
+@pytest.mark.parametrize("http", STACKS)
+def test_extended_thinking_is_timed_apart_from_the_answer(http):
     with FakeAnthropicServer(ttft=0.05, itl=0.01, reasoning_tokens=300) as srv:
         provider = AnthropicProvider("claude-sonnet-4-5", base_url=srv.base_url,
-                                     thinking_budget=2048)
+                                     thinking_budget=2048, http=http)
         assert provider.capabilities.reasoning
         (resp,) = _generate(provider)
         body = srv.requests[0]["body"]
@@ -98,18 +112,20 @@ def test_answer_cut_by_max_tokens_says_so():
     (AnthropicFault.OVERLOADED_EVENT, None),
     (AnthropicFault.CUT, None),
 ])
-def test_faults_are_retryable(fault, retry_after):
+@pytest.mark.parametrize("http", STACKS)
+def test_faults_are_retryable(fault, retry_after, http):
     with FakeAnthropicServer(schedule={0: fault}) as srv:
-        provider = AnthropicProvider("claude-haiku-4-5", base_url=srv.base_url)
+        provider = AnthropicProvider("claude-haiku-4-5", base_url=srv.base_url, http=http)
         with pytest.raises(RetryableProviderError) as e:
             _generate(provider)
     assert e.value.retry_after == retry_after
 
 
-def test_a_malformed_request_is_not_retried():
+@pytest.mark.parametrize("http", STACKS)
+def test_a_malformed_request_is_not_retried(http):
     with FakeAnthropicServer() as srv:
         provider = AnthropicProvider("claude-haiku-4-5", base_url=srv.base_url,
-                                     extra_body={"temperature": 0.5, "top_p": 0.9})
+                                     extra_body={"temperature": 0.5, "top_p": 0.9}, http=http)
         with pytest.raises(RejectedRequestError) as e:
             _generate(provider)
     assert not isinstance(e.value, RetryableProviderError)

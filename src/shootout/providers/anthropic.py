@@ -24,7 +24,7 @@ import hashlib
 import json
 import time
 from dataclasses import replace
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import httpx
 from pydantic import Field
@@ -60,6 +60,9 @@ class AnthropicOptions(BatchOptions):
     betas: list[str] = Field(default_factory=list, description="anthropic-beta features")
     concurrency: int = Field(8, ge=1, le=10_000, description="requests in flight")
     timeout: float = Field(600.0, gt=0, description="seconds per request")
+    http: Literal["auto", "httpx", "aiohttp"] = Field(
+        "auto", description="HTTP stack, as for openai: aiohttp through httpx-aiohttp (pip "
+        "install 'shootout[fast]'), or httpx; auto: aiohttp where httpx-aiohttp is installed")
     thinking_budget: int | None = Field(
         None, ge=1024, description="extended thinking: budget_tokens (at least 1024)"
     )
@@ -89,7 +92,7 @@ class AnthropicProvider(BaseProvider):
         self.http = HTTPClient(
             o.base_url, api_key_env=o.api_key_env, auth_header="x-api-key", auth_prefix="",
             headers=headers, timeout=o.timeout, max_connections=o.concurrency,
-            transport=transport,
+            transport=transport if transport is not None else o.http,
         )
         self.base_url = self.http.base_url
         self.policy = ParamPolicy(o.param_policy)
@@ -111,7 +114,7 @@ class AnthropicProvider(BaseProvider):
         )
 
     def info(self) -> dict[str, Any]:
-        return {"model_id": self.model_id, "base_url": self.base_url,
+        return {"model_id": self.model_id, "base_url": self.base_url, "http": self.http.stack,
                 "anthropic_version": self.options.anthropic_version, **self.policy.info()}
 
     def cache_identity(self) -> str:

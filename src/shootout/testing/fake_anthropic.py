@@ -90,7 +90,8 @@ class _MessagesExchange:
 
     async def _message(self, body: dict[str, Any]) -> None:
         fault = self.owner.next_fault(body, self.req.path)
-        self.owner.requests[-1]["headers"] = self.headers
+        if self.owner.requests:  # none kept when it serves a benchmark (`fake_server.main`)
+            self.owner.requests[-1]["headers"] = self.headers
         if fault == AnthropicFault.RATE_LIMIT:
             await self.conn.json(429, _error("rate_limit_error", "Number of request tokens has "
                                              "exceeded your per-minute rate limit"),

@@ -8,8 +8,9 @@ import sys
 
 
 class FakeServerProcess:
-    """A FakeOpenAIServer in a subprocess, so that its CPU time and the GIL are not the
-    client's: `with FakeServerProcess(ttft=0.05, itl=0.02) as srv: srv.base_url`."""
+    """A FakeOpenAIServer (`anthropic`: a FakeAnthropicServer) in a subprocess, so that its
+    CPU time and the GIL are not the client's:
+    `with FakeServerProcess(ttft=0.05, itl=0.02) as srv: srv.base_url`."""
 
     def __init__(
         self,
@@ -18,6 +19,7 @@ class FakeServerProcess:
         n_chunks: int = 4,
         fill_max_tokens: bool = True,
         timing_log: str | None = None,
+        anthropic: bool = False,
     ) -> None:
         self.args = [
             sys.executable, "-c", "from shootout.testing.fake_server import main; main()",
@@ -25,6 +27,8 @@ class FakeServerProcess:
         ] + (["--fill-max-tokens"] if fill_max_tokens else [])
         if timing_log:
             self.args += ["--timing-log", timing_log]
+        if anthropic:  # Anthropic's Messages API (FakeAnthropicServer)
+            self.args.append("--anthropic")
         self.proc: subprocess.Popen[str] | None = None
         self.port = 0
 

@@ -484,8 +484,15 @@ def main(argv: list[str] | None = None) -> None:
                     help="reject what OpenAI's reasoning models reject; report reasoning tokens")
     ap.add_argument("--outage", action="append", default=[], metavar="FROM:TO",
                     help="answer 503 from FROM to TO seconds after start (repeatable)")
+    ap.add_argument("--anthropic", action="store_true",
+                    help="serve Anthropic's Messages API (FakeAnthropicServer) instead")
     a = ap.parse_args(argv)
-    srv = FakeOpenAIServer(ttft=a.ttft, itl=a.itl, n_chunks=a.n_chunks,
+    server: type[FakeOpenAIServer] = FakeOpenAIServer
+    if a.anthropic:
+        from .fake_anthropic import FakeAnthropicServer
+
+        server = FakeAnthropicServer
+    srv = server(ttft=a.ttft, itl=a.itl, n_chunks=a.n_chunks,
                            fill_max_tokens=a.fill_max_tokens, reasoning_model=a.reasoning_model,
                            outages=tuple(_window(w) for w in a.outage))
     srv.requests = collections.deque(maxlen=0)  # type: ignore[assignment]  # keeps no log
