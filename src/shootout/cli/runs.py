@@ -132,16 +132,24 @@ def _bench_name(entry: Any) -> str:
 
 def _cost(db: Store, run_id: str) -> float | None:
     """What the run's stored requests cost, as `shootout results` prices them (None when
-    some model has no price)."""
-    from ..analysis.efficiency import efficiency_rows  # here: the benchmarks behind it are slow
+    some model has no price): from the results kept in the store where they are current,
+    else from the run's responses (its samples read without their scores)."""
+    from ..analysis.fingerprint import results_fingerprint
 
-    record = db.read_run(run_id)
-    if record is None or not record.samples:
-        return None
-    try:
-        totals = [r["cost_usd"] for r in efficiency_rows(record, []) if r["scope"] == "model"]
-    except Exception:  # a bad price file must not hide the list of runs
-        return None
+    kept = db.get_built(run_id, results_fingerprint(), db.revision(run_id))
+    if kept is not None:
+        rows = json.loads(kept).get("efficiency") or []
+    else:
+        from ..analysis.efficiency import efficiency_rows  # the benchmarks behind it are slow
+
+        record = db.read_run(run_id, scores=False)
+        if record is None or not record.samples:
+            return None
+        try:
+            rows = efficiency_rows(record, [])
+        except Exception:  # a bad price file must not hide the list of runs
+            return None
+    totals = [r["cost_usd"] for r in rows if r["scope"] == "model"]
     if not totals or any(c is None for c in totals):
         return None
     return float(sum(totals))
