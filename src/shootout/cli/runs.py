@@ -13,6 +13,7 @@ from rich.table import Table
 
 from ..analysis.formatting import json_safe, money_cli
 from ..errors import ConfigError
+from ..frozen import gc_paused
 from ..naming import specs_by_name
 from ..store import MonitorSession, Store, default_store_path
 from .console import stdout_console
@@ -142,13 +143,14 @@ def _cost(db: Store, run_id: str) -> float | None:
     else:
         from ..analysis.efficiency import efficiency_rows  # the benchmarks behind it are slow
 
-        record = db.read_run(run_id, scores=False)
-        if record is None or not record.samples:
-            return None
-        try:
-            rows = efficiency_rows(record, [])
-        except Exception:  # a bad price file must not hide the list of runs
-            return None
+        with gc_paused():  # as a results build reads (see there): a third of the time
+            record = db.read_run(run_id, scores=False)
+            if record is None or not record.samples:
+                return None
+            try:
+                rows = efficiency_rows(record, [])
+            except Exception:  # a bad price file must not hide the list of runs
+                return None
     totals = [r["cost_usd"] for r in rows if r["scope"] == "model"]
     if not totals or any(c is None for c in totals):
         return None
