@@ -19,15 +19,18 @@ from shootout.testing.timing import measure
 
 
 @pytest.mark.parametrize(
-    ("concurrency", "n_requests", "itl", "tolerance", "http"),
-    [(1, 24, 0.020, 0.002, "httpx"), (64, 192, 0.100, 0.005, "httpx"),
-     (1, 24, 0.020, 0.002, "aiohttp"), (64, 192, 0.100, 0.005, "aiohttp")],
+    ("concurrency", "n_requests", "itl", "tolerance", "http", "api"),
+    [(1, 24, 0.020, 0.002, "httpx", "openai"), (64, 192, 0.100, 0.005, "httpx", "openai"),
+     (1, 24, 0.020, 0.002, "aiohttp", "openai"), (64, 192, 0.100, 0.005, "aiohttp", "openai"),
+     # Anthropic's Messages API, on its default stack
+     (1, 24, 0.020, 0.002, "aiohttp", "anthropic"),
+     (64, 192, 0.100, 0.005, "aiohttp", "anthropic")],
 )
 def test_measured_ttft_and_itl_match_injected(tmp_path, concurrency, n_requests, itl, tolerance,
-                                              http):
+                                              http, api):
     tries = []
     for attempt in range(3):
-        m = measure(tmp_path, concurrency, n_requests, itl, attempt, http)
+        m = measure(tmp_path, concurrency, n_requests, itl, attempt, http, api)
         tries.append(m)
         if max(m.errors().values()) <= tolerance:
             break

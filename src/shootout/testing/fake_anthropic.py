@@ -150,11 +150,10 @@ class _MessagesExchange:
         for piece in pieces:
             deltas.append((text_index, _delta(text_index, {"type": "text_delta", "text": piece})))
         block = -1
-        first: float | None = None
+        sent: list[float] = []  # when each delta was written
         for i, (index, event) in enumerate(deltas):
             await self._until(o.ttft + i * o.itl)
-            if first is None:
-                first = asyncio.get_running_loop().time()
+            sent.append(asyncio.get_running_loop().time())
             head = b""
             if index != block:  # a new content block: close the last, open this one
                 if block >= 0:
@@ -192,7 +191,8 @@ class _MessagesExchange:
         await self.conn.body(tail)
         await self.conn.end_stream()
         if o.timing_log is not None:  # server-side truth, on CLOCK_MONOTONIC
-            o.timing_log({"arrived": self.req.arrived, "first_sent": first})
+            o.timing_log({"messages": body.get("messages"), "arrived": self.req.arrived,
+                          "sent": sent, "first_sent": sent[0] if sent else None})
 
     async def _until(self, offset: float) -> None:
         delay = self.req.arrived + offset - asyncio.get_running_loop().time()

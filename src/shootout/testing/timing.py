@@ -4,7 +4,8 @@ behind `tests/integration/test_timing.py` and `benchmarks/timing_accuracy.py`.
 The server (`FakeServerProcess`: real HTTP on 127.0.0.1, asyncio, in its own process so its
 CPU time and GIL are not the client's) sends chunk i of every stream at request arrival + TTFT
 + i x ITL, and logs when it received each request and wrote each chunk, on CLOCK_MONOTONIC.
-The client is the project's OpenAIProvider driven by the perf load generator; it stamps
+The client is the project's OpenAIProvider (`api="anthropic"`: the AnthropicProvider against
+the fake Messages API, which logs the same) driven by the perf load generator; it stamps
 arrivals on the same clock (time.perf_counter is CLOCK_MONOTONIC on Linux). So each
 measurement is checked against what the server actually did, not against sleeps:
 
@@ -28,6 +29,7 @@ from typing import Any
 
 from ..perf.load import Level, LoadSpec, run_level
 from ..perf.prompts import synthetic_requests
+from ..providers.anthropic import AnthropicProvider
 from ..providers.openai import OpenAIProvider
 from .fake_process import FakeServerProcess
 
@@ -62,15 +64,17 @@ class Measured:
 
 
 def measure(tmp_path: Path, concurrency: int, n_requests: int, itl: float, attempt: int,
-            http: str = "httpx") -> Measured:
+            http: str = "httpx", api: str = "openai") -> Measured:
     """One load level against a fresh server, every request checked against its log."""
-    log = tmp_path / f"timing-{concurrency}-{http}-{attempt}.jsonl"
-    with FakeServerProcess(ttft=TTFT, itl=itl, timing_log=str(log)) as srv:
-        result, prompts = asyncio.run(_client(srv.base_url, concurrency, n_requests, itl, http))
+    log = tmp_path / f"timing-{api}-{concurrency}-{http}-{attempt}.jsonl"
+    with FakeServerProcess(ttft=TTFT, itl=itl, timing_log=str(log),
+                           anthropic=api == "anthropic") as srv:
+        result, prompts = asyncio.run(_client(srv.base_url, concurrency, n_requests, itl, http,
+                                              api))
     server = {}
     for line in log.read_text().splitlines():
         rec = json.loads(line)
-        server[rec["messages"][0]["content"]] = rec
+        server[rec["messages"][-1]["content"]] = rec
     ttft_c: list[float] = []
     itl_c: list[float] = []
     ttft_s: list[float] = []
@@ -82,7 +86,7 @@ def measure(tmp_path: Path, concurrency: int, n_requests: int, itl: float, attem
             raise AssertionError(r.error)
         if r.metrics is None or r.metrics.ttft is None:
             raise AssertionError(f"request {r.index} has no TTFT")
-        s = server[prompts[r.index].messages[0].content]
+        s = server[prompts[r.index].messages[-1].content]
         start = result.t0 + r.start
         ttft_c.append(r.metrics.ttft)
         itl_c.extend(r.metrics.itls)
@@ -98,10 +102,12 @@ def measure(tmp_path: Path, concurrency: int, n_requests: int, itl: float, attem
                     med(delivery), len(ttft_c), p99)
 
 
-async def _client(url: str, concurrency: int, n_requests: int, itl: float, http: str
-                  ) -> tuple[Any, Any]:
-    provider = OpenAIProvider(model="fake-model", base_url=url, concurrency=concurrency,
-                              http=http)
+async def _client(url: str, concurrency: int, n_requests: int, itl: float, http: str,
+                  api: str = "openai") -> tuple[Any, Any]:
+    provider: Any = (
+        AnthropicProvider("fake-model", base_url=url, concurrency=concurrency, http=http)
+        if api == "anthropic" else
+        OpenAIProvider(model="fake-model", base_url=url, concurrency=concurrency, http=http))
     try:
         prompts = await synthetic_requests(n_requests, 32, TOKENS, chat=True, seed=1)
         await provider.generate(prompts[0])  # warm-up
