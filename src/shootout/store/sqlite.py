@@ -20,6 +20,7 @@ from typing import Any
 
 from ..errors import StoreError
 from ..frozen import assemble
+from .browse import BrowseStore
 from .built import BuiltStore
 from .probes import ProbeStore
 from .rows import ANSWERED, PerfLevelRow, RunRecord, SampleRow, StoredResponse
@@ -59,7 +60,7 @@ def default_store_path() -> Path:
     return Path(os.environ.get("SHOOTOUT_STORE", ".shootout/results.sqlite"))
 
 
-class Store(ProbeStore, BuiltStore):
+class Store(ProbeStore, BuiltStore, BrowseStore):
     """One SQLite file. Safe for several processes: WAL plus a busy timeout."""
 
     def __init__(self, path: Path | str) -> None:
@@ -310,6 +311,13 @@ class Store(ProbeStore, BuiltStore):
         sql += " ORDER BY model, benchmark, item_id, repeat"
         for r in self._db.execute(sql, args):
             yield _sample(r)
+
+    def get_sample(self, run_id: str, model: str, benchmark: str, item_id: str, repeat: int
+                   ) -> SampleRow | None:
+        row = self._db.execute(
+            f"SELECT {_SAMPLE_COLUMNS} FROM samples WHERE run_id=? AND model=? AND benchmark=? "
+            "AND item_id=? AND repeat=?", (run_id, model, benchmark, item_id, repeat)).fetchone()
+        return None if row is None else _sample(row)
 
     def iter_samples_with_responses(
         self, run_id: str, benchmarks: Sequence[str] | None = None

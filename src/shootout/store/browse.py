@@ -1,0 +1,112 @@
+"""The store's sample browser queries (`shootout view`): one page of a run's samples, filtered,
+each with its primary metric's value, read from the store per request.
+
+A sample's value is its primary metric (given per benchmark; where none is given, the first
+metric it stored) when its status is "ok", else None. The filters are those of the browser:
+benchmark, model, whether the value is correct (>= 1), and a pair of models whose values on
+the same item and repeat differ (the rows of the first). A metrics text that SQLite cannot read
+(JSON with NaN, which SQLite < 3.42 rejects) has no value.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class BrowsedSample:
+    """One sample as the browser lists it."""
+
+    model: str
+    benchmark: str
+    item_id: str
+    repeat: int
+    status: str
+    metric: str | None
+    value: float | None
+    extracted: str | None
+    reason: str  # the scorer's reason, else the error, else ""
+
+
+def _metric(s: str, p: str) -> str:
+    """A sample's metric: its benchmark's primary, else the first one it stored."""
+    return (f"COALESCE({p}.metric, CASE WHEN json_valid({s}.metrics_json) THEN "
+            f"(SELECT key FROM json_each({s}.metrics_json) LIMIT 1) END)")
+
+
+def _value(s: str, metric: str) -> str:
+    """A sample's value: its metric's, where its status is "ok"."""
+    return (f"CASE WHEN {s}.status = 'ok' AND {metric} IS NOT NULL AND "
+            f"json_valid({s}.metrics_json) THEN "
+            f"json_extract({s}.metrics_json, '$.\"' || {metric} || '\"') END")
+
+
+# each sample of the run with its metric and value (the filters are appended)
+_WITH_VALUE = (
+    "SELECT model, benchmark, item_id, repeat, status, extracted, reason, metric, "
+    f"{_value('x', 'x.metric')} AS value FROM ("
+    "SELECT s.model, s.benchmark, s.item_id, s.repeat, s.status, s.extracted, s.metrics_json, "
+    f"COALESCE(NULLIF(s.reason, ''), s.error, '') AS reason, {_metric('s', 'p')} AS metric "
+    "FROM samples s LEFT JOIN prim p ON p.benchmark = s.benchmark WHERE s.run_id = ?{filters}"
+    ") x"
+)
+# the pair filter: model b's sample of the same benchmark, item and repeat, found by the key
+_OTHER = (
+    "SELECT a.* FROM v a JOIN samples o ON o.run_id = ? AND o.model = ? "
+    "AND o.benchmark = a.benchmark AND o.item_id = a.item_id AND o.repeat = a.repeat "
+    "LEFT JOIN prim q ON q.benchmark = o.benchmark "
+    f"WHERE a.value IS NOT ({_value('o', _metric('o', 'q'))})"
+)
+_COLUMNS = "model, benchmark, item_id, repeat, status, metric, value, extracted, reason"
+
+
+class BrowseStore:
+    """Mixed into `Store`: the SQL of `shootout view`'s sample browser."""
+
+    _db: sqlite3.Connection
+
+    def browse_samples(
+        self,
+        run_id: str,
+        primary: Mapping[str, str | None],
+        *,
+        benchmark: str | None = None,
+        model: str | None = None,
+        pair: tuple[str, str] | None = None,
+        correct: bool | None = None,
+        offset: int = 0,
+        limit: int = 200,
+    ) -> tuple[int, list[BrowsedSample]]:
+        """(how many samples match, the page of them from `offset`), in the store's order
+        (model, benchmark, item, repeat). `primary`: each benchmark's primary metric (None:
+        the first one a sample stored). `pair` (a, b): the rows of model a whose value differs
+        from b's on the same benchmark, item and repeat (`model` is then not used)."""
+        prim = [(b, m) for b, m in primary.items() if m]
+        cte = ("WITH prim(benchmark, metric) AS (" + (
+            "VALUES " + ", ".join("(?, ?)" for _ in prim) if prim
+            else "SELECT NULL, NULL WHERE 0") + "), ")
+        args: list[Any] = [x for bm in prim for x in bm]
+        filters = ""
+        args.append(run_id)
+        if benchmark:
+            filters += " AND s.benchmark = ?"
+            args.append(benchmark)
+        if pair or model:
+            filters += " AND s.model = ?"
+            args.append(pair[0] if pair else model)
+        cte += f"v AS ({_WITH_VALUE.format(filters=filters)})"
+        if pair:
+            rows = _OTHER
+            args += [run_id, pair[1]]
+        else:
+            rows = "SELECT * FROM v a WHERE 1"
+        if correct is not None:
+            rows += f" AND a.value IS NOT NULL AND (a.value >= 1.0) = {int(correct)}"
+        total = int(self._db.execute(f"{cte} SELECT COUNT(*) FROM ({rows})", args).fetchone()[0])
+        page = self._db.execute(
+            f"{cte} SELECT {_COLUMNS} FROM ({rows}) ORDER BY model, benchmark, item_id, repeat "
+            "LIMIT ? OFFSET ?", [*args, limit, offset]).fetchall()
+        return total, [BrowsedSample(*r) for r in page]

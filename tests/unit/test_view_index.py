@@ -1,0 +1,111 @@
+"""`shootout view`'s sample browser queries the store per request (`Store.browse_samples`).
+Each filter is checked against the browser's rules applied in Python to every sample of the
+run (`_oracle`, how the browser filtered before it queried the store)."""
+
+from __future__ import annotations
+
+import pytest
+
+from shootout.benchmarks import find_benchmark_class
+from shootout.store import SampleRow
+from shootout.viewer.server import PAGE_SIZE, SampleIndex, _listing
+
+
+def _value(s: SampleRow) -> tuple[str | None, float | None]:
+    cls = find_benchmark_class(s.benchmark)
+    metric = (cls.primary_metric if cls else None) or next(iter(s.metrics), None)
+    return metric, (s.metrics.get(metric) if metric and s.status == "ok" else None)
+
+
+def _oracle(samples: list[SampleRow], q: dict[str, str]) -> list[tuple]:
+    rows = [(s, *_value(s)) for s in samples]
+    if q.get("benchmark"):
+        rows = [r for r in rows if r[0].benchmark == q["benchmark"]]
+    if q.get("a") and q.get("b"):
+        other = {(r[0].benchmark, r[0].item_id, r[0].repeat): r[2] for r in rows
+                 if r[0].model == q["b"]}
+        rows = [r for r in rows if r[0].model == q["a"]
+                and (k := (r[0].benchmark, r[0].item_id, r[0].repeat)) in other
+                and other[k] != r[2]]
+    elif q.get("model"):
+        rows = [r for r in rows if r[0].model == q["model"]]
+    if q.get("correct") in ("0", "1"):
+        rows = [r for r in rows if r[2] is not None and (r[2] >= 1.0) == (q["correct"] == "1")]
+    return [(s.model, s.benchmark, s.item_id, s.repeat, s.status, metric, value, s.extracted,
+             s.reason or s.error or "") for s, metric, value in rows]
+
+
+@pytest.fixture
+def store(sample_store):
+    """The sample run, plus samples the browser treats apart: a benchmark without a class
+    (its first stored metric is its value), failed, truncated, and metrics without the
+    primary one."""
+    run = sample_store.latest_run_id()
+    extra = [
+        SampleRow("kimi-k2", "toy_unknown", "t1", 0, "", "ok", {"score": 1.0, "acc": 0.0},
+                  "A", "", False, None, None),
+        SampleRow("mixtral-8x7b", "toy_unknown", "t1", 0, "", "ok", {"score": 0.0}, "B", "",
+                  False, None, None),
+        SampleRow("kimi-k2", "gsm8k", "zz-failed", 0, "", "error", {}, None, "", False,
+                  "HTTP 500", None),
+        SampleRow("mixtral-8x7b", "gsm8k", "zz-failed", 0, "", "ok", {"acc": 1.0}, "4",
+                  "why", False, None, None),
+        SampleRow("kimi-k2", "gsm8k", "zz-cut", 0, "", "truncated", {"acc": 0.0}, None, "",
+                  True, None, None),
+        SampleRow("kimi-k2", "gsm8k", "zz-other", 0, "", "ok", {"f1": 1.0}, "x", "", False,
+                  None, None),
+    ]
+    for s in extra:
+        sample_store.put_sample(run, s)
+    return sample_store
+
+
+QUERIES = [
+    {}, {"model": "kimi-k2"}, {"benchmark": "gsm8k"}, {"benchmark": "toy_unknown"},
+    {"model": "kimi-k2", "benchmark": "gsm8k", "correct": "0"},
+    {"model": "kimi-k2", "benchmark": "gsm8k", "correct": "1"}, {"correct": "1"},
+    {"a": "kimi-k2", "b": "mixtral-8x7b"}, {"a": "kimi-k2", "b": "mixtral-8x7b",
+                                            "benchmark": "gsm8k"},
+    {"a": "mixtral-8x7b", "b": "kimi-k2", "correct": "1"},
+    {"a": "kimi-k2", "b": "mixtral-8x7b", "benchmark": "toy_unknown"},
+    {"model": "nobody"}, {"benchmark": "mmlu", "model": "llama-3.1-70b"},
+]
+
+
+@pytest.mark.parametrize("q", QUERIES, ids=lambda q: ",".join(f"{k}={v}" for k, v in q.items())
+                         or "all")
+def test_each_filter_gives_what_the_rules_give(store, q):
+    run = store.latest_run_id()
+    want = _oracle(list(store.samples(run)), q)
+    index = SampleIndex(store, run)
+    total, first = index.select(q)
+    assert total == len(want)
+    got = [tuple(s.__dict__.values()) for s in first]
+    assert got == want[:PAGE_SIZE]
+    # every page, in order
+    pages, offset = list(got), PAGE_SIZE
+    while offset < total:
+        pages += [tuple(s.__dict__.values()) for s in index.select(q, offset)[1]]
+        offset += PAGE_SIZE
+    assert pages == want
+
+
+def test_the_rows_the_browser_treats_apart(store):
+    run = store.latest_run_id()
+    index = SampleIndex(store, run)
+    listing = _listing(index, {"benchmark": "gsm8k", "model": "kimi-k2"})
+    by_item = {s["item_id"]: s for s in listing["samples"]}
+    assert by_item["zz-cut"]["value"] is None  # truncated: no value
+    assert by_item["zz-other"]["metric"] == "acc" and by_item["zz-other"]["value"] is None
+    # the failed sample lists its error as the reason
+    rest = _listing(index, {"benchmark": "gsm8k", "model": "kimi-k2", "offset": "100"})
+    failed = [s for s in rest["samples"] if s["item_id"] == "zz-failed"]
+    assert failed and failed[0]["reason"] == "HTTP 500" and failed[0]["value"] is None
+    unknown = _listing(index, {"benchmark": "toy_unknown"})["samples"]
+    assert [(s["metric"], s["value"]) for s in unknown] == [("score", 1.0), ("score", 0.0)]
+    assert "toy_unknown" in listing["benchmarks"] and listing["models"] == sorted(
+        listing["models"])
+    assert index.find({"model": "kimi-k2", "benchmark": "gsm8k", "item": "zz-cut",
+                       "repeat": "0"}).status == "truncated"
+    assert index.find({"model": "kimi-k2", "benchmark": "gsm8k", "item": "zz-cut",
+                       "repeat": "x"}) is None
