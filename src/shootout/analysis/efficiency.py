@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from itertools import pairwise
 from typing import Any
 
 from ..benchmarks.prompt_variants import split_variant
@@ -25,18 +26,76 @@ from ..config import PriceConfig
 from ..frozen import assemble_or_call
 from ..perf.cost import (
     Tokens,
-    busy_hours,
+    busy_hours_of,
     cost,
     cost_per_1k_items,
     cost_per_point,
     reasoning_cost,
     with_batch_price,
 )
-from ..perf.metrics import RequestMetrics, metrics_of, stats, summarize
+from ..perf.metrics import LatencySummary, stats
 from ..perf.prices import Price, PriceTable, resolve_price
 from ..providers.base import Timing, Usage
 from ..scores import Score
 from ..store import RunRecord, StoredResponse
+
+
+@dataclass
+class _Timed:
+    """The streamed generation requests of a group, as columns: each request's figures as
+    `perf.metrics.metrics_of` defines them (one `RequestMetrics` per request was a fifth of
+    a 500k-sample build), pooled in the requests' order, so `summarize` of these columns is
+    `perf.metrics.summarize` of those records to the last bit."""
+
+    n: int = 0
+    output_tokens: int = 0
+    ttft: list[float] = field(default_factory=list)
+    e2e: list[float] = field(default_factory=list)
+    itl: list[float] = field(default_factory=list)
+    tpot: list[float] = field(default_factory=list)
+    output_tps: list[float] = field(default_factory=list)
+    first_reasoning: list[float] = field(default_factory=list)
+    first_answer: list[float] = field(default_factory=list)
+    starts: list[float] = field(default_factory=list)  # each request's span
+    ends: list[float] = field(default_factory=list)
+
+    def add_request(self, timing: Mapping[str, Any], out: int, start: float, end: float
+                    ) -> None:
+        e2e, ttft = timing.get("e2e", 0.0), timing["ttft"]
+        self.n += 1
+        self.output_tokens += out
+        self.ttft.append(ttft)
+        self.e2e.append(e2e)
+        chunks = timing.get("chunk_times", ())
+        if len(chunks) > 1:
+            self.itl.extend([b - a for a, b in pairwise(chunks)])
+        if out > 1:
+            self.tpot.append(max(0.0, e2e - ttft) / (out - 1))
+        if e2e > 0 and out > 0:
+            self.output_tps.append(out / e2e)
+        if (first := timing.get("first_reasoning")) is not None:
+            self.first_reasoning.append(first)
+        if (first := timing.get("first_answer")) is not None:
+            self.first_answer.append(first)
+        self.starts.append(start)
+        self.ends.append(end)
+
+    def add(self, other: _Timed) -> None:
+        self.n += other.n
+        self.output_tokens += other.output_tokens
+        for name in _TIMED_COLUMNS:
+            getattr(self, name).extend(getattr(other, name))
+
+    def summary(self) -> LatencySummary:
+        return LatencySummary(
+            n=self.n, ttft=stats(self.ttft), itl=stats(self.itl), tpot=stats(self.tpot),
+            e2e=stats(self.e2e), output_tps=stats(self.output_tps),
+            first_reasoning=stats(self.first_reasoning),
+            first_answer=stats(self.first_answer))
+
+
+_TIMED_COLUMNS = ("ttft", "e2e", "itl", "tpot", "output_tps", "first_reasoning",
+                  "first_answer", "starts", "ends")
 
 
 @dataclass
@@ -45,9 +104,9 @@ class _Group:
     keys: set[str] = field(default_factory=set)
     tokens: Tokens = field(default_factory=Tokens)
     estimated: int = 0
-    timed: list[RequestMetrics] = field(default_factory=list)
-    intervals: list[tuple[float, float]] = field(default_factory=list)
-    timed_intervals: list[tuple[float, float]] = field(default_factory=list)
+    timed: _Timed = field(default_factory=_Timed)
+    starts: list[float] = field(default_factory=list)  # each request's span
+    ends: list[float] = field(default_factory=list)
     connects: list[float] = field(default_factory=list)  # set-up of each connection opened
     batch_tokens: Tokens = field(default_factory=Tokens)  # the part answered by batch jobs
     batched: int = 0
@@ -57,9 +116,9 @@ class _Group:
         self.keys |= other.keys
         self.tokens = self.tokens + other.tokens
         self.estimated += other.estimated
-        self.timed += other.timed
-        self.intervals += other.intervals
-        self.timed_intervals += other.timed_intervals
+        self.timed.add(other.timed)
+        self.starts += other.starts
+        self.ends += other.ends
         self.connects += other.connects
         self.batch_tokens = self.batch_tokens + other.batch_tokens
         self.batched += other.batched
@@ -142,17 +201,14 @@ def _collect(run: RunRecord) -> dict[tuple[str, str], _Group]:
             g.batched += 1
         g.estimated += int(estimated)
         e2e = t.get("e2e", 0.0)
-        interval = (resp.created_at - e2e, resp.created_at)
-        g.intervals.append(interval)
+        start, end = resp.created_at - e2e, resp.created_at
+        g.starts.append(start)
+        g.ends.append(end)
         connect = t.get("connect")
         if connect is not None:
             g.connects.append(connect)
-        ttft = t.get("ttft")
-        if resp.kind == "generate" and ttft is not None:
-            g.timed.append(metrics_of(
-                (e2e, ttft, t.get("chunk_times", ()), t.get("first_reasoning"),
-                 t.get("first_answer")), (prompt, cached, out, estimated)))
-            g.timed_intervals.append(interval)
+        if resp.kind == "generate" and t.get("ttft") is not None:
+            g.timed.add_request(t, out, start, end)
     for key, n in sums.items():
         groups[key].tokens, groups[key].batch_tokens = Tokens(*n[:5]), Tokens(*n[5:])
     return groups
@@ -218,11 +274,11 @@ def _price(
 
 
 def _figures(g: _Group, price: Price) -> dict[str, Any]:
-    hours = busy_hours(g.intervals)
+    hours = busy_hours_of(g.starts, g.ends)
     c = with_batch_price(cost(g.tokens, hours, price), g.batch_tokens, price)
-    lat = summarize(g.timed).to_dict()
-    busy_s = busy_hours(g.timed_intervals) * 3600.0
-    out_timed = sum(r.output_tokens for r in g.timed)
+    timed = g.timed
+    lat = timed.summary().to_dict()
+    busy_s = busy_hours_of(timed.starts, timed.ends) * 3600.0
     return {
         "n_items": len(g.items),
         "n_requests": len(g.keys),
@@ -251,10 +307,9 @@ def _figures(g: _Group, price: Price) -> dict[str, Any]:
         },
         "throughput": {
             # output tokens of streamed requests / wall-clock seconds they were running
-            "output_tokens_per_s": out_timed / busy_s if busy_s > 0 and g.timed else None,
-            "per_request_output_tokens_per_s": stats(
-                r.output_tps for r in g.timed if r.output_tps is not None
-            ).to_dict(),
+            "output_tokens_per_s": timed.output_tokens / busy_s
+            if busy_s > 0 and timed.n else None,
+            "per_request_output_tokens_per_s": stats(timed.output_tps).to_dict(),
         },
     }
 
@@ -294,7 +349,7 @@ def _total(
             scored.add(groups[(model, b)])
     figs = _figures(everything, price)
     mean = sum(scores[(model, b)][1] for b in covered) / len(covered) if covered else None
-    scored_cost = cost(scored.tokens, busy_hours(scored.intervals), price).total_usd
+    scored_cost = cost(scored.tokens, busy_hours_of(scored.starts, scored.ends), price).total_usd
     return {
         "scope": "model",
         "model": model,

@@ -15,7 +15,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -121,12 +121,17 @@ def busy_hours(intervals: Iterable[tuple[float, float]]) -> float:
     added one after the other as `_busy_seconds` adds them, so the value is the same to the
     last bit. Spans with a NaN or an infinity are left to `_busy_seconds`."""
     pairs = intervals if isinstance(intervals, list) else list(intervals)
-    if not pairs:
+    return busy_hours_of([a for a, _ in pairs], [b for _, b in pairs])
+
+
+def busy_hours_of(starts: Sequence[float], ends: Sequence[float]) -> float:
+    """`busy_hours` of the spans (starts[i], ends[i]), given as two columns."""
+    if not len(starts):
         return 0.0
-    arr = np.asarray(pairs, dtype=np.float64).reshape(len(pairs), 2)
-    if not np.isfinite(arr).all():
-        return _busy_seconds(pairs) / 3600.0
-    start, end = arr[:, 0], arr[:, 1]
+    start = np.asarray(starts, dtype=np.float64)
+    end = np.asarray(ends, dtype=np.float64)
+    if not (np.isfinite(start).all() and np.isfinite(end).all()):
+        return _busy_seconds(zip(starts, ends, strict=True)) / 3600.0
     end = np.where(end > start, end, start)
     order = np.lexsort((end, start))
     start, end = start[order], end[order]
