@@ -237,3 +237,39 @@ def test_block_resampling_draws_what_the_per_resample_loop_draws(stratified: boo
     assert fast.ci_low == pytest.approx(slow.ci_low, abs=1e-12)
     assert fast.ci_high == pytest.approx(slow.ci_high, abs=1e-12)
     assert fast.se == pytest.approx(slow.se, abs=1e-12)
+
+
+def test_pairs_on_the_same_items_share_their_draws_and_nothing_else() -> None:
+    """The resamples' indices are kept for the next pair drawn with the same seed, items and
+    strata (`bootstrap._blocks`): each result equals the one drawn afresh, whatever was drawn
+    before it, and a pair with other strata, seed or items draws its own."""
+    from shootout.analysis import bootstrap as bs
+    from shootout.analysis.resampling import _mean, _mean_of_stratum_means
+
+    rng = np.random.default_rng(5)
+    models = {m: {str(i): float(rng.random() < p) for i in range(240)}
+              for m, p in (("a", 0.6), ("b", 0.5), ("c", 0.55))}
+    short = {str(i): v for i, v in models["c"].items() if i != "7"}
+    strata = {str(i): f"s{i % 9}" for i in range(240)}
+    calls = [
+        ("a", "b", _mean_of_stratum_means, {"strata": strata}, 3),
+        ("a", "c", _mean_of_stratum_means, {"strata": strata}, 3),  # shares a-b's draws
+        ("a", "c", _mean, {}, 3),  # the same items unstratified: draws of its own
+        ("b", "c", _mean, {}, 4),  # another seed
+        ("a", "short", _mean, {}, 3),  # one item fewer
+    ]
+    models["short"] = short
+
+    def run(fresh: bool) -> list[bs.PairedBootstrapResult]:
+        out = []
+        for x, y, stat, kw, seed in calls:
+            if fresh:
+                bs._kept_blocks.clear()
+            out.append(bs.paired_bootstrap(models[x], models[y], stat, n_boot=400, seed=seed,
+                                           **kw))
+        return out
+
+    bs._kept_blocks.clear()
+    shared = run(fresh=False)
+    assert len(bs._kept_blocks) == 4  # the second call found the first one's
+    assert shared == run(fresh=True)
