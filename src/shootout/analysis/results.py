@@ -325,24 +325,27 @@ def request_latency(run: RunRecord) -> dict[str, Latency]:
     for model, rows in groupby(run.samples, attrgetter("model")):
         keys[model].update({s.response_key for s in rows})
     out: dict[str, Latency] = {}
-    responses = run.responses
+    get = run.responses.get
     for model in sorted(keys):
-        present = {k for k in keys[model] if k}  # a failed sample has none
-        acc: Latency = {"e2e_ms": [], "ttft_ms": [], "tokens_per_s": []}
-        for k in sorted(present):
-            resp = responses.get(k)
+        e2e_ms: list[float] = []
+        ttft_ms: list[float] = []
+        tokens_per_s: list[float] = []
+        for k in sorted(k for k in keys[model] if k):  # a failed sample has none
+            resp = get(k)
             if resp is None:
                 continue
             t = resp.timing
-            if t.get("e2e"):
-                acc["e2e_ms"].append(1000 * float(t["e2e"]))
-            if t.get("ttft") is not None:
-                acc["ttft_ms"].append(1000 * float(t["ttft"]))
+            e2e = t.get("e2e")
+            if e2e:
+                e2e_ms.append(1000 * float(e2e))
+            ttft = t.get("ttft")
+            if ttft is not None:
+                ttft_ms.append(1000 * float(ttft))
             toks = resp.usage.get("completion_tokens") or 0
-            if resp.kind == "generate" and toks > 1 and t.get("e2e"):
-                acc["tokens_per_s"].append(toks / float(t["e2e"]))
-        if any(acc.values()):
-            out[model] = acc
+            if resp.kind == "generate" and toks > 1 and e2e:
+                tokens_per_s.append(toks / float(e2e))
+        if e2e_ms or ttft_ms or tokens_per_s:
+            out[model] = {"e2e_ms": e2e_ms, "ttft_ms": ttft_ms, "tokens_per_s": tokens_per_s}
     return out
 
 
