@@ -71,7 +71,10 @@ def results_payload(db: Store, run_id: str, *, rebuild: bool = False) -> dict[st
     if not rebuild and (kept := db.get_built(run_id, fingerprint, revision)) is not None:
         return dict(json.loads(kept))
     with gc_paused():  # to the end of the JSON, as `build_results` reads (see there)
-        data = payload(build_results(db, [run_id]).runs[0])
+        from ..analysis.parallel import summary_results
+
+        # a large run is built in several processes, a share of its models each
+        data = payload(summary_results(db, run_id) or build_results(db, [run_id]).runs[0])
     text = json.dumps(data, ensure_ascii=False)
     # kept only where it reads back as built (a dict with number keys would not)
     if own_benchmarks({r["benchmark"] for r in data["results"]}

@@ -111,6 +111,19 @@ class Store(ProbeStore, BuiltStore, BrowseStore):
                 f"{self.path} has schema version {row[0]}, this shootout expects {SCHEMA_VERSION}"
             )
 
+    @classmethod
+    def reader(cls, path: Path | str) -> Store:
+        """The store at `path` opened read-only, without its set-up (WAL, schema, migrations),
+        for a process that only reads a store another has opened (`analysis.parallel`)."""
+        self = cls.__new__(cls)
+        self.path = Path(path)
+        try:
+            self._db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True,
+                                       timeout=_BUSY_TIMEOUT, isolation_level=None)
+        except sqlite3.DatabaseError as e:
+            raise StoreError(f"cannot open results store {self.path}: {e}") from e
+        return self
+
     def close(self) -> None:
         self._db.close()
 
@@ -201,17 +214,26 @@ class Store(ProbeStore, BuiltStore, BrowseStore):
         )
         return [(r[0], r[1], int(r[2]), int(r[3]), int(r[4] or 0)) for r in rows]
 
-    def read_run(self, run_id: str, *, scores: bool = True) -> RunRecord | None:
+    def read_run(self, run_id: str, *, scores: bool = True,
+                 models: Sequence[str] | None = None) -> RunRecord | None:
         """A run with all its samples and the responses they use, in one query (None if there
         is no such run). `scores=False` reads what a run's cost needs and leaves each sample's
-        score out (status "ok", no metrics, extraction or detail): a third of the time."""
+        score out (status "ok", no metrics, extraction or detail): a third of the time.
+        `models`: only these models' samples (and their responses)."""
         run = self.get_run(run_id)
         if run is None:
             return None
         samples: list[SampleRow] = []
         responses: dict[str, StoredResponse] = {}
         make = _sample if scores else _bare_sample
-        for r in self._db.execute(_RUN_QUERY if scores else _COST_QUERY, (run_id,)):
+        query = _RUN_QUERY if scores else _COST_QUERY
+        args: tuple[str, ...] = (run_id,)
+        if models is not None:
+            marks = ", ".join("?" * len(models))
+            query = query.replace("WHERE s.run_id = ?",
+                                  f"WHERE s.run_id = ? AND s.model IN ({marks})")
+            args = (run_id, *models)
+        for r in self._db.execute(query, args):
             samples.append(make(r))
             key = r[13]
             if key is not None and key not in responses:

@@ -1,0 +1,166 @@
+"""A run's results built in several processes, a share of the models each (issue 18).
+
+Reading a 500k-sample run and scoring it is Python work on every sample and response, one core
+busy for 15 s or more. Every part of a run's results but one is a function of one model's
+samples: its scores, breakdowns, analyses and efficiency rows (a model's total pools only its
+own requests). So where a run is large, `summary_results` reads and builds the models in
+`workers` processes, a contiguous share of the models (in the store's order) each, and joins
+what they give back in that order: the same scores, breakdowns, analyses and efficiency rows,
+in the same order, as one process builds.
+
+The exception is a benchmark that scores the models together (`aggregate_models` overridden:
+needle puts every model's headline on the grid all of them share): a run with one is built in
+one process. So is a run whose build fails anywhere (a worker's error, a bad price file, a
+worker killed): the one-process build then raises what it always raised.
+
+`SHOOTOUT_WORKERS`: the number of processes (1: always one); by default one per core (at most
+8, at most one per model) for a run of MIN_SAMPLES samples or more, and one below that, where
+starting processes would cost more than it saves.
+
+The results hold no samples (`RunResults.samples` is empty): they are what the results JSON
+needs (`cli.results.results_payload`), not what a report needs. Each process reads its share
+in its own transaction, so a run written to during the build may be read at two moments; such
+a build is kept under the revision read before it, which the write has made stale.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+from ..benchmarks import find_benchmark_class
+from ..benchmarks.base import Benchmark
+from ..errors import ConfigError
+from ..frozen import gc_paused
+from ..store import RunRecord, Store
+from .results import RunResults, run_results
+
+WORKERS_ENV = "SHOOTOUT_WORKERS"
+MIN_SAMPLES = 100_000
+MAX_WORKERS = 8
+
+Part = tuple[tuple[Any, ...], tuple[Any, ...], dict[str, Any], tuple[dict[str, Any], ...]]
+
+
+def workers(n_samples: int, n_models: int) -> int:
+    """How many processes build a run of `n_samples` samples over `n_models` models."""
+    given = os.environ.get(WORKERS_ENV, "").strip()
+    if given:
+        try:
+            n = int(given)
+        except ValueError:
+            n = 0
+        if n < 1:
+            raise ConfigError(f"{WORKERS_ENV} must be a whole number of processes (1 or more), "
+                              f"got {given!r}")
+        return max(1, min(n, n_models))
+    if n_samples < MIN_SAMPLES:
+        return 1
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, n_models, MAX_WORKERS))
+
+
+def summary_results(store: Store, run_id: str) -> RunResults | None:
+    """The run's results built in several processes (see the module doc), or None where it
+    is built in one: too small, one model, a benchmark that scores the models together, a
+    store that is not a file, or a failure in any process."""
+    counts = store.sample_counts(run_id)
+    per_model: dict[str, int] = {}
+    for model, bench, _, n, _ in counts:
+        per_model[model] = per_model.get(model, 0) + n
+        cls = find_benchmark_class(bench)
+        if cls is not None and _scores_models_together(cls):
+            return None
+    n_workers = workers(sum(per_model.values()), len(per_model))
+    row = store.get_run(run_id)
+    if n_workers < 2 or row is None or not store.path.is_file():
+        return None
+    shares = partition(per_model, n_workers)
+    try:
+        with ProcessPoolExecutor(len(shares), mp_context=_context()) as pool:
+            parts = list(pool.map(_build_share, [(str(store.path), run_id, s) for s in shares]))
+    except Exception:  # the one-process build raises what it always raised
+        return None
+    if any(p is None for p in parts):
+        return None
+    return _joined(row, run_id, [p for p in parts if p is not None])
+
+
+def _scores_models_together(cls: type[Benchmark]) -> bool:
+    """Whether the benchmark overrides `aggregate_models` (scores every model at once)."""
+    return getattr(cls.aggregate_models, "__func__", None) is not _PER_MODEL
+
+
+_PER_MODEL = getattr(Benchmark.aggregate_models, "__func__", None)
+
+
+def partition(sizes: dict[str, int], n: int) -> list[list[str]]:
+    """The models, in sorted order, cut into at most `n` contiguous shares of about equal
+    samples (a share ends once it reaches its part of what is left)."""
+    models = sorted(sizes)
+    shares: list[list[str]] = []
+    left = sum(sizes.values())
+    share: list[str] = []
+    got = 0
+    for i, model in enumerate(models):
+        share.append(model)
+        got += sizes[model]
+        wanted = left / (n - len(shares))
+        more_models = len(models) - i - 1
+        if len(shares) < n - 1 and more_models and got >= wanted:
+            shares.append(share)
+            left -= got
+            share, got = [], 0
+    if share:
+        shares.append(share)
+    return shares
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    """fork where the process has one thread and fork exists (the workers start at once, with
+    everything imported); otherwise spawn."""
+    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
+def _build_share(args: tuple[str, str, Sequence[str]]) -> Part | None:
+    """In a worker: the results of some models of the run (None where their efficiency
+    rows failed: the one-process build says why)."""
+    path, run_id, models = args
+    with gc_paused():
+        store = Store.reader(path)
+        try:
+            run = store.read_run(run_id, models=list(models))
+        finally:
+            store.close()
+        if run is None:
+            return None
+        res = run_results(run)
+        if res.efficiency_error is not None:
+            return None
+        return res.scores, res.breakdowns, dict(res.analyses), res.efficiency
+
+
+def _joined(row: dict[str, Any], run_id: str, parts: list[Part]) -> RunResults:
+    """The shares' results in the order one process gives them: scores, breakdowns and
+    analyses model by model; every model's benchmark rows, then every model's total."""
+    analyses: dict[str, Any] = {}
+    for p in parts:
+        analyses.update(p[2])
+    efficiency = [e for p in parts for e in p[3] if e.get("scope") != "model"] + \
+        [e for p in parts for e in p[3] if e.get("scope") == "model"]
+    run = RunRecord(run_id=run_id, status=row["status"], created_at=float(row["created_at"]),
+                    updated_at=float(row["updated_at"]), spec=row["spec"] or {},
+                    manifest=row["manifest"] or {}, samples=(), responses={})
+    return RunResults(
+        run=run, scores=tuple(s for p in parts for s in p[0]),
+        breakdowns=tuple(b for p in parts for b in p[1]), analyses=analyses,
+        efficiency=tuple(efficiency), efficiency_error=None, samples={})

@@ -1,0 +1,159 @@
+"""A run's results built in several processes (`analysis.parallel`): the same results JSON as
+one process builds, and one process wherever the split cannot be trusted."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from shootout.analysis import parallel
+from shootout.analysis.parallel import partition, summary_results, workers
+from shootout.analysis.results import build_results
+from shootout.cli import results as results_cli
+from shootout.cli.main import main
+from shootout.errors import ConfigError
+from shootout.report.sample_data import RUN_ID, build_sample_store
+from shootout.store import SampleRow, Store
+
+MODELS = ("kimi-k2", "llama-3.1-70b", "mixtral-8x7b", "qwen-72b", "gemma-27b")
+
+
+@pytest.fixture(scope="module")
+def store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("parallel") / "s.sqlite"
+    build_sample_store(path, models=MODELS).close()
+    return path
+
+
+@pytest.fixture
+def store(store_path: Path, tmp_path: Path) -> Store:
+    copy = tmp_path / "s.sqlite"
+    copy.write_bytes(store_path.read_bytes())
+    return Store(copy)
+
+
+def _one_process(store: Store) -> dict:
+    return results_cli.payload(build_results(store, [RUN_ID]).runs[0])
+
+
+@pytest.mark.parametrize("n", ["2", "3", "5"])
+def test_the_shares_give_what_one_process_gives(store: Store, n: str, monkeypatch) -> None:
+    """Scores (with failed samples: failed = wrong), breakdowns, analyses and efficiency rows,
+    field for field and in the same order, for 2, 3 and 5 processes over 5 models."""
+    monkeypatch.setenv(parallel.WORKERS_ENV, n)
+    split = summary_results(store, RUN_ID)
+    assert split is not None and split.samples == {}
+    got, want = results_cli.payload(split), _one_process(store)
+    assert any(r.get("n_failed") for r in want["results"])
+    assert {e["scope"] for e in want["efficiency"]} == {"benchmark", "model"}
+    assert want["breakdowns"] and want["analyses"]
+    assert json.dumps(got) == json.dumps(want)
+
+
+def test_results_payload_builds_in_shares_and_keeps_the_build(store: Store, monkeypatch) -> None:
+    monkeypatch.setenv(parallel.WORKERS_ENV, "2")
+    shares: list[object] = []
+    real = parallel.summary_results
+
+    def counted(db: Store, run_id: str):
+        got = real(db, run_id)
+        shares.append(got)
+        return got
+
+    monkeypatch.setattr(parallel, "summary_results", counted)
+    built = results_cli.results_payload(store, RUN_ID, rebuild=True)
+    assert len(shares) == 1 and shares[0] is not None
+    monkeypatch.setenv(parallel.WORKERS_ENV, "1")
+    assert results_cli.results_payload(store, RUN_ID, rebuild=True) == built
+    assert results_cli.results_payload(store, RUN_ID) == built  # the kept copy
+    assert len(shares) == 2 and shares[1] is None
+
+
+def test_a_benchmark_that_scores_the_models_together_is_built_in_one_process(
+        store: Store, monkeypatch) -> None:
+    monkeypatch.setenv(parallel.WORKERS_ENV, "2")
+    row = SampleRow(model=MODELS[0], benchmark="needle", item_id="n0", repeat=0, group="",
+                    status="failed", metrics={}, extracted=None, reason="",
+                    extraction_failed=False, error="x", response_key=None)
+    store.put_sample(RUN_ID, row)
+    assert summary_results(store, RUN_ID) is None
+    store.put_sample(RUN_ID, replace(row, benchmark="gsm8k", item_id="extra"))
+    assert summary_results(store, RUN_ID) is None  # the needle sample is still there
+
+
+def _killed(args: object) -> None:
+    os._exit(3)
+
+
+def test_a_killed_worker_or_a_failed_build_falls_back_to_one_process(
+        store: Store, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv(parallel.WORKERS_ENV, "2")
+    with monkeypatch.context() as mp:
+        mp.setattr(parallel, "_build_share", _killed)
+        assert summary_results(store, RUN_ID) is None
+    # a price file that the efficiency rows reject: the one-process build says why
+    bad = tmp_path / "prices.yaml"
+    bad.write_text("models:\n  kimi-k2: {input_per_m: lots, output_per_m: 2}\n")
+    monkeypatch.setenv("SHOOTOUT_PRICES", str(bad))
+    assert summary_results(store, RUN_ID) is None
+    with pytest.raises(Exception) as split:
+        results_cli.results_payload(store, RUN_ID, rebuild=True)
+    monkeypatch.setenv(parallel.WORKERS_ENV, "1")
+    with pytest.raises(Exception) as single:
+        results_cli.results_payload(store, RUN_ID, rebuild=True)
+    assert type(split.value) is type(single.value) and str(split.value) == str(single.value)
+
+
+def test_workers(monkeypatch) -> None:
+    monkeypatch.delenv(parallel.WORKERS_ENV, raising=False)
+    assert workers(parallel.MIN_SAMPLES - 1, 10) == 1
+    assert 1 <= workers(parallel.MIN_SAMPLES, 10) <= min(len(os.sched_getaffinity(0)), 8)
+    assert workers(10**6, 1) == 1
+    monkeypatch.setenv(parallel.WORKERS_ENV, "4")
+    assert workers(10, 10) == 4 and workers(10, 3) == 3
+    for bad in ("0", "-2", "two", "1.5"):
+        monkeypatch.setenv(parallel.WORKERS_ENV, bad)
+        with pytest.raises(ConfigError, match="SHOOTOUT_WORKERS must be a whole number"):
+            workers(10, 10)
+
+
+def test_a_bad_workers_setting_is_a_one_line_error(store: Store, monkeypatch, capsys) -> None:
+    monkeypatch.setenv(parallel.WORKERS_ENV, "many")
+    with pytest.raises(SystemExit) as exc:
+        main(["results", RUN_ID, "--store", str(store.path), "--json", "--rebuild"])
+    err = capsys.readouterr().err
+    assert exc.value.code not in (0, None)
+    assert err.startswith("error: SHOOTOUT_WORKERS must be a whole number of processes")
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize(("sizes", "n", "want"), [
+    ({"a": 1, "b": 1, "c": 1, "d": 1}, 2, [["a", "b"], ["c", "d"]]),
+    ({"a": 1, "b": 1, "c": 1, "d": 1}, 3, [["a", "b"], ["c"], ["d"]]),
+    ({"b": 9, "a": 1, "c": 1, "d": 1}, 2, [["a", "b"], ["c", "d"]]),
+    ({"a": 10, "b": 1, "c": 1}, 2, [["a"], ["b", "c"]]),
+    ({"a": 1, "b": 1}, 8, [["a"], ["b"]]),
+    ({"a": 5}, 4, [["a"]]),
+])
+def test_partition(sizes: dict[str, int], n: int, want: list[list[str]]) -> None:
+    assert partition(sizes, n) == want
+
+
+def test_read_run_of_some_models_is_the_whole_read_filtered(store: Store) -> None:
+    whole = store.read_run(RUN_ID)
+    some = store.read_run(RUN_ID, models=[MODELS[3], MODELS[0]])
+    assert whole is not None and some is not None
+    kept = {MODELS[0], MODELS[3]}
+    assert some.samples == tuple(s for s in whole.samples if s.model in kept)
+    assert set(some.responses) == {s.response_key for s in some.samples if s.response_key}
+    assert all(some.responses[k] == whole.responses[k] for k in some.responses)
+    reader = Store.reader(store.path)
+    try:
+        assert reader.read_run(RUN_ID, models=[MODELS[1]]) == store.read_run(
+            RUN_ID, models=[MODELS[1]])
+    finally:
+        reader.close()
