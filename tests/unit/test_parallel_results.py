@@ -157,3 +157,25 @@ def test_read_run_of_some_models_is_the_whole_read_filtered(store: Store) -> Non
             RUN_ID, models=[MODELS[1]])
     finally:
         reader.close()
+
+
+def test_spawned_workers_give_the_same(store: Store, monkeypatch) -> None:
+    """Where the process has other threads, the workers are spawned (fresh interpreters that
+    import what they need): the same results."""
+    import multiprocessing
+
+    monkeypatch.setenv(parallel.WORKERS_ENV, "2")
+    monkeypatch.setattr(parallel, "_context", lambda: multiprocessing.get_context("spawn"))
+    split = summary_results(store, RUN_ID)
+    assert split is not None
+    assert json.dumps(results_cli.payload(split)) == json.dumps(_one_process(store))
+
+
+def test_a_spawned_worker_importing_python_m_shootout_runs_no_command(capsys) -> None:
+    """spawn imports the parent's `python -m shootout` module again as `__mp_main__`: that
+    must not run the command line a second time."""
+    import runpy
+
+    runpy.run_module("shootout.__main__", run_name="__mp_main__")
+    out = capsys.readouterr()
+    assert out.out == "" and out.err == ""
