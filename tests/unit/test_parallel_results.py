@@ -179,3 +179,23 @@ def test_a_spawned_worker_importing_python_m_shootout_runs_no_command(capsys) ->
     runpy.run_module("shootout.__main__", run_name="__mp_main__")
     out = capsys.readouterr()
     assert out.out == "" and out.err == ""
+
+
+def test_a_benchmark_from_outside_shootout_is_built_in_one_process(store: Store,
+                                                                   monkeypatch) -> None:
+    """A plug-in registered at run time is not registered in a spawned worker."""
+    from toy_run import Colours
+
+    from shootout.benchmarks import REGISTRY, register_benchmark
+
+    monkeypatch.setenv(parallel.WORKERS_ENV, "2")
+    assert summary_results(store, RUN_ID) is not None
+    register_benchmark(Colours)
+    try:
+        row = SampleRow(model=MODELS[0], benchmark=Colours.name, item_id="c0", repeat=0,
+                        group="", status="failed", metrics={}, extracted=None, reason="",
+                        extraction_failed=False, error="x", response_key=None)
+        store.put_sample(RUN_ID, row)
+        assert summary_results(store, RUN_ID) is None
+    finally:
+        REGISTRY.pop(Colours.name, None)

@@ -10,8 +10,10 @@ in the same order, as one process builds.
 
 The exception is a benchmark that scores the models together (`aggregate_models` overridden:
 needle puts every model's headline on the grid all of them share): a run with one is built in
-one process. So is a run whose build fails anywhere (a worker's error, a bad price file, a
-worker killed): the one-process build then raises what it always raised.
+one process, as is a run with a benchmark that is not shootout's own (a plug-in registered at
+run time is not registered in a spawned worker). So is a run whose build fails anywhere (a
+worker's error, a bad price file, a worker killed): the one-process build then raises what it
+always raised.
 
 `SHOOTOUT_WORKERS`: the number of processes (1: always one); by default one per core (at most
 8, at most one per model) for a run of MIN_SAMPLES samples or more, and one below that, where
@@ -70,15 +72,16 @@ def workers(n_samples: int, n_models: int) -> int:
 
 def summary_results(store: Store, run_id: str) -> RunResults | None:
     """The run's results built in several processes (see the module doc), or None where it
-    is built in one: too small, one model, a benchmark that scores the models together, a
-    store that is not a file, or a failure in any process."""
+    is built in one: too small, one model, a benchmark that scores the models together or
+    that is not shootout's own, a store that is not a file, or a failure in any process."""
     counts = store.sample_counts(run_id)
     per_model: dict[str, int] = {}
     for model, bench, _, n, _ in counts:
         per_model[model] = per_model.get(model, 0) + n
         cls = find_benchmark_class(bench)
-        if cls is not None and _scores_models_together(cls):
-            return None
+        if cls is not None and (_scores_models_together(cls)
+                                or not cls.__module__.startswith("shootout.")):
+            return None  # a plug-in's class may not be registered in a spawned worker
     n_workers = workers(sum(per_model.values()), len(per_model))
     row = store.get_run(run_id)
     if n_workers < 2 or row is None or not store.path.is_file():
