@@ -109,40 +109,38 @@ def test_monitors_are_listed_with_their_probes_and_failures(tmp_path, capsys):
     assert "mon-1" in _cli(capsys, "runs", "--store", str(path))
 
 
-def test_cost_read_without_the_scores_is_the_same(sample_store):
-    """`read_run(scores=False)` gives efficiency rows equal to the full read's, field for
-    field (it is what `shootout runs` reads where no results are kept)."""
-    from shootout.analysis.efficiency import efficiency_rows
-
-    run_id = sample_store.latest_run_id()
-    full, bare = sample_store.read_run(run_id), sample_store.read_run(run_id, scores=False)
-    assert [s.response_key for s in bare.samples] == [s.response_key for s in full.samples]
-    assert bare.responses == full.responses
-    assert all(not s.metrics and not s.detail for s in bare.samples)
-    rows = efficiency_rows(full, [])
-    assert efficiency_rows(bare, []) == rows
-    assert sum(r["cost_usd"] for r in rows if r["scope"] == "model") > 0
-
-
-def test_runs_takes_the_cost_from_the_kept_results(sample_store, capsys, monkeypatch):
-    """Where the run's results are kept and current, `shootout runs` reads its cost there
-    (reading a 500k-sample run for it took 15 s); otherwise it computes it."""
-    import shootout.analysis.efficiency as efficiency
-    from shootout.cli.results import results_payload
+def test_runs_takes_the_cost_from_the_results_and_keeps_them(sample_store, capsys,
+                                                              monkeypatch):
+    """`shootout runs` prices a run from its results JSON: the copy kept in the store where
+    it is current (reading a 500k-sample run for its cost took 15 s), else built (and kept,
+    so the next `runs` or `results` reads no sample); a build that fails gives no cost."""
+    import shootout.analysis.results as analysis_results
+    from shootout.cli import results as results_cli
 
     path, run_id = str(sample_store.path), sample_store.latest_run_id()
     sample_store.forget_built()
+    builds: list[str] = []
+    real = results_cli.build_results
+
+    def counted(db, run_ids):
+        builds.extend(run_ids)
+        return real(db, run_ids)
+
+    monkeypatch.setattr(results_cli, "build_results", counted)
     computed = json.loads(_cli(capsys, "runs", "--json", "--store", path))["runs"][0]
-    kept = results_payload(sample_store, run_id)
+    assert builds == [run_id]
+    kept = results_cli.results_payload(sample_store, run_id)
+    assert builds == [run_id]  # `runs` kept what it built
     assert computed["cost_usd"] == pytest.approx(
         sum(e["cost_usd"] for e in kept["efficiency"] if e["scope"] == "model"))
+    assert computed["cost_usd"] > 0
 
     def unreachable(*a, **k):
         raise RuntimeError("computed")
 
-    monkeypatch.setattr(efficiency, "efficiency_rows", unreachable)
+    monkeypatch.setattr(analysis_results, "efficiency_rows", unreachable)
     served = json.loads(_cli(capsys, "runs", "--json", "--store", path))["runs"][0]
-    assert served["cost_usd"] == computed["cost_usd"]
-    sample_store.forget_built()  # nothing kept: computed, and here the computation fails
+    assert served["cost_usd"] == computed["cost_usd"] and builds == [run_id]
+    sample_store.forget_built()  # nothing kept: built, and here the build fails
     assert json.loads(_cli(capsys, "runs", "--json", "--store", path))["runs"][0][
         "cost_usd"] is None

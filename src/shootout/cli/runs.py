@@ -13,7 +13,6 @@ from rich.table import Table
 
 from ..analysis.formatting import json_safe, money_cli
 from ..errors import ConfigError
-from ..frozen import gc_paused
 from ..naming import specs_by_name
 from ..store import MonitorSession, Store, default_store_path
 from .console import stdout_console
@@ -133,24 +132,15 @@ def _bench_name(entry: Any) -> str:
 
 def _cost(db: Store, run_id: str) -> float | None:
     """What the run's stored requests cost, as `shootout results` prices them (None when
-    some model has no price): from the results kept in the store where they are current,
-    else from the run's responses (its samples read without their scores)."""
-    from ..analysis.fingerprint import results_fingerprint
+    some model has no price, or the results cannot be built): from the run's results JSON,
+    the copy kept in the store where it is current, else built now (in several processes for
+    a large run, as `shootout results` builds it) and kept for the next call."""
+    from .results import results_payload
 
-    kept = db.get_built(run_id, results_fingerprint(), db.revision(run_id))
-    if kept is not None:
-        rows = json.loads(kept).get("efficiency") or []
-    else:
-        from ..analysis.efficiency import efficiency_rows  # the benchmarks behind it are slow
-
-        with gc_paused():  # as a results build reads (see there): a third of the time
-            record = db.read_run(run_id, scores=False)
-            if record is None or not record.samples:
-                return None
-            try:
-                rows = efficiency_rows(record, [])
-            except Exception:  # a bad price file must not hide the list of runs
-                return None
+    try:
+        rows = results_payload(db, run_id).get("efficiency") or []
+    except Exception:  # a bad price file must not hide the list of runs
+        return None
     totals = [r["cost_usd"] for r in rows if r["scope"] == "model"]
     if not totals or any(c is None for c in totals):
         return None

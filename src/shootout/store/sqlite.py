@@ -45,14 +45,6 @@ _RUN_QUERY = (
     "ORDER BY s.model, s.benchmark, s.item_id, s.repeat"
 )
 
-# The same pass without the scores (`read_run(scores=False)`): the columns keep their places
-_COST_QUERY = (
-    "SELECT s.model, s.benchmark, s.item_id, s.repeat, '', '', '', NULL, '', 0, NULL, "
-    "s.response_key, '', f.key, f.kind, f.created_at, f.facts_json "
-    "FROM samples s LEFT JOIN response_facts f ON f.key = s.response_key WHERE s.run_id = ? "
-    "ORDER BY s.model, s.benchmark, s.item_id, s.repeat"
-)
-
 _BUSY_TIMEOUT = 30.0
 
 
@@ -214,19 +206,16 @@ class Store(ProbeStore, BuiltStore, BrowseStore):
         )
         return [(r[0], r[1], int(r[2]), int(r[3]), int(r[4] or 0)) for r in rows]
 
-    def read_run(self, run_id: str, *, scores: bool = True,
-                 models: Sequence[str] | None = None) -> RunRecord | None:
+    def read_run(self, run_id: str, *, models: Sequence[str] | None = None
+                 ) -> RunRecord | None:
         """A run with all its samples and the responses they use, in one query (None if there
-        is no such run). `scores=False` reads what a run's cost needs and leaves each sample's
-        score out (status "ok", no metrics, extraction or detail): a third of the time.
-        `models`: only these models' samples (and their responses)."""
+        is no such run). `models`: only these models' samples (and their responses)."""
         run = self.get_run(run_id)
         if run is None:
             return None
         samples: list[SampleRow] = []
         responses: dict[str, StoredResponse] = {}
-        make = _sample if scores else _bare_sample
-        query = _RUN_QUERY if scores else _COST_QUERY
+        query = _RUN_QUERY
         args: tuple[str, ...] = (run_id,)
         if models is not None:
             marks = ", ".join("?" * len(models))
@@ -234,7 +223,7 @@ class Store(ProbeStore, BuiltStore, BrowseStore):
                                   f"WHERE s.run_id = ? AND s.model IN ({marks})")
             args = (run_id, *models)
         for r in self._db.execute(query, args):
-            samples.append(make(r))
+            samples.append(_sample(r))
             key = r[13]
             if key is not None and key not in responses:
                 responses[key] = _stored_response(key, r[14], r[15], r[16])
@@ -497,14 +486,6 @@ def _sample(r: Sequence[Any]) -> SampleRow:
         "status": r[5], "metrics": _metrics(r[6]), "extracted": r[7], "reason": r[8],
         "extraction_failed": bool(r[9]), "error": r[10], "response_key": r[11],
         "detail": _detail(r[12])})
-
-
-def _bare_sample(r: Sequence[Any]) -> SampleRow:
-    """A sample as `_COST_QUERY` reads it: where it belongs and its response, no score."""
-    return assemble(SampleRow, {
-        "model": r[0], "benchmark": r[1], "item_id": r[2], "repeat": r[3], "group": "",
-        "status": "ok", "metrics": {}, "extracted": None, "reason": "",
-        "extraction_failed": False, "error": None, "response_key": r[11], "detail": {}})
 
 
 def _facts(facts: str | None) -> list[Any]:
