@@ -199,3 +199,29 @@ def test_a_benchmark_from_outside_shootout_is_built_in_one_process(store: Store,
         assert summary_results(store, RUN_ID) is None
     finally:
         REGISTRY.pop(Colours.name, None)
+
+
+def test_a_build_from_many_samples_says_so_on_stderr(store: Store, tmp_path: Path, capsys,
+                                                     monkeypatch) -> None:
+    """One line before a build that reads a large run (tens of seconds at 500k samples), none
+    when the kept copy is served or the run is small."""
+    from shootout.cli import console
+
+    n = store.count_samples(RUN_ID)
+    assert n == len(store.read_run(RUN_ID).samples) > 1000
+    results_cli.results_payload(store, RUN_ID, rebuild=True)
+    assert capsys.readouterr().err == ""  # below LARGE_RUN
+    monkeypatch.setattr(console, "LARGE_RUN", 1000)
+    results_cli.results_payload(store, RUN_ID, rebuild=True)
+    assert capsys.readouterr().err == (
+        f"building the results of {RUN_ID} from {n:,} samples (kept in the store for the "
+        "next call)...\n")
+    results_cli.results_payload(store, RUN_ID)
+    assert capsys.readouterr().err == ""
+    md = tmp_path / "r.md"
+    argv = ["report", RUN_ID, "--store", str(store.path), "--md", str(md), "--no-charts"]
+    for expected in (f"building the report from {n:,} samples", None):
+        main(argv)
+        err = capsys.readouterr().err
+        assert (expected in err) if expected else ("building" not in err)
+        assert md.is_file()

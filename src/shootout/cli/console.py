@@ -13,3 +13,14 @@ def stdout_console() -> Console:
     instead of rich's 80, which squeezes the wide results and efficiency tables into ellipses."""
     wide = not sys.stdout.isatty() and not os.environ.get("COLUMNS")
     return Console(width=200 if wide else None)
+
+
+LARGE_RUN = 100_000  # samples from which a build from the samples is announced
+
+
+def building_note(what: str, n_samples: int) -> None:
+    """One line on stderr before a build that reads many samples (tens of seconds at 500k),
+    so that a long silence is not taken for a hang."""
+    if n_samples >= LARGE_RUN:
+        print(f"building {what} from {n_samples:,} samples (kept in the store for the next "
+              "call)...", file=sys.stderr, flush=True)

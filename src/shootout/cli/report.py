@@ -8,6 +8,7 @@ import typer
 
 from ..errors import ConfigError
 from ..store import Store
+from .console import building_note
 
 
 def report_command(
@@ -61,7 +62,8 @@ def report_command(
     opts = Options(models=_split(models, "--models"), profiles=profiles, items_pair=_pair(items),
                    route_within=route_within)
     out = Outputs(md=md, html=html, charts=not no_charts, max_items=max_items)
-    emit(report_payload(db, runs, opts, out, perf, monitor_ids, rebuild=rebuild), out)
+    emit(report_payload(db, runs, opts, out, perf, monitor_ids, rebuild=rebuild,
+                        on_build=lambda n: building_note("the report", n)), out)
 
 
 def split_ids(db: Store, given: list[str]) -> tuple[list[str], list[str]]:

@@ -16,7 +16,7 @@ from ..frozen import gc_paused
 from ..naming import specs_by_name
 from ..perf.prices import price_label
 from ..store import Store
-from .console import stdout_console
+from .console import building_note, stdout_console
 
 if TYPE_CHECKING:
     from ..analysis.results import Results, RunResults
@@ -70,6 +70,7 @@ def results_payload(db: Store, run_id: str, *, rebuild: bool = False) -> dict[st
     fingerprint, revision = results_fingerprint(), db.revision(run_id)
     if not rebuild and (kept := db.get_built(run_id, fingerprint, revision)) is not None:
         return dict(json.loads(kept))
+    building_note(f"the results of {run_id}", db.count_samples(run_id))
     with gc_paused():  # to the end of the JSON, as `build_results` reads (see there)
         from ..analysis.parallel import summary_results
 

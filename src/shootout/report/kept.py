@@ -30,7 +30,7 @@ import hashlib
 import json
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import metadata
@@ -156,13 +156,17 @@ def load_perf(store: Store, perf_ids: Sequence[str]) -> tuple[dict[str, Any], ..
 
 def report_payload(db: Store, run_ids: list[str], opts: Options, out: Outputs,
                    perf: tuple[dict[str, Any], ...], monitor_ids: Sequence[str] = (), *,
-                   rebuild: bool = False) -> dict[str, Any]:
+                   rebuild: bool = False,
+                   on_build: Callable[[int], None] | None = None) -> dict[str, Any]:
     """The rendered report (`render`): the one kept in the store under its key, or built
-    from the runs' samples and kept (`rebuild`: built whatever is kept)."""
+    from the runs' samples and kept (`rebuild`: built whatever is kept). `on_build` is told
+    how many samples a build is about to read."""
     ctx = context(db, run_ids, opts.models, monitor_ids)
     key = None if ctx is None else report_key(db, ctx, opts, out, perf)
     if key is not None and not rebuild and (kept := db.get_report(key)) is not None:
         return dict(json.loads(kept))
+    if on_build is not None and ctx is not None:
+        on_build(sum(db.count_samples(r) for r in ctx.run_ids))
     payload = build_and_render(db, ctx, run_ids, opts, out, perf, monitor_ids)
     if key is not None:
         db.put_report(key, list(run_ids), json.dumps(payload, ensure_ascii=False))

@@ -194,6 +194,11 @@ class Store(ProbeStore, BuiltStore, BrowseStore):
         ).fetchone()
         return None if row is None else str(row[0])
 
+    def count_samples(self, run_id: str) -> int:
+        """How many samples a run has (from the index: no sample is read)."""
+        row = self._db.execute("SELECT COUNT(*) FROM samples WHERE run_id=?", (run_id,)).fetchone()
+        return int(row[0])
+
     def sample_counts(self, run_id: str) -> list[tuple[str, str, int, int, int]]:
         """Per model x benchmark of a run: (model, benchmark, items, samples, failed samples).
         An answer cut off by the output limit ("truncated") was scored: it is not failed."""
