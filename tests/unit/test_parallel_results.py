@@ -225,3 +225,14 @@ def test_a_build_from_many_samples_says_so_on_stderr(store: Store, tmp_path: Pat
         err = capsys.readouterr().err
         assert (expected in err) if expected else ("building" not in err)
         assert md.is_file()
+
+
+def test_runs_says_a_bad_workers_setting_instead_of_listing_no_cost(store: Store, monkeypatch,
+                                                                     capsys) -> None:
+    monkeypatch.setenv(parallel.WORKERS_ENV, "abc")
+    with pytest.raises(SystemExit) as exc:
+        main(["runs", "--store", str(store.path)])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2
+    assert err == ("error: SHOOTOUT_WORKERS must be a whole number of processes (1 or more), "
+                   "got 'abc'\n")

@@ -28,7 +28,6 @@ a build is kept under the revision read before it, which the write has made stal
 from __future__ import annotations
 
 import multiprocessing
-import os
 import sys
 import threading
 from collections.abc import Sequence
@@ -37,37 +36,14 @@ from typing import Any
 
 from ..benchmarks import find_benchmark_class
 from ..benchmarks.base import Benchmark
-from ..errors import ConfigError
 from ..frozen import gc_paused
 from ..store import RunRecord, Store
 from .results import RunResults, run_results
+from .workers import MIN_SAMPLES, WORKERS_ENV, workers
 
-WORKERS_ENV = "SHOOTOUT_WORKERS"
-MIN_SAMPLES = 100_000
-MAX_WORKERS = 8
+__all__ = ["MIN_SAMPLES", "WORKERS_ENV", "partition", "summary_results", "workers"]
 
 Part = tuple[tuple[Any, ...], tuple[Any, ...], dict[str, Any], tuple[dict[str, Any], ...]]
-
-
-def workers(n_samples: int, n_models: int) -> int:
-    """How many processes build a run of `n_samples` samples over `n_models` models."""
-    given = os.environ.get(WORKERS_ENV, "").strip()
-    if given:
-        try:
-            n = int(given)
-        except ValueError:
-            n = 0
-        if n < 1:
-            raise ConfigError(f"{WORKERS_ENV} must be a whole number of processes (1 or more), "
-                              f"got {given!r}")
-        return max(1, min(n, n_models))
-    if n_samples < MIN_SAMPLES:
-        return 1
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, n_models, MAX_WORKERS))
 
 
 def summary_results(store: Store, run_id: str) -> RunResults | None:

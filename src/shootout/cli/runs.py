@@ -135,8 +135,10 @@ def _cost(db: Store, run_id: str) -> float | None:
     some model has no price, or the results cannot be built): from the run's results JSON,
     the copy kept in the store where it is current, else built now (in several processes for
     a large run, as `shootout results` builds it) and kept for the next call."""
+    from ..analysis.workers import workers_setting
     from .results import results_payload
 
+    workers_setting()  # a malformed $SHOOTOUT_WORKERS is said, not taken for a missing price
     try:
         rows = results_payload(db, run_id).get("efficiency") or []
     except Exception:  # a bad price file must not hide the list of runs
