@@ -59,8 +59,8 @@ def summary_results(store: Store, run_id: str) -> RunResults | None:
                                 or not cls.__module__.startswith("shootout.")):
             return None  # a plug-in's class may not be registered in a spawned worker
     n_workers = workers(sum(per_model.values()), len(per_model))
-    row = store.get_run(run_id)
-    if n_workers < 2 or row is None or not store.path.is_file():
+    head = store.read_run(run_id, models=())  # the run's row, as a record without samples
+    if n_workers < 2 or head is None or not store.path.is_file():
         return None
     shares = partition(per_model, n_workers)
     try:
@@ -70,7 +70,7 @@ def summary_results(store: Store, run_id: str) -> RunResults | None:
         return None
     if any(p is None for p in parts):
         return None
-    return _joined(row, run_id, [p for p in parts if p is not None])
+    return _joined(head, [p for p in parts if p is not None])
 
 
 def _scores_models_together(cls: type[Benchmark]) -> bool:
@@ -130,7 +130,7 @@ def _build_share(args: tuple[str, str, Sequence[str]]) -> Part | None:
         return res.scores, res.breakdowns, dict(res.analyses), res.efficiency
 
 
-def _joined(row: dict[str, Any], run_id: str, parts: list[Part]) -> RunResults:
+def _joined(run: RunRecord, parts: list[Part]) -> RunResults:
     """The shares' results in the order one process gives them: scores, breakdowns and
     analyses model by model; every model's benchmark rows, then every model's total."""
     analyses: dict[str, Any] = {}
@@ -138,9 +138,6 @@ def _joined(row: dict[str, Any], run_id: str, parts: list[Part]) -> RunResults:
         analyses.update(p[2])
     efficiency = [e for p in parts for e in p[3] if e.get("scope") != "model"] + \
         [e for p in parts for e in p[3] if e.get("scope") == "model"]
-    run = RunRecord(run_id=run_id, status=row["status"], created_at=float(row["created_at"]),
-                    updated_at=float(row["updated_at"]), spec=row["spec"] or {},
-                    manifest=row["manifest"] or {}, samples=(), responses={})
     return RunResults(
         run=run, scores=tuple(s for p in parts for s in p[0]),
         breakdowns=tuple(b for p in parts for b in p[1]), analyses=analyses,
