@@ -251,9 +251,11 @@ def test_pairs_on_the_same_items_share_their_draws_and_nothing_else() -> None:
               for m, p in (("a", 0.6), ("b", 0.5), ("c", 0.55))}
     short = {str(i): v for i, v in models["c"].items() if i != "7"}
     strata = {str(i): f"s{i % 9}" for i in range(240)}
+    other = {str(i): f"s{i % 5}" for i in range(240)}
     calls = [
         ("a", "b", _mean_of_stratum_means, {"strata": strata}, 3),
         ("a", "c", _mean_of_stratum_means, {"strata": strata}, 3),  # shares a-b's draws
+        ("a", "b", _mean_of_stratum_means, {"strata": other}, 3),  # other strata
         ("a", "c", _mean, {}, 3),  # the same items unstratified: draws of its own
         ("b", "c", _mean, {}, 4),  # another seed
         ("a", "short", _mean, {}, 3),  # one item fewer
@@ -265,11 +267,16 @@ def test_pairs_on_the_same_items_share_their_draws_and_nothing_else() -> None:
         for x, y, stat, kw, seed in calls:
             if fresh:
                 bs._kept_blocks.clear()
+                bs._kept_stats.clear()
             out.append(bs.paired_bootstrap(models[x], models[y], stat, n_boot=400, seed=seed,
                                            **kw))
         return out
 
     bs._kept_blocks.clear()
+    bs._kept_stats.clear()
     shared = run(fresh=False)
-    assert len(bs._kept_blocks) == 4  # the second call found the first one's
+    assert len(bs._kept_blocks) == 5  # the second call found the first one's
+    # each model's statistic over the resamples is kept for its next pair: a's stratified
+    # one (computed for a-b) serves a-c; the a of a-short has one item fewer
+    assert len(bs._kept_stats) == 2 * len(calls) - 1
     assert shared == run(fresh=True)

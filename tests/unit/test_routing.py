@@ -144,8 +144,13 @@ def test_left_out_and_none() -> None:
 
 def test_profiles_share_each_benchmarks_draws() -> None:
     # a benchmark's resamples do not depend on the profile (or the benchmarks beside it)
-    data = _data(k1=(6, 5), m1=(4, 7))
+    # nor do its models x items matrix, built once for every profile (`routing._Kept`)
+    data = _data(k1=(6, 5), m1=(4, 7), m2=(3, 8), c1=(5, 5))
+    data[("B", "c1")] = {f"other{j}": v for j, v in enumerate(data[("B", "c1")].values())}
     math_only = Profile("m", "", {"math": 1})
-    both = routings([EVEN, math_only], ["A", "B"], Measured(DOMAINS, data), n_boot=200)
-    alone = [_route(p, ["A", "B"], data, n_boot=200) for p in (EVEN, math_only)]
+    code = Profile("c", "", {"coding": 1, "math": 2})
+    profiles = [EVEN, math_only, code]
+    both = routings(profiles, ["A", "B"], Measured(DOMAINS, data), n_boot=200)
+    alone = [_route(p, ["A", "B"], data, n_boot=200) for p in profiles]
     assert both == alone
+    assert both[2].left_out == {"c1": "the models share no item"}

@@ -193,9 +193,9 @@ def _resample(xa: np.ndarray, xb: np.ndarray, stat: Callable[..., float],
     full = ((float(stat(xa)), float(stat(xb))) if codes is None
             else (float(stat(xa, codes)), float(stat(xb, codes))))
     if batched is not None:
-        parts = [batched(xa[idx], codes) - batched(xb[idx], codes)
-                 for idx in _blocks(codes, len(xa), seed, n_boot)]
-        return *full, np.concatenate(parts)
+        blocks = _blocks(codes, len(xa), seed, n_boot)
+        return *full, (_boot_stats(xa, batched, codes, blocks, seed)
+                       - _boot_stats(xb, batched, codes, blocks, seed))
     rng = np.random.default_rng(seed)
     if codes is None:
         n = len(xa)
@@ -243,6 +243,33 @@ def _blocks(codes: np.ndarray | None, n: int, seed: int, n_boot: int
             del _kept_blocks[next(iter(_kept_blocks))]
         _kept_blocks[key] = blocks
     return blocks
+
+
+# A model's statistic over the resamples depends only on its values and the resamples, so
+# a model compared with 9 others on the same items (a 10-model report) has it computed once,
+# not 9 times: the last _KEPT_STATS are kept, keyed by their inputs' bytes. Subtracting the
+# two models' kept statistics gives the differences the pair's own blocks would (the same
+# operations on the same numbers).
+_KEPT_STATS = 512
+_kept_stats: dict[tuple[Any, ...], np.ndarray] = {}
+
+
+def _boot_stats(x: np.ndarray, batched: Callable[[np.ndarray, np.ndarray | None], np.ndarray],
+                codes: np.ndarray | None, blocks: tuple[np.ndarray, ...], seed: int
+                ) -> np.ndarray:
+    """batched(x[idx], codes) of every resample in `blocks` (drawn by `_blocks` from `seed`),
+    in order."""
+    key = (batched, seed, tuple(b.shape for b in blocks), x.dtype.str, x.shape, x.tobytes(),
+           None if codes is None else codes.tobytes())
+    if (kept := _kept_stats.pop(key, None)) is not None:
+        _kept_stats[key] = kept  # the most recently used last
+        return kept
+    got = np.concatenate([batched(x[idx], codes) for idx in blocks])
+    got.flags.writeable = False
+    while len(_kept_stats) >= _KEPT_STATS:
+        del _kept_stats[next(iter(_kept_stats))]
+    _kept_stats[key] = got
+    return got
 
 
 def _draw(codes: np.ndarray | None, n: int, rng: np.random.Generator, rows: int

@@ -34,6 +34,7 @@ from typing import Any, Protocol
 
 from ..scores import Score
 from .bootstrap import paired_bootstrap
+from .paired import ItemMeans, item_means, paired
 from .resampling import ItemStatistic
 from .stats import holm, min_detectable_difference, paired_difference, z_quantile, z_test
 
@@ -111,15 +112,19 @@ def compare_pair(
     a_stat: ItemStatistic | None = None,
     b_stat: ItemStatistic | None = None,
     confidence: float = 0.95,
+    means: tuple[ItemMeans, ItemMeans] | None = None,
 ) -> PairTest:
     """One comparison, not yet adjusted for multiplicity (p_holm is NaN). Which test: see the
-    module doc."""
+    module doc. `means`: `paired.item_means` of `a_items` and of `b_items`, where the caller
+    compares each model with many (the same test, from means computed once)."""
     base: dict[str, Any] = {"a": a.model, "b": b.model, "benchmark": a.benchmark,
                             "metric": a.metric, "n_a": a.n, "n_b": b.n}
     alpha = 1.0 - confidence
-    shared = len(set(a_items or ()) & set(b_items or ()))
+    shared = (means[0].shared(means[1]) if means is not None
+              else len(set(a_items or ()) & set(b_items or ())))
     if a_items and b_items and a.item_level and b.item_level and shared >= 2:
-        r = paired_difference(a_items, b_items, confidence=confidence)
+        r = (paired(*means, confidence=confidence) if means is not None
+             else paired_difference(a_items, b_items, confidence=confidence))
         corr = r.corr if math.isfinite(r.corr) else 0.0
         return PairTest(
             **base, method=PAIRED, n=r.n, score_a=r.mean_a, score_b=r.mean_b,
@@ -207,12 +212,22 @@ def compare_models(
     """
     ok = set(benchmarks if comparable is None else comparable)
     st = statistics or {}
+    kept: dict[ItemKey, ItemMeans | None] = {}
+
+    def means(a: ItemKey, b: ItemKey) -> tuple[ItemMeans, ItemMeans] | None:
+        for key in (a, b):  # each cell's item means, once
+            if key not in kept:
+                got = items.get(key)
+                kept[key] = item_means(got) if got and cells[key].item_level else None
+        ma, mb = kept[a], kept[b]
+        return None if ma is None or mb is None else (ma, mb)
+
     out: list[PairTest] = []
     for ma, mb in combinations(models, 2):
         family = [
             compare_pair(cells[(ma, bn)], cells[(mb, bn)], items.get((ma, bn)),
                          items.get((mb, bn)), a_stat=st.get((ma, bn)), b_stat=st.get((mb, bn)),
-                         confidence=confidence)
+                         confidence=confidence, means=means((ma, bn), (mb, bn)))
             for bn in benchmarks
             if bn in ok and (ma, bn) in cells and (mb, bn) in cells
         ]

@@ -152,8 +152,9 @@ def routings(
     seed: int = 0,
     confidence: float = 0.95,
 ) -> list[Routing]:
-    """`routing` of each profile that has one, drawing each benchmark's resamples once."""
-    cache: dict[str, np.ndarray] = {}
+    """`routing` of each profile that has one, building each benchmark's models x items
+    matrix and drawing its resamples once."""
+    cache = _Kept()
     out = [routing(p, models, measured, within=within, n_boot=n_boot, seed=seed,
                    confidence=confidence, _cache=cache) for p in profiles]
     return [r for r in out if r is not None]
@@ -168,7 +169,7 @@ def routing(
     n_boot: int = N_BOOT,
     seed: int = 0,
     confidence: float = 0.95,
-    _cache: dict[str, np.ndarray] | None = None,
+    _cache: _Kept | None = None,
 ) -> Routing | None:
     """The profile's routing policies and single models on its request mix (module doc); None
     with fewer than two models or no domain of the profile that every model was measured
@@ -176,14 +177,15 @@ def routing(
     z_quantile(confidence)
     if len(models) < 2 or n_boot < 2 or not math.isfinite(within) or within < 0:
         return None
-    benches, left_out = _benches(profile, models, measured)
+    kept = _Kept() if _cache is None else _cache
+    benches, left_out = _benches(profile, models, measured, kept.matrices)
     if not benches:
         return None
     notes: list[str] = []
     cost = _costs(benches, models, measured.cost_per_item, profile, notes)
     lat = _latency(models, measured.latency, profile, notes)
     mix = _Mix(tuple(models), tuple(benches), np.stack([b.x.mean(axis=1) for b in benches]),
-               _resample(benches, n_boot, seed, {} if _cache is None else _cache), cost, lat,
+               _resample(benches, n_boot, seed, kept.resamples), cost, lat,
                _weights(profile, benches, cost, lat))
     units_d = {b.name: b.domain for b in benches}
     units_b = {b.name: b.name for b in benches}
@@ -213,14 +215,25 @@ def routing(
         seed=seed, confidence=confidence)
 
 
-def _benches(profile: Profile, models: Sequence[str], measured: Measured
-             ) -> tuple[list[_Bench], dict[str, str]]:
+@dataclass
+class _Kept:
+    """What `routings` computes once for all its profiles (each a function of the measured
+    items and the models, not of the profile): per benchmark, its models x shared items
+    matrix, and its resampled means."""
+
+    matrices: dict[str, np.ndarray] = field(default_factory=dict)
+    resamples: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def _benches(profile: Profile, models: Sequence[str], measured: Measured,
+             matrices: dict[str, np.ndarray]) -> tuple[list[_Bench], dict[str, str]]:
     """The routed benchmarks of the profile's domains, each with its share of the requests
-    and its models x shared items matrix; the benchmarks left out, and why."""
+    and its models x shared items matrix (kept in `matrices` for the next profile); the
+    benchmarks left out, and why."""
     dw = profile.domain_weights
     items = measured.items
     left: dict[str, str] = {}
-    by_dom: dict[str, list[tuple[str, list[str]]]] = {}
+    by_dom: dict[str, list[str]] = {}
     for bench in sorted({b for (_, b) in items}):
         dom = normalize_domain(measured.bench_domain.get(bench, "other"))
         if dom not in dw:
@@ -231,17 +244,19 @@ def _benches(profile: Profile, models: Sequence[str], measured: Measured
         if any((m, bench) not in items for m in models):
             left[bench] = "not every model has item scores"
             continue
-        shared = sorted(set.intersection(*(set(items[(m, bench)]) for m in models)))
-        if not shared:
+        if bench not in matrices:
+            shared = sorted(set.intersection(*(set(items[(m, bench)]) for m in models)))
+            matrices[bench] = np.asarray([[_mean(items[(m, bench)][i]) for i in shared]
+                                          for m in models])
+        if not matrices[bench].shape[1]:
             left[bench] = "the models share no item"
             continue
-        by_dom.setdefault(dom, []).append((bench, shared))
+        by_dom.setdefault(dom, []).append(bench)
     total = sum(dw[d] for d in by_dom)
     out = []
     for dom in (d for d in dw if d in by_dom):
-        for bench, shared in by_dom[dom]:
-            x = np.asarray([[_mean(items[(m, bench)][i]) for i in shared] for m in models])
-            out.append(_Bench(bench, dom, dw[dom] / total / len(by_dom[dom]), x))
+        for bench in by_dom[dom]:
+            out.append(_Bench(bench, dom, dw[dom] / total / len(by_dom[dom]), matrices[bench]))
     return out, left
 
 

@@ -450,10 +450,20 @@ def paired_difference(
     correlation of a and b (feed it to min_detectable_difference as paired_corr).
     """
     z_quantile(confidence)  # validates confidence
-    alpha = 1.0 - confidence
     keys = [k for k in a_by_item if k in b_by_item]
     xa, rep_a = _split_items([a_by_item[k] for k in keys])
     xb, rep_b = _split_items([b_by_item[k] for k in keys])
+    return paired_means(xa, xb, repeated=bool(rep_a) or bool(rep_b),
+                        only_a=len(a_by_item) - xa.size, only_b=len(b_by_item) - xb.size,
+                        confidence=confidence)
+
+
+def paired_means(xa: np.ndarray, xb: np.ndarray, *, repeated: bool, only_a: int, only_b: int,
+                 confidence: float) -> PairedResult:
+    """`paired_difference` from the item means of the shared items, in one order (x_i of
+    `_split_items`); `repeated`: some item was scored more than once by either model (no
+    McNemar); only_a, only_b: the items of one model only."""
+    alpha = 1.0 - confidence
     d = xa - xb
     n = int(d.size)
     mean_diff = float(d.mean()) if n else math.nan
@@ -473,11 +483,11 @@ def paired_difference(
         confidence=confidence,
         t_stat=t,
         p_value=p,
-        p_mcnemar=_mcnemar(xa, xb) if n and not rep_a and not rep_b else None,
+        p_mcnemar=_mcnemar(xa, xb) if n and not repeated else None,
         significant=bool(p < alpha),
         n=n,
-        n_only_a=len(a_by_item) - n,
-        n_only_b=len(b_by_item) - n,
+        n_only_a=only_a,
+        n_only_b=only_b,
         corr=_corr(xa, xb),
     )
 
