@@ -30,9 +30,9 @@ from __future__ import annotations
 import multiprocessing
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 from ..benchmarks import find_benchmark_class
 from ..benchmarks.base import Benchmark
@@ -41,7 +41,8 @@ from ..store import RunRecord, Store
 from .results import RunResults, run_results
 from .workers import MIN_SAMPLES, WORKERS_ENV, workers
 
-__all__ = ["MIN_SAMPLES", "WORKERS_ENV", "partition", "summary_results", "workers"]
+__all__ = ["MIN_SAMPLES", "WORKERS_ENV", "in_processes", "partition", "plan", "summary_results",
+           "workers"]
 
 Part = tuple[tuple[Any, ...], tuple[Any, ...], dict[str, Any], tuple[dict[str, Any], ...]]
 
@@ -50,6 +51,17 @@ def summary_results(store: Store, run_id: str) -> RunResults | None:
     """The run's results built in several processes (see the module doc), or None where it
     is built in one: too small, one model, a benchmark that scores the models together or
     that is not shootout's own, a store that is not a file, or a failure in any process."""
+    planned = plan(store, run_id)
+    if planned is None:
+        return None
+    head, shares = planned
+    parts = in_processes(_build_share, [(str(store.path), run_id, s) for s in shares])
+    return None if parts is None else joined(head, parts)
+
+
+def plan(store: Store, run_id: str) -> tuple[RunRecord, list[list[str]]] | None:
+    """(the run's record without samples, the shares of its models) where the run is to be
+    built in several processes; None where in one (see `summary_results`)."""
     counts = store.sample_counts(run_id)
     per_model: dict[str, int] = {}
     for model, bench, _, n, _ in counts:
@@ -62,15 +74,24 @@ def summary_results(store: Store, run_id: str) -> RunResults | None:
     head = store.read_run(run_id, models=())  # the run's row, as a record without samples
     if n_workers < 2 or head is None or not store.path.is_file():
         return None
-    shares = partition(per_model, n_workers)
+    return head, partition(per_model, n_workers)
+
+
+T = TypeVar("T")
+A = TypeVar("A")
+
+
+def in_processes(fn: Callable[[A], T | None], args: list[A]) -> list[T] | None:
+    """fn of each args, each in a process of its own (a module-level `fn`: a spawned worker
+    imports it); None where any raised, returned None or could not be sent back."""
     try:
-        with ProcessPoolExecutor(len(shares), mp_context=_context()) as pool:
-            parts = list(pool.map(_build_share, [(str(store.path), run_id, s) for s in shares]))
+        with ProcessPoolExecutor(len(args), mp_context=_context()) as pool:
+            parts = list(pool.map(fn, args))
     except Exception:  # the one-process build raises what it always raised
         return None
     if any(p is None for p in parts):
         return None
-    return _joined(head, [p for p in parts if p is not None])
+    return [p for p in parts if p is not None]
 
 
 def _scores_models_together(cls: type[Benchmark]) -> bool:
@@ -130,7 +151,7 @@ def _build_share(args: tuple[str, str, Sequence[str]]) -> Part | None:
         return res.scores, res.breakdowns, dict(res.analyses), res.efficiency
 
 
-def _joined(run: RunRecord, parts: list[Part]) -> RunResults:
+def joined(run: RunRecord, parts: list[Part]) -> RunResults:
     """The shares' results in the order one process gives them: scores, breakdowns and
     analyses model by model; every model's benchmark rows, then every model's total."""
     analyses: dict[str, Any] = {}

@@ -39,12 +39,12 @@ ByItem = dict[str, list[float]]
 def language_items(report: Report) -> dict[str, dict[str, ByItem]]:
     """label -> language -> item -> pass@1 per repeat (items keyed by HumanEval problem)."""
     out: dict[str, dict[str, ByItem]] = defaultdict(dict)
-    for (label, bench), samples in report.data.samples.items():
+    for label, bench in report.data.samples:  # a large run's are read when asked for
         if bench == "humaneval":
-            out[label][PYTHON] = _by_problem(samples)
+            out[label][PYTHON] = _by_problem(report.data.samples[(label, bench)])
         elif bench == "multipl_e":
             groups: dict[str, list[SampleRow]] = defaultdict(list)
-            for s in samples:
+            for s in report.data.samples[(label, bench)]:
                 groups[s.group].append(s)
             for lang, rows in groups.items():
                 out[label][lang] = _by_problem(rows)

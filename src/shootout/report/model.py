@@ -11,17 +11,15 @@ relabelled; nothing here reads the store or runs a benchmark's aggregate.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..analysis.resampling import ItemStatistic, item_statistic
+from ..analysis.resampling import ItemStatistic
 from ..analysis.results import (
     Latency,
     Results,
     RunResults,
-    build_results,
-    item_scores,
     primary_metric,
 )
 from ..analysis.results import breakdowns as group_scores
@@ -31,6 +29,7 @@ from ..errors import ConfigError
 from ..scores import Score
 from ..store import RunRecord, SampleRow, Store
 from .refs import ModelRef, model_refs, select_models
+from .split import Figures, Relabeled, SplitFigures, cell_figures, report_results
 
 Key = tuple[str, str]  # (label, benchmark)
 RunInfo = RunRecord  # a run's row: id, status, times, spec, manifest (and its samples)
@@ -53,7 +52,7 @@ class ReportData:
     benchmarks: tuple[BenchInfo, ...]
     cells: dict[Key, Score]  # the compared metric's score, its `model` the label
     items: dict[Key, dict[str, list[float]]]
-    samples: dict[Key, list[SampleRow]]
+    samples: Mapping[Key, list[SampleRow]]  # read from the store when asked, for a large run
     rows: dict[Key, list[Score]]  # every metric, as `shootout results` shows it
     breakdowns: list[Score]
     analyses: dict[str, dict[str, Any]]
@@ -82,33 +81,55 @@ def load_report_data(
 ) -> ReportData:
     if not run_ids:
         raise ConfigError("no run given")
-    return report_data(build_results(store, run_ids), models)
+    # a large run: built in shares, its samples read when a section asks (`report.split`)
+    results, figures = report_results(store, run_ids)
+    return report_data(results, models, figures)
 
 
-def report_data(results: Results, models: list[str] | None = None) -> ReportData:
+def report_data(results: Results, models: list[str] | None = None,
+                figures: SplitFigures | None = None) -> ReportData:
     """The report's view of built results: models labelled, one compared metric per
-    benchmark, the cells, item scores and breakdowns of the selected models."""
+    benchmark, the cells, item scores and breakdowns of the selected models. `figures`: the
+    item scores and statistics of the runs built in shares (`report.split`)."""
     by_run = {r.run_id: r for r in results.runs}
     refs = select_models(_model_refs(results.runs), models)
     rows: dict[Key, list[Score]] = defaultdict(list)
     smp: dict[Key, list[SampleRow]] = {}
+    stored: dict[Key, tuple[Mapping[Key, Sequence[SampleRow]], Key]] = {}
+    order: list[Key] = []
+    origin: dict[Key, tuple[str, str]] = {}
     for m in refs:
         res = by_run[m.run_id]
         for s in res.scores:
             if s.model == m.model:
                 rows[(m.label, s.benchmark)].append(s)
-        for (model, bench), ss in res.samples.items():
+        for (model, bench) in res.samples:
             if model == m.model:
-                smp[(m.label, bench)] = list(ss)
+                origin[(m.label, bench)] = (m.run_id, model)
+                order.append((m.label, bench))
+                if isinstance(res.samples, dict):
+                    smp[(m.label, bench)] = list(res.samples[(model, bench)])
+                else:  # read from the store when asked for
+                    stored[(m.label, bench)] = (res.samples, (model, bench))
+    samples: Mapping[Key, list[SampleRow]] = (smp if not stored
+                                              else Relabeled(order, smp, stored))
     runs = [r.run for r in results.runs]
     # a benchmark under another prompt template (`arc_easy@v1`) is compared in the prompt
     # sensitivity section, not as a benchmark of its own
     benches = [b for b in _bench_order(runs, rows) if not split_variant(b)[1]]
-    infos, cells, items, stats = _cells(benches, [m.label for m in refs], rows, smp)
+
+    def cell(label: str, row: Score) -> Figures:
+        """The row's item scores and statistic: sent by a share, or from the samples."""
+        run_id, model = origin.get((label, row.benchmark), ("", ""))
+        got = None if figures is None else figures.get(run_id, model, row)
+        return got if got is not None else cell_figures(samples.get((label, row.benchmark),
+                                                                    []), row)
+
+    infos, cells, items, stats = _cells(benches, [m.label for m in refs], rows, cell)
     eff, eff_error = _efficiency(results.runs, refs)
     return ReportData(
         runs=tuple(runs), models=tuple(refs), benchmarks=tuple(infos), cells=cells,
-        items=items, samples=smp, rows=dict(rows), breakdowns=_breakdowns(infos, refs, by_run),
+        items=items, samples=samples, rows=dict(rows), breakdowns=_breakdowns(infos, refs, by_run),
         analyses={m.label: dict(by_run[m.run_id].analyses.get(m.model, {})) for m in refs},
         latency={m.label: by_run[m.run_id].latency[m.model] for m in refs
                  if m.model in by_run[m.run_id].latency},
@@ -133,7 +154,7 @@ def _bench_order(runs: list[RunInfo], rows: Mapping[Key, list[Score]]) -> list[s
 
 def _cells(
     benches: list[str], labels: list[str], rows: Mapping[Key, list[Score]],
-    samples: Mapping[Key, list[SampleRow]],
+    figures: Callable[[str, Score], Figures],
 ) -> tuple[list[BenchInfo], dict[Key, Score], dict[Key, dict[str, list[float]]],
            dict[Key, ItemStatistic]]:
     infos: list[BenchInfo] = []
@@ -151,8 +172,7 @@ def _cells(
         for m in have:
             by_metric = {r.metric: r for r in rows[(m, b)]}
             row = by_metric[metric] if metric else next(r for r in rows[(m, b)] if r.primary)
-            ok = [s for s in samples.get((m, b), []) if s.answered]
-            per_item = item_scores(ok, row.metric)
+            per_item, st = figures(m, row)
             # a mean of subject means (CMMLU's acc) is not the mean of these item scores: a
             # paired t-test on them would test the item mean, not the reported figure
             item_mean = bool(per_item) and row.extra.get("average") != "subject"
@@ -161,7 +181,6 @@ def _cells(
                 items[(m, b)] = per_item  # the per-item evidence lists disagreements from them
             if item_mean:
                 continue
-            st = item_statistic(row.metric, row.extra, ok)
             # only a statistic that gives back the reported score is the metric being compared
             if st is not None and st.matches(row.score):
                 stats[(m, b)] = st

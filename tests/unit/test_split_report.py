@@ -1,0 +1,157 @@
+"""A large run's report built in shares (`report.split`): no process holds the whole run, and
+the Markdown and HTML are the ones one process renders."""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import pytest
+
+from shootout.analysis import parallel
+from shootout.report import split
+from shootout.report.build import build_report
+from shootout.report.html import render_html
+from shootout.report.markdown import render_markdown
+from shootout.report.sample_data import RUN_ID, build_sample_store
+from shootout.store import SampleRow, Store
+
+MODELS = ("kimi-k2", "llama-3.1-70b", "mixtral-8x7b", "qwen-72b", "gemma-27b")
+WORDS = ("the", "cat", "sat", "on", "a", "mat", "while", "rain", "fell", "over", "quiet",
+         "hills", "and", "old", "roads")
+
+
+def _row(model: str, bench: str, item: str, rep: int, group: str, metrics: dict,
+         detail: dict | None = None) -> SampleRow:
+    return SampleRow(model=model, benchmark=bench, item_id=item, repeat=rep, group=group,
+                     status="ok", metrics=metrics, extracted="", reason="",
+                     extraction_failed=False, error=None, response_key=None,
+                     detail=detail or {"mode": "generative"})
+
+
+def _more_benchmarks(store: Store) -> None:
+    """Besides the sample run's: corpus chrF/BLEU (a statistic that cannot be pickled), a
+    subject average (CMMLU) and MultiPL-E's languages (the coding section)."""
+    rng = random.Random(3)
+    for mi, model in enumerate(MODELS):
+        for i in range(16):
+            ref = " ".join(rng.choice(WORDS) for _ in range(9))
+            for rep in range(2):
+                hyp = " ".join(w if rng.random() < 0.5 + 0.1 * mi else rng.choice(WORDS)
+                               for w in ref.split())
+                store.put_sample(RUN_ID, _row(
+                    model, "translation_zh_en", f"t{i}", rep, "", {"sentence_chrf": 0.5},
+                    {"hyp": hyp, "refs": [ref], "extra_refs": [], "src": "源", "cleaning": []}))
+        for i in range(30):
+            right = rng.random() < 0.3 + 0.1 * mi
+            store.put_sample(RUN_ID, _row(model, "cmmlu", f"c{i}", 0, f"subject{i % 3}",
+                                          {"acc": float(right)}))
+        for lang in ("js", "rs"):
+            for i in range(10):
+                store.put_sample(RUN_ID, _row(model, "multipl_e", f"{lang}/HumanEval_{i}_x", 0,
+                                              lang, {"pass@1": float(rng.random() < 0.5)}))
+
+
+@pytest.fixture(scope="module")
+def store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("split") / "s.sqlite"
+    store = build_sample_store(path, models=MODELS)
+    _more_benchmarks(store)
+    store.close()
+    return path
+
+
+@pytest.fixture
+def store(store_path: Path, tmp_path: Path) -> Store:
+    copy = tmp_path / "s.sqlite"
+    copy.write_bytes(store_path.read_bytes())
+    return Store(copy)
+
+
+def _rendered(store: Store, monkeypatch: pytest.MonkeyPatch, workers: str
+              ) -> tuple[str, str, bool]:
+    monkeypatch.setenv(parallel.WORKERS_ENV, workers)
+    report = build_report(store, [RUN_ID])
+    was_split = isinstance(report.data.samples, split.Relabeled)
+    return render_markdown(report, None, charts=False), render_html(report), was_split
+
+
+@pytest.fixture
+def one_process(store: Store, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
+    md, html, was_split = _rendered(store, monkeypatch, "1")
+    assert not was_split
+    return md, html
+
+
+@pytest.mark.parametrize("n", ["2", "3", "5"])
+def test_the_report_built_in_shares_is_the_one_process_report(
+        store: Store, one_process: tuple[str, str], monkeypatch: pytest.MonkeyPatch,
+        n: str) -> None:
+    md, html, was_split = _rendered(store, monkeypatch, n)
+    assert was_split
+    # the sections that read samples are there: evidence, coding by language, the
+    # bootstrapped corpus metric and subject average
+    for text in ("Coding by language", "translation_zh_en", "cmmlu", "paired bootstrap"):
+        assert text in one_process[0], text
+    assert md == one_process[0]
+    assert html == one_process[1]
+
+
+def test_a_share_reads_its_models_and_the_report_reads_only_the_cells_it_shows(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(parallel.WORKERS_ENV, "2")
+    read: list[tuple[str, ...]] = []
+    real = Store.samples
+
+    def counted(self: Store, run_id: str, model: str | None = None,
+                benchmark: str | None = None):
+        read.append((model or "", benchmark or ""))
+        return real(self, run_id, model, benchmark)
+
+    monkeypatch.setattr(Store, "samples", counted)
+    report = build_report(store, [RUN_ID])
+    a, b = report.data.labels[:2]
+    # the build reads the cells of the per-item evidence (the first two models'), and every
+    # model's corpus chrF/BLEU cell: its statistic was not sent
+    assert {(a, "gsm8k"), (b, "gsm8k")} <= set(read)
+    assert {c for c in read if c[0] not in (a, b)} == {
+        (m, "translation_zh_en") for m in MODELS if m not in (a, b)}
+    render_markdown(report, None, charts=False)
+    # the coding section reads every model's coding benchmarks, and nothing else
+    assert {(m, "multipl_e") for m in MODELS} <= set(read)
+    assert {bench for m, bench in read if m not in (a, b)} == {
+        "humaneval", "multipl_e", "translation_zh_en"}
+    assert len(set(read)) == len(read)  # each cell read once, when first asked for
+    assert len(read) < len(store.sample_counts(RUN_ID))
+
+
+def _killed(args: object) -> None:
+    os._exit(3)
+
+
+def test_a_killed_share_gives_the_one_process_report(
+        store: Store, one_process: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(split, "_report_share", _killed)
+    md, html, was_split = _rendered(store, monkeypatch, "2")
+    assert not was_split
+    assert (md, html) == one_process
+
+
+def test_a_statistic_that_cannot_be_sent_is_computed_from_the_cells_samples(
+        store: Store) -> None:
+    from shootout.analysis.results import build_results
+
+    res = build_results(store, [RUN_ID]).runs[0]
+    row = next(s for s in res.scores if s.benchmark == "translation_zh_en" and s.primary
+               and s.model == MODELS[0])
+    samples = res.samples[(MODELS[0], "translation_zh_en")]
+    fig = split.cell_figures(samples, row)
+    assert fig[1] is not None and split._sendable(fig) == split.UNSENT
+    figures = split.SplitFigures()
+    cells = split.StoredCells(store, RUN_ID, list(res.samples))
+    figures.add(RUN_ID, cells, {(MODELS[0], "translation_zh_en"): {row.metric: split.UNSENT}})
+    got = figures.get(RUN_ID, MODELS[0], row)
+    assert got is not None and got[0] == fig[0]
+    assert got[1] is not None and got[1].full() == fig[1].full() == pytest.approx(row.score)
+    assert figures.get(RUN_ID, MODELS[1], row) is None  # not sent: the caller computes it
