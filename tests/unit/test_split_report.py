@@ -155,3 +155,31 @@ def test_a_statistic_that_cannot_be_sent_is_computed_from_the_cells_samples(
     assert got is not None and got[0] == fig[0]
     assert got[1] is not None and got[1].full() == fig[1].full() == pytest.approx(row.score)
     assert figures.get(RUN_ID, MODELS[1], row) is None  # not sent: the caller computes it
+
+
+def test_spawned_shares_give_the_same(store: Store, one_process: tuple[str, str],
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the process has other threads, the shares are spawned (fresh interpreters that
+    import `report.split` to find their function)."""
+    import multiprocessing
+
+    monkeypatch.setattr(parallel, "_context", lambda: multiprocessing.get_context("spawn"))
+    md, html, was_split = _rendered(store, monkeypatch, "2")
+    assert was_split and (md, html) == one_process
+
+
+def test_a_report_of_two_runs_with_the_same_models(store: Store,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two runs of the same models in one store: labels `name@run`, each run in shares of its
+    own, each label's samples and figures from its own run."""
+    other = "r-sample000002"
+    build_sample_store(store.path, models=MODELS[:3], run_id=other, seed=11).close()
+    store = Store(store.path)
+    texts = []
+    for n in ("1", "2"):
+        monkeypatch.setenv(parallel.WORKERS_ENV, n)
+        report = build_report(store, [RUN_ID, other])
+        assert isinstance(report.data.samples, split.Relabeled) == (n == "2")
+        assert f"kimi-k2@{other}" in report.data.labels
+        texts.append((render_markdown(report, None, charts=False), render_html(report)))
+    assert texts[0] == texts[1]

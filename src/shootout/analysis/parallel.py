@@ -20,9 +20,10 @@ always raised.
 starting processes would cost more than it saves.
 
 The results hold no samples (`RunResults.samples` is empty): they are what the results JSON
-needs (`cli.results.results_payload`); a report's shares send more (`report.split`). Each process reads its share
-in its own transaction, so a run written to during the build may be read at two moments; such
-a build is kept under the revision read before it, which the write has made stale.
+needs (`cli.results.results_payload`); a report's shares send more (`report.split`). Each
+process reads its share in its own transaction, so a run written to during the build may be
+read at two moments; such a build is kept under the revision read before it, which the write
+has made stale.
 """
 
 from __future__ import annotations
