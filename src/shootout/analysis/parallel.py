@@ -42,8 +42,8 @@ from ..store import RunRecord, Store
 from .results import RunResults, run_results
 from .workers import MIN_SAMPLES, WORKERS_ENV, workers
 
-__all__ = ["MIN_SAMPLES", "WORKERS_ENV", "in_processes", "partition", "plan", "summary_results",
-           "workers"]
+__all__ = ["MIN_SAMPLES", "WORKERS_ENV", "in_processes", "joined", "part_of", "partition", "plan",
+           "share_results", "summary_results", "workers"]
 
 Part = tuple[tuple[Any, ...], tuple[Any, ...], dict[str, Any], tuple[dict[str, Any], ...]]
 
@@ -137,19 +137,29 @@ def _context() -> multiprocessing.context.BaseContext:
 def _build_share(args: tuple[str, str, Sequence[str]]) -> Part | None:
     """In a worker: the results of some models of the run (None where their efficiency
     rows failed: the one-process build says why)."""
-    path, run_id, models = args
     with gc_paused():
-        store = Store.reader(path)
-        try:
-            run = store.read_run(run_id, models=list(models))
-        finally:
-            store.close()
-        if run is None:
-            return None
-        res = run_results(run)
-        if res.efficiency_error is not None:
-            return None
-        return res.scores, res.breakdowns, dict(res.analyses), res.efficiency
+        res = share_results(*args)
+        return None if res is None else part_of(res)
+
+
+def share_results(path: str, run_id: str, models: Sequence[str]) -> RunResults | None:
+    """In a worker (the collector paused): the run's record of some models, read from the
+    store at `path`, and their results; None where there is no such run or where the
+    efficiency rows failed (the one-process build says why)."""
+    store = Store.reader(path)
+    try:
+        run = store.read_run(run_id, models=list(models))
+    finally:
+        store.close()
+    if run is None:
+        return None
+    res = run_results(run)
+    return None if res.efficiency_error is not None else res
+
+
+def part_of(res: RunResults) -> Part:
+    """What a share sends back of its results (`joined` puts the shares together)."""
+    return res.scores, res.breakdowns, dict(res.analyses), res.efficiency
 
 
 def joined(run: RunRecord, parts: list[Part]) -> RunResults:

@@ -26,7 +26,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from ..analysis.parallel import in_processes, joined, plan
+from ..analysis.parallel import in_processes, joined, part_of, plan, share_results
 from ..analysis.resampling import ItemStatistic, item_statistic
 from ..analysis.results import (
     Key,
@@ -36,7 +36,6 @@ from ..analysis.results import (
     build_results,
     item_scores,
     request_latency,
-    run_results,
 )
 from ..frozen import gc_paused
 from ..scores import Score
@@ -118,17 +117,9 @@ Share = tuple[tuple[Any, ...], dict[Key, dict[str, Figures | str]], dict[str, La
 def _report_share(args: tuple[str, str, Sequence[str]]) -> Share | None:
     """In a worker: the results of some models of the run, their cells' figures under every
     metric of their rows, and their latencies (None where the efficiency rows failed)."""
-    path, run_id, models = args
     with gc_paused():
-        store = Store.reader(path)
-        try:
-            run = store.read_run(run_id, models=list(models))
-        finally:
-            store.close()
-        if run is None:
-            return None
-        res = run_results(run)
-        if res.efficiency_error is not None:
+        res = share_results(*args)
+        if res is None:
             return None
         rows: dict[Key, list[Score]] = defaultdict(list)
         for s in res.scores:
@@ -137,8 +128,7 @@ def _report_share(args: tuple[str, str, Sequence[str]]) -> Share | None:
         for key, rs in rows.items():
             figures[key] = {r.metric: _sendable(cell_figures(res.samples.get(key, ()), r))
                             for r in rs}
-        part = (res.scores, res.breakdowns, dict(res.analyses), res.efficiency)
-        return part, figures, dict(request_latency(run))
+        return part_of(res), figures, dict(request_latency(res.run))
 
 
 def _sendable(fig: Figures) -> Figures | str:
