@@ -236,3 +236,16 @@ def test_runs_says_a_bad_workers_setting_instead_of_listing_no_cost(store: Store
     assert exc.value.code == 2
     assert err == ("error: SHOOTOUT_WORKERS must be a whole number of processes (1 or more), "
                    "got 'abc'\n")
+
+
+def test_the_plan_reads_the_cells_from_the_index(store: Store, monkeypatch) -> None:
+    """`Store.cell_sizes` (a covering index, no sample read) gives the cells and sizes that
+    `sample_counts` gives, in its order; the plan's cells are the results' cells in order."""
+    counts = store.sample_counts(RUN_ID)
+    assert store.cell_sizes(RUN_ID) == [(m, b, n) for m, b, _, n, _ in counts]
+    assert store.cell_sizes("no-such-run") == []
+    monkeypatch.setenv(parallel.WORKERS_ENV, "2")
+    planned = parallel.plan(store, RUN_ID)
+    assert planned is not None
+    assert planned.cells == list(build_results(store, [RUN_ID]).runs[0].samples)
+    assert [m for share in planned.shares for m in share] == sorted(MODELS)

@@ -33,7 +33,7 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from ..benchmarks import find_benchmark_class
 from ..benchmarks.base import Benchmark
@@ -42,8 +42,8 @@ from ..store import RunRecord, Store
 from .results import RunResults, run_results
 from .workers import MIN_SAMPLES, WORKERS_ENV, workers
 
-__all__ = ["MIN_SAMPLES", "WORKERS_ENV", "in_processes", "joined", "part_of", "partition", "plan",
-           "share_results", "summary_results", "workers"]
+__all__ = ["MIN_SAMPLES", "WORKERS_ENV", "Plan", "in_processes", "joined", "part_of",
+           "partition", "plan", "share_results", "summary_results", "workers"]
 
 Part = tuple[tuple[Any, ...], tuple[Any, ...], dict[str, Any], tuple[dict[str, Any], ...]]
 
@@ -55,17 +55,23 @@ def summary_results(store: Store, run_id: str) -> RunResults | None:
     planned = plan(store, run_id)
     if planned is None:
         return None
-    head, shares = planned
-    parts = in_processes(_build_share, [(str(store.path), run_id, s) for s in shares])
-    return None if parts is None else joined(head, parts)
+    parts = in_processes(_build_share,
+                         [(str(store.path), run_id, s) for s in planned.shares])
+    return None if parts is None else joined(planned.head, parts)
 
 
-def plan(store: Store, run_id: str) -> tuple[RunRecord, list[list[str]]] | None:
-    """(the run's record without samples, the shares of its models) where the run is to be
-    built in several processes; None where in one (see `summary_results`)."""
-    counts = store.sample_counts(run_id)
+class Plan(NamedTuple):
+    head: RunRecord  # the run's record without samples
+    shares: list[list[str]]  # the models of each process
+    cells: list[tuple[str, str]]  # every (model, benchmark), in the store's order
+
+
+def plan(store: Store, run_id: str) -> Plan | None:
+    """How the run is to be built in several processes; None where in one (see
+    `summary_results`)."""
+    counts = store.cell_sizes(run_id)
     per_model: dict[str, int] = {}
-    for model, bench, _, n, _ in counts:
+    for model, bench, n in counts:
         per_model[model] = per_model.get(model, 0) + n
         cls = find_benchmark_class(bench)
         if cls is not None and (_scores_models_together(cls)
@@ -75,7 +81,7 @@ def plan(store: Store, run_id: str) -> tuple[RunRecord, list[list[str]]] | None:
     head = store.read_run(run_id, models=())  # the run's row, as a record without samples
     if n_workers < 2 or head is None or not store.path.is_file():
         return None
-    return head, partition(per_model, n_workers)
+    return Plan(head, partition(per_model, n_workers), [(m, b) for m, b, _ in counts])
 
 
 T = TypeVar("T")

@@ -182,13 +182,12 @@ def _split(store: Store, run_id: str, figures: SplitFigures) -> RunResults | Non
     planned = plan(store, run_id)
     if planned is None:
         return None
-    head, shares = planned
-    got = in_processes(_report_share, [(str(store.path), run_id, s) for s in shares])
+    got = in_processes(_report_share,
+                       [(str(store.path), run_id, s) for s in planned.shares])
     if got is None:
         return None
-    built = joined(head, [g[0] for g in got])
-    keys = [(m, b) for m, b, *_ in store.sample_counts(run_id)]
-    cells = StoredCells(store, run_id, keys)
+    built = joined(planned.head, [g[0] for g in got])
+    cells = StoredCells(store, run_id, planned.cells)
     latency: dict[str, Latency] = {}
     sent: dict[Key, dict[str, Figures | str]] = {}
     for _, figs, lat in got:

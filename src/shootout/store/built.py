@@ -120,6 +120,13 @@ class BuiltStore:
         return [(str(m), str(b)) for m, b in self._db.execute(
             "SELECT DISTINCT model, benchmark FROM samples WHERE run_id=?", (run_id,))]
 
+    def cell_sizes(self, run_id: str) -> list[tuple[str, str, int]]:
+        """(model, benchmark, samples) of each cell of a run, in the store's order (from the
+        index: no sample is read, unlike `sample_counts`)."""
+        return [(str(m), str(b), int(n)) for m, b, n in self._db.execute(
+            "SELECT model, benchmark, COUNT(*) FROM samples WHERE run_id=? "
+            "GROUP BY model, benchmark ORDER BY model, benchmark", (run_id,))]
+
     def get_report(self, key: str) -> str | None:
         """The rendered report kept under this key (`report.kept`), or None."""
         row = self._db.execute(
