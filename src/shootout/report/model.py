@@ -5,7 +5,8 @@ appears in more than one of the runs. For each benchmark one metric is compared 
 models: the benchmark's primary metric when every model has it, else the first metric every
 model has (e.g. `acc` when one run scored by log-likelihood, which adds `acc_norm`, and another
 generatively). Scores, breakdowns, analyses, efficiency and latency are the results' own,
-relabelled; nothing here reads the store or runs a benchmark's aggregate.
+relabelled; nothing here runs a benchmark's aggregate. A large run's results are built in
+shares (`report.split`): its samples are then read from the store when a section asks.
 """
 
 from __future__ import annotations
