@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from shootout.benchmarks import REGISTRY, Doc, PromptContext
-from shootout.benchmarks.bfcl import BFCL, native_tools
+from shootout.benchmarks.bfcl import BFCL, PYTHON_NOTE, native_tools
 from shootout.config import validate_config
 from shootout.data import DataDir
 from shootout.errors import ConfigError
@@ -105,8 +105,24 @@ def test_native_tools_are_json_schema_with_api_names(docs: list[Doc]) -> None:
     assert tool["parameters"]["type"] == "object"
     assert native_tools([{"name": "f", "parameters": {"type": "dict", "properties": {
         "x": {"type": "float"}, "t": {"type": "tuple", "items": {"type": "integer"}}}}}])[0][
-        "parameters"]["properties"] == {"x": {"type": "number"},
-                                        "t": {"type": "array", "items": {"type": "integer"}}}
+        "parameters"]["properties"] == {
+            "x": {"type": "number", "format": "float",
+                  "description": " This is a float type value."},
+            "t": {"type": "array", "items": {"type": "integer"}}}
+    # BFCL's float note, in nested objects' properties too, and the docs left as they were
+    fn = {"name": "g", "parameters": {"type": "dict", "properties": {
+        "o": {"type": "dict", "description": "o", "properties": {
+            "r": {"type": "float", "description": "rate."}}},
+        "l": {"type": "array", "items": {"type": "dict", "properties": {
+            "w": {"type": "float", "description": "w."}}}}}}}
+    props = native_tools([fn])[0]["parameters"]["properties"]
+    assert props["o"]["properties"]["r"] == {
+        "type": "number", "format": "float", "description": "rate. This is a float type value."}
+    assert props["o"]["description"] == "o" and "format" not in props["o"]
+    assert props["l"]["items"]["properties"]["w"]["description"] == (
+        "w. This is a float type value.")
+    assert fn["parameters"]["properties"]["o"]["properties"]["r"] == {
+        "type": "float", "description": "rate."}
 
 
 @pytest.mark.parametrize(("calls", "metrics", "kind"), [
@@ -133,10 +149,48 @@ def test_unreadable_call_on_irrelevance_is_no_call_but_malformed(docs: list[Doc]
     bench = BFCL(data=DataDir(None))
     d = next(d for d in docs if d.group == "irrelevance")
     name = d.fields["functions"][0]["name"]
-    s = bench.score(d, CHAT, GenerateResponse(text=f"[{name}(1, 2)]"), bench.request(d, CHAT))
-    assert s.metrics == {"acc": 1.0, "malformed": 1.0}
-    s = bench.score(d, CHAT, GenerateResponse(text=f"[{name}()]"), bench.request(d, CHAT))
-    assert s.metrics["acc"] == 0.0
+    req = bench.request(d, CHAT)
+    for text in (f"[{name}(x=]", f"Let me call it: [{name}(x=1)]", f"```python\n{name}(x=1)\n```"):
+        s = bench.score(d, CHAT, GenerateResponse(text=text), req)
+        assert s.metrics == {"acc": 1.0, "malformed": 1.0}, text
+    # a call BFCL decodes is a call, its positional arguments unread
+    for text in (f"[{name}()]", f"[{name}(1, 2)]", f"`{name}(x=1)`"):
+        s = bench.score(d, CHAT, GenerateResponse(text=text), req)
+        assert s.metrics["acc"] == 0.0, text
+    s = bench.score(d, CHAT, GenerateResponse(text="No function fits: I cannot help."), req)
+    assert s.metrics == {"acc": 1.0, "malformed": 0.0}
+
+
+def test_a_call_in_prose_or_a_python_fence_is_wrong_as_in_bfcl(docs: list[Doc]) -> None:
+    """BFCL reads only the answer itself as the calls (its backticks, newlines and spaces
+    stripped): a right call inside prose or a ```python fence does not decode, and is wrong."""
+    bench = BFCL(data=DataDir(None))
+    d = next(d for d in docs if d.id == "simple_python_1")  # math.factorial(number=5)
+    req = bench.request(d, CHAT)
+    right = "[math.factorial(number=5)]"
+    assert bench.score(d, CHAT, GenerateResponse(text=right), req).metrics["acc"] == 1.0
+    assert bench.score(d, CHAT, GenerateResponse(text=f"```\n{right}\n```"), req
+                       ).metrics["acc"] == 1.0
+    for text in (f"```python\n{right}\n```", f"Sure! {right}", f"{right}\nThat is all."):
+        s = bench.score(d, CHAT, GenerateResponse(text=text), req)
+        assert s.metrics == {"acc": 0.0, "malformed": 1.0}, text
+        assert s.extraction_failed
+
+
+def test_system_prompt_is_bfcls_default_format(docs: list[Doc]) -> None:
+    """The system prompt as BFCL's `formulate_system_prompt` writes it for its default format
+    (persona and task joined without a space, two spaces where the empty type note is), with
+    the docs as `json.dumps(functions, indent=4)`, each description with the Python note."""
+    d = next(d for d in docs if d.id == "simple_python_1")
+    req = BFCL(data=DataDir(None)).request(d, CHAT)
+    assert isinstance(req, GenerateRequest) and req.messages
+    system = req.messages[0].content
+    assert system.startswith("You are an expert in composing functions.You are given a "
+                             "question and a set of possible functions.")
+    assert "func_name2(params)].  You SHOULD NOT include any other text" in system
+    fns = [{**f, "description": f["description"] + PYTHON_NOTE} for f in d.fields["functions"]]
+    assert system.endswith("\n\nHere is a list of functions in json format that you can "
+                           "invoke.\n" + json.dumps(fns, indent=4) + "\n")
 
 
 def test_mode_option_is_checked() -> None:

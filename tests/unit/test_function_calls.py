@@ -212,28 +212,49 @@ def test_malformed(calls: list[Call], kind: str) -> None:
 NAMES = ["calc.area", "spotify.play"]
 
 
+# Each case as BFCL's `default_decode_ast_prompting` reads it (ShishirPatil/gorilla at
+# 6ea5797, bfcl_eval/model_handler/utils.py): its result, or [] where it raises. `error`: the
+# answer looks like an attempted call that did not decode (counted as malformed).
 @pytest.mark.parametrize(("text", "calls", "error"), [
     ("[calc.area(base=10, height=5.0)]", [c("calc.area", base=10, height=5.0)], False),
     ("calc.area(base=10, height=5)", [c("calc.area", base=10, height=5)], False),
+    ("  \n[calc.area(base=1)]\n  ", [c("calc.area", base=1)], False),
+    ("`calc.area(base=1)`", [c("calc.area", base=1)], False),
+    ("```\n[calc.area(base=1, height=2)]\n```", [c("calc.area", base=1, height=2)], False),
     ('[spotify.play(artist="A", duration=1), spotify.play(artist=\'B\', duration=-2)]',
      [c("spotify.play", artist="A", duration=1), c("spotify.play", artist="B", duration=-2)],
      False),
-    ("```python\n[calc.area(base=1, height=2)]\n```", [c("calc.area", base=1, height=2)], False),
-    ("Sure! [calc.area(base=1, height=2)] is the call.", [c("calc.area", base=1, height=2)],
-     False),
-    ("[f(x=[1, 2], d={'a': true}, n=null, v=some_var)]",
-     [c("f", x=[1, 2], d={"a": True}, n=None, v="some_var")], False),
-    ("[calc.area(base=1, height=2)]\nAnswer: [calc.area(base=3)]",
-     [c("calc.area", base=1, height=2)], False),
-    ("[calc.area(base=1, height=2)]\n```python\nprint(1)\n```",
-     [c("calc.area", base=1, height=2)], False),
+    ("calc.area(base=1), spotify.play(artist='A')",
+     [c("calc.area", base=1), c("spotify.play", artist="A")], False),
+    # bare names are their names: `true` and `null` are the strings "true" and "null"
+    ("[f(x=[1, 2], d={'a': true}, n=null, v=some_var, t=True, z=None)]",
+     [c("f", x=[1, 2], d={"a": "true"}, n="null", v="some_var", t=True, z=None)], False),
+    # arithmetic on constants is its value; a call without keywords its text, else nested
+    ("[f(a=-5, b=2**3, c='x'+'y', d=3/2, e=7//2, g=7%3)]",
+     [c("f", a=-5, b=8, c="xy", d=1.5, e=3, g=1)], False),
+    ("calc.area(base=1+2)", [c("calc.area", base=3)], False),
+    ("[f(a=math.sqrt(2), b=h(c=1), s=x[0], t=(1, 2), e=...)]",
+     [c("f", a="math.sqrt(2)", b={"h": {"c": 1}}, s="x[0]", t=[1, 2], e="...")], False),
+    # positional arguments are not read
+    ("[calc.area(10, 5)]", [c("calc.area")], False),
     ("[]", [], False),
     ("None of the functions can be used (the question asks for a BMI).", [], False),
     ("I cannot help with that.", [], False),
-    ("[calc.area(10, 5)]", [], True),
-    ("[calc.area(base=10, height=]", [], True),
-    ("calc.area(base=1+2)", [], True),
+    # what BFCL does not decode: a fence with a language tag, prose around the calls, a
+    # second line, calls in quotes, a list of values, a subscripted list
+    ("```python\n[calc.area(base=1, height=2)]\n```", [], True),
+    ("Sure! [calc.area(base=1, height=2)] is the call.", [], True),
+    ("calc.area(base=1)\nThis computes the area.", [], True),
+    ("[calc.area(base=1, height=2)]\nAnswer: [calc.area(base=3)]", [], True),
+    ("'[calc.area(base=1)]'", [], True),
     ("[1, 2, 3]", [], True),
+    ("[calc.area(base=1)][0]", [], True),
+    ("[calc.area(base=10, height=]", [], True),
+    ("[calc.area(base=lambda x: x)]", [], True),
+    # arithmetic that BFCL would `eval` and shootout will not run: too large, or not numbers
+    ("[calc.area(base=9**99999)]", [], True),
+    ("[calc.area(base='ab'*99999999)]", [], True),
+    ("[calc.area(base=x+1)]", [], True),
 ])
 def test_decode_prompted(text: str, calls: list[Call], error: bool) -> None:
     d = decode_prompted(text, NAMES)

@@ -5,12 +5,17 @@ Five categories (simple 400, multiple 200, parallel 200, parallel_multiple 200, 
 240), each item a user question with the docs of one or more functions. Two modes
 (`-o bfcl.mode=`):
 
-- `prompted` (default, any chat model): BFCL's system prompt for prompting models with the
-  function docs in JSON; the model answers `[func(a=1), other(b="x")]`, read as Python.
+- `prompted` (default, any chat model): BFCL's default system prompt for prompting models
+  with the function docs in JSON (`formulate_system_prompt`, format "ret_fmt=python&...&
+  style=classic", the docs as `json.dumps(indent=4)`); the model answers
+  `[func(a=1), other(b="x")]`, decoded exactly as BFCL's `default_decode_ast_prompting`
+  decodes it (`scoring.function_calls.decode_prompted`): a call inside prose or a ```python
+  fence does not decode, and is wrong, as on the leaderboard.
 - `native`: the docs go as the API's `tools` (`tool_choice: auto`) and the calls come back as
   `tool_calls`; names with "." are sent with "_" (OpenAI's name pattern has no "."), as BFCL
   does, and the docs' types are mapped to JSON Schema (dict→object, float→number,
-  tuple→array, any→string). Needs a provider whose capabilities say `tools`.
+  tuple→array, any→string), each float parameter with BFCL's `"format": "float"` and note.
+  Needs a provider whose capabilities say `tools`.
 
 Scoring is the AST checker of `shootout.scoring.function_calls`; `acc` per item, broken down
 by category (the breakdown carries each category's CI). `malformed` is the share of answers
@@ -62,24 +67,35 @@ CATEGORIES: dict[str, tuple[str, int]] = {
     "irrelevance": ("irrelevance", 240),
 }
 
-# BFCL's DEFAULT_SYSTEM_PROMPT for prompting models (bfcl_eval/constants/default_prompts.py)
+# BFCL's default system prompt for prompting models, as `formulate_system_prompt` builds it
+# (bfcl_eval/model_handler/utils.py, bfcl_eval/constants/default_prompts.py) for its
+# DEFAULT_SYSTEM_PROMPT_FORMAT "ret_fmt=python&tool_call_tag=False&func_doc_fmt=json&
+# prompt_fmt=plaintext&style=classic": "{persona}{task}\n\n{tool_call_format}\n\n
+# {multiturn_behavior}\n\n{available_tools}" with the classic style's parts (the persona and the
+# task joined without a space, and the empty parameter-type note leaving two spaces, as there)
+_PERSONA = "You are an expert in composing functions."
+_TASK = (
+    "You are given a question and a set of possible functions. Based on the question, you "
+    "will need to make one or more function/tool calls to achieve the purpose. If none of the "
+    "functions can be used, point it out. If the given question lacks the parameters required "
+    "by the function, also point it out.")
+_CALL_FORMAT = (
+    "You should only return the function calls in your response.\n\nIf you decide to invoke "
+    "any of the function(s), you MUST put it in the format of [func_name1(params_name1="
+    "params_value1, params_name2=params_value2...), func_name2(params)].  You SHOULD NOT "
+    "include any other text in the response.")
+_MULTITURN = (
+    "At each turn, you should try your best to complete the tasks requested by the user "
+    "within the current turn. Continue to output functions to call until you have fulfilled "
+    "the user's request to the best of your ability. Once you have no more functions to call, "
+    "the system will consider the current turn complete and proceed to the next turn or task.")
 SYSTEM_PROMPT = (
-    "You are an expert in composing functions. You are given a question and a set of possible "
-    "functions. Based on the question, you will need to make one or more function/tool calls "
-    "to achieve the purpose.\nIf none of the functions can be used, point it out. If the given "
-    "question lacks the parameters required by the function, also point it out.\nYou should "
-    "only return the function calls in your response.\n\nIf you decide to invoke any of the "
-    "function(s), you MUST put it in the format of [func_name1(params_name1=params_value1, "
-    "params_name2=params_value2...), func_name2(params)]\nYou SHOULD NOT include any other "
-    "text in the response.\n\nAt each turn, you should try your best to complete the tasks "
-    "requested by the user within the current turn. Continue to output functions to call "
-    "until you have fulfilled the user's request to the best of your ability. Once you have "
-    "no more functions to call, the system will consider the current turn complete and "
-    "proceed to the next turn or task.\n\nHere is a list of functions in JSON format that you "
-    "can invoke.\n{functions}\n"
-)
+    _PERSONA + _TASK + "\n\n" + _CALL_FORMAT + "\n\n" + _MULTITURN + "\n\n"
+    + "Here is a list of functions in json format that you can invoke.\n{functions}\n")
 # BFCL appends this to each Python function's description
 PYTHON_NOTE = " Note that the provided function is in Python 3 syntax."
+# and BFCL appends this to a float parameter's description in the native tools
+FLOAT_NOTE = " This is a float type value."
 
 BASE_STOP = ("\nQuestion:", "<end_of_turn>", "<|im_end|>", "</s>")
 
@@ -129,15 +145,43 @@ def api_name(name: str) -> str:
     return re.sub(r"[^a-zA-Z0-9_-]", "_", name)[:64]
 
 
+def _float_notes(props: Any) -> Any:
+    """Parameters' docs with BFCL's note on each float (`_cast_to_openai_type`: "format":
+    "float" and " This is a float type value." added to its description), in nested objects'
+    properties too; a float's type becomes JSON Schema's "number", which says no more."""
+    if not isinstance(props, dict):
+        return props
+    out = {}
+    for key, value in props.items():
+        if isinstance(value, dict):
+            value = dict(value)
+            if value.get("type") == "float":
+                value["format"] = "float"
+                value["description"] = str(value.get("description", "")) + FLOAT_NOTE
+            if "properties" in value:
+                value["properties"] = _float_notes(value["properties"])
+            elif isinstance(value.get("items"), dict) and "properties" in value["items"]:
+                value["items"] = {**value["items"],
+                                  "properties": _float_notes(value["items"]["properties"])}
+        out[key] = value
+    return out
+
+
 def native_tools(functions: Sequence[dict[str, Any]]) -> tuple[dict[str, Any], ...]:
-    return tuple({"name": api_name(f["name"]),
-                  "description": str(f.get("description", "")) + PYTHON_NOTE,
-                  "parameters": _json_schema(f.get("parameters", {}))} for f in functions)
+    tools = []
+    for f in functions:
+        params = dict(f.get("parameters", {}))
+        if "properties" in params:
+            params["properties"] = _float_notes(params["properties"])
+        tools.append({"name": api_name(f["name"]),
+                      "description": str(f.get("description", "")) + PYTHON_NOTE,
+                      "parameters": _json_schema(params)})
+    return tuple(tools)
 
 
 class BFCL(Benchmark):
     name: ClassVar[str] = "bfcl"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"  # 2: BFCL's own decoding, its current system prompt
     domain: ClassVar[str] = "tools"
     description: ClassVar[str] = ("BFCL AST categories (1,240 function-calling items: simple, "
                                   "multiple, parallel, parallel_multiple, irrelevance)")
@@ -190,7 +234,8 @@ class BFCL(Benchmark):
         if self.opts.mode == "native":
             return GenerateRequest(messages=turns, sampling=ctx.sampling,
                                    tools=native_tools(f["functions"]), tool_choice="auto")
-        docs = json.dumps([_with_note(fn) for fn in f["functions"]], ensure_ascii=False)
+        # the docs as BFCL's `format_function_doc` writes them: json.dumps with indent 4
+        docs = json.dumps([_with_note(fn) for fn in f["functions"]], indent=4)
         system = SYSTEM_PROMPT.format(functions=docs)
         if ctx.chat:
             return GenerateRequest(messages=(Message("system", system), *turns),

@@ -232,9 +232,8 @@ class Decoded:
     error: str = ""
 
 
-_FENCE = re.compile(r"```[a-zA-Z]*\n?(.*?)```", re.S)
-_LITERAL_NAMES = {"true": True, "false": False, "null": None, "True": True, "False": False,
-                  "None": None}
+_ATTEMPT = re.compile(r"\s*[`\s]*\[")
+_MAX_POWER = 64  # the largest exponent an argument's arithmetic may use
 
 
 class _NotACall(ValueError):
@@ -249,9 +248,42 @@ def _dotted(node: ast.expr) -> str:
     raise _NotACall("a call's function is not a (dotted) name")
 
 
-def _literal(node: ast.expr) -> Any:
-    if isinstance(node, ast.Constant):
+_ARITH: dict[type, Any] = {
+    ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
+    ast.Div: lambda a, b: a / b, ast.FloorDiv: lambda a, b: a // b,
+    ast.Mod: lambda a, b: a % b, ast.Pow: lambda a, b: a ** b,
+}
+
+
+def _arithmetic(node: ast.expr) -> Any:
+    """An argument's arithmetic on constants (`base=3*4`, `name="a" + "b"`), which BFCL
+    evaluates; computed here without `eval`: the answer is the model's, untrusted."""
+    if isinstance(node, ast.Constant) and type(node.value) in (int, float, str):
         return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        v = _arithmetic(node.operand)
+        if type(v) in (int, float):
+            return -v if isinstance(node.op, ast.USub) else v
+    if isinstance(node, ast.BinOp) and type(node.op) in _ARITH:
+        a, b = _arithmetic(node.left), _arithmetic(node.right)
+        if isinstance(node.op, ast.Pow) and not (type(b) in (int, float) and abs(b) <= _MAX_POWER):
+            raise _NotACall("an exponent too large")
+        if (isinstance(a, str) or isinstance(b, str)) and not isinstance(node.op, ast.Add):
+            raise _NotACall("string arithmetic other than +")
+        try:
+            return _ARITH[type(node.op)](a, b)
+        except (TypeError, ZeroDivisionError, OverflowError) as e:
+            raise _NotACall(f"argument arithmetic fails: {e}") from e
+    raise _NotACall(f"argument {ast.unparse(node)[:40]!r} is not arithmetic on constants")
+
+
+def _literal(node: ast.expr) -> Any:
+    """An argument's value as BFCL's decoder (`resolve_ast_by_type`) reads it: constants,
+    lists and tuples (as lists), dicts, negative numbers, arithmetic on constants (its
+    value), a bare name (its name as a string: `true` is "true"), a subscript (its text), a
+    call (its text without keyword arguments, else the nested call as {name: arguments})."""
+    if isinstance(node, ast.Constant):
+        return "..." if node.value is Ellipsis else node.value
     if isinstance(node, ast.List | ast.Tuple):
         return [_literal(e) for e in node.elts]
     if isinstance(node, ast.Dict):
@@ -259,55 +291,62 @@ def _literal(node: ast.expr) -> Any:
             raise _NotACall("** in a dict argument")
         return {_literal(k): _literal(v) for k, v in zip(node.keys, node.values, strict=True)
                 if k is not None}
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
-        v = _literal(node.operand)
-        if type(v) in (int, float):
-            return -v if isinstance(node.op, ast.USub) else v
-    if isinstance(node, ast.Name):  # JSON literals, or a variable: its name (as BFCL reads it)
-        return _LITERAL_NAMES.get(node.id, node.id)
-    raise _NotACall(f"argument {ast.unparse(node)[:40]!r} is not a literal")
+    if isinstance(node, ast.UnaryOp | ast.BinOp):
+        return _arithmetic(node)
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Subscript):
+        return f"{ast.unparse(node.value)}[{ast.unparse(node.slice)}]"
+    if isinstance(node, ast.Call):
+        if not node.keywords:
+            return ast.unparse(node)
+        inner = _call(node)
+        return {inner.name: dict(inner.args)}
+    raise _NotACall(f"argument {ast.unparse(node)[:40]!r} is not a value")
+
+
+def _call(node: ast.Call) -> Call:
+    """A call as BFCL reads it: its keyword arguments (positional ones are not read)."""
+    if any(k.arg is None for k in node.keywords):
+        raise _NotACall(f"** arguments to {_dotted(node.func)}")
+    return Call(_dotted(node.func), {str(k.arg): _literal(k.value) for k in node.keywords})
 
 
 def _calls_of(tree: ast.expr) -> tuple[Call, ...]:
-    nodes = tree.elts if isinstance(tree, ast.List | ast.Tuple) else [tree]
+    if isinstance(tree, ast.Call):
+        return (_call(tree),)
+    elts = getattr(tree, "elts", None)
+    if elts is None:
+        raise _NotACall("not a list of function calls")
     out = []
-    for n in nodes:
+    for n in elts:
         if not isinstance(n, ast.Call):
             raise _NotACall("not a list of function calls")
-        if n.args:
-            raise _NotACall(f"positional arguments to {_dotted(n.func)}")
-        if any(k.arg is None for k in n.keywords):
-            raise _NotACall(f"** arguments to {_dotted(n.func)}")
-        out.append(Call(_dotted(n.func), {str(k.arg): _literal(k.value) for k in n.keywords}))
+        out.append(_call(n))
     return tuple(out)
 
 
 def decode_prompted(text: str, names: Sequence[str]) -> Decoded:
-    """Calls in BFCL's prompted format, `[func(a=1, b="x"), other(c=[1, 2])]` (one bare call
-    is read too). Text with no bracketed list and no offered function's name followed by "("
-    is an answer without calls (right for irrelevance); a call attempt that does not parse is
-    an error."""
-    whole = text.strip()
-    fence = _FENCE.search(whole)
-    candidates: list[str] = []
-    for body in ([fence.group(1).strip()] if fence else []) + [whole]:
-        candidates += [body, body.split("\n", 1)[0].strip()]  # the calls, or their line
-        if "[" in body and "]" in body:
-            candidates.append(body[body.index("["): body.rindex("]") + 1])
-    body = whole
-    error = ""
-    for cand in candidates:
-        try:
-            tree = ast.parse(cand, mode="eval").body
-        except (SyntaxError, ValueError):
-            error = error or "the calls do not parse as Python"
-            continue
-        try:
-            return Decoded(_calls_of(tree))
-        except _NotACall as e:
-            error = str(e)
-    if body.startswith("[") or any(re.search(re.escape(n) + r"\s*\(", body) for n in names):
-        return Decoded((), error or "the calls do not parse")
+    """Calls in BFCL's prompted format, `[func(a=1, b="x"), other(c=[1, 2])]`, read exactly as
+    BFCL's `default_decode_ast_prompting` reads them: backticks, newlines and spaces stripped
+    from both ends, the text put in brackets where it is not, then parsed as one Python list
+    of calls. Anything else (prose around the calls, a fenced block with a language tag, a
+    second line) does not decode: wrong on the call categories, no call (right) on
+    irrelevance. `error` says why where the answer looks like an attempted call (it starts
+    with "[" or names an offered function followed by "("), so that prose is not counted
+    as malformed."""
+    body = text.strip("`\n ")
+    if not body.startswith("["):
+        body = "[" + body
+    if not body.endswith("]"):
+        body = body + "]"
+    try:
+        tree = ast.parse(body.strip().strip("'"), mode="eval").body
+        return Decoded(_calls_of(tree))
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as e:
+        error = str(e) if isinstance(e, _NotACall) else "the calls do not parse as Python"
+    if _ATTEMPT.match(text) or any(re.search(re.escape(n) + r"\s*\(", text) for n in names):
+        return Decoded((), error)
     return Decoded()
 
 
