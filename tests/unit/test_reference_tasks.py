@@ -8,8 +8,7 @@ import pytest
 from shootout.benchmarks import REGISTRY, PromptContext
 from shootout.benchmarks.bbh import extract_answer as bbh_answer
 from shootout.benchmarks.bbh import parse_cot_prompt
-from shootout.benchmarks.mgsm import LANGUAGES
-from shootout.benchmarks.mgsm import extract as mgsm_extract
+from shootout.benchmarks.mgsm import LANGUAGES, flexible_answer, strict_answer
 from shootout.benchmarks.mgsm import matches as mgsm_matches
 from shootout.benchmarks.mmlu_pro import extract_answer as mmlu_pro_answer
 from shootout.benchmarks.triviaqa import first_answer, lm_eval_match, normalize_answer
@@ -122,18 +121,24 @@ def test_loglikelihood_scoring(name, lls, acc, data_dir):
     assert bench.score(doc, ctx, resp, req).metrics["acc"] == acc
 
 
-@pytest.mark.parametrize(("output", "lang", "answer", "strict"), [
-    ("5 + 6 = 11。答案是 11。", "zh", "11", True),
-    ("答案是18。", "zh", "18", True),
-    ("Die Antwort ist 1,000.", "de", "1,000", True),  # the exemplars' own wording
-    ("Die Antwort lautet 29.", "de", "29", True),
-    ("উত্তর হল 8।", "bn", "8", True),
-    ("答えは18個です。", "ja", "18", True),
-    ("so 12 and then $1,250.", "en", "1,250", False),  # lm-eval's flexible-extract
-    ("nothing to see", "en", None, False),
+# lm-eval's mgsm_native_cot_<lang>: "strict-match" (the language's answer statement, take
+# first) and "flexible-extract" (the last number-like run, group_select -1)
+@pytest.mark.parametrize(("output", "lang", "strict", "flexible"), [
+    ("5 + 6 = 11。答案是 11。", "zh", "11", "11"),
+    ("答案是18。", "zh", "18", "18"),
+    ("Die Antwort ist 1,000.", "de", "1,000.", "1,000."),  # the exemplars' own wording
+    ("Die Antwort lautet 29.", "de", "29.", "29."),
+    ("উত্তর হল 8।", "bn", "8", "8"),
+    ("答えは18個です。", "ja", "18", "18"),
+    ("so 12 and then $1,250.", "en", None, "$1,250."),
+    ("The answer is 18. Per week that is 126.", "en", "18.", "126."),
+    ("The answer is 5. Then the answer is 7.", "en", "5.", "7."),
+    ("<think>The answer is 3</think>The answer is 4", "en", "4", "4"),
+    ("nothing to see", "en", None, None),
 ])
-def test_mgsm_extraction(output, lang, answer, strict):
-    assert mgsm_extract(output, lang) == (answer, strict)
+def test_mgsm_extraction(output, lang, strict, flexible):
+    assert strict_answer(output, lang) == strict
+    assert flexible_answer(output) == flexible
 
 
 def test_mgsm_scores_numerically_and_highlights_zh(data_dir):
@@ -149,6 +154,13 @@ def test_mgsm_scores_numerically_and_highlights_zh(data_dir):
     got = bench.score(en, ctx, GenerateResponse(text="She makes 18 dollars."),
                       bench.request(en, ctx))
     assert got.metrics == {"acc": 1.0, "acc_strict": 0.0}  # no zh figure from an en item
+    # flexible-extract takes the last number, whatever the answer statement said
+    got = bench.score(en, ctx, GenerateResponse(text="The answer is 18. Per week that is 126."),
+                      bench.request(en, ctx))
+    assert got.metrics == {"acc": 0.0, "acc_strict": 1.0}
+    got = bench.score(en, ctx, GenerateResponse(text="She makes $18.00 a day."),
+                      bench.request(en, ctx))
+    assert got.metrics == {"acc": 0.0, "acc_strict": 0.0}  # "1800" is not "18"
 
 
 def test_mgsm_prompt_is_native(data_dir):
@@ -159,15 +171,25 @@ def test_mgsm_prompt_is_native(data_dir):
     assert prompt.count("\n\n问题：") == 8 and prompt.endswith("\n逐步解答：")
 
 
+# lm-eval's exact_match(ignore_case=True, ignore_punctuation=True): punctuation removed,
+# then equal as strings
 @pytest.mark.parametrize(("answer", "gold", "same"), [
     ("5,600", "5600", True),
     ("5.600", "5600", True),  # German/Spanish thousands
-    ("18.0", "18", True),
-    ("1.8", "18", False),
+    ("$1,250.", "1250", True),
+    ("18.", "18", True),
+    ("18.0", "18", False),
+    ("1.8", "18", True),  # punctuation-blind, as in lm-eval
     ("1.5", "1500", False),
+    ("-7", "7", True),
 ])
-def test_mgsm_numeric_match(answer, gold, same):
+def test_mgsm_match_is_lm_evals_exact_match(answer, gold, same):
     assert mgsm_matches(answer, gold) is same
+
+
+def test_mgsm_decodes_as_lm_eval():
+    cls = REGISTRY["mgsm"]
+    assert cls.default_max_tokens == 256  # lm-eval's max_gen_toks
 
 
 def test_mgsm_run_reports_zh_and_each_language(tmp_path, data_dir):

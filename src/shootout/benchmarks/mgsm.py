@@ -7,12 +7,17 @@ question ("Question: …", "问题：…") and, on the next line, its step-by-st
 line; the item as "{question cue} {question}\\n{answer cue}"; greedy generation until the
 question cue, "</s>" or "<|im_end|>".
 
-Scores: `acc_strict` reads the number in the language's answer statement, the one the
-exemplars end with ("The answer is 11.", "答案是 11。", "Die Antwort lautet 29.");
-`acc` falls back to the last number of the response where there is none (lm-eval's
-"flexible-extract"); both compare numerically ("5,600" = 5600, and "5.600" too). `acc_zh`,
-on the Chinese items only, puts the zh figure in the results table beside the overall one;
-each language is a breakdown group.
+Scores, as lm-eval's two filters of `mgsm_native_cot_<lang>` give them: `acc` is its
+"flexible-extract", the last number-like run of the response (regex
+`(-?[$0-9.,]{2,})|(-?[0-9]+)`, group_select -1), whatever comes before it; `acc_strict` its
+"strict-match", the number of the first answer statement in the language, the one the
+exemplars end with ("The answer is 11.", "答案是 11。", "Die Antwort lautet 29."). Both
+compare as lm-eval's `exact_match` with ignore_case and ignore_punctuation: the answer and
+the gold with every ASCII punctuation character removed, equal as strings. So "5,600" and
+"5.600" (de and es thousands) are 5600, and "18." is 18, but "18.00" is not 18 ("1800"),
+and "1.8" is (as in lm-eval). `acc_zh`, on the Chinese items only, puts the zh figure in the
+results table beside the overall one; each language is a breakdown group. At most 256
+tokens are generated (lm-eval's `max_gen_toks`), greedily.
 
 Where lm-eval's generated configs disagree with the exemplars, the exemplars win, since they
 are what the model imitates: the answer statement for bn ("উত্তর হল", lm-eval expects English)
@@ -24,6 +29,7 @@ from __future__ import annotations
 
 import json
 import re
+import string
 from dataclasses import replace
 from importlib import resources
 from typing import Any, ClassVar, TypedDict
@@ -49,7 +55,6 @@ ANSWER_RES: dict[str, re.Pattern[str]] = {
 }
 # lm-eval's flexible-extract: the last number-like run
 FLEXIBLE_RE = re.compile(r"(-?[$0-9.,]{2,})|(-?[0-9]+)")
-_THOUSANDS_DOT = re.compile(r"-?[0-9]{1,3}(?:\.[0-9]{3})+")
 _CUE_RE = re.compile(r"^(.*?[:：])\s?")
 
 
@@ -72,30 +77,32 @@ def cue(text: str) -> str:
     return m.group(1)
 
 
-def extract(text: str, lang: str) -> tuple[str | None, bool]:
-    """(the answer, whether it came from the answer statement)."""
-    text = strip_reasoning(text)
-    m = ANSWER_RES[lang].search(text)
-    if m:
-        return m.group(1).rstrip(".,"), True
-    found = FLEXIBLE_RE.findall(text)
+def strict_answer(text: str, lang: str) -> str | None:
+    """lm-eval's "strict-match": the number of the first answer statement, or None."""
+    m = ANSWER_RES[lang].search(strip_reasoning(text))
+    return m.group(1).strip() if m else None
+
+
+def flexible_answer(text: str) -> str | None:
+    """lm-eval's "flexible-extract": the last number-like run of the response, or None."""
+    found = FLEXIBLE_RE.findall(strip_reasoning(text))
     if not found:
-        return None, False
-    last = next(g for g in found[-1] if g).replace("$", "").rstrip(".,")
-    return last or None, False
+        return None
+    return next(g for g in found[-1] if g).strip()
+
+
+_PUNCTUATION = str.maketrans("", "", string.punctuation)
 
 
 def matches(answer: str, gold: str) -> bool:
-    """Numeric equality; "1.580" (a dot between thousands, as de and es write it) also reads
-    as 1580, which lm-eval's punctuation-blind string match accepts as well."""
-    if numbers_equal(answer, gold):
-        return True
-    return bool(_THOUSANDS_DOT.fullmatch(answer)) and numbers_equal(answer.replace(".", ""), gold)
+    """lm-eval's `exact_match` with ignore_case and ignore_punctuation: both lower-cased,
+    every ASCII punctuation character removed, then equal as strings."""
+    return answer.lower().translate(_PUNCTUATION) == gold.lower().translate(_PUNCTUATION)
 
 
 class MGSM(Benchmark):
     name: ClassVar[str] = "mgsm"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"  # 2: lm-eval's two filters and exact match, 256 tokens
     domain: ClassVar[str] = "multilingual"
     description: ClassVar[str] = (
         "MGSM (250 grade-school math problems x 11 languages), native-language 8-shot CoT; "
@@ -109,7 +116,7 @@ class MGSM(Benchmark):
     primary_metric: ClassVar[str] = "acc"
     modes: ClassVar[tuple[Mode, ...]] = ("generative",)
     default_fewshot: ClassVar[int] = 8
-    default_max_tokens: ClassVar[int] = 512
+    default_max_tokens: ClassVar[int] = 256
     expected_count: ClassVar[int] = 2750
 
     def load(self) -> list[Doc[MGSMItem]]:
@@ -146,16 +153,21 @@ class MGSM(Benchmark):
               request: Request) -> ItemScore:
         if not isinstance(response, GenerateResponse):
             raise ProviderError(f"unexpected response type {type(response).__name__}")
-        answer, strict = extract(response.text, doc.group)
-        correct = answer is not None and matches(answer, doc.fields["answer"])
-        metrics: dict[str, Any] = {"acc": float(correct), "acc_strict": float(correct and strict)}
+        flexible = flexible_answer(response.text)
+        strict = strict_answer(response.text, doc.group)
+        gold = doc.fields["answer"]
+        correct = flexible is not None and matches(flexible, gold)
+        strict_ok = strict is not None and matches(strict, gold)
+        metrics: dict[str, Any] = {"acc": float(correct), "acc_strict": float(strict_ok)}
         if doc.group == HIGHLIGHT:
             metrics[f"acc_{HIGHLIGHT}"] = float(correct)
+        statement = (f"; answer statement {strict.rstrip('.,')}" if strict is not None
+                     else "; no answer statement")
         return ItemScore(
             metrics=metrics,
-            extracted=answer,
-            reason=f"gold {doc.fields['answer']}; extracted "
-                   + (f"{answer} ({'answer statement' if strict else 'last number'})"
-                      if answer is not None else "nothing (no number)"),
-            extraction_failed=answer is None,
+            extracted=flexible,
+            reason=f"gold {gold}; extracted "
+                   + (f"{flexible} (last number)" if flexible is not None
+                      else "nothing (no number)") + statement,
+            extraction_failed=flexible is None,
         )
