@@ -19,9 +19,13 @@ one it cannot classify) passes, as in the reference.
 
 Two approximations of nltk, which this package does not depend on (nltk's tokenizers need
 data files fetched at run time):
-- sentences: split at ".", "!" or "?" followed by white space (or the end), not after a
-  common abbreviation, an initial or a decimal point; the reference uses a regex splitter of
-  its own with similar rules, so counts agree on ordinary prose.
+- sentences (the 46 `length_constraints:number_sentences` instructions): split at ".", "!"
+  or "?" followed by white space (or the end), not after a common abbreviation, an initial
+  or a decimal point. The reference counts them with nltk's trained Punkt model
+  (`count_sentences`: `nltk.data.load("tokenizers/punkt/english.pickle")`, in both the
+  authors' instructions_util.py and lm-eval's); its regex `split_into_sentences` is not what
+  counts. The two agree on ordinary prose and can differ on abbreviations Punkt learnt and
+  this list lacks.
 - capital words: the words are runs of letters, digits and "_" (nltk's `word_tokenize` splits
   "U.S." into one token where this gives two).
 """
