@@ -8,6 +8,10 @@ buggy code (scripts/make_humanevalfix.py regenerates it). The model sees the bug
 that output and returns the fixed function; the original HumanEval tests decide. Base models
 continue a "Fixed version:" that restates the signature and docstring (HumanEvalFix's layout);
 chat models answer with the function in a fenced block. Breakdown by bug kind.
+
+Its scores are not comparable with published HumanEvalFix figures: those use OctoPack's 164
+human-written bugs (bigcode/humanevalpack) and the prompt "Fix bugs in {entry_point}." with
+the tests shown, not a machine-injected bug and its traceback.
 """
 
 from __future__ import annotations
@@ -69,7 +73,8 @@ class HumanEvalFix(CodeBenchmark):
     version: ClassVar[str] = "1"
     description: ClassVar[str] = (
         "HumanEval with one injected bug per problem and its failing test output: fix it, "
-        "pass@1 in a bwrap sandbox"
+        "pass@1 in a bwrap sandbox (shootout's own bugs: not comparable with published "
+        "HumanEvalFix scores)"
     )
     citation: ClassVar[str] = (
         "Muennighoff et al. 2023, OctoPack: Instruction Tuning Code Large Language Models "
