@@ -29,6 +29,26 @@ RENAMES = {"max_tokens": "max_completion_tokens"}
 _USE_INSTEAD = re.compile(r"[Uu]se '([A-Za-z_]+)' instead")
 _REJECTION_CODES = {"unsupported_parameter", "unsupported_value"}
 
+# models that think by default, by name (docs/providers.md lists them and why): they get a
+# reasoning output budget, since their hidden thinking is output too. Conservative: a family
+# that only thinks when asked (Gemini 2.5 Flash-Lite, Qwen3's 2507 instruct models) is not here.
+_REASONING_NAME = re.compile(
+    r"^(o\d+(-|$)"  # OpenAI o1, o3-mini, o4-mini
+    r"|gpt-5(?!.*-chat)"  # gpt-5, gpt-5-mini (not gpt-5-chat-latest)
+    r"|gpt-oss"
+    r"|deepseek-reasoner|deepseek-r1"
+    r"|qwq"
+    r"|qwen3(?=[-_:]|$)(?!.*(instruct|coder|max|embedding|reranker))"
+    r"|kimi-k2\.[56]"
+    r"|gemini-(2\.5-(pro|flash)|3)(?!.*(lite|image|tts|audio|live|embedding))"
+    r"|.*thinking)"  # kimi-k2-thinking, Qwen3-*-Thinking-2507, gemini-2.0-flash-thinking
+)
+
+
+def reasoning_by_name(model: str) -> bool:
+    """Whether a model thinks by default, by its name (the part after any `org/`)."""
+    return bool(_REASONING_NAME.match(model.rpartition("/")[2].lower()))
+
 
 class ParamPolicy:
     """The configured policy, and what was learnt on top of it (one entry per parameter)."""
