@@ -5,10 +5,77 @@ Moonshot's usage inside `choices[0]`, and Moonshot's 400 that names no `param`."
 
 from __future__ import annotations
 
+import asyncio
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
 import pytest
 
 from shootout.providers import param_policy
+from shootout.providers.base import GenerateRequest, GenerateResponse, Message, Sampling
 from shootout.providers.openai import OpenAIProvider
+from shootout.providers.openai_wire import usage_of
+
+QUESTION = GenerateRequest(messages=(Message("user", "Count to three."),),
+                           sampling=Sampling(temperature=0.0, max_tokens=32))
+
+
+class _Server:
+    """A real HTTP server on 127.0.0.1 that answers each POST with the next of its canned
+    (status, content type, body) replies (the last one again once they run out) and keeps
+    the JSON request bodies it was sent."""
+
+    def __init__(self, *replies: tuple[int, str, bytes]) -> None:
+        self.replies = list(replies)
+        self.bodies: list[dict[str, Any]] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                n = int(self.headers.get("Content-Length") or 0)
+                server.bodies.append(json.loads(self.rfile.read(n) or b"{}"))
+                status, ctype, body = server.replies[min(len(server.bodies),
+                                                         len(server.replies)) - 1]
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                return
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+
+    def __enter__(self) -> _Server:
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+
+def _generate(model: str, srv: _Server, **options: Any) -> tuple[GenerateResponse, Any]:
+    async def go() -> tuple[GenerateResponse, Any]:
+        provider = OpenAIProvider(model, base_url=srv.base_url, **options)
+        try:
+            return await provider.generate(QUESTION), provider
+        finally:
+            await provider.aclose()
+
+    return asyncio.run(go())
+
+
+def _sse(*chunks: dict[str, Any]) -> tuple[int, str, bytes]:
+    events = b"".join(b"data: " + json.dumps(c).encode() + b"\n\n" for c in chunks)
+    return 200, "text/event-stream", events + b"data: [DONE]\n\n"
 
 
 @pytest.mark.parametrize("model", [
@@ -51,3 +118,68 @@ def test_the_reasoning_option_overrides_the_name() -> None:
     assert OpenAIProvider("gemini-2.5-flash-lite", reasoning=True).capabilities.reasoning
     assert OpenAIProvider("gemini-2.5-flash-lite",
                           reasoning_effort="low").capabilities.reasoning
+
+
+# -- Gemini: thinking tokens in total_tokens, not in completion_tokens -----------------------
+# Gemini's OpenAI-compatible endpoint, streamed with usage in every chunk (as posted on
+# discuss.ai.google.dev t/127400): 93 thinking tokens are in total_tokens only.
+def _gemini_chunk(content: str | None, usage: dict[str, int], finish: str | None = None
+                  ) -> dict[str, Any]:
+    delta = {"role": "assistant", **({"content": content} if content else {})}
+    choice = {"delta": delta, "index": 0, **({"finish_reason": finish} if finish else {})}
+    return {"choices": [choice], "created": 1772149571, "id": "Q9ug",
+            "model": "gemini-2.5-flash", "object": "chat.completion.chunk", "usage": usage}
+
+
+GEMINI_STREAM = _sse(
+    _gemini_chunk("1", {"completion_tokens": 1, "prompt_tokens": 9, "total_tokens": 103}),
+    _gemini_chunk(", ", {"completion_tokens": 3, "prompt_tokens": 9, "total_tokens": 105}),
+    _gemini_chunk(None, {"completion_tokens": 3, "prompt_tokens": 9, "total_tokens": 105},
+                  "length"),
+)
+
+
+@pytest.mark.parametrize("http", ["httpx", "auto"])
+def test_gemini_thinking_tokens_are_counted_as_reasoning_output(http: str) -> None:
+    with _Server(GEMINI_STREAM) as srv:
+        r, _ = _generate("gemini-2.5-flash", srv, http=http)
+    assert r.text == "1, " and r.finish_reason == "length"
+    # Usage: reasoning tokens are a part of completion_tokens (billed as output), as OpenAI's
+    assert (r.usage.prompt_tokens, r.usage.completion_tokens, r.usage.reasoning_tokens) == (
+        9, 96, 93)
+    assert not r.usage.estimated
+
+
+def test_gemini_thinking_tokens_not_streamed() -> None:
+    body = {"choices": [{"finish_reason": "stop", "index": 0,
+                         "message": {"content": "1, 2, 3", "role": "assistant"}}],
+            "created": 1772149571, "id": "Q9ug", "model": "gemini-2.5-flash",
+            "object": "chat.completion",
+            "usage": {"completion_tokens": 7, "prompt_tokens": 9, "total_tokens": 420}}
+    with _Server((200, "application/json", json.dumps(body).encode())) as srv:
+        r, _ = _generate("gemini-2.5-flash", srv, stream=False)
+    assert (r.usage.completion_tokens, r.usage.reasoning_tokens) == (411, 404)
+
+
+@pytest.mark.parametrize("usage, expected", [
+    # the gap between total and prompt + completion is thinking left out of completion_tokens
+    ({"prompt_tokens": 9, "completion_tokens": 3, "total_tokens": 105}, (9, 96, 93)),
+    # the server counted its reasoning tokens itself: nothing is added (OpenAI's own)
+    ({"prompt_tokens": 10, "completion_tokens": 100, "total_tokens": 110,
+      "completion_tokens_details": {"reasoning_tokens": 98}}, (10, 100, 98)),
+    ({"prompt_tokens": 10, "completion_tokens": 2, "total_tokens": 50,
+      "completion_tokens_details": {"reasoning_tokens": 0}}, (10, 2, 0)),
+    # totals that add up, fall short, or are missing or garbage: as reported
+    ({"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}, (10, 5, 0)),
+    ({"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 12}, (10, 5, 0)),
+    ({"prompt_tokens": 10, "completion_tokens": 5}, (10, 5, 0)),
+    ({"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": "many"}, (10, 5, 0)),
+    ({"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": None}, (10, 5, 0)),
+    # a count missing or garbage: no difference is trusted
+    ({"completion_tokens": 5, "total_tokens": 15}, (0, 5, 0)),
+    ({"prompt_tokens": 10, "completion_tokens": "5", "total_tokens": 15}, (10, 0, 0)),
+])
+def test_usage_counts_unreported_thinking_as_reasoning_output(
+        usage: dict[str, Any], expected: tuple[int, int, int]) -> None:
+    u = usage_of(usage)
+    assert (u.prompt_tokens, u.completion_tokens, u.reasoning_tokens) == expected

@@ -27,18 +27,33 @@ from .http import count
 
 
 def usage_of(u: dict[str, Any]) -> Usage:
-    """A server's usage block as `Usage` (garbage counts are 0)."""
+    """A server's usage block as `Usage` (garbage counts are 0).
+
+    Reasoning tokens are a part of the completion tokens (OpenAI counts them so, and `Usage`
+    too). Gemini's OpenAI-compatible endpoint leaves its thinking out of `completion_tokens`
+    and gives no `completion_tokens_details`, but counts it in `total_tokens` (prompt 9,
+    completion 3, total 105): where a total exceeds prompt + completion and no reasoning
+    count is given, the difference is taken as reasoning tokens and added to the completion's,
+    so that cost and output throughput see it."""
     details = u.get("prompt_tokens_details")
     details = details if isinstance(details, dict) else {}
     out_details = u.get("completion_tokens_details")
     out_details = out_details if isinstance(out_details, dict) else {}
+    prompt, completion = count(u.get("prompt_tokens")), count(u.get("completion_tokens"))
+    reasoning = count(out_details.get("reasoning_tokens"))
+    counted = all(type(u.get(k)) is int and u[k] >= 0 for k in ("prompt_tokens",
+                                                                 "completion_tokens"))
+    if counted and out_details.get("reasoning_tokens") is None:
+        unreported = count(u.get("total_tokens")) - prompt - completion
+        if unreported > 0:
+            reasoning, completion = unreported, completion + unreported
     return Usage(
-        prompt_tokens=count(u.get("prompt_tokens")),
-        completion_tokens=count(u.get("completion_tokens")),
+        prompt_tokens=prompt,
+        completion_tokens=completion,
         # OpenAI: prompt_tokens_details; Moonshot: cached_tokens; DeepSeek: cache hits
         cached_tokens=count(details.get("cached_tokens") or u.get("cached_tokens")
                             or u.get("prompt_cache_hit_tokens")),
-        reasoning_tokens=count(out_details.get("reasoning_tokens")),
+        reasoning_tokens=reasoning,
     )
 
 
