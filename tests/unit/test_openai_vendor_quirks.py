@@ -183,3 +183,62 @@ def test_usage_counts_unreported_thinking_as_reasoning_output(
         usage: dict[str, Any], expected: tuple[int, int, int]) -> None:
     u = usage_of(usage)
     assert (u.prompt_tokens, u.completion_tokens, u.reasoning_tokens) == expected
+
+
+# -- Moonshot: streamed usage inside choices[0] of the last chunk ----------------------------
+def _moonshot_chunk(delta: dict[str, Any], finish: str | None = None,
+                    **choice: Any) -> dict[str, Any]:
+    return {"id": "chatcmpl-67c9", "object": "chat.completion.chunk", "created": 1741252964,
+            "model": "moonshot-v1-8k", "system_fingerprint": "fpv0_ca1d2527",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish, **choice}]}
+
+
+MOONSHOT_USAGE = {"prompt_tokens": 39, "completion_tokens": 211, "total_tokens": 250,
+                  "cached_tokens": 32}
+MOONSHOT_STREAM = _sse(  # captured vendor bytes (moonshot-v1-8k)
+    _moonshot_chunk({"role": "assistant", "content": ""}),
+    _moonshot_chunk({"content": "Hello there"}),
+    _moonshot_chunk({}, "stop", usage=MOONSHOT_USAGE),
+)
+
+
+@pytest.mark.parametrize("http", ["httpx", "auto"])
+def test_moonshot_usage_in_the_last_choice_is_read(http: str) -> None:
+    with _Server(MOONSHOT_STREAM) as srv:
+        r, _ = _generate("moonshot-v1-8k", srv, http=http)
+        assert srv.bodies[0]["stream_options"] == {"include_usage": True}
+    assert r.text == "Hello there" and r.finish_reason == "stop"
+    assert not r.usage.estimated
+    assert (r.usage.prompt_tokens, r.usage.completion_tokens, r.usage.cached_tokens) == (
+        39, 211, 32)
+
+
+def test_top_level_usage_wins_over_a_choices_usage() -> None:
+    top = {"prompt_tokens": 19, "completion_tokens": 13, "total_tokens": 32}
+    stream = _sse(
+        _moonshot_chunk({"role": "assistant", "content": "Hi"}),
+        {**_moonshot_chunk({}, "stop", usage={"prompt_tokens": 1, "completion_tokens": 1,
+                                               "total_tokens": 2}), "usage": top},
+    )
+    with _Server(stream) as srv:
+        r, _ = _generate("kimi-k2-0905-preview", srv)
+    assert (r.usage.prompt_tokens, r.usage.completion_tokens) == (19, 13)
+    # and a top-level usage in an earlier chunk is not replaced by a choice's later on
+    stream = _sse(
+        {**_moonshot_chunk({"role": "assistant", "content": "Hi"}), "usage": top},
+        _moonshot_chunk({}, "stop", usage={"prompt_tokens": 1, "completion_tokens": 1}),
+    )
+    with _Server(stream) as srv:
+        r, _ = _generate("kimi-k2-0905-preview", srv)
+    assert (r.usage.prompt_tokens, r.usage.completion_tokens) == (19, 13)
+
+
+def test_a_choices_usage_is_read_in_a_response_not_streamed_too() -> None:
+    body = {"id": "c", "object": "chat.completion", "model": "kimi-k2-0905-preview",
+            "choices": [{"index": 0, "finish_reason": "stop", "usage": MOONSHOT_USAGE,
+                         "message": {"role": "assistant", "content": "Hello there"}}]}
+    with _Server((200, "application/json", json.dumps(body).encode())) as srv:
+        r, _ = _generate("kimi-k2-0905-preview", srv, stream=False)
+    assert not r.usage.estimated
+    assert (r.usage.prompt_tokens, r.usage.completion_tokens, r.usage.cached_tokens) == (
+        39, 211, 32)

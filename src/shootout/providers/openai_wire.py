@@ -75,7 +75,7 @@ def parse_completion(data: dict[str, Any], path: str, e2e: float,
     if not isinstance(text, str | None):
         raise RetryableProviderError(f"{path}: response content is not text")
     text = text or ""
-    u = data.get("usage")
+    u = data.get("usage") or choice.get("usage")  # Moonshot's: in the choice
     if isinstance(u, dict) and u:
         usage = usage_of(u)
     else:  # no usage from the server: about four characters a token
@@ -127,6 +127,8 @@ class _StreamAccumulator:
         self.first_answer: float | None = None
         self.finish_reason: str | None = None
         self.usage: dict[str, Any] | None = None
+        # Moonshot streams its usage in choices[0] of the last chunk, not at the top level
+        self.choice_usage: dict[str, Any] | None = None
         self.model: str | None = None
         self.fingerprint: str | None = None
         self.done = False
@@ -177,6 +179,8 @@ class _StreamAccumulator:
             self.chunk_times.append(arrival)
         if ch.get("finish_reason"):
             self.finish_reason = str(ch["finish_reason"])
+        if isinstance(ch.get("usage"), dict):
+            self.choice_usage = ch["usage"]
 
     def _tool_calls(self, deltas: Any) -> None:
         if not isinstance(deltas, list):
@@ -198,8 +202,8 @@ class _StreamAccumulator:
                     into.append(value)
 
     def response(self, e2e: float, connect: float | None = None) -> GenerateResponse:
-        if self.usage:
-            usage = usage_of(self.usage)
+        if self.usage or self.choice_usage:  # a top-level usage wins
+            usage = usage_of(self.usage or self.choice_usage or {})
         else:  # no usage from the server: one streamed chunk is about one token
             usage = Usage(completion_tokens=len(self.chunk_times), estimated=True)
         return GenerateResponse(
