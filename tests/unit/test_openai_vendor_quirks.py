@@ -13,10 +13,13 @@ from typing import Any
 
 import pytest
 
+from shootout.errors import RejectedRequestError
 from shootout.providers import param_policy
 from shootout.providers.base import GenerateRequest, GenerateResponse, Message, Sampling
 from shootout.providers.openai import OpenAIProvider
 from shootout.providers.openai_wire import usage_of
+from shootout.providers.param_policy import ParamPolicy
+from shootout.testing import FakeOpenAIServer
 
 QUESTION = GenerateRequest(messages=(Message("user", "Count to three."),),
                            sampling=Sampling(temperature=0.0, max_tokens=32))
@@ -242,3 +245,91 @@ def test_a_choices_usage_is_read_in_a_response_not_streamed_too() -> None:
     assert not r.usage.estimated
     assert (r.usage.prompt_tokens, r.usage.completion_tokens, r.usage.cached_tokens) == (
         39, 211, 32)
+
+
+# -- Moonshot: a 400 that names no `param` ---------------------------------------------------
+# kimi-k2.5/k2.6 take no temperature but 1, and say so without `param` or `code` (as reported
+# verbatim in HKUDS/nanobot#202 and NousResearch/hermes-agent#9125)
+KIMI_TEMPERATURE = {"error": {"message": "invalid temperature: only 1 is allowed for this model",
+                              "type": "invalid_request_error"}}
+
+
+def test_a_rejected_temperature_named_only_in_the_message_is_learnt() -> None:
+    def refuse(body: dict[str, Any]) -> dict[str, Any] | None:
+        return KIMI_TEMPERATURE if body.get("temperature", 1) != 1 else None
+
+    with FakeOpenAIServer(reject_fn=refuse) as srv:
+        async def go() -> tuple[list[GenerateResponse], OpenAIProvider]:
+            provider = OpenAIProvider("kimi-k2.5", base_url=srv.base_url, concurrency=8)
+            try:
+                return list(await asyncio.gather(*(provider.generate(QUESTION)
+                                                   for _ in range(6)))), provider
+            finally:
+                await provider.aclose()
+
+        responses, provider = asyncio.run(go())
+        assert len(srv.rejected) == 1  # learnt from one 400, then left out
+        assert all("temperature" not in r["body"] for r in srv.requests[1:])
+        assert srv.requests[-1]["body"]["top_p"] == 1.0  # the rest is sent as it was
+    assert len(responses) == 6 and all(r.text for r in responses)
+    assert provider.policy.rules == {"temperature": None}
+    learnt = provider.info()["param_policy_learnt"]
+    assert [(e["param"], e["action"]) for e in learnt] == [("temperature", "left out")]
+    assert learnt[0]["message"] == KIMI_TEMPERATURE["error"]["message"]
+
+
+SENT = {"model": "m", "max_tokens": 32, "temperature": 0.0, "top_p": 1.0, "stop": ["x"],
+        "seed": 1}
+
+
+def _no_param(message: str, status: int = 400) -> RejectedRequestError:
+    return RejectedRequestError(f"HTTP {status}", status, None, None, message)
+
+
+@pytest.mark.parametrize("message, rules", [
+    ("invalid temperature: only 1 is allowed for this model", {"temperature": None}),
+    ("invalid top_p: only 0.95 is allowed for this model", {"top_p": None}),
+    ("Unsupported parameter: 'max_tokens' is not supported with this model. Use "
+     "'max_completion_tokens' instead.", {"max_tokens": "max_completion_tokens"}),
+    ("Unsupported value: 'temperature' does not support 0 with this model. Only the default "
+     "(1) value is supported.", {"temperature": None}),
+    ("Unsupported parameter: 'top_p' is not supported with this model.", {"top_p": None}),
+    ("`stop` is not supported with this model", {"stop": None}),
+    ("The 'seed' parameter is not supported by this model", {"seed": None}),
+])
+def test_the_parameter_is_taken_from_the_message_where_the_error_names_none(
+        message: str, rules: dict[str, str | None]) -> None:
+    policy = ParamPolicy({})
+    assert policy.learn(_no_param(message), SENT)
+    assert policy.rules == rules
+    assert policy.learnt[0]["message"] == message
+
+
+@pytest.mark.parametrize("message, sent", [
+    # two parameters named: which one to leave out is not for shootout to guess
+    ("`temperature` and `top_p` cannot both be specified for this model.", SENT),
+    # a bad value, not a refused parameter: max_tokens is not dropped for it
+    ("'max_tokens' must be less than or equal to 8192", SENT),
+    ("invalid max_tokens: 100000 exceeds the model's limit", SENT),
+    ("invalid max_tokens: only values up to 8192 are allowed", SENT),
+    ("Invalid type for 'temperature': expected a number", SENT),
+    # a parameter shootout does not set, or did not send
+    ("Unsupported parameter: 'logit_bias' is not supported with this model.", SENT),
+    ("invalid temperature: only 1 is allowed for this model", {"model": "m", "top_p": 1.0}),
+    # no parameter named at all
+    ("The model `kimi-k9` does not exist or you do not have access to it", SENT),
+    ("this model is not supported", SENT),
+])
+def test_a_message_is_not_read_for_what_it_does_not_say(message: str,
+                                                        sent: dict[str, Any]) -> None:
+    policy = ParamPolicy({})
+    assert not policy.learn(_no_param(message), sent)
+    assert policy.rules == {} and policy.learnt == []
+
+
+def test_a_parameter_named_in_the_message_is_learnt_once() -> None:
+    policy = ParamPolicy({})
+    e = _no_param(KIMI_TEMPERATURE["error"]["message"])
+    assert policy.learn(e, SENT)
+    assert not policy.learn(e, SENT)  # already left out: no loop
+    assert not ParamPolicy({}).learn(_no_param(KIMI_TEMPERATURE["error"]["message"], 422), SENT)
