@@ -17,7 +17,6 @@ import asyncio
 import hashlib
 import json
 import os
-import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -56,7 +55,7 @@ from .openai_wire import (
     echo_score,
     parse_completion,
 )
-from .param_policy import ParamPolicy
+from .param_policy import ParamPolicy, reasoning_by_name
 from .replicas import (
     EndpointOptions,
     Replica,
@@ -73,9 +72,6 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 _ENTRY_IGNORED = frozenset({"id", "object", "created"})
 # sends a request body to a replica; sets the event once it has accepted it (status 200)
 _Send = Callable[[Replica, dict[str, Any], asyncio.Event], Awaitable[Any]]
-# reasoning models by name: OpenAI's o1, o3-mini, o4-mini, gpt-5, gpt-5-mini (not gpt-5-chat),
-# deepseek-reasoner, and "...thinking" ids (kimi-k2-thinking)
-_REASONING_NAME = re.compile(r"^(o\d+(-|$)|gpt-5(?!.*-chat)|deepseek-reasoner|.*thinking)")
 
 
 class OpenAIOptions(BatchOptions):
@@ -123,8 +119,10 @@ class OpenAIOptions(BatchOptions):
         None, description="a reasoning model's effort (sent as reasoning_effort)"
     )
     reasoning: bool | None = Field(
-        None, description="a reasoning model, given reasoning output budgets (default: o1, o3, "
-        "o4-mini, gpt-5, deepseek-reasoner, *thinking by name, or any with reasoning_effort)",
+        None, description="a reasoning model, given reasoning output budgets (default: models "
+        "that think by default, by name: o-series, gpt-5, gpt-oss, deepseek-reasoner/r1, qwq, "
+        "qwen3, kimi-k2.5/k2.6, gemini-2.5-pro/flash, gemini-3, *thinking; or any with "
+        "reasoning_effort)",
     )
 
 
@@ -202,8 +200,7 @@ class OpenAIProvider(BaseProvider):
         o = self.options
         if o.reasoning is not None:
             return o.reasoning
-        name = self.model.rpartition("/")[2].lower()
-        return o.reasoning_effort is not None or bool(_REASONING_NAME.match(name))
+        return o.reasoning_effort is not None or reasoning_by_name(self.model)
 
     def info(self) -> dict[str, Any]:
         prints = {"system_fingerprints": sorted(self._fingerprints)} if self._fingerprints else {}

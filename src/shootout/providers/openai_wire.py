@@ -27,18 +27,33 @@ from .http import count
 
 
 def usage_of(u: dict[str, Any]) -> Usage:
-    """A server's usage block as `Usage` (garbage counts are 0)."""
+    """A server's usage block as `Usage` (garbage counts are 0).
+
+    Reasoning tokens are a part of the completion tokens (OpenAI counts them so, and `Usage`
+    too). Gemini's OpenAI-compatible endpoint leaves its thinking out of `completion_tokens`
+    and gives no `completion_tokens_details`, but counts it in `total_tokens` (prompt 9,
+    completion 3, total 105): where a total exceeds prompt + completion and no reasoning
+    count is given, the difference is taken as reasoning tokens and added to the completion's,
+    so that cost and output throughput see it."""
     details = u.get("prompt_tokens_details")
     details = details if isinstance(details, dict) else {}
     out_details = u.get("completion_tokens_details")
     out_details = out_details if isinstance(out_details, dict) else {}
+    prompt, completion = count(u.get("prompt_tokens")), count(u.get("completion_tokens"))
+    reasoning = count(out_details.get("reasoning_tokens"))
+    counted = all(type(u.get(k)) is int and u[k] >= 0 for k in ("prompt_tokens",
+                                                                 "completion_tokens"))
+    if counted and out_details.get("reasoning_tokens") is None:
+        unreported = count(u.get("total_tokens")) - prompt - completion
+        if unreported > 0:
+            reasoning, completion = unreported, completion + unreported
     return Usage(
-        prompt_tokens=count(u.get("prompt_tokens")),
-        completion_tokens=count(u.get("completion_tokens")),
+        prompt_tokens=prompt,
+        completion_tokens=completion,
         # OpenAI: prompt_tokens_details; Moonshot: cached_tokens; DeepSeek: cache hits
         cached_tokens=count(details.get("cached_tokens") or u.get("cached_tokens")
                             or u.get("prompt_cache_hit_tokens")),
-        reasoning_tokens=count(out_details.get("reasoning_tokens")),
+        reasoning_tokens=reasoning,
     )
 
 
@@ -60,7 +75,7 @@ def parse_completion(data: dict[str, Any], path: str, e2e: float,
     if not isinstance(text, str | None):
         raise RetryableProviderError(f"{path}: response content is not text")
     text = text or ""
-    u = data.get("usage")
+    u = data.get("usage") or choice.get("usage")  # Moonshot's: in the choice
     if isinstance(u, dict) and u:
         usage = usage_of(u)
     else:  # no usage from the server: about four characters a token
@@ -112,6 +127,8 @@ class _StreamAccumulator:
         self.first_answer: float | None = None
         self.finish_reason: str | None = None
         self.usage: dict[str, Any] | None = None
+        # Moonshot streams its usage in choices[0] of the last chunk, not at the top level
+        self.choice_usage: dict[str, Any] | None = None
         self.model: str | None = None
         self.fingerprint: str | None = None
         self.done = False
@@ -162,6 +179,8 @@ class _StreamAccumulator:
             self.chunk_times.append(arrival)
         if ch.get("finish_reason"):
             self.finish_reason = str(ch["finish_reason"])
+        if isinstance(ch.get("usage"), dict):
+            self.choice_usage = ch["usage"]
 
     def _tool_calls(self, deltas: Any) -> None:
         if not isinstance(deltas, list):
@@ -183,8 +202,8 @@ class _StreamAccumulator:
                     into.append(value)
 
     def response(self, e2e: float, connect: float | None = None) -> GenerateResponse:
-        if self.usage:
-            usage = usage_of(self.usage)
+        if self.usage or self.choice_usage:  # a top-level usage wins
+            usage = usage_of(self.usage or self.choice_usage or {})
         else:  # no usage from the server: one streamed chunk is about one token
             usage = Usage(completion_tokens=len(self.chunk_times), estimated=True)
         return GenerateResponse(

@@ -1,0 +1,335 @@
+"""Vendor quirks of OpenAI-compatible endpoints, driven through the real provider against a
+real HTTP server on 127.0.0.1 (bytes shaped as the vendors send them): which models think by
+default (their output budget), Gemini's thinking tokens left out of `completion_tokens`,
+Moonshot's usage inside `choices[0]`, and Moonshot's 400 that names no `param`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from shootout.errors import RejectedRequestError
+from shootout.providers import param_policy
+from shootout.providers.base import GenerateRequest, GenerateResponse, Message, Sampling
+from shootout.providers.openai import OpenAIProvider
+from shootout.providers.openai_wire import usage_of
+from shootout.providers.param_policy import ParamPolicy
+from shootout.testing import FakeOpenAIServer
+
+QUESTION = GenerateRequest(messages=(Message("user", "Count to three."),),
+                           sampling=Sampling(temperature=0.0, max_tokens=32))
+
+
+class _Server:
+    """A real HTTP server on 127.0.0.1 that answers each POST with the next of its canned
+    (status, content type, body) replies (the last one again once they run out) and keeps
+    the JSON request bodies it was sent."""
+
+    def __init__(self, *replies: tuple[int, str, bytes]) -> None:
+        self.replies = list(replies)
+        self.bodies: list[dict[str, Any]] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                n = int(self.headers.get("Content-Length") or 0)
+                server.bodies.append(json.loads(self.rfile.read(n) or b"{}"))
+                status, ctype, body = server.replies[min(len(server.bodies),
+                                                         len(server.replies)) - 1]
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                return
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+
+    def __enter__(self) -> _Server:
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+
+def _generate(model: str, srv: _Server, **options: Any) -> tuple[GenerateResponse, Any]:
+    async def go() -> tuple[GenerateResponse, Any]:
+        provider = OpenAIProvider(model, base_url=srv.base_url, **options)
+        try:
+            return await provider.generate(QUESTION), provider
+        finally:
+            await provider.aclose()
+
+    return asyncio.run(go())
+
+
+def _sse(*chunks: dict[str, Any]) -> tuple[int, str, bytes]:
+    events = b"".join(b"data: " + json.dumps(c).encode() + b"\n\n" for c in chunks)
+    return 200, "text/event-stream", events + b"data: [DONE]\n\n"
+
+
+@pytest.mark.parametrize("model", [
+    # think by default (Google, Moonshot, OpenAI, DeepSeek, Qwen model cards)
+    "gemini-2.5-pro", "gemini-2.5-flash", "models/gemini-2.5-flash-preview-05-20",
+    "google/gemini-2.5-pro", "gemini-3-pro-preview", "gemini-3-flash-preview",
+    "gemini-3.1-pro-preview",
+    "kimi-k2.5", "moonshotai/kimi-k2.6", "kimi-k2-thinking",
+    "gpt-oss-120b", "openai/gpt-oss-20b", "gpt-oss:20b",
+    "deepseek-r1", "deepseek-ai/DeepSeek-R1-0528", "deepseek-r1-distill-qwen-7b",
+    "deepseek-r1:7b", "qwq-32b", "Qwen/QwQ-32B", "qwq:32b",
+    "qwen3-8b", "Qwen/Qwen3-30B-A3B", "qwen3:8b", "qwen3", "qwen3-235b-a22b-thinking-2507",
+    # as before
+    "o1", "o3-mini", "o4-mini", "gpt-5", "gpt-5-mini", "deepseek-reasoner",
+])
+def test_models_that_think_by_default_are_reasoning_models(model: str) -> None:
+    assert OpenAIProvider(model).capabilities.reasoning
+    assert param_policy.reasoning_by_name(model)
+
+
+@pytest.mark.parametrize("model", [
+    # 2.5 Flash-Lite does not think unless given a thinking budget (Google's thinking docs);
+    # the Flash-Lite tier of Gemini 3 defaults to minimal thinking
+    "gemini-2.5-flash-lite", "gemini-2.5-flash-lite-preview-06-17", "gemini-3.1-flash-lite",
+    "gemini-2.0-flash", "gemini-1.5-pro", "gemini-2.5-flash-image", "gemini-2.5-flash-preview-tts",
+    # Qwen3's 2507 instruct models, its coders and Max do not think
+    "qwen3-235b-a22b-instruct-2507", "Qwen/Qwen3-30B-A3B-Instruct-2507", "qwen3-coder-plus",
+    "Qwen/Qwen3-Coder-480B-A35B-Instruct", "qwen3-max", "qwen2.5-72b-instruct", "qwen-plus",
+    "kimi-k2-0905-preview", "kimi-k2-turbo-preview", "moonshot-v1-8k",
+    "gpt-4o", "gpt-5-chat-latest", "gpt-4.1-mini", "deepseek-chat", "deepseek-v3",
+])
+def test_models_that_do_not_think_by_default_are_not(model: str) -> None:
+    assert not OpenAIProvider(model).capabilities.reasoning
+    assert not param_policy.reasoning_by_name(model)
+
+
+def test_the_reasoning_option_overrides_the_name() -> None:
+    assert not OpenAIProvider("gemini-2.5-flash", reasoning=False).capabilities.reasoning
+    assert not OpenAIProvider("qwen3-8b", reasoning=False).capabilities.reasoning
+    assert OpenAIProvider("gemini-2.5-flash-lite", reasoning=True).capabilities.reasoning
+    assert OpenAIProvider("gemini-2.5-flash-lite",
+                          reasoning_effort="low").capabilities.reasoning
+
+
+# -- Gemini: thinking tokens in total_tokens, not in completion_tokens -----------------------
+# Gemini's OpenAI-compatible endpoint, streamed with usage in every chunk (as posted on
+# discuss.ai.google.dev t/127400): 93 thinking tokens are in total_tokens only.
+def _gemini_chunk(content: str | None, usage: dict[str, int], finish: str | None = None
+                  ) -> dict[str, Any]:
+    delta = {"role": "assistant", **({"content": content} if content else {})}
+    choice = {"delta": delta, "index": 0, **({"finish_reason": finish} if finish else {})}
+    return {"choices": [choice], "created": 1772149571, "id": "Q9ug",
+            "model": "gemini-2.5-flash", "object": "chat.completion.chunk", "usage": usage}
+
+
+GEMINI_STREAM = _sse(
+    _gemini_chunk("1", {"completion_tokens": 1, "prompt_tokens": 9, "total_tokens": 103}),
+    _gemini_chunk(", ", {"completion_tokens": 3, "prompt_tokens": 9, "total_tokens": 105}),
+    _gemini_chunk(None, {"completion_tokens": 3, "prompt_tokens": 9, "total_tokens": 105},
+                  "length"),
+)
+
+
+@pytest.mark.parametrize("http", ["httpx", "auto"])
+def test_gemini_thinking_tokens_are_counted_as_reasoning_output(http: str) -> None:
+    with _Server(GEMINI_STREAM) as srv:
+        r, _ = _generate("gemini-2.5-flash", srv, http=http)
+    assert r.text == "1, " and r.finish_reason == "length"
+    # Usage: reasoning tokens are a part of completion_tokens (billed as output), as OpenAI's
+    assert (r.usage.prompt_tokens, r.usage.completion_tokens, r.usage.reasoning_tokens) == (
+        9, 96, 93)
+    assert not r.usage.estimated
+
+
+def test_gemini_thinking_tokens_not_streamed() -> None:
+    body = {"choices": [{"finish_reason": "stop", "index": 0,
+                         "message": {"content": "1, 2, 3", "role": "assistant"}}],
+            "created": 1772149571, "id": "Q9ug", "model": "gemini-2.5-flash",
+            "object": "chat.completion",
+            "usage": {"completion_tokens": 7, "prompt_tokens": 9, "total_tokens": 420}}
+    with _Server((200, "application/json", json.dumps(body).encode())) as srv:
+        r, _ = _generate("gemini-2.5-flash", srv, stream=False)
+    assert (r.usage.completion_tokens, r.usage.reasoning_tokens) == (411, 404)
+
+
+@pytest.mark.parametrize("usage, expected", [
+    # the gap between total and prompt + completion is thinking left out of completion_tokens
+    ({"prompt_tokens": 9, "completion_tokens": 3, "total_tokens": 105}, (9, 96, 93)),
+    # the server counted its reasoning tokens itself: nothing is added (OpenAI's own)
+    ({"prompt_tokens": 10, "completion_tokens": 100, "total_tokens": 110,
+      "completion_tokens_details": {"reasoning_tokens": 98}}, (10, 100, 98)),
+    ({"prompt_tokens": 10, "completion_tokens": 2, "total_tokens": 50,
+      "completion_tokens_details": {"reasoning_tokens": 0}}, (10, 2, 0)),
+    # totals that add up, fall short, or are missing or garbage: as reported
+    ({"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}, (10, 5, 0)),
+    ({"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 12}, (10, 5, 0)),
+    ({"prompt_tokens": 10, "completion_tokens": 5}, (10, 5, 0)),
+    ({"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": "many"}, (10, 5, 0)),
+    ({"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": None}, (10, 5, 0)),
+    # a count missing or garbage: no difference is trusted
+    ({"completion_tokens": 5, "total_tokens": 15}, (0, 5, 0)),
+    ({"prompt_tokens": 10, "completion_tokens": "5", "total_tokens": 15}, (10, 0, 0)),
+])
+def test_usage_counts_unreported_thinking_as_reasoning_output(
+        usage: dict[str, Any], expected: tuple[int, int, int]) -> None:
+    u = usage_of(usage)
+    assert (u.prompt_tokens, u.completion_tokens, u.reasoning_tokens) == expected
+
+
+# -- Moonshot: streamed usage inside choices[0] of the last chunk ----------------------------
+def _moonshot_chunk(delta: dict[str, Any], finish: str | None = None,
+                    **choice: Any) -> dict[str, Any]:
+    return {"id": "chatcmpl-67c9", "object": "chat.completion.chunk", "created": 1741252964,
+            "model": "moonshot-v1-8k", "system_fingerprint": "fpv0_ca1d2527",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish, **choice}]}
+
+
+MOONSHOT_USAGE = {"prompt_tokens": 39, "completion_tokens": 211, "total_tokens": 250,
+                  "cached_tokens": 32}
+MOONSHOT_STREAM = _sse(  # captured vendor bytes (moonshot-v1-8k)
+    _moonshot_chunk({"role": "assistant", "content": ""}),
+    _moonshot_chunk({"content": "Hello there"}),
+    _moonshot_chunk({}, "stop", usage=MOONSHOT_USAGE),
+)
+
+
+@pytest.mark.parametrize("http", ["httpx", "auto"])
+def test_moonshot_usage_in_the_last_choice_is_read(http: str) -> None:
+    with _Server(MOONSHOT_STREAM) as srv:
+        r, _ = _generate("moonshot-v1-8k", srv, http=http)
+        assert srv.bodies[0]["stream_options"] == {"include_usage": True}
+    assert r.text == "Hello there" and r.finish_reason == "stop"
+    assert not r.usage.estimated
+    assert (r.usage.prompt_tokens, r.usage.completion_tokens, r.usage.cached_tokens) == (
+        39, 211, 32)
+
+
+def test_top_level_usage_wins_over_a_choices_usage() -> None:
+    top = {"prompt_tokens": 19, "completion_tokens": 13, "total_tokens": 32}
+    stream = _sse(
+        _moonshot_chunk({"role": "assistant", "content": "Hi"}),
+        {**_moonshot_chunk({}, "stop", usage={"prompt_tokens": 1, "completion_tokens": 1,
+                                               "total_tokens": 2}), "usage": top},
+    )
+    with _Server(stream) as srv:
+        r, _ = _generate("kimi-k2-0905-preview", srv)
+    assert (r.usage.prompt_tokens, r.usage.completion_tokens) == (19, 13)
+    # and a top-level usage in an earlier chunk is not replaced by a choice's later on
+    stream = _sse(
+        {**_moonshot_chunk({"role": "assistant", "content": "Hi"}), "usage": top},
+        _moonshot_chunk({}, "stop", usage={"prompt_tokens": 1, "completion_tokens": 1}),
+    )
+    with _Server(stream) as srv:
+        r, _ = _generate("kimi-k2-0905-preview", srv)
+    assert (r.usage.prompt_tokens, r.usage.completion_tokens) == (19, 13)
+
+
+def test_a_choices_usage_is_read_in_a_response_not_streamed_too() -> None:
+    body = {"id": "c", "object": "chat.completion", "model": "kimi-k2-0905-preview",
+            "choices": [{"index": 0, "finish_reason": "stop", "usage": MOONSHOT_USAGE,
+                         "message": {"role": "assistant", "content": "Hello there"}}]}
+    with _Server((200, "application/json", json.dumps(body).encode())) as srv:
+        r, _ = _generate("kimi-k2-0905-preview", srv, stream=False)
+    assert not r.usage.estimated
+    assert (r.usage.prompt_tokens, r.usage.completion_tokens, r.usage.cached_tokens) == (
+        39, 211, 32)
+
+
+# -- Moonshot: a 400 that names no `param` ---------------------------------------------------
+# kimi-k2.5/k2.6 take no temperature but 1, and say so without `param` or `code` (as reported
+# verbatim in HKUDS/nanobot#202 and NousResearch/hermes-agent#9125)
+KIMI_TEMPERATURE = {"error": {"message": "invalid temperature: only 1 is allowed for this model",
+                              "type": "invalid_request_error"}}
+
+
+def test_a_rejected_temperature_named_only_in_the_message_is_learnt() -> None:
+    def refuse(body: dict[str, Any]) -> dict[str, Any] | None:
+        return KIMI_TEMPERATURE if body.get("temperature", 1) != 1 else None
+
+    with FakeOpenAIServer(reject_fn=refuse) as srv:
+        async def go() -> tuple[list[GenerateResponse], OpenAIProvider]:
+            provider = OpenAIProvider("kimi-k2.5", base_url=srv.base_url, concurrency=8)
+            try:
+                return list(await asyncio.gather(*(provider.generate(QUESTION)
+                                                   for _ in range(6)))), provider
+            finally:
+                await provider.aclose()
+
+        responses, provider = asyncio.run(go())
+        assert len(srv.rejected) == 1  # learnt from one 400, then left out
+        assert all("temperature" not in r["body"] for r in srv.requests[1:])
+        assert srv.requests[-1]["body"]["top_p"] == 1.0  # the rest is sent as it was
+    assert len(responses) == 6 and all(r.text for r in responses)
+    assert provider.policy.rules == {"temperature": None}
+    learnt = provider.info()["param_policy_learnt"]
+    assert [(e["param"], e["action"]) for e in learnt] == [("temperature", "left out")]
+    assert learnt[0]["message"] == KIMI_TEMPERATURE["error"]["message"]
+
+
+SENT = {"model": "m", "max_tokens": 32, "temperature": 0.0, "top_p": 1.0, "stop": ["x"],
+        "seed": 1}
+
+
+def _no_param(message: str, status: int = 400) -> RejectedRequestError:
+    return RejectedRequestError(f"HTTP {status}", status, None, None, message)
+
+
+@pytest.mark.parametrize("message, rules", [
+    ("invalid temperature: only 1 is allowed for this model", {"temperature": None}),
+    ("invalid top_p: only 0.95 is allowed for this model", {"top_p": None}),
+    ("Unsupported parameter: 'max_tokens' is not supported with this model. Use "
+     "'max_completion_tokens' instead.", {"max_tokens": "max_completion_tokens"}),
+    ("Unsupported value: 'temperature' does not support 0 with this model. Only the default "
+     "(1) value is supported.", {"temperature": None}),
+    ("Unsupported parameter: 'top_p' is not supported with this model.", {"top_p": None}),
+    ("`stop` is not supported with this model", {"stop": None}),
+    ("The 'seed' parameter is not supported by this model", {"seed": None}),
+])
+def test_the_parameter_is_taken_from_the_message_where_the_error_names_none(
+        message: str, rules: dict[str, str | None]) -> None:
+    policy = ParamPolicy({})
+    assert policy.learn(_no_param(message), SENT)
+    assert policy.rules == rules
+    assert policy.learnt[0]["message"] == message
+
+
+@pytest.mark.parametrize("message, sent", [
+    # two parameters named: which one to leave out is not for shootout to guess
+    ("`temperature` and `top_p` cannot both be specified for this model.", SENT),
+    # a bad value, not a refused parameter: max_tokens is not dropped for it
+    ("'max_tokens' must be less than or equal to 8192", SENT),
+    ("invalid max_tokens: 100000 exceeds the model's limit", SENT),
+    ("invalid max_tokens: only values up to 8192 are allowed", SENT),
+    ("Invalid type for 'temperature': expected a number", SENT),
+    # a parameter shootout does not set, or did not send
+    ("Unsupported parameter: 'logit_bias' is not supported with this model.", SENT),
+    ("invalid temperature: only 1 is allowed for this model", {"model": "m", "top_p": 1.0}),
+    # no parameter named at all
+    ("The model `kimi-k9` does not exist or you do not have access to it", SENT),
+    ("this model is not supported", SENT),
+])
+def test_a_message_is_not_read_for_what_it_does_not_say(message: str,
+                                                        sent: dict[str, Any]) -> None:
+    policy = ParamPolicy({})
+    assert not policy.learn(_no_param(message), sent)
+    assert policy.rules == {} and policy.learnt == []
+
+
+def test_a_parameter_named_in_the_message_is_learnt_once() -> None:
+    policy = ParamPolicy({})
+    e = _no_param(KIMI_TEMPERATURE["error"]["message"])
+    assert policy.learn(e, SENT)
+    assert not policy.learn(e, SENT)  # already left out: no loop
+    assert not ParamPolicy({}).learn(_no_param(KIMI_TEMPERATURE["error"]["message"], 422), SENT)
