@@ -28,6 +28,7 @@ from ..errors import (
     RejectedRequestError,
     RetryableProviderError,
 )
+from .sse import sse_events as sse_events  # the parser lived here; its importers find it
 
 # statuses worth retrying: timeouts, conflicts, rate limits, server errors, overload (529)
 RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529})
@@ -242,21 +243,6 @@ def _connect_timer(stats: StreamStats) -> Callable[[str, dict[str, Any]], Awaita
             stats.connect = (stats.connect or 0.0) + time.perf_counter() - started.pop(step)
 
     return trace
-
-
-async def sse_events(raw: AsyncIterator[bytes], t0: float) -> AsyncIterator[tuple[float, str]]:
-    """Yield (arrival offset, data payload) per SSE event; arrival is when its bytes came in."""
-    buf = b""
-    async for chunk in raw:
-        arrival = time.perf_counter() - t0
-        buf += chunk
-        while b"\n" in buf:
-            line, buf = buf.split(b"\n", 1)
-            line = line.rstrip(b"\r")
-            if line.startswith(b"data:"):
-                yield arrival, line[5:].strip().decode("utf-8", errors="replace")
-            elif line and not line.startswith((b":", b"event:", b"id:", b"retry:")):
-                raise RetryableProviderError(f"malformed event stream line: {line[:80]!r}")
 
 
 def parse_json(text: str, where: str) -> dict[str, Any]:
