@@ -1,7 +1,7 @@
 """Server-sent events as the WHATWG spec and openai-python's SSEDecoder read them: data lines
 of one event joined, dispatched at the blank line, comments and unknown fields ignored, any
 line end; and the event stream of a real provider on either HTTP stack, framed as vendors
-frame it."""
+frame it, plain or gzip-compressed."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 from canned_server import CannedServer
 
 from shootout.providers.base import GenerateRequest, Message, Sampling
-from shootout.providers.http import sse_events
+from shootout.providers.http import HTTPClient, sse_events
 from shootout.providers.openai import OpenAIProvider
 
 STACKS = [
@@ -122,3 +122,45 @@ def test_a_provider_reads_each_framing(framing, stack):
             return await _generate(srv, stack)
 
     assert asyncio.run(go()) == "Hi"
+
+
+SSE = [b"data: " + json.dumps(c).encode() + b"\n\n" for c in (
+    {**CHUNK, "choices": [{"index": 0, "delta": {"content": "Hi"}, "finish_reason": None}]},
+    {**CHUNK, "choices": [{"index": 0, "delta": {"content": "!"}, "finish_reason": "stop"}]},
+    {**CHUNK, "choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": 2,
+                                       "total_tokens": 7}},
+)] + [b"data: [DONE]\n\n"]
+
+
+@pytest.mark.parametrize("gzip", ["accepted", "always"])
+@pytest.mark.parametrize("stack", STACKS)
+def test_a_gzip_compressed_event_stream(gzip, stack):
+    """A server or CDN compresses text where the client accepts gzip, as httpx says it does:
+    streamed requests ask for none (a compressing proxy holds events back to fill its
+    blocks), and a stream compressed all the same is read decompressed."""
+    async def go() -> tuple[str, list[str]]:
+        async with CannedServer(SSE, gzip=gzip) as srv:
+            text = await _generate(srv, stack)
+            return text, [h.get("accept-encoding", "") for h, _ in srv.requests]
+
+    text, accepted = asyncio.run(go())
+    assert text == "Hi!"
+    assert accepted == ["identity"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_a_gzip_compressed_json_answer_is_decoded(stack):
+    """Answers that are not streamed take compression as before, and are read decoded."""
+    answer = json.dumps({"object": "chat.completion", "n": list(range(200))}).encode()
+
+    async def go() -> tuple[dict, str]:
+        async with CannedServer([answer], gzip="accepted", ctype="application/json") as srv:
+            client = HTTPClient(srv.base_url, api_key_env=None, transport=stack)  # type: ignore[arg-type]
+            try:
+                data = await client.post_json("/chat/completions", {"stream": False})
+            finally:
+                await client.aclose()
+            return data, srv.requests[0][0].get("accept-encoding", "")
+
+    data, accepted = asyncio.run(go())
+    assert data["n"] == list(range(200)) and "gzip" in accepted
