@@ -361,3 +361,24 @@ def test_a_seed_protocol_run_records_that_top_p_was_not_sent(tmp_path, data_dir)
     assert model["param_policy"] == {"top_p": None}
     assert [e["param"] for e in model["param_policy_learnt"]] == ["top_p"]
 
+
+def test_an_answer_stopped_by_the_context_window_is_truncated(tmp_path, data_dir):
+    """Anthropic's stop_reason `model_context_window_exceeded` (anthropic-sdk-python's
+    types/stop_reason.py) is an answer cut off, as `max_tokens` is."""
+    cfg = validate_config({
+        "models": [{"spec": "anthropic:claude-sonnet-4-5", "name": "sonnet",
+                    "base_url": "http://127.0.0.1:9/v1"}],
+        "benchmarks": ["arc_easy"], "limit": 2,
+    }, "test")
+    store = Store(tmp_path / "s.sqlite")
+
+    async def go() -> str:
+        async with CannedServer(_documented_stream("model_context_window_exceeded")) as srv:
+            provider = AnthropicProvider("claude-sonnet-4-5", base_url=srv.base_url)
+            try:
+                return await Runner(cfg, store).run({"sonnet": provider})
+            finally:
+                await provider.aclose()
+
+    res = build_results(store, [asyncio.run(go())]).runs[0]
+    assert {s.status for s in res.run.samples} == {"truncated"}
