@@ -67,10 +67,13 @@ def test_any_line_end(end):
     assert _events([stream[i:i + 1] for i in range(len(stream))]) == ["a\nb", "c"]
 
 
-def test_an_event_still_open_at_the_end_is_dropped():
-    """As the spec and openai-python (`SSEDecoder` dispatches only at a blank line)."""
-    assert _events([b"data: x\n\ndata: y\n"]) == ["x"]
+def test_an_event_open_at_the_end_counts_where_its_lines_are_whole():
+    """`data: [DONE]\\n` with no blank line after it ends the stream (the spec would drop it,
+    and a finished answer would be retried); a line cut off by the end is not read."""
+    assert _events([b"data: x\n\ndata: y\n"]) == ["x", "y"]
+    assert _events([b"data: x\n\ndata: y\ndata: z\r\n"]) == ["x", "y\nz"]
     assert _events([b"data: x\n\ndata: y"]) == ["x"]
+    assert _events([b"data: x\n\ndata: {\"a\": 1}\ndata: {\"b"]) == ["x", '{"a": 1}']
 
 
 def test_an_event_arrives_with_the_read_that_completed_it():

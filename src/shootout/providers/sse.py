@@ -8,8 +8,10 @@ event stream"), and as openai-python's `_streaming.SSEDecoder` does:
   vendor's `x-trace`) is ignored;
 - the data lines of one event are joined with "\\n", and the event is dispatched at the blank
   line that ends it (an event without data lines is not);
-- an event still open when the stream ends (no blank line after it) is dropped, as the spec
-  and openai-python drop it.
+- an event still open when the stream ends is dispatched where its data lines are whole
+  (`data: [DONE]\n` with no blank line after it: a server that ends so has answered, and
+  shootout's streams end only at [DONE]); a line cut off by the end is not. The spec and
+  openai-python drop such an event; openai-python needs no [DONE] to finish.
 
 An event's arrival is when the bytes that completed it (its blank line) came in.
 """
@@ -48,3 +50,5 @@ async def sse_events(raw: AsyncIterator[bytes], t0: float) -> AsyncIterator[tupl
                 value = line[6:] if line[5:6] == b" " else line[5:]
                 data = value if data is None else data + b"\n" + value
             # else a comment, or a field other than data: ignored
+    if data is not None:  # an event open at the end, its data lines whole
+        yield time.perf_counter() - t0, data.decode("utf-8", errors="replace")
