@@ -5,10 +5,12 @@ SSE on 127.0.0.1 (message_start ... message_stop, thinking and text deltas, cumu
 from __future__ import annotations
 
 import asyncio
+import json
 import statistics
 import time
 
 import pytest
+from canned_server import CannedServer
 
 from shootout.analysis.results import build_results
 from shootout.config import validate_config
@@ -244,3 +246,139 @@ def test_faults_end_in_a_score_or_a_failure_never_a_wrong_answer(tmp_path, data_
     assert store.count_failed(res.run_id) == 0
     got = {(s.benchmark, s.item_id): s.metrics for s in res.run.samples}
     assert got == {(s.benchmark, s.item_id): s.metrics for s in expected.run.samples}
+
+
+# -- the stream as the API's docs show it, from a canned loopback server ---------------------
+def _ev(name: str, data: dict) -> bytes:
+    return f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
+
+
+def _documented_stream(stop_reason: str = "tool_use") -> list[bytes]:
+    """docs.anthropic.com/en/docs/build-with-claude/streaming: text, then a tool_use block."""
+    def delta(i: int, d: dict) -> bytes:
+        return _ev("content_block_delta", {"type": "content_block_delta", "index": i, "delta": d})
+
+    return [
+        _ev("message_start", {"type": "message_start", "message": {
+            "id": "msg_1", "type": "message", "role": "assistant", "content": [],
+            "model": "claude-sonnet-4-5", "stop_reason": None, "stop_sequence": None,
+            "usage": {"input_tokens": 25, "output_tokens": 1}}}),
+        _ev("content_block_start", {"type": "content_block_start", "index": 0,
+                                    "content_block": {"type": "text", "text": ""}}),
+        _ev("ping", {"type": "ping"}),
+        delta(0, {"type": "text_delta", "text": "Hello"}),
+        delta(0, {"type": "text_delta", "text": "!"}),
+        _ev("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        _ev("content_block_start", {"type": "content_block_start", "index": 1, "content_block": {
+            "type": "tool_use", "id": "toolu_01", "name": "get_weather", "input": {}}}),
+        delta(1, {"type": "input_json_delta", "partial_json": '{"location": "SF"}'}),
+        _ev("content_block_stop", {"type": "content_block_stop", "index": 1}),
+        _ev("message_delta", {"type": "message_delta", "delta": {
+            "stop_reason": stop_reason, "stop_sequence": None}, "usage": {"output_tokens": 15}}),
+        _ev("message_stop", {"type": "message_stop"}),
+    ]
+
+
+def _canned(srv: CannedServer, http: str, request: GenerateRequest = REQUEST, n: int = 1):
+    provider = AnthropicProvider("claude-sonnet-4-5", base_url=srv.base_url, http=http)
+
+    async def go():
+        try:
+            return [await provider.generate(request) for _ in range(n)], provider.info()
+        finally:
+            await provider.aclose()
+
+    return go()
+
+
+@pytest.mark.parametrize("http", STACKS)
+def test_an_unknown_event_type_is_skipped_and_counted(http):
+    """The API's docs: "we may occasionally add new event types, and your code should handle
+    unknown event types gracefully"."""
+    stream = _documented_stream()
+    stream[6:6] = [_ev("message_annotation", {"type": "message_annotation", "foo": 1})] * 2
+
+    async def go():
+        async with CannedServer(stream) as srv:
+            return await _canned(srv, http)
+
+    (resp,), info = asyncio.run(go())
+    assert resp.text == "Hello!" and resp.finish_reason == "tool_use"
+    assert [(c.name, c.arguments) for c in resp.tool_calls] == [
+        ("get_weather", '{"location": "SF"}')]
+    assert info["unknown_stream_events"] == {"message_annotation": 2}
+
+
+REFUSED = json.dumps({"type": "error", "error": {
+    "type": "invalid_request_error", "message": "`temperature` and `top_p` cannot both be "
+    "specified for this model. Please use only one."}, "request_id": "req_011"}).encode()
+SEED = GenerateRequest(messages=REQUEST.messages, sampling=Sampling(temperature=0.7, top_p=0.9))
+
+
+@pytest.mark.parametrize("http", STACKS)
+def test_a_model_refusing_temperature_with_top_p_is_sent_temperature_alone(http):
+    """Sonnet 4.5, Haiku 4.5, Opus 4.1 and later: the one 400 is learnt (top_p left out for the
+    rest of the run, and recorded), and the request sent again."""
+    async def go():
+        async with CannedServer(_documented_stream("end_turn"),
+                                script={0: (400, "application/json", [REFUSED])}) as srv:
+            out = await _canned(srv, http, SEED, n=2)
+            return out, [(b["temperature"], b.get("top_p")) for _, b in srv.requests]
+
+    (responses, info), sent = asyncio.run(go())
+    assert [r.text for r in responses] == ["Hello!", "Hello!"]
+    assert sent == [(0.7, 0.9), (0.7, None), (0.7, None)]
+    assert info["param_policy"] == {"top_p": None}
+    (learnt,) = info["param_policy_learnt"]
+    assert learnt["param"] == "top_p" and learnt["action"] == "left out"
+    assert "cannot both be specified" in learnt["message"]
+
+
+def test_a_seed_protocol_run_records_that_top_p_was_not_sent(tmp_path, data_dir):
+    """The fake refuses temperature and top_p together, as recent models do: the run ends
+    with every sample scored, and its manifest says top_p was left out."""
+    cfg = validate_config({
+        "models": [{"spec": "anthropic:claude-haiku-4-5", "name": "haiku",
+                    "base_url": "http://127.0.0.1:9/v1"}],
+        "benchmarks": ["arc_easy"], "limit": 3, "protocol": "seed",
+    }, "test")
+    store = Store(tmp_path / "s.sqlite")
+    with FakeAnthropicServer() as srv:
+        provider = AnthropicProvider("claude-haiku-4-5", base_url=srv.base_url, concurrency=4)
+
+        async def go() -> str:
+            try:
+                return await Runner(cfg, store).run({"haiku": provider})
+            finally:
+                await provider.aclose()
+
+        run_id = asyncio.run(go())
+        sent = [(r["body"].get("temperature"), r["body"].get("top_p")) for r in srv.requests]
+    res = build_results(store, [run_id]).runs[0]
+    assert store.count_failed(run_id) == 0 and len(res.run.samples) == 9  # 3 items x 3
+    assert set(sent) == {(0.7, None)}  # what the fake accepted
+    model = res.run.manifest["models"]["haiku"]
+    assert model["param_policy"] == {"top_p": None}
+    assert [e["param"] for e in model["param_policy_learnt"]] == ["top_p"]
+
+
+def test_an_answer_stopped_by_the_context_window_is_truncated(tmp_path, data_dir):
+    """Anthropic's stop_reason `model_context_window_exceeded` (anthropic-sdk-python's
+    types/stop_reason.py) is an answer cut off, as `max_tokens` is."""
+    cfg = validate_config({
+        "models": [{"spec": "anthropic:claude-sonnet-4-5", "name": "sonnet",
+                    "base_url": "http://127.0.0.1:9/v1"}],
+        "benchmarks": ["arc_easy"], "limit": 2,
+    }, "test")
+    store = Store(tmp_path / "s.sqlite")
+
+    async def go() -> str:
+        async with CannedServer(_documented_stream("model_context_window_exceeded")) as srv:
+            provider = AnthropicProvider("claude-sonnet-4-5", base_url=srv.base_url)
+            try:
+                return await Runner(cfg, store).run({"sonnet": provider})
+            finally:
+                await provider.aclose()
+
+    res = build_results(store, [asyncio.run(go())]).runs[0]
+    assert {s.status for s in res.run.samples} == {"truncated"}

@@ -6,7 +6,14 @@ server-sent events `message_start` (usage: input tokens, cache reads and writes)
 `content_block_start` / `content_block_delta` (`text_delta`, `thinking_delta`,
 `signature_delta`) / `content_block_stop` per block, `message_delta` (stop reason; cumulative
 usage), `message_stop`, `ping` at any time, and `error` (e.g. `overloaded_error`) mid-stream.
-HTTP 429 and 529 (overloaded) are retried, after `retry-after-ms` / `retry-after` where given.
+An event type not listed here is skipped and counted (`unknown_stream_events` in `info`): the
+API's docs say new ones may be added. HTTP 429 and 529 (overloaded) are retried, after
+`retry-after-ms` / `retry-after` where given.
+
+Claude Sonnet 4.5, Haiku 4.5, Opus 4.1 and later refuse `temperature` and `top_p` together
+(HTTP 400 "`temperature` and `top_p` cannot both be specified for this model"): on that error
+`top_p` is left out, for the rest of the run, as the parameter policy records it
+(`param_policy_learnt` in the run manifest), and the request is sent again.
 Tool use: a request's `tools` go out as `{"name", "description", "input_schema"}` and its
 `tool_choice` as `{"type": "auto" | "any" | "none"}` ("required" is "any"); a `tool_use`
 block (`content_block_start` with its id and name, then `input_json_delta` pieces of its
@@ -29,7 +36,7 @@ from typing import Any, ClassVar, Literal
 import httpx
 from pydantic import Field
 
-from ..errors import ProviderError, RetryableProviderError
+from ..errors import ProviderError, RejectedRequestError, RetryableProviderError
 from ..scoring.text import estimate_tokens
 from .base import (
     BaseProvider,
@@ -49,6 +56,11 @@ DEFAULT_BASE_URL = "https://api.anthropic.com/v1"
 API_VERSION = "2023-06-01"
 # error types of an `error` event worth another try (the rest are the request's fault)
 _RETRYABLE_ERRORS = {"overloaded_error", "api_error", "rate_limit_error", "timeout_error"}
+# the events of a stream (the rest are skipped, and counted)
+_KNOWN_EVENTS = {"message_start", "content_block_start", "content_block_delta",
+                 "content_block_stop", "message_delta", "message_stop", "ping", "error"}
+# what recent models answer (HTTP 400, no `param` field) to temperature and top_p together
+_NOT_BOTH = "`temperature` and `top_p` cannot both be specified"
 
 
 class AnthropicOptions(BatchOptions):
@@ -96,6 +108,8 @@ class AnthropicProvider(BaseProvider):
         )
         self.base_url = self.http.base_url
         self.policy = ParamPolicy(o.param_policy)
+        # stream event types this client does not know, and how often they came
+        self.unknown_events: dict[str, int] = {}
         self._batcher = o.batcher(AnthropicBatchAPI(self.http)) if o.batch else None
 
     @classmethod
@@ -115,7 +129,9 @@ class AnthropicProvider(BaseProvider):
 
     def info(self) -> dict[str, Any]:
         return {"model_id": self.model_id, "base_url": self.base_url, "http": self.http.stack,
-                "anthropic_version": self.options.anthropic_version, **self.policy.info()}
+                "anthropic_version": self.options.anthropic_version, **self.policy.info(),
+                **({"unknown_stream_events": dict(self.unknown_events)}
+                   if self.unknown_events else {})}
 
     def cache_identity(self) -> str:
         identity = f"{self.model_id}@{self.base_url}"
@@ -180,8 +196,26 @@ class AnthropicProvider(BaseProvider):
             message = await self.http.redacting(
                 self._batcher.submit("/messages", self._body(request)))
             return batch_message_response(message, self.model)
-        body = {**self._body(request), "stream": True}
-        return await self.http.redacting(self._stream(body))
+        while True:
+            body = self._body(request)
+            try:
+                return await self.http.redacting(self._stream({**body, "stream": True}))
+            except RejectedRequestError as e:
+                if not self._learn_top_p(e, body):
+                    raise
+
+    def _learn_top_p(self, error: RejectedRequestError, sent: dict[str, Any]) -> bool:
+        """A model that refuses temperature and top_p together: top_p is left out from now
+        on (recorded once, as `ParamPolicy.learn` records what it learns). False where this
+        request sent no top_p of ours (one in `extra_body` is the user's to fix)."""
+        if (error.status != 400 or _NOT_BOTH not in error.detail or "top_p" not in sent
+                or "top_p" in self.options.extra_body):
+            return False
+        if "top_p" not in self.policy.rules:  # else learnt from a request sent beside this
+            self.policy.rules["top_p"] = None
+            self.policy.learnt.append({"param": "top_p", "action": "left out",
+                                       "code": None, "message": error.detail})
+        return True
 
     async def count_prompt_tokens(self, request: GenerateRequest) -> int | None:
         """The prompt's tokens as the API counts them (`/messages/count_tokens`, free)."""
@@ -199,9 +233,16 @@ class AnthropicProvider(BaseProvider):
         async for arrival, data in self.http.events("/messages", body, t0, stats):
             acc.add(arrival, parse_json(data, "/messages"))
         e2e = time.perf_counter() - t0
+        if acc.unknown:
+            self._count_unknown(acc.unknown)
         if not acc.stopped:
             raise RetryableProviderError("/messages: stream ended without message_stop")
         return acc.response(e2e, self.model, stats.connect)
+
+    def _count_unknown(self, kinds: dict[str, int]) -> None:
+        for kind, n in kinds.items():
+            if kind in self.unknown_events or len(self.unknown_events) < 20:  # a bounded record
+                self.unknown_events[kind] = self.unknown_events.get(kind, 0) + n
 
 
 class _MessageAccumulator:
@@ -220,6 +261,8 @@ class _MessageAccumulator:
         self.stopped = False
         # tool_use blocks by content index: (id, name, input JSON pieces)
         self.tools: dict[int, tuple[str, str, list[str]]] = {}
+        # event types this client does not know (new ones may come): skipped, counted
+        self.unknown: dict[str, int] = {}
 
     def add(self, arrival: float, event: dict[str, Any]) -> None:
         kind = event.get("type")
@@ -248,8 +291,9 @@ class _MessageAccumulator:
             self._usage(event.get("usage"))
         elif kind == "message_stop":
             self.stopped = True
-        elif kind not in ("ping", "content_block_stop"):
-            raise RetryableProviderError(f"/messages: unexpected event {str(kind)[:40]!r}")
+        elif kind not in _KNOWN_EVENTS:
+            name = str(kind)[:40]
+            self.unknown[name] = self.unknown.get(name, 0) + 1
 
     def _block_start(self, event: dict[str, Any]) -> None:
         block = event.get("content_block")

@@ -28,11 +28,16 @@ from ..errors import (
     RejectedRequestError,
     RetryableProviderError,
 )
+from .sse import sse_events as sse_events  # the parser lived here; its importers find it
 
 # statuses worth retrying: timeouts, conflicts, rate limits, server errors, overload (529)
 RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529})
 # connections per httpx client (see HTTPClient.__init__)
 POOL_SIZE = 4
+# a streamed request asks for its events uncompressed: a compressing server or proxy holds
+# events back to fill its blocks (the times measured would be its), and decoding costs CPU.
+# A stream compressed all the same is read decompressed; other answers take gzip as before.
+STREAM_HEADERS = {"Accept-Encoding": "identity"}
 
 
 def default_stack() -> Literal["httpx", "aiohttp"]:
@@ -200,7 +205,7 @@ class HTTPClient:
         i = self._pick()
         try:
             async with self._clients[i].stream("POST", self.base_url + path, json=body,
-                                               extensions=ext) as resp:
+                                               headers=STREAM_HEADERS, extensions=ext) as resp:
                 await raise_for_status(resp, self.secret)
                 ctype = resp.headers.get("content-type", "")
                 if "text/event-stream" not in ctype:
@@ -209,7 +214,9 @@ class HTTPClient:
                     )
                 if stats is not None and stats.accepted is not None:
                     stats.accepted.set()
-                async for arrival, event in sse_events(resp.aiter_raw(), t0):
+                chunks = (resp.aiter_bytes() if "content-encoding" in resp.headers
+                          else resp.aiter_raw())  # raw: one generator less per read
+                async for arrival, event in sse_events(chunks, t0):
                     yield arrival, event
         except httpx.TransportError as e:
             raise RetryableProviderError(f"{path}: {transport_reason(e)}") from e
@@ -242,21 +249,6 @@ def _connect_timer(stats: StreamStats) -> Callable[[str, dict[str, Any]], Awaita
             stats.connect = (stats.connect or 0.0) + time.perf_counter() - started.pop(step)
 
     return trace
-
-
-async def sse_events(raw: AsyncIterator[bytes], t0: float) -> AsyncIterator[tuple[float, str]]:
-    """Yield (arrival offset, data payload) per SSE event; arrival is when its bytes came in."""
-    buf = b""
-    async for chunk in raw:
-        arrival = time.perf_counter() - t0
-        buf += chunk
-        while b"\n" in buf:
-            line, buf = buf.split(b"\n", 1)
-            line = line.rstrip(b"\r")
-            if line.startswith(b"data:"):
-                yield arrival, line[5:].strip().decode("utf-8", errors="replace")
-            elif line and not line.startswith((b":", b"event:", b"id:", b"retry:")):
-                raise RetryableProviderError(f"malformed event stream line: {line[:80]!r}")
 
 
 def parse_json(text: str, where: str) -> dict[str, Any]:
@@ -370,6 +362,7 @@ class _AiohttpPath:
         # transport builds its session with this (AiohttpTransport.get_client calls it)
         transport.client = self._new_session
         self.base_url, self.headers = url_credentials(base_url, headers)
+        self.stream_headers = {**self.headers, **STREAM_HEADERS}
         # httpx.Timeout(timeout, connect=10.0) as httpx-aiohttp maps it: the pool wait,
         # opening a connection, and each read
         self.timeout = aiohttp.ClientTimeout(total=None, connect=timeout, sock_connect=10.0,
@@ -395,10 +388,11 @@ class _AiohttpPath:
         return t.client
 
     def _request(self, http: HTTPClient, path: str, body: dict[str, Any],
-                 stats: StreamStats | None) -> Any:
+                 stats: StreamStats | None, stream: bool = False) -> Any:
         data = json.dumps(body, ensure_ascii=False, separators=(",", ":"),
                           allow_nan=False).encode()
-        return self.session().post(self.base_url + path, data=data, headers=self.headers,
+        headers = self.stream_headers if stream else self.headers
+        return self.session().post(self.base_url + path, data=data, headers=headers,
                                    timeout=self.timeout, allow_redirects=False,
                                    proxy=self.proxy, trace_request_ctx=stats)
 
@@ -422,7 +416,7 @@ class _AiohttpPath:
     async def events(self, http: HTTPClient, path: str, body: dict[str, Any], t0: float,
                      stats: StreamStats | None) -> AsyncIterator[tuple[float, str]]:
         try:
-            async with self._request(http, path, body, stats) as resp:
+            async with self._request(http, path, body, stats, stream=True) as resp:
                 await self._check(http, resp)
                 ctype = resp.headers.get("content-type", "")
                 if "text/event-stream" not in ctype:

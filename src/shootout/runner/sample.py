@@ -173,8 +173,10 @@ def _score_failed(base: dict[str, Any], e: Exception) -> SampleRow:
     return _failed(base, f"could not score the response: {type(e).__name__}: {e}")
 
 
-# finish reasons of an answer cut off by the output limit (OpenAI, Anthropic)
-_CUT_OFF = {"length", "max_tokens"}
+# finish reasons of an answer cut off by the output limit (OpenAI, Anthropic), or by the
+# context window (Anthropic's `model_context_window_exceeded`, anthropic-sdk-python's
+# types/stop_reason.py: the prompt and the answer filled it before max_tokens)
+_CUT_OFF = {"length", "max_tokens", "model_context_window_exceeded"}
 
 
 def _status(response: Response) -> str:

@@ -1,0 +1,54 @@
+"""Server-sent events as the WHATWG spec reads them (html.spec.whatwg.org, "Interpreting an
+event stream"), and as openai-python's `_streaming.SSEDecoder` does:
+
+- a line ends with CRLF, LF or a lone CR;
+- a line starting with ':' is a comment (OpenRouter's `: OPENROUTER PROCESSING`);
+- `field: value` (one space after the colon is dropped), a line without ':' is a field with
+  an empty value; only `data` matters here, every other field (`event`, `id`, `retry`, a
+  vendor's `x-trace`) is ignored;
+- the data lines of one event are joined with "\\n", and the event is dispatched at the blank
+  line that ends it (an event without data lines is not);
+- an event still open when the stream ends is dispatched where its data lines are whole
+  (`data: [DONE]\n` with no blank line after it: a server that ends so has answered, and
+  shootout's streams end only at [DONE]); a line cut off by the end is not. The spec and
+  openai-python drop such an event; openai-python needs no [DONE] to finish.
+
+An event's arrival is when the bytes that completed it (its blank line) came in.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+
+
+async def sse_events(raw: AsyncIterator[bytes], t0: float) -> AsyncIterator[tuple[float, str]]:
+    """Yield (arrival offset from t0, data payload) per SSE event."""
+    rest = b""  # an unfinished line
+    data: bytes | None = None  # the data of the event being read, if it has any yet
+    cr = False  # the last chunk ended with CR: an LF opening the next one belongs to it
+    async for chunk in raw:
+        arrival = time.perf_counter() - t0
+        if cr or b"\r" in chunk:  # CRLF or CR line ends: made LF
+            if cr and chunk[:1] == b"\n":
+                chunk = chunk[1:]
+            cr = chunk[-1:] == b"\r"
+            chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        if rest:
+            chunk = rest + chunk
+        if b"\n" not in chunk:
+            rest = chunk
+            continue
+        lines = chunk.split(b"\n")
+        rest = lines.pop()
+        for line in lines:
+            if not line:  # a blank line ends the event
+                if data is not None:
+                    yield arrival, data.decode("utf-8", errors="replace")
+                    data = None
+            elif line.startswith(b"data:") or line == b"data":
+                value = line[6:] if line[5:6] == b" " else line[5:]
+                data = value if data is None else data + b"\n" + value
+            # else a comment, or a field other than data: ignored
+    if data is not None:  # an event open at the end, its data lines whole
+        yield time.perf_counter() - t0, data.decode("utf-8", errors="replace")

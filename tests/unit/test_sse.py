@@ -1,0 +1,169 @@
+"""Server-sent events as the WHATWG spec and openai-python's SSEDecoder read them: data lines
+of one event joined, dispatched at the blank line, comments and unknown fields ignored, any
+line end; and the event stream of a real provider on either HTTP stack, framed as vendors
+frame it, plain or gzip-compressed."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import time
+
+import pytest
+from canned_server import CannedServer
+
+from shootout.providers.base import GenerateRequest, Message, Sampling
+from shootout.providers.http import HTTPClient, sse_events
+from shootout.providers.openai import OpenAIProvider
+
+STACKS = [
+    "httpx",
+    pytest.param("aiohttp", marks=pytest.mark.skipif(
+        importlib.util.find_spec("httpx_aiohttp") is None,
+        reason="httpx-aiohttp (the fast extra) is not installed")),
+]
+
+
+def _events(chunks: list[bytes]) -> list[str]:
+    async def raw():
+        for c in chunks:
+            yield c
+
+    async def go() -> list[str]:
+        return [data async for _, data in sse_events(raw(), time.perf_counter())]
+
+    return asyncio.run(go())
+
+
+def test_the_data_lines_of_one_event_are_joined():
+    assert _events([b'data: {"a":\ndata: 1}\n\ndata: [DONE]\n\n']) == ['{"a":\n1}', "[DONE]"]
+    assert _events([b"data: x\n\ndata: y\n\n"]) == ["x", "y"]  # one event per blank line
+
+
+def test_comments_and_fields_other_than_data_are_ignored():
+    stream = (b": keep-alive\n\n"
+              b"x-trace: abc\nid: 5\nretry: 1000\nevent: x\ndata: one\n\n"
+              b": OPENROUTER PROCESSING\n\n"
+              b"weird\ndata: two\n\n")
+    assert _events([stream]) == ["one", "two"]
+
+
+def test_an_event_without_data_is_not_dispatched():
+    assert _events([b"event: ping\n\nid: 7\n\nretry: 10\n\ndata: x\n\n"]) == ["x"]
+
+
+def test_one_space_after_the_colon_is_dropped_and_no_more():
+    assert _events([b"data:x\n\ndata:  x\n\ndata: x \n\n"]) == ["x", " x", "x "]
+    # a line without a colon is its field with an empty value
+    assert _events([b"data\n\ndata:\n\ndata\ndata\n\n"]) == ["", "", "\n"]
+
+
+@pytest.mark.parametrize("end", [b"\n", b"\r\n", b"\r"])
+def test_any_line_end(end):
+    stream = b"data: a" + end + b"data: b" + end + end + b"data: c" + end + end
+    assert _events([stream]) == ["a\nb", "c"]
+    # split at every byte, a CRLF's halves in two reads included
+    assert _events([stream[i:i + 1] for i in range(len(stream))]) == ["a\nb", "c"]
+
+
+def test_an_event_open_at_the_end_counts_where_its_lines_are_whole():
+    """`data: [DONE]\\n` with no blank line after it ends the stream (the spec would drop it,
+    and a finished answer would be retried); a line cut off by the end is not read."""
+    assert _events([b"data: x\n\ndata: y\n"]) == ["x", "y"]
+    assert _events([b"data: x\n\ndata: y\ndata: z\r\n"]) == ["x", "y\nz"]
+    assert _events([b"data: x\n\ndata: y"]) == ["x"]
+    assert _events([b"data: x\n\ndata: {\"a\": 1}\ndata: {\"b"]) == ["x", '{"a": 1}']
+
+
+def test_an_event_arrives_with_the_read_that_completed_it():
+    async def raw():
+        yield b"data: a\n\ndata: b\n"
+        await asyncio.sleep(0.05)
+        yield b"\n"
+
+    async def go() -> list[tuple[float, str]]:
+        return [e async for e in sse_events(raw(), time.perf_counter())]
+
+    (t_a, a), (t_b, b) = asyncio.run(go())
+    assert (a, b) == ("a", "b") and t_b - t_a >= 0.04
+
+
+CHUNK = {"id": "x", "object": "chat.completion.chunk", "model": "m",
+         "choices": [{"index": 0, "delta": {"content": "Hi"}, "finish_reason": "stop"}]}
+LINE = json.dumps(CHUNK, separators=(",", ":")).encode()
+SPLIT = LINE.index(b'"choices"')
+FRAMINGS = {
+    "one JSON over two data lines":
+        [b"data: " + LINE[:SPLIT] + b"\ndata: " + LINE[SPLIT:] + b"\n\n", b"data: [DONE]\n\n"],
+    "a vendor's field line": [b"x-trace: abc\ndata: " + LINE + b"\n\n", b"data: [DONE]\n\n"],
+    "id, retry and event fields":
+        [b"id: 5\nretry: 1000\nevent: completion\ndata: " + LINE + b"\n\n",
+         b"event: done\ndata: [DONE]\n\n"],
+    "keep-alive comments": [b": keep-alive\n\n", b"data: " + LINE + b"\n\n", b": ping\n\n",
+                            b"data: [DONE]\n\n"],
+    "CRLF line ends": [b"data: " + LINE + b"\r\n\r\n", b"data: [DONE]\r\n\r\n"],
+    "an event split over reads": [b"data: " + LINE[:20], LINE[20:] + b"\n", b"\ndata: [DONE]",
+                                  b"\n\n"],
+}
+REQUEST = GenerateRequest(messages=(Message("user", "hi"),), sampling=Sampling(max_tokens=8))
+
+
+async def _generate(srv: CannedServer, stack: str) -> str:
+    p = OpenAIProvider("m", base_url=srv.base_url, http=stack)  # type: ignore[arg-type]
+    try:
+        return (await p.generate(REQUEST)).text
+    finally:
+        await p.aclose()
+
+
+@pytest.mark.parametrize("framing", list(FRAMINGS))
+@pytest.mark.parametrize("stack", STACKS)
+def test_a_provider_reads_each_framing(framing, stack):
+    async def go() -> str:
+        async with CannedServer(FRAMINGS[framing]) as srv:
+            return await _generate(srv, stack)
+
+    assert asyncio.run(go()) == "Hi"
+
+
+SSE = [b"data: " + json.dumps(c).encode() + b"\n\n" for c in (
+    {**CHUNK, "choices": [{"index": 0, "delta": {"content": "Hi"}, "finish_reason": None}]},
+    {**CHUNK, "choices": [{"index": 0, "delta": {"content": "!"}, "finish_reason": "stop"}]},
+    {**CHUNK, "choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": 2,
+                                       "total_tokens": 7}},
+)] + [b"data: [DONE]\n\n"]
+
+
+@pytest.mark.parametrize("gzip", ["accepted", "always"])
+@pytest.mark.parametrize("stack", STACKS)
+def test_a_gzip_compressed_event_stream(gzip, stack):
+    """A server or CDN compresses text where the client accepts gzip, as httpx says it does:
+    streamed requests ask for none (a compressing proxy holds events back to fill its
+    blocks), and a stream compressed all the same is read decompressed."""
+    async def go() -> tuple[str, list[str]]:
+        async with CannedServer(SSE, gzip=gzip) as srv:
+            text = await _generate(srv, stack)
+            return text, [h.get("accept-encoding", "") for h, _ in srv.requests]
+
+    text, accepted = asyncio.run(go())
+    assert text == "Hi!"
+    assert accepted == ["identity"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_a_gzip_compressed_json_answer_is_decoded(stack):
+    """Answers that are not streamed take compression as before, and are read decoded."""
+    answer = json.dumps({"object": "chat.completion", "n": list(range(200))}).encode()
+
+    async def go() -> tuple[dict, str]:
+        async with CannedServer([answer], gzip="accepted", ctype="application/json") as srv:
+            client = HTTPClient(srv.base_url, api_key_env=None, transport=stack)  # type: ignore[arg-type]
+            try:
+                data = await client.post_json("/chat/completions", {"stream": False})
+            finally:
+                await client.aclose()
+            return data, srv.requests[0][0].get("accept-encoding", "")
+
+    data, accepted = asyncio.run(go())
+    assert data["n"] == list(range(200)) and "gzip" in accepted
