@@ -333,3 +333,32 @@ def test_a_parameter_named_in_the_message_is_learnt_once() -> None:
     assert policy.learn(e, SENT)
     assert not policy.learn(e, SENT)  # already left out: no loop
     assert not ParamPolicy({}).learn(_no_param(KIMI_TEMPERATURE["error"]["message"], 422), SENT)
+
+
+# -- OpenAI: a refusal comes in `refusal`, not in `content` ----------------------------------
+REFUSAL = "I'm sorry, I can't help with that."
+
+
+@pytest.mark.parametrize("http", ["httpx", "auto"])
+def test_a_streamed_refusal_is_the_answer(http: str) -> None:
+    chunk = {"id": "c", "object": "chat.completion.chunk", "model": "gpt-4o", "choices": [
+        {"index": 0, "delta": {"role": "assistant", "content": None, "refusal": None},
+         "finish_reason": None}]}
+    stream = _sse(chunk, *({**chunk, "choices": [
+        {"index": 0, "delta": {"refusal": part}, "finish_reason": None}]}
+        for part in ("I'm sorry, ", "I can't help with that.")),
+        {**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+    with _Server(stream) as srv:
+        r, _ = _generate("gpt-4o", srv, http=http)
+    assert r.text == REFUSAL and r.finish_reason == "stop"
+    assert r.timing.ttft is not None and len(r.timing.chunk_times or ()) == 2
+
+
+def test_a_refusal_not_streamed_is_the_answer() -> None:
+    body = {"id": "c", "object": "chat.completion", "model": "gpt-4o", "choices": [
+        {"index": 0, "finish_reason": "stop",
+         "message": {"role": "assistant", "content": None, "refusal": REFUSAL}}],
+        "usage": {"prompt_tokens": 9, "completion_tokens": 10, "total_tokens": 19}}
+    with _Server((200, "application/json", json.dumps(body).encode())) as srv:
+        r, _ = _generate("gpt-4o", srv, stream=False)
+    assert r.text == REFUSAL

@@ -113,7 +113,10 @@ def _message(msg: Any, path: str) -> tuple[Any, str | None, tuple[ToolCall, ...]
         if not all(isinstance(v, str) for v in (call_id, name, args or "")):
             raise RetryableProviderError(f"{path}: response tool call field is not text")
         calls.append(ToolCall(name, args or "", call_id))
-    return msg.get("content"), reasoning, tuple(calls)
+    content = msg.get("content")
+    if content is None and isinstance(msg.get("refusal"), str):
+        content = msg["refusal"]  # OpenAI's refusal comes instead of the content: the answer
+    return content, reasoning, tuple(calls)
 
 
 class _StreamAccumulator:
@@ -158,7 +161,8 @@ class _StreamAccumulator:
         delta = ch.get("delta") or {}
         if not isinstance(delta, dict):
             raise RetryableProviderError("stream delta is not an object")
-        piece = delta.get("content") if "delta" in ch else ch.get("text")
+        # the content (OpenAI streams a refusal instead of it), or a completion's text
+        piece = (delta.get("content") or delta.get("refusal")) if "delta" in ch else ch.get("text")
         reasoning = delta.get("reasoning_content") or delta.get("reasoning")
         if not isinstance(piece, str | None) or not isinstance(reasoning, str | None):
             raise RetryableProviderError("stream content is not text")
