@@ -232,6 +232,9 @@ def test_a_batch_answered_request_is_counted_once_and_billed_at_half(tmp_path):
     assert arc["tokens"]["input"] == 2000 and total["tokens"]["cached_input"] == 500
     assert arc["cost_usd"] == pytest.approx(0.00021 + 0.0001725 / 2)
     assert total["cost_usd"] == pytest.approx(0.0008025 - 0.0001725 / 2)
+    # the model's cost per point (and what it covers) is billed at the batch price too
+    assert total["covers"]["cost_usd"] == pytest.approx(0.0008025 - 0.0001725 / 2)
+    assert total["cost_per_point"] == pytest.approx((0.0008025 - 0.0001725 / 2) / 75)
 
 
 def test_efficiency_report_overrides(tmp_path):
@@ -292,3 +295,15 @@ def test_an_unnamed_model_keeps_its_price_under_its_derived_name(tmp_path):
     assert mine["cost_usd"] == pytest.approx((1000 * 1.0 + 100 * 2.0) / 1e6)
     assert totals["Gemma 3 270M · Q4_K_M"]["price"]["origin"] == "local"
     assert totals["gemma-chat"]["price"]["origin"] == "local"
+
+
+def test_reasoning_answered_by_batch_jobs_is_billed_at_the_batch_price():
+    from shootout.analysis.efficiency import _batch_reasoning_cost, _Group
+
+    price = Price(input_per_m=1.0, output_per_m=4.0, origin="config")
+    g = _Group()
+    g.tokens = Tokens(0, 0, 3000, 2000, 0)  # 2,000 reasoning tokens in the output
+    g.batch_tokens = Tokens(0, 0, 1000, 1000, 0)  # 1,000 of them answered by a batch job
+    # 2,000 x $4/1M, less half of the batch's 1,000 x $4/1M
+    assert _batch_reasoning_cost(g, price) == pytest.approx(0.008 - 0.002)
+    assert _batch_reasoning_cost(g, Price()) is None

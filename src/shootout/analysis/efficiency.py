@@ -25,6 +25,7 @@ from ..benchmarks.prompt_variants import split_variant
 from ..config import PriceConfig
 from ..frozen import assemble_or_call
 from ..perf.cost import (
+    BATCH_PRICE_FACTOR,
     Tokens,
     busy_hours_of,
     cost,
@@ -273,6 +274,12 @@ def _price(
     )
 
 
+def _batch_reasoning_cost(g: _Group, price: Price) -> float | None:
+    """What the reasoning tokens cost, those answered by batch jobs at the batch price."""
+    full, batched = reasoning_cost(g.tokens, price), reasoning_cost(g.batch_tokens, price)
+    return None if full is None else full - (batched or 0.0) * (1.0 - BATCH_PRICE_FACTOR)
+
+
 def _figures(g: _Group, price: Price) -> dict[str, Any]:
     hours = busy_hours_of(g.starts, g.ends)
     c = with_batch_price(cost(g.tokens, hours, price), g.batch_tokens, price)
@@ -295,7 +302,7 @@ def _figures(g: _Group, price: Price) -> dict[str, Any]:
         "busy_hours": hours,
         "cost_usd": c.total_usd,
         "cost_tokens_usd": c.tokens_usd,
-        "cost_reasoning_usd": reasoning_cost(g.tokens, price),
+        "cost_reasoning_usd": _batch_reasoning_cost(g, price),
         "cost_hourly_usd": c.hourly_usd,
         "cost_per_1k_items": cost_per_1k_items(c.total_usd, len(g.items)),
         "latency": lat,
@@ -349,7 +356,8 @@ def _total(
             scored.add(groups[(model, b)])
     figs = _figures(everything, price)
     mean = sum(scores[(model, b)][1] for b in covered) / len(covered) if covered else None
-    scored_cost = cost(scored.tokens, busy_hours_of(scored.starts, scored.ends), price).total_usd
+    scored_cost = with_batch_price(cost(scored.tokens, busy_hours_of(scored.starts, scored.ends),
+                                        price), scored.batch_tokens, price).total_usd
     return {
         "scope": "model",
         "model": model,
