@@ -362,3 +362,20 @@ def test_a_refusal_not_streamed_is_the_answer() -> None:
     with _Server((200, "application/json", json.dumps(body).encode())) as srv:
         r, _ = _generate("gpt-4o", srv, stream=False)
     assert r.text == REFUSAL
+
+
+def test_a_chunk_with_reasoning_and_content_is_one_arrival() -> None:
+    """A delta carrying the last of the reasoning and the first of the answer is one chunk:
+    one inter-token gap, as vLLM's benchmark counts one per chunk, and no extra token in an
+    estimate from the chunk count."""
+    from shootout.providers.openai_wire import _StreamAccumulator
+
+    acc = _StreamAccumulator()
+    for t, delta in ((0.2, {"reasoning_content": "Let"}), (0.3, {"reasoning_content": " me"}),
+                     (0.4, {"reasoning_content": " see.", "content": "Three"}),
+                     (0.5, {"content": "."})):
+        acc.add(t, {"choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
+    r = acc.response(0.6)
+    assert r.timing.chunk_times == (0.2, 0.3, 0.4, 0.5)
+    assert r.timing.ttft == 0.2 and r.text == "Three." and r.reasoning == "Let me see."
+    assert r.usage.completion_tokens == 4 and r.usage.estimated

@@ -168,18 +168,17 @@ class _StreamAccumulator:
             raise RetryableProviderError("stream content is not text")
         if delta.get("tool_calls"):
             self._tool_calls(delta["tool_calls"])
-            if self.first_answer is None:
-                self.first_answer = arrival
-            self.chunk_times.append(arrival)
         if reasoning:
             self.reasoning.append(reasoning)
             if self.first_reasoning is None:
                 self.first_reasoning = arrival
-            self.chunk_times.append(arrival)
         if piece:
             self.text.append(piece)
-            if self.first_answer is None:
-                self.first_answer = arrival
+        if (piece or delta.get("tool_calls")) and self.first_answer is None:
+            self.first_answer = arrival
+        if piece or reasoning or delta.get("tool_calls"):
+            # one arrival per chunk, whatever it carries (a delta with the last of the
+            # reasoning and the first of the answer is one chunk: one gap, as vLLM counts it)
             self.chunk_times.append(arrival)
         if ch.get("finish_reason"):
             self.finish_reason = str(ch["finish_reason"])
