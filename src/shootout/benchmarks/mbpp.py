@@ -19,6 +19,7 @@ from ..data.files import expect_count, read_jsonl
 from ..errors import DataError
 from ..providers.base import GenerateRequest, GenerateResponse, Message
 from ..scores import Score
+from ..scoring.exec_harness import harness, verdict
 from ..scoring.sandbox import Limits, Sandbox
 from ..scoring.text import strip_reasoning
 from .base import (
@@ -69,7 +70,7 @@ def build_program(item: MBPPItem, code: str) -> str:
 
 class MBPP(CodeBenchmark):
     name: ClassVar[str] = "mbpp"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"  # 2: run as code_eval runs it (exec'd, guarded, 3 s)
     description: ClassVar[str] = "MBPP (500 Python problems), 3-shot, pass@1 in a bwrap sandbox"
     citation: ClassVar[str] = (
         "Austin et al. 2021, Program Synthesis with Large Language Models, arXiv:2108.07732"
@@ -122,7 +123,8 @@ class MBPP(CodeBenchmark):
     ) -> ItemScore:
         assert isinstance(response, GenerateResponse)
         code = extract(response.text, ctx.chat)
-        result = self._sandbox.run(build_program(doc.fields, code))
+        # run as the code_eval metric (human-eval's execution) runs it: exec'd, guarded, 3 s
+        result = verdict(self._sandbox.run(harness(build_program(doc.fields, code))))
         reason = "all tests passed" if result.ok else f"{result.status}: {result.reason}"
         return ItemScore(
             metrics={"pass@1": float(result.ok)},

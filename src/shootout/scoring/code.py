@@ -18,8 +18,9 @@ import numpy as np
 from shootout.scoring.sandbox import ExecResult
 from shootout.scoring.text import strip_reasoning
 
-# From the HumanEval paper / human-eval repo: a new top-level statement ends the function.
-STOP_SEQUENCES = ("\ndef ", "\nclass ", "\nif __name__", "\nprint(", "\n#")
+# The HumanEval paper's (Chen et al. 2021) and lm-evaluation-harness's `humaneval` stop
+# sequences: a new top-level statement ends the function.
+STOP_SEQUENCES = ("\nclass", "\ndef", "\n#", "\nif", "\nprint")
 
 # ```python ... ``` (any language tag or none); an unclosed fence runs to the end of the text.
 _FENCE_RE = re.compile(r"```[ \t]*([\w+-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)

