@@ -379,3 +379,20 @@ def test_a_chunk_with_reasoning_and_content_is_one_arrival() -> None:
     assert r.timing.chunk_times == (0.2, 0.3, 0.4, 0.5)
     assert r.timing.ttft == 0.2 and r.text == "Three." and r.reasoning == "Let me see."
     assert r.usage.completion_tokens == 4 and r.usage.estimated
+
+
+# -- no usage from the server: the prompt's tokens are estimated too, not 0 ------------------
+@pytest.mark.parametrize("stream", [True, False])
+def test_a_response_without_usage_estimates_its_prompt_tokens(stream: bool) -> None:
+    from shootout.scoring.text import estimate_tokens
+
+    chunk = {"id": "c", "object": "chat.completion.chunk", "model": "m", "choices": [
+        {"index": 0, "delta": {"content": "One, two, three."}, "finish_reason": "stop"}]}
+    body = {"id": "c", "object": "chat.completion", "model": "m", "choices": [
+        {"index": 0, "finish_reason": "stop",
+         "message": {"role": "assistant", "content": "One, two, three."}}]}
+    reply = _sse(chunk) if stream else (200, "application/json", json.dumps(body).encode())
+    with _Server(reply) as srv:
+        r, _ = _generate("m", srv, stream=stream)
+    assert r.usage.estimated and r.usage.completion_tokens > 0
+    assert r.usage.prompt_tokens == estimate_tokens("Count to three.") > 0

@@ -54,6 +54,7 @@ from .openai_wire import (
     batch_response,
     echo_score,
     parse_completion,
+    with_prompt_estimate,
 )
 from .param_policy import ParamPolicy, reasoning_by_name
 from .replicas import (
@@ -312,7 +313,7 @@ class OpenAIProvider(BaseProvider):
             self._live_answered.set()  # whatever came of it: waiters stop waiting
         if response.fingerprint:
             self._fingerprints.add(response.fingerprint)
-        return response
+        return with_prompt_estimate(response, request)
 
     def _generate_body(self, request: GenerateRequest) -> tuple[dict[str, Any], str]:
         """The request body of a generation, and the path it goes to."""

@@ -15,6 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..errors import CapabilityError, RetryableProviderError
+from ..scoring.text import estimate_tokens
 from .base import (
     ContinuationScore,
     GenerateRequest,
@@ -234,6 +235,21 @@ def batch_response(body: dict[str, Any], path: str) -> GenerateResponse:
     answer has none), its usage marked `batch` (billed at the batch price)."""
     response = parse_completion(body, path, 0.0, None)
     return replace(response, usage=replace(response.usage, batch=True), timing=Timing(e2e=0.0))
+
+
+def with_prompt_estimate(response: GenerateResponse, request: GenerateRequest
+                         ) -> GenerateResponse:
+    """A response whose server reported no usage (its counts estimated) with its prompt
+    tokens estimated from the request's text too (about 4 characters a token; a chat
+    template's own tokens not counted), not left at 0: what it cost is then not a sixth of
+    what it did."""
+    if not response.usage.estimated or response.usage.prompt_tokens:
+        return response
+    if request.messages is not None:
+        text = "\n".join(m.content for m in request.messages)
+    else:
+        text = request.prompt or ""
+    return replace(response, usage=replace(response.usage, prompt_tokens=estimate_tokens(text)))
 
 
 def _add_input(body: dict[str, Any], request: GenerateRequest) -> str:
