@@ -134,3 +134,43 @@ def test_results_prints_each_price_source(tmp_path, capsys):
     out = " ".join(capsys.readouterr().out.split())
     assert (f"price of unknown: unknown: not in the price table; genai-prices {VERSION} has "
             "no price for no-such-model-xyz at openai") in out
+
+
+def test_costs_from_estimated_token_counts_are_marked(tmp_path):
+    """A model whose server reported no usage has estimated token counts: its tokens and
+    costs carry "~" in the report, a note says why, and a cost-per-point takeaway says so."""
+    from dataclasses import replace as _replace
+
+    from shootout.providers.base import Usage
+
+    class NoUsage(FakeProvider):
+        async def generate(self, request):
+            r = await super().generate(request)
+            return _replace(r, usage=Usage(prompt_tokens=r.usage.prompt_tokens,
+                                           completion_tokens=r.usage.completion_tokens,
+                                           estimated=True))
+
+    store = Store(tmp_path / "s.sqlite")
+    names = {"told": TABLE_MODEL, "guessed": LIBRARY_MODEL}
+    cfg = validate_config({"models": [{"spec": s, "name": n, "scoring": "generative"}
+                                      for n, s in names.items()],
+                           "benchmarks": ["toy_colours"]}, "test")
+    register_benchmark(Colours)
+    try:
+        run_id = asyncio.run(Runner(cfg, store, policy=RetryPolicy(base_delay=0.0)).run(
+            {"told": FakeProvider(answer="Answer: A"),
+             "guessed": NoUsage(model_id="fake-no-usage", answer="Answer: A")}))
+        report = build_report(store, [run_id])
+    finally:
+        REGISTRY.pop(Colours.name, None)
+    assert report.model_costs["guessed"]["estimated_requests"] > 0
+    assert report.model_costs["told"]["estimated_requests"] == 0
+    md = render_markdown(report, charts=False)
+    for name in ("Cost of the run (USD)", "Cost per benchmark point (USD)",
+                 "Tokens in / out (scored benchmarks)"):
+        row = next(ln for ln in md.splitlines() if ln.startswith(f"| {name} |"))
+        told, guessed = [c.strip() for c in row.strip("|").split("|")][1:]
+        assert guessed.startswith("~") and not told.startswith("~"), row
+    assert "~ marks figures partly estimated" in md and "guessed (" in md
+    takeaway = next(t.text for t in report.takeaways if t.topic == "efficiency")
+    assert "guessed's token counts are partly estimated" in takeaway

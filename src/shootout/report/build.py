@@ -197,6 +197,9 @@ def model_costs(data: ReportData) -> dict[str, dict[str, Any]]:
             "tokens_reasoning": pick(row, "covers.reasoning_tokens"),
             "cost_reasoning_usd": pick(row, "cost_reasoning_usd"),
             "batch_requests": pick(row, "n_batch_requests") or 0,
+            # requests whose server reported no usage: their token counts, and so the cost,
+            # are estimates (about 4 characters a token)
+            "estimated_requests": pick(row, "tokens.estimated_requests") or 0,
             "ttft_ms": ttft,
             "throughput_tps": pick(row, "throughput.per_request_output_tokens_per_s.median"),
             "e2e_ms": e2e,
@@ -243,6 +246,10 @@ def efficiency_takeaways(costs: dict[str, dict[str, Any]]) -> list[Takeaway]:
             f"of {c['mean_points']:.1f} points), against ${w['cost_per_point']:.3g} for {worst}")
     if c["cost_per_point"] > 0:
         text += f" ({w['cost_per_point'] / c['cost_per_point']:.3g}x)"
+    guessed = [m for m in (best, worst) if priced[m].get("estimated_requests")]
+    if guessed:
+        text += (f"; {' and '.join(guessed)}'s token counts are partly estimated (the server "
+                 "reported no usage), and so is that cost")
     return [Takeaway("efficiency", text + ".")]
 
 

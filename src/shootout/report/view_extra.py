@@ -72,11 +72,13 @@ def efficiency(report: Report) -> dict[str, Any]:
         ("Throughput, median per request (tokens/s)",
          lambda m: _latency(mc[m], "throughput_tps", "{:,.1f}")),
         ("Tokens in / out (scored benchmarks)",
-         lambda m: f"{num(mc[m]['tokens_in'])} / {num(mc[m]['tokens_out'])}"),
-        ("Cost of the run (USD)", lambda m: money(mc[m]["cost_usd"])),
-        ("Cost per 1,000 items (USD)", lambda m: money(_times(mc[m]["cost_per_item"], 1000))),
+         lambda m: _est(mc[m], f"{num(mc[m]['tokens_in'])} / {num(mc[m]['tokens_out'])}")),
+        ("Cost of the run (USD)", lambda m: _est(mc[m], money(mc[m]["cost_usd"]))),
+        ("Cost per 1,000 items (USD)",
+         lambda m: _est(mc[m], money(_times(mc[m]["cost_per_item"], 1000)))),
         ("Mean primary score (points)", lambda m: num(mc[m]["mean_points"], "{:.1f}")),
-        ("Cost per benchmark point (USD)", lambda m: money(mc[m]["cost_per_point"])),
+        ("Cost per benchmark point (USD)",
+         lambda m: _est(mc[m], money(mc[m]["cost_per_point"]))),
     ]
     if any(mc[m]["tokens_reasoning"] for m in labels):  # reasoning models: their thinking
         fields.append(("Reasoning tokens (part of output)",
@@ -101,7 +103,23 @@ def efficiency(report: Report) -> dict[str, Any]:
                     "reproducing the results. TTFT is the time to the first streamed token of "
                     "generation requests; throughput is output tokens per second of "
                     "streaming. Serving cost follows active parameters: the last row divides "
-                    "the output price by them."}
+                    "the output price by them." + _estimated_note(report)}
+
+
+def _estimated_note(report: Report) -> str:
+    mc = report.model_costs
+    guessed = [f"{m} ({mc[m]['estimated_requests']:,} requests)"
+               for m in report.data.labels if mc[m].get("estimated_requests")]
+    if not guessed:
+        return ""
+    return (" ~ marks figures partly estimated: the server reported no token usage for some "
+            "requests of " + ", ".join(guessed) + ", so their tokens are counted at about 4 "
+            "characters a token (output: one a streamed chunk) and their cost follows.")
+
+
+def _est(costs: dict[str, Any], text: str) -> str:
+    """A token count or cost marked "~" where some of its requests' usage was estimated."""
+    return f"~{text}" if costs.get("estimated_requests") and text != "–" else text
 
 
 def _latency(costs: dict[str, Any], key: str, fmt: str = "{:,.0f}") -> str:
