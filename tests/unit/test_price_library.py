@@ -136,7 +136,7 @@ def test_results_prints_each_price_source(tmp_path, capsys):
             "no price for no-such-model-xyz at openai") in out
 
 
-def test_costs_from_estimated_token_counts_are_marked(tmp_path):
+def test_costs_from_estimated_token_counts_are_marked(tmp_path, capsys):
     """A model whose server reported no usage has estimated token counts: its tokens and
     costs carry "~" in the report, a note says why, and a cost-per-point takeaway says so."""
     from dataclasses import replace as _replace
@@ -174,3 +174,13 @@ def test_costs_from_estimated_token_counts_are_marked(tmp_path):
     assert "~ marks figures partly estimated" in md and "guessed (" in md
     takeaway = next(t.text for t in report.takeaways if t.topic == "efficiency")
     assert "guessed's token counts are partly estimated" in takeaway
+    # and in the results table
+    from shootout.cli.main import main
+
+    capsys.readouterr()
+    main(["results", run_id, "--store", str(store.path)])
+    out = capsys.readouterr().out
+    lines = [ln for ln in out.splitlines() if "toy_colours" in ln]
+    assert any("guessed" in ln and "~" in ln for ln in lines), out
+    assert not any("told" in ln and "~" in ln for ln in lines), out
+    assert "~ estimated: the server reported no token usage" in " ".join(out.split())

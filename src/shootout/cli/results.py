@@ -127,6 +127,9 @@ def emit_results(db: Store, run_id: str, *, json_out: bool, rebuild: bool = Fals
         for row in data["efficiency"]:
             if row.get("scope") == "model":
                 console.print(f"price of {row['model_name']}: {price_label(row.get('price'))}")
+        if any(r["tokens"].get("estimated_requests") for r in data["efficiency"]):
+            console.print("~ estimated: the server reported no token usage for some requests; "
+                          "their tokens (about 4 characters a token) and cost are estimates.")
     if waits := waiting_line(data.get("manifest") or {}):
         console.print(waits)
 
@@ -199,7 +202,13 @@ def _tokens_cell(tokens: dict[str, Any]) -> str:
     """Input / output tokens, and the reasoning tokens among the output where there were."""
     cell = f"{tokens['input']:,} / {tokens['output']:,}"
     reasoning = tokens.get("reasoning") or 0
-    return f"{cell} ({reasoning:,} reasoning)" if reasoning else cell
+    return _est(tokens, f"{cell} ({reasoning:,} reasoning)" if reasoning else cell)
+
+
+def _est(tokens: dict[str, Any], text: str) -> str:
+    """A figure marked "~" where some of its requests' usage was estimated (no usage from
+    the server)."""
+    return f"~{text}" if tokens.get("estimated_requests") and text != "–" else text
 
 
 def efficiency_table(rows: list[dict[str, Any]]) -> Table:
@@ -216,9 +225,9 @@ def efficiency_table(rows: list[dict[str, Any]]) -> Table:
             r["benchmark"] or "[b]all[/b]",
             f"{num(p['input_per_m'], '{:.3f}')} / {num(p['output_per_m'], '{:.3f}')}",
             _tokens_cell(r["tokens"]),
-            money_cli(r["cost_usd"]),
-            money_cli(r["cost_per_1k_items"]),
-            money_cli(r["cost_per_point"]),
+            _est(r["tokens"], money_cli(r["cost_usd"])),
+            _est(r["tokens"], money_cli(r["cost_per_1k_items"])),
+            _est(r["tokens"], money_cli(r["cost_per_point"])),
             num(lat["ttft_ms"]["median"], "{:.1f}"),
             num(lat["tpot_ms"]["median"], "{:.1f}"),
             num(lat["itl_ms"]["median"], "{:.1f}"),
