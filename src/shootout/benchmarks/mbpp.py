@@ -20,7 +20,7 @@ from ..errors import DataError
 from ..providers.base import GenerateRequest, GenerateResponse, Message
 from ..scores import Score
 from ..scoring.exec_harness import harness, verdict
-from ..scoring.sandbox import Limits, Sandbox
+from ..scoring.sandbox import Sandbox
 from ..scoring.text import strip_reasoning
 from .base import (
     Doc,
@@ -29,7 +29,7 @@ from .base import (
     Request,
     Response,
 )
-from .humaneval import CodeBenchmark, HumanEval
+from .humaneval import PYTHON_LIMITS, CodeBenchmark, HumanEval
 
 TEST_IDS = range(11, 511)
 FEWSHOT_IDS = (2, 3, 4)
@@ -100,7 +100,7 @@ class MBPP(CodeBenchmark):
         return docs
 
     def prepare(self, docs: Sequence[Doc[MBPPItem]], ctx: PromptContext) -> None:
-        sandbox = Sandbox(unsafe=self.opts.unsafe_exec, limits=Limits(timeout=10.0))
+        sandbox = Sandbox(unsafe=self.opts.unsafe_exec, limits=PYTHON_LIMITS)
         sandbox.check_available()
         self._sandbox = sandbox
 
