@@ -66,7 +66,7 @@ LANGUAGES: dict[str, Language] = {
         Language("js", "JavaScript", "main.js", (),
                  ("/usr/bin/node", "{src}"), ("/usr/bin/node",), "nodejs", memory_mb=8192),
         Language("rs", "Rust", "main.rs",
-                 (("/usr/bin/rustc", "--edition", "2021", "-o", "{dir}/main", "{src}"),),
+                 (("/usr/bin/rustc", "-o", "{dir}/main", "{src}"),),
                  ("{dir}/main",), ("/usr/bin/rustc",), "rustc"),
         Language("java", "Java", "Problem.java",
                  (("/usr/bin/javac", *(f"-J{o}" for o in _JVM[:1]), "-encoding", "UTF8",
