@@ -110,7 +110,7 @@ def build_program(item: MultiPLEItem, completion: str) -> str:
 
 class MultiPLE(CodeBenchmark):
     name: ClassVar[str] = "multipl_e"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"  # 2: Rust compiled with rustc's default edition, as MultiPL-E does
     description: ClassVar[str] = (
         "MultiPL-E HumanEval in C++, Go, Java, JavaScript, Rust, TypeScript; pass@1 per language"
     )
