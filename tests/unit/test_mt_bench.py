@@ -318,3 +318,74 @@ def test_constrained_judging_needs_a_judge_with_structured_outputs(tmp_path):
                                                       answer=model_answer("bad"))},
             judge_format="json")
     assert not good.calls  # said before any model is asked anything
+
+
+def _first_turn_temperatures(tmp_path, temperature: float | None) -> dict[str, set[float]]:
+    """Each category's temperatures in the first-turn requests of a run of all 80 questions."""
+    import os
+    from pathlib import Path
+
+    from shootout.benchmarks.mt_bench import MTBench
+    from shootout.data import DataDir
+
+    category = {d.fields["turns"][0]: d.fields["category"]
+                for d in MTBench(data=DataDir(Path(os.environ["SHOOTOUT_DATA"]))).load()}
+    good = FakeProvider(model_id=f"good{temperature}", answer=model_answer("good"))
+    config = validate_config({
+        "models": [{"spec": "openai:g", "name": "good"}], "benchmarks": ["mt_bench"],
+        "limit": 80,
+        **({"sampling": {"temperature": temperature}} if temperature is not None else {})},
+        "test")
+    store = Store(tmp_path / f"s{temperature}.db")
+    asyncio.run(Runner(config, store, policy=RetryPolicy(base_delay=0.0)).run({"good": good}))
+    out: dict[str, set[float]] = {}
+    for c in good.calls:
+        if isinstance(c, GenerateRequest) and c.messages is not None and len(c.messages) == 1:
+            out.setdefault(category[c.messages[0].content], set()).add(c.sampling.temperature)
+    return out
+
+
+def test_answers_decode_at_fastchats_temperature_per_category(tmp_path):
+    """FastChat's temperature_config: writing and roleplay 0.7, STEM and humanities 0.1, the
+    rest greedy; a temperature the user sets applies to every question instead."""
+    got = _first_turn_temperatures(tmp_path, None)
+    assert got == {"writing": {0.7}, "roleplay": {0.7}, "stem": {0.1}, "humanities": {0.1},
+                   "extraction": {0.0}, "math": {0.0}, "coding": {0.0}, "reasoning": {0.0}}
+    assert set().union(*_first_turn_temperatures(tmp_path, 0.0).values()) == {0.0}
+
+
+def test_a_thinking_judges_thoughts_are_not_its_verdict(tmp_path):
+    def thinking_judge(req: GenerateRequest) -> str:
+        text = fair_judge(req)
+        return f"<think>Maybe [[2]], or [[A]]? Let me think.</think>{text}"
+
+    good = FakeProvider(model_id="good", answer=scripted(thinking_judge))
+    bad = FakeProvider(model_id="bad", answer=model_answer("bad"))
+    store = Store(tmp_path / "s.db")
+    run_id = run(store, {"good": good, "bad": bad})
+    rows = {r.model: r for r in store.samples(run_id)}
+    assert rows["good"].metrics["grade"] == pytest.approx(0.8)
+    assert rows["bad"].metrics["grade"] == pytest.approx(0.3)
+    assert rows["good"].metrics["win_rate"] == 1.0
+
+
+def test_the_mean_grade_is_over_rated_turns_as_fastchat_averages(tmp_path):
+    """FastChat's show_result.py averages every readable (question, turn) rating: a question
+    with one readable turn weighs one turn, not two."""
+    from dataclasses import replace
+
+    from shootout.benchmarks.mt_bench_judge import aggregate_judged
+    from shootout.store.rows import SampleRow
+
+    base = SampleRow(model="m", benchmark="mt_bench", item_id="1", repeat=0, group="writing",
+                     status="ok", metrics={}, extracted=None, reason="",
+                     extraction_failed=False, error=None, response_key=None)
+    rows = [replace(base, item_id="1", metrics={"grade_t1": 0.9, "grade": 0.9}),
+            replace(base, item_id="2", metrics={"grade_t1": 0.3, "grade_t2": 0.3,
+                                                "grade": 0.3})]
+    scores, analysis = aggregate_judged({"m": rows}, ["grade"])["m"]
+    (grade,) = scores
+    assert grade.score == pytest.approx((0.9 + 0.3 + 0.3) / 3)  # not (0.9 + 0.3) / 2
+    assert grade.n == 2 and grade.extra["turns"] == 3
+    assert analysis["categories"]["writing"]["grade"] == pytest.approx(0.5)
+    assert analysis["categories"]["writing"]["n"] == 2

@@ -71,6 +71,10 @@ class PromptContext:
     # the model's own system prompt, which the runner puts before every request's messages
     # (`providers.base.with_system_prompt`): for a benchmark that counts its prompt's tokens
     system_prompt: str | None = None
+    # the run decodes as the benchmark's reference does (neither the user nor the seed
+    # protocol set a temperature): a reference that decodes item by item (MT-Bench's
+    # temperature per category) may then do so
+    reference_decoding: bool = False
 
 
 class BenchmarkOptions(BaseModel):

@@ -4,9 +4,11 @@ each model and graded by a judge model.
 Generation follows FastChat's `gen_model_answer.py`: the first question, then the second with
 the model's own first answer in the conversation (`follow_up`), as chat messages (a model
 without chat gets the same conversation as "### User:" / "### Assistant:" text), at most 1,024
-new tokens a turn. Decoding is greedy here unless the protocol says otherwise (FastChat samples
-writing and roleplay at 0.7 and STEM and humanities at 0.1; a run has one decoding per
-benchmark).
+new tokens a turn, at FastChat's temperature for the question's category (`temperature_config`
+in fastchat/llm_judge/common.py: writing and roleplay 0.7, STEM and humanities 0.1,
+extraction, math, coding and reasoning greedy; one answer a question, as FastChat's
+`num_choices` 1), unless the user sets a temperature or the seed protocol does (then every
+question is decoded so). Each stored request records the decoding it was sent with.
 
 Judging (`-o mt_bench.judge=MODEL`, or `--judge MODEL`, a model of the run by name or spec)
 runs once every model has answered (`after_models`, `mt_bench_judge.py`): single-answer
@@ -48,6 +50,11 @@ N_QUESTIONS = 80
 _USER, _ASSISTANT = "### User:\n", "### Assistant:\n"
 
 
+# FastChat's `temperature_config` (fastchat/llm_judge/common.py): each category's decoding
+TEMPERATURE_CONFIG = {"writing": 0.7, "roleplay": 0.7, "extraction": 0.0, "math": 0.0,
+                      "coding": 0.0, "reasoning": 0.0, "stem": 0.1, "humanities": 0.1}
+
+
 class MTBenchItem(TypedDict):
     question_id: int
     category: str
@@ -68,7 +75,7 @@ class MTBenchOptions(BenchmarkOptions):
 
 class MTBench(Benchmark):
     name: ClassVar[str] = "mt_bench"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"  # 2: FastChat's temperature per category
     citation: ClassVar[str] = ("Zheng et al. 2023, Judging LLM-as-a-Judge with MT-Bench and "
                                "Chatbot Arena (FastChat llm_judge)")
     description: ClassVar[str] = "80 two-turn open-ended questions, graded by a judge model"
@@ -123,17 +130,21 @@ class MTBench(Benchmark):
               ) -> GenerateRequest:
         """The request for the next turn, with the model's earlier `answers` in it."""
         questions = doc.fields["turns"][: len(answers) + 1]
+        sampling = ctx.sampling
+        if ctx.reference_decoding:  # FastChat's temperature for the category (0.7 if unlisted)
+            sampling = replace(sampling, temperature=TEMPERATURE_CONFIG.get(
+                doc.fields["category"], 0.7))
         if ctx.chat:
             msgs: list[Message] = []
             for i, q in enumerate(questions):
                 msgs.append(Message("user", q))
                 if i < len(answers):
                     msgs.append(Message("assistant", answers[i]))
-            return GenerateRequest(messages=tuple(msgs), sampling=ctx.sampling)
+            return GenerateRequest(messages=tuple(msgs), sampling=sampling)
         text = "".join(f"{_USER}{q}\n\n{_ASSISTANT}" + (f"{answers[i]}\n\n"
                                                          if i < len(answers) else "")
                        for i, q in enumerate(questions))
-        sampling = replace(ctx.sampling, stop=(*ctx.sampling.stop, "\n### User:"))
+        sampling = replace(sampling, stop=(*sampling.stop, "\n### User:"))
         return GenerateRequest(prompt=text, sampling=sampling)
 
     def follow_up(self, doc: Doc, ctx: PromptContext, request: Request,

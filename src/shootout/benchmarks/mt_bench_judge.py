@@ -41,6 +41,7 @@ from ..scoring.judge import (
     template_name,
     verdict_format,
 )
+from ..scoring.text import strip_reasoning
 from ..store.rows import SampleRow
 from .base import CrossModelPhase, Doc
 
@@ -94,6 +95,7 @@ class _Judge:
     def _tag(self, text: str, kind: JudgeKind) -> str:
         """The text the verdict is read from: the whole judgment, or a constrained judgment's
         verdict field ("" when there is none: unreadable)."""
+        text = strip_reasoning(text)  # a thinking judge's thoughts are not its verdict
         return (structured_tag(text, kind) or "") if self.structured else text
 
     async def single(self, doc: Doc, answers: Sequence[str], turn: int) -> Record:
@@ -234,6 +236,8 @@ def _item_values(rows: Sequence[SampleRow], metric: str) -> dict[str, list[float
 
 
 def _mean(rows: Sequence[SampleRow], metric: str) -> Score | None:
+    if metric == "grade":
+        return _grade(rows)
     per = _item_values(rows, metric)
     if not per:
         return None
@@ -241,13 +245,37 @@ def _mean(rows: Sequence[SampleRow], metric: str) -> Score | None:
     return Score(metric, s.mean, s.se, s.n, s.ci_low, s.ci_high, extra={"ci_method": s.ci_method})
 
 
+def _turn_values(rows: Sequence[SampleRow]) -> dict[tuple[str, int], list[float]]:
+    """Each (question, turn)'s readable ratings (/10), over its repeats."""
+    per: dict[tuple[str, int], list[float]] = defaultdict(list)
+    for r in rows:
+        for turn in TURNS:
+            if f"grade_t{turn}" in r.metrics:
+                per[(r.item_id, turn)].append(float(r.metrics[f"grade_t{turn}"]))
+    return per
+
+
+def _grade(rows: Sequence[SampleRow]) -> Score | None:
+    """The mean grade as FastChat's show_result.py takes it: over every readable (question,
+    turn) rating, not over questions (a question with one readable turn weighs one turn);
+    the interval clustered by question (its two turns are not independent)."""
+    per = _turn_values(rows)
+    if not per:
+        return None
+    s = summarize(list(per.values()), clusters=[q for q, _ in per])
+    n = len({q for q, _ in per})
+    return Score("grade", s.mean, s.se, n, s.ci_low, s.ci_high,
+                 extra={"ci_method": s.ci_method, "turns": len(per)})
+
+
 def _categories(rows: Sequence[SampleRow]) -> dict[str, dict[str, float]]:
     out = {}
     for group in sorted({r.group for r in rows}):
-        per = _item_values([r for r in rows if r.group == group], "grade")
+        per = _turn_values([r for r in rows if r.group == group])
         if per:
-            s = summarize(list(per.values()))
-            out[group] = {"grade": s.mean, "ci_low": s.ci_low, "ci_high": s.ci_high, "n": s.n}
+            s = summarize(list(per.values()), clusters=[q for q, _ in per])
+            out[group] = {"grade": s.mean, "ci_low": s.ci_low, "ci_high": s.ci_high,
+                          "n": len({q for q, _ in per})}
     return out
 
 

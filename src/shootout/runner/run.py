@@ -285,6 +285,7 @@ class Runner:
         return PromptContext(
             mode=mode, chat=provider.capabilities.chat, sampling=sampling, fewshot=pb.fewshot,
             system_prompt=mcfg.system_prompt,
+            reference_decoding=not seed and s.temperature is None,
         )
 
     def _repeats(self, mode: Mode, sampling: Sampling) -> int:
