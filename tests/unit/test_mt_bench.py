@@ -389,3 +389,29 @@ def test_the_mean_grade_is_over_rated_turns_as_fastchat_averages(tmp_path):
     assert grade.n == 2 and grade.extra["turns"] == 3
     assert analysis["categories"]["writing"]["grade"] == pytest.approx(0.5)
     assert analysis["categories"]["writing"]["n"] == 2
+
+
+def test_the_win_rate_pools_decided_comparisons_as_fastchat_does():
+    """Question 1: two decided wins; question 2: one loss and one undecided (an unreadable
+    verdict in one order). FastChat pools the three decided comparisons: 2/3, not the mean of
+    the questions' (1 + 0) / 2."""
+    from dataclasses import replace
+
+    from shootout.benchmarks.mt_bench_judge import aggregate_judged
+    from shootout.store.rows import SampleRow
+
+    def rec(turn, first, verdict):
+        return {"turn": turn, "first": first, "verdict": verdict}
+
+    won = [rec(t, "m", "A") for t in (1, 2)] + [rec(t, "o", "B") for t in (1, 2)]
+    mixed = [rec(1, "m", "B"), rec(1, "o", "A"), rec(2, "m", "A"), rec(2, "o", None)]
+    base = SampleRow(model="m", benchmark="mt_bench", item_id="1", repeat=0, group="writing",
+                     status="ok", metrics={}, extracted=None, reason="",
+                     extraction_failed=False, error=None, response_key=None)
+    rows = [replace(base, item_id="1", metrics={"win_rate": 1.0},
+                    detail={"judge": {"model": "j", "single": [], "pairwise": {"o": won}}}),
+            replace(base, item_id="2", metrics={"win_rate": 0.0},
+                    detail={"judge": {"model": "j", "single": [], "pairwise": {"o": mixed}}})]
+    scores, _ = aggregate_judged({"m": rows}, ["win_rate"])["m"]
+    (win,) = scores
+    assert win.score == pytest.approx(2 / 3) and win.n == 2 and win.extra["comparisons"] == 3

@@ -178,13 +178,20 @@ def _judged(row: SampleRow, judge: _Judge, grades: list[Record],
 
 def _results(model: str, opponent: str, records: Sequence[Record]) -> list[float | None]:
     """`model`'s result against `opponent` per turn, both orders combined."""
+    return [result for _, result in _turn_results(model, opponent, records)]
+
+
+def _turn_results(model: str, opponent: str, records: Sequence[Record]
+                  ) -> list[tuple[int, float | None]]:
+    """(turn, `model`'s result against `opponent`, both orders combined; None: undecided)
+    for each turn compared."""
     out = []
     for turn in TURNS:
         mine = [r for r in records if r["turn"] == turn]
         first = next((r["verdict"] for r in mine if r["first"] == model), None)
         swapped = next((r["verdict"] for r in mine if r["first"] == opponent), None)
         if mine:
-            out.append(combine_orders(first, swapped))
+            out.append((turn, combine_orders(first, swapped)))
     return out
 
 
@@ -238,11 +245,37 @@ def _item_values(rows: Sequence[SampleRow], metric: str) -> dict[str, list[float
 def _mean(rows: Sequence[SampleRow], metric: str) -> Score | None:
     if metric == "grade":
         return _grade(rows)
+    if metric == "win_rate":
+        return _win_rate(rows)
     per = _item_values(rows, metric)
     if not per:
         return None
     s = summarize(list(per.values()))
     return Score(metric, s.mean, s.se, s.n, s.ci_low, s.ci_high, extra={"ci_method": s.ci_method})
+
+
+def _win_rate(rows: Sequence[SampleRow]) -> Score | None:
+    """The win rate as FastChat's show_result.py pools it: over every decided comparison
+    (question, opponent, turn; both orders combined, ties half), not over questions; the
+    interval clustered by question."""
+    per: dict[tuple[str, str, int], list[float]] = defaultdict(list)
+    for r in rows:
+        for opponent, records in r.detail.get("judge", {}).get("pairwise", {}).items():
+            for turn, result in _decided(r.model, opponent, records):
+                per[(r.item_id, opponent, turn)].append(result)
+    if not per:
+        return None
+    s = summarize(list(per.values()), clusters=[q for q, _, _ in per])
+    n = len({q for q, _, _ in per})
+    return Score("win_rate", s.mean, s.se, n, s.ci_low, s.ci_high,
+                 extra={"ci_method": s.ci_method, "comparisons": len(per)})
+
+
+def _decided(model: str, opponent: str, records: Sequence[Record]
+             ) -> list[tuple[int, float]]:
+    """(turn, `model`'s result) of each decided comparison with `opponent`."""
+    return [(turn, result) for turn, result in _turn_results(model, opponent, records)
+            if result is not None]
 
 
 def _turn_values(rows: Sequence[SampleRow]) -> dict[tuple[str, int], list[float]]:
