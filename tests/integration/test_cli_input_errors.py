@@ -1,0 +1,64 @@
+"""Bad input found by a user audit: each gives one line on stderr naming what is wrong and a
+non-zero exit, never an internal error."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+NOT_UTF8 = b"\xff\xfemodels: [openai:m]\n"
+
+
+def run_cli(cmd: list[str], *args: str, env_extra: dict[str, str] | None = None,
+            timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **(env_extra or {})}
+    return subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=timeout,
+                          env=env)
+
+
+def one_line_error(p: subprocess.CompletedProcess[str], *needles: str) -> str:
+    assert p.returncode != 0, p.stdout
+    lines = [x for x in p.stderr.splitlines() if x.strip()]
+    assert len(lines) == 1, p.stderr
+    line = lines[0]
+    assert line.startswith("error: ") and "internal error" not in line, line
+    for n in needles:
+        assert n in line, line
+    return line
+
+
+@pytest.fixture
+def store(tmp_path) -> Path:
+    from shootout.report.sample_data import build_sample_store
+
+    path = tmp_path / "s.sqlite"
+    build_sample_store(path).close()
+    return path
+
+
+def test_a_run_config_that_is_not_utf8(shootout_cmd, tmp_path):
+    cfg = tmp_path / "run.yaml"
+    cfg.write_bytes(NOT_UTF8)
+    p = run_cli(shootout_cmd, "run", "-c", str(cfg), "--store", str(tmp_path / "s.db"))
+    one_line_error(p, str(cfg), "not UTF-8 text")
+    assert p.returncode == 2
+
+
+def test_report_profiles_that_are_not_utf8(shootout_cmd, tmp_path, store):
+    profiles = tmp_path / "profiles.yaml"
+    profiles.write_bytes(NOT_UTF8)
+    p = run_cli(shootout_cmd, "report", "--profiles", str(profiles), "--store", str(store))
+    one_line_error(p, str(profiles), "not UTF-8 text")
+    assert p.returncode == 2
+
+
+def test_a_price_table_that_is_not_utf8(shootout_cmd, tmp_path, store):
+    prices = tmp_path / "prices.yaml"
+    prices.write_bytes(NOT_UTF8)
+    p = run_cli(shootout_cmd, "results", "--store", str(store),
+                env_extra={"SHOOTOUT_PRICES": str(prices)})
+    one_line_error(p, str(prices), "not UTF-8 text")
+    assert p.returncode == 2
