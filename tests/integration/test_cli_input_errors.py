@@ -62,3 +62,37 @@ def test_a_price_table_that_is_not_utf8(shootout_cmd, tmp_path, store):
                 env_extra={"SHOOTOUT_PRICES": str(prices)})
     one_line_error(p, str(prices), "not UTF-8 text")
     assert p.returncode == 2
+
+
+def _dry_run(shootout_cmd, tmp_path, data_dir, *args: str) -> subprocess.CompletedProcess[str]:
+    return run_cli(shootout_cmd, "run", "-m", "openai:m", "--base-url", "http://127.0.0.1:9/v1",
+                   *args, "--limit", "1", "--dry-run", "--json", "--data-dir", str(data_dir),
+                   "--store", str(tmp_path / "s.db"))
+
+
+def _benchmarks(p: subprocess.CompletedProcess[str]) -> list[str]:
+    import json
+
+    assert p.returncode == 0, p.stderr
+    return sorted(json.loads(p.stdout)["manifest"]["benchmarks"])
+
+
+@pytest.mark.parametrize("value", ["", ",", " "])
+def test_an_empty_benchmark_list_is_an_error_not_the_quick_suite(
+        shootout_cmd, tmp_path, data_dir, value):
+    p = _dry_run(shootout_cmd, tmp_path, data_dir, "-b", value)
+    one_line_error(p, "no benchmarks given")
+    assert p.returncode == 2
+
+
+def test_an_empty_model_is_an_error_not_the_local_model(shootout_cmd, tmp_path):
+    p = run_cli(shootout_cmd, "run", "-m", "", "-b", "arc_easy", "--dry-run",
+                "--store", str(tmp_path / "s.db"))
+    one_line_error(p, "unknown model spec ''")
+    assert p.returncode == 2
+
+
+def test_benchmarks_is_repeatable(shootout_cmd, tmp_path, data_dir):
+    p = _dry_run(shootout_cmd, tmp_path, data_dir, "-b", "arc_easy", "-b", "hellaswag,mmlu",
+                 "--tasks", "arc_easy")
+    assert _benchmarks(p) == ["arc_easy", "hellaswag", "mmlu"]

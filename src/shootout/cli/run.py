@@ -57,10 +57,10 @@ ModelOpt = Annotated[
     typer.Option("--model", "-m", help="Model spec (repeatable): local, gguf:PATH, openai:MODEL."),
 ]
 BenchmarksOpt = Annotated[
-    str | None,
+    list[str] | None,
     typer.Option(
         "--benchmarks", "--tasks", "-b",
-        help="Comma-separated benchmarks or suites (default: quick).",
+        help="Comma-separated benchmarks or suites (repeatable; default: quick).",
     ),
 ]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML run configuration.")]
@@ -206,7 +206,9 @@ def run_command(
                     "cache": cache.value if cache is not None else None,
                     "protocol": protocol.value, "sampling": {
                         "temperature": temperature, "top_p": top_p, "max_tokens": max_tokens}}
-        cfg = _cli_config(model or ["local"], benchmarks or "quick", flags,
+        # the defaults apply where the option is absent, not to an empty value (an error)
+        cfg = _cli_config(["local"] if model is None else model,
+                          "quick" if benchmarks is None else ",".join(benchmarks), flags,
                           {"scoring": scoring}, run_opts, fewshot, option or [],
                           model_arg or [])
     if not resume:
