@@ -96,3 +96,28 @@ def test_benchmarks_is_repeatable(shootout_cmd, tmp_path, data_dir):
     p = _dry_run(shootout_cmd, tmp_path, data_dir, "-b", "arc_easy", "-b", "hellaswag,mmlu",
                  "--tasks", "arc_easy")
     assert _benchmarks(p) == ["arc_easy", "hellaswag", "mmlu"]
+
+
+@pytest.mark.parametrize(("body", "needle"), [
+    ("benchmarks: [{name: arc_easy, options: {foo: 5}}]",
+     "benchmarks: arc_easy: option foo: Extra inputs are not permitted"),
+    ("benchmarks: [{name: nosuch}]", "benchmarks: unknown benchmark 'nosuch'"),
+    ("models: [{spec: 'openai:m', base_url: 'not a url'}]\nbenchmarks: [arc_easy]",
+     "models: openai:m: base_url must start with http:// or https://: 'not a url'"),
+], ids=["option", "name", "base_url"])
+def test_a_config_error_names_the_file_and_key(shootout_cmd, tmp_path, data_dir, body, needle):
+    cfg = tmp_path / "run.yaml"
+    text = body if body.startswith("models") else f"models: ['openai:m']\n{body}"
+    cfg.write_text(text + "\nlimit: 1\n", encoding="utf-8")
+    p = run_cli(shootout_cmd, "run", "-c", str(cfg), "--dry-run", "--data-dir", str(data_dir),
+                "--store", str(tmp_path / "s.db"))
+    line = one_line_error(p, f"{cfg}: {needle}")
+    assert "--base-url" not in line
+    assert p.returncode == 2
+
+
+def test_a_bad_base_url_on_the_command_line_names_the_flag(shootout_cmd, tmp_path, data_dir):
+    p = run_cli(shootout_cmd, "run", "-m", "openai:m", "--base-url", "not a url", "-b",
+                "arc_easy", "--limit", "1", "--data-dir", str(data_dir),
+                "--store", str(tmp_path / "s.db"))
+    one_line_error(p, "--base-url must start with http:// or https://")

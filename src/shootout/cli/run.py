@@ -412,6 +412,7 @@ def _with_cli_extras(
 ) -> RunConfig:
     """A config file, with `-o` options and `--dry-run` from the command line on top."""
     cfg = validate_config(data, source)
+    check_config_file(cfg, source)
     if not options and not dry_run:
         return cfg
     extra = parse_options(options, [b.name for b in cfg.benchmarks])
@@ -420,6 +421,23 @@ def _with_cli_extras(
         for b in cfg.benchmarks
     ]
     return cfg.model_copy(update={"benchmarks": benches, "dry_run": cfg.dry_run or dry_run})
+
+
+def check_config_file(cfg: RunConfig, source: str) -> None:
+    """What the run would find wrong only once it starts (a benchmark's name or options, an
+    endpoint's URL), found now and said with the file and key it is in."""
+    from ..benchmarks import get_benchmark_class
+    from ..providers.http import base_url_problem
+
+    for bench in cfg.benchmarks:  # suites expanded: named by the benchmark, not its index
+        try:
+            get_benchmark_class(bench.name).validate_options(bench.options)
+        except ConfigError as e:
+            raise ConfigError(f"{source}: benchmarks: {e}") from None
+    for model in cfg.models:
+        url = model.provider_options.get("base_url")
+        if isinstance(url, str) and (bad := base_url_problem(url)):
+            raise ConfigError(f"{source}: models: {model.spec}: base_url {bad}")
 
 
 def _resumed_config(db: Store, run_id: str) -> RunConfig:

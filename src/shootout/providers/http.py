@@ -69,6 +69,14 @@ def aiohttp_transport(max_connections: int) -> httpx.AsyncBaseTransport:
         limits=httpx.Limits(max_connections=max(max_connections, 1), keepalive_expiry=30.0))
 
 
+
+def base_url_problem(base_url: str) -> str | None:
+    """What is wrong with an endpoint's base URL (None: nothing), said after its name."""
+    if not base_url.startswith(("http://", "https://")):
+        return f"must start with http:// or https://: {base_url!r}"
+    return None
+
+
 class HTTPClient:
     """A pooled client for one endpoint. The key is read from `api_key_env` here, kept only in
     the request headers, and replaced by "[redacted]" in every error text."""
@@ -86,8 +94,8 @@ class HTTPClient:
         # a transport (tests: httpx.MockTransport), or the HTTP stack to build one on
         transport: httpx.AsyncBaseTransport | Literal["auto", "httpx", "aiohttp"] | None = None,
     ) -> None:
-        if not base_url.startswith(("http://", "https://")):
-            raise ConfigError(f"--base-url must start with http:// or https://: {base_url!r}")
+        if bad := base_url_problem(base_url):
+            raise ConfigError(f"--base-url {bad}")
         self.base_url = base_url.rstrip("/")
         all_headers = {"Content-Type": "application/json", **(headers or {})}
         key = os.environ.get(api_key_env) if api_key_env else None
