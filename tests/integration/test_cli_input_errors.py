@@ -121,3 +121,60 @@ def test_a_bad_base_url_on_the_command_line_names_the_flag(shootout_cmd, tmp_pat
                 "arc_easy", "--limit", "1", "--data-dir", str(data_dir),
                 "--store", str(tmp_path / "s.db"))
     one_line_error(p, "--base-url must start with http:// or https://")
+
+
+def test_failed_samples_say_the_most_common_error(shootout_cmd, tmp_path, data_dir):
+    from shootout.testing import FakeOpenAIServer
+
+    def refuse(body):
+        return {"error": {"message": "Incorrect API key provided", "code": "invalid_api_key"}}
+
+    with FakeOpenAIServer(reject_fn=refuse) as srv:
+        p = run_cli(shootout_cmd, "run", "-m", "openai:m", "--base-url", srv.base_url, "-b",
+                    "arc_easy", "--limit", "3", "--data-dir", str(data_dir), "--no-progress",
+                    "--store", str(tmp_path / "s.db"))
+    assert p.returncode == 1, p.stderr
+    line = [x for x in p.stderr.splitlines() if x.startswith("error: ")]
+    assert len(line) == 1, p.stderr
+    assert "3 samples failed after retries" in line[0]
+    assert "(most common: 3 × m: HTTP 400 from /v1/chat/completions: " in line[0], line[0]
+    assert "Incorrect API key provided" in line[0]
+
+
+def test_a_refused_key_names_its_variable(tmp_path):
+    from shootout.cli.run import _why_failed
+    from shootout.config import validate_config
+    from shootout.store import SampleRow, Store
+
+    cfg = validate_config({"models": [{"spec": "openai:m", "api_key_env": "MY_KEY"}],
+                           "benchmarks": ["arc_easy"]}, "test")
+    db = Store(tmp_path / "s.db")
+    for i in range(3):
+        db.put_sample("r1", SampleRow("m", "arc_easy", str(i), 0, "", "failed", {}, None, "",
+                                      False, "HTTP 401 from /v1/chat/completions: bad key", None))
+    assert _why_failed(cfg, db, "r1") == (
+        " (most common: 3 × m: HTTP 401 from /v1/chat/completions: bad key: check $MY_KEY)")
+    db.close()
+
+
+@pytest.mark.parametrize(("url", "warned"), [
+    ("https://api.example.invalid/v1", True),
+    ("http://127.0.0.1:9/v1", False),
+    ("http://localhost:9/v1", False),
+    ("http://10.1.2.3:8000/v1", False),
+])
+def test_an_unset_key_variable_is_warned_for_a_hosted_endpoint(
+        shootout_cmd, tmp_path, data_dir, url, warned):
+    env = {k: v for k, v in os.environ.items() if k != "NOPE_KEY"}
+    p = subprocess.run([*shootout_cmd, "run", "-m", "openai:m", "--base-url", url,
+                        "--api-key-env", "NOPE_KEY", "-b", "arc_easy,hellaswag", "--limit", "1",
+                        "--dry-run", "--data-dir", str(data_dir),
+                        "--store", str(tmp_path / "s.db")],
+                       capture_output=True, text=True, timeout=120, env=env)
+    assert p.returncode == 0, p.stderr
+    warnings = [x for x in p.stderr.splitlines() if "NOPE_KEY" in x]
+    if warned:  # once, though two benchmarks
+        assert warnings == [f"warning: $NOPE_KEY is not set: requests to {url} are sent "
+                            "without an API key"]
+    else:
+        assert warnings == []

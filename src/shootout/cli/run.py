@@ -270,9 +270,31 @@ def _execute(cfg: RunConfig, db: Store, data_dir: str | None, *, progress: bool,
         raise BudgetError(stop_message(run_id, run["manifest"].get("budget") or {}))
     if failed := db.count_failed(run_id):
         raise PartialResultsError(
-            f"{failed} samples failed after retries and are left out of the scores; "
+            f"{failed} samples failed after retries and are left out of the scores"
+            f"{_why_failed(cfg, db, run_id)}; "
             f"rerun the same command (or --resume {run_id}) to retry them"
         )
+
+
+def _why_failed(cfg: RunConfig, db: Store, run_id: str) -> str:
+    """` (most common: N × ERROR)`, the error cut short, with the key's variable where the
+    endpoint refused the credentials."""
+    reasons = db.failure_reasons(run_id, limit=1)
+    if not reasons:
+        return ""
+    model, error, n = reasons[0]
+    text = " ".join(error.split())
+    if len(text) > 200:
+        text = text[:199] + "…"
+    hint = ""
+    if any(f"HTTP {code}" in text for code in (401, 403)):
+        from ..providers.registry import validate_options
+
+        for m in cfg.models:
+            if m.display == model:
+                env = getattr(validate_options(m.spec, m.provider_options), "api_key_env", None)
+                hint = f": check ${env}" if env else ""
+    return f" (most common: {n} × {model}: {text}{hint})"
 
 
 def _cli_config(

@@ -324,6 +324,13 @@ class Store(ProbeStore, BuiltStore, BrowseStore):
         ).fetchone()
         return int(row[0])
 
+    def failure_reasons(self, run_id: str, limit: int = 3) -> list[tuple[str, str, int]]:
+        """(model, error, samples) of a run's failed samples, the most common first."""
+        return [(str(m), str(e or "no error stored"), int(n)) for m, e, n in self._db.execute(
+            "SELECT model, error, COUNT(*) FROM samples WHERE run_id=? AND status NOT IN "
+            "('ok', 'truncated') GROUP BY model, error ORDER BY COUNT(*) DESC, model LIMIT ?",
+            (run_id, limit))]
+
     def put_sample(self, run_id: str, row: SampleRow, attempts: int = 0) -> None:
         self._db.execute(
             "INSERT OR REPLACE INTO samples VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
