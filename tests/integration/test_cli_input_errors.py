@@ -178,3 +178,23 @@ def test_an_unset_key_variable_is_warned_for_a_hosted_endpoint(
                             "without an API key"]
     else:
         assert warnings == []
+
+
+_LLAMA = {"model_type": "llama", "architectures": ["LlamaForCausalLM"], "hidden_size": 2048,
+          "num_hidden_layers": 16, "num_attention_heads": 32, "num_key_value_heads": 8,
+          "intermediate_size": 8192, "vocab_size": 128256, "max_position_embeddings": 131072}
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("num_attention_heads", 0), ("num_key_value_heads", 0), ("hidden_size", -2048),
+    ("num_hidden_layers", 0),
+])
+def test_arch_refuses_a_size_that_is_not_positive(shootout_cmd, tmp_path, field, value):
+    import json
+
+    path = tmp_path / "zero.json"
+    path.write_text(json.dumps({**_LLAMA, field: value}), encoding="utf-8")
+    p = run_cli(shootout_cmd, "arch", str(path))
+    one_line_error(p, f"{path}: field {field!r} is {value}; it must be a positive integer")
+    assert p.returncode == 2
+    assert p.stdout == ""
