@@ -18,7 +18,7 @@ from pydantic import (
     model_validator,
 )
 
-from .errors import ConfigError
+from .errors import ConfigError, not_utf8
 
 if TYPE_CHECKING:
     from .runner.adaptive import AdaptiveRepeats
@@ -314,6 +314,8 @@ def load_config_file(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except OSError as e:
         raise ConfigError(f"cannot read config {path}: {e.strerror}") from e
+    except UnicodeDecodeError as e:
+        raise not_utf8(path, e) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:

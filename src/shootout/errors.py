@@ -76,6 +76,12 @@ class PartialResultsError(ShootoutError):
     exit_code = 1
 
 
+def not_utf8(path: object, e: UnicodeDecodeError) -> ConfigError:
+    """The one line for a text file that is not UTF-8 (`path: not UTF-8 text (...)`)."""
+    return ConfigError(f"{path}: not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset "
+                       f"{e.start}); save it as UTF-8")
+
+
 class StoreError(ShootoutError):
     exit_code = 5
 

@@ -228,3 +228,30 @@ def test_offline_here_names_the_missing_network(tmp_path):
     lines = [x for x in p.stderr.splitlines() if x.strip()]
     assert p.returncode == 3 and len(lines) == 1, p.stderr
     assert "cannot reach raw.githubusercontent.com: no network?" in lines[0]
+
+
+@pytest.mark.parametrize("bad", ["not-a-url", "ftp://example.org/mirror", "/srv/mirror"])
+def test_a_mirror_that_is_not_an_http_url_is_one_line(shootout_cmd, tmp_path, bad):
+    for args, env, where in (
+        (["--mirror", bad], {}, "--mirror"),
+        ([], {"SHOOTOUT_DATA_MIRROR": bad}, "$SHOOTOUT_DATA_MIRROR"),
+    ):
+        p = subprocess.run([*shootout_cmd, "data", "pull", "gsm8k", "--cache-dir",
+                            str(tmp_path / "cache"), *args], capture_output=True, text=True,
+                           timeout=120, env={**os.environ, **env})
+        lines = [x for x in p.stderr.splitlines() if x.strip()]
+        assert p.returncode == 2 and len(lines) == 1, p.stderr
+        assert lines[0] == f"error: {where} must be an http:// or https:// URL: {bad!r}"
+        assert not (tmp_path / "cache").exists()
+
+
+def test_the_summary_counts_only_the_files_written(cli, mirror, tmp_path):
+    cache = tmp_path / "cache"
+    mirror.corrupt.add(_url_path(mirror, "gsm8k/test.jsonl"))
+    code, out, err = cli("data", "pull", "gsm8k", "--cache-dir", str(cache), "--mirror",
+                         mirror.url)
+    assert code == 3
+    # nothing was written: no "pulled 1 file(s)" beside the error
+    assert not [x for x in err.splitlines() if x.startswith("pulled ")], err
+    assert "0 file(s) downloaded" in out
+    assert "error: 1 file(s) not pulled" in err

@@ -393,3 +393,23 @@ def test_needle_cut_offs_are_no_weakness_and_its_depth_buckets_have_wilson_inter
         assert row[3].text.startswith("[") and row[3].text.endswith(", 100.0]"), row
         lo = float(row[3].text.strip("[]").split(",")[0])
         assert row[2].text == "100.0" and n >= 2 and lo < 100 - 100 / (n + 4), row
+
+
+def _ids_and_anchors(page: str) -> tuple[list[str], set[str]]:
+    return re.findall(r'\bid="([^"]*)"', page), set(re.findall(r'href="#([^"]*)"', page))
+
+
+def test_html_element_ids_are_unique_and_anchors_reach_their_sections(tmp_path) -> None:
+    """`id="results"` was on the section and on its table (and `efficiency` too): the TOC's
+    #results then depends on which one the browser picks, and the page is invalid HTML."""
+    from test_report_browser import _report
+
+    for report in (build_report(build_sample_store(tmp_path / "a.sqlite"), [RUN_ID]),
+                   _report(tmp_path)):
+        page = render_html(report)
+        ids, anchors = _ids_and_anchors(page)
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        assert not dupes, dupes
+        assert anchors and anchors <= set(ids)
+        for a in anchors:  # each TOC entry leads to its section, not to a table in it
+            assert re.search(rf'<section id="{a}">', page), a

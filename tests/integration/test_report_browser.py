@@ -103,7 +103,13 @@ def test_html_renders_without_errors_in_chromium(tmp_path) -> None:
     assert int(body["data-tables"]) >= 10
     for table_id in ("results", "domains", "pair-0", "efficiency", "latency", "arch",
                      "needle-buckets-0", "profile-0"):
-        assert f'<table id="{table_id}"' in dom, table_id
+        assert f'<table id="table-{table_id}"' in dom, table_id
+    # ids are unique (a table's is not its section's), and each TOC anchor is a section's
+    ids = re.findall(r'\bid="([^"]*)"', dom)
+    assert sorted({i for i in ids if ids.count(i) > 1}) == []
+    for anchor in re.findall(r'<nav class="toc">(.*?)</nav>', dom, re.S)[0].split("</a>")[:-1]:
+        target = anchor.rpartition('href="#')[2].partition('"')[0]
+        assert f'<section id="{target}">' in dom, target
     assert "lost-in-the-middle gap" in dom.lower()
 
     shot = tmp_path / "report.png"

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from ..errors import ConfigError
+from ..errors import ConfigError, not_utf8
 from ..scores import Score
 from .compare import MddNote, PairTest, cell_se
 from .formatting import pct, pval
@@ -217,6 +217,8 @@ def load_profiles(path: Path | str | None = None) -> list[Profile]:
             text = Path(path).read_text(encoding="utf-8")
         except OSError as e:
             raise ConfigError(f"{where}: cannot read profiles ({e.strerror})") from None
+        except UnicodeDecodeError as e:
+            raise not_utf8(where, e) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:

@@ -61,12 +61,17 @@ def _flatten(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
 
 
 def _req(cfg: dict[str, Any], source: str, *names: str) -> int:
+    """A required size: a positive integer (a head count of 0 would divide by zero)."""
     for name in names:
         if cfg.get(name) is not None:
             try:
-                return int(cfg[name])
+                value = int(cfg[name])
             except (TypeError, ValueError):
                 raise ConfigError(f"{source}: field {name!r} is not an integer") from None
+            if value < 1:
+                raise ConfigError(f"{source}: field {name!r} is {cfg[name]!r}; it must be a "
+                                  "positive integer")
+            return value
     raise ConfigError(f"{source}: missing field {names[0]!r}; is this a transformer config.json?")
 
 
@@ -143,6 +148,10 @@ def _moe_fields(cfg: dict[str, Any], source: str) -> dict[str, Any]:
 def _attention_fields(cfg: dict[str, Any], source: str, hidden: int) -> dict[str, Any]:
     heads = _req(cfg, source, "num_attention_heads", "n_head")
     kv_heads = _opt(cfg, "num_key_value_heads", "num_kv_heads", default=heads)
+    if kv_heads < 1:
+        field = next(n for n in ("num_key_value_heads", "num_kv_heads") if n in cfg)
+        raise ConfigError(f"{source}: field {field!r} is {kv_heads}; it must be a positive "
+                          "integer")
     head_dim = _opt(cfg, "head_dim") or hidden // heads
     out: dict[str, Any] = {
         "num_heads": heads,

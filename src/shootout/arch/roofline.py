@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from ..errors import ConfigError
+from ..errors import ConfigError, not_utf8
 from .compute import bytes_per_param, flops_per_token, kv_cache_bytes, prefill_flops
 from .spec import ArchFacts
 
@@ -84,6 +84,8 @@ def load_accelerators(path: str | Path | None = None) -> dict[str, Accelerator]:
             text = Path(path).expanduser().read_text("utf-8")
         except OSError as e:
             raise ConfigError(f"{where}: cannot read accelerator table ({e.strerror})") from None
+        except UnicodeDecodeError as e:
+            raise not_utf8(where, e) from None
     try:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as e:

@@ -13,7 +13,7 @@ from rich.table import Table
 from ..data.cache import cache_dir, is_pulled
 from ..data.files import ENV_VAR, sha256_file
 from ..data.sources import Catalog, FileSource, catalog, matches
-from ..errors import DataError
+from ..errors import ConfigError, DataError
 from .console import stdout_console
 
 data_app = typer.Typer(
@@ -49,6 +49,7 @@ def pull_command(
     if no_source:
         raise DataError(f"no pull source for {', '.join(no_source)} (a plug-in's data): put its "
                         f"files under --data-dir or ${ENV_VAR}")
+    _check_mirror(mirror)
     root = cache_dir(cache)
     files = table.select(p for prefixes in wanted.values() for p in prefixes)
     err = Console(stderr=True)
@@ -74,6 +75,16 @@ def pull_command(
     print(f"{len(result.got)} file(s) downloaded ({_mb(sum(got.values()))}), "
           f"{len(result.present)} already there and verified, in {root}")
     _fail_if_incomplete(result.failed, result.unsourced, result.offline)
+
+
+def _check_mirror(mirror: str | None) -> None:
+    """A mirror is an http(s) URL: anything else is one line naming where it was given."""
+    from ..data.cache import MIRROR_ENV
+
+    given, where = (mirror, "--mirror") if mirror is not None else (
+        os.environ.get(MIRROR_ENV), f"${MIRROR_ENV}")
+    if given and not given.startswith(("http://", "https://")):
+        raise ConfigError(f"{where} must be an http:// or https:// URL: {given!r}")
 
 
 def _fail_if_incomplete(failed: list[tuple[str, str]], unsourced: list[str],

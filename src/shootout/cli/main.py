@@ -85,6 +85,18 @@ class _LazyGroup(typer.core.TyperGroup):
     def list_commands(self, ctx: Any) -> list[str]:
         return list(self.commands)  # the names alone: nothing is loaded to list them
 
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as e:
+            # typer turns Ctrl-C into Exit(130), which non-standalone mode returns instead of
+            # raising: an exception typer does not know carries it out to `main`
+            raise _Interrupted() from e
+
+
+class _Interrupted(Exception):
+    """Ctrl-C (SIGINT) during a command."""
+
 
 app = typer.Typer(
     name="shootout",
@@ -138,7 +150,10 @@ _USAGE_ERRORS = _classes("UsageError")
 _CLICK_ERRORS = _classes("ClickException")
 # typer's own Exit/Abort (typer.exceptions) are not click's once click is vendored
 _EXITS: tuple[type[BaseException], ...] = (*_classes("Exit"), typer.Exit)
-_ABORTS: tuple[type[BaseException], ...] = (*_classes("Abort"), typer.Abort, KeyboardInterrupt)
+_ABORTS: tuple[type[BaseException], ...] = (
+    *_classes("Abort"), typer.Abort, KeyboardInterrupt, _Interrupted,
+)
+EXIT_INTERRUPTED = 130
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -146,21 +161,33 @@ def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in args
     # `--debug` is global: accept it after the subcommand too (`shootout run --debug ...`)
     args = [a for a in args if a != "--debug"]
+    code: Any = None
     try:
         if "run" in args[:1]:
             from .run import expand_aliases
 
             args = ["run", *expand_aliases(args[1:])]
-        app(args=(["--debug"] if debug else []) + args, standalone_mode=False,
-            prog_name="shootout")
+        code = app(args=(["--debug"] if debug else []) + args, standalone_mode=False,
+                   prog_name="shootout")
     except _EXITS as e:
         sys.exit(_exit_code(e))
     except _ABORTS:  # before Exception: typer's Abort is a RuntimeError
-        _fail("interrupted; rerun the same command (or --resume RUN_ID) to continue", 130)
+        _interrupted()
     except Exception as e:
         if debug:
             raise
         _report(e, args)
+    # non-standalone typer returns the code of an Exit raised in a command (Ctrl-C is
+    # Exit(130)) rather than raising it; a command's own return value is None
+    if isinstance(code, int) and not isinstance(code, bool) and code:
+        if code == EXIT_INTERRUPTED:
+            _interrupted()
+        sys.exit(code)
+
+
+def _interrupted() -> None:
+    _fail("interrupted; rerun the same command (or --resume RUN_ID) to continue",
+          EXIT_INTERRUPTED)
 
 
 def _report(e: Exception, args: list[str]) -> None:

@@ -28,7 +28,7 @@ def rescore_command(
 ) -> None:
     """Recompute item scores from stored responses with the current scorers (nothing is
     sent), record the scorer versions in the run manifest, and show what changed."""
-    db = open_store(store)
+    db = open_store(store, write=True)
     names = [b.strip() for b in benchmarks.split(",") if b.strip()] if benchmarks else None
     before = _primary(results_payload(db, run_id)) if db.get_run(run_id) else {}
     out = rescore_run(db, run_id, names, data_dir=data_dir)

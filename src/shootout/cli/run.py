@@ -57,10 +57,10 @@ ModelOpt = Annotated[
     typer.Option("--model", "-m", help="Model spec (repeatable): local, gguf:PATH, openai:MODEL."),
 ]
 BenchmarksOpt = Annotated[
-    str | None,
+    list[str] | None,
     typer.Option(
         "--benchmarks", "--tasks", "-b",
-        help="Comma-separated benchmarks or suites (default: quick).",
+        help="Comma-separated benchmarks or suites (repeatable; default: quick).",
     ),
 ]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML run configuration.")]
@@ -206,7 +206,9 @@ def run_command(
                     "cache": cache.value if cache is not None else None,
                     "protocol": protocol.value, "sampling": {
                         "temperature": temperature, "top_p": top_p, "max_tokens": max_tokens}}
-        cfg = _cli_config(model or ["local"], benchmarks or "quick", flags,
+        # the defaults apply where the option is absent, not to an empty value (an error)
+        cfg = _cli_config(["local"] if model is None else model,
+                          "quick" if benchmarks is None else ",".join(benchmarks), flags,
                           {"scoring": scoring}, run_opts, fewshot, option or [],
                           model_arg or [])
     if not resume:
@@ -268,9 +270,31 @@ def _execute(cfg: RunConfig, db: Store, data_dir: str | None, *, progress: bool,
         raise BudgetError(stop_message(run_id, run["manifest"].get("budget") or {}))
     if failed := db.count_failed(run_id):
         raise PartialResultsError(
-            f"{failed} samples failed after retries and are left out of the scores; "
+            f"{failed} samples failed after retries and are left out of the scores"
+            f"{_why_failed(cfg, db, run_id)}; "
             f"rerun the same command (or --resume {run_id}) to retry them"
         )
+
+
+def _why_failed(cfg: RunConfig, db: Store, run_id: str) -> str:
+    """` (most common: N × ERROR)`, the error cut short, with the key's variable where the
+    endpoint refused the credentials."""
+    reasons = db.failure_reasons(run_id, limit=1)
+    if not reasons:
+        return ""
+    model, error, n = reasons[0]
+    text = " ".join(error.split())
+    if len(text) > 200:
+        text = text[:199] + "…"
+    hint = ""
+    if any(f"HTTP {code}" in text for code in (401, 403)):
+        from ..providers.registry import validate_options
+
+        for m in cfg.models:
+            if m.display == model:
+                env = getattr(validate_options(m.spec, m.provider_options), "api_key_env", None)
+                hint = f": check ${env}" if env else ""
+    return f" (most common: {n} × {model}: {text}{hint})"
 
 
 def _cli_config(
@@ -410,6 +434,7 @@ def _with_cli_extras(
 ) -> RunConfig:
     """A config file, with `-o` options and `--dry-run` from the command line on top."""
     cfg = validate_config(data, source)
+    check_config_file(cfg, source)
     if not options and not dry_run:
         return cfg
     extra = parse_options(options, [b.name for b in cfg.benchmarks])
@@ -418,6 +443,23 @@ def _with_cli_extras(
         for b in cfg.benchmarks
     ]
     return cfg.model_copy(update={"benchmarks": benches, "dry_run": cfg.dry_run or dry_run})
+
+
+def check_config_file(cfg: RunConfig, source: str) -> None:
+    """What the run would find wrong only once it starts (a benchmark's name or options, an
+    endpoint's URL), found now and said with the file and key it is in."""
+    from ..benchmarks import get_benchmark_class
+    from ..providers.http import base_url_problem
+
+    for bench in cfg.benchmarks:  # suites expanded: named by the benchmark, not its index
+        try:
+            get_benchmark_class(bench.name).validate_options(bench.options)
+        except ConfigError as e:
+            raise ConfigError(f"{source}: benchmarks: {e}") from None
+    for model in cfg.models:
+        url = model.provider_options.get("base_url")
+        if isinstance(url, str) and (bad := base_url_problem(url)):
+            raise ConfigError(f"{source}: models: {model.spec}: base_url {bad}")
 
 
 def _resumed_config(db: Store, run_id: str) -> RunConfig:

@@ -33,12 +33,16 @@ def runs_command(
     stdout_console().print(_table(rows, db.path))
 
 
-def open_store(store: Path | None) -> Store:
-    """The results store named, or the default one; it must exist (nothing is created)."""
-    path = store or default_store_path()
-    if not Path(path).exists():
+def open_store(store: Path | None, *, write: bool = False) -> Store:
+    """The results store named, or the default one; it must exist (nothing is created) and
+    be a shootout store (another application's file is refused untouched). For a command
+    that only reads (`write` False), a store that cannot be written is opened read-only."""
+    path = Path(store or default_store_path())
+    if not path.exists():
         raise ConfigError(f"no results store at {path}; run `shootout run` first")
-    return Store(path)
+    if path.is_dir():
+        raise ConfigError(f"{path} is a folder, not a results store")
+    return Store(path) if write else Store.open_existing(path)
 
 
 def latest_run(db: Store) -> str:

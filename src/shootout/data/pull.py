@@ -102,8 +102,11 @@ def pull(
                         unreachable[host] = result.offline = result.offline or str(e)
                         result.failed += [(f.path, str(e)) for f in group]
                         continue
-                    # after the fact, so that a pull that cannot start says one line only
-                    progress(f"{len(group)} file(s) from {src.describe()}")
+                    # after the fact, so that a pull that cannot start says one line only;
+                    # the files written, not those asked for (the others are failures)
+                    got = {p for p, _ in result.got}
+                    if written := sum(f.path in got for f in group):
+                        progress(f"{written} file(s) from {src.describe()}")
     finally:
         _write_sums(root, folders, table)
         _prune_empty(root, folders)

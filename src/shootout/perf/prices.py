@@ -25,7 +25,7 @@ from urllib.parse import urlparse
 
 import yaml
 
-from ..errors import ConfigError
+from ..errors import ConfigError, not_utf8
 
 SHIPPED = Path(__file__).with_name("prices.yaml")
 _NUMBERS = ("input_per_m", "cached_input_per_m", "output_per_m", "per_hour",
@@ -101,6 +101,8 @@ def load_table(path: Path | str) -> PriceTable:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as e:
         raise ConfigError(f"cannot read price table {path}: {e.strerror}") from e
+    except UnicodeDecodeError as e:
+        raise not_utf8(path, e) from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)

@@ -13,6 +13,7 @@ import base64
 import importlib.util
 import json
 import os
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -69,6 +70,43 @@ def aiohttp_transport(max_connections: int) -> httpx.AsyncBaseTransport:
         limits=httpx.Limits(max_connections=max(max_connections, 1), keepalive_expiry=30.0))
 
 
+
+_WARNED_KEYS: set[str] = set()
+
+
+def _warn_no_key(variable: str, base_url: str) -> None:
+    """Once per variable: a hosted endpoint asked with no key (a local server needs none)."""
+    if variable in _WARNED_KEYS or _is_local(base_url):
+        return
+    from .replicas import display_url  # (it imports this module)
+
+    _WARNED_KEYS.add(variable)
+    print(f"warning: ${variable} is not set: requests to {display_url(base_url)} are sent "
+          "without an API key", file=sys.stderr)
+
+
+def _is_local(base_url: str) -> bool:
+    """Whether the URL's host is this machine or a private network's (a self-hosted server)."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(base_url).hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return ip.is_loopback or ip.is_private or ip.is_link_local
+
+
+def base_url_problem(base_url: str) -> str | None:
+    """What is wrong with an endpoint's base URL (None: nothing), said after its name."""
+    if not base_url.startswith(("http://", "https://")):
+        return f"must start with http:// or https://: {base_url!r}"
+    return None
+
+
 class HTTPClient:
     """A pooled client for one endpoint. The key is read from `api_key_env` here, kept only in
     the request headers, and replaced by "[redacted]" in every error text."""
@@ -86,11 +124,13 @@ class HTTPClient:
         # a transport (tests: httpx.MockTransport), or the HTTP stack to build one on
         transport: httpx.AsyncBaseTransport | Literal["auto", "httpx", "aiohttp"] | None = None,
     ) -> None:
-        if not base_url.startswith(("http://", "https://")):
-            raise ConfigError(f"--base-url must start with http:// or https://: {base_url!r}")
+        if bad := base_url_problem(base_url):
+            raise ConfigError(f"--base-url {bad}")
         self.base_url = base_url.rstrip("/")
         all_headers = {"Content-Type": "application/json", **(headers or {})}
         key = os.environ.get(api_key_env) if api_key_env else None
+        if api_key_env and not key:
+            _warn_no_key(api_key_env, self.base_url)
         if key:
             all_headers[auth_header] = f"{auth_prefix}{key}"
         self.secret = key or None

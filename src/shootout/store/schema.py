@@ -8,6 +8,7 @@ what is there first, so it is safe to run on every open and from several process
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Callable
 
@@ -149,6 +150,11 @@ def statements(script: str) -> list[str]:
     return [s for s in out if s]
 
 
+def tables(script: str) -> list[str]:
+    """The tables a script creates, in its order."""
+    return re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", script)
+
+
 def columns(db: sqlite3.Connection, table: str) -> list[str]:
     """A table's column names, in their order."""
     return [r[1] for r in db.execute(f"PRAGMA table_info({table})")]
@@ -195,6 +201,11 @@ def _built_results(db: sqlite3.Connection) -> None:
 
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _sample_detail, _perf_tables, _monitor_tables, _response_facts, _built_results)
+
+
+# every table of a store that is up to date (the migrations applied)
+STORE_TABLES: tuple[str, ...] = tuple(
+    tables(SCHEMA + PERF_SCHEMA + MONITOR_SCHEMA + FACTS_SCHEMA + BUILT_SCHEMA))
 
 
 def migrate(db: sqlite3.Connection) -> None:

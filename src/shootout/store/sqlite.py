@@ -24,7 +24,7 @@ from .browse import BrowseStore
 from .built import BuiltStore
 from .probes import ProbeStore
 from .rows import ANSWERED, PerfLevelRow, RunRecord, SampleRow, StoredResponse
-from .schema import SCHEMA, SCHEMA_VERSION, migrate, statements
+from .schema import SCHEMA, SCHEMA_VERSION, STORE_TABLES, migrate, statements
 from .schema import columns as _columns
 
 try:
@@ -55,8 +55,13 @@ def default_store_path() -> Path:
 class Store(ProbeStore, BuiltStore, BrowseStore):
     """One SQLite file. Safe for several processes: WAL plus a busy timeout."""
 
+    writable = True  # False where opened read-only (`reader`, `open_existing`)
+
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
+        kind, reason = inspect_file(self.path)
+        if kind == "foreign":  # another application's file: not a byte of it is changed
+            raise StoreError(f"{self.path} is not a shootout results store ({reason})")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT, isolation_level=None)
@@ -106,14 +111,43 @@ class Store(ProbeStore, BuiltStore, BrowseStore):
     @classmethod
     def reader(cls, path: Path | str) -> Store:
         """The store at `path` opened read-only, without its set-up (WAL, schema, migrations),
-        for a process that only reads a store another has opened (`analysis.parallel`)."""
+        for a process that only reads a store another has opened (`analysis.parallel`), or a
+        store on read-only media (`open_existing`)."""
         self = cls.__new__(cls)
         self.path = Path(path)
+        self.writable = False
         try:
-            self._db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True,
-                                       timeout=_BUSY_TIMEOUT, isolation_level=None)
+            self._db = _read_only(self.path)
         except sqlite3.DatabaseError as e:
             raise StoreError(f"cannot open results store {self.path}: {e}") from e
+        return self
+
+    @classmethod
+    def open_existing(cls, path: Path | str) -> Store:
+        """An existing store, for a command that only reads it: a file that is not a
+        shootout store is refused untouched; one that cannot be written (read-only file or
+        media) is opened read-only, and what the command would keep in it is not kept."""
+        path = Path(path)
+        kind, reason = inspect_file(path)
+        if kind != "store":
+            why = reason if kind == "foreign" else "it is empty"
+            raise StoreError(f"{path} is not a shootout results store ({why})")
+        if _can_write(path):
+            return cls(path)
+        self = cls.reader(path)
+        try:
+            self._check_version()
+            have = {r[0] for r in self._db.execute(
+                "SELECT name FROM sqlite_master WHERE type='table'")}
+        except sqlite3.DatabaseError as e:
+            self.close()
+            raise StoreError(f"cannot read results store {path}: {e}") from e
+        missing = [t for t in STORE_TABLES if t not in have]
+        if missing:
+            self.close()
+            raise StoreError(f"{path} cannot be written and was made by an older shootout "
+                             f"(no {', '.join(missing)} table): open it once where it can be "
+                             "written, or copy it somewhere writable")
         return self
 
     def close(self) -> None:
@@ -290,6 +324,13 @@ class Store(ProbeStore, BuiltStore, BrowseStore):
         ).fetchone()
         return int(row[0])
 
+    def failure_reasons(self, run_id: str, limit: int = 3) -> list[tuple[str, str, int]]:
+        """(model, error, samples) of a run's failed samples, the most common first."""
+        return [(str(m), str(e or "no error stored"), int(n)) for m, e, n in self._db.execute(
+            "SELECT model, error, COUNT(*) FROM samples WHERE run_id=? AND status NOT IN "
+            "('ok', 'truncated') GROUP BY model, error ORDER BY COUNT(*) DESC, model LIMIT ?",
+            (run_id, limit))]
+
     def put_sample(self, run_id: str, row: SampleRow, attempts: int = 0) -> None:
         self._db.execute(
             "INSERT OR REPLACE INTO samples VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -350,7 +391,9 @@ class Store(ProbeStore, BuiltStore, BrowseStore):
             args += list(benchmarks)
         sql += " ORDER BY s.model, s.benchmark, s.item_id, s.repeat"
         # a cursor of its own: the caller may write (rescore) while this one is read
-        cur = sqlite3.connect(self.path, timeout=30.0).execute(sql, args)
+        own = (sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT) if self.writable
+               else _read_only(self.path))
+        cur = own.execute(sql, args)
         try:
             for r in cur:
                 yield (_sample(r), None if r[13] is None else _fast_loads(r[13]),
@@ -440,6 +483,67 @@ class Store(ProbeStore, BuiltStore, BrowseStore):
 
     def integrity_check(self) -> str:
         return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
+
+
+def _read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection that writes nothing, not even WAL's shared-memory file: where
+    that file cannot be created (read-only media), the database is read as immutable."""
+    uri = path.resolve().as_uri()
+    db = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=_BUSY_TIMEOUT,
+                         isolation_level=None)
+    try:
+        db.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+        return db
+    except sqlite3.OperationalError as e:
+        db.close()
+        if "unable to open" not in str(e) and "readonly" not in str(e):
+            raise
+    return sqlite3.connect(f"{uri}?immutable=1", uri=True, timeout=_BUSY_TIMEOUT,
+                           isolation_level=None)
+
+
+def _can_write(path: Path) -> bool:
+    """Whether the store and (for WAL's two side files) its folder can be written."""
+    if not os.access(path, os.W_OK):
+        return False
+    sides = [path.with_name(path.name + s) for s in ("-wal", "-shm")]
+    return os.access(path.parent, os.W_OK) or all(os.access(p, os.W_OK) for p in sides)
+
+
+def inspect_file(path: Path) -> tuple[str, str]:
+    """What the file at `path` is, found without writing to it: ("store", ""), ("empty", "")
+    (no file, an empty one, or an SQLite database with no tables yet), ("foreign", why), or
+    ("unknown", why) where it cannot be read (the caller's own open then says why)."""
+    try:
+        if not path.is_file() or path.stat().st_size == 0:
+            return "empty", ""
+        with path.open("rb") as f:
+            head = f.read(16)
+    except OSError as e:
+        return "unknown", str(e.strerror)
+    if head != b"SQLite format 3\x00":
+        return "foreign", "not an SQLite database"
+    try:
+        db = _read_only(path)
+    except sqlite3.DatabaseError as e:
+        return "unknown", str(e)
+    try:
+        names = {r[0] for r in db.execute(
+            "SELECT name FROM sqlite_master WHERE type='table'")}
+        if not names:
+            return "empty", ""
+        runs = {r[1] for r in db.execute("PRAGMA table_info(runs)")}
+        if runs and not {"run_id", "status", "spec_json"} <= runs:
+            return "foreign", "its runs table has other columns"
+        if "meta" not in names or "runs" not in names:
+            return "foreign", f"its tables are not shootout's: {', '.join(sorted(names)[:5])}"
+        if db.execute("SELECT 1 FROM meta WHERE key='schema_version'").fetchone() is None:
+            return "foreign", "its meta table has no shootout schema version"
+    except sqlite3.DatabaseError as e:
+        return "unknown", str(e)
+    finally:
+        db.close()
+    return "store", ""
 
 
 def _fast_loads(text: str) -> Any:

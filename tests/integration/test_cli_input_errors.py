@@ -1,0 +1,200 @@
+"""Bad input found by a user audit: each gives one line on stderr naming what is wrong and a
+non-zero exit, never an internal error."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+NOT_UTF8 = b"\xff\xfemodels: [openai:m]\n"
+
+
+def run_cli(cmd: list[str], *args: str, env_extra: dict[str, str] | None = None,
+            timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **(env_extra or {})}
+    return subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=timeout,
+                          env=env)
+
+
+def one_line_error(p: subprocess.CompletedProcess[str], *needles: str) -> str:
+    assert p.returncode != 0, p.stdout
+    lines = [x for x in p.stderr.splitlines() if x.strip()]
+    assert len(lines) == 1, p.stderr
+    line = lines[0]
+    assert line.startswith("error: ") and "internal error" not in line, line
+    for n in needles:
+        assert n in line, line
+    return line
+
+
+@pytest.fixture
+def store(tmp_path) -> Path:
+    from shootout.report.sample_data import build_sample_store
+
+    path = tmp_path / "s.sqlite"
+    build_sample_store(path).close()
+    return path
+
+
+def test_a_run_config_that_is_not_utf8(shootout_cmd, tmp_path):
+    cfg = tmp_path / "run.yaml"
+    cfg.write_bytes(NOT_UTF8)
+    p = run_cli(shootout_cmd, "run", "-c", str(cfg), "--store", str(tmp_path / "s.db"))
+    one_line_error(p, str(cfg), "not UTF-8 text")
+    assert p.returncode == 2
+
+
+def test_report_profiles_that_are_not_utf8(shootout_cmd, tmp_path, store):
+    profiles = tmp_path / "profiles.yaml"
+    profiles.write_bytes(NOT_UTF8)
+    p = run_cli(shootout_cmd, "report", "--profiles", str(profiles), "--store", str(store))
+    one_line_error(p, str(profiles), "not UTF-8 text")
+    assert p.returncode == 2
+
+
+def test_a_price_table_that_is_not_utf8(shootout_cmd, tmp_path, store):
+    prices = tmp_path / "prices.yaml"
+    prices.write_bytes(NOT_UTF8)
+    p = run_cli(shootout_cmd, "results", "--store", str(store),
+                env_extra={"SHOOTOUT_PRICES": str(prices)})
+    one_line_error(p, str(prices), "not UTF-8 text")
+    assert p.returncode == 2
+
+
+def _dry_run(shootout_cmd, tmp_path, data_dir, *args: str) -> subprocess.CompletedProcess[str]:
+    return run_cli(shootout_cmd, "run", "-m", "openai:m", "--base-url", "http://127.0.0.1:9/v1",
+                   *args, "--limit", "1", "--dry-run", "--json", "--data-dir", str(data_dir),
+                   "--store", str(tmp_path / "s.db"))
+
+
+def _benchmarks(p: subprocess.CompletedProcess[str]) -> list[str]:
+    import json
+
+    assert p.returncode == 0, p.stderr
+    return sorted(json.loads(p.stdout)["manifest"]["benchmarks"])
+
+
+@pytest.mark.parametrize("value", ["", ",", " "])
+def test_an_empty_benchmark_list_is_an_error_not_the_quick_suite(
+        shootout_cmd, tmp_path, data_dir, value):
+    p = _dry_run(shootout_cmd, tmp_path, data_dir, "-b", value)
+    one_line_error(p, "no benchmarks given")
+    assert p.returncode == 2
+
+
+def test_an_empty_model_is_an_error_not_the_local_model(shootout_cmd, tmp_path):
+    p = run_cli(shootout_cmd, "run", "-m", "", "-b", "arc_easy", "--dry-run",
+                "--store", str(tmp_path / "s.db"))
+    one_line_error(p, "unknown model spec ''")
+    assert p.returncode == 2
+
+
+def test_benchmarks_is_repeatable(shootout_cmd, tmp_path, data_dir):
+    p = _dry_run(shootout_cmd, tmp_path, data_dir, "-b", "arc_easy", "-b", "hellaswag,mmlu",
+                 "--tasks", "arc_easy")
+    assert _benchmarks(p) == ["arc_easy", "hellaswag", "mmlu"]
+
+
+@pytest.mark.parametrize(("body", "needle"), [
+    ("benchmarks: [{name: arc_easy, options: {foo: 5}}]",
+     "benchmarks: arc_easy: option foo: Extra inputs are not permitted"),
+    ("benchmarks: [{name: nosuch}]", "benchmarks: unknown benchmark 'nosuch'"),
+    ("models: [{spec: 'openai:m', base_url: 'not a url'}]\nbenchmarks: [arc_easy]",
+     "models: openai:m: base_url must start with http:// or https://: 'not a url'"),
+], ids=["option", "name", "base_url"])
+def test_a_config_error_names_the_file_and_key(shootout_cmd, tmp_path, data_dir, body, needle):
+    cfg = tmp_path / "run.yaml"
+    text = body if body.startswith("models") else f"models: ['openai:m']\n{body}"
+    cfg.write_text(text + "\nlimit: 1\n", encoding="utf-8")
+    p = run_cli(shootout_cmd, "run", "-c", str(cfg), "--dry-run", "--data-dir", str(data_dir),
+                "--store", str(tmp_path / "s.db"))
+    line = one_line_error(p, f"{cfg}: {needle}")
+    assert "--base-url" not in line
+    assert p.returncode == 2
+
+
+def test_a_bad_base_url_on_the_command_line_names_the_flag(shootout_cmd, tmp_path, data_dir):
+    p = run_cli(shootout_cmd, "run", "-m", "openai:m", "--base-url", "not a url", "-b",
+                "arc_easy", "--limit", "1", "--data-dir", str(data_dir),
+                "--store", str(tmp_path / "s.db"))
+    one_line_error(p, "--base-url must start with http:// or https://")
+
+
+def test_failed_samples_say_the_most_common_error(shootout_cmd, tmp_path, data_dir):
+    from shootout.testing import FakeOpenAIServer
+
+    def refuse(body):
+        return {"error": {"message": "Incorrect API key provided", "code": "invalid_api_key"}}
+
+    with FakeOpenAIServer(reject_fn=refuse) as srv:
+        p = run_cli(shootout_cmd, "run", "-m", "openai:m", "--base-url", srv.base_url, "-b",
+                    "arc_easy", "--limit", "3", "--data-dir", str(data_dir), "--no-progress",
+                    "--store", str(tmp_path / "s.db"))
+    assert p.returncode == 1, p.stderr
+    line = [x for x in p.stderr.splitlines() if x.startswith("error: ")]
+    assert len(line) == 1, p.stderr
+    assert "3 samples failed after retries" in line[0]
+    assert "(most common: 3 × m: HTTP 400 from /v1/chat/completions: " in line[0], line[0]
+    assert "Incorrect API key provided" in line[0]
+
+
+def test_a_refused_key_names_its_variable(tmp_path):
+    from shootout.cli.run import _why_failed
+    from shootout.config import validate_config
+    from shootout.store import SampleRow, Store
+
+    cfg = validate_config({"models": [{"spec": "openai:m", "api_key_env": "MY_KEY"}],
+                           "benchmarks": ["arc_easy"]}, "test")
+    db = Store(tmp_path / "s.db")
+    for i in range(3):
+        db.put_sample("r1", SampleRow("m", "arc_easy", str(i), 0, "", "failed", {}, None, "",
+                                      False, "HTTP 401 from /v1/chat/completions: bad key", None))
+    assert _why_failed(cfg, db, "r1") == (
+        " (most common: 3 × m: HTTP 401 from /v1/chat/completions: bad key: check $MY_KEY)")
+    db.close()
+
+
+@pytest.mark.parametrize(("url", "warned"), [
+    ("https://api.example.invalid/v1", True),
+    ("http://127.0.0.1:9/v1", False),
+    ("http://localhost:9/v1", False),
+    ("http://10.1.2.3:8000/v1", False),
+])
+def test_an_unset_key_variable_is_warned_for_a_hosted_endpoint(
+        shootout_cmd, tmp_path, data_dir, url, warned):
+    env = {k: v for k, v in os.environ.items() if k != "NOPE_KEY"}
+    p = subprocess.run([*shootout_cmd, "run", "-m", "openai:m", "--base-url", url,
+                        "--api-key-env", "NOPE_KEY", "-b", "arc_easy,hellaswag", "--limit", "1",
+                        "--dry-run", "--data-dir", str(data_dir),
+                        "--store", str(tmp_path / "s.db")],
+                       capture_output=True, text=True, timeout=120, env=env)
+    assert p.returncode == 0, p.stderr
+    warnings = [x for x in p.stderr.splitlines() if "NOPE_KEY" in x]
+    if warned:  # once, though two benchmarks
+        assert warnings == [f"warning: $NOPE_KEY is not set: requests to {url} are sent "
+                            "without an API key"]
+    else:
+        assert warnings == []
+
+
+_LLAMA = {"model_type": "llama", "architectures": ["LlamaForCausalLM"], "hidden_size": 2048,
+          "num_hidden_layers": 16, "num_attention_heads": 32, "num_key_value_heads": 8,
+          "intermediate_size": 8192, "vocab_size": 128256, "max_position_embeddings": 131072}
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("num_attention_heads", 0), ("num_key_value_heads", 0), ("hidden_size", -2048),
+    ("num_hidden_layers", 0),
+])
+def test_arch_refuses_a_size_that_is_not_positive(shootout_cmd, tmp_path, field, value):
+    import json
+
+    path = tmp_path / "zero.json"
+    path.write_text(json.dumps({**_LLAMA, field: value}), encoding="utf-8")
+    p = run_cli(shootout_cmd, "arch", str(path))
+    one_line_error(p, f"{path}: field {field!r} is {value}; it must be a positive integer")
+    assert p.returncode == 2
+    assert p.stdout == ""

@@ -1,0 +1,52 @@
+"""Ctrl-C (SIGINT) stops a command with one line and exit 130; a rerun continues the run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+
+from shootout.testing import FakeOpenAIServer
+
+
+def _args(url: str, store, data_dir) -> list[str]:
+    return ["run", "-m", "openai:fake-model", "--base-url", url, "-b", "arc_easy",
+            "--limit", "12", "--concurrency", "1", "--store", str(store),
+            "--data-dir", str(data_dir), "--no-progress"]
+
+
+def _ok_samples(store) -> int:
+    db = sqlite3.connect(store)
+    try:
+        return int(db.execute("SELECT COUNT(*) FROM samples WHERE status='ok'").fetchone()[0])
+    finally:
+        db.close()
+
+
+def test_sigint_exits_130_with_one_line_and_the_rerun_resumes(shootout_cmd, tmp_path, data_dir):
+    store = tmp_path / "s.sqlite"
+    with FakeOpenAIServer(ttft=0.15) as srv:
+        proc = subprocess.Popen([*shootout_cmd, *_args(srv.base_url, store, data_dir)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 60
+        while len(srv.requests) < 4 and time.time() < deadline:
+            time.sleep(0.01)
+        assert len(srv.requests) >= 4, "the run sent no requests"
+        os.kill(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, err
+        lines = [x for x in err.splitlines() if x.strip()]
+        assert lines[-1].startswith("error: interrupted"), err
+        assert "rerun the same command" in lines[-1]
+        assert "Traceback" not in err
+        kept = _ok_samples(store)
+        assert kept >= 1
+        sent = len(srv.requests)
+        done = subprocess.run([*shootout_cmd, *_args(srv.base_url, store, data_dir)],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        # only what was not stored is asked again
+        assert len(srv.requests) - sent <= 12 - kept + 1
+    assert _ok_samples(store) == 12

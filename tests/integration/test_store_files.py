@@ -1,0 +1,130 @@
+"""A --store that is not a shootout store is refused in one line and left byte for byte as it
+was; a store that cannot be written is still read (nothing kept in it)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+def _run(cmd: list[str], *args: str, **kw: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=120,
+                          **kw)  # type: ignore[call-overload]
+
+
+def _one_line(p: subprocess.CompletedProcess[str], *needles: str) -> str:
+    lines = [x for x in p.stderr.splitlines() if x.strip()]
+    assert len(lines) == 1, p.stderr
+    assert lines[0].startswith("error: ") and "internal error" not in lines[0], lines[0]
+    for n in needles:
+        assert n in lines[0], lines[0]
+    return lines[0]
+
+
+def _other_apps_runs(path: Path) -> None:
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE runs (id INTEGER PRIMARY KEY, name TEXT)")
+    db.execute("INSERT INTO runs VALUES (1, 'morning jog')")
+    db.commit()
+    db.close()
+
+
+def _other_apps_notes(path: Path) -> None:
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE notes (body TEXT)")
+    db.execute("INSERT INTO notes VALUES ('milk')")
+    db.commit()
+    db.close()
+
+
+def _not_sqlite(path: Path) -> None:
+    path.write_bytes(b"\xff\xfe just some bytes, not a database\n" * 10)
+
+
+READERS = [["runs"], ["results"], ["results", "r1"], ["report"], ["export", "r1", "-o", "-"],
+           ["view", "r1", "--port", "0"], ["monitor", "--summary"]]
+
+
+@pytest.mark.parametrize("make", [_other_apps_runs, _other_apps_notes, _not_sqlite])
+@pytest.mark.parametrize("command", READERS, ids=lambda c: "-".join(c[:1]))
+def test_a_read_only_command_refuses_a_file_that_is_not_a_store_untouched(
+        shootout_cmd, tmp_path, make, command):
+    path = tmp_path / "other.db"
+    make(path)
+    before = path.read_bytes()
+    p = _run(shootout_cmd, *command, "--store", str(path))
+    assert p.returncode == 5, p.stderr
+    _one_line(p, str(path), "is not a shootout results store")
+    assert path.read_bytes() == before
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["other.db"]  # no -wal, no -shm
+
+
+def test_run_into_another_apps_runs_table_is_one_line_exit_5(shootout_cmd, tmp_path, data_dir):
+    path = tmp_path / "other.db"
+    _other_apps_runs(path)
+    before = path.read_bytes()
+    p = _run(shootout_cmd, "run", "-m", "openai:m", "--base-url", "http://127.0.0.1:9/v1",
+             "-b", "arc_easy", "--limit", "2", "--data-dir", str(data_dir),
+             "--store", str(path), "--no-progress")
+    assert p.returncode == 5, p.stderr
+    _one_line(p, f"{path} is not a shootout results store (its runs table has other columns)")
+    assert path.read_bytes() == before
+
+
+def _freeze(paths: list[Path], on: bool) -> None:
+    """Make files and folders unwritable even by root (who writes through file modes): the
+    immutable attribute, as read-only media would."""
+    for p in paths:
+        if os.geteuid() == 0:
+            r = subprocess.run(["chattr", "+i" if on else "-i", str(p)], capture_output=True)
+            if r.returncode and on:
+                pytest.skip(f"cannot make {p} immutable: {r.stderr!r}")
+        else:
+            p.chmod((0o555 if p.is_dir() else 0o444) if on else 0o755)
+
+
+@pytest.fixture
+def read_only_store(tmp_path) -> Iterator[Path]:
+    """The report's sample store in a folder that cannot be written, as on read-only media."""
+    from shootout.report.sample_data import build_sample_store
+
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    path = folder / "s.sqlite"
+    build_sample_store(path).close()
+    assert sorted(x.name for x in folder.iterdir()) == ["s.sqlite"]
+    _freeze([path, folder], True)
+    try:
+        yield path
+    finally:
+        _freeze([path, folder], False)
+
+
+def _as_reader(cmd: list[str], *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return _run(cmd, *args, cwd=str(cwd))
+
+
+@pytest.mark.parametrize("command", [["runs"], ["results"], ["results", "--json"],
+                                     ["report"], ["export", "-o", "-"]],
+                         ids=lambda c: "-".join(c))
+def test_a_store_that_cannot_be_written_is_read(read_only_store, command):
+    cmd = [sys.executable, "-m", "shootout"]  # run from the store's folder: cwd unwritable
+    before = read_only_store.read_bytes()
+    if command[0] == "export":
+        runs = _as_reader(cmd, "runs", "--json", "--store", str(read_only_store),
+                          cwd=read_only_store.parent)
+        command = ["export", json.loads(runs.stdout)["runs"][0]["run_id"], *command[1:]]
+    p = _as_reader(cmd, *command, "--store", str(read_only_store), cwd=read_only_store.parent)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip()
+    assert "error" not in p.stderr
+    assert read_only_store.read_bytes() == before
+    assert sorted(x.name for x in read_only_store.parent.iterdir()) == ["s.sqlite"]
+    assert not os.access(read_only_store, os.W_OK)
