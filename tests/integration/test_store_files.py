@@ -128,3 +128,29 @@ def test_a_store_that_cannot_be_written_is_read(read_only_store, command):
     assert read_only_store.read_bytes() == before
     assert sorted(x.name for x in read_only_store.parent.iterdir()) == ["s.sqlite"]
     assert not os.access(read_only_store, os.W_OK)
+
+
+def test_a_stores_file_is_looked_at_through_sqlite_only(tmp_path, monkeypatch):
+    """Telling a store from another file must not open the file with a descriptor of its
+    own: closing it would drop the POSIX locks this process's open connections hold on it
+    (sqlite.org, "How To Corrupt An SQLite Database File", 2.2); a run of the test suite
+    found a store malformed so."""
+    import builtins
+    import io
+
+    from shootout.store.sqlite import Store
+
+    path = tmp_path / "s.sqlite"
+    first = Store(path)  # a connection of this process, open on the file
+    real_open = builtins.open
+
+    def guarded(file, *args, **kwargs):  # type: ignore[no-untyped-def]
+        assert Path(str(file)).resolve() != path.resolve(), "the store was opened directly"
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", guarded)
+    monkeypatch.setattr(io, "open", guarded)
+    second = Store(path)
+    assert second.integrity_check() == "ok" and first.integrity_check() == "ok"
+    second.close()
+    first.close()

@@ -514,18 +514,19 @@ def inspect_file(path: Path) -> tuple[str, str]:
     """What the file at `path` is, found without writing to it: ("store", ""), ("empty", "")
     (no file, an empty one, or an SQLite database with no tables yet), ("foreign", why), or
     ("unknown", why) where it cannot be read (the caller's own open then says why)."""
+    # read through SQLite only: opening and closing the file with a descriptor of our own
+    # would drop the POSIX locks this process's open connections hold on it (sqlite.org,
+    # "How To Corrupt An SQLite Database File", 2.2), and corrupt the store
     try:
         if not path.is_file() or path.stat().st_size == 0:
             return "empty", ""
-        with path.open("rb") as f:
-            head = f.read(16)
     except OSError as e:
         return "unknown", str(e.strerror)
-    if head != b"SQLite format 3\x00":
-        return "foreign", "not an SQLite database"
     try:
         db = _read_only(path)
     except sqlite3.DatabaseError as e:
+        if "not a database" in str(e):
+            return "foreign", "not an SQLite database"
         return "unknown", str(e)
     try:
         names = {r[0] for r in db.execute(
@@ -540,6 +541,8 @@ def inspect_file(path: Path) -> tuple[str, str]:
         if db.execute("SELECT 1 FROM meta WHERE key='schema_version'").fetchone() is None:
             return "foreign", "its meta table has no shootout schema version"
     except sqlite3.DatabaseError as e:
+        if "not a database" in str(e):
+            return "foreign", "not an SQLite database"
         return "unknown", str(e)
     finally:
         db.close()
