@@ -144,3 +144,23 @@ def test_runs_takes_the_cost_from_the_results_and_keeps_them(sample_store, capsy
     sample_store.forget_built()  # nothing kept: built, and here the build fails
     assert json.loads(_cli(capsys, "runs", "--json", "--store", path))["runs"][0][
         "cost_usd"] is None
+
+
+def test_report_defaults_to_the_latest_run_that_was_not_a_dry_run(tmp_path, capsys):
+    """A dry run scores nothing: `report` with no id reports the latest run that scored."""
+    import asyncio
+
+    from shootout.config import validate_config
+    from shootout.runner.run import Runner
+    from shootout.testing import FakeProvider
+
+    path = tmp_path / "s.sqlite"
+    store = Store(path)
+    scored = toy_run(store, model="alpha")
+    cfg = validate_config({"models": [{"spec": "openai:fake", "name": "beta"}],
+                           "benchmarks": ["toy_colours"], "dry_run": True}, "test")
+    dry = asyncio.run(Runner(cfg, store).run({"beta": FakeProvider()}))
+    store.set_run_times(scored, 100.0, 110.0)
+    store.set_run_times(dry, 200.0, 210.0)
+    assert store.latest_run_id() == dry and store.latest_run_id(scored=True) == scored
+    assert f"Runs: `{scored}`" in _cli(capsys, "report", "--store", str(path))

@@ -58,7 +58,7 @@ def report_command(
     monitor_ids = [i for i in given if db.get_run(i) is None and db.get_monitor(i) is not None]
     ids, perf_ids = split_ids(db, [i for i in given if i not in monitor_ids])
     perf = load_perf(db, perf_ids)
-    runs = ids or [latest_run(db)]
+    runs = ids or [latest_run(db, scored=True)]  # a dry run since has nothing to report
     opts = Options(models=_split(models, "--models"), profiles=profiles, items_pair=_pair(items),
                    route_within=route_within)
     out = Outputs(md=md, html=html, charts=not no_charts, max_items=max_items)

@@ -45,9 +45,10 @@ def open_store(store: Path | None, *, write: bool = False) -> Store:
     return Store(path) if write else Store.open_existing(path)
 
 
-def latest_run(db: Store) -> str:
-    """The most recently updated run (resuming an old run makes it the latest)."""
-    run_id = db.latest_run_id()
+def latest_run(db: Store, *, scored: bool = False) -> str:
+    """The most recently updated run (resuming an old run makes it the latest); `scored`:
+    the latest that was not a dry run, where there is one."""
+    run_id = db.latest_run_id(scored=scored)
     if run_id is None:
         raise ConfigError(f"no runs in {db.path}")
     return run_id

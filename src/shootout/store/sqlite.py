@@ -221,10 +221,12 @@ class Store(ProbeStore, BuiltStore, BrowseStore):
         return [{"run_id": r[0], "created_at": r[1], "updated_at": r[2], "status": r[3]}
                 for r in rows]
 
-    def latest_run_id(self) -> str | None:
-        """The run most recently updated (a resumed old run counts as recent), or None."""
+    def latest_run_id(self, *, scored: bool = False) -> str | None:
+        """The run most recently updated (a resumed old run counts as recent), or None;
+        `scored`: a run that was not a dry run (which scores nothing) where there is one."""
+        order = "status = 'dry-run', " if scored else ""
         row = self._db.execute(
-            "SELECT run_id FROM runs ORDER BY updated_at DESC, created_at DESC LIMIT 1"
+            f"SELECT run_id FROM runs ORDER BY {order}updated_at DESC, created_at DESC LIMIT 1"
         ).fetchone()
         return None if row is None else str(row[0])
 
