@@ -187,6 +187,9 @@ def test_lookup_order(tmp_path, monkeypatch):
     assert cache_dir() == tmp_path / "xdg" / "shootout" / "data"
     with pytest.raises(DataError, match="does not exist"):
         resolve_data_dir(str(tmp_path / "nope"))
+    (tmp_path / "a-file").write_text("x")
+    with pytest.raises(DataError, match=r"a-file \(from --data-dir\) is a file, not a folder"):
+        resolve_data_dir(str(tmp_path / "a-file"))
 
 
 def test_mirror_serves_host_and_path():

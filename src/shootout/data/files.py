@@ -34,7 +34,8 @@ def resolve_data_dir(explicit: str | os.PathLike[str] | None) -> Path:
     path = Path(raw).expanduser()
     if not path.is_dir():
         source = "--data-dir" if explicit is not None else f"${ENV_VAR}"
-        raise DataError(f"data directory {path} (from {source}) does not exist")
+        what = "is a file, not a folder" if path.exists() else "does not exist"
+        raise DataError(f"data directory {path} (from {source}) {what}")
     return path
 
 
