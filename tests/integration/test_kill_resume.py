@@ -65,6 +65,11 @@ def test_sigkill_and_resume(shootout_cmd, tmp_path, data_dir):
             assert len(srv.requests) >= target, "the run ended before it could be killed"
             kills += 1
             phases.append((len(srv.requests), _stored_signatures(store)))
+        # killed outright, the run could not say so: it is listed as interrupted, not running
+        listed = subprocess.run([*shootout_cmd, "runs", "--json", "--store", str(store)],
+                                capture_output=True, text=True, timeout=120)
+        assert listed.returncode == 0, listed.stderr
+        assert [r["status"] for r in json.loads(listed.stdout)["runs"]] == ["interrupted"]
         done = subprocess.run([*shootout_cmd, *_args(srv.base_url, store, data_dir)],
                               capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr

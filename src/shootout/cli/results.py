@@ -65,11 +65,13 @@ def results_payload(db: Store, run_id: str, *, rebuild: bool = False) -> dict[st
     """The results JSON of one stored run: the build kept in the store while nothing it was
     built from has changed (`store.built`), otherwise built now and kept (`rebuild`: built
     now whatever is kept)."""
-    if db.get_run(run_id) is None:
+    if (run := db.get_run(run_id)) is None:
         raise ConfigError(f"no run {run_id!r} in {db.path}")
     fingerprint, revision = results_fingerprint(), db.revision(run_id)
     if not rebuild and (kept := db.get_built(run_id, fingerprint, revision)) is not None:
-        return dict(json.loads(kept))
+        # the status as read now (a store that cannot be written keeps a killed run's
+        # "running" under the same revision: see `store.owner`)
+        return {**json.loads(kept), "status": run["status"]}
     building_note(f"the results of {run_id}", db.count_samples(run_id))
     with gc_paused():  # to the end of the JSON, as `build_results` reads (see there)
         from ..analysis.parallel import summary_results

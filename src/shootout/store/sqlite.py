@@ -13,7 +13,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from ..errors import StoreError
 from ..frozen import assemble
 from .browse import BrowseStore
 from .built import BuiltStore
+from .owner import is_gone, this_process
 from .probes import ProbeStore
 from .rows import ANSWERED, PerfLevelRow, RunRecord, SampleRow, StoredResponse
 from .schema import SCHEMA, SCHEMA_VERSION, STORE_TABLES, migrate, statements
@@ -46,6 +47,7 @@ _RUN_QUERY = (
 )
 
 _BUSY_TIMEOUT = 30.0
+_OWNER = "run_owner:"  # meta key prefix: the process running a run (`store.owner`)
 
 
 def default_store_path() -> Path:
@@ -173,12 +175,31 @@ class Store(ProbeStore, BuiltStore, BrowseStore):
             "VALUES (?, ?, ?, ?, ?)",
             (run_id, now, now, status, json.dumps(spec, sort_keys=True)),
         )
+        if status == "running":  # who runs it: see `store.owner`
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                             (_OWNER + run_id, this_process()))
         if cur.rowcount == 0:
             self._db.execute(
                 "UPDATE runs SET status=?, updated_at=? WHERE run_id=?", (status, now, run_id)
             )
             return True
         return False
+
+    def _live_status(self, run_id: str, status: str) -> str:
+        """The run's status, where a "running" run's process is certainly gone (killed
+        outright, so it could not say so) "interrupted", and so marked in the store where
+        it can be written (its `updated_at`, the last time it did something, is kept)."""
+        if status != "running":
+            return status
+        row = self._db.execute("SELECT value FROM meta WHERE key=?",
+                               (_OWNER + run_id,)).fetchone()
+        if row is None or not is_gone(row[0]):
+            return status
+        if self.writable:  # not where it cannot be written (read-only media, a lock)
+            with suppress(sqlite3.OperationalError):
+                self._db.execute("UPDATE runs SET status='interrupted' "
+                                 "WHERE run_id=? AND status='running'", (run_id,))
+        return "interrupted"
 
     def set_run_status(self, run_id: str, status: str) -> None:
         self._db.execute(
@@ -208,7 +229,7 @@ class Store(ProbeStore, BuiltStore, BrowseStore):
             "run_id": row[0],
             "created_at": row[1],
             "updated_at": row[2],
-            "status": row[3],
+            "status": self._live_status(row[0], row[3]),
             "spec": json.loads(row[4]),
             "manifest": json.loads(row[5]),
         }
@@ -218,8 +239,8 @@ class Store(ProbeStore, BuiltStore, BrowseStore):
         rows = self._db.execute(
             "SELECT run_id, created_at, updated_at, status FROM runs ORDER BY created_at"
         ).fetchall()
-        return [{"run_id": r[0], "created_at": r[1], "updated_at": r[2], "status": r[3]}
-                for r in rows]
+        return [{"run_id": r[0], "created_at": r[1], "updated_at": r[2],
+                 "status": self._live_status(r[0], r[3])} for r in rows]
 
     def latest_run_id(self, *, scored: bool = False) -> str | None:
         """The run most recently updated (a resumed old run counts as recent), or None;

@@ -1,0 +1,72 @@
+"""The process running a run, so that a run whose process died without a word (SIGKILL, the
+OOM killer, a power cut) is listed as interrupted rather than running for ever.
+
+`shootout run` marks its run "interrupted" itself when it is stopped by an exception or a
+signal Python sees (Ctrl-C, SIGTERM); a process killed outright cannot. So the run's row
+says "running", and its owner (host, boot, pid and the pid's start time) is kept in `meta`.
+A reader that finds a "running" run whose owner is certainly gone (same host, and that boot
+has ended or no process with that pid and start time is alive) reads it as interrupted. On
+another host, or where that cannot be told, the run is left as it says.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from typing import Any
+
+
+def _boot_id() -> str | None:
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as f:
+            return f.read().strip() or None
+    except OSError:
+        return None
+
+
+def _start_ticks(pid: int) -> str | None:
+    """When process `pid` started (clock ticks since boot, /proc/<pid>/stat field 22), or
+    None where that cannot be read."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    # the command name (field 2) may hold spaces and brackets: count from its last ")"
+    fields = stat[stat.rfind(b")") + 2:].split()
+    return fields[19].decode() if len(fields) > 19 else None
+
+
+def this_process() -> str:
+    """The owner record of the calling process (JSON)."""
+    pid = os.getpid()
+    return json.dumps({"host": socket.gethostname(), "boot": _boot_id(), "pid": pid,
+                       "start": _start_ticks(pid)}, sort_keys=True)
+
+
+def is_gone(record: str | None) -> bool:
+    """True only where the owner is certainly not running: on this host, and its boot has
+    ended, or no process has its pid, or the process with its pid started at another
+    moment (the pid was reused)."""
+    try:
+        owner: Any = json.loads(record) if record else None
+    except ValueError:
+        return False
+    if not isinstance(owner, dict) or owner.get("host") != socket.gethostname():
+        return False
+    boot = owner.get("boot")
+    if boot is not None and (now := _boot_id()) is not None and boot != now:
+        return True
+    pid = owner.get("pid")
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, another user's (PermissionError), or cannot tell
+        return False
+    start = owner.get("start")
+    found = _start_ticks(pid)
+    return start is not None and found is not None and found != start
