@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     PrivateAttr,
@@ -19,6 +18,7 @@ from pydantic import (
 )
 
 from .errors import ConfigError, not_utf8
+from .settings import Settings
 
 if TYPE_CHECKING:
     from .runner.adaptive import AdaptiveRepeats
@@ -44,7 +44,7 @@ PROTOCOL_DESCRIPTIONS: dict[str, str] = {
 DEFAULT_SAMPLED_REPEATS = 3
 
 
-class SamplingConfig(BaseModel):
+class SamplingConfig(Settings):
     model_config = ConfigDict(extra="forbid")
 
     # None: decided by the run's protocol and the benchmark (see Protocol above)
@@ -53,7 +53,7 @@ class SamplingConfig(BaseModel):
     max_tokens: int | None = Field(None, ge=1, le=1_000_000)
 
 
-class PriceConfig(BaseModel):
+class PriceConfig(Settings):
     """USD prices overriding the shipped price table for one model."""
 
     model_config = ConfigDict(extra="forbid")
@@ -67,7 +67,7 @@ class PriceConfig(BaseModel):
     as_of: str | None = None
 
 
-class ModelConfig(BaseModel):
+class ModelConfig(Settings):
     """One model: its spec, what shootout itself does with it, and the provider's options.
 
     Keys other than the generic ones below (base_url, chat, n_ctx, concurrency, ...) are the
@@ -126,7 +126,7 @@ class ModelConfig(BaseModel):
         return self.name or self._derived_name or self.spec
 
 
-class BenchmarkConfig(BaseModel):
+class BenchmarkConfig(Settings):
     model_config = ConfigDict(extra="forbid")
 
     name: str
@@ -136,7 +136,7 @@ class BenchmarkConfig(BaseModel):
     options: dict[str, Any] = Field(default_factory=dict)
 
 
-class RunConfig(BaseModel):
+class RunConfig(Settings):
     model_config = ConfigDict(extra="forbid")
 
     models: list[ModelConfig] = Field(min_length=1)

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ConfigDict, ValidationError
 
 from ..data.files import DataDir
 from ..errors import ConfigError
@@ -28,6 +28,7 @@ from ..providers.base import (
 )
 from ..scores import Score
 from ..scoring.text import estimate_tokens
+from ..settings import Settings
 
 Mode = Literal["loglikelihood", "generative"]
 Request = GenerateRequest | LoglikelihoodRequest
@@ -77,7 +78,7 @@ class PromptContext:
     reference_decoding: bool = False
 
 
-class BenchmarkOptions(BaseModel):
+class BenchmarkOptions(Settings):
     """Base of a benchmark's options (`Benchmark.Options`): set under the benchmark in a run
     config (`options:`) or on the command line (`-o BENCH.KEY=VALUE`)."""
 

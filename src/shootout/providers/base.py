@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, ClassVar, Literal, Protocol, TypeVar, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from ..errors import CapabilityError
+from ..settings import Settings
 
 
 @dataclass(frozen=True)
@@ -184,7 +185,7 @@ class Capabilities:
     response_formats: tuple[str, ...] = ()
 
 
-class ProviderOptions(BaseModel):
+class ProviderOptions(Settings):
     """Base of each provider's options: validated from the run config and the command line,
     so an option is declared once, in its provider's `Options`."""
 

@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from ..errors import ConfigError, EndpointUnreachableError, RetryableProviderError
+from ..settings import Settings
 from .http import HTTPClient
 
 T = TypeVar("T")
@@ -35,7 +36,7 @@ ENDPOINT_FAULTS = (RetryableProviderError, EndpointUnreachableError)
 MODEL_KEYS = ("id", "root", "parent", "max_model_len", "context_length", "context_window")
 
 
-class EndpointOptions(BaseModel):
+class EndpointOptions(Settings):
     """One replica of a model: `{url: ..., concurrency: 8, weight: 2}`."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -1,0 +1,52 @@
+"""A true/false where a number is meant is an error, not 1 or 0 (`shootout.settings`)."""
+
+from __future__ import annotations
+
+import pytest
+
+from shootout.config import validate_config
+from shootout.errors import ConfigError
+from shootout.providers.local import LocalProvider
+from shootout.providers.replicas import EndpointOptions
+
+
+def _cfg(**over: object) -> dict[str, object]:
+    return {"models": ["local"], "benchmarks": ["arc_easy"], **over}
+
+
+@pytest.mark.parametrize(("data", "where"), [
+    (_cfg(limit=True), "limit"),
+    (_cfg(repeats=True), "repeats"),
+    (_cfg(seed=False), "seed"),
+    (_cfg(max_cost=True), "max_cost"),
+    (_cfg(sampling={"temperature": False}), "sampling.temperature"),
+    (_cfg(sampling={"max_tokens": True}), "sampling.max_tokens"),
+    (_cfg(benchmarks=[{"name": "arc_easy", "limit": True}]), "benchmarks.0.limit"),
+    (_cfg(benchmarks=[{"name": "arc_easy", "fewshot": False}]), "benchmarks.0.fewshot"),
+    (_cfg(models=[{"spec": "local", "max_attempts": True}]), "models.0.max_attempts"),
+    (_cfg(models=[{"spec": "local", "price": {"input_per_m": True}}]),
+     "models.0.price.input_per_m"),
+])
+def test_a_boolean_for_a_number_is_refused(data, where):
+    with pytest.raises(ConfigError) as e:
+        validate_config(data, "c.yaml")
+    assert str(e.value).startswith(f"c.yaml: {where}: ")
+    assert "not true" in str(e.value) or "not false" in str(e.value)
+
+
+def test_numbers_and_booleans_where_meant_still_pass():
+    cfg = validate_config(_cfg(limit=3, repeats="auto", dry_run=True,
+                               sampling={"temperature": 0, "top_p": 1}), "c.yaml")
+    assert cfg.limit == 3 and cfg.dry_run is True and cfg.sampling.temperature == 0.0
+    assert validate_config(_cfg(limit="3"), "c.yaml").limit == 3  # YAML's quoted numbers
+
+
+def test_provider_and_replica_options_refuse_booleans_for_numbers():
+    with pytest.raises(ValueError, match="not true"):
+        EndpointOptions(url="http://127.0.0.1:1/v1", concurrency=True)  # type: ignore[arg-type]
+    opts = LocalProvider.Options
+    numeric = [n for n, f in opts.model_fields.items()
+               if f.annotation in (int, float, int | None, float | None)]
+    assert numeric, "the local provider has number options"
+    with pytest.raises(ValueError, match="not true"):
+        opts.model_validate({numeric[0]: True})
