@@ -133,13 +133,18 @@ def test_prompts_from_a_benchmark(tmp_path, data_dir):
     with FakeOpenAIServer(fill_max_tokens=True) as srv:
         proc = _perf("--base-url", srv.base_url, "--model", "fake-model", "--from-benchmark",
                      "arc_easy", "--data-dir", str(data_dir), "--requests", "5",
-                     "--concurrency", "2", "--output-tokens", "4", "--store",
+                     "--concurrency", "1,2", "--output-tokens", "4", "--store",
                      str(tmp_path / "s.sqlite"), "--json")
         chat = _chat(srv)
     assert proc.returncode == 0, proc.stderr
-    lv = json.loads(proc.stdout)["levels"][0]
-    assert lv["completed"] == 5
+    levels = json.loads(proc.stdout)["levels"]
+    assert [lv["completed"] for lv in levels] == [5, 5]
     assert all("Answer" in json.dumps(r["body"]["messages"]) for r in chat)
+    # the warm-up, then each level's own items: none served from another's prefix cache
+    sent = [json.dumps(r["body"]["messages"]) for r in chat]
+    warm, first, second = sent[:1], sent[1:6], sent[6:11]
+    assert len(sent) == 11 and len(set(sent)) == 11, "a prompt was sent twice"
+    assert not set(warm) & set(first + second)
 
 
 def test_bad_options_are_one_line_errors(tmp_path):

@@ -41,3 +41,17 @@ def test_a_load_test_is_listed_and_printed_again(tmp_path, capsys):
     assert f"perf {perf['perf_id']}: fm at" in table and "c=2" in table
     # the default of `results` stays the latest evaluation run
     assert json.loads(_out(capsys, "results", "--json", "--store", store))["run_id"] == eval_id
+
+
+def test_levels_get_disjoint_prompts_and_the_warm_up_its_own():
+    from shootout.cli.perf import level_prompts
+    from shootout.providers.base import GenerateRequest
+
+    prompts = [GenerateRequest(prompt=str(i)) for i in range(8)]
+    warm, shares = level_prompts(prompts, 3)
+    assert warm.prompt == "7"
+    assert [[p.prompt for p in s] for s in shares] == [["0", "1"], ["2", "3"], ["4", "5"]]
+    warm, shares = level_prompts(prompts[:4], 3)  # one item a level
+    assert warm.prompt == "3" and [len(s) for s in shares] == [1, 1, 1]
+    warm, shares = level_prompts(prompts[:2], 3)  # fewer items than levels: all share
+    assert warm.prompt == "0" and all(len(s) == 2 for s in shares)

@@ -173,11 +173,10 @@ async def _perf(
         tok = ServerTokenizer(provider.http.client, provider.base_url, provider.model)
         count = tok.count if await tok.available() else None
         prompts = await _prompts(provider, spec, opts, len(levels), seed, count)
-        await _warm_up(provider, prompts[0])
+        warm, shares = level_prompts(prompts, len(levels))
+        await _warm_up(provider, warm)
         out = []
-        n = spec.max_requests
-        for i, level in enumerate(levels):
-            own = prompts[i * n : (i + 1) * n] if len(prompts) >= len(levels) * n else prompts
+        for level, own in zip(levels, shares, strict=True):
             out.append(await run_level(provider.generate, own, level, spec, count))
         return out
     finally:
@@ -206,15 +205,30 @@ async def _prompts(
     seed: int,
     count: Any,
 ) -> list[GenerateRequest]:
+    # each level gets prompts of its own, and the warm-up one more, so that no level is
+    # served from another's (or the warm-up's) prefix cache: see `level_prompts`
+    wanted = spec.max_requests * n_levels + 1
     if opts["from_benchmark"]:
-        return benchmark_requests(opts["from_benchmark"], spec.max_requests,
+        return benchmark_requests(opts["from_benchmark"], wanted,
                                   opts["output_tokens"], chat=provider.capabilities.chat, seed=seed,
                                   data_dir=opts["data_dir"])
-    # each level gets prompts of its own, so no level is served from another's prefix cache
     return await synthetic_requests(
-        spec.max_requests * n_levels, opts["input_tokens"], opts["output_tokens"],
+        wanted, opts["input_tokens"], opts["output_tokens"],
         chat=provider.capabilities.chat, seed=seed, count=count,
     )
+
+
+def level_prompts(prompts: list[GenerateRequest], n_levels: int
+                  ) -> tuple[GenerateRequest, list[list[GenerateRequest]]]:
+    """The warm-up prompt and each level's prompts. The last prompt is the warm-up's where
+    there are more prompts than levels; the rest are split into as many disjoint, equal
+    slices as there are levels (a level sends its slice over and over where it has fewer
+    prompts than requests: a benchmark with few items). With no more prompts than levels,
+    every level and the warm-up share them all."""
+    if len(prompts) <= n_levels:
+        return prompts[0], [prompts] * n_levels
+    pool, per = prompts[:-1], (len(prompts) - 1) // n_levels
+    return prompts[-1], [pool[i * per:(i + 1) * per] for i in range(n_levels)]
 
 
 def _public_url(url: str) -> str:
