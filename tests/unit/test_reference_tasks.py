@@ -29,6 +29,10 @@ from shootout.providers.base import (
     (" J. R. R. Tolkien", "J"),  # lm-eval stops at "." too
     ("<think>hmm</think> Tokyo", "Tokyo"),
     ("", ""),
+    # what a server returns before the "\n" stop: lm-eval's remove_whitespace strips both ends
+    (" Paris ", "Paris"),
+    (" Paris \t", "Paris"),
+    (" Paris \nFrance", "Paris"),
 ])
 def test_triviaqa_answer_is_cut_at_the_first_stop(output, expected):
     assert first_answer(output) == expected
@@ -97,6 +101,7 @@ def _ctx(name: str, mode: str = "generative") -> PromptContext:
     ("mmlu_pro", "Let's see. The answer is (A).", 0.0),
     ("bbh", "So the answer is False.", 1.0),  # not ( True ) and ( True ) is False
     ("triviaqa", " sunset boulevard", 1.0),
+    ("triviaqa", " Sunset Boulevard ", 1.0),  # trailing space before the "\n" stop
 ])
 def test_first_item_scored(name, text, score, data_dir):
     bench = REGISTRY[name](data=DataDir(data_dir))
@@ -216,6 +221,12 @@ def test_mgsm_run_reports_zh_and_each_language(tmp_path, data_dir):
     assert scores["acc_zh"].score == sum(s.metrics["acc"] for s in zh) / len(zh)
     assert scores["acc"].n == 60 and scores["acc"].primary
     assert {b.group for b in res.breakdowns} == {s.group for s in samples}
+
+
+def test_triviaqa_decodes_as_lm_eval():
+    # default.yaml sets no max_gen_toks: lm-eval's models default to 256
+    cls = REGISTRY["triviaqa"]
+    assert cls.default_max_tokens == 256 and cls.default_temperature == 0.0
 
 
 def test_triviaqa_shots_are_other_items_fixed_per_item(data_dir):
