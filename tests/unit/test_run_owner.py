@@ -97,3 +97,8 @@ def test_a_read_only_store_reads_interrupted_unmarked(tmp_path):
     assert ro.get_run("r-dead")["status"] == "interrupted"  # type: ignore[index]
     ro.close()
     assert _raw_status(path, "r-dead") == "running"
+
+
+def test_another_pid_namespace_cannot_be_told():
+    # a run in a container that shares the host name: its pids mean nothing here
+    assert not is_gone(_record(pid=_dead_pid(), pidns="pid:[1]"))

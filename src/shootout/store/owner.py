@@ -3,10 +3,11 @@ OOM killer, a power cut) is listed as interrupted rather than running for ever.
 
 `shootout run` marks its run "interrupted" itself when it is stopped by an exception or a
 signal Python sees (Ctrl-C, SIGTERM); a process killed outright cannot. So the run's row
-says "running", and its owner (host, boot, pid and the pid's start time) is kept in `meta`.
-A reader that finds a "running" run whose owner is certainly gone (same host, and that boot
-has ended or no process with that pid and start time is alive) reads it as interrupted. On
-another host, or where that cannot be told, the run is left as it says.
+says "running", and its owner (host, boot, PID namespace, pid and the pid's start time) is
+kept in `meta`. A reader that finds a "running" run whose owner is certainly gone (same host,
+and that boot has ended, or in the same PID namespace no process with that pid and start time
+is alive) reads it as interrupted. On another host or in another container, or where that
+cannot be told, the run is left as it says.
 """
 
 from __future__ import annotations
@@ -21,6 +22,14 @@ def _boot_id() -> str | None:
     try:
         with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as f:
             return f.read().strip() or None
+    except OSError:
+        return None
+
+
+def _pid_namespace() -> str | None:
+    """This process's PID namespace (a container has its own: its pids mean nothing here)."""
+    try:
+        return os.readlink("/proc/self/ns/pid")
     except OSError:
         return None
 
@@ -42,7 +51,7 @@ def this_process() -> str:
     """The owner record of the calling process (JSON)."""
     pid = os.getpid()
     return json.dumps({"host": socket.gethostname(), "boot": _boot_id(), "pid": pid,
-                       "start": _start_ticks(pid)}, sort_keys=True)
+                       "pidns": _pid_namespace(), "start": _start_ticks(pid)}, sort_keys=True)
 
 
 def is_gone(record: str | None) -> bool:
@@ -58,6 +67,8 @@ def is_gone(record: str | None) -> bool:
     boot = owner.get("boot")
     if boot is not None and (now := _boot_id()) is not None and boot != now:
         return True
+    if owner.get("pidns") != _pid_namespace():  # another container's pids: cannot tell
+        return False
     pid = owner.get("pid")
     if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
         return False
