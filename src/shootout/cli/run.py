@@ -96,7 +96,8 @@ TemperatureOpt = Annotated[
 TopPOpt = Annotated[
     float | None, typer.Option("--top-p", help="Nucleus sampling (default: --protocol).")
 ]
-MaxTokensOpt = Annotated[int | None, typer.Option("--max-tokens")]
+MaxTokensOpt = Annotated[int | None, typer.Option(
+    "--max-tokens", help="Most new tokens per answer (default: each benchmark's own).")]
 ConcurrencyOpt = Annotated[
     int | None, typer.Option("--concurrency", help="Requests in flight per model.")
 ]
