@@ -39,7 +39,7 @@ from shootout.scoring.needle import (
     split_english,
     synthetic_corpus,
 )
-from shootout.scoring.needle_analysis import Item, analyse, effective_length
+from shootout.scoring.needle_analysis import EFFECTIVE_THRESHOLD, Item, analyse, effective_length
 from shootout.store.sqlite import SampleRow
 
 BASE = PromptContext("generative", False, Sampling(temperature=0.0, max_tokens=16), 0)
@@ -386,6 +386,18 @@ def test_repeats_are_averaged_within_an_item():
     rows[1] = SampleRow(**{**rows[1].__dict__, "repeat": 1})
     _, a = aggregate_rows(rows)
     assert a["heatmap"] == [[0.5]] and a["counts"] == [[1]]
+
+
+def test_effective_length_uses_rulers_threshold_of_85_6_percent():
+    """RULER's threshold is Llama-2-7B's score at 4K, 85.6% (NVIDIA/RULER README.md: "a
+    qualitative threshold, Llama-2-7b performance at 4K (85.6%)"), met when equalled (its
+    85.6 at 128K for Qwen3-32B is underlined): 17/20 = 85% falls short of it."""
+    assert EFFECTIVE_THRESHOLD == 0.856
+    items = [Item(1024, float(d), 1.0, 1.0) for d in range(20)]
+    items += [Item(2048, float(d), 1.0 if d < 17 else 0.0, 1.0) for d in range(20)]
+    a = analyse(items)
+    assert a["threshold"] == pytest.approx(0.856) and a["effective_length"] == 1024
+    assert effective_length({1024: 107 / 125}, EFFECTIVE_THRESHOLD) == 1024  # exactly 85.6%
 
 
 def test_effective_length_and_gap_edge_cases():

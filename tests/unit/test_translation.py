@@ -384,3 +384,24 @@ def test_wmt22_scores_against_reference_a_only(data_dir) -> None:
         assert by[f"{m}_multiref"].extra["raw_score"] == pytest.approx(both.score)
         assert "nrefs:2" in by[f"{m}_multiref"].extra["signature"]
         assert by[m].score < by[f"{m}_multiref"].score  # B is a perfect match for itself
+
+
+def test_scores_equal_those_against_sacrebleus_whitespace_normalised_refs(data_dir) -> None:
+    """`sacrebleu -t wmt23 -l zh-en` cleans its references (`Dataset._clean`: strip, collapse
+    whitespace); the .txt files here keep them as written (52 lines of refA differ). Neither metric
+    sees the difference: 13a BLEU and chrF++ split on whitespace."""
+    from shootout.benchmarks.translation import WMT23ZhEn
+
+    def clean(r: str) -> str:
+        return re.sub(r"\s+", " ", r.strip())
+
+    docs = [d for d in WMT23ZhEn(data=DataDir(data_dir)).load()
+            if clean(d.fields["refs"][0]) != d.fields["refs"][0]]
+    assert len(docs) == 52
+    raw = [d.fields["refs"][:1] for d in docs]
+    cleaned = [[clean(r) for r in refs] for refs in raw]
+    hyps = [" ".join(r[0].split()[::2]) for r in raw]  # a partial match, not 0 or 100
+    for m in ("bleu", "chrf"):
+        a = corpus_score(m, hyps, raw, "en", n_bootstrap=1)
+        b = corpus_score(m, hyps, cleaned, "en", n_bootstrap=1)
+        assert 0 < a.score < 100 and a.score == b.score

@@ -206,7 +206,7 @@ def long_context(report: Report) -> dict[str, Any]:
                              ("Position", "Depth", "Accuracy (%)", "95% CI", "n"), tuple(rows),
                              left_cols=2),
             "gap": gap_text,
-            "effective": (f"Effective length (accuracy ≥ {100 * an.get('threshold', 0.85):.0f}%"
+            "effective": (f"Effective length (accuracy ≥ {100 * an.get('threshold', 0.856):g}%"
                           f" up to): {num(eff)} tokens." if eff is not None else ""),
             "lengths": ", ".join(f"{int(L):,}" for L in an.get("lengths", [])),
             "coverage": _coverage_text(an.get("coverage") or {}),
