@@ -239,3 +239,48 @@ def test_triviaqa_shots_are_other_items_fixed_per_item(data_dir):
     again = REGISTRY["triviaqa"](data=DataDir(data_dir))
     again.load()
     assert again.prompt(docs[7], 5) == bench.prompt(docs[7], 5)
+
+
+# lm-eval minerva_math500 / minerva_math (task version 3.0)
+def test_math_prompt_is_lm_evals_minerva_math(data_dir):
+    bench = REGISTRY["math500"](data=DataDir(data_dir))
+    doc = bench.load()[0]
+    prompt = bench.request(doc, _ctx("math500")).prompt
+    # each exemplar's solution follows "Solution:" after one space (lm-eval's target_delimiter)
+    assert prompt.startswith(
+        "Problem:\nFind the domain of the expression  $\\frac{\\sqrt{x-2}}{\\sqrt{5-x}}$.}"
+        "\n\nSolution: The expressions inside each square root")
+    assert prompt.count("\n\nSolution: ") == 4
+    # lm-eval's exemplar text, line breaks and all
+    assert ("we can solve for $n$:\n\\begin{align*}\n30n&=480\\\n\\Rightarrow\\qquad "
+            "n&=480/30=\\boxed{16}\n\\end{align*}\nFinal Answer:") in prompt
+    assert "6x-4y&=a,\\\n6y-9x &=b.\n\\end{align*}has a solution" in prompt
+    assert "are both nonzero,\nfind $\\frac{a}{b},$" in prompt
+    assert "we obtain\n\n$$6y-9x=-\\frac{3}{2}a.$$Since" in prompt
+    assert prompt.endswith(f"I hope it is correct.\n\nProblem:\n{doc.fields['problem']}\n\n"
+                           "Solution:")
+    assert REGISTRY["math500"].default_max_tokens == 256  # lm-eval's max_gen_toks
+
+
+# what lm-eval's process_results gives as `math_verify` for the first MATH-500 item (gold
+# \left( 3, \frac{\pi}{2} \right)): math-verify parses the whole solution and the whole output
+@pytest.mark.parametrize(("output", "acc", "extracted"), [
+    # cut off before "I hope it is correct" (the token limit): still read
+    (" We compute it. The final answer is $\\left( 3, \\frac{\\pi}{2} \\right)$", 1.0,
+     "( 3, \\frac{\\pi}{2} )"),  # math-verify shows it without \\left and \\right
+    (" So $r=3$.\nFinal Answer: The final answer is $(3,\\frac{\\pi}{2})$. I hope it is correct.",
+     1.0, "(3,\\frac{\\pi}{2})"),
+    (" The point is $(3, \\pi)$.\nFinal Answer: The final answer is $(3,\\pi)$. I hope it is "
+     "correct.", 0.0, "(3,\\pi)"),
+    (" The polar form is $\\boxed{(3, 90^\\circ)}$.", 0.0, "(3, 90^\\circ)"),
+    ("<think>so \\boxed{(3, \\pi)}</think> It is $\\boxed{\\left(3,\\frac{\\pi}{2}\\right)}$", 1.0,
+     "(3,\\frac{\\pi}{2})"),
+    (" We have that", 0.0, None),
+])
+def test_math_acc_is_lm_evals_math_verify(output, acc, extracted, data_dir):
+    bench = REGISTRY["math500"](data=DataDir(data_dir))
+    doc = bench.load()[0]
+    ctx = _ctx("math500")
+    got = bench.score(doc, ctx, GenerateResponse(text=output), bench.request(doc, ctx))
+    assert got.metrics == {"acc": acc}
+    assert got.extracted == extracted and got.extraction_failed is (extracted is None)
