@@ -1,13 +1,19 @@
 """Answer extraction and matching of the lm-evaluation-harness tasks (PIQA, BoolQ, TriviaQA,
-MMLU-Pro, BBH, MGSM): each case is what the reference's filter and metric give for that output."""
+MMLU-Pro, BBH, MGSM, GSM8K, MATH): each case is what the reference's filter and metric give for
+that output."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import pytest
 
 from shootout.benchmarks import REGISTRY, PromptContext
 from shootout.benchmarks.bbh import extract_answer as bbh_answer
 from shootout.benchmarks.bbh import parse_cot_prompt
+from shootout.benchmarks.gsm8k import exact_match as gsm8k_exact_match
+from shootout.benchmarks.gsm8k import flexible_answer as gsm8k_flexible
+from shootout.benchmarks.gsm8k import strict_answer as gsm8k_strict
 from shootout.benchmarks.mgsm import LANGUAGES, flexible_answer, strict_answer
 from shootout.benchmarks.mgsm import matches as mgsm_matches
 from shootout.benchmarks.mmlu_pro import extract_answer as mmlu_pro_answer
@@ -284,3 +290,64 @@ def test_math_acc_is_lm_evals_math_verify(output, acc, extracted, data_dir):
     got = bench.score(doc, ctx, GenerateResponse(text=output), bench.request(doc, ctx))
     assert got.metrics == {"acc": acc}
     assert got.extracted == extracted and got.extraction_failed is (extracted is None)
+
+
+# lm-eval gsm8k_cot (task version 3.0): "strict-match" (regex `The answer is (\-?[0-9\.\,]+).`,
+# take_first) and "flexible-extract" (the last number-like run), before its exact_match
+@pytest.mark.parametrize(("output", "strict", "flexible"), [
+    # the pattern's last "." is any character but a new line
+    (" 16 - 3 - 4 = 9. 9 * 2 = 18. The answer is 18.\n\n", "18", "18."),
+    (" 9 * 2 = 18. The answer is 18", "1", "18"),  # lm-eval's "." takes the 8
+    (" The answer is $1,250.\n\n", None, "$1,250."),  # "$" is not in strict-match's number
+    (" The answer is 5. Then the answer is 7.\n", "5.", "7."),
+    (" She makes 18 dollars a day.", None, "18"),
+    ("<think>The answer is 3.\n</think> The answer is 4.\n", "4", "4."),
+    (" no number", None, None),
+])
+def test_gsm8k_extraction(output, strict, flexible):
+    assert gsm8k_strict(output) == strict
+    assert gsm8k_flexible(output) == flexible
+
+
+@pytest.mark.parametrize(("output", "strict"), [
+    ("18 eggs a day.\nAnswer: 18", "18"),
+    ("**Answer:** $18", "18"),
+    ("Answer: 5\nWait.\nAnswer: 7", "7"),  # the last line asked for
+    ("The answer is 18.", None),
+])
+def test_gsm8k_chat_strict_reads_the_answer_line(output, strict):
+    assert gsm8k_strict(output, chat=True) == strict
+
+
+# exact_match(ignore_case=True, regexes_to_ignore=[",", "\$", "(?s).*#### ", "\.$"])
+@pytest.mark.parametrize(("answer", "gold", "same"), [
+    ("$1,250.", "1250", True),
+    ("18.", "18", True),
+    ("18.00", "18", False),
+    ("1.8", "18", False),  # punctuation other than the ignored regexes counts
+    ("-18", "18", False),
+    ("#### 18", "18", True),
+])
+def test_gsm8k_match_is_lm_evals_exact_match(answer, gold, same):
+    assert gsm8k_exact_match(answer, gold) is same
+
+
+def test_gsm8k_scores_as_lm_eval(data_dir):
+    bench = REGISTRY["gsm8k"](data=DataDir(data_dir))
+    doc = bench.load()[0]  # gold 18
+    ctx = _ctx("gsm8k")
+    req = bench.request(doc, ctx)
+    assert req.prompt.endswith(f"The answer is 8.\n\nQ: {doc.fields['question']}\nA:")
+    assert req.sampling.stop == ("Q:", "</s>", "<|im_end|>")
+    assert REGISTRY["gsm8k"].default_max_tokens == 256  # lm-eval's max_gen_toks
+
+    def metrics(text, chat=False):
+        c = replace(ctx, chat=chat)
+        return bench.score(doc, c, GenerateResponse(text=text), bench.request(doc, c)).metrics
+
+    assert metrics(" 9 * 2 = 18. The answer is 18.\n\n") == {"acc": 1.0, "acc_strict": 1.0}
+    # flexible-extract takes the last number, whatever the answer statement said
+    assert metrics(" The answer is 18.\n\nPer week: 126.") == {"acc": 0.0, "acc_strict": 1.0}
+    assert metrics(" She makes $18.00 a day.") == {"acc": 0.0, "acc_strict": 0.0}
+    assert metrics(" 9 * 2 = 18. The answer is 18") == {"acc": 1.0, "acc_strict": 0.0}
+    assert metrics("9 * 2 = 18 eggs.\nAnswer: 18", chat=True) == {"acc": 1.0, "acc_strict": 1.0}
