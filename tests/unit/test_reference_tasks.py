@@ -351,3 +351,17 @@ def test_gsm8k_scores_as_lm_eval(data_dir):
     assert metrics(" She makes $18.00 a day.") == {"acc": 0.0, "acc_strict": 0.0}
     assert metrics(" 9 * 2 = 18. The answer is 18") == {"acc": 1.0, "acc_strict": 0.0}
     assert metrics("9 * 2 = 18 eggs.\nAnswer: 18", chat=True) == {"acc": 1.0, "acc_strict": 1.0}
+
+
+def test_mmlu_generative_prompt_starts_with_the_subject_line(data_dir):
+    """lm-eval's mmlu_<subject>_generative has the same `description` as the log-likelihood
+    task: the generated prompt is the log-likelihood context, to the last "Answer:"."""
+    bench = REGISTRY["mmlu"](data=DataDir(data_dir))
+    doc = bench.load()[0]
+    gen = bench.request(doc, _ctx("mmlu"))
+    ll = bench.request(doc, _ctx("mmlu", "loglikelihood"))
+    assert gen.prompt.startswith("The following are multiple choice questions (with answers) "
+                                 "about abstract algebra.\n\nFind all c in Z_3")
+    assert gen.prompt == ll.pairs[0][0]
+    chat = bench.request(doc, replace(_ctx("mmlu"), chat=True)).messages[-1].content
+    assert chat.endswith(gen.prompt)
