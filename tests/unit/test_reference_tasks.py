@@ -365,3 +365,21 @@ def test_mmlu_generative_prompt_starts_with_the_subject_line(data_dir):
     assert gen.prompt == ll.pairs[0][0]
     chat = bench.request(doc, replace(_ctx("mmlu"), chat=True)).messages[-1].content
     assert chat.endswith(gen.prompt)
+
+
+def test_arc_fewshot_examples_are_drawn_per_item_as_lm_eval_draws_them(data_dir):
+    """lm-eval's default sampler: one Random(1234) that samples K train items for each test
+    item in the split's order, so every item has its own examples."""
+    import random
+
+    bench = REGISTRY["arc_easy"](data=DataDir(data_dir))
+    docs = bench.load()
+    train = bench._train()
+    rng = random.Random(1234)
+    expected = [rng.sample(train, 3) for _ in range(3)]
+    ctx = replace(_ctx("arc_easy", "loglikelihood"), fewshot=3)
+    for i in (2, 0, 1):  # the order items are asked in does not matter
+        context = bench.request(docs[i], ctx).pairs[0][0]
+        shots = "".join(f"Question: {q}\nAnswer: {c[g]}\n\n" for q, c, g in expected[i])
+        assert context == shots + f"Question: {docs[i].fields['question']}\nAnswer:"
+    assert expected[0] != expected[1]
