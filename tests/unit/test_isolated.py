@@ -8,7 +8,7 @@ import time
 import pytest
 
 from shootout.scoring.isolated import CallTimeout, IsolatedCall
-from shootout.scoring.mathequiv import math_equal_bounded
+from shootout.scoring.mathequiv import lm_eval_math_verify_bounded, math_equal_bounded
 
 
 def test_results_errors_and_a_hang_that_is_killed_and_replaced():
@@ -38,3 +38,17 @@ def test_math_equal_bounded_from_a_worker_thread_uses_the_child():
     t.start()
     t.join(120)
     assert out == [True, False]
+
+
+def test_lm_eval_math_verify_bounded_from_a_worker_thread_uses_the_child():
+    out: list = []
+
+    def work():
+        out.append(lm_eval_math_verify_bounded("so $\\boxed{\\frac{1}{2}}$.", "It is 0.5"))
+        out.append(lm_eval_math_verify_bounded("so $\\boxed{3}$.", "no answer here"))
+
+    t = threading.Thread(target=work)
+    t.start()
+    t.join(120)
+    assert [(r.correct, r.extracted, r.gold) for r in out] == [
+        (True, "0.5", "\\frac{1}{2}"), (False, None, "3")]

@@ -1,13 +1,19 @@
 """Answer extraction and matching of the lm-evaluation-harness tasks (PIQA, BoolQ, TriviaQA,
-MMLU-Pro, BBH, MGSM): each case is what the reference's filter and metric give for that output."""
+MMLU-Pro, BBH, MGSM, GSM8K, MATH): each case is what the reference's filter and metric give for
+that output."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import pytest
 
 from shootout.benchmarks import REGISTRY, PromptContext
 from shootout.benchmarks.bbh import extract_answer as bbh_answer
 from shootout.benchmarks.bbh import parse_cot_prompt
+from shootout.benchmarks.gsm8k import exact_match as gsm8k_exact_match
+from shootout.benchmarks.gsm8k import flexible_answer as gsm8k_flexible
+from shootout.benchmarks.gsm8k import strict_answer as gsm8k_strict
 from shootout.benchmarks.mgsm import LANGUAGES, flexible_answer, strict_answer
 from shootout.benchmarks.mgsm import matches as mgsm_matches
 from shootout.benchmarks.mmlu_pro import extract_answer as mmlu_pro_answer
@@ -239,3 +245,141 @@ def test_triviaqa_shots_are_other_items_fixed_per_item(data_dir):
     again = REGISTRY["triviaqa"](data=DataDir(data_dir))
     again.load()
     assert again.prompt(docs[7], 5) == bench.prompt(docs[7], 5)
+
+
+# lm-eval minerva_math500 / minerva_math (task version 3.0)
+def test_math_prompt_is_lm_evals_minerva_math(data_dir):
+    bench = REGISTRY["math500"](data=DataDir(data_dir))
+    doc = bench.load()[0]
+    prompt = bench.request(doc, _ctx("math500")).prompt
+    # each exemplar's solution follows "Solution:" after one space (lm-eval's target_delimiter)
+    assert prompt.startswith(
+        "Problem:\nFind the domain of the expression  $\\frac{\\sqrt{x-2}}{\\sqrt{5-x}}$.}"
+        "\n\nSolution: The expressions inside each square root")
+    assert prompt.count("\n\nSolution: ") == 4
+    # lm-eval's exemplar text, line breaks and all
+    assert ("we can solve for $n$:\n\\begin{align*}\n30n&=480\\\n\\Rightarrow\\qquad "
+            "n&=480/30=\\boxed{16}\n\\end{align*}\nFinal Answer:") in prompt
+    assert "6x-4y&=a,\\\n6y-9x &=b.\n\\end{align*}has a solution" in prompt
+    assert "are both nonzero,\nfind $\\frac{a}{b},$" in prompt
+    assert "we obtain\n\n$$6y-9x=-\\frac{3}{2}a.$$Since" in prompt
+    assert prompt.endswith(f"I hope it is correct.\n\nProblem:\n{doc.fields['problem']}\n\n"
+                           "Solution:")
+    assert REGISTRY["math500"].default_max_tokens == 256  # lm-eval's max_gen_toks
+
+
+# what lm-eval's process_results gives as `math_verify` for the first MATH-500 item (gold
+# \left( 3, \frac{\pi}{2} \right)): math-verify parses the whole solution and the whole output
+@pytest.mark.parametrize(("output", "acc", "extracted"), [
+    # cut off before "I hope it is correct" (the token limit): still read
+    (" We compute it. The final answer is $\\left( 3, \\frac{\\pi}{2} \\right)$", 1.0,
+     "( 3, \\frac{\\pi}{2} )"),  # math-verify shows it without \\left and \\right
+    (" So $r=3$.\nFinal Answer: The final answer is $(3,\\frac{\\pi}{2})$. I hope it is correct.",
+     1.0, "(3,\\frac{\\pi}{2})"),
+    (" The point is $(3, \\pi)$.\nFinal Answer: The final answer is $(3,\\pi)$. I hope it is "
+     "correct.", 0.0, "(3,\\pi)"),
+    (" The polar form is $\\boxed{(3, 90^\\circ)}$.", 0.0, "(3, 90^\\circ)"),
+    ("<think>so \\boxed{(3, \\pi)}</think> It is $\\boxed{\\left(3,\\frac{\\pi}{2}\\right)}$", 1.0,
+     "(3,\\frac{\\pi}{2})"),
+    (" We have that", 0.0, None),
+])
+def test_math_acc_is_lm_evals_math_verify(output, acc, extracted, data_dir):
+    bench = REGISTRY["math500"](data=DataDir(data_dir))
+    doc = bench.load()[0]
+    ctx = _ctx("math500")
+    got = bench.score(doc, ctx, GenerateResponse(text=output), bench.request(doc, ctx))
+    assert got.metrics == {"acc": acc}
+    assert got.extracted == extracted and got.extraction_failed is (extracted is None)
+
+
+# lm-eval gsm8k_cot (task version 3.0): "strict-match" (regex `The answer is (\-?[0-9\.\,]+).`,
+# take_first) and "flexible-extract" (the last number-like run), before its exact_match
+@pytest.mark.parametrize(("output", "strict", "flexible"), [
+    # the pattern's last "." is any character but a new line
+    (" 16 - 3 - 4 = 9. 9 * 2 = 18. The answer is 18.\n\n", "18", "18."),
+    (" 9 * 2 = 18. The answer is 18", "1", "18"),  # lm-eval's "." takes the 8
+    (" The answer is $1,250.\n\n", None, "$1,250."),  # "$" is not in strict-match's number
+    (" The answer is 5. Then the answer is 7.\n", "5.", "7."),
+    (" She makes 18 dollars a day.", None, "18"),
+    ("<think>The answer is 3.\n</think> The answer is 4.\n", "4", "4."),
+    (" no number", None, None),
+])
+def test_gsm8k_extraction(output, strict, flexible):
+    assert gsm8k_strict(output) == strict
+    assert gsm8k_flexible(output) == flexible
+
+
+@pytest.mark.parametrize(("output", "strict"), [
+    ("18 eggs a day.\nAnswer: 18", "18"),
+    ("**Answer:** $18", "18"),
+    ("Answer: 5\nWait.\nAnswer: 7", "7"),  # the last line asked for
+    ("The answer is 18.", None),
+])
+def test_gsm8k_chat_strict_reads_the_answer_line(output, strict):
+    assert gsm8k_strict(output, chat=True) == strict
+
+
+# exact_match(ignore_case=True, regexes_to_ignore=[",", "\$", "(?s).*#### ", "\.$"])
+@pytest.mark.parametrize(("answer", "gold", "same"), [
+    ("$1,250.", "1250", True),
+    ("18.", "18", True),
+    ("18.00", "18", False),
+    ("1.8", "18", False),  # punctuation other than the ignored regexes counts
+    ("-18", "18", False),
+    ("#### 18", "18", True),
+])
+def test_gsm8k_match_is_lm_evals_exact_match(answer, gold, same):
+    assert gsm8k_exact_match(answer, gold) is same
+
+
+def test_gsm8k_scores_as_lm_eval(data_dir):
+    bench = REGISTRY["gsm8k"](data=DataDir(data_dir))
+    doc = bench.load()[0]  # gold 18
+    ctx = _ctx("gsm8k")
+    req = bench.request(doc, ctx)
+    assert req.prompt.endswith(f"The answer is 8.\n\nQ: {doc.fields['question']}\nA:")
+    assert req.sampling.stop == ("Q:", "</s>", "<|im_end|>")
+    assert REGISTRY["gsm8k"].default_max_tokens == 256  # lm-eval's max_gen_toks
+
+    def metrics(text, chat=False):
+        c = replace(ctx, chat=chat)
+        return bench.score(doc, c, GenerateResponse(text=text), bench.request(doc, c)).metrics
+
+    assert metrics(" 9 * 2 = 18. The answer is 18.\n\n") == {"acc": 1.0, "acc_strict": 1.0}
+    # flexible-extract takes the last number, whatever the answer statement said
+    assert metrics(" The answer is 18.\n\nPer week: 126.") == {"acc": 0.0, "acc_strict": 1.0}
+    assert metrics(" She makes $18.00 a day.") == {"acc": 0.0, "acc_strict": 0.0}
+    assert metrics(" 9 * 2 = 18. The answer is 18") == {"acc": 1.0, "acc_strict": 0.0}
+    assert metrics("9 * 2 = 18 eggs.\nAnswer: 18", chat=True) == {"acc": 1.0, "acc_strict": 1.0}
+
+
+def test_mmlu_generative_prompt_starts_with_the_subject_line(data_dir):
+    """lm-eval's mmlu_<subject>_generative has the same `description` as the log-likelihood
+    task: the generated prompt is the log-likelihood context, to the last "Answer:"."""
+    bench = REGISTRY["mmlu"](data=DataDir(data_dir))
+    doc = bench.load()[0]
+    gen = bench.request(doc, _ctx("mmlu"))
+    ll = bench.request(doc, _ctx("mmlu", "loglikelihood"))
+    assert gen.prompt.startswith("The following are multiple choice questions (with answers) "
+                                 "about abstract algebra.\n\nFind all c in Z_3")
+    assert gen.prompt == ll.pairs[0][0]
+    chat = bench.request(doc, replace(_ctx("mmlu"), chat=True)).messages[-1].content
+    assert chat.endswith(gen.prompt)
+
+
+def test_arc_fewshot_examples_are_drawn_per_item_as_lm_eval_draws_them(data_dir):
+    """lm-eval's default sampler: one Random(1234) that samples K train items for each test
+    item in the split's order, so every item has its own examples."""
+    import random
+
+    bench = REGISTRY["arc_easy"](data=DataDir(data_dir))
+    docs = bench.load()
+    train = bench._train()
+    rng = random.Random(1234)
+    expected = [rng.sample(train, 3) for _ in range(3)]
+    ctx = replace(_ctx("arc_easy", "loglikelihood"), fewshot=3)
+    for i in (2, 0, 1):  # the order items are asked in does not matter
+        context = bench.request(docs[i], ctx).pairs[0][0]
+        shots = "".join(f"Question: {q}\nAnswer: {c[g]}\n\n" for q, c, g in expected[i])
+        assert context == shots + f"Question: {docs[i].fields['question']}\nAnswer:"
+    assert expected[0] != expected[1]

@@ -1,9 +1,17 @@
-"""ARC-Challenge and ARC-Easy (Clark et al., 2018), "Question: …\\nAnswer:" with choice texts."""
+"""ARC-Challenge and ARC-Easy (Clark et al., 2018), "Question: …\\nAnswer:" with choice texts.
+
+As lm-evaluation-harness's `arc_challenge` / `arc_easy`: zero-shot by default; with `--fewshot K`
+each item gets its own K solved examples from the train split ("Question: …\\nAnswer: {text}"
+and a blank line), drawn as lm-eval draws them: one `random.Random(seed)` (lm-eval's
+fewshot_random_seed, 1234 by default; here the run's seed, default 1234) sampling K of the train
+items for each test item in turn, in the test split's order.
+"""
 
 from __future__ import annotations
 
 import random
 import re
+import threading
 from collections.abc import Sequence
 from typing import ClassVar, TypedDict
 
@@ -20,12 +28,14 @@ class ARCItem(TypedDict):
     question: str
     choices: list[str]
     gold: int
+    index: int  # position in the test split, the order lm-eval draws each item's examples in
 
 
 class ARCChallenge(MultipleChoiceBenchmark):
     name: ClassVar[str] = "arc_challenge"
-    # 2: the new letter extraction for generated answers (issue 12, defect 3)
-    version: ClassVar[str] = "2"
+    # 2: the new letter extraction for generated answers (issue 12, defect 3); 3: each item
+    # its own few-shot examples, drawn as lm-eval draws them (all items had the first's)
+    version: ClassVar[str] = "3"
     domain: ClassVar[str] = "reasoning"
     description: ClassVar[str] = "ARC-Challenge test (1,172 grade-school science questions)"
     citation: ClassVar[str] = (
@@ -57,7 +67,8 @@ class ARCChallenge(MultipleChoiceBenchmark):
             if not 0 <= gold < len(choices):
                 raise DataError(f"{path}:{lineno}: gold index {gold} out of range")
             seen.add(native)
-            docs.append(Doc(native, ARCItem(question=question, choices=choices, gold=gold)))
+            docs.append(Doc(native, ARCItem(question=question, choices=choices, gold=gold,
+                                            index=len(docs))))
         expect_count(path, len(docs), self.expected_count)
         return docs
 
@@ -72,6 +83,7 @@ class ARCChallenge(MultipleChoiceBenchmark):
                         question=r["question"],
                         choices=list(r["choices"]["text"]),
                         gold=labels.index(r["answerKey"]),
+                        index=len(docs),
                     ),
                 )
             )
@@ -95,15 +107,24 @@ class ARCChallenge(MultipleChoiceBenchmark):
         self.__dict__["_train_cache"] = pool
         return pool
 
-    def _shots(self, k: int) -> list[tuple[str, list[str], int]]:
+    def _shots(self, doc: Doc[ARCItem], k: int) -> list[tuple[str, list[str], int]]:
+        """The k train examples of `doc`: lm-eval's sampler, one Random(seed) that draws
+        `sample(train, k)` for each test item in the split's order."""
         if k == 0:
             return []
         pool = self._train()
-        idx = random.Random(self.fewshot_seed).sample(range(len(pool)), k)
-        return [pool[i] for i in idx]
+        with self.__dict__.setdefault("_draw_lock", threading.Lock()):
+            draws: dict[int, list[list[int]]] = self.__dict__.setdefault("_draws", {})
+            rng_of: dict[int, random.Random] = self.__dict__.setdefault("_draw_rng", {})
+            seq = draws.setdefault(k, [])
+            rng = rng_of.setdefault(k, random.Random(self.fewshot_seed))
+            while len(seq) <= doc.fields["index"]:
+                seq.append(rng.sample(range(len(pool)), k))
+            return [pool[i] for i in seq[doc.fields["index"]]]
 
     def mc(self, doc: Doc[ARCItem], fewshot: int) -> MCQuestion:
-        prefix = "".join(f"Question: {q}\nAnswer: {c[g]}\n\n" for q, c, g in self._shots(fewshot))
+        prefix = "".join(
+            f"Question: {q}\nAnswer: {c[g]}\n\n" for q, c, g in self._shots(doc, fewshot))
         context = prefix + f"Question: {doc.fields['question']}\nAnswer:"
         choices = tuple(doc.fields["choices"])
         return MCQuestion(
@@ -115,7 +136,7 @@ class ARCChallenge(MultipleChoiceBenchmark):
         )
 
     def fewshot_examples(self, doc: Doc[ARCItem], k: int) -> list[tuple[str, Sequence[str], int]]:
-        return list(self._shots(k))
+        return list(self._shots(doc, k))
 
 
 class ARCEasy(ARCChallenge):

@@ -1,22 +1,33 @@
 """GSM8K (Cobbe et al., 2021) test: 8-shot chain of thought for base models, zero-shot for chat.
 
-Base models get the standard 8 exemplars of Wei et al. (2022) in lm-evaluation-harness's
-`gsm8k_cot` format ("Q: …\\nA: … The answer is N.") and stop at the next "Q:" (or an
-end-of-turn marker), decoded greedily as the reference does; chat models are
-asked to reason step by step and end with "Answer: N". The final number is extracted by
-`shootout.scoring.numeric` (survives commas, currency, units, "#### N", \\boxed{N}) and
-compared numerically. `acc_strict` counts only answers given with an explicit marker.
+Base models get lm-evaluation-harness's `gsm8k_cot` (task version 3.0): the 8 exemplars of Wei
+et al. (2022) as "Q: …\\nA: … The answer is N.\\n\\n", then "Q: {question}\\nA:"; greedy
+generation stops at "Q:", "</s>" or "<|im_end|>", or after 256 tokens (lm-eval's default
+`max_gen_toks`). This is not lm-eval's `gsm8k` task (5-shot from the train split, "Question:
+…\\nAnswer:", strict-match on "#### N"). Chat models are asked to reason step by step and end
+with "Answer: N" (shootout's own zero-shot prompt).
+
+Scores, as gsm8k_cot's two filters and its `exact_match` give them: `acc` is "flexible-extract",
+the last number-like run of the output (regex `(-?[$0-9.,]{2,})|(-?[0-9]+)`, group_select -1);
+`acc_strict` is "strict-match", the first "The answer is N." (regex
+`The answer is (\\-?[0-9\\.\\,]+).`, take_first); for a chat model, whose prompt asks for
+"Answer: N", it is the last "Answer: N" instead. Both compare as exact_match with ignore_case
+and regexes_to_ignore `,`, `\\$`, `(?s).*#### `, `\\.$`: so "$1,234." is 1234, but "18.00" is
+not 18, as in lm-eval.
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from typing import ClassVar, TypedDict
 
 from ..data.files import expect_count, read_jsonl
 from ..data.hub import hub_rows
 from ..errors import DataError
 from ..providers.base import GenerateRequest, GenerateResponse, Message
-from ..scoring.numeric import gsm8k_gold, score_gsm8k
+from ..scoring.numeric import gsm8k_gold
+from ..scoring.text import strip_reasoning
 from .base import Benchmark, Doc, ItemScore, Mode, PromptContext, Request, Response
 
 COT_EXEMPLARS = (
@@ -81,6 +92,38 @@ CHAT_TEMPLATE = (
 )
 
 
+# gsm8k_cot's filters and exact_match (lm_eval/tasks/gsm8k/gsm8k-cot.yaml)
+STRICT_RE = re.compile(r"The answer is (\-?[0-9\.\,]+).")
+FLEXIBLE_RE = re.compile(r"(-?[$0-9.,]{2,})|(-?[0-9]+)")
+_IGNORE = tuple(re.compile(p) for p in (",", r"\$", r"(?s).*#### ", r"\.$"))
+# the chat prompt's answer line, "Answer: N" (also "**Answer:** $N"), read as strict-match reads
+CHAT_STRICT_RE = re.compile(r"Answer:\**\s*\$?(\-?[0-9\.\,]+)")
+
+
+def strict_answer(text: str, chat: bool = False) -> str | None:
+    """gsm8k_cot's "strict-match": the number of the first "The answer is N." (for a chat
+    model: of the last "Answer: N"), or None."""
+    found = (CHAT_STRICT_RE if chat else STRICT_RE).findall(strip_reasoning(text))
+    if not found:
+        return None
+    return str(found[-1] if chat else found[0]).strip()
+
+
+def flexible_answer(text: str) -> str | None:
+    """gsm8k_cot's "flexible-extract": the last number-like run of the output, or None."""
+    found = FLEXIBLE_RE.findall(strip_reasoning(text))
+    if not found:
+        return None
+    return next(g for g in found[-1] if g).strip()
+
+
+def exact_match(answer: str, gold: str) -> bool:
+    """lm-eval's exact_match with gsm8k_cot's regexes_to_ignore and ignore_case."""
+    for pattern in _IGNORE:
+        answer, gold = pattern.sub("", answer), pattern.sub("", gold)
+    return answer.lower() == gold.lower()
+
+
 class GSM8KItem(TypedDict):
     question: str
     gold: str
@@ -88,8 +131,9 @@ class GSM8KItem(TypedDict):
 
 class GSM8K(Benchmark):
     name: ClassVar[str] = "gsm8k"
-    # 2: stop sequences of lm-eval's gsm8k_cot v3 (no longer a blank line)
-    version: ClassVar[str] = "2"
+    # 2: stop sequences of lm-eval's gsm8k_cot v3 (no longer a blank line); 3: its filters and
+    # exact_match (was a numeric comparison of shootout's own extraction), 256 tokens (was 384)
+    version: ClassVar[str] = "3"
     domain: ClassVar[str] = "math"
     description: ClassVar[str] = "GSM8K test (1,319 grade-school math word problems), CoT"
     citation: ClassVar[str] = "Cobbe et al. 2021, Training Verifiers to Solve Math Word Problems"
@@ -97,7 +141,7 @@ class GSM8K(Benchmark):
     primary_metric: ClassVar[str] = "acc"
     modes: ClassVar[tuple[Mode, ...]] = ("generative",)
     default_fewshot: ClassVar[int] = 8
-    default_max_tokens: ClassVar[int] = 384
+    default_max_tokens: ClassVar[int] = 256  # lm-eval's max_gen_toks (gsm8k_cot sets none)
     expected_count: ClassVar[int] = 1319
 
     def load(self) -> list[Doc[GSM8KItem]]:
@@ -125,8 +169,6 @@ class GSM8K(Benchmark):
             return GenerateRequest(messages=(msg,), sampling=ctx.sampling)
         k = min(ctx.fewshot, len(COT_EXEMPLARS))
         shots = "".join(f"Q: {eq}\nA: {ea}\n\n" for eq, ea in COT_EXEMPLARS[:k])
-        from dataclasses import replace
-
         sampling = replace(ctx.sampling, stop=ctx.sampling.stop or BASE_STOP)
         return GenerateRequest(prompt=f"{shots}Q: {q}\nA:", sampling=sampling)
 
@@ -134,10 +176,17 @@ class GSM8K(Benchmark):
         self, doc: Doc[GSM8KItem], ctx: PromptContext, response: Response, request: Request
     ) -> ItemScore:
         assert isinstance(response, GenerateResponse)
-        s = score_gsm8k(response.text, doc.fields["gold"])
+        gold = doc.fields["gold"]
+        flexible = flexible_answer(response.text)
+        strict = strict_answer(response.text, ctx.chat)
+        statement = (f"; answer statement {strict}" if strict is not None
+                     else "; no answer statement")
         return ItemScore(
-            metrics={"acc": float(s.correct), "acc_strict": float(s.correct and s.strict)},
-            extracted=s.extracted,
-            reason=s.reason,
-            extraction_failed=s.extracted is None,
+            metrics={"acc": float(flexible is not None and exact_match(flexible, gold)),
+                     "acc_strict": float(strict is not None and exact_match(strict, gold))},
+            extracted=flexible,
+            reason=f"gold {gold}; extracted "
+                   + (f"{flexible} (last number)" if flexible is not None
+                      else "nothing (no number)") + statement,
+            extraction_failed=flexible is None,
         )

@@ -1,14 +1,21 @@
 """MATH (Hendrycks et al., 2021): MATH-500 and the full 5,000-problem test.
 
-Base models get the 4-shot Minerva prompt (Lewkowycz et al., 2022) and answer "Final Answer:
-The final answer is $X$. I hope it is correct."; chat models are asked for a \\boxed{} answer.
-Answers are compared with math-verify (fractions vs decimals, \\dfrac, intervals, sets, units,
-degrees, matrices), not as strings. Accuracy is also reported by subject and by level.
+Base models get lm-evaluation-harness's `minerva_math500` / `minerva_math` prompt (task version
+3.0): its 4 Minerva exemplars (Lewkowycz et al., 2022) as "Problem:\\n{problem}\\n\\nSolution:
+{solution}\\n\\n" (one space after "Solution:"), then "Problem:\\n{problem}\\n\\nSolution:"; greedy
+generation stops at "Problem:" or after 256 tokens (lm-eval's default `max_gen_toks`). Chat
+models are asked for a \\boxed{} answer instead (shootout's own zero-shot prompt).
+
+`acc` is lm-eval's `math_verify` metric: `verify(gold=parse(solution), target=parse(output))`
+with math-verify's defaults, on the item's whole reference solution and the whole output (after
+any <think> block is removed), so fractions vs decimals, \\dfrac, intervals, sets, units and
+degrees compare as mathematics, not strings. lm-eval's other metric, `exact_match` (Minerva's
+answer normalisation and a SymPy `parse_latex` check that needs ANTLR 4.11), is not computed.
+Over all items, as lm-eval's `minerva_math` group (`weight_by_size`); also by subject and level.
 """
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
@@ -19,44 +26,45 @@ from ..data.hub import hub_rows
 from ..errors import DataError
 from ..providers.base import GenerateRequest, GenerateResponse, Message
 from ..scoring.isolated import CallTimeout
-from ..scoring.mathequiv import HARD_TIMEOUT_S, extract_boxed, math_equal_bounded, math_gold
+from ..scoring.mathequiv import HARD_TIMEOUT_S, lm_eval_math_verify_bounded, math_gold
 from ..scoring.text import strip_reasoning
 from .base import Benchmark, Doc, ItemScore, Mode, PromptContext, Request, Response
 
+# lm-evaluation-harness minerva_math's `list_fewshot_samples` (lm_eval/tasks/minerva_math/utils.py,
+# task version 3.0) character for character, also where its align rows end in one backslash
+# and a new line (its source writes "\\\n"; the Minerva paper's prompt has a LaTeX line break).
 MINERVA_EXEMPLARS = (
     (
-        r"Find the domain of the expression  $\frac{\sqrt{x-2}}{\sqrt{5-x}}$.}",
-        r"The expressions inside each square root must be non-negative. Therefore, $x-2 \ge 0$, "
-        r"so $x\ge2$, and $5 - x \ge 0$, so $x \le 5$. Also, the denominator cannot be equal to "
-        r"zero, so $5-x>0$, which gives $x<5$. Therefore, the domain of the expression is "
-        r"$\boxed{[2,5)}$."
-        "\nFinal Answer: The final answer is $[2,5)$. I hope it is correct.",
+        "Find the domain of the expression  $\\frac{\\sqrt{x-2}}{\\sqrt{5-x}}$.}",
+        "The expressions inside each square root must be non-negative. Therefore, $x-2 \\ge 0$, "
+        "so $x\\ge2$, and $5 - x \\ge 0$, so $x \\le 5$. Also, the denominator cannot be equal "
+        "to zero, so $5-x>0$, which gives $x<5$. Therefore, the domain of the expression is "
+        "$\\boxed{[2,5)}$.\nFinal Answer: The final answer is $[2,5)$. I hope it is correct.",
     ),
     (
-        r"If $\det \mathbf{A} = 2$ and $\det \mathbf{B} = 12,$ then find "
-        r"$\det (\mathbf{A} \mathbf{B}).$",
-        r"We have that $\det (\mathbf{A} \mathbf{B}) = (\det \mathbf{A})(\det \mathbf{B}) = "
-        r"(2)(12) = \boxed{24}.$"
-        "\nFinal Answer: The final answer is $24$. I hope it is correct.",
+        "If $\\det \\mathbf{A} = 2$ and $\\det \\mathbf{B} = 12,$ then find "
+        "$\\det (\\mathbf{A} \\mathbf{B}).$",
+        "We have that $\\det (\\mathbf{A} \\mathbf{B}) = (\\det \\mathbf{A})(\\det \\mathbf{B}) "
+        "= (2)(12) = \\boxed{24}.$\nFinal Answer: The final answer is $24$. I hope it is correct.",
     ),
     (
         "Terrell usually lifts two 20-pound weights 12 times. If he uses two 15-pound weights "
         "instead, how many times must Terrell lift them in order to lift the same total weight?",
-        r"If Terrell lifts two 20-pound weights 12 times, he lifts a total of "
-        r"$2\cdot 12\cdot20=480$ pounds of weight.  If he lifts two 15-pound weights instead for "
-        r"$n$ times, he will lift a total of $2\cdot15\cdot n=30n$ pounds of weight.  Equating "
-        r"this to 480 pounds, we can solve for $n$: \begin{align*} 30n&=480\\ \Rightarrow\qquad "
-        r"n&=480/30=\boxed{16} \end{align*}"
-        "\nFinal Answer: The final answer is $16$. I hope it is correct.",
+        "If Terrell lifts two 20-pound weights 12 times, he lifts a total of "
+        "$2\\cdot 12\\cdot20=480$ pounds of weight.  If he lifts two 15-pound weights instead "
+        "for $n$ times, he will lift a total of $2\\cdot15\\cdot n=30n$ pounds of weight.  "
+        "Equating this to 480 pounds, we can solve for $n$:\n\\begin{align*}\n30n&=480\\\n"
+        "\\Rightarrow\\qquad n&=480/30=\\boxed{16}\n\\end{align*}\nFinal Answer: The final "
+        "answer is $16$. I hope it is correct.",
     ),
     (
-        "If the system of equations\n\n\\begin{align*}\n6x-4y&=a,\\\\\n6y-9x &=b.\n\\end{align*}"
-        "has a solution $(x, y)$ where $x$ and $y$ are both nonzero, find $\\frac{a}{b},$ "
-        "assuming $b$ is nonzero.",
-        r"If we multiply the first equation by $-\frac{3}{2}$, we obtain $$6y-9x=-\frac{3}{2}a.$$"
-        r"Since we also know that $6y-9x=b$, we have "
-        r"$$-\frac{3}{2}a=b\Rightarrow\frac{a}{b}=\boxed{-\frac{2}{3}}.$$"
-        "\nFinal Answer: The final answer is $-\\frac{2}{3}$. I hope it is correct.",
+        "If the system of equations\n\n\\begin{align*}\n6x-4y&=a,\\\n6y-9x &=b.\n"
+        "\\end{align*}has a solution $(x, y)$ where $x$ and $y$ are both nonzero,\nfind "
+        "$\\frac{a}{b},$ assuming $b$ is nonzero.",
+        "If we multiply the first equation by $-\\frac{3}{2}$, we obtain\n\n"
+        "$$6y-9x=-\\frac{3}{2}a.$$Since we also know that $6y-9x=b$, we have\n\n"
+        "$$-\\frac{3}{2}a=b\\Rightarrow\\frac{a}{b}=\\boxed{-\\frac{2}{3}}.$$\nFinal Answer: "
+        "The final answer is $-\\frac{2}{3}$. I hope it is correct.",
     ),
 )
 
@@ -65,33 +73,18 @@ CHAT_TEMPLATE = (
     "\n\n{problem}"
 )
 
-_MINERVA_FINAL = re.compile(
-    r"Final Answer: The final answer is (.*?)\. I hope it is correct", re.DOTALL
-)
-
-
-def extract_answer(text: str) -> tuple[str | None, str]:
-    """(answer, rule): Minerva's "The final answer is $X$", else the last \\boxed{}."""
-    body = strip_reasoning(text)
-    m = _MINERVA_FINAL.search(body)
-    if m:
-        ans = m.group(1).strip()
-        if ans.startswith("$") and ans.endswith("$") and len(ans) > 1:
-            ans = ans.strip("$").strip()
-        return ans, "minerva_final_answer"
-    boxed = extract_boxed(body)
-    return (boxed, "boxed") if boxed is not None else (None, "none")
-
-
 class MathItem(TypedDict):
     problem: str
-    gold: str
+    solution: str  # what lm-eval's math_verify parses the gold from
+    gold: str  # the final answer, as shown and exported
     level: str
 
 
 class MATH500(Benchmark):
     name: ClassVar[str] = "math500"
-    version: ClassVar[str] = "1"
+    # 2: lm-eval minerva_math (v3.0): its exemplar text and "Solution: " layout, its math_verify
+    # metric (the whole solution and the whole output parsed), 256 new tokens (was 512)
+    version: ClassVar[str] = "2"
     domain: ClassVar[str] = "math"
     description: ClassVar[str] = "MATH-500 (PRM800K test subset of MATH), math-verify equivalence"
     citation: ClassVar[str] = (
@@ -102,7 +95,7 @@ class MATH500(Benchmark):
     primary_metric: ClassVar[str] = "acc"
     modes: ClassVar[tuple[Mode, ...]] = ("generative",)
     default_fewshot: ClassVar[int] = 4
-    default_max_tokens: ClassVar[int] = 512
+    default_max_tokens: ClassVar[int] = 256  # lm-eval's max_gen_toks (minerva_math sets none)
     reasoning_max_tokens: ClassVar[int] = 32_768  # competition problems: long thinking
     expected_count: ClassVar[int] = 500
     relpath: ClassVar[str] = "math500/test.jsonl"
@@ -121,14 +114,15 @@ class MATH500(Benchmark):
 
     def _doc(self, i: int, where: str, r: dict[str, Any]) -> Doc[MathItem]:
         try:
-            problem = str(r["problem"])
-            gold = str(r["answer"]) if "answer" in r else math_gold(str(r["solution"]))
+            problem, solution = str(r["problem"]), str(r["solution"])
+            gold = str(r["answer"]) if "answer" in r else math_gold(solution)
             subject = str(r.get("subject") or r.get("type"))
             level = str(r.get("level", "")).removeprefix("Level ").strip()
             doc_id = str(r.get("unique_id") or r.get("idx") or i)
         except (KeyError, DataError) as e:
             raise DataError(f"{where}: missing or bad field ({e})") from e
-        return Doc(doc_id, {"problem": problem, "gold": gold, "level": level}, group=subject)
+        fields: MathItem = {"problem": problem, "solution": solution, "gold": gold, "level": level}
+        return Doc(doc_id, fields, group=subject)
 
     def request(self, doc: Doc[MathItem], ctx: PromptContext) -> Request:
         problem = doc.fields["problem"]
@@ -136,7 +130,8 @@ class MATH500(Benchmark):
             msg = Message("user", CHAT_TEMPLATE.format(problem=problem))
             return GenerateRequest(messages=(msg,), sampling=ctx.sampling)
         k = min(ctx.fewshot, len(MINERVA_EXEMPLARS))
-        shots = "".join(f"Problem:\n{p}\n\nSolution:\n{s}\n\n" for p, s in MINERVA_EXEMPLARS[:k])
+        # lm-eval's layout: "Problem:\n…\n\nSolution:", the target after a space, "\n\n"
+        shots = "".join(f"Problem:\n{p}\n\nSolution: {s}\n\n" for p, s in MINERVA_EXEMPLARS[:k])
         sampling = replace(ctx.sampling, stop=ctx.sampling.stop or ("Problem:",))
         return GenerateRequest(prompt=f"{shots}Problem:\n{problem}\n\nSolution:", sampling=sampling)
 
@@ -144,26 +139,25 @@ class MATH500(Benchmark):
         self, doc: Doc[MathItem], ctx: PromptContext, response: Response, request: Request
     ) -> ItemScore:
         assert isinstance(response, GenerateResponse)
-        pred, rule = extract_answer(response.text)
         gold = doc.fields["gold"]
-        timed_out = False
         try:
-            correct = pred is not None and math_equal_bounded(pred, gold)
+            found = lm_eval_math_verify_bounded(
+                doc.fields["solution"], strip_reasoning(response.text))
         except CallTimeout:
-            correct, timed_out = False, True
-        verdict = "equivalent to" if correct else "not equivalent to"
-        if timed_out:
-            verdict = f"not judged within {HARD_TIMEOUT_S} s (counted wrong) against"
-        reason = (
-            f"{rule}: {pred!r} {verdict} gold {gold!r}"
-            if pred is not None
-            else ("no final answer or \\boxed{} in the output")
-        )
+            return ItemScore(
+                metrics={"acc": 0.0}, extracted=None,
+                reason=f"not judged within {HARD_TIMEOUT_S} s (counted wrong); gold {gold!r}",
+                detail={"level": doc.fields["level"]})
+        if found.extracted is None:
+            reason = f"math-verify found no answer in the output; gold {gold!r}"
+        else:
+            verdict = "equivalent to" if found.correct else "not equivalent to"
+            reason = f"math-verify: {found.extracted!r} {verdict} gold {found.gold!r}"
         return ItemScore(
-            metrics={"acc": float(correct)},
-            extracted=pred,
+            metrics={"acc": float(found.correct)},
+            extracted=found.extracted,
             reason=reason,
-            extraction_failed=pred is None,
+            extraction_failed=found.extracted is None,
             detail={"level": doc.fields["level"]},
         )
 

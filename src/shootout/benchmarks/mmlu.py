@@ -98,7 +98,9 @@ class MMLUItem(TypedDict):
 
 class MMLU(MultipleChoiceBenchmark):
     name: ClassVar[str] = "mmlu"
-    version: ClassVar[str] = "2"  # 2: the new letter extraction for generated answers
+    # 2: the new letter extraction for generated answers; 3: the generative prompt starts with
+    # the subject line, as the log-likelihood one and lm-eval's mmlu_generative do
+    version: ClassVar[str] = "3"
     domain: ClassVar[str] = "knowledge"
     description: ClassVar[str] = (
         "MMLU test, 57 subjects, 14,042 questions; letter continuations; acc over all questions "
@@ -157,10 +159,7 @@ class MMLU(MultipleChoiceBenchmark):
         shots = self._dev(subject)[:fewshot]
         if len(shots) < fewshot:
             raise DataError(f"mmlu/{subject}: only {len(shots)} dev examples for {fewshot}-shot")
-        prefix = (
-            f"The following are multiple choice questions (with answers) about "
-            f"{subject.replace('_', ' ')}.\n\n"
-        )
+        prefix = self.preamble(doc)
         for s in shots:
             prefix += format_question(s.fields["question"], s.fields["choices"])
             prefix += f" {s.fields['answer']}\n\n"
@@ -172,6 +171,14 @@ class MMLU(MultipleChoiceBenchmark):
             gold=gold,
             question=doc.fields["question"],
             options=tuple(doc.fields["choices"]),
+        )
+
+    def preamble(self, doc: Doc[MMLUItem]) -> str:
+        """lm-eval's `description` of the subject's task, in both the log-likelihood prompt
+        and the generative one (its `mmlu_<subject>_generative`)."""
+        return (
+            f"The following are multiple choice questions (with answers) about "
+            f"{doc.group.replace('_', ' ')}.\n\n"
         )
 
     def fewshot_examples(self, doc: Doc[MMLUItem], k: int) -> list[tuple[str, Sequence[str], int]]:

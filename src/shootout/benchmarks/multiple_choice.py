@@ -94,6 +94,11 @@ class MultipleChoiceBenchmark(Benchmark):
         """(question, options, gold) examples for the generative prompt; default none."""
         return []
 
+    def preamble(self, doc: Doc) -> str:
+        """Text the generative prompt starts with, before any solved example (MMLU's line
+        naming the subject, lm-eval's `description`); default none."""
+        return ""
+
     # -- requests -------------------------------------------------------------------------
     def request(self, doc: Doc, ctx: PromptContext) -> Request:
         q = self.mc(doc, ctx.fewshot)
@@ -102,7 +107,7 @@ class MultipleChoiceBenchmark(Benchmark):
         options, _ = self._generative_options(doc, q)
         option_letters(len(options), f"{self.name} item {doc.id}")
         shots = self.fewshot_examples(doc, ctx.fewshot)
-        prompt = "".join(
+        prompt = self.preamble(doc) + "".join(
             format_mc(sq.strip(), so) + f" {LETTERS[sg]}\n\n" for sq, so, sg in shots
         )
         prompt += format_mc(q.question.strip(), options)

@@ -1,12 +1,17 @@
-"""MATH scoring: the answer in the last \\boxed{...}, judged equivalent to the gold by math-verify.
+"""MATH scoring: answers judged equivalent to the gold by math-verify.
+
+`lm_eval_math_verify` is lm-evaluation-harness's `math_verify` metric of minerva_math, which the
+MATH benchmarks report: math-verify's own extraction on the whole gold solution and the whole
+output. `math_equal` / `score_math` compare the answer in the last \\boxed{...} with a gold
+answer.
 
 math-verify (optional extra `shootout[math]`) parses LaTeX into SymPy and compares numerically
 and symbolically: 0.5 vs \\frac{1}{2}, \\dfrac, \\left( \\right), intervals, sets, matrices,
 units ("5 cm" vs 5) and degrees. Its timeouts use SIGALRM, which only works in the main thread;
 from any other thread `math_equal` calls it without a timeout (it would raise otherwise), and
 also in the main thread while another SIGALRM timer (e.g. pytest-timeout) is set. Scorers that
-run in worker threads call `math_equal_bounded`, which judges in a child process under a hard
-wall-clock limit (scoring/isolated.py).
+run in worker threads call `math_equal_bounded` / `lm_eval_math_verify_bounded`, which judge in a
+child process under a hard wall-clock limit (scoring/isolated.py).
 """
 
 from __future__ import annotations
@@ -107,6 +112,51 @@ def math_equal_bounded(pred: str, gold: str) -> bool:
     if _alarm_is_ours():
         return math_equal(pred, gold)
     return bool(_ISOLATED(pred, gold, timeout=HARD_TIMEOUT_S))
+
+
+@dataclass(frozen=True)
+class MathVerifyResult:
+    """lm-eval's `math_verify` verdict on one generation, with what math-verify read."""
+
+    correct: bool
+    extracted: str | None  # the answer math-verify found in the generation, or None
+    gold: str | None  # the answer it found in the gold solution
+
+
+def lm_eval_math_verify(solution: str, generation: str) -> MathVerifyResult:
+    """lm-evaluation-harness's `math_verify` metric of minerva_math (task version 3.0,
+    lm_eval/tasks/minerva_math/utils.py `process_results`):
+    `verify(gold=parse(doc["solution"]), target=parse(generation))`, each with math-verify's
+    defaults: the whole gold solution and the whole generation are parsed (LaTeX and plain
+    expressions, a \\boxed{} or a "final answer is" first, else anywhere), 5-second limits.
+    Safe to call from worker threads (the limits are off there; see `lm_eval_math_verify_bounded`).
+    """
+    mv = _math_verify()
+    timeout = _TIMEOUT_S if _alarm_is_ours() else None
+    gold = mv.parse(solution, parsing_timeout=timeout)
+    target = mv.parse(generation, parsing_timeout=timeout)
+    correct = bool(mv.verify(gold=gold, target=target, timeout_seconds=timeout))
+    return MathVerifyResult(correct, _shown(target), _shown(gold))
+
+
+def _shown(parsed: list[Any]) -> str | None:
+    """The text math-verify extracted (its last element), or None when it found nothing."""
+    if not parsed:
+        return None
+    return parsed[-1] if isinstance(parsed[-1], str) else str(parsed[0])
+
+
+_ISOLATED_LM_EVAL = IsolatedCall("shootout.scoring.mathequiv:lm_eval_math_verify")
+
+
+def lm_eval_math_verify_bounded(solution: str, generation: str) -> MathVerifyResult:
+    """`lm_eval_math_verify` that always returns within HARD_TIMEOUT_S (raises CallTimeout
+    otherwise): in this thread where math-verify's own limits work, else in a child process."""
+    if _alarm_is_ours():
+        return lm_eval_math_verify(solution, generation)
+    result = _ISOLATED_LM_EVAL(solution, generation, timeout=HARD_TIMEOUT_S)
+    assert isinstance(result, MathVerifyResult)
+    return result
 
 
 def _alarm_is_ours() -> bool:
