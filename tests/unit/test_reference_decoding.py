@@ -23,3 +23,27 @@ def test_every_generative_benchmark_defaults_to_greedy_decoding():
         assert issubclass(cls, Benchmark)
         assert (cls.default_temperature, cls.default_top_p) == (0.0, 1.0), name
     assert not REGISTRY["needle"].follows_seed_protocol  # RULER scores retrieval greedily
+
+
+def test_chat_models_get_the_chat_budget_where_the_prompt_is_shootouts_own(tmp_path):
+    """Base models decode as lm-eval's gsm8k_cot / minerva_math (256 new tokens); a chat
+    model, asked by shootout's own zero-shot prompt to work the problem, gets 2,048 (256 would
+    cut most worked answers off before the answer); --max-tokens still wins."""
+    from shootout.config import validate_config
+    from shootout.runner.run import PlannedBenchmark, Runner
+    from shootout.store.sqlite import Store
+    from shootout.testing import FakeProvider
+
+    def budget(name: str, chat: bool, **extra: object) -> int | None:
+        cfg = validate_config({"models": ["openai:fake"], "benchmarks": [name], **extra}, "t")
+        runner = Runner(cfg, Store(tmp_path / "s.sqlite"))
+        bench = REGISTRY[name](data=DataDir(None))
+        ctx = runner._prompt_context(cfg.models[0], FakeProvider(chat=chat),
+                                     PlannedBenchmark(bench, [], 0), "generative")
+        return ctx.sampling.max_tokens
+
+    for name in ("gsm8k", "math500", "math"):
+        assert budget(name, chat=False) == 256
+        assert budget(name, chat=True) == 2048
+        assert budget(name, chat=True, sampling={"max_tokens": 300}) == 300
+    assert budget("mbpp", chat=True) == budget("mbpp", chat=False) == 256  # lm-eval's both

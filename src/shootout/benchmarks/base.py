@@ -140,6 +140,9 @@ class Benchmark(ABC):
     default_fewshot: ClassVar[int] = 0
     # default generation budget for generative scoring of this benchmark
     default_max_tokens: ClassVar[int] = 32
+    # the budget for a chat model, where its prompt is not the reference's (which sets
+    # `default_max_tokens` for a base model's few-shot completion): None, the same
+    chat_max_tokens: ClassVar[int | None] = None
     # the budget for a reasoning model, whose hidden thinking is output tokens too (OpenAI
     # advises leaving room for ~25,000 on hard problems; an easy item takes a few hundred)
     reasoning_max_tokens: ClassVar[int] = 16_384

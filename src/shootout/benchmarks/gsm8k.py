@@ -142,6 +142,9 @@ class GSM8K(Benchmark):
     modes: ClassVar[tuple[Mode, ...]] = ("generative",)
     default_fewshot: ClassVar[int] = 8
     default_max_tokens: ClassVar[int] = 256  # lm-eval's max_gen_toks (gsm8k_cot sets none)
+    # a chat model's worked answer to shootout's own prompt: simple-evals' samplers' budget
+    # (1,024; 2,048 in later ones)
+    chat_max_tokens: ClassVar[int | None] = 2048
     expected_count: ClassVar[int] = 1319
 
     def load(self) -> list[Doc[GSM8KItem]]:

@@ -96,6 +96,10 @@ class MATH500(Benchmark):
     modes: ClassVar[tuple[Mode, ...]] = ("generative",)
     default_fewshot: ClassVar[int] = 4
     default_max_tokens: ClassVar[int] = 256  # lm-eval's max_gen_toks (minerva_math sets none)
+    # the chat prompt (zero-shot, step by step, \boxed{}) is shootout's own, of simple-evals'
+    # kind: its samplers' budget (1,024; 2,048 in later ones). 256 would cut most worked
+    # solutions off before their answer
+    chat_max_tokens: ClassVar[int | None] = 2048
     reasoning_max_tokens: ClassVar[int] = 32_768  # competition problems: long thinking
     expected_count: ClassVar[int] = 500
     relpath: ClassVar[str] = "math500/test.jsonl"

@@ -276,7 +276,8 @@ class Runner:
         # a reasoning model thinks in output tokens before it answers: a chat model's budget
         # (32 tokens for a letter) would cut every answer off
         budget = (bench.reasoning_max_tokens if provider.capabilities.reasoning
-                  else bench.default_max_tokens)
+                  else bench.chat_max_tokens or bench.default_max_tokens
+                  if provider.capabilities.chat else bench.default_max_tokens)
         sampling = Sampling(
             temperature=s.temperature if s.temperature is not None else temperature,
             top_p=s.top_p if s.top_p is not None else top_p,
