@@ -106,6 +106,27 @@ def test_a_run_expected_over_its_cap_is_refused_before_anything_is_sent(env, tmp
     assert "raise it (--max-cost USD" in line
 
 
+def test_a_small_cap_and_the_cost_over_it_read_apart():
+    """A cap under a cent is not written $0.01 (or $0.00), nor a cost just over a cap as the
+    cap itself: the refusal's two figures always differ as printed."""
+    from shootout.runner.budget import Budget, _refuse_over, stop_message
+
+    def refusal(spent_left: float, total: float | None, caps: dict[str, float]) -> str:
+        budget = Budget(total, caps, {})
+        with pytest.raises(Exception) as e:
+            _refuse_over(budget, {"m": (spent_left, spent_left)})
+        return str(e.value)
+
+    assert "the expected cost $0.0079 is over --max-cost $0.005;" in refusal(0.0079, 0.005, {})
+    assert "the expected cost $5.27 is over --max-cost $1.50;" in refusal(5.27, 1.5, {})
+    assert "$1.004 is over --max-cost $1.000;" in refusal(1.004, 1.0, {})
+    assert "m: the expected cost $0.02 is over its max_cost $0.001;" in refusal(0.02, None,
+                                                                              {"m": 0.001})
+    line = stop_message("r-1", {"spent_usd": {"m": 0.0061}, "max_cost": 0.005,
+                                "max_cost_per_model": {"m": 0.004}, "requests_not_sent": 3})
+    assert "spent $0.0061 (--max-cost $0.005, m max_cost $0.004); 3 requests not sent" in line
+
+
 def test_a_model_cap_in_the_configuration_holds_too(env, tmp_path, capsys):
     """`max_cost:` on a model entry caps that model; the run id does not depend on any cap."""
     with FakeOpenAIServer(fill_max_tokens=True) as srv:

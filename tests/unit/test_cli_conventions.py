@@ -99,3 +99,21 @@ def test_shell_completion_completes_commands_and_installs(tmp_path):
                           "--install-completion", "bash")
     assert installed.returncode == 0, installed.stderr
     assert "shootout" in (tmp_path / ".bashrc").read_text()
+
+
+def test_run_help_names_every_flag_that_stands_for_an_option():
+    """`--judge`, `--haystack`, `--n-ctx`... are expanded before parsing, so they are not
+    parameters of `run`: its help has to name each one (the README uses `--judge`)."""
+    from shootout.cli.aliases import (
+        FLAG_ALIASES,
+        MODEL_FLAG_ALIASES,
+        MODEL_OPTION_ALIASES,
+        OPTION_ALIASES,
+        RUN_OPTION_ALIASES,
+    )
+
+    text = " ".join((RUN.help or "").split())
+    for table in (OPTION_ALIASES, FLAG_ALIASES, MODEL_OPTION_ALIASES, MODEL_FLAG_ALIASES,
+                  RUN_OPTION_ALIASES):
+        for flag in table:
+            assert flag in text, flag

@@ -178,7 +178,8 @@ def run_command(
     --haystack, --context-window, --max-tokens-budget (needle options) and --unsafe-exec
     (-o unsafe_exec=true: run model-written code without the bubblewrap sandbox),
     --prompt-variants N (-o prompt_variants=N: multiple-choice benchmarks under N prompt
-    templates, for the report's prompt sensitivity section).
+    templates, for the report's prompt sensitivity section) and --judge MODEL
+    (-o judge=MODEL: the model of the run, by name or spec, that judges mt_bench and xstest).
 
     Model options: -M KEY=VALUE (`shootout list models` names each provider's options).
     Also accepted: --base-url URL, --api-key-env VAR (API models), --n-ctx N (local models),

@@ -161,12 +161,29 @@ class Budget:
                 "requests_not_sent": self.not_sent, "stopped": self.stopped}
 
 
+def usd(x: float) -> str:
+    """Dollars as the cap's messages write them: cents ($5.27), or the figures that a sum
+    under a dollar needs ($0.005, $0.0094), so that a small cap is not shown as $0.00."""
+    return f"{x:,.2f}" if x >= 1 or round(x, 2) == x else f"{x:.2g}"
+
+
+def usd_apart(want: float, cap: float) -> tuple[str, str]:
+    """`want` and `cap` (want > cap) in dollars, with as many decimals as it takes for the
+    two to read differently ($1.004 over $1.00, not $1.00 over $1.00)."""
+    a, b = usd(want), usd(cap)
+    digits = 2
+    while float(a.replace(",", "")) <= float(b.replace(",", "")) and digits < 12:
+        digits += 1
+        a, b = f"{want:,.{digits}f}", f"{cap:,.{digits}f}"
+    return a, b
+
+
 def stop_message(run_id: str, summary: Mapping[str, Any]) -> str:
     """The one line a run stopped at its cap ends with (`summary`: `Budget.summary()`)."""
     spent = sum((summary.get("spent_usd") or {}).values())
     total = summary.get("max_cost")
-    caps = ([f"--max-cost ${total:,.2f}"] if total is not None else []) + [
-        f"{m} max_cost ${c:,.2f}" for m, c in (summary.get("max_cost_per_model") or {}).items()]
+    caps = ([f"--max-cost ${usd(total)}"] if total is not None else []) + [
+        f"{m} max_cost ${usd(c)}" for m, c in (summary.get("max_cost_per_model") or {}).items()]
     return (f"stopped at the cost cap: spent ${spent:,.4f} ({', '.join(caps)}); "
             f"{summary.get('requests_not_sent', 0)} requests not sent. To finish run {run_id}, "
             f"rerun the same command with a higher cap, or --resume {run_id} --max-cost USD")
@@ -244,13 +261,14 @@ def _refuse_over(budget: Budget, left: Mapping[str, tuple[float, float]]) -> Non
     for model, cap in budget.caps.items():
         want = budget.spent[model] + left[model][0]
         if want > cap:
-            raise BudgetError(f"{model}: the expected cost ${want:,.2f} is over its max_cost "
-                              f"${cap:,.2f}; {how}")
+            want_s, cap_s = usd_apart(want, cap)
+            raise BudgetError(f"{model}: the expected cost ${want_s} is over its max_cost "
+                              f"${cap_s}; {how}")
     if budget.total is not None:
         want = sum(budget.spent.values()) + sum(e for e, _ in left.values())
         if want > budget.total:
-            raise BudgetError(f"the expected cost ${want:,.2f} is over --max-cost "
-                              f"${budget.total:,.2f}; {how}")
+            want_s, cap_s = usd_apart(want, budget.total)
+            raise BudgetError(f"the expected cost ${want_s} is over --max-cost ${cap_s}; {how}")
 
 
 async def settle_sample(budget: Budget, store: Store, model: str, reserved: float,
