@@ -82,8 +82,7 @@ def test_gold_is_looked_up_in_the_benchmark_data_as_the_scorer_saw_it(tmp_path, 
     gsm = [r for r in rows if r["benchmark"] == "gsm8k"]
     mc = [r for r in rows if r["benchmark"] == "truthfulqa_mc1"]
     assert len(gsm) == 8 and all(r["gold"] and r["gold"].lstrip("-").isdigit() for r in gsm)
-    assert all(f"from gold {r['gold']}" in r["reason"] or r["metrics"]["acc"] == 1.0
-               for r in gsm)
+    assert all(r["reason"].startswith(f"gold {r['gold']};") for r in gsm), gsm
     assert {r["model"] for r in mc} == {"gen", "ll"} and len(mc) == 8
     assert all(r["reason"].startswith(f"gold {r['gold']};") for r in mc), mc
     main(["export", run_id, "--no-gold", "--out", str(tmp_path / "n.jsonl"),
