@@ -415,3 +415,20 @@ def test_the_win_rate_pools_decided_comparisons_as_fastchat_does():
     scores, _ = aggregate_judged({"m": rows}, ["win_rate"])["m"]
     (win,) = scores
     assert win.score == pytest.approx(2 / 3) and win.n == 2 and win.extra["comparisons"] == 3
+
+
+def test_both_turns_count_in_tokens_and_cost(tmp_path):
+    """A sample is the last turn's answer, but the first turn's tokens were spent too: the
+    efficiency rows count both turns' requests (each once)."""
+    store = Store(tmp_path / "s.sqlite")
+    bad = FakeProvider(model_id="bad", answer=model_answer("bad"))
+    run_id = run(store, {"good": FakeProvider(model_id="good", answer=scripted(fair_judge)),
+                         "bad": bad})
+    asked = [r for r in bad.calls if isinstance(r, GenerateRequest) and not is_judge(r)]
+    assert len(asked) == 2 * LIMIT
+    words = sum(len(" ".join(m.content for m in r.messages or ()).split()) for r in asked)
+    row = next(e for e in build_results(store, [run_id]).runs[0].efficiency
+               if e["model"] == "bad" and e.get("benchmark") == "mt_bench")
+    assert row["tokens"]["output"] == 2 * LIMIT * 5  # "bad answer to turn N", both turns
+    assert row["tokens"]["input"] == words
+    assert row["n_requests"] == 2 * LIMIT

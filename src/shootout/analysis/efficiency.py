@@ -39,6 +39,7 @@ from ..perf.prices import Price, PriceTable, resolve_price
 from ..providers.base import Timing, Usage
 from ..scores import Score
 from ..store import RunRecord, StoredResponse
+from ..store.rows import EARLIER
 
 
 @dataclass
@@ -172,47 +173,63 @@ def _collect(run: RunRecord) -> dict[tuple[str, str], _Group]:
     sums: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * 10)
     seen: dict[str, set[str]] = defaultdict(set)  # per model: the responses counted
     where: tuple[str, str] | None = None
+    responses = run.responses
     for s in run.samples:
-        resp = run.responses.get(s.response_key) if s.response_key else None
-        if resp is None:
+        resp = responses.get(s.response_key) if s.response_key else None
+        # a multi-turn sample's earlier turns (spent whether or not its last turn was answered)
+        earlier = s.detail.get(EARLIER) if s.detail else None
+        todo: Sequence[StoredResponse]
+        if earlier:
+            todo = [r for k in earlier if (r := responses.get(k)) is not None]
+            todo += [resp] if resp is not None else []
+        elif resp is None:
             continue
+        else:
+            todo = (resp,)
         if where != (s.model, s.benchmark):
             where = (s.model, s.benchmark)
             g, acc, counted = groups[where], sums[where], seen[s.model]
-        g.items.add(s.item_id)
-        if resp.key in counted:
-            continue
-        counted.add(resp.key)
-        g.keys.add(resp.key)
-        u, t = resp.usage, resp.timing
-        if not (u.keys() <= _USAGE_FIELDS and t.keys() <= _TIMING_FIELDS):
-            usage, timing = usage_timing(resp)  # raises as `Usage(**u)` does
-            u, t = asdict(usage), asdict(timing)
-        # the fields as `usage_timing` would give them, read without building its records
-        prompt, cached = u.get("prompt_tokens", 0), u.get("cached_tokens", 0)
-        out, estimated = u.get("completion_tokens", 0), u.get("estimated", False)
-        reasoning, written = u.get("reasoning_tokens", 0), u.get("cache_write_tokens", 0)
-        for offset in (0, 5) if u.get("batch", False) else (0,):
-            acc[offset] += prompt
-            acc[offset + 1] += cached
-            acc[offset + 2] += out
-            acc[offset + 3] += reasoning
-            acc[offset + 4] += written
-        if u.get("batch", False):
-            g.batched += 1
-        g.estimated += int(estimated)
-        e2e = t.get("e2e", 0.0)
-        start, end = resp.created_at - e2e, resp.created_at
-        g.starts.append(start)
-        g.ends.append(end)
-        connect = t.get("connect")
-        if connect is not None:
-            g.connects.append(connect)
-        if resp.kind == "generate" and t.get("ttft") is not None:
-            g.timed.add_request(t, out, start, end)
+        if resp is not None:
+            g.items.add(s.item_id)
+        for resp in todo:
+            _count(resp, g, acc, counted)
     for key, n in sums.items():
         groups[key].tokens, groups[key].batch_tokens = Tokens(*n[:5]), Tokens(*n[5:])
     return groups
+
+
+def _count(resp: StoredResponse, g: _Group, acc: list[int], counted: set[str]) -> None:
+    """One response into its group (once per model: `counted`)."""
+    if resp.key in counted:
+        return
+    counted.add(resp.key)
+    g.keys.add(resp.key)
+    u, t = resp.usage, resp.timing
+    if not (u.keys() <= _USAGE_FIELDS and t.keys() <= _TIMING_FIELDS):
+        usage, timing = usage_timing(resp)  # raises as `Usage(**u)` does
+        u, t = asdict(usage), asdict(timing)
+    # the fields as `usage_timing` would give them, read without building its records
+    prompt, cached = u.get("prompt_tokens", 0), u.get("cached_tokens", 0)
+    out, estimated = u.get("completion_tokens", 0), u.get("estimated", False)
+    reasoning, written = u.get("reasoning_tokens", 0), u.get("cache_write_tokens", 0)
+    for offset in (0, 5) if u.get("batch", False) else (0,):
+        acc[offset] += prompt
+        acc[offset + 1] += cached
+        acc[offset + 2] += out
+        acc[offset + 3] += reasoning
+        acc[offset + 4] += written
+    if u.get("batch", False):
+        g.batched += 1
+    g.estimated += int(estimated)
+    e2e = t.get("e2e", 0.0)
+    start, end = resp.created_at - e2e, resp.created_at
+    g.starts.append(start)
+    g.ends.append(end)
+    connect = t.get("connect")
+    if connect is not None:
+        g.connects.append(connect)
+    if resp.kind == "generate" and t.get("ttft") is not None:
+        g.timed.add_request(t, out, start, end)
 
 
 _USAGE = asdict(Usage())

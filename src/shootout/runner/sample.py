@@ -8,7 +8,7 @@ import asyncio
 import hashlib
 import json
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..benchmarks import Benchmark, Doc, PromptContext
@@ -22,6 +22,7 @@ from ..providers.base import (
     response_to_dict,
     with_system_prompt,
 )
+from ..store.rows import EARLIER
 from ..store.sqlite import SampleRow, Store
 from .pacing import Pacer
 from .retry import RetriesExhausted, RetryBudget, RetryPolicy, with_retries
@@ -69,29 +70,35 @@ async def run_sample(
         return _failed(base, f"could not build the request: {type(e).__name__}: {e}"), 0
     attempts = 0
     route = Route(job.provider, job.identity, job.repeat, job.cache, job.run_id, job.pacer)
+    earlier: list[str] = []  # a multi-turn item's answers before its last (their tokens)
     while True:  # a multi-turn item sends its next turn built from the model's answer
         answer = await respond(route, store, request, retry)
         base["response_key"] = answer.key
         attempts += answer.attempts
         if answer.failed is not None:
-            return _failed(base, answer.failed), attempts
+            return _with_earlier(_failed(base, answer.failed), earlier), attempts
         response = answer.response
         try:
             follow = bench.follow_up(doc, job.ctx, request, response)
         except _RUN_WIDE_ERRORS:
             raise
         except Exception as e:
-            return _score_failed(base, e), attempts
+            return _with_earlier(_score_failed(base, e), earlier), attempts
         if follow is None:
             break
+        earlier.append(answer.key)
         request = with_system_prompt(follow, job.system_prompt)
     try:
         score = await _score(bench, doc, job.ctx, response, request)
     except _RUN_WIDE_ERRORS:
         raise
     except Exception as e:  # the response stays cached: a rerun after a fix re-scores it
-        return _score_failed(base, e), attempts
-    return scored_row(base, score, job.ctx, response), attempts
+        return _with_earlier(_score_failed(base, e), earlier), attempts
+    return _with_earlier(scored_row(base, score, job.ctx, response), earlier), attempts
+
+
+def _with_earlier(row: SampleRow, earlier: list[str]) -> SampleRow:
+    return replace(row, detail={**row.detail, EARLIER: earlier}) if earlier else row
 
 
 @dataclass(frozen=True)

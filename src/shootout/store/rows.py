@@ -11,6 +11,11 @@ from typing import Any
 ANSWERED = ("ok", "truncated")
 
 
+# the `detail` key naming the responses of a multi-turn sample's earlier turns: their tokens,
+# time and cost count with the sample's (`Store.read_run`, `analysis.efficiency`)
+EARLIER = "earlier_responses"
+
+
 @dataclass(frozen=True)
 class SampleRow:
     model: str

@@ -24,7 +24,7 @@ from .browse import BrowseStore
 from .built import BuiltStore
 from .owner import is_gone, this_process
 from .probes import ProbeStore
-from .rows import ANSWERED, PerfLevelRow, RunRecord, SampleRow, StoredResponse
+from .rows import ANSWERED, EARLIER, PerfLevelRow, RunRecord, SampleRow, StoredResponse
 from .schema import SCHEMA, SCHEMA_VERSION, STORE_TABLES, migrate, statements
 from .schema import columns as _columns
 
@@ -289,11 +289,27 @@ class Store(ProbeStore, BuiltStore, BrowseStore):
             key = r[13]
             if key is not None and key not in responses:
                 responses[key] = _stored_response(key, r[14], r[15], r[16])
+        # a multi-turn sample's earlier turns' responses (their tokens count too)
+        earlier = {k for s in samples if s.detail and EARLIER in s.detail
+                   for k in s.detail[EARLIER] if k not in responses}
+        if earlier:
+            responses.update(self._responses_facts(sorted(earlier)))
         return RunRecord(run_id=run_id, status=run["status"],
                          created_at=float(run["created_at"]),
                          updated_at=float(run["updated_at"]), spec=run["spec"] or {},
                          manifest=run["manifest"] or {}, samples=tuple(samples),
                          responses=responses)
+
+    def _responses_facts(self, keys: Sequence[str]) -> dict[str, StoredResponse]:
+        """The stored responses `keys` as `read_run` gives them (those stored)."""
+        out: dict[str, StoredResponse] = {}
+        for i in range(0, len(keys), 500):
+            part = keys[i:i + 500]
+            for r in self._db.execute(
+                    "SELECT key, kind, created_at, facts_json FROM response_facts WHERE key IN "
+                    f"({', '.join('?' * len(part))})", part):
+                out[r[0]] = _stored_response(r[0], r[1], r[2], r[3])
+        return out
 
     # -- responses (the cache) ------------------------------------------------------------
     def get_response(self, key: str) -> dict[str, Any] | None:
