@@ -9,6 +9,8 @@ import sqlite3
 import subprocess
 import sys
 
+import pytest
+
 from shootout.store import Store
 from shootout.store.owner import _start_ticks, is_gone, this_process
 
@@ -102,3 +104,16 @@ def test_a_read_only_store_reads_interrupted_unmarked(tmp_path):
 def test_another_pid_namespace_cannot_be_told():
     # a run in a container that shares the host name: its pids mean nothing here
     assert not is_gone(_record(pid=_dead_pid(), pidns="pid:[1]"))
+
+
+def test_an_unknown_run_id_names_the_latest_runs_newest_first(tmp_path):
+    from shootout.analysis.results import build_results
+    from shootout.errors import ConfigError
+
+    db = Store(tmp_path / "s.sqlite")
+    for i, run_id in enumerate(("r-a", "r-b", "r-c")):
+        db.upsert_run(run_id, {"x": i})
+        db.set_run_times(run_id, 100.0 + i, 100.0 + i)
+    db.set_run_times("r-a", 100.0, 200.0)  # resumed last
+    with pytest.raises(ConfigError, match=r"latest first: r-a, r-c, r-b\)"):
+        build_results(db, ["r-missing"])

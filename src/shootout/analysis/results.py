@@ -85,8 +85,10 @@ def build_results(
         with gc_paused():
             record = store.read_run(run_id)
             if record is None:
-                known = ", ".join(r["run_id"] for r in store.list_runs()[-5:]) or "none"
-                raise ConfigError(f"unknown run id {run_id!r} in {store.path} (latest: {known})")
+                recent = sorted(store.list_runs(), key=lambda r: r["updated_at"], reverse=True)
+                known = ", ".join(r["run_id"] for r in recent[:5]) or "none"
+                raise ConfigError(f"unknown run id {run_id!r} in {store.path} "
+                                  f"(latest first: {known})")
             out.append(run_results(record, price_overrides=price_overrides,
                                    price_table=price_table))
     return Results(tuple(out))
