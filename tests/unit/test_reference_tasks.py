@@ -351,6 +351,35 @@ def test_gsm8k_scores_as_lm_eval(data_dir):
     assert metrics(" She makes $18.00 a day.") == {"acc": 0.0, "acc_strict": 0.0}
     assert metrics(" 9 * 2 = 18. The answer is 18") == {"acc": 1.0, "acc_strict": 0.0}
     assert metrics("9 * 2 = 18 eggs.\nAnswer: 18", chat=True) == {"acc": 1.0, "acc_strict": 1.0}
+    # a chat model's acc is simple-evals' MGSM scoring of its own kind of prompt: the last
+    # number after "Answer", "18.00" being 18; no "Answer", no answer
+    assert metrics("She makes 18 dollars.\nAnswer: $18.00", chat=True) == {
+        "acc": 1.0, "acc_strict": 0.0}
+    assert metrics("**Answer:** 18 dollars a day", chat=True)["acc"] == 1.0
+    assert metrics("So she makes 18 dollars.", chat=True)["acc"] == 0.0
+    assert metrics("Answer: 18\nPer week that is 126.", chat=True)["acc"] == 0.0
+
+
+@pytest.mark.parametrize(("output", "answer"), [
+    ("Answer: 18", "18"),
+    ("Answer: 1,234.", "1234"),
+    ("Answer: 18.50", "18.50"),
+    ("answer: 18", None),  # simple-evals looks for "Answer" as written
+    ("Answer: none", None),
+    ("Answer: 5 then Answer: 7 apples", "7"),
+])
+def test_gsm8k_chat_answer_is_simple_evals_parse_answer(output, answer):
+    from shootout.benchmarks.gsm8k import simple_evals_answer
+    assert simple_evals_answer(output) == answer
+
+
+@pytest.mark.parametrize(("answer", "gold", "same"), [
+    ("18.00", "18", True), ("18.", "18", True), ("18.5", "18", False), ("1234", "1,234", True),
+    ("180", "18", False),
+])
+def test_gsm8k_chat_match_is_simple_evals_score_mgsm(answer, gold, same):
+    from shootout.benchmarks.gsm8k import simple_evals_match
+    assert simple_evals_match(answer, gold) is same
 
 
 def test_mmlu_generative_prompt_starts_with_the_subject_line(data_dir):

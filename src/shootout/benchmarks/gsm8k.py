@@ -14,6 +14,10 @@ the last number-like run of the output (regex `(-?[$0-9.,]{2,})|(-?[0-9]+)`, gro
 "Answer: N", it is the last "Answer: N" instead. Both compare as exact_match with ignore_case
 and regexes_to_ignore `,`, `\\$`, `(?s).*#### `, `\\.$`: so "$1,234." is 1234, but "18.00" is
 not 18, as in lm-eval.
+
+A chat model's prompt is simple-evals' kind ("The last line of your response should be of the
+form "Answer: $ANSWER""), so its `acc` is scored as simple-evals' MGSM scores English: the last
+number after the last "Answer" (`parse_answer`), compared by `score_mgsm` ("18.00" is 18).
 """
 
 from __future__ import annotations
@@ -117,6 +121,25 @@ def flexible_answer(text: str) -> str | None:
     return next(g for g in found[-1] if g).strip()
 
 
+def simple_evals_answer(text: str) -> str | None:
+    """simple-evals' `parse_answer(text, "Answer")` (mgsm_eval.py), the scorer of the kind of
+    prompt a chat model gets: the last number after the last "Answer", commas removed and a
+    trailing "." dropped; None where there is no "Answer" or no number after it."""
+    text = strip_reasoning(text)
+    if "Answer" not in text:
+        return None
+    numbers = re.findall(r"\d+\.?\d*", text.split("Answer")[-1].strip().replace(",", ""))
+    return numbers[-1].rstrip(".") if numbers else None
+
+
+def simple_evals_match(answer: str, gold: str) -> bool:
+    """simple-evals' `score_mgsm`: trailing zeros of a decimal dropped ("18.00" is 18), commas
+    removed, then equal as text."""
+    if "." in answer:
+        answer = answer.rstrip("0").rstrip(".")
+    return gold.replace(",", "") == answer.replace(",", "")
+
+
 def exact_match(answer: str, gold: str) -> bool:
     """lm-eval's exact_match with gsm8k_cot's regexes_to_ignore and ignore_case."""
     for pattern in _IGNORE:
@@ -132,7 +155,8 @@ class GSM8KItem(TypedDict):
 class GSM8K(Benchmark):
     name: ClassVar[str] = "gsm8k"
     # 2: stop sequences of lm-eval's gsm8k_cot v3 (no longer a blank line); 3: its filters and
-    # exact_match (was a numeric comparison of shootout's own extraction), 256 tokens (was 384)
+    # exact_match (was a numeric comparison of shootout's own extraction), 256 tokens (was 384);
+    # a chat model's acc as simple-evals' MGSM scorer
     version: ClassVar[str] = "3"
     domain: ClassVar[str] = "math"
     description: ClassVar[str] = "GSM8K test (1,319 grade-school math word problems), CoT"
@@ -180,10 +204,21 @@ class GSM8K(Benchmark):
     ) -> ItemScore:
         assert isinstance(response, GenerateResponse)
         gold = doc.fields["gold"]
-        flexible = flexible_answer(response.text)
         strict = strict_answer(response.text, ctx.chat)
         statement = (f"; answer statement {strict}" if strict is not None
                      else "; no answer statement")
+        if ctx.chat:  # simple-evals' prompt, scored as simple-evals scores it
+            answer = simple_evals_answer(response.text)
+            return ItemScore(
+                metrics={"acc": float(answer is not None and simple_evals_match(answer, gold)),
+                         "acc_strict": float(strict is not None and exact_match(strict, gold))},
+                extracted=answer,
+                reason=f"gold {gold}; extracted "
+                       + (f"{answer} (last number after Answer)" if answer is not None
+                          else "nothing (no number after Answer)") + statement,
+                extraction_failed=answer is None,
+            )
+        flexible = flexible_answer(response.text)
         return ItemScore(
             metrics={"acc": float(flexible is not None and exact_match(flexible, gold)),
                      "acc_strict": float(strict is not None and exact_match(strict, gold))},

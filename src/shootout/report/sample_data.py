@@ -224,7 +224,9 @@ def _gsm8k(i: int, mi: int, right: bool, rng: random.Random
     question = (f"(Synthetic problem {i}) A farmer packs {i} boxes of 7 eggs each. How many "
                 "eggs does the farmer pack?")
     answer = gold if right else gold + 1 + mi
-    if rng.random() < 0.9:  # most answers follow the requested format
+    # most answers follow the requested format; one that does not is wrong (simple-evals'
+    # scoring reads the number after "Answer")
+    if rng.random() < 0.9 or right:
         text = f"{i} boxes times 7 eggs.\nAnswer: {answer}"
     else:
         text = f"{i} boxes times 7 eggs, so the farmer packs {answer} eggs."
