@@ -50,3 +50,11 @@ def test_provider_and_replica_options_refuse_booleans_for_numbers():
     assert numeric, "the local provider has number options"
     with pytest.raises(ValueError, match="not true"):
         opts.model_validate({numeric[0]: True})
+
+
+def test_a_provider_option_error_reads_as_one_plain_line():
+    from shootout.providers.registry import validate_options
+
+    with pytest.raises(ConfigError) as e:
+        validate_options("local", {"n_ctx": True})
+    assert str(e.value) == "n_ctx: Input should be a number, not true (for local)"

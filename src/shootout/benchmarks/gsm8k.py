@@ -207,24 +207,19 @@ class GSM8K(Benchmark):
         strict = strict_answer(response.text, ctx.chat)
         statement = (f"; answer statement {strict}" if strict is not None
                      else "; no answer statement")
-        if ctx.chat:  # simple-evals' prompt, scored as simple-evals scores it
-            answer = simple_evals_answer(response.text)
-            return ItemScore(
-                metrics={"acc": float(answer is not None and simple_evals_match(answer, gold)),
-                         "acc_strict": float(strict is not None and exact_match(strict, gold))},
-                extracted=answer,
-                reason=f"gold {gold}; extracted "
-                       + (f"{answer} (last number after Answer)" if answer is not None
-                          else "nothing (no number after Answer)") + statement,
-                extraction_failed=answer is None,
-            )
-        flexible = flexible_answer(response.text)
+        # a chat model: simple-evals' kind of prompt, scored as simple-evals scores it
+        if ctx.chat:
+            answer, where = simple_evals_answer(response.text), "number after Answer"
+            right = answer is not None and simple_evals_match(answer, gold)
+        else:
+            answer, where = flexible_answer(response.text), "number"
+            right = answer is not None and exact_match(answer, gold)
         return ItemScore(
-            metrics={"acc": float(flexible is not None and exact_match(flexible, gold)),
+            metrics={"acc": float(right),
                      "acc_strict": float(strict is not None and exact_match(strict, gold))},
-            extracted=flexible,
+            extracted=answer,
             reason=f"gold {gold}; extracted "
-                   + (f"{flexible} (last number)" if flexible is not None
-                      else "nothing (no number)") + statement,
-            extraction_failed=flexible is None,
+                   + (f"{answer} (last {where})" if answer is not None
+                      else f"nothing (no {where})") + statement,
+            extraction_failed=answer is None,
         )

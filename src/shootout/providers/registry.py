@@ -130,7 +130,8 @@ def validate_options(spec: str, options: Mapping[str, Any]) -> ProviderOptions:
     except ValidationError as e:
         err = e.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
-        raise ConfigError(f"{where}: {err['msg']} (for {spec})") from None
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"{where}: {msg} (for {spec})") from None
 
 
 def option_names(spec: str) -> set[str]:
