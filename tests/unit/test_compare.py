@@ -361,3 +361,24 @@ def test_two_models_scoring_zero_everywhere_do_not_claim_a_zero_detectable_diffe
     # Wilson 95% for 0/20 is [0, 16.1]%: half-width 8.1 points, so an SE of ~4.1 each and
     # an MDD of ~(1.96 + 0.84) x sqrt(2) x 4.1 = 16 points
     assert 0.12 < t.mdd < 0.20, t.mdd
+
+
+def test_a_difference_of_proportions_stays_within_one_point_either_way() -> None:
+    # two items: d = [1, 0], mean 0.5, se 0.5, t(0.975, 1) = 12.71: the t interval is
+    # [-5.85, 6.85], i.e. "[-585, +685] points", which no two proportions can differ by
+    a = {"q0": [1.0], "q1": [0.0]}
+    b = {"q0": [0.0], "q1": [0.0]}
+    t = compare_pair(_cell("A", "x", a), _cell("B", "x", b), a, b)
+    assert t.method == PAIRED and t.diff == pytest.approx(0.5)
+    assert (t.ci_low, t.ci_high) == (-1.0, 1.0)
+    # scores that are not proportions keep the t interval as it is
+    a10 = {"q0": [7.0], "q1": [2.0]}
+    b10 = {"q0": [1.0], "q1": [2.0]}
+    t10 = compare_pair(_cell("A", "x", a10), _cell("B", "x", b10), a10, b10)
+    half = sst.t.ppf(0.975, 1) * 3.0
+    assert (t10.ci_low, t10.ci_high) == pytest.approx((3.0 - half, 3.0 + half))
+    # the unpaired z interval likewise, for two proportions
+    u = compare_pair(_sc("A", "x", "acc", 0.9, 0.3, 0.5, 1.0, 3, "wilson"),
+                     _sc("B", "x", "acc", 0.1, 0.3, 0.0, 0.5, 3, "wilson"))
+    assert u.method == UNPAIRED and u.diff == pytest.approx(0.8)
+    assert (u.ci_low, u.ci_high) == pytest.approx((0.8 - 1.959963984540054 * math.sqrt(0.18), 1.0))

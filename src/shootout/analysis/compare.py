@@ -159,9 +159,12 @@ def _unpaired(a: Score, b: Score, base: dict[str, Any], confidence: float) -> Pa
             diff=diff, se=math.nan, ci_low=math.nan, ci_high=math.nan, p_value=1.0,
         )
     z = z_quantile(confidence)
+    lo, hi = diff - z * se, diff + z * se
+    if all(0.0 <= v <= 1.0 for c in (a, b) for v in (c.score, *c.ci)):
+        lo, hi = max(lo, -1.0), min(hi, 1.0)  # two proportions differ by at most 1
     return PairTest(
         **base, method=UNPAIRED, n=min(a.n, b.n), score_a=a.score, score_b=b.score,
-        diff=diff, se=se, ci_low=diff - z * se, ci_high=diff + z * se, p_value=z_test(diff, se),
+        diff=diff, se=se, ci_low=lo, ci_high=hi, p_value=z_test(diff, se),
         mdd=_mdd(cell_se(a), cell_se(b), 1.0 - confidence, 0.0),
     )
 

@@ -443,7 +443,8 @@ def paired_difference(
 
     a_i, b_i = per-item means over repeats; d_i = a_i − b_i over the n shared items.
     mean_diff = mean(d); se = sd(d, ddof=1)/sqrt(n); t = mean_diff/se with n−1 df;
-    p two-sided (equals scipy.stats.ttest_rel(a, b).pvalue); CI = mean_diff ± t_{n−1}·se.
+    p two-sided (equals scipy.stats.ttest_rel(a, b).pvalue); CI = mean_diff ± t_{n−1}·se,
+    clipped to [−1, 1] when every item mean of both models lies in [0, 1].
     Degenerate cases (see `_t_test`): n < 2 gives p = 1.0 and NaN se/CI; all d_i = 0 gives
     p = 1.0; a non-zero constant d gives p = 0.0 and a zero-width CI.
     `significant` is p_value < alpha with alpha = 1 − confidence. `corr` is the Pearson
@@ -471,6 +472,10 @@ def paired_means(xa: np.ndarray, xb: np.ndarray, *, repeated: bool, only_a: int,
     if n >= 2:
         half = t_quantile(0.5 + confidence / 2.0, n - 1) * se
         lo, hi = mean_diff - half, mean_diff + half
+        if min(xa.min(), xb.min()) >= 0.0 and max(xa.max(), xb.max()) <= 1.0:
+            # two proportions differ by at most 1 either way (as `summarize` keeps a
+            # proportion's interval inside [0, 1]): at small n the t interval runs past it
+            lo, hi = max(lo, -1.0), min(hi, 1.0)
     else:
         lo = hi = math.nan
     return PairedResult(
