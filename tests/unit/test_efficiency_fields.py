@@ -40,7 +40,7 @@ def _run(responses: tuple[StoredResponse, ...]) -> RunRecord:
 
 
 def test_the_fields_give_what_the_records_gave() -> None:
-    g = _collect(_run(RESPONSES))[("m", "gsm8k")]
+    g = _collect(_run(RESPONSES))[0][("m", "gsm8k")]
     pairs = [usage_timing(r) for r in RESPONSES]
     tokens = [Tokens(u.prompt_tokens, u.cached_tokens, u.completion_tokens,
                      u.reasoning_tokens, u.cache_write_tokens) for u, _ in pairs]

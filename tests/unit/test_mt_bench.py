@@ -203,6 +203,8 @@ def test_report_section_shows_categories_ratings_and_the_caveat(tmp_path):
     assert "Creative writing" in section and "writing 8.0" in section  # good's grade /10
     assert "Bradley–Terry rating" in section and "| good | bad | 8/0/0 |" in section
     assert "changed with the order in 0%" in section
+    # the judge's requests: in the efficiency note, in no model's column
+    assert f"good judging mt_bench: {LIMIT * 8} requests" in md
 
 
 def test_a_failed_judge_request_is_counted_apart_and_never_graded(tmp_path):
@@ -432,3 +434,37 @@ def test_both_turns_count_in_tokens_and_cost(tmp_path):
     assert row["tokens"]["output"] == 2 * LIMIT * 5  # "bad answer to turn N", both turns
     assert row["tokens"]["input"] == words
     assert row["n_requests"] == 2 * LIMIT
+
+
+def test_the_judges_requests_are_a_row_of_their_own_and_in_the_runs_cost(tmp_path):
+    """Grading and comparing the answers cost the judge requests: they are counted once, in
+    a `judge` row (not in the judge's own mt_bench row or total, whose cost per item and per
+    point are its answers'), and `shootout runs` prices the run with them."""
+    from shootout.cli.runs import _cost
+
+    price = {"input_per_m": 1.0, "output_per_m": 2.0}
+    config = validate_config({
+        "models": [{"spec": "openai:g", "name": "good", "price": price},
+                   {"spec": "openai:b", "name": "bad", "price": price}],
+        "benchmarks": [{"name": "mt_bench", "options": {"judge": "good"}}],
+        "limit": LIMIT}, "test")
+    store = Store(tmp_path / "s.sqlite")
+    good = FakeProvider(model_id="good", answer=scripted(fair_judge))
+    bad = FakeProvider(model_id="bad", answer=model_answer("bad"))
+    run_id = asyncio.run(Runner(config, store, policy=RetryPolicy(base_delay=0.0)).run(
+        {"good": good, "bad": bad}))
+    judged = [c for c in good.calls if isinstance(c, GenerateRequest) and is_judge(c)]
+    assert len(judged) == LIMIT * (4 + 4)
+    rows = build_results(store, [run_id]).runs[0].efficiency
+    assert [e["scope"] for e in rows] == ["benchmark", "benchmark", "judge", "model", "model"]
+    (judge,) = [e for e in rows if e["scope"] == "judge"]
+    assert (judge["model"], judge["benchmark"]) == ("good", "mt_bench")
+    assert judge["n_requests"] == LIMIT * 8
+    tokens = judge["tokens"]
+    assert tokens["output"] == sum(len(fair_judge(c).split()) for c in judged)
+    assert judge["cost_usd"] == pytest.approx((tokens["input"] + 2 * tokens["output"]) / 1e6)
+    own = next(e for e in rows if e["scope"] == "benchmark" and e["model"] == "good")
+    total = next(e for e in rows if e["scope"] == "model" and e["model"] == "good")
+    assert own["n_requests"] == total["n_requests"] == 2 * LIMIT
+    models = sum(e["cost_usd"] for e in rows if e["scope"] == "model")
+    assert _cost(store, run_id) == pytest.approx(models + judge["cost_usd"])

@@ -226,6 +226,11 @@ def test_the_judge_classes_every_answer_and_a_rerun_asks_nothing(tmp_path: Path)
     assert j["agreement"]["same_class"] == LIMIT and j["agreement"]["kappa"] == 1.0
     assert "careful is its own judge" in j["self_judged"]
     assert "self_judged" not in res.analyses["helpful"]["xstest"]["judge"]
+    # the judge's requests: one efficiency row of their own, in no model's
+    (judging,) = [e for e in res.efficiency if e["scope"] == "judge"]
+    assert (judging["model"], judging["benchmark"]) == ("careful", "xstest")
+    assert judging["n_requests"] == 2 * LIMIT
+    assert all(e["n_requests"] == LIMIT for e in res.efficiency if e["scope"] != "judge")
     # a rerun judges from the cache: the judge is asked nothing again
     again = _models()
     run(store, again)

@@ -8,9 +8,13 @@ price of reproducing the results. Latency statistics use streamed generation req
 
 The rows are built with the run's scores by `analysis.results`, which reads the run once.
 
-Rows: one per model x benchmark (`scope: "benchmark"`), then one per model (`scope: "model"`)
-whose cost per point is total cost / mean primary score in points over the benchmarks that
-have a primary score; `covers` names those benchmarks and their token counts.
+Rows: one per model x benchmark (`scope: "benchmark"`), then one per judge x benchmark it
+judged (`scope: "judge"`: the judge's requests about the models' answers, MT-Bench's grades
+and comparisons, XSTest's classifications), then one per model (`scope: "model"`) whose cost
+per point is total cost / mean primary score in points over the benchmarks that have a
+primary score; `covers` names those benchmarks and their token counts. A model's total is its
+own answers': a judge's judging is in its `judge` rows only, and the run's cost is the
+models' totals plus the judge rows.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from ..perf.prices import Price, PriceTable, resolve_price
 from ..providers.base import Timing, Usage
 from ..scores import Score
 from ..store import RunRecord, StoredResponse
-from ..store.rows import EARLIER
+from ..store.rows import EARLIER, JUDGE, judge_requests
 
 
 @dataclass
@@ -148,33 +152,57 @@ def efficiency_rows(
     `price_overrides` maps a model's display name, spec or API id to a PriceConfig (or a
     mapping with its fields); each model's `price:` in the run's configuration applies below it.
     """
-    groups = _collect(run)
+    groups, judging = _collect(run)
     primary = {(s.model, s.benchmark): (s.metric, s.score) for s in scores if s.primary}
     configs = _model_prices(run.spec, run.manifest)
     rows: list[dict[str, Any]] = []
     totals: list[dict[str, Any]] = []
-    for model in sorted({m for m, _ in groups}):
-        price = _price(model, configs.get(model), price_overrides or {}, table)
+    prices: dict[str, Price] = {}
+    for model in sorted({m for m, _ in groups} | {m for m, _ in judging}):
+        price = prices[model] = _price(model, configs.get(model), price_overrides or {}, table)
         benches = sorted(b for m, b in groups if m == model)
         for bench in benches:
             rows.append(_row(model, bench, groups[(model, bench)], price,
                              primary.get((model, bench))))
-        totals.append(_total(model, benches, groups, price, primary))
-    return rows + totals
+        if benches:
+            totals.append(_total(model, benches, groups, price, primary))
+    judged = [_judge_row(judge, bench, judging[(judge, bench)], prices[judge])
+              for judge, bench in sorted(judging)]
+    return rows + judged + totals
 
 
-def _collect(run: RunRecord) -> dict[tuple[str, str], _Group]:
+def _judge_row(judge: str, bench: str, g: _Group, price: Price) -> dict[str, Any]:
+    """What a judge was asked about the models' answers to `bench`: in no model's row or
+    total (a model's cost per item and per point are its own answers'), in the run's cost."""
+    return {"scope": "judge", "model": judge, "benchmark": bench, "metric": None,
+            "score": None, "score_points": None, "cost_per_point": None,
+            "price": price.to_dict(), **_figures(g, price)}
+
+
+Groups = dict[tuple[str, str], _Group]
+
+
+def _collect(run: RunRecord) -> tuple[Groups, Groups]:
     """Each sample whose response is stored, in the store's order (model, benchmark, item,
     repeat); a response counts once per model, in the first benchmark that uses it. Token
     counts are summed as plain integers per group and made `Tokens` once at the end (a
     `Tokens` per response was a tenth of a 500k-sample build); a group's samples come
-    together, so its entries are looked up once per group, not per sample."""
-    groups: dict[tuple[str, str], _Group] = defaultdict(_Group)
+    together, so its entries are looked up once per group, not per sample. Second: per
+    (judge, benchmark), the judge's requests about the samples it judged (each once)."""
+    groups: Groups = defaultdict(_Group)
     sums: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * 10)
     seen: dict[str, set[str]] = defaultdict(set)  # per model: the responses counted
+    judging: Groups = defaultdict(_Group)
+    judged: dict[str, set[str]] = defaultdict(set)  # per judge: its requests counted
     where: tuple[str, str] | None = None
     responses = run.responses
     for s in run.samples:
+        if s.detail and JUDGE in s.detail:
+            judge, keys = judge_requests(s.detail)
+            if judge is not None:
+                jg, jsum = judging[(judge, s.benchmark)], sums[(judge, f"\0{s.benchmark}")]
+                for jr in (responses[k] for k in keys if k in responses):
+                    _count(jr, jg, jsum, judged[judge])
         resp = responses.get(s.response_key) if s.response_key else None
         # a multi-turn sample's earlier turns (spent whether or not its last turn was answered)
         earlier = s.detail.get(EARLIER) if s.detail else None
@@ -193,9 +221,11 @@ def _collect(run: RunRecord) -> dict[tuple[str, str], _Group]:
             g.items.add(s.item_id)
         for resp in todo:
             _count(resp, g, acc, counted)
-    for key, n in sums.items():
-        groups[key].tokens, groups[key].batch_tokens = Tokens(*n[:5]), Tokens(*n[5:])
-    return groups
+    for (model, bench), n in sums.items():
+        g = (judging[(model, bench[1:])] if bench.startswith("\0")
+             else groups[(model, bench)])
+        g.tokens, g.batch_tokens = Tokens(*n[:5]), Tokens(*n[5:])
+    return groups, judging
 
 
 def _count(resp: StoredResponse, g: _Group, acc: list[int], counted: set[str]) -> None:

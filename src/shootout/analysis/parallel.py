@@ -9,9 +9,11 @@ what they give back in that order: the same scores, breakdowns, analyses and eff
 in the same order, as one process builds.
 
 The exception is a benchmark that scores the models together (`aggregate_models` overridden:
-needle puts every model's headline on the grid all of them share): a run with one is built in
-one process, as is a run with a benchmark that is not shootout's own (a plug-in registered at
-run time is not registered in a spawned worker). So is a run whose build fails anywhere (a
+needle puts every model's headline on the grid all of them share) or that has a judge
+(`after_models` overridden: the judge's requests about every model's answers are one
+efficiency row): a run with one is built in one process, as is a run with a benchmark that
+is not shootout's own (a plug-in registered at run time is not registered in a spawned
+worker). So is a run whose build fails anywhere (a
 worker's error, a bad price file, a worker killed): the one-process build then raises what it
 always raised.
 
@@ -74,7 +76,7 @@ def plan(store: Store, run_id: str) -> Plan | None:
     for model, bench, n in counts:
         per_model[model] = per_model.get(model, 0) + n
         cls = find_benchmark_class(bench)
-        if cls is not None and (_scores_models_together(cls)
+        if cls is not None and (_scores_models_together(cls) or _judged(cls)
                                 or not cls.__module__.startswith("shootout.")):
             return None  # a plug-in's class may not be registered in a spawned worker
     n_workers = workers(sum(per_model.values()), len(per_model))
@@ -107,6 +109,12 @@ def _scores_models_together(cls: type[Benchmark]) -> bool:
 
 
 _PER_MODEL = getattr(Benchmark.aggregate_models, "__func__", None)
+
+
+def _judged(cls: type[Benchmark]) -> bool:
+    """Whether the benchmark has a phase after every model answered (a judge): a judge's
+    requests about several models' answers make one efficiency row, built in one process."""
+    return cls.after_models is not Benchmark.after_models
 
 
 def partition(sizes: dict[str, int], n: int) -> list[list[str]]:

@@ -224,7 +224,8 @@ def efficiency_table(rows: list[dict[str, Any]]) -> Table:
         p, lat = r["price"], r["latency"]
         table.add_row(
             r["model_name"],
-            r["benchmark"] or "[b]all[/b]",
+            (f"{r['benchmark']} (judging)" if r.get("scope") == "judge"
+             else r["benchmark"] or "[b]all[/b]"),
             f"{num(p['input_per_m'], '{:.3f}')} / {num(p['output_per_m'], '{:.3f}')}",
             _tokens_cell(r["tokens"]),
             _est(r["tokens"], money_cli(r["cost_usd"])),

@@ -148,7 +148,8 @@ def _cost(db: Store, run_id: str) -> float | None:
         rows = results_payload(db, run_id).get("efficiency") or []
     except Exception:  # a bad price file must not hide the list of runs
         return None
-    totals = [r["cost_usd"] for r in rows if r["scope"] == "model"]
+    # the models' own totals, and what judges were asked about their answers
+    totals = [r["cost_usd"] for r in rows if r["scope"] in ("model", "judge")]
     if not totals or any(c is None for c in totals):
         return None
     return float(sum(totals))

@@ -103,7 +103,22 @@ def efficiency(report: Report) -> dict[str, Any]:
                     "reproducing the results. TTFT is the time to the first streamed token of "
                     "generation requests; throughput is output tokens per second of "
                     "streaming. Serving cost follows active parameters: the last row divides "
-                    "the output price by them." + _estimated_note(report)}
+                    "the output price by them." + _judging_note(report)
+                    + _estimated_note(report)}
+
+
+def _judging_note(report: Report) -> str:
+    """What judges were asked about the models' answers (in no model's column above)."""
+    rows = [r for r in report.data.efficiency if r.get("scope") == "judge"]
+    if not rows:
+        return ""
+    said = [f"{r.get('label', r['model'])} judging {r['benchmark']}: {r['n_requests']:,} requests, "
+            f"{num(r['tokens']['input'])} / {num(r['tokens']['output'])} tokens, "
+            f"{'~' if r['tokens'].get('estimated_requests') else ''}{money(r['cost_usd'])}"
+            for r in rows]
+    return (" A judge's requests about the answers are in no column above (a model's figures "
+            "are its own answers'); they are part of what the run cost: "
+            + "; ".join(said) + ".")
 
 
 def _estimated_note(report: Report) -> str:

@@ -15,6 +15,30 @@ ANSWERED = ("ok", "truncated")
 # time and cost count with the sample's (`Store.read_run`, `analysis.efficiency`)
 EARLIER = "earlier_responses"
 
+# the `detail` key of a judged sample's judge records (MT-Bench, XSTest): {"model": the judge,
+# ...} with the response `key` of each request the judge was sent about the sample, at any
+# depth; the judge's tokens, time and cost count apart from the models' (`analysis.efficiency`)
+JUDGE = "judge"
+
+
+def judge_requests(detail: Mapping[str, Any] | None) -> tuple[str | None, list[str]]:
+    """(the judge, the response keys of its requests about this sample) from a sample's
+    detail; (None, []) where it was not judged."""
+    record = detail.get(JUDGE) if detail else None
+    if not isinstance(record, Mapping) or not isinstance(record.get("model"), str):
+        return None, []
+    keys: list[str] = []
+    todo: list[Any] = [record]
+    while todo:
+        x = todo.pop()
+        if isinstance(x, Mapping):
+            if isinstance(k := x.get("key"), str):
+                keys.append(k)
+            todo.extend(v for v in x.values() if isinstance(v, Mapping | list))
+        elif isinstance(x, list):
+            todo.extend(v for v in x if isinstance(v, Mapping | list))
+    return record["model"], keys
+
 
 @dataclass(frozen=True)
 class SampleRow:

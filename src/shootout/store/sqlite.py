@@ -24,7 +24,16 @@ from .browse import BrowseStore
 from .built import BuiltStore
 from .owner import is_gone, this_process
 from .probes import ProbeStore
-from .rows import ANSWERED, EARLIER, PerfLevelRow, RunRecord, SampleRow, StoredResponse
+from .rows import (
+    ANSWERED,
+    EARLIER,
+    JUDGE,
+    PerfLevelRow,
+    RunRecord,
+    SampleRow,
+    StoredResponse,
+    judge_requests,
+)
 from .schema import SCHEMA, SCHEMA_VERSION, STORE_TABLES, migrate, statements
 from .schema import columns as _columns
 
@@ -289,9 +298,12 @@ class Store(ProbeStore, BuiltStore, BrowseStore):
             key = r[13]
             if key is not None and key not in responses:
                 responses[key] = _stored_response(key, r[14], r[15], r[16])
-        # a multi-turn sample's earlier turns' responses (their tokens count too)
+        # a multi-turn sample's earlier turns' responses (their tokens count too), and the
+        # judge's requests about a judged sample (counted apart)
         earlier = {k for s in samples if s.detail and EARLIER in s.detail
                    for k in s.detail[EARLIER] if k not in responses}
+        earlier |= {k for s in samples if s.detail and JUDGE in s.detail
+                    for k in judge_requests(s.detail)[1] if k not in responses}
         if earlier:
             responses.update(self._responses_facts(sorted(earlier)))
         return RunRecord(run_id=run_id, status=run["status"],
