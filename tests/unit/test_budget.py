@@ -104,6 +104,9 @@ def test_a_run_expected_over_its_cap_is_refused_before_anything_is_sent(env, tmp
     assert "\n" not in line
     assert "the expected cost $" in line and "is over --max-cost $0.01" in line
     assert "raise it (--max-cost USD" in line
+    # a run refused before it started is no run: `shootout runs` does not list it
+    # (it was listed "running", then "interrupted")
+    assert Store(tmp_path / "s.sqlite").list_runs() == []
 
 
 def test_a_small_cap_and_the_cost_over_it_read_apart():

@@ -117,11 +117,12 @@ class Runner:
         missing = [m.display for m in self.config.models if m.display not in providers]
         if missing:
             raise ConfigError(f"no provider given for {', '.join(missing)}")
-        resumed = self.store.upsert_run(self.run_id, self.config.model_dump(mode="json"))
         planned = self.plan()
         _check_judges(self.config, [pb.bench for pb in planned], providers)
         # before anything is sent: refused here when the expected cost is over a cap
         self._budget = None if self.config.dry_run else await preflight(self, providers)
+        # only now a run: one refused above was never started (and is not listed)
+        resumed = self.store.upsert_run(self.run_id, self.config.model_dump(mode="json"))
         manifest: dict[str, Any] = {
             **base_manifest(),
             "resumed": resumed,
