@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from typing import Any
 
 import pytest
 
@@ -13,10 +14,11 @@ from shootout.analysis.results import build_results
 from shootout.benchmarks import get_benchmark_class
 from shootout.cli.run import expand_aliases
 from shootout.config import validate_config
-from shootout.errors import ConfigError
+from shootout.errors import BudgetError, ConfigError
 from shootout.providers.base import GenerateRequest
 from shootout.runner.retry import RetryPolicy
 from shootout.runner.run import Runner
+from shootout.store.rows import judge_requests
 from shootout.store.sqlite import Store
 from shootout.testing import FakeProvider
 
@@ -468,3 +470,55 @@ def test_the_judges_requests_are_a_row_of_their_own_and_in_the_runs_cost(tmp_pat
     assert own["n_requests"] == total["n_requests"] == 2 * LIMIT
     models = sum(e["cost_usd"] for e in rows if e["scope"] == "model")
     assert _cost(store, run_id) == pytest.approx(models + judge["cost_usd"])
+
+
+def test_a_cost_cap_holds_while_the_judge_is_asked(tmp_path):
+    """The judge's requests spend money too: under --max-cost they go out only while the
+    run's spend is under the cap (they used to be sent whatever the cap), the run stops
+    "stopped-by-budget", and a rerun under a higher cap asks the rest."""
+    # $1 an input token; output free, so the estimate (every answer at its 1,024-token
+    # limit) is near what the answers cost, and the judge's long prompts cost the most
+    price = {"input_per_m": 1e6, "output_per_m": 0.0}
+
+    def config(cap: float | None) -> Any:
+        return validate_config({
+            "models": [{"spec": "openai:g", "name": "good", "price": price},
+                       {"spec": "openai:b", "name": "bad", "price": price}],
+            "benchmarks": [{"name": "mt_bench", "options": {"judge": "good"}}],
+            "limit": LIMIT, **({"max_cost": cap} if cap is not None else {})}, "test")
+
+    def go(store: Store, cap: float | None) -> tuple[str, FakeProvider]:
+        good = FakeProvider(model_id="good", answer=scripted(fair_judge))
+        bad = FakeProvider(model_id="bad", answer=model_answer("bad"))
+        runner = Runner(config(cap), store, policy=RetryPolicy(base_delay=0.0))
+        try:
+            return asyncio.run(runner.run({"good": good, "bad": bad})), good
+        except BudgetError:
+            return runner.run_id, good
+
+    free = Store(tmp_path / "free.sqlite")
+    run_id, _ = go(free, None)
+    rows = build_results(free, [run_id]).runs[0].efficiency
+    answers = sum(e["cost_usd"] for e in rows if e["scope"] == "model")
+    judging = next(e for e in rows if e["scope"] == "judge")["cost_usd"]
+    cap = 2 * answers + judging / 2  # room for every answer, not for all the judging
+
+    store = Store(tmp_path / "capped.sqlite")
+    capped_id, good = go(store, cap)
+    asked = [c for c in good.calls if isinstance(c, GenerateRequest) and is_judge(c)]
+    assert 0 < len(asked) < LIMIT * 8
+    run = store.get_run(capped_id)
+    assert run is not None and run["status"] == "stopped-by-budget"
+    spent = sum(run["manifest"]["budget"]["spent_usd"].values())
+    # past the cap by at most one request: the dearest a request of this run cost
+    keys = [k for s in free.samples(run_id) for k in judge_requests(s.detail)[1]]
+    keys += [s.response_key for s in free.samples(run_id)]
+    dearest = max((free.get_response(k) or {})["usage"]["prompt_tokens"] for k in keys)
+    assert cap <= spent < cap + dearest < answers + judging
+    # a rerun under a higher cap asks only the rest, and ends as the run without a cap did
+    _, again = go(store, 10 * (answers + judging))
+    rest = [c for c in again.calls if isinstance(c, GenerateRequest) and is_judge(c)]
+    assert len(asked) + len(rest) == LIMIT * 8
+    assert store.get_run(capped_id)["status"] == "complete"
+    assert [s.metrics for s in store.samples(capped_id)] == [
+        s.metrics for s in free.samples(run_id)]

@@ -19,9 +19,12 @@ from ..config import RunConfig
 from ..errors import ConfigError
 from ..providers.base import GenerateRequest, GenerateResponse, Provider
 from ..store.sqlite import SampleRow, Store
+from .budget import Budget, settle_sample
 from .pacing import Pacer
 from .retry import RetryBudget, RetryPolicy
 from .sample import Route, respond
+
+JUDGING = "(judging)"  # the budget's name for requests asked here (no estimate of their own)
 
 
 @dataclass
@@ -33,6 +36,7 @@ class Phase:
     providers: Mapping[str, Provider]
     policy: RetryPolicy
     run_id: str
+    budget: Budget | None = None  # the run's cost caps, where it has any
     models: Mapping[str, str] = field(init=False)
     _routes: dict[str, tuple[Route, RetryPolicy, RetryBudget]] = field(default_factory=dict)
     _slots: dict[str, asyncio.Semaphore] = field(default_factory=dict)
@@ -55,10 +59,18 @@ class Phase:
 
     async def ask(self, model: str, request: GenerateRequest
                   ) -> tuple[GenerateResponse | None, str, str | None]:
-        route, policy, budget = self._route(model)
+        route, policy, retries = self._route(model)
+        # a cost cap holds here as for the models' answers: a judge's request goes out only
+        # while the spend is under it, and is not sent past it (the rerun asks it)
+        reserved = await self.budget.admit(model, JUDGING) if self.budget else 0.0
+        if reserved is None:
+            return None, "", "not sent: the cost cap is reached"
         async with self._slots[model]:  # the model's connection limit
             answer = await respond(route, self.store, request,
-                                   (policy, budget, random.Random(self.config.seed)))
+                                   (policy, retries, random.Random(self.config.seed)))
+        if self.budget is not None:
+            await settle_sample(self.budget, self.store, model, reserved, answer.key,
+                                answer.attempts)
         if answer.failed is not None or not isinstance(answer.response, GenerateResponse):
             return None, answer.key, answer.failed or "not a generated answer"
         return answer.response, answer.key, None

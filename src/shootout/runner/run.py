@@ -138,7 +138,8 @@ class Runner:
             for mcfg in self.config.models:
                 await self._run_model(mcfg, providers[mcfg.display], planned, manifest)
             if not self.config.dry_run:  # scoring that needs every model's answers (a judge)
-                phase = Phase(self.config, self.store, providers, self.policy, self.run_id)
+                phase = Phase(self.config, self.store, providers, self.policy, self.run_id,
+                              self._budget)
                 await run_after_models(phase, [pb.bench for pb in planned])
         except BaseException:
             self.store.set_run_status(self.run_id, "interrupted")
