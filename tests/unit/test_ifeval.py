@@ -17,6 +17,7 @@ from shootout.scoring.ifeval_checks import (
     follows,
     follows_loose,
     sentences,
+    treebank_words,
 )
 from shootout.store.rows import SampleRow
 
@@ -88,6 +89,10 @@ CASES: list[tuple[str, dict, str, bool, bool]] = [
     ("length_constraints:nth_paragraph_first_word",
      {"num_paragraphs": 2, "nth_paragraph": 2, "first_word": "then"},
      "We began.\n\nThen we ended.\n\nA third one.", False, True),  # loose: last line cut
+    # the reference strips a leading "'" and then a leading '"': "'" stays, the word is empty
+    ("length_constraints:nth_paragraph_first_word",
+     {"num_paragraphs": 2, "nth_paragraph": 2, "first_word": "then"},
+     "We began.\n\n\"'Then we ended.", False, False),
     # detectable content
     ("detectable_content:number_placeholders", {"num_placeholders": 2},
      "Dear [name], at [address].", True, True),
@@ -125,8 +130,12 @@ CASES: list[tuple[str, dict, str, bool, bool]] = [
     ("detectable_format:json_format", {}, '```json\n{"a": 1}\n```', True, True),
     ("detectable_format:json_format", {}, 'Here is the JSON:\n{"a": 1}', False, True),
     ("detectable_format:json_format", {}, "{'a': 1}", False, False),
+    # the reference removes "```json" and then "```" where both open the response
+    ("detectable_format:json_format", {}, '```json```\n{"a": 1}\n```', True, True),
     ("detectable_format:title", {}, "<<My Poem>>\nRoses are red", True, True),
     ("detectable_format:title", {}, "<< >>\nRoses are red", False, False),
+    # the reference strips "<" on the left and ">" on the right only: "> <" is a title
+    ("detectable_format:title", {}, "<<> <>>\nRoses are red", True, True),
     # combination
     ("combination:two_responses", {}, "Answer one.\n******\nAnswer two.", True, True),
     ("combination:two_responses", {}, "Same.\n******\nSame.", False, False),
@@ -153,6 +162,10 @@ CASES: list[tuple[str, dict, str, bool, bool]] = [
     ("change_case:capital_word_frequency",
      {"capital_frequency": 2, "capital_relation": "less than"},
      "This is VERY IMPORTANT.", False, False),
+    # nltk's word_tokenize: "WELL-KNOWN" and "U.S." are one word each (two capital words)
+    ("change_case:capital_word_frequency",
+     {"capital_frequency": 3, "capital_relation": "less than"},
+     "The WELL-KNOWN fact about the U.S. economy", True, True),
     ("change_case:english_capital", {}, LONG_EN.upper(), True, True),
     ("change_case:english_capital", {}, "Hello " + LONG_EN.upper(), False, False),
     ("change_case:english_capital", {}, INTRO + LONG_EN.upper(), False, True),
@@ -199,6 +212,15 @@ def test_sentences_and_language():
     assert approximate_language("Это было не так, как мы думали.") == "ru"
     assert approximate_language("Това е един от най-добрите, които са във града.") == "bg"
     assert ifeval_checks.detect_language("12 34") is None  # either detector: no letters
+
+
+def test_treebank_words_as_nltk_word_tokenize():
+    """Tokens as nltk's NLTKWordTokenizer gives them (checked against nltk 3.10.4)."""
+    assert treebank_words("THE U.S. IS WELL-KNOWN. DON'T") == [
+        "THE", "U.S.", "IS", "WELL-KNOWN.", "DO", "N'T"]
+    assert treebank_words('"Hello," she said -- IT\'S fine (CANNOT) A/B.') == [
+        "``", "Hello", ",", "''", "she", "said", "--", "IT", "'S", "fine", "(", "CAN", "NOT",
+        ")", "A/B", "."]
 
 
 def test_unknown_instruction_is_an_error():
