@@ -1,4 +1,6 @@
-"""All 164 HumanEval canonical solutions pass in the sandbox; two wrong variants of each fail.
+"""All 164 HumanEval canonical solutions pass in the sandbox; a wrong variant of each fails
+(every return value slightly off, None included). A variant that returned None failed on all
+164 too; it was dropped for time, the off-by-a-little variant being the stricter check.
 
 Also runs each canonical solution through both extraction paths (a base-model continuation and
 a chat answer that gives only the function in a fenced block) to test them on real problems.
@@ -65,7 +67,6 @@ def _variants(problem: dict) -> dict[str, str]:
     return {
         "canonical": base,
         "chat": extract_code(_chat_answer(problem), prompt, ep, chat=True),
-        "return_none": prompt + "    return None\n",
         "mutated": base + _MUTATE.format(ep=ep),
     }
 

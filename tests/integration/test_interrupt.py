@@ -10,10 +10,14 @@ import time
 
 from shootout.testing import FakeOpenAIServer
 
+# N requests one at a time, TTFT each: the run lasts N × TTFT (6 s), long enough that it is
+# still sending when the signal comes on a loaded machine (12 × 0.15 s once finished first)
+N, TTFT = 24, 0.25
+
 
 def _args(url: str, store, data_dir) -> list[str]:
     return ["run", "-m", "openai:fake-model", "--base-url", url, "-b", "arc_easy",
-            "--limit", "12", "--concurrency", "1", "--store", str(store),
+            "--limit", str(N), "--concurrency", "1", "--store", str(store),
             "--data-dir", str(data_dir), "--no-progress"]
 
 
@@ -27,7 +31,7 @@ def _ok_samples(store) -> int:
 
 def test_sigint_exits_130_with_one_line_and_the_rerun_resumes(shootout_cmd, tmp_path, data_dir):
     store = tmp_path / "s.sqlite"
-    with FakeOpenAIServer(ttft=0.15) as srv:
+    with FakeOpenAIServer(ttft=TTFT) as srv:
         proc = subprocess.Popen([*shootout_cmd, *_args(srv.base_url, store, data_dir)],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.time() + 60
@@ -48,5 +52,5 @@ def test_sigint_exits_130_with_one_line_and_the_rerun_resumes(shootout_cmd, tmp_
                               capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
         # only what was not stored is asked again
-        assert len(srv.requests) - sent <= 12 - kept + 1
-    assert _ok_samples(store) == 12
+        assert len(srv.requests) - sent <= N - kept + 1
+    assert _ok_samples(store) == N

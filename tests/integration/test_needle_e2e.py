@@ -1,8 +1,10 @@
 """Needle in a haystack on the embedded model and on a llama-cpp-python server (same GGUF).
 
 Prompt sizes are checked in the model's own tokenizer for every haystack; generation runs are
-kept to 1K-token prompts (the embedded model evaluates roughly 50-900 tokens/s on a shared CPU,
-so each 1K prompt costs 1-20 s).
+kept to 1K-token prompts (the embedded model evaluates roughly 50-900 tokens/s on a shared
+CPU, so each 1K prompt costs 1-20 s). The run on the embedded model goes through the CLI,
+which checks what an in-process run of the same grid did: the metrics, the heatmap and the
+prompts' token counts.
 """
 
 from __future__ import annotations
@@ -20,12 +22,8 @@ from shootout.benchmarks.needle import NeedleInAHaystack
 from shootout.data import DataDir
 from shootout.providers.base import Sampling
 from shootout.providers.openai import OpenAIProvider
-from shootout.store.sqlite import SampleRow
 
 BASE = PromptContext("generative", False, Sampling(temperature=0.0, max_tokens=16), 0)
-# what the runner gives needle when the run sets nothing: greedy, RULER's 128 tokens, no stop
-DEFAULT = PromptContext("generative", False, Sampling(
-    temperature=0.0, max_tokens=NeedleInAHaystack.default_max_tokens), 0)
 GREEDY = {"repeat_penalty": 1.0, "top_k": 0, "min_p": 0.0}
 
 
@@ -71,40 +69,6 @@ def test_prompts_have_the_length_and_depth_asked_for(haystack, variant, data_dir
               f"{100 * worst_len:.2f}%, max depth error {100 * worst_depth:.2f} points")
 
 
-def rows_for(bench, docs, responses, ctx=BASE) -> list[SampleRow]:
-    out = []
-    for d, r in zip(docs, responses, strict=True):
-        s = bench.score(d, ctx, r, bench.request(d, ctx))
-        out.append(SampleRow(model="m", benchmark="needle", item_id=d.id, repeat=0,
-                             group=d.group, status="ok", metrics=dict(s.metrics),
-                             extracted=s.extracted, reason=s.reason,
-                             extraction_failed=s.extraction_failed, error=None,
-                             response_key=None, detail={"mode": "generative", **s.detail}))
-    return out
-
-
-def test_end_to_end_on_the_embedded_model(data_dir, local_provider, capsys):
-    b = make(data_dir, lengths="1k", depths="0,50,100", trials=1)
-    docs = asyncio.run(b.bind(local_provider, b.load(), DEFAULT))
-
-    async def go():
-        return [await local_provider.generate(b.request(d, DEFAULT)) for d in docs]
-
-    responses = asyncio.run(go())
-    values, analysis = NeedleInAHaystack.aggregate(rows_for(b, docs, responses, DEFAULT))
-    metrics = {v.metric: v for v in values}
-    assert {"acc", "acc_strict", "acc_beginning", "acc_middle", "acc_end",
-            "lost_in_middle_gap", "effective_length"} <= set(metrics)
-    assert metrics["acc_strict"].score <= metrics["acc"].score  # first number: stricter
-    assert analysis["lengths"] == [1024] and analysis["depths"] == [0.0, 50.0, 100.0]
-    assert analysis["tokens"]["n_reported_equal_built"] == 3
-    assert analysis["tokens"]["max_rel_error_vs_target"] <= 0.01
-    json.dumps(analysis)  # goes into the results JSON as is
-    with capsys.disabled():
-        print(f"\nembedded model, 1K: heatmap {analysis['heatmap']}, outputs "
-              f"{[r.text for r in responses]}")
-
-
 def remote(url: str) -> OpenAIProvider:
     """llama-cpp-python's server reports usage only on non-streamed responses, so this also
     exercises `OpenAIProvider.count_prompt_tokens`."""
@@ -114,7 +78,7 @@ def remote(url: str) -> OpenAIProvider:
 
 def test_server_counts_the_same_prompt_tokens_with_the_model_tokenizer(
         llama_server, data_dir, local_provider, capsys):
-    b = make(data_dir, lengths="1k", depths="0,100", trials=1, tokenizer="local",
+    b = make(data_dir, lengths="1k", depths="50", trials=1, tokenizer="local",
              context_window=2048)
     api = remote(llama_server)
 
@@ -177,7 +141,13 @@ def test_cli_run_reports_heatmap_and_buckets(shootout_cmd, tmp_path, data_dir):
             "lost_in_middle_gap", "effective_length"} <= metrics
     analysis = payload["analyses"]["Gemma 3 270M · Q4_K_M"]["needle"]
     assert analysis["coverage"]["fraction"] == 1.0
-    assert analysis["lengths"] == [1024] and len(analysis["heatmap"][0]) == 3
+    assert analysis["lengths"] == [1024] and analysis["depths"] == [0.0, 50.0, 100.0]
+    assert len(analysis["heatmap"][0]) == 3
+    # the prompts the model read are the lengths asked for, counted by its own tokenizer
+    assert analysis["tokens"]["n_reported_equal_built"] == 3
+    assert analysis["tokens"]["max_rel_error_vs_target"] <= 0.01
+    rows = {r["metric"]: r for r in payload["results"] if r["benchmark"] == "needle"}
+    assert rows["acc_strict"]["score"] <= rows["acc"]["score"]  # first number: stricter
     # No --temperature given: needle's greedy preset applies, so one sample per item.
     assert all(r["repeats"] == 1 for r in payload["results"] if r["benchmark"] == "needle")
     for r in payload["results"]:
@@ -198,7 +168,7 @@ def test_a_chat_models_prompts_leave_room_for_its_template_at_the_window_edge(da
     from shootout.providers.base import with_system_prompt
     from shootout.providers.registry import build_provider
 
-    smol = build_provider("local:smollm2-135m", {"n_ctx": 2048, "n_threads": 1})
+    smol = build_provider("local:smollm2-135m", {"n_ctx": 2048, "n_threads": 2})
     try:
         ctx = PromptContext("generative", True, Sampling(temperature=0.0, max_tokens=128), 0,
                             system_prompt=system)

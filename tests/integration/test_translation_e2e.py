@@ -1,7 +1,7 @@
 """Translation and CMMLU end to end on the embedded (base) model through the real CLI.
 
-Small on purpose: 5 items per benchmark, greedy (--temperature 0 gives one repeat), so about
-ten short generations plus five CMMLU log-likelihood items.
+Small on purpose: 3 items per benchmark, greedy (--temperature 0 gives one repeat), so six
+short generations plus three CMMLU log-likelihood items.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ SIG_PREFIX = {
 def test_translation_and_cmmlu_through_the_cli(shootout_cmd, tmp_path, data_dir):
     proc = subprocess.run(
         [*shootout_cmd, "run", "--model", "local", "--benchmarks", ",".join(BENCHES),
-         "--limit", "5", "--temperature", "0", "--store", str(tmp_path / "s.sqlite"),
+         "--limit", "3", "--temperature", "0", "--store", str(tmp_path / "s.sqlite"),
          "--data-dir", str(data_dir), "--no-progress", "--json"],
         capture_output=True, text=True, timeout=900,
     )
@@ -33,19 +33,19 @@ def test_translation_and_cmmlu_through_the_cli(shootout_cmd, tmp_path, data_dir)
         for metric in ("chrf", "bleu"):
             r = rows[(bench, metric)]
             assert r["primary"] is (metric == "chrf")
-            assert r["n"] == 5 and r["repeats"] == 1 and r["n_failed"] == 0
+            assert r["n"] == 3 and r["repeats"] == 1 and r["n_failed"] == 0
             assert 0.0 <= r["ci_low"] <= r["score"] <= r["ci_high"] <= 1.0
             assert r["extra"]["raw_score"] == pytest.approx(100 * r["score"])
             assert r["extra"]["signature"].startswith(SIG_PREFIX[metric])
             assert r["extraction_failure_rate"] is not None
         assert f"tok:{tok}" in rows[(bench, "bleu")]["extra"]["signature"]
         analysis = payload["analyses"]["Gemma 3 270M · Q4_K_M"][bench]
-        assert analysis["n_items"] == 5 and set(analysis["signatures"]) == {"chrf", "bleu"}
+        assert analysis["n_items"] == 3 and set(analysis["signatures"]) == {"chrf", "bleu"}
         per_model = payload["manifest"]["benchmarks"][bench]["per_model"]["Gemma 3 270M · Q4_K_M"]
         assert per_model["mode"] == "generative" and per_model["chat"] is False
 
     acc = rows[("cmmlu", "acc")]
-    assert acc["primary"] and acc["n"] == 5 and 0.0 <= acc["score"] <= 1.0
+    assert acc["primary"] and acc["n"] == 3 and 0.0 <= acc["score"] <= 1.0
     man = payload["manifest"]
     assert man["benchmarks"]["cmmlu"]["fewshot"] == 5
     gemma = man["benchmarks"]["cmmlu"]["per_model"]["Gemma 3 270M · Q4_K_M"]

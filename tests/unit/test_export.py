@@ -139,7 +139,7 @@ def test_export_usage_errors(toy_store, capsys, args, message):
     assert e.value.code == 2 and message in capsys.readouterr().err
 
 
-N_BIG = 100_000
+N_BIG = 50_000  # held at once, 50k rows would still take >50 MB (~190 MiB in Arrow)
 PROMPT = "Question: " + "lorem ipsum dolor sit amet " * 20  # ~550 characters
 
 
