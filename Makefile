@@ -22,6 +22,7 @@ test: setup
 	env -u PYTHONDONTWRITEBYTECODE PYTHONPYCACHEPREFIX="$${TMPDIR:-/tmp}/shootout-pycache" \
 		.venv/bin/python -m pytest -q --durations=30
 
+# mypy's cache outside the checkout too: a fresh clone then checks in seconds, not ~30 s
 lint:
 	.venv/bin/ruff check src tests benchmarks
-	.venv/bin/mypy src/shootout
+	MYPY_CACHE_DIR="$${TMPDIR:-/tmp}/shootout-mypy-cache" .venv/bin/mypy src/shootout
