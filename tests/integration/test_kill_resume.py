@@ -47,11 +47,11 @@ def test_sigkill_and_resume(shootout_cmd, tmp_path, data_dir):
     with FakeOpenAIServer(ttft=0.03, itl=0.005) as srv:
         kills = 0
         phases: list[tuple[int, set[str]]] = []  # (requests sent before the kill, stored then)
-        # ten kills at seeded random moments (3-15 new requests into each attempt, plus a
+        # seven kills at seeded random moments (3-15 new requests into each attempt, plus a
         # random few ms); with 4 requests in flight and a commit per answer, some kills land
         # while a response or sample is being written
         rng = random.Random(42)
-        while kills < 10:
+        while kills < 7:
             start = len(srv.requests)
             target = start + rng.randint(3, 15)
             proc = subprocess.Popen([*shootout_cmd, *_args(srv.base_url, store, data_dir)],
