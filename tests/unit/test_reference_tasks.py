@@ -412,3 +412,57 @@ def test_arc_fewshot_examples_are_drawn_per_item_as_lm_eval_draws_them(data_dir)
         shots = "".join(f"Question: {q}\nAnswer: {c[g]}\n\n" for q, c, g in expected[i])
         assert context == shots + f"Question: {docs[i].fields['question']}\nAnswer:"
     assert expected[0] != expected[1]
+
+
+def _lm_eval_mmlu_generative_exact_match(output: str, target: str) -> float:
+    """lm-eval's mmlu_generative, transcribed: its filter chain (`regex` "^(.*?)(?=\\n|$)",
+    `remove_whitespace`, `regex` "^(.*?)\\s*$", `take_first`; RegexFilter strips its match)
+    and `exact_match_hf_evaluate` with ignore_case and ignore_punctuation."""
+    import re
+    import string
+
+    import numpy as np
+
+    def regex(pattern: str, text: str) -> str:
+        found = re.findall(pattern, text)
+        return found[0].strip() if found else "[invalid]"
+
+    pred = regex(r"^(.*?)\s*$", regex(r"^(.*?)(?=\n|$)", output).strip())
+    preds, refs = np.char.lower(np.asarray([pred])), np.char.lower(np.asarray([target]))
+    table = string.punctuation.maketrans("", "", string.punctuation)
+    preds, refs = np.char.translate(preds, table=table), np.char.translate(refs, table=table)
+    return float(np.mean(preds == refs))
+
+
+@pytest.mark.parametrize("text", [
+    "B", " B", "b", "B.", "(B)", "B)", " B \n", "B\nC", "**B**", "B) 0", "B. 0", "Answer: B",
+    "The answer is B", "\nB", "C", "", "  ", "B,C", "B\r\nA", "B\u3002", "[B]", "B-", "BB",
+])
+def test_mmlu_generative_exact_match_is_lm_evals(text, data_dir):
+    """`exact_match` of a generated MMLU answer is lm-eval's mmlu_generative metric: the first
+    line, stripped, against the gold letter, case and ASCII punctuation ignored (where the
+    letter rules of `acc` read the answer otherwise: "\\nB" is B to `acc`, a miss here)."""
+    bench = REGISTRY["mmlu"](data=DataDir(data_dir))
+    doc = bench.load()[0]
+    ctx = _ctx("mmlu")
+    gold = bench.gold(doc, "generative")
+    wrong = "A" if gold != "A" else "C"
+    out = text.translate(str.maketrans({"B": gold, "C": wrong}))  # B: the gold, C: wrong
+    got = bench.score(doc, ctx, GenerateResponse(text=out), bench.request(doc, ctx))
+    assert got.metrics["exact_match"] == _lm_eval_mmlu_generative_exact_match(out, gold)
+    assert set(got.metrics) == {"acc", "acc_strict", "exact_match"}
+    if text in ("B", " b", "(B)", "B\nC"):
+        assert got.metrics["exact_match"] == 1.0
+
+
+def test_exact_match_is_mmlus_alone(data_dir):
+    """Only MMLU (and its subjects) has lm-eval's first-line metric; ARC's generative scoring
+    has no `exact_match` in lm-eval to put it beside."""
+    from shootout.benchmarks import find_benchmark_class
+
+    for name, has in (("mmlu", True), ("mmlu_anatomy", True), ("arc_easy", False)):
+        bench = find_benchmark_class(name)(data=DataDir(data_dir))
+        doc = bench.load()[0]
+        ctx = _ctx("mmlu")
+        got = bench.score(doc, ctx, GenerateResponse(text="A"), bench.request(doc, ctx))
+        assert ("exact_match" in got.metrics) is has

@@ -99,8 +99,10 @@ class MMLUItem(TypedDict):
 class MMLU(MultipleChoiceBenchmark):
     name: ClassVar[str] = "mmlu"
     # 2: the new letter extraction for generated answers; 3: the generative prompt starts with
-    # the subject line, as the log-likelihood one and lm-eval's mmlu_generative do
-    version: ClassVar[str] = "3"
+    # the subject line, as the log-likelihood one and lm-eval's mmlu_generative do; 4: a
+    # generated answer also gets mmlu_generative's first-line `exact_match`
+    version: ClassVar[str] = "4"
+    first_line_exact_match: ClassVar[bool] = True
     domain: ClassVar[str] = "knowledge"
     description: ClassVar[str] = (
         "MMLU test, 57 subjects, 14,042 questions; letter continuations; acc over all questions "

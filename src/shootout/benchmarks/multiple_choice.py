@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import string
 from abc import abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -85,6 +86,9 @@ class MultipleChoiceBenchmark(Benchmark):
     # the prompt template (`prompt_variants.TEMPLATES`) of a prompt variant's class; 0: the
     # benchmark's own prompt
     prompt_variant: ClassVar[int] = 0
+    # generative answers also get lm-evaluation-harness's `exact_match` of the first line
+    # (`exact_match_of_first_line`; MMLU's `mmlu_generative`)
+    first_line_exact_match: ClassVar[bool] = False
 
     @abstractmethod
     def mc(self, doc: Doc, fewshot: int) -> MCQuestion:
@@ -140,11 +144,11 @@ class MultipleChoiceBenchmark(Benchmark):
         options, gold = self._generative_options(doc, q)
         ext = extract_letter(response.text, len(options), options)
         correct = ext.letter is not None and LETTERS.index(ext.letter) == gold
+        metrics = {"acc": float(correct), "acc_strict": float(correct and ext.strict)}
+        if self.first_line_exact_match:
+            metrics["exact_match"] = exact_match_of_first_line(response.text, LETTERS[gold])
         return ItemScore(
-            metrics={
-                "acc": float(correct),
-                "acc_strict": float(correct and ext.strict),
-            },
+            metrics=metrics,
             extracted=ext.letter,
             reason=f"gold {LETTERS[gold]}; extracted {ext.letter or 'nothing'} by {ext.rule}",
             extraction_failed=ext.letter is None,
@@ -177,6 +181,23 @@ class MultipleChoiceBenchmark(Benchmark):
             # the gold as a letter too, so that it reads against `extracted`
             reason=f"gold {_letter(q.gold)}; loglikelihoods " + ", ".join(f"{x:.3f}" for x in lls),
         )
+
+
+_NO_PUNCTUATION = str.maketrans("", "", string.punctuation)
+
+
+def exact_match_of_first_line(text: str, target: str) -> float:
+    """lm-evaluation-harness's `mmlu_generative` metric (lm_eval/tasks/mmlu/generative/
+    _default_template_yaml): the answer's first line (filter `regex` "^(.*?)(?=\\n|$)", which
+    strips it, then `remove_whitespace`), compared with the gold letter by `exact_match` with
+    `ignore_case` and `ignore_punctuation` (lower case, then every character of
+    `string.punctuation` removed from both). "B", " b.", "(B)" match B; "B) London" does not."""
+    first = text.split("\n", 1)[0].strip()
+
+    def norm(s: str) -> str:
+        return s.lower().translate(_NO_PUNCTUATION)
+
+    return float(norm(first) == norm(target))
 
 
 def format_mc(question: str, options: Sequence[str], cue: str = "Answer:") -> str:
