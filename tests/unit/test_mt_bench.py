@@ -47,9 +47,9 @@ def fair_judge(req: GenerateRequest) -> str:
     return "[[A]]" if user.index("GOOD") < b_start.start() else "[[B]]"
 
 
-def scripted(judge_fn, tag: str = "GOOD"):
-    """A model that answers questions as `tag` and judges with `judge_fn`."""
-    answer = model_answer(tag)
+def scripted(judge_fn, answer=None):
+    """A model that answers questions as GOOD (or with `answer`) and judges with `judge_fn`."""
+    answer = answer or model_answer("GOOD")
     return lambda req: judge_fn(req) if is_judge(req) else answer(req)
 
 
@@ -475,9 +475,11 @@ def test_the_judges_requests_are_a_row_of_their_own_and_in_the_runs_cost(tmp_pat
 def test_a_cost_cap_holds_while_the_judge_is_asked(tmp_path):
     """The judge's requests spend money too: under --max-cost they go out only while the
     run's spend is under the cap (they used to be sent whatever the cap), the run stops
-    "stopped-by-budget", and a rerun under a higher cap asks the rest."""
-    # $1 an input token; output free, so the estimate (every answer at its 1,024-token
-    # limit) is near what the answers cost, and the judge's long prompts cost the most
+    "stopped-by-budget", and a rerun under a higher cap asks the rest. The estimate before
+    the run counts the judging too (`runner.judging`), so here the answers are longer than
+    it assumes (3,000 words against 1,024 tokens): the judge's prompts, which hold them,
+    cost more than expected, and the cap stops the judging."""
+    # $1 an input token; output free, so the judge's long prompts cost the most
     price = {"input_per_m": 1e6, "output_per_m": 0.0}
 
     def config(cap: float | None) -> Any:
@@ -487,9 +489,12 @@ def test_a_cost_cap_holds_while_the_judge_is_asked(tmp_path):
             "benchmarks": [{"name": "mt_bench", "options": {"judge": "good"}}],
             "limit": LIMIT, **({"max_cost": cap} if cap is not None else {})}, "test")
 
+    def long(tag: str):
+        return lambda req: f"{tag} " + "word " * 3000
+
     def go(store: Store, cap: float | None) -> tuple[str, FakeProvider]:
-        good = FakeProvider(model_id="good", answer=scripted(fair_judge))
-        bad = FakeProvider(model_id="bad", answer=model_answer("bad"))
+        good = FakeProvider(model_id="good", answer=scripted(fair_judge, long("GOOD")))
+        bad = FakeProvider(model_id="bad", answer=long("bad"))
         runner = Runner(config(cap), store, policy=RetryPolicy(base_delay=0.0))
         try:
             return asyncio.run(runner.run({"good": good, "bad": bad})), good
@@ -522,3 +527,80 @@ def test_a_cost_cap_holds_while_the_judge_is_asked(tmp_path):
     assert store.get_run(capped_id)["status"] == "complete"
     assert [s.metrics for s in store.samples(capped_id)] == [
         s.metrics for s in free.samples(run_id)]
+
+
+def _text(req: GenerateRequest) -> str:
+    return req.prompt or "".join(m.content for m in req.messages or ())
+
+
+def test_the_dry_run_prices_the_judges_requests_as_they_are_sent(tmp_path, capsys):
+    """`--dry-run` has a row for the judge's requests (they were in no estimate), and it is
+    what the run then sends when the answers are as long as the estimate takes them: the same
+    number of requests, prompt tokens (counted alike) and output limit; and each model's
+    row counts both turns of an item (it counted one)."""
+    from shootout.cli.dry_run import dry_run_table
+    from shootout.scoring.text import estimate_tokens
+
+    price = {"input_per_m": 1.0, "output_per_m": 2.0}
+
+    def config(**more: Any) -> Any:
+        return validate_config({
+            "models": [{"spec": "openai:g", "name": "good", "price": price},
+                       {"spec": "openai:b", "name": "bad", "price": price}],
+            "benchmarks": [{"name": "mt_bench", "options": {"judge": "good"}}],
+            "limit": LIMIT, **more}, "test")
+
+    def plain_judge(req: GenerateRequest) -> str:
+        return "[[A]]" if "Assistant B" in _text(req) else "Rating: [[5]]"
+
+    store = Store(tmp_path / "s.sqlite")
+    dry_id = asyncio.run(Runner(config(dry_run=True), store).run(
+        {"good": FakeProvider(model_id="good"), "bad": FakeProvider(model_id="bad")}))
+    dry = store.get_run(dry_id)["manifest"]["benchmarks"]["mt_bench"]["dry_run"]
+    judging = dry["good (judging)"]
+    dry_run_table(store, dry_id)
+    assert "good (judging)" in capsys.readouterr().out
+
+    per_answer = dry["bad"]["expected_completion_tokens"] // dry["bad"]["requests"]
+    # answers as long as the estimate takes them (and not the same: no prompt is cached)
+    good = FakeProvider(model_id="good",
+                        answer=scripted(plain_judge, lambda req: "g" * (4 * per_answer)))
+    bad = FakeProvider(model_id="bad", answer="b" * (4 * per_answer))
+    asyncio.run(Runner(config(), store, policy=RetryPolicy(base_delay=0.0)).run(
+        {"good": good, "bad": bad}))
+    judged = [c for c in good.calls if isinstance(c, GenerateRequest) and is_judge(c)]
+    assert judging["requests"] == len(judged) == LIMIT * 8
+    assert judging["prompt_tokens"] == sum(estimate_tokens(_text(c)) for c in judged)
+    assert judging["max_completion_tokens"] == sum(c.sampling.max_tokens for c in judged)
+    assert judging["usd_at_most"] == judging["usd_expected"] == pytest.approx(
+        (judging["prompt_tokens"] + 2 * judging["max_completion_tokens"]) / 1e6)
+    asked = [c for c in bad.calls if isinstance(c, GenerateRequest)]
+    assert dry["bad"]["requests"] == len(asked) == 2 * LIMIT
+    assert dry["bad"]["prompt_tokens"] == sum(estimate_tokens(_text(c)) for c in asked)
+
+
+def test_a_run_whose_judging_is_over_the_cap_is_refused_before_anything_is_sent(tmp_path):
+    """The check before the run counts the judge's expected requests with the answers: a cap
+    with room for the answers alone refuses the run, and nothing is asked."""
+    from shootout.runner.judging import judging_left_usd
+
+    price = {"input_per_m": 1.0, "output_per_m": 2.0}
+
+    def runner(cap: float | None, store: Store, **more: Any) -> Runner:
+        return Runner(validate_config({
+            "models": [{"spec": "openai:g", "name": "good", "price": price},
+                       {"spec": "openai:b", "name": "bad", "price": price}],
+            "benchmarks": [{"name": "mt_bench", "options": {"judge": "good"}}],
+            "limit": LIMIT, **({"max_cost": cap} if cap else {}), **more}, "test"), store)
+
+    store = Store(tmp_path / "s.sqlite")
+    providers = {"good": FakeProvider(model_id="good"), "bad": FakeProvider(model_id="bad")}
+    dry_id = asyncio.run(runner(None, store, dry_run=True).run(providers))
+    dry = store.get_run(dry_id)["manifest"]["benchmarks"]["mt_bench"]["dry_run"]
+    answers = dry["good"]["usd_expected"] + dry["bad"]["usd_expected"]
+    judging = dry["good (judging)"]["usd_expected"]
+    left = asyncio.run(judging_left_usd(runner(1.0, store), providers))
+    assert left == {"good": (pytest.approx(judging), pytest.approx(judging))}
+    with pytest.raises(BudgetError, match="expected cost"):
+        asyncio.run(runner(answers + judging / 2, store).run(providers))
+    assert providers["good"].calls == providers["bad"].calls == []

@@ -375,3 +375,38 @@ def test_constrained_classes_are_read_from_the_json_field(tmp_path: Path) -> Non
     assert res.analyses["helpful"]["xstest"]["judge"]["format"] == ["json"]
     md = render_markdown(build_report(store, [run_id]), charts=False)
     assert "constrained by a JSON Schema (judge_format=json)" in md
+
+
+def test_the_dry_run_prices_the_judges_classifications_as_they_are_sent(tmp_path: Path
+                                                                          ) -> None:
+    """`--dry-run` prices the judge's classifications: one request per answer, with prompt
+    tokens as the run then sends them when the answers are as long as the estimate takes
+    them (the judge's prompt holds the answer)."""
+    from shootout.scoring.text import estimate_tokens
+
+    def config(**more: object) -> object:
+        return validate_config({"models": [{"spec": "openai:h", "name": "helpful"},
+                                           {"spec": "openai:c", "name": "careful"}],
+                                "benchmarks": [{"name": "xstest",
+                                                "options": {"judge": "careful"}}],
+                                "limit": LIMIT, **more}, "test")
+
+    store = Store(tmp_path / "s.db")
+    dry_id = asyncio.run(Runner(config(dry_run=True), store).run(_models()))
+    dry = store.get_run(dry_id)["manifest"]["benchmarks"]["xstest"]["dry_run"]
+    judging = dry["careful (judging)"]
+    assert dry["careful"]["usd_expected"] is None and judging["usd_expected"] is None
+    per_answer = {m: dry[m]["expected_completion_tokens"] // dry[m]["requests"]
+                  for m in ("helpful", "careful")}
+    models = {"helpful": FakeProvider(model_id="helpful", answer="h" * (4 * per_answer[
+                  "helpful"])),
+              "careful": FakeProvider(model_id="careful", answer=scripted(
+                  lambda req: "1_full_compliance", lambda req: "c" * (4 * per_answer[
+                      "careful"])))}
+    asyncio.run(Runner(config(), store, policy=RetryPolicy(base_delay=0.0)).run(models))
+    judged = [c for c in models["careful"].calls if isinstance(c, GenerateRequest)
+              and is_judge(c)]
+    assert judging["requests"] == len(judged) == 2 * LIMIT
+    text = [c.prompt or "".join(m.content for m in c.messages or ()) for c in judged]
+    assert judging["prompt_tokens"] == sum(estimate_tokens(t) for t in text)
+    assert judging["max_completion_tokens"] == sum(c.sampling.max_tokens for c in judged)

@@ -213,6 +213,12 @@ class Benchmark(ABC):
         """Hook run once after every model of the run answered every item (not in a dry
         run): scoring that needs other models' answers or another model's verdict."""
 
+    def judged_detail(self, answer: str) -> dict[str, Any]:
+        """The detail of a sample answered `answer`, as `after_models` reads it, for the
+        estimate of a judge's requests (`runner.judging`): what a judge phase needs beyond the
+        answer's text (MT-Bench: both turns' answers). Default: nothing."""
+        return {}
+
     def context_needed(self) -> int | None:
         """The context, in tokens, a local model must hold for these options (None: any)."""
         return None

@@ -33,7 +33,7 @@ from ..errors import DataError, ProviderError
 from ..providers.base import GenerateRequest, GenerateResponse, Message
 from ..scores import Score
 from ..scoring.judge import NEED_REF_CATS, load_templates
-from ..scoring.text import strip_reasoning
+from ..scoring.text import estimate_tokens, strip_reasoning
 from .base import (
     Benchmark,
     BenchmarkOptions,
@@ -147,6 +147,18 @@ class MTBench(Benchmark):
         sampling = replace(sampling, stop=(*sampling.stop, "\n### User:"))
         return GenerateRequest(prompt=text, sampling=sampling)
 
+    def cost(self, docs: Sequence[Doc], ctx: PromptContext) -> dict[str, Any]:
+        """Two requests an item (`Benchmark.cost` counted one): the first question, then the
+        second with the first answer in it, that answer taken at the output limit."""
+        first = "x" * (4 * ctx.sampling.max_tokens)  # `estimate_tokens`: ~4 characters a token
+        prompt = 0
+        for d in docs:
+            for req in (self._turn(d, ctx, []), self._turn(d, ctx, [first])):
+                prompt += estimate_tokens(req.prompt or "".join(
+                    m.content for m in req.messages or ()))
+        return {"requests": 2 * len(docs), "prompt_tokens": prompt,
+                "max_completion_tokens": 2 * len(docs) * ctx.sampling.max_tokens}
+
     def follow_up(self, doc: Doc, ctx: PromptContext, request: Request,
                   response: Response) -> Request | None:
         answers = self.answers(doc, ctx, request, response)
@@ -186,6 +198,9 @@ class MTBench(Benchmark):
     def gold(self, doc: Doc, mode: Mode) -> str | None:
         ref = doc.fields.get("reference")
         return None if ref is None else "\n---\n".join(ref)
+
+    def judged_detail(self, answer: str) -> dict[str, Any]:
+        return {"turns": [answer, answer]}  # each turn's answer, as `answers` stores them
 
     async def after_models(self, phase: CrossModelPhase) -> None:
         from .mt_bench_judge import judge_run

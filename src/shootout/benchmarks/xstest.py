@@ -40,7 +40,13 @@ from ..data.files import expect_count, read_csv_rows
 from ..errors import DataError, ProviderError
 from ..providers.base import GenerateRequest, GenerateResponse, Message
 from ..scores import Score
-from ..scoring.refusal import LABELS, classify_refusal, normalize, reference_label
+from ..scoring.refusal import (
+    FULL_COMPLIANCE,
+    LABELS,
+    classify_refusal,
+    normalize,
+    reference_label,
+)
 from ..scoring.refusal_judge import MAX_TOKENS
 from .base import (
     Benchmark,
@@ -162,6 +168,9 @@ class XSTest(Benchmark):
             detail={"label": label, "type": doc.fields["type"], "verdict": verdict.label,
                     "reference_verdict": reference_label(response.text)},
         )
+
+    def judged_detail(self, answer: str) -> dict[str, Any]:
+        return {"verdict": FULL_COMPLIANCE}  # the judge classes answers the rules classed
 
     async def after_models(self, phase: CrossModelPhase) -> None:
         if self.opts.judge:

@@ -208,6 +208,11 @@ async def preflight(runner: Runner, providers: Mapping[str, Provider]) -> Budget
     left: dict[str, tuple[float, float]] = {}
     for m in models:
         left[m.display] = await _remaining(runner, m, providers[m.display], budget)
+    from .judging import judging_left_usd  # a judge's requests about the answers, too
+
+    for judge, (e, a) in (await judging_left_usd(runner, providers)).items():
+        if judge in left:
+            left[judge] = (left[judge][0] + e, left[judge][1] + a)
     _refuse_over(budget, left)
     spent = sum(budget.spent.values())
     expected = spent + sum(e for e, _ in left.values())

@@ -24,7 +24,7 @@ from .pacing import Pacer
 from .retry import RetryBudget, RetryPolicy
 from .sample import Route, respond
 
-JUDGING = "(judging)"  # the budget's name for requests asked here (no estimate of their own)
+JUDGING = "(judging)"  # the budget's name for requests asked here (reserved at the dearest)
 
 
 @dataclass

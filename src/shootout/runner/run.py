@@ -36,6 +36,7 @@ from ..store.sqlite import Store
 from .adaptive import AdaptiveRepeats, primary_scores, run_rounds, tokens_per_sample
 from .budget import Budget, estimate, model_price, preflight, settle_sample
 from .crossmodel import Phase, run_after_models
+from .judging import dry_run_judging
 from .manifest import base_manifest
 from .pacing import Pacer
 from .progress import Progress
@@ -141,6 +142,8 @@ class Runner:
                 phase = Phase(self.config, self.store, providers, self.policy, self.run_id,
                               self._budget)
                 await run_after_models(phase, [pb.bench for pb in planned])
+            else:  # what the judge would be asked about the answers
+                await dry_run_judging(self, providers, manifest)
         except BaseException:
             self.store.set_run_status(self.run_id, "interrupted")
             raise
@@ -261,7 +264,7 @@ class Runner:
         usd, expected = cost["usd_at_most"], cost["usd_expected"]
         money = (f"; expected ${expected:,.2f}, at most ${usd:,.2f}" if usd is not None
                  else "; price unknown")
-        print(f"dry run: {mcfg.display} · {bench.name}: {len(docs) * repeats} requests; "
+        print(f"dry run: {mcfg.display} · {bench.name}: {cost['requests']:,} requests; "
               f"{parts}{money}", file=sys.stderr)
 
     def _prompt_context(
