@@ -538,7 +538,7 @@ def test_the_dry_run_prices_the_judges_requests_as_they_are_sent(tmp_path, capsy
     what the run then sends when the answers are as long as the estimate takes them: the same
     number of requests, prompt tokens (counted alike) and output limit; and each model's
     row counts both turns of an item (it counted one)."""
-    from shootout.cli.dry_run import dry_run_table
+    from shootout.cli.dry_run import _usd, dry_run_table
     from shootout.scoring.text import estimate_tokens
 
     price = {"input_per_m": 1.0, "output_per_m": 2.0}
@@ -559,7 +559,12 @@ def test_the_dry_run_prices_the_judges_requests_as_they_are_sent(tmp_path, capsy
     dry = store.get_run(dry_id)["manifest"]["benchmarks"]["mt_bench"]["dry_run"]
     judging = dry["good (judging)"]
     dry_run_table(store, dry_id)
-    assert "good (judging)" in capsys.readouterr().out
+    table = capsys.readouterr().out
+    # the models in the run's order, then the judge's requests, in the run's total
+    assert table.index("│ good ") < table.index("│ bad ") < table.index("│ good (judging)")
+    total = sum(dry[m]["usd_expected"] for m in ("good", "bad", "good (judging)"))
+    (run_total,) = [line for line in table.splitlines() if "all models" in line]
+    assert _usd(total) in run_total
 
     per_answer = dry["bad"]["expected_completion_tokens"] // dry["bad"]["requests"]
     # answers as long as the estimate takes them (and not the same: no prompt is cached)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..runner.budget import BATCH_NOTE
+from ..runner.crossmodel import JUDGING
 from ..store.sqlite import Store
 from .console import stdout_console
 
@@ -17,13 +18,25 @@ def estimate_rows(run: dict[str, Any]) -> dict[str, list[tuple[str, dict[str, An
     benches = (run.get("manifest") or {}).get("benchmarks") or {}
     spec = run.get("spec") or {}
     order = [b.get("name") for b in spec.get("benchmarks") or []]
-    models = [m.get("name") or m.get("spec") for m in spec.get("models") or []]
+    models = _display_names(spec)
     out: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     for bench in sorted(benches, key=lambda b: order.index(b) if b in order else len(order)):
         for model, cost in (benches[bench].get("dry_run") or {}).items():
             out.setdefault(model, []).append((bench, cost))
-    return dict(sorted(out.items(),
-                       key=lambda kv: models.index(kv[0]) if kv[0] in models else len(models)))
+    # the run's order of models (the manifest's keys are sorted), each judge's requests last
+    return dict(sorted(out.items(), key=lambda kv: (
+        kv[0].endswith(JUDGING), models.index(kv[0]) if kv[0] in models else len(models))))
+
+
+def _display_names(spec: dict[str, Any]) -> list[str]:
+    """The run's models as tables name them (a name derived from the spec where none is
+    given), in the run's order."""
+    from ..config import RunConfig
+
+    try:
+        return [m.display for m in RunConfig.model_validate(spec).models]
+    except ValueError:  # a spec an older shootout stored: its names as written
+        return [m.get("name") or m.get("spec") for m in spec.get("models") or []]
 
 
 def _total(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -79,6 +92,10 @@ def dry_run_table(db: Store, run_id: str, max_cost: float | None = None) -> None
               + "; the output limit for the others (and for reasoning models). "
               + f"Prompt tokens estimated at ~4 characters a token. {BATCH_NOTE}.",
               soft_wrap=True)
+    if any(model.endswith(JUDGING) for model in by_model):
+        out.print(f"A row 'JUDGE {JUDGING}': the judge's requests about the answers, each "
+                  "answer taken at its model's expected length, the judge's output at its "
+                  "limit.", soft_wrap=True)
     _cap_verdict(out, max_cost, totals)
 
 
