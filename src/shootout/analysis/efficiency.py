@@ -193,6 +193,7 @@ def _collect(run: RunRecord) -> tuple[Groups, Groups]:
     sums: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * 10)
     seen: dict[str, set[str]] = defaultdict(set)  # per model: the responses counted
     judging: Groups = defaultdict(_Group)
+    judge_sums: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * 10)
     judged: dict[str, set[str]] = defaultdict(set)  # per judge: its requests counted
     where: tuple[str, str] | None = None
     responses = run.responses
@@ -200,7 +201,7 @@ def _collect(run: RunRecord) -> tuple[Groups, Groups]:
         if s.detail and JUDGE in s.detail:
             judge, keys = judge_requests(s.detail)
             if judge is not None:
-                jg, jsum = judging[(judge, s.benchmark)], sums[(judge, f"\0{s.benchmark}")]
+                jg, jsum = judging[(judge, s.benchmark)], judge_sums[(judge, s.benchmark)]
                 for jr in (responses[k] for k in keys if k in responses):
                     _count(jr, jg, jsum, judged[judge])
         resp = responses.get(s.response_key) if s.response_key else None
@@ -221,10 +222,9 @@ def _collect(run: RunRecord) -> tuple[Groups, Groups]:
             g.items.add(s.item_id)
         for resp in todo:
             _count(resp, g, acc, counted)
-    for (model, bench), n in sums.items():
-        g = (judging[(model, bench[1:])] if bench.startswith("\0")
-             else groups[(model, bench)])
-        g.tokens, g.batch_tokens = Tokens(*n[:5]), Tokens(*n[5:])
+    for summed, into in ((sums, groups), (judge_sums, judging)):
+        for key, n in summed.items():
+            into[key].tokens, into[key].batch_tokens = Tokens(*n[:5]), Tokens(*n[5:])
     return groups, judging
 
 
