@@ -587,6 +587,7 @@ def test_the_dry_run_prices_the_judges_requests_as_they_are_sent(tmp_path, capsy
 def test_a_run_whose_judging_is_over_the_cap_is_refused_before_anything_is_sent(tmp_path):
     """The check before the run counts the judge's expected requests with the answers: a cap
     with room for the answers alone refuses the run, and nothing is asked."""
+    from shootout.runner.budget import JUDGING, preflight
     from shootout.runner.judging import judging_left_usd
 
     price = {"input_per_m": 1.0, "output_per_m": 2.0}
@@ -605,7 +606,11 @@ def test_a_run_whose_judging_is_over_the_cap_is_refused_before_anything_is_sent(
     answers = dry["good"]["usd_expected"] + dry["bad"]["usd_expected"]
     judging = dry["good (judging)"]["usd_expected"]
     left = asyncio.run(judging_left_usd(runner(1.0, store), providers))
-    assert left == {"good": (pytest.approx(judging), pytest.approx(judging))}
+    one = dry["good (judging)"]["usd_at_most"] / dry["good (judging)"]["requests"]
+    assert left == {"good": pytest.approx((judging, judging, one))}
+    # each judge request is reserved at its most while the run goes (not at 0)
+    budget = asyncio.run(preflight(runner(100.0, store), providers))
+    assert budget is not None and budget.per_request[("good", JUDGING)] == pytest.approx(one)
     with pytest.raises(BudgetError, match="expected cost"):
         asyncio.run(runner(answers + judging / 2, store).run(providers))
     assert providers["good"].calls == providers["bad"].calls == []

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..runner.budget import BATCH_NOTE
-from ..runner.crossmodel import JUDGING
+from ..runner.budget import BATCH_NOTE, JUDGING
 from ..store.sqlite import Store
 from .console import stdout_console
 

@@ -42,6 +42,9 @@ from ..store.sqlite import Store
 if TYPE_CHECKING:
     from .run import Runner
 
+# the budget's name for a judge's requests (`crossmodel.Phase.ask`), and the dry run's for
+# their estimate ("JUDGE (judging)")
+JUDGING = "(judging)"
 BATCH_NOTE = ("Batch discount: half price for models run with --batch (batch APIs), "
               "none for the others")
 
@@ -210,9 +213,11 @@ async def preflight(runner: Runner, providers: Mapping[str, Provider]) -> Budget
         left[m.display] = await _remaining(runner, m, providers[m.display], budget)
     from .judging import judging_left_usd  # a judge's requests about the answers, too
 
-    for judge, (e, a) in (await judging_left_usd(runner, providers)).items():
+    for judge, (e, a, one) in (await judging_left_usd(runner, providers)).items():
         if judge in left:
             left[judge] = (left[judge][0] + e, left[judge][1] + a)
+            # each judge request reserved at its most, as an answer is (`Phase.ask`)
+            budget.per_request[(judge, JUDGING)] = one
     _refuse_over(budget, left)
     spent = sum(budget.spent.values())
     expected = spent + sum(e for e, _ in left.values())

@@ -19,12 +19,10 @@ from ..config import RunConfig
 from ..errors import ConfigError
 from ..providers.base import GenerateRequest, GenerateResponse, Provider
 from ..store.sqlite import SampleRow, Store
-from .budget import Budget, settle_sample
+from .budget import JUDGING, Budget, settle_sample
 from .pacing import Pacer
 from .retry import RetryBudget, RetryPolicy
 from .sample import Route, respond
-
-JUDGING = "(judging)"  # the budget's name for requests asked here (reserved at the dearest)
 
 
 @dataclass

@@ -24,8 +24,7 @@ from ..perf.prices import Price
 from ..providers.base import GenerateRequest, GenerateResponse, Provider
 from ..scoring.text import estimate_tokens
 from ..store.rows import SampleRow, judge_requests
-from .budget import model_price
-from .crossmodel import JUDGING
+from .budget import JUDGING, model_price
 from .shard import shard_docs
 
 if TYPE_CHECKING:
@@ -157,13 +156,14 @@ def judging_left(runner: Runner, bench: Benchmark, requests: int) -> float:
 
 
 async def judging_left_usd(runner: Runner, providers: Mapping[str, Provider]
-                           ) -> dict[str, tuple[float, float]]:
-    """{judge: (expected, at most) USD} of the judging this run has left, for the cap's
-    check before anything is sent (`budget.preflight`)."""
+                           ) -> dict[str, tuple[float, float, float]]:
+    """{judge: (expected, at most) USD of the judging this run has left, and the most one of
+    its requests may cost}, for the cap's check before anything is sent and the reservation
+    of each judge request (`budget.preflight`)."""
     from .budget import estimate
     from .run import choose_mode
 
-    out: dict[str, tuple[float, float]] = {}
+    out: dict[str, tuple[float, float, float]] = {}
     for pb in runner.plan():
         if not has_judge_phase(pb.bench):
             continue
@@ -178,8 +178,10 @@ async def judging_left_usd(runner: Runner, providers: Mapping[str, Provider]
                 pb.bench, docs, ctx, 1, model_price(m),
                 reasoning=provider.capabilities.reasoning))
         for judge, cost in (await judging_work(runner, providers, pb.bench, answered)).items():
-            share = judging_left(runner, pb.bench, int(cost["requests"]))
-            e, a = out.get(judge, (0.0, 0.0))
-            out[judge] = (e + (cost["usd_expected"] or 0.0) * share,
-                          a + (cost["usd_at_most"] or 0.0) * share)
+            n = int(cost["requests"])
+            share = judging_left(runner, pb.bench, n)
+            e, a, one = out.get(judge, (0.0, 0.0, 0.0))
+            most = cost["usd_at_most"] or 0.0
+            out[judge] = (e + (cost["usd_expected"] or 0.0) * share, a + most * share,
+                          max(one, most / max(1, n)))
     return out
