@@ -437,6 +437,7 @@ def _lm_eval_mmlu_generative_exact_match(output: str, target: str) -> float:
 @pytest.mark.parametrize("text", [
     "B", " B", "b", "B.", "(B)", "B)", " B \n", "B\nC", "**B**", "B) 0", "B. 0", "Answer: B",
     "The answer is B", "\nB", "C", "", "  ", "B,C", "B\r\nA", "B\u3002", "[B]", "B-", "BB",
+    "B\x00", "B\x00.", "\x00B",
 ])
 def test_mmlu_generative_exact_match_is_lm_evals(text, data_dir):
     """`exact_match` of a generated MMLU answer is lm-eval's mmlu_generative metric: the first

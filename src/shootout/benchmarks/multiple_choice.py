@@ -194,8 +194,8 @@ def exact_match_of_first_line(text: str, target: str) -> float:
     `string.punctuation` removed from both). "B", " b.", "(B)" match B; "B) London" does not."""
     first = text.split("\n", 1)[0].strip()
 
-    def norm(s: str) -> str:
-        return s.lower().translate(_NO_PUNCTUATION)
+    def norm(s: str) -> str:  # a numpy str array, as lm-eval holds them, drops trailing NULs
+        return s.lower().translate(_NO_PUNCTUATION).rstrip("\x00")
 
     return float(norm(first) == norm(target))
 
