@@ -539,6 +539,7 @@ def test_the_dry_run_prices_the_judges_requests_as_they_are_sent(tmp_path, capsy
     number of requests, prompt tokens (counted alike) and output limit; and each model's
     row counts both turns of an item (it counted one)."""
     from shootout.cli.dry_run import _usd, dry_run_table
+    from shootout.runner.judging import judging_left_usd
     from shootout.scoring.text import estimate_tokens
 
     price = {"input_per_m": 1.0, "output_per_m": 2.0}
@@ -571,7 +572,7 @@ def test_the_dry_run_prices_the_judges_requests_as_they_are_sent(tmp_path, capsy
     good = FakeProvider(model_id="good",
                         answer=scripted(plain_judge, lambda req: "g" * (4 * per_answer)))
     bad = FakeProvider(model_id="bad", answer="b" * (4 * per_answer))
-    asyncio.run(Runner(config(), store, policy=RetryPolicy(base_delay=0.0)).run(
+    run_id = asyncio.run(Runner(config(), store, policy=RetryPolicy(base_delay=0.0)).run(
         {"good": good, "bad": bad}))
     judged = [c for c in good.calls if isinstance(c, GenerateRequest) and is_judge(c)]
     assert judging["requests"] == len(judged) == LIMIT * 8
@@ -582,6 +583,17 @@ def test_the_dry_run_prices_the_judges_requests_as_they_are_sent(tmp_path, capsy
     asked = [c for c in bad.calls if isinstance(c, GenerateRequest)]
     assert dry["bad"]["requests"] == len(asked) == 2 * LIMIT
     assert dry["bad"]["prompt_tokens"] == sum(estimate_tokens(_text(c)) for c in asked)
+    # before a rerun: nothing is left to judge once every judgment is stored, and one
+    # judgment to ask again once its answer is gone, at that request's most
+    providers = {"good": good, "bad": bad}
+    assert asyncio.run(judging_left_usd(Runner(config(), store), providers)) == {}
+    key = sorted({k for s in store.samples(run_id) for k in judge_requests(s.detail)[1]})[0]
+    request = store.get_request(key)
+    text = request.get("prompt") or "".join(m["content"] for m in request["messages"])
+    most = (estimate_tokens(text) + 2 * request["sampling"]["max_tokens"]) / 1e6
+    store._db.execute("DELETE FROM responses WHERE key=?", (key,))
+    left = asyncio.run(judging_left_usd(Runner(config(), store), providers))
+    assert left == {"good": pytest.approx((most, most, most))}
 
 
 def test_a_run_whose_judging_is_over_the_cap_is_refused_before_anything_is_sent(tmp_path):
@@ -606,7 +618,8 @@ def test_a_run_whose_judging_is_over_the_cap_is_refused_before_anything_is_sent(
     answers = dry["good"]["usd_expected"] + dry["bad"]["usd_expected"]
     judging = dry["good (judging)"]["usd_expected"]
     left = asyncio.run(judging_left_usd(runner(1.0, store), providers))
-    one = dry["good (judging)"]["usd_at_most"] / dry["good (judging)"]["requests"]
+    one = dry["good (judging)"]["usd_one_at_most"]  # the dearest judge request
+    assert dry["good (judging)"]["usd_at_most"] / dry["good (judging)"]["requests"] < one
     assert left == {"good": pytest.approx((judging, judging, one))}
     # each judge request is reserved at its most while the run goes (not at 0)
     budget = asyncio.run(preflight(runner(100.0, store), providers))
@@ -614,3 +627,14 @@ def test_a_run_whose_judging_is_over_the_cap_is_refused_before_anything_is_sent(
     with pytest.raises(BudgetError, match="expected cost"):
         asyncio.run(runner(answers + judging / 2, store).run(providers))
     assert providers["good"].calls == providers["bad"].calls == []
+
+
+def test_a_reasoning_models_answer_is_judged_without_its_thinking():
+    """The judge reads an answer without its thinking: a reasoning model's answer is taken at
+    the benchmark's answer limit in the judge's prompts, not at its reasoning budget."""
+    from shootout.runner.judging import _per_answer
+
+    mt = get_benchmark_class("mt_bench")
+    budget = {"expected_completion_tokens": 2 * 16384, "requests": 2}
+    assert _per_answer(mt, budget, reasoning=True) == mt.default_max_tokens == 1024
+    assert _per_answer(mt, budget, reasoning=False) == 16384

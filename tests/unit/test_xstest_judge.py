@@ -410,3 +410,27 @@ def test_the_dry_run_prices_the_judges_classifications_as_they_are_sent(tmp_path
     text = [c.prompt or "".join(m.content for m in c.messages or ()) for c in judged]
     assert judging["prompt_tokens"] == sum(estimate_tokens(t) for t in text)
     assert judging["max_completion_tokens"] == sum(c.sampling.max_tokens for c in judged)
+
+
+def test_a_complete_run_has_no_judging_left_to_pay_for(tmp_path: Path) -> None:
+    """Before a rerun, the judging left is what has no stored answer: none once the run is
+    complete, even where two models' answers made the same request (one stored answer),
+    which a count of stored answers against the estimate read as half the judging left."""
+    from shootout.runner.judging import judging_left_usd
+
+    store = Store(tmp_path / "s.db")
+    models = {"helpful": FakeProvider(model_id="helpful", answer=REFUSAL),
+              "careful": FakeProvider(model_id="careful",
+                                      answer=scripted(fair_judge, lambda req: REFUSAL))}
+    price = {"input_per_m": 1.0, "output_per_m": 1.0}
+    config = validate_config({"models": [{"spec": "openai:h", "name": "helpful",
+                                          "price": price},
+                                         {"spec": "openai:c", "name": "careful",
+                                          "price": price}],
+                              "benchmarks": [{"name": "xstest",
+                                              "options": {"judge": "careful"}}],
+                              "limit": LIMIT, "max_cost": 1.0}, "test")
+    fresh = asyncio.run(judging_left_usd(Runner(config, Store(tmp_path / "new.db")), models))
+    assert set(fresh) == {"careful"} and fresh["careful"][0] > 0
+    asyncio.run(Runner(config, store, policy=RetryPolicy(base_delay=0.0)).run(models))
+    assert asyncio.run(judging_left_usd(Runner(config, store), models)) == {}

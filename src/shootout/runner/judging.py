@@ -14,7 +14,7 @@ the judge's output limit (expected and at most alike).
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -23,8 +23,9 @@ from ..perf.cost import Tokens, token_cost
 from ..perf.prices import Price
 from ..providers.base import GenerateRequest, GenerateResponse, Provider
 from ..scoring.text import estimate_tokens
-from ..store.rows import SampleRow, judge_requests
+from ..store.rows import SampleRow
 from .budget import JUDGING, model_price
+from .sample import request_key
 from .shard import shard_docs
 
 if TYPE_CHECKING:
@@ -44,13 +45,16 @@ def placeholder(tokens: int) -> str:
 @dataclass
 class DryPhase:
     """A `benchmarks.base.CrossModelPhase` that sends nothing: the samples are the planned
-    ones, answered by placeholders, and each request asked is recorded."""
+    ones (stored answers where there are, placeholders where not), and each request asked
+    that has no stored answer (`cached`) is recorded."""
 
     run_id: str
     models: Mapping[str, str]
     chat: Mapping[str, bool]
     rows: Sequence[SampleRow]
     answers: Mapping[str, str]  # model -> its placeholder answer
+    stored_answer: Callable[[SampleRow], str | None] | None = None
+    cached: Callable[[str, GenerateRequest], bool] | None = None
     asked: list[tuple[str, GenerateRequest]] = field(default_factory=list)
 
     def samples(self, benchmark: str) -> list[SampleRow]:
@@ -60,43 +64,67 @@ class DryPhase:
         return self.chat[model]
 
     def answer(self, row: Any) -> str | None:
+        if row.response_key is not None and self.stored_answer is not None:
+            return self.stored_answer(row)
         return self.answers[row.model]
 
     async def ask(self, model: str, request: GenerateRequest
                   ) -> tuple[GenerateResponse | None, str, str | None]:
-        self.asked.append((model, request))
+        if self.cached is None or not self.cached(model, request):
+            self.asked.append((model, request))
         return None, "", "a dry run sends nothing"
 
     def update(self, rows: Sequence[Any]) -> None:
         pass
 
 
+@dataclass(frozen=True)
+class Stored:
+    """What the check before a rerun knows of the run so far: its answered samples of the
+    benchmark, their answers' texts, and which requests have stored answers."""
+
+    rows: Sequence[SampleRow]
+    answer: Callable[[SampleRow], str | None]
+    cached: Callable[[str, GenerateRequest], bool]
+
+
 async def judge_estimates(
     bench: Benchmark, docs: Sequence[Doc], run_id: str, models: Mapping[str, str],
     chat: Mapping[str, bool], answered: Mapping[str, tuple[int, int]],
-    prices: Mapping[str, Price],
+    prices: Mapping[str, Price], stored: Stored | None = None,
 ) -> dict[str, dict[str, Any]]:
     """{judge: its estimate} for the judge's requests about `docs` answered by each model of
     `answered` ({model: (repeats, expected output tokens per answer)}), priced at `prices`
-    (the judge's); {} where the benchmark has no judge (or none is set)."""
+    (the judge's); {} where the benchmark has no judge (or none is set). With `stored`, the
+    samples already answered are judged on their stored answers and a request whose answer is
+    stored is not counted: what is left to ask. `usd_one_at_most` is the dearest request."""
     if not has_judge_phase(bench) or not docs:
         return {}
     answers = {m: placeholder(tokens) for m, (_, tokens) in answered.items()}
-    rows = [SampleRow(model=m, benchmark=bench.name, item_id=d.id, repeat=r, group=d.group,
-                      status="ok", metrics={}, extracted=None, reason="",
-                      extraction_failed=False, error=None, response_key=None,
-                      detail=bench.judged_detail(answers[m]))
-            for m in models if m in answered for d in docs for r in range(answered[m][0])]
-    phase = DryPhase(run_id, models, chat, rows, answers)
+    ids = {d.id for d in docs}
+    real = [r for r in (stored.rows if stored else ()) if r.item_id in ids and r.answered]
+    have = {(r.model, r.item_id, r.repeat) for r in real}
+    rows = [*real, *(
+        SampleRow(model=m, benchmark=bench.name, item_id=d.id, repeat=r, group=d.group,
+                  status="ok", metrics={}, extracted=None, reason="", extraction_failed=False,
+                  error=None, response_key=None, detail=bench.judged_detail(answers[m]))
+        for m in models if m in answered for d in docs for r in range(answered[m][0])
+        if (m, d.id, r) not in have)]
+    phase = DryPhase(run_id, models, chat, rows, answers,
+                     stored.answer if stored else None, stored.cached if stored else None)
     await bench.after_models(phase)
     out: dict[str, dict[str, Any]] = {}
     for judge, request in phase.asked:
         text = request.prompt or "".join(m.content for m in request.messages or ())
         cost = out.setdefault(judge, {"requests": 0, "prompt_tokens": 0,
-                                      "max_completion_tokens": 0})
+                                      "max_completion_tokens": 0, "usd_one_at_most": 0.0})
+        tokens = estimate_tokens(text)
         cost["requests"] += 1
-        cost["prompt_tokens"] += estimate_tokens(text)
+        cost["prompt_tokens"] += tokens
         cost["max_completion_tokens"] += request.sampling.max_tokens
+        one = token_cost(Tokens(input=tokens, output=request.sampling.max_tokens),
+                         prices[judge])
+        cost["usd_one_at_most"] = max(cost["usd_one_at_most"], one or 0.0)
     for judge, cost in out.items():
         cost["expected_completion_tokens"] = cost["max_completion_tokens"]
         cost["usd_expected"] = cost["usd_at_most"] = token_cost(
@@ -106,24 +134,28 @@ async def judge_estimates(
     return out
 
 
-def _per_answer(cost: Mapping[str, Any]) -> int:
-    """A model's expected output per request, from its estimate of a benchmark."""
-    return int(cost.get("expected_completion_tokens", 0)) // max(1, int(cost.get("requests", 1)))
+def _per_answer(bench: Benchmark, cost: Mapping[str, Any], reasoning: bool) -> int:
+    """A model's expected answer per request, from its estimate of a benchmark, as a judge
+    reads it: a reasoning model's thinking is stripped first, so its answer is taken at the
+    benchmark's limit for an answer (its estimate holds the whole reasoning budget)."""
+    tokens = int(cost.get("expected_completion_tokens", 0)) // max(1, int(cost.get("requests",
+                                                                                1)))
+    return min(tokens, bench.chat_max_tokens or bench.default_max_tokens) if reasoning \
+        else tokens
 
 
 async def judging_work(runner: Runner, providers: Mapping[str, Provider], bench: Benchmark,
-                       answered: Mapping[str, tuple[int, Mapping[str, Any]]]
+                       answered: Mapping[str, tuple[int, int]], stored: Stored | None = None
                        ) -> dict[str, dict[str, Any]]:
     """{judge: estimate} of `bench`'s judging in this run, where `answered` is {model:
-    (repeats, its estimate of the benchmark)} (the models' expected answers)."""
+    (repeats, expected answer tokens)}."""
     docs = shard_docs(bench.name, next(pb.docs for pb in runner.plan() if pb.bench is bench),
                       runner.config.shard)
     models = {m.display: m.spec for m in runner.config.models}
     chat = {m: p.capabilities.chat for m, p in providers.items()}
     prices = {m.display: model_price(m) for m in runner.config.models}
-    return await judge_estimates(bench, docs, runner.run_id, models, chat,
-                                 {m: (r, _per_answer(c)) for m, (r, c) in answered.items()},
-                                 prices)
+    return await judge_estimates(bench, docs, runner.run_id, models, chat, answered, prices,
+                                 stored)
 
 
 async def dry_run_judging(runner: Runner, providers: Mapping[str, Provider],
@@ -135,8 +167,9 @@ async def dry_run_judging(runner: Runner, providers: Mapping[str, Provider],
             continue
         entry = manifest["benchmarks"].get(pb.bench.name) or {}
         dry, per_model = entry.get("dry_run") or {}, entry.get("per_model") or {}
-        answered = {m: (int(per_model[m]["repeats"]), c) for m, c in dry.items()
-                    if m in per_model}
+        answered = {m: (int(per_model[m]["repeats"]),
+                        _per_answer(pb.bench, c, bool(per_model[m].get("reasoning"))))
+                    for m, c in dry.items() if m in per_model}
         for judge, cost in (await judging_work(runner, providers, pb.bench, answered)).items():
             dry[f"{judge} {JUDGING}"] = cost
             usd = cost["usd_at_most"]
@@ -146,20 +179,36 @@ async def dry_run_judging(runner: Runner, providers: Mapping[str, Provider],
                   f"{cost['max_completion_tokens']:,}{money}", file=sys.stderr)
 
 
-def judging_left(runner: Runner, bench: Benchmark, requests: int) -> float:
-    """The share of a benchmark's `requests` judge requests this run has not yet had
-    answered: those whose answers are stored (their keys in the samples' details) are done."""
-    keys = {k for s in runner.store.samples(runner.run_id, benchmark=bench.name)
-            for k in judge_requests(s.detail)[1] if k}
-    done = sum(1 for k in keys if runner.store.get_response(k) is not None)
-    return max(0, requests - done) / max(1, requests)
+def _stored(runner: Runner, providers: Mapping[str, Provider], bench: Benchmark) -> Stored:
+    """The run so far, for the judging a rerun has left: a request's answer is found as
+    `sample.respond` finds it (the judge's cache identity, the run's under cache "off"; never
+    under "refresh")."""
+    store, run_id = runner.store, runner.run_id
+    policies = {m.display: m.cache or runner.config.cache for m in runner.config.models}
+
+    def answer(row: SampleRow) -> str | None:
+        got = store.get_response(row.response_key) if row.response_key else None
+        return None if got is None or got.get("kind") == "loglikelihood" else str(
+            got.get("text") or "")
+
+    def cached(model: str, request: GenerateRequest) -> bool:
+        if policies[model] == "refresh":
+            return False
+        identity = providers[model].cache_identity()
+        if policies[model] == "off":
+            identity = f"{identity}|run:{run_id}"
+        return store.get_response(request_key(identity, request.to_dict(), 0)) is not None
+
+    return Stored(list(store.samples(run_id, benchmark=bench.name)), answer, cached)
 
 
 async def judging_left_usd(runner: Runner, providers: Mapping[str, Provider]
                            ) -> dict[str, tuple[float, float, float]]:
     """{judge: (expected, at most) USD of the judging this run has left, and the most one of
     its requests may cost}, for the cap's check before anything is sent and the reservation
-    of each judge request (`budget.preflight`)."""
+    of each judge request (`budget.preflight`): the judge phase as a rerun would run it, on
+    the answers stored so far and placeholders for the rest, less the requests whose answers
+    are stored."""
     from .budget import estimate
     from .run import choose_mode
 
@@ -167,21 +216,20 @@ async def judging_left_usd(runner: Runner, providers: Mapping[str, Provider]
     for pb in runner.plan():
         if not has_judge_phase(pb.bench):
             continue
-        answered: dict[str, tuple[int, Mapping[str, Any]]] = {}
+        answered: dict[str, tuple[int, int]] = {}
         for m in runner.config.models:
             provider = providers[m.display]
             mode = choose_mode(m, provider, pb.bench)
             ctx = runner._prompt_context(m, provider, pb, mode)
-            repeats = runner._repeats(mode, ctx.sampling)
             docs = shard_docs(pb.bench.name, pb.docs, runner.config.shard)
-            answered[m.display] = (repeats, estimate(
-                pb.bench, docs, ctx, 1, model_price(m),
-                reasoning=provider.capabilities.reasoning))
-        for judge, cost in (await judging_work(runner, providers, pb.bench, answered)).items():
-            n = int(cost["requests"])
-            share = judging_left(runner, pb.bench, n)
+            reasoning = provider.capabilities.reasoning
+            cost = estimate(pb.bench, docs, ctx, 1, model_price(m), reasoning=reasoning)
+            answered[m.display] = (runner._repeats(mode, ctx.sampling),
+                                   _per_answer(pb.bench, cost, reasoning))
+        stored = _stored(runner, providers, pb.bench)
+        for judge, cost in (await judging_work(runner, providers, pb.bench, answered,
+                                               stored)).items():
             e, a, one = out.get(judge, (0.0, 0.0, 0.0))
-            most = cost["usd_at_most"] or 0.0
-            out[judge] = (e + (cost["usd_expected"] or 0.0) * share, a + most * share,
-                          max(one, most / max(1, n)))
+            out[judge] = (e + (cost["usd_expected"] or 0.0), a + (cost["usd_at_most"] or 0.0),
+                          max(one, cost["usd_one_at_most"]))
     return out
