@@ -635,6 +635,9 @@ def test_a_reasoning_models_answer_is_judged_without_its_thinking():
     from shootout.runner.judging import _per_answer
 
     mt = get_benchmark_class("mt_bench")
-    budget = {"expected_completion_tokens": 2 * 16384, "requests": 2}
-    assert _per_answer(mt, budget, reasoning=True) == mt.default_max_tokens == 1024
-    assert _per_answer(mt, budget, reasoning=False) == 16384
+    budget = {"expected_completion_tokens": 2 * 16384, "max_completion_tokens": 2 * 16384,
+              "requests": 2}
+    # (expected, most): the most stays the whole budget, so the at-most figures still bound
+    assert _per_answer(mt, budget, reasoning=True) == (mt.default_max_tokens, 16384)
+    assert mt.default_max_tokens == 1024
+    assert _per_answer(mt, budget, reasoning=False) == (16384, 16384)

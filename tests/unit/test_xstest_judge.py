@@ -434,3 +434,43 @@ def test_a_complete_run_has_no_judging_left_to_pay_for(tmp_path: Path) -> None:
     assert set(fresh) == {"careful"} and fresh["careful"][0] > 0
     asyncio.run(Runner(config, store, policy=RetryPolicy(base_delay=0.0)).run(models))
     assert asyncio.run(judging_left_usd(Runner(config, store), models)) == {}
+
+
+def test_the_judging_left_is_found_under_the_identity_its_answers_were_stored_with(
+        tmp_path: Path) -> None:
+    """A provider's cache identity may hold what its endpoint check learns (an OpenAI-
+    compatible server's model entry), and the check before the run comes first: the stored
+    judgments are looked up under the identity the run stored them with, not the unchecked
+    provider's, so a complete run still has no judging left."""
+    from dataclasses import dataclass
+
+    from shootout.runner.judging import judging_left_usd
+
+    @dataclass
+    class Checked(FakeProvider):
+        checked: bool = False
+
+        def cache_identity(self) -> str:
+            return f"{self.model_id}#server-entry" if self.checked else self.model_id
+
+        async def check(self) -> None:
+            self.checked = True
+
+    def providers() -> dict[str, FakeProvider]:
+        return {"helpful": Checked(model_id="helpful", answer="Sure. Here is an answer."),
+                "careful": Checked(model_id="careful", answer=scripted(fair_judge))}
+
+    price = {"input_per_m": 1.0, "output_per_m": 1.0}
+    config = validate_config({"models": [{"spec": "openai:h", "name": "helpful",
+                                          "price": price},
+                                         {"spec": "openai:c", "name": "careful",
+                                          "price": price}],
+                              "benchmarks": [{"name": "xstest",
+                                              "options": {"judge": "careful"}}],
+                              "limit": LIMIT, "max_cost": 1.0}, "test")
+    store = Store(tmp_path / "s.db")
+    asyncio.run(Runner(config, store, policy=RetryPolicy(base_delay=0.0)).run(providers()))
+    keys = [k for (k,) in store._db.execute("SELECT key FROM responses")]
+    assert {store.response_identity(k) for k in keys} == {
+        "helpful#server-entry", "careful#server-entry"}
+    assert asyncio.run(judging_left_usd(Runner(config, store), providers())) == {}

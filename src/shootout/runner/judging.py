@@ -4,11 +4,14 @@ A benchmark with a judge (MT-Bench's grades and comparisons, XSTest's classifica
 it once every model has answered, about the answers. The estimate runs the benchmark's own
 judge phase (`after_models`) against a phase that sends nothing: every planned item answered
 by every model at each repeat, each answer a placeholder as long as that model's expected
-answer (its estimate's expected output per request), and every request the judge would be
-sent recorded instead. So the count, the templates, the chat or plain-text form and the
-pairs are the judge code's own; the prompt tokens are counted as the models' are
-(`Benchmark.cost`: ~4 characters a token), and the output, having no reference length, at
-the judge's output limit (expected and at most alike).
+answer (its estimate's expected output per request; a reasoning model's at the benchmark's
+answer limit, as the judge reads it without its thinking) and, for the at-most figures, as
+long as its most, and every request the judge would be sent recorded instead. So the count,
+the templates, the chat or plain-text form and the pairs are the judge code's own; the
+prompt tokens are counted as the models' are (`Benchmark.cost`: ~4 characters a token), and
+the output, having no reference length, at the judge's output limit. Before a rerun, the
+answers stored so far stand in for their placeholders and a request whose answer is stored
+is not counted.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from ..perf.cost import Tokens, token_cost
 from ..perf.prices import Price
 from ..providers.base import GenerateRequest, GenerateResponse, Provider
 from ..scoring.text import estimate_tokens
-from ..store.rows import SampleRow
+from ..store.rows import SampleRow, judge_requests
 from .budget import JUDGING, model_price
 from .sample import request_key
 from .shard import shard_docs
@@ -88,18 +91,12 @@ class Stored:
     cached: Callable[[str, GenerateRequest], bool]
 
 
-async def judge_estimates(
-    bench: Benchmark, docs: Sequence[Doc], run_id: str, models: Mapping[str, str],
-    chat: Mapping[str, bool], answered: Mapping[str, tuple[int, int]],
-    prices: Mapping[str, Price], stored: Stored | None = None,
-) -> dict[str, dict[str, Any]]:
-    """{judge: its estimate} for the judge's requests about `docs` answered by each model of
-    `answered` ({model: (repeats, expected output tokens per answer)}), priced at `prices`
-    (the judge's); {} where the benchmark has no judge (or none is set). With `stored`, the
-    samples already answered are judged on their stored answers and a request whose answer is
-    stored is not counted: what is left to ask. `usd_one_at_most` is the dearest request."""
-    if not has_judge_phase(bench) or not docs:
-        return {}
+async def _asked(bench: Benchmark, docs: Sequence[Doc], run_id: str,
+                 models: Mapping[str, str], chat: Mapping[str, bool],
+                 answered: Mapping[str, tuple[int, int]], stored: Stored | None
+                 ) -> list[tuple[str, GenerateRequest]]:
+    """The requests the judge phase would send, each model's answers `answered[model]` =
+    (repeats, tokens per answer) long where no answer is stored."""
     answers = {m: placeholder(tokens) for m, (_, tokens) in answered.items()}
     ids = {d.id for d in docs}
     real = [r for r in (stored.rows if stored else ()) if r.item_id in ids and r.answered]
@@ -113,42 +110,74 @@ async def judge_estimates(
     phase = DryPhase(run_id, models, chat, rows, answers,
                      stored.answer if stored else None, stored.cached if stored else None)
     await bench.after_models(phase)
-    out: dict[str, dict[str, Any]] = {}
-    for judge, request in phase.asked:
+    return phase.asked
+
+
+def _tokens(asked: Sequence[tuple[str, GenerateRequest]]) -> dict[str, list[tuple[int, int]]]:
+    """{judge: [(prompt tokens, output limit)] of each request}."""
+    out: dict[str, list[tuple[int, int]]] = {}
+    for judge, request in asked:
         text = request.prompt or "".join(m.content for m in request.messages or ())
-        cost = out.setdefault(judge, {"requests": 0, "prompt_tokens": 0,
-                                      "max_completion_tokens": 0, "usd_one_at_most": 0.0})
-        tokens = estimate_tokens(text)
-        cost["requests"] += 1
-        cost["prompt_tokens"] += tokens
-        cost["max_completion_tokens"] += request.sampling.max_tokens
-        one = token_cost(Tokens(input=tokens, output=request.sampling.max_tokens),
-                         prices[judge])
-        cost["usd_one_at_most"] = max(cost["usd_one_at_most"], one or 0.0)
-    for judge, cost in out.items():
-        cost["expected_completion_tokens"] = cost["max_completion_tokens"]
-        cost["usd_expected"] = cost["usd_at_most"] = token_cost(
-            Tokens(input=cost["prompt_tokens"], output=cost["max_completion_tokens"]),
-            prices[judge])
-        cost["expected_basis"] = "judging: the judge's output limit (no reference length)"
+        out.setdefault(judge, []).append((estimate_tokens(text), request.sampling.max_tokens))
     return out
 
 
-def _per_answer(bench: Benchmark, cost: Mapping[str, Any], reasoning: bool) -> int:
-    """A model's expected answer per request, from its estimate of a benchmark, as a judge
-    reads it: a reasoning model's thinking is stripped first, so its answer is taken at the
-    benchmark's limit for an answer (its estimate holds the whole reasoning budget)."""
+async def judge_estimates(
+    bench: Benchmark, docs: Sequence[Doc], run_id: str, models: Mapping[str, str],
+    chat: Mapping[str, bool], answered: Mapping[str, tuple[int, int, int]],
+    prices: Mapping[str, Price], stored: Stored | None = None,
+) -> dict[str, dict[str, Any]]:
+    """{judge: its estimate} for the judge's requests about `docs` answered by each model of
+    `answered` ({model: (repeats, expected tokens per answer, most tokens per answer)}),
+    priced at `prices` (the judge's); {} where the benchmark has no judge (or none is set).
+    The expected figures hold answers of the expected length, the at-most ones answers of the
+    most (they differ for a reasoning model); `usd_one_at_most` is the dearest request at its
+    most. With `stored`, the samples already answered are judged on their stored answers, and
+    a request whose answer is stored is not counted: what is left to ask."""
+    if not has_judge_phase(bench) or not docs:
+        return {}
+    expected = _tokens(await _asked(bench, docs, run_id, models, chat,
+                                    {m: (r, e) for m, (r, e, _) in answered.items()}, stored))
+    most = expected if all(e == a for _, e, a in answered.values()) else _tokens(
+        await _asked(bench, docs, run_id, models, chat,
+                     {m: (r, a) for m, (r, _, a) in answered.items()}, stored))
+    out: dict[str, dict[str, Any]] = {}
+    for judge, requests in expected.items():
+        price = prices[judge]
+        prompt = sum(p for p, _ in requests)
+        limit = sum(n for _, n in requests)
+        at_most = most.get(judge, requests)
+        ones = [token_cost(Tokens(input=p, output=n), price) or 0.0 for p, n in at_most]
+        out[judge] = {
+            "requests": len(requests), "prompt_tokens": prompt, "max_completion_tokens": limit,
+            "expected_completion_tokens": limit,
+            "usd_expected": token_cost(Tokens(input=prompt, output=limit), price),
+            "usd_at_most": token_cost(Tokens(input=sum(p for p, _ in at_most),
+                                             output=sum(n for _, n in at_most)), price),
+            "usd_one_at_most": max(ones, default=0.0),
+            "expected_basis": "judging: the judge's output limit (no reference length)"}
+    return out
+
+
+def _per_answer(bench: Benchmark, cost: Mapping[str, Any], reasoning: bool
+                ) -> tuple[int, int]:
+    """A model's answer per request as a judge reads it, (expected, most) tokens, from its
+    estimate of a benchmark. A reasoning model's thinking is stripped before the judge reads
+    the answer, so its expected answer is the benchmark's limit for an answer (its estimate
+    holds the whole reasoning budget), and its answer at most is that budget."""
+    most = int(cost.get("max_completion_tokens", 0)) // max(1, int(cost.get("requests", 1)))
     tokens = int(cost.get("expected_completion_tokens", 0)) // max(1, int(cost.get("requests",
                                                                                 1)))
-    return min(tokens, bench.chat_max_tokens or bench.default_max_tokens) if reasoning \
-        else tokens
+    if reasoning:
+        tokens = min(tokens, bench.chat_max_tokens or bench.default_max_tokens)
+    return tokens, max(tokens, most)
 
 
 async def judging_work(runner: Runner, providers: Mapping[str, Provider], bench: Benchmark,
-                       answered: Mapping[str, tuple[int, int]], stored: Stored | None = None
-                       ) -> dict[str, dict[str, Any]]:
+                       answered: Mapping[str, tuple[int, int, int]],
+                       stored: Stored | None = None) -> dict[str, dict[str, Any]]:
     """{judge: estimate} of `bench`'s judging in this run, where `answered` is {model:
-    (repeats, expected answer tokens)}."""
+    (repeats, expected answer tokens, most answer tokens)}."""
     docs = shard_docs(bench.name, next(pb.docs for pb in runner.plan() if pb.bench is bench),
                       runner.config.shard)
     models = {m.display: m.spec for m in runner.config.models}
@@ -168,7 +197,7 @@ async def dry_run_judging(runner: Runner, providers: Mapping[str, Provider],
         entry = manifest["benchmarks"].get(pb.bench.name) or {}
         dry, per_model = entry.get("dry_run") or {}, entry.get("per_model") or {}
         answered = {m: (int(per_model[m]["repeats"]),
-                        _per_answer(pb.bench, c, bool(per_model[m].get("reasoning"))))
+                        *_per_answer(pb.bench, c, bool(per_model[m].get("reasoning"))))
                     for m, c in dry.items() if m in per_model}
         for judge, cost in (await judging_work(runner, providers, pb.bench, answered)).items():
             dry[f"{judge} {JUDGING}"] = cost
@@ -182,9 +211,19 @@ async def dry_run_judging(runner: Runner, providers: Mapping[str, Provider],
 def _stored(runner: Runner, providers: Mapping[str, Provider], bench: Benchmark) -> Stored:
     """The run so far, for the judging a rerun has left: a request's answer is found as
     `sample.respond` finds it (the judge's cache identity, the run's under cache "off"; never
-    under "refresh")."""
+    under "refresh"). The identity is the one the run's judge requests were stored under: a
+    provider's own may hold what its endpoint check learns (an OpenAI-compatible server's
+    model entry), and the check comes after this one."""
     store, run_id = runner.store, runner.run_id
     policies = {m.display: m.cache or runner.config.cache for m in runner.config.models}
+    rows = list(store.samples(run_id, benchmark=bench.name))
+    identities: dict[str, str] = {}
+    for s in rows:
+        judge, keys = judge_requests(s.detail)
+        if judge is not None and judge not in identities:
+            found = next((i for k in keys if k and (i := store.response_identity(k))), None)
+            if found is not None:
+                identities[judge] = found
 
     def answer(row: SampleRow) -> str | None:
         got = store.get_response(row.response_key) if row.response_key else None
@@ -194,12 +233,12 @@ def _stored(runner: Runner, providers: Mapping[str, Provider], bench: Benchmark)
     def cached(model: str, request: GenerateRequest) -> bool:
         if policies[model] == "refresh":
             return False
-        identity = providers[model].cache_identity()
+        identity = identities.get(model) or providers[model].cache_identity()
         if policies[model] == "off":
             identity = f"{identity}|run:{run_id}"
         return store.get_response(request_key(identity, request.to_dict(), 0)) is not None
 
-    return Stored(list(store.samples(run_id, benchmark=bench.name)), answer, cached)
+    return Stored(rows, answer, cached)
 
 
 async def judging_left_usd(runner: Runner, providers: Mapping[str, Provider]
@@ -216,7 +255,7 @@ async def judging_left_usd(runner: Runner, providers: Mapping[str, Provider]
     for pb in runner.plan():
         if not has_judge_phase(pb.bench):
             continue
-        answered: dict[str, tuple[int, int]] = {}
+        answered: dict[str, tuple[int, int, int]] = {}
         for m in runner.config.models:
             provider = providers[m.display]
             mode = choose_mode(m, provider, pb.bench)
@@ -225,7 +264,7 @@ async def judging_left_usd(runner: Runner, providers: Mapping[str, Provider]
             reasoning = provider.capabilities.reasoning
             cost = estimate(pb.bench, docs, ctx, 1, model_price(m), reasoning=reasoning)
             answered[m.display] = (runner._repeats(mode, ctx.sampling),
-                                   _per_answer(pb.bench, cost, reasoning))
+                                   *_per_answer(pb.bench, cost, reasoning))
         stored = _stored(runner, providers, pb.bench)
         for judge, cost in (await judging_work(runner, providers, pb.bench, answered,
                                                stored)).items():

@@ -328,6 +328,11 @@ class Store(ProbeStore, BuiltStore, BrowseStore):
         row = self._db.execute("SELECT response_json FROM responses WHERE key=?", (key,)).fetchone()
         return None if row is None else json.loads(row[0])
 
+    def response_identity(self, key: str) -> str | None:
+        """The cache identity a stored response was answered under (its `model` column)."""
+        row = self._db.execute("SELECT model FROM responses WHERE key=?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
     def get_request(self, key: str) -> dict[str, Any] | None:
         """The request stored with a response (what the model was sent), or None."""
         row = self._db.execute("SELECT request_json FROM responses WHERE key=?", (key,)).fetchone()
