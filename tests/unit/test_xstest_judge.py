@@ -412,6 +412,18 @@ def test_the_dry_run_prices_the_judges_classifications_as_they_are_sent(tmp_path
     assert judging["max_completion_tokens"] == sum(c.sampling.max_tokens for c in judged)
 
 
+def _capped_config() -> object:
+    """The two models priced, careful judging, under a cap (so the check before the run
+    prices the judging)."""
+    price = {"input_per_m": 1.0, "output_per_m": 1.0}
+    return validate_config({"models": [{"spec": "openai:h", "name": "helpful",
+                                        "price": price},
+                                       {"spec": "openai:c", "name": "careful",
+                                        "price": price}],
+                            "benchmarks": [{"name": "xstest", "options": {"judge": "careful"}}],
+                            "limit": LIMIT, "max_cost": 1.0}, "test")
+
+
 def test_a_complete_run_has_no_judging_left_to_pay_for(tmp_path: Path) -> None:
     """Before a rerun, the judging left is what has no stored answer: none once the run is
     complete, even where two models' answers made the same request (one stored answer),
@@ -422,14 +434,7 @@ def test_a_complete_run_has_no_judging_left_to_pay_for(tmp_path: Path) -> None:
     models = {"helpful": FakeProvider(model_id="helpful", answer=REFUSAL),
               "careful": FakeProvider(model_id="careful",
                                       answer=scripted(fair_judge, lambda req: REFUSAL))}
-    price = {"input_per_m": 1.0, "output_per_m": 1.0}
-    config = validate_config({"models": [{"spec": "openai:h", "name": "helpful",
-                                          "price": price},
-                                         {"spec": "openai:c", "name": "careful",
-                                          "price": price}],
-                              "benchmarks": [{"name": "xstest",
-                                              "options": {"judge": "careful"}}],
-                              "limit": LIMIT, "max_cost": 1.0}, "test")
+    config = _capped_config()
     fresh = asyncio.run(judging_left_usd(Runner(config, Store(tmp_path / "new.db")), models))
     assert set(fresh) == {"careful"} and fresh["careful"][0] > 0
     asyncio.run(Runner(config, store, policy=RetryPolicy(base_delay=0.0)).run(models))
@@ -460,14 +465,7 @@ def test_the_judging_left_is_found_under_the_identity_its_answers_were_stored_wi
         return {"helpful": Checked(model_id="helpful", answer="Sure. Here is an answer."),
                 "careful": Checked(model_id="careful", answer=scripted(fair_judge))}
 
-    price = {"input_per_m": 1.0, "output_per_m": 1.0}
-    config = validate_config({"models": [{"spec": "openai:h", "name": "helpful",
-                                          "price": price},
-                                         {"spec": "openai:c", "name": "careful",
-                                          "price": price}],
-                              "benchmarks": [{"name": "xstest",
-                                              "options": {"judge": "careful"}}],
-                              "limit": LIMIT, "max_cost": 1.0}, "test")
+    config = _capped_config()
     store = Store(tmp_path / "s.db")
     asyncio.run(Runner(config, store, policy=RetryPolicy(base_delay=0.0)).run(providers()))
     keys = [k for (k,) in store._db.execute("SELECT key FROM responses")]
