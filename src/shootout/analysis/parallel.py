@@ -38,7 +38,7 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any, NamedTuple, TypeVar
 
 from ..benchmarks import find_benchmark_class
-from ..benchmarks.base import Benchmark
+from ..benchmarks.base import Benchmark, has_after_models
 from ..frozen import gc_paused
 from ..store import RunRecord, Store
 from .results import RunResults, run_results
@@ -114,7 +114,7 @@ _PER_MODEL = getattr(Benchmark.aggregate_models, "__func__", None)
 def _judged(cls: type[Benchmark]) -> bool:
     """Whether the benchmark has a phase after every model answered (a judge): a judge's
     requests about several models' answers make one efficiency row, built in one process."""
-    return cls.after_models is not Benchmark.after_models
+    return has_after_models(cls)
 
 
 def partition(sizes: dict[str, int], n: int) -> list[list[str]]:

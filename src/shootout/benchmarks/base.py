@@ -300,6 +300,12 @@ class Benchmark(ABC):
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+def has_after_models(cls: type[Benchmark]) -> bool:
+    """Whether the benchmark has a phase once every model answered (`after_models`: a
+    judge, MT-Bench's or XSTest's)."""
+    return cls.after_models is not Benchmark.after_models
+
+
 def sample_docs(docs: Sequence[Doc], limit: int | None, seed: int) -> list[Doc]:
     """A seeded, reproducible sample of `limit` documents, kept in their original order."""
     if limit is None or limit >= len(docs):

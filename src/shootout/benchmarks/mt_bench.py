@@ -33,7 +33,7 @@ from ..errors import DataError, ProviderError
 from ..providers.base import GenerateRequest, GenerateResponse, Message
 from ..scores import Score
 from ..scoring.judge import NEED_REF_CATS, load_templates
-from ..scoring.text import estimate_tokens, strip_reasoning
+from ..scoring.text import estimate_tokens, strip_reasoning, text_of_tokens
 from .base import (
     Benchmark,
     BenchmarkOptions,
@@ -150,7 +150,7 @@ class MTBench(Benchmark):
     def cost(self, docs: Sequence[Doc], ctx: PromptContext) -> dict[str, Any]:
         """Two requests an item (`Benchmark.cost` counted one): the first question, then the
         second with the first answer in it, that answer taken at the output limit."""
-        first = "x" * (4 * ctx.sampling.max_tokens)  # `estimate_tokens`: ~4 characters a token
+        first = text_of_tokens(ctx.sampling.max_tokens)
         prompt = 0
         for d in docs:
             for req in (self._turn(d, ctx, []), self._turn(d, ctx, [first])):

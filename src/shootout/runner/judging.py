@@ -22,10 +22,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..benchmarks import Benchmark, Doc
+from ..benchmarks.base import has_after_models
 from ..perf.cost import Tokens, token_cost
 from ..perf.prices import Price
 from ..providers.base import GenerateRequest, GenerateResponse, Provider
-from ..scoring.text import estimate_tokens
+from ..scoring.text import estimate_tokens, text_of_tokens
 from ..store.rows import SampleRow, judge_requests
 from .budget import JUDGING, model_price
 from .sample import request_key
@@ -37,12 +38,7 @@ if TYPE_CHECKING:
 
 def has_judge_phase(bench: Benchmark) -> bool:
     """Whether the benchmark asks a model of the run about the answers (`after_models`)."""
-    return type(bench).after_models is not Benchmark.after_models
-
-
-def placeholder(tokens: int) -> str:
-    """An answer that `estimate_tokens` counts as `tokens` tokens."""
-    return "x" * (4 * max(1, tokens))
+    return has_after_models(type(bench))
 
 
 @dataclass
@@ -97,7 +93,7 @@ async def _asked(bench: Benchmark, docs: Sequence[Doc], run_id: str,
                  ) -> list[tuple[str, GenerateRequest]]:
     """The requests the judge phase would send, each model's answers `answered[model]` =
     (repeats, tokens per answer) long where no answer is stored."""
-    answers = {m: placeholder(tokens) for m, (_, tokens) in answered.items()}
+    answers = {m: text_of_tokens(tokens) for m, (_, tokens) in answered.items()}
     ids = {d.id for d in docs}
     real = [r for r in (stored.rows if stored else ()) if r.item_id in ids and r.answered]
     have = {(r.model, r.item_id, r.repeat) for r in real}

@@ -19,7 +19,7 @@ from typing import Any
 
 from .. import __version__
 from ..benchmarks import Benchmark, Doc, PromptContext, get_benchmark_class, with_variants
-from ..benchmarks.base import Mode, Request
+from ..benchmarks.base import Mode, Request, has_after_models
 from ..config import RunConfig, validate_config
 from ..data.files import DataDir, resolve_data_dir
 from ..errors import ConfigError
@@ -129,7 +129,7 @@ def _judged(cfg: RunConfig, name: str) -> bool:
     phase (`after_models`) and, where that phase is a judge option, the run set a judge
     (without one, xstest scores each answer alone and stays rescorable)."""
     cls = get_benchmark_class(name)
-    if cls.after_models is Benchmark.after_models:
+    if not has_after_models(cls):
         return False
     opts = cls.validate_options(next(b for b in cfg.benchmarks if b.name == name).options)
     return not hasattr(opts, "judge") or bool(opts.judge)

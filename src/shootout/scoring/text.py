@@ -30,3 +30,9 @@ def estimate_tokens(text: str) -> int:
     """A tokenizer-free estimate: about 4 characters a token, one per CJK character."""
     cjk = len(_CJK.findall(text))
     return max(1, round((len(text) - cjk) / 4 + cjk))
+
+
+def text_of_tokens(tokens: int) -> str:
+    """A placeholder text that `estimate_tokens` counts as `tokens` tokens (an answer not
+    yet given, in an estimate)."""
+    return "x" * (4 * max(1, tokens))
