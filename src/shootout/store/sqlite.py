@@ -14,21 +14,21 @@ import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from ..errors import StoreError
-from ..frozen import assemble
 from .browse import BrowseStore
 from .built import BuiltStore
+from .decode import facts_of, fast_loads, sample_row, stored_response
+from .files import BUSY_TIMEOUT, can_write, inspect_file, read_only
 from .owner import is_gone, this_process
+from .perf import PerfStore
 from .probes import ProbeStore
 from .rows import (
     ANSWERED,
     EARLIER,
     JUDGE,
-    PerfLevelRow,
     RunRecord,
     SampleRow,
     StoredResponse,
@@ -36,11 +36,6 @@ from .rows import (
 )
 from .schema import SCHEMA, SCHEMA_VERSION, STORE_TABLES, migrate, statements
 from .schema import columns as _columns
-
-try:
-    import orjson as _orjson
-except ImportError:  # pragma: no cover - a core dependency; the standard library still works
-    _orjson = None  # type: ignore[assignment]
 
 __all__ = ["SCHEMA_VERSION", "SampleRow", "Store", "StoredResponse", "default_store_path"]
 
@@ -55,7 +50,6 @@ _RUN_QUERY = (
     "ORDER BY s.model, s.benchmark, s.item_id, s.repeat"
 )
 
-_BUSY_TIMEOUT = 30.0
 _OWNER = "run_owner:"  # meta key prefix: the process running a run (`store.owner`)
 
 
@@ -63,7 +57,7 @@ def default_store_path() -> Path:
     return Path(os.environ.get("SHOOTOUT_STORE", ".shootout/results.sqlite"))
 
 
-class Store(ProbeStore, BuiltStore, BrowseStore):
+class Store(ProbeStore, PerfStore, BuiltStore, BrowseStore):
     """One SQLite file. Safe for several processes: WAL plus a busy timeout."""
 
     writable = True  # False where opened read-only (`reader`, `open_existing`)
@@ -75,7 +69,7 @@ class Store(ProbeStore, BuiltStore, BrowseStore):
             raise StoreError(f"{self.path} is not a shootout results store ({reason})")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT, isolation_level=None)
+            self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None)
             self._initialise()
         except sqlite3.DatabaseError as e:
             raise StoreError(f"cannot open results store {self.path}: {e}") from e
@@ -89,7 +83,7 @@ class Store(ProbeStore, BuiltStore, BrowseStore):
         answers the loser "database is locked" at once, without waiting on the busy timeout; so
         the set-up is retried (with a growing pause) until the timeout is spent.
         """
-        deadline = time.monotonic() + _BUSY_TIMEOUT
+        deadline = time.monotonic() + BUSY_TIMEOUT
         pause = 0.01
         while True:
             try:
@@ -128,7 +122,7 @@ class Store(ProbeStore, BuiltStore, BrowseStore):
         self.path = Path(path)
         self.writable = False
         try:
-            self._db = _read_only(self.path)
+            self._db = read_only(self.path)
         except sqlite3.DatabaseError as e:
             raise StoreError(f"cannot open results store {self.path}: {e}") from e
         return self
@@ -143,7 +137,7 @@ class Store(ProbeStore, BuiltStore, BrowseStore):
         if kind != "store":
             why = reason if kind == "foreign" else "it is empty"
             raise StoreError(f"{path} is not a shootout results store ({why})")
-        if _can_write(path):
+        if can_write(path):
             return cls(path)
         self = cls.reader(path)
         try:
@@ -294,10 +288,10 @@ class Store(ProbeStore, BuiltStore, BrowseStore):
                                   f"WHERE s.run_id = ? AND s.model IN ({marks})")
             args = (run_id, *models)
         for r in self._db.execute(query, args):
-            samples.append(_sample(r))
+            samples.append(sample_row(r))
             key = r[13]
             if key is not None and key not in responses:
-                responses[key] = _stored_response(key, r[14], r[15], r[16])
+                responses[key] = stored_response(key, r[14], r[15], r[16])
         # a multi-turn sample's earlier turns' responses (their tokens count too), and the
         # judge's requests about a judged sample (counted apart)
         earlier = {k for s in samples if s.detail and EARLIER in s.detail
@@ -320,7 +314,7 @@ class Store(ProbeStore, BuiltStore, BrowseStore):
             for r in self._db.execute(
                     "SELECT key, kind, created_at, facts_json FROM response_facts WHERE key IN "
                     f"({', '.join('?' * len(part))})", part):
-                out[r[0]] = _stored_response(r[0], r[1], r[2], r[3])
+                out[r[0]] = stored_response(r[0], r[1], r[2], r[3])
         return out
 
     # -- responses (the cache) ------------------------------------------------------------
@@ -371,7 +365,7 @@ class Store(ProbeStore, BuiltStore, BrowseStore):
             "SELECT s.model, f.facts_json FROM samples s JOIN response_facts f "
             "ON f.key = s.response_key WHERE s.run_id=? AND s.attempts > 0", (run_id,))
         for model, facts in rows.fetchall():
-            yield model, dict(_facts(facts)[0] or {})
+            yield model, dict(facts_of(facts)[0] or {})
 
     def count_failed(self, run_id: str) -> int:
         row = self._db.execute(
@@ -423,14 +417,14 @@ class Store(ProbeStore, BuiltStore, BrowseStore):
             args.append(benchmark)
         sql += " ORDER BY model, benchmark, item_id, repeat"
         for r in self._db.execute(sql, args):
-            yield _sample(r)
+            yield sample_row(r)
 
     def get_sample(self, run_id: str, model: str, benchmark: str, item_id: str, repeat: int
                    ) -> SampleRow | None:
         row = self._db.execute(
             f"SELECT {_SAMPLE_COLUMNS} FROM samples WHERE run_id=? AND model=? AND benchmark=? "
             "AND item_id=? AND repeat=?", (run_id, model, benchmark, item_id, repeat)).fetchone()
-        return None if row is None else _sample(row)
+        return None if row is None else sample_row(row)
 
     def iter_samples_with_responses(
         self, run_id: str, benchmarks: Sequence[str] | None = None
@@ -447,13 +441,13 @@ class Store(ProbeStore, BuiltStore, BrowseStore):
             args += list(benchmarks)
         sql += " ORDER BY s.model, s.benchmark, s.item_id, s.repeat"
         # a cursor of its own: the caller may write (rescore) while this one is read
-        own = (sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT) if self.writable
-               else _read_only(self.path))
+        own = (sqlite3.connect(self.path, timeout=BUSY_TIMEOUT) if self.writable
+               else read_only(self.path))
         cur = own.execute(sql, args)
         try:
             for r in cur:
-                yield (_sample(r), None if r[13] is None else _fast_loads(r[13]),
-                       None if r[14] is None else _fast_loads(r[14]))
+                yield (sample_row(r), None if r[13] is None else fast_loads(r[13]),
+                       None if r[14] is None else fast_loads(r[14]))
         finally:
             cur.connection.close()
 
@@ -502,175 +496,5 @@ class Store(ProbeStore, BuiltStore, BrowseStore):
         """Mark a run as updated now, keeping its status."""
         self._db.execute("UPDATE runs SET updated_at=? WHERE run_id=?", (time.time(), run_id))
 
-    # -- load tests (`shootout perf`) ------------------------------------------------------
-    def put_perf(self, perf_id: str, model: str, base_url: str, config: dict[str, Any],
-                 levels: Sequence[PerfLevelRow]) -> None:
-        """Store one load test: its configuration and each level, together or not at all."""
-        with self._transaction() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO perf_runs VALUES (?, ?, ?, ?, ?)",
-                (perf_id, time.time(), model, base_url, json.dumps(config, sort_keys=True)),
-            )
-            for i, lv in enumerate(levels):
-                db.execute(
-                    "INSERT OR REPLACE INTO perf_levels VALUES (?, ?, ?, ?, ?, ?)",
-                    (perf_id, i, lv.mode, lv.value, json.dumps(lv.summary),
-                     json.dumps(lv.records, separators=(",", ":"))),
-                )
-
-    def list_perf(self) -> list[dict[str, Any]]:
-        """Every stored load test, oldest first, with each level's summary (not the
-        per-request records)."""
-        rows = self._db.execute(
-            "SELECT perf_id FROM perf_runs ORDER BY created_at").fetchall()
-        return [p for (perf_id,) in rows if (p := self.get_perf(perf_id)) is not None]
-
-    def get_perf(self, perf_id: str) -> dict[str, Any] | None:
-        """One load test as `shootout perf --json` prints it, with its time, or None."""
-        row = self._db.execute(
-            "SELECT perf_id, created_at, model, base_url, config_json FROM perf_runs "
-            "WHERE perf_id=?", (perf_id,)).fetchone()
-        if row is None:
-            return None
-        levels = [json.loads(r[0]) for r in self._db.execute(
-            "SELECT summary_json FROM perf_levels WHERE perf_id=? ORDER BY level", (perf_id,))]
-        return {"perf_id": row[0], "created_at": row[1], "model": row[2], "base_url": row[3],
-                "config": json.loads(row[4]), "levels": levels}
-
     def integrity_check(self) -> str:
         return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
-
-
-def _read_only(path: Path) -> sqlite3.Connection:
-    """A read-only connection that writes nothing, not even WAL's shared-memory file: where
-    that file cannot be created (read-only media), the database is read as immutable."""
-    uri = path.resolve().as_uri()
-    db = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=_BUSY_TIMEOUT,
-                         isolation_level=None)
-    try:
-        db.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
-        return db
-    except sqlite3.OperationalError as e:
-        db.close()
-        if "unable to open" not in str(e) and "readonly" not in str(e):
-            raise
-    return sqlite3.connect(f"{uri}?immutable=1", uri=True, timeout=_BUSY_TIMEOUT,
-                           isolation_level=None)
-
-
-def _can_write(path: Path) -> bool:
-    """Whether the store and (for WAL's two side files) its folder can be written."""
-    if not os.access(path, os.W_OK):
-        return False
-    sides = [path.with_name(path.name + s) for s in ("-wal", "-shm")]
-    return os.access(path.parent, os.W_OK) or all(os.access(p, os.W_OK) for p in sides)
-
-
-def inspect_file(path: Path) -> tuple[str, str]:
-    """What the file at `path` is, found without writing to it: ("store", ""), ("empty", "")
-    (no file, an empty one, or an SQLite database with no tables yet), ("foreign", why), or
-    ("unknown", why) where it cannot be read (the caller's own open then says why)."""
-    # read through SQLite only: opening and closing the file with a descriptor of our own
-    # would drop the POSIX locks this process's open connections hold on it (sqlite.org,
-    # "How To Corrupt An SQLite Database File", 2.2), and corrupt the store
-    try:
-        if not path.is_file() or path.stat().st_size == 0:
-            return "empty", ""
-    except OSError as e:
-        return "unknown", str(e.strerror)
-    try:
-        db = _read_only(path)
-    except sqlite3.DatabaseError as e:
-        if "not a database" in str(e):
-            return "foreign", "not an SQLite database"
-        return "unknown", str(e)
-    try:
-        names = {r[0] for r in db.execute(
-            "SELECT name FROM sqlite_master WHERE type='table'")}
-        if not names:
-            return "empty", ""
-        runs = {r[1] for r in db.execute("PRAGMA table_info(runs)")}
-        if runs and not {"run_id", "status", "spec_json"} <= runs:
-            return "foreign", "its runs table has other columns"
-        if "meta" not in names or "runs" not in names:
-            return "foreign", f"its tables are not shootout's: {', '.join(sorted(names)[:5])}"
-        if db.execute("SELECT 1 FROM meta WHERE key='schema_version'").fetchone() is None:
-            return "foreign", "its meta table has no shootout schema version"
-    except sqlite3.DatabaseError as e:
-        if "not a database" in str(e):
-            return "foreign", "not an SQLite database"
-        return "unknown", str(e)
-    finally:
-        db.close()
-    return "store", ""
-
-
-def _fast_loads(text: str) -> Any:
-    """JSON text to Python: orjson (3-5x faster: a 500k-sample results build decodes a
-    million texts), or the standard library where it is absent or where orjson refuses what
-    `json.dumps` wrote (NaN, Infinity)."""
-    if _orjson is not None:
-        try:
-            return _orjson.loads(text)
-        except _orjson.JSONDecodeError:
-            pass
-    return json.loads(text)
-
-
-@lru_cache(maxsize=4096)
-def _parsed_metrics(text: str) -> dict[str, float]:
-    return dict(_fast_loads(text))
-
-
-def _metrics(text: str) -> dict[str, float]:
-    """A sample's metrics: a few distinct texts ('{"acc": 1.0}') repeat over a whole run, so
-    each is parsed once (a flat dict of numbers: the copy is a full one)."""
-    return dict(_parsed_metrics(text))
-
-
-_SCALARS = (str, int, float, bool, type(None))
-
-
-@lru_cache(maxsize=4096)
-def _parsed_detail(text: str) -> tuple[dict[str, Any], bool]:
-    got = _fast_loads(text)
-    flat = isinstance(got, dict) and all(isinstance(v, _SCALARS) for v in got.values())
-    return got, flat
-
-
-def _detail(text: str) -> Any:
-    """A sample's detail: most runs repeat a few texts ('{"mode": "generative"}') over every
-    sample, so a flat one (only scalars in it: its copy is a full one) is parsed once; any
-    other is parsed anew for each sample, which may change its own."""
-    if text == "{}":
-        return {}
-    got, flat = _parsed_detail(text)
-    return dict(got) if flat else _fast_loads(text)
-
-
-def _sample(r: Sequence[Any]) -> SampleRow:
-    return assemble(SampleRow, {
-        "model": r[0], "benchmark": r[1], "item_id": r[2], "repeat": r[3], "group": r[4],
-        "status": r[5], "metrics": _metrics(r[6]), "extracted": r[7], "reason": r[8],
-        "extraction_failed": bool(r[9]), "error": r[10], "response_key": r[11],
-        "detail": _detail(r[12])})
-
-
-def _facts(facts: str | None) -> list[Any]:
-    """A response's [usage, timing, finish_reason] from `response_facts.facts_json`: that
-    JSON array, or the whole response where SQLite could not read it (`store.schema.FACTS`)."""
-    got = _fast_loads(facts) if facts else {}
-    if isinstance(got, dict):
-        return [got.get("usage"), got.get("timing"), got.get("finish_reason")]
-    return list(got)
-
-
-def _stored_response(key: str, kind: str, created_at: float, facts: str | None
-                     ) -> StoredResponse:
-    """From `_RUN_QUERY`'s columns: [usage, timing, finish_reason] as a JSON array, or the
-    whole response where SQLite could not read it."""
-    usage, timing, finish = _facts(facts)
-    return assemble(StoredResponse, {
-        "key": key, "kind": kind, "created_at": float(created_at), "usage": usage or {},
-        "timing": timing or {}, "finish_reason": finish})
-

@@ -1,0 +1,74 @@
+"""The store's file on disk: what a file is (found without writing to it), and how it is
+opened read-only."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+BUSY_TIMEOUT = 30.0  # seconds a connection waits for another process's write lock
+
+
+def read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection that writes nothing, not even WAL's shared-memory file: where
+    that file cannot be created (read-only media), the database is read as immutable."""
+    uri = path.resolve().as_uri()
+    db = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=BUSY_TIMEOUT,
+                         isolation_level=None)
+    try:
+        db.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+        return db
+    except sqlite3.OperationalError as e:
+        db.close()
+        if "unable to open" not in str(e) and "readonly" not in str(e):
+            raise
+    return sqlite3.connect(f"{uri}?immutable=1", uri=True, timeout=BUSY_TIMEOUT,
+                           isolation_level=None)
+
+
+def can_write(path: Path) -> bool:
+    """Whether the store and (for WAL's two side files) its folder can be written."""
+    if not os.access(path, os.W_OK):
+        return False
+    sides = [path.with_name(path.name + s) for s in ("-wal", "-shm")]
+    return os.access(path.parent, os.W_OK) or all(os.access(p, os.W_OK) for p in sides)
+
+
+def inspect_file(path: Path) -> tuple[str, str]:
+    """What the file at `path` is, found without writing to it: ("store", ""), ("empty", "")
+    (no file, an empty one, or an SQLite database with no tables yet), ("foreign", why), or
+    ("unknown", why) where it cannot be read (the caller's own open then says why)."""
+    # read through SQLite only: opening and closing the file with a descriptor of our own
+    # would drop the POSIX locks this process's open connections hold on it (sqlite.org,
+    # "How To Corrupt An SQLite Database File", 2.2), and corrupt the store
+    try:
+        if not path.is_file() or path.stat().st_size == 0:
+            return "empty", ""
+    except OSError as e:
+        return "unknown", str(e.strerror)
+    try:
+        db = read_only(path)
+    except sqlite3.DatabaseError as e:
+        if "not a database" in str(e):
+            return "foreign", "not an SQLite database"
+        return "unknown", str(e)
+    try:
+        names = {r[0] for r in db.execute(
+            "SELECT name FROM sqlite_master WHERE type='table'")}
+        if not names:
+            return "empty", ""
+        runs = {r[1] for r in db.execute("PRAGMA table_info(runs)")}
+        if runs and not {"run_id", "status", "spec_json"} <= runs:
+            return "foreign", "its runs table has other columns"
+        if "meta" not in names or "runs" not in names:
+            return "foreign", f"its tables are not shootout's: {', '.join(sorted(names)[:5])}"
+        if db.execute("SELECT 1 FROM meta WHERE key='schema_version'").fetchone() is None:
+            return "foreign", "its meta table has no shootout schema version"
+    except sqlite3.DatabaseError as e:
+        if "not a database" in str(e):
+            return "foreign", "not an SQLite database"
+        return "unknown", str(e)
+    finally:
+        db.close()
+    return "store", ""
