@@ -136,11 +136,13 @@ def test_loglikelihood_scoring(name, lls, acc, data_dir):
 # first) and "flexible-extract" (the last number-like run, group_select -1)
 @pytest.mark.parametrize(("output", "lang", "strict", "flexible"), [
     ("5 + 6 = 11。答案是 11。", "zh", "11", "11"),
-    ("答案是18。", "zh", "18", "18"),
+    ("答案是18。", "zh", None, "18"),  # lm-eval's zh regex: "答案是 N。"
+    ("答案是 18", "zh", None, "18"),
     ("Die Antwort ist 1,000.", "de", "1,000.", "1,000."),  # the exemplars' own wording
     ("Die Antwort lautet 29.", "de", "29.", "29."),
     ("উত্তর হল 8।", "bn", "8", "8"),
-    ("答えは18個です。", "ja", "18", "18"),
+    ("答えは18です。", "ja", "18", "18"),
+    ("答えは18個です。", "ja", None, "18"),  # lm-eval's ja regex: "答えはNです。"
     ("so 12 and then $1,250.", "en", None, "$1,250."),
     ("The answer is 18. Per week that is 126.", "en", "18.", "126."),
     ("The answer is 5. Then the answer is 7.", "en", "5.", "7."),

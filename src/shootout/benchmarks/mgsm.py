@@ -4,14 +4,17 @@ Each language is prompted in its own language with the MGSM authors' native chai
 exemplars (google-research/url-nlp mgsm/exemplars.py, shipped as mgsm_exemplars.json; 8-shot
 as in the paper) in lm-evaluation-harness's `mgsm_native_cot_<lang>` layout: each exemplar's
 question ("Question: …", "问题：…") and, on the next line, its step-by-step answer, then a blank
-line; the item as "{question cue} {question}\\n{answer cue}"; greedy generation until the
-question cue, "</s>" or "<|im_end|>".
+line; the item as "{question cue} {question}\\n{answer cue}" ("问题：{question}" in zh and ja,
+as their exemplars write it); greedy generation until the question cue, "</s>" or
+"<|im_end|>". The eight exemplars come in the paper's order for every item (lm-eval's config
+has no few-shot setting: run with `--num_fewshot 8` it draws them in a random order per item).
 
 Scores, as lm-eval's two filters of `mgsm_native_cot_<lang>` give them: `acc` is its
 "flexible-extract", the last number-like run of the response (regex
 `(-?[$0-9.,]{2,})|(-?[0-9]+)`, group_select -1), whatever comes before it; `acc_strict` its
-"strict-match", the number of the first answer statement in the language, the one the
-exemplars end with ("The answer is 11.", "答案是 11。", "Die Antwort lautet 29."). Both
+"strict-match", the number of the first answer statement in the language, lm-eval's regex
+for it ("The answer is 11", "答案是 11。", "答えは11です。": zh and ja need the full stop, and
+a ja answer with a counter word, "答えは9個です。", is not matched, as in lm-eval). Both
 compare as lm-eval's `exact_match` with ignore_case and ignore_punctuation: the answer and
 the gold with every ASCII punctuation character removed, equal as strings. So "5,600" and
 "5.600" (de and es thousands) are 5600, and "18." is 18, but "18.00" is not 18 ("1800"),
@@ -22,7 +25,9 @@ tokens are generated (lm-eval's `max_gen_toks`), greedily.
 Where lm-eval's generated configs disagree with the exemplars, the exemplars win, since they
 are what the model imitates: the answer statement for bn ("উত্তর হল", lm-eval expects English)
 and de ("Die Antwort ist/lautet", lm-eval only "lautet"), and the answer cue for ja, ru and zh
-(lm-eval writes "逐步解答:" with an ASCII colon and "Пошаговоерешение:" without a space).
+(lm-eval writes "逐步解答:" with an ASCII colon and "Пошаговоерешение:" without a space),
+and the question cue of the item in zh and ja (lm-eval writes "问题： " and "問題： " with a
+space, which its exemplars lack).
 """
 
 from __future__ import annotations
@@ -44,13 +49,14 @@ from .base import Benchmark, Doc, ItemScore, Mode, PromptContext, Request, Respo
 LANGUAGES = ("bn", "de", "en", "es", "fr", "ja", "ru", "sw", "te", "th", "zh")
 HIGHLIGHT = "zh"
 _NUM = r"(-?[0-9.,]+)"
-# the answer statement the exemplars end with, per language
+# the answer statement, per language: lm-eval's strict-match regexes, but for bn and de (the
+# exemplars' own wording: see the module doc)
 ANSWER_RES: dict[str, re.Pattern[str]] = {
     lang: re.compile(p.replace("N", _NUM)) for lang, p in {
         "bn": "উত্তর হল N", "de": "Die Antwort (?:lautet|ist) N", "en": "The answer is N",
-        "es": "La respuesta es N", "fr": "La réponse est N", "ja": "答えはN",
+        "es": "La respuesta es N", "fr": "La réponse est N", "ja": "答えはNです。",
         "ru": "Ответ — N", "sw": "Jibu ni N", "te": "సమాధానం N", "th": "คำตอบคือ N",
-        "zh": "答案是 ?N",
+        "zh": "答案是 N。",
     }.items()
 }
 # lm-eval's flexible-extract: the last number-like run
@@ -102,7 +108,8 @@ def matches(answer: str, gold: str) -> bool:
 
 class MGSM(Benchmark):
     name: ClassVar[str] = "mgsm"
-    version: ClassVar[str] = "2"  # 2: lm-eval's two filters and exact match, 256 tokens
+    # 2: lm-eval's two filters and exact match, 256 tokens; 3: its zh and ja strict regexes
+    version: ClassVar[str] = "3"
     domain: ClassVar[str] = "multilingual"
     description: ClassVar[str] = (
         "MGSM (250 grade-school math problems x 11 languages), native-language 8-shot CoT; "
