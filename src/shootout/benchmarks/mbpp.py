@@ -4,8 +4,14 @@ The prompt is the paper's (and lm-evaluation-harness `mbpp`'s): each item states
 its three asserts, then `[BEGIN]`; the three few-shot exemplars are tasks 2, 3 and 4 of the same
 file with their reference code closed by `[DONE]`, and generation stops at `[DONE]`. Chat models
 get the exemplars as earlier turns and answer in a fenced block. The program tested is the
-answer, the item's `test_setup_code` (two items have one) and its three asserts, run in the
-bubblewrap sandbox like HumanEval. Greedy decoding gives pass@1.
+answer, the item's `test_setup_code` and its three asserts, run in the bubblewrap sandbox like
+HumanEval. Greedy decoding gives pass@1.
+
+One difference from lm-eval (and bigcode-evaluation-harness), which run the answer and the
+asserts only: of the 500 scored items one has setup code, task 367 (it builds the trees
+`root`, `root1`, `root2` that its asserts pass to `is_tree_balanced`). Without it that item
+fails with a NameError whatever the answer; here it can pass, so a pass@1 can be at most
+1/500 (0.2 points) above lm-eval's on the same answers.
 """
 
 from __future__ import annotations
