@@ -44,6 +44,8 @@ def test_sigint_exits_130_with_one_line_and_the_rerun_resumes(shootout_cmd, tmp_
         lines = [x for x in err.splitlines() if x.strip()]
         assert lines[-1].startswith("error: interrupted"), err
         assert "rerun the same command" in lines[-1]
+        run_id = sqlite3.connect(store).execute("SELECT run_id FROM runs").fetchone()[0]
+        assert f"--resume {run_id})" in lines[-1], lines[-1]  # the run's id, not a placeholder
         assert "Traceback" not in err
         kept = _ok_samples(store)
         assert kept >= 1

@@ -71,3 +71,34 @@ def test_cli_against_the_server_both_modes(shootout_cmd, llama_server, local_pro
     gen = subprocess.run([*shootout_cmd, *common, "--scoring", "generative", "--temperature", "0"],
                          capture_output=True, text=True, timeout=600)
     assert gen.returncode == 0, gen.stderr[-2000:]
+
+
+def test_a_stream_the_server_cuts_short_is_an_error_not_an_answer(llama_server):
+    """llama-cpp-python's server (its default `interrupt_requests`) ends a running stream at
+    [DONE], without a finish_reason, when another request arrives: the cut answer is a
+    retryable error (never stored as an answer), the later request's answer is whole."""
+    import pytest
+
+    from shootout.errors import RetryableProviderError
+
+    remote = OpenAIProvider(model="gemma-3-270m", base_url=llama_server, chat=False)
+    long = GenerateRequest(prompt="Once upon a time",
+                           sampling=Sampling(temperature=0.0, max_tokens=400))
+    short = GenerateRequest(prompt="The capital of France is",
+                            sampling=Sampling(temperature=0.0, max_tokens=4))
+
+    async def go():
+        first = asyncio.ensure_future(remote.generate(long))
+        await asyncio.sleep(1.0)  # its stream under way
+        second = await remote.generate(short)
+        cut = (await asyncio.gather(first, return_exceptions=True))[0]
+        await remote.aclose()
+        return cut, second
+
+    cut, second = asyncio.run(go())
+    if not isinstance(cut, BaseException) and cut.finish_reason == "length":
+        # it ended, whole, before the second request came
+        pytest.skip(f"the long stream was not under way ({cut.usage.completion_tokens} tokens)")
+    assert isinstance(cut, RetryableProviderError), cut
+    assert "without a finish_reason" in str(cut)
+    assert second.finish_reason == "length" and second.text

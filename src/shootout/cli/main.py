@@ -186,8 +186,9 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _interrupted() -> None:
-    _fail("interrupted; rerun the same command (or --resume RUN_ID) to continue",
-          EXIT_INTERRUPTED)
+    run = getattr(sys.modules.get("shootout.cli.run"), "current_run", None)
+    how = f" (or --resume {run})" if run else ""
+    _fail(f"interrupted; rerun the same command{how} to continue", EXIT_INTERRUPTED)
 
 
 def _report(e: Exception, args: list[str]) -> None:

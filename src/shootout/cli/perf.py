@@ -66,7 +66,7 @@ def perf_command(
     timeout: float = typer.Option(120.0, "--timeout", help="Per-request timeout, seconds."),
     http: str = typer.Option(
         "auto", "--http", help="The client's HTTP stack: aiohttp (a third of httpx's CPU per "
-        "streamed request; pip install 'shootout[fast]'), httpx, or auto (aiohttp where "
+        "streamed request; pip install 'shootout\\[fast]'), httpx, or auto (aiohttp where "
         "httpx-aiohttp is installed, else httpx)."),
     seed: int = typer.Option(1234, "--seed", help="Seed for prompts and arrivals."),
     data_dir: str = typer.Option(None, "--data-dir", help="Benchmark data ($SHOOTOUT_DATA)."),

@@ -256,9 +256,15 @@ def _refuse_ignored(ctx: typer.Context, *, resume: bool, config: bool) -> None:
             raise ConfigError(f"{flag} cannot be used with {given}: {why}")
 
 
+# the run this process is running: Ctrl-C's message names it (`cli.main`)
+current_run: str | None = None
+
+
 def _execute(cfg: RunConfig, db: Store, data_dir: str | None, *, progress: bool,
              json_out: bool) -> None:
     """Run, print the results (or a dry run's prices), and fail if samples failed."""
+    global current_run
+    current_run = cfg.run_id()  # the runner's own id (`Runner.run_id`)
     with Progress(enabled=progress) as bar:
         run_id = asyncio.run(execute_run(cfg, db, data_dir=data_dir, progress=bar))
     if cfg.dry_run and not json_out:

@@ -431,6 +431,13 @@ class OpenAIProvider(BaseProvider):
             raise RetryableProviderError(f"{path}: stream ended without [DONE]")
         if not acc.saw_choice:
             raise RetryableProviderError(f"{path}: response had no choices")
+        if acc.finish_reason is None:
+            # every finished choice carries one (OpenAI's stream chunk object); a server that
+            # drops a stream at [DONE] without it cut the answer short: llama-cpp-python's
+            # server does so to a stream whenever another request arrives
+            raise RetryableProviderError(
+                f"{path}: stream cut short ([DONE] without a finish_reason; llama_cpp.server: "
+                "start it with --interrupt_requests False, or run --concurrency 1)")
         return acc.response(e2e, stats.connect)
 
     async def _complete(

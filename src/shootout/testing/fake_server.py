@@ -71,6 +71,9 @@ class Fault(StrEnum):
     EMPTY_CHOICES = "empty_choices"
     WRONG_CONTENT_TYPE = "wrong_content_type"
     ECHO_HEADERS = "echo_headers"  # a 400 whose message repeats the request headers
+    # [DONE] after the first piece, no finish_reason: llama-cpp-python's server ends a running
+    # stream so when another request arrives (its default `interrupt_requests`)
+    INTERRUPTED = "interrupted"
 
 
 @dataclass
@@ -85,7 +88,8 @@ class FakeOpenAIServer:
     itl: float = 0.0
     n_chunks: int = 4
     fault_rate: float = 0.0
-    fault_kinds: tuple[Fault, ...] = tuple(f for f in Fault if f != Fault.ECHO_HEADERS)
+    fault_kinds: tuple[Fault, ...] = tuple(
+        f for f in Fault if f not in (Fault.ECHO_HEADERS, Fault.INTERRUPTED))
     schedule: dict[int, Fault] = field(default_factory=dict)
     seed: int = 0
     hang_seconds: float = 30.0
@@ -419,6 +423,8 @@ class _Exchange:
             self.conn.reset()
         elif fault == Fault.MALFORMED_SSE:
             await self.conn.body(b"this is not an event\n\n")
+        elif fault == Fault.INTERRUPTED:
+            await self.conn.body(b"data: [DONE]\n\n")
         else:
             return False
         return True

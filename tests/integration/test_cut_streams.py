@@ -1,0 +1,51 @@
+"""A stream the server ends at [DONE] without a finish_reason was cut short (llama-cpp-python's
+server does this to a running stream whenever another request arrives): it is retried, and
+never stored, scored or served from the cache as an answer."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+
+from shootout.testing import FakeOpenAIServer
+from shootout.testing.fake_server import Fault
+
+
+def _run(shootout_cmd, url: str, store, data_dir) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*shootout_cmd, "run", "-m", "openai:fake-model", "--base-url", url, "-b", "gsm8k",
+         "--limit", "2", "--concurrency", "1", "--store", str(store), "--data-dir",
+         str(data_dir), "--no-progress", "--json"],
+        capture_output=True, text=True, timeout=120)
+
+
+def test_a_stream_cut_short_is_retried_and_never_stored(shootout_cmd, tmp_path, data_dir):
+    store = tmp_path / "s.sqlite"
+    with FakeOpenAIServer(schedule={0: Fault.INTERRUPTED}) as srv:
+        done = _run(shootout_cmd, srv.base_url, store, data_dir)
+        assert done.returncode == 0, done.stderr
+        assert len(srv.requests) == 3  # the cut one asked again
+        assert srv.requests[0]["body"] == srv.requests[1]["body"]
+    db = sqlite3.connect(store)
+    answers = [json.loads(r[0]) for r in db.execute("SELECT response_json FROM responses")]
+    attempts = sorted(r[0] for r in db.execute("SELECT attempts FROM samples"))
+    db.close()
+    assert len(answers) == 2
+    assert all(a["finish_reason"] == "stop" and a["text"].startswith("The answer is")
+               for a in answers)
+    assert attempts == [1, 2]
+
+
+def test_cut_streams_that_never_end_fail_with_the_reason(shootout_cmd, tmp_path, data_dir):
+    """Every try cut short: the run fails with one line that says why and what to do."""
+    store = tmp_path / "s.sqlite"
+    with FakeOpenAIServer(fault_rate=1.0, fault_kinds=(Fault.INTERRUPTED,)) as srv:
+        done = _run(shootout_cmd, srv.base_url, store, data_dir)
+    assert done.returncode != 0
+    last = done.stderr.strip().splitlines()[-1]
+    assert "without a finish_reason" in last and "--interrupt_requests False" in last, last
+    assert "…" not in last  # the advice is not cut off
+    db = sqlite3.connect(store)
+    assert db.execute("SELECT COUNT(*) FROM responses").fetchone()[0] == 0
+    db.close()
