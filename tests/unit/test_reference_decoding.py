@@ -47,3 +47,32 @@ def test_chat_models_get_the_chat_budget_where_the_prompt_is_shootouts_own(tmp_p
         assert budget(name, chat=True) == 2048
         assert budget(name, chat=True, sampling={"max_tokens": 300}) == 300
     assert budget("mbpp", chat=True) == budget("mbpp", chat=False) == 256  # lm-eval's both
+
+
+def test_the_manifest_gives_each_models_few_shot_count(tmp_path, data_dir):
+    """GSM8K's and MATH's chat prompt is zero-shot: a chat model's manifest entry (and the
+    report's methodology table) says 0, a base model's 8 (4); the benchmark's own `fewshot`
+    is their common count, or the count asked for where they differ."""
+    import asyncio
+
+    from shootout.config import validate_config
+    from shootout.runner.run import Runner
+    from shootout.store.sqlite import Store
+    from shootout.testing import FakeProvider
+
+    def manifest(chats: dict[str, bool]) -> dict:
+        cfg = validate_config({"models": [{"spec": "openai:fake", "name": n} for n in chats],
+                               "benchmarks": ["gsm8k", "math500"], "limit": 2}, "t")
+        store = Store(tmp_path / f"{len(chats)}.sqlite")
+        providers = {n: FakeProvider(answer="The answer is 3.", chat=c) for n, c in chats.items()}
+        run_id = asyncio.run(Runner(cfg, store, data_dir=str(data_dir)).run(providers))
+        return store.get_run(run_id)["manifest"]["benchmarks"]
+
+    both = manifest({"chat": True, "base": False})
+    assert {m: e["fewshot"] for m, e in both["gsm8k"]["per_model"].items()} == \
+        {"chat": 0, "base": 8}
+    assert {m: e["fewshot"] for m, e in both["math500"]["per_model"].items()} == \
+        {"chat": 0, "base": 4}
+    assert (both["gsm8k"]["fewshot"], both["math500"]["fewshot"]) == (8, 4)  # asked for
+    chat_only = manifest({"chat": True})
+    assert (chat_only["gsm8k"]["fewshot"], chat_only["math500"]["fewshot"]) == (0, 0)

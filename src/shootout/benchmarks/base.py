@@ -202,6 +202,11 @@ class Benchmark(ABC):
         variant may swap them), for the manifest."""
         return fewshot
 
+    def fewshot_in(self, ctx: PromptContext) -> int:
+        """The solved examples a prompt built in `ctx` carries, for the manifest's entry of
+        each model (a benchmark whose chat prompt has none says 0 for a chat model)."""
+        return self.fewshot_used(ctx.fewshot)
+
     def follow_up(self, doc: Doc, ctx: PromptContext, request: Request,
                   response: Response) -> Request | None:
         """The next request of a multi-turn item, built from the model's own answer

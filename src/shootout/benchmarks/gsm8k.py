@@ -189,6 +189,10 @@ class GSM8K(Benchmark):
         expect_count("gsm8k test", len(docs), self.expected_count)
         return docs
 
+    def fewshot_in(self, ctx: PromptContext) -> int:
+        """A chat model's prompt has no solved examples; a base model's at most eight."""
+        return 0 if ctx.chat else min(ctx.fewshot, len(COT_EXEMPLARS))
+
     def request(self, doc: Doc[GSM8KItem], ctx: PromptContext) -> Request:
         q = doc.fields["question"]
         if ctx.chat:

@@ -128,6 +128,10 @@ class MATH500(Benchmark):
         fields: MathItem = {"problem": problem, "solution": solution, "gold": gold, "level": level}
         return Doc(doc_id, fields, group=subject)
 
+    def fewshot_in(self, ctx: PromptContext) -> int:
+        """A chat model's prompt has no solved examples; a base model's at most four."""
+        return 0 if ctx.chat else min(ctx.fewshot, len(MINERVA_EXEMPLARS))
+
     def request(self, doc: Doc[MathItem], ctx: PromptContext) -> Request:
         problem = doc.fields["problem"]
         if ctx.chat:

@@ -428,8 +428,9 @@ def _bench_table(report: Report, run_id: str, man: Mapping[str, Any]) -> Table:
             s = pm.get("sampling") or {}
             samp = (f"T={s.get('temperature', 0):g}, top-p={s.get('top_p', 1):g}, "
                     f"max={s.get('max_tokens', '?')}" if s else "–")
+            shots = pm.get("fewshot", info.get("fewshot", "?"))  # each model's own, if stored
             rows.append((lcell(bench), lcell(models[model]), lcell(pm.get("mode", "?")),
-                         cell(str(info.get("n_items", "?"))), cell(str(info.get("fewshot", "?"))),
+                         cell(str(info.get("n_items", "?"))), cell(str(shots)),
                          cell(_repeats_cell(pm)), lcell(samp),
                          lcell(str(pm.get("template_hash", "–"))),
                          lcell(str(info.get("version", "?")))))

@@ -147,6 +147,7 @@ class Runner:
         except BaseException:
             self.store.set_run_status(self.run_id, "interrupted")
             raise
+        _common_fewshot(manifest)
         manifest["cache"] = self._cache_summary()
         manifest["data_checksums"] = self._data_checksums(resumed)
         manifest["data_dir"] = str(self.data.root)
@@ -197,6 +198,7 @@ class Runner:
             entry.setdefault("per_model", {})[mcfg.display] = {
                 "mode": mode,
                 "chat": provider.capabilities.chat,
+                "fewshot": pb.bench.fewshot_in(ctx),
                 **({"reasoning": True} if provider.capabilities.reasoning else {}),
                 "repeats": repeats,
                 "sampling": ctx.sampling.to_dict() if mode == "generative" else None,
@@ -398,3 +400,13 @@ def _check_judges(config: RunConfig, benches: Sequence[Any],
                 providers[name].capabilities.response_formats:
             raise ConfigError(f"{bench.name}: judge_format=json needs a judge that takes a JSON "
                               f"Schema response format; {name} does not")
+
+
+def _common_fewshot(manifest: dict[str, Any]) -> None:
+    """A benchmark's `fewshot`: the solved examples every model's prompt carried where they
+    agree (a chat-only run of GSM8K had none); where they differ, those the run asked for,
+    each model's own in its `per_model` entry."""
+    for entry in manifest["benchmarks"].values():
+        used = {pm.get("fewshot") for pm in (entry.get("per_model") or {}).values()}
+        if len(used) == 1 and (n := used.pop()) is not None:
+            entry["fewshot"] = n
