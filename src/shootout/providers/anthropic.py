@@ -195,7 +195,7 @@ class AnthropicProvider(BaseProvider):
         if self._batcher is not None:
             message = await self.http.redacting(
                 self._batcher.submit("/messages", self._body(request)))
-            return batch_message_response(message, self.model)
+            return self.http.redact_answer(batch_message_response(message, self.model))
         while True:
             body = self._body(request)
             try:

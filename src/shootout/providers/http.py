@@ -16,9 +16,9 @@ import os
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.utils import parsedate_to_datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import httpx
 
@@ -29,7 +29,10 @@ from ..errors import (
     RejectedRequestError,
     RetryableProviderError,
 )
+from .base import GenerateResponse
 from .sse import sse_events as sse_events  # the parser lived here; its importers find it
+
+T = TypeVar("T")
 
 # statuses worth retrying: timeouts, conflicts, rate limits, server errors, overload (529)
 RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529})
@@ -189,13 +192,31 @@ class HTTPClient:
         return text.replace(self.secret, "[redacted]") if self.secret else text
 
     async def redacting(self, coro: Any) -> Any:
-        """A server may echo the request (and so the key) in an error: never let it through."""
+        """A server may echo the request (and so the key) in an error or in an answer: never
+        let it through (an answer's text, reasoning and tool calls, as `redact_answer`)."""
         try:
-            return await coro
+            result = await coro
         except ProviderError as e:
             if self.secret and self.secret in str(e):
                 e.args = (self.redact(str(e)),)
             raise
+        return self.redact_answer(result)
+
+    def redact_answer(self, result: T) -> T:
+        """A generated answer with the key replaced by "[redacted]" wherever the server put
+        it (the answer is stored, exported and reported); anything else as it is."""
+        secret = self.secret
+        if not secret or not isinstance(result, GenerateResponse):
+            return result
+        calls = result.tool_calls
+        if not (secret in result.text or secret in (result.reasoning or "")
+                or any(secret in c.name or secret in c.arguments for c in calls)):
+            return result
+        return replace(
+            result, text=self.redact(result.text),
+            reasoning=None if result.reasoning is None else self.redact(result.reasoning),
+            tool_calls=tuple(replace(c, name=self.redact(c.name),
+                                     arguments=self.redact(c.arguments)) for c in calls))
 
     async def get(self, path: str, timeout: float = 10.0) -> httpx.Response:
         """A GET whose only failure is an unreachable endpoint (one line, no retry)."""

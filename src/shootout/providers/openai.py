@@ -294,7 +294,7 @@ class OpenAIProvider(BaseProvider):
         body, path = self._generate_body(request)
         if self._batcher is not None:
             answer = await self._batcher.submit(path, self._shaped({**body, "stream": False}))
-            return batch_response(answer, path)
+            return self.http.redact_answer(batch_response(answer, path))
         tag = len(self.pool.replicas) > 1  # which replica answered, where there is a choice
 
         async def send(r: Replica, sent: dict[str, Any], accepted: asyncio.Event
