@@ -43,7 +43,8 @@ def _unwrap(x: Any) -> Any:  # a dict's accepted values are wrapped in lists, ke
 
 def reference_calls(doc: Doc) -> list[Call]:
     """The first accepted value of each parameter the function declares, calls reversed (the
-    checker matches parallel calls in any order)."""
+    checker matches parallel calls in any order, greedily as BFCL's does: reversed,
+    parallel_178's answer fails there too, `BFCL_FAILS_REVERSED`)."""
     calls = []
     for exp in doc.fields["ground_truth"]:
         (name, params), = exp.items()
@@ -66,13 +67,21 @@ def test_categories_and_counts(docs: list[Doc]) -> None:
                   "irrelevance": 240}
 
 
+# BFCL's own checker (gorilla 6ea5797) fails this reference answer in reverse order: its first
+# expected call (Microsoft or Apple, Jan 1) takes the Apple Jan 1 call that the third needs
+BFCL_FAILS_REVERSED = {"parallel_178"}
+
+
 def test_every_reference_answer_passes_the_checker(docs: list[Doc]) -> None:
     for d in docs:
         if d.group == "irrelevance":
             continue
         f = d.fields
         v = check_calls(f["category"], f["functions"], reference_calls(d), f["ground_truth"])
-        assert v.valid, f"{d.id}: {v.reason}"
+        assert v.valid is (d.id not in BFCL_FAILS_REVERSED), f"{d.id}: {v.reason}"
+        in_order = check_calls(f["category"], f["functions"], reference_calls(d)[::-1],
+                               f["ground_truth"])
+        assert in_order.valid, f"{d.id}: {in_order.reason}"
 
 
 def test_reference_answers_score_right_through_the_prompted_format(docs: list[Doc]) -> None:
@@ -227,7 +236,7 @@ def test_runner_scores_per_category_and_records_the_mode(docs: list[Doc], data_d
     samples = list(store.samples(run_id))
     assert len(samples) == 1240
     wrong = [s.item_id for s in samples if s.metrics["acc"] != 1.0]
-    assert wrong == [short.id]
+    assert wrong == sorted([short.id, *BFCL_FAILS_REVERSED])
     assert all(s.detail["tool_mode"] == "prompted" for s in samples)
     # the scoring mode the results read (extraction failures, truncation) is left as it was
     assert all(s.detail["mode"] == "generative" for s in samples)
@@ -235,7 +244,8 @@ def test_runner_scores_per_category_and_records_the_mode(docs: list[Doc], data_d
     binding = manifest["benchmarks"]["bfcl"]["per_model"]["fake"]["model_binding"]
     assert binding == {"mode": "prompted"}
     analysis = REGISTRY["bfcl"].analyze([s for s in samples])
-    assert analysis == {"mode": "prompted", "errors": {"wrong_count": 1}, "malformed": {}}
+    assert analysis == {"mode": "prompted", "errors": {"wrong_count": 1, "no_match": 1},
+                        "malformed": {}}
     assert json.dumps(analysis)
 
 

@@ -88,7 +88,15 @@ CASES: list[tuple[str, str, list[Any], list[Call], list[Any], str]] = [
     ("string as number", "simple", [AREA], [c("calc.area", base=10, height=5.0, unit=3)],
      AREA_GT, "type"),
     ("array right", "simple", [SUM], [c("sum_of", numbers=[1.5, 2.0])], SUM_GT, ""),
-    ("array ints as floats", "simple", [SUM], [c("sum_of", numbers=[1.5, 2])], SUM_GT, ""),
+    # BFCL's int->float conversion is for a float parameter, not an array's items
+    ("array ints as floats", "simple", [SUM], [c("sum_of", numbers=[1.5, 2])], SUM_GT, "type"),
+    ("array as a tuple", "simple", [SUM], [c("sum_of", numbers=(1.5, 2.0))], SUM_GT, "type"),
+    ("tuple as a tuple", "simple", [SUM], [c("sum_of", numbers=[1.5, 2.0], pairs=(1, 2))],
+     SUM_GT, ""),
+    ("optional array empty", "simple", [SUM], [c("sum_of", numbers=[1.5, 2.0], pairs=[])],
+     SUM_GT, ""),  # "" accepted: BFCL's list_checker reads it as []
+    ("optional string empty", "simple", [AREA], [c("calc.area", base=10, height=5.0,
+                                                   unit="")], AREA_GT, ""),
     ("array wrong order", "simple", [SUM], [c("sum_of", numbers=[2.0, 1.5])], SUM_GT, "value"),
     ("array too long", "simple", [SUM], [c("sum_of", numbers=[1.5, 2.0, 3.0])], SUM_GT,
      "value"),
@@ -132,6 +140,7 @@ CASES: list[tuple[str, str, list[Any], list[Call], list[Any], str]] = [
      WEATHER_GT, ""),
     ("variable as string", "simple", [VAR], [c("f", x="n")], VAR_GT, ""),
     ("variable wrong name", "simple", [VAR], [c("f", x="m")], VAR_GT, "value"),
+    ("variable compared exactly", "simple", [VAR], [c("f", x="N")], VAR_GT, "value"),
     ("multiple right pick", "multiple", [PRIMES, AREA], [c("calc.area", base=10, height=5.0)],
      AREA_GT, ""),
     ("multiple wrong pick", "multiple", [PRIMES, AREA], [c("primes", count=5)], AREA_GT,
@@ -189,13 +198,15 @@ def test_ast_checker(label: str, category: str, functions: list[Any], calls: lis
     assert v.kind == kind, v.reason
 
 
-def test_parallel_pairing_is_a_full_search() -> None:
-    """A greedy pairing can take the call that a later expected call needs; the checker
-    looks for any one-to-one pairing."""
+def test_parallel_pairing_is_bfcls_greedy_one() -> None:
+    """BFCL's `parallel_function_checker_no_order`: each expected call takes the first call
+    left that passes, so a right answer whose first call a later expected call needed fails
+    (as in BFCL: its parallel_178 in reverse order)."""
     fn = {"name": "g", "parameters": {"type": "dict", "required": [],
           "properties": {"x": {"type": "integer"}}}}
     gt = [{"g": {"x": [1, 2]}}, {"g": {"x": [1]}}]
-    assert check_calls("parallel", [fn], [c("g", x=1), c("g", x=2)], gt).valid
+    assert check_calls("parallel", [fn], [c("g", x=2), c("g", x=1)], gt).valid
+    assert not check_calls("parallel", [fn], [c("g", x=1), c("g", x=2)], gt).valid
     assert not check_calls("parallel", [fn], [c("g", x=2), c("g", x=2)], gt).valid
 
 
@@ -234,7 +245,7 @@ NAMES = ["calc.area", "spotify.play"]
      [c("f", a=-5, b=8, c="xy", d=1.5, e=3, g=1)], False),
     ("calc.area(base=1+2)", [c("calc.area", base=3)], False),
     ("[f(a=math.sqrt(2), b=h(c=1), s=x[0], t=(1, 2), e=...)]",
-     [c("f", a="math.sqrt(2)", b={"h": {"c": 1}}, s="x[0]", t=[1, 2], e="...")], False),
+     [c("f", a="math.sqrt(2)", b={"h": {"c": 1}}, s="x[0]", t=(1, 2), e="...")], False),
     # positional arguments are not read
     ("[calc.area(10, 5)]", [c("calc.area")], False),
     ("[]", [], False),

@@ -181,7 +181,9 @@ def native_tools(functions: Sequence[dict[str, Any]]) -> tuple[dict[str, Any], .
 
 class BFCL(Benchmark):
     name: ClassVar[str] = "bfcl"
-    version: ClassVar[str] = "2"  # 2: BFCL's own decoding, its current system prompt
+    # 2: BFCL's own decoding, its current system prompt; 3: its checker ported (no int->float
+    # inside arrays, tuples kept, "" for an optional parameter, greedy parallel pairing)
+    version: ClassVar[str] = "3"
     domain: ClassVar[str] = "tools"
     description: ClassVar[str] = ("BFCL AST categories (1,240 function-calling items: simple, "
                                   "multiple, parallel, parallel_multiple, irrelevance)")

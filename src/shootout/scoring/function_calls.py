@@ -1,18 +1,30 @@
-"""Function calls: BFCL's AST checker, written from its definition, and the decoders of a
-model's calls (BFCL's prompted format `[f(a=1), g(b="x")]`, and native `tool_calls`).
+"""Function calls: BFCL's AST checker for Python (`bfcl_eval/eval_checker/ast_eval/
+ast_checker.py`, gorilla 6ea5797, ported), and the decoders of a model's calls (BFCL's
+prompted format `[f(a=1), g(b="x")]`, and native `tool_calls`).
 
 The checker (Patil et al. 2025, "The Berkeley Function Calling Leaderboard") accepts a call
 when the function name is the expected one, every required parameter is present, every
-parameter given is declared and expected, each value has its declared type (an integer is
-accepted where a float is declared: Python's own int→float conversion, also inside arrays)
-and is among the accepted values ("" among them: the parameter may be left out). Strings are
-compared with spaces and `,./-_*^` removed, case-folded, so "April 1, 2024" matches "april 1
-2024". Parallel calls match order-free: any one-to-one pairing of calls with expected calls.
+parameter given is declared and expected, each value has its declared type, and the value is
+among the accepted values, as BFCL's `simple_function_checker` decides each of these:
+
+- types: an integer passes where a float is declared (Python's int→float conversion, at the
+  top level only: inside an array of floats an integer is a type error), a tuple where a
+  tuple is declared (read as a list), not where an array is; an array's items are checked
+  against the item type of each accepted list (an optional array, "" accepted, passes);
+- a value of the accepted values' type where that is not the declared one (a variable name
+  given as a string) is type-correct, and then compared exactly;
+- strings are compared with spaces and `,./-_*^` removed, case-folded ("April 1, 2024"
+  matches "april 1 2024"), "" among them (an optional parameter may be given as ""), as are
+  the strings at the top level of a list ("" accepted: the empty list); dicts key by key;
+- an expected parameter whose accepted values lack "" must be given.
+
+Parallel calls match order-free as BFCL pairs them: each expected call, in order, takes the
+first call not yet taken that passes (so a right answer in another order can fail, as there).
 Irrelevance is right only when no call is made.
 
-Where the accepted values of a parameter have another type than the declared one (a
-variable name given as a string), a value of the accepted values' type is type-correct, as
-BFCL's checker allows.
+One difference is left, on irrelevance only: an answer BFCL's decoder reads as a call through
+`eval` (`a='x'*3`, `a=not True`, `**kw`) is not decoded here (the answer is untrusted), so it
+counts as no call (right) where BFCL counts a call (wrong).
 """
 
 from __future__ import annotations
@@ -22,13 +34,13 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import permutations
 from typing import Any
 
-_PY_TYPES: dict[str, type | tuple[type, ...]] = {
+_PY_TYPES: dict[str, type] = {
     "string": str, "integer": int, "float": float, "boolean": bool,
-    "array": list, "tuple": list, "dict": dict,
+    "array": list, "tuple": list, "dict": dict, "any": str,
 }
+_NESTED = ("array", "tuple")  # types whose items are checked too (one level)
 _STRIP = re.compile(r"[ ,./\-_*^]")
 
 
@@ -57,64 +69,104 @@ def _bad(kind: str, reason: str) -> Verdict:
 
 
 def _norm(s: str) -> str:
+    """BFCL's `standardize_string`."""
     return _STRIP.sub("", s).lower().replace("'", '"')
 
 
-def _type_ok(value: Any, declared: str) -> bool:
-    """`value` has the declared BFCL type (bool is not an integer; int passes as float)."""
-    if declared == "any":
-        return True
+def _answer_type(accepted: Sequence[Any]) -> type | None:
+    """The type of the first accepted value that is not "" (BFCL's
+    `get_possible_answer_type`)."""
+    return next((type(a) for a in accepted if a != ""), None)
+
+
+def _type_check(value: Any, accepted: Sequence[Any], declared: type, nested: type | None
+                ) -> tuple[bool, bool]:
+    """(type-correct, a variable): BFCL's `type_checker`."""
+    answer = _answer_type(accepted)
+    variable = answer is not None and answer is not declared
+    elements: Any = value  # a list where the type is one with items
+    if type(value) is declared:
+        if nested is None:
+            return True, variable
+        for item in accepted:  # "" (optional) passes, as any accepted list whose type fits
+            if type(item) is not list or all(_type_check(v, item, nested, None)[0]
+                                             for v in elements):
+                return True, variable
+        return False, variable  # no accepted list's item type fits: a type error
+    if answer is not None and type(value) is answer:
+        return True, True
+    return False, variable
+
+
+def _typed(value: Any, schema: Mapping[str, Any]) -> tuple[Any, type | None, type | None]:
+    """(the value as BFCL compares it, the declared type, the item type): a tuple where a
+    tuple is declared is a list, an integer where a float is a float."""
+    declared = str(schema.get("type", "any"))
+    nested = None
+    if declared in _NESTED and isinstance(schema.get("items"), Mapping):
+        nested = _PY_TYPES.get(str(schema["items"].get("type")))
+    if declared == "tuple" and type(value) is tuple:
+        value = list(value)
     if declared == "float" and type(value) is int:
-        return True
-    want = _PY_TYPES.get(declared)
-    return want is not None and type(value) is want
+        value = float(value)
+    return value, _PY_TYPES.get(declared), nested
 
 
 def _value_type_ok(value: Any, schema: Mapping[str, Any], accepted: Sequence[Any]) -> bool:
-    declared = str(schema.get("type", "any"))
-    if _type_ok(value, declared):
-        if declared in ("array", "tuple") and isinstance(schema.get("items"), Mapping):
-            inner = str(schema["items"].get("type", "any"))
-            return all(_type_ok(v, inner) for v in value) or any(
-                isinstance(a, list) and all(_like_accepted(v, a) for v in value)
-                for a in accepted)
-        return True
-    return _like_accepted(value, accepted)
+    value, declared, nested = _typed(value, schema)
+    return declared is not None and _type_check(value, accepted, declared, nested)[0]
 
 
-def _like_accepted(value: Any, accepted: Sequence[Any]) -> bool:
-    """The accepted values' own type, where it is not the declared one (a variable name)."""
-    kinds = {type(a) for a in accepted if a != ""}
-    return type(value) in kinds
+def _std(x: Any) -> Any:
+    return _norm(x) if type(x) is str else x
 
 
-def _same(value: Any, want: Any) -> bool:
-    if isinstance(want, str) or isinstance(value, str):
-        return isinstance(value, str) and isinstance(want, str) and _norm(value) == _norm(want)
-    if isinstance(want, list):
-        return (isinstance(value, list) and len(value) == len(want)
-                and all(_same(v, w) for v, w in zip(value, want, strict=True)))
-    if isinstance(want, dict):
-        return isinstance(value, dict) and _dict_ok(value, want)
-    if isinstance(value, bool) or isinstance(want, bool):
-        return type(value) is type(want) and value == want
-    return bool(value == want)
+def _list_ok(value: list[Any], accepted: Sequence[Any]) -> bool:
+    """BFCL's `list_checker`: the list with its top-level strings standardized is one of the
+    accepted lists so standardized ("" is the empty list)."""
+    return [_std(v) for v in value] in [[_std(x) for x in a] for a in accepted]
 
 
-def _dict_ok(value: Mapping[str, Any], want: Mapping[str, Any]) -> bool:
-    """A dict argument: each key expected and its value accepted; each key whose accepted
-    values lack "" present."""
-    for k, v in value.items():
-        options = want.get(k)
-        if not isinstance(options, list) or not any(_same(v, o) for o in options if o != ""):
-            return False
-    return all(k in value or "" in opts for k, opts in want.items() if isinstance(opts, list))
+def _dict_ok(value: Mapping[str, Any], accepted: Sequence[Any]) -> bool:
+    """BFCL's `dict_checker`: some accepted dict (not "") has every key given, each value
+    among its accepted values (strings standardized), and each key whose accepted values lack
+    "" given."""
+    for want in accepted:
+        if want == "":
+            continue
+        if all(k in want and _std(v) in [_std(x) for x in want[k]] for k, v in value.items()) \
+                and all(k in value or "" in opts for k, opts in want.items()):
+            return True
+    return False
+
+
+def _list_dict_ok(value: list[Any], accepted: Sequence[Any]) -> bool:
+    """BFCL's `list_dict_checker`: some accepted list of dicts as long, dict by dict."""
+    return any(len(value) == len(want) and all(_dict_ok(v, [w]) for v, w in
+                                               zip(value, want, strict=True))
+               for want in accepted)
+
+
+def _value_ok(value: Any, accepted: Sequence[Any], declared: type, nested: type | None,
+              variable: bool) -> bool:
+    if variable:
+        return value in accepted
+    if declared is dict:
+        return _dict_ok(value, accepted)
+    if declared is list and nested is dict:
+        return _list_dict_ok(value, accepted)
+    if declared is str:
+        return _norm(value) in [_norm(a) for a in accepted if type(a) is str]
+    if declared is list:
+        return _list_ok(value, accepted)
+    return value in accepted
 
 
 def check_call(function: Mapping[str, Any], call: Call,
                expected: Mapping[str, Mapping[str, list[Any]]]) -> Verdict:
     """One call against one expected call `{name: {param: [accepted values…]}}`, with the
-    function's documentation `function` (BFCL's JSON-schema-like docs)."""
+    function's documentation `function` (BFCL's JSON-schema-like docs), as BFCL's
+    `simple_function_checker` (Python) decides."""
     (name, accepted), = expected.items()
     if call.name != name:
         return _bad("wrong_name", f"called {call.name!r}, expected {name!r}")
@@ -123,13 +175,17 @@ def check_call(function: Mapping[str, Any], call: Call,
     for p in params.get("required", []):
         if p not in call.args:
             return _bad("missing_required", f"{name}: required parameter {p!r} missing")
-    for p, v in call.args.items():
+    for p, given in call.args.items():
         if p not in props or p not in accepted:
             return _bad("unexpected_param", f"{name}: unexpected parameter {p!r}")
-        if not _value_type_ok(v, props[p], accepted[p]):
-            return _bad("type", f"{name}: {p}={v!r} is not of type {props[p].get('type')}")
-        if not any(_same(v, a) for a in accepted[p] if a != ""):
-            return _bad("value", f"{name}: {p}={v!r} not among {accepted[p]!r}")
+        value, declared, nested = _typed(given, props[p])
+        ok, variable = (False, False) if declared is None else \
+            _type_check(value, accepted[p], declared, nested)
+        if not ok or declared is None:
+            return _bad("type", f"{name}: {p}={given!r} is not of type "
+                        f"{props[p].get('type')}")
+        if not _value_ok(value, accepted[p], declared, nested, variable):
+            return _bad("value", f"{name}: {p}={given!r} not among {accepted[p]!r}")
     for p, options in accepted.items():
         if p not in call.args and "" not in options:
             return _bad("missing_optional", f"{name}: parameter {p!r} expected, not given")
@@ -159,37 +215,25 @@ def check_calls(category: str, functions: Sequence[Mapping[str, Any]], calls: Se
 
 def _match_unordered(functions: Sequence[Mapping[str, Any]], calls: Sequence[Call],
                      ground_truth: Sequence[Mapping[str, Mapping[str, list[Any]]]]) -> Verdict:
-    """Order-free: valid when some one-to-one pairing of calls with expected calls passes
-    (BFCL pairs greedily; a full search never rejects a pairing that exists)."""
-    ok = [[check_call(_doc(functions, next(iter(exp))), c, exp).valid for c in calls]
-          for exp in ground_truth]
-    n = len(calls)
-    if n <= 8:
-        if any(all(ok[i][p[i]] for i in range(n)) for p in permutations(range(n))):
-            return OK
-    elif _bipartite(ok):
-        return OK
-    first = next((i for i, row in enumerate(ok) if not any(row)), None)
-    if first is not None:
-        exp = ground_truth[first]
-        why = [check_call(_doc(functions, next(iter(exp))), c, exp).reason for c in calls]
-        return _bad("no_match", f"no call matches expected call {first}: {'; '.join(why)}")
-    return _bad("no_match", "the calls cannot be paired one-to-one with the expected calls")
-
-
-def _bipartite(ok: list[list[bool]]) -> bool:
-    match: dict[int, int] = {}
-
-    def augment(i: int, seen: set[int]) -> bool:
-        for j, good in enumerate(ok[i]):
-            if good and j not in seen:
-                seen.add(j)
-                if j not in match or augment(match[j], seen):
-                    match[j] = i
-                    return True
-        return False
-
-    return all(augment(i, set()) for i in range(len(ok)))
+    """BFCL's `parallel_function_checker_no_order`: each expected call, in order, takes the
+    first call not yet taken that passes; one that finds none fails the answer (a search
+    over every pairing would pass some answers BFCL fails)."""
+    taken: set[int] = set()
+    for i, exp in enumerate(ground_truth):
+        doc = _doc(functions, next(iter(exp)))
+        why = []
+        for j, c in enumerate(calls):
+            if j in taken:
+                continue
+            verdict = check_call(doc, c, exp)
+            if verdict.valid:
+                taken.add(j)
+                break
+            why.append(verdict.reason)
+        else:
+            return _bad("no_match", f"no call left matches expected call {i}: "
+                        f"{'; '.join(why)}")
+    return OK
 
 
 # --------------------------------------------------------------------------- malformed calls
@@ -279,13 +323,15 @@ def _arithmetic(node: ast.expr) -> Any:
 
 def _literal(node: ast.expr) -> Any:
     """An argument's value as BFCL's decoder (`resolve_ast_by_type`) reads it: constants,
-    lists and tuples (as lists), dicts, negative numbers, arithmetic on constants (its
+    lists, tuples, dicts, negative numbers, arithmetic on constants (its
     value), a bare name (its name as a string: `true` is "true"), a subscript (its text), a
     call (its text without keyword arguments, else the nested call as {name: arguments})."""
     if isinstance(node, ast.Constant):
         return "..." if node.value is Ellipsis else node.value
-    if isinstance(node, ast.List | ast.Tuple):
+    if isinstance(node, ast.List):
         return [_literal(e) for e in node.elts]
+    if isinstance(node, ast.Tuple):  # a tuple stays one: a list only where one is declared
+        return tuple(_literal(e) for e in node.elts)
     if isinstance(node, ast.Dict):
         if any(k is None for k in node.keys):
             raise _NotACall("** in a dict argument")
