@@ -182,3 +182,15 @@ def test_shootout_view_serves_the_kept_html_report(store, builds, capsys, tmp_pa
     out = Outputs(md=None, html=Path("report.html"), charts=True, max_items=5)
     html = report_payload(store, [RUN_ID], opts, out, ())["html"]
     assert len(builds) == 1 and html == (tmp_path / "r.html").read_text(encoding="utf-8")
+
+
+def test_a_report_path_under_a_file_names_the_file(store, capsys, tmp_path):
+    """`--html a_file/r.html` where a_file is a file: one line that says so (mkdir's own
+    message, "File exists", named neither)."""
+    (tmp_path / "a_file").write_text("x")
+    with pytest.raises(SystemExit) as e:
+        main(["report", RUN_ID, "--store", str(store.path), "--html",
+              str(tmp_path / "a_file" / "r.html")])
+    assert e.value.code != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].endswith(f"{tmp_path / 'a_file'} is a file, not a folder"), err

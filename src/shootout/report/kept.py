@@ -229,7 +229,10 @@ def _write(path: Path, data: str | bytes) -> None:
         else:
             path.write_text(data, encoding="utf-8")
     except OSError as e:
-        raise ConfigError(f"cannot write {path}: {e.strerror}") from None
+        # a folder on the way that is a file: mkdir says "File exists", which names neither
+        file = next((p for p in path.parents if p.is_file()), None)
+        why = f"{file} is a file, not a folder" if file is not None else e.strerror
+        raise ConfigError(f"cannot write {path}: {why}") from None
 
 
 def build_and_render(db: Store, ctx: Context | None, run_ids: list[str], opts: Options,
