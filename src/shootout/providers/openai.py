@@ -431,13 +431,14 @@ class OpenAIProvider(BaseProvider):
             raise RetryableProviderError(f"{path}: stream ended without [DONE]")
         if not acc.saw_choice:
             raise RetryableProviderError(f"{path}: response had no choices")
-        if acc.finish_reason is None:
-            # every finished choice carries one (OpenAI's stream chunk object); a server that
-            # drops a stream at [DONE] without it cut the answer short: llama-cpp-python's
-            # server does so to a stream whenever another request arrives
+        if not (acc.finish_sent or acc.usage or acc.choice_usage or acc.tool_calls):
+            # a finished choice carries a finish_reason (OpenAI's stream chunk object), and
+            # servers that leave it out of a whole answer (some tool-call streams of vLLM,
+            # SGLang, TGI) send usage: a stream with neither was cut short, as llama-cpp-
+            # python's server cuts a running stream when another request arrives
             raise RetryableProviderError(
-                f"{path}: stream cut short ([DONE] without a finish_reason; llama_cpp.server: "
-                "start it with --interrupt_requests False, or run --concurrency 1)")
+                f"{path}: stream cut short ([DONE], no finish_reason or usage; llama_cpp.server"
+                ": start it with --interrupt_requests False, or run --concurrency 1)")
         return acc.response(e2e, stats.connect)
 
     async def _complete(

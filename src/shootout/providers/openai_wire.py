@@ -130,6 +130,7 @@ class _StreamAccumulator:
         self.first_reasoning: float | None = None
         self.first_answer: float | None = None
         self.finish_reason: str | None = None
+        self.finish_sent = False  # a choice carried a finish_reason (even "", as some send)
         self.usage: dict[str, Any] | None = None
         # Moonshot streams its usage in choices[0] of the last chunk, not at the top level
         self.choice_usage: dict[str, Any] | None = None
@@ -181,8 +182,9 @@ class _StreamAccumulator:
             # one arrival per chunk, whatever it carries (a delta with the last of the
             # reasoning and the first of the answer is one chunk: one gap, as vLLM counts it)
             self.chunk_times.append(arrival)
-        if ch.get("finish_reason"):
-            self.finish_reason = str(ch["finish_reason"])
+        finish = ch.get("finish_reason")
+        self.finish_sent = self.finish_sent or isinstance(finish, str)
+        self.finish_reason = str(finish) if finish else self.finish_reason
         if isinstance(ch.get("usage"), dict):
             self.choice_usage = ch["usage"]
 
