@@ -27,7 +27,7 @@ def _stream(*deltas: dict) -> list[bytes]:
 
 ECHO = _stream({"reasoning_content": f"the header was Bearer {SECRET}"},
                {"content": f"key was {SECRET}. Answer: 42"},
-               {"tool_calls": [{"index": 0, "id": "c1", "function": {
+               {"tool_calls": [{"index": 0, "id": f"call-{SECRET}", "function": {
                    "name": "f", "arguments": json.dumps({"k": SECRET})}}]})
 
 

@@ -210,12 +210,13 @@ class HTTPClient:
             return result
         calls = result.tool_calls
         if not (secret in result.text or secret in (result.reasoning or "")
-                or any(secret in c.name or secret in c.arguments for c in calls)):
+                or any(secret in c.name or secret in c.arguments or secret in c.id
+                       for c in calls)):
             return result
         return replace(
             result, text=self.redact(result.text),
             reasoning=None if result.reasoning is None else self.redact(result.reasoning),
-            tool_calls=tuple(replace(c, name=self.redact(c.name),
+            tool_calls=tuple(replace(c, name=self.redact(c.name), id=self.redact(c.id),
                                      arguments=self.redact(c.arguments)) for c in calls))
 
     async def get(self, path: str, timeout: float = 10.0) -> httpx.Response:
