@@ -220,6 +220,14 @@ def test_malformed(calls: list[Call], kind: str) -> None:
     assert malformed([AREA], calls) == kind
 
 
+def test_a_call_nobody_expected_is_typed_by_its_declaration() -> None:
+    """With no accepted values to go by (an irrelevance item, a function the answer was not
+    expected to call), an array is well-typed when its items have the item type."""
+    assert malformed([SUM], [c("sum_of", numbers=[1.5, 2.0])]) == ""
+    assert malformed([SUM], [c("sum_of", numbers=["a"])]) == "wrong_type"
+    assert malformed([WEATHER], [c("weather", where={"city": "x"}, anything=3)]) == ""
+
+
 NAMES = ["calc.area", "spotify.play"]
 
 
@@ -266,6 +274,10 @@ NAMES = ["calc.area", "spotify.play"]
     ("[calc.area(base=9**99999)]", [], True),
     ("[calc.area(base='ab'*99999999)]", [], True),
     ("[calc.area(base=x+1)]", [], True),
+    # BFCL's decoder: any unary operator on a number is a minus; an unhashable dict key fails
+    ("[calc.area(base=+5, height=~2)]", [c("calc.area", base=-5, height=-2)], False),
+    ("[calc.area(base=-x)]", [], True),
+    ("[calc.area(base={[1]: 2})]", [], True),
 ])
 def test_decode_prompted(text: str, calls: list[Call], error: bool) -> None:
     d = decode_prompted(text, NAMES)

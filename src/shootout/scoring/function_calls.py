@@ -22,9 +22,10 @@ Parallel calls match order-free as BFCL pairs them: each expected call, in order
 first call not yet taken that passes (so a right answer in another order can fail, as there).
 Irrelevance is right only when no call is made.
 
-One difference is left, on irrelevance only: an answer BFCL's decoder reads as a call through
-`eval` (`a='x'*3`, `a=not True`, `**kw`) is not decoded here (the answer is untrusted), so it
-counts as no call (right) where BFCL counts a call (wrong).
+One difference is left, in decoding: BFCL's decoder reads an argument's arithmetic through
+`eval`, this one only computes numbers and string concatenation (the answer is untrusted), so
+`a=[1]*2`, `a='x'*3` and `**kw` do not decode here: wrong on a call category (where BFCL
+might accept them), no call (right) on irrelevance (where BFCL counts a call, wrong).
 """
 
 from __future__ import annotations
@@ -113,8 +114,19 @@ def _typed(value: Any, schema: Mapping[str, Any]) -> tuple[Any, type | None, typ
 
 
 def _value_type_ok(value: Any, schema: Mapping[str, Any], accepted: Sequence[Any]) -> bool:
+    """Whether `value` has its declared type (`malformed`): as the checker decides it where
+    there are accepted values; where none (a function or parameter the answer was not
+    expected to use) by the declared type alone, an array's items by their item type."""
+    if str(schema.get("type", "any")) == "any":
+        return True
     value, declared, nested = _typed(value, schema)
-    return declared is not None and _type_check(value, accepted, declared, nested)[0]
+    if declared is None:
+        return False
+    if not any(a != "" for a in accepted):
+        elements: Any = value
+        return type(value) is declared and (nested is None or all(
+            _type_check(v, (), nested, None)[0] for v in elements))
+    return _type_check(value, accepted, declared, nested)[0]
 
 
 def _std(x: Any) -> Any:
@@ -321,6 +333,15 @@ def _arithmetic(node: ast.expr) -> Any:
     raise _NotACall(f"argument {ast.unparse(node)[:40]!r} is not arithmetic on constants")
 
 
+def _unary(node: ast.UnaryOp) -> Any:
+    """As BFCL's `resolve_ast_by_type` reads it: any unary operator on a number as a minus
+    (`+5` and `~5` are -5, `not True` is -1); on anything else it fails."""
+    value = node.operand.value if isinstance(node.operand, ast.Constant) else None
+    if not isinstance(value, int | float):  # bool is an int
+        raise _NotACall(f"argument {ast.unparse(node)[:40]!r} is not a value")
+    return -value
+
+
 def _literal(node: ast.expr) -> Any:
     """An argument's value as BFCL's decoder (`resolve_ast_by_type`) reads it: constants,
     lists, tuples, dicts, negative numbers, arithmetic on constants (its
@@ -337,7 +358,9 @@ def _literal(node: ast.expr) -> Any:
             raise _NotACall("** in a dict argument")
         return {_literal(k): _literal(v) for k, v in zip(node.keys, node.values, strict=True)
                 if k is not None}
-    if isinstance(node, ast.UnaryOp | ast.BinOp):
+    if isinstance(node, ast.UnaryOp):
+        return _unary(node)
+    if isinstance(node, ast.BinOp):
         return _arithmetic(node)
     if isinstance(node, ast.Name):
         return node.id
@@ -389,7 +412,7 @@ def decode_prompted(text: str, names: Sequence[str]) -> Decoded:
     try:
         tree = ast.parse(body.strip().strip("'"), mode="eval").body
         return Decoded(_calls_of(tree))
-    except (SyntaxError, ValueError, RecursionError, MemoryError) as e:
+    except (SyntaxError, ValueError, TypeError, RecursionError, MemoryError) as e:
         error = str(e) if isinstance(e, _NotACall) else "the calls do not parse as Python"
     if _ATTEMPT.match(text) or any(re.search(re.escape(n) + r"\s*\(", text) for n in names):
         return Decoded((), error)
