@@ -194,3 +194,14 @@ def test_a_report_path_under_a_file_names_the_file(store, capsys, tmp_path):
     assert e.value.code != 0
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].endswith(f"{tmp_path / 'a_file'} is a file, not a folder"), err
+
+
+def test_a_report_path_that_cannot_be_made_is_one_line(store, capsys, tmp_path):
+    """A name too long for the file system: one line (finding the file in the way must not
+    raise on the way)."""
+    with pytest.raises(SystemExit) as e:
+        main(["report", RUN_ID, "--store", str(store.path), "--md",
+              str(tmp_path / ("a" * 300) / "r.md")])
+    assert e.value.code != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error: cannot write") and "too long" in err[-1], err

@@ -76,3 +76,19 @@ def test_the_manifest_gives_each_models_few_shot_count(tmp_path, data_dir):
     assert (both["gsm8k"]["fewshot"], both["math500"]["fewshot"]) == (8, 4)  # asked for
     chat_only = manifest({"chat": True})
     assert (chat_only["gsm8k"]["fewshot"], chat_only["math500"]["fewshot"]) == (0, 0)
+
+
+def test_a_fewshot_past_the_pool_is_recorded_as_the_prompt_carries_it(data_dir):
+    """`--fewshot 8` on a benchmark with fewer solved examples to draw from is quietly cut to
+    the pool (MBPP's tasks 2-4, MMLU's and CMMLU's five dev items a subject, MMLU-Pro's five
+    validation items a category): the manifest says what the prompt carried."""
+    from shootout.providers.base import GenerateRequest
+
+    for name, pool in (("mbpp", 3), ("mmlu", 5), ("cmmlu", 5), ("mmlu_pro", 5)):
+        bench = REGISTRY[name](data=DataDir(data_dir))
+        assert bench.fewshot_in(PromptContext("generative", False, Sampling(), 8)) == pool
+        assert bench.fewshot_in(PromptContext("generative", False, Sampling(), 2)) == 2
+    mbpp = REGISTRY["mbpp"](data=DataDir(data_dir))
+    doc = mbpp.load()[0]
+    req = mbpp.request(doc, PromptContext("generative", False, Sampling(), 8))
+    assert isinstance(req, GenerateRequest) and (req.prompt or "").count("[DONE]") == 3

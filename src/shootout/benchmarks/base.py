@@ -138,6 +138,9 @@ class Benchmark(ABC):
     headline_fallback: ClassVar[tuple[str, ...] | None] = None
     modes: ClassVar[tuple[Mode, ...]] = ("loglikelihood", "generative")
     default_fewshot: ClassVar[int] = 0
+    # the most solved examples a prompt can carry (its pool's size), where a larger --fewshot
+    # is quietly cut to it: the manifest records what the prompts carried (`fewshot_in`)
+    max_fewshot: ClassVar[int | None] = None
     # default generation budget for generative scoring of this benchmark
     default_max_tokens: ClassVar[int] = 32
     # the budget for a chat model, where its prompt is not the reference's (which sets
@@ -205,7 +208,8 @@ class Benchmark(ABC):
     def fewshot_in(self, ctx: PromptContext) -> int:
         """The solved examples a prompt built in `ctx` carries, for the manifest's entry of
         each model (a benchmark whose chat prompt has none says 0 for a chat model)."""
-        return self.fewshot_used(ctx.fewshot)
+        used = self.fewshot_used(ctx.fewshot)
+        return used if self.max_fewshot is None else min(used, self.max_fewshot)
 
     def follow_up(self, doc: Doc, ctx: PromptContext, request: Request,
                   response: Response) -> Request | None:

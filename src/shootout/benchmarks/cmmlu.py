@@ -140,6 +140,7 @@ class CMMLU(MultipleChoiceBenchmark):
         "Findings of ACL"
     )
     default_fewshot: ClassVar[int] = 5
+    max_fewshot: ClassVar[int | None] = 5  # each subject's dev split
     expected_count: ClassVar[int] = 11582
 
     def load(self) -> list[Doc[CMMLUItem]]:

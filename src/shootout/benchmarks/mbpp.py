@@ -85,6 +85,7 @@ class MBPP(CodeBenchmark):
         "Austin et al. 2021, Program Synthesis with Large Language Models, arXiv:2108.07732"
     )
     default_fewshot: ClassVar[int] = 3
+    max_fewshot: ClassVar[int | None] = 3  # tasks 2-4
     expected_count: ClassVar[int] = 500
 
     def load(self) -> list[Doc[MBPPItem]]:

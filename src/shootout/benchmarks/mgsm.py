@@ -4,10 +4,11 @@ Each language is prompted in its own language with the MGSM authors' native chai
 exemplars (google-research/url-nlp mgsm/exemplars.py, shipped as mgsm_exemplars.json; 8-shot
 as in the paper) in lm-evaluation-harness's `mgsm_native_cot_<lang>` layout: each exemplar's
 question ("Question: …", "问题：…") and, on the next line, its step-by-step answer, then a blank
-line; the item as "{question cue} {question}\\n{answer cue}" ("问题：{question}" in zh and ja,
-as their exemplars write it); greedy generation until the question cue, "</s>" or
-"<|im_end|>". The eight exemplars come in the paper's order for every item (lm-eval's config
-has no few-shot setting: run with `--num_fewshot 8` it draws them in a random order per item).
+line; the item as "{question cue} {question}\\n{answer cue}" ("问题：{question}" in zh,
+"問題：{question}" in ja, as their exemplars write it); greedy generation until the question
+cue, "</s>" or "<|im_end|>". The eight exemplars come in the paper's order for every item
+(lm-eval's config has no few-shot setting: run with `--num_fewshot 8` it draws them in a
+random order per item).
 
 Scores, as lm-eval's two filters of `mgsm_native_cot_<lang>` give them: `acc` is its
 "flexible-extract", the last number-like run of the response (regex

@@ -112,6 +112,7 @@ class MMLU(MultipleChoiceBenchmark):
         "Hendrycks et al. 2021, Measuring Massive Multitask Language Understanding, ICLR"
     )
     default_fewshot: ClassVar[int] = 5
+    max_fewshot: ClassVar[int | None] = 5  # each subject's dev split
     expected_count: ClassVar[int] = 14042
 
     def load(self) -> list[Doc[MMLUItem]]:

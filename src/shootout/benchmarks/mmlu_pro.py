@@ -75,6 +75,7 @@ class MMLUPro(Benchmark):
     primary_metric: ClassVar[str] = "exact_match"
     modes: ClassVar[tuple[Mode, ...]] = ("generative",)
     default_fewshot: ClassVar[int] = 5
+    max_fewshot: ClassVar[int | None] = 5  # each category's validation items
     default_max_tokens: ClassVar[int] = 2048
     expected_count: ClassVar[int] = 12032
 

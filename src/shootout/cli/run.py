@@ -264,7 +264,8 @@ def _execute(cfg: RunConfig, db: Store, data_dir: str | None, *, progress: bool,
              json_out: bool) -> None:
     """Run, print the results (or a dry run's prices), and fail if samples failed."""
     global current_run
-    current_run = cfg.run_id()  # the runner's own id (`Runner.run_id`)
+    # the runner's own id (`Runner.run_id`); a dry run stores nothing to resume
+    current_run = None if cfg.dry_run else cfg.run_id()
     with Progress(enabled=progress) as bar:
         run_id = asyncio.run(execute_run(cfg, db, data_dir=data_dir, progress=bar))
     if cfg.dry_run and not json_out:

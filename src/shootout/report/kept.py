@@ -28,6 +28,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -230,7 +231,7 @@ def _write(path: Path, data: str | bytes) -> None:
             path.write_text(data, encoding="utf-8")
     except OSError as e:
         # a folder on the way that is a file: mkdir says "File exists", which names neither
-        file = next((p for p in path.parents if p.is_file()), None)
+        file = next((p for p in path.parents if os.path.isfile(p)), None)  # never raises
         why = f"{file} is a file, not a folder" if file is not None else e.strerror
         raise ConfigError(f"cannot write {path}: {why}") from None
 
