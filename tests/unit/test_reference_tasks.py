@@ -469,3 +469,30 @@ def test_exact_match_is_mmlus_alone(data_dir):
         ctx = _ctx("mmlu")
         got = bench.score(doc, ctx, GenerateResponse(text="A"), bench.request(doc, ctx))
         assert ("exact_match" in got.metrics) is has
+
+
+def test_a_loglikelihood_answer_is_the_headline_metrics_choice(data_dir):
+    """ARC's headline is acc_norm: the answer shown (`extracted`) is the choice it takes, per
+    character, not the raw highest log-likelihood; the reason names both where they differ
+    (the report's per-item evidence had read "score 0.0, extracted A; gold A")."""
+    bench = REGISTRY["arc_easy"](data=DataDir(data_dir))
+    doc = bench.load()[0]
+    ctx = _ctx("arc_easy", "loglikelihood")
+    req = bench.request(doc, ctx)
+    q = bench.mc(doc, 0)
+    short = min(range(len(q.choice_texts)), key=lambda i: len(q.choice_texts[i]))
+    long = max(range(len(q.choice_texts)), key=lambda i: len(q.choice_texts[i]))
+    n_short, n_long = len(q.choice_texts[short]), len(q.choice_texts[long])
+    assert n_long > n_short
+    # the short choice highest in total, the long one highest per character
+    per_char = (1 + n_long / n_short) / 2  # the short one's, the long one's is 1
+    lls = [-1000.0] * len(q.choice_texts)
+    lls[short], lls[long] = -per_char * n_short, -1.0 * n_long
+    assert lls[short] > lls[long] and lls[short] / n_short < lls[long] / n_long
+    resp = LoglikelihoodResponse(scores=tuple(ContinuationScore(x, False, 1) for x in lls))
+    got = bench.score(doc, ctx, resp, req)
+    letters = "ABCDE"
+    assert got.extracted == letters[long]
+    assert got.metrics["acc_norm"] == float(long == q.gold)
+    assert got.metrics["acc"] == float(short == q.gold)
+    assert f"acc picks {letters[short]}, acc_norm {letters[long]}" in got.reason

@@ -24,7 +24,9 @@ from ..scoring.choice import (
     acc_from_loglikelihoods,
     acc_norm_from_loglikelihoods,
     extract_letter,
+    norm_prediction,
     option_letters,
+    prediction,
 )
 from .base import (
     Benchmark,
@@ -173,13 +175,20 @@ class MultipleChoiceBenchmark(Benchmark):
         lls = [s.logprob for s in response.scores]
         acc = acc_from_loglikelihoods(lls, q.gold)
         acc_norm = acc_norm_from_loglikelihoods(lls, q.choice_texts, q.gold)
-        pred = max(range(len(lls)), key=lambda i: lls[i])
-        metrics = {"acc": acc, "acc_norm": acc_norm}
+        metrics = {k: v for k, v in {"acc": acc, "acc_norm": acc_norm}.items()
+                   if k in self.metrics}
+        # the answer is the headline metric's choice (acc_norm's, per character, on ARC and
+        # HellaSwag); where the two metrics choose apart, the reason says so
+        pred, per_char = prediction(lls), norm_prediction(lls, q.choice_texts)
+        answer = per_char if self.primary_metric == "acc_norm" else pred
+        apart = (f"acc picks {_letter(pred)}, acc_norm {_letter(per_char)}; "
+                 if pred != per_char and "acc_norm" in metrics else "")
         return ItemScore(
-            metrics={k: v for k, v in metrics.items() if k in self.metrics},
-            extracted=_letter(pred),
+            metrics=metrics,
+            extracted=_letter(answer),
             # the gold as a letter too, so that it reads against `extracted`
-            reason=f"gold {_letter(q.gold)}; loglikelihoods " + ", ".join(f"{x:.3f}" for x in lls),
+            reason=f"gold {_letter(q.gold)}; {apart}loglikelihoods "
+                   + ", ".join(f"{x:.3f}" for x in lls),
         )
 
 

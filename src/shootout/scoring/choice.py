@@ -34,8 +34,17 @@ def acc_from_loglikelihoods(lls: Sequence[float], gold: int) -> float:
 
 
 def acc_norm_from_loglikelihoods(lls: Sequence[float], choices: Sequence[str], gold: int) -> float:
-    normed = [ll / max(len(c), 1) for ll, c in zip(lls, choices, strict=True)]
-    return 1.0 if _argmax(normed) == gold else 0.0
+    return 1.0 if norm_prediction(lls, choices) == gold else 0.0
+
+
+def prediction(lls: Sequence[float]) -> int:
+    """The choice `acc` takes: the highest log-likelihood (the first of equals)."""
+    return _argmax(lls)
+
+
+def norm_prediction(lls: Sequence[float], choices: Sequence[str]) -> int:
+    """The choice `acc_norm` takes: the highest log-likelihood per character of the choice."""
+    return _argmax([ll / max(len(c), 1) for ll, c in zip(lls, choices, strict=True)])
 
 
 def mc2_score(lls: Sequence[float], labels: Sequence[int]) -> float:
