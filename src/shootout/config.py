@@ -216,6 +216,11 @@ class RunConfig(Settings):
             check_rule(self.repeats, self.target_se, self.max_repeats)
         except ConfigError as e:
             raise ValueError(str(e)) from None
+        if self.repeats == "auto" and self.shard is not None:
+            # each shard would stop on its own items' spread: the merged run would not be
+            # the unsharded one (items with other numbers of repeats)
+            raise ValueError("repeats auto cannot be sharded: its stopping rule reads every "
+                             "item's scores; give a number of repeats, or run unsharded")
         return self
 
     def adaptive_rule(self) -> AdaptiveRepeats | None:

@@ -268,3 +268,17 @@ def test_the_report_states_the_rule_and_the_spend(tmp_path, golds):
     assert not math.isnan(_spent(store, run_id)["resampling_se"])
     pm = store.get_run(run_id)["manifest"]["benchmarks"]["gsm8k"]["per_model"]["fake"]
     assert _repeats_cell(pm) == "auto: 3 of ≤3"  # the methodology's benchmark table
+
+
+def test_adaptive_repeats_cannot_be_sharded():
+    """Each shard would stop on its own items' spread, so the merged run would not be the
+    unsharded one: the combination is refused, in a file as on the command line."""
+    from shootout.config import validate_config
+    from shootout.errors import ConfigError
+
+    base = {"models": ["openai:m"], "benchmarks": ["arc_easy"], "repeats": "auto",
+            "sampling": {"temperature": 0.7}}
+    assert validate_config(base, "t").shard is None
+    with pytest.raises(ConfigError, match="repeats auto cannot be sharded"):
+        validate_config({**base, "shard": "1/2"}, "t")
+    assert validate_config({**base, "repeats": 3, "shard": "1/2"}, "t").shard == "1/2"
