@@ -74,6 +74,10 @@ def test_the_manifest_gives_each_models_few_shot_count(tmp_path, data_dir):
     assert {m: e["fewshot"] for m, e in both["math500"]["per_model"].items()} == \
         {"chat": 0, "base": 4}
     assert (both["gsm8k"]["fewshot"], both["math500"]["fewshot"]) == (8, 4)  # asked for
+    # the sampling as sent: the benchmark's stop sequences with it (the manifest had none)
+    assert list(both["gsm8k"]["per_model"]["base"]["sampling"]["stop"]) == \
+        ["Q:", "</s>", "<|im_end|>"]
+    assert list(both["math500"]["per_model"]["base"]["sampling"]["stop"]) == ["Problem:"]
     chat_only = manifest({"chat": True})
     assert (chat_only["gsm8k"]["fewshot"], chat_only["math500"]["fewshot"]) == (0, 0)
 

@@ -31,7 +31,7 @@ from ..config import (
 )
 from ..data.files import DataDir, resolve_data_dir
 from ..errors import CapabilityError, ConfigError
-from ..providers.base import Provider, Sampling
+from ..providers.base import GenerateRequest, Provider, Sampling
 from ..store.sqlite import Store
 from .adaptive import AdaptiveRepeats, primary_scores, run_rounds, tokens_per_sample
 from .budget import Budget, estimate, model_price, preflight, settle_sample
@@ -201,7 +201,7 @@ class Runner:
                 "fewshot": pb.bench.fewshot_in(ctx),
                 **({"reasoning": True} if provider.capabilities.reasoning else {}),
                 "repeats": repeats,
-                "sampling": ctx.sampling.to_dict() if mode == "generative" else None,
+                "sampling": _sent_sampling(pb.bench, every, ctx),
                 "template_hash": pb.bench.template_hash(every, ctx),
                 **({"model_binding": info} if (info := pb.bench.binding_info()) else {}),
                 **({"items_unsharded": len(every)} if self.config.shard else {}),
@@ -410,3 +410,15 @@ def _common_fewshot(manifest: dict[str, Any]) -> None:
         used = {pm.get("fewshot") for pm in (entry.get("per_model") or {}).values()}
         if len(used) == 1 and (n := used.pop()) is not None:
             entry["fewshot"] = n
+
+
+def _sent_sampling(bench: Benchmark, docs: Sequence[Doc], ctx: PromptContext
+                   ) -> dict[str, Any] | None:
+    """The sampling a generated answer is asked with, as the benchmark's first request sends
+    it (the benchmark adds its stop sequences to the run's settings), or None: no
+    generation."""
+    if ctx.mode != "generative":
+        return None
+    request = bench.request(docs[0], ctx) if docs else None
+    sampling = request.sampling if isinstance(request, GenerateRequest) else ctx.sampling
+    return sampling.to_dict()
