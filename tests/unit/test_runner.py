@@ -68,6 +68,13 @@ def test_resume_after_a_crash_asks_only_for_what_was_missing(tmp_path):
     assert store.get_run(run_id)["status"] != "complete"
     kept = rows(store, run_id)
     assert len(kept) == 5  # the five answered before the crash were committed
+    # so was the manifest so far: the version, the model, the benchmark's settings (a killed
+    # run's report had read "shootout ?", "scoring not recorded")
+    manifest = store.get_run(run_id)["manifest"]
+    assert manifest["version"] and list(manifest["models"]) == ["fake"]
+    (entry,) = manifest["benchmarks"].values()
+    assert entry["per_model"]["fake"]["mode"] and entry["n_items"] == N_ITEMS
+    assert manifest["data_dir"] and "data_checksums" in manifest
     again = FakeProvider(answer=right_answer)
     assert run(store, again) == run_id
     assert len(again.calls) == N_ITEMS - 5

@@ -90,6 +90,7 @@ class Runner:
         self.run_id = config.run_id()
         self._planned: list[PlannedBenchmark] | None = None
         self._budget: Budget | None = None  # the cost caps, where the run has any
+        self._earlier_checksums: dict[str, str] = {}  # a resumed run's, stored before
 
     def plan(self) -> list[PlannedBenchmark]:
         """Load and sample every benchmark's documents before any model is touched."""
@@ -124,6 +125,7 @@ class Runner:
         self._budget = None if self.config.dry_run else await preflight(self, providers)
         # only now a run: one refused above was never started (and is not listed)
         resumed = self.store.upsert_run(self.run_id, self.config.model_dump(mode="json"))
+        self._earlier_checksums = self._stored_checksums() if resumed else {}
         manifest: dict[str, Any] = {
             **base_manifest(),
             "resumed": resumed,
@@ -149,7 +151,7 @@ class Runner:
             raise
         _common_fewshot(manifest)
         manifest["cache"] = self._cache_summary()
-        manifest["data_checksums"] = self._data_checksums(resumed)
+        manifest["data_checksums"] = self._data_checksums()
         manifest["data_dir"] = str(self.data.root)
         status = "dry-run" if self.config.dry_run else "complete"
         if self._budget is not None:
@@ -160,15 +162,21 @@ class Runner:
         self.store.set_run_status(self.run_id, status)
         return self.run_id
 
-    def _data_checksums(self, resumed: bool) -> dict[str, str]:
+    def _stored_checksums(self) -> dict[str, str]:
+        stored = self.store.get_run(self.run_id) or {}
+        return dict((stored.get("manifest") or {}).get("data_checksums") or {})
+
+    def _data_checksums(self) -> dict[str, str]:
         """The checksums of the files this run read. A resumed run keeps the earlier
         invocations' entries for files it did not read again (an answer served from the store
         needs no prompt, so e.g. MMLU's dev files are not reopened); a file read now wins."""
-        earlier: dict[str, str] = {}
-        if resumed:
-            stored = self.store.get_run(self.run_id) or {}
-            earlier = dict((stored.get("manifest") or {}).get("data_checksums") or {})
-        return dict(sorted({**earlier, **self.data.checksums}.items()))
+        return dict(sorted({**self._earlier_checksums, **self.data.checksums}.items()))
+
+    def _keep_manifest(self, manifest: dict[str, Any]) -> None:
+        """The manifest so far, stored as the run goes: a killed run keeps what it recorded
+        (version, models, each benchmark's settings), not an empty one."""
+        self.store.set_manifest(self.run_id, {**manifest, "data_checksums": self._data_checksums(),
+                                              "data_dir": str(self.data.root)})
 
     async def _run_model(
         self,
@@ -209,6 +217,7 @@ class Runner:
             if not send:
                 self._report_dry_run(mcfg, provider, pb.bench, (docs, ctx, repeats), entry)
                 continue
+            self._keep_manifest(manifest)
             bound = PlannedBenchmark(pb.bench, docs, pb.fewshot)
             spent = await self._run_benchmark(mcfg, provider, bound, ctx, repeats,
                                               (policy, budget), pacer)
