@@ -256,6 +256,12 @@ def test_three_template_run_reaches_the_report(data_dir, tmp_path, capsys):
     assert entries["arc_easy@v1"]["version"] == "3+pv1"
     again = rescore_run(store, run_id, data_dir=str(data_dir))  # the templates' samples too
     assert again.samples == 6 * limit and not again.changes
+    # one template by its name; a benchmark's own name stands for all of its templates
+    one = rescore_run(store, run_id, ["arc_easy@v1"], data_dir=str(data_dir))
+    assert one.samples == 2 * limit and set(one.versions) == {"arc_easy@v1"}
+    assert rescore_run(store, run_id, ["arc_easy"], data_dir=str(data_dir)).samples == 6 * limit
+    with pytest.raises(ConfigError, match="arc_easy@v7 not in this run"):
+        rescore_run(store, run_id, ["arc_easy@v7"], data_dir=str(data_dir))
     main(["report", "--store", str(store_path), "--no-charts"])
     out = capsys.readouterr().out
     section = out.split("## Prompt sensitivity", 1)[1].split("\n## ", 1)[0]

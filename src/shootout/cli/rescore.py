@@ -20,7 +20,8 @@ def rescore_command(
     run_id: str = typer.Argument(..., help="Run id (`shootout runs` lists them)."),
     benchmarks: str = typer.Option(
         None, "--benchmarks", "--tasks", "-b",
-        help="Comma-separated benchmarks to rescore (default: all of the run's)."),
+        help="Comma-separated benchmarks to rescore (default: all of the run's); a "
+        "benchmark's name covers its prompt variants, NAME@vK one variant."),
     show: int = typer.Option(20, "--show", min=0, help="Changed samples to list."),
     data_dir: str = typer.Option(None, "--data-dir", help="Benchmark data ($SHOOTOUT_DATA)."),
     store: Path = typer.Option(None, "--store", help="Results database."),

@@ -20,6 +20,7 @@ from typing import Any
 from .. import __version__
 from ..benchmarks import Benchmark, Doc, PromptContext, get_benchmark_class, with_variants
 from ..benchmarks.base import Mode, Request, has_after_models
+from ..benchmarks.prompt_variants import split_variant
 from ..config import RunConfig, validate_config
 from ..data.files import DataDir, resolve_data_dir
 from ..errors import ConfigError
@@ -73,11 +74,17 @@ def rescore_run(db: Store, run_id: str, benchmarks: Sequence[str] | None = None,
     if run is None:
         raise ConfigError(f"no run {run_id!r} in {db.path}")
     cfg = validate_config(run["spec"], f"stored run {run_id}")
-    names = _chosen(cfg, benchmarks)
+    names, only = _chosen(cfg, benchmarks)
     data = DataDir(resolve_data_dir(data_dir))
-    # each benchmark with the prompt templates it ran under (`arc_easy@v1`...)
-    benches = {v.name: _Bench(v, b.docs, b.fewshot)
-               for b in (_load(cfg, n, data) for n in names) for v in with_variants(b.bench)}
+    # each benchmark with the prompt templates it ran under (`arc_easy@v1`...): all of them,
+    # or those named (`-b arc_easy@v1`)
+    every = {v.name: _Bench(v, b.docs, b.fewshot)
+             for b in (_load(cfg, n, data) for n in names) for v in with_variants(b.bench)}
+    if only is not None and (unknown := [n for n in only if "@" in n and n not in every]):
+        raise ConfigError(f"{', '.join(unknown)} not in this run (its prompt variants: "
+                          f"{', '.join(n for n in every if '@' in n) or 'none'})")
+    benches = {n: b for n, b in every.items()
+               if only is None or n in only or split_variant(n)[0] in only}
     manifest: dict[str, Any] = dict(run["manifest"] or {})
     out = Rescored(run_id, {n: b.bench.version for n, b in benches.items()})
     for old, request, response in db.iter_samples_with_responses(run_id, list(benches)):
@@ -105,14 +112,18 @@ def rescore_run(db: Store, run_id: str, benchmarks: Sequence[str] | None = None,
     return out
 
 
-def _chosen(cfg: RunConfig, wanted: Sequence[str] | None) -> list[str]:
+def _chosen(cfg: RunConfig, wanted: Sequence[str] | None) -> tuple[list[str], set[str] | None]:
+    """(the run's benchmarks to load, the names asked for: a benchmark's own name stands for
+    it with all its prompt variants, `arc_easy@v1` for that variant only; None: all)."""
     from ..benchmarks import expand_benchmarks
 
     have = [b.name for b in cfg.benchmarks]
-    names = expand_benchmarks(list(wanted)) if wanted else have
+    asked = [m for n in (wanted or []) for m in ([n] if "@" in n else expand_benchmarks([n]))]
+    names = list(dict.fromkeys(split_variant(n)[0] for n in asked)) if wanted else have
     if missing := [n for n in names if n not in have]:
         raise ConfigError(f"{', '.join(missing)} not in this run (its benchmarks: "
                           f"{', '.join(have)})")
+
     for n in names:
         if get_benchmark_class(n).bind is not Benchmark.bind:
             raise ConfigError(f"{n} cannot be rescored: its items are fitted to each model at "
@@ -121,7 +132,7 @@ def _chosen(cfg: RunConfig, wanted: Sequence[str] | None) -> list[str]:
             raise ConfigError(f"{n} cannot be rescored: a judge scores it once every model "
                               "answered; rerun the run instead (answers and verdicts come "
                               "from the cache)")
-    return names
+    return names, set(asked) if wanted else None
 
 
 def _judged(cfg: RunConfig, name: str) -> bool:
