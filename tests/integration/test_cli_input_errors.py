@@ -100,7 +100,7 @@ def test_benchmarks_is_repeatable(shootout_cmd, tmp_path, data_dir):
 
 @pytest.mark.parametrize(("body", "needle"), [
     ("benchmarks: [{name: arc_easy, options: {foo: 5}}]",
-     "benchmarks: arc_easy: option foo: Extra inputs are not permitted"),
+     "benchmarks: arc_easy has no option 'foo' (its options: prompt_variants)"),
     ("benchmarks: [{name: nosuch}]", "benchmarks: unknown benchmark 'nosuch'"),
     ("models: [{spec: 'openai:m', base_url: 'not a url'}]\nbenchmarks: [arc_easy]",
      "models: openai:m: base_url must start with http:// or https://: 'not a url'"),

@@ -182,6 +182,10 @@ class Benchmark(ABC):
             msg = str(err["msg"]).removeprefix("Value error, ")
             if err["type"] == "value_error":  # our validators name the option themselves
                 raise ConfigError(f"{cls.name}: {msg}") from None
+            if err["type"] == "extra_forbidden":  # a typo: say what there is
+                have = ", ".join(cls.Options.model_fields) or "none"
+                raise ConfigError(f"{cls.name} has no option {where!r} (its options: {have})"
+                                  ) from None
             raise ConfigError(f"{cls.name}: option {where}: {msg}") from None
 
     @abstractmethod
