@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,11 @@ def render_png(spec: Spec, path: Path) -> Path:
         DistSpec: _dist}
     draw = draws[type(spec)]
     fig = draw(plt, spec)
-    fig.tight_layout()
+    with warnings.catch_warnings():
+        # a polar chart (radar) cannot be laid out tightly: matplotlib warns on stderr, and
+        # the saved figure is cropped by bbox_inches="tight" all the same
+        warnings.filterwarnings("ignore", message="Tight layout not applied")
+        fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
