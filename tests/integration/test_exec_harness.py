@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from shootout.scoring.code import build_program
+from shootout.scoring.code import build_program, code_score
 from shootout.scoring.exec_harness import harness, verdict
 from shootout.scoring.sandbox import Limits, Sandbox
 
@@ -63,7 +63,9 @@ def test_a_program_gets_human_evals_verdict(sandbox: Sandbox, label: str, code: 
 
 def test_a_failure_says_why_and_the_traceback_shows_the_line(sandbox: Sandbox) -> None:
     r = verdict(sandbox.run(harness(build_program(PROBLEM, WRONG))))
-    assert r.status == "failed" and r.reason == "failed: AssertionError"
+    assert r.status == "failed" and r.reason == "AssertionError"
+    # a sample's reason says "failed" once (it read "failed: failed: AssertionError")
+    assert code_score(PROBLEM, WRONG, "", r).reason == "failed: AssertionError"
     assert "assert candidate(2, 3) == 5" in r.stderr and "@@shootout" not in r.stderr
     r = verdict(sandbox.run(harness(build_program(PROBLEM, RIGHT + "import time\n"
                                                   "time.sleep(5)\n"))))

@@ -143,3 +143,6 @@ def test_two_models_through_the_runner_into_the_report(tmp_path: Path, data_dir:
     assert "| homonyms | safe |" in section and "| contrast_homonyms | unsafe |" in section
     assert "| helpful − careful | over_refusal_rate_safe |" in section
     assert f"<h2>{TITLE}</h2>" in render_html(report)
+    # safety was measured: the limitations do not say otherwise (a fixed list had)
+    unmeasured = next(ln for ln in markdown.splitlines() if "Not measured by these runs" in ln)
+    assert "safety behaviour" not in unmeasured and "writing quality" in unmeasured

@@ -20,8 +20,10 @@ from .replicas import endpoints_table
 from .tables import Table, cell, date, lcell, params
 
 FAILED_MARK = "†"  # the score leaves out failed items: see the note under the table
-NOT_MEASURED = ("open-ended writing quality", "safety behaviour", "cultural context",
-                "API availability and latency by region")
+# what a run of shootout's benchmarks may leave unmeasured: (the domain that measures it, if
+# any benchmark does; what the report says)
+NOT_MEASURED = (("writing", "open-ended writing quality"), ("safety", "safety behaviour"),
+                ("", "cultural context"), ("", "API availability and latency by region"))
 
 
 def architecture(report: Report) -> dict[str, Any]:
@@ -266,7 +268,9 @@ def weaknesses(report: Report) -> list[str]:
     for lc in long_context(report).get("models", []):
         if "significant dip" in lc["gap"]:
             out.append(f"{lc['model']} · {lc['benchmark']}: {lc['gap']}")
-    out.append("Not measured by these runs: " + ", ".join(NOT_MEASURED) + ".")
+    measured = {dom for doms in report.grouped.values() for dom in doms}
+    left = [what for dom, what in NOT_MEASURED if not dom or dom not in measured]
+    out.append("Not measured by these runs: " + ", ".join(left) + ".")
     return out
 
 

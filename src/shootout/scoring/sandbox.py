@@ -499,6 +499,20 @@ def _signal_name(sig: int) -> str:
         return str(sig)
 
 
+# a line a runtime ends its error output with that says nothing about the error: Node's
+# version ("Node.js v20.20.2"), after the stack trace
+_NOT_THE_ERROR = re.compile(r"^Node\.js v\d+(\.\d+)*$")
+
+
+_JS_ERROR = re.compile(r"^\w*Error\b")  # "SyntaxError: ...", "Error: ...", "AssertionError [..."
+
+
 def _last_line(text: str) -> str:
+    """The error's line: the last line of the output, or where Node signed off after its
+    stack trace, the error line above the trace."""
     lines = [ln for ln in text.strip().splitlines() if ln.strip()]
+    if len(lines) > 1 and _NOT_THE_ERROR.match(lines[-1].strip()):
+        lines.pop()
+        errors = [ln for ln in lines if _JS_ERROR.match(ln)]
+        lines = errors or lines
     return lines[-1][:200] if lines else "no error output"
