@@ -425,7 +425,7 @@ def test_both_turns_count_in_tokens_and_cost(tmp_path):
     """A sample is the last turn's answer, but the first turn's tokens were spent too: the
     efficiency rows count both turns' requests (each once)."""
     store = Store(tmp_path / "s.sqlite")
-    bad = FakeProvider(model_id="bad", answer=model_answer("bad"))
+    bad = FakeProvider(model_id="bad", answer=model_answer("bad"), latency=0.001)
     run_id = run(store, {"good": FakeProvider(model_id="good", answer=scripted(fair_judge)),
                          "bad": bad})
     asked = [r for r in bad.calls if isinstance(r, GenerateRequest) and not is_judge(r)]
@@ -436,6 +436,12 @@ def test_both_turns_count_in_tokens_and_cost(tmp_path):
     assert row["tokens"]["output"] == 2 * LIMIT * 5  # "bad answer to turn N", both turns
     assert row["tokens"]["input"] == words
     assert row["n_requests"] == 2 * LIMIT
+    # and so do the report's latency figures (they had read the second turns only)
+    from shootout.analysis.results import request_latency
+
+    record = store.read_run(run_id)
+    assert record is not None
+    assert len(request_latency(record)["bad"]["e2e_ms"]) == 2 * LIMIT
 
 
 def test_the_judges_requests_are_a_row_of_their_own_and_in_the_runs_cost(tmp_path):

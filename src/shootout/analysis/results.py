@@ -32,7 +32,7 @@ from ..frozen import gc_paused
 from ..perf.prices import PriceTable
 from ..scores import Score
 from ..store import RunRecord, SampleRow, Store
-from ..store.rows import ANSWERED
+from ..store.rows import ANSWERED, EARLIER
 from .efficiency import efficiency_rows
 from .stats import summarize
 
@@ -321,11 +321,15 @@ def breakdowns(groups: Mapping[Key, Sequence[SampleRow]],
 
 def request_latency(run: RunRecord) -> dict[str, Latency]:
     """Per model: request latency (e2e), time to first token and decode speed, from the stored
-    responses of its samples (each response once; cached responses keep their first timing)."""
+    responses of its samples, a multi-turn item's every turn (each response once; cached
+    responses keep their first timing)."""
     keys: dict[str, set[str | None]] = defaultdict(set)
     # a run's samples come model by model (any order would still be right, only slower)
     for model, rows in groupby(run.samples, attrgetter("model")):
-        keys[model].update({s.response_key for s in rows})
+        for s in rows:
+            keys[model].add(s.response_key)
+            if s.detail and EARLIER in s.detail:  # a multi-turn item's earlier turns too
+                keys[model].update(s.detail[EARLIER])
     out: dict[str, Latency] = {}
     get = run.responses.get
     for model in sorted(keys):

@@ -423,11 +423,11 @@ def _common_fewshot(manifest: dict[str, Any]) -> None:
 
 def _sent_sampling(bench: Benchmark, docs: Sequence[Doc], ctx: PromptContext
                    ) -> dict[str, Any] | None:
-    """The sampling a generated answer is asked with, as the benchmark's first request sends
-    it (the benchmark adds its stop sequences to the run's settings), or None: no
-    generation."""
+    """The run's sampling of a generated answer with the stop sequences the benchmark's
+    first request adds to it (GSM8K's "Q:"), or None: no generation. (A benchmark may set
+    more per item, as MT-Bench its temperature per category: its docs say so.)"""
     if ctx.mode != "generative":
         return None
     request = bench.request(docs[0], ctx) if docs else None
-    sampling = request.sampling if isinstance(request, GenerateRequest) else ctx.sampling
-    return sampling.to_dict()
+    stop = request.sampling.stop if isinstance(request, GenerateRequest) else ctx.sampling.stop
+    return replace(ctx.sampling, stop=stop).to_dict()
