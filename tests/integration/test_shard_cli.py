@@ -90,3 +90,14 @@ def test_bad_shard_and_merge_input_are_one_line(tmp_path, monkeypatch, capsys):
             main(args)
         err = capsys.readouterr().err
         assert e.value.code == 2 and err.startswith(message) and err.count("\n") == 1, err
+
+
+def test_a_shard_without_items_says_so_instead_of_an_empty_table(tmp_path, capsys, data_dir):
+    """1 item in 4 shards: the 2nd holds none, and its table would be empty."""
+    with FakeOpenAIServer() as srv:
+        out = cli(["run", "-m", "openai:fake", "--base-url", srv.base_url, "--no-progress",
+                   "-b", "arc_easy", "--limit", "1", "--shard", "2/4", "--data-dir",
+                   str(data_dir), "--store", str(tmp_path / "s.sqlite")], capsys)
+    assert re.search(r"run r-\w+ \(complete\): no scores; shard 2/4 holds none of the items "
+                     r"\(arc_easy: 1 in all\)\n", out), out
+    assert "┏" not in out

@@ -118,7 +118,10 @@ def emit_results(db: Store, run_id: str, *, json_out: bool, rebuild: bool = Fals
         print(json.dumps(data, indent=2, ensure_ascii=False))
         return
     console = stdout_console()
-    console.print(scores_table(data))
+    if not data["results"]:  # an empty table says nothing: say why there are no scores
+        console.print(no_scores_line(data))
+    else:
+        console.print(scores_table(data))
     if any(r.get("n_failed") for r in data["results"]):
         console.print("failed = wrong: the score with every failed sample counted as a wrong "
                       "answer, over all attempted items (n in brackets).")
@@ -134,6 +137,21 @@ def emit_results(db: Store, run_id: str, *, json_out: bool, rebuild: bool = Fals
                           "their tokens (about 4 characters a token) and cost are estimates.")
     if waits := waiting_line(data.get("manifest") or {}):
         console.print(waits)
+
+
+def no_scores_line(data: dict[str, Any]) -> str:
+    """Why a run has no scores: a shard that holds none of the items, or nothing answered."""
+    manifest = data.get("manifest") or {}
+    run = f"run {data['run_id']} ({data['status']})"
+    benches = manifest.get("benchmarks") or {}
+    if shard := manifest.get("shard"):
+        sizes = {name: max((int(pm.get("items_unsharded") or 0)
+                            for pm in (b.get("per_model") or {}).values()), default=0)
+                 for name, b in benches.items()}
+        if benches and all(b.get("n_items") == 0 for b in benches.values()):
+            return (f"{run}: no scores; shard {shard} holds none of the items "
+                    f"({', '.join(f'{name}: {n}' for name, n in sizes.items())} in all)")
+    return f"{run}: no scores; no sample was answered"
 
 
 def waiting_line(manifest: dict[str, Any]) -> str:
