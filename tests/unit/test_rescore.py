@@ -96,3 +96,37 @@ def test_rescore_usage_errors(tmp_path, capsys, args, message):
     with pytest.raises(SystemExit) as e:
         main(["rescore", *[run_id if a == "RUN" else a for a in args], "--store", str(path)])
     assert e.value.code == 2 and message in capsys.readouterr().err
+
+
+class Shades(Colours):
+    name = "toy_shades"
+
+
+def test_rescore_of_one_benchmark_lists_only_its_scores(tmp_path, capsys):
+    """`-b toy_colours` of a run that also has toy_shades: the table and JSON hold the
+    benchmark rescored, not the whole run's unchanged scores beside it."""
+    import asyncio
+
+    from toy_run import answers
+
+    from shootout.config import validate_config
+    from shootout.runner.retry import RetryPolicy
+    from shootout.runner.run import Runner
+    from shootout.testing import FakeProvider
+
+    register_benchmark(Shades)
+    try:
+        path = tmp_path / "s.sqlite"
+        cfg = validate_config({"models": [{"spec": "openai:fake", "name": "fake",
+                                           "scoring": "generative"}],
+                               "benchmarks": ["toy_colours", "toy_shades"]}, "test")
+        run_id = asyncio.run(Runner(cfg, Store(path), policy=RetryPolicy(base_delay=0.0)).run(
+            {"fake": FakeProvider(answer=answers)}))
+        got = _json(capsys, "rescore", run_id, "-b", "toy_shades", "--json", "--store",
+                    str(path))
+        assert [s["benchmark"] for s in got["scores"]] == ["toy_shades"]
+        main(["rescore", run_id, "-b", "toy_shades", "--store", str(path)])
+        out = capsys.readouterr().out
+        assert "toy_shades" in out and "toy_colours" not in out
+    finally:
+        REGISTRY.pop(Shades.name, None)

@@ -34,9 +34,10 @@ def rescore_command(
     before = _primary(results_payload(db, run_id)) if db.get_run(run_id) else {}
     out = rescore_run(db, run_id, names, data_dir=data_dir)
     after = _primary(results_payload(db, run_id))
+    # the benchmarks rescored (`--benchmarks`: those named; the others' scores did not move)
     scores = [{"model": model, "benchmark": bench, "metric": metric,
                "before": before.get((model, bench, metric)), "after": score}
-              for (model, bench, metric), score in after.items()]
+              for (model, bench, metric), score in after.items() if bench in out.versions]
     if json_out:
         print(json.dumps(json_safe(_payload(out, scores)), indent=2, ensure_ascii=False))
         return
