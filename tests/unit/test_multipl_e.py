@@ -107,3 +107,28 @@ def test_aggregate_gives_pass_at_1_overall_and_per_language() -> None:
     by = analysis["pass@1_by_language"]
     assert by["cpp"]["pass@1"] == 0.5 and by["cpp"]["n"] == 2
     assert by["rs"]["pass@1"] == 1.0 and by["rs"]["ci_low"] < 1.0
+
+
+def test_a_skipped_language_is_said_once_on_the_console(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    tmp_path: Path
+) -> None:
+    """Not only in the manifest: the run says, once for all its models, what it left out."""
+    import shootout.benchmarks.multipl_e as mpe
+    from shootout.config import validate_config
+    from shootout.runner.run import Runner
+    from shootout.store import Store
+
+    monkeypatch.setattr(mpe, "missing_tools",
+                        lambda lang: "rustc not found (Debian package rustc)"
+                        if lang.key == "rs" else None)
+    cfg = validate_config({"models": [{"spec": "openai:a"}, {"spec": "openai:b"}],
+                           "benchmarks": [{"name": "multipl_e",
+                                           "options": {"languages": "rs,js"}}],
+                           "limit": 2, "dry_run": True}, "test")
+    runner = Runner(cfg, Store(tmp_path / "s.sqlite"), data_dir=str(data_dir))
+    fake = FakeProvider(answer="")
+    asyncio.run(runner.run({"a": fake, "b": fake}))
+    err = capsys.readouterr().err
+    assert err.count("note: multipl_e: left out (not scored) rs: rustc not found "
+                     "(Debian package rustc)\n") == 1, err

@@ -91,6 +91,7 @@ class Runner:
         self._planned: list[PlannedBenchmark] | None = None
         self._budget: Budget | None = None  # the cost caps, where the run has any
         self._earlier_checksums: dict[str, str] = {}  # a resumed run's, stored before
+        self._said_skipped: set[str] = set()  # benchmarks whose skipped languages were said
 
     def plan(self) -> list[PlannedBenchmark]:
         """Load and sample every benchmark's documents before any model is touched."""
@@ -214,6 +215,12 @@ class Runner:
                 **({"model_binding": info} if (info := pb.bench.binding_info()) else {}),
                 **({"items_unsharded": len(every)} if self.config.shard else {}),
             }
+            if (skipped := (pb.bench.binding_info() or {}).get("skipped_languages")) \
+                    and pb.bench.name not in self._said_skipped:
+                self._said_skipped.add(pb.bench.name)  # a machine's lack, said once a run
+                print(f"note: {pb.bench.name}: left out (not scored) "
+                      + "; ".join(f"{k}: {why}" for k, why in skipped.items()),
+                      file=sys.stderr)
             if not send:
                 self._report_dry_run(mcfg, provider, pb.bench, (docs, ctx, repeats), entry)
                 continue
