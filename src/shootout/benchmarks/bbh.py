@@ -123,6 +123,10 @@ class BBH(Benchmark):
         sampling = ctx.sampling if ctx.sampling.stop else replace(ctx.sampling, stop=STOP)
         return GenerateRequest(prompt=text, sampling=sampling)
 
+    def gold(self, doc: Doc[BBHItem], mode: Mode) -> str | None:
+        """The target the extracted answer must equal (for exports)."""
+        return doc.fields["target"]
+
     def score(self, doc: Doc[BBHItem], ctx: PromptContext, response: Response,
               request: Request) -> ItemScore:
         if not isinstance(response, GenerateResponse):

@@ -157,6 +157,10 @@ class MGSM(Benchmark):
         sampling = ctx.sampling if ctx.sampling.stop else replace(ctx.sampling, stop=stop)
         return GenerateRequest(prompt=text, sampling=sampling)
 
+    def gold(self, doc: Doc[MGSMItem], mode: Mode) -> str | None:
+        """The numeric answer (for exports)."""
+        return doc.fields["answer"]
+
     def score(self, doc: Doc[MGSMItem], ctx: PromptContext, response: Response,
               request: Request) -> ItemScore:
         if not isinstance(response, GenerateResponse):

@@ -112,6 +112,10 @@ class MMLUPro(Benchmark):
         sampling = ctx.sampling if ctx.sampling.stop else replace(ctx.sampling, stop=STOP)
         return GenerateRequest(prompt=text, sampling=sampling)
 
+    def gold(self, doc: Doc[MMLUProItem], mode: Mode) -> str | None:
+        """The answer's letter, A-J (for exports)."""
+        return doc.fields["answer"]
+
     def score(self, doc: Doc[MMLUProItem], ctx: PromptContext, response: Response,
               request: Request) -> ItemScore:
         if not isinstance(response, GenerateResponse):

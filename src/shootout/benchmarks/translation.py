@@ -170,6 +170,10 @@ class TranslationBenchmark(Benchmark):
         """The primary reference's length: a translation is about as long as its reference."""
         return estimate_tokens(doc.fields["refs"][0])
 
+    def gold(self, doc: Doc[TranslationItem], mode: Mode) -> str | None:
+        """The primary reference, which chrF++ and BLEU compare against (for exports)."""
+        return doc.fields["refs"][0]
+
     # -- scoring --------------------------------------------------------------------------
     def score(
         self, doc: Doc[TranslationItem], ctx: PromptContext, response: Response, request: Request

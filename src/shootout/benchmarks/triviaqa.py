@@ -135,6 +135,10 @@ class TriviaQA(Benchmark):
         sampling = ctx.sampling if ctx.sampling.stop else replace(ctx.sampling, stop=STOP)
         return GenerateRequest(prompt=text, sampling=sampling)
 
+    def gold(self, doc: Doc[TriviaQAItem], mode: Mode) -> str | None:
+        """The canonical answer (for exports; any of its aliases also scores)."""
+        return doc.fields["value"]
+
     def score(self, doc: Doc[TriviaQAItem], ctx: PromptContext, response: Response,
               request: Request) -> ItemScore:
         if not isinstance(response, GenerateResponse):
