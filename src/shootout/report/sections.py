@@ -64,7 +64,15 @@ def _plugins() -> dict[str, SectionFn]:
 def _all() -> dict[str, SectionFn]:
     # the built-in sections register on import (availability imports coding and loadtest
     # first: their ids stay as they were)
-    from . import availability, coding, judged, loadtest, prompt_sensitivity  # noqa: F401
+    # (translation last: the earlier sections keep their ids)
+    from . import (  # noqa: F401
+        availability,
+        coding,
+        judged,
+        loadtest,
+        prompt_sensitivity,
+        translation,
+    )
 
     return {**_plugins(), **_SECTIONS}
 

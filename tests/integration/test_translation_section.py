@@ -1,0 +1,50 @@
+"""The report's translation section: every corpus metric of a translation benchmark per model
+(the main table has chrF++ only), equal to the results' figures, with sacrebleu's signatures,
+in the Markdown and the HTML report; a real run on the fake OpenAI server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from shootout.analysis.formatting import ci, pct
+from shootout.analysis.results import build_results
+from shootout.cli.main import main
+from shootout.report.build import build_report
+from shootout.report.html import render_html
+from shootout.report.markdown import render_markdown
+from shootout.report.translation import translation_section
+from shootout.store import Store
+from shootout.testing import FakeOpenAIServer
+
+
+def test_every_corpus_metric_per_model_with_its_signature(
+        tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "s.sqlite"
+    with FakeOpenAIServer() as srv:
+        main(["run", "-m", "openai:a", "-m", "openai:b", "--base-url", srv.base_url,
+              "--no-progress", "-b", "translation_zh_en,gsm8k", "--limit", "6", "--json",
+              "--data-dir", str(data_dir), "--store", str(path)])
+    run_id = json.loads(capsys.readouterr().out)["run_id"]
+    store = Store(path)
+    report = build_report(store, [run_id])
+    content = translation_section(report)
+    assert content is not None
+    (table,) = content.tables
+    assert table.headers == ("translation_zh_en: model", "chrF++", "BLEU", "n")
+    scores = {(s.model, s.metric): s for s in build_results(store, [run_id]).runs[0].scores
+              if s.benchmark == "translation_zh_en"}
+    for row in table.rows:
+        model = row[0].text
+        for cell_, metric in zip(row[1:3], ("chrf", "bleu"), strict=True):
+            s = scores[(model, metric)]
+            assert cell_.text == f"{pct(s.score)} {ci(s.ci_low, s.ci_high)}"
+        assert row[3].text == "6"
+    assert "Signatures: chrF++ `nrefs:1|" in content.paragraphs[1]
+    assert "BLEU `nrefs:1|" in content.paragraphs[1] and "tok:13a" in content.paragraphs[1]
+    md = render_markdown(report, charts=False)
+    assert "\n## Translation\n" in md and "| translation_zh_en: model | chrF++ | BLEU | n |" in md
+    html = render_html(report)
+    assert 'id="table-translation-translation_zh_en"' in html and '"r">chrF++</th>' in html
