@@ -382,3 +382,94 @@ def test_an_answer_stopped_by_the_context_window_is_truncated(tmp_path, data_dir
 
     res = build_results(store, [asyncio.run(go())]).runs[0]
     assert {s.status for s in res.run.samples} == {"truncated"}
+
+
+DEPRECATED = json.dumps({"type": "error", "error": {
+    "type": "invalid_request_error", "message": "`temperature` is deprecated for this model."},
+    "request_id": "req_012"}).encode()  # Claude Opus 4.7's answer, verbatim
+
+
+def test_a_model_without_sampling_parameters_is_sent_none():
+    """Claude Opus 4.7 and later refuse temperature (and top_p, top_k): the parameter the
+    400 names is left out for the rest of the run, recorded, and the request sent again."""
+    async def go():
+        async with CannedServer(_documented_stream("end_turn"),
+                                script={0: (400, "application/json", [DEPRECATED])}) as srv:
+            out = await _canned(srv, "httpx", SEED, n=2)
+            return out, [b for _, b in srv.requests]
+
+    (responses, info), sent = asyncio.run(go())
+    assert [r.text for r in responses] == ["Hello!", "Hello!"]
+    assert sent[0]["temperature"] == 0.7
+    assert all("temperature" not in b for b in sent[1:]) and len(sent) == 3
+    assert info["param_policy"]["temperature"] is None
+    assert any(x["param"] == "temperature" and "deprecated" in x["message"]
+               for x in info["param_policy_learnt"])
+
+
+def test_adaptive_thinking_and_effort_are_sent_as_documented():
+    """`thinking=adaptive` (Opus 4.7 refuses budget_tokens): {type: adaptive}, no sampling
+    parameter, max_tokens = the request's + thinking_budget's head-room; effort goes in
+    output_config."""
+    async def go():
+        async with CannedServer(_documented_stream("end_turn")) as srv:
+            provider = AnthropicProvider("claude-opus-4-7", base_url=srv.base_url,
+                                         http="httpx", thinking="adaptive",
+                                         thinking_budget=4096, effort="high")
+            try:
+                await provider.generate(REQUEST)
+            finally:
+                await provider.aclose()
+            return srv.requests[0][1], provider.capabilities
+
+    body, caps = asyncio.run(go())
+    assert body["thinking"] == {"type": "adaptive"} and body["max_tokens"] == 4096 + 64
+    assert body["output_config"] == {"effort": "high"}
+    assert "temperature" not in body and "top_p" not in body and caps.reasoning
+
+
+def _thinking_stream(details: dict | None, thinking_text: bool = True) -> list[bytes]:
+    """A thinking block (its summary streamed or not), then the answer; the API's own count
+    of thinking tokens where `details` gives it (anthropic-sdk-python's fixtures)."""
+    def delta(i: int, d: dict) -> bytes:
+        return _ev("content_block_delta", {"type": "content_block_delta", "index": i, "delta": d})
+
+    usage = {"output_tokens": 106, **({"output_tokens_details": details} if details else {})}
+    return [
+        _ev("message_start", {"type": "message_start", "message": {
+            "id": "msg_1", "type": "message", "role": "assistant", "content": [],
+            "model": "claude-x", "usage": {"input_tokens": 28, "output_tokens": 1}}}),
+        _ev("content_block_start", {"type": "content_block_start", "index": 0,
+                                    "content_block": {"type": "thinking", "thinking": ""}}),
+        *([delta(0, {"type": "thinking_delta", "thinking": "Let me think."})]
+          if thinking_text else []),
+        delta(0, {"type": "signature_delta", "signature": "EqQB"}),
+        _ev("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        _ev("content_block_start", {"type": "content_block_start", "index": 1, "content_block": {
+            "type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {}}}),
+        delta(1, {"type": "input_json_delta", "partial_json": '{"query": "eclipse"}'}),
+        _ev("content_block_stop", {"type": "content_block_stop", "index": 1}),
+        _ev("content_block_start", {"type": "content_block_start", "index": 2,
+                                    "content_block": {"type": "text", "text": ""}}),
+        delta(2, {"type": "text_delta", "text": "Hi"}),
+        _ev("content_block_stop", {"type": "content_block_stop", "index": 2}),
+        _ev("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn"},
+                              "usage": usage}),
+        _ev("message_stop", {"type": "message_stop"}),
+    ]
+
+
+@pytest.mark.parametrize("details, streamed, expected", [
+    ({"thinking_tokens": 67}, True, 67),   # the API's count, not 106 less the answer's
+    ({"thinking_tokens": 67}, False, 67),  # display "omitted": no thinking text at all
+    (None, True, 105),                     # no count: the output less the answer (1 token)
+])
+def test_thinking_tokens_are_the_apis_count_and_a_server_tool_is_no_call(
+        details, streamed, expected):
+    async def go():
+        async with CannedServer(_thinking_stream(details, streamed)) as srv:
+            return await _canned(srv, "httpx")
+
+    (resp,), _ = asyncio.run(go())
+    assert resp.text == "Hi" and resp.tool_calls == ()
+    assert resp.usage.completion_tokens == 106 and resp.usage.reasoning_tokens == expected

@@ -13,22 +13,27 @@ API's docs say new ones may be added. HTTP 429 and 529 (overloaded) are retried,
 Claude Sonnet 4.5, Haiku 4.5, Opus 4.1 and later refuse `temperature` and `top_p` together
 (HTTP 400 "`temperature` and `top_p` cannot both be specified for this model"): on that error
 `top_p` is left out, for the rest of the run, as the parameter policy records it
-(`param_policy_learnt` in the run manifest), and the request is sent again.
+(`param_policy_learnt` in the run manifest), and the request is sent again. Claude Opus 4.7
+and later take no sampling parameter ("`temperature` is deprecated for this model."): the one
+named is left out the same way.
 Tool use: a request's `tools` go out as `{"name", "description", "input_schema"}` and its
 `tool_choice` as `{"type": "auto" | "any" | "none"}` ("required" is "any"); a `tool_use`
 block (`content_block_start` with its id and name, then `input_json_delta` pieces of its
 input) comes back as a tool call.
 
-Extended thinking (`thinking_budget`): the time to the first thinking token and to the first
-answer token are kept apart. The API bills thinking as output but does not count it apart,
-and Claude 4 models stream a summary of it, so the thinking tokens are the output tokens less
-an estimate of the answer's (about 4 characters a token).
+Extended thinking (`thinking_budget`; `thinking=adaptive` for Claude Opus 4.7 and later, which
+refuse a budget): the time to the first thinking token and to the first answer token are kept
+apart. The thinking tokens are the API's `output_tokens_details.thinking_tokens` where given;
+otherwise (the API bills thinking as output, and Claude 4 models stream a summary of it) the
+output tokens less an estimate of the answer's (about 4 characters a token). A
+`server_tool_use` block (a tool the API runs, e.g. web search) is no call for the client.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from dataclasses import replace
 from typing import Any, ClassVar, Literal
@@ -61,6 +66,10 @@ _KNOWN_EVENTS = {"message_start", "content_block_start", "content_block_delta",
                  "content_block_stop", "message_delta", "message_stop", "ping", "error"}
 # what recent models answer (HTTP 400, no `param` field) to temperature and top_p together
 _NOT_BOTH = "`temperature` and `top_p` cannot both be specified"
+# what models without sampling parameters answer (Claude Opus 4.7: "`temperature` is
+# deprecated for this model."): the parameter named is left out
+_REFUSED_SAMPLING = re.compile(
+    r"`?(temperature|top_p|top_k)`? (?:is|are) (?:deprecated|not supported|no longer supported)")
 
 
 class AnthropicOptions(BatchOptions):
@@ -76,8 +85,15 @@ class AnthropicOptions(BatchOptions):
         "auto", description="HTTP stack, as for openai: aiohttp through httpx-aiohttp (pip "
         "install 'shootout[fast]'), or httpx; auto: aiohttp where httpx-aiohttp is installed")
     thinking_budget: int | None = Field(
-        None, ge=1024, description="extended thinking: budget_tokens (at least 1024)"
+        None, ge=1024, description="extended thinking: budget_tokens (at least 1024); with "
+        "thinking=adaptive, the tokens added to each request's max_tokens for the thinking"
     )
+    thinking: Literal["enabled", "adaptive"] = Field(
+        "enabled", description="with thinking_budget: enabled sends {type: enabled, "
+        "budget_tokens}; adaptive sends {type: adaptive} (Claude Opus 4.7 and later, which "
+        "refuse budget_tokens) and the model decides how long to think")
+    effort: Literal["low", "medium", "high", "xhigh", "max"] | None = Field(
+        None, description="output_config.effort (Claude Opus 4.5 and later)")
     extra_body: dict[str, Any] = Field(default_factory=dict, description="extra request fields")
     param_policy: dict[str, str | None] = Field(
         default_factory=dict,
@@ -137,6 +153,10 @@ class AnthropicProvider(BaseProvider):
         identity = f"{self.model_id}@{self.base_url}"
         if self.options.thinking_budget is not None:
             identity += f"#thinking={self.options.thinking_budget}"
+            if self.options.thinking == "adaptive":
+                identity += ":adaptive"
+        if self.options.effort is not None:
+            identity += f"#effort={self.options.effort}"
         if self.options.extra_body:
             blob = json.dumps(self.options.extra_body, sort_keys=True).encode()
             identity += "#" + hashlib.sha256(blob).hexdigest()[:12]
@@ -170,7 +190,12 @@ class AnthropicProvider(BaseProvider):
         if system := [m.content for m in request.messages if m.role == "system"]:
             body["system"] = "\n\n".join(system)
         budget = self.options.thinking_budget
-        if budget is not None:
+        if budget is not None and self.options.thinking == "adaptive":
+            # no budget to send: max_tokens bounds thinking and answer together, so the
+            # answer gets the request's budget on top of the thinking's head-room
+            body["thinking"] = {"type": "adaptive"}
+            body["max_tokens"] = budget + s.max_tokens
+        elif budget is not None:
             # thinking takes no temperature or top_p but the defaults, and its budget must be
             # below max_tokens: the answer gets the request's budget on top of the thinking
             body["thinking"] = {"type": "enabled", "budget_tokens": budget}
@@ -180,6 +205,8 @@ class AnthropicProvider(BaseProvider):
             body["temperature"] = s.temperature
             if s.top_p < 1.0:  # recent models refuse temperature and top_p together
                 body["top_p"] = s.top_p
+        if self.options.effort is not None:
+            body["output_config"] = {"effort": self.options.effort}
         if s.stop:
             body["stop_sequences"] = list(s.stop)
         if request.tools:
@@ -201,19 +228,27 @@ class AnthropicProvider(BaseProvider):
             try:
                 return await self.http.redacting(self._stream({**body, "stream": True}))
             except RejectedRequestError as e:
-                if not self._learn_top_p(e, body):
+                if not self._learn_sampling(e, body):
                     raise
 
-    def _learn_top_p(self, error: RejectedRequestError, sent: dict[str, Any]) -> bool:
-        """A model that refuses temperature and top_p together: top_p is left out from now
-        on (recorded once, as `ParamPolicy.learn` records what it learns). False where this
-        request sent no top_p of ours (one in `extra_body` is the user's to fix)."""
-        if (error.status != 400 or _NOT_BOTH not in error.detail or "top_p" not in sent
-                or "top_p" in self.options.extra_body):
+    def _learn_sampling(self, error: RejectedRequestError, sent: dict[str, Any]) -> bool:
+        """A model that refuses temperature and top_p together (top_p is left out), or a
+        sampling parameter at all (Claude Opus 4.7: that one is left out): from now on, as
+        `ParamPolicy.learn` records what it learns. False where this request sent no such
+        parameter of ours (one in `extra_body` is the user's to fix)."""
+        if error.status != 400:
             return False
-        if "top_p" not in self.policy.rules:  # else learnt from a request sent beside this
-            self.policy.rules["top_p"] = None
-            self.policy.learnt.append({"param": "top_p", "action": "left out",
+        if _NOT_BOTH in error.detail:
+            param = "top_p"
+        elif m := _REFUSED_SAMPLING.search(error.detail):
+            param = m.group(1)
+        else:
+            return False
+        if param not in sent or param in self.options.extra_body:
+            return False
+        if param not in self.policy.rules:  # else learnt from a request sent beside this
+            self.policy.rules[param] = None
+            self.policy.learnt.append({"param": param, "action": "left out",
                                        "code": None, "message": error.detail})
         return True
 
@@ -261,6 +296,9 @@ class _MessageAccumulator:
         self.stopped = False
         # tool_use blocks by content index: (id, name, input JSON pieces)
         self.tools: dict[int, tuple[str, str, list[str]]] = {}
+        # blocks of tools the API runs itself (server_tool_use: web search...): their input
+        # streams as a tool_use's does, but they are no call for the client to answer
+        self.server_blocks: set[int] = set()
         # event types this client does not know (new ones may come): skipped, counted
         self.unknown: dict[str, int] = {}
 
@@ -297,10 +335,15 @@ class _MessageAccumulator:
 
     def _block_start(self, event: dict[str, Any]) -> None:
         block = event.get("content_block")
-        if isinstance(block, dict) and block.get("type") == "tool_use":
+        if isinstance(block, dict) and block.get("type") in ("tool_use", "server_tool_use",
+                                                             "mcp_tool_use"):
             index = event.get("index")
             if not isinstance(index, int):
-                raise RetryableProviderError("/messages: tool_use block without an index")
+                raise RetryableProviderError(f"/messages: {block['type']} block without an "
+                                             "index")
+            if block["type"] != "tool_use":
+                self.server_blocks.add(index)
+                return
             self.tools[index] = (str(block.get("id", "")), str(block.get("name", "")), [])
 
     def _usage(self, usage: Any) -> None:
@@ -318,6 +361,8 @@ class _MessageAccumulator:
                 self.first_answer = arrival
             self.chunk_times.append(arrival)
         elif kind == "input_json_delta" and isinstance(delta.get("partial_json"), str):
+            if index in self.server_blocks:
+                return
             if index not in self.tools:
                 raise RetryableProviderError("/messages: input_json_delta outside a tool_use")
             self.tools[index][2].append(delta["partial_json"])
@@ -338,6 +383,12 @@ class _MessageAccumulator:
         text = "".join(self.text)
         thought = self.first_thinking is not None
         answer_tokens = estimate_tokens(text) if text else 0
+        # the API's own count where it gives one (output_tokens_details.thinking_tokens);
+        # else the output less an estimate of the answer's tokens
+        details = u.get("output_tokens_details")
+        counted = details.get("thinking_tokens") if isinstance(details, dict) else None
+        reasoning = (min(output, count(counted)) if counted is not None
+                     else max(0, output - answer_tokens) if thought else 0)
         return GenerateResponse(
             text=text,
             reasoning="".join(self.thinking) or None,
@@ -348,7 +399,7 @@ class _MessageAccumulator:
                 completion_tokens=output,
                 cached_tokens=read,
                 cache_write_tokens=write,
-                reasoning_tokens=max(0, output - answer_tokens) if thought else 0,
+                reasoning_tokens=reasoning,
             ),
             timing=Timing(
                 ttft=self.chunk_times[0] if self.chunk_times else None,

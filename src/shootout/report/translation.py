@@ -29,7 +29,8 @@ def _is_translation(bench: str) -> bool:
 @register_section(TITLE)
 def translation_section(report: Report) -> SectionContent | None:
     benches = [b.name for b in report.data.benchmarks if _is_translation(b.name)]
-    tables, signatures = [], {}
+    tables: list[Table] = []
+    signatures: dict[str, str] = {}
     for bench in benches:
         labels = [m for m in report.data.labels if report.data.rows.get((m, bench))]
         metrics = [k for k in ORDER if any(s.metric == k for m in labels
