@@ -172,6 +172,13 @@ def test_gemini_thinking_tokens_not_streamed() -> None:
       "completion_tokens_details": {"reasoning_tokens": 98}}, (10, 100, 98)),
     ({"prompt_tokens": 10, "completion_tokens": 2, "total_tokens": 50,
       "completion_tokens_details": {"reasoning_tokens": 0}}, (10, 2, 0)),
+    # xAI's Grok: reasoning counted apart from the completion, in the total (Google Cloud's
+    # "Reasoning for Grok models" example): added to the completion's
+    ({"prompt_tokens": 663, "completion_tokens": 50, "total_tokens": 837,
+      "completion_tokens_details": {"reasoning_tokens": 124}}, (663, 174, 124)),
+    # a reasoning count inside the completion, a total that happens to exceed: as reported
+    ({"prompt_tokens": 10, "completion_tokens": 100, "total_tokens": 130,
+      "completion_tokens_details": {"reasoning_tokens": 98}}, (10, 100, 98)),
     # totals that add up, fall short, or are missing or garbage: as reported
     ({"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}, (10, 5, 0)),
     ({"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 12}, (10, 5, 0)),
@@ -396,3 +403,24 @@ def test_a_response_without_usage_estimates_its_prompt_tokens(stream: bool) -> N
         r, _ = _generate("m", srv, stream=stream)
     assert r.usage.estimated and r.usage.completion_tokens > 0
     assert r.usage.prompt_tokens == estimate_tokens("Count to three.") > 0
+
+
+# -- Ollama: parallel tool calls streamed whole, each with its own id, all at index 0 --------
+def _ollama_call(call_id: str, path: str) -> dict[str, Any]:
+    """ollama/ollama#15457 (Ollama 0.20.x): every call of a parallel answer at index 0."""
+    call = {"id": call_id, "index": 0, "type": "function", "function": {
+        "name": "file_write", "arguments": json.dumps({"filePath": path})}}
+    return {"id": "chatcmpl-763", "object": "chat.completion.chunk", "created": 1732922184,
+            "model": "qwen2.5-coder:7b", "system_fingerprint": "fp_ollama",
+            "choices": [{"index": 0, "finish_reason": None, "delta": {
+                "role": "assistant", "content": "", "tool_calls": [call]}}]}
+
+
+def test_parallel_calls_at_one_index_with_their_own_ids_stay_apart() -> None:
+    stream = _sse(_ollama_call("call_abc123", "hello.py"), _ollama_call("call_def456", "world.py"),
+                  {"id": "chatcmpl-763", "object": "chat.completion.chunk", "choices": [
+                      {"index": 0, "delta": {"content": ""}, "finish_reason": "tool_calls"}]})
+    with _Server(stream) as srv:
+        r, _ = _generate("qwen2.5-coder:7b", srv)
+    assert [(c.id, c.name, json.loads(c.arguments)["filePath"]) for c in r.tool_calls] == [
+        ("call_abc123", "file_write", "hello.py"), ("call_def456", "file_write", "world.py")]

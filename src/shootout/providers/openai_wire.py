@@ -35,7 +35,8 @@ def usage_of(u: dict[str, Any]) -> Usage:
     and gives no `completion_tokens_details`, but counts it in `total_tokens` (prompt 9,
     completion 3, total 105): where a total exceeds prompt + completion and no reasoning
     count is given, the difference is taken as reasoning tokens and added to the completion's,
-    so that cost and output throughput see it."""
+    so that cost and output throughput see it. xAI's Grok gives a reasoning count outside the
+    completion's (the total is prompt + completion + reasoning): it is added the same way."""
     details = u.get("prompt_tokens_details")
     details = details if isinstance(details, dict) else {}
     out_details = u.get("completion_tokens_details")
@@ -44,10 +45,14 @@ def usage_of(u: dict[str, Any]) -> Usage:
     reasoning = count(out_details.get("reasoning_tokens"))
     counted = all(type(u.get(k)) is int and u[k] >= 0 for k in ("prompt_tokens",
                                                                  "completion_tokens"))
+    unreported = count(u.get("total_tokens")) - prompt - completion
     if counted and out_details.get("reasoning_tokens") is None:
-        unreported = count(u.get("total_tokens")) - prompt - completion
         if unreported > 0:
             reasoning, completion = unreported, completion + unreported
+    elif counted and reasoning > 0 and unreported == reasoning:
+        # xAI's Grok counts its reasoning apart from the completion (prompt 663, completion
+        # 50, reasoning 124, total 837): it is added to the completion's, as above
+        completion += reasoning
     return Usage(
         prompt_tokens=prompt,
         completion_tokens=completion,
@@ -138,8 +143,11 @@ class _StreamAccumulator:
         self.fingerprint: str | None = None
         self.done = False
         self.saw_choice = False
-        # streamed tool calls by their index: [id, name, argument pieces]
-        self.tool_calls: dict[int, tuple[list[str], list[str], list[str]]] = {}
+        # streamed tool calls by (index, k): [id, name, argument pieces]; k counts the calls
+        # a server gave one index (Ollama streams parallel calls whole, each with its own id
+        # and all at index 0: a new id at an index starts a new call)
+        self.tool_calls: dict[tuple[int, int], tuple[list[str], list[str], list[str]]] = {}
+        self._call_at: dict[int, int] = {}  # index -> its current k
 
     def add(self, arrival: float, chunk: dict[str, Any]) -> None:
         if isinstance(chunk.get("model"), str):
@@ -196,7 +204,12 @@ class _StreamAccumulator:
             index = d.get("index", len(self.tool_calls)) if isinstance(d, dict) else None
             if not isinstance(index, int) or not isinstance(fn, dict | None):
                 raise RetryableProviderError("stream tool call is not an indexed object")
-            call_id, name, args = self.tool_calls.setdefault(index, ([], [], []))
+            k = self._call_at.setdefault(index, 0)
+            new_id = d.get("id")
+            if (old := self.tool_calls.get((index, k))) and old[0] and isinstance(new_id, str) \
+                    and new_id and new_id != old[0][0]:
+                k = self._call_at[index] = k + 1
+            call_id, name, args = self.tool_calls.setdefault((index, k), ([], [], []))
             fn = fn or {}
             for value, into in ((d.get("id"), call_id), (fn.get("name"), name),
                                 (fn.get("arguments"), args)):
