@@ -424,3 +424,37 @@ def test_parallel_calls_at_one_index_with_their_own_ids_stay_apart() -> None:
         r, _ = _generate("qwen2.5-coder:7b", srv)
     assert [(c.id, c.name, json.loads(c.arguments)["filePath"]) for c in r.tool_calls] == [
         ("call_abc123", "file_write", "hello.py"), ("call_def456", "file_write", "world.py")]
+
+
+# -- OpenAI: at most 4 stop sequences --------------------------------------------------------
+TOO_MANY_STOPS = json.dumps({"error": {  # verbatim (continuedev/continue#2461)
+    "message": "Invalid 'stop': array too long. Expected an array with maximum length 4, but "
+    "got an array with length 5 instead.", "type": "invalid_request_error", "param": "stop",
+    "code": "array_above_max_length"}}).encode()
+
+
+def test_five_stop_sequences_are_cut_to_four_and_the_fifth_applied_here() -> None:
+    """openai-python: `stop` is "Up to 4 sequences"; HumanEval's base-model prompt has 5.
+    The 400 is learnt once (the first 4 sent from then on, recorded) and the answer is cut at
+    the fifth, which the endpoint no longer knows of."""
+    stops = ("\nclass", "\ndef", "\n#", "\nif", "\nprint")
+    request = GenerateRequest(prompt="def f():\n", sampling=Sampling(max_tokens=64, stop=stops))
+    answer = {"id": "c", "object": "text_completion", "model": "davinci-002", "choices": [
+        {"text": "    return 1\nprint(f())\n", "index": 0, "finish_reason": "length"}],
+        "usage": {"prompt_tokens": 4, "completion_tokens": 9, "total_tokens": 13}}
+
+    async def go() -> tuple[list[GenerateResponse], Any]:
+        provider = OpenAIProvider("davinci-002", base_url=srv.base_url, stream=False)
+        try:
+            return [await provider.generate(request) for _ in range(2)], provider.info()
+        finally:
+            await provider.aclose()
+
+    with _Server((400, "application/json", TOO_MANY_STOPS),
+                 (200, "application/json", json.dumps(answer).encode())) as srv:
+        responses, info = asyncio.run(go())
+        sent = [b["stop"] for b in srv.bodies]
+    assert sent == [list(stops), list(stops[:4]), list(stops[:4])]
+    assert [(r.text, r.finish_reason) for r in responses] == [("    return 1", "stop")] * 2
+    assert info["param_limits"] == {"stop": 4}
+    assert info["param_policy_learnt"][0]["action"] == "cut to its first 4"

@@ -56,7 +56,7 @@ from .openai_wire import (
     parse_completion,
     with_prompt_estimate,
 )
-from .param_policy import ParamPolicy, reasoning_by_name
+from .param_policy import ParamPolicy, cut_at_stops, reasoning_by_name
 from .replicas import (
     EndpointOptions,
     Replica,
@@ -313,6 +313,11 @@ class OpenAIProvider(BaseProvider):
             self._live_answered.set()  # whatever came of it: waiters stop waiting
         if response.fingerprint:
             self._fingerprints.add(response.fingerprint)
+        if len(request.sampling.stop) > self.policy.limits.get("stop", len(request.sampling.stop)):
+            # the endpoint took the first few stop sequences: the answer is cut at the rest here
+            cut = cut_at_stops(response.text, request.sampling.stop)
+            if cut is not None and response.finish_reason != "tool_calls":
+                response = replace(response, text=cut, finish_reason="stop")
         return with_prompt_estimate(response, request)
 
     def _generate_body(self, request: GenerateRequest) -> tuple[dict[str, Any], str]:

@@ -17,6 +17,11 @@ from a message that names exactly one sampling parameter unambiguously (`invalid
 A policy maps a parameter to its new name, or to None (leave it out). It is given in the run
 config (`param_policy:`) or learnt from such an error, once per parameter and model; what was
 learnt, and why, goes into the run manifest.
+
+OpenAI takes at most 4 stop sequences ("Invalid 'stop': array too long. Expected an array with
+maximum length 4, but got an array with length 5 instead.", code `array_above_max_length`):
+a list parameter refused for its length is cut to the length the error gives (`limits`), and
+the provider cuts the answer at the sequences left out itself (`cut_at_stops`).
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ LEARNABLE = frozenset({"max_tokens", "temperature", "top_p", "stop", "seed"})
 RENAMES = {"max_tokens": "max_completion_tokens"}
 _USE_INSTEAD = re.compile(r"[Uu]se '([A-Za-z_]+)' instead")
 _REJECTION_CODES = {"unsupported_parameter", "unsupported_value"}
+_TOO_LONG = "array_above_max_length"
+_MAX_LENGTH = re.compile(r"maximum length (\d+)")
 # where an error body names no `param` (Moonshot: "invalid temperature: only 1 is allowed for
 # this model"), the parameter its message names unambiguously: `invalid NAME`, `NAME` in
 # backticks or single quotes ("Unsupported parameter: 'max_tokens' ...")
@@ -73,10 +80,14 @@ class ParamPolicy:
     def __init__(self, configured: Mapping[str, str | None]) -> None:
         self.rules: dict[str, str | None] = dict(configured)
         self.learnt: list[dict[str, Any]] = []
+        self.limits: dict[str, int] = {}  # a list parameter's most items (learnt)
 
     def apply(self, body: dict[str, Any]) -> dict[str, Any]:
         """`body` with each parameter of the policy renamed or left out."""
         out = dict(body)
+        for param, most in self.limits.items():
+            if isinstance(out.get(param), list) and len(out[param]) > most:
+                out[param] = out[param][:most]
         for param, target in self.rules.items():
             if param not in out:
                 continue
@@ -88,6 +99,8 @@ class ParamPolicy:
     def learn(self, error: RejectedRequestError, sent: Mapping[str, Any]) -> bool:
         """Learn from a 400 that names a parameter this request sent; False when there is
         nothing (new) to learn, so the caller gives up rather than loops."""
+        if error.code == _TOO_LONG:
+            return self._learn_limit(error, sent)
         param, value_only = error.param, error.code == "unsupported_value"
         if param is None:  # the message may name it (Moonshot)
             param = _named_param(error.detail)
@@ -114,9 +127,25 @@ class ParamPolicy:
         })
         return True
 
+    def _learn_limit(self, error: RejectedRequestError, sent: Mapping[str, Any]) -> bool:
+        """A list parameter refused for its length: cut to the length the error names."""
+        param, m = error.param, _MAX_LENGTH.search(error.detail)
+        if (error.status != 400 or param not in LEARNABLE or m is None
+                or not isinstance(sent.get(param), list)):
+            return False
+        most = int(m.group(1))
+        if not 0 < most < len(sent[param]) or self.limits.get(param, most + 1) <= most:
+            return False  # nothing to cut, or cut already: the endpoint is confused, not us
+        self.limits[param] = most
+        self.learnt.append({"param": param, "action": f"cut to its first {most}",
+                            "code": error.code, "message": error.detail})
+        return True
+
     def info(self) -> dict[str, Any]:
         """For the run manifest: the policy in force and what of it was learnt."""
         out: dict[str, Any] = {"param_policy": dict(self.rules)} if self.rules else {}
+        if self.limits:
+            out["param_limits"] = dict(self.limits)
         if self.learnt:
             out["param_policy_learnt"] = list(self.learnt)
         return out
@@ -129,3 +158,10 @@ def _named_param(message: str) -> str | None:
         return None
     names = {name for m in _PARAM_NAMED.finditer(message) for name in m.groups() if name}
     return names.pop() if len(names) == 1 else None
+
+
+def cut_at_stops(text: str, stops: tuple[str, ...]) -> str | None:
+    """`text` up to the first of `stops` in it (as a server cuts at its stop sequences), or
+    None where none is in it."""
+    ends = [i for stop in stops if stop and (i := text.find(stop)) >= 0]
+    return text[:min(ends)] if ends else None
