@@ -132,11 +132,19 @@ def _radar(report: Report) -> RadarSpec | None:
 
 
 def pareto_front(points: list[Point]) -> tuple[str, ...]:
-    """Labels of points no other point beats on both axes (lower x, higher y)."""
+    """Labels of points no other point beats on both axes (lower x, higher y). Values equal
+    but for float rounding (91.33333333333334 and 91.33333333333333 points) are ties."""
+    def le(a: float, b: float) -> bool:
+        return a <= b or math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+
+    def lt(a: float, b: float) -> bool:
+        return not le(b, a)
+
     front = []
     for p in points:
         dominated = any(
-            q.x <= p.x and q.y >= p.y and (q.x < p.x or q.y > p.y) for q in points if q is not p
+            le(q.x, p.x) and le(p.y, q.y) and (lt(q.x, p.x) or lt(p.y, q.y))
+            for q in points if q is not p
         )
         if not dominated:
             front.append(p)

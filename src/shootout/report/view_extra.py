@@ -104,8 +104,9 @@ def efficiency(report: Report) -> dict[str, Any]:
                     "stored request at the resolved price, cached or not: the price of "
                     "reproducing the results. TTFT is the time to the first streamed token of "
                     "generation requests; throughput is output tokens per second of "
-                    "streaming. Serving cost follows active parameters: the last row divides "
-                    "the output price by them." + _judging_note(report)
+                    "streaming." + (" Serving cost follows active parameters: the last row "
+                                    "divides the output price by them."
+                                    if any(arch.values()) else "") + _judging_note(report)
                     + _estimated_note(report)}
 
 
@@ -179,10 +180,12 @@ def latency(report: Report) -> dict[str, Any]:
         ))
     return {"table": Table("latency", ("Model", "Requests", "Latency p50 (ms)",
                                        "Latency p90 (ms)", "TTFT p50 (ms)",
-                                       "Decode tokens/s p50"), tuple(rows)),
+                                       "Output tokens/s p50"), tuple(rows)),
             "note": "Latency is the end-to-end time of each stored request (log-likelihood "
                     "requests score every option in one call); responses served from the cache "
-                    "keep the timing of their first call."}
+                    "keep the timing of their first call. Output tokens/s is each generation's "
+                    "output tokens over its end-to-end time (the time to the first token "
+                    "included; the efficiency table's TPOT is the decode alone)."}
 
 
 def long_context(report: Report) -> dict[str, Any]:
