@@ -413,3 +413,20 @@ def test_html_element_ids_are_unique_and_anchors_reach_their_sections(tmp_path) 
         assert anchors and anchors <= set(ids)
         for a in anchors:  # each TOC entry leads to its section, not to a table in it
             assert re.search(rf'<section id="{a}">', page), a
+
+
+def test_a_profile_without_a_recommendation_names_no_best_single_model(sample_store) -> None:
+    """Where the ranking recommends no model (its top one was scored on fewer items), the
+    routing rows under it do not call that model the best; the note says why, and why a
+    model's profile score there may differ from the ranking's."""
+    from shootout.report.view import _routing
+
+    report = build_report(_store(sample_store), [RUN_ID])
+    r = report.routing[0]
+    told = _routing(r, 0, recommended=False)
+    assert told["routing"].rows[0][0].text == "Top single model (shared items)"
+    assert "it is not recommended (see above)" in told["routing_note"]
+    assert "this profile's mix of requests" in told["routing_note"]
+    plain = _routing(r, 0, recommended=True)
+    assert plain["routing"].rows[0][0].text == "Best single model"
+    assert "not recommended" not in plain["routing_note"]

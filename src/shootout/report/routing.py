@@ -38,11 +38,19 @@ HEADERS = ("", "Policy", "Routes", "Quality (%) [95% CI]", "Δ vs best single (p
            "Cost per 1k requests", "Profile score")
 
 
-def best_rows(r: Routing, index: int) -> Table:
-    """The use-case section's two rows: the best single model and the best routing policy."""
+def best_rows(r: Routing, index: int, *, recommended: bool = True) -> Table:
+    """The use-case section's two rows: the best single model and the best routing policy
+    (`recommended` False: the ranking recommends no model, so the first row is the top one on
+    the shared items, not a "best")."""
     single, best = r.single, r.best
+    head = "Best single model" if recommended else "Top single model (shared items)"
     return Table(f"routing-best-{index}", HEADERS,
-                 (_row("Best single model", single, r), _row("Best routing", best, r)), left_cols=3)
+                 (_row(head, single, r), _row("Best routing", best, r)), left_cols=3)
+
+
+COST_BASIS = ("Profile scores in these rows price each policy on this profile's mix of "
+              "requests (the ranking above prices a model on all of its own), so a model's two "
+              "scores can differ in the last digits.")
 
 
 def gain_sentence(r: Routing) -> str:

@@ -12,7 +12,7 @@ from ..runner.adaptive import adaptive_text
 from ..scores import Score
 from . import function_calling, integration, safety  # noqa: F401  (register their sections)
 from .build import Report
-from .routing import best_rows, gain_sentence
+from .routing import COST_BASIS, best_rows, gain_sentence
 from .sections import extra_sections
 from .tables import Table, TCell, cell, date, lcell
 from .view_extra import (
@@ -281,13 +281,17 @@ def rankings(report: Report) -> list[dict[str, Any]]:
             "table": Table(f"profile-{len(out)}", ("#", "Model", "Score ± 95%", "Quality (%)",
                                                    "Cost score", "Latency score", "vs #1"),
                            tuple(rows), left_cols=0) if rows else None,
-            **_routing(routes.get(rk.profile.name), len(out)),
+            **_routing(routes.get(rk.profile.name), len(out), recommended=not rk.caveat),
         })
     return out
 
 
-def _routing(r: Any, index: int) -> dict[str, Any]:
+def _routing(r: Any, index: int, *, recommended: bool) -> dict[str, Any]:
     """A profile's "best single model" vs "best routing" rows (`report.routing`), if any."""
     if r is None:
         return {"routing": None, "routing_note": ""}
-    return {"routing": best_rows(r, index), "routing_note": gain_sentence(r)}
+    note = gain_sentence(r) + " " + COST_BASIS
+    if not recommended:
+        note += (" The first row is the top model on the items every model was scored on; "
+                 "it is not recommended (see above).")
+    return {"routing": best_rows(r, index, recommended=recommended), "routing_note": note}
