@@ -165,3 +165,28 @@ def test_a_batch_run_killed_while_polling_resumes_without_resubmitting(
                             capture_output=True, text=True, timeout=120, env=env)
     row = next(line for line in report.stdout.splitlines() if "Time to first token" in line)
     assert "n/a (batch)" in row
+
+
+def test_a_reasoning_models_refused_parameters_are_learnt_from_the_batch(tmp_path):
+    """A reasoning model (o-series) refuses `max_tokens`, a temperature but 1 and `top_p`:
+    in a batch each line comes back HTTP 400 with the error body a direct call gets. Each is
+    learnt, as a direct call's is (once, though every request of the job was refused), and
+    the requests go out again in the next job, until one answers them."""
+    requests = [GenerateRequest(messages=(Message("user", f"question {i}?"),),
+                                sampling=Sampling(max_tokens=4096, temperature=0.0))
+                for i in range(3)]
+    with FakeOpenAIBatchServer(polls=1, reasoning_model=True) as srv:
+        batch = OpenAIProvider("o4-mini", base_url=srv.base_url, batch=True, batch_poll=0.02,
+                               batch_journal=str(tmp_path / "j.jsonl"))
+        got = asyncio.run(_ask(batch, requests))
+        jobs = srv.jobs
+        learnt = batch.policy.info()
+    assert all(r.text for r in got) and all(r.usage.batch for r in got)
+    last = jobs[-1]["lines"]
+    assert len(last) == 3 and all("max_tokens" not in line["body"]
+                                  and "max_completion_tokens" in line["body"] for line in last)
+    assert learnt["param_policy"] == {"max_tokens": "max_completion_tokens",
+                                      "temperature": None, "top_p": None}
+    assert [x["param"] for x in learnt["param_policy_learnt"]] == [
+        "max_tokens", "temperature", "top_p"]
+    assert len(jobs) == 4  # one job per parameter learnt, then the one answered

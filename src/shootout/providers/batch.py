@@ -29,7 +29,7 @@ from typing import Any, Protocol
 import httpx
 from pydantic import Field
 
-from ..errors import ProviderError, RetryableProviderError
+from ..errors import ProviderError, RejectedRequestError, RetryableProviderError
 from .base import ProviderOptions
 from .http import HTTPClient, parse_json, raise_for_status, transport_reason
 
@@ -42,6 +42,8 @@ class BatchResult:
     body: dict[str, Any] | None = None
     error: str | None = None
     retryable: bool = False
+    # an HTTP 4xx the request got, as a direct call raises it (a provider learns from it)
+    rejected: RejectedRequestError | None = None
 
 
 class BatchJobAPI(Protocol):
@@ -211,6 +213,8 @@ def _unwrap(result: BatchResult) -> dict[str, Any]:
     if result.body is not None:
         return result.body
     error = result.error or "no answer"
+    if result.rejected is not None:
+        raise result.rejected
     raise (RetryableProviderError if result.retryable else ProviderError)(f"batch: {error}")
 
 
@@ -281,9 +285,17 @@ def _openai_lines(text: str) -> dict[str, BatchResult]:
             continue
         err = _dict(entry.get("error")) or _dict(body.get("error"))
         code = str(err.get("code") or status or "error")
-        out[cid] = BatchResult(error=f"{code}: {str(err.get('message') or '')[:200]}",
+        message = str(err.get("message") or "")
+        rejected = None
+        if isinstance(status, int) and 400 <= status < 500 and status != 429:
+            rejected = RejectedRequestError(
+                f"batch: HTTP {status}: {code}: {message[:200]}", status,
+                param=err.get("param") if isinstance(err.get("param"), str) else None,
+                code=err.get("code") if isinstance(err.get("code"), str) else None,
+                detail=message)
+        out[cid] = BatchResult(error=f"{code}: {message[:200]}",
                                retryable=code in ("batch_expired", "batch_cancelled")
-                               or status in (429, 500, 502, 503))
+                               or status in (429, 500, 502, 503), rejected=rejected)
     return out
 
 

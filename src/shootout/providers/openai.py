@@ -293,8 +293,7 @@ class OpenAIProvider(BaseProvider):
     async def generate(self, request: GenerateRequest) -> GenerateResponse:
         body, path = self._generate_body(request)
         if self._batcher is not None:
-            answer = await self._batcher.submit(path, self._shaped({**body, "stream": False}))
-            return self.http.redact_answer(batch_response(answer, path))
+            return self._cut_at_stops(request, await self._batched(body, path))
         tag = len(self.pool.replicas) > 1  # which replica answered, where there is a choice
 
         async def send(r: Replica, sent: dict[str, Any], accepted: asyncio.Event
@@ -313,12 +312,35 @@ class OpenAIProvider(BaseProvider):
             self._live_answered.set()  # whatever came of it: waiters stop waiting
         if response.fingerprint:
             self._fingerprints.add(response.fingerprint)
-        if len(request.sampling.stop) > self.policy.limits.get("stop", len(request.sampling.stop)):
-            # the endpoint took the first few stop sequences: the answer is cut at the rest here
-            cut = cut_at_stops(response.text, request.sampling.stop)
-            if cut is not None and response.finish_reason != "tool_calls":
-                response = replace(response, text=cut, finish_reason="stop")
-        return with_prompt_estimate(response, request)
+        return with_prompt_estimate(self._cut_at_stops(request, response), request)
+
+    async def _batched(self, body: dict[str, Any], path: str) -> GenerateResponse:
+        """The request answered through a batch job; a parameter a line was refused for is
+        learnt as a direct call's is (`ParamPolicy.learn`), and the request goes in the next
+        job."""
+        while True:
+            sent = self._shaped({**body, "stream": False})
+            try:
+                answer = await self._batcher.submit(path, sent)  # type: ignore[union-attr]
+            except RejectedRequestError as e:
+                # another request of the same job may have learnt it already: then the body
+                # is shaped anew, and this request goes out as that one's will
+                if self._shaped({**body, "stream": False}) != sent or self.policy.learn(e, sent):
+                    continue
+                raise
+            return self.http.redact_answer(batch_response(answer, path))
+
+    def _cut_at_stops(self, request: GenerateRequest, response: GenerateResponse
+                      ) -> GenerateResponse:
+        """Where the endpoint took only the first few stop sequences (`ParamPolicy.limits`),
+        the answer cut at the rest here, as the server would have."""
+        stops = request.sampling.stop
+        if len(stops) <= self.policy.limits.get("stop", len(stops)):
+            return response
+        cut = cut_at_stops(response.text, stops)
+        if cut is None or response.finish_reason == "tool_calls":
+            return response
+        return replace(response, text=cut, finish_reason="stop")
 
     def _generate_body(self, request: GenerateRequest) -> tuple[dict[str, Any], str]:
         """The request body of a generation, and the path it goes to."""
