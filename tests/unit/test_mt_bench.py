@@ -647,3 +647,25 @@ def test_a_reasoning_models_answer_is_judged_without_its_thinking():
     assert _per_answer(mt, budget, reasoning=True) == (mt.default_max_tokens, 16384)
     assert mt.default_max_tokens == 1024
     assert _per_answer(mt, budget, reasoning=False) == (16384, 16384)
+
+
+def test_the_truncated_rate_counts_every_turns_answer(tmp_path):
+    """A first answer cut off by the output limit counts: 'bad' has its first turns cut and
+    its second turns not, so half of its answers were cut (the rate read the last turn's
+    alone, and said 0%)."""
+    from dataclasses import replace as replaced
+
+    class CutFirst(FakeProvider):
+        async def generate(self, request: GenerateRequest):
+            got = await super().generate(request)
+            first = request.messages is not None and len(request.messages) == 1
+            return replaced(got, finish_reason="length") if first else got
+
+    store = Store(tmp_path / "s.sqlite")
+    run_id = run(store, {"good": FakeProvider(model_id="good", answer=model_answer("GOOD")),
+                         "bad": CutFirst(model_id="bad", answer=model_answer("bad"))},
+                 judge=None)
+    rates = {(s.model, s.metric): s.truncated_rate
+             for s in build_results(store, [run_id]).runs[0].scores}
+    assert {v for (m, _), v in rates.items() if m == "bad"} == {0.5}
+    assert {v for (m, _), v in rates.items() if m == "good"} == {0.0}

@@ -32,7 +32,7 @@ from ..frozen import gc_paused
 from ..perf.prices import PriceTable
 from ..scores import Score
 from ..store import RunRecord, SampleRow, Store
-from ..store.rows import ANSWERED, EARLIER
+from ..store.rows import ANSWERED, EARLIER, EARLIER_CUT
 from .efficiency import efficiency_rows
 from .stats import summarize
 
@@ -273,9 +273,14 @@ def _extraction_failure_rate(ok: list[SampleRow]) -> float | None:
 
 
 def _truncated_rate(ok: list[SampleRow]) -> float | None:
-    """Of generated answers, the share cut off by the output limit."""
+    """Of generated answers, the share cut off by the output limit (a multi-turn sample's
+    every turn: its earlier answers and the cut ones among them are in its detail)."""
     gen = [r for r in ok if r.detail.get("mode") == "generative"]
-    return (sum(r.status == "truncated" for r in gen) / len(gen)) if gen else None
+    if not gen:
+        return None
+    answers = sum(1 + len(r.detail.get(EARLIER) or ()) for r in gen)
+    cut = sum((r.status == "truncated") + int(r.detail.get(EARLIER_CUT) or 0) for r in gen)
+    return cut / answers
 
 
 def _nan(x: float | None) -> float:

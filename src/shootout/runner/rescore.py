@@ -27,7 +27,7 @@ from ..errors import ConfigError
 from ..providers.base import GenerateRequest, LoglikelihoodRequest, Message, Sampling
 from ..providers.base import response_from_dict as _response
 from ..store import SampleRow, Store
-from ..store.rows import EARLIER
+from ..store.rows import EARLIER, EARLIER_CUT
 from .manifest import git_commit
 from .sample import score_stored
 
@@ -102,7 +102,7 @@ def rescore_run(db: Store, run_id: str, benchmarks: Sequence[str] | None = None,
                 "repeat": old.repeat, "group": old.group, "response_key": old.response_key}
         new = score_stored(b.bench, doc, ctx, _request(request), _response(response), base)
         # as stored (lists), keeping the earlier turns' responses, which nothing re-asks
-        kept = {EARLIER: old.detail[EARLIER]} if EARLIER in old.detail else {}
+        kept = {k: old.detail[k] for k in (EARLIER, EARLIER_CUT) if k in old.detail}
         new = replace(new, detail=json.loads(json.dumps({**new.detail, **kept})))
         out.samples += 1
         if any(getattr(new, k) != getattr(old, k) for k in (*_COMPARED, "detail")):

@@ -22,7 +22,7 @@ from ..providers.base import (
     response_to_dict,
     with_system_prompt,
 )
-from ..store.rows import EARLIER
+from ..store.rows import EARLIER, EARLIER_CUT
 from ..store.sqlite import SampleRow, Store
 from .pacing import Pacer
 from .retry import RetriesExhausted, RetryBudget, RetryPolicy, with_retries
@@ -71,6 +71,7 @@ async def run_sample(
     attempts = 0
     route = Route(job.provider, job.identity, job.repeat, job.cache, job.run_id, job.pacer)
     earlier: list[str] = []  # a multi-turn item's answers before its last (their tokens)
+    cut = 0  # of those, the answers cut off by the output limit
     while True:  # a multi-turn item sends its next turn built from the model's answer
         answer = await respond(route, store, request, retry)
         base["response_key"] = answer.key
@@ -87,6 +88,7 @@ async def run_sample(
         if follow is None:
             break
         earlier.append(answer.key)
+        cut += _status(response) == "truncated"
         request = with_system_prompt(follow, job.system_prompt)
     try:
         score = await _score(bench, doc, job.ctx, response, request)
@@ -94,7 +96,10 @@ async def run_sample(
         raise
     except Exception as e:  # the response stays cached: a rerun after a fix re-scores it
         return _with_earlier(_score_failed(base, e), earlier), attempts
-    return _with_earlier(scored_row(base, score, job.ctx, response), earlier), attempts
+    row = scored_row(base, score, job.ctx, response)
+    if cut:  # the truncated rate counts every turn's answer (`analysis.results`)
+        row = replace(row, detail={**row.detail, EARLIER_CUT: cut})
+    return _with_earlier(row, earlier), attempts
 
 
 def _with_earlier(row: SampleRow, earlier: list[str]) -> SampleRow:

@@ -14,6 +14,9 @@ ANSWERED = ("ok", "truncated")
 # the `detail` key naming the responses of a multi-turn sample's earlier turns: their tokens,
 # time and cost count with the sample's (`Store.read_run`, `analysis.efficiency`)
 EARLIER = "earlier_responses"
+# ... and how many of those earlier answers were cut off by the output limit (absent: none;
+# the last turn's is the sample's status): the truncated rate counts every turn's answer
+EARLIER_CUT = "earlier_truncated"
 
 # the `detail` key of a judged sample's judge records (MT-Bench, XSTest): {"model": the judge,
 # ...} with the response `key` of each request the judge was sent about the sample, at any
