@@ -669,3 +669,44 @@ def test_the_truncated_rate_counts_every_turns_answer(tmp_path):
              for s in build_results(store, [run_id]).runs[0].scores}
     assert {v for (m, _), v in rates.items() if m == "bad"} == {0.5}
     assert {v for (m, _), v in rates.items() if m == "good"} == {0.0}
+
+
+def test_the_manifest_and_methodology_say_the_temperature_is_per_category(tmp_path):
+    """The run's temperature (0.7 by default) was not what most questions were sent at: the
+    manifest's sampling gives FastChat's table, and the methodology says "per category"; a
+    temperature the user sets is the one shown."""
+    from shootout.report.build import build_report
+    from shootout.report.view_extra import _bench_table
+
+    def sampling(temperature: float | None) -> tuple[dict, str]:
+        store = Store(tmp_path / f"m{temperature}.db")
+        config = validate_config({
+            "models": [{"spec": "openai:g", "name": "good"}], "benchmarks": ["mt_bench"],
+            "limit": 2,
+            **({"sampling": {"temperature": temperature}} if temperature is not None else {})},
+            "test")
+        run_id = asyncio.run(Runner(config, store, policy=RetryPolicy(base_delay=0.0)).run(
+            {"good": FakeProvider(model_id="good", answer=model_answer("good"))}))
+        manifest = store.get_run(run_id)["manifest"]
+        table = _bench_table(build_report(store, [run_id]), run_id, manifest)
+        return (manifest["benchmarks"]["mt_bench"]["per_model"]["good"]["sampling"],
+                table.rows[0][6].text)
+
+    got, shown = sampling(None)
+    assert got["temperature_by_category"]["math"] == 0.0
+    assert got["temperature_by_category"]["writing"] == 0.7
+    assert shown.startswith("T=per category, ")
+    got, shown = sampling(0.3)
+    assert "temperature_by_category" not in got and shown.startswith("T=0.3, ")
+
+
+def test_a_run_without_a_judge_is_rescored_with_its_per_category_sampling(tmp_path):
+    """The manifest's sampling holds the per-category table, which is no `Sampling` field."""
+    from shootout.runner.rescore import rescore_run
+
+    store = Store(tmp_path / "r.db")
+    config = validate_config({"models": [{"spec": "openai:g", "name": "good"}],
+                              "benchmarks": ["mt_bench"], "limit": 2}, "test")
+    run_id = asyncio.run(Runner(config, store, policy=RetryPolicy(base_delay=0.0)).run(
+        {"good": FakeProvider(model_id="good", answer=model_answer("good"))}))
+    assert rescore_run(store, run_id).samples == 2

@@ -215,6 +215,11 @@ class Benchmark(ABC):
         used = self.fewshot_used(ctx.fewshot)
         return used if self.max_fewshot is None else min(used, self.max_fewshot)
 
+    def sampling_by_item(self, ctx: PromptContext) -> dict[str, Any] | None:
+        """Where the decoding is set per item, not by the run (MT-Bench's temperature per
+        category): what varies and how, for the manifest's sampling (None: nothing)."""
+        return None
+
     def follow_up(self, doc: Doc, ctx: PromptContext, request: Request,
                   response: Response) -> Request | None:
         """The next request of a multi-turn item, built from the model's own answer

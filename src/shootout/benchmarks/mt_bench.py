@@ -126,6 +126,12 @@ class MTBench(Benchmark):
     def request(self, doc: Doc[MTBenchItem], ctx: PromptContext) -> Request:
         return self._turn(doc, ctx, [])
 
+    def sampling_by_item(self, ctx: PromptContext) -> dict[str, Any] | None:
+        """FastChat's temperature per category, where it applies (`_turn`)."""
+        if not ctx.reference_decoding:
+            return None
+        return {"temperature_by_category": {**TEMPERATURE_CONFIG, "other": 0.7}}
+
     def _turn(self, doc: Doc[MTBenchItem], ctx: PromptContext, answers: Sequence[str]
               ) -> GenerateRequest:
         """The request for the next turn, with the model's earlier `answers` in it."""

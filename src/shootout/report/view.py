@@ -128,7 +128,9 @@ def method_line(report: Report) -> str:
             s = pm.get("sampling")
             how = pm.get("mode", "?")
             if s:
-                how += f", temperature {s.get('temperature', 0):g}, top-p {s.get('top_p', 1):g}"
+                temp = ("per category" if s.get("temperature_by_category")
+                        else f"{s.get('temperature', 0):g}")
+                how += f", temperature {temp}, top-p {s.get('top_p', 1):g}"
             reps = pm.get("repeats", 1)
             how += (adaptive_text(pm["adaptive"]) if pm.get("adaptive")
                     else f", {reps} repeat{'s' if reps != 1 else ''} per item")

@@ -433,7 +433,9 @@ def _bench_table(report: Report, run_id: str, man: Mapping[str, Any]) -> Table:
             if model not in models:
                 continue
             s = pm.get("sampling") or {}
-            samp = (f"T={s.get('temperature', 0):g}, top-p={s.get('top_p', 1):g}, "
+            temp = ("per category" if s.get("temperature_by_category")
+                    else f"{s.get('temperature', 0):g}")
+            samp = (f"T={temp}, top-p={s.get('top_p', 1):g}, "
                     f"max={s.get('max_tokens', '?')}" if s else "–")
             shots = pm.get("fewshot", info.get("fewshot", "?"))  # each model's own, if stored
             rows.append((lcell(bench), lcell(models[model]), lcell(pm.get("mode", "?")),

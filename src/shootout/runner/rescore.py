@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from .. import __version__
@@ -165,12 +165,16 @@ def _context(b: _Bench, model: str, manifest: dict[str, Any],
     mode: Mode = "generative" if entry.get("mode", "generative" if generative else "") == (
         "generative") else "loglikelihood"
     raw = entry.get("sampling") or (request.get("sampling") if generative else None) or {}
+    raw = {k: v for k, v in raw.items() if k in _SAMPLING_FIELDS}  # not what varies per item
     sampling = Sampling(**{**raw, "stop": tuple(raw.get("stop") or ()), "seed": None})
     chat = entry.get("chat", bool(request.get("messages")))
     ctx = PromptContext(mode=mode, chat=chat, sampling=sampling, fewshot=b.fewshot)
     b.bench.prepare(list(b.docs.values()), ctx)
     b.contexts[model] = ctx
     return ctx
+
+
+_SAMPLING_FIELDS = {f.name for f in fields(Sampling)}
 
 
 def _request(d: dict[str, Any]) -> Request:

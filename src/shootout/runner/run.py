@@ -431,10 +431,10 @@ def _common_fewshot(manifest: dict[str, Any]) -> None:
 def _sent_sampling(bench: Benchmark, docs: Sequence[Doc], ctx: PromptContext
                    ) -> dict[str, Any] | None:
     """The run's sampling of a generated answer with the stop sequences the benchmark's
-    first request adds to it (GSM8K's "Q:"), or None: no generation. (A benchmark may set
-    more per item, as MT-Bench its temperature per category: its docs say so.)"""
+    first request adds to it (GSM8K's "Q:"), or None: no generation; with what a benchmark
+    sets per item (MT-Bench's temperature per category: `temperature_by_category`)."""
     if ctx.mode != "generative":
         return None
     request = bench.request(docs[0], ctx) if docs else None
     stop = request.sampling.stop if isinstance(request, GenerateRequest) else ctx.sampling.stop
-    return replace(ctx.sampling, stop=stop).to_dict()
+    return {**replace(ctx.sampling, stop=stop).to_dict(), **(bench.sampling_by_item(ctx) or {})}
