@@ -5,6 +5,7 @@ unreadable verdicts), the cache on a rerun, and the aggregation into results."""
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 from typing import Any
 
@@ -710,3 +711,18 @@ def test_a_run_without_a_judge_is_rescored_with_its_per_category_sampling(tmp_pa
     run_id = asyncio.run(Runner(config, store, policy=RetryPolicy(base_delay=0.0)).run(
         {"good": FakeProvider(model_id="good", answer=model_answer("good"))}))
     assert rescore_run(store, run_id).samples == 2
+
+
+def test_a_grade_interval_stays_on_the_1_to_10_scale():
+    """Grades of 1 and 3 on four questions: a normal interval reaches below 1."""
+    from shootout.benchmarks.mt_bench_judge import _categories, _grade
+    from shootout.store.rows import SampleRow
+
+    rows = [SampleRow("m", "mt_bench", f"q{i}", 0, "writing", "ok",
+                      {"grade_t1": g, "grade_t2": g}, None, "", False, None, None, {})
+            for i, g in enumerate((1.0, 1.0, 1.0, 3.0))]
+    score = _grade(rows)
+    assert score is not None and score.ci_low == 1.0 and score.ci_high < 10
+    assert _categories(rows)["writing"]["ci_low"] == 1.0
+    one = _grade(rows[:1])
+    assert one is not None and (math.isnan(one.ci_low) or one.ci_low >= 1.0)

@@ -11,6 +11,7 @@ judges again from the cache, so the samples always reflect the run's judge.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -297,8 +298,15 @@ def _grade(rows: Sequence[SampleRow]) -> Score | None:
         return None
     s = summarize(list(per.values()), clusters=[q for q, _ in per])
     n = len({q for q, _ in per})
-    return Score("grade", s.mean, s.se, n, s.ci_low, s.ci_high,
+    lo, hi = _on_scale(s.ci_low, s.ci_high)
+    return Score("grade", s.mean, s.se, n, lo, hi,
                  extra={"ci_method": s.ci_method, "turns": len(per)})
+
+
+def _on_scale(lo: float, hi: float) -> tuple[float, float]:
+    """A normal interval of grades, clipped to the 1-10 scale no mean can leave (an
+    interval that is not a number, one rating's, stays so)."""
+    return (lo if math.isnan(lo) else max(1.0, lo)), (hi if math.isnan(hi) else min(10.0, hi))
 
 
 def _categories(rows: Sequence[SampleRow]) -> dict[str, dict[str, float]]:
@@ -307,7 +315,8 @@ def _categories(rows: Sequence[SampleRow]) -> dict[str, dict[str, float]]:
         per = _turn_values([r for r in rows if r.group == group])
         if per:
             s = summarize(list(per.values()), clusters=[q for q, _ in per])
-            out[group] = {"grade": s.mean, "ci_low": s.ci_low, "ci_high": s.ci_high,
+            lo, hi = _on_scale(s.ci_low, s.ci_high)
+            out[group] = {"grade": s.mean, "ci_low": lo, "ci_high": hi,
                           "n": len({q for q, _ in per})}
     return out
 
