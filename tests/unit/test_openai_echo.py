@@ -51,3 +51,42 @@ def test_no_token_inside_the_continuation_is_retried() -> None:
     data = _answer(["A", " b"], [None, -1.0])
     with pytest.raises(RetryableProviderError, match="no continuation tokens"):
         echo_score(data, 10, 12, "http://x/v1")
+
+
+def _broken(how: str) -> dict[str, Any]:
+    data = _answer(["The", " sky", " is", " bl", "ue"], [None, -1.0, -0.5, -2.0, -0.25],
+                   [None, {" sky": -1.0}, {" is": -0.5}, {" bl": -2.0}, {"ue": -0.25}])
+    lp = data["choices"][0]["logprobs"]
+    if how == "text logprob":
+        lp["token_logprobs"][3] = "abc"
+    elif how == "nan logprob":
+        lp["token_logprobs"][3] = float("nan")
+    elif how == "positive logprob":
+        lp["token_logprobs"][3] = 3.0
+    elif how == "null offsets":
+        lp["text_offset"] = [None] * 5
+    elif how == "short tokens":
+        lp["tokens"] = lp["tokens"][:2]
+    elif how == "tops not objects":
+        lp["top_logprobs"] = [None, "x", "y", "z", "w"]
+    elif how == "null token logprobs":
+        lp["token_logprobs"] = None
+    return data
+
+
+@pytest.mark.parametrize("how", ["text logprob", "nan logprob", "positive logprob",
+                                 "null offsets", "short tokens", "tops not objects",
+                                 "null token logprobs"])
+def test_garbage_in_an_answer_fails_that_answer_retryably(how: str) -> None:
+    """A server's malformed answer is that answer's failure (retried, then the sample's), not
+    an internal error that ends the run (a helper's fuzzing found each of these)."""
+    with pytest.raises(RetryableProviderError, match="malformed logprobs"):
+        echo_score(_broken(how), len("The sky is"), len("The sky is blue"), "http://x/v1")
+
+
+@pytest.mark.parametrize("usage", [{"prompt_tokens": "many"}, [1], None, "x"])
+def test_a_garbage_usage_counts_no_prompt_tokens(usage: Any) -> None:
+    data = _answer(["A", " b"], [None, -1.0])
+    data["usage"] = usage
+    score, prompt = echo_score(data, 1, 3, "http://x/v1")
+    assert score.logprob == -1.0 and prompt == 0

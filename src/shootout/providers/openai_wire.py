@@ -299,16 +299,31 @@ def echo_score(data: dict[str, Any], start: int, end: int, base_url: str
             f"{base_url} returned no prompt logprobs (echo unsupported?); "
             "score this model generatively"
         ) from e
+    try:
+        score = _echo_sum(offsets, tokens, token_lps, tops, start, end)
+    except (TypeError, ValueError, IndexError, AttributeError) as e:
+        # garbage in the answer (a text log-probability, offsets and tokens that disagree):
+        # this answer is bad, not the run; another try may get a good one
+        raise RetryableProviderError(
+            f"completions echo: malformed logprobs ({type(e).__name__}: {e})"[:200]) from e
+    if score.n_tokens == 0:
+        raise RetryableProviderError("completions echo returned no continuation tokens")
+    usage = data.get("usage")
+    return score, count(usage.get("prompt_tokens")) if isinstance(usage, dict) else 0
+
+
+def _echo_sum(offsets: Any, tokens: Any, token_lps: Any, tops: Any, start: int, end: int
+              ) -> ContinuationScore:
     total, greedy, n = 0.0, True, 0
     for i, off in enumerate(offsets):
         if off < start or off >= end or i >= len(token_lps) or token_lps[i] is None:
             continue
-        total += float(token_lps[i])
+        value = float(token_lps[i])
+        if not value <= 1e-6:  # NaN, or above 0 (beyond rounding): no log-probability
+            raise ValueError(f"log-probability {token_lps[i]!r}")
+        total += value
         n += 1
         if i < len(tops) and tops[i]:
-            best = max(tops[i].items(), key=lambda kv: kv[1])[0]
+            best = max(tops[i].items(), key=lambda kv: float(kv[1]))[0]
             greedy = greedy and best == tokens[i]
-    if n == 0:
-        raise RetryableProviderError("completions echo returned no continuation tokens")
-    usage = data.get("usage") or {}
-    return ContinuationScore(total, greedy, n), int(usage.get("prompt_tokens", 0))
+    return ContinuationScore(total, greedy, n)
