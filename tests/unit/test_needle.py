@@ -19,7 +19,7 @@ import pytest
 from shootout.benchmarks.base import PromptContext
 from shootout.benchmarks.needle import NeedleInAHaystack, NeedleOptions, aggregate_rows
 from shootout.data import DataDir
-from shootout.errors import ConfigError, DataError
+from shootout.errors import ConfigError, DataError, ProviderError
 from shootout.providers.base import (
     BaseProvider,
     Capabilities,
@@ -677,3 +677,21 @@ def test_defect10_results_of_a_run_put_every_model_on_the_common_grid(tmp_path):
     assert acc["small"].n == acc["big"].n == 30
     assert acc["big"].score == 1.0
     assert analyses["big"]["needle"]["coverage"]["common_lengths"] == [1024, 2048]
+
+
+class Undercounting(FakeAPI):
+    """A server whose usage is not the prompt's length (10 tokens whatever it was sent, as
+    one that counts only what its prefix cache missed): rescaling by it grew the haystack
+    ~100x per try, to 23 GB, until the OOM killer ended the run."""
+
+    def server_tokens(self, req: GenerateRequest) -> int:
+        return 10
+
+
+def test_a_server_count_no_tokenizer_could_give_stops_calibration_with_one_line():
+    api = Undercounting()
+    b = bench(lengths="1k", depths="50", trials=1, context_window=8192)
+    with pytest.raises(ProviderError, match=r"needle: the server counts 10 prompt tokens for "
+                       r"a prompt of about 1,0\d\d .*-o needle.calibrate=false"):
+        asyncio.run(b.bind(api, b.load(), BASE))
+    assert len(api.requests) == 1

@@ -52,6 +52,9 @@ from .base import (
 from .needle_aggregate import aggregate_models, aggregate_rows
 from .needle_options import DEFAULT_LENGTHS, NeedleItem, NeedleOptions
 
+# the server's prompt tokens per token counted here, beyond which calibration stops: the
+# tokenizers of real models differ by well under 4x on English text
+MIN_SCALE, MAX_SCALE = 0.25, 4.0
 
 @dataclass
 class _Bound:
@@ -245,6 +248,15 @@ class NeedleInAHaystack(Benchmark):
                     b.calibration[-1]["note"] = "the server reports no prompt tokens"
                     return
                 scale = reported / built.tokens
+                if not MIN_SCALE <= scale <= MAX_SCALE:
+                    # no two tokenizers differ so much: the count is not the prompt's (a
+                    # server that counts only what its prefix cache missed), and rescaling
+                    # by it would build a haystack without bound
+                    raise ProviderError(
+                        f"needle: the server counts {reported:,} prompt tokens for a prompt of "
+                        f"about {built.tokens:,} ({b.tokenizer}): its usage does not count the "
+                        "prompt, so the haystack cannot be sized by it; run with "
+                        "-o needle.calibrate=false (sized by the tokenizer alone)")
                 target = self._target(L, self._max_new(doc, ctx))
                 if abs(reported - target) <= 0.005 * target:
                     break
