@@ -56,6 +56,7 @@ from .needle_options import DEFAULT_LENGTHS, NeedleItem, NeedleOptions
 # tokenizers of real models differ by well under 4x on English text
 MIN_SCALE, MAX_SCALE = 0.25, 4.0
 
+
 @dataclass
 class _Bound:
     """What the benchmark knows about the model it is currently bound to."""
