@@ -202,7 +202,12 @@ class BFCL(Benchmark):
             answers: dict[str, list[Any]] = {}
             if category != "irrelevance":
                 apath = self.data.path(f"bfcl/possible_answer/BFCL_v4_{stem}.json")
-                answers = {str(r["id"]): r["ground_truth"] for _, r in read_jsonl(apath)}
+                answers = {}
+                for line, r in read_jsonl(apath):
+                    try:
+                        answers[str(r["id"])] = r["ground_truth"]
+                    except KeyError as e:
+                        raise DataError(f"{apath}:{line}: missing field {e}") from e
             path = self.data.path(f"bfcl/BFCL_v4_{stem}.json")
             n = 0
             for line, r in read_jsonl(path):
@@ -212,6 +217,12 @@ class BFCL(Benchmark):
                     raise DataError(f"{path}:{line}: missing field {e}") from e
                 if category != "irrelevance" and item_id not in answers:
                     raise DataError(f"{path}:{line}: no possible answer for {item_id}")
+                if not (isinstance(turns, list) and turns and isinstance(turns[0], list)
+                        and all(isinstance(m, dict) for m in turns[0])
+                        and isinstance(functions, list)
+                        and all(isinstance(fn, dict) for fn in functions)):
+                    raise DataError(f"{path}:{line}: 'question' must be a list of turns of "
+                                    "messages and 'function' a list of objects")
                 docs.append(Doc(item_id, BFCLItem(
                     category=category, messages=_messages(turns[0], f"{path}:{line}"),
                     functions=list(functions),

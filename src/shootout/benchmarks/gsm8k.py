@@ -26,7 +26,7 @@ import re
 from dataclasses import replace
 from typing import ClassVar, TypedDict
 
-from ..data.files import expect_count, read_jsonl
+from ..data.files import expect_count, read_jsonl, texts
 from ..data.hub import hub_rows
 from ..errors import DataError
 from ..providers.base import GenerateRequest, GenerateResponse, Message
@@ -180,7 +180,8 @@ class GSM8K(Benchmark):
         docs: list[Doc[GSM8KItem]] = []
         for i, (where, r) in enumerate(rows):
             try:
-                question, gold = str(r["question"]), gsm8k_gold(str(r["answer"]))
+                question, answer = texts(r, ("question", "answer"), where)
+                gold = gsm8k_gold(answer)
             except KeyError as e:
                 raise DataError(f"{where}: missing field {e}") from e
             except DataError as e:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import ClassVar, TypedDict
 
-from ..data.files import expect_count, read_jsonl
+from ..data.files import expect_count, read_jsonl, texts
 from ..data.hub import hub_rows
 from ..errors import ConfigError, DataError
 from .base import Doc
@@ -53,8 +53,11 @@ class HellaSwag(MultipleChoiceBenchmark):
         # validation split is, and it is what lm-evaluation-harness calls the doc id.
         for row_index, (where, r) in enumerate(rows):
             try:
-                ctx = r["ctx_a"] + " " + r["ctx_b"].capitalize()
-                query = preprocess(r["activity_label"] + ": " + ctx)
+                ctx_a, ctx_b, label = texts(r, ("ctx_a", "ctx_b", "activity_label"), where)
+                ctx = ctx_a + " " + ctx_b.capitalize()
+                query = preprocess(label + ": " + ctx)
+                if not all(isinstance(e, str) for e in r["endings"]):
+                    raise DataError(f"{where}: field 'endings' holds something that is not text")
                 endings = [preprocess(e) for e in r["endings"]]
                 gold = int(r["label"])
             except (KeyError, TypeError, ValueError) as e:

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, ClassVar, TypedDict
 
-from ..data.files import expect_count, read_jsonl
+from ..data.files import expect_count, read_jsonl, texts
 from ..data.hub import hub_rows
 from ..errors import DataError
 from ..providers.base import GenerateRequest, GenerateResponse, Message
@@ -118,7 +118,7 @@ class MATH500(Benchmark):
 
     def _doc(self, i: int, where: str, r: dict[str, Any]) -> Doc[MathItem]:
         try:
-            problem, solution = str(r["problem"]), str(r["solution"])
+            problem, solution = texts(r, ("problem", "solution"), where)
             gold = str(r["answer"]) if "answer" in r else math_gold(solution)
             subject = str(r.get("subject") or r.get("type"))
             level = str(r.get("level", "")).removeprefix("Level ").strip()

@@ -28,7 +28,7 @@ from typing import Any, ClassVar, Literal, TypedDict
 
 from pydantic import Field
 
-from ..data.files import expect_count, read_jsonl
+from ..data.files import expect_count, read_jsonl, texts
 from ..errors import DataError, ProviderError
 from ..providers.base import GenerateRequest, GenerateResponse, Message
 from ..scores import Score
@@ -96,7 +96,11 @@ class MTBench(Benchmark):
             turns = q.get("turns")
             if not isinstance(turns, list) or len(turns) != 2:
                 raise DataError(f"{path}:{lineno}: an MT-Bench question has two turns")
-            qid, category = int(q["question_id"]), str(q["category"])
+            try:
+                qid = _question_id(q)
+                (category,) = texts(q, ("category",), f"{path}:{lineno}")
+            except (KeyError, TypeError, ValueError) as e:
+                raise DataError(f"{path}:{lineno}: missing or bad field ({e})") from e
             ref = refs.get(qid) if category in NEED_REF_CATS else None
             if category in NEED_REF_CATS and ref is None:
                 raise DataError(f"{path}:{lineno}: no reference answer for question {qid}")
@@ -110,10 +114,13 @@ class MTBench(Benchmark):
     def _references(path: Path) -> dict[int, list[str]]:
         out = {}
         for lineno, r in read_jsonl(path):
-            turns = r["choices"][0]["turns"]
-            if len(turns) != 2:
+            try:
+                turns, qid = r["choices"][0]["turns"], _question_id(r)
+            except (KeyError, IndexError, TypeError, ValueError) as e:
+                raise DataError(f"{path}:{lineno}: missing or bad field ({e})") from e
+            if not isinstance(turns, list) or len(turns) != 2:
                 raise DataError(f"{path}:{lineno}: a reference answer has two turns")
-            out[int(r["question_id"])] = [str(t) for t in turns]
+            out[qid] = [str(t) for t in turns]
         return out
 
     def templates(self) -> Mapping[str, Any]:
@@ -220,3 +227,11 @@ class MTBench(Benchmark):
         from .mt_bench_judge import aggregate_judged
 
         return aggregate_judged(rows_by_model, cls.metrics)
+
+
+def _question_id(record: Mapping[str, Any]) -> int:
+    """A record's `question_id`: a whole number (text or null is a bad field)."""
+    qid = record["question_id"]
+    if isinstance(qid, bool) or not isinstance(qid, int):
+        raise TypeError(f"question_id {qid!r} is not a whole number")
+    return qid

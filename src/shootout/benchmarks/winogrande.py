@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import ClassVar, TypedDict
 
-from ..data.files import expect_count, read_jsonl, read_lines
+from ..data.files import expect_count, read_jsonl, read_lines, texts
 from ..data.hub import hub_rows
 from ..errors import ConfigError, DataError
 from .base import Doc
@@ -52,7 +52,7 @@ class WinoGrande(MultipleChoiceBenchmark):
         docs: list[Doc[WinoGrandeItem]] = []
         for where, r in rows:
             try:
-                sentence, opts = r["sentence"], [r["option1"], r["option2"]]
+                sentence, *opts = texts(r, ("sentence", "option1", "option2"), where)
                 gold = int(r["answer"]) - 1
                 doc_id = str(r.get("qID", where))
             except (KeyError, ValueError, TypeError) as e:

@@ -9,7 +9,7 @@ import hashlib
 import io
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -192,3 +192,18 @@ def read_lines(path: Path) -> list[str]:
 def expect_count(path: Path | str, got: int, expected: int | None) -> None:
     if expected is not None and got != expected:
         raise DataError(f"{path}: expected {expected} records, found {got}")
+
+
+def texts(record: Mapping[str, Any], keys: Sequence[str], where: str) -> tuple[str, ...]:
+    """The record's fields `keys`, each of which must be text: a missing one, or a null or a
+    number where text belongs (which would be sent as "None" or "12345"), is a DataError
+    naming the file, line and field."""
+    out = []
+    for key in keys:
+        if key not in record:
+            raise DataError(f"{where}: missing field {key!r}")
+        value = record[key]
+        if not isinstance(value, str):
+            raise DataError(f"{where}: field {key!r} is {type(value).__name__}, not text")
+        out.append(value)
+    return tuple(out)

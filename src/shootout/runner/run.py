@@ -30,7 +30,7 @@ from ..config import (
     RunConfig,
 )
 from ..data.files import DataDir, resolve_data_dir
-from ..errors import CapabilityError, ConfigError
+from ..errors import CapabilityError, ConfigError, DataError
 from ..providers.base import GenerateRequest, Provider, Sampling
 from ..store.sqlite import Store
 from .adaptive import AdaptiveRepeats, primary_scores, run_rounds, tokens_per_sample
@@ -101,7 +101,12 @@ class Runner:
         for bc in self.config.benchmarks:
             cls = get_benchmark_class(bc.name)
             bench = cls(data=self.data, fewshot_seed=self.config.seed, options=bc.options)
-            docs = bench.load()
+            try:
+                docs = bench.load()
+            except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
+                # a loader that did not foresee this malformation: still the data's fault
+                raise DataError(f"{bc.name}: malformed data file ({type(e).__name__}: {e}); "
+                                "see docs/data.md for the layout") from e
             limit = bc.limit if bc.limit is not None else self.config.limit
             fewshot = bc.fewshot if bc.fewshot is not None else cls.default_fewshot
             sampled = sample_docs(docs, limit, self.config.seed)
