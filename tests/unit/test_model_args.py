@@ -35,6 +35,14 @@ def test_model_args_parse_json_and_go_to_the_models_that_have_them():
     assert data["models"][0] == {"spec": "local", "name": "small"}  # the input is untouched
 
 
+def test_a_model_is_named_as_tables_and_messages_name_it():
+    """A model without `name:` is shown by a derived name ("gpt-4.1" for openai:gpt-4.1), and
+    messages (--max-cost's) say `-M NAME.KEY`: that name selects it, as its spec does."""
+    data = {"models": [{"spec": "openai:gpt-4.1"}, {"spec": "openai:o3"}]}
+    out = with_model_args(data, ["gpt-4.1.concurrency=3", "openai:o3.concurrency=5"])
+    assert [m.get("concurrency") for m in out["models"]] == [3, 5]
+
+
 def test_model_flags_are_model_args():
     """--base-url, --api-key-env, --n-ctx, --logprobs, --chat/--no-chat stand for -M KEY=VALUE
     (both `--flag VALUE` and `--flag=VALUE`); nothing after `--` is touched."""
@@ -56,7 +64,7 @@ def test_model_flags_are_model_args():
     (["reasoning_effort"], "-M 'reasoning_effort': expected KEY=VALUE or MODEL.KEY=VALUE"),
     (["n_ctx=4096"], "-M 'n_ctx=4096': openai:o3 has no option 'n_ctx'"),
     (["gpt.concurrency=2"], "-M 'gpt.concurrency=2': no model 'gpt' in this run "
-                            "(models: openai:o3)"),
+                            "(models: o3)"),
 ])
 def test_model_args_that_fit_no_model_are_refused(args, message):
     with pytest.raises(ConfigError) as e:

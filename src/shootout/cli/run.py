@@ -345,6 +345,7 @@ def with_model_args(data: dict[str, Any], args: Sequence[str]) -> dict[str, Any]
     JSON where it parses (`true`, `16384`, `{"a": 1}`), else kept as text; the provider's
     Options validate it with the rest of the configuration."""
     from ..config import ModelConfig
+    from ..naming import derive_names
     from ..providers.registry import option_names
 
     if not args:
@@ -352,15 +353,21 @@ def with_model_args(data: dict[str, Any], args: Sequence[str]) -> dict[str, Any]
     # keys every model has, whatever its provider
     generic = set(ModelConfig.model_fields) - {"spec", "name"}
     models = [{"spec": m} if isinstance(m, str) else dict(m) for m in data.get("models") or []]
+    try:  # the names tables and messages show (a model without `name:` has one derived)
+        shown = derive_names([(str(m.get("spec", "")), m.get("name"), m.get("base_url"))
+                              for m in models])
+    except ConfigError:
+        shown = [str(m.get("name") or m.get("spec")) for m in models]
     for arg in args:
         target, eq, raw = arg.partition("=")
         name, dot, key = target.rpartition(".")
         if not eq or not key.strip():
             raise ConfigError(f"-M {arg!r}: expected KEY=VALUE or MODEL.KEY=VALUE")
         key = key.strip()
-        chosen = [m for m in models if not dot or name in (m.get("name"), m.get("spec"))]
+        chosen = [m for m, label in zip(models, shown, strict=True)
+                  if not dot or name in (m.get("name"), m.get("spec"), label)]
         if dot and not chosen:
-            have = ", ".join(str(m.get("name") or m.get("spec")) for m in models)
+            have = ", ".join(shown)
             raise ConfigError(f"-M {arg!r}: no model {name!r} in this run (models: {have})")
         fits = [m for m in chosen if key in generic
                 or key in option_names(str(m.get("spec", "")))]
