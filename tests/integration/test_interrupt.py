@@ -45,7 +45,8 @@ def test_sigint_exits_130_with_one_line_and_the_rerun_resumes(shootout_cmd, tmp_
         assert lines[-1].startswith("error: interrupted"), err
         assert "rerun the same command" in lines[-1]
         run_id = sqlite3.connect(store).execute("SELECT run_id FROM runs").fetchone()[0]
-        assert f"--resume {run_id})" in lines[-1], lines[-1]  # the run's id, not a placeholder
+        # the run's id, not a placeholder, and the store --resume must look in (not the default)
+        assert f"--resume {run_id} --store {store})" in lines[-1], lines[-1]
         assert "Traceback" not in err
         kept = _ok_samples(store)
         assert kept >= 1

@@ -101,3 +101,16 @@ def test_a_shard_without_items_says_so_instead_of_an_empty_table(tmp_path, capsy
     assert re.search(r"run r-\w+ \(complete\): no scores; shard 2/4 holds none of the items "
                      r"\(arc_easy: 1 in all\)\n", out), out
     assert "┏" not in out
+
+
+def test_the_resume_hint_names_a_shards_own_store(tmp_path, monkeypatch):
+    """A shard is stored beside the default store, where `--resume ID` alone does not look:
+    the hint says `--store` too; a run in the default store needs no more than its id."""
+    from shootout.cli.run import resume_args, shard_store_path
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SHOOTOUT_STORE", raising=False)
+    shard = shard_store_path("1/2")
+    assert resume_args("r-1", shard) == f"r-1 --store {shard}"
+    assert resume_args("r-1", shard_store_path(None)) == "r-1"
+    assert resume_args("r-1", (tmp_path / ".shootout/results.sqlite")) == "r-1"

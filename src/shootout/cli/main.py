@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _interrupted() -> None:
-    run = getattr(sys.modules.get("shootout.cli.run"), "current_run", None)
+    run = getattr(sys.modules.get("shootout.cli.run"), "current_resume", None)
     how = f" (or --resume {run})" if run else ""
     _fail(f"interrupted; rerun the same command{how} to continue", EXIT_INTERRUPTED)
 

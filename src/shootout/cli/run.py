@@ -258,14 +258,26 @@ def _refuse_ignored(ctx: typer.Context, *, resume: bool, config: bool) -> None:
 
 # the run this process is running: Ctrl-C's message names it (`cli.main`)
 current_run: str | None = None
+current_resume: str | None = None  # what --resume needs to find it: the id, and --store
+
+
+def resume_args(run_id: str, path: Path) -> str:
+    """`RUN_ID`, with `--store PATH` where the run is not in the default store (--store, or
+    a shard's store of its own): what `--resume` needs to find it."""
+    try:
+        same = Path(path).resolve() == default_store_path().resolve()
+    except OSError:
+        same = False
+    return run_id if same else f"{run_id} --store {path}"
 
 
 def _execute(cfg: RunConfig, db: Store, data_dir: str | None, *, progress: bool,
              json_out: bool) -> None:
     """Run, print the results (or a dry run's prices), and fail if samples failed."""
-    global current_run
+    global current_run, current_resume
     # the runner's own id (`Runner.run_id`); a dry run stores nothing to resume
     current_run = None if cfg.dry_run else cfg.run_id()
+    current_resume = None if current_run is None else resume_args(current_run, db.path)
     with Progress(enabled=progress) as bar:
         run_id = asyncio.run(execute_run(cfg, db, data_dir=data_dir, progress=bar))
     if cfg.dry_run and not json_out:
@@ -276,12 +288,13 @@ def _execute(cfg: RunConfig, db: Store, data_dir: str | None, *, progress: bool,
     if run.get("status") == "stopped-by-budget":
         from ..runner.budget import stop_message
 
-        raise BudgetError(stop_message(run_id, run["manifest"].get("budget") or {}))
+        raise BudgetError(stop_message(run_id, run["manifest"].get("budget") or {}).replace(
+            f"--resume {run_id}", f"--resume {resume_args(run_id, db.path)}"))
     if failed := db.count_failed(run_id):
         raise PartialResultsError(
             f"{failed} samples failed after retries and are left out of the scores"
             f"{_why_failed(cfg, db, run_id)}; "
-            f"rerun the same command (or --resume {run_id}) to retry them"
+            f"rerun the same command (or --resume {resume_args(run_id, db.path)}) to retry them"
         )
 
 
