@@ -8,6 +8,8 @@ import sqlite3
 import subprocess
 import time
 
+import pytest
+
 from shootout.testing import FakeOpenAIServer
 
 # N requests one at a time, TTFT each: the run lasts N × TTFT (6 s), long enough that it is
@@ -29,7 +31,10 @@ def _ok_samples(store) -> int:
         db.close()
 
 
-def test_sigint_exits_130_with_one_line_and_the_rerun_resumes(shootout_cmd, tmp_path, data_dir):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_sigint_exits_130_with_one_line_and_the_rerun_resumes(shootout_cmd, tmp_path, data_dir,
+                                                              sig):
+    """Ctrl-C, or SIGTERM (`kill`, a container stopping), which stops the run the same way."""
     store = tmp_path / "s.sqlite"
     with FakeOpenAIServer(ttft=TTFT) as srv:
         proc = subprocess.Popen([*shootout_cmd, *_args(srv.base_url, store, data_dir)],
@@ -38,7 +43,7 @@ def test_sigint_exits_130_with_one_line_and_the_rerun_resumes(shootout_cmd, tmp_
         while len(srv.requests) < 4 and time.time() < deadline:
             time.sleep(0.01)
         assert len(srv.requests) >= 4, "the run sent no requests"
-        os.kill(proc.pid, signal.SIGINT)
+        os.kill(proc.pid, sig)
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 130, err
         lines = [x for x in err.splitlines() if x.strip()]

@@ -156,7 +156,44 @@ _ABORTS: tuple[type[BaseException], ...] = (
 EXIT_INTERRUPTED = 130
 
 
+def _term_as_interrupt() -> None:
+    """SIGTERM (`kill`, a container stopping, `timeout`) stops shootout as Ctrl-C does: the
+    run is marked interrupted, what was answered is kept, and one line says how to resume
+    (Python's default ends the process without a word). Only as the program itself: a
+    caller's process keeps its own handler."""
+    import signal
+    import threading
+
+    if hasattr(signal, "SIGTERM") and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: signal.raise_signal(signal.SIGINT))
+
+
+def _quiet_teardown() -> None:
+    """Once interrupted, a second Ctrl-C (or `timeout`'s signal to the whole process group)
+    does not print a traceback over the one line: later interrupts are ignored, and one that
+    lands in a finalizer (an HTTP session's `__del__`) is not reported."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    default = sys.unraisablehook
+
+    def hook(unraisable: Any) -> None:
+        if not issubclass(unraisable.exc_type, KeyboardInterrupt):
+            default(unraisable)
+
+    sys.unraisablehook = hook
+
+
+_as_program = False  # run as `shootout` itself, not called by another program (a test)
+
+
 def main(argv: list[str] | None = None) -> None:
+    global _as_program
+    if argv is None:
+        _as_program = True
+        _term_as_interrupt()
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     # `--debug` is global: accept it after the subcommand too (`shootout run --debug ...`)
@@ -186,6 +223,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _interrupted() -> None:
+    if _as_program:
+        _quiet_teardown()
     run = getattr(sys.modules.get("shootout.cli.run"), "current_resume", None)
     how = f" (or --resume {run})" if run else ""
     _fail(f"interrupted; rerun the same command{how} to continue", EXIT_INTERRUPTED)
