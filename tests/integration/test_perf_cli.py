@@ -158,6 +158,10 @@ def test_bad_options_are_one_line_errors(tmp_path):
                  "--store", str(tmp_path / "s.sqlite"))
     assert proc.returncode == 2
     assert "--http must be auto, httpx or aiohttp, not 'curl'" in proc.stderr
+    # a ramp-up means nothing to Poisson arrivals: refused, not stored as if it applied
+    proc = _perf("--base-url", "http://127.0.0.1:9/v1", "--model", "m", "--rate", "5",
+                 "--ramp-up", "3", "--store", str(tmp_path / "s.sqlite"))
+    assert proc.returncode == 2 and "--ramp-up starts a --concurrency level's" in proc.stderr
 
 
 @pytest.mark.slow

@@ -203,3 +203,33 @@ def test_rate_mode_is_seeded_and_bounded():
     a, b = run(), run()
     assert len(a.records) == len(b.records) == 20
     assert all(r.error is None for r in a.records)
+
+
+def test_a_request_cancelled_at_the_deadline_keeps_when_it_was_sent():
+    """Requests sent at ~0 s and still running at the deadline: their records start when
+    they were sent (they all said 0.0); requests that waited for a slot, when issued."""
+    from shootout.perf.load import LoadSpec, run_level
+
+    async def never(request):
+        await asyncio.sleep(3600)
+
+    res = asyncio.run(asyncio.wait_for(
+        run_level(never, _prompts(2), Level("rate", 20.0),
+                  LoadSpec(max_requests=1000, duration=0.5, grace=0.2, max_concurrency=2)),
+        timeout=30))
+    starts = [r.start for r in res.records]
+    assert len(starts) >= 4 and starts[0] == pytest.approx(0.0, abs=0.05)
+    assert max(starts) > 0.1 and starts == sorted(starts)
+    assert all(r.error == "cancelled at the level's deadline" for r in res.records)
+
+
+def test_error_kinds_add_up_to_the_errors():
+    from collections import Counter
+
+    from shootout.perf.load import MAX_ERROR_KINDS, error_kinds
+
+    errors = Counter({f"HTTP {400 + k}": k + 1 for k in range(MAX_ERROR_KINDS + 3)})
+    kinds = error_kinds(errors)
+    assert sum(kinds.values()) == sum(errors.values())
+    assert len(kinds) == MAX_ERROR_KINDS + 1 and kinds["(other kinds)"] == 1 + 2 + 3
+    assert error_kinds(Counter({"a": 2, "b": 1})) == {"a": 2, "b": 1}

@@ -57,7 +57,8 @@ def perf_command(
         False, "--ignore-eos", help="Ask for exactly --output-tokens (vLLM/SGLang/llama.cpp)."
     ),
     ramp_up: float = typer.Option(
-        0.0, "--ramp-up", help="Start a level's workers evenly over this many seconds."
+        0.0, "--ramp-up", help="Start a --concurrency level's workers evenly over this many "
+        "seconds (not with --rate)."
     ),
     chat: bool = typer.Option(True, "--chat/--no-chat", help="Chat or text completions."),
     api_key_env: str = typer.Option(
@@ -77,6 +78,9 @@ def perf_command(
     levels = parse_levels(concurrency, rate)
     if requests < 1 or duration <= 0 or max_concurrency < 1 or ramp_up < 0:
         raise ConfigError("--requests, --duration and --max-concurrency must be positive")
+    if ramp_up and rate:
+        raise ConfigError("--ramp-up starts a --concurrency level's workers gradually; a "
+                          "--rate level's arrivals are Poisson from the start")
     if http not in ("auto", "httpx", "aiohttp"):
         raise ConfigError(f"--http must be auto, httpx or aiohttp, not {http!r}")
     if http == "auto":

@@ -85,7 +85,7 @@ class LevelResult:
             "requests": len(self.records),
             "completed": len(ok),
             "errors": sum(errors.values()),
-            "error_kinds": dict(errors.most_common(5)),
+            "error_kinds": error_kinds(errors),
             # completed without a single content token (no TTFT, no output): e.g. a server
             # that cuts a stream short when another request arrives (llama_cpp.server's
             # default); a non-streamed answer has no TTFT either, but has its tokens
@@ -112,6 +112,8 @@ class _Level:
         self.generate, self.prompts, self.spec, self.count = generate, prompts, spec, count
         self.t0 = time.perf_counter()
         self.issued = 0
+        self.issued_at: list[float] = []  # each request's issue time (its arrival), from t0
+        self.started: dict[int, float] = {}  # each request's send time, from t0
         self.records: list[RequestRecord] = []
         self.texts: dict[int, tuple[str, str]] = {}
         self.last_end = self.t0
@@ -122,11 +124,12 @@ class _Level:
         if time.perf_counter() - self.t0 >= self.spec.duration:
             return None
         self.issued += 1
+        self.issued_at.append(time.perf_counter() - self.t0)
         return self.issued - 1
 
     async def one(self, index: int) -> None:
         request = self.prompts[index % len(self.prompts)]
-        start = time.perf_counter() - self.t0
+        start = self.started[index] = time.perf_counter() - self.t0
         try:
             resp = await self.generate(request)
         except Exception as e:  # a failure is a data point, whatever it is
@@ -187,8 +190,9 @@ async def run_level(
     await st.recount()
     done = {r.index for r in st.records}
     for i in range(st.issued):
-        if i not in done:
-            st.records.append(RequestRecord(i, 0.0, error="cancelled at the level's deadline"))
+        if i not in done:  # when it was sent, or issued where it waited for a slot
+            start = st.started.get(i, st.issued_at[i])
+            st.records.append(RequestRecord(i, start, error="cancelled at the level's deadline"))
     st.records.sort(key=lambda r: r.index)
     return LevelResult(level, st.last_end - st.t0, st.records, st.t0)
 
@@ -270,3 +274,14 @@ def parse_levels(concurrency: str | None, rate: str | None) -> list[Level]:
     if not levels:
         raise ConfigError(f"--{mode} lists no values")
     return levels
+
+
+MAX_ERROR_KINDS = 20
+
+
+def error_kinds(errors: Counter[str]) -> dict[str, int]:
+    """Each kind of error and its count, commonest first; past MAX_ERROR_KINDS kinds, the
+    rest as one entry, so the counts always add up to the errors."""
+    top = errors.most_common(MAX_ERROR_KINDS)
+    rest = sum(errors.values()) - sum(n for _, n in top)
+    return {**dict(top), **({"(other kinds)": rest} if rest else {})}
