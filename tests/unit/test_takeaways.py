@@ -320,3 +320,20 @@ def test_bootstrap_medians_with_a_nan_are_numpys_as_well() -> None:
     want = np.median(np.random.default_rng(0).choice(v, size=(20, 4)), axis=1)
     assert np.isnan(got).any() and not np.isnan(got).all()
     assert np.array_equal(got, want, equal_nan=True)
+
+
+def test_a_tied_pairs_detectable_difference_is_its_own() -> None:
+    """Two close models beside a far noisier third: A vs B quotes A vs B's detectable
+    differences (8.7, 12.2, 14.5: 12.2), not the suite's median over every pair (15.9)."""
+    from dataclasses import replace as replaced
+
+    from shootout.analysis.compare import MddNote
+
+    ts = [replaced(_t(b, 0.01, 0.9, False), mdd=m)
+          for b, m in (("x", 0.087), ("y", 0.122), ("z", 0.145))]
+    suite = [MddNote(b, 40, m, m, 3) for b, m in (("x", 0.159), ("y", 0.159), ("z", 0.2))]
+    (s,) = positions(["A", "B"], ts, suite)
+    assert "differences below about 12.2 points are not reliably detectable" in s.text
+    # a pair without figures of its own falls back on the suite's
+    (s,) = positions(["A", "B"], [_t("x", 0.01, 0.9, False)], suite)
+    assert "below about 15.9 points" in s.text

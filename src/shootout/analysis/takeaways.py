@@ -166,8 +166,10 @@ def _pair_sentence(a: str, b: str, ts: list[PairTest], mdd_sorted: list[float]) 
     if not parts:
         big = max(ts, key=lambda t: abs(t.diff))
         mdd = ""
-        if mdd_sorted:
-            mid = _pts(mdd_sorted[len(mdd_sorted) // 2], False)
+        # this pair's own detectable differences (the suite's where it has none)
+        own = sorted(t.mdd for t in ts if math.isfinite(t.mdd)) or mdd_sorted
+        if own:
+            mid = _pts(own[len(own) // 2], False)
             mdd = f"; at these n, differences below about {mid} points are not reliably detectable"
         return (f"{a} vs {b}: no significant difference on any of {len(ts)} benchmark"
                 f"{'s' if len(ts) != 1 else ''} (largest gap {_pts(big.diff)} points on "
