@@ -337,3 +337,14 @@ def test_a_tied_pairs_detectable_difference_is_its_own() -> None:
     # a pair without figures of its own falls back on the suite's
     (s,) = positions(["A", "B"], [_t("x", 0.01, 0.9, False)], suite)
     assert "below about 15.9 points" in s.text
+
+
+def test_the_protocol_line_says_when_the_runs_sampling_replaced_the_reference() -> None:
+    from shootout.config import PROTOCOL_DESCRIPTIONS
+    from shootout.report.view_extra import _protocol
+
+    man = {"protocol": {"name": "reference", "description": PROTOCOL_DESCRIPTIONS["reference"]}}
+    plain = _protocol(man, {"sampling": {"max_tokens": 256}})
+    assert plain == "reference — " + PROTOCOL_DESCRIPTIONS["reference"]
+    got = _protocol(man, {"sampling": {"temperature": 0.7, "top_p": None}})
+    assert got == plain + "; overridden by the run's temperature 0.7"

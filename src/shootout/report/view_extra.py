@@ -350,7 +350,13 @@ def _protocol(man: Mapping[str, Any], spec: Mapping[str, Any]) -> str:
     """The decoding protocol the run followed (runs before protocols sampled at T 0.7)."""
     p = man.get("protocol") or {}
     if p:
-        return f"{p.get('name', '?')} — {p.get('description', '')}".rstrip(" —")
+        text = f"{p.get('name', '?')} — {p.get('description', '')}".rstrip(" —")
+        sampling = {k: v for k, v in (spec.get("sampling") or {}).items()
+                    if k in ("temperature", "top_p") and v is not None}
+        if p.get("name") == "reference" and sampling:  # the user's settings replaced it
+            text += ("; overridden by the run's " + ", ".join(
+                f"{k.replace('_', '-')} {v:g}" for k, v in sampling.items()))
+        return text
     return str(spec.get("protocol") or "not recorded (a run from before decoding protocols)")
 
 
