@@ -473,3 +473,24 @@ def test_thinking_tokens_are_the_apis_count_and_a_server_tool_is_no_call(
     (resp,), _ = asyncio.run(go())
     assert resp.text == "Hi" and resp.tool_calls == ()
     assert resp.usage.completion_tokens == 106 and resp.usage.reasoning_tokens == expected
+
+
+NO_BUDGET = json.dumps({"type": "error", "error": {
+    "type": "invalid_request_error", "message": "thinking.type.enabled is not supported for "
+    "this model. Use thinking.type.adaptive and output_config.effort to control thinking "
+    "behavior."}}).encode()
+
+
+def test_a_refused_thinking_budget_says_to_use_adaptive_thinking():
+    async def go():
+        async with CannedServer(_documented_stream("end_turn"),
+                                script={0: (400, "application/json", [NO_BUDGET])}) as srv:
+            provider = AnthropicProvider("claude-opus-4-7", base_url=srv.base_url,
+                                         http="httpx", thinking_budget=2048)
+            try:
+                await provider.generate(REQUEST)
+            finally:
+                await provider.aclose()
+
+    with pytest.raises(RejectedRequestError, match="-M thinking=adaptive"):
+        asyncio.run(go())

@@ -228,8 +228,16 @@ class AnthropicProvider(BaseProvider):
             try:
                 return await self.http.redacting(self._stream({**body, "stream": True}))
             except RejectedRequestError as e:
-                if not self._learn_sampling(e, body):
-                    raise
+                if self._learn_sampling(e, body):
+                    continue
+                thinking = body.get("thinking") or {}
+                if (e.status == 400 and thinking.get("type") == "enabled"
+                        and ("budget_tokens" in e.detail or "adaptive" in e.detail)):
+                    # Claude Opus 4.7 and later refuse a thinking budget: say what to set
+                    raise RejectedRequestError(
+                        f"{e}; this model takes adaptive thinking: -M thinking=adaptive",
+                        e.status, e.param, e.code, e.detail) from e
+                raise
 
     def _learn_sampling(self, error: RejectedRequestError, sent: dict[str, Any]) -> bool:
         """A model that refuses temperature and top_p together (top_p is left out), or a
