@@ -256,9 +256,9 @@ def _refuse_ignored(ctx: typer.Context, *, resume: bool, config: bool) -> None:
             raise ConfigError(f"{flag} cannot be used with {given}: {why}")
 
 
-# the run this process is running: Ctrl-C's message names it (`cli.main`)
-current_run: str | None = None
-current_resume: str | None = None  # what --resume needs to find it: the id, and --store
+# the run this process is running, as --resume needs it (its id, and --store where it is not
+# in the default store): Ctrl-C's message names it (`cli.main`)
+current_resume: str | None = None
 
 
 def resume_args(run_id: str, path: Path) -> str:
@@ -274,10 +274,9 @@ def resume_args(run_id: str, path: Path) -> str:
 def _execute(cfg: RunConfig, db: Store, data_dir: str | None, *, progress: bool,
              json_out: bool) -> None:
     """Run, print the results (or a dry run's prices), and fail if samples failed."""
-    global current_run, current_resume
+    global current_resume
     # the runner's own id (`Runner.run_id`); a dry run stores nothing to resume
-    current_run = None if cfg.dry_run else cfg.run_id()
-    current_resume = None if current_run is None else resume_args(current_run, db.path)
+    current_resume = None if cfg.dry_run else resume_args(cfg.run_id(), db.path)
     with Progress(enabled=progress) as bar:
         run_id = asyncio.run(execute_run(cfg, db, data_dir=data_dir, progress=bar))
     if cfg.dry_run and not json_out:
