@@ -7,8 +7,8 @@ analysis, in the store's row layout and in a columnar one (issue 18, item 4: <= 
 `--repeats` wall times of:
 
 - process start: `python -m shootout --version` (the interpreter and the CLI's imports);
-- row layout, SQL: `Store.read_run`'s query (samples joined with `response_facts`), every
-  row fetched into Python, nothing built from it;
+- row layout, SQL: `Store.read_run`'s query (samples joined with `response_lean`), every
+  row fetched into Python, nothing built from it (chunk times as the store keeps them);
 - row layout, SQL + JSON: the same, with each distinct metrics text and every response's
   usage/timing JSON parsed (orjson where installed): the least any analysis of this layout
   must do;
@@ -82,7 +82,9 @@ def columnar_copy(db: sqlite3.Connection, run: str) -> sqlite3.Connection:
         metrics = _fast_loads(r[6])
         vals = [*metrics.values(), None, None][:2]
         usage, timing = _facts(r[16])
-        chunks = np.asarray(timing.get("chunk_times") or (), dtype=np.float64).tobytes()
+        chunks = r[17] if isinstance(r[17], bytes) else np.asarray(
+            _fast_loads(r[17]) if r[17] else timing.get("chunk_times") or (),
+            dtype=np.float64).tobytes()
         out.append((code("m", r[0]), code("b", r[1]), code("i", r[2]), r[3], code("s", r[5]),
                     *vals, code("k", r[14]), r[15], *(usage.get(u) for u in USAGE),
                     *(timing.get(t) for t in TIMING), chunks))

@@ -43,6 +43,7 @@ MC = ("mmlu", "cmmlu", "arc_challenge", "arc_easy", "hellaswag", "winogrande",
       "truthfulqa_mc1", "piqa")
 GEN = ("gsm8k", "humaneval", "math500", "mgsm", "bbh", "mmlu_pro", "triviaqa")
 ACCS = tuple(0.35 + 0.05 * i for i in range(len(MODELS)))
+CHUNKS = True  # `--no-chunks`: generative responses without chunk times (as before)
 
 
 def _plan(base: int) -> None:
@@ -68,6 +69,16 @@ def _plan(base: int) -> None:
                    model: str) -> Any:
         req, resp, score = real_gen("humaneval" if bench == "humaneval" else "gsm8k", i, mi,
                                     right, rng, model)
+        if CHUNKS:  # one streamed chunk per output token, as a real server streams them
+            t = resp["timing"]
+            n = resp["usage"]["completion_tokens"]
+            gaps = [0.5 + rng.random() for _ in range(n - 1)]
+            scale, at = (t["e2e"] - t["ttft"]) / max(sum(gaps), 1e-9), t["ttft"]
+            times = [at]
+            for g in gaps:
+                at += g * scale
+                times.append(at)
+            t["chunk_times"] = times
         if bench not in ("gsm8k", "humaneval"):
             score.metrics[REGISTRY[bench].primary_metric] = score.metrics.pop("acc")
         return req, resp, score
@@ -88,6 +99,11 @@ def build(path: Path, base: int, items: int, seed: int = 3) -> int:
             db.execute(
                 "INSERT INTO responses SELECT key || ?, model, kind, request_json, response_json, "
                 "created_at FROM responses WHERE key NOT LIKE '%~%'", (f"~{k}",))
+            # the chunk times as the store writes them (bytes), not as its triggers copy them
+            db.execute(
+                "UPDATE response_lean SET chunks = (SELECT f.chunks FROM response_lean f "
+                "WHERE f.key = substr(response_lean.key, 1, length(response_lean.key) - ?)) "
+                "WHERE key LIKE ?", (len(f"~{k}"), f"%~{k}"))
             db.execute(
                 "INSERT INTO samples SELECT run_id, model, benchmark, item_id || ?, repeat, "
                 "item_group, response_key || ?, status, CASE WHEN (rowid % ?) = 0 THEN "
@@ -107,7 +123,11 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--keep", type=Path, help="build the store here (kept; reused if there)")
     ap.add_argument("--out", type=Path, help="write the commands' outputs here (kept)")
+    ap.add_argument("--no-chunks", action="store_true",
+                    help="store generative responses without chunk times (the layout before)")
     args = ap.parse_args()
+    global CHUNKS
+    CHUNKS = not args.no_chunks
     tmp = tempfile.mkdtemp()
     path = args.keep or Path(tmp) / "s.sqlite"
     t = time.perf_counter()

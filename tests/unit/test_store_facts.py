@@ -6,7 +6,11 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from shootout.store import SampleRow, Store
+import pytest
+
+from shootout.analysis.efficiency import efficiency_rows
+from shootout.perf.metrics import metrics_of, summarize
+from shootout.store import RunRecord, SampleRow, Store, StoredResponse
 
 RUN = "r-1"
 
@@ -36,14 +40,25 @@ def _store(path: Path) -> Store:
     return store
 
 
-def _as_before_facts(path: Path) -> None:
-    """The store as a shootout before `response_facts` left it (the rest is unchanged)."""
+def _as_before(path: Path, *tables: str) -> None:
+    """The store as a shootout before `tables` left it (the rest is unchanged)."""
     db = sqlite3.connect(path)
-    for name in ("response_facts_insert", "response_facts_update", "response_facts_delete"):
-        db.execute(f"DROP TRIGGER {name}")
-    db.execute("DROP TABLE response_facts")
+    for table in tables:
+        for name in ("insert", "update", "delete"):
+            db.execute(f"DROP TRIGGER {table}_{name}")
+        db.execute(f"DROP TABLE {table}")
     db.commit()
     db.close()
+
+
+def _as_before_facts(path: Path) -> None:
+    _as_before(path, "response_facts", "response_lean")
+
+
+def _as_read(r: StoredResponse) -> tuple[object, ...]:
+    """A stored response as the results use it: its chunk times wherever they are kept."""
+    timing = {k: v for k, v in r.timing.items() if k != "chunk_times"}
+    return r.key, r.kind, r.created_at, r.usage, timing, r.finish_reason, r.chunk_times
 
 
 def test_an_older_store_is_filled_on_open_and_reads_the_same(tmp_path: Path) -> None:
@@ -66,7 +81,8 @@ def test_an_older_store_is_filled_on_open_and_reads_the_same(tmp_path: Path) -> 
     after = store.read_run(RUN)
     assert before is not None and after is not None
     assert after.samples[:3] == before.samples
-    assert {k: after.responses[k] for k in ("k1", "k2")} == dict(before.responses)
+    assert {k: _as_read(after.responses[k]) for k in ("k1", "k2")} == {
+        k: _as_read(r) for k, r in before.responses.items()}
     assert after.responses["k3"].timing["e2e"] == 0.75
     assert after.responses["k2"].usage["completion_tokens"] == 3  # read from the whole text
     store.close()
@@ -107,3 +123,124 @@ def test_each_sample_has_a_detail_of_its_own(tmp_path: Path) -> None:
     a, b, c, d = (s.detail for s in run.samples)
     assert a == b == flat and c == d == nested
     assert a is not b and c is not d and c["refs"] is not d["refs"]
+
+
+def _as_before_lean(path: Path) -> None:
+    """The store as a shootout before `response_lean` left it, and a response an older
+    shootout then added (k3: chunk times of its own)."""
+    _as_before(path, "response_lean")
+    db = sqlite3.connect(path)
+    db.execute("INSERT INTO responses SELECT 'k3', model, kind, request_json, "
+               "replace(response_json, '[0.1, 0.2]', '[0.5, 0.625, 1.5]'), created_at "
+               "FROM responses WHERE key='k1'")
+    db.execute("INSERT INTO samples SELECT run_id, model, benchmark, 'd', repeat, item_group, "
+               "'k3', status, metrics_json, extracted, reason, extraction_failed, error, "
+               "attempts, created_at, detail_json FROM samples WHERE item_id='a'")
+    db.commit()
+    db.close()
+
+
+def _itl(run: RunRecord) -> dict[str, float]:
+    """The model's inter-token latency statistics as the results give them."""
+    total = next(r for r in efficiency_rows(run, []) if r["scope"] == "model")
+    return dict(total["latency"]["itl_ms"])
+
+
+def _itl_of_records(run: RunRecord) -> dict[str, float]:
+    """The same from `perf.metrics`, request by request, from the chunk times as read."""
+    records = [metrics_of((r.timing["e2e"], r.timing["ttft"], r.chunk_times, None, None),
+                          (10, 0, 3, False))
+               for _, r in sorted(run.responses.items()) if r.kind == "generate"]
+    return dict(summarize(records).to_dict()["itl_ms"])
+
+
+def test_chunk_times_are_kept_apart_as_bytes_and_read_as_numbers(tmp_path: Path) -> None:
+    """This shootout keeps a response's chunk times as float64 bytes, out of the facts it
+    parses; a response written by other SQL keeps the triggers' JSON; both read alike."""
+    path = tmp_path / "s.sqlite"
+    store = _store(path)
+    db = sqlite3.connect(path)  # a merge or an older shootout, by SQL of its own
+    db.execute("INSERT INTO responses SELECT 'k3', model, kind, request_json, "
+               "replace(response_json, '[0.1, 0.2]', '[0.5, 0.625, 1.5]'), created_at "
+               "FROM responses WHERE key='k1'")
+    db.execute("INSERT INTO samples SELECT run_id, model, benchmark, 'd', repeat, item_group, "
+               "'k3', status, metrics_json, extracted, reason, extraction_failed, error, "
+               "attempts, created_at, detail_json FROM samples WHERE item_id='a'")
+    db.commit()
+    kinds = dict(db.execute("SELECT key, typeof(chunks) FROM response_lean").fetchall())
+    lean = db.execute("SELECT facts_json FROM response_lean WHERE key='k1'").fetchone()[0]
+    db.close()
+    assert kinds == {"k1": "blob", "k2": "blob", "k3": "text"}
+    assert "chunk_times" not in lean
+    run = store.read_run(RUN)
+    assert run is not None
+    assert run.responses["k1"].chunk_times == (0.1, 0.2)
+    assert run.responses["k3"].chunk_times == (0.5, 0.625, 1.5)
+    assert "chunk_times" not in run.responses["k3"].timing
+    itl = _itl(run)
+    assert itl["n"] == 3 and itl == _itl_of_records(run)
+    assert itl["median"] == pytest.approx(125.0)  # 0.1, 0.125 and 0.875 s
+
+
+def test_a_store_before_lean_facts_is_filled_on_open_and_reads_the_same(tmp_path: Path
+                                                                        ) -> None:
+    """A store that predates `response_lean` (and a response an older shootout added to
+    it) gets it, filled, on open; read-only, it is read from its `response_facts`."""
+    path = tmp_path / "s.sqlite"
+    _store(path).close()
+    _as_before_lean(path)
+    old = Store.reader(path)  # as a store that cannot be written is read: not migrated
+    as_is = old.read_run(RUN)
+    old.close()
+    store = Store(path)
+    run = store.read_run(RUN)
+    assert as_is is not None and run is not None
+    assert {k: _as_read(r) for k, r in run.responses.items()} == {
+        k: _as_read(r) for k, r in as_is.responses.items()}
+    assert run.responses["k3"].chunk_times == (0.5, 0.625, 1.5)
+    assert _itl(run) == _itl(as_is) == _itl_of_records(run)
+    assert _itl(run)["n"] == 3
+    # filled from `response_facts` (chunk times as JSON), then by the triggers and the store
+    store.put_response("k4", "m", "generate", {"kind": "generate"}, _response(0.5))
+    db = sqlite3.connect(path)
+    got = db.execute("SELECT typeof(facts_json), typeof(chunks) FROM response_lean "
+                     "WHERE key IN ('k1', 'k4') ORDER BY key").fetchall()
+    db.close()
+    assert got == [("text", "text"), ("text", "blob")]
+    store.close()
+
+
+def test_inter_token_gaps_are_each_requests_own_differences() -> None:
+    """Every form a request's chunk times come in, empty and single ones among them: the
+    gaps are those within each request, in order, none spanning two requests."""
+    import random
+    from array import array
+    from itertools import pairwise
+
+    from shootout.analysis.efficiency import inter_token_gaps
+
+    rng = random.Random(7)
+    for _ in range(200):
+        requests = [sorted(rng.uniform(0, 5) for _ in range(rng.randrange(5)))
+                    for _ in range(rng.randrange(6))]
+        forms = [rng.choice((lambda t: array("d", t).tobytes(), lambda t: str(t),
+                             lambda t: t))(t) for t in requests]
+        want = [b - a for t in requests for a, b in pairwise(t)]
+        assert inter_token_gaps(forms).tolist() == want
+
+
+def test_a_merged_run_keeps_its_chunk_times_as_bytes(tmp_path: Path) -> None:
+    """`shootout merge` copies responses by SQL: their chunk times are then the source's
+    bytes, not the triggers' JSON, and read the same."""
+    source = _store(tmp_path / "a.sqlite")
+    want = source.read_run(RUN)
+    source.close()
+    target = Store(tmp_path / "b.sqlite")
+    target.upsert_run("r-2", {"models": ["m"]})
+    assert target.copy_run_samples(tmp_path / "a.sqlite", RUN, "r-2") == 3
+    kinds = dict(target._db.execute("SELECT key, typeof(chunks) FROM response_lean"))
+    got = target.read_run("r-2")
+    assert kinds == {"k1": "blob", "k2": "blob"}
+    assert want is not None and got is not None
+    assert {k: _as_read(r) for k, r in got.responses.items()} == {
+        k: _as_read(r) for k, r in want.responses.items()}

@@ -22,8 +22,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from itertools import pairwise
 from typing import Any
+
+import numpy as np
 
 from ..benchmarks.prompt_variants import split_variant
 from ..config import PriceConfig
@@ -43,6 +44,7 @@ from ..perf.prices import Price, PriceTable, resolve_price
 from ..providers.base import Timing, Usage
 from ..scores import Score
 from ..store import RunRecord, StoredResponse
+from ..store.decode import fast_loads
 from ..store.rows import EARLIER, JUDGE, judge_requests
 
 
@@ -57,7 +59,9 @@ class _Timed:
     output_tokens: int = 0
     ttft: list[float] = field(default_factory=list)
     e2e: list[float] = field(default_factory=list)
-    itl: list[float] = field(default_factory=list)
+    # each request's chunk times with two or more (their gaps are the inter-token latencies),
+    # as stored: float64 bytes, a JSON array, or numbers (`inter_token_gaps`)
+    chunks: list[bytes | str | Sequence[float]] = field(default_factory=list)
     tpot: list[float] = field(default_factory=list)
     output_tps: list[float] = field(default_factory=list)
     first_reasoning: list[float] = field(default_factory=list)
@@ -65,16 +69,19 @@ class _Timed:
     starts: list[float] = field(default_factory=list)  # each request's span
     ends: list[float] = field(default_factory=list)
 
-    def add_request(self, timing: Mapping[str, Any], out: int, start: float, end: float
-                    ) -> None:
+    def add_request(self, timing: Mapping[str, Any], out: int, start: float, end: float,
+                    chunks: bytes | str | Sequence[float] | None = None) -> None:
+        """One request: `chunks` are its chunk times where the store keeps them apart from
+        `timing` (`StoredResponse.chunks`), otherwise `timing`'s own."""
         e2e, ttft = timing.get("e2e", 0.0), timing["ttft"]
         self.n += 1
         self.output_tokens += out
         self.ttft.append(ttft)
         self.e2e.append(e2e)
-        chunks = timing.get("chunk_times", ())
-        if len(chunks) > 1:
-            self.itl.extend([b - a for a, b in pairwise(chunks)])
+        if chunks is None:
+            chunks = timing.get("chunk_times", ())
+        if len(chunks) > (8 if isinstance(chunks, bytes) else 1):  # a JSON text: parsed later
+            self.chunks.append(chunks)
         if out > 1:
             self.tpot.append(max(0.0, e2e - ttft) / (out - 1))
         if e2e > 0 and out > 0:
@@ -94,14 +101,35 @@ class _Timed:
 
     def summary(self) -> LatencySummary:
         return LatencySummary(
-            n=self.n, ttft=stats(self.ttft), itl=stats(self.itl), tpot=stats(self.tpot),
+            n=self.n, ttft=stats(self.ttft), itl=stats(inter_token_gaps(self.chunks)),
+            tpot=stats(self.tpot),
             e2e=stats(self.e2e), output_tps=stats(self.output_tps),
             first_reasoning=stats(self.first_reasoning),
             first_answer=stats(self.first_answer))
 
 
-_TIMED_COLUMNS = ("ttft", "e2e", "itl", "tpot", "output_tps", "first_reasoning",
+_TIMED_COLUMNS = ("ttft", "e2e", "chunks", "tpot", "output_tps", "first_reasoning",
                   "first_answer", "starts", "ends")
+
+
+def inter_token_gaps(pieces: Sequence[bytes | str | Sequence[float]]) -> np.ndarray:
+    """The successive differences within each request's chunk times, request by request in
+    order: the values `perf.metrics.metrics_of` gives as `itls`, to the last bit. The times
+    are joined into one float64 array and differenced at once; the differences that span two
+    requests are dropped (a request's times are bytes as the store keeps them, a JSON array,
+    or numbers)."""
+    blobs = [p if isinstance(p, bytes)
+             else np.asarray(fast_loads(p) if isinstance(p, str) else p, dtype="<f8").tobytes()
+             for p in pieces]
+    if not blobs:
+        return np.empty(0)
+    times = np.frombuffer(b"".join(blobs), dtype="<f8")
+    gaps = np.diff(times)
+    sizes = np.fromiter(map(len, blobs), dtype=np.int64, count=len(blobs)) // 8
+    spans = np.cumsum(sizes)[:-1] - 1  # the gap from one request's last time to the next's first
+    keep = np.ones(gaps.size, dtype=bool)
+    keep[spans[(spans >= 0) & (spans < gaps.size)]] = False
+    return gaps[keep]
 
 
 @dataclass
@@ -259,7 +287,7 @@ def _count(resp: StoredResponse, g: _Group, acc: list[int], counted: set[str]) -
     if connect is not None:
         g.connects.append(connect)
     if resp.kind == "generate" and t.get("ttft") is not None:
-        g.timed.add_request(t, out, start, end)
+        g.timed.add_request(t, out, start, end, resp.chunks)
 
 
 _USAGE = asdict(Usage())
@@ -270,7 +298,7 @@ _USAGE_FIELDS, _TIMING_FIELDS = frozenset(_USAGE), frozenset(_TIMING)
 def usage_timing(resp: StoredResponse) -> tuple[Usage, Timing]:
     """The provider's Usage and Timing of a stored response."""
     t = dict(resp.timing)
-    t["chunk_times"] = tuple(t.get("chunk_times", ()))
+    t["chunk_times"] = resp.chunk_times
     return assemble_or_call(Usage, _USAGE, resp.usage), \
         assemble_or_call(Timing, _TIMING, t)
 

@@ -52,8 +52,11 @@ class Stats:
 EMPTY = Stats(0, None, None, None, None)
 
 
-def stats(values: Iterable[float]) -> Stats:
-    arr = np.asarray([v for v in values if v is not None], dtype=np.float64)
+def stats(values: Iterable[float] | np.ndarray) -> Stats:
+    if isinstance(values, np.ndarray):  # numbers already (a run's inter-token gaps)
+        arr = values.astype(np.float64, copy=False)
+    else:
+        arr = np.asarray([v for v in values if v is not None], dtype=np.float64)
     if arr.size == 0:
         return EMPTY
     p50, p90, p99 = np.percentile(arr, [50, 90, 99])

@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import sys
+from array import array
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -77,11 +79,28 @@ def facts_of(facts: str | None) -> list[Any]:
     return list(got)
 
 
-def stored_response(key: str, kind: str, created_at: float, facts: str | None
-                     ) -> StoredResponse:
+def stored_response(key: str, kind: str, created_at: float, facts: str | None,
+                    chunks: bytes | str | None = None) -> StoredResponse:
     """From the run query's columns (`store.sqlite`): [usage, timing, finish_reason] as a
-    JSON array, or the whole response where SQLite could not read it."""
+    JSON array, or the whole response where SQLite could not read it; and the chunk times
+    kept apart from them (`store.schema.FACTS`), as stored."""
     usage, timing, finish = facts_of(facts)
     return assemble(StoredResponse, {
         "key": key, "kind": kind, "created_at": float(created_at), "usage": usage or {},
-        "timing": timing or {}, "finish_reason": finish})
+        "timing": timing or {}, "finish_reason": finish, "chunks": chunks})
+
+
+def chunk_bytes(response: Mapping[str, Any]) -> bytes | None:
+    """A response's chunk times as `response_facts.chunks` keeps them (float64, little
+    endian), or None where it has none, or none that are numbers (the triggers' JSON stays)."""
+    timing = response.get("timing")
+    times = timing.get("chunk_times") if isinstance(timing, Mapping) else None
+    if not isinstance(times, list | tuple) or not times:
+        return None
+    try:
+        packed = array("d", times)
+    except (TypeError, OverflowError):
+        return None
+    if sys.byteorder != "little":  # pragma: no cover - every platform shootout runs on
+        packed.byteswap()
+    return packed.tobytes()

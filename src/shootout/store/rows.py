@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import sys
+from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -70,7 +73,10 @@ class StoredResponse:
 
     `usage` and `timing` are the response's own dicts (`providers.base.Usage` and `Timing`
     fields); the text and the request stay in the store (`Store.get_response`,
-    `Store.get_request`) for the few places that show them.
+    `Store.get_request`) for the few places that show them. `chunks` are the timing's chunk
+    times where the store keeps them apart (then `timing` has none): float64 bytes (little
+    endian) or a JSON array (`store.schema.FACTS`); None: they are in `timing`, if anywhere
+    (`chunk_times` gives them as numbers).
     """
 
     key: str
@@ -79,6 +85,20 @@ class StoredResponse:
     usage: Mapping[str, Any]
     timing: Mapping[str, Any]
     finish_reason: str | None = None
+    chunks: bytes | str | None = None
+
+    @property
+    def chunk_times(self) -> tuple[float, ...]:
+        """The arrival offsets of the streamed chunks, wherever they are kept."""
+        if isinstance(self.chunks, bytes):
+            packed = array("d")
+            packed.frombytes(self.chunks)
+            if sys.byteorder != "little":  # pragma: no cover
+                packed.byteswap()
+            return tuple(packed)
+        if isinstance(self.chunks, str):
+            return tuple(json.loads(self.chunks))
+        return tuple(self.timing.get("chunk_times", ()))
 
 
 @dataclass(frozen=True)

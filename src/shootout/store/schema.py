@@ -137,6 +137,49 @@ CREATE TRIGGER IF NOT EXISTS response_facts_delete AFTER DELETE ON responses BEG
 END;
 """
 
+# What the results read of each stored response, as `response_facts` has it but without the
+# chunk times in its JSON (one time per streamed token: most of a streamed response's facts),
+# and those chunk times apart (`chunks`): a JSON array as the triggers write it, made float64
+# bytes (little endian) by `Store.put_response` as this shootout writes the response. A run is
+# read from it (`Store.read_run`): small rows, and inter-token latencies read as arrays
+# (`analysis.efficiency`), not parsed number by number (issue 18, item 4). `response_facts`
+# stays as it was, for an older shootout that reads the store. NULL chunks: none.
+LEAN = ("CASE WHEN json_valid({r}.response_json) THEN json_array("
+        "json_extract({r}.response_json, '$.usage'), "
+        "json_remove(json_extract({r}.response_json, '$.timing'), '$.chunk_times'), "
+        "json_extract({r}.response_json, '$.finish_reason')) ELSE {r}.response_json END")
+CHUNKS = ("CASE WHEN json_valid({r}.response_json) AND "
+          "json_array_length({r}.response_json, '$.timing.chunk_times') > 0 "
+          "THEN json_extract({r}.response_json, '$.timing.chunk_times') END")
+_LEAN_ROW = f"new.key, new.kind, new.created_at, {LEAN.format(r='new')}, " \
+    f"{CHUNKS.format(r='new')}"
+LEAN_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS response_lean (
+    key TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    facts_json TEXT,
+    chunks BLOB
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS response_lean_insert AFTER INSERT ON responses BEGIN
+    INSERT OR REPLACE INTO response_lean VALUES ({_LEAN_ROW});
+END;
+CREATE TRIGGER IF NOT EXISTS response_lean_update AFTER UPDATE ON responses BEGIN
+    DELETE FROM response_lean WHERE key = old.key;
+    INSERT OR REPLACE INTO response_lean VALUES ({_LEAN_ROW});
+END;
+CREATE TRIGGER IF NOT EXISTS response_lean_delete AFTER DELETE ON responses BEGIN
+    DELETE FROM response_lean WHERE key = old.key;
+END;
+"""
+# the same from `response_facts.facts_json` ([usage, timing, finish_reason], or the whole
+# response where SQLite could not read it: then the same text, and no chunks)
+_LEAN_OF_FACTS = ("CASE WHEN json_valid(facts_json) AND json_type(facts_json) = 'array' "
+                  "THEN json_remove(facts_json, '$[1].chunk_times') ELSE facts_json END")
+_CHUNKS_OF_FACTS = ("CASE WHEN json_valid(facts_json) AND json_type(facts_json) = 'array' AND "
+                    "json_array_length(facts_json, '$[1].chunk_times') > 0 "
+                    "THEN json_extract(facts_json, '$[1].chunk_times') END")
+
 
 def statements(script: str) -> list[str]:
     """A script's statements, one by one: `executescript` would commit an open transaction."""
@@ -192,6 +235,21 @@ def _response_facts(db: sqlite3.Connection) -> None:
         db.execute(statement)
 
 
+def _response_lean(db: sqlite3.Connection) -> None:
+    """`response_lean` and its triggers, filled from `response_facts` (chunk times as JSON
+    arrays: this shootout reads both forms), once: the last trigger is created last, in the
+    same transaction, and marks it done."""
+    done = db.execute("SELECT 1 FROM sqlite_master WHERE type='trigger' "
+                      "AND name='response_lean_delete'").fetchone()
+    if done:
+        return
+    for statement in statements(LEAN_SCHEMA):
+        if "response_lean_delete" in statement:  # the backfill comes before the marker
+            db.execute("INSERT OR REPLACE INTO response_lean SELECT key, kind, created_at, "
+                       f"{_LEAN_OF_FACTS}, {_CHUNKS_OF_FACTS} FROM response_facts")
+        db.execute(statement)
+
+
 def _built_results(db: sqlite3.Connection) -> None:
     """Kept builds of the results JSON and the revision counters that say when one is stale
     (`store.built`). A store that had no counters has no kept builds either: they start at 0."""
@@ -200,10 +258,11 @@ def _built_results(db: sqlite3.Connection) -> None:
 
 
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
-    _sample_detail, _perf_tables, _monitor_tables, _response_facts, _built_results)
+    _sample_detail, _perf_tables, _monitor_tables, _response_facts, _response_lean, _built_results)
 
 
-# every table of a store that is up to date (the migrations applied)
+# every table of a store that is up to date (the migrations applied) that a store opened
+# read-only must have (`response_lean` it need not: its runs are read from `response_facts`)
 STORE_TABLES: tuple[str, ...] = tuple(
     tables(SCHEMA + PERF_SCHEMA + MONITOR_SCHEMA + FACTS_SCHEMA + BUILT_SCHEMA))
 

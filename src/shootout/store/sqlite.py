@@ -20,7 +20,7 @@ from typing import Any
 from ..errors import StoreError
 from .browse import BrowseStore
 from .built import BuiltStore
-from .decode import facts_of, fast_loads, sample_row, stored_response
+from .decode import chunk_bytes, facts_of, fast_loads, sample_row, stored_response
 from .files import BUSY_TIMEOUT, can_write, inspect_file, read_only
 from .owner import is_gone, this_process
 from .perf import PerfStore
@@ -42,11 +42,11 @@ __all__ = ["SCHEMA_VERSION", "SampleRow", "Store", "StoredResponse", "default_st
 _SAMPLE_COLUMNS = ("model, benchmark, item_id, repeat, item_group, status, metrics_json, "
                    "extracted, reason, extraction_failed, error, response_key, detail_json")
 # One pass over a run: each sample with what the results need of its response (kept in
-# `response_facts` as the response is written: see `store.schema.FACTS`).
+# `response_lean` as the response is written: see `store.schema.LEAN`).
 _RUN_QUERY = (
     "SELECT " + ", ".join(f"s.{c.strip()}" for c in _SAMPLE_COLUMNS.split(",")) + ", "
-    "f.key, f.kind, f.created_at, f.facts_json "
-    "FROM samples s LEFT JOIN response_facts f ON f.key = s.response_key WHERE s.run_id = ? "
+    "f.key, f.kind, f.created_at, f.facts_json, f.chunks "
+    "FROM samples s LEFT JOIN response_lean f ON f.key = s.response_key WHERE s.run_id = ? "
     "ORDER BY s.model, s.benchmark, s.item_id, s.repeat"
 )
 
@@ -280,7 +280,7 @@ class Store(ProbeStore, PerfStore, BuiltStore, BrowseStore):
             return None
         samples: list[SampleRow] = []
         responses: dict[str, StoredResponse] = {}
-        query = _RUN_QUERY
+        query = self._facts_query(_RUN_QUERY)
         args: tuple[str, ...] = (run_id,)
         if models is not None:
             marks = ", ".join("?" * len(models))
@@ -291,7 +291,7 @@ class Store(ProbeStore, PerfStore, BuiltStore, BrowseStore):
             samples.append(sample_row(r))
             key = r[13]
             if key is not None and key not in responses:
-                responses[key] = stored_response(key, r[14], r[15], r[16])
+                responses[key] = stored_response(key, r[14], r[15], r[16], r[17])
         # a multi-turn sample's earlier turns' responses (their tokens count too), and the
         # judge's requests about a judged sample (counted apart)
         earlier = {k for s in samples if s.detail and EARLIER in s.detail
@@ -311,11 +311,20 @@ class Store(ProbeStore, PerfStore, BuiltStore, BrowseStore):
         out: dict[str, StoredResponse] = {}
         for i in range(0, len(keys), 500):
             part = keys[i:i + 500]
-            for r in self._db.execute(
-                    "SELECT key, kind, created_at, facts_json FROM response_facts WHERE key IN "
-                    f"({', '.join('?' * len(part))})", part):
-                out[r[0]] = stored_response(r[0], r[1], r[2], r[3])
+            for r in self._db.execute(self._facts_query(
+                    "SELECT f.key, f.kind, f.created_at, f.facts_json, f.chunks FROM "
+                    f"response_lean f WHERE f.key IN ({', '.join('?' * len(part))})"), part):
+                out[r[0]] = stored_response(r[0], r[1], r[2], r[3], r[4])
         return out
+
+    def _facts_query(self, query: str) -> str:
+        """`query` as this store can answer it: one that predates `response_lean` (opened
+        read-only, not migrated) has its responses' whole facts read, chunk times in them."""
+        if self._db.execute("SELECT 1 FROM sqlite_master WHERE type='table' "
+                            "AND name='response_lean'").fetchone():
+            return query
+        return query.replace("response_lean f", "response_facts f").replace(
+            "f.chunks", "NULL")
 
     # -- responses (the cache) ------------------------------------------------------------
     def get_response(self, key: str) -> dict[str, Any] | None:
@@ -339,6 +348,9 @@ class Store(ProbeStore, PerfStore, BuiltStore, BrowseStore):
             "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?)",
             (key, model, kind, json.dumps(request), json.dumps(response), time.time()),
         )
+        if (chunks := chunk_bytes(response)) is not None:  # the triggers wrote them as JSON
+            self._db.execute("UPDATE response_lean SET chunks = ? WHERE key = ?",
+                             (chunks, key))
 
     # -- samples --------------------------------------------------------------------------
     def done_samples(self, run_id: str, model: str, benchmark: str) -> set[tuple[str, int]]:
@@ -480,6 +492,9 @@ class Store(ProbeStore, PerfStore, BuiltStore, BrowseStore):
                     f"INSERT OR IGNORE INTO main.responses SELECT * FROM {db_name}.responses "
                     f"WHERE key IN (SELECT response_key FROM {db_name}.samples WHERE run_id=?)",
                     (source_run,))
+                if not same and db.execute("SELECT 1 FROM src.sqlite_master WHERE "
+                                           "type='table' AND name='response_lean'").fetchone():
+                    _copy_chunk_bytes(db, source_run)
                 cur = db.execute(
                     f"INSERT INTO main.samples (run_id, {cols}) SELECT ?, {cols} "
                     f"FROM {db_name}.samples WHERE run_id=?", (run_id, source_run))
@@ -498,3 +513,14 @@ class Store(ProbeStore, PerfStore, BuiltStore, BrowseStore):
 
     def integrity_check(self) -> str:
         return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
+
+
+def _copy_chunk_bytes(db: sqlite3.Connection, source_run: str) -> None:
+    """The chunk times of the responses `copy_run_samples` copied, as the attached source
+    keeps them where it has them as bytes (the triggers wrote them as JSON, or none where
+    SQLite could not read the response: both read alike, parsed slower)."""
+    db.execute(
+        "UPDATE main.response_lean SET chunks = (SELECT s.chunks FROM src.response_lean s "
+        "WHERE s.key = response_lean.key) WHERE typeof(chunks) != 'blob' AND key IN "
+        "(SELECT f.key FROM src.response_lean f WHERE typeof(f.chunks) = 'blob' AND f.key IN "
+        "(SELECT response_key FROM src.samples WHERE run_id = ?))", (source_run,))
