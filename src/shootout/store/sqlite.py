@@ -13,7 +13,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 from typing import Any
 
@@ -344,13 +344,15 @@ class Store(ProbeStore, PerfStore, BuiltStore, BrowseStore):
     def put_response(
         self, key: str, model: str, kind: str, request: dict[str, Any], response: dict[str, Any]
     ) -> None:
-        self._db.execute(
-            "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?)",
-            (key, model, kind, json.dumps(request), json.dumps(response), time.time()),
-        )
-        if (chunks := chunk_bytes(response)) is not None:  # the triggers wrote them as JSON
-            self._db.execute("UPDATE response_lean SET chunks = ? WHERE key = ?",
-                             (chunks, key))
+        row = (key, model, kind, json.dumps(request), json.dumps(response), time.time())
+        chunks = chunk_bytes(response)
+        if chunks is None:
+            self._db.execute("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?)", row)
+            return
+        # the triggers wrote the chunk times as JSON: made bytes, in the same commit
+        with nullcontext(self._db) if self._db.in_transaction else self._transaction() as db:
+            db.execute("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?)", row)
+            db.execute("UPDATE response_lean SET chunks = ? WHERE key = ?", (chunks, key))
 
     # -- samples --------------------------------------------------------------------------
     def done_samples(self, run_id: str, model: str, benchmark: str) -> set[tuple[str, int]]:
