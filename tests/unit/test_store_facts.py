@@ -3,6 +3,7 @@ and filled on open for a store written before it existed (issue 18, item 4)."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -244,3 +245,44 @@ def test_a_merged_run_keeps_its_chunk_times_as_bytes(tmp_path: Path) -> None:
     assert want is not None and got is not None
     assert {k: _as_read(r) for k, r in got.responses.items()} == {
         k: _as_read(r) for k, r in want.responses.items()}
+
+
+@pytest.mark.parametrize("kept_chunks", ["[0.5, 0.625, 1.5]", "[]"])
+def test_a_merge_keeps_the_chunk_times_of_the_answers_it_keeps(tmp_path: Path,
+                                                               kept_chunks: str) -> None:
+    """Where the target already has a response under a key the source's run uses, the
+    target's answer is kept, and so are its chunk times (or their absence): not the source's
+    (an audit saw the merge put the other answer's chunk times on it)."""
+    _store(tmp_path / "a.sqlite").close()
+    target = Store(tmp_path / "b.sqlite")
+    target.upsert_run("r-2", {"models": ["m"]})
+    kept = {**_response(0.75), "timing": {"ttft": 0.1, "e2e": 0.75, "chunk_times": []}}
+    target.put_response("k1", "m", "generate", {"kind": "generate"}, kept)
+    # written as an older shootout (or the triggers alone) writes it: chunk times as JSON
+    target._db.execute("UPDATE responses SET response_json = replace(response_json, "
+                       "'\"chunk_times\": []', ?) WHERE key = 'k1'",
+                       (f'"chunk_times": {kept_chunks}',))
+    target.copy_run_samples(tmp_path / "a.sqlite", RUN, "r-2")
+    got = target.read_run("r-2")
+    assert got is not None
+    k1 = got.responses["k1"]
+    assert k1.timing["e2e"] == 0.75
+    assert k1.chunk_times == tuple(json.loads(kept_chunks))
+    assert got.responses["k2"].chunk_times == (0.1, 0.2)  # copied: the source's bytes
+
+
+@pytest.mark.parametrize("times", [["0.1", "0.25"], [0.1, None, 0.3], [True, 0.5]])
+def test_chunk_times_that_are_not_numbers_are_said_to_be(tmp_path: Path, times: list[object]
+                                                         ) -> None:
+    """Chunk times a store holds that are not numbers (text, null, true/false: a store edited
+    by hand, a foreign writer) stop the efficiency rows with one line, not a crash (as the
+    parsing in Python did) nor a figure read from them (as numpy would)."""
+    from shootout.errors import StoreError
+
+    store = _store(tmp_path / "s.sqlite")
+    odd = {**_response(0.5), "timing": {"ttft": 0.1, "e2e": 0.5, "chunk_times": times}}
+    store.put_response("k1", "m", "generate", {"kind": "generate"}, odd)
+    run = store.read_run(RUN)
+    assert run is not None
+    with pytest.raises(StoreError, match="chunk times are not numbers"):
+        efficiency_rows(run, [])

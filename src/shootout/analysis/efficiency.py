@@ -28,6 +28,7 @@ import numpy as np
 
 from ..benchmarks.prompt_variants import split_variant
 from ..config import PriceConfig
+from ..errors import StoreError
 from ..frozen import assemble_or_call
 from ..perf.cost import (
     BATCH_PRICE_FACTOR,
@@ -112,14 +113,22 @@ _TIMED_COLUMNS = ("ttft", "e2e", "chunks", "tpot", "output_tps", "first_reasonin
                   "first_answer", "starts", "ends")
 
 
+def _numbers(piece: str | Sequence[float]) -> Sequence[float]:
+    """A request's chunk times kept as JSON or numbers, checked: numbers (not text, not null,
+    not true/false), or a one-line error naming what was found."""
+    values = fast_loads(piece) if isinstance(piece, str) else piece
+    if not isinstance(values, list | tuple) or any(type(v) not in (int, float) for v in values):
+        raise StoreError(f"a stored response's chunk times are not numbers: {str(piece)[:80]}")
+    return values
+
+
 def inter_token_gaps(pieces: Sequence[bytes | str | Sequence[float]]) -> np.ndarray:
     """The successive differences within each request's chunk times, request by request in
     order: the values `perf.metrics.metrics_of` gives as `itls`, to the last bit. The times
     are joined into one float64 array and differenced at once; the differences that span two
     requests are dropped (a request's times are bytes as the store keeps them, a JSON array,
     or numbers)."""
-    blobs = [p if isinstance(p, bytes)
-             else np.asarray(fast_loads(p) if isinstance(p, str) else p, dtype="<f8").tobytes()
+    blobs = [p if isinstance(p, bytes) else np.asarray(_numbers(p), dtype="<f8").tobytes()
              for p in pieces]
     if not blobs:
         return np.empty(0)

@@ -95,11 +95,12 @@ def chunk_bytes(response: Mapping[str, Any]) -> bytes | None:
     endian), or None where it has none, or none that are numbers (the triggers' JSON stays)."""
     timing = response.get("timing")
     times = timing.get("chunk_times") if isinstance(timing, Mapping) else None
-    if not isinstance(times, list | tuple) or not times:
-        return None
+    if not isinstance(times, list | tuple) or not times \
+            or any(type(t) not in (int, float) for t in times):
+        return None  # the triggers' JSON stays: read as it stands (`analysis.efficiency`)
     try:
         packed = array("d", times)
-    except (TypeError, OverflowError):
+    except OverflowError:  # an int too large for a double
         return None
     if sys.byteorder != "little":  # pragma: no cover - every platform shootout runs on
         packed.byteswap()

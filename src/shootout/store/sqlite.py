@@ -490,12 +490,21 @@ class Store(ProbeStore, PerfStore, BuiltStore, BrowseStore):
         db_name = "main" if same else "src"
         try:
             with self._transaction() as db:
+                lean = not same and db.execute(
+                    "SELECT 1 FROM src.sqlite_master WHERE type='table' "
+                    "AND name='response_lean'").fetchone()
+                if lean:  # the responses this store keeps: not copied, their chunks neither
+                    db.execute("CREATE TEMP TABLE IF NOT EXISTS merge_kept "
+                               "(key TEXT PRIMARY KEY)")
+                    db.execute("DELETE FROM temp.merge_kept")
+                    db.execute("INSERT INTO temp.merge_kept SELECT key FROM main.responses "
+                               "WHERE key IN (SELECT response_key FROM src.samples "
+                               "WHERE run_id=?)", (source_run,))
                 db.execute(
                     f"INSERT OR IGNORE INTO main.responses SELECT * FROM {db_name}.responses "
                     f"WHERE key IN (SELECT response_key FROM {db_name}.samples WHERE run_id=?)",
                     (source_run,))
-                if not same and db.execute("SELECT 1 FROM src.sqlite_master WHERE "
-                                           "type='table' AND name='response_lean'").fetchone():
+                if lean:
                     _copy_chunk_bytes(db, source_run)
                 cur = db.execute(
                     f"INSERT INTO main.samples (run_id, {cols}) SELECT ?, {cols} "
@@ -518,11 +527,13 @@ class Store(ProbeStore, PerfStore, BuiltStore, BrowseStore):
 
 
 def _copy_chunk_bytes(db: sqlite3.Connection, source_run: str) -> None:
-    """The chunk times of the responses `copy_run_samples` copied, as the attached source
-    keeps them where it has them as bytes (the triggers wrote them as JSON, or none where
-    SQLite could not read the response: both read alike, parsed slower)."""
+    """The chunk times of the responses `copy_run_samples` copied (not of those this store
+    kept: `temp.merge_kept`, another answer under the same key), as the attached source keeps
+    them where it has them as bytes (the triggers wrote them as JSON, or none where SQLite
+    could not read the response: both read alike, parsed slower)."""
     db.execute(
         "UPDATE main.response_lean SET chunks = (SELECT s.chunks FROM src.response_lean s "
         "WHERE s.key = response_lean.key) WHERE typeof(chunks) != 'blob' AND key IN "
         "(SELECT f.key FROM src.response_lean f WHERE typeof(f.chunks) = 'blob' AND f.key IN "
-        "(SELECT response_key FROM src.samples WHERE run_id = ?))", (source_run,))
+        "(SELECT response_key FROM src.samples WHERE run_id = ?)) "
+        "AND key NOT IN (SELECT key FROM temp.merge_kept)", (source_run,))
