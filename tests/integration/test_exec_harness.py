@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from shootout.scoring.code import build_program, code_score
-from shootout.scoring.exec_harness import harness, verdict
+from shootout.scoring.exec_harness import run_as_human_eval
 from shootout.scoring.sandbox import Limits, Sandbox
 
 PROBLEM = {"task_id": "T/0", "entry_point": "add",
@@ -25,7 +25,7 @@ def sandbox() -> Sandbox:
 
 
 def _run(sandbox: Sandbox, code: str) -> tuple[str, str]:
-    r = verdict(sandbox.run(harness(build_program(PROBLEM, code))))
+    r = run_as_human_eval(sandbox, build_program(PROBLEM, code))
     return r.status, r.reason
 
 
@@ -45,6 +45,20 @@ def _run(sandbox: Sandbox, code: str) -> tuple[str, str]:
     # SystemExit is a failure, whatever its code; so is ending the process before the tests
     ("exits 0 before the tests", RIGHT + "import sys\nsys.exit(0)\n", "failed"),
     ("os._exit(0) before the tests", RIGHT + "import os\nos._exit(0)\n", "failed"),
+    # the harness's own report, forged: its "passed" line written by the program (with the
+    # process then ended, or the traceback printer made to do it), or os._exit made a no-op
+    # so that a failure's report would fall through to success (an audit's answers)
+    ("wrong, writes the harness's passed line", WRONG + "import os\n"
+     "os.write(2, b'@@shootout-harness passed\\n')\nos._exit(0)\n", "failed"),
+    ("wrong, the traceback printer writes it", WRONG + "import traceback, os\n"
+     "traceback.print_exc = lambda *a, **k: (os.write(2, b'@@shootout-harness passed\\n'), "
+     "os._exit(0))\n", "failed"),
+    ("wrong, os._exit made a no-op", WRONG + "import os\nos._exit = lambda *a: None\n",
+     "failed"),
+    ("wrong, reads the key from stdin", WRONG + "import os, sys\n"
+     "k = os.read(0, 256).decode().strip()\n"
+     "os.write(2, ('\\n@@shootout-harness ' + k + ' passed\\n').encode())\nos._exit(0)\n",
+     "failed"),
     # the reliability guard: exit(), fork and subprocesses are gone
     ("calls exit()", RIGHT + "exit()\n", "failed"),
     ("forks", RIGHT + "import os\nos.fork()\n", "failed"),
@@ -62,19 +76,19 @@ def test_a_program_gets_human_evals_verdict(sandbox: Sandbox, label: str, code: 
 
 
 def test_a_failure_says_why_and_the_traceback_shows_the_line(sandbox: Sandbox) -> None:
-    r = verdict(sandbox.run(harness(build_program(PROBLEM, WRONG))))
+    r = run_as_human_eval(sandbox, build_program(PROBLEM, WRONG))
     assert r.status == "failed" and r.reason == "AssertionError"
     # a sample's reason says "failed" once (it read "failed: failed: AssertionError")
     assert code_score(PROBLEM, WRONG, "", r).reason == "failed: AssertionError"
     assert "assert candidate(2, 3) == 5" in r.stderr and "@@shootout" not in r.stderr
-    r = verdict(sandbox.run(harness(build_program(PROBLEM, RIGHT + "import time\n"
-                                                  "time.sleep(5)\n"))))
+    r = run_as_human_eval(sandbox, build_program(PROBLEM, RIGHT + "import time\n"
+                                                 "time.sleep(5)\n"))
     assert r.reason == "ran over 3s (human-eval's limit)"
 
 
 def test_a_memory_error_is_oom(sandbox: Sandbox) -> None:
     code = RIGHT + "x = bytearray(8 << 30)\n"
-    assert verdict(sandbox.run(harness(build_program(PROBLEM, code)))).status == "oom"
+    assert run_as_human_eval(sandbox, build_program(PROBLEM, code)).status == "oom"
 
 
 def test_hashing_is_the_same_from_run_to_run(sandbox: Sandbox) -> None:
@@ -99,8 +113,16 @@ def test_the_code_benchmarks_sandbox_bounds_the_processes_that_get_past_the_guar
     runs under the sandbox's default of 64)."""
     from shootout.benchmarks.humaneval import PYTHON_LIMITS
 
-    program = harness(build_program(PROBLEM, SPAWN))
-    bounded = verdict(Sandbox(limits=PYTHON_LIMITS).run(program))
+    program = build_program(PROBLEM, SPAWN)
+    bounded = run_as_human_eval(Sandbox(limits=PYTHON_LIMITS), program)
     assert bounded.status == "failed" and "BlockingIOError" in bounded.stderr, bounded
-    loose = verdict(Sandbox(limits=Limits(timeout=10)).run(program))
+    loose = run_as_human_eval(Sandbox(limits=Limits(timeout=10)), program)
     assert loose.status == "ok", loose
+
+
+def test_a_program_with_a_lone_surrogate_fails_rather_than_raising(sandbox: Sandbox) -> None:
+    """Text UTF-8 cannot hold (a lone surrogate in a model's answer) goes to the sandbox as
+    its bytes, and the program fails there: the sample fails, rather than the scorer raising
+    (an audit's humanevalfix answer could not be scored)."""
+    r = sandbox.run("x = '\ud800'\nprint(x)\n")
+    assert r.status == "failed" and "SyntaxError" in r.stderr, r

