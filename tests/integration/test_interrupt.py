@@ -31,14 +31,23 @@ def _ok_samples(store) -> int:
         db.close()
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize(("sig", "sigint_ignored"), [
+    (signal.SIGINT, False), (signal.SIGTERM, False),
+    # a job a script starts with `&` inherits SIGINT ignored: `kill` still stops it (it did
+    # nothing there: an audit's `view` and `monitor` went on)
+    (signal.SIGTERM, True)])
 def test_sigint_exits_130_with_one_line_and_the_rerun_resumes(shootout_cmd, tmp_path, data_dir,
-                                                              sig):
+                                                              sig, sigint_ignored):
     """Ctrl-C, or SIGTERM (`kill`, a container stopping), which stops the run the same way."""
     store = tmp_path / "s.sqlite"
     with FakeOpenAIServer(ttft=TTFT) as srv:
         proc = subprocess.Popen([*shootout_cmd, *_args(srv.base_url, store, data_dir)],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                preexec_fn=_ignore_sigint if sigint_ignored else None)
         deadline = time.time() + 60
         while len(srv.requests) < 4 and time.time() < deadline:
             time.sleep(0.01)

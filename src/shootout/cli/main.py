@@ -165,7 +165,26 @@ def _term_as_interrupt() -> None:
     import threading
 
     if hasattr(signal, "SIGTERM") and threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, lambda *_: signal.raise_signal(signal.SIGINT))
+        signal.signal(signal.SIGTERM, _on_term)
+
+
+_term_seen = False
+
+
+def _on_term(signum: int, frame: Any) -> None:
+    """SIGTERM as SIGINT, through its handler (Python's, or asyncio's that cancels the run's
+    task) where there is one; where SIGINT is ignored (a job a script starts with `&` inherits
+    it so), Ctrl-C's exception itself. Once: a later SIGTERM is the same stop."""
+    import signal
+
+    global _term_seen
+    if _term_seen:
+        return
+    _term_seen = True
+    if callable(signal.getsignal(signal.SIGINT)):
+        signal.raise_signal(signal.SIGINT)
+    else:
+        raise KeyboardInterrupt
 
 
 def _quiet_teardown() -> None:
