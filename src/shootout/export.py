@@ -18,7 +18,7 @@ from typing import IO, Any
 
 from .benchmarks import Benchmark, Doc, find_benchmark_class
 from .data.files import DataDir, resolve_data_dir
-from .errors import ConfigError
+from .errors import ConfigError, DataError
 from .store import SampleRow, Store
 
 FORMATS = ("jsonl", "csv", "parquet")
@@ -79,7 +79,12 @@ class _Golds:
         bench = cls(data=DataDir(resolve_data_dir(self.data_dir)),
                     fewshot_seed=int(self.spec.get("seed", 1234)),
                     options=entry.get("options") or {})
-        return bench, {d.id: d for d in bench.load()}
+        try:
+            docs = bench.load()
+        except DataError as e:  # the gold needs the data; the rest of a row does not
+            raise DataError(f"{e} (the gold column needs it; --no-gold exports without "
+                            "it)") from e
+        return bench, {d.id: d for d in docs}
 
 
 def sample_row(run_id: str, s: SampleRow, request: dict[str, Any] | None,

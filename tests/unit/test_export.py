@@ -139,6 +139,23 @@ def test_export_usage_errors(toy_store, capsys, args, message):
     assert e.value.code == 2 and message in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("target", ["store", "other database"])
+def test_an_export_does_not_overwrite_a_database(toy_store, tmp_path, capsys, target):
+    """`--out` naming the store the export reads (an audit's wiped every run in it), or any
+    other SQLite database, is refused with one line; the file is left as it was."""
+    path, run_id = toy_store
+    out = path if target == "store" else tmp_path / "other.sqlite"
+    if target != "store":
+        Store(out).close()
+    before = out.read_bytes()
+    with pytest.raises(SystemExit) as e:
+        main(["export", run_id, "--out", str(out), "--store", str(path)])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.count("\n") == 1 and "not overwritten" in err, err
+    assert out.read_bytes() == before
+    assert Store(path).get_run(run_id) is not None
+
+
 N_BIG = 50_000  # held at once, 50k rows would still take >50 MB (~190 MiB in Arrow)
 PROMPT = "Question: " + "lorem ipsum dolor sit amet " * 20  # ~550 characters
 
@@ -218,3 +235,20 @@ def test_export_of_100k_samples_stays_under_a_fixed_peak_memory(big_store, tmp_p
         assert pq.ParquetFile(out).metadata.num_rows == N_BIG
     else:
         assert out.stat().st_size > N_BIG * 500  # every prompt is in the file
+
+
+def test_missing_data_for_the_gold_says_how_to_export_without_it(tmp_path, capsys):
+    from shootout.report import sample_data
+
+    store = sample_data.build_sample_store(tmp_path / "s.sqlite")
+    store.close()
+    empty = tmp_path / "no-data"
+    empty.mkdir()
+    with pytest.raises(SystemExit) as e:
+        main(["export", sample_data.RUN_ID, "--out", str(tmp_path / "x.jsonl"), "--store",
+              str(tmp_path / "s.sqlite"), "--data-dir", str(empty)])
+    err = capsys.readouterr().err
+    assert e.value.code == 3 and err.count("\n") == 1 and "--no-gold" in err, err
+    main(["export", sample_data.RUN_ID, "--out", str(tmp_path / "x.jsonl"), "--store",
+          str(tmp_path / "s.sqlite"), "--no-gold"])
+    assert (tmp_path / "x.jsonl").exists()

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from ..errors import ConfigError
 from ..export import FORMATS, export_rows, write_export
 from .runs import open_store
 
@@ -25,6 +26,21 @@ def export_command(
     metrics, reason, status, tokens and timing. Streamed: constant memory. See docs/export.md.
     """
     db = open_store(store)
+    if out != "-":
+        _refuse_a_database(Path(out), db.path)
     n = write_export(export_rows(db, run_id, gold=not no_gold, data_dir=data_dir), fmt, out)
     if out != "-":
         print(f"wrote {n:,} samples to {out}")
+
+
+def _refuse_a_database(out: Path, store: Path) -> None:
+    """The export would replace `out` whole: not the store it reads (an audit's `-o` named
+    the store, and every run in it was gone), nor any other SQLite database."""
+    if not out.is_file():
+        return
+    with out.open("rb") as f:
+        head = f.read(16)
+    same = store.exists() and out.samefile(store)
+    if same or head == b"SQLite format 3\x00":
+        what = "the results store this export reads" if same else "a SQLite database"
+        raise ConfigError(f"--out {out} is {what}: not overwritten (give another file)")
