@@ -83,6 +83,40 @@ def test_report_and_api_filters(server):
     assert _get(server + "/etc/passwd")[0] == 404
 
 
+def test_an_idle_connection_does_not_hold_the_others_back(server):
+    """A connection that sends nothing (a browser's speculative one) leaves the server
+    answering everyone else (an audit's froze it until the socket closed)."""
+    import socket
+    import time
+
+    host, port = server.removeprefix("http://").split(":")
+    idle = socket.create_connection((host, int(port)))
+    try:
+        start = time.monotonic()
+        with urllib.request.urlopen(server + "/api/samples?model=kimi-k2", timeout=10) as r:
+            assert r.status == 200
+        assert time.monotonic() - start < 5
+    finally:
+        idle.close()
+
+
+@pytest.mark.parametrize("query", [
+    "/api/samples?offset=99999999999999999999", "/api/samples?offset=9223372036854775808",
+    "/api/samples?offset=%C2%B2", "/api/samples?offset=-1",
+    "/api/sample?model=kimi-k2&benchmark=gsm8k&item=1&repeat=%C2%B2",
+    "/api/sample?model=kimi-k2&benchmark=gsm8k&item=1&repeat=99999999999999999999"])
+def test_bad_numbers_in_a_query_get_an_answer(server, query):
+    """Numbers SQLite cannot hold (past the last page), and what is no number (digits
+    Python's `int` refuses, "²"; "-1": the first page) get an answer, not a connection closed
+    with none (as an audit's did)."""
+    status, _, body = _get(server + query)
+    if query.startswith("/api/samples"):
+        got = json.loads(body)
+        assert status == 200 and (got["samples"] == []) == ("999" in query or "922" in query)
+    else:
+        assert status == 404, body
+
+
 @pytest.mark.skipif(CHROMIUM is None, reason="no Chromium installed")
 def test_sample_browser_in_headless_chromium(server, tmp_path):
     # the report itself: its page checks its charts and records any error (data-status)

@@ -11,14 +11,23 @@ from shootout.store import SampleRow
 from shootout.viewer.server import PAGE_SIZE, SampleIndex, _listing
 
 
-def _value(s: SampleRow) -> tuple[str | None, float | None]:
+def _value(s: SampleRow, stored: set[str]) -> tuple[str | None, float | None]:
+    """The sample's metric: its benchmark's primary where the benchmark's samples store it
+    (`stored`: what its answered samples stored), else the first it stored; its value where
+    it was answered ("ok", or "truncated", as the results count it)."""
     cls = find_benchmark_class(s.benchmark)
-    metric = (cls.primary_metric if cls else None) or next(iter(s.metrics), None)
-    return metric, (s.metrics.get(metric) if metric and s.status == "ok" else None)
+    primary = cls.primary_metric if cls else None
+    metric = (primary if primary in stored else None) or next(iter(s.metrics), None)
+    answered = s.status in ("ok", "truncated")
+    return metric, (s.metrics.get(metric) if metric and answered else None)
 
 
 def _oracle(samples: list[SampleRow], q: dict[str, str]) -> list[tuple]:
-    rows = [(s, *_value(s)) for s in samples]
+    stored: dict[str, set[str]] = {}
+    for s in samples:
+        if s.status in ("ok", "truncated"):
+            stored.setdefault(s.benchmark, set()).update(s.metrics)
+    rows = [(s, *_value(s, stored.get(s.benchmark, set()))) for s in samples]
     if q.get("benchmark"):
         rows = [r for r in rows if r[0].benchmark == q["benchmark"]]
     if q.get("a") and q.get("b"):
@@ -54,6 +63,11 @@ def store(sample_store):
                   True, None, None),
         SampleRow("kimi-k2", "gsm8k", "zz-other", 0, "", "ok", {"f1": 1.0}, "x", "", False,
                   None, None),
+        # a corpus metric is the primary (chrF): the samples' own is their value
+        SampleRow("kimi-k2", "wmt22_zh_en", "w1", 0, "", "ok", {"sentence_chrf": 0.625},
+                  "x", "", False, None, None),
+        SampleRow("mixtral-8x7b", "wmt22_zh_en", "w1", 0, "", "ok", {"sentence_chrf": 1.0},
+                  "x", "", False, None, None),
     ]
     for s in extra:
         sample_store.put_sample(run, s)
@@ -69,6 +83,8 @@ QUERIES = [
     {"a": "mixtral-8x7b", "b": "kimi-k2", "correct": "1"},
     {"a": "kimi-k2", "b": "mixtral-8x7b", "benchmark": "toy_unknown"},
     {"model": "nobody"}, {"benchmark": "mmlu", "model": "llama-3.1-70b"},
+    {"benchmark": "wmt22_zh_en"}, {"a": "kimi-k2", "b": "mixtral-8x7b",
+                                   "benchmark": "wmt22_zh_en"},
 ]
 
 
@@ -95,12 +111,17 @@ def test_the_rows_the_browser_treats_apart(store):
     index = SampleIndex(store, run)
     listing = _listing(index, {"benchmark": "gsm8k", "model": "kimi-k2"})
     by_item = {s["item_id"]: s for s in listing["samples"]}
-    assert by_item["zz-cut"]["value"] is None  # truncated: no value
+    # truncated: answered, scored as it stands (an audit's truncated rows had no value, and
+    # no filter but "all" listed them)
+    assert by_item["zz-cut"]["value"] == 0.0
     assert by_item["zz-other"]["metric"] == "acc" and by_item["zz-other"]["value"] is None
     # the failed sample lists its error as the reason
     rest = _listing(index, {"benchmark": "gsm8k", "model": "kimi-k2", "offset": "100"})
     failed = [s for s in rest["samples"] if s["item_id"] == "zz-failed"]
     assert failed and failed[0]["reason"] == "HTTP 500" and failed[0]["value"] is None
+    chrf = _listing(index, {"benchmark": "wmt22_zh_en"})["samples"]
+    assert [(s["metric"], s["value"]) for s in chrf] == [("sentence_chrf", 0.625),
+                                                        ("sentence_chrf", 1.0)]
     unknown = _listing(index, {"benchmark": "toy_unknown"})["samples"]
     assert [(s["metric"], s["value"]) for s in unknown] == [("score", 1.0), ("score", 0.0)]
     assert "toy_unknown" in listing["benchmarks"] and listing["models"] == sorted(

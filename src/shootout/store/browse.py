@@ -2,14 +2,15 @@
 each with its primary metric's value, read from the store per request.
 
 A sample's value is its primary metric (given per benchmark; where none is given, the first
-metric it stored) when its status is "ok", else None. The filters are those of the browser:
-benchmark, model, whether the value is correct (>= 1), and a pair of models whose values on
-the same item and repeat differ (the rows of the first). A metrics text that SQLite cannot read
-(JSON with NaN, which SQLite < 3.42 rejects) has no value.
+metric it stored) when it was answered (status "ok" or "truncated"), else None. The filters
+are those of the browser: benchmark, model, whether the value is correct (>= 1), and a pair
+of models whose values on the same item and repeat differ (the rows of the first). A metrics
+text that SQLite cannot read (JSON with NaN, which SQLite < 3.42 rejects) has no value.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -38,8 +39,9 @@ def _metric(s: str, p: str) -> str:
 
 
 def _value(s: str, metric: str) -> str:
-    """A sample's value: its metric's, where its status is "ok"."""
-    return (f"CASE WHEN {s}.status = 'ok' AND {metric} IS NOT NULL AND "
+    """A sample's value: its metric's, where it was answered ("ok", or "truncated": cut off
+    by the output limit, scored as it stands, as the results count it)."""
+    return (f"CASE WHEN {s}.status IN ('ok', 'truncated') AND {metric} IS NOT NULL AND "
             f"json_valid({s}.metrics_json) THEN "
             f"json_extract({s}.metrics_json, '$.\"' || {metric} || '\"') END")
 
@@ -67,6 +69,19 @@ class BrowseStore:
     """Mixed into `Store`: the SQL of `shootout view`'s sample browser."""
 
     _db: sqlite3.Connection
+
+    def sample_has_metric(self, run_id: str, benchmark: str, metric: str) -> bool:
+        """Whether the benchmark's first answered sample in the run stored `metric` (a
+        benchmark's samples store the same metrics)."""
+        row = self._db.execute(
+            "SELECT metrics_json FROM samples WHERE run_id = ? AND benchmark = ? AND status "
+            "IN ('ok', 'truncated') LIMIT 1", (run_id, benchmark)).fetchone()
+        if row is None:
+            return True
+        try:
+            return metric in json.loads(row[0])
+        except ValueError:
+            return True
 
     def browse_samples(
         self,

@@ -2,14 +2,16 @@
 `/samples`, and the JSON it reads (`/api/samples`, `/api/sample`).
 
 It binds to 127.0.0.1 only and serves nothing but what it built from the store: the report
-(rendered once at start), the browser page, and samples. One thread: the store's SQLite
-connection stays in the thread that opened it.
+(rendered once at start), the browser page, and samples. A thread per connection (one idle
+connection, a browser's speculative one, held every other request back when it had one), each
+reading the store through its own read-only connection.
 """
 
 from __future__ import annotations
 
 import json
-from http.server import BaseHTTPRequestHandler, HTTPServer
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -32,14 +34,30 @@ class SampleIndex:
     900 MB before the server answered)."""
 
     def __init__(self, db: Store, run_id: str) -> None:
-        self.db, self.run_id = db, run_id
+        self._opened, self.run_id = db, run_id
+        self._opened_in = threading.current_thread()
+        self._local = threading.local()
         cells = db.models_benchmarks(run_id)
         self.models = sorted({m for m, _ in cells})
         self.benchmarks = sorted({b for _, b in cells})
         self.primary: dict[str, str | None] = {}
         for b in self.benchmarks:
             cls = find_benchmark_class(b)
-            self.primary[b] = cls.primary_metric if cls else None
+            metric = cls.primary_metric if cls else None
+            # a corpus metric (translation's chrF) is no sample's: then the one they stored
+            self.primary[b] = metric if metric and db.sample_has_metric(run_id, b, metric) \
+                else None
+
+    @property
+    def db(self) -> Store:
+        """The store, as this thread reads it: the one given, in the thread that opened it;
+        elsewhere a read-only connection of the thread's own (SQLite's are per thread)."""
+        if threading.current_thread() is self._opened_in:
+            return self._opened
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = Store.reader(self._opened.path)
+        return db
 
     def select(self, q: dict[str, str], offset: int = 0, limit: int = PAGE_SIZE
                ) -> tuple[int, list[BrowsedSample]]:
@@ -54,10 +72,21 @@ class SampleIndex:
             limit=limit)
 
     def find(self, q: dict[str, str]) -> SampleRow | None:
-        repeat = q.get("repeat", "0")
-        if not (q.get("model") and q.get("benchmark") and q.get("item")) or not repeat.isdigit():
+        repeat = _count(q.get("repeat", "0"))
+        if not (q.get("model") and q.get("benchmark") and q.get("item")) or repeat is None:
             return None
-        return self.db.get_sample(self.run_id, q["model"], q["benchmark"], q["item"], int(repeat))
+        return self.db.get_sample(self.run_id, q["model"], q["benchmark"], q["item"], repeat)
+
+
+_LARGEST = 2**62  # what SQLite's integers hold, with room
+
+
+def _count(raw: str) -> int | None:
+    """A non-negative whole number written in ASCII digits (not "²", which `isdigit`
+    accepts and `int` refuses), at most `_LARGEST`; None otherwise."""
+    if not (raw.isascii() and raw.isdigit()):
+        return None
+    return min(int(raw), _LARGEST)
 
 
 def _brief(s: BrowsedSample) -> dict[str, Any]:
@@ -74,25 +103,19 @@ def make_server(db: Store, run_id: str, report_html: str, port: int = 0) -> HTTP
     page = PAGE.read_text(encoding="utf-8").replace("{{ run_id }}", run_id)
 
     class Handler(BaseHTTPRequestHandler):
+        timeout = 60  # an idle connection's thread ends
+
         def do_GET(self) -> None:
+            try:
+                self._get()
+            except Exception as e:  # one bad request: a 500 with one line, not a dropped one
+                self._send(500, "text/plain; charset=utf-8",
+                           f"error: {type(e).__name__}: {e}"[:300])
+
+        def _get(self) -> None:
             url = urlparse(self.path)
             q = {k: v[-1] for k, v in parse_qs(url.query).items()}
-            if url.path == "/":
-                self._send(200, "text/html; charset=utf-8", report_html)
-            elif url.path == "/samples":
-                self._send(200, "text/html; charset=utf-8", page)
-            elif url.path == "/api/samples":
-                self._json(_listing(index, q))
-            elif url.path == "/api/sample":
-                self._json(_one(index, q))
-            else:
-                self._send(404, "text/plain; charset=utf-8", "not found")
-
-        def _json(self, body: dict[str, Any] | None) -> None:
-            if body is None:
-                self._send(404, "application/json", '{"error": "no such sample"}')
-            else:
-                self._send(200, "application/json", json.dumps(body, ensure_ascii=False))
+            self._send(*_answer(url.path, q, index, page, report_html))
 
         def _send(self, status: int, ctype: str, text: str) -> None:
             data = text.encode("utf-8")
@@ -107,12 +130,31 @@ def make_server(db: Store, run_id: str, report_html: str, port: int = 0) -> HTTP
         def log_message(self, format: str, *args: Any) -> None:  # quiet: no access log
             return
 
-    return HTTPServer(("127.0.0.1", port), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server.daemon_threads = True
+    return server
+
+
+_HTML, _JSON = "text/html; charset=utf-8", "application/json"
+
+
+def _answer(path: str, q: dict[str, str], index: SampleIndex, page: str, report_html: str
+            ) -> tuple[int, str, str]:
+    """(status, content type, body) of a GET of `path` with query `q`."""
+    if path == "/":
+        return 200, _HTML, report_html
+    if path == "/samples":
+        return 200, _HTML, page
+    if path in ("/api/samples", "/api/sample"):
+        body = _listing(index, q) if path == "/api/samples" else _one(index, q)
+        if body is None:
+            return 404, _JSON, '{"error": "no such sample"}'
+        return 200, _JSON, json.dumps(body, ensure_ascii=False)
+    return 404, "text/plain; charset=utf-8", "not found"
 
 
 def _listing(index: SampleIndex, q: dict[str, str]) -> dict[str, Any]:
-    raw = q.get("offset", "0")
-    offset = int(raw) if raw.isdigit() else 0
+    offset = _count(q.get("offset", "0")) or 0
     total, rows = index.select(q, offset)
     return {"run_id": index.run_id, "models": index.models, "benchmarks": index.benchmarks,
             "total": total, "offset": offset, "samples": [_brief(s) for s in rows]}
