@@ -147,6 +147,22 @@ def test_sample_browser_in_headless_chromium(server, tmp_path):
         shutil.copy(shot, Path(keep) / "view.png")
 
 
+@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium installed")
+def test_the_browser_pages_through_a_run(server, tmp_path):
+    """More samples than a page: the page says which it shows and can go on (an audit found
+    no way past the first 200 but narrowing the filters)."""
+    everything = _api(server)
+    second = _api(server, offset="200")["samples"]
+    assert everything["total"] > 400
+    dom = _chromium("--dump-dom", f"{server}/samples?offset=200", tmp=tmp_path)
+    assert 'data-status="ok"' in dom and 'data-offset="200"' in dom, dom[-2000:]
+    assert f"{everything['total']} samples (201–400 shown)" in dom
+    items = re.findall(r'data-item="([^"]+)" data-repeat="(\d+)"', dom)
+    assert items[0] == (second[0]["item_id"], str(second[0]["repeat"])) and len(items) == 200
+    assert re.search(r"<button id=\"prev\" type=\"button\" data-to=\"0\">", dom)  # enabled
+    assert re.search(r"<button id=\"next\" type=\"button\" data-to=\"400\">", dom)
+
+
 def _chromium(*args: str, tmp: Path) -> str:
     profile = tmp / f"profile-{len(list(tmp.glob('profile-*')))}"
     assert CHROMIUM is not None

@@ -100,7 +100,8 @@ def make_server(db: Store, run_id: str, report_html: str, port: int = 0) -> HTTP
     if db.get_run(run_id) is None:
         raise ConfigError(f"no run {run_id!r} in {db.path}")
     index = SampleIndex(db, run_id)
-    page = PAGE.read_text(encoding="utf-8").replace("{{ run_id }}", run_id)
+    page = PAGE.read_text(encoding="utf-8").replace("{{ run_id }}", run_id).replace(
+        "{{ page_size }}", str(PAGE_SIZE))
 
     class Handler(BaseHTTPRequestHandler):
         timeout = 60  # an idle connection's thread ends
