@@ -123,4 +123,5 @@ def test_a_killed_monitor_resumes_without_losing_probes(shootout_cmd, tmp_path, 
 
     main(["monitor", "--summary", monitor_id, "--store", str(store), "--json"])
     m = json.loads(capsys.readouterr().out)["models"][0]
-    assert m["probes"] == len(after) and m["missed_slots"] == max(slots) + 1 - len(after)
+    # the slots before the last probe with none, and those past since (the window goes on)
+    assert m["probes"] == len(after) and m["missed_slots"] >= max(slots) + 1 - len(after)

@@ -83,6 +83,16 @@ def test_outages_are_runs_of_failed_probes_ended_by_the_next_success():
     assert found[2].duration(10.0) == 10.0  # ongoing: to the last failed probe + one interval
 
 
+def test_a_monitor_stopped_early_misses_the_rest_of_its_window():
+    """The slots past with no probe after the last one count as missed (an audit's monitor,
+    stopped after 2 of 10 slots, said 0 missed and 100% of 2 probes); the slot due within the
+    last interval does not yet (its probe may be in flight)."""
+    session = MonitorSession("mon-x", "h", 0.0, 0.0, 10.0, 10, {"models": ["m"]})
+    rows = [_row(0, True), _row(1, True)]
+    for now, missed in ((15.0, 0), (25.0, 0), (35.0, 1), (1000.0, 8)):
+        assert summarize(session, rows, now=now)["models"][0]["missed_slots"] == missed, now
+
+
 def test_summary_figures():
     session = MonitorSession("mon-x", "h", 0.0, 0.0, 600.0, 20, {"models": ["m"]})
     # slots 0-5 in hour 0, 6-11 in hour 1; slot 4 never probed

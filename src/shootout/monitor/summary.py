@@ -10,8 +10,10 @@ error classes, TTFT percentiles by hour of day (UTC), and the outages.
                 and ends at the scheduled time of the next successful probe, so each end is
                 known to within one probe interval; one still failing at the last probe is
                 "ongoing" and lasts, so far, to the last failed probe plus one interval.
-  missed slots  slots up to the model's last probe with no stored probe (the monitor was not
-                running, or a probe was in flight when it was killed): neither up nor down.
+  missed slots  slots with no stored probe (the monitor was not running, or a probe was in
+                flight when it was killed) that are past: before the model's last probe, or
+                due at least one interval ago within the window (a monitor stopped early
+                misses the rest of its window). Neither up nor down.
 
 TTFT percentiles (p50, p90, p99, numpy's linear interpolation, as in `shootout perf`) are over
 successful probes, by the UTC hour of their scheduled time.
@@ -78,8 +80,9 @@ def ttft_by_hour(probes: Sequence[ProbeRow]) -> list[dict[str, Any]]:
 
 
 def model_summary(session: MonitorSession, model: str, probes: Sequence[ProbeRow],
-                  confidence: float = 0.95) -> dict[str, Any]:
-    """One model's figures (`probes` ordered by slot)."""
+                  confidence: float = 0.95, now: float | None = None) -> dict[str, Any]:
+    """One model's figures (`probes` ordered by slot) at time `now` (default: now)."""
+    now = time.time() if now is None else now
     n = len(probes)
     ok = sum(1 for p in probes if p.ok)
     lo, hi = wilson_interval(ok, n, confidence) if n else (None, None)
@@ -94,7 +97,7 @@ def model_summary(session: MonitorSession, model: str, probes: Sequence[ProbeRow
         "availability": ok / n if n else None,
         "ci": [lo, hi],
         "confidence": confidence,
-        "missed_slots": last + 1 - len({p.slot for p in probes}),
+        "missed_slots": max(last + 1, past_slots(session, now)) - len({p.slot for p in probes}),
         "error_classes": dict(Counter(p.error_class or "error" for p in probes
                                       if not p.ok).most_common()),
         "http_statuses": dict(Counter(str(p.http_status) for p in probes
@@ -105,6 +108,14 @@ def model_summary(session: MonitorSession, model: str, probes: Sequence[ProbeRow
         "outages": [o.to_dict(session.every) for o in found],
         "longest_outage": longest.to_dict(session.every) if longest else None,
     }
+
+
+def past_slots(session: MonitorSession, now: float) -> int:
+    """How many of the window's slots are past at `now`: due at least one interval ago (a
+    probe of a slot due since may still be in flight)."""
+    if now < session.start + session.every:
+        return 0
+    return min(session.slots, int((now - session.start) // session.every))
 
 
 def _ms(st: Stats) -> dict[str, Any]:
@@ -125,5 +136,5 @@ def summarize(session: MonitorSession, probes: Sequence[ProbeRow],
         "every_s": session.every,
         "slots": session.slots,
         "finished": now >= session.end - session.every,  # the last slot is due
-        "models": [model_summary(session, m, by_model.get(m, [])) for m in models],
+        "models": [model_summary(session, m, by_model.get(m, []), now=now) for m in models],
     }
