@@ -298,6 +298,11 @@ def test_report_has_an_availability_section_for_its_models(tmp_path, capsys):
         "openai:fake", "4", "50.00%", f"{100 * lo:.2f}–{100 * hi:.2f}", "2 × timeout", "1",
         "2 min 0 s", "250.0", "250.0"]
     assert "| openai:fake | 1970-01-01 00:01:00 | 1970-01-01 00:03:00 | 2 min 0 s | 2 |" in section
+    _stored_monitor(db, "openai:fake", "mon-fake2")
+    main(["report", run_id, "--store", str(store)])  # two monitors: each row says whose
+    section = capsys.readouterr().out.split("## Availability")[1]
+    assert "| openai:fake (mon-fake) | 4 |" in section
+    assert "| openai:fake (mon-fake2) | 4 |" in section
     main(["report", run_id, "mon-other", "--store", str(store)])  # named: in the report too
     assert "Monitor mon-other" in capsys.readouterr().out
     main(["report", run_id, "--store", str(store), "--html", str(tmp_path / "r.html")])

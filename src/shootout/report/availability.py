@@ -101,10 +101,13 @@ def availability_section(report: Report) -> SectionContent | None:
         return None
     paragraphs = [DEFINITIONS]
     summary, outs, hours = [], [], []
+    several = len(report.monitors) > 1
     for mon in report.monitors:
         paragraphs.append(render.describe(mon))
         for m in mon["models"]:
             paragraphs.append(render.headline(m))
+            if several:  # rows of the same model from two monitors: which is which
+                m = {**m, "model": f"{m['model']} ({mon['monitor_id']})"}
             summary.append(_summary_row(m))
             outs += [tuple(lcell(c) if i in (0, 5) else cell(c) for i, c in enumerate(r))
                      for r in render.outage_rows(m)]
