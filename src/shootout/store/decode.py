@@ -90,6 +90,19 @@ def stored_response(key: str, kind: str, created_at: float, facts: str | None,
         "timing": timing or {}, "finish_reason": finish, "chunks": chunks})
 
 
+def lean_facts(response: Mapping[str, Any]) -> tuple[str, bytes | str | None]:
+    """`response_lean`'s facts_json and chunks of a response, as its triggers would write
+    them (`store.schema.LEAN`), the chunk times as bytes where they are numbers."""
+    timing = response.get("timing")
+    lean = {k: v for k, v in timing.items() if k != "chunk_times"} \
+        if isinstance(timing, Mapping) else timing
+    facts = json.dumps([response.get("usage"), lean, response.get("finish_reason")])
+    times = timing.get("chunk_times") if isinstance(timing, Mapping) else None
+    if not isinstance(times, list | tuple) or not times:
+        return facts, None
+    return facts, chunk_bytes(response) or json.dumps(times)
+
+
 def chunk_bytes(response: Mapping[str, Any]) -> bytes | None:
     """A response's chunk times as `response_facts.chunks` keeps them (float64, little
     endian), or None where it has none, or none that are numbers (the triggers' JSON stays)."""

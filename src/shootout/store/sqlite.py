@@ -20,7 +20,7 @@ from typing import Any
 from ..errors import StoreError
 from .browse import BrowseStore
 from .built import BuiltStore
-from .decode import chunk_bytes, facts_of, fast_loads, sample_row, stored_response
+from .decode import facts_of, fast_loads, lean_facts, sample_row, stored_response
 from .files import BUSY_TIMEOUT, can_write, inspect_file, read_only
 from .owner import is_gone, this_process
 from .perf import PerfStore
@@ -344,15 +344,15 @@ class Store(ProbeStore, PerfStore, BuiltStore, BrowseStore):
     def put_response(
         self, key: str, model: str, kind: str, request: dict[str, Any], response: dict[str, Any]
     ) -> None:
-        row = (key, model, kind, json.dumps(request), json.dumps(response), time.time())
-        chunks = chunk_bytes(response)
-        if chunks is None:
-            self._db.execute("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?)", row)
-            return
-        # the triggers wrote the chunk times as JSON: made bytes, in the same commit
+        now = time.time()
+        row = (key, model, kind, json.dumps(request), json.dumps(response), now)
+        # `response_lean` written here, the chunk times as bytes: its trigger then finds the
+        # row (same key and time) and leaves it (it would parse the whole response again)
+        facts, chunks = lean_facts(response)
         with nullcontext(self._db) if self._db.in_transaction else self._transaction() as db:
+            db.execute("INSERT OR REPLACE INTO response_lean VALUES (?, ?, ?, ?, ?)",
+                       (key, kind, now, facts, chunks))
             db.execute("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?)", row)
-            db.execute("UPDATE response_lean SET chunks = ? WHERE key = ?", (chunks, key))
 
     # -- samples --------------------------------------------------------------------------
     def done_samples(self, run_id: str, model: str, benchmark: str) -> set[tuple[str, int]]:
