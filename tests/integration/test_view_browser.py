@@ -81,6 +81,9 @@ def test_report_and_api_filters(server):
     assert sample["extracted"] == one["extracted"]
     assert _get(server + "/api/sample?model=nope")[0] == 404
     assert _get(server + "/etc/passwd")[0] == 404
+    head = urllib.request.Request(server + "/samples", method="HEAD")
+    with urllib.request.urlopen(head, timeout=30) as r:  # a GET's headers, no body (was 501)
+        assert r.status == 200 and int(r.headers["Content-Length"]) > 0 and r.read() == b""
 
 
 def test_an_idle_connection_does_not_hold_the_others_back(server):
@@ -173,6 +176,23 @@ def _chromium(*args: str, tmp: Path) -> str:
          "--virtual-time-budget=10000", *args],
         capture_output=True, text=True, timeout=120)
     return proc.stdout
+
+
+def test_ctrl_c_stops_the_server_without_an_interrupted_jobs_line(tmp_path):
+    """The server runs until Ctrl-C: that is how it ends, not an interrupted job to rerun."""
+    import signal
+    import time
+
+    store = tmp_path / "s.sqlite"
+    build_sample_store(store).close()
+    proc = subprocess.Popen([sys.executable, "-m", "shootout", "view", RUN_ID, "--port", "0",
+                             "--store", str(store)], stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    assert "serving run" in proc.stderr.readline()
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and err.strip() == "stopped", err
 
 
 def test_view_of_an_unknown_run_is_one_line(tmp_path):

@@ -39,5 +39,7 @@ def view_command(
           "Ctrl-C stops", file=sys.stderr, flush=True)
     try:
         server.serve_forever()
+    except KeyboardInterrupt:  # Ctrl-C (or `kill`) is how it ends: not an interrupted job
+        print("stopped", file=sys.stderr)
     finally:
         server.server_close()

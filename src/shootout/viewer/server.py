@@ -113,6 +113,10 @@ def make_server(db: Store, run_id: str, report_html: str, port: int = 0) -> HTTP
                 self._send(500, "text/plain; charset=utf-8",
                            f"error: {type(e).__name__}: {e}"[:300])
 
+        def do_HEAD(self) -> None:  # a GET without its body
+            self._head_only = True
+            self.do_GET()
+
         def _get(self) -> None:
             url = urlparse(self.path)
             q = {k: v[-1] for k, v in parse_qs(url.query).items()}
@@ -126,7 +130,8 @@ def make_server(db: Store, run_id: str, report_html: str, port: int = 0) -> HTTP
             self.send_header("Content-Security-Policy", _CSP)
             self.send_header("Cache-Control", "no-store")
             self.end_headers()
-            self.wfile.write(data)
+            if not getattr(self, "_head_only", False):
+                self.wfile.write(data)
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet: no access log
             return
