@@ -125,3 +125,31 @@ def test_a_killed_monitor_resumes_without_losing_probes(shootout_cmd, tmp_path, 
     m = json.loads(capsys.readouterr().out)["models"][0]
     # the slots before the last probe with none, and those past since (the window goes on)
     assert m["probes"] == len(after) and m["missed_slots"] >= max(slots) + 1 - len(after)
+
+
+def test_a_second_process_on_a_running_monitor_is_refused(shootout_cmd, tmp_path):
+    """The same command while the monitor runs: one line, exit 2, nothing probed twice (an
+    audit's second process probed every slot again)."""
+    store = tmp_path / "two.sqlite"
+    with FakeOpenAIServer(ttft=0.01) as srv:
+        command = _command(shootout_cmd, srv.base_url, store, "10m")
+        first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True)
+        try:
+            _wait_for_line(first, "starting monitor", [])
+            second = subprocess.run(command, capture_output=True, text=True, timeout=120)
+            monitor_id, _ = _session(store)
+            assert second.returncode == 2, second.stderr
+            assert second.stderr.count("\n") == 1, second.stderr
+            assert f"monitor {monitor_id} is already being probed" in second.stderr
+        finally:
+            first.send_signal(signal.SIGINT)
+            first.communicate(timeout=60)
+        # stopped, the monitor can be continued
+        again = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True)
+        try:
+            assert "continuing monitor" in _wait_for_line(again, "monitor mon-", [])
+        finally:
+            again.send_signal(signal.SIGINT)
+            again.communicate(timeout=60)

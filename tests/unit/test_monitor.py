@@ -321,3 +321,31 @@ def test_the_headline_names_an_endpoint_only_where_there_is_one():
     embedded = [replace(_row(k, True), endpoint="") for k in (0, 1)]  # `local`: no URL
     assert headline(summarize(session, embedded, now=100.0)["models"][0]).startswith(
         "m: 100.00% of 2 probes")
+
+
+def test_one_process_probes_a_monitor_at_a_time(tmp_path):
+    """A second `shootout monitor` with the same arguments while the first runs is refused
+    (an audit's two both probed every slot); once the first is gone, it continues."""
+    import subprocess
+    import sys
+
+    from shootout.store.owner import _start_ticks
+
+    db = Store(tmp_path / "s.sqlite")
+    assert db.claim_monitor("mon-a") is None
+    assert db.claim_monitor("mon-a") is None  # the same process again
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        record = json.dumps({**json.loads(db._db.execute(
+            "SELECT value FROM meta WHERE key='monitor_owner:mon-a'").fetchone()[0]),
+            "pid": other.pid, "start": _start_ticks(other.pid)}, sort_keys=True)
+        db._db.execute("UPDATE meta SET value=? WHERE key='monitor_owner:mon-a'", (record,))
+        assert db.claim_monitor("mon-a") == record
+        assert db.claim_monitor("mon-b") is None  # another monitor is free
+    finally:
+        other.kill()
+        other.wait()
+    assert db.claim_monitor("mon-a") is None  # its process is gone
+    db.release_monitor("mon-a")
+    assert db._db.execute("SELECT COUNT(*) FROM meta WHERE key='monitor_owner:mon-a'"
+                          ).fetchone()[0] == 0

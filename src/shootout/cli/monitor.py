@@ -120,6 +120,7 @@ async def _monitor(db: Store, plan: Plan, args: list[str], timeout: float,
     max_tokens: int = plan.config["probe"]["max_tokens"]
     options = model_options(specs, args)
     targets = []
+    claimed: str | None = None
     try:
         for spec in specs:
             provider = build_provider(spec, options[spec])
@@ -128,11 +129,20 @@ async def _monitor(db: Store, plan: Plan, args: list[str], timeout: float,
         requests = {t.model: probe_request(t.provider.capabilities.chat, max_tokens)
                     for t in targets}
         session, resumed = open_session(db, plan)
+        if (owner := db.claim_monitor(session.monitor_id)) is not None:
+            pid = json.loads(owner).get("pid")
+            raise ConfigError(f"monitor {session.monitor_id} is already being probed by process "
+                              f"{pid}: one process per monitor (two would probe each slot "
+                              f"twice); `shootout monitor --summary {session.monitor_id}` "
+                              "shows what it found")
+        claimed = session.monitor_id
         say(f"{'continuing' if resumed else 'starting'} monitor {session.monitor_id}: "
             f"{', '.join(specs)}, a probe every {span(plan.every)} until {utc(session.end)} UTC"
             f"; `shootout monitor --summary {session.monitor_id}` shows what it found")
         await run_monitor(Prober(db, session, requests, timeout, say), targets)
     finally:
+        if claimed is not None:
+            db.release_monitor(claimed)
         for t in targets:
             await t.provider.aclose()
     return session

@@ -81,3 +81,19 @@ def is_gone(record: str | None) -> bool:
     start = owner.get("start")
     found = _start_ticks(pid)
     return start is not None and found is not None and found != start
+
+
+def is_alive(record: str | None) -> bool:
+    """True only where the owner is certainly running: this host, its PID namespace and boot,
+    and a process with its pid that started when it did."""
+    try:
+        owner: Any = json.loads(record) if record else None
+    except ValueError:
+        return False
+    if not isinstance(owner, dict) or owner.get("host") != socket.gethostname() \
+            or owner.get("pidns") != _pid_namespace() or owner.get("boot") != _boot_id():
+        return False
+    pid, start = owner.get("pid"), owner.get("start")
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0 or start is None:
+        return False
+    return _start_ticks(pid) == start

@@ -1,8 +1,9 @@
 """The store's availability probes (`shootout monitor`): monitor sessions and their probes.
 
 Each probe is committed on its own as soon as it ends (the connection autocommits), so a
-killed monitor loses at most the probes in flight; `INSERT OR IGNORE` keeps the first answer
-for a slot if two monitors of the same session ever ran at once.
+killed monitor loses at most the probes in flight. One process probes a session at a time
+(`claim_monitor`: a second one is refused while the first is alive); `INSERT OR IGNORE` keeps
+the first answer for a slot should two ever run at once (on two hosts sharing the file).
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from .owner import is_alive, this_process
 from .rows import MonitorSession, ProbeRow
+
+_OWNER = "monitor_owner:"  # meta key prefix: the process probing a monitor (`store.owner`)
 
 _PROBE_COLUMNS = ("monitor_id, model, slot, endpoint, scheduled, started, status, error_class, "
                   "http_status, ttft, latency, output_tokens, error")
@@ -45,6 +49,26 @@ class ProbeStore:
             args,
         ).fetchall()
         return [_session(r) for r in rows]
+
+    def claim_monitor(self, monitor_id: str) -> str | None:
+        """Mark this process as the one probing the monitor, unless another process that is
+        certainly alive already is: then its owner record (JSON), and nothing is marked."""
+        key = _OWNER + monitor_id
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+            me = this_process()
+            if row is not None and row[0] != me and is_alive(row[0]):
+                return str(row[0])
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, me))
+            return None
+        finally:
+            self._db.execute("COMMIT")
+
+    def release_monitor(self, monitor_id: str) -> None:
+        """This process no longer probes the monitor (its mark is removed, if it is its)."""
+        self._db.execute("DELETE FROM meta WHERE key=? AND value=?",
+                         (_OWNER + monitor_id, this_process()))
 
     def put_probe(self, probe: ProbeRow) -> None:
         self._db.execute(
