@@ -214,3 +214,36 @@ def test_a_batch_model_is_estimated_and_charged_at_half_the_price():
     live, batched = (model_price(m) for m in cfg.models)
     assert (live.input_per_m, live.output_per_m) == (2.0, 8.0)
     assert (batched.input_per_m, batched.output_per_m) == (1.0, 4.0)
+
+
+def test_prompts_dearer_than_estimated_do_not_take_a_wide_run_past_its_cap(
+        env, tmp_path, capsys, monkeypatch):
+    """At concurrency 8, with prompts that cost several times their estimate (~4 characters
+    a token: code, Chinese), the spend stays within one request of the cap: the first
+    request goes alone, and later ones are reserved at what answers have cost over their
+    estimates (an audit's 8 requests in flight went far past it, and the run said
+    "complete")."""
+    import shootout.testing.fake_server as fake
+
+    real = fake._usage
+
+    def dearer(body, pieces, reasoning=0):
+        usage = real(body, pieces, reasoning)
+        usage["prompt_tokens"] *= 10
+        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+        return usage
+
+    monkeypatch.setattr(fake, "_usage", dearer)
+    cap = 1.5
+    with FakeOpenAIServer(fill_max_tokens=True) as srv:
+        code, _, err = _cli(tmp_path, capsys, *_run_args(srv, cap, 8))
+        billed = [usage_of(r["body"]) for r in srv.requests]
+    assert code == 7, err
+    assert cap <= sum(billed) <= cap + max(billed), (sum(billed), billed)
+
+
+def usage_of(body: dict) -> float:
+    """What the dearer fake server bills a request: ten times its prompt words, and its
+    output (max_tokens)."""
+    prompt = len(json.dumps(body.get("messages") or body.get("prompt")).split())
+    return (10 * prompt + body["max_tokens"]) * PER_M / 1e6

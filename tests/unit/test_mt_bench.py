@@ -726,3 +726,37 @@ def test_a_grade_interval_stays_on_the_1_to_10_scale():
     assert _categories(rows)["writing"]["ci_low"] == 1.0
     one = _grade(rows[:1])
     assert one is not None and (math.isnan(one.ci_low) or one.ci_low >= 1.0)
+
+
+def test_the_budget_charges_every_turn_and_a_rerun_counts_the_judging(tmp_path):
+    """Under a cap, a two-turn item is charged both its answers (the budget charged the
+    last alone: half of MT-Bench's cost), and a rerun starts from every answer and judge
+    request the run paid for (it forgot the first turns and the judging), as the results
+    price them."""
+    price = {"input_per_m": 1e6, "output_per_m": 1e6}
+    cfg = validate_config({
+        "models": [{"spec": "openai:g", "name": "good", "price": price},
+                   {"spec": "openai:b", "name": "bad", "price": price}],
+        "benchmarks": [{"name": "mt_bench", "options": {"judge": "good"}}],
+        "limit": LIMIT, "max_cost": 1e12}, "test")
+    store = Store(tmp_path / "s.sqlite")
+    good = FakeProvider(model_id="good", answer=scripted(fair_judge))
+    bad = FakeProvider(model_id="bad", answer=model_answer("bad"))
+    runner = Runner(cfg, store, policy=RetryPolicy(base_delay=0.0))
+    run_id = asyncio.run(runner.run({"good": good, "bad": bad}))
+    rows = build_results(store, [run_id]).runs[0].efficiency
+    cost = {e["model"]: e["cost_usd"] for e in rows if e["scope"] == "model"}
+    judging = next(e for e in rows if e["scope"] == "judge")["cost_usd"]
+    spent = store.get_run(run_id)["manifest"]["budget"]["spent_usd"]
+    assert spent["bad"] == pytest.approx(cost["bad"])
+    assert spent["good"] == pytest.approx(cost["good"] + judging)
+    from collections import defaultdict
+
+    from shootout.perf.prices import Price
+    from shootout.runner.budget import usage_cost
+
+    again: dict[str, float] = defaultdict(float)
+    for model, usage in store.sent_usage(run_id):
+        again[model] += usage_cost(usage, Price(**price, source="test"))
+    assert again["bad"] == pytest.approx(cost["bad"])
+    assert again["good"] == pytest.approx(cost["good"] + judging)

@@ -95,7 +95,13 @@ class Budget:
     A request goes out while spend plus the requests in flight is under the cap, each request
     in flight counted at its most (its at-most estimate or the dearest answer so far, the
     larger): so the last one sent takes the spend at most one request past the cap. Near the
-    cap a request waits for those in flight to settle; past it, it is not sent."""
+    cap a request waits for those in flight to settle; past it, it is not sent.
+
+    The at-most estimate counts a prompt at about 4 characters a token, which a prompt in
+    code or in Chinese can exceed several times: so a model's first request goes out alone,
+    and each later one is reserved at its estimate times the most any answer so far cost over
+    its own (an audit's 8 requests in flight at once, each costing 1.8x its estimate, took
+    a run far past its cap)."""
 
     total: float | None
     caps: dict[str, float]
@@ -105,6 +111,9 @@ class Budget:
     flying: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     per_request: dict[tuple[str, str], float] = field(default_factory=dict)
     dearest: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    # per model: the most an answer cost over what was reserved for it by its estimate
+    over: dict[str, float] = field(default_factory=lambda: defaultdict(lambda: 1.0))
+    settled: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     not_sent: int = 0
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
 
@@ -126,13 +135,15 @@ class Budget:
         async with self._changed:
             while True:
                 blocked, waiting = self._blocked(model)
-                if not blocked:
-                    break
-                if not waiting:
-                    self.not_sent += 1
-                    return None
-                await self._changed.wait()
-            reserve = max(self.per_request.get((model, bench), 0.0), self.dearest[model])
+                if not blocked and not (self.settled[model] == 0 and self.flying[model] > 0):
+                    break  # (the model's first request alone: its cost is not known yet)
+                if not blocked or waiting:
+                    await self._changed.wait()
+                    continue
+                self.not_sent += 1
+                return None
+            estimate = self.per_request.get((model, bench), 0.0)
+            reserve = max(estimate * self.over[model], self.dearest[model])
             self.in_flight[model] += reserve
             self.flying[model] += 1
             return reserve
@@ -144,14 +155,20 @@ class Budget:
             self.dearest[model] = max(self.dearest[model], usd)
 
     async def settle(self, model: str, reserved: float,
-                     usage: Mapping[str, Any] | None) -> None:
-        """The request is done: its reservation replaced by what its answer cost."""
+                     usages: Sequence[Mapping[str, Any]] = (), estimate: float = 0.0) -> None:
+        """The request is done: its reservation replaced by what its answers cost (a
+        multi-turn item's every turn); `estimate`: what its at-most estimate was."""
         if model not in self.prices:
             return
         async with self._changed:
             self.in_flight[model] -= reserved
             self.flying[model] -= 1
-            self.add_spend(model, usage)
+            self.settled[model] += 1
+            usd = sum(usage_cost(u, self.prices[model]) for u in usages)
+            self.spent[model] += usd
+            self.dearest[model] = max(self.dearest[model], usd)
+            if estimate > 0:
+                self.over[model] = max(self.over[model], usd / estimate)
             self._changed.notify_all()
 
     @property
@@ -282,7 +299,14 @@ def _refuse_over(budget: Budget, left: Mapping[str, tuple[float, float]]) -> Non
 
 
 async def settle_sample(budget: Budget, store: Store, model: str, reserved: float,
-                        response_key: str | None, attempts: int) -> None:
-    """Settle one finished sample: the usage of an answer it asked for (none from the cache)."""
-    response = store.get_response(response_key) if attempts and response_key else None
-    await budget.settle(model, reserved, (response or {}).get("usage") if response else None)
+                        response_key: str | None, attempts: int, bench: str,
+                        earlier: Sequence[str] = ()) -> None:
+    """Settle one finished sample: the usage of the answers it asked for (none where every
+    one came from the cache; a multi-turn item's earlier turns with its last: an audit's
+    MT-Bench run was charged its second turns alone)."""
+    usages = []
+    for key in ([*earlier, response_key] if attempts else []):
+        response = store.get_response(key) if key else None
+        if response and response.get("usage"):
+            usages.append(response["usage"])
+    await budget.settle(model, reserved, usages, budget.per_request.get((model, bench), 0.0))

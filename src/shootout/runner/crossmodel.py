@@ -68,7 +68,7 @@ class Phase:
                                    (policy, retries, random.Random(self.config.seed)))
         if self.budget is not None:
             await settle_sample(self.budget, self.store, model, reserved, answer.key,
-                                answer.attempts)
+                                answer.attempts, JUDGING)
         if answer.failed is not None or not isinstance(answer.response, GenerateResponse):
             return None, answer.key, answer.failed or "not a generated answer"
         return answer.response, answer.key, None

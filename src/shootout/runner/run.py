@@ -32,6 +32,7 @@ from ..config import (
 from ..data.files import DataDir, resolve_data_dir
 from ..errors import CapabilityError, ConfigError, DataError
 from ..providers.base import GenerateRequest, Provider, Sampling
+from ..store.rows import EARLIER
 from ..store.sqlite import Store
 from .adaptive import AdaptiveRepeats, primary_scores, run_rounds, tokens_per_sample
 from .budget import Budget, estimate, model_price, preflight, settle_sample
@@ -370,7 +371,8 @@ class Runner:
                 self.store.put_sample(self.run_id, row, attempts=attempts)
                 if self._budget is not None:
                     await settle_sample(self._budget, self.store, name, reserved,
-                                        row.response_key, attempts)
+                                        row.response_key, attempts, pb.bench.name,
+                                        row.detail.get(EARLIER) or ())
                 self.progress.advance(task)
 
         async def draw(jobs: list[tuple[Doc, int]]) -> None:

@@ -12,6 +12,7 @@ import json
 import os
 import sqlite3
 import time
+from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
@@ -373,13 +374,32 @@ class Store(ProbeStore, PerfStore, BuiltStore, BrowseStore):
 
     def sent_usage(self, run_id: str) -> Iterator[tuple[str, dict[str, Any]]]:
         """(model, usage) of each answer this run asked for itself, in any of its invocations
-        (answers from the cache cost it nothing): what the run has spent."""
-        # the usage as `response_facts` keeps it (not the whole response text, parsed)
-        rows = self._db.execute(
-            "SELECT s.model, f.facts_json FROM samples s JOIN response_facts f "
-            "ON f.key = s.response_key WHERE s.run_id=? AND s.attempts > 0", (run_id,))
-        for model, facts in rows.fetchall():
-            yield model, dict(facts_of(facts)[0] or {})
+        (answers from the cache cost it nothing): what the run has spent. A multi-turn item
+        asked for any of its turns counts them all; a judge's requests about the run's
+        answers count to the judge, each once (whether the judge's answer came from the
+        cache is not stored: counted as paid)."""
+        keys: dict[str, set[str]] = defaultdict(set)
+        for model, key, attempts, detail in self._db.execute(
+                "SELECT model, response_key, attempts, detail_json FROM samples WHERE run_id=? "
+                "AND (attempts > 0 OR detail_json LIKE '%\"judge\"%')", (run_id,)).fetchall():
+            parsed = _detail_of(detail) if "earlier_responses" in detail \
+                or '"judge"' in detail else {}
+            if attempts > 0:
+                keys[model].update(k for k in (*parsed.get(EARLIER, ()), key) if k)
+            judge, asked = judge_requests(parsed)
+            if judge is not None:
+                keys[judge].update(asked)
+        for model, wanted in keys.items():
+            for _key, facts in self._facts_of_keys(sorted(wanted)):
+                yield model, dict(facts_of(facts)[0] or {})
+
+    def _facts_of_keys(self, keys: Sequence[str]) -> Iterator[tuple[str, str | None]]:
+        """(key, `response_facts.facts_json`) of the stored responses `keys`."""
+        for i in range(0, len(keys), 500):
+            part = keys[i:i + 500]
+            yield from self._db.execute(
+                "SELECT key, facts_json FROM response_facts WHERE key IN "
+                f"({', '.join('?' * len(part))})", part).fetchall()
 
     def count_failed(self, run_id: str) -> int:
         row = self._db.execute(
@@ -537,3 +557,12 @@ def _copy_chunk_bytes(db: sqlite3.Connection, source_run: str) -> None:
         "(SELECT f.key FROM src.response_lean f WHERE typeof(f.chunks) = 'blob' AND f.key IN "
         "(SELECT response_key FROM src.samples WHERE run_id = ?)) "
         "AND key NOT IN (SELECT key FROM temp.merge_kept)", (source_run,))
+
+
+def _detail_of(text: str) -> dict[str, Any]:
+    """A sample's detail JSON as a dict ({} where it is not one)."""
+    try:
+        got = fast_loads(text)
+    except ValueError:
+        return {}
+    return got if isinstance(got, dict) else {}
