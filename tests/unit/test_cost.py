@@ -307,3 +307,25 @@ def test_reasoning_answered_by_batch_jobs_is_billed_at_the_batch_price():
     # 2,000 x $4/1M, less half of the batch's 1,000 x $4/1M
     assert _batch_reasoning_cost(g, price) == pytest.approx(0.008 - 0.002)
     assert _batch_reasoning_cost(g, Price()) is None
+
+
+def test_a_priced_local_model_bills_cached_input_and_says_where_prices_came_from():
+    """A local model given an input price bills its cached input at it (the local model's
+    zero cached price filled the gap: cached tokens were free), and a price given over the
+    table's says which fields came from the table (it read as if the table's page had it)."""
+    table = default_table()
+    local = resolve_price("openai:my-model", base_url="http://127.0.0.1:8000/v1",
+                          config_price=PriceConfig(input_per_m=1.0, output_per_m=2.0),
+                          table=table)
+    assert local.cached_input_per_m is None and local.origin == "config"
+    assert token_cost(Tokens(558, 160, 32), local) == pytest.approx((558 * 1 + 32 * 2) / 1e6)
+    over = resolve_price("openai:gpt-4o-mini", override={"input_per_m": 10.0,
+                                                         "output_per_m": 1000.0}, table=table)
+    assert over.origin == "override" and over.cached_input_per_m == 0.075
+    assert over.source.startswith("fields not given from: ")
+    from shootout.perf.prices import price_label
+
+    assert price_label(over.to_dict()).startswith("override (fields not given from: ")
+    own = resolve_price("openai:gpt-4o-mini", override={"input_per_m": 10.0,
+                                                        "source": "my contract"}, table=table)
+    assert own.source == "my contract"

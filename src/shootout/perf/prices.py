@@ -33,6 +33,7 @@ _NUMBERS = ("input_per_m", "cached_input_per_m", "output_per_m", "per_hour",
 _KEYS = {*_NUMBERS, "source", "as_of", "aliases"}
 _DATE_SUFFIX = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{4}|\d{8})$")
 LOOPBACK = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
+_REST = "fields not given from: "
 
 
 @dataclass(frozen=True)
@@ -53,12 +54,17 @@ class Price:
         return any(getattr(self, k) is not None for k in _NUMBERS)
 
     def over(self, base: Price) -> Price:
-        """This price's set fields over `base`'s."""
+        """This price's set fields over `base`'s. A price of its own without a source does
+        not take `base`'s as its own: the source then says where the rest came from (a
+        configured price read "run configuration (https://openai.com/api/pricing/, ...)")."""
         merged = {
             f.name: getattr(self, f.name) if getattr(self, f.name) is not None
             else getattr(base, f.name)
             for f in fields(self) if f.name != "origin"
         }
+        if self.known and self.source is None and base.known and base.source:
+            rest = base.source if base.source.startswith(_REST) else f"{_REST}{base.source}"
+            merged["source"] = rest
         return Price(**merged, origin=self.origin if self.known else base.origin)
 
     def to_dict(self) -> dict[str, Any]:
@@ -191,7 +197,10 @@ def resolve_price(
     base = table.lookup(api_model_id(spec)) or table.lookup(name)
     unknown = "not in the price table"
     if base is None and is_local(spec, base_url):
-        base = ZERO
+        base = ZERO  # a local model costs nothing, but what it is given a price for
+        given = price_from(override, "override").over(price_from(config_price, "config"))
+        if given.input_per_m is not None:  # its cached input at that input price, not free
+            base = replace(ZERO, cached_input_per_m=None)
     elif base is None:
         from .price_library import library_price
 
