@@ -239,7 +239,7 @@ class RunConfig(Settings):
         if isinstance(v, str):
             v = [x for x in v.split(",") if x.strip()]
         if isinstance(v, list):
-            return _expand_suites([{"name": x} if isinstance(x, str) else x for x in v])
+            return _once(_expand_suites([{"name": x} if isinstance(x, str) else x for x in v]))
         return v
 
     @field_validator("models", mode="before")
@@ -289,6 +289,25 @@ class RunConfig(Settings):
 
 _LATER_MODEL_KEYS = ("system_prompt", "cache", "rpm", "tpm")
 _LATER_RUN_KEYS = ("target_se", "max_repeats")
+
+
+def _once(entries: list[Any]) -> list[Any]:
+    """Each benchmark once: a repeat of an entry is dropped (as `-b gsm8k,gsm8k` is); two
+    entries of one benchmark with different settings are refused (one of them was run, and
+    the manifest said the other's)."""
+    seen: dict[Any, Any] = {}
+    out: list[Any] = []
+    for e in entries:
+        n = e.get("name") if isinstance(e, dict) else None
+        if n is None or not isinstance(n, str):
+            out.append(e)
+        elif n not in seen:
+            seen[n] = e
+            out.append(e)
+        elif seen[n] != e:
+            raise ValueError(f"benchmark {n!r} is listed twice, with different settings; "
+                             "list it once")
+    return out
 
 
 def _expand_suites(entries: list[Any]) -> list[Any]:

@@ -159,3 +159,27 @@ def test_list_models_names_each_providers_options():
     anthropic = next(x for x in lines if x.startswith("anthropic:"))
     assert "reasoning_effort" in openai and "param_policy" in openai
     assert "thinking_budget" in anthropic
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    ("http://127.0.0.1:99999/v1", "Port out of range"),
+    ("http://127.0.0.1:abc/v1", "Port could not be cast"),
+    ("http://[::1", "Invalid IPv6 URL"),
+    ("http://", "give http(s)://HOST[:PORT]/PATH"),
+    ("http://user:sk-test-URLKEY777@127.0.0.1:8/v1", "holds a password"),
+    ("http://127.0.0.1:8/v1?api_key=sk-test-QUERY888", "holds 'api_key' in its query"),
+])
+def test_a_bad_base_url_is_one_line_and_a_secret_in_it_is_not_stored(url, message, tmp_path,
+                                                                       capsys, monkeypatch):
+    """A malformed base URL was an internal error (exit 70); one holding a password or a
+    key in its query was stored with the run's configuration (the key in the store file)."""
+    monkeypatch.chdir(tmp_path)
+    for args in (["--base-url", url], ["-M", f"base_urls=[\"{url}\"]"]):
+        with pytest.raises(SystemExit) as exc:
+            main(["run", "-m", "openai:x", *args, "-b", "gsm8k", "--limit", "1",
+                  "--dry-run", "--store", str(tmp_path / "s.sqlite")])
+        err = capsys.readouterr().err
+        assert exc.value.code == 2 and err.count("\n") == 1 and message in err, err
+        assert "URLKEY777" not in err and "QUERY888" not in err
+    for f in tmp_path.rglob("*"):  # nothing written holds it
+        assert not f.is_file() or b"URLKEY777" not in f.read_bytes(), f
