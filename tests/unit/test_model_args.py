@@ -81,6 +81,10 @@ def test_model_args_that_fit_no_model_are_refused(args, message):
      "(for openai:o3)"),
     ("run -m openai:o3 -M temperature=0",
      "error: -M 'temperature=0': openai:o3 has no option 'temperature'"),
+    # a key pasted on the command line is not echoed back (it was, in the error)
+    ("run -m openai:o3 -M api_key=sk-test-SECRET456",
+     "error: -M 'api_key=[value not shown]': openai:o3 has no option 'api_key' (a key comes "
+     "from the environment: api_key_env names the variable)"),
 ])
 def test_a_bad_model_arg_is_a_one_line_usage_error(line, first_line, tmp_path, capsys,
                                                    monkeypatch):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
@@ -141,6 +142,10 @@ ShardOpt = Annotated[
     typer.Option("--shard", help="Run the I-th of N parts of every benchmark's items (I/N), "
                  "into a store of its own; `shootout merge` puts the parts together."),
 ]
+
+
+# an -M name whose value is never echoed back (a key pasted on the command line)
+_SECRET_KEY = re.compile(r"key|token|secret|password", re.I)
 
 
 def run_command(
@@ -385,7 +390,10 @@ def with_model_args(data: dict[str, Any], args: Sequence[str]) -> dict[str, Any]
                 or key in option_names(str(m.get("spec", "")))]
         if not fits:
             specs = ", ".join(str(m.get("spec")) for m in chosen)
-            raise ConfigError(f"-M {arg!r}: {specs} has no option {key!r}")
+            shown_arg = f"{target}=[value not shown]" if _SECRET_KEY.search(key) else arg
+            how = " (a key comes from the environment: api_key_env names the variable)" \
+                if _SECRET_KEY.search(key) else ""
+            raise ConfigError(f"-M {shown_arg!r}: {specs} has no option {key!r}{how}")
         for m in fits:
             m[key] = _json_or_text(raw)
     return {**data, "models": models}
