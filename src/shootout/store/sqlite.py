@@ -12,7 +12,6 @@ import json
 import os
 import sqlite3
 import time
-from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
@@ -21,7 +20,8 @@ from typing import Any
 from ..errors import StoreError
 from .browse import BrowseStore
 from .built import BuiltStore
-from .decode import facts_of, fast_loads, lean_facts, sample_row, stored_response
+from .copying import CopyingStore
+from .decode import fast_loads, lean_facts, sample_row, stored_response
 from .files import BUSY_TIMEOUT, can_write, inspect_file, read_only
 from .owner import is_gone, this_process
 from .perf import PerfStore
@@ -36,7 +36,6 @@ from .rows import (
     judge_requests,
 )
 from .schema import SCHEMA, SCHEMA_VERSION, STORE_TABLES, migrate, statements
-from .schema import columns as _columns
 
 __all__ = ["SCHEMA_VERSION", "SampleRow", "Store", "StoredResponse", "default_store_path"]
 
@@ -58,7 +57,7 @@ def default_store_path() -> Path:
     return Path(os.environ.get("SHOOTOUT_STORE", ".shootout/results.sqlite"))
 
 
-class Store(ProbeStore, PerfStore, BuiltStore, BrowseStore):
+class Store(ProbeStore, PerfStore, BuiltStore, BrowseStore, CopyingStore):
     """One SQLite file. Safe for several processes: WAL plus a busy timeout."""
 
     writable = True  # False where opened read-only (`reader`, `open_existing`)
@@ -372,35 +371,6 @@ class Store(ProbeStore, PerfStore, BuiltStore, BrowseStore):
             "AND response_key IS NOT NULL GROUP BY model", (run_id,))
         return {r[0]: (int(r[1]), int(r[2])) for r in rows}
 
-    def sent_usage(self, run_id: str) -> Iterator[tuple[str, dict[str, Any]]]:
-        """(model, usage) of each answer this run asked for itself, in any of its invocations
-        (answers from the cache cost it nothing): what the run has spent. A multi-turn item
-        asked for any of its turns counts them all; a judge's requests about the run's
-        answers count to the judge, each once (whether the judge's answer came from the
-        cache is not stored: counted as paid)."""
-        keys: dict[str, set[str]] = defaultdict(set)
-        for model, key, attempts, detail in self._db.execute(
-                "SELECT model, response_key, attempts, detail_json FROM samples WHERE run_id=? "
-                "AND (attempts > 0 OR detail_json LIKE '%\"judge\"%')", (run_id,)).fetchall():
-            parsed = _detail_of(detail) if "earlier_responses" in detail \
-                or '"judge"' in detail else {}
-            if attempts > 0:
-                keys[model].update(k for k in (*parsed.get(EARLIER, ()), key) if k)
-            judge, asked = judge_requests(parsed)
-            if judge is not None:
-                keys[judge].update(asked)
-        for model, wanted in keys.items():
-            for _key, facts in self._facts_of_keys(sorted(wanted)):
-                yield model, dict(facts_of(facts)[0] or {})
-
-    def _facts_of_keys(self, keys: Sequence[str]) -> Iterator[tuple[str, str | None]]:
-        """(key, `response_facts.facts_json`) of the stored responses `keys`."""
-        for i in range(0, len(keys), 500):
-            part = keys[i:i + 500]
-            yield from self._db.execute(
-                "SELECT key, facts_json FROM response_facts WHERE key IN "
-                f"({', '.join('?' * len(part))})", part).fetchall()
-
     def count_failed(self, run_id: str) -> int:
         row = self._db.execute(
             "SELECT COUNT(*) FROM samples WHERE run_id=? AND status NOT IN ('ok', 'truncated')",
@@ -498,42 +468,6 @@ class Store(ProbeStore, PerfStore, BuiltStore, BrowseStore):
                   run_id, r.model, r.benchmark, r.item_id, r.repeat) for r in rows],
             )
 
-    def copy_run_samples(self, source: Path, source_run: str, run_id: str) -> int:
-        """Copy `source_run`'s samples from the store file `source` into this store as
-        `run_id`'s, with the responses they use (a response this store already has is kept:
-        the same key is the same answer), together or not at all; return how many samples.
-        `shootout merge`."""
-        cols = ", ".join(c for c in _columns(self._db, "samples") if c != "run_id")
-        same = source.resolve() == self.path.resolve()
-        if not same:
-            self._db.execute("ATTACH DATABASE ? AS src", (str(source),))
-        db_name = "main" if same else "src"
-        try:
-            with self._transaction() as db:
-                lean = not same and db.execute(
-                    "SELECT 1 FROM src.sqlite_master WHERE type='table' "
-                    "AND name='response_lean'").fetchone()
-                if lean:  # the responses this store keeps: not copied, their chunks neither
-                    db.execute("CREATE TEMP TABLE IF NOT EXISTS merge_kept "
-                               "(key TEXT PRIMARY KEY)")
-                    db.execute("DELETE FROM temp.merge_kept")
-                    db.execute("INSERT INTO temp.merge_kept SELECT key FROM main.responses "
-                               "WHERE key IN (SELECT response_key FROM src.samples "
-                               "WHERE run_id=?)", (source_run,))
-                db.execute(
-                    f"INSERT OR IGNORE INTO main.responses SELECT * FROM {db_name}.responses "
-                    f"WHERE key IN (SELECT response_key FROM {db_name}.samples WHERE run_id=?)",
-                    (source_run,))
-                if lean:
-                    _copy_chunk_bytes(db, source_run)
-                cur = db.execute(
-                    f"INSERT INTO main.samples (run_id, {cols}) SELECT ?, {cols} "
-                    f"FROM {db_name}.samples WHERE run_id=?", (run_id, source_run))
-                return cur.rowcount
-        finally:
-            if not same:
-                self._db.execute("DETACH DATABASE src")
-
     def delete_run_samples(self, run_id: str) -> None:
         """Remove a run's samples (a merged run about to be merged again)."""
         self._db.execute("DELETE FROM samples WHERE run_id=?", (run_id,))
@@ -544,25 +478,3 @@ class Store(ProbeStore, PerfStore, BuiltStore, BrowseStore):
 
     def integrity_check(self) -> str:
         return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
-
-
-def _copy_chunk_bytes(db: sqlite3.Connection, source_run: str) -> None:
-    """The chunk times of the responses `copy_run_samples` copied (not of those this store
-    kept: `temp.merge_kept`, another answer under the same key), as the attached source keeps
-    them where it has them as bytes (the triggers wrote them as JSON, or none where SQLite
-    could not read the response: both read alike, parsed slower)."""
-    db.execute(
-        "UPDATE main.response_lean SET chunks = (SELECT s.chunks FROM src.response_lean s "
-        "WHERE s.key = response_lean.key) WHERE typeof(chunks) != 'blob' AND key IN "
-        "(SELECT f.key FROM src.response_lean f WHERE typeof(f.chunks) = 'blob' AND f.key IN "
-        "(SELECT response_key FROM src.samples WHERE run_id = ?)) "
-        "AND key NOT IN (SELECT key FROM temp.merge_kept)", (source_run,))
-
-
-def _detail_of(text: str) -> dict[str, Any]:
-    """A sample's detail JSON as a dict ({} where it is not one)."""
-    try:
-        got = fast_loads(text)
-    except ValueError:
-        return {}
-    return got if isinstance(got, dict) else {}
