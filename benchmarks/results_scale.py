@@ -2,13 +2,16 @@
 benchmarks x 3 repeats (issue 18, item 4: >= 500k samples, target <= 5 s each).
 
     .venv/bin/python benchmarks/results_scale.py [--items 370] [--repeats 1] [--keep PATH]
-        [--out DIR]
+        [--out DIR] [--no-chunks]
 
 The store is synthetic (`shootout.report.sample_data`, every sample scored by the real scorer):
 `--base` items per benchmark are built that way, then copied in SQL (`item~k`, with their
 responses under new keys and a seeded share of outcomes flipped) to `--items` per benchmark.
 Benchmarks that sample_data has no layout for are written in the layout of one it has (the
 multiple-choice ones as ARC, the generative ones as GSM8K under their own primary metric).
+Each generative response streams one chunk per output token (60-139 chunk times, spread
+between its TTFT and its end), as a real server's do; `--no-chunks` leaves them out (the
+store before 2026-12-03, which understated a real run's build).
 Prints the sample count, then the best of `--repeats` wall times of the commands run as a
 user runs them: `python -m shootout results RUN --json --rebuild` (built from the samples, and
 kept in the store), the same without `--rebuild` (served from the kept build),
