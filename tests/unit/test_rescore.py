@@ -89,6 +89,9 @@ def test_rescore_table_names_the_changed_samples(tmp_path, capsys, monkeypatch):
 @pytest.mark.parametrize("args, message", [
     (["r-nope"], "no run 'r-nope'"),
     (["RUN", "--benchmarks", "gsm8k"], "gsm8k not in this run"),
+    # no benchmark named is not every benchmark (it rescored them all)
+    (["RUN", "--benchmarks", ","], "no benchmark named"),
+    (["RUN", "--benchmarks", ""], "no benchmark named"),
 ])
 def test_rescore_usage_errors(tmp_path, capsys, args, message):
     path = tmp_path / "s.sqlite"

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from ..analysis.formatting import json_safe, pct
+from ..errors import ConfigError
 from ..runner.rescore import Rescored, rescore_run
 from .console import stdout_console
 from .results import results_payload
@@ -30,7 +31,10 @@ def rescore_command(
     """Recompute item scores from stored responses with the current scorers (nothing is
     sent), record the scorer versions in the run manifest, and show what changed."""
     db = open_store(store, write=True)
-    names = [b.strip() for b in benchmarks.split(",") if b.strip()] if benchmarks else None
+    names = [b.strip() for b in benchmarks.split(",") if b.strip()] \
+        if benchmarks is not None else None
+    if names == []:  # `-b ''` rescored every benchmark
+        raise ConfigError("--benchmarks: no benchmark named (leave it out to rescore all)")
     before = _primary(results_payload(db, run_id)) if db.get_run(run_id) else {}
     out = rescore_run(db, run_id, names, data_dir=data_dir)
     after = _primary(results_payload(db, run_id))

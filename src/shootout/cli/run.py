@@ -133,9 +133,9 @@ DryRunOpt = Annotated[
 ]
 MaxCostOpt = Annotated[
     float | None,
-    typer.Option("--max-cost", min=0.0,
-                 help="Spend at most USD on this run: refused when its expected cost is over, "
-                 "stopped (resumable) when its spend gets there."),
+    typer.Option("--max-cost",
+                 help="Spend at most USD (> 0) on this run: refused when its expected cost is "
+                 "over, stopped (resumable) when its spend gets there."),
 ]
 ShardOpt = Annotated[
     str | None,
