@@ -170,6 +170,8 @@ def test_cli_prints_markdown_without_outputs(shootout_cmd, sample_store) -> None
     ([RUN_ID, "--models", "kimi-k2,gpt-9"], "unknown model 'gpt-9'"),
     ([RUN_ID, "--items", "kimi-k2"], "--items needs exactly two models"),
     ([RUN_ID, "--items", "kimi-k2,gpt-9"], "--items: unknown model 'gpt-9'"),
+    # a one-model report: the pair was ignored and the whole report printed
+    ([RUN_ID, "--models", "kimi-k2", "--items", "a,b"], "--items compares two models"),
 ])
 def test_cli_errors_are_one_line(shootout_cmd, sample_store, args, message) -> None:
     proc = _cli(shootout_cmd, *args, "--store", str(sample_store))

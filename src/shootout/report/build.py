@@ -117,6 +117,9 @@ def build_report(
         *efficiency_takeaways(costs),
         *use_cases(rankings),
     ]
+    if items_pair is not None and len(labels) < 2:  # (it was ignored: the whole report ran)
+        raise ConfigError("--items compares two models; the report has one: "
+                          + ", ".join(labels))
     items = _items(store, data, items_pair, max_items) if len(labels) >= 2 else None
     report = Report(data, tuple(tests), marks, tuple(mdd), grouped, fine, tuple(rankings),
                     tuple(takeaways), items, costs, confidence)
