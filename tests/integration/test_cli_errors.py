@@ -43,6 +43,12 @@ def test_unreachable_endpoint(shootout_cmd, tmp_path, data_dir):
                 "-b", "arc_easy", "--limit", "2", "--data-dir", str(data_dir),
                 "--store", str(tmp_path / "s.db"), "--no-progress")
     assert_one_line_error(p, "cannot reach http://127.0.0.1:9/v1")
+    # a run that never started is not listed as one to resume (it was, "interrupted")
+    import sqlite3
+
+    db = sqlite3.connect(tmp_path / "s.db")
+    assert db.execute("SELECT run_id, status FROM runs").fetchall() == []
+    db.close()
 
 
 def test_missing_data_dir(shootout_cmd, tmp_path):

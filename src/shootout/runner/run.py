@@ -153,8 +153,14 @@ class Runner:
                 await run_after_models(phase, [pb.bench for pb in planned])
             else:  # what the judge would be asked about the answers
                 await dry_run_judging(self, providers, manifest)
-        except BaseException:
-            self.store.set_run_status(self.run_id, "interrupted")
+        except BaseException as e:
+            stopped = isinstance(e, KeyboardInterrupt | asyncio.CancelledError)
+            if not resumed and not stopped and self.store.count_samples(self.run_id) == 0:
+                # it never started (an endpoint that cannot be reached, a model refused):
+                # not listed as a run to resume (it was, as "interrupted")
+                self.store.forget_run(self.run_id)
+            else:
+                self.store.set_run_status(self.run_id, "interrupted")
             raise
         _common_fewshot(manifest)
         manifest["cache"] = self._cache_summary()

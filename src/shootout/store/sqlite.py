@@ -254,6 +254,14 @@ class Store(ProbeStore, PerfStore, BuiltStore, BrowseStore, CopyingStore):
         ).fetchone()
         return None if row is None else str(row[0])
 
+    def forget_run(self, run_id: str) -> None:
+        """Remove a run that has no samples (one that never started), and its owner mark."""
+        with self._transaction() as db:
+            if db.execute("SELECT 1 FROM samples WHERE run_id=? LIMIT 1",
+                          (run_id,)).fetchone() is None:
+                db.execute("DELETE FROM runs WHERE run_id=?", (run_id,))
+                db.execute("DELETE FROM meta WHERE key=?", (_OWNER + run_id,))
+
     def count_samples(self, run_id: str) -> int:
         """How many samples a run has (from the index: no sample is read)."""
         row = self._db.execute("SELECT COUNT(*) FROM samples WHERE run_id=?", (run_id,)).fetchone()
