@@ -166,12 +166,12 @@ def test_list_models_names_each_providers_options():
 
 
 @pytest.mark.parametrize(("url", "message"), [
-    ("http://127.0.0.1:99999/v1", "Port out of range"),
-    ("http://127.0.0.1:abc/v1", "Port could not be cast"),
-    ("http://[::1", "Invalid IPv6 URL"),
-    ("http://", "give http(s)://HOST[:PORT]/PATH"),
-    ("http://user:sk-test-URLKEY777@127.0.0.1:8/v1", "holds a password"),
-    ("http://127.0.0.1:8/v1?api_key=sk-test-QUERY888", "holds 'api_key' in its query"),
+    ("http://127.0.0.1:99999/v1", "--base-url is not a URL (Port out of range"),
+    ("http://127.0.0.1:abc/v1", "--base-url is not a URL (Port could not be cast"),
+    ("http://[::1", "--base-url is not a URL (Invalid IPv6 URL)"),
+    ("http://", "--base-url has no host"),
+    ("http://user:sk-test-URLKEY777@127.0.0.1:8/v1", "--base-url holds a password"),
+    ("http://127.0.0.1:8/v1?api_key=sk-test-QUERY888", "--base-url holds 'api_key' in its"),
 ])
 def test_a_bad_base_url_is_one_line_and_a_secret_in_it_is_not_stored(url, message, tmp_path,
                                                                        capsys, monkeypatch):

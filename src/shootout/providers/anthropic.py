@@ -39,7 +39,7 @@ from dataclasses import replace
 from typing import Any, ClassVar, Literal
 
 import httpx
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from ..errors import ProviderError, RejectedRequestError, RetryableProviderError
 from ..scoring.text import estimate_tokens
@@ -56,7 +56,6 @@ from .base import (
 from .batch import AnthropicBatchAPI, BatchOptions
 from .http import HTTPClient, StreamStats, count, parse_json
 from .param_policy import ParamPolicy
-from .replicas import checked_url
 
 DEFAULT_BASE_URL = "https://api.anthropic.com/v1"
 API_VERSION = "2023-06-01"
@@ -77,11 +76,6 @@ class AnthropicOptions(BatchOptions):
     """Options of Anthropic's Messages API (`anthropic:MODEL`)."""
 
     base_url: str = Field(DEFAULT_BASE_URL, description="endpoint base URL (up to /v1)")
-
-    @field_validator("base_url")
-    @classmethod
-    def _base_url(cls, v: str) -> str:
-        return checked_url(v)
     api_key_env: str = Field("ANTHROPIC_API_KEY", description="variable holding the API key")
     anthropic_version: str = Field(API_VERSION, description="the anthropic-version header")
     betas: list[str] = Field(default_factory=list, description="anthropic-beta features")

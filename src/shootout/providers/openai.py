@@ -24,7 +24,7 @@ from functools import partial
 from typing import Any, ClassVar, Literal
 
 import httpx
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from ..errors import (
     CapabilityError,
@@ -62,7 +62,6 @@ from .replicas import (
     Replica,
     ReplicaPool,
     check_same_model,
-    checked_url,
     display_url,
 )
 
@@ -89,16 +88,6 @@ class OpenAIOptions(BatchOptions):
         None, description="replicas with their own concurrency and weight: [{url, concurrency, "
         "weight}]",
     )
-    @field_validator("base_url")
-    @classmethod
-    def _base_url(cls, v: str | None) -> str | None:
-        return None if v is None else checked_url(v)
-
-    @field_validator("base_urls")
-    @classmethod
-    def _base_urls(cls, v: list[str] | None) -> list[str] | None:
-        return None if v is None else [checked_url(u) for u in v]
-
     replica_failures: int = Field(
         3, ge=1, description="failures in a row that take a replica out for replica_cooldown"
     )

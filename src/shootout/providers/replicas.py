@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field
 
 from ..errors import ConfigError, EndpointUnreachableError, RetryableProviderError
 from ..settings import Settings
@@ -47,51 +46,6 @@ class EndpointOptions(Settings):
         None, ge=1, le=10_000, description="requests in flight here (default: the model's)"
     )
     weight: float = Field(1.0, gt=0, description="share of the load (2: twice as much)")
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, v: str) -> str:
-        return checked_url(v)
-
-
-_SECRET_PARAM = re.compile(r"key|token|secret|sig|pass|auth|cred", re.I)
-
-
-def checked_url(url: str) -> str:
-    """A base URL as a model's options may give it: http(s), a host, a port in range, no
-    password in it nor a query parameter that names a secret (the run's configuration is
-    stored: a key belongs in the environment, `api_key_env`). Raises ValueError saying
-    what is wrong (a malformed port was an internal error)."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as e:
-        raise ValueError(f"base URL {display_or_raw(url)!r}: {e}") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"base URL {display_or_raw(url)!r}: give http(s)://HOST[:PORT]/PATH")
-    if port == 0:
-        raise ValueError(f"base URL {display_or_raw(url)!r}: port 0")
-    secret = [k for k, _ in _query_pairs(parts.query) if _SECRET_PARAM.search(k)]
-    if parts.password is not None or secret:
-        where = "a password" if parts.password is not None else f"{secret[0]!r} in its query"
-        raise ValueError(f"base URL {display_or_raw(url)!r} holds {where}: the run's "
-                         "configuration is stored, so give the key in an environment variable "
-                         "(api_key_env) instead")
-    return url
-
-
-def _query_pairs(query: str) -> list[tuple[str, str]]:
-    from urllib.parse import parse_qsl
-
-    return parse_qsl(query, keep_blank_values=True)
-
-
-def display_or_raw(url: str) -> str:
-    """`display_url(url)`, or the text up to its host where it cannot be parsed."""
-    try:
-        return display_url(url)
-    except ValueError:
-        return url.split("@")[-1].split("?")[0]
 
 
 def display_url(url: str) -> str:
