@@ -170,13 +170,11 @@ def test_list_models_names_each_providers_options():
     ("http://127.0.0.1:abc/v1", "--base-url is not a URL (Port could not be cast"),
     ("http://[::1", "--base-url is not a URL (Invalid IPv6 URL)"),
     ("http://", "--base-url has no host"),
-    ("http://user:sk-test-URLKEY777@127.0.0.1:8/v1", "--base-url holds a password"),
-    ("http://127.0.0.1:8/v1?api_key=sk-test-QUERY888", "--base-url holds 'api_key' in its"),
+    ("http://user:sk-test-URLKEY777@127.0.0.1:99999/v1", "--base-url is not a URL (Port out"),
 ])
-def test_a_bad_base_url_is_one_line_and_a_secret_in_it_is_not_stored(url, message, tmp_path,
-                                                                       capsys, monkeypatch):
-    """A malformed base URL was an internal error (exit 70); one holding a password or a
-    key in its query was stored with the run's configuration (the key in the store file)."""
+def test_a_bad_base_url_is_one_line(url, message, tmp_path, capsys, monkeypatch):
+    """A malformed base URL was an internal error (exit 70); the message shows the URL
+    without its credentials."""
     monkeypatch.chdir(tmp_path)
     for args in (["--base-url", url], ["-M", f"base_urls=[\"{url}\"]"]):
         with pytest.raises(SystemExit) as exc:

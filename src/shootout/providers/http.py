@@ -13,14 +13,13 @@ import base64
 import importlib.util
 import json
 import os
-import re
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal, TypeVar
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -105,15 +104,10 @@ def _is_local(base_url: str) -> bool:
     return ip.is_loopback or ip.is_private or ip.is_link_local
 
 
-# a query parameter of a base URL that names a secret (stored with the run's configuration)
-_SECRET_PARAM = re.compile(r"key|token|secret|sig|pass|auth|cred", re.I)
-
-
 def base_url_problem(base_url: str) -> str | None:
     """What is wrong with an endpoint's base URL (None: nothing), said after its name: not
-    http(s), no host, a port that is no port (it was an internal error), or a password or a
-    key in it, which would be stored with the run's configuration (a key belongs in the
-    environment: `api_key_env`). The URL is shown without its user info or query."""
+    http(s), no host, or a port that is no port (it was an internal error). The URL is shown
+    without its user info or query (credentials there are sent as basic auth)."""
     if not base_url.startswith(("http://", "https://")):
         return f"must start with http:// or https://: {base_url!r}"
     shown = base_url.split("?")[0].split("#")[0]
@@ -125,12 +119,6 @@ def base_url_problem(base_url: str) -> str | None:
         return f"is not a URL ({e}): {shown!r}"
     if not parts.hostname or port == 0:
         return f"has no host{' or port' if port == 0 else ''}: {shown!r}"
-    secret = [k for k, _ in parse_qsl(parts.query, keep_blank_values=True)
-              if _SECRET_PARAM.search(k)]
-    if parts.password is not None or secret:
-        what = "a password" if parts.password is not None else f"{secret[0]!r} in its query"
-        return (f"holds {what}, which would be stored with the run: give the key in an "
-                f"environment variable (api_key_env) instead: {shown!r}")
     return None
 
 
