@@ -103,6 +103,21 @@ def test_an_idle_connection_does_not_hold_the_others_back(server):
         idle.close()
 
 
+def test_a_request_for_another_sites_name_is_refused(server):
+    """A page of another site whose name resolves to 127.0.0.1 (DNS rebinding) sends that
+    name as the Host: refused, so it cannot read the run; the local names are served."""
+    port = server.rsplit(":", 1)[1]
+    for host, status in ((f"evil.example:{port}", 403), (f"localhost:{port}", 200),
+                         (f"127.0.0.1:{port}", 200)):
+        request = urllib.request.Request(server + "/api/samples", headers={"Host": host})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as r:
+                got = r.status
+        except urllib.error.HTTPError as e:
+            got = e.code
+        assert got == status, host
+
+
 @pytest.mark.parametrize("query", [
     "/api/samples?offset=99999999999999999999", "/api/samples?offset=9223372036854775808",
     "/api/samples?offset=%C2%B2", "/api/samples?offset=-1",

@@ -107,6 +107,10 @@ def make_server(db: Store, run_id: str, report_html: str, port: int = 0) -> HTTP
         timeout = 60  # an idle connection's thread ends
 
         def do_GET(self) -> None:
+            if not _local_host(self.headers.get("Host"), getattr(self.server, "server_port", 0)):
+                # a page of another site that resolved its name to 127.0.0.1 (DNS rebinding)
+                self._send(403, "text/plain; charset=utf-8", "forbidden: not a local host")
+                return
             try:
                 self._get()
             except Exception as e:  # one bad request: a 500 with one line, not a dropped one
@@ -142,6 +146,17 @@ def make_server(db: Store, run_id: str, report_html: str, port: int = 0) -> HTTP
 
 
 _HTML, _JSON = "text/html; charset=utf-8", "application/json"
+
+
+def _local_host(host: str | None, port: int) -> bool:
+    """Whether a request's Host header names this server on the loopback address (a browser
+    sends the name it was given: another site's name there is a page of that site)."""
+    if host is None:
+        return True  # HTTP/1.0 without one: no browser
+    name, _, given = host.strip().rpartition(":") if not host.endswith("]") else (host, "", "")
+    if not name:  # no port in it
+        name, given = host.strip(), ""
+    return name.lower() in ("127.0.0.1", "localhost", "[::1]") and given in ("", str(port))
 
 
 def _answer(path: str, q: dict[str, str], index: SampleIndex, page: str, report_html: str
