@@ -126,17 +126,23 @@ def test_each_sample_has_a_detail_of_its_own(tmp_path: Path) -> None:
     assert a is not b and c is not d and c["refs"] is not d["refs"]
 
 
-def _as_before_lean(path: Path) -> None:
-    """The store as a shootout before `response_lean` left it, and a response an older
-    shootout then added (k3: chunk times of its own)."""
-    _as_before(path, "response_lean")
-    db = sqlite3.connect(path)
+def _add_k3(db: sqlite3.Connection) -> None:
+    """Response k3 (chunk times of its own) and sample d using it, written by SQL of its own
+    (a merge, an older shootout): the triggers alone keep the facts."""
     db.execute("INSERT INTO responses SELECT 'k3', model, kind, request_json, "
                "replace(response_json, '[0.1, 0.2]', '[0.5, 0.625, 1.5]'), created_at "
                "FROM responses WHERE key='k1'")
     db.execute("INSERT INTO samples SELECT run_id, model, benchmark, 'd', repeat, item_group, "
                "'k3', status, metrics_json, extracted, reason, extraction_failed, error, "
                "attempts, created_at, detail_json FROM samples WHERE item_id='a'")
+
+
+def _as_before_lean(path: Path) -> None:
+    """The store as a shootout before `response_lean` left it, and a response an older
+    shootout then added (k3: chunk times of its own)."""
+    _as_before(path, "response_lean")
+    db = sqlite3.connect(path)
+    _add_k3(db)
     db.commit()
     db.close()
 
@@ -161,12 +167,7 @@ def test_chunk_times_are_kept_apart_as_bytes_and_read_as_numbers(tmp_path: Path)
     path = tmp_path / "s.sqlite"
     store = _store(path)
     db = sqlite3.connect(path)  # a merge or an older shootout, by SQL of its own
-    db.execute("INSERT INTO responses SELECT 'k3', model, kind, request_json, "
-               "replace(response_json, '[0.1, 0.2]', '[0.5, 0.625, 1.5]'), created_at "
-               "FROM responses WHERE key='k1'")
-    db.execute("INSERT INTO samples SELECT run_id, model, benchmark, 'd', repeat, item_group, "
-               "'k3', status, metrics_json, extracted, reason, extraction_failed, error, "
-               "attempts, created_at, detail_json FROM samples WHERE item_id='a'")
+    _add_k3(db)
     db.commit()
     kinds = dict(db.execute("SELECT key, typeof(chunks) FROM response_lean").fetchall())
     lean = db.execute("SELECT facts_json FROM response_lean WHERE key='k1'").fetchone()[0]

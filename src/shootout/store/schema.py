@@ -224,33 +224,33 @@ def _monitor_tables(db: sqlite3.Connection) -> None:
         db.execute(statement)
 
 
-def _response_facts(db: sqlite3.Connection) -> None:
-    """`response_facts` and its triggers, filled from the responses already stored (once: the
-    last trigger is created last, in the same transaction, and marks it done)."""
-    done = db.execute("SELECT 1 FROM sqlite_master WHERE type='trigger' "
-                      "AND name='response_facts_delete'").fetchone()
-    if done:
+def _derived_table(db: sqlite3.Connection, script: str, table: str, backfill: str) -> None:
+    """A table kept from `responses` by triggers (`script`: the table, then its triggers, the
+    delete trigger last), created and filled by `backfill` once: that last trigger is
+    created after the backfill, in the same transaction, and marks it done."""
+    marker = f"{table}_delete"
+    if db.execute("SELECT 1 FROM sqlite_master WHERE type='trigger' AND name=?",
+                  (marker,)).fetchone():
         return
-    for statement in statements(FACTS_SCHEMA):
-        if "response_facts_delete" in statement:  # the backfill comes before the marker
-            db.execute("INSERT OR REPLACE INTO response_facts SELECT r.key, r.kind, "
-                       f"r.created_at, {FACTS.format(r='r')} FROM responses r")
+    for statement in statements(script):
+        if marker in statement:
+            db.execute(backfill)
         db.execute(statement)
+
+
+def _response_facts(db: sqlite3.Connection) -> None:
+    """`response_facts`, filled from the responses already stored."""
+    _derived_table(db, FACTS_SCHEMA, "response_facts",
+                   "INSERT OR REPLACE INTO response_facts SELECT r.key, r.kind, "
+                   f"r.created_at, {FACTS.format(r='r')} FROM responses r")
 
 
 def _response_lean(db: sqlite3.Connection) -> None:
-    """`response_lean` and its triggers, filled from `response_facts` (chunk times as JSON
-    arrays: this shootout reads both forms), once: the last trigger is created last, in the
-    same transaction, and marks it done."""
-    done = db.execute("SELECT 1 FROM sqlite_master WHERE type='trigger' "
-                      "AND name='response_lean_delete'").fetchone()
-    if done:
-        return
-    for statement in statements(LEAN_SCHEMA):
-        if "response_lean_delete" in statement:  # the backfill comes before the marker
-            db.execute("INSERT OR REPLACE INTO response_lean SELECT key, kind, created_at, "
-                       f"{_LEAN_OF_FACTS}, {_CHUNKS_OF_FACTS} FROM response_facts")
-        db.execute(statement)
+    """`response_lean`, filled from `response_facts` (chunk times as JSON arrays: this
+    shootout reads both forms)."""
+    _derived_table(db, LEAN_SCHEMA, "response_lean",
+                   "INSERT OR REPLACE INTO response_lean SELECT key, kind, created_at, "
+                   f"{_LEAN_OF_FACTS}, {_CHUNKS_OF_FACTS} FROM response_facts")
 
 
 def _built_results(db: sqlite3.Connection) -> None:

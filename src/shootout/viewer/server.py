@@ -14,7 +14,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urlparse, urlsplit
 
 from ..benchmarks import find_benchmark_class
 from ..errors import ConfigError
@@ -153,10 +153,13 @@ def _local_host(host: str | None, port: int) -> bool:
     sends the name it was given: another site's name there is a page of that site)."""
     if host is None:
         return True  # HTTP/1.0 without one: no browser
-    name, _, given = host.strip().rpartition(":") if not host.endswith("]") else (host, "", "")
-    if not name:  # no port in it
-        name, given = host.strip(), ""
-    return name.lower() in ("127.0.0.1", "localhost", "[::1]") and given in ("", str(port))
+    try:
+        parts = urlsplit("//" + host.strip())
+        given = parts.port
+    except ValueError:
+        return False
+    return (parts.hostname or "") in ("127.0.0.1", "localhost", "::1") \
+        and given in (None, port)
 
 
 def _answer(path: str, q: dict[str, str], index: SampleIndex, page: str, report_html: str
