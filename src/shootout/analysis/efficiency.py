@@ -47,6 +47,7 @@ from ..scores import Score
 from ..store import RunRecord, StoredResponse
 from ..store.decode import fast_loads
 from ..store.rows import EARLIER, JUDGE, judge_requests
+from . import columns
 
 
 @dataclass
@@ -98,7 +99,7 @@ class _Timed:
         self.n += other.n
         self.output_tokens += other.output_tokens
         for name in _TIMED_COLUMNS:
-            getattr(self, name).extend(getattr(other, name))
+            setattr(self, name, _joined(getattr(self, name), getattr(other, name)))
 
     def summary(self) -> LatencySummary:
         return LatencySummary(
@@ -111,6 +112,14 @@ class _Timed:
 
 _TIMED_COLUMNS = ("ttft", "e2e", "chunks", "tpot", "output_tps", "first_reasoning",
                   "first_answer", "starts", "ends")
+
+
+def _joined(a: Any, b: Any) -> Any:
+    """Two columns one after the other: lists (the record path's) or numpy arrays
+    (`analysis.columns`'), or both."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return np.concatenate((np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)))
+    return [*a, *b]
 
 
 def _numbers(piece: str | Sequence[float]) -> Sequence[float]:
@@ -160,9 +169,9 @@ class _Group:
         self.tokens = self.tokens + other.tokens
         self.estimated += other.estimated
         self.timed.add(other.timed)
-        self.starts += other.starts
-        self.ends += other.ends
-        self.connects += other.connects
+        self.starts = _joined(self.starts, other.starts)
+        self.ends = _joined(self.ends, other.ends)
+        self.connects = _joined(self.connects, other.connects)
         self.batch_tokens = self.batch_tokens + other.batch_tokens
         self.batched += other.batched
 
@@ -225,7 +234,14 @@ def _collect(run: RunRecord) -> tuple[Groups, Groups]:
     counts are summed as plain integers per group and made `Tokens` once at the end (a
     `Tokens` per response was a tenth of a 500k-sample build); a group's samples come
     together, so its entries are looked up once per group, not per sample. Second: per
-    (judge, benchmark), the judge's requests about the samples it judged (each once)."""
+    (judge, benchmark), the judge's requests about the samples it judged (each once).
+    Built from the responses as columns where the run allows (`analysis.columns`)."""
+    built = columns.collect(run, _USAGE_FIELDS, _TIMING_FIELDS)
+    return _collect_records(run) if built is None else built
+
+
+def _collect_records(run: RunRecord) -> tuple[Groups, Groups]:
+    """`_collect`, one response record at a time."""
     groups: Groups = defaultdict(_Group)
     sums: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * 10)
     seen: dict[str, set[str]] = defaultdict(set)  # per model: the responses counted

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from array import array
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -118,3 +118,38 @@ def chunk_bytes(response: Mapping[str, Any]) -> bytes | None:
     if sys.byteorder != "little":  # pragma: no cover - every platform shootout runs on
         packed.byteswap()
     return packed.tobytes()
+
+
+Raw = tuple[str, float, "str | None", "bytes | str | None"]  # kind, created_at, facts, chunks
+
+
+class StoredResponses(Mapping[str, StoredResponse]):
+    """A run's stored responses as `Store.read_run` read them: each one made a
+    `StoredResponse` when first asked for. `raw` keeps the query's columns of each (kind,
+    created_at, facts JSON, chunk times), in the order read, for the readers that take every
+    response at once (`analysis.columns`: a 500k-sample build made a record of each)."""
+
+    __slots__ = ("_made", "raw")
+
+    def __init__(self, raw: dict[str, Raw] | None = None) -> None:
+        self.raw: dict[str, Raw] = raw if raw is not None else {}
+        self._made: dict[str, StoredResponse] = {}
+
+    def __getitem__(self, key: str) -> StoredResponse:
+        made = self._made.get(key)
+        if made is None:
+            kind, created_at, facts, chunks = self.raw[key]
+            made = self._made[key] = stored_response(key, kind, created_at, facts, chunks)
+        return made
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.raw
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.raw)
+
+    def __len__(self) -> int:
+        return len(self.raw)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (StoredResponses, (self.raw,))

@@ -21,7 +21,7 @@ from ..errors import StoreError
 from .browse import BrowseStore
 from .built import BuiltStore
 from .copying import CopyingStore
-from .decode import fast_loads, lean_facts, sample_row, stored_response
+from .decode import StoredResponses, fast_loads, lean_facts, sample_row
 from .files import BUSY_TIMEOUT, can_write, inspect_file, read_only
 from .owner import is_gone, this_process
 from .perf import PerfStore
@@ -287,7 +287,7 @@ class Store(ProbeStore, PerfStore, BuiltStore, BrowseStore, CopyingStore):
         if run is None:
             return None
         samples: list[SampleRow] = []
-        responses: dict[str, StoredResponse] = {}
+        raw: dict[str, Any] = {}  # each response's columns, made a record when asked for
         query = self._facts_query(_RUN_QUERY)
         args: tuple[str, ...] = (run_id,)
         if models is not None:
@@ -298,31 +298,32 @@ class Store(ProbeStore, PerfStore, BuiltStore, BrowseStore, CopyingStore):
         for r in self._db.execute(query, args):
             samples.append(sample_row(r))
             key = r[13]
-            if key is not None and key not in responses:
-                responses[key] = stored_response(key, r[14], r[15], r[16], r[17])
+            if key is not None and key not in raw:
+                raw[key] = r[14:]
         # a multi-turn sample's earlier turns' responses (their tokens count too), and the
         # judge's requests about a judged sample (counted apart)
         earlier = {k for s in samples if s.detail and EARLIER in s.detail
-                   for k in s.detail[EARLIER] if k not in responses}
+                   for k in s.detail[EARLIER] if k not in raw}
         earlier |= {k for s in samples if s.detail and JUDGE in s.detail
-                    for k in judge_requests(s.detail)[1] if k not in responses}
+                    for k in judge_requests(s.detail)[1] if k not in raw}
         if earlier:
-            responses.update(self._responses_facts(sorted(earlier)))
+            raw.update(self._responses_facts(sorted(earlier)))
         return RunRecord(run_id=run_id, status=run["status"],
                          created_at=float(run["created_at"]),
                          updated_at=float(run["updated_at"]), spec=run["spec"] or {},
                          manifest=run["manifest"] or {}, samples=tuple(samples),
-                         responses=responses)
+                         responses=StoredResponses(raw))
 
-    def _responses_facts(self, keys: Sequence[str]) -> dict[str, StoredResponse]:
-        """The stored responses `keys` as `read_run` gives them (those stored)."""
-        out: dict[str, StoredResponse] = {}
+    def _responses_facts(self, keys: Sequence[str]) -> dict[str, Any]:
+        """The columns `read_run` keeps of the stored responses `keys` (those stored): kind,
+        created_at, facts JSON and chunk times."""
+        out: dict[str, Any] = {}
         for i in range(0, len(keys), 500):
             part = keys[i:i + 500]
             for r in self._db.execute(self._facts_query(
                     "SELECT f.key, f.kind, f.created_at, f.facts_json, f.chunks FROM "
                     f"response_lean f WHERE f.key IN ({', '.join('?' * len(part))})"), part):
-                out[r[0]] = stored_response(r[0], r[1], r[2], r[3], r[4])
+                out[r[0]] = r[1:]
         return out
 
     def _facts_query(self, query: str) -> str:

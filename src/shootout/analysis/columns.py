@@ -1,0 +1,201 @@
+"""A run's efficiency groups from its responses taken as columns (issue 18).
+
+`efficiency._collect` counts the responses one at a time, each made a `StoredResponse` record
+and read field by field: a third of a 500k-sample results build. `collect` builds the same
+groups from the columns `Store.read_run` keeps (`StoredResponses.raw`): the responses' facts
+parsed in one call, each figure a numpy column, each group's sums and lists cut from those
+columns. The groups hold the same values in the same order, so every row built from them is
+the same to the last bit (a randomized test compares the two).
+
+It gives None, and `_collect` counts the run as before (raising what it raised), wherever the
+run has something that path treats one response at a time: a multi-turn sample's earlier
+turns or a judge's requests; facts that are not the [usage, timing, finish reason] array;
+usage or timing keys that are not `Usage`'s and `Timing`'s fields; a value that is not a
+number (or is a fraction where token counts are summed).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..perf.cost import Tokens
+from ..store import RunRecord
+from ..store.decode import StoredResponses
+from ..store.rows import EARLIER, JUDGE
+
+if TYPE_CHECKING:
+    from .efficiency import Groups
+
+try:
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - a core dependency: without it, the record path
+    _orjson = None  # type: ignore[assignment]
+
+
+class _NotColumns(Exception):
+    """The run has something the record path counts one response at a time."""
+
+
+INTS, NUMBERS = "bi", "bif"  # numpy dtype kinds: token counts; times and flags
+
+
+def collect(run: RunRecord, usage_fields: frozenset[str], timing_fields: frozenset[str]
+            ) -> tuple[Groups, Groups] | None:
+    """`efficiency._collect(run)` built from columns, or None (see the module doc)."""
+    if not isinstance(run.responses, StoredResponses) or _orjson is None:
+        return None
+    try:
+        return _collect(run, run.responses, usage_fields, timing_fields)
+    except (_NotColumns, TypeError, ValueError, AttributeError, IndexError, KeyError):
+        return None  # the record path raises what it raises, or counts it
+
+
+def _collect(run: RunRecord, responses: StoredResponses, usage_fields: frozenset[str],
+             timing_fields: frozenset[str]) -> tuple[Groups, Groups]:
+    from .efficiency import _Group, _Timed
+
+    raw = responses.raw
+    cells: dict[tuple[str, str], int] = {}
+    items: list[set[str]] = []
+    keys: list[set[str]] = []
+    seen: dict[str, set[str]] = defaultdict(set)  # per model: the responses counted
+    cell_of: list[int] = []  # each counted response's cell, in the order counted
+    counted_keys: list[str] = []
+    where: tuple[str, str] | None = None
+    ci, counted = -1, set()
+    for s in run.samples:  # as `_collect`: a response counts once per model, where first used
+        d = s.detail
+        if d and (EARLIER in d or JUDGE in d):
+            raise _NotColumns
+        key = s.response_key
+        if not key or key not in raw:
+            continue
+        if where != (s.model, s.benchmark):
+            where = (s.model, s.benchmark)
+            got = cells.get(where)
+            if got is None:
+                got = cells[where] = len(items)
+                items.append(set())
+                keys.append(set())
+            ci, counted = got, seen[s.model]
+        items[ci].add(s.item_id)
+        if key in counted:
+            continue
+        counted.add(key)
+        keys[ci].add(key)
+        cell_of.append(ci)
+        counted_keys.append(key)
+    cols = _columns([raw[k] for k in counted_keys], usage_fields, timing_fields)
+    order = np.argsort(np.asarray(cell_of, dtype=np.int64), kind="stable")
+    bounds = np.cumsum(np.bincount(np.asarray(cell_of, dtype=np.int64),
+                                   minlength=len(items)))
+    groups: Groups = defaultdict(_Group)
+    for cell, i in cells.items():
+        sel = order[(bounds[i - 1] if i else 0):bounds[i]]
+        groups[cell] = _group(_Group, _Timed, cols, sel, items[i], keys[i])
+    return groups, defaultdict(_Group)
+
+
+class _Columns:
+    """The counted responses' figures, one numpy column each, in the order counted."""
+
+    def __init__(self, **columns: Any) -> None:
+        self.__dict__.update(columns)
+
+
+def _numbers(values: Sequence[Any], kinds: str) -> np.ndarray:
+    arr = np.asarray(values)
+    if arr.dtype.kind not in kinds or arr.ndim != 1:
+        raise _NotColumns
+    return arr
+
+
+def _columns(rows: list[Any], usage_fields: frozenset[str], timing_fields: frozenset[str]
+             ) -> Any:
+    n = len(rows)
+    if n:
+        kinds, created, facts, chunks = zip(*rows, strict=True)
+    else:
+        kinds, created, facts, chunks = (), (), (), ()
+    if not set(map(type, facts)) <= {str}:
+        raise _NotColumns
+    parsed = _orjson.loads("[" + ",".join(facts) + "]") if n else []
+    if len(parsed) != n or not set(map(type, parsed)) <= {list} or \
+            not set(map(len, parsed)) <= {3}:
+        raise _NotColumns  # a whole response where SQLite could not read the facts
+    usage = [p[0] or {} for p in parsed]  # as `stored_response`: null is no usage
+    timing = [p[1] or {} for p in parsed]
+    if not set(map(type, usage)) | set(map(type, timing)) <= {dict} or \
+            not set().union(*usage) <= usage_fields or not set().union(*timing) <= timing_fields:
+        raise _NotColumns
+
+    def ints(name: str, default: Any = 0) -> np.ndarray:
+        return _numbers([u.get(name, default) for u in usage], INTS).astype(np.int64)
+
+    e2e = _numbers([t.get("e2e", 0.0) for t in timing], NUMBERS).astype(np.float64)
+    end = _numbers(created, NUMBERS).astype(np.float64)
+    connect = [t.get("connect") for t in timing]
+    has_connect = np.fromiter((c is not None for c in connect), dtype=bool, count=n)
+    ttft = [t.get("ttft") for t in timing]
+    timed = np.fromiter((k == "generate" and f is not None for k, f in zip(kinds, ttft,
+                                                                              strict=True)),
+                        dtype=bool, count=n)
+    out = ints("completion_tokens")
+    return _Columns(
+        n=n, timing=timing, chunks=chunks, timed=timed,
+        prompt=ints("prompt_tokens"), cached=ints("cached_tokens"), out=out,
+        reasoning=ints("reasoning_tokens"), written=ints("cache_write_tokens"),
+        estimated=_numbers([u.get("estimated", False) for u in usage], INTS).astype(np.int64),
+        batch=_numbers([u.get("batch", False) for u in usage], NUMBERS) != 0,
+        start=end - e2e, end=end, e2e=e2e, has_connect=has_connect,
+        connect=_numbers([c for c in connect if c is not None], NUMBERS).astype(np.float64)
+        if has_connect.any() else np.empty(0),
+        connect_at=np.cumsum(has_connect) - 1,
+        ttft=_numbers([f if f is not None else 0.0 for f in ttft], NUMBERS).astype(np.float64),
+    )
+
+
+def _group(group_cls: Any, timed_cls: Any, c: Any, sel: np.ndarray, items: set[str],
+           keys: set[str]) -> Any:
+    """One (model, benchmark)'s group: the responses `sel` (indices into the columns, in
+    the order counted)."""
+    batch = sel[c.batch[sel]]
+    g = group_cls(items=items, keys=keys)
+    g.tokens = Tokens(*(int(col[sel].sum()) for col in _token_columns(c)))
+    g.batch_tokens = Tokens(*(int(col[batch].sum()) for col in _token_columns(c)))
+    g.batched = int(batch.size)
+    g.estimated = int(c.estimated[sel].sum())
+    g.starts, g.ends = c.start[sel], c.end[sel]
+    g.connects = c.connect[c.connect_at[sel[c.has_connect[sel]]]]
+    t = sel[c.timed[sel]]
+    e2e, ttft, out = c.e2e[t], c.ttft[t], c.out[t]
+    timed = timed_cls(n=int(t.size), output_tokens=int(out.sum()))
+    timed.ttft, timed.e2e = ttft, e2e
+    many = out > 1
+    waited = e2e[many] - ttft[many]  # `max(0.0, e2e - ttft)`: 0.0 for -0.0 and NaN alike
+    timed.tpot = np.where(waited > 0.0, waited, 0.0) / (out[many] - 1)
+    fast = (e2e > 0) & (out > 0)
+    timed.output_tps = out[fast] / e2e[fast]
+    timing, chunks = c.timing, c.chunks
+    for i in t.tolist():  # a request's own figures that only some have
+        tm = timing[i]
+        if (first := tm.get("first_reasoning")) is not None:
+            timed.first_reasoning.append(first)
+        if (first := tm.get("first_answer")) is not None:
+            timed.first_answer.append(first)
+        piece = chunks[i]
+        if piece is None:
+            piece = tm.get("chunk_times", ())
+        if len(piece) > (8 if isinstance(piece, bytes) else 1):
+            timed.chunks.append(piece)
+    timed.starts, timed.ends = c.start[t], c.end[t]
+    g.timed = timed
+    return g
+
+
+def _token_columns(c: Any) -> tuple[np.ndarray, ...]:
+    return c.prompt, c.cached, c.out, c.reasoning, c.written

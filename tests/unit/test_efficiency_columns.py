@@ -1,0 +1,173 @@
+"""The efficiency rows built from the responses as columns (`analysis.columns`) are those built
+one response record at a time, to the last bit, on randomized runs; a run the columns cannot
+take (earlier turns, unknown fields, a count that is not a whole number...) is counted the
+record way, with the same rows or the same error."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import random
+from array import array
+from typing import Any
+
+import pytest
+
+from shootout.analysis import columns, efficiency
+from shootout.analysis.efficiency import efficiency_rows
+from shootout.scores import Score
+from shootout.store import RunRecord, SampleRow
+from shootout.store.decode import StoredResponses, stored_response
+
+MODELS = ("m1", "m2")
+BENCHES = ("arc_easy", "gsm8k", "gsm8k@v1")
+
+
+def _usage(rng: random.Random) -> dict[str, Any] | None:
+    if rng.random() < 0.05:
+        return None
+    u: dict[str, Any] = {}
+    for name in ("prompt_tokens", "completion_tokens", "cached_tokens", "reasoning_tokens",
+                 "cache_write_tokens"):
+        if rng.random() < 0.75:
+            u[name] = rng.choice([0, 1, 2, rng.randint(0, 400)])
+    if rng.random() < 0.3:
+        u["estimated"] = rng.random() < 0.5
+    if rng.random() < 0.2:
+        u["batch"] = rng.random() < 0.6
+    return u
+
+
+def _timing(rng: random.Random, kind: str) -> dict[str, Any]:
+    t: dict[str, Any] = {}
+    if rng.random() < 0.9:
+        t["e2e"] = rng.choice([0.0, 0, 3, -0.0, rng.uniform(0, 5), rng.uniform(0, 5)])
+    if kind == "generate" and rng.random() < 0.85:
+        t["ttft"] = rng.choice([0, 0.0, 2, rng.uniform(0, 1), rng.uniform(0, 8)])
+    elif rng.random() < 0.5:
+        t["ttft"] = None
+    for name in ("connect", "first_reasoning", "first_answer"):
+        if rng.random() < 0.3:
+            t[name] = rng.choice([None, rng.uniform(0, 0.5), 1])
+    return t
+
+
+def _raw(rng: random.Random, kind: str) -> tuple[str, float, str, bytes | str | None]:
+    """A response as `Store.read_run` keeps it: chunk times apart as float64 bytes or JSON,
+    or in the timing (a store read through `response_facts`)."""
+    usage, timing = _usage(rng), _timing(rng, kind)
+    times = sorted(rng.uniform(0, 3) for _ in range(rng.choice([0, 1, 2, 5, 9])))
+    chunks: bytes | str | None = None
+    form = rng.choice(["bytes", "json", "timing", "none"])
+    if form == "bytes" and times:
+        chunks = array("d", times).tobytes()
+    elif form == "json" and times:
+        chunks = json.dumps(times)
+    elif form == "timing":
+        timing["chunk_times"] = times
+    finish = rng.choice([None, "stop", "length"])
+    return kind, rng.uniform(1e9, 2e9), json.dumps([usage, timing, finish]), chunks
+
+
+def _run(seed: int, n_keys: int = 40) -> RunRecord:
+    rng = random.Random(seed)
+    raw = {f"k{i}": _raw(rng, rng.choice(["generate", "generate", "loglikelihood"]))
+           for i in range(n_keys)}
+    samples = []
+    for model in MODELS:
+        for bench in BENCHES:
+            for item in range(rng.randint(1, 12)):
+                for repeat in range(rng.choice([1, 1, 3])):
+                    key = rng.choice([*raw, None, "not-stored"])
+                    samples.append(SampleRow(
+                        model=model, benchmark=bench, item_id=f"{bench}/{item}", repeat=repeat,
+                        group="", status=rng.choice(["ok", "ok", "truncated", "error"]),
+                        metrics={"acc": 1.0}, extracted=None, reason="",
+                        extraction_failed=False, error=None, response_key=key,
+                        detail={"mode": "generative"}))
+    return RunRecord(run_id="r", status="complete", created_at=0.0, updated_at=1.0,
+                     spec={"models": [{"spec": "openai:x", "name": "m1",
+                                       "price": {"input": 1.0, "output": 2.0}}]},
+                     manifest={}, samples=tuple(samples), responses=StoredResponses(raw))
+
+
+SCORES = [Score("acc", 0.5, None, 10, None, None, model="m1", benchmark="gsm8k", primary=True),
+          Score("acc", 0.25, None, 10, None, None, model="m2", benchmark="arc_easy",
+                primary=True)]
+
+
+def _by_records(monkeypatch: pytest.MonkeyPatch, run: RunRecord) -> str:
+    with monkeypatch.context() as m:
+        m.setattr(columns, "collect", lambda *a: None)
+        return json.dumps(efficiency_rows(run, SCORES))
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_columns_give_the_records_rows_to_the_last_bit(
+        seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = _run(seed)
+    assert columns.collect(run, efficiency._USAGE_FIELDS, efficiency._TIMING_FIELDS) is not None
+    assert json.dumps(efficiency_rows(run, SCORES)) == _by_records(monkeypatch, run)
+
+
+def _edited(run: RunRecord, key: str, facts: Any = None, detail: Any = None) -> RunRecord:
+    raw = dict(run.responses.raw)  # type: ignore[attr-defined]
+    if facts is not None:
+        kind, created, _, _ = raw[key]
+        raw[key] = (kind, created, facts, None)  # chunk times, if any, in the timing
+    samples = run.samples
+    if detail is not None:
+        samples = tuple(s if s.response_key != key else
+                        SampleRow(**{**s.__dict__, "detail": detail}) for s in samples)
+        assert samples != run.samples
+    return RunRecord(**{**run.__dict__, "samples": samples, "responses": StoredResponses(raw)})
+
+
+@pytest.mark.parametrize("facts, detail", [
+    ('[{"prompt_tokens": 3, "made_up": 1}, {}, null]', None),  # a field Usage lacks
+    ('[{}, {"e2e": 1, "made_up": 1}, null]', None),  # a field Timing lacks
+    ('[{"prompt_tokens": "3"}, {}, null]', None),  # a count as text
+    ('[{"prompt_tokens": 2.5}, {}, null]', None),  # a fraction of a token
+    ('[{"prompt_tokens": 3}, {"e2e": null}, null]', None),  # no end-to-end time
+    ('[{"prompt_tokens": 3}, {"e2e": 1, "ttft": 0.5, "chunk_times": 5}, null]', None),
+    ('{"usage": {"prompt_tokens": 3}, "timing": {"e2e": 1.5}}', None),  # the whole response
+    ('[[1], {}, null]', None),
+    ('[{"prompt_tokens": 3}, {"e2e": 1.5}]', None),
+    (None, {"mode": "generative", "earlier_responses": ["k1"]}),  # a multi-turn item's earlier turn
+    (None, {"mode": "generative", "judge": {"model": "j", "turns": [{"key": "k1"}]}}),
+])
+def test_what_the_columns_cannot_take_is_counted_by_records(
+        facts: str | None, detail: dict[str, Any] | None,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    base = _run(7)
+    key = next(s.response_key for s in base.samples if s.response_key in base.responses
+               and base.responses[s.response_key].kind == "generate")
+    run = _edited(base, key, facts, detail)
+    assert columns.collect(run, efficiency._USAGE_FIELDS, efficiency._TIMING_FIELDS) is None
+    try:
+        expected = _by_records(monkeypatch, run)
+    except Exception as e:  # the record path's own error, raised alike
+        with pytest.raises(type(e)) as got:
+            efficiency_rows(run, SCORES)
+        assert str(got.value) == str(e)
+    else:
+        assert json.dumps(efficiency_rows(run, SCORES)) == expected
+
+
+def test_a_run_of_records_is_counted_by_records() -> None:
+    run = _run(3)
+    records = RunRecord(**{**run.__dict__, "responses": dict(run.responses)})
+    assert columns.collect(records, efficiency._USAGE_FIELDS, efficiency._TIMING_FIELDS) is None
+    assert efficiency_rows(records, SCORES) == efficiency_rows(run, SCORES)
+
+
+def test_the_responses_are_made_records_when_asked_for() -> None:
+    raw = {"a": ("generate", 5, '[{"prompt_tokens": 2}, {"e2e": 1.0}, "stop"]', None)}
+    responses = StoredResponses(raw)
+    assert "a" in responses and "b" not in responses and len(responses) == 1
+    assert list(responses) == ["a"] and responses.get("b") is None
+    assert responses["a"] == stored_response("a", *raw["a"])
+    assert responses["a"] is responses["a"]
+    assert pickle.loads(pickle.dumps(responses)) == responses == {"a": responses["a"]}
+    with pytest.raises(KeyError):
+        responses["b"]
