@@ -9,12 +9,14 @@ import json
 import pickle
 import random
 from array import array
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from shootout.analysis import columns, efficiency
+from shootout.analysis import columns
 from shootout.analysis.efficiency import efficiency_rows
+from shootout.analysis.results import request_latency
 from shootout.scores import Score
 from shootout.store import RunRecord, SampleRow
 from shootout.store.decode import StoredResponses, stored_response
@@ -106,8 +108,30 @@ def _by_records(monkeypatch: pytest.MonkeyPatch, run: RunRecord) -> str:
 def test_the_columns_give_the_records_rows_to_the_last_bit(
         seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     run = _run(seed)
-    assert columns.collect(run, efficiency._USAGE_FIELDS, efficiency._TIMING_FIELDS) is not None
+    assert columns.collect(run) is not None
     assert json.dumps(efficiency_rows(run, SCORES)) == _by_records(monkeypatch, run)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_columns_give_the_records_latencies(seed: int,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    run = _run(seed)
+    got = request_latency(run)
+    assert got == columns.latency(run) is not None
+    with monkeypatch.context() as m:
+        m.setattr(columns, "latency", lambda *a: None)
+        expected = request_latency(run)
+    assert json.dumps(got) == json.dumps(expected) and expected
+
+
+def test_what_is_kept_of_the_columns_is_for_the_samples_it_was_made_for(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    run = _run(5)
+    whole = json.dumps(efficiency_rows(run, SCORES))
+    part = replace(run, samples=run.samples[: len(run.samples) // 2])  # the same responses
+    assert part.responses is run.responses
+    assert json.dumps(efficiency_rows(part, SCORES)) == _by_records(monkeypatch, part) != whole
+    assert json.dumps(efficiency_rows(run, SCORES)) == whole
 
 
 def _edited(run: RunRecord, key: str, facts: Any = None, detail: Any = None) -> RunRecord:
@@ -143,7 +167,7 @@ def test_what_the_columns_cannot_take_is_counted_by_records(
     key = next(s.response_key for s in base.samples if s.response_key in base.responses
                and base.responses[s.response_key].kind == "generate")
     run = _edited(base, key, facts, detail)
-    assert columns.collect(run, efficiency._USAGE_FIELDS, efficiency._TIMING_FIELDS) is None
+    assert columns.collect(run) is None
     try:
         expected = _by_records(monkeypatch, run)
     except Exception as e:  # the record path's own error, raised alike
@@ -157,7 +181,7 @@ def test_what_the_columns_cannot_take_is_counted_by_records(
 def test_a_run_of_records_is_counted_by_records() -> None:
     run = _run(3)
     records = RunRecord(**{**run.__dict__, "responses": dict(run.responses)})
-    assert columns.collect(records, efficiency._USAGE_FIELDS, efficiency._TIMING_FIELDS) is None
+    assert columns.collect(records) is None
     assert efficiency_rows(records, SCORES) == efficiency_rows(run, SCORES)
 
 

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..perf.cost import Tokens
+from ..providers.base import Timing, Usage
 from ..store import RunRecord
 from ..store.decode import StoredResponses
 from ..store.rows import EARLIER, JUDGE
@@ -41,29 +43,92 @@ class _NotColumns(Exception):
 
 
 INTS, NUMBERS = "bi", "bif"  # numpy dtype kinds: token counts; times and flags
+USAGE_FIELDS = frozenset(asdict(Usage()))
+TIMING_FIELDS = frozenset(asdict(Timing()))
 
 
-def collect(run: RunRecord, usage_fields: frozenset[str], timing_fields: frozenset[str]
-            ) -> tuple[Groups, Groups] | None:
+def collect(run: RunRecord) -> tuple[Groups, Groups] | None:
     """`efficiency._collect(run)` built from columns, or None (see the module doc)."""
-    if not isinstance(run.responses, StoredResponses) or _orjson is None:
-        return None
-    try:
-        return _collect(run, run.responses, usage_fields, timing_fields)
-    except (_NotColumns, TypeError, ValueError, AttributeError, IndexError, KeyError):
-        return None  # the record path raises what it raises, or counts it
-
-
-def _collect(run: RunRecord, responses: StoredResponses, usage_fields: frozenset[str],
-             timing_fields: frozenset[str]) -> tuple[Groups, Groups]:
     from .efficiency import _Group, _Timed
 
+    got = _counted(run)
+    if got is None:
+        return None
+    groups: Groups = defaultdict(_Group)
+    for cell, i in got.cells.items():
+        sel = got.order[(got.bounds[i - 1] if i else 0):got.bounds[i]]
+        groups[cell] = _group(_Group, _Timed, got.cols, sel, got.items[i], got.keys[i])
+    return groups, defaultdict(_Group)
+
+
+def latency(run: RunRecord) -> dict[str, dict[str, list[float]]] | None:
+    """`results.request_latency(run)` from columns, or None (see the module doc): per model,
+    in the order of the responses' keys, each one's e2e and TTFT (ms) and output tokens/s."""
+    got = _counted(run)
+    if got is None:
+        return None
+    c = got.cols
+    model_of = np.empty(len(got.items), dtype=np.int64)
+    models = sorted({m for m, _ in got.cells})
+    for (model, _), i in got.cells.items():
+        model_of[i] = models.index(model)
+    owner = model_of[np.asarray(got.cell_of, dtype=np.int64)] if got.cell_of else \
+        np.empty(0, dtype=np.int64)
+    out: dict[str, dict[str, list[float]]] = {}
+    for mi, model in enumerate(models):
+        idx = np.flatnonzero(owner == mi)
+        idx = idx[np.argsort(np.asarray([got.counted_keys[i] for i in idx.tolist()]),
+                             kind="stable")] if idx.size else idx
+        e2e, ttft, toks = c.e2e[idx], c.ttft[idx], c.out[idx]
+        timed = e2e != 0  # `if e2e:` (NaN is true)
+        speed = c.generate[idx] & (toks > 1) & timed
+        lat = {"e2e_ms": (1000.0 * e2e[timed]).tolist(),
+               "ttft_ms": (1000.0 * ttft[c.has_ttft[idx]]).tolist(),
+               "tokens_per_s": (toks[speed] / e2e[speed]).tolist()}
+        if any(lat.values()):
+            out[model] = lat
+    return out
+
+
+@dataclass
+class _Counted:
+    """The responses of a run's samples, each once per model, in the order counted (the
+    first benchmark that uses it), as columns; `cells` index `items`, `keys` and `bounds`."""
+
+    cells: dict[tuple[str, str], int]
+    items: list[set[str]]
+    keys: list[set[str]]
+    cell_of: list[int]  # each counted response's cell
+    counted_keys: list[str]
+    cols: Any
+    order: np.ndarray  # the counted responses, cell by cell (in the order counted within)
+    bounds: np.ndarray  # where each cell's part of `order` ends
+
+
+def _counted(run: RunRecord) -> _Counted | None:
+    """The run's counted responses (kept with its responses, for the run's samples), or
+    None where the record path is to count them."""
+    responses = run.responses
+    if not isinstance(responses, StoredResponses) or _orjson is None:
+        return None
+    kept = responses.columns
+    if kept is not None and kept[0] is run.samples:
+        return kept[1]
+    try:
+        got: _Counted | None = _count(run, responses)
+    except (_NotColumns, TypeError, ValueError, AttributeError, IndexError, KeyError):
+        got = None  # the record path raises what it raises, or counts it
+    responses.columns = (run.samples, got)
+    return got
+
+
+def _count(run: RunRecord, responses: StoredResponses) -> _Counted:
     raw = responses.raw
     cells: dict[tuple[str, str], int] = {}
     items: list[set[str]] = []
     keys: list[set[str]] = []
     seen: dict[str, set[str]] = defaultdict(set)  # per model: the responses counted
-    cell_of: list[int] = []  # each counted response's cell, in the order counted
+    cell_of: list[int] = []
     counted_keys: list[str] = []
     where: tuple[str, str] | None = None
     ci, counted = -1, set()
@@ -89,15 +154,11 @@ def _collect(run: RunRecord, responses: StoredResponses, usage_fields: frozenset
         keys[ci].add(key)
         cell_of.append(ci)
         counted_keys.append(key)
-    cols = _columns([raw[k] for k in counted_keys], usage_fields, timing_fields)
-    order = np.argsort(np.asarray(cell_of, dtype=np.int64), kind="stable")
-    bounds = np.cumsum(np.bincount(np.asarray(cell_of, dtype=np.int64),
-                                   minlength=len(items)))
-    groups: Groups = defaultdict(_Group)
-    for cell, i in cells.items():
-        sel = order[(bounds[i - 1] if i else 0):bounds[i]]
-        groups[cell] = _group(_Group, _Timed, cols, sel, items[i], keys[i])
-    return groups, defaultdict(_Group)
+    cols = _columns([raw[k] for k in counted_keys])
+    at = np.asarray(cell_of, dtype=np.int64)
+    return _Counted(cells, items, keys, cell_of, counted_keys, cols,
+                    order=np.argsort(at, kind="stable"),
+                    bounds=np.cumsum(np.bincount(at, minlength=len(items))))
 
 
 class _Columns:
@@ -114,8 +175,7 @@ def _numbers(values: Sequence[Any], kinds: str) -> np.ndarray:
     return arr
 
 
-def _columns(rows: list[Any], usage_fields: frozenset[str], timing_fields: frozenset[str]
-             ) -> Any:
+def _columns(rows: list[Any]) -> Any:
     n = len(rows)
     if n:
         kinds, created, facts, chunks = zip(*rows, strict=True)
@@ -130,8 +190,12 @@ def _columns(rows: list[Any], usage_fields: frozenset[str], timing_fields: froze
     usage = [p[0] or {} for p in parsed]  # as `stored_response`: null is no usage
     timing = [p[1] or {} for p in parsed]
     if not set(map(type, usage)) | set(map(type, timing)) <= {dict} or \
-            not set().union(*usage) <= usage_fields or not set().union(*timing) <= timing_fields:
+            not set().union(*usage) <= USAGE_FIELDS or not set().union(*timing) <= TIMING_FIELDS:
         raise _NotColumns
+
+    if not {type(t["chunk_times"]) for c, t in zip(chunks, timing, strict=True)
+            if c is None and "chunk_times" in t} <= {list}:
+        raise _NotColumns  # chunk times that are not a list (the record path says so)
 
     def ints(name: str, default: Any = 0) -> np.ndarray:
         return _numbers([u.get(name, default) for u in usage], INTS).astype(np.int64)
@@ -156,6 +220,8 @@ def _columns(rows: list[Any], usage_fields: frozenset[str], timing_fields: froze
         if has_connect.any() else np.empty(0),
         connect_at=np.cumsum(has_connect) - 1,
         ttft=_numbers([f if f is not None else 0.0 for f in ttft], NUMBERS).astype(np.float64),
+        has_ttft=np.fromiter((f is not None for f in ttft), dtype=bool, count=n),
+        generate=np.fromiter((k == "generate" for k in kinds), dtype=bool, count=n),
     )
 
 
@@ -164,7 +230,7 @@ def _group(group_cls: Any, timed_cls: Any, c: Any, sel: np.ndarray, items: set[s
     """One (model, benchmark)'s group: the responses `sel` (indices into the columns, in
     the order counted)."""
     batch = sel[c.batch[sel]]
-    g = group_cls(items=items, keys=keys)
+    g = group_cls(items=set(items), keys=set(keys))
     g.tokens = Tokens(*(int(col[sel].sum()) for col in _token_columns(c)))
     g.batch_tokens = Tokens(*(int(col[batch].sum()) for col in _token_columns(c)))
     g.batched = int(batch.size)

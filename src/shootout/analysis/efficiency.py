@@ -236,7 +236,7 @@ def _collect(run: RunRecord) -> tuple[Groups, Groups]:
     together, so its entries are looked up once per group, not per sample. Second: per
     (judge, benchmark), the judge's requests about the samples it judged (each once).
     Built from the responses as columns where the run allows (`analysis.columns`)."""
-    built = columns.collect(run, _USAGE_FIELDS, _TIMING_FIELDS)
+    built = columns.collect(run)
     return _collect_records(run) if built is None else built
 
 

@@ -33,6 +33,7 @@ from ..perf.prices import PriceTable
 from ..scores import Score
 from ..store import RunRecord, SampleRow, Store
 from ..store.rows import ANSWERED, EARLIER, EARLIER_CUT
+from . import columns
 from .efficiency import efficiency_rows
 from .stats import summarize
 
@@ -327,7 +328,11 @@ def breakdowns(groups: Mapping[Key, Sequence[SampleRow]],
 def request_latency(run: RunRecord) -> dict[str, Latency]:
     """Per model: request latency (e2e), time to first token and decode speed, from the stored
     responses of its samples, a multi-turn item's every turn (each response once; cached
-    responses keep their first timing)."""
+    responses keep their first timing). From the responses as columns where the run allows
+    (`analysis.columns`)."""
+    from_columns = columns.latency(run)
+    if from_columns is not None:
+        return from_columns
     keys: dict[str, set[str | None]] = defaultdict(set)
     # a run's samples come model by model (any order would still be right, only slower)
     for model, rows in groupby(run.samples, attrgetter("model")):

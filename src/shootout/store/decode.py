@@ -129,11 +129,13 @@ class StoredResponses(Mapping[str, StoredResponse]):
     created_at, facts JSON, chunk times), in the order read, for the readers that take every
     response at once (`analysis.columns`: a 500k-sample build made a record of each)."""
 
-    __slots__ = ("_made", "raw")
+    __slots__ = ("_made", "columns", "raw")
 
     def __init__(self, raw: dict[str, Raw] | None = None) -> None:
         self.raw: dict[str, Raw] = raw if raw is not None else {}
         self._made: dict[str, StoredResponse] = {}
+        # `analysis.columns`' reading of them, with the samples it was made for
+        self.columns: tuple[Any, Any] | None = None
 
     def __getitem__(self, key: str) -> StoredResponse:
         made = self._made.get(key)
