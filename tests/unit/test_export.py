@@ -30,7 +30,10 @@ def toy_benchmark() -> Iterator[None]:
 @pytest.fixture
 def toy_store(tmp_path: Path) -> tuple[Path, str]:
     path = tmp_path / "s.sqlite"
-    return path, toy_run(Store(path))
+    store = Store(path)
+    run_id = toy_run(store)
+    store.close()  # not left to the collector: its close writes the store (a checkpoint)
+    return path, run_id
 
 
 def _export(capsys: pytest.CaptureFixture[str], path: Path, run_id: str, fmt: str,
