@@ -249,3 +249,28 @@ def test_the_plan_reads_the_cells_from_the_index(store: Store, monkeypatch) -> N
     assert planned is not None
     assert planned.cells == list(build_results(store, [RUN_ID]).runs[0].samples)
     assert [m for share in planned.shares for m in share] == sorted(MODELS)
+
+
+def test_beside_computes_in_another_process_and_falls_back_to_this_one() -> None:
+    """`beside` (the report's HTML rendered while its Markdown is): the value of fn, from a
+    forked process; fn run here where the process could not give it back (a value that
+    cannot be sent, an error: raised here as fn raises it)."""
+    import threading
+
+    from shootout.analysis.parallel import beside
+
+    here = os.getpid()
+    assert beside(os.getpid)() != here
+    assert beside(lambda: "x" * 100_000)() == "x" * 100_000
+    unsendable = beside(lambda: (os.getpid(), lambda: None))()  # a lambda cannot be pickled
+    assert unsendable[0] == here
+    with pytest.raises(ZeroDivisionError):
+        beside(lambda: 1 // 0)()
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:  # fork is not used in a process with other threads
+        assert beside(os.getpid)() == here
+    finally:
+        stop.set()
+        other.join()

@@ -44,7 +44,7 @@ from ..store import RunRecord, Store
 from .results import RunResults, run_results
 from .workers import MIN_SAMPLES, WORKERS_ENV, workers
 
-__all__ = ["MIN_SAMPLES", "WORKERS_ENV", "Plan", "in_processes", "joined", "part_of",
+__all__ = ["MIN_SAMPLES", "WORKERS_ENV", "Plan", "beside", "in_processes", "joined", "part_of",
            "partition", "plan", "share_results", "summary_results", "workers"]
 
 Part = tuple[tuple[Any, ...], tuple[Any, ...], dict[str, Any], tuple[dict[str, Any], ...]]
@@ -101,6 +101,43 @@ def in_processes(fn: Callable[[A], T | None], args: list[A]) -> list[T] | None:
     if any(p is None for p in parts):
         return None
     return [p for p in parts if p is not None]
+
+
+_BESIDE: Callable[[], Any] | None = None  # what a forked `beside` worker computes
+
+
+def beside(fn: Callable[[], T]) -> Callable[[], T]:
+    """fn() computed in a forked process while the caller goes on; the call returned gives
+    its result. Where fork is not to be used (`_context`), or the process fails, fn runs in
+    this process when the result is asked for (raising what it raises)."""
+    global _BESIDE
+    if _context().get_start_method() != "fork":
+        return fn
+    pool = ProcessPoolExecutor(1, mp_context=_context())
+    _BESIDE = fn
+    try:  # with fork, the worker is started within `submit`: it has `_BESIDE`
+        future = pool.submit(_beside)
+    except Exception:
+        pool.shutdown()
+        return fn
+    finally:
+        _BESIDE = None
+
+    def result() -> T:
+        try:
+            return future.result()
+        except Exception:
+            return fn()
+        finally:
+            pool.shutdown()
+
+    return result
+
+
+def _beside() -> Any:
+    assert _BESIDE is not None
+    with gc_paused():
+        return _BESIDE()
 
 
 def _scores_models_together(cls: type[Benchmark]) -> bool:

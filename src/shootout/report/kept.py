@@ -182,6 +182,17 @@ def render(report: Any, out: Outputs) -> dict[str, Any]:
     if out.stdout:
         return {"stdout": render_markdown(report, None, charts=False, max_items=out.max_items)}
     payload: dict[str, Any] = {}
+    html: Callable[[], str] | None = None
+    if out.html is not None:
+        from .html import render_html
+
+        def html() -> str:
+            return render_html(report, max_items=out.max_items)
+
+        if out.md is not None:  # rendered in a process of its own, beside the Markdown
+            from ..analysis.parallel import beside
+
+            html = beside(html)
     if out.md is not None:
         with tempfile.TemporaryDirectory() as tmp:
             where = Path(tmp) / out.md.name
@@ -196,10 +207,8 @@ def render(report: Any, out: Outputs) -> dict[str, Any]:
             payload["files"] = {p.name: base64.b64encode(p.read_bytes()).decode()
                                 for p in sorted(folder.glob("*")) if p.is_file()}
         payload["md"] = text
-    if out.html is not None:
-        from .html import render_html
-
-        payload["html"] = render_html(report, max_items=out.max_items)
+    if html is not None:
+        payload["html"] = html()
     return payload
 
 
