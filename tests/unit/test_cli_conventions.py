@@ -61,12 +61,27 @@ def test_options_that_config_or_resume_would_ignore_are_refused(line, message, t
 
 def test_what_still_applies_with_resume_is_accepted(tmp_path, capsys, monkeypatch):
     """--store, --json, --no-progress, --data-dir: the resume goes on to look the run up."""
+    from shootout.store import Store
+
     monkeypatch.chdir(tmp_path)
+    Store(tmp_path / "s.sqlite").close()
     with pytest.raises(SystemExit) as exc:
         main(["run", "--resume", "r-1", "--json", "--no-progress", "--data-dir", "d",
               "--store", str(tmp_path / "s.sqlite")])
     assert exc.value.code == 2
     assert "no run 'r-1'" in capsys.readouterr().err
+
+
+def test_a_resume_in_a_store_that_does_not_exist_creates_none(tmp_path, capsys, monkeypatch):
+    """A mistyped --store with --resume says there is no store there, and leaves no empty
+    store behind (it had created one)."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        main(["run", "--resume", "r-1", "--store", str(tmp_path / "typo.sqlite")])
+    assert exc.value.code == 2
+    assert capsys.readouterr().err == \
+        f"error: no results store at {tmp_path / 'typo.sqlite'}; run `shootout run` first\n"
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("where", [0, 1, 3])

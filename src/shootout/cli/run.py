@@ -196,7 +196,9 @@ def run_command(
     """
     _refuse_ignored(ctx, resume=resume is not None, config=config is not None)
     if resume:
-        db = Store(store or default_store_path())
+        from .runs import open_store
+
+        db = open_store(store, write=True)  # a run to resume is in a store that exists
         cfg = _resumed_config(db, resume)
         if max_cost is not None:
             cfg = with_max_cost(cfg, max_cost)
