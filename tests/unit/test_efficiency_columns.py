@@ -157,6 +157,8 @@ def _edited(run: RunRecord, key: str, facts: Any = None, detail: Any = None) -> 
     ('{"usage": {"prompt_tokens": 3}, "timing": {"e2e": 1.5}}', None),  # the whole response
     ('[[1], {}, null]', None),
     ('[{"prompt_tokens": 3}, {"e2e": 1.5}]', None),
+    ('[{"prompt_tokens": 4611686018427387904}, {"e2e": 1.5}, null]', None),  # sums past int64
+    ('[{"completion_tokens": -9223372036854775808}, {"e2e": 1.5}, null]', None),
     (None, {"mode": "generative", "earlier_responses": ["k1"]}),  # a multi-turn item's earlier turn
     (None, {"mode": "generative", "judge": {"model": "j", "turns": [{"key": "k1"}]}}),
 ])
@@ -195,3 +197,20 @@ def test_the_responses_are_made_records_when_asked_for() -> None:
     assert pickle.loads(pickle.dumps(responses)) == responses == {"a": responses["a"]}
     with pytest.raises(KeyError):
         responses["b"]
+
+
+def test_an_infinite_span_is_summed_without_numpy_warnings(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """An infinite request end (a hand-edited store) is left to the span-by-span sum, in
+    Python numbers: the same figures as the records', and no RuntimeWarning on stderr."""
+    import warnings
+
+    base = _run(11)
+    raw = dict(base.responses.raw)  # type: ignore[attr-defined]
+    key = next(s.response_key for s in base.samples if s.response_key in raw)
+    raw[key] = (raw[key][0], float("inf"), *raw[key][2:])
+    run = replace(base, responses=StoredResponses(raw))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = json.dumps(efficiency_rows(run, SCORES))
+    assert got == _by_records(monkeypatch, run)

@@ -208,11 +208,17 @@ def _columns(rows: list[Any]) -> Any:
     timed = np.fromiter((k == "generate" and f is not None for k, f in zip(kinds, ttft,
                                                                               strict=True)),
                         dtype=bool, count=n)
-    out = ints("completion_tokens")
+    counts = {name: ints(name) for name in ("prompt_tokens", "completion_tokens",
+                                            "cached_tokens", "reasoning_tokens",
+                                            "cache_write_tokens")}
+    if any(c.size and max(int(c.max()), -int(c.min())) * c.size >= 2**63
+           for c in counts.values()):
+        raise _NotColumns  # a sum could pass int64's range: Python's ints do not wrap
+    out = counts["completion_tokens"]
     return _Columns(
         n=n, timing=timing, chunks=chunks, timed=timed,
-        prompt=ints("prompt_tokens"), cached=ints("cached_tokens"), out=out,
-        reasoning=ints("reasoning_tokens"), written=ints("cache_write_tokens"),
+        prompt=counts["prompt_tokens"], cached=counts["cached_tokens"], out=out,
+        reasoning=counts["reasoning_tokens"], written=counts["cache_write_tokens"],
         estimated=_numbers([u.get("estimated", False) for u in usage], INTS).astype(np.int64),
         batch=_numbers([u.get("batch", False) for u in usage], NUMBERS) != 0,
         start=end - e2e, end=end, e2e=e2e, has_connect=has_connect,

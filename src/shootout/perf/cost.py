@@ -130,8 +130,8 @@ def busy_hours_of(starts: Sequence[float], ends: Sequence[float]) -> float:
         return 0.0
     start = np.asarray(starts, dtype=np.float64)
     end = np.asarray(ends, dtype=np.float64)
-    if not (np.isfinite(start).all() and np.isfinite(end).all()):
-        return _busy_seconds(zip(starts, ends, strict=True)) / 3600.0
+    if not (np.isfinite(start).all() and np.isfinite(end).all()):  # as Python numbers
+        return _busy_seconds(zip(_plain(starts), _plain(ends), strict=True)) / 3600.0
     end = np.where(end > start, end, start)
     order = np.lexsort((end, start))
     start, end = start[order], end[order]
@@ -141,6 +141,11 @@ def busy_hours_of(starts: Sequence[float], ends: Sequence[float]) -> float:
     # add.accumulate adds left to right (a sum would add pairwise, rounding differently)
     total = float(np.add.accumulate(furthest[last] - start[first])[-1])
     return total / 3600.0
+
+
+def _plain(values: Sequence[float]) -> Sequence[float]:
+    """A column as Python numbers (numpy's warn where an infinity is subtracted from one)."""
+    return values.tolist() if isinstance(values, np.ndarray) else values
 
 
 def _busy_seconds(intervals: Iterable[tuple[float, float]]) -> float:
