@@ -254,23 +254,34 @@ def test_the_plan_reads_the_cells_from_the_index(store: Store, monkeypatch) -> N
 def test_beside_computes_in_another_process_and_falls_back_to_this_one() -> None:
     """`beside` (the report's HTML rendered while its Markdown is): the value of fn, from a
     forked process; fn run here where the process could not give it back (a value that
-    cannot be sent, an error: raised here as fn raises it)."""
-    import threading
+    cannot be sent, an error: raised here as fn raises it), or where other threads run. In
+    a fresh interpreter: this one may have threads left by other tests (then no fork)."""
+    import subprocess
+    import sys
+    import textwrap
 
-    from shootout.analysis.parallel import beside
-
-    here = os.getpid()
-    assert beside(os.getpid)() != here
-    assert beside(lambda: "x" * 100_000)() == "x" * 100_000
-    unsendable = beside(lambda: (os.getpid(), lambda: None))()  # a lambda cannot be pickled
-    assert unsendable[0] == here
-    with pytest.raises(ZeroDivisionError):
-        beside(lambda: 1 // 0)()
-    stop = threading.Event()
-    other = threading.Thread(target=stop.wait)
-    other.start()
-    try:  # fork is not used in a process with other threads
-        assert beside(os.getpid)() == here
-    finally:
-        stop.set()
-        other.join()
+    script = textwrap.dedent("""
+        import os, threading
+        from shootout.analysis.parallel import beside
+        here = os.getpid()
+        assert beside(os.getpid)() != here
+        assert beside(lambda: "x" * 100_000)() == "x" * 100_000
+        assert beside(lambda: (os.getpid(), lambda: None))()[0] == here  # cannot be sent
+        try:
+            beside(lambda: 1 // 0)()
+            raise SystemExit("no error")
+        except ZeroDivisionError:
+            pass
+        stop = threading.Event()
+        other = threading.Thread(target=stop.wait)
+        other.start()
+        try:  # fork is not used in a process with other threads
+            assert beside(os.getpid)() == here
+        finally:
+            stop.set()
+            other.join()
+        print("ok")
+    """)
+    p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                       timeout=120)
+    assert p.returncode == 0 and p.stdout == "ok\n", p.stderr
