@@ -183,8 +183,20 @@ def _on_term(signum: int, frame: Any) -> None:
     _term_seen = True
     if callable(signal.getsignal(signal.SIGINT)):
         signal.raise_signal(signal.SIGINT)
-    else:
-        raise KeyboardInterrupt
+        return
+    import asyncio
+
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        raise KeyboardInterrupt from None
+    # raised from a callback of the run's loop, not within one of its tasks (the task would
+    # keep it, and asyncio print "Task exception was never retrieved" after the one line)
+    loop.call_soon_threadsafe(_interrupt)
+
+
+def _interrupt() -> None:
+    raise KeyboardInterrupt
 
 
 def _quiet_teardown() -> None:
