@@ -264,9 +264,18 @@ class RunConfig(Settings):
             m._derived_name = name
         return models
 
+    def stored(self) -> dict[str, Any]:
+        """The configuration as a run keeps it (`runs.spec_json`): every URL in it without
+        its credentials (`urls.stored_url`)."""
+        from .urls import stored_options
+
+        data: dict[str, Any] = stored_options(self.model_dump(mode="json"))
+        return data
+
     def run_id(self) -> str:
-        """Deterministic: the same configuration is the same run, so a rerun resumes it."""
-        data = self.model_dump(mode="json")
+        """Deterministic: the same configuration is the same run, so a rerun resumes it
+        (whatever credentials its URLs carry: they are not part of it)."""
+        data = self.stored()
         # settings added later are left out at their defaults, so a configuration keeps the
         # id (and resumes the run) it had before they existed
         if data.get("cache") == "use":

@@ -80,3 +80,46 @@ def test_key_is_redacted_from_echoed_errors():
                 raise AssertionError("expected a 400")
     finally:
         del os.environ["ECHO_KEY"]
+
+
+PASSWORD = "pw-canary-3e9d1c7b"
+
+
+def test_url_credentials_are_nowhere(shootout_cmd, tmp_path, data_dir):
+    """A basic-auth password in --base-url reaches the server only: not the store (the run's
+    configuration, its id, the cache identity), outputs or reports; `--resume ID` says it
+    cannot send credentials it did not keep, and the same command resumes the run."""
+    store = tmp_path / "s.sqlite"
+
+    def run(url: str, *extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*shootout_cmd, "run", "-m", "openai:fake-model", "--base-url", url, "-b",
+             "arc_easy", "--limit", "3", "--store", str(store), "--data-dir", str(data_dir),
+             "--json", *extra], capture_output=True, text=True, timeout=300)
+
+    with FakeOpenAIServer(answer_fn=lambda body: "The answer is A.") as srv:
+        url = srv.base_url.replace("http://", f"http://bob:{PASSWORD}@")
+        first = run(url)
+        assert first.returncode == 0, first.stderr[-2000:]
+        run_id = json.loads(first.stdout)["run_id"]
+        resumed = subprocess.run(
+            [*shootout_cmd, "run", "--resume", run_id, "--store", str(store)],
+            capture_output=True, text=True, timeout=120)
+        again = run(url)  # the same command resumes the run: nothing is asked again
+        other = run(srv.base_url.replace("http://", "http://bob:another-password@"))
+        asked = len(srv.requests)
+    assert resumed.returncode == 2, resumed.stderr
+    lines = resumed.stderr.strip().splitlines()
+    assert len(lines) == 1 and "credentials" in lines[0] and run_id in lines[0], lines
+    assert again.returncode == 0 and json.loads(again.stdout)["run_id"] == run_id
+    # other credentials are the same run (and the same cached answers)
+    assert other.returncode == 0 and json.loads(other.stdout)["run_id"] == run_id
+    assert asked == 3, asked
+    report = subprocess.run([*shootout_cmd, "report", run_id, "--store", str(store),
+                             "--md", str(tmp_path / "r.md"), "--html", str(tmp_path / "r.html")],
+                            capture_output=True, text=True, timeout=300)
+    assert report.returncode == 0, report.stderr[-2000:]
+    haystacks = [p.stdout + p.stderr for p in (first, resumed, again, other, report)]
+    haystacks += [p.read_bytes().decode("latin-1") for p in tmp_path.rglob("*") if p.is_file()]
+    assert not [h for h in haystacks if PASSWORD in h]
+    assert "bob" not in store.read_bytes().decode("latin-1")  # the user name is not kept either

@@ -504,6 +504,15 @@ def _resumed_config(db: Store, run_id: str) -> RunConfig:
     run = db.get_run(run_id)
     if run is None:
         raise ConfigError(f"no run {run_id!r} in {db.path}")
+    from ..urls import marked_urls
+
+    if marked := next(marked_urls(run["spec"]), None):
+        from ..providers.replicas import display_url
+
+        raise ConfigError(
+            f"cannot resume {run_id} by its id: {display_url(marked)} had credentials in its "
+            "URL, which are not stored; rerun the command that started it (the same "
+            "configuration, credentials included, resumes it)")
     return validate_config(run["spec"], f"stored run {run_id}")
 
 

@@ -43,6 +43,7 @@ from pydantic import Field
 
 from ..errors import ProviderError, RejectedRequestError, RetryableProviderError
 from ..scoring.text import estimate_tokens
+from ..urls import stored_url
 from .base import (
     BaseProvider,
     Capabilities,
@@ -56,6 +57,7 @@ from .base import (
 from .batch import AnthropicBatchAPI, BatchOptions
 from .http import HTTPClient, StreamStats, count, parse_json
 from .param_policy import ParamPolicy
+from .replicas import display_url
 
 DEFAULT_BASE_URL = "https://api.anthropic.com/v1"
 API_VERSION = "2023-06-01"
@@ -144,13 +146,14 @@ class AnthropicProvider(BaseProvider):
         )
 
     def info(self) -> dict[str, Any]:
-        return {"model_id": self.model_id, "base_url": self.base_url, "http": self.http.stack,
+        return {"model_id": self.model_id, "base_url": display_url(self.base_url),
+                "http": self.http.stack,
                 "anthropic_version": self.options.anthropic_version, **self.policy.info(),
                 **({"unknown_stream_events": dict(self.unknown_events)}
                    if self.unknown_events else {})}
 
     def cache_identity(self) -> str:
-        identity = f"{self.model_id}@{self.base_url}"
+        identity = f"{self.model_id}@{stored_url(self.base_url)}"  # no credentials
         if self.options.thinking_budget is not None:
             identity += f"#thinking={self.options.thinking_budget}"
             if self.options.thinking == "adaptive":

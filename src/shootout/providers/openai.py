@@ -33,6 +33,7 @@ from ..errors import (
     RejectedRequestError,
     RetryableProviderError,
 )
+from ..urls import stored_url
 from .base import (
     BaseProvider,
     Capabilities,
@@ -229,7 +230,7 @@ class OpenAIProvider(BaseProvider):
         model's /models entry where the server has one (`check` reads it first): a new
         checkpoint served under the same name (vLLM's `root`, a new `max_model_len`) is not
         served the old answers either."""
-        identity = f"{self.model_id}@{self.base_url}"
+        identity = f"{self.model_id}@{stored_url(self.base_url)}"  # no credentials
         shaping = {k: v for k, v in (("extra_body", self.options.extra_body),
                                      ("reasoning_effort", self.options.reasoning_effort)) if v}
         entry = {k: v for k, v in (self._server_info.get("server_model") or {}).items()

@@ -70,7 +70,7 @@ def merge_shards(sources: list[Store], into: Store, *, run: str | None = None,
     _check_target(into, base_id)
     spec = {k: v for k, v in shards[0].spec.items() if k != "shard"}
     cfg = validate_config(spec, f"shard run {shards[0].run_id}")
-    into.upsert_run(base_id, cfg.model_dump(mode="json"), status="merging")
+    into.upsert_run(base_id, cfg.stored(), status="merging")
     into.delete_run_samples(base_id)
     copied = sum(into.copy_run_samples(s.store.path, s.run_id, base_id) for s in shards)
     into.set_manifest(base_id, manifest)

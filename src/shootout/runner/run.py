@@ -131,7 +131,7 @@ class Runner:
         # before anything is sent: refused here when the expected cost is over a cap
         self._budget = None if self.config.dry_run else await preflight(self, providers)
         # only now a run: one refused above was never started (and is not listed)
-        resumed = self.store.upsert_run(self.run_id, self.config.model_dump(mode="json"))
+        resumed = self.store.upsert_run(self.run_id, self.config.stored())
         self._earlier_checksums = self._stored_checksums() if resumed else {}
         manifest: dict[str, Any] = {
             **base_manifest(),

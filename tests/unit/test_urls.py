@@ -1,0 +1,55 @@
+"""Endpoint URLs as stored: without credentials (`shootout.urls`)."""
+
+from __future__ import annotations
+
+import pytest
+
+from shootout.config import validate_config
+from shootout.urls import CREDENTIALS_MARK, marked_urls, stored_options, stored_url
+
+M = CREDENTIALS_MARK
+
+
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1:8000/v1", "https://api.openai.com/v1/", "http://[::1]:9/v1",
+    "https://x.openai.azure.com/openai/v1?api-version=2024-10-21", "openai:gpt-4o", "",
+    "http://host:notaport/v1",
+])
+def test_a_url_without_credentials_is_kept_as_it_is(url):
+    assert stored_url(url) == url
+
+
+@pytest.mark.parametrize(("url", "want"), [
+    ("http://bob:pw@127.0.0.1:8000/v1", f"http://{M}@127.0.0.1:8000/v1"),
+    ("https://sk-key@proxy.example/v1", f"https://{M}@proxy.example/v1"),
+    ("https://:pw@h/v1", f"https://{M}@h/v1"),
+    ("http://u:p%40ss@[::1]:9/v1", f"http://{M}@[::1]:9/v1"),
+    ("https://h/v1?api-version=1&api_key=sk-1", f"https://h/v1?api-version=1&api_key={M}"),
+    ("https://h/v1?key=abc", f"https://h/v1?key={M}"),
+    ("https://h/v1?access_token=abc&sig=x", f"https://h/v1?access_token={M}&sig={M}"),
+])
+def test_credentials_are_replaced_by_the_mark(url, want):
+    assert stored_url(url) == want
+    assert list(marked_urls({"a": [want]})) == [want]
+
+
+def test_every_url_of_a_configuration_is_stored_without_credentials():
+    cfg = validate_config({
+        "models": [{"spec": "openai:m", "base_url": "http://u:secret1@h:1/v1"},
+                   {"spec": "openai:n", "base_urls": ["http://u:secret2@h:2/v1",
+                                                      "http://h:3/v1"]}],
+        "benchmarks": ["arc_easy"]}, "test")
+    stored = cfg.stored()
+    assert "secret" not in repr(stored)
+    assert stored["models"][1]["base_urls"][1] == "http://h:3/v1"
+    assert stored_options(stored) == stored  # already as stored
+    # the id is the stored configuration's: credentials are not part of the run
+    other = validate_config({
+        "models": [{"spec": "openai:m", "base_url": "http://v:other@h:1/v1"},
+                   {"spec": "openai:n", "base_urls": ["http://w@h:2/v1", "http://h:3/v1"]}],
+        "benchmarks": ["arc_easy"]}, "test")
+    assert other.run_id() == cfg.run_id()
+    plain = validate_config({"models": [{"spec": "openai:m", "base_url": "http://h:1/v1"}],
+                             "benchmarks": ["arc_easy"]}, "test")
+    assert plain.stored() == plain.model_dump(mode="json")
+    assert not list(marked_urls(plain.stored()))
