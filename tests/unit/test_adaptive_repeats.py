@@ -282,3 +282,29 @@ def test_adaptive_repeats_cannot_be_sharded():
     with pytest.raises(ConfigError, match="repeats auto cannot be sharded"):
         validate_config({**base, "shard": "1/2"}, "t")
     assert validate_config({**base, "repeats": 3, "shard": "1/2"}, "t").shard == "1/2"
+
+
+@pytest.mark.parametrize(("flags", "said"), [
+    (["--repeats", "5"], {"gsm8k": "decodes greedily", "arc_easy": "log-likelihood"}),
+    (["--repeats", "auto"], {"gsm8k": "decodes greedily", "arc_easy": "log-likelihood"}),
+    (["--repeats", "5", "--temperature", "0.7"], {"arc_easy": "log-likelihood"}),
+    (["--repeats", "1"], {}),
+    ([], {}),
+])
+def test_repeats_set_aside_by_deterministic_decoding_are_said(flags, said, data_dir, tmp_path,
+                                                              capsys, monkeypatch):
+    """--repeats N where a benchmark's decoding is deterministic draws one sample per item:
+    a note says so, once per benchmark (it was silent)."""
+    monkeypatch.setenv("SHOOTOUT_DATA", str(data_dir))
+    args = ["run", "-m", "openai:m-a", "-m", "openai:m-b", "--base-url", "http://127.0.0.1:9/v1",
+            "--scoring", "auto", "-M", "logprobs=true", "-b", "gsm8k,arc_easy", "--limit", "2",
+            "--dry-run", "--store", str(tmp_path / "s.sqlite"), "--no-progress", *flags]
+    try:
+        main(args)
+    except SystemExit as e:
+        assert not e.code, capsys.readouterr().err
+    err = capsys.readouterr().err
+    notes = [line for line in err.splitlines() if "set aside" in line]
+    assert len(notes) == len(said), err  # once per benchmark, not per model
+    for bench, why in said.items():
+        assert any(n.startswith(f"note: {bench}: --repeats ") and why in n for n in notes), notes

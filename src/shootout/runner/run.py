@@ -93,6 +93,7 @@ class Runner:
         self._budget: Budget | None = None  # the cost caps, where the run has any
         self._earlier_checksums: dict[str, str] = {}  # a resumed run's, stored before
         self._said_skipped: set[str] = set()  # benchmarks whose skipped languages were said
+        self._said_once: set[str] = set()  # benchmarks whose repeats set aside were said
 
     def plan(self) -> list[PlannedBenchmark]:
         """Load and sample every benchmark's documents before any model is touched."""
@@ -233,6 +234,7 @@ class Runner:
                 print(f"note: {pb.bench.name}: left out (not scored) "
                       + "; ".join(f"{k}: {why}" for k, why in skipped.items()),
                       file=sys.stderr)
+            self._say_repeats_set_aside(pb.bench.name, mode, repeats)
             if not send:
                 self._report_dry_run(mcfg, provider, pb.bench, (docs, ctx, repeats), entry)
                 continue
@@ -323,6 +325,19 @@ class Runner:
             system_prompt=mcfg.system_prompt,
             reference_decoding=not seed and s.temperature is None,
         )
+
+    def _say_repeats_set_aside(self, bench: str, mode: Mode, repeats: int) -> None:
+        """One note per benchmark where the repeats asked for (--repeats N, or auto) are not
+        drawn because its decoding is deterministic: a second sample would be the first."""
+        asked = self.config.repeats
+        if asked in (None, 1) or repeats != 1 or bench in self._said_once:
+            return
+        self._said_once.add(bench)
+        why = ("is scored by log-likelihood, which is deterministic" if mode == "loglikelihood"
+               else "decodes greedily (temperature 0), so another sample would be the same "
+               "answer; give --temperature, or --protocol seed, to sample")
+        print(f"note: {bench}: --repeats {asked} set aside, one sample per item: it {why}",
+              file=sys.stderr)
 
     def _repeats(self, mode: Mode, sampling: Sampling) -> int:
         if mode == "loglikelihood" or sampling.temperature == 0:
