@@ -247,3 +247,15 @@ def usage_of(body: dict) -> float:
     output (max_tokens)."""
     prompt = len(json.dumps(body.get("messages") or body.get("prompt")).split())
     return (10 * prompt + body["max_tokens"]) * PER_M / 1e6
+
+
+def test_the_dry_run_counts_a_request_per_choice_for_log_likelihood(env, tmp_path, capsys):
+    """Completions echo sends one request per choice: the dry run counts each (it counted
+    one per item), as its prompt tokens already did."""
+    code, _, err = _cli(tmp_path, capsys, "run", "-m", "openai:m", "--base-url",
+                        "http://127.0.0.1:9/v1", "-M", "logprobs=true", "-b", "arc_easy",
+                        "--limit", "4", "--dry-run")
+    assert code == 0, err
+    line = next(x for x in err.splitlines() if x.startswith("dry run: m · arc_easy"))
+    requests = int(line.split(": ")[2].split(" requests")[0].replace(",", ""))
+    assert requests in range(12, 21), line  # 3 to 5 choices an item, 4 items

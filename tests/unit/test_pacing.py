@@ -65,6 +65,27 @@ def test_tokens_per_minute_count_the_prompt_and_the_output_budget():
     assert _send_times(both, clock, 3) == [0.0, 9.0, 19.0]
 
 
+def test_a_log_likelihood_request_counts_one_request_per_choice():
+    """It is sent as one completions-echo request per choice (`providers.openai`): under
+    --rpm 60, a 4-choice item uses 4 seconds of the rate, not 1."""
+    from shootout.providers.base import LoglikelihoodRequest
+    from shootout.runner.pacing import request_count
+
+    ll = LoglikelihoodRequest(pairs=tuple(("Question: x\nAnswer:", f" {c}") for c in "ABCD"))
+    assert request_count(ll) == 4 and request_count(REQ) == 1
+    clock = Clock()
+    pacer = Pacer(60, None, clock=clock, sleep=clock.sleep)
+
+    async def go() -> list[float]:
+        out = []
+        for _ in range(3):
+            await pacer.wait(ll)
+            out.append(clock.now)
+        return out
+
+    assert asyncio.run(go()) == [0.0, 3.0, 7.0]
+
+
 def test_retry_after_ms_comes_before_retry_after():
     def resp(headers: dict[str, str]) -> httpx.Headers:
         return httpx.Response(429, headers=headers).headers

@@ -256,17 +256,20 @@ class Benchmark(ABC):
         """What one pass over `docs` costs, for `--dry-run` (integers are printed): requests,
         prompt tokens (estimated from the rendered prompts: ~4 characters a token) and the
         most tokens generation may take. A log-likelihood request sends one prompt per
-        choice to an API (completions echo), so each pair counts."""
-        prompt = 0
+        choice to an API (completions echo), so each pair counts, as a request and as a
+        prompt."""
+        prompt = requests = 0
         for d in docs:
             req = self.request(d, ctx)
             if isinstance(req, LoglikelihoodRequest):
                 prompt += sum(estimate_tokens(c + x) for c, x in req.pairs)
+                requests += len(req.pairs)
             else:
                 text = req.prompt or "".join(m.content for m in req.messages or ())
                 prompt += estimate_tokens(text)
+                requests += 1
         generate = ctx.mode == "generative"
-        return {"requests": len(docs), "prompt_tokens": prompt,
+        return {"requests": requests, "prompt_tokens": prompt,
                 "max_completion_tokens": len(docs) * ctx.sampling.max_tokens if generate else 0}
 
     def expected_output_tokens(self, doc: Doc, ctx: PromptContext) -> int | None:

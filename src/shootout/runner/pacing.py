@@ -2,9 +2,10 @@
 
 Each limit is a token bucket in its virtual-scheduling form (GCRA): a request of cost c is
 due at the bucket's theoretical time, less the burst it tolerates (one second's worth of the
-rate), and moves that time on by c / rate. A request that would go early waits. A request's
-token cost is what the providers count against a tokens-per-minute limit: its prompt
-(estimated, about 4 characters a token) plus the most tokens it may generate.
+rate), and moves that time on by c / rate. A request that would go early waits. A
+log-likelihood request is sent as one HTTP request per choice, and counts as so many. A
+request's token cost is what the providers count against a tokens-per-minute limit: its
+prompt (estimated, about 4 characters a token) plus the most tokens it may generate.
 """
 
 from __future__ import annotations
@@ -54,12 +55,18 @@ class Pacer:
     async def wait(self, request: Request) -> None:
         delay = 0.0
         if self.requests is not None:
-            delay = max(delay, self.requests.reserve(1.0))
+            delay = max(delay, self.requests.reserve(float(request_count(request))))
         if self.tokens is not None:
             delay = max(delay, self.tokens.reserve(float(token_cost(request))))
         if delay > 0:
             self.waited += delay
             await self.sleep(delay)
+
+
+def request_count(request: Request) -> int:
+    """The HTTP requests a request is sent as: a log-likelihood request one per choice
+    (completions echo: `providers.openai`), anything else one."""
+    return 1 if isinstance(request, GenerateRequest) else max(1, len(request.pairs))
 
 
 def token_cost(request: Request) -> int:
