@@ -317,7 +317,7 @@ def _count(resp: StoredResponse, g: _Group, acc: list[int], counted: set[str]) -
 
 _USAGE = asdict(Usage())
 _TIMING = asdict(Timing())
-_USAGE_FIELDS, _TIMING_FIELDS = frozenset(_USAGE), frozenset(_TIMING)
+_USAGE_FIELDS, _TIMING_FIELDS = columns.USAGE_FIELDS, columns.TIMING_FIELDS
 
 
 def usage_timing(resp: StoredResponse) -> tuple[Usage, Timing]:
