@@ -108,7 +108,7 @@ app = typer.Typer(
 )
 
 # exit codes: 0 ok, 1 partial results, 2 usage or configuration, 3 data, 4 provider, 5 store,
-# 6 sandbox, 70 a bug in shootout (EX_SOFTWARE), 130 interrupted
+# 6 sandbox, 70 a bug in shootout (EX_SOFTWARE), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM)
 EXIT_USAGE = 2
 EXIT_BUG = 70
 
@@ -154,6 +154,7 @@ _ABORTS: tuple[type[BaseException], ...] = (
     *_classes("Abort"), typer.Abort, KeyboardInterrupt, _Interrupted,
 )
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports a process that SIGTERM ended
 
 
 def _term_as_interrupt() -> None:
@@ -258,7 +259,9 @@ def _interrupted() -> None:
         _quiet_teardown()
     run = getattr(sys.modules.get("shootout.cli.run"), "current_resume", None)
     how = f" (or --resume {run})" if run else ""
-    _fail(f"interrupted; rerun the same command{how} to continue", EXIT_INTERRUPTED)
+    # stopped the same way, but said as the signal that came (a supervisor tells them apart)
+    _fail(f"interrupted; rerun the same command{how} to continue",
+          EXIT_TERMINATED if _term_seen else EXIT_INTERRUPTED)
 
 
 def _report(e: Exception, args: list[str]) -> None:
