@@ -133,3 +133,35 @@ def test_rescore_of_one_benchmark_lists_only_its_scores(tmp_path, capsys):
         assert "toy_shades" in out and "toy_colours" not in out
     finally:
         REGISTRY.pop(Shades.name, None)
+
+
+def test_a_measured_detail_alone_is_not_a_change(tmp_path, capsys, monkeypatch):
+    """A code benchmark keeps its sandbox run's `duration` in the sample's detail, which
+    differs on every run: a rescore that changes nothing else lists and writes nothing (it
+    listed every code sample as changed, pass@1 0 -> 0); any other detail still counts."""
+    import dataclasses
+    import itertools
+
+    ticks = itertools.count()
+    shipped = Colours.score
+
+    def timed(self, *args, **kwargs):
+        got = shipped(self, *args, **kwargs)
+        return dataclasses.replace(got, detail={**got.detail, "duration": next(ticks) / 1000})
+
+    monkeypatch.setattr(Colours, "score", timed)
+    path = tmp_path / "s.sqlite"
+    store = Store(path)
+    run_id = toy_run(store)
+    stored = {s.item_id: s.detail for s in store.samples(run_id)}
+    got = _json(capsys, "rescore", run_id, "--json", "--store", str(path))
+    assert got["samples"] == N_ITEMS and got["changed"] == 0, got["changes"][:2]
+    assert {s.item_id: s.detail for s in store.samples(run_id)} == stored  # not rewritten
+
+    def tagged(self, *args, **kwargs):
+        got = timed(self, *args, **kwargs)
+        return dataclasses.replace(got, detail={**got.detail, "status": "new"})
+
+    monkeypatch.setattr(Colours, "score", tagged)
+    got = _json(capsys, "rescore", run_id, "--json", "--store", str(path))
+    assert got["changed"] == N_ITEMS

@@ -32,6 +32,9 @@ from .manifest import git_commit
 from .sample import score_stored
 
 _COMPARED = ("status", "metrics", "extracted", "reason", "extraction_failed", "error")
+# what a benchmark keeps in `detail` that is measured, not scored: a code benchmark's sandbox
+# run time differs on every run, so a sample that differs only there has not changed
+_MEASURED = frozenset({"duration"})
 
 
 @dataclass(frozen=True)
@@ -105,11 +108,19 @@ def rescore_run(db: Store, run_id: str, benchmarks: Sequence[str] | None = None,
         kept = {k: old.detail[k] for k in (EARLIER, EARLIER_CUT) if k in old.detail}
         new = replace(new, detail=json.loads(json.dumps({**new.detail, **kept})))
         out.samples += 1
-        if any(getattr(new, k) != getattr(old, k) for k in (*_COMPARED, "detail")):
+        if any(getattr(new, k) != getattr(old, k) for k in _COMPARED) \
+                or _scored(new.detail) != _scored(old.detail):
             out.changes.append(Change(old, new))
     db.update_sample_scores(run_id, [c.after for c in out.changes])
     _record(db, run_id, manifest, out)
     return out
+
+
+def _scored(detail: Any) -> Any:
+    """A sample's detail without what was measured rather than scored (`_MEASURED`)."""
+    if not isinstance(detail, dict):
+        return detail
+    return {k: v for k, v in detail.items() if k not in _MEASURED}
 
 
 def _chosen(cfg: RunConfig, wanted: Sequence[str] | None) -> tuple[list[str], set[str] | None]:
