@@ -165,3 +165,26 @@ def test_a_measured_detail_alone_is_not_a_change(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(Colours, "score", tagged)
     got = _json(capsys, "rescore", run_id, "--json", "--store", str(path))
     assert got["changed"] == N_ITEMS
+
+
+def test_a_resumed_run_keeps_its_rescores_and_its_merge(tmp_path, capsys, monkeypatch):
+    """Rerunning (resuming) a run wrote a fresh manifest, dropping `shootout rescore`'s record
+    and `shootout merge`'s entry (a merged run then could not be merged again)."""
+    path = tmp_path / "s.sqlite"
+    store = Store(path)
+    run_id = toy_run(store)
+    monkeypatch.setattr(multiple_choice, "extract_letter", lenient)
+    monkeypatch.setattr(Colours, "version", "2")
+    _json(capsys, "rescore", run_id, "--json", "--store", str(path))
+    manifest = store.get_run(run_id)["manifest"]
+    merge = {"shards": [{"shard": "1/2", "store": "a", "run_id": "r-x", "status": "complete",
+                         "samples": 3}], "gaps": ["shard 2/2 is missing"]}
+    store.set_manifest(run_id, {**manifest, "merge": merge})
+    assert toy_run(store) == run_id  # the same configuration: resumed
+    after = store.get_run(run_id)["manifest"]
+    assert after["resumed"] is True
+    assert after["rescores"] == manifest["rescores"]
+    bench = after["benchmarks"]["toy_colours"]
+    assert bench["rescored"] == manifest["benchmarks"]["toy_colours"]["rescored"]
+    assert bench["version"] == "2"  # what ran now
+    assert after["merge"] == {**merge, "rerun_since": True}

@@ -428,7 +428,10 @@ def _shards(man: Mapping[str, Any]) -> str:
     text = (f"merged from {len(parts)} of {count} shards by shootout merge ("
             + ", ".join(f"{p['shard']}: run {p['run_id']}, {p['samples']:,} samples"
                         for p in parts) + ")")
-    return text + (f"; gaps: {'; '.join(merge['gaps'])}" if merge.get("gaps") else "")
+    if merge.get("gaps"):
+        text += f"; gaps: {'; '.join(merge['gaps'])}"
+    # resumed since (the unsharded command rerun on the merged store): gaps may be filled
+    return text + ("; run again since the merge" if merge.get("rerun_since") else "")
 
 
 def _bench_table(report: Report, run_id: str, man: Mapping[str, Any]) -> Table:

@@ -92,6 +92,8 @@ class Runner:
         self._planned: list[PlannedBenchmark] | None = None
         self._budget: Budget | None = None  # the cost caps, where the run has any
         self._earlier_checksums: dict[str, str] = {}  # a resumed run's, stored before
+        # what a resumed run's manifest said of its history (a merge, rescores): kept
+        self._history: dict[str, Any] = {}
         self._said_skipped: set[str] = set()  # benchmarks whose skipped languages were said
         self._said_once: set[str] = set()  # benchmarks whose repeats set aside were said
 
@@ -134,6 +136,7 @@ class Runner:
         # only now a run: one refused above was never started (and is not listed)
         resumed = self.store.upsert_run(self.run_id, self.config.stored())
         self._earlier_checksums = self._stored_checksums() if resumed else {}
+        self._history = self._stored_history() if resumed else {}
         manifest: dict[str, Any] = {
             **base_manifest(),
             "resumed": resumed,
@@ -144,6 +147,7 @@ class Runner:
             "models": {},
             "benchmarks": {},
             **({"shard": self.config.shard} if self.config.shard else {}),
+            **{k: v for k, v in self._history.items() if k != "benchmarks"},
         }
         try:
             for mcfg in self.config.models:
@@ -175,6 +179,23 @@ class Runner:
         # a dry run priced the work and sent nothing: it is not a complete run of anything
         self.store.set_run_status(self.run_id, status)
         return self.run_id
+
+    def _stored_history(self) -> dict[str, Any]:
+        """What the stored manifest of a resumed run records of what was done to it since it
+        ran, which this invocation must not drop: `shootout merge`'s entry (marked as gone
+        on by a rerun since), `shootout rescore`'s log and each benchmark's `rescored`."""
+        stored = (self.store.get_run(self.run_id) or {}).get("manifest") or {}
+        out: dict[str, Any] = {}
+        if isinstance(merge := stored.get("merge"), dict):
+            out["merge"] = {**merge, "rerun_since": True}
+        if isinstance(rescores := stored.get("rescores"), list):
+            out["rescores"] = rescores
+        benches = stored.get("benchmarks") if isinstance(stored.get("benchmarks"), dict) else {}
+        rescored = {name: info["rescored"] for name, info in benches.items()
+                    if isinstance(info, dict) and "rescored" in info}
+        if rescored:
+            out["benchmarks"] = rescored
+        return out
 
     def _stored_checksums(self) -> dict[str, str]:
         stored = self.store.get_run(self.run_id) or {}
@@ -274,6 +295,8 @@ class Runner:
                 "fewshot": pb.bench.fewshot_used(pb.fewshot),
                 "fewshot_seed": self.config.seed,
                 "sample_seed": self.config.seed,
+                **({"rescored": r} if (r := self._history.get("benchmarks", {}).get(
+                    pb.bench.name)) else {}),
             },
         )
         return entry
