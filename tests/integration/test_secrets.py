@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -97,15 +98,18 @@ def test_url_credentials_are_nowhere(shootout_cmd, tmp_path, data_dir):
              "arc_easy", "--limit", "3", "--store", str(store), "--data-dir", str(data_dir),
              "--json", *extra], capture_output=True, text=True, timeout=300)
 
-    with FakeOpenAIServer(answer_fn=lambda body: "The answer is A.") as srv:
+    # the first request is answered with a 400 that echoes its headers (Basic credentials)
+    with FakeOpenAIServer(answer_fn=lambda body: "The answer is A.",
+                          schedule={0: Fault.ECHO_HEADERS}) as srv:
         url = srv.base_url.replace("http://", f"http://bob:{PASSWORD}@")
         first = run(url)
-        assert first.returncode == 0, first.stderr[-2000:]
+        assert first.returncode == 1, first.stderr[-2000:]  # the echoed 400: one failed
+        assert "[redacted]" in first.stderr or "[redacted]" in first.stdout, first.stderr
         run_id = json.loads(first.stdout)["run_id"]
         resumed = subprocess.run(
             [*shootout_cmd, "run", "--resume", run_id, "--store", str(store)],
             capture_output=True, text=True, timeout=120)
-        again = run(url)  # the same command resumes the run: nothing is asked again
+        again = run(url)  # the same command resumes the run: the failed item is asked again
         other = run(srv.base_url.replace("http://", "http://bob:another-password@"))
         asked = len(srv.requests)
     assert resumed.returncode == 2, resumed.stderr
@@ -114,12 +118,16 @@ def test_url_credentials_are_nowhere(shootout_cmd, tmp_path, data_dir):
     assert again.returncode == 0 and json.loads(again.stdout)["run_id"] == run_id
     # other credentials are the same run (and the same cached answers)
     assert other.returncode == 0 and json.loads(other.stdout)["run_id"] == run_id
-    assert asked == 3, asked
+    assert asked == 4, asked
+
+    basic = base64.b64encode(f"bob:{PASSWORD}".encode()).decode()
+    haystacks = [p.stdout + p.stderr for p in (first, resumed, again, other)]
+    assert not [h for h in haystacks if basic in h]
     report = subprocess.run([*shootout_cmd, "report", run_id, "--store", str(store),
                              "--md", str(tmp_path / "r.md"), "--html", str(tmp_path / "r.html")],
                             capture_output=True, text=True, timeout=300)
     assert report.returncode == 0, report.stderr[-2000:]
     haystacks = [p.stdout + p.stderr for p in (first, resumed, again, other, report)]
     haystacks += [p.read_bytes().decode("latin-1") for p in tmp_path.rglob("*") if p.is_file()]
-    assert not [h for h in haystacks if PASSWORD in h]
+    assert not [h for h in haystacks if PASSWORD in h or basic in h]
     assert "bob" not in store.read_bytes().decode("latin-1")  # the user name is not kept either

@@ -82,4 +82,5 @@ def test_credentials_in_the_url_are_sent_as_basic_auth_on_either_stack(stack, mo
     with FakeOpenAIServer(schedule={0: Fault.ECHO_HEADERS}) as srv:
         said = asyncio.run(go(srv.base_url.replace("http://", "http://me:hunter%32@")))
     # httpx's behaviour, which the aiohttp stack keeps: Basic auth from the URL, unquoted
-    assert "bad auth Basic bWU6aHVudGVyMg==" in said, said
+    # ("me:hunter2" is bWU6aHVudGVyMg==), which the echo shows redacted as the key is
+    assert "bad auth Basic [redacted]" in said and "bWU6aHVudGVyMg" not in said, said

@@ -53,3 +53,23 @@ def test_every_url_of_a_configuration_is_stored_without_credentials():
                              "benchmarks": ["arc_easy"]}, "test")
     assert plain.stored() == plain.model_dump(mode="json")
     assert not list(marked_urls(plain.stored()))
+
+
+def test_the_credentials_of_a_url_are_redacted_in_every_form_a_server_may_echo():
+    import base64
+
+    from shootout.providers.http import Secrets
+
+    s = Secrets("sk-key-123456", "http://alice:s3cret-PW@h:1/v1")
+    basic = base64.b64encode(b"alice:s3cret-PW").decode()
+    text = f"Authorization: Basic {basic}; url alice:s3cret-PW; pw s3cret-PW; key sk-key-123456"
+    assert s.found_in(text)
+    assert s.redact(text) == ("Authorization: Basic [redacted]; url [redacted]; pw [redacted]; "
+                              "key [redacted]")
+    # a short password alone is not cut out of texts (an answer's words); its pair still is
+    short = Secrets(None, "http://bob:pw@h/v1")
+    assert short.redact("pw and bob:pw and " + base64.b64encode(b"bob:pw").decode()) == \
+        "pw and [redacted] and [redacted]"
+    assert not Secrets(None, "http://h/v1") and not Secrets(None, "not a url")
+    # percent-encoded in the URL, sent (and echoed) unquoted
+    assert Secrets(None, "http://me:hunter%32@h/v1").redact("me:hunter2") == "[redacted]"

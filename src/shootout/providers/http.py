@@ -122,6 +122,43 @@ def base_url_problem(base_url: str) -> str | None:
     return None
 
 
+class Secrets:
+    """What never reaches an error text, a stored answer or a log: the API key, and the
+    credentials of a base URL (`https://user:password@host`): the password, the pair, and the
+    pair in base64 as a Basic Authorization header carries it (a server that echoes the
+    request's headers in an error echoes that). A password or user name shorter than 6
+    characters is redacted only within those forms: alone it would cut words out of answers."""
+
+    __slots__ = ("texts",)
+
+    def __init__(self, key: str | None = None, base_url: str = "") -> None:
+        from urllib.parse import unquote
+
+        texts = [key] if key else []
+        try:
+            parts = urlsplit(base_url)
+            user, password = parts.username, parts.password
+        except ValueError:
+            user = password = None
+        if user is not None or password is not None:
+            pair = f"{unquote(user or '')}:{unquote(password or '')}"
+            texts += [base64.b64encode(pair.encode()).decode(), pair]
+            texts += [t for t in (user, password, unquote(user or ''), unquote(password or ''))
+                      if t and len(t) >= 6]
+        self.texts = tuple(sorted(set(texts), key=len, reverse=True))
+
+    def __bool__(self) -> bool:
+        return bool(self.texts)
+
+    def found_in(self, text: str) -> bool:
+        return any(t in text for t in self.texts)
+
+    def redact(self, text: str) -> str:
+        for t in self.texts:
+            text = text.replace(t, "[redacted]")
+        return text
+
+
 class HTTPClient:
     """A pooled client for one endpoint. The key is read from `api_key_env` here, kept only in
     the request headers, and replaced by "[redacted]" in every error text."""
@@ -148,7 +185,7 @@ class HTTPClient:
             _warn_no_key(api_key_env, self.base_url)
         if key:
             all_headers[auth_header] = f"{auth_prefix}{key}"
-        self.secret = key or None
+        self.secret = Secrets(key, base_url)
         # httpcore's pool scans every connection each time a request is queued or one ends
         # (its expiry check reads each socket), so its cost per request grows with the pool:
         # at 512 streams that scan took half the client's CPU. Requests are spread over
@@ -201,7 +238,7 @@ class HTTPClient:
         return i
 
     def redact(self, text: str) -> str:
-        return text.replace(self.secret, "[redacted]") if self.secret else text
+        return self.secret.redact(text) if self.secret else text
 
     async def redacting(self, coro: Any) -> Any:
         """A server may echo the request (and so the key) in an error or in an answer: never
@@ -209,7 +246,7 @@ class HTTPClient:
         try:
             result = await coro
         except ProviderError as e:
-            if self.secret and self.secret in str(e):
+            if self.secret and self.secret.found_in(str(e)):
                 e.args = (self.redact(str(e)),)
             raise
         return self.redact_answer(result)
@@ -221,9 +258,9 @@ class HTTPClient:
         if not secret or not isinstance(result, GenerateResponse):
             return result
         calls = result.tool_calls
-        if not (secret in result.text or secret in (result.reasoning or "")
-                or any(secret in c.name or secret in c.arguments or secret in c.id
-                       for c in calls)):
+        if not (secret.found_in(result.text) or secret.found_in(result.reasoning or "")
+                or any(secret.found_in(c.name) or secret.found_in(c.arguments)
+                       or secret.found_in(c.id) for c in calls)):
             return result
         return replace(
             result, text=self.redact(result.text),
@@ -340,7 +377,7 @@ def count(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
 
 
-async def raise_for_status(resp: httpx.Response, secret: str | None) -> None:
+async def raise_for_status(resp: httpx.Response, secret: Secrets | str | None) -> None:
     if resp.status_code < 400:
         return
     await resp.aread()
@@ -348,12 +385,12 @@ async def raise_for_status(resp: httpx.Response, secret: str | None) -> None:
 
 
 def status_error(status: int, path: str, text: str, headers: Mapping[str, str],
-                 secret: str | None) -> ProviderError:
+                 secret: Secrets | str | None) -> ProviderError:
     """The error for an HTTP status ≥ 400: retryable, a rejected request (4xx, with the
     parameter the server names), or final. `headers` is case-insensitive (Retry-After)."""
     detail = text.strip().replace("\n", " ")
     if secret:  # before truncating, so no prefix of the key survives either
-        detail = detail.replace(secret, "[redacted]")
+        detail = (Secrets(secret) if isinstance(secret, str) else secret).redact(detail)
     msg = f"HTTP {status} from {path}: {detail[:200]}"
     if status in RETRY_STATUS:
         return RetryableProviderError(msg, retry_after=retry_after(headers))

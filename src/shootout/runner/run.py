@@ -190,7 +190,9 @@ class Runner:
             out["merge"] = {**merge, "rerun_since": True}
         if isinstance(rescores := stored.get("rescores"), list):
             out["rescores"] = rescores
-        benches = stored.get("benchmarks") if isinstance(stored.get("benchmarks"), dict) else {}
+        benches = stored.get("benchmarks")
+        if not isinstance(benches, dict):
+            benches = {}
         rescored = {name: info["rescored"] for name, info in benches.items()
                     if isinstance(info, dict) and "rescored" in info}
         if rescored:
