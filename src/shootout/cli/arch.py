@@ -7,6 +7,7 @@ from typing import Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from ..arch import (
     ArchFacts,
@@ -102,7 +103,7 @@ def _params_table(d: dict[str, Any]) -> Table:
         table.add_row(label, fmt_count(v["total"]), fmt_count(v["active"]), f"{v['total']:,}")
     table.add_section()
     table.add_row(
-        "[bold]total[/bold]", fmt_count(total), fmt_count(d["active_params"]), f"{total:,}"
+        Text("total", style="bold"), fmt_count(total), fmt_count(d["active_params"]), f"{total:,}"
     )
     table.add_row(
         "non-embedding (no emb., no head)",
@@ -179,7 +180,7 @@ def _print(facts: ArchFacts, d: dict[str, Any], r: Roofline | None) -> None:
         for line in r.assumptions:
             console.print(f"  - {line}")
     for note in facts.all_notes:
-        console.print(f"[dim]note: {note}[/dim]")
+        console.print(f"note: {note}", style="dim")
 
 
 def arch(

@@ -10,9 +10,22 @@ from rich.console import Console
 
 def stdout_console() -> Console:
     """Rich's console on stdout; piped output (no terminal, no $COLUMNS) gets 200 columns
-    instead of rich's 80, which squeezes the wide results and efficiency tables into ellipses."""
+    instead of rich's 80, which squeezes the wide results and efficiency tables into ellipses.
+    Without markup: what is printed holds names and texts from models, servers and users
+    (`[/x]` in a server's error crashed rich; `[bold]` in a model's name vanished); styles are
+    given as `rich.text.Text` and `style=`."""
     wide = not sys.stdout.isatty() and not os.environ.get("COLUMNS")
-    return Console(width=200 if wide else None)
+    return Console(width=200 if wide else None, markup=False)
+
+
+# what an interrupted command says after "interrupted; " in place of "rerun the same command
+# to continue" (`cli.main`), where that is not what continues it
+interrupt_note: str | None = None
+
+
+def set_interrupt_note(note: str) -> None:
+    global interrupt_note
+    interrupt_note = note
 
 
 LARGE_RUN = 100_000  # samples from which a build from the samples is announced

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from ..data.cache import cache_dir, is_pulled
 from ..data.files import ENV_VAR, sha256_file
@@ -52,7 +53,7 @@ def pull_command(
     _check_mirror(mirror)
     root = cache_dir(cache)
     files = table.select(p for prefixes in wanted.values() for p in prefixes)
-    err = Console(stderr=True)
+    err = Console(stderr=True, markup=False)
     fetcher = Fetcher(mirror)
     try:
         result = pull(files, root, fetcher, table=table,
@@ -67,7 +68,7 @@ def pull_command(
         fresh = [f for f in mine if f.path in got]
         bad = [p for p, _ in result.failed if p in {f.path for f in mine}]
         bad += [f.path for f in mine if f.path in result.unsourced]
-        status = f"[red]{len(bad)} missing[/red]" if bad else "verified"
+        status = Text(f"{len(bad)} missing", style="red") if bad else Text("verified")
         size = sum(got[f.path] for f in fresh)
         out.add_row(name, str(len(mine)), f"{len(fresh)} ({_mb(size)})" if fresh else "0",
                     str(sum(f.path in result.present for f in mine)), status)
@@ -146,7 +147,7 @@ def _sources(table: Catalog, files: list[FileSource]) -> str:
                      for n in names)
 
 
-def _status(name: str, files: list[FileSource], root: Path, verdicts: dict[str, str]) -> str:
+def _status(name: str, files: list[FileSource], root: Path, verdicts: dict[str, str]) -> Text:
     for f in files:
         if f.path not in verdicts:
             p = root / f.path
@@ -157,12 +158,14 @@ def _status(name: str, files: list[FileSource], root: Path, verdicts: dict[str, 
     missing = [f for f in files if verdicts[f.path] == "missing"]
     differs = [f for f in files if verdicts[f.path] == "differs"]
     if differs:
-        return f"[red]{len(differs)} differ from the shipped sums[/red], e.g. {differs[0].path}"
+        return Text.assemble((f"{len(differs)} differ from the shipped sums", "red"),
+                             f", e.g. {differs[0].path}")
     if missing and len(missing) == len(files):
-        return f"not present: `shootout data pull {name}`"
+        return Text(f"not present: `shootout data pull {name}`")
     if missing:
-        return f"[yellow]{len(missing)} missing[/yellow]: `shootout data pull {name}`"
-    return "[green]present, verified[/green]"
+        return Text.assemble((f"{len(missing)} missing", "yellow"),
+                             f": `shootout data pull {name}`")
+    return Text("present, verified", style="green")
 
 
 def _mb(n: int) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from ..benchmarks import SUITES, all_benchmark_classes
 from ..errors import ConfigError
@@ -32,11 +33,10 @@ def list_command(
             )
         console.print(table)
         for suite, names in SUITES.items():
-            console.print(f"suite [bold]{suite}[/bold]: {', '.join(names)}")
-        console.print(
-            "per subject: [bold]mmlu_<subject>[/bold] (e.g. mmlu_anatomy) runs one of the 57 "
-            "MMLU subjects"
-        )
+            console.print(Text.assemble("suite ", (suite, "bold"), f": {', '.join(names)}"))
+        console.print(Text.assemble(
+            "per subject: ", ("mmlu_<subject>", "bold"), " (e.g. mmlu_anatomy) runs one of the "
+            "57 MMLU subjects"))
     elif what == "models":
         console.print(embedded_table())
         for form in describe_specs():

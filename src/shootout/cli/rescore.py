@@ -8,6 +8,7 @@ from typing import Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from ..analysis.formatting import json_safe, pct
 from ..errors import ConfigError
@@ -69,7 +70,7 @@ def _print(out: Rescored, scores: list[dict[str, Any]], show: int) -> None:
     table = Table("model", "benchmark", "metric", "before", "after", title="primary scores")
     for s in scores:
         moved = s["before"] != s["after"]
-        after = f"[bold]{pct(s['after'])}[/bold]" if moved else pct(s["after"])
+        after = Text(pct(s["after"]), style="bold" if moved else "")
         table.add_row(s["model"], s["benchmark"], s["metric"], pct(s["before"]), after)
     console.print(table)
     if not out.changes or not show:

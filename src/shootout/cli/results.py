@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from ..analysis.fingerprint import own_benchmarks, results_fingerprint
 from ..analysis.formatting import ci, json_safe, money_cli, num, pct
@@ -66,7 +67,10 @@ def results_payload(db: Store, run_id: str, *, rebuild: bool = False) -> dict[st
     built from has changed (`store.built`), otherwise built now and kept (`rebuild`: built
     now whatever is kept)."""
     if (run := db.get_run(run_id)) is None:
-        raise ConfigError(f"no run {run_id!r} in {db.path}")
+        # `shootout runs` lists monitors too: their figures are the monitor's summary
+        hint = (f" (a monitor's probes: shootout monitor {run_id} --summary)"
+                if run_id.startswith("mon-") else "")
+        raise ConfigError(f"no run {run_id!r} in {db.path}{hint}")
     fingerprint, revision = results_fingerprint(), db.revision(run_id)
     if not rebuild and (kept := db.get_built(run_id, fingerprint, revision)) is not None:
         # the status as read now (a store that cannot be written keeps a killed run's
@@ -197,7 +201,7 @@ def scores_table(data: dict[str, Any]) -> Table:
         cells = [
             r["model_name"],
             r["benchmark"],
-            r["metric"] if r["primary"] else f"[dim]{r['metric']}[/dim]",
+            r["metric"] if r["primary"] else Text(r["metric"], style="dim"),
             f"{r['score']:,.0f} tok" if tokens and r["score"] is not None else pct(r["score"]),
             "–" if tokens else pct(r["stderr"]),
             "–" if tokens else ci(r["ci_low"], r["ci_high"], brackets=False),

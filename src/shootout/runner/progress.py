@@ -24,13 +24,13 @@ class Progress:
         self._started = False
         if enabled:
             self._bar = RichProgress(
-                TextColumn("{task.description}"),
+                TextColumn("{task.description}", markup=False),  # a model's name as it is
                 BarColumn(),
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
                 TextColumn("eta"),
                 TimeRemainingColumn(),
-                console=Console(file=sys.stderr),
+                console=Console(file=sys.stderr, markup=False),
                 transient=False,
             )
 
