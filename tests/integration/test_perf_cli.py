@@ -178,3 +178,90 @@ def test_against_llama_cpp_server(llama_server, tmp_path):
         assert lv["ttft_ms"]["n"] == 4 - lv["empty"] >= 2 and lv["output_tokens_mean"] > 0
         # llama_cpp.server streams no usage: counts come from its tokenizer, marked estimated
         assert lv["tokens_estimated"] and 20 <= lv["input_tokens_mean"] <= 48
+
+
+def test_a_servers_text_is_printed_as_it_is(tmp_path):
+    """An error text with `[/x]` in it (OpenAI's "Invalid type for [/messages/0/content]")
+    crashed the table's printing (rich markup, exit 70), and `[bold]` vanished."""
+    said = {"n": 0}
+
+    def reject(body):
+        said["n"] += 1
+        if said["n"] in (3, 4):
+            return {"error": {"message": "Invalid type for [/messages/0/content] [bold]x",
+                              "type": "invalid_request_error", "param": None}}
+        return None
+
+    with FakeOpenAIServer(reject_fn=reject, fill_max_tokens=True) as srv:
+        proc = _perf("--base-url", srv.base_url, "--model", "fake-model", "--requests", "5",
+                     "--output-tokens", "4", "--store", str(tmp_path / "s.sqlite"))
+    assert proc.returncode == 0, proc.stderr
+    assert "Invalid type for [/messages/0/content] [bold]x" in proc.stdout, proc.stdout
+
+
+def test_bad_numbers_are_refused_before_anything_is_sent(tmp_path):
+    bad = tmp_path / "bad.sqlite"
+    bad.write_text("not a store")
+    for args, said in ((["--timeout", "0"], "--timeout must be a positive number"),
+                       (["--timeout", "-1"], "--timeout must be a positive number"),
+                       (["--duration", "nan"], "--duration must be a positive number"),
+                       (["--rate", "nan"], "--rate: 'nan' is not a finite number"),
+                       (["--rate", "inf"], "--rate: 'inf' is not a finite number"),
+                       (["--ramp-up", "-1"], "--ramp-up must be 0 or more seconds")):
+        proc = _perf("--base-url", "http://127.0.0.1:9/v1", "--model", "m",
+                     "--store", str(tmp_path / "s.sqlite"), *args)
+        assert proc.returncode == 2 and said in proc.stderr, (args, proc.stderr)
+        assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    # an unset variable (`--base-url "$URL"`) is not OpenAI's endpoint, nor an internal error
+    proc = _perf("--base-url", "", "--model", "m", "--store", str(tmp_path / "s.sqlite"))
+    assert proc.returncode == 2 and "base_url is empty" in proc.stderr, proc.stderr
+    with FakeOpenAIServer(fill_max_tokens=True) as srv:  # a bad store: said before sending
+        proc = _perf("--base-url", srv.base_url, "--model", "fake-model", "--requests", "5",
+                     "--store", str(bad))
+        sent = len(srv.requests)
+    assert proc.returncode == 5 and "not a shootout results store" in proc.stderr
+    assert sent == 0
+
+
+def test_no_request_starts_after_the_duration_in_rate_mode(tmp_path):
+    """Arrivals that waited for a --max-concurrency slot past --duration were sent anyway
+    (a 2 s level ran 5 s); they are now counted as not sent."""
+    with FakeOpenAIServer(ttft=0.1, itl=0.02) as srv:
+        proc = _perf("--base-url", srv.base_url, "--model", "fake-model", "--rate", "20",
+                     "--max-concurrency", "2", "--duration", "1.5", "--requests", "100",
+                     "--output-tokens", "8", "--store", str(tmp_path / "s.sqlite"), "--json")
+    assert proc.returncode == 0, proc.stderr
+    lv = json.loads(proc.stdout)["levels"][0]
+    db = sqlite3.connect(tmp_path / "s.sqlite")
+    (records,) = db.execute("SELECT records_json FROM perf_levels").fetchone()
+    sent = [r for r in json.loads(records) if "not sent" not in (r.get("error") or "")]
+    assert sent and max(r["start"] for r in sent) < 1.5
+    assert any("--duration ended while it waited" in k for k in lv["error_kinds"]), lv
+    assert lv["duration_s"] < 1.5 + 1.0, lv
+
+
+def test_an_interrupt_keeps_the_levels_measured(tmp_path):
+    """Ctrl-C after the first level stored nothing and said to rerun the command (a load
+    test does not resume); the finished levels are now stored, and the line says so."""
+    import os
+    import signal
+
+    store = tmp_path / "s.sqlite"
+    with FakeOpenAIServer(ttft=0.2, fill_max_tokens=True) as srv:
+        proc = subprocess.Popen([*PERF, "--base-url", srv.base_url, "--model", "fake-model",
+                                 "--concurrency", "1,1", "--requests", "4", "--output-tokens",
+                                 "2", "--store", str(store)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 60
+        while len(_chat(srv)) < 7 and time.time() < deadline:  # warm-up, 4, then the 2nd
+            time.sleep(0.01)
+        os.kill(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    last = err.strip().splitlines()[-1]
+    assert "1 level(s) measured before it are stored as p-" in last, err
+    assert "rerun the same command" not in last
+    db = sqlite3.connect(store)
+    (config,) = db.execute("SELECT config_json FROM perf_runs").fetchone()
+    assert json.loads(config)["interrupted"] is True
+    assert db.execute("SELECT COUNT(*) FROM perf_levels").fetchone()[0] == 1

@@ -259,6 +259,8 @@ def _interrupted() -> None:
         _quiet_teardown()
     run = getattr(sys.modules.get("shootout.cli.run"), "current_resume", None)
     how = f" (or --resume {run})" if run else ""
+    if note := getattr(sys.modules.get("shootout.cli.console"), "interrupt_note", None):
+        _fail(f"interrupted; {note}", EXIT_TERMINATED if _term_seen else EXIT_INTERRUPTED)
     # stopped the same way, but said as the signal that came (a supervisor tells them apart)
     _fail(f"interrupted; rerun the same command{how} to continue",
           EXIT_TERMINATED if _term_seen else EXIT_INTERRUPTED)

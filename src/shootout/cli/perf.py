@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import math
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -23,7 +25,7 @@ from ..perf.tokens import ServerTokenizer
 from ..providers.base import GenerateRequest
 from ..providers.openai import OpenAIProvider
 from ..store.sqlite import Store, default_store_path
-from .console import stdout_console
+from .console import set_interrupt_note, stdout_console
 
 LEGEND = (
     "times in ms as p50 / p99 · ITL: each gap between streamed chunks (vLLM's ITL, "
@@ -64,7 +66,10 @@ def perf_command(
     api_key_env: str = typer.Option(
         "OPENAI_API_KEY", "--api-key-env", help="Environment variable holding the API key."
     ),
-    timeout: float = typer.Option(120.0, "--timeout", help="Per-request timeout, seconds."),
+    timeout: float = typer.Option(
+        120.0, "--timeout", help="Seconds a request may wait for the server's next bytes "
+        "(connect, first token, each chunk), and the grace after --duration before requests "
+        "still running are cancelled."),
     http: str = typer.Option(
         "auto", "--http", help="The client's HTTP stack: aiohttp (a third of httpx's CPU per "
         "streamed request; pip install 'shootout\\[fast]'), httpx, or auto (aiohttp where "
@@ -76,8 +81,14 @@ def perf_command(
 ) -> None:
     """Load-test an endpoint at several concurrency levels or request rates."""
     levels = parse_levels(concurrency, rate)
-    if requests < 1 or duration <= 0 or max_concurrency < 1 or ramp_up < 0:
-        raise ConfigError("--requests, --duration and --max-concurrency must be positive")
+    for flag, count in (("--requests", requests), ("--max-concurrency", max_concurrency)):
+        if count < 1:
+            raise ConfigError(f"{flag} must be a positive whole number, not {count}")
+    for flag, seconds in (("--duration", duration), ("--timeout", timeout)):
+        if not (math.isfinite(seconds) and seconds > 0):
+            raise ConfigError(f"{flag} must be a positive number of seconds, not {seconds:g}")
+    if not (math.isfinite(ramp_up) and ramp_up >= 0):
+        raise ConfigError(f"--ramp-up must be 0 or more seconds, not {ramp_up:g}")
     if ramp_up and rate:
         raise ConfigError("--ramp-up starts a --concurrency level's workers gradually; a "
                           "--rate level's arrivals are Poisson from the start")
@@ -103,26 +114,47 @@ def perf_command(
                          if ignore_eos else {}, http=http)
     prompt_opts = {"input_tokens": input_tokens, "output_tokens": output_tokens,
                    "from_benchmark": from_benchmark, "data_dir": data_dir}
-    results = asyncio.run(_perf(provider, levels, spec, prompt_opts, seed))
-    _store_and_show(Store(store or default_store_path()), name, _public_url(provider.base_url),
-                    config, results, json_out=json_out)
+    # opened first: a bad --store is said before any request, not after the whole test
+    db = Store(store or default_store_path())
+    results: list[LevelResult] = []
+    try:
+        asyncio.run(_perf(provider, levels, spec, prompt_opts, seed, results))
+    except KeyboardInterrupt:
+        if results:  # the levels measured before the interrupt are kept
+            perf_id = _store_and_show(db, name, _public_url(provider.base_url),
+                                      {**config, "interrupted": True}, results,
+                                      json_out=json_out, check=False)
+            set_interrupt_note(f"the {len(results)} level(s) measured before it are stored "
+                               f"as {perf_id}; a load test does not resume")
+        else:
+            set_interrupt_note("no level was complete, nothing is stored; a load test does "
+                               "not resume")
+        raise
+    _store_and_show(db, name, _public_url(provider.base_url), config, results,
+                    json_out=json_out)
 
 
 def _provider(name: str, base_url: str, api_key_env: str, *, chat: bool, pool: int,
               timeout: float, extra_body: dict[str, Any], http: str = "httpx"
               ) -> OpenAIProvider:
     """The client every run uses, held to the base URL's host (`guard_host`)."""
-    provider = OpenAIProvider(
-        model=name, base_url=base_url, api_key_env=api_key_env, chat=chat,
-        concurrency=pool, timeout=timeout, extra_body=extra_body, http=http,
-    )
+    try:
+        provider = OpenAIProvider(
+            model=name, base_url=base_url, api_key_env=api_key_env, chat=chat,
+            concurrency=pool, timeout=timeout, extra_body=extra_body, http=http,
+        )
+    except ValidationError as e:  # an option the provider refuses: its own words
+        first = e.errors()[0]
+        where = ".".join(str(x) for x in first["loc"])
+        raise ConfigError(f"{where}: {first['msg'].removeprefix('Value error, ')}") from None
     guard_host(provider.http.client, provider.base_url)
     return provider
 
 
 def _store_and_show(db: Store, name: str, url: str, config: dict[str, Any],
-                    results: list[LevelResult], *, json_out: bool) -> None:
-    """Store the load test, print it, and fail when no request at all succeeded."""
+                    results: list[LevelResult], *, json_out: bool, check: bool = True) -> str:
+    """Store the load test, print it, and fail when no request at all succeeded (`check`);
+    its id."""
     perf_id = "p-" + hashlib.sha256(
         (json.dumps(config, sort_keys=True) + name + str(time.time())).encode()
     ).hexdigest()[:12]
@@ -134,10 +166,11 @@ def _store_and_show(db: Store, name: str, url: str, config: dict[str, Any],
         print(json.dumps(payload, indent=2))
     else:
         print_perf_table(payload)
-    if not any(r.ok for r in results):
+    if check and not any(r.ok for r in results):
         first: dict[str, int] = next(
             (s["error_kinds"] for s in summaries if s["error_kinds"]), {})
         raise ProviderError(f"every request failed: {next(iter(first), 'no requests sent')}")
+    return perf_id
 
 
 def guard_host(client: httpx.AsyncClient, base_url: str) -> None:
@@ -171,7 +204,9 @@ async def _perf(
     spec: LoadSpec,
     opts: dict[str, Any],
     seed: int,
-) -> list[LevelResult]:
+    out: list[LevelResult],
+) -> None:
+    """Each level measured, appended to `out` as it ends (an interrupt keeps those)."""
     try:
         await provider.check()
         tok = ServerTokenizer(provider.http.client, provider.base_url, provider.model)
@@ -179,10 +214,8 @@ async def _perf(
         prompts = await _prompts(provider, spec, opts, len(levels), seed, count)
         warm, shares = level_prompts(prompts, len(levels))
         await _warm_up(provider, warm)
-        out = []
         for level, own in zip(levels, shares, strict=True):
             out.append(await run_level(provider.generate, own, level, spec, count))
-        return out
     finally:
         await provider.aclose()
 
@@ -243,7 +276,7 @@ def _public_url(url: str) -> str:
 def print_perf_table(payload: dict[str, Any]) -> None:
     console = stdout_console()
     if not console.is_terminal:
-        console = Console(width=160)
+        console = Console(width=160, markup=False)
     cfg = payload["config"]
     what = (f"prompts from {cfg['from_benchmark']}" if cfg["from_benchmark"]
             else f"{cfg['input_tokens']} in")
@@ -270,10 +303,10 @@ def print_perf_table(payload: dict[str, Any]) -> None:
         console.print("~ token counts estimated: the server streamed no usage")
     for s in payload["levels"]:
         for msg, n in s["error_kinds"].items():
-            console.print(f"[red]{s['label']}: {n} x {msg}[/red]")
+            console.print(f"{s['label']}: {n} x {msg}", style="red")
         if s["empty"]:
-            console.print(f"[yellow]{s['label']}: {s['empty']} requests ended without any "
-                          "token (a server that interrupts streams under concurrency?)[/yellow]")
+            console.print(f"{s['label']}: {s['empty']} requests ended without any token (a "
+                          "server that interrupts streams under concurrency?)", style="yellow")
 
 
 def _pcts(st: dict[str, Any]) -> str:

@@ -17,6 +17,7 @@ benchmark duration); throughputs are over it.
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import time
 from collections import Counter
@@ -207,6 +208,10 @@ async def _closed_loop(st: _Level, concurrency: int) -> None:
     await _gather_all([worker(k) for k in range(max(1, concurrency))])
 
 
+NOT_STARTED = ("not sent: the level's --duration ended while it waited for a "
+               "--max-concurrency slot")
+
+
 async def _open_loop(st: _Level, rate: float) -> None:
     rng = random.Random(st.spec.seed)
     sem = asyncio.Semaphore(st.spec.max_concurrency)
@@ -215,6 +220,9 @@ async def _open_loop(st: _Level, rate: float) -> None:
 
     async def limited(i: int) -> None:
         async with sem:
+            if time.perf_counter() - st.t0 >= st.spec.duration:  # no request starts after it
+                st.records.append(RequestRecord(i, st.issued_at[i], error=NOT_STARTED))
+                return
             await st.one(i)
 
     try:
@@ -268,6 +276,8 @@ def parse_levels(concurrency: str | None, rate: str | None) -> list[Level]:
             value = float(part) if mode == "rate" else int(part)
         except ValueError:
             raise ConfigError(f"--{mode}: {part!r} is not a number") from None
+        if not math.isfinite(value):
+            raise ConfigError(f"--{mode}: {part!r} is not a finite number")
         if value <= 0 or (mode == "concurrency" and value > 10_000):
             raise ConfigError(f"--{mode}: {part} is out of range")
         levels.append(Level(mode, float(value)))  # type: ignore[arg-type]
