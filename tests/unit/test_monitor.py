@@ -164,6 +164,25 @@ def test_error_classes_of_real_failures(monkeypatch, http):
     assert "[redacted]" in (rows[6].error or "")  # the 400 that echoed the key
 
 
+def test_an_answer_not_streamed_is_up_without_a_ttft():
+    """`-M stream=false`: the answer has no first-token time; every probe read as "the
+    answer had no token" (0% availability against a healthy server)."""
+    async def probe(url: str) -> ProbeRow:
+        session = MonitorSession("mon-x", "h", 0.0, 0.0, 1.0, 1, {})
+        provider = OpenAIProvider("fake", base_url=url, api_key_env="MONITOR_TEST_KEY",
+                                  stream=False)
+        try:
+            return await send_probe(Target("openai:fake", url, provider), session, 0, 0.0,
+                                    probe_request(True, 8), 5.0)
+        finally:
+            await provider.aclose()
+
+    with FakeOpenAIServer() as srv:
+        row = asyncio.run(probe(srv.base_url))
+    assert (row.status, row.error_class, row.ttft) == ("ok", None, None), row
+    assert row.latency and row.output_tokens
+
+
 @STACKS
 def test_an_unreachable_endpoint_is_a_connection_error(http):
     with FakeOpenAIServer() as srv:

@@ -107,7 +107,10 @@ async def send_probe(target: Target, session: MonitorSession, slot: int, schedul
             text = f"no complete answer within {timeout:g} s"
         return row("error", error_class=kind, http_status=status,
                    latency=time.perf_counter() - t0, error=redact(" ".join(text.split()))[:300])
-    if resp.timing.ttft is None:  # a stream that ended without any token: not an answer
+    # a stream that ended without any token is not an answer; an answer not streamed
+    # (`-M stream=false`) has no first-token time, and is one where it has any output
+    answered = resp.text or resp.reasoning or resp.tool_calls
+    if resp.timing.ttft is None and not answered:
         return row("error", error_class="bad_response", latency=resp.timing.e2e,
                    error="the answer had no token")
     return row("ok", ttft=resp.timing.ttft, latency=resp.timing.e2e,
