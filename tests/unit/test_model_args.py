@@ -185,3 +185,15 @@ def test_a_bad_base_url_is_one_line(url, message, tmp_path, capsys, monkeypatch)
         assert "URLKEY777" not in err and "QUERY888" not in err
     for f in tmp_path.rglob("*"):  # nothing written holds it
         assert not f.is_file() or b"URLKEY777" not in f.read_bytes(), f
+
+
+@pytest.mark.parametrize("url", ["", "  "])
+def test_an_empty_base_url_is_refused(url, tmp_path, capsys, monkeypatch):
+    """`--base-url "$URL"` with $URL unset sent the run to OpenAI's endpoint, with the
+    OpenAI key: refused in one line."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        main(["run", "-m", "openai:x", "--base-url", url, "-b", "gsm8k", "--limit", "1",
+              "--dry-run", "--store", str(tmp_path / "s.sqlite")])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and err.count("\n") == 1 and "base_url is empty" in err, err

@@ -24,7 +24,7 @@ from functools import partial
 from typing import Any, ClassVar, Literal
 
 import httpx
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from ..errors import (
     CapabilityError,
@@ -85,6 +85,15 @@ class OpenAIOptions(BatchOptions):
     base_urls: list[str] | None = Field(
         None, description="replicas of the model: several endpoints, the least loaded asked"
     )
+
+    @field_validator("base_url")
+    @classmethod
+    def _not_empty(cls, v: str | None) -> str | None:
+        # `--base-url "$URL"` with $URL unset: not OpenAI's endpoint (with your OpenAI key)
+        if v is not None and not v.strip():
+            raise ValueError("base_url is empty (an unset variable?): give the endpoint's "
+                             "URL, or leave it out for $OPENAI_BASE_URL or OpenAI's")
+        return v
     endpoints: list[EndpointOptions] | None = Field(
         None, description="replicas with their own concurrency and weight: [{url, concurrency, "
         "weight}]",
