@@ -188,3 +188,11 @@ def test_a_resumed_run_keeps_its_rescores_and_its_merge(tmp_path, capsys, monkey
     assert bench["rescored"] == manifest["benchmarks"]["toy_colours"]["rescored"]
     assert bench["version"] == "2"  # what ran now
     assert after["merge"] == {**merge, "rerun_since": True}
+
+
+def test_names_print_as_they_are_not_as_markup(tmp_path, capsys):
+    """Tables printed a model named `[bold]z` as `z` (rich markup; `[/x]` crashed)."""
+    path = tmp_path / "s.sqlite"
+    run_id = toy_run(Store(path), model="[bold]z[/x]")
+    main(["results", run_id, "--store", str(path)])
+    assert "[bold]z[/x]" in capsys.readouterr().out
