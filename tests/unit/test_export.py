@@ -131,9 +131,23 @@ def test_parquet_without_pyarrow_is_one_line(toy_store, tmp_path, capsys, monkey
     assert not (tmp_path / "out.parquet").exists()
 
 
+def test_the_format_follows_the_files_suffix(toy_store, tmp_path, capsys):
+    """`--out samples.parquet` (or .csv) without --format wrote JSON Lines under that name."""
+    path, run_id = toy_store
+    main(["export", run_id, "--out", str(tmp_path / "a.csv"), "--store", str(path)])
+    main(["export", run_id, "--out", str(tmp_path / "a.JSONL"), "--store", str(path)])
+    main(["export", run_id, "--out", str(tmp_path / "a.txt"), "--store", str(path)])
+    capsys.readouterr()
+    assert (tmp_path / "a.csv").read_text().startswith("run_id,model,")
+    assert (tmp_path / "a.JSONL").read_text().startswith('{"run_id"')
+    assert (tmp_path / "a.txt").read_text().startswith('{"run_id"')  # no suffix: jsonl
+
+
 @pytest.mark.parametrize("args, message", [
     (["r-nope", "--out", "x.jsonl"], "no run 'r-nope'"),
     (["RUN", "--format", "xml", "--out", "x.xml"], "--format must be one of jsonl, csv"),
+    (["RUN", "--format", "jsonl", "--out", "x.parquet"],
+     "--format jsonl but --out x.parquet names parquet"),
 ])
 def test_export_usage_errors(toy_store, capsys, args, message):
     path, run_id = toy_store
