@@ -41,15 +41,28 @@ def export_rows(db: Store, run_id: str, *, gold: bool = True,
     run = db.get_run(run_id)
     if run is None:  # checked now, before any file is opened
         raise ConfigError(f"no run {run_id!r} in {db.path}")
-    return _rows(db, run_id, _Golds(run["spec"] or {}, data_dir) if gold else None)
+    return _rows(db, run_id, _Golds(run["spec"] or {}, data_dir) if gold else None,
+                 run["manifest"] or {})
 
 
-def _rows(db: Store, run_id: str, golds: _Golds | None) -> Iterator[dict[str, Any]]:
+def _rows(db: Store, run_id: str, golds: _Golds | None,
+          manifest: dict[str, Any]) -> Iterator[dict[str, Any]]:
     for sample, request, response in db.iter_samples_with_responses(run_id):
         row = sample_row(run_id, sample, request, response)
+        if row["mode"] is None:  # a failed sample has no request: the mode the run used
+            row["mode"] = _run_mode(manifest, sample)
         if golds is not None:
             row["gold"] = golds.lookup(sample, row["mode"])
         yield row
+
+
+def _run_mode(manifest: dict[str, Any], s: SampleRow) -> str | None:
+    """The scoring mode the run's manifest records for the sample's model and benchmark."""
+    try:
+        mode = manifest["benchmarks"][s.benchmark]["per_model"][s.model]["mode"]
+    except (KeyError, TypeError):
+        return None
+    return mode if isinstance(mode, str) else None
 
 
 class _Golds:

@@ -269,3 +269,31 @@ def test_missing_data_for_the_gold_says_how_to_export_without_it(tmp_path, capsy
     main(["export", sample_data.RUN_ID, "--out", str(tmp_path / "x.jsonl"), "--store",
           str(tmp_path / "s.sqlite"), "--no-gold"])
     assert (tmp_path / "x.jsonl").exists()
+
+
+def test_a_failed_samples_row_has_its_mode_and_gold(tmp_path, capsys):
+    """A failed sample has no stored request: its mode (and so its gold) was empty. The run's
+    manifest gives the mode."""
+    import asyncio
+
+    from toy_run import answers
+
+    from shootout.config import validate_config
+    from shootout.errors import ProviderError
+    from shootout.runner.retry import RetryPolicy
+    from shootout.runner.run import Runner
+    from shootout.testing import FakeProvider, fail_at
+
+    path = tmp_path / "s.sqlite"
+    cfg = validate_config({"models": [{"spec": "openai:fake", "name": "fake",
+                                       "scoring": "generative", "max_attempts": 1}],
+                           "benchmarks": ["toy_colours"]}, "test")
+    runner = Runner(cfg, Store(path), policy=RetryPolicy(base_delay=0.0))
+    provider = FakeProvider(answer=answers, fail=fail_at({0}, ProviderError("HTTP 400 boom")))
+    run_id = asyncio.run(runner.run({"fake": provider}))
+    _export(capsys, path, run_id, "jsonl", tmp_path / "out.jsonl")
+    rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    failed = [r for r in rows if r["status"] == "failed"]
+    assert len(failed) == 1 and "boom" in failed[0]["error"]
+    assert failed[0]["mode"] == "generative"
+    assert failed[0]["gold"] == "ABC"[int(failed[0]["item_id"]) % 3]
