@@ -273,3 +273,26 @@ def test_a_shards_cost_cap_counts_its_own_items(tmp_path, capsys):
     whole = at_most()
     parts = [at_most(shard=f"{i}/3") for i in (1, 2, 3)]
     assert all(0 < p < whole for p in parts) and sum(parts) == pytest.approx(whole, rel=1e-3)
+
+
+def test_runs_lists_a_shard_as_one_and_a_merge_waits_for_a_running_one(tmp_path, capsys):
+    """Three shards in one store were three rows alike in `shootout runs`; and a merge told
+    a shard that is still running to be run again."""
+    import json
+
+    from shootout.cli.main import main
+
+    store = Store(tmp_path / "one.sqlite")
+    for i in (1, 2):
+        run(tmp_path / "one.sqlite", shard=f"{i}/2")
+    capsys.readouterr()
+    main(["runs", "--store", str(tmp_path / "one.sqlite"), "--json"])
+    listed = json.loads(capsys.readouterr().out)["runs"]
+    assert sorted(r.get("shard") for r in listed) == ["1/2", "2/2"]
+    main(["runs", "--store", str(tmp_path / "one.sqlite")])
+    table = capsys.readouterr().out
+    assert "complete (shard 1/2)" in table and "complete (shard 2/2)" in table
+    two = config(shard="2/2").run_id()
+    store.set_run_status(two, "running")
+    with pytest.raises(ConfigError, match=r"shard 2/2 \(.*\) is still running \(wait for it"):
+        merge_shards([store], Store(tmp_path / "m.sqlite"))

@@ -108,7 +108,9 @@ def _perf_row(perf: dict[str, Any]) -> dict[str, Any]:
 
 def _run_row(db: Store, run: dict[str, Any]) -> dict[str, Any]:
     run_id = run["run_id"]
-    spec = (db.get_run(run_id) or {}).get("spec") or {}
+    stored = db.get_run(run_id) or {}
+    spec = stored.get("spec") or {}
+    shard = (stored.get("manifest") or {}).get("shard")
     counts = db.sample_counts(run_id)
     models = list(dict.fromkeys([*specs_by_name(spec), *(c[0] for c in counts)]))
     benches = list(dict.fromkeys(
@@ -122,6 +124,8 @@ def _run_row(db: Store, run: dict[str, Any]) -> dict[str, Any]:
         "created_at": _iso(run["created_at"]),
         "updated_at": _iso(run["updated_at"]),
         "status": run["status"],
+        # a shard's part (`--shard I/N`): three shards of a run look alike otherwise
+        **({"shard": shard} if shard else {}),
         "models": models,
         "benchmarks": benches,
         "items": items,
@@ -168,7 +172,8 @@ def _table(rows: list[dict[str, Any]], path: Path) -> Table:
     for r in rows:
         items = r.get("items") or {}
         table.add_row(
-            r["run_id"], _short(r["created_at"]), _short(r["updated_at"]), r["status"],
+            r["run_id"], _short(r["created_at"]), _short(r["updated_at"]),
+            r["status"] + (f" (shard {r['shard']})" if r.get("shard") else ""),
             ", ".join(r["models"]) or "–", ", ".join(r["benchmarks"]) or "–",
             f"{sum(items.values()):,}" if items else "–", str(r["failed"]),
             money_cli(r["cost_usd"]),

@@ -195,7 +195,8 @@ def _gaps(shards: list[ShardRun], keys: dict[int, SampleKeys]) -> list[str]:
     count = shards[0].count
     present = {s.index for s in shards}
     gaps = [f"shard {i}/{count} is missing" for i in range(1, count + 1) if i not in present]
-    gaps += [f"{s.label} is {s.status}, not complete (rerun its command to finish it)"
+    gaps += [f"{s.label} is still running (wait for it to finish)" if s.status == "running"
+             else f"{s.label} is {s.status}, not complete (rerun its command to finish it)"
              for s in shards if s.status != "complete"]
     if gaps:
         return gaps
