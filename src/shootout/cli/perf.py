@@ -295,7 +295,8 @@ def print_perf_table(payload: dict[str, Any]) -> None:
             s["label"], str(s["completed"]), str(s["errors"]),
             num(s["request_throughput"], "{:.2f}"),
             est + num(s["output_throughput"], "{:.1f}"),
-            f"{est}{s['input_tokens_mean']:.0f} / {s['output_tokens_mean']:.1f}",
+            f"{est}{s['input_tokens_mean']:.0f} / {s['output_tokens_mean']:.1f}"
+            if s["completed"] else "–",  # no request completed: no mean
             *(_pcts(s[k]) for k in ("ttft_ms", "itl_ms", "tpot_ms", "e2e_ms")),
         )
     console.print(table)
