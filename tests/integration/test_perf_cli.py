@@ -265,3 +265,6 @@ def test_an_interrupt_keeps_the_levels_measured(tmp_path):
     (config,) = db.execute("SELECT config_json FROM perf_runs").fetchone()
     assert json.loads(config)["interrupted"] is True
     assert db.execute("SELECT COUNT(*) FROM perf_levels").fetchone()[0] == 1
+    listed = subprocess.run([sys.executable, "-m", "shootout", "runs", "--store", str(store),
+                             "--json"], capture_output=True, text=True, timeout=60)
+    assert [r["status"] for r in json.loads(listed.stdout)["runs"]] == ["interrupted"]

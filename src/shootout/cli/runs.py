@@ -95,7 +95,8 @@ def _perf_row(perf: dict[str, Any]) -> dict[str, Any]:
         "kind": "perf",
         "created_at": _iso(perf["created_at"]),
         "updated_at": _iso(perf["created_at"]),
-        "status": "complete" if any(lv["completed"] for lv in levels) else "failed",
+        "status": "failed" if not any(lv["completed"] for lv in levels)
+        else "interrupted" if perf["config"].get("interrupted") else "complete",
         "models": [perf["model"]],
         "benchmarks": [f"load test {', '.join(lv['label'] for lv in levels)}"
                        + (f" ({source} prompts)" if source else "")],
