@@ -195,4 +195,6 @@ def test_names_print_as_they_are_not_as_markup(tmp_path, capsys):
     path = tmp_path / "s.sqlite"
     run_id = toy_run(Store(path), model="[bold]z[/x]")
     main(["results", run_id, "--store", str(path)])
-    assert "[bold]z[/x]" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "[bold]z[/x]" in out
+    assert "[b]" not in out and " all " in out  # the efficiency table's total row, in bold

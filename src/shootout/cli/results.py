@@ -247,7 +247,7 @@ def efficiency_table(rows: list[dict[str, Any]]) -> Table:
         table.add_row(
             r["model_name"],
             (f"{r['benchmark']} (judging)" if r.get("scope") == "judge"
-             else r["benchmark"] or "[b]all[/b]"),
+             else r["benchmark"] or Text("all", style="bold")),
             f"{num(p['input_per_m'], '{:.3f}')} / {num(p['output_per_m'], '{:.3f}')}",
             _tokens_cell(r["tokens"]),
             _est(r["tokens"], money_cli(r["cost_usd"])),
