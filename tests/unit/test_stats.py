@@ -333,9 +333,16 @@ def test_paired_degenerate() -> None:
     same = {i: [0.5, 1.0] for i in range(5)}
     r = paired_difference(same, dict(same))
     assert r.p_value == 1.0 and not r.significant and r.mean_diff == 0.0
+    # every item differs the same way: the sign test's p, not 0 (3 items were "significant")
     shifted = paired_difference({i: [0.9] for i in range(5)}, {i: [0.4] for i in range(5)})
-    assert shifted.p_value == 0.0 and shifted.significant and shifted.t_stat == math.inf
+    assert shifted.p_value == pytest.approx(0.0625) and not shifted.significant
+    assert shifted.t_stat == math.inf
     assert (shifted.ci_low, shifted.ci_high) == pytest.approx((0.5, 0.5))
+    three = paired_difference({i: [1.0] for i in range(3)}, {i: [0.0] for i in range(3)})
+    assert three.p_value == pytest.approx(sst.binomtest(3, 3, 0.5).pvalue)  # 0.25
+    assert three.p_value == pytest.approx(three.p_mcnemar) and not three.significant
+    ten = paired_difference({i: [1.0] for i in range(10)}, {i: [0.0] for i in range(10)})
+    assert ten.p_value == pytest.approx(2 * 0.5 ** 10) and ten.significant
     single = paired_difference({"x": [1.0]}, {"x": [0.0], "y": [1.0]})
     assert single.n == 1 and single.p_value == 1.0 and not single.significant
     assert math.isnan(single.se) and math.isnan(single.ci_low)

@@ -126,10 +126,15 @@ def compare_pair(
         r = (paired(*means, confidence=confidence) if means is not None
              else paired_difference(a_items, b_items, confidence=confidence))
         corr = r.corr if math.isfinite(r.corr) else 0.0
+        mdd = _mdd(cell_se(a), cell_se(b), alpha, corr)
+        # the test runs on the shared items only (a model's failed requests): what it can
+        # detect is set by the SE of their differences, not by each row's whole SE
+        if not r.n == a.n == b.n and math.isfinite(r.se) and r.se > 0:
+            mdd = _mdd(r.se, 0.0, alpha, 0.0)
         return PairTest(
             **base, method=PAIRED, n=r.n, score_a=r.mean_a, score_b=r.mean_b,
             diff=r.mean_diff, se=r.se, ci_low=r.ci_low, ci_high=r.ci_high, p_value=r.p_value,
-            mdd=_mdd(cell_se(a), cell_se(b), alpha, corr), p_mcnemar=r.p_mcnemar, corr=r.corr,
+            mdd=mdd, p_mcnemar=r.p_mcnemar, corr=r.corr,
         )
     if (a_stat is not None and b_stat is not None and a_stat.key == b_stat.key
             and len(set(a_stat.values) & set(b_stat.values)) >= 2):

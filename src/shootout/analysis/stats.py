@@ -413,7 +413,10 @@ def _t_test(d: np.ndarray) -> tuple[float, float, float]:
     """(se, t, p) of the one-sample t-test of mean(d) = 0, i.e. the paired t-test.
 
     Degenerate cases: n < 2 → (NaN, NaN, 1.0); sd(d) = 0 → p = 1.0 if every d_i = 0
-    (no difference at all) and p = 0.0 with t = ±inf if d is a non-zero constant.
+    (no difference at all); if d is a non-zero constant, t = ±inf and p is the exact sign
+    test's, 2·0.5^n (every item differs the same way: 0.25 for 3 items, 0.0625 for 5, as
+    McNemar's exact test gives where every pair is discordant). The t-test's own p would be
+    0 however few the items: 3 items "significant" at p < 0.001.
     """
     n = d.size
     if n < 2:
@@ -421,7 +424,9 @@ def _t_test(d: np.ndarray) -> tuple[float, float, float]:
     se = _sem(d)
     mean = float(d.mean())
     if se == 0.0:
-        return 0.0, (math.copysign(math.inf, mean) if mean else 0.0), (0.0 if mean else 1.0)
+        if not mean:
+            return 0.0, 0.0, 1.0
+        return 0.0, math.copysign(math.inf, mean), min(1.0, 2.0 * 0.5 ** n)
     t = mean / se
     # 2·scipy.stats.t.sf(|t|, n − 1)
     return se, t, float(2.0 * _scipy_special().stdtr(n - 1, -abs(t)))
@@ -446,7 +451,7 @@ def paired_difference(
     p two-sided (equals scipy.stats.ttest_rel(a, b).pvalue); CI = mean_diff ± t_{n−1}·se,
     clipped to [−1, 1] when every item mean of both models lies in [0, 1].
     Degenerate cases (see `_t_test`): n < 2 gives p = 1.0 and NaN se/CI; all d_i = 0 gives
-    p = 1.0; a non-zero constant d gives p = 0.0 and a zero-width CI.
+    p = 1.0; a non-zero constant d gives the sign test's p (2·0.5^n) and a zero-width CI.
     `significant` is p_value < alpha with alpha = 1 − confidence. `corr` is the Pearson
     correlation of a and b (feed it to min_detectable_difference as paired_corr).
     """
