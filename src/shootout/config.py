@@ -66,6 +66,15 @@ class PriceConfig(Settings):
     source: str | None = None
     as_of: str | None = None
 
+    @field_validator("as_of", mode="before")
+    @classmethod
+    def _date_as_text(cls, v: Any) -> Any:
+        """`as_of: 2025-06-01` unquoted is a date to YAML: taken as its ISO text, as the
+        price table takes it."""
+        import datetime as dt
+
+        return v.isoformat() if isinstance(v, dt.date) else v
+
 
 class ModelConfig(Settings):
     """One model: its spec, what shootout itself does with it, and the provider's options.

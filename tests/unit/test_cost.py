@@ -329,3 +329,18 @@ def test_a_priced_local_model_bills_cached_input_and_says_where_prices_came_from
     own = resolve_price("openai:gpt-4o-mini", override={"input_per_m": 10.0,
                                                         "source": "my contract"}, table=table)
     assert own.source == "my contract"
+
+
+def test_a_run_configs_price_may_date_its_as_of_unquoted():
+    """docs/efficiency.md's `price: {..., as_of: 2025-06-01}` is a date to YAML: the config
+    was refused ("as_of: Input should be a valid string")."""
+    import yaml
+
+    from shootout.config import validate_config
+
+    data = yaml.safe_load(
+        "models:\n  - spec: openai:my-model\n    base_url: https://api.example.com/v1\n"
+        "    price: {input_per_m: 0.5, output_per_m: 1.5, source: my contract, "
+        "as_of: 2025-06-01}\nbenchmarks: [arc_easy]\n")
+    cfg = validate_config(data, "price.yaml")
+    assert cfg.models[0].price is not None and cfg.models[0].price.as_of == "2025-06-01"
