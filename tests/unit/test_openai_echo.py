@@ -35,6 +35,21 @@ def test_sums_only_the_continuations_tokens_and_checks_each_was_the_top_choice()
     assert prompt == 4
 
 
+@pytest.mark.parametrize("bos", ["<|begin_of_text|>", "<s>", "<bos>"])
+def test_a_bos_token_that_the_text_lacks_does_not_shift_the_window(bos: str) -> None:
+    """vLLM's offsets sum every prompt token's string from 0, the BOS first, while the echoed
+    text is the prompt itself (vllm serving_completion `_create_completion_logprobs`): the
+    window took " day" for " blue"."""
+    context, continuation = "what colour is the sky on a clear day? Answer:", " blue"
+    tokens = [bos, "what", " colour", " is", " the", " sky", " on", " a", " clear", " day", "?",
+              " Answer", ":", " blue", "\n"]
+    lps: list[float | None] = [None] + [-0.6] * 12 + [-0.25, -1.0]
+    data = _answer(tokens, lps)
+    data["choices"][0]["text"] = "".join(tokens[1:])  # the prompt and the generated token
+    score, _ = echo_score(data, len(context), len(context + continuation), "http://x/v1")
+    assert (score.logprob, score.n_tokens) == (-0.25, 1)
+
+
 def test_a_continuation_token_that_was_not_the_top_choice_is_not_greedy() -> None:
     data = _answer(["A", " b", " c"], [None, -1.0, -3.0],
                    [None, {" b": -1.0}, {" d": -0.1, " c": -3.0}])

@@ -300,6 +300,9 @@ def echo_score(data: dict[str, Any], start: int, end: int, base_url: str
             "score this model generatively"
         ) from e
     try:
+        shift = _bos_shift(offsets, tokens, data["choices"][0].get("text"))
+        if shift:
+            offsets = [off - shift for off in offsets]
         score = _echo_sum(offsets, tokens, token_lps, tops, start, end)
     except (TypeError, ValueError, IndexError, AttributeError) as e:
         # garbage in the answer (a text log-probability, offsets and tokens that disagree):
@@ -310,6 +313,23 @@ def echo_score(data: dict[str, Any], start: int, end: int, base_url: str
         raise RetryableProviderError("completions echo returned no continuation tokens")
     usage = data.get("usage")
     return score, count(usage.get("prompt_tokens")) if isinstance(usage, dict) else 0
+
+
+def _bos_shift(offsets: Any, tokens: Any, text: Any) -> int:
+    """The characters by which a server's text offsets count a beginning-of-sequence token
+    that the echoed text does not hold. vLLM sums each prompt token's string from 0, the model's
+    BOS (`<|begin_of_text|>`, `<s>`, `<bos>`) first, while `choices[0].text` is the prompt
+    itself: every offset is then that token's length too far, and a continuation's window
+    would take the context's last tokens. 0 where the first token is the text's own start
+    (OpenAI, llama.cpp's server)."""
+    if not (isinstance(text, str) and isinstance(tokens, list) and isinstance(offsets, list)
+            and len(tokens) > 1 and len(offsets) > 1):
+        return 0
+    first = tokens[0]
+    if (offsets[0] == 0 and isinstance(first, str) and first and not text.startswith(first)
+            and offsets[1] == len(first)):
+        return len(first)
+    return 0
 
 
 def _echo_sum(offsets: Any, tokens: Any, token_lps: Any, tops: Any, start: int, end: int
