@@ -458,3 +458,33 @@ def test_five_stop_sequences_are_cut_to_four_and_the_fifth_applied_here() -> Non
     assert [(r.text, r.finish_reason) for r in responses] == [("    return 1", "stop")] * 2
     assert info["param_limits"] == {"stop": 4}
     assert info["param_policy_learnt"][0]["action"] == "cut to its first 4"
+
+
+STOP_UNSUPPORTED = json.dumps({"error": {  # o3, o4-mini, gpt-5 (smolagents#1671)
+    "message": "Unsupported parameter: 'stop' is not supported with this model.",
+    "type": "invalid_request_error", "param": "stop", "code": "unsupported_parameter"}}).encode()
+
+
+def test_stop_sequences_a_model_refuses_are_applied_here() -> None:
+    """A reasoning model refuses `stop`: it is left out from then on, and the answer is cut
+    at the stop sequences here (it came back whole, its next few-shot question included)."""
+    request = GenerateRequest(messages=(Message("user", "2+2?"),),
+                              sampling=Sampling(max_tokens=64, stop=("\n\nQuestion:",)))
+    answer = {"id": "c", "object": "chat.completion", "model": "o3", "choices": [
+        {"index": 0, "finish_reason": "stop", "message": {
+            "role": "assistant", "content": "The answer is 4.\n\nQuestion: what is 3+3?"}}],
+        "usage": {"prompt_tokens": 4, "completion_tokens": 12, "total_tokens": 16}}
+
+    async def go() -> list[GenerateResponse]:
+        provider = OpenAIProvider("o3", base_url=srv.base_url, stream=False)
+        try:
+            return [await provider.generate(request) for _ in range(2)]
+        finally:
+            await provider.aclose()
+
+    with _Server((400, "application/json", STOP_UNSUPPORTED),
+                 (200, "application/json", json.dumps(answer).encode())) as srv:
+        responses = asyncio.run(go())
+        sent = ["stop" in b for b in srv.bodies]
+    assert sent == [True, False, False]
+    assert [(r.text, r.finish_reason) for r in responses] == [("The answer is 4.", "stop")] * 2

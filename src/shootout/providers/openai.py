@@ -343,9 +343,12 @@ class OpenAIProvider(BaseProvider):
     def _cut_at_stops(self, request: GenerateRequest, response: GenerateResponse
                       ) -> GenerateResponse:
         """Where the endpoint took only the first few stop sequences (`ParamPolicy.limits`),
-        the answer cut at the rest here, as the server would have."""
+        or none (`stop` left out: o3, o4-mini and gpt-5 refuse it), the answer cut at the rest
+        here, as the server would have."""
         stops = request.sampling.stop
-        if len(stops) <= self.policy.limits.get("stop", len(stops)):
+        dropped = "stop" in self.policy.rules and self.policy.rules["stop"] is None
+        if not stops or (not dropped
+                         and len(stops) <= self.policy.limits.get("stop", len(stops))):
             return response
         cut = cut_at_stops(response.text, stops)
         if cut is None or response.finish_reason == "tool_calls":
