@@ -488,3 +488,15 @@ def test_stop_sequences_a_model_refuses_are_applied_here() -> None:
         sent = ["stop" in b for b in srv.bodies]
     assert sent == [True, False, False]
     assert [(r.text, r.finish_reason) for r in responses] == [("The answer is 4.", "stop")] * 2
+
+
+def test_an_error_field_that_is_null_is_no_error() -> None:
+    """Foundry Local sends `"error": null` in every chunk; openai-python raises only on a
+    truthy error. Every answer failed ("error event in stream: None") and was retried."""
+    stream = _sse(*({**c, "error": None} for c in (
+        _moonshot_chunk({"role": "assistant", "content": ""}),
+        _moonshot_chunk({"content": "Hello there"}),
+        _moonshot_chunk({}, "stop", usage=MOONSHOT_USAGE))))
+    with _Server(stream) as srv:
+        r, _ = _generate("phi-4-mini", srv, http="httpx")
+    assert r.text == "Hello there" and r.finish_reason == "stop"

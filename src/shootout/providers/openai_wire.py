@@ -66,7 +66,7 @@ def usage_of(u: dict[str, Any]) -> Usage:
 def parse_completion(data: dict[str, Any], path: str, e2e: float,
                      connect: float | None = None) -> GenerateResponse:
     """A non-streamed chat or text completion as a `GenerateResponse` (TTFT unknown: None)."""
-    if "error" in data:
+    if data.get("error"):  # `"error": null` is no error (openai-python reads it so)
         raise RetryableProviderError(f"{path}: error in response: {str(data['error'])[:200]}")
     choices = data.get("choices")
     if not isinstance(choices, list) or not choices:
@@ -156,7 +156,7 @@ class _StreamAccumulator:
             self.fingerprint = chunk["system_fingerprint"]
         if isinstance(chunk.get("usage"), dict):
             self.usage = chunk["usage"]
-        if "error" in chunk:
+        if chunk.get("error"):  # Foundry Local sends `"error": null` in every chunk
             raise RetryableProviderError(f"error event in stream: {str(chunk['error'])[:200]}")
         choices = chunk.get("choices")
         if not isinstance(choices, list):
