@@ -500,3 +500,23 @@ def test_an_error_field_that_is_null_is_no_error() -> None:
     with _Server(stream) as srv:
         r, _ = _generate("phi-4-mini", srv, http="httpx")
     assert r.text == "Hello there" and r.finish_reason == "stop"
+
+
+def test_a_new_id_without_a_name_continues_the_call() -> None:
+    """Some servers (Poolside, mlx-openai-server before its PR #216) send another id with
+    each piece of one call: the call was split into a named call with no arguments and
+    nameless ones. A new call at the same index comes with its name (Ollama's, above)."""
+    def piece(call_id: str, fn: dict[str, Any]) -> dict[str, Any]:
+        call = {"id": call_id, "index": 0, "type": "function", "function": fn}
+        return {"id": "c", "object": "chat.completion.chunk", "choices": [
+            {"index": 0, "finish_reason": None, "delta": {"tool_calls": [call]}}]}
+
+    stream = _sse(piece("call_1", {"name": "get_weather", "arguments": ""}),
+                  piece("call_2", {"arguments": '{"city":'}),
+                  piece("call_3", {"arguments": '"Paris"}'}),
+                  {"id": "c", "object": "chat.completion.chunk", "choices": [
+                      {"index": 0, "delta": {}, "finish_reason": "tool_calls"}]})
+    with _Server(stream) as srv:
+        r, _ = _generate("poolside", srv)
+    assert [(c.id, c.name, json.loads(c.arguments)) for c in r.tool_calls] == [
+        ("call_1", "get_weather", {"city": "Paris"})]

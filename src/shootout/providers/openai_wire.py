@@ -206,8 +206,12 @@ class _StreamAccumulator:
                 raise RetryableProviderError("stream tool call is not an indexed object")
             k = self._call_at.setdefault(index, 0)
             new_id = d.get("id")
-            if (old := self.tool_calls.get((index, k))) and old[0] and isinstance(new_id, str) \
-                    and new_id and new_id != old[0][0]:
+            # another call at the same index (Ollama streams parallel calls whole, each at
+            # index 0) comes with its own id and its name; a new id alone continues the call
+            # (Poolside and some servers change the id from chunk to chunk)
+            starts = isinstance(new_id, str) and bool(new_id) and bool((fn or {}).get("name"))
+            if (old := self.tool_calls.get((index, k))) and old[0] and starts \
+                    and new_id != old[0][0]:
                 k = self._call_at[index] = k + 1
             call_id, name, args = self.tool_calls.setdefault((index, k), ([], [], []))
             fn = fn or {}
@@ -216,7 +220,8 @@ class _StreamAccumulator:
                 if not isinstance(value, str | None):
                     raise RetryableProviderError("stream tool call field is not text")
                 if value and into is call_id:  # an id is whole wherever a server repeats it
-                    call_id[:] = [value]
+                    if not call_id or starts:  # a call keeps its first id
+                        call_id[:] = [value]
                 elif value:
                     into.append(value)
 
