@@ -195,3 +195,15 @@ def test_faults_on_a_reasoning_model_end_in_a_score_or_a_failure(tmp_path, data_
             assert s.metrics == want[(s.benchmark, s.item_id)]
         else:
             assert s.error
+
+
+def test_a_reasoning_model_waits_longer_for_its_first_bytes() -> None:
+    """A reasoning model streams nothing while it thinks: 120 s without a byte timed it out,
+    and the retry was billed again. openai-python waits 600 s; OpenAI advises 900 s for flex."""
+    def waits(model: str, **options: object) -> float | None:
+        return OpenAIProvider(model, base_url="http://127.0.0.1:9/v1", **options).options.timeout
+
+    assert waits("gpt-4o-mini") == 120.0
+    assert waits("o3") == 600.0 and waits("my-model", reasoning_effort="high") == 600.0
+    assert waits("o4-mini", extra_body={"service_tier": "flex"}) == 900.0
+    assert waits("o3", timeout=30) == 30.0

@@ -69,6 +69,7 @@ from .replicas import (
 __all__ = ["OpenAIOptions", "OpenAIProvider", "_StreamAccumulator"]
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
+DEFAULT_TIMEOUT = 120.0  # seconds without a byte from the server, where the model answers at once
 # fields of a /models entry that do not tell one build from another: the name itself, and
 # `created`, which vLLM stamps with the time of each /models request
 _ENTRY_IGNORED = frozenset({"id", "object", "created"})
@@ -111,7 +112,10 @@ class OpenAIOptions(BatchOptions):
     concurrency: int = Field(
         32, ge=1, le=10_000, description="requests in flight (per replica)"
     )
-    timeout: float = Field(120.0, gt=0, description="seconds per request")
+    timeout: float | None = Field(
+        None, gt=0, description="seconds a request may wait for the server's next bytes "
+        "(default 120; 600 for a reasoning model, which streams nothing while it thinks, as "
+        "openai-python waits; 900 under service_tier flex, as OpenAI advises)")
     http: Literal["auto", "httpx", "aiohttp"] = Field(
         "auto", description="HTTP stack: aiohttp through httpx-aiohttp (a third of httpx's "
         "client CPU per streamed request; pip install 'shootout[fast]'), or httpx; auto: "
@@ -150,6 +154,11 @@ class OpenAIProvider(BaseProvider):
         **options: Any,
     ) -> None:
         o = OpenAIOptions.model_validate(options)
+        if o.timeout is None:
+            flex = o.extra_body.get("service_tier") == "flex"
+            thinks = o.reasoning_effort is not None or reasoning_by_name(model)
+            o = o.model_copy(update={"timeout": 900.0 if flex else 600.0 if thinks
+                                     else DEFAULT_TIMEOUT})
         self.model = model
         self.options = o
         self.model_id = f"openai:{model}"
@@ -182,8 +191,9 @@ class OpenAIProvider(BaseProvider):
         replicas = []
         for e in endpoints:
             limit = e.concurrency or o.concurrency
-            http = HTTPClient(e.url, api_key_env=o.api_key_env, timeout=o.timeout,
-                              max_connections=limit, transport=transport or o.http)
+            http = HTTPClient(e.url, api_key_env=o.api_key_env,
+                              timeout=o.timeout or DEFAULT_TIMEOUT, max_connections=limit,
+                              transport=transport or o.http)
             replicas.append(Replica(display_url(http.base_url), http, limit, e.weight))
         return ReplicaPool(replicas, fail_limit=o.replica_failures, cooldown=o.replica_cooldown)
 
