@@ -207,3 +207,17 @@ def test_a_reasoning_model_waits_longer_for_its_first_bytes() -> None:
     assert waits("o3") == 600.0 and waits("my-model", reasoning_effort="high") == 600.0
     assert waits("o4-mini", extra_body={"service_tier": "flex"}) == 900.0
     assert waits("o3", timeout=30) == 30.0
+
+
+def test_a_batch_job_holds_at_most_what_the_vendor_takes(tmp_path) -> None:
+    """OpenAI's Batch API takes up to 50,000 requests per job: a larger --batch_size made one
+    job that failed whole."""
+    from shootout.providers.anthropic import AnthropicProvider
+
+    journal = str(tmp_path / "b.jsonl")
+    openai = OpenAIProvider("gpt-4o-mini", base_url="http://127.0.0.1:9/v1", batch=True,
+                            batch_size=80_000, batch_journal=journal)
+    claude = AnthropicProvider("claude-haiku-4-5", base_url="http://127.0.0.1:9/v1",
+                               batch=True, batch_size=80_000, batch_journal=journal)
+    assert openai._batcher is not None and openai._batcher.max_size == 50_000
+    assert claude._batcher is not None and claude._batcher.max_size == 80_000

@@ -50,6 +50,7 @@ class BatchJobAPI(Protocol):
     """One vendor's batch endpoints."""
 
     name: str
+    most: int  # the requests one job may hold, as the vendor documents it
 
     async def create(self, path: str, items: list[tuple[str, dict[str, Any]]]) -> str:
         """Submit (custom_id, request body) pairs for `path`; the job's id."""
@@ -227,6 +228,7 @@ class OpenAIBatchAPI:
     error files' content (https://platform.openai.com/docs/api-reference/batch)."""
 
     name = "openai"
+    most = 50_000  # "up to 50,000 requests" (and 200 MB) per batch input file
 
     def __init__(self, http: HTTPClient, url_prefix: str = "/v1") -> None:
         self.http = http
@@ -309,6 +311,7 @@ class AnthropicBatchAPI:
     (https://docs.anthropic.com/en/api/creating-message-batches)."""
 
     name = "anthropic"
+    most = 100_000  # "up to 100,000 Message requests" (or 256 MB) per batch
 
     def __init__(self, http: HTTPClient) -> None:
         self.http = http
@@ -392,7 +395,8 @@ class BatchOptions(ProviderOptions):
     batch: bool = Field(False, description="send requests as batch jobs (half price; "
                         "answers within 24 h; no latency figures)")
     batch_poll: float = Field(30.0, gt=0, description="seconds between polls of a batch job")
-    batch_size: int = Field(50_000, ge=1, le=100_000, description="requests per batch job")
+    batch_size: int = Field(50_000, ge=1, le=100_000, description="requests per batch job "
+                            "(at most the vendor's: OpenAI 50,000, Anthropic 100,000)")
     batch_journal: str | None = Field(
         None, description="file recording submitted batch jobs, so a rerun polls them "
         "(default: batches.jsonl beside the default store)")
@@ -400,4 +404,4 @@ class BatchOptions(ProviderOptions):
     def batcher(self, api: BatchJobAPI) -> Batcher:
         journal = Path(self.batch_journal) if self.batch_journal else default_journal()
         return Batcher(api, BatchJournal(journal), poll=self.batch_poll,
-                       max_size=self.batch_size)
+                       max_size=min(self.batch_size, getattr(api, "most", self.batch_size)))
