@@ -195,7 +195,8 @@ class TranslationBenchmark(Benchmark):
         reason = f"sentence chrF++ {chrf:.1f}" if not cleaned.failed else "empty translation"
         if cleaned.rules:
             reason += "; cleaned: " + ", ".join(cleaned.rules)
-        if response.finish_reason == "length":
+        # OpenAI says "length", Anthropic "max_tokens" (as the runner's truncated status reads)
+        if response.finish_reason in ("length", "max_tokens", "model_context_window_exceeded"):
             reason += "; hit max_tokens"
         return ItemScore(
             metrics={"sentence_chrf": chrf / 100},
