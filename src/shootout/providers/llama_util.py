@@ -10,9 +10,9 @@ import hashlib
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -109,3 +109,30 @@ def _grammar(response_format: str) -> Any:
         except Exception as e:  # its converter raises bare Exceptions and ValueErrors
             raise ProviderError(f"llama.cpp cannot constrain output to this schema: {e}") from e
     raise ProviderError(f"no grammar for response_format type {fmt.get('type')!r}")
+
+
+T = TypeVar("T")
+
+
+class Busy:
+    """How many requests are inside llama.cpp: the worker's count, read by the thread that
+    would free the model."""
+
+    __slots__ = ("n",)
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def running(self, fn: Callable[[Any], T], request: Any) -> T:
+        self.n += 1
+        try:
+            return fn(request)
+        finally:
+            self.n -= 1
+
+
+def free_unless_busy(llm: Any, busy: Busy) -> None:
+    """The model freed at the provider's end or interpreter exit, unless a request is still
+    inside llama.cpp (an interrupted shutdown): the process's end frees it then."""
+    if not busy.n:
+        llm.close()

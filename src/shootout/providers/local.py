@@ -47,6 +47,7 @@ from .base import (
 )
 from .llama_util import (
     UBATCH,
+    Busy,
     _common_prefix,
     _file_sha256,
     _grammar,
@@ -55,6 +56,7 @@ from .llama_util import (
     _quiet_stderr,
     _shared_end,
     _stamp,
+    free_unless_busy,
 )
 from .local_batch import BatchGenerator
 
@@ -112,6 +114,7 @@ class LocalProvider(BaseProvider):
         self.model_path = embedded_model_path() if model_path is None else model_path
         if not self.model_path.is_file():
             raise ConfigError(f"GGUF file not found: {self.model_path}")
+        self._busy = Busy()  # requests inside llama.cpp now (the worker's)
         self._llm: Any = self._load(o.n_threads)
         md = self._llm.metadata
         stem = "gemma-3-270m-Q4_K_M" if embedded else self.model_path.stem
@@ -177,7 +180,7 @@ class LocalProvider(BaseProvider):
         except (ValueError, RuntimeError) as e:
             raise ConfigError(f"llama.cpp could not load {self.model_path}: {e}") from e
         # freed with this provider, or before interpreter teardown at the latest
-        weakref.finalize(self, llm.close)
+        weakref.finalize(self, free_unless_busy, llm, self._busy)
         return llm
 
     # -- protocol -------------------------------------------------------------------------
@@ -230,15 +233,31 @@ class LocalProvider(BaseProvider):
         return f"{self.model_id}|sha256:{digest[:16]}|{self.path}{batched}"
 
     async def aclose(self) -> None:
+        if self._busy.n:  # a run stopped (Ctrl-C) mid-request: llama.cpp stops it too
+            self._abort()
         self._pool.shutdown(wait=True)
         self.close()
 
+    def _abort(self) -> None:
+        """Make llama.cpp abort the decode under way at its next step (a long prompt's next
+        batch of 512 tokens, or the next token): a stopped run waited for the request to
+        end (47 s here; 10 minutes for a 16k-token needle prompt). The request fails, and
+        is asked again when the run resumes. The callback is set only now: llama.cpp calls
+        it at every step of every decode."""
+        llm = self._llm
+        if llm is None:
+            return
+        self._abort_cb = self._lib.ggml_abort_callback(lambda _data: True)  # kept alive
+        self._lib.llama_set_abort_callback(llm._ctx.ctx, self._abort_cb, None)
+
     def close(self) -> None:
-        """Free the model now; llama.cpp's own finaliser fails noisily at interpreter exit."""
+        """Free the model now; llama.cpp's own finaliser fails noisily at interpreter exit.
+        Not while a request is inside llama.cpp (a second Ctrl-C while the first stopped the
+        run): freeing its context under the worker crashed the process (segmentation fault)."""
         llm = self._llm
         if self._batcher is not None:
             self._batcher.close()
-        if llm is not None:
+        if llm is not None and not self._busy.n:
             llm.close()
             self._llm = None
 
@@ -246,12 +265,12 @@ class LocalProvider(BaseProvider):
         if self._batcher is not None and not request.response_format:
             return await self._batcher.generate(request)
         return await asyncio.get_running_loop().run_in_executor(
-            self._pool, self._generate_sync, request
+            self._pool, self._busy.running, self._generate_sync, request
         )
 
     async def loglikelihood(self, request: LoglikelihoodRequest) -> LoglikelihoodResponse:
         return await asyncio.get_running_loop().run_in_executor(
-            self._pool, self._loglikelihood_sync, request
+            self._pool, self._busy.running, self._loglikelihood_sync, request
         )
 
     # -- tokenisation ---------------------------------------------------------------------
@@ -475,3 +494,4 @@ class LocalProvider(BaseProvider):
         )
         stop = result.stop if isinstance(result.stop, list) else [result.stop]
         return list(tokens), [x for x in stop if x]
+
