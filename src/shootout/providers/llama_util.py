@@ -118,12 +118,15 @@ class Busy:
     """How many requests are inside llama.cpp: the worker's count, read by the thread that
     would free the model."""
 
-    __slots__ = ("n",)
+    __slots__ = ("n", "stopping")
 
     def __init__(self) -> None:
         self.n = 0
+        self.stopping = False  # the provider is closing: no request begins
 
     def running(self, fn: Callable[[Any], T], request: Any) -> T:
+        if self.stopping:
+            raise ProviderError("the local model is closing (the run was stopped)")
         self.n += 1
         try:
             return fn(request)

@@ -92,6 +92,9 @@ class LocalOptions(ProviderOptions):
                           "requests as one batch (providers.local_batch); 1: one at a time")
 
 
+_ABORTERS: list[Any] = []  # llama.cpp abort callbacks set (`LocalProvider._abort`)
+
+
 class LocalProvider(BaseProvider):
     """Any GGUF file in-process (`gguf:PATH`); `EmbeddedProvider` serves the shipped ones."""
 
@@ -233,6 +236,7 @@ class LocalProvider(BaseProvider):
         return f"{self.model_id}|sha256:{digest[:16]}|{self.path}{batched}"
 
     async def aclose(self) -> None:
+        self._busy.stopping = True  # a request not yet begun does not begin
         if self._busy.n:  # a run stopped (Ctrl-C) mid-request: llama.cpp stops it too
             self._abort()
         self._pool.shutdown(wait=True)
@@ -247,8 +251,10 @@ class LocalProvider(BaseProvider):
         llm = self._llm
         if llm is None:
             return
-        self._abort_cb = self._lib.ggml_abort_callback(lambda _data: True)  # kept alive
-        self._lib.llama_set_abort_callback(llm._ctx.ctx, self._abort_cb, None)
+        # kept for the process's life: the decode may call it after this provider is gone
+        # (a second Ctrl-C unwinds past it while the worker is still inside llama.cpp)
+        _ABORTERS.append(self._lib.ggml_abort_callback(lambda _data: True))
+        self._lib.llama_set_abort_callback(llm._ctx.ctx, _ABORTERS[-1], None)
 
     def close(self) -> None:
         """Free the model now; llama.cpp's own finaliser fails noisily at interpreter exit.
