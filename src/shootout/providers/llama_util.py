@@ -67,6 +67,27 @@ def _shared_end(c: int, lengths: list[int]) -> int | None:
     return a
 
 
+def generation_keep(aligned: int, n: int) -> int:
+    """How much of the cached prefix a prompt of `n` tokens keeps, where the cache's first
+    `aligned` positions (a multiple of UBATCH) are the prompt's and were computed in whole
+    micro-batches counted from position 0: a multiple of UBATCH below `n`. The rest is then
+    evaluated in the micro-batches of the prompt's own single pass from position 0, so every
+    row comes out as that pass computes it: the same rows in a micro-batch, attending to a
+    cache of the same size. Keeping a prefix that is only a multiple of 4 (the log-likelihood
+    path's rule, `_pair_rows`) left 2 of 20 prompts of 500-1,600 tokens with other logits
+    (up to 1.35 nats) than their single pass; docs/local-model.md."""
+    return max(0, min(aligned, n - 1)) // UBATCH * UBATCH
+
+
+def exact_end(start: int, end: int) -> int:
+    """Where the rows that a decode of positions [start, end) computed as a single pass from
+    position 0 computes them end (`start` a multiple of 4, every row before it exact): its
+    last micro-batch's rows past the last multiple of 4 are computed another way, and a last
+    micro-batch of under 8 rows another way again."""
+    tail = (end - start) % UBATCH
+    return end - tail if 0 < tail < 8 else end - end % 4
+
+
 def _common_prefix(a: list[int], b: list[int]) -> int:
     n = min(len(a), len(b))
     i = 0

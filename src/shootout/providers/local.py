@@ -56,7 +56,9 @@ from .llama_util import (
     _quiet_stderr,
     _shared_end,
     _stamp,
+    exact_end,
     free_unless_busy,
+    generation_keep,
 )
 from .local_batch import BatchGenerator
 
@@ -130,6 +132,9 @@ class LocalProvider(BaseProvider):
         # the cached positions [0, _exact) hold what a single pass from position 0 holds, bit
         # for bit (see _pair_rows); generation's own batches do not keep that promise
         self._exact = 0
+        # the cached positions [0, _aligned) were computed in whole micro-batches counted
+        # from position 0, as a single pass over any longer prompt computes them
+        self._aligned = 0
         self._tok_cache: OrderedDict[str, list[int]] = OrderedDict()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
         self._lock = threading.Lock()
@@ -389,6 +394,7 @@ class LocalProvider(BaseProvider):
         ctx.kv_cache_seq_rm(-1, start, -1)
         del self._tokens[start:]
         self._exact = min(self._exact, start)
+        self._aligned = min(self._aligned, start)
         rows: list[np.ndarray] = []
         batch = llm._batch.batch
         n_batch = llm.n_batch
@@ -413,8 +419,9 @@ class LocalProvider(BaseProvider):
             self._tokens.extend(chunk)
         end = len(self._tokens)
         if start == self._exact and start % 4 == 0:  # rows as a single pass computes them:
-            tail = (end - start) % UBATCH  # every micro-batch of 8 rows or more, in blocks of 4
-            self._exact = end - tail if 0 < tail < 8 else end - end % 4
+            self._exact = exact_end(start, end)  # micro-batches of 8 rows or more, blocks of 4
+        if start == self._aligned and start % UBATCH == 0:
+            self._aligned = end // UBATCH * UBATCH
         # keep llama-cpp-python's own bookkeeping in step, so generation can reuse the prefix
         llm.n_tokens = len(self._tokens)
         llm.input_ids[: len(self._tokens)] = self._tokens
@@ -437,8 +444,6 @@ class LocalProvider(BaseProvider):
         if request.response_format:
             kwargs["grammar"] = _grammar(json.dumps(request.response_format, sort_keys=True))
         with self._lock:
-            # generation manages the KV cache itself, in batches of its own
-            self._exact = 0
             t0 = time.perf_counter()
             if request.messages is not None:
                 prompt_tokens, chat_stop = self._render_chat(request)
@@ -447,26 +452,38 @@ class LocalProvider(BaseProvider):
                 assert request.prompt is not None
                 prompt_tokens = self.tokenize(request.prompt)
             n_prompt = len(prompt_tokens)
-            # llama-cpp-python keeps the longest common prefix with the last sequence
-            cached = min(_common_prefix(self._tokens, prompt_tokens), n_prompt - 1)
-            kept = self._reusable(cached)
-            if kept < cached:  # the window-sized cache cannot rewind there: start afresh
-                self._llm.n_tokens, cached = 0, 0
+            # llama-cpp-python keeps the longest common prefix with the last sequence: that
+            # much of it, at most, that leaves every row of the prompt computed as a single
+            # pass from position 0 computes it (else a greedy answer would depend on the
+            # prompt before it: docs/local-model.md, "Generation and the cached prefix")
+            cached = generation_keep(
+                min(_common_prefix(self._tokens, prompt_tokens), self._aligned), n_prompt)
+            if self._reusable(cached) < cached:  # the window-sized cache cannot rewind there
+                cached = 0
             if n_prompt + s.max_tokens > self.n_ctx:
                 raise ProviderError(
                     f"prompt of {n_prompt} tokens + {s.max_tokens} exceeds n_ctx={self.n_ctx}"
                 )
-            stream = self._llm.create_completion(prompt=prompt_tokens, **kwargs)
+            self._llm.n_tokens = cached  # llama-cpp-python reuses no more than this
+            self._exact = min(self._exact, cached)
+            self._aligned = cached
             text, times, finish = [], [], None
-            for chunk in stream:
-                ch = chunk["choices"][0]
-                piece = ch.get("text") if "text" in ch else (ch.get("delta") or {}).get("content")
-                if piece:
-                    times.append(time.perf_counter() - t0)
-                    text.append(piece)
-                finish = ch.get("finish_reason") or finish
+            try:
+                for chunk in self._llm.create_completion(prompt=prompt_tokens, **kwargs):
+                    ch = chunk["choices"][0]
+                    piece = ch.get("text") if "text" in ch else \
+                        (ch.get("delta") or {}).get("content")
+                    if piece:
+                        times.append(time.perf_counter() - t0)
+                        text.append(piece)
+                    finish = ch.get("finish_reason") or finish
+            finally:  # what the cache holds now, that of a request that failed or was stopped
+                self._tokens = list(self._llm.input_ids[: self._llm.n_tokens])
             e2e = time.perf_counter() - t0
-            self._tokens = list(self._llm.input_ids[: self._llm.n_tokens])
+            # the prompt's whole micro-batches from `cached` on were computed as its single
+            # pass computes them; its last, partial one and the generated tokens' one-row
+            # batches were not
+            self._exact = self._aligned = n_prompt // UBATCH * UBATCH
         out = "".join(text)
         n_out = len(self.tokenize(out, add_bos=False)) if out else 0
         return GenerateResponse(

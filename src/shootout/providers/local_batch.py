@@ -43,6 +43,7 @@ import numpy as np
 
 from ..errors import ProviderError
 from .base import GenerateRequest, GenerateResponse, Timing, Usage
+from .llama_util import UBATCH, _common_prefix, generation_keep
 
 if TYPE_CHECKING:
     from .local import LocalProvider
@@ -80,6 +81,8 @@ class BatchGenerator:
         self._ctx: Any = None
         self._batch: Any = None
         self._slots: list[list[int]] = [[] for _ in range(parallel)]  # what each slot's KV holds
+        # each slot's positions computed in whole micro-batches from 0 (LocalProvider._aligned)
+        self._aligned = [0] * parallel
         self._free = list(range(parallel))
         self._open()  # now, so that the first requests' TTFT does not include it
 
@@ -126,6 +129,7 @@ class BatchGenerator:
             # the slots' caches are in an unknown state: start afresh on the next request
             self.close()
             self._slots = [[] for _ in range(self.parallel)]
+            self._aligned = [0] * self.parallel
             self._free = list(range(self.parallel))
             raise
 
@@ -193,28 +197,32 @@ class BatchGenerator:
         """Evaluate the prompt in the free slot that holds most of it, and pick token one."""
         import llama_cpp
 
-        from .local import _common_prefix
-
         n = len(seq.prompt)
-        best = max(self._free, key=lambda k: _common_prefix(self._slots[k], seq.prompt))
+
+        def usable(k: int) -> int:  # the single path's rule (LocalProvider._generate_sync)
+            return generation_keep(
+                min(_common_prefix(self._slots[k], seq.prompt), self._aligned[k]), n)
+
+        best = max(self._free, key=usable)
         self._free.remove(best)
         seq.slot = best
         mem = llama_cpp.llama_get_memory(self._ctx.ctx)
         # another slot (busy or not) holding more of the prompt lends its whole stream (the
         # only copy llama.cpp makes between separate streams); the tail is removed below
-        src = max(range(self.parallel), key=lambda k: _common_prefix(self._slots[k], seq.prompt))
-        if (_common_prefix(self._slots[src], seq.prompt)
-                > _common_prefix(self._slots[best], seq.prompt)):
+        src = max(range(self.parallel), key=usable)
+        if usable(src) > usable(best):
             llama_cpp.llama_memory_seq_cp(mem, src, best, -1, -1)
             self._slots[best] = list(self._slots[src])
+            self._aligned[best] = self._aligned[src]
         held = self._slots[best]
-        keep = min(_common_prefix(held, seq.prompt), n - 1)
+        keep = usable(best)
         if keep and self.provider._n_swa:  # the single path's rule (LocalProvider._reusable)
             pos_min = llama_cpp.llama_memory_seq_pos_min(mem, best)
             if pos_min < 0 or pos_min > max(0, keep - self.provider._n_swa):
                 keep = 0
         llama_cpp.llama_memory_seq_rm(mem, best, keep, -1)
         del held[keep:]
+        self._aligned[best] = keep
         seq.cached = keep
         b, step = self._batch.batch, self.provider._llm.n_batch
         for i in range(keep, n, step):
@@ -226,6 +234,7 @@ class BatchGenerator:
             b.n_tokens = len(chunk)
             self._decode()
             held.extend(chunk)
+        self._aligned[best] = n // UBATCH * UBATCH  # the prompt's whole micro-batches
         row = np.ctypeslib.as_array(
             llama_cpp.llama_get_logits_ith(self._ctx.ctx, b.n_tokens - 1),
             shape=(self.provider._n_vocab,),
