@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from shootout.errors import RejectedRequestError
+from shootout.errors import ProviderError, RejectedRequestError, RetryableProviderError
 from shootout.providers import param_policy
 from shootout.providers.base import GenerateRequest, GenerateResponse, Message, Sampling
 from shootout.providers.openai import OpenAIProvider
@@ -27,10 +27,10 @@ QUESTION = GenerateRequest(messages=(Message("user", "Count to three."),),
 
 class _Server:
     """A real HTTP server on 127.0.0.1 that answers each POST with the next of its canned
-    (status, content type, body) replies (the last one again once they run out) and keeps
-    the JSON request bodies it was sent."""
+    (status, content type, body[, headers]) replies (the last one again once they run out)
+    and keeps the JSON request bodies it was sent."""
 
-    def __init__(self, *replies: tuple[int, str, bytes]) -> None:
+    def __init__(self, *replies: tuple[Any, ...]) -> None:
         self.replies = list(replies)
         self.bodies: list[dict[str, Any]] = []
         server = self
@@ -39,10 +39,12 @@ class _Server:
             def do_POST(self) -> None:
                 n = int(self.headers.get("Content-Length") or 0)
                 server.bodies.append(json.loads(self.rfile.read(n) or b"{}"))
-                status, ctype, body = server.replies[min(len(server.bodies),
-                                                         len(server.replies)) - 1]
+                status, ctype, body, *headers = server.replies[min(len(server.bodies),
+                                                                   len(server.replies)) - 1]
                 self.send_response(status)
                 self.send_header("Content-Type", ctype)
+                for name, value in (headers[0] if headers else {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -520,3 +522,60 @@ def test_a_new_id_without_a_name_continues_the_call() -> None:
         r, _ = _generate("poolside", srv)
     assert [(c.id, c.name, json.loads(c.arguments)) for c in r.tool_calls] == [
         ("call_1", "get_weather", {"city": "Paris"})]
+
+
+def _failure(srv: _Server) -> ProviderError:
+    with pytest.raises(ProviderError) as got:
+        _generate("some-model", srv)
+    return got.value
+
+
+_BODY = json.dumps({"error": {"message": "nope", "type": "server_error"}}).encode()
+
+
+@pytest.mark.parametrize(("status", "headers", "retried"), [
+    (500, {}, True), (507, {}, True), (530, {}, True), (529, {}, True), (429, {}, True),
+    # Not Implemented and HTTP Version Not Supported: no attempt will do better
+    (501, {}, False), (505, {}, False), (400, {}, False), (404, {}, False),
+    # the server's own word first, as the openai and anthropic SDKs take it
+    (503, {"x-should-retry": "false"}, False), (400, {"x-should-retry": "true"}, True),
+    (500, {"X-Should-Retry": "TRUE"}, True),
+])
+def test_which_statuses_are_retried(status: int, headers: dict[str, str], retried: bool) -> None:
+    """The SDKs retry every 5xx and obey `x-should-retry`; a run retried only eight 5xx
+    codes (a 507 or a 530 failed its item at once) and never read the header."""
+    with _Server((status, "application/json", _BODY, headers)) as srv:
+        err = _failure(srv)
+    assert isinstance(err, RetryableProviderError) is retried, err
+    assert f"HTTP {status}" in str(err)
+
+
+def _vllm_error(error: dict[str, Any]) -> tuple[int, str, bytes]:
+    """A stream that vLLM breaks off with an error chunk (its serving_chat's
+    `create_streaming_error_response`), after one piece of the answer."""
+    first = {"id": "c", "object": "chat.completion.chunk", "model": "m", "choices": [
+        {"index": 0, "delta": {"role": "assistant", "content": "One"}, "finish_reason": None}]}
+    return 200, "text/event-stream", (b"data: " + json.dumps(first).encode() + b"\n\n"
+                                      + b"data: " + json.dumps({"error": error}).encode()
+                                      + b"\n\ndata: [DONE]\n\n")
+
+
+@pytest.mark.parametrize(("error", "retried"), [
+    ({"object": "error", "message": "This model's maximum context length is 4096 tokens.",
+      "type": "BadRequestError", "param": None, "code": 400}, False),
+    ({"message": "bad", "type": "invalid_request_error", "code": "context_length_exceeded"},
+     False),
+    ({"message": "engine overloaded", "type": "ServiceUnavailableError", "code": 503}, True),
+    ({"message": "internal", "type": "InternalServerError", "code": 500}, True),
+    ({"message": "rate limited", "code": "429"}, True),
+    ({"message": "something broke"}, True),
+    ("a bare string", True),
+])
+def test_an_error_object_in_the_stream_is_final_when_the_request_was_bad(
+        error: Any, retried: bool) -> None:
+    """Every error object in a stream or a response was retried, a bad request too: the
+    same request was sent again, to the same error, as many times as retries allow."""
+    with _Server(_vllm_error(error)) as srv:
+        err = _failure(srv)
+    assert isinstance(err, RetryableProviderError) is retried, err
+    assert "error event in stream" in str(err)

@@ -31,7 +31,7 @@ from pydantic import Field
 
 from ..errors import ProviderError, RejectedRequestError, RetryableProviderError
 from .base import ProviderOptions
-from .http import HTTPClient, parse_json, raise_for_status, transport_reason
+from .http import HTTPClient, parse_json, raise_for_status, retryable_status, transport_reason
 
 
 @dataclass(frozen=True)
@@ -297,7 +297,8 @@ def _openai_lines(text: str) -> dict[str, BatchResult]:
                 detail=message)
         out[cid] = BatchResult(error=f"{code}: {message[:200]}",
                                retryable=code in ("batch_expired", "batch_cancelled")
-                               or status in (429, 500, 502, 503), rejected=rejected)
+                               or (isinstance(status, int)
+                                   and retryable_status(status, {})), rejected=rejected)
     return out
 
 

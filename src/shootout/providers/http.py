@@ -35,8 +35,21 @@ from .sse import sse_events as sse_events  # the parser lived here; its importer
 
 T = TypeVar("T")
 
-# statuses worth retrying: timeouts, conflicts, rate limits, server errors, overload (529)
-RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529})
+# statuses worth retrying: timeouts, conflicts, rate limits, and every server error (as the
+# openai and anthropic SDKs retry them: 5xx, Cloudflare's 52x, overload 529) but the two that
+# say the server cannot do what was asked, whatever the attempt (501, 505)
+RETRY_STATUS = frozenset({408, 409, 425, 429})
+FINAL_5XX = frozenset({501, 505})
+
+
+def retryable_status(status: int, headers: Mapping[str, str]) -> bool:
+    """Whether an HTTP error status is worth another attempt: the server's own
+    `x-should-retry: true|false` first (OpenAI and Anthropic send it; their SDKs obey it),
+    then the status."""
+    hint = (headers.get("x-should-retry") or "").strip().lower()
+    if hint in ("true", "false"):
+        return hint == "true"
+    return status in RETRY_STATUS or (status >= 500 and status not in FINAL_5XX)
 # connections per httpx client (see HTTPClient.__init__)
 POOL_SIZE = 4
 # a streamed request asks for its events uncompressed: a compressing server or proxy holds
@@ -392,7 +405,7 @@ def status_error(status: int, path: str, text: str, headers: Mapping[str, str],
     if secret:  # before truncating, so no prefix of the key survives either
         detail = (Secrets(secret) if isinstance(secret, str) else secret).redact(detail)
     msg = f"HTTP {status} from {path}: {detail[:200]}"
-    if status in RETRY_STATUS:
+    if retryable_status(status, headers):
         return RetryableProviderError(msg, retry_after=retry_after(headers))
     if 400 <= status < 500:
         param, code, message = _error_fields(detail)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from ..errors import CapabilityError, RetryableProviderError
+from ..errors import CapabilityError, ProviderError, RetryableProviderError
 from ..scoring.text import estimate_tokens
 from .base import (
     ContinuationScore,
@@ -24,7 +24,7 @@ from .base import (
     ToolCall,
     Usage,
 )
-from .http import count
+from .http import count, retryable_status
 
 
 def usage_of(u: dict[str, Any]) -> Usage:
@@ -63,11 +63,39 @@ def usage_of(u: dict[str, Any]) -> Usage:
     )
 
 
+# error types that say the request itself was wrong: sending it again gives the same answer
+# (OpenAI's invalid_request_error; vLLM's and SGLang's exception names)
+_FINAL_ERROR_TYPES = frozenset({
+    "invalid_request_error", "badrequesterror", "notfounderror", "not_found_error",
+    "authentication_error", "authenticationerror", "permission_error",
+    "permissiondeniederror", "unprocessableentityerror"})
+
+
+def error_object(where: str, err: Any) -> ProviderError:
+    """The error for an error object in a response or a stream (`{"error": {...}}`): final
+    where it says the request was bad (a 4xx code other than those worth retrying, or such
+    a type: vLLM streams `{"type": "BadRequestError", "code": 400}` for a prompt over its
+    context), else retryable (an overload or a server error that broke off the answer)."""
+    msg = f"{where}: {str(err)[:200]}"
+    fields = err if isinstance(err, dict) else {}
+    code = fields.get("code")
+    try:
+        status = int(code) if isinstance(code, int | str) and not isinstance(code, bool) \
+            else None
+    except ValueError:
+        status = None
+    etype = str(fields.get("type") or "").lower()
+    if etype in _FINAL_ERROR_TYPES or (
+            status is not None and 400 <= status < 500 and not retryable_status(status, {})):
+        return ProviderError(msg)
+    return RetryableProviderError(msg)
+
+
 def parse_completion(data: dict[str, Any], path: str, e2e: float,
                      connect: float | None = None) -> GenerateResponse:
     """A non-streamed chat or text completion as a `GenerateResponse` (TTFT unknown: None)."""
     if data.get("error"):  # `"error": null` is no error (openai-python reads it so)
-        raise RetryableProviderError(f"{path}: error in response: {str(data['error'])[:200]}")
+        raise error_object(f"{path}: error in response", data["error"])
     choices = data.get("choices")
     if not isinstance(choices, list) or not choices:
         raise RetryableProviderError(f"{path}: response had no choices")
@@ -157,7 +185,7 @@ class _StreamAccumulator:
         if isinstance(chunk.get("usage"), dict):
             self.usage = chunk["usage"]
         if chunk.get("error"):  # Foundry Local sends `"error": null` in every chunk
-            raise RetryableProviderError(f"error event in stream: {str(chunk['error'])[:200]}")
+            raise error_object("error event in stream", chunk["error"])
         choices = chunk.get("choices")
         if not isinstance(choices, list):
             raise RetryableProviderError("stream chunk without a choices list")
