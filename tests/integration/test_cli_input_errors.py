@@ -198,3 +198,17 @@ def test_arch_refuses_a_size_that_is_not_positive(shootout_cmd, tmp_path, field,
     one_line_error(p, f"{path}: field {field!r} is {value}; it must be a positive integer")
     assert p.returncode == 2
     assert p.stdout == ""
+
+
+def test_chat_prompts_for_a_model_without_a_chat_template(shootout_cmd, tmp_path, data_dir):
+    """`--chat` on the embedded base model failed every item ("has no chat template"), and
+    the run told the user to rerun it to retry them, which could never help: the run stops
+    at the first item with one line."""
+    p = run_cli(shootout_cmd, "run", "-m", "local", "-b", "ifeval", "--chat", "--limit", "2",
+                "--store", str(tmp_path / "s.sqlite"), "--data-dir", str(data_dir),
+                timeout=300)
+    assert p.returncode not in (0, 70), p.stderr
+    lines = [x for x in p.stderr.splitlines() if x.strip() and " · ifeval " not in x]
+    assert len(lines) == 1 and lines[0].startswith("error: "), p.stderr  # after the progress
+    assert "has no chat template" in lines[0] and "--chat" in lines[0]
+    assert "rerun" not in lines[0]

@@ -32,7 +32,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import Field
 
-from ..errors import ConfigError, ProviderError
+from ..errors import CapabilityError, ConfigError, ProviderError
 from .base import (
     BaseProvider,
     Capabilities,
@@ -499,8 +499,14 @@ class LocalProvider(BaseProvider):
         """The chat prompt as llama.cpp's server renders it: the GGUF's own Jinja template
         (llama-cpp-python's Jinja2ChatFormatter, as its `create_chat_completion` and
         `llama_cpp.server` use), tokenized with special tokens; and the template's stops."""
-        if not self.is_chat or self._template is None:
-            raise ProviderError(f"{self.model_id} has no chat template; use text prompts")
+        # no item can be answered so: the run stops with this line (a per-item failure said
+        # "rerun to retry them", which could never help)
+        if self._template is None:
+            raise CapabilityError(f"{self.model_id} has no chat template: leave out --chat "
+                                  "(text prompts), or give a chat model")
+        if not self.is_chat:
+            raise CapabilityError(f"{self.model_id} is set to chat=false (text prompts only): "
+                                  "leave out --chat, or the chat=false setting")
         fmt = self._lib.llama_chat_format
         model = self._llm._model
         eos, bos = self._llm.token_eos(), self._llm.token_bos()
