@@ -137,3 +137,38 @@ def test_another_run_with_the_same_requests_is_served_from_the_cache(
     arc = [r for r in json.loads(second.stdout)["results"] if r["benchmark"] == "arc_easy"]
     assert arc and all(r["n"] == 25 for r in arc)
     assert _scores(first.stdout) == [r for r in _scores(second.stdout) if r[1] == "arc_easy"]
+
+
+def test_a_second_process_does_not_run_a_run_already_running(shootout_cmd, tmp_path,
+                                                              data_dir):
+    """The same `shootout run` command twice at once (two terminals, a retried CI job) was
+    accepted twice, and both sent every request not yet answered. The second is refused in
+    one line while the first is alive; once it is gone (killed outright here), the same
+    command resumes the run."""
+    store = tmp_path / "s.sqlite"
+    args = _args("", store, data_dir, "arc_easy")
+    with FakeOpenAIServer(ttft=0.2) as srv:
+        args[args.index("--base-url") + 1] = srv.base_url
+        first = subprocess.Popen([*shootout_cmd, *args], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE)
+        try:
+            deadline = time.time() + 60
+            while len(srv.requests) < 2 and time.time() < deadline:
+                time.sleep(0.01)
+            assert len(srv.requests) >= 2, "the first run did not start"
+            second = subprocess.run([*shootout_cmd, *args], capture_output=True, text=True,
+                                    timeout=120)
+            assert second.returncode == 2, second.stderr
+            lines = [x for x in second.stderr.splitlines() if x.strip()]
+            assert len(lines) == 1 and "is already running (process " in lines[0], second.stderr
+            assert f"process {first.pid} " in lines[0]
+            assert first.poll() is None, "the first run ended before the second started"
+        finally:
+            os.kill(first.pid, signal.SIGKILL)
+            first.wait()
+        sent = len(srv.requests)
+        done = subprocess.run([*shootout_cmd, *args], capture_output=True, text=True,
+                              timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["manifest"]["resumed"] is True
+        assert len(srv.requests) > sent

@@ -17,13 +17,13 @@ from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 from typing import Any
 
-from ..errors import StoreError
+from ..errors import ConfigError, StoreError
 from .browse import BrowseStore
 from .built import BuiltStore
 from .copying import CopyingStore
 from .decode import StoredResponses, fast_loads, lean_facts, sample_row
 from .files import BUSY_TIMEOUT, can_write, inspect_file, read_only
-from .owner import is_gone, this_process
+from .owner import is_alive, is_gone, this_process
 from .perf import PerfStore
 from .probes import ProbeStore
 from .rows import (
@@ -55,6 +55,21 @@ _OWNER = "run_owner:"  # meta key prefix: the process running a run (`store.owne
 
 def default_store_path() -> Path:
     return Path(os.environ.get("SHOOTOUT_STORE", ".shootout/results.sqlite"))
+
+
+class RunBusyError(ConfigError):
+    """The run is being run by another process, still alive, on this machine."""
+
+    def __init__(self, run_id: str, owner: str) -> None:
+        try:
+            pid = json.loads(owner).get("pid")
+        except (ValueError, AttributeError):
+            pid = None
+        super().__init__(
+            f"run {run_id} is already running (process {pid} on this machine): a second "
+            "process would send again every request it has not answered yet; wait for it to "
+            "end (`shootout runs` lists it), or stop it first")
+        self.run_id = run_id
 
 
 class Store(ProbeStore, PerfStore, BuiltStore, BrowseStore, CopyingStore):
@@ -171,22 +186,32 @@ class Store(ProbeStore, PerfStore, BuiltStore, BrowseStore, CopyingStore):
 
     # -- runs -----------------------------------------------------------------------------
     def upsert_run(self, run_id: str, spec: dict[str, Any], status: str = "running") -> bool:
-        """Create the run if new; return True if it already existed (a resume)."""
+        """Create the run if new; return True if it already existed (a resume). Starting to
+        run it ("running") is refused while another process that is certainly alive runs it
+        (`RunBusyError`): both would send every request not yet answered."""
         now = time.time()
-        cur = self._db.execute(
-            "INSERT OR IGNORE INTO runs (run_id, created_at, updated_at, status, spec_json) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (run_id, now, now, status, json.dumps(spec, sort_keys=True)),
-        )
-        if status == "running":  # who runs it: see `store.owner`
-            self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)",
-                             (_OWNER + run_id, this_process()))
-        if cur.rowcount == 0:
-            self._db.execute(
-                "UPDATE runs SET status=?, updated_at=? WHERE run_id=?", (status, now, run_id)
+        with nullcontext(self._db) if self._db.in_transaction else self._transaction() as db:
+            if status == "running":  # who runs it: see `store.owner`
+                me = this_process()
+                row = db.execute("SELECT r.status, m.value FROM runs r LEFT JOIN meta m "
+                                 "ON m.key = ? WHERE r.run_id = ?",
+                                 (_OWNER + run_id, run_id)).fetchone()
+                if row is not None and row[0] == "running" and row[1] not in (None, me) \
+                        and is_alive(row[1]):
+                    raise RunBusyError(run_id, row[1])
+            cur = db.execute(
+                "INSERT OR IGNORE INTO runs (run_id, created_at, updated_at, status, spec_json) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (run_id, now, now, status, json.dumps(spec, sort_keys=True)),
             )
-            return True
-        return False
+            if status == "running":
+                db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (_OWNER + run_id, me))
+            if cur.rowcount == 0:
+                db.execute(
+                    "UPDATE runs SET status=?, updated_at=? WHERE run_id=?", (status, now, run_id)
+                )
+                return True
+            return False
 
     def _live_status(self, run_id: str, status: str) -> str:
         """The run's status, where a "running" run's process is certainly gone (killed
