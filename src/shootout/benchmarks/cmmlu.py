@@ -11,9 +11,11 @@ looks for quoted option text. The data is CC BY-NC-SA 4.0: non-commercial.
 Overall score: `acc` is the reference's, the mean of the 67 subject accuracies
 (`get_results` in src/mp_utils.py: `np.mean(list(all_acc.values()))`), with the stratified
 standard error of `shootout.analysis.stratified`. `acc_item_mean`, the accuracy over all
-questions, is reported beside it: it is what lm-evaluation-harness's `cmmlu` group reports
-(`weight_by_size: true` in lm_eval/tasks/cmmlu/_cmmlu.yaml), so the two numbers are not
-interchangeable when comparing with published figures.
+questions, is reported beside it: it is averaged as lm-evaluation-harness's `cmmlu` group
+averages (`weight_by_size: true` in lm_eval/tasks/cmmlu/_cmmlu.yaml), but it is not lm-eval's
+figure: lm-eval's prompt is another (no "题目：", "答案：" rather than "答案是："), it scores
+" A" with a leading space, and it runs 0-shot by default. Compare with the CMMLU paper's
+figures, not with lm-eval's `cmmlu`.
 """
 
 from __future__ import annotations

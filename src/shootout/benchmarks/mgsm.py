@@ -7,8 +7,10 @@ question ("Question: …", "问题：…") and, on the next line, its step-by-st
 line; the item as "{question cue} {question}\\n{answer cue}" ("问题：{question}" in zh,
 "問題：{question}" in ja, as their exemplars write it); greedy generation until the question
 cue, "</s>" or "<|im_end|>". The eight exemplars come in the paper's order for every item
-(lm-eval's config has no few-shot setting: run with `--num_fewshot 8` it draws them in a
-random order per item).
+(lm-eval's config has no few-shot setting, so its default `mgsm_native_cot_<lang>` run is
+0-shot, which `--fewshot 0` reproduces here; run with `--num_fewshot 8` it draws the
+exemplars in a random order per item). Put a default shootout score beside an lm-eval one
+only where both are 8-shot.
 
 Scores, as lm-eval's two filters of `mgsm_native_cot_<lang>` give them: `acc` is its
 "flexible-extract", the last number-like run of the response (regex
