@@ -68,3 +68,14 @@ def marked_urls(value: Any) -> Iterator[str]:
     elif isinstance(value, list):
         for v in value:
             yield from marked_urls(v)
+
+
+_URL_IN_TEXT = re.compile(r"https?://[^\s'\"<>()\[\]{},]+")
+
+
+def hide_credentials(text: str) -> str:
+    """`text` with every URL in it as `stored_url` keeps it: the user info and secret query
+    values of a base URL never reach a message, a log line or a stored error."""
+    if "://" not in text:
+        return text
+    return _URL_IN_TEXT.sub(lambda m: stored_url(m.group(0)), text)

@@ -131,3 +131,21 @@ def test_url_credentials_are_nowhere(shootout_cmd, tmp_path, data_dir):
     haystacks += [p.read_bytes().decode("latin-1") for p in tmp_path.rglob("*") if p.is_file()]
     assert not [h for h in haystacks if PASSWORD in h or basic in h]
     assert "bob" not in store.read_bytes().decode("latin-1")  # the user name is not kept either
+
+
+def test_url_credentials_are_not_in_the_error_lines(shootout_cmd, tmp_path, data_dir):
+    """An endpoint that cannot be reached was named in the error line with its password
+    (`cannot reach http://bob:PASSWORD@127.0.0.1:1/v1`), by `run` and by `perf`, and a key
+    in the query the same way."""
+    dead = "127.0.0.1:1/v1"
+    outs = []
+    for url in (f"http://bob:{PASSWORD}@{dead}", f"http://{dead}?api_key={PASSWORD}"):
+        for cmd in (["run", "-m", "openai:fake-model", "--base-url", url, "-b", "arc_easy",
+                     "--limit", "2", "--data-dir", str(data_dir)],
+                    ["perf", "-m", "fake-model", "--base-url", url, "-n", "2"]):
+            p = subprocess.run([*shootout_cmd, *cmd, "--store", str(tmp_path / "s.sqlite")],
+                               capture_output=True, text=True, timeout=120)
+            assert p.returncode != 0 and "127.0.0.1:1" in p.stderr, p.stderr
+            outs.append(p.stdout + p.stderr)
+    assert not [o for o in outs if PASSWORD in o], outs
+    assert all("credentials-not-stored" in o for o in outs), outs

@@ -326,7 +326,9 @@ def _format(e: BaseException) -> str:
 
 
 def _fail(message: str, code: int) -> None:
-    print(f"error: {message}", file=sys.stderr)
+    from ..urls import hide_credentials  # no URL's credentials in the line, whatever raised
+
+    print(f"error: {hide_credentials(message)}", file=sys.stderr)
     sys.exit(code)
 
 

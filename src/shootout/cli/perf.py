@@ -25,6 +25,7 @@ from ..perf.tokens import ServerTokenizer
 from ..providers.base import GenerateRequest
 from ..providers.openai import OpenAIProvider
 from ..store.sqlite import Store, default_store_path
+from ..urls import stored_url
 from .console import set_interrupt_note, stdout_console
 
 LEGEND = (
@@ -228,10 +229,12 @@ async def _warm_up(provider: OpenAIProvider, request: GenerateRequest) -> None:
             return
         except RetryableProviderError as e:
             if attempt == 2:
-                raise ProviderError(f"{provider.base_url}: warm-up request failed: {e}") from e
+                raise ProviderError(f"{stored_url(provider.base_url)}: warm-up request "
+                                    f"failed: {e}") from e
             await asyncio.sleep(0.5 * (attempt + 1))
         except ProviderError as e:
-            raise ProviderError(f"{provider.base_url}: warm-up request failed: {e}") from e
+            raise ProviderError(f"{stored_url(provider.base_url)}: warm-up request "
+                                f"failed: {e}") from e
 
 
 async def _prompts(

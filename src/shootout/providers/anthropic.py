@@ -175,7 +175,7 @@ class AnthropicProvider(BaseProvider):
         resp = await self.http.get(f"/models/{self.model}")
         if resp.status_code in (401, 403):
             raise ProviderError(
-                f"{self.base_url} refused the credentials (HTTP {resp.status_code}); "
+                f"{self.http.shown_url} refused the credentials (HTTP {resp.status_code}); "
                 f"check ${self.options.api_key_env}"
             )
 

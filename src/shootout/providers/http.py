@@ -30,6 +30,7 @@ from ..errors import (
     RejectedRequestError,
     RetryableProviderError,
 )
+from ..urls import stored_url
 from .base import GenerateResponse
 from .sse import sse_events as sse_events  # the parser lived here; its importers find it
 
@@ -192,6 +193,8 @@ class HTTPClient:
         if bad := base_url_problem(base_url):
             raise ConfigError(f"--base-url {bad}")
         self.base_url = base_url.rstrip("/")
+        # the base URL as messages and stored errors show it: without its credentials
+        self.shown_url = stored_url(self.base_url)
         all_headers = {"Content-Type": "application/json", **(headers or {})}
         key = os.environ.get(api_key_env) if api_key_env else None
         if api_key_env and not key:
@@ -287,7 +290,7 @@ class HTTPClient:
             return await self.client.get(self.base_url + path, timeout=timeout)
         except httpx.TransportError as e:
             raise EndpointUnreachableError(
-                f"cannot reach {self.base_url}: {transport_reason(e)}"
+                f"cannot reach {self.shown_url}: {transport_reason(e)}"
             ) from e
 
     async def post_json(

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..errors import CapabilityError, ProviderError, RetryableProviderError
 from ..scoring.text import estimate_tokens
+from ..urls import stored_url
 from .base import (
     ContinuationScore,
     GenerateRequest,
@@ -329,7 +330,7 @@ def echo_score(data: dict[str, Any], start: int, end: int, base_url: str
         token_lps, tops = lp["token_logprobs"], lp.get("top_logprobs") or []
     except (KeyError, IndexError, TypeError) as e:
         raise CapabilityError(
-            f"{base_url} returned no prompt logprobs (echo unsupported?); "
+            f"{stored_url(base_url)} returned no prompt logprobs (echo unsupported?); "
             "score this model generatively"
         ) from e
     try:
