@@ -334,8 +334,9 @@ def _expand_suites(entries: list[Any]) -> list[Any]:
     two suites share comes once."""
     from .benchmarks import SUITES
 
-    def name(e: Any) -> Any:
-        return e.get("name") if isinstance(e, dict) else None
+    def name(e: Any) -> str | None:  # another type is refused by the model's validation
+        n = e.get("name") if isinstance(e, dict) else None
+        return n if isinstance(n, str) else None
 
     explicit = {name(e) for e in entries if name(e) not in SUITES}
     out: list[Any] = []

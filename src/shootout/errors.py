@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ShootoutError(Exception):
     """Base class: an error the user can act on, shown as one line."""
@@ -97,3 +99,14 @@ class BudgetError(ShootoutError):
     cap (docs/budget.md)."""
 
     exit_code = 7
+
+
+def cannot_write(path: Any, e: OSError) -> ConfigError:
+    """The one-line error for an output that could not be written: a folder on its way that
+    is a file says so (mkdir's "File exists", or "Not a directory", names neither)."""
+    import os
+    from pathlib import Path
+
+    file = next((p for p in Path(path).parents if os.path.isfile(p)), None)  # never raises
+    why = f"{file} is a file, not a folder" if file is not None else (e.strerror or str(e))
+    return ConfigError(f"cannot write {path}: {why}")

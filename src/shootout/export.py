@@ -8,6 +8,7 @@ an interrupted export leaves no half file under the name asked for.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -18,7 +19,7 @@ from typing import IO, Any
 
 from .benchmarks import Benchmark, Doc, find_benchmark_class
 from .data.files import DataDir, resolve_data_dir
-from .errors import ConfigError, DataError
+from .errors import ConfigError, DataError, cannot_write
 from .store import SampleRow, Store
 
 FORMATS = ("jsonl", "csv", "parquet")
@@ -166,9 +167,10 @@ def write_export(rows: Iterable[dict[str, Any]], fmt: str, out: str) -> int:
                 n = _write_text(rows, fmt, f)
         os.replace(tmp, path)
     except OSError as e:
-        raise ConfigError(f"cannot write {path}: {e.strerror}") from None
+        raise cannot_write(path, e) from None
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # none where its folder could not be made
+            tmp.unlink(missing_ok=True)
     return n
 
 

@@ -212,3 +212,41 @@ def test_chat_prompts_for_a_model_without_a_chat_template(shootout_cmd, tmp_path
     assert len(lines) == 1 and lines[0].startswith("error: "), p.stderr  # after the progress
     assert "has no chat template" in lines[0] and "--chat" in lines[0]
     assert "rerun" not in lines[0]
+
+
+def test_a_benchmark_name_that_is_not_text(shootout_cmd, tmp_path):
+    """`name: [arc_easy, hellaswag]` was an internal error (unhashable type: 'list')."""
+    for name in ("[arc_easy, hellaswag]", "{a: 1}"):
+        cfg = tmp_path / "run.yaml"
+        cfg.write_text(f"models: [openai:m]\nbenchmarks: [{{name: {name}}}]\n",
+                       encoding="utf-8")
+        p = run_cli(shootout_cmd, "run", "-c", str(cfg), "--store", str(tmp_path / "s.db"))
+        one_line_error(p, "benchmarks.0.name", "valid string")
+        assert p.returncode == 2
+
+
+def test_a_pull_folder_that_cannot_be_one(shootout_cmd, tmp_path):
+    """A file as --cache-dir (or $SHOOTOUT_CACHE), or a file on its way, was an internal
+    error (FileExistsError, NotADirectoryError)."""
+    file = tmp_path / "e.jsonl"
+    file.write_text("{}\n", encoding="utf-8")
+    for folder, why in ((file, "is a file, not a folder"), (file / "sub", "Not a directory")):
+        p = run_cli(shootout_cmd, "data", "pull", "arc_easy", "--cache-dir", str(folder))
+        one_line_error(p, f"cannot pull into {folder}", why)
+        assert p.returncode == 3
+    p = run_cli(shootout_cmd, "data", "pull", "arc_easy",
+                env_extra={"SHOOTOUT_CACHE": str(file)})
+    one_line_error(p, "is a file, not a folder")
+
+
+def test_an_export_whose_folder_is_a_file(shootout_cmd, tmp_path, store):
+    """`export -o FILE/x.csv` was an internal error (NotADirectoryError on its .partial)."""
+    from shootout.report.sample_data import RUN_ID
+
+    file = tmp_path / "e.jsonl"
+    file.write_text("{}\n", encoding="utf-8")
+    for name in ("x.csv", "x.jsonl"):
+        p = run_cli(shootout_cmd, "export", RUN_ID, "-o", str(file / name), "--store",
+                    str(store))
+        one_line_error(p, f"cannot write {file / name}", f"{file} is a file, not a folder")
+        assert p.returncode == 2

@@ -51,7 +51,7 @@ def pull_command(
         raise DataError(f"no pull source for {', '.join(no_source)} (a plug-in's data): put its "
                         f"files under --data-dir or ${ENV_VAR}")
     _check_mirror(mirror)
-    root = cache_dir(cache)
+    root = _usable_folder(cache_dir(cache))
     files = table.select(p for prefixes in wanted.values() for p in prefixes)
     err = Console(stderr=True, markup=False)
     fetcher = Fetcher(mirror)
@@ -76,6 +76,18 @@ def pull_command(
     print(f"{len(result.got)} file(s) downloaded ({_mb(sum(got.values()))}), "
           f"{len(result.present)} already there and verified, in {root}")
     _fail_if_incomplete(result.failed, result.unsourced, result.offline)
+
+
+def _usable_folder(root: Path) -> Path:
+    """The pull's folder, made where missing; one line where it cannot be (a file, a file
+    on its path, a place that cannot be written)."""
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except FileExistsError as e:
+        raise DataError(f"cannot pull into {root}: it is a file, not a folder") from e
+    except OSError as e:
+        raise DataError(f"cannot pull into {root}: {e.strerror or e}") from e
+    return root
 
 
 def _check_mirror(mirror: str | None) -> None:

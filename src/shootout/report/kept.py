@@ -28,7 +28,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -39,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from ..analysis.fingerprint import own_benchmarks, results_fingerprint
-from ..errors import ConfigError
+from ..errors import ConfigError, cannot_write
 from ..frozen import gc_paused
 from ..store import Store
 from .optional import arch_of
@@ -239,10 +238,7 @@ def _write(path: Path, data: str | bytes) -> None:
         else:
             path.write_text(data, encoding="utf-8")
     except OSError as e:
-        # a folder on the way that is a file: mkdir says "File exists", which names neither
-        file = next((p for p in path.parents if os.path.isfile(p)), None)  # never raises
-        why = f"{file} is a file, not a folder" if file is not None else e.strerror
-        raise ConfigError(f"cannot write {path}: {why}") from None
+        raise cannot_write(path, e) from None
 
 
 def build_and_render(db: Store, ctx: Context | None, run_ids: list[str], opts: Options,
