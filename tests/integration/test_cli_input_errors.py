@@ -250,3 +250,37 @@ def test_an_export_whose_folder_is_a_file(shootout_cmd, tmp_path, store):
                     str(store))
         one_line_error(p, f"cannot write {file / name}", f"{file} is a file, not a folder")
         assert p.returncode == 2
+
+
+def test_a_model_whose_every_request_failed_is_named_in_the_results(shootout_cmd, tmp_path,
+                                                                    data_dir):
+    """A model whose every sample failed had no row in `shootout results` (table or JSON):
+    it dropped out as if it had not been run. It is now named, with its error."""
+    import json
+
+    from shootout.testing import FakeOpenAIServer
+
+    def refuse(body):
+        if "fail" in body.get("model", ""):
+            return {"error": {"message": "The model does not exist", "code": "model_not_found"}}
+        return None
+
+    store = str(tmp_path / "s.db")
+    with FakeOpenAIServer(reject_fn=refuse) as srv:
+        p = run_cli(shootout_cmd, "run", "-m", "ok=openai:fake-model", "-m",
+                    "bad=openai:fail-model", "--base-url", srv.base_url, "-b", "arc_easy",
+                    "--limit", "2", "--data-dir", str(data_dir), "--no-progress", "--json",
+                    "--store", store)
+    assert p.returncode == 1, p.stderr
+    run_id = json.loads(p.stdout)["run_id"]
+    for extra in ((), ("--rebuild",)):  # built now, and kept
+        data = json.loads(run_cli(shootout_cmd, "results", run_id, "--json", "--store", store,
+                                  *extra).stdout)
+        assert {r["model_name"] for r in data["results"]} == {"ok"}
+        [cell] = data["unanswered"]
+        assert (cell["model_name"], cell["benchmark"], cell["n_failed"]) == ("bad", "arc_easy", 2)
+        assert "The model does not exist" in cell["error"]
+    table = run_cli(shootout_cmd, "results", run_id, "--store", store)
+    assert table.returncode == 0, table.stderr
+    assert "no score for bad on arc_easy: all 2 items failed (most common: HTTP 400" \
+        in " ".join(table.stdout.split())

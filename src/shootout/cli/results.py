@@ -82,6 +82,7 @@ def results_payload(db: Store, run_id: str, *, rebuild: bool = False) -> dict[st
 
         # a large run is built in several processes, a share of its models each
         data = payload(summary_results(db, run_id) or build_results(db, [run_id]).runs[0])
+    data["unanswered"] = unanswered(db, run_id)
     text = json.dumps(data, ensure_ascii=False)
     # kept only where it reads back as built (a dict with number keys would not)
     if own_benchmarks({r["benchmark"] for r in data["results"]}
@@ -89,6 +90,15 @@ def results_payload(db: Store, run_id: str, *, rebuild: bool = False) -> dict[st
             and json.loads(text) == data:
         db.put_built(run_id, fingerprint, revision, text)
     return data
+
+
+def unanswered(db: Store, run_id: str) -> list[dict[str, Any]]:
+    """Each model x benchmark that has no score because none of its samples was answered
+    (every request failed): named with its items and its most common error, so that a model
+    whose requests all failed does not just drop out of the results."""
+    specs = specs_by_name((db.get_run(run_id) or {}).get("spec") or {})
+    return [{"model": specs.get(m, m), "model_name": m, "benchmark": b, "n_attempted": n,
+             "n_failed": n, "error": e} for m, b, n, e in db.unanswered(run_id)]
 
 
 def payload(res: RunResults) -> dict[str, Any]:
@@ -129,6 +139,9 @@ def emit_results(db: Store, run_id: str, *, json_out: bool, rebuild: bool = Fals
     if any(r.get("n_failed") for r in data["results"]):
         console.print("failed = wrong: the score with every failed sample counted as a wrong "
                       "answer, over all attempted items (n in brackets).")
+    for cell in data.get("unanswered") or ():  # (a build kept by an older shootout: none)
+        console.print(f"no score for {cell['model_name']} on {cell['benchmark']}: all "
+                      f"{cell['n_attempted']} items failed (most common: {cell['error']})")
     for line in prefix_cache_lines(data):
         console.print(line)
     if data.get("efficiency"):

@@ -412,6 +412,19 @@ class Store(ProbeStore, PerfStore, BuiltStore, BrowseStore, CopyingStore):
         ).fetchone()
         return int(row[0])
 
+    def unanswered(self, run_id: str) -> list[tuple[str, str, int, str]]:
+        """(model, benchmark, items, most common error) of each model x benchmark of a run
+        in which no sample was answered: it has no score, and is said to have none."""
+        answered = ", ".join("?" * len(ANSWERED))
+        rows = self._db.execute(
+            "SELECT s.model, s.benchmark, COUNT(DISTINCT s.item_id), (SELECT e.error FROM "
+            "samples e WHERE e.run_id = s.run_id AND e.model = s.model AND e.benchmark = "
+            "s.benchmark GROUP BY e.error ORDER BY COUNT(*) DESC, e.error LIMIT 1) "
+            f"FROM samples s WHERE s.run_id = ? GROUP BY s.model, s.benchmark "
+            f"HAVING SUM(s.status IN ({answered})) = 0 ORDER BY s.model, s.benchmark",
+            (run_id, *ANSWERED))
+        return [(str(m), str(b), int(n), str(e or "no error stored")) for m, b, n, e in rows]
+
     def failure_reasons(self, run_id: str, limit: int = 3) -> list[tuple[str, str, int]]:
         """(model, error, samples) of a run's failed samples, the most common first."""
         return [(str(m), str(e or "no error stored"), int(n)) for m, e, n in self._db.execute(
