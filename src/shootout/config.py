@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -17,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from . import yamlfile
 from .errors import ConfigError, not_utf8
 from .settings import Settings
 
@@ -111,6 +113,20 @@ class ModelConfig(Settings):
         except ConfigError as e:  # pydantic attaches the location to ValueErrors only
             raise ValueError(str(e)) from None
         return v.strip()
+
+    @field_validator("name")
+    @classmethod
+    def _name_form(cls, v: str | None) -> str | None:
+        """A name is a table's cell and a report's heading: not blank, and no control
+        characters (a newline split table rows, an escape sequence reached the terminal)."""
+        if v is None:
+            return v
+        if not v.strip():
+            raise ValueError("a model's name must not be blank")
+        if bad := next((c for c in v if unicodedata.category(c) == "Cc"), None):
+            raise ValueError(f"a model's name must not hold control characters ({bad!r} in "
+                             f"{v!r})")
+        return v
 
     @model_validator(mode="after")
     def _provider_options(self) -> ModelConfig:
@@ -360,7 +376,7 @@ def load_config_file(path: Path) -> dict[str, Any]:
     except UnicodeDecodeError as e:
         raise not_utf8(path, e) from None
     try:
-        data = yaml.safe_load(text)
+        data = yamlfile.load(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)

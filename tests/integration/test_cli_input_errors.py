@@ -284,3 +284,30 @@ def test_a_model_whose_every_request_failed_is_named_in_the_results(shootout_cmd
     assert table.returncode == 0, table.stderr
     assert "no score for bad on arc_easy: all 2 items failed (most common: HTTP 400" \
         in " ".join(table.stdout.split())
+
+
+def test_a_key_given_twice_in_a_configuration(shootout_cmd, tmp_path):
+    """YAML keeps the last of two equal keys: `limit: 2` ... `limit: 500` planned 500 items,
+    and a second `models:` replaced the first, without a word."""
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text("models: [openai:m]\nbenchmarks: [arc_easy]\nlimit: 2\nlimit: 500\n",
+                   encoding="utf-8")
+    p = run_cli(shootout_cmd, "run", "-c", str(cfg), "--dry-run",
+                "--store", str(tmp_path / "s.db"))
+    one_line_error(p, f"{cfg}:4:", "'limit' is given twice")
+    assert p.returncode == 2
+
+
+@pytest.mark.parametrize(("name", "needle"), [
+    ('"x\\ny"', "control characters ('\\n'"), ('"\\e[31mRED\\e[0m"', "control characters"),
+    ('"   "', "must not be blank")])
+def test_a_model_name_that_cannot_be_shown(shootout_cmd, tmp_path, name, needle):
+    """A newline in a model's name split the table's rows, an escape sequence reached the
+    terminal, and a blank name gave a blank model column."""
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text(f"models: [{{spec: 'openai:m', name: {name}}}]\nbenchmarks: [arc_easy]\n",
+                   encoding="utf-8")
+    p = run_cli(shootout_cmd, "run", "-c", str(cfg), "--dry-run",
+                "--store", str(tmp_path / "s.db"))
+    one_line_error(p, "models.0.name", needle)
+    assert p.returncode == 2

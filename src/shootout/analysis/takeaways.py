@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from .. import yamlfile
 from ..errors import ConfigError, not_utf8
 from ..scores import Score
 from .compare import MddNote, PairTest, cell_se
@@ -222,7 +223,7 @@ def load_profiles(path: Path | str | None = None) -> list[Profile]:
         except UnicodeDecodeError as e:
             raise not_utf8(where, e) from None
     try:
-        data = yaml.safe_load(text)
+        data = yamlfile.load(text)
     except yaml.YAMLError as e:
         raise ConfigError(f"{where}: not valid YAML ({_one_line(str(e))})") from None
     profiles = data.get("profiles") if isinstance(data, dict) else None

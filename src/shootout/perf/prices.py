@@ -25,6 +25,7 @@ from urllib.parse import urlparse
 
 import yaml
 
+from .. import yamlfile
 from ..errors import ConfigError, not_utf8
 
 SHIPPED = Path(__file__).with_name("prices.yaml")
@@ -104,7 +105,7 @@ class PriceTable:
 def load_table(path: Path | str) -> PriceTable:
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yamlfile.load(path.read_text(encoding="utf-8"))
     except OSError as e:
         raise ConfigError(f"cannot read price table {path}: {e.strerror}") from e
     except UnicodeDecodeError as e:
