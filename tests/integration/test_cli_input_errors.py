@@ -139,6 +139,9 @@ def test_failed_samples_say_the_most_common_error(shootout_cmd, tmp_path, data_d
     assert "3 samples failed after retries" in line[0]
     assert "(most common: 3 × m: HTTP 400 from /v1/chat/completions: " in line[0], line[0]
     assert "Incorrect API key provided" in line[0]
+    # a refusal of the request as sent: rerunning alone cannot help, and the line says so
+    assert "the same requests would fail again: change what the error names, then rerun" \
+        in line[0]
 
 
 def test_a_refused_key_names_its_variable(tmp_path):

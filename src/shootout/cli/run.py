@@ -297,11 +297,30 @@ def _execute(cfg: RunConfig, db: Store, data_dir: str | None, *, progress: bool,
         raise BudgetError(stop_message(run_id, run["manifest"].get("budget") or {}).replace(
             f"--resume {run_id}", f"--resume {resume_args(run_id, db.path)}"))
     if failed := db.count_failed(run_id):
+        again = f"rerun the same command (or --resume {resume_args(run_id, db.path)})"
         raise PartialResultsError(
             f"{failed} samples failed after retries and are left out of the scores"
             f"{_why_failed(cfg, db, run_id)}; "
-            f"rerun the same command (or --resume {resume_args(run_id, db.path)}) to retry them"
-        )
+            + (f"the same requests would fail again: change what the error names, then "
+               f"{again} to retry them" if _would_fail_again(db, run_id)
+               else f"{again} to retry them"))
+
+
+def _would_fail_again(db: Store, run_id: str) -> bool:
+    """Whether the most common failure is one that a rerun sends to the same answer: the
+    endpoint refused the request as sent (a 4xx not worth retrying: a bad parameter, a model
+    that does not exist, a refused key), or a local model's context cannot hold it."""
+    import re
+
+    from ..providers.http import retryable_status
+
+    reasons = db.failure_reasons(run_id, limit=1)
+    if not reasons:
+        return False
+    error = reasons[0][1]
+    status = re.search(r"\bHTTP (4\d\d)\b", error)
+    return bool(status and not retryable_status(int(status.group(1)), {})) \
+        or "exceeds n_ctx" in error
 
 
 def _why_failed(cfg: RunConfig, db: Store, run_id: str) -> str:
