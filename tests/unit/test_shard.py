@@ -217,6 +217,18 @@ def test_shards_of_different_configurations_are_refused_naming_the_key(tmp_path)
                             {"models": [{"spec": "x"}]}) == ("models.0.n_ctx", 1, None)
 
 
+def test_shards_of_other_benchmark_lists_name_the_benchmark():
+    """Lists of different lengths were shown whole and cut at 60 characters, so the two
+    sides of "differ in benchmarks (... vs ...)" read the same."""
+    from shootout.runner.merge import _show
+
+    arc, gsm = {"name": "arc_easy", "limit": None}, {"name": "gsm8k", "limit": None}
+    key, a, b = first_difference({"benchmarks": [arc, gsm]}, {"benchmarks": [arc]})
+    assert (key, _show(a), _show(b)) == ("benchmarks.1", "'gsm8k'", "not set")
+    key, a, b = first_difference({"benchmarks": [arc]}, {"benchmarks": [gsm]})
+    assert (key, _show(a), _show(b)) == ("benchmarks.0.name", "'arc_easy'", "'gsm8k'")
+
+
 def test_other_splits_and_repeated_shards_are_refused(tmp_path):
     halves = shards(tmp_path, n=2, prefix="half")
     thirds = shards(tmp_path)

@@ -137,14 +137,19 @@ def first_difference(a: Any, b: Any, path: str = "") -> tuple[str, Any, Any]:
         for k in sorted(set(a) | set(b)):
             if a.get(k) != b.get(k):
                 return first_difference(a.get(k), b.get(k), f"{path}.{k}" if path else str(k))
-    elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+    elif isinstance(a, list) and isinstance(b, list):  # the first entry that differs, or
+        for i in range(max(len(a), len(b))):  # that one of them lacks
+            x, y = (a[i] if i < len(a) else None), (b[i] if i < len(b) else None)
             if x != y:
+                if x is None or y is None:
+                    return (f"{path}.{i}" if path else str(i)), x, y
                 return first_difference(x, y, f"{path}.{i}" if path else str(i))
     return path, a, b
 
 
 def _show(value: Any) -> str:
+    if isinstance(value, dict) and isinstance(value.get("name"), str):  # a benchmark's entry
+        return f"{value['name']!r}"
     text = "not set" if value is None else repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
