@@ -184,3 +184,17 @@ def test_costs_from_estimated_token_counts_are_marked(tmp_path, capsys):
     assert any("guessed" in ln and "~" in ln for ln in lines), out
     assert not any("told" in ln and "~" in ln for ln in lines), out
     assert "~ estimated: the server reported no token usage" in " ".join(out.split())
+
+
+def test_a_local_endpoint_given_by_openai_base_url_costs_nothing(monkeypatch):
+    """The same local server was free with --base-url and priced at OpenAI's list price
+    ($1.97 for a dry run of o1) when given by $OPENAI_BASE_URL, the endpoint the provider
+    then uses."""
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    listed = resolve_price("o1", "openai:o1")
+    assert listed.origin == "library" and listed.input_per_m
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:8000/v1")
+    assert resolve_price("o1", "openai:o1").origin == "local"
+    assert resolve_price("o1", "openai:o1", "http://127.0.0.1:8000/v1").origin == "local"
+    monkeypatch.setenv("OPENAI_BASE_URL", "https://proxy.example.com/v1")  # not local
+    assert resolve_price("o1", "openai:o1").origin != "local"

@@ -6,7 +6,8 @@ Resolution for one model, first match wins field by field over the next:
   2. the model's `price:` in the run configuration (ModelConfig.price)
   3. the table row of the API model id (`openai:gpt-4o-mini` -> `gpt-4o-mini`; a dated
      snapshot id such as `gpt-4o-mini-2024-07-18` falls back to `gpt-4o-mini`)
-  4. local models (spec `local`, `gguf:...`, or an endpoint on a loopback host): zero
+  4. local models (spec `local`, `gguf:...`, or an endpoint on a loopback host, given by
+     `base_url` or for `openai:` by $OPENAI_BASE_URL): zero
   5. the `genai-prices` library, where installed (`price_library`)
   6. otherwise no price: costs are None, never guessed; the source says why.
 """
@@ -194,6 +195,10 @@ def resolve_price(
 ) -> Price:
     """The price of one model (see the module docstring for the order)."""
     spec = spec or name
+    if not base_url and spec.partition(":")[0] == "openai":
+        # the endpoint the OpenAI provider uses where none is given (a local server given
+        # this way costs nothing too)
+        base_url = os.environ.get("OPENAI_BASE_URL") or None
     table = table or default_table()
     base = table.lookup(api_model_id(spec)) or table.lookup(name)
     unknown = "not in the price table"
