@@ -314,3 +314,18 @@ def test_a_model_name_that_cannot_be_shown(shootout_cmd, tmp_path, name, needle)
                 "--store", str(tmp_path / "s.db"))
     one_line_error(p, "models.0.name", needle)
     assert p.returncode == 2
+
+
+def test_missing_data_that_cannot_be_pulled_says_so(shootout_cmd, tmp_path):
+    """Missing PIQA data told the user to run `shootout data pull piqa`, which then said it
+    has no public source: the line now says where the files can come from."""
+    empty = tmp_path / "data"
+    empty.mkdir()
+    p = run_cli(shootout_cmd, "run", "-m", "openai:m", "--base-url", "http://127.0.0.1:1/v1",
+                "-b", "piqa", "--limit", "1", "--data-dir", str(empty),
+                "--store", str(tmp_path / "s.db"))
+    line = one_line_error(p, "piqa/", "no public source", "SHOOTOUT_DATA")
+    assert "data pull" not in line
+    listed = run_cli(shootout_cmd, "data", "list", "--data-dir", str(empty))
+    row = next(x for x in listed.stdout.splitlines() if " piqa " in x)
+    assert "data pull" not in row and "no public source" in row

@@ -172,11 +172,13 @@ def _status(name: str, files: list[FileSource], root: Path, verdicts: dict[str, 
     if differs:
         return Text.assemble((f"{len(differs)} differ from the shipped sums", "red"),
                              f", e.g. {differs[0].path}")
+    # rebuilt files have no public source: pulling cannot get them
+    how = (f"`shootout data pull {name}`" if any(f.source is not None for f in missing)
+           else "no public source: point SHOOTOUT_DATA at a copy")
     if missing and len(missing) == len(files):
-        return Text(f"not present: `shootout data pull {name}`")
+        return Text(f"not present: {how}")
     if missing:
-        return Text.assemble((f"{len(missing)} missing", "yellow"),
-                             f": `shootout data pull {name}`")
+        return Text.assemble((f"{len(missing)} missing", "yellow"), f": {how}")
     return Text("present, verified", style="green")
 
 

@@ -102,7 +102,13 @@ class DataDir:
     def _how_to_pull(self, relative: str, *, again: bool = False) -> str:
         from .sources import catalog
 
-        command = f"shootout data pull {catalog().owner_of(relative)}"
+        table = catalog()
+        files = table.select([relative, relative.rstrip("/") + "/"])
+        if files and all(f.source is None for f in files):  # rebuilt: nothing to pull
+            return ("it has no public source shootout can fetch (rebuilt: see SOURCES.md of "
+                    "shared/data); point SHOOTOUT_DATA (or --data-dir) at a copy laid out "
+                    "like shared/data (docs/data.md)")
+        command = f"shootout data pull {table.owner_of(relative)}"
         if self.root is not None and not is_default_cache(self.root):
             command += f" --cache-dir {self.root}"
         verb = "to fetch it again" if again else "to download it"
