@@ -25,6 +25,7 @@ part of the run id.
 from __future__ import annotations
 
 import asyncio
+import math
 import sys
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -184,7 +185,10 @@ class Budget:
 def usd(x: float) -> str:
     """Dollars as the cap's messages write them: cents ($5.27), or the figures that a sum
     under a dollar needs ($0.005, $0.0094), so that a small cap is not shown as $0.00."""
-    return f"{x:,.2f}" if x >= 1 or round(x, 2) == x else f"{x:.2g}"
+    if x >= 1 or round(x, 2) == x or x <= 0:
+        return f"{x:,.2f}"
+    digits = 1 - math.floor(math.log10(x))  # two significant figures, never 9.1e-05
+    return f"{x:.{digits}f}".rstrip("0").rstrip(".")
 
 
 def usd_apart(want: float, cap: float) -> tuple[str, str]:
@@ -289,8 +293,11 @@ def _refuse_over(budget: Budget, left: Mapping[str, tuple[float, float]]) -> Non
         want = budget.spent[model] + left[model][0]
         if want > cap:
             want_s, cap_s = usd_apart(want, cap)
+            # a model's own cap is its `max_cost:` entry; --max-cost caps the run's total only
             raise BudgetError(f"{model}: the expected cost ${want_s} is over its max_cost "
-                              f"${cap_s}; {how}")
+                              f"${cap_s}; raise the model's max_cost: in the configuration "
+                              "(--max-cost caps the run's total, not a model's) or run fewer "
+                              "items")
     if budget.total is not None:
         want = sum(budget.spent.values()) + sum(e for e, _ in left.values())
         if want > budget.total:
