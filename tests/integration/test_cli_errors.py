@@ -150,3 +150,17 @@ def test_help_works(shootout_cmd):
     assert "run" in p.stdout and "results" in p.stdout
 
 
+
+
+def test_debug_keeps_the_exit_code_and_the_line(shootout_cmd, tmp_path):
+    """With --debug every failure exited 1 (a usage error is 2, a store error 5...), and the
+    one-line message was gone: a script that reads the code saw another failure."""
+    bad_store = tmp_path / "not.sqlite"
+    bad_store.write_text("not a database\n", encoding="utf-8")
+    for args, code in ((["run", "--bogus-flag"], 2),
+                       (["runs", "--store", str(bad_store)], 5)):
+        plain = run_cli(shootout_cmd, *args)
+        debug = run_cli(shootout_cmd, "--debug", *args)
+        assert plain.returncode == debug.returncode == code, (plain.stderr, debug.stderr)
+        assert "Traceback" in debug.stderr
+        assert debug.stderr.strip().splitlines()[-1] == plain.stderr.strip().splitlines()[-1]

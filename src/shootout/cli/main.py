@@ -243,8 +243,12 @@ def main(argv: list[str] | None = None) -> None:
     except _ABORTS:  # before Exception: typer's Abort is a RuntimeError
         _interrupted()
     except Exception as e:
-        if debug:
+        if debug and not _as_program:  # called from Python: the exception itself
             raise
+        if debug:  # the traceback, then the same line and exit code as without --debug
+            import traceback
+
+            traceback.print_exc()
         _report(e, args)
     # non-standalone typer returns the code of an Exit raised in a command (Ctrl-C is
     # Exit(130)) rather than raising it; a command's own return value is None
