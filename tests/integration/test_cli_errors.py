@@ -164,3 +164,19 @@ def test_debug_keeps_the_exit_code_and_the_line(shootout_cmd, tmp_path):
         assert plain.returncode == debug.returncode == code, (plain.stderr, debug.stderr)
         assert "Traceback" in debug.stderr
         assert debug.stderr.strip().splitlines()[-1] == plain.stderr.strip().splitlines()[-1]
+
+
+def test_a_truncated_store_is_not_called_empty(shootout_cmd, tmp_path):
+    """A store cut short (a full disk, a copy that stopped) was "not a shootout results store
+    (it is empty)" to `runs`, `results`, `report` and `export`."""
+    from shootout.report.sample_data import build_sample_store
+
+    path = tmp_path / "s.sqlite"
+    build_sample_store(path).close()
+    with path.open("r+b") as f:
+        f.truncate(20_000)
+    for args in (["runs"], ["results"], ["export", "r-x", "-o", str(tmp_path / "x.jsonl")]):
+        p = run_cli(shootout_cmd, *args, "--store", str(path))
+        assert p.returncode == 5, p.stderr
+        assert f"cannot read results store {path}: database disk image is malformed" \
+            in p.stderr, p.stderr

@@ -149,6 +149,8 @@ class Store(ProbeStore, PerfStore, BuiltStore, BrowseStore, CopyingStore):
         media) is opened read-only, and what the command would keep in it is not kept."""
         path = Path(path)
         kind, reason = inspect_file(path)
+        if kind == "unknown":  # a damaged (truncated) store is not an empty one
+            raise StoreError(f"cannot read results store {path}: {reason}")
         if kind != "store":
             why = reason if kind == "foreign" else "it is empty"
             raise StoreError(f"{path} is not a shootout results store ({why})")
