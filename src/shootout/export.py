@@ -41,7 +41,7 @@ def export_rows(db: Store, run_id: str, *, gold: bool = True,
     once per benchmark: memory grows with the data sets, not with the run)."""
     run = db.get_run(run_id)
     if run is None:  # checked now, before any file is opened
-        raise ConfigError(f"no run {run_id!r} in {db.path}")
+        raise db.unknown_run(run_id)
     return _rows(db, run_id, _Golds(run["spec"] or {}, data_dir) if gold else None,
                  run["manifest"] or {})
 

@@ -268,3 +268,20 @@ def test_an_interrupt_keeps_the_levels_measured(tmp_path):
     listed = subprocess.run([sys.executable, "-m", "shootout", "runs", "--store", str(store),
                              "--json"], capture_output=True, text=True, timeout=60)
     assert [r["status"] for r in json.loads(listed.stdout)["runs"]] == ["interrupted"]
+
+
+def test_a_load_test_id_given_where_a_run_is_expected_says_what_it_is(tmp_path):
+    """`shootout runs` lists load tests beside runs; `export`, `run --resume` and `rescore`
+    of such an id said only "no run"."""
+    store = tmp_path / "p.sqlite"
+    with FakeOpenAIServer() as srv:
+        p = _perf("-m", "fake-model", "--base-url", srv.base_url, "-n", "2", "--store",
+                  str(store), "--json")
+    assert p.returncode == 0, p.stderr
+    perf_id = json.loads(p.stdout)["perf_id"]
+    for args in (["export", perf_id, "-o", str(tmp_path / "x.jsonl")],
+                 ["run", "--resume", perf_id], ["rescore", perf_id]):
+        q = subprocess.run([sys.executable, "-m", "shootout", *args, "--store", str(store)],
+                           capture_output=True, text=True, timeout=120)
+        assert q.returncode == 2, q.stderr
+        assert f"(a load test: shootout results {perf_id} shows it)" in q.stderr, q.stderr

@@ -86,6 +86,8 @@ def build_results(
         with gc_paused():
             record = store.read_run(run_id)
             if record is None:
+                if run_id.startswith("mon-") or store.get_perf(run_id) is not None:
+                    raise store.unknown_run(run_id)  # a monitor or load test: says which
                 recent = sorted(store.list_runs(), key=lambda r: r["updated_at"], reverse=True)
                 known = ", ".join(r["run_id"] for r in recent[:5]) or "none"
                 raise ConfigError(f"unknown run id {run_id!r} in {store.path} "

@@ -12,7 +12,6 @@ from rich.text import Text
 
 from ..analysis.fingerprint import own_benchmarks, results_fingerprint
 from ..analysis.formatting import ci, json_safe, money_cli, num, pct
-from ..errors import ConfigError
 from ..frozen import gc_paused
 from ..naming import specs_by_name
 from ..perf.prices import price_label
@@ -68,9 +67,7 @@ def results_payload(db: Store, run_id: str, *, rebuild: bool = False) -> dict[st
     now whatever is kept)."""
     if (run := db.get_run(run_id)) is None:
         # `shootout runs` lists monitors too: their figures are the monitor's summary
-        hint = (f" (a monitor's probes: shootout monitor {run_id} --summary)"
-                if run_id.startswith("mon-") else "")
-        raise ConfigError(f"no run {run_id!r} in {db.path}{hint}")
+        raise db.unknown_run(run_id)
     fingerprint, revision = results_fingerprint(), db.revision(run_id)
     if not rebuild and (kept := db.get_built(run_id, fingerprint, revision)) is not None:
         # the status as read now (a store that cannot be written keeps a killed run's

@@ -522,7 +522,7 @@ def check_config_file(cfg: RunConfig, source: str) -> None:
 def _resumed_config(db: Store, run_id: str) -> RunConfig:
     run = db.get_run(run_id)
     if run is None:
-        raise ConfigError(f"no run {run_id!r} in {db.path}")
+        raise db.unknown_run(run_id)
     from ..urls import marked_urls
 
     if marked := next(marked_urls(run["spec"]), None):

@@ -75,7 +75,7 @@ def rescore_run(db: Store, run_id: str, benchmarks: Sequence[str] | None = None,
     changed."""
     run = db.get_run(run_id)
     if run is None:
-        raise ConfigError(f"no run {run_id!r} in {db.path}")
+        raise db.unknown_run(run_id)
     cfg = validate_config(run["spec"], f"stored run {run_id}")
     names, only = _chosen(cfg, benchmarks)
     data = DataDir(resolve_data_dir(data_dir))

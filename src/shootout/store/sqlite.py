@@ -289,6 +289,16 @@ class Store(ProbeStore, PerfStore, BuiltStore, BrowseStore, CopyingStore):
                 db.execute("DELETE FROM runs WHERE run_id=?", (run_id,))
                 db.execute("DELETE FROM meta WHERE key=?", (_OWNER + run_id,))
 
+    def unknown_run(self, run_id: str) -> ConfigError:
+        """The error for a run id this store has no run of, saying what it is where `shootout
+        runs` lists it as something else (a monitor, a load test)."""
+        hint = ""
+        if run_id.startswith("mon-"):
+            hint = f" (a monitor's probes: shootout monitor {run_id} --summary)"
+        elif self.get_perf(run_id) is not None:
+            hint = f" (a load test: shootout results {run_id} shows it)"
+        return ConfigError(f"no run {run_id!r} in {self.path}{hint}")
+
     def count_samples(self, run_id: str) -> int:
         """How many samples a run has (from the index: no sample is read)."""
         row = self._db.execute("SELECT COUNT(*) FROM samples WHERE run_id=?", (run_id,)).fetchone()

@@ -17,7 +17,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse, urlsplit
 
 from ..benchmarks import find_benchmark_class
-from ..errors import ConfigError
 from ..export import sample_row
 from ..store import SampleRow, Store
 from ..store.browse import BrowsedSample
@@ -98,7 +97,7 @@ def _brief(s: BrowsedSample) -> dict[str, Any]:
 def make_server(db: Store, run_id: str, report_html: str, port: int = 0) -> HTTPServer:
     """The server, bound to 127.0.0.1:`port` (0: any free port); `serve_forever` runs it."""
     if db.get_run(run_id) is None:
-        raise ConfigError(f"no run {run_id!r} in {db.path}")
+        raise db.unknown_run(run_id)
     index = SampleIndex(db, run_id)
     page = PAGE.read_text(encoding="utf-8").replace("{{ run_id }}", run_id).replace(
         "{{ page_size }}", str(PAGE_SIZE))
