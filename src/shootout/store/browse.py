@@ -14,7 +14,11 @@ import json
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+from ..errors import ConfigError
+from .rows import ANSWERED
 
 
 @dataclass(frozen=True)
@@ -66,9 +70,38 @@ _COLUMNS = "model, benchmark, item_id, repeat, status, metric, value, extracted,
 
 
 class BrowseStore:
-    """Mixed into `Store`: the SQL of `shootout view`'s sample browser."""
+    """Mixed into `Store`: the SQL of `shootout view`'s sample browser, and of what the
+    results and errors say of a run's unanswered cells and of an id that is not a run's."""
 
     _db: sqlite3.Connection
+    path: Path
+
+    def get_perf(self, perf_id: str) -> dict[str, Any] | None:
+        raise NotImplementedError  # `PerfStore.get_perf`
+
+    def unknown_run(self, run_id: str) -> ConfigError:
+        """The error for a run id this store has no run of, saying what it is where `shootout
+        runs` lists it as something else (a monitor, a load test)."""
+        hint = ""
+        if run_id.startswith("mon-"):
+            hint = f" (a monitor's probes: shootout monitor {run_id} --summary)"
+        elif self.get_perf(run_id) is not None:
+            hint = f" (a load test: shootout results {run_id} shows it)"
+        return ConfigError(f"no run {run_id!r} in {self.path}{hint}")
+
+    def unanswered(self, run_id: str) -> list[tuple[str, str, int, str]]:
+        """(model, benchmark, items, most common error) of each model x benchmark of a run
+        in which no sample was answered: it has no score, and is said to have none."""
+        answered = ", ".join("?" * len(ANSWERED))
+        rows = self._db.execute(
+            "SELECT s.model, s.benchmark, COUNT(DISTINCT s.item_id), (SELECT e.error FROM "
+            "samples e WHERE e.run_id = s.run_id AND e.model = s.model AND e.benchmark = "
+            "s.benchmark GROUP BY e.error ORDER BY COUNT(*) DESC, e.error LIMIT 1) "
+            f"FROM samples s WHERE s.run_id = ? GROUP BY s.model, s.benchmark "
+            f"HAVING SUM(s.status IN ({answered})) = 0 ORDER BY s.model, s.benchmark",
+            (run_id, *ANSWERED))
+        return [(str(m), str(b), int(n), str(e or "no error stored")) for m, b, n, e in rows]
+
 
     def sample_has_metric(self, run_id: str, benchmark: str, metric: str) -> bool:
         """Whether the benchmark's first answered sample in the run stored `metric` (a

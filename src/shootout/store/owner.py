@@ -17,6 +17,8 @@ import os
 import socket
 from typing import Any
 
+from ..errors import ConfigError
+
 
 def _boot_id() -> str | None:
     try:
@@ -97,3 +99,18 @@ def is_alive(record: str | None) -> bool:
     if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0 or start is None:
         return False
     return _start_ticks(pid) == start
+
+
+class RunBusyError(ConfigError):
+    """The run is being run by another process, still alive, on this machine."""
+
+    def __init__(self, run_id: str, owner: str) -> None:
+        try:
+            pid = json.loads(owner).get("pid")
+        except (ValueError, AttributeError):
+            pid = None
+        super().__init__(
+            f"run {run_id} is already running (process {pid} on this machine): a second "
+            "process would send again every request it has not answered yet; wait for it to "
+            "end (`shootout runs` lists it), or stop it first")
+        self.run_id = run_id

@@ -17,13 +17,13 @@ from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, StoreError
+from ..errors import StoreError
 from .browse import BrowseStore
 from .built import BuiltStore
 from .copying import CopyingStore
 from .decode import StoredResponses, fast_loads, lean_facts, sample_row
 from .files import BUSY_TIMEOUT, can_write, inspect_file, read_only
-from .owner import is_alive, is_gone, this_process
+from .owner import RunBusyError, is_alive, is_gone, this_process
 from .perf import PerfStore
 from .probes import ProbeStore
 from .rows import (
@@ -55,21 +55,6 @@ _OWNER = "run_owner:"  # meta key prefix: the process running a run (`store.owne
 
 def default_store_path() -> Path:
     return Path(os.environ.get("SHOOTOUT_STORE", ".shootout/results.sqlite"))
-
-
-class RunBusyError(ConfigError):
-    """The run is being run by another process, still alive, on this machine."""
-
-    def __init__(self, run_id: str, owner: str) -> None:
-        try:
-            pid = json.loads(owner).get("pid")
-        except (ValueError, AttributeError):
-            pid = None
-        super().__init__(
-            f"run {run_id} is already running (process {pid} on this machine): a second "
-            "process would send again every request it has not answered yet; wait for it to "
-            "end (`shootout runs` lists it), or stop it first")
-        self.run_id = run_id
 
 
 class Store(ProbeStore, PerfStore, BuiltStore, BrowseStore, CopyingStore):
@@ -289,16 +274,6 @@ class Store(ProbeStore, PerfStore, BuiltStore, BrowseStore, CopyingStore):
                 db.execute("DELETE FROM runs WHERE run_id=?", (run_id,))
                 db.execute("DELETE FROM meta WHERE key=?", (_OWNER + run_id,))
 
-    def unknown_run(self, run_id: str) -> ConfigError:
-        """The error for a run id this store has no run of, saying what it is where `shootout
-        runs` lists it as something else (a monitor, a load test)."""
-        hint = ""
-        if run_id.startswith("mon-"):
-            hint = f" (a monitor's probes: shootout monitor {run_id} --summary)"
-        elif self.get_perf(run_id) is not None:
-            hint = f" (a load test: shootout results {run_id} shows it)"
-        return ConfigError(f"no run {run_id!r} in {self.path}{hint}")
-
     def count_samples(self, run_id: str) -> int:
         """How many samples a run has (from the index: no sample is read)."""
         row = self._db.execute("SELECT COUNT(*) FROM samples WHERE run_id=?", (run_id,)).fetchone()
@@ -423,19 +398,6 @@ class Store(ProbeStore, PerfStore, BuiltStore, BrowseStore, CopyingStore):
             (run_id,),
         ).fetchone()
         return int(row[0])
-
-    def unanswered(self, run_id: str) -> list[tuple[str, str, int, str]]:
-        """(model, benchmark, items, most common error) of each model x benchmark of a run
-        in which no sample was answered: it has no score, and is said to have none."""
-        answered = ", ".join("?" * len(ANSWERED))
-        rows = self._db.execute(
-            "SELECT s.model, s.benchmark, COUNT(DISTINCT s.item_id), (SELECT e.error FROM "
-            "samples e WHERE e.run_id = s.run_id AND e.model = s.model AND e.benchmark = "
-            "s.benchmark GROUP BY e.error ORDER BY COUNT(*) DESC, e.error LIMIT 1) "
-            f"FROM samples s WHERE s.run_id = ? GROUP BY s.model, s.benchmark "
-            f"HAVING SUM(s.status IN ({answered})) = 0 ORDER BY s.model, s.benchmark",
-            (run_id, *ANSWERED))
-        return [(str(m), str(b), int(n), str(e or "no error stored")) for m, b, n, e in rows]
 
     def failure_reasons(self, run_id: str, limit: int = 3) -> list[tuple[str, str, int]]:
         """(model, error, samples) of a run's failed samples, the most common first."""
