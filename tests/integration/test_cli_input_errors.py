@@ -287,6 +287,11 @@ def test_a_model_whose_every_request_failed_is_named_in_the_results(shootout_cmd
     assert table.returncode == 0, table.stderr
     assert "no score for bad on arc_easy: all 2 items failed (most common: HTTP 400" \
         in " ".join(table.stdout.split())
+    md = tmp_path / "r.md"
+    report = run_cli(shootout_cmd, "report", run_id, "--store", store, "--md", str(md))
+    assert report.returncode == 0, report.stderr
+    assert "Note — bad · arc_easy: no score: all 2 items failed after retries (most common: " \
+        "HTTP 400" in md.read_text(encoding="utf-8")
 
 
 def test_a_key_given_twice_in_a_configuration(shootout_cmd, tmp_path):

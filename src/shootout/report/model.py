@@ -65,6 +65,8 @@ class ReportData:
     # per-item statistics of cells whose metric is not an item mean (corpus BLEU/chrF, pass@k,
     # a subject average)
     statistics: dict[Key, ItemStatistic] = field(default_factory=dict)
+    # cells in which no sample was answered (every request failed): (items, commonest error)
+    unanswered: dict[Key, tuple[int, str]] = field(default_factory=dict)
 
     @property
     def labels(self) -> list[str]:
@@ -84,7 +86,11 @@ def load_report_data(
         raise ConfigError("no run given")
     # a large run: built in shares, its samples read when a section asks (`report.split`)
     results, figures = report_results(store, run_ids)
-    return report_data(results, models, figures)
+    data = report_data(results, models, figures)
+    label = {(m.run_id, m.model): m.label for m in data.models}
+    unanswered = {(label[(run_id, m)], b): (n, error) for run_id in dict.fromkeys(run_ids)
+                  for m, b, n, error in store.unanswered(run_id) if (run_id, m) in label}
+    return replace(data, unanswered=unanswered) if unanswered else data
 
 
 def report_data(results: Results, models: list[str] | None = None,

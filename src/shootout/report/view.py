@@ -76,6 +76,11 @@ def results(report: Report) -> dict[str, Any]:
         for m in d.labels:
             c = d.cells.get((m, b.name))
             if c is None:
+                if (m, b.name) in d.unanswered:  # every request failed: said, not just "–"
+                    n, error = d.unanswered[(m, b.name)]
+                    error = error if len(error) <= 160 else error[:159] + "…"
+                    notes.append(f"{m} · {b.name}: no score: all {n} items failed after "
+                                 f"retries (most common: {error})")
                 row.append(cell("–"))
                 continue
             best = marks is not None and m in marks.tops()
