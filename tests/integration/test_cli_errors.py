@@ -180,3 +180,15 @@ def test_a_truncated_store_is_not_called_empty(shootout_cmd, tmp_path):
         assert p.returncode == 5, p.stderr
         assert f"cannot read results store {path}: database disk image is malformed" \
             in p.stderr, p.stderr
+
+
+def test_a_store_whose_folder_is_a_file_says_so(shootout_cmd, tmp_path):
+    """`--store FILE/r.sqlite` said "cannot create results store …: File exists", which
+    names neither the file nor the folder."""
+    file = tmp_path / "e.jsonl"
+    file.write_text("{}\n", encoding="utf-8")
+    p = run_cli(shootout_cmd, "run", "-m", "openai:m", "--base-url", "http://127.0.0.1:1/v1",
+                "-b", "arc_easy", "--limit", "1", "--store", str(file / "r.sqlite"))
+    assert p.returncode == 5, p.stderr
+    assert f"cannot create results store {file / 'r.sqlite'}: {file} is a file, not a folder" \
+        in p.stderr, p.stderr
