@@ -465,8 +465,7 @@ class LocalProvider(BaseProvider):
                     f"prompt of {n_prompt} tokens + {s.max_tokens} exceeds n_ctx={self.n_ctx}"
                 )
             self._llm.n_tokens = cached  # llama-cpp-python reuses no more than this
-            self._exact = min(self._exact, cached)
-            self._aligned = cached
+            self._exact, self._aligned = 0, cached
             text, times, finish = [], [], None
             try:
                 for chunk in self._llm.create_completion(prompt=prompt_tokens, **kwargs):
@@ -482,8 +481,10 @@ class LocalProvider(BaseProvider):
             e2e = time.perf_counter() - t0
             # the prompt's whole micro-batches from `cached` on were computed as its single
             # pass computes them; its last, partial one and the generated tokens' one-row
-            # batches were not
-            self._exact = self._aligned = n_prompt // UBATCH * UBATCH
+            # batches were not. The log-likelihood path's promise (`_exact`, rows that may sit
+            # in other micro-batches than a generation's) is not extended: it starts afresh.
+            self._aligned = n_prompt // UBATCH * UBATCH
+            self._exact = 0
         out = "".join(text)
         n_out = len(self.tokenize(out, add_bos=False)) if out else 0
         return GenerateResponse(
