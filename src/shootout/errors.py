@@ -101,12 +101,16 @@ class BudgetError(ShootoutError):
     exit_code = 7
 
 
-def cannot_write(path: Any, e: OSError) -> ConfigError:
-    """The one-line error for an output that could not be written: a folder on its way that
-    is a file says so (mkdir's "File exists", or "Not a directory", names neither)."""
+def why_not_made(path: Any, e: OSError) -> str:
+    """Why a file could not be made at `path`: a folder on its way that is a file, named
+    (mkdir's "File exists", or "Not a directory", names neither), else the system's reason."""
     import os
     from pathlib import Path
 
     file = next((p for p in Path(path).parents if os.path.isfile(p)), None)  # never raises
-    why = f"{file} is a file, not a folder" if file is not None else (e.strerror or str(e))
-    return ConfigError(f"cannot write {path}: {why}")
+    return f"{file} is a file, not a folder" if file is not None else (e.strerror or str(e))
+
+
+def cannot_write(path: Any, e: OSError) -> ConfigError:
+    """The one-line error for an output that could not be written."""
+    return ConfigError(f"cannot write {path}: {why_not_made(path, e)}")

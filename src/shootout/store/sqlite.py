@@ -17,7 +17,7 @@ from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 from typing import Any
 
-from ..errors import StoreError
+from ..errors import StoreError, why_not_made
 from .browse import BrowseStore
 from .built import BuiltStore
 from .copying import CopyingStore
@@ -73,10 +73,9 @@ class Store(ProbeStore, PerfStore, BuiltStore, BrowseStore, CopyingStore):
             self._initialise()
         except sqlite3.DatabaseError as e:
             raise StoreError(f"cannot open results store {self.path}: {e}") from e
-        except OSError as e:  # a folder on its way that is a file: mkdir said "File exists"
-            file = next((p for p in self.path.parents if p.is_file()), None)
-            why = f"{file} is a file, not a folder" if file is not None else e.strerror
-            raise StoreError(f"cannot create results store {self.path}: {why}") from e
+        except OSError as e:
+            raise StoreError(f"cannot create results store {self.path}: "
+                             f"{why_not_made(self.path, e)}") from e
 
     def _initialise(self) -> None:
         """WAL mode, then the schema and its migrations in one write transaction.
