@@ -137,3 +137,21 @@ def test_charts_of_throughput_and_ttft(stored, tmp_path, capsys):
     _out(capsys, "report", eval_id, perf_id, "--store", store, "--md", str(md))
     assert (tmp_path / "r_files" / "load-throughput-chart.png").stat().st_size > 1000
     assert "r_files/load-ttft-chart.png" in md.read_text(encoding="utf-8")
+
+
+def test_a_load_test_alone_says_what_shows_it(tmp_path, capsys):
+    """A store with a load test and no evaluation run: `report ID` names what shows the load
+    test (it said only "no runs"), one line, exit 2."""
+    store = str(tmp_path / "s.sqlite")
+    with FakeOpenAIServer(ttft=0.001, itl=0.0005, fill_max_tokens=True) as srv:
+        main(["perf", "--base-url", srv.base_url, "--model", "fm", "--concurrency", "1",
+              "--requests", "2", "--output-tokens", "3", "--input-tokens", "10",
+              "--store", store, "--json"])
+    capsys.readouterr()
+    perf_id = Store(store).list_perf()[0]["perf_id"]
+    with pytest.raises(SystemExit) as e:
+        main(["report", perf_id, "--store", store])
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "no evaluation run" in err and f"`shootout results {perf_id}`" in err

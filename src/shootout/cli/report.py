@@ -58,12 +58,23 @@ def report_command(
     monitor_ids = [i for i in given if db.get_run(i) is None and db.get_monitor(i) is not None]
     ids, perf_ids = split_ids(db, [i for i in given if i not in monitor_ids])
     perf = load_perf(db, perf_ids)
+    if not ids and (perf_ids or monitor_ids) and db.latest_run_id(scored=True) is None:
+        raise _only_extras(db, perf_ids, monitor_ids)
     runs = ids or [latest_run(db, scored=True)]  # a dry run since has nothing to report
     opts = Options(models=_split(models, "--models"), profiles=profiles, items_pair=_pair(items),
                    route_within=route_within)
     out = Outputs(md=md, html=html, charts=not no_charts, max_items=max_items)
     emit(report_payload(db, runs, opts, out, perf, monitor_ids, rebuild=rebuild,
                         on_build=lambda n: building_note("the report", n)), out)
+
+
+def _only_extras(db: Store, perf_ids: list[str], monitor_ids: list[str]) -> ConfigError:
+    """A report given only load-test or monitor ids, in a store with no evaluation run: what
+    each of them is shown by instead (a report is of a run; they are sections of it)."""
+    shown = [f"`shootout results {i}` shows load test {i}" for i in perf_ids] + \
+        [f"`shootout monitor --summary {i}` shows monitor {i}" for i in monitor_ids]
+    return ConfigError(f"no evaluation run in {db.path} to report on (a load test or monitor "
+                       f"is a section of a run's report); {'; '.join(shown)}")
 
 
 def split_ids(db: Store, given: list[str]) -> tuple[list[str], list[str]]:
