@@ -296,6 +296,19 @@ def test_defect12_no_model_is_marked_best_on_fewer_items() -> None:
     assert row_marks("x", ["A", "B", "C"], cells, []).best == "A"
 
 
+def test_an_exact_tie_on_fewer_items_is_not_shared_best() -> None:
+    """A model scored on fewer items that ties the top score exactly is not bold with it,
+    whichever comes first in model order (it was when it came second)."""
+    cells = {("A", "x"): _sc("A", "x", "acc", 0.8333, 0.04, 0.7, 0.9, 60),
+             ("B", "x"): _sc("B", "x", "acc", 0.8333, 0.05, 0.7, 0.9, 30),
+             ("C", "x"): _sc("C", "x", "acc", 0.70, 0.06, 0.6, 0.80, 60)}
+    for order in (["A", "B", "C"], ["B", "A", "C"], ["C", "A", "B"]):
+        marks = row_marks("x", order, cells, [])
+        assert marks.best is None and not marks.joint and not marks.tops(), order
+        assert marks.note.startswith("B has the highest score but on fewer items (n=30; ")
+        assert "A n=60" in marks.note and "C n=60" in marks.note
+
+
 def test_defect12_a_significant_gap_on_fewer_items_is_not_a_win() -> None:
     # A failed on the last 10 items (all of which B got right): on the 40 shared items A is
     # ahead and significantly so, but A was scored on fewer items than B

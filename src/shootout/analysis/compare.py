@@ -131,6 +131,10 @@ def compare_pair(
         # detect is set by the SE of their differences, not by each row's whole SE
         if not r.n == a.n == b.n and math.isfinite(r.se) and r.se > 0:
             mdd = _mdd(r.se, 0.0, alpha, 0.0)
+        if not (math.isfinite(r.se) and r.se > 0):
+            # every shared item differs by the same amount (identical answers): the spread
+            # of the differences, and so what the test could detect, cannot be estimated
+            mdd = math.nan
         return PairTest(
             **base, method=PAIRED, n=r.n, score_a=r.mean_a, score_b=r.mean_b,
             diff=r.mean_diff, se=r.se, ci_low=r.ci_low, ci_high=r.ci_high, p_value=r.p_value,
@@ -286,6 +290,12 @@ def row_marks(
     if not present:
         return RowMarks(benchmark, None, frozenset(), frozenset())
     best = max(present, key=lambda m: (cells[(m, benchmark)].score, -present.index(m)))
+    top = cells[(best, benchmark)].score
+    # every model with the top score (an exact tie): none is best over a model scored on
+    # more items, whichever comes first in model order
+    tops = [m for m in present if math.isclose(cells[(m, benchmark)].score, top, rel_tol=0.0,
+                                               abs_tol=1e-12)]
+    best = min(tops, key=lambda m: (cells[(m, benchmark)].n, present.index(m)))
     n_best = cells[(best, benchmark)].n
     more = [m for m in present if cells[(m, benchmark)].n > n_best]
     if more:
@@ -295,17 +305,13 @@ def row_marks(
                              f"{others}): no model is marked best")
     ties: set[str] = set()
     sep: set[str] = set()
-    joint: set[str] = set()
-    top = cells[(best, benchmark)].score
+    tied_top = set(tops) - {best}
     for m in present:
-        if m == best:
-            continue
-        if math.isclose(cells[(m, benchmark)].score, top, rel_tol=0.0, abs_tol=1e-12):
-            joint.add(m)
+        if m == best or m in tied_top:
             continue
         t = find_test(tests, best, m, benchmark)
         (sep if t is not None and t.significant else ties).add(m)
-    return RowMarks(benchmark, best, frozenset(ties), frozenset(sep), joint=frozenset(joint))
+    return RowMarks(benchmark, best, frozenset(ties), frozenset(sep), joint=frozenset(tied_top))
 
 
 @dataclass(frozen=True)

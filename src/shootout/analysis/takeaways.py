@@ -31,7 +31,7 @@ import yaml
 from .. import yamlfile
 from ..errors import ConfigError, not_utf8
 from ..scores import Score
-from .compare import MddNote, PairTest, cell_se
+from .compare import PAIRED, MddNote, PairTest, cell_se
 from .formatting import pct, pval
 from .stats import holm, z_quantile, z_test
 
@@ -164,6 +164,10 @@ def _pair_sentence(a: str, b: str, ts: list[PairTest], mdd_sorted: list[float]) 
         parts.append(who + "; ".join(_diff_phrase(t) for t in trail))
     if fewer:
         parts.append("no lead is claimed on " + "; ".join(_fewer_phrase(t) for t in fewer))
+    if not parts and all(t.method == PAIRED and t.diff == 0 and not math.isfinite(t.mdd)
+                         for t in ts):
+        return (f"{a} vs {b}: the same score on every item both were scored on, on all "
+                f"{len(ts)} benchmark{'s' if len(ts) != 1 else ''}: no difference to test.")
     if not parts:
         big = max(ts, key=lambda t: abs(t.diff))
         mdd = ""
@@ -447,6 +451,16 @@ def use_cases(rankings: Sequence[Ranking]) -> list[Takeaway]:
                                 "is recommended on this comparison."))
             continue
         head = f"For {rk.profile.name}, {top.model} ranks first (score {top.score:.3f}"
+        shared = [r for r in tied if math.isclose(r.score, top.score, rel_tol=0.0,
+                                                   abs_tol=5e-13)]
+        if shared:  # an exact tie: the first in model order is not ahead of the others
+            names = [top.model, *(r.model for r in shared)]
+            head = (f"For {rk.profile.name}, {', '.join(names[:-1])} and {names[-1]} share "
+                    f"the top score ({top.score:.3f}")
+            tied = [r for r in tied if r not in shared]
+            if not tied:
+                out.append(Takeaway("use cases", head + ")."))
+                continue
         if len(rk.rows) == 1:
             out.append(Takeaway("use cases", head + ", the only model ranked)."))
         elif tied:
