@@ -56,3 +56,22 @@ def test_an_exact_tie_at_the_top_of_a_profile_is_shared(ident, capsys):
         if "kimi-clone" in ln:
             assert "kimi-k2 and kimi-clone share the top score" in ln, ln
             assert "ranks first" not in ln, ln
+
+
+def test_a_model_with_no_score_does_not_unrank_the_others(tmp_path, capsys):
+    """Every request of one model failed: the others are still ranked for each use case (no
+    profile was ranked: no domain had "every model's" score), and the report says which
+    model is left out."""
+    path = tmp_path / "fail.sqlite"
+    build_sample_store(path).close()
+    db = sqlite3.connect(path)
+    db.execute("UPDATE samples SET status='failed', metrics_json='{}', extracted=NULL, "
+               "response_key=NULL, error='HTTP 401' WHERE model='mixtral-8x7b'")
+    db.commit()
+    db.close()
+    md = _report(capsys, path)
+    ranked = [ln for ln in md.splitlines() if ln.lstrip("- ").startswith("For ")
+              and ("ranks first" in ln or "share the top score" in ln)]
+    assert ranked, md
+    assert all("mixtral-8x7b" not in ln for ln in ranked)
+    assert "Left out (no score on any benchmark): mixtral-8x7b." in md

@@ -132,8 +132,16 @@ def _rank(profs: list[Profile], labels: list[str], fine: dict[str, dict[str, Dom
     key = _latency_key(costs, labels)
     lat = _latency(costs, labels)
     lat_se = latency_score_se({m: data.latency.get(m, {}).get(key) or [] for m in lat})
-    return [rank_profile(p, labels, fine, cost or None, lat or None, lat_se or None)
-            for p in profs]
+    # a model with no score at all (every request failed) is left out of the rankings, and
+    # said to be: kept in, it left every domain without "every model's" score
+    scored = [m for m in labels if fine.get(m)]
+    unscored = [m for m in labels if m not in scored]
+    out = [rank_profile(p, scored, fine, cost or None, lat or None, lat_se or None)
+           for p in profs]
+    if not unscored:
+        return out
+    note = f"left out (no score on any benchmark): {', '.join(unscored)}"
+    return [replace(r, notes=(*r.notes, note)) for r in out]
 
 
 def _latency_key(costs: dict[str, dict[str, Any]], labels: list[str]) -> str:
