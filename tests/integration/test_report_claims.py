@@ -4,6 +4,7 @@ store (`report.sample_data`) edited in SQL, and rendered as a user runs it."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -45,6 +46,10 @@ def test_identical_models_are_not_given_a_detectable_difference(ident, capsys):
     assert "below about 0.0 points" not in md
     line = next(ln for ln in md.splitlines() if "kimi-k2 vs kimi-clone:" in ln)
     assert "the same score on every item both were scored on" in line, line
+    section = md.split("### kimi-k2 vs kimi-clone", 1)[1].split("###", 1)[0]
+    rows = [ln for ln in section.splitlines() if ln.endswith("| paired t |")]
+    mdd = [ln.split("|")[-3].strip() for ln in rows]
+    assert rows and all(m not in ("0.0", "–") and float(m) > 5 for m in mdd), rows
 
 
 def test_an_exact_tie_at_the_top_of_a_profile_is_shared(ident, capsys):
@@ -75,3 +80,39 @@ def test_a_model_with_no_score_does_not_unrank_the_others(tmp_path, capsys):
     assert ranked, md
     assert all("mixtral-8x7b" not in ln for ln in ranked)
     assert "Left out (no score on any benchmark): mixtral-8x7b." in md
+
+
+def test_costs_are_compared_on_the_benchmarks_every_model_has(tmp_path, capsys):
+    """mixtral's generative requests all failed: its cost per point (and per item, which a
+    profile's cost score uses) was over its 5 cheap benchmarks against the others' 7, a
+    6.13x ratio where 3.29x is right. Recomputed here from the benchmark rows of the
+    results JSON, on the 5 benchmarks all three were scored on."""
+    path = tmp_path / "partial.sqlite"
+    build_sample_store(path).close()
+    db = sqlite3.connect(path)
+    db.execute("UPDATE samples SET status='failed', metrics_json='{}', extracted=NULL, "
+               "response_key=NULL, detail_json='{}', error='HTTP 400' "
+               "WHERE model='mixtral-8x7b' AND benchmark IN ('gsm8k', 'humaneval')")
+    db.commit()
+    db.close()
+    capsys.readouterr()
+    main(["results", RUN_ID, "--store", str(path), "--json"])
+    data = json.loads(capsys.readouterr().out)
+    rows = [r for r in data["efficiency"] if r["scope"] == "benchmark"]
+    shared = {r["benchmark"] for r in rows if r["model_name"] == "mixtral-8x7b"
+              and r["score"] is not None}
+    assert len(shared) == 5
+    per_point = {}
+    for m in ("kimi-k2", "llama-3.1-70b", "mixtral-8x7b"):
+        mine = [r for r in rows if r["model_name"] == m and r["benchmark"] in shared]
+        cost = sum(r["cost_usd"] for r in mine)
+        per_point[m] = cost / (100 * sum(r["score"] for r in mine) / len(mine))
+    md = _report(capsys, path)
+    line = next(ln for ln in md.splitlines() if "lowest cost per benchmark point" in ln)
+    best = min(per_point, key=per_point.get)
+    worst = max(per_point, key=per_point.get)
+    assert line.startswith(f"- **Efficiency.** {best} has the lowest cost per benchmark point, "
+                           f"${per_point[best]:.3g}"), line
+    assert f"against ${per_point[worst]:.3g} for {worst} " \
+           f"({per_point[worst] / per_point[best]:.3g}x)" in line, line
+    assert "every priced model was scored on" in line

@@ -132,9 +132,11 @@ def compare_pair(
         if not r.n == a.n == b.n and math.isfinite(r.se) and r.se > 0:
             mdd = _mdd(r.se, 0.0, alpha, 0.0)
         if not (math.isfinite(r.se) and r.se > 0):
-            # every shared item differs by the same amount (identical answers): the spread
-            # of the differences, and so what the test could detect, cannot be estimated
-            mdd = math.nan
+            # every shared item differs by the same amount (the same item scores): their
+            # correlation (1, or none) says nothing of what other items would show, so the
+            # detectable difference is the rows' own, as for unpaired rows (it was 0 for
+            # two models with the same scores)
+            mdd = _mdd(cell_se(a), cell_se(b), alpha, 0.0)
         return PairTest(
             **base, method=PAIRED, n=r.n, score_a=r.mean_a, score_b=r.mean_b,
             diff=r.mean_diff, se=r.se, ci_low=r.ci_low, ci_high=r.ci_high, p_value=r.p_value,

@@ -164,8 +164,7 @@ def _pair_sentence(a: str, b: str, ts: list[PairTest], mdd_sorted: list[float]) 
         parts.append(who + "; ".join(_diff_phrase(t) for t in trail))
     if fewer:
         parts.append("no lead is claimed on " + "; ".join(_fewer_phrase(t) for t in fewer))
-    if not parts and all(t.method == PAIRED and t.diff == 0 and not math.isfinite(t.mdd)
-                         for t in ts):
+    if not parts and all(t.method == PAIRED and t.diff == 0 and t.se == 0 for t in ts):
         return (f"{a} vs {b}: the same score on every item both were scored on, on all "
                 f"{len(ts)} benchmark{'s' if len(ts) != 1 else ''}: no difference to test.")
     if not parts:

@@ -33,6 +33,7 @@ from ..analysis.takeaways import (
     use_cases,
 )
 from ..errors import ConfigError
+from ..perf.cost import cost_per_point
 from ..perf.prices import price_label
 from ..store import SampleRow, Store
 from .model import ReportData, load_report_data
@@ -214,8 +215,43 @@ def model_costs(data: ReportData) -> dict[str, dict[str, Any]]:
             "ttft_ms": ttft,
             "throughput_tps": pick(row, "throughput.per_request_output_tokens_per_s.median"),
             "e2e_ms": e2e,
+            "points_cost_usd": pick(row, "covers.cost_usd"),
+            "shared_only": False,
         }
+    _on_shared_benchmarks(out, data)
     return out
+
+
+def _on_shared_benchmarks(out: dict[str, dict[str, Any]], data: ReportData) -> None:
+    """Where the priced models were scored on different benchmarks (a model's failed or
+    never-run benchmarks), their cost per point and per item are taken on the benchmarks
+    every one of them was scored on, from its benchmark rows: a model's generative
+    benchmarks cost more per item than its multiple-choice ones, so figures over different
+    sets are not comparable (a cost ratio, a profile's cost score). Each model's own figures
+    over all of its benchmarks stay in the results JSON."""
+    priced = [m for m in out if out[m]["cost_per_point"] is not None]
+    if len(priced) < 2:
+        return
+    sets = [set(out[m]["covers"]) for m in priced]
+    shared = set.intersection(*sets)
+    if all(s == shared for s in sets):
+        return
+    for m in priced:
+        rows = {r["benchmark"]: r for r in data.efficiency
+                if r.get("label") == m and r.get("scope") == "benchmark"}
+        got = [rows[b] for b in out[m]["covers"] if b in shared and b in rows
+               and rows[b].get("cost_usd") is not None and rows[b].get("score") is not None]
+        covers = [b for b in out[m]["covers"] if b in shared]
+        out[m].update(covers=covers, shared_only=True, cost_per_point=None, mean_points=None,
+                      cost_per_item=None, points_cost_usd=None)
+        if not got or len(got) != len(shared):
+            continue
+        cost = sum(float(r["cost_usd"]) for r in got)
+        mean = sum(float(r["score"]) for r in got) / len(got)
+        n_items = sum(int(r.get("n_items") or 0) for r in got)
+        out[m].update(points_cost_usd=cost, mean_points=100.0 * mean,
+                      cost_per_point=cost_per_point(cost, mean),
+                      cost_per_item=cost / n_items if n_items else None)
 
 
 # --------------------------------------------------------------------------- takeaways
@@ -252,9 +288,13 @@ def efficiency_takeaways(costs: dict[str, dict[str, Any]]) -> list[Takeaway]:
     best = min(priced, key=lambda m: (priced[m]["cost_per_point"], m))
     worst = max(priced, key=lambda m: (priced[m]["cost_per_point"], m))
     c, w = priced[best], priced[worst]
+    spent = c["points_cost_usd"] if c.get("points_cost_usd") is not None else c["cost_usd"]
+    where = ", ".join(c["covers"]) or "its benchmarks"
+    if c.get("shared_only"):
+        where = f"the benchmarks every priced model was scored on, {where}"
     text = (f"{best} has the lowest cost per benchmark point, ${c['cost_per_point']:.3g} "
-            f"(${c['cost_usd']:.3g} for {', '.join(c['covers']) or 'its benchmarks'} at a mean "
-            f"of {c['mean_points']:.1f} points), against ${w['cost_per_point']:.3g} for {worst}")
+            f"(${spent:.3g} for {where} at a mean of {c['mean_points']:.1f} points), "
+            f"against ${w['cost_per_point']:.3g} for {worst}")
     if c["cost_per_point"] > 0:
         text += f" ({w['cost_per_point'] / c['cost_per_point']:.3g}x)"
     guessed = [m for m in (best, worst) if priced[m].get("estimated_requests")]

@@ -98,9 +98,7 @@ def efficiency(report: Report) -> dict[str, Any]:
     covers = sorted({b for m in labels for b in mc[m]["covers"]})
     return {"table": Table("efficiency", ("", *labels), rows),
             "endpoints": endpoints_table(report),
-            "note": "Cost per benchmark point = the cost of the model's requests on the "
-                    "benchmarks it was scored on ÷ its mean primary score there in points "
-                    f"({', '.join(covers) or 'none'}; token counts above). Cost counts every "
+            "note": _per_point_note(mc, labels, covers) + " Cost counts every "
                     "stored request at the resolved price, cached or not: the price of "
                     "reproducing the results. TTFT is the time to the first streamed token of "
                     "generation requests; throughput is output tokens per second of "
@@ -108,6 +106,21 @@ def efficiency(report: Report) -> dict[str, Any]:
                                     "divides the output price by them."
                                     if any(arch.values()) else "") + _judging_note(report)
                     + _estimated_note(report)}
+
+
+def _per_point_note(mc: dict[str, dict[str, Any]], labels: list[str], covers: list[str]
+                    ) -> str:
+    """What the cost per point (and per 1,000 items) is taken over."""
+    if any(mc[m].get("shared_only") for m in labels):
+        return ("Cost per benchmark point = the cost of the model's requests on the "
+                "benchmarks every priced model was scored on ÷ its mean primary score there "
+                f"in points ({', '.join(covers) or 'none'}; so is the cost per 1,000 items: "
+                "the models were scored on different benchmarks, and figures over different "
+                "ones would not compare; the token counts and the cost of the run are each "
+                "model's own).")
+    return ("Cost per benchmark point = the cost of the model's requests on the benchmarks "
+            "it was scored on ÷ its mean primary score there in points "
+            f"({', '.join(covers) or 'none'}; token counts above).")
 
 
 def _judging_note(report: Report) -> str:
