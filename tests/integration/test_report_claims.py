@@ -5,6 +5,7 @@ store (`report.sample_data`) edited in SQL, and rendered as a user runs it."""
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -116,3 +117,16 @@ def test_costs_are_compared_on_the_benchmarks_every_model_has(tmp_path, capsys):
     assert f"against ${per_point[worst]:.3g} for {worst} " \
            f"({per_point[worst] / per_point[best]:.3g}x)" in line, line
     assert "every priced model was scored on" in line
+
+
+def test_markdown_writes_no_tag_a_model_name_opens(tmp_path, capsys):
+    """Model names are written into the Markdown as text: a renderer that passes HTML
+    through (pandoc, mkdocs, Jupyter) ran `<img onerror=…>` and `<script>` from them."""
+    path = tmp_path / "names.sqlite"
+    build_sample_store(path, models=("<img src=x onerror=alert(1)>",
+                                     "a&b </td><script>alert(2)</script>")).close()
+    md = _report(capsys, path)
+    tags = re.findall(r"<[A-Za-z/!?][^>\n]*>", md)
+    assert set(tags) <= {"<details>", "<summary>", "</summary>", "</details>"}, set(tags)
+    assert "# Model shootout: &lt;img src=x onerror=alert(1)> vs a&b &lt;/td>&lt;script>" in md
+    assert "p<0.001" in md or "p=" in md  # a comparison sign is not a tag: written as is

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -14,15 +15,33 @@ from .tables import Table
 from .view import context
 
 
+class _Code(str):
+    """Text inside a code span or block: shown as written (an entity there is not read)."""
+
+
+# what would open an HTML tag, a comment or a declaration ("p<0.001" opens none)
+_TAG_OPEN = re.compile(r"<(?=[A-Za-z/!?])")
+
+
+def no_tags(value: Any) -> Any:
+    """What the template writes of a value: text with `<` written `&lt;` where it would
+    open an HTML tag (a model name like `<img onerror=…>` in a renderer that passes HTML
+    through), except in code, which shows it as written."""
+    if isinstance(value, _Code) or not isinstance(value, str):
+        return value
+    return _TAG_OPEN.sub("&lt;", value)
+
+
 def _env() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("shootout.report", "templates"),
         autoescape=False,
         keep_trailing_newline=True,
+        finalize=no_tags,
     )
     env.filters["md"] = lambda t: t.md() if isinstance(t, Table) else ""
     env.filters["fence"] = fence
-    env.filters["code"] = lambda s: str(s).replace("`", "'").replace("\n", " ")
+    env.filters["code"] = lambda s: _Code(str(s).replace("`", "'").replace("\n", " "))
     return env
 
 
@@ -30,7 +49,7 @@ def fence(text: str, indent: str = "    ") -> str:
     """A fenced text block, indented to sit inside a list item."""
     body = str(text).replace("```", "'''").rstrip("\n") or "(empty)"
     lines = [f"{indent}```text", *(indent + ln for ln in body.splitlines()), f"{indent}```"]
-    return "\n".join(lines)
+    return _Code("\n".join(lines))
 
 
 def render_markdown(
