@@ -190,3 +190,23 @@ def test_a_reasoning_models_refused_parameters_are_learnt_from_the_batch(tmp_pat
     assert [x["param"] for x in learnt["param_policy_learnt"]] == [
         "max_tokens", "temperature", "top_p"]
     assert len(jobs) == 4  # one job per parameter learnt, then the one answered
+
+
+def test_anthropic_refused_sampling_is_learnt_from_the_batch(tmp_path):
+    """A model that refuses temperature and top_p together: each line of the batch comes
+    back `errored` with the invalid_request_error a direct call gets. It is learnt (top_p
+    left out) as a direct call's is, and the requests are answered by the next job; before,
+    every retry sent both again and every item failed."""
+    requests = [GenerateRequest(messages=(Message("user", f"question {i}?"),),
+                                sampling=Sampling(max_tokens=64, temperature=0.7, top_p=0.9))
+                for i in range(3)]
+    with FakeAnthropicBatchServer(polls=1) as srv:
+        batch = AnthropicProvider("claude-x", base_url=srv.base_url, batch=True,
+                                  batch_poll=0.02, batch_journal=str(tmp_path / "j.jsonl"))
+        got = asyncio.run(_ask(batch, requests))
+        jobs = srv.jobs
+    assert all(r.text for r in got) and all(r.usage.batch for r in got)
+    assert len(jobs) == 2
+    assert all("top_p" in r["params"] for r in jobs[0]["requests"])
+    assert all("top_p" not in r["params"] and r["params"]["temperature"] == 0.7
+               for r in jobs[1]["requests"])

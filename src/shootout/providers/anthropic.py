@@ -222,13 +222,13 @@ class AnthropicProvider(BaseProvider):
         return {**self.policy.apply(body), **self.options.extra_body}
 
     async def generate(self, request: GenerateRequest) -> GenerateResponse:
-        if self._batcher is not None:
-            message = await self.http.redacting(
-                self._batcher.submit("/messages", self._body(request)))
-            return self.http.redact_answer(batch_message_response(message, self.model))
         while True:
             body = self._body(request)
             try:
+                if self._batcher is not None:
+                    message = await self.http.redacting(
+                        self._batcher.submit("/messages", body))
+                    return self.http.redact_answer(batch_message_response(message, self.model))
                 return await self.http.redacting(self._stream({**body, "stream": True}))
             except RejectedRequestError as e:
                 if self._learn_sampling(e, body):

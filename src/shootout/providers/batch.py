@@ -346,13 +346,30 @@ class AnthropicBatchAPI:
             if kind == "succeeded" and isinstance(result.get("message"), dict):
                 out[cid] = BatchResult(body=result["message"])
             elif kind == "errored":
-                err = (result.get("error") or {}).get("error") or {}
+                err = _dict(_dict(result.get("error")).get("error"))
+                etype, message = str(err.get("type", "error")), str(err.get("message", ""))
+                status = _ANTHROPIC_STATUS.get(etype)
+                # a request refused as sent fails as a refused direct request does (the
+                # provider learns from it: a sampling parameter the model does not take)
+                rejected = (RejectedRequestError(f"batch: {etype}: {message[:200]}", status,
+                                                 detail=message)
+                            if status is not None and 400 <= status < 500 and status != 429
+                            else None)
                 out[cid] = BatchResult(
-                    error=f"{err.get('type', 'error')}: {str(err.get('message', ''))[:200]}",
-                    retryable=err.get("type") in ("overloaded_error", "api_error"))
+                    error=f"{etype}: {message[:200]}", rejected=rejected,
+                    retryable=etype in ("overloaded_error", "api_error", "rate_limit_error"))
             else:  # canceled, expired
                 out[cid] = BatchResult(error=f"request {kind}", retryable=True)
         return out
+
+
+# the HTTP status of each error type (https://docs.anthropic.com/en/api/errors): a batch's
+# errored result names the type only
+_ANTHROPIC_STATUS = {
+    "invalid_request_error": 400, "authentication_error": 401, "billing_error": 402,
+    "permission_error": 403, "not_found_error": 404, "request_too_large": 413,
+    "rate_limit_error": 429, "api_error": 500, "timeout_error": 504, "overloaded_error": 529,
+}
 
 
 # -- HTTP -------------------------------------------------------------------------------------
