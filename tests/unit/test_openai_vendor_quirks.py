@@ -579,3 +579,22 @@ def test_an_error_object_in_the_stream_is_final_when_the_request_was_bad(
         err = _failure(srv)
     assert isinstance(err, RetryableProviderError) is retried, err
     assert "error event in stream" in str(err)
+
+
+def test_loglikelihood_requests_carry_extra_body_and_count_the_billed_output_token():
+    """A completions echo request is the model's request too: it carries `extra_body` (an
+    OpenRouter provider pinned there scored the choices on whichever backend answered), and
+    the one token it generates (max_tokens 1), which the server reports and bills as
+    output, is counted (it was dropped)."""
+    from shootout.providers.base import LoglikelihoodRequest
+
+    with FakeOpenAIServer() as srv:
+        p = OpenAIProvider("m", base_url=srv.base_url, logprobs=True,
+                           extra_body={"provider": {"order": ["X"]}})
+        req = LoglikelihoodRequest(pairs=(("The sky is", " blue"), ("The sky is", " green")))
+        got = asyncio.run(p.loglikelihood(req))
+        asyncio.run(p.aclose())
+        sent = [r["body"] for r in srv.requests if r["path"].endswith("/completions")]
+    assert len(sent) == 2 and all(b["provider"] == {"order": ["X"]} and b["echo"]
+                                  for b in sent)
+    assert got.usage.completion_tokens == 2 and got.usage.prompt_tokens > 0

@@ -511,14 +511,19 @@ class OpenAIProvider(BaseProvider):
         usage = Usage()
         t0 = time.perf_counter()
         for context, continuation in request.pairs:
-            score, prompt_tokens = await self._score_pair(context, continuation)
+            score, prompt_tokens, output_tokens = await self._score_pair(context, continuation)
             scores.append(score)
-            usage = Usage(prompt_tokens=usage.prompt_tokens + prompt_tokens)
+            # the one token each echo request generates (max_tokens 1) is billed as output
+            usage = Usage(prompt_tokens=usage.prompt_tokens + prompt_tokens,
+                          completion_tokens=usage.completion_tokens + output_tokens)
         return LoglikelihoodResponse(
             scores=tuple(scores), usage=usage, timing=Timing(e2e=time.perf_counter() - t0)
         )
 
-    async def _score_pair(self, context: str, continuation: str) -> tuple[ContinuationScore, int]:
+    async def _score_pair(self, context: str, continuation: str
+                          ) -> tuple[ContinuationScore, int, int]:
+        """The continuation's score, and the request's prompt and output tokens as the
+        server reports them (0 where it reports none)."""
         body = {
             "model": self.model,
             "prompt": context + continuation,
@@ -526,10 +531,17 @@ class OpenAIProvider(BaseProvider):
             "temperature": 0.0,
             "echo": True,
             "logprobs": 1,
+            # the model's own request fields, as every request of it carries them (an
+            # OpenRouter provider pinned there scores the choices too)
+            **self.options.extra_body,
         }
         data = await self.pool.call(
             lambda r: r.http.redacting(self._post_json(r.http, "/completions", body)))
-        return echo_score(data, len(context), len(context) + len(continuation), self.base_url)
+        score, prompt_tokens = echo_score(data, len(context), len(context) + len(continuation),
+                                          self.base_url)
+        usage = data.get("usage")
+        out = usage.get("completion_tokens") if isinstance(usage, dict) else None
+        return score, prompt_tokens, out if isinstance(out, int) and out > 0 else 0
 
     async def _post_json(self, http: HTTPClient, path: str, body: dict[str, Any]
                          ) -> dict[str, Any]:
