@@ -130,3 +130,24 @@ def test_markdown_writes_no_tag_a_model_name_opens(tmp_path, capsys):
     assert set(tags) <= {"<details>", "<summary>", "</summary>", "</details>"}, set(tags)
     assert "# Model shootout: &lt;img src=x onerror=alert(1)> vs a&b &lt;/td>&lt;script>" in md
     assert "p<0.001" in md or "p=" in md  # a comparison sign is not a tag: written as is
+
+
+def test_an_unfinished_run_says_which_cells_it_has_not_reached(tmp_path, capsys):
+    """An interrupted run: a model not yet run on two benchmarks, another halfway through
+    one. Their "–" and their score on fewer items said nothing of why."""
+    path = tmp_path / "prog.sqlite"
+    build_sample_store(path).close()
+    db = sqlite3.connect(path)
+    db.execute("DELETE FROM samples WHERE model='mixtral-8x7b' "
+               "AND benchmark IN ('gsm8k', 'humaneval')")
+    db.execute("DELETE FROM samples WHERE model='llama-3.1-70b' AND benchmark='mmlu' "
+               "AND CAST(substr(item_id, 6) AS INT) >= 30")
+    db.execute("UPDATE runs SET status='interrupted'")
+    db.commit()
+    db.close()
+    md = _report(capsys, path)
+    assert "mixtral-8x7b · gsm8k: not run yet (the run is interrupted; 40 items planned)" in md
+    assert "mixtral-8x7b · humaneval: not run yet (the run is interrupted; 30 items planned)" \
+        in md
+    assert "llama-3.1-70b · mmlu: 30 of 60 planned items so far (the run is interrupted)" in md
+    assert "kimi-k2 · mmlu:" not in md  # finished cells say nothing

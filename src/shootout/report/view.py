@@ -12,6 +12,7 @@ from ..runner.adaptive import adaptive_text
 from ..scores import Score
 from . import function_calling, integration, safety  # noqa: F401  (register their sections)
 from .build import Report
+from .model import ReportData
 from .routing import COST_BASIS, best_rows, gain_sentence
 from .sections import extra_sections
 from .tables import Table, TCell, cell, date, lcell
@@ -62,6 +63,26 @@ def takeaway_groups(report: Report) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- results
 
 
+def _unfinished(d: ReportData, label: str, bench: str, attempted: int) -> str:
+    """Where the model's run has not finished (interrupted, running, stopped by its budget):
+    how many of the benchmark's planned items it has reached so far ("" where all, or where
+    the plan is not recorded), so that a "–" or a score on fewer items says why."""
+    ref = d.ref(label)
+    run = d.run(ref.run_id)
+    if run.status in ("complete", "dry-run"):
+        return ""
+    info = (run.manifest.get("benchmarks") or {}).get(bench)
+    planned = info.get("n_items") if isinstance(info, dict) else None
+    if not attempted and not isinstance(planned, int):
+        return f"not run yet (the run is {run.status})"
+    if not isinstance(planned, int) or attempted >= planned:
+        return ""
+    if not attempted:
+        return f"not run yet (the run is {run.status}; {planned} items planned)"
+    return f"{attempted} of {planned} planned items so far (the run is {run.status})"
+
+
+
 def results(report: Report) -> dict[str, Any]:
     d = report.data
     rows = []
@@ -81,8 +102,12 @@ def results(report: Report) -> dict[str, Any]:
                     error = error if len(error) <= 160 else error[:159] + "…"
                     notes.append(f"{m} · {b.name}: no score: all {n} items failed after "
                                  f"retries (most common: {error})")
+                elif unfinished := _unfinished(d, m, b.name, 0):
+                    notes.append(f"{m} · {b.name}: {unfinished}")
                 row.append(cell("–"))
                 continue
+            if unfinished := _unfinished(d, m, b.name, c.n_attempted or c.n):
+                notes.append(f"{m} · {b.name}: {unfinished}")
             best = marks is not None and m in marks.tops()
             tie = marks is not None and m in marks.ties
             failed = failed_note(d.rows.get((m, b.name), []), c.metric)
