@@ -494,3 +494,26 @@ def test_a_refused_thinking_budget_says_to_use_adaptive_thinking():
 
     with pytest.raises(RejectedRequestError, match="-M thinking=adaptive"):
         asyncio.run(go())
+
+
+def test_a_max_tokens_over_the_models_output_limit_is_capped_at_the_limit_it_names():
+    """MATH's reasoning budget (32,768) sent to a model whose limit is 32,000: the 400 names
+    the limit, which is learnt (recorded) and kept for the rest of the run; every item of
+    the benchmark failed before."""
+    big = GenerateRequest(messages=REQUEST.messages,
+                          sampling=Sampling(max_tokens=32768, temperature=0.0))
+    with FakeAnthropicServer(output_limit=32000) as srv:
+        p = AnthropicProvider("claude-opus-4-1", base_url=srv.base_url)
+
+        async def go():
+            try:
+                return [await p.generate(big) for _ in range(2)]
+            finally:
+                await p.aclose()
+
+        got = asyncio.run(go())
+        sent = [r["body"]["max_tokens"] for r in srv.requests]
+    assert all(r.text for r in got)
+    assert sent == [32000, 32000]  # the refused one is not logged as answered
+    (learnt,) = p.policy.learnt
+    assert learnt["param"] == "max_tokens" and learnt["action"] == "capped at 32000"

@@ -72,6 +72,9 @@ _NOT_BOTH = "`temperature` and `top_p` cannot both be specified"
 # deprecated for this model."): the parameter named is left out
 _REFUSED_SAMPLING = re.compile(
     r"`?(temperature|top_p|top_k)`? (?:is|are) (?:deprecated|not supported|no longer supported)")
+# what a model answers a max_tokens over its output limit ("max_tokens: 64001 > 64000, which
+# is the maximum allowed number of output tokens for claude-sonnet-4-…"): that limit is kept
+_OUTPUT_LIMIT = re.compile(r"max_tokens: (\d+) > (\d+), which is the maximum allowed")
 
 
 class AnthropicOptions(BatchOptions):
@@ -129,6 +132,8 @@ class AnthropicProvider(BaseProvider):
         # stream event types this client does not know, and how often they came
         self.unknown_events: dict[str, int] = {}
         self._batcher = o.batcher(AnthropicBatchAPI(self.http)) if o.batch else None
+        # the model's output limit, once it named it refusing a larger max_tokens
+        self._output_limit: int | None = None
 
     @classmethod
     def from_spec(
@@ -219,7 +224,27 @@ class AnthropicProvider(BaseProvider):
             if request.tool_choice:
                 kind = {"required": "any"}.get(request.tool_choice, request.tool_choice)
                 body["tool_choice"] = {"type": kind}
+        if self._output_limit is not None and body["max_tokens"] > self._output_limit:
+            # a benchmark's reasoning budget (or the thinking's head-room) over the model's
+            # limit: the model's limit (a thinking budget must still be below it)
+            body["max_tokens"] = self._output_limit
         return {**self.policy.apply(body), **self.options.extra_body}
+
+    def _learn_output_limit(self, error: RejectedRequestError, sent: dict[str, Any]) -> bool:
+        """A max_tokens over the model's output limit, which the error names: that limit
+        from now on (recorded with what the parameter policy learns). False where the
+        request's max_tokens was the user's own (`extra_body`) or is already the limit."""
+        m = _OUTPUT_LIMIT.search(error.detail) if error.status == 400 else None
+        if m is None or "max_tokens" in self.options.extra_body:
+            return False
+        limit = int(m.group(2))
+        if not 0 < limit < int(sent.get("max_tokens") or 0):
+            return False
+        if self._output_limit is None or limit < self._output_limit:
+            self._output_limit = limit
+            self.policy.learnt.append({"param": "max_tokens", "action": f"capped at {limit}",
+                                       "code": None, "message": error.detail})
+        return True
 
     async def generate(self, request: GenerateRequest) -> GenerateResponse:
         while True:
@@ -231,7 +256,7 @@ class AnthropicProvider(BaseProvider):
                     return self.http.redact_answer(batch_message_response(message, self.model))
                 return await self.http.redacting(self._stream({**body, "stream": True}))
             except RejectedRequestError as e:
-                if self._learn_sampling(e, body):
+                if self._learn_sampling(e, body) or self._learn_output_limit(e, body):
                     continue
                 thinking = body.get("thinking") or {}
                 if (e.status == 400 and thinking.get("type") == "enabled"

@@ -47,6 +47,8 @@ class FakeAnthropicServer(FakeOpenAIServer):
     retry_after: str = "0.05"
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
+    # the model's output limit: a larger max_tokens is refused in the API's words
+    output_limit: int | None = None
 
     async def exchange(self, req: _Request, conn: _Conn) -> None:
         await _MessagesExchange(self, req, conn).handle()
@@ -83,7 +85,7 @@ class _MessagesExchange:
             await self.conn.json(200, {"input_tokens": _prompt_tokens(body)})
         elif not path.endswith("/messages"):
             await self.conn.json(404, _error("not_found_error", "Not found"))
-        elif (problem := _invalid(body)) is not None:
+        elif (problem := _invalid(body, self.owner.output_limit)) is not None:
             await self.conn.json(400, _error("invalid_request_error", problem))
         else:
             await self._message(body)
@@ -200,10 +202,13 @@ class _MessagesExchange:
             await asyncio.sleep(delay)
 
 
-def _invalid(body: dict[str, Any]) -> str | None:
+def _invalid(body: dict[str, Any], output_limit: int | None = None) -> str | None:
     """What the API says of a malformed request, or None."""
     if not isinstance(body.get("max_tokens"), int):
         return "max_tokens: Field required"
+    if output_limit is not None and body["max_tokens"] > output_limit:
+        return (f"max_tokens: {body['max_tokens']} > {output_limit}, which is the maximum "
+                f"allowed number of output tokens for {body.get('model')}")
     if not isinstance(body.get("messages"), list) or not body["messages"]:
         return "messages: Field required"
     thinking = body.get("thinking") or {}
