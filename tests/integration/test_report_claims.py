@@ -81,6 +81,11 @@ def test_a_model_with_no_score_does_not_unrank_the_others(tmp_path, capsys):
     assert ranked, md
     assert all("mixtral-8x7b" not in ln for ln in ranked)
     assert "Left out (no score on any benchmark): mixtral-8x7b." in md
+    # its configured price is still shown (it read "unknown" and "–")
+    source = next(ln for ln in md.splitlines() if ln.startswith("| Price source |"))
+    assert source.count("run configuration (sample)") == 3, source
+    price = next(ln for ln in md.splitlines() if ln.startswith("| Input price"))
+    assert price.endswith("| $0.24 |"), price
 
 
 def test_costs_are_compared_on_the_benchmarks_every_model_has(tmp_path, capsys):

@@ -217,6 +217,12 @@ def efficiency_rows(
     return rows + judged + totals
 
 
+def model_price(run: RunRecord, model: str, table: PriceTable | None = None) -> Price:
+    """The price a model of the run is costed at, as `efficiency_rows` resolves it (for a
+    model that has no row: none of its requests was answered)."""
+    return _price(model, _model_prices(run.spec, run.manifest).get(model), {}, table)
+
+
 def _judge_row(judge: str, bench: str, g: _Group, price: Price) -> dict[str, Any]:
     """What a judge was asked about the models' answers to `bench`: in no model's row or
     total (a model's cost per item and per point are its own answers'), in the run's cost."""

@@ -18,6 +18,7 @@ from ..analysis.compare import (
     mdd_notes,
     row_marks,
 )
+from ..analysis.efficiency import model_price
 from ..analysis.routing import DEFAULT_WITHIN, Measured, Routing, routings
 from ..analysis.takeaways import (
     DomainScore,
@@ -189,6 +190,8 @@ def model_costs(data: ReportData) -> dict[str, dict[str, Any]]:
     for m in data.labels:
         raw = next((r for r in data.efficiency
                     if r.get("label") == m and r.get("scope") == "model"), {})
+        if not raw and data.efficiency:  # no request answered: still its price, as resolved
+            raw = _price_only(data, m)
         row = flat(raw)
         lat = data.latency.get(m, {})
         e2e = statistics.median(lat["e2e_ms"]) if lat.get("e2e_ms") else None
@@ -220,6 +223,16 @@ def model_costs(data: ReportData) -> dict[str, dict[str, Any]]:
         }
     _on_shared_benchmarks(out, data)
     return out
+
+
+def _price_only(data: ReportData, label: str) -> dict[str, Any]:
+    """A model's price, for a model with no efficiency row (every request failed), as
+    the efficiency rows resolve it (`{}` where that fails: the efficiency note says why)."""
+    ref = data.ref(label)
+    try:
+        return {"price": model_price(data.run(ref.run_id), ref.model).to_dict()}
+    except Exception:  # a bad price file: the rows' own error is shown
+        return {}
 
 
 def _on_shared_benchmarks(out: dict[str, dict[str, Any]], data: ReportData) -> None:
