@@ -453,8 +453,8 @@ def use_cases(rankings: Sequence[Ranking]) -> list[Takeaway]:
         shared = [r for r in tied if math.isclose(r.score, top.score, rel_tol=0.0,
                                                    abs_tol=5e-13)]
         if shared:  # an exact tie: the first in model order is not ahead of the others
-            names = [top.model, *(r.model for r in shared)]
-            head = (f"For {rk.profile.name}, {', '.join(names[:-1])} and {names[-1]} share "
+            firsts = [top.model, *(r.model for r in shared)]
+            head = (f"For {rk.profile.name}, {', '.join(firsts[:-1])} and {firsts[-1]} share "
                     f"the top score ({top.score:.3f}")
             tied = [r for r in tied if r not in shared]
             if not tied:
