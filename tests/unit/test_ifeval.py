@@ -284,3 +284,13 @@ def test_every_prompt_reads_as_english(bench):
     """The prompts are English (one quotes a Vietnamese sentence, some name other languages):
     the approximate detector must not take English for another Latin-script language."""
     assert {approximate_language(d.fields["prompt"]) for d in bench.load()} == {"en"}
+
+
+def test_words_with_combining_marks_are_counted_as_nltk_counts_them():
+    """lm-eval's `count_words` (nltk's RegexpTokenizer, on the `regex` module) counts "हिंदी"
+    as one word; `re`'s `\\w` split it at its vowel signs, so a Hindi answer of 18 words was
+    counted 27 and failed "less than 20 words"."""
+    sentence = "यह हिंदी में एक वाक्य है। "
+    assert len(ifeval_checks.words(sentence)) == 6
+    check = ifeval_checks.CHECKS["length_constraints:number_words"]
+    assert check(sentence * 3, {"num_words": 20, "relation": "less than"})

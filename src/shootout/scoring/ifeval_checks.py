@@ -52,14 +52,25 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+try:  # as nltk's tokenizer matches (see `words`); `re` where it is not installed
+    import regex as _regex
+
+    _WORD: Any = _regex.compile(r"\w+")
+except ImportError:  # pragma: no cover
+    _WORD = re.compile(r"\w+")
+
 Check = Callable[[str, Mapping[str, Any]], bool]
 
 
 # --------------------------------------------------------------------------- text units
 
 def words(text: str) -> list[str]:
-    """Words as the length checks count them: runs of word characters."""
-    return re.findall(r"\w+", text)
+    """Words as the length checks count them: runs of word characters, as nltk's
+    `RegexpTokenizer(r"\\w+")` finds them (lm-eval's `count_words`). Recent nltk (3.10.4,
+    what installing lm-eval resolves in 2026) matches with the `regex` module, whose `\\w`
+    takes in combining marks: "हिंदी" is one word there and three with `re` (answers in
+    Devanagari, Bengali, Thai... were counted more words)."""
+    return _WORD.findall(text)
 
 
 def _set(text: str) -> frozenset[str]:
