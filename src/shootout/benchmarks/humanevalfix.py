@@ -72,8 +72,9 @@ def test_output(stderr: str) -> str:
 class HumanEvalFix(CodeBenchmark):
     name: ClassVar[str] = "humanevalfix"
     # 2: HumanEval's stop sequences; 3: run as HumanEval's are (exec'd, guarded, 3 s), not as
-    # scripts (a script that exits 0 before its tests passed)
-    version: ClassVar[str] = "3"
+    # scripts (a script that exits 0 before its tests passed); 4: numpy loaded before the
+    # guard for a program that imports beyond the stdlib
+    version: ClassVar[str] = "4"
     description: ClassVar[str] = (
         "HumanEval with one injected bug per problem and its failing test output: fix it, "
         "pass@1 in a bwrap sandbox (shootout's own bugs: not comparable with published "
