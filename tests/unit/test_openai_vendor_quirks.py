@@ -598,3 +598,13 @@ def test_loglikelihood_requests_carry_extra_body_and_count_the_billed_output_tok
     assert len(sent) == 2 and all(b["provider"] == {"order": ["X"]} and b["echo"]
                                   for b in sent)
     assert got.usage.completion_tokens == 2 and got.usage.prompt_tokens > 0
+
+
+def test_a_choice_without_message_or_text_is_no_answer():
+    """`choices: [{"index": 0, "finish_reason": "stop"}]` (no message, no text): retried as
+    a malformed response, then failed; it was scored as an empty (wrong) answer."""
+    bad = json.dumps({"id": "x", "object": "chat.completion", "model": "m",
+                      "choices": [{"index": 0, "finish_reason": "stop"}]}).encode()
+    with _Server((200, "application/json", bad)) as srv, \
+            pytest.raises(RetryableProviderError, match="no message or text"):
+        _generate("m", srv, stream=False)

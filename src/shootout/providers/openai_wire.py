@@ -105,8 +105,10 @@ def parse_completion(data: dict[str, Any], path: str, e2e: float,
         raise RetryableProviderError(f"{path}: response choice is not an object")
     if "message" in choice:
         text, reasoning, calls = _message(choice["message"], path)
-    else:
-        text, reasoning, calls = choice.get("text"), None, ()
+    elif "text" in choice:
+        text, reasoning, calls = choice["text"], None, ()
+    else:  # neither a chat message nor a completion's text: no answer, not an empty one
+        raise RetryableProviderError(f"{path}: response choice has no message or text")
     if not isinstance(text, str | None):
         raise RetryableProviderError(f"{path}: response content is not text")
     text = text or ""
