@@ -7,6 +7,7 @@ every file a benchmark reads is one `shootout data pull BENCH` fetches, and ever
 from __future__ import annotations
 
 import gzip
+import json
 import re
 
 import pytest
@@ -216,3 +217,20 @@ def test_table_entries_parse():
     assert [f.path for f in table.select(["f/"])] == ["f/a.txt", "f/b.gz"]
     assert table.prefixes_for("g") == ("g/",) and table.prefixes_for("nothing") is None
     assert table.owner_of("f/a.txt") == "bench" and table.owner_of("g/x") == "g"
+
+
+@pytest.mark.parametrize(("line", "says"), [
+    ({"question": "q?"}, "missing field 'answer'"),
+    ({"question": 12, "answer": "#### 1"}, "field 'question' is int, not text"),
+    ({"question": "q?", "answer": "no marker"}, "GSM8K answer has no '####' line"),
+])
+def test_a_bad_gsm8k_line_names_its_place_once(tmp_path, line, says):
+    """The file and line are named once (a missing field named them twice)."""
+    from shootout.benchmarks.gsm8k import GSM8K
+
+    (tmp_path / "gsm8k").mkdir()
+    path = tmp_path / "gsm8k" / "test.jsonl"
+    path.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    with pytest.raises(DataError) as e:
+        GSM8K(data=DataDir(tmp_path)).load()
+    assert str(e.value).count(f"{path}:1") == 1 and says in str(e.value), str(e.value)

@@ -179,11 +179,9 @@ class GSM8K(Benchmark):
             rows = [(f"{path}:{n}", r) for n, r in read_jsonl(path)]
         docs: list[Doc[GSM8KItem]] = []
         for i, (where, r) in enumerate(rows):
+            question, answer = texts(r, ("question", "answer"), where)  # names `where`
             try:
-                question, answer = texts(r, ("question", "answer"), where)
                 gold = gsm8k_gold(answer)
-            except KeyError as e:
-                raise DataError(f"{where}: missing field {e}") from e
             except DataError as e:
                 raise DataError(f"{where}: {e}") from e
             docs.append(Doc(str(i), GSM8KItem(question=question, gold=gold)))
