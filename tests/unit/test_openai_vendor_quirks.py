@@ -608,3 +608,23 @@ def test_a_choice_without_message_or_text_is_no_answer():
     with _Server((200, "application/json", bad)) as srv, \
             pytest.raises(RetryableProviderError, match="no message or text"):
         _generate("m", srv, stream=False)
+
+
+def test_the_key_echoed_in_what_the_server_says_of_itself_is_redacted(monkeypatch):
+    """A server that puts the request's Authorization into the model name, the fingerprint
+    and its /models entry: none of them keeps the key (they reached the store, the manifest
+    and `--json`; only the answer's text was redacted)."""
+    key = "sk-SECRETKEY123456"
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    body = json.dumps({"id": "x", "object": "chat.completion", "model": f"Bearer {key}",
+                       "system_fingerprint": f"fp-{key}", "choices": [
+                           {"index": 0, "finish_reason": "stop",
+                            "message": {"role": "assistant", "content": "1, 2, 3"}}]}).encode()
+    with _Server((200, "application/json", body)) as srv:
+        resp, provider = _generate("m", srv, stream=False)
+    assert resp.text == "1, 2, 3"
+    assert key not in f"{resp.model_reported} {resp.fingerprint}"
+    assert resp.model_reported == "Bearer [redacted]"
+    models = {"data": [{"id": "m", "note": f"key={key}", key: 1, "n": [key]}]}
+    shown = json.dumps(provider.http.redact_json(models))
+    assert key not in shown and "key=[redacted]" in shown

@@ -173,6 +173,11 @@ class Secrets:
         return text
 
 
+# the text fields of a `GenerateResponse` that the store keeps
+_RESPONSE_TEXTS = ("text", "reasoning", "finish_reason", "model_reported", "fingerprint",
+                   "endpoint")
+
+
 class HTTPClient:
     """A pooled client for one endpoint. The key is read from `api_key_env` here, kept only in
     the request headers, and replaced by "[redacted]" in every error text."""
@@ -274,15 +279,30 @@ class HTTPClient:
         if not secret or not isinstance(result, GenerateResponse):
             return result
         calls = result.tool_calls
-        if not (secret.found_in(result.text) or secret.found_in(result.reasoning or "")
+        # every text the response keeps: the answer, and what the server said of itself (a
+        # model name, fingerprint or finish reason that echoes the request's headers)
+        texts = {f: v for f in _RESPONSE_TEXTS if isinstance(v := getattr(result, f), str)}
+        if not (any(secret.found_in(v) for v in texts.values())
                 or any(secret.found_in(c.name) or secret.found_in(c.arguments)
                        or secret.found_in(c.id) for c in calls)):
             return result
         return replace(
-            result, text=self.redact(result.text),
-            reasoning=None if result.reasoning is None else self.redact(result.reasoning),
+            result, **{f: self.redact(v) for f, v in texts.items()},
             tool_calls=tuple(replace(c, name=self.redact(c.name), id=self.redact(c.id),
                                      arguments=self.redact(c.arguments)) for c in calls))
+
+    def redact_json(self, value: Any) -> Any:
+        """A JSON value (an endpoint's /models answer) with the key redacted in every text,
+        object keys included."""
+        if not self.secret:
+            return value
+        if isinstance(value, str):
+            return self.redact(value)
+        if isinstance(value, list):
+            return [self.redact_json(v) for v in value]
+        if isinstance(value, dict):
+            return {self.redact_json(k): self.redact_json(v) for k, v in value.items()}
+        return value
 
     async def get(self, path: str, timeout: float = 10.0) -> httpx.Response:
         """A GET whose only failure is an unreachable endpoint (one line, no retry)."""

@@ -301,11 +301,11 @@ class OpenAIProvider(BaseProvider):
                 f"{resp.status_code}); check ${self.options.api_key_env}"
             )
         if server := resp.headers.get("server"):
-            self._server_info.setdefault("server_header", server)
+            self._server_info.setdefault("server_header", http.redact(server))
         if resp.status_code != 200:
             return None
         try:
-            return resp.json()
+            return http.redact_json(resp.json())  # kept in the manifest and cache identity
         except ValueError:
             return None
 
