@@ -11,7 +11,7 @@ import click
 import typer
 
 from .. import __version__
-from ..errors import ShootoutError
+from ..errors import ShootoutError, StoreError
 
 # Each command's module is imported only when the command is used (or listed by --help):
 # importing them all, with every benchmark and provider behind them, took 1.3 s of each call.
@@ -278,6 +278,10 @@ def _report(e: Exception, args: list[str]) -> None:
         _usage_error(e, args)
     elif isinstance(e, _CLICK_ERRORS):
         _fail(_one_line(_format(e)), int(getattr(e, "exit_code", 1)))
+    elif _store_failure(e):  # the store could not be written: locked too long, disk full
+        _fail(f"cannot write the results store: {_one_line(str(e))}; what was stored before "
+              "is kept: once it can be written, rerun the same command to resume",
+              StoreError.exit_code)
     else:  # a bug: still one line unless --debug
         _fail(
             f"internal error {type(e).__name__}: {_one_line(str(e))}. This is a bug in "
@@ -285,6 +289,14 @@ def _report(e: Exception, args: list[str]) -> None:
             "the command and the traceback that --debug prints",
             EXIT_BUG,
         )
+
+
+def _store_failure(e: Exception) -> bool:
+    """Whether `e` is SQLite's failure to write (a lock held past the busy wait, a full
+    disk, a read-only or vanished file): the store's state, not a bug."""
+    sqlite3 = sys.modules.get("sqlite3")
+    return sqlite3 is not None and isinstance(e, sqlite3.OperationalError) and any(
+        w in str(e) for w in ("locked", "disk is full", "readonly", "disk I/O", "busy"))
 
 
 def _usage_error(e: Any, args: list[str]) -> None:
