@@ -286,6 +286,7 @@ def _execute(cfg: RunConfig, db: Store, data_dir: str | None, *, progress: bool,
     current_resume = None if cfg.dry_run else resume_args(cfg.run_id(), db.path)
     with Progress(enabled=progress) as bar:
         run_id = asyncio.run(execute_run(cfg, db, data_dir=data_dir, progress=bar))
+    db.check_still_there()  # results written to a deleted file are not reported as kept
     if cfg.dry_run and not json_out:
         dry_run_table(db, run_id, cfg.max_cost)
     else:

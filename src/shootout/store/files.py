@@ -72,3 +72,12 @@ def inspect_file(path: Path) -> tuple[str, str]:
     finally:
         db.close()
     return "store", ""
+
+
+def file_identity(path: Path) -> tuple[int, int] | None:
+    """The file at `path` (device and inode), None where there is none."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino

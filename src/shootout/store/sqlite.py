@@ -22,7 +22,7 @@ from .browse import BrowseStore
 from .built import BuiltStore
 from .copying import CopyingStore
 from .decode import StoredResponses, fast_loads, lean_facts, sample_row
-from .files import BUSY_TIMEOUT, can_write, inspect_file, read_only
+from .files import BUSY_TIMEOUT, can_write, file_identity, inspect_file, read_only
 from .owner import RunBusyError, is_alive, is_gone, this_process
 from .perf import PerfStore
 from .probes import ProbeStore
@@ -71,11 +71,20 @@ class Store(ProbeStore, PerfStore, BuiltStore, BrowseStore, CopyingStore):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None)
             self._initialise()
+            self._file = file_identity(self.path)
         except sqlite3.DatabaseError as e:
             raise StoreError(f"cannot open results store {self.path}: {e}") from e
         except OSError as e:
             raise StoreError(f"cannot create results store {self.path}: "
                              f"{why_not_made(self.path, e)}") from e
+
+    def check_still_there(self) -> None:
+        """Raise StoreError where the store's file was deleted or replaced since it was
+        opened: what was written went to a file no path leads to any more."""
+        if getattr(self, "_file", None) is not None and file_identity(self.path) != self._file:
+            raise StoreError(f"the results store {self.path} was deleted or replaced while "
+                             "this run wrote to it: its results are lost with it (rerun the "
+                             "same command to start again)")
 
     def _initialise(self) -> None:
         """WAL mode, then the schema and its migrations in one write transaction.
