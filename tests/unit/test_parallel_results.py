@@ -285,3 +285,20 @@ def test_beside_computes_in_another_process_and_falls_back_to_this_one() -> None
     p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                        timeout=120)
     assert p.returncode == 0 and p.stdout == "ok\n", p.stderr
+
+
+def _sigint_handler(_: object) -> int:
+    """In a worker: what it does on Ctrl-C (a module-level function: a worker imports it)."""
+    import signal
+
+    return int(signal.getsignal(signal.SIGINT))
+
+
+def test_workers_leave_ctrl_c_to_the_process_that_started_them() -> None:
+    """Ctrl-C reaches the whole process group: a worker's own KeyboardInterrupt printed its
+    traceback over the command's one line. Workers ignore it; the parent stops them."""
+    import signal
+
+    assert parallel.in_processes(_sigint_handler, [None, None]) == [int(signal.SIG_IGN)] * 2
+    got = parallel.beside(lambda: _sigint_handler(None))()
+    assert got == int(signal.SIG_IGN) or parallel._context().get_start_method() != "fork"

@@ -31,6 +31,7 @@ has made stale.
 from __future__ import annotations
 
 import multiprocessing
+import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -93,11 +94,16 @@ A = TypeVar("A")
 def in_processes(fn: Callable[[A], T | None], args: list[A]) -> list[T] | None:
     """fn of each args, each in a process of its own (a module-level `fn`: a spawned worker
     imports it); None where any raised, returned None or could not be sent back."""
+    pool = ProcessPoolExecutor(len(args), mp_context=_context(), initializer=_worker_start)
     try:
-        with ProcessPoolExecutor(len(args), mp_context=_context()) as pool:
-            parts = list(pool.map(fn, args))
+        parts = list(pool.map(fn, args))
     except Exception:  # the one-process build raises what it always raised
         return None
+    except BaseException:  # Ctrl-C: the workers (which ignore it) are stopped, not awaited
+        _stop(pool)
+        raise
+    finally:
+        pool.shutdown(cancel_futures=True)
     if any(p is None for p in parts):
         return None
     return [p for p in parts if p is not None]
@@ -113,7 +119,7 @@ def beside(fn: Callable[[], T]) -> Callable[[], T]:
     global _BESIDE
     if _context().get_start_method() != "fork":
         return fn
-    pool = ProcessPoolExecutor(1, mp_context=_context())
+    pool = ProcessPoolExecutor(1, mp_context=_context(), initializer=_worker_start)
     _BESIDE = fn
     try:  # with fork, the worker is started within `submit`: it has `_BESIDE`
         future = pool.submit(_beside)
@@ -128,10 +134,26 @@ def beside(fn: Callable[[], T]) -> Callable[[], T]:
             return future.result()
         except Exception:
             return fn()
+        except BaseException:  # Ctrl-C while waiting: the worker is stopped, not awaited
+            _stop(pool)
+            raise
         finally:
-            pool.shutdown()
+            pool.shutdown(cancel_futures=True)
 
     return result
+
+
+def _worker_start() -> None:
+    """A worker leaves Ctrl-C (sent to the whole process group) to the process that
+    started it, which stops it: a worker's own KeyboardInterrupt printed its traceback over
+    the one line that says the command was interrupted."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """The pool's worker processes ended at once (an interrupted build is not waited for)."""
+    for proc in list(getattr(pool, "_processes", {}).values()):
+        proc.terminate()
 
 
 def _beside() -> Any:
