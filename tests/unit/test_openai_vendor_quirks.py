@@ -6,6 +6,7 @@ Moonshot's usage inside `choices[0]`, and Moonshot's 400 that names no `param`."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -628,3 +629,32 @@ def test_the_key_echoed_in_what_the_server_says_of_itself_is_redacted(monkeypatc
     models = {"data": [{"id": "m", "note": f"key={key}", key: 1, "n": [key]}]}
     shown = json.dumps(provider.http.redact_json(models))
     assert key not in shown and "key=[redacted]" in shown
+
+
+def test_a_retried_loglikelihood_request_sends_only_the_choices_not_yet_scored():
+    """One of four choices fails (HTTP 500): the retry sent all four again (an audit counted
+    the answered ones re-sent); now only the failed one and those after it. The scores are
+    the same as an unbroken request's."""
+    from shootout.providers.base import LoglikelihoodRequest
+    from shootout.testing import Fault
+
+    req = LoglikelihoodRequest(pairs=tuple(("Q: sky? A:", f" {w}")
+                                           for w in ("blue", "green", "red", "grey")))
+
+    async def twice(p: OpenAIProvider) -> Any:
+        try:
+            with contextlib.suppress(RetryableProviderError, ProviderError):
+                await p.loglikelihood(req)
+            return await p.loglikelihood(req)
+        finally:
+            await p.aclose()
+
+    with FakeOpenAIServer(schedule={1: Fault.SERVER_ERROR}) as srv:
+        got = asyncio.run(twice(OpenAIProvider("m", base_url=srv.base_url, logprobs=True)))
+        sent = [r["body"]["prompt"] for r in srv.requests if r["path"].endswith("/completions")]
+    with FakeOpenAIServer() as srv:
+        p = OpenAIProvider("m", base_url=srv.base_url, logprobs=True)
+        want = asyncio.run(twice(p))
+    assert [s.logprob for s in got.scores] == [s.logprob for s in want.scores]
+    assert len(sent) == 5, sent  # blue, green (500), then green, red, grey
+    assert [x.rsplit(" ", 1)[1] for x in sent] == ["blue", "green", "green", "red", "grey"]

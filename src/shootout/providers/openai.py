@@ -179,6 +179,9 @@ class OpenAIProvider(BaseProvider):
         self._fingerprint_asked = False
         self._server_info: dict[str, Any] = {}
         self._window: int | None = None  # from the server's /models entry, if it says
+        # the choices of a log-likelihood request scored before one of its others failed:
+        # its retry sends only those not yet scored (a few thousand at most, oldest dropped)
+        self._scored: dict[tuple[str, str], tuple[ContinuationScore, int, int]] = {}
 
     @staticmethod
     def _replicas(o: OpenAIOptions, transport: httpx.AsyncBaseTransport | None) -> ReplicaPool:
@@ -510,12 +513,18 @@ class OpenAIProvider(BaseProvider):
         scores: list[ContinuationScore] = []
         usage = Usage()
         t0 = time.perf_counter()
-        for context, continuation in request.pairs:
-            score, prompt_tokens, output_tokens = await self._score_pair(context, continuation)
+        for pair in request.pairs:
+            if (done := self._scored.get(pair)) is None:
+                done = self._scored[pair] = await self._score_pair(*pair)
+                while len(self._scored) > 4096:
+                    del self._scored[next(iter(self._scored))]
+            score, prompt_tokens, output_tokens = done
             scores.append(score)
             # the one token each echo request generates (max_tokens 1) is billed as output
             usage = Usage(prompt_tokens=usage.prompt_tokens + prompt_tokens,
                           completion_tokens=usage.completion_tokens + output_tokens)
+        for pair in request.pairs:  # answered: the store keeps it from here
+            self._scored.pop(pair, None)
         return LoglikelihoodResponse(
             scores=tuple(scores), usage=usage, timing=Timing(e2e=time.perf_counter() - t0)
         )
