@@ -225,18 +225,24 @@ def test_bad_numbers_are_refused_before_anything_is_sent(tmp_path):
 
 def test_no_request_starts_after_the_duration_in_rate_mode(tmp_path):
     """Arrivals that waited for a --max-concurrency slot past --duration were sent anyway
-    (a 2 s level ran 5 s); they are now counted as not sent."""
+    (a 2 s level ran 5 s); they are now not sent, and not counted as requests or errors
+    (they were counted as failed requests: an error rate of 52% for a server that answered
+    every request it was sent)."""
     with FakeOpenAIServer(ttft=0.1, itl=0.02) as srv:
         proc = _perf("--base-url", srv.base_url, "--model", "fake-model", "--rate", "20",
                      "--max-concurrency", "2", "--duration", "1.5", "--requests", "100",
                      "--output-tokens", "8", "--store", str(tmp_path / "s.sqlite"), "--json")
+        received = len(_chat(srv)) - 1  # the warm-up's first
     assert proc.returncode == 0, proc.stderr
     lv = json.loads(proc.stdout)["levels"][0]
     db = sqlite3.connect(tmp_path / "s.sqlite")
     (records,) = db.execute("SELECT records_json FROM perf_levels").fetchone()
-    sent = [r for r in json.loads(records) if "not sent" not in (r.get("error") or "")]
+    sent = [r for r in json.loads(records) if r["sent"]]
     assert sent and max(r["start"] for r in sent) < 1.5
-    assert any("--duration ended while it waited" in k for k in lv["error_kinds"]), lv
+    assert lv["not_sent"] > 0 and lv["not_sent"] == len(json.loads(records)) - len(sent)
+    assert any("ended while it waited" in k for k in lv["not_sent_kinds"]), lv
+    assert lv["requests"] == len(sent) == received and lv["errors"] == 0, lv
+    assert lv["completed"] == lv["requests"]
     assert lv["duration_s"] < 1.5 + 1.0, lv
 
 

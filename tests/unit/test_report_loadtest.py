@@ -155,3 +155,23 @@ def test_a_load_test_alone_says_what_shows_it(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert "no evaluation run" in err and f"`shootout results {perf_id}`" in err
+
+
+def test_rows_mark_estimated_tpot_and_leave_means_of_nothing_out():
+    """An estimated token count makes the TPOT that divides by it an estimate ("~"), as the
+    token columns were marked; a level where nothing completed has no mean tokens ("–",
+    not "0 / 0.0")."""
+    from shootout.report.loadtest import _latency_row, _throughput_row
+
+    stat = {"n": 3, "mean": 10.0, "median": 10.0, "p90": 12.0, "p99": 13.0}
+    none = {"n": 0, "mean": None, "median": None, "p90": None, "p99": None}
+    lv = {"label": "c=1", "requests": 3, "completed": 3, "errors": 0, "tokens_estimated": True,
+          "request_throughput": 1.0, "output_throughput": 5.0, "input_tokens_mean": 16.0,
+          "output_tokens_mean": 7.0, "ttft_ms": stat, "itl_ms": stat, "tpot_ms": stat,
+          "e2e_ms": stat}
+    assert _latency_row("", lv)[7].text.startswith("~")
+    assert not _latency_row("", {**lv, "tokens_estimated": False})[7].text.startswith("~")
+    failed = {**lv, "completed": 0, "errors": 3, "input_tokens_mean": 0.0,
+              "output_tokens_mean": 0.0, "tpot_ms": none}
+    assert _throughput_row("", failed)[-1].text == "–"
+    assert _latency_row("", failed)[7].text == "–"

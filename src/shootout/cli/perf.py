@@ -300,14 +300,20 @@ def print_perf_table(payload: dict[str, Any]) -> None:
             est + num(s["output_throughput"], "{:.1f}"),
             f"{est}{s['input_tokens_mean']:.0f} / {s['output_tokens_mean']:.1f}"
             if s["completed"] else "–",  # no request completed: no mean
-            *(_pcts(s[k]) for k in ("ttft_ms", "itl_ms", "tpot_ms", "e2e_ms")),
+            *(_pcts(s[k]) for k in ("ttft_ms", "itl_ms")),
+            # TPOT divides by the output tokens: estimated with them
+            (est if s["tpot_ms"]["n"] else "") + _pcts(s["tpot_ms"]), _pcts(s["e2e_ms"]),
         )
     console.print(table)
     if any(s["tokens_estimated"] for s in payload["levels"]):
-        console.print("~ token counts estimated: the server streamed no usage")
+        console.print("~ token counts estimated (and the TPOT that divides by them): the "
+                      "server streamed no usage")
     for s in payload["levels"]:
         for msg, n in s["error_kinds"].items():
             console.print(f"{s['label']}: {n} x {msg}", style="red")
+        for msg, n in (s.get("not_sent_kinds") or {}).items():
+            console.print(f"{s['label']}: {n} arrivals {msg} (not counted as requests)",
+                          style="yellow")
         if s["empty"]:
             console.print(f"{s['label']}: {s['empty']} requests ended without any token (a "
                           "server that interrupts streams under concurrency?)", style="yellow")

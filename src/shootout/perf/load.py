@@ -62,6 +62,9 @@ class RequestRecord:
     metrics: RequestMetrics | None = None
     timing: Timing | None = field(default=None, repr=False, compare=False)
     text_chars: int = 0
+    # False for an arrival the level ended before it was sent (it waited for a
+    # --max-concurrency slot): not a request of the level's, nor an error of the endpoint's
+    sent: bool = True
 
 
 @dataclass
@@ -77,24 +80,31 @@ class LevelResult:
 
     def summary(self) -> dict[str, Any]:
         ok = self.ok
-        errors = Counter(r.error for r in self.records if r.error is not None)
+        sent = [r for r in self.records if r.sent]
+        errors = Counter(r.error for r in sent if r.error is not None)
+        unsent = Counter(r.error or "" for r in self.records if not r.sent)
         n_ok = max(1, len(ok))
         return {
             "mode": self.level.mode,
             "value": self.level.value,
             "label": self.level.label,
-            "requests": len(self.records),
+            # the requests sent (as vLLM's benchmark counts them): an arrival that the level
+            # ended before it could be sent is counted apart, as `not_sent`
+            "requests": len(sent),
             "completed": len(ok),
             "errors": sum(errors.values()),
             "error_kinds": error_kinds(errors),
+            "not_sent": sum(unsent.values()),
+            "not_sent_kinds": error_kinds(unsent),
             # completed without a single content token (no TTFT, no output): e.g. a server
             # that cuts a stream short when another request arrives (llama_cpp.server's
             # default); a non-streamed answer has no TTFT either, but has its tokens
             "empty": sum(1 for r in ok if r.ttft is None and r.output_tokens == 0),
             "duration_s": self.duration,
             **throughput(ok, self.duration),
-            "input_tokens_mean": sum(r.input_tokens for r in ok) / n_ok,
-            "output_tokens_mean": sum(r.output_tokens for r in ok) / n_ok,
+            # none where no request completed (a mean of nothing, not 0)
+            "input_tokens_mean": sum(r.input_tokens for r in ok) / n_ok if ok else None,
+            "output_tokens_mean": sum(r.output_tokens for r in ok) / n_ok if ok else None,
             "tokens_estimated": any(r.estimated for r in ok),
             **summarize(ok).to_dict(),
         }
@@ -192,8 +202,12 @@ async def run_level(
     done = {r.index for r in st.records}
     for i in range(st.issued):
         if i not in done:  # when it was sent, or issued where it waited for a slot
-            start = st.started.get(i, st.issued_at[i])
-            st.records.append(RequestRecord(i, start, error="cancelled at the level's deadline"))
+            if i in st.started:
+                st.records.append(RequestRecord(i, st.started[i],
+                                                error="cancelled at the level's deadline"))
+            else:
+                st.records.append(RequestRecord(i, st.issued_at[i], error=NOT_STARTED,
+                                                sent=False))
     st.records.sort(key=lambda r: r.index)
     return LevelResult(level, st.last_end - st.t0, st.records, st.t0)
 
@@ -208,8 +222,8 @@ async def _closed_loop(st: _Level, concurrency: int) -> None:
     await _gather_all([worker(k) for k in range(max(1, concurrency))])
 
 
-NOT_STARTED = ("not sent: the level's --duration ended while it waited for a "
-               "--max-concurrency slot")
+NOT_STARTED = ("not sent: the level ended while it waited for a --max-concurrency "
+               "slot")
 
 
 async def _open_loop(st: _Level, rate: float) -> None:
@@ -221,7 +235,8 @@ async def _open_loop(st: _Level, rate: float) -> None:
     async def limited(i: int) -> None:
         async with sem:
             if time.perf_counter() - st.t0 >= st.spec.duration:  # no request starts after it
-                st.records.append(RequestRecord(i, st.issued_at[i], error=NOT_STARTED))
+                st.records.append(RequestRecord(i, st.issued_at[i], error=NOT_STARTED,
+                                                sent=False))
                 return
             await st.one(i)
 

@@ -67,7 +67,8 @@ def _throughput_row(name: str, lv: dict[str, Any]) -> tuple[Any, ...]:
             cell(num(lv.get("request_throughput"), "{:,.2f}")),
             cell(est + num(lv.get("output_throughput"), "{:,.1f}")),
             cell(f"{est}{num(lv.get('input_tokens_mean'))} / "
-                 f"{num(lv.get('output_tokens_mean'), '{:,.1f}')}"))
+                 f"{num(lv.get('output_tokens_mean'), '{:,.1f}')}" if lv.get("completed")
+                 else "–"))  # no request completed: no mean (older stores say 0)
 
 
 def _latency_row(name: str, lv: dict[str, Any]) -> tuple[Any, ...]:
@@ -75,18 +76,23 @@ def _latency_row(name: str, lv: dict[str, Any]) -> tuple[Any, ...]:
     return (lcell(name + lv["label"]),
             *(cell(ms(ttft, k)) for k in ("median", "p90", "p99")),
             *(cell(ms(itl, k)) for k in ("median", "p90", "p99")),
-            cell(ms(lv.get("tpot_ms"), "median")),
+            cell(("~" if lv.get("tokens_estimated") and (lv.get("tpot_ms") or {}).get("n")
+                  else "") + ms(lv.get("tpot_ms"), "median")),
             cell(ms(lv.get("e2e_ms"), "median")), cell(ms(lv.get("e2e_ms"), "p99")))
 
 
 def _notes(levels: list[dict[str, Any]]) -> list[str]:
     notes = []
     if any(lv.get("tokens_estimated") for lv in levels):
-        notes.append("~ token counts estimated: the server streamed no usage.")
+        notes.append("~ token counts estimated (and so the TPOT that divides by them): the "
+                     "server streamed no usage.")
     for lv in levels:
         kinds = "; ".join(f"{n} × {msg}" for msg, n in (lv.get("error_kinds") or {}).items())
         if kinds:
             notes.append(f"{lv['label']} errors: {kinds}.")
+        if unsent := "; ".join(f"{n} × {msg}"
+                               for msg, n in (lv.get("not_sent_kinds") or {}).items()):
+            notes.append(f"{lv['label']}: arrivals not counted as requests: {unsent}.")
         if lv.get("empty"):
             notes.append(f"{lv['label']}: {lv['empty']} requests ended without any token.")
     return notes
