@@ -156,3 +156,12 @@ def test_an_unfinished_run_says_which_cells_it_has_not_reached(tmp_path, capsys)
         in md
     assert "llama-3.1-70b · mmlu: 30 of 60 planned items so far (the run is interrupted)" in md
     assert "kimi-k2 · mmlu:" not in md  # finished cells say nothing
+
+
+def test_models_takes_name_at_run_for_a_name_in_one_run(tmp_path, capsys):
+    """`--models NAME@RUN` is refused ("unknown model") where the name is in that run only:
+    the help says "name, or name@run_id"."""
+    path = tmp_path / "s.sqlite"
+    build_sample_store(path).close()
+    md = _report(capsys, path, "--models", f"kimi-k2@{RUN_ID},mixtral-8x7b")
+    assert md.splitlines()[0] == "# Model shootout: kimi-k2 vs mixtral-8x7b"

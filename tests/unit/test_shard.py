@@ -308,3 +308,16 @@ def test_runs_lists_a_shard_as_one_and_a_merge_waits_for_a_running_one(tmp_path,
     store.set_run_status(two, "running")
     with pytest.raises(ConfigError, match=r"shard 2/2 \(.*\) is still running \(wait for it"):
         merge_shards([store], Store(tmp_path / "m.sqlite"))
+
+
+def test_a_bad_shard_on_the_command_line_is_not_blamed_on_the_config_file(tmp_path, capsys):
+    """`run -c run.yaml --shard 0/3`, the file's own shard valid: the error named the file."""
+    from shootout.cli.main import main
+
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text('models: [local]\nbenchmarks: [gsm8k]\nshard: "1/2"\n', encoding="utf-8")
+    with pytest.raises(SystemExit) as e:
+        main(["run", "-c", str(cfg), "--shard", "0/3", "--store", str(tmp_path / "s.sqlite")])
+    err = capsys.readouterr().err.strip()
+    assert e.value.code == 2 and err.startswith("error: command line: shard: shard '0/3'"), err
+    assert "run.yaml" not in err

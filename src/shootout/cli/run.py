@@ -203,6 +203,13 @@ def run_command(
         if max_cost is not None:
             cfg = with_max_cost(cfg, max_cost)
     elif config is not None:
+        if shard is not None:  # the command line's own value: not blamed on the file
+            from ..runner.shard import parse_shard
+
+            try:
+                parse_shard(shard)
+            except ConfigError as e:
+                raise ConfigError(f"command line: shard: {e}") from e
         data = with_model_args(load_config_file(config), model_arg or [])
         data = {**data, **({"cache": cache.value} if cache is not None else {}),
                 **({"max_cost": max_cost} if max_cost is not None else {}),

@@ -35,14 +35,15 @@ def model_refs(runs: Sequence[tuple[str, Mapping[str, Any], set[str]]]) -> list[
 
 
 def select_models(refs: list[ModelRef], wanted: list[str] | None) -> list[ModelRef]:
-    """The models `--models` names (name or label), in its order; all where it names none."""
+    """The models `--models` names (name, label, or name@run_id whether or not the name
+    is in other runs too), in its order; all where it names none."""
     if not refs:
         raise ConfigError("the runs have no scored samples")
     if not wanted:
         return refs
     out: list[ModelRef] = []
     for w in wanted:
-        hit = [m for m in refs if w in (m.label, m.model)]
+        hit = [m for m in refs if w in (m.label, m.model, f"{m.model}@{m.run_id}")]
         if not hit:
             have = ", ".join(m.label for m in refs)
             raise ConfigError(f"unknown model {w!r}; the runs have: {have}")
