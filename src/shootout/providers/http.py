@@ -281,15 +281,16 @@ class HTTPClient:
         calls = result.tool_calls
         # every text the response keeps: the answer, and what the server said of itself (a
         # model name, fingerprint or finish reason that echoes the request's headers)
-        texts = {f: v for f in _RESPONSE_TEXTS if isinstance(v := getattr(result, f), str)}
+        texts: dict[str, Any] = {f: v for f in _RESPONSE_TEXTS
+                                 if isinstance(v := getattr(result, f), str)}
         if not (any(secret.found_in(v) for v in texts.values())
                 or any(secret.found_in(c.name) or secret.found_in(c.arguments)
                        or secret.found_in(c.id) for c in calls)):
             return result
-        return replace(
-            result, **{f: self.redact(v) for f, v in texts.items()},
-            tool_calls=tuple(replace(c, name=self.redact(c.name), id=self.redact(c.id),
-                                     arguments=self.redact(c.arguments)) for c in calls))
+        changes: dict[str, Any] = {f: self.redact(v) for f, v in texts.items()}
+        changes["tool_calls"] = tuple(replace(c, name=self.redact(c.name), id=self.redact(c.id),
+                                              arguments=self.redact(c.arguments)) for c in calls)
+        return replace(result, **changes)
 
     def redact_json(self, value: Any) -> Any:
         """A JSON value (an endpoint's /models answer) with the key redacted in every text,
