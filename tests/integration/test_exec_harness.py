@@ -134,3 +134,14 @@ def test_a_program_with_a_lone_surrogate_fails_rather_than_raising(sandbox: Sand
     (an audit's humanevalfix answer could not be scored)."""
     r = sandbox.run("x = '\ud800'\nprint(x)\n")
     assert r.status == "failed" and "SyntaxError" in r.stderr, r
+
+
+def test_a_program_too_deep_to_parse_still_runs_in_the_sandbox(sandbox: Sandbox) -> None:
+    """`ast.parse` of a very deep expression raises RecursionError: reading its imports must
+    not fail the scoring (the sample became "could not score"); the harness runs it."""
+    from shootout.scoring.exec_harness import imports_beyond_stdlib
+
+    deep = RIGHT + "x = " + "1+" * 3000 + "1\n"
+    assert imports_beyond_stdlib(deep) is False
+    status, _ = _run(sandbox, deep)
+    assert status in ("ok", "failed")  # whatever CPython makes of it, a verdict

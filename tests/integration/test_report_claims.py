@@ -81,6 +81,11 @@ def test_a_model_with_no_score_does_not_unrank_the_others(tmp_path, capsys):
     assert ranked, md
     assert all("mixtral-8x7b" not in ln for ln in ranked)
     assert "Left out (no score on any benchmark): mixtral-8x7b." in md
+    # the others are ranked as they are without it (its missing TTFT had put them on
+    # request latency)
+    alone = _report(capsys, path, "--models", "kimi-k2,llama-3.1-70b")
+    assert ranked == [ln for ln in alone.splitlines() if ln.lstrip("- ").startswith("For ")
+                      and ("ranks first" in ln or "share the top score" in ln)]
     # its configured price is still shown (it read "unknown" and "–")
     source = next(ln for ln in md.splitlines() if ln.startswith("| Price source |"))
     assert source.count("run configuration (sample)") == 3, source

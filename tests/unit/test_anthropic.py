@@ -517,3 +517,24 @@ def test_a_max_tokens_over_the_models_output_limit_is_capped_at_the_limit_it_nam
     assert sent == [32000, 32000]  # the refused one is not logged as answered
     (learnt,) = p.policy.learnt
     assert learnt["param"] == "max_tokens" and learnt["action"] == "capped at 32000"
+
+
+def test_a_thinking_budget_not_below_the_output_limit_is_a_config_error():
+    """The limit learnt, a thinking budget at or above it leaves no max_tokens that could
+    work: one clear line (capping max_tokens led to a 400 whose advice was 'adaptive')."""
+    from shootout.errors import ConfigError
+
+    big = GenerateRequest(messages=REQUEST.messages, sampling=Sampling(max_tokens=64000))
+    with FakeAnthropicServer(output_limit=32000) as srv:
+        p = AnthropicProvider("claude-opus-4-1", base_url=srv.base_url,
+                              thinking_budget=40000)
+
+        async def go():
+            try:
+                return await p.generate(big)
+            finally:
+                await p.aclose()
+
+        with pytest.raises(ConfigError, match="thinking_budget 40000 is not below the "
+                                              "model's output limit of 32000"):
+            asyncio.run(go())

@@ -658,3 +658,17 @@ def test_a_retried_loglikelihood_request_sends_only_the_choices_not_yet_scored()
     assert [s.logprob for s in got.scores] == [s.logprob for s in want.scores]
     assert len(sent) == 5, sent  # blue, green (500), then green, red, grey
     assert [x.rsplit(" ", 1)[1] for x in sent] == ["blue", "green", "green", "red", "grey"]
+
+
+def test_extra_body_does_not_override_what_loglikelihood_scoring_needs():
+    """`extra_body: {max_tokens: 8192}` (a chat setting) must not make every echo request
+    generate 8,192 tokens: the scoring's own fields win."""
+    from shootout.providers.base import LoglikelihoodRequest
+
+    with FakeOpenAIServer() as srv:
+        p = OpenAIProvider("m", base_url=srv.base_url, logprobs=True,
+                           extra_body={"max_tokens": 8192, "logprobs": True, "seed": 1})
+        asyncio.run(p.loglikelihood(LoglikelihoodRequest(pairs=(("A:", " b"),))))
+        asyncio.run(p.aclose())
+        (body,) = [r["body"] for r in srv.requests if r["path"].endswith("/completions")]
+    assert body["max_tokens"] == 1 and body["logprobs"] == 1 and body["seed"] == 1

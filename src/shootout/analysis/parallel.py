@@ -31,6 +31,7 @@ has made stale.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 import sys
 import threading
@@ -94,7 +95,10 @@ A = TypeVar("A")
 def in_processes(fn: Callable[[A], T | None], args: list[A]) -> list[T] | None:
     """fn of each args, each in a process of its own (a module-level `fn`: a spawned worker
     imports it); None where any raised, returned None or could not be sent back."""
-    pool = ProcessPoolExecutor(len(args), mp_context=_context(), initializer=_worker_start)
+    try:  # a platform without working semaphores has no pool: built in one process
+        pool = ProcessPoolExecutor(len(args), mp_context=_context(), initializer=_worker_start)
+    except Exception:
+        return None
     try:
         parts = list(pool.map(fn, args))
     except Exception:  # the one-process build raises what it always raised
@@ -144,10 +148,14 @@ def beside(fn: Callable[[], T]) -> Callable[[], T]:
 
 
 def _worker_start() -> None:
-    """A worker leaves Ctrl-C (sent to the whole process group) to the process that
-    started it, which stops it: a worker's own KeyboardInterrupt printed its traceback over
-    the one line that says the command was interrupted."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    """A worker ends at once and without a word on Ctrl-C (sent to the whole process
+    group): its own KeyboardInterrupt printed its traceback over the one line that says the
+    command was interrupted, and a worker that went on would hold up the command's exit."""
+    signal.signal(signal.SIGINT, _end_quietly)
+
+
+def _end_quietly(signum: int, frame: Any) -> None:
+    os._exit(128 + signum)
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:

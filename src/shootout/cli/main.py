@@ -292,11 +292,11 @@ def _report(e: Exception, args: list[str]) -> None:
 
 
 def _store_failure(e: Exception) -> bool:
-    """Whether `e` is SQLite's failure to write (a lock held past the busy wait, a full
-    disk, a read-only or vanished file): the store's state, not a bug."""
+    """Whether `e` is SQLite's failure to write (a lock another process held past the
+    busy wait, a full disk, the disk itself): the store's state, not a bug."""
     sqlite3 = sys.modules.get("sqlite3")
-    return sqlite3 is not None and isinstance(e, sqlite3.OperationalError) and any(
-        w in str(e) for w in ("locked", "disk is full", "readonly", "disk I/O", "busy"))
+    return sqlite3 is not None and isinstance(e, sqlite3.OperationalError) and str(e) in (
+        "database is locked", "database or disk is full", "disk I/O error")
 
 
 def _usage_error(e: Any, args: list[str]) -> None:

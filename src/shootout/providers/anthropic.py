@@ -41,7 +41,7 @@ from typing import Any, ClassVar, Literal
 import httpx
 from pydantic import Field
 
-from ..errors import ProviderError, RejectedRequestError, RetryableProviderError
+from ..errors import ConfigError, ProviderError, RejectedRequestError, RetryableProviderError
 from ..scoring.text import estimate_tokens
 from ..urls import stored_url
 from .base import (
@@ -240,6 +240,11 @@ class AnthropicProvider(BaseProvider):
         limit = int(m.group(2))
         if not 0 < limit < int(sent.get("max_tokens") or 0):
             return False
+        budget = (sent.get("thinking") or {}).get("budget_tokens")
+        if isinstance(budget, int) and budget >= limit:  # no max_tokens above it would do
+            raise ConfigError(f"{self.model_id}: thinking_budget {budget} is not below the "
+                              f"model's output limit of {limit} tokens: set -M thinking_budget "
+                              "lower")
         if self._output_limit is None or limit < self._output_limit:
             self._output_limit = limit
             self.policy.learnt.append({"param": "max_tokens", "action": f"capped at {limit}",

@@ -534,15 +534,16 @@ class OpenAIProvider(BaseProvider):
         """The continuation's score, and the request's prompt and output tokens as the
         server reports them (0 where it reports none)."""
         body = {
+            # the model's own request fields, as every request of it carries them (an
+            # OpenRouter provider pinned there scores the choices too), under the fields
+            # the scoring itself needs
+            **self.options.extra_body,
             "model": self.model,
             "prompt": context + continuation,
             "max_tokens": 1,
             "temperature": 0.0,
             "echo": True,
             "logprobs": 1,
-            # the model's own request fields, as every request of it carries them (an
-            # OpenRouter provider pinned there scores the choices too)
-            **self.options.extra_body,
         }
         data = await self.pool.call(
             lambda r: r.http.redacting(self._post_json(r.http, "/completions", body)))

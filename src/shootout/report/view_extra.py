@@ -111,7 +111,8 @@ def efficiency(report: Report) -> dict[str, Any]:
 def _per_point_note(mc: dict[str, dict[str, Any]], labels: list[str], covers: list[str]
                     ) -> str:
     """What the cost per point (and per 1,000 items) is taken over."""
-    if any(mc[m].get("shared_only") for m in labels):
+    if shared := [m for m in labels if mc[m].get("shared_only")]:
+        covers = list(mc[shared[0]]["covers"])  # the same for every priced model
         return ("Cost per benchmark point = the cost of the model's requests on the "
                 "benchmarks every priced model was scored on ÷ its mean primary score there "
                 f"in points ({', '.join(covers) or 'none'}; so is the cost per 1,000 items: "

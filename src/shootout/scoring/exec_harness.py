@@ -143,8 +143,8 @@ def imports_beyond_stdlib(program: str) -> bool:
     process has it (0.16 s, so not for the programs that import nothing else)."""
     try:
         tree = ast.parse(program)
-    except (SyntaxError, ValueError):
-        return False  # the program fails to compile in the harness, as it would there
+    except Exception:  # SyntaxError, or a RecursionError on a very deep expression
+        return False  # the harness runs it as it stands, as the reference would
     names = {a.name.partition(".")[0] for node in ast.walk(tree)
              if isinstance(node, ast.Import) for a in node.names}
     names |= {(node.module or "").partition(".")[0] for node in ast.walk(tree)

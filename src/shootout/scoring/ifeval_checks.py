@@ -52,12 +52,9 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-try:  # as nltk's tokenizer matches (see `words`); `re` where it is not installed
-    import regex as _regex
+import regex
 
-    _WORD: Any = _regex.compile(r"\w+")
-except ImportError:  # pragma: no cover
-    _WORD = re.compile(r"\w+")
+_WORD = regex.compile(r"\w+")  # as nltk's tokenizer matches (see `words`)
 
 Check = Callable[[str, Mapping[str, Any]], bool]
 
