@@ -217,10 +217,18 @@ def test_a_request_cancelled_at_the_deadline_keeps_when_it_was_sent():
         run_level(never, _prompts(2), Level("rate", 20.0),
                   LoadSpec(max_requests=1000, duration=0.5, grace=0.2, max_concurrency=2)),
         timeout=30))
+    from shootout.perf.load import NOT_STARTED
+
     starts = [r.start for r in res.records]
     assert len(starts) >= 4 and starts[0] == pytest.approx(0.0, abs=0.05)
     assert max(starts) > 0.1 and starts == sorted(starts)
-    assert all(r.error == "cancelled at the level's deadline" for r in res.records)
+    sent = [r for r in res.records if r.sent]
+    assert len(sent) == 2  # the two slots; the others waited for one, and were never sent
+    assert all(r.error == "cancelled at the level's deadline" for r in sent)
+    assert all(r.error == NOT_STARTED for r in res.records if not r.sent)
+    summary = res.summary()
+    assert summary["requests"] == summary["errors"] == 2
+    assert summary["not_sent"] == len(res.records) - 2
 
 
 def test_error_kinds_add_up_to_the_errors():
