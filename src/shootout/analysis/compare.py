@@ -291,8 +291,7 @@ def row_marks(
     present = [m for m in models if (m, benchmark) in cells]
     if not present:
         return RowMarks(benchmark, None, frozenset(), frozenset())
-    best = max(present, key=lambda m: (cells[(m, benchmark)].score, -present.index(m)))
-    top = cells[(best, benchmark)].score
+    top = max(cells[(m, benchmark)].score for m in present)
     # every model with the top score (an exact tie): none is best over a model scored on
     # more items, whichever comes first in model order
     tops = [m for m in present if math.isclose(cells[(m, benchmark)].score, top, rel_tol=0.0,

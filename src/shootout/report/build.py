@@ -130,7 +130,6 @@ def build_report(
 
 def _rank(profs: list[Profile], labels: list[str], fine: dict[str, dict[str, DomainScore]],
           costs: dict[str, dict[str, Any]], data: ReportData) -> list[Ranking]:
-    cost = {m: c["cost_per_item"] for m, c in costs.items() if c.get("cost_per_item") is not None}
     # a model with no score at all (every request failed) is left out of the rankings, and
     # said to be: kept in, it left every domain without "every model's" score (and its
     # missing TTFT would put every other model on request latency)
@@ -138,7 +137,8 @@ def _rank(profs: list[Profile], labels: list[str], fine: dict[str, dict[str, Dom
     unscored = [m for m in labels if m not in scored]
     key = _latency_key(costs, scored)
     lat = {m: v for m, v in _latency(costs, scored).items() if m in scored}
-    cost = {m: v for m, v in cost.items() if m in scored}  # the cheapest of those ranked
+    cost = {m: costs[m]["cost_per_item"] for m in scored  # the cheapest of those ranked
+            if costs[m].get("cost_per_item") is not None}
     lat_se = latency_score_se({m: data.latency.get(m, {}).get(key) or [] for m in lat})
     out = [rank_profile(p, scored, fine, cost or None, lat or None, lat_se or None)
            for p in profs]

@@ -73,14 +73,12 @@ def _unfinished(d: ReportData, label: str, bench: str, attempted: int) -> str:
         return ""
     info = (run.manifest.get("benchmarks") or {}).get(bench)
     planned = info.get("n_items") if isinstance(info, dict) else None
-    if not attempted and not isinstance(planned, int):
-        return f"not run yet (the run is {run.status})"
+    if not attempted:
+        return f"not run yet (the run is {run.status}" + (
+            f"; {planned} items planned)" if isinstance(planned, int) else ")")
     if not isinstance(planned, int) or attempted >= planned:
         return ""
-    if not attempted:
-        return f"not run yet (the run is {run.status}; {planned} items planned)"
     return f"{attempted} of {planned} planned items so far (the run is {run.status})"
-
 
 
 def results(report: Report) -> dict[str, Any]:

@@ -95,10 +95,9 @@ def efficiency(report: Report) -> dict[str, Any]:
     wraps = {"Price source"}
     rows = tuple((lcell(n), *((lcell if n in wraps else cell)(f(m)) for m in labels))
                  for n, f in fields)
-    covers = sorted({b for m in labels for b in mc[m]["covers"]})
     return {"table": Table("efficiency", ("", *labels), rows),
             "endpoints": endpoints_table(report),
-            "note": _per_point_note(mc, labels, covers) + " Cost counts every "
+            "note": _per_point_note(mc, labels) + " Cost counts every "
                     "stored request at the resolved price, cached or not: the price of "
                     "reproducing the results. TTFT is the time to the first streamed token of "
                     "generation requests; throughput is output tokens per second of "
@@ -108,8 +107,7 @@ def efficiency(report: Report) -> dict[str, Any]:
                     + _estimated_note(report)}
 
 
-def _per_point_note(mc: dict[str, dict[str, Any]], labels: list[str], covers: list[str]
-                    ) -> str:
+def _per_point_note(mc: dict[str, dict[str, Any]], labels: list[str]) -> str:
     """What the cost per point (and per 1,000 items) is taken over."""
     if shared := [m for m in labels if mc[m].get("shared_only")]:
         covers = list(mc[shared[0]]["covers"])  # the same for every priced model
@@ -119,6 +117,7 @@ def _per_point_note(mc: dict[str, dict[str, Any]], labels: list[str], covers: li
                 "the models were scored on different benchmarks, and figures over different "
                 "ones would not compare; the token counts and the cost of the run are each "
                 "model's own).")
+    covers = sorted({b for m in labels for b in mc[m]["covers"]})
     return ("Cost per benchmark point = the cost of the model's requests on the benchmarks "
             "it was scored on ÷ its mean primary score there in points "
             f"({', '.join(covers) or 'none'}; token counts above).")
