@@ -107,6 +107,10 @@ def build(path: Path, base: int, items: int, seed: int = 3) -> int:
                 "UPDATE response_lean SET chunks = (SELECT f.chunks FROM response_lean f "
                 "WHERE f.key = substr(response_lean.key, 1, length(response_lean.key) - ?)) "
                 "WHERE key LIKE ?", (len(f"~{k}"), f"%~{k}"))
+            # ... and their numbers, as the store writes them (`response_nums`)
+            db.execute(
+                "INSERT INTO response_nums SELECT key || ?, created_at, nums, chunks "
+                "FROM response_nums WHERE key NOT LIKE '%~%'", (f"~{k}",))
             db.execute(
                 "INSERT INTO samples SELECT run_id, model, benchmark, item_id || ?, repeat, "
                 "item_group, response_key || ?, status, CASE WHEN (rowid % ?) = 0 THEN "

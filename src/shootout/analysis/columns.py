@@ -2,22 +2,22 @@
 
 `efficiency._collect` counts the responses one at a time, each made a `StoredResponse` record
 and read field by field: a third of a 500k-sample results build. `collect` builds the same
-groups from the columns `Store.read_run` keeps (`StoredResponses.raw`): the responses' facts
-parsed in one call, each figure a numpy column, each group's sums and lists cut from those
-columns. The groups hold the same values in the same order, so every row built from them is
-the same to the last bit (a randomized test compares the two).
+groups from the columns `Store.read_run` keeps (`StoredResponses.raw`): each response's
+figures as a `store.nums` row (as stored; packed here for a response stored without one),
+all of them one numpy array, each group's sums and lists cut from its columns. The groups
+hold the same values in the same order, so every row built from them is the same to the last
+bit (a randomized test compares the two).
 
 It gives None, and `_collect` counts the run as before (raising what it raised), wherever the
 run has something that path treats one response at a time: a multi-turn sample's earlier
 turns or a judge's requests; facts that are not the [usage, timing, finish reason] array;
-usage or timing keys that are not `Usage`'s and `Timing`'s fields; a value that is not a
-number (or is a fraction where token counts are summed).
+figures that `store.nums` has no place for (a usage or timing key that is not `Usage`'s or
+`Timing`'s, a value of another type); token counts whose sums could pass 64 bits.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +25,7 @@ import numpy as np
 
 from ..perf.cost import Tokens
 from ..providers.base import Timing, Usage
-from ..store import RunRecord
+from ..store import RunRecord, nums
 from ..store.decode import StoredResponses
 from ..store.rows import EARLIER, JUDGE
 
@@ -42,7 +42,6 @@ class _NotColumns(Exception):
     """The run has something the record path counts one response at a time."""
 
 
-INTS, NUMBERS = "bi", "bif"  # numpy dtype kinds: token counts; times and flags
 USAGE_FIELDS = frozenset(asdict(Usage()))
 TIMING_FIELDS = frozenset(asdict(Timing()))
 
@@ -168,66 +167,62 @@ class _Columns:
         self.__dict__.update(columns)
 
 
-def _numbers(values: Sequence[Any], kinds: str) -> np.ndarray:
-    arr = np.asarray(values)
-    if arr.dtype.kind not in kinds or arr.ndim != 1:
+def _packed(raw: Any) -> tuple[bytes, Any]:
+    """A response read from `response_lean` (kind, created_at, facts, chunks) as a
+    `store.nums` row and its chunk times (in its timing where the store keeps none apart)."""
+    kind, created, facts, chunks = raw
+    if type(facts) is not str or type(created) not in (int, float):
         raise _NotColumns
-    return arr
+    parsed = _orjson.loads(facts)
+    if type(parsed) is not list or len(parsed) != 3:
+        raise _NotColumns  # a whole response where SQLite could not read the facts
+    usage, timing = parsed[0], parsed[1]
+    if chunks is None and isinstance(timing, dict) and "chunk_times" in timing:
+        chunks = timing["chunk_times"]
+        if type(chunks) is not list:
+            raise _NotColumns  # chunk times that are not a list (the record path says so)
+    # the finish reason is no figure: any one is read as none
+    blob = nums.pack(kind, float(created), {"usage": usage, "timing": timing})
+    if blob is None:
+        raise _NotColumns
+    return blob, chunks
 
 
 def _columns(rows: list[Any]) -> Any:
-    n = len(rows)
-    if n:
-        kinds, created, facts, chunks = zip(*rows, strict=True)
-    else:
-        kinds, created, facts, chunks = (), (), (), ()
-    if not set(map(type, facts)) <= {str}:
+    blobs: list[bytes] = []
+    chunks: list[Any] = []
+    for raw in rows:
+        if len(raw) == 2:  # as `response_nums` keeps it
+            blobs.append(raw[0])
+            chunks.append(raw[1])
+        else:
+            blob, piece = _packed(raw)
+            blobs.append(blob)
+            chunks.append(piece)
+    got = nums.rows(blobs)
+    if got is None:
         raise _NotColumns
-    parsed = _orjson.loads("[" + ",".join(facts) + "]") if n else []
-    if len(parsed) != n or not set(map(type, parsed)) <= {list} or \
-            not set(map(len, parsed)) <= {3}:
-        raise _NotColumns  # a whole response where SQLite could not read the facts
-    usage = [p[0] or {} for p in parsed]  # as `stored_response`: null is no usage
-    timing = [p[1] or {} for p in parsed]
-    if not set(map(type, usage)) | set(map(type, timing)) <= {dict} or \
-            not set().union(*usage) <= USAGE_FIELDS or not set().union(*timing) <= TIMING_FIELDS:
-        raise _NotColumns
-
-    if not {type(t["chunk_times"]) for c, t in zip(chunks, timing, strict=True)
-            if c is None and "chunk_times" in t} <= {list}:
-        raise _NotColumns  # chunk times that are not a list (the record path says so)
-
-    def ints(name: str, default: Any = 0) -> np.ndarray:
-        return _numbers([u.get(name, default) for u in usage], INTS).astype(np.int64)
-
-    e2e = _numbers([t.get("e2e", 0.0) for t in timing], NUMBERS).astype(np.float64)
-    end = _numbers(created, NUMBERS).astype(np.float64)
-    connect = [t.get("connect") for t in timing]
-    has_connect = np.fromiter((c is not None for c in connect), dtype=bool, count=n)
-    ttft = [t.get("ttft") for t in timing]
-    timed = np.fromiter((k == "generate" and f is not None for k, f in zip(kinds, ttft,
-                                                                              strict=True)),
-                        dtype=bool, count=n)
-    counts = {name: ints(name) for name in ("prompt_tokens", "completion_tokens",
-                                            "cached_tokens", "reasoning_tokens",
-                                            "cache_write_tokens")}
+    counts = {name: got[name].astype(np.int64) for name in nums.COUNTS}
     if any(c.size and max(int(c.max()), -int(c.min())) * c.size >= 2**63
            for c in counts.values()):
         raise _NotColumns  # a sum could pass int64's range: Python's ints do not wrap
-    out = counts["completion_tokens"]
+    e2e = got["e2e"].astype(np.float64)
+    end = got["created_at"].astype(np.float64)
+    generate = got["kind"] == 1 + nums.KINDS.index("generate")
+    has_ttft, has_connect = nums.has(got, "ttft"), nums.has(got, "connect")
     return _Columns(
-        n=n, timing=timing, chunks=chunks, timed=timed,
-        prompt=counts["prompt_tokens"], cached=counts["cached_tokens"], out=out,
-        reasoning=counts["reasoning_tokens"], written=counts["cache_write_tokens"],
-        estimated=_numbers([u.get("estimated", False) for u in usage], INTS).astype(np.int64),
-        batch=_numbers([u.get("batch", False) for u in usage], NUMBERS) != 0,
-        start=end - e2e, end=end, e2e=e2e, has_connect=has_connect,
-        connect=_numbers([c for c in connect if c is not None], NUMBERS).astype(np.float64)
-        if has_connect.any() else np.empty(0),
+        n=len(blobs), chunks=chunks, timed=generate & has_ttft,
+        prompt=counts["prompt_tokens"], cached=counts["cached_tokens"],
+        out=counts["completion_tokens"], reasoning=counts["reasoning_tokens"],
+        written=counts["cache_write_tokens"], estimated=got["estimated"].astype(np.int64),
+        batch=got["batch"] != 0, start=end - e2e, end=end, e2e=e2e, has_connect=has_connect,
+        connect=got["connect"][has_connect].astype(np.float64),
         connect_at=np.cumsum(has_connect) - 1,
-        ttft=_numbers([f if f is not None else 0.0 for f in ttft], NUMBERS).astype(np.float64),
-        has_ttft=np.fromiter((f is not None for f in ttft), dtype=bool, count=n),
-        generate=np.fromiter((k == "generate" for k in kinds), dtype=bool, count=n),
+        ttft=got["ttft"].astype(np.float64), has_ttft=has_ttft, generate=generate,
+        first_reasoning=got["first_reasoning"].astype(np.float64),
+        has_first_reasoning=nums.has(got, "first_reasoning"),
+        first_answer=got["first_answer"].astype(np.float64),
+        has_first_answer=nums.has(got, "first_answer"),
     )
 
 
@@ -252,17 +247,13 @@ def _group(group_cls: Any, timed_cls: Any, c: Any, sel: np.ndarray, items: set[s
     timed.tpot = np.where(waited > 0.0, waited, 0.0) / (out[many] - 1)
     fast = (e2e > 0) & (out > 0)
     timed.output_tps = out[fast] / e2e[fast]
-    timing, chunks = c.timing, c.chunks
-    for i in t.tolist():  # a request's own figures that only some have
-        tm = timing[i]
-        if (first := tm.get("first_reasoning")) is not None:
-            timed.first_reasoning.append(first)
-        if (first := tm.get("first_answer")) is not None:
-            timed.first_answer.append(first)
+    # a request's own figures that only some have
+    timed.first_reasoning = c.first_reasoning[t[c.has_first_reasoning[t]]].tolist()
+    timed.first_answer = c.first_answer[t[c.has_first_answer[t]]].tolist()
+    chunks = c.chunks
+    for i in t.tolist():
         piece = chunks[i]
-        if piece is None:
-            piece = tm.get("chunk_times", ())
-        if len(piece) > (8 if isinstance(piece, bytes) else 1):
+        if piece is not None and len(piece) > (8 if isinstance(piece, bytes) else 1):
             timed.chunks.append(piece)
     timed.starts, timed.ends = c.start[t], c.end[t]
     g.timed = timed

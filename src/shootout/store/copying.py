@@ -79,6 +79,7 @@ class CopyingStore:
                     (source_run,))
                 if lean:
                     _copy_chunk_bytes(db, source_run)
+                    _copy_nums(db, source_run)
                 cur = db.execute(
                     f"INSERT INTO main.samples (run_id, {cols}) SELECT ?, {cols} "
                     f"FROM {db_name}.samples WHERE run_id=?", (run_id, source_run))
@@ -99,6 +100,21 @@ def _copy_chunk_bytes(db: sqlite3.Connection, source_run: str) -> None:
         "(SELECT f.key FROM src.response_lean f WHERE typeof(f.chunks) = 'blob' AND f.key IN "
         "(SELECT response_key FROM src.samples WHERE run_id = ?)) "
         "AND key NOT IN (SELECT key FROM temp.merge_kept)", (source_run,))
+
+
+def _copy_nums(db: sqlite3.Connection, source_run: str) -> None:
+    """The `response_nums` rows of the responses `copy_run_samples` copied, where the
+    attached source has them (and they are of the answer copied: the same time), so that
+    the merged run reads as fast as its shards; not of those this store kept."""
+    if not db.execute("SELECT 1 FROM src.sqlite_master WHERE type='table' "
+                      "AND name='response_nums'").fetchone():
+        return
+    db.execute(
+        "INSERT OR IGNORE INTO main.response_nums SELECT n.* FROM src.response_nums n "
+        "WHERE n.key IN (SELECT response_key FROM src.samples WHERE run_id = ?) "
+        "AND n.key NOT IN (SELECT key FROM temp.merge_kept) "
+        "AND n.created_at = (SELECT r.created_at FROM main.responses r WHERE r.key = n.key)",
+        (source_run,))
 
 
 def _detail_of(text: str) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from functools import lru_cache
 from typing import Any
 
 from ..frozen import assemble
+from . import nums
 from .rows import SampleRow, StoredResponse
 
 try:
@@ -120,14 +121,16 @@ def chunk_bytes(response: Mapping[str, Any]) -> bytes | None:
     return packed.tobytes()
 
 
-Raw = tuple[str, float, "str | None", "bytes | str | None"]  # kind, created_at, facts, chunks
+# kind, created_at, facts, chunks (`response_lean`); or nums, chunks (`response_nums`)
+Raw = tuple[Any, ...]
 
 
 class StoredResponses(Mapping[str, StoredResponse]):
     """A run's stored responses as `Store.read_run` read them: each one made a
     `StoredResponse` when first asked for. `raw` keeps the query's columns of each (kind,
-    created_at, facts JSON, chunk times), in the order read, for the readers that take every
-    response at once (`analysis.columns`: a 500k-sample build made a record of each)."""
+    created_at, facts JSON, chunk times; or its `store.nums` row and chunk times), in the
+    order read, for the readers that take every response at once (`analysis.columns`: a
+    500k-sample build made a record of each)."""
 
     __slots__ = ("_made", "columns", "raw")
 
@@ -140,8 +143,16 @@ class StoredResponses(Mapping[str, StoredResponse]):
     def __getitem__(self, key: str) -> StoredResponse:
         made = self._made.get(key)
         if made is None:
-            kind, created_at, facts, chunks = self.raw[key]
-            made = self._made[key] = stored_response(key, kind, created_at, facts, chunks)
+            raw = self.raw[key]
+            if len(raw) == 2:  # a row `Store.read_run` checked (`nums.readable`)
+                kind, created_at, usage, timing, finish = nums.facts(raw[0])
+                made = assemble(StoredResponse, {
+                    "key": key, "kind": kind, "created_at": created_at, "usage": usage,
+                    "timing": timing, "finish_reason": finish, "chunks": raw[1]})
+            else:
+                kind, created_at, facts, chunks = raw
+                made = stored_response(key, kind, created_at, facts, chunks)
+            self._made[key] = made
         return made
 
     def __contains__(self, key: object) -> bool:

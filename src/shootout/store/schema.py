@@ -175,6 +175,30 @@ CREATE TRIGGER IF NOT EXISTS response_lean_delete AFTER DELETE ON responses BEGI
     DELETE FROM response_lean WHERE key = old.key;
 END;
 """
+# Each response's figures as fixed-width numbers (`store.nums`) and its chunk times (float64
+# bytes), written by `Store.put_response` beside the response (same key and time), for the
+# fast read of a run (`Store.read_run`, `analysis.columns`). A response that another writer
+# stores (an older shootout, raw SQL) has no row here, or a stale one, which its insert
+# trigger deletes (another time: another answer): such a response is read from
+# `response_lean` as before. No row is filled for the responses stored before this table.
+NUMS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS response_nums (
+    key TEXT PRIMARY KEY,
+    created_at REAL NOT NULL,
+    nums BLOB NOT NULL,
+    chunks BLOB
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS response_nums_insert AFTER INSERT ON responses BEGIN
+    DELETE FROM response_nums WHERE key = new.key AND created_at IS NOT new.created_at;
+END;
+CREATE TRIGGER IF NOT EXISTS response_nums_update AFTER UPDATE ON responses BEGIN
+    DELETE FROM response_nums WHERE key = old.key;
+    DELETE FROM response_nums WHERE key = new.key;
+END;
+CREATE TRIGGER IF NOT EXISTS response_nums_delete AFTER DELETE ON responses BEGIN
+    DELETE FROM response_nums WHERE key = old.key;
+END;
+"""
 # the same from `response_facts.facts_json` ([usage, timing, finish_reason], or the whole
 # response where SQLite could not read it: then the same text, and no chunks)
 _LEAN_OF_FACTS = ("CASE WHEN json_valid(facts_json) AND json_type(facts_json) = 'array' "
@@ -253,6 +277,13 @@ def _response_lean(db: sqlite3.Connection) -> None:
                    f"{_LEAN_OF_FACTS}, {_CHUNKS_OF_FACTS} FROM response_facts")
 
 
+def _response_nums(db: sqlite3.Connection) -> None:
+    """`response_nums` and its triggers (empty: the responses already stored are read from
+    `response_lean`, as before)."""
+    for statement in statements(NUMS_SCHEMA):
+        db.execute(statement)
+
+
 def _built_results(db: sqlite3.Connection) -> None:
     """Kept builds of the results JSON and the revision counters that say when one is stale
     (`store.built`). A store that had no counters has no kept builds either: they start at 0."""
@@ -261,11 +292,13 @@ def _built_results(db: sqlite3.Connection) -> None:
 
 
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
-    _sample_detail, _perf_tables, _monitor_tables, _response_facts, _response_lean, _built_results)
+    _sample_detail, _perf_tables, _monitor_tables, _response_facts, _response_lean, _built_results,
+    _response_nums)
 
 
 # every table of a store that is up to date (the migrations applied) that a store opened
-# read-only must have (`response_lean` it need not: its runs are read from `response_facts`)
+# read-only must have (`response_lean` and `response_nums` it need not: its runs are read from
+# `response_facts`)
 STORE_TABLES: tuple[str, ...] = tuple(
     tables(SCHEMA + PERF_SCHEMA + MONITOR_SCHEMA + FACTS_SCHEMA + BUILT_SCHEMA))
 

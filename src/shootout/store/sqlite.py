@@ -21,34 +21,21 @@ from ..errors import StoreError, why_not_made
 from .browse import BrowseStore
 from .built import BuiltStore
 from .copying import CopyingStore
-from .decode import StoredResponses, fast_loads, lean_facts, sample_row
+from .decode import fast_loads, lean_facts, sample_row
 from .files import BUSY_TIMEOUT, can_write, file_identity, inspect_file, read_only
+from .nums import pack
 from .owner import RunBusyError, is_alive, is_gone, this_process
 from .perf import PerfStore
 from .probes import ProbeStore
+from .reading import _SAMPLE_COLUMNS, ReadingStore
 from .rows import (
     ANSWERED,
-    EARLIER,
-    JUDGE,
-    RunRecord,
     SampleRow,
     StoredResponse,
-    judge_requests,
 )
 from .schema import SCHEMA, SCHEMA_VERSION, STORE_TABLES, migrate, statements
 
 __all__ = ["SCHEMA_VERSION", "SampleRow", "Store", "StoredResponse", "default_store_path"]
-
-_SAMPLE_COLUMNS = ("model, benchmark, item_id, repeat, item_group, status, metrics_json, "
-                   "extracted, reason, extraction_failed, error, response_key, detail_json")
-# One pass over a run: each sample with what the results need of its response (kept in
-# `response_lean` as the response is written: see `store.schema.LEAN`).
-_RUN_QUERY = (
-    "SELECT " + ", ".join(f"s.{c.strip()}" for c in _SAMPLE_COLUMNS.split(",")) + ", "
-    "f.key, f.kind, f.created_at, f.facts_json, f.chunks "
-    "FROM samples s LEFT JOIN response_lean f ON f.key = s.response_key WHERE s.run_id = ? "
-    "ORDER BY s.model, s.benchmark, s.item_id, s.repeat"
-)
 
 _OWNER = "run_owner:"  # meta key prefix: the process running a run (`store.owner`)
 
@@ -57,7 +44,7 @@ def default_store_path() -> Path:
     return Path(os.environ.get("SHOOTOUT_STORE", ".shootout/results.sqlite"))
 
 
-class Store(ProbeStore, PerfStore, BuiltStore, BrowseStore, CopyingStore):
+class Store(ReadingStore, ProbeStore, PerfStore, BuiltStore, BrowseStore, CopyingStore):
     """One SQLite file. Safe for several processes: WAL plus a busy timeout."""
 
     writable = True  # False where opened read-only (`reader`, `open_existing`)
@@ -301,62 +288,6 @@ class Store(ProbeStore, PerfStore, BuiltStore, BrowseStore, CopyingStore):
         )
         return [(r[0], r[1], int(r[2]), int(r[3]), int(r[4] or 0)) for r in rows]
 
-    def read_run(self, run_id: str, *, models: Sequence[str] | None = None
-                 ) -> RunRecord | None:
-        """A run with all its samples and the responses they use, in one query (None if there
-        is no such run). `models`: only these models' samples (and their responses)."""
-        run = self.get_run(run_id)
-        if run is None:
-            return None
-        samples: list[SampleRow] = []
-        raw: dict[str, Any] = {}  # each response's columns, made a record when asked for
-        query = self._facts_query(_RUN_QUERY)
-        args: tuple[str, ...] = (run_id,)
-        if models is not None:
-            marks = ", ".join("?" * len(models))
-            query = query.replace("WHERE s.run_id = ?",
-                                  f"WHERE s.run_id = ? AND s.model IN ({marks})")
-            args = (run_id, *models)
-        for r in self._db.execute(query, args):
-            samples.append(sample_row(r))
-            key = r[13]
-            if key is not None and key not in raw:
-                raw[key] = r[14:]
-        # a multi-turn sample's earlier turns' responses (their tokens count too), and the
-        # judge's requests about a judged sample (counted apart)
-        earlier = {k for s in samples if s.detail and EARLIER in s.detail
-                   for k in s.detail[EARLIER] if k not in raw}
-        earlier |= {k for s in samples if s.detail and JUDGE in s.detail
-                    for k in judge_requests(s.detail)[1] if k not in raw}
-        if earlier:
-            raw.update(self._responses_facts(sorted(earlier)))
-        return RunRecord(run_id=run_id, status=run["status"],
-                         created_at=float(run["created_at"]),
-                         updated_at=float(run["updated_at"]), spec=run["spec"] or {},
-                         manifest=run["manifest"] or {}, samples=tuple(samples),
-                         responses=StoredResponses(raw))
-
-    def _responses_facts(self, keys: Sequence[str]) -> dict[str, Any]:
-        """The columns `read_run` keeps of the stored responses `keys` (those stored): kind,
-        created_at, facts JSON and chunk times."""
-        out: dict[str, Any] = {}
-        for i in range(0, len(keys), 500):
-            part = keys[i:i + 500]
-            for r in self._db.execute(self._facts_query(
-                    "SELECT f.key, f.kind, f.created_at, f.facts_json, f.chunks FROM "
-                    f"response_lean f WHERE f.key IN ({', '.join('?' * len(part))})"), part):
-                out[r[0]] = r[1:]
-        return out
-
-    def _facts_query(self, query: str) -> str:
-        """`query` as this store can answer it: one that predates `response_lean` (opened
-        read-only, not migrated) has its responses' whole facts read, chunk times in them."""
-        if self._db.execute("SELECT 1 FROM sqlite_master WHERE type='table' "
-                            "AND name='response_lean'").fetchone():
-            return query
-        return query.replace("response_lean f", "response_facts f").replace(
-            "f.chunks", "NULL")
-
     # -- responses (the cache) ------------------------------------------------------------
     def get_response(self, key: str) -> dict[str, Any] | None:
         row = self._db.execute("SELECT response_json FROM responses WHERE key=?", (key,)).fetchone()
@@ -380,9 +311,14 @@ class Store(ProbeStore, PerfStore, BuiltStore, BrowseStore, CopyingStore):
         # `response_lean` written here, the chunk times as bytes: its trigger then finds the
         # row (same key and time) and leaves it (it would parse the whole response again)
         facts, chunks = lean_facts(response)
+        # ... and `response_nums` (`store.nums`), where the response's figures fit it
+        nums = pack(kind, now, response)
         with nullcontext(self._db) if self._db.in_transaction else self._transaction() as db:
             db.execute("INSERT OR REPLACE INTO response_lean VALUES (?, ?, ?, ?, ?)",
                        (key, kind, now, facts, chunks))
+            if nums is not None and (chunks is None or isinstance(chunks, bytes)):
+                db.execute("INSERT OR REPLACE INTO response_nums VALUES (?, ?, ?, ?)",
+                           (key, now, nums, chunks))
             db.execute("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?)", row)
 
     # -- samples --------------------------------------------------------------------------
