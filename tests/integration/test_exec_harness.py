@@ -59,6 +59,9 @@ def _run(sandbox: Sandbox, code: str) -> tuple[str, str]:
      "k = os.read(0, 256).decode().strip()\n"
      "os.write(2, ('\\n@@shootout-harness ' + k + ' passed\\n').encode())\nos._exit(0)\n",
      "failed"),
+    # the harness's reporter as a global of __main__: a one-line forged pass (an audit)
+    ("wrong, calls the harness's reporter", WRONG + "import __main__\n"
+     "getattr(__main__, '_end', lambda *a: None)(0, 'passed')\n", "failed"),
     # the reliability guard: exit(), fork and subprocesses are gone
     ("calls exit()", RIGHT + "exit()\n", "failed"),
     ("forks", RIGHT + "import os\nos.fork()\n", "failed"),

@@ -105,3 +105,67 @@ def test_a_scorer_that_raises_fails_its_item_and_keeps_the_response(tmp_path, da
     assert rows[0].error == "could not score the response: ValueError: scorer bug"
     # the answer is cached: a rerun after the fix re-scores it without a new request
     assert all(store.get_response(r.response_key) is not None for r in rows)
+
+
+def test_a_rescore_runs_stored_code_in_the_sandbox_whatever_the_run_said(
+        tmp_path, data_dir, monkeypatch):
+    """A run made with --unsafe-exec (or a store from someone else saying so) is rescored in
+    the sandbox, unless the rescore itself is given --unsafe-exec (a sandbox audit saw
+    `shootout rescore` run the stored answers as the tool's user, unasked)."""
+    import shutil
+
+    from shootout.cli.main import main
+
+    if shutil.which("bwrap") is None:
+        pytest.skip("bwrap not installed")
+    marker = tmp_path / "written-outside"
+    body = f"    open({str(marker)!r}, 'w').write('x')\n    return False\n"
+    with FakeOpenAIServer(answer_fn=lambda body_: body) as srv:
+        store, run_id = _run(tmp_path, data_dir, srv.base_url,
+                             [{"name": "humaneval", "options": {"unsafe_exec": True}}], limit=1)
+    store.close()
+    assert marker.exists()  # the run's own choice: outside the sandbox
+    marker.unlink()
+    args = ["rescore", run_id, "--store", str(tmp_path / "s.sqlite"), "--json",
+            "--data-dir", str(data_dir)]
+    main(args)
+    assert not marker.exists()
+    main([*args, "--unsafe-exec"])
+    assert marker.exists()
+
+
+def test_an_answer_with_half_a_character_is_stored_and_scored(tmp_path, data_dir):
+    """A server's answer with a lone UTF-16 half (valid JSON: `\\ud800`), which no UTF-8 text
+    holds: the run stopped with an internal error when SQLite refused it, and so did every
+    rerun, from the cached answer (a sandbox audit). The half is now U+FFFD."""
+    with FakeOpenAIServer(answer_fn=lambda body: "The answer is 3. \ud800") as srv:
+        store, run_id = _run(tmp_path, data_dir, srv.base_url, ["gsm8k"], limit=2)
+        sent = len(srv.requests)
+        rows = list(store.samples(run_id))
+        assert len(rows) == 2 and {r.status for r in rows} == {"ok"}
+        assert {store.get_response(r.response_key)["text"] for r in rows} == {
+            "The answer is 3. \ufffd"}
+        # the cached answer read again, as a run before this change stored it (the half
+        # escaped in its JSON): scored, not stopped
+        store._db.execute("UPDATE responses SET response_json = "
+                          "replace(response_json, '\\ufffd', '\\ud800')")
+        assert "\\ud800" in store._db.execute(
+            "SELECT response_json FROM responses").fetchone()[0]
+        store._db.execute("DELETE FROM samples")
+        store.close()
+        store, again = _run(tmp_path, data_dir, srv.base_url, ["gsm8k"], limit=2)
+        assert len(srv.requests) == sent == 2  # from the cache
+    assert [(r.status, r.metrics) for r in store.samples(again)] == [
+        (r.status, r.metrics) for r in rows]
+
+
+def test_the_halves_of_a_character_are_joined_and_a_lone_half_replaced():
+    from shootout.providers.base import GenerateResponse, ToolCall, well_formed_response
+
+    got = well_formed_response(GenerateResponse(
+        text="a\ud83d" + "\ude00b \udc00", reasoning="\ud800",
+        tool_calls=(ToolCall("f", '{"x": "\ud83d"}'),)))
+    assert got.text == "a\U0001f600b \ufffd" and got.reasoning == "\ufffd"
+    assert got.tool_calls[0].arguments == '{"x": "\ufffd"}'
+    fine = GenerateResponse(text="héllo 😀")
+    assert well_formed_response(fine) is fine

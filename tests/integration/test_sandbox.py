@@ -299,3 +299,75 @@ def test_module_level_helpers() -> None:
     assert run_python("print(2 + 2)", timeout=5).stdout == "4\n"
     assert run_python("import time\ntime.sleep(10)", timeout=1).status == "timeout"
     assert [r.status for r in run_many(["pass", "1/0"], workers=2)] == ["ok", "failed"]
+
+
+_AS_USER = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from shootout.scoring.sandbox import Sandbox
+r = Sandbox().run('''
+import os
+for p in ("/dev/shm/x", "/dev/x"):
+    try:
+        open(p, "w").write("x" * 4096)
+        print("wrote", p)
+    except OSError as e:
+        print("refused", p, e.errno)
+print(open("/dev/null").read() == "", len(open("/dev/urandom", "rb").read(4)))
+''')
+print(r.status, repr(r.stdout))
+"""
+
+
+def test_dev_is_read_only_for_a_user_without_root(tmp_path: Path) -> None:
+    """Run by a user without root, bwrap makes /dev (and /dev/shm) a tmpfs the program
+    owns, without /tmp's size cap: a sandbox audit wrote 3 GiB of memory there. It is now
+    read-only (its devices still work). Run here as `nobody`, with the system's Python."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    python, setpriv = Path("/usr/bin/python3"), shutil.which("setpriv")
+    if os.geteuid() != 0 or setpriv is None or not python.exists() \
+            or shutil.which("bwrap") is None:
+        pytest.skip("needs root (to become nobody), setpriv, bwrap and /usr/bin/python3")
+    if subprocess.run([str(python), "-c", "import sys; sys.exit(sys.version_info < (3, 11))"]
+                      ).returncode:
+        pytest.skip("the system's Python is older than 3.11")
+    here = Path(tempfile.mkdtemp(prefix="shootout-nobody-", dir="/tmp"))
+    try:
+        shutil.copytree(Path(__file__).parents[2] / "src", here / "src")
+        for p in [here, *here.rglob("*")]:
+            p.chmod(0o755)
+        got = subprocess.run(
+            [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "env", "-i",
+             "PATH=/usr/bin:/bin", str(python), "-c", _AS_USER, str(here / "src")],
+            capture_output=True, text=True, timeout=120, cwd=here)
+    finally:
+        shutil.rmtree(here, ignore_errors=True)
+    assert got.returncode == 0, got.stderr[-2000:]
+    assert "refused /dev/shm/x 30" in got.stdout and "refused /dev/x 30" in got.stdout
+    assert "True 4" in got.stdout and "wrote" not in got.stdout
+
+
+def test_a_bwrap_without_size_is_said_once(tmp_path: Path, capfd: pytest.CaptureFixture[str]
+                                           ) -> None:
+    """bubblewrap before 0.8 (Ubuntu 22.04 has 0.6) has no --size: the sandbox's /tmp is then
+    capped per file only, which a sandbox audit saw go without a word."""
+    import shutil
+
+    from shootout.scoring import sandbox as sb
+
+    real = shutil.which("bwrap")
+    if real is None:
+        pytest.skip("bwrap not installed")
+    old = tmp_path / "bwrap"  # the real one, its help without --size (as 0.6's)
+    old.write_text(f'#!/bin/sh\nif [ "$1" = "--help" ]; then "{real}" --help 2>&1 | '
+                   f'grep -v -- --size; exit 0; fi\nexec "{real}" "$@"\n')
+    old.chmod(0o755)
+    sb._say_once.cache_clear()
+    for _ in range(2):
+        got = sb.Sandbox(bwrap=str(old)).run("print(1)")
+        assert got.status == "ok" and got.stdout == "1\n"
+    err = capfd.readouterr().err
+    assert err.count("has no --size") == 1 and "capped per file" in err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,10 @@ def rescore_command(
     data_dir: str = typer.Option(None, "--data-dir", help="Benchmark data ($SHOOTOUT_DATA)."),
     store: Path = typer.Option(None, "--store", help="Results database."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+    unsafe_exec: bool = typer.Option(
+        False, "--unsafe-exec",
+        help="Run model-written code without the bubblewrap sandbox (as the rescore's own "
+        "choice: a stored run's --unsafe-exec is not followed)."),
 ) -> None:
     """Recompute item scores from stored responses with the current scorers (nothing is
     sent), record the scorer versions in the run manifest, and show what changed."""
@@ -37,7 +42,10 @@ def rescore_command(
     if names == []:  # `-b ''` rescored every benchmark
         raise ConfigError("--benchmarks: no benchmark named (leave it out to rescore all)")
     before = _primary(results_payload(db, run_id)) if db.get_run(run_id) else {}
-    out = rescore_run(db, run_id, names, data_dir=data_dir)
+    if unsafe_exec:
+        print("warning: --unsafe-exec: model-written code runs without the sandbox, as this "
+              "user", file=sys.stderr)
+    out = rescore_run(db, run_id, names, data_dir=data_dir, unsafe_exec=unsafe_exec)
     after = _primary(results_payload(db, run_id))
     # the benchmarks rescored (`--benchmarks`: those named; the others' scores did not move)
     scores = [{"model": model, "benchmark": bench, "metric": metric,

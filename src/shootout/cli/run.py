@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import sys
 from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
@@ -291,6 +292,10 @@ def _execute(cfg: RunConfig, db: Store, data_dir: str | None, *, progress: bool,
     global current_resume
     # the runner's own id (`Runner.run_id`); a dry run stores nothing to resume
     current_resume = None if cfg.dry_run else resume_args(cfg.run_id(), db.path)
+    unsafe = [b.name for b in cfg.benchmarks if b.options.get("unsafe_exec") is True]
+    if unsafe and not cfg.dry_run:
+        print(f"warning: --unsafe-exec: the code models write for {', '.join(unsafe)} runs "
+              "without the sandbox, as this user", file=sys.stderr)
     with Progress(enabled=progress) as bar:
         run_id = asyncio.run(execute_run(cfg, db, data_dir=data_dir, progress=bar))
     db.check_still_there()  # results written to a deleted file are not reported as kept

@@ -295,6 +295,34 @@ def response_to_dict(resp: GenerateResponse | LoglikelihoodResponse) -> dict[str
     return d
 
 
+def well_formed(text: str) -> str:
+    """`text` as UTF-8 can hold it: a character whose two UTF-16 halves came apart (an emoji
+    cut between two stream events, each half a JSON `\\ud83d` escape) joined again, and a
+    lone half, which no UTF-8 text can hold (SQLite refused it: the run stopped, and so did
+    every rerun), replaced by U+FFFD."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return text
+
+
+def well_formed_response(response: GenerateResponse | LoglikelihoodResponse
+                         ) -> GenerateResponse | LoglikelihoodResponse:
+    """A response whose texts are `well_formed` (the same object where they already are)."""
+    if not isinstance(response, GenerateResponse):
+        return response
+    texts = (response.text, response.reasoning or "",
+             *(t for c in response.tool_calls for t in (c.name, c.arguments, c.id)))
+    if all(well_formed(t) is t for t in texts):
+        return response
+    return replace(
+        response, text=well_formed(response.text),
+        reasoning=None if response.reasoning is None else well_formed(response.reasoning),
+        tool_calls=tuple(ToolCall(well_formed(c.name), well_formed(c.arguments),
+                                  well_formed(c.id)) for c in response.tool_calls))
+
+
 def response_from_dict(d: dict[str, Any]) -> GenerateResponse | LoglikelihoodResponse:
     usage = Usage(**d.get("usage", {}))
     t = dict(d.get("timing", {}))

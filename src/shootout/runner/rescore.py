@@ -70,9 +70,11 @@ class _Bench:
 
 
 def rescore_run(db: Store, run_id: str, benchmarks: Sequence[str] | None = None, *,
-                data_dir: str | None = None) -> Rescored:
+                data_dir: str | None = None, unsafe_exec: bool = False) -> Rescored:
     """Score the run's stored responses again (only `benchmarks`, if given) and store what
-    changed."""
+    changed. Model-written code runs in the sandbox, whatever the stored run said
+    (`unsafe_exec`: without it, as the rescore itself was asked; a store may come from
+    anyone, and its `unsafe_exec=true` is no consent of whoever rescores it)."""
     run = db.get_run(run_id)
     if run is None:
         raise db.unknown_run(run_id)
@@ -82,7 +84,8 @@ def rescore_run(db: Store, run_id: str, benchmarks: Sequence[str] | None = None,
     # each benchmark with the prompt templates it ran under (`arc_easy@v1`...): all of them,
     # or those named (`-b arc_easy@v1`)
     every = {v.name: _Bench(v, b.docs, b.fewshot)
-             for b in (_load(cfg, n, data) for n in names) for v in with_variants(b.bench)}
+             for b in (_load(cfg, n, data, unsafe_exec) for n in names)
+             for v in with_variants(b.bench)}
     if only is not None and (unknown := [n for n in only if "@" in n and n not in every]):
         raise ConfigError(f"{', '.join(unknown)} not in this run (its prompt variants: "
                           f"{', '.join(n for n in every if '@' in n) or 'none'})")
@@ -157,10 +160,13 @@ def _judged(cfg: RunConfig, name: str) -> bool:
     return not hasattr(opts, "judge") or bool(opts.judge)
 
 
-def _load(cfg: RunConfig, name: str, data: DataDir) -> _Bench:
+def _load(cfg: RunConfig, name: str, data: DataDir, unsafe_exec: bool = False) -> _Bench:
     bc = next(b for b in cfg.benchmarks if b.name == name)
     cls = get_benchmark_class(name)
-    bench = cls(data=data, fewshot_seed=cfg.seed, options=bc.options)
+    options = dict(bc.options)
+    if "unsafe_exec" in cls.Options.model_fields:  # the rescore's own choice, not the run's
+        options["unsafe_exec"] = unsafe_exec
+    bench = cls(data=data, fewshot_seed=cfg.seed, options=options)
     fewshot = bc.fewshot if bc.fewshot is not None else cls.default_fewshot
     return _Bench(bench, {d.id: d for d in bench.load()}, fewshot)
 

