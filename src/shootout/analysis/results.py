@@ -132,20 +132,23 @@ def by_model_benchmark(samples: Sequence[SampleRow]) -> dict[Key, tuple[SampleRo
 def score_groups(groups: Mapping[Key, Sequence[SampleRow]]
                  ) -> tuple[list[Score], dict[str, dict[str, Any]]]:
     """Scores for every model x benchmark x metric, plus benchmark-specific analyses."""
-    joint = _joint_aggregates(groups)
+    # each cell's answered samples (`r.answered`, without its call), taken once
+    answered = {key: [r for r in rows if r.status in ANSWERED] for key, rows in groups.items()}
+    joint = _joint_aggregates(answered)
     out: list[Score] = []
     analyses: dict[str, dict[str, Any]] = defaultdict(dict)
     for (model, bench), rows in groups.items():
         cls = find_benchmark_class(bench)
-        ok = [r for r in rows if r.status in ANSWERED]  # `r.answered`, without its call
-        failed = [r for r in rows if r.status not in ANSWERED]
+        ok = answered[(model, bench)]
+        failed = [r for r in rows if r.status not in ANSWERED] if len(ok) < len(rows) else []
+        generated = [r for r in ok if r.detail.get("mode") == "generative"]
         common: dict[str, Any] = {
             "model": model,
             "benchmark": bench,
             "repeats": max((r.repeat for r in rows), default=0) + 1,
             "n_failed": len({r.item_id for r in failed}),
-            "extraction_failure_rate": _extraction_failure_rate(ok),
-            "truncated_rate": _truncated_rate(ok),
+            "extraction_failure_rate": _extraction_failure_rate(generated),
+            "truncated_rate": _truncated_rate(generated),
             "n_attempted": len({r.item_id for r in rows}),
         }
         extra = cls.analyze(ok) if cls is not None and ok else None
@@ -172,13 +175,12 @@ def score_groups(groups: Mapping[Key, Sequence[SampleRow]]
     return out, dict(analyses)
 
 
-def _joint_aggregates(groups: Mapping[Key, Sequence[SampleRow]]) -> dict[Key, Aggregate]:
+def _joint_aggregates(answered: Mapping[Key, list[SampleRow]]) -> dict[Key, Aggregate]:
     """Each benchmark's `aggregate_models` over all models of the run at once (needle puts
-    their headlines on the grid they share); a model is absent where its benchmark has no
-    aggregate."""
+    their headlines on the grid they share), from each cell's answered samples; a model is
+    absent where its benchmark has no aggregate."""
     by_bench: dict[str, dict[str, list[SampleRow]]] = defaultdict(dict)
-    for (model, bench), rows in groups.items():
-        ok = [r for r in rows if r.status in ANSWERED]
+    for (model, bench), ok in answered.items():
         if ok:
             by_bench[bench][model] = ok
     out: dict[Key, Aggregate] = {}
@@ -248,7 +250,7 @@ def _mean_scores(ok: list[SampleRow], failed: list[SampleRow], primary: str,
                              "repeats_spent": round(sm.n_samples / sm.n, 3)},
                       **common)
         if failed:
-            per_item_worst = item_scores(ok, metric)
+            per_item_worst = {item: list(v) for item, v in per_item.items()}
             for r in failed:  # a failed sample counts 0 within its item
                 per_item_worst.setdefault(r.item_id, []).append(0.0)
             worst = summarize(list(per_item_worst.values()))
@@ -268,17 +270,18 @@ def item_scores(rows: Sequence[SampleRow], metric: str) -> dict[str, list[float]
     return dict(per_item)
 
 
-def _extraction_failure_rate(ok: list[SampleRow]) -> float | None:
-    """Of generated answers that were not cut off, the share no answer was found in (a
-    truncated answer is counted by `_truncated_rate` instead)."""
-    gen = [r for r in ok if r.detail.get("mode") == "generative" and r.status != "truncated"]
+def _extraction_failure_rate(generated: list[SampleRow]) -> float | None:
+    """Of generated answers (answered samples in generative mode) that were not cut off, the
+    share no answer was found in (a truncated answer is counted by `_truncated_rate`)."""
+    gen = [r for r in generated if r.status != "truncated"]
     return (sum(r.extraction_failed for r in gen) / len(gen)) if gen else None
 
 
-def _truncated_rate(ok: list[SampleRow]) -> float | None:
-    """Of generated answers, the share cut off by the output limit (a multi-turn sample's
-    every turn: its earlier answers and the cut ones among them are in its detail)."""
-    gen = [r for r in ok if r.detail.get("mode") == "generative"]
+def _truncated_rate(generated: list[SampleRow]) -> float | None:
+    """Of generated answers (answered samples in generative mode), the share cut off by the
+    output limit (a multi-turn sample's every turn: its earlier answers and the cut ones
+    among them are in its detail)."""
+    gen = generated
     if not gen:
         return None
     answers = sum(1 + len(r.detail.get(EARLIER) or ()) for r in gen)
