@@ -245,3 +245,23 @@ def test_the_columns_of_stored_numbers_give_the_records_rows(
     with monkeypatch.context() as m:
         m.setattr(columns, "collect", lambda *a: None)
         assert json.dumps(efficiency_rows(stored, SCORES)) == got
+
+
+def test_a_run_stored_before_the_numbers_is_read_in_one_pass(tmp_path: Path) -> None:
+    """A run whose first response has no numbers (stored before them) is read as before,
+    in one pass, not a second one for the responses without numbers."""
+    path = tmp_path / "s.sqlite"
+    _store(path).close()
+    want = _read(path)
+    db = sqlite3.connect(path)
+    db.execute("DELETE FROM response_nums WHERE key = 'k1'")
+    db.commit()
+    db.close()
+    store = Store(path)
+    queries: list[str] = []
+    store._db.set_trace_callback(queries.append)
+    run = store.read_run(RUN)
+    store.close()
+    assert run is not None and all(len(r) == 4 for r in run.responses.raw.values())  # type: ignore[attr-defined]
+    assert sum("FROM samples s" in q for q in queries) == 1
+    assert _read(path) == want

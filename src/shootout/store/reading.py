@@ -47,7 +47,7 @@ class ReadingStore:
             return None
         samples: list[SampleRow] = []
         raw: dict[str, Any] = {}  # each response's columns, made a record when asked for
-        with_nums = self._has_table("response_nums")
+        with_nums = self._has_table("response_nums") and self._stored_with_nums(run_id)
         query = _NUMS_QUERY if with_nums else self._facts_query(_RUN_QUERY)
         args: tuple[str, ...] = (run_id,)
         where = "WHERE s.run_id = ?"
@@ -125,6 +125,16 @@ class ReadingStore:
             if r[0] in keys and r[0] not in out:
                 out[r[0]] = r[1:]
         return out
+
+    def _stored_with_nums(self, run_id: str) -> bool:
+        """Whether the run's first answered sample's response has its numbers: a run stored
+        before `response_nums` is read as it was (with them, the responses without are read
+        after, a second pass)."""
+        row = self._db.execute(
+            "SELECT EXISTS (SELECT 1 FROM response_nums WHERE key = (SELECT response_key "
+            "FROM samples WHERE run_id = ? AND response_key IS NOT NULL LIMIT 1))",
+            (run_id,)).fetchone()
+        return bool(row[0])
 
     def _has_table(self, name: str) -> bool:
         return self._db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?",
