@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from itertools import groupby
 from operator import attrgetter
@@ -55,6 +55,11 @@ class RunResults:
     efficiency: tuple[dict[str, Any], ...]
     efficiency_error: Exception | None
     samples: Mapping[Key, tuple[SampleRow, ...]]
+    # (model, benchmark, metric): the item scores of a mean-of-items row, as its score was
+    # computed from them (kept by the build, for a report's figures; not sent between
+    # processes: `analysis.parallel.part_of`)
+    per_item: Mapping[tuple[str, str, str], dict[str, list[float]]] = field(
+        default_factory=dict, repr=False, compare=False)
 
     @property
     def run_id(self) -> str:
@@ -105,7 +110,8 @@ def run_results(
 ) -> RunResults:
     """One run's results from the run as read (no store needed)."""
     groups = by_model_benchmark(run.samples)
-    scores, analyses = score_groups(groups)
+    per_item: dict[tuple[str, str, str], dict[str, list[float]]] = {}
+    scores, analyses = score_groups(groups, per_item)
     efficiency: list[dict[str, Any]] = []
     error: Exception | None = None
     try:
@@ -115,7 +121,7 @@ def run_results(
     return RunResults(
         run=run, scores=tuple(scores), breakdowns=tuple(breakdowns(groups)),
         analyses=analyses, efficiency=tuple(efficiency), efficiency_error=error,
-        samples=groups,
+        samples=groups, per_item=per_item,
     )
 
 
@@ -129,9 +135,12 @@ def by_model_benchmark(samples: Sequence[SampleRow]) -> dict[Key, tuple[SampleRo
 # --------------------------------------------------------------------------- scores
 
 
-def score_groups(groups: Mapping[Key, Sequence[SampleRow]]
+def score_groups(groups: Mapping[Key, Sequence[SampleRow]],
+                 per_item: dict[tuple[str, str, str], dict[str, list[float]]] | None = None
                  ) -> tuple[list[Score], dict[str, dict[str, Any]]]:
-    """Scores for every model x benchmark x metric, plus benchmark-specific analyses."""
+    """Scores for every model x benchmark x metric, plus benchmark-specific analyses
+    (`per_item`: each mean-of-items row's item scores put there, by model, benchmark and
+    metric)."""
     # each cell's answered samples (`r.answered`, without its call), taken once
     answered = {key: [r for r in rows if r.status in ANSWERED] for key, rows in groups.items()}
     joint = _joint_aggregates(answered)
@@ -156,7 +165,8 @@ def score_groups(groups: Mapping[Key, Sequence[SampleRow]]
             analyses[model][bench] = extra
         custom = joint.get((model, bench))
         if custom is None:
-            out.extend(_mean_scores(ok, failed, cls.primary_metric if cls else "", common))
+            out.extend(_mean_scores(ok, failed, cls.primary_metric if cls else "", common,
+                                    per_item))
             continue
         values, analysis = custom
         if analysis:
@@ -229,7 +239,9 @@ def _aggregate_failed_as_wrong(cls: Any, ok: list[SampleRow], failed: list[Sampl
 
 
 def _mean_scores(ok: list[SampleRow], failed: list[SampleRow], primary: str,
-                 common: dict[str, Any]) -> list[Score]:
+                 common: dict[str, Any],
+                 kept: dict[tuple[str, str, str], dict[str, list[float]]] | None = None
+                 ) -> list[Score]:
     """The mean over items of each per-item metric (repeats averaged within an item)."""
     metric_names = sorted({m for r in ok for m in r.metrics})
     if primary not in metric_names:  # e.g. acc_norm does not exist in generative scoring
@@ -242,6 +254,8 @@ def _mean_scores(ok: list[SampleRow], failed: list[SampleRow], primary: str,
         per_item = item_scores(ok, metric)
         if not per_item:
             continue
+        if kept is not None:
+            kept[(common["model"], common["benchmark"], metric)] = per_item
         sm = summarize(list(per_item.values()))
         score = Score(metric=metric, score=sm.mean, stderr=sm.se, n=sm.n, ci_low=sm.ci_low,
                       ci_high=sm.ci_high, primary=metric == primary,

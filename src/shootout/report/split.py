@@ -40,6 +40,7 @@ from ..analysis.results import (
 from ..frozen import gc_paused
 from ..scores import Score
 from ..store import SampleRow, Store
+from ..store.rows import ANSWERED
 
 # a cell's item scores under one metric, and the metric's statistic where the metric is not a
 # mean of item scores (None: none, or none known for the metric)
@@ -48,11 +49,12 @@ FigureKey = tuple[str, str, str, str]  # run, model, benchmark, metric
 UNSENT = "unsent"  # the statistic could not be pickled: computed here from the samples
 
 
-def cell_figures(samples: Sequence[SampleRow], row: Score) -> Figures:
+def cell_figures(samples: Sequence[SampleRow], row: Score, *, answered: bool = False
+                 ) -> Figures:
     """The answered samples' item scores under the row's metric, and the statistic
     `item_statistic` gives where they are not the metric (no item scores, or a mean of
-    subject means)."""
-    ok = [s for s in samples if s.answered]
+    subject means). `answered`: `samples` are the answered ones already."""
+    ok = samples if answered else [s for s in samples if s.status in ANSWERED]
     per_item = item_scores(ok, row.metric)
     if bool(per_item) and row.extra.get("average") != "subject":
         return per_item, None
@@ -126,9 +128,18 @@ def _report_share(args: tuple[str, str, Sequence[str]]) -> Share | None:
             rows[(s.model, s.benchmark)].append(s)
         figures: dict[Key, dict[str, Figures | str]] = {}
         for key, rs in rows.items():
-            figures[key] = {r.metric: _sendable(cell_figures(res.samples.get(key, ()), r))
-                            for r in rs}
+            ok = [s for s in res.samples.get(key, ()) if s.status in ANSWERED]
+            figures[key] = {r.metric: _sendable(_figures(res, key, ok, r)) for r in rs}
         return part_of(res), figures, dict(request_latency(res.run))
+
+
+def _figures(res: RunResults, key: Key, ok: list[SampleRow], row: Score) -> Figures:
+    """`cell_figures` of the cell's answered samples `ok`: the item scores the build
+    computed the row's score from, where it kept them (a mean of item scores)."""
+    kept = res.per_item.get((*key, row.metric))
+    if kept is not None and row.extra.get("average") != "subject":
+        return kept, None
+    return cell_figures(ok, row, answered=True)
 
 
 def _sendable(fig: Figures) -> Figures | str:
