@@ -118,7 +118,8 @@ class ModelConfig(Settings):
     @classmethod
     def _name_form(cls, v: str | None) -> str | None:
         """A name is a table's cell and a report's heading: not blank, and no control
-        characters (a newline split table rows, an escape sequence reached the terminal)."""
+        characters (a newline split table rows, an escape sequence reached the terminal) or
+        commas (which separate the names a report is asked for)."""
         if v is None:
             return v
         if not v.strip():
@@ -126,6 +127,9 @@ class ModelConfig(Settings):
         if bad := next((c for c in v if unicodedata.category(c) == "Cc"), None):
             raise ValueError(f"a model's name must not hold control characters ({bad!r} in "
                              f"{v!r})")
+        if "," in v:  # `report --models`, `--items` take names separated by commas
+            raise ValueError(f"a model's name must not hold a comma ({v!r}): `report "
+                             "--models` and `--items` list names separated by commas")
         return v
 
     @model_validator(mode="after")

@@ -157,6 +157,9 @@ def write_export(rows: Iterable[dict[str, Any]], fmt: str, out: str) -> int:
             raise ConfigError("Parquet is binary: give a file with --out")
         return _write_text(rows, fmt, sys.stdout)
     path = Path(out)
+    if not path.name or path.is_dir():  # ".", "/", "": no file to write
+        raise ConfigError(f"cannot write {out or repr(out)}: a folder, not a file "
+                          "(--out names the file to write)")
     tmp = path.with_name(f".{path.name}.partial")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

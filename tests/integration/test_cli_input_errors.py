@@ -334,3 +334,58 @@ def test_missing_data_that_cannot_be_pulled_says_so(shootout_cmd, tmp_path):
     listed = run_cli(shootout_cmd, "data", "list", "--data-dir", str(empty))
     row = next(x for x in listed.stdout.splitlines() if " piqa " in x)
     assert "data pull" not in row and "no public source" in row
+
+
+def test_a_malformed_price_table_stops_a_report_as_it_stops_results(shootout_cmd, tmp_path,
+                                                                    store):
+    """The report showed "Efficiency could not be computed" and exited 0 (a CLI audit):
+    docs/efficiency.md says a malformed table is refused with one line."""
+    prices = tmp_path / "prices.yaml"
+    prices.write_text("models:\n  gpt-4o-mini:\n    input_per_m: abc\n    output_per_m: 1\n")
+    for args in (["results"], ["report", "--md", str(tmp_path / "r.md"), "--rebuild"]):
+        p = run_cli(shootout_cmd, *args, "--store", str(store),
+                    env_extra={"SHOOTOUT_PRICES": str(prices)})
+        one_line_error(p, str(prices), "input_per_m")
+        assert p.returncode == 2
+    assert not (tmp_path / "r.md").exists()
+
+
+@pytest.mark.parametrize("out", [".", "/", ""])
+def test_export_to_a_folder_is_one_line(shootout_cmd, tmp_path, store, out):
+    from shootout.report.sample_data import RUN_ID
+
+    p = run_cli(shootout_cmd, "export", RUN_ID, "--store", str(store), "-o", out)
+    one_line_error(p, "cannot write", "a folder, not a file")
+    assert p.returncode == 2
+
+
+def test_an_argument_that_is_not_utf8_is_one_line(shootout_cmd, store):
+    """A run id of bytes that are not UTF-8 reached SQLite as lone surrogates: an internal
+    error in seven commands (a CLI audit)."""
+    for cmd in (["results"], ["report"], ["rescore"], ["view"]):
+        p = subprocess.run([*shootout_cmd, *cmd, "r-\udcff", "--store", str(store)],
+                           capture_output=True, timeout=120)
+        err = p.stderr.decode("utf-8", "replace").strip()
+        assert p.returncode == 2 and err == "error: argument 'r-\\xff' is not UTF-8 text", err
+
+
+def test_an_empty_data_dir_is_no_data_dir(shootout_cmd, tmp_path, data_dir):
+    """`--data-dir ""` skipped $SHOOTOUT_DATA for the cache, where `data list` read it as
+    unset; `data list` of a folder that is none said every benchmark was missing."""
+    p = run_cli(shootout_cmd, "run", "-m", "openai:m", "--base-url", "http://127.0.0.1:9/v1",
+                "-b", "arc_easy", "--limit", "1", "--dry-run", "--json", "--data-dir", "",
+                "--store", str(tmp_path / "s.db"), env_extra={"SHOOTOUT_DATA": str(data_dir)})
+    assert p.returncode == 0, p.stderr
+    for where in (tmp_path / "none", tmp_path / "s.db"):
+        p = run_cli(shootout_cmd, "data", "list", "--data-dir", str(where))
+        one_line_error(p, str(where), "(from --data-dir)")
+        assert p.returncode == 3
+
+
+def test_a_model_name_with_a_comma_is_refused() -> None:
+    from shootout.config import validate_config
+    from shootout.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="must not hold a comma"):
+        validate_config({"models": [{"spec": "local", "name": "x,y"}],
+                         "benchmarks": ["arc_easy"]}, "test")

@@ -97,3 +97,7 @@ def test_ctrl_c_during_a_local_models_long_prompt(shootout_cmd, tmp_path, data_d
     assert proc.returncode == 130, err[-2000:]
     assert "Segmentation fault" not in err and "Traceback" not in err
     assert time.time() - t0 < 30, "the stop waited for the request to end"
+    # one line: not llama.cpp's own log of the aborted decode ("decode: removing memory
+    # module entries for seq_id = 0, ..."), which a CLI audit saw on every interrupt
+    assert [x for x in err.splitlines() if x.strip()] == [
+        x for x in err.splitlines() if x.startswith("error: interrupted")], err

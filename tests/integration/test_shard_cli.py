@@ -114,3 +114,22 @@ def test_the_resume_hint_names_a_shards_own_store(tmp_path, monkeypatch):
     assert resume_args("r-1", shard) == f"r-1 --store {shard}"
     assert resume_args("r-1", shard_store_path(None)) == "r-1"
     assert resume_args("r-1", (tmp_path / ".shootout/results.sqlite")) == "r-1"
+
+
+def test_a_refused_merge_leaves_no_store_behind(tmp_path, monkeypatch, capsys, data_dir):
+    """A merge refused (a shard missing) made the destination store and its folders, empty,
+    which `shootout runs` then listed (a CLI audit); a folder given as the store is named so,
+    as every other command names it."""
+    monkeypatch.chdir(tmp_path)
+    with FakeOpenAIServer() as srv:
+        cli(["run", "-m", "openai:fake", "--base-url", srv.base_url, "--no-progress",
+             "-b", "arc_easy", "--limit", "2", "--shard", "1/2", "--data-dir", str(data_dir),
+             "--store", "a.sqlite"], capsys)
+    (tmp_path / "folder").mkdir()
+    for store, message in [("new/sub/m.sqlite", "is missing"),
+                           ("folder", "error: folder is a folder, not a results store")]:
+        with pytest.raises(SystemExit) as e:
+            main(["merge", "a.sqlite", "--store", store])
+        err = capsys.readouterr().err
+        assert e.value.code == 2 and message in err and err.count("\n") == 1, err
+    assert not (tmp_path / "new").exists()

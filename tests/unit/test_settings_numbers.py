@@ -58,3 +58,28 @@ def test_a_provider_option_error_reads_as_one_plain_line():
     with pytest.raises(ConfigError) as e:
         validate_options("local", {"n_ctx": True})
     assert str(e.value) == "n_ctx: Input should be a number, not true (for local)"
+
+
+def test_a_context_too_large_for_memory_names_n_ctx(monkeypatch):
+    """A context llama.cpp cannot make (`n_ctx: 99999999999`: a minute of the kernel's time,
+    then its one line) is said to be the context, with where its size came from, not the
+    model file (a CLI audit)."""
+    import types
+
+    import pytest
+
+    from shootout.errors import ConfigError
+    from shootout.providers import local
+
+    def refuse(*a, **k):
+        raise ValueError("Failed to create llama_context")
+
+    monkeypatch.setattr(local, "_import_llama", lambda: types.SimpleNamespace(Llama=refuse))
+    with pytest.raises(ConfigError) as got:
+        local.LocalProvider(n_ctx=99_999_999)
+    assert "could not make a context of 99,999,999 tokens" in str(got.value)
+    assert "-M n_ctx" in str(got.value) and "could not load" not in str(got.value)
+    monkeypatch.setattr(local, "_import_llama", lambda: types.SimpleNamespace(
+        Llama=lambda *a, **k: (_ for _ in ()).throw(ValueError("bad magic"))))
+    with pytest.raises(ConfigError, match=r"could not load .*bad magic"):
+        local.LocalProvider()

@@ -144,13 +144,21 @@ def list_command(
 
 
 def _data_root(data_dir: str | None, cache: str | None) -> tuple[Path, str]:
-    """The folder a run would read, and why: --data-dir, $SHOOTOUT_DATA, the cache."""
+    """The folder a run would read, and why: --data-dir, $SHOOTOUT_DATA, the cache. A named
+    folder that is not one is refused, as a run refuses it (the cache may not exist yet)."""
     if data_dir:
-        return Path(data_dir).expanduser(), "--data-dir"
+        return _folder(Path(data_dir).expanduser(), "--data-dir"), "--data-dir"
     env = os.environ.get(ENV_VAR)
     if env:
-        return Path(env).expanduser(), f"${ENV_VAR}"
+        return _folder(Path(env).expanduser(), f"${ENV_VAR}"), f"${ENV_VAR}"
     return cache_dir(cache), "the data pull cache"
+
+
+def _folder(path: Path, source: str) -> Path:
+    if not path.is_dir():
+        what = "is a file, not a folder" if path.exists() else "does not exist"
+        raise DataError(f"data directory {path} (from {source}) {what}")
+    return path
 
 
 def _sources(table: Catalog, files: list[FileSource]) -> str:

@@ -11,7 +11,7 @@ import click
 import typer
 
 from .. import __version__
-from ..errors import ShootoutError, StoreError
+from ..errors import ConfigError, ShootoutError, StoreError
 
 # Each command's module is imported only when the command is used (or listed by --help):
 # importing them all, with every benchmark and provider behind them, took 1.3 s of each call.
@@ -232,6 +232,7 @@ def main(argv: list[str] | None = None) -> None:
     args = [a for a in args if a != "--debug"]
     code: Any = None
     try:
+        _check_utf8(args)
         if "run" in args[:1]:
             from .run import expand_aliases
 
@@ -256,6 +257,17 @@ def main(argv: list[str] | None = None) -> None:
         if code == EXIT_INTERRUPTED:
             _interrupted()
         sys.exit(code)
+
+
+def _check_utf8(args: list[str]) -> None:
+    """Arguments that are not UTF-8 text (Python keeps such bytes as lone surrogates, which
+    SQLite then refused with an internal error): one line naming the first."""
+    for arg in args:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            raise ConfigError(f"argument '{shown}' is not UTF-8 text") from None
 
 
 def _interrupted() -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
 
 import typer
 
+from ..errors import ConfigError, ShootoutError
 from ..runner.merge import MergeResult, merge_shards
 from ..store import Store, default_store_path
 from .runs import open_store
@@ -30,12 +32,33 @@ def merge_command(
     overlapping shards, and (without --allow-partial) missing or unfinished ones."""
     # a store named twice (by two paths to one file) is read once
     sources = list({p.resolve(): open_store(p) for p in stores}.values())
-    into = Store(store or default_store_path())
-    result = merge_shards(sources, into, run=run, allow_partial=allow_partial)
+    target = Path(store or default_store_path())
+    if target.is_dir():
+        raise ConfigError(f"{target} is a folder, not a results store")
+    made = [d for d in (target, *target.parents) if not d.exists()]  # what a refusal removes
+    into = Store(target)
+    try:
+        result = merge_shards(sources, into, run=run, allow_partial=allow_partial)
+    except ShootoutError:
+        into.close()
+        _remove(made)
+        raise
     if json_out:
         print(json.dumps(_payload(result, into), indent=2))
         return
     _print(result, into)
+
+
+def _remove(made: list[Path]) -> None:
+    """The store file (and its WAL) and the folders a refused merge made (the store first,
+    then its folders from the innermost): none of them held anything before."""
+    for path in made:
+        if path.is_dir():
+            with contextlib.suppress(OSError):
+                path.rmdir()
+        else:
+            for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+                p.unlink(missing_ok=True)
 
 
 def _payload(result: MergeResult, into: Store) -> dict[str, object]:

@@ -28,12 +28,13 @@ HOW_TO_PROVIDE = (
 def resolve_data_dir(explicit: str | os.PathLike[str] | None) -> Path:
     """The data directory: --data-dir, else $SHOOTOUT_DATA, else the `data pull` cache (which
     may not exist yet: a missing file then names the `data pull` command to run)."""
-    raw = explicit if explicit is not None else os.environ.get(ENV_VAR)
+    given = explicit is not None and str(explicit) != ""  # `--data-dir ""`: not given
+    raw = explicit if given else os.environ.get(ENV_VAR)
     if raw is None or str(raw) == "":
         return cache_dir()
     path = Path(raw).expanduser()
     if not path.is_dir():
-        source = "--data-dir" if explicit is not None else f"${ENV_VAR}"
+        source = "--data-dir" if given else f"${ENV_VAR}"
         what = "is a file, not a folder" if path.exists() else "does not exist"
         raise DataError(f"data directory {path} (from {source}) {what}")
     return path

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import os
 import threading
 import time
@@ -186,8 +187,19 @@ class LocalProvider(BaseProvider):
                     verbose=False,
                 )
         except (ValueError, RuntimeError) as e:
+            if "llama_context" in str(e):  # the model loaded; its context did not fit
+                why = "-M n_ctx" if self.options.n_ctx else "the default, or what a " \
+                    "benchmark needs (needle lengths)"
+                raise ConfigError(
+                    f"llama.cpp could not make a context of {self.n_ctx:,} tokens for "
+                    f"{self.model_path.name} (n_ctx from {why}): {e}; a smaller one needs "
+                    "less memory") from e
             raise ConfigError(f"llama.cpp could not load {self.model_path}: {e}") from e
         # freed with this provider, or before interpreter teardown at the latest
+        # llama.cpp's log of an aborted decode (Ctrl-C: "decode: removing memory module
+        # entries ...") went to stderr beside the one line that says the run was interrupted;
+        # a failed decode raises in llama-cpp-python, and shootout says it in one line
+        logging.getLogger("llama-cpp-python").setLevel(logging.CRITICAL)
         weakref.finalize(self, free_unless_busy, llm, self._busy)
         return llm
 

@@ -241,6 +241,8 @@ def _efficiency(runs: Sequence[RunResults], refs: Sequence[ModelRef]
             continue
         if run.efficiency_error is not None:
             e = run.efficiency_error
+            if isinstance(e, ConfigError):  # a malformed price table: refused, as `results`
+                raise e  # refuses it (the user's to mend, not a report to show without)
             return [], f"{type(e).__name__}: {' '.join(str(e).split())}"
         out += [{**row, "label": labels[row["model"]], "run_id": run.run_id}
                 for row in run.efficiency if row.get("model") in labels]
