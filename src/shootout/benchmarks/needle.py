@@ -215,6 +215,14 @@ class NeedleInAHaystack(Benchmark):
                     f"needle: length {over[0]} does not fit the model's context of {limit} "
                     "tokens (for local models raise --n-ctx)"
                 )
+            # a local model's n_ctx is raised to the lengths asked for; its trained window
+            # is not (RULER tests lengths up to it): past it, a miss would be scored as one
+            past = [L for L in o.lengths if window is not None and window < L]
+            if past:
+                raise ConfigError(
+                    f"needle: length {past[0]} is past the model's context window of {window} "
+                    "tokens (-o needle.context_window=N to test past it anyway)"
+                )
             return set(o.lengths)
         caps = [c for c in (window, limit) if c]
         if not caps:
