@@ -118,8 +118,8 @@ class ModelConfig(Settings):
     @classmethod
     def _name_form(cls, v: str | None) -> str | None:
         """A name is a table's cell and a report's heading: not blank, and no control
-        characters (a newline split table rows, an escape sequence reached the terminal) or
-        commas (which separate the names a report is asked for)."""
+        characters (a newline split table rows, an escape sequence reached the terminal). A
+        new run's names hold no comma either (`check_new_names`): a stored run's may."""
         if v is None:
             return v
         if not v.strip():
@@ -127,9 +127,6 @@ class ModelConfig(Settings):
         if bad := next((c for c in v if unicodedata.category(c) == "Cc"), None):
             raise ValueError(f"a model's name must not hold control characters ({bad!r} in "
                              f"{v!r})")
-        if "," in v:  # `report --models`, `--items` take names separated by commas
-            raise ValueError(f"a model's name must not hold a comma ({v!r}): `report "
-                             "--models` and `--items` list names separated by commas")
         return v
 
     @model_validator(mode="after")
@@ -399,3 +396,13 @@ def validate_config(data: dict[str, Any], source: str) -> RunConfig:
         loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
         msg = str(err["msg"]).removeprefix("Value error, ")
         raise ConfigError(f"{source}: {loc}: {msg}") from e
+
+
+def check_new_names(cfg: RunConfig, source: str) -> None:
+    """A new run's model names hold no comma: `report --models` and `--items` list names
+    separated by commas, and could not name it (a run stored before this rule keeps its
+    names: resumed, rescored and merged as it is)."""
+    for m in cfg.models:
+        if m.name is not None and "," in m.name:
+            raise ConfigError(f"{source}: a model's name must not hold a comma ({m.name!r}): "
+                              "`report --models` and `--items` list names separated by commas")

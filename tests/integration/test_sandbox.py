@@ -306,13 +306,21 @@ import sys
 sys.path.insert(0, sys.argv[1])
 from shootout.scoring.sandbox import Sandbox
 r = Sandbox().run('''
-import os
-for p in ("/dev/shm/x", "/dev/x"):
-    try:
-        open(p, "w").write("x" * 4096)
-        print("wrote", p)
-    except OSError as e:
-        print("refused", p, e.errno)
+import multiprocessing, os
+multiprocessing.Lock()  # a semaphore in /dev/shm (a review: the read-only /dev broke it)
+print("lock")
+try:
+    open("/dev/x", "w").write("x" * 4096)
+    print("wrote /dev/x")
+except OSError as e:
+    print("refused /dev/x", e.errno)
+try:  # /dev/shm: a tmpfs of its own, capped as /tmp is (64 MiB; 8 MiB files, under the
+    for i in range(10):  # per-file limit)
+        with open(f"/dev/shm/x{i}", "wb") as f:
+            f.write(b"x" * (8 << 20))
+    print("wrote 80 MiB to /dev/shm")
+except OSError as e:
+    print("refused /dev/shm past its cap", e.errno)
 print(open("/dev/null").read() == "", len(open("/dev/urandom", "rb").read(4)))
 ''')
 print(r.status, repr(r.stdout))
@@ -346,8 +354,8 @@ def test_dev_is_read_only_for_a_user_without_root(tmp_path: Path) -> None:
     finally:
         shutil.rmtree(here, ignore_errors=True)
     assert got.returncode == 0, got.stderr[-2000:]
-    assert "refused /dev/shm/x 30" in got.stdout and "refused /dev/x 30" in got.stdout
-    assert "True 4" in got.stdout and "wrote" not in got.stdout
+    assert "refused /dev/x 30" in got.stdout and "refused /dev/shm past its cap 28" in got.stdout
+    assert "lock" in got.stdout and "True 4" in got.stdout and "wrote" not in got.stdout
 
 
 def test_a_bwrap_without_size_is_said_once(tmp_path: Path, capfd: pytest.CaptureFixture[str]

@@ -133,3 +133,10 @@ def test_a_refused_merge_leaves_no_store_behind(tmp_path, monkeypatch, capsys, d
         err = capsys.readouterr().err
         assert e.value.code == 2 and message in err and err.count("\n") == 1, err
     assert not (tmp_path / "new").exists()
+    # a store that exists, named through a folder that does not: kept (a review saw the
+    # refusal delete it)
+    Store(tmp_path / "b.sqlite").close()
+    with pytest.raises(SystemExit):
+        main(["merge", "a.sqlite", "--store", "nothere/../b.sqlite"])
+    capsys.readouterr()
+    assert (tmp_path / "b.sqlite").exists() and not (tmp_path / "nothere").exists()

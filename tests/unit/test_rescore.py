@@ -198,3 +198,13 @@ def test_names_print_as_they_are_not_as_markup(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "[bold]z[/x]" in out
     assert "[b]" not in out and " all " in out  # the efficiency table's total row, in bold
+
+
+def test_a_runs_unsafe_exec_is_said_however_it_was_given():
+    """`--unsafe-exec` is stored as the text "true": the warning read it as no (a review)."""
+    from shootout.cli.run import _unsafe
+
+    assert _unsafe("humaneval", {"unsafe_exec": "true"}) is True
+    assert _unsafe("humaneval", {"unsafe_exec": True}) is True
+    assert _unsafe("humaneval", {"unsafe_exec": "false"}) is False
+    assert _unsafe("humaneval", {}) is False and _unsafe("arc_easy", {}) is False

@@ -150,3 +150,23 @@ def test_run_times_can_be_set_for_a_synthetic_run(tmp_path: Path) -> None:
     run = store.get_run(RUN)
     assert run is not None and (run["created_at"], run["updated_at"]) == (100.0, 160.0)
     assert json.loads(json.dumps(run["spec"])) == {}
+
+
+def test_texts_a_scorer_made_of_half_a_character_are_stored(tmp_path: Path) -> None:
+    """A model's JSON with a `\\ud800` escape, parsed by a scorer (structured outputs,
+    BFCL), put a lone UTF-16 half in a sample's extracted answer or detail, which SQLite
+    refused: the run stopped, and so did a rescore (a review). Stored as U+FFFD."""
+    from dataclasses import replace
+
+    store = Store(tmp_path / "s.sqlite")
+    store.upsert_run(RUN, {"models": ["m"]})
+    half = "x\ud800"
+    row = replace(_sample("a", "k1"), extracted=half, reason=half, error=half,
+                  detail={"mode": "generative", "parsed": {"answer": half}})
+    store.put_sample(RUN, row)
+    (got,) = store.samples(RUN)
+    assert got.extracted == got.reason == got.error == "x\ufffd"
+    assert got.detail["parsed"] == {"answer": "x\ufffd"}
+    store.update_sample_scores(RUN, [replace(row, extracted="\udc00y")])
+    (got,) = store.samples(RUN)
+    assert got.extracted == "\ufffdy"

@@ -32,9 +32,11 @@ def merge_command(
     overlapping shards, and (without --allow-partial) missing or unfinished ones."""
     # a store named twice (by two paths to one file) is read once
     sources = list({p.resolve(): open_store(p) for p in stores}.values())
-    target = Path(store or default_store_path())
+    # resolved: a refusal removes only what did not exist (`nothere/../b.sqlite` names b)
+    given = Path(store or default_store_path())
+    target = given.resolve()
     if target.is_dir():
-        raise ConfigError(f"{target} is a folder, not a results store")
+        raise ConfigError(f"{given} is a folder, not a results store")
     made = [d for d in (target, *target.parents) if not d.exists()]  # what a refusal removes
     into = Store(target)
     try:

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ..config import RunConfig, load_config_file, validate_config
+from ..config import RunConfig, check_new_names, load_config_file, validate_config
 from ..errors import BudgetError, ConfigError, PartialResultsError
 from ..runner.execute import execute_run
 from ..runner.progress import Progress
@@ -216,6 +216,7 @@ def run_command(
                 **({"max_cost": max_cost} if max_cost is not None else {}),
                 **({"shard": shard} if shard is not None else {})}
         cfg = _with_cli_extras(data, str(config), option or [], dry_run)
+        check_new_names(cfg, str(config))
     else:
         flags = {"concurrency": concurrency}
         run_opts = {"limit": limit, "repeats": repeats, "seed": seed, "dry_run": dry_run or None,
@@ -228,6 +229,7 @@ def run_command(
                           "quick" if benchmarks is None else ",".join(benchmarks), flags,
                           {"scoring": scoring}, run_opts, fewshot, option or [],
                           model_arg or [])
+        check_new_names(cfg, "command line")
     if not resume:
         db = Store(store or shard_store_path(cfg.shard))
     _execute(cfg, db, data_dir, progress=not no_progress, json_out=json_out)
@@ -292,7 +294,7 @@ def _execute(cfg: RunConfig, db: Store, data_dir: str | None, *, progress: bool,
     global current_resume
     # the runner's own id (`Runner.run_id`); a dry run stores nothing to resume
     current_resume = None if cfg.dry_run else resume_args(cfg.run_id(), db.path)
-    unsafe = [b.name for b in cfg.benchmarks if b.options.get("unsafe_exec") is True]
+    unsafe = [b.name for b in cfg.benchmarks if _unsafe(b.name, b.options)]
     if unsafe and not cfg.dry_run:
         print(f"warning: --unsafe-exec: the code models write for {', '.join(unsafe)} runs "
               "without the sandbox, as this user", file=sys.stderr)
@@ -334,6 +336,17 @@ def _would_fail_again(db: Store, run_id: str) -> bool:
     status = re.search(r"\bHTTP (4\d\d)\b", error)
     return bool(status and not retryable_status(int(status.group(1)), {})) \
         or "exceeds n_ctx" in error
+
+
+def _unsafe(name: str, options: dict[str, Any]) -> bool:
+    """Whether a benchmark's options run model-written code without the sandbox (the flag
+    is stored as the text "true": read through the benchmark's own options)."""
+    from ..benchmarks import find_benchmark_class
+
+    cls = find_benchmark_class(name)
+    if cls is None or "unsafe_exec" not in options:
+        return False
+    return bool(getattr(cls.validate_options(options), "unsafe_exec", False))
 
 
 def _why_failed(cfg: RunConfig, db: Store, run_id: str) -> str:

@@ -14,6 +14,7 @@ from pydantic import ConfigDict
 
 from ..errors import CapabilityError
 from ..settings import Settings
+from ..utf8 import well_formed
 
 
 @dataclass(frozen=True)
@@ -293,18 +294,6 @@ def response_to_dict(resp: GenerateResponse | LoglikelihoodResponse) -> dict[str
         if key in d and d[key] in (empty, []):  # stored responses without them stay as they were
             del d[key]
     return d
-
-
-def well_formed(text: str) -> str:
-    """`text` as UTF-8 can hold it: a character whose two UTF-16 halves came apart (an emoji
-    cut between two stream events, each half a JSON `\\ud83d` escape) joined again, and a
-    lone half, which no UTF-8 text can hold (SQLite refused it: the run stopped, and so did
-    every rerun), replaced by U+FFFD."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
-    return text
 
 
 def well_formed_response(response: GenerateResponse | LoglikelihoodResponse

@@ -24,8 +24,14 @@ from ..benchmarks.prompt_variants import split_variant
 from ..config import RunConfig, validate_config
 from ..data.files import DataDir, resolve_data_dir
 from ..errors import ConfigError
-from ..providers.base import GenerateRequest, LoglikelihoodRequest, Message, Sampling
-from ..providers.base import response_from_dict as _response
+from ..providers.base import (
+    GenerateRequest,
+    LoglikelihoodRequest,
+    Message,
+    Sampling,
+    response_from_dict,
+    well_formed_response,
+)
 from ..store import SampleRow, Store
 from ..store.rows import EARLIER, EARLIER_CUT
 from .manifest import git_commit
@@ -106,7 +112,9 @@ def rescore_run(db: Store, run_id: str, benchmarks: Sequence[str] | None = None,
         ctx = _context(b, old.model, manifest, request)
         base = {"model": old.model, "benchmark": old.benchmark, "item_id": old.item_id,
                 "repeat": old.repeat, "group": old.group, "response_key": old.response_key}
-        new = score_stored(b.bench, doc, ctx, _request(request), _response(response), base)
+        # (the texts made well formed, as a run reads a cached answer: `runner.sample`)
+        answer = well_formed_response(response_from_dict(response))
+        new = score_stored(b.bench, doc, ctx, _request(request), answer, base)
         # as stored (lists), keeping the earlier turns' responses, which nothing re-asks
         kept = {k: old.detail[k] for k in (EARLIER, EARLIER_CUT) if k in old.detail}
         new = replace(new, detail=json.loads(json.dumps({**new.detail, **kept})))

@@ -217,9 +217,13 @@ class Sandbox:
         for prefix in _python_roots(self._python):
             args += [*_parent_dirs(prefix), "--ro-bind", prefix, prefix]
         # /dev read-only: as a user without root, bwrap makes it (and /dev/shm) a tmpfs the
-        # program owns, without the size cap of /tmp (a sandbox audit filled 3 GiB of memory)
-        args += ["--proc", "/proc", "--dev", "/dev", "--remount-ro", "/dev",
-                 "--perms", "1777", *self._optional("--size", str(limits.tmp_mb << 20)),
+        # program owns, without the size cap of /tmp (a sandbox audit filled 3 GiB of memory);
+        # /dev/shm then a tmpfs of its own under /tmp's cap, where this bwrap can cap it
+        # (Python's multiprocessing locks and queues live there)
+        size = self._optional("--size", str(limits.tmp_mb << 20))
+        shm = ["--perms", "1777", *size, "--tmpfs", "/dev/shm"] if size else []
+        args += ["--proc", "/proc", "--dev", "/dev", "--remount-ro", "/dev", *shm,
+                 "--perms", "1777", *size,
                  "--tmpfs", "/tmp",
                  "--perms", "0444", "--ro-bind-data", str(program_fd), _SANDBOX_PROGRAM,
                  "--remount-ro", "/", "--chdir", "/tmp"]

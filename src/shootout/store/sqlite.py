@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import StoreError, why_not_made
+from ..utf8 import well_formed, well_formed_or_none
 from .browse import BrowseStore
 from .built import BuiltStore
 from .copying import CopyingStore
@@ -365,13 +366,15 @@ class Store(ReadingStore, ProbeStore, PerfStore, BuiltStore, BrowseStore, Copyin
                 row.response_key,
                 row.status,
                 json.dumps(row.metrics),
-                row.extracted,
-                row.reason,
+                # texts a scorer made of a model's answer (a JSON `\ud800` escape it parsed)
+                # or a server's error: as UTF-8 can hold them (`utf8.well_formed`)
+                well_formed_or_none(row.extracted),
+                well_formed(row.reason),
                 int(row.extraction_failed),
-                row.error,
+                well_formed_or_none(row.error),
                 attempts,
                 time.time(),
-                json.dumps(row.detail, ensure_ascii=False),
+                well_formed(json.dumps(row.detail, ensure_ascii=False)),
             ),
         )
 
@@ -430,8 +433,9 @@ class Store(ReadingStore, ProbeStore, PerfStore, BuiltStore, BrowseStore, Copyin
                 "UPDATE samples SET status=?, metrics_json=?, extracted=?, reason=?, "
                 "extraction_failed=?, error=?, detail_json=? "
                 "WHERE run_id=? AND model=? AND benchmark=? AND item_id=? AND repeat=?",
-                [(r.status, json.dumps(r.metrics), r.extracted, r.reason,
-                  int(r.extraction_failed), r.error, json.dumps(r.detail, ensure_ascii=False),
+                [(r.status, json.dumps(r.metrics), well_formed_or_none(r.extracted),
+                  well_formed(r.reason), int(r.extraction_failed), well_formed_or_none(r.error),
+                  well_formed(json.dumps(r.detail, ensure_ascii=False)),
                   run_id, r.model, r.benchmark, r.item_id, r.repeat) for r in rows],
             )
 
