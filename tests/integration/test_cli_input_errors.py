@@ -367,6 +367,12 @@ def test_an_argument_that_is_not_utf8_is_one_line(shootout_cmd, store):
                            capture_output=True, timeout=120)
         err = p.stderr.decode("utf-8", "replace").strip()
         assert p.returncode == 2 and err == "error: argument 'r-\\xff' is not UTF-8 text", err
+    # a path may be any bytes the file system takes (a Latin-1 file name)
+    latin = os.fsencode(str(store.parent)) + b"/caf\xe9.sqlite"
+    Path(os.fsdecode(latin)).write_bytes(store.read_bytes())
+    p = subprocess.run([*shootout_cmd, "runs", "--store", os.fsdecode(latin)],
+                       capture_output=True, timeout=120)
+    assert p.returncode == 0, p.stderr
 
 
 def test_an_empty_data_dir_is_no_data_dir(shootout_cmd, tmp_path, data_dir):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from collections.abc import Iterator, MutableMapping
 from typing import Any
@@ -261,11 +262,14 @@ def main(argv: list[str] | None = None) -> None:
 
 def _check_utf8(args: list[str]) -> None:
     """Arguments that are not UTF-8 text (Python keeps such bytes as lone surrogates, which
-    SQLite then refused with an internal error): one line naming the first."""
+    SQLite then refused with an internal error): one line naming the first. A path (one that
+    exists, or one with a folder in it) may be any bytes the file system takes."""
     for arg in args:
         try:
             arg.encode("utf-8")
         except UnicodeEncodeError:
+            if os.sep in arg or os.path.lexists(arg):
+                continue
             shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
             raise ConfigError(f"argument '{shown}' is not UTF-8 text") from None
 
