@@ -536,6 +536,11 @@ def test_cli_errors(cli: typer.Typer, tmp_path: Path) -> None:
     path = write(tmp_path, "m", MIXTRAL_8X7B)
     result = CliRunner().invoke(cli, ["arch", str(path), "--accelerator", "nope"])
     assert isinstance(result.exception, ConfigError)
+    # roofline options without --accelerator were ignored without a word (a CLI audit)
+    for extra in (["--precision", "nosuch"], ["--accelerator-table", "/nonexistent"]):
+        result = CliRunner().invoke(cli, ["arch", str(path), *extra])
+        assert isinstance(result.exception, ConfigError)
+        assert "give --accelerator too" in str(result.exception)
 
 
 def test_json_dict_matches_facts(facts_of) -> None:

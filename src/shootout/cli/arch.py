@@ -220,6 +220,10 @@ def arch(
     ctx = context if context is not None else default_context(facts)
     if ctx < 1 or batch < 1:
         raise ConfigError("--context and --batch must be positive")
+    unused = [flag for flag, value in (("--precision", precision),
+                                       ("--accelerator-table", accelerator_table)) if value]
+    if unused and not accelerator:  # they shape the roofline only: ignored, they misled
+        raise ConfigError(f"{' and '.join(unused)} set the roofline: give --accelerator too")
     d = facts_to_dict(facts, ctx, kv_dtype)
     r = None
     if accelerator:
