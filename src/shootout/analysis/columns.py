@@ -42,6 +42,7 @@ class _NotColumns(Exception):
     """The run has something the record path counts one response at a time."""
 
 
+INTS, NUMBERS = "bi", "bif"  # numpy dtype kinds: token counts; times and flags
 USAGE_FIELDS = frozenset(asdict(Usage()))
 TIMING_FIELDS = frozenset(asdict(Timing()))
 
@@ -233,9 +234,6 @@ def _check_sums(counts: dict[str, np.ndarray]) -> None:
     if any(c.size and max(int(c.max()), -int(c.min())) * c.size >= 2**63
            for c in counts.values()):
         raise _NotColumns  # a sum could pass int64's range: Python's ints do not wrap
-
-
-INTS, NUMBERS = "bi", "bif"  # numpy dtype kinds: token counts; times and flags
 
 
 def _numbers(values: list[Any], kinds: str) -> np.ndarray:

@@ -143,8 +143,7 @@ class ReadingStore:
     def _facts_query(self, query: str) -> str:
         """`query` as this store can answer it: one that predates `response_lean` (opened
         read-only, not migrated) has its responses' whole facts read, chunk times in them."""
-        if self._db.execute("SELECT 1 FROM sqlite_master WHERE type='table' "
-                            "AND name='response_lean'").fetchone():
+        if self._has_table("response_lean"):
             return query
         return query.replace("response_lean f", "response_facts f").replace(
             "f.chunks", "NULL")
