@@ -54,15 +54,13 @@ from .base import (
     ToolCall,
     Usage,
 )
-from .batch import AnthropicBatchAPI, BatchOptions
+from .batch import RETRYABLE_ANTHROPIC_ERRORS, AnthropicBatchAPI, BatchOptions
 from .http import HTTPClient, StreamStats, count, parse_json
 from .param_policy import ParamPolicy
 from .replicas import display_url
 
 DEFAULT_BASE_URL = "https://api.anthropic.com/v1"
 API_VERSION = "2023-06-01"
-# error types of an `error` event worth another try (the rest are the request's fault)
-_RETRYABLE_ERRORS = {"overloaded_error", "api_error", "rate_limit_error", "timeout_error"}
 # the events of a stream (the rest are skipped, and counted)
 _KNOWN_EVENTS = {"message_start", "content_block_start", "content_block_delta",
                  "content_block_stop", "message_delta", "message_stop", "ping", "error"}
@@ -349,7 +347,7 @@ class _MessageAccumulator:
             err = event.get("error")
             err = err if isinstance(err, dict) else {}
             etype, msg = str(err.get("type")), str(err.get("message", ""))[:200]
-            if etype in _RETRYABLE_ERRORS:
+            if etype in RETRYABLE_ANTHROPIC_ERRORS:  # else the request's fault
                 raise RetryableProviderError(f"/messages: {etype} mid-stream: {msg}")
             raise ProviderError(f"/messages: {etype}: {msg}")
         if kind == "message_start":

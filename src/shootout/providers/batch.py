@@ -357,11 +357,16 @@ class AnthropicBatchAPI:
                             else None)
                 out[cid] = BatchResult(
                     error=f"{etype}: {message[:200]}", rejected=rejected,
-                    retryable=etype in ("overloaded_error", "api_error", "rate_limit_error"))
+                    retryable=etype in RETRYABLE_ANTHROPIC_ERRORS)
             else:  # canceled, expired
                 out[cid] = BatchResult(error=f"request {kind}", retryable=True)
         return out
 
+
+# the error types that asking again may answer, on a direct call or in a batch's result (504
+# `timeout_error` as 529 `overloaded_error`: https://docs.anthropic.com/en/api/errors)
+RETRYABLE_ANTHROPIC_ERRORS = frozenset(
+    {"overloaded_error", "api_error", "rate_limit_error", "timeout_error"})
 
 # the HTTP status of each error type (https://docs.anthropic.com/en/api/errors): a batch's
 # errored result names the type only

@@ -1,0 +1,52 @@
+"""Anthropic Message Batches results: which `errored` results are asked again. A batch's
+result names only the error type; the types a direct call retries (429, 500, 504, 529) are
+retried from a batch too, and the rest fail as the request's fault."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from shootout.providers import batch
+from shootout.providers.batch import AnthropicBatchAPI
+
+
+def _results(monkeypatch, lines):
+    async def text(http, path):
+        assert path == "http://127.0.0.1:1/results"
+        return "".join(json.dumps(line) + "\n" for line in lines)
+
+    monkeypatch.setattr(batch, "_send_text", text)
+    api = AnthropicBatchAPI(http=None)  # type: ignore[arg-type]
+    api._status["job"] = {"processing_status": "ended",
+                          "results_url": "http://127.0.0.1:1/results"}
+    return asyncio.run(api.results("job"))
+
+
+def _errored(etype):
+    return {"type": "errored",
+            "error": {"type": "error", "error": {"type": etype, "message": "m"}}}
+
+
+@pytest.mark.parametrize(("etype", "retryable"), [
+    ("timeout_error", True), ("overloaded_error", True), ("api_error", True),
+    ("rate_limit_error", True), ("invalid_request_error", False),
+    ("authentication_error", False), ("not_found_error", False)])
+def test_an_errored_result_is_asked_again_where_a_direct_call_would_be(
+        monkeypatch, etype, retryable):
+    got = _results(monkeypatch, [{"custom_id": "a", "result": _errored(etype)}])["a"]
+    assert got.body is None and got.error == f"{etype}: m"
+    assert got.retryable is retryable
+    # a refused request (4xx but 429) is what the provider learns from; the rest are not
+    assert (got.rejected is not None) is (etype in (
+        "invalid_request_error", "authentication_error", "not_found_error"))
+
+
+def test_expired_and_succeeded_results(monkeypatch):
+    got = _results(monkeypatch, [
+        {"custom_id": "a", "result": {"type": "expired"}},
+        {"custom_id": "b", "result": {"type": "succeeded", "message": {"id": "m"}}}])
+    assert got["a"].retryable and got["a"].error == "request expired"
+    assert got["b"].body == {"id": "m"} and got["b"].error is None
