@@ -395,6 +395,11 @@ def validate_config(data: dict[str, Any], source: str) -> RunConfig:
         err = e.errors()[0]
         loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
         msg = str(err["msg"]).removeprefix("Value error, ")
+        given = err.get("input")
+        # a number refused is named (`--temperature nan` was "should be less than or equal
+        # to 2"); no other value is echoed: a text may be a URL with a secret in it
+        if isinstance(given, int | float) and not isinstance(given, bool):
+            msg += f" (got {given!r})"
         raise ConfigError(f"{source}: {loc}: {msg}") from e
 
 

@@ -86,7 +86,7 @@ def test_a_run_without_the_new_settings_keeps_its_id():
     ({"repeats": "auto:speed=2"},
      "t: repeats: 'speed=2': expected target_se=X or max_repeats=N after 'auto:'"),
     ({"repeats": "auto", "max_repeats": 1},
-     "t: max_repeats: Input should be greater than or equal to 2"),
+     "t: max_repeats: Input should be greater than or equal to 2 (got 1)"),
     ({"repeats": 3, "target_se": 0.02}, "t: (top level): target_se applies to adaptive "
      "repeats only: set repeats: auto (--repeats auto)"),
 ])

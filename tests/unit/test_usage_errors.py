@@ -72,7 +72,13 @@ CASES = [
      "'run'). Try 'shootout --help' for help."),
     # out-of-range values are refused by the run configuration, also as usage (exit 2)
     ("run --repeats -1",
-     "error: command line: repeats: Input should be greater than or equal to 1"),
+     "error: command line: repeats: Input should be greater than or equal to 1 (got -1)"),
+    ("run --temperature nan",
+     "error: command line: sampling.temperature: Input should be less than or equal to 2 "
+     "(got nan)"),
+    ("run --temperature 2.5",
+     "error: command line: sampling.temperature: Input should be less than or equal to 2 "
+     "(got 2.5)"),
     ("run --scoring nope",
      "error: command line: models.0.scoring: Input should be 'auto', 'loglikelihood' or "
      "'generative'"),
