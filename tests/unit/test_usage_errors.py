@@ -82,6 +82,10 @@ CASES = [
     ("run --scoring nope",
      "error: command line: models.0.scoring: Input should be 'auto', 'loglikelihood' or "
      "'generative'"),
+    # an option no benchmark of the run has names the benchmarks that have it
+    ("run -m local -b gsm8k --judge x",
+     "error: -o 'judge=x': no benchmark of this run has the option 'judge' (it is an option "
+     "of mt_bench, xstest)"),
     ("run -c a.yaml -m local",
      "error: --model cannot be used with --config: set it in the configuration file"),
 ]

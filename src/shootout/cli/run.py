@@ -502,7 +502,8 @@ def parse_options(options: Sequence[str], benchmarks: Sequence[str]) -> dict[str
             else [b for b in benchmarks if key in get_benchmark_class(b).Options.model_fields]
         )
         if not names:
-            raise ConfigError(f"-o {opt!r}: no benchmark of this run has the option {key!r}")
+            raise ConfigError(f"-o {opt!r}: no benchmark of this run has the option {key!r}"
+                              + _who_has(key))
         for b in names:
             known = get_benchmark_class(b).Options.model_fields
             if key not in known:
@@ -510,6 +511,16 @@ def parse_options(options: Sequence[str], benchmarks: Sequence[str]) -> dict[str
                 raise ConfigError(f"-o {opt!r}: {b} has no option {key!r} (its options: {have})")
             out.setdefault(b, {})[key] = value
     return out
+
+
+def _who_has(key: str) -> str:
+    """Which benchmarks have the option `key` (`--judge` is `-o judge=…`: mt_bench's)."""
+    from ..benchmarks import REGISTRY
+
+    have = sorted(n for n, cls in REGISTRY.items() if key in cls.Options.model_fields)
+    if not have:
+        return ""
+    return f" (it is an option of {', '.join(have[:8])}{', …' if len(have) > 8 else ''})"
 
 
 def _with_cli_extras(
