@@ -12,6 +12,7 @@ import contextlib
 import csv
 import json
 import os
+import re
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -32,6 +33,13 @@ COLUMNS = (
     "finish_reason", "prompt_tokens", "completion_tokens", "cached_tokens", "ttft_s", "e2e_s",
     "response_key", "detail",
 )
+# a CSV cell that begins with one of these is read as a formula by spreadsheet programs
+# (Excel, LibreOffice, Google Sheets): a model's output `=HYPERLINK(...)`, or a prompt from a
+# data set, would run when the file is opened. OWASP's guidance: a leading single quote, which
+# the spreadsheet shows the rest of as text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# a plain number ("-0.5", "+3", "-1e-3") is no formula: left as it is, so it stays a number
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", re.ASCII)
 
 
 def export_rows(db: Store, run_id: str, *, gold: bool = True,
@@ -187,10 +195,21 @@ def _write_text(rows: Iterable[dict[str, Any]], fmt: str, f: IO[str]) -> int:
     writer = csv.DictWriter(f, fieldnames=COLUMNS)
     writer.writeheader()
     for row in rows:
-        writer.writerow({**row, "metrics": json.dumps(row["metrics"]),
-                         "detail": json.dumps(row["detail"], ensure_ascii=False)})
+        cells = {**row, "metrics": json.dumps(row["metrics"]),
+                 "detail": json.dumps(row["detail"], ensure_ascii=False)}
+        writer.writerow({k: csv_cell(v) for k, v in cells.items()})
         n += 1
     return n
+
+
+def csv_cell(value: Any) -> Any:
+    """`value` as safe to open in a spreadsheet: text that begins like a formula gets a
+    leading single quote (OWASP's CSV injection guidance); numbers, and text that is a plain
+    number, are left as they are (a number cannot run anything)."""
+    if (isinstance(value, str) and value.startswith(FORMULA_STARTS)
+            and not _PLAIN_NUMBER.fullmatch(value)):
+        return "'" + value
+    return value
 
 
 def _require_pyarrow() -> None:

