@@ -183,6 +183,15 @@ def test_the_format_follows_the_files_suffix(toy_store, tmp_path, capsys):
     assert (tmp_path / "a.txt").read_text().startswith('{"run_id"')  # no suffix: jsonl
 
 
+def test_a_missing_folder_on_the_way_is_made_as_for_the_report(toy_store, tmp_path, capsys):
+    """Every command that writes a file (`report --html/--md`, a new `--store`) makes the
+    folders on its way; export does the same, and says where it wrote."""
+    path, run_id = toy_store
+    out = tmp_path / "new" / "deeper" / "out.csv"
+    assert _export(capsys, path, run_id, "csv", out) == f"wrote {N_ITEMS} samples to {out}\n"
+    assert out.read_text(encoding="utf-8").startswith("run_id,model,")
+
+
 @pytest.mark.parametrize("args, message", [
     (["r-nope", "--out", "x.jsonl"], "no run 'r-nope'"),
     (["RUN", "--format", "xml", "--out", "x.xml"], "--format must be one of jsonl, csv"),
