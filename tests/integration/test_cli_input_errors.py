@@ -294,6 +294,36 @@ def test_a_model_whose_every_request_failed_is_named_in_the_results(shootout_cmd
         "HTTP 400" in md.read_text(encoding="utf-8")
 
 
+def test_a_run_whose_every_request_failed_is_failed_not_complete(shootout_cmd, tmp_path,
+                                                                 data_dir):
+    """A run in which not one request was answered printed "run ... (complete)" and was
+    listed as complete: it is "failed", and the error says that every sample failed (exit 1,
+    as for a run in which some failed)."""
+    import json
+
+    from shootout.testing import FakeOpenAIServer
+
+    def refuse(body):
+        return {"error": {"message": "The model does not exist", "code": "model_not_found"}}
+
+    store = str(tmp_path / "s.db")
+    with FakeOpenAIServer(reject_fn=refuse) as srv:
+        p = run_cli(shootout_cmd, "run", "-m", "bad=openai:fail-model", "--base-url",
+                    srv.base_url, "-b", "arc_easy", "--limit", "2", "--data-dir",
+                    str(data_dir), "--no-progress", "--store", store)
+    assert p.returncode == 1, p.stderr
+    assert "(failed): no scores; no sample was answered" in p.stdout
+    one_line_error(p, "all 2 samples failed after retries: the run has no scores",
+                   "The model does not exist")
+    (run,) = json.loads(run_cli(shootout_cmd, "runs", "--json", "--store", store).stdout)["runs"]
+    assert (run["status"], run["samples"], run["failed"]) == ("failed", 2, 2)
+    # the report's results table has no row: the note says why (it was empty, unexplained)
+    report = " ".join(run_cli(shootout_cmd, "report", "--store", store).stdout.split())
+    assert f"Runs: `{run['run_id']}` (failed," in report
+    assert "Note — bad · arc_easy: no score: all 2 items failed after retries (most common: " \
+        "HTTP 400" in report
+
+
 def test_a_key_given_twice_in_a_configuration(shootout_cmd, tmp_path):
     """YAML keeps the last of two equal keys: `limit: 2` ... `limit: 500` planned 500 items,
     and a second `models:` replaced the first, without a word."""

@@ -88,6 +88,31 @@ def test_a_truncated_answer_is_not_counted_as_failed(tmp_path, capsys):
     assert row["run_id"] == run_id and row["samples"] == N_ITEMS and row["failed"] == 1
 
 
+def test_a_run_in_which_nothing_was_answered_is_failed_not_complete(tmp_path, capsys):
+    """A run whose every request failed was listed, and shown by `results`, as "complete"
+    (with no score at all): it is "failed" until a rerun answers something, when it is
+    complete again. A run with one answer is complete (its failures are counted apart)."""
+    from shootout.errors import ProviderError
+
+    path = tmp_path / "s.sqlite"
+    store = Store(path)
+    refused = ProviderError("HTTP 400 from /v1/chat/completions: no such model")
+    run_id = toy_run(store, model="alpha", fail=lambda _i, _req: refused)
+    (row,) = json.loads(_cli(capsys, "runs", "--json", "--store", str(path)))["runs"]
+    assert (row["status"], row["samples"], row["failed"]) == ("failed", N_ITEMS, N_ITEMS)
+    assert "failed" in _cli(capsys, "runs", "--store", str(path))
+    results = json.loads(_cli(capsys, "results", run_id, "--json", "--store", str(path)))
+    assert results["status"] == "failed" and results["results"] == []
+    assert f"run {run_id} (failed): no scores; no sample was answered" in \
+        _cli(capsys, "results", run_id, "--store", str(path))
+    assert store.get_run(run_id)["status"] == "failed"
+    # a rerun (the same run) that answers one sample: complete, its failures counted
+    assert toy_run(store, model="alpha", fail=lambda i, _req: None if i == 0 else refused) \
+        == run_id
+    (row,) = json.loads(_cli(capsys, "runs", "--json", "--store", str(path)))["runs"]
+    assert (row["status"], row["failed"]) == ("complete", N_ITEMS - 1)
+
+
 def test_monitors_are_listed_with_their_probes_and_failures(tmp_path, capsys):
     from shootout.store import MonitorSession, ProbeRow
 

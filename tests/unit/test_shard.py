@@ -188,6 +188,25 @@ def test_rerunning_a_shard_resumes_it_and_a_merge_waits_for_it(tmp_path):
     assert merge_shards(parts, Store(tmp_path / "m.sqlite")).status == "complete"
 
 
+def test_a_shard_whose_every_request_failed_is_merged_not_a_gap(tmp_path):
+    """A shard in which nothing was answered is "failed", not unfinished: its failed samples
+    are merged as any shard's are (docs/sharding.md), and the merged run, with answers from
+    the other shards, is complete."""
+    from shootout.errors import ProviderError
+
+    refused = ProviderError("HTTP 400 from /v1/chat/completions: no such model")
+    parts = shards(tmp_path)
+    (tmp_path / "s2.sqlite").unlink()
+    parts[1], shard_id = run(tmp_path / "s2.sqlite", FakeProvider(fail=lambda _i, _r: refused),
+                             shard="2/3")
+    assert parts[1].get_run(shard_id)["status"] == "failed"
+    merged = Store(tmp_path / "m.sqlite")
+    result = merge_shards(parts, merged)
+    assert (result.status, result.gaps, result.samples) == ("complete", (), 30)
+    assert merged.count_failed(result.run_id) == len(list(parts[1].samples(shard_id)))
+    assert merged.get_run(result.run_id)["status"] == "complete"
+
+
 def test_a_missing_shard_is_a_gap_merged_only_when_allowed(tmp_path):
     parts = shards(tmp_path)
     merged = Store(tmp_path / "m.sqlite")

@@ -14,7 +14,7 @@ from shootout.runner.retry import RetryPolicy
 from shootout.runner.run import Runner
 from shootout.store import Store
 from shootout.testing import FakeProvider
-from shootout.testing.fake_provider import Answer
+from shootout.testing.fake_provider import Answer, Fail
 
 N_ITEMS = 12
 
@@ -48,12 +48,12 @@ def answers(req: GenerateRequest) -> str:
 
 
 def toy_run(store: Store, *, model: str = "fake", limit: int | None = None,
-            answer: Answer = answers) -> str:
+            answer: Answer = answers, fail: Fail | None = None) -> str:
     price = {"input_per_m": 1.0, "output_per_m": 2.0}
     cfg = validate_config({"models": [{"spec": "openai:fake", "name": model, "price": price,
                                        "scoring": "generative"}],
                            "benchmarks": ["toy_colours"],
                            **({"limit": limit} if limit else {})}, "test")
     runner = Runner(cfg, store, policy=RetryPolicy(base_delay=0.0))
-    return asyncio.run(runner.run({model: FakeProvider(answer=answer)}))
+    return asyncio.run(runner.run({model: FakeProvider(answer=answer, fail=fail)}))
 

@@ -313,9 +313,13 @@ def _execute(cfg: RunConfig, db: Store, data_dir: str | None, *, progress: bool,
             f"--resume {run_id}", f"--resume {resume_args(run_id, db.path)}"))
     if failed := db.count_failed(run_id):
         again = f"rerun the same command (or --resume {resume_args(run_id, db.path)})"
+        # a run with nothing answered is said to be one (its status is "failed"), not
+        # reported as one whose scores merely lack some samples
+        what = (f"all {failed} samples failed after retries: the run has no scores"
+                if db.nothing_answered(run_id)
+                else f"{failed} samples failed after retries and are left out of the scores")
         raise PartialResultsError(
-            f"{failed} samples failed after retries and are left out of the scores"
-            f"{_why_failed(cfg, db, run_id)}; "
+            f"{what}{_why_failed(cfg, db, run_id)}; "
             + (f"the same requests would fail again: change what the error names, then "
                f"{again} to retry them" if _would_fail_again(db, run_id)
                else f"{again} to retry them"))

@@ -69,7 +69,7 @@ def _unfinished(d: ReportData, label: str, bench: str, attempted: int) -> str:
     the plan is not recorded), so that a "–" or a score on fewer items says why."""
     ref = d.ref(label)
     run = d.run(ref.run_id)
-    if run.status in ("complete", "dry-run"):
+    if run.status in ("complete", "failed", "dry-run"):
         return ""
     info = (run.manifest.get("benchmarks") or {}).get(bench)
     planned = info.get("n_items") if isinstance(info, dict) else None
@@ -79,6 +79,14 @@ def _unfinished(d: ReportData, label: str, bench: str, attempted: int) -> str:
     if not isinstance(planned, int) or attempted >= planned:
         return ""
     return f"{attempted} of {planned} planned items so far (the run is {run.status})"
+
+
+def _unanswered_note(d: ReportData, label: str, bench: str) -> str:
+    """The note for a model and benchmark whose every request failed."""
+    n, error = d.unanswered[(label, bench)]
+    error = error if len(error) <= 160 else error[:159] + "…"
+    return f"{label} · {bench}: no score: all {n} items failed after retries (most common: " \
+        f"{error})"
 
 
 def results(report: Report) -> dict[str, Any]:
@@ -96,10 +104,7 @@ def results(report: Report) -> dict[str, Any]:
             c = d.cells.get((m, b.name))
             if c is None:
                 if (m, b.name) in d.unanswered:  # every request failed: said, not just "–"
-                    n, error = d.unanswered[(m, b.name)]
-                    error = error if len(error) <= 160 else error[:159] + "…"
-                    notes.append(f"{m} · {b.name}: no score: all {n} items failed after "
-                                 f"retries (most common: {error})")
+                    notes.append(_unanswered_note(d, m, b.name))
                 elif unfinished := _unfinished(d, m, b.name, 0):
                     notes.append(f"{m} · {b.name}: {unfinished}")
                 row.append(cell("–"))
@@ -117,6 +122,10 @@ def results(report: Report) -> dict[str, Any]:
                 title=f"SE {pct(c.stderr, 2)} points; CI: {c.ci_method}; n={c.n}",
             ))
         rows.append(tuple(row))
+    # a benchmark that no model answered has no row (a run in which nothing was answered,
+    # an empty table): its notes are all the section can say
+    shown = {b.name for b in d.benchmarks}
+    notes += [_unanswered_note(d, m, b) for m, b in d.unanswered if b not in shown]
     table = Table("results", ("Benchmark", "Domain", "Metric", "n", *d.labels), tuple(rows),
                   left_cols=3)
     return {"table": table, "method": method_line(report), "reading": reading(report),

@@ -25,6 +25,10 @@ from ..errors import ConfigError
 from ..store import Store
 from .shard import parse_shard
 
+# a shard that went through its plan: "failed" is one whose every sample failed, which, like
+# the failed samples of any shard, is merged as it is (not a gap; docs/sharding.md)
+FINISHED = ("complete", "failed")
+
 
 @dataclass(frozen=True)
 class ShardRun:
@@ -202,7 +206,7 @@ def _gaps(shards: list[ShardRun], keys: dict[int, SampleKeys]) -> list[str]:
     gaps = [f"shard {i}/{count} is missing" for i in range(1, count + 1) if i not in present]
     gaps += [f"{s.label} is still running (wait for it to finish)" if s.status == "running"
              else f"{s.label} is {s.status}, not complete (rerun its command to finish it)"
-             for s in shards if s.status != "complete"]
+             for s in shards if s.status not in FINISHED]
     if gaps:
         return gaps
     have: Counter[tuple[str, str]] = Counter()

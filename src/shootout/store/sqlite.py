@@ -201,7 +201,11 @@ class Store(ReadingStore, ProbeStore, PerfStore, BuiltStore, BrowseStore, Copyin
     def _live_status(self, run_id: str, status: str) -> str:
         """The run's status, where a "running" run's process is certainly gone (killed
         outright, so it could not say so) "interrupted", and so marked in the store where
-        it can be written (its `updated_at`, the last time it did something, is kept)."""
+        it can be written (its `updated_at`, the last time it did something, is kept).
+        A "complete" run in which not one sample was answered is "failed" (`nothing_answered`):
+        it went through its plan, but has no result of any kind to show."""
+        if status == "complete":
+            return "failed" if self.nothing_answered(run_id) else status
         if status != "running":
             return status
         row = self._db.execute("SELECT value FROM meta WHERE key=?",
@@ -338,6 +342,16 @@ class Store(ReadingStore, ProbeStore, PerfStore, BuiltStore, BrowseStore, Copyin
             "SELECT model, SUM(attempts = 0), COUNT(*) FROM samples WHERE run_id=? "
             "AND response_key IS NOT NULL GROUP BY model", (run_id,))
         return {r[0]: (int(r[1]), int(r[2])) for r in rows}
+
+    def nothing_answered(self, run_id: str) -> bool:
+        """Whether the run has samples and every one of them failed. Read from the samples,
+        not stored with the run: a rerun or a rescore that answers one is seen at once, and
+        so are such runs stored before the "failed" status was."""
+        row = self._db.execute(
+            "SELECT EXISTS (SELECT 1 FROM samples WHERE run_id=?), EXISTS (SELECT 1 FROM "
+            "samples WHERE run_id=? AND status IN ('ok', 'truncated'))", (run_id, run_id),
+        ).fetchone()
+        return bool(row[0]) and not row[1]
 
     def count_failed(self, run_id: str) -> int:
         row = self._db.execute(
