@@ -85,17 +85,19 @@ class EmbeddedProvider(LocalProvider):
 
     @classmethod
     def from_spec(
-        cls, argument: str, options: ProviderOptions, context_needed: int | None = None
+        cls, argument: str, options: ProviderOptions, context_needed: int | None = None,
+        *, load: bool = True,
     ) -> LocalProvider:
         model = embedded_model(argument)
-        return cls(model.path(), context_needed=context_needed, embedded=model,
+        return cls(model.path(), context_needed=context_needed, embedded=model, load=load,
                    **options.model_dump(exclude_unset=True))
 
     def __init__(self, model_path: Path | None = None, *, embedded: EmbeddedModel | None = None,
-                 context_needed: int | None = None, **options: Any) -> None:
+                 context_needed: int | None = None, load: bool = True,
+                 **options: Any) -> None:
         self.embedded = embedded or EMBEDDED[DEFAULT_EMBEDDED]
         super().__init__(model_path or self.embedded.path(), context_needed=context_needed,
-                         **options)
+                         load=load, **options)
         default = self.embedded.name == DEFAULT_EMBEDDED
         # "local" for the default model keeps the cache keys of runs made before `local:NAME`
         self.model_id = "local" if default else f"local:{self.embedded.name}"

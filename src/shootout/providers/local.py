@@ -73,6 +73,15 @@ def embedded_model_path() -> Path:
     return EMBEDDED[DEFAULT_EMBEDDED].path()
 
 
+def header_metadata(path: Path) -> dict[str, str]:
+    """The GGUF's metadata as llama.cpp's `Llama.metadata` gives it (text values), read from
+    the file's header without loading the model (the tokenizer's arrays are skipped)."""
+    from ..arch.gguf_header import read_header
+
+    return {k: str(v).lower() if isinstance(v, bool) else str(v)
+            for k, v in read_header(path).meta.items() if not isinstance(v, list | dict)}
+
+
 class LocalOptions(ProviderOptions):
     """Options of an in-process GGUF model (`local`, `gguf:PATH`)."""
 
@@ -108,8 +117,12 @@ class LocalProvider(BaseProvider):
 
     def __init__(
         self, model_path: Path | None = None, *, context_needed: int | None = None,
-        **options: Any,
+        load: bool = True, **options: Any,
     ) -> None:
+        """`load=False` (a dry run): the model is not loaded and no context is made; what a
+        dry run needs of it (its chat template, its context length, the facts the manifest
+        records) is read from the GGUF file's header, and only needle, which sizes its
+        prompts in the model's tokens, loads its vocabulary (`_tokenizer`)."""
         o = LocalOptions.model_validate(options)
         self.options = o
         self.path = o.path
@@ -121,14 +134,20 @@ class LocalProvider(BaseProvider):
         if not self.model_path.is_file():
             raise ConfigError(f"GGUF file not found: {self.model_path}")
         self._busy = Busy()  # requests inside llama.cpp now (the worker's)
-        self._llm: Any = self._load(o.n_threads)
-        md = self._llm.metadata
+        self._vocab: Any = None  # the vocabulary alone, where the model is not loaded
+        if load:
+            self._llm: Any = self._load(o.n_threads)
+            md = self._llm.metadata
+        else:
+            self._lib = _import_llama()  # as a run needs it: a dry run says it is missing too
+            self._llm = None
+            md = header_metadata(self.model_path)
         stem = "gemma-3-270m-Q4_K_M" if embedded else self.model_path.stem
         self.model_id = "local" if embedded else f"gguf:{stem}"
         self._metadata = dict(md)
         self._template: str | None = md.get("tokenizer.chat_template")
         self._has_template = self._template is not None
-        self._n_vocab = self._llm.n_vocab()
+        self._n_vocab = self._llm.n_vocab() if load else 0
         self._tokens: list[int] = []  # what the KV cache holds, position by position
         # the cached positions [0, _exact) hold what a single pass from position 0 holds, bit
         # for bit (see _pair_rows); generation's own batches do not keep that promise
@@ -139,8 +158,9 @@ class LocalProvider(BaseProvider):
         self._tok_cache: OrderedDict[str, list[int]] = OrderedDict()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
         self._lock = threading.Lock()
-        self._n_swa = 0 if o.swa_full else int(self._lib.llama_model_n_swa(self._llm._model.model))
-        self._batcher = BatchGenerator(self, o.parallel) if o.parallel > 1 else None
+        self._n_swa = 0 if o.swa_full or not load else \
+            int(self._lib.llama_model_n_swa(self._llm._model.model))
+        self._batcher = BatchGenerator(self, o.parallel) if o.parallel > 1 and load else None
 
     def _reusable(self, n: int) -> int:
         """How much of a cached prefix of `n` tokens can be kept: all of it, unless the
@@ -154,12 +174,21 @@ class LocalProvider(BaseProvider):
 
     @classmethod
     def from_spec(
-        cls, argument: str, options: ProviderOptions, context_needed: int | None = None
+        cls, argument: str, options: ProviderOptions, context_needed: int | None = None,
+        *, load: bool = True,
     ) -> LocalProvider:
         path = Path(argument).expanduser() if argument else None
         if path is not None and not path.is_file():
             raise ConfigError(f"GGUF file not found: {path}")
-        return cls(path, context_needed=context_needed, **options.model_dump(exclude_unset=True))
+        return cls(path, context_needed=context_needed, load=load,
+                   **options.model_dump(exclude_unset=True))
+
+    @classmethod
+    def for_dry_run(
+        cls, argument: str, options: ProviderOptions, context_needed: int | None = None
+    ) -> LocalProvider:
+        """The provider as a dry run needs it: the model not loaded (`__init__`'s `load`)."""
+        return cls.from_spec(argument, options, context_needed, load=False)
 
     def _load(self, n_threads: int | None) -> Any:
         llama_cpp = _import_llama()
@@ -238,7 +267,10 @@ class LocalProvider(BaseProvider):
             "context_window": self.context_window,
             "loglikelihood_path": self.path,
             **{k: self._metadata[k] for k in keep if k in self._metadata},
-            "gguf_sha256": _file_sha256(str(self.model_path), *_stamp(self.model_path)),
+            # not in a dry run: hashing reads every byte of the weights (minutes for a large
+            # model), and a dry run's manifest has no answer that would be keyed to them
+            "gguf_sha256": _file_sha256(str(self.model_path), *_stamp(self.model_path))
+            if self._llm is not None else None,
             "chat_template_sha256": (
                 hashlib.sha256(self._template.encode()).hexdigest() if self._template else None
             ),
@@ -277,6 +309,9 @@ class LocalProvider(BaseProvider):
         """Free the model now; llama.cpp's own finaliser fails noisily at interpreter exit.
         Not while a request is inside llama.cpp (a second Ctrl-C while the first stopped the
         run): freeing its context under the worker crashed the process (segmentation fault)."""
+        if self._vocab is not None:
+            self._vocab.close()
+            self._vocab = None
         llm = self._llm
         if self._batcher is not None:
             self._batcher.close()
@@ -285,6 +320,7 @@ class LocalProvider(BaseProvider):
             self._llm = None
 
     async def generate(self, request: GenerateRequest) -> GenerateResponse:
+        self._require_loaded()
         if self._batcher is not None and not request.response_format:
             return await self._batcher.generate(request)
         return await asyncio.get_running_loop().run_in_executor(
@@ -292,18 +328,36 @@ class LocalProvider(BaseProvider):
         )
 
     async def loglikelihood(self, request: LoglikelihoodRequest) -> LoglikelihoodResponse:
+        self._require_loaded()
         return await asyncio.get_running_loop().run_in_executor(
             self._pool, self._busy.running, self._loglikelihood_sync, request
         )
 
+    def _require_loaded(self) -> None:
+        if self._llm is None:  # a dry run's provider: nothing is ever asked of it
+            raise RuntimeError(f"{self.model_id} was built for a dry run: the model is not "
+                               "loaded")
+
     # -- tokenisation ---------------------------------------------------------------------
+    def _tokenizer(self) -> Any:
+        """What tokenizes: the model, or where it was not loaded (a dry run) its vocabulary
+        alone, loaded on first use (no weights; the same tokens)."""
+        if self._llm is not None:
+            return self._llm
+        if self._vocab is None:
+            with _quiet_stderr():
+                self._vocab = self._lib.Llama(str(self.model_path), vocab_only=True,
+                                              verbose=False)
+        return self._vocab
+
     def tokenize(self, text: str, add_bos: bool = True) -> list[int]:
+        llm = self._tokenizer()
         if len(text) > 16_384:  # long-context prompts are built once; caching them costs memory
-            return list(self._llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=False))
+            return list(llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=False))
         key = f"{int(add_bos)}{text}"
         hit = self._tok_cache.get(key)
         if hit is None:
-            hit = list(self._llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=False))
+            hit = list(llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=False))
             self._tok_cache[key] = hit
             if len(self._tok_cache) > 256:
                 self._tok_cache.popitem(last=False)
@@ -521,8 +575,9 @@ class LocalProvider(BaseProvider):
             raise CapabilityError(f"{self.model_id} is set to chat=false (text prompts only): "
                                   "leave out --chat, or the chat=false setting")
         fmt = self._lib.llama_chat_format
-        model = self._llm._model
-        eos, bos = self._llm.token_eos(), self._llm.token_bos()
+        llm = self._tokenizer()
+        model = llm._model
+        eos, bos = llm.token_eos(), llm.token_bos()
         formatter = fmt.Jinja2ChatFormatter(
             template=self._template,
             eos_token=model.token_get_text(eos) if eos != -1 else "",
@@ -531,7 +586,7 @@ class LocalProvider(BaseProvider):
         )
         msgs = [{"role": m.role, "content": m.content} for m in request.messages or ()]
         result = formatter(messages=msgs)
-        tokens = self._llm.tokenize(
+        tokens = llm.tokenize(
             result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True
         )
         stop = result.stop if isinstance(result.stop, list) else [result.stop]

@@ -139,10 +139,17 @@ def option_names(spec: str) -> set[str]:
 
 
 def build_provider(
-    spec: str, options: Mapping[str, Any] | None = None, *, context_needed: int | None = None
+    spec: str, options: Mapping[str, Any] | None = None, *, context_needed: int | None = None,
+    dry_run: bool = False,
 ) -> Provider:
     """The provider for one model: its spec, its options, and the longest context a planned
-    benchmark needs (a local model sizes its KV cache to it unless n_ctx is given)."""
+    benchmark needs (a local model sizes its KV cache to it unless n_ctx is given).
+
+    `dry_run`: built by the class's `for_dry_run` where it has one (an in-process model: not
+    loaded, for a dry run sends nothing), else as for a run (an API's client sends nothing
+    until asked)."""
     prefix, argument = parse_spec(spec)
     cls = provider_class(prefix)
-    return cls.from_spec(argument, validate_options(spec, options or {}), context_needed)
+    build = getattr(cls, "for_dry_run", None) if dry_run else None
+    return (build or cls.from_spec)(argument, validate_options(spec, options or {}),
+                                    context_needed)

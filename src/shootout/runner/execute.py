@@ -25,7 +25,7 @@ async def execute_run(
     try:
         for m in config.models:
             providers[m.display] = build_provider(
-                m.spec, m.provider_options, context_needed=context
+                m.spec, m.provider_options, context_needed=context, dry_run=config.dry_run
             )
         return await runner.run(providers)
     finally:
