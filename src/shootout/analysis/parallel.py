@@ -30,14 +30,17 @@ has made stale.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import pickle
 import signal
 import sys
 import threading
+import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, NoReturn, TypeVar
 
 from ..benchmarks import find_benchmark_class
 from ..benchmarks.base import Benchmark, has_after_models
@@ -113,38 +116,88 @@ def in_processes(fn: Callable[[A], T | None], args: list[A]) -> list[T] | None:
     return [p for p in parts if p is not None]
 
 
-_BESIDE: Callable[[], Any] | None = None  # what a forked `beside` worker computes
+_OPEN: set[int] = set()  # the read ends of the pipes of `beside` processes not yet read
 
 
 def beside(fn: Callable[[], T]) -> Callable[[], T]:
     """fn() computed in a forked process while the caller goes on; the call returned gives
-    its result. Where fork is not to be used (`_context`), or the process fails, fn runs in
-    this process when the result is asked for (raising what it raises)."""
-    global _BESIDE
+    its result. Where fork is not to be used (`_context`), or the process fails or its value
+    cannot be sent back, fn runs in this process when the result is asked for (raising what
+    it raises). A plain fork and a pipe, no pool: a pool's thread would keep the next
+    `beside` from forking (a report draws its charts and ranks its models beside the rest).
+    A result never asked for: its process is stopped when the call is dropped."""
     if _context().get_start_method() != "fork":
         return fn
-    pool = ProcessPoolExecutor(1, mp_context=_context(), initializer=_worker_start)
-    _BESIDE = fn
-    try:  # with fork, the worker is started within `submit`: it has `_BESIDE`
-        future = pool.submit(_beside)
-    except Exception:
-        pool.shutdown()
+    try:
+        r, w = os.pipe()
+        pid = os.fork()
+    except OSError:
         return fn
-    finally:
-        _BESIDE = None
+    if pid == 0:  # the child: fn's value (or that there is none) down the pipe, then out
+        _child(fn, r, w)
+    os.close(w)
+    _OPEN.add(r)
+    got: list[T] = []  # the value, once asked for
 
     def result() -> T:
+        if got:
+            return got[0]
+        finalizer.detach()
         try:
-            return future.result()
-        except Exception:
-            return fn()
-        except BaseException:  # Ctrl-C while waiting: the worker is stopped, not awaited
-            _stop(pool)
+            with os.fdopen(r, "rb") as f:
+                _OPEN.discard(r)
+                data = f.read()
+            os.waitpid(pid, 0)
+        except BaseException:  # Ctrl-C while waiting: the child is stopped, not awaited
+            _end_child(pid)
             raise
-        finally:
-            pool.shutdown(cancel_futures=True)
+        try:
+            ok, value = pickle.loads(data)
+        except Exception:  # the child died, or sent what cannot be read back
+            ok, value = False, None
+        got.append(value if ok else fn())
+        return got[0]
 
+    finalizer = weakref.finalize(result, _drop, r, pid)
     return result
+
+
+def _child(fn: Callable[[], Any], r: int, w: int) -> NoReturn:
+    """In a `beside` child: fn's value pickled down `w` (or that it has none), then exit at
+    once (no exit handlers, no buffers of the parent's flushed twice)."""
+    code = 0
+    try:
+        os.close(r)
+        for other in _OPEN:  # the pipes of earlier `beside` children are theirs
+            os.close(other)
+        _worker_start()
+        try:
+            with gc_paused():
+                data = pickle.dumps((True, fn()), protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:
+            data = pickle.dumps((False, None))
+        with os.fdopen(w, "wb") as f:
+            f.write(data)
+    except BaseException:
+        code = 1
+    finally:
+        os._exit(code)
+
+
+def _drop(r: int, pid: int) -> None:
+    """A `beside` result never asked for: its pipe closed and its process stopped."""
+    _OPEN.discard(r)
+    with contextlib.suppress(OSError):
+        os.close(r)
+    _end_child(pid)
+
+
+def _end_child(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGTERM)
+        os.waitpid(pid, 0)
+    except (OSError, ChildProcessError):
+        pass
 
 
 def _worker_start() -> None:
@@ -162,12 +215,6 @@ def _stop(pool: ProcessPoolExecutor) -> None:
     """The pool's worker processes ended at once (an interrupted build is not waited for)."""
     for proc in list(getattr(pool, "_processes", {}).values()):
         proc.terminate()
-
-
-def _beside() -> Any:
-    assert _BESIDE is not None
-    with gc_paused():
-        return _BESIDE()
 
 
 def _scores_models_together(cls: type[Benchmark]) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -93,7 +94,9 @@ def build_report(
 ) -> Report:
     """Everything the renderers need. `data` lets tests inject prepared data. The routing
     policies' "cheapest within X points" uses DEFAULT_WITHIN; `with_routing` changes X;
-    `replace(report, perf=load_perf(store, ids))` adds load tests."""
+    `replace(report, perf=load_perf(store, ids))` adds load tests. For a large run
+    (`_large`), the rankings and routing are built in a forked process while this one
+    compares the models and reads the items (`analysis.parallel.beside`)."""
     profs = load_profiles(profiles)
     if data is None:
         data = load_report_data(store, run_ids, models)
@@ -101,17 +104,26 @@ def build_report(
     labels = data.labels
     benches = [b.name for b in data.benchmarks]
     comparable = [b.name for b in data.benchmarks if b.comparable]
+    grouped, fine, costs = _scores_and_costs(data)
+
+    def ranked() -> tuple[list[Ranking], tuple[Routing, ...]]:
+        rankings = _rank(profs, labels, fine, costs, data)
+        return rankings, _routing(data, rankings, costs, confidence, DEFAULT_WITHIN)
+
+    if _large(data):  # the rankings and routing in a forked process, beside the tests
+        from ..analysis.parallel import beside
+
+        ranked = beside(ranked)
     tests = compare_models(labels, benches, data.cells, data.items, confidence=confidence,
                            comparable=comparable, statistics=data.statistics)
     marks = {b: row_marks(b, labels, data.cells, tests) for b in comparable
              if len(labels) >= 2}
     mdd = mdd_notes(tests, benches)
-    dom = {b.name: b.domain for b in data.benchmarks}
-    cmp_cells = {k: v for k, v in data.cells.items() if k[1] in comparable}
-    grouped = domain_scores(cmp_cells, dom, grouped=True)
-    fine = domain_scores(cmp_cells, dom, grouped=False)
-    costs = model_costs(data)
-    rankings = _rank(profs, labels, fine, costs, data)
+    if items_pair is not None and len(labels) < 2:  # (it was ignored: the whole report ran)
+        raise ConfigError("--items compares two models; the report has one: "
+                          + ", ".join(labels))
+    items = _items(store, data, items_pair, max_items) if len(labels) >= 2 else None
+    rankings, routing = ranked()
     takeaways = [
         *arch_takeaways(data),
         *strengths(labels, grouped, confidence),
@@ -119,13 +131,17 @@ def build_report(
         *efficiency_takeaways(costs),
         *use_cases(rankings),
     ]
-    if items_pair is not None and len(labels) < 2:  # (it was ignored: the whole report ran)
-        raise ConfigError("--items compares two models; the report has one: "
-                          + ", ".join(labels))
-    items = _items(store, data, items_pair, max_items) if len(labels) >= 2 else None
-    report = Report(data, tuple(tests), marks, tuple(mdd), grouped, fine, tuple(rankings),
-                    tuple(takeaways), items, costs, confidence)
-    return with_routing(report, DEFAULT_WITHIN)
+    return Report(data, tuple(tests), marks, tuple(mdd), grouped, fine, tuple(rankings),
+                  tuple(takeaways), items, costs, confidence, routing=routing)
+
+
+def _large(data: ReportData) -> bool:
+    """Whether the report's samples are many enough that building its parts in several
+    processes saves time (as a run's results are built in several: `analysis.workers`)."""
+    from ..analysis.workers import workers
+
+    n = sum(len(scores) for per_item in data.items.values() for scores in per_item.values())
+    return workers(n, len(data.labels)) >= 2
 
 
 def _rank(profs: list[Profile], labels: list[str], fine: dict[str, dict[str, DomainScore]],
@@ -162,7 +178,12 @@ def with_routing(report: Report, within: float) -> Report:
     """The report with the routing policies of each ranked profile (`analysis.routing`),
     "cheapest within `within` points" among them: on the compared metric's item scores, each
     model's cost per item of each benchmark and the latency measure the rankings use."""
-    data = report.data
+    return replace(report, routing=_routing(report.data, report.rankings, report.model_costs,
+                                            report.confidence, within))
+
+
+def _routing(data: ReportData, rankings: Sequence[Ranking], costs: dict[str, dict[str, Any]],
+             confidence: float, within: float) -> tuple[Routing, ...]:
     labels = data.labels
     comparable = {b.name for b in data.benchmarks if b.comparable}
     measured = Measured(
@@ -172,14 +193,32 @@ def with_routing(report: Report, within: float) -> Report:
         cost_per_item={(r["label"], r["benchmark"]): r["cost_per_1k_items"] / 1000
                        for r in data.efficiency if r.get("scope") == "benchmark"
                        and r.get("cost_per_1k_items") is not None},
-        latency=_latency(report.model_costs, labels),
+        latency=_latency(costs, labels),
     )
-    ranked = [rk.profile for rk in report.rankings if rk.rows]
-    out = routings(ranked, labels, measured, within=within, confidence=report.confidence)
-    return replace(report, routing=tuple(out))
+    ranked = [rk.profile for rk in rankings if rk.rows]
+    return tuple(routings(ranked, labels, measured, within=within, confidence=confidence))
 
 
 # --------------------------------------------------------------------------- cost & latency
+
+
+def _scores_and_costs(data: ReportData) -> tuple[dict[str, dict[str, DomainScore]],
+                                                   dict[str, dict[str, DomainScore]],
+                                                   dict[str, dict[str, Any]]]:
+    """The domain scores (grouped and fine) and each model's costs."""
+    dom = {b.name: b.domain for b in data.benchmarks}
+    comparable = {b.name for b in data.benchmarks if b.comparable}
+    cmp_cells = {k: v for k, v in data.cells.items() if k[1] in comparable}
+    return (domain_scores(cmp_cells, dom, grouped=True),
+            domain_scores(cmp_cells, dom, grouped=False), model_costs(data))
+
+
+def chart_report(data: ReportData, confidence: float = 0.95) -> Report:
+    """What the report's own charts (`specs.core_specs`) are drawn from, before the rest is
+    built: the data, domain scores and costs, as `build_report` makes them, with no tests,
+    rankings or items (for drawing the charts beside the rest of the build)."""
+    grouped, fine, costs = _scores_and_costs(data)
+    return Report(data, (), {}, (), grouped, fine, (), (), None, costs, confidence)
 
 
 def model_costs(data: ReportData) -> dict[str, dict[str, Any]]:

@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import math
+import tempfile
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from .specs import BarSpec, DistSpec, HeatmapSpec, RadarSpec, ScatterSpec, Spec, color
+
+
+def drawn(specs: Sequence[Spec]) -> dict[str, tuple[Spec, bytes]]:
+    """Each spec drawn as PNG bytes, by its id, with the spec it was drawn from (none where
+    matplotlib is missing: `render_markdown` then says so as it always has)."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return {}
+    with tempfile.TemporaryDirectory() as tmp:
+        return {s.id: (s, render_png(s, Path(tmp) / f"{s.id}.png").read_bytes())
+                for s in specs}
 
 
 def render_png(spec: Spec, path: Path) -> Path:

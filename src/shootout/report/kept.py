@@ -173,9 +173,11 @@ def report_payload(db: Store, run_ids: list[str], opts: Options, out: Outputs,
     return payload
 
 
-def render(report: Any, out: Outputs) -> dict[str, Any]:
+def render(report: Any, out: Outputs,
+           drawn: Callable[[], Mapping[str, Any]] | None = None) -> dict[str, Any]:
     """The report rendered to what `emit` writes: the Markdown (with its charts' PNG bytes by
-    file name, or a warning why there are none) and/or the HTML, or the Markdown for stdout."""
+    file name, or a warning why there are none) and/or the HTML, or the Markdown for stdout.
+    `drawn` gives charts drawn already (`early_charts`)."""
     from .markdown import render_markdown
 
     if out.stdout:
@@ -197,7 +199,8 @@ def render(report: Any, out: Outputs) -> dict[str, Any]:
             where = Path(tmp) / out.md.name
             try:
                 text = render_markdown(report, where, charts=out.charts,
-                                       max_items=out.max_items)
+                                       max_items=out.max_items,
+                                       drawn=drawn() if drawn is not None else None)
             except ImportError as e:  # matplotlib is the optional `report` extra
                 payload["warning"] = (f"warning: no PNG charts ({e}); "
                                       "pip install 'shootout[report]'")
@@ -257,13 +260,32 @@ def build_and_render(db: Store, ctx: Context | None, run_ids: list[str], opts: O
     # samples), which find nothing to free in them (`frozen.gc_paused`)
     with gc_paused():
         data = None
+        drawn = None
         if ctx is not None:
             load_profiles(opts.profiles)  # a bad file is said before the samples are read
             data = replace(load_report_data(db, run_ids, opts.models), arch=ctx.arch)
+            drawn = early_charts(data, out)
         report = build_report(db, run_ids, models=opts.models, profiles=opts.profiles,
                               items_pair=opts.items_pair, max_items=out.max_items, data=data)
         monitors = load_monitors(db, report, monitor_ids) if ctx is None else ctx.monitors
         report = replace(report, perf=perf, monitors=monitors)
         if opts.route_within != DEFAULT_WITHIN:
             report = with_routing(report, opts.route_within)
-        return render(report, out)
+        return render(report, out, drawn)
+
+
+def early_charts(data: Any, out: Outputs) -> Callable[[], Mapping[str, Any]] | None:
+    """The report's own charts (`specs.core_specs`) drawn in a forked process while this one
+    builds the rest of the report (tests, rankings, items: matplotlib's import and drawing
+    were a second of a 500k-sample report's build on one core, the other idle); None where
+    the Markdown has no charts. `render_markdown` writes a chart drawn here only where the
+    finished report's spec of that id is the same, and draws any other itself."""
+    if out.md is None or not out.charts:
+        return None
+    from ..analysis.parallel import beside
+    from .build import chart_report
+    from .charts import drawn
+    from .specs import core_specs
+
+    specs = core_specs(chart_report(data))
+    return beside(lambda: drawn(specs))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -53,10 +54,13 @@ def fence(text: str, indent: str = "    ") -> str:
 
 
 def render_markdown(
-    report: Report, md_path: Path | None = None, *, charts: bool = True, max_items: int = 5
+    report: Report, md_path: Path | None = None, *, charts: bool = True, max_items: int = 5,
+    drawn: Mapping[str, tuple[Any, bytes]] | None = None,
 ) -> str:
     """The report as Markdown. With `md_path` and `charts`, PNGs go to `<stem>_files/` beside it
-    and are linked relatively; the caller writes the text."""
+    and are linked relatively; the caller writes the text. `drawn`: charts drawn already
+    (`charts.drawn`), each written as it is where the report's spec of that id is the one it
+    was drawn from (any other is drawn here)."""
     ctx: dict[str, Any] = context(report)
     ctx["charts"] = {}
     ctx["max_items"] = max_items
@@ -65,7 +69,13 @@ def render_markdown(
 
         folder = md_path.parent / f"{md_path.stem}_files"
         for spec in chart_specs(report):
-            png = render_png(spec, folder / f"{spec.id}.png")
+            png = folder / f"{spec.id}.png"
+            done = (drawn or {}).get(spec.id)
+            if done is not None and done[0] == spec:
+                png.parent.mkdir(parents=True, exist_ok=True)
+                png.write_bytes(done[1])
+            else:
+                render_png(spec, png)
             rel = os.path.relpath(png, md_path.parent).replace(os.sep, "/")
             ctx["charts"][spec.id] = {"title": spec.title, "path": rel}
     text = _env().get_template("report.md.j2").render(**ctx)

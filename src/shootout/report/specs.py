@@ -89,13 +89,19 @@ def color(i: int) -> str:
 
 
 def chart_specs(report: Report) -> list[Spec]:
+    """Every chart of the report: its own (`core_specs`), then the sections'."""
+    return [*core_specs(report), *section_charts(report)]
+
+
+def core_specs(report: Report) -> list[Spec]:
+    """The report's own charts, drawn from its data, domain scores, costs and confidence
+    alone (what `build.chart_report` holds); a section's charts may use anything."""
     out: list[Spec] = []
     for build in (_bars, _radar, _scatter, _latency):
         spec = build(report)
         if spec is not None:
             out.append(spec)
     out.extend(needle_specs(report))
-    out.extend(section_charts(report))
     return out
 
 

@@ -1,0 +1,133 @@
+"""A report's parts built beside the rest (issue 18): its own charts drawn in a forked
+process while the report is built (`report.kept.early_charts`), and a large run's rankings and
+routing built in another while the models are compared (`report.build.build_report`). The
+report is the same, byte for byte, either way.
+
+The checks that a part was built in another process run in a fresh interpreter: `beside`
+does not fork in a process with other threads, which other tests may have left in this one.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from shootout.report.build import build_report
+from shootout.report.markdown import render_markdown
+from shootout.report.sample_data import RUN_ID, build_sample_store
+from shootout.report.specs import core_specs
+
+
+def _script(body: str) -> str:
+    p = subprocess.run([sys.executable, "-c", textwrap.dedent(body)], capture_output=True,
+                       text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    return p.stdout
+
+
+def test_two_besides_at_once_each_compute_in_a_process_of_their_own() -> None:
+    """The report's charts and its rankings are computed beside it at the same time. With a
+    process pool per `beside`, the first pool's thread kept the second from forking (it ran
+    in this process). A result never asked for has its process stopped and reaped."""
+    out = _script("""
+        import gc, os, time
+        from shootout.analysis.parallel import beside
+        here = os.getpid()
+        a = beside(os.getpid)
+        b = beside(os.getpid)
+        pa, pb = a(), b()
+        assert here not in (pa, pb) and pa != pb, (here, pa, pb)
+        assert a() == pa  # asked again: the value, not a new computation
+        dropped = beside(lambda: time.sleep(60))
+        t0 = time.monotonic()
+        del dropped
+        gc.collect()
+        try:
+            os.waitpid(-1, os.WNOHANG)
+            raise SystemExit("a child is left")
+        except ChildProcessError:
+            pass
+        assert time.monotonic() - t0 < 10
+        print("ok")
+    """)
+    assert out == "ok\n"
+
+
+def test_charts_drawn_beside_are_the_ones_drawn_in_process(tmp_path: Path) -> None:
+    """`shootout report --md` draws the report's own charts in a forked process while the
+    report is built: the Markdown and every PNG are the bytes drawn in this process, and
+    none of those charts is drawn again here (a spec that compared unequal would be)."""
+    out = _script(f"""
+        import base64
+        from pathlib import Path
+        from shootout.report import charts, kept
+        from shootout.report.build import build_report
+        from shootout.report.model import load_report_data
+        from shootout.report.sample_data import RUN_ID, build_sample_store
+        store = build_sample_store({str(tmp_path / "s.sqlite")!r})
+        data = load_report_data(store, [RUN_ID], None)
+        out = kept.Outputs(md=Path({str(tmp_path / "r.md")!r}), html=None, charts=True,
+                           max_items=5)
+        drawn_here = []
+        real = charts.render_png
+        def counted(spec, path):
+            drawn_here.append(spec.id)
+            return real(spec, path)
+        charts.render_png = counted
+        early = kept.early_charts(data, out)
+        report = build_report(store, [RUN_ID], data=data)
+        beside = kept.render(report, out, early)
+        assert drawn_here == [], drawn_here
+        alone = kept.render(report, out)
+        assert sorted(f"{{i}}.png" for i in drawn_here) == sorted(beside["files"]), drawn_here
+        assert len(drawn_here) == 4, drawn_here
+        assert beside == alone
+        print("ok")
+    """)
+    assert out == "ok\n"
+
+
+def test_a_chart_drawn_from_another_spec_is_drawn_again(tmp_path: Path) -> None:
+    """A chart drawn beside is written as drawn only where the finished report's spec of its
+    id is the one it was drawn from; any other is drawn anew."""
+    store = build_sample_store(tmp_path / "s.sqlite")
+    report = build_report(store, [RUN_ID])
+    specs = {s.id: s for s in core_specs(report)}
+    md = tmp_path / "r.md"
+    render_markdown(report, md, drawn={"scores": (specs["scores"], b"as drawn"),
+                                       "domains": (specs["scores"], b"stale")})
+    files = md.parent / "r_files"
+    assert (files / "scores.png").read_bytes() == b"as drawn"
+    assert (files / "domains.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_large_reports_rankings_built_beside_are_the_same(tmp_path: Path) -> None:
+    """A large run's report (`SHOOTOUT_WORKERS=2` makes any run one) builds its rankings and
+    routing in a forked process: the same Markdown and HTML as built in one process, and
+    `_rank` not called in this one."""
+    out = _script(f"""
+        import os
+        from shootout.report import build
+        from shootout.report.html import render_html
+        from shootout.report.markdown import render_markdown
+        from shootout.report.sample_data import RUN_ID, build_sample_store
+        store = build_sample_store({str(tmp_path / "s.sqlite")!r})
+        calls = []
+        real = build._rank
+        def counted(*args):
+            calls.append(os.getpid())
+            return real(*args)
+        build._rank = counted
+        got = {{}}
+        for n in ("1", "2"):
+            os.environ["SHOOTOUT_WORKERS"] = n
+            report = build.build_report(store, [RUN_ID])
+            assert report.rankings and report.routing
+            got[n] = (render_markdown(report, None, charts=False), render_html(report))
+            assert len(calls) == 1, (n, calls)  # in this process with one worker only
+        assert got["1"] == got["2"]
+        print("ok")
+    """)
+    assert out == "ok\n"
