@@ -65,10 +65,11 @@ class ReadingStore:
                 if key is not None and key not in raw:
                     raw[key] = r[14:]
         # a multi-turn sample's earlier turns' responses (their tokens count too), and the
-        # judge's requests about a judged sample (counted apart)
-        earlier = {k for s in samples if s.detail and EARLIER in s.detail
+        # judge's requests about a judged sample (counted apart): one pass over the samples
+        odd = [s for s in samples if s.detail and (EARLIER in s.detail or JUDGE in s.detail)]
+        earlier = {k for s in odd if EARLIER in s.detail
                    for k in s.detail[EARLIER] if k not in raw}
-        earlier |= {k for s in samples if s.detail and JUDGE in s.detail
+        earlier |= {k for s in odd if JUDGE in s.detail
                     for k in judge_requests(s.detail)[1] if k not in raw}
         if earlier:
             raw.update(self._responses_facts(sorted(earlier)))
