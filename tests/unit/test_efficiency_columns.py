@@ -214,3 +214,35 @@ def test_an_infinite_span_is_summed_without_numpy_warnings(
         warnings.simplefilter("error")
         got = json.dumps(efficiency_rows(run, SCORES))
     assert got == _by_records(monkeypatch, run)
+
+
+def test_a_totals_gaps_joined_from_its_parts_are_the_gaps_of_all_its_requests() -> None:
+    """A model's total joins its benchmarks' inter-token gaps where they are known (each
+    request's gaps are its own): the same values, in the same order, as the gaps of every
+    request computed at once, whichever parts were computed before, and after a request is
+    added to a part whose gaps were known (which makes them unknown again)."""
+    from array import array as arr
+
+    from shootout.analysis.efficiency import _Timed, inter_token_gaps
+
+    rng = random.Random(11)
+    for _ in range(200):
+        parts = []
+        for _ in range(rng.randint(0, 5)):
+            t = _Timed()
+            for _ in range(rng.randint(0, 4)):
+                times = sorted(rng.random() for _ in range(rng.randint(0, 6)))
+                piece: Any = arr("d", times).tobytes() if rng.random() < 0.5 else times
+                t.add_request({"ttft": times[0] if times else 0.1, "e2e": 1.0}, 3, 0.0, 1.0,
+                              piece)
+                if rng.random() < 0.4:
+                    t.gaps()  # known before the next request, which must unknow them
+            parts.append(t)
+        total = _Timed()
+        for t in parts:
+            if rng.random() < 0.5:
+                t.gaps()
+            total.add(t)
+        every = [c for t in parts for c in t.chunks]
+        assert total.gaps().tolist() == inter_token_gaps(every).tolist()
+        assert total.gaps() is total.gaps()  # joined once

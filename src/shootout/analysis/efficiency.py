@@ -70,6 +70,9 @@ class _Timed:
     first_answer: list[float] = field(default_factory=list)
     starts: list[float] = field(default_factory=list)  # each request's span
     ends: list[float] = field(default_factory=list)
+    # the inter-token gaps of `chunks` in parts, in order, once known (`gaps`); None: not
+    # yet, or changed
+    known_gaps: list[np.ndarray] | None = field(default=None, repr=False, compare=False)
 
     def add_request(self, timing: Mapping[str, Any], out: int, start: float, end: float,
                     chunks: bytes | str | Sequence[float] | None = None) -> None:
@@ -84,6 +87,7 @@ class _Timed:
             chunks = timing.get("chunk_times", ())
         if len(chunks) > (8 if isinstance(chunks, bytes) else 1):  # a JSON text: parsed later
             self.chunks.append(chunks)
+            self.known_gaps = None
         if out > 1:
             self.tpot.append(max(0.0, e2e - ttft) / (out - 1))
         if e2e > 0 and out > 0:
@@ -96,14 +100,31 @@ class _Timed:
         self.ends.append(end)
 
     def add(self, other: _Timed) -> None:
+        """`other`'s requests after these. The gaps of both, where known, are joined: the
+        gaps of requests one after another are each request's own, in order (a model's total
+        computed its benchmarks' millions of gaps again)."""
+        mine, theirs = self._known(), other._known()
         self.n += other.n
         self.output_tokens += other.output_tokens
         for name in _TIMED_COLUMNS:
             setattr(self, name, _joined(getattr(self, name), getattr(other, name)))
+        self.known_gaps = None if mine is None or theirs is None else [*mine, *theirs]
+
+    def _known(self) -> list[np.ndarray] | None:
+        return self.known_gaps if self.chunks else []
+
+    def gaps(self) -> np.ndarray:
+        """`inter_token_gaps(self.chunks)`, computed once (joined once from its parts)."""
+        if self.known_gaps is None:
+            self.known_gaps = [inter_token_gaps(self.chunks)]
+        elif len(self.known_gaps) != 1:
+            self.known_gaps = [np.concatenate(self.known_gaps) if self.known_gaps
+                               else np.empty(0)]
+        return self.known_gaps[0]
 
     def summary(self) -> LatencySummary:
         return LatencySummary(
-            n=self.n, ttft=stats(self.ttft), itl=stats(inter_token_gaps(self.chunks)),
+            n=self.n, ttft=stats(self.ttft), itl=stats(self.gaps()),
             tpot=stats(self.tpot),
             e2e=stats(self.e2e), output_tps=stats(self.output_tps),
             first_reasoning=stats(self.first_reasoning),
