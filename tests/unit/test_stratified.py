@@ -64,3 +64,27 @@ def test_perfect_score_interval_is_wilsons_on_all_items() -> None:
     s = stratified_summary(scores, group_of)
     assert (s.mean, s.se) == (1.0, 0.0)
     assert (s.ci_low, s.ci_high) == pytest.approx(wilson_interval(35, 35))
+
+
+def test_item_var_is_numpys_to_the_last_bit() -> None:
+    """The within-item variance of each repeated item, without numpy per item: the same
+    float as `np.var(ddof=1)` for every length (numpy's pairwise sum from 8 values up),
+    0/1 scores, wide ranges and overflow alike."""
+    import random
+    import warnings
+
+    import numpy as np
+
+    from shootout.analysis.stratified import item_var
+
+    rng = random.Random(5)
+    for _ in range(20_000):
+        n = rng.randint(2, 12)
+        kind = rng.random()
+        r = [float(rng.randint(0, 1)) if kind < 0.4 else rng.uniform(-1e3, 1e3) if kind < 0.7
+             else rng.random() * 10.0 ** rng.randint(-300, 300) for _ in range(n)]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            want = float(np.var(r, ddof=1))
+            got = item_var(r)
+        assert got == want or (np.isnan(got) and np.isnan(want)), (r, got, want)
