@@ -103,10 +103,11 @@ def test_a_chart_drawn_from_another_spec_is_drawn_again(tmp_path: Path) -> None:
     assert (files / "domains.png").read_bytes().startswith(b"\x89PNG")
 
 
-def test_a_large_reports_rankings_built_beside_are_the_same(tmp_path: Path) -> None:
+def test_a_large_reports_rankings_and_items_built_beside_are_the_same(tmp_path: Path) -> None:
     """A large run's report (`SHOOTOUT_WORKERS=2` makes any run one) builds its rankings and
-    routing in a forked process: the same Markdown and HTML as built in one process, and
-    `_rank` not called in this one."""
+    routing in a forked process, and its per-item view in another (reading the store through
+    a connection of its own): the same Markdown and HTML as built in one process, and
+    neither `_rank` nor `_items` called in this one."""
     out = _script(f"""
         import os
         from shootout.report import build
@@ -115,18 +116,20 @@ def test_a_large_reports_rankings_built_beside_are_the_same(tmp_path: Path) -> N
         from shootout.report.sample_data import RUN_ID, build_sample_store
         store = build_sample_store({str(tmp_path / "s.sqlite")!r})
         calls = []
-        real = build._rank
-        def counted(*args):
-            calls.append(os.getpid())
-            return real(*args)
-        build._rank = counted
+        def counting(real):
+            def counted(*args):
+                calls.append(real.__name__)
+                return real(*args)
+            return counted
+        build._rank, build._items = counting(build._rank), counting(build._items)
         got = {{}}
         for n in ("1", "2"):
             os.environ["SHOOTOUT_WORKERS"] = n
             report = build.build_report(store, [RUN_ID])
-            assert report.rankings and report.routing
+            assert report.rankings and report.routing and report.items.sets
             got[n] = (render_markdown(report, None, charts=False), render_html(report))
-            assert len(calls) == 1, (n, calls)  # in this process with one worker only
+            # in this process with one worker only
+            assert sorted(calls) == ["_items", "_rank"], (n, calls)
         assert got["1"] == got["2"]
         print("ok")
     """)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +43,7 @@ from ..store import SampleRow, Store
 from .model import ReportData, load_report_data
 from .optional import collect_arch, flat, pick
 from .prompts import Question, question, shared_blocks
+from .split import Relabeled
 from .tables import params
 
 CONTEXT_ITEMS = 5  # other items whose prompts tell an item's question from the boilerplate
@@ -110,19 +113,25 @@ def build_report(
         rankings = _rank(profs, labels, fine, costs, data)
         return rankings, _routing(data, rankings, costs, confidence, DEFAULT_WITHIN)
 
-    if _large(data):  # the rankings and routing in a forked process, beside the tests
+    if items_pair is not None and len(labels) < 2:  # (it was ignored: the whole report ran)
+        raise ConfigError("--items compares two models; the report has one: "
+                          + ", ".join(labels))
+    pair = _item_pair(labels, items_pair) if len(labels) >= 2 else None
+    large = _large(data)
+    if large:  # the rankings and routing, and the items, in forked processes
         from ..analysis.parallel import beside
 
         ranked = beside(ranked)
+    items_of: Callable[[], ItemView] | None = None
+    if pair is not None:
+        items_of = _items_beside(store, data, pair, max_items) if large else \
+            partial(_items, store, data, pair, max_items)
     tests = compare_models(labels, benches, data.cells, data.items, confidence=confidence,
                            comparable=comparable, statistics=data.statistics)
     marks = {b: row_marks(b, labels, data.cells, tests) for b in comparable
              if len(labels) >= 2}
     mdd = mdd_notes(tests, benches)
-    if items_pair is not None and len(labels) < 2:  # (it was ignored: the whole report ran)
-        raise ConfigError("--items compares two models; the report has one: "
-                          + ", ".join(labels))
-    items = _items(store, data, items_pair, max_items) if len(labels) >= 2 else None
+    items = None if items_of is None else items_of()
     rankings, routing = ranked()
     takeaways = [
         *arch_takeaways(data),
@@ -361,19 +370,47 @@ def efficiency_takeaways(costs: dict[str, dict[str, Any]]) -> list[Takeaway]:
 # --------------------------------------------------------------------------- per-item view
 
 
-def _items(store: Store, data: ReportData, pair: tuple[str, str] | None, limit: int
-           ) -> ItemView | None:
-    labels = data.labels
+def _item_pair(labels: list[str], pair: tuple[str, str] | None) -> tuple[str, str]:
+    """The two models the per-item view compares: `--items`' (checked), or the first two."""
     if pair is None:
-        a, b = labels[0], labels[1]
-    else:
-        for name in pair:
-            if name not in labels:
-                raise ConfigError(f"--items: unknown model {name!r}; the report has: "
-                                  + ", ".join(labels))
-        a, b = pair
-        if a == b:
-            raise ConfigError("--items needs two different models")
+        return labels[0], labels[1]
+    for name in pair:
+        if name not in labels:
+            raise ConfigError(f"--items: unknown model {name!r}; the report has: "
+                              + ", ".join(labels))
+    if pair[0] == pair[1]:
+        raise ConfigError("--items needs two different models")
+    return pair
+
+
+def _items_beside(store: Store, data: ReportData, pair: tuple[str, str], limit: int
+                  ) -> Callable[[], ItemView]:
+    """`_items` in a forked process (`analysis.parallel.beside`), reading the store through
+    a connection of its own (a forked process must not use its parent's); in this process,
+    with its store and the cells it has read, where the samples or the store are not of that
+    kind (a run built in one process, a store in memory) or where it does not fork."""
+    samples = data.samples
+    if not isinstance(samples, Relabeled) or not store.path.is_file():
+        return partial(_items, store, data, pair, limit)
+    path, here = store.path, os.getpid()
+
+    def items() -> ItemView:
+        if os.getpid() == here:  # not forked after all: this process's store and cells
+            return _items(store, data, pair, limit)
+        reader = Store.reader(path)
+        try:
+            return _items(reader, replace(data, samples=samples.reading_from(reader)), pair,
+                          limit)
+        finally:
+            reader.close()
+
+    from ..analysis.parallel import beside
+
+    return beside(items)
+
+
+def _items(store: Store, data: ReportData, pair: tuple[str, str], limit: int) -> ItemView:
+    a, b = pair
     sets = []
     for bi in data.benchmarks:
         if not bi.comparable or (a, bi.name) not in data.items or (b, bi.name) not in data.items:

@@ -72,6 +72,11 @@ class StoredCells(Mapping[Key, tuple[SampleRow, ...]]):
         self._known = set(self._keys)
         self._read: dict[Key, tuple[SampleRow, ...]] = {}
 
+    def reading_from(self, store: Store) -> StoredCells:
+        """The same cells, read from `store` (another connection to the same file: a
+        forked process must not use its parent's), none of them read yet."""
+        return StoredCells(store, self._run_id, self._keys)
+
     def __getitem__(self, key: Key) -> tuple[SampleRow, ...]:
         if key not in self._known:
             raise KeyError(key)
@@ -96,6 +101,17 @@ class Relabeled(Mapping[Key, list[SampleRow]]):
     def __init__(self, order: Sequence[Key], given: Mapping[Key, list[SampleRow]],
                  stored: Mapping[Key, tuple[Mapping[Key, Sequence[SampleRow]], Key]]) -> None:
         self._order, self._given, self._stored = list(order), dict(given), stored
+
+    def reading_from(self, store: Store) -> Relabeled:
+        """The same samples, those still to be read read from `store` (see
+        `StoredCells.reading_from`)."""
+        fresh: dict[int, StoredCells] = {}
+        stored: dict[Key, tuple[Mapping[Key, Sequence[SampleRow]], Key]] = {}
+        for key, (cells, cell) in self._stored.items():
+            if isinstance(cells, StoredCells):
+                cells = fresh.setdefault(id(cells), cells.reading_from(store))
+            stored[key] = (cells, cell)
+        return Relabeled(self._order, self._given, stored)
 
     def __getitem__(self, key: Key) -> list[SampleRow]:
         if key not in self._given:
