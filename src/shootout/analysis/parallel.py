@@ -196,7 +196,7 @@ def _end_child(pid: int) -> None:
     try:
         os.kill(pid, signal.SIGTERM)
         os.waitpid(pid, 0)
-    except (OSError, ChildProcessError):
+    except OSError:  # gone already (ChildProcessError is one)
         pass
 
 

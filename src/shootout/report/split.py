@@ -109,7 +109,9 @@ class Relabeled(Mapping[Key, list[SampleRow]]):
         stored: dict[Key, tuple[Mapping[Key, Sequence[SampleRow]], Key]] = {}
         for key, (cells, cell) in self._stored.items():
             if isinstance(cells, StoredCells):
-                cells = fresh.setdefault(id(cells), cells.reading_from(store))
+                if id(cells) not in fresh:
+                    fresh[id(cells)] = cells.reading_from(store)
+                cells = fresh[id(cells)]
             stored[key] = (cells, cell)
         return Relabeled(self._order, self._given, stored)
 
