@@ -129,6 +129,57 @@ def test_costs_are_compared_on_the_benchmarks_every_model_has(tmp_path, capsys):
     assert "every priced model was scored on" in line
 
 
+def test_hours_shared_by_benchmarks_are_billed_once_on_the_shared_benchmarks(tmp_path, capsys):
+    """Every model priced by the hour, its benchmarks' requests at the same time, and one
+    model not scored on two benchmarks: the report costs each model on the 5 benchmarks
+    all were scored on. Summing those benchmark rows billed the hours they shared once per
+    benchmark (up to 5 times); the model's own total bills them once. Recomputed here from
+    the stored spans, [end - e2e, end], of each model's requests on the 5 benchmarks."""
+    from shootout.perf.cost import busy_hours
+
+    path = tmp_path / "hourly.sqlite"
+    build_sample_store(path).close()
+    db = sqlite3.connect(path)
+    spec = json.loads(db.execute("SELECT spec_json FROM runs").fetchone()[0])
+    per_hour = {"kimi-k2": 3.0, "llama-3.1-70b": 2.0, "mixtral-8x7b": 1.0}
+    for m in spec["models"]:
+        m["price"] = {"per_hour": per_hour[m["name"]], "source": "test"}
+    db.execute("UPDATE runs SET spec_json = ?", (json.dumps(spec),))
+    # every benchmark's requests within the same minute: each ends at one of 60 seconds
+    db.execute("UPDATE responses SET created_at = 1.7e9 + (rowid % 60)")
+    db.execute("UPDATE samples SET status='failed', metrics_json='{}', extracted=NULL, "
+               "response_key=NULL, detail_json='{}', error='HTTP 400' "
+               "WHERE model='mixtral-8x7b' AND benchmark IN ('gsm8k', 'humaneval')")
+    db.commit()
+    capsys.readouterr()
+    main(["results", RUN_ID, "--store", str(path), "--json"])
+    data = json.loads(capsys.readouterr().out)
+    rows = [r for r in data["efficiency"] if r["scope"] == "benchmark"]
+    shared = {r["benchmark"] for r in rows if r["model_name"] == "mixtral-8x7b"
+              and r["score"] is not None}
+    assert len(shared) == 5
+    per_point, summed = {}, {}
+    for m in per_hour:
+        spans = [(end - e2e, end) for end, e2e in db.execute(
+            "SELECT r.created_at, json_extract(r.response_json, '$.timing.e2e') FROM samples s "
+            "JOIN responses r ON r.key = s.response_key WHERE s.model = ? AND s.benchmark IN "
+            f"({', '.join('?' * len(shared))})", (m, *sorted(shared)))]
+        mine = [r for r in rows if r["model_name"] == m and r["benchmark"] in shared]
+        points = 100 * sum(r["score"] for r in mine) / len(mine)
+        per_point[m] = busy_hours(spans) * per_hour[m] / points
+        summed[m] = sum(r["cost_usd"] for r in mine) / points
+        assert summed[m] > 2 * per_point[m]  # the shared hours are most of them
+    db.close()
+    md = _report(capsys, path)
+    line = next(ln for ln in md.splitlines() if "lowest cost per benchmark point" in ln)
+    best = min(per_point, key=per_point.get)
+    worst = max(per_point, key=per_point.get)
+    assert line.startswith(f"- **Efficiency.** {best} has the lowest cost per benchmark point, "
+                           f"${per_point[best]:.3g}"), line
+    assert f"against ${per_point[worst]:.3g} for {worst} " \
+           f"({per_point[worst] / per_point[best]:.3g}x)" in line, line
+
+
 def test_markdown_writes_no_tag_a_model_name_opens(tmp_path, capsys):
     """Model names are written into the Markdown as text: a renderer that passes HTML
     through (pandoc, mkdocs, Jupyter) ran `<img onerror=…>` and `<script>` from them."""

@@ -13,6 +13,7 @@ from shootout.perf.cost import (
     Tokens,
     _busy_seconds,
     busy_hours,
+    busy_hours_by_set,
     cost,
     cost_per_1k_items,
     cost_per_point,
@@ -78,6 +79,33 @@ def test_busy_hours_in_numpy_is_the_loop_to_the_last_bit():
         assert busy_hours(iter(spans)) == busy_hours(spans)
     odd = [(0.0, 2.0), (1.0, float("nan")), (5.0, 6.0)]  # left to the loop
     assert busy_hours(odd) == _busy_seconds(odd) / 3600.0
+
+
+def test_busy_hours_by_set_gives_any_subsets_union() -> None:
+    """Split by which benchmarks were busy at once, the busy time gives the union of the
+    spans of any subset of them: a subset's hours are those of the sets that share a
+    benchmark with it (the report's cost on the benchmarks every model has)."""
+    from itertools import combinations
+
+    rng = random.Random(3)
+    for _ in range(40):
+        names = [f"b{i}" for i in range(rng.randrange(1, 5))]
+        spans = {}
+        for n in names:
+            starts = [rng.uniform(0, 100) for _ in range(rng.randrange(0, 12))]
+            spans[n] = (starts, [a + rng.uniform(-1, 15) for a in starts])
+        got = busy_hours_by_set(spans)
+        assert got is not None
+        assert all(names_ and h > 0 for names_, h in got)
+        for k in range(1, len(names) + 1):
+            for subset in combinations(names, k):
+                union = busy_hours([p for n in subset for p in zip(*spans[n], strict=True)])
+                hours = sum(h for together, h in got if set(together) & set(subset))
+                assert hours == pytest.approx(union, rel=1e-12, abs=1e-15)
+    # two benchmarks at once for half an hour: 0.5 h of each alone, 0.5 h together
+    assert busy_hours_by_set({"a": ([0.0], [3600.0]), "b": ([1800.0], [5400.0])}) == [
+        (("a",), 0.5), (("b",), 0.5), (("a", "b"), 0.5)]
+    assert busy_hours_by_set({"a": ([0.0], [float("nan")])}) is None
 
 
 def test_cost_per_point_and_per_thousand_items():

@@ -33,6 +33,7 @@ from ..frozen import assemble_or_call
 from ..perf.cost import (
     BATCH_PRICE_FACTOR,
     Tokens,
+    busy_hours_by_set,
     busy_hours_of,
     cost,
     cost_per_1k_items,
@@ -485,7 +486,7 @@ def _total(
     mean = sum(scores[(model, b)][1] for b in covered) / len(covered) if covered else None
     scored_cost = with_batch_price(cost(scored.tokens, busy_hours_of(scored.starts, scored.ends),
                                         price), scored.batch_tokens, price).total_usd
-    return {
+    row = {
         "scope": "model",
         "model": model,
         "benchmark": None,
@@ -505,3 +506,10 @@ def _total(
         "price": price.to_dict(),
         **figs,
     }
+    if price.per_hour and len(covered) > 1:  # what any of them costs by the hour, alone
+        shared = busy_hours_by_set({b: (groups[(model, b)].starts, groups[(model, b)].ends)
+                                    for b in covered})
+        if shared is not None:
+            row["covers"]["busy_hours_together"] = [
+                {"benchmarks": list(names), "hours": h} for names, h in shared]
+    return row

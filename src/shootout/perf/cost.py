@@ -15,7 +15,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -141,6 +141,47 @@ def busy_hours_of(starts: Sequence[float], ends: Sequence[float]) -> float:
     # add.accumulate adds left to right (a sum would add pairwise, rounding differently)
     total = float(np.add.accumulate(furthest[last] - start[first])[-1])
     return total / 3600.0
+
+
+def busy_hours_by_set(spans: Mapping[str, tuple[Sequence[float], Sequence[float]]]
+                      ) -> list[tuple[tuple[str, ...], float]] | None:
+    """The busy time of requests grouped by name (a model's benchmarks: name -> the spans'
+    starts and ends, in seconds) split by which names were busy at once: (names, hours)
+    for each set of names busy together for some time, in the order of the names given.
+    The busy hours of any subset S of the names are the sum of the hours of the sets that
+    share a name with S: a model priced by the hour whose benchmarks ran at the same time
+    is billed once for the hours they shared, as `busy_hours` bills a model's whole run
+    (the report costs a model on the benchmarks every model was scored on). None where a
+    span has a NaN or an infinity."""
+    names = list(spans)
+    events: list[tuple[float, int, int]] = []  # (time, +1 open / -1 close, the name's bit)
+    for i, name in enumerate(names):
+        starts, ends = spans[name]
+        if not len(starts):
+            continue
+        start = np.asarray(starts, dtype=np.float64)
+        end = np.asarray(ends, dtype=np.float64)
+        if not (np.isfinite(start).all() and np.isfinite(end).all()):
+            return None
+        end = np.where(end > start, end, start)
+        order = np.lexsort((end, start))
+        start, end = start[order], end[order]
+        furthest = np.maximum.accumulate(end)
+        first = np.flatnonzero(np.concatenate(([True], start[1:] > furthest[:-1])))
+        last = np.concatenate((first[1:] - 1, [len(start) - 1]))
+        bit = 1 << i  # the name's own spans joined: each opens and closes once
+        events.extend((t, 1, bit) for t in start[first].tolist())
+        events.extend((t, -1, bit) for t in furthest[last].tolist())
+    events.sort(key=lambda e: e[0])
+    seconds: dict[int, float] = {}
+    busy, since = 0, 0.0
+    for t, step, bit in events:
+        if busy and t > since:
+            seconds[busy] = seconds.get(busy, 0.0) + (t - since)
+        busy = busy | bit if step > 0 else busy & ~bit
+        since = t
+    return [(tuple(n for i, n in enumerate(names) if mask >> i & 1), s / 3600.0)
+            for mask, s in sorted(seconds.items())]
 
 
 def _plain(values: Sequence[float]) -> Sequence[float]:

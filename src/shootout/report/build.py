@@ -309,12 +309,31 @@ def _on_shared_benchmarks(out: dict[str, dict[str, Any]], data: ReportData) -> N
                       cost_per_item=None, points_cost_usd=None)
         if not got or len(got) != len(shared):
             continue
-        cost = sum(float(r["cost_usd"]) for r in got)
+        cost = _billed_once(data, m, shared, got)
+        if cost is None:
+            cost = sum(float(r["cost_usd"]) for r in got)
         mean = sum(float(r["score"]) for r in got) / len(got)
         n_items = sum(int(r.get("n_items") or 0) for r in got)
         out[m].update(points_cost_usd=cost, mean_points=100.0 * mean,
                       cost_per_point=cost_per_point(cost, mean),
                       cost_per_item=cost / n_items if n_items else None)
+
+
+def _billed_once(data: ReportData, label: str, shared: set[str],
+                 rows: list[dict[str, Any]]) -> float | None:
+    """The cost of a model priced by the hour on the benchmarks `shared` (its benchmark
+    `rows` of them), the hours those benchmarks ran at the same time billed once, as its
+    total bills them (`covers.busy_hours_together` of its model row): the rows' sum billed
+    them once per benchmark. None where it has no hourly price or no such split."""
+    total = next((r for r in data.efficiency
+                  if r.get("label") == label and r.get("scope") == "model"), {})
+    together = (total.get("covers") or {}).get("busy_hours_together")
+    per_hour = (total.get("price") or {}).get("per_hour")
+    if not together or not per_hour or any(r.get("cost_hourly_usd") is None for r in rows):
+        return None
+    hours = sum(float(p["hours"]) for p in together if shared & set(p["benchmarks"]))
+    return sum(float(r["cost_usd"]) - float(r["cost_hourly_usd"]) for r in rows) + \
+        hours * float(per_hour)
 
 
 # --------------------------------------------------------------------------- takeaways
