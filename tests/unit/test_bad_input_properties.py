@@ -8,8 +8,7 @@ import json
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, example, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from shootout.cli.main import main
 from shootout.errors import RetryableProviderError

@@ -5,8 +5,7 @@ from __future__ import annotations
 from math import comb
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from shootout.scoring.code import build_program, extract_code, pass_at_k, truncate_completion
 

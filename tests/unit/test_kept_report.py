@@ -13,8 +13,7 @@ from toy_run import Colours, toy_run
 
 from shootout.benchmarks import REGISTRY, register_benchmark
 from shootout.cli.main import main
-from shootout.report import build as report_build
-from shootout.report import kept
+from shootout.report import build as report_build, kept
 from shootout.report.sample_data import RUN_ID
 from shootout.store import MonitorSession, ProbeRow, Store
 from shootout.store.built import KEPT_REPORTS

@@ -10,8 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from shootout.analysis.compare import compare_models, compare_pair
 from shootout.analysis.paired import item_means, paired

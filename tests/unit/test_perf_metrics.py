@@ -7,8 +7,7 @@ import time
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from shootout.perf.load import Level, parse_levels
 from shootout.perf.metrics import request_metrics, stats, summarize, throughput

@@ -9,13 +9,18 @@ from dataclasses import replace
 import pytest
 
 from shootout.benchmarks import REGISTRY, PromptContext
-from shootout.benchmarks.bbh import extract_answer as bbh_answer
-from shootout.benchmarks.bbh import parse_cot_prompt
-from shootout.benchmarks.gsm8k import exact_match as gsm8k_exact_match
-from shootout.benchmarks.gsm8k import flexible_answer as gsm8k_flexible
-from shootout.benchmarks.gsm8k import strict_answer as gsm8k_strict
-from shootout.benchmarks.mgsm import LANGUAGES, flexible_answer, strict_answer
-from shootout.benchmarks.mgsm import matches as mgsm_matches
+from shootout.benchmarks.bbh import extract_answer as bbh_answer, parse_cot_prompt
+from shootout.benchmarks.gsm8k import (
+    exact_match as gsm8k_exact_match,
+    flexible_answer as gsm8k_flexible,
+    strict_answer as gsm8k_strict,
+)
+from shootout.benchmarks.mgsm import (
+    LANGUAGES,
+    flexible_answer,
+    matches as mgsm_matches,
+    strict_answer,
+)
 from shootout.benchmarks.mmlu_pro import extract_answer as mmlu_pro_answer
 from shootout.benchmarks.triviaqa import first_answer, lm_eval_match, normalize_answer
 from shootout.data import DataDir

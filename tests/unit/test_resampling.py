@@ -16,8 +16,10 @@ from shootout.analysis.resampling import corpus_statistic, item_statistic, pass_
 from shootout.benchmarks.humaneval import HumanEval
 from shootout.benchmarks.translation import FloresZhEn
 from shootout.scoring.code import pass_at_k
-from shootout.scoring.translation import corpus_score
-from shootout.scoring.translation import paired_bootstrap as sacrebleu_paired_bootstrap
+from shootout.scoring.translation import (
+    corpus_score,
+    paired_bootstrap as sacrebleu_paired_bootstrap,
+)
 
 pytest.importorskip("sacrebleu")
 

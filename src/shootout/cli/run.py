@@ -22,20 +22,10 @@ from ..store.sqlite import Store, default_store_path
 # re-exported: the alias tables and their expansion live in .aliases
 from .aliases import (
     FLAG_ALIASES as FLAG_ALIASES,
-)
-from .aliases import (
     MODEL_FLAG_ALIASES as MODEL_FLAG_ALIASES,
-)
-from .aliases import (
     MODEL_OPTION_ALIASES as MODEL_OPTION_ALIASES,
-)
-from .aliases import (
     OPTION_ALIASES as OPTION_ALIASES,
-)
-from .aliases import (
     RUN_OPTION_ALIASES as RUN_OPTION_ALIASES,
-)
-from .aliases import (
     expand_aliases as expand_aliases,
 )
 from .dry_run import dry_run_table

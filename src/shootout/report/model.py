@@ -21,9 +21,9 @@ from ..analysis.results import (
     Latency,
     Results,
     RunResults,
+    breakdowns as group_scores,
     primary_metric,
 )
-from ..analysis.results import breakdowns as group_scores
 from ..analysis.takeaways import normalize_domain
 from ..benchmarks import find_benchmark_class, split_variant
 from ..errors import ConfigError

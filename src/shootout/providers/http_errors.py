@@ -1,0 +1,166 @@
+"""What a server answered, told apart for retries, and what never reaches an error text:
+which HTTP statuses are worth another attempt (and how long the server asks to wait), the
+error each status ≥ 400 becomes, why a connection failed, token counts and JSON bodies read
+without trusting them, and the API key and URL credentials redacted (`Secrets`). Split out of
+`providers.http`, which imports every name from here."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Mapping
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from ..errors import ProviderError, RejectedRequestError, RetryableProviderError
+
+# statuses worth retrying: timeouts, conflicts, rate limits, and every server error (as the
+# openai and anthropic SDKs retry them: 5xx, Cloudflare's 52x, overload 529) but the two that
+# say the server cannot do what was asked, whatever the attempt (501, 505)
+RETRY_STATUS = frozenset({408, 409, 425, 429})
+FINAL_5XX = frozenset({501, 505})
+
+
+def retryable_status(status: int, headers: Mapping[str, str]) -> bool:
+    """Whether an HTTP error status is worth another attempt: the server's own
+    `x-should-retry: true|false` first (OpenAI and Anthropic send it; their SDKs obey it),
+    then the status."""
+    hint = (headers.get("x-should-retry") or "").strip().lower()
+    if hint in ("true", "false"):
+        return hint == "true"
+    return status in RETRY_STATUS or (status >= 500 and status not in FINAL_5XX)
+
+
+class Secrets:
+    """What never reaches an error text, a stored answer or a log: the API key, and the
+    credentials of a base URL (`https://user:password@host`): the password, the pair, and the
+    pair in base64 as a Basic Authorization header carries it (a server that echoes the
+    request's headers in an error echoes that). A password or user name shorter than 6
+    characters is redacted only within those forms: alone it would cut words out of answers."""
+
+    __slots__ = ("texts",)
+
+    def __init__(self, key: str | None = None, base_url: str = "") -> None:
+        from urllib.parse import unquote
+
+        texts = [key] if key else []
+        try:
+            parts = urlsplit(base_url)
+            user, password = parts.username, parts.password
+        except ValueError:
+            user = password = None
+        if user is not None or password is not None:
+            pair = f"{unquote(user or '')}:{unquote(password or '')}"
+            texts += [base64.b64encode(pair.encode()).decode(), pair]
+            texts += [t for t in (user, password, unquote(user or ''), unquote(password or ''))
+                      if t and len(t) >= 6]
+        self.texts = tuple(sorted(set(texts), key=len, reverse=True))
+
+    def __bool__(self) -> bool:
+        return bool(self.texts)
+
+    def found_in(self, text: str) -> bool:
+        return any(t in text for t in self.texts)
+
+    def redact(self, text: str) -> str:
+        for t in self.texts:
+            text = text.replace(t, "[redacted]")
+        return text
+
+
+def parse_json(text: str, where: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise RetryableProviderError(f"{where}: malformed JSON from server ({e.msg})") from e
+    if not isinstance(data, dict):
+        raise RetryableProviderError(f"{where}: expected a JSON object from server")
+    return data
+
+
+def count(value: Any) -> int:
+    """A token count from a server's usage block; garbage counts as 0 (and is not trusted)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
+async def raise_for_status(resp: httpx.Response, secret: Secrets | str | None) -> None:
+    if resp.status_code < 400:
+        return
+    await resp.aread()
+    raise status_error(resp.status_code, resp.request.url.path, resp.text, resp.headers, secret)
+
+
+def status_error(status: int, path: str, text: str, headers: Mapping[str, str],
+                 secret: Secrets | str | None) -> ProviderError:
+    """The error for an HTTP status ≥ 400: retryable, a rejected request (4xx, with the
+    parameter the server names), or final. `headers` is case-insensitive (Retry-After)."""
+    detail = text.strip().replace("\n", " ")
+    if secret:  # before truncating, so no prefix of the key survives either
+        detail = (Secrets(secret) if isinstance(secret, str) else secret).redact(detail)
+    msg = f"HTTP {status} from {path}: {detail[:200]}"
+    if retryable_status(status, headers):
+        return RetryableProviderError(msg, retry_after=retry_after(headers))
+    if 400 <= status < 500:
+        param, code, message = _error_fields(detail)
+        return RejectedRequestError(msg, status, param, code, message)
+    return ProviderError(msg)
+
+
+def _error_fields(text: str) -> tuple[str | None, str | None, str]:
+    """(param, code, message) of an error body `{"error": {...}}`, where it has them."""
+    try:
+        err = json.loads(text).get("error")
+    except (json.JSONDecodeError, AttributeError):
+        return None, None, ""
+    if not isinstance(err, dict):
+        return None, None, ""
+
+    def field(key: str) -> str | None:
+        value = err.get(key)
+        return value if isinstance(value, str) else None
+
+    return field("param"), field("code"), (field("message") or "")[:300]
+
+
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """The wait a server asks for: `retry-after-ms` (OpenAI, Anthropic) before `Retry-After`
+    (seconds or an HTTP date). `headers` is case-insensitive (httpx's or aiohttp's)."""
+    ms = headers.get("retry-after-ms")
+    if ms is not None:
+        try:
+            return max(0.0, float(ms) / 1000.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError):
+            return None
+
+
+def transport_reason(e: httpx.TransportError) -> str:
+    cause = e.__cause__
+    if (cause is not None and type(cause).__module__.split(".")[0] == "aiohttp"
+            and not isinstance(cause, TimeoutError)):
+        # httpx-aiohttp maps every aiohttp connection error (refused, reset, dropped) to
+        # httpx.ConnectTimeout: name what aiohttp saw instead
+        name, said = type(cause).__name__, str(cause).strip()
+        if "Connector" in name:
+            return f"connection failed ({said or name})"
+        return f"{name}: {said}" if said else name
+    text = str(e).strip()
+    kind = type(e).__name__
+    if isinstance(e, httpx.ConnectError):
+        return f"connection failed ({text or kind})"
+    if isinstance(e, httpx.TimeoutException):
+        return f"timed out ({kind})"
+    return f"{kind}: {text}" if text else kind
