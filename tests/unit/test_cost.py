@@ -230,6 +230,32 @@ def test_efficiency_report_hand_computed(tmp_path):
     assert total["price"]["source"] and total["price"]["as_of"]
 
 
+def test_a_model_priced_by_the_hour_splits_its_hours_by_benchmarks_busy_at_once(
+        tmp_path, monkeypatch):
+    """Its model row says which of its scored benchmarks were busy together, for how long
+    (the report bills the hours of a subset once); a row with too many sets leaves it out."""
+    from shootout.analysis import efficiency
+
+    db, run_id = _store(tmp_path)
+    total = next(r for r in _efficiency(db, run_id, {"gpt-4o-mini": {"per_hour": 2.0}})
+                 if r["scope"] == "model")
+    together = total["covers"]["busy_hours_together"]
+    spans = {b: [(end - e2e, end) for end, e2e in db._db.execute(
+        "SELECT r.created_at, json_extract(r.response_json, '$.timing.e2e') FROM samples s "
+        "JOIN responses r ON r.key = s.response_key WHERE s.benchmark = ?", (b,))]
+        for b in ("arc_easy", "mmlu")}
+    for subset in (["arc_easy"], ["mmlu"], ["arc_easy", "mmlu"]):
+        hours = sum(p["hours"] for p in together if set(p["benchmarks"]) & set(subset))
+        assert hours == pytest.approx(busy_hours([s for b in subset for s in spans[b]]))
+    assert sum(p["hours"] for p in together) == pytest.approx(total["busy_hours"])
+    monkeypatch.setattr(efficiency, "MAX_TOGETHER", len(together) - 1)
+    total = next(r for r in _efficiency(db, run_id, {"gpt-4o-mini": {"per_hour": 2.0}})
+                 if r["scope"] == "model")
+    assert "busy_hours_together" not in total["covers"]
+    priced = next(r for r in _efficiency(db, run_id) if r["scope"] == "model")
+    assert "busy_hours_together" not in priced["covers"]  # no hourly price
+
+
 def test_a_prompt_variant_is_in_the_cost_but_not_in_the_cost_per_point(tmp_path):
     """`arc_easy@v1` (ARC-Easy under another prompt template) scores 0: counted in the mean, it
     would weigh ARC twice and drag the model's cost per point; it is spent money, so it stays

@@ -467,6 +467,11 @@ def _row(
     }
 
 
+# the most sets of benchmarks busy at once a model row lists (`covers.busy_hours_together`):
+# many benchmarks interleaved with gaps between their requests can make one set per request
+MAX_TOGETHER = 2000
+
+
 def _total(
     model: str,
     benches: list[str],
@@ -509,7 +514,7 @@ def _total(
     if price.per_hour and len(covered) > 1:  # what any of them costs by the hour, alone
         shared = busy_hours_by_set({b: (groups[(model, b)].starts, groups[(model, b)].ends)
                                     for b in covered})
-        if shared is not None:
+        if shared is not None and len(shared) <= MAX_TOGETHER:
             row["covers"]["busy_hours_together"] = [
                 {"benchmarks": list(names), "hours": h} for names, h in shared]
     return row
