@@ -64,6 +64,41 @@ def test_an_exact_tie_at_the_top_of_a_profile_is_shared(ident, capsys):
             assert "ranks first" not in ln, ln
 
 
+def test_a_profile_tests_a_model_against_the_top_on_the_same_items(tmp_path, capsys,
+                                                                    monkeypatch):
+    """A copy of kimi-k2 that gets about one in twenty of kimi-k2's right answers wrong, and
+    nothing else: on the same items the difference is clear (the items it lost, no noise
+    besides), while the two profile scores' SEs taken apart hide it (Holm p=0.209). The
+    profile's test against the top model is the paired one; without it the copy read
+    "within noise"."""
+    from shootout.report import build
+
+    path = tmp_path / "worse.sqlite"
+    build_sample_store(path, models=("kimi-k2", "llama-3.1-70b", "kimi-worse")).close()
+    _copy_model(path, "kimi-k2", "kimi-worse")
+    db = sqlite3.connect(path)
+    db.execute("UPDATE samples SET metrics_json = replace(metrics_json, '1.0', '0.0') "
+               "WHERE model = 'kimi-worse' AND abs(hashtext_stub) % 20 = 0"
+               .replace("abs(hashtext_stub)", "(length(item_id) * 7 + unicode(substr("
+                        "item_id, -1)) + repeat)"))
+    changed = db.total_changes
+    db.commit()
+    db.close()
+    assert changed > 20
+
+    def verdict(md: str) -> str:
+        line = next(ln for ln in md.splitlines() if ln.startswith("  - For general, "))
+        assert line.startswith("  - For general, kimi-k2 ranks first"), line
+        return line
+
+    paired = verdict(_report(capsys, path))
+    assert "kimi-worse" not in paired, paired  # below the top, not within noise of it
+    with monkeypatch.context() as m:  # each score's SE on its own, as before
+        m.setattr(build, "paired_with_top", lambda r, *a: r)
+        unpaired = verdict(_report(capsys, path))
+    assert "kimi-worse (" in unpaired and "within noise" in unpaired, unpaired
+
+
 def test_a_model_with_no_score_does_not_unrank_the_others(tmp_path, capsys):
     """Every request of one model failed: the others are still ranked for each use case (no
     profile was ranked: no domain had "every model's" score), and the report says which

@@ -348,3 +348,50 @@ def test_the_protocol_line_says_when_the_runs_sampling_replaced_the_reference() 
     assert plain == "reference — " + PROTOCOL_DESCRIPTIONS["reference"]
     got = _protocol(man, {"sampling": {"temperature": 0.7, "top_p": None}})
     assert got == plain + "; overridden by the run's temperature 0.7"
+
+
+def _pair(a: str, b: str, bench: str, se: float, n: int = 100, n_a: int = 100,
+          n_b: int = 100) -> PairTest:
+    return PairTest(a, b, bench, "acc", "paired t", n, 0.0, 0.0, 0.0, se, 0.0, 0.0, 1.0,
+                    n_a=n_a, n_b=n_b)
+
+
+def test_a_profile_tests_the_paired_difference_with_the_top_model() -> None:
+    """The profile's test against #1 takes, per benchmark, the SE of the pair's paired
+    test where both were scored on the same items (hand-computed here), each row's SE
+    otherwise; the latency part stays unpaired."""
+    from shootout.analysis.profile_tests import paired_with_top
+
+    cells = {(m, b): _c(m, b, s, 0.04) for m, b, s in (
+        ("A", "mmlu", 0.70), ("A", "arc", 0.60), ("B", "mmlu", 0.66), ("B", "arc", 0.57))}
+    fine = domain_scores(cells, DOMAINS, grouped=False)
+    prof = Profile("p", "", {"knowledge": 1, "reasoning": 1, "latency": 1})
+    lat_se = {"A": 0.03, "B": 0.05}
+    rk = rank_profile(prof, ["A", "B"], fine, latency={"A": 100.0, "B": 105.0},
+                      latency_se=lat_se)
+    a, b = rk.rows
+    assert (a.model, b.model) == ("A", "B")
+    # each score's SE on its own: within noise
+    assert b.within_noise_of_top and b.p_vs_top == pytest.approx(
+        z_two_sided(a.score - b.score, math.hypot(a.se, b.se)))
+    tests = [_pair("A", "B", "mmlu", 0.01), _pair("B", "A", "arc", 0.012)]
+    got = paired_with_top(rk, fine, cells, tests).rows[1]
+    # quality: (Δ_mmlu + Δ_arc) / 2 with paired SEs; latency: weight 1 of 3, unpaired
+    var_q = (0.01 ** 2 + 0.012 ** 2) / 4
+    se_s = math.sqrt(4 * var_q + 0.03 ** 2 + 0.05 ** 2) / 3
+    assert got.p_vs_top == pytest.approx(z_two_sided(a.score - b.score, se_s))
+    assert got.quality_within_noise_of_top is False
+    assert got.p_vs_top < b.p_vs_top
+    assert (got.score, got.se, got.rank) == (b.score, b.se, b.rank)
+    # not the same items on arc (B was scored on fewer): there, the rows' own SEs
+    tests[1] = _pair("B", "A", "arc", 0.012, n=90, n_b=90)
+    part = paired_with_top(rk, fine, cells, tests).rows[1]
+    var_q = (0.01 ** 2 + 2 * 0.04 ** 2) / 4
+    se_s = math.sqrt(4 * var_q + 0.03 ** 2 + 0.05 ** 2) / 3
+    assert part.p_vs_top == pytest.approx(z_two_sided(a.score - b.score, se_s))
+    # no tests at all: the old, unpaired figures
+    assert paired_with_top(rk, fine, cells, []).rows[1].p_vs_top == pytest.approx(b.p_vs_top)
+
+
+def z_two_sided(diff: float, se: float) -> float:
+    return float(2 * sst.norm.sf(abs(diff) / se))

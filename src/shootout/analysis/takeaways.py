@@ -312,7 +312,9 @@ def rank_profile(
     score = fastest / latency; both enter only when every model has the figure. The SE comes
     from the domain SEs and, where given, the latency score's (`latency_score_se`; cost is
     taken as exact, being a price times counted tokens); models whose Holm-adjusted
-    z-test against the top model is not significant are marked within noise of it. When the
+    z-test against the top model is not significant are marked within noise of it (each
+    score's SE on its own: the report tests the paired differences instead,
+    `profile_tests.paired_with_top`). When the
     top model was scored on fewer items (over the used domains) than a model below it, the
     ranking carries a `caveat` and no model is recommended.
     """

@@ -22,6 +22,7 @@ from ..analysis.compare import (
     row_marks,
 )
 from ..analysis.efficiency import model_price
+from ..analysis.profile_tests import paired_with_top
 from ..analysis.routing import DEFAULT_WITHIN, Measured, Routing, routings
 from ..analysis.takeaways import (
     DomainScore,
@@ -133,6 +134,8 @@ def build_report(
     mdd = mdd_notes(tests, benches)
     items = None if items_of is None else items_of()
     rankings, routing = ranked()
+    # each row tested against the top one on the paired differences (the same items)
+    rankings = [paired_with_top(r, fine, data.cells, tests) for r in rankings]
     takeaways = [
         *arch_takeaways(data),
         *strengths(labels, grouped, confidence),

@@ -1,0 +1,87 @@
+"""A use-case profile's "within noise of #1", tested on the paired differences.
+
+`takeaways.rank_profile` tests each model against the top one with the SE of each profile
+score on its own (sqrt(se_top² + se_m²)): as if the two had answered different items. They
+answered the same ones, and two models' item scores move together (an item hard for one is
+hard for the other), so that SE overstates the noise in their difference and the test said
+"within noise" more often than it should. Here the quality part of each difference gets the
+SE of the difference itself: per benchmark, the SE of the pair's paired test
+(`compare.compare_models`: paired t on item means, or the paired bootstrap of the
+statistic), where both models were scored on the same items; the SEs on their own otherwise,
+and for a domain whose benchmarks differ between the two. Benchmarks are independent, and a
+domain's score is the mean of its benchmarks' (`takeaways.domain_scores`), so
+
+    Var(ΔD_d) = Σ_b Var(Δ_b) / k_d²      Var(Δq) = Σ_d w_d² Var(ΔD_d) / w_q²
+
+The latency score's part stays unpaired (each model's latencies are resampled on their own),
+and cost is exact. The p-values are Holm-adjusted over the rows, as before.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+
+from ..scores import Score
+from .compare import PairTest, cell_se
+from .stats import holm, z_test
+from .takeaways import DomainScore, Ranking, RankRow
+
+Cells = Mapping[tuple[str, str], Score]
+
+
+def paired_with_top(ranking: Ranking, fine: Mapping[str, Mapping[str, DomainScore]],
+                    cells: Cells, tests: Sequence[PairTest]) -> Ranking:
+    """`ranking` with each row's test against the top row made on the paired differences
+    (see the module doc): its p (Holm-adjusted) and whether it is within noise of the top,
+    overall and on quality alone. Scores, SEs and order are unchanged."""
+    rows = ranking.rows
+    if len(rows) < 2:
+        return ranking
+    weights = ranking.profile.domain_weights
+    used = ranking.domains_used
+    wq = sum(weights[d] for d in used)
+    wc = ranking.profile.weights.get("cost", 0.0) if rows[0].cost_score is not None else 0.0
+    wl = ranking.profile.weights.get("latency", 0.0) \
+        if rows[0].latency_score is not None else 0.0
+    total = wq + wc + wl
+    top = rows[0]
+    by_pair = {(frozenset((t.a, t.b)), t.benchmark): t for t in tests}
+
+    def latency_part(row: RankRow) -> float:
+        """(w_l · latency score SE)² of a row, from its SEs: (total·se)² − (w_q·se_q)²."""
+        se, se_q = row.se, row.quality_se
+        return max(0.0, (total * se) ** 2 - (wq * se_q) ** 2) if wl else 0.0
+
+    ps, q_ps = [], []
+    for row in rows[1:]:
+        var_q = sum((weights[d] / wq) ** 2 * _domain_var(
+            fine[top.model][d], fine[row.model][d], cells, by_pair) for d in used)
+        se_s = math.sqrt(wq ** 2 * var_q + latency_part(top) + latency_part(row)) / total
+        ps.append(z_test(top.score - row.score, se_s))
+        q_ps.append(z_test(top.quality - row.quality, math.sqrt(var_q)))
+    adj, q_adj = holm(ps), holm(q_ps)
+    out = [top] + [replace(r, p_vs_top=h.p_adjusted, within_noise_of_top=not h.reject,
+                           quality_within_noise_of_top=not hq.reject)
+                   for r, h, hq in zip(rows[1:], adj, q_adj, strict=True)]
+    return replace(ranking, rows=tuple(out))
+
+
+def _domain_var(a: DomainScore, b: DomainScore, cells: Cells,
+                by_pair: Mapping[tuple[frozenset[str], str], PairTest]) -> float:
+    """Var(score of a's domain − b's): paired per benchmark where both were scored on the
+    same benchmarks (and, per benchmark, the same items), else of each on its own."""
+    if a.benchmarks != b.benchmarks:
+        return a.se ** 2 + b.se ** 2
+    k = len(a.benchmarks)
+    return sum(_bench_var(a.model, b.model, bench, cells, by_pair)
+               for bench in a.benchmarks) / k ** 2
+
+
+def _bench_var(a: str, b: str, bench: str, cells: Cells,
+               by_pair: Mapping[tuple[frozenset[str], str], PairTest]) -> float:
+    test = by_pair.get((frozenset((a, b)), bench))
+    if test is not None and test.n == test.n_a == test.n_b and math.isfinite(test.se):
+        return test.se ** 2
+    return cell_se(cells[(a, bench)]) ** 2 + cell_se(cells[(b, bench)]) ** 2
