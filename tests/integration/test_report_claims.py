@@ -32,6 +32,36 @@ def _copy_model(store: Path, source: str, target: str) -> None:
     db.close()
 
 
+def _fail_generative(db: sqlite3.Connection, model: str) -> None:
+    """Every request of `model` on gsm8k and humaneval failed (refused: HTTP 400)."""
+    db.execute("UPDATE samples SET status='failed', metrics_json='{}', extracted=NULL, "
+               "response_key=NULL, detail_json='{}', error='HTTP 400' "
+               "WHERE model=? AND benchmark IN ('gsm8k', 'humaneval')", (model,))
+
+
+def _benchmark_rows(capsys, store: Path, partial: str) -> tuple[list[dict], set[str]]:
+    """The results JSON's benchmark rows, and the benchmarks `partial` was scored on."""
+    capsys.readouterr()
+    main(["results", RUN_ID, "--store", str(store), "--json"])
+    data = json.loads(capsys.readouterr().out)
+    rows = [r for r in data["efficiency"] if r["scope"] == "benchmark"]
+    return rows, {r["benchmark"] for r in rows if r["model_name"] == partial
+                  and r["score"] is not None}
+
+
+def _efficiency_line(md: str, per_point: dict[str, float]) -> str:
+    """The report's "lowest cost per benchmark point" takeaway, checked against
+    `per_point` (each model's cost per point): the cheapest, the dearest and their ratio."""
+    line = next(ln for ln in md.splitlines() if "lowest cost per benchmark point" in ln)
+    best = min(per_point, key=per_point.get)
+    worst = max(per_point, key=per_point.get)
+    assert line.startswith(f"- **Efficiency.** {best} has the lowest cost per benchmark point, "
+                           f"${per_point[best]:.3g}"), line
+    assert f"against ${per_point[worst]:.3g} for {worst} " \
+           f"({per_point[worst] / per_point[best]:.3g}x)" in line, line
+    return line
+
+
 @pytest.fixture(scope="module")
 def ident(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("claims") / "ident.sqlite"
@@ -136,17 +166,10 @@ def test_costs_are_compared_on_the_benchmarks_every_model_has(tmp_path, capsys):
     path = tmp_path / "partial.sqlite"
     build_sample_store(path).close()
     db = sqlite3.connect(path)
-    db.execute("UPDATE samples SET status='failed', metrics_json='{}', extracted=NULL, "
-               "response_key=NULL, detail_json='{}', error='HTTP 400' "
-               "WHERE model='mixtral-8x7b' AND benchmark IN ('gsm8k', 'humaneval')")
+    _fail_generative(db, "mixtral-8x7b")
     db.commit()
     db.close()
-    capsys.readouterr()
-    main(["results", RUN_ID, "--store", str(path), "--json"])
-    data = json.loads(capsys.readouterr().out)
-    rows = [r for r in data["efficiency"] if r["scope"] == "benchmark"]
-    shared = {r["benchmark"] for r in rows if r["model_name"] == "mixtral-8x7b"
-              and r["score"] is not None}
+    rows, shared = _benchmark_rows(capsys, path, "mixtral-8x7b")
     assert len(shared) == 5
     per_point = {}
     for m in ("kimi-k2", "llama-3.1-70b", "mixtral-8x7b"):
@@ -154,13 +177,7 @@ def test_costs_are_compared_on_the_benchmarks_every_model_has(tmp_path, capsys):
         cost = sum(r["cost_usd"] for r in mine)
         per_point[m] = cost / (100 * sum(r["score"] for r in mine) / len(mine))
     md = _report(capsys, path)
-    line = next(ln for ln in md.splitlines() if "lowest cost per benchmark point" in ln)
-    best = min(per_point, key=per_point.get)
-    worst = max(per_point, key=per_point.get)
-    assert line.startswith(f"- **Efficiency.** {best} has the lowest cost per benchmark point, "
-                           f"${per_point[best]:.3g}"), line
-    assert f"against ${per_point[worst]:.3g} for {worst} " \
-           f"({per_point[worst] / per_point[best]:.3g}x)" in line, line
+    line = _efficiency_line(md, per_point)
     assert "every priced model was scored on" in line
 
 
@@ -182,16 +199,9 @@ def test_hours_shared_by_benchmarks_are_billed_once_on_the_shared_benchmarks(tmp
     db.execute("UPDATE runs SET spec_json = ?", (json.dumps(spec),))
     # every benchmark's requests within the same minute: each ends at one of 60 seconds
     db.execute("UPDATE responses SET created_at = 1.7e9 + (rowid % 60)")
-    db.execute("UPDATE samples SET status='failed', metrics_json='{}', extracted=NULL, "
-               "response_key=NULL, detail_json='{}', error='HTTP 400' "
-               "WHERE model='mixtral-8x7b' AND benchmark IN ('gsm8k', 'humaneval')")
+    _fail_generative(db, "mixtral-8x7b")
     db.commit()
-    capsys.readouterr()
-    main(["results", RUN_ID, "--store", str(path), "--json"])
-    data = json.loads(capsys.readouterr().out)
-    rows = [r for r in data["efficiency"] if r["scope"] == "benchmark"]
-    shared = {r["benchmark"] for r in rows if r["model_name"] == "mixtral-8x7b"
-              and r["score"] is not None}
+    rows, shared = _benchmark_rows(capsys, path, "mixtral-8x7b")
     assert len(shared) == 5
     per_point, summed = {}, {}
     for m in per_hour:
@@ -206,13 +216,7 @@ def test_hours_shared_by_benchmarks_are_billed_once_on_the_shared_benchmarks(tmp
         assert summed[m] > 2 * per_point[m]  # the shared hours are most of them
     db.close()
     md = _report(capsys, path)
-    line = next(ln for ln in md.splitlines() if "lowest cost per benchmark point" in ln)
-    best = min(per_point, key=per_point.get)
-    worst = max(per_point, key=per_point.get)
-    assert line.startswith(f"- **Efficiency.** {best} has the lowest cost per benchmark point, "
-                           f"${per_point[best]:.3g}"), line
-    assert f"against ${per_point[worst]:.3g} for {worst} " \
-           f"({per_point[worst] / per_point[best]:.3g}x)" in line, line
+    _efficiency_line(md, per_point)
 
 
 def test_markdown_writes_no_tag_a_model_name_opens(tmp_path, capsys):

@@ -132,15 +132,23 @@ def busy_hours_of(starts: Sequence[float], ends: Sequence[float]) -> float:
     end = np.asarray(ends, dtype=np.float64)
     if not (np.isfinite(start).all() and np.isfinite(end).all()):  # as Python numbers
         return _busy_seconds(zip(_plain(starts), _plain(ends), strict=True)) / 3600.0
+    opened, closed = _joined(start, end)
+    # add.accumulate adds left to right (a sum would add pairwise, rounding differently)
+    total = float(np.add.accumulate(closed - opened)[-1])
+    return total / 3600.0
+
+
+def _joined(start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Finite spans (at least one) joined into their union's disjoint spans, in order: each
+    one's start and end. A span ending before its start is an instant; a span is joined to
+    the one before while its start is within the furthest end so far (`_busy_seconds`)."""
     end = np.where(end > start, end, start)
     order = np.lexsort((end, start))
     start, end = start[order], end[order]
     furthest = np.maximum.accumulate(end)
     first = np.flatnonzero(np.concatenate(([True], start[1:] > furthest[:-1])))
     last = np.concatenate((first[1:] - 1, [len(start) - 1]))
-    # add.accumulate adds left to right (a sum would add pairwise, rounding differently)
-    total = float(np.add.accumulate(furthest[last] - start[first])[-1])
-    return total / 3600.0
+    return start[first], furthest[last]
 
 
 def busy_hours_by_set(spans: Mapping[str, tuple[Sequence[float], Sequence[float]]]
@@ -163,15 +171,10 @@ def busy_hours_by_set(spans: Mapping[str, tuple[Sequence[float], Sequence[float]
         end = np.asarray(ends, dtype=np.float64)
         if not (np.isfinite(start).all() and np.isfinite(end).all()):
             return None
-        end = np.where(end > start, end, start)
-        order = np.lexsort((end, start))
-        start, end = start[order], end[order]
-        furthest = np.maximum.accumulate(end)
-        first = np.flatnonzero(np.concatenate(([True], start[1:] > furthest[:-1])))
-        last = np.concatenate((first[1:] - 1, [len(start) - 1]))
+        opened, closed = _joined(start, end)
         bit = 1 << i  # the name's own spans joined: each opens and closes once
-        events.extend((t, 1, bit) for t in start[first].tolist())
-        events.extend((t, -1, bit) for t in furthest[last].tolist())
+        events.extend((t, 1, bit) for t in opened.tolist())
+        events.extend((t, -1, bit) for t in closed.tolist())
     events.sort(key=lambda e: e[0])
     seconds: dict[int, float] = {}
     busy, since = 0, 0.0
