@@ -54,10 +54,21 @@ def one(rng: np.random.Generator, n: int, sd: float, gap: float) -> tuple[bool, 
     return not ranking.rows[1].within_noise_of_top, not paired.rows[1].within_noise_of_top
 
 
+def _positive(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if n < 2:
+        raise argparse.ArgumentTypeError(f"needs 2 or more, got {text}")
+    return n
+
+
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sims", type=int, default=2000)
-    ap.add_argument("--items", type=int, default=200)
+    ap = argparse.ArgumentParser(description="Size and power of a profile's test against #1, "
+                                 "each SE alone or paired, on simulated models.")
+    ap.add_argument("--sims", type=_positive, default=2000, help="simulated pairs per row")
+    ap.add_argument("--items", type=_positive, default=200, help="items per benchmark")
     args = ap.parse_args()
     rng = np.random.default_rng(2026)
     print(f"{args.sims} simulated pairs, {args.items} items x 3 benchmarks each")
