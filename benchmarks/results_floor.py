@@ -39,7 +39,7 @@ import numpy as np
 from results_build import best  # this folder's script (run as a file)
 
 from shootout.store.decode import fast_loads as _fast_loads
-from shootout.store.sqlite import _RUN_QUERY
+from shootout.store.reading import _RUN_QUERY
 
 USAGE = ("prompt_tokens", "cached_tokens", "completion_tokens", "reasoning_tokens",
          "cache_write_tokens")
