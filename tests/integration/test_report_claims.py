@@ -260,3 +260,35 @@ def test_models_takes_name_at_run_for_a_name_in_one_run(tmp_path, capsys):
     build_sample_store(path).close()
     md = _report(capsys, path, "--models", f"kimi-k2@{RUN_ID},mixtral-8x7b")
     assert md.splitlines()[0] == "# Model shootout: kimi-k2 vs mixtral-8x7b"
+
+
+def test_a_profile_does_not_compare_log_likelihood_scoring_with_generation(tmp_path, capsys):
+    """llama only scored choices by log-likelihood (its gsm8k and humaneval dropped), the
+    others also generated answers: llama has no time to first token, and its request
+    latency (one forward pass) was ranked against the others' generations (seconds), which
+    made it the fastest by far. Latency is left out of the profiles, each one saying why."""
+    path = tmp_path / "kinds.sqlite"
+    build_sample_store(path).close()
+    db = sqlite3.connect(path)
+    db.execute("DELETE FROM samples WHERE model='llama-3.1-70b' "
+               "AND benchmark IN ('gsm8k', 'humaneval')")
+    db.commit()
+    db.close()
+    md = _report(capsys, path)
+    why = ("Latency weight 2 dropped: llama-3.1-70b only scored answers by log-likelihood and "
+           "kimi-k2, mixtral-8x7b generated them: their request latencies time different work.")
+    section = md.split("### cost-sensitive", 1)[1].split("###", 1)[0]
+    assert why in section, section
+    rows = [ln.split("|") for ln in section.splitlines() if re.match(r"\| \d \|", ln)]
+    assert [r[6].strip() for r in rows] == ["–"] * 3, rows  # no latency score
+    from shootout.report.build import build_report
+    from shootout.report.specs import core_specs
+    from shootout.store import Store
+
+    store = Store(path)
+    try:
+        spec = next(s for s in core_specs(build_report(store, [RUN_ID])) if s.id == "latency")
+    finally:
+        store.close()
+    assert spec.title == ("Distribution of request latency (log-likelihood scoring beside "
+                          "generation: not alike)")

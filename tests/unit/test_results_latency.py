@@ -29,6 +29,6 @@ def test_each_models_responses_once_in_key_order() -> None:
     got = request_latency(run)
     assert list(got) == ["a", "b"]  # c has no stored response
     assert got["a"] == {"e2e_ms": [1000.0, 4000.0], "ttft_ms": [500.0, 500.0],
-                        "tokens_per_s": [4.0, 1.0]}
+                        "tokens_per_s": [4.0, 1.0], "generate_e2e_ms": [1000.0, 4000.0]}
     assert got["b"] == {"e2e_ms": [2000.0, 8000.0], "ttft_ms": [500.0, 500.0],
-                        "tokens_per_s": [2.0]}
+                        "tokens_per_s": [2.0], "generate_e2e_ms": [2000.0]}

@@ -395,3 +395,53 @@ def test_a_profile_tests_the_paired_difference_with_the_top_model() -> None:
 
 def z_two_sided(diff: float, se: float) -> float:
     return float(2 * sst.norm.sf(abs(diff) / se))
+
+
+def _lat(e2e: list[float], generated: list[float]) -> dict[str, list[float]]:
+    return {"e2e_ms": e2e, "ttft_ms": [], "tokens_per_s": [], "generate_e2e_ms": generated}
+
+
+def test_latency_is_compared_on_one_kind_of_request() -> None:
+    """A profile's latency measure (`build.latency_measure`): time to first token where
+    every model has it; else request latency of generated answers where every model
+    generated some, of every request where none did; none where some models only scored
+    choices by log-likelihood and the others generated (it compared `make demo`'s chat
+    model's generations with the base models' one-pass scoring: different work)."""
+    from shootout.report.build import GENERATED, _latency, latency_measure
+
+    ll = _lat([10.0, 20.0, 30.0], [])
+    gen = _lat([400.0, 900.0], [400.0, 900.0])
+    both = _lat([10.0, 400.0, 700.0, 20.0], [400.0, 700.0])
+    no_ttft = {"a": {"ttft_ms": None, "e2e_ms": 20.0}, "b": {"ttft_ms": None, "e2e_ms": 650.0},
+               "c": {"ttft_ms": None, "e2e_ms": 215.0}}
+    ttft = {m: {"ttft_ms": 5.0 * (i + 1), "e2e_ms": 1.0} for i, m in enumerate("abc")}
+
+    assert latency_measure(ttft, {"a": ll, "b": gen}, ["a", "b"]) == ("ttft_ms", "")
+    assert _latency(ttft, {"a": ll, "b": gen}, ["a", "b"]) == \
+        {"a": 5.0, "b": 10.0, "c": 15.0}  # the efficiency rows' TTFT, as before
+
+    assert latency_measure(no_ttft, {"b": gen, "c": both}, ["b", "c"]) == (GENERATED, "")
+    assert _latency(no_ttft, {"b": gen, "c": both}, ["b", "c"]) == {"b": 650.0, "c": 550.0}
+
+    assert latency_measure(no_ttft, {"a": ll, "x": ll}, ["a", "x"]) == ("e2e_ms", "")
+
+    key, why = latency_measure(no_ttft, {"a": ll, "b": gen, "c": both}, ["a", "b", "c"])
+    assert key is None
+    assert why == ("a only scored answers by log-likelihood and b, c generated them: their "
+                   "request latencies time different work")
+    assert _latency(no_ttft, {"a": ll, "b": gen, "c": both}, ["a", "b", "c"]) == {}
+    assert latency_measure(no_ttft, {"a": ll, "b": gen}, ["a", "b"])[1].startswith(
+        "a only scored answers by log-likelihood and b generated its")
+
+    # a model with no latency at all: no measure, and no reason beyond the missing data
+    assert latency_measure(no_ttft, {"a": ll}, ["a", "b"]) == (None, "")
+
+
+def test_a_profile_says_why_its_latency_weight_was_dropped() -> None:
+    fine = {m: {"knowledge": DomainScore(m, "knowledge", 0.5, 0.05, ("b",), 100)}
+            for m in ("a", "b")}
+    prof = Profile("fast", "", {"knowledge": 1.0, "latency": 1.0})
+    rk = rank_profile(prof, ["a", "b"], fine, None, None, None, latency_note="not alike")
+    assert "latency weight 1 dropped: not alike" in rk.notes
+    rk = rank_profile(prof, ["a", "b"], fine)
+    assert "latency weight 1 dropped: no latency data for every model" in rk.notes

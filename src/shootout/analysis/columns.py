@@ -63,7 +63,8 @@ def collect(run: RunRecord) -> tuple[Groups, Groups] | None:
 
 def latency(run: RunRecord) -> dict[str, dict[str, list[float]]] | None:
     """`results.request_latency(run)` from columns, or None (see the module doc): per model,
-    in the order of the responses' keys, each one's e2e and TTFT (ms) and output tokens/s."""
+    in the order of the responses' keys, each one's e2e and TTFT (ms), output tokens/s and
+    the e2e of the generated answers alone."""
     got = _counted(run)
     if got is None:
         return None
@@ -86,6 +87,7 @@ def latency(run: RunRecord) -> dict[str, dict[str, list[float]]] | None:
                "ttft_ms": (1000.0 * ttft[c.has_ttft[idx]]).tolist(),
                "tokens_per_s": (toks[speed] / e2e[speed]).tolist()}
         if any(lat.values()):
+            lat["generate_e2e_ms"] = (1000.0 * e2e[c.generate[idx] & timed]).tolist()
             out[model] = lat
     return out
 

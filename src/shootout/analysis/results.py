@@ -39,7 +39,9 @@ from .stats import summarize
 
 Key = tuple[str, str]  # (model, benchmark)
 Aggregate = tuple[list[Score], dict[str, Any]]
-Latency = dict[str, list[float]]  # e2e_ms, ttft_ms, tokens_per_s: one value per response
+# e2e_ms, ttft_ms, tokens_per_s, generate_e2e_ms (the e2e of generated answers alone): one
+# value per response that has the figure
+Latency = dict[str, list[float]]
 
 
 @dataclass(frozen=True)
@@ -345,10 +347,10 @@ def breakdowns(groups: Mapping[Key, Sequence[SampleRow]],
 
 
 def request_latency(run: RunRecord) -> dict[str, Latency]:
-    """Per model: request latency (e2e), time to first token and decode speed, from the stored
-    responses of its samples, a multi-turn item's every turn (each response once; cached
-    responses keep their first timing). From the responses as columns where the run allows
-    (`analysis.columns`)."""
+    """Per model: request latency (e2e; and that of its generated answers alone), time to
+    first token and decode speed, from the stored responses of its samples, a multi-turn
+    item's every turn (each response once; cached responses keep their first timing). From
+    the responses as columns where the run allows (`analysis.columns`)."""
     from_columns = columns.latency(run)
     if from_columns is not None:
         return from_columns
@@ -360,28 +362,38 @@ def request_latency(run: RunRecord) -> dict[str, Latency]:
             if s.detail and EARLIER in s.detail:  # a multi-turn item's earlier turns too
                 keys[model].update(s.detail[EARLIER])
     out: dict[str, Latency] = {}
-    get = run.responses.get
     for model in sorted(keys):
-        e2e_ms: list[float] = []
-        ttft_ms: list[float] = []
-        tokens_per_s: list[float] = []
-        for k in sorted(k for k in keys[model] if k):  # a failed sample has none
-            resp = get(k)
-            if resp is None:
-                continue
-            t = resp.timing
-            e2e = t.get("e2e")
-            if e2e:
-                e2e_ms.append(1000 * float(e2e))
-            ttft = t.get("ttft")
-            if ttft is not None:
-                ttft_ms.append(1000 * float(ttft))
-            toks = resp.usage.get("completion_tokens") or 0
-            if resp.kind == "generate" and toks > 1 and e2e:
-                tokens_per_s.append(toks / float(e2e))
-        if e2e_ms or ttft_ms or tokens_per_s:
-            out[model] = {"e2e_ms": e2e_ms, "ttft_ms": ttft_ms, "tokens_per_s": tokens_per_s}
+        got = _latency_of(run, sorted(k for k in keys[model] if k))  # a failed sample: none
+        if got["e2e_ms"] or got["ttft_ms"] or got["tokens_per_s"]:
+            out[model] = got
     return out
+
+
+def _latency_of(run: RunRecord, keys: Sequence[str]) -> Latency:
+    """`request_latency`'s figures of the stored responses `keys` (one model's), in order."""
+    e2e_ms: list[float] = []
+    ttft_ms: list[float] = []
+    tokens_per_s: list[float] = []
+    generate_e2e_ms: list[float] = []
+    get = run.responses.get
+    for k in keys:
+        resp = get(k)
+        if resp is None:
+            continue
+        t = resp.timing
+        e2e = t.get("e2e")
+        if e2e:
+            e2e_ms.append(1000 * float(e2e))
+        ttft = t.get("ttft")
+        if ttft is not None:
+            ttft_ms.append(1000 * float(ttft))
+        toks = resp.usage.get("completion_tokens") or 0
+        if resp.kind == "generate" and toks > 1 and e2e:
+            tokens_per_s.append(toks / float(e2e))
+        if resp.kind == "generate" and e2e:
+            generate_e2e_ms.append(1000 * float(e2e))
+    return {"e2e_ms": e2e_ms, "ttft_ms": ttft_ms, "tokens_per_s": tokens_per_s,
+            "generate_e2e_ms": generate_e2e_ms}
 
 
 # --------------------------------------------------------------------------- one run

@@ -302,6 +302,7 @@ def rank_profile(
     cost: Mapping[str, float] | None = None,
     latency: Mapping[str, float] | None = None,
     latency_se: Mapping[str, float] | None = None,
+    latency_note: str = "",
 ) -> Ranking:
     """Score = weighted mean of domain scores, cost score and latency score.
 
@@ -314,7 +315,8 @@ def rank_profile(
     taken as exact, being a price times counted tokens); models whose Holm-adjusted
     z-test against the top model is not significant are marked within noise of it (each
     score's SE on its own: the report tests the paired differences instead,
-    `profile_tests.paired_with_top`). When the
+    `profile_tests.paired_with_top`). `latency_note`: why there is no latency (said where
+    the profile weighs it). When the
     top model was scored on fewer items (over the used domains) than a model below it, the
     ranking carries a `caveat` and no model is recommended.
     """
@@ -325,7 +327,7 @@ def rank_profile(
     if missing:
         notes.append("no data for every model in: " + ", ".join(missing))
     wc = _aux_weight(profile, "cost", cost, models, notes)
-    wl = _aux_weight(profile, "latency", latency, models, notes)
+    wl = _aux_weight(profile, "latency", latency, models, notes, latency_note)
     wq = sum(dw[d] for d in used)
     total = wq + wc + wl
     coverage = total / sum(v for v in profile.weights.values() if v > 0)
@@ -360,12 +362,12 @@ def rank_profile(
 
 
 def _aux_weight(profile: Profile, key: str, values: Mapping[str, float] | None,
-                models: Sequence[str], notes: list[str]) -> float:
+                models: Sequence[str], notes: list[str], why: str = "") -> float:
     w = profile.weights.get(key, 0.0)
     if w <= 0:
         return 0.0
     if values is None or any(m not in values or not math.isfinite(values[m]) for m in models):
-        notes.append(f"{key} weight {w:g} dropped: no {key} data for every model")
+        notes.append(f"{key} weight {w:g} dropped: {why or f'no {key} data for every model'}")
         return 0.0
     return w
 

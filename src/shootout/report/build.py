@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -23,6 +23,7 @@ from ..analysis.compare import (
 )
 from ..analysis.efficiency import model_price
 from ..analysis.profile_tests import paired_with_top
+from ..analysis.results import Latency
 from ..analysis.routing import DEFAULT_WITHIN, Measured, Routing, routings
 from ..analysis.takeaways import (
     DomainScore,
@@ -163,26 +164,56 @@ def _rank(profs: list[Profile], labels: list[str], fine: dict[str, dict[str, Dom
     # missing TTFT would put every other model on request latency)
     scored = [m for m in labels if fine.get(m)]
     unscored = [m for m in labels if m not in scored]
-    key = _latency_key(costs, scored)
-    lat = {m: v for m, v in _latency(costs, scored).items() if m in scored}
+    key, why = latency_measure(costs, data.latency, scored)
+    lat = {m: v for m, v in _latency(costs, data.latency, scored).items() if m in scored}
     cost = {m: costs[m]["cost_per_item"] for m in scored  # the cheapest of those ranked
             if costs[m].get("cost_per_item") is not None}
-    lat_se = latency_score_se({m: data.latency.get(m, {}).get(key) or [] for m in lat})
-    out = [rank_profile(p, scored, fine, cost or None, lat or None, lat_se or None)
-           for p in profs]
+    lat_se = latency_score_se({m: data.latency.get(m, {}).get(key) or [] for m in lat}) \
+        if key else {}
+    out = [rank_profile(p, scored, fine, cost or None, lat or None, lat_se or None,
+                        latency_note=why) for p in profs]
     if not unscored:
         return out
     note = f"left out (no score on any benchmark): {', '.join(unscored)}"
     return [replace(r, notes=(*r.notes, note)) for r in out]
 
 
-def _latency_key(costs: dict[str, dict[str, Any]], labels: list[str]) -> str:
-    return "ttft_ms" if all(costs[m].get("ttft_ms") is not None for m in labels) else "e2e_ms"
+GENERATED = "generate_e2e_ms"  # `Latency`'s request latency of generated answers alone
 
 
-def _latency(costs: dict[str, dict[str, Any]], labels: list[str]) -> dict[str, float]:
-    """One latency measure for all models: TTFT if every model has it, else request latency."""
-    key = _latency_key(costs, labels)
+def latency_measure(costs: Mapping[str, Mapping[str, Any]], latency: Mapping[str, Latency],
+                    labels: Sequence[str]) -> tuple[str | None, str]:
+    """The one latency measure the models `labels` are compared on (a key of `Latency`), or
+    None and why not. Time to first token where every model has it (streamed answers);
+    else request latency: of the generated answers where every model generated some, of
+    every request where none did (all scored by log-likelihood). Where some models only
+    scored choices by log-likelihood (one forward pass) and the others generated their
+    answers, the two latencies time different work: none ("" where a model has no latency
+    at all: then there is no data for every model, as the ranking says)."""
+    if all(costs.get(m, {}).get("ttft_ms") is not None for m in labels):
+        return "ttft_ms", ""
+    if any(not latency.get(m, {}).get("e2e_ms") for m in labels):
+        return None, ""
+    generated = [m for m in labels if latency[m].get(GENERATED)]
+    if len(generated) == len(labels):
+        return GENERATED, ""
+    if not generated:
+        return "e2e_ms", ""
+    scored = [m for m in labels if m not in generated]
+    return None, (f"{', '.join(scored)} only scored answers by log-likelihood and "
+                  f"{', '.join(generated)} generated {'them' if len(generated) > 1 else 'its'}"
+                  ": their request latencies time different work")
+
+
+def _latency(costs: dict[str, dict[str, Any]], latency: Mapping[str, Latency],
+             labels: list[str]) -> dict[str, float]:
+    """Each model's median latency on the one measure of `latency_measure` (none without)."""
+    key, _ = latency_measure(costs, latency, labels)
+    if key is None:
+        return {}
+    if key == GENERATED:
+        return {m: statistics.median(latency[m][key]) for m in labels
+                if latency.get(m, {}).get(key)}
     return {m: c[key] for m, c in costs.items() if c.get(key) is not None}
 
 
@@ -205,7 +236,7 @@ def _routing(data: ReportData, rankings: Sequence[Ranking], costs: dict[str, dic
         cost_per_item={(r["label"], r["benchmark"]): r["cost_per_1k_items"] / 1000
                        for r in data.efficiency if r.get("scope") == "benchmark"
                        and r.get("cost_per_1k_items") is not None},
-        latency=_latency(costs, labels),
+        latency=_latency(costs, data.latency, labels),
     )
     ranked = [rk.profile for rk in rankings if rk.rows]
     return tuple(routings(ranked, labels, measured, within=within, confidence=confidence))

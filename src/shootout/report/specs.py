@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 
 from ..analysis.stats import z_quantile
-from .build import Report
+from .build import GENERATED, Report, latency_measure
 from .sections import section_charts
 
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
@@ -177,13 +177,23 @@ def _scatter(report: Report) -> ScatterSpec | None:
 
 
 def _latency(report: Report) -> DistSpec | None:
+    """Time to first token where every model has it; else request latency, of generated
+    answers where every model generated some (`build.latency_measure`), and titled as
+    timing different work where some models only scored choices by log-likelihood."""
     lat = report.data.latency
     key = "ttft_ms" if all(lat.get(m, {}).get("ttft_ms") for m in lat) and lat else "e2e_ms"
+    what = "time to first token" if key == "ttft_ms" else "request latency (end to end)"
+    if key == "e2e_ms":
+        measure, why = latency_measure(report.model_costs, lat,
+                                       [m for m in report.data.labels if m in lat])
+        if measure == GENERATED:
+            key, what = GENERATED, "request latency of generated answers (end to end)"
+        elif why:
+            what = "request latency (log-likelihood scoring beside generation: not alike)"
     series = tuple(Series(m, tuple(lat[m][key])) for m in report.data.labels
                    if lat.get(m, {}).get(key))
     if not series:
         return None
-    what = "time to first token" if key == "ttft_ms" else "request latency (end to end)"
     return DistSpec("latency", f"Distribution of {what}", "milliseconds", series)
 
 
