@@ -154,3 +154,15 @@ def test_profiles_share_each_benchmarks_draws() -> None:
     alone = [_route(p, ["A", "B"], data, n_boot=200) for p in profiles]
     assert both == alone
     assert both[2].left_out == {"c1": "the models share no item"}
+
+
+def test_a_profile_says_why_routing_has_no_latency() -> None:
+    fast = Profile("fast", "", {"knowledge": 1, "math": 1, "latency": 1})
+    data = _data(k1=(8, 5), m1=(4, 9))
+    r = routing(fast, ["A", "B"], Measured(DOMAINS, data, latency_note="not alike"), n_boot=50)
+    assert r is not None and "latency weight dropped: not alike" in r.notes
+    r = routing(fast, ["A", "B"], Measured(DOMAINS, data), n_boot=50)
+    assert r is not None and "latency weight dropped: no latency for every model" in r.notes
+    r = routing(fast, ["A", "B"], Measured(DOMAINS, data, latency={"A": 1.0, "B": 2.0},
+                                           latency_note="unused"), n_boot=50)
+    assert r is not None and not any("latency" in n for n in r.notes)

@@ -103,13 +103,15 @@ class Measured:
     """What the runs measured. `items`: each (model, benchmark)'s item scores (a list of
     repeats per item); `item_level`: False where the compared metric is not the mean of
     those; `cost_per_item`: USD per item of each (model, benchmark); `latency`: each model's
-    median latency (ms)."""
+    median latency (ms); `latency_note`: why there is none for every model, where the
+    reason is not missing data."""
 
     bench_domain: Mapping[str, str]
     items: Mapping[Key, Mapping[str, Sequence[float]]]
     item_level: Mapping[Key, bool] = field(default_factory=dict)
     cost_per_item: Mapping[Key, float] = field(default_factory=dict)
     latency: Mapping[str, float] = field(default_factory=dict)
+    latency_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -183,7 +185,7 @@ def routing(
         return None
     notes: list[str] = []
     cost = _costs(benches, models, measured.cost_per_item, profile, notes)
-    lat = _latency(models, measured.latency, profile, notes)
+    lat = _latency(models, measured, profile, notes)
     mix = _Mix(tuple(models), tuple(benches), np.stack([b.x.mean(axis=1) for b in benches]),
                _resample(benches, n_boot, seed, kept.resamples), cost, lat,
                _weights(profile, benches, cost, lat))
@@ -275,13 +277,14 @@ def _costs(benches: list[_Bench], models: Sequence[str], cost: Mapping[Key, floa
     return np.asarray(vals, dtype=float)
 
 
-def _latency(models: Sequence[str], latency: Mapping[str, float], profile: Profile,
+def _latency(models: Sequence[str], measured: Measured, profile: Profile,
              notes: list[str]) -> np.ndarray | None:
     if profile.weights.get("latency", 0) <= 0:
         return None
-    vals = [latency.get(m) for m in models]
+    vals = [measured.latency.get(m) for m in models]
     if any(v is None or not math.isfinite(v) for v in vals):
-        notes.append("latency weight dropped: no latency for every model")
+        notes.append("latency weight dropped: "
+                     + (measured.latency_note or "no latency for every model"))
         return None
     return np.asarray(vals, dtype=float)
 

@@ -237,6 +237,7 @@ def _routing(data: ReportData, rankings: Sequence[Ranking], costs: dict[str, dic
                        for r in data.efficiency if r.get("scope") == "benchmark"
                        and r.get("cost_per_1k_items") is not None},
         latency=_latency(costs, data.latency, labels),
+        latency_note=latency_measure(costs, data.latency, labels)[1],
     )
     ranked = [rk.profile for rk in rankings if rk.rows]
     return tuple(routings(ranked, labels, measured, within=within, confidence=confidence))
