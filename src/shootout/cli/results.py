@@ -61,10 +61,13 @@ def _emit_perf(perf: dict[str, Any], *, json_out: bool) -> None:
         print_perf_table(payload)
 
 
-def results_payload(db: Store, run_id: str, *, rebuild: bool = False) -> dict[str, Any]:
+def results_payload(db: Store, run_id: str, *, rebuild: bool = False,
+                    keep_basis: bool = False) -> dict[str, Any]:
     """The results JSON of one stored run: the build kept in the store while nothing it was
     built from has changed (`store.built`), otherwise built now and kept (`rebuild`: built
-    now whatever is kept)."""
+    now whatever is kept). `keep_basis`: a run built in several processes keeps its report
+    basis with it (`report.basis`: the end of `shootout run`, so that its first report does
+    not read every sample again)."""
     if (run := db.get_run(run_id)) is None:
         # `shootout runs` lists monitors too: their figures are the monitor's summary
         raise db.unknown_run(run_id)
@@ -78,7 +81,8 @@ def results_payload(db: Store, run_id: str, *, rebuild: bool = False) -> dict[st
         from ..analysis.parallel import summary_results
 
         # a large run is built in several processes, a share of its models each
-        data = payload(summary_results(db, run_id) or build_results(db, [run_id]).runs[0])
+        data = payload((_with_basis(db, run_id) if keep_basis else summary_results(db, run_id))
+                       or build_results(db, [run_id]).runs[0])
     data["unanswered"] = unanswered(db, run_id)
     text = json.dumps(data, ensure_ascii=False)
     # kept only where it reads back as built (a dict with number keys would not)
@@ -87,6 +91,15 @@ def results_payload(db: Store, run_id: str, *, rebuild: bool = False) -> dict[st
             and json.loads(text) == data:
         db.put_built(run_id, fingerprint, revision, text)
     return data
+
+
+def _with_basis(db: Store, run_id: str) -> RunResults | None:
+    """The run's results built in shares with its report basis, kept (`report.split`), or
+    None where it is built in one process."""
+    from ..report.split import report_shares
+
+    got = report_shares(db, run_id)
+    return None if got is None else got[0][0]
 
 
 def unanswered(db: Store, run_id: str) -> list[dict[str, Any]]:
@@ -123,8 +136,9 @@ def payload(res: RunResults) -> dict[str, Any]:
     )
 
 
-def emit_results(db: Store, run_id: str, *, json_out: bool, rebuild: bool = False) -> None:
-    data = results_payload(db, run_id, rebuild=rebuild)
+def emit_results(db: Store, run_id: str, *, json_out: bool, rebuild: bool = False,
+                 keep_basis: bool = False) -> None:
+    data = results_payload(db, run_id, rebuild=rebuild, keep_basis=keep_basis)
     if json_out:
         print(json.dumps(data, indent=2, ensure_ascii=False))
         return

@@ -295,8 +295,8 @@ def _execute(cfg: RunConfig, db: Store, data_dir: str | None, *, progress: bool,
     db.check_still_there()  # results written to a deleted file are not reported as kept
     if cfg.dry_run and not json_out:
         dry_run_table(db, run_id, cfg.max_cost)
-    else:
-        emit_results(db, run_id, json_out=json_out)
+    else:  # with the report basis of a large run (its first report reads no sample)
+        emit_results(db, run_id, json_out=json_out, keep_basis=True)
     run = db.get_run(run_id) or {}
     if run.get("status") == "stopped-by-budget":
         from ..runner.budget import stop_message

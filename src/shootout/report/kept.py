@@ -167,7 +167,8 @@ def report_payload(db: Store, run_ids: list[str], opts: Options, out: Outputs,
         return dict(json.loads(kept))
     if on_build is not None and ctx is not None:
         on_build(sum(db.count_samples(r) for r in ctx.run_ids))
-    payload = build_and_render(db, ctx, run_ids, opts, out, perf, monitor_ids)
+    payload = build_and_render(db, ctx, run_ids, opts, out, perf, monitor_ids,
+                               rebuild=rebuild)
     if key is not None:
         db.put_report(key, list(run_ids), json.dumps(payload, ensure_ascii=False))
     return payload
@@ -246,9 +247,10 @@ def _write(path: Path, data: str | bytes) -> None:
 
 def build_and_render(db: Store, ctx: Context | None, run_ids: list[str], opts: Options,
                      out: Outputs, perf: tuple[dict[str, Any], ...],
-                     monitor_ids: Sequence[str]) -> dict[str, Any]:
-    """The report built from the runs' samples and rendered (`render`). The architecture
-    facts and monitors are the context's where there is one (read once per call)."""
+                     monitor_ids: Sequence[str], *, rebuild: bool = False) -> dict[str, Any]:
+    """The report built from the runs' samples (or a large run's report basis, unless
+    `rebuild`: `report.basis`) and rendered (`render`). The architecture facts and monitors
+    are the context's where there is one (read once per call)."""
     from ..analysis.routing import DEFAULT_WITHIN
     from ..analysis.takeaways import load_profiles
     from .availability import load_monitors
@@ -263,7 +265,8 @@ def build_and_render(db: Store, ctx: Context | None, run_ids: list[str], opts: O
         drawn = None
         if ctx is not None:
             load_profiles(opts.profiles)  # a bad file is said before the samples are read
-            data = replace(load_report_data(db, run_ids, opts.models), arch=ctx.arch)
+            data = replace(load_report_data(db, run_ids, opts.models, kept=not rebuild),
+                           arch=ctx.arch)
             drawn = early_charts(data, out)
         report = build_report(db, run_ids, models=opts.models, profiles=opts.profiles,
                               items_pair=opts.items_pair, max_items=out.max_items, data=data)

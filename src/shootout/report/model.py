@@ -80,12 +80,15 @@ class ReportData:
 
 
 def load_report_data(
-    store: Store, run_ids: Sequence[str], models: list[str] | None = None
+    store: Store, run_ids: Sequence[str], models: list[str] | None = None, *,
+    kept: bool = True,
 ) -> ReportData:
+    """`kept`: a large run's report basis is used where one is kept (`report.basis`);
+    False builds from the samples."""
     if not run_ids:
         raise ConfigError("no run given")
     # a large run: built in shares, its samples read when a section asks (`report.split`)
-    results, figures = report_results(store, run_ids)
+    results, figures = report_results(store, run_ids, kept=kept)
     data = report_data(results, models, figures)
     label = {(m.run_id, m.model): m.label for m in data.models}
     unanswered = {(label[(run_id, m)], b): (n, error) for run_id in dict.fromkeys(run_ids)

@@ -195,33 +195,57 @@ class SplitFigures:
         return got
 
 
-def report_results(store: Store, run_ids: Sequence[str]) -> tuple[Results, SplitFigures]:
+def report_results(store: Store, run_ids: Sequence[str], *, kept: bool = True
+                   ) -> tuple[Results, SplitFigures]:
     """Each run's results (`build_results`), in shares where `analysis.parallel.plan` says
     so: then without their samples in memory (`StoredCells`) and with their figures and
-    latencies sent by the shares."""
+    latencies sent by the shares, or taken from the run's report basis (`report.basis`)
+    where one is kept for its current state (`kept`: False builds from the samples)."""
     out: list[RunResults] = []
     figures = SplitFigures()
     for run_id in dict.fromkeys(run_ids):
-        built = _split(store, run_id, figures)
+        built = _split(store, run_id, figures, kept)
         out.append(build_results(store, [run_id]).runs[0] if built is None else built)
     return Results(tuple(out)), figures
 
 
-def _split(store: Store, run_id: str, figures: SplitFigures) -> RunResults | None:
+Joined = tuple[RunResults, dict[Key, dict[str, Figures | str]], dict[str, Latency]]
+
+
+def report_shares(store: Store, run_id: str, *, kept: bool = True
+                  ) -> tuple[Joined, list[Key]] | None:
+    """A run's results without samples, its cells' figures and its models' latencies, and
+    its cells (model, benchmark) in the store's order: from the run's report basis where
+    `kept` and one is kept for its current state, else built in shares (None where
+    `analysis.parallel.plan` builds it in one process, or a share failed) and kept as its
+    basis."""
+    from . import basis
+
+    revision = store.revision(run_id)  # before the build: a write during it makes it stale
     planned = plan(store, run_id)
     if planned is None:
         return None
-    got = in_processes(_report_share,
-                       [(str(store.path), run_id, s) for s in planned.shares])
-    if got is None:
+    if kept and (got := basis.load(store, run_id, revision, planned.head)) is not None:
+        return got, planned.cells
+    shares = in_processes(_report_share, [(str(store.path), run_id, s) for s in planned.shares])
+    if shares is None:
         return None
-    built = joined(planned.head, [g[0] for g in got])
-    cells = StoredCells(store, run_id, planned.cells)
     latency: dict[str, Latency] = {}
     sent: dict[Key, dict[str, Figures | str]] = {}
-    for _, figs, lat in got:
+    for _, figs, lat in shares:
         sent.update(figs)
         latency.update(lat)
+    joined_ = joined(planned.head, [g[0] for g in shares]), sent, latency
+    basis.keep(store, run_id, revision, joined_)
+    return joined_, planned.cells
+
+
+def _split(store: Store, run_id: str, figures: SplitFigures, kept: bool) -> RunResults | None:
+    got = report_shares(store, run_id, kept=kept)
+    if got is None:
+        return None
+    (built, sent, latency), keys = got
+    cells = StoredCells(store, run_id, keys)
     figures.add(run_id, cells, sent)
     res = replace(built, samples=cells)
     res.__dict__["latency"] = latency  # the cached property, as the shares computed it

@@ -1,0 +1,207 @@
+"""What a large run's report is built from, kept in the store beside its results (issue 18).
+
+A report of a run built in shares (`report.split`) needs, besides the run's results, every
+cell's item scores and every model's latencies: the shares read all of the run's samples for
+them, most of a 500k-sample report's build. The build of the results at the end of
+`shootout run` (and any report built in shares) keeps them, with the results they came with,
+as the run's *report basis*: in `built_results` under the results' fingerprint with BASIS
+added, and the revision of the run read before the build (`store.built`), so a basis is used
+only while nothing it was built from has changed. A report then starts from it instead of
+the samples; `shootout report --rebuild` builds it from the samples again (and keeps it).
+
+The basis is JSON, not a pickle (a store is a file that may come from elsewhere: reading it
+must not run code). `encode` writes exactly the types the shares give (None, bool, int,
+float, str, lists, tuples, dicts with string keys, `Score`s), floats bit for bit (NaN and the
+infinities as JSON's extension tokens; long lists of floats as float64 bytes), and refuses
+anything else (a numpy scalar, a set, a statistic object): then no basis is kept and the report
+reads the samples, as it did. A cell whose metric has its own statistic (a subject average,
+corpus BLEU) is kept without it: the report computes it from that cell's samples when asked,
+as it does for a statistic a share could not send.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping
+from dataclasses import fields
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..analysis.fingerprint import results_fingerprint
+from ..analysis.results import RunResults
+from ..scores import Score
+from ..store import RunRecord, Store
+
+if TYPE_CHECKING:
+    from .split import Joined
+
+BASIS = "/report-basis"  # added to the results' fingerprint: the basis's key in built_results
+VERSION = 1
+_SCORE_FIELDS = tuple(f.name for f in fields(Score))
+
+
+class Unencodable(Exception):
+    """A value the basis does not keep (then there is no basis)."""
+
+
+def encode(value: Any) -> str:
+    """`value` as the basis's JSON (raises Unencodable where it has what the basis does not
+    keep)."""
+    return json.dumps({"v": VERSION, "b": _enc(value)}, allow_nan=True, separators=(",", ":"))
+
+
+def decode(text: str) -> Any:
+    """What `encode` was given; raises ValueError where the text is not a basis of this
+    version."""
+    got = json.loads(text)
+    if not isinstance(got, dict) or got.get("v") != VERSION or "b" not in got:
+        raise ValueError("not a report basis of this version")
+    return _dec(got["b"])
+
+
+def _floats(values: list[Any]) -> bool:
+    return bool(values) and all(type(v) is float for v in values)
+
+
+def _b64(arr: np.ndarray) -> str:
+    return base64.b64encode(arr.tobytes()).decode("ascii")
+
+
+def _enc(x: Any) -> Any:
+    t = type(x)
+    if x is None or t is bool or t is int or t is float or t is str:
+        return x
+    if t is list:
+        if len(x) > 4 and _floats(x):
+            return {"f8": _b64(np.asarray(x, dtype="<f8"))}
+        return [_enc(v) for v in x]
+    if t is tuple:
+        return {"t": [_enc(v) for v in x]}
+    if t is dict:
+        if not all(type(k) is str for k in x):
+            raise Unencodable("a dict with keys that are not strings")
+        if len(x) > 4 and all(type(v) is list and _floats(v) for v in x.values()):
+            flat = [f for v in x.values() for f in v]
+            return {"items": [list(x), _b64(np.asarray([len(v) for v in x.values()],
+                                                       dtype="<i8")),
+                              _b64(np.asarray(flat, dtype="<f8"))]}
+        return {"d": {k: _enc(v) for k, v in x.items()}}
+    if t is Score:
+        return {"s": {f: _enc(getattr(x, f)) for f in _SCORE_FIELDS}}
+    raise Unencodable(f"a {t.__name__}")
+
+
+def _unb64(text: str, dtype: str) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(text), dtype=dtype)
+
+
+def _dec(x: Any) -> Any:
+    if isinstance(x, list):
+        return [_dec(v) for v in x]
+    if not isinstance(x, dict):
+        return x
+    (tag, body), = x.items()
+    if tag == "f8":
+        return _unb64(body, "<f8").tolist()
+    if tag == "t":
+        return tuple(_dec(v) for v in body)
+    if tag == "d":
+        return {k: _dec(v) for k, v in body.items()}
+    if tag == "items":
+        keys, lengths, flat = body
+        values = _unb64(flat, "<f8").tolist()
+        out: dict[str, list[float]] = {}
+        at = 0
+        for key, n in zip(keys, _unb64(lengths, "<i8").tolist(), strict=True):
+            out[key] = values[at:at + n]
+            at += n
+        return out
+    if tag == "s":
+        fields_ = {k: _dec(v) for k, v in body.items()}
+        if set(fields_) != set(_SCORE_FIELDS):
+            raise ValueError("a score with other fields than this shootout's")
+        return Score(**fields_)
+    raise ValueError(f"unknown tag {tag!r} in a report basis")
+
+
+def sendable_figures(figures: Mapping[Any, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """A share's figures as the basis keeps them: by "model\\tbenchmark", each metric's item
+    scores, or UNSENT where the metric has its own statistic (computed from the samples)."""
+    from .split import UNSENT
+
+    out: dict[str, dict[str, Any]] = {}
+    for (model, bench), by_metric in figures.items():
+        if "\t" in model:
+            raise Unencodable("a model name with a tab")
+        out[f"{model}\t{bench}"] = {
+            metric: UNSENT if isinstance(fig, str) or fig[1] is not None else fig[0]
+            for metric, fig in by_metric.items()}
+    return out
+
+
+def received_figures(kept: Mapping[str, Mapping[str, Any]]
+                     ) -> dict[tuple[str, str], dict[str, Any]]:
+    """`sendable_figures` back as the shares send them (item scores without a statistic)."""
+    from .split import UNSENT
+
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for cell, by_metric in kept.items():
+        model, bench = cell.split("\t")
+        out[(model, bench)] = {metric: UNSENT if fig == UNSENT else (fig, None)
+                               for metric, fig in by_metric.items()}
+    return out
+
+
+def keep(store: Store, run_id: str, revision: str, got: Joined) -> bool:
+    """Keep a run's report basis, built from the state `revision` (False where it has what
+    the basis does not keep, or the store cannot be written: the report is still good)."""
+    res, sent, latency = got
+    try:
+        text = encode({"scores": res.scores, "breakdowns": res.breakdowns,
+                       "analyses": dict(res.analyses), "efficiency": res.efficiency,
+                       "figures": sendable_figures(sent), "latency": latency})
+    except Unencodable:
+        return False
+    return store.put_built(run_id, results_fingerprint() + BASIS, revision, text)
+
+
+def load(store: Store, run_id: str, revision: str, head: RunRecord) -> Joined | None:
+    """The run's report basis kept for its state `revision` and this shootout, with `head`
+    (the run's record without samples, as read now) as its run; None where there is none,
+    or it does not read back as one (a basis edited by hand is not trusted: rebuilt)."""
+    text = store.get_built(run_id, results_fingerprint() + BASIS, revision)
+    if text is None:
+        return None
+    try:
+        got = decode(text)
+        if not _valid(got):
+            return None
+        res = RunResults(run=head, scores=got["scores"], breakdowns=got["breakdowns"],
+                         analyses=got["analyses"], efficiency=got["efficiency"],
+                         efficiency_error=None, samples={})
+        return res, received_figures(got["figures"]), got["latency"]
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
+
+
+def _valid(got: Any) -> bool:
+    def scores(v: Any) -> bool:
+        return type(v) is tuple and all(type(s) is Score for s in v)
+
+    def latency(v: Any) -> bool:
+        return type(v) is dict and all(
+            type(lat) is dict and all(type(x) is list for x in lat.values())
+            for lat in v.values())
+
+    return (type(got) is dict and set(got) == {"scores", "breakdowns", "analyses",
+                                               "efficiency", "figures", "latency"}
+            and scores(got["scores"]) and scores(got["breakdowns"])
+            and type(got["analyses"]) is dict
+            and all(type(a) is dict for a in got["analyses"].values())
+            and type(got["efficiency"]) is tuple
+            and all(type(e) is dict for e in got["efficiency"])
+            and type(got["figures"]) is dict
+            and all(type(f) is dict for f in got["figures"].values())
+            and latency(got["latency"]))

@@ -1,0 +1,200 @@
+"""A large run's report basis (`report.basis`): kept with its results at the end of
+`shootout run` and by any report built in shares, it gives the same report as the samples,
+read none of them again, and is used only for the state of the run it was built from."""
+
+from __future__ import annotations
+
+import math
+import random
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from shootout.analysis.fingerprint import results_fingerprint
+from shootout.cli.main import main
+from shootout.report import basis, split
+from shootout.report.sample_data import RUN_ID, build_sample_store
+from shootout.scores import Score
+from shootout.store import Store
+from shootout.testing import FakeOpenAIServer
+
+# --------------------------------------------------------------------------- the codec
+
+
+def _same(a, b) -> bool:
+    """Equal, of the same types all the way down, floats bit for bit (NaN equal to NaN)."""
+    if type(a) is not type(b):
+        return False
+    if type(a) is float:
+        return np.float64(a).tobytes() == np.float64(b).tobytes() or \
+            (math.isnan(a) and math.isnan(b))
+    if type(a) in (list, tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if type(a) is dict:
+        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+    if type(a) is Score:
+        return all(_same(getattr(a, f), getattr(b, f)) for f in basis._SCORE_FIELDS)
+    return a == b
+
+
+def _value(rng: random.Random, depth: int = 0):
+    floats = [0.1, -0.0, 0.0, math.nan, math.inf, -math.inf, 1e-300, 2 / 3, 1e300]
+    kind = rng.randrange(9 if depth < 3 else 5)
+    if kind == 0:
+        return rng.choice(floats) if rng.random() < 0.5 else rng.uniform(-1e6, 1e6)
+    if kind == 1:
+        return rng.choice([None, True, False, 0, -7, 2**70, "", "é\t\"x\"", "NaN"])
+    if kind == 2:
+        return [rng.choice([*floats, rng.random()]) for _ in range(rng.randrange(12))]
+    if kind == 3:  # a cell's item scores
+        return {f"item/{i}": [rng.choice([*floats, 1.0]) for _ in range(rng.randrange(1, 4))]
+                for i in range(rng.randrange(12))}
+    if kind == 4:
+        return Score("acc", rng.random(), rng.choice([None, math.nan, 0.01]), 5, None, 0.9,
+                     {"ci_method": "wilson", "k": (1, 2.5)}, model="m", benchmark="b")
+    if kind == 5:
+        return [_value(rng, depth + 1) for _ in range(rng.randrange(6))]
+    if kind == 6:
+        return tuple(_value(rng, depth + 1) for _ in range(rng.randrange(6)))
+    return {f"k{i}": _value(rng, depth + 1) for i in range(rng.randrange(6))}
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_basis_gives_back_what_it_was_given(seed):
+    value = _value(random.Random(seed))
+    assert _same(basis.decode(basis.encode(value)), value)
+
+
+@pytest.mark.parametrize("value", [np.float64(0.5), {1: 2.0}, {"a": {3}}, [object()],
+                                   {"x": [np.int64(3)]}, frozenset()])
+def test_what_the_basis_does_not_keep_is_refused(value):
+    with pytest.raises(basis.Unencodable):
+        basis.encode({"deep": [value]})
+
+
+@pytest.mark.parametrize("text", ['{"v": 1}', '{"v": 99, "b": 1}', '[]',
+                                  '{"v": 1, "b": {"pickle": "x"}}',
+                                  '{"v": 1, "b": {"s": {"metric": "acc"}}}'])
+def test_a_basis_that_is_not_one_is_refused(text):
+    with pytest.raises(ValueError):
+        basis.decode(text)
+
+
+# --------------------------------------------------------------------------- in a report
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv("SHOOTOUT_WORKERS", "2")  # built in shares, as a large run is
+    path = tmp_path / "s.sqlite"
+    build_sample_store(path).close()
+    return path
+
+
+def _report(store: Path, out: Path, *extra: str) -> dict[str, bytes]:
+    """The report's files (Markdown, HTML, charts) by name."""
+    main(["report", RUN_ID, "--store", str(store), "--md", str(out / "r.md"), "--html",
+          str(out / "r.html"), *extra])
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*")
+            if p.is_file()}
+
+
+def _counting(monkeypatch) -> list[int]:
+    """How many times the shares read the run's samples."""
+    calls: list[int] = []
+    real = split.in_processes
+
+    def counted(fn, args):
+        calls.append(len(args))
+        return real(fn, args)
+
+    monkeypatch.setattr(split, "in_processes", counted)
+    return calls
+
+
+def _kept_basis(store: Path) -> list[tuple[str, str]]:
+    db = sqlite3.connect(store)
+    try:
+        return db.execute("SELECT fingerprint, revision FROM built_results WHERE fingerprint "
+                          "LIKE '%' || ?", (basis.BASIS,)).fetchall()
+    finally:
+        db.close()
+
+
+def test_a_report_from_the_basis_is_the_report_from_the_samples(store, tmp_path,
+                                                                monkeypatch):
+    calls = _counting(monkeypatch)
+    first = _report(store, tmp_path / "a", "--rebuild")  # from the samples; keeps the basis
+    assert calls == [2]
+    assert _kept_basis(store) == [(results_fingerprint() + basis.BASIS,
+                                   Store(store).revision(RUN_ID))]
+    db = sqlite3.connect(store)  # the kept report dropped: the next is built again
+    db.execute("DELETE FROM built_reports")
+    db.commit()
+    db.close()
+    again = _report(store, tmp_path / "b")
+    assert calls == [2]  # from the basis: no sample read for the figures
+    assert again == first
+    _report(store, tmp_path / "c", "--rebuild")  # --rebuild reads the samples again
+    assert calls == [2, 2]
+
+
+def test_a_basis_of_an_older_state_is_not_used(store, tmp_path, monkeypatch):
+    calls = _counting(monkeypatch)
+    before = _report(store, tmp_path / "a", "--no-charts")
+    db = sqlite3.connect(store)
+    db.execute("UPDATE samples SET metrics_json = '{\"acc\": 0.0}' WHERE model = 'kimi-k2' "
+               "AND benchmark = 'mmlu'")
+    db.commit()
+    db.close()
+    after = _report(store, tmp_path / "b", "--no-charts")
+    assert calls == [2, 2]
+    assert after["r.md"] != before["r.md"]
+    assert _kept_basis(store)[0][1] == Store(store).revision(RUN_ID)  # kept anew
+
+
+def test_a_basis_edited_by_hand_is_not_trusted(store, tmp_path, monkeypatch):
+    calls = _counting(monkeypatch)
+    first = _report(store, tmp_path / "a", "--no-charts")
+    db = sqlite3.connect(store)
+    db.execute("UPDATE built_results SET payload_json = '{\"v\": 1, \"b\": {\"d\": {}}}' "
+               "WHERE fingerprint LIKE '%' || ?", (basis.BASIS,))
+    db.execute("DELETE FROM built_reports")
+    db.commit()
+    db.close()
+    assert _report(store, tmp_path / "b", "--no-charts") == first
+    assert calls == [2, 2]
+
+
+def test_a_run_that_has_what_the_basis_does_not_keep_has_none(store, tmp_path, monkeypatch):
+    real = basis.sendable_figures
+
+    def with_a_set(figures):
+        out = real(figures)
+        next(iter(out.values()))["x"] = {1, 2}
+        return out
+
+    monkeypatch.setattr(basis, "sendable_figures", with_a_set)
+    _report(store, tmp_path / "a", "--no-charts")
+    assert _kept_basis(store) == []
+
+
+def test_the_end_of_a_run_keeps_its_basis(tmp_path, monkeypatch, data_dir, capsys):
+    monkeypatch.setenv("SHOOTOUT_DATA", str(data_dir))
+    monkeypatch.setenv("SHOOTOUT_WORKERS", "2")
+    path = tmp_path / "run.sqlite"
+    with FakeOpenAIServer() as srv:
+        main(["run", "-m", "a=openai:fake-a", "-m", "b=openai:fake-b", "--base-url",
+              srv.base_url, "-b", "gsm8k", "--limit", "4", "--store", str(path),
+              "--no-progress", "--json"])
+    capsys.readouterr()
+    run_id = Store(path).latest_run_id()
+    assert run_id is not None
+    assert _kept_basis(path) == [(results_fingerprint() + basis.BASIS,
+                                  Store(path).revision(run_id))]
+    calls = _counting(monkeypatch)
+    main(["report", run_id, "--store", str(path), "--no-charts"])
+    assert calls == []  # the first report reads no sample for its figures
+    assert "## Key takeaways" in capsys.readouterr().out
