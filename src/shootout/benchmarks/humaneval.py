@@ -25,7 +25,13 @@ from ..data.files import expect_count, read_jsonl
 from ..data.hub import hub_rows
 from ..errors import DataError
 from ..providers.base import GenerateRequest, GenerateResponse, Message
-from ..scoring.code import STOP_SEQUENCES, build_program, extract_code, pass_at_k
+from ..scoring.code import (
+    STOP_SEQUENCES,
+    build_program,
+    extract_code,
+    kept_program,
+    pass_at_k,
+)
 from ..scoring.exec_harness import run_as_human_eval
 from ..scoring.sandbox import Limits, Sandbox
 from ..scoring.text import estimate_tokens
@@ -148,7 +154,7 @@ class HumanEval(CodeBenchmark):
         reason = "all tests passed" if result.ok else f"{result.status}: {result.reason}"
         return ItemScore(
             metrics={"pass@1": float(result.ok)},
-            extracted=code[-4000:],
+            extracted=kept_program(code),
             reason=reason,
             detail={
                 "status": result.status,

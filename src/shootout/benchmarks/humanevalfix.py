@@ -26,7 +26,7 @@ from ..data.files import expect_count, read_jsonl
 from ..errors import DataError
 from ..providers.base import GenerateRequest, GenerateResponse, Message
 from ..scores import Score
-from ..scoring.code import STOP_SEQUENCES, build_program, extract_code
+from ..scoring.code import STOP_SEQUENCES, build_program, extract_code, kept_program
 from ..scoring.exec_harness import run_as_human_eval
 from ..scoring.sandbox import Sandbox
 from .base import (
@@ -133,7 +133,7 @@ class HumanEvalFix(CodeBenchmark):
         reason = "all tests passed" if result.ok else f"{result.status}: {result.reason}"
         return ItemScore(
             metrics={"pass@1": float(result.ok)},
-            extracted=code[-4000:],
+            extracted=kept_program(code),
             reason=reason,
             detail={"status": result.status, "bug": f["bug"],
                     "unchanged": code.strip() == (f["prompt"] + f["buggy_solution"]).strip(),

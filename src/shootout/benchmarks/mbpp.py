@@ -25,6 +25,7 @@ from ..data.files import expect_count, read_jsonl
 from ..errors import DataError
 from ..providers.base import GenerateRequest, GenerateResponse, Message
 from ..scores import Score
+from ..scoring.code import kept_program
 from ..scoring.exec_harness import run_as_human_eval
 from ..scoring.sandbox import Sandbox
 from ..scoring.text import strip_reasoning
@@ -139,7 +140,7 @@ class MBPP(CodeBenchmark):
         reason = "all tests passed" if result.ok else f"{result.status}: {result.reason}"
         return ItemScore(
             metrics={"pass@1": float(result.ok)},
-            extracted=code[-4000:],
+            extracted=kept_program(code),
             reason=reason,
             detail={"status": result.status, "stderr_tail": result.stderr[-500:],
                     "duration": round(result.duration, 3)},

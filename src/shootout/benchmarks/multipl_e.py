@@ -28,6 +28,7 @@ from ..data.files import expect_count, read_jsonl
 from ..errors import DataError, SandboxError
 from ..providers.base import GenerateRequest, GenerateResponse, Message, Provider
 from ..scores import Score
+from ..scoring.code import kept_program
 from ..scoring.polyglot import LANGUAGES, make_sandbox, missing_tools, run_program
 from ..scoring.text import strip_reasoning
 from .base import (
@@ -181,7 +182,7 @@ class MultiPLE(CodeBenchmark):
         reason = "all tests passed" if outcome.ok else f"{outcome.status}: {outcome.reason}"
         return ItemScore(
             metrics={"pass@1": float(outcome.ok)},
-            extracted=completion[-4000:],
+            extracted=kept_program(completion),
             reason=reason,
             detail={"language": f["language"], "status": outcome.status,
                     "stderr_tail": (outcome.result.stderr or outcome.result.stdout)[-500:],

