@@ -198,3 +198,22 @@ def test_the_end_of_a_run_keeps_its_basis(tmp_path, monkeypatch, data_dir, capsy
     main(["report", run_id, "--store", str(path), "--no-charts"])
     assert calls == []  # the first report reads no sample for its figures
     assert "## Key takeaways" in capsys.readouterr().out
+
+
+def test_results_rebuilt_at_a_runs_end_read_the_samples(store, tmp_path, monkeypatch):
+    """`results_payload(keep_basis=True)` (the end of `shootout run`) takes a current basis
+    where the results JSON is not kept, and reads the samples under --rebuild."""
+    from shootout.cli.results import results_payload
+
+    calls = _counting(monkeypatch)
+    _report(store, tmp_path / "a", "--no-charts")  # keeps the basis, not the results JSON
+    assert calls == [2]
+    db = Store(store)
+    try:
+        built = results_payload(db, RUN_ID, keep_basis=True)
+        assert calls == [2]
+        assert results_payload(db, RUN_ID, rebuild=True, keep_basis=True) == built
+        assert calls == [2, 2]
+        assert results_payload(db, RUN_ID, rebuild=True) == built
+    finally:
+        db.close()

@@ -81,7 +81,8 @@ def results_payload(db: Store, run_id: str, *, rebuild: bool = False,
         from ..analysis.parallel import summary_results
 
         # a large run is built in several processes, a share of its models each
-        data = payload((_with_basis(db, run_id) if keep_basis else summary_results(db, run_id))
+        data = payload((_with_basis(db, run_id, rebuild) if keep_basis
+                        else summary_results(db, run_id))
                        or build_results(db, [run_id]).runs[0])
     data["unanswered"] = unanswered(db, run_id)
     text = json.dumps(data, ensure_ascii=False)
@@ -93,12 +94,13 @@ def results_payload(db: Store, run_id: str, *, rebuild: bool = False,
     return data
 
 
-def _with_basis(db: Store, run_id: str) -> RunResults | None:
-    """The run's results built in shares with its report basis, kept (`report.split`), or
-    None where it is built in one process."""
+def _with_basis(db: Store, run_id: str, rebuild: bool) -> RunResults | None:
+    """The run's results built in shares with its report basis, kept (`report.split`; taken
+    from the basis kept for the run's state, unless `rebuild`), or None where it is built in
+    one process."""
     from ..report.split import report_shares
 
-    got = report_shares(db, run_id)
+    got = report_shares(db, run_id, kept=not rebuild)
     return None if got is None else got[0][0]
 
 
