@@ -16,7 +16,9 @@ Prints the sample count, then the best of `--repeats` wall times of the commands
 user runs them: `python -m shootout results RUN --json --rebuild` (built from the samples, and
 kept in the store), the same without `--rebuild` (served from the kept build),
 `report RUN --md F --html F` with `--rebuild` (built from the samples, and kept) and without
-(served from the kept report), and the in-process build of the results JSON
+(served from the kept report), the same report with the kept report dropped (built from the
+report basis that the `--rebuild` kept, as a run's first report is: `report.basis`), and the
+in-process build of the results JSON
 (`results_payload(rebuild=True)`, imports excluded). `--out` keeps
 what the commands wrote (results.json, r.md, r.html), to compare two versions' outputs.
 """
@@ -159,8 +161,14 @@ def main() -> None:
         "shootout report --md --html --rebuild": [*report, "--rebuild"],
         "shootout report --md --html": report,
     }
+    # the first report after a run: from the report basis the run's end keeps (the kept
+    # report dropped before each turn: `report.basis`)
+    commands["shootout report --md --html (from the basis)"] = report
     for name, cmd in commands.items():
-        def go(cmd: list[str] = cmd) -> None:
+        def go(cmd: list[str] = cmd, fresh: bool = "basis" in name) -> None:
+            if fresh:
+                with sqlite3.connect(path) as db:
+                    db.execute("DELETE FROM built_reports")
             stdout = out / ("results.json" if "--json" in cmd else "report.log")
             with open(stdout, "w") as f:
                 subprocess.run(cmd, check=True, stdout=f)
