@@ -20,6 +20,7 @@ from shootout.analysis.compare import (
     compare_models,
     compare_pair,
     disagreements,
+    disagreements_of_items,
     find_test,
     mdd_notes,
     row_marks,
@@ -207,6 +208,7 @@ class _Row:
     reason: str = ""
     response_key: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)
+    status: str = "ok"
 
 
 def test_disagreements_both_directions_in_natural_order() -> None:
@@ -233,6 +235,48 @@ def test_disagreement_shows_a_repeat_that_scored_like_the_item() -> None:
     (d,) = disagreements("x", "acc", a, b).shown
     assert d.a_right and (d.extracted_a, d.repeat_a) == ("a1", 1)  # a right: a correct repeat
     assert (d.extracted_b, d.repeat_b, d.repeats_b) == ("b1", 1, 3)  # b wrong: a wrong one
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_disagreements_from_item_scores_are_those_from_every_sample(seed: int) -> None:
+    """`disagreements_of_items` (the report's item view of a large run: the samples of the
+    shown items only) gives what `disagreements` gives over every sample, and reads only the
+    items it shows."""
+    from shootout.analysis.results import item_scores
+
+    rng = np.random.default_rng(seed)
+    values = [0.0, 1.0, 0.5, 0.25, 1 / 3]
+
+    def cell(tag: str) -> list[_Row]:
+        n_items, reps = int(rng.integers(0, 40)), int(rng.integers(1, 4))
+        return [_Row(f"item/{i}", r, {"acc": float(rng.choice(values))} if rng.random() > 0.05
+                     else {}, extracted=f"{tag}{i}.{r}", response_key=f"{tag}-{i}-{r}")
+                for i in range(n_items) for r in range(reps)]
+
+    a, b = cell("a"), cell("b")
+    limit = int(rng.integers(1, 6))
+    asked: list[list[str]] = []
+
+    def rows(of_a: bool, ids: list[str]) -> list[_Row]:
+        asked.append(ids)
+        return [r for r in (a if of_a else b) if r.item_id in ids]
+
+    items_a = item_scores(a, "acc")  # as the report's cells keep them
+    items_b = item_scores(b, "acc")
+    got = disagreements_of_items("x", "acc", items_a, items_b, rows, limit=limit)
+    assert got == disagreements("x", "acc", a, b, limit=limit)
+    assert all(len(ids) <= 2 * limit for ids in asked)
+
+
+def test_disagreements_from_item_scores_that_the_samples_do_not_match_are_none() -> None:
+    a = [_Row("q1", 0, {"acc": 1.0})]
+    b = [_Row("q1", 0, {"acc": 0.0})]
+    assert disagreements_of_items("x", "acc", {"q1": [1.0]}, {"q1": [0.0]},
+                                  lambda of_a, ids: a if of_a else b) is not None
+    assert disagreements_of_items("x", "acc", {"q1": [1.0]}, {"q1": [0.0]},
+                                  lambda of_a, ids: a if of_a else []) is None
+    assert disagreements_of_items("x", "acc", {"q1": [0.75]}, {"q1": [0.0]},
+                                  lambda of_a, ids: a if of_a else b) is None
 
 
 # --------------------------------------------------------------------------- defect 11

@@ -104,31 +104,48 @@ def test_the_report_built_in_shares_is_the_one_process_report(
 def test_a_share_reads_its_models_and_the_report_reads_only_the_cells_it_shows(
         store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(parallel.WORKERS_ENV, "2")
-    read: list[tuple[str, ...]] = []
+    read: list[list] = []  # [model, benchmark, items asked for or None, samples read]
     real = Store.samples
 
     def counted(self: Store, run_id: str, model: str | None = None,
-                benchmark: str | None = None):
-        read.append((model or "", benchmark or ""))
-        return real(self, run_id, model, benchmark)
+                benchmark: str | None = None, *, items=None):
+        entry = [model or "", benchmark or "", None if items is None else sorted(items), 0]
+        read.append(entry)
+        for row in real(self, run_id, model, benchmark, items=items):
+            entry[3] += 1
+            yield row
 
     monkeypatch.setattr(Store, "samples", counted)
     # the per-item view is built here, not in a forked process (whose reads are not counted)
     monkeypatch.setattr(parallel, "beside", lambda fn: fn)
     report = build_report(store, [RUN_ID])
+    sizes = {(m, b): n for m, b, n in store.cell_sizes(RUN_ID)}
     a, b = report.data.labels[:2]
-    # the build reads the cells of the per-item evidence (the first two models'), and every
-    # model's corpus chrF/BLEU cell: its statistic was not sent
-    assert {(a, "gsm8k"), (b, "gsm8k")} <= set(read)
-    assert {c for c in read if c[0] not in (a, b)} == {
-        (m, "translation_zh_en") for m in MODELS if m not in (a, b)}
+    # the per-item evidence reads the samples of the items it shows, of the first two models
+    # only (found from their item scores), and the first few of model a's other items for
+    # their prompts' boilerplate; every model's corpus chrF/BLEU cell is read whole (its
+    # statistic was not sent)
+    shown = [e for e in read if e[2] is not None]
+    assert {(a, "gsm8k"), (b, "gsm8k")} <= {(e[0], e[1]) for e in shown}
+    assert {e[0] for e in shown} == {a, b} and all(len(e[2]) <= 10 for e in shown)
+    assert all(e[3] < sizes[(e[0], e[1])] for e in shown)
+    whole = [(e[0], e[1]) for e in read if e[2] is None and e[3] == sizes[(e[0], e[1])]]
+    # (model a's small cells are read to their end looking for other items' prompts)
+    assert {c for c in whole if c[0] != a} == {(m, "translation_zh_en") for m in MODELS
+                                              if m != a}
+    assert all(e[0] == a for e in read if e[2] is None and (e[0], e[1]) not in whole)
+    assert sum(e[3] for e in read if e[0] == a and e[1] == "gsm8k") < sizes[(a, "gsm8k")]
     render_markdown(report, None, charts=False)
+    whole = [(e[0], e[1]) for e in read if e[2] is None and e[3] == sizes[(e[0], e[1])]]
     # the coding section reads every model's coding benchmarks, and nothing else
-    assert {(m, "multipl_e") for m in MODELS} <= set(read)
-    assert {bench for m, bench in read if m not in (a, b)} == {
-        "humaneval", "multipl_e", "translation_zh_en"}
-    assert len(set(read)) == len(read)  # each cell read once, when first asked for
-    assert len(read) < len(store.sample_counts(RUN_ID))
+    assert {(m, "multipl_e") for m in MODELS} <= set(whole)
+    assert {bench for m, bench in whole if m != a} == {"humaneval", "multipl_e",
+                                                       "translation_zh_en"}
+    read_again = [c for c in whole if whole.count(c) > 1]
+    # each cell read once, when first asked for (but model a's, read to their end for the
+    # other items' prompts, then whole for a section)
+    assert {c[0] for c in read_again} <= {a}
+    assert len(whole) < len(store.sample_counts(RUN_ID))
 
 
 def _killed(args: object) -> None:

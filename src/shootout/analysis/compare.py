@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from itertools import combinations
 from typing import Any, Protocol
@@ -415,6 +415,35 @@ def disagreements(
     return DisagreementSet(
         benchmark, metric, len(shared), len(a_only), len(b_only),
         tuple(a_only[:limit] + b_only[:limit]),
+    )
+
+
+def disagreements_of_items(
+    benchmark: str,
+    metric: str,
+    a_items: Mapping[str, Sequence[float]],
+    b_items: Mapping[str, Sequence[float]],
+    rows: Callable[[bool, list[str]], Iterable[SampleLike]],
+    limit: int = 5,
+) -> DisagreementSet | None:
+    """`disagreements` found from the two models' item scores (each item's answered scores in
+    repeat order: `analysis.results.item_scores`), reading the samples of the items shown
+    only (`rows(of_a, item_ids)`: a large run's are in the store). The same set, to the last
+    bit: an item's mean is the same sum over the same repeats. None where a shown item has
+    no such samples (then `disagreements` over every sample says what it says)."""
+    a = {i: sum(v) / len(v) for i, v in a_items.items() if v}
+    b = {i: sum(v) / len(v) for i, v in b_items.items() if v}
+    shared = sorted(set(a) & set(b), key=_natural)
+    a_only = [i for i in shared if a[i] >= 0.5 > b[i]]
+    b_only = [i for i in shared if b[i] >= 0.5 > a[i]]
+    shown = a_only[:limit] + b_only[:limit]
+    ra, rb = _by_item(list(rows(True, shown)), metric), _by_item(list(rows(False, shown)), metric)
+    if any(i not in ra or i not in rb or ra[i][0] != a[i] or rb[i][0] != b[i] for i in shown):
+        return None
+    return DisagreementSet(
+        benchmark, metric, len(shared), len(a_only), len(b_only),
+        tuple(_disagreement(benchmark, metric, i, n < len(a_only[:limit]), ra[i], rb[i])
+              for n, i in enumerate(shown)),
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import statistics
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -18,12 +18,13 @@ from ..analysis.compare import (
     RowMarks,
     compare_models,
     disagreements,
+    disagreements_of_items,
     mdd_notes,
     row_marks,
 )
 from ..analysis.efficiency import model_price
 from ..analysis.profile_tests import paired_with_top
-from ..analysis.results import Latency
+from ..analysis.results import Key, Latency
 from ..analysis.routing import DEFAULT_WITHIN, Measured, Routing, routings
 from ..analysis.takeaways import (
     DomainScore,
@@ -45,7 +46,7 @@ from ..store import SampleRow, Store
 from .model import ReportData, load_report_data
 from .optional import collect_arch, flat, pick
 from .prompts import Question, question, shared_blocks
-from .split import Relabeled
+from .split import Relabeled, cell_rows
 from .tables import params
 
 CONTEXT_ITEMS = 5  # other items whose prompts tell an item's question from the boilerplate
@@ -464,14 +465,23 @@ def _items_beside(store: Store, data: ReportData, pair: tuple[str, str], limit: 
 
 
 def _items(store: Store, data: ReportData, pair: tuple[str, str], limit: int) -> ItemView:
+    """The two models' disagreements, found from their item scores, with the samples of the
+    items shown (a large run's read from the store: not every sample of the two models)."""
     a, b = pair
     sets = []
     for bi in data.benchmarks:
         if not bi.comparable or (a, bi.name) not in data.items or (b, bi.name) not in data.items:
             continue
-        ds = disagreements(bi.name, bi.metric, data.samples[(a, bi.name)],
-                           data.samples[(b, bi.name)], limit=limit)
-        questions = _questions(store, ds, data.samples[(a, bi.name)])
+        ka, kb = (a, bi.name), (b, bi.name)
+
+        def rows(of_a: bool, ids: list[str], ka: Key = ka, kb: Key = kb) -> list[SampleRow]:
+            return list(cell_rows(data.samples, ka if of_a else kb, ids))
+
+        ds = disagreements_of_items(bi.name, bi.metric, data.items[ka], data.items[kb], rows,
+                                    limit=limit) \
+            or disagreements(bi.name, bi.metric, data.samples[ka], data.samples[kb],
+                             limit=limit)
+        questions = _questions(store, ds, cell_rows(data.samples, ka))
         ev = tuple(Evidence(d, response_text(store, d.key_a), response_text(store, d.key_b),
                             questions.get(d.item_id))
                    for d in ds.shown)
@@ -490,21 +500,26 @@ def response_text(store: Store, key: str | None, limit: int = 800) -> str:
     return text if len(text) <= limit else text[:limit] + " …"
 
 
-def _questions(store: Store, ds: DisagreementSet, context_rows: list[SampleRow]
+def _questions(store: Store, ds: DisagreementSet, context_rows: Iterable[SampleRow]
                ) -> dict[str, Question]:
     """Each shown item's question, from the request stored with a response to it (model a's,
-    else b's). A few other items' prompts are read too: what their prompts share with the
-    item's (instructions, few-shot examples, reminders) is not the question."""
+    else b's). A few other items' prompts are read too (the first CONTEXT_ITEMS of
+    `context_rows`, read no further): what their prompts share with the item's
+    (instructions, few-shot examples, reminders) is not the question."""
     reqs: dict[str, list[dict[str, Any]]] = {}
     for d in ds.shown:
         got = [r for k in (d.key_a, d.key_b) if k and (r := store.get_request(k))]
         if got:
             reqs[d.item_id] = got
     shown = {d.item_id for d in ds.shown}
-    others = list(dict.fromkeys(r.response_key for r in context_rows
-                                if r.item_id not in shown and r.response_key))
+    others: list[str] = []
+    for row in context_rows:
+        if row.item_id not in shown and row.response_key and row.response_key not in others:
+            others.append(row.response_key)
+            if len(others) == CONTEXT_ITEMS:
+                break
     pool = [r for rs in reqs.values() for r in rs]
-    pool += [r for k in others[:CONTEXT_ITEMS] if (r := store.get_request(k))]
+    pool += [r for k in others if (r := store.get_request(k))]
     shared = shared_blocks(pool)
     out = {}
     for item, rs in reqs.items():

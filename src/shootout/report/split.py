@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import pickle
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -93,6 +93,29 @@ class StoredCells(Mapping[Key, tuple[SampleRow, ...]]):
     def __contains__(self, key: object) -> bool:
         return key in self._known
 
+    def rows(self, key: Key, items: Collection[str] | None = None) -> Iterator[SampleRow]:
+        """The cell's samples (of `items` only, where given) in the store's order, read as
+        they are asked for where the cell is not read yet (and not kept)."""
+        if key not in self._known:
+            raise KeyError(key)
+        if key in self._read:
+            yield from _of_items(self._read[key], items)
+        else:
+            yield from self._store.samples(self._run_id, *key, items=items)
+
+
+def _of_items(rows: Iterable[SampleRow], items: Collection[str] | None) -> Iterator[SampleRow]:
+    return iter(rows) if items is None else (r for r in rows if r.item_id in items)
+
+
+def cell_rows(samples: Mapping[Key, Sequence[SampleRow]], key: Key,
+              items: Collection[str] | None = None) -> Iterator[SampleRow]:
+    """A cell's samples (of `items` only, where given) in the store's order, without reading
+    the whole cell where it is still in the store (`Relabeled`, `StoredCells`)."""
+    if isinstance(samples, Relabeled | StoredCells):
+        return samples.rows(key, items)
+    return _of_items(samples.get(key, ()), items)
+
 
 class Relabeled(Mapping[Key, list[SampleRow]]):
     """The report's samples by (label, benchmark), in `order`: those `given`, and the others
@@ -120,6 +143,13 @@ class Relabeled(Mapping[Key, list[SampleRow]]):
             cells, cell = self._stored[key]  # KeyError where there is no such cell
             self._given[key] = list(cells[cell])
         return self._given[key]
+
+    def rows(self, key: Key, items: Collection[str] | None = None) -> Iterator[SampleRow]:
+        """`cell_rows` of one of these cells."""
+        if key in self._given:
+            return _of_items(self._given[key], items)
+        cells, cell = self._stored[key]  # KeyError where there is no such cell
+        return cell_rows(cells, cell, items)
 
     def __iter__(self) -> Iterator[Key]:
         return iter(self._order)

@@ -12,7 +12,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 from typing import Any
@@ -393,8 +393,11 @@ class Store(ReadingStore, ProbeStore, PerfStore, BuiltStore, BrowseStore, Copyin
         )
 
     def samples(
-        self, run_id: str, model: str | None = None, benchmark: str | None = None
+        self, run_id: str, model: str | None = None, benchmark: str | None = None, *,
+        items: Collection[str] | None = None,
     ) -> Iterator[SampleRow]:
+        """A run's samples (of a model, a benchmark, `items`: those item ids), in the store's
+        order."""
         sql = f"SELECT {_SAMPLE_COLUMNS} FROM samples WHERE run_id=?"
         args: list[Any] = [run_id]
         if model is not None:
@@ -403,9 +406,18 @@ class Store(ReadingStore, ProbeStore, PerfStore, BuiltStore, BrowseStore, Copyin
         if benchmark is not None:
             sql += " AND benchmark=?"
             args.append(benchmark)
-        sql += " ORDER BY model, benchmark, item_id, repeat"
-        for r in self._db.execute(sql, args):
-            yield sample_row(r)
+        order = " ORDER BY model, benchmark, item_id, repeat"
+        if items is None:
+            for r in self._db.execute(sql + order, args):
+                yield sample_row(r)
+            return
+        wanted = sorted(set(items))  # SQLite's order of text: UTF-8's, Python's for str
+        for i in range(0, len(wanted), 500):
+            part = wanted[i:i + 500]
+            for r in self._db.execute(
+                    f"{sql} AND item_id IN ({', '.join('?' * len(part))}){order}",
+                    [*args, *part]):
+                yield sample_row(r)
 
     def get_sample(self, run_id: str, model: str, benchmark: str, item_id: str, repeat: int
                    ) -> SampleRow | None:
