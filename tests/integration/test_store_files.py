@@ -154,3 +154,44 @@ def test_a_stores_file_is_looked_at_through_sqlite_only(tmp_path, monkeypatch):
     assert second.integrity_check() == "ok" and first.integrity_check() == "ok"
     second.close()
     first.close()
+
+
+@pytest.fixture
+def frozen_store_file(tmp_path) -> Iterator[Path]:
+    """The report's sample store, the file read-only (its folder writable): a user's
+    `chmod 444`, or an immutable file."""
+    from shootout.report.sample_data import build_sample_store
+
+    path = tmp_path / "s.sqlite"
+    build_sample_store(path).close()
+    _freeze([path], True)
+    try:
+        yield path
+    finally:
+        _freeze([path], False)
+
+
+def test_commands_that_write_to_a_read_only_store_file_say_so_in_one_line(
+        shootout_cmd, frozen_store_file, data_dir):
+    """`run`, `rescore` and `perf` on a read-only store file: one line, exit 5 (they
+    stopped with "internal error OperationalError: attempt to write a readonly database",
+    exit 70); `perf` says it before sending a request (it sent the whole load test, then
+    lost its figures)."""
+    from shootout.report.sample_data import RUN_ID
+    from shootout.testing import FakeOpenAIServer
+
+    store = ["--store", str(frozen_store_file)]
+    p = _run(shootout_cmd, "run", "-m", "openai:m", "--base-url", "http://127.0.0.1:9/v1",
+             "-b", "arc_easy", "--limit", "2", "--data-dir", str(data_dir), "--no-progress",
+             *store)
+    assert p.returncode == 5, p.stderr
+    _one_line(p, "cannot write the results store", "readonly")
+    p = _run(shootout_cmd, "rescore", RUN_ID, "--data-dir", str(data_dir), *store)
+    assert p.returncode == 5, p.stderr
+    _one_line(p, "cannot write the results store")
+    with FakeOpenAIServer() as srv:
+        p = _run(shootout_cmd, "perf", "-m", "openai:fake", "--base-url", srv.base_url,
+                 "-n", "2", *store)
+        assert srv.requests == []
+    assert p.returncode == 5, p.stderr
+    _one_line(p, f"cannot write the results store {frozen_store_file}: it is read-only")

@@ -309,10 +309,12 @@ def _report(e: Exception, args: list[str]) -> None:
 
 def _store_failure(e: Exception) -> bool:
     """Whether `e` is SQLite's failure to write (a lock another process held past the
-    busy wait, a full disk, the disk itself): the store's state, not a bug."""
+    busy wait, a full disk, the disk itself, a read-only file): the store's state, not a
+    bug."""
     sqlite3 = sys.modules.get("sqlite3")
     return sqlite3 is not None and isinstance(e, sqlite3.OperationalError) and str(e) in (
-        "database is locked", "database or disk is full", "disk I/O error")
+        "database is locked", "database or disk is full", "disk I/O error",
+        "attempt to write a readonly database")
 
 
 def _usage_error(e: Any, args: list[str]) -> None:

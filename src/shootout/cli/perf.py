@@ -115,8 +115,10 @@ def perf_command(
                          if ignore_eos else {}, http=http)
     prompt_opts = {"input_tokens": input_tokens, "output_tokens": output_tokens,
                    "from_benchmark": from_benchmark, "data_dir": data_dir}
-    # opened first: a bad --store is said before any request, not after the whole test
+    # opened first: a bad --store, or one that cannot be written, is said before any
+    # request, not after the whole test (whose figures would be lost)
     db = Store(store or default_store_path())
+    db.check_writable()
     results: list[LevelResult] = []
     try:
         asyncio.run(_perf(provider, levels, spec, prompt_opts, seed, results))

@@ -66,6 +66,14 @@ class Store(ReadingStore, ProbeStore, PerfStore, BuiltStore, BrowseStore, Copyin
             raise StoreError(f"cannot create results store {self.path}: "
                              f"{why_not_made(self.path, e)}") from e
 
+    def check_writable(self) -> None:
+        """Raise StoreError where the store cannot be written (a read-only file, or a
+        folder that cannot hold its WAL files): a command that measures before it writes
+        (a load test) says so before it starts, not after."""
+        if self.path.is_file() and not can_write(self.path):
+            raise StoreError(f"cannot write the results store {self.path}: it is read-only "
+                             "(make it writable, or give --store a path that is)")
+
     def check_still_there(self) -> None:
         """Raise StoreError where the store's file was deleted or replaced since it was
         opened: what was written went to a file no path leads to any more."""
