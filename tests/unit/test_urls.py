@@ -73,3 +73,37 @@ def test_the_credentials_of_a_url_are_redacted_in_every_form_a_server_may_echo()
     assert not Secrets(None, "http://h/v1") and not Secrets(None, "not a url")
     # percent-encoded in the URL, sent (and echoed) unquoted
     assert Secrets(None, "http://me:hunter%32@h/v1").redact("me:hunter2") == "[redacted]"
+
+
+@pytest.mark.parametrize(("base", "path", "want"), [
+    ("http://h/v1", "/chat/completions", "http://h/v1/chat/completions"),
+    ("http://h/v1?api-version=2024-06-01", "/chat/completions",
+     "http://h/v1/chat/completions?api-version=2024-06-01"),
+    ("https://h/openai/deployments/d?api-version=1&x=2", "/models",
+     "https://h/openai/deployments/d/models?api-version=1&x=2"),
+    ("http://h/v1/?key=K", "/files/f1/content?limit=2", "http://h/v1/files/f1/content?key=K&limit=2"),
+    ("http://h:8000?key=K", "/v1/models", "http://h:8000/v1/models?key=K"),
+])
+def test_a_path_goes_into_the_base_urls_path_and_its_query_stays_after_it(base, path, want):
+    from shootout.providers.http import join_url
+
+    assert join_url(base, path) == want
+
+
+def test_a_base_url_with_a_query_string_reaches_the_endpoints_path(monkeypatch):
+    """`--base-url http://host/v1?api-version=...` (Azure's form, or a key as ?api_key=):
+    requests went to `/v1?api-version=.../chat/completions` (an audit's finding)."""
+    import asyncio
+
+    from shootout.providers.base import GenerateRequest, Message, Sampling
+    from shootout.providers.openai import OpenAIProvider
+    from shootout.testing import FakeOpenAIServer
+
+    with FakeOpenAIServer() as srv:
+        provider = OpenAIProvider("fake-model", base_url=srv.base_url + "?api-version=2024-06-01")
+        req = GenerateRequest(messages=(Message("user", "hi"),),
+                              sampling=Sampling(temperature=0.0, max_tokens=4))
+        got = asyncio.run(provider.generate(req))
+        assert got.text
+        assert [r["path"] for r in srv.requests] == [
+            "/v1/chat/completions?api-version=2024-06-01"]

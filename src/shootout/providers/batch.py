@@ -31,7 +31,14 @@ from pydantic import Field
 
 from ..errors import ProviderError, RejectedRequestError, RetryableProviderError
 from .base import ProviderOptions
-from .http import HTTPClient, parse_json, raise_for_status, retryable_status, transport_reason
+from .http import (
+    HTTPClient,
+    join_url,
+    parse_json,
+    raise_for_status,
+    retryable_status,
+    transport_reason,
+)
 
 
 @dataclass(frozen=True)
@@ -379,7 +386,7 @@ _ANTHROPIC_STATUS = {
 
 # -- HTTP -------------------------------------------------------------------------------------
 async def _request(http: HTTPClient, method: str, path: str, **kw: Any) -> httpx.Response:
-    url = path if path.startswith(("http://", "https://")) else http.base_url + path
+    url = path if path.startswith(("http://", "https://")) else join_url(http.base_url, path)
     try:
         resp = await http.client.request(method, url, **kw)
     except httpx.TransportError as e:

@@ -18,7 +18,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -111,6 +111,18 @@ def _is_local(base_url: str) -> bool:
     except ValueError:
         return False
     return ip.is_loopback or ip.is_private or ip.is_link_local
+
+
+def join_url(base_url: str, path: str) -> str:
+    """`path` added to `base_url`'s path, its query string (an Azure `api-version`, a key as
+    `?api_key=`) kept after the whole path, and `path`'s own query joined to it (`base_url
+    + path` put the path inside the query: `/v1?key=K/chat/completions`)."""
+    if "?" not in base_url and "#" not in base_url:
+        return base_url + path
+    parts = urlsplit(base_url)
+    own, _, extra = path.partition("?")
+    query = "&".join(q for q in (parts.query, extra) if q)
+    return urlunsplit(parts._replace(path=parts.path.rstrip("/") + own, query=query))
 
 
 def base_url_problem(base_url: str) -> str | None:
@@ -266,7 +278,7 @@ class HTTPClient:
     async def get(self, path: str, timeout: float = 10.0) -> httpx.Response:
         """A GET whose only failure is an unreachable endpoint (one line, no retry)."""
         try:
-            return await self.client.get(self.base_url + path, timeout=timeout)
+            return await self.client.get(join_url(self.base_url, path), timeout=timeout)
         except httpx.TransportError as e:
             raise EndpointUnreachableError(
                 f"cannot reach {self.shown_url}: {transport_reason(e)}"
@@ -282,7 +294,8 @@ class HTTPClient:
         ext = {"trace": _connect_timer(stats)} if stats is not None else None
         i = self._pick()
         try:
-            resp = await self._clients[i].post(self.base_url + path, json=body, extensions=ext)
+            resp = await self._clients[i].post(join_url(self.base_url, path), json=body,
+                                               extensions=ext)
         except httpx.TransportError as e:
             raise RetryableProviderError(f"{path}: {transport_reason(e)}") from e
         finally:
@@ -310,7 +323,7 @@ class HTTPClient:
         ext = {"trace": _connect_timer(stats)} if stats is not None else None
         i = self._pick()
         try:
-            async with self._clients[i].stream("POST", self.base_url + path, json=body,
+            async with self._clients[i].stream("POST", join_url(self.base_url, path), json=body,
                                                headers=STREAM_HEADERS, extensions=ext) as resp:
                 await raise_for_status(resp, self.secret)
                 ctype = resp.headers.get("content-type", "")
@@ -404,7 +417,7 @@ class _AiohttpPath:
         data = json.dumps(body, ensure_ascii=False, separators=(",", ":"),
                           allow_nan=False).encode()
         headers = self.stream_headers if stream else self.headers
-        return self.session().post(self.base_url + path, data=data, headers=headers,
+        return self.session().post(join_url(self.base_url, path), data=data, headers=headers,
                                    timeout=self.timeout, allow_redirects=False,
                                    proxy=self.proxy, trace_request_ctx=stats)
 

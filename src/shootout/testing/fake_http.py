@@ -16,10 +16,11 @@ from typing import Any
 @dataclass
 class _Request:
     method: str
-    path: str
+    path: str  # the target's path: routed on without its query string, as a server does
     headers: dict[str, str]  # as sent (original case)
     body: bytes
     arrived: float  # loop time when the whole request was read
+    target: str = ""  # as sent: the path and its query string
 
     @property
     def keep_alive(self) -> bool:
@@ -44,7 +45,8 @@ async def _read_request(reader: asyncio.StreamReader) -> _Request | None:
     length = next((v for k, v in headers.items() if k.lower() == "content-length"), "0")
     body = await reader.readexactly(int(length or 0))
     arrived = asyncio.get_running_loop().time()
-    return _Request(parts[0].upper(), parts[1], headers, body, arrived)
+    return _Request(parts[0].upper(), parts[1].partition("?")[0], headers, body, arrived,
+                    parts[1])
 
 
 class _Conn:

@@ -294,7 +294,7 @@ class _Exchange:
                 self.owner.rejected.append({"param": error["error"].get("param"), "body": body})
             await self.conn.json(400, error)
             return
-        fault = self.owner.next_fault(body, self.req.path)
+        fault = self.owner.next_fault(body, self.req.target or self.req.path)
         if fault is not None and await self._early_fault(fault):
             return
         if body.get("echo"):
