@@ -195,3 +195,38 @@ def test_commands_that_write_to_a_read_only_store_file_say_so_in_one_line(
         assert srv.requests == []
     assert p.returncode == 5, p.stderr
     _one_line(p, f"cannot write the results store {frozen_store_file}: it is read-only")
+
+
+@pytest.fixture(scope="module")
+def good_store(tmp_path_factory) -> Path:
+    from shootout.report.sample_data import build_sample_store
+
+    path = tmp_path_factory.mktemp("corrupt") / "good.sqlite"
+    build_sample_store(path).close()
+    return path
+
+
+@pytest.mark.parametrize(("table", "change"), [
+    ("runs", "spec_json = '{garbage'"), ("runs", "manifest_json = '5'"),
+    ("runs", "created_at = 'abc'"), ("samples", "metrics_json = '{garbage'"),
+    ("samples", "detail_json = '[1]'"), ("responses", "response_json = '{garbage'"),
+])
+def test_a_store_with_a_row_it_cannot_read_says_so_in_one_line(shootout_cmd, good_store,
+                                                                tmp_path, table, change):
+    """One damaged row (or one written by another program): one line, exit 5, for every
+    command that reads it (it was "internal error JSONDecodeError ...", exit 70: an
+    audit's finding)."""
+    import shutil
+
+    from shootout.report.sample_data import RUN_ID
+
+    path = tmp_path / "c.sqlite"
+    shutil.copy(good_store, path)
+    db = sqlite3.connect(path)
+    db.execute(f"UPDATE {table} SET {change} WHERE rowid = (SELECT min(rowid) FROM {table})")
+    db.commit()
+    db.close()
+    for command in (["results", RUN_ID, "--json"], ["report", RUN_ID, "--no-charts"]):
+        p = _run(shootout_cmd, *command, "--store", str(path))
+        assert p.returncode == 5, (command, p.stderr)
+        _one_line(p, "the results store has a row that cannot be read")

@@ -294,6 +294,10 @@ def _report(e: Exception, args: list[str]) -> None:
         _usage_error(e, args)
     elif isinstance(e, _CLICK_ERRORS):
         _fail(_one_line(_format(e)), int(getattr(e, "exit_code", 1)))
+    elif _unreadable_row(e):  # a row the store's code cannot decode: not shootout's bug
+        _fail(f"the results store has a row that cannot be read ({type(e).__name__}: "
+              f"{_one_line(str(e))[:200]}): it was written by something other than "
+              "shootout, or is damaged; --debug shows where", StoreError.exit_code)
     elif _store_failure(e):  # the store could not be written: locked too long, disk full
         _fail(f"cannot write the results store: {_one_line(str(e))}; what was stored before "
               "is kept: once it can be written, rerun the same command to resume",
@@ -305,6 +309,19 @@ def _report(e: Exception, args: list[str]) -> None:
             "the command and the traceback that --debug prints",
             EXIT_BUG,
         )
+
+
+def _unreadable_row(e: Exception) -> bool:
+    """Whether `e` is a value the store's own code could not decode (JSON that is not JSON,
+    a time that is not a number, metrics that are not an object): the innermost frame of
+    shootout's code it was raised through is in `shootout/store/`."""
+    if not isinstance(e, ValueError | TypeError):
+        return False
+    import traceback
+
+    ours = [f for f in traceback.extract_tb(e.__traceback__)
+            if f"{os.sep}shootout{os.sep}" in f.filename]
+    return bool(ours) and f"{os.sep}shootout{os.sep}store{os.sep}" in ours[-1].filename
 
 
 def _store_failure(e: Exception) -> bool:

@@ -34,7 +34,10 @@ def fast_loads(text: str) -> Any:
 
 @lru_cache(maxsize=4096)
 def _parsed_metrics(text: str) -> dict[str, float]:
-    return dict(fast_loads(text))
+    got = fast_loads(text)
+    if not isinstance(got, dict):  # a row written by something else, or damaged
+        raise ValueError(f"a sample's metrics_json is not a JSON object: {text[:80]!r}")
+    return dict(got)
 
 
 def _metrics(text: str) -> dict[str, float]:
@@ -60,6 +63,8 @@ def _detail(text: str) -> Any:
     if text == "{}":
         return {}
     got, flat = _parsed_detail(text)
+    if not isinstance(got, dict):  # a row written by something else, or damaged
+        raise ValueError(f"a sample's detail_json is not a JSON object: {text[:80]!r}")
     return dict(got) if flat else fast_loads(text)
 
 

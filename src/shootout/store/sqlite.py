@@ -250,13 +250,16 @@ class Store(ReadingStore, ProbeStore, PerfStore, BuiltStore, BrowseStore, Copyin
         ).fetchone()
         if row is None:
             return None
+        spec, manifest = json.loads(row[4]), json.loads(row[5])
+        if not isinstance(spec, dict) or not isinstance(manifest, dict):
+            raise ValueError(f"run {row[0]}'s spec_json or manifest_json is not a JSON object")
         return {
             "run_id": row[0],
-            "created_at": row[1],
-            "updated_at": row[2],
+            "created_at": _time(row[1], row[0]),
+            "updated_at": _time(row[2], row[0]),
             "status": self._live_status(row[0], row[3]),
-            "spec": json.loads(row[4]),
-            "manifest": json.loads(row[5]),
+            "spec": spec,
+            "manifest": manifest,
         }
 
     def list_runs(self) -> list[dict[str, Any]]:
@@ -264,7 +267,8 @@ class Store(ReadingStore, ProbeStore, PerfStore, BuiltStore, BrowseStore, Copyin
         rows = self._db.execute(
             "SELECT run_id, created_at, updated_at, status FROM runs ORDER BY created_at"
         ).fetchall()
-        return [{"run_id": r[0], "created_at": r[1], "updated_at": r[2],
+        return [{"run_id": r[0], "created_at": _time(r[1], r[0]),
+                 "updated_at": _time(r[2], r[0]),
                  "status": self._live_status(r[0], r[3])} for r in rows]
 
     def latest_run_id(self, *, scored: bool = False) -> str | None:
@@ -483,3 +487,11 @@ class Store(ReadingStore, ProbeStore, PerfStore, BuiltStore, BrowseStore, Copyin
 
     def integrity_check(self) -> str:
         return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
+
+
+def _time(value: Any, run_id: str) -> float | int:
+    """A run's stored time, as stored: a number (a row written by something else, or
+    damaged, is said to be)."""
+    if type(value) not in (int, float):
+        raise ValueError(f"run {run_id}'s time is not a number: {value!r}")
+    return value
