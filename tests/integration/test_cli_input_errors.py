@@ -430,3 +430,40 @@ def test_a_new_runs_model_name_with_a_comma_is_refused(shootout_cmd, tmp_path) -
     stored = validate_config({"models": [{"spec": "local", "name": "Llama 3, 8B"}],
                               "benchmarks": ["arc_easy"]}, "stored run r-1")
     assert stored.models[0].name == "Llama 3, 8B"
+
+
+@pytest.mark.parametrize("value", ["", "  "])
+def test_resume_with_an_empty_run_id_starts_nothing(shootout_cmd, tmp_path, value):
+    """`--resume "$RUN"` with RUN unset started the default run (the embedded model on the
+    quick suite, every item): an audit's finding."""
+    p = run_cli(shootout_cmd, "run", "--resume", value, "--store", str(tmp_path / "s.db"),
+                "--no-progress", timeout=60)
+    one_line_error(p, "--resume needs a run id")
+    assert p.returncode == 2
+    assert not (tmp_path / "s.db").exists()
+
+
+@pytest.mark.parametrize("command", [
+    ["run", "-m", "openai:m", "--base-url", "http://example.com/v1", "-b", "arc_easy",
+     "--limit", "1", "--no-progress"],
+    ["perf", "-m", "openai:m", "--base-url", "http://127.0.0.1:9/v1", "-n", "1"],
+])
+def test_a_key_given_as_its_variables_name_is_refused_and_not_repeated(shootout_cmd, tmp_path,
+                                                                       data_dir, command):
+    """`--api-key-env sk-...` (the key where its variable's name goes) was stored with the
+    run and printed in a warning (an audit's finding): refused, without repeating it."""
+    secret = "sk-test-SECRET123"
+    p = run_cli(shootout_cmd, *command, "--api-key-env", secret, "--store",
+                str(tmp_path / "s.db"), env_extra={"SHOOTOUT_DATA": str(data_dir)})
+    one_line_error(p, "api_key_env", "not the key itself")
+    assert secret not in p.stderr + p.stdout
+    store = tmp_path / "s.db"
+    assert not store.exists() or secret.encode() not in store.read_bytes()
+
+
+def test_an_architecture_config_with_an_infinite_size_is_one_line(shootout_cmd, tmp_path):
+    cfg = tmp_path / "config.json"
+    cfg.write_text('{"model_type": "llama", "hidden_size": 1e400, "num_hidden_layers": 2, '
+                   '"num_attention_heads": 2, "intermediate_size": 8, "vocab_size": 10}')
+    p = run_cli(shootout_cmd, "arch", str(cfg))
+    one_line_error(p, str(cfg), "hidden_size")

@@ -66,7 +66,7 @@ def _req(cfg: dict[str, Any], source: str, *names: str) -> int:
         if cfg.get(name) is not None:
             try:
                 value = int(cfg[name])
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):  # OverflowError: 1e400 (inf)
                 raise ConfigError(f"{source}: field {name!r} is not an integer") from None
             if value < 1:
                 raise ConfigError(f"{source}: field {name!r} is {cfg[name]!r}; it must be a "
@@ -184,9 +184,17 @@ def _bias_fields(cfg: dict[str, Any], model_type: str) -> dict[str, Any]:
 
 
 def parse_hf_config(raw: dict[str, Any], source: str, name: str | None = None) -> ArchSpec:
-    """Normalise a config.json dict; ConfigError naming ``source`` if a needed field is absent."""
+    """Normalise a config.json dict; ConfigError naming ``source`` if a needed field is absent,
+    or one is not a number it can use (1e400 reads as infinity; a size given as text)."""
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: expected a JSON object at the top level")
+    try:
+        return _parse(raw, source, name)
+    except (OverflowError, ValueError, TypeError) as e:
+        raise ConfigError(f"{source}: a field is not a number it can use ({e})") from None
+
+
+def _parse(raw: dict[str, Any], source: str, name: str | None) -> ArchSpec:
     cfg, notes = _flatten(raw)
     model_type = cfg["model_type"]
     hidden = _req(cfg, source, "hidden_size", "n_embd", "d_model")

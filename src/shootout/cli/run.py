@@ -188,6 +188,8 @@ def run_command(
     the two are carried as --repeats auto:target_se=X,max_repeats=N.
     """
     _refuse_ignored(ctx, resume=resume is not None, config=config is not None)
+    if resume is not None and not resume.strip():  # an empty shell variable: not a new run
+        raise ConfigError("--resume needs a run id (it was given an empty one)")
     if resume:
         from .runs import open_store
 

@@ -39,7 +39,7 @@ from dataclasses import replace
 from typing import Any, ClassVar, Literal
 
 import httpx
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from ..errors import ConfigError, ProviderError, RejectedRequestError, RetryableProviderError
 from ..scoring.text import estimate_tokens
@@ -56,6 +56,7 @@ from .base import (
 )
 from .batch import RETRYABLE_ANTHROPIC_ERRORS, AnthropicBatchAPI, BatchOptions
 from .http import HTTPClient, StreamStats, count, parse_json
+from .http_errors import variable_name
 from .param_policy import ParamPolicy
 from .replicas import display_url
 
@@ -80,6 +81,11 @@ class AnthropicOptions(BatchOptions):
 
     base_url: str = Field(DEFAULT_BASE_URL, description="endpoint base URL (up to /v1)")
     api_key_env: str = Field("ANTHROPIC_API_KEY", description="variable holding the API key")
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _variable_name(cls, v: str) -> str:
+        return variable_name(v)
     anthropic_version: str = Field(API_VERSION, description="the anthropic-version header")
     betas: list[str] = Field(default_factory=list, description="anthropic-beta features")
     concurrency: int = Field(8, ge=1, le=10_000, description="requests in flight")

@@ -35,6 +35,16 @@ def retryable_status(status: int, headers: Mapping[str, str]) -> bool:
     return status in RETRY_STATUS or (status >= 500 and status not in FINAL_5XX)
 
 
+def variable_name(name: str) -> str:
+    """`name` where it can name an environment variable (letters, digits and underscores, not
+    starting with a digit); else ValueError, which does not repeat it: a key pasted where its
+    variable's name goes (`--api-key-env sk-...`) was stored with the run and printed."""
+    if not name.isascii() or not (name.replace("_", "a").isalnum() and not name[0].isdigit()):
+        raise ValueError("must be the name of the environment variable that holds the key "
+                         "(letters, digits and _), not the key itself")
+    return name
+
+
 class Secrets:
     """What never reaches an error text, a stored answer or a log: the API key, and the
     credentials of a base URL (`https://user:password@host`): the password, the pair, and the

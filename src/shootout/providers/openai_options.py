@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from .batch import BatchOptions
+from .http_errors import variable_name
 from .replicas import EndpointOptions
 
 
@@ -20,6 +21,11 @@ class OpenAIOptions(BatchOptions):
     base_urls: list[str] | None = Field(
         None, description="replicas of the model: several endpoints, the least loaded asked"
     )
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _variable_name(cls, v: str) -> str:
+        return variable_name(v)
 
     @field_validator("base_url")
     @classmethod
