@@ -58,6 +58,16 @@ def _drop(key: str) -> Edit:
     ("mt_bench", "mt_bench/question.jsonl", _drop("question_id"), "missing or bad field"),
     ("mt_bench", "mt_bench/question.jsonl", _set("question_id", "x"), "missing or bad field"),
     ("mt_bench", "mt_bench/question.jsonl", _drop("category"), "missing field 'category'"),
+    # an audit's corrupted copies that were accepted: a prompt with "None" in it, a string
+    # taken as four one-letter endings, the reference answer "None", kwargs no check takes
+    ("math500", "math500/test.jsonl", _set("answer", None), "field 'answer' is NoneType"),
+    ("boolq", "boolq/validation.jsonl", _set("passage", None), "field 'passage' is NoneType"),
+    ("piqa", "piqa/validation.jsonl", _set("sol1", 5), "field 'sol1' is int"),
+    ("hellaswag", "hellaswag/hellaswag_val.jsonl.gz", _set("endings", "abcd"),
+     "field 'endings' holds something that is not text"),
+    ("ifeval", "ifeval/input_data.jsonl",
+     lambda r: {**r, "kwargs": [{f"x{k}": v for k, v in kw.items()} if kw else kw
+                                for kw in r["kwargs"]]}, "do not fit it"),
     ("bfcl", "bfcl/BFCL_v4_simple_python.json", _set("question", "hi"),
      "'question' must be a list of turns"),
     ("bfcl", "bfcl/BFCL_v4_simple_python.json", _set("function", "f"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import ClassVar, TypedDict
 
-from ..data.files import expect_count, read_jsonl
+from ..data.files import expect_count, read_jsonl, texts
 from ..errors import ConfigError, DataError
 from .base import Doc
 from .multiple_choice import MCQuestion, MultipleChoiceBenchmark
@@ -41,12 +41,12 @@ class BoolQ(MultipleChoiceBenchmark):
         docs: list[Doc[BoolQItem]] = []
         # no id field: the row index is SuperGLUE's `idx` and lm-eval's doc id
         for i, (lineno, r) in enumerate(read_jsonl(path)):
-            try:
-                passage = f"{r['title']} -- {r['passage']}"
-                answer = r["answer"]
-                question = str(r["question"])
-            except KeyError as e:
-                raise DataError(f"{path}:{lineno}: missing field {e}") from e
+            title, text, question = texts(r, ("title", "passage", "question"),
+                                          f"{path}:{lineno}")
+            passage = f"{title} -- {text}"
+            if "answer" not in r:
+                raise DataError(f"{path}:{lineno}: missing field 'answer'")
+            answer = r["answer"]
             if not isinstance(answer, bool):
                 raise DataError(f"{path}:{lineno}: answer must be true or false")
             docs.append(Doc(str(i), BoolQItem(passage=passage, question=question,

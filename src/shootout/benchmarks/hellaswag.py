@@ -56,7 +56,8 @@ class HellaSwag(MultipleChoiceBenchmark):
                 ctx_a, ctx_b, label = texts(r, ("ctx_a", "ctx_b", "activity_label"), where)
                 ctx = ctx_a + " " + ctx_b.capitalize()
                 query = preprocess(label + ": " + ctx)
-                if not all(isinstance(e, str) for e in r["endings"]):
+                if not isinstance(r["endings"], list) or \
+                        not all(isinstance(e, str) for e in r["endings"]):
                     raise DataError(f"{where}: field 'endings' holds something that is not text")
                 endings = [preprocess(e) for e in r["endings"]]
                 gold = int(r["label"])

@@ -118,6 +118,7 @@ class IFEval(Benchmark):
             if unknown or len(item["kwargs"]) != len(item["instruction_id_list"]):
                 raise DataError(f"{path}:{lineno}: unknown instruction {unknown} or kwargs "
                                 "not parallel to instruction_id_list")
+            _check_kwargs(item, f"{path}:{lineno}")
             docs.append(Doc(key, item))
         expect_count("ifeval", len(docs), self.expected_count)
         return docs
@@ -184,3 +185,14 @@ class IFEval(Benchmark):
             i: {"n": n, "strict_acc": s / n, "loose_acc": lo / n}
             for i, (n, s, lo) in sorted(by_type.items())}}
         return scores, analysis
+
+
+def _check_kwargs(item: IFEvalItem, where: str) -> None:
+    """Each instruction's check run once on a stand-in answer with its kwargs: kwargs that
+    do not fit the check (a missing or renamed argument, a wrong type) are a DataError now,
+    not a failed sample for every answer (which a rerun would fail again)."""
+    for iid, kwargs in zip(item["instruction_id_list"], item["kwargs"], strict=True):
+        try:
+            CHECKS[iid]("A stand-in answer.", kwargs)
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise DataError(f"{where}: the kwargs of {iid} do not fit it ({e!r})") from e

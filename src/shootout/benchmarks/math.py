@@ -119,7 +119,7 @@ class MATH500(Benchmark):
     def _doc(self, i: int, where: str, r: dict[str, Any]) -> Doc[MathItem]:
         try:
             problem, solution = texts(r, ("problem", "solution"), where)
-            gold = str(r["answer"]) if "answer" in r else math_gold(solution)
+            gold = _answer(r["answer"], where) if "answer" in r else math_gold(solution)
             subject = str(r.get("subject") or r.get("type"))
             level = str(r.get("level", "")).removeprefix("Level ").strip()
             doc_id = str(r.get("unique_id") or r.get("idx") or i)
@@ -203,3 +203,11 @@ class MATHFull(MATH500):
                 "(math/test.jsonl); use math500 otherwise"
             )
         return super().load()
+
+
+def _answer(value: Any, where: str) -> str:
+    """A record's reference answer: text (or a whole number, as some copies write one); a
+    null or anything else was scored against the text "None"."""
+    if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+        return str(value)
+    raise DataError(f"{where}: field 'answer' is {type(value).__name__}, not text")

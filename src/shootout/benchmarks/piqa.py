@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import ClassVar, TypedDict
 
-from ..data.files import expect_count, read_jsonl
+from ..data.files import expect_count, read_jsonl, texts
 from ..errors import ConfigError, DataError
 from .base import Doc
 from .multiple_choice import MCQuestion, MultipleChoiceBenchmark
@@ -38,8 +38,8 @@ class PIQA(MultipleChoiceBenchmark):
         # no id field: the row index of the validation split is lm-eval's doc id
         for i, (lineno, r) in enumerate(read_jsonl(path)):
             try:
-                item = PIQAItem(goal=str(r["goal"]), solutions=[str(r["sol1"]), str(r["sol2"])],
-                                gold=int(r["label"]))
+                goal, sol1, sol2 = texts(r, ("goal", "sol1", "sol2"), f"{path}:{lineno}")
+                item = PIQAItem(goal=goal, solutions=[sol1, sol2], gold=int(r["label"]))
             except (KeyError, TypeError, ValueError) as e:
                 raise DataError(f"{path}:{lineno}: missing or bad field ({e})") from e
             if item["gold"] not in (0, 1):
