@@ -101,7 +101,7 @@ class ModelConfig(Settings):
     rpm: float | None = Field(None, gt=0)
     tpm: float | None = Field(None, gt=0)
     # the most this model may spend in this run, USD (docs/budget.md); not part of the run id
-    max_cost: float | None = Field(None, gt=0)
+    max_cost: float | None = Field(None, gt=0, allow_inf_nan=False)
 
     @field_validator("spec")
     @classmethod
@@ -180,7 +180,7 @@ class RunConfig(Settings):
     dry_run: bool = False
     cache: CachePolicy = "use"
     # the most the whole run may spend, USD (docs/budget.md); not part of the run id
-    max_cost: float | None = Field(None, gt=0)
+    max_cost: float | None = Field(None, gt=0, allow_inf_nan=False)
     # "I/N": run the I-th of N disjoint parts of every benchmark's items (`shootout merge`
     # puts the parts back together); see runner/shard.py
     shard: str | None = None

@@ -467,3 +467,19 @@ def test_an_architecture_config_with_an_infinite_size_is_one_line(shootout_cmd, 
                    '"num_attention_heads": 2, "intermediate_size": 8, "vocab_size": 10}')
     p = run_cli(shootout_cmd, "arch", str(cfg))
     one_line_error(p, str(cfg), "hidden_size")
+
+
+@pytest.mark.parametrize("value", ["inf", "nan"])
+def test_a_cost_cap_that_is_not_a_finite_number_is_refused(shootout_cmd, tmp_path, data_dir,
+                                                           value):
+    """`--max-cost inf` was taken ("of a cap of $inf"): an audit's finding."""
+    p = _dry_run(shootout_cmd, tmp_path, data_dir, "-b", "arc_easy", "--max-cost", value)
+    one_line_error(p, "max_cost", "finite number")
+
+
+def test_an_empty_store_variable_is_the_default_store(shootout_cmd, tmp_path):
+    """SHOOTOUT_STORE="" (an empty variable) was the current folder: ". is a folder"."""
+    p = subprocess.run([*shootout_cmd, "runs"], capture_output=True, text=True, timeout=60,
+                       cwd=tmp_path, env={**os.environ, "SHOOTOUT_STORE": ""})
+    assert "is a folder" not in p.stderr, p.stderr
+    assert ".shootout/results.sqlite" in p.stdout + p.stderr, (p.stdout, p.stderr)

@@ -42,7 +42,7 @@ _OWNER = "run_owner:"  # meta key prefix: the process running a run (`store.owne
 
 
 def default_store_path() -> Path:
-    return Path(os.environ.get("SHOOTOUT_STORE", ".shootout/results.sqlite"))
+    return Path(os.environ.get("SHOOTOUT_STORE") or ".shootout/results.sqlite")
 
 
 class Store(ReadingStore, ProbeStore, PerfStore, BuiltStore, BrowseStore, CopyingStore):
