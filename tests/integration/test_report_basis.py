@@ -137,8 +137,14 @@ def test_a_report_from_the_basis_is_the_report_from_the_samples(store, tmp_path,
     again = _report(store, tmp_path / "b")
     assert calls == [2]  # from the basis: no sample read for the figures
     assert again == first
+    kept = sqlite3.connect(store).execute(
+        "SELECT created_at FROM built_results WHERE fingerprint LIKE '%' || ?",
+        (basis.BASIS,)).fetchall()
     _report(store, tmp_path / "c", "--rebuild")  # --rebuild reads the samples again
     assert calls == [2, 2]
+    assert sqlite3.connect(store).execute(  # the same basis: not written again
+        "SELECT created_at FROM built_results WHERE fingerprint LIKE '%' || ?",
+        (basis.BASIS,)).fetchall() == kept
 
 
 def test_a_basis_of_an_older_state_is_not_used(store, tmp_path, monkeypatch):
@@ -166,6 +172,12 @@ def test_a_basis_edited_by_hand_is_not_trusted(store, tmp_path, monkeypatch):
     db.close()
     assert _report(store, tmp_path / "b", "--no-charts") == first
     assert calls == [2, 2]
+    db = sqlite3.connect(store)
+    db.execute("DELETE FROM built_reports")
+    db.commit()
+    db.close()
+    assert _report(store, tmp_path / "c", "--no-charts") == first
+    assert calls == [2, 2]  # replaced by one that reads back
 
 
 def test_a_run_that_has_what_the_basis_does_not_keep_has_none(store, tmp_path, monkeypatch):

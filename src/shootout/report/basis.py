@@ -154,9 +154,16 @@ def received_figures(kept: Mapping[str, Mapping[str, Any]]
     return out
 
 
-def keep(store: Store, run_id: str, revision: str, got: Joined) -> bool:
+def keep(store: Store, run_id: str, revision: str, got: Joined, *, again: bool = True
+         ) -> bool:
     """Keep a run's report basis, built from the state `revision` (False where it has what
-    the basis does not keep, or the store cannot be written: the report is still good)."""
+    the basis does not keep, or the store cannot be written: the report is still good).
+    `again` False: one kept for that state already stays (a --rebuild builds the same, and
+    does not write 30 MB again; one that does not read back is replaced by the next report
+    that finds it so)."""
+    key = results_fingerprint() + BASIS
+    if not again and store.has_built(run_id, key, revision):
+        return True
     res, sent, latency = got
     try:
         text = encode({"scores": res.scores, "breakdowns": res.breakdowns,
@@ -164,7 +171,7 @@ def keep(store: Store, run_id: str, revision: str, got: Joined) -> bool:
                        "figures": sendable_figures(sent), "latency": latency})
     except Unencodable:
         return False
-    return store.put_built(run_id, results_fingerprint() + BASIS, revision, text)
+    return store.put_built(run_id, key, revision, text)
 
 
 def load(store: Store, run_id: str, revision: str, head: RunRecord) -> Joined | None:
