@@ -1,7 +1,7 @@
 """MATH (Hendrycks et al., 2021): MATH-500 and the full 5,000-problem test.
 
 Base models get lm-evaluation-harness's `minerva_math500` / `minerva_math` prompt (task version
-3.0): its 4 Minerva exemplars (Lewkowycz et al., 2022) as "Problem:\\n{problem}\\n\\nSolution:
+3.1): its 4 Minerva exemplars (Lewkowycz et al., 2022) as "Problem:\\n{problem}\\n\\nSolution:
 {solution}\\n\\n" (one space after "Solution:"), then "Problem:\\n{problem}\\n\\nSolution:"; greedy
 generation stops at "Problem:" or after 256 tokens (lm-eval's default `max_gen_toks`). Chat
 models are asked for a \\boxed{} answer instead (shootout's own zero-shot prompt).
@@ -31,11 +31,11 @@ from ..scoring.text import strip_reasoning
 from .base import Benchmark, Doc, ItemScore, Mode, PromptContext, Request, Response
 
 # lm-evaluation-harness minerva_math's `list_fewshot_samples` (lm_eval/tasks/minerva_math/utils.py,
-# task version 3.0) character for character, also where its align rows end in one backslash
-# and a new line (its source writes "\\\n"; the Minerva paper's prompt has a LaTeX line break).
+# task version 3.1) character for character: 3.1 (lm-eval #4045) restored the align rows' "\\"
+# line breaks (3.0 had one backslash) and removed a stray "}" after the first problem.
 MINERVA_EXEMPLARS = (
     (
-        "Find the domain of the expression  $\\frac{\\sqrt{x-2}}{\\sqrt{5-x}}$.}",
+        "Find the domain of the expression  $\\frac{\\sqrt{x-2}}{\\sqrt{5-x}}$.",
         "The expressions inside each square root must be non-negative. Therefore, $x-2 \\ge 0$, "
         "so $x\\ge2$, and $5 - x \\ge 0$, so $x \\le 5$. Also, the denominator cannot be equal "
         "to zero, so $5-x>0$, which gives $x<5$. Therefore, the domain of the expression is "
@@ -53,12 +53,12 @@ MINERVA_EXEMPLARS = (
         "If Terrell lifts two 20-pound weights 12 times, he lifts a total of "
         "$2\\cdot 12\\cdot20=480$ pounds of weight.  If he lifts two 15-pound weights instead "
         "for $n$ times, he will lift a total of $2\\cdot15\\cdot n=30n$ pounds of weight.  "
-        "Equating this to 480 pounds, we can solve for $n$:\n\\begin{align*}\n30n&=480\\\n"
+        "Equating this to 480 pounds, we can solve for $n$:\n\\begin{align*}\n30n&=480\\\\\n"
         "\\Rightarrow\\qquad n&=480/30=\\boxed{16}\n\\end{align*}\nFinal Answer: The final "
         "answer is $16$. I hope it is correct.",
     ),
     (
-        "If the system of equations\n\n\\begin{align*}\n6x-4y&=a,\\\n6y-9x &=b.\n"
+        "If the system of equations\n\n\\begin{align*}\n6x-4y&=a,\\\\\n6y-9x &=b.\n"
         "\\end{align*}has a solution $(x, y)$ where $x$ and $y$ are both nonzero,\nfind "
         "$\\frac{a}{b},$ assuming $b$ is nonzero.",
         "If we multiply the first equation by $-\\frac{3}{2}$, we obtain\n\n"
@@ -84,7 +84,8 @@ class MATH500(Benchmark):
     name: ClassVar[str] = "math500"
     # 2: lm-eval minerva_math (v3.0): its exemplar text and "Solution: " layout, its math_verify
     # metric (the whole solution and the whole output parsed), 256 new tokens (was 512)
-    version: ClassVar[str] = "2"
+    # 3: its task version 3.1's exemplars ("\\" row breaks restored, a stray "}" removed)
+    version: ClassVar[str] = "3"
     domain: ClassVar[str] = "math"
     description: ClassVar[str] = "MATH-500 (PRM800K test subset of MATH), math-verify equivalence"
     citation: ClassVar[str] = (

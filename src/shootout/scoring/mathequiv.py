@@ -124,7 +124,7 @@ class MathVerifyResult:
 
 
 def lm_eval_math_verify(solution: str, generation: str) -> MathVerifyResult:
-    """lm-evaluation-harness's `math_verify` metric of minerva_math (task version 3.0,
+    """lm-evaluation-harness's `math_verify` metric of minerva_math (task versions 3.0 and 3.1,
     lm_eval/tasks/minerva_math/utils.py `process_results`):
     `verify(gold=parse(doc["solution"]), target=parse(generation))`, each with math-verify's
     defaults: the whole gold solution and the whole generation are parsed (LaTeX and plain
