@@ -254,20 +254,21 @@ def test_triviaqa_shots_are_other_items_fixed_per_item(data_dir):
     assert again.prompt(docs[7], 5) == bench.prompt(docs[7], 5)
 
 
-# lm-eval minerva_math500 / minerva_math (task version 3.0)
+# lm-eval minerva_math500 / minerva_math, task version 3.1 (lm-eval #4045 restored the align
+# rows' double-backslash line breaks, one backslash in 3.0, and removed a stray brace)
 def test_math_prompt_is_lm_evals_minerva_math(data_dir):
     bench = REGISTRY["math500"](data=DataDir(data_dir))
     doc = bench.load()[0]
     prompt = bench.request(doc, _ctx("math500")).prompt
     # each exemplar's solution follows "Solution:" after one space (lm-eval's target_delimiter)
     assert prompt.startswith(
-        "Problem:\nFind the domain of the expression  $\\frac{\\sqrt{x-2}}{\\sqrt{5-x}}$.}"
+        "Problem:\nFind the domain of the expression  $\\frac{\\sqrt{x-2}}{\\sqrt{5-x}}$."
         "\n\nSolution: The expressions inside each square root")
     assert prompt.count("\n\nSolution: ") == 4
     # lm-eval's exemplar text, line breaks and all
-    assert ("we can solve for $n$:\n\\begin{align*}\n30n&=480\\\n\\Rightarrow\\qquad "
+    assert ("we can solve for $n$:\n\\begin{align*}\n30n&=480\\\\\n\\Rightarrow\\qquad "
             "n&=480/30=\\boxed{16}\n\\end{align*}\nFinal Answer:") in prompt
-    assert "6x-4y&=a,\\\n6y-9x &=b.\n\\end{align*}has a solution" in prompt
+    assert "6x-4y&=a,\\\\\n6y-9x &=b.\n\\end{align*}has a solution" in prompt
     assert "are both nonzero,\nfind $\\frac{a}{b},$" in prompt
     assert "we obtain\n\n$$6y-9x=-\\frac{3}{2}a.$$Since" in prompt
     assert prompt.endswith(f"I hope it is correct.\n\nProblem:\n{doc.fields['problem']}\n\n"
