@@ -230,3 +230,14 @@ def test_a_store_with_a_row_it_cannot_read_says_so_in_one_line(shootout_cmd, goo
         p = _run(shootout_cmd, *command, "--store", str(path))
         assert p.returncode == 5, (command, p.stderr)
         _one_line(p, "the results store has a row that cannot be read")
+
+
+def test_rescore_on_an_empty_file_leaves_it_empty(shootout_cmd, tmp_path):
+    """`rescore` made a 0-byte file a store (112 KB of schema) and said there was no such
+    run; every other command says the file is not a store (an audit's finding)."""
+    path = tmp_path / "empty.sqlite"
+    path.touch()
+    p = _run(shootout_cmd, "rescore", "r-x", "--store", str(path))
+    assert p.returncode == 5, p.stderr
+    _one_line(p, f"{path} is not a shootout results store (it is empty)")
+    assert path.stat().st_size == 0

@@ -35,14 +35,18 @@ def runs_command(
 
 def open_store(store: Path | None, *, write: bool = False) -> Store:
     """The results store named, or the default one; it must exist (nothing is created) and
-    be a shootout store (another application's file is refused untouched). For a command
-    that only reads (`write` False), a store that cannot be written is opened read-only."""
+    be a shootout store (another application's file, or an empty one, is refused untouched).
+    For a command that only reads (`write` False), a store that cannot be written is opened
+    read-only; one that writes (`write`) is refused such a store in one line."""
     path = Path(store or default_store_path())
     if not path.exists():
         raise ConfigError(f"no results store at {path}; run `shootout run` first")
     if path.is_dir():
         raise ConfigError(f"{path} is a folder, not a results store")
-    return Store(path) if write else Store.open_existing(path)
+    db = Store.open_existing(path)  # an empty file is no store (a write would make one)
+    if write:
+        db.check_writable()
+    return db
 
 
 def latest_run(db: Store, *, scored: bool = False) -> str:
