@@ -275,8 +275,8 @@ def test_a_profile_does_not_compare_log_likelihood_scoring_with_generation(tmp_p
     db.commit()
     db.close()
     md = _report(capsys, path)
-    why = ("Latency weight 2 dropped: llama-3.1-70b only scored answers by log-likelihood and "
-           "kimi-k2, mixtral-8x7b generated them: their request latencies time different work.")
+    why = ("Latency weight 2 dropped: llama-3.1-70b only scored choices by log-likelihood and "
+           "kimi-k2, mixtral-8x7b generated answers: their request latencies time different work.")
     section = md.split("### cost-sensitive", 1)[1].split("###", 1)[0]
     assert why in section, section
     rows = [ln.split("|") for ln in section.splitlines() if re.match(r"\| \d \|", ln)]
@@ -292,3 +292,22 @@ def test_a_profile_does_not_compare_log_likelihood_scoring_with_generation(tmp_p
         store.close()
     assert spec.title == ("Distribution of request latency (log-likelihood scoring beside "
                           "generation: not alike)")
+
+
+def test_a_profiles_notes_name_models_as_they_are_named(tmp_path, capsys):
+    """A note's first letter is made a capital, and nothing else changed: Jinja's
+    `capitalize` lowercased the rest, so `make demo`'s notes named "gemma 3 270m · q4_k_m"."""
+    path = tmp_path / "case.sqlite"
+    build_sample_store(path, models=("kimi-k2", "Llama-3.1-70B", "mixtral-8x7b")).close()
+    db = sqlite3.connect(path)
+    db.execute("DELETE FROM samples WHERE model='Llama-3.1-70B' "
+               "AND benchmark IN ('gsm8k', 'humaneval')")
+    db.commit()
+    db.close()
+    md = _report(capsys, path)
+    assert "Latency weight 0.5 dropped: Llama-3.1-70B only scored choices by log-likelihood " \
+           "and kimi-k2, mixtral-8x7b generated answers" in md
+    capsys.readouterr()
+    main(["report", RUN_ID, "--store", str(path), "--html", str(tmp_path / "r.html")])
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "Latency weight 0.5 dropped: Llama-3.1-70B only scored" in html

@@ -427,11 +427,11 @@ def test_latency_is_compared_on_one_kind_of_request() -> None:
 
     key, why = latency_measure(no_ttft, {"a": ll, "b": gen, "c": both}, ["a", "b", "c"])
     assert key is None
-    assert why == ("a only scored answers by log-likelihood and b, c generated them: their "
+    assert why == ("a only scored choices by log-likelihood and b, c generated answers: their "
                    "request latencies time different work")
     assert _latency(no_ttft, {"a": ll, "b": gen, "c": both}, ["a", "b", "c"]) == {}
     assert latency_measure(no_ttft, {"a": ll, "b": gen}, ["a", "b"])[1].startswith(
-        "a only scored answers by log-likelihood and b generated its")
+        "a only scored choices by log-likelihood and b generated answers")
 
     # a model with no latency at all: no measure, and no reason beyond the missing data
     assert latency_measure(no_ttft, {"a": ll}, ["a", "b"]) == (None, "")

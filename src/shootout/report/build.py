@@ -201,9 +201,9 @@ def latency_measure(costs: Mapping[str, Mapping[str, Any]], latency: Mapping[str
     if not generated:
         return "e2e_ms", ""
     scored = [m for m in labels if m not in generated]
-    return None, (f"{', '.join(scored)} only scored answers by log-likelihood and "
-                  f"{', '.join(generated)} generated {'them' if len(generated) > 1 else 'its'}"
-                  ": their request latencies time different work")
+    return None, (f"{', '.join(scored)} only scored choices by log-likelihood and "
+                  f"{', '.join(generated)} generated answers: their request latencies time "
+                  "different work")
 
 
 def _latency(costs: dict[str, dict[str, Any]], latency: Mapping[str, Latency],
