@@ -32,6 +32,17 @@ def _copy_model(store: Path, source: str, target: str) -> None:
     db.close()
 
 
+def _edited(path: Path, *statements: str, models: tuple[str, ...] | None = None) -> Path:
+    """The sample store at `path` (of `models`, or its own), edited by `statements`."""
+    build_sample_store(path, **({"models": models} if models else {})).close()
+    db = sqlite3.connect(path)
+    for sql in statements:
+        db.execute(sql)
+    db.commit()
+    db.close()
+    return path
+
+
 def _fail_generative(db: sqlite3.Connection, model: str) -> None:
     """Every request of `model` on gsm8k and humaneval failed (refused: HTTP 400)."""
     db.execute("UPDATE samples SET status='failed', metrics_json='{}', extracted=NULL, "
@@ -133,13 +144,9 @@ def test_a_model_with_no_score_does_not_unrank_the_others(tmp_path, capsys):
     """Every request of one model failed: the others are still ranked for each use case (no
     profile was ranked: no domain had "every model's" score), and the report says which
     model is left out."""
-    path = tmp_path / "fail.sqlite"
-    build_sample_store(path).close()
-    db = sqlite3.connect(path)
-    db.execute("UPDATE samples SET status='failed', metrics_json='{}', extracted=NULL, "
-               "response_key=NULL, error='HTTP 401' WHERE model='mixtral-8x7b'")
-    db.commit()
-    db.close()
+    path = _edited(tmp_path / "fail.sqlite",
+                   "UPDATE samples SET status='failed', metrics_json='{}', extracted=NULL, "
+                   "response_key=NULL, error='HTTP 401' WHERE model='mixtral-8x7b'")
     md = _report(capsys, path)
     ranked = [ln for ln in md.splitlines() if ln.lstrip("- ").startswith("For ")
               and ("ranks first" in ln or "share the top score" in ln)]
@@ -267,13 +274,8 @@ def test_a_profile_does_not_compare_log_likelihood_scoring_with_generation(tmp_p
     others also generated answers: llama has no time to first token, and its request
     latency (one forward pass) was ranked against the others' generations (seconds), which
     made it the fastest by far. Latency is left out of the profiles, each one saying why."""
-    path = tmp_path / "kinds.sqlite"
-    build_sample_store(path).close()
-    db = sqlite3.connect(path)
-    db.execute("DELETE FROM samples WHERE model='llama-3.1-70b' "
-               "AND benchmark IN ('gsm8k', 'humaneval')")
-    db.commit()
-    db.close()
+    path = _edited(tmp_path / "kinds.sqlite", "DELETE FROM samples WHERE model='llama-3.1-70b' "
+                   "AND benchmark IN ('gsm8k', 'humaneval')")
     md = _report(capsys, path)
     why = ("Latency weight 2 dropped: llama-3.1-70b only scored choices by log-likelihood and "
            "kimi-k2, mixtral-8x7b generated answers: their request latencies time different work.")
@@ -297,13 +299,9 @@ def test_a_profile_does_not_compare_log_likelihood_scoring_with_generation(tmp_p
 def test_a_profiles_notes_name_models_as_they_are_named(tmp_path, capsys):
     """A note's first letter is made a capital, and nothing else changed: Jinja's
     `capitalize` lowercased the rest, so `make demo`'s notes named "gemma 3 270m · q4_k_m"."""
-    path = tmp_path / "case.sqlite"
-    build_sample_store(path, models=("kimi-k2", "Llama-3.1-70B", "mixtral-8x7b")).close()
-    db = sqlite3.connect(path)
-    db.execute("DELETE FROM samples WHERE model='Llama-3.1-70B' "
-               "AND benchmark IN ('gsm8k', 'humaneval')")
-    db.commit()
-    db.close()
+    path = _edited(tmp_path / "case.sqlite", "DELETE FROM samples WHERE model='Llama-3.1-70B' "
+                   "AND benchmark IN ('gsm8k', 'humaneval')",
+                   models=("kimi-k2", "Llama-3.1-70B", "mixtral-8x7b"))
     md = _report(capsys, path)
     assert "Latency weight 0.5 dropped: Llama-3.1-70B only scored choices by log-likelihood " \
            "and kimi-k2, mixtral-8x7b generated answers" in md
