@@ -137,14 +137,8 @@ def test_a_report_from_the_basis_is_the_report_from_the_samples(store, tmp_path,
     again = _report(store, tmp_path / "b")
     assert calls == [2]  # from the basis: no sample read for the figures
     assert again == first
-    kept = sqlite3.connect(store).execute(
-        "SELECT created_at FROM built_results WHERE fingerprint LIKE '%' || ?",
-        (basis.BASIS,)).fetchall()
     _report(store, tmp_path / "c", "--rebuild")  # --rebuild reads the samples again
     assert calls == [2, 2]
-    assert sqlite3.connect(store).execute(  # the same basis: not written again
-        "SELECT created_at FROM built_results WHERE fingerprint LIKE '%' || ?",
-        (basis.BASIS,)).fetchall() == kept
 
 
 def test_a_basis_of_an_older_state_is_not_used(store, tmp_path, monkeypatch):
@@ -229,3 +223,51 @@ def test_results_rebuilt_at_a_runs_end_read_the_samples(store, tmp_path, monkeyp
         assert results_payload(db, RUN_ID, rebuild=True) == built
     finally:
         db.close()
+
+
+def _edit_basis(store: Path, change) -> None:
+    """The kept basis decoded, changed by `change`, encoded back (the kept report dropped)."""
+    db = sqlite3.connect(store)
+    (fp, text), = db.execute("SELECT fingerprint, payload_json FROM built_results WHERE "
+                             "fingerprint LIKE '%' || ?", (basis.BASIS,)).fetchall()
+    got = basis.decode(text)
+    change(got)
+    db.execute("UPDATE built_results SET payload_json=? WHERE fingerprint=?",
+               (basis.encode(got), fp))
+    db.execute("DELETE FROM built_reports")
+    db.commit()
+    db.close()
+
+
+def _first_score(value):
+    from dataclasses import replace
+
+    def change(got):
+        got["scores"] = (replace(got["scores"][0], score=value), *got["scores"][1:])
+    return change
+
+
+def test_a_rebuild_replaces_a_basis_that_reads_back_but_is_wrong(store, tmp_path):
+    """A basis that decodes but holds other figures (edited, or copied from elsewhere) is
+    what `--rebuild` is for: it writes the basis anew (it left one kept for the same state,
+    and the next plain report served the wrong figures again: a review's finding)."""
+    first = _report(store, tmp_path / "a", "--no-charts")
+    _edit_basis(store, _first_score(0.987654))
+    assert _report(store, tmp_path / "b", "--no-charts") != first
+    assert _report(store, tmp_path / "c", "--no-charts", "--rebuild") == first
+    db = sqlite3.connect(store)
+    db.execute("DELETE FROM built_reports")
+    db.commit()
+    db.close()
+    assert _report(store, tmp_path / "d", "--no-charts") == first
+
+
+@pytest.mark.parametrize("bad", ["oops", None, True])
+def test_a_basis_with_a_wrong_type_inside_is_not_used(store, tmp_path, monkeypatch, bad):
+    """A score that is not a number (a field of another type) in a basis that decodes:
+    not used, the report built from the samples (it was an internal error, exit 70)."""
+    calls = _counting(monkeypatch)
+    first = _report(store, tmp_path / "a", "--no-charts")
+    _edit_basis(store, _first_score(bad))
+    assert _report(store, tmp_path / "b", "--no-charts") == first
+    assert calls == [2, 2]

@@ -311,17 +311,22 @@ def _report(e: Exception, args: list[str]) -> None:
         )
 
 
+_DECODING = tuple(f"{os.sep}shootout{os.sep}store{os.sep}{name}"
+                  for name in ("decode.py", "sqlite.py", "reading.py"))
+
+
 def _unreadable_row(e: Exception) -> bool:
-    """Whether `e` is a value the store's own code could not decode (JSON that is not JSON,
-    a time that is not a number, metrics that are not an object): the innermost frame of
-    shootout's code it was raised through is in `shootout/store/`."""
-    if not isinstance(e, ValueError | TypeError):
+    """Whether `e` is a value the store's reading code could not decode (JSON that is not
+    JSON, a time that is not a number, metrics that are not an object): a ValueError whose
+    innermost frame of shootout's code is in the store's decoding or reading modules (a
+    TypeError there is a bug, and said to be one)."""
+    if not isinstance(e, ValueError):
         return False
     import traceback
 
     ours = [f for f in traceback.extract_tb(e.__traceback__)
             if f"{os.sep}shootout{os.sep}" in f.filename]
-    return bool(ours) and f"{os.sep}shootout{os.sep}store{os.sep}" in ours[-1].filename
+    return bool(ours) and ours[-1].filename.endswith(_DECODING)
 
 
 def _store_failure(e: Exception) -> bool:

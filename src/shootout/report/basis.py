@@ -154,16 +154,12 @@ def received_figures(kept: Mapping[str, Mapping[str, Any]]
     return out
 
 
-def keep(store: Store, run_id: str, revision: str, got: Joined, *, again: bool = True
-         ) -> bool:
-    """Keep a run's report basis, built from the state `revision` (False where it has what
-    the basis does not keep, or the store cannot be written: the report is still good).
-    `again` False: one kept for that state already stays (a --rebuild builds the same, and
-    does not write 30 MB again; one that does not read back is replaced by the next report
-    that finds it so)."""
+def keep(store: Store, run_id: str, revision: str, got: Joined) -> bool:
+    """Keep a run's report basis, built from the state `revision`, in place of any kept
+    before (a --rebuild writes it again: one that was wrong, edited or copied from
+    elsewhere, is replaced); False where it has what the basis does not keep, or the store
+    cannot be written (the report is still good)."""
     key = results_fingerprint() + BASIS
-    if not again and store.has_built(run_id, key, revision):
-        return True
     res, sent, latency = got
     try:
         text = encode({"scores": res.scores, "breakdowns": res.breakdowns,
@@ -189,18 +185,52 @@ def load(store: Store, run_id: str, revision: str, head: RunRecord) -> Joined | 
                          analyses=got["analyses"], efficiency=got["efficiency"],
                          efficiency_error=None, samples={})
         return res, received_figures(got["figures"]), got["latency"]
-    except (ValueError, TypeError, KeyError, AttributeError):
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
         return None
 
 
+_NUMBER = (int, float)
+_SCORE_TYPES: dict[str, tuple[type, ...]] = {
+    "metric": (str,), "score": _NUMBER, "stderr": (*_NUMBER, type(None)), "n": (int,),
+    "ci_low": (*_NUMBER, type(None)), "ci_high": (*_NUMBER, type(None)), "extra": (dict,),
+    "model": (str,), "benchmark": (str,), "group": (str,), "primary": (bool,),
+    "repeats": (int,), "n_failed": (int,), "n_attempted": (int, type(None)),
+    "extraction_failure_rate": (*_NUMBER, type(None)), "truncated_rate": (*_NUMBER, type(None)),
+    "score_failed_as_wrong": (*_NUMBER, type(None)),
+    "ci_low_failed_as_wrong": (*_NUMBER, type(None)),
+    "ci_high_failed_as_wrong": (*_NUMBER, type(None)), "item_level": (bool,),
+}
+
+
+def _floats_only(values: Any) -> bool:
+    return type(values) is list and all(type(v) is float for v in values)
+
+
 def _valid(got: Any) -> bool:
+    """The basis's shape down to its leaves where the report computes with them: scores'
+    fields of their types, item scores and latencies lists of floats. (Its analyses and
+    efficiency rows are as trusted as the kept results JSON they are the same as.)"""
+    def score(s: Any) -> bool:
+        return type(s) is Score and all(type(getattr(s, f)) in kinds
+                                        for f, kinds in _SCORE_TYPES.items())
+
     def scores(v: Any) -> bool:
-        return type(v) is tuple and all(type(s) is Score for s in v)
+        return type(v) is tuple and all(score(s) for s in v)
 
     def latency(v: Any) -> bool:
         return type(v) is dict and all(
-            type(lat) is dict and all(type(x) is list for x in lat.values())
+            type(lat) is dict and all(_floats_only(x) for x in lat.values())
             for lat in v.values())
+
+    def figures(v: Any) -> bool:
+        from .split import UNSENT
+
+        return type(v) is dict and all(
+            type(by_metric) is dict and all(
+                fig == UNSENT or (type(fig) is dict and all(_floats_only(x)
+                                                            for x in fig.values()))
+                for fig in by_metric.values())
+            for by_metric in v.values())
 
     return (type(got) is dict and set(got) == {"scores", "breakdowns", "analyses",
                                                "efficiency", "figures", "latency"}
@@ -209,6 +239,4 @@ def _valid(got: Any) -> bool:
             and all(type(a) is dict for a in got["analyses"].values())
             and type(got["efficiency"]) is tuple
             and all(type(e) is dict for e in got["efficiency"])
-            and type(got["figures"]) is dict
-            and all(type(f) is dict for f in got["figures"].values())
-            and latency(got["latency"]))
+            and figures(got["figures"]) and latency(got["latency"]))

@@ -266,7 +266,7 @@ def report_shares(store: Store, run_id: str, *, kept: bool = True
         sent.update(figs)
         latency.update(lat)
     joined_ = joined(planned.head, [g[0] for g in shares]), sent, latency
-    basis.keep(store, run_id, revision, joined_, again=kept)  # kept: none, or it did not read
+    basis.keep(store, run_id, revision, joined_)
     return joined_, planned.cells
 
 

@@ -92,12 +92,6 @@ class BuiltStore:
             "AND revision=?", (run_id, fingerprint, revision)).fetchone()
         return None if row is None else str(row[0])
 
-    def has_built(self, run_id: str, fingerprint: str, revision: str) -> bool:
-        """Whether a build is kept for this run, fingerprint and revision (none is read)."""
-        return self._db.execute(
-            "SELECT 1 FROM built_results WHERE run_id=? AND fingerprint=? AND revision=?",
-            (run_id, fingerprint, revision)).fetchone() is not None
-
     def put_built(self, run_id: str, fingerprint: str, revision: str, payload: str) -> bool:
         """Keep a build (replacing the one kept for this run and fingerprint); False where
         the store cannot be written (read-only file, locked past the timeout): the build is
