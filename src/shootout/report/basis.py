@@ -203,7 +203,8 @@ _SCORE_TYPES: dict[str, tuple[type, ...]] = {
 
 
 def _floats_only(values: Any) -> bool:
-    return type(values) is list and all(type(v) is float for v in values)
+    """A list of floats, or an empty one (`_floats` of a list that has some)."""
+    return type(values) is list and (not values or _floats(values))
 
 
 def _valid(got: Any) -> bool:
