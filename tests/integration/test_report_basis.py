@@ -271,3 +271,33 @@ def test_a_basis_with_a_wrong_type_inside_is_not_used(store, tmp_path, monkeypat
     _edit_basis(store, _first_score(bad))
     assert _report(store, tmp_path / "b", "--no-charts") == first
     assert calls == [2, 2]
+
+
+def _first_item_score(value):
+    def change(got):
+        by_metric = next(iter(got["figures"].values()))
+        scores = next(v for v in by_metric.values() if isinstance(v, dict))
+        item = next(iter(scores))
+        scores[item] = [value, *scores[item][1:]]
+    return change
+
+
+def _first_latency(value):
+    def change(got):
+        lat = next(iter(got["latency"].values()))
+        key = next(k for k, v in lat.items() if v)
+        lat[key] = [*lat[key][:-1], value]
+    return change
+
+
+@pytest.mark.parametrize("change", [_first_item_score("0.5"), _first_item_score(1),
+                                    _first_item_score(None), _first_latency("9"),
+                                    _first_latency(3)])
+def test_a_basis_with_a_figure_not_a_float_is_not_used(store, tmp_path, monkeypatch, change):
+    """An item score or a latency that is not a float (a basis edited, or written by
+    something else): not used, the report built from the samples."""
+    calls = _counting(monkeypatch)
+    first = _report(store, tmp_path / "a", "--no-charts")
+    _edit_basis(store, change)
+    assert _report(store, tmp_path / "b", "--no-charts") == first
+    assert calls == [2, 2]

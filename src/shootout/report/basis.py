@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import fields
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -202,9 +203,12 @@ _SCORE_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
-def _floats_only(values: Any) -> bool:
-    """A list of floats, or an empty one (`_floats` of a list that has some)."""
-    return type(values) is list and (not values or _floats(values))
+def _float_lists(values: Collection[Any]) -> bool:
+    """Every one of `values` a list of floats (or an empty list): the types taken in C
+    (`map(type, ...)`), not one check per float in Python (a 500k-sample run's basis has
+    ~290k item-score lists, 2.4M floats: 0.6 s that way)."""
+    return set(map(type, values)) <= {list} and \
+        set(map(type, chain.from_iterable(values))) <= {float}
 
 
 def _valid(got: Any) -> bool:
@@ -220,16 +224,14 @@ def _valid(got: Any) -> bool:
 
     def latency(v: Any) -> bool:
         return type(v) is dict and all(
-            type(lat) is dict and all(_floats_only(x) for x in lat.values())
-            for lat in v.values())
+            type(lat) is dict and _float_lists(lat.values()) for lat in v.values())
 
     def figures(v: Any) -> bool:
         from .split import UNSENT
 
         return type(v) is dict and all(
             type(by_metric) is dict and all(
-                fig == UNSENT or (type(fig) is dict and all(_floats_only(x)
-                                                            for x in fig.values()))
+                fig == UNSENT or (type(fig) is dict and _float_lists(fig.values()))
                 for fig in by_metric.values())
             for by_metric in v.values())
 
