@@ -22,6 +22,7 @@ from shootout.providers.base import GenerateRequest, Message, Sampling
 from shootout.providers.http import default_stack
 from shootout.providers.registry import build_provider
 from shootout.runner.run import Runner
+from shootout.scoring.text import estimate_tokens
 from shootout.store.sqlite import Store
 from shootout.testing import AnthropicFault, FakeAnthropicServer
 
@@ -538,3 +539,35 @@ def test_a_thinking_budget_not_below_the_output_limit_is_a_config_error():
         with pytest.raises(ConfigError, match="thinking_budget 40000 is not below the "
                                               "model's output limit of 32000"):
             asyncio.run(go())
+
+
+@pytest.mark.parametrize("usage, estimated", [
+    ({"input_tokens": 25, "output_tokens": 15}, False),
+    ({"input_tokens": "25", "output_tokens": 15}, True),
+    ({"input_tokens": 25, "output_tokens": "15"}, True),
+    ({"input_tokens": 25}, True),
+])
+def test_usage_counts_that_are_not_counts_are_estimated(usage, estimated):
+    """An output count that is not a count was read as 0 tokens (free): estimated from the
+    streamed chunks (three here: two text deltas and the tool's input) and marked so."""
+    stream = _documented_stream()
+    stream[0] = _ev("message_start", {"type": "message_start", "message": {
+        "id": "msg_1", "type": "message", "role": "assistant", "content": [],
+        "model": "claude-sonnet-4-5", "stop_reason": None, "stop_sequence": None,
+        "usage": {k: v for k, v in usage.items() if k == "input_tokens"}}})
+    stream[-2] = _ev("message_delta", {"type": "message_delta", "delta": {
+        "stop_reason": "tool_use", "stop_sequence": None},
+        "usage": {k: v for k, v in usage.items() if k == "output_tokens"}})
+
+    async def go():
+        async with CannedServer(stream) as srv:
+            return await _canned(srv, "httpx")
+
+    (resp,), _ = asyncio.run(go())
+    assert resp.usage.estimated is estimated
+    good = type(usage.get("output_tokens")) is int
+    assert resp.usage.completion_tokens == (15 if good else 3)
+    # an input count that is not one: estimated from the request's text (not 0)
+    assert resp.usage.prompt_tokens == (25 if type(usage["input_tokens"]) is int
+                                        else estimate_tokens("\n".join(
+                                            m.content for m in REQUEST.messages)))

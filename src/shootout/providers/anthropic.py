@@ -55,8 +55,9 @@ from .base import (
     Usage,
 )
 from .batch import RETRYABLE_ANTHROPIC_ERRORS, AnthropicBatchAPI, BatchOptions
-from .http import HTTPClient, StreamStats, count, parse_json
+from .http import HTTPClient, StreamStats, count, is_count, parse_json
 from .http_errors import variable_name
+from .openai_wire import with_prompt_estimate
 from .param_policy import ParamPolicy
 from .replicas import display_url
 
@@ -263,7 +264,8 @@ class AnthropicProvider(BaseProvider):
                     message = await self.http.redacting(
                         self._batcher.submit("/messages", body))
                     return self.http.redact_answer(batch_message_response(message, self.model))
-                return await self.http.redacting(self._stream({**body, "stream": True}))
+                return with_prompt_estimate(await self.http.redacting(
+                    self._stream({**body, "stream": True})), request)
             except RejectedRequestError as e:
                 if self._learn_sampling(e, body) or self._learn_output_limit(e, body):
                     continue
@@ -424,8 +426,12 @@ class _MessageAccumulator:
         u = self.usage
         read, write = count(u.get("cache_read_input_tokens")), count(
             u.get("cache_creation_input_tokens"))
-        output = count(u.get("output_tokens"))
         text = "".join(self.text)
+        # a count that is missing or not a count is not 0 tokens (free): the usage is
+        # marked estimated, the output's one chunk a token (a batch answer's: its text)
+        given = is_count(u.get("input_tokens")) and is_count(u.get("output_tokens"))
+        output = count(u.get("output_tokens")) if is_count(u.get("output_tokens")) else (
+            len(self.chunk_times) or estimate_tokens(text + "".join(self.thinking)))
         thought = self.first_thinking is not None
         answer_tokens = estimate_tokens(text) if text else 0
         # the API's own count where it gives one (output_tokens_details.thinking_tokens);
@@ -445,6 +451,7 @@ class _MessageAccumulator:
                 cached_tokens=read,
                 cache_write_tokens=write,
                 reasoning_tokens=reasoning,
+                estimated=not given,
             ),
             timing=Timing(
                 ttft=self.chunk_times[0] if self.chunk_times else None,

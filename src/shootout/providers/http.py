@@ -35,6 +35,7 @@ from .http_errors import (  # split out of this module; their importers find the
     RETRY_STATUS as RETRY_STATUS,
     Secrets as Secrets,
     count as count,
+    is_count as is_count,
     parse_json as parse_json,
     raise_for_status as raise_for_status,
     retry_after as retry_after,

@@ -94,7 +94,12 @@ def parse_json(text: str, where: str) -> dict[str, Any]:
 
 def count(value: Any) -> int:
     """A token count from a server's usage block; garbage counts as 0 (and is not trusted)."""
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+    return value if is_count(value) else 0
+
+
+def is_count(value: Any) -> bool:
+    """Whether a usage field is a token count: an int (not a bool) >= 0."""
+    return type(value) is int and value >= 0
 
 
 async def raise_for_status(resp: httpx.Response, secret: Secrets | str | None) -> None:

@@ -25,11 +25,15 @@ from .base import (
     ToolCall,
     Usage,
 )
-from .http import count, retryable_status
+from .http import count, is_count, retryable_status
 
 
-def usage_of(u: dict[str, Any]) -> Usage:
-    """A server's usage block as `Usage` (garbage counts are 0).
+def usage_of(u: dict[str, Any], estimate: int = 0) -> Usage:
+    """A server's usage block as `Usage`. A prompt or completion count that is missing or
+    not a count (a string, a negative or fractional number) is not taken as 0 tokens (free,
+    and instantly fast): the usage is marked estimated, a completion count without one is
+    `estimate` (the caller's, from the answer's text or chunks), and a prompt count without
+    one is estimated from the request (`with_prompt_estimate`).
 
     Reasoning tokens are a part of the completion tokens (OpenAI counts them so, and `Usage`
     too). Gemini's OpenAI-compatible endpoint leaves its thinking out of `completion_tokens`
@@ -44,8 +48,7 @@ def usage_of(u: dict[str, Any]) -> Usage:
     out_details = out_details if isinstance(out_details, dict) else {}
     prompt, completion = count(u.get("prompt_tokens")), count(u.get("completion_tokens"))
     reasoning = count(out_details.get("reasoning_tokens"))
-    counted = all(type(u.get(k)) is int and u[k] >= 0 for k in ("prompt_tokens",
-                                                                 "completion_tokens"))
+    counted = is_count(u.get("prompt_tokens")) and is_count(u.get("completion_tokens"))
     unreported = count(u.get("total_tokens")) - prompt - completion
     if counted and out_details.get("reasoning_tokens") is None:
         if unreported > 0:
@@ -54,6 +57,8 @@ def usage_of(u: dict[str, Any]) -> Usage:
         # xAI's Grok counts its reasoning apart from the completion (prompt 663, completion
         # 50, reasoning 124, total 837): it is added to the completion's, as above
         completion += reasoning
+    if not counted and not is_count(u.get("completion_tokens")):
+        completion = max(estimate, reasoning)
     return Usage(
         prompt_tokens=prompt,
         completion_tokens=completion,
@@ -61,6 +66,7 @@ def usage_of(u: dict[str, Any]) -> Usage:
         cached_tokens=count(details.get("cached_tokens") or u.get("cached_tokens")
                             or u.get("prompt_cache_hit_tokens")),
         reasoning_tokens=reasoning,
+        estimated=not counted,
     )
 
 
@@ -114,7 +120,7 @@ def parse_completion(data: dict[str, Any], path: str, e2e: float,
     text = text or ""
     u = data.get("usage") or choice.get("usage")  # Moonshot's: in the choice
     if isinstance(u, dict) and u:
-        usage = usage_of(u)
+        usage = usage_of(u, -(-len(text + (reasoning or "")) // 4))
     else:  # no usage from the server: about four characters a token
         usage = Usage(completion_tokens=-(-len(text + (reasoning or "")) // 4), estimated=True)
     finish = choice.get("finish_reason")
@@ -258,7 +264,7 @@ class _StreamAccumulator:
 
     def response(self, e2e: float, connect: float | None = None) -> GenerateResponse:
         if self.usage or self.choice_usage:  # a top-level usage wins
-            usage = usage_of(self.usage or self.choice_usage or {})
+            usage = usage_of(self.usage or self.choice_usage or {}, len(self.chunk_times))
         else:  # no usage from the server: one streamed chunk is about one token
             usage = Usage(completion_tokens=len(self.chunk_times), estimated=True)
         return GenerateResponse(
