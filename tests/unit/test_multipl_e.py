@@ -38,11 +38,19 @@ def test_languages_option(data_dir: Path) -> None:
 
 
 def test_base_request_is_the_dataset_prompt_with_its_stop_tokens(data_dir: Path) -> None:
+    """The prompt stripped, as MultiPL-E's generation sends it (`automodel.py`:
+    `prompts = [ prompt.strip() for prompt in prompts ]`; lm-eval's `multiple` and
+    bigcode-evaluation-harness too): it ended in the dataset's "{\\n", and the model was
+    to continue after a newline it would have written itself."""
     bench = _bench(data_dir, languages="go")
     doc = bench.load()[0]
     req = bench.request(doc, BASE)
-    assert req.prompt == doc.fields["prompt"]
+    assert doc.fields["prompt"].endswith("{\n")
+    assert req.prompt == doc.fields["prompt"].strip() and req.prompt.endswith("{")
     assert req.sampling.stop == ("\nfunc", "struct", "\n// ")
+    # the program tested joins the dataset's own prompt (MultiPL-E's evaluator)
+    from shootout.benchmarks.multipl_e import build_program
+    assert build_program(doc.fields, "\n\treturn 1\n}").startswith(doc.fields["prompt"])
 
 
 def test_chat_request_asks_for_a_fenced_function(data_dir: Path) -> None:

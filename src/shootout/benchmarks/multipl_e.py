@@ -1,7 +1,8 @@
 """MultiPL-E HumanEval (Cassano et al., 2023) in C++, Go, Java, JavaScript, Rust and TypeScript.
 
 Prompts and stop tokens are the dataset's own: base models continue the translated signature and
-doc comment and are cut at the item's stop tokens; the program tested is prompt + completion +
+doc comment (the prompt stripped of its trailing newline, as MultiPL-E's generation strips it)
+and are cut at the item's stop tokens; the program tested is the dataset's prompt + completion +
 "\\n" + the item's tests, as MultiPL-E's evaluator builds it. Chat models get the same prompt
 and are asked for the whole function in a fenced block; the code after the prompt's signature
 line is then taken as the completion (cut at the same stop tokens), so both paths test the same
@@ -111,7 +112,9 @@ def build_program(item: MultiPLEItem, completion: str) -> str:
 
 class MultiPLE(CodeBenchmark):
     name: ClassVar[str] = "multipl_e"
-    version: ClassVar[str] = "2"  # 2: Rust compiled with rustc's default edition, as MultiPL-E does
+    # 2: Rust compiled with rustc's default edition, as MultiPL-E does; 3: a base model's
+    # prompt stripped, as MultiPL-E's generation strips it
+    version: ClassVar[str] = "3"
     description: ClassVar[str] = (
         "MultiPL-E HumanEval in C++, Go, Java, JavaScript, Rust, TypeScript; pass@1 per language"
     )
@@ -166,7 +169,12 @@ class MultiPLE(CodeBenchmark):
                                         prompt=f["prompt"].rstrip())
             return GenerateRequest(messages=(Message("user", text),), sampling=ctx.sampling)
         stops = ctx.sampling.stop or tuple(f["stop_tokens"])
-        return GenerateRequest(prompt=f["prompt"], sampling=replace(ctx.sampling, stop=stops))
+        # stripped, as MultiPL-E's own generation does (`automodel.py`: `prompt.strip()`; so
+        # do bigcode-evaluation-harness and lm-eval's `multiple`): the model writes the
+        # newline after the prompt's "{" itself; the program tested joins the prompt as the
+        # dataset has it
+        return GenerateRequest(prompt=f["prompt"].strip(),
+                               sampling=replace(ctx.sampling, stop=stops))
 
     def score(
         self, doc: Doc[MultiPLEItem], ctx: PromptContext, response: Response, request: Request
