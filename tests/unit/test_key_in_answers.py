@@ -68,3 +68,40 @@ def test_a_run_stores_no_key_a_server_echoed(monkeypatch, tmp_path, data_dir, st
         p.read_bytes() for p in tmp_path.glob("s.sqlite-*"))
     assert SECRET.encode() not in raw
     assert b"[redacted]" in raw  # the answers are stored, the key in them redacted
+
+
+@pytest.mark.parametrize("written", [f"{SECRET}\n", f" {SECRET}\r\n", f"\t{SECRET} "])
+def test_a_key_with_whitespace_around_it_is_sent_without(monkeypatch, written):
+    """A key read from a file or an .env file often ends in a newline, which no header may
+    carry: it was an internal error (httpx: "Forbidden control character")."""
+    monkeypatch.setenv("KEY_WS_TEST", written)
+
+    async def go():
+        async with CannedServer(_stream({"content": "4"})) as srv:
+            provider = OpenAIProvider(model="m", base_url=srv.base_url,
+                                      api_key_env="KEY_WS_TEST")
+            try:
+                await provider.generate(GenerateRequest(messages=(Message("user", "2+2?"),)))
+            finally:
+                await provider.aclose()
+            return srv.requests
+
+    (headers, _), = asyncio.run(go())
+    assert headers["authorization"] == f"Bearer {SECRET}"
+
+
+@pytest.mark.parametrize("key", ["sk-ключ", "sk-a\nb", "sk-a\x01b", "sk a"])
+def test_a_key_no_header_can_carry_is_a_one_line_error(monkeypatch, tmp_path, data_dir, capsys,
+                                                        key):
+    """A control or non-ASCII character inside the key: a one-line error naming the variable
+    (exit 2), not an internal error (exit 70); the key itself is not printed."""
+    from shootout.cli.main import main
+
+    monkeypatch.setenv("SHOOTOUT_DATA", str(data_dir))
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    with pytest.raises(SystemExit) as e:
+        main(["run", "-m", "openai:m", "--base-url", "http://127.0.0.1:9/v1", "-b", "arc_easy",
+              "--limit", "1", "--store", str(tmp_path / "s.sqlite"), "--no-progress"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2, err
+    assert "$OPENAI_API_KEY" in err and key not in err and "internal error" not in err

@@ -418,6 +418,7 @@ def test_a_response_without_usage_estimates_its_prompt_tokens(stream: bool) -> N
     {"prompt_tokens": -1, "completion_tokens": 2.5},
     {"prompt_tokens": None, "completion_tokens": True},
     {"total_tokens": 30},  # neither count
+    {"prompt_tokens": 10**32, "completion_tokens": 10**32},  # past any model's context
 ])
 def test_a_usage_with_garbage_counts_is_estimated_not_free(stream: bool,
                                                            usage: dict[str, Any]) -> None:

@@ -149,6 +149,21 @@ _RESPONSE_TEXTS = ("text", "reasoning", "finish_reason", "model_reported", "fing
                    "endpoint")
 
 
+def api_key(variable: str | None) -> str | None:
+    """The key in the environment variable `variable`, without the whitespace around it (a
+    key written to a file or an .env file often ends in a newline, which no header may
+    carry); a key with a character an HTTP header cannot carry (a control or non-ASCII
+    character) is a one-line error naming the variable (it was an internal error)."""
+    key = os.environ.get(variable) if variable else None
+    if key is None:
+        return None
+    key = key.strip()
+    if any(not " " < c < "\x7f" for c in key):
+        raise ConfigError(f"${variable} holds a character an API key does not have (a space, "
+                          "a control or non-ASCII character): check the variable")
+    return key
+
+
 class HTTPClient:
     """A pooled client for one endpoint. The key is read from `api_key_env` here, kept only in
     the request headers, and replaced by "[redacted]" in every error text."""
@@ -172,7 +187,7 @@ class HTTPClient:
         # the base URL as messages and stored errors show it: without its credentials
         self.shown_url = stored_url(self.base_url)
         all_headers = {"Content-Type": "application/json", **(headers or {})}
-        key = os.environ.get(api_key_env) if api_key_env else None
+        key = api_key(api_key_env)
         if api_key_env and not key:
             _warn_no_key(api_key_env, self.base_url)
         if key:

@@ -97,9 +97,13 @@ def count(value: Any) -> int:
     return value if is_count(value) else 0
 
 
+MAX_COUNT = 10**9  # tokens in one request: past any model's context (the largest are ~10M)
+
+
 def is_count(value: Any) -> bool:
-    """Whether a usage field is a token count: an int (not a bool) >= 0."""
-    return type(value) is int and value >= 0
+    """Whether a usage field is a token count: an int (not a bool) from 0 to MAX_COUNT (a
+    count of 10**32 tokens priced a request at $6e26, and stopped a run at any --max-cost)."""
+    return type(value) is int and 0 <= value <= MAX_COUNT
 
 
 async def raise_for_status(resp: httpx.Response, secret: Secrets | str | None) -> None:
