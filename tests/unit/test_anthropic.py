@@ -571,3 +571,33 @@ def test_usage_counts_that_are_not_counts_are_estimated(usage, estimated):
     assert resp.usage.prompt_tokens == (25 if type(usage["input_tokens"]) is int
                                         else estimate_tokens("\n".join(
                                             m.content for m in REQUEST.messages)))
+
+
+@pytest.mark.parametrize("delta", [{"type": "text_delta", "text": 5},
+                                   {"type": "text_delta"},
+                                   {"type": "thinking_delta", "thinking": ["x"]},
+                                   {"type": "input_json_delta", "partial_json": None}])
+def test_a_delta_whose_text_is_not_text_fails_the_answer(delta):
+    """A garbled delta was dropped: the answer stored empty, scored wrong and cached. It fails
+    the request (retried), as a garbled chunk does from an OpenAI-compatible server."""
+    stream = _documented_stream()
+    stream[4] = _ev("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                            "delta": delta})
+
+    async def go():
+        async with CannedServer(stream) as srv:
+            return await _canned(srv, "httpx")
+
+    with pytest.raises(RetryableProviderError, match="is not text"):
+        asyncio.run(go())
+
+
+def test_an_error_event_that_is_not_an_object_keeps_its_text():
+    stream = [*_documented_stream()[:3], _ev("error", {"type": "error", "error": "boom"})]
+
+    async def go():
+        async with CannedServer(stream) as srv:
+            return await _canned(srv, "httpx")
+
+    with pytest.raises(ProviderError, match="boom"):
+        asyncio.run(go())

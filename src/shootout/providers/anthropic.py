@@ -327,6 +327,11 @@ class AnthropicProvider(BaseProvider):
                 self.unknown_events[kind] = self.unknown_events.get(kind, 0) + n
 
 
+# each documented content delta's text field (streaming docs: text, tool input, thinking)
+_DELTA_TEXT = {"text_delta": "text", "input_json_delta": "partial_json",
+               "thinking_delta": "thinking"}
+
+
 class _MessageAccumulator:
     """The events of one streamed message, with their arrival times."""
 
@@ -353,7 +358,8 @@ class _MessageAccumulator:
         kind = event.get("type")
         if kind == "error":
             err = event.get("error")
-            err = err if isinstance(err, dict) else {}
+            # (an error that is not the documented object: its text is the message)
+            err = err if isinstance(err, dict) else {"type": "error", "message": err}
             etype, msg = str(err.get("type")), str(err.get("message", ""))[:200]
             if etype in RETRYABLE_ANTHROPIC_ERRORS:  # else the request's fault
                 raise RetryableProviderError(f"/messages: {etype} mid-stream: {msg}")
@@ -402,6 +408,11 @@ class _MessageAccumulator:
         if not self.started or not isinstance(delta, dict):
             raise RetryableProviderError("/messages: content before message_start")
         kind = delta.get("type")
+        field = _DELTA_TEXT.get(kind) if isinstance(kind, str) else None
+        if field is not None and not isinstance(delta.get(field), str):
+            # a garbled answer fails (retried), as the OpenAI client's does: dropped, it was
+            # stored as an empty answer, scored wrong and served from the cache on a rerun
+            raise RetryableProviderError(f"/messages: a {kind} whose {field} is not text")
         if kind == "text_delta" and isinstance(delta.get("text"), str):
             self.text.append(delta["text"])
             if self.first_answer is None:
