@@ -582,6 +582,22 @@ def _failure(srv: _Server) -> ProviderError:
 _BODY = json.dumps({"error": {"message": "nope", "type": "server_error"}}).encode()
 
 
+@pytest.mark.parametrize("http", ["httpx", "auto"])
+@pytest.mark.parametrize("stream", [True, False])
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_a_redirect_is_said_at_once_not_retried_as_a_garbled_answer(stream: bool, status: int,
+                                                                     http: str) -> None:
+    """A redirect (an http:// base URL that moved to https://) was read as a garbled answer
+    and retried six times ("expected an event stream ... got content type ''")."""
+    moved = (status, "text/html", b"", {"Location": "https://127.0.0.1:1/v1/chat/completions"})
+    with _Server(moved) as srv, pytest.raises(ProviderError) as got:
+        _generate("some-model", srv, stream=stream, http=http)
+    assert not isinstance(got.value, RetryableProviderError)
+    assert f"HTTP {status} redirect" in str(got.value)
+    assert "https://127.0.0.1:1/v1/chat/completions" in str(got.value)
+    assert len(srv.bodies) == 1
+
+
 @pytest.mark.parametrize(("status", "headers", "retried"), [
     (500, {}, True), (507, {}, True), (530, {}, True), (529, {}, True), (429, {}, True),
     # Not Implemented and HTTP Version Not Supported: no attempt will do better

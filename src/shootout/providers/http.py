@@ -38,6 +38,7 @@ from .http_errors import (  # split out of this module; their importers find the
     is_count as is_count,
     parse_json as parse_json,
     raise_for_status as raise_for_status,
+    redirect_error as redirect_error,
     retry_after as retry_after,
     retryable_status as retryable_status,
     status_error as status_error,
@@ -438,6 +439,10 @@ class _AiohttpPath:
                                    proxy=self.proxy, trace_request_ctx=stats)
 
     async def _check(self, http: HTTPClient, resp: Any) -> None:
+        if 300 <= resp.status < 400:
+            await resp.read()
+            raise redirect_error(resp.status, resp.url.path, resp.headers.get("location"),
+                                 http.secret)
         if resp.status >= 400:
             text = await resp.text(errors="replace")
             raise status_error(resp.status, resp.url.path, text, resp.headers, http.secret)

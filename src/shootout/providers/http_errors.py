@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from ..errors import ProviderError, RejectedRequestError, RetryableProviderError
+from ..urls import stored_url
 
 # statuses worth retrying: timeouts, conflicts, rate limits, and every server error (as the
 # openai and anthropic SDKs retry them: 5xx, Cloudflare's 52x, overload 529) but the two that
@@ -107,10 +108,27 @@ def is_count(value: Any) -> bool:
 
 
 async def raise_for_status(resp: httpx.Response, secret: Secrets | str | None) -> None:
+    if 300 <= resp.status_code < 400:
+        await resp.aread()
+        raise redirect_error(resp.status_code, resp.request.url.path,
+                             resp.headers.get("location"), secret)
     if resp.status_code < 400:
         return
     await resp.aread()
     raise status_error(resp.status_code, resp.request.url.path, resp.text, resp.headers, secret)
+
+
+def redirect_error(status: int, path: str, location: str | None,
+                   secret: Secrets | str | None) -> ProviderError:
+    """A redirect, not followed (a request's body and key are not sent on to another
+    place): said at once, not retried as a garbled answer ("expected an event stream ...
+    got content type ''")."""
+    target = location or "?"
+    if secret:
+        target = (Secrets(secret) if isinstance(secret, str) else secret).redact(target)
+    return ProviderError(f"HTTP {status} redirect from {path} to {stored_url(target)[:200]} "
+                         "not followed: set --base-url to where it points (an http:// URL "
+                         "that redirects to https://?)")
 
 
 def status_error(status: int, path: str, text: str, headers: Mapping[str, str],
