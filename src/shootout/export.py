@@ -168,6 +168,10 @@ def write_export(rows: Iterable[dict[str, Any]], fmt: str, out: str) -> int:
     if not path.name or path.is_dir():  # ".", "/", "": no file to write
         raise ConfigError(f"cannot write {out or repr(out)}: a folder, not a file "
                           "(--out names the file to write)")
+    if path.exists() and not path.is_file():  # (links followed) a device or a pipe:
+        return _write_into(rows, fmt, path)  # written into, never replaced by a file
+    if path.is_symlink():  # a link to a file: the file written, the link kept
+        path = Path(os.path.realpath(path))
     tmp = path.with_name(f".{path.name}.partial")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -183,6 +187,19 @@ def write_export(rows: Iterable[dict[str, Any]], fmt: str, out: str) -> int:
         with contextlib.suppress(OSError):  # none where its folder could not be made
             tmp.unlink(missing_ok=True)
     return n
+
+
+def _write_into(rows: Iterable[dict[str, Any]], fmt: str, path: Path) -> int:
+    """`rows` written into what is at `path` and is not a file (/dev/stdout, a named pipe),
+    as `shootout report` writes: a file put in its place by a rename replaced the device or
+    the pipe (and, run as root, /dev/full or /dev/stdout themselves)."""
+    try:
+        if fmt == "parquet":
+            return _write_parquet(rows, path)
+        with path.open("w", encoding="utf-8", newline="") as f:
+            return _write_text(rows, fmt, f)
+    except OSError as e:
+        raise cannot_write(path, e) from None
 
 
 def _write_text(rows: Iterable[dict[str, Any]], fmt: str, f: IO[str]) -> int:

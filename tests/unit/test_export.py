@@ -346,3 +346,34 @@ def test_a_failed_samples_row_has_its_mode_and_gold(tmp_path, capsys):
     assert len(failed) == 1 and "boom" in failed[0]["error"]
     assert failed[0]["mode"] == "generative"
     assert failed[0]["gold"] == "ABC"[int(failed[0]["item_id"]) % 3]
+
+
+def test_a_named_pipe_is_written_into_not_replaced(toy_store, tmp_path, capsys):
+    """`-o` naming what is not a file (a named pipe, /dev/stdout) is written into, as
+    `report --md` writes: a file renamed over it replaced it (run as root, /dev/null and
+    /dev/full themselves), and the pipe's reader got nothing."""
+    import os
+    import stat
+    import threading
+
+    path, run_id = toy_store
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    _export(capsys, path, run_id, "jsonl", fifo)
+    reader.join(10)
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert len(got[0].decode().splitlines()) == N_ITEMS
+
+
+def test_a_link_to_a_file_writes_the_file_and_keeps_the_link(toy_store, tmp_path, capsys):
+    path, run_id = toy_store
+    target = tmp_path / "real.jsonl"
+    target.write_text("old\n")
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(target)
+    _export(capsys, path, run_id, "jsonl", link)
+    assert link.is_symlink() and link.resolve() == target.resolve()
+    assert len(target.read_text().splitlines()) == N_ITEMS
