@@ -132,3 +132,44 @@ def test_run_help_names_every_flag_that_stands_for_an_option():
                   RUN_OPTION_ALIASES):
         for flag in table:
             assert flag in text, flag
+
+
+def test_a_servers_escape_sequences_reach_the_terminal_escaped(tmp_path, capsys, monkeypatch,
+                                                              data_dir):
+    """A server's 400 whose body holds terminal escapes (a colour, a window title): the
+    error line shows them as \\x1b, it does not send them to the terminal."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from shootout.cli.main import main
+
+    body = "\x1b[31mred\x1b]0;pwned\x07"  # (not JSON: a proxy's page)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(400)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        def log_message(self, *args: object) -> None:
+            return
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    monkeypatch.setenv("SHOOTOUT_DATA", str(data_dir))
+    try:
+        with pytest.raises(SystemExit) as e:
+            main(["run", "-m", "openai:m", "--base-url",
+                  f"http://127.0.0.1:{httpd.server_address[1]}/v1", "-b", "arc_easy",
+                  "--limit", "1", "--store", str(tmp_path / "s.sqlite"), "--no-progress"])
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    err = capsys.readouterr().err
+    assert e.value.code != 0
+    line = next(x for x in err.splitlines() if x.startswith("error:"))
+    assert "\x1b" not in line and "\x07" not in line
+    assert "\\x1b[31mred" in line

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import sys
 from collections.abc import Iterator, MutableMapping
 from typing import Any
@@ -384,8 +385,19 @@ def _format(e: BaseException) -> str:
 def _fail(message: str, code: int) -> None:
     from ..urls import hide_credentials  # no URL's credentials in the line, whatever raised
 
-    print(f"error: {hide_credentials(message)}", file=sys.stderr)
+    print(f"error: {shown(hide_credentials(message))}", file=sys.stderr)
     sys.exit(code)
+
+
+# C0 controls but newline and tab, DEL, and C1 controls: a server's text in an error (an
+# HTTP 400's body) could recolour or retitle the user's terminal with escape sequences
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def shown(text: str) -> str:
+    """`text` with its control characters written as escapes (\\x1b), not sent to the
+    terminal."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)
 
 
 def _exit_code(e: BaseException) -> int:
