@@ -210,6 +210,8 @@ def good_store(tmp_path_factory) -> Path:
     ("runs", "spec_json = '{garbage'"), ("runs", "manifest_json = '5'"),
     ("runs", "created_at = 'abc'"), ("samples", "metrics_json = '{garbage'"),
     ("samples", "detail_json = '[1]'"), ("responses", "response_json = '{garbage'"),
+    # valid JSON, not what shootout writes (an internal error where the results used it)
+    ("samples", """metrics_json = '{"acc": "high"}'"""), ("samples", "repeat = 'x'"),
 ])
 def test_a_store_with_a_row_it_cannot_read_says_so_in_one_line(shootout_cmd, good_store,
                                                                 tmp_path, table, change):
@@ -241,3 +243,32 @@ def test_rescore_on_an_empty_file_leaves_it_empty(shootout_cmd, tmp_path):
     assert p.returncode == 5, p.stderr
     _one_line(p, f"{path} is not a shootout results store (it is empty)")
     assert path.stat().st_size == 0
+
+
+def test_rescore_skips_a_stored_response_that_is_not_one(shootout_cmd, tmp_path, data_dir):
+    """A stored response that is JSON but not a response ('{}'): rescore says it skipped it
+    (it was an internal error, KeyError 'text'), and a rerun asks for it again instead of
+    serving it from the cache."""
+    from shootout.testing import FakeOpenAIServer
+
+    path = tmp_path / "c.sqlite"
+    store = ["--store", str(path), "--data-dir", str(data_dir)]
+    with FakeOpenAIServer() as srv:
+        run = ["run", "-m", "openai:m", "--base-url", srv.base_url, "-b", "gsm8k", "--limit",
+               "2", "--no-progress", *store]
+        p = _run(shootout_cmd, *run)
+        assert p.returncode == 0, p.stderr
+        db = sqlite3.connect(path)
+        run_id, = db.execute("SELECT run_id FROM runs").fetchone()
+        db.execute("UPDATE responses SET response_json = '{}' WHERE rowid = "
+                   "(SELECT min(rowid) FROM responses)")
+        db.commit()
+        db.close()
+        p = _run(shootout_cmd, "rescore", run_id, *store)
+        assert p.returncode == 0, p.stderr
+        assert "stored response cannot be read" in p.stdout + p.stderr
+        asked = len(srv.requests)
+        run[run.index("openai:m")] = "again=openai:m"  # another run, the same requests
+        p = _run(shootout_cmd, *run)
+        assert p.returncode == 0, p.stderr
+        assert len(srv.requests) == asked + 1

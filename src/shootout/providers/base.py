@@ -312,6 +312,19 @@ def well_formed_response(response: GenerateResponse | LoglikelihoodResponse
                                   well_formed(c.id)) for c in response.tool_calls))
 
 
+def readable_response(d: Any) -> GenerateResponse | LoglikelihoodResponse | None:
+    """A stored response as the provider gave it, its texts well formed; None where the
+    store's copy is not one (damaged, or written by something else: it was an internal
+    error, a KeyError, where a run read its cache or `rescore` its answers)."""
+    try:
+        got = well_formed_response(response_from_dict(d))
+        if isinstance(got, GenerateResponse) and not isinstance(got.text, str):
+            return None
+        return got
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+
+
 def response_from_dict(d: dict[str, Any]) -> GenerateResponse | LoglikelihoodResponse:
     usage = Usage(**d.get("usage", {}))
     t = dict(d.get("timing", {}))

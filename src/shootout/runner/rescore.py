@@ -29,8 +29,7 @@ from ..providers.base import (
     LoglikelihoodRequest,
     Message,
     Sampling,
-    response_from_dict,
-    well_formed_response,
+    readable_response,
 )
 from ..store import SampleRow, Store
 from ..store.rows import EARLIER, EARLIER_CUT
@@ -113,7 +112,11 @@ def rescore_run(db: Store, run_id: str, benchmarks: Sequence[str] | None = None,
         base = {"model": old.model, "benchmark": old.benchmark, "item_id": old.item_id,
                 "repeat": old.repeat, "group": old.group, "response_key": old.response_key}
         # (the texts made well formed, as a run reads a cached answer: `runner.sample`)
-        answer = well_formed_response(response_from_dict(response))
+        answer = readable_response(response)
+        if answer is None:
+            why = "stored response cannot be read (damaged)"
+            out.skipped[why] = out.skipped.get(why, 0) + 1
+            continue
         new = score_stored(b.bench, doc, ctx, _request(request), answer, base)
         # as stored (lists), keeping the earlier turns' responses, which nothing re-asks
         kept = {k: old.detail[k] for k in (EARLIER, EARLIER_CUT) if k in old.detail}

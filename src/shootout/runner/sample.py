@@ -18,7 +18,7 @@ from ..providers.base import (
     GenerateRequest,
     GenerateResponse,
     Provider,
-    response_from_dict,
+    readable_response,
     response_to_dict,
     well_formed_response,
     with_system_prompt,
@@ -137,8 +137,9 @@ async def respond(route: Route, store: Store, request: Request,
     # "refresh" asks again and replaces the stored answer; "off" is keyed to this run, so only
     # its own resume finds its answers
     cached = store.get_response(key) if route.cache != "refresh" else None
-    # (texts made well formed: an answer cached before they were stopped a rerun again)
-    stored = well_formed_response(response_from_dict(cached)) if cached is not None else None
+    # (texts made well formed: an answer cached before they were stopped a rerun again; a
+    # copy that is not a response, damaged, is asked again)
+    stored = readable_response(cached) if cached is not None else None
     if stored is not None and await route.provider.serves_cached(stored):
         return Answer(key, stored, 0)
     try:

@@ -37,7 +37,14 @@ def _parsed_metrics(text: str) -> dict[str, float]:
     got = fast_loads(text)
     if not isinstance(got, dict):  # a row written by something else, or damaged
         raise ValueError(f"a sample's metrics_json is not a JSON object: {text[:80]!r}")
+    if not all(isinstance(v, _NUMBERS) for v in got.values()):  # ({"acc": "high"}: it
+        # was an internal error where the results averaged it)
+        raise ValueError(f"a sample's metrics_json holds a value that is not a number: "
+                         f"{text[:80]!r}")
     return dict(got)
+
+
+_NUMBERS = (int, float, type(None))  # (bool is an int)
 
 
 def _metrics(text: str) -> dict[str, float]:
@@ -69,6 +76,8 @@ def _detail(text: str) -> Any:
 
 
 def sample_row(r: Sequence[Any]) -> SampleRow:
+    if type(r[3]) is not int:  # SQLite keeps what it is given: a repeat of 'x' (a TypeError
+        raise ValueError(f"a sample's repeat is not a number: {r[3]!r}")  # further on)
     return assemble(SampleRow, {
         "model": r[0], "benchmark": r[1], "item_id": r[2], "repeat": r[3], "group": r[4],
         "status": r[5], "metrics": _metrics(r[6]), "extracted": r[7], "reason": r[8],
