@@ -240,6 +240,25 @@ def test_default_lengths_stop_at_n_ctx():
     assert sorted({d.fields["length"] for d in docs}) == [1024, 2048, 4096, 8192]
 
 
+def test_the_items_left_out_past_the_context_are_said():
+    """`--limit` draws grid cells at random: where none of them fits the model's context,
+    the run said "no sample was answered", as if every request had failed."""
+    from shootout.cli.results import no_scores_line
+
+    b = bench(depths="50", trials=1)
+    docs = b.load()
+    big = [d for d in docs if d.fields["length"] > 8192]
+    assert asyncio.run(b.bind(FakeLocal(n_ctx=8192, window=32768), big[:1], BASE)) == []
+    assert b.binding_info()["items_past_context"] == 1
+    data = {"run_id": "r-x", "status": "complete", "manifest": {"benchmarks": {"needle": {
+        "n_items": 0, "per_model": {"m": {"model_binding": b.binding_info()}}}}}}
+    assert no_scores_line(data) == (
+        "run r-x (complete): no scores; no item was run (needle: the item drawn is longer "
+        "than the model's context (-o needle.lengths=1k,4k runs lengths that fit))")
+    asyncio.run(b.bind(FakeLocal(n_ctx=8192, window=32768), docs, BASE))
+    assert b.binding_info()["items_past_context"] == len(big)
+
+
 def test_length_over_n_ctx_is_refused():
     b = bench(lengths="16k", depths="50", trials=1)
     with pytest.raises(ConfigError, match="n-ctx"):

@@ -72,6 +72,7 @@ class _Bound:
     calibration: list[dict[str, Any]] = field(default_factory=list)
     calibrating: bool = False  # an API: prompt sizes are confirmed against the server
     chat_overhead: int = 0  # tokens a chat template adds around the user message
+    past_context: int = 0  # items (of those drawn) left out: longer than the model's context
 
 
 class NeedleInAHaystack(Benchmark):
@@ -174,7 +175,9 @@ class NeedleInAHaystack(Benchmark):
         if send:  # (a dry run's estimate leaves it out: a few tokens at the window's edge)
             self._state().chat_overhead = await self._chat_overhead(provider, ctx, count)
         lengths = self._lengths(o, window, limit)
+        drawn = len(docs)
         docs = [d for d in docs if d.fields["length"] in lengths]
+        self._state().past_context = drawn - len(docs)
         cost = self.cost(docs, ctx)
         if o.max_tokens_budget is not None and cost["total_tokens"] > o.max_tokens_budget:
             raise ConfigError(
@@ -282,7 +285,8 @@ class NeedleInAHaystack(Benchmark):
         return {"tokenizer": b.tokenizer, "exact": b.exact, "context_limit": b.limit,
                 "context_window": b.window, "haystack": self.corpus.name,
                 "haystack_source": self.corpus.source, "calibration": b.calibration,
-                **({"chat_overhead": b.chat_overhead} if b.chat_overhead else {})}
+                **({"chat_overhead": b.chat_overhead} if b.chat_overhead else {}),
+                **({"items_past_context": b.past_context} if b.past_context else {})}
 
     # -- requests -------------------------------------------------------------------------
     def request(self, doc: Doc[NeedleItem], ctx: PromptContext) -> Request:

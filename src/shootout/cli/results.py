@@ -181,6 +181,14 @@ def no_scores_line(data: dict[str, Any]) -> str:
         if benches and all(b.get("n_items") == 0 for b in benches.values()):
             return (f"{run}: no scores; shard {shard} holds none of the items "
                     f"({', '.join(f'{name}: {n}' for name, n in sizes.items())} in all)")
+    if benches and all(b.get("n_items") == 0 for b in benches.values()):
+        past = {name: n for name, b in benches.items()
+                for pm in (b.get("per_model") or {}).values()
+                if (n := (pm.get("model_binding") or {}).get("items_past_context"))}
+        why = "; ".join(f"{name}: {'the item drawn is' if n == 1 else f'the {n} items drawn are'}"
+                        f" longer than the model's context (-o {name}.lengths=1k,4k runs "
+                        "lengths that fit)" for name, n in past.items())
+        return f"{run}: no scores; no item was run" + (f" ({why})" if why else "")
     return f"{run}: no scores; no sample was answered"
 
 
