@@ -713,19 +713,40 @@ def test_a_run_without_a_judge_is_rescored_with_its_per_category_sampling(tmp_pa
     assert rescore_run(store, run_id).samples == 2
 
 
-def test_a_grade_interval_stays_on_the_1_to_10_scale():
-    """Grades of 1 and 3 on four questions: a normal interval reaches below 1."""
-    from shootout.benchmarks.mt_bench_judge import _categories, _grade
+def _graded(ratings):
     from shootout.store.rows import SampleRow
 
-    rows = [SampleRow("m", "mt_bench", f"q{i}", 0, "writing", "ok",
-                      {"grade_t1": g, "grade_t2": g}, None, "", False, None, None, {})
-            for i, g in enumerate((1.0, 1.0, 1.0, 3.0))]
+    # as `_judged` stores them: each 1-10 rating /10
+    return [SampleRow("m", "mt_bench", f"q{i}", 0, "writing", "ok",
+                      {"grade_t1": g / 10, "grade_t2": g / 10}, None, "", False, None, None,
+                      {}) for i, g in enumerate(ratings)]
+
+
+def test_a_grade_interval_stays_on_the_1_to_10_scale():
+    """Ratings of 1 and 3 on four questions: a normal interval reaches below 1 (0.1 as
+    stored)."""
+    from shootout.benchmarks.mt_bench_judge import _categories, _grade
+
+    rows = _graded((1, 1, 1, 3))
     score = _grade(rows)
-    assert score is not None and score.ci_low == 1.0 and score.ci_high < 10
-    assert _categories(rows)["writing"]["ci_low"] == 1.0
+    assert score is not None and score.ci_low == 0.1 and score.ci_high < 1.0
+    assert score.ci_low <= score.score <= score.ci_high
+    assert _categories(rows)["writing"]["ci_low"] == 0.1
     one = _grade(rows[:1])
-    assert one is not None and (math.isnan(one.ci_low) or one.ci_low >= 1.0)
+    assert one is not None and (math.isnan(one.ci_low) or one.ci_low >= 0.1)
+
+
+def test_a_grade_interval_holds_its_mean():
+    """Ratings of 4-9: the interval is the normal one around the mean (clipped to the 1-10
+    scale, every lower bound was 1.0, above a mean of 0.69: an audit's finding)."""
+    from shootout.benchmarks.mt_bench_judge import _categories, _grade
+
+    rows = _graded((4, 5, 6, 7, 8, 9, 7, 6, 8, 9))
+    score = _grade(rows)
+    assert score is not None and score.ci_low < score.score < score.ci_high < 1.0
+    assert score.ci_high - score.score == pytest.approx(score.score - score.ci_low)
+    cat = _categories(rows)["writing"]
+    assert cat["ci_low"] < cat["grade"] < cat["ci_high"]
 
 
 def test_the_budget_charges_every_turn_and_a_rerun_counts_the_judging(tmp_path):

@@ -303,10 +303,15 @@ def _grade(rows: Sequence[SampleRow]) -> Score | None:
                  extra={"ci_method": s.ci_method, "turns": len(per)})
 
 
+GRADE_MIN, GRADE_MAX = 0.1, 1.0  # the judge's 1-10 ratings as stored and averaged (/10)
+
+
 def _on_scale(lo: float, hi: float) -> tuple[float, float]:
-    """A normal interval of grades, clipped to the 1-10 scale no mean can leave (an
-    interval that is not a number, one rating's, stays so)."""
-    return (lo if math.isnan(lo) else max(1.0, lo)), (hi if math.isnan(hi) else min(10.0, hi))
+    """A normal interval of grades, clipped to the scale no mean can leave: the 1-10
+    ratings /10, as the grades are kept (clipped to 1-10, every lower bound was 1.0, above
+    the mean); an interval that is not a number, one rating's, stays so."""
+    return ((lo if math.isnan(lo) else max(GRADE_MIN, lo)),
+            (hi if math.isnan(hi) else min(GRADE_MAX, hi)))
 
 
 def _categories(rows: Sequence[SampleRow]) -> dict[str, dict[str, float]]:
