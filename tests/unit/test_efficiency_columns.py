@@ -246,3 +246,27 @@ def test_a_totals_gaps_joined_from_its_parts_are_the_gaps_of_all_its_requests() 
         every = [c for t in parts for c in t.chunks]
         assert total.gaps().tolist() == inter_token_gaps(every).tolist()
         assert total.gaps() is total.gaps()  # joined once
+
+
+def test_output_tokens_per_second_counts_one_token_answers_as_the_efficiency_table_does(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three answers of 1 token in 0.5 s and three of 20 in 2 s: the latency table's median
+    output tokens/s was 10 (answers of one token left out), the efficiency table's 6 for the
+    same requests (llmperf's request output throughput counts every answer)."""
+    raw = {f"k{i}": ("generate", 1e9, json.dumps([{"prompt_tokens": 5, "completion_tokens": n},
+                                                 {"e2e": e2e, "ttft": 0.1}, "stop"]), None)
+           for i, (n, e2e) in enumerate([(1, 0.5)] * 3 + [(20, 2.0)] * 3)}
+    samples = tuple(SampleRow(model="m1", benchmark="gsm8k", item_id=str(i), repeat=0, group="",
+                              status="ok", metrics={"acc": 1.0}, extracted=None, reason="",
+                              extraction_failed=False, error=None, response_key=f"k{i}",
+                              detail={"mode": "generative"}) for i in range(6))
+    run = RunRecord(run_id="r", status="complete", created_at=0.0, updated_at=1.0,
+                    spec={"models": [{"spec": "openai:x", "name": "m1"}]}, manifest={},
+                    samples=samples, responses=StoredResponses(raw))
+    speeds = sorted(request_latency(run)["m1"]["tokens_per_s"])
+    assert speeds == [2.0, 2.0, 2.0, 10.0, 10.0, 10.0]
+    with monkeypatch.context() as m:
+        m.setattr(columns, "latency", lambda *a: None)
+        assert sorted(request_latency(run)["m1"]["tokens_per_s"]) == speeds
+    total = next(r for r in efficiency_rows(run, SCORES) if r["scope"] == "model")
+    assert total["throughput"]["per_request_output_tokens_per_s"]["median"] == 6.0

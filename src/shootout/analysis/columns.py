@@ -82,7 +82,7 @@ def latency(run: RunRecord) -> dict[str, dict[str, list[float]]] | None:
                              kind="stable")] if idx.size else idx
         e2e, ttft, toks = c.e2e[idx], c.ttft[idx], c.out[idx]
         timed = e2e != 0  # `if e2e:` (NaN is true)
-        speed = c.generate[idx] & (toks > 1) & timed
+        speed = c.generate[idx] & (toks > 0) & timed
         lat = {"e2e_ms": (1000.0 * e2e[timed]).tolist(),
                "ttft_ms": (1000.0 * ttft[c.has_ttft[idx]]).tolist(),
                "tokens_per_s": (toks[speed] / e2e[speed]).tolist()}

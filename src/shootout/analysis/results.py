@@ -388,7 +388,7 @@ def _latency_of(run: RunRecord, keys: Sequence[str]) -> Latency:
         if ttft is not None:
             ttft_ms.append(1000 * float(ttft))
         toks = resp.usage.get("completion_tokens") or 0
-        if resp.kind == "generate" and toks > 1 and e2e:
+        if resp.kind == "generate" and toks > 0 and e2e:
             tokens_per_s.append(toks / float(e2e))
         if resp.kind == "generate" and e2e:
             generate_e2e_ms.append(1000 * float(e2e))

@@ -198,7 +198,8 @@ def latency(report: Report) -> dict[str, Any]:
                     "requests score every option in one call); responses served from the cache "
                     "keep the timing of their first call. Output tokens/s is each generation's "
                     "output tokens over its end-to-end time (the time to the first token "
-                    "included; the efficiency table's TPOT is the decode alone)."}
+                    "included), as the efficiency table's throughput takes it; the TPOT of "
+                    "`shootout results` is the decode alone."}
 
 
 def long_context(report: Report) -> dict[str, Any]:
