@@ -168,8 +168,8 @@ def write_export(rows: Iterable[dict[str, Any]], fmt: str, out: str) -> int:
     if not path.name or path.is_dir():  # ".", "/", "": no file to write
         raise ConfigError(f"cannot write {out or repr(out)}: a folder, not a file "
                           "(--out names the file to write)")
-    if path.exists() and not path.is_file():  # (links followed) a device or a pipe:
-        return _write_into(rows, fmt, path)  # written into, never replaced by a file
+    if in_place(path):  # /dev/stdout, a pipe: written into, never replaced by a file
+        return _write_into(rows, fmt, path)
     if path.is_symlink():  # a link to a file: the file written, the link kept
         path = Path(os.path.realpath(path))
     tmp = path.with_name(f".{path.name}.partial")
@@ -189,14 +189,25 @@ def write_export(rows: Iterable[dict[str, Any]], fmt: str, out: str) -> int:
     return n
 
 
+def in_place(path: Path) -> bool:
+    """Whether `--out path` is to be written into, not replaced by a file renamed over it:
+    what is there is not a file (a named pipe, a device), or the path is one of the
+    system's (/dev/stdout, /dev/fd/N, /proc/...: a rename replaced the device or the link
+    itself as root, and the file behind /dev/stdout where output was redirected to one)."""
+    if os.path.abspath(path).startswith(("/dev/", "/proc/")):
+        return True
+    return path.exists() and not path.is_file()  # (links followed)
+
+
 def _write_into(rows: Iterable[dict[str, Any]], fmt: str, path: Path) -> int:
-    """`rows` written into what is at `path` and is not a file (/dev/stdout, a named pipe),
-    as `shootout report` writes: a file put in its place by a rename replaced the device or
-    the pipe (and, run as root, /dev/full or /dev/stdout themselves)."""
+    """`rows` written into `path` (`in_place`), appended (the file behind `/dev/stdout`
+    where the shell appends to it keeps what it held; a pipe or a device is the same
+    either way)."""
     try:
         if fmt == "parquet":
-            return _write_parquet(rows, path)
-        with path.open("w", encoding="utf-8", newline="") as f:
+            with path.open("ab") as b:
+                return _write_parquet(rows, b)
+        with path.open("a", encoding="utf-8", newline="") as f:
             return _write_text(rows, fmt, f)
     except OSError as e:
         raise cannot_write(path, e) from None
@@ -239,7 +250,7 @@ def _require_pyarrow() -> None:
         ) from None
 
 
-def _write_parquet(rows: Iterable[dict[str, Any]], path: Path) -> int:
+def _write_parquet(rows: Iterable[dict[str, Any]], path: Path | IO[bytes]) -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
 

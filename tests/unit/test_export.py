@@ -377,3 +377,22 @@ def test_a_link_to_a_file_writes_the_file_and_keeps_the_link(toy_store, tmp_path
     _export(capsys, path, run_id, "jsonl", link)
     assert link.is_symlink() and link.resolve() == target.resolve()
     assert len(target.read_text().splitlines()) == N_ITEMS
+
+
+def test_dev_stdout_appended_to_a_file_keeps_what_the_file_held(toy_store, tmp_path):
+    """`export -o /dev/stdout >> rows.jsonl`: the rows are appended, what the file held is
+    kept and the "wrote" line is not in the data (a rename over the file behind /dev/stdout
+    lost it; as root, the rename replaced /dev/stdout itself)."""
+    path, run_id = toy_store
+    out = tmp_path / "rows.jsonl"
+    out.write_text("kept 1\nkept 2\n")
+    with out.open("a") as f:
+        p = subprocess.run([sys.executable, "-m", "shootout", "export", run_id, "-o",
+                            "/dev/stdout", "--no-gold", "--store", str(path)],
+                           stdout=f, stderr=subprocess.PIPE, text=True, check=False)
+    assert p.returncode == 0, p.stderr
+    lines = out.read_text().splitlines()
+    assert lines[:2] == ["kept 1", "kept 2"] and len(lines) == 2 + N_ITEMS
+    assert all(json.loads(x)["run_id"] == run_id for x in lines[2:])
+    assert f"wrote {N_ITEMS} samples to /dev/stdout" in p.stderr
+    assert Path("/dev/stdout").is_symlink() or not Path("/dev/stdout").is_file()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
 
 from ..errors import ConfigError
-from ..export import FORMATS, export_rows, write_export
+from ..export import FORMATS, export_rows, in_place, write_export
 from .runs import open_store
 
 
@@ -32,8 +33,9 @@ def export_command(
     if out != "-":
         _refuse_a_database(Path(out), db.path)
     n = write_export(export_rows(db, run_id, gold=not no_gold, data_dir=data_dir), fmt, out)
-    if out != "-":
-        print(f"wrote {n:,} samples to {out}")
+    if out != "-":  # (to stderr where the rows went to a stream: not into the data)
+        print(f"wrote {n:,} samples to {out}",
+              file=sys.stderr if in_place(Path(out)) else sys.stdout)
 
 
 # a file's suffix and the format it names (`--out samples.parquet` wrote JSON Lines)
