@@ -105,3 +105,30 @@ def test_a_key_no_header_can_carry_is_a_one_line_error(monkeypatch, tmp_path, da
     err = capsys.readouterr().err
     assert e.value.code == 2, err
     assert "$OPENAI_API_KEY" in err and key not in err and "internal error" not in err
+
+
+def test_a_stored_response_with_a_newer_shootouts_fields_is_read():
+    """A store written by a newer shootout (a field added to usage, timing, a tool call or a
+    score, as `batch`, `connect` and `endpoint` were added) is read, not taken for damage:
+    taken for damage, a run asked the model again (paid) and rescore skipped it."""
+    from shootout.providers.base import (
+        ContinuationScore,
+        GenerateResponse,
+        LoglikelihoodResponse,
+        ToolCall,
+        readable_response,
+        response_to_dict,
+    )
+
+    gen = response_to_dict(GenerateResponse(text="hi", tool_calls=(ToolCall("f", "{}", "c"),)))
+    gen["usage"]["new_count"] = 1
+    gen["timing"]["new_time"] = 0.5
+    gen["tool_calls"][0]["new_field"] = "x"
+    gen["new_top"] = True
+    got = readable_response(gen)
+    assert got is not None and got.text == "hi" and got.tool_calls[0].name == "f"
+    ll = response_to_dict(LoglikelihoodResponse(scores=(ContinuationScore(-1.0, True, 2),)))
+    ll["scores"][0]["new_field"] = 2
+    got_ll = readable_response(ll)
+    assert isinstance(got_ll, LoglikelihoodResponse) and got_ll.scores[0].logprob == -1.0
+    assert readable_response({}) is None and readable_response({"text": 5}) is None

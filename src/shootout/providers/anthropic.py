@@ -263,7 +263,8 @@ class AnthropicProvider(BaseProvider):
                 if self._batcher is not None:
                     message = await self.http.redacting(
                         self._batcher.submit("/messages", body))
-                    return self.http.redact_answer(batch_message_response(message, self.model))
+                    return with_prompt_estimate(self.http.redact_answer(
+                        batch_message_response(message, self.model)), request)
                 return with_prompt_estimate(await self.http.redacting(
                     self._stream({**body, "stream": True})), request)
             except RejectedRequestError as e:

@@ -7,12 +7,14 @@ everything a request contains is JSON-serialisable so it can be hashed into a ca
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, ClassVar, Literal, Protocol, TypeVar, runtime_checkable
 
 from pydantic import ConfigDict
 
 from ..errors import CapabilityError
+from ..frozen import field_names
 from ..settings import Settings
 from ..utf8 import well_formed
 
@@ -325,13 +327,21 @@ def readable_response(d: Any) -> GenerateResponse | LoglikelihoodResponse | None
         return None
 
 
+def _known(cls: type, d: Mapping[str, Any]) -> dict[str, Any]:
+    """`d` without the fields `cls` does not have: a store written by a newer shootout (a
+    field added to `Usage` or `Timing`, as `batch`, `connect` and `endpoint` were) is read,
+    not taken for damage."""
+    names = field_names(cls)
+    return {k: v for k, v in d.items() if k in names}
+
+
 def response_from_dict(d: dict[str, Any]) -> GenerateResponse | LoglikelihoodResponse:
-    usage = Usage(**d.get("usage", {}))
-    t = dict(d.get("timing", {}))
+    usage = Usage(**_known(Usage, d.get("usage", {})))
+    t = _known(Timing, d.get("timing", {}))
     t["chunk_times"] = tuple(t.get("chunk_times", ()))
     timing = Timing(**t)
     if d.get("kind") == "loglikelihood":
-        scores = tuple(ContinuationScore(**s) for s in d["scores"])
+        scores = tuple(ContinuationScore(**_known(ContinuationScore, s)) for s in d["scores"])
         return LoglikelihoodResponse(scores=scores, usage=usage, timing=timing)
     return GenerateResponse(
         text=d["text"],
@@ -341,6 +351,6 @@ def response_from_dict(d: dict[str, Any]) -> GenerateResponse | LoglikelihoodRes
         timing=timing,
         model_reported=d.get("model_reported"),
         fingerprint=d.get("fingerprint"),
-        tool_calls=tuple(ToolCall(**c) for c in d.get("tool_calls") or ()),
+        tool_calls=tuple(ToolCall(**_known(ToolCall, c)) for c in d.get("tool_calls") or ()),
         endpoint=d.get("endpoint"),
     )
