@@ -254,7 +254,13 @@ def test_the_items_left_out_past_the_context_are_said():
         "n_items": 0, "per_model": {"m": {"model_binding": b.binding_info()}}}}}}
     assert no_scores_line(data) == (
         "run r-x (complete): no scores; no item was run (needle: the item drawn is longer "
-        "than the model's context (-o needle.lengths=1k,4k runs lengths that fit))")
+        "than the model's context; -o needle.lengths=1k,2k runs lengths that fit)")
+    # lengths that fit the smallest context of the run's models (2,048 tokens here)
+    small = dict(b.binding_info(), context_limit=2048)
+    data["manifest"]["benchmarks"]["needle"]["per_model"]["n"] = {"model_binding": small}
+    assert "-o needle.lengths=1k,2k runs" in no_scores_line(data)
+    small["context_limit"] = 1500
+    assert "-o needle.lengths=1k runs" in no_scores_line(data)
     asyncio.run(b.bind(FakeLocal(n_ctx=8192, window=32768), docs, BASE))
     assert b.binding_info()["items_past_context"] == len(big)
 

@@ -182,14 +182,28 @@ def no_scores_line(data: dict[str, Any]) -> str:
             return (f"{run}: no scores; shard {shard} holds none of the items "
                     f"({', '.join(f'{name}: {n}' for name, n in sizes.items())} in all)")
     if benches and all(b.get("n_items") == 0 for b in benches.values()):
-        past = {name: n for name, b in benches.items()
-                for pm in (b.get("per_model") or {}).values()
-                if (n := (pm.get("model_binding") or {}).get("items_past_context"))}
-        why = "; ".join(f"{name}: {'the item drawn is' if n == 1 else f'the {n} items drawn are'}"
-                        f" longer than the model's context (-o {name}.lengths=1k,4k runs "
-                        "lengths that fit)" for name, n in past.items())
+        why = "; ".join(w for name, b in benches.items() if (w := _past_context(name, b)))
         return f"{run}: no scores; no item was run" + (f" ({why})" if why else "")
     return f"{run}: no scores; no sample was answered"
+
+
+def _past_context(name: str, bench: dict[str, Any]) -> str:
+    """Why a needle grid ran no item, where the items drawn (`--limit`) were all longer than
+    the models' context, with lengths that fit every model ("" where that is not why)."""
+    from ..benchmarks.needle_options import DEFAULT_LENGTHS
+
+    bindings = [pm.get("model_binding") or {} for pm in (bench.get("per_model") or {}).values()]
+    n = max((b.get("items_past_context") or 0 for b in bindings), default=0)
+    if not n:
+        return ""
+    caps = [c for b in bindings for c in (b.get("context_limit"), b.get("context_window"))
+            if isinstance(c, int) and c > 0]
+    cap = min(caps, default=0)
+    fit = [L for L in DEFAULT_LENGTHS if cap >= L][:2]
+    drawn = "the item drawn is" if n == 1 else f"the {n} items drawn are"
+    hint = (f"; -o {name}.lengths={','.join(f'{L // 1024}k' for L in fit)} runs lengths that "
+            "fit" if fit else "")
+    return f"{name}: {drawn} longer than the model's context{hint}"
 
 
 def waiting_line(manifest: dict[str, Any]) -> str:
