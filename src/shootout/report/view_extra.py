@@ -314,12 +314,26 @@ def failed_note(rows: list[Score], metric: str) -> str:
         return ""
     head = (f"{r.n_failed} of {r.n_attempted} items failed after retries and are not in the "
             f"score {pct(r.score)} (n={r.n}) {FAILED_MARK}")
+    # an item with some of its repeats answered is in the score, on those (`n_failed` counts
+    # every item with a failed sample): said so, not called left out
+    whole = (r.n_attempted or 0) - r.n if r.item_level else r.n_failed
+    if 0 <= whole < r.n_failed:
+        lead = f"{r.n_failed} of {r.n_attempted} items had a request fail after retries"
+        head = (f"{lead}; each is in the score {pct(r.score)} (n={r.n}) on its answered "
+                f"repeats {FAILED_MARK}" if not whole else
+                f"{lead}: {whole} {_are(whole)} not in the score {pct(r.score)} (n={r.n}), "
+                f"the other {r.n_failed - whole} {_are(r.n_failed - whole)} in it on the "
+                f"repeats answered {FAILED_MARK}")
     if r.score_failed_as_wrong is None:
         why = str(r.extra.get("failed_as_wrong") or "not computable")
         return f"{head}; a score with them counted wrong is {why}"
     return (f"{head}; counted as wrong answers they give {pct(r.score_failed_as_wrong)} "
             f"{ci(r.ci_low_failed_as_wrong, r.ci_high_failed_as_wrong)} "
             f"(n={r.n_attempted})")
+
+
+def _are(n: int) -> str:
+    return "is" if n == 1 else "are"
 
 
 def items(report: Report) -> dict[str, Any] | None:
