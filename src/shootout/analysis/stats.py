@@ -350,7 +350,7 @@ def summarize(
       The x_i are then n Bernoulli outcomes: Wilson on (Σ x_i, n), which stays inside [0, 1]
       and is not degenerate at a perfect (or zero) score, as a normal interval is.
     * "wilson_clustered": the same, with clusters: Wilson on p̂ with Kish's effective sample
-      size n/deff (see `_effective_n`; the number of clusters when p̂ ∈ {0, 1}).
+      size n/deff (see `_effective_n`; n itself, deff 1, when p̂ ∈ {0, 1}).
     * "normal": anything else — an item whose repeats disagree (x_i = 1/3, say) or continuous
       scores: mean ± z·se with the (clustered) SE, clipped to [0, 1] when every x_i lies there.
     """
