@@ -412,6 +412,20 @@ def test_a_response_without_usage_estimates_its_prompt_tokens(stream: bool) -> N
 
 
 
+def _answered_with_usage(usage: dict[str, Any], stream: bool) -> GenerateResponse:
+    """The answer "One, two, three." with `usage`, streamed (usage in a last chunk) or not."""
+    chunk = {"id": "c", "object": "chat.completion.chunk", "model": "m", "choices": [
+        {"index": 0, "delta": {"content": "One, two, three."}, "finish_reason": "stop"}]}
+    body = {"id": "c", "object": "chat.completion", "model": "m", "usage": usage,
+            "choices": [{"index": 0, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": "One, two, three."}}]}
+    reply = _sse(chunk, {"id": "c", "object": "chat.completion.chunk", "model": "m",
+                         "choices": [], "usage": usage}) if stream \
+        else (200, "application/json", json.dumps(body).encode())
+    with _Server(reply) as srv:
+        return _generate("m", srv, stream=stream)[0]
+
+
 @pytest.mark.parametrize("stream", [True, False])
 @pytest.mark.parametrize("usage", [
     {"prompt_tokens": "12", "completion_tokens": "4"},  # counts as strings
@@ -426,16 +440,7 @@ def test_a_usage_with_garbage_counts_is_estimated_not_free(stream: bool,
     its output nothing): its counts are estimated, as where the server gives no usage."""
     from shootout.scoring.text import estimate_tokens
 
-    chunk = {"id": "c", "object": "chat.completion.chunk", "model": "m", "choices": [
-        {"index": 0, "delta": {"content": "One, two, three."}, "finish_reason": "stop"}]}
-    body = {"id": "c", "object": "chat.completion", "model": "m", "usage": usage,
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": "One, two, three."}}]}
-    reply = _sse(chunk, {"id": "c", "object": "chat.completion.chunk", "model": "m",
-                         "choices": [], "usage": usage}) if stream \
-        else (200, "application/json", json.dumps(body).encode())
-    with _Server(reply) as srv:
-        r, _ = _generate("m", srv, stream=stream)
+    r = _answered_with_usage(usage, stream)
     assert r.usage.estimated
     assert r.usage.completion_tokens == (1 if stream else estimate_tokens("One, two, three."))
     assert r.usage.prompt_tokens == estimate_tokens("Count to three.") > 0
@@ -444,17 +449,9 @@ def test_a_usage_with_garbage_counts_is_estimated_not_free(stream: bool,
 @pytest.mark.parametrize("stream", [True, False])
 def test_a_usage_with_one_good_count_keeps_it_and_is_estimated(stream: bool) -> None:
     usage = {"prompt_tokens": "many", "completion_tokens": 7}
-    chunk = {"id": "c", "object": "chat.completion.chunk", "model": "m", "choices": [
-        {"index": 0, "delta": {"content": "One, two, three."}, "finish_reason": "stop"}]}
-    body = {"id": "c", "object": "chat.completion", "model": "m", "usage": usage,
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": "One, two, three."}}]}
-    reply = _sse(chunk, {"id": "c", "object": "chat.completion.chunk", "model": "m",
-                         "choices": [], "usage": usage}) if stream \
-        else (200, "application/json", json.dumps(body).encode())
-    with _Server(reply) as srv:
-        r, _ = _generate("m", srv, stream=stream)
+    r = _answered_with_usage(usage, stream)
     assert r.usage.estimated and r.usage.completion_tokens == 7 and r.usage.prompt_tokens > 0
+
 
 # -- Ollama: parallel tool calls streamed whole, each with its own id, all at index 0 --------
 def _ollama_call(call_id: str, path: str) -> dict[str, Any]:
