@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 
+from shootout.analysis.resampling import item_statistic
+from shootout.analysis.results import build_results
 from shootout.benchmarks import REGISTRY, Doc, PromptContext
-from shootout.benchmarks.bfcl import BFCL, PYTHON_NOTE, native_tools
+from shootout.benchmarks.bfcl import BFCL, CATEGORIES, PYTHON_NOTE, native_tools
 from shootout.config import validate_config
 from shootout.data import DataDir
 from shootout.errors import ConfigError
@@ -221,7 +223,10 @@ def test_runner_scores_per_category_and_records_the_mode(docs: list[Doc], data_d
     by_request = {bench.request(d, CHAT).messages: d for d in docs}  # a question may repeat
     short = next(d for d in docs if d.group == "parallel")
 
+    budgets: set[int] = set()
+
     def answer(req: GenerateRequest) -> str:
+        budgets.add(req.sampling.max_tokens)
         d = by_request[req.messages]
         if d.group == "irrelevance":
             return "None of these functions fits."
@@ -247,6 +252,42 @@ def test_runner_scores_per_category_and_records_the_mode(docs: list[Doc], data_d
     assert analysis == {"mode": "prompted", "errors": {"wrong_count": 1, "no_match": 1},
                         "malformed": {}}
     assert json.dumps(analysis)
+    assert budgets == {4096}  # a chat model's budget, BFCL's for the models it runs locally
+    # the headline is BFCL's AST summary: the mean of the four AST categories' accuracies,
+    # irrelevance reported apart; the accuracy over every item is beside it
+    res = build_results(store, [run_id]).runs[0]
+    rows = {r.metric: r for r in res.scores}
+    cats = {c: [s.metrics["acc"] for s in samples if s.group == c] for c in CATEGORIES}
+    ast = [sum(v) / len(v) for c, v in cats.items() if c != "irrelevance"]
+    assert rows["acc"].primary and rows["acc"].score == pytest.approx(sum(ast) / 4)
+    assert rows["acc"].n == 1000 and rows["acc"].ci_low < rows["acc"].score
+    assert rows["irrelevance"].score == 1.0 and rows["irrelevance"].n == 240
+    assert rows["acc_item_mean"].score == pytest.approx(1 - len(wrong) / 1240)
+    assert rows["malformed"].score == 0.0
+    # the paired comparison's statistic gives back the headline (it leaves irrelevance out)
+    ok = [s for s in samples if s.status == "ok"]
+    st = item_statistic("acc", rows["acc"].extra, ok)
+    assert st is not None and st.matches(rows["acc"].score)
+
+
+def test_reasoning_is_taken_out_before_the_calls_are_read(docs: list[Doc]) -> None:
+    """A reasoning model's `<think>` block, left in the answer by its server, is not part of
+    the calls (BFCL's reasoning handlers drop what comes before `</think>`): the calls after
+    it are scored, and an irrelevance answer that thought about a call is no call."""
+    bench = BFCL(data=DataDir(None))
+    d = next(d for d in docs if d.id == "simple_python_1")  # math.factorial(number=5)
+    req = bench.request(d, CHAT)
+    for text in ("<think>\nThe user wants 5!, so math.factorial(number=5).\n</think>\n\n"
+                 "[math.factorial(number=5)]",
+                 "The factorial function fits.</think>[math.factorial(number=5)]"):
+        s = bench.score(d, CHAT, GenerateResponse(text=text), req)
+        assert s.metrics == {"acc": 1.0, "malformed": 0.0}, text
+    irrelevant = next(d for d in docs if d.group == "irrelevance")
+    name = irrelevant.fields["functions"][0]["name"]
+    text = f"<think>Maybe [{name}(x=1)]? No: it does not fit.</think>None of them fits."
+    s = bench.score(irrelevant, CHAT, GenerateResponse(text=text),
+                    bench.request(irrelevant, CHAT))
+    assert s.metrics == {"acc": 1.0, "malformed": 0.0}
 
 
 def test_dry_run_cost_counts_the_native_tools(docs: list[Doc]) -> None:

@@ -171,7 +171,7 @@ def test_bfcl_native_mode_end_to_end(data_dir: Path, tmp_path: Path) -> None:
     report = render_markdown(build_report(store, [run_id]), charts=False)
     assert "Function calling" in report
     row = next(line for line in report.splitlines() if line.startswith("| fake | native |"))
-    assert row.count("[") == 7  # all, five categories, malformed: each with its interval
+    assert row.count("[") == 7  # AST summary, five categories, malformed: each with its CI
 
 
 # -- Anthropic's Messages API -------------------------------------------------------------

@@ -60,7 +60,10 @@ def item_statistic(metric: str, extra: Mapping[str, Any], rows: Sequence[Any]
     """The resampling statistic of one result row, from the samples (status "ok") behind it;
     None for a metric of unknown construction."""
     if extra.get("average") == "subject":
-        return subject_average_statistic(rows, metric)
+        # groups the average leaves out (BFCL's irrelevance, outside its AST summary)
+        excluded = frozenset(map(str, extra.get("excluded_groups") or ()))
+        return subject_average_statistic([r for r in rows if r.group not in excluded]
+                                         if excluded else rows, metric)
     m = _PASS_AT_K.fullmatch(metric)
     if m:
         return pass_at_k_statistic(rows, int(m.group(1)))

@@ -17,12 +17,25 @@ Five categories (simple 400, multiple 200, parallel 200, parallel_multiple 200, 
   tuple→array, any→string), each float parameter with BFCL's `"format": "float"` and note.
   Needs a provider whose capabilities say `tools`.
 
-Scoring is the AST checker of `shootout.scoring.function_calls`; `acc` per item, broken down
-by category (the breakdown carries each category's CI). `malformed` is the share of answers
-whose calls are malformed: unreadable (a call that does not parse, arguments that are not a
-JSON object), a function that was not offered, or a value of the wrong type. As in BFCL, an
+Scoring is the AST checker of `shootout.scoring.function_calls`, on the answer with any
+`<think>…</think>` reasoning taken out (as BFCL's handlers for reasoning models drop what comes
+before `</think>`); `acc` per item, broken down by category (the breakdown carries each
+category's CI). The headline `acc` is BFCL's non-live AST summary (`eval_runner_helper.py`):
+the unweighted mean of the simple, multiple, parallel and parallel_multiple accuracies, with
+the stratified SE of a mean of group means (`analysis.stratified`); BFCL's simple is itself
+the mean of its Python, Java and JavaScript parts, of which these files have Python's only.
+Irrelevance is not in it: BFCL reports it apart (hallucination measurement), and so does
+`irrelevance` here, its accuracy over the 240 items. `acc_item_mean` is the accuracy over
+every item run, irrelevance included (shootout's headline before version 4). `malformed` is
+the share of answers whose calls are malformed: unreadable (a call that does not parse,
+arguments that are not a JSON object), a function that was not offered, or a value of the
+wrong type. As in BFCL, an
 unreadable call on an irrelevance item counts as no call (right), and malformed. The mode each
 model ran is in the manifest (`model_binding.mode`), each sample's `tool_mode` and `analyze`.
+
+Output budget: 4,096 tokens for a chat model (BFCL's for the models it runs locally; its API
+handlers set none), 512 for a base model's completion (a prompt of shootout's own, cut at the
+next "Question:"); the longest reference answer is about 640 characters.
 """
 
 from __future__ import annotations
@@ -36,6 +49,8 @@ from typing import Any, ClassVar, Literal, TypedDict
 
 from pydantic import Field
 
+from ..analysis.stats import summarize
+from ..analysis.stratified import stratified_summary
 from ..data.files import expect_count, read_jsonl
 from ..errors import ConfigError, DataError
 from ..providers.base import GenerateRequest, GenerateResponse, Message, Provider
@@ -46,7 +61,7 @@ from ..scoring.function_calls import (
     decode_prompted,
     malformed,
 )
-from ..scoring.text import estimate_tokens
+from ..scoring.text import estimate_tokens, strip_reasoning
 from .base import (
     Benchmark,
     BenchmarkOptions,
@@ -56,6 +71,7 @@ from .base import (
     PromptContext,
     Request,
     Response,
+    Score,
 )
 
 # category → (file stem, items)
@@ -97,6 +113,7 @@ PYTHON_NOTE = " Note that the provided function is in Python 3 syntax."
 # and BFCL appends this to a float parameter's description in the native tools
 FLOAT_NOTE = " This is a float type value."
 
+IRRELEVANCE = "irrelevance"  # the category BFCL reports apart from its AST summary
 BASE_STOP = ("\nQuestion:", "<end_of_turn>", "<|im_end|>", "</s>")
 
 # BFCL's types to JSON Schema's, for native tools (BFCL's GORILLA_TO_OPENAPI, Python part)
@@ -113,6 +130,15 @@ class BFCLItem(TypedDict):
 class BFCLOptions(BenchmarkOptions):
     mode: Literal["prompted", "native"] = Field(
         "prompted", description="prompted (docs in the prompt) or native (the API's tools)")
+
+
+def _per_item(rows: Sequence[Any], metric: str) -> dict[str, list[float]]:
+    """Each item's `metric` over its repeats (`rows`: answered samples)."""
+    out: dict[str, list[float]] = {}
+    for r in rows:
+        if metric in r.metrics:
+            out.setdefault(r.item_id, []).append(float(r.metrics[metric]))
+    return out
 
 
 def _messages(turn: list[dict[str, Any]], where: str) -> list[Message]:
@@ -182,8 +208,10 @@ def native_tools(functions: Sequence[dict[str, Any]]) -> tuple[dict[str, Any], .
 class BFCL(Benchmark):
     name: ClassVar[str] = "bfcl"
     # 2: BFCL's own decoding, its current system prompt; 3: its checker ported (no int->float
-    # inside arrays, tuples kept, "" for an optional parameter, greedy parallel pairing)
-    version: ClassVar[str] = "3"
+    # inside arrays, tuples kept, "" for an optional parameter, greedy parallel pairing);
+    # 4: reasoning taken out before decoding, BFCL's AST summary as the headline, 4,096
+    # tokens for a chat model
+    version: ClassVar[str] = "4"
     domain: ClassVar[str] = "tools"
     description: ClassVar[str] = ("BFCL AST categories (1,240 function-calling items: simple, "
                                   "multiple, parallel, parallel_multiple, irrelevance)")
@@ -194,6 +222,7 @@ class BFCL(Benchmark):
     primary_metric: ClassVar[str] = "acc"
     modes: ClassVar[tuple[Mode, ...]] = ("generative",)
     default_max_tokens: ClassVar[int] = 512
+    chat_max_tokens: ClassVar[int | None] = 4096
     Options: ClassVar[type[BenchmarkOptions]] = BFCLOptions
 
     def load(self) -> list[Doc[BFCLItem]]:
@@ -272,7 +301,7 @@ class BFCL(Benchmark):
         if self.opts.mode == "native":
             back = {api_name(n): n for n in names}
             return decode_native([(c.name, c.arguments) for c in response.tool_calls], back)
-        return decode_prompted(response.text, names)
+        return decode_prompted(strip_reasoning(response.text), names)
 
     def score(self, doc: Doc[BFCLItem], ctx: PromptContext, response: Response,
               request: Request) -> ItemScore:
@@ -294,6 +323,31 @@ class BFCL(Benchmark):
             detail={"tool_mode": self.opts.mode, "error_kind": verdict.kind or "",
                     "malformed_kind": bad},
         )
+
+    @classmethod
+    def aggregate(cls, rows: Sequence[Any]) -> tuple[list[Score], dict[str, Any]] | None:
+        """`acc`: BFCL's AST summary, the mean of the AST categories' accuracies (module doc);
+        `irrelevance`, `acc_item_mean` and `malformed`: means over their items."""
+        if not rows:
+            return None
+        out = []
+        ast_items = [r for r in rows if r.group != IRRELEVANCE]
+        if ast_items:
+            per_item = _per_item(ast_items, "acc")
+            sm = stratified_summary(per_item, {r.item_id: r.group for r in ast_items})
+            out.append(Score("acc", sm.mean, sm.se, sm.n, sm.ci_low, sm.ci_high, {
+                "ci_method": sm.ci_method, "within_item_var": sm.within_item_var,
+                "average": "subject", "excluded_groups": [IRRELEVANCE],
+                "n_subjects": len({r.group for r in ast_items})}))
+        for name, metric, subset in (
+                ("irrelevance", "acc", [r for r in rows if r.group == IRRELEVANCE]),
+                ("acc_item_mean", "acc", rows), ("malformed", "malformed", rows)):
+            scores = _per_item(subset, metric)
+            if scores:
+                sm = summarize(list(scores.values()))
+                out.append(Score(name, sm.mean, sm.se, sm.n, sm.ci_low, sm.ci_high, {
+                    "ci_method": sm.ci_method, "within_item_var": sm.within_item_var}))
+        return out, {}
 
     @classmethod
     def analyze(cls, rows: Sequence[Any]) -> dict[str, Any] | None:

@@ -1,5 +1,6 @@
 """The report's function-calling section: per model, the mode bfcl ran in (native tools or
-prompted), its accuracy per BFCL category with intervals, and its malformed-call rate."""
+prompted), BFCL's AST summary (the headline: the mean of the four AST categories), its
+accuracy per BFCL category with intervals, and its malformed-call rate."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from typing import TYPE_CHECKING
 from ..analysis.formatting import ci, pct
 from ..analysis.results import item_scores
 from ..analysis.stats import summarize
+from ..analysis.stratified import stratified_summary
+from ..benchmarks.bfcl import IRRELEVANCE
 from ..store import SampleRow
 from .sections import SectionContent, register_section
 from .tables import Table, TCell, cell, lcell
@@ -28,6 +31,16 @@ def figure(rows: Sequence[SampleRow], metric: str, confidence: float) -> TCell:
     return cell(f"{pct(sm.mean)} {ci(sm.ci_low, sm.ci_high)}", title=f"n = {sm.n}")
 
 
+def ast_summary(rows: Sequence[SampleRow], confidence: float) -> TCell:
+    """BFCL's AST summary: the mean of the AST categories' accuracies (irrelevance apart)."""
+    ast = [r for r in rows if r.group != IRRELEVANCE]
+    per_item = item_scores(ast, "acc")
+    if not per_item:
+        return cell("–")
+    sm = stratified_summary(per_item, {r.item_id: r.group for r in ast}, confidence=confidence)
+    return cell(f"{pct(sm.mean)} {ci(sm.ci_low, sm.ci_high)}", title=f"n = {sm.n}")
+
+
 @register_section("Function calling")
 def function_calling(report: Report) -> SectionContent | None:
     found = [(label, rows) for label in report.data.labels
@@ -40,13 +53,16 @@ def function_calling(report: Report) -> SectionContent | None:
         by_cat = [figure([r for r in rows if r.group == c], "acc", report.confidence)
                   for c in CATEGORIES]
         table_rows.append((lcell(label), lcell(", ".join(modes)),
-                           figure(rows, "acc", report.confidence), *by_cat,
+                           ast_summary(rows, report.confidence), *by_cat,
                            figure(rows, "malformed", report.confidence)))
-    table = Table("function-calling", ("Model", "Mode", "All", *CATEGORIES, "Malformed"),
+    table = Table("function-calling", ("Model", "Mode", "AST summary", *CATEGORIES,
+                                          "Malformed"),
                   tuple(table_rows), left_cols=2)
     note = ("bfcl accuracy (%) by BFCL's AST checker, per category, with "
-            f"{report.confidence:.0%} intervals; mode: native = the API's tools and tool_calls, "
-            "prompted = the function docs in the prompt and calls read from the text. "
+            f"{report.confidence:.0%} intervals; AST summary: the mean of the simple, multiple, "
+            "parallel and parallel_multiple accuracies (BFCL's summary and shootout's headline; "
+            "irrelevance is reported apart, as BFCL does); mode: native = the API's tools and "
+            "tool_calls, prompted = the function docs in the prompt and calls read from the text. "
             "Malformed: answers whose calls do not parse, name a function that was not "
             "offered, or give a value of the wrong type.")
     return SectionContent(paragraphs=(note,), tables=(table,))
