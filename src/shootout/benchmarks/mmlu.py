@@ -1,5 +1,13 @@
 """MMLU (Hendrycks et al., 2021): 57 subjects, 5-shot from the dev split, Hendrycks format.
 
+The prompt is lm-evaluation-harness's rendering of it (`mmlu` default task with 5 shots: the
+first five dev questions, " A".." D" continuations), byte for byte. It differs from
+Hendrycks' evaluate.py in whitespace only: one space in "about abstract algebra." where
+evaluate.py's `format_subject` leaves two ("about  abstract algebra."), and each question
+stripped of surrounding whitespace, as lm-eval does (963 test questions have some in the
+data). The effect on a score is small and depends on the tokenizer; compare with lm-eval's
+`mmlu` 5-shot where a figure must match to the decimal.
+
 Overall score: `acc` is the accuracy over all 14,042 questions (the micro average, every
 question weighs the same, so a subject weighs by its size), as both references compute it:
 Hendrycks' evaluate.py (`np.mean(np.concatenate(all_cors))`) and lm-evaluation-harness's `mmlu`
