@@ -115,6 +115,11 @@ SCORES = [
     (BOOL, '{"answer": true, "confidence": "high", "evidence": "It is."}', 1, 1, 1, 1),
     (BOOL, '{"answer": false, "confidence": "high", "evidence": null}', 0, 1, 1, 1),
     (BOOL, 'Here: {"answer": true, "confidence": "sure", "evidence": null}', 0, 0, 1, 0),
+    # a reasoning model's thinking, left in the answer by its server: the object it thought
+    # about is not its answer; the JSON after it is, though not a whole-answer JSON
+    (GSM, '<think>Maybe {"reasoning": "", "answer": 17}? No: 18.</think>\n'
+          '{"reasoning": "", "answer": 18}', 1, 1, 1, 0),
+    (GSM, '<think>{"reasoning": "", "answer": 18}</think>The answer is 18.', 0, 0, 0, 0),
 ]
 
 

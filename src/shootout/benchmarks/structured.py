@@ -21,7 +21,8 @@ model's failure. The embedded model takes both, through the grammars llama-cpp-p
 for them.
 
 Metrics per item: `parsed` (a JSON value could be read: the whole answer, a code fence, or the
-first object in prose), `parsed_strict` (the whole answer is JSON), `schema_valid` (it
+first object in prose; a reasoning model's `<think>` block taken out first), `parsed_strict`
+(the whole answer is JSON, with no reasoning in it either), `schema_valid` (it
 satisfies the schema, checked by `jsonschema`) and `acc` (valid and right: the number, the
 letter, the copied options and letter, true/false). Each item's mode is its group, so every
 metric is broken down by mode; the report's integration section puts the modes side by side.
@@ -41,7 +42,7 @@ from pydantic import Field, field_validator
 from ..errors import ProviderError, RejectedRequestError, RetryableProviderError
 from ..providers.base import GenerateRequest, GenerateResponse, Message, Provider
 from ..scoring.numeric import numbers_equal
-from ..scoring.structured import read_json, schema_errors
+from ..scoring.structured import read_answer_json, schema_errors
 from .base import (
     Benchmark,
     BenchmarkOptions,
@@ -127,7 +128,8 @@ def _fails_on_format(e: RetryableProviderError) -> bool:
 
 class Structured(Benchmark):
     name: ClassVar[str] = "structured"
-    version: ClassVar[str] = "1"
+    # 2: `<think>` reasoning taken out before the JSON is read
+    version: ClassVar[str] = "2"
     domain: ClassVar[str] = "tools"
     description: ClassVar[str] = ("JSON mode and structured outputs: 120 extraction and "
                                   "formatting tasks with JSON Schemas, per mode")
@@ -205,7 +207,7 @@ class Structured(Benchmark):
               request: Request) -> ItemScore:
         assert isinstance(response, GenerateResponse)
         f = doc.fields
-        read = read_json(response.text)
+        read = read_answer_json(response.text)
         errors = schema_errors(read.value, f["schema"]) if read.parsed else []
         valid = read.parsed and not errors
         right = valid and correct(f["kind"], read.value, f["gold"])

@@ -3,7 +3,10 @@
 `read_json` takes the first of: the whole answer (after surrounding whitespace), the content of
 a ```json (or bare ```) code fence, the first JSON object or array written in prose (not one
 nested in a cut-off one). Where it came from is kept (`whole`, `fence`, `prose`) so a report
-can tell "answered in JSON" from "wrapped JSON in words". `schema_errors` validates with the
+can tell "answered in JSON" from "wrapped JSON in words". `read_answer_json` reads a model's
+answer: its `<think>…</think>` reasoning taken out first (an object the model thought about is
+not its answer), and the JSON that is all the rest `after_reasoning`, not `whole` (a client
+parsing the content as JSON would fail on it). `schema_errors` validates with the
 `jsonschema` library (Draft 2020-12, the dialect OpenAI's structured outputs take), formats not
 asserted.
 """
@@ -16,8 +19,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ..errors import ConfigError
+from .text import strip_reasoning
 
-Source = Literal["whole", "fence", "prose", ""]
+Source = Literal["whole", "after_reasoning", "fence", "prose", ""]
 
 _FENCE = re.compile(r"```[ \t]*(?:json|JSON)?[ \t]*\n?(.*?)```", re.DOTALL)
 _DECODER = json.JSONDecoder()
@@ -56,6 +60,15 @@ def _first_in_prose(text: str) -> tuple[bool, Any]:
             continue
         return True, value
     return False, None
+
+
+def read_answer_json(text: str) -> ReadJSON:
+    """`read_json` of the answer without its reasoning (module doc)."""
+    answer = strip_reasoning(text)
+    read = read_json(answer)
+    if read.source == "whole" and answer.strip() != text.strip():
+        return ReadJSON(read.value, "after_reasoning")
+    return read
 
 
 def read_json(text: str) -> ReadJSON:
