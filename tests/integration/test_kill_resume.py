@@ -156,6 +156,9 @@ def test_a_second_process_does_not_run_a_run_already_running(shootout_cmd, tmp_p
             while len(srv.requests) < 2 and time.time() < deadline:
                 time.sleep(0.01)
             assert len(srv.requests) >= 2, "the first run did not start"
+            # the first run's later requests wait: it cannot finish on its own while the
+            # second process starts, however slowly a loaded machine starts it
+            srv.ttft = 30.0
             second = subprocess.run([*shootout_cmd, *args], capture_output=True, text=True,
                                     timeout=120)
             assert second.returncode == 2, second.stderr
@@ -166,6 +169,7 @@ def test_a_second_process_does_not_run_a_run_already_running(shootout_cmd, tmp_p
         finally:
             os.kill(first.pid, signal.SIGKILL)
             first.wait()
+            srv.ttft = 0.2
         sent = len(srv.requests)
         done = subprocess.run([*shootout_cmd, *args], capture_output=True, text=True,
                               timeout=300)
