@@ -15,7 +15,7 @@ from shootout.testing import FakeOpenAIServer, Fault
 def _config(tmp_path, url: str, **model: object) -> str:
     cfg = {
         "models": [{"spec": "openai:fake-model", "base_url": url, "concurrency": 16,
-                    "timeout": 1.0, **model}],
+                    "timeout": 2.0, **model}],  # a loaded machine can hold a clean answer 1 s
         "benchmarks": ["mmlu"],
         "limit": 70,
         "repeats": 3,
@@ -30,7 +30,7 @@ def _config(tmp_path, url: str, **model: object) -> str:
 def test_every_fault_kind_is_retried_and_nothing_is_lost(shootout_cmd, tmp_path, data_dir,
                                                          http):
     store = tmp_path / "s.sqlite"
-    with FakeOpenAIServer(fault_rate=0.3, seed=7, hang_seconds=2.5) as srv:
+    with FakeOpenAIServer(fault_rate=0.3, seed=7, hang_seconds=5.0) as srv:
         proc = subprocess.run(
             [*shootout_cmd, "run", "-c",
              _config(tmp_path, srv.base_url, retry_budget=2000, http=http),
