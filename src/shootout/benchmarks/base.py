@@ -141,6 +141,9 @@ class Benchmark(ABC):
     # the most solved examples a prompt can carry (its pool's size), where a larger --fewshot
     # is quietly cut to it: the manifest records what the prompts carried (`fewshot_in`)
     max_fewshot: ClassVar[int | None] = None
+    # `bind` builds the items from the model (needle sizes its haystacks with the model's
+    # tokenizer): a stored run's answers cannot be scored again without the model
+    items_fitted_to_model: ClassVar[bool] = False
     # default generation budget for generative scoring of this benchmark
     default_max_tokens: ClassVar[int] = 32
     # the budget for a chat model, where its prompt is not the reference's (which sets
@@ -251,6 +254,18 @@ class Benchmark(ABC):
     def binding_info(self) -> dict[str, Any]:
         """What `bind` found out about the model, for the run manifest."""
         return {}
+
+    def rescore_docs(self, docs: Sequence[Doc]) -> list[Doc]:
+        """Every item a stored run can hold, as `bind` could have made it for any model, to
+        score stored answers again without the model (`shootout rescore`); default: `docs`.
+        A benchmark whose items `bind` builds from the model (`items_fitted_to_model`) is
+        never asked."""
+        return list(docs)
+
+    def rescore_gap(self, doc: Doc) -> str | None:
+        """Why a stored answer to `doc` cannot be scored again here (its language's toolchain
+        is not installed), or None."""
+        return None
 
     def cost(self, docs: Sequence[Doc], ctx: PromptContext) -> dict[str, Any]:
         """What one pass over `docs` costs, for `--dry-run` (integers are printed): requests,

@@ -156,6 +156,11 @@ class MultiPLE(CodeBenchmark):
         skipped = getattr(self, "_skipped", {})
         return {"skipped_languages": dict(skipped)} if skipped else {}
 
+    def rescore_gap(self, doc: Doc) -> str | None:
+        """A language whose toolchain is not installed here: its stored programs cannot run
+        (they would score as failures), so they are left as stored."""
+        return missing_tools(LANGUAGES[doc.group]) if doc.group in LANGUAGES else None
+
     def prepare(self, docs: Sequence[Doc[MultiPLEItem]], ctx: PromptContext) -> None:
         sandbox = make_sandbox(unsafe=self.opts.unsafe_exec)
         sandbox.check_available()

@@ -81,6 +81,7 @@ class NeedleInAHaystack(Benchmark):
     # tokens out, no stop, scored by RULER's string match (acc_strict: the first number)
     # 3: effective_length at RULER's threshold, 85.6% (was 85%)
     version: ClassVar[str] = "3"
+    items_fitted_to_model: ClassVar[bool] = True  # haystacks sized with the model's tokenizer
     domain: ClassVar[str] = "long-context"
     description: ClassVar[str] = (
         "Needle in a haystack: RULER key-value needles across context lengths x depths"

@@ -192,6 +192,11 @@ class Structured(Benchmark):
     def binding_info(self) -> dict[str, Any]:
         return {"modes": dict(self._accepted)} if self._accepted else {}
 
+    def rescore_docs(self, docs: Sequence[Doc]) -> list[Doc]:
+        """Each task in each mode of the options (a stored run holds the modes its
+        endpoints took)."""
+        return [with_mode(d, mode) for d in docs for mode in self.opts.modes]
+
     def request(self, doc: Doc[StructuredItem], ctx: PromptContext) -> Request:
         f = doc.fields
         text = INSTRUCTION.format(task=f["task"], schema=json.dumps(f["schema"]))

@@ -64,7 +64,8 @@ def _primary(data: dict[str, Any]) -> dict[tuple[str, str, str], float | None]:
 
 def _payload(out: Rescored, scores: list[dict[str, Any]]) -> dict[str, Any]:
     return {"run_id": out.run_id, "scorer_versions": out.versions, "samples": out.samples,
-            "changed": len(out.changes), "skipped": out.skipped, "scores": scores,
+            "changed": len(out.changes), "skipped": out.skipped, "left_out": out.left_out,
+            "scores": scores,
             "changes": [c.to_dict() for c in out.changes]}
 
 
@@ -75,6 +76,8 @@ def _print(out: Rescored, scores: list[dict[str, Any]], show: int) -> None:
                   f"{len(out.changes):,} samples changed; nothing was sent")
     for why, n in out.skipped.items():
         console.print(f"skipped {n:,} samples: {why}")
+    for bench, why in out.left_out.items():
+        console.print(f"not rescored: {bench} ({why})")
     table = Table("model", "benchmark", "metric", "before", "after", title="primary scores")
     for s in scores:
         moved = s["before"] != s["after"]

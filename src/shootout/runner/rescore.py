@@ -5,8 +5,12 @@ of the run, scores it with the benchmark's current `score`, writes the samples w
 extraction, reason or status changed, and records in the run manifest which scorer version did
 it (`manifest["benchmarks"][name]["rescored"]` and the `manifest["rescores"]` log).
 
-A benchmark whose items are fitted to each model at run time (it overrides `bind`: needle sizes
-its haystacks with the model's tokenizer) cannot be rebuilt without the model and is refused.
+A benchmark whose items are fitted to each model at run time (`items_fitted_to_model`: needle
+sizes its haystacks with the model's tokenizer) cannot be rebuilt without the model: named
+with `--benchmarks`, it is refused; otherwise it is left out, and the result says so. Items
+that `bind` made per model without the model's help are rebuilt (`rescore_docs`: structured's
+tasks in each mode); a stored answer that cannot be scored here (`rescore_gap`: a MultiPL-E
+language whose toolchain is not installed) is skipped, with the reason.
 """
 
 from __future__ import annotations
@@ -64,6 +68,7 @@ class Rescored:
     samples: int = 0
     changes: list[Change] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)  # why -> how many samples
+    left_out: dict[str, str] = field(default_factory=dict)  # benchmark -> why not rescored
 
 
 @dataclass
@@ -84,7 +89,7 @@ def rescore_run(db: Store, run_id: str, benchmarks: Sequence[str] | None = None,
     if run is None:
         raise db.unknown_run(run_id)
     cfg = validate_config(run["spec"], f"stored run {run_id}")
-    names, only = _chosen(cfg, benchmarks)
+    names, only, left_out = _chosen(cfg, benchmarks)
     data = DataDir(resolve_data_dir(data_dir))
     # each benchmark with the prompt templates it ran under (`arc_easy@v1`...): all of them,
     # or those named (`-b arc_easy@v1`)
@@ -97,7 +102,8 @@ def rescore_run(db: Store, run_id: str, benchmarks: Sequence[str] | None = None,
     benches = {n: b for n, b in every.items()
                if only is None or n in only or split_variant(n)[0] in only}
     manifest: dict[str, Any] = dict(run["manifest"] or {})
-    out = Rescored(run_id, {n: b.bench.version for n, b in benches.items()})
+    out = Rescored(run_id, {n: b.bench.version for n, b in benches.items()},
+                   left_out=left_out)
     for old, request, response in db.iter_samples_with_responses(run_id, list(benches)):
         b = benches[old.benchmark]
         doc = b.docs.get(old.item_id)
@@ -107,6 +113,9 @@ def rescore_run(db: Store, run_id: str, benchmarks: Sequence[str] | None = None,
         if doc is None:
             why = "item not in the benchmark's data"
             out.skipped[why] = out.skipped.get(why, 0) + 1
+            continue
+        if gap := b.bench.rescore_gap(doc):
+            out.skipped[gap] = out.skipped.get(gap, 0) + 1
             continue
         ctx = _context(b, old.model, manifest, request)
         base = {"model": old.model, "benchmark": old.benchmark, "item_id": old.item_id,
@@ -137,9 +146,11 @@ def _scored(detail: Any) -> Any:
     return {k: v for k, v in detail.items() if k not in _MEASURED}
 
 
-def _chosen(cfg: RunConfig, wanted: Sequence[str] | None) -> tuple[list[str], set[str] | None]:
+def _chosen(cfg: RunConfig, wanted: Sequence[str] | None
+            ) -> tuple[list[str], set[str] | None, dict[str, str]]:
     """(the run's benchmarks to load, the names asked for: a benchmark's own name stands for
-    it with all its prompt variants, `arc_easy@v1` for that variant only; None: all)."""
+    it with all its prompt variants, `arc_easy@v1` for that variant only; None: all, and the
+    benchmarks left out of "all", each with why)."""
     from ..benchmarks import expand_benchmarks
 
     have = [b.name for b in cfg.benchmarks]
@@ -149,15 +160,24 @@ def _chosen(cfg: RunConfig, wanted: Sequence[str] | None) -> tuple[list[str], se
         raise ConfigError(f"{', '.join(missing)} not in this run (its benchmarks: "
                           f"{', '.join(have)})")
 
+    left_out: dict[str, str] = {}
     for n in names:
-        if get_benchmark_class(n).bind is not Benchmark.bind:
-            raise ConfigError(f"{n} cannot be rescored: its items are fitted to each model at "
-                              "run time; leave it out with --benchmarks")
-        if _judged(cfg, n):
-            raise ConfigError(f"{n} cannot be rescored: a judge scores it once every model "
-                              "answered; rerun the run instead (answers and verdicts come "
-                              "from the cache)")
-    return names, set(asked) if wanted else None
+        if get_benchmark_class(n).items_fitted_to_model:
+            why = "its items are fitted to each model at run time"
+        elif _judged(cfg, n):
+            why = ("a judge scores it once every model answered; rerun the run instead "
+                   "(answers and verdicts come from the cache)")
+        else:
+            continue
+        if wanted:
+            hint = "" if "rerun" in why else "; leave it out with --benchmarks"
+            raise ConfigError(f"{n} cannot be rescored: {why}{hint}")
+        left_out[n] = why
+    names = [n for n in names if n not in left_out]
+    if not names:
+        raise ConfigError("; ".join(f"{n} cannot be rescored: {why}"
+                                    for n, why in left_out.items()))
+    return names, set(asked) if wanted else None, left_out
 
 
 def _judged(cfg: RunConfig, name: str) -> bool:
@@ -179,7 +199,7 @@ def _load(cfg: RunConfig, name: str, data: DataDir, unsafe_exec: bool = False) -
         options["unsafe_exec"] = unsafe_exec
     bench = cls(data=data, fewshot_seed=cfg.seed, options=options)
     fewshot = bc.fewshot if bc.fewshot is not None else cls.default_fewshot
-    return _Bench(bench, {d.id: d for d in bench.load()}, fewshot)
+    return _Bench(bench, {d.id: d for d in bench.rescore_docs(bench.load())}, fewshot)
 
 
 def _context(b: _Bench, model: str, manifest: dict[str, Any],
@@ -231,6 +251,6 @@ def _record(db: Store, run_id: str, manifest: dict[str, Any], out: Rescored) -> 
     manifest.setdefault("rescores", []).append({
         "at": now, "shootout": __version__, "git_commit": git_commit(),
         "scorer_versions": out.versions, "samples": out.samples,
-        "changed": len(out.changes), "skipped": out.skipped})
+        "changed": len(out.changes), "skipped": out.skipped, "left_out": out.left_out})
     db.set_manifest(run_id, manifest)
     db.touch_run(run_id)
