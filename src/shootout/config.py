@@ -282,7 +282,7 @@ class RunConfig(Settings):
 
         try:
             derived = derive_names(
-                [(m.spec, m.name, m.provider_options.get("base_url")) for m in models]
+                [(m.spec, m.name, m.provider_options) for m in models]
             )
         except ConfigError as e:
             raise ValueError(str(e)) from None

@@ -16,14 +16,15 @@ from urllib.parse import urlparse
 from .errors import ConfigError
 
 
-def derive_names(models: Sequence[tuple[str, str | None, str | None]]) -> list[str]:
-    """The display name of each (spec, given name, base URL) of a run; a clash is a
-    ConfigError naming both specs."""
+def derive_names(models: Sequence[tuple[str, str | None, Mapping[str, Any] | None]]
+                 ) -> list[str]:
+    """The display name of each (spec, given name, model options: where its endpoints are)
+    of a run; a clash is a ConfigError naming both specs."""
     names = [given or _from_spec(spec) for spec, given, _ in models]
     ids = [_api_id(spec) for spec, _, _ in models]
-    for i, (_, given, base_url) in enumerate(models):
+    for i, (_, given, options) in enumerate(models):
         if not given and ids[i] and ids.count(ids[i]) > 1:
-            names[i] = f"{ids[i]} @ {host(base_url) or 'default endpoint'}"
+            names[i] = f"{ids[i]} @ {endpoint_hosts(options or {}) or 'default endpoint'}"
     seen: dict[str, int] = {}
     for i, name in enumerate(names):
         if name in seen:
@@ -73,12 +74,26 @@ def host(base_url: str | None) -> str:
     return urlparse(base_url or "").hostname or ""
 
 
+def endpoint_hosts(options: Mapping[str, Any]) -> str:
+    """The host of a model's endpoint (`base_url`, else its replicas' `base_urls` or
+    `endpoints`: the first one's host, "+N" for the other hosts), or ""."""
+    urls: list[Any] = [options.get("base_url")]
+    for key in ("base_urls", "endpoints"):
+        listed = options.get(key)
+        if isinstance(listed, list | tuple):
+            urls += [u.get("url") if isinstance(u, Mapping) else u for u in listed]
+    hosts = list(dict.fromkeys(h for u in urls if isinstance(u, str) and (h := host(u))))
+    if not hosts:
+        return ""
+    return hosts[0] + (f" +{len(hosts) - 1}" if len(hosts) > 1 else "")
+
+
 def specs_by_name(run_spec: Mapping[str, Any]) -> dict[str, str]:
     """Display name -> spec for the models of a stored run configuration (read as written:
     an old configuration need not validate today)."""
     raw = run_spec.get("models") or []
     models = [m if isinstance(m, dict) else {"spec": str(m)} for m in raw]
-    triples = [(str(m.get("spec", "")), m.get("name"), m.get("base_url")) for m in models]
+    triples = [(str(m.get("spec", "")), m.get("name"), m) for m in models]
     try:
         names = derive_names(triples)
     except ConfigError:

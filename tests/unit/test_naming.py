@@ -33,6 +33,17 @@ def test_api_models_are_named_by_id_with_the_host_when_ids_repeat():
         "m @ a.example", "m @ b.example"]
 
 
+def test_replicas_are_named_by_their_endpoints_hosts():
+    """A model on replicas (`base_urls`, `endpoints`) has no `base_url`: it was called
+    "@ default endpoint", so two such models clashed (a docs-drift audit)."""
+    assert names(
+        {"spec": "openai:m", "base_urls": ["http://gpu1:8000/v1", "http://gpu1:8001/v1",
+                                           "http://gpu2:8000/v1"]},
+        {"spec": "openai:m", "endpoints": [{"url": "http://node-a:8000/v1",
+                                            "concurrency": 64}]},
+        {"spec": "openai:m"}) == ["m @ gpu1 +1", "m @ node-a", "m @ default endpoint"]
+
+
 def test_a_given_name_wins():
     assert names({"spec": "local", "name": "base"}) == ["base"]
 
@@ -66,3 +77,15 @@ def test_stored_runs_map_names_back_to_specs():
     assert specs_by_name(spec) == {"Gemma 3 270M · Q4_K_M": "local", "chat":
                                    "local:smollm2-135m", "x": "openai:x"}
     assert derive_names([("openai:x", None, None)]) == ["x"]
+
+
+def test_list_models_names_every_generic_model_option(capsys):
+    """`list models` named six of the options every model takes; the docs set the others
+    (`-M rpm=500`, `-M NAME.max_cost=5`) (a docs-drift audit)."""
+    from shootout.config import ModelConfig
+
+    main(["list", "models"])
+    out = " ".join(capsys.readouterr().out.split())  # as one line, however it wrapped
+    listed = out.split("for every provider: ", 1)[1].split("):", 1)[0].split(", ")
+    assert listed == [k for k in ModelConfig.model_fields if k != "spec"]
+    assert {"rpm", "tpm", "max_cost", "cache", "name"} <= set(listed)

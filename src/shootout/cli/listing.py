@@ -41,8 +41,11 @@ def list_command(
         console.print(embedded_table())
         for form in describe_specs():
             console.print(f"- {form}")
-        console.print("model options (a run config's model entry, or -M KEY=VALUE; also "
-                      "scoring, sampling, price, system_prompt, retry_budget, max_attempts):")
+        from ..config import ModelConfig
+
+        generic = ", ".join(k for k in ModelConfig.model_fields if k != "spec")
+        console.print("model options (a run config's model entry, or -M KEY=VALUE; also, for "
+                      f"every provider: {generic}):")
         for line in describe_options():
             console.print(f"- {line}")
     else:

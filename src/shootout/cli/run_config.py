@@ -65,8 +65,7 @@ def with_model_args(data: dict[str, Any], args: Sequence[str]) -> dict[str, Any]
     generic = set(ModelConfig.model_fields) - {"spec", "name"}
     models = [{"spec": m} if isinstance(m, str) else dict(m) for m in data.get("models") or []]
     try:  # the names tables and messages show (a model without `name:` has one derived)
-        shown = derive_names([(str(m.get("spec", "")), m.get("name"), m.get("base_url"))
-                              for m in models])
+        shown = derive_names([(str(m.get("spec", "")), m.get("name"), m) for m in models])
     except ConfigError:
         shown = [str(m.get("name") or m.get("spec")) for m in models]
     for arg in args:
