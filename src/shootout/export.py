@@ -94,7 +94,7 @@ class _Golds:
         """None for a benchmark this shootout does not know, or whose items are built per
         model at run time (needle): they have no gold to look up."""
         cls = find_benchmark_class(name)
-        if cls is None or cls.bind is not Benchmark.bind:
+        if cls is None or cls.items_fitted_to_model:
             return None
         entry = next((b for b in self.spec.get("benchmarks") or []
                       if isinstance(b, dict) and b.get("name") == name), {})
@@ -106,7 +106,8 @@ class _Golds:
         except DataError as e:  # the gold needs the data; the rest of a row does not
             raise DataError(f"{e} (the gold column needs it; --no-gold exports without "
                             "it)") from e
-        return bench, {d.id: d for d in docs}
+        # every item a run can hold, as `bind` makes them (structured: each task per mode)
+        return bench, {d.id: d for d in bench.rescore_docs(docs)}
 
 
 def sample_row(run_id: str, s: SampleRow, request: dict[str, Any] | None,

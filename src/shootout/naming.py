@@ -24,7 +24,15 @@ def derive_names(models: Sequence[tuple[str, str | None, Mapping[str, Any] | Non
     ids = [_api_id(spec) for spec, _, _ in models]
     for i, (_, given, options) in enumerate(models):
         if not given and ids[i] and ids.count(ids[i]) > 1:
-            names[i] = f"{ids[i]} @ {endpoint_hosts(options or {}) or 'default endpoint'}"
+            names[i] = f"{ids[i]} @ {host((options or {}).get('base_url')) or 'default endpoint'}"
+    # a model on replicas (`base_urls`, `endpoints`) has no `base_url`: named "@ default
+    # endpoint" as it always was (a stored run's samples are under that name), unless another
+    # model has that name too; then by its endpoints' hosts
+    for i, (_, given, options) in enumerate(models):
+        if (not given and ids[i] and names.count(names[i]) > 1
+                and names[i].endswith(" @ default endpoint")
+                and (where := endpoint_hosts(options or {}))):
+            names[i] = f"{ids[i]} @ {where}"
     seen: dict[str, int] = {}
     for i, name in enumerate(names):
         if name in seen:

@@ -18,6 +18,7 @@ from shootout.config import validate_config
 from shootout.data import DataDir
 from shootout.errors import ConfigError
 from shootout.providers.base import GenerateRequest, GenerateResponse, Sampling, ToolCall
+from shootout.runner.retry import RetryPolicy
 from shootout.runner.run import Runner
 from shootout.scoring.function_calls import Call, check_calls
 from shootout.store.sqlite import Store
@@ -294,3 +295,68 @@ def test_dry_run_cost_counts_the_native_tools(docs: list[Doc]) -> None:
     native = BFCL(data=DataDir(None), options={"mode": "native"})
     base = super(BFCL, native).cost(docs[:5], CHAT)["prompt_tokens"]
     assert native.cost(docs[:5], CHAT)["prompt_tokens"] > base
+
+
+def test_failed_items_are_counted_in_the_rows_they_belong_to(docs: list[Doc], data_dir: Path,
+                                                              tmp_path: Path) -> None:
+    """The AST summary covers the AST items, the irrelevance row the irrelevance items: each
+    row's items attempted and failed are its own (a review found the whole cell's on every
+    row: "126 of 1240 items failed" beside a summary over 1,000)."""
+    from shootout.errors import ProviderError
+
+    bench = BFCL(data=DataDir(None))
+    by_request = {bench.request(d, CHAT).messages: d for d in docs}
+
+    def fail(_i: int, req: Any) -> BaseException | None:
+        d = by_request[req.messages]
+        # the first two items of irrelevance and of simple fail; nothing else
+        n = int(d.id.rsplit("_", 1)[1])
+        return ProviderError("down") if d.group in ("irrelevance", "simple") and n < 2 else None
+
+    config = validate_config({"models": [{"spec": "openai:fake", "name": "fake"}],
+                              "benchmarks": ["bfcl"]}, "test")
+    store = Store(tmp_path / "r.sqlite")
+    runner = Runner(config, store, data_dir=str(data_dir),
+                    policy=RetryPolicy(max_attempts=1, base_delay=0.0))
+    run_id = asyncio.run(runner.run({"fake": FakeProvider(answer="[]", fail=fail)}))
+    rows = {r.metric: r for r in build_results(store, [run_id]).runs[0].scores}
+    assert (rows["acc"].n_attempted, rows["acc"].n_failed, rows["acc"].n) == (1000, 2, 998)
+    assert (rows["irrelevance"].n_attempted, rows["irrelevance"].n_failed) == (240, 2)
+    assert (rows["acc_item_mean"].n_attempted, rows["acc_item_mean"].n_failed) == (1240, 4)
+    # with them counted wrong, the summary is still over the AST items' categories
+    assert rows["acc"].score_failed_as_wrong == pytest.approx(rows["acc"].score)  # all wrong
+
+
+def test_without_an_ast_item_the_headline_is_the_item_mean() -> None:
+    """A run whose items drawn are all irrelevance ones (a small --limit) has no AST
+    summary: its headline is the accuracy over its items, not the irrelevance row."""
+    from shootout.analysis.results import score_groups
+    from shootout.store import SampleRow
+
+    rows = [SampleRow("m", "bfcl", f"irrelevance_{i}", 0, "irrelevance", "ok",
+                      {"acc": 1.0, "malformed": 0.0}, "[]", "right", False, None, None)
+            for i in range(3)]
+    scores, _ = score_groups({("m", "bfcl"): rows})
+    assert [s.metric for s in scores if s.primary] == ["acc_item_mean"]
+
+
+def test_the_report_says_the_headline_is_a_mean_of_group_means(data_dir: Path,
+                                                               tmp_path: Path) -> None:
+    """The results section said every score is a mean over items, and named the interval of
+    a mean of group means by its internal key ("wilson_stratified") (a review)."""
+    from shootout.report.build import build_report
+    from shootout.report.markdown import render_markdown
+
+    config = validate_config({"models": [{"spec": "openai:fake", "name": "fake"}],
+                              "benchmarks": ["bfcl"], "limit": 40}, "test")
+    store = Store(tmp_path / "r.sqlite")
+    run_id = asyncio.run(Runner(config, store, data_dir=str(data_dir)).run(
+        {"fake": FakeProvider(answer="[]")}))
+    md = render_markdown(build_report(store, [run_id]), charts=False)
+    assert "Scores are means over items (for bfcl: the mean of the groups' means" in md
+    assert "the Wilson interval at the effective sample size of a mean of group means" in md
+    assert "wilson_stratified" not in md
+    # the function-calling section's AST summary is the headline's figure
+    head = next(r for r in build_results(store, [run_id]).runs[0].scores if r.primary)
+    row = next(ln for ln in md.splitlines() if ln.startswith("| fake | prompted |"))
+    assert row.split(" | ")[2].startswith(f"{100 * head.score:.1f} [")

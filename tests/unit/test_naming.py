@@ -33,15 +33,18 @@ def test_api_models_are_named_by_id_with_the_host_when_ids_repeat():
         "m @ a.example", "m @ b.example"]
 
 
-def test_replicas_are_named_by_their_endpoints_hosts():
+def test_replicas_are_named_by_their_endpoints_hosts_where_names_would_clash():
     """A model on replicas (`base_urls`, `endpoints`) has no `base_url`: it was called
-    "@ default endpoint", so two such models clashed (a docs-drift audit)."""
-    assert names(
-        {"spec": "openai:m", "base_urls": ["http://gpu1:8000/v1", "http://gpu1:8001/v1",
-                                           "http://gpu2:8000/v1"]},
-        {"spec": "openai:m", "endpoints": [{"url": "http://node-a:8000/v1",
-                                            "concurrency": 64}]},
-        {"spec": "openai:m"}) == ["m @ gpu1 +1", "m @ node-a", "m @ default endpoint"]
+    "@ default endpoint", so two such models clashed (a docs-drift audit). Where the name
+    did not clash it stays as it was: a stored run's samples are under it."""
+    gpus = {"spec": "openai:m", "base_urls": ["http://gpu1:8000/v1", "http://gpu1:8001/v1",
+                                              "http://gpu2:8000/v1"]}
+    node = {"spec": "openai:m", "endpoints": [{"url": "http://node-a:8000/v1",
+                                               "concurrency": 64}]}
+    assert names(gpus, node, {"spec": "openai:m"}) == [
+        "m @ gpu1 +1", "m @ node-a", "m @ default endpoint"]
+    assert names(gpus, {"spec": "openai:m", "base_url": "http://b.example/v1"}) == [
+        "m @ default endpoint", "m @ b.example"]
 
 
 def test_a_given_name_wins():

@@ -97,3 +97,31 @@ def test_a_language_without_its_toolchain_is_skipped_not_failed(tmp_path, data_d
     out = rescore_run(store, run_id, data_dir=str(data_dir))
     assert out.samples == 0 and not out.changes
     assert out.skipped == {"JavaScript toolchain not found (node)": 2}
+
+
+def test_export_gives_structured_its_gold(tmp_path, data_dir):
+    """Export looked gold up only for benchmarks without a `bind`; structured's items (each
+    task in a mode) have a gold, needle's have none (a review)."""
+    from shootout.export import export_rows
+
+    store = Store(tmp_path / "s.sqlite")
+    run_id = _run(store, ["structured"], data_dir, answer='{"answer": "A"}', limit=3)
+    rows = list(export_rows(store, run_id, data_dir=str(data_dir)))
+    assert len(rows) == 3 and all(r["gold"] and json.loads(r["gold"]) for r in rows)
+
+
+def test_every_benchmark_leaves_a_judged_one_out():
+    """MT-Bench, scored by a judge once every model answered, is left out of "every
+    benchmark" (rerun instead), as a fitted one is; named, it is refused."""
+    from shootout.errors import ConfigError
+    from shootout.runner.rescore import _chosen
+
+    cfg = validate_config({"models": [{"spec": "openai:fake", "name": "fake"}],
+                           "benchmarks": ["toy_colours", {"name": "mt_bench",
+                                                          "options": {"judge": "fake"}}]},
+                          "test")
+    names, only, left_out = _chosen(cfg, None)
+    assert names == ["toy_colours"] and only is None
+    assert list(left_out) == ["mt_bench"] and "a judge scores it" in left_out["mt_bench"]
+    with pytest.raises(ConfigError, match="mt_bench cannot be rescored: a judge"):
+        _chosen(cfg, ["mt_bench"])

@@ -131,6 +131,8 @@ def test_scoring_table(doc: Doc, text: str, acc: int, valid: int, parsed: int,
     assert score.metrics == {"acc": acc, "schema_valid": valid, "parsed": parsed,
                              "parsed_strict": strict}
     assert score.detail["format_mode"] == "prompt" and score.detail["kind"] == doc.fields["kind"]
+    if text.startswith("<think>") and parsed:
+        assert score.detail["json_from"] == "after_reasoning"
 
 
 def test_modes_option_and_the_wire_format_of_each_mode() -> None:

@@ -60,10 +60,11 @@ def item_statistic(metric: str, extra: Mapping[str, Any], rows: Sequence[Any]
     """The resampling statistic of one result row, from the samples (status "ok") behind it;
     None for a metric of unknown construction."""
     if extra.get("average") == "subject":
-        # groups the average leaves out (BFCL's irrelevance, outside its AST summary)
-        excluded = frozenset(map(str, extra.get("excluded_groups") or ()))
-        return subject_average_statistic([r for r in rows if r.group not in excluded]
-                                         if excluded else rows, metric)
+        # a row over some groups only (BFCL's AST summary leaves irrelevance out)
+        groups = extra.get("groups")
+        return subject_average_statistic(
+            [r for r in rows if r.group in set(groups)]
+            if isinstance(groups, list | tuple) else rows, metric)
     m = _PASS_AT_K.fullmatch(metric)
     if m:
         return pass_at_k_statistic(rows, int(m.group(1)))

@@ -182,9 +182,22 @@ def score_groups(groups: Mapping[Key, Sequence[SampleRow]],
         for v in values:
             score = replace(v, stderr=_nan(v.stderr), ci_low=_nan(v.ci_low),
                             ci_high=_nan(v.ci_high), primary=v.metric == primary,
-                            extra=dict(v.extra), **common)
+                            extra=dict(v.extra), **{**common, **_coverage(v, rows, failed)})
             out.append(_with_failed_as_wrong(score, worst, bool(failed)))
     return out, dict(analyses)
+
+
+def _coverage(v: Score, rows: Sequence[SampleRow], failed: Sequence[SampleRow]
+              ) -> dict[str, int]:
+    """A row over some of the cell's groups only (`extra["groups"]`: BFCL's AST summary
+    leaves irrelevance out, its `irrelevance` row is that group alone): its items attempted
+    and failed counted in those groups; {} for a row over the whole cell."""
+    groups = v.extra.get("groups")
+    if not isinstance(groups, list | tuple):
+        return {}
+    keep = set(groups)
+    return {"n_attempted": len({r.item_id for r in rows if r.group in keep}),
+            "n_failed": len({r.item_id for r in failed if r.group in keep})}
 
 
 def _joint_aggregates(answered: Mapping[Key, list[SampleRow]]) -> dict[Key, Aggregate]:

@@ -114,6 +114,7 @@ PYTHON_NOTE = " Note that the provided function is in Python 3 syntax."
 FLOAT_NOTE = " This is a float type value."
 
 IRRELEVANCE = "irrelevance"  # the category BFCL reports apart from its AST summary
+AST_CATEGORIES = tuple(c for c in CATEGORIES if c != IRRELEVANCE)
 BASE_STOP = ("\nQuestion:", "<end_of_turn>", "<|im_end|>", "</s>")
 
 # BFCL's types to JSON Schema's, for native tools (BFCL's GORILLA_TO_OPENAPI, Python part)
@@ -220,6 +221,9 @@ class BFCL(Benchmark):
         "Agentic Evaluation of Large Language Models")
     metrics: ClassVar[tuple[str, ...]] = ("acc", "malformed")
     primary_metric: ClassVar[str] = "acc"
+    # no AST item answered (a small --limit): the accuracy over the items there are, not
+    # the irrelevance row
+    headline_fallback: ClassVar[tuple[str, ...] | None] = ("acc_item_mean",)
     modes: ClassVar[tuple[Mode, ...]] = ("generative",)
     default_max_tokens: ClassVar[int] = 512
     chat_max_tokens: ClassVar[int | None] = 4096
@@ -331,22 +335,24 @@ class BFCL(Benchmark):
         if not rows:
             return None
         out = []
-        ast_items = [r for r in rows if r.group != IRRELEVANCE]
+        ast_items = [r for r in rows if r.group in AST_CATEGORIES]
         if ast_items:
             per_item = _per_item(ast_items, "acc")
             sm = stratified_summary(per_item, {r.item_id: r.group for r in ast_items})
             out.append(Score("acc", sm.mean, sm.se, sm.n, sm.ci_low, sm.ci_high, {
                 "ci_method": sm.ci_method, "within_item_var": sm.within_item_var,
-                "average": "subject", "excluded_groups": [IRRELEVANCE],
+                "average": "subject", "groups": list(AST_CATEGORIES),
                 "n_subjects": len({r.group for r in ast_items})}))
-        for name, metric, subset in (
-                ("irrelevance", "acc", [r for r in rows if r.group == IRRELEVANCE]),
-                ("acc_item_mean", "acc", rows), ("malformed", "malformed", rows)):
+        for name, metric, groups in (("irrelevance", "acc", [IRRELEVANCE]),
+                                     ("acc_item_mean", "acc", None),
+                                     ("malformed", "malformed", None)):
+            subset = [r for r in rows if r.group in groups] if groups else rows
             scores = _per_item(subset, metric)
             if scores:
                 sm = summarize(list(scores.values()))
-                out.append(Score(name, sm.mean, sm.se, sm.n, sm.ci_low, sm.ci_high, {
-                    "ci_method": sm.ci_method, "within_item_var": sm.within_item_var}))
+                extra = {"ci_method": sm.ci_method, "within_item_var": sm.within_item_var}
+                out.append(Score(name, sm.mean, sm.se, sm.n, sm.ci_low, sm.ci_high,
+                                 {**extra, "groups": groups} if groups else extra))
         return out, {}
 
     @classmethod

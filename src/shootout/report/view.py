@@ -131,7 +131,9 @@ def results(report: Report) -> dict[str, Any]:
     return {"table": table, "method": method_line(report), "reading": reading(report),
             "domains": domain_table(report), "notes": notes,
             "mdd": [mdd_sentence(n) for n in report.mdd],
-            "ci_text": ci_text({c.ci_method for c in d.cells.values()}, report.confidence)}
+            "ci_text": ci_text({c.ci_method for c in d.cells.values()}, report.confidence),
+            "group_means": sorted({b for (_, b), c in d.cells.items()
+                                   if c.extra.get("average") == "subject"})}
 
 
 CI_TEXT = {
@@ -139,8 +141,8 @@ CI_TEXT = {
               "repeats that agree)",
     "wilson_clustered": "the Wilson interval at the clustered effective sample size where "
                         "items share a cluster",
-    "wilson_neff": "the Wilson interval at the effective sample size of a mean of group means "
-                   "(CMMLU's subject average)",
+    "wilson_stratified": "the Wilson interval at the effective sample size of a mean of group "
+                         "means (CMMLU's subject average, BFCL's AST summary)",
     "normal": "mean ± {z:.2f} × the item-clustered SE otherwise (clipped to [0, 100])",
     "benchmark": "the benchmark's own interval for aggregate metrics (pass@k, corpus BLEU/chrF)",
 }
