@@ -13,8 +13,10 @@ from ..analysis.stats import z_quantile
 from .build import GENERATED, Report, latency_measure
 from .sections import section_charts
 
+# Okabe & Ito's eight colour-blind-safe colours, then four of Paul Tol's (wine, teal, olive,
+# indigo): twelve models get twelve colours (with eight, a tenth model took the second's)
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
-           "#000000")
+           "#000000", "#882255", "#44AA99", "#999933", "#332288")
 
 
 @dataclass(frozen=True)

@@ -38,14 +38,24 @@ def _text(x: float, y: float, s: str, anchor: str = "middle", extra: str = "") -
             f"{escape(s)}</text>")
 
 
-def _legend(labels: list[str], y: float = 14, x: float = 60.0) -> str:
+LEGEND_ROW = 16
+
+
+def _legend(labels: list[str], width: float, y: float = 14, x0: float = 60.0
+            ) -> tuple[str, float]:
+    """The series' colour keys, wrapped into rows that fit `width` (ten long model names no
+    longer run off the chart); the SVG and the height of the rows after the first."""
     out = []
+    x, y0 = x0, y
     for i, lab in enumerate(labels):
+        step = 24 + 6.5 * len(lab)
+        if x > x0 and x + step - 10 > width - 8:
+            x, y = x0, y + LEGEND_ROW
         out.append(f'<rect x="{x:.1f}" y="{y - 9:.1f}" width="10" height="10" '
                    f'fill="{color(i)}"/>')
         out.append(_text(x + 14, y, lab, "start"))
-        x += 24 + 6.5 * len(lab)
-    return "".join(out)
+        x += step
+    return "".join(out), y - y0
 
 
 def _yaxis(x0: float, x1: float, y: Callable[[float], float], ticks: list[float],
@@ -59,7 +69,8 @@ def _yaxis(x0: float, x1: float, y: Callable[[float], float], ticks: list[float]
 
 
 def bars(spec: BarSpec) -> str:
-    h, left, top, bottom = 340, 48, 30, 90
+    legend, extra = _legend([s.label for s in spec.series], W)
+    h, left, top, bottom = 340 + int(extra), 48, 30 + extra, 90
     pw, ph = W - left - 12, h - top - bottom
     n_cat, n_ser = len(spec.categories), len(spec.series)
 
@@ -71,7 +82,7 @@ def bars(spec: BarSpec) -> str:
     def y(v: float) -> float:
         return top + ph * (1 - max(0.0, min(top_v, v)) / top_v)
 
-    out = [_open(spec.id, spec.title, h), _legend([s.label for s in spec.series])]
+    out = [_open(spec.id, spec.title, h), legend]
     out.append(_yaxis(left, left + pw, y, ticks))
     out.append(_text(12, top + ph / 2, spec.ylabel, "middle",
                      f'transform="rotate(-90 12 {top + ph / 2:.1f})"'))
@@ -102,15 +113,17 @@ def bars(spec: BarSpec) -> str:
 
 
 def radar(spec: RadarSpec) -> str:
-    h, w = 400, 520
-    cx, cy, r = w / 2, h / 2 + 14, 130
+    w = 520
+    legend, extra = _legend([s.label for s in spec.series], w, x0=20)
+    h = 400 + int(extra)
+    cx, cy, r = w / 2, (400 / 2 + 14) + extra, 130
     k = len(spec.axes)
 
     def pt(i: int, v: float) -> tuple[float, float]:
         ang = -math.pi / 2 + 2 * math.pi * i / k
         return cx + r * v / 100 * math.cos(ang), cy + r * v / 100 * math.sin(ang)
 
-    out = [_open(spec.id, spec.title, h, w), _legend([s.label for s in spec.series], x=20)]
+    out = [_open(spec.id, spec.title, h, w), legend]
     for ring in (25, 50, 75, 100):
         pts = " ".join(f"{x:.1f},{y:.1f}" for x, y in (pt(i, ring) for i in range(k)))
         out.append(f'<polygon points="{pts}" fill="none" stroke="#ddd"/>')
@@ -212,7 +225,12 @@ def heatmap(spec: HeatmapSpec) -> str:
 
 
 def dist(spec: DistSpec) -> str:
-    left, top, rh = 150, 34, 34
+    labels = [f"{s.label} (n={sum(v is not None for v in s.values)})" for s in spec.series]
+    # the margin the longest label takes (~6.2 px a character), at most 45% of the width;
+    # a label still too long is cut with "…" (the box's tooltip has it whole)
+    left = int(min(max(150.0, 6.2 * max((len(x) for x in labels), default=0) + 16), W * 0.45))
+    fits = int((left - 16) / 6.2)
+    top, rh = 34, 34
     h = top + rh * len(spec.series) + 44
     pw = W - left - 20
     allv = [v for s in spec.series for v in s.values if v is not None]
@@ -233,7 +251,8 @@ def dist(spec: DistSpec) -> str:
         p5, q1, med, q3, p95 = np.percentile(v, [5, 25, 50, 75, 95])
         y = top + i * rh + rh / 2
         c = color(i)
-        out.append(_text(left - 8, y + 4, f"{s.label} (n={v.size})", "end"))
+        label = labels[i] if len(labels[i]) <= fits else labels[i][:fits - 1] + "…"
+        out.append(_text(left - 8, y + 4, label, "end"))
         out.append(f'<line x1="{sx(p5):.1f}" x2="{sx(p95):.1f}" y1="{y:.1f}" y2="{y:.1f}" '
                    f'stroke="{c}"/>')
         out.append(f'<rect x="{sx(q1):.1f}" y="{y - 9:.1f}" width="{max(sx(q3) - sx(q1), 1):.1f}"'

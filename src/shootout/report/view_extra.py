@@ -263,12 +263,22 @@ def _coverage_text(cov: dict[str, Any]) -> str:
 def weaknesses(report: Report) -> list[str]:
     out = []
     d = report.data
+    # factuality is every model's limitation to state (hallucination), not a weakness to
+    # rank: said as what it got wrong, and which model scored highest
+    facts = {m: doms["factuality"] for m in d.labels
+             if "factuality" in (doms := report.grouped.get(m, {}))}
+    best = max((f.score for f in facts.values()), default=0.0)
+    top = {m for m, f in facts.items() if math.isclose(f.score, best, abs_tol=1e-12)}
+    if len(top) == len(facts):  # one model, or all level: none is the highest
+        top = set()
     for m in d.labels:
-        doms = report.grouped.get(m, {})
-        if "factuality" in doms:
-            f = doms["factuality"]
+        if m in facts:
+            f = facts[m]
             out.append(f"{m} · factuality ({', '.join(f.benchmarks)}): {pct(f.score)}% "
-                       f"± {pct(z_quantile(report.confidence) * f.se)}.")
+                       f"± {pct(z_quantile(report.confidence) * f.se)}: a hallucination risk, "
+                       f"{pct(1 - f.score)} points short of all-true answers"
+                       f"{' (the highest factuality score of these models)' if m in top else ''}"
+                       ".")
         for (lab, bench), rows in sorted(d.rows.items()):
             if lab != m:
                 continue

@@ -1,0 +1,50 @@
+"""The HTML report's charts with ten models of long names (a visual audit of a 10-model
+report): every model has its own colour, the legend wraps inside the chart, and the latency
+chart's labels are not clipped at its left edge."""
+
+from __future__ import annotations
+
+import re
+
+from shootout.report.specs import BarSpec, DistSpec, RadarSpec, Series, color
+from shootout.report.svg import W, render_svg
+
+NAMES = [f"Gemma 3 270M Instruct · Q4_K_M variant {i}" for i in range(10)]
+
+
+def test_ten_models_get_ten_colours():
+    assert len({color(i) for i in range(10)}) == 10
+    assert len({color(i) for i in range(12)}) == 12
+
+
+def _legend_xs(svg: str) -> list[tuple[float, float]]:
+    """(x, y) of each legend key: the 10x10 squares."""
+    return [(float(x), float(y)) for x, y in
+            re.findall(r'<rect x="([\d.]+)" y="([\d.]+)" width="10" height="10"', svg)]
+
+
+def test_the_legend_wraps_inside_the_chart():
+    series = tuple(Series(n, (50.0, 60.0)) for n in NAMES)
+    for spec, width in ((BarSpec("b", "scores", ("mmlu", "gsm8k"), series), W),
+                        (RadarSpec("r", "domains", ("a", "b", "c"),
+                                   tuple(Series(n, (50.0, 60.0, 70.0)) for n in NAMES)), 520)):
+        svg = render_svg(spec)
+        keys = _legend_xs(svg)
+        assert len(keys) == 10
+        assert all(x + 14 + 6.5 * len(NAMES[0]) <= width + 1 for x, _ in keys), keys
+        assert len({y for _, y in keys}) > 1  # more than one row
+        height = float(re.search(r'viewBox="0 0 [\d.]+ ([\d.]+)"', svg).group(1))
+        assert height > (340 if isinstance(spec, BarSpec) else 400)  # grown for the rows
+
+
+def test_latency_labels_fit_their_margin():
+    spec = DistSpec("lat", "latency", "ms",
+                    tuple(Series(n, (100.0, 200.0, 300.0)) for n in NAMES))
+    svg = render_svg(spec)
+    labels = re.findall(r'text-anchor="end" >([^<]+)</text>', svg)
+    assert len(labels) == 10
+    # each label ends at left - 8 and takes ~6.2 px a character: none starts left of 0
+    left = float(re.search(r'<line x1="([\d.]+)" x2="[\d.]+" y1="[\d.]+" y2="[\d.]+" '
+                           r'stroke="#eee"/>', svg).group(1))
+    assert all(left - 8 - 6.2 * len(t) >= 0 for t in labels), (left, labels)
+    assert len(set(labels)) == 10  # still told apart
