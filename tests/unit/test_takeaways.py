@@ -294,6 +294,9 @@ def test_numbers_and_p_values_print_one_way() -> None:
     assert (pval(0.0004), pval(0.0123), pval(None)) == ("<0.001", "0.012", "–")
     assert (pval(0.0004, "Holm p"), pval(0.5, "p"), pval(math.nan, "Holm p")) == (
         "Holm p<0.001", "p=0.500", "Holm p n/a")
+    # around 0.05, the side of the threshold shows ("Holm p=0.050" was called within noise)
+    assert (pval(0.0504, "Holm p"), pval(0.0496), pval(0.05, "p"), pval(0.04999)) == (
+        "Holm p=0.0504", "0.0496", "p≥0.0500", "<0.0500")
     assert json_safe({"a": [math.nan, (1.0, math.inf)], "b": "x"}) == {"a": [None, [1.0, None]],
                                                                        "b": "x"}
 
@@ -445,3 +448,29 @@ def test_a_profile_says_why_its_latency_weight_was_dropped() -> None:
     assert "latency weight 1 dropped: not alike" in rk.notes
     rk = rank_profile(prof, ["a", "b"], fine)
     assert "latency weight 1 dropped: no latency data for every model" in rk.notes
+
+
+def test_past_four_models_the_positions_are_a_tally_and_the_leaders_pairs():
+    """Ten models make 45 pairs: 45 sentences made the key takeaways a wall of text (a
+    visual audit). Past six pairs: one tally line, then the pairs of the model with the most
+    net leads, said from its side."""
+    from shootout.analysis.takeaways import positions
+
+    models = [f"m{i}" for i in range(5)]
+    tests = []
+    for i, a in enumerate(models):
+        for b in models[i + 1:]:
+            # m4 leads everyone on "x"; other pairs are ties
+            lead = "m4" in (a, b)
+            diff = (-0.2 if b == "m4" else 0.2) if lead else 0.01
+            tests.append(PairTest(a, b, "x", "acc", PAIRED, 50, 0.5 + diff, 0.5, diff, 0.05,
+                                  diff - 0.1, diff + 0.1, 0.001 if lead else 0.8,
+                                  p_holm=0.001 if lead else 0.8, significant=lead,
+                                  n_a=50, n_b=50))
+    out = positions(models, tests)
+    assert len(out) == 1 + 4
+    assert out[0].text.startswith("Significant differences over all 10 pairs of the 5 models")
+    assert "m4 4 ahead, 0 behind; m0 0 ahead, 1 behind" in out[0].text
+    assert all(t.text.startswith("m4 leads m") for t in out[1:]), [t.text for t in out]
+    # four models (six pairs): every pair, as before
+    assert len(positions(models[:4], [t for t in tests if "m4" not in (t.a, t.b)])) == 6

@@ -36,15 +36,20 @@ def ci(lo: float | None, hi: float | None, sign: bool = False, brackets: bool = 
 
 
 def pval(p: float | None, name: str = "") -> str:
-    """A p-value to three decimals, "<0.001" below that; with a `name` (p, Holm p...) as
+    """A p-value to three decimals, "<0.001" below that, four around 0.05 (0.0496, 0.0504:
+    "0.050" hid which side of the threshold it is); with a `name` (p, Holm p...) as
     "Holm p=0.012", "Holm p<0.001" or "Holm p n/a"."""
     if not finite(p):
         return f"{name} n/a" if name else "–"
     assert p is not None
     text = "<0.001" if p < 0.001 else f"{p:.3f}"
+    if text == "0.050":  # which side of 0.05 it is on decides "significant": show it
+        text = f"{p:.4f}"
+        if text == "0.0500":
+            text = "≥0.0500" if p >= 0.05 else "<0.0500"
     if not name:
         return text
-    return f"{name}{text}" if text.startswith("<") else f"{name}={text}"
+    return f"{name}{text}" if text[0] in "<≥" else f"{name}={text}"
 
 
 def num(x: float | None, fmt: str = "{:,.0f}") -> str:

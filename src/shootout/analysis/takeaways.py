@@ -138,16 +138,35 @@ def extreme_gap_p(ds: Sequence[DomainScore]) -> tuple[float, int]:
     return adj[pairs.index((0, len(ds) - 1))].p_adjusted, len(pairs)
 
 
+MAX_PAIR_TAKEAWAYS = 6  # four models' pairs; past that, the leader's pairs and a tally
+
+
 def positions(models: Sequence[str], tests: Sequence[PairTest],
               mdd: Sequence[MddNote] = ()) -> list[Takeaway]:
-    """Per pair: where one leads significantly (Holm), where it trails, how many are ties."""
-    out = []
+    """Per pair: where one leads significantly (Holm), where it trails, how many are ties.
+    With more pairs than `MAX_PAIR_TAKEAWAYS` (five models or more: ten models make 45),
+    a tally of each model's significant leads and deficits, then the pairs of the model with
+    the most net leads only; every pair stays in the report's head-to-head section."""
     mdd_med = sorted(n.mdd for n in mdd if math.isfinite(n.mdd))
-    for i, a in enumerate(models):
-        for b in models[i + 1:]:
-            ts = [t.oriented(a) for t in tests if {t.a, t.b} == {a, b}]
-            if ts:
-                out.append(Takeaway("position", _pair_sentence(a, b, ts, mdd_med)))
+    pairs = [(a, b) for i, a in enumerate(models) for b in models[i + 1:]
+             if any({t.a, t.b} == {a, b} for t in tests)]
+    shown = pairs
+    out = []
+    if len(pairs) > MAX_PAIR_TAKEAWAYS:
+        leads = {m: sum(t.winner == m for t in tests) for m in models}
+        trails = {m: sum(t.winner is not None and t.winner != m and m in (t.a, t.b)
+                         for t in tests) for m in models}
+        order = sorted(models, key=lambda m: (-(leads[m] - trails[m]), models.index(m)))
+        top = order[0]
+        tally = "; ".join(f"{m} {leads[m]} ahead, {trails[m]} behind" for m in order)
+        out.append(Takeaway("position", (
+            f"Significant differences over all {len(pairs)} pairs of the {len(models)} "
+            f"models (a model ahead of or behind another on a benchmark, Holm-corrected per "
+            f"pair): {tally}. Below, {top}'s pairs; the head-to-head section has every pair.")))
+        shown = [(top, b if a == top else a) for a, b in pairs if top in (a, b)]
+    for a, b in shown:
+        ts = [t.oriented(a) for t in tests if {t.a, t.b} == {a, b}]
+        out.append(Takeaway("position", _pair_sentence(a, b, ts, mdd_med)))
     return out
 
 
