@@ -474,3 +474,21 @@ def test_past_four_models_the_positions_are_a_tally_and_the_leaders_pairs():
     assert all(t.text.startswith("m4 leads m") for t in out[1:]), [t.text for t in out]
     # four models (six pairs): every pair, as before
     assert len(positions(models[:4], [t for t in tests if "m4" not in (t.a, t.b)])) == 6
+
+
+def test_the_evidence_pair_defaults_to_the_two_best_models():
+    """The per-item evidence compared the first two models listed: in a ten-model report,
+    the two weakest (a visual audit). Without --items, it is the two highest mean scores
+    over the benchmarks every model has, in the models' order; with two models, both."""
+    from shootout.report.build import _item_pair
+    from shootout.scores import Score
+
+    labels = ["a", "b", "c", "d"]
+    scores = {"a": (0.2, 0.3), "b": (0.4, 0.1), "c": (0.9, 0.8), "d": (0.7, 0.9)}
+    cells = {(m, bench): Score("acc", v, 0.01, 100) for m, vs in scores.items()
+             for bench, v in zip(("x", "y"), vs, strict=True)}
+    cells[("a", "z")] = Score("acc", 1.0, 0.0, 100)  # not every model has z: not counted
+    assert _item_pair(labels, None, cells, ["x", "y", "z"]) == ("c", "d")
+    assert _item_pair(labels, ("b", "a"), cells, ["x", "y"]) == ("b", "a")
+    assert _item_pair(["a", "b"], None, cells, ["x"]) == ("a", "b")
+    assert _item_pair(labels, None, cells, ["z"]) == ("a", "b")  # nothing shared

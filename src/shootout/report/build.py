@@ -42,6 +42,7 @@ from ..analysis.takeaways import (
 from ..errors import ConfigError
 from ..perf.cost import cost_per_point
 from ..perf.prices import price_label
+from ..scores import Score
 from ..store import SampleRow, Store
 from .model import ReportData, load_report_data
 from .optional import collect_arch, flat, pick
@@ -65,6 +66,7 @@ class ItemView:
     a: str
     b: str
     sets: tuple[tuple[DisagreementSet, tuple[Evidence, ...]], ...]
+    chosen: bool = False  # the pair picked by score (no --items, more than two models)
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,7 @@ def build_report(
     if items_pair is not None and len(labels) < 2:  # (it was ignored: the whole report ran)
         raise ConfigError("--items compares two models; the report has one: "
                           + ", ".join(labels))
-    pair = _item_pair(labels, items_pair) if len(labels) >= 2 else None
+    pair = _item_pair(labels, items_pair, data.cells, comparable) if len(labels) >= 2 else None
     large = _large(data)
     if large:  # the rankings and routing, and the items, in forked processes
         from ..analysis.parallel import beside
@@ -135,6 +137,8 @@ def build_report(
              if len(labels) >= 2}
     mdd = mdd_notes(tests, benches)
     items = None if items_of is None else items_of()
+    if items is not None and items_pair is None and len(labels) > 2:
+        items = replace(items, chosen=True)
     rankings, routing = ranked()
     # each row tested against the top one on the paired differences (the same items)
     rankings = [paired_with_top(r, fine, data.cells, tests) for r in rankings]
@@ -425,10 +429,21 @@ def efficiency_takeaways(costs: dict[str, dict[str, Any]]) -> list[Takeaway]:
 # --------------------------------------------------------------------------- per-item view
 
 
-def _item_pair(labels: list[str], pair: tuple[str, str] | None) -> tuple[str, str]:
-    """The two models the per-item view compares: `--items`' (checked), or the first two."""
+def _item_pair(labels: list[str], pair: tuple[str, str] | None,
+               cells: Mapping[tuple[str, str], Score] | None = None,
+               benches: Sequence[str] = ()) -> tuple[str, str]:
+    """The two models the per-item view compares: `--items`' (checked), or the two with the
+    highest mean score over the benchmarks every model has (the contrast a choice turns on;
+    the first two listed were the two weakest of a ten-model report), in the models' order;
+    the first two where no benchmark is common."""
     if pair is None:
-        return labels[0], labels[1]
+        shared = [b for b in benches if all((m, b) in (cells or {}) for m in labels)]
+        if len(labels) == 2 or not shared or cells is None:
+            return labels[0], labels[1]
+        mean = {m: sum(cells[(m, b)].score for b in shared) / len(shared) for m in labels}
+        top = sorted(labels, key=lambda m: (-mean[m], labels.index(m)))[:2]
+        a, b = sorted(top, key=labels.index)
+        return a, b
     for name in pair:
         if name not in labels:
             raise ConfigError(f"--items: unknown model {name!r}; the report has: "

@@ -366,7 +366,7 @@ def items(report: Report) -> dict[str, Any] | None:
                                     it.repeat_b, it.repeats_b)})
         sets.append({"benchmark": ds.benchmark, "metric": ds.metric, "n": ds.n_shared,
                      "a_only": ds.n_a_only, "b_only": ds.n_b_only, "rows": rows})
-    return {"a": iv.a, "b": iv.b, "sets": sets}
+    return {"a": iv.a, "b": iv.b, "sets": sets, "chosen": iv.chosen}
 
 
 def _side(score: float, extracted: str | None, reason: str, output: str, repeat: int,
