@@ -120,8 +120,9 @@ def test_a_share_reads_its_models_and_the_report_reads_only_the_cells_it_shows(
     monkeypatch.setattr(parallel, "beside", lambda fn: fn)
     report = build_report(store, [RUN_ID])
     sizes = {(m, b): n for m, b, n in store.cell_sizes(RUN_ID)}
-    a, b = report.data.labels[:2]
-    # the per-item evidence reads the samples of the items it shows, of the first two models
+    assert report.items is not None
+    a, b = report.items.a, report.items.b
+    # the per-item evidence reads the samples of the items it shows, of its two models
     # only (found from their item scores), and the first few of model a's other items for
     # their prompts' boilerplate; every model's corpus chrF/BLEU cell is read whole (its
     # statistic was not sent)
