@@ -492,3 +492,14 @@ def test_the_evidence_pair_defaults_to_the_two_best_models():
     assert _item_pair(labels, ("b", "a"), cells, ["x", "y"]) == ("b", "a")
     assert _item_pair(["a", "b"], None, cells, ["x"]) == ("a", "b")
     assert _item_pair(labels, None, cells, ["z"]) == ("a", "b")  # nothing shared
+
+
+def test_routes_name_domains_as_words_and_benchmarks_as_they_are():
+    """A route's unit read "mmlu pro" and "truthfulqa mc1" (underscores turned to spaces
+    for domains were turned for benchmark names too; a visual audit)."""
+    from shootout.analysis.routing import Policy
+    from shootout.report.routing import _routes
+
+    p = Policy("r", "routing", {"long_context": "a", "mmlu_pro": "b", "truthfulqa_mc1": "a"},
+               0.5, 0.4, 0.6, 0.0, -0.1, 0.1, None, 0.5)
+    assert _routes(p) == "long context → a, mmlu_pro → b, truthfulqa_mc1 → a"

@@ -344,7 +344,8 @@ def rank_profile(
     missing = tuple(d for d in dw if d not in used)
     notes = []
     if missing:
-        notes.append("no data for every model in: " + ", ".join(missing))
+        notes.append("no data for every model in: "
+                     + ", ".join(m.replace("_", " ") for m in missing))
     wc = _aux_weight(profile, "cost", cost, models, notes)
     wl = _aux_weight(profile, "latency", latency, models, notes, latency_note)
     wq = sum(dw[d] for d in used)
@@ -354,7 +355,8 @@ def rank_profile(
     lacking = [r for r in profile.requires if r not in have]
     why = ""
     if lacking:
-        why = f"not ranked: it requires {', '.join(lacking)} data for every model"
+        why = (f"not ranked: it requires {', '.join(r.replace('_', ' ') for r in lacking)} "
+               "data for every model")
     elif not models or not used or coverage < MIN_COVERAGE:
         why = (f"not ranked: the measured parts carry {100 * coverage:.0f}% of this "
                f"profile's weight (needs {100 * MIN_COVERAGE:.0f}%)")

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from ..analysis.formatting import ci, money, pct, signed
 from ..analysis.routing import Policy, Routing
+from ..analysis.takeaways import DOMAINS
 from .sections import SectionContent, register_section
 from .tables import Table, TCell, cell, lcell
 
@@ -19,7 +20,9 @@ TITLE = "Routing policies"
 def _routes(p: Policy) -> str:
     if p.kind == "model":
         return f"all to {p.name}"
-    return ", ".join(f"{u.replace('_', ' ')} → {m}" for u, m in p.routes.items())
+    # a domain reads as words (long context); a benchmark keeps its name (mmlu_pro)
+    return ", ".join(f"{u.replace('_', ' ') if u in DOMAINS else u} → {m}"
+                     for u, m in p.routes.items())
 
 
 def _row(head: str, p: Policy, r: Routing, bold: bool = False) -> tuple[TCell, ...]:
