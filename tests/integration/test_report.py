@@ -432,3 +432,17 @@ def test_a_profile_without_a_recommendation_names_no_best_single_model(sample_st
     plain = _routing(r, 0, recommended=True)
     assert plain["routing"].rows[0][0].text == "Best single model"
     assert "not recommended" not in plain["routing_note"]
+
+
+def test_many_pairs_fold_in_the_html_head_to_head(tmp_path) -> None:
+    """Ten models made 45 head-to-head tables in a row (a visual audit): past six pairs each
+    pair opens on demand; three models' three pairs stay open under their headings."""
+    five = ("kimi-k2", "llama-3.1-70b", "mixtral-8x7b", "m4", "m5")
+    page = render_html(build_report(build_sample_store(tmp_path / "5.sqlite", models=five),
+                                    [RUN_ID]))
+    h2h = page.split('<section id="head-to-head">', 1)[1].split("</section>", 1)[0]
+    assert h2h.count("<details><summary><strong>") == 10 and "<h3>" not in h2h
+    assert "10 pairs: open one to see its table." in h2h
+    three = render_html(build_report(build_sample_store(tmp_path / "3.sqlite"), [RUN_ID]))
+    h2h = three.split('<section id="head-to-head">', 1)[1].split("</section>", 1)[0]
+    assert h2h.count("<h3>") == 3 and "<details>" not in h2h
