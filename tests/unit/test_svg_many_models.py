@@ -48,3 +48,22 @@ def test_latency_labels_fit_their_margin():
                            r'stroke="#eee"/>', svg).group(1))
     assert all(left - 8 - 6.2 * len(t) >= 0 for t in labels), (left, labels)
     assert len(set(labels)) == 10  # still told apart
+
+
+def test_the_png_scores_chart_of_ten_models_stays_page_sized(tmp_path):
+    """Ten models x 15 benchmarks drew one 7,743 px wide PNG, unreadable at a page's width
+    (a visual audit): the benchmarks now go on rows of panels, the legend below them."""
+    import struct
+
+    from shootout.report.charts import render_png
+
+    cats = tuple(f"benchmark_{i}" for i in range(15))
+    spec = BarSpec("scores", "Scores", cats,
+                   tuple(Series(n, tuple(50.0 + i for i in range(15))) for n in NAMES))
+    png = render_png(spec, tmp_path / "s.png").read_bytes()
+    width, height = struct.unpack(">II", png[16:24])  # the IHDR chunk
+    assert width <= 2000 and height > width / 4, (width, height)
+    small = BarSpec("s2", "Scores", cats[:3], tuple(Series(n, (50.0, 60.0, 70.0))
+                                                     for n in NAMES[:2]))
+    w2, h2 = struct.unpack(">II", render_png(small, tmp_path / "t.png").read_bytes()[16:24])
+    assert w2 < 1000 and h2 < 600  # a small chart stays one panel

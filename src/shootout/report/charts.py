@@ -46,33 +46,51 @@ def render_png(spec: Spec, path: Path) -> Path:
     return path
 
 
+BARS_PER_ROW = 48  # past that, the categories go on more rows of panels (10 models x 15
+# benchmarks made one chart 7,743 px wide, unreadable at a page's width)
+
+
 def _bars(plt: Any, spec: BarSpec) -> Any:
     n_cat, n_ser = len(spec.categories), len(spec.series)
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * n_cat * max(1, n_ser) / 2 + 3), 4.2))
+    per_row = max(1, BARS_PER_ROW // max(1, n_ser))
+    rows = max(1, math.ceil(n_cat / per_row))
+    across = min(n_cat, per_row)
+    fig, axes = plt.subplots(rows, 1, squeeze=False, figsize=(
+        min(16.0, max(6.0, 0.9 * across * max(1, n_ser) / 2 + 3)), 4.2 * rows))
     width = 0.8 / max(n_ser, 1)
-    for si, s in enumerate(spec.series):
-        xs, ys, err_lo, err_hi = [], [], [], []
-        for ci, v in enumerate(s.values):
-            if v is None:
-                continue
-            xs.append(ci - 0.4 + width * (si + 0.5))
-            ys.append(v)
-            lo = s.lo[ci] if s.lo else None
-            hi = s.hi[ci] if s.hi else None
-            lo = v if lo is None else lo
-            hi = v if hi is None else hi
-            err_lo.append(max(v - lo, 0.0))
-            err_hi.append(max(hi - v, 0.0))
-        ax.bar(xs, ys, width * 0.92, label=s.label, color=color(si),
-               yerr=[err_lo, err_hi], capsize=3, ecolor="#222")
-    ax.set_xticks(range(n_cat))
-    ax.set_xticklabels(spec.categories, rotation=30, ha="right")
     tallest = max((v for s in spec.series for v in s.values if v is not None), default=1.0)
-    ax.set_ylim(0, spec.ymax or tallest * 1.2 or 1.0)  # ymax None: room for the legend
-    ax.set_ylabel(spec.ylabel)
-    ax.set_title(spec.title)
-    ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=8, ncol=min(n_ser, 4), loc="upper right")
+    for row in range(rows):
+        ax = axes[row][0]
+        cats = range(row * per_row, min(n_cat, (row + 1) * per_row))
+        for si, s in enumerate(spec.series):
+            xs, ys, err_lo, err_hi = [], [], [], []
+            for k, ci in enumerate(cats):
+                v = s.values[ci]
+                if v is None:
+                    continue
+                xs.append(k - 0.4 + width * (si + 0.5))
+                ys.append(v)
+                lo = s.lo[ci] if s.lo else None
+                hi = s.hi[ci] if s.hi else None
+                lo = v if lo is None else lo
+                hi = v if hi is None else hi
+                err_lo.append(max(v - lo, 0.0))
+                err_hi.append(max(hi - v, 0.0))
+            ax.bar(xs, ys, width * 0.92, label=s.label, color=color(si),
+                   yerr=[err_lo, err_hi], capsize=3, ecolor="#222")
+        ax.set_xticks(range(len(cats)))
+        ax.set_xticklabels([spec.categories[ci] for ci in cats], rotation=30, ha="right")
+        ax.set_xlim(-0.6, across - 0.4)
+        ax.set_ylim(0, spec.ymax or tallest * 1.2 or 1.0)  # ymax None: room for the legend
+        ax.set_ylabel(spec.ylabel)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0][0].set_title(spec.title)
+    if n_ser <= 4:
+        axes[0][0].legend(fontsize=8, ncol=min(n_ser, 4), loc="upper right")
+    else:  # many models: the legend below the panels, not over the bars
+        handles, labels = axes[0][0].get_legend_handles_labels()
+        fig.legend(handles, labels, fontsize=8, ncol=min(n_ser, 5), loc="upper center",
+                   bbox_to_anchor=(0.5, 0.0), frameon=False)
     return fig
 
 
