@@ -67,3 +67,20 @@ def test_the_png_scores_chart_of_ten_models_stays_page_sized(tmp_path):
                                                      for n in NAMES[:2]))
     w2, h2 = struct.unpack(">II", render_png(small, tmp_path / "t.png").read_bytes()[16:24])
     assert w2 < 1000 and h2 < 600  # a small chart stays one panel
+
+
+def test_past_six_models_the_domains_are_a_heatmap(sample_store, tmp_path):
+    """Ten filled polygons of a radar chart merged into one shape (a visual audit): past
+    six models, the domains chart is a heatmap of models x domains; six or fewer, a radar."""
+    from shootout.report.build import build_report
+    from shootout.report.sample_data import RUN_ID, build_sample_store
+    from shootout.report.specs import HeatmapSpec, RadarSpec, _radar
+
+    assert isinstance(_radar(build_report(sample_store, [RUN_ID])), RadarSpec)
+    seven = ("kimi-k2", "llama-3.1-70b", "mixtral-8x7b", *(f"model-{i}" for i in range(4)))
+    report = build_report(build_sample_store(tmp_path / "7.sqlite", models=seven), [RUN_ID])
+    spec = _radar(report)
+    assert isinstance(spec, HeatmapSpec) and spec.rows == seven
+    assert spec.value_label == "score (%)" and len(spec.values) == 7
+    svg = render_svg(spec)
+    assert "model kimi-k2, domain" in svg

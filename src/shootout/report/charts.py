@@ -150,7 +150,7 @@ def _heatmap(plt: Any, spec: HeatmapSpec) -> Any:
     ax.set_xlabel(spec.col_label)
     ax.set_ylabel(spec.row_label)
     ax.set_title(spec.title, fontsize=9)
-    fig.colorbar(im, ax=ax, label="accuracy (%)")
+    fig.colorbar(im, ax=ax, label=spec.value_label)
     return fig
 
 

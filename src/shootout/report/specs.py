@@ -73,6 +73,7 @@ class HeatmapSpec:
     values: tuple[tuple[float | None, ...], ...]  # percent
     row_label: str
     col_label: str
+    value_label: str = "accuracy (%)"
 
 
 @dataclass(frozen=True)
@@ -128,14 +129,20 @@ def _bars(report: Report) -> BarSpec | None:
     return BarSpec("scores", "Scores by benchmark (95% CI)", tuple(benches), tuple(series))
 
 
-def _radar(report: Report) -> RadarSpec | None:
+RADAR_MAX_MODELS = 6  # more polygons merge into one shape: a heatmap of models x domains
+
+
+def _radar(report: Report) -> RadarSpec | HeatmapSpec | None:
     g = report.grouped
     axes = sorted(set.intersection(*(set(g.get(m, {})) for m in report.data.labels)))
     if len(axes) < 3:
         return None
-    series = tuple(
-        Series(m, tuple(100 * g[m][a].score for a in axes)) for m in report.data.labels
-    )
+    labels = report.data.labels
+    if len(labels) > RADAR_MAX_MODELS:
+        return HeatmapSpec("domains", "Score by domain (%)", tuple(labels), tuple(axes),
+                           tuple(tuple(100 * g[m][a].score for a in axes) for m in labels),
+                           "model", "domain", "score (%)")
+    series = tuple(Series(m, tuple(100 * g[m][a].score for a in axes)) for m in labels)
     return RadarSpec("domains", "Score by domain (%)", tuple(axes), series)
 
 

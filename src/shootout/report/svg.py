@@ -202,7 +202,10 @@ def _heat_color(v: float) -> str:
 
 
 def heatmap(spec: HeatmapSpec) -> str:
-    left, top, cw, ch = 70, 40, 52.0, 28
+    # the row labels' margin follows the longest (model names), at least the needle's 70
+    left = int(min(max(70.0, 6.2 * max((len(r) for r in spec.rows), default=0) + 14), 320))
+    cw = max(52.0, 6.2 * max((len(c) for c in spec.cols), default=0) + 8)
+    top, ch = 40, 28
     w = max(int(left + cw * len(spec.cols) + 20), 360)
     h = top + ch * len(spec.rows) + 50
     out = [_open(spec.id, spec.title, h, w), _text(8, 16, spec.title, "start",
@@ -217,8 +220,8 @@ def heatmap(spec: HeatmapSpec) -> str:
             fill = "#eee" if v is None else _heat_color(v)
             label = "–" if v is None else f"{v:.0f}"
             out.append(f'<rect x="{x:.1f}" y="{y}" width="{cw - 1:.1f}" height="{ch - 1}" '
-                       f'fill="{fill}"><title>{escape(rname)} tokens, depth {escape(spec.cols[j])}'
-                       f": {label}</title></rect>")
+                       f'fill="{fill}"><title>{escape(spec.row_label)} {escape(rname)}, '
+                       f"{escape(spec.col_label)} {escape(spec.cols[j])}: {label}</title></rect>")
             out.append(_text(x + cw / 2, y + ch / 2 + 4, label))
     out.append(_text(left + cw * len(spec.cols) / 2, h - 12, spec.col_label))
     return "".join(out) + "</svg>"
