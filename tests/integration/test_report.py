@@ -446,3 +446,19 @@ def test_many_pairs_fold_in_the_html_head_to_head(tmp_path) -> None:
     three = render_html(build_report(build_sample_store(tmp_path / "3.sqlite"), [RUN_ID]))
     h2h = three.split('<section id="head-to-head">', 1)[1].split("</section>", 1)[0]
     assert h2h.count("<h3>") == 3 and "<details>" not in h2h
+
+
+def test_the_methodology_table_gives_models_run_alike_one_row(tmp_path) -> None:
+    """Ten models made ten identical rows per benchmark (a visual audit): the models that ran
+    a benchmark the same way share a row; one run differently has a row of its own."""
+    store = build_sample_store(tmp_path / "s.sqlite")
+    man = store.get_run(RUN_ID)["manifest"]
+    man["benchmarks"]["gsm8k"]["per_model"]["mixtral-8x7b"]["sampling"]["temperature"] = 0.0
+    store.set_manifest(RUN_ID, man)
+    md = render_markdown(build_report(store, [RUN_ID]), charts=False)
+    rows = [ln for ln in md.splitlines() if ln.startswith(("| gsm8k |", "| mmlu |"))
+            and "| 0 |" in ln]
+    assert any(r.startswith("| mmlu | all 3 models | loglikelihood |") for r in rows), rows
+    assert any(r.startswith("| gsm8k | kimi-k2, llama-3.1-70b | generative |") for r in rows)
+    assert any(r.startswith("| gsm8k | mixtral-8x7b | generative |") and "T=0," in r
+               for r in rows), rows

@@ -478,9 +478,13 @@ def _shards(man: Mapping[str, Any]) -> str:
 
 
 def _bench_table(report: Report, run_id: str, man: Mapping[str, Any]) -> Table:
+    """One row per benchmark and setting: the models that ran a benchmark the same way
+    (scoring, items, shots, repeats, sampling, prompt, version) share a row ("all 10
+    models"; ten models made ten identical rows per benchmark)."""
     rows = []
     models = {m.model: m.label for m in report.data.models if m.run_id == run_id}
     for bench, info in sorted((man.get("benchmarks") or {}).items()):
+        groups: dict[tuple[str, ...], list[str]] = {}
         for model, pm in sorted((info.get("per_model") or {}).items()):
             if model not in models:
                 continue
@@ -490,11 +494,16 @@ def _bench_table(report: Report, run_id: str, man: Mapping[str, Any]) -> Table:
             samp = (f"T={temp}, top-p={s.get('top_p', 1):g}, "
                     f"max={s.get('max_tokens', '?')}" if s else "–")
             shots = pm.get("fewshot", info.get("fewshot", "?"))  # each model's own, if stored
-            rows.append((lcell(bench), lcell(models[model]), lcell(pm.get("mode", "?")),
-                         cell(str(info.get("n_items", "?"))), cell(str(shots)),
-                         cell(_repeats_cell(pm)), lcell(samp),
-                         lcell(str(pm.get("template_hash", "–"))),
-                         lcell(str(info.get("version", "?")))))
+            how = (str(pm.get("mode", "?")), str(info.get("n_items", "?")), str(shots),
+                   _repeats_cell(pm), samp, str(pm.get("template_hash", "–")),
+                   str(info.get("version", "?")))
+            groups.setdefault(how, []).append(models[model])
+        for setting, names in groups.items():
+            who = (f"all {len(names)} models" if len(names) == len(models) > 2
+                   else ", ".join(names))
+            mode, n_items, shots, reps, samp, thash, version = setting
+            rows.append((lcell(bench), lcell(who), lcell(mode), cell(n_items), cell(shots),
+                         cell(reps), lcell(samp), lcell(thash), lcell(version)))
     return Table(f"bench-{run_id}", ("Benchmark", "Model", "Scoring", "Items", "Few-shot",
                                      "Repeats", "Sampling", "Prompt hash", "Version"),
                  tuple(rows), left_cols=3)
