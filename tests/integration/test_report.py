@@ -462,3 +462,26 @@ def test_the_methodology_table_gives_models_run_alike_one_row(tmp_path) -> None:
     assert any(r.startswith("| gsm8k | kimi-k2, llama-3.1-70b | generative |") for r in rows)
     assert any(r.startswith("| gsm8k | mixtral-8x7b | generative |") and "T=0," in r
                for r in rows), rows
+
+
+def test_the_evidence_pair_is_said_chosen_only_when_it_was(tmp_path) -> None:
+    """With no benchmark every model ran, the pair falls back to the first two listed; the
+    report said they were the two best (a review)."""
+    import sqlite3
+
+    path = tmp_path / "s.sqlite"
+    store = build_sample_store(path)
+    db = sqlite3.connect(path)
+    benches = [r[0] for r in db.execute("SELECT DISTINCT benchmark FROM samples ORDER BY 1")]
+    models = ("kimi-k2", "llama-3.1-70b", "mixtral-8x7b")
+    for i, bench in enumerate(benches):  # each benchmark loses one model's samples
+        db.execute("DELETE FROM samples WHERE benchmark = ? AND model = ?",
+                   (bench, models[i % 3]))
+    db.commit()
+    db.close()
+    report = build_report(store, [RUN_ID])
+    assert report.items is not None and not report.items.chosen
+    md = render_markdown(report, charts=False)
+    assert "Choose the pair with `--items A,B`" in md and "highest mean score" not in md
+    chosen = build_report(build_sample_store(tmp_path / "t.sqlite"), [RUN_ID])
+    assert chosen.items is not None and chosen.items.chosen

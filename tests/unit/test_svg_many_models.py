@@ -84,3 +84,22 @@ def test_past_six_models_the_domains_are_a_heatmap(sample_store, tmp_path):
     assert spec.value_label == "score (%)" and len(spec.values) == 7
     svg = render_svg(spec)
     assert "model kimi-k2, domain" in svg
+
+
+def test_long_names_are_cut_in_the_middle_and_stay_apart():
+    """Names past the margin were cut at the end, where models differ (a review: seven
+    `...@inference-host:808x` names became one label), and a heatmap's rows ran off the
+    left edge: cut in the middle, each keeps its end (and the latency chart its n)."""
+    names = [f"accounts/fireworks/models/qwen3-30b-a3b-instruct-2507@inference-host:808{i}"
+             for i in range(7)]
+    svg = render_svg(DistSpec("lat", "latency", "ms",
+                              tuple(Series(n, (100.0, 200.0)) for n in names)))
+    labels = re.findall(r'text-anchor="end" >([^<]+)</text>', svg)
+    assert len(set(labels)) == 7 and all("…" in t and t.endswith(" (n=2)") for t in labels)
+    from shootout.report.specs import HeatmapSpec
+
+    heat = render_svg(HeatmapSpec("d", "Score by domain (%)", tuple(names),
+                                  ("knowledge", "long context"),
+                                  tuple((50.0, 60.0) for _ in names), "model", "domain"))
+    rows = [t for t in re.findall(r'text-anchor="end" >([^<]+)</text>', heat)]
+    assert len(set(rows)) == 7 and all(len(t) * 6.2 <= 320 for t in rows), rows

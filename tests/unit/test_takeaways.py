@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -295,8 +296,8 @@ def test_numbers_and_p_values_print_one_way() -> None:
     assert (pval(0.0004, "Holm p"), pval(0.5, "p"), pval(math.nan, "Holm p")) == (
         "Holm p<0.001", "p=0.500", "Holm p n/a")
     # around 0.05, the side of the threshold shows ("Holm p=0.050" was called within noise)
-    assert (pval(0.0504, "Holm p"), pval(0.0496), pval(0.05, "p"), pval(0.04999)) == (
-        "Holm p=0.0504", "0.0496", "p≥0.0500", "<0.0500")
+    assert (pval(0.0504, "Holm p"), pval(0.0496), pval(0.05, "p"), pval(0.04999),
+            pval(0.05001)) == ("Holm p=0.0504", "0.0496", "p≤0.0500", "≤0.0500", ">0.0500")
     assert json_safe({"a": [math.nan, (1.0, math.inf)], "b": "x"}) == {"a": [None, [1.0, None]],
                                                                        "b": "x"}
 
@@ -469,11 +470,21 @@ def test_past_four_models_the_positions_are_a_tally_and_the_leaders_pairs():
                                   n_a=50, n_b=50))
     out = positions(models, tests)
     assert len(out) == 1 + 4
-    assert out[0].text.startswith("Significant differences over all 10 pairs of the 5 models")
+    assert out[0].text.startswith("Significant differences over the 10 pairs of the 5 models")
     assert "m4 4 ahead, 0 behind; m0 0 ahead, 1 behind" in out[0].text
     assert all(t.text.startswith("m4 leads m") for t in out[1:]), [t.text for t in out]
     # four models (six pairs): every pair, as before
     assert len(positions(models[:4], [t for t in tests if "m4" not in (t.a, t.b)])) == 6
+    # nothing significant: one line that says so (a review: "Below, m0's pairs" and nothing)
+    calm = [replace(t, significant=False, p_holm=0.8) for t in tests]
+    (line,) = positions(models, calm)
+    assert line.text.startswith("No model is significantly ahead of another on any "
+                                "benchmark over the 10 pairs of the 5 models")
+    # m4 ahead of everyone, significantly, but on fewer items: counted, not as a lead
+    fewer = [replace(t, n_a=40) if t.a == "m4" else replace(t, n_b=40) if t.b == "m4" else t
+             for t in tests]
+    out = positions(models, fewer)
+    assert "m4 0 ahead, 0 behind, 4 ahead on fewer items (no lead claimed)" in out[0].text
 
 
 def test_the_evidence_pair_defaults_to_the_two_best_models():

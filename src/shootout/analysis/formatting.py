@@ -45,11 +45,11 @@ def pval(p: float | None, name: str = "") -> str:
     text = "<0.001" if p < 0.001 else f"{p:.3f}"
     if text == "0.050":  # which side of 0.05 it is on decides "significant": show it
         text = f"{p:.4f}"
-        if text == "0.0500":
-            text = "≥0.0500" if p >= 0.05 else "<0.0500"
+        if text == "0.0500":  # Holm rejects at p <= alpha: 0.05 itself is significant
+            text = "≤0.0500" if p <= 0.05 else ">0.0500"
     if not name:
         return text
-    return f"{name}{text}" if text[0] in "<≥" else f"{name}={text}"
+    return f"{name}{text}" if text[0] in "<>≤" else f"{name}={text}"
 
 
 def num(x: float | None, fmt: str = "{:,.0f}") -> str:

@@ -117,7 +117,7 @@ def strengths(models: Sequence[str], grouped: Mapping[str, Mapping[str, DomainSc
         hi, lo = ds[0], ds[-1]
         gap = hi.score - lo.score
         p, pairs = extreme_gap_p(ds)
-        verdict = ("a significant gap" if p < 0.05 else "a gap within noise")
+        verdict = ("a significant gap" if p <= 0.05 else "a gap within noise")  # as Holm
         over = (f" over all {pairs} pairs of its {len(ds)} domains" if pairs > 1 else "")
         out.append(Takeaway(
             "strengths",
@@ -156,13 +156,28 @@ def positions(models: Sequence[str], tests: Sequence[PairTest],
         leads = {m: sum(t.winner == m for t in tests) for m in models}
         trails = {m: sum(t.winner is not None and t.winner != m and m in (t.a, t.b)
                          for t in tests) for m in models}
-        order = sorted(models, key=lambda m: (-(leads[m] - trails[m]), models.index(m)))
+        # significant, but the model ahead was scored on fewer items: no lead is claimed
+        fewer = {m: sum(t.significant and t.winner is None and t.ahead_on_fewer_items
+                        and t.ahead == m for t in tests) for m in models}
+        tested = [m for m in models if any(m in p for p in pairs)]
+        where = f"{len(pairs)} pairs of the {len(models)} models"
+        if not any(leads.values()) and not any(fewer.values()):
+            out.append(Takeaway("position", (
+                f"No model is significantly ahead of another on any benchmark over the "
+                f"{where} (Holm-corrected per pair); the head-to-head section has every "
+                "pair.")))
+            return out
+        order = sorted(tested, key=lambda m: (-(leads[m] - trails[m]), -leads[m],
+                                              models.index(m)))
         top = order[0]
-        tally = "; ".join(f"{m} {leads[m]} ahead, {trails[m]} behind" for m in order)
+        tally = "; ".join(
+            f"{m} {leads[m]} ahead, {trails[m]} behind"
+            + (f", {fewer[m]} ahead on fewer items (no lead claimed)" if fewer[m] else "")
+            for m in order)
         out.append(Takeaway("position", (
-            f"Significant differences over all {len(pairs)} pairs of the {len(models)} "
-            f"models (a model ahead of or behind another on a benchmark, Holm-corrected per "
-            f"pair): {tally}. Below, {top}'s pairs; the head-to-head section has every pair.")))
+            f"Significant differences over the {where} (a model ahead of or behind another "
+            f"on a benchmark, Holm-corrected per pair): {tally}. Below, {top}'s pairs; the "
+            "head-to-head section has every pair.")))
         shown = [(top, b if a == top else a) for a, b in pairs if top in (a, b)]
     for a, b in shown:
         ts = [t.oriented(a) for t in tests if {t.a, t.b} == {a, b}]

@@ -137,7 +137,8 @@ def build_report(
              if len(labels) >= 2}
     mdd = mdd_notes(tests, benches)
     items = None if items_of is None else items_of()
-    if items is not None and items_pair is None and len(labels) > 2:
+    if items is not None and items_pair is None and len(labels) > 2 and _shared(
+            labels, data.cells, comparable):  # (with none shared: the first two listed)
         items = replace(items, chosen=True)
     rankings, routing = ranked()
     # each row tested against the top one on the paired differences (the same items)
@@ -429,6 +430,12 @@ def efficiency_takeaways(costs: dict[str, dict[str, Any]]) -> list[Takeaway]:
 # --------------------------------------------------------------------------- per-item view
 
 
+def _shared(labels: Sequence[str], cells: Mapping[tuple[str, str], Score],
+            benches: Sequence[str]) -> list[str]:
+    """The benchmarks every model has a cell of."""
+    return [b for b in benches if all((m, b) in cells for m in labels)]
+
+
 def _item_pair(labels: list[str], pair: tuple[str, str] | None,
                cells: Mapping[tuple[str, str], Score] | None = None,
                benches: Sequence[str] = ()) -> tuple[str, str]:
@@ -437,7 +444,7 @@ def _item_pair(labels: list[str], pair: tuple[str, str] | None,
     the first two listed were the two weakest of a ten-model report), in the models' order;
     the first two where no benchmark is common."""
     if pair is None:
-        shared = [b for b in benches if all((m, b) in (cells or {}) for m in labels)]
+        shared = _shared(labels, cells or {}, benches)
         if len(labels) == 2 or not shared or cells is None:
             return labels[0], labels[1]
         mean = {m: sum(cells[(m, b)].score for b in shared) / len(shared) for m in labels}

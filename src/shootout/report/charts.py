@@ -137,11 +137,16 @@ def _heatmap(plt: Any, spec: HeatmapSpec) -> Any:
     import numpy as np
 
     grid = np.array([[np.nan if v is None else v for v in row] for row in spec.values])
-    fig, ax = plt.subplots(figsize=(max(4.5, 0.6 * len(spec.cols) + 2), 0.45 * len(spec.rows)
-                                    + 1.8))
+    # wide enough for its column labels (domain names, not only the needle's depths) and
+    # its row labels (model names), which matplotlib lays out outside the axes
+    col_w = max(0.6, 0.075 * max((len(c) for c in spec.cols), default=0))
+    rotate = max((len(c) for c in spec.cols), default=0) > 6
+    fig, ax = plt.subplots(figsize=(max(4.5, col_w * len(spec.cols) + 2), 0.45 * len(spec.rows)
+                                    + 1.8 + (0.6 if rotate else 0.0)))
     im = ax.imshow(grid, cmap="RdYlGn", vmin=0, vmax=100, aspect="auto")
     ax.set_xticks(range(len(spec.cols)))
-    ax.set_xticklabels(spec.cols, fontsize=8)
+    ax.set_xticklabels(spec.cols, fontsize=8, rotation=30 if rotate else 0,
+                       ha="right" if rotate else "center")
     ax.set_yticks(range(len(spec.rows)))
     ax.set_yticklabels(spec.rows, fontsize=8)
     for i, row in enumerate(spec.values):

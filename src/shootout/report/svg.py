@@ -41,6 +41,15 @@ def _text(x: float, y: float, s: str, anchor: str = "middle", extra: str = "") -
 LEGEND_ROW = 16
 
 
+def _fit(label: str, chars: int) -> str:
+    """`label` in at most `chars` characters, cut in the middle ("Qwen/Qwen3…-GGUF:Q4_K_M"):
+    the end of a model name (quantisation, host) is what tells models apart."""
+    if len(label) <= chars:
+        return label
+    head = max(1, (chars - 1) // 2)
+    return label[:head] + "…" + label[len(label) - (chars - 1 - head):]
+
+
 def _legend(labels: list[str], width: float, y: float = 14, x0: float = 60.0
             ) -> tuple[str, float]:
     """The series' colour keys, wrapped into rows that fit `width` (ten long model names no
@@ -214,7 +223,8 @@ def heatmap(spec: HeatmapSpec) -> str:
         out.append(_text(left + j * cw + cw / 2, top - 6, c))
     for i, rname in enumerate(spec.rows):
         y = top + i * ch
-        out.append(_text(left - 6, y + ch / 2 + 4, rname, "end"))
+        fits = int((left - 14) / 6.2)
+        out.append(_text(left - 6, y + ch / 2 + 4, _fit(rname, fits), "end"))
         for j, v in enumerate(spec.values[i]):
             x = left + j * cw
             fill = "#eee" if v is None else _heat_color(v)
@@ -230,7 +240,7 @@ def heatmap(spec: HeatmapSpec) -> str:
 def dist(spec: DistSpec) -> str:
     labels = [f"{s.label} (n={sum(v is not None for v in s.values)})" for s in spec.series]
     # the margin the longest label takes (~6.2 px a character), at most 45% of the width;
-    # a label still too long is cut with "…" (the box's tooltip has it whole)
+    # a label still too long is cut in the middle, its n kept (the box's tooltip has it whole)
     left = int(min(max(150.0, 6.2 * max((len(x) for x in labels), default=0) + 16), W * 0.45))
     fits = int((left - 16) / 6.2)
     top, rh = 34, 34
@@ -254,8 +264,9 @@ def dist(spec: DistSpec) -> str:
         p5, q1, med, q3, p95 = np.percentile(v, [5, 25, 50, 75, 95])
         y = top + i * rh + rh / 2
         c = color(i)
-        label = labels[i] if len(labels[i]) <= fits else labels[i][:fits - 1] + "…"
-        out.append(_text(left - 8, y + 4, label, "end"))
+        n_text = f" (n={v.size})"
+        shown = _fit(s.label, max(4, fits - len(n_text))) + n_text
+        out.append(_text(left - 8, y + 4, shown, "end"))  # (whole in the box's tooltip)
         out.append(f'<line x1="{sx(p5):.1f}" x2="{sx(p95):.1f}" y1="{y:.1f}" y2="{y:.1f}" '
                    f'stroke="{c}"/>')
         out.append(f'<rect x="{sx(q1):.1f}" y="{y - 9:.1f}" width="{max(sx(q3) - sx(q1), 1):.1f}"'
