@@ -82,5 +82,12 @@ class Score:
         return {k: getattr(self, k) for k in BREAKDOWN_KEYS}
 
 
+def row_groups(extra: Mapping[str, Any]) -> frozenset[str] | None:
+    """The groups a row is over (`extra["groups"]`: BFCL's AST summary leaves irrelevance
+    out), or None for a row over the whole cell."""
+    groups = extra.get("groups")
+    return frozenset(map(str, groups)) if isinstance(groups, list | tuple) else None
+
+
 def _nan(x: float | None) -> float:
     return math.nan if x is None else float(x)

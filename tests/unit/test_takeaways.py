@@ -499,10 +499,10 @@ def test_the_evidence_pair_defaults_to_the_two_best_models():
     cells = {(m, bench): Score("acc", v, 0.01, 100) for m, vs in scores.items()
              for bench, v in zip(("x", "y"), vs, strict=True)}
     cells[("a", "z")] = Score("acc", 1.0, 0.0, 100)  # not every model has z: not counted
-    assert _item_pair(labels, None, cells, ["x", "y", "z"]) == ("c", "d")
-    assert _item_pair(labels, ("b", "a"), cells, ["x", "y"]) == ("b", "a")
-    assert _item_pair(["a", "b"], None, cells, ["x"]) == ("a", "b")
-    assert _item_pair(labels, None, cells, ["z"]) == ("a", "b")  # nothing shared
+    assert _item_pair(labels, None, cells, ["x", "y", "z"]) == (("c", "d"), True)
+    assert _item_pair(labels, ("b", "a"), cells, ["x", "y"]) == (("b", "a"), False)
+    assert _item_pair(["a", "b"], None, cells, ["x"]) == (("a", "b"), False)
+    assert _item_pair(labels, None, cells, ["z"]) == (("a", "b"), False)  # nothing shared
 
 
 def test_routes_name_domains_as_words_and_benchmarks_as_they_are():

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from ..scores import row_groups
 from ..scoring.code import pass_at_k
 from .bootstrap import register_batched, stratum_codes
 
@@ -60,11 +61,9 @@ def item_statistic(metric: str, extra: Mapping[str, Any], rows: Sequence[Any]
     """The resampling statistic of one result row, from the samples (status "ok") behind it;
     None for a metric of unknown construction."""
     if extra.get("average") == "subject":
-        # a row over some groups only (BFCL's AST summary leaves irrelevance out)
-        groups = extra.get("groups")
+        groups = row_groups(extra)
         return subject_average_statistic(
-            [r for r in rows if r.group in set(groups)]
-            if isinstance(groups, list | tuple) else rows, metric)
+            rows if groups is None else [r for r in rows if r.group in groups], metric)
     m = _PASS_AT_K.fullmatch(metric)
     if m:
         return pass_at_k_statistic(rows, int(m.group(1)))

@@ -30,9 +30,9 @@ from ..benchmarks import find_benchmark_class
 from ..errors import ConfigError, ShootoutError
 from ..frozen import gc_paused
 from ..perf.prices import PriceTable
-from ..scores import Score
+from ..scores import Score, row_groups
 from ..store import RunRecord, SampleRow, Store
-from ..store.rows import ANSWERED, EARLIER, EARLIER_CUT
+from ..store.rows import ANSWERED, EARLIER, EARLIER_CUT, item_scores
 from . import columns
 from .efficiency import efficiency_rows
 from .stats import summarize
@@ -192,12 +192,11 @@ def _coverage(v: Score, rows: Sequence[SampleRow], failed: Sequence[SampleRow]
     """A row over some of the cell's groups only (`extra["groups"]`: BFCL's AST summary
     leaves irrelevance out, its `irrelevance` row is that group alone): its items attempted
     and failed counted in those groups; {} for a row over the whole cell."""
-    groups = v.extra.get("groups")
-    if not isinstance(groups, list | tuple):
+    groups = row_groups(v.extra)
+    if groups is None:
         return {}
-    keep = set(groups)
-    return {"n_attempted": len({r.item_id for r in rows if r.group in keep}),
-            "n_failed": len({r.item_id for r in failed if r.group in keep})}
+    return {"n_attempted": len({r.item_id for r in rows if r.group in groups}),
+            "n_failed": len({r.item_id for r in failed if r.group in groups})}
 
 
 def _joint_aggregates(answered: Mapping[Key, list[SampleRow]]) -> dict[Key, Aggregate]:
@@ -288,15 +287,6 @@ def _mean_scores(ok: list[SampleRow], failed: list[SampleRow], primary: str,
                             ci_high_failed_as_wrong=_none(worst.ci_high))
         out.append(score)
     return out
-
-
-def item_scores(rows: Sequence[SampleRow], metric: str) -> dict[str, list[float]]:
-    """Each item's scores over its repeats (answered samples only)."""
-    per_item: dict[str, list[float]] = defaultdict(list)
-    for r in rows:
-        if r.status in ANSWERED and metric in r.metrics:
-            per_item[r.item_id].append(float(r.metrics[metric]))
-    return dict(per_item)
 
 
 def _extraction_failure_rate(generated: list[SampleRow]) -> float | None:

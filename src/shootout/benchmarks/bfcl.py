@@ -49,7 +49,7 @@ from typing import Any, ClassVar, Literal, TypedDict
 
 from pydantic import Field
 
-from ..analysis.stats import summarize
+from ..analysis.stats import Summary, summarize
 from ..analysis.stratified import stratified_summary
 from ..data.files import expect_count, read_jsonl
 from ..errors import ConfigError, DataError
@@ -62,6 +62,7 @@ from ..scoring.function_calls import (
     malformed,
 )
 from ..scoring.text import estimate_tokens, strip_reasoning
+from ..store.rows import item_scores
 from .base import (
     Benchmark,
     BenchmarkOptions,
@@ -133,13 +134,15 @@ class BFCLOptions(BenchmarkOptions):
         "prompted", description="prompted (docs in the prompt) or native (the API's tools)")
 
 
-def _per_item(rows: Sequence[Any], metric: str) -> dict[str, list[float]]:
-    """Each item's `metric` over its repeats (`rows`: answered samples)."""
-    out: dict[str, list[float]] = {}
-    for r in rows:
-        if metric in r.metrics:
-            out.setdefault(r.item_id, []).append(float(r.metrics[metric]))
-    return out
+def ast_summary(rows: Sequence[Any], confidence: float = 0.95) -> Summary | None:
+    """BFCL's AST summary of answered samples: the mean of the AST categories' accuracies
+    (irrelevance apart), with its stratified SE and interval; None without an AST item."""
+    ast = [r for r in rows if r.group in AST_CATEGORIES]
+    per_item = item_scores(ast, "acc")
+    if not per_item:
+        return None
+    return stratified_summary(per_item, {r.item_id: r.group for r in ast},
+                              confidence=confidence)
 
 
 def _messages(turn: list[dict[str, Any]], where: str) -> list[Message]:
@@ -335,19 +338,16 @@ class BFCL(Benchmark):
         if not rows:
             return None
         out = []
-        ast_items = [r for r in rows if r.group in AST_CATEGORIES]
-        if ast_items:
-            per_item = _per_item(ast_items, "acc")
-            sm = stratified_summary(per_item, {r.item_id: r.group for r in ast_items})
+        if (sm := ast_summary(rows)) is not None:
             out.append(Score("acc", sm.mean, sm.se, sm.n, sm.ci_low, sm.ci_high, {
                 "ci_method": sm.ci_method, "within_item_var": sm.within_item_var,
                 "average": "subject", "groups": list(AST_CATEGORIES),
-                "n_subjects": len({r.group for r in ast_items})}))
+                "n_subjects": len({r.group for r in rows if r.group in AST_CATEGORIES})}))
         for name, metric, groups in (("irrelevance", "acc", [IRRELEVANCE]),
                                      ("acc_item_mean", "acc", None),
                                      ("malformed", "malformed", None)):
             subset = [r for r in rows if r.group in groups] if groups else rows
-            scores = _per_item(subset, metric)
+            scores = item_scores(subset, metric)
             if scores:
                 sm = summarize(list(scores.values()))
                 extra = {"ci_method": sm.ci_method, "within_item_var": sm.within_item_var}

@@ -121,7 +121,8 @@ def build_report(
     if items_pair is not None and len(labels) < 2:  # (it was ignored: the whole report ran)
         raise ConfigError("--items compares two models; the report has one: "
                           + ", ".join(labels))
-    pair = _item_pair(labels, items_pair, data.cells, comparable) if len(labels) >= 2 else None
+    pair, chosen = (_item_pair(labels, items_pair, data.cells, comparable)
+                    if len(labels) >= 2 else (None, False))
     large = _large(data)
     if large:  # the rankings and routing, and the items, in forked processes
         from ..analysis.parallel import beside
@@ -137,8 +138,7 @@ def build_report(
              if len(labels) >= 2}
     mdd = mdd_notes(tests, benches)
     items = None if items_of is None else items_of()
-    if items is not None and items_pair is None and len(labels) > 2 and _shared(
-            labels, data.cells, comparable):  # (with none shared: the first two listed)
+    if items is not None and chosen:
         items = replace(items, chosen=True)
     rankings, routing = ranked()
     # each row tested against the top one on the paired differences (the same items)
@@ -430,34 +430,30 @@ def efficiency_takeaways(costs: dict[str, dict[str, Any]]) -> list[Takeaway]:
 # --------------------------------------------------------------------------- per-item view
 
 
-def _shared(labels: Sequence[str], cells: Mapping[tuple[str, str], Score],
-            benches: Sequence[str]) -> list[str]:
-    """The benchmarks every model has a cell of."""
-    return [b for b in benches if all((m, b) in cells for m in labels)]
-
-
 def _item_pair(labels: list[str], pair: tuple[str, str] | None,
                cells: Mapping[tuple[str, str], Score] | None = None,
-               benches: Sequence[str] = ()) -> tuple[str, str]:
-    """The two models the per-item view compares: `--items`' (checked), or the two with the
-    highest mean score over the benchmarks every model has (the contrast a choice turns on;
-    the first two listed were the two weakest of a ten-model report), in the models' order;
-    the first two where no benchmark is common."""
+               benches: Sequence[str] = ()) -> tuple[tuple[str, str], bool]:
+    """The two models the per-item view compares, and whether they were chosen by score:
+    `--items`' (checked), or the two with the highest mean score over the benchmarks every
+    model has (the contrast a choice turns on; the first two listed were the two weakest of
+    a ten-model report), in the models' order; the first two with two models or where no
+    benchmark is common."""
     if pair is None:
-        shared = _shared(labels, cells or {}, benches)
-        if len(labels) == 2 or not shared or cells is None:
-            return labels[0], labels[1]
+        cells = cells or {}
+        shared = [b for b in benches if all((m, b) in cells for m in labels)]
+        if len(labels) == 2 or not shared:
+            return (labels[0], labels[1]), False
         mean = {m: sum(cells[(m, b)].score for b in shared) / len(shared) for m in labels}
         top = sorted(labels, key=lambda m: (-mean[m], labels.index(m)))[:2]
         a, b = sorted(top, key=labels.index)
-        return a, b
+        return (a, b), True
     for name in pair:
         if name not in labels:
             raise ConfigError(f"--items: unknown model {name!r}; the report has: "
                               + ", ".join(labels))
     if pair[0] == pair[1]:
         raise ConfigError("--items needs two different models")
-    return pair
+    return pair, False
 
 
 def _items_beside(store: Store, data: ReportData, pair: tuple[str, str], limit: int

@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING
 from ..analysis.formatting import ci, pct
 from ..analysis.results import item_scores
 from ..analysis.stats import summarize
-from ..analysis.stratified import stratified_summary
-from ..benchmarks.bfcl import IRRELEVANCE
+from ..benchmarks.bfcl import ast_summary
 from ..store import SampleRow
 from .sections import SectionContent, register_section
 from .tables import Table, TCell, cell, lcell
@@ -31,13 +30,11 @@ def figure(rows: Sequence[SampleRow], metric: str, confidence: float) -> TCell:
     return cell(f"{pct(sm.mean)} {ci(sm.ci_low, sm.ci_high)}", title=f"n = {sm.n}")
 
 
-def ast_summary(rows: Sequence[SampleRow], confidence: float) -> TCell:
-    """BFCL's AST summary: the mean of the AST categories' accuracies (irrelevance apart)."""
-    ast = [r for r in rows if r.group != IRRELEVANCE]
-    per_item = item_scores(ast, "acc")
-    if not per_item:
+def summary_cell(rows: Sequence[SampleRow], confidence: float) -> TCell:
+    """BFCL's AST summary (`bfcl.ast_summary`, the headline), in %, with its interval."""
+    sm = ast_summary(rows, confidence)
+    if sm is None:
         return cell("–")
-    sm = stratified_summary(per_item, {r.item_id: r.group for r in ast}, confidence=confidence)
     return cell(f"{pct(sm.mean)} {ci(sm.ci_low, sm.ci_high)}", title=f"n = {sm.n}")
 
 
@@ -53,7 +50,7 @@ def function_calling(report: Report) -> SectionContent | None:
         by_cat = [figure([r for r in rows if r.group == c], "acc", report.confidence)
                   for c in CATEGORIES]
         table_rows.append((lcell(label), lcell(", ".join(modes)),
-                           ast_summary(rows, report.confidence), *by_cat,
+                           summary_cell(rows, report.confidence), *by_cat,
                            figure(rows, "malformed", report.confidence)))
     table = Table("function-calling", ("Model", "Mode", "AST summary", *CATEGORIES,
                                           "Malformed"),

@@ -163,14 +163,14 @@ def _chosen(cfg: RunConfig, wanted: Sequence[str] | None
     left_out: dict[str, str] = {}
     for n in names:
         if get_benchmark_class(n).items_fitted_to_model:
-            why = "its items are fitted to each model at run time"
+            why, hint = ("its items are fitted to each model at run time",
+                         "; leave it out with --benchmarks")
         elif _judged(cfg, n):
-            why = ("a judge scores it once every model answered; rerun the run instead "
-                   "(answers and verdicts come from the cache)")
+            why, hint = ("a judge scores it once every model answered; rerun the run instead "
+                         "(answers and verdicts come from the cache)", "")
         else:
             continue
         if wanted:
-            hint = "" if "rerun" in why else "; leave it out with --benchmarks"
             raise ConfigError(f"{n} cannot be rescored: {why}{hint}")
         left_out[n] = why
     names = [n for n in names if n not in left_out]

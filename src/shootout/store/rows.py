@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from array import array
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,6 +65,15 @@ class SampleRow:
     @property
     def answered(self) -> bool:
         return self.status in ANSWERED
+
+
+def item_scores(rows: Sequence[SampleRow], metric: str) -> dict[str, list[float]]:
+    """Each item's scores over its repeats (answered samples only)."""
+    per_item: dict[str, list[float]] = {}
+    for r in rows:
+        if r.status in ANSWERED and metric in r.metrics:
+            per_item.setdefault(r.item_id, []).append(float(r.metrics[metric]))
+    return per_item
 
 
 @dataclass(frozen=True)
