@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import math
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -173,6 +175,10 @@ def score_stored(bench: Benchmark, doc: Doc, ctx: PromptContext, request: Reques
 
 def scored_row(base: dict[str, Any], score: ItemScore, ctx: PromptContext,
                response: Response) -> SampleRow:
+    """The scored sample; failed where a metric is not a finite number (a NaN item score
+    made every later build of the run's results fail)."""
+    if bad := _not_finite(score.metrics):
+        return _failed(base, f"could not score the response: {bad}")
     return SampleRow(
         status=_status(response),
         metrics=dict(score.metrics),
@@ -183,6 +189,13 @@ def scored_row(base: dict[str, Any], score: ItemScore, ctx: PromptContext,
         error=None,
         **base,
     )
+
+
+def _not_finite(metrics: Mapping[str, Any]) -> str:
+    """What is wrong with item scores that are not all finite numbers ("" where they are)."""
+    bad = [f"{name} is {value!r}" for name, value in metrics.items()
+           if not isinstance(value, int | float) or not math.isfinite(value)]
+    return ("metric " + ", ".join(bad) + ", not a finite number") if bad else ""
 
 
 def _score_failed(base: dict[str, Any], e: Exception) -> SampleRow:
