@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -450,3 +450,19 @@ def test_a_difference_of_proportions_stays_within_one_point_either_way() -> None
                      _sc("B", "x", "acc", 0.1, 0.3, 0.0, 0.5, 3, "wilson"))
     assert u.method == UNPAIRED and u.diff == pytest.approx(0.8)
     assert (u.ci_low, u.ci_high) == pytest.approx((0.8 - 1.959963984540054 * math.sqrt(0.18), 1.0))
+
+
+def test_no_model_is_best_on_as_many_items_with_more_of_its_own_failed() -> None:
+    # A ran 12 items, 2 failed (n=10); B ran 10, none failed (n=10): A's failed items may be
+    # the hard ones, as where it is scored on fewer items than B
+    items = {("A", "x"): _items("1111111110"), ("B", "x"): _items("1111100000")}
+    cells = {k: _cell(k[0], k[1], v) for k, v in items.items()}
+    cells[("A", "x")] = replace(cells[("A", "x")], n_failed=2, n_attempted=12)
+    tests = compare_models(["A", "B"], ["x"], cells, items)
+    marks = row_marks("x", ["A", "B"], cells, tests)
+    assert marks.best is None and marks.note == (
+        "A has the highest score but 2 of its items failed (n=10, as many as B 0 failed): "
+        "no model is marked best")
+    # the same failures on both sides: A is best
+    cells[("B", "x")] = replace(cells[("B", "x")], n_failed=2, n_attempted=12)
+    assert row_marks("x", ["A", "B"], cells, tests).best == "A"

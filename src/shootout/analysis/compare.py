@@ -286,8 +286,8 @@ def row_marks(
     the best is not significant.
 
     No model is best when the highest score comes from fewer items than another model was
-    scored on: the items it failed (or never ran) may be the hard ones, so the comparison
-    would flatter it."""
+    scored on, or from as many but with more of its items failed: the items it failed (or
+    never ran) may be the hard ones, so the comparison would flatter it."""
     present = [m for m in models if (m, benchmark) in cells]
     if not present:
         return RowMarks(benchmark, None, frozenset(), frozenset())
@@ -297,13 +297,23 @@ def row_marks(
     tops = [m for m in present if math.isclose(cells[(m, benchmark)].score, top, rel_tol=0.0,
                                                abs_tol=1e-12)]
     best = min(tops, key=lambda m: (cells[(m, benchmark)].n, present.index(m)))
-    n_best = cells[(best, benchmark)].n
+    n_best, failed_best = cells[(best, benchmark)].n, cells[(best, benchmark)].n_failed
     more = [m for m in present if cells[(m, benchmark)].n > n_best]
     if more:
         others = ", ".join(f"{m} n={cells[(m, benchmark)].n}" for m in more)
         return RowMarks(benchmark, None, frozenset(), frozenset(),
                         note=f"{best} has the highest score but on fewer items (n={n_best}; "
                              f"{others}): no model is marked best")
+    # as many items as another model, but some of its own failed (the other ran fewer, or
+    # failed fewer): its failed items may be the hard ones
+    fewer_failed = [m for m in present if m != best and cells[(m, benchmark)].n == n_best
+                    and cells[(m, benchmark)].n_failed < failed_best]
+    if fewer_failed:
+        others = ", ".join(f"{m} {cells[(m, benchmark)].n_failed} failed" for m in fewer_failed)
+        return RowMarks(benchmark, None, frozenset(), frozenset(),
+                        note=f"{best} has the highest score but {failed_best} of its items "
+                             f"failed (n={n_best}, as many as {others}): no model is marked "
+                             "best")
     ties: set[str] = set()
     sep: set[str] = set()
     tied_top = set(tops) - {best}
