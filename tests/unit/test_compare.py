@@ -114,6 +114,14 @@ def test_holm_across_benchmarks_hand_computed() -> None:
     out = adjust_holm([_t("b1", 0.01), _t("b2", 0.04), _t("b3", 0.03)])
     assert [t.p_holm for t in out] == pytest.approx([0.03, 0.06, 0.06])
     assert [t.significant for t in out] == [True, False, False]
+
+
+def test_holm_leaves_the_untestable_out_of_the_family() -> None:
+    # p = 1 by construction, they cannot reject: counted, 0.02 became 0.08, not significant
+    out = adjust_holm([_t("b1", 0.02), *(replace(_t(f"u{i}", 1.0), method=UNTESTABLE)
+                                         for i in range(3))])
+    assert [t.p_holm for t in out] == [0.02, 1.0, 1.0, 1.0]
+    assert [t.significant for t in out] == [True, False, False, False]
     assert out[0].winner == "A" and out[1].winner is None
 
 

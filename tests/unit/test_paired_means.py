@@ -137,3 +137,15 @@ def test_paired_checks_the_confidence() -> None:
     assert m is not None
     with pytest.raises(ValueError):
         paired(m, m, confidence=1.5)
+
+
+def test_differences_the_same_to_rounding_are_the_sign_tests_not_a_t_test() -> None:
+    # item means of thirds and tenths leave sd(d) at ~1e-17: the t-test made 3 items
+    # significant at p ~ 1e-32 (a statistics audit); every item differs the same way, so p is
+    # the exact sign test's, 2 * 0.5**n, as where the floats cancel exactly
+    thirds = paired_difference({i: [1, 0, 0] for i in range(3)}, {i: [1, 1, 1] for i in range(3)})
+    assert thirds.p_value == 0.25 and not thirds.significant and thirds.se == 0.0
+    tenths = paired_difference({i: [0.1] for i in range(7)}, {i: [0.0] for i in range(7)})
+    assert tenths.p_value == 2 * 0.5**7 and tenths.mean_diff == pytest.approx(0.1)
+    none = paired_difference({i: [0.1, 0.2] for i in range(4)}, {i: [0.3, 0.0] for i in range(4)})
+    assert none.p_value == 1.0 and none.se == 0.0

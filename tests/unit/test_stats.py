@@ -17,6 +17,7 @@ from shootout.analysis.stats import (
     normal_interval,
     paired_difference,
     summarize,
+    wilson_bounds,
     wilson_interval,
     z_test,
 )
@@ -37,13 +38,17 @@ def test_summarize_hand_computed() -> None:
     assert s.se == pytest.approx(0.2393567, abs=1e-7)
     assert s.n == 4
     assert s.n_samples == 7
-    assert s.ci_method == "normal"  # 0.5 is not binary
+    assert s.ci_method == "wilson_effective"  # 0/1 scores, but 0.5 is not a 0/1 item mean
     # within-item variance over repeated items: var([1,0])=0.5, var([1,1])=0, var([0,0])=0
     #   -> mean 0.5/3 ; resampling_se = sqrt(0.5/2 + 0 + 0)/4 = 0.125
     assert s.within_item_var == pytest.approx(0.5 / 3)
     assert s.resampling_se == pytest.approx(0.125)
-    # 0.625 + 1.96 * 0.239 > 1: a proportion's interval is clipped to [0, 1]
-    assert (s.ci_low, s.ci_high) == pytest.approx((0.625 - Z95 * s.se, 1.0))
+    # n_eff = 0.625 * 0.375 / 0.2393567² = 4.09 (between the 4 items and the 7 samples)
+    assert (s.ci_low, s.ci_high) == pytest.approx(wilson_bounds(0.625, 0.234375 / s.se**2, Z95))
+    assert 0.0 < s.ci_low < 0.625 < s.ci_high < 1.0
+    # continuous scores keep the normal interval, clipped to [0, 1] for a proportion
+    c = summarize([[0.5, 0.7], [1.0], [0.0], [1.0]])
+    assert c.ci_method == "normal" and c.ci_high == 1.0
 
 
 def test_summarize_normal_ci_is_not_clipped_outside_unit_range() -> None:
@@ -98,15 +103,43 @@ def test_defect9_interval_has_no_jump_at_n_100() -> None:
         assert abs(lows[1] - lows[0]) < 0.01 and abs(lows[2] - lows[1]) < 0.01
 
 
-def test_defect9_repeats_that_disagree_keep_the_clustered_normal_interval() -> None:
+def test_repeats_that_disagree_get_wilson_at_the_effective_sample_size() -> None:
     # an item scored [1, 1, 0] has mean 2/3: the item means are not Bernoulli, so Wilson on
-    # (Σx, n) would be wrong; the normal interval on the item-level SE is kept (clipped)
+    # (Σx, n) would be wrong; Wilson at p(1-p)/se², between n and the samples, is used
     items = [[1, 1, 0]] + [[1, 1, 1]] * 199
     s = summarize(items)
-    assert s.ci_method == "normal"
-    assert s.ci_low == pytest.approx(s.mean - Z95 * s.se) and s.ci_high == 1.0
+    assert s.ci_method == "wilson_effective"
+    n_eff = min(max(s.mean * (1 - s.mean) / s.se**2, 200), 600)
+    assert (s.ci_low, s.ci_high) == pytest.approx(wilson_bounds(s.mean, n_eff, Z95))
+    assert s.ci_high < 1.0  # the normal interval, clipped, reached 1
     assert summarize([[1, 1, 1]] * 200).ci_method == "wilson"
     assert summarize([[0.5], [1.0]]).ci_method == "normal"  # continuous scores
+    assert summarize([[0.5, 1.0], [1.0, 1.0]]).ci_method == "normal"
+    # every item split alike: se 0, the samples are the effective size
+    split = summarize([[1, 0]] * 10)
+    assert (split.ci_low, split.ci_high) == pytest.approx(wilson_bounds(0.5, 20, Z95))
+
+
+def test_one_right_of_sixty_is_not_narrower_than_none_right() -> None:
+    # 20 items x 3 repeats, one item right once: the clipped normal interval read [0, 4.9%],
+    # under a third of 0 of 60's Wilson [0, 16.1%] (a statistics audit; coverage of a true 5%
+    # was ~83%)
+    one = summarize([[1, 0, 0]] + [[0, 0, 0]] * 19)
+    none = summarize([[0, 0, 0]] * 20)
+    assert one.ci_method == "wilson_effective" and none.ci_method == "wilson"
+    assert one.ci_low > 0 and one.ci_high > 0.08
+    assert none.ci_high == pytest.approx(0.161, abs=1e-3)
+
+
+def test_wilson_effective_covers_a_small_proportion() -> None:
+    rng = np.random.default_rng(5)
+    hits = 0
+    for _ in range(600):
+        p_item = rng.beta(0.1, 1.9, size=20)  # mean 0.05, items of varying difficulty
+        scores = (rng.random((20, 3)) < p_item[:, None]).astype(float)
+        s = summarize(scores.tolist())
+        hits += s.ci_low <= 0.05 <= s.ci_high
+    assert hits / 600 > 0.92  # the clipped normal interval: ~0.83
 
 
 def test_defect9_clustered_binary_uses_wilson_at_the_effective_sample_size() -> None:

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from shootout.analysis.stats import summarize, wilson_interval
+from shootout.analysis.stats import summarize, wilson_bounds, wilson_interval
 from shootout.analysis.stratified import stratified_summary
 
 
@@ -29,10 +29,15 @@ def test_one_item_per_subject_is_the_item_mean_and_its_se() -> None:
     assert (macro.ci_low, macro.ci_high) == pytest.approx((micro.ci_low, micro.ci_high))
 
 
-def test_disagreeing_repeats_get_a_normal_interval() -> None:
+def test_disagreeing_repeats_get_wilson_at_the_effective_sample_size() -> None:
     scores = {"a1": [1, 0, 1], "a2": [1, 1, 1], "b1": [0, 0, 1], "b2": [0, 1, 0]}
     s = stratified_summary(scores, {k: k[0] for k in scores})
-    assert s.ci_method == "normal"
+    assert s.ci_method == "wilson_effective"
+    n_eff = min(max(s.mean * (1 - s.mean) / s.se**2, 4), 12)
+    assert (s.ci_low, s.ci_high) == pytest.approx(wilson_bounds(s.mean, n_eff, 1.959963984540054))
+    cont = stratified_summary({"a1": [0.5], "a2": [1.0], "b1": [0.25], "b2": [0.0]},
+                              {"a1": "a", "a2": "a", "b1": "b", "b2": "b"})
+    assert cont.ci_method == "normal"
     assert s.mean == pytest.approx(((2 / 3 + 1) / 2 + (1 / 3 + 1 / 3) / 2) / 2)
     assert s.n == 4 and s.n_samples == 12
 

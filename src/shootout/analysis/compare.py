@@ -196,12 +196,19 @@ def _mdd(se_a: float, se_b: float, alpha: float, corr: float) -> float:
 
 
 def adjust_holm(tests: Sequence[PairTest], alpha: float = 0.05) -> list[PairTest]:
-    """Holm over one family (one pair of models across the suite's benchmarks)."""
-    adj = holm([t.p_value for t in tests], alpha=alpha)
-    return [
-        replace(t, p_holm=h.p_adjusted, significant=h.reject and t.method != UNTESTABLE)
-        for t, h in zip(tests, adj, strict=True)
-    ]
+    """Holm over one family (one pair of models across the suite's benchmarks). A test that
+    could not be run (`UNTESTABLE`, p = 1 by construction) is not in the family: it cannot
+    reject, and counted it made every other test of the pair harder to pass."""
+    testable = [t for t in tests if t.method != UNTESTABLE]
+    adj = iter(holm([t.p_value for t in testable], alpha=alpha) if testable else [])
+    out = []
+    for t in tests:
+        if t.method == UNTESTABLE:
+            out.append(replace(t, p_holm=t.p_value, significant=False))
+        else:
+            h = next(adj)
+            out.append(replace(t, p_holm=h.p_adjusted, significant=h.reject))
+    return out
 
 
 ItemKey = tuple[str, str]  # (model, benchmark)

@@ -21,7 +21,10 @@ repeat, or repeats that agree), Wilson's interval at Kish's effective sample siz
 n_eff = n / deff, deff = SE² / SE_iid² (SE_iid = sd(x, ddof=1)/sqrt(n), the SE the item mean
 would have), capped at n so the interval is never narrower than n independent items give; with
 a perfect (or zero) score deff is 0/0 and n_eff = n. Wilson keeps a perfect score's interval
-off [1, 1]. Otherwise the normal interval macro ± z·SE, clipped to [0, 1] for proportions.
+off [1, 1]. Where every score is 0 or 1 but some item's repeats disagree, Wilson's interval
+at n_eff = macro·(1 − macro)/SE², kept between n and the number of samples
+(`stats.effective_n`). Otherwise the normal interval macro ± z·SE, clipped to [0, 1] for
+proportions.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from collections.abc import Hashable, Mapping, Sequence
 
 import numpy as np
 
-from .stats import Summary, normal_interval, wilson_bounds, z_quantile
+from .stats import Summary, effective_n, normal_interval, wilson_bounds, z_quantile
 
 
 def stratified_summary(
@@ -61,6 +64,11 @@ def stratified_summary(
     n = int(x.size)
     if np.all((x == 0.0) | (x == 1.0)):
         method, (lo, hi) = "wilson_stratified", _wilson_stratified(mean, se, x, confidence)
+    elif 0.0 < mean < 1.0 and all(s in (0.0, 1.0) for r in repeats.values() for s in r):
+        # 0/1 scores, some item's repeats disagree: as `stats.summarize` (`effective_n`)
+        method = "wilson_effective"
+        lo, hi = wilson_bounds(mean, effective_n(mean, se, n, sum(map(len, repeats.values()))),
+                               z_quantile(confidence))
     else:
         method, (lo, hi) = "normal", normal_interval(mean, se, confidence)
         if x.min() >= 0.0 and x.max() <= 1.0:  # a proportion's interval stays inside [0, 1]

@@ -143,6 +143,9 @@ CI_TEXT = {
                         "items share a cluster",
     "wilson_stratified": "the Wilson interval at the effective sample size of a mean of group "
                          "means (CMMLU's subject average, BFCL's AST summary)",
+    "wilson_effective": "the Wilson interval at the effective sample size p(1 − p)/SE² "
+                        "(between the items and the samples) where scores are 0/1 but an "
+                        "item's repeats disagree",
     "normal": "mean ± {z:.2f} × the item-clustered SE otherwise (clipped to [0, 100])",
     "benchmark": "the benchmark's own interval for aggregate metrics (pass@k, corpus BLEU/chrF)",
 }
