@@ -49,3 +49,30 @@ def test_cut_streams_that_never_end_fail_with_the_reason(shootout_cmd, tmp_path,
     db = sqlite3.connect(store)
     assert db.execute("SELECT COUNT(*) FROM responses").fetchone()[0] == 0
     db.close()
+
+
+def test_a_server_that_sends_no_done_marker_is_read_to_the_end(shootout_cmd, tmp_path,
+                                                               data_dir):
+    """llama.cpp's server before PR #9459 and TGI before #2221 end a stream after its
+    finish_reason chunk without `data: [DONE]` (openai-python reads to the end without one):
+    every answer was dropped as "stream ended without [DONE]", tried 6 times and failed."""
+    store = tmp_path / "s.sqlite"
+    with FakeOpenAIServer(done_marker=False) as srv:
+        done = _run(shootout_cmd, srv.base_url, store, data_dir)
+        assert done.returncode == 0, done.stderr
+        assert len(srv.requests) == 2  # none asked again
+    db = sqlite3.connect(store)
+    answers = [json.loads(r[0]) for r in db.execute("SELECT response_json FROM responses")]
+    db.close()
+    assert len(answers) == 2 and all(
+        a["finish_reason"] == "stop" and a["text"].startswith("The answer is")
+        and not a["usage"].get("estimated") for a in answers)
+
+
+def test_a_stream_cut_before_its_finish_reason_without_done_is_retried(shootout_cmd, tmp_path,
+                                                                        data_dir):
+    store = tmp_path / "s.sqlite"
+    with FakeOpenAIServer(done_marker=False, schedule={0: Fault.TRUNCATED}) as srv:
+        done = _run(shootout_cmd, srv.base_url, store, data_dir)
+        assert done.returncode == 0, done.stderr
+        assert len(srv.requests) == 3

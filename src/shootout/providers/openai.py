@@ -416,8 +416,14 @@ class OpenAIProvider(BaseProvider):
                 e2e = time.perf_counter() - t0
                 continue
             acc.add(arrival, parse_json(event, path))
-        if not acc.done or e2e is None:
-            raise RetryableProviderError(f"{path}: stream ended without [DONE]")
+        if e2e is None:
+            # no [DONE] (llama.cpp's server before PR #9459, TGI before #2221, some others;
+            # openai-python reads a stream to its end without one): an answer whose
+            # finish_reason came is whole, its end the body's; without one it was cut short
+            if not acc.finish_reason:
+                raise RetryableProviderError(f"{path}: stream ended without [DONE] or a "
+                                             "finish_reason (cut short)")
+            e2e = time.perf_counter() - t0
         if not acc.saw_choice:
             raise RetryableProviderError(f"{path}: response had no choices")
         if not (acc.finish_sent or acc.usage or acc.choice_usage or acc.tool_calls):

@@ -9,8 +9,8 @@ event stream"), and as openai-python's `_streaming.SSEDecoder` does:
 - the data lines of one event are joined with "\\n", and the event is dispatched at the blank
   line that ends it (an event without data lines is not);
 - an event still open when the stream ends is dispatched where its data lines are whole
-  (`data: [DONE]\n` with no blank line after it: a server that ends so has answered, and
-  shootout's streams end only at [DONE]); a line cut off by the end is not. The spec and
+  (`data: [DONE]\n` with no blank line after it: a server that ends so has answered, as one
+  whose last chunk carried its finish_reason has); a line cut off by the end is not. The spec and
   openai-python drop such an event; openai-python needs no [DONE] to finish.
 
 An event's arrival is when the bytes that completed it (its blank line) came in.

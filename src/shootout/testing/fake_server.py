@@ -101,6 +101,9 @@ class FakeOpenAIServer:
     timing_log: Any = None  # a callable given one dict per finished stream (see _stream)
     reasoning_model: bool = False
     reasoning_tokens: int = 200
+    # False: streams end without `data: [DONE]` (llama.cpp's server before PR #9459, TGI
+    # before PR #2221): the finish_reason chunk (and usage) then the body's end
+    done_marker: bool = True
     rejected: list[dict[str, Any]] = field(default_factory=list)  # the 400s it answered
     system_fingerprint: str | None = None  # sent in every chunk and response, as OpenAI does
     ssl: Any = None  # an ssl.SSLContext with the server's certificate: serve HTTPS
@@ -362,7 +365,7 @@ class _Exchange:
         if (body.get("stream_options") or {}).get("include_usage"):
             usage = _usage(body, [str(c.get("arguments", "")) for c in calls])
             tail.append(_event({"id": "x", "model": model, "choices": [], "usage": usage}))
-        await self.conn.body(b"".join([*tail, b"data: [DONE]\n\n"]))
+        await self.conn.body(b"".join([*tail, self._done()]))
         await self.conn.end_stream()
 
     async def _stream(self, body: dict[str, Any], fault: Fault | None) -> None:
@@ -395,11 +398,14 @@ class _Exchange:
         if (body.get("stream_options") or {}).get("include_usage"):
             usage = _usage(body, pieces, thought)
             tail.append(_event({"id": "x", "model": model, "choices": [], "usage": usage}))
-        await self.conn.body(b"".join([*held, *tail, b"data: [DONE]\n\n"]))
+        await self.conn.body(b"".join([*held, *tail, self._done()]))
         await self.conn.end_stream()
         if self.owner.timing_log is not None:  # server-side truth, on CLOCK_MONOTONIC
             self.owner.timing_log({"messages": body.get("messages"), "prompt": body.get("prompt"),
                                    "arrived": self.req.arrived, "sent": sent})
+
+    def _done(self) -> bytes:
+        return b"data: [DONE]\n\n" if self.owner.done_marker else b""
 
     def _fingerprint(self) -> dict[str, str]:
         fp = self.owner.system_fingerprint
