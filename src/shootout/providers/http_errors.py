@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
@@ -140,7 +141,10 @@ def status_error(status: int, path: str, text: str, headers: Mapping[str, str],
         detail = (Secrets(secret) if isinstance(secret, str) else secret).redact(detail)
     msg = f"HTTP {status} from {path}: {detail[:200]}"
     if retryable_status(status, headers):
-        return RetryableProviderError(msg, retry_after=retry_after(headers))
+        wait = retry_after(headers)
+        if wait is None and status == 429:
+            wait = ratelimit_reset(headers)
+        return RetryableProviderError(msg, retry_after=wait)
     if 400 <= status < 500:
         param, code, message = _error_fields(detail)
         return RejectedRequestError(msg, status, param, code, message)
@@ -182,6 +186,39 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
             return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
         except (TypeError, ValueError):
             return None
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
+_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def ratelimit_reset(headers: Mapping[str, str]) -> float | None:
+    """A 429's wait where it gives no Retry-After: when the limit that ran out resets, from
+    `x-ratelimit-remaining-{requests,tokens}` at 0 and `x-ratelimit-reset-{requests,tokens}`
+    (OpenAI's rate-limit headers, which Groq, DeepSeek and others copy: "1s", "6m0s",
+    "20ms"), the later of the two where both ran out; None where neither says. Without it a
+    token-per-minute limit outlasted the retries' backoff (~15 s in all)."""
+    waits = []
+    for kind in ("requests", "tokens"):
+        if (headers.get(f"x-ratelimit-remaining-{kind}") or "").strip() != "0":
+            continue
+        reset = _duration((headers.get(f"x-ratelimit-reset-{kind}") or "").strip())
+        if reset is not None:
+            waits.append(reset)
+    return max(waits) if waits else None
+
+
+def _duration(text: str) -> float | None:
+    """Seconds of a Go-style duration ("1h2m3.5s", "20ms"), or of a bare number; None if
+    it is neither."""
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    parts = _DURATION.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        return None
+    return sum(float(n) * _UNIT[u] for n, u in parts)
 
 
 def transport_reason(e: httpx.TransportError) -> str:

@@ -1,0 +1,42 @@
+"""A 429 without Retry-After waits for the limit that ran out to reset, as OpenAI's
+`x-ratelimit-*` headers say (a statement of a provider audit: the backoff alone, ~15 s over
+6 tries, gave up inside a token-per-minute window)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from shootout.errors import RetryableProviderError
+from shootout.providers.http_errors import ratelimit_reset, status_error
+
+
+def _wait(status: int, **headers: str) -> float | None:
+    err = status_error(status, "/chat/completions", '{"error": {"message": "slow down"}}',
+                       httpx.Headers({k.replace("_", "-"): v for k, v in headers.items()}),
+                       None)
+    assert isinstance(err, RetryableProviderError)
+    return err.retry_after
+
+
+@pytest.mark.parametrize(("text", "seconds"), [
+    ("20s", 20.0), ("6m0s", 360.0), ("1h2m3.5s", 3723.5), ("20ms", 0.02), ("1.5s", 1.5),
+    ("7", 7.0)])
+def test_the_reset_of_the_limit_that_ran_out(text: str, seconds: float) -> None:
+    assert _wait(429, x_ratelimit_remaining_tokens="0", x_ratelimit_reset_tokens=text,
+                 x_ratelimit_remaining_requests="59", x_ratelimit_reset_requests="1s") \
+        == pytest.approx(seconds)
+
+
+def test_both_ran_out_waits_for_the_later_and_retry_after_comes_first() -> None:
+    both = dict(x_ratelimit_remaining_tokens="0", x_ratelimit_reset_tokens="20s",
+                x_ratelimit_remaining_requests="0", x_ratelimit_reset_requests="2s")
+    assert _wait(429, **both) == 20.0
+    assert _wait(429, retry_after="3", **both) == 3.0
+    # a 503's rate-limit headers are not what it waits for; nothing ran out: backoff
+    assert _wait(503, **both) is None
+    assert _wait(429, x_ratelimit_remaining_tokens="10", x_ratelimit_reset_tokens="20s") is None
+    assert ratelimit_reset(httpx.Headers({"x-ratelimit-remaining-tokens": "0",
+                                          "x-ratelimit-reset-tokens": "soon"})) is None
+    assert ratelimit_reset(httpx.Headers({"x-ratelimit-remaining-tokens": "0",
+                                          "x-ratelimit-reset-tokens": "3sx"})) is None
