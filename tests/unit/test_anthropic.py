@@ -14,7 +14,7 @@ from canned_server import CannedServer
 
 from shootout.analysis.results import build_results
 from shootout.config import validate_config
-from shootout.errors import ProviderError, RejectedRequestError, RetryableProviderError
+from shootout.errors import ConfigError, ProviderError, RejectedRequestError, RetryableProviderError
 from shootout.perf.cost import Tokens, token_cost
 from shootout.perf.prices import resolve_price
 from shootout.providers.anthropic import AnthropicProvider
@@ -70,7 +70,9 @@ def test_request_headers_body_and_usage(monkeypatch, http):
     assert body["messages"] == [{"role": "user", "content": "Which one?"}]
     assert (body["max_tokens"], body["temperature"], body["stream"]) == (64, 0.0, True)
     assert "top_p" not in body  # recent models refuse temperature and top_p together
-    assert body["stop_sequences"] == ["\n\n"]
+    # the API refuses a stop sequence of whitespace only (HTTP 400 "each stop sequence must
+    # contain non-whitespace"): not sent, the answer cut here
+    assert "stop_sequences" not in body
     assert resp.text.startswith("The answer is ") and resp.finish_reason == "end_turn"
     u = resp.usage
     # input_tokens (the fake counts words) excludes what the cache served or stored
@@ -601,3 +603,33 @@ def test_an_error_event_that_is_not_an_object_keeps_its_text():
 
     with pytest.raises(ProviderError, match="boom"):
         asyncio.run(go())
+
+
+def test_blank_stop_sequences_are_cut_here_and_the_others_sent():
+    request = GenerateRequest(messages=(Message("user", "Which one?"),),
+                              sampling=Sampling(max_tokens=64, stop=("\n", "is", " \t")))
+    with FakeAnthropicServer() as srv:
+        (resp,) = _generate(AnthropicProvider("claude-haiku-4-5", base_url=srv.base_url),
+                            request)
+        body = srv.requests[0]["body"]
+    assert body["stop_sequences"] == ["is"]  # the fake refuses blank ones as the API does
+    assert resp.text.startswith("The answer is ")  # the fake does not stop at "is"
+
+
+def test_blank_stop_sequences_cut_the_answer():
+    request = GenerateRequest(messages=(Message("user", "Which one?"),),
+                              sampling=Sampling(max_tokens=64, stop=(" ",)))
+    with FakeAnthropicServer() as srv:
+        (resp,) = _generate(AnthropicProvider("claude-haiku-4-5", base_url=srv.base_url),
+                            request)
+    assert (resp.text, resp.finish_reason) == ("The", "stop_sequence")
+
+
+def test_a_temperature_over_one_is_a_config_error_not_a_400_per_request():
+    request = GenerateRequest(messages=(Message("user", "Which one?"),),
+                              sampling=Sampling(temperature=1.5, max_tokens=64))
+    with FakeAnthropicServer() as srv:
+        with pytest.raises(ConfigError, match=r"temperature 1\.5 is outside the Messages API.s "
+                                              "range 0-1"):
+            _generate(AnthropicProvider("claude-haiku-4-5", base_url=srv.base_url), request)
+        assert not srv.requests

@@ -50,6 +50,7 @@ from .base import (
     GenerateRequest,
     GenerateResponse,
     ProviderOptions,
+    Sampling,
     Timing,
     ToolCall,
     Usage,
@@ -58,7 +59,7 @@ from .batch import RETRYABLE_ANTHROPIC_ERRORS, AnthropicBatchAPI, BatchOptions
 from .http import HTTPClient, StreamStats, count, is_count, parse_json
 from .http_errors import variable_name
 from .openai_wire import with_prompt_estimate
-from .param_policy import ParamPolicy
+from .param_policy import ParamPolicy, cut_at_stops
 from .replicas import display_url
 
 DEFAULT_BASE_URL = "https://api.anthropic.com/v1"
@@ -202,6 +203,28 @@ class AnthropicProvider(BaseProvider):
         }
         if system := [m.content for m in request.messages if m.role == "system"]:
             body["system"] = "\n\n".join(system)
+        self._sampling(body, s)
+        if self.options.effort is not None:
+            body["output_config"] = {"effort": self.options.effort}
+        if stops := [x for x in s.stop if x.strip()]:
+            # the API refuses a stop sequence that is all whitespace ("\n"): those are cut
+            # here (`_cut_at_blank_stops`)
+            body["stop_sequences"] = stops
+        if request.tools:
+            body["tools"] = [{"name": t["name"], "description": t.get("description", ""),
+                              "input_schema": t.get("parameters") or {"type": "object"}}
+                             for t in request.tools]
+            if request.tool_choice:
+                kind = {"required": "any"}.get(request.tool_choice, request.tool_choice)
+                body["tool_choice"] = {"type": kind}
+        if self._output_limit is not None and body["max_tokens"] > self._output_limit:
+            # a benchmark's reasoning budget (or the thinking's head-room) over the model's
+            # limit: the model's limit (a thinking budget must still be below it)
+            body["max_tokens"] = self._output_limit
+        return {**self.policy.apply(body), **self.options.extra_body}
+
+    def _sampling(self, body: dict[str, Any], s: Sampling) -> None:
+        """The thinking, temperature and top_p of a request body (`_body`)."""
         budget = self.options.thinking_budget
         if budget is not None and self.options.thinking == "adaptive":
             # no budget to send: max_tokens bounds thinking and answer together, so the
@@ -215,25 +238,12 @@ class AnthropicProvider(BaseProvider):
             if s.max_tokens <= budget:
                 body["max_tokens"] = budget + s.max_tokens
         else:
+            if not 0.0 <= s.temperature <= 1.0:  # every request refused (HTTP 400) otherwise
+                raise ConfigError(f"{self.model_id}: temperature {s.temperature:g} is outside "
+                                  "the Messages API's range 0-1")
             body["temperature"] = s.temperature
             if s.top_p < 1.0:  # recent models refuse temperature and top_p together
                 body["top_p"] = s.top_p
-        if self.options.effort is not None:
-            body["output_config"] = {"effort": self.options.effort}
-        if s.stop:
-            body["stop_sequences"] = list(s.stop)
-        if request.tools:
-            body["tools"] = [{"name": t["name"], "description": t.get("description", ""),
-                              "input_schema": t.get("parameters") or {"type": "object"}}
-                             for t in request.tools]
-            if request.tool_choice:
-                kind = {"required": "any"}.get(request.tool_choice, request.tool_choice)
-                body["tool_choice"] = {"type": kind}
-        if self._output_limit is not None and body["max_tokens"] > self._output_limit:
-            # a benchmark's reasoning budget (or the thinking's head-room) over the model's
-            # limit: the model's limit (a thinking budget must still be below it)
-            body["max_tokens"] = self._output_limit
-        return {**self.policy.apply(body), **self.options.extra_body}
 
     def _learn_output_limit(self, error: RejectedRequestError, sent: dict[str, Any]) -> bool:
         """A max_tokens over the model's output limit, which the error names: that limit
@@ -263,10 +273,12 @@ class AnthropicProvider(BaseProvider):
                 if self._batcher is not None:
                     message = await self.http.redacting(
                         self._batcher.submit("/messages", body))
-                    return with_prompt_estimate(self.http.redact_answer(
-                        batch_message_response(message, self.model)), request)
-                return with_prompt_estimate(await self.http.redacting(
-                    self._stream({**body, "stream": True})), request)
+                    return _cut_at_blank_stops(request, with_prompt_estimate(
+                        self.http.redact_answer(batch_message_response(message, self.model)),
+                        request))
+                return _cut_at_blank_stops(request, with_prompt_estimate(
+                    await self.http.redacting(self._stream({**body, "stream": True})),
+                    request))
             except RejectedRequestError as e:
                 if self._learn_sampling(e, body) or self._learn_output_limit(e, body):
                     continue
@@ -501,3 +513,15 @@ def batch_message_response(msg: dict[str, Any], model: str) -> GenerateResponse:
                             [json.dumps(block.get("input", {}))])
     response = acc.response(0.0, model, None)
     return replace(response, usage=replace(response.usage, batch=True), timing=Timing(e2e=0.0))
+
+
+def _cut_at_blank_stops(request: GenerateRequest, response: GenerateResponse
+                        ) -> GenerateResponse:
+    """The answer cut at the request's stop sequences that are all whitespace, as the server
+    would have cut it: the Messages API refuses them ("each stop sequence must contain
+    non-whitespace"), so they are not sent (`_body`)."""
+    blank = tuple(x for x in request.sampling.stop if x and not x.strip())
+    if not blank or response.finish_reason == "tool_use":
+        return response
+    cut = cut_at_stops(response.text, blank)
+    return response if cut is None else replace(response, text=cut, finish_reason="stop_sequence")

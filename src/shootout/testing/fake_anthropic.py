@@ -221,6 +221,10 @@ def _invalid(body: dict[str, Any], output_limit: int | None = None) -> str | Non
             return "`max_tokens` must be greater than `thinking.budget_tokens`."
     if "temperature" in body and "top_p" in body:
         return "`temperature` and `top_p` cannot both be specified for this model."
+    if any(not str(x).strip() for x in body.get("stop_sequences") or ()):
+        return "stop_sequences: each stop sequence must contain non-whitespace"
+    if not 0 <= body.get("temperature", 1) <= 1:
+        return "temperature: Input should be less than or equal to 1"
     return None
 
 
