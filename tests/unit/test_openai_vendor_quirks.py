@@ -394,6 +394,37 @@ def test_a_chunk_with_reasoning_and_content_is_one_arrival() -> None:
     assert r.usage.completion_tokens == 4 and r.usage.estimated
 
 
+def test_reasoning_streamed_but_not_counted_is_estimated_from_the_completion() -> None:
+    """vLLM, SGLang, llama.cpp and Ollama stream `reasoning_content` and give no
+    `completion_tokens_details`: the reasoning tokens were 0 (a provider audit); they are the
+    completion's less an estimate of the answer's, the completion count the server's."""
+    from shootout.providers.openai_wire import _StreamAccumulator
+
+    acc = _StreamAccumulator()
+    acc.add(0.1, {"choices": [{"index": 0, "delta": {"reasoning_content": "x" * 750},
+                               "finish_reason": None}]})
+    acc.add(0.2, {"choices": [{"index": 0, "delta": {"content": "The answer is 42."},
+                               "finish_reason": "stop"}]})
+    acc.add(0.3, {"choices": [], "usage": {"prompt_tokens": 10, "completion_tokens": 160,
+                                           "total_tokens": 170}})
+    u = acc.response(0.4).usage
+    assert (u.completion_tokens, u.reasoning_tokens, u.estimated) == (160, 156, False)
+    # a server's own count stays; no reasoning text, none
+    counted = {"prompt_tokens": 10, "completion_tokens": 160, "total_tokens": 170,
+               "completion_tokens_details": {"reasoning_tokens": 150}}
+    acc2 = _StreamAccumulator()
+    acc2.add(0.1, {"choices": [{"index": 0, "delta": {"reasoning_content": "x" * 750},
+                                "finish_reason": "stop"}], "usage": counted})
+    assert acc2.response(0.2).usage.reasoning_tokens == 150
+    body = {"id": "c", "object": "chat.completion", "model": "m",
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {
+                "role": "assistant", "content": "Hi", "reasoning_content": "y" * 400}}],
+            "usage": {"prompt_tokens": 5, "completion_tokens": 101, "total_tokens": 106}}
+    with _Server((200, "application/json", json.dumps(body).encode())) as srv:
+        r, _ = _generate("m", srv, stream=False)
+    assert (r.usage.completion_tokens, r.usage.reasoning_tokens) == (101, 100)
+
+
 # -- no usage from the server: the prompt's tokens are estimated too, not 0 ------------------
 @pytest.mark.parametrize("stream", [True, False])
 def test_a_response_without_usage_estimates_its_prompt_tokens(stream: bool) -> None:

@@ -123,6 +123,7 @@ def parse_completion(data: dict[str, Any], path: str, e2e: float,
         usage = usage_of(u, -(-len(text + (reasoning or "")) // 4))
     else:  # no usage from the server: about four characters a token
         usage = Usage(completion_tokens=-(-len(text + (reasoning or "")) // 4), estimated=True)
+    usage = reasoning_estimated(usage, reasoning, text)
     finish = choice.get("finish_reason")
     return GenerateResponse(
         text=text,
@@ -267,6 +268,7 @@ class _StreamAccumulator:
             usage = usage_of(self.usage or self.choice_usage or {}, len(self.chunk_times))
         else:  # no usage from the server: one streamed chunk is about one token
             usage = Usage(completion_tokens=len(self.chunk_times), estimated=True)
+        usage = reasoning_estimated(usage, "".join(self.reasoning), "".join(self.text))
         return GenerateResponse(
             text="".join(self.text),
             reasoning="".join(self.reasoning) or None,
@@ -285,6 +287,18 @@ class _StreamAccumulator:
             tool_calls=tuple(ToolCall("".join(n), "".join(a), "".join(i))
                              for _, (i, n, a) in sorted(self.tool_calls.items())),
         )
+
+
+def reasoning_estimated(usage: Usage, reasoning: str | None, text: str) -> Usage:
+    """The usage of an answer that streamed its reasoning but whose server counted none of
+    it (vLLM, SGLang, llama.cpp and Ollama give no `completion_tokens_details`): its reasoning
+    tokens the completion's less an estimate of the answer's (about 4 characters a token), as
+    for Anthropic's thinking without a count. They were 0, and the report's reasoning tokens
+    with them. The completion count, and so the cost, is the server's as before."""
+    if not reasoning or usage.reasoning_tokens or not usage.completion_tokens:
+        return usage
+    answer = estimate_tokens(text) if text else 0
+    return replace(usage, reasoning_tokens=max(0, usage.completion_tokens - answer))
 
 
 def batch_response(body: dict[str, Any], path: str) -> GenerateResponse:
