@@ -425,6 +425,19 @@ def test_reasoning_streamed_but_not_counted_is_estimated_from_the_completion() -
     assert (r.usage.completion_tokens, r.usage.reasoning_tokens) == (101, 100)
 
 
+def test_only_the_first_choice_is_read_where_a_user_asks_for_several() -> None:
+    from shootout.providers.openai_wire import _StreamAccumulator
+
+    acc = _StreamAccumulator()
+    for t, i, piece in ((0.1, 0, "A"), (0.1, 1, "B"), (0.2, 1, "b"), (0.3, 0, "a")):
+        acc.add(t, {"choices": [{"index": i, "delta": {"content": piece},
+                                 "finish_reason": None}]})
+    acc.add(0.4, {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"},
+                              {"index": 1, "delta": {}, "finish_reason": "length"}]})
+    r = acc.response(0.5)
+    assert (r.text, r.finish_reason, r.timing.chunk_times) == ("Aa", "stop", (0.1, 0.3))
+
+
 # -- no usage from the server: the prompt's tokens are estimated too, not 0 ------------------
 @pytest.mark.parametrize("stream", [True, False])
 def test_a_response_without_usage_estimates_its_prompt_tokens(stream: bool) -> None:

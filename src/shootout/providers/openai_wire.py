@@ -200,6 +200,11 @@ class _StreamAccumulator:
         if not isinstance(choices, list):
             raise RetryableProviderError("stream chunk without a choices list")
         for ch in choices:
+            # the first choice only: a user's `n` > 1 (extra_body) streams the others beside
+            # it, and they were glued into its text ("AB"); a response not streamed takes
+            # choices[0] too
+            if isinstance(ch, dict) and ch.get("index") not in (0, None):
+                continue
             self._choice(arrival, ch)
 
     def _choice(self, arrival: float, ch: Any) -> None:
