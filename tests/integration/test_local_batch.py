@@ -116,3 +116,24 @@ def test_cli_gsm8k_with_parallel_4_stores_every_answer(shootout_cmd, tmp_path, d
         tables = {t for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         assert "samples" in tables
         assert db.execute("SELECT COUNT(*) FROM samples").fetchone() == (4,)
+
+
+def test_completion_tokens_are_the_tokens_sampled(local_provider):
+    """A stop string's tokens and the end-of-generation token are output the model produced
+    (and timed): the answer's text tokenized again left them out (a provider audit)."""
+    import asyncio
+
+    from shootout.providers.base import GenerateRequest, Sampling
+
+    async def gen(stop: tuple[str, ...], max_tokens: int):
+        r = await local_provider.generate(GenerateRequest(
+            prompt="Q: Name a color.\nA:", sampling=Sampling(max_tokens=max_tokens, stop=stop)))
+        return r, len(local_provider._tokens) - r.usage.prompt_tokens
+
+    cut, evaluated = asyncio.run(gen(("\n",), 40))
+    assert cut.finish_reason == "stop" and "\n" not in cut.text
+    assert cut.usage.completion_tokens == evaluated + 1  # the last one sampled, not evaluated
+    retokenized = len(local_provider.tokenize(cut.text, add_bos=False))
+    assert cut.usage.completion_tokens > retokenized
+    full, _ = asyncio.run(gen((), 12))
+    assert full.finish_reason == "length" and full.usage.completion_tokens == 12

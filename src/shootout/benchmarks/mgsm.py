@@ -8,9 +8,11 @@ line; the item as "{question cue} {question}\\n{answer cue}" ("问题：{questio
 "問題：{question}" in ja, as their exemplars write it); greedy generation until the question
 cue, "</s>" or "<|im_end|>". The eight exemplars come in the paper's order for every item
 (lm-eval's config has no few-shot setting, so its default `mgsm_native_cot_<lang>` run is
-0-shot, which `--fewshot 0` reproduces here; run with `--num_fewshot 8` it draws the
-exemplars in a random order per item). Put a default shootout score beside an lm-eval one
-only where both are 8-shot.
+0-shot; run with `--num_fewshot 8` it draws the exemplars in a random order per item).
+`--fewshot 0` here renders lm-eval's 0-shot prompt byte for byte in 8 of the 11 languages;
+in zh, ja and ru the cues differ (the last paragraph), so `acc_zh` is not lm-eval's
+`mgsm_native_cot_zh` at any shot count. Put a default shootout score beside an lm-eval one
+only where both are 8-shot, and then as a close, not an exact, reproduction.
 
 Scores, as lm-eval's two filters of `mgsm_native_cot_<lang>` give them: `acc` is its
 "flexible-extract", the last number-like run of the response (regex

@@ -425,7 +425,11 @@ class LocalProvider(LoglikelihoodEval, BaseProvider):
             self._aligned = n_prompt // UBATCH * UBATCH
             self._exact = 0
         out = "".join(text)
-        n_out = len(self.tokenize(out, add_bos=False)) if out else 0
+        # the tokens sampled: each but the last was evaluated into the cache after the prompt
+        # (llama-cpp-python's `generate` evaluates a token when the next is asked for). The
+        # answer's text tokenized again left out a matched stop sequence's tokens, and an
+        # end-of-sequence token, as a server's count does not.
+        n_out = max(len(self._tokens) - n_prompt + 1, 0) if (out or finish) else 0
         return GenerateResponse(
             text=out,
             finish_reason=finish,

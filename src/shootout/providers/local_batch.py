@@ -324,7 +324,9 @@ class BatchGenerator:
                 times.append(t)
             before = upto
         p = self.provider
-        n_out = len(p.tokenize(out, add_bos=False)) if out else 0
+        # the tokens sampled, as the one-request path counts them (`LocalProvider.generate`):
+        # a matched stop sequence's and an end-of-generation token's included
+        n_out = len(seq.tokens) + (seq.finish == "stop" and seq.cut is None)
         _resolve(seq, GenerateResponse(
             text=out,
             finish_reason=seq.finish,
