@@ -86,7 +86,17 @@ def test_retry_budget_ends_a_dead_endpoint_quickly(shootout_cmd, tmp_path, data_
     assert payload["results"] == [] or all(r["n"] == 0 for r in payload["results"])
     db = sqlite3.connect(store)
     errors = [e for (e,) in db.execute("SELECT error FROM samples")]
+    db.close()
     assert len(errors) == 210 and all("HTTP 503" in e for e in errors)
+    # its report says there is nothing to report, and exits non-zero: it printed an empty
+    # report (a results table of its header, "Key takeaways" with nothing under it), rc 0
+    report = subprocess.run([*shootout_cmd, "report", "--store", str(store)],
+                            capture_output=True, text=True, timeout=300)
+    assert report.returncode == 2 and not report.stdout
+    (line,) = report.stderr.strip().splitlines()
+    assert line.startswith("error: the runs have no scores to report: no sample was answered "
+                           "(most common: "), line
+    assert "HTTP 503" in line and "shootout results r-" in line
 
 
 def test_retry_after_is_honoured(tmp_path):

@@ -11,7 +11,7 @@ shares (`report.split`): its samples are then read from the store when a section
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -93,6 +93,12 @@ def load_report_data(
     label = {(m.run_id, m.model): m.label for m in data.models}
     unanswered = {(label[(run_id, m)], b): (n, error) for run_id in dict.fromkeys(run_ids)
                   for m, b, n, error in store.unanswered(run_id) if (run_id, m) in label}
+    if not data.cells:  # every request failed: a report of empty sections says nothing
+        errors = Counter(e for _, e in unanswered.values() if e)
+        why = f" (most common: {errors.most_common(1)[0][0]})" if errors else ""
+        raise ConfigError(f"the runs have no scores to report: no sample was answered{why}; "
+                          f"`shootout results {run_ids[0]}` lists them, and a rerun "
+                          "retries them")
     return replace(data, unanswered=unanswered) if unanswered else data
 
 
