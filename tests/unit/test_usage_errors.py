@@ -152,3 +152,6 @@ def test_names_users_bring_from_lm_eval(data_dir):
     assert {d.group for d in docs} == {"anatomy"}
     with pytest.raises(UnknownBenchmarkError, match="did you mean mmlu_anatomy"):
         get_benchmark_class("mmlu_anatomie")
+    # in capitals: "ARC_EASY" had no suggestion (every letter differs from arc_easy)
+    with pytest.raises(UnknownBenchmarkError, match=r"did you mean arc_easy\?"):
+        get_benchmark_class("ARC_EASY")

@@ -173,7 +173,9 @@ def get_benchmark_class(name: str) -> type[Benchmark]:
     if cls is not None:
         return cls
     known = [*REGISTRY, *SUITES, *(f"mmlu_{s}" for s in SUBJECTS)]
-    close = difflib.get_close_matches(name, known, n=1)
+    # compared in lower case ("ARC_EASY" is too far from arc_easy as written)
+    lower = {k.lower(): k for k in known}
+    close = [lower[c] for c in difflib.get_close_matches(name.lower(), list(lower), n=1)]
     hint = f" (did you mean {close[0]}?)" if close else ""
     raise UnknownBenchmarkError(
         f"unknown benchmark {name!r}{hint}; `shootout list benchmarks` shows them all"
