@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 import tempfile
 import warnings
 from collections.abc import Callable, Sequence
@@ -30,20 +31,63 @@ def render_png(spec: Spec, path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    _fallback_fonts(matplotlib)
     draws: dict[type, Callable[[Any, Any], Any]] = {
         BarSpec: _bars, RadarSpec: _radar, ScatterSpec: _scatter, HeatmapSpec: _heatmap,
         DistSpec: _dist}
     draw = draws[type(spec)]
-    fig = draw(plt, spec)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         # a polar chart (radar) cannot be laid out tightly: matplotlib warns on stderr, and
         # the saved figure is cropped by bbox_inches="tight" all the same
         warnings.filterwarnings("ignore", message="Tight layout not applied")
+        fig = draw(plt, spec)
         fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, bbox_inches="tight", metadata={"Software": None})
-    plt.close(fig)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=110, bbox_inches="tight", metadata={"Software": None})
+        plt.close(fig)
+    missing = [w for w in caught if _GLYPH in str(w.message)]
+    for w in caught:  # any other warning, as it would have been shown
+        if w not in missing:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if missing:
+        _say_missing_glyphs()
     return path
+
+
+_GLYPH = "missing from font"
+# fonts with Chinese, Japanese and Korean glyphs, tried after DejaVu Sans where installed
+# (matplotlib falls back glyph by glyph along font.family)
+FALLBACK_FONTS = ("Noto Sans CJK JP", "Noto Sans CJK SC", "Noto Sans CJK TC", "Noto Sans CJK KR",
+                  "Source Han Sans", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei",
+                  "Droid Sans Fallback", "AR PL UMing CN", "Microsoft YaHei", "SimHei",
+                  "Hiragino Sans", "PingFang SC", "Apple SD Gothic Neo", "Malgun Gothic",
+                  "Arial Unicode MS")
+_DONE: set[str] = set()  # "fonts": set up; "said": the missing glyphs' note printed
+
+
+def _fallback_fonts(matplotlib: Any) -> None:
+    """DejaVu Sans (matplotlib's own), then the installed fonts of `FALLBACK_FONTS`."""
+    if "fonts" in _DONE:
+        return
+    from matplotlib import font_manager
+
+    have = {f.name for f in font_manager.fontManager.ttflist}
+    extra = [name for name in FALLBACK_FONTS if name in have]
+    if extra:
+        matplotlib.rcParams["font.family"] = ["DejaVu Sans", *extra]
+    _DONE.add("fonts")
+
+
+def _say_missing_glyphs() -> None:
+    """One line, once, for the labels no installed font can draw (a model named in Chinese:
+    matplotlib printed a warning per glyph per chart, and drew boxes)."""
+    if "said" in _DONE:
+        return
+    _DONE.add("said")
+    sys.stderr.write("note: the PNG charts have labels in a script no installed font covers "
+                     "(they show as boxes); install one (Debian: fonts-noto-cjk) for "
+                     "--md charts; the HTML report's charts are drawn by the browser\n")
 
 
 BARS_PER_ROW = 48  # past that, the categories go on more rows of panels (10 models x 15
