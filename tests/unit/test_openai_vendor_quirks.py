@@ -438,6 +438,19 @@ def test_only_the_first_choice_is_read_where_a_user_asks_for_several() -> None:
     assert (r.text, r.finish_reason, r.timing.chunk_times) == ("Aa", "stop", (0.1, 0.3))
 
 
+@pytest.mark.parametrize(("chunk", "final"), [
+    ({"object": "error", "message": "prompt is too long", "type": "BadRequestError",
+      "param": None, "code": 400}, True),
+    ({"message": "upstream timed out", "code": 504}, False)])
+def test_an_error_chunk_without_its_wrapper_keeps_its_message(chunk: dict, final: bool) -> None:
+    from shootout.errors import ProviderError, RetryableProviderError
+    from shootout.providers.openai_wire import _StreamAccumulator
+
+    with pytest.raises(ProviderError, match=chunk["message"]) as got:
+        _StreamAccumulator().add(0.1, chunk)
+    assert isinstance(got.value, RetryableProviderError) is not final
+
+
 # -- no usage from the server: the prompt's tokens are estimated too, not 0 ------------------
 @pytest.mark.parametrize("stream", [True, False])
 def test_a_response_without_usage_estimates_its_prompt_tokens(stream: bool) -> None:

@@ -98,6 +98,15 @@ def error_object(where: str, err: Any) -> ProviderError:
     return RetryableProviderError(msg)
 
 
+def _bare_error(chunk: dict[str, Any]) -> bool:
+    """An error object sent as a chunk without the `{"error": ...}` wrapper:
+    `{"object": "error", "message": ..., "type": ..., "code": 400}` (vLLM's ErrorResponse)
+    or `{"message": ..., "code": 504}`: its message kept and its code read (a 4xx is not
+    retried), not "a chunk without a choices list"."""
+    return chunk.get("object") == "error" or (
+        isinstance(chunk.get("message"), str) and "code" in chunk and "choices" not in chunk)
+
+
 def parse_completion(data: dict[str, Any], path: str, e2e: float,
                      connect: float | None = None) -> GenerateResponse:
     """A non-streamed chat or text completion as a `GenerateResponse` (TTFT unknown: None)."""
@@ -198,6 +207,8 @@ class _StreamAccumulator:
             raise error_object("error event in stream", chunk["error"])
         choices = chunk.get("choices")
         if not isinstance(choices, list):
+            if _bare_error(chunk):  # vLLM's ErrorResponse unwrapped, as older versions sent
+                raise error_object("error event in stream", chunk)
             raise RetryableProviderError("stream chunk without a choices list")
         for ch in choices:
             # the first choice only: a user's `n` > 1 (extra_body) streams the others beside
