@@ -240,3 +240,52 @@ def test_error_kinds_add_up_to_the_errors():
     assert sum(kinds.values()) == sum(errors.values())
     assert len(kinds) == MAX_ERROR_KINDS + 1 and kinds["(other kinds)"] == 1 + 2 + 3
     assert error_kinds(Counter({"a": 2, "b": 1})) == {"a": 2, "b": 1}
+
+
+def test_a_bug_in_shootout_is_kept_apart_from_the_endpoints_failures():
+    """A request that failed on shootout's own error (not the endpoint's or the network's)
+    is a failed request in the level, and the level keeps the first such error, which the
+    CLI raises once the test is stored and shown (it printed it as a failed request, exit 0)."""
+    from shootout.errors import RetryableProviderError
+    from shootout.perf.load import LoadSpec, run_level
+
+    canned = _canned()
+    calls = []
+
+    async def generate(request):
+        calls.append(request)
+        if len(calls) == 2:
+            raise RetryableProviderError("HTTP 503 from /chat/completions")
+        if len(calls) == 3:
+            raise TypeError("unsupported operand")
+        return await canned(request)
+
+    res = asyncio.run(run_level(generate, _prompts(2), Level("concurrency", 1.0),
+                                LoadSpec(max_requests=5)))
+    s = res.summary()
+    assert (s["completed"], s["errors"]) == (3, 2)
+    assert isinstance(res.internal, TypeError)
+    clean = asyncio.run(run_level(_canned(), _prompts(2), Level("concurrency", 1.0),
+                                  LoadSpec(max_requests=3)))
+    assert clean.internal is None
+
+
+def test_the_cli_stores_and_shows_the_test_then_raises_the_bug(tmp_path, capsys):
+    import sqlite3
+
+    from shootout.cli.perf import _store_and_show
+    from shootout.perf.load import LevelResult, RequestRecord
+    from shootout.store.sqlite import Store
+
+    bug = TypeError("unsupported operand")
+    results = [LevelResult(Level("concurrency", 1.0), 1.0,
+                           [RequestRecord(0, 0.0, error="TypeError: unsupported operand")],
+                           0.0, bug)]
+    db = Store(tmp_path / "s.db")
+    with pytest.raises(TypeError, match="unsupported operand"):
+        _store_and_show(db, "m", "http://127.0.0.1:1/v1", {}, results, json_out=True)
+    db.close()
+    assert '"perf_id"' in capsys.readouterr().out
+    con = sqlite3.connect(tmp_path / "s.db")
+    assert con.execute("SELECT COUNT(*) FROM perf_runs").fetchone()[0] == 1
+    con.close()

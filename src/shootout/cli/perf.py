@@ -169,6 +169,9 @@ def _store_and_show(db: Store, name: str, url: str, config: dict[str, Any],
         print(json.dumps(payload, indent=2))
     else:
         print_perf_table(payload)
+    if (bug := next((r.internal for r in results if r.internal is not None), None)) is not None:
+        # stored and shown, then said as the bug it is (exit 70), not a failed request's count
+        raise bug
     if check and not any(r.ok for r in results):
         first: dict[str, int] = next(
             (s["error_kinds"] for s in summaries if s["error_kinds"]), {})

@@ -25,6 +25,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+import httpx
+
 from ..errors import ShootoutError
 from ..providers.base import GenerateRequest, GenerateResponse, Timing, Usage
 from .metrics import RequestMetrics, request_metrics, summarize, throughput
@@ -73,6 +75,9 @@ class LevelResult:
     duration: float
     records: list[RequestRecord] = field(default_factory=list)
     t0: float = 0.0  # time.perf_counter() at the level's start; record starts are from it
+    # the first request that failed on an error in shootout itself, not of the endpoint's
+    # or the network's (a bug: recorded as a failed request, then raised once stored)
+    internal: BaseException | None = None
 
     @property
     def ok(self) -> list[RequestMetrics]:
@@ -128,6 +133,7 @@ class _Level:
         self.records: list[RequestRecord] = []
         self.texts: dict[int, tuple[str, str]] = {}
         self.last_end = self.t0
+        self.internal: BaseException | None = None
 
     def next_index(self) -> int | None:
         if self.issued >= self.spec.max_requests:
@@ -145,6 +151,8 @@ class _Level:
             resp = await self.generate(request)
         except Exception as e:  # a failure is a data point, whatever it is
             self.records.append(RequestRecord(index, start, error=_one_line(e)))
+            if not isinstance(e, _NOT_OURS) and self.internal is None:
+                self.internal = e  # shootout's own bug, said once the test is stored
             return
         finally:
             self.last_end = time.perf_counter()
@@ -209,7 +217,7 @@ async def run_level(
                 st.records.append(RequestRecord(i, st.issued_at[i], error=NOT_STARTED,
                                                 sent=False))
     st.records.sort(key=lambda r: r.index)
-    return LevelResult(level, st.last_end - st.t0, st.records, st.t0)
+    return LevelResult(level, st.last_end - st.t0, st.records, st.t0, st.internal)
 
 
 async def _closed_loop(st: _Level, concurrency: int) -> None:
@@ -265,6 +273,11 @@ async def _gather_all(coros: list[Any]) -> None:
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+# failures of the endpoint or the network (a provider's errors, a socket's, a timeout, an
+# HTTP error the client did not wrap); anything else is a bug in shootout
+_NOT_OURS = (ShootoutError, OSError, TimeoutError, httpx.HTTPError)
 
 
 def _one_line(e: BaseException) -> str:
