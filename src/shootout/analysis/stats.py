@@ -87,10 +87,8 @@ class PairedResult:
     """Paired comparison of two models on the items both were scored on (d_i = a_i − b_i).
 
     mean_diff: mean of d; se: sd(d, ddof=1)/sqrt(n); ci: t interval with n−1 df
-    (mean_diff ± t_{n−1, 1−α/2}·se).
+    (mean_diff ± t_{n−1, 1−α/2}·se), consistent with `p_value` from the paired t-test.
     p_mcnemar: exact McNemar p, only when every item has one 0/1 score per model, else None.
-    p_ttest: the paired t-test's p. p_value: McNemar's where it is defined (0/1 items, one
-    score each: the exact test of paired proportions), else the t-test's.
     significant: p_value < alpha where alpha = 1 − confidence.
     n_only_a / n_only_b: items present for one model only (dropped).
     """
@@ -110,7 +108,6 @@ class PairedResult:
     n_only_a: int
     n_only_b: int
     corr: float
-    p_ttest: float = math.nan
 
 
 @dataclass(frozen=True)
@@ -482,9 +479,8 @@ def paired_difference(
 
     a_i, b_i = per-item means over repeats; d_i = a_i − b_i over the n shared items.
     mean_diff = mean(d); se = sd(d, ddof=1)/sqrt(n); t = mean_diff/se with n−1 df;
-    p_ttest two-sided (equals scipy.stats.ttest_rel(a, b).pvalue); CI = mean_diff ± t_{n−1}·se,
-    clipped to [−1, 1] when every item mean of both models lies in [0, 1]. `p_value` is the
-    exact McNemar p where every item has one 0/1 score per model, else the t-test's.
+    p two-sided (equals scipy.stats.ttest_rel(a, b).pvalue); CI = mean_diff ± t_{n−1}·se,
+    clipped to [−1, 1] when every item mean of both models lies in [0, 1].
     Degenerate cases (see `_t_test`): n < 2 gives p = 1.0 and NaN se/CI; all d_i = 0 gives
     p = 1.0; a non-zero constant d gives the sign test's p (2·0.5^n) and a zero-width CI.
     `significant` is p_value < alpha with alpha = 1 − confidence. `corr` is the Pearson
@@ -518,12 +514,6 @@ def paired_means(xa: np.ndarray, xb: np.ndarray, *, repeated: bool, only_a: int,
             lo, hi = max(lo, -1.0), min(hi, 1.0)
     else:
         lo = hi = math.nan
-    mcnemar = _mcnemar(xa, xb) if n and not repeated else None
-    # 0/1 items scored once each: McNemar's exact test on the discordant pairs. The t-test
-    # called 4 items right for A only (of 1,000, the rest alike) significant, p = 0.045,
-    # where the exact p is 0.125: two near-identical models (one model on two endpoints)
-    # differ on a handful of items, where the t-test's normal tail is too thin.
-    p_value = mcnemar if mcnemar is not None and n >= 2 else p
     return PairedResult(
         mean_a=float(xa.mean()) if n else math.nan,
         mean_b=float(xb.mean()) if n else math.nan,
@@ -533,14 +523,13 @@ def paired_means(xa: np.ndarray, xb: np.ndarray, *, repeated: bool, only_a: int,
         ci_high=hi,
         confidence=confidence,
         t_stat=t,
-        p_value=p_value,
-        p_mcnemar=mcnemar,
-        significant=bool(p_value < alpha),
+        p_value=p,
+        p_mcnemar=_mcnemar(xa, xb) if n and not repeated else None,
+        significant=bool(p < alpha),
         n=n,
         n_only_a=only_a,
         n_only_b=only_b,
         corr=_corr(xa, xb),
-        p_ttest=p,
     )
 
 

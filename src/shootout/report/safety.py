@@ -82,12 +82,12 @@ def _tests_table(found: list[tuple[str, list[SampleRow]]], confidence: float) ->
         for (m, r), h in zip(family, adjusted, strict=True):
             out.append((lcell(f"{la} − {lb}"), lcell(m), cell(str(r.n)),
                         cell(pct(r.mean_diff, sign=True)), cell(ci(r.ci_low, r.ci_high, True)),
-                        cell(pval(r.p_value)), cell(pval(r.p_ttest)),
+                        cell(pval(r.p_value)), cell(pval(r.p_mcnemar)),
                         cell(pval(h.p_adjusted), bold=h.reject)))
     if not out:
         return None
     return Table("safety-tests", ("Pair", "Metric", "Prompts", "Difference", "Interval", "p",
-                                  "t-test p", "Holm p"), tuple(out), left_cols=2)
+                                  "McNemar p", "Holm p"), tuple(out), left_cols=2)
 
 
 @register_section("Safety: refusal and over-refusal")
@@ -121,8 +121,8 @@ def safety(report: Report) -> SectionContent | None:
     if tests is not None:
         tables.append(tests)
         paragraphs[-1] += (
-            "; paired tests on the prompts both models answered (by the rules): McNemar's "
-            "exact test for these 0/1 outcomes (the paired t-test beside it), Holm-adjusted "
+            "; paired tests on the prompts both models answered (by the rules): the paired "
+            "t-test (McNemar's exact test beside it, for these 0/1 outcomes), Holm-adjusted "
             "over the three metrics of each pair, bold where significant")
     paragraphs[-1] += "."
     if judged:
