@@ -139,10 +139,18 @@ def test_greedy_pass_at_1_gets_a_wilson_interval_even_at_a_perfect_score():
 
 
 def test_pass_at_k_over_samples_uses_the_normal_interval_of_problem_estimates():
+    """pass@k > 1: the normal interval of the problems' estimates; pass@1 over 0/1 samples
+    that disagree: Wilson at the effective sample size, as any item mean of 0/1 repeats (it
+    was the clipped normal interval, which covered a small rate poorly)."""
+    from shootout.analysis.stats import summarize
     from shootout.benchmarks.humaneval import HumanEval
 
     rows = [_he_row(f"t/{i}", r, float((i + r) % 3 == 0)) for i in range(30) for r in range(3)]
     by = {v.metric: v for v in HumanEval.aggregate(rows)[0]}
     assert set(by) == {"pass@1", "pass@2"}
-    assert by["pass@1"].extra["ci_method"] == "normal"
+    assert by["pass@1"].extra["ci_method"] == "wilson_effective"
+    same = summarize([[float((i + r) % 3 == 0) for r in range(3)] for i in range(30)])
+    assert (by["pass@1"].ci_low, by["pass@1"].ci_high) == pytest.approx((same.ci_low,
+                                                                         same.ci_high))
+    assert by["pass@2"].extra["ci_method"] == "normal"
     assert by["pass@1"].score == pytest.approx(1 / 3)

@@ -179,9 +179,12 @@ class HumanEval(CodeBenchmark):
         values = []
         for k in sorted({1, *(k for k in (2, 5, 10, 100) if k <= n_min)}):
             per = [pass_at_k(len(v), int(sum(v)), k) for v in per_item.values()]
-            # one estimate per problem: Wilson when each is 0 or 1 (greedy pass@1), else the
+            # pass@1 is the mean of each problem's 0/1 samples: summarized as an item mean
+            # (Wilson where each problem's samples agree, at the effective sample size where
+            # they do not: `stats.summarize`); pass@k > 1, one estimate per problem, the
             # normal interval of the mean over problems
-            sm = summarize([[p] for p in per])
+            sm = (summarize(list(per_item.values())) if k == 1
+                  else summarize([[p] for p in per]))
             values.append(
                 Score(
                     f"pass@{k}",
