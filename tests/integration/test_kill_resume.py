@@ -113,31 +113,6 @@ def test_rerun_is_served_from_cache(shootout_cmd, tmp_path, data_dir):
     assert _scores(first.stdout) == _scores(second.stdout)
 
 
-def test_a_finished_run_reruns_with_its_endpoint_down(shootout_cmd, tmp_path, data_dir):
-    """Nothing needs sending: the stored results, not "cannot reach" (exit 4). A run with a
-    sample still to answer keeps the one-line refusal."""
-    store = tmp_path / "done.sqlite"
-    with FakeOpenAIServer() as srv:
-        url = srv.base_url
-        first = subprocess.run([*shootout_cmd, *_args(url, store, data_dir, "arc_easy")],
-                               capture_output=True, text=True, timeout=300)
-    assert first.returncode == 0, first.stderr
-    again = subprocess.run([*shootout_cmd, *_args(url, store, data_dir, "arc_easy")],
-                           capture_output=True, text=True, timeout=300)
-    assert again.returncode == 0, again.stderr
-    assert _scores(again.stdout) == _scores(first.stdout)
-    assert "cannot reach" in again.stderr and "answered and stored" in again.stderr
-    db = sqlite3.connect(store)
-    db.execute("DELETE FROM samples WHERE rowid IN (SELECT rowid FROM samples LIMIT 1)")
-    db.execute("UPDATE runs SET status = 'interrupted'")
-    db.commit()
-    db.close()
-    cut = subprocess.run([*shootout_cmd, *_args(url, store, data_dir, "arc_easy")],
-                         capture_output=True, text=True, timeout=300)
-    assert cut.returncode == 4 and cut.stderr.strip().splitlines()[-1].startswith(
-        "error: cannot reach"), cut.stderr
-
-
 def test_another_run_with_the_same_requests_is_served_from_the_cache(
     shootout_cmd, tmp_path, data_dir
 ):

@@ -30,7 +30,7 @@ from ..config import (
     RunConfig,
 )
 from ..data.files import DataDir, resolve_data_dir
-from ..errors import CapabilityError, ConfigError, DataError, EndpointUnreachableError
+from ..errors import CapabilityError, ConfigError, DataError
 from ..providers.base import GenerateRequest, Provider, Sampling
 from ..store.rows import EARLIER
 from ..store.sqlite import Store
@@ -94,7 +94,6 @@ class Runner:
         self._earlier_checksums: dict[str, str] = {}  # a resumed run's, stored before
         # what a resumed run's manifest said of its history (a merge, rescores): kept
         self._history: dict[str, Any] = {}
-        self._status_before: str | None = None  # the stored run's status before this invocation
         self._said_skipped: set[str] = set()  # benchmarks whose skipped languages were said
         self._said_once: set[str] = set()  # benchmarks whose repeats set aside were said
 
@@ -135,7 +134,6 @@ class Runner:
         # before anything is sent: refused here when the expected cost is over a cap
         self._budget = None if self.config.dry_run else await preflight(self, providers)
         # only now a run: one refused above was never started (and is not listed)
-        self._status_before = (self.store.get_run(self.run_id) or {}).get("status")
         resumed = self.store.upsert_run(self.run_id, self.config.stored())
         self._earlier_checksums = self._stored_checksums() if resumed else {}
         self._history = self._stored_history() if resumed else {}
@@ -217,15 +215,6 @@ class Runner:
         self.store.set_manifest(self.run_id, {**manifest, "data_checksums": self._data_checksums(),
                                               "data_dir": str(self.data.root)})
 
-    def _all_answered(self, model: str, planned: list[PlannedBenchmark]) -> bool:
-        """Whether the run had finished ("complete") and holds samples of every planned
-        benchmark for `model`, none of them failed (a rerun of it sends nothing)."""
-        if self._status_before != "complete":
-            return False
-        have = {b: failed for m, b, _, _, failed in self.store.sample_counts(self.run_id)
-                if m == model}
-        return bool(planned) and all(have.get(pb.bench.name) == 0 for pb in planned)
-
     async def _run_model(
         self,
         mcfg: ModelConfig,
@@ -234,14 +223,7 @@ class Runner:
         manifest: dict[str, Any],
     ) -> None:
         if not self.config.dry_run:  # a dry run sends nothing, not even the reachability check
-            try:
-                await provider.check()
-            except EndpointUnreachableError as e:
-                if not self._all_answered(mcfg.display, planned):
-                    raise
-                # a rerun of a finished run: its answers are stored, nothing needs sending
-                print(f"note: {e}; every sample of {mcfg.display} in run {self.run_id} is "
-                      "answered and stored, so it goes on without it", file=sys.stderr)
+            await provider.check()
         if mcfg.system_prompt and not provider.capabilities.chat:
             raise ConfigError(f"{mcfg.display}: system_prompt needs chat messages (--chat)")
         budget = RetryBudget(mcfg.retry_budget)
