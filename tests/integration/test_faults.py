@@ -96,7 +96,24 @@ def test_retry_budget_ends_a_dead_endpoint_quickly(shootout_cmd, tmp_path, data_
     (line,) = report.stderr.strip().splitlines()
     assert line.startswith("error: the runs have no scores to report: no sample was answered "
                            "(most common: "), line
-    assert "HTTP 503" in line and "shootout results r-" in line
+    assert "HTTP 503" in line and "shootout results r-" in line and str(store) in line
+
+
+def test_a_run_answered_without_a_compared_score_is_still_reported(shootout_cmd, tmp_path,
+                                                                     data_dir):
+    """MT-Bench without its judge answers every item but has no headline to compare: its
+    report (efficiency, latency) is made, not refused as a run with nothing answered."""
+    store = tmp_path / "s.sqlite"
+    with FakeOpenAIServer() as srv:
+        done = subprocess.run(
+            [*shootout_cmd, "run", "-m", "openai:fake-model", "--base-url", srv.base_url,
+             "-b", "mt_bench", "--limit", "2", "--store", str(store), "--data-dir",
+             str(data_dir), "--no-progress"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    report = subprocess.run([*shootout_cmd, "report", "--store", str(store)],
+                            capture_output=True, text=True, timeout=300)
+    assert report.returncode == 0, report.stderr
+    assert "# " in report.stdout and "no scores to report" not in report.stderr
 
 
 def test_retry_after_is_honoured(tmp_path):

@@ -93,12 +93,14 @@ def load_report_data(
     label = {(m.run_id, m.model): m.label for m in data.models}
     unanswered = {(label[(run_id, m)], b): (n, error) for run_id in dict.fromkeys(run_ids)
                   for m, b, n, error in store.unanswered(run_id) if (run_id, m) in label}
-    if not data.cells:  # every request failed: a report of empty sections says nothing
+    # every request failed: a report of empty sections says nothing (a run whose answers
+    # have no compared headline, MT-Bench without its judge, is still reported)
+    if not data.cells and all(store.nothing_answered(r) for r in dict.fromkeys(run_ids)):
         errors = Counter(e for _, e in unanswered.values() if e)
         why = f" (most common: {errors.most_common(1)[0][0]})" if errors else ""
         raise ConfigError(f"the runs have no scores to report: no sample was answered{why}; "
-                          f"`shootout results {run_ids[0]}` lists them, and a rerun "
-                          "retries them")
+                          f"`shootout results {run_ids[0]} --store {store.path}` lists "
+                          "them, and a rerun retries them")
     return replace(data, unanswered=unanswered) if unanswered else data
 
 
