@@ -131,6 +131,14 @@ def test_one_right_of_sixty_is_not_narrower_than_none_right() -> None:
     assert none.ci_high == pytest.approx(0.161, abs=1e-3)
 
 
+def test_one_item_with_repeats_is_one_item_not_its_repeats() -> None:
+    # no SE from one item: its three repeats counted as three independent samples gave a
+    # narrow (0.06, 0.79) (a review)
+    s = summarize([[1, 0, 0]])
+    assert math.isnan(s.se) and s.ci_method == "wilson_effective"
+    assert (s.ci_low, s.ci_high) == pytest.approx(wilson_bounds(1 / 3, 1, Z95))
+
+
 def test_wilson_effective_covers_a_small_proportion() -> None:
     rng = np.random.default_rng(5)
     hits = 0

@@ -60,8 +60,9 @@ class Summary:
 
     mean: (1/n) Σ_i x_i where x_i is the mean of item i's repeats.
     se: sd(x, ddof=1)/sqrt(n), or the clustered SE when clusters were given; NaN if n < 2.
-    ci_low/ci_high: CI at `confidence` computed by `ci_method` ("wilson", "wilson_clustered" or
-        "normal"; `summarize` says which applies when).
+    ci_low/ci_high: CI at `confidence` computed by `ci_method` ("wilson", "wilson_clustered",
+        "wilson_effective", "wilson_stratified" or "normal"; `summarize` and
+        `stratified.stratified_summary` say which applies when).
     n: number of items; n_samples: number of scores over all repeats.
     within_item_var: mean over items with K_i >= 2 of the within-item sample variance
         σ̂_i² = var(repeats of i, ddof=1); NaN if no item was repeated. This is the
@@ -269,8 +270,11 @@ def effective_n(p: float, se: float, n: int, n_samples: int) -> float:
     """The number of independent 0/1 samples whose proportion p would have standard error
     `se`: p(1 − p)/se², kept in [n, n_samples]. Item means of 0/1 repeats vary at most as
     Bernoulli outcomes do, so the figure is about n or more; it is never more than the
-    samples drawn (items whose repeats all split alike have se 0: then n_samples)."""
-    if not (math.isfinite(se) and se > 0.0):
+    samples drawn (items whose repeats all split alike have se 0: then n_samples). One item
+    (no SE) is n: its repeats are not independent samples of the benchmark."""
+    if not math.isfinite(se):  # one item: its repeats are not independent samples
+        return float(n)
+    if se == 0.0:
         return float(n_samples)
     return float(min(max(p * (1.0 - p) / se**2, n), n_samples))
 
