@@ -423,6 +423,18 @@ def test_reasoning_streamed_but_not_counted_is_estimated_from_the_completion() -
     with _Server((200, "application/json", json.dumps(body).encode())) as srv:
         r, _ = _generate("m", srv, stream=False)
     assert (r.usage.completion_tokens, r.usage.reasoning_tokens) == (101, 100)
+    # a tool call's name and arguments are output that is not reasoning (a review: all 40
+    # tokens were called reasoning)
+    acc3 = _StreamAccumulator()
+    acc3.add(0.1, {"choices": [{"index": 0, "delta": {"reasoning_content": "z" * 80},
+                                "finish_reason": None}]})
+    acc3.add(0.2, {"choices": [{"index": 0, "delta": {"tool_calls": [{
+        "index": 0, "id": "c1", "type": "function", "function": {
+            "name": "get_weather", "arguments": '{"city": "Paris", "unit": "celsius"}'}}]},
+        "finish_reason": "tool_calls"}], "usage": {"prompt_tokens": 5, "completion_tokens": 40,
+                                                   "total_tokens": 45}})
+    call_tokens = round(len('get_weather{"city": "Paris", "unit": "celsius"}') / 4)
+    assert acc3.response(0.3).usage.reasoning_tokens == 40 - call_tokens
 
 
 def test_only_the_first_choice_is_read_where_a_user_asks_for_several() -> None:

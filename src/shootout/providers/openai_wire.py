@@ -132,7 +132,7 @@ def parse_completion(data: dict[str, Any], path: str, e2e: float,
         usage = usage_of(u, -(-len(text + (reasoning or "")) // 4))
     else:  # no usage from the server: about four characters a token
         usage = Usage(completion_tokens=-(-len(text + (reasoning or "")) // 4), estimated=True)
-    usage = reasoning_estimated(usage, reasoning, text)
+    usage = reasoning_estimated(usage, reasoning, text + _calls_text(calls))
     finish = choice.get("finish_reason")
     return GenerateResponse(
         text=text,
@@ -284,7 +284,10 @@ class _StreamAccumulator:
             usage = usage_of(self.usage or self.choice_usage or {}, len(self.chunk_times))
         else:  # no usage from the server: one streamed chunk is about one token
             usage = Usage(completion_tokens=len(self.chunk_times), estimated=True)
-        usage = reasoning_estimated(usage, "".join(self.reasoning), "".join(self.text))
+        calls = tuple(ToolCall("".join(n), "".join(a), "".join(i))
+                      for _, (i, n, a) in sorted(self.tool_calls.items()))
+        usage = reasoning_estimated(usage, "".join(self.reasoning),
+                                    "".join(self.text) + _calls_text(calls))
         return GenerateResponse(
             text="".join(self.text),
             reasoning="".join(self.reasoning) or None,
@@ -300,9 +303,13 @@ class _StreamAccumulator:
             ),
             model_reported=self.model,
             fingerprint=self.fingerprint,
-            tool_calls=tuple(ToolCall("".join(n), "".join(a), "".join(i))
-                             for _, (i, n, a) in sorted(self.tool_calls.items())),
+            tool_calls=calls,
         )
+
+
+def _calls_text(calls: tuple[ToolCall, ...]) -> str:
+    """The tool calls' names and arguments: output that is not reasoning either."""
+    return "".join(c.name + c.arguments for c in calls)
 
 
 def reasoning_estimated(usage: Usage, reasoning: str | None, text: str) -> Usage:
