@@ -471,6 +471,10 @@ def test_no_model_is_best_on_as_many_items_with_more_of_its_own_failed() -> None
     assert marks.best is None and marks.note == (
         "A has the highest score but 2 of its items failed (n=10, as many as B 0 failed): "
         "no model is marked best")
+    # the pair's test rules alike: no win claimed (the takeaways said "A leads": a review)
+    (t,) = tests
+    assert t.ahead == "A" and t.ahead_on_fewer_items and t.winner is None
+    assert t.oriented("B").ahead_on_fewer_items
     # the same failures on both sides: A is best
     cells[("B", "x")] = replace(cells[("B", "x")], n_failed=2, n_attempted=12)
     assert row_marks("x", ["A", "B"], cells, tests).best == "A"

@@ -68,6 +68,8 @@ class PairTest:
     corr: float = math.nan
     n_a: int = 0  # items each model was scored on (its result row's n)
     n_b: int = 0
+    failed_a: int = 0  # items each model failed (its result row's n_failed)
+    failed_b: int = 0
 
     @property
     def ahead(self) -> str | None:
@@ -76,11 +78,15 @@ class PairTest:
 
     @property
     def ahead_on_fewer_items(self) -> bool:
-        """The model ahead was scored on fewer items than the other: not a fair win."""
+        """The model ahead was scored on fewer items than the other, or on as many with more
+        of its own failed (as `row_marks` rules): not a fair win."""
         if self.ahead is None:
             return False
-        mine, theirs = (self.n_a, self.n_b) if self.ahead == self.a else (self.n_b, self.n_a)
-        return mine < theirs
+        a_first = self.ahead == self.a
+        mine, theirs = (self.n_a, self.n_b) if a_first else (self.n_b, self.n_a)
+        failed, their_failed = ((self.failed_a, self.failed_b) if a_first
+                                else (self.failed_b, self.failed_a))
+        return mine < theirs or (mine == theirs and failed > their_failed)
 
     @property
     def winner(self) -> str | None:
@@ -99,7 +105,7 @@ class PairTest:
         return replace(
             self, a=self.b, b=self.a, score_a=self.score_b, score_b=self.score_a,
             diff=-self.diff, ci_low=-self.ci_high, ci_high=-self.ci_low, n_a=self.n_b,
-            n_b=self.n_a,
+            n_b=self.n_a, failed_a=self.failed_b, failed_b=self.failed_a,
         )
 
 
@@ -118,7 +124,8 @@ def compare_pair(
     module doc. `means`: `paired.item_means` of `a_items` and of `b_items`, where the caller
     compares each model with many (the same test, from means computed once)."""
     base: dict[str, Any] = {"a": a.model, "b": b.model, "benchmark": a.benchmark,
-                            "metric": a.metric, "n_a": a.n, "n_b": b.n}
+                            "metric": a.metric, "n_a": a.n, "n_b": b.n,
+                            "failed_a": a.n_failed, "failed_b": b.n_failed}
     alpha = 1.0 - confidence
     shared = (means[0].shared(means[1]) if means is not None
               else len(set(a_items or ()) & set(b_items or ())))

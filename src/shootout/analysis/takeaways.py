@@ -221,9 +221,13 @@ def _fewer_phrase(t: PairTest) -> str:
     """A significant difference whose leader was scored on fewer items than the other."""
     lead, other = (t.a, t.b) if t.diff > 0 else (t.b, t.a)
     n_lead, n_other = (t.n_a, t.n_b) if t.diff > 0 else (t.n_b, t.n_a)
-    return (f"{t.benchmark}, where {lead} scores higher ({_pts(abs(t.diff), False)} points, "
-            f"{pval(t.p_holm, 'Holm p')}) but was scored on fewer items than {other} "
-            f"({n_lead} vs {n_other})")
+    f_lead, f_other = (t.failed_a, t.failed_b) if t.diff > 0 else (t.failed_b, t.failed_a)
+    head = (f"{t.benchmark}, where {lead} scores higher ({_pts(abs(t.diff), False)} points, "
+            f"{pval(t.p_holm, 'Holm p')})")
+    if n_lead == n_other:  # as many items, more of its own failed
+        return (f"{head} but on as many items as {other} had {f_lead} of its own fail "
+                f"({f_other} for {other})")
+    return f"{head} but was scored on fewer items than {other} ({n_lead} vs {n_other})"
 
 
 def _diff_phrase(t: PairTest) -> str:
