@@ -35,7 +35,9 @@ def test_both_ran_out_waits_for_the_later_and_retry_after_comes_first() -> None:
     assert _wait(429, retry_after="3", **both) == 3.0
     # a 503's rate-limit headers are not what it waits for; nothing ran out: backoff
     assert _wait(503, **both) is None
-    assert _wait(429, x_ratelimit_remaining_tokens="10", x_ratelimit_reset_tokens="20s") is None
+    # a request larger than the tokens left is refused while some are left: their reset
+    assert _wait(429, x_ratelimit_remaining_tokens="1500", x_ratelimit_reset_tokens="20s") == 20.0
+    assert _wait(429, x_ratelimit_remaining_requests="3", x_ratelimit_reset_requests="20s") is None
     assert ratelimit_reset(httpx.Headers({"x-ratelimit-remaining-tokens": "0",
                                           "x-ratelimit-reset-tokens": "soon"})) is None
     assert ratelimit_reset(httpx.Headers({"x-ratelimit-remaining-tokens": "0",

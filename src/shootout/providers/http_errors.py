@@ -194,13 +194,15 @@ _UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 def ratelimit_reset(headers: Mapping[str, str]) -> float | None:
     """A 429's wait where it gives no Retry-After: when the limit that ran out resets, from
-    `x-ratelimit-remaining-{requests,tokens}` at 0 and `x-ratelimit-reset-{requests,tokens}`
-    (OpenAI's rate-limit headers, which Groq, DeepSeek and others copy: "1s", "6m0s",
-    "20ms"), the later of the two where both ran out; None where neither says. Without it a
-    token-per-minute limit outlasted the retries' backoff (~15 s in all)."""
+    `x-ratelimit-reset-{requests,tokens}` (OpenAI's rate-limit headers, which Groq, DeepSeek
+    and others copy: "1s", "6m0s", "20ms"): the requests' where `x-ratelimit-remaining-
+    requests` is 0, the tokens' whenever given (a request larger than the tokens left is
+    refused while some are left), the later of the two; None where neither says. Without it
+    a token-per-minute limit outlasted the retries' backoff (~15 s in all)."""
     waits = []
     for kind in ("requests", "tokens"):
-        if (headers.get(f"x-ratelimit-remaining-{kind}") or "").strip() != "0":
+        left = (headers.get(f"x-ratelimit-remaining-{kind}") or "").strip()
+        if kind == "requests" and left != "0":
             continue
         reset = _duration((headers.get(f"x-ratelimit-reset-{kind}") or "").strip())
         if reset is not None:
