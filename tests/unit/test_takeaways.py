@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy import stats as sst
 
-from shootout.analysis.compare import PAIRED, PairTest, adjust_holm, compare_pair
+from shootout.analysis.compare import PAIRED, UNTESTABLE, PairTest, adjust_holm, compare_pair
 from shootout.analysis.formatting import ci, json_safe, pct, pval
 from shootout.analysis.takeaways import (
     DomainScore,
@@ -84,6 +84,20 @@ def test_positions_never_call_a_non_significant_difference_a_lead() -> None:
     assert "leads" not in s.text and "trails" not in s.text
     assert "no significant difference on any of 2 benchmarks" in s.text
     assert "largest gap +8.0 points on x, Holm p=0.090" in s.text
+
+
+def test_positions_leave_untestable_benchmarks_out_of_the_gaps() -> None:
+    # a benchmark the pair could not be tested on (no SE) was named the largest gap, with
+    # Holm p=1.000, and counted "within noise" (a review)
+    untestable = replace(_t("u", -0.33, 1.0, False), method=UNTESTABLE)
+    (s,) = positions(["A", "B"], [_t("x", 0.08, 0.09, False), untestable])
+    assert "no significant difference on any of 1 benchmark (largest gap +8.0 points on x" \
+        in s.text and s.text.endswith("; not tested on u (no standard error).")
+    (lead,) = positions(["A", "B"], [_t("x", 0.2, 0.001, True), untestable])
+    assert "within noise" not in lead.text and "not tested on u" in lead.text
+    (none,) = positions(["A", "B"], [untestable])
+    assert none.text == "A vs B: no benchmark could be tested; not tested on u (no standard " \
+        "error)."
 
 
 def test_positions_leads_and_trails_with_numbers() -> None:

@@ -31,7 +31,7 @@ import yaml
 from .. import yamlfile
 from ..errors import ConfigError, not_utf8
 from ..scores import Score
-from .compare import PAIRED, MddNote, PairTest, cell_se
+from .compare import PAIRED, UNTESTABLE, MddNote, PairTest, cell_se
 from .formatting import pct, pval
 from .stats import holm, z_quantile, z_test
 
@@ -189,7 +189,8 @@ def _pair_sentence(a: str, b: str, ts: list[PairTest], mdd_sorted: list[float]) 
     lead = sorted((t for t in ts if t.winner == a), key=lambda t: -t.diff)
     trail = sorted((t for t in ts if t.winner == b), key=lambda t: t.diff)
     fewer = [t for t in ts if t.significant and t.winner is None and t.ahead_on_fewer_items]
-    ties = [t for t in ts if not t.significant]
+    ties = [t for t in ts if not t.significant and t.method != UNTESTABLE]
+    untested = [t.benchmark for t in ts if t.method == UNTESTABLE]
     parts = []
     if lead:
         parts.append(f"{a} leads {b} on " + "; ".join(_diff_phrase(t) for t in lead))
@@ -201,19 +202,23 @@ def _pair_sentence(a: str, b: str, ts: list[PairTest], mdd_sorted: list[float]) 
     if not parts and all(t.method == PAIRED and t.diff == 0 and t.se == 0 for t in ts):
         return (f"{a} vs {b}: the same score on every item both were scored on, on all "
                 f"{len(ts)} benchmark{'s' if len(ts) != 1 else ''}: no difference to test.")
+    not_tested = (f"; not tested on {', '.join(untested)} (no standard error)"
+                  if untested else "")
+    if not parts and not ties:
+        return f"{a} vs {b}: no benchmark could be tested{not_tested}."
     if not parts:
-        big = max(ts, key=lambda t: abs(t.diff))
+        big = max(ties, key=lambda t: abs(t.diff))
         mdd = ""
         # this pair's own detectable differences (the suite's where it has none)
         own = sorted(t.mdd for t in ts if math.isfinite(t.mdd)) or mdd_sorted
         if own:
             mid = _pts(own[len(own) // 2], False)
             mdd = f"; at these n, differences below about {mid} points are not reliably detectable"
-        return (f"{a} vs {b}: no significant difference on any of {len(ts)} benchmark"
-                f"{'s' if len(ts) != 1 else ''} (largest gap {_pts(big.diff)} points on "
-                f"{big.benchmark}, {pval(big.p_holm, 'Holm p')}){mdd}.")
+        return (f"{a} vs {b}: no significant difference on any of {len(ties)} benchmark"
+                f"{'s' if len(ties) != 1 else ''} (largest gap {_pts(big.diff)} points on "
+                f"{big.benchmark}, {pval(big.p_holm, 'Holm p')}){mdd}{not_tested}.")
     tail = (f"; the other {len(ties)} benchmark{'s are' if len(ties) != 1 else ' is'} "
-            "within noise" if ties else "")
+            "within noise" if ties else "") + not_tested
     return ", and ".join(parts) + tail + "."
 
 

@@ -6,6 +6,7 @@ import math
 from collections import defaultdict
 from typing import Any
 
+from ..analysis.compare import UNTESTABLE
 from ..analysis.formatting import ci, pct, pval, signed
 from ..analysis.stats import z_quantile
 from ..runner.adaptive import adaptive_text
@@ -252,16 +253,20 @@ def pairs(report: Report) -> list[dict[str, Any]]:
                 lcell(t.benchmark), lcell(t.metric), cell(str(t.n)), cell(pct(t.score_a)),
                 cell(pct(t.score_b)), cell(signed(t.diff), bold=t.significant),
                 cell(pct(t.se, 2)), cell(ci(t.ci_low, t.ci_high, sign=True)),
-                cell(pval(t.p_value)), cell(pval(t.p_holm)), lcell(sig),
+                cell(pval(t.p_value)),
+                cell("–" if t.method == UNTESTABLE else pval(t.p_holm)), lcell(sig),
                 cell(pct(t.mdd)), lcell(t.method),
             ))
         headers = ("Benchmark", "Metric", "n", a, b, "Δ (pts)", "SE", "95% CI", "p",
                    "Holm p", "Significant", "MDD", "Test")
         nsig = sum(t.significant for t in ts)
+        # a benchmark the pair could not be tested on is not in Holm's family
+        tested = sum(t.method != UNTESTABLE for t in ts)
+        untested = (f" ({len(ts) - tested} could not be tested)" if tested < len(ts) else "")
         out.append({"a": a, "b": b, "table": Table(f"pair-{len(out)}", headers, tuple(rows),
                                                     left_cols=2),
-                    "summary": f"{nsig} of {len(ts)} differences significant after Holm "
-                               f"correction across the {len(ts)} benchmarks."})
+                    "summary": f"{nsig} of {tested} differences significant after Holm "
+                               f"correction across the {tested} benchmarks tested{untested}."})
     return out
 
 
