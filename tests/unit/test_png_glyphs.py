@@ -36,3 +36,13 @@ def test_labels_without_glyphs_get_one_note(tmp_path) -> None:
 def test_labels_with_glyphs_say_nothing(tmp_path) -> None:
     done = _render(("model-a", "modèle-b"), tmp_path)
     assert done.returncode == 0 and done.stderr == "", done.stderr
+
+
+def test_both_wordings_of_matplotlibs_warning_are_read() -> None:
+    from shootout.report.charts import _GLYPH
+
+    assert _GLYPH.search("Glyph 27979 (\\N{CJK UNIFIED IDEOGRAPH-6D4B}) missing from font(s) "
+                         "DejaVu Sans.")  # 3.10 and later
+    assert _GLYPH.search("Glyph 27979 (\\N{CJK UNIFIED IDEOGRAPH-6D4B}) missing from current "
+                         "font.")  # 3.8, 3.9 (pyproject allows >= 3.8)
+    assert not _GLYPH.search("Tight layout not applied")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import sys
 import tempfile
 import warnings
@@ -46,7 +47,7 @@ def render_png(spec: Spec, path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, dpi=110, bbox_inches="tight", metadata={"Software": None})
         plt.close(fig)
-    missing = [w for w in caught if _GLYPH in str(w.message)]
+    missing = [w for w in caught if _GLYPH.search(str(w.message))]
     for w in caught:  # any other warning, as it would have been shown
         if w not in missing:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
@@ -55,7 +56,9 @@ def render_png(spec: Spec, path: Path) -> Path:
     return path
 
 
-_GLYPH = "missing from font"
+# "Glyph 27979 (...) missing from font(s) DejaVu Sans." (matplotlib 3.10+), "... missing from
+# current font." (3.8, 3.9)
+_GLYPH = re.compile(r"^Glyph \d+ .* missing from (current )?font")
 # fonts with Chinese, Japanese and Korean glyphs, tried after DejaVu Sans where installed
 # (matplotlib falls back glyph by glyph along font.family)
 FALLBACK_FONTS = ("Noto Sans CJK JP", "Noto Sans CJK SC", "Noto Sans CJK TC", "Noto Sans CJK KR",
