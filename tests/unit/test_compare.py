@@ -11,6 +11,7 @@ import pytest
 from scipy import stats as sst
 
 from shootout.analysis.compare import (
+    MCNEMAR,
     PAIRED,
     PAIRED_BOOTSTRAP,
     UNPAIRED,
@@ -48,14 +49,16 @@ def test_paired_hand_computed_and_scipy() -> None:
     t = compare_pair(_cell("A", "x", a), _cell("B", "x", b), a, b)
     # d = [1,0,1,0,0,0]: mean 1/3; var(ddof=1) = (4·(1/3)² + 2·(2/3)²)/5 = 12/45
     se = math.sqrt(12 / 45 / 6)
-    assert t.method == PAIRED and t.n == 6
+    assert t.method == MCNEMAR and t.n == 6  # 0/1 items scored once
     assert t.diff == pytest.approx(1 / 3)
     assert t.se == pytest.approx(se)
     ref = sst.ttest_rel([1, 1, 1, 0, 1, 0], [0, 1, 0, 0, 1, 0])
-    assert t.p_value == pytest.approx(ref.pvalue)
+    assert t.p_ttest == pytest.approx(ref.pvalue)
     half = sst.t.ppf(0.975, 5) * se
     assert (t.ci_low, t.ci_high) == pytest.approx((1 / 3 - half, 1 / 3 + half))
-    assert t.p_mcnemar == pytest.approx(sst.binomtest(2, 2, 0.5).pvalue)  # 2 discordant, both A
+    # 0/1 items scored once: the p is McNemar's exact test (2 discordant, both A)
+    assert t.p_mcnemar == pytest.approx(sst.binomtest(2, 2, 0.5).pvalue)
+    assert t.method == MCNEMAR and t.p_value == t.p_mcnemar == 0.5
 
 
 def test_repeats_are_averaged_within_items_first() -> None:
@@ -130,11 +133,12 @@ def _items(pattern: str) -> dict[str, list[float]]:
 
 
 def test_compare_models_holm_family_is_one_pair_over_the_suite() -> None:
-    # b1: A far ahead (tiny p); b2: A right on 4 more items, p ≈ 0.044 alone; b3: identical
+    # b1: A far ahead (tiny p); b2: A right on 6 more items, McNemar p = 2·0.5⁶ = 0.031
+    # alone; b3: identical
     base = "1" * 20 + "0" * 20
     items = {
         ("A", "b1"): _items("1" * 36 + "0" * 4), ("B", "b1"): _items("1" * 6 + "0" * 34),
-        ("A", "b2"): _items("1" * 23 + "0" * 17), ("B", "b2"): _items("1" * 19 + "0" * 21),
+        ("A", "b2"): _items("1" * 25 + "0" * 15), ("B", "b2"): _items("1" * 19 + "0" * 21),
         ("A", "b3"): _items(base), ("B", "b3"): _items(base),
     }
     cells = {k: _cell(k[0], k[1], v) for k, v in items.items()}
@@ -414,7 +418,7 @@ def test_defect8_a_subject_average_is_compared_as_reported() -> None:
     assert (ca.score, cb.score) == pytest.approx((0.75, 0.30))
     on_items = compare_pair(_cell("A", "cmmlu", items_a), _cell("B", "cmmlu", items_b),
                             items_a, items_b)
-    assert on_items.method == PAIRED and on_items.diff == pytest.approx(0.0)
+    assert on_items.method == MCNEMAR and on_items.diff == pytest.approx(0.0)
     sa, sb = subject_average_statistic(a_rows, "acc"), subject_average_statistic(b_rows, "acc")
     assert sa is not None and sb is not None
     (t,) = adjust_holm([compare_pair(ca, cb, items_a, items_b, a_stat=sa, b_stat=sb)])
@@ -433,7 +437,7 @@ def test_two_models_scoring_zero_everywhere_do_not_claim_a_zero_detectable_diffe
     how little 20 items pin down, so the MDD comes from it."""
     zeros = _items("0" * 20)
     t = compare_pair(_cell("A", "x", zeros), _cell("B", "x", zeros), zeros, zeros)
-    assert t.method == PAIRED and t.p_value == 1.0
+    assert t.method == MCNEMAR and t.p_value == 1.0
     # Wilson 95% for 0/20 is [0, 16.1]%: half-width 8.1 points, so an SE of ~4.1 each and
     # an MDD of ~(1.96 + 0.84) x sqrt(2) x 4.1 = 16 points
     assert 0.12 < t.mdd < 0.20, t.mdd
@@ -445,7 +449,7 @@ def test_a_difference_of_proportions_stays_within_one_point_either_way() -> None
     a = {"q0": [1.0], "q1": [0.0]}
     b = {"q0": [0.0], "q1": [0.0]}
     t = compare_pair(_cell("A", "x", a), _cell("B", "x", b), a, b)
-    assert t.method == PAIRED and t.diff == pytest.approx(0.5)
+    assert t.method == MCNEMAR and t.diff == pytest.approx(0.5)
     assert (t.ci_low, t.ci_high) == (-1.0, 1.0)
     # scores that are not proportions keep the t interval as it is
     a10 = {"q0": [7.0], "q1": [2.0]}
@@ -478,3 +482,37 @@ def test_no_model_is_best_on_as_many_items_with_more_of_its_own_failed() -> None
     # the same failures on both sides: A is best
     cells[("B", "x")] = replace(cells[("B", "x")], n_failed=2, n_attempted=12)
     assert row_marks("x", ["A", "B"], cells, tests).best == "A"
+
+
+def test_four_items_one_way_of_a_thousand_are_not_significant() -> None:
+    """McNemar's exact test for 0/1 items scored once: the t-test gave p = 0.045 where the
+    exact p is 0.125 (a statistics audit): near-identical models differ on few items."""
+    a = {i: [1.0 if i < 604 else 0.0] for i in range(1000)}
+    b = {i: [1.0 if i < 600 else 0.0] for i in range(1000)}
+    t = compare_pair(_cell("A", "x", a), _cell("B", "x", b), a, b)
+    assert t.p_ttest == pytest.approx(sst.ttest_rel([a[i][0] for i in a],
+                                                    [b[i][0] for i in b]).pvalue)
+    assert t.p_ttest < 0.05 and t.method == MCNEMAR and t.p_value == 0.125
+    assert not adjust_holm([t])[0].significant
+    # with repeats, the t-test (McNemar is undefined there)
+    ra = {i: [1.0, 1.0 if i < 604 else 0.0] for i in range(1000)}
+    rb = {i: [1.0, 1.0 if i < 600 else 0.0] for i in range(1000)}
+    r = compare_pair(_cell("A", "x", ra), _cell("B", "x", rb), ra, rb)
+    assert r.method == PAIRED and r.p_mcnemar is None and r.p_value == r.p_ttest
+
+
+def test_a_profile_on_one_mcnemar_benchmark_says_what_the_head_to_head_says() -> None:
+    """A use-case profile's z-test of a McNemar-tested benchmark uses the SE at which its p is
+    McNemar's: with the t-test's SE a profile said "significantly ahead" (p 0.023) where the
+    head-to-head said not significant (0.062), on the same items (a review)."""
+    from shootout.analysis.profile_tests import _bench_var
+    from shootout.analysis.stats import z_test
+
+    a = {i: [1.0 if i < 100 else 0.0] for i in range(150)}
+    b = {i: [1.0 if i < 95 else 0.0] for i in range(150)}
+    ca, cb = _cell("A", "x", a), _cell("B", "x", b)
+    t = compare_pair(ca, cb, a, b)
+    assert t.method == MCNEMAR and t.p_value == 0.0625 and t.p_ttest < 0.05
+    var = _bench_var("A", "B", "x", {("A", "x"): ca, ("B", "x"): cb},
+                     {(frozenset(("A", "B")), "x"): t})
+    assert z_test(t.diff, math.sqrt(var)) == pytest.approx(0.0625)

@@ -2,8 +2,14 @@
 
 For two models on one benchmark:
 
-* both have per-item scores for the compared metric on >= 2 shared items: the paired t-test of
-  `stats.paired_difference` on the shared items (repeats averaged within each item first);
+* both have per-item scores for the compared metric on >= 2 shared items: McNemar's exact
+  test where every shared item has one 0/1 score per model (a greedy run's accuracy: the
+  exact test of paired proportions), else the paired t-test of `stats.paired_difference`
+  (repeats averaged within each item first); the difference's SE and interval are the
+  paired t-test's either way. The t-test called 4 items right for one model only, of 1,000
+  otherwise alike, significant (p = 0.045) where McNemar's p is 0.125: near-identical models
+  (one model on two endpoints) differ on a handful of items, where its normal tail is too
+  thin;
 * else, when the metric is not a mean of item scores (corpus BLEU/chrF, pass@k for k > 1, a
   mean of subject means such as CMMLU's `acc`: its cells have `item_level` False) and both
   models have its per-item statistics (`resampling.ItemStatistic`, same definition) on >= 2
@@ -39,6 +45,7 @@ from .resampling import ItemStatistic
 from .stats import holm, min_detectable_difference, paired_difference, z_quantile, z_test
 
 PAIRED = "paired t"
+MCNEMAR = "McNemar exact"  # 0/1 items scored once each (interval: the paired t's)
 PAIRED_BOOTSTRAP = "paired bootstrap"
 UNPAIRED = "unpaired z"
 UNTESTABLE = "untestable"
@@ -66,6 +73,7 @@ class PairTest:
     mdd: float = math.nan
     p_mcnemar: float | None = None
     corr: float = math.nan
+    p_ttest: float = math.nan  # the paired t-test's p, where items were paired
     n_a: int = 0  # items each model was scored on (its result row's n)
     n_b: int = 0
     failed_a: int = 0  # items each model failed (its result row's n_failed)
@@ -144,10 +152,12 @@ def compare_pair(
             # detectable difference is the rows' own, as for unpaired rows (it was 0 for
             # two models with the same scores)
             mdd = _mdd(cell_se(a), cell_se(b), alpha, 0.0)
+        exact = r.p_mcnemar is not None  # 0/1 items, one score each: McNemar's test
         return PairTest(
-            **base, method=PAIRED, n=r.n, score_a=r.mean_a, score_b=r.mean_b,
-            diff=r.mean_diff, se=r.se, ci_low=r.ci_low, ci_high=r.ci_high, p_value=r.p_value,
-            mdd=mdd, p_mcnemar=r.p_mcnemar, corr=r.corr,
+            **base, method=MCNEMAR if exact else PAIRED, n=r.n, score_a=r.mean_a,
+            score_b=r.mean_b, diff=r.mean_diff, se=r.se, ci_low=r.ci_low, ci_high=r.ci_high,
+            p_value=r.p_mcnemar if r.p_mcnemar is not None else r.p_value, mdd=mdd,
+            p_mcnemar=r.p_mcnemar, corr=r.corr, p_ttest=r.p_value,
         )
     if (a_stat is not None and b_stat is not None and a_stat.key == b_stat.key
             and len(set(a_stat.values) & set(b_stat.values)) >= 2):

@@ -24,8 +24,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from ..scores import Score
-from .compare import PairTest, cell_se
-from .stats import holm, z_test
+from .compare import MCNEMAR, PairTest, cell_se
+from .stats import holm, z_quantile, z_test
 from .takeaways import DomainScore, Ranking, RankRow
 
 Cells = Mapping[tuple[str, str], Score]
@@ -83,5 +83,15 @@ def _bench_var(a: str, b: str, bench: str, cells: Cells,
                by_pair: Mapping[tuple[frozenset[str], str], PairTest]) -> float:
     test = by_pair.get((frozenset((a, b)), bench))
     if test is not None and test.n == test.n_a == test.n_b and math.isfinite(test.se):
-        return test.se ** 2
+        return max(test.se, _exact_se(test)) ** 2
     return cell_se(cells[(a, bench)]) ** 2 + cell_se(cells[(b, bench)]) ** 2
+
+
+def _exact_se(test: PairTest) -> float:
+    """For a pair tested by McNemar's exact test: the SE at which a z-test of the difference
+    gives McNemar's p (a profile on that one benchmark then says what the head-to-head
+    says: the t-test's SE made a handful of discordant items significant where McNemar did
+    not); 0 otherwise, and where p is 1 or far below any level (the t's SE then serves)."""
+    if test.method != MCNEMAR or not test.diff or not 1e-12 < test.p_value < 1.0:
+        return 0.0
+    return abs(test.diff) / z_quantile(1.0 - test.p_value)

@@ -7,8 +7,9 @@ template). Across models: each template's ranking (best first), Kendall's tau-b 
 template's scores and the reference template's (scipy; NaN with fewer than two models or all
 scores tied), whether the order is the same under every template, the overall winner (the best
 mean over templates) and the share of templates it tops. Per template, every pair of models is
-tested on the items both answered (`compare.compare_models`: paired t on item scores), Holm-
-adjusted over the templates for each pair.
+tested on the items both answered (`compare.compare_models`: McNemar's exact test on 0/1
+items scored once, else the paired t on item scores), Holm-adjusted over the templates for
+each pair.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ import yaml
 from .. import yamlfile
 from ..errors import ConfigError, not_utf8
 from ..scores import Score
-from .compare import PAIRED, UNTESTABLE, MddNote, PairTest, cell_se
+from .compare import MCNEMAR, PAIRED, UNTESTABLE, MddNote, PairTest, cell_se
 from .formatting import pct, pval
 from .stats import holm, z_quantile, z_test
 
@@ -199,7 +199,8 @@ def _pair_sentence(a: str, b: str, ts: list[PairTest], mdd_sorted: list[float]) 
         parts.append(who + "; ".join(_diff_phrase(t) for t in trail))
     if fewer:
         parts.append("no lead is claimed on " + "; ".join(_fewer_phrase(t) for t in fewer))
-    if not parts and all(t.method == PAIRED and t.diff == 0 and t.se == 0 for t in ts):
+    if not parts and all(t.method in (PAIRED, MCNEMAR) and t.diff == 0 and t.se == 0
+                         for t in ts):
         return (f"{a} vs {b}: the same score on every item both were scored on, on all "
                 f"{len(ts)} benchmark{'s' if len(ts) != 1 else ''}: no difference to test.")
     not_tested = (f"; not tested on {', '.join(untested)} (no standard error)"

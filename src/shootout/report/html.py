@@ -48,7 +48,8 @@ def report_json(report: Report) -> dict[str, Any]:
         "comparisons": [{"a": t.a, "b": t.b, "benchmark": t.benchmark, "diff": t.diff,
                          "se": t.se, "ci": [t.ci_low, t.ci_high], "p": t.p_value,
                          "p_holm": t.p_holm, "significant": t.significant, "n": t.n,
-                         "method": t.method, "mdd": t.mdd} for t in report.tests],
+                         "method": t.method, "mdd": t.mdd, "p_ttest": t.p_ttest,
+                         "p_mcnemar": t.p_mcnemar} for t in report.tests],
         "routing": [routing_json(r) for r in report.routing],
         "load_tests": list(report.perf),
     })

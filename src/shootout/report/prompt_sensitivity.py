@@ -129,7 +129,9 @@ def prompt_sensitivity_section(report: Report) -> SectionContent | None:
     paragraphs.append(
         "Spread: the model's highest score across templates minus its lowest, in points; SD: "
         "their standard deviation. Kendall τ: tau-b between a template's scores and the "
-        "reference template's, over the models (+1: the same order). Differences: paired t "
-        "on the items both models answered under that template, Holm-adjusted over the "
-        "templates for each pair of models; bold where significant after Holm.")
+        "reference template's, over the models (+1: the same order). Differences: on the "
+        "items both models answered under that template, McNemar's exact test where each "
+        "item has one 0/1 score per model, else the paired t-test (the interval is the "
+        "paired t's), Holm-adjusted over the templates for each pair of models; bold where "
+        "significant after Holm.")
     return SectionContent(paragraphs=tuple(paragraphs), tables=tuple(tables))

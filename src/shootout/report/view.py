@@ -6,7 +6,7 @@ import math
 from collections import defaultdict
 from typing import Any
 
-from ..analysis.compare import UNTESTABLE
+from ..analysis.compare import MCNEMAR, UNTESTABLE
 from ..analysis.formatting import ci, pct, pval, signed
 from ..analysis.stats import z_quantile
 from ..runner.adaptive import adaptive_text
@@ -266,8 +266,14 @@ def pairs(report: Report) -> list[dict[str, Any]]:
         out.append({"a": a, "b": b, "table": Table(f"pair-{len(out)}", headers, tuple(rows),
                                                     left_cols=2),
                     "summary": f"{nsig} of {tested} differences significant after Holm "
-                               f"correction across the {tested} benchmarks tested{untested}."})
+                               f"correction across the {tested} benchmarks tested{untested}."
+                               + (_EXACT_NOTE if any(t.method == MCNEMAR for t in ts) else "")})
     return out
+
+
+_EXACT_NOTE = (" McNemar exact: the p of 0/1 items scored once per model; the 95% CI is the "
+               "paired t's, which can leave out 0 where p is above 0.05 when only a few items "
+               "differ.")
 
 
 # --------------------------------------------------------------------------- breakdowns
