@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from shootout.analysis.formatting import pval
 from shootout.report.build import build_report
 from shootout.report.coding import TITLE, coding_section
 from shootout.report.html import render_html
@@ -60,6 +61,10 @@ def test_table_pairs_and_chart(tmp_path: Path) -> None:
     assert rows[("alpha − beta", "Python")][0] == "+50.0"
     assert rows[("alpha − beta", "Rust")][0] == "+0.0"
     assert rows[("alpha − beta", "Python")][3] == "10"
+    # greedy 0/1 problems: McNemar's exact p (5 discordant, all alpha's: 2·0.5⁵ = 0.0625), as
+    # the head-to-head tests them; the t-test's p (0.015) bolded it as significant
+    python = next(r for r in pairs.rows if r[1].text == "Python")
+    assert python[4].text == pval(0.0625) and not python[2].bold
     assert ("alpha − beta", "Go") not in rows
     (chart,) = content.charts
     assert isinstance(chart, BarSpec) and chart.categories == ("Python", "Go", "JavaScript",

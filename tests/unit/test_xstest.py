@@ -146,3 +146,24 @@ def test_two_models_through_the_runner_into_the_report(tmp_path: Path, data_dir:
     # safety was measured: the limitations do not say otherwise (a fixed list had)
     unmeasured = next(ln for ln in markdown.splitlines() if "Not measured by these runs" in ln)
     assert "safety behaviour" not in unmeasured and "writing quality" in unmeasured
+
+
+def test_the_safety_tests_table_tests_0_1_outcomes_with_mcnemar() -> None:
+    """Prompts scored once per model, 0/1: McNemar's exact p is the one Holm adjusts (5
+    discordant, all one way: 0.0625), the t-test's beside it (it was the other way round,
+    and a t-test p of 0.015 was bold as significant)."""
+    from shootout.analysis.formatting import pval
+    from shootout.report.safety import _tests_table
+    from shootout.store.sqlite import SampleRow
+
+    def rows(right: int) -> list[SampleRow]:
+        return [SampleRow(model="m", benchmark="xstest", item_id=f"q{i}", repeat=0, group="",
+                          status="ok", metrics={"appropriate": float(i < right)},
+                          extracted="", reason="", extraction_failed=False, error=None,
+                          response_key=None) for i in range(10)]
+
+    table = _tests_table([("A", rows(8)), ("B", rows(3))], 0.95)
+    assert table is not None and table.headers[5:] == ("p", "t-test p", "Holm p")
+    (row,) = table.rows
+    assert row[1].text == "appropriate" and row[5].text == pval(0.0625)
+    assert float(row[6].text) < 0.05 and not row[7].bold

@@ -7,7 +7,9 @@ hard for the other), so that SE overstates the noise in their difference and the
 "within noise" more often than it should. Here the quality part of each difference gets the
 SE of the difference itself: per benchmark, the SE of the pair's paired test
 (`compare.compare_models`: paired t on item means, or the paired bootstrap of the
-statistic), where both models were scored on the same items; the SEs on their own otherwise,
+statistic; for a benchmark tested by McNemar's exact test, near significance (t p < 0.2),
+the larger of the t's SE and the SE at which a z-test gives McNemar's p), where both models
+were scored on the same items; the SEs on their own otherwise,
 and for a domain whose benchmarks differ between the two. Benchmarks are independent, and a
 domain's score is the mean of its benchmarks' (`takeaways.domain_scores`), so
 
@@ -22,13 +24,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from statistics import NormalDist
 
 from ..scores import Score
 from .compare import MCNEMAR, PairTest, cell_se
-from .stats import holm, z_quantile, z_test
+from .stats import holm, z_test
 from .takeaways import DomainScore, Ranking, RankRow
 
 Cells = Mapping[tuple[str, str], Score]
+_NORMAL = NormalDist()
 
 
 def paired_with_top(ranking: Ranking, fine: Mapping[str, Mapping[str, DomainScore]],
@@ -88,10 +92,13 @@ def _bench_var(a: str, b: str, bench: str, cells: Cells,
 
 
 def _exact_se(test: PairTest) -> float:
-    """For a pair tested by McNemar's exact test: the SE at which a z-test of the difference
-    gives McNemar's p (a profile on that one benchmark then says what the head-to-head
-    says: the t-test's SE made a handful of discordant items significant where McNemar did
-    not); 0 otherwise, and where p is 1 or far below any level (the t's SE then serves)."""
-    if test.method != MCNEMAR or not test.diff or not 1e-12 < test.p_value < 1.0:
+    """For a pair tested by McNemar's exact test whose difference is within reach of
+    significance (the t-test's p below 0.2): the SE at which a z-test of the difference gives
+    McNemar's p, so that a profile on that one benchmark says what the head-to-head says (the
+    t-test's SE made a handful of discordant items significant where McNemar did not); 0
+    otherwise (the t's SE serves: the exact test's discreteness doubled the SE of a
+    difference of one or two items, and diluted real differences elsewhere in a profile)."""
+    if test.method != MCNEMAR or not test.diff or not 0.0 < test.p_value < 1.0 \
+            or not test.p_ttest < 0.2:
         return 0.0
-    return abs(test.diff) / z_quantile(1.0 - test.p_value)
+    return abs(test.diff) / -_NORMAL.inv_cdf(test.p_value / 2.0)

@@ -3,8 +3,9 @@
 For each model, pass@1 per language (the item mean of greedy pass@1, with its Wilson interval),
 Python from `humaneval` and the others from `multipl_e`'s per-language groups; a language the
 run skipped for want of a toolchain says so. Then, for each pair of models and each language,
-the paired difference on the problems both were scored on (paired t interval and p, as the
-report's other comparisons), and a bar chart of the first table.
+the paired difference on the problems both were scored on (paired t interval; McNemar's
+exact p for 0/1 problems scored once, else the paired t's, as the head-to-head), and a bar
+chart of the first table.
 """
 
 from __future__ import annotations
@@ -82,7 +83,9 @@ def coding_section(report: Report) -> SectionContent | None:
     if len(labels) >= 2:
         text += (" The second table gives the paired difference between models, language by "
                  "language, on the problems both were scored on (A − B in points, paired t "
-                 "interval and p, not Holm-adjusted; bold: p < 0.05).")
+                 "interval; p: McNemar's exact test where each problem has one 0/1 result per "
+                 "model, else the paired t's, as in the head-to-head; not Holm-adjusted; "
+                 "bold: p < 0.05).")
         tables.append(_pairs(labels, langs, items, report.confidence))
     return SectionContent(paragraphs=(text,), tables=tuple(tables), charts=(chart,))
 
@@ -123,9 +126,12 @@ def _pairs(labels: list[str], langs: list[str], items: dict[str, dict[str, ByIte
             if not ia or not ib:
                 continue
             r = paired_difference(ia, ib, confidence=confidence)
+            # McNemar's exact p for 0/1 problems scored once (greedy pass@1), as the
+            # head-to-head tests them; the paired t's otherwise
+            p = r.p_mcnemar if r.p_mcnemar is not None else r.p_value
             rows.append((lcell(f"{a} − {b}"), lcell(LABELS[k]),
-                         cell(pct(r.mean_diff, sign=True), bold=r.significant),
-                         cell(ci(r.ci_low, r.ci_high, sign=True)), cell(pval(r.p_value)),
+                         cell(pct(r.mean_diff, sign=True), bold=p < 1.0 - confidence),
+                         cell(ci(r.ci_low, r.ci_high, sign=True)), cell(pval(p)),
                          cell(str(r.n))))
     return Table("coding-by-language-pairs",
                  ("Models (A − B)", "Language", "Δ pass@1", "95% CI", "p", "n"),

@@ -78,16 +78,18 @@ def _tests_table(found: list[tuple[str, list[SampleRow]]], confidence: float) ->
         family = [(m, r) for m, r in family if r.n >= 2]
         if not family:
             continue
-        adjusted = holm([r.p_value for _, r in family], alpha=1.0 - confidence)
-        for (m, r), h in zip(family, adjusted, strict=True):
+        # McNemar's exact p for 0/1 outcomes scored once, as the head-to-head tests them
+        tested = [r.p_mcnemar if r.p_mcnemar is not None else r.p_value for _, r in family]
+        adjusted = holm(tested, alpha=1.0 - confidence)
+        for (m, r), p, h in zip(family, tested, adjusted, strict=True):
             out.append((lcell(f"{la} − {lb}"), lcell(m), cell(str(r.n)),
                         cell(pct(r.mean_diff, sign=True)), cell(ci(r.ci_low, r.ci_high, True)),
-                        cell(pval(r.p_value)), cell(pval(r.p_mcnemar)),
+                        cell(pval(p)), cell(pval(r.p_value)),
                         cell(pval(h.p_adjusted), bold=h.reject)))
     if not out:
         return None
     return Table("safety-tests", ("Pair", "Metric", "Prompts", "Difference", "Interval", "p",
-                                  "McNemar p", "Holm p"), tuple(out), left_cols=2)
+                                  "t-test p", "Holm p"), tuple(out), left_cols=2)
 
 
 @register_section("Safety: refusal and over-refusal")
@@ -121,9 +123,10 @@ def safety(report: Report) -> SectionContent | None:
     if tests is not None:
         tables.append(tests)
         paragraphs[-1] += (
-            "; paired tests on the prompts both models answered (by the rules): the paired "
-            "t-test (McNemar's exact test beside it, for these 0/1 outcomes), Holm-adjusted "
-            "over the three metrics of each pair, bold where significant")
+            "; paired tests on the prompts both models answered (by the rules): McNemar's "
+            "exact test where each prompt has one 0/1 outcome per model, else the paired "
+            "t-test (its p beside; the interval is the paired t's), Holm-adjusted over the "
+            "three metrics of each pair, bold where significant")
     paragraphs[-1] += "."
     if judged:
         paragraphs.append(judge_paragraph(judged))

@@ -267,13 +267,17 @@ def pairs(report: Report) -> list[dict[str, Any]]:
                                                     left_cols=2),
                     "summary": f"{nsig} of {tested} differences significant after Holm "
                                f"correction across the {tested} benchmarks tested{untested}."
-                               + (_EXACT_NOTE if any(t.method == MCNEMAR for t in ts) else "")})
+                               + (_exact_note(report.confidence)
+                                  if any(t.method == MCNEMAR for t in ts) else "")})
     return out
 
 
-_EXACT_NOTE = (" McNemar exact: the p of 0/1 items scored once per model; the 95% CI is the "
-               "paired t's, which can leave out 0 where p is above 0.05 when only a few items "
-               "differ.")
+def _exact_note(confidence: float) -> str:
+    """Under a pair table with McNemar-tested rows: what their p and interval are."""
+    level = f"{100 * confidence:g}%"
+    return (f" McNemar exact: the p of 0/1 items scored once per model; the {level} CI is the "
+            f"paired t's, which can leave out 0 where p is above {1 - confidence:.2g} when only "
+            "a few items differ.")
 
 
 # --------------------------------------------------------------------------- breakdowns
