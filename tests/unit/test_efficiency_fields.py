@@ -87,8 +87,11 @@ def test_the_latency_columns_give_what_the_request_records_gave() -> None:
         if i % 7 == 0:
             timing["first_answer"] = rng.uniform(0.2, 0.4)
         kind = "loglikelihood" if i % 17 == 0 else "generate"
-        resp = StoredResponse(f"k{i}", kind, 100.0 + rng.uniform(0.0, 50.0),
-                              {"prompt_tokens": 10, "completion_tokens": out}, timing)
+        # reasoning tokens: none, some (hidden where no first reasoning: TPOT leaves them
+        # out), or more than the output (a garbled count)
+        usage = {"prompt_tokens": 10, "completion_tokens": out,
+                 "reasoning_tokens": rng.choice((0, 0, 3, 90))}
+        resp = StoredResponse(f"k{i}", kind, 100.0 + rng.uniform(0.0, 50.0), usage, timing)
         responses[resp.key] = resp
         samples.append(replace(ROW, benchmark=bench, item_id=f"i{i}", response_key=resp.key))
     samples.sort(key=lambda s: (s.model, s.benchmark, s.item_id))

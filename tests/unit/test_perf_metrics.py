@@ -289,3 +289,22 @@ def test_the_cli_stores_and_shows_the_test_then_raises_the_bug(tmp_path, capsys)
     con = sqlite3.connect(tmp_path / "s.db")
     assert con.execute("SELECT COUNT(*) FROM perf_runs").fetchone()[0] == 1
     con.close()
+
+
+def test_tpot_leaves_out_hidden_reasoning_before_the_first_token():
+    """o3-like: 200 reasoning tokens counted but never streamed, then 11 visible tokens
+    20 ms apart. TPOT is over the 10 gaps after TTFT (it read 0.21 s / 210 = 1 ms)."""
+    chunks = tuple(0.05 + 0.02 * i for i in range(11))
+    hidden = request_metrics(Timing(ttft=0.05, e2e=0.25, chunk_times=chunks),
+                             Usage(completion_tokens=211, reasoning_tokens=200))
+    assert hidden.tpot == pytest.approx(0.02)
+    assert hidden.output_tps == pytest.approx(211 / 0.25)  # every token generated
+    # streamed reasoning: TTFT is its first chunk, and every token came after it
+    shown = request_metrics(Timing(ttft=0.05, e2e=0.25, chunk_times=chunks,
+                                   first_reasoning=0.05, first_answer=0.15),
+                            Usage(completion_tokens=11, reasoning_tokens=5))
+    assert shown.tpot == pytest.approx(0.02)
+    # a count of reasoning over the output (garbage) leaves no tokens after: no TPOT
+    odd = request_metrics(Timing(ttft=0.05, e2e=0.25, chunk_times=chunks),
+                          Usage(completion_tokens=11, reasoning_tokens=50))
+    assert odd.tpot is None

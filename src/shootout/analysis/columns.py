@@ -317,9 +317,13 @@ def _group(group_cls: Any, timed_cls: Any, c: Any, sel: np.ndarray, items: set[s
     e2e, ttft, out = c.e2e[t], c.ttft[t], c.out[t]
     timed = timed_cls(n=int(t.size), output_tokens=int(out.sum()))
     timed.ttft, timed.e2e = ttft, e2e
-    many = out > 1
+    # TPOT's tokens: those after the first (`perf.metrics.after_first_token`: hidden
+    # reasoning, counted but never streamed, came before it)
+    hidden = ~c.has_first_reasoning[t] & (c.reasoning[t] > 0)
+    after = np.where(hidden, out - np.minimum(c.reasoning[t], out), out)
+    many = after > 1
     waited = e2e[many] - ttft[many]  # `max(0.0, e2e - ttft)`: 0.0 for -0.0 and NaN alike
-    timed.tpot = np.where(waited > 0.0, waited, 0.0) / (out[many] - 1)
+    timed.tpot = np.where(waited > 0.0, waited, 0.0) / (after[many] - 1)
     fast = (e2e > 0) & (out > 0)
     timed.output_tps = out[fast] / e2e[fast]
     # a request's own figures that only some have

@@ -41,7 +41,7 @@ from ..perf.cost import (
     reasoning_cost,
     with_batch_price,
 )
-from ..perf.metrics import LatencySummary, stats
+from ..perf.metrics import LatencySummary, after_first_token, stats
 from ..perf.prices import Price, PriceTable, resolve_price
 from ..providers.base import Timing, Usage
 from ..scores import Score
@@ -76,9 +76,11 @@ class _Timed:
     known_gaps: list[np.ndarray] | None = field(default=None, repr=False, compare=False)
 
     def add_request(self, timing: Mapping[str, Any], out: int, start: float, end: float,
-                    chunks: bytes | str | Sequence[float] | None = None) -> None:
+                    chunks: bytes | str | Sequence[float] | None = None,
+                    reasoning: int = 0) -> None:
         """One request: `chunks` are its chunk times where the store keeps them apart from
-        `timing` (`StoredResponse.chunks`), otherwise `timing`'s own."""
+        `timing` (`StoredResponse.chunks`), otherwise `timing`'s own; `reasoning` its
+        reasoning tokens (TPOT leaves hidden ones out: `after_first_token`)."""
         e2e, ttft = timing.get("e2e", 0.0), timing["ttft"]
         self.n += 1
         self.output_tokens += out
@@ -89,8 +91,9 @@ class _Timed:
         if len(chunks) > (8 if isinstance(chunks, bytes) else 1):  # a JSON text: parsed later
             self.chunks.append(chunks)
             self.known_gaps = None
-        if out > 1:
-            self.tpot.append(max(0.0, e2e - ttft) / (out - 1))
+        after = after_first_token(out, reasoning, timing.get("first_reasoning"))
+        if after > 1:
+            self.tpot.append(max(0.0, e2e - ttft) / (after - 1))
         if e2e > 0 and out > 0:
             self.output_tps.append(out / e2e)
         if (first := timing.get("first_reasoning")) is not None:
@@ -340,7 +343,7 @@ def _count(resp: StoredResponse, g: _Group, acc: list[int], counted: set[str]) -
     if connect is not None:
         g.connects.append(connect)
     if resp.kind == "generate" and t.get("ttft") is not None:
-        g.timed.add_request(t, out, start, end, resp.chunks)
+        g.timed.add_request(t, out, start, end, resp.chunks, reasoning)
 
 
 _USAGE = asdict(Usage())

@@ -7,7 +7,11 @@ arrive; `chunk_times` are arrival offsets of the streamed content chunks):
   ITL    inter-token latency, per chunk: every gap between successive content chunks
          (vLLM's ITL; GenAI-Perf/AIPerf call it "inter-chunk latency")
   TPOT   time per output token, per request: (e2e - TTFT) / (output tokens - 1), defined
-         when output tokens > 1 (vLLM's TPOT; GenAI-Perf/AIPerf call this "ITL")
+         when output tokens > 1 (vLLM's TPOT; GenAI-Perf/AIPerf call this "ITL"). The
+         output tokens are those after TTFT: a reasoning model that thinks without streaming
+         it (OpenAI's o-series: reasoning tokens counted, no reasoning chunk) has its
+         reasoning tokens before its first token left out (`after_first_token`); counted in,
+         o3's 200 hidden tokens made a 5 ms/token stream read 0.1 ms/token
   E2E    end-to-end latency: request start -> end of the stream
   output tokens/s per request = output tokens / E2E (llmperf's request output throughput)
   first reasoning / first answer: TTFT of the reasoning channel and of the answer itself
@@ -84,11 +88,21 @@ def request_metrics(timing: Timing, usage: Usage) -> RequestMetrics:
     return metrics_of((timing.e2e, timing.ttft, timing.chunk_times, timing.first_reasoning,
                        timing.first_answer),
                       (usage.prompt_tokens, usage.cached_tokens, usage.completion_tokens,
-                       usage.estimated))
+                       usage.estimated, usage.reasoning_tokens))
 
 
 TimingFields = tuple[float, float | None, Sequence[float], float | None, float | None]
-UsageFields = tuple[int, int, int, bool]
+# prompt, cached, completion tokens, estimated, and reasoning tokens (0 where not given)
+UsageFields = tuple[int, int, int, bool] | tuple[int, int, int, bool, int]
+
+
+def after_first_token(out: int, reasoning: int, first_reasoning: float | None) -> int:
+    """The output tokens that came after a request's first token (TPOT's tokens): all of
+    them, but a reasoning model's hidden reasoning (counted, never streamed: no first
+    reasoning chunk), which it spent before its first token."""
+    if first_reasoning is None and reasoning > 0:
+        return out - min(reasoning, out)
+    return out
 
 
 def metrics_of(timing: TimingFields, usage: UsageFields) -> RequestMetrics:
@@ -96,11 +110,12 @@ def metrics_of(timing: TimingFields, usage: UsageFields) -> RequestMetrics:
     first_answer) and of a Usage (prompt, cached and completion tokens, estimated): a stored
     run's responses are read as their fields, without building either."""
     e2e, ttft, chunk_times, first_reasoning, first_answer = timing
-    input_tokens, cached_tokens, out, estimated = usage
+    input_tokens, cached_tokens, out, estimated = usage[:4]
+    after = after_first_token(out, usage[4] if len(usage) > 4 else 0, first_reasoning)
     itls = tuple(b - a for a, b in pairwise(chunk_times))
     tpot = None
-    if ttft is not None and out > 1:
-        tpot = max(0.0, e2e - ttft) / (out - 1)
+    if ttft is not None and after > 1:
+        tpot = max(0.0, e2e - ttft) / (after - 1)
     # assembled: one per streamed request of a run, ~8 µs each through the generated __init__
     return assemble(RequestMetrics, {
         "e2e": e2e, "ttft": ttft, "itls": itls, "tpot": tpot,
