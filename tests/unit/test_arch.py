@@ -23,6 +23,7 @@ from shootout.arch import (
     get_accelerator,
     kv_bytes_per_token,
     kv_cache_bytes,
+    load_accelerators,
     load_arch,
     prefill_flops,
     read_config_json,
@@ -548,3 +549,29 @@ def test_json_dict_matches_facts(facts_of) -> None:
     d = facts_to_dict(f, 4096)
     assert d["total_params"] == f.params.total and d["embedding_params"] == 151936 * 4096
     assert d["kv_cache_bytes_full_window"] == kv_cache_bytes(f, 40960)
+
+
+@pytest.mark.parametrize(("field", "value", "says"), [
+    ("bf16_tflops", "0", "'bf16_tflops' must be above 0"),  # was ZeroDivisionError, exit 70
+    ("bandwidth_gbs", "0", "'bandwidth_gbs' must be above 0"),
+    ("bf16_tflops", "-5", "'bf16_tflops' must be above 0"),  # was a negative throughput
+    ("memory_gb", "true", "missing or non-numeric 'memory_gb'"),
+    ("bandwidth_gbs", ".nan", "missing or non-numeric 'bandwidth_gbs'"),
+    ("usd_per_hour", "abc", "missing or non-numeric 'usd_per_hour'"),  # was a ValueError
+    ("usd_per_hour", "-1", "'usd_per_hour' must be 0 or more"),
+    ("aliases", "7", "'aliases' must be a list"),  # was a TypeError
+])
+def test_a_bad_accelerator_table_entry_is_one_line(tmp_path: Path, field: str, value: str,
+                                                   says: str) -> None:
+    entry = {"bf16_tflops": "100", "bandwidth_gbs": "1000", "memory_gb": "80",
+             "usd_per_hour": "2", field: value}
+    table = tmp_path / "acc.yaml"
+    table.write_text("accelerators:\n  X:\n" + "".join(f"    {k}: {v}\n"
+                                                       for k, v in entry.items()))
+    with pytest.raises(ConfigError, match=says):
+        load_accelerators(table)
+    entry.pop(field) if field == "aliases" else entry.update({field: "0" if field ==
+                                                              "usd_per_hour" else "1"})
+    table.write_text("accelerators:\n  X:\n" + "".join(f"    {k}: {v}\n"
+                                                       for k, v in entry.items()))
+    assert load_accelerators(table)["x"].name == "X"  # a good value is taken

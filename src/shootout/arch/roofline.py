@@ -66,11 +66,20 @@ class Roofline:
         }
 
 
-def _num(entry: dict[str, Any], key: str, where: str) -> float:
+def _num(entry: dict[str, Any], key: str, where: str, *, zero: bool = False) -> float:
+    """A positive (or, with `zero`, non-negative) finite number: a peak of 0 divided by zero,
+    a negative one gave negative throughputs; a bool is no number."""
+    value = entry.get(key)
     try:
-        return float(entry[key])
-    except (KeyError, TypeError, ValueError):
-        raise ConfigError(f"{where}: missing or non-numeric {key!r}") from None
+        got = float(value) if not isinstance(value, bool) else math.nan
+    except (TypeError, ValueError):
+        got = math.nan
+    if value is None or not math.isfinite(got):
+        raise ConfigError(f"{where}: missing or non-numeric {key!r}")
+    if got < 0 or (got == 0 and not zero):
+        raise ConfigError(f"{where}: {key!r} must be {'0 or more' if zero else 'above 0'} "
+                          f"(got {value!r})")
+    return got
 
 
 def load_accelerators(path: str | Path | None = None) -> dict[str, Accelerator]:
@@ -99,15 +108,18 @@ def load_accelerators(path: str | Path | None = None) -> dict[str, Accelerator]:
             raise ConfigError(f"{where}: entry {name!r} is not a mapping")
         at = f"{where}: {name}"
         price = entry.get("usd_per_hour")
+        aliases = entry.get("aliases") or []
+        if not isinstance(aliases, list):
+            raise ConfigError(f"{at}: 'aliases' must be a list of names")
         acc = Accelerator(
             name=str(name),
             description=str(entry.get("description", name)),
             bf16_flops=_num(entry, "bf16_tflops", at) * 1e12,
             bandwidth=_num(entry, "bandwidth_gbs", at) * 1e9,
             memory=_num(entry, "memory_gb", at) * 1e9,
-            usd_per_hour=float(price) if price is not None else None,
+            usd_per_hour=_num(entry, "usd_per_hour", at, zero=True) if price is not None else None,
         )
-        for key in [name, *(entry.get("aliases") or [])]:
+        for key in [name, *aliases]:
             out[str(key).lower()] = acc
     return out
 
