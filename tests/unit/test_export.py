@@ -222,6 +222,30 @@ def test_an_export_does_not_overwrite_a_database(toy_store, tmp_path, capsys, ta
     assert Store(path).get_run(run_id) is not None
 
 
+
+@pytest.mark.parametrize("flag", ["--md", "--html"])
+def test_a_report_does_not_overwrite_its_store(toy_store, capsys, flag):
+    """`report --html STORE` wrote the page over the store (an audit's: 'wrote ex2.db',
+    exit 0, and every later command found the database malformed): refused, as export is."""
+    path, run_id = toy_store
+    before = path.read_bytes()
+    with pytest.raises(SystemExit) as e:
+        main(["report", run_id, flag, str(path), "--store", str(path)])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.count("\n") == 1, err
+    assert f"{flag} {path} is the results store this command reads" in err
+    assert path.read_bytes() == before
+    assert Store(path).get_run(run_id) is not None
+
+
+def test_a_report_refuses_one_file_for_both_formats(toy_store, tmp_path, capsys):
+    path, run_id = toy_store
+    out = tmp_path / "r.txt"
+    with pytest.raises(SystemExit) as e:
+        main(["report", run_id, "--md", str(out), "--html", str(out), "--store", str(path)])
+    assert e.value.code == 2 and "both name" in capsys.readouterr().err
+    assert not out.exists()
+
 N_BIG = 50_000  # held at once, 50k rows would still take >50 MB (~190 MiB in Arrow)
 PROMPT = "Question: " + "lorem ipsum dolor sit amet " * 20  # ~550 characters
 

@@ -9,6 +9,7 @@ import typer
 
 from ..errors import ConfigError
 from ..export import FORMATS, export_rows, in_place, write_export
+from ..store.files import refuse_overwriting_a_database
 from .runs import open_store
 
 
@@ -31,7 +32,7 @@ def export_command(
     fmt = _format(fmt, out)
     db = open_store(store)
     if out != "-":
-        _refuse_a_database(Path(out), db.path)
+        refuse_overwriting_a_database(Path(out), db.path, "--out")
     n = write_export(export_rows(db, run_id, gold=not no_gold, data_dir=data_dir), fmt, out)
     if out != "-":  # (to stderr where the rows went to a stream: not into the data)
         print(f"wrote {n:,} samples to {out}",
@@ -51,16 +52,3 @@ def _format(fmt: str | None, out: str) -> str:
         raise ConfigError(f"--format {fmt} but --out {out} names {named}: give one that "
                           "agrees, or leave --format out")
     return fmt
-
-
-def _refuse_a_database(out: Path, store: Path) -> None:
-    """The export would replace `out` whole: not the store it reads (an audit's `-o` named
-    the store, and every run in it was gone), nor any other SQLite database."""
-    if not out.is_file():
-        return
-    with out.open("rb") as f:
-        head = f.read(16)
-    same = store.exists() and out.samefile(store)
-    if same or head == b"SQLite format 3\x00":
-        what = "the results store this export reads" if same else "a SQLite database"
-        raise ConfigError(f"--out {out} is {what}: not overwritten (give another file)")

@@ -8,6 +8,7 @@ import typer
 
 from ..errors import ConfigError
 from ..store import Store
+from ..store.files import refuse_overwriting_a_database
 from .console import building_note
 
 
@@ -54,6 +55,11 @@ def report_command(
     from .runs import latest_run, open_store
 
     db = open_store(store)
+    for flag, path in (("--md", md), ("--html", html)):
+        if path is not None:
+            refuse_overwriting_a_database(path, db.path, flag)
+    if md is not None and html is not None and md.resolve() == html.resolve():
+        raise ConfigError(f"--md and --html both name {md}: give each its own file")
     given = run_ids or []
     monitor_ids = [i for i in given if db.get_run(i) is None and db.get_monitor(i) is not None]
     ids, perf_ids = split_ids(db, [i for i in given if i not in monitor_ids])

@@ -81,3 +81,18 @@ def file_identity(path: Path) -> tuple[int, int] | None:
     except OSError:
         return None
     return st.st_dev, st.st_ino
+
+
+def refuse_overwriting_a_database(out: Path, store: Path, flag: str) -> None:
+    """A command would replace `out` whole: not the store it reads (an audit's `-o` named
+    the store, and every run in it was gone), nor any other SQLite database (ConfigError)."""
+    from ..errors import ConfigError
+
+    if not out.is_file():
+        return
+    with out.open("rb") as f:
+        head = f.read(16)
+    same = store.exists() and out.samefile(store)
+    if same or head == b"SQLite format 3\x00":
+        what = "the results store this command reads" if same else "a SQLite database"
+        raise ConfigError(f"{flag} {out} is {what}: not overwritten (give another file)")
