@@ -218,6 +218,23 @@ def test_a_missing_shard_is_a_gap_merged_only_when_allowed(tmp_path):
     assert merge_shards(parts, merged).status == "complete"  # the gap filled, merged again
 
 
+
+def test_a_merged_run_resumed_since_is_not_merged_over(tmp_path):
+    """A partial merge, resumed in its store (the missing shard's items answered there), then
+    merged again from the same shards: that deleted the resumed samples without a word (an
+    audit's). Refused; the full set of shards, which has every sample, still merges."""
+    parts = shards(tmp_path)
+    merged = Store(tmp_path / "m.sqlite")
+    partial = merge_shards([parts[0], parts[2]], merged, allow_partial=True)
+    merged.close()
+    resumed, run_id = run(tmp_path / "m.sqlite")
+    assert run_id == partial.run_id and len(list(resumed.samples(run_id))) == 30
+    with pytest.raises(ConfigError, match=r"holds run .* with \d+ sample\(s\) that no shard "
+                       r"has \(was the merged run resumed\?\)"):
+        merge_shards([parts[0], parts[2]], resumed, allow_partial=True)
+    assert len(list(resumed.samples(run_id))) == 30  # nothing deleted
+    assert merge_shards(parts, resumed).samples == 30
+
 def test_items_missing_from_a_finished_shard_are_a_gap(tmp_path):
     parts = shards(tmp_path)
     with sqlite3.connect(parts[0].path) as db:

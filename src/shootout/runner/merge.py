@@ -71,7 +71,7 @@ def merge_shards(sources: list[Store], into: Store, *, run: str | None = None,
     counts = {s.index: sum(map(len, per_shard[s.index].values())) for s in shards}
     manifest = merged_manifest(shards, counts, gaps)
     status = "partial" if gaps else "complete"
-    _check_target(into, base_id)
+    _check_target(into, base_id, per_shard)
     spec = {k: v for k, v in shards[0].spec.items() if k != "shard"}
     cfg = validate_config(spec, f"shard run {shards[0].run_id}")
     into.upsert_run(base_id, cfg.stored(), status="merging")
@@ -222,13 +222,24 @@ def _gaps(shards: list[ShardRun], keys: dict[int, SampleKeys]) -> list[str]:
     return gaps
 
 
-def _check_target(into: Store, run_id: str) -> None:
-    """The merged run may replace an earlier merge of it, never a run of its own."""
+def _check_target(into: Store, run_id: str, per_shard: dict[int, SampleKeys]) -> None:
+    """The merged run may replace an earlier merge of it, never a run of its own, nor a
+    merge that has samples no shard has (a partial merge resumed since: merged again, those
+    samples were deleted)."""
     existing = into.get_run(run_id)
-    if existing is None or existing["status"] == "merging" or "merge" in existing["manifest"]:
+    if existing is None:
         return
-    raise ConfigError(f"{into.path} already holds run {run_id}, which is not a merge (the "
-                      "unsharded run itself?); merge into another store with --store")
+    if existing["status"] != "merging" and "merge" not in existing["manifest"]:
+        raise ConfigError(f"{into.path} already holds run {run_id}, which is not a merge (the "
+                          "unsharded run itself?); merge into another store with --store")
+    extra = sum(1 for r in into.samples(run_id)
+                if not any((r.item_id, r.repeat) in keys.get((r.model, r.benchmark), ())
+                           for keys in per_shard.values()))
+    if extra:
+        raise ConfigError(
+            f"{into.path} holds run {run_id} with {extra:,} sample(s) that no shard has (was the "
+            "merged run resumed?): merging again would delete them; merge into another store "
+            "with --store")
 
 
 def merged_manifest(shards: list[ShardRun], samples: dict[int, int],
