@@ -197,3 +197,17 @@ def test_an_empty_base_url_is_refused(url, tmp_path, capsys, monkeypatch):
               "--dry-run", "--store", str(tmp_path / "s.sqlite")])
     err = capsys.readouterr().err
     assert exc.value.code == 2 and err.count("\n") == 1 and "base_url is empty" in err, err
+
+
+@pytest.mark.parametrize("arg", ["base_urls=[]", "endpoints=[]"])
+def test_an_empty_replica_list_is_refused(arg, tmp_path, capsys, monkeypatch):
+    """An empty `base_urls`/`endpoints` was dropped, and the model sent to OpenAI's endpoint
+    (an audit's 'cannot reach https://api.openai.com/v1'; with a key, paid requests)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    with pytest.raises(SystemExit) as exc:
+        main(["run", "-m", "openai:x", "-M", arg, "-b", "gsm8k", "--limit", "1",
+              "--dry-run", "--store", str(tmp_path / "s.sqlite")])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and err.count("\n") == 1, err
+    assert f"{arg.split('=')[0]} is empty" in err

@@ -35,6 +35,15 @@ class OpenAIOptions(BatchOptions):
             raise ValueError("base_url is empty (an unset variable?): give the endpoint's "
                              "URL, or leave it out for $OPENAI_BASE_URL or OpenAI's")
         return v
+
+    @field_validator("base_urls", "endpoints")
+    @classmethod
+    def _some_replicas(cls, v: list[Any] | None, info: Any) -> list[Any] | None:
+        # an empty list was dropped, and the model sent to $OPENAI_BASE_URL or OpenAI's
+        if v is not None and not v:
+            raise ValueError(f"{info.field_name} is empty: list at least one endpoint, or "
+                             "leave it out")
+        return v
     endpoints: list[EndpointOptions] | None = Field(
         None, description="replicas with their own concurrency and weight: [{url, concurrency, "
         "weight}]",
