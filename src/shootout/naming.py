@@ -2,8 +2,9 @@
 
 In order: the `name:` the user gave (`-m NAME=SPEC` on the command line); for an embedded model
 its title and quantisation ("Gemma 3 270M · Q4_K_M"); for a GGUF file its `general.name` (or
-file name) and quantisation; for an API model the model id, with the host when two models of
-the run share an id; else the spec. Names are unique within a run.
+file name) and quantisation; for an API model the model id, with the host (and the port, where
+two share a host) when two models of the run share an id; else the spec. Names are unique
+within a run.
 """
 
 from __future__ import annotations
@@ -32,6 +33,14 @@ def derive_names(models: Sequence[tuple[str, str | None, Mapping[str, Any] | Non
         if (not given and ids[i] and names.count(names[i]) > 1
                 and names[i].endswith(" @ default endpoint")
                 and (where := endpoint_hosts(options or {}))):
+            names[i] = f"{ids[i]} @ {where}"
+    # two servers on one host (ports 8000 and 8001): by host and port (such a run had been
+    # refused, so no stored run's name changes)
+    clashing = [not given and ids[i] and names.count(names[i]) > 1
+                for i, (_, given, _) in enumerate(models)]
+    for i, (_, _, options) in enumerate(models):
+        url = (options or {}).get("base_url")
+        if clashing[i] and isinstance(url, str) and (where := host_port(url)) != host(url):
             names[i] = f"{ids[i]} @ {where}"
     seen: dict[str, int] = {}
     for i, name in enumerate(names):
@@ -80,6 +89,15 @@ def _gguf_name(path: Path) -> str | None:
 
 def host(base_url: str | None) -> str:
     return urlparse(base_url or "").hostname or ""
+
+
+def host_port(base_url: str) -> str:
+    """The host and, where the URL gives one, the port ("127.0.0.1:8001")."""
+    try:
+        port = urlparse(base_url).port
+    except ValueError:  # not a port number: the URL is refused where it is used
+        port = None
+    return f"{host(base_url)}:{port}" if port is not None else host(base_url)
 
 
 def endpoint_hosts(options: Mapping[str, Any]) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from shootout.cli.main import main
@@ -32,6 +34,19 @@ def test_api_models_are_named_by_id_with_the_host_when_ids_repeat():
                  {"spec": "openai:m", "base_url": "http://b.example/v1"}) == [
         "m @ a.example", "m @ b.example"]
 
+
+
+def test_two_servers_on_one_host_are_named_by_host_and_port():
+    """Two local servers of one model id on two ports were refused as "two models are called
+    'gpt-4o-mini @ 127.0.0.1'" (an audit's); a third id that does not clash keeps its name."""
+    assert names({"spec": "openai:m", "base_url": "http://127.0.0.1:41509/v1"},
+                 {"spec": "openai:m", "base_url": "http://127.0.0.1:41555/v1"},
+                 {"spec": "openai:m", "base_url": "http://b.example/v1"},
+                 {"spec": "openai:n", "base_url": "http://127.0.0.1:41509/v1"}) == [
+        "m @ 127.0.0.1:41509", "m @ 127.0.0.1:41555", "m @ b.example", "n"]
+    with pytest.raises(ConfigError, match=re.escape("two models are called 'm @ 127.0.0.1:1'")):
+        names({"spec": "openai:m", "base_url": "http://127.0.0.1:1/v1"},
+              {"spec": "openai:m", "base_url": "http://127.0.0.1:1/v2"})
 
 def test_replicas_are_named_by_their_endpoints_hosts_where_names_would_clash():
     """A model on replicas (`base_urls`, `endpoints`) has no `base_url`: it was called
