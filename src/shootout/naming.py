@@ -100,15 +100,21 @@ def host_port(base_url: str) -> str:
     return f"{host(base_url)}:{port}" if port is not None else host(base_url)
 
 
-def endpoint_hosts(options: Mapping[str, Any]) -> str:
-    """The host of a model's endpoint (`base_url`, else its replicas' `base_urls` or
-    `endpoints`: the first one's host, "+N" for the other hosts), or ""."""
+def endpoint_urls(options: Mapping[str, Any]) -> list[str]:
+    """The URLs of a model's endpoints: its `base_url`, or its replicas' (`base_urls`, or
+    `endpoints`' `url`s), in order; [] where none is given."""
     urls: list[Any] = [options.get("base_url")]
     for key in ("base_urls", "endpoints"):
         listed = options.get(key)
         if isinstance(listed, list | tuple):
             urls += [u.get("url") if isinstance(u, Mapping) else u for u in listed]
-    hosts = list(dict.fromkeys(h for u in urls if isinstance(u, str) and (h := host(u))))
+    return [u for u in urls if isinstance(u, str)]
+
+
+def endpoint_hosts(options: Mapping[str, Any]) -> str:
+    """The host of a model's endpoint (`base_url`, else its replicas' `base_urls` or
+    `endpoints`: the first one's host, "+N" for the other hosts), or ""."""
+    hosts = list(dict.fromkeys(h for u in endpoint_urls(options) if (h := host(u))))
     if not hosts:
         return ""
     return hosts[0] + (f" +{len(hosts) - 1}" if len(hosts) > 1 else "")

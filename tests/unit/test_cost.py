@@ -398,3 +398,24 @@ def test_a_run_configs_price_may_date_its_as_of_unquoted():
         "as_of: 2025-06-01}\nbenchmarks: [arc_easy]\n")
     cfg = validate_config(data, "price.yaml")
     assert cfg.models[0].price is not None and cfg.models[0].price.as_of == "2025-06-01"
+
+
+@pytest.mark.parametrize("where", [
+    {"base_urls": ["http://127.0.0.1:8000/v1", "http://127.0.0.1:8001/v1"]},
+    {"endpoints": [{"url": "http://localhost:8000/v1", "concurrency": 4}]},
+])
+def test_a_model_on_local_replicas_is_priced_as_a_local_model(where, monkeypatch):
+    """Replicas of a local server had their price looked up as OpenAI's (unknown: "no price
+    for rep at openai"), which refused any --max-cost (an audit's); the single-URL model was
+    "local model: no token cost"."""
+    from shootout.analysis.efficiency import _model_prices
+    from shootout.config import validate_config
+    from shootout.runner.budget import model_price
+
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    model = {"spec": "openai:rep", **where}
+    cfg = validate_config({"models": [model], "benchmarks": ["gsm8k"]}, "test")
+    price = model_price(cfg.models[0])
+    assert price.known and price.input_per_m == 0 and price.output_per_m == 0
+    first = (where.get("base_urls") or [e["url"] for e in where.get("endpoints", [])])[0]
+    assert _model_prices({"models": [model]})["openai:rep"].base_url == first  # the report

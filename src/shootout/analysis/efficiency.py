@@ -30,6 +30,7 @@ from ..benchmarks.prompt_variants import split_variant
 from ..config import PriceConfig
 from ..errors import StoreError
 from ..frozen import assemble_or_call
+from ..naming import endpoint_urls
 from ..perf.cost import (
     BATCH_PRICE_FACTOR,
     Tokens,
@@ -376,8 +377,8 @@ def _model_prices(
             price = PriceConfig(**m["price"]) if m.get("price") else None
         except (TypeError, ValueError):  # a malformed price is no price, not a crash
             price = None
-        base_url = m.get("base_url")
-        mp = _ModelPrice(str(m["spec"]), str(base_url) if base_url else None, price)
+        urls = endpoint_urls(m)  # replicas: priced as their first endpoint
+        mp = _ModelPrice(str(m["spec"]), urls[0] if urls else None, price)
         out[str(m.get("name") or m["spec"])] = mp
         if not m.get("name"):
             unnamed.setdefault(mp.spec, mp)

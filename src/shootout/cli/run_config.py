@@ -12,6 +12,7 @@ from typing import Any
 
 from ..config import RunConfig, validate_config
 from ..errors import ConfigError
+from ..naming import endpoint_urls
 
 # an -M name whose value is never echoed back (a key pasted on the command line)
 _SECRET_KEY = re.compile(r"key|token|secret|password", re.I)
@@ -197,6 +198,6 @@ def check_config_file(cfg: RunConfig, source: str) -> None:
         except ConfigError as e:
             raise ConfigError(f"{source}: benchmarks: {e}") from None
     for model in cfg.models:
-        url = model.provider_options.get("base_url")
-        if isinstance(url, str) and (bad := base_url_problem(url)):
-            raise ConfigError(f"{source}: models: {model.spec}: base_url {bad}")
+        for url in endpoint_urls(model.provider_options):
+            if bad := base_url_problem(url):
+                raise ConfigError(f"{source}: models: {model.spec}: base_url {bad}")

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from ..benchmarks import Benchmark, Doc, PromptContext
 from ..config import ModelConfig, RunConfig
 from ..errors import BudgetError, ConfigError
+from ..naming import endpoint_urls
 from ..perf.cost import Tokens, batch_price, token_cost
 from ..perf.prices import Price, resolve_price
 from ..providers.base import Provider, Usage
@@ -52,7 +53,8 @@ BATCH_NOTE = ("Batch discount: half price for models run with --batch (batch API
 
 def model_price(mcfg: ModelConfig) -> Price:
     """The model's price per token as this run pays it (the batch price with `--batch`)."""
-    price = resolve_price(mcfg.display, mcfg.spec, mcfg.provider_options.get("base_url"),
+    urls = endpoint_urls(mcfg.provider_options)  # replicas: priced as their first endpoint
+    price = resolve_price(mcfg.display, mcfg.spec, urls[0] if urls else None,
                           config_price=mcfg.price)
     return batch_price(price) if mcfg.provider_options.get("batch") else price
 
