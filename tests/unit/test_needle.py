@@ -454,8 +454,27 @@ def test_calibration_prefers_a_non_streamed_count_where_the_provider_has_one():
 
 
 def test_context_needed():
-    assert bench(lengths="1k,16k").context_needed() == 16384
+    """The longest prompt and its answer's room, with slack for the builder's tolerance and
+    a chat template: raised to the length alone, every 8K prompt was cut to 8,048 tokens."""
+    assert bench(lengths="1k,16k").context_needed() == 16384 + 128 + 16384 // 200 + 64
+    assert bench(lengths="8k", variant="multivalue", needles=20).context_needed() == \
+        8192 + 206 + 8192 // 200 + 64
     assert bench().context_needed() is None
+
+
+def test_a_local_model_holds_the_longest_prompt_and_its_answer_within_its_window():
+    """Gemma (trained window 32K) gets n_ctx for the 8K prompt and its answer, so the prompt
+    is 8K tokens; SmolLM2 (8K window) keeps its window, where the answer's room is cut from
+    the prompt (docs/needle.md)."""
+    from shootout.providers.registry import build_provider
+
+    need = bench(lengths="8k").context_needed()
+    gemma = build_provider("local", {}, context_needed=need, dry_run=True)
+    smol = build_provider("local:smollm2-135m", {}, context_needed=need, dry_run=True)
+    assert gemma.n_ctx == need >= 8192 + 128  # type: ignore[attr-defined]
+    assert smol.n_ctx == 8192  # type: ignore[attr-defined]
+    given = build_provider("local", {"n_ctx": 9000}, context_needed=need, dry_run=True)
+    assert given.n_ctx == 9000  # type: ignore[attr-defined]
 
 
 def test_dry_run_cost_counts_calibration_for_apis():
@@ -478,7 +497,7 @@ def test_runner_raises_a_local_models_context_to_the_longest_needle_length(tmp_p
 
     synthetic = {"haystack": "synthetic", "depths": "50", "trials": 1}
     long = {"name": "needle", "options": {**synthetic, "lengths": "1k,16k"}}
-    assert needed([long]) == 16384
+    assert needed([long]) == 16384 + 128 + 16384 // 200 + 64
     assert needed([{"name": "needle", "options": synthetic}]) is None  # default lengths
 
 

@@ -154,9 +154,17 @@ class NeedleInAHaystack(Benchmark):
 
     def context_needed(self) -> int | None:
         """The KV-cache size a local model needs for the explicit lengths (None: defaults,
-        which are cut to whatever n_ctx the model has)."""
+        which are cut to whatever n_ctx the model has): the longest prompt, the answer's room
+        after it (the default output budget, or the multi-value variants' own) and slack for
+        the builder's tolerance and a chat template's tokens. Raised to the length alone,
+        n_ctx left no room for the answer, and every prompt of the longest length was cut to
+        `limit - max_new` (8K: 8,048 tokens, -1.8%, outside the +-1% of issue 4)."""
         lengths = self.opts.lengths
-        return max(lengths) if lengths else None
+        if not lengths:
+            return None
+        longest = max(lengths)
+        room = max(self.default_max_tokens, 10 * self.opts.needles + 6)
+        return longest + room + longest // 200 + 64
 
     # -- binding to a model ---------------------------------------------------------------
     def bind_counter(self, count: Any, *, limit: int | None = None, window: int | None = None,
