@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from toy_run import Colours, toy_run
 
 from shootout.benchmarks import REGISTRY, register_benchmark
@@ -55,3 +56,16 @@ def test_levels_get_disjoint_prompts_and_the_warm_up_its_own():
     assert warm.prompt == "3" and [len(s) for s in shares] == [1, 1, 1]
     warm, shares = level_prompts(prompts[:2], 3)  # fewer items than levels: all share
     assert warm.prompt == "0" and all(len(s) == 2 for s in shares)
+
+
+def test_prompts_from_a_benchmark_fitted_to_each_model_are_refused_in_one_line(data_dir):
+    """`perf --from-benchmark needle` said "needle: no tokenizer bound; the runner must call
+    bind" (exit 4): needle sizes its prompts with the model's tokenizer, which perf lacks."""
+    from shootout.errors import ConfigError
+    from shootout.perf.prompts import benchmark_requests
+
+    with pytest.raises(ConfigError, match="needle builds its prompts with each model's "
+                       "tokenizer and window"):
+        benchmark_requests("needle", 2, None, chat=True, seed=0, data_dir=str(data_dir))
+    assert len(benchmark_requests("gsm8k", 2, 8, chat=True, seed=0,
+                                  data_dir=str(data_dir))) == 2

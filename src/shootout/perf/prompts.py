@@ -81,6 +81,10 @@ def benchmark_requests(
     cls = get_benchmark_class(name)
     if "generative" not in cls.modes:
         raise ConfigError(f"{name} has no generative mode; --from-benchmark needs one")
+    if cls.items_fitted_to_model:  # (needle: it said "no tokenizer bound", exit 4)
+        raise ConfigError(f"{name} builds its prompts with each model's tokenizer and window, "
+                          "which perf does not ask a server for; --from-benchmark takes "
+                          "another benchmark (or give --input-tokens for prompts of a length)")
     bench = cls(data=DataDir(resolve_data_dir(data_dir)), fewshot_seed=seed)
     docs = sample_docs(bench.load(), n, seed)
     sampling = Sampling(temperature=0.0, max_tokens=output_tokens or cls.default_max_tokens)
