@@ -107,3 +107,31 @@ def test_a_base_url_with_a_query_string_reaches_the_endpoints_path(monkeypatch):
         assert got.text
         assert [r["path"] for r in srv.requests] == [
             "/v1/chat/completions?api-version=2024-06-01"]
+
+
+def test_a_dummy_key_is_not_cut_out_of_answers_and_a_servers_json_is_redacted(monkeypatch):
+    """A local server's dummy key (`OPENAI_API_KEY=x`) was redacted wherever it appeared:
+    HumanEval's `def filter_by_prefix(strings, prefix)` was stored as `prefi[redacted]`
+    (scored a syntax error) and a 400's `max_tokens` could not be read (an audit's). A key
+    of 8 or more characters is redacted everywhere; a shorter one in its header form only.
+    A plug-in's `redacting(post_json(...))` gives a dict: every text in it is redacted."""
+    import asyncio
+
+    from shootout.providers.base import GenerateResponse
+    from shootout.providers.http import HTTPClient, Secrets
+
+    short = Secrets("x")
+    assert short.redact("def f(prefix, x): max_tokens") == "def f(prefix, x): max_tokens"
+    assert short.redact("echo: Authorization: Bearer x") == "echo: Authorization: [redacted]"
+    assert Secrets("sk-abcdefgh").redact("key sk-abcdefgh") == "key [redacted]"
+    monkeypatch.setenv("ECHO_KEY", "ek-CANARY-0987654321")
+    http = HTTPClient("http://127.0.0.1:9/v1", api_key_env="ECHO_KEY")
+
+    async def echoed() -> dict:
+        return {"text": "Answer: A Bearer ek-CANARY-0987654321",
+                "usage": [{"ek-CANARY-0987654321": 3}], "n": 1}
+
+    assert asyncio.run(http.redacting(echoed())) == {
+        "text": "Answer: A Bearer [redacted]", "usage": [{"[redacted]": 3}], "n": 1}
+    answer = GenerateResponse(text="ek-CANARY-0987654321!")
+    assert http.redact_answer(answer).text == "[redacted]!"

@@ -261,9 +261,15 @@ class HTTPClient:
 
     def redact_answer(self, result: T) -> T:
         """A generated answer with the key replaced by "[redacted]" wherever the server put
-        it (the answer is stored, exported and reported); anything else as it is."""
+        it (the answer is stored, exported and reported); a server's JSON (a plug-in's
+        `redacting(post_json(...))`: docs/extending.md) with every text in it redacted;
+        anything else as it is."""
         secret = self.secret
-        if not secret or not isinstance(result, GenerateResponse):
+        if not secret:
+            return result
+        if isinstance(result, dict | list | str):
+            return self._redact_json(result)
+        if not isinstance(result, GenerateResponse):
             return result
         calls = result.tool_calls
         # every text the response keeps: the answer, and what the server said of itself (a
@@ -278,6 +284,17 @@ class HTTPClient:
         changes["tool_calls"] = tuple(replace(c, name=self.redact(c.name), id=self.redact(c.id),
                                               arguments=self.redact(c.arguments)) for c in calls)
         return replace(result, **changes)
+
+    def _redact_json(self, value: Any) -> Any:
+        """`value` (JSON: dicts, lists, texts, numbers) with the key redacted from every text,
+        keys of dicts included."""
+        if isinstance(value, str):
+            return self.redact(value) if self.secret.found_in(value) else value
+        if isinstance(value, dict):
+            return {self._redact_json(k): self._redact_json(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._redact_json(v) for v in value]
+        return value
 
     def redact_json(self, value: Any) -> Any:
         """A JSON value (an endpoint's /models answer) with the key redacted in every text,

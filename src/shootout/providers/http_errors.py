@@ -47,19 +47,25 @@ def variable_name(name: str) -> str:
     return name
 
 
+MIN_SECRET = 8  # characters of a key redacted wherever it appears (real keys have 30-110)
+
+
 class Secrets:
     """What never reaches an error text, a stored answer or a log: the API key, and the
     credentials of a base URL (`https://user:password@host`): the password, the pair, and the
     pair in base64 as a Basic Authorization header carries it (a server that echoes the
     request's headers in an error echoes that). A password or user name shorter than 6
-    characters is redacted only within those forms: alone it would cut words out of answers."""
+    characters is redacted only within those forms: alone it would cut words out of answers.
+    So is an API key shorter than 8 characters (a local server's dummy `x` or `EMPTY`, no
+    secret): redacted alone, every "x" of every answer was "[redacted]" (HumanEval's
+    `prefix` a syntax error) and a 400's `max_tokens` unreadable."""
 
     __slots__ = ("texts",)
 
     def __init__(self, key: str | None = None, base_url: str = "") -> None:
         from urllib.parse import unquote
 
-        texts = [key] if key else []
+        texts = ([key] if len(key) >= MIN_SECRET else [f"Bearer {key}"]) if key else []
         try:
             parts = urlsplit(base_url)
             user, password = parts.username, parts.password
