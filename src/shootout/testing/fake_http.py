@@ -49,6 +49,9 @@ async def _read_request(reader: asyncio.StreamReader) -> _Request | None:
                     parts[1])
 
 
+_PHRASES = {529: "Overloaded"}  # statuses of vendors' own that http.HTTPStatus lacks
+
+
 class _Conn:
     """Writes one response: fixed-length, chunked (keep-alive) or close-delimited."""
 
@@ -59,7 +62,11 @@ class _Conn:
         self.aborted = False
 
     def _head(self, status: int, headers: dict[str, str]) -> bytes:
-        lines = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}"]
+        # a status http.HTTPStatus does not know (Anthropic's 529) raised here, and the
+        # connection was dropped instead of answered
+        phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else \
+            _PHRASES.get(status, "Unknown")
+        lines = [f"HTTP/1.1 {status} {phrase}"]
         lines += [f"{k}: {v}" for k, v in headers.items()]
         lines.append("Connection: " + ("keep-alive" if self.keep_alive else "close"))
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
