@@ -127,15 +127,21 @@ def _results(shootout_cmd, store, env):
 
 def test_a_batch_run_killed_while_polling_resumes_without_resubmitting(
         shootout_cmd, tmp_path, data_dir):
-    """Killed (SIGKILL) while its job is in progress, then rerun: no request is submitted
-    twice (the fake counts every line), the scores equal a streaming run's, the batch is
-    priced at half, and it has no latency figures."""
-    env = {**os.environ, "COLUMNS": "250"}
-    batch = ["--batch", "-M", "batch_poll=0.05", "-M", f"batch_journal={tmp_path / 'j.jsonl'}"]
+    """Killed (SIGKILL) while its job is in progress, then rerun from another folder: no
+    request is submitted twice (the fake counts every line), the scores equal a streaming
+    run's, the batch is priced at half, and it has no latency figures. The journal is beside
+    the run's store (beside the default store, the working folder's, the rerun from another
+    folder submitted the batch again: an audit's)."""
+    env = {k: v for k, v in os.environ.items() if k != "SHOOTOUT_STORE"}
+    env["COLUMNS"] = "250"
+    batch = ["--batch", "-M", "batch_poll=0.05"]
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir()
+    second.mkdir()
     with FakeOpenAIBatchServer(polls=1_000_000) as srv:
         cmd = _cli(shootout_cmd, srv, str(tmp_path / "batch.sqlite"), data_dir, batch)
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                env=env)
+                                env=env, cwd=first)
         deadline = time.monotonic() + 120
         # benchmarks run one after another: gsm8k's job is in progress, arc_easy's not sent
         while not (srv.jobs and srv.state.polled.get(srv.jobs[0]["id"])):
@@ -145,8 +151,10 @@ def test_a_batch_run_killed_while_polling_resumes_without_resubmitting(
         proc.wait()
         assert len(srv.jobs) == 1
         srv.state.polls = 0  # the jobs finish while nobody polls
-        rerun = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+        rerun = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env,
+                               cwd=second)
         assert rerun.returncode == 0, rerun.stderr
+        assert (tmp_path / "batches.jsonl").is_file() and not list(first.iterdir())
         lines = [line["custom_id"] for j in srv.jobs for line in j["lines"]]
         assert len(srv.jobs) == 2 and len(lines) == len(set(lines)) == 8  # 4 gsm8k + 4 arc
         live = subprocess.run(_cli(shootout_cmd, srv, str(tmp_path / "live.sqlite"), data_dir,

@@ -429,7 +429,7 @@ class BatchOptions(ProviderOptions):
                             "(at most the vendor's: OpenAI 50,000, Anthropic 100,000)")
     batch_journal: str | None = Field(
         None, description="file recording submitted batch jobs, so a rerun polls them "
-        "(default: batches.jsonl beside the default store)")
+        "(default: batches.jsonl beside the run's store)")
 
     def batcher(self, api: BatchJobAPI) -> Batcher:
         journal = Path(self.batch_journal) if self.batch_journal else default_journal()

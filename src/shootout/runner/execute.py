@@ -3,6 +3,8 @@ model's provider from its spec and options, run, close the providers."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..config import RunConfig
 from ..providers.base import Provider
 from ..providers.registry import build_provider
@@ -25,9 +27,18 @@ async def execute_run(
     try:
         for m in config.models:
             providers[m.display] = build_provider(
-                m.spec, m.provider_options, context_needed=context, dry_run=config.dry_run
-            )
+                m.spec, _journal_beside(m.provider_options, store), context_needed=context,
+                dry_run=config.dry_run)
         return await runner.run(providers)
     finally:
         for p in providers.values():
             await p.aclose()
+
+
+def _journal_beside(options: dict[str, Any], store: Store) -> dict[str, Any]:
+    """A batch model's options with its journal beside the run's store, unless given: beside
+    the default store (the working folder's), a rerun of a `--store` run from another folder
+    did not find its submitted job and submitted (and billed) the batch again."""
+    if not options.get("batch") or options.get("batch_journal") or not store.path.is_file():
+        return options
+    return {**options, "batch_journal": str(store.path.parent / "batches.jsonl")}
