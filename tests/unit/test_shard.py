@@ -357,3 +357,28 @@ def test_a_bad_shard_on_the_command_line_is_not_blamed_on_the_config_file(tmp_pa
     err = capsys.readouterr().err.strip()
     assert e.value.code == 2 and err.startswith("error: command line: shard: shard '0/3'"), err
     assert "run.yaml" not in err
+
+
+def test_a_benchmark_a_model_cannot_score_is_refused_before_anything_is_sent(tmp_path):
+    """`-b mc` on a chat-only API: the other benchmarks were sent and paid for, then the run
+    stopped at truthfulqa_mc2 (log-likelihood only) with a hint, --scoring generative, that
+    could not help it; every rerun the same (an audit's)."""
+    from shootout.errors import CapabilityError
+
+    class OnlyLL(Planets):
+        name: ClassVar[str] = "toy_only_ll"
+        modes: ClassVar[tuple[str, ...]] = ("loglikelihood",)
+
+    register_benchmark(OnlyLL)
+    try:
+        cfg = validate_config({"models": [{"spec": "openai:fake", "name": "fake"}],
+                               "benchmarks": ["toy_planets", "toy_only_ll"], "limit": 5},
+                              "test")
+        provider = FakeProvider(answer=answer)
+        runner = Runner(cfg, Store(tmp_path / "s.sqlite"), policy=RetryPolicy(base_delay=0.0))
+        with pytest.raises(CapabilityError, match="toy_only_ll is scored by log-likelihood "
+                           "only, which fake does not give; leave toy_only_ll out"):
+            asyncio.run(runner.run({"fake": provider}))
+        assert provider.calls == []
+    finally:
+        REGISTRY.pop(OnlyLL.name, None)

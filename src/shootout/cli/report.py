@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
@@ -58,7 +59,7 @@ def report_command(
     for flag, path in (("--md", md), ("--html", html)):
         if path is not None:
             refuse_overwriting_a_database(path, db.path, flag)
-    if md is not None and html is not None and md.resolve() == html.resolve():
+    if md is not None and html is not None and os.path.abspath(md) == os.path.abspath(html):
         raise ConfigError(f"--md and --html both name {md}: give each its own file")
     given = run_ids or []
     monitor_ids = [i for i in given if db.get_run(i) is None and db.get_monitor(i) is not None]

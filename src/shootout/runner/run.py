@@ -63,6 +63,12 @@ def choose_mode(cfg: ModelConfig, provider: Provider, bench: Benchmark) -> Mode:
             want = bench.modes[0]
     if want == "loglikelihood" and not can_ll:
         hint = " or --logprobs if the server supports completions echo"
+        if "generative" not in bench.modes:  # (--scoring generative did not help it either)
+            raise CapabilityError(
+                f"{bench.name} is scored by log-likelihood only, which {cfg.display} does not "
+                f"give; leave {bench.name} out of this run"
+                + (" (or pass --logprobs if the server supports completions echo)"
+                   if cfg.spec.startswith("openai:") else ""))
         raise CapabilityError(
             f"{cfg.display} cannot be scored by log-likelihood; use --scoring generative"
             + (hint if "logprobs" in cfg.provider_options or cfg.spec.startswith("openai:")
@@ -131,6 +137,12 @@ class Runner:
             raise ConfigError(f"no provider given for {', '.join(missing)}")
         planned = self.plan()
         _check_judges(self.config, [pb.bench for pb in planned], providers)
+        # every model can score every benchmark, before anything is sent: found benchmark by
+        # benchmark, `-b mc` on a chat API had sent and paid for the others first, and every
+        # rerun failed at the same benchmark
+        for mcfg in self.config.models:
+            for pb in planned:
+                choose_mode(mcfg, providers[mcfg.display], pb.bench)
         # before anything is sent: refused here when the expected cost is over a cap
         self._budget = None if self.config.dry_run else await preflight(self, providers)
         # only now a run: one refused above was never started (and is not listed)

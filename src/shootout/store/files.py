@@ -88,11 +88,14 @@ def refuse_overwriting_a_database(out: Path, store: Path, flag: str) -> None:
     the store, and every run in it was gone), nor any other SQLite database (ConfigError)."""
     from ..errors import ConfigError
 
-    if not out.is_file():
+    try:
+        if not out.is_file():
+            return
+        with out.open("rb") as f:
+            head = f.read(16)
+        same = store.exists() and out.samefile(store)
+    except OSError:  # (a name too long...): the write says what is wrong with the path
         return
-    with out.open("rb") as f:
-        head = f.read(16)
-    same = store.exists() and out.samefile(store)
     if same or head == b"SQLite format 3\x00":
         what = "the results store this command reads" if same else "a SQLite database"
         raise ConfigError(f"{flag} {out} is {what}: not overwritten (give another file)")
