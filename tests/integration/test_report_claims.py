@@ -309,3 +309,33 @@ def test_a_profiles_notes_name_models_as_they_are_named(tmp_path, capsys):
     main(["report", RUN_ID, "--store", str(path), "--html", str(tmp_path / "r.html")])
     html = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert "Latency weight 0.5 dropped: Llama-3.1-70B only scored" in html
+
+
+def test_cost_per_point_is_on_the_scores_the_report_compares(tmp_path):
+    """kimi's arc_challenge has no acc_norm (as a chat model's generated letters have not),
+    so the report compares arc_challenge on acc. The efficiency table's mean points (and
+    cost per point, and the cost-vs-quality chart) were the models' own primary metrics
+    (llama's acc_norm), a score no other section showed (an audit's)."""
+    from shootout.report.build import build_report
+    from shootout.store import Store
+
+    path = _edited(tmp_path / "metrics.sqlite",
+                   "UPDATE samples SET metrics_json = json_remove(metrics_json, '$.acc_norm') "
+                   "WHERE model='kimi-k2' AND benchmark='arc_challenge'",
+                   "UPDATE samples SET metrics_json = json_set(metrics_json, '$.acc_norm', 1.0) "
+                   "WHERE model='llama-3.1-70b' AND benchmark='arc_challenge'")
+    store = Store(path)
+    try:
+        report = build_report(store, [RUN_ID])
+    finally:
+        store.close()
+    arc = next(b for b in report.data.benchmarks if b.name == "arc_challenge")
+    assert arc.metric == "acc"
+    costs = report.model_costs["llama-3.1-70b"]
+    own = next(r for r in report.data.efficiency
+               if r.get("label") == "llama-3.1-70b" and r.get("scope") == "model")
+    compared = [report.data.cells[("llama-3.1-70b", b)].score for b in costs["covers"]]
+    assert costs["mean_points"] == pytest.approx(100 * sum(compared) / len(compared))
+    assert costs["mean_points"] != pytest.approx(own["score_points"])  # it was this
+    assert costs["cost_per_point"] == pytest.approx(
+        costs["points_cost_usd"] / costs["mean_points"])

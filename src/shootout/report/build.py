@@ -313,7 +313,25 @@ def model_costs(data: ReportData) -> dict[str, dict[str, Any]]:
             "shared_only": False,
         }
     _on_shared_benchmarks(out, data)
+    _on_compared_scores(out, data)
     return out
+
+
+def _on_compared_scores(out: dict[str, dict[str, Any]], data: ReportData) -> None:
+    """Each model's mean points (and so its cost per point) from the scores the report
+    compares (`data.cells`: a benchmark's metric common to every model), not each model's own
+    primary metric: a model scored by log-likelihood (arc_easy's acc_norm 100) beside a chat
+    model (acc only) had its efficiency row at 50 points where every other section said
+    37.5 (an audit's)."""
+    for m, c in out.items():
+        covers, cost = c["covers"], c.get("points_cost_usd")
+        if c["mean_points"] is None or not covers or cost is None:
+            continue
+        got = [data.cells.get((m, b)) for b in covers]
+        if any(g is None for g in got):
+            continue
+        mean = sum(float(g.score) for g in got if g is not None) / len(got)
+        c.update(mean_points=100.0 * mean, cost_per_point=cost_per_point(cost, mean))
 
 
 def _price_only(data: ReportData, label: str) -> dict[str, Any]:
