@@ -528,3 +528,26 @@ def test_routes_name_domains_as_words_and_benchmarks_as_they_are():
     p = Policy("r", "routing", {"long_context": "a", "mmlu_pro": "b", "truthfulqa_mc1": "a"},
                0.5, 0.4, 0.6, 0.0, -0.1, 0.1, None, 0.5)
     assert _routes(p) == "long context → a, mmlu_pro → b, truthfulqa_mc1 → a"
+
+
+def test_a_profile_gap_of_cost_alone_is_not_noise() -> None:
+    """Two models with the same item scores and different costs: the whole gap is the cost
+    score's, which has no sampling error. The z-test of an SE of 0 gave p = 1 ("within
+    noise"), while a profile with a latency part said "significantly ahead" (an audit's).
+    Models apart in quality with no variance (the same difference on every item) stay
+    untested."""
+    from shootout.analysis.profile_tests import paired_with_top
+
+    cells = {(m, "mmlu"): _c(m, "mmlu", 0.7, 0.04) for m in ("A", "B")}
+    fine = domain_scores(cells, DOMAINS, grouped=False)
+    prof = Profile("p", "", {"knowledge": 1, "cost": 1})
+    rk = rank_profile(prof, ["A", "B"], fine, cost={"A": 1.0, "B": 3.0})
+    assert [r.model for r in rk.rows] == ["A", "B"]
+    got = paired_with_top(rk, fine, cells, [_pair("A", "B", "mmlu", 0.0)]).rows[1]
+    assert got.p_vs_top == 0.0 and not got.within_noise_of_top
+    assert got.quality_within_noise_of_top  # the same quality
+    apart = {("A", "mmlu"): _c("A", "mmlu", 0.8, 0.04), ("B", "mmlu"): _c("B", "mmlu", 0.7, 0.04)}
+    fine = domain_scores(apart, DOMAINS, grouped=False)
+    rk = rank_profile(prof, ["A", "B"], fine, cost={"A": 1.0, "B": 3.0})
+    got = paired_with_top(rk, fine, apart, [_pair("A", "B", "mmlu", 0.0)]).rows[1]
+    assert got.p_vs_top == 1.0 and got.within_noise_of_top

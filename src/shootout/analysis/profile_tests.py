@@ -63,13 +63,29 @@ def paired_with_top(ranking: Ranking, fine: Mapping[str, Mapping[str, DomainScor
         var_q = sum((weights[d] / wq) ** 2 * _domain_var(
             fine[top.model][d], fine[row.model][d], cells, by_pair) for d in used)
         se_s = math.sqrt(wq ** 2 * var_q + latency_part(top) + latency_part(row)) / total
-        ps.append(z_test(top.score - row.score, se_s))
+        exact = _exact_gap(top, row, se_s, var_q)
+        ps.append(z_test(top.score - row.score, se_s) if exact is None else exact)
         q_ps.append(z_test(top.quality - row.quality, math.sqrt(var_q)))
     adj, q_adj = holm(ps), holm(q_ps)
     out = [top] + [replace(r, p_vs_top=h.p_adjusted, within_noise_of_top=not h.reject,
                            quality_within_noise_of_top=not hq.reject)
                    for r, h, hq in zip(rows[1:], adj, q_adj, strict=True)]
     return replace(ranking, rows=tuple(out))
+
+
+def _exact_gap(top: RankRow, row: RankRow, se: float, var_q: float) -> float | None:
+    """p = 0 where the whole gap is exact: the same item scores (the same quality, with no
+    variance in the paired differences) and a score apart only by the cost score, which has
+    no sampling error (and no latency part with one). The z-test gave such a gap, which has
+    no noise, p = 1 ("within noise"), where a profile with a latency part beside it said
+    "significantly ahead" of the same models (an audit's); None otherwise."""
+    if se == 0.0 and var_q == 0.0 and abs(top.quality - row.quality) <= _SAME \
+            and top.score != row.score:
+        return 0.0
+    return None
+
+
+_SAME = 1e-12  # quality equal to within rounding (means of the same item scores)
 
 
 def _domain_var(a: DomainScore, b: DomainScore, cells: Cells,
