@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from shootout.analysis.stats import wilson_interval
 from shootout.benchmarks import REGISTRY, PromptContext
 from shootout.benchmarks.ifeval import IFEval, verdicts
 from shootout.data import DataDir
@@ -276,6 +277,12 @@ def test_score_and_pooled_instruction_level(bench):
     assert by["prompt_level_strict_acc"].score == pytest.approx(0.5)
     assert by["prompt_level_strict_acc"].primary
     assert by["inst_level_loose_acc"].score == pytest.approx(1.0)
+    # every instruction followed: Wilson's interval, not a normal one of no width ([1, 1])
+    loose = by["inst_level_loose_acc"]
+    assert loose.ci_high == 1.0 and loose.ci_low == pytest.approx(wilson_interval(4, 4)[0])
+    assert loose.extra["ci_method"] == "wilson_effective"
+    strict = by["inst_level_strict_acc"]
+    assert strict.ci_low is not None and strict.ci_low < 0.75 < strict.ci_high < 1.0
     assert analysis["language_detectors"] == ["langdetect"]
     assert analysis["by_instruction"]["x"] == {"n": 3, "strict_acc": 2 / 3, "loose_acc": 1.0}
 

@@ -30,7 +30,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any, ClassVar, TypedDict
 
-from ..analysis.stats import summarize
+from ..analysis.stats import effective_n, summarize, wilson_bounds
 from ..data.files import expect_count, read_jsonl
 from ..errors import DataError, ProviderError
 from ..providers.base import GenerateRequest, GenerateResponse, Message
@@ -58,7 +58,10 @@ def verdicts(item: IFEvalItem, response: str) -> tuple[list[bool], list[bool]]:
 
 def _pooled(rows: Sequence[Any], metric: str) -> Score:
     """The share of all instructions followed (repeats averaged within a prompt), with a
-    ratio-estimator SE clustered by prompt and a normal interval."""
+    ratio-estimator SE clustered by prompt and Wilson's interval at the effective sample
+    size (`stats.effective_n`, between the prompts and the instructions). The normal
+    interval had no width at 100% (2 prompts of 3 instructions: [100, 100], where the
+    prompt-level figure beside it read [34.2, 100])."""
     per_item: dict[str, list[tuple[int, int]]] = defaultdict(list)
     for r in rows:
         n = int(r.detail["n_instructions"])
@@ -71,10 +74,11 @@ def _pooled(rows: Sequence[Any], metric: str) -> Score:
     if m > 1:
         resid = sum((y - p * n) ** 2 for y, n in zip(ys, ns, strict=True))
         se = math.sqrt(resid / (m * (m - 1))) / (total / m)
-    lo = None if se is None else max(0.0, p - Z95 * se)
-    hi = None if se is None else min(1.0, p + Z95 * se)
+    lo = hi = None
+    if se is not None:
+        lo, hi = wilson_bounds(p, effective_n(p, se, m, max(m, round(total))), Z95)
     return Score(metric=metric, score=p, stderr=se, n=m, ci_low=lo, ci_high=hi,
-                 extra={"ci_method": "normal_ratio", "n_instructions": total})
+                 extra={"ci_method": "wilson_effective", "n_instructions": total})
 
 
 class IFEval(Benchmark):
