@@ -84,3 +84,16 @@ def test_credentials_in_the_url_are_sent_as_basic_auth_on_either_stack(stack, mo
     # httpx's behaviour, which the aiohttp stack keeps: Basic auth from the URL, unquoted
     # ("me:hunter2" is bWU6aHVudGVyMg==), which the echo shows redacted as the key is
     assert "bad auth Basic [redacted]" in said and "bWU6aHVudGVyMg" not in said, said
+
+
+def test_small_costs_and_aiohttp_connection_errors_read_as_they_are():
+    """Two audit findings: a cost per point of $8.1e-05 read 0.0000 in the CLI's table; an
+    http:// URL's connection error said aiohttp's "ssl:default"."""
+    from shootout.analysis.formatting import money_cli
+    from shootout.providers.http_errors import connector_text
+
+    assert (money_cli(8.1e-05), money_cli(0.0), money_cli(0.25), money_cli(12.5)) == (
+        "8.1e-05", "0.0000", "0.2500", "12.50")
+    assert connector_text("Cannot connect to host 127.0.0.1:9 ssl:default [Connect call "
+                          "failed ('127.0.0.1', 9)]") == (
+        "Cannot connect to host 127.0.0.1:9 [Connect call failed ('127.0.0.1', 9)]")

@@ -65,10 +65,13 @@ def money(x: float | None) -> str:
 
 
 def money_cli(x: float | None) -> str:
-    """US dollars in the CLI's efficiency table (no sign; four decimals under $10)."""
+    """US dollars in the CLI's efficiency table (no sign; four decimals under $10, two
+    significant digits under $0.0001: a cost per point of $8.1e-05 read 0.0000)."""
     if not finite(x):
         return "–"
     assert x is not None
+    if 0 < abs(x) < 0.0001:
+        return f"{x:.2g}"
     return f"{x:.4f}" if x < 10 else f"{x:,.2f}"
 
 

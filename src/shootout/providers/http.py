@@ -34,6 +34,7 @@ from .http_errors import (  # split out of this module; their importers find the
     FINAL_5XX as FINAL_5XX,
     RETRY_STATUS as RETRY_STATUS,
     Secrets as Secrets,
+    connector_text as connector_text,
     count as count,
     is_count as is_count,
     parse_json as parse_json,
@@ -543,5 +544,5 @@ def aiohttp_reason(e: BaseException) -> str:
             "ReadTimeout" if "Socket" in name else name)
         return f"timed out ({kind})"
     if "Connector" in name:
-        return f"connection failed ({said or name})"
+        return f"connection failed ({connector_text(said) or name})"
     return f"{name}: {said}" if said else name

@@ -229,6 +229,15 @@ def _duration(text: str) -> float | None:
     return sum(float(n) * _UNIT[u] for n, u in parts)
 
 
+def connector_text(said: str) -> str:
+    """aiohttp's "Cannot connect to host h:p ssl:default [...]" without its "ssl:default"
+    (its SSL context's name: misleading on an http:// URL, and nothing to act on)."""
+    return _SSL_CONTEXT.sub("", said)
+
+
+_SSL_CONTEXT = re.compile(r" ssl:(?:default|None|True|False|<[^>]*>)")
+
+
 def transport_reason(e: httpx.TransportError) -> str:
     cause = e.__cause__
     if (cause is not None and type(cause).__module__.split(".")[0] == "aiohttp"
@@ -237,7 +246,7 @@ def transport_reason(e: httpx.TransportError) -> str:
         # httpx.ConnectTimeout: name what aiohttp saw instead
         name, said = type(cause).__name__, str(cause).strip()
         if "Connector" in name:
-            return f"connection failed ({said or name})"
+            return f"connection failed ({connector_text(said) or name})"
         return f"{name}: {said}" if said else name
     text = str(e).strip()
     kind = type(e).__name__
