@@ -166,3 +166,13 @@ def test_a_profile_says_why_routing_has_no_latency() -> None:
     r = routing(fast, ["A", "B"], Measured(DOMAINS, data, latency={"A": 1.0, "B": 2.0},
                                            latency_note="unused"), n_boot=50)
     assert r is not None and not any("latency" in n for n in r.notes)
+
+
+def test_intervals_over_a_handful_of_items_are_flagged() -> None:
+    """4 items a benchmark: the single model's bootstrap interval left out 0 where the
+    head-to-head's McNemar p was 0.25 (an audit's); the section says to read the tests."""
+    few = _route(EVEN, ["A", "B"], _data(k1=(8, 5), m1=(4, 9)), n_boot=100)
+    many = _route(EVEN, ["A", "B"], _data(100, k1=(8, 5), m1=(4, 9)), n_boot=100)
+    assert few is not None and many is not None
+    assert any("as few as 10 items a benchmark" in n for n in few.notes), few.notes
+    assert not any("as few as" in n for n in many.notes)

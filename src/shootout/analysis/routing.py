@@ -144,6 +144,9 @@ class _Mix:
                 np.asarray([route[b.name] for b in self.benches]))
 
 
+FEW_ITEMS = 30  # items a benchmark below which the routing section warns of its intervals
+
+
 def routings(
     profiles: Sequence[Profile],
     models: Sequence[str],
@@ -184,6 +187,11 @@ def routing(
     if not benches:
         return None
     notes: list[str] = []
+    fewest = min(b.x.shape[1] for b in benches)
+    if fewest < FEW_ITEMS:  # a percentile bootstrap over a handful of items runs narrow
+        notes.append(f"the intervals are bootstrap percentiles over as few as {fewest} "
+                     f"item{'s' if fewest != 1 else ''} a benchmark, which run too narrow at "
+                     "that size: the head-to-head's tests are the ones to read")
     cost = _costs(benches, models, measured.cost_per_item, profile, notes)
     lat = _latency(models, measured, profile, notes)
     mix = _Mix(tuple(models), tuple(benches), np.stack([b.x.mean(axis=1) for b in benches]),
