@@ -263,8 +263,24 @@ def _refuse_ignored(ctx: typer.Context, *, resume: bool, config: bool) -> None:
         source = ctx.get_parameter_source(name)
         # typer may vendor click: compare the enum member by name
         if name not in keep and source is not None and source.name == "COMMANDLINE":
-            flag = max(param.opts, key=len)
+            flag = _as_typed(max(param.opts, key=len), ctx.params.get(name))
             raise ConfigError(f"{flag} cannot be used with {given}: {why}")
+
+
+def _as_typed(flag: str, values: object) -> str:
+    """The option as the user may have typed it: `-o`/`-M` values with the value named,
+    and the flag that stands for one where it is (`--judge fa` is `--option judge=fa`: the
+    refusal named --option, which the user had not typed)."""
+    if flag not in ("--option", "--model-arg") or not isinstance(values, list | tuple) \
+            or not values:
+        return flag
+    first = str(values[0])
+    key = first.partition("=")[0]
+    aliases = OPTION_ALIASES if flag == "--option" else MODEL_OPTION_ALIASES
+    typed = [f for f, v in aliases.items() if v == key]
+    typed += [f for f, v in (FLAG_ALIASES if flag == "--option" else MODEL_FLAG_ALIASES).items()
+              if v == first]
+    return f"{typed[0]} ({flag} {first})" if typed else f"{flag} {first}"
 
 
 # the run this process is running, as --resume needs it (its id, and --store where it is not
