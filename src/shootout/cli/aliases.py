@@ -46,10 +46,16 @@ RUN_OPTION_ALIASES: dict[str, str] = {
 }
 
 
+# the last expansion's options by the flag typed for them (`("-o", "judge=fa")` -> "--judge"),
+# for an error that names what the user typed
+TYPED: dict[tuple[str, str], str] = {}
+
+
 def expand_aliases(args: Sequence[str]) -> list[str]:
     """`run`'s flags that stand for an option, as that option (`--haystack pg` becomes
     `-o needle.haystack=pg`, `--n-ctx 8192` becomes `-M n_ctx=8192`); everything else is left
     as it is, and everything after `--` too."""
+    TYPED.clear()
     out: list[str] = []
     adaptive: dict[str, str] = {}
     it = iter(args)
@@ -68,10 +74,13 @@ def expand_aliases(args: Sequence[str]) -> list[str]:
                 continue
             out += (["-o", f"{OPTION_ALIASES[flag]}={value}"] if flag in OPTION_ALIASES
                     else ["-M", f"{MODEL_OPTION_ALIASES[flag]}={value}"])
+            TYPED.setdefault((out[-2], out[-1]), flag)
         elif arg in FLAG_ALIASES:
             out += ["-o", FLAG_ALIASES[arg]]
+            TYPED.setdefault(("-o", out[-1]), arg)
         elif arg in MODEL_FLAG_ALIASES:
             out += ["-M", MODEL_FLAG_ALIASES[arg]]
+            TYPED.setdefault(("-M", out[-1]), arg)
         else:
             out.append(arg)
     return _with_adaptive(out, adaptive)

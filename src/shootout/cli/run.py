@@ -24,6 +24,7 @@ from .aliases import (
     MODEL_OPTION_ALIASES as MODEL_OPTION_ALIASES,
     OPTION_ALIASES as OPTION_ALIASES,
     RUN_OPTION_ALIASES as RUN_OPTION_ALIASES,
+    TYPED,
     expand_aliases as expand_aliases,
 )
 from .dry_run import dry_run_table
@@ -268,19 +269,15 @@ def _refuse_ignored(ctx: typer.Context, *, resume: bool, config: bool) -> None:
 
 
 def _as_typed(flag: str, values: object) -> str:
-    """The option as the user may have typed it: `-o`/`-M` values with the value named,
-    and the flag that stands for one where it is (`--judge fa` is `--option judge=fa`: the
-    refusal named --option, which the user had not typed)."""
+    """The option as the user typed it: `-o`/`-M` with its value, or the flag that stands
+    for one (`--judge fa` is `--option judge=fa`: the refusal named --option, which the user
+    had not typed)."""
     if flag not in ("--option", "--model-arg") or not isinstance(values, list | tuple) \
             or not values:
         return flag
     first = str(values[0])
-    key = first.partition("=")[0]
-    aliases = OPTION_ALIASES if flag == "--option" else MODEL_OPTION_ALIASES
-    typed = [f for f, v in aliases.items() if v == key]
-    typed += [f for f, v in (FLAG_ALIASES if flag == "--option" else MODEL_FLAG_ALIASES).items()
-              if v == first]
-    return f"{typed[0]} ({flag} {first})" if typed else f"{flag} {first}"
+    typed = TYPED.get(("-o" if flag == "--option" else "-M", first))
+    return f"{typed} ({flag} {first})" if typed else f"{flag} {first}"
 
 
 # the run this process is running, as --resume needs it (its id, and --store where it is not
