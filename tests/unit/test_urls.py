@@ -118,12 +118,21 @@ def test_a_dummy_key_is_not_cut_out_of_answers_and_a_servers_json_is_redacted(mo
     import asyncio
 
     from shootout.providers.base import GenerateResponse
-    from shootout.providers.http import HTTPClient, Secrets
+    from shootout.providers.http import HTTPClient, Secrets, status_error
 
     short = Secrets("x")
     assert short.redact("def f(prefix, x): max_tokens") == "def f(prefix, x): max_tokens"
-    assert short.redact("echo: Authorization: Bearer x") == "echo: Authorization: [redacted]"
+    assert short.redact("echo: Authorization: Bearer x") == "echo: [redacted]"
+    assert short.redact_error("Unsupported parameter: 'max_tokens'") == \
+        "Unsupported parameter: 'max_tokens'"
     assert Secrets("sk-abcdefgh").redact("key sk-abcdefgh") == "key [redacted]"
+    # a short key may be a real one (LiteLLM's sk-1234): an error loses it wherever it is a
+    # word, and an answer in every header form (Anthropic's x-api-key carries it bare)
+    litellm = Secrets("sk-1234", header=("x-api-key", ""))
+    assert litellm.redact_error("bad key sk-1234.") == "bad key [redacted]."
+    assert litellm.redact("invalid x-api-key: sk-1234") == "invalid [redacted]"
+    assert "sk-1234" not in str(status_error(401, "/v1/messages", '{"error":"bad key sk-1234"}',
+                                             {}, "sk-1234"))
     monkeypatch.setenv("ECHO_KEY", "ek-CANARY-0987654321")
     http = HTTPClient("http://127.0.0.1:9/v1", api_key_env="ECHO_KEY")
 

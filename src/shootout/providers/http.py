@@ -194,7 +194,7 @@ class HTTPClient:
             _warn_no_key(api_key_env, self.base_url)
         if key:
             all_headers[auth_header] = f"{auth_prefix}{key}"
-        self.secret = Secrets(key, base_url)
+        self.secret = Secrets(key, base_url, (auth_header, auth_prefix))
         # httpcore's pool scans every connection each time a request is queued or one ends
         # (its expiry check reads each socket), so its cost per request grows with the pool:
         # at 512 streams that scan took half the client's CPU. Requests are spread over
@@ -255,8 +255,8 @@ class HTTPClient:
         try:
             result = await coro
         except ProviderError as e:
-            if self.secret and self.secret.found_in(str(e)):
-                e.args = (self.redact(str(e)),)
+            if self.secret and self.secret.found_in_error(str(e)):
+                e.args = (self.secret.redact_error(str(e)),)
             raise
         return self.redact_answer(result)
 
@@ -269,7 +269,7 @@ class HTTPClient:
         if not secret:
             return result
         if isinstance(result, dict | list | str):
-            return self._redact_json(result)
+            return self.redact_json(result)
         if not isinstance(result, GenerateResponse):
             return result
         calls = result.tool_calls
@@ -285,17 +285,6 @@ class HTTPClient:
         changes["tool_calls"] = tuple(replace(c, name=self.redact(c.name), id=self.redact(c.id),
                                               arguments=self.redact(c.arguments)) for c in calls)
         return replace(result, **changes)
-
-    def _redact_json(self, value: Any) -> Any:
-        """`value` (JSON: dicts, lists, texts, numbers) with the key redacted from every text,
-        keys of dicts included."""
-        if isinstance(value, str):
-            return self.redact(value) if self.secret.found_in(value) else value
-        if isinstance(value, dict):
-            return {self._redact_json(k): self._redact_json(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self._redact_json(v) for v in value]
-        return value
 
     def redact_json(self, value: Any) -> Any:
         """A JSON value (an endpoint's /models answer) with the key redacted in every text,

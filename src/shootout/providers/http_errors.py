@@ -56,16 +56,29 @@ class Secrets:
     pair in base64 as a Basic Authorization header carries it (a server that echoes the
     request's headers in an error echoes that). A password or user name shorter than 6
     characters is redacted only within those forms: alone it would cut words out of answers.
-    So is an API key shorter than 8 characters (a local server's dummy `x` or `EMPTY`, no
-    secret): redacted alone, every "x" of every answer was "[redacted]" (HumanEval's
-    `prefix` a syntax error) and a 400's `max_tokens` unreadable."""
 
-    __slots__ = ("texts",)
+    So is an API key shorter than 8 characters in an answer (a local server's dummy `x`:
+    redacted alone, every "x" of every answer was "[redacted]", HumanEval's `prefix` a syntax
+    error): there, only its header forms (`Bearer KEY`, `x-api-key: KEY`, the request's own).
+    An error text (`redact_error`) also loses it wherever it stands as a word of its own (a
+    short key may still be a real one, LiteLLM's `sk-1234`), but not inside a word: a 400's
+    `max_tokens` stays readable, so a refused parameter is still learnt."""
 
-    def __init__(self, key: str | None = None, base_url: str = "") -> None:
+    __slots__ = ("texts", "word")
+
+    def __init__(self, key: str | None = None, base_url: str = "",
+                 header: tuple[str, str] = ("Authorization", "Bearer ")) -> None:
         from urllib.parse import unquote
 
-        texts = ([key] if len(key) >= MIN_SECRET else [f"Bearer {key}"]) if key else []
+        texts: list[str] = []
+        self.word: re.Pattern[str] | None = None
+        if key and len(key) >= MIN_SECRET:
+            texts.append(key)
+        elif key:
+            name, prefix = header
+            texts += [f"Bearer {key}", f"x-api-key: {key}", f"{name}: {prefix}{key}"]
+            texts += [f"{prefix}{key}"] if prefix.strip() else []
+            self.word = re.compile(rf"(?<![\w-]){re.escape(key)}(?![\w-])")
         try:
             parts = urlsplit(base_url)
             user, password = parts.username, parts.password
@@ -84,10 +97,19 @@ class Secrets:
     def found_in(self, text: str) -> bool:
         return any(t in text for t in self.texts)
 
+    def found_in_error(self, text: str) -> bool:
+        return self.found_in(text) or (self.word is not None and bool(self.word.search(text)))
+
     def redact(self, text: str) -> str:
+        """`text` (an answer, a server's JSON) without the secrets (see the class doc)."""
         for t in self.texts:
             text = text.replace(t, "[redacted]")
         return text
+
+    def redact_error(self, text: str) -> str:
+        """An error's text without the secrets, a short key also wherever it is a word."""
+        text = self.redact(text)
+        return self.word.sub("[redacted]", text) if self.word is not None else text
 
 
 def parse_json(text: str, where: str) -> dict[str, Any]:
@@ -132,7 +154,7 @@ def redirect_error(status: int, path: str, location: str | None,
     got content type ''")."""
     target = location or "?"
     if secret:
-        target = (Secrets(secret) if isinstance(secret, str) else secret).redact(target)
+        target = (Secrets(secret) if isinstance(secret, str) else secret).redact_error(target)
     return ProviderError(f"HTTP {status} redirect from {path} to {stored_url(target)[:200]} "
                          "not followed: set --base-url to where it points (an http:// URL "
                          "that redirects to https://?)")
@@ -144,7 +166,7 @@ def status_error(status: int, path: str, text: str, headers: Mapping[str, str],
     parameter the server names), or final. `headers` is case-insensitive (Retry-After)."""
     detail = text.strip().replace("\n", " ")
     if secret:  # before truncating, so no prefix of the key survives either
-        detail = (Secrets(secret) if isinstance(secret, str) else secret).redact(detail)
+        detail = (Secrets(secret) if isinstance(secret, str) else secret).redact_error(detail)
     msg = f"HTTP {status} from {path}: {detail[:200]}"
     if retryable_status(status, headers):
         wait = retry_after(headers)
