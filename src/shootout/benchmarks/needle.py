@@ -324,7 +324,11 @@ class NeedleInAHaystack(Benchmark):
         """The prompt's token count: the length, less the answer's room at the window's edge
         (and the builder's tolerance, so that the prompt cannot overshoot the window)."""
         b = self._bound
-        limit = None if b is None or b.limit is None else b.limit - b.chat_overhead
+        # the model's window bounds prompt and answer too (n_ctx may hold more: a length at
+        # the window, with its answer's room): the answer stays inside what it was trained
+        # on, unless the window was given (-o needle.context_window, to test past it)
+        edge = None if b is None else min((c for c in (b.limit, b.window) if c), default=None)
+        limit = None if b is None or edge is None else edge - b.chat_overhead
         if limit is None or length + max_new <= limit:
             return length
         room = limit - max_new

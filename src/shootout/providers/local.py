@@ -127,9 +127,8 @@ class LocalProvider(LoglikelihoodEval, BaseProvider):
         self.model_path = embedded_model_path() if model_path is None else model_path
         if not self.model_path.is_file():
             raise ConfigError(f"GGUF file not found: {self.model_path}")
-        # an explicit n_ctx wins; else the default, raised to what a benchmark needs (needle),
-        # within the model's trained window
-        self.n_ctx = o.n_ctx or max(DEFAULT_N_CTX, self._within_window(context_needed or 0))
+        # an explicit n_ctx wins; else the default, raised to what a benchmark needs (needle)
+        self.n_ctx = o.n_ctx or max(DEFAULT_N_CTX, context_needed or 0)
         self._busy = Busy()  # requests inside llama.cpp now (the worker's)
         self._vocab: Any = None  # the vocabulary alone, where the model is not loaded
         if load:
@@ -158,14 +157,6 @@ class LocalProvider(LoglikelihoodEval, BaseProvider):
         self._n_swa = 0 if o.swa_full or not load else \
             int(self._lib.llama_model_n_swa(self._llm._model.model))
         self._batcher = BatchGenerator(self, o.parallel) if o.parallel > 1 and load else None
-
-    def _within_window(self, n: int) -> int:
-        """`n` tokens, at most the GGUF's trained context_length (where it gives one)."""
-        if n <= DEFAULT_N_CTX:
-            return n
-        md = header_metadata(self.model_path)
-        trained = md.get(f"{md.get('general.architecture', '')}.context_length", "")
-        return min(n, int(trained)) if trained.isdigit() else n
 
     def _reusable(self, n: int) -> int:
         """How much of a cached prefix of `n` tokens can be kept: all of it, unless the

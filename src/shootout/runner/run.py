@@ -126,8 +126,14 @@ class Runner:
         return planned
 
     def context_needed(self) -> int | None:
-        """The longest context a planned benchmark needs of a local model (needle's lengths)."""
-        wants = [w for pb in self.plan() if (w := pb.bench.context_needed())]
+        """The longest context a planned benchmark needs of a local model (needle's lengths,
+        with room for its answers: more where the run's --max-tokens is over the benchmark's
+        default output budget, which the benchmark's figure counts)."""
+        budgets = [(m.sampling or self.config.sampling).max_tokens or 0
+                   for m in self.config.models]
+        most = max(budgets, default=0)
+        wants = [w + max(0, most - pb.bench.default_max_tokens)
+                 for pb in self.plan() if (w := pb.bench.context_needed())]
         return max(wants, default=None)
 
     async def run(self, providers: Mapping[str, Provider]) -> str:
