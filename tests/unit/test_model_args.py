@@ -211,3 +211,17 @@ def test_an_empty_replica_list_is_refused(arg, tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert exc.value.code == 2 and err.count("\n") == 1, err
     assert f"{arg.split('=')[0]} is empty" in err
+
+
+def test_a_batch_journal_reads_the_default_journal_written_before_it(tmp_path):
+    """Jobs submitted before a run's journal was kept beside its store are in the default
+    journal: a rerun still finds them there (a review's), and its own journal's entries win."""
+    from shootout.providers.batch import BatchJournal
+
+    earlier, mine = tmp_path / "default.jsonl", tmp_path / "run.jsonl"
+    BatchJournal(earlier).add("openai", "batch_old", ["a", "b"])
+    journal = BatchJournal(mine, earlier)
+    assert journal.jobs("openai") == {"a": "batch_old", "b": "batch_old"}
+    journal.add("openai", "batch_new", ["b"])
+    assert journal.jobs("openai") == {"a": "batch_old", "b": "batch_new"}
+    assert journal.jobs("anthropic") == {} and "batch_new" not in earlier.read_text()

@@ -73,17 +73,28 @@ class BatchJobAPI(Protocol):
 
 
 class BatchJournal:
-    """Append-only JSON lines: `{"api", "job", "ids"}` per submitted job."""
+    """Append-only JSON lines: `{"api", "job", "ids"}` per submitted job. `earlier`: a journal
+    read too, never written (the default journal, where jobs were recorded before a run's
+    journal was kept beside its store)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, earlier: Path | None = None) -> None:
         self.path = path
+        self.earlier = earlier
 
     def jobs(self, api: str) -> dict[str, str]:
         """custom_id -> job id, for every job this API's journal holds (last one wins)."""
         out: dict[str, str] = {}
-        if not self.path.exists():
+        for path in (self.earlier, self.path):  # the run's own last: its entries win
+            if path is not None:
+                out.update(self._read(path, api))
+        return out
+
+    @staticmethod
+    def _read(path: Path, api: str) -> dict[str, str]:
+        out: dict[str, str] = {}
+        if not path.exists():
             return out
-        for line in self.path.read_text(encoding="utf-8").splitlines():
+        for line in path.read_text(encoding="utf-8").splitlines():
             try:
                 entry = json.loads(line)
             except json.JSONDecodeError:
@@ -433,5 +444,9 @@ class BatchOptions(ProviderOptions):
 
     def batcher(self, api: BatchJobAPI) -> Batcher:
         journal = Path(self.batch_journal) if self.batch_journal else default_journal()
-        return Batcher(api, BatchJournal(journal), poll=self.batch_poll,
+        # a run's journal beside its store (`runner.execute`); jobs submitted before it was
+        # kept there are in the default one
+        earlier = default_journal()
+        return Batcher(api, BatchJournal(journal, None if earlier == journal else earlier),
+                       poll=self.batch_poll,
                        max_size=min(self.batch_size, getattr(api, "most", self.batch_size)))
