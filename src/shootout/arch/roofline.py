@@ -69,12 +69,12 @@ class Roofline:
 def _num(entry: dict[str, Any], key: str, where: str, *, zero: bool = False) -> float:
     """A positive (or, with `zero`, non-negative) finite number: a peak of 0 divided by zero,
     a negative one gave negative throughputs; a bool is no number."""
-    value = entry.get(key)
+    value: Any = entry.get(key)
     try:
-        got = float(value) if not isinstance(value, bool) else math.nan
+        got = math.nan if value is None or isinstance(value, bool) else float(value)
     except (TypeError, ValueError):
         got = math.nan
-    if value is None or not math.isfinite(got):
+    if not math.isfinite(got):
         raise ConfigError(f"{where}: missing or non-numeric {key!r}")
     if got < 0 or (got == 0 and not zero):
         raise ConfigError(f"{where}: {key!r} must be {'0 or more' if zero else 'above 0'} "
