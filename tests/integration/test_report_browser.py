@@ -107,9 +107,13 @@ def test_html_renders_without_errors_in_chromium(tmp_path) -> None:
     # ids are unique (a table's is not its section's), and each TOC anchor is a section's
     ids = re.findall(r'\bid="([^"]*)"', dom)
     assert sorted({i for i in ids if ids.count(i) > 1}) == []
-    for anchor in re.findall(r'<nav class="toc">(.*?)</nav>', dom, re.S)[0].split("</a>")[:-1]:
+    toc = re.findall(r'<nav class="toc">(.*?)</nav>', dom, re.S)[0]
+    for anchor in toc.split("</a>")[:-1]:
         target = anchor.rpartition('href="#')[2].partition('"')[0]
         assert f'<section id="{target}">' in dom, target
+    # and every section has its entry (Routing policies, a registered section, had none)
+    for section in re.findall(r'<section id="([^"]+)">', dom):
+        assert f'href="#{section}"' in toc, section
     assert "lost-in-the-middle gap" in dom.lower()
 
     shot = tmp_path / "report.png"
@@ -200,3 +204,45 @@ def test_a_long_model_name_never_makes_the_page_scroll_sideways(tmp_path, width)
     assert body.get("data-wide") == "", body
     if width >= 1280:  # on a desktop even the tables fit: none needs its own scrollbar
         assert body.get("data-scrolling-tables") == "", body
+
+
+def test_sorting_a_column_orders_p_values_and_intervals_by_value(tmp_path) -> None:
+    """"<0.001" sorted last of the p column (parseFloat gave NaN), intervals and hashes as
+    text (an audit's). Each data table's columns are sorted by a click, in the page."""
+    html = render_html(_report(tmp_path))
+    probe = r"""<script>
+    window.addEventListener("load", function () {
+      var out = [];
+      document.querySelectorAll("table.data").forEach(function (table) {
+        table.querySelectorAll("th").forEach(function (th, i) {
+          var h = th.textContent.trim();
+          if (h !== "p" && h !== "95% CI") return;
+          th.click();
+          out.push(h + "\t" + Array.prototype.map.call(table.tBodies[0].rows, function (r) {
+            return r.cells[i].textContent.trim(); }).join("\t"));
+        });
+      });
+      var pre = document.createElement("pre");
+      pre.id = "sorted"; pre.textContent = out.join("\n"); document.body.appendChild(pre);
+    });
+    </script></body>"""
+    page = tmp_path / "sorted.html"
+    page.write_text(html.replace("</body>", probe), encoding="utf-8")
+    dom = _dom(page, tmp_path)
+    got = re.search(r'<pre id="sorted">(.*?)</pre>', dom, re.S)
+    assert got is not None and got.group(1).strip(), "no p or CI column was sorted"
+
+    def value(cell: str) -> float:
+        cell = cell.replace("&lt;", "<").replace("\u2212", "-")
+        if cell.startswith("["):
+            lo, hi = (float(x) for x in cell.strip("[]").split(","))
+            return (lo + hi) / 2
+        return float(cell.lstrip("<")) - (1e-9 if cell.startswith("<") else 0.0)
+
+    columns = [line.split("\t") for line in got.group(1).strip().splitlines()]
+    assert any(c[0] == "p" and any(v.startswith("&lt;") or v.startswith("<") for v in c[1:])
+               for c in columns), "the sample report has a p below 0.001"
+    for header, *cells in columns:
+        numbers = [value(c) for c in cells if c not in ("–", "")]
+        assert numbers == sorted(numbers), (header, cells)
+
