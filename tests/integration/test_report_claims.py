@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from shootout.analysis.formatting import sig3
 from shootout.cli.main import main
 from shootout.report.sample_data import RUN_ID, build_sample_store
 
@@ -67,8 +68,8 @@ def _efficiency_line(md: str, per_point: dict[str, float]) -> str:
     best = min(per_point, key=per_point.get)
     worst = max(per_point, key=per_point.get)
     assert line.startswith(f"- **Efficiency.** {best} has the lowest cost per benchmark point, "
-                           f"${per_point[best]:.3g}"), line
-    assert f"against ${per_point[worst]:.3g} for {worst} " \
+                           f"${sig3(per_point[best])}"), line
+    assert f"against ${sig3(per_point[worst])} for {worst} " \
            f"({per_point[worst] / per_point[best]:.3g}x)" in line, line
     return line
 

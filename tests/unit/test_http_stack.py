@@ -94,6 +94,12 @@ def test_small_costs_and_aiohttp_connection_errors_read_as_they_are():
 
     assert (money_cli(8.1e-05), money_cli(0.0), money_cli(0.25), money_cli(12.5)) == (
         "8.1e-05", "0.0000", "0.2500", "12.50")
+    # the report writes small amounts out ($2.49e-05 in its efficiency table and takeaway)
+    from shootout.analysis.formatting import money, sig3
+
+    assert [money(x) for x in (2.49e-05, 0.0017, 0.000598, 1.25)] == [
+        "$0.0000249", "$0.0017", "$0.000598", "$1.25"]
+    assert (sig3(12.345), sig3(2.97e-05)) == ("12.3", "0.0000297")
     assert connector_text("Cannot connect to host 127.0.0.1:9 ssl:default [Connect call "
                           "failed ('127.0.0.1', 9)]") == (
         "Cannot connect to host 127.0.0.1:9 [Connect call failed ('127.0.0.1', 9)]")

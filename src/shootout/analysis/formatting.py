@@ -57,11 +57,22 @@ def num(x: float | None, fmt: str = "{:,.0f}") -> str:
 
 
 def money(x: float | None) -> str:
-    """US dollars in the report: "$1.25", or three significant digits under $0.10."""
+    """US dollars in the report: "$1.25", or three significant digits under $0.10, written
+    out ("$0.0000249": `.3g` wrote $2.49e-05 under $0.0001)."""
     if not finite(x):
         return "–"
     assert x is not None
-    return f"${x:,.2f}" if x >= 0.1 else f"${x:.3g}"
+    return f"${x:,.2f}" if x >= 0.1 else f"${sig3(x)}"
+
+
+def sig3(x: float) -> str:
+    """Three significant digits as `.3g` writes them, but a small number written out
+    ("0.0000249", not "2.49e-05")."""
+    text = f"{x:.3g}"
+    if "e-" not in text:
+        return text
+    digits = 2 - math.floor(math.log10(abs(float(text))))
+    return f"{float(text):.{digits}f}".rstrip("0").rstrip(".")
 
 
 def money_cli(x: float | None) -> str:

@@ -23,6 +23,7 @@ from ..analysis.compare import (
     row_marks,
 )
 from ..analysis.efficiency import model_price
+from ..analysis.formatting import sig3
 from ..analysis.profile_tests import paired_with_top
 from ..analysis.results import Key, Latency
 from ..analysis.routing import DEFAULT_WITHIN, Measured, Routing, routings
@@ -433,9 +434,9 @@ def efficiency_takeaways(costs: dict[str, dict[str, Any]]) -> list[Takeaway]:
     where = ", ".join(c["covers"]) or "its benchmarks"
     if c.get("shared_only"):
         where = f"the benchmarks every priced model was scored on, {where}"
-    text = (f"{best} has the lowest cost per benchmark point, ${c['cost_per_point']:.3g} "
-            f"(${spent:.3g} for {where} at a mean of {c['mean_points']:.1f} points), "
-            f"against ${w['cost_per_point']:.3g} for {worst}")
+    text = (f"{best} has the lowest cost per benchmark point, ${sig3(c['cost_per_point'])} "
+            f"(${sig3(spent)} for {where} at a mean of {c['mean_points']:.1f} points), "
+            f"against ${sig3(w['cost_per_point'])} for {worst}")
     if c["cost_per_point"] > 0:
         text += f" ({w['cost_per_point'] / c['cost_per_point']:.3g}x)"
     guessed = [m for m in (best, worst) if priced[m].get("estimated_requests")]
