@@ -104,6 +104,11 @@ def test_an_exact_tie_at_the_top_of_a_profile_is_shared(ident, capsys):
         if "kimi-clone" in ln:
             assert "kimi-k2 and kimi-clone share the top score" in ln, ln
             assert "ranks first" not in ln, ln
+    # and the profile tables agree: both #1, both bold, the clone "tied with #1" (the table
+    # said #1 kimi-k2, "#2 kimi-clone ... within noise": an audit's)
+    tied = [ln for ln in md.splitlines() if "| **kimi-clone** |" in ln]
+    assert tied and all(ln.startswith("| 1 |") and "tied with #1" in ln for ln in tied), tied
+    assert not any("| kimi-clone |" in ln and "within noise" in ln for ln in md.splitlines())
 
 
 def test_a_profile_tests_a_model_against_the_top_on_the_same_items(tmp_path, capsys,

@@ -487,6 +487,11 @@ def _p(p: float | None) -> float:
     return 1.0 if p is None else p
 
 
+def shares_top(row: RankRow, top: RankRow) -> bool:
+    """Whether a ranked row ties the top row exactly (its score the same, to rounding)."""
+    return math.isclose(row.score, top.score, rel_tol=0.0, abs_tol=5e-13)
+
+
 def use_cases(rankings: Sequence[Ranking]) -> list[Takeaway]:
     out = []
     for rk in rankings:
@@ -500,8 +505,7 @@ def use_cases(rankings: Sequence[Ranking]) -> list[Takeaway]:
                                 "is recommended on this comparison."))
             continue
         head = f"For {rk.profile.name}, {top.model} ranks first (score {top.score:.3f}"
-        shared = [r for r in tied if math.isclose(r.score, top.score, rel_tol=0.0,
-                                                   abs_tol=5e-13)]
+        shared = [r for r in tied if shares_top(r, top)]
         if shared:  # an exact tie: the first in model order is not ahead of the others
             firsts = [top.model, *(r.model for r in shared)]
             head = (f"For {rk.profile.name}, {', '.join(firsts[:-1])} and {firsts[-1]} share "

@@ -9,6 +9,7 @@ from typing import Any
 from ..analysis.compare import MCNEMAR, UNTESTABLE
 from ..analysis.formatting import ci, pct, pval, signed
 from ..analysis.stats import z_quantile
+from ..analysis.takeaways import shares_top
 from ..runner.adaptive import adaptive_text
 from ..scores import Score
 from . import function_calling, integration, safety  # noqa: F401  (register their sections)
@@ -318,11 +319,15 @@ def rankings(report: Report) -> list[dict[str, Any]]:
     for rk in report.rankings:
         rows = []
         for r in rk.rows:
-            vs = "–" if r.p_vs_top is None else (
+            # an exact tie with #1 shares its rank and its bold, as the takeaway says it
+            # shares the top score (the table showed #1 and "#2 ... within noise")
+            tie = r.p_vs_top is not None and r.within_noise_of_top and shares_top(r, rk.rows[0])
+            vs = "–" if r.p_vs_top is None else "tied with #1" if tie else (
                 f"within noise ({pval(r.p_vs_top, 'Holm p')})" if r.within_noise_of_top
                 else f"below ({pval(r.p_vs_top, 'Holm p')})")
+            rank = 1 if tie else r.rank
             rows.append((
-                cell(str(r.rank)), lcell(r.model, bold=r.rank == 1 and not rk.caveat),
+                cell(str(rank)), lcell(r.model, bold=rank == 1 and not rk.caveat),
                 cell(f"{r.score:.3f} ± {z * r.se:.3f}" if math.isfinite(r.se)
                      else f"{r.score:.3f}"),
                 cell(pct(r.quality)),

@@ -204,8 +204,8 @@ def latency(report: Report) -> dict[str, Any]:
                     "from the cache "
                     "keep the timing of their first call. Output tokens/s is each generation's "
                     "output tokens over its end-to-end time (the time to the first token "
-                    "included), as the efficiency table's throughput takes it; the TPOT of "
-                    "`shootout results` is the decode alone."}
+                    "included), as the efficiency table's throughput takes it; the TPOT "
+                    "the results command shows is the decode alone."}
 
 
 def long_context(report: Report) -> dict[str, Any]:
