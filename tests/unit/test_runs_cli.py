@@ -171,7 +171,7 @@ def test_runs_takes_the_cost_from_the_results_and_keeps_them(sample_store, capsy
         "cost_usd"] is None
 
 
-def test_report_defaults_to_the_latest_run_that_was_not_a_dry_run(tmp_path, capsys):
+def test_report_and_results_default_to_the_latest_run_that_was_not_a_dry_run(tmp_path, capsys):
     """A dry run scores nothing: `report` with no id reports the latest run that scored."""
     import asyncio
 
@@ -189,3 +189,6 @@ def test_report_defaults_to_the_latest_run_that_was_not_a_dry_run(tmp_path, caps
     store.set_run_times(dry, 200.0, 210.0)
     assert store.latest_run_id() == dry and store.latest_run_id(scored=True) == scored
     assert f"Runs: `{scored}`" in _cli(capsys, "report", "--store", str(path))
+    # and `results` takes the same run (it showed the dry run's "no scores": an audit's)
+    got = json.loads(_cli(capsys, "results", "--json", "--store", str(path)))
+    assert got["run_id"] == scored

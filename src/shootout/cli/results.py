@@ -47,7 +47,8 @@ def results_command(
     if run_id is not None and db.get_run(run_id) is None and (perf := db.get_perf(run_id)):
         _emit_perf(perf, json_out=json_out)
         return
-    emit_results(db, run_id or latest_run(db), json_out=json_out, rebuild=rebuild)
+    # the latest evaluation, as `report` takes it: not a dry run made since (no scores)
+    emit_results(db, run_id or latest_run(db, scored=True), json_out=json_out, rebuild=rebuild)
 
 
 def _emit_perf(perf: dict[str, Any], *, json_out: bool) -> None:
