@@ -129,7 +129,8 @@ def test_a_small_cap_and_the_cost_over_it_read_apart():
     # written out, not as $9.1e-05
     mine = refusal(9.1e-05, 0.5, {"m": 0.000001})
     assert "m: the expected cost $0.000091 is over its max_cost $0.000001; raise the " \
-        "model's max_cost: in the configuration (--max-cost caps the run's total" in mine
+        "model's max_cost (max_cost: in the configuration, or -M m.max_cost=USD; --max-cost " \
+        "caps the run's total" in mine
     line = stop_message("r-1", {"spent_usd": {"m": 0.0061}, "max_cost": 0.005,
                                 "max_cost_per_model": {"m": 0.004}, "requests_not_sent": 3})
     assert "spent $0.0061 (--max-cost $0.005, m max_cost $0.004); 3 requests not sent" in line
