@@ -84,6 +84,9 @@ CASES = [
      "'generative'"),
     # an option no benchmark of the run has names the benchmarks that have it
     ("run -m local -b gsm8k --judge x",
+     "error: --judge (-o 'judge=x'): no benchmark of this run has the option 'judge' (it is "
+     "an option of mt_bench, xstest)"),
+    ("run -m local -b gsm8k -o judge=x",
      "error: -o 'judge=x': no benchmark of this run has the option 'judge' (it is an option "
      "of mt_bench, xstest)"),
     ("run -c a.yaml -m local",

@@ -13,6 +13,7 @@ from typing import Any
 from ..config import RunConfig, validate_config
 from ..errors import ConfigError
 from ..naming import endpoint_urls
+from .aliases import TYPED
 
 # an -M name whose value is never echoed back (a key pasted on the command line)
 _SECRET_KEY = re.compile(r"key|token|secret|password", re.I)
@@ -137,25 +138,28 @@ def parse_options(options: Sequence[str], benchmarks: Sequence[str]) -> dict[str
 
     out: dict[str, dict[str, Any]] = {}
     for opt in options:
+        # as typed: `--judge x` is named so, not as the -o it expands to (an audit's)
+        typed = TYPED.get(("-o", opt))
+        label = f"{typed} (-o {opt!r})" if typed else f"-o {opt!r}"
         target, eq, value = opt.partition("=")
         bench, dot, key = target.rpartition(".")
         if not eq or not key:
-            raise ConfigError(f"-o {opt!r}: expected BENCH.KEY=VALUE (or KEY=VALUE)")
+            raise ConfigError(f"{label}: expected BENCH.KEY=VALUE (or KEY=VALUE)")
         if dot and bench not in benchmarks:
-            raise ConfigError(f"-o {opt!r}: {bench} is not among this run's benchmarks")
+            raise ConfigError(f"{label}: {bench} is not among this run's benchmarks")
         names = (
             [bench]
             if dot
             else [b for b in benchmarks if key in get_benchmark_class(b).Options.model_fields]
         )
         if not names:
-            raise ConfigError(f"-o {opt!r}: no benchmark of this run has the option {key!r}"
+            raise ConfigError(f"{label}: no benchmark of this run has the option {key!r}"
                               + _who_has(key))
         for b in names:
             known = get_benchmark_class(b).Options.model_fields
             if key not in known:
                 have = ", ".join(known) or "none"
-                raise ConfigError(f"-o {opt!r}: {b} has no option {key!r} (its options: {have})")
+                raise ConfigError(f"{label}: {b} has no option {key!r} (its options: {have})")
             out.setdefault(b, {})[key] = value
     return out
 
