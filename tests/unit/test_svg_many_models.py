@@ -103,3 +103,19 @@ def test_long_names_are_cut_in_the_middle_and_stay_apart():
                                   tuple((50.0, 60.0) for _ in names), "model", "domain"))
     rows = [t for t in re.findall(r'text-anchor="end" >([^<]+)</text>', heat)]
     assert len(set(rows)) == 7 and all(len(t) * 6.2 <= 320 for t in rows), rows
+
+
+def test_a_cost_quality_axis_not_from_zero_says_so() -> None:
+    """Scores of 55-85 drew a y axis from 50 meeting the cost axis's 0, read as an origin,
+    with nothing saying so (an audit's); the tooltip's cost had no unit."""
+    from shootout.report.specs import Point, ScatterSpec
+    from shootout.report.svg import scatter
+
+    def drawn(*ys: float) -> str:
+        pts = tuple(Point(f"m{i}", 0.1 * (i + 1), y) for i, y in enumerate(ys))
+        return scatter(ScatterSpec("cq", "t", "USD per 1,000 items", "mean score (points)",
+                                   pts, ()))
+
+    assert "mean score (points), axis from 50" in drawn(55.0, 85.0)
+    assert "axis from" not in drawn(3.0, 85.0)
+    assert "m0: 55.0 points, $0.1 per 1,000 items" in drawn(55.0, 85.0)

@@ -174,8 +174,9 @@ def _scatter(plt: Any, spec: ScatterSpec) -> Any:
                     markeredgecolor="#000" if p.label in spec.front else color(i))
         ax.annotate(p.label, (p.x, p.y), textcoords="offset points", xytext=(6, 6), fontsize=8)
     ax.set_xlabel(spec.xlabel)
-    ax.set_ylabel(spec.ylabel)
-    ax.set_title(spec.title)
+    low = ax.get_ylim()[0]
+    ax.set_ylabel(spec.ylabel + (f", axis from {low:.0f}" if low > 0.5 else ""))
+    ax.set_title(spec.title, fontsize=10)
     ax.grid(alpha=0.3)
     return fig
 

@@ -180,9 +180,9 @@ def _scatter(report: Report) -> ScatterSpec | None:
         pts.append(Point(m, 1000 * cost, q, q - half, q + half))
     if len(pts) < 2 or len({p.x for p in pts}) < 2:
         return None  # nothing to plot against: fewer than two models, or all cost the same
-    return ScatterSpec("cost_quality", "Cost versus quality (Pareto front joined)",
-                       "USD per 1,000 items", "mean score (points)", tuple(pts),
-                       pareto_front(pts))
+    return ScatterSpec("cost_quality", "Cost versus quality (Pareto front joined; bars: "
+                       f"{report.confidence:.0%} CI)", "USD per 1,000 items",
+                       "mean score (points)", tuple(pts), pareto_front(pts))
 
 
 def _latency(report: Report) -> DistSpec | None:

@@ -184,7 +184,10 @@ def scatter(spec: ScatterSpec) -> str:
     for t in xt:
         out.append(_text(sx(t), top + ph + 14, f"{t:g}"))
     out.append(_text(left + pw / 2, h - 8, spec.xlabel))
-    out.append(_text(14, top + ph / 2, spec.ylabel, "middle",
+    # a score axis that does not start at 0 says so (its corner with the cost axis's 0 read
+    # as an origin)
+    ylabel = spec.ylabel + (f", axis from {yt[0]:g}" if yt[0] > 0 else "")
+    out.append(_text(14, top + ph / 2, ylabel, "middle",
                      f'transform="rotate(-90 14 {top + ph / 2:.1f})"'))
     by = {p.label: p for p in spec.points}
     if len(spec.front) >= 2:
@@ -197,7 +200,8 @@ def scatter(spec: ScatterSpec) -> str:
                        f'y2="{sy(p.yhi):.1f}" stroke="{color(i)}"/>')
         ring = ' stroke="#000" stroke-width="2"' if p.label in spec.front else ""
         out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="6" fill="{color(i)}"{ring}>'
-                   f"<title>{escape(p.label)}: {p.y:.1f} points, {p.x:.4g}</title></circle>")
+                   f"<title>{escape(p.label)}: {p.y:.1f} points, ${p.x:.4g} per 1,000 "
+                   "items</title></circle>")
         out.append(_text(x + 9, y - 8, p.label, "start"))
     return "".join(out) + "</svg>"
 
