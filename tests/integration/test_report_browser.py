@@ -246,3 +246,14 @@ def test_sorting_a_column_orders_p_values_and_intervals_by_value(tmp_path) -> No
         numbers = [value(c) for c in cells if c not in ("–", "")]
         assert numbers == sorted(numbers), (header, cells)
 
+
+
+def test_green_marks_a_best_score_not_a_significant_difference(tmp_path) -> None:
+    """The head-to-head's bold (a significant difference) was drawn with the results table's
+    green "highest score in the row" (an audit's): green stays with the best scores."""
+    html = render_html(_report(tmp_path))
+    pair = re.search(r'<table id="table-pair-0".*?</table>', html, re.S)
+    results = re.search(r'<table id="table-results".*?</table>', html, re.S)
+    assert pair is not None and results is not None
+    assert "<strong>" in pair.group(0) and " best\"" not in pair.group(0)
+    assert " best\"" in results.group(0)
