@@ -192,3 +192,7 @@ def test_report_and_results_default_to_the_latest_run_that_was_not_a_dry_run(tmp
     # and `results` takes the same run (it showed the dry run's "no scores": an audit's)
     got = json.loads(_cli(capsys, "results", "--json", "--store", str(path)))
     assert got["run_id"] == scored
+    # a run that answered no request cost nothing (it read "–", as if a price were missing)
+    listed = {r["run_id"]: r for r in json.loads(_cli(capsys, "runs", "--json", "--store",
+                                                         str(path)))["runs"]}
+    assert listed[dry]["cost_usd"] == 0.0

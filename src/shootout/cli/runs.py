@@ -159,7 +159,9 @@ def _cost(db: Store, run_id: str) -> float | None:
         return None
     # the models' own totals, and what judges were asked about their answers
     totals = [r["cost_usd"] for r in rows if r["scope"] in ("model", "judge")]
-    if not totals or any(c is None for c in totals):
+    if not totals:  # no request answered (every one failed): nothing was billed
+        return 0.0
+    if any(c is None for c in totals):
         return None
     return float(sum(totals))
 
