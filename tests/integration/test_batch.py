@@ -73,6 +73,23 @@ def test_a_killed_run_polls_its_job_instead_of_submitting_again(tmp_path):
     assert all(r.text for r in got)
 
 
+def test_a_journaled_job_the_endpoint_does_not_know_is_submitted_again(tmp_path):
+    """A journal entry for a job this endpoint answers 404 to (another account's, or the
+    default journal's from elsewhere): the request is submitted again, not failed (a
+    review's)."""
+    journal = tmp_path / "j.jsonl"
+    with FakeOpenAIBatchServer(polls=1) as srv:
+        first = OpenAIProvider("fake-model", base_url=srv.base_url, batch=True,
+                               batch_poll=0.02, batch_journal=str(journal))
+        asyncio.run(_ask(first, _requests(2)))
+        entry = json.loads(journal.read_text().splitlines()[0])
+        journal.write_text(json.dumps({**entry, "job": "batch_elsewhere"}) + "\n")
+        rerun = OpenAIProvider("fake-model", base_url=srv.base_url, batch=True,
+                               batch_poll=0.02, batch_journal=str(journal))
+        got = asyncio.run(_ask(rerun, _requests(2)))
+        assert len(srv.jobs) == 2  # submitted again
+    assert all(r.text for r in got)
+
 def test_an_expired_request_fails_retryably_and_is_asked_again(tmp_path):
     journal = str(tmp_path / "j.jsonl")
     with FakeOpenAIBatchServer(polls=0) as srv:

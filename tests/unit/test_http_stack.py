@@ -99,7 +99,7 @@ def test_small_costs_and_aiohttp_connection_errors_read_as_they_are():
 
     assert [money(x) for x in (2.49e-05, 0.0017, 0.000598, 1.25)] == [
         "$0.0000249", "$0.0017", "$0.000598", "$1.25"]
-    assert (sig3(12.345), sig3(2.97e-05)) == ("12.3", "0.0000297")
+    assert (sig3(12.345), sig3(2.97e-05), sig3(1234.5)) == ("12.3", "0.0000297", "1,230")
     assert connector_text("Cannot connect to host 127.0.0.1:9 ssl:default [Connect call "
                           "failed ('127.0.0.1', 9)]") == (
         "Cannot connect to host 127.0.0.1:9 [Connect call failed ('127.0.0.1', 9)]")

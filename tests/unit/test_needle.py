@@ -507,7 +507,12 @@ def test_runner_raises_a_local_models_context_to_the_longest_needle_length(tmp_p
     cfg = validate_config({"models": ["local"], "benchmarks": [long],
                            "sampling": {"max_tokens": 512}}, "test")
     got = Runner(cfg, Store(tmp_path / "t.db"), data_dir=str(tmp_path)).context_needed()
-    assert got == 16384 + 512 + 16384 // 200 + 64  # default lengths
+    assert got == 16384 + 512 + 16384 // 200 + 64
+    # an API model's budget does not size the local model's cache
+    cfg = validate_config({"models": ["local", {"spec": "openai:m", "sampling": {
+        "max_tokens": 32000}}], "benchmarks": [long]}, "test")
+    got = Runner(cfg, Store(tmp_path / "u.db"), data_dir=str(tmp_path)).context_needed()
+    assert got == 16384 + 128 + 16384 // 200 + 64  # default lengths
 
 
 # -- issue 12 regressions -------------------------------------------------------------------

@@ -131,6 +131,10 @@ def test_a_dummy_key_is_not_cut_out_of_answers_and_a_servers_json_is_redacted(mo
     litellm = Secrets("sk-1234", header=("x-api-key", ""))
     assert litellm.redact_error("bad key sk-1234.") == "bad key [redacted]."
     assert litellm.redact("invalid x-api-key: sk-1234") == "invalid [redacted]"
+    # as echo servers write headers: any case, quoted, JSON (a review's)
+    assert litellm.redact("X-Api-Key: sk-1234") == "[redacted]"
+    assert litellm.redact('{"x-api-key": "sk-1234"}') == '{"[redacted]"}'
+    assert litellm.redact("the sk-1234x thing") == "the sk-1234x thing"
     assert "sk-1234" not in str(status_error(401, "/v1/messages", '{"error":"bad key sk-1234"}',
                                              {}, "sk-1234"))
     monkeypatch.setenv("ECHO_KEY", "ek-CANARY-0987654321")
@@ -142,5 +146,9 @@ def test_a_dummy_key_is_not_cut_out_of_answers_and_a_servers_json_is_redacted(mo
 
     assert asyncio.run(http.redacting(echoed())) == {
         "text": "Answer: A Bearer [redacted]", "usage": [{"[redacted]": 3}], "n": 1}
+    monkeypatch.setenv("ECHO_KEY", "sk-1234")  # short: a JSON header member is found too
+    short_http = HTTPClient("http://127.0.0.1:9/v1", api_key_env="ECHO_KEY")
+    assert short_http.redact_answer({"headers": {"X-Api-Key": "sk-1234"}, "text": "x"}) == {
+        "headers": {"X-Api-Key": "[redacted]"}, "text": "x"}
     answer = GenerateResponse(text="ek-CANARY-0987654321!")
     assert http.redact_answer(answer).text == "[redacted]!"

@@ -86,6 +86,8 @@ CASES = [
     ("run -m local -b gsm8k --judge x",
      "error: --judge (-o 'judge=x'): no benchmark of this run has the option 'judge' (it is "
      "an option of mt_bench, xstest)"),
+    ("run -m openai:gpt-4o -b gsm8k --n-ctx 4096",
+     "error: --n-ctx (-M 'n_ctx=4096'): openai:gpt-4o has no option 'n_ctx'"),
     ("run -m local -b gsm8k -o judge=x",
      "error: -o 'judge=x': no benchmark of this run has the option 'judge' (it is an option "
      "of mt_bench, xstest)"),

@@ -69,6 +69,8 @@ def sig3(x: float) -> str:
     """Three significant digits as `.3g` writes them, but a small number written out
     ("0.0000249", not "2.49e-05")."""
     text = f"{x:.3g}"
+    if "e+" in text:  # $1.23e+03
+        return f"{float(text):,.0f}"
     if "e-" not in text:
         return text
     digits = 2 - math.floor(math.log10(abs(float(text))))

@@ -73,14 +73,16 @@ def with_model_args(data: dict[str, Any], args: Sequence[str]) -> dict[str, Any]
     for arg in args:
         target, eq, raw = arg.partition("=")
         name, dot, key = target.rpartition(".")
+        typed = TYPED.get(("-M", arg))  # `--n-ctx 4096` is named so, not as its -M
+        label = f"{typed} (-M {arg!r})" if typed else f"-M {arg!r}"
         if not eq or not key.strip():
-            raise ConfigError(f"-M {arg!r}: expected KEY=VALUE or MODEL.KEY=VALUE")
+            raise ConfigError(f"{label}: expected KEY=VALUE or MODEL.KEY=VALUE")
         key = key.strip()
         chosen = [m for m, label in zip(models, shown, strict=True)
                   if not dot or name in (m.get("name"), m.get("spec"), label)]
         if dot and not chosen:
             have = ", ".join(shown)
-            raise ConfigError(f"-M {arg!r}: no model {name!r} in this run (models: {have})")
+            raise ConfigError(f"{label}: no model {name!r} in this run (models: {have})")
         fits = [m for m in chosen if key in generic
                 or key in option_names(str(m.get("spec", "")))]
         if not fits:
@@ -88,7 +90,8 @@ def with_model_args(data: dict[str, Any], args: Sequence[str]) -> dict[str, Any]
             shown_arg = f"{target}=[value not shown]" if _SECRET_KEY.search(key) else arg
             how = " (a key comes from the environment: api_key_env names the variable)" \
                 if _SECRET_KEY.search(key) else ""
-            raise ConfigError(f"-M {shown_arg!r}: {specs} has no option {key!r}{how}")
+            shown_label = f"{typed} (-M {shown_arg!r})" if typed else f"-M {shown_arg!r}"
+            raise ConfigError(f"{shown_label}: {specs} has no option {key!r}{how}")
         for m in fits:
             m[key] = _json_or_text(raw)
     return {**data, "models": models}

@@ -146,7 +146,12 @@ class Batcher:
             self._journaled = self.journal.jobs(self.api.name)
         job_id = self._journaled.pop(cid, None)
         if job_id is not None:  # submitted by an earlier process: poll that job
-            result = (await self._job(job_id).results).get(cid)
+            try:
+                result = (await self._job(job_id).results).get(cid)
+            except RetryableProviderError:
+                raise  # the job may be fine: asked again later, not submitted twice
+            except ProviderError:  # a job this endpoint does not know (404: another
+                result = None  # account's, or long gone): submitted again
             if result is not None:
                 return _unwrap(result)
         loop = asyncio.get_running_loop()

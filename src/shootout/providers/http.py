@@ -296,7 +296,9 @@ class HTTPClient:
         if isinstance(value, list):
             return [self.redact_json(v) for v in value]
         if isinstance(value, dict):
-            return {self.redact_json(k): self.redact_json(v) for k, v in value.items()}
+            return {self.redact_json(k): "[redacted]" if isinstance(k, str) and isinstance(
+                v, str) and self.secret.is_key(k, v) else self.redact_json(v)
+                for k, v in value.items()}
         return value
 
     async def get(self, path: str, timeout: float = 10.0) -> httpx.Response:

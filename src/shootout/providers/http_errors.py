@@ -64,7 +64,7 @@ class Secrets:
     short key may still be a real one, LiteLLM's `sk-1234`), but not inside a word: a 400's
     `max_tokens` stays readable, so a refused parameter is still learnt."""
 
-    __slots__ = ("texts", "word")
+    __slots__ = ("header", "texts", "word")
 
     def __init__(self, key: str | None = None, base_url: str = "",
                  header: tuple[str, str] = ("Authorization", "Bearer ")) -> None:
@@ -72,13 +72,21 @@ class Secrets:
 
         texts: list[str] = []
         self.word: re.Pattern[str] | None = None
+        self.header: re.Pattern[str] | None = None
         if key and len(key) >= MIN_SECRET:
             texts.append(key)
         elif key:
             name, prefix = header
-            texts += [f"Bearer {key}", f"x-api-key: {key}", f"{name}: {prefix}{key}"]
             texts += [f"{prefix}{key}"] if prefix.strip() else []
             self.word = re.compile(rf"(?<![\w-]){re.escape(key)}(?![\w-])")
+            # a header as an echo writes it: any case, quoted or not, ":" or "=" ("X-Api-Key:
+            # sk-1234", '"x-api-key": "sk-1234"', "Authorization: Bearer sk-1234")
+            names = "|".join(re.escape(n) for n in {"authorization", "x-api-key", "api-key",
+                                                    "api_key", name.lower()})
+            bearer = "|".join(re.escape(p.strip()) for p in {"Bearer", prefix} if p.strip())
+            self.header = re.compile(
+                rf"(?i)(?<![\w-])(?:{names})[\"']?\s*[:=]\s*[\"']?(?:(?:{bearer})\s+)?"
+                rf"{re.escape(key)}(?![\w-])")
         try:
             parts = urlsplit(base_url)
             user, password = parts.username, parts.password
@@ -92,19 +100,27 @@ class Secrets:
         self.texts = tuple(sorted(set(texts), key=len, reverse=True))
 
     def __bool__(self) -> bool:
-        return bool(self.texts)
+        return bool(self.texts) or self.header is not None
 
     def found_in(self, text: str) -> bool:
-        return any(t in text for t in self.texts)
+        return any(t in text for t in self.texts) or (
+            self.header is not None and bool(self.header.search(text)))
 
     def found_in_error(self, text: str) -> bool:
         return self.found_in(text) or (self.word is not None and bool(self.word.search(text)))
 
     def redact(self, text: str) -> str:
         """`text` (an answer, a server's JSON) without the secrets (see the class doc)."""
+        if self.header is not None:  # the whole header first, then what is left
+            text = self.header.sub("[redacted]", text)
         for t in self.texts:
             text = text.replace(t, "[redacted]")
         return text
+
+    def is_key(self, name: str, value: str) -> bool:
+        """Whether a JSON member is a short key under a header's name ({"x-api-key": KEY}):
+        the bare value matches no header form."""
+        return self.header is not None and bool(self.header.fullmatch(f"{name}: {value}"))
 
     def redact_error(self, text: str) -> str:
         """An error's text without the secrets, a short key also wherever it is a word."""

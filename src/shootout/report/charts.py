@@ -175,7 +175,7 @@ def _scatter(plt: Any, spec: ScatterSpec) -> Any:
         ax.annotate(p.label, (p.x, p.y), textcoords="offset points", xytext=(6, 6), fontsize=8)
     ax.set_xlabel(spec.xlabel)
     low = ax.get_ylim()[0]
-    ax.set_ylabel(spec.ylabel + (f", axis from {low:.0f}" if low > 0.5 else ""))
+    ax.set_ylabel(spec.ylabel + (f", axis from {low:.3g}" if low > 0 else ""))
     ax.set_title(spec.title, fontsize=10)
     ax.grid(alpha=0.3)
     return fig

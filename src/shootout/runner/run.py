@@ -31,6 +31,7 @@ from ..config import (
 )
 from ..data.files import DataDir, resolve_data_dir
 from ..errors import CapabilityError, ConfigError, DataError
+from ..perf.prices import is_local
 from ..providers.base import GenerateRequest, Provider, Sampling
 from ..store.rows import EARLIER
 from ..store.sqlite import Store
@@ -130,7 +131,7 @@ class Runner:
         with room for its answers: more where the run's --max-tokens is over the benchmark's
         default output budget, which the benchmark's figure counts)."""
         budgets = [(m.sampling or self.config.sampling).max_tokens or 0
-                   for m in self.config.models]
+                   for m in self.config.models if is_local(m.spec, None)]  # (n_ctx: local)
         most = max(budgets, default=0)
         wants = [w + max(0, most - pb.bench.default_max_tokens)
                  for pb in self.plan() if (w := pb.bench.context_needed())]
