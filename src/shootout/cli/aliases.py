@@ -51,6 +51,13 @@ RUN_OPTION_ALIASES: dict[str, str] = {
 TYPED: dict[tuple[str, str], str] = {}
 
 
+def as_typed(shown: str, short: str, value: str) -> str:
+    """`shown` (how an error names the option `short value`, "-o 'judge=x'"), led by the
+    flag the user typed for it where the last expansion made it from one ("--judge")."""
+    typed = TYPED.get((short, value))
+    return f"{typed} ({shown})" if typed else shown
+
+
 def expand_aliases(args: Sequence[str]) -> list[str]:
     """`run`'s flags that stand for an option, as that option (`--haystack pg` becomes
     `-o needle.haystack=pg`, `--n-ctx 8192` becomes `-M n_ctx=8192`); everything else is left

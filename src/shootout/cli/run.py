@@ -24,7 +24,7 @@ from .aliases import (
     MODEL_OPTION_ALIASES as MODEL_OPTION_ALIASES,
     OPTION_ALIASES as OPTION_ALIASES,
     RUN_OPTION_ALIASES as RUN_OPTION_ALIASES,
-    TYPED,
+    as_typed,
     expand_aliases as expand_aliases,
 )
 from .dry_run import dry_run_table
@@ -276,8 +276,7 @@ def _as_typed(flag: str, values: object) -> str:
             or not values:
         return flag
     first = str(values[0])
-    typed = TYPED.get(("-o" if flag == "--option" else "-M", first))
-    return f"{typed} ({flag} {first})" if typed else f"{flag} {first}"
+    return as_typed(f"{flag} {first}", "-o" if flag == "--option" else "-M", first)
 
 
 # the run this process is running, as --resume needs it (its id, and --store where it is not

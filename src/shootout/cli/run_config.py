@@ -13,7 +13,7 @@ from typing import Any
 from ..config import RunConfig, validate_config
 from ..errors import ConfigError
 from ..naming import endpoint_urls
-from .aliases import TYPED
+from .aliases import as_typed
 
 # an -M name whose value is never echoed back (a key pasted on the command line)
 _SECRET_KEY = re.compile(r"key|token|secret|password", re.I)
@@ -73,8 +73,7 @@ def with_model_args(data: dict[str, Any], args: Sequence[str]) -> dict[str, Any]
     for arg in args:
         target, eq, raw = arg.partition("=")
         name, dot, key = target.rpartition(".")
-        typed = TYPED.get(("-M", arg))  # `--n-ctx 4096` is named so, not as its -M
-        label = f"{typed} (-M {arg!r})" if typed else f"-M {arg!r}"
+        label = as_typed(f"-M {arg!r}", "-M", arg)  # `--n-ctx 4096` named so, not as -M
         if not eq or not key.strip():
             raise ConfigError(f"{label}: expected KEY=VALUE or MODEL.KEY=VALUE")
         key = key.strip()
@@ -90,8 +89,8 @@ def with_model_args(data: dict[str, Any], args: Sequence[str]) -> dict[str, Any]
             shown_arg = f"{target}=[value not shown]" if _SECRET_KEY.search(key) else arg
             how = " (a key comes from the environment: api_key_env names the variable)" \
                 if _SECRET_KEY.search(key) else ""
-            shown_label = f"{typed} (-M {shown_arg!r})" if typed else f"-M {shown_arg!r}"
-            raise ConfigError(f"{shown_label}: {specs} has no option {key!r}{how}")
+            raise ConfigError(f"{as_typed(f'-M {shown_arg!r}', '-M', arg)}: {specs} has no "
+                              f"option {key!r}{how}")
         for m in fits:
             m[key] = _json_or_text(raw)
     return {**data, "models": models}
@@ -142,8 +141,7 @@ def parse_options(options: Sequence[str], benchmarks: Sequence[str]) -> dict[str
     out: dict[str, dict[str, Any]] = {}
     for opt in options:
         # as typed: `--judge x` is named so, not as the -o it expands to (an audit's)
-        typed = TYPED.get(("-o", opt))
-        label = f"{typed} (-o {opt!r})" if typed else f"-o {opt!r}"
+        label = as_typed(f"-o {opt!r}", "-o", opt)
         target, eq, value = opt.partition("=")
         bench, dot, key = target.rpartition(".")
         if not eq or not key:
