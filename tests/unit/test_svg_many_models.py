@@ -119,3 +119,33 @@ def test_a_cost_quality_axis_not_from_zero_says_so() -> None:
     assert "mean score (points), axis from 50" in drawn(55.0, 85.0)
     assert "axis from" not in drawn(3.0, 85.0)
     assert "m0: 55.0 points, $0.1 per 1,000 items" in drawn(55.0, 85.0)
+
+
+def test_a_name_longer_than_the_chart_is_cut_to_fit_in_legends_and_scatter_labels():
+    """A 169-character model name ran past the chart's right edge in the bars' and radar's
+    legends and beside its cost-quality point (the HTML audit): cut in the middle to the
+    room there is, whole in the text's tooltip."""
+    from shootout.report.specs import Point, ScatterSpec
+
+    long = "accounts/example/" + "x" * 120 + "/deployments/long-name-end@host:8080"
+    assert len(long) > 160
+    for spec, width in (
+            (BarSpec("b", "scores", ("mmlu",), (Series(long, (50.0,)), Series("m2", (60.0,)))),
+             W),
+            (RadarSpec("r", "domains", ("a", "b", "c"),
+                       (Series(long, (50.0, 60.0, 70.0)),)), 520)):
+        svg = render_svg(spec)
+        shown = re.findall(r'<text x="([\d.]+)" y="[\d.]+" text-anchor="start" >([^<]+)'
+                           r'<title>([^<]+)</title></text>', svg)
+        assert [t for _, t, whole in shown if whole == long], svg[:400]
+        for x, text, _ in shown:
+            assert float(x) + 6.5 * len(text) <= width, (x, text)
+            assert "…" in text and text.endswith("host:8080")
+    pts = (Point("cheap", 0.1, 50.0), Point(long, 1.0, 70.0))
+    svg = render_svg(ScatterSpec("cq", "t", "USD per 1,000 items", "score", pts, ()))
+    label = re.search(r'<text x="([\d.]+)" y="[\d.]+" text-anchor="(start|end)" >([^<]+)'
+                      r"<title>" + re.escape(long), svg)
+    assert label is not None
+    x, anchor, text = float(label.group(1)), label.group(2), label.group(3)
+    assert "…" in text
+    assert (x + 6.5 * len(text) <= W) if anchor == "start" else (x - 6.5 * len(text) >= 0)

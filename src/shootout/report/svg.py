@@ -33,9 +33,15 @@ def _open(spec_id: str, title: str, h: int, w: int = W) -> str:
             f'<rect width="{w}" height="{h}" fill="#fff"/>')
 
 
-def _text(x: float, y: float, s: str, anchor: str = "middle", extra: str = "") -> str:
+def _text(x: float, y: float, s: str, anchor: str = "middle", extra: str = "",
+          whole: str | None = None) -> str:
+    """A text; `whole`: what `s` was cut from, as its tooltip."""
+    tip = f"<title>{escape(whole)}</title>" if whole is not None and whole != s else ""
     return (f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" {extra}>'
-            f"{escape(s)}</text>")
+            f"{escape(s)}{tip}</text>")
+
+
+CHAR = 6.5  # the width a character of FONT is given, in px (a generous average)
 
 
 LEGEND_ROW = 16
@@ -53,16 +59,19 @@ def _fit(label: str, chars: int) -> str:
 def _legend(labels: list[str], width: float, y: float = 14, x0: float = 60.0
             ) -> tuple[str, float]:
     """The series' colour keys, wrapped into rows that fit `width` (ten long model names no
-    longer run off the chart); the SVG and the height of the rows after the first."""
+    longer run off the chart; one longer than a row is cut in the middle, whole in its
+    tooltip); the SVG and the height of the rows after the first."""
     out = []
     x, y0 = x0, y
-    for i, lab in enumerate(labels):
-        step = 24 + 6.5 * len(lab)
+    most = max(6, int((width - 8 - x0 - 14) / CHAR))  # the characters a row has room for
+    for i, whole in enumerate(labels):
+        lab = _fit(whole, most)
+        step = 24 + CHAR * len(lab)
         if x > x0 and x + step - 10 > width - 8:
             x, y = x0, y + LEGEND_ROW
         out.append(f'<rect x="{x:.1f}" y="{y - 9:.1f}" width="10" height="10" '
                    f'fill="{color(i)}"/>')
-        out.append(_text(x + 14, y, lab, "start"))
+        out.append(_text(x + 14, y, lab, "start", whole=whole))
         x += step
     return "".join(out), y - y0
 
@@ -202,8 +211,18 @@ def scatter(spec: ScatterSpec) -> str:
         out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="6" fill="{color(i)}"{ring}>'
                    f"<title>{escape(p.label)}: {p.y:.1f} points, ${p.x:.4g} per 1,000 "
                    "items</title></circle>")
-        out.append(_text(x + 9, y - 8, p.label, "start"))
+        out.append(_point_label(x, y, p.label))
     return "".join(out) + "</svg>"
+
+
+def _point_label(x: float, y: float, label: str) -> str:
+    """A scatter point's name: right of the point where it fits in the chart, else on the
+    side with more room, cut in the middle to that room (whole in its tooltip)."""
+    right, left = W - (x + 9) - 4, x - 9 - 4
+    if CHAR * len(label) <= right or right >= left:
+        return _text(x + 9, y - 8, _fit(label, max(6, int(right / CHAR))), "start",
+                     whole=label)
+    return _text(x - 9, y - 8, _fit(label, max(6, int(left / CHAR))), "end", whole=label)
 
 
 def _heat_color(v: float) -> str:
