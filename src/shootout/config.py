@@ -30,6 +30,11 @@ Scoring = Literal["auto", "loglikelihood", "generative"]
 # the new answer for later runs, "off" ask again and keep the answers to this run alone
 CachePolicy = Literal["use", "refresh", "off"]
 
+
+def _cache_off(v: Any) -> Any:
+    """`cache: off` as YAML 1.1 (PyYAML) reads it: the boolean false, taken as "off"."""
+    return "off" if v is False else v
+
 # How generative benchmarks decode when the user sets nothing:
 # - "reference": each benchmark's published decoding (greedy for GSM8K, MATH, HumanEval pass@1,
 #   multiple choice, translation and needle, as lm-evaluation-harness and RULER do), so a
@@ -97,6 +102,7 @@ class ModelConfig(Settings):
     # put before every chat request's messages (joined with a benchmark's own system message)
     system_prompt: str | None = None
     cache: CachePolicy | None = None  # None: the run's
+    _cache_off = field_validator("cache", mode="before")(_cache_off)
     # the provider's rate limits for this model: requests and tokens per minute (pacing)
     rpm: float | None = Field(None, gt=0)
     tpm: float | None = Field(None, gt=0)
@@ -179,6 +185,7 @@ class RunConfig(Settings):
     # price the work (each benchmark's `cost`) and send nothing
     dry_run: bool = False
     cache: CachePolicy = "use"
+    _cache_off = field_validator("cache", mode="before")(_cache_off)
     # the most the whole run may spend, USD (docs/budget.md); not part of the run id
     max_cost: float | None = Field(None, gt=0, allow_inf_nan=False)
     # "I/N": run the I-th of N disjoint parts of every benchmark's items (`shootout merge`

@@ -182,3 +182,18 @@ def test_a_local_model_is_keyed_by_its_weights_not_its_file_name(tmp_path):
     assert first != identity(tmp_path / "b" / "model.gguf")  # same name and size
     (tmp_path / "b" / "model.gguf").write_bytes(b"GGUF weights v1")
     assert first == identity(tmp_path / "b" / "model.gguf")  # same weights, moved
+
+
+def test_cache_off_unquoted_in_a_run_config_file_is_off(tmp_path):
+    """`cache: off`, as docs/providers.md writes it, is the boolean false to YAML 1.1
+    (PyYAML), and was refused as not among 'use', 'refresh' or 'off' (an audit's)."""
+    from shootout.config import load_config_file
+
+    path = tmp_path / "run.yaml"
+    path.write_text("models: [{spec: local, cache: off}, local:smollm2-135m]\n"
+                    "benchmarks: [arc_easy]\ncache: off\n")
+    cfg = validate_config(load_config_file(path), "run.yaml")
+    assert cfg.cache == "off" and cfg.models[0].cache == "off" and cfg.models[1].cache is None
+    path.write_text("models: [local]\nbenchmarks: [arc_easy]\ncache: true\n")
+    with pytest.raises(Exception, match="cache"):  # `on`/`true` is none of the three
+        validate_config(load_config_file(path), "run.yaml")
