@@ -177,8 +177,8 @@ def test_an_unset_key_variable_is_warned_for_a_hosted_endpoint(
     assert p.returncode == 0, p.stderr
     warnings = [x for x in p.stderr.splitlines() if "NOPE_KEY" in x]
     if warned:  # once, though two benchmarks
-        assert warnings == [f"warning: $NOPE_KEY is not set: requests to {url} are sent "
-                            "without an API key"]
+        assert warnings == [f"warning: $NOPE_KEY is not set: requests to {url} carry no "
+                            "API key"]
     else:
         assert warnings == []
 

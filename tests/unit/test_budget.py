@@ -265,3 +265,40 @@ def test_the_dry_run_counts_a_request_per_choice_for_log_likelihood(env, tmp_pat
     line = next(x for x in err.splitlines() if x.startswith("dry run: m · arc_easy"))
     requests = int(line.split(": ")[2].split(" requests")[0].replace(",", ""))
     assert requests in range(12, 21), line  # 3 to 5 choices an item, 4 items
+
+
+def test_a_dry_run_says_a_capped_hourly_model_would_be_refused_as_the_run_refuses_it(
+        env, tmp_path, capsys, monkeypatch):
+    """A model priced by the hour showed $0.00 in the dry run, which said the capped run
+    would start; the run itself refuses it, as a cap counts tokens (an audit's)."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-123456")
+    hourly = json.dumps({"per_hour": 1.2, "source": "test", "as_of": "2026-11-30"})
+    args = ["run", "-m", "openai:rented", "--base-url", "https://api.example.com/v1",
+            "-M", f"price={hourly}", "-b", "arc_easy", "--limit", "2", "--max-cost", "1"]
+    code, out, _ = _cli(tmp_path, capsys, *args, "--dry-run")
+    text = " ".join(out.split())
+    assert code == 0
+    assert ("The run would be refused: --max-cost cannot be enforced for rented: it is priced "
+            "by the hour") in text
+    assert "would start" not in text
+    assert "$1.20/hour" in text and "$0.00" not in text
+    code, _, err = _cli(tmp_path, capsys, *args)
+    assert code == 2 and "priced by the hour" in err
+
+
+def test_a_dry_run_checks_each_model_cap_against_its_own_expected_cost(env, tmp_path, capsys):
+    """A model's own `max_cost` was not checked by the dry run (only --max-cost was)."""
+    cfg = {"models": [{"spec": "openai:gpt-4o-mini", "max_cost": 100},
+                      {"spec": "openai:gpt-4o", "max_cost": 0.0001}],
+           "benchmarks": ["arc_easy"], "limit": 5, "dry_run": True}
+    path = tmp_path / "run.yaml"
+    path.write_text(json.dumps(cfg))
+    code, out, _ = _cli(tmp_path, capsys, "run", "-c", str(path))
+    text = " ".join(out.split())
+    assert code == 0
+    assert "max_cost of gpt-4o ($0.0001): the run would be refused (expected $" in text
+    assert "Expected output: the output limit (no benchmark of this run has reference" in text
+    cfg["models"][1]["max_cost"] = 100
+    path.write_text(json.dumps(cfg))
+    code, out, _ = _cli(tmp_path, capsys, "run", "-c", str(path))
+    assert "Each model's max_cost: the run would start" in " ".join(out.split())

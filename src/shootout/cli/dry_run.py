@@ -3,9 +3,14 @@ model's total and the run's (docs/budget.md)."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
+from ..errors import ConfigError
 from ..runner.budget import BATCH_NOTE, JUDGING
+
+if TYPE_CHECKING:
+    from ..config import ModelConfig
 from ..store.sqlite import Store
 from .console import stdout_console
 
@@ -45,6 +50,12 @@ def _total(rows: list[dict[str, Any]]) -> dict[str, Any]:
     for k in ("usd_expected", "usd_at_most"):
         values = [r.get(k) for r in rows]
         t[k] = None if any(v is None for v in values) else sum(values)
+    # a model priced by the hour costs its busy hours on top, unknown before the run
+    hourly = {r["per_hour"] for r in rows if r.get("per_hour")}
+    if len(hourly) == 1:
+        t["per_hour"] = hourly.pop()
+    elif hourly:  # several models' rates: their hours are not one number
+        t["per_hour"] = "several"
     return t
 
 
@@ -55,16 +66,30 @@ def _usd(v: float | None) -> str:
     return f"${v:,.2f}" if v >= 1 or round(v, 2) == v else f"${v:.4f}"
 
 
+def _money(c: dict[str, Any], key: str) -> str:
+    """A dollar cell: the tokens' cost, and the hourly rate where the model is priced by the
+    hour (its hours are not known before the run)."""
+    hourly = c.get("per_hour")
+    if not hourly:
+        return _usd(c.get(key))
+    rate = "by the hour" if hourly == "several" else f"${hourly:,.2f}/hour"
+    tokens = c.get(key)
+    return rate if not tokens else f"{_usd(tokens)} + {rate}"
+
+
 def _cells(label: str, bench: str, c: dict[str, Any]) -> list[str]:
     prompt = int(c.get("prompt_tokens", 0)) + int(c.get("calibration_tokens", 0))
     return [label, bench, f"{int(c.get('requests', 0)):,}", f"{prompt:,}",
             f"{int(c.get('expected_completion_tokens', 0)):,}",
             f"{int(c.get('max_completion_tokens', 0)):,}",
-            _usd(c.get("usd_expected")), _usd(c.get("usd_at_most"))]
+            _money(c, "usd_expected"), _money(c, "usd_at_most")]
 
 
-def dry_run_table(db: Store, run_id: str, max_cost: float | None = None) -> None:
-    """Print a dry run's estimate, model by model, with the basis of the expected output."""
+def dry_run_table(db: Store, run_id: str, max_cost: float | None = None,
+                  capped: Sequence[ModelConfig] = ()) -> None:
+    """Print a dry run's estimate, model by model, with the basis of the expected output,
+    and whether the run's cost caps (`max_cost`; `capped`: the models a cap applies to, as
+    `runner.budget.capped_models` gives them) would let it start."""
     from rich.table import Table
 
     run = db.get_run(run_id) or {}
@@ -73,12 +98,13 @@ def dry_run_table(db: Store, run_id: str, max_cost: float | None = None) -> None
                   "output at most", "cost expected", "cost at most",
                   title=f"dry run {run_id}: nothing was sent")
     totals: list[dict[str, Any]] = []
+    per_model: dict[str, dict[str, Any]] = {}
     bases: set[str] = set()
     for model, rows in by_model.items():
         for bench, cost in rows:
             table.add_row(*_cells(model, bench, cost))
             bases.add(f"{bench}: {cost.get('expected_basis', 'output limit')}")
-        total = _total([c for _, c in rows])
+        total = per_model[model] = _total([c for _, c in rows])
         totals.append(total)
         table.add_row(*_cells(model, "all", total), style="bold", end_section=True)
     if len(totals) > 1:
@@ -86,21 +112,44 @@ def dry_run_table(db: Store, run_id: str, max_cost: float | None = None) -> None
     out = stdout_console()
     out.print(table)
     known = sorted(b for b in bases if "reference answers" in b)
-    out.print("Expected output: each item's reference answer length, at most its limit, for "
-              + (", ".join(k.split(":")[0] for k in known) or "no benchmark of this run")
-              + "; the output limit for the others (and for reasoning models). "
+    out.print(("Expected output: each item's reference answer length, at most its limit, for "
+               + ", ".join(k.split(":")[0] for k in known)
+               + "; the output limit for the others (and for reasoning models). "
+               if known else "Expected output: the output limit (no benchmark of this run "
+               "has reference answers to estimate it by). ")
               + f"Prompt tokens estimated at ~4 characters a token. {BATCH_NOTE}.",
               soft_wrap=True)
     if any(model.endswith(JUDGING) for model in by_model):
         out.print(f"A row 'JUDGE {JUDGING}': the judge's requests about the answers, each "
                   "answer taken at its model's expected length, the judge's output at its "
                   "limit.", soft_wrap=True)
-    _cap_verdict(out, max_cost, totals)
+    _cap_verdict(out, max_cost, totals, per_model, capped)
 
 
-def _cap_verdict(out: Any, cap: float | None, totals: list[dict[str, Any]]) -> None:
-    """Whether the run's cost cap (if it has one) would let it start."""
+def _cap_verdict(out: Any, cap: float | None, totals: list[dict[str, Any]],
+                 per_model: dict[str, dict[str, Any]], capped: Sequence[ModelConfig]) -> None:
+    """Whether the run's cost caps (if it has any) would let it start: as the run's own
+    check (`runner.budget.preflight`) refuses a capped model priced by the hour or not
+    priced, then the run's cap and each model's own against the expected cost."""
+    from ..runner.budget import enforceable_price
+
+    for m in capped:
+        try:
+            enforceable_price(m)
+        except ConfigError as e:
+            out.print(f"The run would be refused: {e}", soft_wrap=True)
+            return
+    for m in capped:
+        mine = (per_model.get(m.display) or {}).get("usd_expected")
+        if m.max_cost is not None and mine is not None and mine > m.max_cost:
+            out.print(f"max_cost of {m.display} ({_usd(m.max_cost)}): the run would be "
+                      f"refused (expected {_usd(mine)} for it); raise the cap or run fewer "
+                      "items", soft_wrap=True)
+            return
     if cap is None:
+        if any(m.max_cost is not None for m in capped):
+            out.print("Each model's max_cost: the run would start (expected within each) and "
+                      "stop a model at its cap if its spend gets there", soft_wrap=True)
         return
     expected = _total(totals)["usd_expected"] if totals else 0.0
     if expected is None:

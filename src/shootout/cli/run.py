@@ -308,7 +308,9 @@ def _execute(cfg: RunConfig, db: Store, data_dir: str | None, *, progress: bool,
         run_id = asyncio.run(execute_run(cfg, db, data_dir=data_dir, progress=bar))
     db.check_still_there()  # results written to a deleted file are not reported as kept
     if cfg.dry_run and not json_out:
-        dry_run_table(db, run_id, cfg.max_cost)
+        from ..runner.budget import capped_models
+
+        dry_run_table(db, run_id, cfg.max_cost, capped_models(cfg))
     else:  # with the report basis of a large run (its first report reads no sample)
         emit_results(db, run_id, json_out=json_out, keep_basis=True)
     run = db.get_run(run_id) or {}

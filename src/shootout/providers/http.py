@@ -97,8 +97,8 @@ def _warn_no_key(variable: str, base_url: str) -> None:
     from .replicas import display_url  # (it imports this module)
 
     _WARNED_KEYS.add(variable)
-    print(f"warning: ${variable} is not set: requests to {display_url(base_url)} are sent "
-          "without an API key", file=sys.stderr)
+    print(f"warning: ${variable} is not set: requests to {display_url(base_url)} carry no "
+          "API key", file=sys.stderr)
 
 
 def _is_local(base_url: str) -> bool:

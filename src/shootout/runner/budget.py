@@ -82,6 +82,8 @@ def estimate(bench: Benchmark, docs: Sequence[Doc], ctx: PromptContext, repeats:
     cost["usd_at_most"] = token_cost(
         Tokens(input=sent, output=int(cost.get("max_completion_tokens", 0))), price)
     cost["expected_basis"] = basis
+    if price.per_hour:  # its busy hours cost on top of any token price: unknown beforehand
+        cost["per_hour"] = price.per_hour
     return cost
 
 
@@ -226,7 +228,7 @@ async def preflight(runner: Runner, providers: Mapping[str, Provider]) -> Budget
     models = capped_models(cfg)
     if not models:
         return None
-    prices = {m.display: _enforceable_price(m) for m in models}
+    prices = {m.display: enforceable_price(m) for m in models}
     budget = Budget(cfg.max_cost, {m.display: m.max_cost for m in models if m.max_cost},
                     prices)
     for model, usage in runner.store.sent_usage(runner.run_id):
@@ -251,7 +253,7 @@ async def preflight(runner: Runner, providers: Mapping[str, Provider]) -> Budget
     return budget
 
 
-def _enforceable_price(m: ModelConfig) -> Price:
+def enforceable_price(m: ModelConfig) -> Price:
     price = model_price(m)
     if not price.known:
         raise ConfigError(
