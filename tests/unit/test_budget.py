@@ -302,3 +302,15 @@ def test_a_dry_run_checks_each_model_cap_against_its_own_expected_cost(env, tmp_
     path.write_text(json.dumps(cfg))
     code, out, _ = _cli(tmp_path, capsys, "run", "-c", str(path))
     assert "Each model's max_cost: the run would start" in " ".join(out.split())
+
+
+def test_resuming_a_dry_run_says_it_is_one(env, tmp_path, capsys):
+    """`run --resume DRY_RUN_ID` printed the dry run's table again and exited 0, as if the
+    run had gone on (an audit's): a dry run's id is not the run's, and nothing resumes."""
+    code, out, _ = _cli(tmp_path, capsys, "run", "-m", "openai:gpt-4o-mini", "-b", "arc_easy",
+                        "--limit", "2", "--dry-run")
+    dry_id = next(w for w in out.split() if w.startswith("r-")).rstrip(":")
+    code, out, err = _cli(tmp_path, capsys, "run", "--resume", dry_id)
+    assert code == 2 and out == ""
+    assert err.strip() == (f"error: {dry_id} is a dry run (nothing was sent, so nothing "
+                           "resumes): run its command again without --dry-run")

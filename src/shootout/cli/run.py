@@ -393,6 +393,9 @@ def _resumed_config(db: Store, run_id: str) -> RunConfig:
             f"cannot resume {run_id} by its id: {display_url(marked)} had credentials in its "
             "URL, which are not stored; rerun the command that started it (the same "
             "configuration, credentials included, resumes it)")
+    if (run["spec"] or {}).get("dry_run"):  # its id is not the run's: nothing to go on with
+        raise ConfigError(f"{run_id} is a dry run (nothing was sent, so nothing resumes): "
+                          "run its command again without --dry-run")
     return validate_config(run["spec"], f"stored run {run_id}")
 
 
