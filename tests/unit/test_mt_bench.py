@@ -781,3 +781,26 @@ def test_the_budget_charges_every_turn_and_a_rerun_counts_the_judging(tmp_path):
         again[model] += usage_cost(usage, Price(**price, source="test"))
     assert again["bad"] == pytest.approx(cost["bad"])
     assert again["good"] == pytest.approx(cost["good"] + judging)
+
+
+@pytest.mark.parametrize("judge", [None, "a", "openai:b"])
+def test_a_run_of_mt_bench_without_a_judge_says_only_answered_is_scored(
+        judge, tmp_path, capsys, monkeypatch, data_dir):
+    """MT-Bench without --judge spent every answer and reported `answered` 100.0 without a
+    word (an audit's): a note at the run's start says no grade comes."""
+    from shootout.cli.main import main
+    from shootout.testing import FakeOpenAIServer
+
+    monkeypatch.setenv("SHOOTOUT_DATA", str(data_dir))
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-123456")
+    with FakeOpenAIServer() as srv:
+        args = ["run", "-m", "openai:a", "-m", "openai:b", "--base-url", srv.base_url, "-b",
+                "mt_bench", "--limit", "1", "--no-progress", "--store", str(tmp_path / "s.db")]
+        try:
+            main(args + (["--judge", judge] if judge else []))
+        except SystemExit as e:
+            assert not e.code
+    err = capsys.readouterr().err
+    note = ("note: mt_bench without a judge (--judge MODEL, a model of the run): the answers "
+            "are kept, but only `answered` is scored, no grade")
+    assert (note in err) == (judge is None), err

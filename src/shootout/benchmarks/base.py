@@ -136,6 +136,8 @@ class Benchmark(ABC):
     # headline instead; none of them: the cell has no headline and enters no domain, ranking
     # or takeaway (MT-Bench without grades: `win_rate` may stand in, `answered` only counts)
     headline_fallback: ClassVar[tuple[str, ...] | None] = None
+    # scored only by a judge (its `judge` option): a run without one is told so at its start
+    graded_by_judge: ClassVar[bool] = False
     modes: ClassVar[tuple[Mode, ...]] = ("loglikelihood", "generative")
     default_fewshot: ClassVar[int] = 0
     # the most solved examples a prompt can carry (its pool's size), where a larger --fewshot

@@ -84,6 +84,7 @@ class MTBench(Benchmark):
                                           "answered")
     primary_metric: ClassVar[str] = "grade"
     headline_fallback: ClassVar[tuple[str, ...] | None] = ("win_rate",)  # not `answered`
+    graded_by_judge: ClassVar[bool] = True
     modes: ClassVar[tuple[Mode, ...]] = ("generative",)
     default_max_tokens: ClassVar[int] = 1024
     Options: ClassVar[type[BenchmarkOptions]] = MTBenchOptions
