@@ -53,6 +53,16 @@ IGNORED = [
     ("run --resume r-1 -c a.yaml",
      "error: --config cannot be used with --resume: the run continues with its stored "
      "configuration"),
+    # adaptive repeats' flags asked for --repeats auto, which -c then refused (an audit's)
+    ("run -c a.yaml --target-se 0.1",
+     "error: --target-se cannot be used with --config: set target_se:/max_repeats: in the "
+     "configuration file"),
+    ("run --config=a.yaml --max-repeats 5",
+     "error: --max-repeats cannot be used with --config: set target_se:/max_repeats: in the "
+     "configuration file"),
+    ("run --resume r-1 --max-repeats 5",
+     "error: --max-repeats cannot be used with --resume: the run continues with its stored "
+     "configuration"),
 ]
 
 
