@@ -419,7 +419,9 @@ def test_unknown_accelerator_and_precision(facts_of) -> None:
 @pytest.mark.parametrize(
     ("model_id", "key"),
     [
-        ("kimi-k2-0905-preview", "kimi-k2"),
+        ("kimi-k2-0905-preview", "kimi-k2-0905"),
+        ("moonshotai/Kimi-K2-Instruct-0905", "kimi-k2-0905"),
+        ("kimi-k2-thinking", "kimi-k2-0905"),
         ("moonshotai/Kimi-K2-Instruct", "kimi-k2"),
         ("openai:deepseek-chat", "deepseek-v3"),
         ("deepseek-ai/DeepSeek-V3", "deepseek-v3"),
@@ -432,6 +434,16 @@ def test_unknown_accelerator_and_precision(facts_of) -> None:
 def test_resolve_arch_table(model_id: str, key: str) -> None:
     f = resolve_arch(model_id)
     assert f is not None and f.spec.name == key
+
+
+def test_kimi_k2s_september_release_has_twice_the_july_window() -> None:
+    """The September release (and the thinking model) have a 256K window, the July one
+    128K; both resolved to July's config.json, so `arch` halved the newer ones' window
+    (an audit's: examples/seed-analysis.yaml gives kimi-k2-0905-preview 262144)."""
+    july, sept = resolve_arch("kimi-k2-0711-preview"), resolve_arch("kimi-k2-0905-preview")
+    assert july is not None and sept is not None
+    assert july.params == sept.params
+    assert (july.spec.context_length, sept.spec.context_length) == (131072, 262144)
 
 
 def test_shipped_table_matches_written_configs(facts_of) -> None:
