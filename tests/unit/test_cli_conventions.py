@@ -190,3 +190,14 @@ def test_a_servers_escape_sequences_reach_the_terminal_escaped(tmp_path, capsys,
     line = next(x for x in err.splitlines() if x.startswith("error:"))
     assert "\x1b" not in line and "\x07" not in line
     assert "\\x1b[31mred" in line
+
+
+@pytest.mark.parametrize("opt", [".x=1", "=1", "x", "arc_easy.=1"])
+def test_an_option_without_a_benchmark_or_key_says_the_form(opt):
+    """`-o .x=1` read "is not among this run's benchmarks" with no name in it (an audit's)."""
+    from shootout.cli.run_config import parse_options
+    from shootout.errors import ConfigError
+
+    with pytest.raises(ConfigError) as e:
+        parse_options([opt], ["arc_easy"])
+    assert str(e.value) == f"-o {opt!r}: expected BENCH.KEY=VALUE (or KEY=VALUE)"

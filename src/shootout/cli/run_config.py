@@ -144,7 +144,7 @@ def parse_options(options: Sequence[str], benchmarks: Sequence[str]) -> dict[str
         label = as_typed(f"-o {opt!r}", "-o", opt)
         target, eq, value = opt.partition("=")
         bench, dot, key = target.rpartition(".")
-        if not eq or not key:
+        if not eq or not key or (dot and not bench):  # ('.x=1': no benchmark named)
             raise ConfigError(f"{label}: expected BENCH.KEY=VALUE (or KEY=VALUE)")
         if dot and bench not in benchmarks:
             raise ConfigError(f"{label}: {bench} is not among this run's benchmarks")
