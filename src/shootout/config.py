@@ -407,6 +407,9 @@ def validate_config(data: dict[str, Any], source: str) -> RunConfig:
         # to 2"); no other value is echoed: a text may be a URL with a secret in it
         if isinstance(given, int | float) and not isinstance(given, bool):
             msg += f" (got {given!r})"
+        if loc == "options" and err["type"] == "extra_forbidden":  # where options go
+            msg += (": a benchmark's options go on its entry, `benchmarks: [{name: BENCH, "
+                    "options: {KEY: VALUE}}]`")
         raise ConfigError(f"{source}: {loc}: {msg}") from e
 
 

@@ -201,3 +201,27 @@ def test_an_option_without_a_benchmark_or_key_says_the_form(opt):
     with pytest.raises(ConfigError) as e:
         parse_options([opt], ["arc_easy"])
     assert str(e.value) == f"-o {opt!r}: expected BENCH.KEY=VALUE (or KEY=VALUE)"
+
+
+def test_the_command_list_gives_each_command_one_sentence_on_unbroken_lines():
+    """`shootout --help` at 80 columns broke `runs`, `rescore`, `view` and `merge` mid-
+    sentence (their docstrings' hard line breaks) and showed `view`'s whole paragraph."""
+    from shootout.cli.main import COMMANDS, load_command
+
+    for name in COMMANDS:
+        short = load_command(name).short_help
+        assert short and "\n" not in short and "  " not in short, (name, short)
+        assert short.endswith(".") and ". " not in short.rstrip("."), (name, short)
+
+
+def test_a_top_level_options_key_says_where_options_go():
+    """A top-level `options:` was refused with a bare "Extra inputs are not permitted"."""
+    from shootout.config import validate_config
+    from shootout.errors import ConfigError
+
+    with pytest.raises(ConfigError) as e:
+        validate_config({"models": ["local"], "benchmarks": ["needle"],
+                         "options": {"needle": {"lengths": "1k"}}}, "run.yaml")
+    assert str(e.value) == (
+        "run.yaml: options: Extra inputs are not permitted: a benchmark's options go on its "
+        "entry, `benchmarks: [{name: BENCH, options: {KEY: VALUE}}]`")

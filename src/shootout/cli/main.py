@@ -48,6 +48,10 @@ def load_command(name: str) -> Any:
         holder.command(name, help=help_text)(obj)
         command = typer.main.get_command(holder)
     command.name = name
+    if not command.short_help and command.help:  # `--help`'s list: the first sentence, on
+        # one line (a docstring's hard line breaks cut the list's lines mid-sentence)
+        first = " ".join(command.help.split("\n\n")[0].split())
+        command.short_help = re.split(r"(?<=[a-z)]\.)\s", first, maxsplit=1)[0]
     return command
 
 

@@ -53,7 +53,9 @@ class ProtocolName(StrEnum):
 # `shootout run`'s options, one line each (the command's signature stays short)
 ModelOpt = Annotated[
     list[str] | None,
-    typer.Option("--model", "-m", help="Model spec (repeatable): local, gguf:PATH, openai:MODEL."),
+    typer.Option("--model", "-m", help="Model spec (repeatable): local, local:NAME, "
+                 "gguf:PATH, openai:MODEL, anthropic:MODEL; NAME=SPEC names it (`shootout "
+                 "list models`)."),
 ]
 BenchmarksOpt = Annotated[
     list[str] | None,
