@@ -192,3 +192,28 @@ def test_a_store_whose_folder_is_a_file_says_so(shootout_cmd, tmp_path):
     assert p.returncode == 5, p.stderr
     assert f"cannot create results store {file / 'r.sqlite'}: {file} is a file, not a folder" \
         in p.stderr, p.stderr
+
+
+def test_a_store_damaged_past_its_first_pages_is_said_to_be_damaged(shootout_cmd, tmp_path):
+    """A damaged page that only a query reaches (the open checks the first pages) was an
+    'internal error ... This is a bug in shootout', exit 70 (an audit's): the store's state,
+    exit 5, one line."""
+    import sqlite3
+
+    from shootout.report.sample_data import build_sample_store
+
+    path = tmp_path / "s.sqlite"
+    build_sample_store(path).close()
+    db = sqlite3.connect(path)
+    root = db.execute("SELECT rootpage FROM sqlite_master WHERE name = 'samples'").fetchone()[0]
+    run_id = db.execute("SELECT run_id FROM runs").fetchone()[0]
+    size = db.execute("PRAGMA page_size").fetchone()[0]
+    db.close()
+    with open(path, "r+b") as f:  # the samples table's root page overwritten
+        f.seek((root - 1) * size)
+        f.write(b"\xab" * size)
+    for args in (["runs"], ["results", run_id]):
+        p = run_cli(shootout_cmd, *args, "--store", str(path))
+        assert p.returncode == 5, p.stderr
+        assert_one_line_error(p, "the results store is damaged (database disk image is "
+                                 "malformed)")

@@ -303,6 +303,10 @@ def _report(e: Exception, args: list[str]) -> None:
         _fail(f"the results store has a row that cannot be read ({type(e).__name__}: "
               f"{_one_line(str(e))[:200]}): it was written by something other than "
               "shootout, or is damaged; --debug shows where", StoreError.exit_code)
+    elif _damaged_store(e):  # a page SQLite finds damaged (the open reads only the first)
+        _fail(f"the results store is damaged ({_one_line(str(e))}): SQLite's `.recover` "
+              "may save what it holds, or run again with another --store",
+              StoreError.exit_code)
     elif _store_failure(e):  # the store could not be written: locked too long, disk full
         _fail(f"cannot write the results store: {_one_line(str(e))}; what was stored before "
               "is kept: once it can be written, rerun the same command to resume",
@@ -332,6 +336,13 @@ def _unreadable_row(e: Exception) -> bool:
     ours = [f for f in traceback.extract_tb(e.__traceback__)
             if f"{os.sep}shootout{os.sep}" in f.filename]
     return bool(ours) and ours[-1].filename.endswith(_DECODING)
+
+
+def _damaged_store(e: Exception) -> bool:
+    """Whether `e` is SQLite finding the store's file damaged past its first pages."""
+    sqlite3 = sys.modules.get("sqlite3")
+    return sqlite3 is not None and isinstance(e, sqlite3.DatabaseError) and str(e) in (
+        "database disk image is malformed", "file is not a database")
 
 
 def _store_failure(e: Exception) -> bool:
