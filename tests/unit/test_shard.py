@@ -382,3 +382,43 @@ def test_a_benchmark_a_model_cannot_score_is_refused_before_anything_is_sent(tmp
         assert provider.calls == []
     finally:
         REGISTRY.pop(OnlyLL.name, None)
+
+
+def test_a_merge_killed_midway_reads_interrupted_and_merging_again_finishes_it(tmp_path):
+    """A merge killed between shards left a run 'merging' for ever, with no manifest, whose
+    partial scores `results` served with exit 0 (an audit's): its process is its owner, so
+    once that is gone it reads 'interrupted', and the manifest says what was planned."""
+    import os
+
+    whole, whole_id = run(tmp_path / "whole.sqlite")
+    parts = shards(tmp_path)
+    target = tmp_path / "merged.sqlite"
+    pid = os.fork()
+    if pid == 0:  # the merging process, killed once two of the three shards are in
+        code = 0
+        try:
+            copy = Store.copy_run_samples
+            done: list[int] = []
+
+            def dying(self: Store, *args: Any) -> int:
+                done.append(copy(self, *args))
+                if len(done) == 2:
+                    os._exit(9)
+                return done[-1]
+
+            Store.copy_run_samples = dying  # type: ignore[method-assign]
+            merge_shards([Store(p.path) for p in parts], Store(target))
+        except BaseException:
+            code = 1
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 9
+    merged = Store(target)
+    assert merged.get_run(whole_id)["status"] == "interrupted"
+    partial = results_payload(merged, whole_id)
+    assert partial["status"] == "interrupted" and 0 < partial["results"][0]["n"] < 30
+    assert partial["manifest"]["benchmarks"]["toy_planets"]["n_items"] == 30
+    assert merge_shards(parts, merged).status == "complete"
+    assert comparable(results_payload(merged, whole_id)) == comparable(
+        results_payload(whole, whole_id))

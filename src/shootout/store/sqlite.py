@@ -39,6 +39,9 @@ from .schema import SCHEMA, SCHEMA_VERSION, STORE_TABLES, migrate, statements
 __all__ = ["SCHEMA_VERSION", "SampleRow", "Store", "StoredResponse", "default_store_path"]
 
 _OWNER = "run_owner:"  # meta key prefix: the process running a run (`store.owner`)
+# the statuses of a run a process is working on: one whose process is gone is "interrupted"
+# (a merge killed midway too: `shootout merge` again finishes it)
+_OWNED = ("running", "merging")
 
 
 def default_store_path() -> Path:
@@ -184,12 +187,12 @@ class Store(ReadingStore, ProbeStore, PerfStore, BuiltStore, BrowseStore, Copyin
         (`RunBusyError`): both would send every request not yet answered."""
         now = time.time()
         with nullcontext(self._db) if self._db.in_transaction else self._transaction() as db:
-            if status == "running":  # who runs it: see `store.owner`
+            if status in _OWNED:  # who runs (or merges) it: see `store.owner`
                 me = this_process()
                 row = db.execute("SELECT r.status, m.value FROM runs r LEFT JOIN meta m "
                                  "ON m.key = ? WHERE r.run_id = ?",
                                  (_OWNER + run_id, run_id)).fetchone()
-                if row is not None and row[0] == "running" and row[1] not in (None, me) \
+                if row is not None and row[0] in _OWNED and row[1] not in (None, me) \
                         and is_alive(row[1]):
                     raise RunBusyError(run_id, row[1])
             cur = db.execute(
@@ -197,7 +200,7 @@ class Store(ReadingStore, ProbeStore, PerfStore, BuiltStore, BrowseStore, Copyin
                 "VALUES (?, ?, ?, ?, ?)",
                 (run_id, now, now, status, json.dumps(spec, sort_keys=True)),
             )
-            if status == "running":
+            if status in _OWNED:
                 db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (_OWNER + run_id, me))
             if cur.rowcount == 0:
                 db.execute(
@@ -214,7 +217,7 @@ class Store(ReadingStore, ProbeStore, PerfStore, BuiltStore, BrowseStore, Copyin
         it went through its plan, but has no result of any kind to show."""
         if status == "complete":
             return "failed" if self.nothing_answered(run_id) else status
-        if status != "running":
+        if status not in _OWNED:
             return status
         row = self._db.execute("SELECT value FROM meta WHERE key=?",
                                (_OWNER + run_id,)).fetchone()
@@ -223,7 +226,7 @@ class Store(ReadingStore, ProbeStore, PerfStore, BuiltStore, BrowseStore, Copyin
         if self.writable:  # not where it cannot be written (read-only media, a lock)
             with suppress(sqlite3.OperationalError):
                 self._db.execute("UPDATE runs SET status='interrupted' "
-                                 "WHERE run_id=? AND status='running'", (run_id,))
+                                 "WHERE run_id=? AND status=?", (run_id, status))
         return "interrupted"
 
     def set_run_status(self, run_id: str, status: str) -> None:
