@@ -38,6 +38,32 @@ def test_generative_greedy_text_matches_local(llama_server, local_provider):
     assert r.usage.completion_tokens > 0
 
 
+# a GSM8K-like prompt whose greedy answer the server's default repeat_penalty 1.1 changes
+FEWSHOT = ("Q: Tom has 3 apples and buys 5 more. How many apples does he have?\nA: Tom has 3 "
+           "apples. He buys 5 more apples. So he has 3 + 5 = 8 apples. The answer is 8.\n\nQ: A "
+           "box has 4 red balls and 6 blue balls. How many balls?\nA:")
+
+
+def test_greedy_through_the_server_is_greedy_without_being_told(llama_server, local_provider):
+    """llama-cpp-python's server applies repeat_penalty 1.1, top_k 40 and min_p 0.05 unless a
+    request says otherwise, so temperature 0 was not greedy: GSM8K answers through it
+    differed from the same GGUF in-process on 9 of 10 items (an audit's). Its /models
+    (owned_by "me") says which server it is, and the samplers are sent neutral."""
+    req = GenerateRequest(prompt=FEWSHOT, sampling=Sampling(temperature=0.0, max_tokens=48))
+    remote = OpenAIProvider(model="gemma-3-270m", base_url=llama_server, chat=False)
+
+    async def go():
+        await remote.check()
+        r = await remote.generate(req)
+        await remote.aclose()
+        return r
+
+    r = asyncio.run(go())
+    assert r.text == asyncio.run(local_provider.generate(req)).text
+    assert remote.info()["neutral_samplers"] == {"repeat_penalty": 1.0, "top_k": 0,
+                                                 "min_p": 0.0}
+
+
 def test_cli_against_the_server_both_modes(shootout_cmd, llama_server, local_provider, data_dir,
                                           tmp_path, capsys):
     """Both scoring modes through the CLI; the server's log-likelihoods, as the run stored

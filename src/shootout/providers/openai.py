@@ -73,6 +73,13 @@ DEFAULT_TIMEOUT = 120.0  # seconds without a byte from the server, where the mod
 # fields of a /models entry that do not tell one build from another: the name itself, and
 # `created`, which vLLM stamps with the time of each /models request
 _ENTRY_IGNORED = frozenset({"id", "object", "created"})
+# llama.cpp's servers apply samplers of their own unless told otherwise: llama-cpp-python's
+# (`/models` owned_by "me") repeat_penalty 1.1, top_k 40 and min_p 0.05, which change even a
+# temperature-0 answer (the penalty moves the argmax); llama.cpp's llama-server ("llamacpp")
+# top_k 40 and min_p 0.05. Sent neutral, a request means what it means to OpenAI or vLLM:
+# greedy at temperature 0, plain temperature and top_p sampling otherwise.
+_OWN_SAMPLERS = frozenset({"me", "llamacpp"})
+NEUTRAL_SAMPLERS: dict[str, Any] = {"repeat_penalty": 1.0, "top_k": 0, "min_p": 0.0}
 # sends a request body to a replica; sets the event once it has accepted it (status 200)
 _Send = Callable[[Replica, dict[str, Any], asyncio.Event], Awaitable[Any]]
 
@@ -114,6 +121,8 @@ class OpenAIProvider(BaseProvider):
         self._live_answered = asyncio.Event()
         self._fingerprint_asked = False
         self._server_info: dict[str, Any] = {}
+        # samplers sent as neutral, to a server that applies its own otherwise (`check`)
+        self._neutral: dict[str, Any] = {}
         self._window: int | None = None  # from the server's /models entry, if it says
         # the choices of a log-likelihood request scored before one of its others failed:
         # its retry sends only those not yet scored (a few thousand at most, oldest dropped)
@@ -195,6 +204,8 @@ class OpenAIProvider(BaseProvider):
                  if k not in _ENTRY_IGNORED}
         if entry:  # what /models says of the build behind the name (vLLM: its checkpoint)
             shaping["server_model"] = entry
+        if self._neutral:  # answers sampled under the server's own samplers differ
+            shaping["neutral_samplers"] = self._neutral
         if shaping:
             blob = json.dumps(shaping, sort_keys=True).encode()
             identity += "#" + hashlib.sha256(blob).hexdigest()[:12]
@@ -217,6 +228,10 @@ class OpenAIProvider(BaseProvider):
                 data = first.get("data", [])
                 ids = [m.get("id") for m in data if isinstance(m, dict)]
                 self._server_info["server_models"] = ids[:20]
+                if any(isinstance(m, dict) and m.get("owned_by") in _OWN_SAMPLERS
+                       for m in data):
+                    self._neutral = dict(NEUTRAL_SAMPLERS)
+                    self._server_info["neutral_samplers"] = dict(NEUTRAL_SAMPLERS)
                 for m in data:
                     if isinstance(m, dict) and m.get("id") == self.model:
                         self._server_info["server_model"] = {
@@ -318,6 +333,7 @@ class OpenAIProvider(BaseProvider):
             body["stop"] = list(s.stop)
         if s.seed is not None:
             body["seed"] = s.seed
+        body.update(self._neutral)  # (a model's extra_body, applied after, may set them)
         path = _add_input(body, request)
         if request.tools:
             if request.messages is None:
