@@ -128,3 +128,29 @@ def test_a_stream_the_server_cuts_short_is_an_error_not_an_answer(llama_server):
     assert isinstance(cut, RetryableProviderError), cut
     assert "no finish_reason" in str(cut)
     assert second.finish_reason == "length" and second.text
+
+
+def test_a_prompt_past_the_servers_window_is_its_own_error_not_a_cut_stream(llama_server):
+    """A prompt past llama-cpp-python's n_ctx is answered with an empty stream, which read
+    'stream ended without [DONE] or a finish_reason (cut short)' and was retried six times
+    (an audit's); asked again without streaming, the server says why: a 400, not retried."""
+    import pytest
+
+    from shootout.errors import ProviderError, RetryableProviderError
+
+    remote = OpenAIProvider(model="gemma-3-270m", base_url=llama_server, chat=False)
+    req = GenerateRequest(prompt="hello " * 3000, sampling=Sampling(temperature=0.0,
+                                                                    max_tokens=4))
+
+    async def go():
+        try:
+            return await remote.generate(req)
+        finally:
+            await remote.aclose()
+
+    with pytest.raises(ProviderError) as e:
+        asyncio.run(go())
+    assert not isinstance(e.value, RetryableProviderError), e.value
+    assert str(e.value).startswith(  # the server's own message, not its JSON cut short
+        "HTTP 400 from /v1/completions: This model's maximum context length is 2048 tokens, "
+        "however you requested 3006 tokens"), e.value

@@ -183,14 +183,16 @@ def status_error(status: int, path: str, text: str, headers: Mapping[str, str],
     detail = text.strip().replace("\n", " ")
     if secret:  # before truncating, so no prefix of the key survives either
         detail = (Secrets(secret) if isinstance(secret, str) else secret).redact_error(detail)
-    msg = f"HTTP {status} from {path}: {detail[:200]}"
+    param, code, message = _error_fields(detail)
+    # a JSON error body's own message where it has one (the body cut at 200 characters cut
+    # llama.cpp's "maximum context length is ..." before its figures), else the body
+    msg = f"HTTP {status} from {path}: {' '.join(message.split()) or detail[:200]}"
     if retryable_status(status, headers):
         wait = retry_after(headers)
         if wait is None and status == 429:
             wait = ratelimit_reset(headers)
         return RetryableProviderError(msg, retry_after=wait)
     if 400 <= status < 500:
-        param, code, message = _error_fields(detail)
         return RejectedRequestError(msg, status, param, code, message)
     return ProviderError(msg)
 

@@ -424,7 +424,9 @@ class OpenAIProvider(BaseProvider):
         stats = StreamStats(accepted=accepted)
         t0 = time.perf_counter()
         e2e: float | None = None
+        events = 0
         async for arrival, event in http.events(path, body, t0, stats):
+            events += 1
             if acc.done:
                 continue  # past [DONE]: read on to the end of the body, so the connection is reused
             if event == "[DONE]":
@@ -436,6 +438,12 @@ class OpenAIProvider(BaseProvider):
             # no [DONE] (llama.cpp's server before PR #9459, TGI before #2221, some others;
             # openai-python reads a stream to its end without one): an answer whose
             # finish_reason came is whole, its end the body's; without one it was cut short
+            if not events:  # llama-cpp-python's server answers a request that fails on
+                # its side (a prompt past its n_ctx) with an empty stream: asked once without
+                # streaming, it says why (an HTTP 400 raised as such)
+                await self._why_empty(http, path, body)
+                raise RetryableProviderError(f"{path}: the stream ended before any event (the "
+                                             "same request without streaming was answered)")
             if not acc.finish_reason:
                 raise RetryableProviderError(f"{path}: stream ended without [DONE] or a "
                                              "finish_reason (cut short)")
@@ -451,6 +459,19 @@ class OpenAIProvider(BaseProvider):
                 f"{path}: stream cut short ([DONE], no finish_reason or usage; llama_cpp.server"
                 ": start it with --interrupt_requests False, or run --concurrency 1)")
         return acc.response(e2e, stats.connect)
+
+    async def _why_empty(self, http: HTTPClient, path: str, body: dict[str, Any]) -> None:
+        """A request whose stream came back empty, asked again without streaming: an HTTP
+        error the server gives it is raised as such (its connection may be the one the empty
+        stream closed: a reset connection is asked once more)."""
+        plain = {k: v for k, v in body.items() if k != "stream_options"} | {"stream": False}
+        for attempt in (1, 2):
+            try:
+                await self._complete(http, path, plain, asyncio.Event())
+                return
+            except RetryableProviderError:
+                if attempt == 2:
+                    raise
 
     async def _complete(
         self, http: HTTPClient, path: str, body: dict[str, Any], accepted: asyncio.Event
