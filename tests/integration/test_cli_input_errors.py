@@ -308,7 +308,7 @@ def test_a_run_whose_every_request_failed_is_failed_not_complete(shootout_cmd, t
 
     store = str(tmp_path / "s.db")
     with FakeOpenAIServer(reject_fn=refuse) as srv:
-        p = run_cli(shootout_cmd, "run", "-m", "bad=openai:fail-model", "--base-url",
+        p = run_cli(shootout_cmd, "run", "-m", "bad=openai:fake-model", "--base-url",
                     srv.base_url, "-b", "arc_easy", "--limit", "2", "--data-dir",
                     str(data_dir), "--no-progress", "--store", store)
     assert p.returncode == 1, p.stderr

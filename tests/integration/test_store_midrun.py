@@ -33,7 +33,7 @@ def test_a_store_locked_mid_run_is_one_line_and_exit_5(tmp_path, data_dir, monke
 
     answer.seen = []
     with FakeOpenAIServer(answer_fn=answer) as srv, pytest.raises(SystemExit) as e:
-        main(["run", "-m", "openai:fake", "--base-url", srv.base_url, "-b", "gsm8k",
+        main(["run", "-m", "openai:fake-model", "--base-url", srv.base_url, "-b", "gsm8k",
               "--limit", "4", "--concurrency", "1", "--store", str(store),
               "--data-dir", str(data_dir), "--no-progress"])
     assert held, "the lock was never taken"
@@ -63,7 +63,7 @@ def test_a_store_deleted_mid_run_is_not_reported_as_kept(tmp_path, data_dir, cap
 
     answer.seen = 0
     with FakeOpenAIServer(answer_fn=answer) as srv, pytest.raises(SystemExit) as e:
-        main(["run", "-m", "openai:fake", "--base-url", srv.base_url, "-b", "gsm8k",
+        main(["run", "-m", "openai:fake-model", "--base-url", srv.base_url, "-b", "gsm8k",
               "--limit", "3", "--concurrency", "1", "--store", str(store),
               "--data-dir", str(data_dir), "--no-progress"])
     err = capsys.readouterr().err.strip().splitlines()

@@ -802,3 +802,24 @@ def test_extra_body_does_not_override_what_loglikelihood_scoring_needs():
         asyncio.run(p.aclose())
         (body,) = [r["body"] for r in srv.requests if r["path"].endswith("/completions")]
     assert body["max_tokens"] == 1 and body["logprobs"] == 1 and body["seed"] == 1
+
+
+@pytest.mark.parametrize("model", ["fake-model", "gpt-4o-mini"])
+def test_a_model_the_endpoint_does_not_list_is_warned_about(model, capsys):
+    """`-m openai:gpt-4o-mini` against a llama.cpp server serving another GGUF ran to the
+    end, labelled and priced as gpt-4o-mini, without a word (an audit's): the endpoint's
+    /models does not list it, and the run says so."""
+    with FakeOpenAIServer() as srv:
+        url = srv.base_url
+        provider = OpenAIProvider(model=model, base_url=url)
+
+        async def go() -> None:
+            await provider.check()
+            await provider.aclose()
+
+        asyncio.run(go())
+    err = capsys.readouterr().err
+    warned = (f"warning: openai:{model}: {url} does not list '{model}' among its "
+              "models (fake-model): its answers come from whichever model it serves under "
+              "that name")
+    assert (warned in err) == (model != "fake-model"), err

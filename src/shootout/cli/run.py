@@ -306,10 +306,6 @@ def _execute(cfg: RunConfig, db: Store, data_dir: str | None, *, progress: bool,
     if unsafe and not cfg.dry_run:
         print(f"warning: --unsafe-exec: the code models write for {', '.join(unsafe)} runs "
               "without the sandbox, as this user", file=sys.stderr)
-    if unjudged := [b.name for b in cfg.benchmarks if _unjudged(b.name, b.options)]:
-        print(f"note: {', '.join(unjudged)} without a judge (--judge MODEL, a model of the "
-              "run): the answers are kept, but only `answered` is scored, no grade",
-              file=sys.stderr)
     with Progress(enabled=progress) as bar:
         run_id = asyncio.run(execute_run(cfg, db, data_dir=data_dir, progress=bar))
     db.check_still_there()  # results written to a deleted file are not reported as kept
@@ -352,16 +348,6 @@ def _would_fail_again(db: Store, run_id: str) -> bool:
     status = re.search(r"\bHTTP (4\d\d)\b", error)
     return bool(status and not retryable_status(int(status.group(1)), {})) \
         or "exceeds n_ctx" in error
-
-
-def _unjudged(name: str, options: dict[str, Any]) -> bool:
-    """Whether a benchmark graded only by a judge (MT-Bench) runs without one."""
-    from ..benchmarks import find_benchmark_class
-
-    cls = find_benchmark_class(name)
-    if cls is None or not cls.graded_by_judge:
-        return False
-    return not getattr(cls.validate_options(options), "judge", None)
 
 
 def _unsafe(name: str, options: dict[str, Any]) -> bool:

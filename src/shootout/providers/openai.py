@@ -17,6 +17,7 @@ import asyncio
 import hashlib
 import json
 import os
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -232,6 +233,12 @@ class OpenAIProvider(BaseProvider):
                        for m in data):
                     self._neutral = dict(NEUTRAL_SAMPLERS)
                     self._server_info["neutral_samplers"] = dict(NEUTRAL_SAMPLERS)
+                if ids and self.model not in ids:  # a typo'd name is answered by what the
+                    # server serves (llama.cpp's servers answer any name) and priced as named
+                    listed = ", ".join(str(i) for i in ids[:5]) + (", …" if len(ids) > 5 else "")
+                    print(f"warning: {self.model_id}: {display_url(self.base_url)} does not "
+                          f"list {self.model!r} among its models ({listed}): its answers come "
+                          "from whichever model it serves under that name", file=sys.stderr)
                 for m in data:
                     if isinstance(m, dict) and m.get("id") == self.model:
                         self._server_info["server_model"] = {

@@ -144,6 +144,13 @@ class Runner:
             raise ConfigError(f"no provider given for {', '.join(missing)}")
         planned = self.plan()
         _check_judges(self.config, [pb.bench for pb in planned], providers)
+        # a benchmark graded only by a judge, run without one, says so (its data read: a
+        # malformed file stays the one line it is)
+        if unjudged := [pb.bench.name for pb in planned if pb.bench.graded_by_judge
+                        and not getattr(getattr(pb.bench, "opts", None), "judge", None)]:
+            print(f"note: {', '.join(unjudged)} without a judge (--judge MODEL, a model of the "
+                  "run): the answers are kept, but only `answered` is scored, no grade",
+                  file=sys.stderr)
         # every model can score every benchmark, before anything is sent: found benchmark by
         # benchmark, `-b mc` on a chat API had sent and paid for the others first, and every
         # rerun failed at the same benchmark
