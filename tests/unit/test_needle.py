@@ -765,3 +765,30 @@ def test_a_length_past_a_local_models_window_is_refused():
     b = bench(lengths="10k", depths="50", trials=1, context_window=16384)
     docs = asyncio.run(b.bind(FakeLocal(n_ctx=10240, window=8192), b.load(), BASE))
     assert {d.fields["length"] for d in docs} == {10240}
+
+
+class SmallWindow(FakeAPI):
+    """A server whose window is 2,048 tokens: a longer prompt is a 400, as llama.cpp's says."""
+
+    async def generate(self, req: GenerateRequest) -> GenerateResponse:
+        if self.server_tokens(req) > 2048:
+            from shootout.errors import RejectedRequestError
+
+            raise RejectedRequestError(
+                "HTTP 400 from /v1/completions: This model's maximum context length is 2048 "
+                "tokens", 400)
+        return await super().generate(req)
+
+
+def test_a_length_past_the_servers_window_says_needle_and_what_to_change():
+    """Calibration's first request past a server's window stopped the run with the server's
+    400 alone, naming neither needle nor what to change (an audit's)."""
+    from shootout.errors import RejectedRequestError
+
+    b = bench(lengths="4k", depths="50", trials=1, context_window=8192)
+    with pytest.raises(RejectedRequestError) as e:
+        asyncio.run(b.bind(SmallWindow(), b.load(), BASE))
+    assert str(e.value).startswith("needle: sizing the 4,096-token prompt, the server refused "
+                                   "it: HTTP 400 from /v1/completions: This model's maximum "
+                                   "context length is 2048 tokens;"), e.value
+    assert str(e.value).endswith("test shorter -o needle.lengths") and e.value.status == 400

@@ -172,6 +172,9 @@ def test_costs_from_estimated_token_counts_are_marked(tmp_path, capsys):
         told, guessed = [c.strip() for c in row.strip("|").split("|")][1:]
         assert guessed.startswith("~") and not told.startswith("~"), row
     assert "~ marks figures partly estimated" in md and "guessed (" in md
+    # a count of requests, not "(6.0 requests)" (an audit's)
+    n = report.model_costs["guessed"]["estimated_requests"]
+    assert type(n) is int and f"guessed ({n:,} requests)" in " ".join(md.split())
     takeaway = next(t.text for t in report.takeaways if t.topic == "efficiency")
     assert "guessed's token counts are partly estimated" in takeaway
     # and in the results table

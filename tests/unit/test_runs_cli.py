@@ -196,3 +196,43 @@ def test_report_and_results_default_to_the_latest_run_that_was_not_a_dry_run(tmp
     listed = {r["run_id"]: r for r in json.loads(_cli(capsys, "runs", "--json", "--store",
                                                          str(path)))["runs"]}
     assert listed[dry]["cost_usd"] == 0.0
+
+
+def test_a_run_of_an_older_store_lists_its_model_once_and_says_why_it_cannot_resume(
+        tmp_path, capsys):
+    """A store written before display names keeps the spec as each sample's model, and its
+    stored configuration `chat: null`: `runs` listed one model as two ("fake" from today's
+    naming, "openai:fake" from the samples), and `run --resume` said "models.0: chat: Input
+    should be a valid boolean" (an audit's)."""
+    import sqlite3
+
+    path = tmp_path / "s.sqlite"
+    run_id = toy_run(Store(path))
+    db = sqlite3.connect(path)
+    spec = json.loads(db.execute("SELECT spec_json FROM runs").fetchone()[0])
+    del spec["models"][0]["name"]  # as an older shootout stored it
+    spec["models"][0]["chat"] = None
+    db.execute("UPDATE runs SET spec_json = ?", (json.dumps(spec),))
+    db.execute("UPDATE samples SET model = 'openai:fake'")
+    db.commit()
+    db.close()
+    data = json.loads(_cli(capsys, "runs", "--json", "--store", str(path)))
+    assert data["runs"][0]["models"] == ["openai:fake"]
+    with pytest.raises(SystemExit) as e:
+        main(["run", "--resume", run_id, "--store", str(path)])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.count("\n") == 1
+    assert err.startswith(f"error: cannot resume {run_id} by its id: it was stored by an older "
+                          "shootout, in a form this one does not read (stored run "), err
+    assert err.rstrip().endswith("rerun the command that started it (its stored answers are "
+                                 "reused)"), err
+
+
+def test_a_folder_given_as_the_store_of_a_run_is_said_to_be_one(tmp_path, capsys):
+    """`run --store DIR` gave SQLite's "unable to open database file" where the commands
+    that read a store say it is a folder (an audit's)."""
+    with pytest.raises(SystemExit) as e:
+        main(["run", "-m", "local", "-b", "arc_easy", "--limit", "1", "--dry-run", "--store",
+              str(tmp_path)])
+    assert e.value.code == 5
+    assert capsys.readouterr().err == f"error: {tmp_path} is a folder, not a results store\n"

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
-from ..errors import ConfigError, ProviderError, RetryableProviderError
+from ..errors import ConfigError, ProviderError, RejectedRequestError, RetryableProviderError
 from ..providers.base import (
     GenerateRequest,
     GenerateResponse,
@@ -262,7 +262,13 @@ class NeedleInAHaystack(Benchmark):
                 built = self._built(doc, ctx)
                 req = with_system_prompt(self._request(doc, ctx, built, max_tokens=1),
                                          ctx.system_prompt)
-                reported = await server_prompt_tokens(provider, req)
+                try:
+                    reported = await server_prompt_tokens(provider, req)
+                except RejectedRequestError as e:  # (a server's window shorter than L)
+                    raise RejectedRequestError(
+                        f"needle: sizing the {L:,}-token prompt, the server refused it: {e}; "
+                        "if its window is shorter, test shorter -o needle.lengths",
+                        e.status, e.param, e.code, e.detail) from e
                 b.calibration.append({"length": L, "attempt": attempt, "counted": built.tokens,
                                       "reported": reported, "scale": b.scale[L]})
                 if reported is None:

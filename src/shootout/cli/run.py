@@ -398,7 +398,12 @@ def _resumed_config(db: Store, run_id: str) -> RunConfig:
     if (run["spec"] or {}).get("dry_run"):  # its id is not the run's: nothing to go on with
         raise ConfigError(f"{run_id} is a dry run (nothing was sent, so nothing resumes): "
                           "run its command again without --dry-run")
-    return validate_config(run["spec"], f"stored run {run_id}")
+    try:
+        return validate_config(run["spec"], f"stored run {run_id}")
+    except ConfigError as e:  # stored by an older shootout, in a form no longer read
+        raise ConfigError(f"cannot resume {run_id} by its id: it was stored by an older "
+                          f"shootout, in a form this one does not read ({e}); rerun the "
+                          "command that started it (its stored answers are reused)") from e
 
 
 def with_max_cost(cfg: RunConfig, usd: float) -> RunConfig:

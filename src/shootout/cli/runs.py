@@ -117,7 +117,12 @@ def _run_row(db: Store, run: dict[str, Any]) -> dict[str, Any]:
     spec = stored.get("spec") or {}
     shard = (stored.get("manifest") or {}).get("shard")
     counts = db.sample_counts(run_id)
-    models = list(dict.fromkeys([*specs_by_name(spec), *(c[0] for c in counts)]))
+    sampled = [c[0] for c in counts]
+    # a model as its samples name it: a store written before display names kept the spec
+    # there ("openai:fake", where today's name is "fake"), as `results` names it too
+    named = [spec if spec in sampled and name not in sampled else name
+             for name, spec in specs_by_name(spec).items()]
+    models = list(dict.fromkeys([*named, *sampled]))
     benches = list(dict.fromkeys(
         [*(_bench_name(b) for b in spec.get("benchmarks") or []), *(c[1] for c in counts)]))
     items: dict[str, int] = {}

@@ -303,10 +303,10 @@ def model_costs(data: ReportData) -> dict[str, dict[str, Any]]:
             "tokens_out": pick(row, "covers.output_tokens"),
             "tokens_reasoning": pick(row, "covers.reasoning_tokens"),
             "cost_reasoning_usd": pick(row, "cost_reasoning_usd"),
-            "batch_requests": pick(row, "n_batch_requests") or 0,
+            "batch_requests": int(pick(row, "n_batch_requests") or 0),
             # requests whose server reported no usage: their token counts, and so the cost,
             # are estimates (about 4 characters a token)
-            "estimated_requests": pick(row, "tokens.estimated_requests") or 0,
+            "estimated_requests": int(pick(row, "tokens.estimated_requests") or 0),
             "ttft_ms": ttft,
             "throughput_tps": pick(row, "throughput.per_request_output_tokens_per_s.median"),
             "e2e_ms": e2e,

@@ -55,6 +55,8 @@ class Store(ReadingStore, ProbeStore, PerfStore, BuiltStore, BrowseStore, Copyin
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
+        if self.path.is_dir():  # SQLite's own word was "unable to open database file"
+            raise StoreError(f"{self.path} is a folder, not a results store")
         kind, reason = inspect_file(self.path)
         if kind == "foreign":  # another application's file: not a byte of it is changed
             raise StoreError(f"{self.path} is not a shootout results store ({reason})")
