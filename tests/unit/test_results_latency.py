@@ -32,3 +32,23 @@ def test_each_models_responses_once_in_key_order() -> None:
                         "tokens_per_s": [4.0, 1.0], "generate_e2e_ms": [1000.0, 4000.0]}
     assert got["b"] == {"e2e_ms": [2000.0, 8000.0], "ttft_ms": [500.0, 500.0],
                         "tokens_per_s": [2.0], "generate_e2e_ms": [2000.0]}
+
+
+def test_the_report_says_how_many_requests_each_api_model_had_in_flight(tmp_path, data_dir,
+                                                                       monkeypatch):
+    """TTFT against a one-slot llama.cpp server at the default concurrency of 32 was mostly
+    queue time (28 s against 1 s at concurrency 1), and neither the manifest nor the report
+    said what the concurrency was (an audit's)."""
+    from shootout.cli.main import main
+    from shootout.testing import FakeOpenAIServer
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-123456")
+    store, md = tmp_path / "s.db", tmp_path / "r.md"
+    with FakeOpenAIServer() as srv:
+        main(["run", "-m", "openai:fake-model", "-M", "concurrency=3", "--base-url",
+              srv.base_url, "-b", "arc_easy", "--limit", "2", "--data-dir", str(data_dir),
+              "--no-progress", "--store", str(store)])
+    main(["report", "--store", str(store), "--md", str(md)])
+    text = " ".join(md.read_text(encoding="utf-8").split())
+    assert "Requests in flight at once, at most: fake-model 3; a server that answers fewer" \
+        in text

@@ -158,7 +158,7 @@ class AnthropicProvider(BaseProvider):
 
     def info(self) -> dict[str, Any]:
         return {"model_id": self.model_id, "base_url": display_url(self.base_url),
-                "http": self.http.stack,
+                "http": self.http.stack, "concurrency": self.options.concurrency,
                 "anthropic_version": self.options.anthropic_version, **self.policy.info(),
                 **({"unknown_stream_events": dict(self.unknown_events)}
                    if self.unknown_events else {})}

@@ -177,7 +177,10 @@ class OpenAIProvider(BaseProvider):
         replicas = {"replicas": self.pool.stats()} if len(self.pool.replicas) > 1 else {}
         return {"model_id": self.model_id, "base_url": display_url(self.base_url),
                 "http": self.http.stack, **self._server_info, **self.policy.info(), **prints,
-                **replicas}
+                **replicas,
+                # requests in flight at most (every replica's): a server answering fewer at
+                # a time queues the rest, and the wait is in their TTFT and latency
+                "concurrency": sum(r.limit for r in self.pool.replicas)}
 
     async def serves_cached(self, response: GenerateResponse | LoglikelihoodResponse) -> bool:
         """A stored answer whose system_fingerprint the server has not reported in this run is

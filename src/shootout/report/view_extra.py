@@ -205,7 +205,25 @@ def latency(report: Report) -> dict[str, Any]:
                     "keep the timing of their first call. Output tokens/s is each generation's "
                     "output tokens over its end-to-end time (the time to the first token "
                     "included), as the efficiency table's throughput takes it; the TPOT "
-                    "the results command shows is the decode alone."}
+                    "the results command shows is the decode alone." + _in_flight_note(report)}
+
+
+def _in_flight_note(report: Report) -> str:
+    """How many requests each API model had in flight at most: a server that answers fewer
+    at a time (a one-slot llama.cpp server at the default 32) queues the rest, and the wait
+    is part of their TTFT and latency, which an in-process model's never has."""
+    seen: dict[str, int] = {}
+    for run in report.data.runs:
+        for name, info in (run.manifest.get("models") or {}).items():
+            n = info.get("concurrency") if isinstance(info, dict) else None
+            if isinstance(n, int) and not isinstance(n, bool):
+                seen.setdefault(name, n)
+    if not seen:
+        return ""
+    return (" Requests in flight at once, at most: " + ", ".join(
+        f"{name} {n:,}" for name, n in seen.items()) + "; a server that answers fewer at a "
+        "time queues the rest, and their wait is part of TTFT and latency (`-M "
+        "concurrency=N` sets it).")
 
 
 def long_context(report: Report) -> dict[str, Any]:
