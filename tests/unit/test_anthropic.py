@@ -635,3 +635,35 @@ def test_a_temperature_over_one_is_a_config_error_not_a_400_per_request():
                                               "range 0-1"):
             _generate(AnthropicProvider("claude-haiku-4-5", base_url=srv.base_url), request)
         assert not srv.requests
+
+
+@pytest.mark.parametrize(("max_tokens", "temperature", "top_p", "sent_top_p", "learnt"), [
+    (3000, 0.5, 0.9, None, {"temperature": "0.5 not sent: extended thinking samples at 1",
+                            "top_p": "0.9 not sent: extended thinking takes 0.95-1 only"}),
+    (3001, 1.0, 0.97, 0.97, {}),
+])
+def test_thinking_gives_the_answer_its_budget_on_top_and_records_sampling_not_sent(
+        max_tokens, temperature, top_p, sent_top_p, learnt):
+    """With thinking_budget 3000, --max-tokens 3000 sent 6000 but 3001 sent 3001 (one token
+    left for the answer), and --temperature/--top-p were dropped without a word while the
+    manifest kept them as sent (an audit's): the answer's budget always goes on top, a top_p
+    of 0.95-1 is sent, and what is not sent is in param_policy_learnt."""
+    req = GenerateRequest(messages=(Message("user", "Hi"),), sampling=Sampling(
+        temperature=temperature, top_p=top_p, max_tokens=max_tokens))
+
+    async def go():
+        async with CannedServer(_documented_stream("end_turn")) as srv:
+            provider = AnthropicProvider("claude-haiku-4-5", base_url=srv.base_url,
+                                         http="httpx", thinking_budget=3000)
+            try:
+                await provider.generate(req)
+                await provider.generate(req)
+            finally:
+                await provider.aclose()
+            return srv.requests[0][1], provider.info()
+
+    body, info = asyncio.run(go())
+    assert body["max_tokens"] == 3000 + max_tokens and "temperature" not in body
+    assert body.get("top_p") == sent_top_p
+    got = {e["param"]: e["action"] for e in info.get("param_policy_learnt", [])}
+    assert got == learnt and len(info.get("param_policy_learnt", [])) == len(learnt)

@@ -69,3 +69,18 @@ def test_prompts_from_a_benchmark_fitted_to_each_model_are_refused_in_one_line(d
         benchmark_requests("needle", 2, None, chat=True, seed=0, data_dir=str(data_dir))
     assert len(benchmark_requests("gsm8k", 2, 8, chat=True, seed=0,
                                   data_dir=str(data_dir))) == 2
+
+
+@pytest.mark.parametrize("model", ["anthropic:claude-haiku-4-5", "local"])
+def test_perf_of_a_model_that_is_not_openai_compatible_is_refused_in_one_line(
+        model, tmp_path, capsys):
+    """`perf -m anthropic:...` sent OpenAI's format (a Bearer key, /chat/completions, the
+    model named 'anthropic:...') and failed at its warm-up naming the server (an audit's)."""
+    from shootout.cli.main import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["perf", "--base-url", "http://127.0.0.1:9/v1", "-m", model, "-n", "2",
+              "--store", str(tmp_path / "s.db")])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.count("\n") == 1, err
+    assert f"perf -m {model}: perf load-tests an OpenAI-compatible endpoint" in err

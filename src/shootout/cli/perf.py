@@ -99,6 +99,12 @@ def perf_command(
         from ..providers.http import default_stack
 
         http = default_stack()  # the stack used is what the stored configuration says
+    kind = model.split(":", 1)[0]
+    if kind in ("anthropic", "local", "gguf"):  # (an Ollama name has a colon: llama3:8b)
+        raise ConfigError(f"perf -m {model}: perf load-tests an OpenAI-compatible endpoint "
+                          f"(openai:MODEL, or a bare name); a {kind}: model is not one "
+                          "(benchmarks/client_overhead.py --api anthropic times the Anthropic "
+                          "client)")
     name = model.removeprefix("openai:")
     spec = LoadSpec(max_requests=requests, duration=duration, grace=timeout,
                     max_concurrency=max_concurrency, ramp_up=ramp_up, seed=seed)

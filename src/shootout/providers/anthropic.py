@@ -232,11 +232,21 @@ class AnthropicProvider(BaseProvider):
             body["thinking"] = {"type": "adaptive"}
             body["max_tokens"] = budget + s.max_tokens
         elif budget is not None:
-            # thinking takes no temperature or top_p but the defaults, and its budget must be
-            # below max_tokens: the answer gets the request's budget on top of the thinking
+            # its budget must be below max_tokens: the answer gets the request's budget on top
+            # of the thinking's (docs/providers.md; it was added only where max_tokens was
+            # not above the budget, so a larger --max-tokens could leave the answer less)
             body["thinking"] = {"type": "enabled", "budget_tokens": budget}
-            if s.max_tokens <= budget:
-                body["max_tokens"] = budget + s.max_tokens
+            body["max_tokens"] = budget + s.max_tokens
+        if budget is not None:
+            # thinking samples at temperature 1 and takes a top_p of 0.95-1 only (Anthropic's
+            # extended thinking docs): what is not sent is recorded once, in the manifest
+            if 0.95 <= s.top_p < 1.0 and body["thinking"]["type"] == "enabled":
+                body["top_p"] = s.top_p
+            self._not_sent("temperature", s.temperature != 1.0,
+                           f"{s.temperature:g} not sent: extended thinking samples at 1")
+            self._not_sent("top_p", s.top_p < (1.0 if body["thinking"]["type"] == "adaptive"
+                                               else 0.95),
+                           f"{s.top_p:g} not sent: extended thinking takes 0.95-1 only")
         else:
             if not 0.0 <= s.temperature <= 1.0:  # every request refused (HTTP 400) otherwise
                 raise ConfigError(f"{self.model_id}: temperature {s.temperature:g} is outside "
@@ -244,6 +254,14 @@ class AnthropicProvider(BaseProvider):
             body["temperature"] = s.temperature
             if s.top_p < 1.0:  # recent models refuse temperature and top_p together
                 body["top_p"] = s.top_p
+
+    def _not_sent(self, param: str, dropped: bool, action: str) -> None:
+        """A sampling setting the request cannot carry, recorded with what the parameter
+        policy learns (`param_policy_learnt` in the manifest), once per parameter and value."""
+        if dropped and not any(e.get("param") == param and e.get("action") == action
+                               for e in self.policy.learnt):
+            self.policy.learnt.append({"param": param, "action": action, "code": None,
+                                       "message": "extended thinking (-M thinking_budget)"})
 
     def _learn_output_limit(self, error: RejectedRequestError, sent: dict[str, Any]) -> bool:
         """A max_tokens over the model's output limit, which the error names: that limit
