@@ -804,12 +804,16 @@ def test_extra_body_does_not_override_what_loglikelihood_scoring_needs():
     assert body["max_tokens"] == 1 and body["logprobs"] == 1 and body["seed"] == 1
 
 
-@pytest.mark.parametrize("model", ["fake-model", "gpt-4o-mini"])
-def test_a_model_the_endpoint_does_not_list_is_warned_about(model, capsys):
+@pytest.mark.parametrize(("model", "owner", "warned"), [
+    ("fake-model", "me", False), ("gpt-4o-mini", "me", True), ("gpt-4o-mini", "llamacpp", True),
+    # a hosted API lists ids of other forms (Gemini's "models/...", Ollama's ":latest") and
+    # refuses a name it does not serve: no warning (a review's)
+    ("gpt-4o-mini", "google", False)])
+def test_a_model_a_llama_cpp_server_does_not_list_is_warned_about(model, owner, warned, capsys):
     """`-m openai:gpt-4o-mini` against a llama.cpp server serving another GGUF ran to the
-    end, labelled and priced as gpt-4o-mini, without a word (an audit's): the endpoint's
-    /models does not list it, and the run says so."""
-    with FakeOpenAIServer() as srv:
+    end, labelled and priced as gpt-4o-mini, without a word (an audit's): such a server
+    answers any name, and the run says its /models does not list this one."""
+    with FakeOpenAIServer(model_entry={"owned_by": owner}) as srv:
         url = srv.base_url
         provider = OpenAIProvider(model=model, base_url=url)
 
@@ -819,7 +823,29 @@ def test_a_model_the_endpoint_does_not_list_is_warned_about(model, capsys):
 
         asyncio.run(go())
     err = capsys.readouterr().err
-    warned = (f"warning: openai:{model}: {url} does not list '{model}' among its "
-              "models (fake-model): its answers come from whichever model it serves under "
-              "that name")
-    assert (warned in err) == (model != "fake-model"), err
+    message = (f"warning: openai:{model}: {url} does not list '{model}' among its "
+               "models (fake-model): its answers come from whichever model it serves under "
+               "that name")
+    assert (message in err) == warned, err
+
+
+def test_an_empty_stream_is_answered_by_the_same_request_without_streaming():
+    """A stream with no event at all was re-asked without streaming and that answer thrown
+    away: six rounds, twelve requests an item, the answered ones never counted in the run's
+    cost (a review's). The non-streamed answer is the answer, its usage counted."""
+    from shootout.testing.fake_server import Fault
+
+    with FakeOpenAIServer(schedule={0: Fault.EMPTY_STREAM}) as srv:
+        provider = OpenAIProvider(model="fake-model", base_url=srv.base_url)
+
+        async def go() -> GenerateResponse:
+            try:
+                return await provider.generate(QUESTION)
+            finally:
+                await provider.aclose()
+
+        resp = asyncio.run(go())
+        sent = [r["body"].get("stream") for r in srv.requests]
+    assert sent == [True, False]
+    assert resp.text.startswith("The answer is") and resp.finish_reason == "stop"
+    assert resp.usage.completion_tokens > 0 and resp.timing.ttft is None

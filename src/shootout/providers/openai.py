@@ -236,8 +236,10 @@ class OpenAIProvider(BaseProvider):
                        for m in data):
                     self._neutral = dict(NEUTRAL_SAMPLERS)
                     self._server_info["neutral_samplers"] = dict(NEUTRAL_SAMPLERS)
-                if ids and self.model not in ids:  # a typo'd name is answered by what the
-                    # server serves (llama.cpp's servers answer any name) and priced as named
+                if self._neutral and self.model not in ids:  # llama.cpp's servers answer
+                    # any name with the one model they serve: a typo'd name is priced as named
+                    # (hosted APIs list ids of other forms: Gemini's "models/...", Ollama's
+                    # ":latest"; they refuse a name they do not serve)
                     listed = ", ".join(str(i) for i in ids[:5]) + (", …" if len(ids) > 5 else "")
                     print(f"warning: {self.model_id}: {display_url(self.base_url)} does not "
                           f"list {self.model!r} among its models ({listed}): its answers come "
@@ -450,10 +452,9 @@ class OpenAIProvider(BaseProvider):
             # finish_reason came is whole, its end the body's; without one it was cut short
             if not events:  # llama-cpp-python's server answers a request that fails on
                 # its side (a prompt past its n_ctx) with an empty stream: asked once without
-                # streaming, it says why (an HTTP 400 raised as such)
-                await self._why_empty(http, path, body)
-                raise RetryableProviderError(f"{path}: the stream ended before any event (the "
-                                             "same request without streaming was answered)")
+                # streaming, it says why (an HTTP 400 raised as such), or answers (kept:
+                # its usage counted, its TTFT unknown, as any non-streamed answer's)
+                return await self._why_empty(http, path, body)
             if not acc.finish_reason:
                 raise RetryableProviderError(f"{path}: stream ended without [DONE] or a "
                                              "finish_reason (cut short)")
@@ -470,18 +471,19 @@ class OpenAIProvider(BaseProvider):
                 ": start it with --interrupt_requests False, or run --concurrency 1)")
         return acc.response(e2e, stats.connect)
 
-    async def _why_empty(self, http: HTTPClient, path: str, body: dict[str, Any]) -> None:
-        """A request whose stream came back empty, asked again without streaming: an HTTP
-        error the server gives it is raised as such (its connection may be the one the empty
-        stream closed: a reset connection is asked once more)."""
+    async def _why_empty(self, http: HTTPClient, path: str, body: dict[str, Any]
+                         ) -> GenerateResponse:
+        """A request whose stream came back empty, asked again without streaming: its
+        answer, or the HTTP error the server gives it, raised as such (its connection may be
+        the one the empty stream closed: a reset connection is asked once more)."""
         plain = {k: v for k, v in body.items() if k != "stream_options"} | {"stream": False}
         for attempt in (1, 2):
             try:
-                await self._complete(http, path, plain, asyncio.Event())
-                return
+                return await self._complete(http, path, plain, asyncio.Event())
             except RetryableProviderError:
                 if attempt == 2:
                     raise
+        raise AssertionError("unreachable")
 
     async def _complete(
         self, http: HTTPClient, path: str, body: dict[str, Any], accepted: asyncio.Event

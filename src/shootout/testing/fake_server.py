@@ -74,6 +74,9 @@ class Fault(StrEnum):
     # [DONE] after the first piece, no finish_reason: llama-cpp-python's server ends a running
     # stream so when another request arrives (its default `interrupt_requests`)
     INTERRUPTED = "interrupted"
+    # a 200 event stream with no event at all, where the request streams (a non-streamed one
+    # is answered): llama-cpp-python's server so answers a request that fails on its side
+    EMPTY_STREAM = "empty_stream"
 
 
 @dataclass
@@ -298,6 +301,12 @@ class _Exchange:
             await self.conn.json(400, error)
             return
         fault = self.owner.next_fault(body, self.req.target or self.req.path)
+        if fault == Fault.EMPTY_STREAM:
+            if body.get("stream"):
+                self.conn.keep_alive = False
+                await self.conn.raw(200, b"", "text/event-stream")
+                return
+            fault = None
         if fault is not None and await self._early_fault(fault):
             return
         if body.get("echo"):
