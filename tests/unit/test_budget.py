@@ -275,9 +275,11 @@ def test_a_dry_run_says_a_capped_hourly_model_would_be_refused_as_the_run_refuse
     hourly = json.dumps({"per_hour": 1.2, "source": "test", "as_of": "2026-11-30"})
     args = ["run", "-m", "openai:rented", "--base-url", "https://api.example.com/v1",
             "-M", f"price={hourly}", "-b", "arc_easy", "--limit", "2", "--max-cost", "1"]
-    code, out, _ = _cli(tmp_path, capsys, *args, "--dry-run")
+    code, out, err = _cli(tmp_path, capsys, *args, "--dry-run")
     text = " ".join(out.split())
     assert code == 0
+    # the per-benchmark line on stderr too (it said "expected $0.00, at most $0.00": a review's)
+    assert "expected $0.00 + $1.20/hour, at most $0.00 + $1.20/hour" in err, err
     assert ("The run would be refused: --max-cost cannot be enforced for rented: it is priced "
             "by the hour") in text
     assert "would start" not in text
@@ -314,3 +316,26 @@ def test_resuming_a_dry_run_says_it_is_one(env, tmp_path, capsys):
     assert code == 2 and out == ""
     assert err.strip() == (f"error: {dry_id} is a dry run (nothing was sent, so nothing "
                            "resumes): run its command again without --dry-run")
+
+
+def test_a_dry_run_counts_a_judges_requests_against_its_own_cap(env, tmp_path, capsys):
+    """A model with its own max_cost that also judges: the dry run compared its answers'
+    cost alone and said the run would start, which the run then refused, counting the
+    judge's requests too (a review's)."""
+    cfg = {"models": [{"spec": "openai:gpt-4o-mini", "name": "a"},
+                      {"spec": "openai:gpt-4o", "name": "b", "max_cost": 1000}],
+           "benchmarks": [{"name": "mt_bench", "options": {"judge": "b"}}], "limit": 5,
+           "dry_run": True}
+    path = tmp_path / "run.yaml"
+    path.write_text(json.dumps(cfg))
+    _cli(tmp_path, capsys, "run", "-c", str(path))
+    store = Store(tmp_path / "s.sqlite")
+    (run,) = [store.get_run(r["run_id"]) for r in store.list_runs()]
+    dry = run["manifest"]["benchmarks"]["mt_bench"]["dry_run"]
+    own, judging = dry["b"]["usd_expected"], dry["b (judging)"]["usd_expected"]
+    assert own > 0 and judging > 0
+    cfg["models"][1]["max_cost"] = round(own + judging / 2, 6)  # over its answers alone
+    path.write_text(json.dumps(cfg))
+    code, out, _ = _cli(tmp_path, capsys, "run", "-c", str(path))
+    assert code == 0
+    assert "max_cost of b ($" in out and "the run would be refused" in " ".join(out.split())

@@ -57,6 +57,9 @@ IGNORED = [
     ("run -c a.yaml --target-se 0.1",
      "error: --target-se cannot be used with --config: set target_se:/max_repeats: in the "
      "configuration file"),
+    ("run -ca.yaml --target-se 0.1",
+     "error: --target-se cannot be used with --config: set target_se:/max_repeats: in the "
+     "configuration file"),
     ("run --config=a.yaml --max-repeats 5",
      "error: --max-repeats cannot be used with --config: set target_se:/max_repeats: in the "
      "configuration file"),

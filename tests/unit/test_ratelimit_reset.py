@@ -42,3 +42,22 @@ def test_both_ran_out_waits_for_the_later_and_retry_after_comes_first() -> None:
                                           "x-ratelimit-reset-tokens": "soon"})) is None
     assert ratelimit_reset(httpx.Headers({"x-ratelimit-remaining-tokens": "0",
                                           "x-ratelimit-reset-tokens": "3sx"})) is None
+
+
+LONG = ("This model's maximum context length is 4096 tokens. However, you requested 5000 "
+        "tokens (4000 in the messages, 1000 in the completion). Please reduce the length of "
+        "the messages or completion.")
+
+
+@pytest.mark.parametrize("body", [
+    {"error": {"message": LONG, "type": "invalid_request_error"}},
+    {"object": "error", "message": LONG, "type": "BadRequestError", "param": None, "code": 400},
+    {"detail": LONG}, {"error": LONG}])
+def test_an_error_body_gives_its_own_message_whole(body):
+    """A 400's JSON body was shown cut at 200 characters, before the figures that say what
+    to change ("... Please reduce the length of the me"): its message is given whole, in the
+    forms OpenAI, vLLM's older ErrorResponse, FastAPI and others use (an audit's)."""
+    import json
+
+    err = status_error(400, "/v1/chat/completions", json.dumps(body), {}, None)
+    assert str(err) == f"HTTP 400 from /v1/chat/completions: {LONG}"

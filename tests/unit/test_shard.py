@@ -419,6 +419,13 @@ def test_a_merge_killed_midway_reads_interrupted_and_merging_again_finishes_it(t
     partial = results_payload(merged, whole_id)
     assert partial["status"] == "interrupted" and 0 < partial["results"][0]["n"] < 30
     assert partial["manifest"]["benchmarks"]["toy_planets"]["n_items"] == 30
+    # resumed as a run, it would ask the models for what the shards hold (a review's)
+    from shootout.cli.run import _resumed_config
+
+    with pytest.raises(ConfigError, match="was being merged from its shards when the merge "
+                       "stopped: run the same `shootout merge` again"):
+        _resumed_config(merged, whole_id)
     assert merge_shards(parts, merged).status == "complete"
+    assert "unfinished" not in merged.get_run(whole_id)["manifest"]["merge"]
     assert comparable(results_payload(merged, whole_id)) == comparable(
         results_payload(whole, whole_id))

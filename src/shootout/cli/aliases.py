@@ -105,9 +105,11 @@ def _with_adaptive(args: list[str], given: dict[str, str]) -> list[str]:
     flag, eq, value = args[at].partition("=") if at is not None else ("", "", "")
     if at is not None and not eq:
         value = args[at + 1] if at + 1 < len(args) else ""
-    if at is None and (given_with := next((a.partition("=")[0] for a in args if a.partition(
-            "=")[0] in ("-c", "--config", "--resume")), None)):  # as `cli.run` refuses the rest
-        given_with = "--config" if given_with == "-c" else given_with
+    # as `cli.run` refuses the other flags with -c (`-cX.yaml` attached too) or --resume
+    with_flag = [a.partition("=")[0] for a in args if a.partition("=")[0] in (
+        "--config", "--resume") or (a.startswith("-c") and not a.startswith("--"))]
+    if at is None and (given_with := next(iter(with_flag), None)):
+        given_with = "--resume" if given_with == "--resume" else "--config"
         why = ("the run continues with its stored configuration" if given_with == "--resume"
                else "set target_se:/max_repeats: in the configuration file")
         raise ConfigError(f"{first} cannot be used with {given_with}: {why}")

@@ -140,7 +140,11 @@ def _cap_verdict(out: Any, cap: float | None, totals: list[dict[str, Any]],
             out.print(f"The run would be refused: {e}", soft_wrap=True)
             return
     for m in capped:
-        mine = (per_model.get(m.display) or {}).get("usd_expected")
+        # a judge's requests about the answers are its own spend (`runner.budget.preflight`)
+        rows = [t for name, t in per_model.items()
+                if name == m.display or name == f"{m.display} {JUDGING}"]
+        got = [t.get("usd_expected") for t in rows]
+        mine = None if not got or any(g is None for g in got) else sum(got)
         if m.max_cost is not None and mine is not None and mine > m.max_cost:
             out.print(f"max_cost of {m.display} ({_usd(m.max_cost)}): the run would be "
                       f"refused (expected {_usd(mine)} for it); raise the cap or run fewer "

@@ -200,11 +200,16 @@ def status_error(status: int, path: str, text: str, headers: Mapping[str, str],
 def _error_fields(text: str) -> tuple[str | None, str | None, str]:
     """(param, code, message) of an error body `{"error": {...}}`, where it has them."""
     try:
-        err = json.loads(text).get("error")
+        body = json.loads(text)
+        err = body.get("error")
     except (json.JSONDecodeError, AttributeError):
         return None, None, ""
     if not isinstance(err, dict):
-        return None, None, ""
+        # `{"object": "error", "message": ...}` (vLLM's older ErrorResponse, TRT-LLM), or
+        # FastAPI's `{"detail": "..."}`, or `{"error": "..."}`: the message, no param
+        top = next((v for k in ("message", "detail", "error")
+                    if isinstance(v := body.get(k), str) and v.strip()), "")
+        return None, None, top[:300]
 
     def field(key: str) -> str | None:
         value = err.get(key)

@@ -77,9 +77,12 @@ def merge_shards(sources: list[Store], into: Store, *, run: str | None = None,
     # "merging", owned by this process (killed midway, it reads "interrupted"), and the
     # manifest first: until the last shard is in, its item counts say how far it got
     into.upsert_run(base_id, cfg.stored(), status="merging")
-    into.set_manifest(base_id, manifest)
+    # `unfinished` until the last shard is in: a merge killed midway is finished by merging
+    # again, not by `run --resume`, which would ask the models for what the shards hold
+    into.set_manifest(base_id, {**manifest, "merge": {**manifest["merge"], "unfinished": True}})
     into.delete_run_samples(base_id)
     copied = sum(into.copy_run_samples(s.store.path, s.run_id, base_id) for s in shards)
+    into.set_manifest(base_id, manifest)
     into.set_run_status(base_id, status)
     # the run began when its first shard did; it was last updated now
     into.set_run_times(base_id, min(s.created_at for s in shards), time.time())

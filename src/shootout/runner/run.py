@@ -36,7 +36,7 @@ from ..providers.base import GenerateRequest, Provider, Sampling
 from ..store.rows import EARLIER
 from ..store.sqlite import Store
 from .adaptive import AdaptiveRepeats, primary_scores, run_rounds, tokens_per_sample
-from .budget import Budget, estimate, model_price, preflight, settle_sample
+from .budget import Budget, estimate, model_price, preflight, settle_sample, usd
 from .crossmodel import Phase, run_after_models
 from .judging import dry_run_judging
 from .manifest import base_manifest
@@ -344,9 +344,11 @@ class Runner:
             f"{k.replace('_', ' ')} {v:,}" for k, v in cost.items()
             if isinstance(v, int) and k != "requests"
         )
-        usd, expected = cost["usd_at_most"], cost["usd_expected"]
-        money = (f"; expected ${expected:,.2f}, at most ${usd:,.2f}" if usd is not None
-                 else "; price unknown")
+        at_most, expected = cost["usd_at_most"], cost["usd_expected"]
+        hourly = f" + ${cost['per_hour']:,.2f}/hour" if cost.get("per_hour") else ""
+        # as the table and the cap's messages write dollars: $0.0037, not $0.00
+        money = (f"; expected ${usd(expected)}{hourly}, at most ${usd(at_most)}{hourly}"
+                 if at_most is not None else "; price unknown")
         print(f"dry run: {mcfg.display} · {bench.name}: {cost['requests']:,} requests; "
               f"{parts}{money}", file=sys.stderr)
 
