@@ -144,7 +144,8 @@ def _cap_verdict(out: Any, cap: float | None, totals: list[dict[str, Any]],
         rows = [t for name, t in per_model.items()
                 if name == m.display or name == f"{m.display} {JUDGING}"]
         got = [t.get("usd_expected") for t in rows]
-        mine = None if not got or any(g is None for g in got) else sum(got)
+        mine = None if not got or any(g is None for g in got) else \
+            sum(float(g) for g in got if g is not None)
         if m.max_cost is not None and mine is not None and mine > m.max_cost:
             out.print(f"max_cost of {m.display} ({_usd(m.max_cost)}): the run would be "
                       f"refused (expected {_usd(mine)} for it); raise the cap or run fewer "
