@@ -322,18 +322,28 @@ def test_a_dry_run_counts_a_judges_requests_against_its_own_cap(env, tmp_path, c
     """A model with its own max_cost that also judges: the dry run compared its answers'
     cost alone and said the run would start, which the run then refused, counting the
     judge's requests too (a review's)."""
+    cheap = {"input_per_m": 0.01, "output_per_m": 0.02, "source": "test", "as_of": "2026-12-05"}
     cfg = {"models": [{"spec": "openai:gpt-4o-mini", "name": "a"},
-                      {"spec": "openai:gpt-4o", "name": "b", "max_cost": 1000}],
+                      {"spec": "openai:gpt-4o", "name": "b", "max_cost": 1000,
+                       "price": cheap}],
            "benchmarks": [{"name": "mt_bench", "options": {"judge": "b"}}], "limit": 5,
            "dry_run": True}
     path = tmp_path / "run.yaml"
     path.write_text(json.dumps(cfg))
-    _cli(tmp_path, capsys, "run", "-c", str(path))
+    _, _, err = _cli(tmp_path, capsys, "run", "-c", str(path))
     store = Store(tmp_path / "s.sqlite")
     (run,) = [store.get_run(r["run_id"]) for r in store.list_runs()]
     dry = run["manifest"]["benchmarks"]["mt_bench"]["dry_run"]
     own, judging = dry["b"]["usd_expected"], dry["b (judging)"]["usd_expected"]
-    assert own > 0 and judging > 0
+    assert own > 0 and 0 < judging < 0.01
+    # the judge's stderr line writes its dollars as the table does, not "$0.00"
+    from shootout.runner.budget import usd
+
+    at_most = dry["b (judging)"]["usd_at_most"]
+    assert "b (judging) · mt_bench: " in err and f"at most ${usd(at_most)}" in err, err
+    import re
+
+    assert re.search(r"\$0\.00(?!\d)", err) is None, err
     cfg["models"][1]["max_cost"] = round(own + judging / 2, 6)  # over its answers alone
     path.write_text(json.dumps(cfg))
     code, out, _ = _cli(tmp_path, capsys, "run", "-c", str(path))

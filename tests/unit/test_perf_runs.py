@@ -84,3 +84,20 @@ def test_perf_of_a_model_that_is_not_openai_compatible_is_refused_in_one_line(
     err = capsys.readouterr().err
     assert e.value.code == 2 and err.count("\n") == 1, err
     assert f"perf -m {model}: perf load-tests an OpenAI-compatible endpoint" in err
+
+
+def test_an_empty_stream_in_a_load_test_is_an_error_not_an_unstreamed_answer(tmp_path, capsys):
+    """A run re-asks an empty stream without streaming and keeps that answer; a load test
+    did too, and counted it completed, its latency that of the second request alone (a
+    review's): there it is an error."""
+    from shootout.testing.fake_server import Fault
+
+    store = str(tmp_path / "s.sqlite")
+    with FakeOpenAIServer(schedule={3: Fault.EMPTY_STREAM}) as srv:
+        perf = json.loads(_out(capsys, "perf", "--base-url", srv.base_url, "--model", "fm",
+                               "--concurrency", "1", "--requests", "4", "--output-tokens", "4",
+                               "--input-tokens", "20", "--store", store, "--json"))
+        streamed = [r["body"].get("stream") for r in srv.requests]
+    (level,) = perf["levels"]
+    assert level["completed"] == 3 and level["errors"] == 1, level
+    assert False not in streamed  # nothing was asked again without streaming

@@ -425,6 +425,8 @@ def test_a_merge_killed_midway_reads_interrupted_and_merging_again_finishes_it(t
     with pytest.raises(ConfigError, match="was being merged from its shards when the merge "
                        "stopped: run the same `shootout merge` again"):
         _resumed_config(merged, whole_id)
+    with pytest.raises(ConfigError, match="was being merged"):  # nor by its command
+        run(target)
     assert merge_shards(parts, merged).status == "complete"
     assert "unfinished" not in merged.get_run(whole_id)["manifest"]["merge"]
     assert comparable(results_payload(merged, whole_id)) == comparable(

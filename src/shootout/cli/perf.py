@@ -157,6 +157,9 @@ def _provider(name: str, base_url: str, api_key_env: str, *, chat: bool, pool: i
         where = ".".join(str(x) for x in first["loc"])
         raise ConfigError(f"{where}: {first['msg'].removeprefix('Value error, ')}") from None
     guard_host(provider.http.client, provider.base_url)
+    # a stream that comes back empty is an error of the load test, not a non-streamed
+    # answer mixed into a streamed test's latencies (a review's)
+    provider.answer_empty_streams = False
     return provider
 
 

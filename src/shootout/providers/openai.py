@@ -89,6 +89,9 @@ class OpenAIProvider(BaseProvider):
     prefixes: ClassVar[tuple[str, ...]] = ("openai",)
     Options: ClassVar[type[ProviderOptions]] = OpenAIOptions
     spec_help: ClassVar[str] = "openai:MODEL with --base-url (any OpenAI-compatible server)"
+    # an empty stream re-asked without streaming, its answer kept (`_stream`); a load test
+    # (`shootout perf`) sets it False, so that such a request is an error there
+    answer_empty_streams: bool = True
 
     def __init__(
         self,
@@ -453,7 +456,10 @@ class OpenAIProvider(BaseProvider):
             if not events:  # llama-cpp-python's server answers a request that fails on
                 # its side (a prompt past its n_ctx) with an empty stream: asked once without
                 # streaming, it says why (an HTTP 400 raised as such), or answers (kept:
-                # its usage counted, its TTFT unknown, as any non-streamed answer's)
+                # its usage counted, its TTFT unknown, as any non-streamed answer's); a load
+                # test counts it an error (a streamed test is not mixed with unstreamed ones)
+                if not self.answer_empty_streams:
+                    raise RetryableProviderError(f"{path}: the stream ended before any event")
                 return await self._why_empty(http, path, body)
             if not acc.finish_reason:
                 raise RetryableProviderError(f"{path}: stream ended without [DONE] or a "

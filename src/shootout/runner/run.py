@@ -159,6 +159,12 @@ class Runner:
                 choose_mode(mcfg, providers[mcfg.display], pb.bench)
         # before anything is sent: refused here when the expected cost is over a cap
         self._budget = None if self.config.dry_run else await preflight(self, providers)
+        stored = self.store.get_run(self.run_id)
+        if stored and ((stored["manifest"] or {}).get("merge") or {}).get("unfinished"):
+            # rerun as a run, it would ask the models for what the shards hold
+            raise ConfigError(f"{self.run_id} was being merged from its shards when the merge "
+                              "stopped: run the same `shootout merge` again to finish it "
+                              "(resuming would ask the models again for what the shards hold)")
         # only now a run: one refused above was never started (and is not listed)
         resumed = self.store.upsert_run(self.run_id, self.config.stored())
         self._earlier_checksums = self._stored_checksums() if resumed else {}
@@ -213,7 +219,8 @@ class Runner:
         stored = (self.store.get_run(self.run_id) or {}).get("manifest") or {}
         out: dict[str, Any] = {}
         if isinstance(merge := stored.get("merge"), dict):
-            out["merge"] = {**merge, "rerun_since": True}
+            out["merge"] = {**{k: v for k, v in merge.items() if k != "unfinished"},
+                            "rerun_since": True}
         if isinstance(rescores := stored.get("rescores"), list):
             out["rescores"] = rescores
         benches = stored.get("benchmarks")
