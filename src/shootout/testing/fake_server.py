@@ -200,6 +200,8 @@ class FakeOpenAIServer:
                 fault = self.outage_fault
             elif self.fault_rate and self._rng.random() < self.fault_rate:
                 fault = self._rng.choice(self.fault_kinds)
+            if fault == Fault.EMPTY_STREAM and not body.get("stream"):
+                fault = None  # a request that does not stream is answered (and logged so)
             self.requests.append(
                 {"index": idx, "path": path, "body": body, "time": time.time(), "fault": fault}
             )
@@ -301,12 +303,10 @@ class _Exchange:
             await self.conn.json(400, error)
             return
         fault = self.owner.next_fault(body, self.req.target or self.req.path)
-        if fault == Fault.EMPTY_STREAM:
-            if body.get("stream"):
-                self.conn.keep_alive = False
-                await self.conn.raw(200, b"", "text/event-stream")
-                return
-            fault = None
+        if fault == Fault.EMPTY_STREAM:  # (only a streamed request draws it: `next_fault`)
+            self.conn.keep_alive = False
+            await self.conn.raw(200, b"", "text/event-stream")
+            return
         if fault is not None and await self._early_fault(fault):
             return
         if body.get("echo"):
