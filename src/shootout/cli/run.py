@@ -395,10 +395,10 @@ def _resumed_config(db: Store, run_id: str) -> RunConfig:
             f"cannot resume {run_id} by its id: {display_url(marked)} had credentials in its "
             "URL, which are not stored; rerun the command that started it (the same "
             "configuration, credentials included, resumes it)")
-    if ((run["manifest"] or {}).get("merge") or {}).get("unfinished"):
-        raise ConfigError(f"{run_id} was being merged from its shards when the merge stopped: "
-                          "run the same `shootout merge` again to finish it (resuming would "
-                          "ask the models again for what the shards hold)")
+    from ..runner.merge import unfinished_merge
+
+    if (refusal := unfinished_merge(run_id, run["manifest"])) is not None:
+        raise refusal
     if (run["spec"] or {}).get("dry_run"):  # its id is not the run's: nothing to go on with
         raise ConfigError(f"{run_id} is a dry run (nothing was sent, so nothing resumes): "
                           "run its command again without --dry-run")

@@ -89,6 +89,16 @@ def merge_shards(sources: list[Store], into: Store, *, run: str | None = None,
     return MergeResult(base_id, status, tuple(shards), copied, tuple(gaps))
 
 
+def unfinished_merge(run_id: str, manifest: dict[str, Any] | None) -> ConfigError | None:
+    """The refusal of a run, by `--resume` or by its command, that a merge left unfinished
+    (`merge_shards` marks it so until the last shard is in); None for any other run."""
+    if not ((manifest or {}).get("merge") or {}).get("unfinished"):
+        return None
+    return ConfigError(f"{run_id} was being merged from its shards when the merge stopped: run "
+                       "the same `shootout merge` again to finish it (resuming would ask the "
+                       "models again for what the shards hold)")
+
+
 def _shard_runs(sources: list[Store]) -> list[ShardRun]:
     out: list[ShardRun] = []
     for store in sources:

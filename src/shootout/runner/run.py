@@ -40,6 +40,7 @@ from .budget import Budget, estimate, model_price, preflight, settle_sample, usd
 from .crossmodel import Phase, run_after_models
 from .judging import dry_run_judging
 from .manifest import base_manifest
+from .merge import unfinished_merge
 from .pacing import Pacer
 from .progress import Progress
 from .retry import RetryBudget, RetryPolicy
@@ -160,11 +161,8 @@ class Runner:
         # before anything is sent: refused here when the expected cost is over a cap
         self._budget = None if self.config.dry_run else await preflight(self, providers)
         stored = self.store.get_run(self.run_id)
-        if stored and ((stored["manifest"] or {}).get("merge") or {}).get("unfinished"):
-            # rerun as a run, it would ask the models for what the shards hold
-            raise ConfigError(f"{self.run_id} was being merged from its shards when the merge "
-                              "stopped: run the same `shootout merge` again to finish it "
-                              "(resuming would ask the models again for what the shards hold)")
+        if stored and (refusal := unfinished_merge(self.run_id, stored["manifest"])):
+            raise refusal  # rerun as a run, it would ask the models for what the shards hold
         # only now a run: one refused above was never started (and is not listed)
         resumed = self.store.upsert_run(self.run_id, self.config.stored())
         self._earlier_checksums = self._stored_checksums() if resumed else {}
