@@ -375,6 +375,10 @@ def test_gsm8k_scores_as_lm_eval(data_dir):
     ("answer: 18", None),  # simple-evals looks for "Answer" as written
     ("Answer: none", None),
     ("Answer: 5 then Answer: 7 apples", "7"),
+    # a negative answer keeps its sign (GSM8K test items 489 and 1113), a hyphen does not
+    ("Answer: -10", "-10"),
+    ("**Answer:** -3 degrees", "-3"),
+    ("Answer: from 2023-2024", "2024"),
 ])
 def test_gsm8k_chat_answer_is_simple_evals_parse_answer(output, answer):
     from shootout.benchmarks.gsm8k import simple_evals_answer

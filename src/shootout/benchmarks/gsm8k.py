@@ -17,7 +17,8 @@ not 18, as in lm-eval.
 
 A chat model's prompt is simple-evals' kind ("The last line of your response should be of the
 form "Answer: $ANSWER""), so its `acc` is scored as simple-evals' MGSM scores English: the last
-number after the last "Answer" (`parse_answer`), compared by `score_mgsm` ("18.00" is 18).
+number after the last "Answer" (`parse_answer`, with its minus sign: GSM8K has negative
+answers, MGSM none), compared by `score_mgsm` ("18.00" is 18).
 """
 
 from __future__ import annotations
@@ -121,14 +122,21 @@ def flexible_answer(text: str) -> str | None:
     return next(g for g in found[-1] if g).strip()
 
 
+NUMBER_AFTER_ANSWER = re.compile(r"(?:(?<![\d.])-)?\d+\.?\d*")
+
+
 def simple_evals_answer(text: str) -> str | None:
-    """simple-evals' `parse_answer(text, "Answer")` (mgsm_eval.py), the scorer of the kind of
+    r"""simple-evals' `parse_answer(text, "Answer")` (mgsm_eval.py), the scorer of the kind of
     prompt a chat model gets: the last number after the last "Answer", commas removed and a
-    trailing "." dropped; None where there is no "Answer" or no number after it."""
+    trailing "." dropped; None where there is no "Answer" or no number after it. One change:
+    a minus sign before the number is kept (simple-evals' `\d+\.?\d*` has none: written for
+    MGSM, whose answers are all positive, it scored GSM8K's two negative golds, items 489 and
+    1113, wrong whatever the answer), but not a hyphen after a digit ("2023-2024")."""
     text = strip_reasoning(text)
     if "Answer" not in text:
         return None
-    numbers = re.findall(r"\d+\.?\d*", text.split("Answer")[-1].strip().replace(",", ""))
+    numbers = re.findall(NUMBER_AFTER_ANSWER,
+                         text.split("Answer")[-1].strip().replace(",", ""))
     return numbers[-1].rstrip(".") if numbers else None
 
 
@@ -157,7 +165,7 @@ class GSM8K(Benchmark):
     # 2: stop sequences of lm-eval's gsm8k_cot v3 (no longer a blank line); 3: its filters and
     # exact_match (was a numeric comparison of shootout's own extraction), 256 tokens (was 384);
     # a chat model's acc as simple-evals' MGSM scorer
-    version: ClassVar[str] = "3"
+    version: ClassVar[str] = "4"
     domain: ClassVar[str] = "math"
     description: ClassVar[str] = "GSM8K test (1,319 grade-school math word problems), CoT"
     citation: ClassVar[str] = "Cobbe et al. 2021, Training Verifiers to Solve Math Word Problems"
