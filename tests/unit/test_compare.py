@@ -38,6 +38,36 @@ def _sc(model: str, bench: str, metric: str, score: float, se: float, lo: float,
                  model=model, benchmark=bench, item_level=item_level)
 
 
+def _newcombe_ref(a: list[int], b: list[int], alpha: float = 0.05) -> tuple[float, float]:
+    """contingencytables' Newcombe_square_and_add_CI_paired_2x2 (Fagerland, Lydersen & Laake),
+    transcribed line by line from its R, with the textbook Wilson interval."""
+    n = np.array([[sum(x and y for x, y in zip(a, b, strict=True)),
+                   sum(x and not y for x, y in zip(a, b, strict=True))],
+                  [sum(y and not x for x, y in zip(a, b, strict=True)),
+                   sum(not x and not y for x, y in zip(a, b, strict=True))]])
+    nip, npi, big_n = n.sum(axis=1), n.sum(axis=0), n.sum()
+    z = sst.norm.ppf(1 - alpha / 2)
+
+    def wilson(x: int, m: int) -> tuple[float, float]:
+        p = x / m
+        centre, half = (2 * m * p + z * z), z * math.sqrt(z * z + 4 * m * p * (1 - p))
+        return (centre - half) / (2 * (m + z * z)), (centre + half) / (2 * (m + z * z))
+
+    p1, p2 = nip[0] / big_n, npi[0] / big_n
+    (l1, u1), (l2, u2) = wilson(nip[0], big_n), wilson(npi[0], big_n)
+    if 0 in (nip[0], nip[1], npi[0], npi[1]):
+        psi = 0.0
+    else:
+        prod = float(nip[0] * nip[1] * npi[0] * npi[1])
+        cross = n[0, 0] * n[1, 1] - n[0, 1] * n[1, 0]
+        psi = ((cross - big_n / 2) / math.sqrt(prod) if cross > big_n / 2
+               else 0.0 if cross >= 0 else cross / math.sqrt(prod))
+    est = p1 - p2
+    lo = est - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2 - 2 * psi * (p1 - l1) * (u2 - p2))
+    hi = est + math.sqrt((p2 - l2) ** 2 + (u1 - p1) ** 2 - 2 * psi * (p2 - l2) * (u1 - p1))
+    return lo, hi
+
+
 def _cell(model: str, bench: str, items: dict[str, list[float]], metric: str = "acc") -> Score:
     s = summarize(list(items.values()))
     return _sc(model, bench, metric, s.mean, s.se, s.ci_low, s.ci_high, s.n, s.ci_method)
@@ -54,8 +84,10 @@ def test_paired_hand_computed_and_scipy() -> None:
     assert t.se == pytest.approx(se)
     ref = sst.ttest_rel([1, 1, 1, 0, 1, 0], [0, 1, 0, 0, 1, 0])
     assert t.p_ttest == pytest.approx(ref.pvalue)
-    half = sst.t.ppf(0.975, 5) * se
-    assert (t.ci_low, t.ci_high) == pytest.approx((1 / 3 - half, 1 / 3 + half))
+    # the interval of paired 0/1 scores: Newcombe's, not the t's (which collapses to a point
+    # where every item differs the same way)
+    assert (t.ci_low, t.ci_high) == pytest.approx(
+        _newcombe_ref([1, 1, 1, 0, 1, 0], [0, 1, 0, 0, 1, 0]))
     # 0/1 items scored once: the p is McNemar's exact test (2 discordant, both A)
     assert t.p_mcnemar == pytest.approx(sst.binomtest(2, 2, 0.5).pvalue)
     assert t.method == MCNEMAR and t.p_value == t.p_mcnemar == 0.5
@@ -134,12 +166,11 @@ def _items(pattern: str) -> dict[str, list[float]]:
 
 def test_compare_models_holm_family_is_one_pair_over_the_suite() -> None:
     # b1: A far ahead (tiny p); b2: A right on 6 more items, McNemar p = 2·0.5⁶ = 0.031
-    # alone; b3: identical
-    base = "1" * 20 + "0" * 20
+    # alone; b3: as many right, on different items (two each way: p = 1, but testable)
     items = {
         ("A", "b1"): _items("1" * 36 + "0" * 4), ("B", "b1"): _items("1" * 6 + "0" * 34),
         ("A", "b2"): _items("1" * 25 + "0" * 15), ("B", "b2"): _items("1" * 19 + "0" * 21),
-        ("A", "b3"): _items(base), ("B", "b3"): _items(base),
+        ("A", "b3"): _items("1" * 20 + "0" * 20), ("B", "b3"): _items("1" * 18 + "0011" + "0" * 18),
     }
     cells = {k: _cell(k[0], k[1], v) for k, v in items.items()}
     tests = compare_models(["A", "B"], ["b1", "b2", "b3"], cells, items)
@@ -149,11 +180,67 @@ def test_compare_models_holm_family_is_one_pair_over_the_suite() -> None:
     assert b2 is not None and b2.p_holm > 0.05 and not b2.significant  # ... not after Holm
     b1 = find_test(tests, "B", "A", "b1")
     assert b1 is not None and b1.significant and b1.diff < 0 and b1.winner == "A"
-    assert find_test(tests, "A", "B", "b3").p_value == 1.0  # identical: d = 0 everywhere
+    b3 = find_test(tests, "A", "B", "b3")
+    assert b3 is not None and b3.p_value == 1.0 and b3.in_family
     # the row marks: A best everywhere it differs; B within noise on b2, separated on b1
     assert row_marks("b1", ["A", "B"], cells, tests).separated == frozenset({"B"})
     m2 = row_marks("b2", ["A", "B"], cells, tests)
     assert m2.best == "A" and m2.ties == frozenset({"B"})
+
+
+def test_identical_item_scores_are_not_in_the_holm_family() -> None:
+    """A benchmark where both models scored every shared item alike has p = 1 by
+    construction (McNemar with no discordant pair, a paired t of zeros): it is left out of
+    the pair's Holm family, as docs/report.md says, and does not dilute the others (b2 is
+    significant over the family of two; counted, b3 made it p_holm 0.0625)."""
+    base = "1" * 20 + "0" * 20
+    for repeats in (1, 3):  # McNemar; the paired t of repeats
+        def rep(pattern: str, k: int = repeats) -> dict[str, list[float]]:
+            return {i: v * k for i, v in _items(pattern).items()}
+
+        items = {
+            ("A", "b1"): rep("1" * 36 + "0" * 4), ("B", "b1"): rep("1" * 6 + "0" * 34),
+            ("A", "b2"): rep("1" * 25 + "0" * 15), ("B", "b2"): rep("1" * 19 + "0" * 21),
+            ("A", "b3"): rep(base), ("B", "b3"): rep(base),
+        }
+        cells = {k: _cell(k[0], k[1], v) for k, v in items.items()}
+        tests = compare_models(["A", "B"], ["b1", "b2", "b3"], cells, items)
+        b3 = find_test(tests, "A", "B", "b3")
+        assert b3 is not None and not b3.in_family and b3.p_holm == 1.0 and not b3.significant
+        b2 = find_test(tests, "A", "B", "b2")
+        # second smallest of a family of two: p_holm = p (of three, with b3: 2p)
+        assert b2 is not None and b2.in_family and b2.p_holm == pytest.approx(b2.p_value)
+        if repeats == 1:
+            assert b2.p_holm == pytest.approx(0.03125) and b2.significant
+
+
+def test_one_shared_item_is_not_a_test() -> None:
+    """One item right against one wrong is no evidence (McNemar p = 1): the pair is
+    untestable, never "leads … p<0.001" as the unpaired z on the 1-item Wilson SEs had it."""
+    a, b = {"q0": [1.0]}, {"q0": [0.0]}
+    t = compare_pair(_cell("A", "x", a), _cell("B", "x", b), a, b)
+    assert t.method == UNTESTABLE and t.p_value == 1.0 and t.n == 1 and not t.in_family
+    out = adjust_holm([t])
+    assert not out[0].significant and out[0].winner is None
+    # no items shared at all: the unpaired z from the rows, as before
+    c = {"q1": [0.0]}
+    assert compare_pair(_cell("A", "x", a), _cell("C", "x", c), a, c).method == UNPAIRED
+
+
+def test_every_item_one_way_keeps_an_interval_of_real_width() -> None:
+    """30 items right for A, wrong for B: Newcombe's interval [0.84, 1], not [1, 1]; the
+    same with 3 repeats each (the paired t's SE is 0): the rows' interval, not a point."""
+    a, b = _items("1" * 30), _items("0" * 30)
+    t = compare_pair(_cell("A", "x", a), _cell("B", "x", b), a, b)
+    assert t.method == MCNEMAR and t.diff == 1.0
+    assert (t.ci_low, t.ci_high) == pytest.approx(_newcombe_ref([1] * 30, [0] * 30))
+    assert 0.8 < t.ci_low < 0.9 and t.ci_high == 1.0
+    same = compare_pair(_cell("A", "x", a), _cell("B", "x", a), a, a)
+    assert same.ci_low == pytest.approx(-same.ci_high) and 0.05 < same.ci_high < 0.2
+    a3 = {k: v * 3 for k, v in a.items()}
+    b3 = {k: v * 3 for k, v in b.items()}
+    t3 = compare_pair(_cell("A", "x", a3), _cell("B", "x", b3), a3, b3)
+    assert t3.method == PAIRED and t3.se == 0.0 and t3.ci_low < 0.95 and t3.ci_high == 1.0
 
 
 def test_ties_and_comparable_filter() -> None:
@@ -354,15 +441,20 @@ def test_defect12_no_model_is_marked_best_on_fewer_items() -> None:
 
 def test_an_exact_tie_on_fewer_items_is_not_shared_best() -> None:
     """A model scored on fewer items that ties the top score exactly is not bold with it,
-    whichever comes first in model order (it was when it came second)."""
+    whichever comes first in model order (it was when it came second); the model with the
+    top score on the most items is best (no model was, and the text said it led nowhere)."""
     cells = {("A", "x"): _sc("A", "x", "acc", 0.8333, 0.04, 0.7, 0.9, 60),
              ("B", "x"): _sc("B", "x", "acc", 0.8333, 0.05, 0.7, 0.9, 30),
              ("C", "x"): _sc("C", "x", "acc", 0.70, 0.06, 0.6, 0.80, 60)}
     for order in (["A", "B", "C"], ["B", "A", "C"], ["C", "A", "B"]):
         marks = row_marks("x", order, cells, [])
-        assert marks.best is None and not marks.joint and not marks.tops(), order
-        assert marks.note.startswith("B has the highest score but on fewer items (n=30; ")
-        assert "A n=60" in marks.note and "C n=60" in marks.note
+        assert marks.best == "A" and not marks.joint and marks.tops() == {"A"}, order
+        assert "B" in marks.ties and not marks.note
+    # the top score only on fewer items than another model's: no model is marked
+    cells[("A", "x")] = _sc("A", "x", "acc", 0.80, 0.04, 0.7, 0.9, 60)
+    marks = row_marks("x", ["A", "B", "C"], cells, [])
+    assert marks.best is None and not marks.tops()
+    assert marks.note.startswith("B has the highest score but on fewer items (n=30; ")
 
 
 def test_defect12_a_significant_gap_on_fewer_items_is_not_a_win() -> None:
@@ -450,7 +542,8 @@ def test_a_difference_of_proportions_stays_within_one_point_either_way() -> None
     b = {"q0": [0.0], "q1": [0.0]}
     t = compare_pair(_cell("A", "x", a), _cell("B", "x", b), a, b)
     assert t.method == MCNEMAR and t.diff == pytest.approx(0.5)
-    assert (t.ci_low, t.ci_high) == (-1.0, 1.0)
+    assert -1.0 <= t.ci_low < 0.0 and 0.5 < t.ci_high <= 1.0  # Newcombe's, inside [-1, 1]
+    assert (t.ci_low, t.ci_high) == pytest.approx(_newcombe_ref([1, 0], [0, 0]))
     # scores that are not proportions keep the t interval as it is
     a10 = {"q0": [7.0], "q1": [2.0]}
     b10 = {"q0": [1.0], "q1": [2.0]}

@@ -517,6 +517,11 @@ def test_the_evidence_pair_defaults_to_the_two_best_models():
     assert _item_pair(labels, ("b", "a"), cells, ["x", "y"]) == (("b", "a"), False)
     assert _item_pair(["a", "b"], None, cells, ["x"]) == (("a", "b"), False)
     assert _item_pair(labels, None, cells, ["z"]) == (("a", "b"), False)  # nothing shared
+    # a model with no score at all (every request failed) is not one of the pair: "dead"
+    # came first and the section was empty (an audit's)
+    dead = ["dead", "b", "a"]
+    assert _item_pair(dead, None, cells, ["x", "y"]) == (("b", "a"), False)
+    assert _item_pair(["dead", *labels], None, cells, ["x", "y"]) == (("c", "d"), True)
 
 
 def test_routes_name_domains_as_words_and_benchmarks_as_they_are():
@@ -551,3 +556,21 @@ def test_a_profile_gap_of_cost_alone_is_not_noise() -> None:
     rk = rank_profile(prof, ["A", "B"], fine, cost={"A": 1.0, "B": 3.0})
     got = paired_with_top(rk, fine, apart, [_pair("A", "B", "mmlu", 0.0)]).rows[1]
     assert got.p_vs_top == 1.0 and got.within_noise_of_top
+
+
+def test_a_profile_gap_with_every_item_one_way_is_not_noise() -> None:
+    """Repeats, every item one way (the paired t's SE is 0, its p the sign test's 2·0.5ⁿ):
+    the head-to-head says significant, and the profile said "within noise (Holm p=1.000)",
+    the z-test of an SE of 0 (an audit's). It now takes the SE at which a z-test gives the
+    head-to-head's p."""
+    from shootout.analysis.profile_tests import paired_with_top
+
+    apart = {("A", "mmlu"): _c("A", "mmlu", 1.0, 0.0), ("B", "mmlu"): _c("B", "mmlu", 0.0, 0.0)}
+    fine = domain_scores(apart, DOMAINS, grouped=False)
+    rk = rank_profile(Profile("p", "", {"knowledge": 1}), ["A", "B"], fine)
+    sign_p = 2 * 0.5 ** 30
+    one_way = PairTest("A", "B", "mmlu", "acc", "paired t", 30, 1.0, 0.0, 1.0, 0.0, 1.0, 1.0,
+                       sign_p, n_a=30, n_b=30, p_ttest=sign_p)
+    got = paired_with_top(rk, fine, apart, [one_way]).rows[1]
+    assert not got.within_noise_of_top and not got.quality_within_noise_of_top
+    assert got.p_vs_top == pytest.approx(sign_p, rel=1e-6)

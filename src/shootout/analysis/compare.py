@@ -80,6 +80,14 @@ class PairTest:
     failed_b: int = 0
 
     @property
+    def in_family(self) -> bool:
+        """Whether the test is in its pair's Holm family: not one whose p is 1 by
+        construction, whatever the outcome (`UNTESTABLE`, or every shared item scored alike
+        by both models: McNemar's test with no discordant pair, a paired t of differences
+        all 0)."""
+        return self.method != UNTESTABLE and not (self.se == 0.0 and abs(self.diff) <= 1e-12)
+
+    @property
     def ahead(self) -> str | None:
         """The model with the higher score on the compared items, significant or not."""
         return None if self.diff == 0 else (self.a if self.diff > 0 else self.b)
@@ -137,32 +145,55 @@ def compare_pair(
     alpha = 1.0 - confidence
     shared = (means[0].shared(means[1]) if means is not None
               else len(set(a_items or ()) & set(b_items or ())))
-    if a_items and b_items and a.item_level and b.item_level and shared >= 2:
+    if a_items and b_items and a.item_level and b.item_level and shared:
+        if shared < 2:  # one shared item: no test can tell anything (p = 1 whatever it is)
+            return _untested(a, b, base, shared)
         r = (paired(*means, confidence=confidence) if means is not None
              else paired_difference(a_items, b_items, confidence=confidence))
-        corr = r.corr if math.isfinite(r.corr) else 0.0
-        mdd = _mdd(cell_se(a), cell_se(b), alpha, corr)
-        # the test runs on the shared items only (a model's failed requests): what it can
-        # detect is set by the SE of their differences, not by each row's whole SE
-        if not r.n == a.n == b.n and math.isfinite(r.se) and r.se > 0:
+        exact = r.p_mcnemar is not None  # 0/1 items, one score each: McNemar's test
+        lo, hi = r.ci_low, r.ci_high
+        if math.isfinite(r.se) and r.se > 0:
+            # the documented (z + z)·sqrt(se_a² + se_b² − 2ρ·se_a·se_b) of the shared items'
+            # means is the SE of their differences, exactly
             mdd = _mdd(r.se, 0.0, alpha, 0.0)
-        if not (math.isfinite(r.se) and r.se > 0):
+        else:
             # every shared item differs by the same amount (the same item scores): their
             # correlation (1, or none) says nothing of what other items would show, so the
             # detectable difference is the rows' own, as for unpaired rows (it was 0 for
-            # two models with the same scores)
+            # two models with the same scores), and so is the interval of item means
+            # (0/1 scores have Newcombe's, which keeps its width)
             mdd = _mdd(cell_se(a), cell_se(b), alpha, 0.0)
-        exact = r.p_mcnemar is not None  # 0/1 items, one score each: McNemar's test
+            if not exact:
+                lo, hi = _rows_interval(a, b, r.mean_diff, confidence)
         return PairTest(
             **base, method=MCNEMAR if exact else PAIRED, n=r.n, score_a=r.mean_a,
-            score_b=r.mean_b, diff=r.mean_diff, se=r.se, ci_low=r.ci_low, ci_high=r.ci_high,
+            score_b=r.mean_b, diff=r.mean_diff, se=r.se, ci_low=lo, ci_high=hi,
             p_value=r.p_mcnemar if r.p_mcnemar is not None else r.p_value, mdd=mdd,
             p_mcnemar=r.p_mcnemar, corr=r.corr, p_ttest=r.p_value,
         )
-    if (a_stat is not None and b_stat is not None and a_stat.key == b_stat.key
-            and len(set(a_stat.values) & set(b_stat.values)) >= 2):
+    if a_stat is not None and b_stat is not None and a_stat.key == b_stat.key \
+            and (common := len(set(a_stat.values) & set(b_stat.values))):
+        if common < 2:
+            return _untested(a, b, base, common)
         return _bootstrapped(a_stat, b_stat, base, confidence)
     return _unpaired(a, b, base, confidence)
+
+
+def _untested(a: Score, b: Score, base: dict[str, Any], n: int) -> PairTest:
+    """A pair that no test can compare (p = 1 by construction), out of its Holm family."""
+    return PairTest(**base, method=UNTESTABLE, n=n, score_a=a.score, score_b=b.score,
+                    diff=a.score - b.score, se=math.nan, ci_low=math.nan, ci_high=math.nan,
+                    p_value=1.0)
+
+
+def _rows_interval(a: Score, b: Score, diff: float, confidence: float) -> tuple[float, float]:
+    """diff ± z·sqrt(se_a² + se_b²) from the two rows' SEs (`cell_se`: a score of 0 or 100%
+    has the SE its Wilson interval implies), kept inside [−1, 1] for two proportions."""
+    half = z_quantile(confidence) * math.sqrt(cell_se(a) ** 2 + cell_se(b) ** 2)
+    lo, hi = diff - half, diff + half
+    if all(0.0 <= v <= 1.0 for c in (a, b) for v in (c.score, *c.ci)):
+        lo, hi = max(lo, -1.0), min(hi, 1.0)  # two proportions differ by at most 1
+    return lo, hi
 
 
 def _bootstrapped(a: ItemStatistic, b: ItemStatistic, base: dict[str, Any],
@@ -182,14 +213,8 @@ def _unpaired(a: Score, b: Score, base: dict[str, Any], confidence: float) -> Pa
     diff = a.score - b.score
     se = math.sqrt(cell_se(a) ** 2 + cell_se(b) ** 2)
     if not math.isfinite(se) or se == 0.0:
-        return PairTest(
-            **base, method=UNTESTABLE, n=min(a.n, b.n), score_a=a.score, score_b=b.score,
-            diff=diff, se=math.nan, ci_low=math.nan, ci_high=math.nan, p_value=1.0,
-        )
-    z = z_quantile(confidence)
-    lo, hi = diff - z * se, diff + z * se
-    if all(0.0 <= v <= 1.0 for c in (a, b) for v in (c.score, *c.ci)):
-        lo, hi = max(lo, -1.0), min(hi, 1.0)  # two proportions differ by at most 1
+        return _untested(a, b, base, min(a.n, b.n))
+    lo, hi = _rows_interval(a, b, diff, confidence)
     return PairTest(
         **base, method=UNPAIRED, n=min(a.n, b.n), score_a=a.score, score_b=b.score,
         diff=diff, se=se, ci_low=lo, ci_high=hi, p_value=z_test(diff, se),
@@ -213,14 +238,14 @@ def _mdd(se_a: float, se_b: float, alpha: float, corr: float) -> float:
 
 
 def adjust_holm(tests: Sequence[PairTest], alpha: float = 0.05) -> list[PairTest]:
-    """Holm over one family (one pair of models across the suite's benchmarks). A test that
-    could not be run (`UNTESTABLE`, p = 1 by construction) is not in the family: it cannot
-    reject, and counted it made every other test of the pair harder to pass."""
-    testable = [t for t in tests if t.method != UNTESTABLE]
+    """Holm over one family (one pair of models across the suite's benchmarks). A test whose
+    p is 1 by construction (`PairTest.in_family`) is not in the family: it cannot reject,
+    and counted it made every other test of the pair harder to pass."""
+    testable = [t for t in tests if t.in_family]
     adj = iter(holm([t.p_value for t in testable], alpha=alpha) if testable else [])
     out = []
     for t in tests:
-        if t.method == UNTESTABLE:
+        if not t.in_family:
             out.append(replace(t, p_holm=t.p_value, significant=False))
         else:
             h = next(adj)
@@ -305,9 +330,11 @@ def row_marks(
     benchmark: str, models: Sequence[str], cells: Mapping[ItemKey, Score],
     tests: Sequence[PairTest],
 ) -> RowMarks:
-    """Best = highest score (first in model order on exact ties, the others then `joint`:
-    they share the top score); another model is a tie when its Holm-adjusted test against
-    the best is not significant.
+    """Best = highest score; on an exact tie, the one scored on the most items (then with the
+    fewest failed, then first in model order), the others `joint` where scored on as many
+    items with as many failed (they share the top score), else ties (the same score, on
+    fewer items: never best over the others); another model is a tie when its Holm-adjusted
+    test against the best is not significant.
 
     No model is best when the highest score comes from fewer items than another model was
     scored on, or from as many but with more of its items failed: the items it failed (or
@@ -316,11 +343,11 @@ def row_marks(
     if not present:
         return RowMarks(benchmark, None, frozenset(), frozenset())
     top = max(cells[(m, benchmark)].score for m in present)
-    # every model with the top score (an exact tie): none is best over a model scored on
-    # more items, whichever comes first in model order
+    # every model with the top score (an exact tie)
     tops = [m for m in present if math.isclose(cells[(m, benchmark)].score, top, rel_tol=0.0,
                                                abs_tol=1e-12)]
-    best = min(tops, key=lambda m: (cells[(m, benchmark)].n, present.index(m)))
+    best = min(tops, key=lambda m: (-cells[(m, benchmark)].n, cells[(m, benchmark)].n_failed,
+                                    present.index(m)))
     n_best, failed_best = cells[(best, benchmark)].n, cells[(best, benchmark)].n_failed
     more = [m for m in present if cells[(m, benchmark)].n > n_best]
     if more:
@@ -338,11 +365,14 @@ def row_marks(
                         note=f"{best} has the highest score but {failed_best} of its items "
                              f"failed (n={n_best}, as many as {others}): no model is marked "
                              "best")
-    ties: set[str] = set()
+    # the same top score on as many items, as many failed: best with it; on fewer, within
+    # noise of it (its score leaves out items the best answered)
+    tied_top = {m for m in tops if m != best and cells[(m, benchmark)].n == n_best
+                and cells[(m, benchmark)].n_failed == failed_best}
+    ties: set[str] = set(tops) - tied_top - {best}
     sep: set[str] = set()
-    tied_top = set(tops) - {best}
     for m in present:
-        if m == best or m in tied_top:
+        if m == best or m in tied_top or m in ties:
             continue
         t = find_test(tests, best, m, benchmark)
         (sep if t is not None and t.significant else ties).add(m)

@@ -8,7 +8,9 @@ hard for the other), so that SE overstates the noise in their difference and the
 SE of the difference itself: per benchmark, the SE of the pair's paired test
 (`compare.compare_models`: paired t on item means, or the paired bootstrap of the
 statistic; for a benchmark tested by McNemar's exact test, near significance (t p < 0.2),
-the larger of the t's SE and the SE at which a z-test gives McNemar's p), where both models
+the larger of the t's SE and the SE at which a z-test gives McNemar's p; for a paired t
+whose differences are all the same, the SE at which a z-test gives its sign-test p), where
+both models
 were scored on the same items; the SEs on their own otherwise,
 and for a domain whose benchmarks differ between the two. Benchmarks are independent, and a
 domain's score is the mean of its benchmarks' (`takeaways.domain_scores`), so
@@ -27,7 +29,7 @@ from dataclasses import replace
 from statistics import NormalDist
 
 from ..scores import Score
-from .compare import MCNEMAR, PairTest, cell_se
+from .compare import MCNEMAR, PAIRED, PairTest, cell_se
 from .stats import holm, z_test
 from .takeaways import DomainScore, Ranking, RankRow
 
@@ -113,8 +115,13 @@ def _exact_se(test: PairTest) -> float:
     McNemar's p, so that a profile on that one benchmark says what the head-to-head says (the
     t-test's SE made a handful of discordant items significant where McNemar did not); 0
     otherwise (the t's SE serves: the exact test's discreteness doubled the SE of a
-    difference of one or two items, and diluted real differences elsewhere in a profile)."""
-    if test.method != MCNEMAR or not test.diff or not 0.0 < test.p_value < 1.0 \
-            or not test.p_ttest < 0.2:
+    difference of one or two items, and diluted real differences elsewhere in a profile).
+    Likewise for a paired t-test of repeats whose every item differs by the same amount: its
+    SE is 0 and its p the exact sign test's (a z-test on SE 0 gave p = 1, "within noise", to
+    a gap the head-to-head calls significant)."""
+    if not test.diff or not 0.0 < test.p_value < 1.0:
         return 0.0
-    return abs(test.diff) / -_NORMAL.inv_cdf(test.p_value / 2.0)
+    if (test.method == MCNEMAR and test.p_ttest < 0.2) or (test.method == PAIRED
+                                                            and test.se == 0.0):
+        return abs(test.diff) / -_NORMAL.inv_cdf(test.p_value / 2.0)
+    return 0.0

@@ -88,7 +88,8 @@ class PairedResult:
     """Paired comparison of two models on the items both were scored on (d_i = a_i − b_i).
 
     mean_diff: mean of d; se: sd(d, ddof=1)/sqrt(n); ci: t interval with n−1 df
-    (mean_diff ± t_{n−1, 1−α/2}·se), consistent with `p_value` from the paired t-test.
+    (mean_diff ± t_{n−1, 1−α/2}·se), consistent with `p_value` from the paired t-test; where
+    every item has one 0/1 score per model, Newcombe's paired interval (`newcombe_paired`).
     p_mcnemar: exact McNemar p, only when every item has one 0/1 score per model, else None.
     significant: p_value < alpha where alpha = 1 − confidence.
     n_only_a / n_only_b: items present for one model only (dropped).
@@ -264,6 +265,39 @@ def wilson_bounds(p: float, n: float, z: float) -> tuple[float, float]:
     lo = 0.0 if p <= 0.0 else max(0.0, centre - half)
     hi = 1.0 if p >= 1.0 else min(1.0, centre + half)
     return lo, hi
+
+
+def newcombe_paired(xa: np.ndarray, xb: np.ndarray, confidence: float = 0.95
+                    ) -> tuple[float, float]:
+    """The interval of mean(xa) − mean(xb) for paired 0/1 scores: Newcombe's (1998, paired
+    data, method 10) square-and-add of the two proportions' Wilson intervals, with the
+    continuity-corrected correlation ψ of the 2×2 table (Fagerland, Lydersen & Laake 2014's
+    recommended interval; `Newcombe_square_and_add_CI_paired_2x2` of their R package
+    contingencytables). Unlike the t-interval of the differences it keeps its width where
+    every item differs by the same amount (30 of 30 one way: [0.84, 1], not [1, 1]; none
+    discordant of 15: ±0.20, not [0, 0]). NaNs for no items."""
+    n = int(xa.size)
+    if n == 0:
+        return math.nan, math.nan
+    a1, b1 = xa == 1.0, xb == 1.0
+    n11, n12 = int(np.sum(a1 & b1)), int(np.sum(a1 & ~b1))
+    n21, n22 = int(np.sum(~a1 & b1)), int(np.sum(~a1 & ~b1))
+    row1, row2, col1, col2 = n11 + n12, n21 + n22, n11 + n21, n12 + n22
+    p1, p2 = row1 / n, col1 / n
+    z = z_quantile(confidence)
+    l1, u1 = wilson_bounds(p1, float(n), z)
+    l2, u2 = wilson_bounds(p2, float(n), z)
+    psi = 0.0
+    if row1 and row2 and col1 and col2:
+        cross = n11 * n22 - n12 * n21
+        root = math.sqrt(float(row1) * row2 * col1 * col2)
+        psi = (cross - n / 2) / root if cross > n / 2 else (cross / root if cross < 0 else 0.0)
+    diff = p1 - p2
+    lo = diff - math.sqrt(max(0.0, (p1 - l1) ** 2 + (u2 - p2) ** 2
+                                - 2 * psi * (p1 - l1) * (u2 - p2)))
+    hi = diff + math.sqrt(max(0.0, (p2 - l2) ** 2 + (u1 - p1) ** 2
+                                - 2 * psi * (p2 - l2) * (u1 - p1)))
+    return max(lo, -1.0), min(hi, 1.0)
 
 
 def effective_n(p: float, se: float, n: int, n_samples: int) -> float:
@@ -484,9 +518,11 @@ def paired_difference(
     a_i, b_i = per-item means over repeats; d_i = a_i − b_i over the n shared items.
     mean_diff = mean(d); se = sd(d, ddof=1)/sqrt(n); t = mean_diff/se with n−1 df;
     p two-sided (equals scipy.stats.ttest_rel(a, b).pvalue); CI = mean_diff ± t_{n−1}·se,
-    clipped to [−1, 1] when every item mean of both models lies in [0, 1].
+    clipped to [−1, 1] when every item mean of both models lies in [0, 1]; for one 0/1
+    score per item and model, Newcombe's paired interval instead (`newcombe_paired`).
     Degenerate cases (see `_t_test`): n < 2 gives p = 1.0 and NaN se/CI; all d_i = 0 gives
-    p = 1.0; a non-zero constant d gives the sign test's p (2·0.5^n) and a zero-width CI.
+    p = 1.0; a non-zero constant d gives the sign test's p (2·0.5^n) and, unless the scores
+    are 0/1, a zero-width CI.
     `significant` is p_value < alpha with alpha = 1 − confidence. `corr` is the Pearson
     correlation of a and b (feed it to min_detectable_difference as paired_corr).
     """
@@ -509,7 +545,10 @@ def paired_means(xa: np.ndarray, xb: np.ndarray, *, repeated: bool, only_a: int,
     n = int(d.size)
     mean_diff = float(d.mean()) if n else math.nan
     se, t, p = _t_test(d)
-    if n >= 2:
+    binary = n > 0 and not repeated and _is_binary(xa) and _is_binary(xb)
+    if binary:  # paired proportions: Newcombe's interval (the t's collapses at the edges)
+        lo, hi = newcombe_paired(xa, xb, confidence)
+    elif n >= 2:
         half = t_quantile(0.5 + confidence / 2.0, n - 1) * se
         lo, hi = mean_diff - half, mean_diff + half
         if min(xa.min(), xb.min()) >= 0.0 and max(xa.max(), xb.max()) <= 1.0:
@@ -528,7 +567,7 @@ def paired_means(xa: np.ndarray, xb: np.ndarray, *, repeated: bool, only_a: int,
         confidence=confidence,
         t_stat=t,
         p_value=p,
-        p_mcnemar=_mcnemar(xa, xb) if n and not repeated else None,
+        p_mcnemar=_mcnemar(xa, xb) if binary else None,
         significant=bool(p < alpha),
         n=n,
         n_only_a=only_a,

@@ -456,9 +456,13 @@ def _item_pair(labels: list[str], pair: tuple[str, str] | None,
     `--items`' (checked), or the two with the highest mean score over the benchmarks every
     model has (the contrast a choice turns on; the first two listed were the two weakest of
     a ten-model report), in the models' order; the first two with two models or where no
-    benchmark is common."""
+    benchmark is common. A model with no score at all (every request failed) has no items
+    to show: it is left out while two others have scores."""
     if pair is None:
         cells = cells or {}
+        scored = [m for m in labels if any((m, b) in cells for b in benches)]
+        if len(scored) >= 2:
+            labels = scored
         shared = [b for b in benches if all((m, b) in cells for m in labels)]
         if len(labels) == 2 or not shared:
             return (labels[0], labels[1]), False

@@ -131,8 +131,8 @@ def prompt_sensitivity_section(report: Report) -> SectionContent | None:
         "their standard deviation. Kendall τ: tau-b between a template's scores and the "
         "reference template's, over the models (+1: the same order). Differences: on the "
         "items both models answered under that template, McNemar's exact test where each "
-        "item has one 0/1 score per model, else the paired t-test (the interval is the "
-        "paired t's, which can leave out 0 where McNemar's p is above the level when few "
-        "items differ), Holm-adjusted over the templates for each pair of models; bold where "
+        "item has one 0/1 score per model (with Newcombe's paired interval, which can "
+        "disagree with the exact p at the edge when few items differ), else the paired "
+        "t-test, Holm-adjusted over the templates for each pair of models; bold where "
         "significant after Holm.")
     return SectionContent(paragraphs=tuple(paragraphs), tables=tuple(tables))

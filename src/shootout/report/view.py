@@ -6,7 +6,7 @@ import math
 from collections import defaultdict
 from typing import Any
 
-from ..analysis.compare import MCNEMAR, UNTESTABLE
+from ..analysis.compare import MCNEMAR
 from ..analysis.formatting import ci, pct, pval, signed
 from ..analysis.stats import z_quantile
 from ..analysis.takeaways import shares_top
@@ -255,15 +255,16 @@ def pairs(report: Report) -> list[dict[str, Any]]:
                 cell(pct(t.score_b)), cell(signed(t.diff), bold=t.significant),
                 cell(pct(t.se, 2)), cell(ci(t.ci_low, t.ci_high, sign=True)),
                 cell(pval(t.p_value)),
-                cell("–" if t.method == UNTESTABLE else pval(t.p_holm)), lcell(sig),
+                cell("–" if not t.in_family else pval(t.p_holm)), lcell(sig),
                 cell(pct(t.mdd)), lcell(t.method),
             ))
         headers = ("Benchmark", "Metric", "n", a, b, "Δ (pts)", "SE", "95% CI", "p",
                    "Holm p", "Significant", "MDD", "Test")
         nsig = sum(t.significant for t in ts)
-        # a benchmark the pair could not be tested on is not in Holm's family
-        tested = sum(t.method != UNTESTABLE for t in ts)
-        untested = (f" ({len(ts) - tested} could not be tested)" if tested < len(ts) else "")
+        # a benchmark whose p is 1 by construction is not in Holm's family
+        tested = sum(t.in_family for t in ts)
+        untested = (f" ({len(ts) - tested} left out: p = 1 whatever they showed, as with "
+                    "every shared item scored alike)" if tested < len(ts) else "")
         out.append({"a": a, "b": b, "table": Table(f"pair-{len(out)}", headers, tuple(rows),
                                                     left_cols=2),
                     "summary": f"{nsig} of {tested} differences significant after Holm "
@@ -276,9 +277,9 @@ def pairs(report: Report) -> list[dict[str, Any]]:
 def _exact_note(confidence: float) -> str:
     """Under a pair table with McNemar-tested rows: what their p and interval are."""
     level = f"{100 * confidence:g}%"
-    return (f" McNemar exact: the p of 0/1 items scored once per model; the {level} CI is the "
-            f"paired t's, which can leave out 0 where p is above {1 - confidence:.2g} when only "
-            "a few items differ.")
+    return (f" McNemar exact: the p of 0/1 items scored once per model; the {level} CI is "
+            "Newcombe's paired interval (on the two Wilson intervals), a separate procedure "
+            "that can disagree with the exact p at the edge when only a few items differ.")
 
 
 # --------------------------------------------------------------------------- breakdowns

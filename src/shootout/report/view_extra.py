@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 
-from ..analysis.compare import UNTESTABLE
 from ..analysis.formatting import ci, money, num, pct
 from ..analysis.stats import wilson_bounds, z_quantile
 from ..benchmarks import find_benchmark_class
@@ -458,7 +457,7 @@ def methodology(report: Report) -> dict[str, Any]:
                                left_cols=2),
         })
     return {"runs": runs, "confidence": f"{100 * report.confidence:g}%",
-            "n_tests": sum(t.method != UNTESTABLE for t in report.tests)}
+            "n_tests": sum(t.in_family for t in report.tests)}
 
 
 def _cache(man: Mapping[str, Any]) -> str:
