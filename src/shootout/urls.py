@@ -45,6 +45,21 @@ def stored_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc, query=q))
 
 
+def secret_values(url: str) -> list[str]:
+    """The values of `url`'s secret-looking query parameters, as written in it and decoded
+    (what `stored_url` replaces; a server that repeats the URL repeats them)."""
+    try:
+        query = urlsplit(url).query
+    except ValueError:
+        return []
+    out: list[str] = []
+    for part in query.split("&"):
+        name, _, raw = part.partition("=")
+        if raw and _SECRET_PARAM.search(name):
+            out += [raw, *(v for k, v in parse_qsl(part) if v)]
+    return out
+
+
 def stored_options(value: Any) -> Any:
     """A model's options (nested dicts and lists) with every URL in them as `stored_url`
     keeps it (`base_url`, `base_urls`, `endpoints[].url`, a judge's base URL)."""

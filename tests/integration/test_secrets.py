@@ -149,3 +149,56 @@ def test_url_credentials_are_not_in_the_error_lines(shootout_cmd, tmp_path, data
             outs.append(p.stdout + p.stderr)
     assert not [o for o in outs if PASSWORD in o], outs
     assert all("credentials-not-stored" in o for o in outs), outs
+
+
+QUERY_KEY = "qk-canary-5b1e9d3a77"
+
+
+def test_a_key_in_the_query_is_redacted_from_what_the_server_repeats(
+        shootout_cmd, tmp_path, data_dir):
+    """A key in the base URL's query (`?api_key=…`) reached the samples' errors, the results
+    JSON, the report and the stdout lines when the server repeated the URL, as OpenAI's 404
+    does ("Invalid URL (POST /v1/chat/completions?api_key=…)"): an audit's."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Repeat(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # /models: answered 404, so not checked
+            self._send(404, {"error": {"message": f"Invalid URL (GET {self.path})"}})
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("content-length") or 0))
+            self._send(404, {"error": {"message": f"Invalid URL (POST {self.path}) at "
+                                                  f"http://{self.headers['host']}{self.path}",
+                                       "type": "invalid_request_error"}})
+
+        def _send(self, code: int, body: dict) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(code)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Repeat)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    store = tmp_path / "s.sqlite"
+    url = f"http://127.0.0.1:{server.server_port}/v1?api_key={QUERY_KEY}"
+    try:
+        run = subprocess.run(
+            [*shootout_cmd, "run", "-m", "openai:m", "--base-url", url, "-b", "arc_easy",
+             "--limit", "2", "--store", str(store), "--data-dir", str(data_dir), "--json"],
+            capture_output=True, text=True, timeout=300,
+            env={**os.environ, "OPENAI_API_KEY": "sk-test-123456"})
+    finally:
+        server.shutdown()
+    assert run.returncode != 0 and "Invalid URL" in run.stdout + run.stderr, run.stderr[-2000:]
+    assert "[redacted]" in run.stdout + run.stderr
+    results = subprocess.run([*shootout_cmd, "results", "--store", str(store), "--json"],
+                             capture_output=True, text=True, timeout=60)
+    haystacks = [run.stdout, run.stderr, results.stdout, results.stderr,
+                 store.read_bytes().decode("latin-1")]
+    assert not [h for h in haystacks if QUERY_KEY in h]

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from ..errors import ProviderError, RejectedRequestError, RetryableProviderError
-from ..urls import stored_url
+from ..urls import secret_values, stored_url
 
 # statuses worth retrying: timeouts, conflicts, rate limits, and every server error (as the
 # openai and anthropic SDKs retry them: 5xx, Cloudflare's 52x, overload 529) but the two that
@@ -52,7 +52,8 @@ MIN_SECRET = 8  # characters of a key redacted wherever it appears (real keys ha
 
 class Secrets:
     """What never reaches an error text, a stored answer or a log: the API key, and the
-    credentials of a base URL (`https://user:password@host`): the password, the pair, and the
+    credentials of a base URL (`https://user:password@host`, or the value of a secret-looking
+    query parameter such as `?api_key=…`, 6 characters or more): the password, the pair, and the
     pair in base64 as a Basic Authorization header carries it (a server that echoes the
     request's headers in an error echoes that). A password or user name shorter than 6
     characters is redacted only within those forms: alone it would cut words out of answers.
@@ -97,6 +98,9 @@ class Secrets:
             texts += [base64.b64encode(pair.encode()).decode(), pair]
             texts += [t for t in (user, password, unquote(user or ''), unquote(password or ''))
                       if t and len(t) >= 6]
+        # a key in the query (`?api_key=…`): an error such as OpenAI's "Invalid URL (POST
+        # /v1/chat/completions?api_key=…)" repeats it
+        texts += [v for v in secret_values(base_url) if len(v) >= 6]
         self.texts = tuple(sorted(set(texts), key=len, reverse=True))
 
     def __bool__(self) -> bool:
