@@ -664,6 +664,23 @@ def test_a_redirect_is_said_at_once_not_retried_as_a_garbled_answer(stream: bool
     assert len(srv.bodies) == 1
 
 
+@pytest.mark.parametrize("http", ["httpx", "auto"])
+@pytest.mark.parametrize(("error", "retried"), [
+    ({"message": "upstream said no", "code": 400}, False),
+    ({"message": "upstream overloaded", "code": 503}, True),
+])
+def test_a_json_error_answering_a_stream_is_the_servers_message(
+        error: dict[str, Any], retried: bool, http: str) -> None:
+    """A gateway answering a streamed request with 200 and `{"error": {...}}` as JSON: its
+    message, final for a 400 as an unstreamed answer's; it was "expected an event stream …
+    got content type 'application/json'", asked six times, the message nowhere (an audit's)."""
+    reply = (200, "application/json; charset=utf-8", json.dumps({"error": error}).encode())
+    with _Server(reply) as srv, pytest.raises(ProviderError) as got:
+        _generate("some-model", srv, http=http)
+    assert isinstance(got.value, RetryableProviderError) is retried
+    assert error["message"] in str(got.value) and "error in response" in str(got.value)
+
+
 @pytest.mark.parametrize(("status", "headers", "retried"), [
     (500, {}, True), (507, {}, True), (530, {}, True), (529, {}, True), (429, {}, True),
     # Not Implemented and HTTP Version Not Supported: no attempt will do better

@@ -37,6 +37,7 @@ from .http_errors import (  # split out of this module; their importers find the
     connector_text as connector_text,
     count as count,
     is_count as is_count,
+    not_a_stream,
     parse_json as parse_json,
     raise_for_status as raise_for_status,
     redirect_error as redirect_error,
@@ -46,6 +47,8 @@ from .http_errors import (  # split out of this module; their importers find the
     transport_reason as transport_reason,
 )
 from .sse import sse_events as sse_events  # the parser lived here; its importers find it
+
+_NOT_STREAM_BYTES = 1 << 16  # of a body that is not an event stream, read for its error
 
 T = TypeVar("T")
 
@@ -354,9 +357,8 @@ class HTTPClient:
                 await raise_for_status(resp, self.secret)
                 ctype = resp.headers.get("content-type", "")
                 if "text/event-stream" not in ctype:
-                    raise RetryableProviderError(
-                        f"expected an event stream from {path}, got content type {ctype!r}"
-                    )
+                    got = (await resp.aread())[:_NOT_STREAM_BYTES]
+                    raise not_a_stream(path, ctype, got.decode("utf-8", "replace"))
                 if stats is not None and stats.accepted is not None:
                     stats.accepted.set()
                 chunks = (resp.aiter_bytes() if "content-encoding" in resp.headers
@@ -475,8 +477,8 @@ class _AiohttpPath:
                 await self._check(http, resp)
                 ctype = resp.headers.get("content-type", "")
                 if "text/event-stream" not in ctype:
-                    raise RetryableProviderError(
-                        f"expected an event stream from {path}, got content type {ctype!r}")
+                    got = await resp.content.read(_NOT_STREAM_BYTES)
+                    raise not_a_stream(path, ctype, got.decode("utf-8", "replace"))
                 if stats is not None and stats.accepted is not None:
                     stats.accepted.set()
                 async for arrival, event in sse_events(resp.content.iter_any(), t0):

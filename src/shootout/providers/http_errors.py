@@ -304,3 +304,48 @@ def transport_reason(e: httpx.TransportError) -> str:
     if isinstance(e, httpx.TimeoutException):
         return f"timed out ({kind})"
     return f"{kind}: {text}" if text else kind
+
+
+# error types that say the request itself was wrong: sending it again gives the same answer
+# (OpenAI's invalid_request_error; vLLM's and SGLang's exception names)
+FINAL_ERROR_TYPES = frozenset({
+    "invalid_request_error", "badrequesterror", "notfounderror", "not_found_error",
+    "authentication_error", "authenticationerror", "permission_error",
+    "permissiondeniederror", "unprocessableentityerror"})
+
+
+def error_object(where: str, err: Any) -> ProviderError:
+    """The error for an error object in a response or a stream (`{"error": {...}}`): final
+    where it says the request was bad (a 4xx code other than those worth retrying, or such
+    a type: vLLM streams `{"type": "BadRequestError", "code": 400}` for a prompt over its
+    context), else retryable (an overload or a server error that broke off the answer)."""
+    msg = f"{where}: {str(err)[:200]}"
+    fields = err if isinstance(err, dict) else {}
+    code = fields.get("code")
+    try:
+        status = int(code) if isinstance(code, int | str) and not isinstance(code, bool) \
+            else None
+    except ValueError:
+        status = None
+    etype = str(fields.get("type") or "").lower()
+    if etype in FINAL_ERROR_TYPES or (
+            status is not None and 400 <= status < 500 and not retryable_status(status, {})):
+        return ProviderError(msg)
+    return RetryableProviderError(msg)
+
+
+def not_a_stream(path: str, ctype: str, body: str) -> ProviderError:
+    """The error for a streamed request answered with something other than an event stream:
+    the server's own error object where the body is one (a gateway's 200 `{"error": {...}}`:
+    its message, and final where it says the request was bad, as an unstreamed answer's),
+    else retryable. The content type alone said nothing of the message, and a 400 was asked
+    six times."""
+    if "json" in ctype:
+        try:
+            data = json.loads(body)
+        except ValueError:
+            data = None
+        if isinstance(data, dict) and "error" in data:
+            return error_object(f"{path}: error in response", data["error"])
+    return RetryableProviderError(
+        f"expected an event stream from {path}, got content type {ctype!r}")

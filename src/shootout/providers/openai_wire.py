@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from ..errors import CapabilityError, ProviderError, RetryableProviderError
+from ..errors import CapabilityError, RetryableProviderError
 from ..scoring.text import estimate_tokens
 from ..urls import stored_url
 from .base import (
@@ -25,7 +25,8 @@ from .base import (
     ToolCall,
     Usage,
 )
-from .http import count, is_count, retryable_status
+from .http import count, is_count
+from .http_errors import error_object as error_object
 
 
 def usage_of(u: dict[str, Any], estimate: int = 0) -> Usage:
@@ -68,34 +69,6 @@ def usage_of(u: dict[str, Any], estimate: int = 0) -> Usage:
         reasoning_tokens=reasoning,
         estimated=not counted,
     )
-
-
-# error types that say the request itself was wrong: sending it again gives the same answer
-# (OpenAI's invalid_request_error; vLLM's and SGLang's exception names)
-_FINAL_ERROR_TYPES = frozenset({
-    "invalid_request_error", "badrequesterror", "notfounderror", "not_found_error",
-    "authentication_error", "authenticationerror", "permission_error",
-    "permissiondeniederror", "unprocessableentityerror"})
-
-
-def error_object(where: str, err: Any) -> ProviderError:
-    """The error for an error object in a response or a stream (`{"error": {...}}`): final
-    where it says the request was bad (a 4xx code other than those worth retrying, or such
-    a type: vLLM streams `{"type": "BadRequestError", "code": 400}` for a prompt over its
-    context), else retryable (an overload or a server error that broke off the answer)."""
-    msg = f"{where}: {str(err)[:200]}"
-    fields = err if isinstance(err, dict) else {}
-    code = fields.get("code")
-    try:
-        status = int(code) if isinstance(code, int | str) and not isinstance(code, bool) \
-            else None
-    except ValueError:
-        status = None
-    etype = str(fields.get("type") or "").lower()
-    if etype in _FINAL_ERROR_TYPES or (
-            status is not None and 400 <= status < 500 and not retryable_status(status, {})):
-        return ProviderError(msg)
-    return RetryableProviderError(msg)
 
 
 def _bare_error(chunk: dict[str, Any]) -> bool:
