@@ -485,3 +485,21 @@ def test_the_evidence_pair_is_said_chosen_only_when_it_was(tmp_path) -> None:
     assert "Choose the pair with `--items A,B`" in md and "highest mean score" not in md
     chosen = build_report(build_sample_store(tmp_path / "t.sqlite"), [RUN_ID])
     assert chosen.items is not None and chosen.items.chosen
+
+
+def test_the_domain_table_takes_the_width_where_no_radar_is_drawn(sample_store, monkeypatch):
+    """Without a radar (fewer than three domains shared), the domain table sat in the left
+    half of a two-column grid beside an empty one, its later model columns behind a
+    scrollbar (an audit's)."""
+    from shootout.report import html
+
+    rep = build_report(_store(sample_store), [RUN_ID])
+    page = render_html(rep)
+    domains = page[page.index("<h3>By domain</h3>"):]
+    assert domains.index('<div class="grid2">') < domains.index("<table")  # with its radar
+    real = html.chart_specs
+    monkeypatch.setattr(html, "chart_specs",
+                        lambda r: [s for s in real(r) if s.id != "domains"])
+    page = render_html(rep)
+    domains = page[page.index("<h3>By domain</h3>"):page.index('id="head-to-head"')]
+    assert "<table" in domains and "grid2" not in domains

@@ -149,3 +149,15 @@ def test_a_name_longer_than_the_chart_is_cut_to_fit_in_legends_and_scatter_label
     x, anchor, text = float(label.group(1)), label.group(2), label.group(3)
     assert "…" in text
     assert (x + 6.5 * len(text) <= W) if anchor == "start" else (x - 6.5 * len(text) >= 0)
+
+
+def test_the_latency_axis_ends_past_the_largest_whisker_not_the_largest_value():
+    """Only p5–p95 is drawn: an axis to the largest value (a 24 s outlier) left the 7 s of
+    boxes and whiskers in the first third of the chart (an audit's). The PNG already scaled
+    to the whiskers."""
+    fast = [100.0 + i for i in range(95)] + [24_000.0] * 5  # p95 is still 100-odd ms
+    slow = [6_000.0 + 10 * i for i in range(100)]
+    svg = render_svg(DistSpec("lat", "latency", "ms",
+                              (Series("a", tuple(fast)), Series("b", tuple(slow)))))
+    ticks = [float(t) for t in re.findall(r'text-anchor="middle"[^>]*>([\d.]+)</text>', svg)]
+    assert ticks and max(ticks) >= 6_000 + 10 * 94 and max(ticks) < 10_000, ticks
