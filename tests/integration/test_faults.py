@@ -141,3 +141,33 @@ def test_retry_after_is_honoured(tmp_path):
     assert attempts == 2
     assert elapsed >= 0.2  # the server asked for 0.2 s
     assert r.text.startswith("The answer is")
+
+
+def test_a_report_of_only_models_that_answered_nothing_is_refused(shootout_cmd, tmp_path,
+                                                                   data_dir):
+    """`report --models BAD`, BAD's every request failed while another model's were answered:
+    the report had empty takeaways, a results table of its header and profiles saying every
+    domain was measured, exit 0 (an audit's). It is refused as a run with nothing answered
+    is; the report of both models is still made."""
+    store = tmp_path / "s.sqlite"
+    with FakeOpenAIServer() as good, \
+            FakeOpenAIServer(fault_rate=1.0, fault_kinds=(Fault.UNAVAILABLE,)) as bad:
+        cfg = {"models": [
+            {"name": "good", "spec": "openai:fake-model", "base_url": good.base_url},
+            {"name": "bad", "spec": "openai:fake-model", "base_url": bad.base_url,
+             "retry_budget": 0}],
+            "benchmarks": ["arc_easy"], "limit": 3}
+        path = tmp_path / "two.yaml"
+        path.write_text(yaml.safe_dump(cfg))
+        done = subprocess.run(
+            [*shootout_cmd, "run", "-c", str(path), "--store", str(store), "--data-dir",
+             str(data_dir), "--no-progress"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stderr[-2000:]
+    only_bad = subprocess.run([*shootout_cmd, "report", "--store", str(store), "--models",
+                               "bad"], capture_output=True, text=True, timeout=300)
+    assert only_bad.returncode == 2 and not only_bad.stdout, only_bad.stdout[-500:]
+    (line,) = only_bad.stderr.strip().splitlines()
+    assert "no scores to report" in line and "HTTP 503" in line, line
+    both = subprocess.run([*shootout_cmd, "report", "--store", str(store)],
+                          capture_output=True, text=True, timeout=300)
+    assert both.returncode == 0 and "# " in both.stdout, both.stderr[-1000:]

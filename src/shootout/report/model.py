@@ -95,13 +95,28 @@ def load_report_data(
                   for m, b, n, error in store.unanswered(run_id) if (run_id, m) in label}
     # every request failed: a report of empty sections says nothing (a run whose answers
     # have no compared headline, MT-Bench without its judge, is still reported)
-    if not data.cells and all(store.nothing_answered(r) for r in dict.fromkeys(run_ids)):
+    if not data.cells and (all(store.nothing_answered(r) for r in dict.fromkeys(run_ids))
+                           or (models is not None and _none_answered(store, data, unanswered))):
         errors = Counter(e for _, e in unanswered.values() if e)
         why = f" (most common: {errors.most_common(1)[0][0]})" if errors else ""
-        raise ConfigError(f"the runs have no scores to report: no sample was answered{why}; "
+        whose = "the runs have" if models is None else "the models chosen have"
+        raise ConfigError(f"{whose} no scores to report: no sample was answered{why}; "
                           f"`shootout results {run_ids[0]} --store {store.path}` lists "
                           "them, and a rerun retries them")
     return replace(data, unanswered=unanswered) if unanswered else data
+
+
+def _none_answered(store: Store, data: ReportData,
+                   unanswered: Mapping[tuple[str, str], tuple[int, str | None]]) -> bool:
+    """Whether every request of the models the report shows failed (`--models` naming only
+    models whose every request failed: the report had empty sections, and its profiles said
+    every domain was measured)."""
+    for run_id in dict.fromkeys(m.run_id for m in data.models):
+        label = {m.model: m.label for m in data.models if m.run_id == run_id}
+        cells = {(label[m], b) for m, b, _ in store.cell_sizes(run_id) if m in label}
+        if not cells <= unanswered.keys():
+            return False
+    return True
 
 
 def report_data(results: Results, models: list[str] | None = None,
