@@ -321,6 +321,23 @@ def test_disagreements_both_directions_in_natural_order() -> None:
     assert not ds.shown[2].a_right
 
 
+def test_a_disagreement_shows_the_answer_the_compared_metric_scored() -> None:
+    """Compared on `acc` (the chat model has no acc_norm), a log-likelihood sample showed its
+    acc_norm choice: "score 100.0, extracted C; gold D; acc picks D, acc_norm C" (an
+    audit's). The answer shown is the one the compared metric scored."""
+    why = "gold D; acc picks D, acc_norm C; loglikelihoods -1.0, -2.0, -3.0, -0.5"
+    a = [_Row("q1", 0, {"acc": 1.0, "acc_norm": 0.0}, extracted="C", reason=why)]
+    b = [_Row("q1", 0, {"acc": 0.0}, extracted="A", reason="gold D; ...")]
+    (d,) = disagreements("arc_easy", "acc", a, b).shown
+    assert d.a_right and d.extracted_a == "D" and d.extracted_b == "A"
+    # compared on acc_norm, acc_norm's choice (the one stored)
+    right = [_Row("q1", 0, {"acc": 0.0, "acc_norm": 1.0}, extracted="C",
+                  reason=why.replace("gold D", "gold C"))]
+    (n,) = disagreements("arc_easy", "acc_norm", right,
+                         [_Row("q1", 0, {"acc_norm": 0.0}, extracted="B")]).shown
+    assert n.extracted_a == "C"
+
+
 def test_disagreements_use_item_means_over_repeats() -> None:
     a = [_Row("q1", r, {"acc": v}) for r, v in enumerate([1, 1, 0])]  # 2/3 -> right
     b = [_Row("q1", r, {"acc": v}) for r, v in enumerate([0, 1, 0])]  # 1/3 -> wrong

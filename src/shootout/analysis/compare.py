@@ -39,6 +39,7 @@ from itertools import combinations
 from typing import Any, Protocol
 
 from ..scores import Score
+from ..scoring.choice import choice_of
 from .bootstrap import paired_bootstrap
 from .paired import ItemMeans, item_means, paired
 from .resampling import ItemStatistic
@@ -535,7 +536,8 @@ def _disagreement(bench: str, metric: str, item: str, a_right: bool,
     rb = _representative(b[1], metric, not a_right)
     return Disagreement(
         benchmark=bench, item_id=item, a_right=a_right, score_a=a[0], score_b=b[0],
-        extracted_a=ra.extracted, extracted_b=rb.extracted, reason_a=ra.reason,
+        extracted_a=choice_of(metric, ra.extracted, ra.reason),
+        extracted_b=choice_of(metric, rb.extracted, rb.reason), reason_a=ra.reason,
         reason_b=rb.reason, key_a=ra.response_key, key_b=rb.response_key,
         repeat_a=ra.repeat, repeat_b=rb.repeat, repeats_a=len(a[1]), repeats_b=len(b[1]),
     )

@@ -20,6 +20,7 @@ from ..providers.base import (
     Message,
 )
 from ..scoring.choice import (
+    APART,
     LETTERS,
     acc_from_loglikelihoods,
     acc_norm_from_loglikelihoods,
@@ -181,7 +182,7 @@ class MultipleChoiceBenchmark(Benchmark):
         # HellaSwag); where the two metrics choose apart, the reason says so
         pred, per_char = prediction(lls), norm_prediction(lls, q.choice_texts)
         answer = per_char if self.primary_metric == "acc_norm" else pred
-        apart = (f"acc picks {_letter(pred)}, acc_norm {_letter(per_char)}; "
+        apart = (APART.format(_letter(pred), _letter(per_char))
                  if pred != per_char and "acc_norm" in metrics else "")
         return ItemScore(
             metrics=metrics,

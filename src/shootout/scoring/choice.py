@@ -192,3 +192,19 @@ def _match_choice_text(text: str, choices: Sequence[str]) -> int | None:
         return exact[0]
     contained = [i for i, c in enumerate(choices) if c.strip() and c.strip().lower() in low]
     return contained[0] if len(contained) == 1 else None
+
+
+# a log-likelihood answer's reason where acc and acc_norm choose apart (`extracted` is the
+# primary metric's choice)
+APART = "acc picks {}, acc_norm {}; "
+_APART = re.compile(r"acc picks (\S+), acc_norm (\S+); ")
+
+
+def choice_of(metric: str, extracted: str | None, reason: str) -> str | None:
+    """The answer `metric` scored: `extracted`, or where acc and acc_norm chose apart, the
+    choice of the one named (the per-item evidence comparing `acc` showed acc_norm's wrong
+    choice beside a score of 100)."""
+    apart = _APART.search(reason or "")
+    if apart is None or metric not in ("acc", "acc_norm"):
+        return extracted
+    return apart.group(1) if metric == "acc" else apart.group(2)
