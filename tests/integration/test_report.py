@@ -503,3 +503,33 @@ def test_the_domain_table_takes_the_width_where_no_radar_is_drawn(sample_store, 
     page = render_html(rep)
     domains = page[page.index("<h3>By domain</h3>"):page.index('id="head-to-head"')]
     assert "<table" in domains and "grid2" not in domains
+
+
+def test_profiles_rank_on_the_benchmarks_every_model_has(tmp_path) -> None:
+    """A domain averaged over different benchmarks for two models compared different things:
+    with winogrande missing for one model, the other's commonsense kept it beside hellaswag,
+    and a profile
+    called models apart on what they did not share (an audit's: a model "below (Holm
+    p=0.019)" its own same answers). The rankings are those of the shared benchmarks."""
+    import sqlite3
+
+    def rankings(drop: tuple[str, ...]) -> list[tuple[str, list[tuple[str, float, float]]]]:
+        path = tmp_path / f"{'-'.join(drop)}.sqlite"
+        build_sample_store(path, models=("kimi-k2", "mixtral-8x7b")).close()
+        db = sqlite3.connect(path)
+        with db:
+            db.executemany("DELETE FROM samples WHERE model = ? AND benchmark = 'winogrande'",
+                           [(m,) for m in drop])
+        db.close()
+        rep = build_report(_store(path), [RUN_ID])
+        return [(rk.profile.name, [(r.model, r.score, r.quality) for r in rk.rows])
+                for rk in rep.rankings]
+
+    one = rankings(("mixtral-8x7b",))
+    both = rankings(("mixtral-8x7b", "kimi-k2"))
+    assert any(rows for _, rows in one)
+    assert [(p, [m for m, _, _ in rows]) for p, rows in one] == [
+        (p, [m for m, _, _ in rows]) for p, rows in both]
+    for (_, rows), (_, want) in zip(one, both, strict=True):
+        assert [v for _, s, q in rows for v in (s, q)] == pytest.approx(
+            [v for _, s, q in want for v in (s, q)])

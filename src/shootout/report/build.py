@@ -114,9 +114,10 @@ def build_report(
     benches = [b.name for b in data.benchmarks]
     comparable = [b.name for b in data.benchmarks if b.comparable]
     grouped, fine, costs = _scores_and_costs(data)
+    shared = _shared_domains(data, fine)
 
     def ranked() -> tuple[list[Ranking], tuple[Routing, ...]]:
-        rankings = _rank(profs, labels, fine, costs, data)
+        rankings = _rank(profs, labels, fine, costs, data, shared)
         return rankings, _routing(data, rankings, costs, confidence, DEFAULT_WITHIN)
 
     if items_pair is not None and len(labels) < 2:  # (it was ignored: the whole report ran)
@@ -143,7 +144,7 @@ def build_report(
         items = replace(items, chosen=True)
     rankings, routing = ranked()
     # each row tested against the top one on the paired differences (the same items)
-    rankings = [paired_with_top(r, fine, data.cells, tests) for r in rankings]
+    rankings = [paired_with_top(r, shared, data.cells, tests) for r in rankings]
     takeaways = [
         *arch_takeaways(data),
         *strengths(labels, grouped, confidence),
@@ -164,8 +165,29 @@ def _large(data: ReportData) -> bool:
     return workers(n, len(data.labels)) >= 2
 
 
+def _shared_domains(data: ReportData, fine: dict[str, dict[str, DomainScore]]
+                    ) -> dict[str, dict[str, DomainScore]]:
+    """The domain scores (fine) the profiles rank on: of the models with a score, over the
+    benchmarks every one of them has. A domain averaged over different benchmarks for two
+    models compares different things: reports of two runs, ARC-Easy alone against ARC-Easy
+    and ARC-Challenge, called a model "below (Holm p=0.019)" its own same answers (an
+    audit's). A domain none of whose benchmarks every model has is then not measured for
+    every model, as the profile says."""
+    scored = [m for m in data.labels if fine.get(m)]
+    common = {b.name for b in data.benchmarks if b.comparable
+              and all((m, b.name) in data.cells for m in scored)}
+    if all(set(ds.benchmarks) <= common for m in scored for ds in fine[m].values()):
+        return fine
+    dom = {b.name: b.domain for b in data.benchmarks}
+    return domain_scores({k: v for k, v in data.cells.items()
+                          if k[0] in scored and k[1] in common}, dom, grouped=False)
+
+
 def _rank(profs: list[Profile], labels: list[str], fine: dict[str, dict[str, DomainScore]],
-          costs: dict[str, dict[str, Any]], data: ReportData) -> list[Ranking]:
+          costs: dict[str, dict[str, Any]], data: ReportData,
+          shared: dict[str, dict[str, DomainScore]]) -> list[Ranking]:
+    """The profiles' rankings of the models with a score, on their domain scores over the
+    benchmarks all of them have (`shared`, `_shared_domains`)."""
     # a model with no score at all (every request failed) is left out of the rankings, and
     # said to be: kept in, it left every domain without "every model's" score (and its
     # missing TTFT would put every other model on request latency)
@@ -177,7 +199,7 @@ def _rank(profs: list[Profile], labels: list[str], fine: dict[str, dict[str, Dom
             if costs[m].get("cost_per_item") is not None}
     lat_se = latency_score_se({m: data.latency.get(m, {}).get(key) or [] for m in lat}) \
         if key else {}
-    out = [rank_profile(p, scored, fine, cost or None, lat or None, lat_se or None,
+    out = [rank_profile(p, scored, shared, cost or None, lat or None, lat_se or None,
                         latency_note=why) for p in profs]
     if not unscored:
         return out
