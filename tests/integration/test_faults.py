@@ -171,3 +171,10 @@ def test_a_report_of_only_models_that_answered_nothing_is_refused(shootout_cmd, 
     both = subprocess.run([*shootout_cmd, "report", "--store", str(store)],
                           capture_output=True, text=True, timeout=300)
     assert both.returncode == 0 and "# " in both.stdout, both.stderr[-1000:]
+    # the model that answered nothing is named first in the takeaways, and is why there is
+    # no pair ("One model only", of a two-model run)
+    takeaways = both.stdout[both.stdout.index("## Key takeaways"):both.stdout.index("## Arch")]
+    assert "- **Failures.** bad has no score: all 3 items of its 1 benchmark failed" in \
+        takeaways and "HTTP 503" in takeaways, takeaways
+    assert "_No comparisons: bad has no score on any benchmark" in both.stdout
+    assert "One model only" not in both.stdout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import statistics
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
@@ -146,6 +147,7 @@ def build_report(
     # each row tested against the top one on the paired differences (the same items)
     rankings = [paired_with_top(r, shared, data.cells, tests) for r in rankings]
     takeaways = [
+        *failure_takeaways(data),
         *arch_takeaways(data),
         *strengths(labels, grouped, confidence),
         *positions(labels, tests, mdd),
@@ -442,6 +444,38 @@ def arch_takeaways(data: ReportData) -> list[Takeaway]:
         else:
             text += " The same active parameters: any cost difference is not architectural."
     return [Takeaway("architecture", text)]
+
+
+def failure_takeaways(data: ReportData) -> list[Takeaway]:
+    """Each model whose every request failed on a benchmark, first: a model that answered
+    nothing was in no comparison and no ranking, and the takeaways did not name it (an
+    audit's); the results' notes have each benchmark's error."""
+    out = []
+    for m in data.labels:
+        lost = [(b, n, e) for (lab, b), (n, e) in data.unanswered.items() if lab == m]
+        if not lost:
+            continue
+        errors = Counter(e for _, _, e in lost if e)
+        why = f" (most common: {short(errors.most_common(1)[0][0])})" if errors else ""
+        items = sum(n for _, n, _ in lost)
+        if not any(k[0] == m for k in data.cells):
+            text = (f"{m} has no score: all {items} items of its "
+                    f"{_count(len(lost), 'benchmark')} failed after retries{why}; it is in no "
+                    "comparison or ranking.")
+        else:
+            text = (f"{m} has no score on {', '.join(b for b, _, _ in lost)}: every item "
+                    f"failed after retries{why}.")
+        out.append(Takeaway("failures", text))
+    return out
+
+
+def short(text: str, limit: int = 160) -> str:
+    """`text`, cut to `limit` characters with an ellipsis (a server's error in a note)."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def efficiency_takeaways(costs: dict[str, dict[str, Any]]) -> list[Takeaway]:

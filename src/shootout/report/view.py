@@ -13,7 +13,7 @@ from ..analysis.takeaways import shares_top
 from ..runner.adaptive import adaptive_text
 from ..scores import Score
 from . import function_calling, integration, safety  # noqa: F401  (register their sections)
-from .build import Report
+from .build import Report, short
 from .model import ReportData
 from .routing import COST_BASIS, best_rows, gain_sentence
 from .sections import extra_sections
@@ -42,6 +42,7 @@ def context(report: Report) -> dict[str, Any]:
         "architecture": architecture(report),
         "results": results(report),
         "pairs": pairs(report),
+        "no_pairs": no_pairs(report),
         "breakdowns": breakdowns(report),
         "long_context": long_context(report),
         "efficiency": efficiency(report),
@@ -52,6 +53,18 @@ def context(report: Report) -> dict[str, Any]:
         "extra_sections": extra_sections(report),
         "methodology": methodology(report),
     }
+
+
+def no_pairs(report: Report) -> str:
+    """Why the head-to-head has no pair: one model, or the models without any score."""
+    d = report.data
+    if len(d.labels) < 2:
+        return "One model only: no comparisons."
+    unscored = [m for m in d.labels if not any(k[0] == m for k in d.cells)]
+    if unscored:
+        return (f"No comparisons: {', '.join(unscored)} {'has' if len(unscored) == 1 else 'have'}"
+                " no score on any benchmark (every request failed; see the results' notes).")
+    return "No benchmark has a score of two models: no comparisons."
 
 
 def takeaway_groups(report: Report) -> list[dict[str, Any]]:
@@ -86,7 +99,7 @@ def _unfinished(d: ReportData, label: str, bench: str, attempted: int) -> str:
 def _unanswered_note(d: ReportData, label: str, bench: str) -> str:
     """The note for a model and benchmark whose every request failed."""
     n, error = d.unanswered[(label, bench)]
-    error = error if len(error) <= 160 else error[:159] + "…"
+    error = short(error)
     return f"{label} · {bench}: no score: all {n} items failed after retries (most common: " \
         f"{error})"
 
