@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConfigError
+from ..naming import specs_by_name
 
 
 @dataclass(frozen=True)
@@ -23,9 +24,9 @@ def model_refs(runs: Sequence[tuple[str, Mapping[str, Any], set[str]]]) -> list[
     configuration's order, then any other; a name in more than one run is `name@run_id`."""
     pairs: list[tuple[str, str]] = []
     for run_id, spec, scored in runs:
-        names = [m.get("name") or m.get("spec") for m in spec.get("models", [])
-                 if isinstance(m, dict)]
-        names += sorted(scored)
+        # the display names the samples are stored under (an unnamed model's is derived
+        # from its spec: "local" is "Gemma 3 270M · Q4_K_M"), in the configuration's order
+        names = [*specs_by_name(spec), *sorted(scored)]
         pairs += [(run_id, n) for n in dict.fromkeys(names) if n in scored]
     count: dict[str, int] = defaultdict(int)
     for _, name in pairs:
