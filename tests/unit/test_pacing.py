@@ -129,7 +129,8 @@ def test_a_run_is_paced_and_says_how_long_it_waited(tmp_path, data_dir):
     assert waiting["retry_backoff_s"] == 0.0
     manifest = store.get_run(run_id)["manifest"]
     line = waiting_line(manifest)
-    assert line.startswith("waited on rate limits · m: ") and "s pacing to its rate limits" in line
+    assert line.startswith("requests held back (summed over requests, which wait at once) · "
+                           "m: ") and line.endswith("s pacing to its rate limits"), line
     # cached answers are not paced: a second run of the same requests waits for nothing
     again = validate_config({"models": [{"spec": "openai:fake", "name": "n", "rpm": 600}],
                              "benchmarks": ["arc_easy"], "limit": 14}, "test")

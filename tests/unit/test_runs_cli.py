@@ -86,6 +86,9 @@ def test_a_truncated_answer_is_not_counted_as_failed(tmp_path, capsys):
         store._db.execute("UPDATE samples SET status='failed' WHERE item_id=?", keys[2:])
     (row,) = json.loads(_cli(capsys, "runs", "--json", "--store", str(path)))["runs"]
     assert row["run_id"] == run_id and row["samples"] == N_ITEMS and row["failed"] == 1
+    # the table says of how many ("1" beside the items per benchmark read as all of them)
+    table = _cli(capsys, "runs", "--store", str(path))
+    assert f"1 of {N_ITEMS}" in table, table
 
 
 def test_a_run_in_which_nothing_was_answered_is_failed_not_complete(tmp_path, capsys):

@@ -187,10 +187,18 @@ def _table(rows: list[dict[str, Any]], path: Path) -> Table:
             r["run_id"], _short(r["created_at"]), _short(r["updated_at"]),
             r["status"] + (f" (shard {r['shard']})" if r.get("shard") else ""),
             ", ".join(r["models"]) or "–", ", ".join(r["benchmarks"]) or "–",
-            f"{sum(items.values()):,}" if items else "–", str(r["failed"]),
+            f"{sum(items.values()):,}" if items else "–", _failed(r),
             money_cli(r["cost_usd"]),
         )
     return table
+
+
+def _failed(row: dict[str, Any]) -> str:
+    """Failed samples of the run's samples ("16 of 32"): beside `items`, the items per
+    benchmark (all models), "16" alone read as every item failed (an audit's)."""
+    samples = row.get("samples")
+    return f"{row['failed']:,} of {samples:,}" if isinstance(samples, int) and row["failed"] \
+        else str(row["failed"])
 
 
 def _short(iso: str) -> str:
