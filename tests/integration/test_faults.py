@@ -178,3 +178,6 @@ def test_a_report_of_only_models_that_answered_nothing_is_refused(shootout_cmd, 
         takeaways and "HTTP 503" in takeaways, takeaways
     assert "_No comparisons: bad has no score on any benchmark" in both.stdout
     assert "One model only" not in both.stdout
+    # no contest: not "good has the highest score on 1 of 1 benchmarks"
+    assert "- good is the only model with a score on arc_easy." in both.stdout
+    assert "has the highest score on" not in both.stdout

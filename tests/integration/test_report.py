@@ -533,3 +533,24 @@ def test_profiles_rank_on_the_benchmarks_every_model_has(tmp_path) -> None:
     for (_, rows), (_, want) in zip(one, both, strict=True):
         assert [v for _, s, q in rows for v in (s, q)] == pytest.approx(
             [v for _, s, q in want for v in (s, q)])
+
+
+def test_a_benchmark_no_model_scored_on_is_no_ones_highest_score(tmp_path) -> None:
+    """Every model at 0 on gsm8k: "good and flaky share the top score", "highest on k of N"
+    counted it (an audit's). The reading says no model scored above 0 there instead."""
+    import sqlite3
+
+    from shootout.report.view import reading
+
+    path = tmp_path / "nil.sqlite"
+    build_sample_store(path, models=("kimi-k2", "mixtral-8x7b")).close()
+    db = sqlite3.connect(path)
+    with db:
+        db.execute("UPDATE samples SET metrics_json = json_set(metrics_json, '$.acc', 0.0) "
+                   "WHERE benchmark = 'gsm8k'")
+    db.close()
+    lines = reading(build_report(_store(path), [RUN_ID]))
+    assert "No model scored above 0 on gsm8k." in lines
+    tallies = [x for x in lines if "has the highest score on" in x]
+    assert len(tallies) == 2 and all(" of 6 benchmarks" in x and "gsm8k" not in x
+                                     for x in tallies), tallies

@@ -209,6 +209,18 @@ def test_rank_profile_marks_ties_and_drops_missing_parts() -> None:
     assert "within noise of it" in t.text and "significantly" not in t.text
 
 
+def test_no_model_is_recommended_where_none_scored_above_zero() -> None:
+    """Both models solved 0 items: "For math, good and flaky share the top score (0.059)"
+    (its cost and latency parts) read as a recommendation (an audit's)."""
+    fine = {m: {"math": _ds(m, "math", 0.0, 0.0)} for m in ("A", "B")}
+    rk = rank_profile(Profile("math", "", {"math": 1, "cost": 1}), ["A", "B"], fine,
+                      cost={"A": 1.0, "B": 2.0})
+    assert rk.rows and rk.rows[0].quality == 0.0
+    (t,) = use_cases([rk])
+    assert t.text == ("For math, no model scored above 0 on the profile's benchmarks: no model "
+                      "is recommended.")
+
+
 def test_rank_profile_needs_half_its_weight_measured() -> None:
     fine = {"A": {"knowledge": _ds("A", "knowledge", 0.5, 0.05)}}
     prof = Profile("coding", "", {"coding": 4, "knowledge": 1})

@@ -201,16 +201,29 @@ def method_line(report: Report) -> str:
 
 
 def reading(report: Report) -> list[str]:
+    """Per model: on how many benchmarks it has the highest score, shares it, is within noise
+    of it or below it; counted over the benchmarks two models or more were scored on with a
+    score above 0 (a benchmark only one model answered, or that none scored on, is no
+    contest: "highest on 2 of 2" had counted a bold 0.0 that no other model had; an
+    audit's)."""
     d = report.data
     out: list[str] = []
-    n = len(report.marks)
-    if not n or len(d.labels) < 2:
+    if not report.marks or len(d.labels) < 2:
         return out
+    scored = {b: [m for m in d.labels if (m, b) in d.cells] for b in report.marks}
+    nil = [b for b, ms in scored.items() if ms and all(d.cells[(m, b)].score <= 0 for m in ms)]
+    marks = {b: mk for b, mk in report.marks.items() if len(scored[b]) >= 2 and b not in nil}
+    n = len(marks)
     for m in d.labels:
-        top = [b for b, mk in report.marks.items() if mk.best == m and not mk.joint]
-        shared = [b for b, mk in report.marks.items() if mk.joint and m in mk.tops()]
-        tie = [b for b, mk in report.marks.items() if m in mk.ties]
-        below = [b for b, mk in report.marks.items() if m in mk.separated]
+        top = [b for b, mk in marks.items() if mk.best == m and not mk.joint]
+        shared = [b for b, mk in marks.items() if mk.joint and m in mk.tops()]
+        tie = [b for b, mk in marks.items() if m in mk.ties]
+        below = [b for b, mk in marks.items() if m in mk.separated]
+        alone = [b for b, ms in scored.items() if ms == [m] and b not in nil]
+        if not n:
+            if alone:
+                out.append(f"{m} is the only model with a score on {', '.join(alone)}.")
+            continue
         s = f"{m} has the highest score on {len(top)} of {n} benchmarks"
         if top:
             s += f" ({', '.join(top)})"
@@ -220,7 +233,11 @@ def reading(report: Report) -> list[str]:
             s += f", is within noise of the best on {len(tie)} ({', '.join(tie)})"
         if below:
             s += f", and is significantly below the best on {len(below)} ({', '.join(below)})"
+        if alone:
+            s += f"; it is the only model with a score on {', '.join(alone)}"
         out.append(s + ".")
+    if nil:
+        out.append(f"No model scored above 0 on {', '.join(nil)}.")
     return out
 
 
