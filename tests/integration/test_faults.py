@@ -181,3 +181,5 @@ def test_a_report_of_only_models_that_answered_nothing_is_refused(shootout_cmd, 
     # no contest: not "good has the highest score on 1 of 1 benchmarks"
     assert "- good is the only model with a score on arc_easy." in both.stdout
     assert "has the highest score on" not in both.stdout
+    # a chat model's multiple choice is compared on its lenient acc: the report says so
+    assert "arc_easy: a generated answer's acc reads its letter leniently" in both.stdout

@@ -104,10 +104,32 @@ def _unanswered_note(d: ReportData, label: str, bench: str) -> str:
         f"{error})"
 
 
+def _read_leniently(d: ReportData) -> list[str]:
+    """The multiple-choice benchmarks compared on a generated answer's lenient `acc` (some
+    model has `acc_strict` there, and `acc` is compared): the report named only the mode
+    (an audit's: a chat model bold on TruthfulQA by its lenient score, lower strict)."""
+    return [b.name for b in d.benchmarks if b.metric == "acc"
+            and any(r.metric == "acc_strict" for m in d.labels for r in d.rows.get((m, b.name), ()))
+            and _multiple_choice(b.name)]
+
+
+def _multiple_choice(bench: str) -> bool:
+    from ..benchmarks import find_benchmark_class
+    from ..benchmarks.multiple_choice import MultipleChoiceBenchmark
+
+    cls = find_benchmark_class(bench)
+    return cls is not None and issubclass(cls, MultipleChoiceBenchmark)
+
+
 def results(report: Report) -> dict[str, Any]:
     d = report.data
     rows = []
     notes = [f"{b.name}: {b.note}" for b in d.benchmarks if b.note]
+    if lenient := _read_leniently(d):
+        notes.append(f"{', '.join(lenient)}: a generated answer's acc reads its letter "
+                     "leniently (\"The answer is (B).\", \"**B**\", the option's text); the "
+                     "strict score, an explicit \"Answer: X\" or a letter alone, is acc_strict "
+                     "in the results JSON (docs/multiple-choice.md)")
     for b in d.benchmarks:
         marks = report.marks.get(b.name)
         if marks is not None and marks.note:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -283,6 +283,17 @@ def _coverage_text(cov: dict[str, Any]) -> str:
             f"{100 * (cov.get('fraction') or 0):.0f}% of the lengths tested.")
 
 
+def _highest(report: Report, model: str, benchmarks: Sequence[str]) -> str:
+    """The note on the model with the highest factuality score: whether it is significantly
+    ahead (the best of each benchmark's row with no model within noise of it); "the highest"
+    alone was said of a difference within noise (an audit's)."""
+    clear = all((mk := report.marks.get(b)) is not None and mk.best == model
+                and not mk.ties and not mk.joint for b in benchmarks)
+    return (" (the highest factuality score of these models)" if clear else
+            " (the highest factuality score of these models, though not significantly ahead "
+            "of every other model on each of its benchmarks)")
+
+
 def weaknesses(report: Report) -> list[str]:
     out = []
     d = report.data
@@ -300,8 +311,7 @@ def weaknesses(report: Report) -> list[str]:
             out.append(f"{m} · factuality ({', '.join(f.benchmarks)}): {pct(f.score)}% "
                        f"± {pct(z_quantile(report.confidence) * f.se)}: a hallucination risk, "
                        f"{pct(1 - f.score)} points short of all-true answers"
-                       f"{' (the highest factuality score of these models)' if m in top else ''}"
-                       ".")
+                       f"{_highest(report, m, f.benchmarks) if m in top else ''}.")
         for (lab, bench), rows in sorted(d.rows.items()):
             if lab != m:
                 continue
