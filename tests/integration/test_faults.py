@@ -181,5 +181,14 @@ def test_a_report_of_only_models_that_answered_nothing_is_refused(shootout_cmd, 
     # no contest: not "good has the highest score on 1 of 1 benchmarks"
     assert "- good is the only model with a score on arc_easy." in both.stdout
     assert "has the highest score on" not in both.stdout
+    # the score of guessing is recorded with the run, and a score whose interval reaches it
+    # is flagged (3 items: any score's interval does)
+    db = sqlite3.connect(store)
+    (manifest,) = db.execute("SELECT manifest_json FROM runs").fetchone()
+    db.close()
+    chance = json.loads(manifest)["benchmarks"]["arc_easy"]["chance"]
+    assert chance == pytest.approx(0.25, abs=0.02)
+    assert "chance, the score of a uniform guess: arc_easy 2" in both.stdout
+    assert "- good: not above chance (a uniform guess) on arc_easy " in both.stdout
     # a chat model's multiple choice is compared on its lenient acc: the report says so
     assert "arc_easy: a generated answer's acc reads its letter leniently" in both.stdout

@@ -214,17 +214,23 @@ def test_identical_item_scores_are_not_in_the_holm_family() -> None:
             assert b2.p_holm == pytest.approx(0.03125) and b2.significant
 
 
-def test_one_shared_item_is_not_a_test() -> None:
+def test_a_row_of_one_item_is_not_a_test() -> None:
     """One item right against one wrong is no evidence (McNemar p = 1): the pair is
-    untestable, never "leads … p<0.001" as the unpaired z on the 1-item Wilson SEs had it."""
+    untestable, never "leads … p<0.001" as the unpaired z on the 1-item Wilson SEs had it,
+    whether the two items are the same or not (a review's)."""
     a, b = {"q0": [1.0]}, {"q0": [0.0]}
     t = compare_pair(_cell("A", "x", a), _cell("B", "x", b), a, b)
     assert t.method == UNTESTABLE and t.p_value == 1.0 and t.n == 1 and not t.in_family
     out = adjust_holm([t])
     assert not out[0].significant and out[0].winner is None
-    # no items shared at all: the unpaired z from the rows, as before
     c = {"q1": [0.0]}
-    assert compare_pair(_cell("A", "x", a), _cell("C", "x", c), a, c).method == UNPAIRED
+    assert compare_pair(_cell("A", "x", a), _cell("C", "x", c), a, c).method == UNTESTABLE
+    # large rows that share one item (or none): the unpaired z from the rows, as before
+    big_a = {f"q{i}": [float(i % 10 != 0)] for i in range(100)}
+    big_b = {f"r{i}": [float(i % 2)] for i in range(99)} | {"q0": [1.0]}
+    for bb in (big_b, {k: v for k, v in big_b.items() if k != "q0"}):
+        u = compare_pair(_cell("A", "x", big_a), _cell("B", "x", bb), big_a, bb)
+        assert u.method == UNPAIRED and u.in_family and u.p_value < 1e-6
 
 
 def test_every_item_one_way_keeps_an_interval_of_real_width() -> None:
@@ -241,6 +247,13 @@ def test_every_item_one_way_keeps_an_interval_of_real_width() -> None:
     b3 = {k: v * 3 for k, v in b.items()}
     t3 = compare_pair(_cell("A", "x", a3), _cell("B", "x", b3), a3, b3)
     assert t3.method == PAIRED and t3.se == 0.0 and t3.ci_low < 0.95 and t3.ci_high == 1.0
+    # 2 items x 3 repeats all one way: the square-and-add of the rows' Wilson intervals,
+    # about Newcombe's for the 2 items scored once (the rows' implied SEs gave [+0.54, +1])
+    two, none = {"q0": [1.0] * 3, "q1": [1.0] * 3}, {"q0": [0.0] * 3, "q1": [0.0] * 3}
+    t2 = compare_pair(_cell("A", "x", two), _cell("B", "x", none), two, none)
+    ca, cb = _cell("A", "x", two), _cell("B", "x", none)
+    want = 1.0 - math.hypot(1.0 - ca.ci_low, cb.ci_high)
+    assert t2.ci_low == pytest.approx(want) and t2.ci_low < 0.3 and t2.ci_high == 1.0
 
 
 def test_ties_and_comparable_filter() -> None:

@@ -379,6 +379,7 @@ def test_gsm8k_scores_as_lm_eval(data_dir):
     ("Answer: -10", "-10"),
     ("**Answer:** -3 degrees", "-3"),
     ("Answer: from 2023-2024", "2024"),
+    ("Answer: \u221210", "-10"),  # a typeset minus
 ])
 def test_gsm8k_chat_answer_is_simple_evals_parse_answer(output, answer):
     from shootout.benchmarks.gsm8k import simple_evals_answer
@@ -506,3 +507,24 @@ def test_a_loglikelihood_answer_is_the_headline_metrics_choice(data_dir):
     assert got.metrics["acc_norm"] == float(long == q.gold)
     assert got.metrics["acc"] == float(short == q.gold)
     assert f"acc picks {letters[short]}, acc_norm {letters[long]}" in got.reason
+
+
+@pytest.mark.parametrize(("name", "chance"), [
+    ("winogrande", 0.5), ("piqa", 0.5), ("boolq", 0.5), ("mmlu", 0.25), ("hellaswag", 0.25)])
+def test_the_chance_of_a_multiple_choice_is_its_mean_of_one_over_options(data_dir, name, chance):
+    bench = REGISTRY[name](data=DataDir(data_dir))
+    assert bench.chance(bench.load()[:200]) == pytest.approx(chance)
+
+
+def test_truthfulqa_chance_follows_its_metric(data_dir):
+    """mc1's guess picks one option (1/options); mc2 of equal likelihoods is the share of
+    true answers among the options, far above 1/options."""
+    mc1 = REGISTRY["truthfulqa_mc1"](data=DataDir(data_dir))
+    mc2 = REGISTRY["truthfulqa_mc2"](data=DataDir(data_dir))
+    d1, d2 = mc1.load(), mc2.load()
+    assert mc1.chance(d1) == pytest.approx(
+        sum(1 / len(mc1.mc(d, 0).choice_texts) for d in d1) / len(d1))
+    labels = [d.fields["labels"] for d in d2]
+    assert mc2.chance(d2) == pytest.approx(sum(sum(x) / len(x) for x in labels) / len(labels))
+    assert mc2.chance(d2) > 0.4 > 0.3 > mc1.chance(d1)
+    assert REGISTRY["gsm8k"](data=DataDir(data_dir)).chance([]) is None

@@ -219,6 +219,13 @@ def test_no_model_is_recommended_where_none_scored_above_zero() -> None:
     (t,) = use_cases([rk])
     assert t.text == ("For math, no model scored above 0 on the profile's benchmarks: no model "
                       "is recommended.")
+    # the first by cost at quality 0, another above 0: ranked as ever (a review's)
+    fine["B"] = {"math": _ds("B", "math", 0.5, 0.05)}
+    rk = rank_profile(Profile("cheap", "", {"math": 1, "cost": 9}), ["A", "B"], fine,
+                      cost={"A": 1.0, "B": 2.0})
+    assert rk.rows[0].model == "A" and rk.rows[0].quality == 0.0
+    (t,) = use_cases([rk])
+    assert "no model scored above 0" not in t.text and t.text.startswith("For cheap, A")
 
 
 def test_rank_profile_needs_half_its_weight_measured() -> None:

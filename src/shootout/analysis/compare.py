@@ -2,6 +2,7 @@
 
 For two models on one benchmark:
 
+* a row of fewer than 2 items: no test (p = 1 by construction, out of the Holm family);
 * both have per-item scores for the compared metric on >= 2 shared items: McNemar's exact
   test where every shared item has one 0/1 score per model (a greedy run's accuracy: the
   exact test of paired proportions), else the paired t-test of `stats.paired_difference`
@@ -146,9 +147,9 @@ def compare_pair(
     alpha = 1.0 - confidence
     shared = (means[0].shared(means[1]) if means is not None
               else len(set(a_items or ()) & set(b_items or ())))
-    if a_items and b_items and a.item_level and b.item_level and shared:
-        if shared < 2:  # one shared item: no test can tell anything (p = 1 whatever it is)
-            return _untested(a, b, base, shared)
+    if a.n < 2 or b.n < 2:  # a row of one item: no test tells anything (p = 1 whatever it is)
+        return _untested(a, b, base, min(a.n, b.n))
+    if a_items and b_items and a.item_level and b.item_level and shared >= 2:
         r = (paired(*means, confidence=confidence) if means is not None
              else paired_difference(a_items, b_items, confidence=confidence))
         exact = r.p_mcnemar is not None  # 0/1 items, one score each: McNemar's test
@@ -165,17 +166,15 @@ def compare_pair(
             # (0/1 scores have Newcombe's, which keeps its width)
             mdd = _mdd(cell_se(a), cell_se(b), alpha, 0.0)
             if not exact:
-                lo, hi = _rows_interval(a, b, r.mean_diff, confidence)
+                lo, hi = _square_and_add(a, b, r.mean_diff, confidence)
         return PairTest(
             **base, method=MCNEMAR if exact else PAIRED, n=r.n, score_a=r.mean_a,
             score_b=r.mean_b, diff=r.mean_diff, se=r.se, ci_low=lo, ci_high=hi,
             p_value=r.p_mcnemar if r.p_mcnemar is not None else r.p_value, mdd=mdd,
             p_mcnemar=r.p_mcnemar, corr=r.corr, p_ttest=r.p_value,
         )
-    if a_stat is not None and b_stat is not None and a_stat.key == b_stat.key \
-            and (common := len(set(a_stat.values) & set(b_stat.values))):
-        if common < 2:
-            return _untested(a, b, base, common)
+    if (a_stat is not None and b_stat is not None and a_stat.key == b_stat.key
+            and len(set(a_stat.values) & set(b_stat.values)) >= 2):
         return _bootstrapped(a_stat, b_stat, base, confidence)
     return _unpaired(a, b, base, confidence)
 
@@ -185,6 +184,21 @@ def _untested(a: Score, b: Score, base: dict[str, Any], n: int) -> PairTest:
     return PairTest(**base, method=UNTESTABLE, n=n, score_a=a.score, score_b=b.score,
                     diff=a.score - b.score, se=math.nan, ci_low=math.nan, ci_high=math.nan,
                     p_value=1.0)
+
+
+def _square_and_add(a: Score, b: Score, diff: float, confidence: float
+                    ) -> tuple[float, float]:
+    """For proportions, Newcombe's square-and-add of the two rows' own intervals (Wilson's,
+    at the effective n of repeats), as if unpaired (no correlation term): the interval of
+    repeats whose every item differs by the same amount, where the paired t's has no width
+    (2 items x 3 repeats all one way: [+0.07, +1], as Newcombe's of the items scored once;
+    the rows' implied SEs gave [+0.54, +1]). Other scores: `_rows_interval`."""
+    if not all(0.0 <= v <= 1.0 for c in (a, b) for v in (c.score, *c.ci)):
+        return _rows_interval(a, b, diff, confidence)
+    (la, ua), (lb, ub) = a.ci, b.ci
+    lo = diff - math.sqrt((a.score - la) ** 2 + (ub - b.score) ** 2)
+    hi = diff + math.sqrt((ua - a.score) ** 2 + (b.score - lb) ** 2)
+    return max(lo, -1.0), min(hi, 1.0)
 
 
 def _rows_interval(a: Score, b: Score, diff: float, confidence: float) -> tuple[float, float]:

@@ -499,7 +499,8 @@ def use_cases(rankings: Sequence[Ranking]) -> list[Takeaway]:
             continue
         top = rk.rows[0]
         tied = [r for r in rk.rows[1:] if r.within_noise_of_top]
-        if top.quality <= 0.0:  # "good and flaky share the top score" of 0 solved (an audit's)
+        if max(r.quality for r in rk.rows) <= 0.0:  # "good and flaky share the top score" of
+            # 0 solved (an audit's)
             out.append(Takeaway("use cases", f"For {rk.profile.name}, no model scored above 0 "
                                 "on the profile's benchmarks: no model is recommended."))
             continue

@@ -209,6 +209,11 @@ class Benchmark(ABC):
     def prepare(self, docs: Sequence[Doc], ctx: PromptContext) -> None:  # noqa: B027
         """Hook run once before requests are built (e.g. load few-shot pools)."""
 
+    def chance(self, docs: Sequence[Doc]) -> float | None:
+        """The expected primary score of guessing on `docs` (a multiple choice's mean of
+        1/options), or None where guessing has no such score (a generated answer)."""
+        return None
+
     def fewshot_used(self, fewshot: int) -> int:
         """The solved examples the prompt carries when the run asks for `fewshot` (a prompt
         variant may swap them), for the manifest."""

@@ -135,8 +135,8 @@ def simple_evals_answer(text: str) -> str | None:
     text = strip_reasoning(text)
     if "Answer" not in text:
         return None
-    numbers = re.findall(NUMBER_AFTER_ANSWER,
-                         text.split("Answer")[-1].strip().replace(",", ""))
+    numbers = re.findall(NUMBER_AFTER_ANSWER, text.split("Answer")[-1].strip()
+                         .replace(",", "").replace("\u2212", "-"))
     return numbers[-1].rstrip(".") if numbers else None
 
 

@@ -97,6 +97,12 @@ class MultipleChoiceBenchmark(Benchmark):
     def mc(self, doc: Doc, fewshot: int) -> MCQuestion:
         """The item with `fewshot` solved examples prepended to each context."""
 
+    def chance(self, docs: Sequence[Doc]) -> float | None:
+        """The mean over `docs` of 1/options: the accuracy of a uniform guess."""
+        if not docs:
+            return None
+        return sum(1.0 / len(self.mc(d, 0).choice_texts) for d in docs) / len(docs)
+
     def fewshot_examples(self, doc: Doc, k: int) -> list[tuple[str, Sequence[str], int]]:
         """(question, options, gold) examples for the generative prompt; default none."""
         return []

@@ -6,6 +6,7 @@ with the shared multiple-choice format, shuffled per item because the true answe
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar, TypedDict
 
 from ..data.files import expect_count, read_json
@@ -115,6 +116,13 @@ class TruthfulQAMC2(TruthfulQAMC1):
     # no prompt variants: MC2 scores the true answers by their place in the item, which a
     # variant's shuffled, lettered listing would not keep
     Options: ClassVar[type[BenchmarkOptions]] = BenchmarkOptions
+
+    def chance(self, docs: Sequence[Doc]) -> float | None:
+        """mc2 of equal likelihoods: each item's share of true answers among its options."""
+        if not docs:
+            return None
+        labels = [d.fields["labels"] for d in docs]
+        return sum(sum(ls) / len(ls) for ls in labels) / len(labels)
 
     def score_loglikelihood(
         self, doc: Doc[TruthfulQAItem], q: MCQuestion, response: LoglikelihoodResponse

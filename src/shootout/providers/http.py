@@ -477,7 +477,10 @@ class _AiohttpPath:
                 await self._check(http, resp)
                 ctype = resp.headers.get("content-type", "")
                 if "text/event-stream" not in ctype:
-                    got = await resp.content.read(_NOT_STREAM_BYTES)
+                    got = b""  # (one `read(n)` gives what has arrived so far)
+                    while len(got) < _NOT_STREAM_BYTES and (
+                            part := await resp.content.read(_NOT_STREAM_BYTES - len(got))):
+                        got += part
                     raise not_a_stream(path, ctype, got.decode("utf-8", "replace"))
                 if stats is not None and stats.accepted is not None:
                     stats.accepted.set()

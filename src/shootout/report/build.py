@@ -507,8 +507,9 @@ def efficiency_takeaways(costs: dict[str, dict[str, Any]]) -> list[Takeaway]:
 
 def _item_pair(labels: list[str], pair: tuple[str, str] | None,
                cells: Mapping[tuple[str, str], Score] | None = None,
-               benches: Sequence[str] = ()) -> tuple[tuple[str, str], bool]:
-    """The two models the per-item view compares, and whether they were chosen by score:
+               benches: Sequence[str] = ()) -> tuple[tuple[str, str] | None, bool]:
+    """The two models the per-item view compares (None where fewer than two have a score),
+    and whether they were chosen by score:
     `--items`' (checked), or the two with the highest mean score over the benchmarks every
     model has (the contrast a choice turns on; the first two listed were the two weakest of
     a ten-model report), in the models' order; the first two with two models or where no
@@ -516,7 +517,10 @@ def _item_pair(labels: list[str], pair: tuple[str, str] | None,
     to show: it is left out while two others have scores."""
     if pair is None:
         cells = cells or {}
-        scored = [m for m in labels if any((m, b) in cells for b in benches)]
+        with_score = {m for m, _ in cells}
+        scored = [m for m in labels if m in with_score]
+        if len(scored) < 2 and cells:  # a model with no score has no item to show
+            return None, False
         if len(scored) >= 2:
             labels = scored
         shared = [b for b in benches if all((m, b) in cells for m in labels)]

@@ -3,8 +3,8 @@
 For each model, pass@1 per language (the item mean of greedy pass@1, with its Wilson interval),
 Python from `humaneval` and the others from `multipl_e`'s per-language groups; a language the
 run skipped for want of a toolchain says so. Then, for each pair of models and each language,
-the paired difference on the problems both were scored on (paired t interval; McNemar's
-exact p for 0/1 problems scored once, else the paired t's, as the head-to-head), and a bar
+the paired difference on the problems both were scored on (McNemar's exact p and Newcombe's
+paired interval for 0/1 problems scored once, else the paired t's, as the head-to-head), and a bar
 chart of the first table.
 """
 
@@ -82,9 +82,9 @@ def coding_section(report: Report) -> SectionContent | None:
     tables = [summary]
     if len(labels) >= 2:
         text += (" The second table gives the paired difference between models, language by "
-                 "language, on the problems both were scored on (A − B in points, paired t "
-                 "interval; p: McNemar's exact test where each problem has one 0/1 result per "
-                 "model, else the paired t's, as in the head-to-head; not Holm-adjusted; "
+                 "language, on the problems both were scored on (A − B in points; McNemar's "
+                 "exact p and Newcombe's paired interval where each problem has one 0/1 result "
+                 "per model, else the paired t's, as in the head-to-head; not Holm-adjusted; "
                  "bold: p < 0.05).")
         tables.append(_pairs(labels, langs, items, report.confidence))
     return SectionContent(paragraphs=(text,), tables=tuple(tables), charts=(chart,))

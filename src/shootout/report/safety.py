@@ -124,8 +124,8 @@ def safety(report: Report) -> SectionContent | None:
         tables.append(tests)
         paragraphs[-1] += (
             "; paired tests on the prompts both models answered (by the rules): McNemar's "
-            "exact test where each prompt has one 0/1 outcome per model, else the paired "
-            "t-test (its p beside; the interval is the paired t's), Holm-adjusted over the "
+            "exact test and Newcombe's paired interval where each prompt has one 0/1 outcome "
+            "per model, else the paired t-test and its interval, Holm-adjusted over the "
             "three metrics of each pair, bold where significant")
     paragraphs[-1] += "."
     if judged:

@@ -21,6 +21,9 @@ from .tables import Table, TCell, cell, date, lcell
 from .view_extra import (
     FAILED_MARK,
     architecture,
+    at_chance,
+    chance_of,
+    chance_text,
     efficiency,
     failed_note,
     items,
@@ -104,6 +107,19 @@ def _unanswered_note(d: ReportData, label: str, bench: str) -> str:
         f"{error})"
 
 
+def _chances(report: Report) -> dict[str, float]:
+    """Each benchmark's chance score, where the runs recorded one (one figure per benchmark:
+    the first model's run's; runs of other item sets differ in the third digit at most)."""
+    out: dict[str, float] = {}
+    for b in report.data.benchmarks:
+        for m in report.data.labels:
+            if (m, b.name) in report.data.cells and (c := chance_of(report, m, b.name)) \
+                    is not None:
+                out[b.name] = c
+                break
+    return out
+
+
 def _read_leniently(d: ReportData) -> list[str]:
     """The multiple-choice benchmarks compared on a generated answer's lenient `acc` (some
     model has `acc_strict` there, and `acc` is compared): the report named only the mode
@@ -125,6 +141,10 @@ def results(report: Report) -> dict[str, Any]:
     d = report.data
     rows = []
     notes = [f"{b.name}: {b.note}" for b in d.benchmarks if b.note]
+    chances = _chances(report)
+    if chances:
+        notes.append("chance, the score of a uniform guess: " + ", ".join(
+            f"{b} {pct(c)}%" for b, c in chances.items()))
     if lenient := _read_leniently(d):
         notes.append(f"{', '.join(lenient)}: a generated answer's acc reads its letter "
                      "leniently (\"The answer is (B).\", \"**B**\", the option's text); the "
@@ -236,6 +256,7 @@ def reading(report: Report) -> list[str]:
     nil = [b for b, ms in scored.items() if ms and all(d.cells[(m, b)].score <= 0 for m in ms)]
     marks = {b: mk for b, mk in report.marks.items() if len(scored[b]) >= 2 and b not in nil}
     n = len(marks)
+    guessed = at_chance(report)
     for m in d.labels:
         top = [b for b, mk in marks.items() if mk.best == m and not mk.joint]
         shared = [b for b, mk in marks.items() if mk.joint and m in mk.tops()]
@@ -257,6 +278,8 @@ def reading(report: Report) -> list[str]:
             s += f", and is significantly below the best on {len(below)} ({', '.join(below)})"
         if alone:
             s += f"; it is the only model with a score on {', '.join(alone)}"
+        if guessed.get(m):
+            s += ("; not above chance on " + ", ".join(chance_text(*g) for g in guessed[m]))
         out.append(s + ".")
     if nil:
         out.append(f"No model scored above 0 on {', '.join(nil)}.")

@@ -283,6 +283,34 @@ def _coverage_text(cov: dict[str, Any]) -> str:
             f"{100 * (cov.get('fraction') or 0):.0f}% of the lengths tested.")
 
 
+def chance_of(report: Report, label: str, bench: str) -> float | None:
+    """The score of a uniform guess on the items the model's run asked (its manifest's
+    `chance`: a multiple choice's mean of 1/options; None where unknown)."""
+    run = report.data.run(report.data.ref(label).run_id)
+    info = (run.manifest.get("benchmarks") or {}).get(bench)
+    got = info.get("chance") if isinstance(info, dict) else None
+    return float(got) if isinstance(got, int | float) else None
+
+
+def at_chance(report: Report) -> dict[str, list[tuple[str, Score, float]]]:
+    """Per model, its compared scores not above chance: the interval reaches (or is below)
+    the score of a uniform guess. A 270M model's 42.5% on WinoGrande (chance 50%) read as
+    an ordinary score, and its "strongest domain" as ability (an audit's)."""
+    d = report.data
+    out: dict[str, list[tuple[str, Score, float]]] = {}
+    for (m, bench), c in d.cells.items():
+        chance = chance_of(report, m, bench)
+        if chance is not None and c.ci_low is not None and math.isfinite(c.ci_low) \
+                and c.ci_low <= chance:
+            out.setdefault(m, []).append((bench, c, chance))
+    return out
+
+
+def chance_text(bench: str, c: Score, chance: float) -> str:
+    """"winogrande 42.5% [37.7, 47.4] (chance 50%)"."""
+    return f"{bench} {pct(c.score)}% {ci(c.ci_low, c.ci_high)} (chance {pct(chance)}%)"
+
+
 def _highest(report: Report, model: str, benchmarks: Sequence[str]) -> str:
     """The note on the model with the highest factuality score: whether it is significantly
     ahead (the best of each benchmark's row with no model within noise of it); "the highest"
@@ -305,7 +333,12 @@ def weaknesses(report: Report) -> list[str]:
     top = {m for m, f in facts.items() if math.isclose(f.score, best, abs_tol=1e-12)}
     if len(top) == len(facts):  # one model, or all level: none is the highest
         top = set()
+    guessed = at_chance(report)
     for m in d.labels:
+        if m in guessed:
+            out.append(f"{m}: not above chance (a uniform guess) on "
+                       + ", ".join(chance_text(*g) for g in guessed[m])
+                       + ": these scores say nothing of ability.")
         if m in facts:
             f = facts[m]
             out.append(f"{m} · factuality ({', '.join(f.benchmarks)}): {pct(f.score)}% "

@@ -319,19 +319,22 @@ class Runner:
     def _manifest_entry(
         self, manifest: dict[str, Any], pb: PlannedBenchmark, docs: list[Doc]
     ) -> dict[str, Any]:
-        entry: dict[str, Any] = manifest["benchmarks"].setdefault(
-            pb.bench.name,
-            {
-                "version": pb.bench.version,
-                "citation": pb.bench.citation,
-                "n_items": len(docs),
-                "fewshot": pb.bench.fewshot_used(pb.fewshot),
-                "fewshot_seed": self.config.seed,
-                "sample_seed": self.config.seed,
-                **({"rescored": r} if (r := self._history.get("benchmarks", {}).get(
-                    pb.bench.name)) else {}),
-            },
-        )
+        if pb.bench.name in manifest["benchmarks"]:
+            entry: dict[str, Any] = manifest["benchmarks"][pb.bench.name]
+            return entry
+        chance = pb.bench.chance(docs)
+        manifest["benchmarks"][pb.bench.name] = entry = {
+            "version": pb.bench.version,
+            "citation": pb.bench.citation,
+            "n_items": len(docs),
+            "fewshot": pb.bench.fewshot_used(pb.fewshot),
+            "fewshot_seed": self.config.seed,
+            "sample_seed": self.config.seed,
+            # the score of guessing (a report flags scores not above it)
+            **({"chance": round(chance, 4)} if chance is not None else {}),
+            **({"rescored": r} if (r := self._history.get("benchmarks", {}).get(
+                pb.bench.name)) else {}),
+        }
         return entry
 
     @staticmethod
