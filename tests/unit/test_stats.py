@@ -551,3 +551,19 @@ def test_student_t_is_scipy_stats_t_to_the_last_bit() -> None:
             _se, t, p = _t_test(d)
             assert p == float(2.0 * sst.t.sf(abs(t), n - 1))
             assert p == pytest.approx(sst.ttest_1samp(d, 0.0).pvalue, rel=1e-12)
+
+
+def test_newcombe_paired_matches_the_published_example() -> None:
+    """Cavo et al. 2012 (complete response before and after consolidation therapy) as the R
+    package contingencytables' tests give it (tests/testthat/test-ch8.R): the table
+    [[59, 6], [16, 80]], Newcombe's square-and-add interval −0.0621 (−0.1186 to −0.0046)."""
+    import numpy as np
+
+    from shootout.analysis.stats import newcombe_paired
+
+    cells = [(1, 1)] * 59 + [(1, 0)] * 6 + [(0, 1)] * 16 + [(0, 0)] * 80
+    xa = np.array([a for a, _ in cells], dtype=float)
+    xb = np.array([b for _, b in cells], dtype=float)
+    lo, hi = newcombe_paired(xa, xb)
+    assert float(xa.mean() - xb.mean()) == pytest.approx(-0.0621, abs=5e-5)
+    assert (lo, hi) == pytest.approx((-0.1186, -0.0046), abs=5e-5)
