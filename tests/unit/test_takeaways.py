@@ -168,7 +168,8 @@ def test_latency_noise_enters_the_profile_se() -> None:
     ahead (Holm p<0.001)" on latency alone: the latency score's bootstrap SE now enters the
     profile SE, and a lead that quality does not carry says what it rests on."""
     fine = {m: {"coding": _ds(m, "coding", s, 0.08)} for m, s in (("A", 0.55), ("B", 0.50))}
-    prof = Profile("cheap", "", {"coding": 1, "cost": 6, "latency": 2})
+    # (no cost part: both free, a cost weight is dropped, as it cannot tell them apart)
+    prof = Profile("fast", "", {"coding": 1, "latency": 2})
     cost = {"A": 0.0, "B": 0.0}
     rng = np.random.default_rng(1)
     # 8 noisy latencies each: A a little faster, by less than the noise
@@ -593,3 +594,24 @@ def test_a_profile_gap_with_every_item_one_way_is_not_noise() -> None:
     got = paired_with_top(rk, fine, apart, [one_way]).rows[1]
     assert not got.within_noise_of_top and not got.quality_within_noise_of_top
     assert got.p_vs_top == pytest.approx(sign_p, rel=1e-6)
+
+
+def test_a_cost_every_model_shares_cannot_rank_them() -> None:
+    """Every model local ($0): the cost score was 1 for all, and cost-sensitive was the
+    general ranking plus a constant, recommended on its own (an audit's). The cost weight is
+    dropped, said, and a profile that requires cost is not ranked."""
+    fine = {m: {"knowledge": _ds(m, "knowledge", s, 0.05)} for m, s in (("A", 0.6), ("B", 0.4))}
+    free = {"A": 0.0, "B": 0.0}
+    cheap = Profile("cost-sensitive", "", {"knowledge": 1, "cost": 2}, requires=("cost",))
+    rk = rank_profile(cheap, ["A", "B"], fine, cost=free)
+    assert rk.rows == () and use_cases([rk]) == []
+    assert any("every model costs the same" in n and "per_hour" in n for n in rk.notes)
+    assert any(n.startswith("not ranked: it requires cost, and every model costs the same")
+               for n in rk.notes), rk.notes
+    plain = rank_profile(Profile("p", "", {"knowledge": 2, "cost": 1}), ["A", "B"], fine,
+                         cost={"A": 1.0, "B": 1.0})
+    assert [r.model for r in plain.rows] == ["A", "B"] and plain.rows[0].cost_score is None
+    assert plain.rows[0].score == pytest.approx(0.6)  # quality alone
+    # one model: its cost is its own, kept
+    one = rank_profile(cheap, ["A"], {"A": fine["A"]}, cost={"A": 0.0})
+    assert one.rows and one.rows[0].cost_score == 1.0

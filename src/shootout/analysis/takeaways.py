@@ -379,7 +379,10 @@ def rank_profile(
     have = {*used, *(["cost"] if wc else []), *(["latency"] if wl else [])}
     lacking = [r for r in profile.requires if r not in have]
     why = ""
-    if lacking:
+    if lacking == ["cost"] and cost is not None and all(m in cost for m in models) \
+            and _all_alike(cost, models):
+        why = f"not ranked: it requires cost, and {SAME_COST}"
+    elif lacking:
         why = (f"not ranked: it requires {', '.join(r.replace('_', ' ') for r in lacking)} "
                "data for every model")
     elif not models or not used or coverage < MIN_COVERAGE:
@@ -415,7 +418,22 @@ def _aux_weight(profile: Profile, key: str, values: Mapping[str, float] | None,
     if values is None or any(m not in values or not math.isfinite(values[m]) for m in models):
         notes.append(f"{key} weight {w:g} dropped: {why or f'no {key} data for every model'}")
         return 0.0
+    if key == "cost" and _all_alike(values, models):
+        # every model scored 1 on cost: the profile was its quality ranking plus a constant,
+        # given as a recommendation of its own (all local models, $0; an audit's)
+        notes.append(f"cost weight {w:g} dropped: {SAME_COST}"
+                     + (" (no token cost: price a local model with `price: {per_hour: …}`)"
+                        if not values[models[0]] else ""))
+        return 0.0
     return w
+
+
+SAME_COST = "every model costs the same, so cost cannot tell them apart"
+
+
+def _all_alike(values: Mapping[str, float], models: Sequence[str]) -> bool:
+    return len(models) >= 2 and all(
+        math.isclose(values[m], values[models[0]], rel_tol=1e-9, abs_tol=1e-15) for m in models)
 
 
 def _relative(values: Mapping[str, float] | None, m: str) -> float:
