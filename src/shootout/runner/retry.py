@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from ..errors import RetryableProviderError
+from ..errors import ProviderError, RejectedRequestError, RetryableProviderError
 
 T = TypeVar("T")
 
@@ -26,13 +26,41 @@ class RetryPolicy:
         return rng.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
 
 
+# refusals that say the credentials or the model are wrong, never the item: after REFUSED_RUN
+# of them alike, before any answer, the model's other requests are not sent
+REFUSED_STATUSES = frozenset({401, 403, 404})
+REFUSED_RUN = 3
+
+
 class RetryBudget:
-    """Retries a model may spend in one run, so a dead endpoint fails fast rather than forever."""
+    """Retries a model may spend in one run, so a dead endpoint fails fast rather than forever;
+    and whether its requests are refused outright (`refused`: the same 401, 403 or 404
+    REFUSED_RUN times before any answer, as a key that `/models` did not check, or a model
+    the endpoint does not serve: every item's request was sent to be refused the same way,
+    14,000 of them for MMLU)."""
 
     def __init__(self, total: int) -> None:
         self.remaining = total
         self.spent = 0
         self.waited = 0.0  # seconds slept before retries (backoff, or the server's Retry-After)
+        self.refused: str | None = None  # the refusal that stopped the model's requests
+        self._answered = False
+        self._alike: tuple[str, int] = ("", 0)  # the last refusal, and how many in a row
+
+    def note(self, error: ProviderError | None) -> None:
+        """A request's outcome: answered (None), or failed with `error`."""
+        if error is None:
+            self._answered = True
+            return
+        if self._answered or not isinstance(error, RejectedRequestError) \
+                or error.status not in REFUSED_STATUSES:
+            self._alike = ("", 0)
+            return
+        text = str(error)
+        n = self._alike[1] + 1 if text == self._alike[0] else 1
+        self._alike = (text, n)
+        if n >= REFUSED_RUN:
+            self.refused = text
 
     def take(self) -> bool:
         if self.remaining <= 0:

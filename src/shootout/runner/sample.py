@@ -28,7 +28,7 @@ from ..providers.base import (
 from ..store.rows import EARLIER, EARLIER_CUT
 from ..store.sqlite import SampleRow, Store
 from .pacing import Pacer
-from .retry import RetriesExhausted, RetryBudget, RetryPolicy, with_retries
+from .retry import REFUSED_RUN, RetriesExhausted, RetryBudget, RetryPolicy, with_retries
 
 # errors that no item can escape (a bad setting, a missing sandbox): they stop the run
 _RUN_WIDE_ERRORS = (ConfigError, SandboxError, CapabilityError)
@@ -144,16 +144,24 @@ async def respond(route: Route, store: Store, request: Request,
     stored = readable_response(cached) if cached is not None else None
     if stored is not None and await route.provider.serves_cached(stored):
         return Answer(key, stored, 0)
+    budget = retry[1]
+    if budget.refused is not None:  # refused alike before any answer: not sent again
+        return Answer(key, GenerateResponse(text=""), 1,
+                      f"not sent: the model's requests were refused alike {REFUSED_RUN} "
+                      f"times before any answer ({budget.refused}); a rerun sends them")
     try:
         response, attempts = await with_retries(_call(route.provider, request, route.pacer),
                                                 *retry)
     except RetriesExhausted as e:
+        budget.note(e.last)
         return Answer(key, GenerateResponse(text=""), e.attempts,
                       f"after {e.attempts} attempts: {e}")
     except CapabilityError:
         raise
     except ProviderError as e:
+        budget.note(e)
         return Answer(key, GenerateResponse(text=""), 1, str(e))
+    budget.note(None)
     response = well_formed_response(response)
     store.put_response(key, route.identity, req_dict["kind"], req_dict,
                        response_to_dict(response))
