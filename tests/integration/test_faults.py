@@ -191,6 +191,10 @@ def test_a_report_of_only_models_that_answered_nothing_is_refused(shootout_cmd, 
     assert chance == pytest.approx(0.25, abs=0.02)
     assert "chance, the score of a uniform guess: arc_easy 2" in both.stdout
     assert "- good: not above chance (a uniform guess) on arc_easy " in both.stdout
+    # the deployment part: how each was reached, and how reliably it answered
+    deploy = both.stdout[both.stdout.index("## Deployment considerations"):]
+    assert "| good | OpenAI-compatible endpoint at 127.0.0.1" in deploy
+    assert "| 3 of 3 (100.0%) |" in deploy and "not measured" in deploy
     # a chat model's multiple choice is compared on its lenient acc: the report says so
     assert "arc_easy: a generated answer's acc reads its letter leniently" in both.stdout
 

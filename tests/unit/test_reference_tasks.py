@@ -509,6 +509,19 @@ def test_a_loglikelihood_answer_is_the_headline_metrics_choice(data_dir):
     assert f"acc picks {letters[short]}, acc_norm {letters[long]}" in got.reason
 
 
+def test_mmlu_loglikelihood_reports_acc_alone(data_dir):
+    """lm-eval's mmlu lists acc only: its continuations are the one-letter " A"-" D", so an
+    acc_norm row was acc again, beside it, suggesting another metric (an audit's)."""
+    bench = REGISTRY["mmlu"](data=DataDir(data_dir))
+    doc = bench.load()[0]
+    ctx = _ctx("mmlu", "loglikelihood")
+    req = bench.request(doc, ctx)
+    resp = LoglikelihoodResponse(scores=tuple(
+        ContinuationScore(x, False, 1) for x in (-2.0, -1.0, -3.0, -4.0)))
+    got = bench.score(doc, ctx, resp, req)
+    assert set(got.metrics) == {"acc"} and got.extracted == "B"
+
+
 @pytest.mark.parametrize(("name", "chance"), [
     ("winogrande", 0.5), ("piqa", 0.5), ("boolq", 0.5), ("mmlu", 0.25), ("hellaswag", 0.25)])
 def test_the_chance_of_a_multiple_choice_is_its_mean_of_one_over_options(data_dir, name, chance):

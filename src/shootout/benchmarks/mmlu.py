@@ -108,8 +108,11 @@ class MMLU(MultipleChoiceBenchmark):
     name: ClassVar[str] = "mmlu"
     # 2: the new letter extraction for generated answers; 3: the generative prompt starts with
     # the subject line, as the log-likelihood one and lm-eval's mmlu_generative do; 4: a
-    # generated answer also gets mmlu_generative's first-line `exact_match`
-    version: ClassVar[str] = "4"
+    # generated answer also gets mmlu_generative's first-line `exact_match`; 5: log-likelihood
+    # `acc` alone, as lm-eval's mmlu (_default_template_yaml): the choices are the one-letter
+    # " A"-" D", so acc_norm was acc again, a row suggesting another metric
+    version: ClassVar[str] = "5"
+    metrics: ClassVar[tuple[str, ...]] = ("acc",)
     first_line_exact_match: ClassVar[bool] = True
     domain: ClassVar[str] = "knowledge"
     description: ClassVar[str] = (

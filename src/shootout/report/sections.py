@@ -68,13 +68,17 @@ def _all() -> dict[str, SectionFn]:
     from . import (  # noqa: F401
         availability,
         coding,
+        deployment,
         judged,
         loadtest,
         prompt_sensitivity,
         translation,
     )
 
-    return {**_plugins(), **_SECTIONS}
+    found = {**_plugins(), **_SECTIONS}
+    # the published analysis's last part, after every other section
+    last = found.pop(deployment.TITLE, None)
+    return found if last is None else {**found, deployment.TITLE: last}
 
 
 def extra_sections(report: Report) -> list[dict[str, Any]]:

