@@ -9,6 +9,7 @@ import subprocess
 
 import pytest
 import yaml
+from json_server import json_server
 
 from shootout.testing import FakeOpenAIServer, Fault
 
@@ -204,46 +205,22 @@ def test_a_model_refused_alike_is_not_asked_for_every_item(shootout_cmd, tmp_pat
     the same 401 for every chat request: every item's request was sent to be refused (14,000
     for MMLU; an audit's). After three alike, before any answer, the rest are not sent; they
     fail with the refusal named, and a rerun sends them."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    def refuse(method: str, path: str, headers: object) -> tuple[int, dict]:
+        if method == "GET":
+            return 404, {"error": {"message": "not here"}}
+        return 401, {"error": {"message": "Incorrect API key provided",
+                               "type": "invalid_request_error"}}
 
-    posts: list[str] = []
-
-    class Refuse(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self._send(404, {"error": {"message": "not here"}})
-
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("content-length") or 0))
-            posts.append(self.path)
-            self._send(401, {"error": {"message": "Incorrect API key provided",
-                                       "type": "invalid_request_error"}})
-
-        def _send(self, code: int, body: dict) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(code)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Refuse)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     store = tmp_path / "s.sqlite"
-    cmd = [*shootout_cmd, "run", "-m", "openai:m", "--base-url",
-           f"http://127.0.0.1:{server.server_port}/v1", "-b", "arc_easy", "--limit", "12",
-           "--concurrency", "1", "--store", str(store), "--data-dir", str(data_dir),
-           "--no-progress"]
-    try:
-        env = {**os.environ, "OPENAI_API_KEY": "sk-wrong-1234"}
+    env = {**os.environ, "OPENAI_API_KEY": "sk-wrong-1234"}
+    with json_server(refuse) as (port, posts):
+        cmd = [*shootout_cmd, "run", "-m", "openai:m", "--base-url",
+               f"http://127.0.0.1:{port}/v1", "-b", "arc_easy", "--limit", "12",
+               "--concurrency", "1", "--store", str(store), "--data-dir", str(data_dir),
+               "--no-progress"]
         first = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
         sent = len(posts)
         again = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
-    finally:
-        server.shutdown()
     assert first.returncode != 0 and sent == 3, (sent, first.stderr[-1500:])
     assert again.returncode != 0 and len(posts) == 6  # the rerun sends again, stops as soon
     db = sqlite3.connect(store)

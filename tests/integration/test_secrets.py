@@ -7,6 +7,8 @@ import json
 import os
 import subprocess
 
+from json_server import json_server
+
 from shootout.testing import FakeOpenAIServer, Fault
 
 CANARY = "sk-canary-7f3a9c1e5b2d4f6a8c0e"
@@ -159,42 +161,21 @@ def test_a_key_in_the_query_is_redacted_from_what_the_server_repeats(
     """A key in the base URL's query (`?api_key=…`) reached the samples' errors, the results
     JSON, the report and the stdout lines when the server repeated the URL, as OpenAI's 404
     does ("Invalid URL (POST /v1/chat/completions?api_key=…)"): an audit's."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    def repeat(method: str, path: str, headers: object) -> tuple[int, dict]:
+        if method == "GET":  # /models: answered 404, so not checked
+            return 404, {"error": {"message": f"Invalid URL (GET {path})"}}
+        host = headers["host"]  # type: ignore[index]
+        return 404, {"error": {"message": f"Invalid URL (POST {path}) at http://{host}{path}",
+                               "type": "invalid_request_error"}}
 
-    class Repeat(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # /models: answered 404, so not checked
-            self._send(404, {"error": {"message": f"Invalid URL (GET {self.path})"}})
-
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("content-length") or 0))
-            self._send(404, {"error": {"message": f"Invalid URL (POST {self.path}) at "
-                                                  f"http://{self.headers['host']}{self.path}",
-                                       "type": "invalid_request_error"}})
-
-        def _send(self, code: int, body: dict) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(code)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Repeat)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     store = tmp_path / "s.sqlite"
-    url = f"http://127.0.0.1:{server.server_port}/v1?api_key={QUERY_KEY}"
-    try:
+    with json_server(repeat) as (port, _):
         run = subprocess.run(
-            [*shootout_cmd, "run", "-m", "openai:m", "--base-url", url, "-b", "arc_easy",
-             "--limit", "2", "--store", str(store), "--data-dir", str(data_dir), "--json"],
+            [*shootout_cmd, "run", "-m", "openai:m", "--base-url",
+             f"http://127.0.0.1:{port}/v1?api_key={QUERY_KEY}", "-b", "arc_easy", "--limit",
+             "2", "--store", str(store), "--data-dir", str(data_dir), "--json"],
             capture_output=True, text=True, timeout=300,
             env={**os.environ, "OPENAI_API_KEY": "sk-test-123456"})
-    finally:
-        server.shutdown()
     assert run.returncode != 0 and "Invalid URL" in run.stdout + run.stderr, run.stderr[-2000:]
     assert "[redacted]" in run.stdout + run.stderr
     results = subprocess.run([*shootout_cmd, "results", "--store", str(store), "--json"],
