@@ -15,7 +15,10 @@ def test_access_names_the_way_in_without_credentials() -> None:
     text = access(api)
     assert text == ("OpenAI-compatible endpoint at api.example.com, server uvicorn, 32 "
                     "requests at once") and "secret" not in text
-    assert access({"spec": "anthropic:claude-x"}) == "Anthropic Messages API"
+    assert access({"spec": "anthropic:claude-x", "base_url": "http://127.0.0.1:9/v1",
+                   "concurrency": 8}) == ("Anthropic Messages API at 127.0.0.1, 8 requests "
+                                          "at once")
+    assert access({}) == "not recorded"  # a run stored before the manifest named them
 
 
 def test_what_the_endpoint_refused_is_said_as_it_was_changed() -> None:
@@ -35,3 +38,4 @@ def test_prompting_says_the_modes_and_the_prompt_kind() -> None:
     chat = {"gsm8k": {"mode": "generative", "chat": True, "reasoning": True}}
     assert prompting(chat, {}) == ("generative; chat messages; a reasoning model (its hidden "
                                    "reasoning is billed as output)")
+

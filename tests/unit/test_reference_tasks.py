@@ -541,3 +541,25 @@ def test_truthfulqa_chance_follows_its_metric(data_dir):
     assert mc2.chance(d2) == pytest.approx(sum(sum(x) / len(x) for x in labels) / len(labels))
     assert mc2.chance(d2) > 0.4 > 0.3 > mc1.chance(d1)
     assert REGISTRY["gsm8k"](data=DataDir(data_dir)).chance([]) is None
+    # MMLU-Pro: up to ten options, its letter's exact match
+    pro = REGISTRY["mmlu_pro"](data=DataDir(data_dir))
+    docs = pro.load()[:300]
+    assert pro.chance(docs) == pytest.approx(
+        sum(1 / len(d.fields["options"]) for d in docs) / len(docs))
+    assert 0.1 <= pro.chance(docs) < 0.2
+
+
+def test_an_item_whose_question_does_not_build_leaves_the_chance_to_the_others(data_dir):
+    """A plug-in's item without options made the chance figure raise, and the run with it
+    (it had failed that item alone; a review's)."""
+    bench = REGISTRY["winogrande"](data=DataDir(data_dir))
+    docs = bench.load()[:10]
+    real = bench.mc
+
+    def mc(doc, k):
+        if doc is docs[3]:
+            raise ValueError("no options")
+        return real(doc, k)
+
+    bench.mc = mc  # type: ignore[method-assign]
+    assert bench.chance(docs) == pytest.approx(0.5)

@@ -176,3 +176,22 @@ def test_intervals_over_a_handful_of_items_are_flagged() -> None:
     assert few is not None and many is not None
     assert any("as few as 10 items a benchmark" in n for n in few.notes), few.notes
     assert not any("as few as" in n for n in many.notes)
+
+
+def test_a_cost_every_model_shares_is_dropped_from_routing_as_from_ranking() -> None:
+    """All models at $0: the ranking dropped the cost weight, the routing table still
+    counted it, and gave another profile score for the same model (a review's)."""
+    from shootout.analysis.routing import _Bench, _costs
+    from shootout.analysis.takeaways import Profile
+
+    prof = Profile("cheap", "", {"knowledge": 1, "cost": 2})
+    import numpy as np
+
+    benches = [_Bench("mmlu", "knowledge", 1.0, np.zeros((2, 1))),
+               _Bench("arc", "reasoning", 1.0, np.zeros((2, 1)))]
+    notes: list[str] = []
+    free = {(m, b.name): 0.0 for m in ("A", "B") for b in benches}
+    assert _costs(benches, ["A", "B"], free, prof, notes) is None
+    assert notes and "every model costs the same" in notes[0]
+    priced = {**free, ("B", "mmlu"): 0.01}
+    assert _costs(benches, ["A", "B"], priced, prof, []) is not None

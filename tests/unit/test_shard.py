@@ -431,3 +431,21 @@ def test_a_merge_killed_midway_reads_interrupted_and_merging_again_finishes_it(t
     assert "unfinished" not in merged.get_run(whole_id)["manifest"]["merge"]
     assert comparable(results_payload(merged, whole_id)) == comparable(
         results_payload(whole, whole_id))
+
+
+def test_a_merge_weighs_each_shards_chance_by_its_items() -> None:
+    """`shootout merge` kept the first shard's chance (0.236 of a TruthfulQA MC1 run whose
+    unsharded figure was 0.217; a review's): it is the shards' mean weighted by their items."""
+    from types import SimpleNamespace
+
+    from shootout.runner.merge import _merged_benchmarks
+
+    def shard(chance: float, n: int, i: int) -> SimpleNamespace:
+        return SimpleNamespace(label=f"shard {i}", manifest={"benchmarks": {"tqa": {
+            "version": "1", "n_items": n, "chance": chance, "per_model": {}}}})
+
+    got = _merged_benchmarks([shard(0.25, 30, 1), shard(0.2, 10, 2)])  # type: ignore[list-item]
+    assert got["tqa"]["n_items"] == 40 and got["tqa"]["chance"] == 0.2375
+    one = _merged_benchmarks([shard(0.25, 30, 1), SimpleNamespace(  # type: ignore[list-item]
+        label="shard 2", manifest={"benchmarks": {"tqa": {"version": "1", "n_items": 10}}})])
+    assert "chance" not in one["tqa"]  # a shard without the figure: none for the whole

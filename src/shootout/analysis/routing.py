@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .stats import z_quantile
-from .takeaways import Profile, normalize_domain
+from .takeaways import SAME_COST, Profile, normalize_domain
 
 DEFAULT_WITHIN = 2.0  # points: "cheapest within 2 points of the best"
 N_BOOT = 2000
@@ -282,7 +282,15 @@ def _costs(benches: list[_Bench], models: Sequence[str], cost: Mapping[Key, floa
         if profile.weights.get("cost", 0) > 0:
             notes.append("cost weight dropped: no cost for every model on every benchmark")
         return None
-    return np.asarray(vals, dtype=float)
+    arr = np.asarray(vals, dtype=float)
+    if len(models) >= 2 and arr.size and np.allclose(arr, arr[:, :1], rtol=1e-9, atol=1e-15):
+        # every model costs the same on every benchmark (all local, $0): dropped, as the
+        # ranking drops it (`takeaways._aux_weight`); counted, the routing table's profile
+        # scores were not the ranking's (a review's)
+        if profile.weights.get("cost", 0) > 0:
+            notes.append(f"cost weight dropped: {SAME_COST}")
+        return None
+    return arr
 
 
 def _latency(models: Sequence[str], measured: Measured, profile: Profile,

@@ -422,7 +422,7 @@ def _aux_weight(profile: Profile, key: str, values: Mapping[str, float] | None,
         # every model scored 1 on cost: the profile was its quality ranking plus a constant,
         # given as a recommendation of its own (all local models, $0; an audit's)
         notes.append(f"cost weight {w:g} dropped: {SAME_COST}"
-                     + (" (no token cost: price a local model with `price: {per_hour: …}`)"
+                     + (" (no token cost: price a local model by the hour, price: {per_hour: …})"
                         if not values[models[0]] else ""))
         return 0.0
     return w

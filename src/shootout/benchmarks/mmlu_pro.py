@@ -15,6 +15,7 @@ each category is a breakdown group.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, ClassVar, TypedDict
 
@@ -84,6 +85,10 @@ class MMLUPro(Benchmark):
         docs = [_doc(r, f"{path}:{n}") for n, r in read_jsonl(path)]
         expect_count("mmlu_pro test", len(docs), self.expected_count)
         return docs
+
+    def chance(self, docs: Sequence[Doc]) -> float | None:
+        """The mean of 1/options (up to ten): the exact match of a uniformly guessed letter."""
+        return sum(1.0 / len(d.fields["options"]) for d in docs) / len(docs) if docs else None
 
     def _validation(self) -> dict[str, list[MMLUProItem]]:
         if "_val" not in self.__dict__:

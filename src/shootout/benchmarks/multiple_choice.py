@@ -98,10 +98,16 @@ class MultipleChoiceBenchmark(Benchmark):
         """The item with `fewshot` solved examples prepended to each context."""
 
     def chance(self, docs: Sequence[Doc]) -> float | None:
-        """The mean over `docs` of 1/options: the accuracy of a uniform guess."""
-        if not docs:
-            return None
-        return sum(1.0 / len(self.mc(d, 0).choice_texts) for d in docs) / len(docs)
+        """The mean over `docs` of 1/options: the accuracy of a uniform guess (over the items
+        whose question builds: one that does not fails alone when it is asked, as ever; a
+        plug-in's item without options crashed the run here, a review's)."""
+        shares = []
+        for d in docs:
+            try:
+                shares.append(1.0 / len(self.mc(d, 0).choice_texts))
+            except Exception:  # the item fails itself when its request is built
+                continue
+        return sum(shares) / len(shares) if shares else None
 
     def fewshot_examples(self, doc: Doc, k: int) -> list[tuple[str, Sequence[str], int]]:
         """(question, options, gold) examples for the generative prompt; default none."""

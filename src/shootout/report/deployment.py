@@ -26,16 +26,18 @@ INTEGRATION = {"structured": "Integration: JSON mode and structured outputs",
 def access(info: Mapping[str, Any]) -> str:
     """How the model was reached: embedded in the process, or an endpoint (its host only)."""
     spec = str(info.get("spec") or "")
+    if not info:  # a run recorded before the manifest named its models' endpoints
+        return "not recorded"
     if info.get("embedded") or info.get("gguf"):
         what = info.get("package") or info.get("embedded") or "GGUF"
         licence = f"; licence: {info['licence']}" if info.get("licence") else ""
         return f"in-process (llama.cpp, {what}{licence}): no key, no network"
-    if spec.startswith("anthropic:"):
-        return "Anthropic Messages API"
     base = str(info.get("base_url") or "")
     server = f", server {info['server_header']}" if info.get("server_header") else ""
     conc = f", {info['concurrency']} requests at once" if info.get("concurrency") else ""
-    return f"OpenAI-compatible endpoint at {host(base) or 'its default host'}{server}{conc}"
+    kind = "Anthropic Messages API" if spec.startswith("anthropic:") else \
+        "OpenAI-compatible endpoint"
+    return f"{kind} at {host(base) or 'its default host'}{server}{conc}"
 
 
 def prompting(per_model: Mapping[str, Mapping[str, Any]], info: Mapping[str, Any]) -> str:
@@ -95,9 +97,9 @@ def deployment_section(report: Report) -> SectionContent | None:
     measured = [f"{b} (section \"{title}\")" for b, title in INTEGRATION.items() if b in ran]
     integration = ("Structured output and function calling: measured by " + ", ".join(measured)
                    if measured else "Structured output and function calling: not measured by "
-                   "these runs (the `structured` and `bfcl` benchmarks test them)")
+                   "these runs (the structured and bfcl benchmarks test them)")
     monitoring = ("Availability over time: see the availability section" if report.monitors
-                  else "Availability over time: not measured (`shootout monitor` probes each "
+                  else "Availability over time: not measured (shootout monitor probes each "
                   "endpoint on a schedule, docs/monitor.md); this run's own failures and "
                   "retries are in the table")
     return SectionContent(
@@ -105,7 +107,7 @@ def deployment_section(report: Report) -> SectionContent | None:
             "How each model was reached and prompted in these runs, what its endpoint refused "
             "and had sent differently (a parameter renamed or left out: prompt and sampling "
             "differences a deployment inherits), and how reliably it answered: failed items "
-            "(every retry spent) and the seconds its requests spent backing off before "
-            "retries, summed over requests.",
+            "(every retry spent, or not sent once its endpoint refused it alike) and the "
+            "seconds its requests spent backing off before retries, summed over requests.",
             integration + ".", monitoring + "."),
         tables=(Table("deployment", HEADERS, tuple(rows), left_cols=4),))

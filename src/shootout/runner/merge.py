@@ -291,6 +291,7 @@ def merged_manifest(shards: list[ShardRun], samples: dict[int, int],
 
 def _merged_benchmarks(shards: list[ShardRun]) -> dict[str, Any]:
     out: dict[str, Any] = {}
+    chances: dict[str, list[tuple[float, int]]] = {}  # each shard's chance and items
     for s in shards:
         for name, info in (s.manifest.get("benchmarks") or {}).items():
             mine = out.get(name)
@@ -302,11 +303,21 @@ def _merged_benchmarks(shards: list[ShardRun]) -> dict[str, Any]:
                                   f"{info.get('version')} in {s.label}: shards of different "
                                   "shootout versions cannot be merged")
             mine["n_items"] += info.get("n_items", 0)
+            if isinstance(c := info.get("chance"), int | float):
+                chances.setdefault(name, []).append((float(c), int(info.get("n_items", 0))))
             for model, per in (info.get("per_model") or {}).items():
                 mine.setdefault("per_model", {}).setdefault(model, copy.deepcopy(per))
-    for info in out.values():
+    for name, info in out.items():
         for per in (info.get("per_model") or {}).values():
             per.pop("items_unsharded", None)
+        # the unsharded run's chance: the shards' means of 1/options, weighted by their items
+        # (the first shard's had stood for the whole)
+        got = chances.get(name, [])
+        if got and sum(n for _, n in got) > 0 and len(got) == sum(
+                name in (s.manifest.get("benchmarks") or {}) for s in shards):
+            info["chance"] = round(sum(c * n for c, n in got) / sum(n for _, n in got), 4)
+        else:
+            info.pop("chance", None)
     return out
 
 

@@ -26,18 +26,20 @@ class RetryPolicy:
         return rng.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
 
 
-# refusals that say the credentials or the model are wrong, never the item: after REFUSED_RUN
-# of them alike, before any answer, the model's other requests are not sent
-REFUSED_STATUSES = frozenset({401, 403, 404})
+# refusals that say the credentials or the model are wrong, not the item: after REFUSED_RUN
+# of them alike, before any answer, the model's other requests are not sent (not 403: a
+# gateway's moderation refuses an item with it, OpenRouter's "your input was flagged")
+REFUSED_STATUSES = frozenset({401, 404})
 REFUSED_RUN = 3
 
 
 class RetryBudget:
     """Retries a model may spend in one run, so a dead endpoint fails fast rather than forever;
-    and whether its requests are refused outright (`refused`: the same 401, 403 or 404
+    and whether its requests are refused outright (`refused`: the same 401 or 404
     REFUSED_RUN times before any answer, as a key that `/models` did not check, or a model
     the endpoint does not serve: every item's request was sent to be refused the same way,
-    14,000 of them for MMLU)."""
+    14,000 of them for MMLU). An answer, even one of a request sent before the refusals
+    came, lifts it: the refusals were not the model's."""
 
     def __init__(self, total: int) -> None:
         self.remaining = total
@@ -50,7 +52,7 @@ class RetryBudget:
     def note(self, error: ProviderError | None) -> None:
         """A request's outcome: answered (None), or failed with `error`."""
         if error is None:
-            self._answered = True
+            self._answered, self.refused = True, None
             return
         if self._answered or not isinstance(error, RejectedRequestError) \
                 or error.status not in REFUSED_STATUSES:
