@@ -451,6 +451,7 @@ def failure_takeaways(data: ReportData) -> list[Takeaway]:
     nothing was in no comparison and no ranking, and the takeaways did not name it (an
     audit's); the results' notes have each benchmark's error."""
     out = []
+    unscored = data.unscored
     for m in data.labels:
         lost = [(b, n, e) for (lab, b), (n, e) in data.unanswered.items() if lab == m]
         if not lost:
@@ -458,7 +459,7 @@ def failure_takeaways(data: ReportData) -> list[Takeaway]:
         errors = Counter(e for _, _, e in lost if e)
         why = f" (most common: {short(errors.most_common(1)[0][0])})" if errors else ""
         items = sum(n for _, n, _ in lost)
-        if not any(k[0] == m for k in data.cells):
+        if m in unscored:
             text = (f"{m} has no score: all {items} items of its "
                     f"{_count(len(lost), 'benchmark')} failed after retries{why}; it is in no "
                     "comparison or ranking.")

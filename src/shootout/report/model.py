@@ -72,6 +72,12 @@ class ReportData:
     def labels(self) -> list[str]:
         return [m.label for m in self.models]
 
+    @property
+    def unscored(self) -> list[str]:
+        """The models with no score on any benchmark (every request failed)."""
+        have = {m for m, _ in self.cells}
+        return [m for m in self.labels if m not in have]
+
     def ref(self, label: str) -> ModelRef:
         return next(m for m in self.models if m.label == label)
 

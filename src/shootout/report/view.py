@@ -63,7 +63,7 @@ def no_pairs(report: Report) -> str:
     d = report.data
     if len(d.labels) < 2:
         return "One model only: no comparisons."
-    unscored = [m for m in d.labels if not any(k[0] == m for k in d.cells)]
+    unscored = d.unscored
     if unscored:
         return (f"No comparisons: {', '.join(unscored)} {'has' if len(unscored) == 1 else 'have'}"
                 " no score on any benchmark (every request failed; see the results' notes).")
