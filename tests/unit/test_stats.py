@@ -392,6 +392,29 @@ def test_paired_degenerate() -> None:
     assert empty.n == 0 and math.isnan(empty.mean_diff) and empty.p_value == 1.0
 
 
+def test_paired_repeats_that_all_differ_alike_keep_a_width() -> None:
+    # 2 items x 3 repeats, A right and B wrong every time: the t interval was [+1, +1]; the
+    # square-and-add of Wilson's intervals of 2 of 2 and 0 of 2 is [+0.07, +1], as the
+    # head-to-head gives it (the coding and safety sections call this function directly)
+    a = {i: [1.0, 1.0, 1.0] for i in range(2)}
+    b = {i: [0.0, 0.0, 0.0] for i in range(2)}
+    r = paired_difference(a, b)
+    wa, wb = wilson_interval(2, 2), wilson_interval(0, 2)
+    lo = 1.0 - math.sqrt((1.0 - wa[0]) ** 2 + (wb[1] - 0.0) ** 2)
+    assert r.mean_diff == 1.0 and r.ci_high == 1.0
+    assert r.ci_low == pytest.approx(lo) and 0.05 < r.ci_low < 0.1
+    same = paired_difference(a, dict(a))  # no difference at all: still an interval about 0
+    assert same.mean_diff == 0.0 and same.ci_low < -0.5 and same.ci_high > 0.5
+    # repeats that disagree within an item but differ alike across items
+    c = {i: [1.0, 1.0, 0.0] for i in range(6)}
+    d = {i: [1.0, 0.0, 0.0] for i in range(6)}
+    r2 = paired_difference(c, d)
+    assert r2.mean_diff == pytest.approx(1 / 3) and r2.ci_low < 1 / 3 < r2.ci_high
+    # continuous scores keep the t's zero-width interval (no interval of their own)
+    cont = paired_difference({i: [0.9, 0.9] for i in range(5)}, {i: [0.4, 0.4] for i in range(5)})
+    assert (cont.ci_low, cont.ci_high) == pytest.approx((0.5, 0.5))
+
+
 # --------------------------------------------------------------------------- Holm
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from statistics import NormalDist
 from typing import Any, TypeVar
 
@@ -521,8 +521,10 @@ def paired_difference(
     clipped to [−1, 1] when every item mean of both models lies in [0, 1]; for one 0/1
     score per item and model, Newcombe's paired interval instead (`newcombe_paired`).
     Degenerate cases (see `_t_test`): n < 2 gives p = 1.0 and NaN se/CI; all d_i = 0 gives
-    p = 1.0; a non-zero constant d gives the sign test's p (2·0.5^n) and, unless the scores
-    are 0/1, a zero-width CI.
+    p = 1.0; a non-zero constant d gives the sign test's p (2·0.5^n). Where d is constant
+    the t interval has no width: 0/1 scores scored once have Newcombe's paired interval, 0/1
+    scores with repeats the square-and-add of the two sides' `summarize` intervals on the
+    shared items; other scores keep the zero-width interval.
     `significant` is p_value < alpha with alpha = 1 − confidence. `corr` is the Pearson
     correlation of a and b (feed it to min_detectable_difference as paired_corr).
     """
@@ -530,9 +532,21 @@ def paired_difference(
     keys = [k for k in a_by_item if k in b_by_item]
     xa, rep_a = _split_items([a_by_item[k] for k in keys])
     xb, rep_b = _split_items([b_by_item[k] for k in keys])
-    return paired_means(xa, xb, repeated=bool(rep_a) or bool(rep_b),
-                        only_a=len(a_by_item) - xa.size, only_b=len(b_by_item) - xb.size,
-                        confidence=confidence)
+    r = paired_means(xa, xb, repeated=bool(rep_a) or bool(rep_b),
+                     only_a=len(a_by_item) - xa.size, only_b=len(b_by_item) - xb.size,
+                     confidence=confidence)
+    if r.p_mcnemar is None and r.n >= 2 and r.se == 0.0 and rep_a.binary and rep_b.binary:
+        # 0/1 scores with repeats whose every item differs alike (or not at all): the t
+        # interval has no width, which says nothing of the items not asked. Newcombe's
+        # square-and-add of the two sides' own intervals on these items (Wilson's, at the
+        # effective n of repeats), as the head-to-head gives (`compare._square_and_add`)
+        sa = summarize([a_by_item[k] for k in keys], confidence=confidence)
+        sb = summarize([b_by_item[k] for k in keys], confidence=confidence)
+        d = r.mean_diff
+        lo = d - math.sqrt((sa.mean - sa.ci_low) ** 2 + (sb.ci_high - sb.mean) ** 2)
+        hi = d + math.sqrt((sa.ci_high - sa.mean) ** 2 + (sb.mean - sb.ci_low) ** 2)
+        r = replace(r, ci_low=max(lo, -1.0), ci_high=min(hi, 1.0))
+    return r
 
 
 def paired_means(xa: np.ndarray, xb: np.ndarray, *, repeated: bool, only_a: int, only_b: int,
