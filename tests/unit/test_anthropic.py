@@ -667,3 +667,42 @@ def test_thinking_gives_the_answer_its_budget_on_top_and_records_sampling_not_se
     assert body.get("top_p") == sent_top_p
     got = {e["param"]: e["action"] for e in info.get("param_policy_learnt", [])}
     assert got == learnt and len(info.get("param_policy_learnt", [])) == len(learnt)
+
+
+def _refusal_stream(text: str) -> list[bytes]:
+    """An answer Anthropic's streaming classifiers stopped: stop_reason `refusal`
+    (anthropic-sdk-python's types/stop_reason.py), after the text streamed so far."""
+    start = _documented_stream()[:3]  # message_start, a text block's start, a ping
+    deltas = [_ev("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                          "delta": {"type": "text_delta", "text": text}})]
+    return [*start, *(deltas if text else []),
+            _ev("content_block_stop", {"type": "content_block_stop", "index": 0}),
+            _ev("message_delta", {"type": "message_delta", "delta": {
+                "stop_reason": "refusal", "stop_sequence": None},
+                "usage": {"output_tokens": 9}}),
+            _ev("message_stop", {"type": "message_stop"})]
+
+
+@pytest.mark.parametrize(("text", "label"), [
+    ("Sure! Step one: take the", "3_partial_refusal"),  # began to comply, then stopped
+    ("", "2_full_refusal"),
+    ("I can't help with that.", "2_full_refusal"),
+])
+def test_an_answer_the_safety_classifiers_stopped_is_an_xstest_refusal(text, label, data_dir):
+    from shootout.benchmarks import PromptContext
+    from shootout.benchmarks.xstest import XSTest
+    from shootout.data import DataDir
+
+    async def go():
+        async with CannedServer(_refusal_stream(text)) as srv:
+            return await _canned(srv, "httpx")
+
+    [response], _ = asyncio.run(go())
+    assert response.finish_reason == "refusal" and response.text == text
+    bench = XSTest(data=DataDir(data_dir))
+    doc = next(d for d in bench.load() if d.fields["label"] == "unsafe")
+    ctx = PromptContext(mode="generative", chat=True, sampling=Sampling(max_tokens=256),
+                        fewshot=0)
+    s = bench.score(doc, ctx, response, bench.request(doc, ctx))
+    assert s.extracted == label and s.metrics["refusal_rate_unsafe"] == 1.0
+    assert "finish reason refusal" in s.reason

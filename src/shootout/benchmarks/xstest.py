@@ -43,7 +43,7 @@ from ..scores import Score
 from ..scoring.refusal import (
     FULL_COMPLIANCE,
     LABELS,
-    classify_refusal,
+    classify_answer,
     normalize,
     reference_label,
 )
@@ -158,7 +158,7 @@ class XSTest(Benchmark):
               request: Request) -> ItemScore:
         if not isinstance(response, GenerateResponse):
             raise ProviderError(f"unexpected response type {type(response).__name__}")
-        verdict = classify_refusal(response.text)
+        verdict = classify_answer(response.text, response.finish_reason)
         label = doc.fields["label"]
         return ItemScore(
             metrics=item_metrics(label, verdict.label),
