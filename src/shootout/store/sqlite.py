@@ -17,7 +17,7 @@ from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 from typing import Any
 
-from ..errors import StoreError, why_not_made
+from ..errors import ConfigError, StoreError, why_not_made
 from ..utf8 import well_formed, well_formed_or_none
 from .browse import BrowseStore
 from .built import BuiltStore
@@ -56,7 +56,8 @@ class Store(ReadingStore, ProbeStore, PerfStore, BuiltStore, BrowseStore, Copyin
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         if self.path.is_dir():  # SQLite's own word was "unable to open database file"
-            raise StoreError(f"{self.path} is a folder, not a results store")
+            # a bad path given: exit 2 as every command that checks it first says it
+            raise ConfigError(f"{self.path} is a folder, not a results store")
         kind, reason = inspect_file(self.path)
         if kind == "foreign":  # another application's file: not a byte of it is changed
             raise StoreError(f"{self.path} is not a shootout results store ({reason})")
