@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from ..analysis.formatting import json_safe
 from ..analysis.routing import Policy, Routing
@@ -15,13 +16,23 @@ from .specs import chart_specs
 from .svg import render_svg
 from .view import context
 
+_CODE = re.compile(r"`([^`\n]+)`")
+
+
+def inline(text: object) -> Markup:
+    """Prose written for the Markdown report, escaped, its `code` spans as <code> (the
+    HTML printed their backticks as they are: "`-M concurrency=N`")."""
+    return Markup(_CODE.sub(r"<code>\1</code>", str(escape(text))))
+
 
 def _env() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.PackageLoader("shootout.report", "templates"),
         autoescape=True,
         keep_trailing_newline=True,
     )
+    env.filters["inline"] = inline
+    return env
 
 
 def render_html(report: Report, *, max_items: int = 5) -> str:
