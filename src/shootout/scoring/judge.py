@@ -9,10 +9,12 @@ have GPT-4 reference answers (math, reasoning, coding). FastChat's `run_judge_si
 
 Verdicts. A rating is the number in "[[x]]" (FastChat's pattern; "[x]" as its fallback); a
 pairwise verdict is "[[A]]", "[[B]]" or "[[C]]" (a tie). Two deliberate differences from
-FastChat, which takes the first match: a judgment that names *different* verdicts ("[[A]]" …
-"[[B]]", as a judge does that echoes the instructions) is unreadable rather than read as its
-first tag (which would turn an echo into a vote for position A), and a rating outside 1–10 is
-unreadable. An unreadable verdict is recorded with the judgment and never becomes a score.
+FastChat, which reads a rating's first "[[x]]" and a pairwise verdict by priority ("[[A]]"
+anywhere wins, then "[[B]]", then "[[C]]": `run_judge_pair`): a judgment that names
+*different* verdicts or ratings ("[[B]]" … "[[A]]", "Rating: [[5]]" echoed before "[[9]]")
+is unreadable rather than read FastChat's way (which would turn an echo of the instructions
+into a vote for position A, or into the example's rating), and a rating outside 1–10 (FastChat
+keeps "[[0]]") is unreadable. An unreadable verdict is recorded with the judgment and never becomes a score.
 
 Constrained verdicts (`judge_format=json`, not FastChat's): the judge answers with a JSON object,
 `{"explanation": ..., "verdict": "[[A]]"}` (or `"rating": "[[7]]"`), its output constrained by
