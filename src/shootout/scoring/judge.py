@@ -14,7 +14,8 @@ anywhere wins, then "[[B]]", then "[[C]]": `run_judge_pair`): a judgment that na
 *different* verdicts or ratings ("[[B]]" … "[[A]]", "Rating: [[5]]" echoed before "[[9]]")
 is unreadable rather than read FastChat's way (which would turn an echo of the instructions
 into a vote for position A, or into the example's rating), and a rating outside 1–10 (FastChat
-keeps "[[0]]") is unreadable. An unreadable verdict is recorded with the judgment and never becomes a score.
+keeps "[[0]]") is unreadable. An unreadable verdict is recorded with the judgment and never
+becomes a score.
 
 Constrained verdicts (`judge_format=json`, not FastChat's): the judge answers with a JSON object,
 `{"explanation": ..., "verdict": "[[A]]"}` (or `"rating": "[[7]]"`), its output constrained by
