@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from .benchmarks import Benchmark, Doc, find_benchmark_class
-from .data.files import DataDir, resolve_data_dir
+from .data.files import DataDir, check_same_data, resolve_data_dir
 from .errors import ConfigError, DataError, cannot_write
 from .store import SampleRow, Store
 
@@ -50,8 +50,9 @@ def export_rows(db: Store, run_id: str, *, gold: bool = True,
     run = db.get_run(run_id)
     if run is None:  # checked now, before any file is opened
         raise db.unknown_run(run_id)
-    return _rows(db, run_id, _Golds(run["spec"] or {}, data_dir) if gold else None,
-                 run["manifest"] or {})
+    manifest = run["manifest"] or {}
+    golds = _Golds(run["spec"] or {}, data_dir, run_id, manifest) if gold else None
+    return _rows(db, run_id, golds, manifest)
 
 
 def _rows(db: Store, run_id: str, golds: _Golds | None,
@@ -77,8 +78,10 @@ def _run_mode(manifest: dict[str, Any], s: SampleRow) -> str | None:
 class _Golds:
     """Each benchmark's documents by item id, loaded on first use, for `Benchmark.gold`."""
 
-    def __init__(self, spec: dict[str, Any], data_dir: str | None) -> None:
+    def __init__(self, spec: dict[str, Any], data_dir: str | None, run_id: str = "",
+                 manifest: dict[str, Any] | None = None) -> None:
         self.spec, self.data_dir = spec, data_dir
+        self.run_id, self.recorded = run_id, (manifest or {}).get("data_checksums")
         self.loaded: dict[str, tuple[Benchmark, dict[str, Doc]] | None] = {}
 
     def lookup(self, s: SampleRow, mode: str | None) -> str | None:
@@ -98,11 +101,13 @@ class _Golds:
             return None
         entry = next((b for b in self.spec.get("benchmarks") or []
                       if isinstance(b, dict) and b.get("name") == name), {})
-        bench = cls(data=DataDir(resolve_data_dir(self.data_dir)),
-                    fewshot_seed=int(self.spec.get("seed", 1234)),
+        data = DataDir(resolve_data_dir(self.data_dir))
+        bench = cls(data=data, fewshot_seed=int(self.spec.get("seed", 1234)),
                     options=entry.get("options") or {})
         try:
             docs = bench.load()
+            check_same_data(self.recorded, data.checksums, self.run_id,
+                            "the gold column would come from other data")
         except DataError as e:  # the gold needs the data; the rest of a row does not
             raise DataError(f"{e} (the gold column needs it; --no-gold exports without "
                             "it)") from e

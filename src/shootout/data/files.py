@@ -40,6 +40,22 @@ def resolve_data_dir(explicit: str | os.PathLike[str] | None) -> Path:
     return path
 
 
+def check_same_data(recorded: Mapping[str, str] | None, read: Mapping[str, str], run_id: str,
+                    why: str) -> None:
+    """Raise DataError where a file read now (`read`: path -> sha256) is not the one the run
+    recorded reading (its manifest's `data_checksums`): other golds, other items under the
+    same ids. `why`: what using it would do. A file the run did not record is not checked."""
+    changed = [(p, recorded[p], d) for p, d in sorted(read.items())
+               if recorded and isinstance(recorded.get(p), str) and recorded[p] != d]
+    if not changed:
+        return
+    path, then, now = changed[0]
+    more = f" (and {len(changed) - 1} other file(s))" if len(changed) > 1 else ""
+    raise DataError(f"{path} is not the file run {run_id} read (sha256 {then[:12]}… recorded, "
+                    f"{now[:12]}… now){more}: {why}; point --data-dir (or $SHOOTOUT_DATA) at "
+                    "the data the run used")
+
+
 @dataclass
 class DataDir:
     """A data directory plus the checksums of every file read from it, for the run manifest.

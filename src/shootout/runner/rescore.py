@@ -26,7 +26,7 @@ from ..benchmarks import Benchmark, Doc, PromptContext, get_benchmark_class, wit
 from ..benchmarks.base import Mode, Request, has_after_models
 from ..benchmarks.prompt_variants import split_variant
 from ..config import RunConfig, validate_config
-from ..data.files import DataDir, resolve_data_dir
+from ..data.files import DataDir, check_same_data, resolve_data_dir
 from ..errors import ConfigError
 from ..providers.base import (
     GenerateRequest,
@@ -96,6 +96,9 @@ def rescore_run(db: Store, run_id: str, benchmarks: Sequence[str] | None = None,
     every = {v.name: _Bench(v, b.docs, b.fewshot)
              for b in (_load(cfg, n, data, unsafe_exec) for n in names)
              for v in with_variants(b.bench)}
+    # the answers are scored against the golds the run was: other data is another benchmark
+    check_same_data((run["manifest"] or {}).get("data_checksums"), data.checksums, run_id,
+                    "its answers would be scored against other golds")
     if only is not None and (unknown := [n for n in only if "@" in n and n not in every]):
         raise ConfigError(f"{', '.join(unknown)} not in this run (its prompt variants: "
                           f"{', '.join(n for n in every if '@' in n) or 'none'})")

@@ -1,0 +1,73 @@
+"""A run's data file changed since it was scored (another gold, another item under the same
+id): `rescore`, `export` and a resumed `run` refuse it in one line, exit 3, where they had
+scored the stored answers against the new golds, written golds that contradicted the rows'
+reasons, and mixed two data sets in one run (a commands audit's)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from shootout.cli.main import main
+from shootout.store import Store
+from shootout.testing import FakeOpenAIServer
+
+FILE = "arc/arc_easy/test_rc_5shot/requests.jsonl.gz"
+
+
+def _exit(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    capsys.readouterr()
+    try:
+        main(args)
+        code = 0
+    except SystemExit as e:
+        code = int(e.code or 0)
+    return code, capsys.readouterr().err
+
+
+def _move_every_gold(path: Path) -> None:
+    """Each request's gold moved to the next option (the same items, other answers)."""
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f]
+    for r in rows:
+        doc = r["doc"]
+        doc["gold"] = (doc["gold"] + 1) % len(doc["choices"])
+        r["label"] = doc["gold"]
+    path.chmod(0o644)
+    with gzip.open(path, "wt", encoding="utf-8") as f:
+        f.writelines(json.dumps(r) + "\n" for r in rows)
+
+
+def test_rescore_export_and_resume_refuse_data_the_run_did_not_read(
+        tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(data_dir / "arc", data / "arc")
+    store = tmp_path / "s.sqlite"
+    run = ["run", "-m", "openai:fake", "--base-url", "", "-b", "arc_easy", "--limit", "4",
+           "--data-dir", str(data), "--store", str(store), "--no-progress"]
+    with FakeOpenAIServer() as srv:
+        run[4] = srv.base_url
+        code, err = _exit(run, capsys)
+        assert code == 0, err
+        (run_id,) = [r["run_id"] for r in Store(store).list_runs()]
+        before = [s.metrics for s in Store(store).samples(run_id)]
+        # the same data read again: nothing refused
+        assert _exit(["rescore", run_id, "--store", str(store), "--data-dir", str(data)],
+                     capsys)[0] == 0
+        _move_every_gold(data / FILE)
+        for args in (["rescore", run_id, "--store", str(store), "--data-dir", str(data)],
+                     ["export", run_id, "--store", str(store), "--data-dir", str(data),
+                      "--out", str(tmp_path / "e.jsonl")],
+                     run):
+            code, err = _exit(args, capsys)
+            assert code == 3 and err.count("\n") == 1, (args[0], err)
+            assert err.startswith(f"error: {FILE} is not the file run {run_id} read"), err
+        assert [s.metrics for s in Store(store).samples(run_id)] == before  # none rescored
+        assert not (tmp_path / "e.jsonl").exists()
+        # without the gold column the export reads no data: written
+        assert _exit(["export", run_id, "--store", str(store), "--no-gold",
+                      "--out", str(tmp_path / "e.jsonl")], capsys)[0] == 0
