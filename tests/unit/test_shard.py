@@ -449,3 +449,32 @@ def test_a_merge_weighs_each_shards_chance_by_its_items() -> None:
     one = _merged_benchmarks([shard(0.25, 30, 1), SimpleNamespace(  # type: ignore[list-item]
         label="shard 2", manifest={"benchmarks": {"tqa": {"version": "1", "n_items": 10}}})])
     assert "chance" not in one["tqa"]  # a shard without the figure: none for the whole
+
+
+def test_shards_asked_other_prompts_or_scored_by_other_scorers_are_refused() -> None:
+    """A merge compared the benchmark versions alone: a shard whose prompt template differs
+    (code changed without a version bump) or that was rescored while the others were not
+    was merged silently, the first shard's record standing for all (a commands audit's)."""
+    from types import SimpleNamespace
+
+    from shootout.errors import ConfigError
+    from shootout.runner.merge import _merged_benchmarks
+
+    def shard(i: int, template: str = "4890ba50716f8a24", **extra: object) -> SimpleNamespace:
+        return SimpleNamespace(label=f"shard {i}", manifest={"benchmarks": {"arc_easy": {
+            "version": "3", "n_items": 10, **extra,
+            "per_model": {"a": {"mode": "loglikelihood", "template_hash": template}}}}})
+
+    assert _merged_benchmarks([shard(1), shard(2)])["arc_easy"]["n_items"] == 20  # type: ignore[list-item]
+    with pytest.raises(ConfigError, match=r"arc_easy asked a other prompts in shard 2 \("
+                                          r"template 000000000000…, not 4890ba50716f…\)"):
+        _merged_benchmarks([shard(1), shard(2, "0000000000000000")])  # type: ignore[list-item]
+    rescored = {"rescored": {"scorer_version": "4", "at": 1.0}}
+    with pytest.raises(ConfigError, match="arc_easy is scored by version 3 as run in one "
+                                          "shard and rescored by scorer version 4 in shard 2"):
+        _merged_benchmarks([shard(1), shard(2, **rescored)])  # type: ignore[list-item]
+    with pytest.raises(ConfigError, match="rescored by scorer version 5 in shard 2"):
+        _merged_benchmarks([shard(1, **rescored), shard(  # type: ignore[list-item]
+            2, rescored={"scorer_version": "5"})])
+    both = _merged_benchmarks([shard(1, **rescored), shard(2, **rescored)])  # type: ignore[list-item]
+    assert both["arc_easy"]["rescored"]["scorer_version"] == "4"

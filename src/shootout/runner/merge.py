@@ -302,11 +302,19 @@ def _merged_benchmarks(shards: list[ShardRun]) -> dict[str, Any]:
                 raise ConfigError(f"{name} is version {mine.get('version')} in one shard and "
                                   f"{info.get('version')} in {s.label}: shards of different "
                                   "shootout versions cannot be merged")
+            _same_scorer(name, mine, info, s.label)
             mine["n_items"] += info.get("n_items", 0)
             if isinstance(c := info.get("chance"), int | float):
                 chances.setdefault(name, []).append((float(c), int(info.get("n_items", 0))))
             for model, per in (info.get("per_model") or {}).items():
-                mine.setdefault("per_model", {}).setdefault(model, copy.deepcopy(per))
+                kept = mine.setdefault("per_model", {}).setdefault(model, copy.deepcopy(per))
+                if (isinstance(per, dict) and isinstance(kept, dict)
+                        and per.get("template_hash") != kept.get("template_hash")):
+                    raise ConfigError(
+                        f"{name} asked {model} other prompts in {s.label} (template "
+                        f"{str(per.get('template_hash'))[:12]}…, not "
+                        f"{str(kept.get('template_hash'))[:12]}…): shards run on code with "
+                        "different prompts cannot be merged")
     for name, info in out.items():
         for per in (info.get("per_model") or {}).values():
             per.pop("items_unsharded", None)
@@ -319,6 +327,20 @@ def _merged_benchmarks(shards: list[ShardRun]) -> dict[str, Any]:
         else:
             info.pop("chance", None)
     return out
+
+
+def _same_scorer(name: str, mine: dict[str, Any], info: dict[str, Any], label: str) -> None:
+    """Refuse shards whose samples of `name` were scored by different scorers: one rescored
+    (`shootout rescore`) and another not, or rescored by other scorer versions."""
+    def scorer(entry: dict[str, Any]) -> str:
+        got = entry.get("rescored")
+        if isinstance(got, dict):
+            return f"rescored by scorer version {got.get('scorer_version')}"
+        return f"scored by version {entry.get('version')} as run"
+
+    if (a := scorer(mine)) != (b := scorer(info)):
+        raise ConfigError(f"{name} is {a} in one shard and {b} in {label}: rescore every "
+                          "shard alike (shootout rescore) before merging them")
 
 
 def _merged_checksums(shards: list[ShardRun]) -> dict[str, str]:
