@@ -60,6 +60,19 @@ def test_model_flags_are_model_args():
     assert api["chat"] is False
 
 
+def test_a_models_own_setting_wins_over_one_for_every_model_in_any_order():
+    """`-M fb.base_url=U --base-url V` sent fb to V (the later of the two), and `monitor`
+    always put --base-url last: the model's own setting is the one meant (an audit's)."""
+    data = {"models": [{"spec": "openai:fa"}, {"spec": "openai:fb"}]}
+    for args in (["fb.base_url=http://u/v1", "base_url=http://v/v1"],
+                 ["base_url=http://v/v1", "fb.base_url=http://u/v1"]):
+        fa, fb = with_model_args(data, args)["models"]
+        assert (fa["base_url"], fb["base_url"]) == ("http://v/v1", "http://u/v1"), args
+    # settings for every model keep their order among themselves (the last one wins)
+    fa, _ = with_model_args(data, ["chat=false", "chat=true"])["models"]
+    assert fa["chat"] is True
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["reasoning_effort"], "-M 'reasoning_effort': expected KEY=VALUE or MODEL.KEY=VALUE"),
     (["n_ctx=4096"], "-M 'n_ctx=4096': openai:o3 has no option 'n_ctx'"),

@@ -54,9 +54,9 @@ def _cli_config(
 
 def with_model_args(data: dict[str, Any], args: Sequence[str]) -> dict[str, Any]:
     """`-M KEY=VALUE` set on every model whose provider has the option KEY (an error if none
-    has), `-M MODEL.KEY=VALUE` on the model so named (its name or spec). VALUE is read as
-    JSON where it parses (`true`, `16384`, `{"a": 1}`), else kept as text; the provider's
-    Options validate it with the rest of the configuration."""
+    has), `-M MODEL.KEY=VALUE` on the model so named (its name or spec), over any `-M KEY=`.
+    VALUE is read as JSON where it parses (`true`, `16384`, `{"a": 1}`), else kept as text;
+    the provider's Options validate it with the rest of the configuration."""
     from ..config import ModelConfig
     from ..naming import derive_names
     from ..providers.registry import option_names
@@ -70,7 +70,9 @@ def with_model_args(data: dict[str, Any], args: Sequence[str]) -> dict[str, Any]
         shown = derive_names([(str(m.get("spec", "")), m.get("name"), m) for m in models])
     except ConfigError:
         shown = [str(m.get("name") or m.get("spec")) for m in models]
-    for arg in args:
+    # a model's own setting wins over one for every model, wherever each was given
+    # (`-M fb.base_url=U --base-url V` sent fb to V, as the later of the two)
+    for arg in sorted(args, key=lambda a: bool(a.partition("=")[0].rpartition(".")[1])):
         target, eq, raw = arg.partition("=")
         name, dot, key = target.rpartition(".")
         label = as_typed(f"-M {arg!r}", "-M", arg)  # `--n-ctx 4096` named so, not as -M
