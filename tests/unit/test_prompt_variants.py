@@ -208,6 +208,41 @@ def test_a_reversal_counts_only_when_significant():
     assert [(t.benchmark, t.winner) for t in reversals(s)] == [("b@v1", "y")]
 
 
+def test_tied_scores_are_shown_tied_and_are_no_reversal():
+    """Under a template where a = b (20.0 each), the ranking read "a > b" (the models' given
+    order), and the reference's tie broken so made the next template's order a change (an
+    audit's). Ties are "a = b" now, and stability and reversals compare the tiers."""
+    names = ["b", "b@v1"]
+    cells = {("a", "b"): _score(0.2), ("r", "b"): _score(0.2),
+             ("a", "b@v1"): _score(0.2), ("r", "b@v1"): _score(0.2)}
+    s = prompt_sensitivity("b", names, ["a", "r"], cells, {})
+    assert [r.shown() for r in s.rankings] == ["a = r", "a = r"]
+    assert s.stable and s.winners == ("a", "r") and s.winner_share == 1.0
+    cells[("r", "b@v1")] = _score(0.3)  # r ahead under v1 only: a change from a tie
+    s = prompt_sensitivity("b", names, ["a", "r"], cells, {})
+    assert [r.shown() for r in s.rankings] == ["a = r", "r > a"] and not s.stable
+    assert s.winners == ("r",)
+
+
+def test_cells_on_other_numbers_of_items_show_their_n(tmp_path):
+    """Failed requests left one model's cells on 16, 15 and 14 items against 20 while the
+    section said "the same items" (an audit's): the cells give n, † where some failed."""
+    from shootout.report.prompt_sensitivity import _score_cell, _uneven
+
+    names = ["b", "b@v1"]
+    cells = {("a", "b"): replace(_score(0.4), n=20), ("r", "b"): replace(_score(0.3), n=16,
+                                                                           n_failed=4),
+             ("a", "b@v1"): replace(_score(0.4), n=20), ("r", "b@v1"): replace(_score(0.3),
+                                                                              n=20)}
+    s = prompt_sensitivity("b", names, ["a", "r"], cells, {})
+    assert _uneven(s)
+    assert _score_cell(cells[("r", "b")], True).text.endswith("n=16†")
+    assert _score_cell(cells[("a", "b")], True).text.endswith("n=20")
+    even = prompt_sensitivity("b", names, ["a"], {k: v for k, v in cells.items()
+                                                  if k[0] == "a"}, {})
+    assert not _uneven(even) and "n=" not in _score_cell(cells[("a", "b")]).text
+
+
 # ------------------------------------------------------------------ end to end on FakeProvider
 
 

@@ -37,8 +37,16 @@ class ModelSpread:
 @dataclass(frozen=True)
 class TemplateRanking:
     name: str
-    order: tuple[str, ...]  # models best first
+    order: tuple[str, ...]  # models best first (tied ones in the models' given order)
     tau: float  # Kendall's tau-b against the reference template's scores
+    tiers: tuple[tuple[str, ...], ...] = ()  # `order` in groups of equal scores
+
+    def shown(self) -> str:
+        """"a = b > c": tied models joined by "=" (they were shown as strictly ordered)."""
+        return " > ".join(" = ".join(t) for t in (self.tiers or tuple((m,) for m in self.order)))
+
+    def tier_of(self, model: str) -> int | None:
+        return next((i for i, t in enumerate(self.tiers) if model in t), None)
 
 
 @dataclass(frozen=True)
@@ -50,12 +58,13 @@ class Sensitivity:
     rankings: tuple[TemplateRanking, ...]
     tests: tuple[PairTest, ...]  # every pair on every template, Holm over templates per pair
     winner: str | None  # the best mean over the templates (None: no model scored on all)
-    winner_share: float  # the share of templates on which the winner is first
+    winner_share: float  # the share of templates on which the winner is first (or tied)
+    winners: tuple[str, ...] = ()  # every model with that best mean (more than one: a tie)
 
     @property
     def stable(self) -> bool:
-        """The models are in the same order under every template."""
-        return len({r.order for r in self.rankings}) <= 1
+        """The models are in the same order, ties alike, under every template."""
+        return len({r.tiers or r.order for r in self.rankings}) <= 1
 
 
 def spread(values: Sequence[float]) -> tuple[float, float]:
@@ -80,6 +89,17 @@ def _order(models: Sequence[str], scores: Mapping[str, float]) -> tuple[str, ...
     """Best first; ties keep the models' given order."""
     have = [m for m in models if m in scores]
     return tuple(sorted(have, key=lambda m: -scores[m]))
+
+
+def _tiers(order: Sequence[str], scores: Mapping[str, float]) -> tuple[tuple[str, ...], ...]:
+    """`order` (best first) in groups of models with the same score (to rounding)."""
+    out: list[list[str]] = []
+    for m in order:
+        if out and math.isclose(scores[out[-1][0]], scores[m], rel_tol=0.0, abs_tol=1e-12):
+            out[-1].append(m)
+        else:
+            out.append([m])
+    return tuple(tuple(t) for t in out)
 
 
 def prompt_sensitivity(
@@ -107,24 +127,32 @@ def prompt_sensitivity(
     for n in names:
         shared = [m for m in everywhere if m in per_name[ref]]
         tau = kendall_tau([per_name[ref][m] for m in shared], [per_name[n][m] for m in shared])
-        rankings.append(TemplateRanking(n, _order(everywhere, per_name[n]), tau))
+        order = _order(everywhere, per_name[n])
+        rankings.append(TemplateRanking(n, order, tau, _tiers(order, per_name[n])))
     means = {m: float(np.mean([per_name[n][m] for n in names])) for m in everywhere}
-    winner = _order(everywhere, means)[0] if everywhere else None
-    share = (sum(r.order[:1] == (winner,) for r in rankings) / len(rankings)
+    by_mean = _order(everywhere, means)
+    winners = _tiers(by_mean, means)[0] if everywhere else ()
+    winner = winners[0] if winners else None
+    share = (sum(winner in r.tiers[0] for r in rankings if r.tiers) / len(rankings)
              if winner else math.nan)
     tests = compare_models(models, list(names), cells, items, confidence=confidence)
     return Sensitivity(benchmark, metric, tuple(names), tuple(spreads), tuple(rankings),
-                       tuple(tests), winner, share)
+                       tuple(tests), winner, share, winners)
 
 
 def reversals(sens: Sensitivity) -> list[PairTest]:
     """The tests in which a template puts a model significantly (after Holm) ahead of one that
     the reference template ranks above it: prompt dependence, not noise."""
-    ref = {m: i for i, m in enumerate(sens.rankings[0].order)} if sens.rankings else {}
+    if not sens.rankings:
+        return []
+    first = sens.rankings[0]
     out = []
     for t in sens.tests:
         win = t.winner
         lose = t.b if win == t.a else t.a
-        if win is not None and win in ref and lose in ref and ref[win] > ref[lose]:
+        if win is None:
+            continue
+        tw, tl = first.tier_of(win), first.tier_of(lose)
+        if tw is not None and tl is not None and tw > tl:  # tied in the reference: no reversal
             out.append(t)
     return out

@@ -50,10 +50,18 @@ def _header(name: str) -> str:
     return f"v{t.index} {t.name}"
 
 
-def _score_cell(s: Score | None) -> TCell:
+def _score_cell(s: Score | None, uneven: bool = False) -> TCell:
+    """A template's score; with its n where the cells are not all on as many items, and † where
+    some of its requests failed (its score is on the items answered)."""
     if s is None:
         return cell("–")
-    return cell(f"{pct(s.score)} {ci(s.ci_low, s.ci_high)}", title=f"n = {s.n}")
+    n = f" n={s.n}{'†' if s.n_failed else ''}" if uneven else ""
+    return cell(f"{pct(s.score)} {ci(s.ci_low, s.ci_high)}{n}", title=f"n = {s.n}")
+
+
+def _uneven(sens: Sensitivity) -> bool:
+    """Whether the cells are on different numbers of items (failed requests)."""
+    return len({s.n for m in sens.models for s in m.scores if s is not None}) > 1
 
 
 def _tables(sens: Sensitivity) -> tuple[Table, Table, Table]:
@@ -61,11 +69,12 @@ def _tables(sens: Sensitivity) -> tuple[Table, Table, Table]:
     scores = Table(
         f"prompt-sensitivity-{b}",
         ("Model", *(_header(n) for n in sens.names), "Spread (max − min)", "SD"),
-        tuple((lcell(m.model), *(_score_cell(s) for s in m.scores), cell(pct(m.spread)),
+        tuple((lcell(m.model), *(_score_cell(s, _uneven(sens)) for s in m.scores),
+               cell(pct(m.spread)),
                cell(pct(m.sd))) for m in sens.models))
     ranking = Table(
         f"prompt-sensitivity-{b}-ranking", ("Template", "Ranking (best first)", "Kendall τ"),
-        tuple((lcell(_header(r.name)), lcell(" > ".join(r.order) or "–"),
+        tuple((lcell(_header(r.name)), lcell(r.shown() or "–"),
                cell(num(r.tau, "{:+.2f}"))) for r in sens.rankings), left_cols=2)
     tests = Table(
         f"prompt-sensitivity-{b}-tests",
@@ -85,16 +94,22 @@ def _verdict(sens: Sensitivity) -> str:
         return "No model was scored under every template: no ranking to compare."
     if len(sens.rankings[0].order) < 2:
         return f"One model only: {sens.winner}; its spread is the finding."
-    share = f"{sens.winner} is first under {round(sens.winner_share * k)} of {k} templates"
+    first = round(sens.winner_share * k)
+    tied = " (or tied first)" if any(len(r.tiers[0]) > 1 for r in sens.rankings
+                                     if r.tiers) else ""
+    share = f"{sens.winner} is first{tied} under {first} of {k} templates"
     if sens.stable:
-        return (f"Ranking stable: {' > '.join(sens.rankings[0].order)} under all {k} "
+        return (f"Ranking stable: {sens.rankings[0].shown()} under all {k} "
                 f"templates ({share}).")
-    moved = [_header(r.name) for r in sens.rankings if r.order != sens.rankings[0].order]
+    best = (f"{' and '.join(sens.winners)} share the best mean over templates; {share}"
+            if len(sens.winners) > 1 else f"{share} (the best mean over templates)")
+    ref = sens.rankings[0].tiers or sens.rankings[0].order
+    moved = [_header(r.name) for r in sens.rankings if (r.tiers or r.order) != ref]
     flips = [f"{t.winner} ahead under {_header(t.benchmark)}" for t in reversals(sens)]
     noise = (f"significant reversals after Holm: {'; '.join(flips)}" if flips else
              "no reversal is significant after Holm, so the flips are within noise")
     return (f"Ranking not stable: the order differs from the reference under "
-            f"{', '.join(moved)}; {share} (the best mean over templates); {noise}.")
+            f"{', '.join(moved)}; {best}; {noise}.")
 
 
 def _largest(sens: Sensitivity) -> str:
@@ -119,10 +134,14 @@ def prompt_sensitivity_section(report: Report) -> SectionContent | None:
                                   confidence=report.confidence)
         used = "; ".join(f"v{k} {TEMPLATES[k].name}: {TEMPLATES[k].description}"
                          for k in variants)
+        asked = (f"the same items asked under {len(variants)} prompt templates; failed "
+                 "requests leave some scores on fewer items (n in each cell, † where some "
+                 "failed), so a ranking of those scores compares other items: the paired "
+                 "tests below are on the items both models answered" if _uneven(sens) else
+                 f"the same items under {len(variants)} prompt templates")
         paragraphs.append(
-            f"{info.name}, {info.metric} (%), the same items under {len(variants)} prompt "
-            f"templates, with {report.confidence:.0%} intervals. {_verdict(sens)}"
-            f"{_largest(sens)} Templates: {used}.")
+            f"{info.name}, {info.metric} (%), {asked}, with {report.confidence:.0%} "
+            f"intervals. {_verdict(sens)}{_largest(sens)} Templates: {used}.")
         tables += _tables(sens)
     if not tables:
         return None
