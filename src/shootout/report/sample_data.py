@@ -274,7 +274,9 @@ def _manifest(models: tuple[str, ...]) -> dict[str, Any]:
         "models": {m: {"spec": f"openai:{m}", "model_id": m, "base_url": "http://127.0.0.1/v1"}
                    for m in models},
         "benchmarks": benches,
-        "data_checksums": {f"{b}/test.jsonl": hashlib.sha256(b.encode()).hexdigest()
+        # files of its own (its items are made up): a real data file's path with a made-up
+        # sha256 would refuse an export's gold column (the run "read" another file)
+        "data_checksums": {f"sample/{b}.jsonl": hashlib.sha256(b.encode()).hexdigest()
                            for b in PLAN},
         "data_dir": "/data",
     }
