@@ -123,7 +123,9 @@ def sample_row(run_id: str, s: SampleRow, request: dict[str, Any] | None,
         "run_id": run_id, "model": s.model, "benchmark": s.benchmark, "item_id": s.item_id,
         "repeat": s.repeat, "group": s.group, "status": s.status,
         "mode": s.detail.get("mode") or (request or {}).get("kind"),
-        "prompt": prompt_text(request), "output": output_text(response),
+        # (a failed request stored no request: its sample keeps the prompt in its detail)
+        "prompt": prompt_text(request) if request is not None else s.detail.get("prompt"),
+        "output": output_text(response),
         "reasoning": resp.get("reasoning"), "extracted": s.extracted, "gold": None,
         "metrics": s.metrics,
         "reason": s.reason, "extraction_failed": s.extraction_failed, "error": s.error,
@@ -133,7 +135,8 @@ def sample_row(run_id: str, s: SampleRow, request: dict[str, Any] | None,
         "cached_tokens": usage.get("cached_tokens"),
         "ttft_s": timing.get("ttft"), "e2e_s": timing.get("e2e"),
         "response_key": s.response_key,
-        "detail": {k: v for k, v in s.detail.items() if k != "mode"},
+        "detail": {k: v for k, v in s.detail.items()
+                   if k != "mode" and not (k == "prompt" and request is None)},
     }
 
 

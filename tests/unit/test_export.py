@@ -370,6 +370,16 @@ def test_a_failed_samples_row_has_its_mode_and_gold(tmp_path, capsys):
     assert len(failed) == 1 and "boom" in failed[0]["error"]
     assert failed[0]["mode"] == "generative"
     assert failed[0]["gold"] == "ABC"[int(failed[0]["item_id"]) % 3]
+    # the prompt of the request that failed (it was null: what a user debugging a 400 needs),
+    # the prompt an answered item of the run shows in the same form
+    ok = next(r for r in rows if r["status"] == "ok")
+    assert failed[0]["prompt"] and failed[0]["prompt"].startswith(ok["prompt"][:8])
+    assert "prompt" not in failed[0]["detail"]  # a column, not twice
+    # `view` reads the same row: its mode from the sample (it was null there)
+    from shootout.export import sample_row
+
+    s = next(x for x in Store(path).samples(run_id) if x.status == "failed")
+    assert sample_row(run_id, s, None, None)["mode"] == "generative"
 
 
 def test_a_named_pipe_is_written_into_not_replaced(toy_store, tmp_path, capsys):

@@ -16,6 +16,7 @@ from typing import Any
 from ..benchmarks import Benchmark, Doc, PromptContext
 from ..benchmarks.base import ItemScore, Request, Response
 from ..errors import CapabilityError, ConfigError, ProviderError, SandboxError
+from ..export import prompt_text
 from ..providers.base import (
     GenerateRequest,
     GenerateResponse,
@@ -79,8 +80,10 @@ async def run_sample(
         answer = await respond(route, store, request, retry)
         base["response_key"] = answer.key
         attempts += answer.attempts
-        if answer.failed is not None:
-            return _with_earlier(_failed(base, answer.failed), earlier), attempts
+        if answer.failed is not None:  # what was asked, for whoever debugs the failure
+            asked = {"mode": job.ctx.mode, "prompt": prompt_text(request.to_dict())}
+            return _with_earlier(replace(_failed(base, answer.failed), detail=asked),
+                                 earlier), attempts
         response = answer.response
         try:
             follow = bench.follow_up(doc, job.ctx, request, response)
