@@ -201,3 +201,24 @@ def test_a_local_endpoint_given_by_openai_base_url_costs_nothing(monkeypatch):
     assert resolve_price("o1", "openai:o1", "http://127.0.0.1:8000/v1").origin == "local"
     monkeypatch.setenv("OPENAI_BASE_URL", "https://proxy.example.com/v1")  # not local
     assert resolve_price("o1", "openai:o1").origin != "local"
+
+
+def test_a_dated_snapshot_without_a_row_takes_the_librarys_price_of_that_snapshot():
+    """gpt-4o-2024-05-13 fell back to the gpt-4o row ($2.50/$10) before the library, which
+    prices that snapshot at $5/$15 (an audit's); a snapshot the table lists is the table's."""
+    snap = resolve_price("openai:gpt-4o-2024-05-13", "openai:gpt-4o-2024-05-13")
+    assert (snap.input_per_m, snap.output_per_m, snap.origin) == (5.0, 15.0, "library")
+    base = resolve_price("openai:gpt-4o", "openai:gpt-4o")
+    assert base.origin == "table" and base.input_per_m == 2.5
+    # a local endpoint's dated id is not looked up in the library (nor priced as the API)
+    local = resolve_price("x", "openai:gpt-4o-2024-05-13", "http://127.0.0.1:8000/v1")
+    assert local.origin == "table" and local.input_per_m == 2.5
+
+
+def test_the_display_name_does_not_price_a_model():
+    """`-m gpt-4o=openai:llama-3-8b` was priced as gpt-4o: the name is a label, the API model
+    id is what runs (docs/efficiency.md, rules 3-4)."""
+    local = resolve_price("gpt-4o", "openai:llama-3-8b", "http://127.0.0.1:8000/v1")
+    assert local.origin == "local" and local.input_per_m == 0
+    hosted = resolve_price("gpt-4o", "openai:llama-3-8b", "https://api.together.xyz/v1")
+    assert hosted.origin != "table" and hosted.input_per_m != 2.5

@@ -4,8 +4,10 @@ Resolution for one model, first match wins field by field over the next:
   1. an explicit override (efficiency_rows's price_overrides, keyed by model display name,
      spec or API model id)
   2. the model's `price:` in the run configuration (ModelConfig.price)
-  3. the table row of the API model id (`openai:gpt-4o-mini` -> `gpt-4o-mini`; a dated
-     snapshot id such as `gpt-4o-mini-2024-07-18` falls back to `gpt-4o-mini`)
+  3. the table row of the API model id (`openai:gpt-4o-mini` -> `gpt-4o-mini`; never the
+     display name); a dated snapshot id without a row of its own (`gpt-4o-2024-05-13`) takes
+     the library's price of that snapshot where it has one (step 5), else falls back to the
+     undated row (`gpt-4o`)
   4. local models (spec `local`, `gguf:...`, or an endpoint on a loopback host, given by
      `base_url` or for `openai:` by $OPENAI_BASE_URL): zero
   5. the `genai-prices` library, where installed (`price_library`)
@@ -92,8 +94,10 @@ class PriceTable:
     rows: Mapping[str, Price]
     aliases: Mapping[str, str]
 
-    def lookup(self, model_id: str) -> Price | None:
-        for key in (model_id, _DATE_SUFFIX.sub("", model_id)):
+    def lookup(self, model_id: str, *, undated: bool = True) -> Price | None:
+        """The row of `model_id` (or its alias); `undated`: else of the id without its date
+        suffix (`gpt-4o-mini-2024-07-18` -> `gpt-4o-mini`)."""
+        for key in (model_id, _DATE_SUFFIX.sub("", model_id))[:2 if undated else 1]:
             name = self.aliases.get(key, key)
             if name in self.rows:
                 return self.rows[name]
@@ -200,7 +204,16 @@ def resolve_price(
         # this way costs nothing too)
         base_url = os.environ.get("OPENAI_BASE_URL") or None
     table = table or default_table()
-    base = table.lookup(api_model_id(spec)) or table.lookup(name)
+    model_id = api_model_id(spec)  # (not the display name: `-m gpt-4o=openai:llama` is llama)
+    base = table.lookup(model_id, undated=False)
+    if base is None and _DATE_SUFFIX.search(model_id) and not is_local(spec, base_url):
+        # a dated snapshot the table has no row of: the library's price of that snapshot
+        # before the undated row's (gpt-4o-2024-05-13 is $5/$15, gpt-4o's $2.50/$10)
+        from .price_library import library_price
+
+        found = library_price(model_id, spec.partition(":")[0], base_url)
+        base = found if isinstance(found, Price) else None
+    base = base or table.lookup(model_id)
     unknown = "not in the price table"
     if base is None and is_local(spec, base_url):
         base = ZERO  # a local model costs nothing, but what it is given a price for
