@@ -174,6 +174,7 @@ def test_a_batch_run_killed_while_polling_resumes_without_resubmitting(
         assert (tmp_path / "batches.jsonl").is_file() and not list(first.iterdir())
         lines = [line["custom_id"] for j in srv.jobs for line in j["lines"]]
         assert len(srv.jobs) == 2 and len(lines) == len(set(lines)) == 8  # 4 gsm8k + 4 arc
+        assert all(c.startswith("k") for c in lines)  # the runner's keys, not body counts
         live = subprocess.run(_cli(shootout_cmd, srv, str(tmp_path / "live.sqlite"), data_dir,
                                    []), capture_output=True, text=True, timeout=300, env=env)
         assert live.returncode == 0, live.stderr
@@ -235,3 +236,75 @@ def test_anthropic_refused_sampling_is_learnt_from_the_batch(tmp_path):
     assert all("top_p" in r["params"] for r in jobs[0]["requests"])
     assert all("top_p" not in r["params"] and r["params"]["temperature"] == 0.7
                for r in jobs[1]["requests"])
+
+
+@pytest.mark.parametrize("vendor", ["openai", "anthropic"])
+def test_a_failed_status_poll_is_polled_again_not_submitted_again(tmp_path, vendor):
+    """One 5xx (Anthropic: 529) on a status poll failed every request of the job, and their
+    retry submitted them all again in a new job: billed twice (an audit's). A poll changes
+    nothing: it is asked again."""
+    server, provider = ((FakeOpenAIBatchServer, OpenAIProvider) if vendor == "openai"
+                        else (FakeAnthropicBatchServer, AnthropicProvider))
+    with server(polls=2) as srv:
+        srv.state.fail_polls = 2
+        p = provider("fake-model", base_url=srv.base_url, batch=True, batch_poll=0.02,
+                     batch_journal=str(tmp_path / "j.jsonl"))
+        got = asyncio.run(_ask(p, _requests(3)))
+        assert len(srv.jobs) == 1 and srv.state.fail_polls == 0
+    assert all(r.text for r in got)
+
+
+def test_a_request_key_gives_one_custom_id_for_every_retry_and_one_per_repeat(tmp_path):
+    """The id was the body's hash and a count of identical bodies this process sent: a retry
+    went out under another id than the journal's, and after a kill two repeats of one prompt
+    took each other's ids (the same answer twice). The runner's key (model, request, repeat)
+    makes it."""
+    from shootout.providers.batch import REQUEST_KEY, Batcher, BatchJournal
+
+    b = Batcher(api=None, journal=BatchJournal(tmp_path / "j.jsonl"))  # type: ignore[arg-type]
+    body = {"messages": [{"role": "user", "content": "same"}]}
+
+    def cid(key: str | None) -> str:
+        token = REQUEST_KEY.set(key)
+        try:
+            return b.custom_id(body)
+        finally:
+            REQUEST_KEY.reset(token)
+
+    assert cid("run|repeat 0") == cid("run|repeat 0") != cid("run|repeat 1")
+    assert len(cid("x")) <= 64 and cid("x").replace("_", "").replace("-", "").isalnum()
+    assert cid(None) != cid(None)  # no key: the body and a count, as before
+
+
+def test_a_rerun_asks_again_what_the_journaled_job_answered_with_a_retryable_error(tmp_path):
+    """A rerun polled the journaled job and replayed its expired (or 5xx) line every time, so
+    the item could never be retried (an audit's): such an id goes into a new job."""
+    from shootout.providers.batch import REQUEST_KEY
+
+    journal = str(tmp_path / "j.jsonl")
+
+    async def ask(provider, key: str):
+        token = REQUEST_KEY.set(key)
+        try:
+            return await provider.generate(_requests(1)[0])
+        finally:
+            REQUEST_KEY.reset(token)
+            await provider.aclose()
+
+    with FakeOpenAIBatchServer(polls=0) as srv:
+        first = OpenAIProvider("fake-model", base_url=srv.base_url, batch=True,
+                               batch_poll=0.02, batch_journal=journal)
+        token = REQUEST_KEY.set("item 0")
+        srv.state.expire = {first._batcher.custom_id({})}
+        REQUEST_KEY.reset(token)
+        with pytest.raises(RetryableProviderError, match="batch_expired"):
+            asyncio.run(ask(first, "item 0"))
+        srv.state.expire = set()
+        rerun = OpenAIProvider("fake-model", base_url=srv.base_url, batch=True,
+                               batch_poll=0.02, batch_journal=journal)
+        got = asyncio.run(ask(rerun, "item 0"))
+        assert len(srv.jobs) == 2 and got.text
+        # a third run finds the answer in the newer job: polled, nothing submitted
+        third = OpenAIProvider("fake-model", base_url=srv.base_url, batch=True,
+                               batch_poll=0.02, batch_journal=journal)
+        assert asyncio.run(ask(third, "item 0")).text == got.text and len(srv.jobs) == 2

@@ -37,11 +37,18 @@ def _errored(etype):
 def test_an_errored_result_is_asked_again_where_a_direct_call_would_be(
         monkeypatch, etype, retryable):
     got = _results(monkeypatch, [{"custom_id": "a", "result": _errored(etype)}])["a"]
-    assert got.body is None and got.error == f"{etype}: m"
+    refused = etype in ("invalid_request_error", "authentication_error", "not_found_error")
+    # a refused one names its HTTP status, as OpenAI's lines do: the run's last line then
+    # says a rerun would fail alike (it told to rerun: an audit's)
+    status = {"invalid_request_error": 400, "authentication_error": 401,
+              "not_found_error": 404}.get(etype)
+    assert got.body is None
+    assert got.error == (f"HTTP {status}: {etype}: m" if refused else f"{etype}: m")
     assert got.retryable is retryable
     # a refused request (4xx but 429) is what the provider learns from; the rest are not
-    assert (got.rejected is not None) is (etype in (
-        "invalid_request_error", "authentication_error", "not_found_error"))
+    assert (got.rejected is not None) is refused
+    if refused:
+        assert str(got.rejected).startswith(f"batch: HTTP {status}: {etype}")
 
 
 def test_expired_and_succeeded_results(monkeypatch):

@@ -9,14 +9,21 @@ Before polling starts, the job's id and its requests' ids are appended to a jour
 killed run, rerun, finds its unanswered requests in the journal and polls the job it already
 submitted (and paid for) instead of submitting them again.
 
-A request's id (`custom_id`) is a hash of its body and how many identical bodies this process
-sent before it, so a rerun asks for the same ids (`^[a-zA-Z0-9_-]{1,64}$`, as Anthropic
-requires). Latency is not measured: a batch answer has no time to first token.
+A request's id (`custom_id`) is a hash of the runner's key for it (`REQUEST_KEY`: the
+response cache's key, of the model, the request and the repeat), so a retry and a rerun ask
+for the same id, and two repeats of one prompt for two (`^[a-zA-Z0-9_-]{1,64}$`, as Anthropic
+requires); a request sent without a key (outside a run) is keyed by its body and how many
+identical bodies this process sent before it. A job's status polls that fail transiently are
+retried (a poll is idempotent: the requests are never submitted again for it), and a rerun
+polls the job its journal names for an id unless that job answered the id with an error that
+asking again may answer (a 5xx line, an expired request): that id goes into a new job.
+Latency is not measured: a batch answer has no time to first token.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import hashlib
 import json
 import uuid
@@ -39,6 +46,11 @@ from .http import (
     retryable_status,
     transport_reason,
 )
+
+# the runner's key of the request being sent (`runner.sample.respond`): a stable custom_id
+REQUEST_KEY: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "shootout_batch_request_key", default=None)
+POLL_ATTEMPTS = 8  # transient failures in a row of a job's status or results before giving up
 
 
 @dataclass(frozen=True)
@@ -134,6 +146,9 @@ class Batcher:
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
     def custom_id(self, body: dict[str, Any]) -> str:
+        key = REQUEST_KEY.get()
+        if key is not None:  # the same for a retry, a rerun; another for another repeat
+            return "k" + hashlib.sha256(key.encode()).hexdigest()[:40]
         digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:40]
         n = self._seen[digest]
         self._seen[digest] += 1
@@ -144,16 +159,18 @@ class Batcher:
         cid = self.custom_id(body)
         if self._journaled is None:
             self._journaled = self.journal.jobs(self.api.name)
-        job_id = self._journaled.pop(cid, None)
-        if job_id is not None:  # submitted by an earlier process: poll that job
+        job_id = self._journaled.get(cid)
+        if job_id is not None:  # submitted before (by this process or an earlier one)
             try:
                 result = (await self._job(job_id).results).get(cid)
             except RetryableProviderError:
-                raise  # the job may be fine: asked again later, not submitted twice
+                raise  # its polls failed: the retry polls the same job again (`_job`)
             except ProviderError:  # a job this endpoint does not know (404: another
                 result = None  # account's, or long gone): submitted again
-            if result is not None:
+            if result is not None and not (result.body is None and result.retryable):
                 return _unwrap(result)
+            # not in the job, or answered with an error that asking again may answer (a
+            # 5xx line, expired): asked again in a new job, which the journal then names
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[BatchResult] = loop.create_future()
         key = f"{path}\n{cid}"
@@ -192,6 +209,8 @@ class Batcher:
             job_id = await self.api.create(path, [(cid, body) for cid, body, _ in entries])
             self.submitted += 1
             self.journal.add(self.api.name, job_id, [cid for cid, _, _ in entries])
+            if self._journaled is not None:  # a retry of these ids polls this job
+                self._journaled.update((cid, job_id) for cid, _, _ in entries)
             results = await self._job(job_id).results
         except BaseException as e:  # every waiter hears why, then the task ends
             for _, _, futs in entries:
@@ -210,7 +229,8 @@ class Batcher:
 
     def _job(self, job_id: str) -> _Job:
         job = self._jobs.get(job_id)
-        if job is None:
+        if job is None or (job.results.done() and not job.results.cancelled() and isinstance(
+                job.results.exception(), RetryableProviderError)):  # polled again
             fut: asyncio.Future[dict[str, BatchResult]] = (
                 asyncio.get_running_loop().create_future())
             job = self._jobs[job_id] = _Job(fut)
@@ -219,12 +239,25 @@ class Batcher:
 
     async def _poll(self, job_id: str, fut: asyncio.Future[dict[str, BatchResult]]) -> None:
         try:
-            while not await self.api.ended(job_id):
+            while not await self._again(lambda: self.api.ended(job_id)):
                 await asyncio.sleep(self.poll)
-            fut.set_result(await self.api.results(job_id))
+            fut.set_result(await self._again(lambda: self.api.results(job_id)))
         except Exception as e:
             fut.set_exception(e)
             fut.exception()  # retrieved here: waiters that come later still get it
+
+    async def _again(self, call: Any) -> Any:
+        """`call()`, asked again after a transient failure (a 5xx, a 429, a dropped
+        connection), up to POLL_ATTEMPTS times in a row: reading a job's status or results
+        changes nothing, where submitting its requests again would bill them twice."""
+        for attempt in range(1, POLL_ATTEMPTS + 1):
+            try:
+                return await call()
+            except RetryableProviderError:
+                if attempt == POLL_ATTEMPTS:
+                    raise
+                await asyncio.sleep(min(self.poll * attempt, 300.0))
+        raise AssertionError("unreachable")
 
     async def aclose(self) -> None:
         if self._timer is not None:
@@ -374,12 +407,15 @@ class AnthropicBatchAPI:
                 status = _ANTHROPIC_STATUS.get(etype)
                 # a request refused as sent fails as a refused direct request does (the
                 # provider learns from it: a sampling parameter the model does not take)
-                rejected = (RejectedRequestError(f"batch: {etype}: {message[:200]}", status,
-                                                 detail=message)
+                # (its HTTP status named, as OpenAI's lines and direct calls name it: the
+                # run's last line then says a rerun would fail alike)
+                rejected = (RejectedRequestError(f"batch: HTTP {status}: {etype}: "
+                                                 f"{message[:200]}", status, detail=message)
                             if status is not None and 400 <= status < 500 and status != 429
                             else None)
                 out[cid] = BatchResult(
-                    error=f"{etype}: {message[:200]}", rejected=rejected,
+                    error=(f"HTTP {status}: " if rejected else "") + f"{etype}: {message[:200]}",
+                    rejected=rejected,
                     retryable=etype in RETRYABLE_ANTHROPIC_ERRORS)
             else:  # canceled, expired
                 out[cid] = BatchResult(error=f"request {kind}", retryable=True)

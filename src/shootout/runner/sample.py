@@ -26,6 +26,7 @@ from ..providers.base import (
     well_formed_response,
     with_system_prompt,
 )
+from ..providers.batch import REQUEST_KEY
 from ..store.rows import EARLIER, EARLIER_CUT
 from ..store.sqlite import SampleRow, Store
 from .pacing import Pacer
@@ -152,6 +153,7 @@ async def respond(route: Route, store: Store, request: Request,
         return Answer(key, GenerateResponse(text=""), 1,
                       f"not sent: the model's requests were refused alike {REFUSED_RUN} "
                       f"times before any answer ({budget.refused}); a rerun sends them")
+    keyed = REQUEST_KEY.set(key)  # a batch job's custom_id: the same for every retry
     try:
         response, attempts = await with_retries(_call(route.provider, request, route.pacer),
                                                 *retry)
@@ -164,6 +166,8 @@ async def respond(route: Route, store: Store, request: Request,
     except ProviderError as e:
         budget.note(e)
         return Answer(key, GenerateResponse(text=""), 1, str(e))
+    finally:
+        REQUEST_KEY.reset(keyed)
     budget.note(None)
     response = well_formed_response(response)
     store.put_response(key, route.identity, req_dict["kind"], req_dict,

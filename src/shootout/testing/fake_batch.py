@@ -14,7 +14,9 @@ its body (the non-streamed completion of `FakeOpenAIServer`).
 (JSONL `{"custom_id", "result": {"type": "succeeded", "message"}}` or `errored` / `expired`).
 
 `expire`: custom ids answered as expired (OpenAI: a `batch_expired` error line; Anthropic: an
-`expired` result), as a job that ran out of its 24 hours does. `jobs` logs every job created.
+`expired` result), as a job that ran out of its 24 hours does. `state.fail_polls`: the next
+this many status polls answer 500 (Anthropic: 529 `overloaded_error`). `jobs` logs every job
+created.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ class _Capture:
 class _BatchState:
     polls: int = 2
     expire: set[str] = field(default_factory=set)
+    fail_polls: int = 0  # the next this many status polls answer 500 (Anthropic: 529)
     jobs: list[dict[str, Any]] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)
     polled: dict[str, int] = field(default_factory=dict)
@@ -137,6 +140,11 @@ class FakeOpenAIBatchServer(_BatchJobs, FakeOpenAIServer):
         if job is None:
             await conn.json(404, {"error": {"message": "no such batch"}})
             return
+        if st.fail_polls > 0:  # a transient error: the job itself goes on
+            st.fail_polls -= 1
+            await conn.json(500, {"error": {"message": "The server had an error",
+                                            "type": "server_error"}})
+            return
         st.polled[job_id] = n = st.polled.get(job_id, 0) + 1
         if job["status"] != "completed":
             job["status"] = "in_progress" if n <= st.polls else "completed"
@@ -185,6 +193,11 @@ class FakeAnthropicBatchServer(_BatchJobs, FakeAnthropicServer):
             found = st.job(m.group(1))
             if found is None:
                 await conn.json(404, {"type": "error", "error": {"type": "not_found_error"}})
+                return
+            if st.fail_polls > 0:
+                st.fail_polls -= 1
+                await conn.json(529, {"type": "error", "error": {
+                    "type": "overloaded_error", "message": "Overloaded"}})
                 return
             st.polled[found["id"]] = n = st.polled.get(found["id"], 0) + 1
             if n > st.polls and found["processing_status"] != "ended":
