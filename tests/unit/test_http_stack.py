@@ -93,7 +93,11 @@ def test_small_costs_and_aiohttp_connection_errors_read_as_they_are():
     from shootout.providers.http_errors import connector_text
 
     assert (money_cli(8.1e-05), money_cli(0.0), money_cli(0.25), money_cli(12.5)) == (
-        "8.1e-05", "0.0000", "0.2500", "12.50")
+        "0.000081", "0.0000", "0.2500", "12.50")
+    # two significant digits below a cent, written out ($0.0001485 read 0.0001 beside
+    # 9.2e-05: a cost audit's)
+    assert [money_cli(x) for x in (1.485e-4, 9.18e-5, 4.37e-4, 6.75e-4, 0.00996, 0.0099999)] == [
+        "0.00015", "0.000092", "0.00044", "0.00068", "0.010", "0.010"]
     # the report writes small amounts out ($2.49e-05 in its efficiency table and takeaway)
     from shootout.analysis.formatting import money, sig3
 
