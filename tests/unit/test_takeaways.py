@@ -243,7 +243,26 @@ def test_free_model_gets_full_cost_score() -> None:
     prof = Profile("p", "", {"coding": 1, "cost": 1})
     rk = rank_profile(prof, ["A", "B"], fine, cost={"A": 0.0, "B": 0.3})
     scores = {r.model: r.cost_score for r in rk.rows}
-    assert scores == {"A": 1.0, "B": 0.0}
+    assert scores == {"A": 1.0, "B": 0.5}  # the cheapest priced model: ½ beside a free one
+
+
+def test_beside_a_free_model_the_priced_ones_keep_their_order_by_cost() -> None:
+    """A free model made every priced one's cost score 0: a $0.27 and a $30 model alike,
+    so "cost-sensitive" ranked the $30 one above on latency alone (a cost audit's)."""
+    models = ("local", "mini", "opus")
+    fine = {m: {"coding": _ds(m, "coding", 0.667, 0.05)} for m in models}
+    prof = Profile("cost-sensitive", "", {"coding": 1, "cost": 1, "latency": 0.2})
+    rk = rank_profile(prof, list(models), fine, cost={"local": 0.0, "mini": 0.27,
+                                                        "opus": 30.0},
+                      latency={"local": 2.0, "mini": 1.0, "opus": 0.5})
+    cs = {r.model: r.cost_score for r in rk.rows}
+    assert cs["local"] == 1.0 and cs["mini"] == 0.5
+    assert cs["opus"] == pytest.approx(0.27 / 30.27)
+    assert [r.model for r in rk.rows].index("mini") < [r.model for r in rk.rows].index("opus")
+    # without a free model the formula is the documented cheapest / cost
+    rk2 = rank_profile(prof, ["mini", "opus"], fine, cost={"mini": 0.27, "opus": 30.0})
+    assert {r.model: r.cost_score for r in rk2.rows} == pytest.approx({"mini": 1.0,
+                                                                     "opus": 0.009})
 
 
 def test_required_parts_must_have_data(tmp_path) -> None:

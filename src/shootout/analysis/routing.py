@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .stats import z_quantile
-from .takeaways import SAME_COST, Profile, normalize_domain
+from .takeaways import SAME_COST, Profile, normalize_domain, relative
 
 DEFAULT_WITHIN = 2.0  # points: "cheapest within 2 points of the best"
 N_BOOT = 2000
@@ -314,12 +314,11 @@ def _weights(profile: Profile, benches: list[_Bench], cost: np.ndarray | None,
     return wq, wc, wl
 
 
-def _relative(mine: float, best: float) -> float:
-    """best / mine (1 for the best; a free model makes every priced one 0), as
-    `takeaways._relative`."""
-    if mine <= 0:
-        return 1.0
-    return best / mine if best > 0 else 0.0
+def _relative(mine: float, of: np.ndarray) -> float:
+    """`takeaways.relative` of `mine` among the figures `of` (the best is their least; beside
+    a free model, a priced one's is scaled by the cheapest priced figure)."""
+    priced = of[of > 0]
+    return relative(mine, float(of.min()), float(priced.min()) if priced.size else None)
 
 
 def _unit_scores(mix: _Mix, idx: list[int]) -> list[float]:
@@ -332,9 +331,9 @@ def _unit_scores(mix: _Mix, idx: list[int]) -> list[float]:
     for m in range(len(mix.models)):
         s = wq * float(q[m])
         if c is not None:
-            s += wc * _relative(float(c[m]), float(c.min()))
+            s += wc * _relative(float(c[m]), c)
         if mix.lat is not None and wl:
-            s += wl * _relative(float(mix.lat[m]), float(mix.lat.min()))
+            s += wl * _relative(float(mix.lat[m]), mix.lat)
         out.append(s / (wq + wc + wl))
     return out
 
@@ -381,10 +380,9 @@ def _profile_score(mix: _Mix, route: Mapping[str, int]) -> float:
     rows, pick = mix.picks(route)
     s = wq * float(mix.share @ mix.full[rows, pick])
     if mix.cost is not None and wc:
-        s += wc * _relative(float(mix.share @ mix.cost[rows, pick]),
-                            float((mix.share @ mix.cost).min()))
+        s += wc * _relative(float(mix.share @ mix.cost[rows, pick]), mix.share @ mix.cost)
     if mix.lat is not None and wl:
-        s += wl * _relative(float(mix.share @ mix.lat[pick]), float(mix.lat.min()))
+        s += wl * _relative(float(mix.share @ mix.lat[pick]), mix.lat)
     return s / (wq + wc + wl)
 
 

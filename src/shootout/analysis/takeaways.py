@@ -353,7 +353,8 @@ def rank_profile(
     Domains count only where every ranked model has a score, and the profile is ranked only
     when every part it `requires` has data and the parts with data carry at least
     MIN_COVERAGE of its total weight. cost score =
-    cheapest / cost (1 for the cheapest; a free model makes every priced one 0), latency
+    cheapest / cost (1 for the cheapest; beside a free model, cheapest priced / (cost +
+    cheapest priced): ½ for the cheapest priced one, `relative`), latency
     score = fastest / latency; both enter only when every model has the figure. The SE comes
     from the domain SEs and, where given, the latency score's (`latency_score_se`; cost is
     taken as exact, being a price times counted tokens); models whose Holm-adjusted
@@ -436,13 +437,22 @@ def _all_alike(values: Mapping[str, float], models: Sequence[str]) -> bool:
         math.isclose(values[m], values[models[0]], rel_tol=1e-9, abs_tol=1e-15) for m in models)
 
 
+def relative(mine: float, best: float, priced: float | None) -> float:
+    """best / mine: 1 for the best (the cheapest, the fastest). Where the best is 0 (a free
+    model), a priced model's is priced / (mine + priced), `priced` the lowest figure above 0:
+    ½ for the cheapest priced model, falling with the figure as best / mine does. (Every priced
+    model scored 0 beside a free one: a $0.27 and a $30 model alike, ranked on latency.)"""
+    if mine <= 0:
+        return 1.0
+    if best > 0:
+        return best / mine
+    return priced / (mine + priced) if priced is not None and priced > 0 else 0.0
+
+
 def _relative(values: Mapping[str, float] | None, m: str) -> float:
     assert values is not None
-    best = min(values.values())
-    v = values[m]
-    if v <= 0:
-        return 1.0
-    return best / v if best > 0 else 0.0
+    priced = min((v for v in values.values() if v > 0), default=None)
+    return relative(values[m], min(values.values()), priced)
 
 
 def _rank_rows(raw: list[tuple[str, float, float, float, float | None, float | None, float]]
