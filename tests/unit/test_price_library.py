@@ -222,3 +222,36 @@ def test_the_display_name_does_not_price_a_model():
     assert local.origin == "local" and local.input_per_m == 0
     hosted = resolve_price("gpt-4o", "openai:llama-3-8b", "https://api.together.xyz/v1")
     assert hosted.origin != "table" and hosted.input_per_m != 2.5
+
+
+def test_the_report_shows_what_a_prompt_cache_and_batch_jobs_billed(tmp_path):
+    """The report's efficiency table showed tokens in / out and the input and output prices
+    only: a cost with cached input reads (at 10%) or cache writes (at 125%) could not be
+    recomputed from it, and nothing said so (a cost audit's)."""
+    from dataclasses import replace as _replace
+
+    class Cached(FakeProvider):
+        async def generate(self, request):
+            got = await super().generate(request)
+            return _replace(got, usage=_replace(got.usage, prompt_tokens=1000,
+                                                cached_tokens=800, cache_write_tokens=100))
+
+    store = Store(tmp_path / "s.sqlite")
+    cfg = validate_config({"models": [{"spec": "anthropic:claude-sonnet-4-5", "name": "sonnet",
+                                       "scoring": "generative"}],
+                           "benchmarks": ["toy_colours"]}, "test")
+    register_benchmark(Colours)
+    try:
+        run_id = asyncio.run(Runner(cfg, store, policy=RetryPolicy(base_delay=0.0)).run(
+            {"sonnet": Cached(answer="Answer: A")}))
+        report = build_report(store, [run_id])
+    finally:
+        REGISTRY.pop(Colours.name, None)
+    md = render_markdown(report, charts=False)
+    n = report.model_costs["sonnet"]
+    rows = {ln.split("|")[1].strip(): ln.split("|")[2].strip() for ln in md.splitlines()
+            if ln.startswith("| ") and ln.count("|") == 3}
+    items = int(n["tokens_in"]) // 1000
+    assert rows["Of input: cached / written to cache"] == f"{800 * items:,} / {100 * items:,}"
+    assert rows["Cached input / cache write price (USD per 1M tokens)"] == "$0.30 / $3.75"
+    assert "Requests answered by batch jobs (half price)" not in rows

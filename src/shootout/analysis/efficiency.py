@@ -508,6 +508,7 @@ def _total(
             "benchmarks": covered,
             "input_tokens": scored.tokens.input,
             "cached_input_tokens": scored.tokens.cached_input,
+            "cache_write_tokens": scored.tokens.cache_write,
             "output_tokens": scored.tokens.output,
             "reasoning_tokens": scored.tokens.reasoning,
             "cost_usd": scored_cost,

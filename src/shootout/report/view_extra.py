@@ -78,10 +78,23 @@ def efficiency(report: Report) -> dict[str, Any]:
         ("Cost of the run (USD)", lambda m: _est(mc[m], money(mc[m]["cost_usd"]))),
         ("Cost per 1,000 items (USD)",
          lambda m: _est(mc[m], money(_times(mc[m]["cost_per_item"], 1000)))),
-        ("Mean primary score (points)", lambda m: num(mc[m]["mean_points"], "{:.1f}")),
+        ("Mean primary score (points)",
+         lambda m: num(mc[m]["mean_points"], "{:.1f}") + _failed_mark(report, m)),
         ("Cost per benchmark point (USD)",
          lambda m: _est(mc[m], money(mc[m]["cost_per_point"]))),
     ]
+    if any(mc[m].get("tokens_cached") or mc[m].get("tokens_cache_write") for m in labels):
+        # a provider's prompt cache: input billed at other prices (the cost is not
+        # recomputable from the input price alone)
+        fields.append(("Of input: cached / written to cache",
+                       lambda m: f"{num(mc[m].get('tokens_cached'))} / "
+                                 f"{num(mc[m].get('tokens_cache_write'))}"))
+        fields.append(("Cached input / cache write price (USD per 1M tokens)",
+                       lambda m: f"{money(mc[m].get('cached_input_per_m'))} / "
+                                 f"{money(mc[m].get('cache_write_per_m'))}"))
+    if any(mc[m]["batch_requests"] for m in labels):
+        fields.append(("Requests answered by batch jobs (half price)",
+                       lambda m: num(mc[m]["batch_requests"])))
     if any(mc[m]["tokens_reasoning"] for m in labels):  # reasoning models: their thinking
         fields.append(("Reasoning tokens (part of output)",
                        lambda m: num(mc[m]["tokens_reasoning"])))
@@ -97,14 +110,32 @@ def efficiency(report: Report) -> dict[str, Any]:
                  for n, f in fields)
     return {"table": Table("efficiency", ("", *labels), rows),
             "endpoints": endpoints_table(report),
-            "note": _per_point_note(mc, labels) + " Cost counts every "
-                    "stored request at the resolved price, cached or not: the price of "
-                    "reproducing the results. TTFT is the time to the first streamed token of "
-                    "generation requests; throughput is output tokens per second of "
-                    "streaming." + (" Serving cost follows active parameters: the last row "
-                                    "divides the output price by them."
+            "note": _per_point_note(mc, labels) + _failed_note(report) + " Cost counts "
+                    "every stored request at the resolved price, whether or not shootout's "
+                    "response cache served it to this run: the price of reproducing the "
+                    "results (input a provider's prompt cache served, or wrote to it, at its "
+                    "own price; batch answers at half). TTFT is the time to the first "
+                    "streamed token of generation requests; throughput is output tokens per "
+                    "second of streaming." + (" Serving cost follows active parameters: "
+                                              "the last row divides the output price by them."
                                     if any(arch.values()) else "") + _judging_note(report)
                     + _estimated_note(report)}
+
+
+def _failed_mark(report: Report, m: str) -> str:
+    """"†" where some of the model's requests on the benchmarks its cost per point covers
+    failed: its mean is over the items answered (the failed ones cost nothing either)."""
+    covers = report.model_costs[m]["covers"]
+    rows = report.data.rows
+    return "†" if any(r.n_failed for b in covers for r in rows.get((m, b), ())) else ""
+
+
+def _failed_note(report: Report) -> str:
+    if not any(_failed_mark(report, m) for m in report.data.labels):
+        return ""
+    return (" †: some of the model's requests failed; its mean score (and so its cost per "
+            "point) is over the items it answered, which the results table also gives with "
+            "the failed ones counted wrong.")
 
 
 def _per_point_note(mc: dict[str, dict[str, Any]], labels: list[str]) -> str:
