@@ -265,6 +265,22 @@ def test_beside_a_free_model_the_priced_ones_keep_their_order_by_cost() -> None:
                                                                      "opus": 0.009})
 
 
+def test_a_first_model_at_chance_everywhere_is_said_to_rank_on_cost_alone() -> None:
+    """A free model scoring 0 (chance 25%) ranked first in cost-sensitive, "significantly
+    ahead", under "good enough quality at the lowest price" (a cost audit's)."""
+    fine = {"local": {"knowledge": _ds("local", "knowledge", 0.20, 0.05)},
+            "mini": {"knowledge": _ds("mini", "knowledge", 0.70, 0.05)}}
+    prof = Profile("cost-sensitive", "", {"knowledge": 1, "cost": 3})
+    rk = rank_profile(prof, ["local", "mini"], fine, cost={"local": 0.0, "mini": 0.27})
+    assert rk.rows[0].model == "local"
+    said = [t.text for t in use_cases([rk], {"local": {"knowledge"}})]
+    assert said == [f"For cost-sensitive, local ranks first (score {rk.rows[0].score:.3f}), but "
+                    "none of its scores on the profile's benchmarks is above chance (a uniform "
+                    "guess): its rank is its cost and speed, not its answers."]
+    # above chance in one of the ranked domains: the usual line
+    assert "above chance" not in use_cases([rk], {"local": set()})[0].text
+
+
 def test_required_parts_must_have_data(tmp_path) -> None:
     fine = {m: {"knowledge": _ds(m, "knowledge", 0.5, 0.05)} for m in ("A", "B")}
     prof = Profile("cheap", "", {"knowledge": 1, "cost": 1}, requires=("cost",))

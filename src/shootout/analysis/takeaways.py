@@ -18,7 +18,7 @@ pair, Holm-adjusted over the k(k−1)/2 pairs.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from importlib import resources
 from itertools import combinations
@@ -520,12 +520,23 @@ def shares_top(row: RankRow, top: RankRow) -> bool:
     return math.isclose(row.score, top.score, rel_tol=0.0, abs_tol=5e-13)
 
 
-def use_cases(rankings: Sequence[Ranking]) -> list[Takeaway]:
+def use_cases(rankings: Sequence[Ranking],
+              guessing: Mapping[str, Collection[str]] | None = None) -> list[Takeaway]:
+    """One line per ranked profile. `guessing`: per model, the domains of the profile's
+    benchmarks on which none of its scores is above chance (a uniform guess); a first model
+    whose every ranked domain is so is named as such (its rank is its cost and speed)."""
     out = []
     for rk in rankings:
         if not rk.rows:
             continue
         top = rk.rows[0]
+        chance = (guessing or {}).get(top.model, ())
+        if rk.domains_used and all(d in chance for d in rk.domains_used):
+            out.append(Takeaway("use cases", f"For {rk.profile.name}, {top.model} ranks first "
+                                f"(score {top.score:.3f}), but none of its scores on the "
+                                "profile's benchmarks is above chance (a uniform guess): its "
+                                "rank is its cost and speed, not its answers."))
+            continue
         tied = [r for r in rk.rows[1:] if r.within_noise_of_top]
         if max(r.quality for r in rk.rows) <= 0.0:  # "good and flaky share the top score" of
             # 0 solved (an audit's)

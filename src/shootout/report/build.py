@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import statistics
 from collections import Counter
@@ -36,6 +37,7 @@ from ..analysis.takeaways import (
     domain_scores,
     latency_score_se,
     load_profiles,
+    normalize_domain,
     positions,
     rank_profile,
     strengths,
@@ -152,10 +154,30 @@ def build_report(
         *strengths(labels, grouped, confidence),
         *positions(labels, tests, mdd),
         *efficiency_takeaways(costs),
-        *use_cases(rankings),
+        *use_cases(rankings, _guessing(data, shared)),
     ]
     return Report(data, tuple(tests), marks, tuple(mdd), grouped, fine, tuple(rankings),
                   tuple(takeaways), items, costs, confidence, routing=routing)
+
+
+def _guessing(data: ReportData, shared: Mapping[str, Mapping[str, DomainScore]]
+              ) -> dict[str, set[str]]:
+    """Per model, the domains the profiles rank it on (`shared`) in which every one of its
+    compared scores is not above chance: the interval reaches the score of a uniform guess
+    (the run manifest's `chance`). A domain with a benchmark of unknown chance is not one."""
+    at: dict[str, dict[str, list[bool]]] = {}
+    for (m, bench), c in data.cells.items():
+        info = next((b for b in data.benchmarks if b.name == bench), None)
+        if info is None:
+            continue
+        run = data.run(data.ref(m).run_id)
+        entry = (run.manifest.get("benchmarks") or {}).get(bench)
+        chance = entry.get("chance") if isinstance(entry, dict) else None
+        guess = (isinstance(chance, int | float) and c.ci_low is not None
+                 and math.isfinite(c.ci_low) and c.ci_low <= chance)
+        at.setdefault(m, {}).setdefault(normalize_domain(info.domain), []).append(guess)
+    return {m: {d for d, g in doms.items() if all(g) and d in shared.get(m, {})}
+            for m, doms in at.items()}
 
 
 def _large(data: ReportData) -> bool:
