@@ -31,6 +31,11 @@ class DataError(ShootoutError):
     exit_code = 3
 
 
+class ChangedDataError(DataError):
+    """A data file is not the one the run read (its manifest's sha256): it stops the run, a
+    rescore, an export's gold column, wherever it is read."""
+
+
 class ProviderError(ShootoutError):
     """A model backend failed in a way that is not worth retrying."""
 

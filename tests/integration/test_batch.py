@@ -26,9 +26,18 @@ def _requests(n: int) -> list[GenerateRequest]:
                             sampling=Sampling(max_tokens=32)) for i in range(n)]
 
 
-async def _ask(provider, requests):
+async def _ask(provider, requests, keyed: bool = False):
+    """Each request answered; `keyed`: each under a runner key of its own, as a run sends
+    them (`REQUEST_KEY`: the batch ids then come from the keys)."""
+    from shootout.providers.batch import REQUEST_KEY
+
+    async def one(i: int, r: GenerateRequest):
+        if keyed:
+            REQUEST_KEY.set(f"item {i}")  # this task's context only
+        return await provider.generate(r)
+
     try:
-        return await asyncio.gather(*(provider.generate(r) for r in requests))
+        return await asyncio.gather(*(one(i, r) for i, r in enumerate(requests)))
     finally:
         await provider.aclose()
 
@@ -193,7 +202,8 @@ def test_a_batch_run_killed_while_polling_resumes_without_resubmitting(
     assert "n/a (batch)" in row
 
 
-def test_a_reasoning_models_refused_parameters_are_learnt_from_the_batch(tmp_path):
+@pytest.mark.parametrize("keyed", [False, True])
+def test_a_reasoning_models_refused_parameters_are_learnt_from_the_batch(tmp_path, keyed):
     """A reasoning model (o-series) refuses `max_tokens`, a temperature but 1 and `top_p`:
     in a batch each line comes back HTTP 400 with the error body a direct call gets. Each is
     learnt, as a direct call's is (once, though every request of the job was refused), and
@@ -204,7 +214,9 @@ def test_a_reasoning_models_refused_parameters_are_learnt_from_the_batch(tmp_pat
     with FakeOpenAIBatchServer(polls=1, reasoning_model=True) as srv:
         batch = OpenAIProvider("o4-mini", base_url=srv.base_url, batch=True, batch_poll=0.02,
                                batch_journal=str(tmp_path / "j.jsonl"))
-        got = asyncio.run(_ask(batch, requests))
+        # keyed as a run keys them: the corrected body went out under the refused one's id
+        # and the journal replayed the refusal, run after run (a review's)
+        got = asyncio.run(_ask(batch, requests, keyed))
         jobs = srv.jobs
         learnt = batch.policy.info()
     assert all(r.text for r in got) and all(r.usage.batch for r in got)
@@ -218,7 +230,8 @@ def test_a_reasoning_models_refused_parameters_are_learnt_from_the_batch(tmp_pat
     assert len(jobs) == 4  # one job per parameter learnt, then the one answered
 
 
-def test_anthropic_refused_sampling_is_learnt_from_the_batch(tmp_path):
+@pytest.mark.parametrize("keyed", [False, True])
+def test_anthropic_refused_sampling_is_learnt_from_the_batch(tmp_path, keyed):
     """A model that refuses temperature and top_p together: each line of the batch comes
     back `errored` with the invalid_request_error a direct call gets. It is learnt (top_p
     left out) as a direct call's is, and the requests are answered by the next job; before,
@@ -229,7 +242,7 @@ def test_anthropic_refused_sampling_is_learnt_from_the_batch(tmp_path):
     with FakeAnthropicBatchServer(polls=1) as srv:
         batch = AnthropicProvider("claude-x", base_url=srv.base_url, batch=True,
                                   batch_poll=0.02, batch_journal=str(tmp_path / "j.jsonl"))
-        got = asyncio.run(_ask(batch, requests))
+        got = asyncio.run(_ask(batch, requests, keyed))
         jobs = srv.jobs
     assert all(r.text for r in got) and all(r.usage.batch for r in got)
     assert len(jobs) == 2
@@ -295,7 +308,9 @@ def test_a_rerun_asks_again_what_the_journaled_job_answered_with_a_retryable_err
         first = OpenAIProvider("fake-model", base_url=srv.base_url, batch=True,
                                batch_poll=0.02, batch_journal=journal)
         token = REQUEST_KEY.set("item 0")
-        srv.state.expire = {first._batcher.custom_id({})}
+        srv.state.expire = {first._batcher.custom_id(first._shaped(
+            {"model": "fake-model", "temperature": 0.0, "top_p": 1.0, "max_tokens": 32,
+             "stream": False, "messages": [{"role": "user", "content": "question 0?"}]}))}
         REQUEST_KEY.reset(token)
         with pytest.raises(RetryableProviderError, match="batch_expired"):
             asyncio.run(ask(first, "item 0"))
@@ -308,3 +323,29 @@ def test_a_rerun_asks_again_what_the_journaled_job_answered_with_a_retryable_err
         third = OpenAIProvider("fake-model", base_url=srv.base_url, batch=True,
                                batch_poll=0.02, batch_journal=journal)
         assert asyncio.run(ask(third, "item 0")).text == got.text and len(srv.jobs) == 2
+
+
+def test_a_job_an_older_shootout_journaled_is_polled_by_a_keyed_rerun(tmp_path):
+    """Ids before 2026-12-05 were the body's hash and a count (`hash-0`); a rerun under the
+    keyed ids submitted the journaled job's requests again, billed twice (a review's): the
+    older id is looked up too."""
+    journal = str(tmp_path / "j.jsonl")
+    with FakeOpenAIBatchServer(polls=10_000) as srv:
+        first = OpenAIProvider("fake-model", base_url=srv.base_url, batch=True,
+                               batch_poll=0.02, batch_journal=journal)
+
+        async def killed() -> None:  # unkeyed: the ids the older code gave
+            task = asyncio.ensure_future(_ask(first, _requests(3)))
+            while not srv.jobs or not srv.state.polled:
+                await asyncio.sleep(0.01)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+        asyncio.run(killed())
+        assert all(not line["custom_id"].startswith("k") for line in srv.jobs[0]["lines"])
+        srv.state.polls = 0
+        rerun = OpenAIProvider("fake-model", base_url=srv.base_url, batch=True,
+                               batch_poll=0.02, batch_journal=journal)
+        got = asyncio.run(_ask(rerun, _requests(3), keyed=True))
+        assert len(srv.jobs) == 1 and all(r.text for r in got)

@@ -8,11 +8,13 @@ from __future__ import annotations
 import gzip
 import json
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
 
 from shootout.cli.main import main
+from shootout.data.files import sha256_file
 from shootout.store import Store
 from shootout.testing import FakeOpenAIServer
 
@@ -71,3 +73,58 @@ def test_rescore_export_and_resume_refuse_data_the_run_did_not_read(
         # without the gold column the export reads no data: written
         assert _exit(["export", run_id, "--store", str(store), "--no-gold",
                       "--out", str(tmp_path / "e.jsonl")], capsys)[0] == 0
+
+
+def test_a_few_shot_file_read_as_prompts_are_built_is_checked_too(
+        tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """MMLU's dev files are read when a subject's first prompt is built, after the check at
+    the start of a resumed run: a rerun mixed old and new few-shot examples and recorded the
+    new files' sha256 for all (a review's). A file read at any point is checked."""
+    data = tmp_path / "data"
+    shutil.copytree(data_dir / "mmlu", data / "mmlu")
+    for f in (data / "mmlu").rglob("*"):
+        f.chmod(0o755 if f.is_dir() else 0o644)
+    store = tmp_path / "s.sqlite"
+    with FakeOpenAIServer() as srv:
+        run = ["run", "-m", "openai:fake", "--base-url", srv.base_url, "-b", "mmlu",
+               "--limit", "6", "--data-dir", str(data), "--store", str(store), "--no-progress"]
+        assert _exit(run, capsys)[0] == 0
+        db = Store(store)
+        (run_id,) = [r["run_id"] for r in db.list_runs()]
+        dev = sorted({s.group for s in db.samples(run_id)})[0]
+        db.close()
+        with sqlite3.connect(store) as con:  # as a run killed before that subject's items
+            con.execute("DELETE FROM samples WHERE run_id = ? AND item_group = ?",
+                        (run_id, dev))
+        path = data / "mmlu" / "dev" / f"{dev}_dev.csv"
+        path.write_text(path.read_text(encoding="utf-8") + path.read_text(
+            encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")
+        code, err = _exit(run, capsys)
+    assert code == 3 and err.count("\n") == 1, err
+    assert err.startswith(f"error: mmlu/dev/{dev}_dev.csv is not the file run {run_id} read")
+    manifest = Store(store).get_run(run_id)["manifest"]
+    assert manifest["data_checksums"][f"mmlu/dev/{dev}_dev.csv"] != sha256_file(path)
+
+
+def test_a_shipped_gz_file_compressed_again_is_the_same_file(
+        tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The data check compared a .gz file's bytes: the shipped HellaSwag compressed again
+    (the same lines) was refused, where a pulled cache accepts it (a review's)."""
+    store = tmp_path / "s.sqlite"
+    with FakeOpenAIServer() as srv:
+        code, err = _exit(["run", "-m", "openai:fake", "--base-url", srv.base_url, "-b",
+                           "hellaswag", "--limit", "3", "--data-dir", str(data_dir),
+                           "--store", str(store), "--no-progress"], capsys)
+    assert code == 0, err
+    (run_id,) = [r["run_id"] for r in Store(store).list_runs()]
+    copy = tmp_path / "copy" / "hellaswag"
+    copy.mkdir(parents=True)
+    raw = gzip.decompress((data_dir / "hellaswag" / "hellaswag_val.jsonl.gz").read_bytes())
+    (copy / "hellaswag_val.jsonl.gz").write_bytes(gzip.compress(raw, 6))
+    code, err = _exit(["rescore", run_id, "--store", str(store), "--data-dir",
+                       str(tmp_path / "copy")], capsys)
+    assert code == 0, err
+    (copy / "hellaswag_val.jsonl.gz").write_bytes(gzip.compress(raw + b"\n", 6))  # other
+    code, err = _exit(["rescore", run_id, "--store", str(store), "--data-dir",
+                       str(tmp_path / "copy")], capsys)
+    assert code == 3 and "hellaswag/hellaswag_val.jsonl.gz is not the file" in err, err

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import DataError
+from ..errors import ChangedDataError, DataError
 from .cache import cache_dir, is_default_cache, is_pulled
 
 ENV_VAR = "SHOOTOUT_DATA"
@@ -40,22 +40,6 @@ def resolve_data_dir(explicit: str | os.PathLike[str] | None) -> Path:
     return path
 
 
-def check_same_data(recorded: Mapping[str, str] | None, read: Mapping[str, str], run_id: str,
-                    why: str) -> None:
-    """Raise DataError where a file read now (`read`: path -> sha256) is not the one the run
-    recorded reading (its manifest's `data_checksums`): other golds, other items under the
-    same ids. `why`: what using it would do. A file the run did not record is not checked."""
-    changed = [(p, recorded[p], d) for p, d in sorted(read.items())
-               if recorded and isinstance(recorded.get(p), str) and recorded[p] != d]
-    if not changed:
-        return
-    path, then, now = changed[0]
-    more = f" (and {len(changed) - 1} other file(s))" if len(changed) > 1 else ""
-    raise DataError(f"{path} is not the file run {run_id} read (sha256 {then[:12]}… recorded, "
-                    f"{now[:12]}… now){more}: {why}; point --data-dir (or $SHOOTOUT_DATA) at "
-                    "the data the run used")
-
-
 @dataclass
 class DataDir:
     """A data directory plus the checksums of every file read from it, for the run manifest.
@@ -69,6 +53,10 @@ class DataDir:
     root: Path | None
     checksums: dict[str, str] = field(default_factory=dict)
     verify: bool | None = None  # None: verify when `root` is a pulled cache
+    # what a run recorded reading (`expect`): a file read that is not it is refused
+    _expected: dict[str, str] | None = field(default=None, repr=False)
+    _run_id: str = field(default="", repr=False)
+    _why: str = field(default="", repr=False)
 
     def __post_init__(self) -> None:
         if self.verify is None:
@@ -84,10 +72,40 @@ class DataDir:
             digest = sha256_file(p)
             if self.verify:
                 self._check(relative, p, digest)
+            self._same(relative, p, digest)
             self.checksums[relative] = digest
         elif self.verify:
             self._check_complete(relative)
         return p
+
+    def expect(self, recorded: Any, run_id: str, why: str) -> None:
+        """From now on, and for the files read so far, a file whose content is not the one
+        run `run_id` recorded reading (`recorded`: its manifest's path -> sha256) raises
+        ChangedDataError: other golds, other items under the same ids, other few-shot
+        examples. `why`: what using it would do. A file the run did not record is not
+        checked; a shipped .gz file compressed again, its content the same, is the same."""
+        got = recorded if isinstance(recorded, Mapping) else {}
+        self._expected = {str(k): v for k, v in got.items() if isinstance(v, str)}
+        self._run_id, self._why = run_id, why
+        for relative, digest in sorted(self.checksums.items()):
+            assert self.root is not None
+            self._same(relative, self.root / relative, digest)
+
+    def _same(self, relative: str, p: Path, digest: str) -> None:
+        if not self._expected:
+            return
+        then = self._expected.get(relative)
+        if then is None or then == digest:
+            return
+        from .sources import catalog, matches
+
+        entry = catalog().files.get(relative)  # the shipped file, compressed again?
+        if entry is not None and entry.sha256 == then and matches(entry, p, digest):
+            return
+        raise ChangedDataError(
+            f"{relative} is not the file run {self._run_id} read (sha256 {then[:12]}… "
+            f"recorded, {digest[:12]}… now): {self._why}; point --data-dir (or "
+            "$SHOOTOUT_DATA) at the data the run used")
 
     def has(self, relative: str) -> bool:
         return self.root is not None and (self.root / relative).exists()

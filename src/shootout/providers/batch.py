@@ -10,8 +10,9 @@ killed run, rerun, finds its unanswered requests in the journal and polls the jo
 submitted (and paid for) instead of submitting them again.
 
 A request's id (`custom_id`) is a hash of the runner's key for it (`REQUEST_KEY`: the
-response cache's key, of the model, the request and the repeat), so a retry and a rerun ask
-for the same id, and two repeats of one prompt for two (`^[a-zA-Z0-9_-]{1,64}$`, as Anthropic
+response cache's key, of the model, the request and the repeat) and of the body sent, so a
+retry and a rerun ask for the same id, two repeats of one prompt for two, and a body changed
+after a refused parameter was learnt for another (`^[a-zA-Z0-9_-]{1,64}$`, as Anthropic
 requires); a request sent without a key (outside a run) is keyed by its body and how many
 identical bodies this process sent before it. A job's status polls that fail transiently are
 retried (a poll is idempotent: the requests are never submitted again for it), and a rerun
@@ -146,20 +147,33 @@ class Batcher:
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
     def custom_id(self, body: dict[str, Any]) -> str:
-        key = REQUEST_KEY.get()
-        if key is not None:  # the same for a retry, a rerun; another for another repeat
-            return "k" + hashlib.sha256(key.encode()).hexdigest()[:40]
+        return self._ids(body)[0]
+
+    def _ids(self, body: dict[str, Any]) -> tuple[str, str]:
+        """(this request's id, the id shootout before 2026-12-05 gave it: the body's hash and
+        how many identical bodies this process sent before it, looked up in a journal
+        written then). With the runner's key the id hashes the key and the body: the same
+        for a retry and a rerun, another for another repeat, and another for the body a
+        provider sends after learning a parameter the model refuses (under the same id the
+        journal replayed the refusal)."""
         digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:40]
         n = self._seen[digest]
         self._seen[digest] += 1
-        return f"{digest}-{n}"
+        legacy = f"{digest}-{n}"
+        key = REQUEST_KEY.get()
+        if key is None:
+            return legacy, legacy
+        return "k" + hashlib.sha256(f"{key}\n{digest}".encode()).hexdigest()[:40], legacy
 
     async def submit(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """The response body for this request, once its job has ended."""
-        cid = self.custom_id(body)
+        cid, legacy = self._ids(body)
         if self._journaled is None:
             self._journaled = self.journal.jobs(self.api.name)
         job_id = self._journaled.get(cid)
+        if job_id is None and legacy in self._journaled:  # a job an older shootout sent
+            cid = legacy
+            job_id = self._journaled[cid]
         if job_id is not None:  # submitted before (by this process or an earlier one)
             try:
                 result = (await self._job(job_id).results).get(cid)

@@ -26,7 +26,7 @@ from ..benchmarks import Benchmark, Doc, PromptContext, get_benchmark_class, wit
 from ..benchmarks.base import Mode, Request, has_after_models
 from ..benchmarks.prompt_variants import split_variant
 from ..config import RunConfig, validate_config
-from ..data.files import DataDir, check_same_data, resolve_data_dir
+from ..data.files import DataDir, resolve_data_dir
 from ..errors import ConfigError
 from ..providers.base import (
     GenerateRequest,
@@ -91,14 +91,15 @@ def rescore_run(db: Store, run_id: str, benchmarks: Sequence[str] | None = None,
     cfg = validate_config(run["spec"], f"stored run {run_id}")
     names, only, left_out = _chosen(cfg, benchmarks)
     data = DataDir(resolve_data_dir(data_dir))
+    # the answers are scored against the golds (and prompts) the run had: other data is
+    # another benchmark, refused wherever it is read
+    data.expect((run["manifest"] or {}).get("data_checksums"), run_id,
+                "its answers would be scored against other golds")
     # each benchmark with the prompt templates it ran under (`arc_easy@v1`...): all of them,
     # or those named (`-b arc_easy@v1`)
     every = {v.name: _Bench(v, b.docs, b.fewshot)
              for b in (_load(cfg, n, data, unsafe_exec) for n in names)
              for v in with_variants(b.bench)}
-    # the answers are scored against the golds the run was: other data is another benchmark
-    check_same_data((run["manifest"] or {}).get("data_checksums"), data.checksums, run_id,
-                    "its answers would be scored against other golds")
     if only is not None and (unknown := [n for n in only if "@" in n and n not in every]):
         raise ConfigError(f"{', '.join(unknown)} not in this run (its prompt variants: "
                           f"{', '.join(n for n in every if '@' in n) or 'none'})")

@@ -29,7 +29,7 @@ from ..config import (
     ModelConfig,
     RunConfig,
 )
-from ..data.files import DataDir, check_same_data, resolve_data_dir
+from ..data.files import DataDir, resolve_data_dir
 from ..errors import CapabilityError, ConfigError, DataError
 from ..perf.prices import is_local
 from ..providers.base import GenerateRequest, Provider, Sampling
@@ -163,11 +163,12 @@ class Runner:
         stored = self.store.get_run(self.run_id)
         if stored and (refusal := unfinished_merge(self.run_id, stored["manifest"])):
             raise refusal  # rerun as a run, it would ask the models for what the shards hold
-        if stored:  # the rest of a run scored on other data than its first part: refused
-            check_same_data((stored["manifest"] or {}).get("data_checksums"),
-                            self.data.checksums, self.run_id,
-                            "resuming would score the rest of the run on other data (start it "
-                            "afresh in another --store)")
+        if stored:  # the rest of a run scored on other data than its first part: refused,
+            # for the files read so far and any read later (few-shot examples, as prompts
+            # are built)
+            self.data.expect((stored["manifest"] or {}).get("data_checksums"), self.run_id,
+                             "resuming would score the rest of the run on other data (start "
+                             "it afresh in another --store)")
         # only now a run: one refused above was never started (and is not listed)
         resumed = self.store.upsert_run(self.run_id, self.config.stored())
         self._earlier_checksums = self._stored_checksums() if resumed else {}

@@ -15,7 +15,13 @@ from typing import Any
 
 from ..benchmarks import Benchmark, Doc, PromptContext
 from ..benchmarks.base import ItemScore, Request, Response
-from ..errors import CapabilityError, ConfigError, ProviderError, SandboxError
+from ..errors import (
+    CapabilityError,
+    ChangedDataError,
+    ConfigError,
+    ProviderError,
+    SandboxError,
+)
 from ..export import prompt_text
 from ..providers.base import (
     GenerateRequest,
@@ -33,7 +39,7 @@ from .pacing import Pacer
 from .retry import REFUSED_RUN, RetriesExhausted, RetryBudget, RetryPolicy, with_retries
 
 # errors that no item can escape (a bad setting, a missing sandbox): they stop the run
-_RUN_WIDE_ERRORS = (ConfigError, SandboxError, CapabilityError)
+_RUN_WIDE_ERRORS = (ConfigError, SandboxError, CapabilityError, ChangedDataError)
 
 
 @dataclass(frozen=True)
