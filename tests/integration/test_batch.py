@@ -349,3 +349,36 @@ def test_a_job_an_older_shootout_journaled_is_polled_by_a_keyed_rerun(tmp_path):
                                batch_poll=0.02, batch_journal=journal)
         got = asyncio.run(_ask(rerun, _requests(3), keyed=True))
         assert len(srv.jobs) == 1 and all(r.text for r in got)
+
+
+def test_cache_refresh_asks_a_batch_again_rather_than_replaying_the_journal(tmp_path,
+                                                                             monkeypatch):
+    """`-M cache=refresh` asks again; with --batch the journal's job answered the same id and
+    nothing was asked (a review's). Under refresh the id is this process's own."""
+    import random
+
+    from shootout.runner import sample
+    from shootout.runner.retry import RetryBudget, RetryPolicy
+    from shootout.store import Store
+
+    store = Store(tmp_path / "s.sqlite")
+    retry = (RetryPolicy(base_delay=0.0), RetryBudget(10), random.Random(0))
+    with FakeOpenAIBatchServer(polls=0) as srv:
+        def ask(cache: str) -> str:
+            provider = OpenAIProvider("fake-model", base_url=srv.base_url, batch=True,
+                                      batch_poll=0.02, batch_journal=str(tmp_path / "j.jsonl"))
+            route = sample.Route(provider, provider.cache_identity(), cache=cache)
+
+            async def go():
+                try:
+                    return await sample.respond(route, store, _requests(1)[0], retry)
+                finally:
+                    await provider.aclose()
+
+            return asyncio.run(go()).key
+
+        ask("use")  # a first run, journaled
+        assert len(srv.jobs) == 1
+        monkeypatch.setattr(sample, "REFRESH", "another-process", raising=False)
+        ask("refresh")
+        assert len(srv.jobs) == 2  # asked again, in a job of its own
