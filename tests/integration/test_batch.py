@@ -325,36 +325,11 @@ def test_a_rerun_asks_again_what_the_journaled_job_answered_with_a_retryable_err
         assert asyncio.run(ask(third, "item 0")).text == got.text and len(srv.jobs) == 2
 
 
-def test_a_job_an_older_shootout_journaled_is_polled_by_a_keyed_rerun(tmp_path):
-    """Ids before 2026-12-05 were the body's hash and a count (`hash-0`); a rerun under the
-    keyed ids submitted the journaled job's requests again, billed twice (a review's): the
-    older id is looked up too."""
-    journal = str(tmp_path / "j.jsonl")
-    with FakeOpenAIBatchServer(polls=10_000) as srv:
-        first = OpenAIProvider("fake-model", base_url=srv.base_url, batch=True,
-                               batch_poll=0.02, batch_journal=journal)
-
-        async def killed() -> None:  # unkeyed: the ids the older code gave
-            task = asyncio.ensure_future(_ask(first, _requests(3)))
-            while not srv.jobs or not srv.state.polled:
-                await asyncio.sleep(0.01)
-            task.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await task
-
-        asyncio.run(killed())
-        assert all(not line["custom_id"].startswith("k") for line in srv.jobs[0]["lines"])
-        srv.state.polls = 0
-        rerun = OpenAIProvider("fake-model", base_url=srv.base_url, batch=True,
-                               batch_poll=0.02, batch_journal=journal)
-        got = asyncio.run(_ask(rerun, _requests(3), keyed=True))
-        assert len(srv.jobs) == 1 and all(r.text for r in got)
-
-
-def test_cache_refresh_asks_a_batch_again_rather_than_replaying_the_journal(tmp_path,
-                                                                             monkeypatch):
+def test_cache_refresh_asks_a_batch_again_rather_than_replaying_the_journal(tmp_path):
     """`-M cache=refresh` asks again; with --batch the journal's job answered the same id and
-    nothing was asked (a review's). Under refresh the id is this process's own."""
+    nothing was asked (a review's). Under refresh the id is the run's own: another run's job
+    is not replayed, and a killed refresh run, rerun, polls its own job (a process's own id
+    had sent it again: a second review's)."""
     import random
 
     from shootout.runner import sample
@@ -364,10 +339,11 @@ def test_cache_refresh_asks_a_batch_again_rather_than_replaying_the_journal(tmp_
     store = Store(tmp_path / "s.sqlite")
     retry = (RetryPolicy(base_delay=0.0), RetryBudget(10), random.Random(0))
     with FakeOpenAIBatchServer(polls=0) as srv:
-        def ask(cache: str) -> str:
+        def ask(cache: str, run_id: str = "") -> str:
             provider = OpenAIProvider("fake-model", base_url=srv.base_url, batch=True,
                                       batch_poll=0.02, batch_journal=str(tmp_path / "j.jsonl"))
-            route = sample.Route(provider, provider.cache_identity(), cache=cache)
+            route = sample.Route(provider, provider.cache_identity(), cache=cache,
+                                 run_id=run_id)
 
             async def go():
                 try:
@@ -379,6 +355,7 @@ def test_cache_refresh_asks_a_batch_again_rather_than_replaying_the_journal(tmp_
 
         ask("use")  # a first run, journaled
         assert len(srv.jobs) == 1
-        monkeypatch.setattr(sample, "REFRESH", "another-process", raising=False)
-        ask("refresh")
+        ask("refresh", "r-refresh")
         assert len(srv.jobs) == 2  # asked again, in a job of its own
+        ask("refresh", "r-refresh")  # the same refresh run, rerun: its own job is polled
+        assert len(srv.jobs) == 2

@@ -147,33 +147,27 @@ class Batcher:
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
     def custom_id(self, body: dict[str, Any]) -> str:
-        return self._ids(body)[0]
-
-    def _ids(self, body: dict[str, Any]) -> tuple[str, str]:
-        """(this request's id, the id shootout before 2026-12-05 gave it: the body's hash and
-        how many identical bodies this process sent before it, looked up in a journal
-        written then). With the runner's key the id hashes the key and the body: the same
-        for a retry and a rerun, another for another repeat, and another for the body a
-        provider sends after learning a parameter the model refuses (under the same id the
-        journal replayed the refusal)."""
+        """With the runner's key, a hash of the key and the body: the same for a retry and a
+        rerun, another for another repeat, and another for the body a provider sends after
+        learning a parameter the model refuses (under the same id the journal replayed the
+        refusal). Without a key (outside a run), the body's hash and how many identical
+        bodies this process sent before it. (Ids of jobs journaled by a shootout before
+        2026-12-05 were the latter: such a job is not found, and its requests are sent
+        again; looking those ids up gave one repeat another's answer.)"""
         digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:40]
+        key = REQUEST_KEY.get()
+        if key is not None:
+            return "k" + hashlib.sha256(f"{key}\n{digest}".encode()).hexdigest()[:40]
         n = self._seen[digest]
         self._seen[digest] += 1
-        legacy = f"{digest}-{n}"
-        key = REQUEST_KEY.get()
-        if key is None:
-            return legacy, legacy
-        return "k" + hashlib.sha256(f"{key}\n{digest}".encode()).hexdigest()[:40], legacy
+        return f"{digest}-{n}"
 
     async def submit(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """The response body for this request, once its job has ended."""
-        cid, legacy = self._ids(body)
+        cid = self.custom_id(body)
         if self._journaled is None:
             self._journaled = self.journal.jobs(self.api.name)
         job_id = self._journaled.get(cid)
-        if job_id is None and legacy in self._journaled:  # a job an older shootout sent
-            cid = legacy
-            job_id = self._journaled[cid]
         if job_id is not None:  # submitted before (by this process or an earlier one)
             try:
                 result = (await self._job(job_id).results).get(cid)

@@ -9,7 +9,6 @@ import hashlib
 import json
 import math
 import random
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -40,7 +39,6 @@ from .pacing import Pacer
 from .retry import REFUSED_RUN, RetriesExhausted, RetryBudget, RetryPolicy, with_retries
 
 # errors that no item can escape (a bad setting, a missing sandbox): they stop the run
-REFRESH = uuid.uuid4().hex  # this process: a batch id under --cache refresh is its own
 _RUN_WIDE_ERRORS = (ConfigError, SandboxError, CapabilityError, ChangedDataError)
 
 
@@ -162,8 +160,10 @@ async def respond(route: Route, store: Store, request: Request,
                       f"not sent: the model's requests were refused alike {REFUSED_RUN} "
                       f"times before any answer ({budget.refused}); a rerun sends them")
     # a batch job's custom_id: the same for every retry and rerun; under `refresh`, which asks
-    # again, this process's own (a batch job an earlier run journaled was replayed)
-    keyed = REQUEST_KEY.set(key if route.cache != "refresh" else f"{key}|refresh:{REFRESH}")
+    # again, the run's own (a batch job another run journaled was replayed; a killed refresh
+    # run, rerun, polls its own job)
+    keyed = REQUEST_KEY.set(key if route.cache != "refresh"
+                            else f"{key}|refresh:{route.run_id}")
     try:
         response, attempts = await with_retries(_call(route.provider, request, route.pacer),
                                                 *retry)
