@@ -359,3 +359,5 @@ def test_cache_refresh_asks_a_batch_again_rather_than_replaying_the_journal(tmp_
         assert len(srv.jobs) == 2  # asked again, in a job of its own
         ask("refresh", "r-refresh")  # the same refresh run, rerun: its own job is polled
         assert len(srv.jobs) == 2
+        ask("refresh", "r-other")  # another run asks again (its id is the run's, not the
+        assert len(srv.jobs) == 3  # process's)
