@@ -165,17 +165,15 @@ def _guessing(data: ReportData, shared: Mapping[str, Mapping[str, DomainScore]]
     """Per model, the domains the profiles rank it on (`shared`) in which every one of its
     compared scores is not above chance: the interval reaches the score of a uniform guess
     (the run manifest's `chance`). A domain with a benchmark of unknown chance is not one."""
+    domain = {b.name: normalize_domain(b.domain) for b in data.benchmarks}
     at: dict[str, dict[str, list[bool]]] = {}
     for (m, bench), c in data.cells.items():
-        info = next((b for b in data.benchmarks if b.name == bench), None)
-        if info is None:
+        if bench not in domain:
             continue
-        run = data.run(data.ref(m).run_id)
-        entry = (run.manifest.get("benchmarks") or {}).get(bench)
-        chance = entry.get("chance") if isinstance(entry, dict) else None
-        guess = (isinstance(chance, int | float) and c.ci_low is not None
-                 and math.isfinite(c.ci_low) and c.ci_low <= chance)
-        at.setdefault(m, {}).setdefault(normalize_domain(info.domain), []).append(guess)
+        chance = data.chance(m, bench)
+        guess = (chance is not None and c.ci_low is not None and math.isfinite(c.ci_low)
+                 and c.ci_low <= chance)
+        at.setdefault(m, {}).setdefault(domain[bench], []).append(guess)
     return {m: {d for d, g in doms.items() if all(g) and d in shared.get(m, {})}
             for m, doms in at.items()}
 

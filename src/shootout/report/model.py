@@ -84,6 +84,13 @@ class ReportData:
     def run(self, run_id: str) -> RunInfo:
         return next(r for r in self.runs if r.run_id == run_id)
 
+    def chance(self, label: str, bench: str) -> float | None:
+        """The score of a uniform guess on the items the model's run asked (its manifest's
+        `chance`: a multiple choice's mean of 1/options; None where unknown)."""
+        info = (self.run(self.ref(label).run_id).manifest.get("benchmarks") or {}).get(bench)
+        got = info.get("chance") if isinstance(info, dict) else None
+        return float(got) if isinstance(got, int | float) else None
+
 
 def load_report_data(
     store: Store, run_ids: Sequence[str], models: list[str] | None = None, *,

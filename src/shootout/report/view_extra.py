@@ -315,12 +315,8 @@ def _coverage_text(cov: dict[str, Any]) -> str:
 
 
 def chance_of(report: Report, label: str, bench: str) -> float | None:
-    """The score of a uniform guess on the items the model's run asked (its manifest's
-    `chance`: a multiple choice's mean of 1/options; None where unknown)."""
-    run = report.data.run(report.data.ref(label).run_id)
-    info = (run.manifest.get("benchmarks") or {}).get(bench)
-    got = info.get("chance") if isinstance(info, dict) else None
-    return float(got) if isinstance(got, int | float) else None
+    """`ReportData.chance`: the score of a uniform guess (None where unknown)."""
+    return report.data.chance(label, bench)
 
 
 def at_chance(report: Report) -> dict[str, list[tuple[str, Score, float]]]:
