@@ -10,12 +10,11 @@ from hypothesis import given, settings, strategies as st
 from scipy import stats as sst
 
 from shootout.analysis.bootstrap import bootstrap_ci, paired_bootstrap
+from shootout.analysis.paired_tests import holm, paired_difference
 from shootout.analysis.stats import (
     clustered_se,
-    holm,
     min_detectable_difference,
     normal_interval,
-    paired_difference,
     summarize,
     wilson_bounds,
     wilson_interval,
@@ -561,7 +560,8 @@ def test_student_t_is_scipy_stats_t_to_the_last_bit() -> None:
     """t quantiles and the paired test's p come from scipy.special (scipy.stats costs 0.9 s
     to import): the same numbers as scipy.stats.t's ppf and sf, over the dfs and values a
     report meets."""
-    from shootout.analysis.stats import _t_test, t_quantile
+    from shootout.analysis.paired_tests import _t_test
+    from shootout.analysis.stats import t_quantile
 
     t_quantile.cache_clear()
     for df in (1, 2, 3, 7, 29, 30, 119, 1146, 10_041, 100_000):
@@ -582,7 +582,7 @@ def test_newcombe_paired_matches_the_published_example() -> None:
     [[59, 6], [16, 80]], Newcombe's square-and-add interval −0.0621 (−0.1186 to −0.0046)."""
     import numpy as np
 
-    from shootout.analysis.stats import newcombe_paired
+    from shootout.analysis.paired_tests import newcombe_paired
 
     cells = [(1, 1)] * 59 + [(1, 0)] * 6 + [(0, 1)] * 16 + [(0, 0)] * 80
     xa = np.array([a for a, _ in cells], dtype=float)

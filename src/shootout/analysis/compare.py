@@ -5,7 +5,7 @@ For two models on one benchmark:
 * a row of fewer than 2 items: no test (p = 1 by construction, out of the Holm family);
 * both have per-item scores for the compared metric on >= 2 shared items: McNemar's exact
   test where every shared item has one 0/1 score per model (a greedy run's accuracy: the
-  exact test of paired proportions), else the paired t-test of `stats.paired_difference`
+  exact test of paired proportions), else the paired t-test of `paired_tests.paired_difference`
   (repeats averaged within each item first); the difference's SE and interval are the
   paired t-test's either way. The t-test called 4 items right for one model only, of 1,000
   otherwise alike, significant (p = 0.045) where McNemar's p is 0.125: near-identical models
@@ -24,7 +24,7 @@ A model scored on fewer items than another (failed requests, a smaller --limit) 
 against it and is never marked best over it: its score leaves out items the other answered.
 
 The p-values of one pair of models over every benchmark of the suite form one family and are
-Holm-adjusted together (`stats.holm`); a difference is *significant* only after that
+Holm-adjusted together (`paired_tests.holm`); a difference is *significant* only after that
 adjustment. `min_detectable_difference` gives the smallest true difference each test would
 detect with 80% power, so a non-significant result can be read as "no difference larger than
 about this was measurable at this n".
@@ -43,8 +43,9 @@ from ..scores import Score
 from ..scoring.choice import choice_of
 from .bootstrap import paired_bootstrap
 from .paired import ItemMeans, item_means, paired
+from .paired_tests import holm, paired_difference
 from .resampling import ItemStatistic
-from .stats import holm, min_detectable_difference, paired_difference, z_quantile, z_test
+from .stats import min_detectable_difference, z_quantile, z_test
 
 PAIRED = "paired t"
 MCNEMAR = "McNemar exact"  # 0/1 items scored once each (interval: the paired t's)

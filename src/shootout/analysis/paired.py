@@ -1,7 +1,7 @@
 """Paired t-tests of many pairs of models, each model's item means computed once.
 
 A report compares every pair of models on every benchmark: 45 pairs per benchmark for 10
-models. `stats.paired_difference` flattens and averages both models' repeat scores for each
+models. `paired_tests.paired_difference` flattens and averages both models' repeat scores for each
 pair, so each model's were averaged 9 times over (1,260 times for 630 tests, ~2 s at 1,147
 items x 3 repeats). `item_means` averages one model's once, in its items' order; `paired` of
 two of them is `paired_difference` of the two mappings, bit for bit: an item's mean does not
@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from .stats import PairedResult, _split_items, paired_means, z_quantile
+from .paired_tests import PairedResult, paired_means
+from .stats import _split_items, z_quantile
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,7 +58,7 @@ def item_means(by_item: Mapping[Any, Sequence[float] | float]) -> ItemMeans | No
 
 
 def paired(a: ItemMeans, b: ItemMeans, *, confidence: float = 0.95) -> PairedResult:
-    """`stats.paired_difference` of the two models' item scores that `a` and `b` are the
+    """`paired_tests.paired_difference` of the two models' item scores that `a` and `b` are the
     means of."""
     z_quantile(confidence)  # validates confidence
     if a.keys == b.keys:

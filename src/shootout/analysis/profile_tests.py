@@ -30,7 +30,8 @@ from statistics import NormalDist
 
 from ..scores import Score
 from .compare import MCNEMAR, PAIRED, PairTest, cell_se
-from .stats import holm, z_test
+from .paired_tests import holm
+from .stats import z_test
 from .takeaways import DomainScore, Ranking, RankRow
 
 Cells = Mapping[tuple[str, str], Score]

@@ -33,7 +33,8 @@ from ..errors import ConfigError, not_utf8
 from ..scores import Score
 from .compare import MCNEMAR, PAIRED, UNTESTABLE, MddNote, PairTest, cell_se
 from .formatting import pct, pval
-from .stats import holm, z_quantile, z_test
+from .paired_tests import holm
+from .stats import z_quantile, z_test
 
 DOMAINS = ("knowledge", "reasoning", "math", "coding", "commonsense", "factuality",
            "multilingual", "long_context")

@@ -17,8 +17,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ..analysis.formatting import ci, pct, pval
+from ..analysis.paired_tests import paired_difference
 from ..analysis.results import item_scores
-from ..analysis.stats import paired_difference, summarize
+from ..analysis.stats import summarize
 from ..scoring.polyglot import LANGUAGES
 from .sections import SectionContent, register_section
 from .specs import BarSpec, Series

@@ -11,8 +11,8 @@ from itertools import combinations
 from typing import TYPE_CHECKING
 
 from ..analysis.formatting import ci, pct, pval
+from ..analysis.paired_tests import holm, paired_difference
 from ..analysis.results import item_scores
-from ..analysis.stats import holm, paired_difference
 from ..benchmarks.xstest import prompt_label
 from ..scoring.refusal import LABELS
 from ..store import SampleRow
