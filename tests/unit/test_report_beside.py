@@ -107,10 +107,10 @@ def test_a_large_reports_rankings_and_items_built_beside_are_the_same(tmp_path: 
     """A large run's report (`SHOOTOUT_WORKERS=2` makes any run one) builds its rankings and
     routing in a forked process, and its per-item view in another (reading the store through
     a connection of its own): the same Markdown and HTML as built in one process, and
-    neither `_rank` nor `_items` called in this one."""
+    neither `_rank` nor `pair_items` called in this one."""
     out = _script(f"""
         import os
-        from shootout.report import build
+        from shootout.report import build, evidence
         from shootout.report.html import render_html
         from shootout.report.markdown import render_markdown
         from shootout.report.sample_data import RUN_ID, build_sample_store
@@ -121,7 +121,8 @@ def test_a_large_reports_rankings_and_items_built_beside_are_the_same(tmp_path: 
                 calls.append(real.__name__)
                 return real(*args)
             return counted
-        build._rank, build._items = counting(build._rank), counting(build._items)
+        build._rank = counting(build._rank)
+        evidence.pair_items = counting(evidence.pair_items)
         got = {{}}
         for n in ("1", "2"):
             os.environ["SHOOTOUT_WORKERS"] = n
@@ -129,7 +130,7 @@ def test_a_large_reports_rankings_and_items_built_beside_are_the_same(tmp_path: 
             assert report.rankings and report.routing and report.items.sets
             got[n] = (render_markdown(report, None, charts=False), render_html(report))
             # in this process with one worker only
-            assert sorted(calls) == ["_items", "_rank"], (n, calls)
+            assert sorted(calls) == ["_rank", "pair_items"], (n, calls)
         assert got["1"] == got["2"]
         print("ok")
     """)

@@ -560,7 +560,7 @@ def test_the_evidence_pair_defaults_to_the_two_best_models():
     """The per-item evidence compared the first two models listed: in a ten-model report,
     the two weakest (a visual audit). Without --items, it is the two highest mean scores
     over the benchmarks every model has, in the models' order; with two models, both."""
-    from shootout.report.build import _item_pair
+    from shootout.report.evidence import item_pair
     from shootout.scores import Score
 
     labels = ["a", "b", "c", "d"]
@@ -568,15 +568,15 @@ def test_the_evidence_pair_defaults_to_the_two_best_models():
     cells = {(m, bench): Score("acc", v, 0.01, 100) for m, vs in scores.items()
              for bench, v in zip(("x", "y"), vs, strict=True)}
     cells[("a", "z")] = Score("acc", 1.0, 0.0, 100)  # not every model has z: not counted
-    assert _item_pair(labels, None, cells, ["x", "y", "z"]) == (("c", "d"), True)
-    assert _item_pair(labels, ("b", "a"), cells, ["x", "y"]) == (("b", "a"), False)
-    assert _item_pair(["a", "b"], None, cells, ["x"]) == (("a", "b"), False)
-    assert _item_pair(labels, None, cells, ["z"]) == (("a", "b"), False)  # nothing shared
+    assert item_pair(labels, None, cells, ["x", "y", "z"]) == (("c", "d"), True)
+    assert item_pair(labels, ("b", "a"), cells, ["x", "y"]) == (("b", "a"), False)
+    assert item_pair(["a", "b"], None, cells, ["x"]) == (("a", "b"), False)
+    assert item_pair(labels, None, cells, ["z"]) == (("a", "b"), False)  # nothing shared
     # a model with no score at all (every request failed) is not one of the pair: "dead"
     # came first and the section was empty (an audit's)
     dead = ["dead", "b", "a"]
-    assert _item_pair(dead, None, cells, ["x", "y"]) == (("b", "a"), False)
-    assert _item_pair(["dead", *labels], None, cells, ["x", "y"]) == (("c", "d"), True)
+    assert item_pair(dead, None, cells, ["x", "y"]) == (("b", "a"), False)
+    assert item_pair(["dead", *labels], None, cells, ["x", "y"]) == (("c", "d"), True)
 
 
 def test_routes_name_domains_as_words_and_benchmarks_as_they_are():
