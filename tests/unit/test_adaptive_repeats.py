@@ -257,8 +257,8 @@ def test_a_crash_mid_round_resumes_to_the_same_rounds_and_samples(tmp_path, gold
 
 def test_the_report_states_the_rule_and_the_spend(tmp_path, golds):
     from shootout.report.build import build_report
+    from shootout.report.methodology import _repeats_cell
     from shootout.report.view import method_line
-    from shootout.report.view_extra import _repeats_cell
 
     store = Store(tmp_path / "s.db")
     run_id = _run(store, FakeProvider(answer=_random_answers(golds)), "auto:max_repeats=3")

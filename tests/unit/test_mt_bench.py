@@ -677,7 +677,7 @@ def test_the_manifest_and_methodology_say_the_temperature_is_per_category(tmp_pa
     manifest's sampling gives FastChat's table, and the methodology says "per category"; a
     temperature the user sets is the one shown."""
     from shootout.report.build import build_report
-    from shootout.report.view_extra import _bench_table
+    from shootout.report.methodology import _bench_table
 
     def sampling(temperature: float | None) -> tuple[dict, str]:
         store = Store(tmp_path / f"m{temperature}.db")

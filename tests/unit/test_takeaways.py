@@ -414,7 +414,7 @@ def test_a_tied_pairs_detectable_difference_is_its_own() -> None:
 
 def test_the_protocol_line_says_when_the_runs_sampling_replaced_the_reference() -> None:
     from shootout.config import PROTOCOL_DESCRIPTIONS
-    from shootout.report.view_extra import _protocol
+    from shootout.report.methodology import _protocol
 
     man = {"protocol": {"name": "reference", "description": PROTOCOL_DESCRIPTIONS["reference"]}}
     plain = _protocol(man, {"sampling": {"max_tokens": 256}})

@@ -14,6 +14,7 @@ from ..runner.adaptive import adaptive_text
 from ..scores import Score
 from . import function_calling, integration, safety  # noqa: F401  (register their sections)
 from .build import Report, short
+from .methodology import methodology
 from .model import ReportData
 from .routing import COST_BASIS, best_rows, gain_sentence
 from .sections import extra_sections
@@ -29,7 +30,6 @@ from .view_extra import (
     items,
     latency,
     long_context,
-    methodology,
     weaknesses,
 )
 

@@ -1,10 +1,11 @@
-"""Template context for the sections whose data may be absent, and the methodology."""
+"""Template context for the sections whose data may be absent (the methodology's:
+`report.methodology`)."""
 
 from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -12,12 +13,11 @@ import numpy as np
 from ..analysis.formatting import ci, money, num, pct
 from ..analysis.stats import wilson_bounds, z_quantile
 from ..benchmarks import find_benchmark_class
-from ..naming import specs_by_name
 from ..scores import Score
 from ..scoring.choice import LETTERS
 from .build import Report
 from .replicas import endpoints_table
-from .tables import Table, cell, date, lcell, params
+from .tables import Table, cell, lcell, params
 
 FAILED_MARK = "†"  # the score leaves out failed items: see the note under the table
 # what a run of shootout's benchmarks may leave unmeasured: (the domain that measures it, if
@@ -467,131 +467,3 @@ def _side(score: float, extracted: str | None, reason: str, output: str, repeat:
     rep = f" (repeat {repeat + 1} of {repeats})" if repeats > 1 else ""
     return {"score": pct(score), "extracted": extracted or "–", "reason": reason + rep,
             "output": output}
-
-
-def _temp(s: dict[str, Any]) -> str:
-    return _default(s.get("temperature", "?"))
-
-
-def _default(value: Any) -> str:
-    return "set by the protocol" if value is None else str(value)
-
-
-def _protocol(man: Mapping[str, Any], spec: Mapping[str, Any]) -> str:
-    """The decoding protocol the run followed (runs before protocols sampled at T 0.7)."""
-    p = man.get("protocol") or {}
-    if p:
-        text = f"{p.get('name', '?')} — {p.get('description', '')}".rstrip(" —")
-        sampling = {k: v for k, v in (spec.get("sampling") or {}).items()
-                    if k in ("temperature", "top_p") and v is not None}
-        if p.get("name") == "reference" and sampling:  # the user's settings replaced it
-            text += ("; overridden by the run's " + ", ".join(
-                f"{k.replace('_', '-')} {v:g}" for k, v in sampling.items()))
-        return text
-    return str(spec.get("protocol") or "not recorded (a run from before decoding protocols)")
-
-
-def _models_table(run_id: str, man: Mapping[str, Any], spec: Mapping[str, Any]) -> Table:
-    """Name -> spec -> what identifies the weights (a GGUF's sha256, or the endpoint)."""
-    info = man.get("models") or {}
-    rows = []
-    for name, model_spec in specs_by_name(spec).items():
-        i = info.get(name) or {}
-        ident = i.get("gguf_sha256") or i.get("base_url") or "–"
-        rows.append((lcell(name), lcell(model_spec), lcell(str(ident))))
-    return Table(f"models-{run_id}", ("Model", "Spec", "Weights (GGUF sha256) or endpoint"),
-                 tuple(rows), left_cols=3)
-
-
-def methodology(report: Report) -> dict[str, Any]:
-    runs = []
-    for r in report.data.runs:
-        man, spec = r.manifest, r.spec
-        s = spec.get("sampling") or {}
-        runs.append({
-            "id": r.run_id, "status": r.status, "created": date(r.created_at),
-            "updated": date(r.updated_at), "version": man.get("version", "?"),
-            "commit": (man.get("git_commit") or "–")[:12], "python": man.get("python", "?"),
-            "platform": man.get("platform", "?"), "data_dir": man.get("data_dir", "?"),
-            "seed": spec.get("seed", "?"), "limit": spec.get("limit") or "all",
-            "protocol": _protocol(man, spec),
-            "cache": _cache(man),
-            "shards": _shards(man),
-            "sampling": f"temperature {_temp(s)}, top-p {_default(s.get('top_p'))}, "
-                        f"max tokens {s.get('max_tokens') or 'benchmark default'}",
-            "models": _models_table(r.run_id, man, spec),
-            "benchmarks": _bench_table(report, r.run_id, man),
-            "checksums": Table(f"checksums-{r.run_id}", ("Data file", "SHA-256"),
-                               tuple((lcell(k), lcell(v)) for k, v in
-                                     sorted((man.get("data_checksums") or {}).items())),
-                               left_cols=2),
-        })
-    return {"runs": runs, "confidence": f"{100 * report.confidence:g}%",
-            "n_tests": sum(t.in_family for t in report.tests)}
-
-
-def _cache(man: Mapping[str, Any]) -> str:
-    """How many answers came from the response cache, per model (empty for a run from before
-    the manifest said)."""
-    cache = man.get("cache") or {}
-    parts = [f"{model}: {c.get('answers_from_cache', 0):,} of {c.get('answers', 0):,} answers "
-             f"from the cache (policy {c.get('policy', 'use')})" for model, c in cache.items()]
-    return "; ".join(parts)
-
-
-def _repeats_cell(pm: Mapping[str, Any]) -> str:
-    """The repeats per item; with adaptive repeats, those spent of the most allowed."""
-    spent = pm.get("adaptive")
-    if spent:
-        return f"auto: {spent.get('repeats_spent', 0):g} of ≤{spent.get('max_repeats', '?')}"
-    return str(pm.get("repeats", "?"))
-
-
-def _shards(man: Mapping[str, Any]) -> str:
-    """A shard of a sharded run, or a run merged from shards (`shootout merge`), says so."""
-    if shard := man.get("shard"):
-        return f"this run is shard {shard} of a sharded run (shootout merge puts them together)"
-    merge = man.get("merge") or {}
-    parts = merge.get("shards") or []
-    if not parts:
-        return ""
-    count = parts[0]["shard"].split("/")[1]
-    text = (f"merged from {len(parts)} of {count} shards by shootout merge ("
-            + ", ".join(f"{p['shard']}: run {p['run_id']}, {p['samples']:,} samples"
-                        for p in parts) + ")")
-    if merge.get("gaps"):
-        text += f"; gaps: {'; '.join(merge['gaps'])}"
-    # resumed since (the unsharded command rerun on the merged store): gaps may be filled
-    return text + ("; run again since the merge" if merge.get("rerun_since") else "")
-
-
-def _bench_table(report: Report, run_id: str, man: Mapping[str, Any]) -> Table:
-    """One row per benchmark and setting: the models that ran a benchmark the same way
-    (scoring, items, shots, repeats, sampling, prompt, version) share a row ("all 10
-    models"; ten models made ten identical rows per benchmark)."""
-    rows = []
-    models = {m.model: m.label for m in report.data.models if m.run_id == run_id}
-    for bench, info in sorted((man.get("benchmarks") or {}).items()):
-        groups: dict[tuple[str, ...], list[str]] = {}
-        for model, pm in sorted((info.get("per_model") or {}).items()):
-            if model not in models:
-                continue
-            s = pm.get("sampling") or {}
-            temp = ("per category" if s.get("temperature_by_category")
-                    else f"{s.get('temperature', 0):g}")
-            samp = (f"T={temp}, top-p={s.get('top_p', 1):g}, "
-                    f"max={s.get('max_tokens', '?')}" if s else "–")
-            shots = pm.get("fewshot", info.get("fewshot", "?"))  # each model's own, if stored
-            how = (str(pm.get("mode", "?")), str(info.get("n_items", "?")), str(shots),
-                   _repeats_cell(pm), samp, str(pm.get("template_hash", "–")),
-                   str(info.get("version", "?")))
-            groups.setdefault(how, []).append(models[model])
-        for setting, names in groups.items():
-            who = (f"all {len(names)} models" if len(names) == len(models) > 2
-                   else ", ".join(names))
-            mode, n_items, shots, reps, samp, thash, version = setting
-            rows.append((lcell(bench), lcell(who), lcell(mode), cell(n_items), cell(shots),
-                         cell(reps), lcell(samp), lcell(thash), lcell(version)))
-    return Table(f"bench-{run_id}", ("Benchmark", "Model", "Scoring", "Items", "Few-shot",
-                                     "Repeats", "Sampling", "Prompt hash", "Version"),
-                 tuple(rows), left_cols=3)
