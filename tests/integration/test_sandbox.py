@@ -383,3 +383,17 @@ def test_a_bwrap_without_size_is_said_once(tmp_path: Path, capfd: pytest.Capture
         assert got.status == "ok" and got.stdout == "1\n"
     err = capfd.readouterr().err
     assert err.count("has no --size") == 1 and "capped per file" in err
+
+
+def test_unsafe_output_keeps_no_secret_of_this_process(unsafe: Sandbox,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the sandbox the program can read this process's environment
+    (/proc/PPID/environ): a key it prints was stored in the sample's stderr tail (an
+    audit's). The kept output has it redacted; the sandboxed run cannot read it at all."""
+    monkeypatch.setenv("AUDIT_API_KEY", "ak-CANARY-123456789")
+    code = ("import sys\nprint('key ak-CANARY-123456789')\n"
+            "print('LEAK ak-CANARY-123456789', file=sys.stderr)")
+    result = unsafe.run(code)
+    assert result.ok
+    assert "CANARY" not in result.stdout + result.stderr
+    assert result.stdout == "key [redacted]\n" and "LEAK [redacted]" in result.stderr

@@ -370,3 +370,17 @@ def test_one_process_probes_a_monitor_at_a_time(tmp_path):
     db.release_monitor("mon-a")
     assert db._db.execute("SELECT COUNT(*) FROM meta WHERE key='monitor_owner:mon-a'"
                           ).fetchone()[0] == 0
+
+
+def test_a_monitors_stored_configuration_keeps_no_credentials_of_any_url() -> None:
+    """`-M base_urls=[...]` and `-M endpoints=[{"url": ...}]` were stored with their user,
+    password and `?key=` as written (only `base_url` was cleaned; an audit's)."""
+    import json
+
+    from shootout.cli.monitor import _plan
+
+    url = "http://user:PASSCANARY-77@127.0.0.1:9/v1?key=QKEYCANARY-998877"
+    for arg in (f"base_urls={json.dumps([url])}", f"endpoints={json.dumps([{'url': url}])}",
+                f"base_url={url}"):
+        stored = json.dumps(_plan(["openai:ok"], [arg], "1s", "2s", 8).config)
+        assert "CANARY" not in stored and "127.0.0.1:9" in stored, (arg, stored)

@@ -152,3 +152,51 @@ def test_a_dummy_key_is_not_cut_out_of_answers_and_a_servers_json_is_redacted(mo
         "headers": {"X-Api-Key": "[redacted]"}, "text": "x"}
     answer = GenerateResponse(text="ek-CANARY-0987654321!")
     assert http.redact_answer(answer).text == "[redacted]!"
+
+
+def test_a_key_escaped_in_a_json_error_or_cut_short_is_redacted(monkeypatch):
+    """A server's JSON error that escapes the echoed key (`\\u0073k-…`, or a Basic header's
+    base64 with "/" written "\\/") passed the redaction of the raw body, and the decoded
+    message (a refused parameter's, kept in the run's manifest) held the key; an echo cut
+    short ("invalid key sk-SECRETCANAR...") kept 14 of its characters (an audit's)."""
+    import asyncio
+
+    from shootout.errors import RejectedRequestError
+    from shootout.providers.http import HTTPClient, Secrets, status_error
+
+    key = "sk-SECRETCANARY-0123456789"
+    escaped = "".join(f"\\u{ord(c):04x}" for c in key)
+    body = ('{"error": {"message": "Unsupported parameter temperature; Authorization=Bearer '
+            + escaped + '", "param": "temperature"}}')
+    e = status_error(400, "/v1/chat/completions", body, {}, Secrets(key))
+    assert isinstance(e, RejectedRequestError) and e.param == "temperature"
+    assert "SECRETCANARY" not in e.detail and "SECRETCANARY" not in str(e)
+    url = "http://user:PASSCANARYab%3F@h/v1"  # Basic dXNlcjpQQVNTQ0FOQVJZYWI/
+    body = '{"error": {"message": "bad header Basic dXNlcjpQQVNTQ0FOQVJZYWI\\/"}}'
+    e = status_error(400, "/v1/chat/completions", body, {}, Secrets(None, url))
+    assert "dXNlcjpQQVNTQ0FOQVJZYWI" not in e.detail + str(e)
+    cut = Secrets(key).redact_error("invalid key sk-SECRETCANAR... header cut: Bearer "
+                                    "sk-SECRETCANA")
+    assert "SECRETCANA" not in cut and cut.count("[redacted]") == 2, cut
+    assert Secrets(key).redact("sk-SECRETCA") == "sk-SECRETCA"  # 11 characters: kept
+    # a provider's own error carrying the decoded message: `redacting` cleans it too
+    monkeypatch.setenv("ECHO_KEY", key)
+    http = HTTPClient("http://127.0.0.1:9/v1", api_key_env="ECHO_KEY")
+
+    async def refused() -> None:
+        raise RejectedRequestError("HTTP 400", 400, "temperature", None, f"echo {key}")
+
+    with pytest.raises(RejectedRequestError) as got:
+        asyncio.run(http.redacting(refused()))
+    assert got.value.detail == "echo [redacted]"
+
+
+def test_a_base_url_that_is_not_http_is_shown_without_its_credentials():
+    from shootout.providers.http import base_url_problem
+
+    for url in ("htp://user:PASSCANARY-77@127.0.0.1:9/v1",
+                "generativelanguage.googleapis.com/v1beta/openai?key=ZKEYCANARY-0123456789"):
+        said = base_url_problem(url) or ""
+        assert said.startswith("must start with http:// or https://")
+        assert "CANARY" not in said, said
+    assert "127.0.0.1:9/v1" in (base_url_problem("htp://u:p@127.0.0.1:9/v1") or "")

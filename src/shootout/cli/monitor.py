@@ -81,6 +81,7 @@ def _plan(specs: list[str], args: list[str], every: str, duration: str, max_toke
           ) -> Plan:
     from ..monitor.probe import public_url
     from ..monitor.schedule import Plan, parse_duration
+    from ..urls import stored_options
 
     step, length = parse_duration(every, "--every"), parse_duration(duration, "--for")
     if step < 1:
@@ -88,8 +89,10 @@ def _plan(specs: list[str], args: list[str], every: str, duration: str, max_toke
     if length < step:
         raise ConfigError("--for must be at least --every")
     options = model_options(specs, args)
-    shown = {s: {k: public_url(v) if k == "base_url" else v for k, v in o.items()}
-             for s, o in options.items()}
+    # a base URL as probes name it; any other URL (`base_urls`, `endpoints[].url`) as a run
+    # stores it: neither keeps credentials
+    shown = {s: {k: public_url(v) if k == "base_url" else stored_options(v)
+                 for k, v in o.items()} for s, o in options.items()}
     config = {"models": specs, "options": shown, "probe": {"max_tokens": max_tokens}}
     return Plan(config, step, length)
 

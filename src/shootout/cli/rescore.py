@@ -44,7 +44,8 @@ def rescore_command(
     before = _primary(results_payload(db, run_id)) if db.get_run(run_id) else {}
     if unsafe_exec:
         print("warning: --unsafe-exec: model-written code runs without the sandbox, as this "
-              "user", file=sys.stderr)
+              "user: it can read this process's environment, API keys included, and reach "
+              "the network", file=sys.stderr)
     out = rescore_run(db, run_id, names, data_dir=data_dir, unsafe_exec=unsafe_exec)
     after = _primary(results_payload(db, run_id))
     # the benchmarks rescored (`--benchmarks`: those named; the others' scores did not move)

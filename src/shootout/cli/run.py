@@ -305,7 +305,8 @@ def _execute(cfg: RunConfig, db: Store, data_dir: str | None, *, progress: bool,
     unsafe = [b.name for b in cfg.benchmarks if _unsafe(b.name, b.options)]
     if unsafe and not cfg.dry_run:
         print(f"warning: --unsafe-exec: the code models write for {', '.join(unsafe)} runs "
-              "without the sandbox, as this user", file=sys.stderr)
+              "without the sandbox, as this user: it can read this process's environment, "
+              "API keys included, and reach the network", file=sys.stderr)
     with Progress(enabled=progress) as bar:
         run_id = asyncio.run(execute_run(cfg, db, data_dir=data_dir, progress=bar))
     db.check_still_there()  # results written to a deleted file are not reported as kept

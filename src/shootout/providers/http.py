@@ -26,6 +26,7 @@ from ..errors import (
     ConfigError,
     EndpointUnreachableError,
     ProviderError,
+    RejectedRequestError,
     RetryableProviderError,
 )
 from ..urls import stored_url
@@ -135,10 +136,11 @@ def base_url_problem(base_url: str) -> str | None:
     """What is wrong with an endpoint's base URL (None: nothing), said after its name: not
     http(s), no host, or a port that is no port (it was an internal error). The URL is shown
     without its user info or query (credentials there are sent as basic auth)."""
-    if not base_url.startswith(("http://", "https://")):
-        return f"must start with http:// or https://: {base_url!r}"
     shown = base_url.split("?")[0].split("#")[0]
-    shown = shown.split("://", 1)[0] + "://" + shown.split("://", 1)[1].rsplit("@", 1)[-1]
+    scheme, sep, rest = shown.rpartition("://")
+    shown = scheme + sep + rest.rsplit("@", 1)[-1]
+    if not base_url.startswith(("http://", "https://")):
+        return f"must start with http:// or https://: {shown!r}"
     try:
         parts = urlsplit(base_url)
         port = parts.port
@@ -260,6 +262,8 @@ class HTTPClient:
         except ProviderError as e:
             if self.secret and self.secret.found_in_error(str(e)):
                 e.args = (self.secret.redact_error(str(e)),)
+            if isinstance(e, RejectedRequestError) and self.secret:  # kept in the manifest
+                e.detail = self.secret.redact_error(e.detail)
             raise
         return self.redact_answer(result)
 

@@ -48,6 +48,7 @@ def variable_name(name: str) -> str:
 
 
 MIN_SECRET = 8  # characters of a key redacted wherever it appears (real keys have 30-110)
+KEY_PREFIX = 12  # characters of a longer key's start redacted wherever they appear
 
 
 class Secrets:
@@ -57,6 +58,8 @@ class Secrets:
     pair in base64 as a Basic Authorization header carries it (a server that echoes the
     request's headers in an error echoes that). A password or user name shorter than 6
     characters is redacted only within those forms: alone it would cut words out of answers.
+    A key longer than KEY_PREFIX characters is also redacted where only its start is there
+    (an echo cut short: "invalid key sk-abcdefghij...").
 
     So is an API key shorter than 8 characters in an answer (a local server's dummy `x`:
     redacted alone, every "x" of every answer was "[redacted]", HumanEval's `prefix` a syntax
@@ -65,7 +68,7 @@ class Secrets:
     short key may still be a real one, LiteLLM's `sk-1234`), but not inside a word: a 400's
     `max_tokens` stays readable, so a refused parameter is still learnt."""
 
-    __slots__ = ("header", "texts", "word")
+    __slots__ = ("header", "key", "texts", "word")
 
     def __init__(self, key: str | None = None, base_url: str = "",
                  header: tuple[str, str] = ("Authorization", "Bearer ")) -> None:
@@ -74,6 +77,9 @@ class Secrets:
         texts: list[str] = []
         self.word: re.Pattern[str] | None = None
         self.header: re.Pattern[str] | None = None
+        # a long key's first KEY_PREFIX characters and whatever of the rest follows them (a
+        # server's "invalid key sk-abcdefghij..." cuts it)
+        self.key = key if key and len(key) > KEY_PREFIX else None
         if key and len(key) >= MIN_SECRET:
             texts.append(key)
         elif key:
@@ -108,7 +114,8 @@ class Secrets:
 
     def found_in(self, text: str) -> bool:
         return any(t in text for t in self.texts) or (
-            self.header is not None and bool(self.header.search(text)))
+            self.header is not None and bool(self.header.search(text))) or (
+            self.key is not None and self.key[:KEY_PREFIX] in text)
 
     def found_in_error(self, text: str) -> bool:
         return self.found_in(text) or (self.word is not None and bool(self.word.search(text)))
@@ -119,7 +126,7 @@ class Secrets:
             text = self.header.sub("[redacted]", text)
         for t in self.texts:
             text = text.replace(t, "[redacted]")
-        return text
+        return _without_prefix(text, self.key) if self.key is not None else text
 
     def is_key(self, name: str, value: str) -> bool:
         """Whether a JSON member is a short key under a header's name ({"x-api-key": KEY}):
@@ -130,6 +137,21 @@ class Secrets:
         """An error's text without the secrets, a short key also wherever it is a word."""
         text = self.redact(text)
         return self.word.sub("[redacted]", text) if self.word is not None else text
+
+
+def _without_prefix(text: str, key: str) -> str:
+    """`text` with every run of `key`'s first KEY_PREFIX characters or more (the key as far as
+    it goes on) replaced by "[redacted]"."""
+    head = key[:KEY_PREFIX]
+    out: list[str] = []
+    at = 0
+    while (i := text.find(head, at)) >= 0:
+        end = i + KEY_PREFIX
+        while end < len(text) and end - i < len(key) and text[end] == key[end - i]:
+            end += 1
+        out += [text[at:i], "[redacted]"]
+        at = end
+    return "".join(out) + text[at:] if out else text
 
 
 def parse_json(text: str, where: str) -> dict[str, Any]:
@@ -185,9 +207,14 @@ def status_error(status: int, path: str, text: str, headers: Mapping[str, str],
     """The error for an HTTP status ≥ 400: retryable, a rejected request (4xx, with the
     parameter the server names), or final. `headers` is case-insensitive (Retry-After)."""
     detail = text.strip().replace("\n", " ")
-    if secret:  # before truncating, so no prefix of the key survives either
-        detail = (Secrets(secret) if isinstance(secret, str) else secret).redact_error(detail)
+    secrets = (Secrets(secret) if isinstance(secret, str) else secret) if secret else None
+    if secrets:  # before truncating, so no prefix of the key survives either
+        detail = secrets.redact_error(detail)
     param, code, message = _error_fields(detail)
+    if secrets:  # and once decoded: a JSON string's escapes (u-escapes, "\\/") hid it
+        message = secrets.redact_error(message)
+        param = param and secrets.redact_error(param)
+        code = code and secrets.redact_error(code)
     # a JSON error body's own message where it has one (the body cut at 200 characters cut
     # llama.cpp's "maximum context length is ..." before its figures), else the body
     msg = f"HTTP {status} from {path}: {' '.join(message.split()) or detail[:200]}"

@@ -247,8 +247,14 @@ class Sandbox:
             main.write_bytes(code.encode("utf-8", "surrogatepass"))
             config = _launcher_config(limits, None, main=str(main), cwd=work, home=work)
             argv = [self._python, "-I", "-S", "-c", _LAUNCHER, json.dumps(config)]
-            return _execute(argv, limits, pass_fds=(), cwd=work, signal_base=None,
-                            stdin=stdin)
+            got = _execute(argv, limits, pass_fds=(), cwd=work, signal_base=None, stdin=stdin)
+        # its own environment is clean, but as this user it can read this process's
+        # (/proc/PPID/environ): what it prints is kept, and must not keep a key
+        secrets = _secret_env_values()
+        if any(v in got.stdout or v in got.stderr for v in secrets):
+            got = replace(got, stdout=_without(got.stdout, secrets),
+                          stderr=_without(got.stderr, secrets))
+        return got
 
     # -- throw-away uids ----------------------------------------------------------------------
 
@@ -266,6 +272,22 @@ class Sandbox:
         if slot is not None:
             with self._lock:
                 self._free_slots.append(slot)
+
+
+_SECRET_NAME = re.compile(r"key|token|secret|passw|cred|auth", re.I)
+
+
+def _secret_env_values() -> list[str]:
+    """The values of this process's secret-looking environment variables (`*_API_KEY`,
+    `*_TOKEN`, ...; 8 characters or more), longest first."""
+    return sorted({v for k, v in os.environ.items() if _SECRET_NAME.search(k) and len(v) >= 8},
+                  key=len, reverse=True)
+
+
+def _without(text: str, secrets: Sequence[str]) -> str:
+    for v in secrets:
+        text = text.replace(v, "[redacted]")
+    return text
 
 
 # -- module-level convenience API -------------------------------------------------------------
