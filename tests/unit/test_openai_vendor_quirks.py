@@ -866,3 +866,68 @@ def test_an_empty_stream_is_answered_by_the_same_request_without_streaming():
     assert sent == [True, False]
     assert resp.text.startswith("The answer is") and resp.finish_reason == "stop"
     assert resp.usage.completion_tokens > 0 and resp.timing.ttft is None
+
+
+def _deepseek(finish: str) -> tuple[int, str, bytes]:
+    first = {"id": "c", "object": "chat.completion.chunk", "model": "deepseek-chat", "choices": [
+        {"index": 0, "delta": {"role": "assistant", "content": "Let me compute: 3 +"},
+         "finish_reason": None}]}
+    return _sse(first, {**first, "choices": [{"index": 0, "delta": {"content": ""},
+                                              "finish_reason": finish}]})
+
+
+@pytest.mark.parametrize("finish", ["insufficient_system_resource", "error"])
+@pytest.mark.parametrize("stream", [True, False])
+def test_an_answer_the_server_broke_off_is_asked_again_not_scored(finish: str,
+                                                                  stream: bool) -> None:
+    """DeepSeek ends an answer its servers could not finish with finish_reason
+    "insufficient_system_resource" (its API reference), OpenRouter with "error": the broken
+    answer was stored, scored and cached as the model's (an audit's)."""
+    body = json.dumps({"id": "c", "object": "chat.completion", "model": "deepseek-chat",
+                       "choices": [{"index": 0, "finish_reason": finish, "message": {
+                           "role": "assistant", "content": "Let me compute: 3 +"}}]}).encode()
+    reply = _deepseek(finish) if stream else (200, "application/json", body)
+    with _Server(reply) as srv:
+        with pytest.raises(ProviderError) as got:
+            asyncio.run(_plain_or_streamed("deepseek-chat", srv, stream))
+    assert isinstance(got.value, RetryableProviderError), got.value
+    assert f"finish_reason {finish!r}" in str(got.value)
+    with _Server(_deepseek("stop")) as srv:  # a whole answer still is one
+        r, _ = _generate("deepseek-chat", srv)
+    assert r.text == "Let me compute: 3 +" and r.finish_reason == "stop"
+
+
+async def _plain_or_streamed(model: str, srv: _Server, stream: bool) -> GenerateResponse:
+    provider = OpenAIProvider(model, base_url=srv.base_url, stream=stream)
+    try:
+        return await provider.generate(QUESTION)
+    finally:
+        await provider.aclose()
+
+
+def test_an_old_llama_servers_error_line_is_its_message_not_a_stream_cut_short() -> None:
+    """llama-server before llama.cpp PR #16109 wrote a stream's error as an `error:` field,
+    then `data: [DONE]`: the error was lost, the answer asked for six times as "stream cut
+    short", with llama-cpp-python's hint (an audit's). Its 400 is said once."""
+    first = {"id": "c", "object": "chat.completion.chunk", "model": "m", "choices": [
+        {"index": 0, "delta": {"role": "assistant", "content": None}, "finish_reason": None}]}
+    error = {"code": 400, "message": "the request exceeds the available context size, try "
+             "increasing it", "type": "exceed_context_size_error", "n_prompt_tokens": 5000,
+             "n_ctx": 4096}
+    events = (b"data: " + json.dumps(first).encode() + b"\n\nerror: "
+              + json.dumps(error).encode() + b"\n\ndata: [DONE]\n\n")
+    with _Server((200, "text/event-stream", events)) as srv:
+        err = _failure(srv)
+    assert not isinstance(err, RetryableProviderError), err
+    assert "exceeds the available context size" in str(err) and "cut short" not in str(err)
+    assert len(srv.bodies) == 1
+
+
+def test_llama_cpps_own_stream_format_is_named_not_retried() -> None:
+    """A llama-server from before b4380 answered /v1/completions with `{"content", "stop"}`
+    chunks: "stream chunk without a choices list", six times over (an audit's)."""
+    chunks = ({"content": "One", "stop": False}, {"content": "", "stop": True,
+                                                  "tokens_predicted": 1})
+    with _Server(_sse(*chunks)) as srv:
+        err = _failure(srv)
+    assert not isinstance(err, RetryableProviderError) and "llama.cpp's own format" in str(err)

@@ -167,3 +167,10 @@ def test_a_gzip_compressed_json_answer_is_decoded(stack):
 
     data, accepted = asyncio.run(go())
     assert data["n"] == list(range(200)) and "gzip" in accepted
+
+
+def test_an_error_field_is_dispatched_as_an_error_chunk():
+    """llama-server before llama.cpp PR #16109 sent a stream's error as an `error:` field."""
+    assert _events([b'error: {"code": 400, "message": "too long"}\n\ndata: [DONE]\n\n']) == [
+        '{"error": {"code": 400, "message": "too long"}}', "[DONE]"]
+    assert _events([b"error: not json\n\n"]) == ['{"error": "not json"}']

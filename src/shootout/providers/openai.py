@@ -54,6 +54,7 @@ from .openai_wire import (
     _StreamAccumulator,
     _window,
     batch_response,
+    broken_off,
     echo_score,
     parse_completion,
     with_prompt_estimate,
@@ -475,6 +476,7 @@ class OpenAIProvider(BaseProvider):
             raise RetryableProviderError(
                 f"{path}: stream cut short ([DONE], no finish_reason or usage; llama_cpp.server"
                 ": start it with --interrupt_requests False, or run --concurrency 1)")
+        broken_off(acc.finish_reason, path)
         return acc.response(e2e, stats.connect)
 
     async def _why_empty(self, http: HTTPClient, path: str, body: dict[str, Any]

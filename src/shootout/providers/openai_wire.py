@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from ..errors import CapabilityError, RetryableProviderError
+from ..errors import CapabilityError, ProviderError, RetryableProviderError
 from ..scoring.text import estimate_tokens
 from ..urls import stored_url
 from .base import (
@@ -80,6 +80,19 @@ def _bare_error(chunk: dict[str, Any]) -> bool:
         isinstance(chunk.get("message"), str) and "code" in chunk and "choices" not in chunk)
 
 
+# finish reasons that say the server broke the answer off: DeepSeek's "the request is
+# interrupted due to insufficient resource of the inference system", OpenRouter's "error"
+BROKEN_OFF = frozenset({"insufficient_system_resource", "error"})
+
+
+def broken_off(finish: Any, path: str) -> None:
+    """Raise where `finish` says the server broke the answer off: asked again, never stored
+    or scored (as a stream cut short)."""
+    if finish in BROKEN_OFF:
+        raise RetryableProviderError(f"{path}: the server broke the answer off "
+                                     f"(finish_reason {finish!r})")
+
+
 def parse_completion(data: dict[str, Any], path: str, e2e: float,
                      connect: float | None = None) -> GenerateResponse:
     """A non-streamed chat or text completion as a `GenerateResponse` (TTFT unknown: None)."""
@@ -107,6 +120,7 @@ def parse_completion(data: dict[str, Any], path: str, e2e: float,
         usage = Usage(completion_tokens=-(-len(text + (reasoning or "")) // 4), estimated=True)
     usage = reasoning_estimated(usage, reasoning, text + _calls_text(calls))
     finish = choice.get("finish_reason")
+    broken_off(finish, path)
     return GenerateResponse(
         text=text,
         reasoning=reasoning or None,
@@ -182,6 +196,11 @@ class _StreamAccumulator:
         if not isinstance(choices, list):
             if _bare_error(chunk):  # vLLM's ErrorResponse unwrapped, as older versions sent
                 raise error_object("error event in stream", chunk)
+            if "content" in chunk and "stop" in chunk:  # asking again cannot help
+                raise ProviderError(
+                    "stream chunk in llama.cpp's own format ({\"content\", \"stop\"}), not "
+                    "an OpenAI one: a llama-server from before December 2024 (b4380) answers "
+                    "/v1/completions so; use its /v1/chat/completions or a newer build")
             raise RetryableProviderError("stream chunk without a choices list")
         for ch in choices:
             # the first choice only: a user's `n` > 1 (extra_body) streams the others beside

@@ -12,12 +12,18 @@ event stream"), and as openai-python's `_streaming.SSEDecoder` does:
   (`data: [DONE]\n` with no blank line after it: a server that ends so has answered, as one
   whose last chunk carried its finish_reason has); a line cut off by the end is not. The spec and
   openai-python drop such an event; openai-python needs no [DONE] to finish.
+- one field besides `data` is read: llama-server before llama.cpp PR #16109 (September 2025)
+  sent an error in a stream as `error: {...}` (its `server_sent_event(sink, "error", ...)`),
+  then `data: [DONE]`; it is dispatched as the data `{"error": {...}}`, the error chunk an
+  OpenAI stream carries, so the server's message is raised, once where it says the request
+  was bad (it was lost, and the answer asked for six times as a stream cut short).
 
 An event's arrival is when the bytes that completed it (its blank line) came in.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import AsyncIterator
 
@@ -49,6 +55,17 @@ async def sse_events(raw: AsyncIterator[bytes], t0: float) -> AsyncIterator[tupl
             elif line.startswith(b"data:") or line == b"data":
                 value = line[6:] if line[5:6] == b" " else line[5:]
                 data = value if data is None else data + b"\n" + value
+            elif line.startswith(b"error:"):  # llama-server's error line (see the doc)
+                data = _error_event(line[6:].strip())
             # else a comment, or a field other than data: ignored
     if data is not None:  # an event open at the end, its data lines whole
         yield time.perf_counter() - t0, data.decode("utf-8", errors="replace")
+
+
+def _error_event(value: bytes) -> bytes:
+    """An `error:` line's value as the data of an OpenAI error chunk."""
+    try:
+        err = json.loads(value)
+    except ValueError:
+        err = value.decode("utf-8", errors="replace")
+    return json.dumps({"error": err}).encode()
