@@ -554,3 +554,31 @@ def test_a_benchmark_no_model_scored_on_is_no_ones_highest_score(tmp_path) -> No
     tallies = [x for x in lines if "has the highest score on" in x]
     assert len(tallies) == 2 and all(" of 6 benchmarks" in x and "gsm8k" not in x
                                      for x in tallies), tallies
+
+
+def test_a_factuality_score_at_chance_is_no_hallucination_finding(tmp_path):
+    """A TruthfulQA score whose interval reaches chance was listed "not above chance: these
+    scores say nothing of ability" and, on the next line, "a hallucination risk, 60.0 points
+    short of all-true answers" (an audit's); and the model's strengths compared it."""
+    from shootout.report.view_extra import weaknesses
+
+    store = _store(tmp_path / "t.sqlite")
+    store.upsert_run("r-f", {"models": [{"spec": "A"}, {"spec": "B"}],
+                             "benchmarks": ["truthfulqa_mc1", "arc_easy"]})
+    store.set_manifest("r-f", {"benchmarks": {"truthfulqa_mc1": {"chance": 0.2},
+                                              "arc_easy": {"chance": 0.25}}})
+    for i in range(30):
+        for model, right in (("A", (i % 5 == 0, i % 10 < 9)), ("B", (i % 10 < 9, i % 10 < 9))):
+            for bench, ok in zip(("truthfulqa_mc1", "arc_easy"), right, strict=True):
+                store.put_sample("r-f", SampleRow(
+                    model=model, benchmark=bench, item_id=f"{i:03d}", repeat=0, group="",
+                    status="ok", metrics={"acc": float(ok)}, extracted="A", reason="",
+                    extraction_failed=False, error=None, response_key=None,
+                    detail={"mode": "loglikelihood"}))
+    report = build_report(store, ["r-f"])
+    lines = weaknesses(report)
+    assert any(x.startswith("A: not above chance") and "truthfulqa_mc1" in x for x in lines)
+    assert not [x for x in lines if x.startswith("A · factuality")], lines
+    assert [x for x in lines if x.startswith("B · factuality") and "hallucination risk" in x]
+    (a,) = [t.text for t in report.takeaways if t.topic == "strengths" and t.text[:2] == "A "]
+    assert "weakest in factuality" not in a and "Not above chance in factuality" in a, a

@@ -345,3 +345,12 @@ def test_cost_per_point_is_on_the_scores_the_report_compares(tmp_path):
     assert costs["mean_points"] != pytest.approx(own["score_points"])  # it was this
     assert costs["cost_per_point"] == pytest.approx(
         costs["points_cost_usd"] / costs["mean_points"])
+    # the table says which score it is, and why the results JSON's figure differs: its row
+    # was "Mean primary score" (an audit's)
+    from shootout.report.view_extra import efficiency
+
+    eff = efficiency(report)
+    assert [r[0].text for r in eff["table"].rows if "score (points)" in r[0].text] == [
+        "Mean compared score (points)"]
+    assert ("arc_challenge on acc, not acc_norm (the results JSON's cost per point takes "
+            "each model's primary score)") in eff["note"]

@@ -650,3 +650,25 @@ def test_a_cost_every_model_shares_cannot_rank_them() -> None:
     # one model: its cost is its own, kept
     one = rank_profile(cheap, ["A"], {"A": fine["A"]}, cost={"A": 0.0})
     assert one.rows and one.rows[0].cost_score == 1.0
+
+
+def test_a_domain_at_chance_is_no_strength_and_no_gap() -> None:
+    """A model guessing on WinoGrande (46.7%, chance 50%) and on ARC (11.7%, chance 25%) was
+    "strongest in commonsense ... a significant gap (35.0 points, Holm p=0.002)": the gap of
+    two chance levels (an audit's). Such a domain is named apart, not compared."""
+    cells = {("A", "mmlu"): _c("A", "mmlu", 0.80, 0.02), ("A", "tqa"): _c("A", "tqa", 0.40, 0.02),
+             ("A", "wino"): _c("A", "wino", 0.47, 0.05)}
+    domains = {**DOMAINS, "wino": "commonsense"}
+    g = domain_scores(cells, domains, grouped=True)
+    (a,) = strengths(["A"], g, at_chance={"A": {"factuality", "commonsense"}})
+    assert a.text.startswith("A was above chance in one domain only: knowledge (80.0%")
+    assert a.text.endswith("Not above chance in commonsense, factuality: left out, those "
+                           "scores say nothing of ability.")
+    (a,) = strengths(["A"], g, at_chance={"A": {"factuality"}})
+    assert "strongest in knowledge" in a.text and "weakest in commonsense" in a.text
+    assert "factuality" in a.text.split(":")[-2] + a.text.split(":")[-1]
+    (a,) = strengths(["A"], g, at_chance={"A": {"factuality", "commonsense", "knowledge"}})
+    assert a.text == ("A is not above chance in any domain measured (knowledge, commonsense, "
+                      "factuality): its scores say nothing of its strengths.")
+    (a,) = strengths(["A"], g)  # as before without the chance levels
+    assert "weakest in factuality (40.0%" in a.text

@@ -102,18 +102,33 @@ class Takeaway:
 
 
 def strengths(models: Sequence[str], grouped: Mapping[str, Mapping[str, DomainScore]],
-              confidence: float = 0.95) -> list[Takeaway]:
+              confidence: float = 0.95,
+              at_chance: Mapping[str, Collection[str]] | None = None) -> list[Takeaway]:
     """Each model's strongest and weakest domain group, and whether that gap is noise once the
     choice of the pair is accounted for (Holm over every pair of the model's domains); each
-    domain score with the half-width of its interval at `confidence`."""
+    domain score with the half-width of its interval at `confidence`. A domain group in which
+    the model is not above chance on any benchmark (`at_chance`, per model) says nothing of
+    its ability: it is named apart, not compared (a model guessing on WinoGrande, 50%
+    chance, and on ARC, 25%, had "a significant gap" of chance levels)."""
     out = []
     for m in models:
-        ds = sorted(grouped.get(m, {}).values(), key=lambda d: (-d.score, d.domain))
-        if not ds:
+        every = sorted(grouped.get(m, {}).values(), key=lambda d: (-d.score, d.domain))
+        if not every:
             continue
+        guessing = (at_chance or {}).get(m, ())
+        ds = [d for d in every if d.domain not in guessing]
+        apart = [d.domain for d in every if d.domain in guessing]
+        if not ds:
+            out.append(Takeaway("strengths", f"{m} is not above chance in any domain measured "
+                                f"({', '.join(apart)}): its scores say nothing of its "
+                                "strengths."))
+            continue
+        left = (f" Not above chance in {', '.join(apart)}: left out, those scores say nothing "
+                "of ability." if apart else "")
         if len(ds) == 1:
-            out.append(Takeaway("strengths", f"{m} was measured in one domain only: "
-                                f"{ds[0].domain} ({_pm(ds[0], confidence)})."))
+            where = "above chance in one domain only" if apart else "measured in one domain only"
+            out.append(Takeaway("strengths", f"{m} was {where}: "
+                                f"{ds[0].domain} ({_pm(ds[0], confidence)}).{left}"))
             continue
         hi, lo = ds[0], ds[-1]
         gap = hi.score - lo.score
@@ -124,7 +139,7 @@ def strengths(models: Sequence[str], grouped: Mapping[str, Mapping[str, DomainSc
             "strengths",
             f"{m} is strongest in {hi.domain} ({_pm(hi, confidence)}) and weakest in {lo.domain} "
             f"({_pm(lo, confidence)}): {verdict} ({_pts(gap, False)} points, z-test "
-            f"{pval(p, 'Holm p' if pairs > 1 else 'p')}{over}).",
+            f"{pval(p, 'Holm p' if pairs > 1 else 'p')}{over}).{left}",
         ))
     return out
 

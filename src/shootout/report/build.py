@@ -3,7 +3,6 @@ evidence: `report.evidence`)."""
 
 from __future__ import annotations
 
-import math
 import statistics
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -25,6 +24,7 @@ from ..analysis.profile_tests import paired_with_top
 from ..analysis.results import Latency
 from ..analysis.routing import DEFAULT_WITHIN, Measured, Routing, routings
 from ..analysis.takeaways import (
+    GROUPS,
     DomainScore,
     Profile,
     Ranking,
@@ -125,7 +125,7 @@ def build_report(
     takeaways = [
         *failure_takeaways(data),
         *arch_takeaways(data),
-        *strengths(labels, grouped, confidence),
+        *strengths(labels, grouped, confidence, _at_chance(data, grouped=True)),
         *positions(labels, tests, mdd),
         *efficiency_takeaways(costs),
         *use_cases(rankings, _guessing(data, shared)),
@@ -137,19 +137,23 @@ def build_report(
 def _guessing(data: ReportData, shared: Mapping[str, Mapping[str, DomainScore]]
               ) -> dict[str, set[str]]:
     """Per model, the domains the profiles rank it on (`shared`) in which every one of its
-    compared scores is not above chance: the interval reaches the score of a uniform guess
-    (the run manifest's `chance`). A domain with a benchmark of unknown chance is not one."""
+    compared scores is not above chance (`_at_chance`)."""
+    return {m: {d for d in doms if d in shared.get(m, {})}
+            for m, doms in _at_chance(data, grouped=False).items()}
+
+
+def _at_chance(data: ReportData, *, grouped: bool) -> dict[str, set[str]]:
+    """Per model, the domains (or domain groups) in which every one of its compared scores is
+    not above chance (`ReportData.guessing`). A domain with a benchmark of unknown chance is
+    not one."""
     domain = {b.name: normalize_domain(b.domain) for b in data.benchmarks}
     at: dict[str, dict[str, list[bool]]] = {}
-    for (m, bench), c in data.cells.items():
+    for m, bench in data.cells:
         if bench not in domain:
             continue
-        chance = data.chance(m, bench)
-        guess = (chance is not None and c.ci_low is not None and math.isfinite(c.ci_low)
-                 and c.ci_low <= chance)
-        at.setdefault(m, {}).setdefault(domain[bench], []).append(guess)
-    return {m: {d for d, g in doms.items() if all(g) and d in shared.get(m, {})}
-            for m, doms in at.items()}
+        d = GROUPS.get(domain[bench], domain[bench]) if grouped else domain[bench]
+        at.setdefault(m, {}).setdefault(d, []).append(data.guessing(m, bench) is not None)
+    return {m: {d for d, g in doms.items() if all(g)} for m, doms in at.items()}
 
 
 def _large(data: ReportData) -> bool:

@@ -11,6 +11,7 @@ shares (`report.split`): its samples are then read from the store when a section
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -90,6 +91,14 @@ class ReportData:
         info = (self.run(self.ref(label).run_id).manifest.get("benchmarks") or {}).get(bench)
         got = info.get("chance") if isinstance(info, dict) else None
         return float(got) if isinstance(got, int | float) else None
+
+    def guessing(self, label: str, bench: str) -> float | None:
+        """The chance score (`chance`) where the model's compared score is not above it: its
+        interval reaches it, or is below. None where it is above, or chance is unknown."""
+        c, chance = self.cells.get((label, bench)), self.chance(label, bench)
+        if c is None or chance is None or c.ci_low is None or not math.isfinite(c.ci_low):
+            return None
+        return chance if c.ci_low <= chance else None
 
 
 def load_report_data(

@@ -78,7 +78,7 @@ def efficiency(report: Report) -> dict[str, Any]:
         ("Cost of the run (USD)", lambda m: _est(mc[m], money(mc[m]["cost_usd"]))),
         ("Cost per 1,000 items (USD)",
          lambda m: _est(mc[m], money(_times(mc[m]["cost_per_item"], 1000)))),
-        ("Mean primary score (points)",
+        ("Mean compared score (points)",
          lambda m: num(mc[m]["mean_points"], "{:.1f}") + _failed_mark(report, m)),
         ("Cost per benchmark point (USD)",
          lambda m: _est(mc[m], money(mc[m]["cost_per_point"]))),
@@ -110,7 +110,8 @@ def efficiency(report: Report) -> dict[str, Any]:
                  for n, f in fields)
     return {"table": Table("efficiency", ("", *labels), rows),
             "endpoints": endpoints_table(report),
-            "note": _per_point_note(mc, labels) + _failed_note(report) + " Cost counts "
+            "note": _per_point_note(mc, labels, _not_primary(report, mc, labels))
+                    + _failed_note(report) + " Cost counts "
                     "every stored request at the resolved price, whether or not shootout's "
                     "response cache served it to this run: the price of reproducing the "
                     "results (input a provider's prompt cache served, or wrote to it, at its "
@@ -138,20 +139,41 @@ def _failed_note(report: Report) -> str:
             "the failed ones counted wrong.")
 
 
-def _per_point_note(mc: dict[str, dict[str, Any]], labels: list[str]) -> str:
+def _per_point_note(mc: dict[str, dict[str, Any]], labels: list[str],
+                    not_primary: Sequence[str] = ()) -> str:
     """What the cost per point (and per 1,000 items) is taken over."""
+    score = "its mean compared score there in points"
+    after = (" The compared score is each benchmark's as the results table compares it: "
+             f"{'; '.join(not_primary)} (the results JSON's cost per point takes each model's "
+             "primary score)." if not_primary else "")
     if shared := [m for m in labels if mc[m].get("shared_only")]:
         covers = list(mc[shared[0]]["covers"])  # the same for every priced model
         return ("Cost per benchmark point = the cost of the model's requests on the "
-                "benchmarks every priced model was scored on ÷ its mean primary score there "
-                f"in points ({', '.join(covers) or 'none'}; so is the cost per 1,000 items: "
+                f"benchmarks every priced model was scored on ÷ {score} "
+                f"({', '.join(covers) or 'none'}; so is the cost per 1,000 items: "
                 "the models were scored on different benchmarks, and figures over different "
                 "ones would not compare; the token counts and the cost of the run are each "
-                "model's own).")
+                "model's own)." + after)
     covers = sorted({b for m in labels for b in mc[m]["covers"]})
     return ("Cost per benchmark point = the cost of the model's requests on the benchmarks "
-            "it was scored on ÷ its mean primary score there in points "
-            f"({', '.join(covers) or 'none'}; token counts above).")
+            f"it was scored on ÷ {score} ({', '.join(covers) or 'none'}; token counts above)."
+            + after)
+
+
+def _not_primary(report: Report, mc: dict[str, dict[str, Any]], labels: list[str]
+                 ) -> list[str]:
+    """Each benchmark of the cost per point compared on another metric than a priced
+    model's primary one ("arc_easy on acc, not acc_norm"): the model rows of the results
+    JSON, which take the primary, then differ from the table's."""
+    compared = {b.name: b.metric for b in report.data.benchmarks}
+    out: dict[str, str] = {}
+    for m in labels:
+        for b in mc[m].get("covers") or ():
+            rows = report.data.rows.get((m, b)) or []
+            primary = next((r.metric for r in rows if r.primary), None)
+            if primary and compared.get(b) and compared[b] != primary:
+                out.setdefault(b, f"{b} on {compared[b]}, not {primary}")
+    return [out[b] for b in sorted(out)]
 
 
 def _judging_note(report: Report) -> str:
@@ -326,9 +348,7 @@ def at_chance(report: Report) -> dict[str, list[tuple[str, Score, float]]]:
     d = report.data
     out: dict[str, list[tuple[str, Score, float]]] = {}
     for (m, bench), c in d.cells.items():
-        chance = chance_of(report, m, bench)
-        if chance is not None and c.ci_low is not None and math.isfinite(c.ci_low) \
-                and c.ci_low <= chance:
+        if (chance := d.guessing(m, bench)) is not None:
             out.setdefault(m, []).append((bench, c, chance))
     return out
 
@@ -366,7 +386,9 @@ def weaknesses(report: Report) -> list[str]:
             out.append(f"{m}: not above chance (a uniform guess) on "
                        + ", ".join(chance_text(*g) for g in guessed[m])
                        + ": these scores say nothing of ability.")
-        if m in facts:
+        guessing = {bench for bench, *_ in guessed.get(m, ())}
+        if m in facts and not set(facts[m].benchmarks) <= guessing:
+            # (at chance on every factuality benchmark: the line above says what it means)
             f = facts[m]
             out.append(f"{m} · factuality ({', '.join(f.benchmarks)}): {pct(f.score)}% "
                        f"± {pct(z_quantile(report.confidence) * f.se)}: a hallucination risk, "
