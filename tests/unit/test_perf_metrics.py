@@ -216,11 +216,13 @@ def test_a_request_cancelled_at_the_deadline_keeps_when_it_was_sent():
         run_level(never, _prompts(2), Level("rate", 20.0),
                   LoadSpec(max_requests=1000, duration=0.5, grace=0.2, max_concurrency=2)),
         timeout=30))
-    from shootout.perf.load import NOT_STARTED
+    from shootout.perf.load import NOT_STARTED, arrivals
 
     starts = [r.start for r in res.records]
-    assert len(starts) >= 4 and starts[0] == pytest.approx(0.0, abs=0.05)
-    assert max(starts) > 0.1 and starts == sorted(starts)
+    first = arrivals(1000, 20.0, LoadSpec().seed)[0]  # as vLLM, one gap before the first
+    assert len(starts) >= 4 and starts[0] == pytest.approx(first, abs=0.05)
+    # in order of arrival (a request sent as the next one arrived may start a hair after it)
+    assert max(starts) > 0.1 and all(b > a - 1e-3 for a, b in zip(starts, starts[1:]))
     sent = [r for r in res.records if r.sent]
     assert len(sent) == 2  # the two slots; the others waited for one, and were never sent
     assert all(r.error == "cancelled at the level's deadline" for r in sent)
@@ -308,3 +310,51 @@ def test_tpot_leaves_out_hidden_reasoning_before_the_first_token():
     odd = request_metrics(Timing(ttft=0.05, e2e=0.25, chunk_times=chunks),
                           Usage(completion_tokens=11, reasoning_tokens=50))
     assert odd.tpot is None
+
+
+def test_arrivals_are_rescaled_as_vllm_draws_them():
+    """Each level drew the same unscaled gaps from the seed: every level of a run was offered
+    the same multiple of its rate (1.15x at the defaults; an audit's). As vLLM's
+    `get_request`, the n-th arrival is at exactly n / rate."""
+    from shootout.perf.load import arrivals
+
+    for rate in (0.5, 4.0, 20.0):
+        times = arrivals(100, rate, 1234)
+        assert len(times) == 100 and times == sorted(times) and times[0] > 0
+        assert times[-1] == pytest.approx(100 / rate)
+    assert arrivals(40, 4.0, 7) != arrivals(40, 4.0, 8)
+    assert [t * 5 for t in arrivals(40, 20.0, 7)] == pytest.approx(arrivals(40, 4.0, 7))
+
+
+@pytest.mark.parametrize("mode", ["rate", "ramp"])
+def test_a_level_ends_at_its_duration_and_its_throughput_is_over_it(mode):
+    """A --rate 0.05 level with --duration 3 slept to its next arrival (33.8 s) and gave
+    5.5 req/s for one request over its own 0.18 s; a --ramp-up 20 level with --duration 2
+    slept its workers through their slots (15.8 s). Now neither waits past the duration, and
+    a level cut short by it is timed over the whole window (an audit's)."""
+    import time
+
+    from shootout.perf.load import LoadSpec, run_level
+
+    if mode == "rate":
+        level, spec = Level("rate", 0.05), LoadSpec(max_requests=3, duration=1.0, grace=30)
+    else:
+        level = Level("concurrency", 4)
+        spec = LoadSpec(max_requests=100, duration=1.0, grace=30, ramp_up=20.0)
+    async def slow(request):
+        await asyncio.sleep(0.1)
+        return await _canned()(request)
+
+    t = time.perf_counter()
+    res = asyncio.run(run_level(slow, _prompts(3), level, spec))
+    took = time.perf_counter() - t
+    assert took < 3.0, took
+    assert res.duration >= 1.0
+    s = res.summary()
+    assert s["request_throughput"] <= s["completed"] / 1.0 + 1e-9
+    if mode == "ramp":  # the first worker's requests, one after another, for the second
+        assert 5 <= s["completed"] <= 11, s
+    # a level that sends all its requests in time is timed as it ran, not over the window
+    quick = asyncio.run(run_level(_canned(), _prompts(3), Level("concurrency", 4),
+                                  LoadSpec(max_requests=8, duration=5.0, ramp_up=20.0)))
+    assert quick.duration < 1.0 and quick.summary()["completed"] == 8

@@ -134,11 +134,20 @@ class _Level:
         self.texts: dict[int, tuple[str, str]] = {}
         self.last_end = self.t0
         self.internal: BaseException | None = None
+        # the level ended at --duration with requests still to send: its arrivals ran the
+        # whole window, the time its throughput is over
+        self.cut = False
+
+    def past_duration(self, at: float | None = None) -> bool:
+        """Whether `at` (now, as seconds from t0, by default) is past --duration: no
+        request starts then (and the level was cut short)."""
+        if (time.perf_counter() - self.t0 if at is None else at) < self.spec.duration:
+            return False
+        self.cut = True
+        return True
 
     def next_index(self) -> int | None:
-        if self.issued >= self.spec.max_requests:
-            return None
-        if time.perf_counter() - self.t0 >= self.spec.duration:
+        if self.issued >= self.spec.max_requests or self.past_duration():
             return None
         self.issued += 1
         self.issued_at.append(time.perf_counter() - self.t0)
@@ -217,13 +226,18 @@ async def run_level(
                 st.records.append(RequestRecord(i, st.issued_at[i], error=NOT_STARTED,
                                                 sent=False))
     st.records.sort(key=lambda r: r.index)
-    return LevelResult(level, st.last_end - st.t0, st.records, st.t0, st.internal)
+    took = st.last_end - st.t0
+    return LevelResult(level, max(took, spec.duration) if st.cut else took, st.records, st.t0,
+                       st.internal)
 
 
 async def _closed_loop(st: _Level, concurrency: int) -> None:
     async def worker(k: int) -> None:
         if st.spec.ramp_up > 0:
-            await asyncio.sleep(st.spec.ramp_up * k / concurrency)
+            slot = st.spec.ramp_up * k / concurrency
+            if slot >= st.spec.duration:  # it would start no request: the level ends without it
+                return
+            await asyncio.sleep(st.t0 + slot - time.perf_counter())
         while (i := st.next_index()) is not None:
             await st.one(i)
 
@@ -234,22 +248,40 @@ NOT_STARTED = ("not sent: the level ended while it waited for a --max-concurrenc
                "slot")
 
 
+def arrivals(n: int, rate: float, seed: int) -> list[float]:
+    """The times (seconds from a level's start) of a Poisson process's first `n` arrivals at
+    `rate`, as vLLM's benchmark draws them (`vllm/benchmarks/serve.py`, `get_request`):
+    exponential gaps, the first before the first request, scaled so that the n-th arrives at
+    exactly n / rate. Unscaled, every level of a seed was offered the same multiple of its
+    rate (1.15x at the default seed and 100 requests)."""
+    rng = random.Random(seed)
+    out, t = [], 0.0
+    for _ in range(n):
+        t += rng.expovariate(rate)
+        out.append(t)
+    if out and out[-1] > 0 and math.isfinite(out[-1]):
+        scale = n / rate / out[-1]
+        out = [a * scale for a in out]
+    return out
+
+
 async def _open_loop(st: _Level, rate: float) -> None:
-    rng = random.Random(st.spec.seed)
     sem = asyncio.Semaphore(st.spec.max_concurrency)
     tasks: list[asyncio.Task[None]] = []
-    arrival = 0.0
+    times = iter(arrivals(st.spec.max_requests, rate, st.spec.seed))
 
     async def limited(i: int) -> None:
         async with sem:
-            if time.perf_counter() - st.t0 >= st.spec.duration:  # no request starts after it
+            if st.past_duration():  # no request starts after it
                 st.records.append(RequestRecord(i, st.issued_at[i], error=NOT_STARTED,
                                                 sent=False))
                 return
             await st.one(i)
 
     try:
-        while True:
+        for arrival in times:
+            if st.past_duration(arrival):  # it would arrive after the level: none is waited for
+                break
             delay = st.t0 + arrival - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
@@ -257,7 +289,6 @@ async def _open_loop(st: _Level, rate: float) -> None:
             if i is None:
                 break
             tasks.append(asyncio.create_task(limited(i)))
-            arrival += rng.expovariate(rate)
         await asyncio.gather(*tasks)
     finally:
         for t in tasks:
