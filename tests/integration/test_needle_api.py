@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import subprocess
 
 from shootout.providers.base import GenerateRequest, Message, Sampling
@@ -55,3 +56,21 @@ def test_dry_run_prices_the_grid_and_stores_no_complete_run(shootout_cmd, tmp_pa
     assert payload["status"] == "dry-run" and payload["results"] == []
     cost = payload["manifest"]["benchmarks"]["needle"]["dry_run"]["fake-model"]
     assert cost["total_tokens"] > 12 * 1000
+
+
+def test_items_drawn_past_the_context_are_said(shootout_cmd, tmp_path, data_dir):
+    """`--limit 5` on needle ran 3 items without a word where 2 of those drawn were longer
+    than the model's context (only the manifest kept it; an audit's)."""
+    with FakeOpenAIServer() as srv:
+        proc = subprocess.run(
+            [*shootout_cmd, "run", "-m", "openai:fake-model", "--base-url", srv.base_url,
+             "-b", "needle", "--limit", "12", "--context-window", "4096", "--dry-run",
+             "--store", str(tmp_path / "s.sqlite"), "--data-dir", str(data_dir),
+             "--no-progress"],
+            capture_output=True, text=True, timeout=300,
+        )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    said = re.search(r"note: needle: (\d+) of the 12 items drawn are longer than fake-model's "
+                     r"context and are not run for it", proc.stderr)
+    assert said, proc.stderr[-2000:]
+    assert f"dry run: fake-model · needle: {12 - int(said.group(1))} requests" in proc.stderr

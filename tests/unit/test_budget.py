@@ -129,8 +129,8 @@ def test_a_small_cap_and_the_cost_over_it_read_apart():
     # written out, not as $9.1e-05
     mine = refusal(9.1e-05, 0.5, {"m": 0.000001})
     assert "m: the expected cost $0.000091 is over its max_cost $0.000001; raise the " \
-        "model's max_cost (max_cost: in the configuration, or -M m.max_cost=USD; --max-cost " \
-        "caps the run's total" in mine
+        "model's max_cost (max_cost: in the configuration, or -M m.max_cost=USD: --max-cost " \
+        "caps a run's total, not a model's" in mine
     line = stop_message("r-1", {"spent_usd": {"m": 0.0061}, "max_cost": 0.005,
                                 "max_cost_per_model": {"m": 0.004}, "requests_not_sent": 3})
     assert "spent $0.0061 (--max-cost $0.005, m max_cost $0.004); 3 requests not sent" in line
@@ -349,3 +349,17 @@ def test_a_dry_run_counts_a_judges_requests_against_its_own_cap(env, tmp_path, c
     code, out, _ = _cli(tmp_path, capsys, "run", "-c", str(path))
     assert code == 0
     assert "max_cost of b ($" in out and "the run would be refused" in " ".join(out.split())
+
+
+def test_a_models_cap_refusal_names_the_way_a_resumed_run_raises_it():
+    """Refused on `--resume ID`, a model's cap said to raise `-M m.max_cost` (refused with
+    --resume) and that --max-cost would not help, where `--resume ID --max-cost USD` is what
+    replaces every cap (docs/budget.md; an audit's)."""
+    from shootout.errors import BudgetError
+    from shootout.runner.budget import Budget, _refuse_over
+
+    with pytest.raises(BudgetError) as got:
+        _refuse_over(Budget(None, {"m": 1.2}, {}), {"m": (1.41, 2.0)})
+    said = str(got.value)
+    assert said.startswith("m: the expected cost $1.41 is over its max_cost $1.20")
+    assert "-M m.max_cost=USD" in said and "--resume ID --max-cost USD" in said

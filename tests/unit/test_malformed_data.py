@@ -86,3 +86,17 @@ def test_a_malformed_field_is_one_line_and_exit_3(bench: str, rel: str, edit: Ed
     assert e.value.code == 3, err
     assert err.count("\n") == 1 and says in err and "internal error" not in err, err
     assert rel.split("/")[-1] in err or bench in err, err
+
+
+def test_malformed_json_says_where_on_the_line(tmp_path: Path) -> None:
+    """"malformed JSON (Invalid control character at)": json's message stops where its own
+    text goes on with the position (an audit's)."""
+    from shootout.data.files import read_jsonl
+    from shootout.errors import DataError
+
+    bad = tmp_path / "test.jsonl"
+    bad.write_text('{"a": 1}\n{"question": "x\ty"}\n')
+    with pytest.raises(DataError) as got:
+        list(read_jsonl(bad))
+    assert str(got.value) == (f"{bad}:2: malformed JSON (Invalid control character at "
+                              "column 16)")

@@ -792,3 +792,17 @@ def test_a_length_past_the_servers_window_says_needle_and_what_to_change():
                                    "it: HTTP 400 from /v1/completions: This model's maximum "
                                    "context length is 2048 tokens;"), e.value
     assert str(e.value).endswith("test shorter -o needle.lengths") and e.value.status == 400
+
+
+def test_a_tokenizer_gguf_that_is_missing_or_no_gguf_is_a_config_error(tmp_path):
+    """`--needle-tokenizer gguf:PATH` with no such file (or not a GGUF) was an internal error,
+    exit 70, where `-m gguf:PATH` says it in one line (an audit's)."""
+    from shootout.errors import ConfigError
+    from shootout.scoring.needle import make_counter
+
+    fake = tmp_path / "fake.gguf"
+    fake.write_text("x")
+    with pytest.raises(ConfigError, match="GGUF file not found"):
+        make_counter(f"gguf:{tmp_path / 'none.gguf'}", None)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="not a GGUF file"):
+        make_counter(f"gguf:{fake}", None)  # type: ignore[arg-type]

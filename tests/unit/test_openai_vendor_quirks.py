@@ -887,9 +887,8 @@ def test_an_answer_the_server_broke_off_is_asked_again_not_scored(finish: str,
                        "choices": [{"index": 0, "finish_reason": finish, "message": {
                            "role": "assistant", "content": "Let me compute: 3 +"}}]}).encode()
     reply = _deepseek(finish) if stream else (200, "application/json", body)
-    with _Server(reply) as srv:
-        with pytest.raises(ProviderError) as got:
-            asyncio.run(_plain_or_streamed("deepseek-chat", srv, stream))
+    with _Server(reply) as srv, pytest.raises(ProviderError) as got:
+        asyncio.run(_plain_or_streamed("deepseek-chat", srv, stream))
     assert isinstance(got.value, RetryableProviderError), got.value
     assert f"finish_reason {finish!r}" in str(got.value)
     with _Server(_deepseek("stop")) as srv:  # a whole answer still is one

@@ -178,7 +178,7 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 try:
                     obj = json.loads(line)
                 except json.JSONDecodeError as e:
-                    raise DataError(f"{path}:{lineno}: malformed JSON ({e.msg})") from e
+                    raise DataError(f"{path}:{lineno}: malformed JSON ({_where(e)})") from e
                 if not isinstance(obj, dict):
                     raise DataError(f"{path}:{lineno}: expected a JSON object")
                 yield lineno, obj
@@ -186,12 +186,18 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             raise DataError(f"{path}: unreadable ({e})") from e
 
 
+def _where(e: json.JSONDecodeError) -> str:
+    """"Invalid control character at column 27": json's message ends with "at" where its
+    own text goes on with the position."""
+    return f"{e.msg.removesuffix(' at')} at column {e.colno}"
+
+
 def read_json(path: Path) -> Any:
     try:
         with _open_text(path) as f:
             return json.load(f)
     except json.JSONDecodeError as e:
-        raise DataError(f"{path}:{e.lineno}: malformed JSON ({e.msg})") from e
+        raise DataError(f"{path}:{e.lineno}: malformed JSON ({_where(e)})") from e
     except (EOFError, gzip.BadGzipFile, UnicodeDecodeError) as e:
         raise DataError(f"{path}: unreadable ({e})") from e
 

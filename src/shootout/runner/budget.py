@@ -298,10 +298,13 @@ def _refuse_over(budget: Budget, left: Mapping[str, tuple[float, float]]) -> Non
         if want > cap:
             want_s, cap_s = usd_apart(want, cap)
             # a model's own cap is its `max_cost:` entry; --max-cost caps the run's total only
+            # (`--resume ID --max-cost USD` replaces every cap: docs/budget.md)
             raise BudgetError(f"{model}: the expected cost ${want_s} is over its max_cost "
                               f"${cap_s}; raise the model's max_cost (max_cost: in the "
-                              f"configuration, or -M {model}.max_cost=USD; --max-cost caps "
-                              "the run's total, not a model's) or run fewer items")
+                              f"configuration, or -M {model}.max_cost=USD: --max-cost caps "
+                              "a run's total, not a model's; a run resumed by id takes "
+                              "--resume ID --max-cost USD, which replaces every cap) or run "
+                              "fewer items")
     if budget.total is not None:
         want = sum(budget.spent.values()) + sum(e for e, _ in left.values())
         if want > budget.total:

@@ -294,6 +294,11 @@ class Runner:
                 print(f"note: {pb.bench.name}: left out (not scored) "
                       + "; ".join(f"{k}: {why}" for k, why in skipped.items()),
                       file=sys.stderr)
+            if past := (pb.bench.binding_info() or {}).get("items_past_context"):
+                # (the manifest alone said it: --limit 5 ran 3 items, without a word)
+                print(f"note: {pb.bench.name}: {past} of the {len(pb.docs)} items "
+                      f"{'drawn ' if self.config.limit else ''}are longer than "
+                      f"{mcfg.display}'s context and are not run for it", file=sys.stderr)
             self._say_repeats_set_aside(pb.bench.name, mode, repeats)
             if not send:
                 self._report_dry_run(mcfg, provider, pb.bench, (docs, ctx, repeats), entry)

@@ -161,6 +161,11 @@ def make_counter(spec: Any, provider: Provider) -> tuple[Counter, str, bool]:
         from ..providers.local import embedded_model_path
 
         path = embedded_model_path() if spec == "local" else Path(spec[5:]).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"needle: tokenizer gguf: GGUF file not found: {path}")
+        from ..arch.gguf_header import read_header
+
+        read_header(path)  # a file that is not a GGUF: said in one line, as for -m gguf:
         return _gguf_counter(str(path)), f"gguf:{path.name}", True
     if spec.startswith("tiktoken:"):
         return _tiktoken_counter(spec[9:]), spec, False
