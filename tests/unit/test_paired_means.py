@@ -14,7 +14,8 @@ from hypothesis import given, settings, strategies as st
 
 from shootout.analysis.compare import compare_models, compare_pair
 from shootout.analysis.paired import item_means, paired
-from shootout.analysis.stats import paired_difference, summarize
+from shootout.analysis.paired_tests import paired_difference
+from shootout.analysis.stats import summarize
 from shootout.scores import Score
 
 
