@@ -20,7 +20,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 CREDENTIALS_MARK = "credentials-not-stored"
 
 # a query parameter whose value is a secret (`key`, `api_key`, `access_token`, `sig`, ...)
-_SECRET_PARAM = re.compile(r"key|token|secret|passw|sig|auth|cred", re.I)
+# a name that holds a secret: a query parameter's (`?api_key=`), an environment variable's
+SECRET_NAME = re.compile(r"key|token|secret|passw|sig|auth|cred", re.I)
 
 
 def stored_url(url: str) -> str:
@@ -34,14 +35,14 @@ def stored_url(url: str) -> str:
         query = parse_qsl(parts.query, keep_blank_values=True)
     except ValueError:  # not a URL: the provider refuses it when it is used
         return url
-    secret = [k for k, _ in query if _SECRET_PARAM.search(k)]
+    secret = [k for k, _ in query if SECRET_NAME.search(k)]
     if not userinfo and not secret:
         return url
     netloc = parts.netloc.rpartition("@")[2]
     if userinfo:
         netloc = f"{CREDENTIALS_MARK}@{netloc}"
     q = parts.query if not secret else urlencode(
-        [(k, CREDENTIALS_MARK if _SECRET_PARAM.search(k) else v) for k, v in query])
+        [(k, CREDENTIALS_MARK if SECRET_NAME.search(k) else v) for k, v in query])
     return urlunsplit(parts._replace(netloc=netloc, query=q))
 
 
@@ -55,7 +56,7 @@ def secret_values(url: str) -> list[str]:
     out: list[str] = []
     for part in query.split("&"):
         name, _, raw = part.partition("=")
-        if raw and _SECRET_PARAM.search(name):
+        if raw and SECRET_NAME.search(name):
             out += [raw, *(v for k, v in parse_qsl(part) if v)]
     return out
 

@@ -876,13 +876,14 @@ def _deepseek(finish: str) -> tuple[int, str, bytes]:
                                               "finish_reason": finish}]})
 
 
-@pytest.mark.parametrize("finish", ["insufficient_system_resource", "error"])
+@pytest.mark.parametrize("finish", ["insufficient_system_resource", "error", "abort"])
 @pytest.mark.parametrize("stream", [True, False])
 def test_an_answer_the_server_broke_off_is_asked_again_not_scored(finish: str,
                                                                   stream: bool) -> None:
     """DeepSeek ends an answer its servers could not finish with finish_reason
-    "insufficient_system_resource" (its API reference), OpenRouter with "error": the broken
-    answer was stored, scored and cached as the model's (an audit's)."""
+    "insufficient_system_resource" (its API reference), OpenRouter with "error", vLLM and
+    SGLang with "abort": the broken answer was stored, scored and cached as the model's (an
+    audit's; "abort" a review's)."""
     body = json.dumps({"id": "c", "object": "chat.completion", "model": "deepseek-chat",
                        "choices": [{"index": 0, "finish_reason": finish, "message": {
                            "role": "assistant", "content": "Let me compute: 3 +"}}]}).encode()

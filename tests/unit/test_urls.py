@@ -179,6 +179,11 @@ def test_a_key_escaped_in_a_json_error_or_cut_short_is_redacted(monkeypatch):
                                     "sk-SECRETCANA")
     assert "SECRETCANA" not in cut and cut.count("[redacted]") == 2, cut
     assert Secrets(key).redact("sk-SECRETCA") == "sk-SECRETCA"  # 11 characters: kept
+    # a vendor's own prefix says nothing of a key: an answer about Anthropic's SDK keeps it
+    anthropic = Secrets("sk-ant-api03-" + "Q7x" * 30)
+    assert anthropic.redact("keys start with sk-ant-api03-...") == \
+        "keys start with sk-ant-api03-..."
+    assert anthropic.redact("bad key sk-ant-api03-Q7xQ7xQ7...") == "bad key [redacted]..."
     # a provider's own error carrying the decoded message: `redacting` cleans it too
     monkeypatch.setenv("ECHO_KEY", key)
     http = HTTPClient("http://127.0.0.1:9/v1", api_key_env="ECHO_KEY")

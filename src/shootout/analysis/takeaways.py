@@ -126,7 +126,8 @@ def strengths(models: Sequence[str], grouped: Mapping[str, Mapping[str, DomainSc
         left = (f" Not above chance in {', '.join(apart)}: left out, those scores say nothing "
                 "of ability." if apart else "")
         if len(ds) == 1:
-            where = "above chance in one domain only" if apart else "measured in one domain only"
+            where = ("at chance in every domain but one" if apart
+                     else "measured in one domain only")
             out.append(Takeaway("strengths", f"{m} was {where}: "
                                 f"{ds[0].domain} ({_pm(ds[0], confidence)}).{left}"))
             continue

@@ -10,8 +10,9 @@ cancelled and counted as errors, so a level always ends. No retries: a failure i
   rate R         open loop: Poisson arrivals, exponential gaps of mean 1/R (seeded), at most
                  `max_concurrency` in flight; time waiting for a slot is not in any latency
 
-The duration of a level runs from its first request to the end of its last one (vLLM's
-benchmark duration); throughputs are over it.
+The duration of a level runs from its start to the end of its last request (vLLM's
+benchmark duration: the first arrival waits one gap), and over at least `duration` for a
+level cut short by it; throughputs are over it.
 """
 
 from __future__ import annotations

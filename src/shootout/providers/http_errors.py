@@ -49,6 +49,10 @@ def variable_name(name: str) -> str:
 
 MIN_SECRET = 8  # characters of a key redacted wherever it appears (real keys have 30-110)
 KEY_PREFIX = 12  # characters of a longer key's start redacted wherever they appear
+# the start of a vendor's keys, which says nothing of one ("sk-ant-api03-" is 13 characters:
+# an answer that named it lost it)
+VENDOR_PREFIXES = ("sk-ant-admin01-", "sk-ant-api03-", "sk-svcacct-", "sk-admin-", "sk-proj-",
+                   "sk-or-v1-", "nvapi-", "pplx-", "gsk_", "xai-", "AIza", "hf_", "sk-")
 
 
 class Secrets:
@@ -59,7 +63,8 @@ class Secrets:
     request's headers in an error echoes that). A password or user name shorter than 6
     characters is redacted only within those forms: alone it would cut words out of answers.
     A key longer than KEY_PREFIX characters is also redacted where only its start is there
-    (an echo cut short: "invalid key sk-abcdefghij...").
+    (an echo cut short: "invalid key sk-abcdefghij..."): its first KEY_PREFIX characters, or
+    8 past a vendor's own prefix (`VENDOR_PREFIXES`), and on.
 
     So is an API key shorter than 8 characters in an answer (a local server's dummy `x`:
     redacted alone, every "x" of every answer was "[redacted]", HumanEval's `prefix` a syntax
@@ -68,7 +73,7 @@ class Secrets:
     short key may still be a real one, LiteLLM's `sk-1234`), but not inside a word: a 400's
     `max_tokens` stays readable, so a refused parameter is still learnt."""
 
-    __slots__ = ("header", "key", "texts", "word")
+    __slots__ = ("head", "header", "key", "texts", "word")
 
     def __init__(self, key: str | None = None, base_url: str = "",
                  header: tuple[str, str] = ("Authorization", "Bearer ")) -> None:
@@ -77,9 +82,11 @@ class Secrets:
         texts: list[str] = []
         self.word: re.Pattern[str] | None = None
         self.header: re.Pattern[str] | None = None
-        # a long key's first KEY_PREFIX characters and whatever of the rest follows them (a
-        # server's "invalid key sk-abcdefghij..." cuts it)
-        self.key = key if key and len(key) > KEY_PREFIX else None
+        # a long key's start and whatever of the rest follows it (a server's "invalid key
+        # sk-abcdefghij..." cuts it): KEY_PREFIX characters, and 8 past a vendor's own prefix
+        self.head = max(KEY_PREFIX, next((len(p) + 8 for p in VENDOR_PREFIXES
+                                          if key and key.startswith(p)), 0))
+        self.key = key if key and len(key) > self.head else None
         if key and len(key) >= MIN_SECRET:
             texts.append(key)
         elif key:
@@ -115,7 +122,7 @@ class Secrets:
     def found_in(self, text: str) -> bool:
         return any(t in text for t in self.texts) or (
             self.header is not None and bool(self.header.search(text))) or (
-            self.key is not None and self.key[:KEY_PREFIX] in text)
+            self.key is not None and self.key[:self.head] in text)
 
     def found_in_error(self, text: str) -> bool:
         return self.found_in(text) or (self.word is not None and bool(self.word.search(text)))
@@ -126,7 +133,7 @@ class Secrets:
             text = self.header.sub("[redacted]", text)
         for t in self.texts:
             text = text.replace(t, "[redacted]")
-        return _without_prefix(text, self.key) if self.key is not None else text
+        return _without_prefix(text, self.key, self.head) if self.key is not None else text
 
     def is_key(self, name: str, value: str) -> bool:
         """Whether a JSON member is a short key under a header's name ({"x-api-key": KEY}):
@@ -139,14 +146,14 @@ class Secrets:
         return self.word.sub("[redacted]", text) if self.word is not None else text
 
 
-def _without_prefix(text: str, key: str) -> str:
-    """`text` with every run of `key`'s first KEY_PREFIX characters or more (the key as far as
-    it goes on) replaced by "[redacted]"."""
-    head = key[:KEY_PREFIX]
+def _without_prefix(text: str, key: str, head: int) -> str:
+    """`text` with every run of `key`'s first `head` characters or more (the key as far as it
+    goes on) replaced by "[redacted]"."""
+    start = key[:head]
     out: list[str] = []
     at = 0
-    while (i := text.find(head, at)) >= 0:
-        end = i + KEY_PREFIX
+    while (i := text.find(start, at)) >= 0:
+        end = i + head
         while end < len(text) and end - i < len(key) and text[end] == key[end - i]:
             end += 1
         out += [text[at:i], "[redacted]"]

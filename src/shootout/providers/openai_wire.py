@@ -81,8 +81,9 @@ def _bare_error(chunk: dict[str, Any]) -> bool:
 
 
 # finish reasons that say the server broke the answer off: DeepSeek's "the request is
-# interrupted due to insufficient resource of the inference system", OpenRouter's "error"
-BROKEN_OFF = frozenset({"insufficient_system_resource", "error"})
+# interrupted due to insufficient resource of the inference system", OpenRouter's "error",
+# vLLM's "abort" and "error" (its engine's FINISH_REASON_STRINGS; SGLang's abort too)
+BROKEN_OFF = frozenset({"insufficient_system_resource", "error", "abort"})
 
 
 def broken_off(finish: Any, path: str) -> None:

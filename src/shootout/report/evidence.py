@@ -41,9 +41,10 @@ class ItemView:
     sets: tuple[tuple[DisagreementSet, tuple[Evidence, ...]], ...]
     chosen: bool = False  # the pair picked by score (no --items, more than two models)
 
+
 def item_pair(labels: list[str], pair: tuple[str, str] | None,
-               cells: Mapping[tuple[str, str], Score] | None = None,
-               benches: Sequence[str] = ()) -> tuple[tuple[str, str] | None, bool]:
+              cells: Mapping[tuple[str, str], Score] | None = None,
+              benches: Sequence[str] = ()) -> tuple[tuple[str, str] | None, bool]:
     """The two models the per-item view compares (None where fewer than two have a score),
     and whether they were chosen by score:
     `--items`' (checked), or the two with the highest mean score over the benchmarks every

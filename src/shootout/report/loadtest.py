@@ -24,8 +24,9 @@ DEFINITIONS = (
     "Times in milliseconds. TTFT: request start to the first streamed token. ITL: every gap "
     "between streamed chunks, pooled over the level's requests (vLLM's ITL, GenAI-Perf's "
     "inter-chunk latency). TPOT: (end-to-end − TTFT) / (output tokens − 1) per request. "
-    "Throughput: completed requests and their output tokens over the level's wall-clock "
-    "duration. Error rate: failed requests of those sent. Percentiles by linear "
+    "Throughput: completed requests and their output tokens over the level's duration (from "
+    "its start to its last request's end, at least its --duration where that cut it short). "
+    "Error rate: failed requests of those sent. Percentiles by linear "
     "interpolation, as vLLM's benchmark_serving computes them."
 )
 THROUGHPUT_HEADERS = ("Level", "Requests", "Completed", "Error rate", "Requests/s",

@@ -250,8 +250,7 @@ class Sandbox:
             got = _execute(argv, limits, pass_fds=(), cwd=work, signal_base=None, stdin=stdin)
         # its own environment is clean, but as this user it can read this process's
         # (/proc/PPID/environ): what it prints is kept, and must not keep a key
-        secrets = _secret_env_values()
-        if any(v in got.stdout or v in got.stderr for v in secrets):
+        if secrets := _secret_env_values():
             got = replace(got, stdout=_without(got.stdout, secrets),
                           stderr=_without(got.stderr, secrets))
         return got
@@ -274,19 +273,21 @@ class Sandbox:
                 self._free_slots.append(slot)
 
 
-_SECRET_NAME = re.compile(r"key|token|secret|passw|cred|auth", re.I)
-
-
 def _secret_env_values() -> list[str]:
     """The values of this process's secret-looking environment variables (`*_API_KEY`,
-    `*_TOKEN`, ...; 8 characters or more), longest first."""
-    return sorted({v for k, v in os.environ.items() if _SECRET_NAME.search(k) and len(v) >= 8},
+    `*_TOKEN`, ...: `urls.SECRET_NAME`; 8 characters or more)."""
+    from ..urls import SECRET_NAME
+
+    return sorted({v for k, v in os.environ.items() if SECRET_NAME.search(k) and len(v) >= 8},
                   key=len, reverse=True)
 
 
 def _without(text: str, secrets: Sequence[str]) -> str:
+    """`text` with each secret redacted as an API key is (`Secrets`: escaped, cut short)."""
+    from ..providers.http_errors import Secrets
+
     for v in secrets:
-        text = text.replace(v, "[redacted]")
+        text = Secrets(v).redact(text)
     return text
 
 
