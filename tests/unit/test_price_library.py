@@ -255,3 +255,27 @@ def test_the_report_shows_what_a_prompt_cache_and_batch_jobs_billed(tmp_path):
     assert rows["Of input: cached / written to cache"] == f"{800 * items:,} / {100 * items:,}"
     assert rows["Cached input / cache write price (USD per 1M tokens)"] == "$0.30 / $3.75"
     assert "Requests answered by batch jobs (half price)" not in rows
+
+
+def test_a_report_without_any_price_says_so_once(tmp_path):
+    """No model priced: the efficiency table was seven rows of dashes and one "unknown: not in
+    the price table; ..." per model (ten with ten models; an audit's). Said once now."""
+    store = Store(tmp_path / "s.sqlite")
+    names = {"a": UNKNOWN_MODEL, "b": UNKNOWN_MODEL + "-2"}
+    cfg = validate_config({"models": [{"spec": s, "name": n, "scoring": "generative"}
+                                      for n, s in names.items()],
+                           "benchmarks": ["toy_colours"]}, "test")
+    register_benchmark(Colours)
+    try:
+        run_id = asyncio.run(Runner(cfg, store, policy=RetryPolicy(base_delay=0.0)).run(
+            {n: FakeProvider(answer="Answer: A") for n in names}))
+        report = build_report(store, [run_id])
+    finally:
+        REGISTRY.pop(Colours.name, None)
+    md = render_markdown(report, charts=False)
+    section = md.split("## Efficiency")[1].split("\n## ")[0]
+    for row in ("| Input price", "| Price source", "| Cost of the run", "| Cost per"):
+        assert row not in section, section
+    assert "| Time to first token" in section and "| Mean compared score" in section
+    assert section.count("No price is known for any model (neither shootout's price table "
+                         "nor genai-prices has one)") == 1, section

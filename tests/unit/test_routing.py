@@ -195,3 +195,23 @@ def test_a_cost_every_model_shares_is_dropped_from_routing_as_from_ranking() -> 
     assert notes and "every model costs the same" in notes[0]
     priced = {**free, ("B", "mmlu"): 0.01}
     assert _costs(benches, ["A", "B"], priced, prof, []) is not None
+
+
+def test_a_cost_every_model_shares_is_not_called_unknown() -> None:
+    """Every model's cost known and the same: the routing notes said "No cost for every model
+    on every benchmark" beside an efficiency table of $0.31 each (an audit's)."""
+    from shootout.analysis.takeaways import Profile
+
+    data = {("A", "mmlu"): {str(i): [float(i % 2)] for i in range(40)},
+            ("B", "mmlu"): {str(i): [float(i % 3 == 0)] for i in range(40)}}
+    same = {("A", "mmlu"): 0.31, ("B", "mmlu"): 0.31}
+    r = routing(Profile("q", "", {"knowledge": 1}), ["A", "B"],
+                Measured({"mmlu": "knowledge"}, data, {}, same), n_boot=50)
+    assert r is not None
+    assert not any("no cost for every model" in n for n in r.notes), r.notes
+    assert any("cheapest-within policy is not computed: every model costs the same" in n
+               for n in r.notes), r.notes
+    unknown = routing(Profile("q", "", {"knowledge": 1}), ["A", "B"],
+                      Measured({"mmlu": "knowledge"}, data, {}, {("A", "mmlu"): 0.31}),
+                      n_boot=50)
+    assert unknown is not None and any("no cost for every model" in n for n in unknown.notes)

@@ -207,9 +207,7 @@ def routing(
         if cost is not None:
             plans.append((f"cheapest within {within:g} points by {unit_name}", units,
                           _route_cheapest(mix, units, within / 100)))
-    if cost is None:
-        notes.append("no cost for every model on every benchmark: the cheapest-within policy "
-                     "is not computed")
+
     alone = [dict.fromkeys(units_d, i) for i in range(len(models))]
     best_i = max(range(len(models)), key=lambda i: (_profile_score(mix, alone[i]), -i))
     base = _values(mix, alone[best_i])
@@ -281,6 +279,8 @@ def _costs(benches: list[_Bench], models: Sequence[str], cost: Mapping[Key, floa
     if any(v is None or not math.isfinite(v) for row in vals for v in row):
         if profile.weights.get("cost", 0) > 0:
             notes.append("cost weight dropped: no cost for every model on every benchmark")
+        notes.append("no cost for every model on every benchmark: the cheapest-within policy "
+                     "is not computed")
         return None
     arr = np.asarray(vals, dtype=float)
     if len(models) >= 2 and arr.size and np.allclose(arr, arr[:, :1], rtol=1e-9, atol=1e-15):
@@ -289,6 +289,8 @@ def _costs(benches: list[_Bench], models: Sequence[str], cost: Mapping[Key, floa
         # scores were not the ranking's (a review's)
         if profile.weights.get("cost", 0) > 0:
             notes.append(f"cost weight dropped: {SAME_COST}")
+        # (it said "no cost for every model" of models whose every cost was known)
+        notes.append(f"the cheapest-within policy is not computed: {SAME_COST}")
         return None
     return arr
 

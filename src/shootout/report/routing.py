@@ -51,9 +51,11 @@ def best_rows(r: Routing, index: int, *, recommended: bool = True) -> Table:
                  (_row(head, single, r), _row("Best routing", best, r)), left_cols=3)
 
 
-COST_BASIS = ("Profile scores in these rows price each policy on this profile's mix of "
-              "requests (the ranking above prices a model on all of its own), so a model's two "
-              "scores can differ in the last digits.")
+COST_BASIS = ("Profile scores in these rows are over the items every model answered and "
+              "price each policy on this profile's mix of requests (the ranking above takes "
+              "each model's own items and prices it on all of its own requests), so a model's "
+              "two scores differ in the last digits, and by more where a model failed or "
+              "skipped items.")
 
 
 def gain_sentence(r: Routing) -> str:

@@ -13,10 +13,12 @@ from ..analysis.stats import z_quantile
 from .build import GENERATED, Report, latency_measure
 from .sections import section_charts
 
-# Okabe & Ito's eight colour-blind-safe colours, then four of Paul Tol's (wine, teal, olive,
-# indigo): twelve models get twelve colours (with eight, a tenth model took the second's)
-PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
-           "#000000", "#882255", "#44AA99", "#999933", "#332288")
+# Okabe & Ito's colour-blind-safe colours but black and yellow, then Paul Tol's wine, indigo,
+# olive, purple and teal, and the yellow last: twelve models get twelve colours (with eight, a
+# tenth model took the second's). Black hid a bar's interval whisker, and yellow on white
+# was the faintest bar of ten models (an audit's)
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#882255",
+           "#332288", "#999933", "#AA4499", "#44AA99", "#F0E442")
 
 
 @dataclass(frozen=True)

@@ -106,16 +106,22 @@ def efficiency(report: Report) -> dict[str, Any]:
                        lambda m: money(_per_active(mc[m]["output_per_m"], _active(arch, m)))))
     # text, not figures: left-aligned and free to wrap (a source names the model it missed)
     wraps = {"Price source"}
+    priced = any(mc[m]["input_per_m"] is not None or mc[m]["output_per_m"] is not None
+                 or mc[m]["cost_usd"] is not None for m in labels)
+    if not priced:  # a table of dashes, and one "unknown: ..." per model, said once
+        fields = [(n, f) for n, f in fields if n not in PRICE_ROWS]
     rows = tuple((lcell(n), *((lcell if n in wraps else cell)(f(m)) for m in labels))
                  for n, f in fields)
     return {"table": Table("efficiency", ("", *labels), rows),
             "endpoints": endpoints_table(report),
-            "note": _per_point_note(mc, labels, _not_primary(report, mc, labels))
-                    + _failed_note(report) + " Cost counts "
+            "note": (_per_point_note(mc, labels, _not_primary(report, mc, labels)) if priced
+                     else _unpriced_note(mc, labels))
+                    + _failed_note(report) + (" Cost counts "
                     "every stored request at the resolved price, whether or not shootout's "
                     "response cache served it to this run: the price of reproducing the "
                     "results (input a provider's prompt cache served, or wrote to it, at its "
-                    "own price; batch answers at half). TTFT is the time to the first "
+                    "own price; batch answers at half)." if priced else "") + " TTFT is the "
+                    "time to the first "
                     "streamed token of generation requests; throughput is output tokens per "
                     "second of streaming." + (" Serving cost follows active parameters: "
                                               "the last row divides the output price by them."
@@ -137,6 +143,23 @@ def _failed_note(report: Report) -> str:
     return (" †: some of the model's requests failed; its mean score (and so its cost per "
             "point) is over the items it answered, which the results table also gives with "
             "the failed ones counted wrong.")
+
+
+# the rows of prices and costs: left out of a table where no model has a price
+PRICE_ROWS = frozenset({
+    "Input price (USD per 1M tokens)", "Output price (USD per 1M tokens)", "Price source",
+    "Cost of the run (USD)", "Cost per 1,000 items (USD)", "Cost per benchmark point (USD)",
+    "Output price per 1B active parameters"})
+
+
+def _unpriced_note(mc: dict[str, dict[str, Any]], labels: list[str]) -> str:
+    """Why the table has no price or cost rows, said once (not one "unknown: ..." a model)."""
+    why = list(dict.fromkeys(str(mc[m]["price_source"] or "unknown") for m in labels))
+    said = ("neither shootout's price table nor genai-prices has one"
+            if all(w.startswith("unknown") for w in why) else "; ".join(why))
+    return ("No price is known for any model (" + said + "), so the price and cost rows are "
+            "left out: give a model its price with price: in the run configuration, or "
+            "-M NAME.price='{\"input_per_m\": …, \"output_per_m\": …}' (docs/efficiency.md).")
 
 
 def _per_point_note(mc: dict[str, dict[str, Any]], labels: list[str],
