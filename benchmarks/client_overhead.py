@@ -52,6 +52,7 @@ from shootout.perf.load import Level, LoadSpec, run_level
 from shootout.perf.prompts import synthetic_requests
 from shootout.providers.anthropic import AnthropicProvider
 from shootout.providers.base import GenerateRequest, Provider
+from shootout.providers.http import default_stack
 from shootout.providers.openai import OpenAIProvider
 from shootout.testing.fake_server import FakeServerProcess
 
@@ -200,8 +201,9 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=2000, help="per level (at least 4 x c)")
     ap.add_argument("--tokens", type=int, default=16, help="streamed chunks per answer")
     ap.add_argument("--itl", type=float, default=0.0, help="server delay between chunks, s")
-    ap.add_argument("--http", default="httpx",
-                    help="the client's HTTP stacks, comma-separated: " + ", ".join(STACKS))
+    ap.add_argument("--http", default=default_stack(),
+                    help="the client's HTTP stacks, comma-separated: " + ", ".join(STACKS)
+                    + " (default: the one shootout's `auto` picks here)")
     ap.add_argument("--rounds", type=int, default=1,
                     help="repeat every level this many times, the stacks taking turns")
     ap.add_argument("--no-floor", action="store_true", help="skip the bare loop")

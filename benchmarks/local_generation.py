@@ -44,7 +44,7 @@ PROMPT = b"The history of the Roman Empire is"
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     ap.add_argument("--batches", default="1,2,4,8,16")
     ap.add_argument("--steps", type=int, default=48)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
@@ -78,8 +78,11 @@ def main() -> None:
     # the reference: one stream through the high-level API
     list(llm.create_completion(PROMPT.decode(), max_tokens=4, temperature=0.0, stream=True))
     t0 = time.perf_counter()
-    n = sum(1 for _ in llm.create_completion(PROMPT.decode(), max_tokens=args.steps,
-                                             temperature=0.0, stream=True))
+    # the tokens generated: its last chunk carries the finish reason and no text (counted,
+    # the single rate was (steps + 1) / time)
+    n = sum(1 for c in llm.create_completion(PROMPT.decode(), max_tokens=args.steps,
+                                             temperature=0.0, stream=True)
+            if c["choices"][0]["text"])
     single = n / (time.perf_counter() - t0)
     print(f"{os.cpu_count()} cores, {th} threads, {args.model}, {args.steps} steps")
     print(f"single (high-level)  {single:7.1f} tok/s")
@@ -138,7 +141,10 @@ async def provider_mode(args: argparse.Namespace) -> None:
     print("parallel  tok/s   x P=1  mean TTFT  mean ITL  = single path")
     ref: list[str] | None = None
     base = 0.0
-    for par in (int(x) for x in args.parallel.split(",")):
+    levels = [int(x) for x in args.parallel.split(",")]
+    if levels[0] != 1:  # the ratios are to P = 1, the single path: it goes first
+        levels = [1, *(x for x in levels if x != 1)]
+    for par in levels:
         p = EmbeddedProvider(embedded=embedded_model(args.model), n_threads=args.threads,
                              parallel=par)
         try:

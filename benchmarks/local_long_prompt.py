@@ -60,7 +60,7 @@ def _shootout(prompt: str, n: int) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     ap.add_argument("--lengths", default="1k,4k,8k,16k,32k")
     ap.add_argument("--skip-full-above", type=int, default=32768,
                     help="skip the full-size cache run above this many tokens (it is slow)")

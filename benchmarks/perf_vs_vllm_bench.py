@@ -15,7 +15,7 @@ aiohttp session whose connector is limited to the concurrency; its metrics are c
 (E2E − TTFT) / (output tokens − 1), output throughput = output tokens / wall time).
 
 shootout's side is what `shootout perf --concurrency C [--http aiohttp]` runs: the
-OpenAIProvider (httpx, or aiohttp under httpx's API) driven by the perf load generator, on the
+OpenAIProvider (httpx, or aiohttp directly) driven by the perf load generator, on the
 same prompts (`shootout.perf.prompts.synthetic_requests`).
 The two clients take turns level by level, each after one warm-up request.
 
@@ -47,6 +47,7 @@ import numpy as np
 from shootout.perf.load import Level, LoadSpec, run_level
 from shootout.perf.prompts import synthetic_requests
 from shootout.providers.base import GenerateRequest
+from shootout.providers.http import default_stack
 from shootout.providers.openai import OpenAIProvider
 from shootout.testing.fake_server import FakeServerProcess
 
@@ -219,8 +220,9 @@ def main() -> None:
     ap.add_argument("--output-tokens", type=int, default=32)
     ap.add_argument("--ignore-eos", action="store_true")
     ap.add_argument("--no-chat", action="store_true", help="text completions")
-    ap.add_argument("--http", default="httpx", choices=("httpx", "aiohttp"),
-                    help="shootout's HTTP stack (shootout perf --http)")
+    ap.add_argument("--http", default=default_stack(), choices=("httpx", "aiohttp"),
+                    help="shootout's HTTP stack (shootout perf --http; default: the one its "
+                    "`auto` picks here)")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     mod = load_vllm(a.vllm_wheel)

@@ -6,9 +6,13 @@ analysis, in the store's row layout and in a columnar one (issue 18, item 4: <= 
 `PATH` is a store such as `results_scale.py --keep PATH` builds. Prints the best of
 `--repeats` wall times of:
 
-- process start: `python -m shootout --version` (the interpreter and the CLI's imports);
-- row layout, SQL: `Store.read_run`'s query (samples joined with `response_lean`), every
-  row fetched into Python, nothing built from it (chunk times as the store keeps them);
+- process start: `python -m shootout results --help` (the interpreter and the imports of
+  the CLI and its results command; `--version` answers before them);
+- row layout, SQL: `Store.read_run`'s query of a store from before `response_nums` (samples
+  joined with `response_lean`), every row fetched into Python, nothing built from it (chunk
+  times as the store keeps them);
+- row layout, SQL (numbers): the query `read_run` runs on a store that has `response_nums`
+  (each response's figures as one packed row: samples joined with it), fetched alike;
 - row layout, SQL + JSON: the same, with each distinct metrics text and every response's
   usage/timing JSON parsed (orjson where installed): the least any analysis of this layout
   must do;
@@ -39,7 +43,7 @@ import numpy as np
 from results_build import best  # this folder's script (run as a file)
 
 from shootout.store.decode import fast_loads as _fast_loads
-from shootout.store.reading import _RUN_QUERY
+from shootout.store.reading import _NUMS_QUERY, _RUN_QUERY
 
 USAGE = ("prompt_tokens", "cached_tokens", "completion_tokens", "reasoning_tokens",
          "cache_write_tokens")
@@ -107,7 +111,7 @@ def columnar(mem: sqlite3.Connection, arrays: bool) -> int:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     ap.add_argument("--store", type=Path, required=True)
     ap.add_argument("--run", help="run id (default: the store's only or first run)")
     ap.add_argument("--repeats", type=int, default=3)
@@ -120,20 +124,23 @@ def main() -> None:
     n = db.execute("SELECT COUNT(*) FROM samples WHERE run_id=?", (run,)).fetchone()[0]
     print(f"{n:,} samples of run {run}, {os.cpu_count()} cores, load "
           f"{os.getloadavg()[0]:.1f}")
-    start = [sys.executable, "-m", "shootout", "--version"]
+    start = [sys.executable, "-m", "shootout", "results", "--help"]
     figures = {
-        "process start (python -m shootout --version)":
+        "process start (python -m shootout results --help)":
             lambda: subprocess.run(start, check=True, capture_output=True),
         "row layout: SQL": lambda: row_layout(db, run, parse=False),
         "row layout: SQL + JSON": lambda: row_layout(db, run, parse=True),
     }
+    if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'response_nums'").fetchone():
+        figures["row layout: SQL (numbers)"] = \
+            lambda: len(db.execute(_NUMS_QUERY, (run,)).fetchall())
     for name, fn in figures.items():
-        print(f"{name:46} {best(fn, args.repeats):7.2f} s", flush=True)
+        print(f"{name:50} {best(fn, args.repeats):7.2f} s", flush=True)
     t = time.perf_counter()
     mem = columnar_copy(db, run)
     print(f"(columnar copy built in {time.perf_counter() - t:.0f} s, not counted)")
     for name, arrays in (("columnar: SQL", False), ("columnar: SQL + arrays", True)):
-        print(f"{name:46} {best(lambda a=arrays: columnar(mem, a), args.repeats):7.2f} s",
+        print(f"{name:50} {best(lambda a=arrays: columnar(mem, a), args.repeats):7.2f} s",
               flush=True)
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -126,7 +127,7 @@ def build(path: Path, base: int, items: int, seed: int = 3) -> int:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     ap.add_argument("--base", type=int, default=37)
     ap.add_argument("--items", type=int, default=370, help="items per benchmark")
     ap.add_argument("--repeats", type=int, default=1)
@@ -137,8 +138,17 @@ def main() -> None:
     args = ap.parse_args()
     global CHUNKS
     CHUNKS = not args.no_chunks
+    # a store and outputs not asked to be kept are removed at the end (the 516k-sample store
+    # is 4.6 GB: each run left one in the temporary folder)
     tmp = tempfile.mkdtemp()
-    path = args.keep or Path(tmp) / "s.sqlite"
+    try:
+        run_all(args, Path(tmp))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run_all(args: argparse.Namespace, tmp: Path) -> None:
+    path = args.keep or tmp / "s.sqlite"
     t = time.perf_counter()
     if path.exists():
         n = sqlite3.connect(path).execute("SELECT COUNT(*) FROM samples").fetchone()[0]
@@ -149,7 +159,7 @@ def main() -> None:
     print(f"{n:,} samples: {len(MODELS)} models x {len(MC) + len(GEN)} benchmarks x 3 repeats, "
           f"{os.cpu_count()} cores")
     run, py = sample_data.RUN_ID, sys.executable
-    out = args.out or Path(tmp) / "report"
+    out = args.out or tmp / "report"
     out.mkdir(parents=True, exist_ok=True)
     results = [py, "-m", "shootout", "results", run, "--store", str(path), "--json"]
     report = [py, "-m", "shootout", "report", run, "--store", str(path), "--md",
@@ -174,8 +184,11 @@ def main() -> None:
                 subprocess.run(cmd, check=True, stdout=f)
         print(f"{name:46} {best(go, args.repeats):7.2f} s", flush=True)
     store = Store(path)
-    print(f"{'results built in-process':46} "
-          f"{best(lambda: results_payload(store, run, rebuild=True), args.repeats):7.2f} s")
+    try:
+        print(f"{'results built in-process':46} "
+              f"{best(lambda: results_payload(store, run, rebuild=True), args.repeats):7.2f} s")
+    finally:
+        store.close()
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from shootout.testing.timing import TTFT, measure
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     ap.add_argument("--levels", default="1:0.02,64:0.1,512:0.5")
     ap.add_argument("--http", default="httpx,aiohttp")
     ap.add_argument("--per-stream", type=int, default=3)

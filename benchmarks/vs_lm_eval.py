@@ -4,7 +4,7 @@
         [--items 20] [--threads 1] [--seed 1234] [--json OUT] [--keep DIR]
 
 lm-eval lives in a virtual environment of its own (`pip install lm-eval`; it pulls torch), named by
---lm-eval-python. Three paths score the same items (shootout's seeded `--limit` sample of the
+--lm-eval-python. Four paths score the same items (shootout's seeded `--limit` sample of the
 ARC-Easy test split under --seed, matched by ARC item id), each a fresh command timed end to end
 (start-up included, no response cache):
   lm-eval via server    `lm_eval --model gguf` against `python -m llama_cpp.server` on the
@@ -247,7 +247,7 @@ def agreement(a: dict[str, list[float]], ref: dict[str, list[float]]) -> tuple[
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     ap.add_argument("--lm-eval-python", required=True, help="python of a venv with lm-eval")
     ap.add_argument("--items", type=int, default=20)
     ap.add_argument("--threads", type=int, default=1, help="llama.cpp threads, both sides")
@@ -303,8 +303,8 @@ def main() -> None:
         rows.append({"path": path, "wall_s": t.wall, "cpu_s": t.cpu, "acc": acc,
                      "acc_norm": norm, "same_prediction": same, "max_abs_diff": diff,
                      "differ": differ})
-        print(f"{path:<22} {t.wall:>8.1f} {t.wall / n:>7.2f} {times[LM].wall / t.wall:>7.0f}x "
-              f"{t.cpu:>8.1f} {times[LM].cpu / t.cpu:>7.0f}x {acc:>5.2f} {norm:>8.2f} "
+        print(f"{path:<22} {t.wall:>8.1f} {t.wall / n:>7.2f} {times[LM].wall / t.wall:>7.1f}x "
+              f"{t.cpu:>8.1f} {times[LM].cpu / t.cpu:>7.1f}x {acc:>5.2f} {norm:>8.2f} "
               f"{same:>9}/{n:<5} {diff:>10.4f}")
     for r in rows:
         for i in r["differ"]:
