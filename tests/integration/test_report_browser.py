@@ -107,7 +107,7 @@ def test_html_renders_without_errors_in_chromium(tmp_path) -> None:
     # ids are unique (a table's is not its section's), and each TOC anchor is a section's
     ids = re.findall(r'\bid="([^"]*)"', dom)
     assert sorted({i for i in ids if ids.count(i) > 1}) == []
-    toc = re.findall(r'<nav class="toc">(.*?)</nav>', dom, re.S)[0]
+    toc = re.findall(r'<nav class="toc"[^>]*>(.*?)</nav>', dom, re.S)[0]
     for anchor in toc.split("</a>")[:-1]:
         target = anchor.rpartition('href="#')[2].partition('"')[0]
         assert f'<section id="{target}">' in dom, target
@@ -257,3 +257,29 @@ def test_green_marks_a_best_score_not_a_significant_difference(tmp_path) -> None
     assert pair is not None and results is not None
     assert "<strong>" in pair.group(0) and " best\"" not in pair.group(0)
     assert " best\"" in results.group(0)
+
+
+def test_a_column_sorts_from_the_keyboard_and_says_its_order(tmp_path) -> None:
+    """Headers sorted on a click only: no tab stop, no aria-sort (an audit's). Enter on a
+    focused header sorts it, and the header says which way; the other headers say nothing."""
+    html = render_html(_report(tmp_path))
+    probe = r"""<script>
+    window.addEventListener("load", function () {
+      var table = document.getElementById("table-results"), ths = table.querySelectorAll("th");
+      var th = ths[3], out = [th.tabIndex];
+      th.dispatchEvent(new KeyboardEvent("keydown", {key: "Enter", bubbles: true}));
+      out.push(th.getAttribute("aria-sort"));
+      th.dispatchEvent(new KeyboardEvent("keydown", {key: " ", bubbles: true}));
+      out.push(th.getAttribute("aria-sort"));
+      ths[0].click();
+      out.push(th.getAttribute("aria-sort") === null, ths[0].getAttribute("aria-sort"));
+      out.push(document.querySelector("nav.toc").getAttribute("aria-label"));
+      var pre = document.createElement("pre");
+      pre.id = "keys"; pre.textContent = out.join("|"); document.body.appendChild(pre);
+    });
+    </script></body>"""
+    page = tmp_path / "keys.html"
+    page.write_text(html.replace("</body>", probe), encoding="utf-8")
+    got = re.search(r'<pre id="keys">(.*?)</pre>', _dom(page, tmp_path), re.S)
+    assert got is not None
+    assert got.group(1) == "0|ascending|descending|true|ascending|Sections", got.group(1)
