@@ -161,3 +161,28 @@ def test_the_latency_axis_ends_past_the_largest_whisker_not_the_largest_value():
                               (Series("a", tuple(fast)), Series("b", tuple(slow)))))
     ticks = [float(t) for t in re.findall(r'text-anchor="middle"[^>]*>([\d.]+)</text>', svg)]
     assert ticks and max(ticks) >= 6_000 + 10 * 94 and max(ticks) < 10_000, ticks
+
+
+def test_scatter_labels_of_nearby_points_do_not_overprint() -> None:
+    """Two long names at nearby points were printed one over the other ("meta-llama-…"
+    over "mistral-large-…", a visual audit's): a label moves below its point, or a line
+    further, where another is."""
+    from shootout.report.specs import Point, ScatterSpec
+
+    names = ["meta-llama/Llama-3.3-70B-Instruct-Turbo", "mistral-large-2411-instruct-long",
+             "gpt-4o-mini-2024-07-18-some-deploy", "qwen2.5-72b-instruct-turbo-host"]
+    pts = tuple(Point(n, 0.30 + 0.002 * i, 60.0 + 0.3 * i) for i, n in enumerate(names))
+    pts += (Point("far", 3.0, 90.0),)
+    svg = render_svg(ScatterSpec("cq", "t", "USD per 1,000 items", "score", pts, ()))
+    boxes = []
+    for x, y, anchor, text in re.findall(r'<text x="([\d.]+)" y="([\d.]+)" text-anchor="(start|'
+                                         r'end)" >([^<]+)', svg):
+        if text not in (*names, "far") and "…" not in text:
+            continue  # an axis's
+        w = 6.5 * len(text)
+        x0 = float(x) if anchor == "start" else float(x) - w
+        boxes.append((x0, float(y) - 11, x0 + w, float(y) + 2, text))
+    assert len(boxes) == 5, svg[:600]
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]), (a, b)

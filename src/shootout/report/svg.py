@@ -202,6 +202,7 @@ def scatter(spec: ScatterSpec) -> str:
     if len(spec.front) >= 2:
         d = "M" + "L".join(f"{sx(by[f].x):.1f} {sy(by[f].y):.1f}" for f in spec.front)
         out.append(f'<path d="{d}" stroke="#888" stroke-dasharray="5 4" fill="none"/>')
+    placed: list[tuple[float, float, float, float]] = []  # the labels' boxes so far
     for i, p in enumerate(spec.points):
         x, y = sx(p.x), sy(p.y)
         if p.ylo is not None and p.yhi is not None:
@@ -211,18 +212,36 @@ def scatter(spec: ScatterSpec) -> str:
         out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="6" fill="{color(i)}"{ring}>'
                    f"<title>{escape(p.label)}: {p.y:.1f} points, ${p.x:.4g} per 1,000 "
                    "items</title></circle>")
-        out.append(_point_label(x, y, p.label))
+        out.append(_point_label(x, y, p.label, placed, (top, top + ph)))
     return "".join(out) + "</svg>"
 
 
-def _point_label(x: float, y: float, label: str) -> str:
+def _point_label(x: float, y: float, label: str,
+                 placed: list[tuple[float, float, float, float]],
+                 band: tuple[float, float]) -> str:
     """A scatter point's name: right of the point where it fits in the chart, else on the
-    side with more room, cut in the middle to that room (whole in its tooltip)."""
+    side with more room, cut in the middle to that room (whole in its tooltip); above the
+    point, or below it, or a line further off, where the names already placed (`placed`,
+    which it joins) leave room in the plot's band (two models' long names at nearby points
+    were printed over each other)."""
     right, left = W - (x + 9) - 4, x - 9 - 4
     if CHAR * len(label) <= right or right >= left:
-        return _text(x + 9, y - 8, _fit(label, max(6, int(right / CHAR))), "start",
-                     whole=label)
-    return _text(x - 9, y - 8, _fit(label, max(6, int(left / CHAR))), "end", whole=label)
+        text, anchor, tx = _fit(label, max(6, int(right / CHAR))), "start", x + 9
+    else:
+        text, anchor, tx = _fit(label, max(6, int(left / CHAR))), "end", x - 9
+    width = CHAR * len(text)
+    x0 = tx if anchor == "start" else tx - width
+    ty = y - 8
+    for dy in (-8, 14, -22, 28, -36, 42):
+        if not band[0] + 10 <= y + dy <= band[1] + 12:
+            continue
+        box = (x0, y + dy - 11, x0 + width, y + dy + 2)
+        if not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3]
+                   for b in placed):
+            ty = y + dy
+            break
+    placed.append((x0, ty - 11, x0 + width, ty + 2))
+    return _text(tx, ty, text, anchor, whole=label)
 
 
 def _heat_color(v: float) -> str:
