@@ -395,6 +395,7 @@ def rankings(report: Report) -> list[dict[str, Any]]:
     routes = {r.profile: r for r in report.routing}
     for rk in report.rankings:
         rows = []
+        failed = _failed_in(report, rk.domains_used)
         for r in rk.rows:
             # an exact tie with #1 shares its rank and its bold, as the takeaway says it
             # shares the top score (the table showed #1 and "#2 ... within noise")
@@ -404,7 +405,9 @@ def rankings(report: Report) -> list[dict[str, Any]]:
                 else f"below ({pval(r.p_vs_top, 'Holm p')})")
             rank = 1 if tie else r.rank
             rows.append((
-                cell(str(rank)), lcell(r.model, bold=rank == 1 and not rk.caveat),
+                cell(str(rank)),
+                lcell(r.model + (" †" if r.model in failed else ""),
+                      bold=rank == 1 and not rk.caveat),
                 cell(f"{r.score:.3f} ± {z * r.se:.3f}" if math.isfinite(r.se)
                      else f"{r.score:.3f}"),
                 cell(pct(r.quality)),
@@ -418,12 +421,36 @@ def rankings(report: Report) -> list[dict[str, Any]]:
             "name": rk.profile.name, "description": rk.profile.description, "weights": weights,
             "used": ", ".join(d.replace("_", " ") for d in rk.domains_used) or "none",
             "requires": ", ".join(r.replace("_", " ") for r in rk.profile.requires),
-            "notes": [*rk.notes, *([f"no recommendation: {rk.caveat}"] if rk.caveat else [])],
+            "notes": [*rk.notes, *([f"no recommendation: {rk.caveat}"] if rk.caveat else []),
+                      *([_FAILED_RANKED + ", ".join(
+                          f"{m} {n}" for m, n in failed.items() if m in ranked) + ")"]
+                        if (ranked := {r.model for r in rk.rows} & set(failed)) else [])],
             "table": Table(f"profile-{len(out)}", ("#", "Model", "Score ± 95%", "Quality (%)",
                                                    "Cost score", "Latency score", "vs #1"),
                            tuple(rows), left_cols=0) if rows else None,
             **_routing(routes.get(rk.profile.name), len(out), recommended=not rk.caveat),
         })
+    return out
+
+
+_FAILED_RANKED = ("†: some of the model's requests on the benchmarks ranked here failed; its "
+                  "quality is over the items it answered, which the results table also gives "
+                  "with the failed ones counted wrong (items with a failed request: ")
+
+
+def _failed_in(report: Report, domains: Any) -> dict[str, int]:
+    """Per model, its items with a failed request on the benchmarks of `domains` (`n_failed`
+    of the compared scores), where it has any: a model that failed most of its requests was
+    ranked on the few it answered, with nothing in its row saying so (an audit's)."""
+    from ..analysis.takeaways import normalize_domain
+
+    want = set(domains)
+    benches = [b.name for b in report.data.benchmarks if normalize_domain(b.domain) in want]
+    out: dict[str, int] = {}
+    for m in report.data.labels:
+        n = sum(c.n_failed for b in benches if (c := report.data.cells.get((m, b))) is not None)
+        if n:
+            out[m] = n
     return out
 
 
