@@ -29,7 +29,7 @@ import numpy as np
 
 from ..scores import row_groups
 from ..scoring.code import pass_at_k
-from .bootstrap import register_batched, stratum_codes
+from .bootstrap import register_batched, register_linear, stratum_codes
 
 _PASS_AT_K = re.compile(r"pass@(\d+)")
 _SMOOTH = re.compile(r"([\w-]+)(?:\[([\d.]+)\])?")
@@ -123,8 +123,17 @@ def _means_of_stratum_means(m: np.ndarray, codes: np.ndarray | None) -> np.ndarr
     return np.asarray((m @ weights).mean(axis=1))
 
 
+def _stratum_weights(codes: np.ndarray | None, n: int) -> np.ndarray:
+    """Each item's weight in `_mean_of_stratum_means`: 1 / (strata x its stratum's items)."""
+    assert codes is not None
+    counts = np.bincount(codes)
+    return 1.0 / (counts.size * counts[codes])
+
+
 register_batched(_mean, lambda m, _codes: m.mean(axis=1))
 register_batched(_mean_of_stratum_means, _means_of_stratum_means)
+register_linear(_mean, lambda _codes, n: np.full(n, 1.0 / n))
+register_linear(_mean_of_stratum_means, _stratum_weights)
 
 
 def corpus_statistic(rows: Sequence[Any], signature: str) -> ItemStatistic | None:
