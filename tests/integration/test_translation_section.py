@@ -50,3 +50,21 @@ def test_every_corpus_metric_per_model_with_its_signature(
     assert "\n## Translation\n" in md and "| translation_zh_en: model | chrF++ | BLEU | n |" in md
     html = render_html(report)
     assert 'id="table-translation-translation_zh_en"' in html and '"r">chrF++</th>' in html
+
+
+def test_each_direction_says_its_own_signature(tmp_path: Path, data_dir: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """zh->en and en->zh in one report: one line of signatures showed the first benchmark's
+    BLEU `tok:13a` over both tables, where en->zh is BLEU'd with `tok:zh` (an audit's)."""
+    path = tmp_path / "s.sqlite"
+    with FakeOpenAIServer() as srv:
+        main(["run", "-m", "openai:a", "--base-url", srv.base_url, "--no-progress", "-b",
+              "translation_zh_en,translation_en_zh", "--limit", "4", "--json",
+              "--data-dir", str(data_dir), "--store", str(path)])
+    run_id = json.loads(capsys.readouterr().out)["run_id"]
+    content = translation_section(build_report(Store(path), [run_id]))
+    assert content is not None
+    said = content.paragraphs[1]
+    zh_en, en_zh = said.split("translation_zh_en: ")[1], said.split("translation_en_zh: ")[1]
+    assert "tok:13a" in zh_en.split("translation_en_zh")[0] and "tok:zh" in en_zh.split(
+        "translation_zh_en")[0], said

@@ -360,3 +360,24 @@ def test_the_report_says_the_headline_is_a_mean_of_group_means(data_dir: Path,
     head = next(r for r in build_results(store, [run_id]).runs[0].scores if r.primary)
     row = next(ln for ln in md.splitlines() if ln.startswith("| fake | prompted |"))
     assert row.split(" | ")[2].startswith(f"{100 * head.score:.1f} [")
+
+
+def test_the_section_says_which_categories_its_summary_averages(data_dir: Path,
+                                                                tmp_path: Path) -> None:
+    """With a --limit that drew no item of a category, the note still said "the mean of the
+    simple, multiple, parallel and parallel_multiple accuracies" (an audit's)."""
+    from shootout.report.build import build_report
+    from shootout.report.function_calling import function_calling
+
+    config = validate_config({"models": [{"spec": "openai:fake", "name": "fake"}],
+                              "benchmarks": ["bfcl"], "limit": 3}, "test")
+    store = Store(tmp_path / "r.sqlite")
+    run_id = asyncio.run(Runner(config, store, data_dir=str(data_dir)).run(
+        {"fake": FakeProvider(answer="[]")}))
+    report = build_report(store, [run_id])
+    groups = {r.group for r in report.data.samples[("fake", "bfcl")]}
+    asked = [c for c in ("simple", "multiple", "parallel", "parallel_multiple") if c in groups]
+    assert len(asked) < 4, groups  # (a seeded draw of 3 items)
+    content = function_calling(report)
+    assert content is not None
+    assert f"the categories with items here ({', '.join(asked)};" in content.paragraphs[0]

@@ -806,3 +806,22 @@ def test_a_tokenizer_gguf_that_is_missing_or_no_gguf_is_a_config_error(tmp_path)
         make_counter(f"gguf:{tmp_path / 'none.gguf'}", None)  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="not a GGUF file"):
         make_counter(f"gguf:{fake}", None)  # type: ignore[arg-type]
+
+
+def test_the_middle_gap_interval_stays_in_bounds_and_a_zero_length_is_said() -> None:
+    """A gap of +100 points over 2 middle items had the interval [60.6, 139.4]; an effective
+    length of 0 read "0 tokens" (an audit's)."""
+    from shootout.report.view_extra import _effective_text
+    from shootout.scoring.needle_analysis import lost_in_middle_gap
+
+    def bucket(acc: float, n: int) -> dict:
+        se = math.sqrt(acc * (1 - acc) / n)
+        return {"acc": acc, "n": n, "stderr": se, "ci": [max(0.0, acc - 0.4), min(1.0, acc + 0.4)]}
+
+    gap = lost_in_middle_gap({"beginning": bucket(1.0, 3), "end": bucket(1.0, 2),
+                              "middle": bucket(0.0, 2)})
+    assert gap["value"] == pytest.approx(1.0) and gap["ci"][1] <= 1.0 and gap["ci"][0] >= -1.0
+    said = _effective_text({"threshold": 0.856, "lengths": [1024, 2048]}, 0)
+    assert said.endswith("below 1,024 tokens, the shortest length tested.") and "0 tokens" \
+        not in said
+    assert _effective_text({"lengths": [1024]}, 2048).endswith(": 2,048 tokens.")

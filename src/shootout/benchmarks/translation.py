@@ -273,7 +273,9 @@ def _metric_value(per_repeat: list[CorpusScore]) -> Score:
     n_rep = len(per_repeat)
     raw = sum(s.score for s in per_repeat) / n_rep
     half = sum(s.ci_halfwidth or 0.0 for s in per_repeat) / n_rep
-    score, h = raw / 100, half / 100
+    # sacrebleu's 100.0 can come back a hair above it (1.0000000000000004, its interval's low
+    # end over its high end: an audit's): a score in [0, 1]
+    score, h = min(1.0, max(0.0, raw / 100)), half / 100
     return Score(
         metric=per_repeat[0].metric,
         score=score,

@@ -55,9 +55,13 @@ def function_calling(report: Report) -> SectionContent | None:
     table = Table("function-calling", ("Model", "Mode", "AST summary", *CATEGORIES,
                                           "Malformed"),
                   tuple(table_rows), left_cols=2)
+    asked = [c for c in CATEGORIES[:4] if any(r.group == c for _, rows in found for r in rows)]
+    of = ("the simple, multiple, parallel and parallel_multiple accuracies" if len(asked) == 4
+          else f"the accuracies of the categories with items here ({', '.join(asked)}; "
+               "BFCL's averages all four: a --limit left the others out)")
     note = ("bfcl accuracy (%) by BFCL's AST checker, per category, with "
-            f"{report.confidence:.0%} intervals; AST summary: the mean of the simple, multiple, "
-            "parallel and parallel_multiple accuracies (BFCL's summary and shootout's headline; "
+            f"{report.confidence:.0%} intervals; AST summary: the mean of {of} "
+            "(BFCL's summary and shootout's headline; "
             "irrelevance is reported apart, as BFCL does); mode: native = the API's tools and "
             "tool_calls, prompted = the function docs in the prompt and calls read from the text. "
             "Malformed: answers whose calls do not parse, name a function that was not "

@@ -339,12 +339,24 @@ def long_context(report: Report) -> dict[str, Any]:
                              ("Position", "Depth", "Accuracy (%)", "95% CI", "n"), tuple(rows),
                              left_cols=2),
             "gap": gap_text,
-            "effective": (f"Effective length (accuracy ≥ {100 * an.get('threshold', 0.856):g}%"
-                          f" up to): {num(eff)} tokens." if eff is not None else ""),
+            "effective": _effective_text(an, eff),
             "lengths": ", ".join(f"{int(L):,}" for L in an.get("lengths", [])),
             "coverage": _coverage_text(an.get("coverage") or {}),
         })
     return {"models": out}
+
+
+def _effective_text(an: dict[str, Any], eff: Any) -> str:
+    """The effective length; its 0 (the shortest length already under the threshold) said as
+    that, not as "0 tokens" measured (an audit's)."""
+    if eff is None:
+        return ""
+    head = f"Effective length (accuracy ≥ {100 * an.get('threshold', 0.856):g}% up to): "
+    if eff:
+        return head + f"{num(eff)} tokens."
+    shortest = min((int(L) for L in an.get("lengths") or ()), default=0)
+    return head + (f"below {shortest:,} tokens, the shortest length tested." if shortest
+                   else "below the shortest length tested.")
 
 
 def _coverage_text(cov: dict[str, Any]) -> str:

@@ -126,7 +126,7 @@ def analyse(items: Sequence[Item], threshold: float = EFFECTIVE_THRESHOLD) -> di
 
 
 def lost_in_middle_gap(buckets: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """mean(beginning, end) - middle, with a normal-approximation 95% CI.
+    """mean(beginning, end) - middle, with a normal-approximation 95% CI (kept in [-1, 1]).
 
     The buckets' SEs are combined as if independent; they share haystacks (the same lengths),
     which correlates them positively, so this overstates the gap's SE: conservative. A bucket
@@ -143,7 +143,8 @@ def lost_in_middle_gap(buckets: dict[str, dict[str, Any]]) -> dict[str, Any]:
     se_b, se_e, se_m = (float(x) for x in ses if x is not None)
     se = math.sqrt(se_b**2 / 4 + se_e**2 / 4 + se_m**2)
     lo, hi = normal_interval(value, se)
-    return {"value": value, "stderr": se, "ci": [lo, hi]}
+    # a difference of two proportions is in [-1, 1] (it read [60.6, 139.4] points; an audit's)
+    return {"value": value, "stderr": se, "ci": [max(lo, -1.0), min(hi, 1.0)]}
 
 
 def _bucket_se(s: Mapping[str, Any]) -> float | None:
