@@ -468,6 +468,9 @@ def _thinking_stream(details: dict | None, thinking_text: bool = True) -> list[b
     ({"thinking_tokens": 67}, True, 67),   # the API's count, not 106 less the answer's
     ({"thinking_tokens": 67}, False, 67),  # display "omitted": no thinking text at all
     (None, True, 105),                     # no count: the output less the answer (1 token)
+    # no count and no thinking text (display omitted, or a redacted block): the output less
+    # the answer still (it was 0 reasoning tokens; an audit's)
+    (None, False, 105),
 ])
 def test_thinking_tokens_are_the_apis_count_and_a_server_tool_is_no_call(
         details, streamed, expected):

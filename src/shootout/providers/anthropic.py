@@ -403,7 +403,7 @@ class _MessageAccumulator:
             self.model = message.get("model") if isinstance(message.get("model"), str) else None
             self._usage(message.get("usage"))
         elif kind == "content_block_start":
-            self._block_start(event)
+            self._block_start(arrival, event)
         elif kind == "content_block_delta":
             self._delta(arrival, event.get("delta"), event.get("index"))
         elif kind == "message_delta":
@@ -417,8 +417,14 @@ class _MessageAccumulator:
             name = str(kind)[:40]
             self.unknown[name] = self.unknown.get(name, 0) + 1
 
-    def _block_start(self, event: dict[str, Any]) -> None:
+    def _block_start(self, arrival: float, event: dict[str, Any]) -> None:
         block = event.get("content_block")
+        if isinstance(block, dict) and block.get("type") in ("thinking", "redacted_thinking") \
+                and self.first_thinking is None:
+            # thinking began, whether or not its text comes (a redacted block, or a thinking
+            # block with a signature alone): its tokens are output, and reasoning (they were
+            # counted 0 reasoning tokens, with no time of first reasoning; an audit's)
+            self.first_thinking = arrival
         if isinstance(block, dict) and block.get("type") in ("tool_use", "server_tool_use",
                                                              "mcp_tool_use"):
             index = event.get("index")
