@@ -582,3 +582,13 @@ def test_a_factuality_score_at_chance_is_no_hallucination_finding(tmp_path):
     assert [x for x in lines if x.startswith("B · factuality") and "hallucination risk" in x]
     (a,) = [t.text for t in report.takeaways if t.topic == "strengths" and t.text[:2] == "A "]
     assert "weakest in factuality" not in a and "Not above chance in factuality" in a, a
+
+
+def test_a_quoted_answer_keeps_its_backticks():
+    """A model's "```python" was shown as "'''python" in the Markdown's per-item evidence
+    (an audit's): the fence is longer than any run of backticks in the text instead."""
+    from shootout.report.markdown import fence
+
+    assert fence("```python\nx = 1\n```", indent="") == "````text\n```python\nx = 1\n```\n````"
+    assert fence("a ````` b", indent="  ").splitlines()[0] == "  ``````text"
+    assert fence("plain", indent="") == "```text\nplain\n```"

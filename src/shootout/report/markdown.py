@@ -47,9 +47,13 @@ def _env() -> jinja2.Environment:
 
 
 def fence(text: str, indent: str = "    ") -> str:
-    """A fenced text block, indented to sit inside a list item."""
-    body = str(text).replace("```", "'''").rstrip("\n") or "(empty)"
-    lines = [f"{indent}```text", *(indent + ln for ln in body.splitlines()), f"{indent}```"]
+    """A fenced text block, indented to sit inside a list item, the text as it is: its fence
+    one backtick longer than the longest run of backticks in it (CommonMark; a model's own
+    three backticks were written as three quotes, and "```python" read as quotes)."""
+    body = str(text).rstrip("\n") or "(empty)"
+    ticks = "`" * max(3, 1 + max((len(r) for r in re.findall(r"`+", body)), default=0))
+    lines = [f"{indent}{ticks}text", *(indent + ln for ln in body.splitlines()),
+             f"{indent}{ticks}"]
     return _Code("\n".join(lines))
 
 
