@@ -21,10 +21,11 @@ SKIPPED = {"go": "Go toolchain not found (/usr/bin/go); install the Debian packa
                  "apt-get install golang"}
 
 
-def _store(tmp_path: Path, models=("alpha", "beta")) -> Store:
+def _store(tmp_path: Path, models=("alpha", "beta"), options: dict | None = None) -> Store:
     store = Store(tmp_path / "results.sqlite")
     store.upsert_run(RUN, {"models": [{"spec": f"openai:{m}", "name": m} for m in models],
-                           "benchmarks": [{"name": "humaneval"}, {"name": "multipl_e"}],
+                           "benchmarks": [{"name": "humaneval"},
+                                          {"name": "multipl_e", "options": options or {}}],
                            "limit": 10, "seed": 1234, "protocol": "seed"})
     for m in models:
         for lang, right in RIGHT[m].items():
@@ -95,3 +96,14 @@ def test_absent_without_multipl_e(tmp_path: Path) -> None:
     report = build_report(store, [RUN])
     assert coding_section(report) is None
     assert TITLE not in render_markdown(report, charts=False)
+
+
+def test_a_language_asked_for_but_never_drawn_is_said(tmp_path: Path) -> None:
+    """`-o multipl_e.languages=cpp,js,go,rs` with a --limit that drew no cpp problem: the
+    table had no C++ column and said nothing of it (an audit's)."""
+    store = _store(tmp_path, options={"languages": "cpp,js,go,rs"})
+    content = coding_section(build_report(store, [RUN]))
+    assert content is not None
+    assert "No problem of cpp was drawn (--limit): it is not in the table." in \
+        content.paragraphs[0]
+    assert "go" not in content.paragraphs[0].split("No problem of")[1]  # skipped, said so

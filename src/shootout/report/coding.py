@@ -68,6 +68,22 @@ def skipped_languages(report: Report) -> dict[str, dict[str, str]]:
     return out
 
 
+def _asked(report: Report) -> list[str]:
+    """The MultiPL-E languages the runs asked for (`-o multipl_e.languages`, else all)."""
+    from ..benchmarks.multipl_e import MultiPLEOptions
+
+    out: list[str] = []
+    for r in report.data.runs:
+        for b in (r.spec or {}).get("benchmarks") or ():
+            if isinstance(b, dict) and b.get("name") == "multipl_e":
+                try:
+                    langs = MultiPLEOptions.model_validate(b.get("options") or {}).languages
+                except ValueError:
+                    continue
+                out += [k for k in langs if k not in out]
+    return [k for k in ORDER if k in out]
+
+
 def coding_section(report: Report) -> SectionContent | None:
     items = language_items(report)
     if not any(set(langs) - {PYTHON} for langs in items.values()):
@@ -80,6 +96,10 @@ def coding_section(report: Report) -> SectionContent | None:
             "Python is HumanEval, the others MultiPL-E's translations of it, compiled and run "
             "in the same sandbox. A language without its toolchain is marked skipped, not "
             "scored.")
+    if none := [k for k in _asked(report) if k not in langs]:
+        # (a language asked for that a --limit drew no item of vanished without a word)
+        text += (f" No problem of {', '.join(none)} was drawn (--limit): "
+                 f"{'it is' if len(none) == 1 else 'they are'} not in the table.")
     tables = [summary]
     if len(labels) >= 2:
         text += (" The second table gives the paired difference between models, language by "
