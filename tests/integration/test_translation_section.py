@@ -68,3 +68,21 @@ def test_each_direction_says_its_own_signature(tmp_path: Path, data_dir: Path,
     zh_en, en_zh = said.split("translation_zh_en: ")[1], said.split("translation_en_zh: ")[1]
     assert "tok:13a" in zh_en.split("translation_en_zh")[0] and "tok:zh" in en_zh.split(
         "translation_zh_en")[0], said
+
+
+def test_a_model_with_no_score_is_said_not_dropped(tmp_path: Path, data_dir: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """A model whose every translation request failed vanished from the section without a
+    word (an audit's): the section names it."""
+    path = tmp_path / "s.sqlite"
+    with FakeOpenAIServer(reject_fn=lambda body: {"error": {"message": "no"}}
+                          if body.get("model") == "c" else None) as srv:
+        with pytest.raises(SystemExit):  # (c's samples failed: exit 1)
+            main(["run", "-m", "openai:a", "-m", "openai:c", "--base-url", srv.base_url,
+                  "--no-progress", "-b", "translation_zh_en", "--limit", "3", "--json",
+                  "--data-dir", str(data_dir), "--store", str(path)])
+    run_id = json.loads(capsys.readouterr().out)["run_id"]
+    content = translation_section(build_report(Store(path), [run_id]))
+    assert content is not None
+    assert content.paragraphs[-1] == ("c: no score on translation_zh_en (every request "
+                                      "failed; the results table says why).")

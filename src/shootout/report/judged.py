@@ -13,7 +13,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .sections import SectionContent, register_section
+from .sections import SectionContent, absent_note, register_section
 from .specs import BarSpec, Series
 from .tables import Table, cell, lcell
 
@@ -42,7 +42,8 @@ def judged_section(report: Report) -> SectionContent | None:
         return None
     labels = [m for m in report.data.labels if m in analyses]
     cats = [c for c in CATEGORIES if any(c in analyses[m]["categories"] for m in labels)]
-    paragraphs = [_caveat(labels, analyses), _creative(labels, analyses)]
+    paragraphs = [_caveat(labels, analyses), _creative(labels, analyses),
+                  absent_note(report, BENCH, labels)]
     tables, charts = [], []
     if cats:
         tables.append(_category_table(labels, cats, analyses))

@@ -13,7 +13,7 @@ title).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
@@ -97,3 +97,15 @@ def extra_sections(report: Report) -> list[dict[str, Any]]:
 def section_charts(report: Report) -> list[Any]:
     """The chart specs of every registered section, for the renderers to draw."""
     return [c for fn in _all().values() if (content := fn(report)) for c in content.charts]
+
+
+def absent_note(report: Report, bench: str, shown: Collection[str]) -> str:
+    """The models a section's `bench` table leaves out because every request of theirs on
+    it failed, said ("" where none is): such a model vanished from the Translation and
+    Writing sections without a word (an audit's)."""
+    missing = [m for m in report.data.labels
+               if m not in shown and (m, bench) in report.data.unanswered]
+    if not missing:
+        return ""
+    return (f"{', '.join(missing)}: no score on {bench} (every request failed; the results "
+            "table says why).")

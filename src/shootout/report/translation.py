@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from ..analysis.formatting import ci, pct
 from ..benchmarks import find_benchmark_class
 from ..benchmarks.translation import TranslationBenchmark
-from .sections import SectionContent, register_section
+from .sections import SectionContent, absent_note, register_section
 from .tables import Table, cell, lcell
 
 if TYPE_CHECKING:
@@ -60,6 +60,7 @@ def translation_section(report: Report) -> SectionContent | None:
             "repeats of sacrebleu's paired-bootstrap half-width): chrF++ is the headline; "
             "BLEU beside it; 'all refs' where the test set has more than one reference.")
     paragraphs = [text]
+
     def said(sigs: dict[str, str]) -> str:
         return "; ".join(f"{LABELS.get(k, k)} `{sig}`" for k, sig in sorted(
             sigs.items(), key=lambda kv: ORDER.index(kv[0]) if kv[0] in ORDER else len(ORDER)))
@@ -69,4 +70,6 @@ def translation_section(report: Report) -> SectionContent | None:
         paragraphs.append("Signatures: " + (said(next(iter(signatures.values()))) if alike else
                                             "; ".join(f"{b}: {said(v)}"
                                                       for b, v in signatures.items())) + ".")
+    paragraphs += [note for b in benches if (note := absent_note(report, b, [
+        m for m in report.data.labels if report.data.rows.get((m, b))]))]
     return SectionContent(paragraphs=tuple(paragraphs), tables=tuple(tables))
