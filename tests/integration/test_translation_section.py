@@ -75,12 +75,14 @@ def test_a_model_with_no_score_is_said_not_dropped(tmp_path: Path, data_dir: Pat
     """A model whose every translation request failed vanished from the section without a
     word (an audit's): the section names it."""
     path = tmp_path / "s.sqlite"
-    with FakeOpenAIServer(reject_fn=lambda body: {"error": {"message": "no"}}
-                          if body.get("model") == "c" else None) as srv:
-        with pytest.raises(SystemExit):  # (c's samples failed: exit 1)
-            main(["run", "-m", "openai:a", "-m", "openai:c", "--base-url", srv.base_url,
-                  "--no-progress", "-b", "translation_zh_en", "--limit", "3", "--json",
-                  "--data-dir", str(data_dir), "--store", str(path)])
+    def reject(body: dict) -> dict | None:
+        return {"error": {"message": "no"}} if body.get("model") == "c" else None
+
+    # (c's samples failed: exit 1)
+    with FakeOpenAIServer(reject_fn=reject) as srv, pytest.raises(SystemExit):
+        main(["run", "-m", "openai:a", "-m", "openai:c", "--base-url", srv.base_url,
+              "--no-progress", "-b", "translation_zh_en", "--limit", "3", "--json",
+              "--data-dir", str(data_dir), "--store", str(path)])
     run_id = json.loads(capsys.readouterr().out)["run_id"]
     content = translation_section(build_report(Store(path), [run_id]))
     assert content is not None
