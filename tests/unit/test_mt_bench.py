@@ -804,3 +804,18 @@ def test_a_run_of_mt_bench_without_a_judge_says_only_answered_is_scored(
     note = ("note: mt_bench without a judge (--judge MODEL, a model of the run): the answers "
             "are kept, but only `answered` is scored, no grade")
     assert (note in err) == (judge is None), err
+
+
+def test_a_category_of_one_question_has_no_interval():
+    """"extraction 9.5 [8.8, 10.0] n=1": one question's two turns taken as two clusters gave
+    an interval over questions of one question (an audit's)."""
+    from shootout.benchmarks.mt_bench_judge import _categories
+    from shootout.store.rows import SampleRow
+
+    one = [SampleRow("m", "mt_bench", "q81", 0, "extraction", "ok",
+                     {"grade_t1": 0.9, "grade_t2": 1.0}, None, "", False, None, None, {})]
+    cat = _categories(one)["extraction"]
+    assert cat["n"] == 1 and cat["grade"] == pytest.approx(0.95)
+    assert cat["ci_low"] is None and cat["ci_high"] is None
+    two = _categories(_graded((9, 7)))["writing"]
+    assert two["n"] == 2 and two["ci_low"] is not None

@@ -314,15 +314,17 @@ def _on_scale(lo: float, hi: float) -> tuple[float, float]:
             (hi if math.isnan(hi) else min(GRADE_MAX, hi)))
 
 
-def _categories(rows: Sequence[SampleRow]) -> dict[str, dict[str, float]]:
+def _categories(rows: Sequence[SampleRow]) -> dict[str, dict[str, float | None]]:
     out = {}
     for group in sorted({r.group for r in rows}):
         per = _turn_values([r for r in rows if r.group == group])
         if per:
             s = summarize(list(per.values()), clusters=[q for q, _ in per])
-            lo, hi = _on_scale(s.ci_low, s.ci_high)
-            out[group] = {"grade": s.mean, "ci_low": lo, "ci_high": hi,
-                          "n": len({q for q, _ in per})}
+            n = len({q for q, _ in per})
+            # over questions: one question has no interval (its two turns as two clusters
+            # gave "9.5 [8.8, 10.0] n=1"; an audit's)
+            lo, hi = _on_scale(s.ci_low, s.ci_high) if n >= 2 else (None, None)
+            out[group] = {"grade": s.mean, "ci_low": lo, "ci_high": hi, "n": n}
     return out
 
 

@@ -32,7 +32,9 @@ def _grade(x: float | None) -> str:
 
 
 def _interval(lo: float | None, hi: float | None) -> str:
-    return f"[{_grade(lo)}, {_grade(hi)}]" if lo is not None and hi is not None else ""
+    """"[7.8, 9.8]"; nothing where there is no interval (one question: "[–, –]")."""
+    known = lo is not None and hi is not None and math.isfinite(lo) and math.isfinite(hi)
+    return f"[{_grade(lo)}, {_grade(hi)}]" if known else ""
 
 
 def judged_section(report: Report) -> SectionContent | None:
