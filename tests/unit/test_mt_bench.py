@@ -208,6 +208,8 @@ def test_report_section_shows_categories_ratings_and_the_caveat(tmp_path):
     assert "changed with the order in 0%" in section
     # the judge's requests: in the efficiency note, in no model's column
     assert f"good judging mt_bench: {LIMIT * 8} requests" in md
+    # the head-to-head compares questions, the results table pools turns: said so
+    assert "mt_bench is compared question by question" in md.split("## Head-to-head")[1]
 
 
 def test_a_failed_judge_request_is_counted_apart_and_never_graded(tmp_path):

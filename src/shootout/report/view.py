@@ -346,8 +346,16 @@ def pairs(report: Report) -> list[dict[str, Any]]:
                     "summary": f"{nsig} of {tested} differences significant after Holm "
                                f"correction across the {tested} benchmarks tested{untested}."
                                + (_exact_note(report.confidence)
-                                  if any(t.method == MCNEMAR for t in ts) else "")})
+                                  if any(t.method == MCNEMAR for t in ts) else "")
+                               + (_BY_QUESTION if any(t.benchmark == "mt_bench" for t in ts)
+                                  else "")})
     return out
+
+
+# (the pair's mt_bench figures differed from the results table's, without a word: an audit's)
+_BY_QUESTION = (" mt_bench is compared question by question, each question's grade the mean of "
+                "its readable turns, where the results table pools every readable turn: the "
+                "two figures differ where a question has one readable turn.")
 
 
 def _exact_note(confidence: float) -> str:
