@@ -104,6 +104,6 @@ def test_a_language_asked_for_but_never_drawn_is_said(tmp_path: Path) -> None:
     store = _store(tmp_path, options={"languages": "cpp,js,go,rs"})
     content = coding_section(build_report(store, [RUN]))
     assert content is not None
-    assert "No problem of cpp was drawn (--limit): it is not in the table." in \
+    assert "No problem of C++ was drawn (--limit): it is not in the table." in \
         content.paragraphs[0]
     assert "go" not in content.paragraphs[0].split("No problem of")[1]  # skipped, said so

@@ -639,3 +639,20 @@ def test_a_profile_on_one_mcnemar_benchmark_says_what_the_head_to_head_says() ->
     var = _bench_var("A", "B", "x", {("A", "x"): ca, ("B", "x"): cb},
                      {(frozenset(("A", "B")), "x"): t})
     assert z_test(t.diff, math.sqrt(var)) == pytest.approx(0.0625)
+
+
+def test_a_profile_on_one_statistic_says_what_the_head_to_head_says() -> None:
+    """4 of 7 problems differ, all one way: the head-to-head's randomization p is 2/16, and a
+    use-case profile's z-test on the bootstrap's SE called it p < 0.001 (a review's)."""
+    from shootout.analysis.profile_tests import _bench_var
+    from shootout.analysis.stats import z_test
+
+    a = {f"p{i}": float(i < 6) for i in range(7)}
+    b = {f"p{i}": float(i < 2) for i in range(7)}
+    cells = {("A", "he"): _aggregate_cell("A", a), ("B", "he"): _aggregate_cell("B", b)}
+    (t,) = compare_models(["A", "B"], ["he"], cells, {},
+                          statistics={("A", "he"): _stat(a), ("B", "he"): _stat(b)})
+    assert t.method == PAIRED_BOOTSTRAP and t.p_value == pytest.approx(0.125)
+    assert z_test(t.diff, t.se) < 0.01  # the bootstrap's own SE
+    var = _bench_var("A", "B", "he", cells, {(frozenset(("A", "B")), "he"): t})
+    assert z_test(t.diff, math.sqrt(var)) == pytest.approx(0.125)

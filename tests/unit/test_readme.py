@@ -33,7 +33,8 @@ COMMANDS: dict = CLI.commands  # type: ignore[attr-defined]
 # flags of other programs that the docs quote (sacrebleu, chromium, llama_cpp.server, vLLM, pip,
 # Slurm;
 # lm_eval and inspect in docs/from-other-tools.md)
-FOREIGN_FLAGS = {"--paired-bs", "--headless", "--dump-dom", "--interrupt_requests", "--ignore-eos",
+FOREIGN_FLAGS = {"--paired-bs", "--paired-ar", "--headless", "--dump-dom", "--interrupt_requests",
+                 "--ignore-eos",
                  "--no-deps",
                  "--model_args", "--num_fewshot", "--batch_size", "--gen_kwargs",
                  "--apply_chat_template", "--log_samples", "--output_path", "--use_cache",

@@ -95,7 +95,7 @@ def test_the_report_built_in_shares_is_the_one_process_report(
     assert was_split
     # the sections that read samples are there: evidence, coding by language, the
     # bootstrapped corpus metric and subject average
-    for text in ("Coding by language", "translation_zh_en", "cmmlu", "paired bootstrap"):
+    for text in ("Coding by language", "translation_zh_en", "cmmlu", "randomization p"):
         assert text in one_process[0], text
     assert md == one_process[0]
     assert html == one_process[1]

@@ -49,7 +49,7 @@ from .stats import min_detectable_difference, z_quantile, z_test
 
 PAIRED = "paired t"
 MCNEMAR = "McNemar exact"  # 0/1 items scored once each (interval: the paired t's)
-PAIRED_BOOTSTRAP = "paired bootstrap"
+PAIRED_BOOTSTRAP = "bootstrap CI, randomization p"  # (docs/report.md "Pairs")
 UNPAIRED = "unpaired z"
 UNTESTABLE = "untestable"
 

@@ -29,7 +29,7 @@ from dataclasses import replace
 from statistics import NormalDist
 
 from ..scores import Score
-from .compare import MCNEMAR, PAIRED, PairTest, cell_se
+from .compare import MCNEMAR, PAIRED, PAIRED_BOOTSTRAP, PairTest, cell_se
 from .paired_tests import holm
 from .stats import z_test
 from .takeaways import DomainScore, Ranking, RankRow
@@ -119,10 +119,15 @@ def _exact_se(test: PairTest) -> float:
     difference of one or two items, and diluted real differences elsewhere in a profile).
     Likewise for a paired t-test of repeats whose every item differs by the same amount: its
     SE is 0 and its p the exact sign test's (a z-test on SE 0 gave p = 1, "within noise", to
-    a gap the head-to-head calls significant)."""
+    a gap the head-to-head calls significant); and for a statistic's paired randomization
+    test (corpus BLEU, BFCL's mean of category means), whose p is not its bootstrap SE's."""
     if not test.diff or not 0.0 < test.p_value < 1.0:
         return 0.0
     if (test.method == MCNEMAR and test.p_ttest < 0.2) or (test.method == PAIRED
-                                                            and test.se == 0.0):
+                                                            and test.se == 0.0) \
+            or test.method == PAIRED_BOOTSTRAP:
+        # (and a statistic's randomization p: on the bootstrap's SE, a profile of that one
+        # benchmark called 4 differing items of 7 significant where the head-to-head's p is
+        # 0.125; a review's)
         return abs(test.diff) / -_NORMAL.inv_cdf(test.p_value / 2.0)
     return 0.0

@@ -98,7 +98,8 @@ def coding_section(report: Report) -> SectionContent | None:
             "scored.")
     if none := [k for k in _asked(report) if k not in langs]:
         # (a language asked for that a --limit drew no item of vanished without a word)
-        text += (f" No problem of {', '.join(none)} was drawn (--limit): "
+        text += (f" No problem of {', '.join(LABELS.get(k, k) for k in none)} was drawn "
+                 "(--limit): "
                  f"{'it is' if len(none) == 1 else 'they are'} not in the table.")
     tables = [summary]
     if len(labels) >= 2:

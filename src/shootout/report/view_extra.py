@@ -149,7 +149,8 @@ def _failed_note(report: Report) -> str:
 PRICE_ROWS = frozenset({
     "Input price (USD per 1M tokens)", "Output price (USD per 1M tokens)", "Price source",
     "Cost of the run (USD)", "Cost per 1,000 items (USD)", "Cost per benchmark point (USD)",
-    "Output price per 1B active parameters"})
+    "Output price per 1B active parameters", "Cost of reasoning tokens (USD)",
+    "Cached input / cache write price (USD per 1M tokens)"})
 
 
 def _unpriced_note(mc: dict[str, dict[str, Any]], labels: list[str]) -> str:
