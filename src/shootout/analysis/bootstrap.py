@@ -265,6 +265,17 @@ def _swapped_differences(xa: np.ndarray, xb: np.ndarray, stat: Callable[..., flo
         step = max(1, _BLOCK // len(differ))
         return np.concatenate([(1.0 - 2.0 * swaps[i:i + step]) @ delta
                                for i in range(0, len(swaps), step)])
+    of_sums = getattr(stat, "of_sums", None)  # stat(x) = of_sums(x.sum(axis=0))
+    if of_sums is not None and codes is None:
+        # a function of summed statistics (corpus BLEU/chrF): each swap moves its items'
+        # differences from one sum to the other (a copy of both systems' arrays per swap
+        # made the test 2.4 times the bootstrap's time; a review's)
+        shape = xa.shape[1:]
+        moved = swaps.astype(float) @ (xa[differ] - xb[differ]).reshape(len(differ), -1)
+        sum_a, sum_b = xa.sum(axis=0).reshape(-1), xb.sum(axis=0).reshape(-1)
+        return np.fromiter((float(of_sums((sum_a - m).reshape(shape)))
+                            - float(of_sums((sum_b + m).reshape(shape))) for m in moved),
+                           dtype=float, count=len(swaps))
     out = np.empty(len(swaps))
     for i, row in enumerate(swaps):
         a, b = xa.copy(), xb.copy()

@@ -167,9 +167,13 @@ def corpus_statistic(rows: Sequence[Any], signature: str) -> ItemStatistic | Non
     stacked = np.stack(per_rep, axis=1)  # items x repeats x statistics
     values = {i: stacked[n] for n, i in enumerate(items)}
 
-    def stat(x: np.ndarray) -> float:
-        sums = x.sum(axis=0)
+    def of_sums(sums: np.ndarray) -> float:
         return float(np.mean([metric._compute_score_from_stats(s).score for s in sums])) / 100
+
+    def stat(x: np.ndarray) -> float:
+        return of_sums(x.sum(axis=0))
+
+    stat.of_sums = of_sums  # type: ignore[attr-defined]  # (`bootstrap.randomization_p`)
 
     name = "BLEU" if "tok" in fields else "chrF"
     return ItemStatistic(_core(signature), values, stat,
