@@ -164,14 +164,15 @@ def test_the_latency_axis_ends_past_the_largest_whisker_not_the_largest_value():
 
 
 def test_scatter_labels_of_nearby_points_do_not_overprint() -> None:
-    """Two long names at nearby points were printed one over the other ("meta-llama-…"
-    over "mistral-large-…", a visual audit's): a label moves below its point, or a line
-    further, where another is."""
+    """Long names at nearby points were printed one over the other ("meta-llama-…" over
+    "mistral-large-…", a visual audit's; still at six points, a review's): a label moves below
+    its point, a line further, or to the other side, where another name or a point is."""
     from shootout.report.specs import Point, ScatterSpec
 
     names = ["meta-llama/Llama-3.3-70B-Instruct-Turbo", "mistral-large-2411-instruct-long",
-             "gpt-4o-mini-2024-07-18-some-deploy", "qwen2.5-72b-instruct-turbo-host"]
-    pts = tuple(Point(n, 0.30 + 0.002 * i, 60.0 + 0.3 * i) for i, n in enumerate(names))
+             "gpt-4o-mini-2024-07-18-some-deploy", "qwen2.5-72b-instruct-turbo-host",
+             "deepseek-chat-v3-0324-served-here", "anthropic/claude-3-5-haiku-latest"]
+    pts = tuple(Point(n, 0.30 + 0.02 * (i % 3), 60.0 + 0.6 * i) for i, n in enumerate(names))
     pts += (Point("far", 3.0, 90.0),)
     svg = render_svg(ScatterSpec("cq", "t", "USD per 1,000 items", "score", pts, ()))
     boxes = []
@@ -182,7 +183,12 @@ def test_scatter_labels_of_nearby_points_do_not_overprint() -> None:
         w = 6.5 * len(text)
         x0 = float(x) if anchor == "start" else float(x) - w
         boxes.append((x0, float(y) - 11, x0 + w, float(y) + 2, text))
-    assert len(boxes) == 5, svg[:600]
+    assert len(boxes) == 7, svg[:600]
     for i, a in enumerate(boxes):
         for b in boxes[i + 1:]:
             assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]), (a, b)
+    # nor over another point (a name 42 px below its own ran through another's circle)
+    for cx, cy in re.findall(r'<circle cx="([\d.]+)" cy="([\d.]+)" r="6"', svg):
+        c = (float(cx) - 6, float(cy) - 6, float(cx) + 6, float(cy) + 6)
+        for a in boxes:
+            assert not (a[0] < c[2] and c[0] < a[2] and a[1] < c[3] and c[1] < a[3]), (a, c)

@@ -202,7 +202,9 @@ def scatter(spec: ScatterSpec) -> str:
     if len(spec.front) >= 2:
         d = "M" + "L".join(f"{sx(by[f].x):.1f} {sy(by[f].y):.1f}" for f in spec.front)
         out.append(f'<path d="{d}" stroke="#888" stroke-dasharray="5 4" fill="none"/>')
-    placed: list[tuple[float, float, float, float]] = []  # the labels' boxes so far
+    # the boxes a label must not cover: every point, then the labels placed so far
+    placed: list[tuple[float, float, float, float]] = [
+        (sx(p.x) - 7, sy(p.y) - 7, sx(p.x) + 7, sy(p.y) + 7) for p in spec.points]
     for i, p in enumerate(spec.points):
         x, y = sx(p.x), sy(p.y)
         if p.ylo is not None and p.yhi is not None:
@@ -221,26 +223,34 @@ def _point_label(x: float, y: float, label: str,
                  band: tuple[float, float]) -> str:
     """A scatter point's name: right of the point where it fits in the chart, else on the
     side with more room, cut in the middle to that room (whole in its tooltip); above the
-    point, or below it, or a line further off, where the names already placed (`placed`,
-    which it joins) leave room in the plot's band (two models' long names at nearby points
-    were printed over each other)."""
+    point, or below it, or a line further off, or on the other side, where the points and
+    the names already placed (`placed`, which it joins) leave room in the plot's band (long
+    names at nearby points were printed over each other, and over other points)."""
     right, left = W - (x + 9) - 4, x - 9 - 4
-    if CHAR * len(label) <= right or right >= left:
-        text, anchor, tx = _fit(label, max(6, int(right / CHAR))), "start", x + 9
-    else:
-        text, anchor, tx = _fit(label, max(6, int(left / CHAR))), "end", x - 9
-    width = CHAR * len(text)
-    x0 = tx if anchor == "start" else tx - width
-    ty = y - 8
-    for dy in (-8, 14, -22, 28, -36, 42):
-        if not band[0] + 10 <= y + dy <= band[1] + 12:
-            continue
-        box = (x0, y + dy - 11, x0 + width, y + dy + 2)
-        if not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3]
-                   for b in placed):
-            ty = y + dy
-            break
-    placed.append((x0, ty - 11, x0 + width, ty + 2))
+    sides = [("start", x + 9, right), ("end", x - 9, left)]
+    if not (CHAR * len(label) <= right or right >= left):
+        sides.reverse()
+    first = None
+    for anchor, tx, room in sides:
+        text = _fit(label, max(6, int(room / CHAR)))
+        width = CHAR * len(text)
+        x0 = tx if anchor == "start" else tx - width
+        for dy in (-8, 14, -22, 28, -36, 42, -50, 56):
+            if not band[0] + 10 <= y + dy <= band[1] + 12:
+                continue
+            box = (x0, y + dy - 11, x0 + width, y + dy + 2)
+            first = first or (anchor, tx, text, y + dy, box)
+            if not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3]
+                       for b in placed):
+                placed.append(box)
+                # a name moved off its place has a thin line to its point
+                lead = "" if (dy, anchor) == (-8, sides[0][0]) else (
+                    f'<line x1="{x:.1f}" y1="{y:.1f}" x2="{tx:.1f}" y2="{y + dy - 4:.1f}" '
+                    'stroke="#bbb"/>')
+                return lead + _text(tx, y + dy, text, anchor, whole=label)
+    anchor, tx, text, ty, box = first or (sides[0][0], sides[0][1], label, y - 8,
+                                          (x, y, x, y))
+    placed.append(box)
     return _text(tx, ty, text, anchor, whole=label)
 
 
