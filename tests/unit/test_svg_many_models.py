@@ -192,3 +192,27 @@ def test_scatter_labels_of_nearby_points_do_not_overprint() -> None:
         c = (float(cx) - 6, float(cy) - 6, float(cx) + 6, float(cy) + 6)
         for a in boxes:
             assert not (a[0] < c[2] and c[0] < a[2] and a[1] < c[3] and c[1] < a[3]), (a, c)
+
+
+def test_the_png_scatter_names_its_points_in_a_legend() -> None:
+    """The Markdown's PNG wrote each name beside its point at a fixed offset: long names at
+    nearby points overprinted (a review's). They are in a legend under the plot."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from shootout.report.charts import _scatter
+    from shootout.report.specs import Point, ScatterSpec
+
+    names = [f"a-long-model-name-served-somewhere-{i}" for i in range(6)]
+    spec = ScatterSpec("cq", "t", "USD per 1,000 items", "score",
+                       tuple(Point(n, 0.3 + 0.01 * i, 60.0 + i) for i, n in enumerate(names)),
+                       ())
+    fig = _scatter(plt, spec)
+    try:
+        (ax,) = fig.axes
+        assert [t.get_text() for t in ax.get_legend().get_texts()] == names
+        assert not ax.texts  # no name written beside a point
+    finally:
+        plt.close(fig)

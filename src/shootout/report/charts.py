@@ -171,8 +171,12 @@ def _scatter(plt: Any, spec: ScatterSpec) -> Any:
         if p.ylo is not None and p.yhi is not None:
             yerr = [[p.y - p.ylo], [p.yhi - p.y]]
         ax.errorbar([p.x], [p.y], yerr=yerr, fmt="o", color=color(i), capsize=3,
-                    markeredgecolor="#000" if p.label in spec.front else color(i))
-        ax.annotate(p.label, (p.x, p.y), textcoords="offset points", xytext=(6, 6), fontsize=8)
+                    markeredgecolor="#000" if p.label in spec.front else color(i),
+                    label=p.label)
+    # the names in a legend under the plot, each with its point's colour: written beside
+    # their points, long names at nearby points were printed over each other (an audit's)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False,
+              ncol=1 if max((len(p.label) for p in spec.points), default=0) > 40 else 2)
     ax.set_xlabel(spec.xlabel)
     low = ax.get_ylim()[0]
     ax.set_ylabel(spec.ylabel + (f", axis from {low:.3g}" if low > 0 else ""))
