@@ -91,9 +91,9 @@ def test_without_the_library_the_table_alone_and_the_source_says_so(monkeypatch)
                                         "installed (pip install 'shootout[prices]')")
 
 
-def test_the_report_shows_each_price_source(tmp_path):
+def _report_of(tmp_path, names: dict[str, str]):
+    """The report of a run of the toy benchmark by each model (name -> spec)."""
     store = Store(tmp_path / "s.sqlite")
-    names = {"table": TABLE_MODEL, "library": LIBRARY_MODEL, "unknown": UNKNOWN_MODEL}
     cfg = validate_config({"models": [{"spec": s, "name": n, "scoring": "generative"}
                                       for n, s in names.items()],
                            "benchmarks": ["toy_colours"]}, "test")
@@ -101,9 +101,14 @@ def test_the_report_shows_each_price_source(tmp_path):
     try:
         run_id = asyncio.run(Runner(cfg, store, policy=RetryPolicy(base_delay=0.0)).run(
             {n: FakeProvider(answer="Answer: A") for n in names}))
-        report = build_report(store, [run_id])
+        return build_report(store, [run_id])
     finally:
         REGISTRY.pop(Colours.name, None)
+
+
+def test_the_report_shows_each_price_source(tmp_path):
+    report = _report_of(tmp_path, {"table": TABLE_MODEL, "library": LIBRARY_MODEL,
+                                   "unknown": UNKNOWN_MODEL})
     md = render_markdown(report, charts=False)
     row = next(ln for ln in md.splitlines() if ln.startswith("| Price source |"))
     cells = [c.strip() for c in row.strip("|").split("|")][1:]
@@ -260,18 +265,7 @@ def test_the_report_shows_what_a_prompt_cache_and_batch_jobs_billed(tmp_path):
 def test_a_report_without_any_price_says_so_once(tmp_path):
     """No model priced: the efficiency table was seven rows of dashes and one "unknown: not in
     the price table; ..." per model (ten with ten models; an audit's). Said once now."""
-    store = Store(tmp_path / "s.sqlite")
-    names = {"a": UNKNOWN_MODEL, "b": UNKNOWN_MODEL + "-2"}
-    cfg = validate_config({"models": [{"spec": s, "name": n, "scoring": "generative"}
-                                      for n, s in names.items()],
-                           "benchmarks": ["toy_colours"]}, "test")
-    register_benchmark(Colours)
-    try:
-        run_id = asyncio.run(Runner(cfg, store, policy=RetryPolicy(base_delay=0.0)).run(
-            {n: FakeProvider(answer="Answer: A") for n in names}))
-        report = build_report(store, [run_id])
-    finally:
-        REGISTRY.pop(Colours.name, None)
+    report = _report_of(tmp_path, {"a": UNKNOWN_MODEL, "b": UNKNOWN_MODEL + "-2"})
     md = render_markdown(report, charts=False)
     section = md.split("## Efficiency")[1].split("\n## ")[0]
     for row in ("| Input price", "| Price source", "| Cost of the run", "| Cost per"):
