@@ -868,6 +868,29 @@ def test_an_empty_stream_is_answered_by_the_same_request_without_streaming():
     assert resp.usage.completion_tokens > 0 and resp.timing.ttft is None
 
 
+
+@pytest.mark.parametrize("fault", ["stall", "malformed_sse", "truncated", "interrupted"])
+def test_a_fault_only_a_stream_can_show_is_not_logged_for_a_request_that_does_not_stream(fault):
+    """The fake server logged a mid-stream fault drawn by a request that does not stream (an
+    empty stream's second asking) and answered it whole: a run's faulted requests then held
+    an answered one, and the fault test counted one clean request too few under load, when
+    the draws fell so (207 for 208 scored samples)."""
+    from shootout.testing.fake_server import Fault
+
+    with FakeOpenAIServer(schedule={0: Fault.EMPTY_STREAM, 1: Fault(fault)}) as srv:
+        provider = OpenAIProvider(model="fake-model", base_url=srv.base_url)
+
+        async def go() -> GenerateResponse:
+            try:
+                return await provider.generate(QUESTION)
+            finally:
+                await provider.aclose()
+
+        resp = asyncio.run(go())
+        log = [(r["body"].get("stream"), r["fault"]) for r in srv.requests]
+    assert log == [(True, Fault.EMPTY_STREAM), (False, None)]
+    assert resp.text.startswith("The answer is")
+
 def _deepseek(finish: str) -> tuple[int, str, bytes]:
     first = {"id": "c", "object": "chat.completion.chunk", "model": "deepseek-chat", "choices": [
         {"index": 0, "delta": {"role": "assistant", "content": "Let me compute: 3 +"},

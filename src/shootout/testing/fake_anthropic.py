@@ -43,6 +43,7 @@ class FakeAnthropicServer(FakeOpenAIServer):
     summary of a few words is streamed, as Claude 4 models do)."""
 
     fault_kinds: tuple[Any, ...] = tuple(AnthropicFault)
+    in_stream: frozenset[Any] = frozenset({AnthropicFault.OVERLOADED_EVENT, AnthropicFault.CUT})
     api_key: str | None = None
     retry_after: str = "0.05"
     cache_read_tokens: int = 0

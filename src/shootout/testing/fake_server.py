@@ -79,6 +79,12 @@ class Fault(StrEnum):
     EMPTY_STREAM = "empty_stream"
 
 
+# faults that only a stream can show (its body is an event stream): a request that does not
+# stream (or an echo, always answered whole) draws none of them
+_IN_STREAM = frozenset({Fault.EMPTY_STREAM, Fault.STALL, Fault.MALFORMED_SSE, Fault.TRUNCATED,
+                        Fault.INTERRUPTED})
+
+
 @dataclass
 class FakeOpenAIServer:
     """Start with `with FakeOpenAIServer() as srv: srv.base_url`.
@@ -96,6 +102,8 @@ class FakeOpenAIServer:
     schedule: dict[int, Fault] = field(default_factory=dict)
     seed: int = 0
     hang_seconds: float = 30.0
+    # faults that only a stream can show: a request that does not stream draws none of them
+    in_stream: frozenset[Any] = _IN_STREAM
     answer_fn: Any = None
     tool_calls_fn: Any = None  # body -> [{"name", "arguments"}] or None (see the docstring)
     reject_fn: Any = None  # body -> an error body to answer with HTTP 400, or None
@@ -200,7 +208,7 @@ class FakeOpenAIServer:
                 fault = self.outage_fault
             elif self.fault_rate and self._rng.random() < self.fault_rate:
                 fault = self._rng.choice(self.fault_kinds)
-            if fault == Fault.EMPTY_STREAM and not body.get("stream"):
+            if fault in self.in_stream and (not body.get("stream") or body.get("echo")):
                 fault = None  # a request that does not stream is answered (and logged so)
             self.requests.append(
                 {"index": idx, "path": path, "body": body, "time": time.time(), "fault": fault}
