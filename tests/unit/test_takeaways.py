@@ -12,6 +12,7 @@ from scipy import stats as sst
 
 from shootout.analysis.compare import PAIRED, UNTESTABLE, PairTest, adjust_holm, compare_pair
 from shootout.analysis.formatting import ci, json_safe, pct, pval
+from shootout.analysis.medians import EXACT_FROM, exact_bootstrap_medians
 from shootout.analysis.takeaways import (
     DomainScore,
     Profile,
@@ -394,6 +395,50 @@ def test_bootstrap_medians_with_a_nan_are_numpys_as_well() -> None:
     assert np.isnan(got).any() and not np.isnan(got).all()
     assert np.array_equal(got, want, equal_nan=True)
 
+
+
+def _enumerated_medians(v: np.ndarray) -> dict[float, float]:
+    """The exact distribution of the median of a resample of `v` with replacement: every
+    one of the n**n resamples enumerated."""
+    import itertools
+    from collections import Counter
+
+    n = v.size
+    got = Counter(float(np.median(v[list(t)])) for t in itertools.product(range(n), repeat=n))
+    return {m: c / n**n for m, c in got.items()}
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 6])
+def test_exact_bootstrap_medians_draw_from_the_enumerated_distribution(n: int) -> None:
+    """The exact path (a large sample's: 1.5 s of a 500k-sample report in the counting path)
+    draws each median from the distribution that enumerating every resample gives (odd and
+    even n; for even n the two middle values drawn one given the other): a chi-square test
+    of 200,000 draws, seeded."""
+    from scipy.stats import chi2
+
+    v = np.arange(1.0, n + 1) + 0.1 * np.arange(n) ** 2  # distinct: each median its own
+    want = _enumerated_medians(v)
+    draws = 200_000
+    got = exact_bootstrap_medians(v, draws, np.random.default_rng(n))
+    assert set(np.unique(got).tolist()) <= set(want)
+    values = sorted(want)
+    seen = np.array([np.count_nonzero(got == m) for m in values])
+    expected = np.array([want[m] * draws for m in values])
+    stat = float(((seen - expected) ** 2 / expected).sum())
+    assert len(values) == 1 or chi2.sf(stat, len(values) - 1) > 1e-3, (stat, values)
+
+
+@pytest.mark.parametrize("n", [EXACT_FROM, EXACT_FROM + 1])
+def test_a_large_samples_bootstrap_medians_match_the_resampled_ones(n: int) -> None:
+    """From EXACT_FROM values the medians are drawn exactly: their spread (the SE the
+    latency score takes) is the resamples', with ties, within the draws' noise."""
+    v = np.round(np.random.default_rng(n).lognormal(3, 1, n))
+    exact = bootstrap_medians(v, 4000, np.random.default_rng(1))
+    resampled = np.median(np.random.default_rng(2).choice(v, size=(4000, n)), axis=1)
+    assert set(np.unique(exact).tolist()) <= set(v.tolist()) | {
+        (a + b) / 2 for a in np.unique(v) for b in np.unique(v)}
+    assert np.std(exact) == pytest.approx(np.std(resampled), rel=0.08)
+    assert np.mean(exact) == pytest.approx(np.mean(resampled), abs=0.1 * np.std(resampled))
 
 def test_a_tied_pairs_detectable_difference_is_its_own() -> None:
     """Two close models beside a far noisier third: A vs B quotes A vs B's detectable

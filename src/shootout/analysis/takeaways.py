@@ -33,6 +33,7 @@ from ..errors import ConfigError, not_utf8
 from ..scores import Score
 from .compare import MCNEMAR, PAIRED, UNTESTABLE, MddNote, PairTest, cell_se
 from .formatting import pct, pval
+from .medians import bootstrap_medians
 from .paired_tests import holm
 from .stats import z_quantile, z_test
 
@@ -502,29 +503,6 @@ def latency_score_se(samples: Mapping[str, Sequence[float]], reps: int = 400,
     for m, md in med.items():
         score = np.where(md > 0, best / np.where(md > 0, md, 1.0), 1.0)
         out[m] = float(np.std(score, ddof=1))
-    return out
-
-
-def bootstrap_medians(v: np.ndarray, reps: int, rng: np.random.Generator) -> np.ndarray:
-    """The medians of `reps` resamples of `v` with replacement: the same figures, from the same
-    draws, as `np.median(rng.choice(v, size=(reps, v.size)), axis=1)`, without making the
-    resamples. Each resample is counted into the ranks of sorted `v` (bincount), and its median
-    read off the cumulative counts: 5x faster at 50k latencies, where the partition of
-    `reps` x 50k values took a 10-model report's build ~1 s per model."""
-    n = v.size
-    if n == 0 or np.isnan(v).any():  # NaN makes np.median NaN: leave that to it
-        return np.asarray(np.median(rng.choice(v, size=(reps, n)), axis=1), dtype=float)
-    order = np.argsort(v, kind="stable")
-    ranked = v[order]
-    rank = np.empty(n, dtype=np.intp)
-    rank[order] = np.arange(n)
-    lower, upper = (n - 1) // 2, n // 2  # the middle ranks (one for odd n)
-    out = np.empty(reps)
-    for i in range(reps):  # one resample at a time: rng.choice(v, (reps, n)) draws row by row
-        seen = np.cumsum(np.bincount(rank[rng.integers(0, n, n)], minlength=n))
-        lo = ranked[np.searchsorted(seen, lower, side="right")]
-        hi = ranked[np.searchsorted(seen, upper, side="right")]
-        out[i] = lo if lower == upper else (lo + hi) / 2.0
     return out
 
 
