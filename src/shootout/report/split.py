@@ -26,7 +26,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from ..analysis.parallel import in_processes, joined, part_of, plan, share_results
+from ..analysis.parallel import held, in_processes, joined, part_of, plan, share_results
 from ..analysis.resampling import ItemStatistic, item_statistic
 from ..analysis.results import (
     Key,
@@ -171,6 +171,7 @@ def _report_share(args: tuple[str, str, Sequence[str]]) -> Share | None:
         res = share_results(*args)
         if res is None:
             return None
+        held(res)  # freed by the worker's exit, not before its result is sent
         rows: dict[Key, list[Score]] = defaultdict(list)
         for s in res.scores:
             rows[(s.model, s.benchmark)].append(s)
