@@ -16,6 +16,7 @@ from . import function_calling, integration, safety  # noqa: F401  (register the
 from .build import Report, short
 from .methodology import methodology
 from .model import ReportData
+from .pair_matrix import pair_matrix
 from .routing import COST_BASIS, best_rows, gain_sentence
 from .sections import extra_sections
 from .tables import Table, TCell, cell, date, lcell
@@ -45,6 +46,7 @@ def context(report: Report) -> dict[str, Any]:
         "architecture": architecture(report),
         "results": results(report),
         "pairs": pairs(report),
+        "pair_matrix": pair_matrix(report),
         "no_pairs": no_pairs(report),
         "breakdowns": breakdowns(report),
         "long_context": long_context(report),
