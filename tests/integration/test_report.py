@@ -356,11 +356,44 @@ def test_defect8_cmmlu_pairs_test_the_reported_subject_average(tmp_path) -> None
     assert (ds.n_a_only, ds.n_b_only) == (20 + 20, 40)  # arts: 20 and 40; anatomy: 20 and 0
 
 
+
+def test_a_models_unread_and_cut_answers_are_one_bullet_over_its_benchmarks(tmp_path):
+    """Ten models on seven generative benchmarks listed a bullet per model and benchmark (78
+    weaknesses): a model's rates on several benchmarks are one bullet each kind; one
+    benchmark keeps its sentence."""
+    from shootout.report.weaknesses import weaknesses
+
+    store = _store(tmp_path / "t.sqlite")
+    store.upsert_run("r-t", {"models": [{"spec": m} for m in "ABC"],
+                             "benchmarks": ["gsm8k", "math500"]})
+    unread = {("A", "gsm8k"): 2, ("A", "math500"): 1, ("B", "gsm8k"): 2}
+    cut = {("B", "math500"), ("C", "gsm8k"), ("C", "math500")}
+    for i in range(10):
+        for model in "ABC":
+            for bench in ("gsm8k", "math500"):
+                failed = i < unread.get((model, bench), 0)
+                stop = i == 9 and (model, bench) in cut
+                store.put_sample("r-t", SampleRow(
+                    model=model, benchmark=bench, item_id=f"{i:04d}", repeat=0, group="",
+                    status="truncated" if stop else "ok", metrics={"acc": float(i % 2)},
+                    extracted=None if failed else "1", reason="", extraction_failed=failed,
+                    error=None, response_key=None, detail={"mode": "generative"}))
+    lines = weaknesses(build_report(store, ["r-t"]))
+    assert ("A: no answer could be extracted from part of its generated outputs (scored "
+            "wrong): gsm8k 20.0%, math500 10.0%.") in lines
+    assert ("C: part of its generated answers were cut off by the output limit (scored as "
+            "they stand): gsm8k 10.0%, math500 10.0%.") in lines
+    assert ("B · gsm8k: no answer could be extracted from 20.0% of generated outputs "
+            "(scored wrong).") in lines
+    assert ("B · math500: 10.0% of generated answers were cut off by the output limit "
+            "(scored as they stand).") in lines
+    assert not [x for x in lines if x.startswith(("A · ", "C · "))], lines
+
 def test_needle_cut_offs_are_no_weakness_and_its_depth_buckets_have_wilson_intervals(tmp_path):
     """Needle decodes RULER's fixed 128 tokens with no stop, so a base model's every answer
     runs to the limit; the report listed "100% of generated answers were cut off" for a
     model that found every needle. GSM8K's cut-off answers stay listed."""
-    from shootout.report.view_extra import weaknesses
+    from shootout.report.weaknesses import weaknesses
 
     store = _store(tmp_path / "t.sqlite")
     store.upsert_run("r-t", {"models": [{"spec": "A"}, {"spec": "B"}],
@@ -560,7 +593,7 @@ def test_a_factuality_score_at_chance_is_no_hallucination_finding(tmp_path):
     """A TruthfulQA score whose interval reaches chance was listed "not above chance: these
     scores say nothing of ability" and, on the next line, "a hallucination risk, 60.0 points
     short of all-true answers" (an audit's); and the model's strengths compared it."""
-    from shootout.report.view_extra import weaknesses
+    from shootout.report.weaknesses import weaknesses
 
     store = _store(tmp_path / "t.sqlite")
     store.upsert_run("r-f", {"models": [{"spec": "A"}, {"spec": "B"}],

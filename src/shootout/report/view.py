@@ -31,8 +31,8 @@ from .view_extra import (
     items,
     latency,
     long_context,
-    weaknesses,
 )
+from .weaknesses import weaknesses
 
 
 def context(report: Report) -> dict[str, Any]:

@@ -12,7 +12,6 @@ import numpy as np
 
 from ..analysis.formatting import ci, money, num, pct
 from ..analysis.stats import wilson_bounds, z_quantile
-from ..benchmarks import find_benchmark_class
 from ..scores import Score
 from ..scoring.choice import LETTERS
 from .build import Report
@@ -22,8 +21,6 @@ from .tables import Table, cell, lcell, params
 FAILED_MARK = "†"  # the score leaves out failed items: see the note under the table
 # what a run of shootout's benchmarks may leave unmeasured: (the domain that measures it, if
 # any benchmark does; what the report says)
-NOT_MEASURED = (("writing", "open-ended writing quality"), ("safety", "safety behaviour"),
-                ("", "cultural context"), ("", "API availability and latency by region"))
 
 
 def architecture(report: Report) -> dict[str, Any]:
@@ -394,64 +391,6 @@ def chance_text(bench: str, c: Score, chance: float) -> str:
     return f"{bench} {pct(c.score)}% {ci(c.ci_low, c.ci_high)} (chance {pct(chance)}%)"
 
 
-def _highest(report: Report, model: str, benchmarks: Sequence[str]) -> str:
-    """The note on the model with the highest factuality score: whether it is significantly
-    ahead (the best of each benchmark's row with no model within noise of it); "the highest"
-    alone was said of a difference within noise (an audit's)."""
-    clear = all((mk := report.marks.get(b)) is not None and mk.best == model
-                and not mk.ties and not mk.joint for b in benchmarks)
-    return (" (the highest factuality score of these models)" if clear else
-            " (the highest factuality score of these models, though not significantly ahead "
-            "of every other model on each of its benchmarks)")
-
-
-def weaknesses(report: Report) -> list[str]:
-    out = []
-    d = report.data
-    # factuality is every model's limitation to state (hallucination), not a weakness to
-    # rank: said as what it got wrong, and which model scored highest
-    facts = {m: doms["factuality"] for m in d.labels
-             if "factuality" in (doms := report.grouped.get(m, {}))}
-    best = max((f.score for f in facts.values()), default=0.0)
-    top = {m for m, f in facts.items() if math.isclose(f.score, best, abs_tol=1e-12)}
-    if len(top) == len(facts):  # one model, or all level: none is the highest
-        top = set()
-    guessed = at_chance(report)
-    for m in d.labels:
-        if m in guessed:
-            out.append(f"{m}: not above chance (a uniform guess) on "
-                       + ", ".join(chance_text(*g) for g in guessed[m])
-                       + ": these scores say nothing of ability.")
-        guessing = {bench for bench, *_ in guessed.get(m, ())}
-        if m in facts and not set(facts[m].benchmarks) <= guessing:
-            # (at chance on every factuality benchmark: the line above says what it means)
-            f = facts[m]
-            out.append(f"{m} · factuality ({', '.join(f.benchmarks)}): {pct(f.score)}% "
-                       f"± {pct(z_quantile(report.confidence) * f.se)}: a hallucination risk, "
-                       f"{pct(1 - f.score)} points short of all-true answers"
-                       f"{_highest(report, m, f.benchmarks) if m in top else ''}.")
-        for (lab, bench), rows in sorted(d.rows.items()):
-            if lab != m:
-                continue
-            r = next((x for x in rows if x.primary), rows[0])
-            if r.extraction_failure_rate:
-                out.append(f"{m} · {bench}: no answer could be extracted from "
-                           f"{100 * r.extraction_failure_rate:.1f}% of generated outputs "
-                           "(scored wrong).")
-            if r.truncated_rate and not _cutoff_is_protocol(bench):
-                out.append(f"{m} · {bench}: {100 * r.truncated_rate:.1f}% of generated answers "
-                           "were cut off by the output limit (scored as they stand).")
-            if r.n_failed:
-                out.append(f"{m} · {bench} ({r.metric}): {failed_note(rows, r.metric)}.")
-    for lc in long_context(report).get("models", []):
-        if "significant dip" in lc["gap"]:
-            out.append(f"{lc['model']} · {lc['benchmark']}: {lc['gap']}")
-    measured = {dom for doms in report.grouped.values() for dom in doms}
-    left = [what for dom, what in NOT_MEASURED if not dom or dom not in measured]
-    out.append("Not measured by these runs: " + ", ".join(left) + ".")
-    return out
-
-
 def _bucket_ci(acc: float | None, se: float | None, n: int, z: float) -> str:
     """A depth bucket's interval: Wilson at the bucket's effective sample size (its SE says
     how much the shared haystacks and repeats count), so that 4 of 4 found reads [51, 100],
@@ -460,11 +399,6 @@ def _bucket_ci(acc: float | None, se: float | None, n: int, z: float) -> str:
         return "–"
     neff = acc * (1 - acc) / se**2 if se and 0 < acc < 1 else float(n)
     return ci(*wilson_bounds(acc, neff, z))
-
-
-def _cutoff_is_protocol(bench: str) -> bool:
-    cls = find_benchmark_class(bench)
-    return bool(cls is not None and cls.cutoff_is_protocol)
 
 
 def failed_note(rows: list[Score], metric: str) -> str:
