@@ -891,6 +891,29 @@ def test_a_fault_only_a_stream_can_show_is_not_logged_for_a_request_that_does_no
     assert log == [(True, Fault.EMPTY_STREAM), (False, None)]
     assert resp.text.startswith("The answer is")
 
+
+@pytest.mark.parametrize("fault", ["stall", "malformed_sse", "truncated", "interrupted"])
+def test_a_mid_stream_fault_reaches_an_answer_of_one_piece(fault):
+    """The fake server put a mid-stream fault before the second piece: an answer of one piece
+    was streamed whole, its fault logged all the same (a review's). It is now put before the
+    only piece: the stream has no finish reason (or no [DONE] after the answer)."""
+    import httpx
+
+    from shootout.testing.fake_server import Fault
+
+    body = {"model": "fake-model", "stream": True,
+            "messages": [{"role": "user", "content": "Q"}]}
+    with FakeOpenAIServer(schedule={0: Fault(fault)}, n_chunks=1, hang_seconds=0.2) as srv:
+        try:
+            got = httpx.post(f"{srv.base_url}/chat/completions", json=body, timeout=5.0).text
+        except httpx.HTTPError:  # a cut connection: no answer either
+            got = ""
+        whole = httpx.post(f"{srv.base_url}/chat/completions", json=body, timeout=5.0).text
+        log = [r["fault"] for r in srv.requests]
+    assert log == [Fault(fault), None]
+    assert '"finish_reason": "stop"' in whole and whole.rstrip().endswith("[DONE]")
+    assert '"finish_reason": "stop"' not in got
+
 def _deepseek(finish: str) -> tuple[int, str, bytes]:
     first = {"id": "c", "object": "chat.completion.chunk", "model": "deepseek-chat", "choices": [
         {"index": 0, "delta": {"role": "assistant", "content": "Let me compute: 3 +"},

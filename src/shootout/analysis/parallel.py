@@ -50,7 +50,8 @@ from .results import RunResults, run_results
 from .workers import MIN_SAMPLES, WORKERS_ENV, workers
 
 __all__ = ["MIN_SAMPLES", "WORKERS_ENV", "Plan", "beside", "held", "in_processes", "joined",
-           "part_of", "partition", "plan", "share_results", "summary_results", "workers"]
+           "part_of", "partition", "plan", "release", "share_results", "summary_results",
+           "workers"]
 
 Part = tuple[tuple[Any, ...], tuple[Any, ...], dict[str, Any], tuple[dict[str, Any], ...]]
 
@@ -99,7 +100,9 @@ def in_processes(fn: Callable[[A], T | None], args: list[A]) -> list[T] | None:
     """fn of each args, each in a process of its own (a module-level `fn`: a spawned worker
     imports it); None where any raised, returned None or could not be sent back."""
     try:  # a platform without working semaphores has no pool: built in one process
-        pool = ProcessPoolExecutor(len(args), mp_context=_context(), initializer=_worker_start)
+        ctx = _context()
+        pool = ProcessPoolExecutor(len(args), mp_context=ctx, initializer=_worker_start,
+                                   initargs=(ctx.get_start_method() == "fork",))
     except Exception:
         return None
     try:
@@ -200,10 +203,13 @@ def _end_child(pid: int) -> None:
         pass
 
 
-def _worker_start() -> None:
+def _worker_start(forked: bool = False) -> None:
     """A worker ends at once and without a word on Ctrl-C (sent to the whole process
     group): its own KeyboardInterrupt printed its traceback over the one line that says the
-    command was interrupted, and a worker that went on would hold up the command's exit."""
+    command was interrupted, and a worker that went on would hold up the command's exit.
+    `forked`: a pool's worker forked from this process (`held`)."""
+    global _FORKED
+    _FORKED = forked
     signal.signal(signal.SIGINT, _end_quietly)
 
 
@@ -265,20 +271,31 @@ def _context() -> multiprocessing.context.BaseContext:
 def _build_share(args: tuple[str, str, Sequence[str]]) -> Part | None:
     """In a worker: the results of some models of the run (None where their efficiency
     rows failed: the one-process build says why)."""
+    release()
     with gc_paused():
         res = share_results(*args)
         return None if res is None else part_of(held(res))
 
 
-_HELD: list[Any] = []  # in a worker: its last share's records (`held`)
+_HELD: list[Any] = []  # in a forked pool worker: its share's records (`held`)
+_FORKED = False  # this process is a pool's forked worker (`_worker_start`)
 
 
 def held(value: T) -> T:
-    """`value`, kept alive in this worker until its next share: a share's millions of
-    records were freed when it returned, before its result was sent (0.14 s a share at 258k
-    samples); a forked worker ends with `os._exit`, which frees nothing."""
-    _HELD[:] = [value]
+    """`value`, kept alive to the end of this worker where it is a forked one: a share's
+    millions of records were freed when it returned, before its result was sent (0.14 s a
+    share at 258k samples), and a forked worker ends with `os._exit`, which frees nothing. A
+    spawned one ends with the interpreter's shutdown, which would free them while the pool's
+    shutdown waits: it holds nothing."""
+    if _FORKED:
+        _HELD[:] = [value]
     return value
+
+
+def release() -> None:
+    """Before a worker's next share: the last one's records freed (one worker may take two
+    shares; it would hold both while reading the second)."""
+    _HELD.clear()
 
 
 def share_results(path: str, run_id: str, models: Sequence[str]) -> RunResults | None:

@@ -26,7 +26,15 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from ..analysis.parallel import held, in_processes, joined, part_of, plan, share_results
+from ..analysis.parallel import (
+    held,
+    in_processes,
+    joined,
+    part_of,
+    plan,
+    release,
+    share_results,
+)
 from ..analysis.resampling import ItemStatistic, item_statistic
 from ..analysis.results import (
     Key,
@@ -167,6 +175,7 @@ Share = tuple[tuple[Any, ...], dict[Key, dict[str, Figures | str]], dict[str, La
 def _report_share(args: tuple[str, str, Sequence[str]]) -> Share | None:
     """In a worker: the results of some models of the run, their cells' figures under every
     metric of their rows, and their latencies (None where the efficiency rows failed)."""
+    release()
     with gc_paused():
         res = share_results(*args)
         if res is None:

@@ -168,13 +168,10 @@ class _MessagesExchange:
                     else {"type": "thinking", "thinking": "", "signature": ""}})
                 block = index
             await self.conn.body(head + event)
-            if i == 0 and fault == AnthropicFault.OVERLOADED_EVENT:
-                await self.conn.body(_sse("error", _error("overloaded_error", "Overloaded")))
-                await self.conn.end_stream()
+            if i == 0 and await self._in_stream_fault(fault):
                 return
-            if i == 0 and fault == AnthropicFault.CUT:
-                self.conn.reset()
-                return
+        if not deltas and await self._in_stream_fault(fault):  # (no delta to follow)
+            return
         tail = _block_stop(block, thinking) if block >= 0 else b""
         calls = list(o.tool_calls_fn(body) or []) if o.tool_calls_fn is not None else []
         for k, call in enumerate(calls):
@@ -196,6 +193,18 @@ class _MessagesExchange:
         if o.timing_log is not None:  # server-side truth, on CLOCK_MONOTONIC
             o.timing_log({"messages": body.get("messages"), "arrived": self.req.arrived,
                           "sent": sent, "first_sent": sent[0] if sent else None})
+
+    async def _in_stream_fault(self, fault: Any) -> bool:
+        """An `error` event, or the connection cut, where `fault` is one (after the first
+        delta, or where there is none, after `message_start`)."""
+        if fault == AnthropicFault.OVERLOADED_EVENT:
+            await self.conn.body(_sse("error", _error("overloaded_error", "Overloaded")))
+            await self.conn.end_stream()
+            return True
+        if fault == AnthropicFault.CUT:
+            self.conn.reset()
+            return True
+        return False
 
     async def _until(self, offset: float) -> None:
         delay = self.req.arrived + offset - asyncio.get_running_loop().time()

@@ -397,10 +397,13 @@ class _Exchange:
         instant = fault is None and ttft == 0 and itl == 0  # all of it in one write
         sent: list[float] = []
         held: list[bytes] = []
+        # a mid-stream fault comes before the second piece, or the only one (an answer of one
+        # piece was answered whole, its fault logged all the same)
+        at = min(1, len(pieces) - 1)
         for i, piece in enumerate(pieces):
             await self._until(ttft + i * itl)
             sent.append(asyncio.get_running_loop().time())
-            if i == 1 and await self._mid_stream_fault(fault):
+            if i == at and await self._mid_stream_fault(fault):
                 return
             data = _event({"id": "x", "model": model, **self._fingerprint(),
                            "choices": [_choice(chat, piece)]})
@@ -408,6 +411,8 @@ class _Exchange:
                 held.append(data)
             else:
                 await self.conn.body(data)
+        if not pieces and await self._mid_stream_fault(fault):  # (no piece: no answer to cut)
+            return
         if fault == Fault.TRUNCATED:
             return
         tail = [_event({"id": "x", "model": model, **self._fingerprint(),
