@@ -283,3 +283,36 @@ def test_a_column_sorts_from_the_keyboard_and_says_its_order(tmp_path) -> None:
     got = re.search(r'<pre id="keys">(.*?)</pre>', _dom(page, tmp_path), re.S)
     assert got is not None
     assert got.group(1) == "0|ascending|descending|true|ascending|Sections", got.group(1)
+
+
+def test_the_head_to_head_matrix_sorts_by_the_net_lead(tmp_path) -> None:
+    """A matrix cell "1–2" (ahead–behind) sorted by its leading number put it with "1–0" and
+    above "0–0" (a review's): it sorts by the net lead, then by the leads; the diagonal's
+    blank and an untested pair's "–" after every count."""
+    html = render_html(_report(tmp_path))
+    assert 'id="table-pair-matrix"' in html  # the sample report has three models
+    cells = ["0–3", "1–2", "", "0–0", "2–0", "1–0", "–"]
+    rows = "".join(f"<tr><td>m{i}</td><td>{c}</td></tr>" for i, c in enumerate(cells))
+    table = (f'<table id="probe" class="data"><thead><tr><th>Model</th><th>x</th></tr></thead>'
+             f"<tbody>{rows}</tbody></table>")
+    probe = r"""<script>
+    window.addEventListener("load", function () {
+      var th = document.querySelectorAll("#probe th")[1];
+      th.click();
+      var pre = document.createElement("pre");
+      pre.id = "sorted";
+      pre.textContent = Array.prototype.map.call(document.querySelector("#probe").tBodies[0].rows,
+        function (r) { return "[" + r.cells[1].textContent + "]"; }).join(" ");
+      document.body.appendChild(pre);
+    });
+    </script></body>"""
+    page = tmp_path / "matrix.html"
+    body = re.search(r"<body[^>]*>", html)
+    assert body is not None
+    page.write_text(html.replace(body.group(0), body.group(0) + table, 1)
+                    .replace("</body>", probe), encoding="utf-8")
+    got = re.search(r'<pre id="sorted">(.*?)</pre>', _dom(page, tmp_path), re.S)
+    assert got is not None
+    order = got.group(1).split(" ")
+    assert order[:5] == ["[0–3]", "[1–2]", "[0–0]", "[1–0]", "[2–0]"], order
+    assert sorted(order[5:]) == sorted(["[]", "[–]"]), order

@@ -3,9 +3,10 @@ model, as the pair tables and the takeaways' tally count them."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from types import SimpleNamespace
 
-from shootout.analysis.compare import PAIRED, PairTest
+from shootout.analysis.compare import PAIRED, UNTESTABLE, PairTest
 from shootout.report.pair_matrix import pair_matrix
 
 
@@ -41,6 +42,7 @@ def test_each_cell_counts_the_rows_leads_and_deficits_against_the_column():
         # b ahead of c, significantly, but on fewer items: no lead (as the tally counts it)
         _test("b", "c", "x", +0.2, True, n_a=40),
         _test("b", "c", "y", +0.01, False),
+        replace(_test("a", "d", "x", 0.0, False), method=UNTESTABLE),
     ]
     got = pair_matrix(_report(["a", "b", "c", "d"], tests))
     assert got is not None
@@ -49,9 +51,12 @@ def test_each_cell_counts_the_rows_leads_and_deficits_against_the_column():
     assert cells[("b", "a")] == ("1–1", False, "ahead on y; behind on x")
     assert cells[("a", "c")] == ("0–2", False, "behind on x, y")
     assert cells[("c", "a")] == ("2–0", True, "ahead on x, y")
-    assert cells[("b", "c")] == ("0–0", False, "no significant difference")
-    assert cells[("c", "b")] == ("0–0", False, "no significant difference")
-    # d was never compared: no count where there was no test; the diagonal is empty
+    # the lead on fewer items is named in the tooltip, not counted (a review's: it read "no
+    # significant difference" beside the pair table's "yes, but b has fewer items")
+    uncounted = "significant but not counted, the model ahead scored on fewer items: x (b ahead)"
+    assert cells[("b", "c")] == cells[("c", "b")] == ("0–0", False, uncounted)
+    # d was never tested (its one benchmark with a only had no standard error): no count
+    # where there was no test; the diagonal is empty
     assert cells[("a", "d")][0] == cells[("d", "c")][0] == "–"
     assert cells[("a", "a")][0] == ""
     totals = {row[0].text: (row[-2].text, row[-1].text) for row in got["table"].rows}

@@ -19,8 +19,6 @@ from .replicas import endpoints_table
 from .tables import Table, cell, lcell, params
 
 FAILED_MARK = "†"  # the score leaves out failed items: see the note under the table
-# what a run of shootout's benchmarks may leave unmeasured: (the domain that measures it, if
-# any benchmark does; what the report says)
 
 
 def architecture(report: Report) -> dict[str, Any]:

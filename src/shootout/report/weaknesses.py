@@ -13,6 +13,8 @@ from ..benchmarks import find_benchmark_class
 from .build import Report
 from .view_extra import at_chance, chance_text, failed_note, long_context
 
+# what a run of shootout's benchmarks may leave unmeasured: (the domain that measures it, if
+# any benchmark does; what the report says)
 NOT_MEASURED = (("writing", "open-ended writing quality"), ("safety", "safety behaviour"),
                 ("", "cultural context"), ("", "API availability and latency by region"))
 
