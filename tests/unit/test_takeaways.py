@@ -717,3 +717,23 @@ def test_a_domain_at_chance_is_no_strength_and_no_gap() -> None:
                       "factuality): its scores say nothing of its strengths.")
     (a,) = strengths(["A"], g)  # as before without the chance levels
     assert "weakest in factuality (40.0%" in a.text
+
+
+def test_a_lead_on_many_benchmarks_is_said_in_a_sentence_of_its_largest_few():
+    """A ten-model report's takeaways gave the leader's lead over each model on 14 benchmarks
+    as 14 intervals a sentence, nine such sentences: past four, the largest three are given
+    in full and the others named, largest first."""
+    from shootout.analysis.takeaways import positions
+
+    def lead(k: int) -> list[PairTest]:
+        return [PairTest("a", "b", f"x{i}", "acc", PAIRED, 50, 0.5 + d, 0.5, d, 0.05,
+                         d - 0.1, d + 0.1, 0.001, p_holm=0.001, significant=True,
+                         n_a=50, n_b=50)
+                for i, d in enumerate([0.1 + 0.01 * j for j in range(k)])]
+
+    (six,) = positions(["a", "b"], lead(6))
+    assert six.text.startswith("a leads b on x5 (+15.0 points"), six.text
+    assert six.text.count("95% CI") == 3
+    assert six.text.endswith("; and 3 more (x2, x1, x0).")
+    (four,) = positions(["a", "b"], lead(4))
+    assert four.text.count("95% CI") == 4 and "more (" not in four.text

@@ -211,10 +211,10 @@ def _pair_sentence(a: str, b: str, ts: list[PairTest], mdd_sorted: list[float]) 
     untested = [t.benchmark for t in ts if t.method == UNTESTABLE]
     parts = []
     if lead:
-        parts.append(f"{a} leads {b} on " + "; ".join(_diff_phrase(t) for t in lead))
+        parts.append(f"{a} leads {b} on " + _diff_phrases(lead))
     if trail:
         who = "trails on " if lead else f"{a} trails {b} on "
-        parts.append(who + "; ".join(_diff_phrase(t) for t in trail))
+        parts.append(who + _diff_phrases(trail))
     if fewer:
         parts.append("no lead is claimed on " + "; ".join(_fewer_phrase(t) for t in fewer))
     if not parts and all(t.method in (PAIRED, MCNEMAR) and t.diff == 0 and t.se == 0
@@ -252,6 +252,20 @@ def _fewer_phrase(t: PairTest) -> str:
         return (f"{head} but on as many items as {other} had {f_lead} of its own fail "
                 f"({f_other} for {other})")
     return f"{head} but was scored on fewer items than {other} ({n_lead} vs {n_other})"
+
+
+MAX_DIFF_PHRASES = 4  # past this, the largest few in full and the others by name
+
+
+def _diff_phrases(ts: Sequence[PairTest]) -> str:
+    """The differences in full, largest first; past MAX_DIFF_PHRASES the largest three in full
+    and the others named: a lead on 14 benchmarks was a sentence of 14 intervals, nine such in
+    a ten-model report's takeaways (the head-to-head section has every figure)."""
+    if len(ts) <= MAX_DIFF_PHRASES:
+        return "; ".join(_diff_phrase(t) for t in ts)
+    shown, rest = ts[:MAX_DIFF_PHRASES - 1], ts[MAX_DIFF_PHRASES - 1:]
+    return ("; ".join(_diff_phrase(t) for t in shown)
+            + f"; and {len(rest)} more ({', '.join(t.benchmark for t in rest)})")
 
 
 def _diff_phrase(t: PairTest) -> str:
