@@ -853,20 +853,11 @@ def test_an_empty_stream_is_answered_by_the_same_request_without_streaming():
     from shootout.testing.fake_server import Fault
 
     with FakeOpenAIServer(schedule={0: Fault.EMPTY_STREAM}) as srv:
-        provider = OpenAIProvider(model="fake-model", base_url=srv.base_url)
-
-        async def go() -> GenerateResponse:
-            try:
-                return await provider.generate(QUESTION)
-            finally:
-                await provider.aclose()
-
-        resp = asyncio.run(go())
+        resp, _ = _generate("fake-model", srv)
         sent = [r["body"].get("stream") for r in srv.requests]
     assert sent == [True, False]
     assert resp.text.startswith("The answer is") and resp.finish_reason == "stop"
     assert resp.usage.completion_tokens > 0 and resp.timing.ttft is None
-
 
 
 @pytest.mark.parametrize("fault", ["stall", "malformed_sse", "truncated", "interrupted"])
@@ -878,15 +869,7 @@ def test_a_fault_only_a_stream_can_show_is_not_logged_for_a_request_that_does_no
     from shootout.testing.fake_server import Fault
 
     with FakeOpenAIServer(schedule={0: Fault.EMPTY_STREAM, 1: Fault(fault)}) as srv:
-        provider = OpenAIProvider(model="fake-model", base_url=srv.base_url)
-
-        async def go() -> GenerateResponse:
-            try:
-                return await provider.generate(QUESTION)
-            finally:
-                await provider.aclose()
-
-        resp = asyncio.run(go())
+        resp, _ = _generate("fake-model", srv)
         log = [(r["body"].get("stream"), r["fault"]) for r in srv.requests]
     assert log == [(True, Fault.EMPTY_STREAM), (False, None)]
     assert resp.text.startswith("The answer is")
