@@ -335,15 +335,20 @@ def test_a_share_is_held_only_in_a_forked_worker_and_released_before_the_next():
     spawned one ends with the interpreter's shutdown, which freed them while the pool's
     shutdown waited (1.5 s more at 600k records, a review's): it holds nothing. A worker
     that takes a second share frees the first before reading it."""
+    import gc
     import signal
 
     from shootout.analysis import parallel
 
     records = [object()]
+    was_on = gc.isenabled()
     try:
+        gc.enable()
         parallel._worker_start(False)
+        assert gc.isenabled()
         assert parallel.held(records) is records and parallel._HELD == []
         parallel._worker_start(True)
+        assert not gc.isenabled()  # nothing walks the held records when the share returns
         assert parallel.held(records) is records
         assert len(parallel._HELD) == 1 and parallel._HELD[0] is records
         parallel.release()
@@ -351,4 +356,6 @@ def test_a_share_is_held_only_in_a_forked_worker_and_released_before_the_next():
     finally:
         parallel._FORKED = False
         parallel._HELD.clear()
+        if was_on:
+            gc.enable()
         signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -31,6 +31,7 @@ has made stale.
 from __future__ import annotations
 
 import contextlib
+import gc
 import multiprocessing
 import os
 import pickle
@@ -207,9 +208,13 @@ def _worker_start(forked: bool = False) -> None:
     """A worker ends at once and without a word on Ctrl-C (sent to the whole process
     group): its own KeyboardInterrupt printed its traceback over the one line that says the
     command was interrupted, and a worker that went on would hold up the command's exit.
-    `forked`: a pool's worker forked from this process (`held`)."""
+    `forked`: a pool's worker forked from this process (`held`), whose collector stays off:
+    a share's records, held to its end, were allocated with it paused, and the first
+    collection after the pause (as its result is sent) would walk every one of them."""
     global _FORKED
     _FORKED = forked
+    if forked:
+        gc.disable()
     signal.signal(signal.SIGINT, _end_quietly)
 
 
