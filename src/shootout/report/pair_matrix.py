@@ -1,8 +1,9 @@
 """The head-to-head section's matrix: for three models or more, on how many benchmarks each
-model is significantly ahead of each other model and behind it (the paired tests, Holm-
-corrected within each pair), before the pairs' tables. Ten models make 45 pair tables, each
-folded in the HTML: the key takeaways' tally said each model's totals in one line, and which
-model led which could only be read by opening the tables one by one."""
+model is significantly ahead of each other model and behind it (the pair tables' tests,
+Holm-corrected within each pair: `PairTest.winner`), before the pairs' tables. Ten models
+make 45 pair tables, each folded in the HTML: the key takeaways' tally said each model's
+totals in one line, and which model led which could only be read by opening the tables one
+by one."""
 
 from __future__ import annotations
 
