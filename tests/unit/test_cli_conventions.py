@@ -228,3 +228,30 @@ def test_a_top_level_options_key_says_where_options_go():
     assert str(e.value) == (
         "run.yaml: options: Extra inputs are not permitted: a benchmark's options go on its "
         "entry, `benchmarks: [{name: BENCH, options: {KEY: VALUE}}]`")
+
+
+@pytest.mark.parametrize(("preset", "as_program", "want"),
+                         [(None, True, "1"), ("3", True, "3"), (None, False, None)])
+def test_the_program_keeps_openblas_to_one_thread_unless_told(preset, as_program, want):
+    """`shootout` (the program) has numpy's OpenBLAS run one thread per process, as it reads
+    OPENBLAS_NUM_THREADS when numpy is first imported: its threads, spinning between a
+    report's small products, took the cores of its forked processes. A value the user set
+    is kept, and a caller's process (`main(argv)`) is left as it is. No numpy before main."""
+    code = (
+        "import os, sys\n"
+        "import shootout.cli.main as m\n"
+        "assert 'numpy' not in sys.modules, 'numpy imported before main'\n"
+        "sys.argv = ['shootout', '--version']\n"
+        f"args = None if {as_program} else ['--version']\n"
+        "try:\n"
+        "    m.main(args)\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(os.environ.get('OPENBLAS_NUM_THREADS'))\n")
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if preset is not None:
+        env["OPENBLAS_NUM_THREADS"] = preset
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                       timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.splitlines()[-1] == str(want)
