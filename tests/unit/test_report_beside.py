@@ -135,3 +135,103 @@ def test_a_large_reports_rankings_and_items_built_beside_are_the_same(tmp_path: 
         print("ok")
     """)
     assert out == "ok\n"
+
+
+def test_a_primed_process_warms_up_then_computes_the_call_sent_to_it() -> None:
+    """`primed` forks at once and runs its warm-up there (a report's matplotlib import, while
+    the run is read); the call sent later is computed in that same process, after it. A
+    primed process never run is stopped and reaped when dropped; one sent what cannot be
+    pickled, or that died, leaves the call to this process; a second call is refused."""
+    out = _script("""
+        import gc, os, time
+        from shootout.analysis import parallel
+        here = os.getpid()
+        WARM = []
+
+        def warm():
+            WARM.append(os.getpid())
+
+        def where(x):
+            return os.getpid(), list(WARM), x
+
+        p = parallel.primed(warm)
+        got = p.run(where, 7)
+        pid, warmed, x = got()
+        assert pid != here and warmed == [pid] and x == 7, (here, pid, warmed, x)
+        assert got() == (pid, warmed, x)  # asked again: the value, not a new computation
+        try:
+            p.run(where, 8)
+            raise SystemExit("a second call was taken")
+        except RuntimeError:
+            pass
+
+        dropped = parallel.primed(lambda: time.sleep(60))
+        t0 = time.monotonic()
+        del dropped
+        gc.collect()
+        try:
+            os.waitpid(-1, os.WNOHANG)
+            raise SystemExit("a child is left")
+        except ChildProcessError:
+            pass
+        assert time.monotonic() - t0 < 10
+
+        unsent = parallel.primed(warm).run(lambda: os.getpid())
+        assert unsent() == here
+        died = parallel.primed(lambda: os._exit(3)).run(where, 9)
+        assert died() == (here, [], 9)
+        gc.collect()
+        try:
+            os.waitpid(-1, os.WNOHANG)
+            raise SystemExit("a child is left")
+        except ChildProcessError:
+            pass
+        print("ok")
+    """)
+    assert out == "ok\n"
+
+
+def test_charts_drawn_in_a_primed_process_are_the_ones_drawn_in_process(tmp_path: Path
+                                                                         ) -> None:
+    """`shootout report --md` forks the process that draws its charts before it reads the
+    run (`kept.chart_drawer`: matplotlib is imported meanwhile): the Markdown and every PNG
+    are the bytes drawn in this process, none drawn again here, and the Markdown's text is
+    rendered before the charts are waited for."""
+    out = _script(f"""
+        from pathlib import Path
+        from shootout.report import charts, kept, markdown
+        from shootout.report.build import build_report
+        from shootout.report.model import load_report_data
+        from shootout.report.sample_data import RUN_ID, build_sample_store
+        store = build_sample_store({str(tmp_path / "s.sqlite")!r})
+        out = kept.Outputs(md=Path({str(tmp_path / "r.md")!r}), html=None, charts=True,
+                           max_items=5)
+        drawn_here = []
+        real = charts.render_png
+        def counted(spec, path):
+            drawn_here.append(spec.id)
+            return real(spec, path)
+        charts.render_png = counted
+        drawer = kept.chart_drawer(out)
+        assert drawer is not None
+        data = load_report_data(store, [RUN_ID], None)
+        early = kept.early_charts(data, out, drawer)
+        order = []
+        real_env = markdown._env
+        def env():
+            order.append("text")
+            return real_env()
+        markdown._env = env
+        def waited():
+            order.append("charts")
+            return early()
+        report = build_report(store, [RUN_ID], data=data)
+        primed = kept.render(report, out, waited)
+        assert drawn_here == [], drawn_here
+        assert order == ["text", "charts"], order
+        alone = kept.render(report, out)
+        assert len(drawn_here) == 4, drawn_here
+        assert primed == alone
+        print("ok")
+    """)
+    assert out == "ok\n"

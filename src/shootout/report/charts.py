@@ -26,6 +26,19 @@ def drawn(specs: Sequence[Spec]) -> dict[str, tuple[Spec, bytes]]:
                 for s in specs}
 
 
+def warm() -> None:
+    """matplotlib and its fonts loaded, as `render_png` loads them (in a process that is to
+    draw charts once their data is known: `report.kept.chart_drawer`)."""
+    try:
+        import matplotlib
+    except ImportError:
+        return
+    matplotlib.use("Agg")
+    import matplotlib.pyplot
+
+    _fallback_fonts(matplotlib)
+
+
 def render_png(spec: Spec, path: Path) -> Path:
     import matplotlib
 

@@ -35,7 +35,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..analysis.fingerprint import own_benchmarks, results_fingerprint
 from ..errors import ConfigError, cannot_write
@@ -43,6 +43,9 @@ from ..frozen import gc_paused
 from ..store import Store
 from .optional import arch_of
 from .refs import ModelRef, model_refs, select_models
+
+if TYPE_CHECKING:
+    from ..analysis.parallel import Primed
 
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -200,8 +203,7 @@ def render(report: Any, out: Outputs,
             where = Path(tmp) / out.md.name
             try:
                 text = render_markdown(report, where, charts=out.charts,
-                                       max_items=out.max_items,
-                                       drawn=drawn() if drawn is not None else None)
+                                       max_items=out.max_items, drawn=drawn)
             except ImportError as e:  # matplotlib is the optional `report` extra
                 payload["warning"] = (f"warning: no PNG charts ({e}); "
                                       "pip install 'shootout[report]'")
@@ -265,9 +267,10 @@ def build_and_render(db: Store, ctx: Context | None, run_ids: list[str], opts: O
         drawn = None
         if ctx is not None:
             load_profiles(opts.profiles)  # a bad file is said before the samples are read
+            drawer = chart_drawer(out)
             data = replace(load_report_data(db, run_ids, opts.models, kept=not rebuild),
                            arch=ctx.arch)
-            drawn = early_charts(data, out)
+            drawn = early_charts(data, out, drawer)
         report = build_report(db, run_ids, models=opts.models, profiles=opts.profiles,
                               items_pair=opts.items_pair, max_items=out.max_items, data=data)
         monitors = load_monitors(db, report, monitor_ids) if ctx is None else ctx.monitors
@@ -277,11 +280,26 @@ def build_and_render(db: Store, ctx: Context | None, run_ids: list[str], opts: O
         return render(report, out, drawn)
 
 
-def early_charts(data: Any, out: Outputs) -> Callable[[], Mapping[str, Any]] | None:
+def chart_drawer(out: Outputs) -> Primed | None:
+    """A forked process that imports matplotlib while this one reads the run, to draw the
+    report's own charts once the data is read (`early_charts`): the import was 0.6 s of the
+    charts' 1.7 s, after the read, on a path that keeps both cores busy. None where the
+    Markdown has no charts, or no process was forked (`analysis.parallel.primed`)."""
+    if out.md is None or not out.charts:
+        return None
+    from ..analysis.parallel import primed
+    from .charts import warm
+
+    return primed(warm)
+
+
+def early_charts(data: Any, out: Outputs, drawer: Primed | None = None
+                 ) -> Callable[[], Mapping[str, Any]] | None:
     """The report's own charts (`specs.core_specs`) drawn in a forked process while this one
     builds the rest of the report (tests, rankings, items: matplotlib's import and drawing
-    were a second of a 500k-sample report's build on one core, the other idle); None where
-    the Markdown has no charts. `render_markdown` writes a chart drawn here only where the
+    were a second of a 500k-sample report's build on one core, the other idle): in
+    `drawer` (`chart_drawer`) where given, else in a process forked now; None where the
+    Markdown has no charts. `render_markdown` writes a chart drawn here only where the
     finished report's spec of that id is the same, and draws any other itself."""
     if out.md is None or not out.charts:
         return None
@@ -291,4 +309,6 @@ def early_charts(data: Any, out: Outputs) -> Callable[[], Mapping[str, Any]] | N
     from .specs import core_specs
 
     specs = core_specs(chart_report(data))
+    if drawer is not None:
+        return drawer.run(drawn, specs)
     return beside(lambda: drawn(specs))

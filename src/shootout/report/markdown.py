@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,8 @@ from .build import Report
 from .specs import chart_specs
 from .tables import Table
 from .view import context
+
+Drawn = Mapping[str, tuple[Any, bytes]]  # charts drawn already: by id, (spec, PNG bytes)
 
 
 class _Code(str):
@@ -59,30 +61,36 @@ def fence(text: str, indent: str = "    ") -> str:
 
 def render_markdown(
     report: Report, md_path: Path | None = None, *, charts: bool = True, max_items: int = 5,
-    drawn: Mapping[str, tuple[Any, bytes]] | None = None,
+    drawn: Drawn | Callable[[], Drawn] | None = None,
 ) -> str:
     """The report as Markdown. With `md_path` and `charts`, PNGs go to `<stem>_files/` beside it
     and are linked relatively; the caller writes the text. `drawn`: charts drawn already
     (`charts.drawn`), each written as it is where the report's spec of that id is the one it
-    was drawn from (any other is drawn here)."""
+    was drawn from (any other is drawn here); or the call that gives them, made once the
+    text is rendered (charts drawn in another process meanwhile: `kept.early_charts`)."""
     ctx: dict[str, Any] = context(report)
     ctx["charts"] = {}
     ctx["max_items"] = max_items
+    pngs = []
     if charts and md_path is not None:
-        from .charts import render_png
-
         folder = md_path.parent / f"{md_path.stem}_files"
         for spec in chart_specs(report):
             png = folder / f"{spec.id}.png"
-            done = (drawn or {}).get(spec.id)
+            pngs.append((spec, png))
+            rel = os.path.relpath(png, md_path.parent).replace(os.sep, "/")
+            ctx["charts"][spec.id] = {"title": spec.title, "path": rel}
+    text = _env().get_template("report.md.j2").render(**ctx)
+    if pngs:
+        from .charts import render_png
+
+        got = (drawn() if callable(drawn) else drawn) or {}
+        for spec, png in pngs:
+            done = got.get(spec.id)
             if done is not None and done[0] == spec:
                 png.parent.mkdir(parents=True, exist_ok=True)
                 png.write_bytes(done[1])
             else:
                 render_png(spec, png)
-            rel = os.path.relpath(png, md_path.parent).replace(os.sep, "/")
-            ctx["charts"][spec.id] = {"title": spec.title, "path": rel}
-    text = _env().get_template("report.md.j2").render(**ctx)
     return _tidy(text)
 
 
