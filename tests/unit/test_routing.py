@@ -215,3 +215,39 @@ def test_a_cost_every_model_shares_is_not_called_unknown() -> None:
                       Measured({"mmlu": "knowledge"}, data, {}, {("A", "mmlu"): 0.31}),
                       n_boot=50)
     assert unknown is not None and any("no cost for every model" in n for n in unknown.notes)
+
+
+def test_resampled_means_are_the_means_of_the_drawn_items() -> None:
+    """Each resample's mean, taken as the drawn items' counts times the values (one product
+    for every model), is the mean of the values drawn, as indexing them gives it; a matrix
+    with a value that is not finite is indexed as before (a count of 0 times NaN is NaN)."""
+    import zlib
+
+    import numpy as np
+
+    from shootout.analysis import routing as r
+
+    rng = np.random.default_rng(5)
+    x = np.round(rng.random((4, 37)) * 3) / 3  # item means of 3 repeats
+    n_boot = 2 * r._CHUNK + 7  # a last chunk shorter than the others
+
+    def indexed(values: np.ndarray) -> np.ndarray:
+        draws = np.random.default_rng([0, zlib.crc32(b"b")])
+        out = np.empty((values.shape[0], n_boot))
+        for start in range(0, n_boot, r._CHUNK):
+            size = min(r._CHUNK, n_boot - start)
+            idx = draws.integers(0, values.shape[1], (size, values.shape[1]))
+            out[:, start:start + size] = values[:, idx].mean(axis=2)
+        return out
+
+    got = r._resample([r._Bench("b", "math", 1.0, x)], n_boot, 0, {})
+    assert got.shape == (1, 4, n_boot)
+    assert np.allclose(got[0], indexed(x), rtol=0, atol=1e-12)
+    assert np.unique(got[0]).size > 50  # the draws differ from resample to resample
+    odd = x.copy()
+    odd[2, 5] = np.nan
+    got = r._resample([r._Bench("b", "math", 1.0, odd)], n_boot, 0, {})
+    want = indexed(odd)
+    assert np.array_equal(np.isnan(got[0]), np.isnan(want))
+    assert np.allclose(got[0][~np.isnan(want)], want[~np.isnan(want)], rtol=0, atol=1e-12)
+    assert not np.isnan(got[0][0]).any()  # only the model with the NaN has NaN means

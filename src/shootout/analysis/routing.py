@@ -398,14 +398,27 @@ def _resample(benches: list[_Bench], n_boot: int, seed: int,
         if b.name not in cache:
             rng = np.random.default_rng([seed, zlib.crc32(b.name.encode())])
             n, means = b.x.shape[1], np.empty((b.x.shape[0], n_boot))
+            finite = bool(np.isfinite(b.x).all())
             for start in range(0, n_boot, _CHUNK):
                 size = min(_CHUNK, n_boot - start)
                 idx = rng.integers(0, n, (size, n))
+                if finite:  # each resample's mean as its items' counts times the values
+                    means[:, start:start + size] = (b.x @ _counts(idx, n).T) / n
+                    continue
                 for m, row in enumerate(b.x):  # row by row: 3x faster than x[:, idx]
                     means[m, start:start + size] = row[idx].mean(axis=1)
             cache[b.name] = means
         out.append(cache[b.name])
     return np.stack(out)
+
+
+def _counts(idx: np.ndarray, n: int) -> np.ndarray:
+    """How many times each of n items is drawn in each row of `idx` (rows x n): a row's
+    mean is then one product with the values for every model (indexing the values with
+    `idx` model by model took most of a 10-model report's routing: 0.7 s at 1,147 items)."""
+    rows = idx.shape[0]
+    flat = (idx + (np.arange(rows, dtype=np.int64) * n)[:, None]).ravel()
+    return np.bincount(flat, minlength=rows * n).reshape(rows, n).astype(np.float64)
 
 
 def _values(mix: _Mix, route: Mapping[str, int]) -> tuple[float, np.ndarray]:
