@@ -231,12 +231,15 @@ def test_a_top_level_options_key_says_where_options_go():
 
 
 @pytest.mark.parametrize(("preset", "as_program", "want"),
-                         [(None, True, "1"), ("3", True, "3"), (None, False, None)])
+                         [({}, True, "1"), ({"OPENBLAS_NUM_THREADS": "3"}, True, "3"),
+                          ({"OMP_NUM_THREADS": "4"}, True, None),
+                          ({"GOTO_NUM_THREADS": "4"}, True, None), ({}, False, None)])
 def test_the_program_keeps_openblas_to_one_thread_unless_told(preset, as_program, want):
     """`shootout` (the program) has numpy's OpenBLAS run one thread per process, as it reads
     OPENBLAS_NUM_THREADS when numpy is first imported: its threads, spinning between a
     report's small products, took the cores of its forked processes. A value the user set
-    is kept, and a caller's process (`main(argv)`) is left as it is. No numpy before main."""
+    (there or in the variables OpenBLAS reads after it) is kept, and a caller's process
+    (`main(argv)`) is left as it is. No numpy before main."""
     code = (
         "import os, sys\n"
         "import shootout.cli.main as m\n"
@@ -248,9 +251,9 @@ def test_the_program_keeps_openblas_to_one_thread_unless_told(preset, as_program
         "except SystemExit:\n"
         "    pass\n"
         "print(os.environ.get('OPENBLAS_NUM_THREADS'))\n")
-    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
-    if preset is not None:
-        env["OPENBLAS_NUM_THREADS"] = preset
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS")}
+    env.update(preset)
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                        timeout=120)
     assert p.returncode == 0, p.stderr

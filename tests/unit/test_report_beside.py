@@ -137,50 +137,57 @@ def test_a_large_reports_rankings_and_items_built_beside_are_the_same(tmp_path: 
     assert out == "ok\n"
 
 
-def test_a_primed_process_warms_up_then_computes_the_call_sent_to_it() -> None:
+def test_a_primed_process_warms_up_then_computes_the_call_sent_to_it(tmp_path: Path) -> None:
     """`primed` forks at once and runs its warm-up there (a report's matplotlib import, while
-    the run is read); the call sent later is computed in that same process, after it. A
-    primed process never run is stopped and reaped when dropped; one sent what cannot be
-    pickled, or that died, leaves the call to this process; a second call is refused."""
-    out = _script("""
+    the run is read); the call sent later is computed in that same process, after it, and
+    sending a large one does not wait for the warm-up. One sent what cannot be pickled, or
+    that died, leaves the call to this process; a second call is refused. A primed process
+    dropped before its call is not stopped (a signal in matplotlib's writing of its font
+    cache left its lock file): it ends once warmed up, and is reaped."""
+    out = _script(f"""
         import gc, os, time
-        from shootout.analysis import parallel
+        from pathlib import Path
+        from shootout.analysis import primed as P
         here = os.getpid()
         WARM = []
 
         def warm():
+            time.sleep(1.5)
             WARM.append(os.getpid())
 
         def where(x):
-            return os.getpid(), list(WARM), x
+            return os.getpid(), list(WARM), len(x)
 
-        p = parallel.primed(warm)
-        got = p.run(where, 7)
-        pid, warmed, x = got()
-        assert pid != here and warmed == [pid] and x == 7, (here, pid, warmed, x)
-        assert got() == (pid, warmed, x)  # asked again: the value, not a new computation
+        p = P.primed(warm)
+        t0 = time.monotonic()
+        got = p.run(where, b"x" * 10_000_000)  # far more than a pipe holds
+        assert time.monotonic() - t0 < 1.0, time.monotonic() - t0
+        pid, warmed, n = got()
+        assert pid != here and warmed == [pid] and n == 10_000_000, (here, pid, warmed, n)
+        assert got() == (pid, warmed, n)  # asked again: the value, not a new computation
         try:
-            p.run(where, 8)
+            p.run(where, b"")
             raise SystemExit("a second call was taken")
         except RuntimeError:
             pass
 
-        dropped = parallel.primed(lambda: time.sleep(60))
-        t0 = time.monotonic()
+        unsent = P.primed(lambda: None).run(lambda: os.getpid())
+        assert unsent() == here
+        died = P.primed(lambda: os._exit(3)).run(where, b"ab")
+        assert died() == (here, [], 2)
+
+        mark = Path({str(tmp_path / "warmed")!r})
+        def slow():
+            time.sleep(1.0)
+            mark.write_text("done")
+        dropped = P.primed(slow)
         del dropped
         gc.collect()
-        try:
-            os.waitpid(-1, os.WNOHANG)
-            raise SystemExit("a child is left")
-        except ChildProcessError:
-            pass
-        assert time.monotonic() - t0 < 10
-
-        unsent = parallel.primed(warm).run(lambda: os.getpid())
-        assert unsent() == here
-        died = parallel.primed(lambda: os._exit(3)).run(where, 9)
-        assert died() == (here, [], 9)
-        gc.collect()
+        t0 = time.monotonic()
+        while P._UNREAPED and time.monotonic() - t0 < 20:
+            time.sleep(0.1)
+            P._reap()
+        assert not P._UNREAPED and mark.read_text() == "done"  # warmed up, not stopped
         try:
             os.waitpid(-1, os.WNOHANG)
             raise SystemExit("a child is left")
@@ -214,6 +221,10 @@ def test_charts_drawn_in_a_primed_process_are_the_ones_drawn_in_process(tmp_path
         charts.render_png = counted
         drawer = kept.chart_drawer(out)
         assert drawer is not None
+        from shootout.analysis import parallel
+        def no_beside(fn):
+            raise AssertionError("drawn beside, not in the primed process")
+        parallel.beside = no_beside
         data = load_report_data(store, [RUN_ID], None)
         early = kept.early_charts(data, out, drawer)
         order = []

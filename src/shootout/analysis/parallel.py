@@ -50,9 +50,9 @@ from ..store import RunRecord, Store
 from .results import RunResults, run_results
 from .workers import MIN_SAMPLES, WORKERS_ENV, workers
 
-__all__ = ["MIN_SAMPLES", "WORKERS_ENV", "Plan", "Primed", "beside", "held", "in_processes",
-           "joined", "part_of", "partition", "plan", "primed", "release", "share_results",
-           "summary_results", "workers"]
+__all__ = ["MIN_SAMPLES", "WORKERS_ENV", "Plan", "beside", "held", "in_processes", "joined",
+           "part_of", "partition", "plan", "release", "share_results", "summary_results",
+           "workers"]
 
 Part = tuple[tuple[Any, ...], tuple[Any, ...], dict[str, Any], tuple[dict[str, Any], ...]]
 
@@ -145,10 +145,11 @@ def beside(fn: Callable[[], T]) -> Callable[[], T]:
     return _awaited(pid, r, fn)
 
 
-def _awaited(pid: int, r: int, fallback: Callable[[], T]) -> Callable[[], T]:
+def _awaited(pid: int, r: int, fallback: Callable[[], T],
+             drop: Callable[[int, int], None] | None = None) -> Callable[[], T]:
     """The call that gives the value the child `pid` sends down `r` (read once, then kept),
-    or `fallback()` where it sends none; a call never made has the child stopped when the
-    call is dropped."""
+    or `fallback()` where it sends none; a call never made has `drop(r, pid)` done when the
+    call is dropped (by default: the child stopped)."""
     got: list[T] = []  # the value, once asked for
 
     def result() -> T:
@@ -170,102 +171,8 @@ def _awaited(pid: int, r: int, fallback: Callable[[], T]) -> Callable[[], T]:
         got.append(value if ok else fallback())
         return got[0]
 
-    finalizer = weakref.finalize(result, _drop, r, pid)
+    finalizer = weakref.finalize(result, drop or _drop, r, pid)
     return result
-
-
-class Primed:
-    """A process forked ahead of its work (`primed`): its warm-up (imports) done while this
-    one reads, then one call computed there (`run`)."""
-
-    def __init__(self, pid: int, request: int, reply: int) -> None:
-        self._pid, self._request, self._reply = pid, request, reply
-        self._sent = False
-        self._finalizer = weakref.finalize(self, _drop_primed, request, reply, pid)
-
-    def run(self, fn: Callable[..., T], *args: Any) -> Callable[[], T]:
-        """fn(*args) computed in the primed process (a module-level `fn`: it is sent by
-        name), as `beside` gives it: the call returned gives its value, computed in this
-        process where the primed one fails or the call cannot be sent. Once only."""
-        if self._sent:
-            raise RuntimeError("a primed process computes one call")
-        self._sent = True
-        self._finalizer.detach()
-        request, reply, pid = self._request, self._reply, self._pid
-        try:  # the length first: the child waits for exactly that much, not for an EOF
-            data = pickle.dumps((fn, args), protocol=pickle.HIGHEST_PROTOCOL)
-            with os.fdopen(request, "wb") as f:
-                _OPEN.discard(request)
-                f.write(len(data).to_bytes(8, "little") + data)
-        except Exception:  # cannot be pickled, or the child is gone: computed here
-            _drop_primed(request, reply, pid)
-            return lambda: fn(*args)
-        return _awaited(pid, reply, lambda: fn(*args))
-
-
-def primed(warm: Callable[[], object]) -> Primed | None:
-    """A forked process that runs `warm()` at once (its errors ignored) and then waits for
-    the call `Primed.run` sends it, so that work whose input is not known yet (a report's
-    charts, drawn from the finished data) does not wait for its imports. None where fork is
-    not to be used (`_context`) or fails. One never run is stopped when dropped."""
-    if _context().get_start_method() != "fork":
-        return None
-    try:
-        req_r, req_w = os.pipe()
-        res_r, res_w = os.pipe()
-    except OSError:
-        return None
-    try:
-        pid = os.fork()
-    except OSError:
-        for fd in (req_r, req_w, res_r, res_w):
-            os.close(fd)
-        return None
-    if pid == 0:
-        _primed_child(warm, (req_r, res_w), (req_w, res_r))
-    os.close(req_r)
-    os.close(res_w)
-    _OPEN.update((req_w, res_r))
-    return Primed(pid, req_w, res_r)
-
-
-def _primed_child(warm: Callable[[], object], own: tuple[int, int],
-                  parents: tuple[int, int]) -> NoReturn:
-    """In a `primed` child: warm up, read the call (its length, then the pickle), compute
-    it and send its value down as `beside`'s child does; out at once where none comes."""
-    code = 0
-    try:
-        for fd in (*parents, *_OPEN):
-            os.close(fd)
-        _worker_start()
-        with gc_paused():
-            with contextlib.suppress(Exception):
-                warm()
-            with os.fdopen(own[0], "rb") as f:
-                size = int.from_bytes(f.read(8), "little")
-                data = f.read(size) if size else b""
-            if len(data) != size or not size:  # dropped: no call is coming
-                os._exit(0)
-            try:
-                fn, args = pickle.loads(data)
-                out = pickle.dumps((True, fn(*args)), protocol=pickle.HIGHEST_PROTOCOL)
-            except Exception:
-                out = pickle.dumps((False, None))
-        with os.fdopen(own[1], "wb") as f:
-            f.write(out)
-    except BaseException:
-        code = 1
-    finally:
-        os._exit(code)
-
-
-def _drop_primed(request: int, reply: int, pid: int) -> None:
-    """A `primed` process never run, or not to be waited for: its pipes closed, it stopped."""
-    for fd in (request, reply):
-        _OPEN.discard(fd)
-        with contextlib.suppress(OSError):
-            os.close(fd)
-    _end_child(pid)
 
 
 def _child(fn: Callable[[], Any], r: int, w: int) -> NoReturn:

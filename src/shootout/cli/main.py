@@ -164,6 +164,8 @@ EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports a process that SIGTER
 
 
 BLAS_THREADS_ENV = "OPENBLAS_NUM_THREADS"
+# what OpenBLAS reads for its threads, in its order: a user's choice in any of them is kept
+BLAS_THREADS_SET_BY = (BLAS_THREADS_ENV, "GOTO_NUM_THREADS", "OMP_NUM_THREADS")
 
 
 def _one_blas_thread() -> None:
@@ -173,8 +175,10 @@ def _one_blas_thread() -> None:
     between products, took the cores the other processes needed (a 10-model report's first
     build, 516k samples on 2 cores: 4.7-5.6 s with them, 3.9-4.6 s without). OpenBLAS reads
     it when numpy is first imported, which no command has done yet (only as the program: a
-    caller's process keeps its own)."""
-    os.environ.setdefault(BLAS_THREADS_ENV, "1")
+    caller's process keeps its own). Processes shootout starts inherit it (code under test
+    in the sandbox: one BLAS thread each, as they run side by side)."""
+    if not any(os.environ.get(name) for name in BLAS_THREADS_SET_BY):
+        os.environ[BLAS_THREADS_ENV] = "1"
 
 
 def _term_as_interrupt() -> None:

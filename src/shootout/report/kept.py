@@ -45,7 +45,7 @@ from .optional import arch_of
 from .refs import ModelRef, model_refs, select_models
 
 if TYPE_CHECKING:
-    from ..analysis.parallel import Primed
+    from ..analysis.primed import Primed
 
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -284,10 +284,10 @@ def chart_drawer(out: Outputs) -> Primed | None:
     """A forked process that imports matplotlib while this one reads the run, to draw the
     report's own charts once the data is read (`early_charts`): the import was 0.6 s of the
     charts' 1.7 s, after the read, on a path that keeps both cores busy. None where the
-    Markdown has no charts, or no process was forked (`analysis.parallel.primed`)."""
+    Markdown has no charts, or no process was forked (`analysis.primed`)."""
     if out.md is None or not out.charts:
         return None
-    from ..analysis.parallel import primed
+    from ..analysis.primed import primed
     from .charts import warm
 
     return primed(warm)
