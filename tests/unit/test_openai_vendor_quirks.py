@@ -681,6 +681,39 @@ def test_a_json_error_answering_a_stream_is_the_servers_message(
     assert error["message"] in str(got.value) and "error in response" in str(got.value)
 
 
+_WHOLE = {"id": "c", "object": "chat.completion", "model": "m", "choices": [
+    {"index": 0, "message": {"role": "assistant", "content": "One, two, three." + " pad" * 20000},
+     "finish_reason": "stop"}],
+    "usage": {"prompt_tokens": 12, "completion_tokens": 20006, "total_tokens": 20018}}
+
+
+@pytest.mark.parametrize("http", ["httpx", "auto"])
+def test_a_whole_answer_to_a_streamed_request_is_kept_as_an_unstreamed_one(http: str) -> None:
+    """A server that ignores `stream` answers a streamed request with the whole completion
+    as JSON (here over 64 KiB): the answer, its usage, its latency the whole response's and
+    its TTFT unknown, as a non-streamed answer's; it was asked six times ("expected an event
+    stream ... got content type 'application/json'") and the item failed. A load test
+    (`shootout perf`) still counts it an error: its requests are to be streamed."""
+    reply = (200, "application/json", json.dumps(_WHOLE).encode())
+    with _Server(reply) as srv:
+        got, _ = _generate("some-model", srv, http=http)
+    assert got.text == _WHOLE["choices"][0]["message"]["content"]
+    assert (got.usage.prompt_tokens, got.usage.completion_tokens) == (12, 20006)
+    assert got.timing.ttft is None and got.timing.e2e > 0
+    assert len(srv.bodies) == 1 and srv.bodies[0]["stream"] is True
+
+    async def load_test() -> None:
+        provider = OpenAIProvider("some-model", base_url=srv.base_url, http=http)
+        provider.answer_empty_streams = False
+        try:
+            await provider.generate(QUESTION)
+        finally:
+            await provider.aclose()
+
+    with _Server(reply) as srv, pytest.raises(RetryableProviderError, match="answered whole"):
+        asyncio.run(load_test())
+
+
 @pytest.mark.parametrize(("status", "headers", "retried"), [
     (500, {}, True), (507, {}, True), (530, {}, True), (529, {}, True), (429, {}, True),
     # Not Implemented and HTTP Version Not Supported: no attempt will do better

@@ -39,6 +39,7 @@ from .http_errors import (  # split out of this module; their importers find the
     count as count,
     is_count as is_count,
     not_a_stream,
+    not_stream_limit,
     parse_json as parse_json,
     raise_for_status as raise_for_status,
     redirect_error as redirect_error,
@@ -48,8 +49,6 @@ from .http_errors import (  # split out of this module; their importers find the
     transport_reason as transport_reason,
 )
 from .sse import sse_events as sse_events  # the parser lived here; its importers find it
-
-_NOT_STREAM_BYTES = 1 << 16  # of a body that is not an event stream, read for its error
 
 T = TypeVar("T")
 
@@ -361,7 +360,11 @@ class HTTPClient:
                 await raise_for_status(resp, self.secret)
                 ctype = resp.headers.get("content-type", "")
                 if "text/event-stream" not in ctype:
-                    got = (await resp.aread())[:_NOT_STREAM_BYTES]
+                    got = b""
+                    async for part in resp.aiter_bytes():
+                        got += part
+                        if len(got) >= not_stream_limit(ctype):
+                            break
                     raise not_a_stream(path, ctype, got.decode("utf-8", "replace"))
                 if stats is not None and stats.accepted is not None:
                     stats.accepted.set()
@@ -482,8 +485,9 @@ class _AiohttpPath:
                 ctype = resp.headers.get("content-type", "")
                 if "text/event-stream" not in ctype:
                     got = b""  # (one `read(n)` gives what has arrived so far)
-                    while len(got) < _NOT_STREAM_BYTES and (
-                            part := await resp.content.read(_NOT_STREAM_BYTES - len(got))):
+                    limit = not_stream_limit(ctype)
+                    while len(got) < limit and (
+                            part := await resp.content.read(limit - len(got))):
                         got += part
                     raise not_a_stream(path, ctype, got.decode("utf-8", "replace"))
                 if stats is not None and stats.accepted is not None:

@@ -368,18 +368,41 @@ def error_object(where: str, err: Any) -> ProviderError:
     return RetryableProviderError(msg)
 
 
+class UnstreamedAnswer(RetryableProviderError):
+    """A streamed request answered whole, as a JSON completion (a server that ignores
+    `stream`): taken as a non-streamed answer where the caller can (`OpenAIProvider._stream`:
+    its latency the whole response's, its TTFT unknown), retried as before where it cannot (a
+    load test, which does not mix unstreamed answers into a streamed test)."""
+
+    def __init__(self, message: str, data: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.data = data
+
+
 def not_a_stream(path: str, ctype: str, body: str) -> ProviderError:
     """The error for a streamed request answered with something other than an event stream:
     the server's own error object where the body is one (a gateway's 200 `{"error": {...}}`:
-    its message, and final where it says the request was bad, as an unstreamed answer's),
-    else retryable. The content type alone said nothing of the message, and a 400 was asked
-    six times."""
+    its message, and final where it says the request was bad, as an unstreamed answer's), the
+    answer itself where the body is a completion (`UnstreamedAnswer`: it was asked six times
+    and failed), else retryable. The content type alone said nothing of the message, and a
+    400 was asked six times."""
     if "json" in ctype:
         try:
             data = json.loads(body)
         except ValueError:
             data = None
-        if isinstance(data, dict) and "error" in data:
+        if isinstance(data, dict) and data.get("error"):  # `"error": null` is no error
             return error_object(f"{path}: error in response", data["error"])
+        if isinstance(data, dict) and "choices" in data:
+            return UnstreamedAnswer(f"{path}: answered whole, not as an event stream", data)
     return RetryableProviderError(
         f"expected an event stream from {path}, got content type {ctype!r}")
+
+
+NOT_STREAM_BYTES = 1 << 16  # of a body that is not an event stream, read for its error
+NOT_STREAM_JSON_BYTES = 1 << 24  # ... of a JSON one, which may be a whole answer
+
+
+def not_stream_limit(ctype: str) -> int:
+    """How much of a body that is not an event stream is read (`not_a_stream`)."""
+    return NOT_STREAM_JSON_BYTES if "json" in ctype else NOT_STREAM_BYTES

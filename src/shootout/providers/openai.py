@@ -19,7 +19,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from functools import partial
 from typing import Any, ClassVar
@@ -48,6 +48,7 @@ from .base import (
 )
 from .batch import OpenAIBatchAPI
 from .http import HTTPClient, StreamStats, count, parse_json
+from .http_errors import UnstreamedAnswer
 from .openai_options import OpenAIOptions
 from .openai_wire import (
     _add_input,
@@ -90,8 +91,9 @@ class OpenAIProvider(BaseProvider):
     prefixes: ClassVar[tuple[str, ...]] = ("openai",)
     Options: ClassVar[type[ProviderOptions]] = OpenAIOptions
     spec_help: ClassVar[str] = "openai:MODEL with --base-url (any OpenAI-compatible server)"
-    # an empty stream re-asked without streaming, its answer kept (`_stream`); a load test
-    # (`shootout perf`) sets it False, so that such a request is an error there
+    # an empty stream re-asked without streaming, its answer kept, and a streamed request
+    # answered whole kept as an unstreamed answer (`_stream`); a load test (`shootout perf`)
+    # sets it False, so that such a request is an error there
     answer_empty_streams: bool = True
 
     def __init__(
@@ -439,17 +441,15 @@ class OpenAIProvider(BaseProvider):
         acc = _StreamAccumulator()
         stats = StreamStats(accepted=accepted)
         t0 = time.perf_counter()
-        e2e: float | None = None
-        events = 0
-        async for arrival, event in http.events(path, body, t0, stats):
-            events += 1
-            if acc.done:
-                continue  # past [DONE]: read on to the end of the body, so the connection is reused
-            if event == "[DONE]":
-                acc.done = True
-                e2e = time.perf_counter() - t0
-                continue
-            acc.add(arrival, parse_json(event, path))
+        try:
+            e2e, events = await _read_events(http.events(path, body, t0, stats), acc, t0, path)
+        except UnstreamedAnswer as e:  # a server that ignores `stream`: its whole answer,
+            # kept as a non-streamed one's (TTFT unknown); a load test counts it an error
+            if not self.answer_empty_streams:
+                raise
+            if accepted is not None:
+                accepted.set()
+            return parse_completion(e.data, path, time.perf_counter() - t0, stats.connect)
         if e2e is None:
             # no [DONE] (llama.cpp's server before PR #9459, TGI before #2221, some others;
             # openai-python reads a stream to its end without one): an answer whose
@@ -558,6 +558,24 @@ class OpenAIProvider(BaseProvider):
         if not data.get("choices"):
             raise RetryableProviderError(f"{path}: response had no choices")
         return data
+
+
+async def _read_events(events: AsyncIterator[tuple[float, str]], acc: _StreamAccumulator,
+                       t0: float, path: str) -> tuple[float | None, int]:
+    """A stream's events added to `acc`: the time of its [DONE] (None: none came) and how
+    many events came."""
+    e2e: float | None = None
+    n = 0
+    async for arrival, event in events:
+        n += 1
+        if acc.done:
+            continue  # past [DONE]: read on to the end of the body, so the connection is reused
+        if event == "[DONE]":
+            acc.done = True
+            e2e = time.perf_counter() - t0
+            continue
+        acc.add(arrival, parse_json(event, path))
+    return e2e, n
 
 
 async def _attempt(send: _Send, sent: dict[str, Any], accepted: asyncio.Event,
