@@ -141,6 +141,39 @@ def test_a_report_from_the_basis_is_the_report_from_the_samples(store, tmp_path,
     assert calls == [2, 2]
 
 
+def test_a_reports_basis_is_kept_once_its_charts_data_is_sent(store, tmp_path, monkeypatch):
+    """A report built in shares sends its charts' data to the process that draws them, and
+    then encodes and writes its basis (0.7 s at 516k samples, which the charts waited for);
+    a build that fails before its end keeps none."""
+    from shootout.report import kept
+
+    seen: list[list[tuple[str, str]]] = []
+    real = kept.early_charts
+
+    def early(*args, **kw):
+        seen.append(_kept_basis(store))
+        return real(*args, **kw)
+
+    monkeypatch.setattr(kept, "early_charts", early)
+    _report(store, tmp_path / "a", "--rebuild")
+    assert seen == [[]]
+    assert _kept_basis(store) == [(results_fingerprint() + basis.BASIS,
+                                   Store(store).revision(RUN_ID))]
+
+    db = sqlite3.connect(store)
+    db.execute("DELETE FROM built_results")
+    db.commit()
+    db.close()
+
+    def broken(*args, **kw):
+        raise RuntimeError("charts")
+
+    monkeypatch.setattr(kept, "early_charts", broken)
+    with pytest.raises(SystemExit):
+        _report(store, tmp_path / "b", "--rebuild")
+    assert _kept_basis(store) == []
+
+
 def test_a_basis_of_an_older_state_is_not_used(store, tmp_path, monkeypatch):
     calls = _counting(monkeypatch)
     before = _report(store, tmp_path / "a", "--no-charts")

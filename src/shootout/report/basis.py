@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import fields
 from itertools import chain
 from typing import TYPE_CHECKING, Any
@@ -162,11 +163,33 @@ def received_figures(kept: Mapping[str, Mapping[str, Any]]
     return out
 
 
+_LATER: list[list[tuple[Store, str, str, Joined]]] = []  # `later`'s, innermost last
+
+
+@contextmanager
+def later() -> Iterator[None]:
+    """The bases `keep` is asked to keep within this block kept at its end (where it ends
+    without an error), not at once: a report sends its charts' data to the process that
+    draws them before its basis is encoded and written (0.7 s at 516k samples, with the
+    other core idle)."""
+    _LATER.append([])
+    try:
+        yield
+    except BaseException:
+        _LATER.pop()
+        raise
+    for args in _LATER.pop():
+        keep(*args)
+
+
 def keep(store: Store, run_id: str, revision: str, got: Joined) -> bool:
     """Keep a run's report basis, built from the state `revision`, in place of any kept
     before (a --rebuild writes it again: one that was wrong, edited or copied from
     elsewhere, is replaced); False where it has what the basis does not keep, or the store
-    cannot be written (the report is still good)."""
+    cannot be written (the report is still good). Within `later`: at its end (True)."""
+    if _LATER:
+        _LATER[-1].append((store, run_id, revision, got))
+        return True
     key = results_fingerprint() + BASIS
     res, sent, latency = got
     try:

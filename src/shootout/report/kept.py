@@ -255,6 +255,7 @@ def build_and_render(db: Store, ctx: Context | None, run_ids: list[str], opts: O
     are the context's where there is one (read once per call)."""
     from ..analysis.routing import DEFAULT_WITHIN
     from ..analysis.takeaways import load_profiles
+    from . import basis
     from .availability import load_monitors
     from .build import build_report, with_routing
     from .model import load_report_data
@@ -268,9 +269,10 @@ def build_and_render(db: Store, ctx: Context | None, run_ids: list[str], opts: O
         if ctx is not None:
             load_profiles(opts.profiles)  # a bad file is said before the samples are read
             drawer = chart_drawer(out)
-            data = replace(load_report_data(db, run_ids, opts.models, kept=not rebuild),
-                           arch=ctx.arch)
-            drawn = early_charts(data, out, drawer)
+            with basis.later():  # kept once the charts' data is sent
+                data = replace(load_report_data(db, run_ids, opts.models, kept=not rebuild),
+                               arch=ctx.arch)
+                drawn = early_charts(data, out, drawer)
         report = build_report(db, run_ids, models=opts.models, profiles=opts.profiles,
                               items_pair=opts.items_pair, max_items=out.max_items, data=data)
         monitors = load_monitors(db, report, monitor_ids) if ctx is None else ctx.monitors
