@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -34,6 +35,7 @@ class _Server:
     def __init__(self, *replies: tuple[Any, ...]) -> None:
         self.replies = list(replies)
         self.bodies: list[dict[str, Any]] = []
+        self.pause = 0.0
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -48,6 +50,11 @@ class _Server:
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
+                if server.pause:  # the body in two pieces, `pause` seconds apart
+                    self.wfile.write(body[:len(body) // 2])
+                    self.wfile.flush()
+                    time.sleep(server.pause)
+                    body = body[len(body) // 2:]
                 self.wfile.write(body)
 
             def log_message(self, *args: object) -> None:
@@ -687,20 +694,28 @@ _WHOLE = {"id": "c", "object": "chat.completion", "model": "m", "choices": [
     "usage": {"prompt_tokens": 12, "completion_tokens": 20006, "total_tokens": 20018}}
 
 
-@pytest.mark.parametrize("http", ["httpx", "auto"])
-def test_a_whole_answer_to_a_streamed_request_is_kept_as_an_unstreamed_one(http: str) -> None:
+@pytest.mark.parametrize("http", ["httpx", "aiohttp"])
+@pytest.mark.parametrize("error", [False, True])
+def test_a_whole_answer_to_a_streamed_request_is_kept_as_an_unstreamed_one(
+        http: str, error: bool) -> None:
     """A server that ignores `stream` answers a streamed request with the whole completion
-    as JSON (here over 64 KiB): the answer, its usage, its latency the whole response's and
-    its TTFT unknown, as a non-streamed answer's; it was asked six times ("expected an event
-    stream ... got content type 'application/json'") and the item failed. A load test
-    (`shootout perf`) still counts it an error: its requests are to be streamed."""
-    reply = (200, "application/json", json.dumps(_WHOLE).encode())
+    as JSON (here over 64 KiB, in two pieces 0.3 s apart; `"error": null` is no error): the
+    answer, its usage, its latency the whole response's and its TTFT unknown, as a
+    non-streamed answer's, counted in the provider's info; it was asked six times ("expected
+    an event stream ... got content type 'application/json'") and the item failed. A load
+    test (`shootout perf`) still counts it an error: its requests are to be streamed."""
+    if http == "aiohttp":
+        pytest.importorskip("httpx_aiohttp")
+    whole = {**_WHOLE, "error": None} if error else _WHOLE
+    reply = (200, "application/json", json.dumps(whole).encode())
     with _Server(reply) as srv:
-        got, _ = _generate("some-model", srv, http=http)
+        srv.pause = 0.3
+        got, provider = _generate("some-model", srv, http=http)
     assert got.text == _WHOLE["choices"][0]["message"]["content"]
     assert (got.usage.prompt_tokens, got.usage.completion_tokens) == (12, 20006)
-    assert got.timing.ttft is None and got.timing.e2e > 0
+    assert got.timing.ttft is None and got.timing.e2e >= 0.3
     assert len(srv.bodies) == 1 and srv.bodies[0]["stream"] is True
+    assert provider.info()["unstreamed_answers"] == 1
 
     async def load_test() -> None:
         provider = OpenAIProvider("some-model", base_url=srv.base_url, http=http)

@@ -360,7 +360,7 @@ class HTTPClient:
                 await raise_for_status(resp, self.secret)
                 ctype = resp.headers.get("content-type", "")
                 if "text/event-stream" not in ctype:
-                    got = b""
+                    got = bytearray()
                     async for part in resp.aiter_bytes():
                         got += part
                         if len(got) >= not_stream_limit(ctype):
@@ -484,7 +484,7 @@ class _AiohttpPath:
                 await self._check(http, resp)
                 ctype = resp.headers.get("content-type", "")
                 if "text/event-stream" not in ctype:
-                    got = b""  # (one `read(n)` gives what has arrived so far)
+                    got = bytearray()  # (one `read(n)` gives what has arrived so far)
                     limit = not_stream_limit(ctype)
                     while len(got) < limit and (
                             part := await resp.content.read(limit - len(got))):

@@ -125,6 +125,7 @@ class OpenAIProvider(BaseProvider):
         # system_fingerprints the server reported in this run; a stored answer with another
         # is not served (one live answer tells which are current)
         self._fingerprints: set[str] = set()
+        self._unstreamed = 0  # streamed requests answered whole (`_stream`)
         self._live_answered = asyncio.Event()
         self._fingerprint_asked = False
         self._server_info: dict[str, Any] = {}
@@ -179,7 +180,10 @@ class OpenAIProvider(BaseProvider):
         return o.reasoning_effort is not None or reasoning_by_name(self.model)
 
     def info(self) -> dict[str, Any]:
-        prints = {"system_fingerprints": sorted(self._fingerprints)} if self._fingerprints else {}
+        prints: dict[str, Any] = ({"system_fingerprints": sorted(self._fingerprints)}
+                                  if self._fingerprints else {})
+        if self._unstreamed:  # a server that ignores `stream`: these answers have no TTFT
+            prints["unstreamed_answers"] = self._unstreamed
         replicas = {"replicas": self.pool.stats()} if len(self.pool.replicas) > 1 else {}
         return {"model_id": self.model_id, "base_url": display_url(self.base_url),
                 "http": self.http.stack, **self._server_info, **self.policy.info(), **prints,
@@ -449,6 +453,7 @@ class OpenAIProvider(BaseProvider):
                 raise
             if accepted is not None:
                 accepted.set()
+            self._unstreamed += 1
             return parse_completion(e.data, path, time.perf_counter() - t0, stats.connect)
         if e2e is None:
             # no [DONE] (llama.cpp's server before PR #9459, TGI before #2221, some others;
