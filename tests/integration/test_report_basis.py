@@ -174,6 +174,31 @@ def test_a_reports_basis_is_kept_once_its_charts_data_is_sent(store, tmp_path, m
     assert _kept_basis(store) == []
 
 
+def test_a_process_forked_inside_a_later_block_keeps_at_once(store):
+    """`basis.later` defers the keeps of the process that opened it; a process forked inside
+    it (a share's worker, a `beside` child) has its own copy of the pending list, where a
+    deferred keep would be lost with it: it keeps at once."""
+    import os
+
+    db = Store(store)
+    with basis.later():
+        got = split.report_shares(db, RUN_ID, kept=False)
+        assert got is not None and _kept_basis(store) == []  # deferred here
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child
+            code = 1
+            try:
+                child = Store(store)
+                code = 0 if basis.keep(child, RUN_ID, child.revision(RUN_ID), got[0]) else 2
+                child.close()
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert len(_kept_basis(store)) == 1  # kept by the child, before the block's end
+    db.close()
+
+
 def test_a_basis_of_an_older_state_is_not_used(store, tmp_path, monkeypatch):
     calls = _counting(monkeypatch)
     before = _report(store, tmp_path / "a", "--no-charts")

@@ -181,7 +181,7 @@ def _child(fn: Callable[[], Any], r: int, w: int) -> NoReturn:
     code = 0
     try:
         os.close(r)
-        for other in _OPEN:  # the pipes of earlier `beside` children are theirs
+        for other in _OPEN:  # the pipes of earlier `beside` and `primed` children are theirs
             os.close(other)
         _worker_start()
         try:

@@ -12,7 +12,7 @@ latency) would otherwise fill the pipe and hold this process until the warm-up e
 child dropped before its call comes is not stopped, only left to end: its pipes are closed,
 so it ends once its warm-up is done (a signal in the middle of matplotlib's writing of its
 font cache would leave the cache's lock file behind, and every later import waits on it);
-it is reaped by a later `primed` or `beside` call, or by init once this process has ended.
+it is reaped by a later `primed` call, or by init once this process has ended.
 """
 
 from __future__ import annotations

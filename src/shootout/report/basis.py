@@ -3,11 +3,12 @@
 A report of a run built in shares (`report.split`) needs, besides the run's results, every
 cell's item scores and every model's latencies: the shares read all of the run's samples for
 them, most of a 500k-sample report's build. The build of the results at the end of
-`shootout run` (and any report built in shares) keeps them, with the results they came with,
-as the run's *report basis*: in `built_results` under the results' fingerprint with BASIS
-added, and the revision of the run read before the build (`store.built`), so a basis is used
-only while nothing it was built from has changed. A report then starts from it instead of
-the samples; `shootout report --rebuild` builds it from the samples again (and keeps it).
+`shootout run` (and any report built in shares, once it has read them: `later`) keeps them,
+with the results they came with, as the run's *report basis*: in `built_results` under the
+results' fingerprint with BASIS added, and the revision of the run read before the build
+(`store.built`), so a basis is used only while nothing it was built from has changed. A
+report then starts from it instead of the samples; `shootout report --rebuild` builds it from
+the samples again (and keeps it).
 
 The basis is JSON, not a pickle (a store is a file that may come from elsewhere: reading it
 must not run code). `encode` writes exactly the types the shares give (None, bool, int,
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import fields
@@ -163,7 +165,9 @@ def received_figures(kept: Mapping[str, Mapping[str, Any]]
     return out
 
 
-_LATER: list[list[tuple[Store, str, str, Joined]]] = []  # `later`'s, innermost last
+# `later`'s blocks, innermost last, each with the process it was opened in (a process forked
+# inside one, which has its own copy of this list, keeps at once)
+_LATER: list[tuple[int, list[tuple[Store, str, str, Joined]]]] = []
 
 
 @contextmanager
@@ -172,13 +176,13 @@ def later() -> Iterator[None]:
     without an error), not at once: a report sends its charts' data to the process that
     draws them before its basis is encoded and written (0.7 s at 516k samples, with the
     other core idle)."""
-    _LATER.append([])
+    _LATER.append((os.getpid(), []))
     try:
         yield
     except BaseException:
         _LATER.pop()
         raise
-    for args in _LATER.pop():
+    for args in _LATER.pop()[1]:
         keep(*args)
 
 
@@ -187,8 +191,8 @@ def keep(store: Store, run_id: str, revision: str, got: Joined) -> bool:
     before (a --rebuild writes it again: one that was wrong, edited or copied from
     elsewhere, is replaced); False where it has what the basis does not keep, or the store
     cannot be written (the report is still good). Within `later`: at its end (True)."""
-    if _LATER:
-        _LATER[-1].append((store, run_id, revision, got))
+    if _LATER and _LATER[-1][0] == os.getpid():
+        _LATER[-1][1].append((store, run_id, revision, got))
         return True
     key = results_fingerprint() + BASIS
     res, sent, latency = got
