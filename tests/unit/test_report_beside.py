@@ -246,3 +246,29 @@ def test_charts_drawn_in_a_primed_process_are_the_ones_drawn_in_process(tmp_path
         print("ok")
     """)
     assert out == "ok\n"
+
+
+def test_charts_that_fail_partway_leave_no_png_behind(tmp_path: Path, monkeypatch) -> None:
+    """Where matplotlib fails after some of the Markdown's charts were written (an
+    ImportError from the second), the report is the text without charts, with the warning,
+    and none of the PNGs written before the failure (the text links none of them)."""
+    from shootout.report import charts, kept
+
+    store = build_sample_store(tmp_path / "s.sqlite")
+    report = build_report(store, [RUN_ID])
+    real = charts.render_png
+    calls: list[str] = []
+
+    def partway(spec, path):
+        calls.append(spec.id)
+        if len(calls) > 1:
+            raise ImportError("No module named 'matplotlib.backends'")
+        return real(spec, path)
+
+    monkeypatch.setattr(charts, "render_png", partway)
+    out = kept.Outputs(md=tmp_path / "r.md", html=None, charts=True, max_items=5)
+    got = kept.render(report, out)
+    assert len(calls) == 2  # one chart written, then the failure
+    assert "no PNG charts" in got["warning"]
+    assert got["files"] == {}
+    assert "r_files/" not in got["md"]

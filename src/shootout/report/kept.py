@@ -28,6 +28,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -201,6 +202,7 @@ def render(report: Any, out: Outputs,
     if out.md is not None:
         with tempfile.TemporaryDirectory() as tmp:
             where = Path(tmp) / out.md.name
+            folder = Path(tmp) / f"{out.md.stem}_files"
             try:
                 text = render_markdown(report, where, charts=out.charts,
                                        max_items=out.max_items, drawn=drawn)
@@ -208,7 +210,8 @@ def render(report: Any, out: Outputs,
                 payload["warning"] = (f"warning: no PNG charts ({e}); "
                                       "pip install 'shootout[report]'")
                 text = render_markdown(report, where, charts=False, max_items=out.max_items)
-            folder = Path(tmp) / f"{out.md.stem}_files"
+                shutil.rmtree(folder, ignore_errors=True)  # charts written before it failed:
+                # the text links none of them
             payload["files"] = {p.name: base64.b64encode(p.read_bytes()).decode()
                                 for p in sorted(folder.glob("*")) if p.is_file()}
         payload["md"] = text
