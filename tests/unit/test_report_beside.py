@@ -19,10 +19,21 @@ from shootout.report.markdown import render_markdown
 from shootout.report.sample_data import RUN_ID, build_sample_store
 from shootout.report.specs import core_specs
 
+# a script's start that counts the charts drawn in its own process (`drawn_here`)
+COUNTING = """\
+from shootout.report import charts
+drawn_here = []
+_render_png = charts.render_png
+def _counted(spec, path):
+    drawn_here.append(spec.id)
+    return _render_png(spec, path)
+charts.render_png = _counted
+"""
 
-def _script(body: str) -> str:
-    p = subprocess.run([sys.executable, "-c", textwrap.dedent(body)], capture_output=True,
-                       text=True, timeout=300)
+
+def _script(body: str, start: str = "") -> str:
+    p = subprocess.run([sys.executable, "-c", start + textwrap.dedent(body)],
+                       capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr
     return p.stdout
 
@@ -70,12 +81,6 @@ def test_charts_drawn_beside_are_the_ones_drawn_in_process(tmp_path: Path) -> No
         data = load_report_data(store, [RUN_ID], None)
         out = kept.Outputs(md=Path({str(tmp_path / "r.md")!r}), html=None, charts=True,
                            max_items=5)
-        drawn_here = []
-        real = charts.render_png
-        def counted(spec, path):
-            drawn_here.append(spec.id)
-            return real(spec, path)
-        charts.render_png = counted
         early = kept.early_charts(data, out)
         report = build_report(store, [RUN_ID], data=data)
         beside = kept.render(report, out, early)
@@ -85,7 +90,7 @@ def test_charts_drawn_beside_are_the_ones_drawn_in_process(tmp_path: Path) -> No
         assert len(drawn_here) == 4, drawn_here
         assert beside == alone
         print("ok")
-    """)
+    """, COUNTING)
     assert out == "ok\n"
 
 
@@ -213,12 +218,6 @@ def test_charts_drawn_in_a_primed_process_are_the_ones_drawn_in_process(tmp_path
         store = build_sample_store({str(tmp_path / "s.sqlite")!r})
         out = kept.Outputs(md=Path({str(tmp_path / "r.md")!r}), html=None, charts=True,
                            max_items=5)
-        drawn_here = []
-        real = charts.render_png
-        def counted(spec, path):
-            drawn_here.append(spec.id)
-            return real(spec, path)
-        charts.render_png = counted
         drawer = kept.chart_drawer(out)
         assert drawer is not None
         from shootout.analysis import parallel
@@ -244,7 +243,7 @@ def test_charts_drawn_in_a_primed_process_are_the_ones_drawn_in_process(tmp_path
         assert len(drawn_here) == 4, drawn_here
         assert primed == alone
         print("ok")
-    """)
+    """, COUNTING)
     assert out == "ok\n"
 
 
