@@ -264,6 +264,31 @@ def test_the_end_of_a_run_keeps_its_basis(tmp_path, monkeypatch, data_dir, capsy
     assert "## Key takeaways" in capsys.readouterr().out
 
 
+
+def test_a_rescore_keeps_the_basis_of_what_it_wrote(tmp_path, monkeypatch, data_dir, capsys):
+    """`shootout rescore` builds the results it shows with the report basis, as a run's
+    end does: the next report reads no sample."""
+    monkeypatch.setenv("SHOOTOUT_DATA", str(data_dir))
+    monkeypatch.setenv("SHOOTOUT_WORKERS", "2")
+    path = tmp_path / "run.sqlite"
+    with FakeOpenAIServer() as srv:
+        main(["run", "-m", "a=openai:fake-a", "-m", "b=openai:fake-b", "--base-url",
+              srv.base_url, "-b", "gsm8k", "--limit", "4", "--store", str(path),
+              "--no-progress", "--json"])
+    run_id = Store(path).latest_run_id()
+    db = sqlite3.connect(path)  # a score the scorer does not give: the rescore writes it
+    db.execute("UPDATE samples SET metrics_json = '{\"acc\": 0.5}' WHERE model = 'a'")
+    db.commit()
+    db.close()
+    main(["rescore", run_id, "--store", str(path)])
+    assert "0.5" in capsys.readouterr().out
+    assert _kept_basis(path) == [(results_fingerprint() + basis.BASIS,
+                                  Store(path).revision(run_id))]
+    calls = _counting(monkeypatch)
+    main(["report", run_id, "--store", str(path), "--no-charts"])
+    assert calls == []
+    assert "## Key takeaways" in capsys.readouterr().out
+
 def test_results_rebuilt_at_a_runs_end_read_the_samples(store, tmp_path, monkeypatch):
     """`results_payload(keep_basis=True)` (the end of `shootout run`) takes a current basis
     where the results JSON is not kept, and reads the samples under --rebuild."""

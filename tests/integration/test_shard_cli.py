@@ -140,3 +140,32 @@ def test_a_refused_merge_leaves_no_store_behind(tmp_path, monkeypatch, capsys, d
         main(["merge", "a.sqlite", "--store", "nothere/../b.sqlite"])
     capsys.readouterr()
     assert (tmp_path / "b.sqlite").exists() and not (tmp_path / "nothere").exists()
+
+
+def test_a_merged_run_keeps_its_results_and_report_basis(tmp_path, monkeypatch, capsys,
+                                                         data_dir):
+    """`shootout merge` builds the merged run's results, and a large run's report basis, as
+    a run's end does: its first `results` and `report` read none of its samples (a report
+    of a 500k-sample run from them took twice as long)."""
+    from shootout.analysis.fingerprint import results_fingerprint
+    from shootout.report import basis, split
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SHOOTOUT_WORKERS", "2")  # built in shares, as a large run is
+    with FakeOpenAIServer() as srv:
+        for i in (1, 2):
+            cli(["run", "-m", "a=openai:fake", "-m", "b=openai:fake", "--base-url",
+                 srv.base_url, "--no-progress", "-b", "arc_easy", "--limit", "6",
+                 "--data-dir", str(data_dir), "--shard", f"{i}/2", "--store",
+                 f"s{i}.sqlite"], capsys)
+    out = cli(["merge", "s1.sqlite", "s2.sqlite", "--store", "m.sqlite"], capsys)
+    run_id = re.search(r"into run (r-\w+)", out)[1]
+    db = Store(tmp_path / "m.sqlite")
+    revision = db.revision(run_id)
+    assert db.get_built(run_id, results_fingerprint(), revision) is not None
+    assert db.get_built(run_id, results_fingerprint() + basis.BASIS, revision) is not None
+    db.close()
+    shares: list[object] = []
+    monkeypatch.setattr(split, "in_processes", lambda fn, args: shares.append(args))
+    cli(["report", run_id, "--store", "m.sqlite", "--md", "r.md", "--no-charts"], capsys)
+    assert shares == [] and "| a |" in Path("r.md").read_text()

@@ -12,6 +12,7 @@ import typer
 from ..errors import ConfigError, ShootoutError
 from ..runner.merge import MergeResult, merge_shards
 from ..store import Store, default_store_path
+from .results import results_payload
 from .runs import open_store
 
 
@@ -47,8 +48,21 @@ def merge_command(
         raise
     if json_out:
         print(json.dumps(_payload(result, into), indent=2))
-        return
-    _print(result, into)
+    else:
+        _print(result, into)
+    sys.stdout.flush()  # what was merged, before the line that says the results are built
+    _keep_results(into, result.run_id)
+
+
+def _keep_results(into: Store, run_id: str) -> None:
+    """The merged run's results built and kept, with a large run's report basis, as at the
+    end of `shootout run`: its first `results` and `report` read no sample (a report of a
+    500k-sample run from its samples is twice as long). The merge stands where they cannot
+    be built: the command that asks for them says why."""
+    try:
+        results_payload(into, run_id, keep_basis=True)
+    except ShootoutError as e:
+        print(f"warning: the merged run's results were not built: {e}", file=sys.stderr)
 
 
 def _remove(made: list[Path]) -> None:

@@ -47,7 +47,9 @@ def rescore_command(
               "user: it can read this process's environment, API keys included, and reach "
               "the network", file=sys.stderr)
     out = rescore_run(db, run_id, names, data_dir=data_dir, unsafe_exec=unsafe_exec)
-    after = _primary(results_payload(db, run_id))
+    # kept with a large run's report basis, as a run's end keeps them: the next report
+    # reads no sample
+    after = _primary(results_payload(db, run_id, keep_basis=True))
     # the benchmarks rescored (`--benchmarks`: those named; the others' scores did not move)
     scores = [{"model": model, "benchmark": bench, "metric": metric,
                "before": before.get((model, bench, metric)), "after": score}
