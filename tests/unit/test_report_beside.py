@@ -271,3 +271,40 @@ def test_charts_that_fail_partway_leave_no_png_behind(tmp_path: Path, monkeypatc
     assert "no PNG charts" in got["warning"]
     assert got["files"] == {}
     assert "r_files/" not in got["md"]
+
+
+def test_ctrl_c_just_after_the_fork_does_not_unwind_this_process_in_the_child() -> None:
+    """A Ctrl-C that reaches a `beside` or `primed` child before its handler is set (just
+    after the fork) raised KeyboardInterrupt there, in a copy of this process's stack: its
+    `finally` blocks and its traceback ran in the child. It is held across the fork now:
+    the child takes it once its handler is set and ends at once, and the call is computed
+    here. (The fork below raises it in the child as the fork returns.)"""
+    out = _script("""
+        import os, signal
+        from shootout.analysis import parallel, primed as P
+        here = os.getpid()
+        r, w = os.pipe()
+        real = os.fork
+
+        def fork():
+            pid = real()
+            if pid == 0:
+                try:
+                    signal.raise_signal(signal.SIGINT)
+                except KeyboardInterrupt:
+                    os.write(w, b"unwound in the child\\n")
+                    os._exit(99)
+            return pid
+
+        os.fork = fork
+        try:
+            assert parallel.beside(os.getpid)() == here
+            assert P.primed(lambda: None).run(os.getpid)() == here
+        finally:
+            os.fork = real
+        os.close(w)
+        with os.fdopen(r) as f:
+            print(f.read() or "ok")
+        assert not signal.pthread_sigmask(signal.SIG_BLOCK, [])  # nothing held here
+    """)
+    assert out == "ok\n"

@@ -135,14 +135,49 @@ def beside(fn: Callable[[], T]) -> Callable[[], T]:
         return fn
     try:
         r, w = os.pipe()
-        pid = os.fork()
     except OSError:
+        return fn
+    try:
+        pid = fork()
+    except OSError:
+        os.close(r)
+        os.close(w)
         return fn
     if pid == 0:  # the child: fn's value (or that there is none) down the pipe, then out
         _child(fn, r, w)
     os.close(w)
     _OPEN.add(r)
     return _awaited(pid, r, fn)
+
+
+_HOLD = (signal.SIGINT, signal.SIGTERM)
+_MASK: set[int | signal.Signals] | None = None  # a forked child's mask to restore (`_unhold`)
+
+
+def fork() -> int:
+    """`os.fork()` with Ctrl-C (and SIGTERM) held across it, in this thread: one that came
+    in the child before its handler was set (`_worker_start`) unwound this process's stack
+    there (its `finally` blocks and traceback, in a copy of this process). The child takes
+    it once its handler is set; this process as soon as the fork returns."""
+    global _MASK
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, _HOLD)
+    pid = -1
+    try:
+        pid = os.fork()
+    finally:
+        if pid == 0:
+            _MASK = mask
+        else:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    return pid
+
+
+def _unhold() -> None:
+    """In a child forked by `fork`, once its handler is set: the signals held come in."""
+    global _MASK
+    if _MASK is not None:
+        mask, _MASK = _MASK, None
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 def _awaited(pid: int, r: int, fallback: Callable[[], T],
@@ -229,6 +264,7 @@ def _worker_start(forked: bool = False) -> None:
                 os.close(fd)
         _OPEN.clear()
     signal.signal(signal.SIGINT, _end_quietly)
+    _unhold()
 
 
 def _end_quietly(signum: int, frame: Any) -> None:

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar
 
 from ..frozen import gc_paused
-from .parallel import _OPEN, _awaited, _context, _worker_start
+from .parallel import _OPEN, _awaited, _context, _worker_start, fork
 
 T = TypeVar("T")
 _UNREAPED: set[int] = set()  # children left to end on their own, not reaped yet
@@ -85,7 +85,7 @@ def primed(warm: Callable[[], object]) -> Primed | None:
         _close(req_r, req_w)
         return None
     try:
-        pid = os.fork()
+        pid = fork()
     except OSError:
         _close(req_r, req_w, res_r, res_w)
         return None
