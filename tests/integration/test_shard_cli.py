@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -142,6 +143,16 @@ def test_a_refused_merge_leaves_no_store_behind(tmp_path, monkeypatch, capsys, d
     assert (tmp_path / "b.sqlite").exists() and not (tmp_path / "nothere").exists()
 
 
+def _two_shards(tmp_path: Path, capsys: pytest.CaptureFixture[str], data_dir: Path) -> None:
+    """Two models' ARC-Easy run in two shards, s1.sqlite and s2.sqlite (in `tmp_path`)."""
+    with FakeOpenAIServer() as srv:
+        for i in (1, 2):
+            cli(["run", "-m", "a=openai:fake", "-m", "b=openai:fake", "--base-url",
+                 srv.base_url, "--no-progress", "-b", "arc_easy", "--limit", "6",
+                 "--data-dir", str(data_dir), "--shard", f"{i}/2", "--store",
+                 str(tmp_path / f"s{i}.sqlite")], capsys)
+
+
 def test_a_merged_run_keeps_its_results_and_report_basis(tmp_path, monkeypatch, capsys,
                                                          data_dir):
     """`shootout merge` builds the merged run's results, and a large run's report basis, as
@@ -152,12 +163,7 @@ def test_a_merged_run_keeps_its_results_and_report_basis(tmp_path, monkeypatch, 
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("SHOOTOUT_WORKERS", "2")  # built in shares, as a large run is
-    with FakeOpenAIServer() as srv:
-        for i in (1, 2):
-            cli(["run", "-m", "a=openai:fake", "-m", "b=openai:fake", "--base-url",
-                 srv.base_url, "--no-progress", "-b", "arc_easy", "--limit", "6",
-                 "--data-dir", str(data_dir), "--shard", f"{i}/2", "--store",
-                 f"s{i}.sqlite"], capsys)
+    _two_shards(tmp_path, capsys, data_dir)
     out = cli(["merge", "s1.sqlite", "s2.sqlite", "--store", "m.sqlite"], capsys)
     run_id = re.search(r"into run (r-\w+)", out)[1]
     db = Store(tmp_path / "m.sqlite")
@@ -169,3 +175,28 @@ def test_a_merged_run_keeps_its_results_and_report_basis(tmp_path, monkeypatch, 
     monkeypatch.setattr(split, "in_processes", lambda fn, args: shares.append(args))
     cli(["report", run_id, "--store", "m.sqlite", "--md", "r.md", "--no-charts"], capsys)
     assert shares == [] and "| a |" in Path("r.md").read_text()
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_merge_whose_results_cannot_be_built_stands(tmp_path, monkeypatch, capsys,
+                                                      data_dir, workers):
+    """A shard's response row that cannot be read is copied by the merge as it is; the
+    results built after it fail on it: the merge stands (exit 0, its JSON alone on
+    stdout), one line on stderr says why, and `shootout results` then fails as before."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SHOOTOUT_WORKERS", workers)
+    _two_shards(tmp_path, capsys, data_dir)
+    db = sqlite3.connect(tmp_path / "s1.sqlite")
+    db.execute("UPDATE responses SET response_json = 'not json' WHERE rowid = "
+               "(SELECT min(rowid) FROM responses)")
+    db.commit()
+    db.close()
+    capsys.readouterr()
+    main(["merge", "s1.sqlite", "s2.sqlite", "--store", "m.sqlite", "--json"])
+    out, err = capsys.readouterr()
+    assert json.loads(out)["status"] == "complete"
+    assert err.startswith("warning: the merged run's results were not built: ") \
+        and err.count("\n") == 1, err
+    with pytest.raises(SystemExit) as e:
+        main(["results", "--store", "m.sqlite"])
+    assert e.value.code != 0

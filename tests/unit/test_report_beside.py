@@ -278,7 +278,8 @@ def test_ctrl_c_just_after_the_fork_does_not_unwind_this_process_in_the_child() 
     after the fork) raised KeyboardInterrupt there, in a copy of this process's stack: its
     `finally` blocks and its traceback ran in the child. It is held across the fork now:
     the child takes it once its handler is set and ends at once, and the call is computed
-    here. (The fork below raises it in the child as the fork returns.)"""
+    here; a pool's worker (a share of a results build) ends, and the build is done here.
+    (The fork below raises it in the child as the fork returns.)"""
     out = _script("""
         import os, signal
         from shootout.analysis import parallel, primed as P
@@ -300,6 +301,9 @@ def test_ctrl_c_just_after_the_fork_does_not_unwind_this_process_in_the_child() 
         try:
             assert parallel.beside(os.getpid)() == here
             assert P.primed(lambda: None).run(os.getpid)() == here
+            # a pool's workers (a results build's shares): they end, and the build is
+            # left to this process
+            assert parallel.in_processes(abs, [-1, -2]) is None
         finally:
             os.fork = real
         os.close(w)

@@ -39,7 +39,7 @@ import signal
 import sys
 import threading
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, NamedTuple, NoReturn, TypeVar
 
@@ -107,7 +107,12 @@ def in_processes(fn: Callable[[A], T | None], args: list[A]) -> list[T] | None:
     except Exception:
         return None
     try:
-        parts = list(pool.map(fn, args))
+        # the workers are forked as the calls are submitted (a fork pool starts them all at
+        # the first), with Ctrl-C held as `beside` holds it; not a spawned one, which would
+        # start with it held and nothing to let it in
+        with _held() if ctx.get_start_method() == "fork" else contextlib.nullcontext():
+            submitted = pool.map(fn, args)
+        parts = list(submitted)
     except Exception:  # the one-process build raises what it always raised
         return None
     except BaseException:  # Ctrl-C: the workers (which ignore it) are stopped, not awaited
@@ -155,21 +160,26 @@ _MASK: set[int | signal.Signals] | None = None  # a forked child's mask to resto
 
 
 def fork() -> int:
-    """`os.fork()` with Ctrl-C (and SIGTERM) held across it, in this thread: one that came
-    in the child before its handler was set (`_worker_start`) unwound this process's stack
-    there (its `finally` blocks and traceback, in a copy of this process). The child takes
-    it once its handler is set; this process as soon as the fork returns."""
+    """`os.fork()` with Ctrl-C held across it (`_held`)."""
+    with _held():
+        return os.fork()
+
+
+@contextlib.contextmanager
+def _held() -> Iterator[None]:
+    """Ctrl-C (and SIGTERM) held in this thread while it forks: one that came in a child
+    before its handler was set (`_worker_start`) unwound this process's stack there (its
+    `finally` blocks and traceback, in a copy of this process). A child forked meanwhile
+    takes it once its handler is set (`_unhold`); this process as the block ends."""
     global _MASK
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, _HOLD)
-    pid = -1
+    parent = os.getpid()
+    _MASK = signal.pthread_sigmask(signal.SIG_BLOCK, _HOLD)
     try:
-        pid = os.fork()
+        yield
     finally:
-        if pid == 0:
-            _MASK = mask
-        else:
+        if os.getpid() == parent:
+            mask, _MASK = _MASK, None
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-    return pid
 
 
 def _unhold() -> None:

@@ -23,7 +23,7 @@ def stdout_console() -> Console:
 interrupt_note: str | None = None
 
 
-def set_interrupt_note(note: str) -> None:
+def set_interrupt_note(note: str | None) -> None:
     global interrupt_note
     interrupt_note = note
 

@@ -12,6 +12,7 @@ import typer
 from ..errors import ConfigError, ShootoutError
 from ..runner.merge import MergeResult, merge_shards
 from ..store import Store, default_store_path
+from .console import set_interrupt_note
 from .results import results_payload
 from .runs import open_store
 
@@ -59,10 +60,16 @@ def _keep_results(into: Store, run_id: str) -> None:
     end of `shootout run`: its first `results` and `report` read no sample (a report of a
     500k-sample run from its samples is twice as long). The merge stands where they cannot
     be built: the command that asks for them says why."""
+    # Ctrl-C meanwhile: the merge is done, not to be run again
+    set_interrupt_note(f"the merge of {run_id} is complete; `shootout results {run_id} "
+                       f"--store {into.path}` builds its results")
     try:
         results_payload(into, run_id, keep_basis=True)
-    except ShootoutError as e:
-        print(f"warning: the merged run's results were not built: {e}", file=sys.stderr)
+    except Exception as e:  # whatever it is, the merge is done: not an error of the merge
+        why = str(e) if isinstance(e, ShootoutError) else f"{type(e).__name__}: {e}"
+        print(" ".join(f"warning: the merged run's results were not built: {why}".split()),
+              file=sys.stderr)
+    set_interrupt_note(None)  # (kept for an interrupt: `cli.main` says it)
 
 
 def _remove(made: list[Path]) -> None:
