@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 from rich.console import Console
+from rich.text import Text
+
+from ..terminal import shown
 
 
 def stdout_console() -> Console:
@@ -15,7 +19,16 @@ def stdout_console() -> Console:
     (`[/x]` in a server's error crashed rich; `[bold]` in a model's name vanished); styles are
     given as `rich.text.Text` and `style=`."""
     wide = not sys.stdout.isatty() and not os.environ.get("COLUMNS")
-    return Console(width=200 if wide else None, markup=False)
+    return _Console(width=200 if wide else None, markup=False)
+
+
+class _Console(Console):
+    """A console whose strings (each table cell, each line printed) have their control
+    characters written as escapes (`terminal.shown`): a model's answer or a server's error
+    in them could clear or retitle the terminal, and rich passes ESC through."""
+
+    def render_str(self, text: str, **kwargs: Any) -> Text:
+        return super().render_str(shown(text), **kwargs)
 
 
 # what an interrupted command says after "interrupted; " in place of "rerun the same command

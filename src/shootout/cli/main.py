@@ -14,6 +14,7 @@ import typer
 
 from .. import __version__
 from ..errors import ConfigError, ShootoutError, StoreError
+from ..terminal import shown  # a server's text in an error (an HTTP 400's body)
 
 # Each command's module is imported only when the command is used (or listed by --help):
 # importing them all, with every benchmark and provider behind them, took 1.3 s of each call.
@@ -421,17 +422,6 @@ def _fail(message: str, code: int) -> None:
 
     print(f"error: {shown(hide_credentials(message))}", file=sys.stderr)
     sys.exit(code)
-
-
-# C0 controls but newline and tab, DEL, and C1 controls: a server's text in an error (an
-# HTTP 400's body) could recolour or retitle the user's terminal with escape sequences
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def shown(text: str) -> str:
-    """`text` with its control characters written as escapes (\\x1b), not sent to the
-    terminal."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)
 
 
 def _exit_code(e: BaseException) -> int:

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from ..errors import ConfigError
 from ..store import MonitorSession, Store
+from ..terminal import shown
 from .console import stdout_console
 
 if TYPE_CHECKING:
@@ -69,12 +70,12 @@ def monitor_command(
     _summary(db, session.monitor_id, [], json_out=json_out)
 
 
-def _say(line: str) -> None:
-    print(line, flush=True)
+def _say(line: str) -> None:  # (a server's error in it: its escape sequences not obeyed)
+    print(shown(line), flush=True)
 
 
 def _say_err(line: str) -> None:  # --json: stdout is the summary's alone
-    print(line, file=sys.stderr, flush=True)
+    print(shown(line), file=sys.stderr, flush=True)
 
 
 def _plan(specs: list[str], args: list[str], every: str, duration: str, max_tokens: int

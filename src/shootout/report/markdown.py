@@ -10,6 +10,7 @@ from typing import Any
 
 import jinja2
 
+from ..terminal import shown
 from .build import Report
 from .specs import chart_specs
 from .tables import Table
@@ -91,7 +92,9 @@ def render_markdown(
                 png.write_bytes(done[1])
             else:
                 render_png(spec, png)
-    return _tidy(text)
+    # a model's answer in it (the per-item evidence) may hold escape sequences that a
+    # terminal obeys (the report printed, or `cat`); a line break of its own splits no line
+    return _tidy(shown(text.replace("\r\n", "\n")))
 
 
 def _tidy(text: str) -> str:
