@@ -746,11 +746,13 @@ def test_which_statuses_are_retried(status: int, headers: dict[str, str], retrie
     assert f"HTTP {status}" in str(err)
 
 
-def _vllm_error(error: dict[str, Any]) -> tuple[int, str, bytes]:
+def _vllm_error(error: Any, content: str = "") -> tuple[int, str, bytes]:
     """A stream that vLLM breaks off with an error chunk (its serving_chat's
-    `create_streaming_error_response`), after one piece of the answer."""
+    `create_streaming_error_response`, for any exception of the generation) after its first
+    chunk, the role's (`content`: with that much of the answer in it)."""
     first = {"id": "c", "object": "chat.completion.chunk", "model": "m", "choices": [
-        {"index": 0, "delta": {"role": "assistant", "content": "One"}, "finish_reason": None}]}
+        {"index": 0, "delta": {"role": "assistant", "content": content},
+         "finish_reason": None}]}
     return 200, "text/event-stream", (b"data: " + json.dumps(first).encode() + b"\n\n"
                                       + b"data: " + json.dumps({"error": error}).encode()
                                       + b"\n\ndata: [DONE]\n\n")
@@ -776,6 +778,43 @@ def test_an_error_object_in_the_stream_is_final_when_the_request_was_bad(
     assert isinstance(err, RetryableProviderError) is retried, err
     assert "error event in stream" in str(err)
 
+
+
+@pytest.mark.parametrize(("error", "content", "shown"), [
+    # vLLM's EngineGenerateError: raised without a message, streamed as a bad request
+    ({"object": "error", "message": "", "type": "BadRequestError", "param": None,
+      "code": 400}, "", "error event in stream (BadRequestError 400): no message"),
+    ({"object": "error", "message": "EngineCore encountered an issue. See stack trace (above) "
+      "for the root cause.", "type": "BadRequestError", "param": None, "code": 400}, "",
+     "error event in stream (BadRequestError 400): EngineCore encountered an issue."),
+    # a bad request is refused before the answer begins: one after it is the server's
+    ({"object": "error", "message": "Expected 2 output messages (reasoning and final), "
+      "but got 1.", "type": "BadRequestError", "param": None, "code": 400}, "One",
+     "error event in stream (BadRequestError 400): Expected 2 output messages"),
+])
+def test_a_failure_of_the_engine_streamed_as_a_bad_request_is_retried(
+        error: Any, content: str, shown: str) -> None:
+    """vLLM streams every exception of a generation as `BadRequestError` 400, its engine's
+    too: each item in flight when the engine failed was failed at once, not retried. And the
+    error was shown as its whole dict, cut at 200 characters, before the end of the message."""
+    with _Server(_vllm_error(error, content)) as srv:
+        err = _failure(srv)
+    assert isinstance(err, RetryableProviderError), err
+    assert shown in str(err) and "{" not in str(err), err
+
+
+def test_a_streamed_error_says_its_message_whole_with_its_type_and_code() -> None:
+    from shootout.providers.http_errors import error_object
+
+    long = "The decoder prompt (length 9000) is longer than the maximum model length of " \
+        "8192. Make sure that `max_model_len` is no smaller than the number of text tokens " \
+        "plus multimodal tokens."
+    err = error_object("error event in stream", {"object": "error", "message": long,
+                                                 "type": "BadRequestError", "code": 400})
+    assert str(err) == f"error event in stream (BadRequestError 400): {long}"
+    assert not isinstance(err, RetryableProviderError)
+    assert str(error_object("error in response", "a bare string")) == \
+        "error in response: a bare string"
 
 def test_loglikelihood_requests_carry_extra_body_and_count_the_billed_output_token():
     """A completions echo request is the model's request too: it carries `extra_body` (an

@@ -348,13 +348,20 @@ FINAL_ERROR_TYPES = frozenset({
     "permissiondeniederror", "unprocessableentityerror"})
 
 
-def error_object(where: str, err: Any) -> ProviderError:
+def error_object(where: str, err: Any, *, answering: bool = False) -> ProviderError:
     """The error for an error object in a response or a stream (`{"error": {...}}`): final
     where it says the request was bad (a 4xx code other than those worth retrying, or such
     a type: vLLM streams `{"type": "BadRequestError", "code": 400}` for a prompt over its
-    context), else retryable (an overload or a server error that broke off the answer)."""
-    msg = f"{where}: {str(err)[:200]}"
+    context), else retryable (an overload or a server error that broke off the answer).
+
+    vLLM and SGLang stream every exception of the generation so, a failing engine too
+    (`EngineDeadError`, `EngineGenerateError`, whose message is empty): one that says no
+    reason, or names the engine, or comes once the answer has begun (`answering`: the
+    request was taken; a bad one is refused before the first token) is retried. The message
+    is the object's own, with its type and code (its whole dict, cut, said neither)."""
     fields = err if isinstance(err, dict) else {}
+    said = fields.get("message")
+    said = said.strip() if isinstance(said, str) else None
     code = fields.get("code")
     try:
         status = int(code) if isinstance(code, int | str) and not isinstance(code, bool) \
@@ -362,10 +369,23 @@ def error_object(where: str, err: Any) -> ProviderError:
     except ValueError:
         status = None
     etype = str(fields.get("type") or "").lower()
-    if etype in FINAL_ERROR_TYPES or (
-            status is not None and 400 <= status < 500 and not retryable_status(status, {})):
+    kind = " ".join(str(v) for v in (fields.get("type"), code) if v not in (None, ""))
+    label = f"{where} ({kind})" if kind else where
+    if said:
+        msg = f"{label}: {said[:300]}"
+    elif said is not None:
+        msg = f"{label}: no message"
+    else:
+        msg = f"{label}: {str(err)[:200]}"
+    bad = etype in FINAL_ERROR_TYPES or (
+        status is not None and 400 <= status < 500 and not retryable_status(status, {}))
+    if bad and not answering and said != "" and not _ENGINE.search(said or ""):
         return ProviderError(msg)
     return RetryableProviderError(msg)
+
+
+# a vLLM engine's failure, streamed as a bad request (`create_streaming_error_response`)
+_ENGINE = re.compile(r"\bEngine(?:Core|DeadError|GenerateError)\b")
 
 
 class UnstreamedAnswer(RetryableProviderError):

@@ -192,11 +192,13 @@ class _StreamAccumulator:
         if isinstance(chunk.get("usage"), dict):
             self.usage = chunk["usage"]
         if chunk.get("error"):  # Foundry Local sends `"error": null` in every chunk
-            raise error_object("error event in stream", chunk["error"])
+            raise error_object("error event in stream", chunk["error"],
+                               answering=bool(self.chunk_times))
         choices = chunk.get("choices")
         if not isinstance(choices, list):
             if _bare_error(chunk):  # vLLM's ErrorResponse unwrapped, as older versions sent
-                raise error_object("error event in stream", chunk)
+                raise error_object("error event in stream", chunk,
+                                   answering=bool(self.chunk_times))
             if "content" in chunk and "stop" in chunk:  # asking again cannot help
                 raise ProviderError(
                     "stream chunk in llama.cpp's own format ({\"content\", \"stop\"}), not "
