@@ -765,6 +765,7 @@ def _vllm_error(error: Any, content: str = "") -> tuple[int, str, bytes]:
      False),
     ({"message": "engine overloaded", "type": "ServiceUnavailableError", "code": 503}, True),
     ({"message": "internal", "type": "InternalServerError", "code": 500}, True),
+    ({"message": "not supported", "type": "not_supported_error", "code": 501}, False),
     ({"message": "rate limited", "code": "429"}, True),
     ({"message": "something broke"}, True),
     ("a bare string", True),

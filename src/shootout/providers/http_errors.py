@@ -377,8 +377,8 @@ def error_object(where: str, err: Any, *, answering: bool = False) -> ProviderEr
         msg = f"{label}: no message"
     else:
         msg = f"{label}: {str(err)[:200]}"
-    bad = etype in FINAL_ERROR_TYPES or (
-        status is not None and 400 <= status < 500 and not retryable_status(status, {}))
+    bad = etype in FINAL_ERROR_TYPES or (  # (a 501 as an HTTP status is: `FINAL_5XX`)
+        status is not None and status >= 400 and not retryable_status(status, {}))
     if bad and not answering and said != "" and not _ENGINE.search(said or ""):
         return ProviderError(msg)
     return RetryableProviderError(msg)
