@@ -236,6 +236,15 @@ def test_moonshot_usage_in_the_last_choice_is_read(http: str) -> None:
         39, 211, 32)
 
 
+
+def test_the_users_own_stream_options_are_sent_beside_include_usage() -> None:
+    """`extra_body`'s `stream_options` (vLLM's `continuous_usage_stats`) was replaced by
+    shootout's `{"include_usage": true}` (an audit's)."""
+    with _Server(MOONSHOT_STREAM) as srv:
+        _generate("m", srv, extra_body={"stream_options": {"continuous_usage_stats": True}})
+        assert srv.bodies[0]["stream_options"] == {"continuous_usage_stats": True,
+                                                   "include_usage": True}
+
 def test_top_level_usage_wins_over_a_choices_usage() -> None:
     top = {"prompt_tokens": 19, "completion_tokens": 13, "total_tokens": 32}
     stream = _sse(

@@ -297,8 +297,10 @@ class OpenAIProvider(BaseProvider):
             if not self.options.stream:
                 resp = await self._complete(r.http, path, sent, accepted)
             else:
-                if self._stream_usage:
-                    sent = {**sent, "stream_options": {"include_usage": True}}
+                if self._stream_usage:  # with the user's own (vLLM's continuous_usage_stats)
+                    own = sent.get("stream_options")
+                    sent = {**sent, "stream_options": {
+                        **(own if isinstance(own, dict) else {}), "include_usage": True}}
                 resp = await self._stream(r.http, path, sent, accepted)
             return replace(resp, endpoint=r.url) if tag else resp
 
