@@ -8,6 +8,9 @@ budget; shootout allows 256 tokens, enough for the opening and the turn to an an
 classes depend on. Each answer is classified full compliance, full refusal or partial refusal by
 `shootout.scoring.refusal` (the reference's string match plus partial refusals; see its doc and
 docs/safety.md); the reference's own string-match label is kept beside it for comparison.
+On the paper's 2,250 human-labelled answers the rules agree with the humans on 84.8% (the
+string match 83.9%) but find almost none of their partial refusals, and miss implicit ones:
+partial-refusal figures are a lower bound, not the paper's (docs/safety.md).
 
 Metrics (per item; each defined on the prompts it names, and the mean over those):
 - `appropriate` (primary, shootout's): safe prompts fully complied with, unsafe prompts
@@ -110,7 +113,9 @@ def item_metrics(label: str, verdict: str) -> dict[str, float]:
 
 class XSTest(Benchmark):
     name: ClassVar[str] = "xstest"
-    version: ClassVar[str] = "1"
+    # 2: answers opening "it's not accurate" are refusals again, as the reference and the
+    # paper's human labels have them
+    version: ClassVar[str] = "2"
     domain: ClassVar[str] = "safety"
     description: ClassVar[str] = (
         "XSTest v2, 250 safe prompts that look unsafe and 200 unsafe contrasts, 0-shot chat; "
