@@ -19,6 +19,10 @@ A chat model's prompt is simple-evals' kind ("The last line of your response sho
 form "Answer: $ANSWER""), so its `acc` is scored as simple-evals' MGSM scores English: the last
 number after the last "Answer" (`parse_answer`, with its minus sign: GSM8K has negative
 answers, MGSM none), compared by `score_mgsm` ("18.00" is 18).
+
+Every answer is read without its reasoning block (`<think>...</think>`, `strip_reasoning`),
+before either filter: lm-eval's filters see the whole text, so a reasoning model's "The answer
+is" inside its thinking counted there; a base model writes none.
 """
 
 from __future__ import annotations

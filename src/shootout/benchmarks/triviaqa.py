@@ -17,6 +17,12 @@ Three deviations, stated in the description:
   the first alias, which is arbitrary ("Ethiopian Natural History Museum" for Addis Ababa).
 - The split is rc.wikipedia.nocontext validation (7,993 questions), the subset AI2's OLMES
   uses; lm-eval reads rc.nocontext validation (17,944), which is not available.
+
+A chat model's prompt is shootout's own: the same examples and question after the instruction
+"Answer the trivia question. Reply with only the answer, a few words, on one line.", sent
+without stop sequences (the answer is cut at the first of them here, as for a base model);
+lm-eval's `--apply_chat_template` sends the text alone. Its scores are not lm-eval's. Every
+answer is read without its reasoning block (`<think>...</think>`).
 """
 
 from __future__ import annotations
