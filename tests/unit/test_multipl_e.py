@@ -83,6 +83,25 @@ def test_chat_completion_continues_after_the_signature() -> None:
                            ["\n}"]) == "\n    a + b"
 
 
+
+def test_an_answer_that_repeats_the_prompt_is_cut_after_the_signature(data_dir: Path) -> None:
+    """An answer that repeats the prompt, doc comments and all, or gives the signature line
+    alone, is continued from the signature's brace, on every item of every language. The
+    C++ and Go comments call the function with braces (`// >>> has_close_elements((std::
+    vector<float>({(float)1.0f, ...`), and the body was taken from inside the comment: a
+    compile error for half of C++ and Go whatever the code; Go's `[]interface{}` and
+    TypeScript's `{[key: string]: string}` in a signature cut it even when alone (an
+    audit's)."""
+    missed = []
+    for doc in _bench(data_dir).load():
+        prompt, stops = doc.fields["prompt"], doc.fields["stop_tokens"]
+        signature = prompt.rstrip().splitlines()[-1]
+        for shown in (prompt.rstrip(), signature.strip()):
+            answer = f"Here it is.\n```\n{shown}\n    x = 1\n}}\n```"
+            if not chat_completion(answer, prompt, stops).startswith("\n    x = 1"):
+                missed.append(doc.id)
+    assert missed == []
+
 def test_a_language_without_its_toolchain_is_skipped_not_scored(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

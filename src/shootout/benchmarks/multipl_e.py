@@ -6,8 +6,16 @@ and are cut at the item's stop tokens; the program tested is the dataset's promp
 "\\n" + the item's tests, as MultiPL-E's evaluator builds it. Chat models get the same prompt
 and are asked for the whole function in a fenced block; the code after the prompt's signature
 line is then taken as the completion (cut at the same stop tokens), so both paths test the same
-kind of program. Every program is compiled and run in the bubblewrap sandbox
-(`shootout.scoring.polyglot`); a compile error is a failed sample (MultiPL-E's "SyntaxError").
+kind of program (the signature is a line of code that opens the body, not a doc comment's
+example call, which the C++ and Go prompts write with braces). Every program is compiled and
+run in the bubblewrap sandbox (`shootout.scoring.polyglot`); a compile error is a failed
+sample (MultiPL-E's "SyntaxError").
+
+Time limits differ from MultiPL-E's evaluators, which give each step its own (a JavaScript or
+Rust run 5 s, a C++, TypeScript or Java step 15 s, Go 30 s): here compile and run share one
+wall clock, 30 s (C++ 60 s, g++ being slow on small machines). A solution that runs between
+the reference's limit and this one passes here and times out there; one that does not end
+times out in both.
 
 A language whose toolchain is not installed is skipped, with the reason in the run manifest
 (`model_binding.skipped_languages`), never scored as 0. pass@1 is reported overall and per
@@ -93,17 +101,37 @@ def chat_completion(text: str, prompt: str, stops: Sequence[str]) -> str:
     blocks = [m.group(2) for m in _FENCE_RE.finditer(strip_reasoning(text))]
     signature = prompt.rstrip().splitlines()[-1]
     name = re.search(r"(\w+)\s*\(", signature)
-    # the definition: NAME(params) [return type] { with no statement end before the brace
-    head = re.compile(rf"\b{re.escape(name.group(1))}\s*\([^;{{}}]*\{{") if name else None
+    heads = _heads(name.group(1)) if name else ()
     code = blocks[0] if blocks else text
     for block in blocks:
-        if head is not None and head.search(block):
+        if _opened(block, heads) is not None:
             code = block
             break
-    found = head.search(code) if head is not None else None
-    if found is not None:
-        code = code[found.end():]
+    end = _opened(code, heads)
+    if end is not None:
+        code = code[end:]
     return cut(code, stops)
+
+
+def _heads(name: str) -> tuple[re.Pattern[str], ...]:
+    """The definition of `name`: a line, not a comment, with NAME(params) [return type] and
+    no statement end before a brace that ends the line (params and types may hold braces:
+    Go's `[]interface{}`, TypeScript's `{[key: string]: string}`); else, for a one-line
+    body, the first NAME(...) { with no brace or statement end in its parentheses. The doc
+    comments the prompt opens with (which an answer may repeat) call it, with braces:
+    `// >>> f((std::vector<float>({(float)1.0f, ...` matched the second, and the code was
+    cut inside the comment."""
+    n = re.escape(name)
+    return (re.compile(rf"^(?![ \t]*(?://|/?\*))[^\n]*?\b{n}\s*\([^;]*?\{{[ \t]*$", re.M),
+            re.compile(rf"\b{n}\s*\([^;{{}}]*\{{"))
+
+
+def _opened(code: str, heads: Sequence[re.Pattern[str]]) -> int | None:
+    """Where the function's body starts in `code` (after its opening brace), or None."""
+    for head in heads:
+        if (found := head.search(code)) is not None:
+            return found.end()
+    return None
 
 
 def build_program(item: MultiPLEItem, completion: str) -> str:
@@ -113,8 +141,9 @@ def build_program(item: MultiPLEItem, completion: str) -> str:
 class MultiPLE(CodeBenchmark):
     name: ClassVar[str] = "multipl_e"
     # 2: Rust compiled with rustc's default edition, as MultiPL-E does; 3: a base model's
-    # prompt stripped, as MultiPL-E's generation strips it
-    version: ClassVar[str] = "3"
+    # prompt stripped, as MultiPL-E's generation strips it; 4: a chat answer continued from
+    # its signature line, not from a doc comment's example call
+    version: ClassVar[str] = "4"
     description: ClassVar[str] = (
         "MultiPL-E HumanEval in C++, Go, Java, JavaScript, Rust, TypeScript; pass@1 per language"
     )
