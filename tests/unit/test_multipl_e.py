@@ -78,6 +78,10 @@ def test_chat_completion_continues_after_the_signature() -> None:
     retyped = ("```cpp\nlong add(const long a,\n         const long b)\n{\n    return a + b;\n}"
                "\nint main() { if (add(1, 2)) { return 0; } }\n```")
     assert chat_completion(retyped, prompt, ["\n}"]) == "\n    return a + b;"
+    # no fence: the answer without its reasoning (which wrote the signature too)
+    thought = ("<think>long add(long a, long b) {\n  maybe a - b?</think>\n"
+               "long add(long a, long b) {\n    return a + b;\n}")
+    assert chat_completion(thought, prompt, ["\n}"]) == "\n    return a + b;"
     rust = "```rust\nfn add(a: isize, b: isize) -> isize {\n    a + b\n}\n```"
     assert chat_completion(rust, "/// add\nfn add(a: isize, b: isize) -> isize {\n",
                            ["\n}"]) == "\n    a + b"

@@ -98,7 +98,8 @@ def chat_completion(text: str, prompt: str, stops: Sequence[str]) -> str:
     tokens: the same continuation a base model would have written. The function is found by
     the name in the prompt's signature line (a model may respace or retype the signature); an
     answer without it is taken as the body."""
-    blocks = [m.group(2) for m in _FENCE_RE.finditer(strip_reasoning(text))]
+    text = strip_reasoning(text)  # (an answer without a fence too)
+    blocks = [m.group(2) for m in _FENCE_RE.finditer(text)]
     signature = prompt.rstrip().splitlines()[-1]
     name = re.search(r"(\w+)\s*\(", signature)
     heads = _heads(name.group(1)) if name else ()
