@@ -8,7 +8,10 @@ new tokens a turn, at FastChat's temperature for the question's category (`tempe
 in fastchat/llm_judge/common.py: writing and roleplay 0.7, STEM and humanities 0.1,
 extraction, math, coding and reasoning greedy; one answer a question, as FastChat's
 `num_choices` 1), unless the user sets a temperature or the seed protocol does (then every
-question is decoded so). Each stored request records the decoding it was sent with.
+question is decoded so). Each stored request records the decoding it was sent with. No system
+message is sent: FastChat sends the one of the model's conversation template ("You are a
+helpful assistant." for its `chatgpt` template, none for many others), which shootout does not
+know of an arbitrary model.
 
 Judging (`-o mt_bench.judge=MODEL`, or `--judge MODEL`, a model of the run by name or spec)
 runs once every model has answered (`after_models`, `mt_bench_judge.py`): single-answer

@@ -25,7 +25,10 @@ Irrelevance is right only when no call is made.
 One difference is left, in decoding: BFCL's decoder reads an argument's arithmetic through
 `eval`, this one only computes numbers and string concatenation (the answer is untrusted), so
 `a=[1]*2`, `a='x'*3` and `**kw` do not decode here: wrong on a call category (where BFCL
-might accept them), no call (right) on irrelevance (where BFCL counts a call, wrong).
+might accept them), no call (right) on irrelevance (where BFCL counts a call, wrong). So is a
+call of something that is not a name or a dotted name (`f()(a=1)`, `tools[0](a=1)`): BFCL
+decodes it as a call of "" and counts it on irrelevance; here it decodes as no call (rare, and
+only the irrelevance score can move).
 """
 
 from __future__ import annotations
