@@ -46,7 +46,10 @@ def test_strict_mode_ignores_the_last_number_fallback() -> None:
     ("a", "b", "equal"),
     [("18", "18.00", True), ("1,234", "1234", True), (Decimal("0.5"), ".5", True),
      (0.1 + 0.2, "0.3", True), ("-0", "0", True), ("0.33", "0.333333", False),
-     ("5", "-5", False), (None, "1", False), ("abc", "abc", False), ("$12", "12", True)],
+     ("5", "-5", False), (None, "1", False), ("abc", "abc", False), ("$12", "12", True),
+     # an infinity or NaN is no number (inf was within the tolerance of any gold)
+     (float("inf"), "18", False), (float("inf"), float("inf"), False),
+     (Decimal("Infinity"), 18, False), (float("nan"), "18", False)],
 )
 def test_numbers_equal(a: object, b: object, equal: bool) -> None:
     assert numbers_equal(a, b) is equal

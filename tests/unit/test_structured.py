@@ -106,6 +106,13 @@ SCORES = [
     (GSM, '{"reasoning": "", "answer": 17}', 0, 1, 1, 1),
     (GSM, '{"reasoning": "", "answer": "18"}', 0, 0, 1, 1),  # right, but a string: invalid
     (GSM, "The answer is 18.", 0, 0, 0, 0),
+    # an infinite number is no answer (1e999 reads as inf, within the tolerance of any gold),
+    # and NaN or Infinity is not JSON (Python's json reads them; the item raised on NaN)
+    (GSM, '{"reasoning": "no idea", "answer": 1e999}', 0, 1, 1, 1),
+    (GSM, '{"reasoning": "no idea", "answer": -1e999}', 0, 1, 1, 1),
+    (GSM, '{"reasoning": "", "answer": Infinity}', 0, 0, 0, 0),
+    (GSM, '{"reasoning": "", "answer": NaN}', 0, 0, 0, 0),
+    (GSM, 'So: {"reasoning": "", "answer": NaN}', 0, 0, 0, 0),
     (CARD, json.dumps(CARD_OK), 1, 1, 1, 1),
     (CARD, json.dumps({**CARD_OK, "question": {"text": "q", "options": [" a", "b ", "c",
                                                                          "d"]}}), 1, 1, 1, 1),

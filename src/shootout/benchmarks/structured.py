@@ -128,8 +128,9 @@ def _fails_on_format(e: RetryableProviderError) -> bool:
 
 class Structured(Benchmark):
     name: ClassVar[str] = "structured"
-    # 2: `<think>` reasoning taken out before the JSON is read
-    version: ClassVar[str] = "2"
+    # 2: `<think>` reasoning taken out before the JSON is read; 3: an infinite number is no
+    # answer, NaN and Infinity are not JSON
+    version: ClassVar[str] = "3"
     domain: ClassVar[str] = "tools"
     description: ClassVar[str] = ("JSON mode and structured outputs: 120 extraction and "
                                   "formatting tasks with JSON Schemas, per mode")

@@ -172,12 +172,15 @@ def canonical_number(text: str) -> str:
 
 
 def _to_decimal(value: object) -> Decimal | None:
+    """`value` as a finite number, or None (an infinity or NaN is no answer: JSON's 1e999
+    reads as inf, which was within the tolerance of any gold)."""
     if value is None:
         return None
     if isinstance(value, Decimal):
-        return value
+        return value if value.is_finite() else None
     if isinstance(value, int | float):
-        return Decimal(str(value))
+        got = Decimal(str(value))
+        return got if got.is_finite() else None
     text = str(value).strip().replace(",", "").replace("\u2212", "-").replace("\u2013", "-")
     text = re.sub(rf"[{_CURRENCY}\s]", "", text).rstrip(".")
     try:

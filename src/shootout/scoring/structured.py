@@ -24,7 +24,14 @@ from .text import strip_reasoning
 Source = Literal["whole", "after_reasoning", "fence", "prose", ""]
 
 _FENCE = re.compile(r"```[ \t]*(?:json|JSON)?[ \t]*\n?(.*?)```", re.DOTALL)
-_DECODER = json.JSONDecoder()
+
+
+def _not_json(name: str) -> Any:
+    """NaN, Infinity and -Infinity, which Python's json reads and JSON (RFC 8259) has not."""
+    raise ValueError(f"{name} is not JSON")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_not_json)
 
 
 @dataclass(frozen=True)
@@ -42,8 +49,8 @@ class ReadJSON:
 
 def _loads(text: str) -> tuple[bool, Any, str]:
     try:
-        return True, json.loads(text), ""
-    except (json.JSONDecodeError, RecursionError) as e:
+        return True, json.loads(text, parse_constant=_not_json), ""
+    except (ValueError, RecursionError) as e:  # (a JSONDecodeError is a ValueError)
         return False, None, str(e)
 
 
@@ -56,7 +63,7 @@ def _first_in_prose(text: str) -> tuple[bool, Any]:
             continue
         try:
             value, _end = _DECODER.raw_decode(text, m.start())
-        except (json.JSONDecodeError, RecursionError):
+        except (ValueError, RecursionError):
             continue
         return True, value
     return False, None
