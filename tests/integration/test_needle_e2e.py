@@ -183,6 +183,15 @@ def test_a_chat_models_prompts_leave_room_for_its_template_at_the_window_edge(da
             assert n >= 2048 - 128 - 60, (d.id, n)  # cut by the template's room, no more
         overhead = b.binding_info().get("chat_overhead", 0)  # and the manifest says so
         assert overhead > (100 if system else 20), overhead
+        # inside the window the whole prompt is the length, as RULER counts it with its
+        # template (it was the message alone: the prompt ran long by the template)
+        inner = [d for d in docs if d.fields["length"] + 128 <= 2048]
+        assert inner
+        for d in inner:
+            L = d.fields["length"]
+            n = asyncio.run(smol.count_prompt_tokens(with_system_prompt(b.request(d, ctx),
+                                                                        system)))
+            assert n is not None and abs(n - L) <= 0.01 * L, (d.id, L, n)
         # the count is the prompt generation feeds the model
         one = replace(with_system_prompt(b.request(edge[0], ctx), system),
                       sampling=Sampling(temperature=0.0, max_tokens=1))

@@ -79,8 +79,9 @@ class NeedleInAHaystack(Benchmark):
     name: ClassVar[str] = "needle"
     # 2: RULER's answer prefix for chat models too, its singular wording for one value, 128
     # tokens out, no stop, scored by RULER's string match (acc_strict: the first number)
-    # 3: effective_length at RULER's threshold, 85.6% (was 85%)
-    version: ClassVar[str] = "3"
+    # 3: effective_length at RULER's threshold, 85.6% (was 85%); 4: a local chat model's
+    # whole prompt is the length, its template included, as RULER counts it
+    version: ClassVar[str] = "4"
     items_fitted_to_model: ClassVar[bool] = True  # haystacks sized with the model's tokenizer
     domain: ClassVar[str] = "long-context"
     description: ClassVar[str] = (
@@ -327,17 +328,19 @@ class NeedleInAHaystack(Benchmark):
         return max(ctx.sampling.max_tokens, 10 * k + 6) if k > 1 else ctx.sampling.max_tokens
 
     def _target(self, length: int, max_new: int) -> int:
-        """The prompt's token count: the length, less the answer's room at the window's edge
-        (and the builder's tolerance, so that the prompt cannot overshoot the window)."""
+        """The user message's token count: the length less what a chat template puts around
+        it (the whole prompt is the length, as RULER counts it with its template), and less
+        the answer's room at the window's edge (and the builder's tolerance, so that the
+        prompt cannot overshoot the window)."""
         b = self._bound
+        overhead = 0 if b is None else b.chat_overhead
         # the model's window bounds prompt and answer too (n_ctx may hold more: a length at
         # the window, with its answer's room): the answer stays inside what it was trained
         # on, unless the window was given (-o needle.context_window, to test past it)
         edge = None if b is None else min((c for c in (b.limit, b.window) if c), default=None)
-        limit = None if b is None or edge is None else edge - b.chat_overhead
-        if limit is None or length + max_new <= limit:
-            return length
-        room = limit - max_new
+        if edge is None or length + max_new <= edge:
+            return length - overhead
+        room = edge - overhead - max_new
         return room - _tolerance(room)
 
     def _built(self, doc: Doc[NeedleItem], ctx: PromptContext) -> Built:
@@ -409,9 +412,11 @@ class NeedleInAHaystack(Benchmark):
         if b is not None:
             built = self._built(doc, ctx)
             scale = _nearest_scale(b.scale, doc.fields["length"])
-            out.update(target_tokens=self._target(doc.fields["length"], self._max_new(doc, ctx)),
-                       prompt_tokens=round(built.tokens * scale), tokens_exact=b.exact,
-                       depth_actual=round(100 * built.depths[0], 2))
+            # the whole prompt's: the message's and its chat template's
+            out.update(target_tokens=self._target(doc.fields["length"], self._max_new(doc, ctx))
+                       + b.chat_overhead,
+                       prompt_tokens=round(built.tokens * scale) + b.chat_overhead,
+                       tokens_exact=b.exact, depth_actual=round(100 * built.depths[0], 2))
         return out
 
     # -- cost -----------------------------------------------------------------------------
