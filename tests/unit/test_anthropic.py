@@ -709,3 +709,24 @@ def test_an_answer_the_safety_classifiers_stopped_is_an_xstest_refusal(text, lab
     s = bench.score(doc, ctx, response, bench.request(doc, ctx))
     assert s.extracted == label and s.metrics["refusal_rate_unsafe"] == 1.0
     assert "finish reason refusal" in s.reason
+
+
+@pytest.mark.parametrize("blocks, reasoning", [
+    # thinking, then a tool call: its name and arguments (~20 tokens) are answer, not
+    # thinking (the whole output was counted as thinking; an audit's)
+    ([{"type": "thinking", "thinking": "Which city?", "signature": "Eq"},
+      {"type": "tool_use", "id": "toolu_1", "name": "get_weather",
+       "input": {"city": "San Francisco, California", "unit": "celsius", "days": 3}}], 40),
+    # a redacted thinking block is thinking too, in a batch answer as when streamed (its
+    # tokens were counted as the answer's)
+    ([{"type": "redacted_thinking", "data": "EmwKAhgB"},
+      {"type": "text", "text": "Hi"}], 59),
+])
+def test_an_answers_tool_calls_and_redacted_thinking_are_counted_as_they_are(blocks, reasoning):
+    from shootout.providers.anthropic import batch_message_response
+
+    msg = {"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-x",
+           "content": blocks, "stop_reason": "end_turn",
+           "usage": {"input_tokens": 20, "output_tokens": 60}}
+    resp = batch_message_response(msg, "claude-x")
+    assert resp.usage.completion_tokens == 60 and resp.usage.reasoning_tokens == reasoning

@@ -481,7 +481,10 @@ class _MessageAccumulator:
         output = count(u.get("output_tokens")) if is_count(u.get("output_tokens")) else (
             len(self.chunk_times) or estimate_tokens(text + "".join(self.thinking)))
         thought = self.first_thinking is not None
-        answer_tokens = estimate_tokens(text) if text else 0
+        # the answer's tokens: its text and its tool calls' names and arguments (output that
+        # is not thinking either, as the OpenAI path counts them)
+        calls = "".join(name + "".join(args) for _, name, args in self.tools.values())
+        answer_tokens = estimate_tokens(text + calls) if text or calls else 0
         # the API's own count where it gives one (output_tokens_details.thinking_tokens);
         # else the output less an estimate of the answer's tokens
         details = u.get("output_tokens_details")
@@ -531,6 +534,8 @@ def batch_message_response(msg: dict[str, Any], model: str) -> GenerateResponse:
             acc.text.append(block["text"])
         elif kind == "thinking" and isinstance(block.get("thinking"), str):
             acc.thinking.append(block["thinking"])
+            acc.first_thinking = 0.0
+        elif kind == "redacted_thinking":  # thinking, its text encrypted (as streamed)
             acc.first_thinking = 0.0
         elif kind == "tool_use":
             acc.tools[i] = (str(block.get("id", "")), str(block.get("name", "")),
