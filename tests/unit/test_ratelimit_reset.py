@@ -61,3 +61,33 @@ def test_an_error_body_gives_its_own_message_whole(body):
 
     err = status_error(400, "/v1/chat/completions", json.dumps(body), {}, None)
     assert str(err) == f"HTTP 400 from /v1/chat/completions: {LONG}"
+
+
+GEMINI_429 = [{"error": {
+    "code": 429, "message": "You exceeded your current quota, please check your plan and "
+    "billing details.", "status": "RESOURCE_EXHAUSTED", "details": [
+        {"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": [
+            {"quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_"
+             "requests", "quotaId": "GenerateRequestsPerMinutePerProjectPerModel-FreeTier"}]},
+        {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "26s"}]}}]
+
+
+def test_geminis_error_list_gives_its_message_and_its_retry_delay():
+    """Gemini's OpenAI-compatible endpoint sends its error object in a list of one: its
+    message was lost (the body shown cut, nothing learnt from a 400), and its quota errors'
+    `RetryInfo` wait ignored (the backoff ran out before a per-minute quota came back; an
+    audit's)."""
+    import json
+
+    err = status_error(429, "/v1beta/openai/chat/completions", json.dumps(GEMINI_429), {},
+                       None)
+    assert isinstance(err, RetryableProviderError) and err.retry_after == 26.0
+    assert str(err) == ("HTTP 429 from /v1beta/openai/chat/completions: You exceeded your "
+                        "current quota, please check your plan and billing details.")
+    bad = [{"error": {"code": 400, "message": "Unknown name \"logprobs\": Cannot find field.",
+                      "status": "INVALID_ARGUMENT"}}]
+    rejected = status_error(400, "/v1beta/openai/chat/completions", json.dumps(bad), {}, None)
+    assert rejected.detail == 'Unknown name "logprobs": Cannot find field.'
+    # a header still comes first
+    assert status_error(429, "/x", json.dumps(GEMINI_429), {"retry-after": "3"},
+                        None).retry_after == 3.0

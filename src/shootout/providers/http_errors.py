@@ -229,19 +229,47 @@ def status_error(status: int, path: str, text: str, headers: Mapping[str, str],
         wait = retry_after(headers)
         if wait is None and status == 429:
             wait = ratelimit_reset(headers)
+        if wait is None:
+            wait = retry_delay(detail)
         return RetryableProviderError(msg, retry_after=wait)
     if 400 <= status < 500:
         return RejectedRequestError(msg, status, param, code, message)
     return ProviderError(msg)
 
 
-def _error_fields(text: str) -> tuple[str | None, str | None, str]:
-    """(param, code, message) of an error body `{"error": {...}}`, where it has them."""
+def _error_body(text: str) -> dict[str, Any] | None:
+    """An error body as a JSON object: Gemini's OpenAI-compatible endpoint sends it as a
+    list of one (`[{"error": {"code": 429, "status": "RESOURCE_EXHAUSTED", ...}}]`)."""
     try:
         body = json.loads(text)
-        err = body.get("error")
-    except (json.JSONDecodeError, AttributeError):
+    except ValueError:
+        return None
+    if isinstance(body, list) and len(body) == 1:
+        body = body[0]
+    return body if isinstance(body, dict) else None
+
+
+def retry_delay(text: str) -> float | None:
+    """The wait an error body asks for, where its headers say none: Google's `RetryInfo`
+    detail (`"details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay":
+    "26s"}]`, which Gemini's quota errors carry: without it the backoff, ~15 s in all, ran
+    out before a per-minute quota came back)."""
+    body = _error_body(text)
+    err = body.get("error") if body is not None else None
+    details = err.get("details") if isinstance(err, dict) else None
+    for d in details if isinstance(details, list) else ():
+        if isinstance(d, dict) and str(d.get("@type", "")).endswith("google.rpc.RetryInfo") \
+                and isinstance(d.get("retryDelay"), str):
+            return _duration(d["retryDelay"].strip())
+    return None
+
+
+def _error_fields(text: str) -> tuple[str | None, str | None, str]:
+    """(param, code, message) of an error body `{"error": {...}}`, where it has them."""
+    body = _error_body(text)
+    if body is None:
         return None, None, ""
+    err = body.get("error")
     if not isinstance(err, dict):
         # `{"object": "error", "message": ...}` (vLLM's older ErrorResponse, TRT-LLM), or
         # FastAPI's `{"detail": "..."}`, or `{"error": "..."}`: the message, no param
