@@ -88,6 +88,28 @@ def test_chat_completion_continues_after_the_signature() -> None:
 
 
 
+
+@pytest.mark.parametrize("prompt, answer, begins", [
+    # a comment after the brace, then a block ending its line: not the body's start
+    ("// len\nlong string_length(std::string string) {\n",
+     "```cpp\nlong string_length(std::string string) {  // O(1)\n    if (string.empty()) {\n"
+     "        return 0;\n    }\n    return string.size();\n}\n```",
+     "\n    if (string.empty()) {"),
+    # a one-line body, then another function
+    ("func strlen(myString string) int {\n",
+     "```go\nfunc strlen(myString string) int { return len(myString) }\n\nfunc main() {\n"
+     "\tfmt.Println(strlen(\"a\"))\n}\n```", " return len(myString) }"),
+    # a one-line body, then a call to it on a line that ends with a brace
+    ("class Problem {\n    public static long strlen(String s) {\n",
+     "```java\nclass Problem {\n    public static long strlen(String s) { return s.length(); }"
+     "\n    public static void main(String[] args) {\n        if (strlen(\"a\") == 1) {\n"
+     "            System.out.println(1);\n        }\n    }\n}\n```", " return s.length(); }"),
+])
+def test_the_body_starts_at_the_definitions_brace(prompt: str, answer: str,
+                                                   begins: str) -> None:
+    """A review's cases: the definition's own brace, not a later one that ends a line."""
+    assert chat_completion(answer, prompt, ["\n}"]).startswith(begins)
+
 def test_an_answer_that_repeats_the_prompt_is_cut_after_the_signature(data_dir: Path) -> None:
     """An answer that repeats the prompt, doc comments and all, or gives the signature line
     alone, is continued from the signature's brace, on every item of every language. The

@@ -115,24 +115,28 @@ def chat_completion(text: str, prompt: str, stops: Sequence[str]) -> str:
 
 
 def _heads(name: str) -> tuple[re.Pattern[str], ...]:
-    """The definition of `name`: a line, not a comment, with NAME(params) [return type] and
-    no statement end before a brace that ends the line (params and types may hold braces:
-    Go's `[]interface{}`, TypeScript's `{[key: string]: string}`); else, for a one-line
-    body, the first NAME(...) { with no brace or statement end in its parentheses. The doc
-    comments the prompt opens with (which an answer may repeat) call it, with braces:
-    `// >>> f((std::vector<float>({(float)1.0f, ...` matched the second, and the code was
-    cut inside the comment."""
+    """The definition of `name`, on a line that is not a comment (the doc comments the prompt
+    opens with, which an answer may repeat, call it with braces: `// >>> f((std::vector<float>
+    ({(float)1.0f, ...` was taken for it, and the code cut inside the comment): NAME(params)
+    [return type] and a brace that ends the line (a comment after it aside), the params and
+    types holding only braces closed on the same line (Go's `[]interface{}`, TypeScript's
+    `{[key: string]: string}`); or, for a one-line body, NAME(...) { with no brace or
+    statement end in its parentheses."""
     n = re.escape(name)
-    return (re.compile(rf"^(?![ \t]*(?://|/?\*))[^\n]*?\b{n}\s*\([^;]*?\{{[ \t]*$", re.M),
-            re.compile(rf"\b{n}\s*\([^;{{}}]*\{{"))
+    code_line = r"^(?![ \t]*(?://|/?\*))[^\n]*?"
+    return (re.compile(rf"{code_line}\b{n}\s*\((?:[^;{{}}]|\{{[^;{{}}\n]*\}}(?![ \t]*$))*?"
+                       rf"\{{[ \t]*(?://[^\n]*)?$", re.M),
+            re.compile(rf"{code_line}\b{n}\s*\([^;{{}}]*\{{", re.M))
 
 
 def _opened(code: str, heads: Sequence[re.Pattern[str]]) -> int | None:
-    """Where the function's body starts in `code` (after its opening brace), or None."""
-    for head in heads:
-        if (found := head.search(code)) is not None:
-            return found.end()
-    return None
+    """Where the function's body starts in `code` (after its opening brace, or the comment
+    after it), or None: the earliest definition either pattern finds (the first where both
+    find one on the same line)."""
+    found = [m for head in heads if (m := head.search(code)) is not None]
+    if not found:
+        return None
+    return min(found, key=lambda m: m.start()).end()
 
 
 def build_program(item: MultiPLEItem, completion: str) -> str:
