@@ -813,6 +813,38 @@ def test_a_failure_of_the_engine_streamed_as_a_bad_request_is_retried(
     assert shown in str(err) and "{" not in str(err), err
 
 
+
+@pytest.mark.parametrize(("error", "retried"), [
+    # a filter's refusal once the answer has begun: asking again gives it again (and pays)
+    ({"message": "The response was filtered due to the prompt triggering content management "
+      "policy.", "type": "invalid_request_error", "code": "content_filter"}, False),
+    ({"object": "error", "message": "Output flagged by moderation", "type": "BadRequestError",
+      "code": 400}, False),
+    # another server's bad request after content is not vLLM's generation failure
+    ({"message": "bad", "type": "invalid_request_error", "code": "context_length_exceeded"},
+     False),
+    # the engine named in the type, with a message
+    ({"object": "error", "message": "engine step failed", "type": "EngineGenerateError",
+      "code": 400}, True),
+])
+def test_an_error_after_the_answer_began_is_retried_only_as_vllms_failure(
+        error: Any, retried: bool) -> None:
+    """A review's cases: the rule that retries vLLM's generation failures (streamed as bad
+    requests once the answer has begun) retried a content filter's refusal too."""
+    with _Server(_vllm_error(error, "One")) as srv:
+        err = _failure(srv)
+    assert isinstance(err, RetryableProviderError) is retried, err
+
+
+def test_a_bare_error_chunk_after_the_answer_began_is_retried() -> None:
+    from shootout.providers.openai_wire import _StreamAccumulator
+
+    acc = _StreamAccumulator()
+    acc.add(0.1, {"choices": [{"index": 0, "delta": {"content": "One"}, "finish_reason": None}]})
+    with pytest.raises(RetryableProviderError, match="BadRequestError 400"):
+        acc.add(0.2, {"object": "error", "message": "step failed", "type": "BadRequestError",
+                      "param": None, "code": 400})
+
 def test_a_streamed_error_says_its_message_whole_with_its_type_and_code() -> None:
     from shootout.providers.http_errors import error_object
 

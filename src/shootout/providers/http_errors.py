@@ -389,7 +389,7 @@ def error_object(where: str, err: Any, *, answering: bool = False) -> ProviderEr
     is the object's own, with its type and code (its whole dict, cut, said neither)."""
     fields = err if isinstance(err, dict) else {}
     said = fields.get("message")
-    said = said.strip() if isinstance(said, str) else None
+    said = " ".join(said.split()) if isinstance(said, str) else None
     code = fields.get("code")
     try:
         status = int(code) if isinstance(code, int | str) and not isinstance(code, bool) \
@@ -407,13 +407,19 @@ def error_object(where: str, err: Any, *, answering: bool = False) -> ProviderEr
         msg = f"{label}: {str(err)[:200]}"
     bad = etype in FINAL_ERROR_TYPES or (  # (a 501 as an HTTP status is: `FINAL_5XX`)
         status is not None and status >= 400 and not retryable_status(status, {}))
-    if bad and not answering and said != "" and not _ENGINE.search(said or ""):
+    # vLLM's and SGLang's shape (`ErrorResponse`): where they stream a generation's failure
+    engine_shaped = fields.get("object") == "error" or etype == "badrequesterror"
+    said_what = f"{fields.get('type') or ''} {fields.get('code') or ''} {said or ''}"
+    if bad and (_POLICY.search(said_what) or not engine_shaped or (
+            not answering and said != "" and not _ENGINE.search(said_what))):
         return ProviderError(msg)
     return RetryableProviderError(msg)
 
 
 # a vLLM engine's failure, streamed as a bad request (`create_streaming_error_response`)
 _ENGINE = re.compile(r"\bEngine(?:Core|DeadError|GenerateError)\b")
+# a refusal by a filter or a policy: asking again gives the same answer (and costs one)
+_POLICY = re.compile(r"content[_ ]?filter|moderation|flagged|safety|policy", re.I)
 
 
 class UnstreamedAnswer(RetryableProviderError):
