@@ -192,6 +192,11 @@ def test_a_chat_models_prompts_leave_room_for_its_template_at_the_window_edge(da
             n = asyncio.run(smol.count_prompt_tokens(with_system_prompt(b.request(d, ctx),
                                                                         system)))
             assert n is not None and abs(n - L) <= 0.01 * L, (d.id, L, n)
+        # and the cost estimate (--max-tokens-budget) counts the whole prompt too
+        per = b.cost(docs, ctx)["per_length"]
+        for L in {d.fields["length"] for d in inner}:
+            got = per[str(L)]
+            assert abs(got["prompt_tokens"] / got["requests"] - L) <= 0.01 * L, (L, got)
         # the count is the prompt generation feeds the model
         one = replace(with_system_prompt(b.request(edge[0], ctx), system),
                       sampling=Sampling(temperature=0.0, max_tokens=1))

@@ -426,9 +426,10 @@ class NeedleInAHaystack(Benchmark):
         per: dict[int, dict[str, int]] = defaultdict(lambda: {"requests": 0, "prompt_tokens": 0})
         prompt = gen = processed = 0
         prev: float | None = None
+        overhead = 0 if self._bound is None else self._bound.chat_overhead
         for d in docs:
             L, max_new = d.fields["length"], self._max_new(d, ctx)
-            T = self._target(L, max_new)
+            T = self._target(L, max_new) + overhead  # the whole prompt, its template's too
             per[L]["requests"] += 1
             per[L]["prompt_tokens"] += T
             prompt, gen = prompt + T, gen + max_new
