@@ -245,7 +245,9 @@ def test_a_run_that_has_what_the_basis_does_not_keep_has_none(store, tmp_path, m
     assert _kept_basis(store) == []
 
 
-def test_the_end_of_a_run_keeps_its_basis(tmp_path, monkeypatch, data_dir, capsys):
+def _two_model_run(tmp_path: Path, monkeypatch, data_dir: Path) -> tuple[Path, str]:
+    """Two models' GSM8K run (4 items) through the command line, built in shares: its store
+    and run id."""
     monkeypatch.setenv("SHOOTOUT_DATA", str(data_dir))
     monkeypatch.setenv("SHOOTOUT_WORKERS", "2")
     path = tmp_path / "run.sqlite"
@@ -253,9 +255,14 @@ def test_the_end_of_a_run_keeps_its_basis(tmp_path, monkeypatch, data_dir, capsy
         main(["run", "-m", "a=openai:fake-a", "-m", "b=openai:fake-b", "--base-url",
               srv.base_url, "-b", "gsm8k", "--limit", "4", "--store", str(path),
               "--no-progress", "--json"])
-    capsys.readouterr()
     run_id = Store(path).latest_run_id()
     assert run_id is not None
+    return path, run_id
+
+
+def test_the_end_of_a_run_keeps_its_basis(tmp_path, monkeypatch, data_dir, capsys):
+    path, run_id = _two_model_run(tmp_path, monkeypatch, data_dir)
+    capsys.readouterr()
     assert _kept_basis(path) == [(results_fingerprint() + basis.BASIS,
                                   Store(path).revision(run_id))]
     calls = _counting(monkeypatch)
@@ -264,18 +271,11 @@ def test_the_end_of_a_run_keeps_its_basis(tmp_path, monkeypatch, data_dir, capsy
     assert "## Key takeaways" in capsys.readouterr().out
 
 
-
 def test_a_rescore_keeps_the_basis_of_what_it_wrote(tmp_path, monkeypatch, data_dir, capsys):
     """`shootout rescore` builds the results it shows with the report basis, as a run's
     end does: the next report reads no sample."""
-    monkeypatch.setenv("SHOOTOUT_DATA", str(data_dir))
-    monkeypatch.setenv("SHOOTOUT_WORKERS", "2")
-    path = tmp_path / "run.sqlite"
-    with FakeOpenAIServer() as srv:
-        main(["run", "-m", "a=openai:fake-a", "-m", "b=openai:fake-b", "--base-url",
-              srv.base_url, "-b", "gsm8k", "--limit", "4", "--store", str(path),
-              "--no-progress", "--json"])
-    run_id = Store(path).latest_run_id()
+    path, run_id = _two_model_run(tmp_path, monkeypatch, data_dir)
+    capsys.readouterr()
     db = sqlite3.connect(path)  # a score the scorer does not give: the rescore writes it
     db.execute("UPDATE samples SET metrics_json = '{\"acc\": 0.5}' WHERE model = 'a'")
     db.commit()
