@@ -271,6 +271,37 @@ def test_the_end_of_a_run_keeps_its_basis(tmp_path, monkeypatch, data_dir, capsy
     assert "## Key takeaways" in capsys.readouterr().out
 
 
+def test_the_end_of_a_run_keeps_its_first_report(tmp_path, monkeypatch, data_dir, capsys):
+    """A large run's end (one with a report basis) keeps the report that `shootout report`
+    gives with the default options: the first report, as any of its outputs, is served
+    without a build; one that cannot be built leaves the run standing, with one warning."""
+    from shootout.report import build as report_build
+
+    path, run_id = _two_model_run(tmp_path, monkeypatch, data_dir)
+    err = capsys.readouterr().err
+    assert f"rendering the report of {run_id} (kept in the store for `shootout report`)" \
+        in err
+    builds: list[object] = []
+    real = report_build.build_report
+    monkeypatch.setattr(report_build, "build_report",
+                        lambda *a, **k: builds.append(a) or real(*a, **k))
+    main(["report", run_id, "--store", str(path), "--md", str(tmp_path / "r.md"), "--html",
+          str(tmp_path / "r.html")])
+    main(["report", "--store", str(path)])  # the latest run, printed
+    assert builds == []
+    assert "## Key takeaways" in capsys.readouterr().out
+    assert "](r_files/scores.png)" in (tmp_path / "r.md").read_text()
+
+    def broken(*a, **k):
+        raise RuntimeError("no report today")
+
+    monkeypatch.setattr(report_build, "build_report", broken)
+    path2, run2 = _two_model_run(tmp_path / "again", monkeypatch, data_dir)
+    err = capsys.readouterr().err.splitlines()
+    assert f"warning: the report of {run2} was not kept: RuntimeError: no report today" in err
+    assert Store(path2).get_run(run2)["status"] == "complete"
+
+
 def test_a_rescore_keeps_the_basis_of_what_it_wrote(tmp_path, monkeypatch, data_dir, capsys):
     """`shootout rescore` builds the results it shows with the report basis, as a run's
     end does: the next report reads no sample."""

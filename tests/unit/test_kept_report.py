@@ -204,3 +204,103 @@ def test_a_report_path_that_cannot_be_made_is_one_line(store, capsys, tmp_path):
     assert e.value.code != 0
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("error: cannot write") and "too long" in err[-1], err
+
+
+def _files(out: Path) -> dict[str, bytes]:
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*")
+            if p.is_file()}
+
+
+def test_a_report_under_another_name_is_served_with_its_charts_linked_there(
+        store, builds, capsys, tmp_path):
+    """The Markdown's name only names its charts' folder: a report asked for under another
+    name (in another folder) is served from the kept one, its charts linked under that
+    name, as a report rendered under it links them; a name the Markdown would write
+    otherwise than as it is (`<`) is a report of its own."""
+    from shootout.report.markdown import render_markdown
+
+    _report(store, capsys, "--md", str(tmp_path / "a" / "r.md"), "--html",
+            str(tmp_path / "a" / "r.html"))
+    assert len(builds) == 1
+    _report(store, capsys, "--md", str(tmp_path / "b" / "other name.md"), "--html",
+            str(tmp_path / "b" / "x.html"))
+    assert len(builds) == 1  # served
+    a, b = _files(tmp_path / "a"), _files(tmp_path / "b")
+    assert b["x.html"] == a["r.html"]
+    assert {k.replace("r_files/", "other name_files/") for k in a if k.endswith(".png")} \
+        == {k for k in b if k.endswith(".png")} and len(b) == len(a) >= 4
+    text = b["other name.md"].decode()
+    assert "](other name_files/scores.png)" in text and "r_files" not in text
+    assert "shootout-report" not in text
+    # as rendered under that name in the first place
+    report = report_build.build_report(store, [RUN_ID])
+    assert text == render_markdown(report, tmp_path / "c" / "other name.md")
+    for name, data in b.items():
+        if name.endswith(".png"):
+            assert data == a[name.replace("other name_files/", "r_files/")]
+    builds.clear()
+    odd = tmp_path / "d" / "a<b.md"
+    _report(store, capsys, "--md", str(odd), "--html", str(tmp_path / "d" / "x.html"))
+    assert len(builds) == 1  # built: kept under its own name
+    assert "](a<b_files/scores.png)" not in odd.read_text()  # (the `<` written `&lt;`)
+    assert "](a&lt;b_files/scores.png)" in odd.read_text()
+    _report(store, capsys, "--md", str(odd), "--html", str(tmp_path / "d" / "x.html"))
+    assert len(builds) == 1
+
+
+def test_the_report_kept_with_every_part_serves_each_of_them(store, builds, capsys, tmp_path,
+                                                             monkeypatch):
+    """`keep_first_report` (a large run's end) keeps the default report as every part: the
+    printed text, the Markdown under any name with its charts, the HTML, each served as a
+    report built for it gives it; not kept for a run that has no report basis."""
+    assert not kept.keep_first_report(store, RUN_ID)  # one process's run: no basis
+    assert builds == [] and _kept(store) == 0
+    monkeypatch.setenv("SHOOTOUT_WORKERS", "2")  # built in shares, as a large run is
+    from shootout.cli.results import results_payload
+
+    results_payload(store, RUN_ID, keep_basis=True)
+    said: list[str] = []
+    assert kept.keep_first_report(store, RUN_ID, before=lambda: said.append("x"))
+    assert len(builds) == 1 and _kept(store) == 1 and said == ["x"]
+    assert kept.keep_first_report(store, RUN_ID, before=lambda: said.append("x"))
+    assert len(builds) == 1 and said == ["x"]  # kept already: not rendered again
+    shapes = {"stdout": (), "md": ("--md", "{}/m.md"), "html": ("--html", "{}/h.html"),
+              "both": ("--md", "{}/b.md", "--html", "{}/b.html")}
+    served = {}
+    for shape, args in shapes.items():
+        out = tmp_path / "served" / shape
+        served[shape] = (_report(store, capsys, *(a.format(out) for a in args)),
+                         _files(out) if out.exists() else {})
+    assert len(builds) == 1
+    for shape, args in shapes.items():
+        out = tmp_path / "built" / shape
+        text = _report(store, capsys, *(a.format(out) for a in args), "--rebuild")
+        files = _files(out) if out.exists() else {}
+        assert served[shape] == (text.replace(str(tmp_path / "built"),
+                                              str(tmp_path / "served")), files), shape
+    assert len(builds) == 1 + len(shapes)
+    assert "## Key takeaways" in served["stdout"][0]
+    assert "](m_files/scores.png)" in served["md"][1]["m.md"].decode()
+
+
+def test_the_sections_keep_their_order_whatever_was_imported_first():
+    """The registered sections' order (and so their ids in the HTML) does not follow the
+    order their modules were imported in: a report served from the store imports them in
+    another order than one built (the routing section's id had changed between the two)."""
+    import subprocess
+    import sys
+
+    def order(first: str) -> str:
+        code = (f"import {first}\nfrom shootout.report import sections\n"
+                "print(list(sections._all()))")
+        return subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                              text=True).stdout
+
+    seen = {order(m) for m in ("shootout.report.translation", "shootout.report.markdown",
+                               "shootout.report.kept", "shootout.report.judged")}
+    assert len(seen) == 1, seen
+    assert eval(seen.pop()) == [  # the order a report has always shown them in
+        "Coding by language", "Load tests", "Availability", "Function calling",
+        "Integration: JSON mode and structured outputs", "Safety: refusal and over-refusal",
+        "Routing policies", "Writing and open-ended quality", "Prompt sensitivity",
+        "Translation", "Deployment considerations"]

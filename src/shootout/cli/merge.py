@@ -13,7 +13,7 @@ from ..errors import ConfigError, ShootoutError
 from ..runner.merge import MergeResult, merge_shards
 from ..store import Store, default_store_path
 from .console import set_interrupt_note
-from .results import results_payload
+from .results import keep_report, results_payload
 from .runs import open_store
 
 
@@ -53,6 +53,7 @@ def merge_command(
         _print(result, into)
     sys.stdout.flush()  # what was merged, before the line that says the results are built
     _keep_results(into, result.run_id)
+    keep_report(into, result.run_id, f"the merge of {result.run_id} is complete")
 
 
 def _keep_results(into: Store, run_id: str) -> None:

@@ -15,7 +15,7 @@ from ..analysis.formatting import json_safe, pct
 from ..errors import ConfigError
 from ..runner.rescore import Rescored, rescore_run
 from .console import stdout_console
-from .results import results_payload
+from .results import keep_report, results_payload
 from .runs import open_store
 
 
@@ -56,8 +56,10 @@ def rescore_command(
               for (model, bench, metric), score in after.items() if bench in out.versions]
     if json_out:
         print(json.dumps(json_safe(_payload(out, scores)), indent=2, ensure_ascii=False))
-        return
-    _print(out, scores, show)
+    else:
+        _print(out, scores, show)
+    sys.stdout.flush()
+    keep_report(db, run_id, f"the rescore of {run_id} is complete")
 
 
 def _primary(data: dict[str, Any]) -> dict[tuple[str, str, str], float | None]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -103,6 +104,29 @@ def _with_basis(db: Store, run_id: str, rebuild: bool) -> RunResults | None:
 
     got = report_shares(db, run_id, kept=not rebuild)
     return None if got is None else got[0][0]
+
+
+def keep_report(db: Store, run_id: str, done: str) -> None:
+    """A large run's report kept, as `shootout report` gives it with the default options
+    (`report.kept.keep_first_report`), at the end of the command that finished the run
+    (`done` says what is complete, for a Ctrl-C meanwhile). Nothing where the run has no
+    report basis; a report that cannot be built leaves the command's work standing: one
+    warning line, and `shootout report` says why."""
+    from ..errors import ShootoutError
+    from ..report.kept import keep_first_report
+    from .console import set_interrupt_note
+
+    set_interrupt_note(f"{done}; `shootout report {run_id} --store {db.path}` builds its "
+                       "report")
+    try:
+        keep_first_report(db, run_id, before=lambda: print(
+            f"rendering the report of {run_id} (kept in the store for `shootout report`)...",
+            file=sys.stderr, flush=True))
+    except Exception as e:  # whatever it is, the run is done: not an error of the command
+        why = str(e) if isinstance(e, ShootoutError) else f"{type(e).__name__}: {e}"
+        print(" ".join(f"warning: the report of {run_id} was not kept: {why}".split()),
+              file=sys.stderr)
+    set_interrupt_note(None)
 
 
 def unanswered(db: Store, run_id: str) -> list[dict[str, Any]]:

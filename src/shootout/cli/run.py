@@ -28,7 +28,7 @@ from .aliases import (
     expand_aliases as expand_aliases,
 )
 from .dry_run import dry_run_table
-from .results import emit_results
+from .results import emit_results, keep_report
 from .run_config import (  # split out of this module; their importers find them here
     _cli_config,
     _models as _models,
@@ -316,6 +316,8 @@ def _execute(cfg: RunConfig, db: Store, data_dir: str | None, *, progress: bool,
         dry_run_table(db, run_id, cfg.max_cost, capped_models(cfg))
     else:  # with the report basis of a large run (its first report reads no sample)
         emit_results(db, run_id, json_out=json_out, keep_basis=True)
+        sys.stdout.flush()  # the results, before the line that says the report is rendered
+        keep_report(db, run_id, f"the run {run_id} is complete")
     run = db.get_run(run_id) or {}
     if run.get("status") == "stopped-by-budget":
         from ..runner.budget import stop_message

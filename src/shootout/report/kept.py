@@ -12,11 +12,19 @@ rendering is a function of:
   numpy's and scipy's versions, the price file), the report's templates, and the installed
   jinja2 and matplotlib;
 - the options: `--models`, the content of `--profiles`, `--items`, `--max-items`,
-  `--no-charts`, `--route-within`, and which outputs are asked for (the Markdown file's name:
-  its charts are linked under `<stem>_files/`);
+  `--no-charts`, `--route-within`, and which outputs are asked for (the Markdown, the HTML,
+  the text printed). Not the Markdown file's name: its charts, linked under
+  `<stem>_files/`, are kept linked under a name of shootout's (`KEPT_STEM`) and served
+  linked under the name asked for (where that name is written as it is: one with what the
+  Markdown escapes, `<` or a control character, is kept under its own name);
 - what is read at each call, not from the runs' samples: the models' architecture facts
   (`optional.arch_of`: a GGUF header, a config from the Hugging Face cache), the load tests
   and the monitors' summaries, compared by content.
+
+A report asked for as some of the outputs is served from one kept with all three (the
+Markdown, the HTML and the printed text) under the same options: `keep_first_report` keeps
+that one at the end of a large run (`shootout run`, `merge`, `rescore`), so that its first
+report, with the default options, is served without a build.
 
 A report with a benchmark that is not shootout's own (a plug-in's) is never kept: its code is
 not in the fingerprint. Nor is one whose `--profiles` file cannot be read (the build says what
@@ -59,10 +67,21 @@ class Outputs:
     html: Path | None
     charts: bool
     max_items: int
+    print_too: bool = False  # the text printed without files rendered too (`ALL_PARTS`)
 
     @property
     def stdout(self) -> bool:
         return self.md is None and self.html is None
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        """What is rendered: of "html", "md" and "stdout" (the text printed without files)."""
+        return tuple(p for p, on in (("html", self.html is not None), ("md", self.md is not None),
+                                     ("stdout", self.stdout or self.print_too)) if on)
+
+
+ALL_PARTS = ("html", "md", "stdout")
+KEPT_STEM = "shootout-report"  # a kept Markdown's name: its charts linked under <it>_files/
 
 
 @dataclass(frozen=True)
@@ -139,7 +158,7 @@ def report_key(db: Store, ctx: Context, opts: Options, out: Outputs,
         "runs": [[rid, db.revision(rid)] for rid in ctx.run_ids],
         "options": [opts.models, opts.items_pair, opts.route_within],
         "profiles": None if profiles_text is None else hashlib.sha256(profiles_text).hexdigest(),
-        "outputs": {"md": None if out.md is None else out.md.name, "html": out.html is not None,
+        "outputs": {"parts": out.parts, "md": None if out.md is None else out.md.name,
                     "charts": out.charts, "max_items": out.max_items},
         "arch": ctx.arch, "perf": list(perf), "monitors": list(ctx.monitors),
     }
@@ -166,16 +185,84 @@ def report_payload(db: Store, run_ids: list[str], opts: Options, out: Outputs,
     from the runs' samples and kept (`rebuild`: built whatever is kept). `on_build` is told
     how many samples a build is about to read."""
     ctx = context(db, run_ids, opts.models, monitor_ids)
-    key = None if ctx is None else report_key(db, ctx, opts, out, perf)
-    if key is not None and not rebuild and (kept := db.get_report(key)) is not None:
-        return dict(json.loads(kept))
+    # rendered under shootout's own name for the Markdown where the name asked for is
+    # written as it is: served under that one (`_served`)
+    inner = replace(out, md=Path(f"{KEPT_STEM}.md")) \
+        if out.md is not None and _plain(out.md.stem) else out
+    key = None if ctx is None else report_key(db, ctx, opts, inner, perf)
+    if key is not None and ctx is not None and not rebuild:
+        kept = db.get_report(key)
+        every = replace(inner, md=Path(f"{KEPT_STEM}.md"), html=Path("report.html"),
+                        print_too=True)
+        # else served from the report kept with every part (`keep_first_report`)
+        if kept is None and every != inner and (inner.md is None or inner.md == every.md) \
+                and (whole := report_key(db, ctx, opts, every, perf)) is not None:
+            kept = db.get_report(whole)
+        if kept is not None:
+            return _served(dict(json.loads(kept)), out)
     if on_build is not None and ctx is not None:
         on_build(sum(db.count_samples(r) for r in ctx.run_ids))
-    payload = build_and_render(db, ctx, run_ids, opts, out, perf, monitor_ids,
+    payload = build_and_render(db, ctx, run_ids, opts, inner, perf, monitor_ids,
                                rebuild=rebuild)
     if key is not None:
         db.put_report(key, list(run_ids), json.dumps(payload, ensure_ascii=False))
-    return payload
+    return _served(payload, out)
+
+
+def keep_first_report(db: Store, run_id: str,
+                      before: Callable[[], None] | None = None) -> bool:
+    """At the end of a large run (one whose report basis is kept for its state: `shootout
+    run`, `merge`, `rescore`), the report that `shootout report` gives with the default
+    options rendered as every part and kept (`ALL_PARTS`), so that the first report asked
+    for, as any of its outputs, is served without a build (it took 5 s from the basis at
+    516k samples on 2 cores). False where nothing was kept: a run with no basis, or a
+    report that is not kept (`report_key`)."""
+    from ..analysis.routing import DEFAULT_WITHIN
+    from .basis import BASIS
+
+    if db.get_built(run_id, results_fingerprint() + BASIS, db.revision(run_id)) is None:
+        return False
+    opts = Options(models=None, profiles=None, items_pair=None, route_within=DEFAULT_WITHIN)
+    out = Outputs(md=Path(f"{KEPT_STEM}.md"), html=Path("report.html"), charts=True,
+                  max_items=5, print_too=True)
+    ctx = context(db, [run_id], None, ())
+    if ctx is None or (key := report_key(db, ctx, opts, out, ())) is None:
+        return False
+    if db.get_report(key) is None:
+        if before is not None:
+            before()
+        report_payload(db, [run_id], opts, out, ())
+    return True
+
+
+def _plain(stem: str) -> bool:
+    """Whether the Markdown writes a chart's link under this name as the name is (without a
+    `<`, which `markdown.no_tags` may escape, or a character that `terminal.shown` escapes or
+    that splits the line), so that a report rendered under `KEPT_STEM` is the report
+    rendered under this name once its links are renamed."""
+    from ..terminal import shown
+
+    return shown(stem) == stem and not {"<", "\n", "\r"} & set(stem)
+
+
+def _served(payload: Mapping[str, Any], out: Outputs) -> dict[str, Any]:
+    """The parts of a rendered report that `out` asks for (`emit` writes them), the
+    Markdown's charts linked under the name asked for where it was rendered under
+    `KEPT_STEM`."""
+    if out.stdout:
+        return {"stdout": payload["stdout"]}
+    got: dict[str, Any] = {}
+    if out.md is not None:
+        got.update({k: payload[k] for k in ("md", "files", "warning") if k in payload})
+        if out.md.stem != KEPT_STEM and _plain(out.md.stem):
+            text = got["md"]
+            for name in got.get("files") or ():
+                text = text.replace(f"]({KEPT_STEM}_files/{name})",
+                                    f"]({out.md.stem}_files/{name})")
+            got["md"] = text
+    if out.html is not None:
+        got["html"] = payload["html"]
+    return got
 
 
 def render(report: Any, out: Outputs,
@@ -185,9 +272,12 @@ def render(report: Any, out: Outputs,
     `drawn` gives charts drawn already (`early_charts`)."""
     from .markdown import render_markdown
 
-    if out.stdout:
-        return {"stdout": render_markdown(report, None, charts=False, max_items=out.max_items)}
     payload: dict[str, Any] = {}
+    if out.stdout or out.print_too:
+        payload["stdout"] = render_markdown(report, None, charts=False,
+                                            max_items=out.max_items)
+    if out.stdout:
+        return payload
     html: Callable[[], str] | None = None
     if out.html is not None:
         from .html import render_html

@@ -61,21 +61,25 @@ def _plugins() -> dict[str, SectionFn]:
     return found
 
 
-def _all() -> dict[str, SectionFn]:
-    # the built-in sections register on import (availability imports coding and loadtest
-    # first: their ids stay as they were)
-    # (translation last: the earlier sections keep their ids)
-    from . import (  # noqa: F401
-        availability,
-        coding,
-        deployment,
-        judged,
-        loadtest,
-        prompt_sensitivity,
-        translation,
-    )
+# the built-in sections' modules, in the order their sections are shown (each section's
+# place, and so its id in the HTML, whatever order the modules were imported in: it had
+# followed the imports, which differ between a report built and one served)
+_BUILT_IN = ("coding", "loadtest", "availability", "function_calling", "integration", "safety",
+             "routing", "judged", "prompt_sensitivity", "translation")
 
-    found = {**_plugins(), **_SECTIONS}
+
+def _all() -> dict[str, SectionFn]:
+    import importlib
+
+    from . import deployment
+
+    place = {f"{__package__}.{name}": i for i, name in enumerate(_BUILT_IN)}
+    for module in place:
+        importlib.import_module(module)  # the built-in sections register on import
+    built_in = sorted(((t, fn) for t, fn in _SECTIONS.items() if fn.__module__ in place),
+                      key=lambda tf: place[tf[1].__module__])  # in a module: as registered
+    found = {**_plugins(), **dict(built_in),
+             **{t: fn for t, fn in _SECTIONS.items() if fn.__module__ not in place}}
     # the published analysis's last part, after every other section
     last = found.pop(deployment.TITLE, None)
     return found if last is None else {**found, deployment.TITLE: last}
