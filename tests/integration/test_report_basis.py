@@ -298,8 +298,28 @@ def test_the_end_of_a_run_keeps_its_first_report(tmp_path, monkeypatch, data_dir
     monkeypatch.setattr(report_build, "build_report", broken)
     path2, run2 = _two_model_run(tmp_path / "again", monkeypatch, data_dir)
     err = capsys.readouterr().err.splitlines()
+    assert any(line.startswith(f"rendering the report of {run2}") for line in err)
     assert f"warning: the report of {run2} was not kept: RuntimeError: no report today" in err
     assert Store(path2).get_run(run2)["status"] == "complete"
+
+
+def test_a_run_to_resume_keeps_no_report(tmp_path, monkeypatch, data_dir, capsys):
+    """A run with failed samples (to be resumed: what its report is built from changes)
+    does not render its report at its end, nor say it is complete on Ctrl-C there."""
+    monkeypatch.setenv("SHOOTOUT_DATA", str(data_dir))
+    monkeypatch.setenv("SHOOTOUT_WORKERS", "2")
+    path = tmp_path / "run.sqlite"
+    def refuse(body):  # model b's requests refused (400: not retried)
+        return {"error": {"message": "no"}} if body.get("model") == "fake-b" else None
+
+    with FakeOpenAIServer(reject_fn=refuse) as srv, pytest.raises(SystemExit) as e:
+        main(["run", "-m", "a=openai:fake-a", "-m", "b=openai:fake-b", "--base-url",
+              srv.base_url, "-b", "gsm8k", "--limit", "2", "--store", str(path),
+              "--no-progress", "--json"])
+    assert e.value.code != 0
+    assert "rendering the report" not in capsys.readouterr().err
+    assert sqlite3.connect(path).execute("SELECT COUNT(*) FROM built_reports").fetchone() \
+        == (0,)
 
 
 def test_a_rescore_keeps_the_basis_of_what_it_wrote(tmp_path, monkeypatch, data_dir, capsys):

@@ -304,3 +304,45 @@ def test_the_sections_keep_their_order_whatever_was_imported_first():
         "Integration: JSON mode and structured outputs", "Safety: refusal and over-refusal",
         "Routing policies", "Writing and open-ended quality", "Prompt sensitivity",
         "Translation", "Deployment considerations"]
+
+
+def test_a_chart_link_quoted_in_the_report_is_not_renamed(store, builds, capsys, tmp_path):
+    """A sample's text that quotes a chart's link as the kept report writes it: served under
+    another name, only the report's own links are renamed (the report is rendered under
+    that name), as a report built for that name writes it."""
+    from shootout.report.markdown import render_markdown
+
+    _raw(store, "UPDATE samples SET reason = reason || ' see ](shootout-report_files/"
+         "scores.png)' WHERE run_id = ?", RUN_ID)
+    _report(store, capsys, "--md", str(tmp_path / "a" / "r.md"))
+    _report(store, capsys, "--md", str(tmp_path / "b" / "x.md"))
+    text = (tmp_path / "b" / "x.md").read_text()
+    assert "](shootout-report_files/scores.png)" in text  # the quote, as written
+    report = report_build.build_report(store, [RUN_ID])
+    assert text == render_markdown(report, tmp_path / "c" / "x.md")
+
+
+def test_a_name_split_by_the_markdowns_lines_is_its_own_report(store, builds, capsys,
+                                                               tmp_path):
+    """U+2028 is a line break to `str.splitlines` (the Markdown's tidying) though no control
+    character: a name with it is rendered under its own name, as a build for it writes."""
+    from shootout.report.markdown import render_markdown
+
+    _report(store, capsys, "--md", str(tmp_path / "a" / "r.md"))
+    md = tmp_path / "b" / "x\u2028y.md"
+    _report(store, capsys, "--md", str(md))
+    assert len(builds) == 2
+    report = report_build.build_report(store, [RUN_ID])
+    assert md.read_text() == render_markdown(report, tmp_path / "c" / "x\u2028y.md")
+
+
+def test_a_built_in_title_registered_again_keeps_its_place():
+    from shootout.report import sections
+
+    before = list(sections._all())
+    real = sections._SECTIONS["Function calling"]
+    try:
+        sections.register_section("Function calling")(lambda report: None)
+        assert list(sections._all()) == before
+    finally:
+        sections._SECTIONS["Function calling"] = real

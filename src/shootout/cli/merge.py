@@ -53,7 +53,8 @@ def merge_command(
         _print(result, into)
     sys.stdout.flush()  # what was merged, before the line that says the results are built
     _keep_results(into, result.run_id)
-    keep_report(into, result.run_id, f"the merge of {result.run_id} is complete")
+    if result.status == "complete":  # (a partial one is to be merged again)
+        keep_report(into, result.run_id, f"the merge of {result.run_id} is complete")
 
 
 def _keep_results(into: Store, run_id: str) -> None:

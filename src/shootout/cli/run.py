@@ -316,9 +316,12 @@ def _execute(cfg: RunConfig, db: Store, data_dir: str | None, *, progress: bool,
         dry_run_table(db, run_id, cfg.max_cost, capped_models(cfg))
     else:  # with the report basis of a large run (its first report reads no sample)
         emit_results(db, run_id, json_out=json_out, keep_basis=True)
+    run = db.get_run(run_id) or {}
+    if not cfg.dry_run and run.get("status") == "complete" and not db.count_failed(run_id):
+        # its first report kept (a run to resume, stopped by its budget or with failed
+        # samples, is not: the resume changes what it would be built from)
         sys.stdout.flush()  # the results, before the line that says the report is rendered
         keep_report(db, run_id, f"the run {run_id} is complete")
-    run = db.get_run(run_id) or {}
     if run.get("status") == "stopped-by-budget":
         from ..runner.budget import stop_message
 

@@ -198,14 +198,23 @@ def report_payload(db: Store, run_ids: list[str], opts: Options, out: Outputs,
         if kept is None and every != inner and (inner.md is None or inner.md == every.md) \
                 and (whole := report_key(db, ctx, opts, every, perf)) is not None:
             kept = db.get_report(whole)
-        if kept is not None:
-            return _served(dict(json.loads(kept)), out)
+        if kept is not None and _renamable(got := json.loads(kept), out):
+            return _served(got, out)
+        if kept is not None:  # a report of the name asked for (`_renamable`)
+            inner, key = out, report_key(db, ctx, opts, out, perf)
+            if key is not None and (kept := db.get_report(key)) is not None:
+                return _served(json.loads(kept), out, rename=False)
     if on_build is not None and ctx is not None:
         on_build(sum(db.count_samples(r) for r in ctx.run_ids))
     payload = build_and_render(db, ctx, run_ids, opts, inner, perf, monitor_ids,
                                rebuild=rebuild)
     if key is not None:
         db.put_report(key, list(run_ids), json.dumps(payload, ensure_ascii=False))
+    if not _renamable(payload, out):  # rendered again under the name asked for
+        payload = build_and_render(db, ctx, run_ids, opts, out, perf, monitor_ids)
+        if ctx is not None and (key := report_key(db, ctx, opts, out, perf)) is not None:
+            db.put_report(key, list(run_ids), json.dumps(payload, ensure_ascii=False))
+        return _served(payload, out, rename=False)
     return _served(payload, out)
 
 
@@ -235,30 +244,46 @@ def keep_first_report(db: Store, run_id: str,
     return True
 
 
+def _link(stem: str, name: str) -> str:
+    return f"]({stem}_files/{name})"
+
+
+def _renamable(payload: Mapping[str, Any], out: Outputs) -> bool:
+    """Whether `_served` renames nothing, or only the Markdown's chart links: they must be
+    the only places its charts' link text occurs (each chart is linked once), or a model's
+    answer or a question quoting one would be renamed with them. Where it is not so, the
+    report is rendered under the name asked for."""
+    text = payload.get("md")
+    if text is None or out.md is None or out.md.stem == KEPT_STEM or not _plain(out.md.stem):
+        return True
+    return all(text.count(_link(KEPT_STEM, name)) == 1 for name in payload.get("files") or ())
+
+
 def _plain(stem: str) -> bool:
     """Whether the Markdown writes a chart's link under this name as the name is (without a
     `<`, which `markdown.no_tags` may escape, or a character that `terminal.shown` escapes or
-    that splits the line), so that a report rendered under `KEPT_STEM` is the report
-    rendered under this name once its links are renamed."""
+    at which the Markdown's lines are split), so that a report rendered under `KEPT_STEM` is
+    the report rendered under this name once its links are renamed."""
     from ..terminal import shown
 
-    return shown(stem) == stem and not {"<", "\n", "\r"} & set(stem)
+    # (`_tidy` splits lines where `str.splitlines` does: at U+2028 too, which `shown` keeps)
+    return shown(stem) == stem and "<" not in stem and len(stem.splitlines()) <= 1
 
 
-def _served(payload: Mapping[str, Any], out: Outputs) -> dict[str, Any]:
+def _served(payload: Mapping[str, Any], out: Outputs, *, rename: bool = True
+            ) -> dict[str, Any]:
     """The parts of a rendered report that `out` asks for (`emit` writes them), the
     Markdown's charts linked under the name asked for where it was rendered under
-    `KEPT_STEM`."""
+    `KEPT_STEM` (`rename`: not one rendered under that name)."""
     if out.stdout:
         return {"stdout": payload["stdout"]}
     got: dict[str, Any] = {}
     if out.md is not None:
         got.update({k: payload[k] for k in ("md", "files", "warning") if k in payload})
-        if out.md.stem != KEPT_STEM and _plain(out.md.stem):
+        if rename and out.md.stem != KEPT_STEM and _plain(out.md.stem):
             text = got["md"]
             for name in got.get("files") or ():
-                text = text.replace(f"]({KEPT_STEM}_files/{name})",
-                                    f"]({out.md.stem}_files/{name})")
+                text = text.replace(_link(KEPT_STEM, name), _link(out.md.stem, name))
             got["md"] = text
     if out.html is not None:
         got["html"] = payload["html"]

@@ -61,11 +61,16 @@ def _plugins() -> dict[str, SectionFn]:
     return found
 
 
-# the built-in sections' modules, in the order their sections are shown (each section's
-# place, and so its id in the HTML, whatever order the modules were imported in: it had
-# followed the imports, which differ between a report built and one served)
+# the built-in sections' modules (imported, they register), and their sections' titles in the
+# order they are shown: each section's place, and so its id in the HTML, whatever order the
+# modules were imported in (it had followed the imports, which differ between a report built
+# and one served). A title registered again (a user's own "Function calling") keeps its place.
 _BUILT_IN = ("coding", "loadtest", "availability", "function_calling", "integration", "safety",
              "routing", "judged", "prompt_sensitivity", "translation")
+_ORDER = ("Coding by language", "Load tests", "Availability", "Function calling",
+          "Integration: JSON mode and structured outputs", "Safety: refusal and over-refusal",
+          "Routing policies", "Writing and open-ended quality", "Prompt sensitivity",
+          "Translation")
 
 
 def _all() -> dict[str, SectionFn]:
@@ -73,13 +78,10 @@ def _all() -> dict[str, SectionFn]:
 
     from . import deployment
 
-    place = {f"{__package__}.{name}": i for i, name in enumerate(_BUILT_IN)}
-    for module in place:
-        importlib.import_module(module)  # the built-in sections register on import
-    built_in = sorted(((t, fn) for t, fn in _SECTIONS.items() if fn.__module__ in place),
-                      key=lambda tf: place[tf[1].__module__])  # in a module: as registered
-    found = {**_plugins(), **dict(built_in),
-             **{t: fn for t, fn in _SECTIONS.items() if fn.__module__ not in place}}
+    for name in _BUILT_IN:
+        importlib.import_module(f"{__package__}.{name}")
+    found = {**_plugins(), **{t: _SECTIONS[t] for t in _ORDER if t in _SECTIONS},
+             **{t: fn for t, fn in _SECTIONS.items() if t not in _ORDER}}
     # the published analysis's last part, after every other section
     last = found.pop(deployment.TITLE, None)
     return found if last is None else {**found, deployment.TITLE: last}
