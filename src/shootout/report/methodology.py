@@ -31,8 +31,22 @@ def _protocol(man: Mapping[str, Any], spec: Mapping[str, Any]) -> str:
         if p.get("name") == "reference" and sampling:  # the user's settings replaced it
             text += ("; overridden by the run's " + ", ".join(
                 f"{k.replace('_', '-')} {v:g}" for k, v in sampling.items()))
+        if p.get("name") == "seed" and (once := _once(man)):
+            # (the description's "3 samples per item" read as every benchmark's: an audit's)
+            text += f"; one sample per item for {', '.join(once)} (the table below)"
         return text
     return str(spec.get("protocol") or "not recorded (a run from before decoding protocols)")
+
+
+def _once(man: Mapping[str, Any]) -> list[str]:
+    """The run's benchmarks that every model ran once per item (log-likelihood scoring and
+    needle retrieval sample nothing, whatever the protocol)."""
+    out = []
+    for bench, info in sorted((man.get("benchmarks") or {}).items()):
+        per = (info or {}).get("per_model") or {}
+        if per and all(isinstance(pm, Mapping) and pm.get("repeats") == 1 for pm in per.values()):
+            out.append(bench)
+    return out
 
 
 def _models_table(run_id: str, man: Mapping[str, Any], spec: Mapping[str, Any]) -> Table:
