@@ -361,3 +361,75 @@ def test_cache_refresh_asks_a_batch_again_rather_than_replaying_the_journal(tmp_
         assert len(srv.jobs) == 2
         ask("refresh", "r-other")  # another run asks again (its id is the run's, not the
         assert len(srv.jobs) == 3  # process's)
+
+
+@pytest.mark.parametrize("entry", [
+    {"api": "openai", "job": "batch_1", "ids": None},
+    {"api": "openai", "ids": ["x"]},
+    {"api": "openai", "job": 7, "ids": ["x"]},
+    {"api": "openai", "job": "batch_1", "ids": [1, 2]},
+])
+def test_a_journal_entry_that_is_not_one_is_one_line_before_any_job(tmp_path, entry):
+    """An entry of this API that is not a job's (edited by hand, another tool's file): a
+    one-line error naming the file and line, nothing submitted (it was a TypeError or
+    KeyError: an internal error, exit 70)."""
+    from shootout.errors import ConfigError
+
+    journal = tmp_path / "j.jsonl"
+    journal.write_text(json.dumps({"api": "anthropic", "job": None}) + "\n"  # not ours: passed
+                       + json.dumps(entry) + "\n")
+    with FakeOpenAIBatchServer(polls=1) as srv:
+        p = OpenAIProvider("fake-model", base_url=srv.base_url, batch=True, batch_poll=0.02,
+                           batch_journal=str(journal))
+        with pytest.raises(ConfigError, match=rf"batch journal {journal}, line 2, is not a "):
+            asyncio.run(_ask(p, _requests(2)))
+        assert srv.jobs == []
+
+
+def test_a_journal_line_that_is_not_text_is_passed_over_as_a_cut_one(tmp_path):
+    journal = tmp_path / "j.jsonl"
+    journal.write_bytes(b'\xff{"api": "openai"\n{"api": "openai", "job": "b\n')
+    with FakeOpenAIBatchServer(polls=1) as srv:
+        p = OpenAIProvider("fake-model", base_url=srv.base_url, batch=True, batch_poll=0.02,
+                           batch_journal=str(journal))
+        got = asyncio.run(_ask(p, _requests(2)))
+        assert len(srv.jobs) == 1
+    assert all(r.text for r in got)
+
+
+def test_a_journal_that_cannot_be_kept_is_said_before_any_job_is_submitted(tmp_path):
+    """A journal that cannot be read or written: one line, and no job submitted (one was
+    submitted, then the run died on the journal's write, and each rerun paid for it again)."""
+    from shootout.errors import ConfigError
+
+    folder = tmp_path / "j.jsonl"
+    folder.mkdir()
+    file = tmp_path / "a_file"
+    file.write_text("")
+    with FakeOpenAIBatchServer(polls=1) as srv:
+        for journal, why in ((folder, "Is a directory"),
+                             (file / "j.jsonl", "Not a directory|File exists")):
+            p = OpenAIProvider("fake-model", base_url=srv.base_url, batch=True,
+                               batch_poll=0.02, batch_journal=str(journal))
+            with pytest.raises(ConfigError, match=rf"batch journal {journal}: ({why})"):
+                asyncio.run(_ask(p, _requests(2)))
+        assert srv.jobs == []
+
+
+def test_a_job_the_journal_cannot_record_is_named(tmp_path, monkeypatch):
+    """The journal's write failing after the job was submitted (a disk filled meanwhile): one
+    line naming the job, so that it can be cancelled or recorded by hand."""
+    from shootout.errors import ConfigError
+    from shootout.providers.batch import BatchJournal
+
+    monkeypatch.setattr(BatchJournal, "writable", lambda self: None)
+    file = tmp_path / "a_file"
+    file.write_text("")
+    with FakeOpenAIBatchServer(polls=1) as srv:
+        p = OpenAIProvider("fake-model", base_url=srv.base_url, batch=True, batch_poll=0.02,
+                           batch_journal=str(file / "j.jsonl"))
+        with pytest.raises(ConfigError, match=r"batch job batch_\w+ was submitted but could "
+                           r"not be recorded in the batch journal .*: a rerun would submit "
+                           r"its 2 requests again"):
+            asyncio.run(_ask(p, _requests(2)))
+        assert len(srv.jobs) == 1

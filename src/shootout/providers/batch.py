@@ -37,7 +37,7 @@ from typing import Any, Protocol
 import httpx
 from pydantic import Field
 
-from ..errors import ProviderError, RejectedRequestError, RetryableProviderError
+from ..errors import ConfigError, ProviderError, RejectedRequestError, RetryableProviderError
 from .base import ProviderOptions
 from .http import (
     HTTPClient,
@@ -104,22 +104,63 @@ class BatchJournal:
 
     @staticmethod
     def _read(path: Path, api: str) -> dict[str, str]:
+        """The journal's jobs of `api`. A line that is not JSON (cut by a kill, or damaged:
+        its job cannot be known) is passed over, as it always was; an entry of this API that
+        is not one this shootout writes (edited by hand, another tool's file) is a one-line
+        error, as is a journal that cannot be read: its jobs, unknown, would be submitted,
+        and paid for, again."""
         out: dict[str, str] = {}
-        if not path.exists():
-            return out
-        for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            if not path.exists():
+                return out
+            data = path.read_bytes()
+        except OSError as e:
+            raise ConfigError(f"cannot read the batch journal {path}: {e.strerror or e} "
+                              "(-M batch_journal=FILE names another)") from None
+        for n, line in enumerate(data.splitlines(), 1):
             try:
                 entry = json.loads(line)
-            except json.JSONDecodeError:
+            except ValueError:  # (not JSON, or not UTF-8)
                 continue  # a line cut by a kill: its job was never polled from here
-            if isinstance(entry, dict) and entry.get("api") == api:
-                out.update({str(i): str(entry["job"]) for i in entry.get("ids", [])})
+            if not isinstance(entry, dict) or entry.get("api") != api:
+                continue
+            job, ids = entry.get("job"), entry.get("ids")
+            if not isinstance(job, str) or not job or not isinstance(ids, list) \
+                    or not all(isinstance(i, str) for i in ids):
+                shown = json.dumps(entry, ensure_ascii=True)
+                raise ConfigError(
+                    f"the batch journal {path}, line {n}, is not a job's entry "
+                    f"({shown[:120]}{'...' if len(shown) > 120 else ''}): a job is "
+                    '{"api": ..., "job": "<id>", "ids": ["<custom_id>", ...]}; mend or '
+                    "remove the line")
+            out.update(dict.fromkeys(ids, job))
         return out
 
+    def writable(self) -> None:
+        """The journal can be appended to, said before any job is submitted: a job it cannot
+        record is one a rerun cannot find, and submits (and pays for) again."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8"):
+                pass
+        except OSError as e:
+            raise ConfigError(
+                f"cannot write the batch journal {self.path}: {e.strerror or e}; a batch job "
+                "it does not record would be submitted, and paid for, again by a rerun "
+                "(-M batch_journal=FILE names another)") from None
+
     def add(self, api: str, job_id: str, ids: list[str]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as f:
-            f.write(json.dumps({"api": api, "job": job_id, "ids": ids}) + "\n")
+        line = json.dumps({"api": api, "job": job_id, "ids": ids}) + "\n"
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as f:
+                f.write(line)
+        except OSError as e:  # (a disk filled since `writable`)
+            raise ConfigError(
+                f"batch job {job_id} was submitted but could not be recorded in the batch "
+                f"journal {self.path} ({e.strerror or e}): a rerun would submit its "
+                f"{len(ids)} requests again; cancel the job at the vendor, or append its line "
+                "to the journal once there is room") from None
 
 
 @dataclass
@@ -166,6 +207,7 @@ class Batcher:
         """The response body for this request, once its job has ended."""
         cid = self.custom_id(body)
         if self._journaled is None:
+            self.journal.writable()
             self._journaled = self.journal.jobs(self.api.name)
         job_id = self._journaled.get(cid)
         if job_id is not None:  # submitted before (by this process or an earlier one)
