@@ -76,6 +76,18 @@ def test_an_event_open_at_the_end_counts_where_its_lines_are_whole():
     assert _events([b"data: x\n\ndata: {\"a\": 1}\ndata: {\"b"]) == ["x", '{"a": 1}']
 
 
+@pytest.mark.parametrize("cut", [0, 1, 2, 3])
+def test_one_byte_order_mark_opening_the_stream_is_ignored(cut):
+    """The spec ignores one U+FEFF at the stream's start (it had made the first event's
+    `data:` line another field: the first event dropped), wherever the reads split it; a
+    second one, or one later, is the line's own."""
+    bom = "\ufeff".encode()
+    stream = bom + b"data: a\n\n" + bom + b"data: b\n\ndata: c" + bom + b"\n\n"
+    assert _events([stream[:cut], stream[cut:]]) == ["a", "c\ufeff"]
+    assert _events([bom + stream]) == ["c\ufeff"]
+    assert _events([bom[:2]]) == [] and _events([b""]) == []
+
+
 def test_an_event_arrives_with_the_read_that_completed_it():
     async def raw():
         yield b"data: a\n\ndata: b\n"
@@ -105,6 +117,8 @@ FRAMINGS = {
     "CRLF line ends": [b"data: " + LINE + b"\r\n\r\n", b"data: [DONE]\r\n\r\n"],
     "an event split over reads": [b"data: " + LINE[:20], LINE[20:] + b"\n", b"\ndata: [DONE]",
                                   b"\n\n"],
+    "a byte order mark opening the stream":
+        ["\ufeff".encode() + b"data: " + LINE + b"\n\n", b"data: [DONE]\n\n"],
 }
 REQUEST = GenerateRequest(messages=(Message("user", "hi"),), sampling=Sampling(max_tokens=8))
 

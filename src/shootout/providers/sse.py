@@ -1,6 +1,8 @@
 """Server-sent events as the WHATWG spec reads them (html.spec.whatwg.org, "Interpreting an
 event stream"), and as openai-python's `_streaming.SSEDecoder` does:
 
+- one byte order mark (U+FEFF) opening the stream is ignored (it had made the first event's
+  `data:` line a field of another name, dropping it: the answer's first words were lost);
 - a line ends with CRLF, LF or a lone CR;
 - a line starting with ':' is a comment (OpenRouter's `: OPENROUTER PROCESSING`);
 - `field: value` (one space after the colon is dropped), a line without ':' is a field with
@@ -27,13 +29,15 @@ import json
 import time
 from collections.abc import AsyncIterator
 
+_BOM = "\ufeff".encode()
+
 
 async def sse_events(raw: AsyncIterator[bytes], t0: float) -> AsyncIterator[tuple[float, str]]:
     """Yield (arrival offset from t0, data payload) per SSE event."""
     rest = b""  # an unfinished line
     data: bytes | None = None  # the data of the event being read, if it has any yet
     cr = False  # the last chunk ended with CR: an LF opening the next one belongs to it
-    async for chunk in raw:
+    async for chunk in _without_bom(raw):
         arrival = time.perf_counter() - t0
         if cr or b"\r" in chunk:  # CRLF or CR line ends: made LF
             if cr and chunk[:1] == b"\n":
@@ -60,6 +64,20 @@ async def sse_events(raw: AsyncIterator[bytes], t0: float) -> AsyncIterator[tupl
             # else a comment, or a field other than data: ignored
     if data is not None:  # an event open at the end, its data lines whole
         yield time.perf_counter() - t0, data.decode("utf-8", errors="replace")
+
+
+async def _without_bom(raw: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """The stream's chunks, one byte order mark opening it left out (split between reads or
+    not); a stream of nothing but part of one has nothing."""
+    head = b""
+    async for chunk in raw:
+        head += chunk
+        if len(head) < len(_BOM) and _BOM.startswith(head):
+            continue
+        yield head[len(_BOM):] if head.startswith(_BOM) else head
+        break
+    async for chunk in raw:
+        yield chunk
 
 
 def _error_event(value: bytes) -> bytes:
