@@ -346,3 +346,48 @@ def test_a_built_in_title_registered_again_keeps_its_place():
         assert list(sections._all()) == before
     finally:
         sections._SECTIONS["Function calling"] = real
+
+
+def test_a_report_that_cannot_be_written_leaves_the_file_that_was_there(
+        store, capsys, tmp_path, monkeypatch):
+    """A write that fails midway (a full disk): one line, and the report written before is
+    still there, whole (it was truncated: written in place); nothing left beside it."""
+    import errno
+
+    html = tmp_path / "r.html"
+    html.write_text("<html>the report before</html>")
+    real = Path.write_bytes
+
+    def full(self: Path, data: bytes) -> int:
+        real(self, data[:100])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    with pytest.raises(SystemExit) as e:
+        main(["report", RUN_ID, "--store", str(store.path), "--html", str(html)])
+    assert e.value.code != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == f"error: cannot write {html}: No space left on device", err
+    assert html.read_text() == "<html>the report before</html>"
+    assert [p.name for p in tmp_path.iterdir() if "r.html" in p.name] == ["r.html"]
+    monkeypatch.setattr(Path, "write_bytes", real)
+    main(["report", RUN_ID, "--store", str(store.path), "--html", str(html)])
+    assert "the report before" not in html.read_text()
+
+
+def test_a_report_written_to_standard_output_is_the_file_it_is_redirected_to(
+        store, tmp_path, shootout_cmd):
+    """`--html /dev/stdout > r.html`: the file holds the HTML whole (the "wrote" line after it
+    had overwritten its first bytes: the file was opened anew at offset 0), and the line for
+    another file goes to stderr, not into it."""
+    import subprocess
+
+    html = tmp_path / "html.html"
+    main(["report", RUN_ID, "--store", str(store.path), "--html", str(html)])
+    piped = tmp_path / "piped.html"
+    with piped.open("wb") as f:
+        done = subprocess.run([*shootout_cmd, "report", RUN_ID, "--store", str(store.path),
+                               "--md", str(tmp_path / "r.md"), "--html", "/dev/stdout"],
+                              stdout=f, stderr=subprocess.PIPE, text=True, check=True)
+    assert piped.read_bytes() == html.read_bytes()
+    assert done.stderr.splitlines()[-1].startswith(f"wrote {tmp_path / 'r.md'}")
