@@ -114,6 +114,11 @@ class ModelConfig(Settings):
     def _spec_form(cls, v: str) -> str:
         from .providers.registry import parse_spec
 
+        # (a model id with a newline became a name that split the report's title and rows;
+        # no API's model id holds one)
+        if bad := next((c for c in v.strip() if unicodedata.category(c) == "Cc"), None):
+            raise ValueError(f"a model's spec must not hold control characters ({bad!r} in "
+                             f"{v!r})")
         try:
             parse_spec(v)
         except ConfigError as e:  # pydantic attaches the location to ValueErrors only

@@ -22,6 +22,8 @@ CREDENTIALS_MARK = "credentials-not-stored"
 # a query parameter whose value is a secret (`key`, `api_key`, `access_token`, `sig`, ...)
 # a name that holds a secret: a query parameter's (`?api_key=`), an environment variable's
 SECRET_NAME = re.compile(r"key|token|secret|passw|sig|auth|cred", re.I)
+# a query parameter's too: `code` (Azure Functions' function key, an OAuth code), by name
+_QUERY_SECRET = re.compile(SECRET_NAME.pattern + r"|^code$", re.I)
 
 
 def stored_url(url: str) -> str:
@@ -35,14 +37,14 @@ def stored_url(url: str) -> str:
         query = parse_qsl(parts.query, keep_blank_values=True)
     except ValueError:  # not a URL: the provider refuses it when it is used
         return url
-    secret = [k for k, _ in query if SECRET_NAME.search(k)]
+    secret = [k for k, _ in query if _QUERY_SECRET.search(k)]
     if not userinfo and not secret:
         return url
     netloc = parts.netloc.rpartition("@")[2]
     if userinfo:
         netloc = f"{CREDENTIALS_MARK}@{netloc}"
     q = parts.query if not secret else urlencode(
-        [(k, CREDENTIALS_MARK if SECRET_NAME.search(k) else v) for k, v in query])
+        [(k, CREDENTIALS_MARK if _QUERY_SECRET.search(k) else v) for k, v in query])
     return urlunsplit(parts._replace(netloc=netloc, query=q))
 
 
@@ -56,7 +58,7 @@ def secret_values(url: str) -> list[str]:
     out: list[str] = []
     for part in query.split("&"):
         name, _, raw = part.partition("=")
-        if raw and SECRET_NAME.search(name):
+        if raw and _QUERY_SECRET.search(name):
             out += [raw, *(v for k, v in parse_qsl(part) if v)]
     return out
 

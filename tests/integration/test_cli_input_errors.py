@@ -352,6 +352,35 @@ def test_a_model_name_that_cannot_be_shown(shootout_cmd, tmp_path, name, needle)
     assert p.returncode == 2
 
 
+@pytest.mark.parametrize("spec", ["openai:x\ny", "openai:a\x1b[31mb"])
+def test_a_model_spec_with_a_control_character(shootout_cmd, tmp_path, spec):
+    """A model id with a newline (no API's has one) gave a derived name that split the
+    report's title and its rows; an explicit name with one was already refused."""
+    p = run_cli(shootout_cmd, "run", "-m", spec, "--base-url", "http://127.0.0.1:1/v1",
+                "-b", "arc_easy", "--limit", "1", "--dry-run", "--store", str(tmp_path / "s.db"))
+    one_line_error(p, "models.0.spec", "control characters")
+    assert p.returncode == 2
+
+
+def test_a_model_option_given_twice_with_two_values(shootout_cmd, tmp_path):
+    """`--base-url A ... --base-url B` sent every model to B, without a word (the later -M
+    won); the same value twice, or a model's own beside every model's, is fine."""
+    args = ["-m", "f=openai:m", "-m", "g=openai:m", "-b", "arc_easy", "--limit", "1",
+            "--dry-run", "--store", str(tmp_path / "s.db")]
+    p = run_cli(shootout_cmd, "run", *args, "--base-url", "http://127.0.0.1:1/v1",
+                "--base-url", "http://127.0.0.1:2/v1")
+    one_line_error(p, "--base-url", "base_url is given twice for every model "
+                   "('http://127.0.0.1:1/v1', then 'http://127.0.0.1:2/v1')",
+                   "-M NAME.base_url=VALUE")
+    assert p.returncode == 2
+    p = run_cli(shootout_cmd, "run", *args, "-M", "g.api_key_env=A", "-M", "g.api_key_env=B")
+    one_line_error(p, "api_key_env is given twice for model g")
+    assert "'A'" not in p.stderr  # (a key's setting: its values not shown)
+    for ok in (["--base-url", "http://127.0.0.1:1/v1", "--base-url", "http://127.0.0.1:1/v1"],
+               ["--base-url", "http://127.0.0.1:1/v1", "-M", "g.base_url=http://127.0.0.1:2/v1"]):
+        assert run_cli(shootout_cmd, "run", *args, *ok).returncode == 0
+
+
 def test_missing_data_that_cannot_be_pulled_says_so(shootout_cmd, tmp_path):
     """Missing PIQA data told the user to run `shootout data pull piqa`, which then said it
     has no public source: the line now says where the files can come from."""

@@ -27,10 +27,17 @@ def test_a_url_without_credentials_is_kept_as_it_is(url):
     ("https://h/v1?api-version=1&api_key=sk-1", f"https://h/v1?api-version=1&api_key={M}"),
     ("https://h/v1?key=abc", f"https://h/v1?key={M}"),
     ("https://h/v1?access_token=abc&sig=x", f"https://h/v1?access_token={M}&sig={M}"),
+    # Azure Functions' function key (an audit's: stored as typed)
+    ("https://f.azurewebsites.net/api/v1?code=qk-secret-123&x=1",
+     f"https://f.azurewebsites.net/api/v1?code={M}&x=1"),
 ])
 def test_credentials_are_replaced_by_the_mark(url, want):
     assert stored_url(url) == want
     assert list(marked_urls({"a": [want]})) == [want]
+
+
+def test_a_parameter_named_like_code_is_kept():
+    assert stored_url("https://h/v1?zipcode=1&encode=x") == "https://h/v1?zipcode=1&encode=x"
 
 
 def test_every_url_of_a_configuration_is_stored_without_credentials():
