@@ -188,3 +188,22 @@ def test_an_error_field_is_dispatched_as_an_error_chunk():
     assert _events([b'error: {"code": 400, "message": "too long"}\n\ndata: [DONE]\n\n']) == [
         '{"error": {"code": 400, "message": "too long"}}', "[DONE]"]
     assert _events([b"error: not json\n\n"]) == ['{"error": "not json"}']
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_a_stream_of_whole_messages_is_a_failure_said_not_an_empty_answer(stack):
+    """A choice with a `message` where the `delta` goes: its text was dropped and the empty
+    answer scored wrong; it is a failure that says what the server sent (not retried)."""
+    from shootout.errors import ProviderError, RetryableProviderError
+
+    line = json.dumps({**CHUNK, "choices": [
+        {"index": 0, "message": {"role": "assistant", "content": "Answer: B"},
+         "finish_reason": "stop"}]}).encode()
+
+    async def go() -> str:
+        async with CannedServer([b"data: " + line + b"\n\n", b"data: [DONE]\n\n"]) as srv:
+            return await _generate(srv, stack)
+
+    with pytest.raises(ProviderError, match="carries a `message`, not a `delta`") as e:
+        asyncio.run(go())
+    assert not isinstance(e.value, RetryableProviderError)

@@ -217,6 +217,12 @@ class _StreamAccumulator:
         if not isinstance(ch, dict):
             raise RetryableProviderError("stream choice is not an object")
         self.saw_choice = True
+        if "delta" not in ch and "text" not in ch and isinstance(ch.get("message"), dict):
+            # a whole message where a delta goes: its text was lost, the answer stored empty
+            # and scored wrong (an audit's); whether it is the answer so far or a piece of it
+            # is not known, so it is a failure, said
+            raise ProviderError("stream choice carries a `message`, not a `delta`: not an "
+                                "OpenAI stream; -M stream=false asks for whole answers")
         delta = ch.get("delta") or {}
         if not isinstance(delta, dict):
             raise RetryableProviderError("stream delta is not an object")
