@@ -114,11 +114,6 @@ class ModelConfig(Settings):
     def _spec_form(cls, v: str) -> str:
         from .providers.registry import parse_spec
 
-        # (a model id with a newline became a name that split the report's title and rows;
-        # no API's model id holds one)
-        if bad := next((c for c in v.strip() if unicodedata.category(c) == "Cc"), None):
-            raise ValueError(f"a model's spec must not hold control characters ({bad!r} in "
-                             f"{v!r})")
         try:
             parse_spec(v)
         except ConfigError as e:  # pydantic attaches the location to ValueErrors only
@@ -420,9 +415,15 @@ def validate_config(data: dict[str, Any], source: str) -> RunConfig:
 
 def check_new_names(cfg: RunConfig, source: str) -> None:
     """A new run's model names hold no comma: `report --models` and `--items` list names
-    separated by commas, and could not name it (a run stored before this rule keeps its
-    names: resumed, rescored and merged as it is)."""
-    for m in cfg.models:
+    separated by commas, and could not name it; nor does its specs a control character (a
+    run stored before these rules keeps its names and specs: resumed, rescored and merged as
+    it is)."""
+    for i, m in enumerate(cfg.models):
+        # (a model id with a newline became a name that split the report's title and rows;
+        # no API's model id holds one)
+        if bad := next((c for c in m.spec if unicodedata.category(c) == "Cc"), None):
+            raise ConfigError(f"{source}: models.{i}.spec: a model's spec must not hold "
+                              f"control characters ({bad!r} in {m.spec!r})")
         if m.name is not None and "," in m.name:
             raise ConfigError(f"{source}: a model's name must not hold a comma ({m.name!r}): "
                               "`report --models` and `--items` list names separated by commas")

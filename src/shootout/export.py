@@ -13,6 +13,7 @@ import csv
 import json
 import os
 import re
+import stat
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -188,6 +189,8 @@ def write_export(rows: Iterable[dict[str, Any]], fmt: str, out: str) -> int:
         else:
             with tmp.open("w", encoding="utf-8", newline="") as f:
                 n = _write_text(rows, fmt, f)
+        with contextlib.suppress(FileNotFoundError):  # the file's permissions kept
+            os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))
         os.replace(tmp, path)
     except OSError as e:
         raise cannot_write(path, e) from None

@@ -433,3 +433,21 @@ def test_a_job_the_journal_cannot_record_is_named(tmp_path, monkeypatch):
                            r"its 2 requests again"):
             asyncio.run(_ask(p, _requests(2)))
         assert len(srv.jobs) == 1
+
+
+def test_an_entry_after_a_line_cut_by_a_kill_starts_a_line_of_its_own(tmp_path):
+    """A journal whose last line a kill cut (no newline): the next job's entry is written on
+    a line of its own (glued to the cut one, it was lost with it, and the job paid for again
+    by the next rerun)."""
+    journal = tmp_path / "j.jsonl"
+    journal.write_text('{"api": "openai", "job": "batch_x", "ids": ["a"')
+    with FakeOpenAIBatchServer(polls=1) as srv:
+        for _ in range(2):
+            p = OpenAIProvider("fake-model", base_url=srv.base_url, batch=True,
+                               batch_poll=0.02, batch_journal=str(journal))
+            got = asyncio.run(_ask(p, _requests(2)))
+        assert len(srv.jobs) == 1  # the second run polled the first one's job
+    assert all(r.text for r in got)
+    lines = journal.read_text().splitlines()
+    assert lines[0] == '{"api": "openai", "job": "batch_x", "ids": ["a"'
+    assert json.loads(lines[1])["job"] == srv.jobs[0]["id"]

@@ -376,6 +376,10 @@ def test_a_model_option_given_twice_with_two_values(shootout_cmd, tmp_path):
     p = run_cli(shootout_cmd, "run", *args, "-M", "g.api_key_env=A", "-M", "g.api_key_env=B")
     one_line_error(p, "api_key_env is given twice for model g")
     assert "'A'" not in p.stderr  # (a key's setting: its values not shown)
+    # one model named by its name and by its spec
+    p = run_cli(shootout_cmd, "run", "-m", "f=openai:m", *args[4:], "-M",
+                "f.base_url=http://127.0.0.1:1/v1", "-M", "openai:m.base_url=http://127.0.0.1:2/v1")
+    one_line_error(p, "base_url is given twice for model f")
     for ok in (["--base-url", "http://127.0.0.1:1/v1", "--base-url", "http://127.0.0.1:1/v1"],
                ["--base-url", "http://127.0.0.1:1/v1", "-M", "g.base_url=http://127.0.0.1:2/v1"]):
         assert run_cli(shootout_cmd, "run", *args, *ok).returncode == 0

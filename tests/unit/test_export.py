@@ -430,3 +430,14 @@ def test_dev_stdout_appended_to_a_file_keeps_what_the_file_held(toy_store, tmp_p
     assert all(json.loads(x)["run_id"] == run_id for x in lines[2:])
     assert f"wrote {N_ITEMS} samples to /dev/stdout" in p.stderr
     assert Path("/dev/stdout").is_symlink() or not Path("/dev/stdout").is_file()
+
+
+def test_an_export_written_again_keeps_the_files_permissions(toy_store, tmp_path, capsys):
+    """Renamed into place, the file took the umask's permissions: a private export became
+    readable by all."""
+    path, run_id = toy_store
+    out = tmp_path / "private.jsonl"
+    out.write_text("")
+    out.chmod(0o600)
+    _export(capsys, path, run_id, "jsonl", out)
+    assert out.stat().st_mode & 0o777 == 0o600 and out.read_text().count("\n") == N_ITEMS

@@ -391,3 +391,37 @@ def test_a_report_written_to_standard_output_is_the_file_it_is_redirected_to(
                               stdout=f, stderr=subprocess.PIPE, text=True, check=True)
     assert piped.read_bytes() == html.read_bytes()
     assert done.stderr.splitlines()[-1].startswith(f"wrote {tmp_path / 'r.md'}")
+
+
+def test_a_report_written_again_keeps_the_files_permissions_and_names(store, tmp_path):
+    """Written beside and renamed, a report took the umask's permissions (a private one
+    became readable by all) and left a hard link's other name with the old text."""
+    import os
+
+    private, linked = tmp_path / "private.html", tmp_path / "a.html"
+    private.write_text("x")
+    private.chmod(0o600)
+    linked.write_text("y")
+    os.link(linked, tmp_path / "b.html")
+    for path in (private, linked):
+        main(["report", RUN_ID, "--store", str(store.path), "--html", str(path)])
+    assert private.stat().st_mode & 0o777 == 0o600 and "<html" in private.read_text()
+    assert (tmp_path / "b.html").read_text() == linked.read_text() and "<html" in \
+        linked.read_text()
+
+
+def test_a_markdown_written_to_standard_output_has_no_charts(store, tmp_path, shootout_cmd):
+    """`--md /dev/stdout`: the Markdown without charts (it was written, then the command
+    failed on `/dev/stdout_files/`, or, as root, made that folder under /dev)."""
+    import subprocess
+
+    out = tmp_path / "out.md"
+    with out.open("wb") as f:
+        done = subprocess.run([*shootout_cmd, "report", RUN_ID, "--store", str(store.path),
+                               "--md", "/dev/stdout"], stdout=f, stderr=subprocess.PIPE,
+                              text=True)
+    assert done.returncode == 0, done.stderr
+    assert out.read_text().startswith("# Model shootout") and ".png" not in out.read_text()
+    main(["report", RUN_ID, "--store", str(store.path), "--md", str(tmp_path / "r.md"),
+          "--no-charts"])
+    assert out.read_text() == (tmp_path / "r.md").read_text()

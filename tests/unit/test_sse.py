@@ -207,3 +207,21 @@ def test_a_stream_of_whole_messages_is_a_failure_said_not_an_empty_answer(stack)
     with pytest.raises(ProviderError, match="carries a `message`, not a `delta`") as e:
         asyncio.run(go())
     assert not isinstance(e.value, RetryableProviderError)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_a_closing_message_after_the_deltas_is_passed_over(stack):
+    """A server that repeats the whole message in its closing chunk, after the deltas (as
+    Perplexity and text-generation-webui send both): the answer is the deltas'."""
+    lines = [json.dumps({**CHUNK, "choices": [c]}).encode() for c in (
+        {"index": 0, "delta": {"content": "Hel"}, "finish_reason": None},
+        {"index": 0, "delta": {"content": "lo"}, "finish_reason": None},
+        {"index": 0, "message": {"role": "assistant", "content": "Hello"},
+         "finish_reason": "stop"})]
+
+    async def go() -> str:
+        async with CannedServer([b"data: " + ln + b"\n\n" for ln in lines]
+                                + [b"data: [DONE]\n\n"]) as srv:
+            return await _generate(srv, stack)
+
+    assert asyncio.run(go()) == "Hello"

@@ -70,7 +70,12 @@ def report_command(
     runs = ids or [latest_run(db, scored=True)]  # a dry run since has nothing to report
     opts = Options(models=_split(models, "--models"), profiles=profiles, items_pair=_pair(items),
                    route_within=route_within)
-    out = Outputs(md=md, html=html, charts=not no_charts, max_items=max_items)
+    from ..export import in_place
+
+    # a Markdown written to a stream or a device (`--md /dev/stdout`) has no folder beside it
+    # for its charts (it wrote the text, then failed on `/dev/stdout_files/`): none drawn
+    streamed = md is not None and in_place(md)
+    out = Outputs(md=md, html=html, charts=not no_charts and not streamed, max_items=max_items)
     emit(report_payload(db, runs, opts, out, perf, monitor_ids, rebuild=rebuild,
                         on_build=lambda n: building_note("the report", n)), out)
 

@@ -72,7 +72,7 @@ def with_model_args(data: dict[str, Any], args: Sequence[str]) -> dict[str, Any]
         shown = [str(m.get("name") or m.get("spec")) for m in models]
     # a model's own setting wins over one for every model, wherever each was given
     # (`-M fb.base_url=U --base-url V` sent fb to V, as the later of the two)
-    given: dict[str, str] = {}  # each target's value, as typed
+    given: dict[tuple[int, str, bool], tuple[Any, str]] = {}  # a model's key: value, as typed
     for arg in sorted(args, key=lambda a: bool(a.partition("=")[0].rpartition(".")[1])):
         target, eq, raw = arg.partition("=")
         name, dot, key = target.rpartition(".")
@@ -80,14 +80,6 @@ def with_model_args(data: dict[str, Any], args: Sequence[str]) -> dict[str, Any]
         if not eq or not key.strip():
             raise ConfigError(f"{label}: expected KEY=VALUE or MODEL.KEY=VALUE")
         key = key.strip()
-        if given.setdefault(target.strip(), raw) != raw:  # (the later had won, silently:
-            # `--base-url A -m x --base-url B` sent every model to B)
-            first = given[target.strip()]
-            both = "" if _SECRET_KEY.search(key) else f" ({first!r}, then {raw!r})"
-            whom = f"model {name}" if dot else "every model"
-            raise ConfigError(
-                f"{label}: {key} is given twice for {whom}{both}; a model's own is "
-                f"-M NAME.{key}=VALUE (`-m NAME=SPEC` names it)")
         chosen = [m for m, label in zip(models, shown, strict=True)
                   if not dot or name in (m.get("name"), m.get("spec"), label)]
         if dot and not chosen:
@@ -102,8 +94,19 @@ def with_model_args(data: dict[str, Any], args: Sequence[str]) -> dict[str, Any]
                 if _SECRET_KEY.search(key) else ""
             raise ConfigError(f"{as_typed(f'-M {shown_arg!r}', '-M', arg)}: {specs} has no "
                               f"option {key!r}{how}")
+        value = _json_or_text(raw)
         for m in fits:
-            m[key] = _json_or_text(raw)
+            # one key of one model given two values at one level (every model's, or the
+            # model's own, named by its name or by its spec): the later had won, silently
+            # (`--base-url A -m x --base-url B` sent every model to B)
+            first, typed = given.setdefault((id(m), key, bool(dot)), (value, raw))
+            if first != value:
+                both = "" if _SECRET_KEY.search(key) else f" ({typed!r}, then {raw!r})"
+                whom = f"model {m.get('name') or m.get('spec')}" if dot else "every model"
+                raise ConfigError(
+                    f"{label}: {key} is given twice for {whom}{both}; a model's own is "
+                    f"-M NAME.{key}=VALUE (`-m NAME=SPEC` names it)")
+            m[key] = value
     return {**data, "models": models}
 
 

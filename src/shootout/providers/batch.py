@@ -153,8 +153,14 @@ class BatchJournal:
         line = json.dumps({"api": api, "job": job_id, "ids": ids}) + "\n"
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as f:
-                f.write(line)
+            with self.path.open("a+b") as f:
+                f.seek(0, 2)
+                if f.tell():  # after a line cut by a kill, on a line of its own (glued to
+                    # it, the entry was lost with it, and its job submitted again)
+                    f.seek(-1, 2)
+                    if f.read(1) != b"\n":
+                        line = "\n" + line
+                f.write(line.encode())
         except OSError as e:  # (a disk filled since `writable`)
             raise ConfigError(
                 f"batch job {job_id} was submitted but could not be recorded in the batch "

@@ -217,10 +217,13 @@ class _StreamAccumulator:
         if not isinstance(ch, dict):
             raise RetryableProviderError("stream choice is not an object")
         self.saw_choice = True
-        if "delta" not in ch and "text" not in ch and isinstance(ch.get("message"), dict):
-            # a whole message where a delta goes: its text was lost, the answer stored empty
-            # and scored wrong (an audit's); whether it is the answer so far or a piece of it
-            # is not known, so it is a failure, said
+        message = ch.get("message")
+        if "delta" not in ch and "text" not in ch and isinstance(message, dict) \
+                and message.get("content") and not self.text and not self.tool_calls:
+            # a whole message where the deltas go, none before it: its text was lost, the
+            # answer stored empty and scored wrong (an audit's); whether it is the answer or
+            # a piece of it is not known, so it is a failure, said (a closing chunk that
+            # repeats the message after the deltas, as some servers send, is passed over)
             raise ProviderError("stream choice carries a `message`, not a `delta`: not an "
                                 "OpenAI stream; -M stream=false asks for whole answers")
         delta = ch.get("delta") or {}

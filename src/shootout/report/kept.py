@@ -39,6 +39,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -373,8 +374,10 @@ def _is_stdout(path: Path) -> bool:
 
 def _write(path: Path, data: str | bytes) -> None:
     """`data` written beside `path` and renamed into place, as `shootout export` writes: a
-    write that fails (a full disk) leaves the file that was there, not a truncated one. A
-    path that is not a file's (/dev/stdout, a pipe) is written into; a link, its file."""
+    write that fails (a full disk) leaves the file that was there, not a truncated one; the
+    file's permissions are kept. A path that is not a file's (/dev/stdout, a pipe) is
+    written into; a link, its file; a file with other names (hard links), or in a folder
+    that takes no new file, in place."""
     from ..export import in_place
 
     raw = data if isinstance(data, bytes) else data.encode("utf-8")
@@ -393,8 +396,22 @@ def _write(path: Path, data: str | bytes) -> None:
         if path.is_symlink():
             path = Path(os.path.realpath(path))
         path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            st: os.stat_result | None = os.stat(path)
+        except FileNotFoundError:
+            st = None
+        if st is not None and st.st_nlink > 1:  # a file of several names: all keep it
+            path.write_bytes(raw)
+            return
         tmp = path.with_name(f".{path.name[:60]}.{os.getpid()}.partial")  # (its length kept)
-        tmp.write_bytes(raw)
+        try:
+            tmp.write_bytes(raw)
+        except PermissionError:  # a folder it may not add to, the file writable: in place
+            tmp = None
+            path.write_bytes(raw)
+            return
+        if st is not None:  # the file's own permissions kept (a private report stays so)
+            os.chmod(tmp, stat.S_IMODE(st.st_mode))
         os.replace(tmp, path)
     except OSError as e:
         raise cannot_write(path, e) from None
