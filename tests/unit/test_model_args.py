@@ -68,9 +68,12 @@ def test_a_models_own_setting_wins_over_one_for_every_model_in_any_order():
                  ["base_url=http://v/v1", "fb.base_url=http://u/v1"]):
         fa, fb = with_model_args(data, args)["models"]
         assert (fa["base_url"], fb["base_url"]) == ("http://v/v1", "http://u/v1"), args
-    # settings for every model keep their order among themselves (the last one wins)
-    fa, _ = with_model_args(data, ["chat=false", "chat=true"])["models"]
+    # one setting for every model given twice: the same value is one; two values are an
+    # error (the later had won, silently: `--base-url A -m x --base-url B` sent both to B)
+    fa, _ = with_model_args(data, ["chat=true", "chat=true"])["models"]
     assert fa["chat"] is True
+    with pytest.raises(ConfigError, match="chat is given twice for every model"):
+        with_model_args(data, ["chat=false", "chat=true"])
 
 
 @pytest.mark.parametrize(("args", "message"), [
