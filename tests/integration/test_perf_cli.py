@@ -147,6 +147,24 @@ def test_prompts_from_a_benchmark(tmp_path, data_dir):
     assert not set(warm) & set(first + second)
 
 
+@pytest.mark.parametrize(("args", "said"), [
+    (["--from-benchmark", "gsm8k", "--output-tokens", "-3"],
+     "--output-tokens must be at least 1"),
+    (["--from-benchmark", "gsm8k", "--output-tokens", "0"],
+     "--output-tokens must be at least 1"),
+    (["--from-benchmark", "quick"], "quick is a suite of"),
+])
+def test_a_bad_benchmark_load_is_one_line_before_any_request(tmp_path, data_dir, args, said):
+    """With --from-benchmark, --output-tokens -3 was sent as max_tokens and 0 became the
+    benchmark's default (the stored test saying 0); a suite was "did you mean quick?"."""
+    with FakeOpenAIServer() as srv:
+        proc = _perf("--base-url", srv.base_url, "--model", "fake-model", "--data-dir",
+                     str(data_dir), "--requests", "2", *args, "--store", str(tmp_path / "s.db"))
+        assert _chat(srv) == []
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert said in proc.stderr and "did you mean quick" not in proc.stderr
+
+
 def test_bad_options_are_one_line_errors(tmp_path):
     proc = _perf("--base-url", "http://127.0.0.1:9/v1", "--model", "m", "--concurrency", "1",
                  "--rate", "2", "--store", str(tmp_path / "s.sqlite"))

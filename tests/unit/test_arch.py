@@ -367,6 +367,22 @@ def test_kv_cache_mla_gqa_and_sliding(facts_of) -> None:
     assert kv_cache_bytes(gemma, 100) == 100 * kv_bytes_per_token(gemma)
 
 
+@pytest.mark.parametrize("none", [-1, 0, None])
+def test_a_sliding_window_that_is_no_size_is_no_window(facts_of, none) -> None:
+    """`"sliding_window": -1` (some configs' "none") gave a negative KV cache and FLOPs."""
+    llama = facts_of("llama", LLAMA_405B)
+    windowless = facts_of("w", {**LLAMA_405B, "sliding_window": none})
+    assert kv_cache_bytes(windowless, 4096) == kv_cache_bytes(llama, 4096) > 0
+    assert flops_per_token(windowless, 4096) == flops_per_token(llama, 4096)
+
+
+@pytest.mark.parametrize("bad", [True, 4096.5, "x"])
+def test_a_size_that_is_not_an_integer_is_refused(facts_of, bad) -> None:
+    """`"hidden_size": true` was read as 1 (a 1.6M-parameter model), 4096.5 as 4096."""
+    with pytest.raises(ConfigError, match="field 'hidden_size' is not an integer"):
+        facts_of("bad", {**LLAMA_405B, "hidden_size": bad})
+
+
 def test_flops(facts_of) -> None:
     f = facts_of("mixtral", MIXTRAL_8X7B)
     short, long = flops_per_token(f, 1), flops_per_token(f, 4096)

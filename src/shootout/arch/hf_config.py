@@ -64,8 +64,11 @@ def _req(cfg: dict[str, Any], source: str, *names: str) -> int:
     """A required size: a positive integer (a head count of 0 would divide by zero)."""
     for name in names:
         if cfg.get(name) is not None:
-            try:
-                value = int(cfg[name])
+            raw = cfg[name]
+            try:  # (true was read as 1, 4096.5 as 4096)
+                if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
+                    raise ValueError
+                value = int(raw)
             except (TypeError, ValueError, OverflowError):  # OverflowError: 1e400 (inf)
                 raise ConfigError(f"{source}: field {name!r} is not an integer") from None
             if value < 1:
@@ -102,7 +105,7 @@ def _layer_attn(cfg: dict[str, Any], layers: int, source: str) -> tuple[str, ...
             raise ConfigError(f"{source}: layer_types has {len(types)} entries, expected {layers}")
         return tuple(_LAYER_TYPES.get(str(t), FULL) for t in types)
     window = cfg.get("sliding_window")
-    if not window or cfg.get("use_sliding_window") is False:
+    if not _windowed(window) or cfg.get("use_sliding_window") is False:
         return (FULL,) * layers
     pattern = cfg.get("sliding_window_pattern") or cfg.get("_sliding_window_pattern")
     if pattern:
@@ -118,9 +121,15 @@ def _window(cfg: dict[str, Any], layer_attn: tuple[str, ...], source: str) -> in
     if SLIDING not in layer_attn:
         return None
     window = cfg.get("sliding_window") or cfg.get("attention_chunk_size")
-    if not window:
+    if not _windowed(window):
         raise ConfigError(f"{source}: sliding-window layers but no 'sliding_window' size")
     return int(window)
+
+
+def _windowed(window: Any) -> bool:
+    """Whether a `sliding_window` value is a window's size: a positive number (null, 0 or -1,
+    as some configs write "none", is no window: -1 gave a negative KV cache)."""
+    return isinstance(window, int | float) and not isinstance(window, bool) and window >= 1
 
 
 def _moe_fields(cfg: dict[str, Any], source: str) -> dict[str, Any]:

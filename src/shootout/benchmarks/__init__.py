@@ -177,6 +177,9 @@ def get_benchmark_class(name: str) -> type[Benchmark]:
     lower = {k.lower(): k for k in known}
     close = [lower[c] for c in difflib.get_close_matches(name.lower(), list(lower), n=1)]
     hint = f" (did you mean {close[0]}?)" if close else ""
+    if close and close[0] == name and name in SUITES:  # where one benchmark is asked for
+        # (`perf --from-benchmark quick` said "did you mean quick?")
+        hint = f" ({name} is a suite of {len(SUITES[name])} benchmarks; give one of them)"
     raise UnknownBenchmarkError(
         f"unknown benchmark {name!r}{hint}; `shootout list benchmarks` shows them all"
     )

@@ -78,6 +78,8 @@ def benchmark_requests(
     from ..benchmarks import PromptContext, get_benchmark_class, sample_docs
     from ..data.files import DataDir, resolve_data_dir
 
+    if output_tokens is not None and output_tokens < 1:  # (-3 was sent as max_tokens)
+        raise ConfigError("--output-tokens must be at least 1")
     cls = get_benchmark_class(name)
     if "generative" not in cls.modes:
         raise ConfigError(f"{name} has no generative mode; --from-benchmark needs one")

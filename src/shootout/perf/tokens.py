@@ -35,12 +35,17 @@ def _body(kind: str, model: str, text: str) -> dict[str, Any]:
 
 
 def _parse(data: Any) -> int | None:
+    """The tokenizer's count, or None where its answer is not one (a count that is not a
+    token count, `is_count`: -5 had replaced a request's output estimate with 0 tokens)."""
+    from ..providers.http_errors import is_count
+
     if not isinstance(data, dict):
         return None
-    if isinstance(data.get("count"), int):
-        return int(data["count"])
-    if isinstance(data.get("tokens"), list):
-        return len(data["tokens"])
+    if "count" in data:
+        return data["count"] if is_count(data["count"]) else None
+    tokens = data.get("tokens")
+    if isinstance(tokens, list) and all(type(t) is int for t in tokens):
+        return len(tokens)
     return None
 
 
@@ -86,4 +91,4 @@ class ServerTokenizer:
             return None
         assert self._endpoint is not None
         n = await self._post(self._endpoint, text)
-        return None if n is None else max(0, n - self._bos)
+        return None if n is None or n < self._bos else n - self._bos
