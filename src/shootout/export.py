@@ -207,7 +207,10 @@ def in_place(path: Path) -> bool:
     itself as root, and the file behind /dev/stdout where output was redirected to one)."""
     if os.path.abspath(path).startswith(("/dev/", "/proc/")):
         return True
-    return path.exists() and not path.is_file()  # (links followed)
+    try:
+        return path.exists() and not path.is_file()  # (links followed)
+    except OSError:  # (a name too long: the write says so, in one line)
+        return False
 
 
 def _write_into(rows: Iterable[dict[str, Any]], fmt: str, path: Path) -> int:

@@ -121,7 +121,7 @@ def _window(cfg: dict[str, Any], layer_attn: tuple[str, ...], source: str) -> in
     if SLIDING not in layer_attn:
         return None
     window = cfg.get("sliding_window") or cfg.get("attention_chunk_size")
-    if not _windowed(window):
+    if window is None or not _windowed(window):
         raise ConfigError(f"{source}: sliding-window layers but no 'sliding_window' size")
     return int(window)
 
