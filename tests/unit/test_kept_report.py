@@ -315,7 +315,9 @@ def test_a_chart_link_quoted_in_the_report_is_not_renamed(store, builds, capsys,
     _raw(store, "UPDATE samples SET reason = reason || ' see ](shootout-report_files/"
          "scores.png)' WHERE run_id = ?", RUN_ID)
     _report(store, capsys, "--md", str(tmp_path / "a" / "r.md"))
+    assert len(builds) == 2  # under shootout's name, then under the name asked for
     _report(store, capsys, "--md", str(tmp_path / "b" / "x.md"))
+    assert len(builds) == 3  # under that name, once
     text = (tmp_path / "b" / "x.md").read_text()
     assert "](shootout-report_files/scores.png)" in text  # the quote, as written
     report = report_build.build_report(store, [RUN_ID])

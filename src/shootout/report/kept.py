@@ -202,7 +202,7 @@ def report_payload(db: Store, run_ids: list[str], opts: Options, out: Outputs,
                 and (whole := report_key(db, ctx, opts, every, perf)) is not None:
             kept = db.get_report(whole)
         if kept is not None and _renamable(got := json.loads(kept), out):
-            return _served(got, out)
+            return _served(got, out, rename=inner.md != out.md)
         if kept is not None:  # a report of the name asked for (`_renamable`)
             inner, key = out, report_key(db, ctx, opts, out, perf)
             if key is not None and (kept := db.get_report(key)) is not None:
@@ -213,12 +213,12 @@ def report_payload(db: Store, run_ids: list[str], opts: Options, out: Outputs,
                                rebuild=rebuild)
     if key is not None:
         db.put_report(key, list(run_ids), json.dumps(payload, ensure_ascii=False))
-    if not _renamable(payload, out):  # rendered again under the name asked for
+    if inner.md != out.md and not _renamable(payload, out):  # again, under the name asked for
+        inner = out
         payload = build_and_render(db, ctx, run_ids, opts, out, perf, monitor_ids)
         if ctx is not None and (key := report_key(db, ctx, opts, out, perf)) is not None:
             db.put_report(key, list(run_ids), json.dumps(payload, ensure_ascii=False))
-        return _served(payload, out, rename=False)
-    return _served(payload, out)
+    return _served(payload, out, rename=inner.md != out.md)
 
 
 def keep_first_report(db: Store, run_id: str,
@@ -273,17 +273,16 @@ def _plain(stem: str) -> bool:
     return shown(stem) == stem and "<" not in stem and len(stem.splitlines()) <= 1
 
 
-def _served(payload: Mapping[str, Any], out: Outputs, *, rename: bool = True
-            ) -> dict[str, Any]:
+def _served(payload: Mapping[str, Any], out: Outputs, *, rename: bool) -> dict[str, Any]:
     """The parts of a rendered report that `out` asks for (`emit` writes them), the
     Markdown's charts linked under the name asked for where it was rendered under
-    `KEPT_STEM` (`rename`: not one rendered under that name)."""
+    `KEPT_STEM` (`rename`)."""
     if out.stdout:
         return {"stdout": payload["stdout"]}
     got: dict[str, Any] = {}
     if out.md is not None:
         got.update({k: payload[k] for k in ("md", "files", "warning") if k in payload})
-        if rename and out.md.stem != KEPT_STEM and _plain(out.md.stem):
+        if rename and out.md.stem != KEPT_STEM:
             text = got["md"]
             for name in got.get("files") or ():
                 text = text.replace(_link(KEPT_STEM, name), _link(out.md.stem, name))
