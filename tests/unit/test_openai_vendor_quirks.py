@@ -208,6 +208,18 @@ def test_usage_counts_unreported_thinking_as_reasoning_output(
     assert u.estimated is not counted
 
 
+def test_a_completion_count_of_0_beside_an_answer_is_no_count() -> None:
+    """A server's `completion_tokens: 0` beside 8 streamed chunks made the request's output
+    free and its throughput 0 (an audit's, through `shootout perf`): the estimate stands,
+    marked estimated; with no answer, 0 is a count."""
+    u = usage_of({"prompt_tokens": 10, "completion_tokens": 0, "total_tokens": 10}, 8)
+    assert (u.prompt_tokens, u.completion_tokens, u.estimated) == (10, 8, True)
+    u = usage_of({"prompt_tokens": 10, "completion_tokens": 0, "total_tokens": 10}, 0)
+    assert (u.completion_tokens, u.estimated) == (0, False)
+    u = usage_of({"prompt_tokens": 10, "completion_tokens": 3, "total_tokens": 13}, 8)
+    assert (u.completion_tokens, u.estimated) == (3, False)  # a count is the server's
+
+
 # -- Moonshot: streamed usage inside choices[0] of the last chunk ----------------------------
 def _moonshot_chunk(delta: dict[str, Any], finish: str | None = None,
                     **choice: Any) -> dict[str, Any]:

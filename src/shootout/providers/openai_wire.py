@@ -34,7 +34,8 @@ def usage_of(u: dict[str, Any], estimate: int = 0) -> Usage:
     not a count (a string, a negative or fractional number) is not taken as 0 tokens (free,
     and instantly fast): the usage is marked estimated, a completion count without one is
     `estimate` (the caller's, from the answer's text or chunks), and a prompt count without
-    one is estimated from the request (`with_prompt_estimate`).
+    one is estimated from the request (`with_prompt_estimate`). A completion count of 0 beside
+    an answer (`estimate` > 0) is not a count either: the estimate stands, marked so.
 
     Reasoning tokens are a part of the completion tokens (OpenAI counts them so, and `Usage`
     too). Gemini's OpenAI-compatible endpoint leaves its thinking out of `completion_tokens`
@@ -60,6 +61,9 @@ def usage_of(u: dict[str, Any], estimate: int = 0) -> Usage:
         completion += reasoning
     if not counted and not is_count(u.get("completion_tokens")):
         completion = max(estimate, reasoning)
+    elif counted and completion == 0 and estimate > 0:  # an answer of no tokens is no count
+        # (a server's 0 beside a streamed answer made its throughput 0 and its output free)
+        completion, counted = estimate, False
     return Usage(
         prompt_tokens=prompt,
         completion_tokens=completion,
