@@ -730,3 +730,59 @@ def test_an_answers_tool_calls_and_redacted_thinking_are_counted_as_they_are(blo
            "usage": {"input_tokens": 20, "output_tokens": 60}}
     resp = batch_message_response(msg, "claude-x")
     assert resp.usage.completion_tokens == 60 and resp.usage.reasoning_tokens == reasoning
+
+
+_WHOLE_MESSAGE = {
+    "id": "msg_01", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5",
+    "content": [{"type": "thinking", "thinking": "Let me see.", "signature": "sig"},
+                {"type": "text", "text": "Hello!" + " pad" * 20000},
+                {"type": "tool_use", "id": "toolu_01", "name": "get_weather",
+                 "input": {"location": "SF"}}],
+    "stop_reason": "tool_use", "stop_sequence": None,
+    "usage": {"input_tokens": 20, "cache_read_input_tokens": 5,
+              "cache_creation_input_tokens": 0, "output_tokens": 20010}}
+
+
+@pytest.mark.parametrize("http", STACKS)
+def test_a_whole_message_answering_a_streamed_request_is_kept_as_an_unstreamed_one(http):
+    """An Anthropic-compatible server that ignores `stream` answers with the whole Message as
+    JSON (here over 64 KiB): its text, thinking, tool call and usage, its latency the whole
+    response's and its TTFT unknown, counted in the provider's info, as the OpenAI path keeps
+    one; it was asked six times ("expected an event stream ... got content type
+    'application/json'") and the item failed."""
+    body = json.dumps(_WHOLE_MESSAGE).encode()
+
+    async def go():
+        async with CannedServer([body[:1000], body[1000:]], ctype="application/json",
+                                pause=0.2) as srv:
+            out = await _canned(srv, http)
+            return out, srv.requests
+
+    ((resp,), info), requests = asyncio.run(go())
+    assert resp.text == _WHOLE_MESSAGE["content"][1]["text"]
+    assert resp.reasoning == "Let me see." and resp.finish_reason == "tool_use"
+    assert [(c.name, c.arguments) for c in resp.tool_calls] == [
+        ("get_weather", '{"location": "SF"}')]
+    assert (resp.usage.prompt_tokens, resp.usage.cached_tokens,
+            resp.usage.completion_tokens) == (25, 5, 20010)
+    assert not resp.usage.batch and not resp.usage.estimated
+    assert resp.timing.ttft is None and resp.timing.e2e >= 0.2
+    assert resp.timing.first_reasoning is None and resp.timing.chunk_times == ()
+    assert len(requests) == 1 and requests[0][1]["stream"] is True
+    assert info["unstreamed_answers"] == 1
+
+
+@pytest.mark.parametrize("http", STACKS)
+def test_a_json_error_answering_a_streamed_request_is_the_servers_message(http):
+    """The Messages API's error object in a 200 JSON body (a gateway's): its message, final
+    for an invalid request; not taken as an answer."""
+    error = json.dumps({"type": "error", "error": {
+        "type": "invalid_request_error", "message": "prompt is too long"}}).encode()
+
+    async def go():
+        async with CannedServer([error], ctype="application/json") as srv:
+            return await _canned(srv, http)
+
+    with pytest.raises(ProviderError, match="prompt is too long") as got:
+        asyncio.run(go())
+    assert not isinstance(got.value, RetryableProviderError)

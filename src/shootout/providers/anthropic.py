@@ -57,7 +57,7 @@ from .base import (
 )
 from .batch import RETRYABLE_ANTHROPIC_ERRORS, AnthropicBatchAPI, BatchOptions
 from .http import HTTPClient, StreamStats, count, is_count, parse_json
-from .http_errors import variable_name
+from .http_errors import UnstreamedAnswer, variable_name
 from .openai_wire import with_prompt_estimate
 from .param_policy import ParamPolicy, cut_at_stops
 from .replicas import display_url
@@ -137,6 +137,7 @@ class AnthropicProvider(BaseProvider):
         self.policy = ParamPolicy(o.param_policy)
         # stream event types this client does not know, and how often they came
         self.unknown_events: dict[str, int] = {}
+        self.unstreamed = 0  # streamed requests answered whole (a server ignoring `stream`)
         self._batcher = o.batcher(AnthropicBatchAPI(self.http)) if o.batch else None
         # the model's output limit, once it named it refusing a larger max_tokens
         self._output_limit: int | None = None
@@ -161,7 +162,9 @@ class AnthropicProvider(BaseProvider):
                 "http": self.http.stack, "concurrency": self.options.concurrency,
                 "anthropic_version": self.options.anthropic_version, **self.policy.info(),
                 **({"unknown_stream_events": dict(self.unknown_events)}
-                   if self.unknown_events else {})}
+                   if self.unknown_events else {}),
+                # a server that ignores `stream`: these answers have no TTFT
+                **({"unstreamed_answers": self.unstreamed} if self.unstreamed else {})}
 
     def cache_identity(self) -> str:
         identity = f"{self.model_id}@{stored_url(self.base_url)}"  # no credentials
@@ -343,8 +346,16 @@ class AnthropicProvider(BaseProvider):
         t0 = time.perf_counter()
         # read to the end of the body (message_stop is the last event), so that the
         # connection goes back to the pool instead of being closed
-        async for arrival, data in self.http.events("/messages", body, t0, stats):
-            acc.add(arrival, parse_json(data, "/messages"))
+        try:
+            async for arrival, data in self.http.events("/messages", body, t0, stats):
+                acc.add(arrival, parse_json(data, "/messages"))
+        except UnstreamedAnswer as e:  # a server that ignores `stream` (an Anthropic-
+            # compatible one): its whole Message, kept as a non-streamed answer's (its
+            # latency the whole response's, its TTFT unknown), as the OpenAI path keeps one
+            self.unstreamed += 1
+            whole = message_response(e.data, self.model, "/messages: the whole answer")
+            return replace(whole, timing=Timing(e2e=time.perf_counter() - t0,
+                                                connect=stats.connect))
         e2e = time.perf_counter() - t0
         if acc.unknown:
             self._count_unknown(acc.unknown)
@@ -520,9 +531,16 @@ class _MessageAccumulator:
 
 def batch_message_response(msg: dict[str, Any], model: str) -> GenerateResponse:
     """A Message object (a batch job's answer) as a response, without latency."""
+    response = message_response(msg, model, "batch answer")
+    return replace(response, usage=replace(response.usage, batch=True), timing=Timing(e2e=0.0))
+
+
+def message_response(msg: dict[str, Any], model: str, what: str) -> GenerateResponse:
+    """A whole Message object (`what`: where it came from) as a response: its text,
+    thinking, tool calls and usage; its timing is the caller's to give."""
     blocks = msg.get("content")
     if not isinstance(blocks, list):
-        raise RetryableProviderError("batch answer has no content list")
+        raise RetryableProviderError(f"{what} has no content list")
     acc = _MessageAccumulator()
     usage = msg.get("usage")
     acc.usage = usage if isinstance(usage, dict) else {}
@@ -540,8 +558,7 @@ def batch_message_response(msg: dict[str, Any], model: str) -> GenerateResponse:
         elif kind == "tool_use":
             acc.tools[i] = (str(block.get("id", "")), str(block.get("name", "")),
                             [json.dumps(block.get("input", {}))])
-    response = acc.response(0.0, model, None)
-    return replace(response, usage=replace(response.usage, batch=True), timing=Timing(e2e=0.0))
+    return acc.response(0.0, model, None)
 
 
 def _cut_at_blank_stops(request: GenerateRequest, response: GenerateResponse

@@ -424,9 +424,10 @@ _POLICY = re.compile(r"content[_ ]?filter|moderation|flagged|safety|policy", re.
 
 class UnstreamedAnswer(RetryableProviderError):
     """A streamed request answered whole, as a JSON completion (a server that ignores
-    `stream`): taken as a non-streamed answer where the caller can (`OpenAIProvider._stream`:
-    its latency the whole response's, its TTFT unknown), retried as before where it cannot (a
-    load test, which does not mix unstreamed answers into a streamed test)."""
+    `stream`): taken as a non-streamed answer where the caller can (`OpenAIProvider._stream`,
+    `AnthropicProvider._stream`: its latency the whole response's, its TTFT unknown), retried
+    as before where it cannot (a load test, which does not mix unstreamed answers into a
+    streamed test)."""
 
     def __init__(self, message: str, data: dict[str, Any]) -> None:
         super().__init__(message)
@@ -447,7 +448,10 @@ def not_a_stream(path: str, ctype: str, body: str) -> ProviderError:
             data = None
         if isinstance(data, dict) and data.get("error"):  # `"error": null` is no error
             return error_object(f"{path}: error in response", data["error"])
-        if isinstance(data, dict) and "choices" in data:
+        if isinstance(data, dict) and ("choices" in data or (
+                data.get("type") == "message" and isinstance(data.get("content"), list))):
+            # an OpenAI completion, or an Anthropic Message (an Anthropic-compatible server
+            # that ignores `stream`)
             return UnstreamedAnswer(f"{path}: answered whole, not as an event stream", data)
     return RetryableProviderError(
         f"expected an event stream from {path}, got content type {ctype!r}")
