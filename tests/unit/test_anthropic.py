@@ -433,6 +433,19 @@ def test_adaptive_thinking_and_effort_are_sent_as_documented():
     assert "temperature" not in body and "top_p" not in body and caps.reasoning
 
 
+def test_adaptive_thinking_without_its_head_room_is_a_config_error():
+    """`thinking: adaptive` alone was sent as no thinking at all (not a reasoning model, the
+    cache key without it), without a word (an audit's); it is one line naming what to add."""
+    from shootout.providers.registry import validate_options
+
+    with pytest.raises(ConfigError) as got:
+        validate_options("anthropic:claude-opus-4-7", {"thinking": "adaptive"})
+    assert str(got.value) == ("thinking=adaptive needs thinking_budget=N: the output tokens "
+                              "added to each request's max_tokens for the thinking (for "
+                              "anthropic:claude-opus-4-7)")
+    assert validate_options("anthropic:claude-opus-4-7", {"thinking": "enabled"})
+
+
 def _thinking_stream(details: dict | None, thinking_text: bool = True) -> list[bytes]:
     """A thinking block (its summary streamed or not), then the answer; the API's own count
     of thinking tokens where `details` gives it (anthropic-sdk-python's fixtures)."""

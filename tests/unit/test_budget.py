@@ -363,3 +363,32 @@ def test_a_models_cap_refusal_names_the_way_a_resumed_run_raises_it():
     said = str(got.value)
     assert said.startswith("m: the expected cost $1.41 is over its max_cost $1.20")
     assert "-M m.max_cost=USD" in said and "--resume ID --max-cost USD" in said
+
+
+def test_a_thinking_budget_is_counted_in_the_most_output(env, tmp_path, capsys, monkeypatch,
+                                                          data_dir):
+    """Anthropic's extended thinking asks for max_tokens = the thinking budget + the
+    request's: the estimate counted the request's alone, so --dry-run's "at most" and the
+    --max-cost check were short by the budget on every request (an audit's: 3 ARC items at
+    --max-tokens 100 read as 300 output tokens, $0.0075, where 48,300 may be billed)."""
+    from shootout.providers.anthropic import AnthropicProvider
+
+    bench = get_benchmark_class("arc_easy")(data=DataDir(data_dir))
+    docs = bench.load()[:4]
+    ctx = PromptContext(mode="generative", chat=True, sampling=Sampling(max_tokens=40),
+                        fewshot=0)
+    provider = AnthropicProvider("claude-opus-4-7", thinking_budget=16000)
+    sent = provider._body(bench.request(docs[0], ctx))["max_tokens"]
+    assert sent == 16040
+    cost = estimate(bench, docs, ctx, 3, Price(input_per_m=1.0, output_per_m=2.0),
+                    reasoning=provider.capabilities.reasoning,
+                    headroom=provider.capabilities.output_headroom)
+    assert cost["max_completion_tokens"] == 3 * len(docs) * sent
+
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-0123456789abcdef")
+    args = ["run", "-m", "anthropic:claude-opus-4-7", "-M", "thinking_budget=16000", "-b",
+            "arc_easy", "--limit", "3", "--max-tokens", "100"]
+    code, _, err = _cli(tmp_path, capsys, *args, "--dry-run")
+    assert code == 0 and "max completion tokens 48,300" in err
+    code, _, err = _cli(tmp_path, capsys, *args, "--max-cost", "0.5")
+    assert code != 0 and "is over --max-cost $0.50" in err

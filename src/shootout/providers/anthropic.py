@@ -39,7 +39,7 @@ from dataclasses import replace
 from typing import Any, ClassVar, Literal
 
 import httpx
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from ..errors import ConfigError, ProviderError, RejectedRequestError, RetryableProviderError
 from ..scoring.text import estimate_tokens
@@ -113,6 +113,15 @@ class AnthropicOptions(BatchOptions):
     )
     context_window: int | None = Field(None, ge=1, description="the model's context window")
 
+    @model_validator(mode="after")
+    def _adaptive_has_headroom(self) -> AnthropicOptions:
+        # adaptive thinking alone was sent as no thinking at all, without a word: its
+        # thinking shares max_tokens with the answer, so it needs the head-room
+        if self.thinking == "adaptive" and self.thinking_budget is None:
+            raise ValueError("thinking=adaptive needs thinking_budget=N: the output tokens "
+                             "added to each request's max_tokens for the thinking")
+        return self
+
 
 class AnthropicProvider(BaseProvider):
     prefixes: ClassVar[tuple[str, ...]] = ("anthropic",)
@@ -155,6 +164,7 @@ class AnthropicProvider(BaseProvider):
             max_connections=(self.options.batch_size if self.options.batch
                              else self.options.concurrency),
             reasoning=self.options.thinking_budget is not None, tools=True,
+            output_headroom=self.options.thinking_budget or 0,
         )
 
     def info(self) -> dict[str, Any]:

@@ -182,6 +182,9 @@ class Capabilities:
     max_connections: int = 1
     # a model that thinks before it answers: it gets each benchmark's reasoning output budget
     reasoning: bool = False
+    # output tokens asked for on top of each request's max_tokens (Anthropic's thinking
+    # budget: max_tokens = budget + the request's), which the cost estimates count
+    output_headroom: int = 0
     # accepts `GenerateRequest.tools` and answers with `GenerateResponse.tool_calls`
     tools: bool = False
     # the `GenerateRequest.response_format` types it sends ("json_object", "json_schema")

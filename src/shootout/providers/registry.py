@@ -131,7 +131,8 @@ def validate_options(spec: str, options: Mapping[str, Any]) -> ProviderOptions:
         err = e.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
         msg = str(err["msg"]).removeprefix("Value error, ")
-        raise ConfigError(f"{where}: {msg} (for {spec})") from None
+        # (a check of several options together names none)
+        raise ConfigError(f"{where + ': ' if where else ''}{msg} (for {spec})") from None
 
 
 def option_names(spec: str) -> set[str]:

@@ -60,9 +60,16 @@ def model_price(mcfg: ModelConfig) -> Price:
 
 
 def estimate(bench: Benchmark, docs: Sequence[Doc], ctx: PromptContext, repeats: int,
-             price: Price, *, reasoning: bool = False) -> dict[str, Any]:
-    """The benchmark's `cost` (x repeats), with the expected output and both dollar figures."""
+             price: Price, *, reasoning: bool = False, headroom: int = 0) -> dict[str, Any]:
+    """The benchmark's `cost` (x repeats), with the expected output and both dollar figures.
+    `headroom`: output tokens the provider asks for on top of each generation's max_tokens
+    (`Capabilities.output_headroom`), counted in the most output."""
     cost = dict(bench.cost(docs, ctx))
+    if headroom and ctx.mode == "generative" and ctx.sampling.max_tokens > 0:
+        # each generation at the limit (a multi-turn item's turns each) asks for it too
+        generations = int(cost.get("max_completion_tokens", 0)) // ctx.sampling.max_tokens
+        cost["max_completion_tokens"] = int(cost.get("max_completion_tokens", 0)) + \
+            generations * headroom
     at_most = int(cost.get("max_completion_tokens", 0))
     expected, basis = at_most, "output limit"
     if ctx.mode == "generative" and not reasoning and docs:
@@ -281,7 +288,8 @@ async def _remaining(runner: Runner, m: ModelConfig, provider: Provider,
         docs = shard_docs(pb.bench.name, await pb.bench.bind(provider, pb.docs, ctx, send=False),
                           runner.config.shard)
         cost = estimate(pb.bench, docs, ctx, repeats, budget.prices[m.display],
-                        reasoning=provider.capabilities.reasoning)
+                        reasoning=provider.capabilities.reasoning,
+                        headroom=provider.capabilities.output_headroom)
         total = max(1, len(docs) * repeats)
         done = len(runner.store.done_samples(runner.run_id, m.display, pb.bench.name))
         share = max(0, total - done) / total

@@ -360,7 +360,8 @@ class Runner:
         send nothing."""
         docs, ctx, repeats = work
         cost = estimate(bench, docs, ctx, repeats, model_price(mcfg),
-                        reasoning=provider.capabilities.reasoning)
+                        reasoning=provider.capabilities.reasoning,
+                        headroom=provider.capabilities.output_headroom)
         entry.setdefault("dry_run", {})[mcfg.display] = cost
         parts = ", ".join(
             f"{k.replace('_', ' ')} {v:,}" for k, v in cost.items()
