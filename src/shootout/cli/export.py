@@ -17,7 +17,7 @@ def export_command(
     run_id: str = typer.Argument(..., help="Run id (`shootout runs` lists them)."),
     fmt: str = typer.Option(
         None, "--format", "-f", help=f"{', '.join(FORMATS)} (default: from --out's suffix, "
-        ".jsonl, .csv or .parquet; else jsonl)."),
+        ".jsonl or .ndjson, .csv or .parquet; else jsonl)."),
     out: str = typer.Option(..., "--out", "-o", help="Output file ('-': stdout)."),
     no_gold: bool = typer.Option(
         False, "--no-gold", help="Leave the gold column empty (no benchmark data is read)."),
