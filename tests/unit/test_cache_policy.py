@@ -167,11 +167,12 @@ def test_a_new_checkpoint_behind_the_same_name_is_not_served_old_answers(tmp_pat
 
 
 def test_a_local_model_is_keyed_by_its_weights_not_its_file_name(tmp_path):
-    from shootout.providers.local import LocalProvider
+    from shootout.providers.local import LocalOptions, LocalProvider
 
     def identity(path) -> str:
         p = LocalProvider.__new__(LocalProvider)  # the identity needs no loaded model
         p.model_id, p.model_path, p.path = "gguf:model.gguf", path, "fast"
+        p.options = LocalOptions()
         return p.cache_identity()
 
     (tmp_path / "a").mkdir()
@@ -197,3 +198,31 @@ def test_cache_off_unquoted_in_a_run_config_file_is_off(tmp_path):
     path.write_text("models: [local]\nbenchmarks: [arc_easy]\ncache: true\n")
     with pytest.raises(Exception, match="cache"):  # `on`/`true` is none of the three
         validate_config(load_config_file(path), "run.yaml")
+
+
+def test_a_local_model_with_the_full_window_cache_is_not_served_the_window_caches_answers(
+        tmp_path, data_dir, monkeypatch):
+    """`-M swa_full=true` reads other log-likelihoods than the default window-sized cache
+    (docs/local-model.md: up to 0.146 nats), but was keyed as it: a run with it after one
+    without sent nothing and kept the window cache's answers (an audit's). The default's
+    keys are unchanged: a third run without it is served the first one's."""
+    monkeypatch.setenv("SHOOTOUT_DATA", str(data_dir))
+    store = tmp_path / "s.sqlite"
+
+    def attempts(model: str, *extra: str) -> list[int]:
+        try:
+            main(["run", "-m", model, "-b", "arc_easy", "--limit", "2", "-M", "n_threads=1",
+                  *extra, "--store", str(store), "--no-progress", "--json"])
+        except SystemExit as e:
+            assert not e.code
+        db = Store(str(store))
+        try:
+            return [r[0] for r in db._db.execute(  # of the newest run
+                "SELECT attempts FROM samples WHERE run_id = (SELECT run_id FROM runs "
+                "ORDER BY created_at DESC LIMIT 1)")]
+        finally:
+            db.close()
+
+    assert attempts("local") == [1, 1]
+    assert attempts("full=local", "-M", "swa_full=true") == [1, 1]  # asked, not served
+    assert attempts("again=local") == [0, 0]  # served the first run's answers

@@ -278,7 +278,10 @@ class LocalProvider(LoglikelihoodEval, BaseProvider):
         assert self.model_path is not None
         digest = _file_sha256(str(self.model_path), *_stamp(self.model_path))
         batched = f"|parallel={self.options.parallel}" if self._batcher is not None else ""
-        return f"{self.model_id}|sha256:{digest[:16]}|{self.path}{batched}"
+        # the full-size cache of sliding-window layers reads other numbers than the window
+        # cache (docs/local-model.md): its answers are not the default's
+        full = "|swa_full" if self.options.swa_full else ""
+        return f"{self.model_id}|sha256:{digest[:16]}|{self.path}{batched}{full}"
 
     async def aclose(self) -> None:
         self._busy.stopping = True  # a request not yet begun does not begin
