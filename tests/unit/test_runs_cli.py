@@ -239,3 +239,35 @@ def test_a_folder_given_as_the_store_of_a_run_is_said_to_be_one(tmp_path, capsys
               str(tmp_path)])
     assert e.value.code == 2  # as `runs`, `results`, `report`, `merge` give it (it was 5)
     assert capsys.readouterr().err == f"error: {tmp_path} is a folder, not a results store\n"
+
+
+def test_a_run_without_the_sandbox_is_not_resumed_by_its_id(tmp_path, capsys, monkeypatch,
+                                                             data_dir):
+    """`--resume ID` ran a stored run's model-written code without the sandbox where its
+    stored configuration said `unsafe_exec`: a store may come from anyone, and its cached
+    answers are what would run (`rescore` already refuses to follow it; an audit's). It is
+    refused in one line, and the run's own messages no longer offer `--resume` for it."""
+    import sqlite3
+
+    from shootout.testing import FakeOpenAIServer
+
+    monkeypatch.setenv("SHOOTOUT_DATA", str(data_dir))
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-0123456789abcdef")
+    path = tmp_path / "s.sqlite"
+
+    def refuse(body):
+        return {"error": {"message": "this request is refused", "type": "invalid_request"}}
+
+    with FakeOpenAIServer(reject_fn=refuse) as srv, pytest.raises(SystemExit) as e:
+        main(["run", "-m", "openai:fake", "--base-url", srv.base_url, "-b", "humaneval",
+              "--limit", "1", "--unsafe-exec", "--store", str(path), "--no-progress"])
+    err = capsys.readouterr().err
+    assert e.value.code == 1 and "samples failed" in err, err
+    assert "rerun the same command" in err and "--resume" not in err, err
+    run_id = sqlite3.connect(path).execute("SELECT run_id FROM runs").fetchone()[0]
+    with pytest.raises(SystemExit) as e:
+        main(["run", "--resume", run_id, "--store", str(path), "--no-progress"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.count("\n") == 1, err
+    assert err.startswith(f"error: cannot resume {run_id} by its id: it runs the code models "
+                          "write for humaneval without the sandbox (--unsafe-exec)"), err

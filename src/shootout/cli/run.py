@@ -300,8 +300,10 @@ def _execute(cfg: RunConfig, db: Store, data_dir: str | None, *, progress: bool,
              json_out: bool) -> None:
     """Run, print the results (or a dry run's prices), and fail if samples failed."""
     global current_resume
-    # the runner's own id (`Runner.run_id`); a dry run stores nothing to resume
-    current_resume = None if cfg.dry_run else resume_args(cfg.run_id(), db.path)
+    # the runner's own id (`Runner.run_id`); a dry run stores nothing to resume, and a run
+    # that cannot be resumed by its id (`by_id`) is resumed by its command alone
+    by_id = _not_by_id(cfg.stored()) is None
+    current_resume = None if cfg.dry_run or not by_id else resume_args(cfg.run_id(), db.path)
     unsafe = [b.name for b in cfg.benchmarks if _unsafe(b.name, b.options)]
     if unsafe and not cfg.dry_run:
         print(f"warning: --unsafe-exec: the code models write for {', '.join(unsafe)} runs "
@@ -325,10 +327,13 @@ def _execute(cfg: RunConfig, db: Store, data_dir: str | None, *, progress: bool,
     if run.get("status") == "stopped-by-budget":
         from ..runner.budget import stop_message
 
-        raise BudgetError(stop_message(run_id, run["manifest"].get("budget") or {}).replace(
-            f"--resume {run_id}", f"--resume {resume_args(run_id, db.path)}"))
+        stop = stop_message(run_id, run["manifest"].get("budget") or {})
+        where = resume_args(run_id, db.path)
+        raise BudgetError(stop.replace(f"--resume {run_id}", f"--resume {where}") if by_id
+                          else stop.replace(f", or --resume {run_id} --max-cost USD", ""))
     if failed := db.count_failed(run_id):
-        again = f"rerun the same command (or --resume {resume_args(run_id, db.path)})"
+        again = "rerun the same command" + (
+            f" (or --resume {resume_args(run_id, db.path)})" if by_id else "")
         # a run with nothing answered is said to be one (its status is "failed"), not
         # reported as one whose scores merely lack some samples
         what = (f"all {failed} samples failed after retries: the run has no scores"
@@ -388,19 +393,39 @@ def _why_failed(cfg: RunConfig, db: Store, run_id: str) -> str:
     return f" (most common: {n} × {model}: {text}{hint})"
 
 
+def _not_by_id(spec: dict[str, Any]) -> str | None:
+    """Why a run of this stored configuration cannot be resumed by its id (None: it can):
+    credentials in a URL, which are not stored; or model-written code run without the
+    sandbox, which a stored run cannot consent to (a store may come from anyone, and its
+    cached answers are what would run)."""
+    from ..urls import marked_urls
+
+    if marked := next(marked_urls(spec), None):
+        from ..providers.replicas import display_url
+
+        try:
+            shown = display_url(marked)
+        except ValueError:  # (a port out of range: the run's own check says so first)
+            shown = marked
+        return (f"{shown} had credentials in its URL, which are not stored; "
+                "rerun the command that started it (the same configuration, credentials "
+                "included, resumes it)")
+    unsafe = [b.get("name", "") for b in spec.get("benchmarks") or ()
+              if isinstance(b, dict) and isinstance(b.get("options"), dict)
+              and _unsafe(str(b.get("name", "")), b["options"])]
+    if unsafe:
+        return (f"it runs the code models write for {', '.join(unsafe)} without the sandbox "
+                "(--unsafe-exec), which a stored run cannot consent to for you (a store may "
+                "come from anyone); rerun the command that started it, --unsafe-exec included")
+    return None
+
+
 def _resumed_config(db: Store, run_id: str) -> RunConfig:
     run = db.get_run(run_id)
     if run is None:
         raise db.unknown_run(run_id)
-    from ..urls import marked_urls
-
-    if marked := next(marked_urls(run["spec"]), None):
-        from ..providers.replicas import display_url
-
-        raise ConfigError(
-            f"cannot resume {run_id} by its id: {display_url(marked)} had credentials in its "
-            "URL, which are not stored; rerun the command that started it (the same "
-            "configuration, credentials included, resumes it)")
+    if (why := _not_by_id(run["spec"] or {})) is not None:
+        raise ConfigError(f"cannot resume {run_id} by its id: {why}")
     from ..runner.merge import unfinished_merge
 
     if (refusal := unfinished_merge(run_id, run["manifest"])) is not None:
