@@ -392,3 +392,48 @@ def test_a_thinking_budget_is_counted_in_the_most_output(env, tmp_path, capsys, 
     assert code == 0 and "max completion tokens 48,300" in err
     code, _, err = _cli(tmp_path, capsys, *args, "--max-cost", "0.5")
     assert code != 0 and "is over --max-cost $0.50" in err
+
+
+def test_answers_the_cache_holds_are_not_counted_against_the_cap(env, tmp_path, capsys):
+    """The check before a run counted every sample not yet in the run, though the response
+    cache answered them all for nothing: a second model name on the same endpoint, every
+    answer cached, was refused ("expected cost $11.12 is over --max-cost $5.00", an
+    audit's). With the cache refreshed they are asked again, and counted."""
+    with FakeOpenAIServer(fill_max_tokens=True) as srv:
+        args = _run_args(srv, 100.0)
+        code, _, err = _cli(tmp_path, capsys, *args)
+        assert code == 0, err
+        sent = len(srv.requests)
+        assert sent == N
+        again = [a.replace("openai:fake-model", "again=openai:fake-model") for a in args]
+        again[again.index("--max-cost") + 1] = "0.01"
+        code, _, err = _cli(tmp_path, capsys, *again)
+        assert code == 0, err
+        assert len(srv.requests) == sent  # every answer from the cache
+        code, _, err = _cli(tmp_path, capsys, *again[:-1], "0.02", "--cache", "refresh")
+        assert code == 7 and "is over --max-cost $0.02" in err, err
+        assert len(srv.requests) == sent
+
+
+def test_a_finished_run_with_adaptive_repeats_is_not_counted_again_at_its_max(
+        env, tmp_path, capsys):
+    """A finished run with --repeats auto was counted as if every item still had to be
+    drawn to max_repeats, less what was done: its rerun under a cap it had kept to was
+    refused ("expected cost $210.79 is over --max-cost $50.00", nothing left to send; an
+    audit's). Its rounds decide again as they did: only failed samples are left."""
+    with FakeOpenAIServer() as srv:
+        args = ["run", "-m", "openai:fake-model", "--base-url", srv.base_url, "-M",
+                f"price={PRICE}", "-b", "gsm8k", "--limit", "5", "--protocol", "seed",
+                "--repeats", "auto", "--json"]
+        code, _, err = _cli(tmp_path, capsys, *args)
+        assert code == 0, err
+        sent = len(srv.requests)
+        store = Store(tmp_path / "s.sqlite")
+        run_id = store.latest_run_id()
+        assert run_id is not None and store.get_run(run_id)["status"] == "complete"
+        done = len(store.done_samples(run_id, "fake-model", "gsm8k"))
+        assert done < 5 * 10  # the rounds stopped short of max_repeats
+        spent = sum(_request_cost(r["body"]) for r in srv.requests)
+        code, _, err = _cli(tmp_path, capsys, *args, "--max-cost", f"{spent + 0.01:.2f}")
+        assert code == 0, err
+        assert len(srv.requests) == sent

@@ -38,7 +38,7 @@ from ..errors import BudgetError, ConfigError
 from ..naming import endpoint_urls
 from ..perf.cost import Tokens, batch_price, token_cost
 from ..perf.prices import Price, resolve_price
-from ..providers.base import Provider, Usage
+from ..providers.base import Provider, Usage, with_system_prompt
 from ..store.sqlite import Store
 
 if TYPE_CHECKING:
@@ -291,12 +291,44 @@ async def _remaining(runner: Runner, m: ModelConfig, provider: Provider,
                         reasoning=provider.capabilities.reasoning,
                         headroom=provider.capabilities.output_headroom)
         total = max(1, len(docs) * repeats)
-        done = len(runner.store.done_samples(runner.run_id, m.display, pb.bench.name))
-        share = max(0, total - done) / total
+        left = _left(runner, m, provider, pb.bench, docs, ctx, repeats)
+        share = left / total
         expected += (cost["usd_expected"] or 0.0) * share
         at_most += (cost["usd_at_most"] or 0.0) * share
         budget.per_request[(m.display, pb.bench.name)] = (cost["usd_at_most"] or 0.0) / total
     return expected, at_most
+
+
+def _left(runner: Runner, m: ModelConfig, provider: Provider, bench: Benchmark,
+          docs: Sequence[Doc], ctx: PromptContext, repeats: int) -> int:
+    """How many of `m`'s samples of `bench` a run would still pay for: those not answered
+    yet, less those the response cache answers (free), and of a finished run with adaptive
+    repeats only its failed ones (its rounds decide again as they did: docs/budget.md)."""
+    name = m.display
+    done = runner.store.done_samples(runner.run_id, name, bench.name)
+    todo = [(d, r) for d in docs for r in range(repeats) if (d.id, r) not in done]
+    stored = runner.store.get_run(runner.run_id)
+    if repeats > 1 and runner.config.adaptive_rule() is not None and stored \
+            and stored.get("status") == "complete":
+        failed = runner.store.failed_samples(runner.run_id, name, bench.name)
+        todo = [(d, r) for d, r in todo if (d.id, r) in failed]
+    policy = m.cache or runner.config.cache
+    if not todo or policy == "refresh" or type(bench).follow_up is not Benchmark.follow_up:
+        return len(todo)  # (a multi-turn item's later turns cannot be told from its first)
+    from .sample import request_key
+
+    identity = provider.cache_identity()
+    if policy == "off":
+        identity = f"{identity}|run:{runner.run_id}"
+    keys: list[str] = []
+    for d, r in todo:
+        try:
+            request = with_system_prompt(bench.request(d, runner.repeat_context(ctx, r)),
+                                         m.system_prompt)
+        except Exception:  # the run says why (the item fails itself): counted as sent
+            continue
+        keys.append(request_key(identity, request.to_dict(), r))
+    return len(todo) - len(runner.store.stored_keys(keys))
 
 
 def _refuse_over(budget: Budget, left: Mapping[str, tuple[float, float]]) -> None:

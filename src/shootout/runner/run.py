@@ -415,6 +415,12 @@ class Runner:
         print(f"note: {bench}: --repeats {asked} set aside, one sample per item: it {why}",
               file=sys.stderr)
 
+    def repeat_context(self, ctx: PromptContext, rep: int) -> PromptContext:
+        """The context of an item's repeat `rep`: sampled generation seeded per repeat."""
+        if ctx.mode == "generative" and ctx.sampling.temperature > 0:
+            return replace(ctx, sampling=replace(ctx.sampling, seed=self.config.seed + rep))
+        return ctx
+
     def _repeats(self, mode: Mode, sampling: Sampling) -> int:
         if mode == "loglikelihood" or sampling.temperature == 0:
             return 1  # deterministic: repeating would measure nothing
@@ -457,11 +463,8 @@ class Runner:
                 reserved = await self._budget.admit(name, pb.bench.name) if self._budget else 0.0
                 if reserved is None:
                     return  # a cost cap is reached: sent by the rerun under a higher cap
-                rctx = ctx
-                if ctx.mode == "generative" and ctx.sampling.temperature > 0:
-                    seeded = replace(ctx.sampling, seed=self.config.seed + rep)
-                    rctx = replace(ctx, sampling=seeded)
-                job = SampleJob(provider, identity, pb.bench, doc, rep, rctx, name,
+                job = SampleJob(provider, identity, pb.bench, doc, rep,
+                                self.repeat_context(ctx, rep), name,
                                 mcfg.system_prompt, mcfg.cache or self.config.cache,
                                 self.run_id, pacer)
                 row, attempts = await run_sample(job, self.store, (*retry, rng))

@@ -73,7 +73,7 @@ LANGUAGES: dict[str, Language] = {
                    "-cp", _JAVATUPLES, "-d", "{dir}", "{src}"),),
                  ("/usr/bin/java", *_JVM, "-ea", "-cp", f"{{dir}}:{_JAVATUPLES}", "Problem"),
                  ("/usr/bin/javac", "/usr/bin/java", _JAVATUPLES),
-                 "default-jdk libjavatuples-java", memory_mb=4096),
+                 "default-jdk-headless libjavatuples-java", memory_mb=4096),
         Language("ts", "TypeScript", "main.ts",
                  (("/usr/bin/tsc", "--target", "esnext", "{src}"),),
                  ("/usr/bin/node", "{dir}/main.js"), ("/usr/bin/tsc", "/usr/bin/node"),

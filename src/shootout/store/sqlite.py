@@ -353,6 +353,23 @@ class Store(ReadingStore, ProbeStore, PerfStore, BuiltStore, BrowseStore, Copyin
         )
         return {(r[0], r[1]) for r in rows}
 
+    def failed_samples(self, run_id: str, model: str, benchmark: str) -> set[tuple[str, int]]:
+        """(item, repeat) of the samples of `model` on `benchmark` that failed (a rerun asks
+        them again)."""
+        rows = self._db.execute(
+            "SELECT item_id, repeat FROM samples WHERE run_id=? AND model=? AND benchmark=? "
+            "AND status NOT IN ('ok', 'truncated')", (run_id, model, benchmark))
+        return {(r[0], r[1]) for r in rows}
+
+    def stored_keys(self, keys: Sequence[str]) -> set[str]:
+        """Which of `keys` have a stored response."""
+        out: set[str] = set()
+        for i in range(0, len(keys), 500):
+            part = list(keys[i:i + 500])
+            out.update(r[0] for r in self._db.execute(
+                f"SELECT key FROM responses WHERE key IN ({', '.join('?' * len(part))})", part))
+        return out
+
     def cached_counts(self, run_id: str) -> dict[str, tuple[int, int]]:
         """Per model: (answers found in the cache, answers) of a run's samples (an answer
         found in the cache took no attempt)."""
