@@ -285,8 +285,10 @@ def test_adaptive_repeats_cannot_be_sharded():
 
 
 @pytest.mark.parametrize(("flags", "said"), [
-    (["--repeats", "5"], {"gsm8k": "decodes greedily", "arc_easy": "log-likelihood"}),
-    (["--repeats", "auto"], {"gsm8k": "decodes greedily", "arc_easy": "log-likelihood"}),
+    (["--repeats", "5"], {"gsm8k": "decodes greedily", "arc_easy": "log-likelihood",
+                          "mt_bench": "one sample per item at its own temperatures"}),
+    (["--repeats", "auto"], {"gsm8k": "decodes greedily", "arc_easy": "log-likelihood",
+                             "mt_bench": "one sample per item at its own temperatures"}),
     (["--repeats", "5", "--temperature", "0.7"], {"arc_easy": "log-likelihood"}),
     (["--repeats", "1"], {}),
     ([], {}),
@@ -294,11 +296,14 @@ def test_adaptive_repeats_cannot_be_sharded():
 def test_repeats_set_aside_by_deterministic_decoding_are_said(flags, said, data_dir, tmp_path,
                                                               capsys, monkeypatch):
     """--repeats N where a benchmark's decoding is deterministic draws one sample per item:
-    a note says so, once per benchmark (it was silent)."""
+    a note says so, once per benchmark (it was silent). MT-Bench's reference decoding is
+    FastChat's temperature per category, one answer each: not "decodes greedily" (an
+    audit's)."""
     monkeypatch.setenv("SHOOTOUT_DATA", str(data_dir))
     args = ["run", "-m", "openai:m-a", "-m", "openai:m-b", "--base-url", "http://127.0.0.1:9/v1",
-            "--scoring", "auto", "-M", "logprobs=true", "-b", "gsm8k,arc_easy", "--limit", "2",
-            "--dry-run", "--store", str(tmp_path / "s.sqlite"), "--no-progress", *flags]
+            "--scoring", "auto", "-M", "logprobs=true", "-b", "gsm8k,arc_easy,mt_bench",
+            "--limit", "2", "--dry-run", "--store", str(tmp_path / "s.sqlite"), "--no-progress",
+            *flags]
     try:
         main(args)
     except SystemExit as e:

@@ -437,3 +437,17 @@ def test_a_finished_run_with_adaptive_repeats_is_not_counted_again_at_its_max(
         code, _, err = _cli(tmp_path, capsys, *args, "--max-cost", f"{spent + 0.01:.2f}")
         assert code == 0, err
         assert len(srv.requests) == sent
+
+
+def test_a_reasoning_models_dry_run_says_why_its_output_is_expected_at_the_limit(
+        env, tmp_path, capsys, monkeypatch):
+    """Translation has reference lengths, but a reasoning model's thinking cannot be told:
+    the footnote said "no benchmark of this run has reference answers" (an audit's)."""
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-0123456789abcdef")
+    code, out, _ = _cli(tmp_path, capsys, "run", "-m", "anthropic:claude-opus-4-7", "-M",
+                        "thinking_budget=2048", "-b", "translation_zh_en", "--limit", "3",
+                        "--dry-run")
+    text = " ".join(out.split())
+    assert code == 0
+    assert "Expected output: the output limit (a reasoning model's thinking cannot be told" \
+        in text, text

@@ -112,11 +112,13 @@ def dry_run_table(db: Store, run_id: str, max_cost: float | None = None,
     out = stdout_console()
     out.print(table)
     known = sorted(b for b in bases if "reference answers" in b)
+    reasons = any("reasoning model" in b for b in bases)
     out.print(("Expected output: each item's reference answer length, at most its limit, for "
                + ", ".join(k.split(":")[0] for k in known)
                + "; the output limit for the others (and for reasoning models). "
-               if known else "Expected output: the output limit (no benchmark of this run "
-               "has reference answers to estimate it by). ")
+               if known else "Expected output: the output limit (a reasoning model's thinking "
+               "cannot be told in advance). " if reasons else "Expected output: the output "
+               "limit (no benchmark of this run has reference answers to estimate it by). ")
               + f"Prompt tokens estimated at ~4 characters a token. {BATCH_NOTE}.",
               soft_wrap=True)
     if any(model.endswith(JUDGING) for model in by_model):

@@ -80,6 +80,8 @@ def estimate(bench: Benchmark, docs: Sequence[Doc], ctx: PromptContext, repeats:
             basis = "reference answers"
     if ctx.mode != "generative":
         basis = "log-likelihood: no output"
+    elif reasoning:
+        basis = "output limit: a reasoning model's thinking cannot be told"
     cost["expected_completion_tokens"] = expected
     if repeats > 1:
         cost = {k: v * repeats if isinstance(v, int) else v for k, v in cost.items()}

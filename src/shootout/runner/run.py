@@ -299,7 +299,8 @@ class Runner:
                 print(f"note: {pb.bench.name}: {past} of the {len(pb.docs)} items "
                       f"{'drawn ' if self.config.limit else ''}are longer than "
                       f"{mcfg.display}'s context and are not run for it", file=sys.stderr)
-            self._say_repeats_set_aside(pb.bench.name, mode, repeats)
+            self._say_repeats_set_aside(pb.bench.name, mode, repeats,
+                                        bool(pb.bench.sampling_by_item(ctx)))
             if not send:
                 self._report_dry_run(mcfg, provider, pb.bench, (docs, ctx, repeats), entry)
                 continue
@@ -402,14 +403,19 @@ class Runner:
             reference_decoding=not seed and s.temperature is None,
         )
 
-    def _say_repeats_set_aside(self, bench: str, mode: Mode, repeats: int) -> None:
+    def _say_repeats_set_aside(self, bench: str, mode: Mode, repeats: int,
+                               by_item: bool = False) -> None:
         """One note per benchmark where the repeats asked for (--repeats N, or auto) are not
-        drawn because its decoding is deterministic: a second sample would be the first."""
+        drawn because its decoding is deterministic (a second sample would be the first), or
+        its reference decoding is one sample per item at its own temperatures (`by_item`:
+        MT-Bench's per category)."""
         asked = self.config.repeats
         if asked in (None, 1) or repeats != 1 or bench in self._said_once:
             return
         self._said_once.add(bench)
         why = ("is scored by log-likelihood, which is deterministic" if mode == "loglikelihood"
+               else "keeps its reference decoding, one sample per item at its own "
+               "temperatures; give --temperature, or --protocol seed, to sample" if by_item
                else "decodes greedily (temperature 0), so another sample would be the same "
                "answer; give --temperature, or --protocol seed, to sample")
         print(f"note: {bench}: --repeats {asked} set aside, one sample per item: it {why}",
