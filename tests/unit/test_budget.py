@@ -341,6 +341,10 @@ def test_a_dry_run_counts_a_judges_requests_against_its_own_cap(env, tmp_path, c
 
     at_most = dry["b (judging)"]["usd_at_most"]
     assert "b (judging) · mt_bench: " in err and f"at most ${usd(at_most)}" in err, err
+    # with the expected figures, as every other line and the table give them (an audit's)
+    line = next(x for x in err.splitlines() if "b (judging) · mt_bench: " in x)
+    assert f"expected ${usd(judging)}, at most" in line, line
+    assert "expected completion tokens " in line, line
     import re
 
     assert re.search(r"\$0\.00(?!\d)", err) is None, err

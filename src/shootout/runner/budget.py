@@ -96,6 +96,19 @@ def estimate(bench: Benchmark, docs: Sequence[Doc], ctx: PromptContext, repeats:
     return cost
 
 
+def dry_run_line(who: str, bench: str, cost: Mapping[str, Any]) -> str:
+    """A dry run's line on stderr for `who` (a model, or a judge's requests) on `bench`: the
+    figures of its `estimate`, tokens and dollars, as the table gives them."""
+    parts = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in cost.items()
+                      if isinstance(v, int) and k != "requests")
+    at_most, expected = cost.get("usd_at_most"), cost.get("usd_expected")
+    hourly = f" + ${cost['per_hour']:,.2f}/hour" if cost.get("per_hour") else ""
+    # as the table and the cap's messages write dollars: $0.0037, not $0.00
+    money = (f"; expected ${usd(expected or 0.0)}{hourly}, at most ${usd(at_most)}{hourly}"
+             if at_most is not None else "; price unknown")
+    return f"dry run: {who} · {bench}: {cost['requests']:,} requests; {parts}{money}"
+
+
 def usage_cost(usage: Mapping[str, Any], price: Price) -> float:
     u = Usage(**usage)
     return token_cost(Tokens(u.prompt_tokens, u.cached_tokens, u.completion_tokens,

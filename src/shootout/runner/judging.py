@@ -28,7 +28,7 @@ from ..perf.prices import Price
 from ..providers.base import GenerateRequest, GenerateResponse, Provider
 from ..scoring.text import estimate_tokens, text_of_tokens
 from ..store.rows import SampleRow, judge_requests
-from .budget import JUDGING, model_price, usd
+from .budget import JUDGING, dry_run_line, model_price
 from .sample import request_key
 from .shard import shard_docs
 
@@ -197,11 +197,7 @@ async def dry_run_judging(runner: Runner, providers: Mapping[str, Provider],
                     for m, c in dry.items() if m in per_model}
         for judge, cost in (await judging_work(runner, providers, pb.bench, answered)).items():
             dry[f"{judge} {JUDGING}"] = cost
-            at_most = cost["usd_at_most"]  # written as the table writes it ($0.0061)
-            money = f"; at most ${usd(at_most)}" if at_most is not None else "; price unknown"
-            print(f"dry run: {judge} {JUDGING} · {pb.bench.name}: {cost['requests']:,} "
-                  f"requests; prompt tokens {cost['prompt_tokens']:,}, max completion tokens "
-                  f"{cost['max_completion_tokens']:,}{money}", file=sys.stderr)
+            print(dry_run_line(f"{judge} {JUDGING}", pb.bench.name, cost), file=sys.stderr)
 
 
 def _stored(runner: Runner, providers: Mapping[str, Provider], bench: Benchmark) -> Stored:

@@ -36,7 +36,7 @@ from ..providers.base import GenerateRequest, Provider, Sampling
 from ..store.rows import EARLIER
 from ..store.sqlite import Store
 from .adaptive import AdaptiveRepeats, primary_scores, run_rounds, tokens_per_sample
-from .budget import Budget, estimate, model_price, preflight, settle_sample, usd
+from .budget import Budget, dry_run_line, estimate, model_price, preflight, settle_sample
 from .crossmodel import Phase, run_after_models
 from .judging import dry_run_judging
 from .manifest import base_manifest
@@ -364,17 +364,7 @@ class Runner:
                         reasoning=provider.capabilities.reasoning,
                         headroom=provider.capabilities.output_headroom)
         entry.setdefault("dry_run", {})[mcfg.display] = cost
-        parts = ", ".join(
-            f"{k.replace('_', ' ')} {v:,}" for k, v in cost.items()
-            if isinstance(v, int) and k != "requests"
-        )
-        at_most, expected = cost["usd_at_most"], cost["usd_expected"]
-        hourly = f" + ${cost['per_hour']:,.2f}/hour" if cost.get("per_hour") else ""
-        # as the table and the cap's messages write dollars: $0.0037, not $0.00
-        money = (f"; expected ${usd(expected)}{hourly}, at most ${usd(at_most)}{hourly}"
-                 if at_most is not None else "; price unknown")
-        print(f"dry run: {mcfg.display} · {bench.name}: {cost['requests']:,} requests; "
-              f"{parts}{money}", file=sys.stderr)
+        print(dry_run_line(mcfg.display, bench.name, cost), file=sys.stderr)
 
     def _prompt_context(
         self, mcfg: ModelConfig, provider: Provider, pb: PlannedBenchmark, mode: Mode
