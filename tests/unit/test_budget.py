@@ -402,8 +402,10 @@ def test_answers_the_cache_holds_are_not_counted_against_the_cap(env, tmp_path, 
     """The check before a run counted every sample not yet in the run, though the response
     cache answered them all for nothing: a second model name on the same endpoint, every
     answer cached, was refused ("expected cost $11.12 is over --max-cost $5.00", an
-    audit's). With the cache refreshed they are asked again, and counted."""
-    with FakeOpenAIServer(fill_max_tokens=True) as srv:
+    audit's). With the cache refreshed they are asked again, and counted. The server's
+    /models entry (`owned_by`, as OpenAI's) is in the model's cache identity once checked,
+    after this check: the identity is the one an earlier run recorded (a review's)."""
+    with FakeOpenAIServer(fill_max_tokens=True, model_entry={"owned_by": "system"}) as srv:
         args = _run_args(srv, 100.0)
         code, _, err = _cli(tmp_path, capsys, *args)
         assert code == 0, err
@@ -455,3 +457,26 @@ def test_a_reasoning_models_dry_run_says_why_its_output_is_expected_at_the_limit
     assert code == 0
     assert "Expected output: the output limit (a reasoning model's thinking cannot be told" \
         in text, text
+
+
+def test_a_judges_thinking_budget_is_counted_in_its_most_output(env, tmp_path, capsys,
+                                                                monkeypatch):
+    """A judge of the run with Anthropic's thinking_budget asks for max_tokens = budget +
+    the judgment's limit, as any model does: its requests were counted at the judgment's
+    limit alone (a review's)."""
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-0123456789abcdef")
+    cfg = {"models": [{"spec": "openai:gpt-4o-mini", "name": "a"},
+                      {"spec": "anthropic:claude-opus-4-7", "name": "j",
+                       "thinking_budget": 4096}],
+           "benchmarks": [{"name": "mt_bench", "options": {"judge": "j"}}], "limit": 2,
+           "dry_run": True}
+    path = tmp_path / "run.yaml"
+    path.write_text(json.dumps(cfg))
+    code, _, err = _cli(tmp_path, capsys, "run", "-c", str(path))
+    assert code == 0, err
+    store = Store(tmp_path / "s.sqlite")
+    (run,) = [store.get_run(r["run_id"]) for r in store.list_runs()]
+    judging = run["manifest"]["benchmarks"]["mt_bench"]["dry_run"]["j (judging)"]
+    # FastChat's judgment limit, the option's default
+    limit = get_benchmark_class("mt_bench").Options.model_fields["judge_max_tokens"].default
+    assert judging["max_completion_tokens"] == judging["requests"] * (limit + 4096)

@@ -112,13 +112,16 @@ def dry_run_table(db: Store, run_id: str, max_cost: float | None = None,
     out = stdout_console()
     out.print(table)
     known = sorted(b for b in bases if "reference answers" in b)
-    reasons = any("reasoning model" in b for b in bases)
+    # why the others are expected at their limit: no reference answers, or a reasoning model
+    why = [w for w, b in (("no benchmark of this run has reference answers to estimate it by",
+                           any(b.endswith(": output limit") for b in bases)),
+                          ("a reasoning model's thinking cannot be told in advance",
+                           any("reasoning model" in b for b in bases))) if b]
     out.print(("Expected output: each item's reference answer length, at most its limit, for "
                + ", ".join(k.split(":")[0] for k in known)
                + "; the output limit for the others (and for reasoning models). "
-               if known else "Expected output: the output limit (a reasoning model's thinking "
-               "cannot be told in advance). " if reasons else "Expected output: the output "
-               "limit (no benchmark of this run has reference answers to estimate it by). ")
+               if known else f"Expected output: the output limit ({'; '.join(why)}). "
+               if why else "")
               + f"Prompt tokens estimated at ~4 characters a token. {BATCH_NOTE}.",
               soft_wrap=True)
     if any(model.endswith(JUDGING) for model in by_model):

@@ -221,6 +221,8 @@ class Provider(Protocol):
 
     def cache_identity(self) -> str: ...
 
+    def recorded_identity(self, info: Mapping[str, Any]) -> str | None: ...
+
     async def serves_cached(self, response: GenerateResponse | LoglikelihoodResponse) -> bool: ...
 
     async def check(self) -> None: ...
@@ -251,6 +253,14 @@ class BaseProvider:
     def cache_identity(self) -> str:
         """What makes two providers give the same answer to the same request."""
         return self.model_id
+
+    def recorded_identity(self, info: Mapping[str, Any]) -> str | None:
+        """The cache identity this provider would have after its endpoint check (`check`),
+        had the endpoint answered it as `info` records (a model's entry in an earlier run's
+        manifest: `info()` then); None where the check changes nothing of it, or `info` is
+        another model's. Finds the answers cached for a model before it is checked (the cost
+        cap's check, before anything is sent)."""
+        return None
 
     async def check(self) -> None:
         """Fail fast, with one line, when the backend is unusable."""

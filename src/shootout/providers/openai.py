@@ -19,7 +19,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import replace
 from functools import partial
 from typing import Any, ClassVar
@@ -211,15 +211,28 @@ class OpenAIProvider(BaseProvider):
         model's /models entry where the server has one (`check` reads it first): a new
         checkpoint served under the same name (vLLM's `root`, a new `max_model_len`) is not
         served the old answers either."""
+        return self._identity(self._server_info.get("server_model"), self._neutral)
+
+    def recorded_identity(self, info: Mapping[str, Any]) -> str | None:
+        if info.get("model_id") != self.model_id or \
+                info.get("base_url") != display_url(self.base_url):
+            return None
+        model, neutral = info.get("server_model"), info.get("neutral_samplers")
+        return self._identity(model if isinstance(model, dict) else None,
+                              neutral if isinstance(neutral, dict) else None)
+
+    def _identity(self, server_model: Mapping[str, Any] | None,
+                  neutral: Mapping[str, Any] | None) -> str:
+        """`cache_identity` with the endpoint's /models entry and neutral samplers given."""
         identity = f"{self.model_id}@{stored_url(self.base_url)}"  # no credentials
-        shaping = {k: v for k, v in (("extra_body", self.options.extra_body),
-                                     ("reasoning_effort", self.options.reasoning_effort)) if v}
-        entry = {k: v for k, v in (self._server_info.get("server_model") or {}).items()
-                 if k not in _ENTRY_IGNORED}
+        shaping: dict[str, Any] = {
+            k: v for k, v in (("extra_body", self.options.extra_body),
+                              ("reasoning_effort", self.options.reasoning_effort)) if v}
+        entry = {k: v for k, v in (server_model or {}).items() if k not in _ENTRY_IGNORED}
         if entry:  # what /models says of the build behind the name (vLLM: its checkpoint)
             shaping["server_model"] = entry
-        if self._neutral:  # answers sampled under the server's own samplers differ
-            shaping["neutral_samplers"] = self._neutral
+        if neutral:  # answers sampled under the server's own samplers differ
+            shaping["neutral_samplers"] = dict(neutral)
         if shaping:
             blob = json.dumps(shaping, sort_keys=True).encode()
             identity += "#" + hashlib.sha256(blob).hexdigest()[:12]

@@ -65,11 +65,10 @@ def estimate(bench: Benchmark, docs: Sequence[Doc], ctx: PromptContext, repeats:
     `headroom`: output tokens the provider asks for on top of each generation's max_tokens
     (`Capabilities.output_headroom`), counted in the most output."""
     cost = dict(bench.cost(docs, ctx))
-    if headroom and ctx.mode == "generative" and ctx.sampling.max_tokens > 0:
-        # each generation at the limit (a multi-turn item's turns each) asks for it too
-        generations = int(cost.get("max_completion_tokens", 0)) // ctx.sampling.max_tokens
+    if headroom and ctx.mode == "generative":
+        # each generation request (a multi-turn item's turns each) asks for it on top
         cost["max_completion_tokens"] = int(cost.get("max_completion_tokens", 0)) + \
-            generations * headroom
+            int(cost.get("requests", 0)) * headroom
     at_most = int(cost.get("max_completion_tokens", 0))
     expected, basis = at_most, "output limit"
     if ctx.mode == "generative" and not reasoning and docs:
@@ -295,6 +294,12 @@ async def _remaining(runner: Runner, m: ModelConfig, provider: Provider,
     from .shard import shard_docs
 
     expected = at_most = 0.0
+    # the identities its cached answers may be stored under: its own, and the one its
+    # endpoint check would give it (an OpenAI-compatible server's /models entry), as an
+    # earlier run recorded the endpoint's answer
+    identities = {provider.cache_identity()}
+    identities |= {i for info in runner.store.recorded_models()
+                   if (i := provider.recorded_identity(info)) is not None}
     for pb in runner.plan():
         mode = choose_mode(m, provider, pb.bench)
         ctx = runner._prompt_context(m, provider, pb, mode)
@@ -306,7 +311,7 @@ async def _remaining(runner: Runner, m: ModelConfig, provider: Provider,
                         reasoning=provider.capabilities.reasoning,
                         headroom=provider.capabilities.output_headroom)
         total = max(1, len(docs) * repeats)
-        left = _left(runner, m, provider, pb.bench, docs, ctx, repeats)
+        left = _left(runner, m, identities, pb.bench, docs, ctx, repeats)
         share = left / total
         expected += (cost["usd_expected"] or 0.0) * share
         at_most += (cost["usd_at_most"] or 0.0) * share
@@ -314,7 +319,7 @@ async def _remaining(runner: Runner, m: ModelConfig, provider: Provider,
     return expected, at_most
 
 
-def _left(runner: Runner, m: ModelConfig, provider: Provider, bench: Benchmark,
+def _left(runner: Runner, m: ModelConfig, identities: set[str], bench: Benchmark,
           docs: Sequence[Doc], ctx: PromptContext, repeats: int) -> int:
     """How many of `m`'s samples of `bench` a run would still pay for: those not answered
     yet, less those the response cache answers (free), and of a finished run with adaptive
@@ -332,18 +337,18 @@ def _left(runner: Runner, m: ModelConfig, provider: Provider, bench: Benchmark,
         return len(todo)  # (a multi-turn item's later turns cannot be told from its first)
     from .sample import request_key
 
-    identity = provider.cache_identity()
     if policy == "off":
-        identity = f"{identity}|run:{runner.run_id}"
-    keys: list[str] = []
+        identities = {f"{i}|run:{runner.run_id}" for i in identities}
+    keys: list[list[str]] = []  # each sample's key under each identity
     for d, r in todo:
         try:
             request = with_system_prompt(bench.request(d, runner.repeat_context(ctx, r)),
-                                         m.system_prompt)
+                                         m.system_prompt).to_dict()
         except Exception:  # the run says why (the item fails itself): counted as sent
             continue
-        keys.append(request_key(identity, request.to_dict(), r))
-    return len(todo) - len(runner.store.stored_keys(keys))
+        keys.append([request_key(i, request, r) for i in sorted(identities)])
+    found = runner.store.stored_keys([k for ks in keys for k in ks])
+    return len(todo) - sum(any(k in found for k in ks) for ks in keys)
 
 
 def _refuse_over(budget: Budget, left: Mapping[str, tuple[float, float]]) -> None:

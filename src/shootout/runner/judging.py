@@ -25,7 +25,7 @@ from ..benchmarks import Benchmark, Doc
 from ..benchmarks.base import has_after_models
 from ..perf.cost import Tokens, token_cost
 from ..perf.prices import Price
-from ..providers.base import GenerateRequest, GenerateResponse, Provider
+from ..providers.base import Capabilities, GenerateRequest, GenerateResponse, Provider
 from ..scoring.text import estimate_tokens, text_of_tokens
 from ..store.rows import SampleRow, judge_requests
 from .budget import JUDGING, dry_run_line, model_price
@@ -109,18 +109,21 @@ async def _asked(bench: Benchmark, docs: Sequence[Doc], run_id: str,
     return phase.asked
 
 
-def _tokens(asked: Sequence[tuple[str, GenerateRequest]]) -> dict[str, list[tuple[int, int]]]:
-    """{judge: [(prompt tokens, output limit)] of each request}."""
+def _tokens(asked: Sequence[tuple[str, GenerateRequest]], headroom: Mapping[str, int]
+            ) -> dict[str, list[tuple[int, int]]]:
+    """{judge: [(prompt tokens, output limit)] of each request}; a judge's output limit with
+    what its provider asks for on top (`headroom`: Anthropic's thinking budget)."""
     out: dict[str, list[tuple[int, int]]] = {}
     for judge, request in asked:
         text = request.prompt or "".join(m.content for m in request.messages or ())
-        out.setdefault(judge, []).append((estimate_tokens(text), request.sampling.max_tokens))
+        out.setdefault(judge, []).append(
+            (estimate_tokens(text), request.sampling.max_tokens + headroom.get(judge, 0)))
     return out
 
 
 async def judge_estimates(
     bench: Benchmark, docs: Sequence[Doc], run_id: str, models: Mapping[str, str],
-    chat: Mapping[str, bool], answered: Mapping[str, tuple[int, int, int]],
+    caps: Mapping[str, Capabilities], answered: Mapping[str, tuple[int, int, int]],
     prices: Mapping[str, Price], stored: Stored | None = None,
 ) -> dict[str, dict[str, Any]]:
     """{judge: its estimate} for the judge's requests about `docs` answered by each model of
@@ -129,14 +132,19 @@ async def judge_estimates(
     The expected figures hold answers of the expected length, the at-most ones answers of the
     most (they differ for a reasoning model); `usd_one_at_most` is the dearest request at its
     most. With `stored`, the samples already answered are judged on their stored answers, and
-    a request whose answer is stored is not counted: what is left to ask."""
+    a request whose answer is stored is not counted: what is left to ask. `caps`: each
+    model's capabilities (whether it chats; a judge's output tokens asked for on top of a
+    request's limit, `output_headroom`)."""
     if not has_judge_phase(bench) or not docs:
         return {}
+    chat = {m: c.chat for m, c in caps.items()}
+    extra = {m: c.output_headroom for m, c in caps.items()}
     expected = _tokens(await _asked(bench, docs, run_id, models, chat,
-                                    {m: (r, e) for m, (r, e, _) in answered.items()}, stored))
+                                    {m: (r, e) for m, (r, e, _) in answered.items()}, stored),
+                       extra)
     most = expected if all(e == a for _, e, a in answered.values()) else _tokens(
         await _asked(bench, docs, run_id, models, chat,
-                     {m: (r, a) for m, (r, _, a) in answered.items()}, stored))
+                     {m: (r, a) for m, (r, _, a) in answered.items()}, stored), extra)
     out: dict[str, dict[str, Any]] = {}
     for judge, requests in expected.items():
         price = prices[judge]
@@ -177,9 +185,9 @@ async def judging_work(runner: Runner, providers: Mapping[str, Provider], bench:
     docs = shard_docs(bench.name, next(pb.docs for pb in runner.plan() if pb.bench is bench),
                       runner.config.shard)
     models = {m.display: m.spec for m in runner.config.models}
-    chat = {m: p.capabilities.chat for m, p in providers.items()}
+    caps = {m: p.capabilities for m, p in providers.items()}
     prices = {m.display: model_price(m) for m in runner.config.models}
-    return await judge_estimates(bench, docs, runner.run_id, models, chat, answered, prices,
+    return await judge_estimates(bench, docs, runner.run_id, models, caps, answered, prices,
                                  stored)
 
 
@@ -254,7 +262,9 @@ async def judging_left_usd(runner: Runner, providers: Mapping[str, Provider]
             ctx = runner._prompt_context(m, provider, pb, mode)
             docs = shard_docs(pb.bench.name, pb.docs, runner.config.shard)
             reasoning = provider.capabilities.reasoning
-            cost = estimate(pb.bench, docs, ctx, 1, model_price(m), reasoning=reasoning)
+            # (as the dry run's figures, which `dry_run_judging` reads, count it)
+            cost = estimate(pb.bench, docs, ctx, 1, model_price(m), reasoning=reasoning,
+                            headroom=provider.capabilities.output_headroom)
             answered[m.display] = (runner._repeats(mode, ctx.sampling),
                                    *_per_answer(pb.bench, cost, reasoning))
         stored = _stored(runner, providers, pb.bench)

@@ -5,7 +5,7 @@ Each program runs as a whole (compile, then run) inside the same bubblewrap sand
 source into the private /tmp, runs the compiler there and then execs the binary, so compile time
 counts against the same wall clock, CPU, memory and process limits as the run. Toolchains are
 used from /usr only (the one host tree the sandbox mounts): Debian's g++, golang, nodejs,
-rustc, default-jdk + libjavatuples-java and node-typescript. A language whose toolchain is
+rustc, default-jdk-headless + libjavatuples-java and node-typescript. A language whose toolchain is
 missing is reported by `missing_tools` and skipped by the caller, never scored as failing.
 
 Commands follow MultiPL-E's evaluators (nuprl/MultiPL-E evaluation/src): `go test` on a

@@ -361,6 +361,22 @@ class Store(ReadingStore, ProbeStore, PerfStore, BuiltStore, BrowseStore, Copyin
             "AND status NOT IN ('ok', 'truncated')", (run_id, model, benchmark))
         return {(r[0], r[1]) for r in rows}
 
+    def recorded_models(self) -> Iterator[dict[str, Any]]:
+        """Each model's entry in each stored run's manifest (what its provider's `info` said),
+        each distinct entry once."""
+        seen: set[str] = set()
+        for (text,) in self._db.execute(
+                "SELECT json_extract(manifest_json, '$.models') FROM runs"):
+            try:
+                models = json.loads(text) if text else None
+            except ValueError:
+                continue
+            for entry in (models.values() if isinstance(models, dict) else ()):
+                blob = json.dumps(entry, sort_keys=True)
+                if isinstance(entry, dict) and blob not in seen:
+                    seen.add(blob)
+                    yield entry
+
     def stored_keys(self, keys: Sequence[str]) -> set[str]:
         """Which of `keys` have a stored response."""
         out: set[str] = set()
