@@ -313,3 +313,33 @@ def test_repeats_set_aside_by_deterministic_decoding_are_said(flags, said, data_
     assert len(notes) == len(said), err  # once per benchmark, not per model
     for bench, why in said.items():
         assert any(n.startswith(f"note: {bench}: --repeats ") and why in n for n in notes), notes
+
+
+def test_a_fewshot_past_a_benchmarks_examples_is_set_aside_and_recorded_as_run(
+        data_dir, tmp_path, capsys, monkeypatch):
+    """--fewshot 10: a zero-shot benchmark was recorded (and reported) as "Few-shot 10" with
+    no example in its prompts, and MMLU (5 dev examples a subject) stopped the run as bad
+    data, exit 3 (an audit's). Each runs with what it has, the manifest says so, and a note
+    says it once."""
+    monkeypatch.setenv("SHOOTOUT_DATA", str(data_dir))
+    store = tmp_path / "s.sqlite"
+
+    def dry(fewshot: str) -> tuple[dict, str]:
+        try:
+            main(["run", "-m", "openai:m-a", "--base-url", "http://127.0.0.1:9/v1", "-b",
+                  "humaneval,mmlu,bbh", "--limit", "2", "--fewshot", fewshot, "--dry-run",
+                  "--store", str(store), "--no-progress"])
+        except SystemExit as e:
+            assert not e.code, capsys.readouterr().err
+        err = capsys.readouterr().err
+        run = Store(store).get_run(Store(store).latest_run_id())
+        return run["manifest"]["benchmarks"], err
+
+    got, err = dry("10")
+    assert {b: got[b]["fewshot"] for b in got} == {"humaneval": 0, "mmlu": 5, "bbh": 3}
+    notes = [line for line in err.splitlines() if "--fewshot 10 set aside" in line]
+    assert len(notes) == 3, err
+    assert any(n.startswith("note: humaneval:") and "(zero-shot)" in n for n in notes), notes
+    capped = {b: got[b]["dry_run"]["m-a"]["prompt_tokens"] for b in got}
+    asked, _ = dry("5")  # mmlu's own most: the same prompts
+    assert asked["mmlu"]["dry_run"]["m-a"]["prompt_tokens"] == capped["mmlu"]

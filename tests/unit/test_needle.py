@@ -265,6 +265,30 @@ def test_the_items_left_out_past_the_context_are_said():
     assert b.binding_info()["items_past_context"] == len(big)
 
 
+@pytest.mark.parametrize(("options", "said"), [
+    # a billion trials: the grid is built whole before --limit draws, and ran the machine
+    # out of memory; 2,000 needles outnumbered the keys ("malformed data file", exit 3);
+    # `inf` raised OverflowError (exit 70); an audit's
+    ({"trials": 1_000_000_000}, "trials must be at most 1000"),
+    ({"needles": 2000, "variant": "multikey"}, "needles must be at most 100"),
+    ({"lengths": "inf"}, "lengths: 'inf' is not a token count"),
+    ({"lengths": "infk"}, "lengths: 'infk' is not a token count"),
+])
+def test_options_past_what_a_grid_can_be_are_one_line(options, said):
+    with pytest.raises(ConfigError, match=f"^needle: {said}"):
+        NeedleInAHaystack.validate_options(options)
+
+
+def test_needles_that_fill_the_prompt_are_the_options_doing_not_the_datas(data_dir):
+    """More needles than a length holds: "could not reach -45912 tokens", a DataError (exit
+    3) blaming the filler; it is a ConfigError naming the options (an audit's)."""
+    b = NeedleInAHaystack(data=DataDir(data_dir), options={
+        "lengths": "256", "depths": "50", "trials": 1, "variant": "multivalue", "needles": 100})
+    docs = asyncio.run(b.bind(FakeLocal(), b.load(), BASE))
+    with pytest.raises(ConfigError, match="cannot hold its 100 needle"):
+        b.request(docs[0], BASE)
+
+
 def test_length_over_n_ctx_is_refused():
     b = bench(lengths="16k", depths="50", trials=1)
     with pytest.raises(ConfigError, match="n-ctx"):

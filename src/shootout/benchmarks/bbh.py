@@ -86,6 +86,7 @@ class BBH(Benchmark):
     primary_metric: ClassVar[str] = "exact_match"
     modes: ClassVar[tuple[Mode, ...]] = ("generative",)
     default_fewshot: ClassVar[int] = 3
+    max_fewshot: ClassVar[int | None] = 3  # each task's CoT exemplars
     default_max_tokens: ClassVar[int] = 1024
     expected_count: ClassVar[int] = 6511
 

@@ -216,6 +216,7 @@ class BFCL(Benchmark):
     # 4: reasoning taken out before decoding, BFCL's AST summary as the headline, 4,096
     # tokens for a chat model
     version: ClassVar[str] = "4"
+    max_fewshot: ClassVar[int | None] = 0  # zero-shot: no solved examples
     domain: ClassVar[str] = "tools"
     description: ClassVar[str] = ("BFCL AST categories (1,240 function-calling items: simple, "
                                   "multiple, parallel, parallel_multiple, irrelevance)")

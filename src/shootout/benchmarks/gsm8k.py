@@ -177,6 +177,7 @@ class GSM8K(Benchmark):
     primary_metric: ClassVar[str] = "acc"
     modes: ClassVar[tuple[Mode, ...]] = ("generative",)
     default_fewshot: ClassVar[int] = 8
+    max_fewshot: ClassVar[int | None] = 8  # the CoT exemplars
     default_max_tokens: ClassVar[int] = 256  # lm-eval's max_gen_toks (gsm8k_cot sets none)
     # a chat model's worked answer to shootout's own prompt: simple-evals' samplers' budget
     # (1,024; 2,048 in later ones)

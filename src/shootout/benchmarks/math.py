@@ -96,6 +96,7 @@ class MATH500(Benchmark):
     primary_metric: ClassVar[str] = "acc"
     modes: ClassVar[tuple[Mode, ...]] = ("generative",)
     default_fewshot: ClassVar[int] = 4
+    max_fewshot: ClassVar[int | None] = 4  # Minerva's exemplars
     default_max_tokens: ClassVar[int] = 256  # lm-eval's max_gen_toks (minerva_math sets none)
     # the chat prompt (zero-shot, step by step, \boxed{}) is shootout's own, of simple-evals'
     # kind: its samplers' budget (1,024; 2,048 in later ones). 256 would cut most worked

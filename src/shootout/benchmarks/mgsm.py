@@ -128,6 +128,7 @@ class MGSM(Benchmark):
     primary_metric: ClassVar[str] = "acc"
     modes: ClassVar[tuple[Mode, ...]] = ("generative",)
     default_fewshot: ClassVar[int] = 8
+    max_fewshot: ClassVar[int | None] = 8  # each language's exemplars
     default_max_tokens: ClassVar[int] = 256
     expected_count: ClassVar[int] = 2750
 

@@ -79,6 +79,7 @@ class MTBenchOptions(BenchmarkOptions):
 class MTBench(Benchmark):
     name: ClassVar[str] = "mt_bench"
     version: ClassVar[str] = "2"  # 2: FastChat's temperature per category
+    max_fewshot: ClassVar[int | None] = 0  # zero-shot: no solved examples
     citation: ClassVar[str] = ("Zheng et al. 2023, Judging LLM-as-a-Judge with MT-Bench and "
                                "Chatbot Arena (FastChat llm_judge)")
     description: ClassVar[str] = "80 two-turn open-ended questions, graded by a judge model"

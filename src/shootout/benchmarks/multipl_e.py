@@ -149,6 +149,7 @@ class MultiPLE(CodeBenchmark):
     # prompt stripped, as MultiPL-E's generation strips it; 4: a chat answer continued from
     # its signature line, not from a doc comment's example call
     version: ClassVar[str] = "4"
+    max_fewshot: ClassVar[int | None] = 0  # zero-shot: no solved examples
     description: ClassVar[str] = (
         "MultiPL-E HumanEval in C++, Go, Java, JavaScript, Rust, TypeScript; pass@1 per language"
     )

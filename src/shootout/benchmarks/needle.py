@@ -82,6 +82,7 @@ class NeedleInAHaystack(Benchmark):
     # 3: effective_length at RULER's threshold, 85.6% (was 85%); 4: a local chat model's
     # whole prompt is the length, its template included, as RULER counts it
     version: ClassVar[str] = "4"
+    max_fewshot: ClassVar[int | None] = 0  # zero-shot: no solved examples
     items_fitted_to_model: ClassVar[bool] = True  # haystacks sized with the model's tokenizer
     domain: ClassVar[str] = "long-context"
     description: ClassVar[str] = (

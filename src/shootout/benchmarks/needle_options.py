@@ -29,6 +29,10 @@ class NeedleItem(TypedDict):
     distractors: list[str]
 
 
+MAX_TRIALS = 1000  # prompts per cell (RULER draws 500 a task)
+MAX_NEEDLES = 100  # needles per prompt (RULER's multi-needle tasks take 4)
+
+
 class NeedleOptions(BenchmarkOptions):
     """Options of the needle grid (`-o needle.lengths=1k,4k`, or `options:` in a run config)."""
 
@@ -36,9 +40,10 @@ class NeedleOptions(BenchmarkOptions):
     depths: tuple[float, ...] = Field(
         DEFAULT_DEPTHS, validate_default=True, description="needle depths in percent"
     )
-    trials: int = Field(3, description="prompts per length x depth cell")
+    trials: int = Field(3, description=f"prompts per length x depth cell (at most {MAX_TRIALS})")
     variant: str = Field("single", description=", ".join(VARIANTS))
-    needles: int = Field(4, description="needles per prompt for the multi-needle variants")
+    needles: int = Field(4, description="needles per prompt for the multi-needle variants "
+                         f"(at most {MAX_NEEDLES})")
     haystack: str | None = Field(None, description="gatsby (default), pg, zh or synthetic")
     max_tokens_budget: int | None = Field(None, description="refuse grids that cost more")
     tokenizer: Any = Field(None, description="local, gguf:PATH, tiktoken:NAME or chars")
@@ -63,7 +68,12 @@ class NeedleOptions(BenchmarkOptions):
     @field_validator("trials", "needles", mode="before")
     @classmethod
     def _positive(cls, v: Any, info: ValidationInfo) -> int:
-        return _positive(v, str(info.field_name))
+        n = _positive(v, str(info.field_name))
+        most = MAX_TRIALS if info.field_name == "trials" else MAX_NEEDLES
+        if n > most:  # (a grid is built whole before --limit draws from it: a billion
+            # trials ran the machine out of memory; 2,000 needles outnumbered the keys)
+            raise ValueError(f"{info.field_name} must be at most {most}")
+        return n
 
     @field_validator("max_tokens_budget", "context_window", mode="before")
     @classmethod
@@ -101,7 +111,7 @@ def _int_list(v: Any, what: str) -> list[int]:
         mult = {"k": 1024, "m": 1024 * 1024}.get(s[-1:], 1)
         try:
             n = int(float(s[:-1] if mult > 1 else s) * mult)
-        except ValueError:
+        except (ValueError, OverflowError):  # (inf: an OverflowError, exit 70)
             raise ValueError(f"{what}: {x!r} is not a token count") from None
         if n < 128:
             raise ValueError(f"{what}: {n} is too short (at least 128 tokens)")

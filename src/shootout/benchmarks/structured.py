@@ -131,6 +131,7 @@ class Structured(Benchmark):
     # 2: `<think>` reasoning taken out before the JSON is read; 3: an infinite number is no
     # answer, NaN and Infinity are not JSON
     version: ClassVar[str] = "3"
+    max_fewshot: ClassVar[int | None] = 0  # zero-shot: no solved examples
     domain: ClassVar[str] = "tools"
     description: ClassVar[str] = ("JSON mode and structured outputs: 120 extraction and "
                                   "formatting tasks with JSON Schemas, per mode")

@@ -43,6 +43,7 @@ class TruthfulQAMC1(MultipleChoiceBenchmark):
     name: ClassVar[str] = "truthfulqa_mc1"
     # 2: letters beyond J for the items with 11-13 options; the new letter extraction
     version: ClassVar[str] = "2"
+    max_fewshot: ClassVar[int | None] = 0  # zero-shot: no solved examples
     domain: ClassVar[str] = "factuality"
     description: ClassVar[str] = "TruthfulQA MC1 (817 questions, one true answer among several)"
     citation: ClassVar[str] = (

@@ -130,6 +130,7 @@ class XSTest(Benchmark):
     primary_metric: ClassVar[str] = "appropriate"
     modes: ClassVar[tuple[Mode, ...]] = ("generative",)
     default_fewshot: ClassVar[int] = 0
+    max_fewshot: ClassVar[int | None] = 0  # zero-shot: no solved examples
     default_max_tokens: ClassVar[int] = 256
     expected_count: ClassVar[int] = 450
     Options: ClassVar[type[BenchmarkOptions]] = XSTestOptions

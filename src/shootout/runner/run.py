@@ -121,6 +121,14 @@ class Runner:
                                 "see docs/data.md for the layout") from e
             limit = bc.limit if bc.limit is not None else self.config.limit
             fewshot = bc.fewshot if bc.fewshot is not None else cls.default_fewshot
+            if cls.max_fewshot is not None and fewshot > cls.max_fewshot:
+                # (a zero-shot benchmark was recorded, and reported, as "Few-shot 3" with no
+                # example in its prompts; MMLU's 10-shot stopped the run as bad data)
+                print(f"note: {bc.name}: --fewshot {fewshot} set aside: its prompts take at "
+                      f"most {cls.max_fewshot} solved examples"
+                      + (" (zero-shot)" if cls.max_fewshot == 0 else "")
+                      + f", and {cls.max_fewshot} is what it runs with", file=sys.stderr)
+                fewshot = cls.max_fewshot
             sampled = sample_docs(docs, limit, self.config.seed)
             # the same items under each prompt template the benchmark's options ask for
             planned += [PlannedBenchmark(b, sampled, fewshot) for b in with_variants(bench)]

@@ -361,6 +361,11 @@ class Haystack:
         fixed = self.count(head + tail) + sum(
             self.count(self.corpus.joiner + n.text) - self._base for n in needles
         )
+        if fixed > target:  # the options' doing, not the data's: no haystack can fit
+            raise ConfigError(
+                f"needle: a prompt of {target} tokens cannot hold its {len(needles)} "
+                f"needle(s) and the question ({fixed} tokens): give fewer needles "
+                "(-o needle.needles=N) or longer lengths (-o needle.lengths=...)")
         hay_target, best, under = target - fixed, None, None
         for attempt in range(10):
             kept, partial = self.select(hay_target, tol)
