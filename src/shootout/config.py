@@ -179,7 +179,9 @@ class RunConfig(Settings):
     repeats: int | Literal["auto"] | None = None
     target_se: float | None = Field(None, gt=0.0, le=0.5)
     max_repeats: int | None = Field(None, ge=2, le=100)
-    seed: int = 1234
+    # a request's seed is this plus its repeat: llama.cpp takes an unsigned 32-bit one (-1:
+    # random) and numpy's generator refuses a negative one
+    seed: int = Field(1234, ge=0, le=2**31 - 1)
     protocol: Protocol = "reference"
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
     # price the work (each benchmark's `cost`) and send nothing

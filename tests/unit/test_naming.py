@@ -104,6 +104,8 @@ def test_list_models_names_every_generic_model_option(capsys):
 
     main(["list", "models"])
     out = " ".join(capsys.readouterr().out.split())  # as one line, however it wrapped
-    listed = out.split("for every provider: ", 1)[1].split("):", 1)[0].split(", ")
-    assert listed == [k for k in ModelConfig.model_fields if k != "spec"]
-    assert {"rpm", "tpm", "max_cost", "cache", "name"} <= set(listed)
+    listed = out.split("for every provider: ", 1)[1].split(";", 1)[0].split(", ")
+    # not `name`, which -M refuses ("has no option 'name'"): -m NAME=SPEC (an audit's)
+    assert listed == [k for k in ModelConfig.model_fields if k not in ("spec", "name")]
+    assert {"rpm", "tpm", "max_cost", "cache"} <= set(listed)
+    assert "a model's name is -m NAME=SPEC, or name: in its entry" in out

@@ -34,6 +34,16 @@ def test_a_boolean_for_a_number_is_refused(data, where):
     assert "not true" in str(e.value) or "not false" in str(e.value)
 
 
+@pytest.mark.parametrize("seed", [-1, 2**31, 10**23])
+def test_a_seed_no_backend_takes_is_refused(seed):
+    """A negative seed reached numpy's generator (ValueError) on the local batched path, and
+    llama.cpp reads -1 as "random": one line, before anything runs (an audit's)."""
+    with pytest.raises(ConfigError, match=r"^c\.yaml: seed: "):
+        validate_config(_cfg(seed=seed), "c.yaml")
+    assert validate_config(_cfg(seed=0), "c.yaml").seed == 0
+    assert validate_config(_cfg(seed=2**31 - 1), "c.yaml").seed == 2**31 - 1
+
+
 def test_numbers_and_booleans_where_meant_still_pass():
     cfg = validate_config(_cfg(limit=3, repeats="auto", dry_run=True,
                                sampling={"temperature": 0, "top_p": 1}), "c.yaml")
@@ -83,3 +93,18 @@ def test_a_context_too_large_for_memory_names_n_ctx(monkeypatch):
         Llama=lambda *a, **k: (_ for _ in ()).throw(ValueError("bad magic"))))
     with pytest.raises(ConfigError, match=r"could not load .*bad magic"):
         local.LocalProvider()
+
+
+def test_a_scoring_mode_a_benchmark_lacks_is_a_usage_error(tmp_path, capsys, monkeypatch,
+                                                           data_dir):
+    """`--scoring loglikelihood` on GSM8K (generative only) exited 4, a provider's failure;
+    it is the options' clash, exit 2, saying what to give (an audit's)."""
+    from shootout.cli.main import main
+
+    monkeypatch.setenv("SHOOTOUT_DATA", str(data_dir))
+    with pytest.raises(SystemExit) as e:
+        main(["run", "-m", "local", "-b", "gsm8k", "--scoring", "loglikelihood", "--limit",
+              "1", "--dry-run", "--store", str(tmp_path / "s.sqlite"), "--no-progress"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.count("\n") == 1, err
+    assert "gsm8k supports only generative scoring, not --scoring loglikelihood" in err

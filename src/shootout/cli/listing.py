@@ -43,9 +43,11 @@ def list_command(
             console.print(f"- {form}")
         from ..config import ModelConfig
 
-        generic = ", ".join(k for k in ModelConfig.model_fields if k != "spec")
+        # (the name is not an option: `-m NAME=SPEC`, or `name:` in a run config's entry)
+        generic = ", ".join(k for k in ModelConfig.model_fields if k not in ("spec", "name"))
         console.print("model options (a run config's model entry, or -M KEY=VALUE; also, for "
-                      f"every provider: {generic}):")
+                      f"every provider: {generic}; a model's name is -m NAME=SPEC, or name: "
+                      "in its entry):")
         for line in describe_options():
             console.print(f"- {line}")
     else:

@@ -76,8 +76,10 @@ def choose_mode(cfg: ModelConfig, provider: Provider, bench: Benchmark) -> Mode:
             + (hint if "logprobs" in cfg.provider_options or cfg.spec.startswith("openai:")
                else "")
         )
-    if want not in bench.modes:
-        raise CapabilityError(f"{bench.name} supports only {', '.join(bench.modes)} scoring")
+    if want not in bench.modes:  # (only where --scoring asked for it: `auto` picks one)
+        raise ConfigError(f"{bench.name} supports only {', '.join(bench.modes)} scoring, not "
+                          f"--scoring {want} ({cfg.display}); use --scoring auto, or run "
+                          f"{bench.name} apart")
     return want
 
 
