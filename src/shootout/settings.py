@@ -7,7 +7,7 @@ from __future__ import annotations
 import types
 from typing import Any, Union, get_args, get_origin
 
-from pydantic import BaseModel, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
 
 def _kinds(annotation: Any) -> set[Any]:
@@ -25,6 +25,11 @@ def number_only(annotation: Any) -> bool:
 
 
 class Settings(BaseModel):
+    # no setting is infinite or NaN (`-M timeout=inf` was taken: a request that never times
+    # out; a replica's weight of 1e999): pydantic's default reads them as numbers. A
+    # subclass's own model_config is merged with this one.
+    model_config = ConfigDict(allow_inf_nan=False)
+
     @field_validator("*", mode="before")
     @classmethod
     def _no_bool_for_number(cls, v: Any, info: ValidationInfo) -> Any:

@@ -108,3 +108,21 @@ def test_a_scoring_mode_a_benchmark_lacks_is_a_usage_error(tmp_path, capsys, mon
     err = capsys.readouterr().err
     assert e.value.code == 2 and err.count("\n") == 1, err
     assert "gsm8k supports only generative scoring, not --scoring loglikelihood" in err
+
+
+@pytest.mark.parametrize(("options", "where"), [
+    ({"timeout": "inf"}, "timeout"),
+    ({"timeout": float("nan")}, "timeout"),
+    ({"batch_poll": 1e999}, "batch_poll"),
+])
+def test_no_option_is_infinite(options, where):
+    """`-M timeout=inf` was taken (a request that never times out), and a batch poll or a
+    replica's weight of 1e999 (an audit's): every setting is a finite number."""
+    from shootout.providers.registry import validate_options
+
+    with pytest.raises(ConfigError, match=rf"^{where}: Input should be a finite number"):
+        validate_options("openai:x", options)
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="finite number"):
+        EndpointOptions.model_validate({"url": "http://127.0.0.1:1/v1", "weight": 1e999})

@@ -74,8 +74,7 @@ CASES = [
     ("run --repeats -1",
      "error: command line: repeats: Input should be greater than or equal to 1 (got -1)"),
     ("run --temperature nan",
-     "error: command line: sampling.temperature: Input should be less than or equal to 2 "
-     "(got nan)"),
+     "error: command line: sampling.temperature: Input should be a finite number (got nan)"),
     ("run --temperature 2.5",
      "error: command line: sampling.temperature: Input should be less than or equal to 2 "
      "(got 2.5)"),
