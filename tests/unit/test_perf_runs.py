@@ -101,3 +101,19 @@ def test_an_empty_stream_in_a_load_test_is_an_error_not_an_unstreamed_answer(tmp
     (level,) = perf["levels"]
     assert level["completed"] == 3 and level["errors"] == 1, level
     assert False not in streamed  # nothing was asked again without streaming
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (["--concurrency", "1", "--max-concurrency", "4"],
+     "--max-concurrency bounds a --rate level's requests in flight"),
+    (["--from-benchmark", "gsm8k", "--input-tokens", "50"],
+     "--input-tokens sizes synthetic prompts; --from-benchmark sends the benchmark's own"),
+])
+def test_a_load_test_option_that_would_do_nothing_is_refused(args, said, tmp_path, capsys):
+    """--max-concurrency without --rate, and --input-tokens with --from-benchmark, were
+    taken and dropped without a word (an audit's), where --ramp-up with --rate is refused."""
+    with pytest.raises(SystemExit) as e:
+        main(["perf", "--base-url", "http://127.0.0.1:9/v1", "-m", "x", *args, "--store",
+              str(tmp_path / "s.sqlite")])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.count("\n") == 1 and said in err, err

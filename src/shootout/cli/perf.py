@@ -35,7 +35,25 @@ LEGEND = (
 )
 
 
+def _refuse_idle(ctx: typer.Context, *, rate: bool, ramp_up: bool, from_benchmark: bool
+                 ) -> None:
+    """One line for an option that would do nothing in this load test (an audit's: they
+    were taken and dropped without a word)."""
+    given = {p for p in ("max_concurrency", "input_tokens")
+             if (src := ctx.get_parameter_source(p)) is not None and src.name == "COMMANDLINE"}
+    if ramp_up and rate:
+        raise ConfigError("--ramp-up starts a --concurrency level's workers gradually; a "
+                          "--rate level's arrivals are Poisson from the start")
+    if "max_concurrency" in given and not rate:
+        raise ConfigError("--max-concurrency bounds a --rate level's requests in flight; a "
+                          "--concurrency level has exactly its own")
+    if "input_tokens" in given and from_benchmark:
+        raise ConfigError("--input-tokens sizes synthetic prompts; --from-benchmark sends the "
+                          "benchmark's own")
+
+
 def perf_command(
+    ctx: typer.Context,
     base_url: str = typer.Option(..., "--base-url", help="Base URL of the endpoint (…/v1)."),
     model: str = typer.Option(..., "--model", "-m", help="Model name as the server knows it."),
     concurrency: str = typer.Option(
@@ -90,9 +108,8 @@ def perf_command(
             raise ConfigError(f"{flag} must be a positive number of seconds, not {seconds:g}")
     if not (math.isfinite(ramp_up) and ramp_up >= 0):
         raise ConfigError(f"--ramp-up must be 0 or more seconds, not {ramp_up:g}")
-    if ramp_up and rate:
-        raise ConfigError("--ramp-up starts a --concurrency level's workers gradually; a "
-                          "--rate level's arrivals are Poisson from the start")
+    _refuse_idle(ctx, rate=bool(rate), ramp_up=bool(ramp_up),
+                 from_benchmark=from_benchmark is not None)
     if http not in ("auto", "httpx", "aiohttp"):
         raise ConfigError(f"--http must be auto, httpx or aiohttp, not {http!r}")
     if http == "auto":
