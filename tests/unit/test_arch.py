@@ -603,3 +603,16 @@ def test_a_bad_accelerator_table_entry_is_one_line(tmp_path: Path, field: str, v
     table.write_text("accelerators:\n  X:\n" + "".join(f"    {k}: {v}\n"
                                                        for k, v in entry.items()))
     assert load_accelerators(table)["x"].name == "X"  # a good value is taken
+
+
+def test_a_context_past_the_models_window_is_warned_of(capsys):
+    """`arch local --context 99999999` printed a KV cache of terabytes for a context the model
+    cannot take, without a word (an audit's)."""
+    from shootout.cli.main import main
+
+    main(["arch", "local", "--context", "99999999", "--json"])
+    out = capsys.readouterr()
+    assert "warning: --context 99,999,999 is past" in out.err
+    assert "context window (32,768 tokens)" in out.err
+    main(["arch", "local", "--context", "4096", "--json"])
+    assert "warning" not in capsys.readouterr().err

@@ -59,6 +59,8 @@ CASES = [
      "error: Option '--concurrency' requires an argument. Try 'shootout perf --help' for help."),
     ("list", "error: Missing argument 'what'. Try 'shootout list --help' for help."),
     ("arch", "error: Missing argument 'config'. Try 'shootout arch --help' for help."),
+    # a roofline option without the roofline (--batch was dropped without a word: an audit's)
+    ("arch local --batch 8", "error: --batch set the roofline: give --accelerator too"),
     # extra arguments
     ("run extra_arg",
      "error: Got unexpected extra argument(s) (extra_arg). Try 'shootout run --help' for help."),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 import typer
@@ -221,9 +222,15 @@ def arch(
     if ctx < 1 or batch < 1:
         raise ConfigError("--context and --batch must be positive")
     unused = [flag for flag, value in (("--precision", precision),
-                                       ("--accelerator-table", accelerator_table)) if value]
+                                       ("--accelerator-table", accelerator_table),
+                                       ("--batch", batch != 1)) if value]
     if unused and not accelerator:  # they shape the roofline only: ignored, they misled
         raise ConfigError(f"{' and '.join(unused)} set the roofline: give --accelerator too")
+    window = facts.spec.context_length
+    if window and ctx > window:  # the figures hold for a context the model cannot take
+        print(f"warning: --context {ctx:,} is past {facts.spec.name}'s context window "
+              f"({window:,} tokens): the KV cache and FLOPs are for a context it cannot take",
+              file=sys.stderr)
     d = facts_to_dict(facts, ctx, kv_dtype)
     r = None
     if accelerator:
