@@ -59,3 +59,16 @@ def test_kept_results_import_no_benchmark(sample_store):
     rebuilt = _imported("results", run_id, "--json", "--store", path, "--rebuild")
     assert built[0] > 10 and rebuilt[0] > 10  # a build needs every benchmark's code
     assert kept == (0, False)
+
+
+def test_a_commands_help_is_wrapped_by_paragraph_not_by_its_docstrings_lines(capsys,
+                                                                           monkeypatch):
+    """`run --help` at 80 columns broke its lines mid-phrase ("`shootout" / "list" /
+    "benchmarks`"): the docstring's hard line breaks were kept (an audit's). Each paragraph
+    is one line, which the terminal's width wraps."""
+    from shootout.cli.main import load_command
+
+    command = load_command("run")
+    paragraphs = command.help.split("\n\n")
+    assert len(paragraphs) > 2 and all("\n" not in p for p in paragraphs)
+    assert "(e.g. -o needle.lengths=1k,4k; `shootout list benchmarks` names" in command.help

@@ -49,6 +49,9 @@ def load_command(name: str) -> Any:
         holder.command(name, help=help_text)(obj)
         command = typer.main.get_command(holder)
     command.name = name
+    if command.help:  # each paragraph one line, wrapped to the terminal by rich (a
+        # docstring's hard line breaks broke `run --help`'s lines mid-phrase at 80 columns)
+        command.help = "\n\n".join(" ".join(p.split()) for p in command.help.split("\n\n"))
     if not command.short_help and command.help:  # `--help`'s list: the first sentence, on
         # one line (a docstring's hard line breaks cut the list's lines mid-sentence)
         first = " ".join(command.help.split("\n\n")[0].split())
