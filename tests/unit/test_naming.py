@@ -109,3 +109,24 @@ def test_list_models_names_every_generic_model_option(capsys):
     assert listed == [k for k in ModelConfig.model_fields if k not in ("spec", "name")]
     assert {"rpm", "tpm", "max_cost", "cache"} <= set(listed)
     assert "a model's name is -m NAME=SPEC, or name: in its entry" in out
+
+
+def test_list_gives_one_benchmarks_or_providers_options_with_defaults(capsys, monkeypatch):
+    """`list benchmarks` / `list models` named the options only: their defaults and what
+    they do were in the code's descriptions alone (an audit's). With a name, each option's
+    default and description, from its Options model."""
+    monkeypatch.setenv("COLUMNS", "200")
+    main(["list", "benchmarks", "needle"])
+    rows = {r.split("│")[1].strip(): [c.strip() for c in r.split("│")[2:4]]
+            for r in capsys.readouterr().out.splitlines() if r.count("│") == 4}
+    assert rows["trials"] == ["3", "prompts per length x depth cell (at most 1000)"]
+    assert rows["variant"][0] == "single" and rows["calibrate"][0] == "true"
+    assert rows["lengths"][0] == "–"
+    main(["list", "models", "openai"])
+    rows = {r.split("│")[1].strip(): [c.strip() for c in r.split("│")[2:4]]
+            for r in capsys.readouterr().out.splitlines() if r.count("│") == 4}
+    assert rows["concurrency"][0] == "32" and rows["api_key_env"][0] == "OPENAI_API_KEY"
+    for args in (["list", "benchmarks", "nope"], ["list", "models", "nope"]):
+        with pytest.raises(SystemExit) as e:
+            main(args)
+        assert e.value.code == 2

@@ -14,9 +14,18 @@ from .console import stdout_console
 
 def list_command(
     what: str = typer.Argument(..., help="benchmarks or models"),
+    name: str = typer.Argument(
+        None, help="One benchmark (e.g. needle) or provider (e.g. openai): its options, each "
+        "with its default and what it does."),
 ) -> None:
-    """List the benchmarks or the model spec forms shootout knows."""
+    """List the benchmarks or the model spec forms shootout knows; with a name, one
+    benchmark's or provider's options in full."""
     console = stdout_console()
+    if name is not None:
+        if what not in ("benchmarks", "models"):
+            raise ConfigError(f"list what? expected 'benchmarks' or 'models', got {what!r}")
+        console.print(_options_table(what, name))
+        return
     if what == "benchmarks":
         table = Table("benchmark", "domain", "metric", "modes", "shots", "version", "options",
                       "description")
@@ -37,6 +46,7 @@ def list_command(
         console.print(Text.assemble(
             "per subject: ", ("mmlu_<subject>", "bold"), " (e.g. mmlu_anatomy) runs one of the "
             "57 MMLU subjects"))
+        console.print("each option's default and meaning: shootout list benchmarks NAME")
     elif what == "models":
         console.print(embedded_table())
         for form in describe_specs():
@@ -50,8 +60,46 @@ def list_command(
                       "in its entry):")
         for line in describe_options():
             console.print(f"- {line}")
+        console.print("each option's default and meaning: shootout list models PROVIDER "
+                      "(openai, anthropic, gguf, local)")
     else:
         raise ConfigError(f"list what? expected 'benchmarks' or 'models', got {what!r}")
+
+
+def _options_table(what: str, name: str) -> Table:
+    """The options of one benchmark (`-o NAME.KEY=VALUE`) or provider (`-M KEY=VALUE`): each
+    one's default and description, as its Options model declares them."""
+    from pydantic import BaseModel
+    from pydantic_core import PydanticUndefined
+
+    from ..benchmarks import get_benchmark_class
+    from ..providers.registry import provider_class
+
+    options: type[BaseModel]
+    if what == "benchmarks":
+        cls = get_benchmark_class(name)  # (an unknown name: one line with the nearest)
+        options, how = cls.Options, f"-o {cls.name}.KEY=VALUE"
+        title = f"{cls.name}: {cls.description} ({how})"
+    else:
+        provider = provider_class(name.rstrip(":"))
+        options, how = provider.Options, "-M KEY=VALUE"
+        title = f"{', '.join(p + ':' for p in provider.prefixes)} options ({how})"
+    table = Table("option", "default", "description", title=title, title_justify="left")
+    for key, field in options.model_fields.items():
+        if field.default is not PydanticUndefined:
+            default = field.default
+        elif field.default_factory is not None:
+            default = field.default_factory()  # type: ignore[call-arg]
+        else:
+            default = "(required)"
+        shown = "–" if default is None or default in ({}, [], ()) else (
+            str(default).lower() if isinstance(default, bool) else
+            ",".join(f"{x:g}" if isinstance(x, float) else str(x) for x in default)
+            if isinstance(default, tuple | list) else str(default))
+        table.add_row(key, shown, field.description or "")
+    if not options.model_fields:
+        table.add_row("(none)", "", "")
+    return table
 
 
 def embedded_table() -> Table:
