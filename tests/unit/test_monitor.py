@@ -384,3 +384,22 @@ def test_a_monitors_stored_configuration_keeps_no_credentials_of_any_url() -> No
                 f"base_url={url}"):
         stored = json.dumps(_plan(["openai:ok"], [arg], "1s", "2s", 8).config)
         assert "CANARY" not in stored and "127.0.0.1:9" in stored, (arg, stored)
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (["-m", "openai:x", "--base-url", "http://127.0.0.1:9/v1", "-M", "system_prompt=hi",
+      "--for", "2s", "--every", "1s"], "-M system_prompt: a run's setting"),
+    (["-m", "openai:x", "-M", "max_attempts=3", "--for", "2s", "--every", "1s"],
+     "-M max_attempts: a run's setting"),
+    (["--summary", "--every", "5m"], "--every sets how models are probed"),
+    (["--summary", "-M", "foo=1"], "-M sets how models are probed"),
+])
+def test_a_monitor_option_it_would_drop_is_refused(args, said, tmp_path, capsys):
+    """`monitor -M system_prompt=hi` (a run's setting) was taken and dropped, and --summary
+    ignored --every, --for, --timeout, -M ... with exit 0 (an audit's)."""
+    store = tmp_path / "m.sqlite"
+    Store(store).close()
+    with pytest.raises(SystemExit) as e:
+        main(["monitor", *args, "--store", str(store)])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.count("\n") == 1 and said in err, err

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 
 def monitor_command(
+    ctx: typer.Context,
     monitor_id: str = typer.Argument(None, help="With --summary: the monitor to summarise."),
     model: list[str] = typer.Option(None, "--model", "-m", help="Model spec to probe "
                                     "(repeatable)."),
@@ -57,6 +58,15 @@ def monitor_command(
     args += [f"base_url={base_url}"] if base_url else []
     args += [f"api_key_env={api_key_env}"] if api_key_env else []
     if summary:
+        # the probing options would be dropped without a word (an audit's): said instead
+        for name in ("model_arg", "base_url", "api_key_env", "every", "duration", "timeout",
+                     "max_tokens"):
+            src = ctx.get_parameter_source(name)
+            if src is not None and src.name == "COMMANDLINE":
+                flag = "-M" if name == "model_arg" else max(
+                    next(p.opts for p in ctx.command.params if p.name == name), key=len)
+                raise ConfigError(f"{flag} sets how models are probed; --summary sends no "
+                                  "probe (it reads the stored ones: -m selects models)")
         _summary(db, monitor_id, specs, json_out=json_out)
         return
     if monitor_id:
@@ -106,8 +116,13 @@ def model_options(specs: list[str], args: list[str]) -> dict[str, dict[str, Any]
     if len(set(specs)) != len(specs):
         raise ConfigError("each model once: a spec is given twice")
     models = with_model_args({"models": [{"spec": s} for s in specs]}, args)["models"]
-    return {m["spec"]: {k: v for k, v in m.items() if k in option_names(m["spec"])}
-            for m in models}
+    for m in models:  # a run's own settings (system_prompt, max_attempts, rpm...) were taken
+        # and dropped without a word (an audit's): a probe is one fixed request, sent once
+        if extra := sorted(k for k in m if k != "spec" and k not in option_names(m["spec"])):
+            raise ConfigError(f"-M {extra[0]}: a run's setting, not the provider's; a probe "
+                              "is one fixed request sent once, with the provider's options "
+                              "alone")
+    return {m["spec"]: {k: v for k, v in m.items() if k != "spec"} for m in models}
 
 
 async def _monitor(db: Store, plan: Plan, args: list[str], timeout: float,
