@@ -92,13 +92,16 @@ def test_rescore_table_names_the_changed_samples(tmp_path, capsys, monkeypatch):
     # no benchmark named is not every benchmark (it rescored them all)
     (["RUN", "--benchmarks", ","], "no benchmark named"),
     (["RUN", "--benchmarks", ""], "no benchmark named"),
+    # no benchmark of the run runs code: the flag warned and did nothing, exit 0 (an audit's)
+    (["RUN", "--unsafe-exec"], "--unsafe-exec: no benchmark rescored here runs model-written"),
 ])
 def test_rescore_usage_errors(tmp_path, capsys, args, message):
     path = tmp_path / "s.sqlite"
     run_id = toy_run(Store(path))
     with pytest.raises(SystemExit) as e:
         main(["rescore", *[run_id if a == "RUN" else a for a in args], "--store", str(path)])
-    assert e.value.code == 2 and message in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and message in err and "warning" not in err, err
 
 
 class Shades(Colours):

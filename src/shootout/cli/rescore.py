@@ -42,10 +42,6 @@ def rescore_command(
     if names == []:  # `-b ''` rescored every benchmark
         raise ConfigError("--benchmarks: no benchmark named (leave it out to rescore all)")
     before = _primary(results_payload(db, run_id)) if db.get_run(run_id) else {}
-    if unsafe_exec:
-        print("warning: --unsafe-exec: model-written code runs without the sandbox, as this "
-              "user: it can read this process's environment, API keys included, and reach "
-              "the network", file=sys.stderr)
     out = rescore_run(db, run_id, names, data_dir=data_dir, unsafe_exec=unsafe_exec)
     # kept with a large run's report basis, as a run's end keeps them: the next report
     # reads no sample

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -90,6 +91,14 @@ def rescore_run(db: Store, run_id: str, benchmarks: Sequence[str] | None = None,
         raise db.unknown_run(run_id)
     cfg = validate_config(run["spec"], f"stored run {run_id}")
     names, only, left_out = _chosen(cfg, benchmarks)
+    if unsafe_exec:  # (as `run` refuses the flag where no benchmark of it runs code)
+        if not any("unsafe_exec" in get_benchmark_class(n).Options.model_fields
+                   for n in names):
+            raise ConfigError(f"--unsafe-exec: no benchmark rescored here runs model-written "
+                              f"code ({', '.join(names)})")
+        print("warning: --unsafe-exec: model-written code runs without the sandbox, as this "
+              "user: it can read this process's environment, API keys included, and reach "
+              "the network", file=sys.stderr)
     data = DataDir(resolve_data_dir(data_dir))
     # the answers are scored against the golds (and prompts) the run had: other data is
     # another benchmark, refused wherever it is read
