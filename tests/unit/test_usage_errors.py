@@ -66,8 +66,11 @@ CASES = [
      "error: Got unexpected extra argument(s) (extra_arg). Try 'shootout run --help' for help."),
     ("results r-1 r-2",
      "error: Got unexpected extra argument(s) (r-2). Try 'shootout results --help' for help."),
-    ("list benchmarks extra",
+    ("list benchmarks needle extra",
      "error: Got unexpected extra argument(s) (extra). Try 'shootout list --help' for help."),
+    # a name after `list benchmarks` is one benchmark's options: an unknown one is one line
+    ("list benchmarks extra",
+     "error: unknown benchmark 'extra'; `shootout list benchmarks` shows them all"),
     # a flag in the wrong place
     ("--limit 5 run",
      "error: No such option: --limit (--limit is an option of 'shootout run': put it after "
