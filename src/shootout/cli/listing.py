@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 from rich.table import Table
 from rich.text import Text
@@ -92,14 +94,21 @@ def _options_table(what: str, name: str) -> Table:
             default = field.default_factory()  # type: ignore[call-arg]
         else:
             default = "(required)"
-        shown = "–" if default is None or default in ({}, [], ()) else (
-            str(default).lower() if isinstance(default, bool) else
-            ",".join(f"{x:g}" if isinstance(x, float) else str(x) for x in default)
-            if isinstance(default, tuple | list) else str(default))
-        table.add_row(key, shown, field.description or "")
+        table.add_row(key, _shown(default), field.description or "")
     if not options.model_fields:
         table.add_row("(none)", "", "")
     return table
+
+
+def _shown(default: Any) -> str:
+    """An option's default as typed on the command line: `true`, `1k,4k`, `–` for none."""
+    if default is None or default in ({}, [], ()):
+        return "–"
+    if isinstance(default, bool):
+        return str(default).lower()
+    if isinstance(default, tuple | list):
+        return ",".join(f"{x:g}" if isinstance(x, float) else str(x) for x in default)
+    return str(default)
 
 
 def embedded_table() -> Table:

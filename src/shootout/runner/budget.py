@@ -255,8 +255,9 @@ async def preflight(runner: Runner, providers: Mapping[str, Provider]) -> Budget
     for model, usage in runner.store.sent_usage(runner.run_id):
         budget.add_spend(model, usage)
     left: dict[str, tuple[float, float]] = {}
+    recorded = list(runner.store.recorded_models())  # (read once, for every model)
     for m in models:
-        left[m.display] = await _remaining(runner, m, providers[m.display], budget)
+        left[m.display] = await _remaining(runner, m, providers[m.display], budget, recorded)
     from .judging import judging_left_usd  # a judge's requests about the answers, too
 
     for judge, (e, a, one) in (await judging_left_usd(runner, providers)).items():
@@ -288,8 +289,10 @@ def enforceable_price(m: ModelConfig) -> Price:
 
 
 async def _remaining(runner: Runner, m: ModelConfig, provider: Provider,
-                     budget: Budget) -> tuple[float, float]:
-    """(expected, at most) USD of what is left of `m`'s work; sets its per-request costs."""
+                     budget: Budget, recorded: Sequence[Mapping[str, Any]]
+                     ) -> tuple[float, float]:
+    """(expected, at most) USD of what is left of `m`'s work; sets its per-request costs.
+    `recorded`: the models' entries in the stored runs' manifests (`Store.recorded_models`)."""
     from .run import choose_mode
     from .shard import shard_docs
 
@@ -298,7 +301,7 @@ async def _remaining(runner: Runner, m: ModelConfig, provider: Provider,
     # endpoint check would give it (an OpenAI-compatible server's /models entry), as an
     # earlier run recorded the endpoint's answer
     identities = {provider.cache_identity()}
-    identities |= {i for info in runner.store.recorded_models()
+    identities |= {i for info in recorded
                    if (i := provider.recorded_identity(info)) is not None}
     for pb in runner.plan():
         mode = choose_mode(m, provider, pb.bench)
@@ -327,9 +330,8 @@ def _left(runner: Runner, m: ModelConfig, identities: set[str], bench: Benchmark
     name = m.display
     done = runner.store.done_samples(runner.run_id, name, bench.name)
     todo = [(d, r) for d in docs for r in range(repeats) if (d.id, r) not in done]
-    stored = runner.store.get_run(runner.run_id)
-    if repeats > 1 and runner.config.adaptive_rule() is not None and stored \
-            and stored.get("status") == "complete":
+    if repeats > 1 and runner.config.adaptive_rule() is not None and (
+            runner.store.get_run(runner.run_id) or {}).get("status") == "complete":
         failed = runner.store.failed_samples(runner.run_id, name, bench.name)
         todo = [(d, r) for d, r in todo if (d.id, r) in failed]
     policy = m.cache or runner.config.cache
