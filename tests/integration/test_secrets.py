@@ -86,6 +86,8 @@ def test_key_is_redacted_from_echoed_errors():
 
 
 PASSWORD = "pw-canary-3e9d1c7b"
+# a user name that cannot occur by chance in the store's base64 chart images ('bob' did, once)
+USER = "user.canary.b7"
 
 
 def test_url_credentials_are_nowhere(shootout_cmd, tmp_path, data_dir):
@@ -103,7 +105,7 @@ def test_url_credentials_are_nowhere(shootout_cmd, tmp_path, data_dir):
     # the first request is answered with a 400 that echoes its headers (Basic credentials)
     with FakeOpenAIServer(answer_fn=lambda body: "The answer is A.",
                           schedule={0: Fault.ECHO_HEADERS}) as srv:
-        url = srv.base_url.replace("http://", f"http://bob:{PASSWORD}@")
+        url = srv.base_url.replace("http://", f"http://{USER}:{PASSWORD}@")
         first = run(url)
         assert first.returncode == 1, first.stderr[-2000:]  # the echoed 400: one failed
         assert "[redacted]" in first.stderr or "[redacted]" in first.stdout, first.stderr
@@ -112,7 +114,7 @@ def test_url_credentials_are_nowhere(shootout_cmd, tmp_path, data_dir):
             [*shootout_cmd, "run", "--resume", run_id, "--store", str(store)],
             capture_output=True, text=True, timeout=120)
         again = run(url)  # the same command resumes the run: the failed item is asked again
-        other = run(srv.base_url.replace("http://", "http://bob:another-password@"))
+        other = run(srv.base_url.replace("http://", f"http://{USER}:another-password@"))
         asked = len(srv.requests)
     assert resumed.returncode == 2, resumed.stderr
     lines = resumed.stderr.strip().splitlines()
@@ -122,7 +124,7 @@ def test_url_credentials_are_nowhere(shootout_cmd, tmp_path, data_dir):
     assert other.returncode == 0 and json.loads(other.stdout)["run_id"] == run_id
     assert asked == 4, asked
 
-    basic = base64.b64encode(f"bob:{PASSWORD}".encode()).decode()
+    basic = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
     haystacks = [p.stdout + p.stderr for p in (first, resumed, again, other)]
     assert not [h for h in haystacks if basic in h]
     report = subprocess.run([*shootout_cmd, "report", run_id, "--store", str(store),
@@ -132,7 +134,7 @@ def test_url_credentials_are_nowhere(shootout_cmd, tmp_path, data_dir):
     haystacks = [p.stdout + p.stderr for p in (first, resumed, again, other, report)]
     haystacks += [p.read_bytes().decode("latin-1") for p in tmp_path.rglob("*") if p.is_file()]
     assert not [h for h in haystacks if PASSWORD in h or basic in h]
-    assert "bob" not in store.read_bytes().decode("latin-1")  # the user name is not kept either
+    assert USER not in store.read_bytes().decode("latin-1")  # the user name is not kept either
 
 
 def test_url_credentials_are_not_in_the_error_lines(shootout_cmd, tmp_path, data_dir):
