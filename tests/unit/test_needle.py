@@ -849,3 +849,12 @@ def test_the_middle_gap_interval_stays_in_bounds_and_a_zero_length_is_said() -> 
     assert said.endswith("below 1,024 tokens, the shortest length tested.") and "0 tokens" \
         not in said
     assert _effective_text({"lengths": [1024]}, 2048).endswith(": 2,048 tokens.")
+
+
+def test_needles_with_the_single_variant_is_refused():
+    """`-o needle.needles=7` with the default single variant was ignored (one needle a
+    prompt); it is refused, as any option the run would not use."""
+    with pytest.raises(Exception, match="multi-needle variants"):
+        bench(lengths=[1024], depths=[20], trials=1, needles=7)
+    assert len(bench(lengths=[1024], depths=[20], trials=1, variant="multikey",
+                     needles=7).load()[0].fields["needles"]) == 7
