@@ -116,11 +116,11 @@ def test_a_config_error_names_the_file_and_key(shootout_cmd, tmp_path, data_dir,
     assert p.returncode == 2
 
 
-def test_a_bad_base_url_on_the_command_line_names_the_flag(shootout_cmd, tmp_path, data_dir):
+def test_a_bad_base_url_on_the_command_line_is_one_line(shootout_cmd, tmp_path, data_dir):
     p = run_cli(shootout_cmd, "run", "-m", "openai:m", "--base-url", "not a url", "-b",
                 "arc_easy", "--limit", "1", "--data-dir", str(data_dir),
                 "--store", str(tmp_path / "s.db"))
-    one_line_error(p, "--base-url must start with http:// or https://")
+    one_line_error(p, "base URL must start with http:// or https://")
 
 
 def test_failed_samples_say_the_most_common_error(shootout_cmd, tmp_path, data_dir):

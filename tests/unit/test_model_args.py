@@ -182,11 +182,11 @@ def test_list_models_names_each_providers_options():
 
 
 @pytest.mark.parametrize(("url", "message"), [
-    ("http://127.0.0.1:99999/v1", "--base-url is not a URL (Port out of range"),
-    ("http://127.0.0.1:abc/v1", "--base-url is not a URL (Port could not be cast"),
-    ("http://[::1", "--base-url is not a URL (Invalid IPv6 URL)"),
-    ("http://", "--base-url has no host"),
-    ("http://user:sk-test-URLKEY777@127.0.0.1:99999/v1", "--base-url is not a URL (Port out"),
+    ("http://127.0.0.1:99999/v1", "base URL is not a URL (Port out of range"),
+    ("http://127.0.0.1:abc/v1", "base URL is not a URL (Port could not be cast"),
+    ("http://[::1", "base URL is not a URL (Invalid IPv6 URL)"),
+    ("http://", "base URL has no host"),
+    ("http://user:sk-test-URLKEY777@127.0.0.1:99999/v1", "base URL is not a URL (Port out"),
 ])
 def test_a_bad_base_url_is_one_line(url, message, tmp_path, capsys, monkeypatch):
     """A malformed base URL was an internal error (exit 70); the message shows the URL

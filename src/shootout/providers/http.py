@@ -188,7 +188,7 @@ class HTTPClient:
         transport: httpx.AsyncBaseTransport | Literal["auto", "httpx", "aiohttp"] | None = None,
     ) -> None:
         if bad := base_url_problem(base_url):
-            raise ConfigError(f"--base-url {bad}")
+            raise ConfigError(f"base URL {bad}")  # (from --base-url, -M base_url or base_urls)
         self.base_url = base_url.rstrip("/")
         # the base URL as messages and stored errors show it: without its credentials
         self.shown_url = stored_url(self.base_url)
