@@ -38,17 +38,18 @@ IGNORED = [
      "error: --model cannot be used with --resume: the run continues with its stored "
      "configuration"),
     ("run --resume r-1 -o needle.lengths=1k",
-     "error: --option needle.lengths=1k cannot be used with --resume: the run continues with "
+     "error: -o needle.lengths=1k cannot be used with --resume: the run continues with "
      "its stored configuration"),
-    # a flag expanded to -o or -M is named as typed (it named --option, --model-arg)
+    # -o is named as typed (it said --option); a flag expanded to -o or -M is named as typed
+    # (it named --option, --model-arg)
     ("run --resume r-1 --needle-lengths 1k",
-     "error: --needle-lengths (--option needle.lengths=1k) cannot be used with --resume: the "
+     "error: --needle-lengths (-o needle.lengths=1k) cannot be used with --resume: the "
      "run continues with its stored configuration"),
     ("run --resume r-1 --judge fa",
-     "error: --judge (--option judge=fa) cannot be used with --resume: the run continues "
+     "error: --judge (-o judge=fa) cannot be used with --resume: the run continues "
      "with its stored configuration"),
     ("run --resume r-1 --batch",
-     "error: --batch (--model-arg batch=true) cannot be used with --resume: the run "
+     "error: --batch (-M batch=true) cannot be used with --resume: the run "
      "continues with its stored configuration"),
     ("run --resume r-1 -c a.yaml",
      "error: --config cannot be used with --resume: the run continues with its stored "

@@ -277,8 +277,8 @@ def _as_typed(flag: str, values: object) -> str:
     if flag not in ("--option", "--model-arg") or not isinstance(values, list | tuple) \
             or not values:
         return flag
-    first = str(values[0])
-    return as_typed(f"{flag} {first}", "-o" if flag == "--option" else "-M", first)
+    first, short = str(values[0]), "-o" if flag == "--option" else "-M"
+    return as_typed(f"{short} {first}", short, first)  # (the short form, as most type it)
 
 
 # the run this process is running, as --resume needs it (its id, and --store where it is not
