@@ -110,6 +110,8 @@ def perf_command(
         raise ConfigError(f"--ramp-up must be 0 or more seconds, not {ramp_up:g}")
     _refuse_idle(ctx, rate=bool(rate), ramp_up=bool(ramp_up),
                  from_benchmark=from_benchmark is not None)
+    if not base_url.strip():  # (the provider's message offered to leave it out)
+        raise ConfigError("--base-url is empty (an unset variable?): give the endpoint's URL")
     if http not in ("auto", "httpx", "aiohttp"):
         raise ConfigError(f"--http must be auto, httpx or aiohttp, not {http!r}")
     if http == "auto":
