@@ -21,6 +21,9 @@ CASES = [
     # a model or benchmark flag that stands for -M/-o, given without its value
     ("run -m local --n-ctx", "error: --n-ctx needs a value"),
     ("run -m local --haystack", "error: --haystack needs a value"),
+    # a flag after it was taken as its value (`--n-ctx --dry-run`: n_ctx not an integer)
+    ("run -m local --n-ctx --dry-run -b arc_easy",
+     "error: --n-ctx needs a value (it was followed by --dry-run)"),
     ("run --limt 3",
      "error: No such option: --limt (Possible options: --limit). "
      "Try 'shootout run --help' for help."),

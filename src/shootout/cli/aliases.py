@@ -73,8 +73,10 @@ def expand_aliases(args: Sequence[str]) -> list[str]:
         elif flag in OPTION_ALIASES or flag in MODEL_OPTION_ALIASES or flag in RUN_OPTION_ALIASES:
             if not eq:
                 given = next(it, None)
-                if given is None:
-                    raise ConfigError(f"{flag} needs a value")
+                if given is None or (given.startswith("--") and len(given) > 2):
+                    # (`--n-ctx --dry-run` took the flag as the value)
+                    raise ConfigError(f"{flag} needs a value"
+                                      + (f" (it was followed by {given})" if given else ""))
                 value = given
             if flag in RUN_OPTION_ALIASES:
                 adaptive[flag] = value
