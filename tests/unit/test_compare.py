@@ -656,3 +656,26 @@ def test_a_profile_on_one_statistic_says_what_the_head_to_head_says() -> None:
     assert z_test(t.diff, t.se) < 0.01  # the bootstrap's own SE
     var = _bench_var("A", "B", "he", cells, {(frozenset(("A", "B")), "he"): t})
     assert z_test(t.diff, math.sqrt(var)) == pytest.approx(0.125)
+
+
+def test_a_model_ahead_on_the_shared_items_is_not_marked_below_the_best() -> None:
+    """Two runs that drew different items (or failed on different ones): A has the higher
+    row score, B the significantly higher score on the 90 items both answered. B was marked
+    "significantly below the best" (the test is significant, whichever way it runs), beside
+    a takeaway saying B leads A; no model is marked best, and the note says why (an audit's)."""
+    a = {str(i): [1.0] for i in range(10)}
+    a.update({str(i): [1.0 if i < 80 else 0.0] for i in range(10, 100)})
+    b = {str(i): [1.0 if i < 89 else 0.0] for i in range(10, 100)}
+    b.update({str(i): [0.0] for i in range(100, 110)})
+    cells = {("A", "x"): replace(_cell("A", "x", a), n_failed=10, n_attempted=110),
+             ("B", "x"): replace(_cell("B", "x", b), n_failed=10, n_attempted=110)}
+    assert cells[("A", "x")].score > cells[("B", "x")].score
+    tests = compare_models(["A", "B"], ["x"], cells, {("A", "x"): a, ("B", "x"): b})
+    assert tests[0].significant and tests[0].oriented("A").diff < 0
+    marks = row_marks("x", ["A", "B"], cells, tests)
+    assert marks.best is None and not marks.separated and not marks.ties
+    assert marks.note == ("A has the highest score, but on the items both answered B scored "
+                          "significantly higher: no model is marked best")
+    # the same gap the other way: B is below the best, as before
+    tests = compare_models(["A", "B"], ["x"], cells, {("A", "x"): b, ("B", "x"): a})
+    assert row_marks("x", ["A", "B"], cells, tests).separated == {"B"}

@@ -6,8 +6,9 @@ For two models on one benchmark:
 * both have per-item scores for the compared metric on >= 2 shared items: McNemar's exact
   test where every shared item has one 0/1 score per model (a greedy run's accuracy: the
   exact test of paired proportions), else the paired t-test of `paired_tests.paired_difference`
-  (repeats averaged within each item first); the difference's SE and interval are the
-  paired t-test's either way. The t-test called 4 items right for one model only, of 1,000
+  (repeats averaged within each item first); the difference's SE is the paired t-test's
+  either way, its interval Newcombe's paired one for 0/1 scores (`paired_tests`), else the
+  t-interval. The t-test called 4 items right for one model only, of 1,000
   otherwise alike, significant (p = 0.045) where McNemar's p is 0.125: near-identical models
   (one model on two endpoints) differ on a handful of items, where its normal tail is too
   thin;
@@ -50,7 +51,7 @@ from .resampling import ItemStatistic
 from .stats import min_detectable_difference, z_quantile, z_test
 
 PAIRED = "paired t"
-MCNEMAR = "McNemar exact"  # 0/1 items scored once each (interval: the paired t's)
+MCNEMAR = "McNemar exact"  # 0/1 items scored once each (interval: Newcombe's paired)
 PAIRED_BOOTSTRAP = "bootstrap CI, randomization p"  # (docs/report.md "Pairs")
 UNPAIRED = "unpaired z"
 UNTESTABLE = "untestable"
@@ -389,11 +390,24 @@ def row_marks(
                 and cells[(m, benchmark)].n_failed == failed_best}
     ties: set[str] = set(tops) - tied_top - {best}
     sep: set[str] = set()
+    ahead: list[str] = []  # significantly ahead of the best on the items both answered
     for m in present:
         if m == best or m in tied_top or m in ties:
             continue
         t = find_test(tests, best, m, benchmark)
-        (sep if t is not None and t.significant else ties).add(m)
+        if t is not None and t.significant:
+            if t.oriented(best).diff > 0:
+                sep.add(m)
+            else:
+                ahead.append(m)
+        else:
+            ties.add(m)
+    if ahead:  # (two runs that drew different items, or failed on different ones: the row
+        # scores and the test on the shared items disagree; it marked them "below the best")
+        return RowMarks(benchmark, None, frozenset(), frozenset(),
+                        note=f"{best} has the highest score, but on the items both answered "
+                             f"{', '.join(ahead)} scored significantly higher: no model is "
+                             "marked best")
     return RowMarks(benchmark, best, frozenset(ties), frozenset(sep), joint=frozenset(tied_top))
 
 
