@@ -313,3 +313,24 @@ def test_three_template_run_reaches_the_report(data_dir, tmp_path, capsys):
     # the main tables compare arc_easy once, not each template as a benchmark
     results = out.split("## Benchmark results", 1)[1].split("\n## ", 1)[0]
     assert "| arc_easy |" in results and "| arc_easy@v" not in results
+
+
+def test_the_reference_templates_own_test_is_no_reversal():
+    """Where failures left the reference template's two models on partly different items,
+    its row scores may rank x first while its own paired test (on the shared items) has y
+    significantly ahead: that test was listed as a reversal of the reference by itself (an
+    audit's). A reversal is another template's."""
+    def items(lo: int, hi: int, right: int) -> dict[str, list[float]]:
+        return {str(i): [float(i < right)] for i in range(lo, hi)}
+
+    got = {("x", "b"): items(0, 100, 80), ("y", "b"): items(10, 110, 89),
+           ("x", "b@v1"): items(0, 100, 50), ("y", "b@v1"): items(0, 100, 52)}
+    for i in range(10):
+        got[("x", "b")][str(i)] = [1.0]
+    cells = {k: replace(_score(sum(sum(v) for v in it.values()) / len(it)), model=k[0],
+                        benchmark=k[1], n=len(it), item_level=True) for k, it in got.items()}
+    s = prompt_sensitivity("b", ["b", "b@v1"], ["x", "y"], cells, got)
+    assert s.rankings[0].order == ("x", "y")
+    ref = next(t for t in s.tests if t.benchmark == "b")
+    assert ref.winner == "y"  # on the 90 shared items
+    assert reversals(s) == []
