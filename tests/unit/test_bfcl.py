@@ -381,3 +381,27 @@ def test_the_section_says_which_categories_its_summary_averages(data_dir: Path,
     content = function_calling(report)
     assert content is not None
     assert f"the categories with items here ({', '.join(asked)};" in content.paragraphs[0]
+
+
+def test_a_failed_request_counted_wrong_is_a_malformed_call() -> None:
+    """`malformed` is lower-better: a failed request stood in as 0 (not malformed), so the
+    figure with failed counted wrong (which should never flatter a model that fails) fell
+    from 0.5 to 0.4 (an audit's). It stands in as 1: 0.6; a mean metric does the same."""
+    from shootout.analysis.results import _mean_scores, score_groups
+    from shootout.store.rows import SampleRow
+
+    rows = []
+    for i in range(10):
+        m = {"acc": 0.0, "malformed": 1.0} if i < 4 else {"acc": 1.0, "malformed": 0.0}
+        rows.append(SampleRow("M", "bfcl", f"simple/{i}", 0, "simple",
+                              "ok" if i < 8 else "error", m if i < 8 else {}, None, "", False,
+                              None if i < 8 else "boom", None, {}))
+    scores = {s.metric: s for s in score_groups({("M", "bfcl"): tuple(rows)})[0]}
+    assert scores["malformed"].score == 0.5
+    assert scores["malformed"].score_failed_as_wrong == pytest.approx(0.6)
+    assert scores["acc"].score_failed_as_wrong == pytest.approx(0.4)
+    means = {s.metric: s for s in _mean_scores(
+        rows[:8], rows[8:], "acc", {"model": "M", "benchmark": "bfcl"},
+        failed_values=BFCL.failed_values)}
+    assert means["malformed"].score_failed_as_wrong == pytest.approx(0.6)
+    assert means["acc"].score_failed_as_wrong == pytest.approx(0.4)

@@ -168,7 +168,7 @@ def score_groups(groups: Mapping[Key, Sequence[SampleRow]],
         custom = joint.get((model, bench))
         if custom is None:
             out.extend(_mean_scores(ok, failed, cls.primary_metric if cls else "", common,
-                                    per_item))
+                                    per_item, cls.failed_values if cls else {}))
             continue
         values, analysis = custom
         if analysis:
@@ -237,9 +237,11 @@ def _aggregate_failed_as_wrong(cls: Any, ok: list[SampleRow], failed: list[Sampl
                                ) -> FailedAsWrong:
     """A benchmark's own aggregate, re-run with every failed sample standing in as an answered
     sample that scored 0 on every per-sample metric (pass@1 = 0 is a failing sample for
-    pass@k; a needle item keeps its cell from its id)."""
+    pass@k; a needle item keeps its cell from its id), or the benchmark's worst value where 0
+    is not (`failed_values`: BFCL's malformed)."""
     names = sorted({m for r in ok for m in r.metrics})
-    stand_ins = [replace(r, status="ok", metrics=dict.fromkeys(names, 0.0),
+    values = {m: float(cls.failed_values.get(m, 0.0)) for m in names}
+    stand_ins = [replace(r, status="ok", metrics=dict(values),
                          extraction_failed=True, detail={"failed": True}) for r in failed]
     try:
         custom = cls.aggregate([*ok, *stand_ins])
@@ -254,9 +256,10 @@ def _aggregate_failed_as_wrong(cls: Any, ok: list[SampleRow], failed: list[Sampl
 
 def _mean_scores(ok: list[SampleRow], failed: list[SampleRow], primary: str,
                  common: dict[str, Any],
-                 kept: dict[tuple[str, str, str], dict[str, list[float]]] | None = None
-                 ) -> list[Score]:
-    """The mean over items of each per-item metric (repeats averaged within an item)."""
+                 kept: dict[tuple[str, str, str], dict[str, list[float]]] | None = None,
+                 failed_values: Mapping[str, float] | None = None) -> list[Score]:
+    """The mean over items of each per-item metric (repeats averaged within an item); with
+    failed samples counted wrong beside it (0, or the metric's `failed_values`)."""
     metric_names = sorted({m for r in ok for m in r.metrics})
     if primary not in metric_names:  # e.g. acc_norm does not exist in generative scoring
         primary = "acc" if "acc" in metric_names else (metric_names[0] if metric_names else "")
@@ -279,8 +282,9 @@ def _mean_scores(ok: list[SampleRow], failed: list[SampleRow], primary: str,
                       **common)
         if failed:
             per_item_worst = {item: list(v) for item, v in per_item.items()}
-            for r in failed:  # a failed sample counts 0 within its item
-                per_item_worst.setdefault(r.item_id, []).append(0.0)
+            value = float((failed_values or {}).get(metric, 0.0))
+            for r in failed:  # a failed sample counts 0 (or its worst) within its item
+                per_item_worst.setdefault(r.item_id, []).append(value)
             worst = summarize(list(per_item_worst.values()))
             score = replace(score, score_failed_as_wrong=worst.mean,
                             ci_low_failed_as_wrong=_none(worst.ci_low),

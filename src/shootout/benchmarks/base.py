@@ -136,6 +136,9 @@ class Benchmark(ABC):
     # headline instead; none of them: the cell has no headline and enters no domain, ranking
     # or takeaway (MT-Bench without grades: `win_rate` may stand in, `answered` only counts)
     headline_fallback: ClassVar[tuple[str, ...] | None] = None
+    # what a failed request stands in as, per sample metric, where 0 is not the worst value
+    # (lower is better): the score with failed counted wrong (`score_failed_as_wrong`)
+    failed_values: ClassVar[Mapping[str, float]] = {}
     # scored only by a judge (its `judge` option): a run without one is told so at its start
     graded_by_judge: ClassVar[bool] = False
     modes: ClassVar[tuple[Mode, ...]] = ("loglikelihood", "generative")

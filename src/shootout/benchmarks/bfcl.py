@@ -43,7 +43,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any, ClassVar, Literal, TypedDict
 
@@ -225,6 +225,8 @@ class BFCL(Benchmark):
         "Agentic Evaluation of Large Language Models")
     metrics: ClassVar[tuple[str, ...]] = ("acc", "malformed")
     primary_metric: ClassVar[str] = "acc"
+    # a failed request counted wrong is a malformed call too (lower is better: 0 flattered it)
+    failed_values: ClassVar[Mapping[str, float]] = {"malformed": 1.0}
     # no AST item answered (a small --limit): the accuracy over the items there are, not
     # the irrelevance row
     headline_fallback: ClassVar[tuple[str, ...] | None] = ("acc_item_mean",)
