@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,28 @@ def _drop(key: str) -> Edit:
      "'question' must be a list of turns"),
     ("bfcl", "bfcl/BFCL_v4_simple_python.json", _set("function", "f"),
      "'function' a list of objects"),
+    # a fuzzing audit's: accepted and scored (choices "ABCD" as four letters, a gold of 1.9
+    # as 1, a gold "four" that no answer matches, aliases "Paris" as five letters, a label
+    # 1.7 as 1), asked and paid for then failing every sample (no instruction), or items
+    # with one id stored as one
+    ("arc_easy", "arc/arc_easy/test_rc_5shot/requests.jsonl.gz",
+     lambda r: {**r, "doc": {**r["doc"], "choices": "ABCD"}}, "doc.choices is not a list"),
+    ("arc_easy", "arc/arc_easy/test_rc_5shot/requests.jsonl.gz",
+     lambda r: {**r, "doc": {**r["doc"], "gold": 1.9}}, "doc.gold is 1.9, not an index"),
+    ("arc_easy", "arc/arc_easy/test_rc_5shot/requests.jsonl.gz",
+     lambda r: {**r, "doc": {**r["doc"], "query": 5}}, "missing or bad field"),
+    ("hellaswag", "hellaswag/hellaswag_val.jsonl.gz", _set("label", 1.7),
+     "label 1.7 is not an ending's index"),
+    ("gsm8k", "gsm8k/test.jsonl", _set("answer", "so #### four"), "holds no number"),
+    ("ifeval", "ifeval/input_data.jsonl",
+     lambda r: {**r, "instruction_id_list": [], "kwargs": []}, "instruction_id_list is empty"),
+    ("ifeval", "ifeval/input_data.jsonl", _set("prompt", None), "field 'prompt' is NoneType"),
+    ("triviaqa", "triviaqa/rc.wikipedia.nocontext.validation.jsonl.gz",
+     lambda r: {**r, "answer": {**r["answer"], "aliases": "Paris"}},
+     "answer.aliases is not a non-empty list of texts"),
+    ("triviaqa", "triviaqa/rc.wikipedia.nocontext.validation.jsonl.gz",
+     _set("question", None), "field 'question' is NoneType"),
+    ("winogrande", "winogrande/dev.jsonl", _set("qID", "SAME"), "two items have the id"),
 ])
 def test_a_malformed_field_is_one_line_and_exit_3(bench: str, rel: str, edit: Edit, says: str,
                                                    data_dir: Path, tmp_path: Path,
@@ -100,3 +123,120 @@ def test_malformed_json_says_where_on_the_line(tmp_path: Path) -> None:
         list(read_jsonl(bad))
     assert str(got.value) == (f"{bad}:2: malformed JSON (Invalid control character at "
                               "column 16)")
+
+
+def _dry_run(bench: str, root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+             *extra: str) -> str:
+    with pytest.raises(SystemExit) as e:
+        main(["run", "-m", "openai:x", "-b", bench, "--limit", "2", "--dry-run",
+              "--data-dir", str(root), "--store", str(tmp_path / "s.sqlite"), *extra])
+    # (a warning before it: no key for the model, where the data is read after the model)
+    err = "".join(x for x in capsys.readouterr().err.splitlines(keepends=True)
+                  if not x.startswith("warning: $OPENAI_API_KEY"))
+    assert e.value.code == 3 and err.count("\n") == 1 and "internal error" not in err, err
+    return err
+
+
+def _with_file(data_dir: Path, tmp: Path, rel: str, content: bytes) -> Path:
+    """The data dir with `rel` replaced by `content` (its folder copied, the others linked)."""
+    root = _copy(data_dir, tmp, rel, lambda r: r) if rel.endswith((".jsonl", ".jsonl.gz")) \
+        else _linked(data_dir, tmp, rel)
+    (root / rel).write_bytes(content)
+    return root
+
+
+def _linked(data_dir: Path, tmp: Path, rel: str) -> Path:
+    root = tmp / "data"
+    root.mkdir()
+    folder = rel.split("/")[0]
+    for d in data_dir.iterdir():
+        if d.name != folder:
+            (root / d.name).symlink_to(d)
+    for f in (data_dir / folder).rglob("*"):
+        if f.is_file():
+            (root / f.relative_to(data_dir)).parent.mkdir(parents=True, exist_ok=True)
+            (root / f.relative_to(data_dir)).write_bytes(f.read_bytes())
+    return root
+
+
+def test_a_gzip_corrupt_inside_is_one_line(data_dir: Path, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """Bytes flipped inside a .gz: zlib's error was an internal error (exit 70)."""
+    rel = "humaneval/HumanEval.jsonl.gz"
+    raw = bytearray((data_dir / rel).read_bytes())
+    raw[1000:1016] = bytes(b ^ 0xFF for b in raw[1000:1016])
+    root = _with_file(data_dir, tmp_path, rel, bytes(raw))
+    err = _dry_run("humaneval", root, tmp_path, capsys)
+    assert "HumanEval.jsonl.gz: unreadable" in err, err
+
+
+def test_bytes_that_are_not_utf8_name_their_line(data_dir: Path, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """The decoder's position counted from its last 8 KiB read, and no line was named."""
+    rel = "gsm8k/test.jsonl"
+    lines = (data_dir / rel).read_bytes().split(b"\n")
+    lines[999] = lines[999].replace(b"a", b"\xff", 1)
+    root = _with_file(data_dir, tmp_path, rel, b"\n".join(lines))
+    err = _dry_run("gsm8k", root, tmp_path, capsys)
+    assert "test.jsonl:1000: column" in err and "not UTF-8" in err, err
+    # a BBH prompt file read whole: an internal error, the file not named
+    rel = "bbh/cot-prompts/boolean_expressions.txt"
+    shutil.rmtree(tmp_path / "data")
+    root = _with_file(data_dir, tmp_path, rel, (data_dir / rel).read_bytes() + b"\xff\n")
+    from shootout.benchmarks.bbh import BBH
+    from shootout.data import DataDir
+    from shootout.errors import DataError
+
+    with pytest.raises(DataError, match=r"boolean_expressions\.txt:\d+: column \d+: not UTF-8"):
+        BBH(data=DataDir(root))._cot_prompt("boolean_expressions")
+
+
+def test_json_files_with_bad_labels_targets_or_train_records(
+        data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """TruthfulQA labels of 9, or two true answers in MC1, were accepted; a BBH target of
+    null was the gold "None"; an ARC train file of [] was an internal error at --fewshot 1."""
+    rel = "truthfulqa/v1/mc_task.json"
+    recs = json.loads((data_dir / rel).read_text(encoding="utf-8"))
+    root = _with_file(data_dir, tmp_path, rel, json.dumps(
+        [{**r, "mc1_targets": {k: (9 if v == 0 else v) for k, v in
+                               r["mc1_targets"].items()}} for r in recs]).encode())
+    assert "labels must be 0 or 1" in _dry_run("truthfulqa_mc1", root, tmp_path, capsys)
+    (root / rel).write_text(json.dumps(
+        [{**r, "mc1_targets": {k: (1 if i < 2 else 0) for i, k in
+                               enumerate(r["mc1_targets"])}} for r in recs]))
+    assert "must have one true answer" in _dry_run("truthfulqa_mc1", root, tmp_path, capsys)
+    shutil.rmtree(tmp_path / "data")
+    rel = "bbh/bbh/boolean_expressions.json"
+    task = json.loads((data_dir / rel).read_text(encoding="utf-8"))
+    task["examples"][3]["target"] = None
+    root = _with_file(data_dir, tmp_path, rel, json.dumps(task).encode())
+    assert "example 3: field 'target' is NoneType" in _dry_run("bbh", root, tmp_path, capsys)
+    shutil.rmtree(tmp_path / "data")
+    rel = "arc_fewshot/ARC-Easy/train.json"
+    root = _with_file(data_dir, tmp_path, rel, b"[]")
+    err = _dry_run("arc_easy", root, tmp_path, capsys, "--fewshot", "1")
+    assert "train.json: not a list of train records" in err, err
+    (root / rel).write_text('[{"instruction": 5, "answer": "answer1"}]')
+    err = _dry_run("arc_easy", root, tmp_path, capsys, "--fewshot", "1")
+    assert "unrecognised ARC train record" in err, err
+
+
+def test_mgsm_names_the_line_and_a_bom_is_no_part_of_the_text(data_dir: Path,
+                                                              tmp_path: Path) -> None:
+    """Blank lines shifted the line an error named (it counted items); a byte order mark
+    was kept at the start of the first question."""
+    from shootout.benchmarks.mgsm import MGSM
+    from shootout.data import DataDir
+    from shootout.errors import DataError
+
+    rel = "mgsm/mgsm_en.tsv"
+    lines = (data_dir / rel).read_text(encoding="utf-8").split("\n")
+    root = _with_file(data_dir, tmp_path, rel,
+                      ("\ufeff" + "\n".join(lines)).encode("utf-8"))
+    docs = MGSM(data=DataDir(root)).load()
+    first = next(d for d in docs if d.group == "en")
+    assert first.fields["question"] == lines[0].rpartition("\t")[0]
+    bad = [*lines[:3], "", "", "", lines[3], "no tab here", *lines[4:]]
+    (root / rel).write_text("\n".join(bad), encoding="utf-8")
+    with pytest.raises(DataError, match=r"mgsm_en\.tsv:8: expected"):
+        MGSM(data=DataDir(root)).load()

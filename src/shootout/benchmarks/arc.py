@@ -61,9 +61,15 @@ class ARCChallenge(MultipleChoiceBenchmark):
                 if native in seen:
                     continue
                 question = d["query"].removeprefix("Question: ").removesuffix("\nAnswer:")
-                choices, gold = [str(c) for c in d["choices"]], int(d["gold"])
-            except (KeyError, TypeError, ValueError) as e:
+                choices, gold = d["choices"], d["gold"]
+            except (KeyError, TypeError, ValueError, AttributeError) as e:
                 raise DataError(f"{path}:{lineno}: missing or bad field ({e})") from e
+            # ("ABCD" was read as four one-letter choices, a gold of 1.9 as 1, a null
+            # choice as "None")
+            if not isinstance(choices, list) or not all(isinstance(c, str) for c in choices):
+                raise DataError(f"{path}:{lineno}: doc.choices is not a list of texts")
+            if type(gold) is not int:
+                raise DataError(f"{path}:{lineno}: doc.gold is {gold!r}, not an index")
             if not 0 <= gold < len(choices):
                 raise DataError(f"{path}:{lineno}: gold index {gold} out of range")
             seen.add(native)
@@ -96,7 +102,10 @@ class ARCChallenge(MultipleChoiceBenchmark):
         pool: list[tuple[str, list[str], int]] = []
         if self.data.root is not None:
             path = self.data.path(f"arc_fewshot/{self.hub_name}/train.json")
-            for i, rec in enumerate(read_json(path)):
+            records = read_json(path)
+            if not isinstance(records, list) or not records:
+                raise DataError(f"{path}: not a list of train records")
+            for i, rec in enumerate(records):
                 pool.append(_parse_adapter_record(rec, f"{path}[{i}]"))
         else:
             for r in hub_rows("allenai/ai2_arc", self.hub_name, "train"):
@@ -113,6 +122,9 @@ class ARCChallenge(MultipleChoiceBenchmark):
         if k == 0:
             return []
         pool = self._train()
+        if k > len(pool):
+            raise DataError(f"{self.name}: {k}-shot needs {k} train examples; there are "
+                            f"{len(pool)}")
         with self.__dict__.setdefault("_draw_lock", threading.Lock()):
             draws: dict[int, list[list[int]]] = self.__dict__.setdefault("_draws", {})
             rng_of: dict[int, random.Random] = self.__dict__.setdefault("_draw_rng", {})
@@ -155,7 +167,7 @@ def _parse_adapter_record(rec: dict, where: str) -> tuple[str, list[str], int]:
         question, options = body.split("\n\nAnswer1: ", 1)
         choices = [c.strip() for c in _ANSWER_SPLIT.split(" Answer1: " + options) if c.strip()]
         gold = int(rec["answer"].removeprefix("answer")) - 1
-    except (KeyError, ValueError, AttributeError) as e:
+    except (KeyError, ValueError, AttributeError, TypeError) as e:
         raise DataError(f"{where}: unrecognised ARC train record ({e})") from e
     if not 0 <= gold < len(choices):
         raise DataError(f"{where}: gold answer out of range")

@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
 from pydantic import ConfigDict, ValidationError
 
 from ..data.files import DataDir
-from ..errors import ConfigError
+from ..errors import ConfigError, DataError
 from ..providers.base import (
     GenerateRequest,
     GenerateResponse,
@@ -350,6 +350,18 @@ def has_after_models(cls: type[Benchmark]) -> bool:
     """Whether the benchmark has a phase once every model answered (`after_models`: a
     judge, MT-Bench's or XSTest's)."""
     return cls.after_models is not Benchmark.after_models
+
+
+def unique_ids(name: str, docs: Sequence[Doc]) -> None:
+    """A DataError naming the first item id that two of `docs` share: the store keeps one
+    sample per item id and repeat, so the second silently took the first's place (a
+    benchmark of 3 items with one id ran and reported n=1)."""
+    seen: set[str] = set()
+    for d in docs:
+        if d.id in seen:
+            raise DataError(f"{name}: two items have the id {d.id!r} (a damaged data file?); "
+                            "see docs/data.md for the layout")
+        seen.add(d.id)
 
 
 def sample_docs(docs: Sequence[Doc], limit: int | None, seed: int) -> list[Doc]:

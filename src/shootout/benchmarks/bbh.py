@@ -18,7 +18,7 @@ import re
 from dataclasses import replace
 from typing import ClassVar, TypedDict
 
-from ..data.files import expect_count, read_json
+from ..data.files import expect_count, read_json, read_text, texts
 from ..errors import DataError, ProviderError
 from ..providers.base import GenerateRequest, GenerateResponse, Message
 from ..scoring.text import strip_reasoning
@@ -96,7 +96,9 @@ class BBH(Benchmark):
             path = self.data.path(f"bbh/bbh/{task}.json")
             try:
                 examples = read_json(path)["examples"]
-                items = [BBHItem(input=str(e["input"]), target=str(e["target"])) for e in examples]
+                # (a null or list target was the gold "None", "['True']": every answer wrong)
+                items = [BBHItem(input=x, target=t) for i, e in enumerate(examples)
+                         for x, t in [texts(e, ("input", "target"), f"{path}: example {i}")]]
             except (KeyError, TypeError) as e:
                 raise DataError(f"{path}: missing or bad field ({e})") from e
             docs += [Doc(f"{task}/{i}", item, group=task) for i, item in enumerate(items)]
@@ -107,7 +109,7 @@ class BBH(Benchmark):
         cache: dict[str, tuple[str, list[str]]] = self.__dict__.setdefault("_prompts", {})
         if task not in cache:
             path = self.data.path(f"bbh/cot-prompts/{task}.txt")
-            cache[task] = parse_cot_prompt(path.read_text(encoding="utf-8"), str(path))
+            cache[task] = parse_cot_prompt(read_text(path), str(path))
         return cache[task]
 
     def prompt(self, doc: Doc[BBHItem], k: int) -> str:

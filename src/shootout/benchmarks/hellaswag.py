@@ -60,7 +60,10 @@ class HellaSwag(MultipleChoiceBenchmark):
                         not all(isinstance(e, str) for e in r["endings"]):
                     raise DataError(f"{where}: field 'endings' holds something that is not text")
                 endings = [preprocess(e) for e in r["endings"]]
-                gold = int(r["label"])
+                raw = r["label"]  # "2" as the dataset has it, or 2 (1.7 and true were 1)
+                if not (type(raw) is int or (isinstance(raw, str) and raw.strip().isdigit())):
+                    raise DataError(f"{where}: label {raw!r} is not an ending's index")
+                gold = int(raw)
             except (KeyError, TypeError, ValueError) as e:
                 raise DataError(f"{where}: missing or bad field ({e})") from e
             if len(endings) != 4 or not 0 <= gold < 4:

@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar, TypedDict
 
 from ..analysis.stats import effective_n, summarize, wilson_bounds
-from ..data.files import expect_count, read_jsonl
+from ..data.files import expect_count, read_jsonl, texts
 from ..errors import DataError, ProviderError
 from ..providers.base import GenerateRequest, GenerateResponse, Message
 from ..scores import Score
@@ -112,13 +112,20 @@ class IFEval(Benchmark):
         path = self.data.path("ifeval/input_data.jsonl")
         docs: list[Doc[IFEvalItem]] = []
         for lineno, r in read_jsonl(path):
+            (prompt,) = texts(r, ("prompt",), f"{path}:{lineno}")  # (null was sent as "None")
             try:
-                item = IFEvalItem(prompt=str(r["prompt"]),
+                item = IFEvalItem(prompt=prompt,
                                   instruction_id_list=[str(i) for i in r["instruction_id_list"]],
                                   kwargs=[dict(k) for k in r["kwargs"]])
-                key = str(r["key"])
+                key = r["key"]
             except (KeyError, TypeError, ValueError) as e:
                 raise DataError(f"{path}:{lineno}: missing or bad field ({e})") from e
+            if type(key) not in (int, str):  # (null was the id "None", shared by every one)
+                raise DataError(f"{path}:{lineno}: key {key!r} is not an id")
+            key = str(key)
+            if not item["instruction_id_list"]:  # (asked, paid for, then a ZeroDivisionError
+                # failed every sample, rerun after rerun)
+                raise DataError(f"{path}:{lineno}: instruction_id_list is empty")
             unknown = [i for i in item["instruction_id_list"] if i not in CHECKS]
             if unknown or len(item["kwargs"]) != len(item["instruction_id_list"]):
                 raise DataError(f"{path}:{lineno}: unknown instruction {unknown} or kwargs "

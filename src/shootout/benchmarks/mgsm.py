@@ -136,10 +136,12 @@ class MGSM(Benchmark):
         docs: list[Doc[MGSMItem]] = []
         for lang in LANGUAGES:
             path = self.data.path(f"mgsm/mgsm_{lang}.tsv")
-            for i, line in enumerate(x for x in read_lines(path) if x.strip()):
+            lines = [(n, x) for n, x in enumerate(read_lines(path), start=1) if x.strip()]
+            for i, (lineno, line) in enumerate(lines):  # (the id counts the items, the error
+                # names the line: it named the item's number, blank lines left out)
                 question, sep, answer = line.rstrip("\n").rpartition("\t")
-                if not sep or not numbers_equal(answer, answer):
-                    raise DataError(f"{path}:{i + 1}: expected 'question<TAB>number'")
+                if not sep or not numbers_equal(answer, answer) or not question.strip():
+                    raise DataError(f"{path}:{lineno}: expected 'question<TAB>number'")
                 docs.append(Doc(f"{lang}/{i}", MGSMItem(question=question, answer=answer),
                                 group=lang))
         expect_count("mgsm", len(docs), self.expected_count)

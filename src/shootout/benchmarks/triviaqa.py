@@ -33,7 +33,7 @@ import string
 from dataclasses import replace
 from typing import ClassVar, TypedDict
 
-from ..data.files import expect_count, read_jsonl
+from ..data.files import expect_count, read_jsonl, texts
 from ..errors import DataError, ProviderError
 from ..providers.base import GenerateRequest, GenerateResponse, Message
 from ..scoring.text import strip_reasoning
@@ -81,6 +81,15 @@ def first_answer(text: str) -> str:
     return text[:cut].strip()
 
 
+def _text_list(record: dict, key: str, where: str) -> list[str]:
+    """`record[key]` as a non-empty list of texts, or a DataError naming the field."""
+    value = record.get(key)
+    if not isinstance(value, list) or not value or \
+            not all(isinstance(v, str) for v in value):
+        raise DataError(f"{where}: answer.{key} is not a non-empty list of texts")
+    return value
+
+
 class TriviaQA(Benchmark):
     name: ClassVar[str] = "triviaqa"
     version: ClassVar[str] = "2"  # 2: the answer stripped at both ends; 256 tokens, as lm-eval
@@ -106,17 +115,18 @@ class TriviaQA(Benchmark):
         path = self.data.path("triviaqa/rc.wikipedia.nocontext.validation.jsonl.gz")
         docs: list[Doc[TriviaQAItem]] = []
         for lineno, r in read_jsonl(path):
-            try:
-                answer = r["answer"]
-                item = TriviaQAItem(question=str(r["question"]), value=str(answer["value"]),
-                                    aliases=[str(a) for a in answer["aliases"]],
-                                    normalized_aliases=[str(a) for a in
-                                                        answer["normalized_aliases"]])
-                qid = str(r["question_id"])
-            except (KeyError, TypeError) as e:
-                raise DataError(f"{path}:{lineno}: missing or bad field ({e})") from e
-            if not item["aliases"]:
-                raise DataError(f"{path}:{lineno}: no answer alias")
+            where = f"{path}:{lineno}"
+            # texts only: a null question was "None" in the prompt, aliases "Paris" five
+            # one-letter aliases (an answer "a" scored right)
+            question, qid = texts(r, ("question", "question_id"), where)
+            answer = r.get("answer")
+            if not isinstance(answer, dict):
+                raise DataError(f"{where}: field 'answer' is not an object")
+            (value,) = texts(answer, ("value",), f"{where}: answer")
+            aliases = _text_list(answer, "aliases", where)
+            normalized = _text_list(answer, "normalized_aliases", where)
+            item = TriviaQAItem(question=question, value=value, aliases=aliases,
+                                normalized_aliases=normalized)
             docs.append(Doc(qid, item))
         expect_count("triviaqa validation", len(docs), self.expected_count)
         self.__dict__["_pool"] = docs

@@ -2,6 +2,12 @@
 
 MC1 items have 2 to 13 options (14 have more than 10); the generative view letters them A–M
 with the shared multiple-choice format, shuffled per item because the true answer is first.
+
+MC2 is the probability mass on every answer labelled true, as the paper's code computes it
+from its true and false answer sets (`MC_calcs` in truthfulqa/models.py). lm-eval's
+`process_results_mc2` counts the answers before the first false label as the true ones,
+which differs on 2 of the 817 items (164 and 607 list a true answer after a false one).
+A data file's labels must be 0 or 1, the first true, one true in MC1.
 """
 
 from __future__ import annotations
@@ -9,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar, TypedDict
 
-from ..data.files import expect_count, read_json
+from ..data.files import expect_count, read_json, texts
 from ..data.hub import hub_rows
 from ..errors import ConfigError, DataError
 from ..providers.base import LoglikelihoodResponse
@@ -75,14 +81,22 @@ class TruthfulQAMC1(MultipleChoiceBenchmark):
             raise DataError(f"{where}: expected a JSON list")
         docs: list[Doc[TruthfulQAItem]] = []
         for i, r in enumerate(recs):
+            if not isinstance(r, dict):
+                raise DataError(f"{where}[{i}]: expected a JSON object")
+            (question,) = texts(r, ("question",), f"{where}[{i}]")
             try:
                 answers = list(r[self.targets].keys())
-                labels = [int(v) for v in r[self.targets].values()]
-                question = str(r["question"])
+                labels = list(r[self.targets].values())
             except (KeyError, TypeError, ValueError, AttributeError) as e:
                 raise DataError(f"{where}[{i}]: missing or bad {self.targets} ({e})") from e
+            # labels are 0 or 1 (a label of 9 or 0.5 was read as an int, a second true
+            # answer kept in MC1)
+            if any(type(v) is not int or v not in (0, 1) for v in labels):
+                raise DataError(f"{where}[{i}]: {self.targets} labels must be 0 or 1")
             if not labels or labels[0] != 1 or 0 not in labels:
                 raise DataError(f"{where}[{i}]: {self.targets} must start with a true answer")
+            if self.targets == "mc1_targets" and labels.count(1) != 1:
+                raise DataError(f"{where}[{i}]: mc1_targets must have one true answer")
             item = TruthfulQAItem(question=question, answers=answers, labels=labels)
             docs.append(Doc(str(i), item))
         expect_count(where, len(docs), self.expected_count)

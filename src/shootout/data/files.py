@@ -9,6 +9,7 @@ import hashlib
 import io
 import json
 import os
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -161,9 +162,11 @@ def sha256_file(path: Path) -> str:
 
 def _open_text(path: Path) -> io.TextIOBase:
     try:
+        # utf-8-sig: a byte order mark (an editor's) is no part of the first line's text (it
+        # was kept in an MGSM question, a translation line, a CSV's first field)
         if path.suffix == ".gz":
-            return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
-        return path.open("r", encoding="utf-8", newline="")
+            return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig", newline="")
+        return path.open("r", encoding="utf-8-sig", newline="")
     except OSError as e:
         raise DataError(f"cannot open {path}: {e.strerror or e}") from e
 
@@ -182,8 +185,38 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 if not isinstance(obj, dict):
                     raise DataError(f"{path}:{lineno}: expected a JSON object")
                 yield lineno, obj
-        except (EOFError, gzip.BadGzipFile, UnicodeDecodeError) as e:
-            raise DataError(f"{path}: unreadable ({e})") from e
+        except _UNREADABLE as e:
+            raise unreadable(path, e) from e
+
+
+# what reading a damaged file raises: a gzip cut short, not gzip, corrupt inside (zlib's
+# error was an internal error, exit 70), or bytes that are not UTF-8
+_UNREADABLE = (EOFError, gzip.BadGzipFile, zlib.error, UnicodeDecodeError)
+
+
+def unreadable(path: Path, e: Exception) -> DataError:
+    """The one-line error for a file that could not be read (`_UNREADABLE`): where bytes are
+    not UTF-8, the line and column they are on (the decoder's position counted from the
+    start of its last read, not of the file)."""
+    if isinstance(e, UnicodeDecodeError):
+        return DataError(f"{_first_bad_line(path)}: not UTF-8 ({e.reason}: "
+                         f"{e.object[e.start:e.end]!r})")
+    return DataError(f"{path}: unreadable ({e})")
+
+
+def _first_bad_line(path: Path) -> str:
+    """`path:line` (and column) of the first line that is not UTF-8; `path` alone where it
+    cannot be found again."""
+    try:
+        with gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb") as f:
+            for lineno, raw in enumerate(f, start=1):
+                try:
+                    raw.decode("utf-8")
+                except UnicodeDecodeError as e:
+                    return f"{path}:{lineno}: column {e.start + 1}"
+    except (OSError, *_UNREADABLE):
+        pass
+    return str(path)
 
 
 def _where(e: json.JSONDecodeError) -> str:
@@ -198,8 +231,8 @@ def read_json(path: Path) -> Any:
             return json.load(f)
     except json.JSONDecodeError as e:
         raise DataError(f"{path}:{e.lineno}: malformed JSON ({_where(e)})") from e
-    except (EOFError, gzip.BadGzipFile, UnicodeDecodeError) as e:
-        raise DataError(f"{path}: unreadable ({e})") from e
+    except _UNREADABLE as e:
+        raise unreadable(path, e) from e
 
 
 def read_csv_rows(
@@ -221,16 +254,21 @@ def read_csv_rows(
                 yield reader.line_num, row
         except csv.Error as e:
             raise DataError(f"{path}:{reader.line_num}: malformed CSV ({e})") from e
-        except UnicodeDecodeError as e:
-            raise DataError(f"{path}: not UTF-8 ({e})") from e
+        except _UNREADABLE as e:
+            raise unreadable(path, e) from e
+
+
+def read_text(path: Path) -> str:
+    """The whole text of a data file (gzip where it ends .gz), or a one-line error."""
+    with _open_text(path) as f:
+        try:
+            return f.read()
+        except _UNREADABLE as e:
+            raise unreadable(path, e) from e
 
 
 def read_lines(path: Path) -> list[str]:
-    with _open_text(path) as f:
-        try:
-            text = f.read()
-        except UnicodeDecodeError as e:
-            raise DataError(f"{path}: not UTF-8 ({e})") from e
+    text = read_text(path)
     # split on "\n" only: str.splitlines would also split on U+2028 inside a sentence
     lines = text.split("\n")
     return lines[:-1] if text.endswith("\n") else lines

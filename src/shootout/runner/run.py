@@ -21,7 +21,7 @@ from ..benchmarks import (
     sample_docs,
     with_variants,
 )
-from ..benchmarks.base import Mode
+from ..benchmarks.base import Mode, unique_ids
 from ..config import (
     DEFAULT_SAMPLED_REPEATS,
     PROTOCOL_DESCRIPTIONS,
@@ -121,6 +121,7 @@ class Runner:
                 # a loader that did not foresee this malformation: still the data's fault
                 raise DataError(f"{bc.name}: malformed data file ({type(e).__name__}: {e}); "
                                 "see docs/data.md for the layout") from e
+            unique_ids(bc.name, docs)
             limit = bc.limit if bc.limit is not None else self.config.limit
             fewshot = bc.fewshot if bc.fewshot is not None else cls.default_fewshot
             if cls.max_fewshot is not None and fewshot > cls.max_fewshot:

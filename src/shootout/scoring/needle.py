@@ -13,6 +13,7 @@ import atexit
 import bisect
 import gzip
 import re
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -102,7 +103,7 @@ def _read(path: Path) -> str:
         if path.suffix == ".gz":
             return gzip.decompress(path.read_bytes()).decode("utf-8")
         return path.read_text(encoding="utf-8")
-    except (OSError, EOFError, gzip.BadGzipFile, UnicodeDecodeError) as e:
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error, UnicodeDecodeError) as e:
         raise DataError(f"{path}: unreadable ({e})") from e
 
 

@@ -205,7 +205,10 @@ def gsm8k_gold(answer_field: str) -> str:
     """The gold number of a GSM8K record: the text after the last "#### ", commas removed."""
     if "####" not in answer_field:
         raise DataError(f"GSM8K answer has no '####' line: {answer_field[-80:]!r}")
-    return answer_field.rsplit("####", 1)[1].strip().replace(",", "")
+    gold = answer_field.rsplit("####", 1)[1].strip().replace(",", "")
+    if _to_decimal(gold) is None:  # ("#### four", "#### ": every answer scored wrong)
+        raise DataError(f"GSM8K answer's '####' line holds no number: {gold[:40]!r}")
+    return gold
 
 
 def score_gsm8k(output: str, gold: str, *, strict: bool = False) -> NumericScore:
