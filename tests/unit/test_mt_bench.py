@@ -821,3 +821,30 @@ def test_a_category_of_one_question_has_no_interval():
     assert cat["ci_low"] is None and cat["ci_high"] is None
     two = _categories(_graded((9, 7)))["writing"]
     assert two["n"] == 2 and two["ci_low"] is not None
+
+
+def test_a_judge_request_asked_twice_is_sent_once(tmp_path):
+    """With repeats whose answers are alike, the judge's prompts repeat: each copy was sent
+    (and paid for: the cap's spend counted it) while the store kept one answer and the
+    results priced one (an audit's: 32 judge requests sent for 8 distinct). The same request
+    is sent once; the spend and the results' cost agree."""
+    price = {"input_per_m": 1e6, "output_per_m": 1e6}
+    cfg = validate_config({
+        "models": [{"spec": "openai:g", "name": "good", "price": price},
+                   {"spec": "openai:b", "name": "bad", "price": price}],
+        "benchmarks": [{"name": "mt_bench", "options": {"judge": "good"}}],
+        "limit": 2, "repeats": 2, "protocol": "seed", "max_cost": 1e12}, "test")
+    store = Store(tmp_path / "s.sqlite")
+    # (a latency: the copies are in flight together, as over HTTP)
+    good = FakeProvider(model_id="good", answer=scripted(fair_judge), latency=0.01)
+    bad = FakeProvider(model_id="bad", answer=model_answer("bad"), latency=0.01)
+    run_id = asyncio.run(Runner(cfg, store, policy=RetryPolicy(base_delay=0.0)).run(
+        {"good": good, "bad": bad}))
+    judged = [c for c in good.calls if isinstance(c, GenerateRequest) and is_judge(c)]
+    distinct = {repr(c.to_dict()) for c in judged}
+    assert judged and len(judged) == len(distinct), (len(judged), len(distinct))
+    rows = build_results(store, [run_id]).runs[0].efficiency
+    cost = {e["model"]: e["cost_usd"] for e in rows if e["scope"] == "model"}
+    judging = next(e for e in rows if e["scope"] == "judge")["cost_usd"]
+    spent = store.get_run(run_id)["manifest"]["budget"]["spent_usd"]
+    assert spent["good"] == pytest.approx(cost["good"] + judging)

@@ -22,7 +22,7 @@ from ..store.sqlite import SampleRow, Store
 from .budget import JUDGING, Budget, settle_sample
 from .pacing import Pacer
 from .retry import RetryBudget, RetryPolicy
-from .sample import Route, respond
+from .sample import Route, respond, route_key
 
 
 @dataclass
@@ -38,6 +38,8 @@ class Phase:
     models: Mapping[str, str] = field(init=False)
     _routes: dict[str, tuple[Route, RetryPolicy, RetryBudget]] = field(default_factory=dict)
     _slots: dict[str, asyncio.Semaphore] = field(default_factory=dict)
+    # each request asked in this phase, by its cache key: its answer, in flight or done
+    _asked: dict[str, asyncio.Future[Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.models = {m.display: m.spec for m in self.config.models}
@@ -57,6 +59,20 @@ class Phase:
 
     async def ask(self, model: str, request: GenerateRequest
                   ) -> tuple[GenerateResponse | None, str, str | None]:
+        """`request` answered by `model`, once per phase: the same request asked again (a
+        judge's prompt about answers that repeats gave alike) shares the first one's answer,
+        in flight or done. Each was sent and paid for, though the store kept one answer, and
+        the cost counted one (the cache serves an answer only once it is stored; under
+        `--cache refresh` never)."""
+        route = self._route(model)[0]
+        key = route_key(route, request.to_dict())
+        shared = self._asked.get(key)
+        if shared is None:
+            shared = self._asked[key] = asyncio.ensure_future(self._ask(model, request))
+        return await asyncio.shield(shared)
+
+    async def _ask(self, model: str, request: GenerateRequest
+                   ) -> tuple[GenerateResponse | None, str, str | None]:
         route, policy, retries = self._route(model)
         # a cost cap holds here as for the models' answers: a judge's request goes out only
         # while the spend is under it, and is not sent past it (the rerun asks it)

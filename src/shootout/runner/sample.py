@@ -140,12 +140,18 @@ class Answer:
     failed: str | None = None  # why no answer came (the backend gave up)
 
 
+def route_key(route: Route, req_dict: dict[str, Any]) -> str:
+    """The response cache's key of a request (as `Request.to_dict()`) on `route`: "off" is
+    keyed to the run, so only its own resume finds its answers."""
+    identity = route.identity if route.cache != "off" else f"{route.identity}|run:{route.run_id}"
+    return request_key(identity, req_dict, route.repeat)
+
+
 async def respond(route: Route, store: Store, request: Request,
                   retry: tuple[RetryPolicy, RetryBudget, random.Random]) -> Answer:
     """`request` answered from the cache or by the provider (with retries), and stored."""
     req_dict = request.to_dict()
-    identity = route.identity if route.cache != "off" else f"{route.identity}|run:{route.run_id}"
-    key = request_key(identity, req_dict, route.repeat)
+    key = route_key(route, req_dict)
     # "refresh" asks again and replaces the stored answer; "off" is keyed to this run, so only
     # its own resume finds its answers
     cached = store.get_response(key) if route.cache != "refresh" else None
