@@ -13,7 +13,18 @@ import yaml
 
 
 class _StrictLoader(yaml.SafeLoader):
-    pass
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        """A value PyYAML cannot build (a date that does not exist, `2025-02-30`; `!!int
+        abc`; `!!bool maybe`) is a YAML error at its line: it raised a ValueError, KeyError
+        or AttributeError of its own, an internal error (exit 70) for the file's reader."""
+        try:
+            return super().construct_object(node, deep=deep)
+        except yaml.YAMLError:
+            raise
+        except (ValueError, KeyError, AttributeError, TypeError, OverflowError) as e:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read {node.value!r} as {node.tag.rsplit(':', 1)[-1]} "
+                f"({type(e).__name__}: {e})", node.start_mark) from e
 
 
 def _mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
