@@ -451,7 +451,9 @@ def test_a_tied_pairs_detectable_difference_is_its_own() -> None:
           for b, m in (("x", 0.087), ("y", 0.122), ("z", 0.145))]
     suite = [MddNote(b, 40, m, m, 3) for b, m in (("x", 0.159), ("y", 0.159), ("z", 0.2))]
     (s,) = positions(["A", "B"], ts, suite)
-    assert "differences below about 12.2 points are not reliably detectable" in s.text
+    # with the largest gap's own beside it (x's: the gap quoted is on x)
+    assert "largest gap +1.0 points on x" in s.text, s.text
+    assert "differences below about 12.2 points (8.7 on x) are not reliably detectable" in s.text
     # a pair without figures of its own falls back on the suite's
     (s,) = positions(["A", "B"], [_t("x", 0.01, 0.9, False)], suite)
     assert "below about 15.9 points" in s.text
@@ -466,6 +468,10 @@ def test_the_protocol_line_says_when_the_runs_sampling_replaced_the_reference() 
     assert plain == "reference — " + PROTOCOL_DESCRIPTIONS["reference"]
     got = _protocol(man, {"sampling": {"temperature": 0.7, "top_p": None}})
     assert got == plain + "; overridden by the run's temperature 0.7"
+    # the seed protocol's "3 samples per item" beside a run of --repeats 2 (an audit's)
+    seed = {"protocol": {"name": "seed", "description": PROTOCOL_DESCRIPTIONS["seed"]}}
+    assert _protocol(seed, {"repeats": 2}).endswith("; this run took 2 samples per item")
+    assert "this run took" not in _protocol(seed, {"repeats": 3})
 
 
 def _pair(a: str, b: str, bench: str, se: float, n: int = 100, n_a: int = 100,

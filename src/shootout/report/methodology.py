@@ -31,6 +31,10 @@ def _protocol(man: Mapping[str, Any], spec: Mapping[str, Any]) -> str:
         if p.get("name") == "reference" and sampling:  # the user's settings replaced it
             text += ("; overridden by the run's " + ", ".join(
                 f"{k.replace('_', '-')} {v:g}" for k, v in sampling.items()))
+        repeats = spec.get("repeats")
+        if p.get("name") == "seed" and type(repeats) is int and repeats != 3:
+            # (the description's "3 samples per item" beside a run of --repeats 2: an audit's)
+            text += f"; this run took {repeats} sample{'s' if repeats != 1 else ''} per item"
         if p.get("name") == "seed" and (once := _once(man)):
             # (the description's "3 samples per item" read as every benchmark's: an audit's)
             text += f"; one sample per item for {', '.join(once)} (the table below)"
