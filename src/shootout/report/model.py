@@ -251,8 +251,14 @@ def _choose_metric(bench: str, labels: list[str], rows: Mapping[Key, list[Score]
         if all(any(r.metric == metric for r in rows[(m, bench)]) for m in labels):
             note = ""
             if cls and metric != cls.primary_metric:
+                some = [m for m in labels
+                        if any(r.metric == cls.primary_metric for r in rows[(m, bench)])]
+                # (no model had it: every one generated, and generative scoring has no
+                # acc_norm; "scoring modes differ" said what was not so: a review's)
                 note = (f"{metric} compared: {cls.primary_metric} is not available for every "
-                        "model (scoring modes differ)")
+                        "model (scoring modes differ)" if some else
+                        f"{metric} compared: no model has {cls.primary_metric} (the scoring "
+                        "mode used does not give it)")
             return metric, note
     return None, "models were scored with different metrics: not compared"
 
