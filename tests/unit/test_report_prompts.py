@@ -90,3 +90,13 @@ def test_long_prompts_keep_their_start_and_end() -> None:
     assert q is not None and q.text.startswith("Find the number.")
     assert q.text.endswith("What is the number?") and " … " in q.text and len(q.text) < 110
     assert question({"kind": "embedding"}) is None
+
+
+def test_a_docstrings_closing_quotes_are_not_the_question() -> None:
+    """HumanEval/160's docstring has blank lines: its last paragraph, the question shown, was
+    the closing quotes alone (a report review's)."""
+    prompt = ('def do_algebra(operator, operand):\n    """\n    Given two lists operator, and '
+              'operand.\n\n    Note:\n        The length of operator list is equal to the '
+              'length of operand list minus one.\n\n    """\n')
+    got = question({"kind": "generate", "prompt": prompt})
+    assert got is not None and "length of operator list" in got.text, got

@@ -15,6 +15,7 @@ scoring): the differing parts are the options and the blank is shown as ___.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -46,7 +47,8 @@ def question(request: Mapping[str, Any], shared: set[str] | frozenset[str] = fro
         return None
     blocks = _blocks(prompt)
     own = [b for b in blocks if b not in shared] or blocks
-    text = _unfence(own[-1])
+    # the last with a word in it: a HumanEval docstring's closing quotes stood as the question
+    text = _unfence(next((b for b in reversed(own) if re.search(r"\w", b)), own[-1]))
     if len(text) > limit:
         # the start names the task (a question, a function signature); the end of a long block
         # is where a long-context prompt asks its question
