@@ -251,3 +251,21 @@ def test_resampled_means_are_the_means_of_the_drawn_items() -> None:
     assert np.array_equal(np.isnan(got[0]), np.isnan(want))
     assert np.allclose(got[0][~np.isnan(want)], want[~np.isnan(want)], rtol=0, atol=1e-12)
     assert not np.isnan(got[0][0]).any()  # only the model with the NaN has NaN means
+
+
+def test_the_gain_sentence_and_the_first_rows_heading_say_what_they_are() -> None:
+    """A routing gain whose interval is above 0 was "beyond resampling noise" though its
+    routes were chosen on the same items; and the first row was "Best single model" beside a
+    ranking that put another model first (a report review's)."""
+    from shootout.report.routing import gain_sentence
+    from shootout.report.view import _routing
+
+    r = _route(EVEN, ["A", "B"], _data(100, k1=(8, 5), m1=(4, 9)), cost=COST, n_boot=300)
+    assert r is not None and r.best.diff_low > 0
+    said = gain_sentence(r)
+    assert "beyond resampling noise" not in said and "an in-sample gain" in said, said
+    same = _routing(r, 0, recommended=True, top=r.single.name)
+    assert same["routing"].rows[0][0].text == "Best single model"
+    other = _routing(r, 0, recommended=True, top="A")
+    assert other["routing"].rows[0][0].text == "Top single model (shared items)"
+    assert "the ranking above puts A first" in other["routing_note"]

@@ -70,7 +70,11 @@ def gain_sentence(r: Routing) -> str:
                 f"and latency as the profile weights them): the best, {best.name}, scores "
                 f"{best.score:.3f} against {single.score:.3f}, at {pct(best.quality)}% quality "
                 f"({signed(best.diff)} points {ci(best.diff_low, best.diff_high, sign=True)}).")
-    verdict = ("above the best single model beyond resampling noise" if lo > 0 else
+    # (routes are chosen on these same items, the best model per domain among all: an
+    # interval above 0 is a gain in sample, not one a test of its own has held; a review's)
+    verdict = ("above the best single model on these items, its interval above 0 (routes "
+               "chosen on the same items: an in-sample gain; the head-to-head's Holm tests "
+               "say whether each routed difference holds)" if lo > 0 else
                "within resampling noise of the best single model" if hi >= 0 else
                "below the best single model in quality, traded for its cost")
     text = (f"Best routing ({best.name}): {pct(best.quality)}% quality, {signed(best.diff)} "

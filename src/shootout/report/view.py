@@ -438,7 +438,8 @@ def rankings(report: Report) -> list[dict[str, Any]]:
             "table": Table(f"profile-{len(out)}", ("#", "Model", "Score ± 95%", "Quality (%)",
                                                    "Cost score", "Latency score", "vs #1"),
                            tuple(rows), left_cols=0) if rows else None,
-            **_routing(routes.get(rk.profile.name), len(out), recommended=not rk.caveat),
+            **_routing(routes.get(rk.profile.name), len(out), recommended=not rk.caveat,
+                       top=rk.rows[0].model if rk.rows else None),
         })
     return out
 
@@ -464,12 +465,20 @@ def _failed_in(report: Report, domains: Any) -> dict[str, int]:
     return out
 
 
-def _routing(r: Any, index: int, *, recommended: bool) -> dict[str, Any]:
-    """A profile's "best single model" vs "best routing" rows (`report.routing`), if any."""
+def _routing(r: Any, index: int, *, recommended: bool, top: str | None = None
+             ) -> dict[str, Any]:
+    """A profile's "best single model" vs "best routing" rows (`report.routing`), if any.
+    `top`: the ranking's #1, which the shared items may not put first."""
     if r is None:
         return {"routing": None, "routing_note": ""}
     note = gain_sentence(r) + " " + COST_BASIS
     if not recommended:
         note += (" The first row is the top model on the items every model was scored on; "
                  "it is not recommended (see above).")
+    elif top is not None and r.single.name != top:
+        # (it was "Best single model" under a ranking that put another first: a review's)
+        recommended = False
+        note += (f" The first row is the top model on the items every model was scored on, "
+                 f"{r.single.name}; on each model's own items the ranking above puts {top} "
+                 "first.")
     return {"routing": best_rows(r, index, recommended=recommended), "routing_note": note}
