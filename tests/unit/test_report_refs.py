@@ -34,3 +34,19 @@ def test_the_compared_metric_note_says_why_the_primary_is_absent() -> None:
     mixed = {("a", "arc_easy"): rows("acc_norm", "acc"), ("b", "arc_easy"): rows("acc")}
     assert _choose_metric("arc_easy", ["a", "b"], mixed) == (
         "acc", "acc compared: acc_norm is not available for every model (scoring modes differ)")
+
+
+def test_the_cheapest_per_point_says_where_its_points_are_a_guess() -> None:
+    """A model answering "A" to every question earned about 25 points for nearly nothing and
+    was "the lowest cost per benchmark point" with no word of it (a report review's)."""
+    from shootout.report.build import efficiency_takeaways
+
+    costs = {"c": {"cost_per_point": 0.0001, "cost_usd": 0.004, "covers": ["mmlu", "gsm8k"],
+                   "mean_points": 38.3},
+             "a": {"cost_per_point": 0.002, "cost_usd": 0.16, "covers": ["mmlu", "gsm8k"],
+                   "mean_points": 80.0}}
+    (plain,) = efficiency_takeaways(costs)
+    assert "chance" not in plain.text
+    (said,) = efficiency_takeaways(costs, {"c": ["mmlu"], "a": []})
+    assert said.text.startswith("c has the lowest cost per benchmark point")
+    assert "c's score is not above chance on mmlu: points a guess earns" in said.text

@@ -127,7 +127,9 @@ def build_report(
         *arch_takeaways(data),
         *strengths(labels, grouped, confidence, _at_chance(data, grouped=True)),
         *positions(labels, tests, mdd),
-        *efficiency_takeaways(costs),
+        *efficiency_takeaways(costs, {m: [b for b in (c.get("covers") or ())
+                                          if data.guessing(m, b) is not None]
+                                      for m, c in costs.items()}),
         *use_cases(rankings, _guessing(data, shared)),
     ]
     return Report(data, tuple(tests), marks, tuple(mdd), grouped, fine, tuple(rankings),
@@ -481,8 +483,12 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
-def efficiency_takeaways(costs: dict[str, dict[str, Any]]) -> list[Takeaway]:
-    """The cheapest model per benchmark point, against the dearest (needs two priced models)."""
+def efficiency_takeaways(costs: dict[str, dict[str, Any]],
+                         at_chance: Mapping[str, Sequence[str]] | None = None
+                         ) -> list[Takeaway]:
+    """The cheapest model per benchmark point, against the dearest (needs two priced models).
+    `at_chance`: per model, the benchmarks its points count where its score is not above
+    chance (points a guess earns for nothing: said beside it)."""
     priced = {m: c for m, c in costs.items() if c.get("cost_per_point") is not None}
     if len(priced) < 2 or len({round(c["cost_per_point"], 12) for c in priced.values()}) < 2:
         return []  # nothing to compare (one model, or all the same price, e.g. all local)
@@ -498,6 +504,10 @@ def efficiency_takeaways(costs: dict[str, dict[str, Any]]) -> list[Takeaway]:
             f"against ${sig3(w['cost_per_point'])} for {worst}")
     if c["cost_per_point"] > 0:
         text += f" ({w['cost_per_point'] / c['cost_per_point']:.3g}x)"
+    chance = list((at_chance or {}).get(best) or ())
+    if chance:  # (a model answering "A" to everything came out cheapest per point: a review's)
+        text += (f"; {best}'s score is not above chance on {', '.join(chance)}: points a "
+                 "guess earns, at little cost")
     guessed = [m for m in (best, worst) if priced[m].get("estimated_requests")]
     if guessed:
         text += (f"; {' and '.join(guessed)}'s token counts are partly estimated (the server "
