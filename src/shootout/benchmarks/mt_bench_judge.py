@@ -61,7 +61,8 @@ def resolve_judge(wanted: str, models: Mapping[str, str], bench: str = "mt_bench
     if len(by_spec) == 1:
         return by_spec[0]
     raise ConfigError(f"{bench}: judge {wanted!r} is not a model of this run (models: "
-                      f"{', '.join(models)}); add it with -m")
+                      f"{', '.join(models)}); add it to the run's models (-m, or models: "
+                      "in a config file)")
 
 
 class _Judge:
