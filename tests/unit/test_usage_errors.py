@@ -167,3 +167,23 @@ def test_names_users_bring_from_lm_eval(data_dir):
     # in capitals: "ARC_EASY" had no suggestion (every letter differs from arc_easy)
     with pytest.raises(UnknownBenchmarkError, match=r"did you mean arc_easy\?"):
         get_benchmark_class("ARC_EASY")
+
+
+def test_a_command_line_value_over_a_config_file_is_not_blamed_on_the_file(
+        tmp_path, capsys, monkeypatch):
+    """`-c run.yaml --max-cost -1` said "run.yaml: max_cost: ..." of a file with no max_cost
+    in it (an audit's); an error of the file's own is still the file's."""
+    monkeypatch.chdir(tmp_path)
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text("models: [local]\nbenchmarks: [arc_easy]\n")
+    for extra, says in ((["--max-cost", "-1"], "max_cost: Input should be greater than 0"),
+                        (["-M", "n_ctx=abc"], "n_ctx: Input should be a valid integer")):
+        with pytest.raises(SystemExit) as e:
+            main(["run", "-c", str(cfg), *extra, "--dry-run"])
+        err = capsys.readouterr().err
+        assert e.value.code == 2 and err.count("\n") == 1, err
+        assert err.startswith(f"error: command line (over {cfg}): ") and says in err, err
+    cfg.write_text("models: [local]\nbenchmarks: [arc_easy]\nlimit: -5\n")
+    with pytest.raises(SystemExit) as e:
+        main(["run", "-c", str(cfg), "--max-cost", "1", "--dry-run"])
+    assert capsys.readouterr().err.startswith(f"error: {cfg}: limit: ")

@@ -208,11 +208,17 @@ def run_command(
                 parse_shard(shard)
             except ConfigError as e:
                 raise ConfigError(f"command line: shard: {e}") from e
-        data = with_model_args(load_config_file(config), model_arg or [])
+        loaded = load_config_file(config)
+        data = with_model_args(loaded, model_arg or [])
         data = {**data, **({"cache": cache.value} if cache is not None else {}),
                 **({"max_cost": max_cost} if max_cost is not None else {}),
                 **({"shard": shard} if shard is not None else {})}
-        cfg = _with_cli_extras(data, str(config), option or [], dry_run)
+        source = str(config)
+        if data != loaded:  # the file checked alone first: what then fails is the command
+            # line's (`--max-cost -1`, `-M concurrency=0` were blamed on the file: an audit's)
+            check_config_file(validate_config(loaded, source), source)
+            source = "command line (over " + source + ")"
+        cfg = _with_cli_extras(data, source, option or [], dry_run)
         check_new_names(cfg, str(config))
     else:
         flags = {"concurrency": concurrency}
