@@ -356,25 +356,41 @@ def _once(entries: list[Any]) -> list[Any]:
 
 def _expand_suites(entries: list[Any]) -> list[Any]:
     """A suite name (`quick`, `mc`, `math_code`, ...) stands for its benchmarks, each with the
-    entry's other settings. A benchmark also listed on its own keeps its own entry; one that
-    two suites share comes once."""
+    entry's other settings, each at its first appearance (as `-b` orders them). A benchmark
+    also listed on its own keeps its own entry there; one that two suites share comes once,
+    and is refused where the two give it different settings."""
     from .benchmarks import SUITES
 
     def name(e: Any) -> str | None:  # another type is refused by the model's validation
         n = e.get("name") if isinstance(e, dict) else None
         return n if isinstance(n, str) else None
 
-    explicit = {name(e) for e in entries if name(e) not in SUITES}
+    # a benchmark's own entry (its first), which a suite that names it takes in its place
+    explicit: dict[str, Any] = {}
+    for e in entries:
+        if (n := name(e)) is not None and n not in SUITES:
+            explicit.setdefault(n, e)
     out: list[Any] = []
-    expanded: set[str] = set()
+    placed: dict[str, Any] = {}  # each benchmark's entry, at its first appearance
     for entry in entries:
-        if name(entry) not in SUITES:
+        n = name(entry)
+        if n not in SUITES:
+            if n is not None and placed.get(n) is entry:
+                continue  # a suite before it put it there (as `-b quick,arc_easy` orders it)
             out.append(entry)
+            if n is not None:
+                placed.setdefault(n, entry)
             continue
-        for n in SUITES[entry["name"]]:
-            if n not in explicit and n not in expanded:
-                out.append({**entry, "name": n})
-                expanded.add(n)
+        assert n is not None
+        for m in SUITES[n]:
+            member = explicit.get(m, {**entry, "name": m})
+            if m in placed:
+                if placed[m] != member:  # (the second suite's settings were dropped)
+                    raise ValueError(f"benchmark {m!r} is in two suites listed with "
+                                     "different settings; list it once on its own")
+                continue
+            out.append(member)
+            placed[m] = member
     return out
 
 

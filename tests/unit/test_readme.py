@@ -160,5 +160,7 @@ def test_suites_expand_in_run_config_files():
         "test",
     )
     by_name = {b.name: b for b in cfg.benchmarks}
-    assert [b.name for b in cfg.benchmarks] == ["math500", "humaneval", "gsm8k"]
+    # in the order `-b math_code,gsm8k` gives (gsm8k at its place in the suite, with its own
+    # entry: it came last, so the same benchmarks were another run id)
+    assert [b.name for b in cfg.benchmarks] == ["gsm8k", "math500", "humaneval"]
     assert by_name["math500"].limit == 3 and by_name["gsm8k"].limit is None  # its own entry

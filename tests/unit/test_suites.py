@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from shootout.analysis.takeaways import normalize_domain
 from shootout.benchmarks import REGISTRY, SUITES, expand_benchmarks
 from shootout.config import load_config_file, validate_config
@@ -40,3 +42,26 @@ def test_suites_expand_in_a_yaml_run_config(tmp_path):
     names = [b.name for b in cfg.benchmarks]
     assert names == [*SUITES["seed"], "piqa"]
     assert all(b.limit == 5 for b in cfg.benchmarks if b.name != "piqa")
+
+
+def test_a_config_orders_suites_as_the_command_line_and_refuses_dropped_settings():
+    """`benchmarks: [quick, gsm8k, arc_easy]` put arc_easy last and `-b quick,gsm8k,arc_easy`
+    first: two run ids for one run. And a second suite's settings for the members it shares
+    with the first were dropped without a word (an audit's)."""
+    from shootout.benchmarks import expand_benchmarks
+    from shootout.config import validate_config
+    from shootout.errors import ConfigError
+
+    for listed in (["quick", "gsm8k", "arc_easy"], ["quick", "arc_easy", "arc_easy"],
+                   ["arc_easy", "quick"]):
+        cfg = validate_config({"models": ["local"], "benchmarks": listed}, "test")
+        assert [b.name for b in cfg.benchmarks] == expand_benchmarks(listed), listed
+    cfg = validate_config({"models": ["local"], "benchmarks": [
+        "quick", {"name": "arc_easy", "limit": 4}]}, "test")
+    assert cfg.benchmarks[0].name == "arc_easy" and cfg.benchmarks[0].limit == 4
+    with pytest.raises(ConfigError, match="'mmlu' is in two suites listed with different"):
+        validate_config({"models": ["local"], "benchmarks": [
+            {"name": "quick"}, {"name": "mc", "limit": 3}]}, "test")
+    # the same settings: each shared member once
+    cfg = validate_config({"models": ["local"], "benchmarks": ["quick", "mc"]}, "test")
+    assert [b.name for b in cfg.benchmarks] == expand_benchmarks(["quick", "mc"])
