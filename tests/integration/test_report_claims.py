@@ -299,7 +299,8 @@ def test_a_profile_does_not_compare_log_likelihood_scoring_with_generation(tmp_p
     finally:
         store.close()
     assert spec.title == ("Distribution of request latency (log-likelihood scoring beside "
-                          "generation: not alike)")
+                          "generation: not alike) (box: quartiles; whiskers: 5th-95th "
+                          "percentile)")
 
 
 def test_a_profiles_notes_name_models_as_they_are_named(tmp_path, capsys):

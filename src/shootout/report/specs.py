@@ -205,7 +205,9 @@ def _latency(report: Report) -> DistSpec | None:
                    if lat.get(m, {}).get(key))
     if not series:
         return None
-    return DistSpec("latency", f"Distribution of {what}", "milliseconds", series)
+    # (the whiskers' span said: they are not min and max, as a box plot's often are)
+    return DistSpec("latency", f"Distribution of {what} (box: quartiles; whiskers: 5th-95th "
+                    "percentile)", "milliseconds", series)
 
 
 def needle_specs(report: Report) -> list[HeatmapSpec]:
