@@ -425,6 +425,16 @@ def validate_config(data: dict[str, Any], source: str) -> RunConfig:
         # to 2"); no other value is echoed: a text may be a URL with a secret in it
         if isinstance(given, int | float) and not isinstance(given, bool):
             msg += f" (got {given!r})"
+        path = list(err["loc"])
+        if path and path[-1] == "[key]":  # a mapping's key that is not text, inside
+            path.pop()
+        if msg == "Keys should be strings" or err["loc"][-1:] == ("[key]",):
+            # (`yes: x` was "1: Keys should be strings", a date key "datetime.date(...)")
+            path = path[:-1]
+            key = err.get("input")  # the key as YAML read it (True for `yes`)
+            loc = ".".join(str(p) for p in path) or "(top level)"
+            msg = (f"the key {key!r} is not text: YAML reads yes/no/on/off as true/false, a "
+                   "number as a number and a date as a date; quote the key")
         if loc == "options" and err["type"] == "extra_forbidden":  # where options go
             msg += (": a benchmark's options go on its entry, `benchmarks: [{name: BENCH, "
                     "options: {KEY: VALUE}}]`")

@@ -48,3 +48,22 @@ def test_a_config_with_an_impossible_date_is_one_line_exit_2(tmp_path, capsys) -
     err = capsys.readouterr().err
     assert e.value.code == 2 and err.count("\n") == 1, err
     assert f"{cfg}:3: cannot read '2025-02-30' as timestamp" in err, err
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    ("yes: x\n", "(top level): the key True is not text: YAML reads yes/no/on/off"),
+    ("benchmarks: [{name: arc_easy, options: {2025-01-01: x}}]\n",
+     "benchmarks.0.options: the key datetime.date(2025, 1, 1) is not text"),
+])
+def test_a_key_yaml_read_as_no_text_is_named(text: str, says: str, tmp_path, capsys) -> None:
+    """`yes: x` said "1: Keys should be strings", a date key "datetime.date(2025, 1, 1).[key]"
+    (an audit's)."""
+    from shootout.cli.main import main
+
+    cfg = tmp_path / "c.yaml"
+    body = text if text.startswith("benchmarks") else "benchmarks: [arc_easy]\n" + text
+    cfg.write_text("models: [local]\n" + body)
+    with pytest.raises(SystemExit) as e:
+        main(["run", "-c", str(cfg), "--dry-run", "--store", str(tmp_path / "s.sqlite")])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.count("\n") == 1 and f"{cfg}: {says}" in err, err
