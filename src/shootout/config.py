@@ -428,7 +428,7 @@ def validate_config(data: dict[str, Any], source: str) -> RunConfig:
         path = list(err["loc"])
         if path and path[-1] == "[key]":  # a mapping's key that is not text, inside
             path.pop()
-        if msg == "Keys should be strings" or err["loc"][-1:] == ("[key]",):
+        if err["msg"] == "Keys should be strings" or err["loc"][-1:] == ("[key]",):
             # (`yes: x` was "1: Keys should be strings", a date key "datetime.date(...)")
             path = path[:-1]
             key = err.get("input")  # the key as YAML read it (True for `yes`)
@@ -445,7 +445,7 @@ def check_new_names(cfg: RunConfig, source: str) -> None:
     """A new run's model names hold no comma: `report --models` and `--items` list names
     separated by commas, and could not name it; nor does its specs a control character (a
     run stored before these rules keeps its names and specs: resumed, rescored and merged as
-    it is)."""
+    it is); nor its benchmarks options a benchmark refuses to new runs (`check_new_options`)."""
     for i, m in enumerate(cfg.models):
         # (a model id with a newline became a name that split the report's title and rows;
         # no API's model id holds one)
@@ -455,3 +455,9 @@ def check_new_names(cfg: RunConfig, source: str) -> None:
         if m.name is not None and "," in m.name:
             raise ConfigError(f"{source}: a model's name must not hold a comma ({m.name!r}): "
                               "`report --models` and `--items` list names separated by commas")
+    from .benchmarks import find_benchmark_class
+
+    for b in cfg.benchmarks:  # options a new run may not take (`Benchmark.check_new_options`)
+        cls = find_benchmark_class(b.name)
+        if cls is not None and b.options:
+            cls.check_new_options(b.options)

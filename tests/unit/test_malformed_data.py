@@ -240,3 +240,14 @@ def test_mgsm_names_the_line_and_a_bom_is_no_part_of_the_text(data_dir: Path,
     (root / rel).write_text("\n".join(bad), encoding="utf-8")
     with pytest.raises(DataError, match=r"mgsm_en\.tsv:8: expected"):
         MGSM(data=DataDir(root)).load()
+
+
+def test_the_column_of_bytes_that_are_not_utf8_counts_characters(tmp_path: Path) -> None:
+    """`{"a": "ééé\\xff"}` said column 14 (bytes); it is the 11th character (a review's)."""
+    from shootout.data.files import read_jsonl
+    from shootout.errors import DataError
+
+    bad = tmp_path / "x.jsonl"
+    bad.write_bytes(b'{"q": 1}\n{"a": "\xc3\xa9\xc3\xa9\xc3\xa9\xff"}\n')
+    with pytest.raises(DataError, match=r"x\.jsonl:2: column 11: not UTF-8"):
+        list(read_jsonl(bad))

@@ -851,10 +851,24 @@ def test_the_middle_gap_interval_stays_in_bounds_and_a_zero_length_is_said() -> 
     assert _effective_text({"lengths": [1024]}, 2048).endswith(": 2,048 tokens.")
 
 
-def test_needles_with_the_single_variant_is_refused():
+def test_needles_with_the_single_variant_is_refused_to_a_new_run():
     """`-o needle.needles=7` with the default single variant was ignored (one needle a
-    prompt); it is refused, as any option the run would not use."""
-    with pytest.raises(Exception, match="multi-needle variants"):
-        bench(lengths=[1024], depths=[20], trials=1, needles=7)
+    prompt); a new run refuses it, as any option the run would not use. A run stored with it
+    before still builds (a review's: it could no longer be resumed or rescored)."""
+    from shootout.config import check_new_names, validate_config
+
+    def cfg(**options):
+        return validate_config({"models": ["local"], "benchmarks": [
+            {"name": "needle", "options": options}]}, "test")
+
+    with pytest.raises(ConfigError, match="needle: needles applies to the multi-needle"):
+        check_new_names(cfg(needles=7), "test")
+    with pytest.raises(ConfigError, match="multi-needle"):
+        check_new_names(cfg(needles="7", variant="single"), "test")
+    check_new_names(cfg(needles=7, variant="multikey"), "test")
+    check_new_names(cfg(lengths="1k"), "test")
+    # stored before the rule: built as it ran (one needle a prompt)
+    assert len(bench(lengths=[1024], depths=[20], trials=1, needles=7).load()[0]
+               .fields["needles"]) == 1
     assert len(bench(lengths=[1024], depths=[20], trials=1, variant="multikey",
                      needles=7).load()[0].fields["needles"]) == 7

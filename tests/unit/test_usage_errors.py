@@ -170,7 +170,7 @@ def test_names_users_bring_from_lm_eval(data_dir):
 
 
 def test_a_command_line_value_over_a_config_file_is_not_blamed_on_the_file(
-        tmp_path, capsys, monkeypatch):
+        tmp_path, capsys, monkeypatch, data_dir):
     """`-c run.yaml --max-cost -1` said "run.yaml: max_cost: ..." of a file with no max_cost
     in it (an audit's); an error of the file's own is still the file's."""
     monkeypatch.chdir(tmp_path)
@@ -187,3 +187,11 @@ def test_a_command_line_value_over_a_config_file_is_not_blamed_on_the_file(
     with pytest.raises(SystemExit) as e:
         main(["run", "-c", str(cfg), "--max-cost", "1", "--dry-run"])
     assert capsys.readouterr().err.startswith(f"error: {cfg}: limit: ")
+    # a file valid only with the command line's value still runs (a review's: checked
+    # alone first, `thinking: adaptive` without the budget `-M` gives was refused)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test")
+    monkeypatch.setenv("SHOOTOUT_DATA", str(data_dir))
+    cfg.write_text('models: [{spec: "anthropic:claude-opus-4-7", thinking: adaptive}]\n'
+                   "benchmarks: [arc_easy]\nlimit: 1\n")
+    main(["run", "-c", str(cfg), "-M", "thinking_budget=1024", "--dry-run"])
+    assert "error" not in capsys.readouterr().err

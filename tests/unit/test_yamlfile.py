@@ -52,6 +52,7 @@ def test_a_config_with_an_impossible_date_is_one_line_exit_2(tmp_path, capsys) -
 
 @pytest.mark.parametrize(("text", "says"), [
     ("yes: x\n", "(top level): the key True is not text: YAML reads yes/no/on/off"),
+    ("5: x\n", "(top level): the key 5 is not text"),
     ("benchmarks: [{name: arc_easy, options: {2025-01-01: x}}]\n",
      "benchmarks.0.options: the key datetime.date(2025, 1, 1) is not text"),
 ])

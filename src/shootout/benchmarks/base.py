@@ -180,6 +180,12 @@ class Benchmark(ABC):
         self.opts = self.validate_options(self.options)
 
     @classmethod
+    def check_new_options(cls, options: Mapping[str, Any]) -> None:
+        """Rules for a new run's options only (`config.check_new_names`): a run stored before
+        a rule keeps the options it ran with, resumed and rescored as it is. None here."""
+        return None
+
+    @classmethod
     def validate_options(cls, options: Mapping[str, Any]) -> Any:
         """`options` checked against `Options`; a bad value is a one-line ConfigError."""
         try:

@@ -109,6 +109,15 @@ class NeedleInAHaystack(Benchmark):
         super().__post_init__()
         self._bound: _Bound | None = None  # the model the prompts are sized for
 
+    @classmethod
+    def check_new_options(cls, options: Mapping[str, Any]) -> None:
+        """`needles` with the single variant is refused: it was ignored (one needle a prompt,
+        whatever was asked). A run stored with it before resumes as it ran."""
+        if "needles" in options and cls.validate_options(options).variant == "single":
+            raise ConfigError(f"{cls.name}: needles applies to the multi-needle variants "
+                              "(variant=multivalue, multikey or multiquery); the single "
+                              "variant hides one")
+
     # -- documents ------------------------------------------------------------------------
     def load(self) -> list[Doc[NeedleItem]]:
         o = self.opts

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from ..scoring.needle import HAYSTACKS
 from .base import BenchmarkOptions
@@ -87,14 +87,6 @@ class NeedleOptions(BenchmarkOptions):
         if variant not in VARIANTS:
             raise ValueError(f"variant {variant!r}; choose one of {', '.join(VARIANTS)}")
         return variant
-
-    @model_validator(mode="after")
-    def _needles_with_one(self) -> NeedleOptions:
-        if self.variant == "single" and "needles" in self.model_fields_set:
-            # (it was ignored: one needle a prompt, whatever was asked)
-            raise ValueError("needles applies to the multi-needle variants (variant="
-                             "multivalue, multikey or multiquery); the single variant hides one")
-        return self
 
     @field_validator("haystack", mode="before")
     @classmethod

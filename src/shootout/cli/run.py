@@ -214,11 +214,18 @@ def run_command(
                 **({"max_cost": max_cost} if max_cost is not None else {}),
                 **({"shard": shard} if shard is not None else {})}
         source = str(config)
-        if data != loaded:  # the file checked alone first: what then fails is the command
-            # line's (`--max-cost -1`, `-M concurrency=0` were blamed on the file: an audit's)
+        try:
+            cfg = _with_cli_extras(data, source, option or [], dry_run)
+        except ConfigError:
+            if data == loaded:
+                raise
+            # the file alone: an error of its own is the file's, any other the command
+            # line's values made (`--max-cost -1`, `-M concurrency=0` were blamed on the
+            # file: an audit's). A file that needs the command line's value to be valid
+            # (`thinking: adaptive` with `-M thinking_budget=N`) passed the first try.
             check_config_file(validate_config(loaded, source), source)
-            source = "command line (over " + source + ")"
-        cfg = _with_cli_extras(data, source, option or [], dry_run)
+            cfg = _with_cli_extras(data, f"command line (over {source})", option or [],
+                                   dry_run)
         check_new_names(cfg, str(config))
     else:
         flags = {"concurrency": concurrency}

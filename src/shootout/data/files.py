@@ -212,8 +212,9 @@ def _first_bad_line(path: Path) -> str:
             for lineno, raw in enumerate(f, start=1):
                 try:
                     raw.decode("utf-8")
-                except UnicodeDecodeError as e:
-                    return f"{path}:{lineno}: column {e.start + 1}"
+                except UnicodeDecodeError as e:  # (the column in characters, not bytes)
+                    before = raw[:e.start].decode("utf-8", errors="replace")
+                    return f"{path}:{lineno}: column {len(before.removeprefix(chr(0xFEFF))) + 1}"
     except (OSError, *_UNREADABLE):
         pass
     return str(path)
