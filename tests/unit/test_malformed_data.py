@@ -20,17 +20,7 @@ Edit = Callable[[dict[str, Any]], dict[str, Any]]
 
 def _copy(data_dir: Path, tmp: Path, rel: str, edit: Edit) -> Path:
     """The data dir with every record of `rel` edited (the other folders linked)."""
-    root = tmp / "data"
-    root.mkdir()
-    folder = rel.split("/")[0]
-    for d in data_dir.iterdir():
-        if d.name != folder:
-            (root / d.name).symlink_to(d)
-    src = data_dir / folder
-    for f in src.rglob("*"):
-        if f.is_file():
-            (root / f.relative_to(data_dir)).parent.mkdir(parents=True, exist_ok=True)
-            (root / f.relative_to(data_dir)).write_bytes(f.read_bytes())
+    root = _linked(data_dir, tmp, rel)
     target = root / rel
     opener: Any = gzip.open if rel.endswith(".gz") else open
     with opener(target, "rt", encoding="utf-8") as fh:
@@ -139,13 +129,13 @@ def _dry_run(bench: str, root: Path, tmp_path: Path, capsys: pytest.CaptureFixtu
 
 def _with_file(data_dir: Path, tmp: Path, rel: str, content: bytes) -> Path:
     """The data dir with `rel` replaced by `content` (its folder copied, the others linked)."""
-    root = _copy(data_dir, tmp, rel, lambda r: r) if rel.endswith((".jsonl", ".jsonl.gz")) \
-        else _linked(data_dir, tmp, rel)
+    root = _linked(data_dir, tmp, rel)
     (root / rel).write_bytes(content)
     return root
 
 
 def _linked(data_dir: Path, tmp: Path, rel: str) -> Path:
+    """A copy of the data dir: `rel`'s folder copied, the other folders linked."""
     root = tmp / "data"
     root.mkdir()
     folder = rel.split("/")[0]
