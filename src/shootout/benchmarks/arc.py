@@ -15,7 +15,7 @@ import threading
 from collections.abc import Sequence
 from typing import ClassVar, TypedDict
 
-from ..data.files import expect_count, read_json, read_jsonl
+from ..data.files import expect_count, is_text_list, read_json, read_jsonl
 from ..data.hub import hub_rows
 from ..errors import DataError
 from .base import Doc
@@ -66,7 +66,7 @@ class ARCChallenge(MultipleChoiceBenchmark):
                 raise DataError(f"{path}:{lineno}: missing or bad field ({e})") from e
             # ("ABCD" was read as four one-letter choices, a gold of 1.9 as 1, a null
             # choice as "None")
-            if not isinstance(choices, list) or not all(isinstance(c, str) for c in choices):
+            if not is_text_list(choices):
                 raise DataError(f"{path}:{lineno}: doc.choices is not a list of texts")
             if type(gold) is not int:
                 raise DataError(f"{path}:{lineno}: doc.gold is {gold!r}, not an index")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import ClassVar, TypedDict
 
-from ..data.files import expect_count, read_jsonl, texts
+from ..data.files import expect_count, is_text_list, read_jsonl, texts
 from ..data.hub import hub_rows
 from ..errors import ConfigError, DataError
 from .base import Doc
@@ -56,8 +56,7 @@ class HellaSwag(MultipleChoiceBenchmark):
                 ctx_a, ctx_b, label = texts(r, ("ctx_a", "ctx_b", "activity_label"), where)
                 ctx = ctx_a + " " + ctx_b.capitalize()
                 query = preprocess(label + ": " + ctx)
-                if not isinstance(r["endings"], list) or \
-                        not all(isinstance(e, str) for e in r["endings"]):
+                if not is_text_list(r["endings"]):
                     raise DataError(f"{where}: field 'endings' holds something that is not text")
                 endings = [preprocess(e) for e in r["endings"]]
                 raw = r["label"]  # "2" as the dataset has it, or 2 (1.7 and true were 1)

@@ -33,7 +33,7 @@ import string
 from dataclasses import replace
 from typing import ClassVar, TypedDict
 
-from ..data.files import expect_count, read_jsonl, texts
+from ..data.files import expect_count, is_text_list, read_jsonl, texts
 from ..errors import DataError, ProviderError
 from ..providers.base import GenerateRequest, GenerateResponse, Message
 from ..scoring.text import strip_reasoning
@@ -84,8 +84,7 @@ def first_answer(text: str) -> str:
 def _text_list(record: dict, key: str, where: str) -> list[str]:
     """`record[key]` as a non-empty list of texts, or a DataError naming the field."""
     value = record.get(key)
-    if not isinstance(value, list) or not value or \
-            not all(isinstance(v, str) for v in value):
+    if not is_text_list(value, nonempty=True):
         raise DataError(f"{where}: answer.{key} is not a non-empty list of texts")
     return value
 

@@ -13,7 +13,7 @@ import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from ..errors import ChangedDataError, DataError
 from .cache import cache_dir, is_default_cache, is_pulled
@@ -293,3 +293,9 @@ def texts(record: Mapping[str, Any], keys: Sequence[str], where: str) -> tuple[s
             raise DataError(f"{where}: field {key!r} is {type(value).__name__}, not text")
         out.append(value)
     return tuple(out)
+
+
+def is_text_list(value: Any, *, nonempty: bool = False) -> TypeGuard[list[str]]:
+    """Whether `value` is a list of texts (a string is not: "ABCD" read as four choices)."""
+    return isinstance(value, list) and (bool(value) or not nonempty) and \
+        all(isinstance(v, str) for v in value)
