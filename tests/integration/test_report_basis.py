@@ -174,6 +174,45 @@ def test_a_reports_basis_is_kept_once_its_charts_data_is_sent(store, tmp_path, m
     assert _kept_basis(store) == []
 
 
+def test_a_reports_basis_is_kept_beside_the_rest_of_its_build(store, tmp_path, monkeypatch):
+    """The basis is encoded and written in a forked process while this one builds the rest
+    of the report (the build does not wait for it), and is kept by the command's end; a
+    build that fails after the keep was started still keeps it (what it keeps was whole)."""
+    import os
+
+    from shootout.report import build as report_build
+
+    pids = tmp_path / "pids"
+    real_keep = basis.keep
+
+    def keep(*args, **kw):
+        with open(pids, "a") as f:  # the process that keeps (a forked one has no memory here)
+            f.write(f"{os.getpid()}\n")
+        return real_keep(*args, **kw)
+
+    monkeypatch.setattr(basis, "keep", keep)
+    _report(store, tmp_path / "a", "--rebuild")
+    kept_by = [int(x) for x in pids.read_text().split()]
+    assert len(kept_by) == 2  # asked for here (deferred), then kept by the forked process
+    assert kept_by[0] == os.getpid() and kept_by[1] != os.getpid()
+    assert _kept_basis(store) == [(results_fingerprint() + basis.BASIS,
+                                   Store(store).revision(RUN_ID))]
+
+    db = sqlite3.connect(store)
+    db.execute("DELETE FROM built_results")
+    db.commit()
+    db.close()
+
+    def broken(*args, **kw):
+        raise RuntimeError("the rest of the build")
+
+    monkeypatch.setattr(report_build, "build_report", broken)
+    with pytest.raises(SystemExit):
+        _report(store, tmp_path / "b", "--rebuild")
+    assert _kept_basis(store) == [(results_fingerprint() + basis.BASIS,
+                                   Store(store).revision(RUN_ID))]
+
+
 def test_a_process_forked_inside_a_later_block_keeps_at_once(store):
     """`basis.later` defers the keeps of the process that opened it; a process forked inside
     it (a share's worker, a `beside` child) has its own copy of the pending list, where a

@@ -436,16 +436,19 @@ def build_and_render(db: Store, ctx: Context | None, run_ids: list[str], opts: O
     # the collector stays off to the end: the run's millions of records, read with it off,
     # would otherwise be walked by the first collections after the read (~2 s each at 500k
     # samples), which find nothing to free in them (`frozen.gc_paused`)
-    with gc_paused():
+    # the bases of runs built in shares are kept once the charts' data is sent, in a forked
+    # process while this one builds the rest, and awaited at the end (`basis.later`)
+    with gc_paused(), basis.later() if ctx is not None else contextlib.nullcontext() as keeping:
         data = None
         drawn = None
         if ctx is not None:
             load_profiles(opts.profiles)  # a bad file is said before the samples are read
             drawer = chart_drawer(out)
-            with basis.later():  # kept once the charts' data is sent
-                data = replace(load_report_data(db, run_ids, opts.models, kept=not rebuild),
-                               arch=ctx.arch)
-                drawn = early_charts(data, out, drawer)
+            data = replace(load_report_data(db, run_ids, opts.models, kept=not rebuild),
+                           arch=ctx.arch)
+            drawn = early_charts(data, out, drawer)
+            if keeping is not None:
+                keeping.start()
         report = build_report(db, run_ids, models=opts.models, profiles=opts.profiles,
                               items_pair=opts.items_pair, max_items=out.max_items, data=data)
         monitors = load_monitors(db, report, monitor_ids) if ctx is None else ctx.monitors

@@ -126,6 +126,19 @@ class Store(ReadingStore, ProbeStore, PerfStore, BuiltStore, BrowseStore, Copyin
             )
 
     @classmethod
+    def writer(cls, path: Path | str) -> Store:
+        """The store at `path` opened for writing without its set-up (WAL, schema, migrations:
+        done by the process that opened it first), for a process forked from one that has it
+        open (a forked process must not use its parent's connection: `report.basis`)."""
+        self = cls.__new__(cls)
+        self.path = Path(path)
+        try:
+            self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None)
+        except sqlite3.DatabaseError as e:
+            raise StoreError(f"cannot open results store {self.path}: {e}") from e
+        return self
+
+    @classmethod
     def reader(cls, path: Path | str) -> Store:
         """The store at `path` opened read-only, without its set-up (WAL, schema, migrations),
         for a process that only reads a store another has opened (`analysis.parallel`), or a
