@@ -106,9 +106,9 @@ def _counting(monkeypatch) -> list[int]:
     calls: list[int] = []
     real = split.in_processes
 
-    def counted(fn, args):
+    def counted(fn, args, *rest):
         calls.append(len(args))
-        return real(fn, args)
+        return real(fn, args, *rest)
 
     monkeypatch.setattr(split, "in_processes", counted)
     return calls

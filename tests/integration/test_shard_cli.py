@@ -172,7 +172,7 @@ def test_a_merged_run_keeps_its_results_and_report_basis(tmp_path, monkeypatch, 
     assert db.get_built(run_id, results_fingerprint() + basis.BASIS, revision) is not None
     db.close()
     shares: list[object] = []
-    monkeypatch.setattr(split, "in_processes", lambda fn, args: shares.append(args))
+    monkeypatch.setattr(split, "in_processes", lambda fn, args, *_: shares.append(args))
     cli(["report", run_id, "--store", "m.sqlite", "--md", "r.md", "--no-charts"], capsys)
     assert shares == [] and "| a |" in Path("r.md").read_text()
 

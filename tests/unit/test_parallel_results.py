@@ -295,6 +295,31 @@ def _sigint_handler(_: object) -> str:
     return getattr(handler, "__name__", str(handler))
 
 
+def _ended_at(pause: float) -> float:
+    """In a worker: the time it ends, after `pause` seconds."""
+    import time
+
+    time.sleep(pause)
+    return time.time()
+
+
+def test_meanwhile_is_done_here_while_the_workers_work() -> None:
+    """`meanwhile` (a report's imports) is done in this process before the workers' results
+    are awaited, and what it raises is ignored."""
+    import os
+    import time
+
+    done: list[tuple[int, float]] = []
+
+    def meanwhile() -> None:
+        done.append((os.getpid(), time.time()))
+        raise RuntimeError("ignored: work done ahead")
+
+    ended = parallel.in_processes(_ended_at, [0.5, 0.5], meanwhile)
+    assert ended is not None and len(done) == 1
+    assert done[0][0] == os.getpid() and done[0][1] < min(ended)
+
+
 def test_workers_end_quietly_on_ctrl_c() -> None:
     """Ctrl-C reaches the whole process group: a worker's own KeyboardInterrupt printed its
     traceback over the command's one line. A worker now ends at once without a word (one

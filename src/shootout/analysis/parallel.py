@@ -97,9 +97,12 @@ T = TypeVar("T")
 A = TypeVar("A")
 
 
-def in_processes(fn: Callable[[A], T | None], args: list[A]) -> list[T] | None:
+def in_processes(fn: Callable[[A], T | None], args: list[A],
+                 meanwhile: Callable[[], object] | None = None) -> list[T] | None:
     """fn of each args, each in a process of its own (a module-level `fn`: a spawned worker
-    imports it); None where any raised, returned None or could not be sent back."""
+    imports it); None where any raised, returned None or could not be sent back.
+    `meanwhile`: called in this process once the workers are started, before their results
+    are awaited (what it raises is ignored: it is work done ahead, such as imports)."""
     try:  # a platform without working semaphores has no pool: built in one process
         ctx = _context()
         pool = ProcessPoolExecutor(len(args), mp_context=ctx, initializer=_worker_start,
@@ -112,6 +115,9 @@ def in_processes(fn: Callable[[A], T | None], args: list[A]) -> list[T] | None:
         # start with it held and nothing to let it in
         with _held() if ctx.get_start_method() == "fork" else contextlib.nullcontext():
             submitted = pool.map(fn, args)
+        if meanwhile is not None:
+            with contextlib.suppress(Exception):
+                meanwhile()
         parts = list(submitted)
     except Exception:  # the one-process build raises what it always raised
         return None

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import pickle
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -252,13 +252,23 @@ def report_results(store: Store, run_ids: Sequence[str], *, kept: bool = True
 Joined = tuple[RunResults, dict[Key, dict[str, Figures | str]], dict[str, Latency]]
 
 
-def report_shares(store: Store, run_id: str, *, kept: bool = True
+def _report_imports() -> None:
+    """What the rest of a report imports (its tests' scipy, its renderers and their
+    templates: ~0.45 s), imported while the shares are built rather than after them."""
+    from ..analysis.stats import _scipy_special
+    from . import html, markdown  # noqa: F401
+
+    _scipy_special()
+
+
+def report_shares(store: Store, run_id: str, *, kept: bool = True,
+                  meanwhile: Callable[[], object] | None = None
                   ) -> tuple[Joined, list[Key]] | None:
     """A run's results without samples, its cells' figures and its models' latencies, and
     its cells (model, benchmark) in the store's order: from the run's report basis where
     `kept` and one is kept for its current state, else built in shares (None where
     `analysis.parallel.plan` builds it in one process, or a share failed) and kept as its
-    basis."""
+    basis. `meanwhile`: done while the shares are built (`parallel.in_processes`)."""
     from . import basis
 
     revision = store.revision(run_id)  # before the build: a write during it makes it stale
@@ -267,7 +277,8 @@ def report_shares(store: Store, run_id: str, *, kept: bool = True
         return None
     if kept and (got := basis.load(store, run_id, revision, planned.head)) is not None:
         return got, planned.cells
-    shares = in_processes(_report_share, [(str(store.path), run_id, s) for s in planned.shares])
+    shares = in_processes(_report_share, [(str(store.path), run_id, s) for s in planned.shares],
+                          meanwhile)
     if shares is None:
         return None
     latency: dict[str, Latency] = {}
@@ -281,7 +292,7 @@ def report_shares(store: Store, run_id: str, *, kept: bool = True
 
 
 def _split(store: Store, run_id: str, figures: SplitFigures, kept: bool) -> RunResults | None:
-    got = report_shares(store, run_id, kept=kept)
+    got = report_shares(store, run_id, kept=kept, meanwhile=_report_imports)
     if got is None:
         return None
     (built, sent, latency), keys = got
