@@ -25,6 +25,8 @@ from ..urls import secret_values, stored_url
 # say the server cannot do what was asked, whatever the attempt (501, 505)
 RETRY_STATUS = frozenset({408, 409, 425, 429})
 FINAL_5XX = frozenset({501, 505})
+# the error codes of a 429 that says the account is out of credits, not sending too fast
+QUOTA_CODES = frozenset({"insufficient_quota"})
 
 
 def retryable_status(status: int, headers: Mapping[str, str]) -> bool:
@@ -225,6 +227,15 @@ def status_error(status: int, path: str, text: str, headers: Mapping[str, str],
     # a JSON error body's own message where it has one (the body cut at 200 characters cut
     # llama.cpp's "maximum context length is ..." before its figures), else the body
     msg = f"HTTP {status} from {path}: {' '.join(message.split()) or detail[:200]}"
+    if status == 429 and code in QUOTA_CODES \
+            and (headers.get("x-should-retry") or "").strip().lower() != "true":
+        # OpenAI's "You exceeded your current quota": the account's credits or spending
+        # limit are used up, which no retry changes (the SDK retries every 429: each sample
+        # spent its 6 attempts and ~15 s of backoff on it)
+        said = ' '.join(message.split()) or detail[:200]
+        return RejectedRequestError(f"HTTP {status} from {path}: the account's quota is used "
+                                    f"up, retrying cannot succeed ({said})", status, param, code,
+                                    message)
     if retryable_status(status, headers):
         wait = retry_after(headers)
         if wait is None and status == 429:

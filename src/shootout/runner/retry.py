@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from ..errors import ProviderError, RejectedRequestError, RetryableProviderError
+from ..providers.http_errors import QUOTA_CODES
 
 T = TypeVar("T")
 
@@ -48,21 +49,34 @@ class RetryBudget:
         self.refused: str | None = None  # the refusal that stopped the model's requests
         self._answered = False
         self._alike: tuple[str, int] = ("", 0)  # the last refusal, and how many in a row
+        self.quota = False  # `refused` says the account's quota is used up
 
     def note(self, error: ProviderError | None) -> None:
-        """A request's outcome: answered (None), or failed with `error`."""
+        """A request's outcome: answered (None), or failed with `error`. A quota used up
+        (`http_errors.QUOTA_CODES`) stops the model's requests after REFUSED_RUN alike
+        whether or not it answered before, and an answer (of a request sent before) does
+        not lift it: the quota ran out during the run."""
+        if self.quota:
+            return
         if error is None:
             self._answered, self.refused = True, None
             return
-        if self._answered or not isinstance(error, RejectedRequestError) \
-                or error.status not in REFUSED_STATUSES:
+        quota = isinstance(error, RejectedRequestError) and error.code in QUOTA_CODES
+        if not quota and (self._answered or not isinstance(error, RejectedRequestError)
+                          or error.status not in REFUSED_STATUSES):
             self._alike = ("", 0)
             return
         text = str(error)
         n = self._alike[1] + 1 if text == self._alike[0] else 1
         self._alike = (text, n)
         if n >= REFUSED_RUN:
-            self.refused = text
+            self.refused, self.quota = text, quota
+
+    def refusal(self) -> str:
+        """Why a request of the model is not sent (where `refused`)."""
+        when = "" if self.quota else " before any answer"
+        return (f"not sent: the model's requests were refused alike {REFUSED_RUN} times"
+                f"{when} ({self.refused}); a rerun sends them")
 
     def take(self) -> bool:
         if self.remaining <= 0:

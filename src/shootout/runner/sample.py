@@ -36,7 +36,7 @@ from ..providers.batch import REQUEST_KEY
 from ..store.rows import EARLIER, EARLIER_CUT
 from ..store.sqlite import SampleRow, Store
 from .pacing import Pacer
-from .retry import REFUSED_RUN, RetriesExhausted, RetryBudget, RetryPolicy, with_retries
+from .retry import RetriesExhausted, RetryBudget, RetryPolicy, with_retries
 
 # errors that no item can escape (a bad setting, a missing sandbox): they stop the run
 _RUN_WIDE_ERRORS = (ConfigError, SandboxError, CapabilityError, ChangedDataError)
@@ -161,10 +161,8 @@ async def respond(route: Route, store: Store, request: Request,
     if stored is not None and await route.provider.serves_cached(stored):
         return Answer(key, stored, 0)
     budget = retry[1]
-    if budget.refused is not None:  # refused alike before any answer: not sent again
-        return Answer(key, GenerateResponse(text=""), 1,
-                      f"not sent: the model's requests were refused alike {REFUSED_RUN} "
-                      f"times before any answer ({budget.refused}); a rerun sends them")
+    if budget.refused is not None:  # refused alike (before any answer): not sent again
+        return Answer(key, GenerateResponse(text=""), 1, budget.refusal())
     # a batch job's custom_id: the same for every retry and rerun; under `refresh`, which asks
     # again, the run's own (a batch job another run journaled was replayed; a killed refresh
     # run, rerun, polls its own job)
