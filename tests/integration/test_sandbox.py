@@ -150,6 +150,27 @@ def test_d_allocating_8_gib_fails(sandbox: Sandbox, code: str) -> None:
     assert "MemoryError" in result.stderr
 
 
+@pytest.mark.parametrize("code", [
+    # SysV shared memory outlives its mapping, and RLIMIT_AS counts only what is mapped
+    "import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+    "libc.shmget.restype = ctypes.c_int\n"
+    "for _ in range(8):\n"
+    "    if libc.shmget(0, ctypes.c_size_t(256 << 20), 0o1600) >= 0:\n"
+    "        print('ESCAPED')\n"
+    "err = ctypes.get_errno()\nraise OSError(err, os.strerror(err))",
+    # a memfd written, never mapped, is not counted either
+    "import os\nfds = []\nfor i in range(64):\n"
+    "    fds.append(os.memfd_create(f'm{i}'))\n"
+    "    os.write(fds[-1], b'x' * (16 << 20))\n"
+    "print('ESCAPED')",
+])
+def test_d_memory_outside_the_address_space_limit_is_refused(sandbox: Sandbox,
+                                                             code: str) -> None:
+    result = sandbox.run(code, limits=Limits(timeout=10, memory_mb=256))
+    _contained(result, "failed")
+    assert "Operation not permitted" in result.stderr
+
+
 # (e), (k) time ----------------------------------------------------------------------------------
 
 

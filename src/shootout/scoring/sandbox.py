@@ -384,16 +384,21 @@ def _python_roots(python: str) -> list[str]:
 
 # Syscalls sandboxed code has no business making. Namespaces (incl. a new user namespace, the
 # largest kernel attack surface open to an unprivileged process), mounts, tracing, keyrings, BPF,
-# io_uring. Numbers per architecture; unknown architectures run without the filter.
+# io_uring; and memory that RLIMIT_AS does not count: SysV shared memory (a segment outlives its
+# mapping, and the sandbox's own IPC namespace has no limit on it: one program held 6 GiB of the
+# host's memory under a 2 GiB limit) and memfd files (written, never mapped: 3 GiB under a
+# 1 GiB limit; an audit's). Numbers per architecture; unknown architectures run without the
+# filter.
 _DENY = ("unshare", "setns", "mount", "umount2", "pivot_root", "ptrace", "keyctl", "add_key",
          "request_key", "bpf", "perf_event_open", "userfaultfd", "kexec_load", "init_module",
          "finit_module", "io_uring_setup", "io_uring_enter", "io_uring_register",
-         "open_by_handle_at", "open_tree", "move_mount", "fsopen", "fsmount")
+         "open_by_handle_at", "open_tree", "move_mount", "fsopen", "fsmount", "shmget", "shmat",
+         "memfd_create")
 _NUMBERS = {  # (audit arch, numbers of _DENY..., clone, clone3)
     "x86_64": (0xC000003E, 272, 308, 165, 166, 155, 101, 250, 248, 249, 321, 298, 323, 246, 175,
-               313, 425, 426, 427, 304, 428, 429, 430, 432, 56, 435),
+               313, 425, 426, 427, 304, 428, 429, 430, 432, 29, 30, 319, 56, 435),
     "aarch64": (0xC00000B7, 97, 268, 40, 39, 41, 117, 219, 217, 218, 280, 241, 282, 104, 105,
-                273, 425, 426, 427, 265, 428, 429, 430, 432, 220, 435),
+                273, 425, 426, 427, 265, 428, 429, 430, 432, 194, 196, 279, 220, 435),
 }
 _CLONE_NEWUSER = 0x10000000
 
