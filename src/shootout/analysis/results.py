@@ -32,7 +32,7 @@ from ..frozen import gc_paused
 from ..perf.prices import PriceTable
 from ..scores import Score, row_groups
 from ..store import RunRecord, SampleRow, Store
-from ..store.rows import ANSWERED, EARLIER, EARLIER_CUT, item_scores
+from ..store.rows import ANSWERED, EARLIER, EARLIER_CUT, FAILED_ITEM, item_scores
 from . import columns
 from .efficiency import efficiency_rows
 from .stats import summarize
@@ -238,11 +238,12 @@ def _aggregate_failed_as_wrong(cls: Any, ok: list[SampleRow], failed: list[Sampl
     """A benchmark's own aggregate, re-run with every failed sample standing in as an answered
     sample that scored 0 on every per-sample metric (pass@1 = 0 is a failing sample for
     pass@k; a needle item keeps its cell from its id), or the benchmark's worst value where 0
-    is not (`failed_values`: BFCL's malformed)."""
+    is not (`failed_values`: BFCL's malformed), with what it kept of its item
+    (`Benchmark.failed_detail`: a translation's references, its hypothesis empty)."""
     names = sorted({m for r in ok for m in r.metrics})
     values = {m: float(cls.failed_values.get(m, 0.0)) for m in names}
-    stand_ins = [replace(r, status="ok", metrics=dict(values),
-                         extraction_failed=True, detail={"failed": True}) for r in failed]
+    stand_ins = [replace(r, status="ok", metrics=dict(values), extraction_failed=True,
+                         detail={**_kept_item(r), "failed": True}) for r in failed]
     try:
         custom = cls.aggregate([*ok, *stand_ins])
     except (KeyError, ValueError, ShootoutError):
@@ -252,6 +253,11 @@ def _aggregate_failed_as_wrong(cls: Any, ok: list[SampleRow], failed: list[Sampl
     if custom is None:
         return {}
     return {v.metric: (v.score, _nan(v.ci_low), _nan(v.ci_high)) for v in custom[0]}
+
+
+def _kept_item(row: SampleRow) -> dict[str, Any]:
+    kept = row.detail.get(FAILED_ITEM)
+    return kept if isinstance(kept, dict) else {}
 
 
 def _mean_scores(ok: list[SampleRow], failed: list[SampleRow], primary: str,

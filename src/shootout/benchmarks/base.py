@@ -315,6 +315,12 @@ class Benchmark(ABC):
         value = doc.fields.get("gold")
         return None if value is None else str(value)
 
+    def failed_detail(self, doc: Doc) -> dict[str, Any]:
+        """What a failed sample of `doc` keeps of its item (`store.rows.FAILED_ITEM`) for
+        `aggregate` to count it wrong (the score with failed counted wrong): the default {}
+        where the aggregate needs nothing of the item; a corpus metric needs its references."""
+        return {}
+
     @classmethod
     def aggregate(
         cls, rows: Sequence[Any]

@@ -209,6 +209,12 @@ class TranslationBenchmark(Benchmark):
             },
         )
 
+    def failed_detail(self, doc: Doc[TranslationItem]) -> dict[str, Any]:
+        """A failed sample's references: with failed counted wrong, its translation is an
+        empty one in the corpus (without them, that score could not be computed)."""
+        refs = list(doc.fields["refs"])
+        return {"refs": refs[:1], "extra_refs": refs[1:], "src": doc.fields["src"]}
+
     @classmethod
     def aggregate(cls, rows: Sequence[Any]) -> tuple[list[Score], dict[str, Any]] | None:
         """Corpus chrF++ and BLEU: the mean over repeats of each repeat's corpus score.

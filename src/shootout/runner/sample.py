@@ -5,6 +5,7 @@ raised) is recorded with its error and never ends the run."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import math
@@ -33,7 +34,7 @@ from ..providers.base import (
     with_system_prompt,
 )
 from ..providers.batch import REQUEST_KEY
-from ..store.rows import EARLIER, EARLIER_CUT
+from ..store.rows import EARLIER, EARLIER_CUT, FAILED_ITEM
 from ..store.sqlite import SampleRow, Store
 from .pacing import Pacer
 from .retry import RetriesExhausted, RetryBudget, RetryPolicy, with_retries
@@ -79,6 +80,19 @@ async def run_sample(
         raise
     except Exception as e:  # one malformed item fails itself, never the run
         return _failed(base, f"could not build the request: {type(e).__name__}: {e}"), 0
+    row, attempts = await _answered(job, store, retry, request, base)
+    if row.status == "failed":  # what the benchmark's failed = wrong score needs of the item
+        with contextlib.suppress(Exception):
+            if kept := bench.failed_detail(doc):
+                row = replace(row, detail={**row.detail, FAILED_ITEM: kept})
+    return row, attempts
+
+
+async def _answered(job: SampleJob, store: Store,
+                    retry: tuple[RetryPolicy, RetryBudget, random.Random],
+                    request: Request, base: dict[str, Any]) -> tuple[SampleRow, int]:
+    """`run_sample` once its first request is built: the scored or failed sample."""
+    bench, doc = job.bench, job.doc
     attempts = 0
     route = Route(job.provider, job.identity, job.repeat, job.cache, job.run_id, job.pacer)
     earlier: list[str] = []  # a multi-turn item's answers before its last (their tokens)

@@ -21,6 +21,10 @@ EARLIER = "earlier_responses"
 # the last turn's is the sample's status): the truncated rate counts every turn's answer
 EARLIER_CUT = "earlier_truncated"
 
+# the `detail` key of a failed sample's item facts that its benchmark's aggregate needs to
+# count it wrong (`Benchmark.failed_detail`: a corpus metric's references)
+FAILED_ITEM = "failed_item"
+
 # the `detail` key of a judged sample's judge records (MT-Bench, XSTest): {"model": the judge,
 # ...} with the response `key` of each request the judge was sent about the sample, at any
 # depth; the judge's tokens, time and cost count apart from the models' (`analysis.efficiency`)
