@@ -4,9 +4,10 @@ MC1 items have 2 to 13 options (14 have more than 10); the generative view lette
 with the shared multiple-choice format, shuffled per item because the true answer is first.
 
 MC2 is the probability mass on every answer labelled true, as the paper's code computes it
-from its true and false answer sets (`MC_calcs` in truthfulqa/models.py). lm-eval's
-`process_results_mc2` counts the answers before the first false label as the true ones,
-which differs on 2 of the 817 items (164 and 607 list a true answer after a false one).
+from its true and false answer sets (`MC_calcs` in truthfulqa/models.py), and as lm-eval's
+`process_results_mc2` does since its `truthfulqa_mc2` version 3.0 (PR #2768, 2025: before it
+counted the answers before the first false label as the true ones, which differs on 2 of the
+817 items, 164 and 607, that list a true answer after a false one).
 A data file's labels must be 0 or 1, the first true, one true in MC1.
 """
 

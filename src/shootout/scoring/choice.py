@@ -142,13 +142,19 @@ def _patterns(valid: str) -> dict[str, re.Pattern[str]]:
         "option_word": re.compile(
             rf"(?:(?i:option|choice)\s*[:：]?\s*{_OPEN}?({v}){_END}"
             rf"|选项\s*({v})\s*(?:是|为)?正确|({v})\s*选?项(?:是|为)?正确"
-            rf"|故?选择?\s*[:：]?\s*({v})(?:项|选项)?(?:$|[。，,.\s]))"
+            rf"|故?选择?\s*[:：]?\s*({v})(?:项|选项)?(?:$|[。，,.\s])"
+            # "我认为是D", "所以答案为B", "C符合题意" (the CMMLU repo's `extract_choice` reads
+            # them; an audit's)
+            rf"|(?:认为|觉得|应该|应当|所以|因此|故)(?:答案)?(?:是|为|选)\s*({v}){_END}"
+            rf"|({v})\s*(?:选?项)?是?符合题意)"
         ),
         "letter_is_correct": re.compile(
             rf"(?<![A-Za-z]){_OPEN}?({v}){_CLOSE}?\s+is\s+(?:the\s+)?(?i:correct|right)\b"
         ),
         "bracketed": re.compile(rf"{_OPEN}({v}){_CLOSE}"),
-        "letter_paren": re.compile(rf"(?:^|\s)({v})[\).:](?:\s|$)", re.MULTILINE),
+        # "B. Because...", and "B。因为……" (Chinese punctuation, no space after it)
+        "letter_paren": re.compile(rf"(?:^|\s)({v})(?:[\).:](?:\s|$)|[。：，）])",
+                                   re.MULTILINE),
         "answer_marker_lower": re.compile(rf"(?i:answer)\s*[:：]\s*{_OPEN}?({lo}){_END_LOWER}"),
         "lone_letter": re.compile(rf"^{_OPEN}?({lo}){_CLOSE}?[.:)]?$"),
         "bare": re.compile(rf"^{_OPEN}?({v}){_END}{_CLOSE}?[.:)。：]?(.*)$", re.DOTALL),
