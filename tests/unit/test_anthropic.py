@@ -314,6 +314,24 @@ def test_an_unknown_event_type_is_skipped_and_counted(http):
     assert info["unknown_stream_events"] == {"message_annotation": 2}
 
 
+@pytest.mark.parametrize("http", STACKS)
+def test_text_a_block_starts_with_is_kept(http):
+    """The SDK keeps a block as it starts, its text included (`lib/streaming/_messages.py`):
+    Anthropic starts a text block with "", an Anthropic-compatible server may not (it was
+    dropped; a wire-format audit's)."""
+    stream = _documented_stream("end_turn")
+    stream[1] = _ev("content_block_start", {"type": "content_block_start", "index": 0,
+                                            "content_block": {"type": "text", "text": "Oh, "}})
+
+    async def go():
+        async with CannedServer(stream) as srv:
+            return await _canned(srv, http)
+
+    (resp,), _ = asyncio.run(go())
+    assert resp.text == "Oh, Hello!"
+    assert len(resp.timing.chunk_times) == 4  # its text, two deltas, the tool's arguments
+
+
 REFUSED = json.dumps({"type": "error", "error": {
     "type": "invalid_request_error", "message": "`temperature` and `top_p` cannot both be "
     "specified for this model. Please use only one."}, "request_id": "req_011"}).encode()

@@ -440,6 +440,12 @@ class _MessageAccumulator:
 
     def _block_start(self, arrival: float, event: dict[str, Any]) -> None:
         block = event.get("content_block")
+        if isinstance(block, dict) and block.get("type") in ("text", "thinking") \
+                and block.get(field := str(block["type"])):
+            # text a block starts with (Anthropic sends "", a compatible server may not: the
+            # SDK keeps the block as it starts, its text included; it was dropped)
+            self._delta(arrival, {"type": f"{field}_delta", field: block[field]},
+                        event.get("index"))
         if isinstance(block, dict) and block.get("type") in ("thinking", "redacted_thinking") \
                 and self.first_thinking is None:
             # thinking began, whether or not its text comes (a redacted block, or a thinking
