@@ -107,3 +107,19 @@ def test_small_costs_and_aiohttp_connection_errors_read_as_they_are():
     assert connector_text("Cannot connect to host 127.0.0.1:9 ssl:default [Connect call "
                           "failed ('127.0.0.1', 9)]") == (
         "Cannot connect to host 127.0.0.1:9 [Connect call failed ('127.0.0.1', 9)]")
+
+
+def test_a_cut_body_on_aiohttp_names_no_http_status() -> None:
+    """aiohttp words a body cut short "<TransferEncodingError: 400, message=...>": its own
+    code, read as an HTTP 400 (a wire-format audit's). The line keeps aiohttp's words."""
+    import aiohttp
+    from aiohttp.http_exceptions import TransferEncodingError
+
+    from shootout.providers.http import aiohttp_reason
+
+    cut = TransferEncodingError("Not enough data to satisfy transfer length header.")
+    line = aiohttp_reason(aiohttp.ClientPayloadError(
+        f"Response payload is not completed: {cut!r}"))
+    assert line == ("ClientPayloadError: Response payload is not completed: Not enough data to "
+                    "satisfy transfer length header. (TransferEncodingError)")
+    assert "400" not in line

@@ -13,6 +13,7 @@ import base64
 import importlib.util
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -549,4 +550,9 @@ def aiohttp_reason(e: BaseException) -> str:
         return f"timed out ({kind})"
     if "Connector" in name:
         return f"connection failed ({connector_text(said) or name})"
+    # "Response payload is not completed: <TransferEncodingError: 400, message='Not enough
+    # data ...'>": the 400 is aiohttp's own code for the cut body, not an HTTP status
+    cut = re.search(r"<(\w+): \d+, message='([^']*)'>", said)
+    if cut is not None:
+        said = f"{said[:cut.start()].rstrip(': ')}: {cut[2]} ({cut[1]})"
     return f"{name}: {said}" if said else name
