@@ -420,3 +420,21 @@ def test_unsafe_output_keeps_no_secret_of_this_process(unsafe: Sandbox,
     assert result.stdout == "key [redacted]\n" and "LEAK [redacted]" in result.stderr
     cut = unsafe.run("print('ak-CANARY-123...')")  # cut short, as the keys' echoes are
     assert cut.stdout == "[redacted]...\n"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="throw-away uids are used only as root")
+def test_no_two_sandboxes_share_a_uid() -> None:
+    """Two sandboxes of one process, and two processes whose pids are alike modulo 4096
+    (parallel shards), had the same throw-away uids: one's fork bomb filled the other's
+    process limit, and its right answers failed (a sandbox audit's)."""
+    from shootout.scoring.sandbox_uids import _Uids
+
+    a, b = Sandbox(), Sandbox()
+    (ua, sa), (ub, sb) = a._acquire_uid(), b._acquire_uid()
+    try:
+        assert ua != ub
+    finally:
+        a._release_uid(sa)
+        b._release_uid(sb)
+    first, second = _Uids(), _Uids()  # as two processes with the same pid claim blocks
+    assert first._claim(4242) != second._claim(4242)

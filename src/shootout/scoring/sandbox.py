@@ -42,13 +42,14 @@ from typing import Literal
 
 from shootout.errors import SandboxError
 
-Status = Literal["ok", "failed", "timeout", "killed", "oom", "output_limit", "error"]
+from .sandbox_uids import (
+    UID_BASE as UID_BASE,
+    UID_RANGE as UID_RANGE,
+    UID_SLOTS as UID_SLOTS,
+    UIDS as _UIDS,
+)
 
-# Throw-away uids for sandboxed programs when running as root: one per concurrent run, far from
-# real accounts, so one program's processes never count against another's RLIMIT_NPROC.
-UID_BASE = 1_900_000_000
-UID_SLOTS = 256
-UID_RANGE = 4096 * UID_SLOTS
+Status = Literal["ok", "failed", "timeout", "killed", "oom", "output_limit", "error"]
 
 _ETC_FILES = ("/etc/ld.so.cache", "/etc/localtime", "/etc/alternatives", "/etc/mime.types")
 _SANDBOX_PROGRAM = "/sandbox/main.py"
@@ -126,8 +127,6 @@ class Sandbox:
         self._bwrap = bwrap if bwrap is not None else (shutil.which("bwrap") or "")
         self._python = os.path.realpath(python or sys.executable)
         self._checked = False
-        self._lock = threading.Lock()
-        self._free_slots = list(range(UID_SLOTS))
 
     # -- availability -------------------------------------------------------------------------
 
@@ -260,17 +259,18 @@ class Sandbox:
     def _acquire_uid(self) -> tuple[int | None, int | None]:
         if os.geteuid() != 0:
             return None, None
-        with self._lock:
-            if not self._free_slots:
+        with _UIDS.lock:
+            block = _UIDS.block()
+            if not _UIDS.free:
                 raise SandboxError(f"more than {UID_SLOTS} concurrent sandboxed runs")
-            slot = self._free_slots.pop()
-        # The pid spreads concurrent shootout processes over different uid blocks.
-        return UID_BASE + (os.getpid() % 4096) * UID_SLOTS + slot, slot
+            slot = _UIDS.free.pop()
+        return UID_BASE + block * UID_SLOTS + slot, slot
 
     def _release_uid(self, slot: int | None) -> None:
         if slot is not None:
-            with self._lock:
-                self._free_slots.append(slot)
+            with _UIDS.lock:
+                _UIDS.free.append(slot)
+
 
 
 def _secret_env_values() -> list[str]:
