@@ -15,6 +15,7 @@ from shootout.scoring.translation import clean_translation
     ("<think>x</think> B", " B"),
     ("<THINK>x\ny</THINK>\nC", "\nC"),
     ("<thinking>is it A?</thinking>D", "D"),
+    ("<thought>Gemini thinks inline</thought>C", "C"),
     ("<reasoning>hmm</reasoning>E", "E"),
     ("<think>the model ran out of tokens while thinking", ""),
     # a template that opened the reasoning in the prompt: the output starts mid-thought

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import re
 
-# <think>, <thinking>, <reasoning> blocks; an unclosed one runs to the end (no answer came)
+# <think>, <thinking>, <thought> (Gemini's OpenAI-compatible endpoint with include_thoughts),
+# <reasoning> blocks; an unclosed one runs to the end (no answer came)
 _BLOCK_RE = re.compile(
-    r"<(think|thinking|reasoning)>.*?(?:</\1>|\Z)", re.DOTALL | re.IGNORECASE
+    r"<(think|thinking|thought|reasoning)>.*?(?:</\1>|\Z)", re.DOTALL | re.IGNORECASE
 )
 # a closing tag whose opening tag was in the prompt (chat templates that start the reasoning)
-_STRAY_CLOSE_RE = re.compile(r"^.*</(?:think|thinking|reasoning)>", re.DOTALL | re.IGNORECASE)
-_CLOSE_RE = re.compile(r"</(?:think|thinking|reasoning)>", re.IGNORECASE)
+_STRAY_CLOSE_RE = re.compile(r"^.*</(?:think|thinking|thought|reasoning)>",
+                             re.DOTALL | re.IGNORECASE)
+_CLOSE_RE = re.compile(r"</(?:think|thinking|thought|reasoning)>", re.IGNORECASE)
 
 
 def strip_reasoning(text: str) -> str:
     """The answer without its reasoning: `<think>…</think>` blocks (also `<thinking>`,
-    `<reasoning>`) are removed, an unclosed block runs to the end of the text, and text before
-    a lone closing tag is reasoning too. Surrounding whitespace is kept."""
+    `<thought>`, `<reasoning>`) are removed, an unclosed block runs to the end of the text, and
+    text before a lone closing tag is reasoning too. Surrounding whitespace is kept."""
     text = _BLOCK_RE.sub("", text)
     if _CLOSE_RE.search(text):
         text = _STRAY_CLOSE_RE.sub("", text)
