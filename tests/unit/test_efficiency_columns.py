@@ -270,3 +270,25 @@ def test_output_tokens_per_second_counts_one_token_answers_as_the_efficiency_tab
         assert sorted(request_latency(run)["m1"]["tokens_per_s"]) == speeds
     total = next(r for r in efficiency_rows(run, SCORES) if r["scope"] == "model")
     assert total["throughput"]["per_request_output_tokens_per_s"]["median"] == 6.0
+
+
+def test_a_models_items_are_counted_per_benchmark() -> None:
+    """Item "0" of gsm8k and item "0" of arc_easy are two items: a model's total counted
+    them once, and its cost per 1,000 items came out 14% high on a run whose benchmarks'
+    ids are numbers (an audit's). The rows from the columns and from records agree."""
+    rng = random.Random(7)
+    raw = {f"k{b}{i}": _raw(rng, "generate") for b in range(2) for i in range(5)}
+    samples = tuple(
+        SampleRow(model="m1", benchmark=bench, item_id=str(i), repeat=0, group="",
+                  status="ok", metrics={"acc": 1.0}, extracted=None, reason="",
+                  extraction_failed=False, error=None, response_key=f"k{b}{i}",
+                  detail={"mode": "generative"})
+        for b, bench in enumerate(("gsm8k", "arc_easy")) for i in range(5))
+    run = RunRecord(run_id="r", status="complete", created_at=0.0, updated_at=1.0,
+                    spec={"models": [{"spec": "openai:x", "name": "m1",
+                                      "price": {"input": 1.0, "output": 2.0}}]},
+                    manifest={}, samples=samples, responses=StoredResponses(raw))
+    rows = efficiency_rows(run, SCORES)
+    per_bench = [r["n_items"] for r in rows if r.get("scope") != "model"]
+    (total,) = [r for r in rows if r.get("scope") == "model"]
+    assert per_bench == [5, 5] and total["n_items"] == 10

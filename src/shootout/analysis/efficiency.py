@@ -189,8 +189,12 @@ class _Group:
     batch_tokens: Tokens = field(default_factory=Tokens)  # the part answered by batch jobs
     batched: int = 0
 
-    def add(self, other: _Group) -> None:
-        self.items |= other.items
+    def add(self, other: _Group, benchmark: str | None = None) -> None:
+        """`other` counted in this group too; its items under `benchmark` where given (a
+        model's total over its benchmarks: item "35" of gsm8k and of boolq are two items,
+        counted as one in the cost per 1,000 items; an audit's)."""
+        self.items |= other.items if benchmark is None else {
+            f"{benchmark}\t{i}" for i in other.items}
         self.keys |= other.keys
         self.tokens = self.tokens + other.tokens
         self.estimated += other.estimated
@@ -488,9 +492,11 @@ def _total(
     # mean score or what it costs: each benchmark counts once, under its own prompt
     covered = [b for b in benches if (model, b) in scores and not split_variant(b)[1]]
     for b in benches:
-        everything.add(groups[(model, b)])
+        # a benchmark under another prompt template asks the same items
+        base = split_variant(b)[0]
+        everything.add(groups[(model, b)], base)
         if b in covered:
-            scored.add(groups[(model, b)])
+            scored.add(groups[(model, b)], base)
     figs = _figures(everything, price)
     mean = sum(scores[(model, b)][1] for b in covered) / len(covered) if covered else None
     scored_cost = with_batch_price(cost(scored.tokens, busy_hours_of(scored.starts, scored.ends),
