@@ -617,6 +617,30 @@ def test_a_factuality_score_at_chance_is_no_hallucination_finding(tmp_path):
     assert "weakest in factuality" not in a and "Not above chance in factuality" in a, a
 
 
+def test_a_domain_of_zeros_and_chance_is_no_strength(tmp_path):
+    """GSM8K 0 of 30 (no chance figure) beside ARC-Easy below its 25% chance made
+    reasoning/math "strongest", with "a significant gap" to coding (an audit's): a score of 0
+    shows no more ability than a guess, so that domain is set aside as one at chance."""
+    store = _store(tmp_path / "z.sqlite")
+    store.upsert_run("r-z", {"models": [{"spec": "A"}, {"spec": "B"}],
+                             "benchmarks": ["gsm8k", "arc_easy", "truthfulqa_mc1"]})
+    store.set_manifest("r-z", {"benchmarks": {"arc_easy": {"chance": 0.25},
+                                              "truthfulqa_mc1": {"chance": 0.2}}})
+    for i in range(30):
+        for model, right in (("A", (False, i % 10 < 2, i % 10 < 6)),
+                             ("B", (i % 2 == 0, i % 10 < 8, i % 10 < 7))):
+            for bench, ok in zip(("gsm8k", "arc_easy", "truthfulqa_mc1"), right, strict=True):
+                store.put_sample("r-z", SampleRow(
+                    model=model, benchmark=bench, item_id=f"{i:03d}", repeat=0, group="",
+                    status="ok", metrics={"acc": float(ok)}, extracted="A", reason="",
+                    extraction_failed=False, error=None, response_key=None,
+                    detail={"mode": "generative"}))
+    report = build_report(store, ["r-z"])
+    (a,) = [t.text for t in report.takeaways if t.topic == "strengths" and t.text[:2] == "A "]
+    assert "strongest in reasoning/math" not in a and "reasoning/math" in a, a
+    assert "Not above chance in reasoning/math" in a, a
+
+
 def test_a_quoted_answer_keeps_its_backticks():
     """A model's "```python" was shown as "'''python" in the Markdown's per-item evidence
     (an audit's): the fence is longer than any run of backticks in the text instead."""

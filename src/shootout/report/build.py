@@ -146,15 +146,19 @@ def _guessing(data: ReportData, shared: Mapping[str, Mapping[str, DomainScore]]
 
 def _at_chance(data: ReportData, *, grouped: bool) -> dict[str, set[str]]:
     """Per model, the domains (or domain groups) in which every one of its compared scores is
-    not above chance (`ReportData.guessing`). A domain with a benchmark of unknown chance is
-    not one."""
+    not above chance (`ReportData.guessing`), or is 0 where the benchmark has no chance
+    figure (GSM8K's 0 of 30 beside ARC-Easy below chance made "reasoning/math" its strongest
+    domain, "a significant gap", and its profile's recommendation: an audit's). A domain with
+    a benchmark of unknown chance scored above 0 is not one."""
     domain = {b.name: normalize_domain(b.domain) for b in data.benchmarks}
     at: dict[str, dict[str, list[bool]]] = {}
-    for m, bench in data.cells:
+    for (m, bench), cell in data.cells.items():
         if bench not in domain:
             continue
         d = GROUPS.get(domain[bench], domain[bench]) if grouped else domain[bench]
-        at.setdefault(m, {}).setdefault(d, []).append(data.guessing(m, bench) is not None)
+        nothing = data.chance(m, bench) is None and cell.score == 0
+        at.setdefault(m, {}).setdefault(d, []).append(
+            nothing or data.guessing(m, bench) is not None)
     return {m: {d for d, g in doms.items() if all(g)} for m, doms in at.items()}
 
 
