@@ -351,7 +351,9 @@ def test_defect12_positions_claim_no_lead_on_fewer_items() -> None:
     assert t.significant
     (s,) = positions(["A", "B"], [t])
     assert "leads" not in s.text
-    assert "no lead is claimed on x, where A scores higher" in s.text
+    # the pair named, as every pair's sentence names it (it read "- no lead is claimed on
+    # x ..." under the other pairs' "a vs b: ..."; an audit's)
+    assert s.text.startswith("A vs B: no lead is claimed on x, where A scores higher"), s.text
     assert "but was scored on fewer items than B (40 vs 50)" in s.text
 
 

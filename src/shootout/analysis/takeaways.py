@@ -215,8 +215,9 @@ def _pair_sentence(a: str, b: str, ts: list[PairTest], mdd_sorted: list[float]) 
     if trail:
         who = "trails on " if lead else f"{a} trails {b} on "
         parts.append(who + _diff_phrases(trail))
-    if fewer:
-        parts.append("no lead is claimed on " + "; ".join(_fewer_phrase(t) for t in fewer))
+    if fewer:  # (named the pair where nothing before it does: "a vs b: no lead ...")
+        parts.append(("no lead is claimed on " if parts else f"{a} vs {b}: no lead is claimed "
+                      "on ") + "; ".join(_fewer_phrase(t) for t in fewer))
     if not parts and all(t.method in (PAIRED, MCNEMAR) and t.diff == 0 and t.se == 0
                          for t in ts):
         return (f"{a} vs {b}: the same score on every item both were scored on, on all "
