@@ -50,3 +50,20 @@ def test_the_cheapest_per_point_says_where_its_points_are_a_guess() -> None:
     (said,) = efficiency_takeaways(costs, {"c": ["mmlu"], "a": []})
     assert said.text.startswith("c has the lowest cost per benchmark point")
     assert "c's score is not above chance on mmlu: points a guess earns" in said.text
+
+
+def test_the_cheapest_per_point_says_where_its_mean_leaves_failed_items_out() -> None:
+    """A model with 82 of 240 requests failed was "the lowest cost per benchmark point ... at
+    a mean of 18.2 points", its mean over the items it answered (a report audit's): the
+    sentence says so, and what a point costs with the failed items counted wrong."""
+    from shootout.report.build import efficiency_takeaways
+
+    costs = {"d": {"cost_per_point": 0.0001, "cost_usd": 0.004, "covers": ["mmlu", "gsm8k"],
+                   "mean_points": 40.0},
+             "a": {"cost_per_point": 0.002, "cost_usd": 0.16, "covers": ["mmlu", "gsm8k"],
+                   "mean_points": 80.0}}
+    (said,) = efficiency_takeaways(costs, {}, {"d": (82, 0.25)})
+    assert "d's mean is over its answered items (82 failed; counted as wrong, $0.00016 per " \
+        "point)" in said.text, said.text
+    (unknown,) = efficiency_takeaways(costs, {}, {"d": (3, None)})
+    assert "d's mean is over its answered items (3 failed)" in unknown.text

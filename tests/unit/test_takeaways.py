@@ -727,6 +727,17 @@ def test_a_domain_at_chance_is_no_strength_and_no_gap() -> None:
     assert "weakest in factuality (40.0%" in a.text
 
 
+def test_a_domain_score_that_leaves_failed_items_out_says_so() -> None:
+    """"d is strongest in commonsense (100.0% ± 10.8, 1 benchmark)" rested on 14 of 40
+    items, 26 failed (a report audit's): the failed items are said beside the score."""
+    cells = {("A", "mmlu"): _c("A", "mmlu", 0.80, 0.02), ("A", "wino"): _c("A", "wino", 0.47, 0.05)}
+    g = domain_scores(cells, {**DOMAINS, "wino": "commonsense"}, grouped=True)
+    (a,) = strengths(["A"], g, failed={("A", "wino"): 26})
+    assert "weakest in commonsense (47.0% ± 9.8, 1 benchmark; 26 failed items left out)" \
+        in a.text, a.text
+    assert "knowledge (80.0% ± 3.9, 1 benchmark)" in a.text
+
+
 def test_a_lead_on_many_benchmarks_is_said_in_a_sentence_of_its_largest_few():
     """A ten-model report's takeaways gave the leader's lead over each model on 14 benchmarks
     as 14 intervals a sentence, nine such sentences: past four, the largest three are given

@@ -104,14 +104,23 @@ class Takeaway:
 
 def strengths(models: Sequence[str], grouped: Mapping[str, Mapping[str, DomainScore]],
               confidence: float = 0.95,
-              at_chance: Mapping[str, Collection[str]] | None = None) -> list[Takeaway]:
+              at_chance: Mapping[str, Collection[str]] | None = None,
+              failed: Mapping[tuple[str, str], int] | None = None) -> list[Takeaway]:
     """Each model's strongest and weakest domain group, and whether that gap is noise once the
     choice of the pair is accounted for (Holm over every pair of the model's domains); each
     domain score with the half-width of its interval at `confidence`. A domain group in which
     the model is not above chance on any benchmark (`at_chance`, per model) says nothing of
     its ability: it is named apart, not compared (a model guessing on WinoGrande, 50%
-    chance, and on ARC, 25%, had "a significant gap" of chance levels)."""
+    chance, and on ARC, 25%, had "a significant gap" of chance levels). `failed`: the failed
+    items of each (model, benchmark), said beside a domain score that leaves them out (a
+    domain "100.0%" over 14 of 40 items read as a strength; an audit's)."""
     out = []
+
+    def pm(m: str, d: DomainScore) -> str:
+        k = sum((failed or {}).get((m, b), 0) for b in d.benchmarks)
+        return _pm(d, confidence) + (f"; {k} failed item{'s' if k != 1 else ''} left out"
+                                     if k else "")
+
     for m in models:
         every = sorted(grouped.get(m, {}).values(), key=lambda d: (-d.score, d.domain))
         if not every:
@@ -130,7 +139,7 @@ def strengths(models: Sequence[str], grouped: Mapping[str, Mapping[str, DomainSc
             where = ("at chance in every domain but one" if apart
                      else "measured in one domain only")
             out.append(Takeaway("strengths", f"{m} was {where}: "
-                                f"{ds[0].domain} ({_pm(ds[0], confidence)}).{left}"))
+                                f"{ds[0].domain} ({pm(m, ds[0])}).{left}"))
             continue
         hi, lo = ds[0], ds[-1]
         gap = hi.score - lo.score
@@ -139,8 +148,8 @@ def strengths(models: Sequence[str], grouped: Mapping[str, Mapping[str, DomainSc
         over = (f" over all {pairs} pairs of its {len(ds)} domains" if pairs > 1 else "")
         out.append(Takeaway(
             "strengths",
-            f"{m} is strongest in {hi.domain} ({_pm(hi, confidence)}) and weakest in {lo.domain} "
-            f"({_pm(lo, confidence)}): {verdict} ({_pts(gap, False)} points, z-test "
+            f"{m} is strongest in {hi.domain} ({pm(m, hi)}) and weakest in {lo.domain} "
+            f"({pm(m, lo)}): {verdict} ({_pts(gap, False)} points, z-test "
             f"{pval(p, 'Holm p' if pairs > 1 else 'p')}{over}).{left}",
         ))
     return out

@@ -125,11 +125,13 @@ def build_report(
     takeaways = [
         *failure_takeaways(data),
         *arch_takeaways(data),
-        *strengths(labels, grouped, confidence, _at_chance(data, grouped=True)),
+        *strengths(labels, grouped, confidence, _at_chance(data, grouped=True),
+                   {k: c.n_failed for k, c in data.cells.items() if c.n_failed}),
         *positions(labels, tests, mdd),
         *efficiency_takeaways(costs, {m: [b for b in (c.get("covers") or ())
                                           if data.guessing(m, b) is not None]
-                                      for m, c in costs.items()}),
+                                      for m, c in costs.items()},
+                              _failed_covered(data, costs)),
         *use_cases(rankings, _guessing(data, shared)),
     ]
     return Report(data, tuple(tests), marks, tuple(mdd), grouped, fine, tuple(rankings),
@@ -487,12 +489,32 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
+def _failed_covered(data: ReportData, costs: Mapping[str, Mapping[str, Any]]
+                    ) -> dict[str, tuple[int, float | None]]:
+    """Per model with failed items on the benchmarks its cost per point covers: how many,
+    and its mean score over them with failed counted wrong (None where a benchmark's is not
+    computable)."""
+    out: dict[str, tuple[int, float | None]] = {}
+    for m, c in costs.items():
+        cells = [data.cells[(m, b)] for b in c.get("covers") or () if (m, b) in data.cells]
+        failed = sum(x.n_failed for x in cells)
+        if not failed:
+            continue
+        worst = [x.score if not x.n_failed else x.score_failed_as_wrong for x in cells]
+        out[m] = (failed, None if any(v is None for v in worst)
+                  else sum(v for v in worst if v is not None) / len(worst))
+    return out
+
+
 def efficiency_takeaways(costs: dict[str, dict[str, Any]],
-                         at_chance: Mapping[str, Sequence[str]] | None = None
+                         at_chance: Mapping[str, Sequence[str]] | None = None,
+                         failed: Mapping[str, tuple[int, float | None]] | None = None
                          ) -> list[Takeaway]:
     """The cheapest model per benchmark point, against the dearest (needs two priced models).
     `at_chance`: per model, the benchmarks its points count where its score is not above
-    chance (points a guess earns for nothing: said beside it)."""
+    chance (points a guess earns for nothing: said beside it). `failed`: per model, its failed
+    items on those benchmarks and its mean with them counted wrong (`_failed_covered`): a
+    mean over fewer items, said beside it with the cost per point it gives."""
     priced = {m: c for m, c in costs.items() if c.get("cost_per_point") is not None}
     if len(priced) < 2 or len({round(c["cost_per_point"], 12) for c in priced.values()}) < 2:
         return []  # nothing to compare (one model, or all the same price, e.g. all local)
@@ -512,6 +534,15 @@ def efficiency_takeaways(costs: dict[str, dict[str, Any]],
     if chance:  # (a model answering "A" to everything came out cheapest per point: a review's)
         text += (f"; {best}'s score is not above chance on {', '.join(chance)}: points a "
                  "guess earns, at little cost")
+    for m in dict.fromkeys((best, worst)):
+        if m not in (failed or {}):
+            continue
+        n, mean = (failed or {})[m]
+        as_wrong = cost_per_point(priced[m]["points_cost_usd"] if priced[m].get(
+            "points_cost_usd") is not None else priced[m]["cost_usd"], mean)
+        text += (f"; {m}'s mean is over its answered items ({n} failed"
+                 + (f"; counted as wrong, ${sig3(as_wrong)} per point" if as_wrong is not None
+                    else "") + ")")
     guessed = [m for m in (best, worst) if priced[m].get("estimated_requests")]
     if guessed:
         text += (f"; {' and '.join(guessed)}'s token counts are partly estimated (the server "
