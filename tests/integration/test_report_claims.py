@@ -230,6 +230,9 @@ def test_hours_shared_by_benchmarks_are_billed_once_on_the_shared_benchmarks(tmp
     db.close()
     md = _report(capsys, path)
     _efficiency_line(md, per_point)
+    # the hourly rates are in the efficiency table, beside token prices of $0 (a cost audit's)
+    (row,) = [x for x in md.splitlines() if x.startswith("| Price per hour (USD)")]
+    assert row.replace(" ", "").startswith("|Priceperhour(USD)|$3.00|$2.00|$1.00|"), row
 
 
 def test_markdown_writes_no_tag_a_model_name_opens(tmp_path, capsys):

@@ -78,6 +78,11 @@ def efficiency(report: Report) -> dict[str, Any]:
         ("Cost per benchmark point (USD)",
          lambda m: _est(mc[m], money(mc[m]["cost_per_point"]))),
     ]
+    if any(mc[m].get("per_hour") for m in labels):
+        # a model priced by the hour (the GPU it runs on): its token prices are 0, and its
+        # cost is its busy hours at this rate (the report showed $0 / $0 beside its cost;
+        # a cost audit's)
+        fields.insert(2, ("Price per hour (USD)", lambda m: money(mc[m].get("per_hour"))))
     if any(mc[m].get("tokens_cached") or mc[m].get("tokens_cache_write") for m in labels):
         # a provider's prompt cache: input billed at other prices (the cost is not
         # recomputable from the input price alone)
@@ -143,6 +148,7 @@ def _failed_note(report: Report) -> str:
 # the rows of prices and costs: left out of a table where no model has a price
 PRICE_ROWS = frozenset({
     "Input price (USD per 1M tokens)", "Output price (USD per 1M tokens)", "Price source",
+    "Price per hour (USD)",
     "Cost of the run (USD)", "Cost per 1,000 items (USD)", "Cost per benchmark point (USD)",
     "Output price per 1B active parameters", "Cost of reasoning tokens (USD)",
     "Cached input / cache write price (USD per 1M tokens)"})
