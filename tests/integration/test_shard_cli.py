@@ -143,6 +143,49 @@ def test_a_refused_merge_leaves_no_store_behind(tmp_path, monkeypatch, capsys, d
     assert (tmp_path / "b.sqlite").exists() and not (tmp_path / "nothere").exists()
 
 
+def test_a_refused_merge_keeps_what_another_merge_wrote_meanwhile(tmp_path, monkeypatch,
+                                                                    capsys, data_dir):
+    """Two merges into one new store at once, one refused: the refusal removed the store the
+    other had written its run into, and that merge said it was complete (a store audit's).
+    A refusal now removes only a store that holds nothing; a merge whose store was deleted
+    meanwhile says its run is not there (exit 5)."""
+    from shootout.cli import merge as merge_cli
+
+    monkeypatch.chdir(tmp_path)
+    _two_shards(tmp_path, capsys, data_dir)
+    cli(["merge", "s1.sqlite", "s2.sqlite", "--store", "done.sqlite"], capsys)
+    done = Store("done.sqlite")
+    (run_id,) = [r["run_id"] for r in done.list_runs()]
+    done.close()
+    real = merge_cli.merge_shards
+
+    def refused_after_the_other(sources, into, **kw):  # the other merge wins the race
+        real([Store("s1.sqlite"), Store("s2.sqlite")], Store(into.path), **kw)
+        from shootout.errors import ConfigError
+        raise ConfigError("shard 2/2 is missing")
+
+    monkeypatch.setattr(merge_cli, "merge_shards", refused_after_the_other)
+    with pytest.raises(SystemExit) as e:
+        main(["merge", "s1.sqlite", "--store", "race/m.sqlite"])
+    assert e.value.code == 2
+    capsys.readouterr()
+    kept = Store(tmp_path / "race" / "m.sqlite")
+    assert [r["run_id"] for r in kept.list_runs()] == [run_id]
+    kept.close()
+
+    def deleted_meanwhile(sources, into, **kw):
+        got = real(sources, into, **kw)
+        for p in into.path.parent.glob(into.path.name + "*"):
+            p.unlink()
+        return got
+
+    monkeypatch.setattr(merge_cli, "merge_shards", deleted_meanwhile)
+    with pytest.raises(SystemExit) as e:
+        main(["merge", "s1.sqlite", "s2.sqlite", "--store", "gone.sqlite"])
+    err = capsys.readouterr().err
+    assert e.value.code == 5 and "was deleted or replaced" in err, err
+
+
 def _two_shards(tmp_path: Path, capsys: pytest.CaptureFixture[str], data_dir: Path) -> None:
     """Two models' ARC-Easy run in two shards, s1.sqlite and s2.sqlite (in `tmp_path`)."""
     with FakeOpenAIServer() as srv:

@@ -44,9 +44,15 @@ def merge_command(
     try:
         result = merge_shards(sources, into, run=run, allow_partial=allow_partial)
     except ShootoutError:
+        # removed only where it holds nothing: a merge into the same new store at the same
+        # moment may have written its run there since (a refusal deleted it, and the merge
+        # that wrote it said it was complete; a store audit's)
+        empty = into.holds_nothing()
         into.close()
-        _remove(made)
+        if empty:
+            _remove(made)
         raise
+    into.check_still_there()  # deleted or replaced meanwhile: what was merged is not there
     if json_out:
         print(json.dumps(_payload(result, into), indent=2))
     else:

@@ -80,6 +80,15 @@ class Store(ReadingStore, ProbeStore, PerfStore, BuiltStore, BrowseStore, Copyin
             raise StoreError(f"cannot write the results store {self.path}: it is read-only "
                              "(make it writable, or give --store a path that is)")
 
+    def holds_nothing(self) -> bool:
+        """Whether the store holds no run, load test or monitor (where it cannot be read:
+        False, it is not to be removed)."""
+        try:
+            return not any(self._db.execute(f"SELECT 1 FROM {t} LIMIT 1").fetchone()
+                           for t in ("runs", "perf_runs", "monitors"))
+        except sqlite3.Error:
+            return False
+
     def check_still_there(self) -> None:
         """Raise StoreError where the store's file was deleted or replaced since it was
         opened: what was written went to a file no path leads to any more."""
