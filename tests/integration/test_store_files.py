@@ -130,6 +130,58 @@ def test_a_store_that_cannot_be_written_is_read(read_only_store, command):
     assert not os.access(read_only_store, os.W_OK)
 
 
+def test_a_wal_that_cannot_be_read_on_read_only_media_is_said(tmp_path):
+    """A store copied to read-only media with its -wal but not its -shm was read as
+    immutable: without the WAL's writes (20 samples of 48, exit 0), or "empty" where all of
+    it was in the WAL (a store audit's). It is refused with one line saying why."""
+    import shutil
+    import sqlite3
+
+    from shootout.report.sample_data import build_sample_store
+
+    src = tmp_path / "src.sqlite"
+    build_sample_store(src).close()
+    db = sqlite3.connect(src)  # writes left in the WAL, as a killed run leaves them
+    db.execute("PRAGMA wal_autocheckpoint=0")
+    with db:
+        db.execute("UPDATE samples SET reason = 'in the WAL'")
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    shutil.copy(src, folder / "s.sqlite")
+    shutil.copy(f"{src}-wal", folder / "s.sqlite-wal")
+    db.close()
+    _freeze([folder / "s.sqlite", folder / "s.sqlite-wal", folder], True)
+    try:
+        p = _run([sys.executable, "-m", "shootout"], "runs", "--store",
+                 str(folder / "s.sqlite"), cwd=str(tmp_path))
+    finally:
+        _freeze([folder / "s.sqlite", folder / "s.sqlite-wal", folder], False)
+    assert p.returncode == 5, (p.stdout, p.stderr)
+    _one_line(p, "s.sqlite-wal holds writes that are not in it yet")
+
+
+def test_side_files_a_read_left_read_only_are_writable_with_their_store(tmp_path):
+    """SQLite makes a store's -wal and -shm with the store file's mode: read while it was
+    `chmod 444`, they stayed read-only once it was writable again, and every command failed
+    on them, "attempt to write a readonly database" (a store audit's)."""
+    from shootout.report.sample_data import build_sample_store
+    from shootout.store import Store
+    from shootout.store.files import inspect_file
+
+    path = tmp_path / "s.sqlite"
+    build_sample_store(path).close()
+    path.chmod(0o444)
+    assert inspect_file(path)[0] == "store"  # a read: SQLite makes the side files, 0444
+    sides = [path.with_name(path.name + x) for x in ("-wal", "-shm")]
+    assert all(x.exists() and not x.stat().st_mode & 0o200 for x in sides)
+    path.chmod(0o644)
+    store = Store(path)  # open: its side files are there, as SQLite uses them
+    try:
+        assert [x.stat().st_mode & 0o777 for x in sides] == [0o644, 0o644]
+    finally:
+        store.close()
+
+
 def test_a_stores_file_is_looked_at_through_sqlite_only(tmp_path, monkeypatch):
     """Telling a store from another file must not open the file with a descriptor of its
     own: closing it would drop the POSIX locks this process's open connections hold on it
@@ -185,7 +237,7 @@ def test_commands_that_write_to_a_read_only_store_file_say_so_in_one_line(
              "-b", "arc_easy", "--limit", "2", "--data-dir", str(data_dir), "--no-progress",
              *store)
     assert p.returncode == 5, p.stderr
-    _one_line(p, "cannot write the results store", "readonly")
+    _one_line(p, f"cannot write the results store {frozen_store_file}: it is read-only")
     p = _run(shootout_cmd, "rescore", RUN_ID, "--data-dir", str(data_dir), *store)
     assert p.returncode == 5, p.stderr
     _one_line(p, "cannot write the results store")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 from pathlib import Path
 
 BUSY_TIMEOUT = 30.0  # seconds a connection waits for another process's write lock
@@ -23,15 +24,47 @@ def read_only(path: Path) -> sqlite3.Connection:
         db.close()
         if "unable to open" not in str(e) and "readonly" not in str(e):
             raise
+    wal = path.with_name(path.name + "-wal")
+    if wal.is_file() and wal.stat().st_size > 0:
+        # read as immutable, the WAL's writes are not read: the store was read as it was
+        # before them, with no word (20 samples of 48; an audit's)
+        raise sqlite3.OperationalError(
+            f"its WAL file {wal.name} holds writes that are not in it yet, and SQLite cannot "
+            "read them where it cannot make the -shm file beside it: copy the store with its "
+            "-wal to a folder that can be written")
     return sqlite3.connect(f"{uri}?immutable=1", uri=True, timeout=BUSY_TIMEOUT,
                            isolation_level=None)
 
 
+def restore_side_modes(path: Path) -> None:
+    """WAL's side files given the store's own mode where an earlier read left them without
+    it: SQLite makes them with the store file's mode, so a read while the file was read-only
+    (`chmod 444`) left them read-only, and once the file was writable again every command
+    failed on them ("attempt to write a readonly database"; a store audit's). Only where
+    this user owns them, and the store itself can be written by its owner."""
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return
+    if not mode & stat.S_IWUSR:
+        return
+    for side in (path.with_name(path.name + s) for s in ("-wal", "-shm")):
+        try:
+            st = side.stat()
+            if st.st_uid == os.geteuid() and not st.st_mode & stat.S_IWUSR:
+                os.chmod(side, mode)
+        except OSError:
+            pass
+
+
 def can_write(path: Path) -> bool:
-    """Whether the store and (for WAL's two side files) its folder can be written."""
+    """Whether the store and (for WAL's two side files) its folder, or the side files that
+    are there, can be written."""
     if not os.access(path, os.W_OK):
         return False
     sides = [path.with_name(path.name + s) for s in ("-wal", "-shm")]
+    if any(p.exists() and not os.access(p, os.W_OK) for p in sides):
+        return False
     return os.access(path.parent, os.W_OK) or all(os.access(p, os.W_OK) for p in sides)
 
 

@@ -23,7 +23,14 @@ from .browse import BrowseStore
 from .built import BuiltStore
 from .copying import CopyingStore
 from .decode import fast_loads, lean_facts, sample_row
-from .files import BUSY_TIMEOUT, can_write, file_identity, inspect_file, read_only
+from .files import (
+    BUSY_TIMEOUT,
+    can_write,
+    file_identity,
+    inspect_file,
+    read_only,
+    restore_side_modes,
+)
 from .nums import pack
 from .owner import RunBusyError, is_alive, is_gone, this_process
 from .perf import PerfStore
@@ -58,9 +65,11 @@ class Store(ReadingStore, ProbeStore, PerfStore, BuiltStore, BrowseStore, Copyin
         if self.path.is_dir():  # SQLite's own word was "unable to open database file"
             # a bad path given: exit 2 as every command that checks it first says it
             raise ConfigError(f"{self.path} is a folder, not a results store")
+        restore_side_modes(self.path)
         kind, reason = inspect_file(self.path)
         if kind == "foreign":  # another application's file: not a byte of it is changed
             raise StoreError(f"{self.path} is not a shootout results store ({reason})")
+        self.check_writable()  # a file that cannot be written is not opened for writing
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None)
@@ -167,6 +176,7 @@ class Store(ReadingStore, ProbeStore, PerfStore, BuiltStore, BrowseStore, Copyin
         shootout store is refused untouched; one that cannot be written (read-only file or
         media) is opened read-only, and what the command would keep in it is not kept."""
         path = Path(path)
+        restore_side_modes(path)
         kind, reason = inspect_file(path)
         if kind == "unknown":  # a damaged (truncated) store is not an empty one
             raise StoreError(f"cannot read results store {path}: {reason}")
