@@ -384,3 +384,58 @@ def test_a_share_is_held_only_in_a_forked_worker_and_released_before_the_next():
         if was_on:
             gc.enable()
         signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _children(pid: int) -> list[int]:
+    import os
+
+    out = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid and fields[0] != "Z":
+                out.append(int(name))
+    return out
+
+
+def test_workers_end_with_their_command_killed() -> None:
+    """A build's workers, their command killed (SIGKILL), stayed blocked on their pipes,
+    holding their shares' memory and the store open (a store audit's): they end with it."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("PR_SET_PDEATHSIG is Linux's")
+    script = ("import time\nfrom shootout.analysis import parallel\n"
+              "parallel.in_processes(time.sleep, [60, 60])\n")
+    p = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        deadline = time.monotonic() + 20
+        while len(kids := _children(p.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(kids) >= 2, kids
+    finally:
+        p.kill()
+        p.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(k) for k in kids):
+        time.sleep(0.1)
+    left = [k for k in kids if _alive(k)]
+    for k in left:  # (not to leave them behind when the test fails)
+        os.kill(k, 9)
+    assert left == []
+
+
+def _alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie, ended and not yet reaped, does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

@@ -106,7 +106,7 @@ def in_processes(fn: Callable[[A], T | None], args: list[A],
     try:  # a platform without working semaphores has no pool: built in one process
         ctx = _context()
         pool = ProcessPoolExecutor(len(args), mp_context=ctx, initializer=_worker_start,
-                                   initargs=(ctx.get_start_method() == "fork",))
+                                   initargs=(ctx.get_start_method() == "fork", os.getpid()))
     except Exception:
         return None
     try:
@@ -165,9 +165,14 @@ _HOLD = (signal.SIGINT, signal.SIGTERM)
 _MASK: set[int | signal.Signals] | None = None  # a forked child's mask to restore (`_unhold`)
 
 
+_PARENT: int | None = None  # the process that forked this one (`fork`)
+
+
 def fork() -> int:
     """`os.fork()` with Ctrl-C held across it (`_held`)."""
+    global _PARENT
     with _held():
+        _PARENT = os.getpid()
         return os.fork()
 
 
@@ -264,7 +269,23 @@ def _end_child(pid: int) -> None:
         pass
 
 
-def _worker_start(forked: bool = False) -> None:
+def _die_with(parent: int | None) -> None:
+    """On Linux, this process killed when `parent` ends: a worker of a build whose command
+    was killed (SIGKILL) stayed, blocked on its pipe, holding its share's memory and the
+    store open (a store audit's). Out at once where the parent is gone already."""
+    if parent is None or parent == os.getpid() or not sys.platform.startswith("linux"):
+        return  # (`parent` this process: not a child, `_worker_start` called in process)
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _worker_start(forked: bool = False, parent: int | None = None) -> None:
     """A worker ends at once and without a word on Ctrl-C (sent to the whole process
     group): its own KeyboardInterrupt printed its traceback over the one line that says the
     command was interrupted, and a worker that went on would hold up the command's exit.
@@ -273,6 +294,7 @@ def _worker_start(forked: bool = False) -> None:
     collection after the pause (as its result is sent) would walk every one of them."""
     global _FORKED
     _FORKED = forked
+    _die_with(parent if parent is not None else _PARENT)
     if forked:
         gc.disable()
         for fd in _OPEN:  # the parent's pipes to its `beside` and `primed` children
