@@ -117,3 +117,16 @@ def test_an_unknown_run_id_names_the_latest_runs_newest_first(tmp_path):
     db.set_run_times("r-a", 100.0, 200.0)  # resumed last
     with pytest.raises(ConfigError, match=r"latest first: r-a, r-c, r-b\)"):
         build_results(db, ["r-missing"])
+
+
+def test_a_run_being_merged_is_refused_as_one():
+    """A second merge of the same run was refused with the run's own reason, "a second
+    process would send again every request it has not answered yet" (a store audit's)."""
+    from shootout.store.owner import RunBusyError
+
+    owner = json.dumps({"pid": 4242})
+    merging = str(RunBusyError("r-1", owner, "merging"))
+    assert merging.startswith("run r-1 is being merged (process 4242 on this machine): "
+                              "another process is merging its shards into this store")
+    assert "send again" not in merging
+    assert "send again every request" in str(RunBusyError("r-1", owner))

@@ -229,7 +229,7 @@ class Store(ReadingStore, ProbeStore, PerfStore, BuiltStore, BrowseStore, Copyin
                                  (_OWNER + run_id, run_id)).fetchone()
                 if row is not None and row[0] in _OWNED and row[1] not in (None, me) \
                         and is_alive(row[1]):
-                    raise RunBusyError(run_id, row[1])
+                    raise RunBusyError(run_id, row[1], row[0])
             cur = db.execute(
                 "INSERT OR IGNORE INTO runs (run_id, created_at, updated_at, status, spec_json) "
                 "VALUES (?, ?, ?, ?, ?)",
