@@ -273,3 +273,30 @@ def test_a_report_without_any_price_says_so_once(tmp_path):
     assert "| Time to first token" in section and "| Mean compared score" in section
     assert section.count("No price is known for any model (neither shootout's price table "
                          "nor genai-prices has one)") == 1, section
+
+
+def test_figures_per_output_token_are_marked_estimated_with_the_tokens() -> None:
+    """TPOT and output tokens/s divide by the output tokens: where those are estimated (no
+    usage from the server), they were shown unmarked beside "~" token counts (a cost
+    audit's)."""
+    from rich.console import Console
+
+    from shootout.cli.results import efficiency_table
+
+    def row(name: str, estimated: int) -> dict:
+        med = {"median": 14.0}
+        return {"model_name": name, "benchmark": "gsm8k", "scope": "benchmark",
+                "price": {"input_per_m": 1.0, "output_per_m": 2.0},
+                "tokens": {"input": 100, "output": 50, "reasoning": 0,
+                           "estimated_requests": estimated},
+                "cost_usd": 0.001, "cost_per_1k_items": 0.1, "cost_per_point": 0.0001,
+                "latency": {"ttft_ms": med, "tpot_ms": med, "itl_ms": med},
+                "throughput": {"per_request_output_tokens_per_s": {"median": 42.6}}}
+
+    console = Console(record=True, width=250)
+    console.print(efficiency_table([row("told", 0), row("guessed", 3)]))
+    lines = console.export_text().splitlines()
+    (told,) = [x for x in lines if "told" in x]
+    (guessed,) = [x for x in lines if "guessed" in x]
+    assert "~14.0" in guessed and "~42.6" in guessed, guessed
+    assert "~" not in told, told

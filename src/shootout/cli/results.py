@@ -332,9 +332,11 @@ def efficiency_table(rows: list[dict[str, Any]]) -> Table:
             _est(r["tokens"], money_cli(r["cost_per_1k_items"])),
             _est(r["tokens"], money_cli(r["cost_per_point"])),
             num(lat["ttft_ms"]["median"], "{:.1f}"),
-            num(lat["tpot_ms"]["median"], "{:.1f}"),
+            # (per output token: estimated where the output tokens are; a cost audit's)
+            _est(r["tokens"], num(lat["tpot_ms"]["median"], "{:.1f}")),
             num(lat["itl_ms"]["median"], "{:.1f}"),
-            num(r["throughput"]["per_request_output_tokens_per_s"]["median"], "{:.1f}"),
+            _est(r["tokens"], num(r["throughput"]["per_request_output_tokens_per_s"]["median"],
+                                  "{:.1f}")),
         )
     return table
 

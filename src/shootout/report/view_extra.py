@@ -66,8 +66,8 @@ def efficiency(report: Report) -> dict[str, Any]:
         ("Output price (USD per 1M tokens)", lambda m: money(mc[m]["output_per_m"])),
         ("Price source", lambda m: str(mc[m]["price_source"] or "unknown")),
         ("Time to first token, median (ms)", lambda m: _latency(mc[m], "ttft_ms")),
-        ("Throughput, median per request (tokens/s)",
-         lambda m: _latency(mc[m], "throughput_tps", "{:,.1f}")),
+        ("Throughput, median per request (tokens/s)",  # per token: "~" where they are
+         lambda m: _est(mc[m], _latency(mc[m], "throughput_tps", "{:,.1f}"))),
         ("Tokens in / out (scored benchmarks)",
          lambda m: _est(mc[m], f"{num(mc[m]['tokens_in'])} / {num(mc[m]['tokens_out'])}")),
         ("Cost of the run (USD)", lambda m: _est(mc[m], money(mc[m]["cost_usd"]))),
