@@ -145,16 +145,20 @@ def _patterns(valid: str) -> dict[str, re.Pattern[str]]:
             rf"|故?选择?\s*[:：]?\s*({v})(?:项|选项)?(?:$|[。，,.\s])"
             # "我认为是D", "所以答案为B", "C符合题意" (the CMMLU repo's `extract_choice` reads
             # them; an audit's)
-            rf"|(?:认为|觉得|应该|应当|所以|因此|故)(?:答案)?(?:是|为|选)\s*({v}){_END}"
-            rf"|({v})\s*(?:选?项)?是?符合题意)"
+            # (not after 不/没: "我不认为是A，应该是B" is B; a letter ending a word, "DNA符合题意",
+            # is none; "…符合题意的说法" states no answer: a review's)
+            rf"|(?<![不没])(?:认为|觉得|应该|应当|所以|因此|故|正确的)(?:答案)?(?:是|为|选)"
+            rf"\s*({v}){_END}"
+            rf"|(?<![A-Za-z])({v})\s*(?:选?项)?是?符合题意(?:$|[。，,.！!；;\s]))"
         ),
         "letter_is_correct": re.compile(
             rf"(?<![A-Za-z]){_OPEN}?({v}){_CLOSE}?\s+is\s+(?:the\s+)?(?i:correct|right)\b"
         ),
         "bracketed": re.compile(rf"{_OPEN}({v}){_CLOSE}"),
-        # "B. Because...", and "B。因为……" (Chinese punctuation, no space after it)
-        "letter_paren": re.compile(rf"(?:^|\s)({v})(?:[\).:](?:\s|$)|[。：，）])",
-                                   re.MULTILINE),
+        # "B. Because...", and "B。因为……" (Chinese punctuation, no space after it), but not
+        # the first of a list ("A，B，C三项都错误": a review's)
+        "letter_paren": re.compile(
+            rf"(?:^|\s)({v})(?:[\).:](?:\s|$)|[。：）]|，(?!\s*{v}\s*[，、,]))", re.MULTILINE),
         "answer_marker_lower": re.compile(rf"(?i:answer)\s*[:：]\s*{_OPEN}?({lo}){_END_LOWER}"),
         "lone_letter": re.compile(rf"^{_OPEN}?({lo}){_CLOSE}?[.:)]?$"),
         "bare": re.compile(rf"^{_OPEN}?({v}){_END}{_CLOSE}?[.:)。：]?(.*)$", re.DOTALL),
