@@ -157,13 +157,14 @@ def test_a_wal_that_cannot_be_read_on_read_only_media_is_said(tmp_path):
     finally:
         _freeze([folder / "s.sqlite", folder / "s.sqlite-wal", folder], False)
     assert p.returncode == 5, (p.stdout, p.stderr)
-    _one_line(p, "s.sqlite-wal holds writes that are not in it yet")
+    _one_line(p, "s.sqlite-wal may hold writes that are not in it yet")
 
 
 def test_side_files_a_read_left_read_only_are_writable_with_their_store(tmp_path):
     """SQLite makes a store's -wal and -shm with the store file's mode: read while it was
     `chmod 444`, they stayed read-only once it was writable again, and every command failed
     on them, "attempt to write a readonly database" (a store audit's)."""
+    from shootout.errors import StoreError
     from shootout.report.sample_data import build_sample_store
     from shootout.store import Store
     from shootout.store.files import inspect_file
@@ -175,6 +176,16 @@ def test_side_files_a_read_left_read_only_are_writable_with_their_store(tmp_path
     sides = [path.with_name(path.name + x) for x in ("-wal", "-shm")]
     assert all(x.exists() and not x.stat().st_mode & 0o200 for x in sides)
     path.chmod(0o644)
+    # a link named as a side file is not followed: its target keeps its mode (a review's)
+    target = tmp_path / "key.pem"
+    target.write_text("secret")
+    target.chmod(0o400)
+    other = tmp_path / "o.sqlite"
+    build_sample_store(other).close()
+    Path(f"{other}-wal").symlink_to(target)
+    with pytest.raises(StoreError):  # (SQLite does not open a WAL that is a link)
+        Store(other)
+    assert target.stat().st_mode & 0o777 == 0o400
     store = Store(path)  # open: its side files are there, as SQLite uses them
     try:
         assert [x.stat().st_mode & 0o777 for x in sides] == [0o644, 0o644]

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
 import stat
 import tempfile
@@ -19,11 +18,13 @@ UID_RANGE = 4096 * UID_SLOTS
 
 class _Uids:
     """This process's throw-away uids: a block of UID_SLOTS claimed for it alone among the
-    shootout processes of the host (an exclusive lock on the block's file, held to its end),
-    and its slots free, every sandbox's of the process. The block was the pid modulo 4096:
-    two processes alike (parallel shards, 1 in 4096; containers that share /tmp, at pid 1)
+    shootout processes that share its /run (or temp folder): an exclusive lock on the
+    block's file there, held to its end; and its slots free, every sandbox's of the process.
+    The block was the pid modulo 4096: two processes alike (parallel shards, 1 in 4096)
     shared uids, so one's fork bomb filled the other's process limit, and its right answers
-    failed (a sandbox audit's); so did two sandboxes of one process, each with its slots."""
+    failed (a sandbox audit's); so did two sandboxes of one process, each with its slots.
+    Containers that share the host's uids but not its /run (Docker without user namespaces)
+    can still draw the same block."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -40,7 +41,16 @@ class _Uids:
 
     def _claim(self, pid: int) -> int:
         start = pid % 4096
-        where = Path(tempfile.gettempdir()) / "shootout-sandbox-uids"
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: no lock (the sandbox needs Linux anyway)
+            return start
+        # root's own /run where it can be written (a folder under /tmp that another user
+        # made first left this to the pid's block: a review's)
+        run = Path("/run")
+        base = run if os.geteuid() == 0 and os.access(run, os.W_OK) else \
+            Path(tempfile.gettempdir())
+        where = base / "shootout-sandbox-uids"
         try:
             where.mkdir(mode=0o700, exist_ok=True)
             st = os.lstat(where)

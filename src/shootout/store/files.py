@@ -29,9 +29,9 @@ def read_only(path: Path) -> sqlite3.Connection:
         # read as immutable, the WAL's writes are not read: the store was read as it was
         # before them, with no word (20 samples of 48; an audit's)
         raise sqlite3.OperationalError(
-            f"its WAL file {wal.name} holds writes that are not in it yet, and SQLite cannot "
-            "read them where it cannot make the -shm file beside it: copy the store with its "
-            "-wal to a folder that can be written")
+            f"its WAL file {wal.name} may hold writes that are not in it yet, and SQLite "
+            "cannot read them where it cannot make the -shm file beside it: copy the store "
+            "with its -wal to a folder that can be written")
     return sqlite3.connect(f"{uri}?immutable=1", uri=True, timeout=BUSY_TIMEOUT,
                            isolation_level=None)
 
@@ -49,12 +49,20 @@ def restore_side_modes(path: Path) -> None:
     if not mode & stat.S_IWUSR:
         return
     for side in (path.with_name(path.name + s) for s in ("-wal", "-shm")):
+        try:  # the file itself, never a link's target (a folder others can write may hold
+            # a link named so to a file of this user's: a review's)
+            fd = os.open(side, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
+            continue
         try:
-            st = side.stat()
-            if st.st_uid == os.geteuid() and not st.st_mode & stat.S_IWUSR:
-                os.chmod(side, mode)
+            st = os.fstat(fd)
+            if stat.S_ISREG(st.st_mode) and st.st_uid == os.geteuid() \
+                    and not st.st_mode & stat.S_IWUSR:
+                os.fchmod(fd, mode)
         except OSError:
             pass
+        finally:
+            os.close(fd)
 
 
 def can_write(path: Path) -> bool:

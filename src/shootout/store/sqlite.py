@@ -65,10 +65,10 @@ class Store(ReadingStore, ProbeStore, PerfStore, BuiltStore, BrowseStore, Copyin
         if self.path.is_dir():  # SQLite's own word was "unable to open database file"
             # a bad path given: exit 2 as every command that checks it first says it
             raise ConfigError(f"{self.path} is a folder, not a results store")
-        restore_side_modes(self.path)
         kind, reason = inspect_file(self.path)
         if kind == "foreign":  # another application's file: not a byte of it is changed
             raise StoreError(f"{self.path} is not a shootout results store ({reason})")
+        restore_side_modes(self.path)
         self.check_writable()  # a file that cannot be written is not opened for writing
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -176,13 +176,13 @@ class Store(ReadingStore, ProbeStore, PerfStore, BuiltStore, BrowseStore, Copyin
         shootout store is refused untouched; one that cannot be written (read-only file or
         media) is opened read-only, and what the command would keep in it is not kept."""
         path = Path(path)
-        restore_side_modes(path)
         kind, reason = inspect_file(path)
         if kind == "unknown":  # a damaged (truncated) store is not an empty one
             raise StoreError(f"cannot read results store {path}: {reason}")
         if kind != "store":
             why = reason if kind == "foreign" else "it is empty"
             raise StoreError(f"{path} is not a shootout results store ({why})")
+        restore_side_modes(path)
         if can_write(path):
             return cls(path)
         self = cls.reader(path)
