@@ -300,3 +300,14 @@ def test_figures_per_output_token_are_marked_estimated_with_the_tokens() -> None
     (guessed,) = [x for x in lines if "guessed" in x]
     assert "~14.0" in guessed and "~42.6" in guessed, guessed
     assert "~" not in told, told
+
+
+def test_no_figure_is_marked_estimated() -> None:
+    """A model whose answers all came from batch jobs has no throughput: "n/a (batch)", not
+    "~n/a (batch)" where its tokens are estimated (a review's)."""
+    from shootout.report.view_extra import _est
+
+    assert _est({"estimated_requests": 2}, "n/a (batch)") == "n/a (batch)"
+    assert _est({"estimated_requests": 2}, "–") == "–"
+    assert _est({"estimated_requests": 2}, "42.6") == "~42.6"
+    assert _est({"estimated_requests": 0}, "42.6") == "42.6"

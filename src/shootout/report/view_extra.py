@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -226,9 +226,11 @@ def _estimated_note(report: Report) -> str:
             "characters a token (output: one a streamed chunk) and their cost follows.")
 
 
-def _est(costs: dict[str, Any], text: str) -> str:
-    """A token count or cost marked "~" where some of its requests' usage was estimated."""
-    return f"~{text}" if costs.get("estimated_requests") and text != "–" else text
+def _est(costs: Mapping[str, Any], text: str) -> str:
+    """A token count or cost (or a figure per token) marked "~" where some of its requests'
+    usage was estimated; not a figure that is none ("–", "n/a (batch)")."""
+    none = text == "–" or text.startswith("n/a")
+    return f"~{text}" if costs.get("estimated_requests") and not none else text
 
 
 def _latency(costs: dict[str, Any], key: str, fmt: str = "{:,.0f}") -> str:
@@ -268,7 +270,8 @@ def latency(report: Report) -> dict[str, Any]:
             cell(num(float(np.percentile(e2e, 50)))), cell(num(float(np.percentile(e2e, 90)))),
             cell(num(statistics.median(gen)) if gen else "–"),
             cell(num(statistics.median(d["ttft_ms"])) if d.get("ttft_ms") else "–"),
-            cell(num(statistics.median(d["tokens_per_s"]), "{:,.1f}")
+            cell(_est(report.model_costs.get(m, {}),
+                      num(statistics.median(d["tokens_per_s"]), "{:,.1f}"))
                  if d.get("tokens_per_s") else "–"),
         ))
     return {"table": Table("latency", ("Model", "Requests", "Latency p50 (ms)",
