@@ -26,7 +26,7 @@ def test_failed_translations_count_as_empty_ones_with_failed_counted_wrong(
     by_id = {d.id: d for d in REGISTRY["translation_zh_en"](data=DataDir(data_dir)).load()}
     refused = {d.fields["src"] for i, d in enumerate(by_id.values()) if i % 2}
 
-    def refuse(body):  # three items' requests refused (400: not retried)
+    def refuse(body):  # every other item's requests refused (400: not retried)
         text = json.dumps(body, ensure_ascii=False)
         return {"error": {"message": "no"}} if any(s in text for s in refused) else None
 

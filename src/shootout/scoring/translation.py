@@ -3,9 +3,9 @@
 Cleaning (`clean_translation`) applies documented rules in a fixed order and reports which ones
 changed the text, so every hypothesis can be audited against the raw response:
 
-1. ``reasoning``: ``<think>…</think>`` (also ``<thinking>``, ``<reasoning>``) blocks are removed;
-   an unclosed block runs to the end (the answer never came); text before a stray closing tag
-   is reasoning too.
+1. ``reasoning``: ``<think>…</think>`` (also ``<thinking>``, ``<thought>``, ``<reasoning>``)
+   blocks are removed; an unclosed block runs to the end (the answer never came); text before
+   a stray closing tag is reasoning too.
 2. ``fence``: when the output holds a markdown code fence, the first fenced block is kept.
 3. ``echo``: an echoed prompt at the start is removed; so is a first line that repeats the
    source sentence (optionally after a label such as "Chinese:") when more lines follow.
