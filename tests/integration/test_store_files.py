@@ -335,3 +335,14 @@ def test_rescore_skips_a_stored_response_that_is_not_one(shootout_cmd, tmp_path,
         p = _run(shootout_cmd, *run)
         assert p.returncode == 0, p.stderr
         assert len(srv.requests) == asked + 1
+
+
+def test_a_writer_of_a_store_deleted_meanwhile_makes_no_empty_one(tmp_path):
+    """`Store.writer` (a forked process's own connection to its parent's store) made an
+    empty file where the store had been deleted meanwhile (a review's)."""
+    from shootout.errors import StoreError
+    from shootout.store import Store
+
+    with pytest.raises(StoreError):
+        Store.writer(tmp_path / "gone.sqlite")
+    assert list(tmp_path.iterdir()) == []

@@ -79,8 +79,10 @@ async def run_sample(
     except _RUN_WIDE_ERRORS:
         raise
     except Exception as e:  # one malformed item fails itself, never the run
-        return _failed(base, f"could not build the request: {type(e).__name__}: {e}"), 0
-    row, attempts = await _answered(job, store, retry, request, base)
+        row = _failed(base, f"could not build the request: {type(e).__name__}: {e}")
+        attempts = 0
+    else:
+        row, attempts = await _answered(job, store, retry, request, base)
     if row.status == "failed":  # what the benchmark's failed = wrong score needs of the item
         with contextlib.suppress(Exception):
             if kept := bench.failed_detail(doc):

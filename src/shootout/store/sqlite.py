@@ -150,8 +150,9 @@ class Store(ReadingStore, ProbeStore, PerfStore, BuiltStore, BrowseStore, Copyin
         open (a forked process must not use its parent's connection: `report.basis`)."""
         self = cls.__new__(cls)
         self.path = Path(path)
-        try:
-            self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None)
+        try:  # (mode=rw: a store deleted meanwhile is not made again, empty)
+            self._db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=rw", uri=True,
+                                       timeout=BUSY_TIMEOUT, isolation_level=None)
         except sqlite3.DatabaseError as e:
             raise StoreError(f"cannot open results store {self.path}: {e}") from e
         return self
