@@ -589,6 +589,19 @@ def test_a_benchmark_no_model_scored_on_is_no_ones_highest_score(tmp_path) -> No
                                      for x in tallies), tallies
 
 
+def _answers(store, run_id, benches, mode, right_of) -> None:
+    """30 items of each of `benches`, each model right where `right_of(i)` says (per
+    model, one bool per benchmark)."""
+    for i in range(30):
+        for model, right in right_of(i):
+            for bench, ok in zip(benches, right, strict=True):
+                store.put_sample(run_id, SampleRow(
+                    model=model, benchmark=bench, item_id=f"{i:03d}", repeat=0, group="",
+                    status="ok", metrics={"acc": float(ok)}, extracted="A", reason="",
+                    extraction_failed=False, error=None, response_key=None,
+                    detail={"mode": mode}))
+
+
 def test_a_factuality_score_at_chance_is_no_hallucination_finding(tmp_path):
     """A TruthfulQA score whose interval reaches chance was listed "not above chance: these
     scores say nothing of ability" and, on the next line, "a hallucination risk, 60.0 points
@@ -600,14 +613,8 @@ def test_a_factuality_score_at_chance_is_no_hallucination_finding(tmp_path):
                              "benchmarks": ["truthfulqa_mc1", "arc_easy"]})
     store.set_manifest("r-f", {"benchmarks": {"truthfulqa_mc1": {"chance": 0.2},
                                               "arc_easy": {"chance": 0.25}}})
-    for i in range(30):
-        for model, right in (("A", (i % 5 == 0, i % 10 < 9)), ("B", (i % 10 < 9, i % 10 < 9))):
-            for bench, ok in zip(("truthfulqa_mc1", "arc_easy"), right, strict=True):
-                store.put_sample("r-f", SampleRow(
-                    model=model, benchmark=bench, item_id=f"{i:03d}", repeat=0, group="",
-                    status="ok", metrics={"acc": float(ok)}, extracted="A", reason="",
-                    extraction_failed=False, error=None, response_key=None,
-                    detail={"mode": "loglikelihood"}))
+    _answers(store, "r-f", ("truthfulqa_mc1", "arc_easy"), "loglikelihood",
+             lambda i: (("A", (i % 5 == 0, i % 10 < 9)), ("B", (i % 10 < 9, i % 10 < 9))))
     report = build_report(store, ["r-f"])
     lines = weaknesses(report)
     assert any(x.startswith("A: not above chance") and "truthfulqa_mc1" in x for x in lines)
@@ -626,15 +633,9 @@ def test_a_domain_of_zeros_and_chance_is_no_strength(tmp_path):
                              "benchmarks": ["gsm8k", "arc_easy", "truthfulqa_mc1"]})
     store.set_manifest("r-z", {"benchmarks": {"arc_easy": {"chance": 0.25},
                                               "truthfulqa_mc1": {"chance": 0.2}}})
-    for i in range(30):
-        for model, right in (("A", (False, i % 10 < 2, i % 10 < 6)),
-                             ("B", (i % 2 == 0, i % 10 < 8, i % 10 < 7))):
-            for bench, ok in zip(("gsm8k", "arc_easy", "truthfulqa_mc1"), right, strict=True):
-                store.put_sample("r-z", SampleRow(
-                    model=model, benchmark=bench, item_id=f"{i:03d}", repeat=0, group="",
-                    status="ok", metrics={"acc": float(ok)}, extracted="A", reason="",
-                    extraction_failed=False, error=None, response_key=None,
-                    detail={"mode": "generative"}))
+    _answers(store, "r-z", ("gsm8k", "arc_easy", "truthfulqa_mc1"), "generative",
+             lambda i: (("A", (False, i % 10 < 2, i % 10 < 6)),
+                        ("B", (i % 2 == 0, i % 10 < 8, i % 10 < 7))))
     report = build_report(store, ["r-z"])
     (a,) = [t.text for t in report.takeaways if t.topic == "strengths" and t.text[:2] == "A "]
     assert "strongest in reasoning/math" not in a and "reasoning/math" in a, a

@@ -141,6 +141,14 @@ def test_a_report_from_the_basis_is_the_report_from_the_samples(store, tmp_path,
     assert calls == [2, 2]
 
 
+def _forget(store: Path, table: str) -> None:
+    """Every row of `table` (`built_results`, `built_reports`) dropped from the store."""
+    db = sqlite3.connect(store)
+    db.execute(f"DELETE FROM {table}")
+    db.commit()
+    db.close()
+
+
 def test_a_reports_basis_is_kept_once_its_charts_data_is_sent(store, tmp_path, monkeypatch):
     """A report built in shares sends its charts' data to the process that draws them, and
     then encodes and writes its basis (0.7 s at 516k samples, which the charts waited for);
@@ -160,10 +168,7 @@ def test_a_reports_basis_is_kept_once_its_charts_data_is_sent(store, tmp_path, m
     assert _kept_basis(store) == [(results_fingerprint() + basis.BASIS,
                                    Store(store).revision(RUN_ID))]
 
-    db = sqlite3.connect(store)
-    db.execute("DELETE FROM built_results")
-    db.commit()
-    db.close()
+    _forget(store, "built_results")
 
     def broken(*args, **kw):
         raise RuntimeError("charts")
@@ -203,10 +208,7 @@ def test_a_reports_basis_is_kept_beside_the_rest_of_its_build(store, tmp_path, m
     assert _kept_basis(store) == [(results_fingerprint() + basis.BASIS,
                                    Store(store).revision(RUN_ID))]
 
-    db = sqlite3.connect(store)
-    db.execute("DELETE FROM built_results")
-    db.commit()
-    db.close()
+    _forget(store, "built_results")
 
     def broken(*args, **kw):
         raise RuntimeError("the rest of the build")
