@@ -359,3 +359,15 @@ def test_a_level_ends_at_its_duration_and_its_throughput_is_over_it(mode):
     quick = asyncio.run(run_level(_canned(), _prompts(3), Level("concurrency", 4),
                                   LoadSpec(max_requests=8, duration=5.0, ramp_up=20.0)))
     assert quick.duration < 1.0 and quick.summary()["completed"] == 8
+
+
+def test_stats_of_many_values_are_numpys_percentiles() -> None:
+    """Past `_SORT_FROM` values the percentiles come from a sorted copy: the same numbers as
+    `np.percentile` of the values as given, ties and infinities included."""
+    rng = np.random.default_rng(7)
+    for n in (999, 1001, 4_321, 60_000):
+        for values in (rng.exponential(0.02, n), np.round(rng.exponential(0.02, n), 3),
+                       np.where(rng.random(n) < 0.01, np.inf, rng.normal(size=n))):
+            got = stats(values)
+            want = np.percentile(values, [50, 90, 99])
+            assert [got.median, got.p90, got.p99] == [float(w) for w in want]

@@ -54,6 +54,7 @@ class Stats:
 
 
 EMPTY = Stats(0, None, None, None, None)
+_SORT_FROM = 1000
 
 
 def stats(values: Iterable[float] | np.ndarray) -> Stats:
@@ -63,7 +64,9 @@ def stats(values: Iterable[float] | np.ndarray) -> Stats:
         arr = np.asarray([v for v in values if v is not None], dtype=np.float64)
     if arr.size == 0:
         return EMPTY
-    p50, p90, p99 = np.percentile(arr, [50, 90, 99])
+    # the same values as of `arr` itself, from a sorted copy: numpy's vectorised sort beats
+    # its selection of three ranks (a run's millions of inter-token gaps: 13 vs 20 ms)
+    p50, p90, p99 = np.percentile(np.sort(arr) if arr.size > _SORT_FROM else arr, [50, 90, 99])
     return Stats(int(arr.size), float(arr.mean()), float(p50), float(p90), float(p99))
 
 
