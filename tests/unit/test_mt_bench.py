@@ -398,6 +398,33 @@ def test_the_mean_grade_is_over_rated_turns_as_fastchat_averages(tmp_path):
     assert analysis["categories"]["writing"]["n"] == 2
 
 
+def test_the_breakdowns_take_a_category_as_the_headline_does():
+    """The results' breakdowns (the report's group table) averaged each question's mean
+    grade: 60.2 for a category whose grade over turns was 62.5, where a turn's rating was
+    unreadable (an audit's). They now pool turns as the headline and `categories` do."""
+    from dataclasses import replace
+
+    from shootout.analysis.results import breakdowns
+    from shootout.benchmarks.mt_bench_judge import aggregate_judged
+    from shootout.store.rows import SampleRow
+
+    base = SampleRow(model="m", benchmark="mt_bench", item_id="1", repeat=0, group="writing",
+                     status="ok", metrics={}, extracted=None, reason="",
+                     extraction_failed=False, error=None, response_key=None)
+    rows = [replace(base, item_id="1", metrics={"grade_t1": 0.9, "grade": 0.9}),
+            replace(base, item_id="2", metrics={"grade_t1": 0.3, "grade_t2": 0.3,
+                                                "grade": 0.3}),
+            replace(base, item_id="3", group="math", metrics={"grade_t1": 0.6, "grade": 0.6}),
+            replace(base, item_id="4", status="failed", metrics={}, error="HTTP 500")]
+    (writing,) = [b for b in breakdowns({("m", "mt_bench"): rows}) if b.group == "writing"]
+    _, analysis = aggregate_judged({"m": [r for r in rows if r.status == "ok"]}, ["grade"])["m"]
+    assert writing.score == pytest.approx(0.5)  # (0.9 + 0.3 + 0.3) / 3, not (0.9 + 0.3) / 2
+    assert writing.score == pytest.approx(analysis["categories"]["writing"]["grade"])
+    assert writing.n == 2 and writing.metric == "grade" and writing.model == "m"
+    (math_,) = [b for b in breakdowns({("m", "mt_bench"): rows}) if b.group == "math"]
+    assert math_.n == 1 and math.isnan(math_.ci_low)  # one question: no interval
+
+
 def test_the_win_rate_pools_decided_comparisons_as_fastchat_does():
     """Question 1: two decided wins; question 2: one loss and one undecided (an unreadable
     verdict in one order). FastChat pools the three decided comparisons: 2/3, not the mean of

@@ -342,11 +342,18 @@ def breakdowns(groups: Mapping[Key, Sequence[SampleRow]],
     out = []
     for (model, bench), rows in sorted(groups.items()):
         m = (metric or {}).get(bench) or primary_metric(bench)
+        cls = find_benchmark_class(bench)
         by_group: dict[str, list[SampleRow]] = defaultdict(list)
         for r in rows:
             if r.group:
                 by_group[r.group].append(r)
         for group, rs in sorted(by_group.items()):
+            if cls is not None:  # as the benchmark's headline takes its items (MT-Bench:
+                # over turns; its categories were means of question means here, not there)
+                got = cls.group_score(rs, m)
+                if got is not None:
+                    out.append(replace(got, model=model, benchmark=bench, group=group))
+                continue
             per_item = item_scores(rs, m)
             if not per_item:
                 continue

@@ -345,6 +345,22 @@ class Benchmark(ABC):
         return {model: cls.aggregate(rows) for model, rows in rows_by_model.items()}
 
     @classmethod
+    def group_score(cls, rows: Sequence[Any], metric: str) -> Score | None:
+        """One group's score under `metric` (an MMLU subject, an MT-Bench category) from a
+        model's samples of that group (`rows`, any status: the answered ones count), for the
+        breakdowns; None where no item has it. By default the mean over items of their
+        scores, as a mean-of-items headline takes it; a benchmark whose headline pools
+        otherwise (MT-Bench: over each question's turns) gives its groups the same way."""
+        from ..analysis.stats import summarize
+        from ..store.rows import item_scores
+
+        per_item = item_scores(rows, metric)
+        if not per_item:
+            return None
+        sm = summarize(list(per_item.values()))
+        return Score(metric, sm.mean, sm.se, sm.n, sm.ci_low, sm.ci_high)
+
+    @classmethod
     def analyze(cls, rows: Sequence[Any]) -> dict[str, Any] | None:
         """Extra analysis from stored samples of one model (breakdowns...), or None."""
         return None

@@ -233,6 +233,15 @@ class MTBench(Benchmark):
 
         return aggregate_judged(rows_by_model, cls.metrics)
 
+    @classmethod
+    def group_score(cls, rows: Sequence[Any], metric: str) -> Score | None:
+        """A category's grade as the headline's, over turns (`category_grade`)."""
+        if metric == "grade":
+            from .mt_bench_judge import category_grade
+
+            return category_grade(rows)
+        return super().group_score(rows, metric)
+
 
 def _question_id(record: Mapping[str, Any]) -> int:
     """A record's `question_id`: a whole number (text or null is a bad field)."""

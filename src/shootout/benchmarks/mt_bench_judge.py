@@ -43,7 +43,7 @@ from ..scoring.judge import (
     verdict_format,
 )
 from ..scoring.text import strip_reasoning
-from ..store.rows import SampleRow
+from ..store.rows import ANSWERED, SampleRow
 from .base import CrossModelPhase, Doc
 
 if TYPE_CHECKING:
@@ -318,15 +318,28 @@ def _on_scale(lo: float, hi: float) -> tuple[float, float]:
 def _categories(rows: Sequence[SampleRow]) -> dict[str, dict[str, float | None]]:
     out = {}
     for group in sorted({r.group for r in rows}):
-        per = _turn_values([r for r in rows if r.group == group])
-        if per:
-            s = summarize(list(per.values()), clusters=[q for q, _ in per])
-            n = len({q for q, _ in per})
-            # over questions: one question has no interval (its two turns as two clusters
-            # gave "9.5 [8.8, 10.0] n=1"; an audit's)
-            lo, hi = _on_scale(s.ci_low, s.ci_high) if n >= 2 else (None, None)
-            out[group] = {"grade": s.mean, "ci_low": lo, "ci_high": hi, "n": n}
+        got = category_grade([r for r in rows if r.group == group])
+        if got is not None:
+            lo, hi = (None, None) if got.ci_low is None or math.isnan(got.ci_low) \
+                else (got.ci_low, got.ci_high)
+            out[group] = {"grade": got.score, "ci_low": lo, "ci_high": hi, "n": got.n}
     return out
+
+
+def category_grade(rows: Sequence[SampleRow]) -> Score | None:
+    """One category's grade as the headline's (`_grade`): over its every readable (question,
+    turn) rating, the interval clustered by question; none from one question (its two turns
+    as two clusters gave "9.5 [8.8, 10.0] n=1"; an audit's). The report's group table and
+    the results' breakdowns take it too (they averaged question means: 60.2 beside this
+    62.5 where a turn was unreadable; an audit's)."""
+    per = _turn_values([r for r in rows if r.status in ANSWERED])
+    if not per:
+        return None
+    s = summarize(list(per.values()), clusters=[q for q, _ in per])
+    n = len({q for q, _ in per})
+    lo, hi = _on_scale(s.ci_low, s.ci_high) if n >= 2 else (math.nan, math.nan)
+    return Score("grade", s.mean, s.se, n, lo, hi,
+                 extra={"ci_method": s.ci_method, "turns": len(per)})
 
 
 def _unreadable(rows: Sequence[SampleRow]) -> dict[str, Any]:
