@@ -875,3 +875,18 @@ def test_a_judge_request_asked_twice_is_sent_once(tmp_path):
     judging = next(e for e in rows if e["scope"] == "judge")["cost_usd"]
     spent = store.get_run(run_id)["manifest"]["budget"]["spent_usd"]
     assert spent["good"] == pytest.approx(cost["good"] + judging)
+
+
+def test_pairwise_text_names_failed_requests_and_small_shares():
+    """"3 undecided for an unreadable verdict" where one was a failed request, and "changed
+    with the order in 0% of 477" for 1 of 477 (an audit's)."""
+    from shootout.report.judged import _pairwise_text
+
+    pw = {"comparisons": 480, "undecided": 3, "ratings": [{"model": "a"}],
+          "position_bias": {"n": 477, "inconsistent": 1 / 477, "favours_first": 0.0,
+                            "favours_second": 1 / 477}}
+    text = _pairwise_text(pw, failed=1)
+    assert "3 undecided for an unreadable verdict, or none: 1 judging request failed" in text
+    assert "changed with the order in 0.2% of 477" in text
+    assert "first position both times in 0%" in text
+    assert "undecided for an unreadable verdict)" in _pairwise_text(pw)

@@ -56,7 +56,8 @@ def judged_section(report: Report) -> SectionContent | None:
     pairwise = next((analyses[m].get("pairwise") for m in labels
                      if analyses[m].get("pairwise")), None)
     if pairwise:
-        paragraphs.append(_pairwise_text(pairwise))
+        failed = sum(analyses[m].get("pair_failed", 0) for m in labels)
+        paragraphs.append(_pairwise_text(pairwise, failed))
         if pairwise.get("ratings"):
             tables += [_ratings_table(pairwise), _win_table(pairwise)]
     return SectionContent(paragraphs=tuple(p for p in paragraphs if p), tables=tuple(tables),
@@ -141,22 +142,36 @@ def _win_table(pw: Mapping[str, Any]) -> Table:
                                         "Win rate", "95% CI"), rows, left_cols=2)
 
 
-def _pairwise_text(pw: Mapping[str, Any]) -> str:
+def _pairwise_text(pw: Mapping[str, Any], failed: int = 0) -> str:
+    """`failed`: pairwise judging requests that failed (no verdict came back); their
+    comparisons are among the undecided."""
+    why = "for an unreadable verdict" if not failed else (
+        f"for an unreadable verdict, or none: {failed} judging request"
+        f"{'s' if failed != 1 else ''} failed")
     if not pw.get("ratings"):
-        return (f"Pairwise: all {pw['comparisons']} comparisons undecided (a verdict the judge "
-                "did not give in a readable form, in at least one of the two orders).")
+        return (f"Pairwise: all {pw['comparisons']} comparisons undecided ({why}, in at least "
+                "one of the two orders).")
     text = (f"Pairwise: {pw['comparisons']} comparisons (question × turn × pair, each asked in "
-            f"both orders; {pw['undecided']} undecided for an unreadable verdict). Win rate "
+            f"both orders; {pw['undecided']} undecided {why}). Win rate "
             "counts a tie as half; a judge that changes its verdict when the answers swap "
             "places gives a tie. Ratings are a Bradley–Terry fit on Chatbot Arena's scale "
             "(mean 1000; 400 points = 10:1 odds) with bootstrap intervals over questions.")
     bias = pw.get("position_bias")
     if bias:
         text += (f" Position bias: the judge's verdict changed with the order in "
-                 f"{100 * bias['inconsistent']:.0f}% of {bias['n']} comparisons (picked the "
-                 f"first position both times in {100 * bias['favours_first']:.0f}%, the "
-                 f"second in {100 * bias['favours_second']:.0f}%).")
+                 f"{_share(bias['inconsistent'])} of {bias['n']} comparisons (picked the "
+                 f"first position both times in {_share(bias['favours_first'])}, the "
+                 f"second in {_share(bias['favours_second'])}).")
     return text
+
+
+def _share(x: float) -> str:
+    """A fraction as a percentage that does not read 0% where it is not (1 of 477 was "0%"; an
+    audit's): whole points from 1%, one decimal below, "<0.1%" below that."""
+    pct = 100 * x
+    if pct == 0 or pct >= 1 or not math.isfinite(pct):
+        return f"{pct:.0f}%"
+    return f"{pct:.1f}%" if pct >= 0.1 else "<0.1%"
 
 
 register_section(TITLE)(judged_section)
