@@ -19,7 +19,7 @@ import pytest
 from shootout.benchmarks.base import PromptContext
 from shootout.benchmarks.needle import NeedleInAHaystack, NeedleOptions, aggregate_rows
 from shootout.data import DataDir
-from shootout.errors import ConfigError, DataError, ProviderError
+from shootout.errors import ConfigError, DataError, ProviderError, RejectedRequestError
 from shootout.providers.base import (
     BaseProvider,
     Capabilities,
@@ -334,6 +334,58 @@ def test_calibration_brings_server_counts_within_one_percent():
     detail = b.score(docs[0], BASE, resp, b.request(docs[0], BASE)).detail
     assert detail["reported_prompt_tokens"] == resp.usage.prompt_tokens
     assert abs(detail["prompt_tokens"] - resp.usage.prompt_tokens) <= 0.01 * 1024
+
+
+class EdgeAPI(FakeAPI):
+    """A server with an 8,192-token window that refuses a prompt plus its max_tokens past it,
+    and whose count per word drifts with the prompt's length (about 1.5% per doubling), as a
+    real tokenizer's ratio to the estimate does; `over`: its count is that much higher."""
+
+    window = 8192
+
+    def __init__(self, over: float = 0.0, drift: float = 0.015) -> None:
+        super().__init__()
+        self.over, self.drift = over, drift
+
+    def server_tokens(self, req: GenerateRequest) -> int:
+        text = req.prompt if req.prompt is not None else req.messages[0].content
+        words = max(1, len(text.split()))
+        return round(1.3 * words * (1 + self.over + self.drift * math.log2(words / 500))) + 7
+
+    async def generate(self, req: GenerateRequest) -> GenerateResponse:
+        n = self.server_tokens(req)
+        if n + req.sampling.max_tokens > self.window:
+            raise RejectedRequestError(f"HTTP 400: you requested {n + req.sampling.max_tokens}"
+                                       f" tokens, the window is {self.window}", 400)
+        return await super().generate(req)
+
+
+class CharsAPI(EdgeAPI):
+    """Counts as the 4-characters-a-token estimate does, `over` more."""
+
+    def server_tokens(self, req: GenerateRequest) -> int:
+        text = req.prompt if req.prompt is not None else req.messages[0].content
+        return round(len(text) / 4 * (1 + self.over))
+
+
+@pytest.mark.parametrize("api", [EdgeAPI(), EdgeAPI(0.003), EdgeAPI(0.2, drift=0.0),
+                                 CharsAPI(0.003), CharsAPI(0.0045)],
+                         ids=["drift", "drift-over", "estimate-20%-short", "chars+0.3%",
+                              "chars+0.45%"])
+def test_calibration_at_the_windows_edge_fits_every_prompt(api):
+    """The default lengths against an API with an 8,192-token window: the 8K probe, sized by
+    the 4K scale, overflowed the window and the refusal ended the run (exit 4, no sample of
+    any length); and a probe 0.34% over its target was accepted, then 5 of 6 items were
+    refused (an audit's). Every length is now sized, and every item's prompt fits with its
+    answer's room."""
+    b = bench(depths="0,50,100", trials=2, context_window=8192)
+    docs = asyncio.run(b.bind(api, b.load(), BASE))
+    assert sorted({d.fields["length"] for d in docs}) == [1024, 2048, 4096, 8192]
+    for d in docs:
+        req = b.request(d, BASE)
+        got = api.server_tokens(req)
+        assert got + req.sampling.max_tokens <= api.window, (d.id, got)
+        assert got >= 0.98 * d.fields["length"] - req.sampling.max_tokens, (d.id, got)
 
 
 def test_calibration_stops_when_the_server_reports_nothing():

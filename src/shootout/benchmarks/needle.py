@@ -263,19 +263,34 @@ class NeedleInAHaystack(Benchmark):
     ) -> None:
         """Per length: send the prompt (1 token out), compare the server's prompt tokens with
         the target and rescale the filler until within 0.5%. An exact tokenizer that agrees
-        with the server on the first length is trusted for the rest."""
+        with the server on the first length is trusted for the rest. At the window's edge
+        the prompt must not come out over its target (the answer's room is past it): one
+        over is rescaled a little under, and one the server refuses as too long (the first
+        probe of a length is sized by the last length's scale, which drifts by a percent or
+        two per doubling; the first length, by the estimate) is made 10% shorter and sent
+        again: the count of the one that fits sizes the next."""
         b = self._state()
         scale = 1.0
         for L in sorted({d.fields["length"] for d in docs}):
             doc = next(d for d in docs if d.fields["length"] == L)
             b.scale[L] = scale
-            for attempt in range(1, 5):
+            target = self._target(L, self._max_new(doc, ctx))
+            edge = target < L - b.chat_overhead  # sized under L to leave the answer room
+            tries = _EDGE_TRIES if edge else _TRIES
+            for attempt in range(1, tries + 1):
                 built = self._built(doc, ctx)
                 req = with_system_prompt(self._request(doc, ctx, built, max_tokens=1),
                                          ctx.system_prompt)
                 try:
                     reported = await server_prompt_tokens(provider, req)
                 except RejectedRequestError as e:  # (a server's window shorter than L)
+                    if edge and attempt < tries:
+                        b.calibration.append({"length": L, "attempt": attempt,
+                                              "counted": built.tokens, "reported": None,
+                                              "scale": b.scale[L],
+                                              "note": "refused: too long for the window"})
+                        b.scale[L] = scale = b.scale[L] * 1.1
+                        continue
                     raise RejectedRequestError(
                         f"needle: sizing the {L:,}-token prompt, the server refused it: {e}; "
                         "if its window is shorter, test shorter -o needle.lengths",
@@ -295,9 +310,10 @@ class NeedleInAHaystack(Benchmark):
                         f"about {built.tokens:,} ({b.tokenizer}): its usage does not count the "
                         "prompt, so the haystack cannot be sized by it; run with "
                         "-o needle.calibrate=false (sized by the tokenizer alone)")
-                target = self._target(L, self._max_new(doc, ctx))
-                if abs(reported - target) <= 0.005 * target:
+                if abs(reported - target) <= 0.005 * target and (not edge or reported <= target):
                     break
+                if edge and reported > target:  # aimed a little under: the builder's
+                    scale *= 1.002  # prompts land a few tokens either side of their target
                 b.scale[L] = scale
             if b.exact and attempt == 1 and reported == built.tokens:
                 b.calibration[-1]["note"] = "tokenizer agrees with the server"
@@ -488,6 +504,10 @@ async def server_prompt_tokens(provider: Provider, req: GenerateRequest) -> int 
                 raise
             await asyncio.sleep(2.0**attempt)
     return None
+
+
+_TRIES = 4  # calibration probes per length
+_EDGE_TRIES = 6  # at the window's edge, where a probe may be refused or come out over
 
 
 def _tolerance(target: int) -> int:
