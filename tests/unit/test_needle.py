@@ -924,3 +924,28 @@ def test_needles_with_the_single_variant_is_refused_to_a_new_run():
                .fields["needles"]) == 1
     assert len(bench(lengths=[1024], depths=[20], trials=1, variant="multikey",
                      needles=7).load()[0].fields["needles"]) == 7
+
+
+def test_tiktoken_that_cannot_fetch_its_encoding(monkeypatch):
+    """tiktoken installed but offline: fetching the encoding raised a requests error, which
+    got past the loaders as an internal error (exit 70), where the docs promise the estimate
+    and an explicit tokenizer should be one line (an audit's)."""
+    import sys
+    import types
+
+    from shootout.scoring.needle import make_counter
+
+    class ConnectionError(OSError):  # as requests' (an IOError)
+        pass
+
+    def fetch(*_a, **_k):
+        raise ConnectionError("Max retries exceeded with url: /encodings/o200k_base.tiktoken")
+
+    fake = types.ModuleType("tiktoken")
+    fake.encoding_for_model = fetch  # type: ignore[attr-defined]
+    fake.get_encoding = fetch  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "tiktoken", fake)
+    count, name, exact = make_counter(None, FakeAPI())
+    assert name.startswith("estimate") and not exact and count("abcdefgh") == 2
+    with pytest.raises(ConfigError, match=r"tiktoken:cl100k_base is unavailable \(Connection"):
+        make_counter("tiktoken:cl100k_base", FakeAPI())

@@ -201,11 +201,15 @@ def _gguf_counter(path: str) -> Counter:
 
 
 def _tiktoken_name(model: str) -> str | None:
+    """tiktoken's encoding of `model`, where tiktoken is installed, knows the model and has
+    its encoding or can fetch it (it downloads an encoding on first use: offline, that raised
+    a requests error past this, an internal error where the estimate was documented; an
+    audit's); None otherwise (the estimate is used)."""
     try:
         import tiktoken
 
         return "tiktoken:" + tiktoken.encoding_for_model(model).name
-    except (ImportError, KeyError):
+    except Exception:  # (ImportError, KeyError for a model it does not know, a download's)
         return None
 
 
@@ -214,8 +218,9 @@ def _tiktoken_counter(name: str) -> Counter:
         import tiktoken
 
         enc = tiktoken.get_encoding(name)
-    except (ImportError, ValueError) as e:
-        raise ConfigError(f"needle: tokenizer tiktoken:{name} is unavailable ({e})") from e
+    except Exception as e:  # (not installed, an unknown name, a download that failed)
+        raise ConfigError(f"needle: tokenizer tiktoken:{name} is unavailable "
+                          f"({type(e).__name__}: {e})") from e
     return lambda text: len(enc.encode(text, disallowed_special=()))
 
 
