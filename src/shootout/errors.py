@@ -37,9 +37,13 @@ class ChangedDataError(DataError):
 
 
 class ProviderError(ShootoutError):
-    """A model backend failed in a way that is not worth retrying."""
+    """A model backend failed in a way that is not worth retrying.
+
+    `http_status`: the HTTP status of the response it was made from (set where one is: an
+    error event inside a 200 stream has none, whatever its text says)."""
 
     exit_code = 4
+    http_status: int | None = None
 
 
 class RetryableProviderError(ProviderError):

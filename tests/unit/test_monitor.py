@@ -403,3 +403,97 @@ def test_a_monitor_option_it_would_drop_is_refused(args, said, tmp_path, capsys)
         main(["monitor", *args, "--store", str(store)])
     err = capsys.readouterr().err
     assert e.value.code == 2 and err.count("\n") == 1 and said in err, err
+
+
+def _probing(url: str, http: str = "auto") -> OpenAIProvider:
+    from shootout.monitor.probe import probing
+
+    provider = _provider(url, http)
+    probing("openai:fake", provider)
+    return provider
+
+
+@STACKS
+def test_an_empty_stream_is_a_bad_response_sent_once(monkeypatch, http):
+    """A stream that ended without a token was asked again without streaming and stored
+    "up" (the provider's `answer_empty_streams`, on for runs): 50% availability where the
+    server's log gave 45%, two outages where there was one (an audit's)."""
+    monkeypatch.setenv("MONITOR_TEST_KEY", "k")
+
+    async def probe(url: str) -> ProbeRow:
+        target = Target("openai:fake", url, _probing(url, http))
+        session = MonitorSession("mon-x", "h", 0.0, 0.0, 1.0, 1, {})
+        try:
+            return await send_probe(target, session, 0, 0.0, probe_request(True, 8), 5.0)
+        finally:
+            await target.provider.aclose()
+
+    with FakeOpenAIServer(schedule={0: Fault.EMPTY_STREAM}) as srv:
+        row = asyncio.run(probe(srv.base_url))
+        sent = len(srv.requests)
+    assert (row.status, row.error_class, sent) == ("error", "bad_response", 1), row
+
+
+def test_a_hanging_probe_does_not_hold_back_the_next(monkeypatch):
+    """The provider sent one request at a time until its endpoint had accepted one: the
+    probe of the next slot waited behind a hanging first one, and counted its wait against
+    its own timeout (slots stored late, or "up" in the middle of the hang; an audit's)."""
+    monkeypatch.setenv("MONITOR_TEST_KEY", "k")
+
+    async def two(url: str) -> list[ProbeRow]:
+        target = Target("openai:fake", url, _probing(url))
+        session = MonitorSession("mon-x", "h", 0.0, 0.0, 1.0, 2, {})
+
+        async def later() -> ProbeRow:
+            await asyncio.sleep(0.3)  # the next slot, while the first hangs
+            return await send_probe(target, session, 1, 0.0, probe_request(True, 8), 1.5)
+
+        try:
+            return list(await asyncio.gather(
+                send_probe(target, session, 0, 0.0, probe_request(True, 8), 3.0), later()))
+        finally:
+            await target.provider.aclose()
+
+    with FakeOpenAIServer(schedule={0: Fault.HANG}, hang_seconds=5.0) as srv:
+        first, second = asyncio.run(two(srv.base_url))
+    assert (first.status, first.error_class) == ("error", "timeout")
+    assert second.status == "ok" and second.ttft is not None, second
+
+
+def test_a_monitor_of_a_model_on_several_replicas_is_refused(tmp_path, capsys):
+    """A failed probe was tried again on the next replica, and the endpoint that failed every
+    time was the one stored, at 100% (an audit's): a monitor probes one endpoint."""
+    urls = '["http://127.0.0.1:9/v1", "http://127.0.0.1:10/v1"]'
+    with pytest.raises(SystemExit) as stop:
+        main(["monitor", "-m", "openai:fake", "-M", f"base_urls={urls}", "--every", "1s",
+              "--for", "2s", "--store", str(tmp_path / "m.sqlite")])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2
+    assert "a monitor probes one endpoint, and this model has 2 replicas" in err
+
+
+def test_probe_classes_read_the_responses_status_not_its_text():
+    """A 200 stream whose error event said "HTTP 404 Not Found" was stored as an http_4xx
+    404, and a redirect (301) as a refusal (an audit's)."""
+    from shootout.errors import RetryableProviderError
+    from shootout.monitor.probe import classify
+    from shootout.providers.http_errors import redirect_error, status_error
+
+    said = RetryableProviderError("stream error: upstream request failed: HTTP 404 Not Found")
+    assert classify(said) == ("bad_response", None)
+    assert classify(status_error(404, "/v1/chat", "nope", {}, None)) == ("http_4xx", 404)
+    assert classify(status_error(503, "/v1/chat", "busy", {}, None)) == ("http_5xx", 503)
+    assert classify(status_error(429, "/v1/chat", "slow", {}, None)) == ("http_429", 429)
+    assert classify(redirect_error(301, "/v1/chat", "https://x/v1", None)) == ("error", 301)
+
+
+def test_a_monitor_whose_base_url_ends_in_a_slash_is_the_runs():
+    """A monitor keeps `--base-url` as typed, a run without the trailing slash: the monitor
+    was left out of the run's report (an audit's)."""
+    from shootout.report.availability import _probes_any
+
+    session = MonitorSession("mon-x", "h", 0.0, 0.0, 1.0, 1, {
+        "models": ["openai:fake"],
+        "options": {"openai:fake": {"base_url": "http://127.0.0.1:8/v1/"}}})
+    assert _probes_any(session, {("openai:fake", "http://127.0.0.1:8/v1")})
+    assert not _probes_any(session, {("openai:fake", "http://127.0.0.1:8/v2")})

@@ -130,7 +130,7 @@ async def _monitor(db: Store, plan: Plan, args: list[str], timeout: float,
     """Build the providers, then find or start the session (so a slow start-up does not make
     the first slot overdue), and probe to its end."""
     from ..monitor.loop import Prober, run_monitor
-    from ..monitor.probe import Target, probe_request, public_url
+    from ..monitor.probe import Target, probe_request, probing, public_url
     from ..monitor.render import span, utc
     from ..monitor.schedule import open_session
     from ..providers.registry import build_provider
@@ -145,6 +145,7 @@ async def _monitor(db: Store, plan: Plan, args: list[str], timeout: float,
             provider = build_provider(spec, options[spec])
             targets.append(Target(spec, public_url(getattr(provider, "base_url", "") or ""),
                                   provider))
+            probing(spec, provider)
         requests = {t.model: probe_request(t.provider.capabilities.chat, max_tokens)
                     for t in targets}
         session, resumed = open_session(db, plan)

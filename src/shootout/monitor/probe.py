@@ -17,7 +17,6 @@ Error classes, from what the provider raised:
 from __future__ import annotations
 
 import asyncio
-import re
 import sys
 import time
 from collections.abc import Callable
@@ -30,7 +29,6 @@ from ..errors import CapabilityError, ConfigError, ProviderError, RetryableProvi
 from ..providers.base import GenerateRequest, Message, Provider, Sampling
 from ..store import MonitorSession, ProbeRow
 
-_HTTP_STATUS = re.compile(r"\bHTTP (\d{3})\b")
 PROBE_MESSAGE = "Reply with the single word OK."
 PROBE_PROMPT = "Q: Reply with the single word OK.\nA:"
 
@@ -55,12 +53,17 @@ def classify(e: BaseException) -> tuple[str, int | None]:
     """(error class, HTTP status or None) of a failed probe."""
     if isinstance(e, TimeoutError):
         return "timeout", None
-    match = _HTTP_STATUS.search(str(e)) if isinstance(e, ProviderError) else None
-    if match:
-        status = int(match.group(1))
+    # the status of the response itself: a 200 stream's error event that says "HTTP 404"
+    # was classed a 404 from its text (an audit's)
+    status = e.http_status if isinstance(e, ProviderError) else None
+    if status is not None:
         if status == 429:
             return "http_429", status
-        return ("http_5xx" if status >= 500 else "http_4xx"), status
+        if status >= 500:
+            return "http_5xx", status
+        if status >= 400:
+            return "http_4xx", status
+        return "error", status  # a redirect, not followed: no refusal of the endpoint's
     cause = e.__cause__
     if isinstance(cause, (httpx.TimeoutException, TimeoutError)):  # aiohttp's: TimeoutError
         return "timeout", None
@@ -72,6 +75,27 @@ def classify(e: BaseException) -> tuple[str, int | None]:
     if isinstance(e, RetryableProviderError):
         return "bad_response", None
     return "error", None
+
+
+def probing(spec: str, provider: Provider) -> Provider:
+    """`provider` set to probe as documented: each probe sent once, at its slot's time. An
+    OpenAI-compatible provider otherwise sends one request at a time until its endpoint has
+    accepted one (probes waited behind a hanging first one, and went out after their slot,
+    stamped on time), and asks an empty stream again without streaming (a stream without a
+    token was "up"); a model on several replicas tries the next one after a failure (the
+    failing endpoint was the one stored, at 100%): refused (all audits').
+    """
+    if hasattr(provider, "answer_empty_streams"):
+        provider.answer_empty_streams = False
+    if hasattr(provider, "one_first"):
+        provider.one_first = False
+    pool = getattr(provider, "pool", None)
+    if pool is not None and len(getattr(pool, "replicas", ())) > 1:
+        raise ConfigError(f"{spec}: a monitor probes one endpoint, and this model has "
+                          f"{len(pool.replicas)} replicas (a failed probe would be tried "
+                          "again on another); monitor each replica on its own: "
+                          f"`shootout monitor -m {spec} --base-url URL`")
+    return provider
 
 
 @dataclass(frozen=True)

@@ -206,15 +206,27 @@ def redirect_error(status: int, path: str, location: str | None,
     target = location or "?"
     if secret:
         target = (Secrets(secret) if isinstance(secret, str) else secret).redact_error(target)
-    return ProviderError(f"HTTP {status} redirect from {path} to {stored_url(target)[:200]} "
-                         "not followed: set --base-url to where it points (an http:// URL "
-                         "that redirects to https://?)")
+    return _with_status(ProviderError(
+        f"HTTP {status} redirect from {path} to {stored_url(target)[:200]} not followed: set "
+        "--base-url to where it points (an http:// URL that redirects to https://?)"), status)
+
+
+def _with_status(error: ProviderError, status: int) -> ProviderError:
+    """`error`, made from a response of HTTP `status`, marked so (`http_status`: a monitor's
+    probe classes read it, not a status named in the text)."""
+    error.http_status = status
+    return error
 
 
 def status_error(status: int, path: str, text: str, headers: Mapping[str, str],
                  secret: Secrets | str | None) -> ProviderError:
     """The error for an HTTP status ≥ 400: retryable, a rejected request (4xx, with the
     parameter the server names), or final. `headers` is case-insensitive (Retry-After)."""
+    return _with_status(_status_error(status, path, text, headers, secret), status)
+
+
+def _status_error(status: int, path: str, text: str, headers: Mapping[str, str],
+                  secret: Secrets | str | None) -> ProviderError:
     detail = text.strip().replace("\n", " ")
     secrets = (Secrets(secret) if isinstance(secret, str) else secret) if secret else None
     if secrets:  # before truncating, so no prefix of the key survives either

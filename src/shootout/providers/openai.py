@@ -95,6 +95,9 @@ class OpenAIProvider(BaseProvider):
     # answered whole kept as an unstreamed answer (`_stream`); a load test (`shootout perf`)
     # sets it False, so that such a request is an error there
     answer_empty_streams: bool = True
+    # until the endpoint has accepted a request, requests go one at a time (`_send`); a
+    # monitor sets it False: each probe goes at its slot's time, whatever came of the last
+    one_first: bool = True
 
     def __init__(
         self,
@@ -391,7 +394,7 @@ class OpenAIProvider(BaseProvider):
         Until the endpoint has accepted a request, requests go one at a time: the next one
         waits for this one's response status (not its whole stream), so a load test's first
         wave is held up by one round trip at most."""
-        if self._settled:
+        if self._settled or not self.one_first:
             return await self._send_learning(body, send, asyncio.Event())
         async with self._probe:
             if self._settled:

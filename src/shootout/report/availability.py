@@ -69,14 +69,21 @@ def _report_models(models: Sequence[ModelRef], manifests: Mapping[str, Mapping[s
     for m in models:
         info = (manifests.get(m.run_id) or {}).get("models", {}).get(m.model) or {}
         if info.get("spec"):
-            out.add((str(info["spec"]), public_url(str(info.get("base_url") or ""))))
+            out.add((str(info["spec"]), _endpoint(info.get("base_url"))))
     return out
+
+
+def _endpoint(url: Any) -> str:
+    """A base URL as the two sides are compared: public, without a trailing "/" (a monitor
+    keeps its `--base-url` as typed, a run without the slash: a monitor started with one was
+    left out of the report; an audit's)."""
+    return public_url(str(url or "")).rstrip("/")
 
 
 def _probes_any(session: MonitorSession, wanted: set[tuple[str, str]]) -> bool:
     options = session.config.get("options") or {}
     for spec in session.config.get("models") or []:
-        url = public_url(str((options.get(spec) or {}).get("base_url") or ""))
+        url = _endpoint((options.get(spec) or {}).get("base_url"))
         if any(spec == s and (not url or not u or url == u) for s, u in wanted):
             return True
     return False
