@@ -42,7 +42,8 @@ def headline(m: dict[str, Any]) -> str:
     if m["error_classes"]:
         text += "; failures: " + ", ".join(f"{n} × {c}" for c, n in m["error_classes"].items())
     if m["missed_slots"]:
-        text += f"; {m['missed_slots']} slots missed (monitor not running)"
+        n = m["missed_slots"]
+        text += f"; {n} slot{'s' if n != 1 else ''} missed (monitor not running)"
     n = len(m["outages"])
     text += f"; {n} outage{'' if n == 1 else 's'}"
     longest = m["longest_outage"]
