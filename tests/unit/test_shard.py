@@ -449,6 +449,12 @@ def test_a_merge_weighs_each_shards_chance_by_its_items() -> None:
     one = _merged_benchmarks([shard(0.25, 30, 1), SimpleNamespace(  # type: ignore[list-item]
         label="shard 2", manifest={"benchmarks": {"tqa": {"version": "1", "n_items": 10}}})])
     assert "chance" not in one["tqa"]  # a shard without the figure: none for the whole
+    # a shard with no item of it has no figure, and weighs nothing (it dropped the whole's
+    # chance, and the merged report called 10% on MMLU a strength; an audit's)
+    empty = _merged_benchmarks([shard(0.25, 30, 1), SimpleNamespace(  # type: ignore[list-item]
+        label="shard 2", manifest={"benchmarks": {"tqa": {"version": "1", "n_items": 0}}}),
+        shard(0.2, 10, 3)])
+    assert empty["tqa"]["n_items"] == 40 and empty["tqa"]["chance"] == 0.2375
 
 
 def test_shards_asked_other_prompts_or_scored_by_other_scorers_are_refused() -> None:

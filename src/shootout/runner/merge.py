@@ -319,10 +319,13 @@ def _merged_benchmarks(shards: list[ShardRun]) -> dict[str, Any]:
         for per in (info.get("per_model") or {}).values():
             per.pop("items_unsharded", None)
         # the unsharded run's chance: the shards' means of 1/options, weighted by their items
-        # (the first shard's had stood for the whole)
-        got = chances.get(name, [])
-        if got and sum(n for _, n in got) > 0 and len(got) == sum(
-                name in (s.manifest.get("benchmarks") or {}) for s in shards):
+        # (the first shard's had stood for the whole); a shard with no item of it has none
+        # and weighs nothing (it dropped the chance of the whole, and the report then called
+        # 10% on a 4-choice test a strength; an audit's)
+        got = [(c, n) for c, n in chances.get(name, []) if n > 0]
+        if got and len(got) == sum(
+                ((s.manifest.get("benchmarks") or {}).get(name) or {}).get("n_items", 0) > 0
+                for s in shards):
             info["chance"] = round(sum(c * n for c, n in got) / sum(n for _, n in got), 4)
         else:
             info.pop("chance", None)
