@@ -484,3 +484,31 @@ def test_shards_asked_other_prompts_or_scored_by_other_scorers_are_refused() -> 
             2, rescored={"scorer_version": "5"})])
     both = _merged_benchmarks([shard(1, **rescored), shard(2, **rescored)])  # type: ignore[list-item]
     assert both["arc_easy"]["rescored"]["scorer_version"] == "4"
+
+
+def test_a_merge_sums_what_each_replica_served_in_every_shard() -> None:
+    """The merged manifest's replicas were the first shard's (the report's endpoint table
+    showed 16/15/32 requests for a run that sent 30/28/62; an audit's): each endpoint's
+    counts over every shard."""
+    from types import SimpleNamespace
+
+    from shootout.runner.merge import merged_manifest
+
+    def shard(i: int, served: tuple[int, int], busy: float, fps: list[str]) -> SimpleNamespace:
+        reps = [{"url": u, "served": n, "errors": i, "taken_out": 0, "output_tokens": 10 * n,
+                 "busy_s": busy, "output_tokens_per_s": round(10 * n / busy, 2)}
+                for u, n in zip(("http://a/v1", "http://b/v1"), served, strict=True)]
+        return SimpleNamespace(index=i, count=2, label=f"shard {i}", store=SimpleNamespace(
+            path=f"s{i}.db"), run_id="r-1", status="complete", manifest={
+            "models": {"m": {"spec": "openai:m", "replicas": reps, "unstreamed_answers": i,
+                             "system_fingerprints": fps}},
+            "benchmarks": {}, "data_checksums": {}})
+
+    out = merged_manifest([shard(1, (16, 15), 2.0, ["fp1"]),  # type: ignore[list-item]
+                           shard(2, (14, 13), 3.0, ["fp2", "fp1"])], {1: 31, 2: 27}, [])
+    a, b = out["models"]["m"]["replicas"]
+    assert (a["url"], a["served"], a["errors"], a["output_tokens"], a["busy_s"]) == (
+        "http://a/v1", 30, 3, 300, 5.0)
+    assert a["output_tokens_per_s"] == 60.0 and b["served"] == 28
+    assert out["models"]["m"]["unstreamed_answers"] == 3
+    assert out["models"]["m"]["system_fingerprints"] == ["fp1", "fp2"]

@@ -100,7 +100,9 @@ TopPOpt = Annotated[
 MaxTokensOpt = Annotated[int | None, typer.Option(
     "--max-tokens", help="Most new tokens per answer (default: each benchmark's own).")]
 ConcurrencyOpt = Annotated[
-    int | None, typer.Option("--concurrency", help="Requests in flight per model.")
+    int | None, typer.Option("--concurrency", help=(
+        "Requests in flight per model (per endpoint where a model has several: -M "
+        "base_urls)."))
 ]
 NCtxOpt = Annotated[int | None, typer.Option("--n-ctx", help="Context size for local models.")]
 StoreOpt = Annotated[

@@ -89,6 +89,30 @@ class Replica:
         }
 
 
+_SUMMED = ("served", "errors", "taken_out", "output_tokens", "busy_s")
+
+
+def summed_stats(*parts: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Replica stats (`ReplicaPool.stats`) of several parts of one run (the shards of a
+    merge) as one: each endpoint's counts and busy time added, its throughput over the sum;
+    the endpoints in the order first named."""
+    out: dict[str, dict[str, Any]] = {}
+    for part in parts:
+        for r in part:
+            if not isinstance(r, dict):
+                continue
+            mine = out.setdefault(str(r.get("url")), {"url": r.get("url"),
+                                                     **{k: 0 for k in _SUMMED}})
+            for k in _SUMMED:
+                if isinstance(v := r.get(k), int | float):
+                    mine[k] += v
+    for mine in out.values():
+        mine["busy_s"] = round(mine["busy_s"], 3)
+        mine["output_tokens_per_s"] = (round(mine["output_tokens"] / mine["busy_s"], 2)
+                                       if mine["busy_s"] > 0 else None)
+    return list(out.values())
+
+
 class ReplicaPool:
     """Endpoints of one model, with least-loaded choice, failover and cool-down."""
 

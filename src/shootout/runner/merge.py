@@ -22,6 +22,7 @@ from typing import Any
 
 from ..config import validate_config
 from ..errors import ConfigError
+from ..providers.replicas import summed_stats
 from ..store import Store
 from .shard import parse_shard
 
@@ -274,6 +275,16 @@ def merged_manifest(shards: list[ShardRun], samples: dict[int, int],
                 if key.endswith("_s") and mine is not info:
                     waiting = mine.setdefault("waiting", {})
                     waiting[key] = round(waiting.get(key, 0.0) + value, 3)
+            if mine is not info:  # what each endpoint served, in every shard (the first
+                # shard's had stood for the whole run's; an audit's)
+                if info.get("replicas") or mine.get("replicas"):
+                    mine["replicas"] = summed_stats(mine.get("replicas") or (),
+                                                    info.get("replicas") or ())
+                if n := info.get("unstreamed_answers"):
+                    mine["unstreamed_answers"] = mine.get("unstreamed_answers", 0) + n
+                if prints := info.get("system_fingerprints"):
+                    mine["system_fingerprints"] = sorted(
+                        {*(mine.get("system_fingerprints") or ()), *prints})
         for model, cache in (s.manifest.get("cache") or {}).items():
             mine = out.setdefault("cache", {}).setdefault(model, dict(cache, answers=0,
                                                                       answers_from_cache=0))
