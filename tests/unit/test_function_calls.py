@@ -291,4 +291,9 @@ def test_decode_native() -> None:
     assert d.calls == (c("calc.area", base=10, height=5),) and not d.error
     assert decode_native([("calc_area", "{base: 10")], names).error
     assert decode_native([("calc_area", "[1]")], names).error
-    assert decode_native([("calc_area", "")], names).calls == (c("calc.area"),)
+    # blank arguments are not JSON, as BFCL's decoder reads them: no call (an audit's)
+    assert decode_native([("calc_area", "")], names).error
+    assert decode_native([("calc_area", "  ")], names).calls == ()
+    # a documented name the API was not sent ("." is not allowed there) is not the tool's
+    (got,) = decode_native([("calc.area", '{"base": 10}')], names).calls
+    assert got.name == "calc.area (not offered)"

@@ -8,9 +8,10 @@ Five categories (simple 400, multiple 200, parallel 200, parallel_multiple 200, 
 - `prompted` (default, any chat model): BFCL's default system prompt for prompting models
   with the function docs in JSON (`formulate_system_prompt`, format "ret_fmt=python&...&
   style=classic", the docs as `json.dumps(indent=4)`); the model answers
-  `[func(a=1), other(b="x")]`, decoded exactly as BFCL's `default_decode_ast_prompting`
-  decodes it (`scoring.function_calls.decode_prompted`): a call inside prose or a ```python
-  fence does not decode, and is wrong, as on the leaderboard.
+  `[func(a=1), other(b="x")]`, decoded as BFCL's `default_decode_ast_prompting` decodes it
+  (`scoring.function_calls.decode_prompted`): a call inside prose or a ```python fence does
+  not decode, and is wrong, as on the leaderboard; the few expressions decoded otherwise
+  (BFCL `eval`s them) are listed in `scoring.function_calls`.
 - `native`: the docs go as the API's `tools` (`tool_choice: auto`) and the calls come back as
   `tool_calls`; names with "." are sent with "_" (OpenAI's name pattern has no "."), as BFCL
   does, and the docs' types are mapped to JSON Schema (dict→object, float→number,
@@ -214,8 +215,9 @@ class BFCL(Benchmark):
     # 2: BFCL's own decoding, its current system prompt; 3: its checker ported (no int->float
     # inside arrays, tuples kept, "" for an optional parameter, greedy parallel pairing);
     # 4: reasoning taken out before decoding, BFCL's AST summary as the headline, 4,096
-    # tokens for a chat model
-    version: ClassVar[str] = "4"
+    # tokens for a chat model; 5: native calls decoded as BFCL's decoder reads them (blank
+    # arguments are no call; a name not sent, such as the dotted one, is not the tool's)
+    version: ClassVar[str] = "5"
     max_fewshot: ClassVar[int | None] = 0  # zero-shot: no solved examples
     domain: ClassVar[str] = "tools"
     description: ClassVar[str] = ("BFCL AST categories (1,240 function-calling items: simple, "

@@ -24,8 +24,9 @@ Irrelevance is right only when no call is made.
 
 One difference is left, in decoding: BFCL's decoder reads an argument's arithmetic through
 `eval`, this one only computes numbers and string concatenation (the answer is untrusted), so
-`a=[1]*2`, `a='x'*3` and `**kw` do not decode here: wrong on a call category (where BFCL
-might accept them), no call (right) on irrelevance (where BFCL counts a call, wrong). So is a
+`a=[1]*2`, `a='x'*3`, `**kw`, arithmetic on `True`/`False` (`True + 4`, 5 in BFCL) and a
+power past 2**64 (`2**65`) do not decode here: wrong on a call category (where BFCL might
+accept them), no call (right) on irrelevance (where BFCL counts a call, wrong). So is a
 call of something that is not a name or a dotted name (`f()(a=1)`, `tools[0](a=1)`): BFCL
 decodes it as a call of "" and counts it on irrelevance; here it decodes as no call (rare, and
 only the irrelevance score can move).
@@ -424,14 +425,19 @@ def decode_prompted(text: str, names: Sequence[str]) -> Decoded:
 
 def decode_native(tool_calls: Sequence[tuple[str, str]], names: Mapping[str, str]) -> Decoded:
     """Native calls, each (name, JSON arguments), with `names` mapping the names sent to the
-    API back to the documented ones (OpenAI allows no "." in a name)."""
+    API back to the documented ones (OpenAI allows no "." in a name). As BFCL's decoder of
+    native calls (`json.loads` of each call's arguments, gorilla's openai_completion.py):
+    blank arguments are no JSON, so the answer decodes to no call (it had been a call with
+    none: wrong on irrelevance, where BFCL counts it right; an audit's). A name that was not
+    sent is kept as called, marked so: the documented name it spells ("math.factorial" where
+    "math_factorial" was sent) is not the one the model was given, and BFCL counts it wrong."""
     out = []
     for name, arguments in tool_calls:
         try:
-            args = json.loads(arguments) if arguments.strip() else {}
+            args = json.loads(arguments)
         except json.JSONDecodeError:
             return Decoded((), f"arguments of {name} are not JSON: {arguments[:60]!r}")
         if not isinstance(args, dict):
             return Decoded((), f"arguments of {name} are not a JSON object")
-        out.append(Call(names.get(name, name), args))
+        out.append(Call(names.get(name, f"{name} (not offered)"), args))
     return Decoded(tuple(out))
