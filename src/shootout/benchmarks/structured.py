@@ -26,6 +26,10 @@ first object in prose; a reasoning model's `<think>` block taken out first), `pa
 satisfies the schema, checked by `jsonschema`) and `acc` (valid and right: the number, the
 letter, the copied options and letter, true/false). Each item's mode is its group, so every
 metric is broken down by mode; the report's integration section puts the modes side by side.
+The headline is over every item of every mode the model ran: where one endpoint refused a
+mode that another took, the two headlines are over different items (the results show n as
+240/360), and the per-mode rows, or the report's paired test over the items both have, are
+the comparison to read.
 """
 
 from __future__ import annotations
