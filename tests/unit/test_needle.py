@@ -949,3 +949,25 @@ def test_tiktoken_that_cannot_fetch_its_encoding(monkeypatch):
     assert name.startswith("estimate") and not exact and count("abcdefgh") == 2
     with pytest.raises(ConfigError, match=r"tiktoken:cl100k_base is unavailable \(Connection"):
         make_counter("tiktoken:cl100k_base", FakeAPI())
+
+
+def test_a_lengths_breakdown_and_the_reports_buckets_are_the_analysiss():
+    """The results' breakdown of a length took an unclustered item interval ([24.8, 69.9]
+    beside the analysis's [22.1, 72.9]), and the report's depth buckets recomputed theirs
+    ([17.0, 83.0] beside [18.8, 81.2]; an audit's): both are now the analysis's own."""
+    from shootout.analysis.results import breakdowns
+    from shootout.report.view_extra import _bucket_ci
+
+    rows = []
+    for L, bad in ((1024, {0: 1, 50: 2}), (2048, {50: 2}), (4096, {50: 3, 100: 1})):
+        for d in (0, 50, 100):
+            rows += [row(L, d, t, 0.0 if t < bad.get(d, 0) else 1.0) for t in range(3)]
+    _, a = aggregate_rows(rows)
+    groups = {b.group: b for b in breakdowns({("m", "needle"): rows})}
+    for L in (1024, 2048, 4096):
+        mine, theirs = groups[f"L{L}"], a["by_length"][str(L)]
+        assert mine.score == pytest.approx(theirs["acc"]) and mine.n == theirs["n"]
+        assert [mine.ci_low, mine.ci_high] == pytest.approx(theirs["ci"])
+    middle = a["buckets"]["middle"]
+    lo, hi = middle["ci"]
+    assert _bucket_ci(middle, 1.959964, 0.95) == f"[{100 * lo:.1f}, {100 * hi:.1f}]"

@@ -17,7 +17,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..errors import ProviderError
-from ..scoring.needle_analysis import Grid, Item, analyse, common_grid, coverage, token_summary
+from ..scoring.needle_analysis import (
+    Grid,
+    Item,
+    analyse,
+    common_grid,
+    coverage,
+    item_stat,
+    token_summary,
+)
 from .base import Score
 
 Aggregate = tuple[list[Score], dict[str, Any]]
@@ -94,6 +102,13 @@ def _mv(name: str, s: Mapping[str, Any], extra: Mapping[str, Any] | None = None)
     return Score(name, s["acc"], s["stderr"], s["n"], lo, hi,
                        extra={"ci_method": s["ci_method"], "se_clusters": s["clusters"],
                               **(extra or {})})
+
+
+def group_stat(rows: Sequence[Any]) -> dict[str, Any] | None:
+    """`item_stat` of the items of `rows` (a group of one model's answered samples: one
+    length), as `analyse` takes a length's accuracy; None where none has an accuracy."""
+    items = _items(rows)
+    return item_stat(items) if items else None
 
 
 def _items(rows: Sequence[Any]) -> list[Item]:

@@ -324,7 +324,7 @@ def long_context(report: Report) -> dict[str, Any]:
             rows.append((lcell(name), lcell(f"{rng[0]:g}–{rng[1]:g}%"
                                               if isinstance(rng[0], int | float) else "?"),
                          cell(pct(b.get("acc"))),
-                         cell(_bucket_ci(b.get("acc"), b.get("stderr"), b.get("n", 0), z)),
+                         cell(_bucket_ci(b, z, report.confidence)),
                          cell(str(b.get("n", 0)))))
         gap = an.get("gap") or {}
         g, lo_hi = gap.get("value"), gap.get("ci") or [None, None]
@@ -398,12 +398,17 @@ def chance_text(bench: str, c: Score, chance: float) -> str:
     return f"{bench} {pct(c.score)}% {ci(c.ci_low, c.ci_high)} (chance {pct(chance)}%)"
 
 
-def _bucket_ci(acc: float | None, se: float | None, n: int, z: float) -> str:
-    """A depth bucket's interval: Wilson at the bucket's effective sample size (its SE says
-    how much the shared haystacks and repeats count), so that 4 of 4 found reads [51, 100],
-    not "100 ± 0"."""
+def _bucket_ci(b: Mapping[str, Any], z: float, confidence: float) -> str:
+    """A depth bucket's interval: the analysis's own at 95% (the run's table gives it: the
+    one recomputed here read [17.0, 83.0] beside its [18.8, 81.2]; an audit's), else Wilson
+    at the bucket's effective sample size (its SE says how much the shared haystacks and
+    repeats count), so that 4 of 4 found reads [51, 100], not "100 ± 0"."""
+    acc, se, n = b.get("acc"), b.get("stderr"), b.get("n", 0)
     if acc is None or not n:
         return "–"
+    stored = b.get("ci") or [None, None]
+    if confidence == 0.95 and all(isinstance(x, int | float) for x in stored):
+        return ci(*stored)
     neff = acc * (1 - acc) / se**2 if se and 0 < acc < 1 else float(n)
     return ci(*wilson_bounds(acc, neff, z))
 
