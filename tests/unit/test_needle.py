@@ -971,3 +971,20 @@ def test_a_lengths_breakdown_and_the_reports_buckets_are_the_analysiss():
     middle = a["buckets"]["middle"]
     lo, hi = middle["ci"]
     assert _bucket_ci(middle, 1.959964, 0.95) == f"[{100 * lo:.1f}, {100 * hi:.1f}]"
+
+
+def test_the_report_says_when_the_server_did_not_confirm_the_lengths():
+    """With no prompt counts from the server the lengths were the estimate's (the model got
+    11-14% fewer tokens) and the report said nothing of it (an audit's)."""
+    from shootout.report.view_extra import _sizing_text
+
+    rows = [row(1024, d, 0, 1.0) for d in (0, 50, 100)]
+    _, confirmed = aggregate_rows(rows)
+    assert _sizing_text(confirmed) == ""
+    unreported = [replace(r, detail={k: v for k, v in r.detail.items()
+                                     if k != "reported_prompt_tokens"}) for r in rows]
+    _, a = aggregate_rows(unreported)
+    assert "reported no prompt token counts" in _sizing_text(a)
+    off = [replace(r, detail={**r.detail, "reported_prompt_tokens": 900}) for r in rows]
+    _, b = aggregate_rows(off)
+    assert "counted some prompts 12.1% off" in _sizing_text(b)

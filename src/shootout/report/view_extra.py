@@ -344,7 +344,7 @@ def long_context(report: Report) -> dict[str, Any]:
                              ("Position", "Depth", "Accuracy (%)", "95% CI", "n"), tuple(rows),
                              left_cols=2),
             "gap": gap_text,
-            "effective": _effective_text(an, eff),
+            "effective": " ".join(t for t in (_effective_text(an, eff), _sizing_text(an)) if t),
             "lengths": ", ".join(f"{int(L):,}" for L in an.get("lengths", [])),
             "coverage": _coverage_text(an.get("coverage") or {}),
         })
@@ -362,6 +362,27 @@ def _effective_text(an: dict[str, Any], eff: Any) -> str:
     shortest = min((int(L) for L in an.get("lengths") or ()), default=0)
     return head + (f"below {shortest:,} tokens, the shortest length tested." if shortest
                    else "below the shortest length tested.")
+
+
+def _sizing_text(an: dict[str, Any]) -> str:
+    """What the lengths are where the server did not confirm them: with no prompt counts
+    from it they are shootout's own count (the estimate was 11-14% over the tokens a model
+    received, and the report said nothing; an audit's); with counts far from the lengths,
+    how far."""
+    tok = an.get("tokens") or {}
+    if not tok.get("n"):
+        return ""
+    if not tok.get("n_reported"):
+        return ("The server reported no prompt token counts, so these lengths are shootout's "
+                "own count of the prompts, not checked against the model's tokenizer (the "
+                "run manifest's needle binding names the counter; an estimate can be 10% or "
+                "more off).")
+    off = tok.get("max_rel_error_reported_vs_target")
+    if isinstance(off, int | float) and off > 0.03:
+        return (f"The server counted some prompts {100 * off:.1f}% off the lengths tested "
+                "(the lengths are targets; calibration, on by default for APIs, sizes them "
+                "by the server's counts).")
+    return ""
 
 
 def _coverage_text(cov: dict[str, Any]) -> str:
