@@ -237,7 +237,8 @@ class NeedleInAHaystack(Benchmark):
             if over:
                 raise ConfigError(
                     f"needle: length {over[0]} does not fit the model's context of {limit} "
-                    "tokens (for local models raise --n-ctx)"
+                    "tokens (a local model: raise --n-ctx; an API: -o needle.context_window=N "
+                    "where its window is larger than it says)"
                 )
             # a local model's n_ctx is raised to the lengths asked for; its trained window
             # is not (RULER tests lengths up to it): past it, a miss would be scored as one
