@@ -107,6 +107,21 @@ def test_transient_errors_are_retried_and_attempts_recorded(tmp_path):
     assert attempts.count(1) == N_ITEMS - 2 and 3 in attempts and 2 in attempts
 
 
+def test_a_failure_after_the_retry_budget_ran_out_says_so(tmp_path):
+    """Once a model's retry budget was spent, its requests failed after one attempt, and the
+    error read "after 1 attempts: HTTP 500" with nothing saying why (an audit's)."""
+    store = Store(tmp_path / "s.db")
+    always = FakeProvider(answer=right_answer, max_connections=1,
+                          fail=lambda i, req: RetryableProviderError("HTTP 503"))
+    run_id = run(store, always, models=[{"spec": "openai:fake", "name": "fake",
+                                         "max_attempts": 3, "retry_budget": 2}])
+    errors = sorted(r.error or "" for r in rows(store, run_id).values())
+    assert "after 3 attempts: HTTP 503" in errors  # the budget's two retries
+    spent = [e for e in errors if e.startswith("after 1 attempt: HTTP 503")]
+    assert len(spent) == N_ITEMS - 1
+    assert all("retry budget for this run is spent" in e for e in spent)
+
+
 def test_items_that_keep_failing_are_recorded_failed_and_retried_next_run(tmp_path):
     store = Store(tmp_path / "s.db")
     always = FakeProvider(answer=right_answer,

@@ -87,10 +87,16 @@ class RetryBudget:
 
 
 class RetriesExhausted(Exception):
-    def __init__(self, last: RetryableProviderError, attempts: int) -> None:
+    """`attempts` made, the last failing with `last`; `budget_spent`: the model's retry
+    budget ran out before the policy's attempts did (said in the sample's error: "after 1
+    attempts: HTTP 500" read as an endpoint that failed once; an audit's)."""
+
+    def __init__(self, last: RetryableProviderError, attempts: int,
+                 budget_spent: bool = False) -> None:
         super().__init__(str(last))
         self.last = last
         self.attempts = attempts
+        self.budget_spent = budget_spent
 
 
 async def with_retries(
@@ -106,8 +112,10 @@ async def with_retries(
         try:
             return await call(), attempt
         except RetryableProviderError as e:
-            if attempt >= policy.max_attempts or not budget.take():
+            if attempt >= policy.max_attempts:
                 raise RetriesExhausted(e, attempt) from e
+            if not budget.take():
+                raise RetriesExhausted(e, attempt, budget_spent=True) from e
             delay = policy.delay(attempt - 1, e.retry_after, rng)
             budget.waited += delay
             await asyncio.sleep(delay)

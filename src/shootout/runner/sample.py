@@ -189,8 +189,10 @@ async def respond(route: Route, store: Store, request: Request,
                                                 *retry)
     except RetriesExhausted as e:
         budget.note(e.last)
+        spent = ("; not retried: the model's retry budget for this run is spent (-M "
+                 "retry_budget=N)") if e.budget_spent else ""
         return Answer(key, GenerateResponse(text=""), e.attempts,
-                      f"after {e.attempts} attempts: {e}")
+                      f"after {e.attempts} attempt{'s' if e.attempts != 1 else ''}: {e}{spent}")
     except CapabilityError:
         raise
     except ProviderError as e:
