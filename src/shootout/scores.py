@@ -82,6 +82,11 @@ class Score:
         return {k: getattr(self, k) for k in BREAKDOWN_KEYS}
 
 
+# a mean row over the groups every model of the run ran (`Benchmark.compared_groups`): its
+# item scores are those groups' (`report.split.cell_figures` takes the same items)
+COMPARED_GROUPS = "compared_groups"
+
+
 def row_groups(extra: Mapping[str, Any]) -> frozenset[str] | None:
     """The groups a row is over (`extra["groups"]`: BFCL's AST summary leaves irrelevance
     out), or None for a row over the whole cell."""

@@ -304,3 +304,36 @@ def test_the_probe_tells_a_refused_format_from_a_passing_fault(status: int, body
     docs = asyncio.run(go())
     assert bench.binding_info()["modes"]["json_schema"].startswith(verdict)
     assert len(docs) == (1 if verdict == "accepted" else 0)
+
+
+def test_headlines_are_on_the_modes_every_model_ran() -> None:
+    """One endpoint refused json_schema: its model's headline was over 240 items, the
+    other's over 360 with json_schema in them, and the report bolded the other's 90.6 over
+    86.7 while on the modes both ran it scored 85.8 (an audit's). Both are now over the
+    modes both ran, and say so; the per-mode rows keep every mode."""
+    from shootout.analysis.results import breakdowns, score_groups
+    from shootout.report.split import cell_figures
+    from shootout.store.rows import SampleRow
+
+    def rows(model: str, acc: dict[str, list[float]]) -> list[SampleRow]:
+        return [SampleRow(model, "structured", f"t{i}@{mode}", 0, mode, "ok",
+                          {"acc": v, "parsed": 1.0}, None, "", False, None, None, {})
+                for mode, vals in acc.items() for i, v in enumerate(vals)]
+
+    a = rows("a", {"prompt": [1.0, 0.0, 0.0, 1.0], "json_schema": [1.0, 1.0, 1.0, 1.0]})
+    a.append(SampleRow("a", "structured", "t9@prompt", 0, "prompt", "failed", {}, None, "",
+                       False, "HTTP 500", None, {}))
+    b = rows("b", {"prompt": [1.0, 1.0, 0.0, 1.0]})
+    scores, _ = score_groups({("a", "structured"): a, ("b", "structured"): b})
+    acc = {s.model: s for s in scores if s.metric == "acc"}
+    assert acc["a"].score == 0.5 and acc["a"].n == 4 and acc["b"].score == 0.75
+    assert acc["a"].extra["compared_groups"] == ["prompt"] == acc["b"].extra["compared_groups"]
+    assert acc["a"].n_attempted == 5 and acc["a"].n_failed == 1
+    assert acc["a"].score_failed_as_wrong == 0.4
+    per_item, _ = cell_figures(a, acc["a"])
+    assert sorted(per_item) == ["t0@prompt", "t1@prompt", "t2@prompt", "t3@prompt"]
+    modes = {(s.model, s.group): s.score for s in breakdowns({("a", "structured"): a})}
+    assert modes == {("a", "json_schema"): 1.0, ("a", "prompt"): 0.5}
+    alone, _ = score_groups({("a", "structured"): a})  # one model: over all it ran
+    (mine,) = [s for s in alone if s.metric == "acc"]
+    assert mine.score == 0.75 and "compared_groups" not in mine.extra

@@ -8,8 +8,9 @@ own requests). So where a run is large, `summary_results` reads and builds the m
 what they give back in that order: the same scores, breakdowns, analyses and efficiency rows,
 in the same order, as one process builds.
 
-The exception is a benchmark that scores the models together (`aggregate_models` overridden:
-needle puts every model's headline on the grid all of them share) or that has a judge
+The exception is a benchmark that scores the models together (`aggregate_models` or
+`compared_groups` overridden: needle puts every model's headline on the grid all of them
+share, structured on the modes all of them ran) or that has a judge
 (`after_models` overridden: the judge's requests about every model's answers are one
 efficiency row): a run with one is built in one process, as is a run with a benchmark that
 is not shootout's own (a plug-in registered at run time is not registered in a spawned
@@ -316,11 +317,14 @@ def _stop(pool: ProcessPoolExecutor) -> None:
 
 
 def _scores_models_together(cls: type[Benchmark]) -> bool:
-    """Whether the benchmark overrides `aggregate_models` (scores every model at once)."""
-    return getattr(cls.aggregate_models, "__func__", None) is not _PER_MODEL
+    """Whether the benchmark overrides `aggregate_models` (scores every model at once) or
+    `compared_groups` (puts every model's headline on the groups all of them ran)."""
+    return (getattr(cls.aggregate_models, "__func__", None) is not _PER_MODEL
+            or getattr(cls.compared_groups, "__func__", None) is not _OWN_GROUPS)
 
 
 _PER_MODEL = getattr(Benchmark.aggregate_models, "__func__", None)
+_OWN_GROUPS = getattr(Benchmark.compared_groups, "__func__", None)
 
 
 def _judged(cls: type[Benchmark]) -> bool:

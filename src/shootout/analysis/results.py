@@ -30,7 +30,7 @@ from ..benchmarks import find_benchmark_class
 from ..errors import ConfigError, ShootoutError
 from ..frozen import gc_paused
 from ..perf.prices import PriceTable
-from ..scores import Score, row_groups
+from ..scores import COMPARED_GROUPS, Score, row_groups
 from ..store import RunRecord, SampleRow, Store
 from ..store.rows import ANSWERED, EARLIER, EARLIER_CUT, FAILED_ITEM, item_scores
 from . import columns
@@ -146,11 +146,18 @@ def score_groups(groups: Mapping[Key, Sequence[SampleRow]],
     # each cell's answered samples (`r.answered`, without its call), taken once
     answered = {key: [r for r in rows if r.status in ANSWERED] for key, rows in groups.items()}
     joint = _joint_aggregates(answered)
+    compared = _compared_groups(groups)
     out: list[Score] = []
     analyses: dict[str, dict[str, Any]] = defaultdict(dict)
-    for (model, bench), rows in groups.items():
+    for (model, bench), every in groups.items():
         cls = find_benchmark_class(bench)
-        ok = answered[(model, bench)]
+        ok, rows = answered[(model, bench)], every
+        extra = cls.analyze(ok) if cls is not None and ok else None
+        if extra:
+            analyses[model][bench] = extra
+        only = compared.get((model, bench))
+        if only is not None:  # the headline over the groups every model ran
+            ok, rows = [r for r in ok if r.group in only], [r for r in rows if r.group in only]
         failed = [r for r in rows if r.status not in ANSWERED] if len(ok) < len(rows) else []
         generated = [r for r in ok if r.detail.get("mode") == "generative"]
         common: dict[str, Any] = {
@@ -162,13 +169,12 @@ def score_groups(groups: Mapping[Key, Sequence[SampleRow]],
             "truncated_rate": _truncated_rate(generated),
             "n_attempted": len({r.item_id for r in rows}),
         }
-        extra = cls.analyze(ok) if cls is not None and ok else None
-        if extra:
-            analyses[model][bench] = extra
         custom = joint.get((model, bench))
         if custom is None:
-            out.extend(_mean_scores(ok, failed, cls.primary_metric if cls else "", common,
-                                    per_item, cls.failed_values if cls else {}))
+            means = _mean_scores(ok, failed, cls.primary_metric if cls else "", common,
+                                 per_item, cls.failed_values if cls else {})
+            out.extend(means if only is None else [
+                replace(s, extra={**s.extra, COMPARED_GROUPS: sorted(only)}) for s in means])
             continue
         values, analysis = custom
         if analysis:
@@ -215,6 +221,21 @@ def _joint_aggregates(answered: Mapping[Key, list[SampleRow]]) -> dict[Key, Aggr
         for model, agg in cls.aggregate_models(per_model).items():
             if agg is not None:
                 out[(model, bench)] = agg
+    return out
+
+
+def _compared_groups(groups: Mapping[Key, Sequence[SampleRow]]) -> dict[Key, frozenset[str]]:
+    """Each cell whose headline its benchmark puts on some of its groups only (the groups
+    every model ran: `Benchmark.compared_groups`), and those groups."""
+    by_bench: dict[str, dict[str, Sequence[SampleRow]]] = defaultdict(dict)
+    for (model, bench), rows in groups.items():
+        by_bench[bench][model] = rows
+    out: dict[Key, frozenset[str]] = {}
+    for bench, per_model in by_bench.items():
+        cls = find_benchmark_class(bench)
+        got = cls.compared_groups(per_model) if cls is not None else None
+        for model, only in (got or {}).items():
+            out[(model, bench)] = only
     return out
 
 

@@ -345,6 +345,15 @@ class Benchmark(ABC):
         return {model: cls.aggregate(rows) for model, rows in rows_by_model.items()}
 
     @classmethod
+    def compared_groups(cls, rows_by_model: Mapping[str, Sequence[Any]]
+                        ) -> Mapping[str, frozenset[str]] | None:
+        """The groups each model's headline is over, where the models of a run ran different
+        ones (every sample, any status, per model); None (the default): each over all of
+        its own. Structured overrides it: an endpoint that refused a mode has none of its
+        items, and the headlines are put on the modes every model ran."""
+        return None
+
+    @classmethod
     def group_score(cls, rows: Sequence[Any], metric: str) -> Score | None:
         """One group's score under `metric` (an MMLU subject, an MT-Bench category) from a
         model's samples of that group (`rows`, any status: the answered ones count), for the

@@ -26,10 +26,12 @@ first object in prose; a reasoning model's `<think>` block taken out first), `pa
 satisfies the schema, checked by `jsonschema`) and `acc` (valid and right: the number, the
 letter, the copied options and letter, true/false). Each item's mode is its group, so every
 metric is broken down by mode; the report's integration section puts the modes side by side.
-The headline is over every item of every mode the model ran: where one endpoint refused a
-mode that another took, the two headlines are over different items (the results show n as
-240/360), and the per-mode rows, or the report's paired test over the items both have, are
-the comparison to read.
+Where the models of a run ran different modes (an endpoint refused one that another took),
+each model's headline is over the modes every one of them ran (`compared_groups`; the rows
+say which: `compared_groups` in their extra), so that all are over the same items: over
+every mode each ran, one model's 90.6 over 360 items was ranked above another's 86.7 over
+240, while on the modes both ran it scored 85.8 (an audit's). The per-mode rows keep every
+mode.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any, ClassVar, Literal
 
@@ -246,3 +248,15 @@ class Structured(Benchmark):
                 found = Counter(str(r.detail.get("json_from") or "none") for r in mine)
                 out[mode] = {"items": len(mine), "json_from": dict(sorted(found.items()))}
         return out or None
+
+    @classmethod
+    def compared_groups(cls, rows_by_model: Mapping[str, Sequence[Any]]
+                        ) -> Mapping[str, frozenset[str]] | None:
+        """The modes every model ran, where they ran different ones (each item's group is its
+        mode); None where all ran the same (or one model alone)."""
+        ran = {m: frozenset(str(r.group) for r in rows) for m, rows in rows_by_model.items()
+               if rows}
+        if len(set(ran.values())) < 2:
+            return None
+        common = frozenset.intersection(*ran.values())
+        return {m: common for m in ran} if common else None

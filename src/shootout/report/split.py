@@ -46,7 +46,7 @@ from ..analysis.results import (
     request_latency,
 )
 from ..frozen import gc_paused
-from ..scores import Score
+from ..scores import COMPARED_GROUPS, Score
 from ..store import SampleRow, Store
 from ..store.rows import ANSWERED
 
@@ -63,6 +63,8 @@ def cell_figures(samples: Sequence[SampleRow], row: Score, *, answered: bool = F
     `item_statistic` gives where they are not the metric (no item scores, or a mean of
     subject means). `answered`: `samples` are the answered ones already."""
     ok = samples if answered else [s for s in samples if s.status in ANSWERED]
+    if isinstance(only := row.extra.get(COMPARED_GROUPS), list):  # the row's groups alone
+        ok = [s for s in ok if s.group in only]
     per_item = item_scores(ok, row.metric)
     if bool(per_item) and row.extra.get("average") != "subject":
         return per_item, None
