@@ -337,3 +337,49 @@ def test_headlines_are_on_the_modes_every_model_ran() -> None:
     alone, _ = score_groups({("a", "structured"): a})  # one model: over all it ran
     (mine,) = [s for s in alone if s.metric == "acc"]
     assert mine.score == 0.75 and "compared_groups" not in mine.extra
+
+
+def test_a_run_whose_endpoints_took_other_modes_compares_on_the_shared_ones(
+        data_dir: Path, tmp_path: Path) -> None:
+    """Two endpoints, one refusing json_schema: both headlines over prompt and JSON mode
+    (n the same), and the report's integration section says so."""
+    all_docs = Structured(data=DataDir(data_dir)).load()
+    cfg = validate_config({"models": [{"spec": "openai:m", "name": "takes"},
+                                      {"spec": "openai:m", "name": "refuses"}],
+                           "benchmarks": ["structured"], "limit": 4}, "test")
+    sampled = sample_docs(all_docs, 4, cfg.seed)
+
+    def answer(body: dict[str, Any]) -> str:
+        prompt = body["messages"][-1]["content"]
+        doc = next(d for d in sampled if prompt.startswith(d.fields["task"]))
+        return json.dumps(right_answer(doc))
+
+    def refuse(body: dict[str, Any]) -> dict[str, Any] | None:
+        return REFUSAL if (body.get("response_format") or {}).get("type") == "json_schema" else None
+
+    with FakeOpenAIServer(answer_fn=answer) as one, \
+            FakeOpenAIServer(answer_fn=answer, reject_fn=refuse) as two:
+        providers = {"takes": OpenAIProvider("m", base_url=one.base_url),
+                     "refuses": OpenAIProvider("m", base_url=two.base_url)}
+
+        async def go() -> str:
+            try:
+                return await Runner(cfg, Store(tmp_path / "r.sqlite"),
+                                    data_dir=str(data_dir)).run(providers)
+            finally:
+                for p in providers.values():
+                    await p.aclose()
+
+        run_id = asyncio.run(go())
+    store = Store(tmp_path / "r.sqlite")
+    from shootout.analysis.results import build_results
+    from shootout.report.build import build_report
+    from shootout.report.markdown import render_markdown
+
+    acc = {s.model: s for s in build_results(store, [run_id]).runs[0].scores
+           if s.metric == "acc"}
+    assert acc["takes"].n == acc["refuses"].n == 8  # 4 tasks x prompt and JSON mode
+    assert acc["takes"].extra["compared_groups"] == ["json_object", "prompt"]
+    report = render_markdown(build_report(store, [run_id]), charts=False)
+    assert ("headline score (the results table, rankings and tests) is over the modes every "
+            "one of them ran (JSON mode, prompt only)") in report

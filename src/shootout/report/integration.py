@@ -88,4 +88,12 @@ def integration(report: Report) -> SectionContent | None:
     paragraphs = [note]
     if refusals:
         paragraphs.append("Unsupported: " + " ".join(refusals))
+    compared = next((c.extra.get("compared_groups") for (_, b), c in report.data.cells.items()
+                     if b == BENCH and c.extra.get("compared_groups")), None)
+    if compared:
+        paragraphs.append(
+            "The models did not all run the same modes, so the structured benchmark's headline "
+            "score (the results table, rankings and tests) is over the modes every one of them "
+            f"ran ({', '.join(MODE_NAMES.get(m, m) for m in compared)}); this table keeps "
+            "every mode.")
     return SectionContent(paragraphs=tuple(paragraphs), tables=(table,))
