@@ -259,6 +259,8 @@ NAMES = ["calc.area", "spotify.play"]
     ("[]", [], False),
     ("None of the functions can be used (the question asks for a BMI).", [], False),
     ("I cannot help with that.", [], False),
+    # a refusal that names a function's signature is prose, not a malformed call (an audit's)
+    ("I cannot use calc.area(base, height) here: the question is not about areas.", [], False),
     # what BFCL does not decode: a fence with a language tag, prose around the calls, a
     # second line, calls in quotes, a list of values, a subscripted list
     ("```python\n[calc.area(base=1, height=2)]\n```", [], True),

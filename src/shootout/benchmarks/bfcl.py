@@ -216,7 +216,8 @@ class BFCL(Benchmark):
     # inside arrays, tuples kept, "" for an optional parameter, greedy parallel pairing);
     # 4: reasoning taken out before decoding, BFCL's AST summary as the headline, 4,096
     # tokens for a chat model; 5: native calls decoded as BFCL's decoder reads them (blank
-    # arguments are no call; a name not sent, such as the dotted one, is not the tool's)
+    # arguments are no call; a name not sent, such as the dotted one, is not the tool's), a
+    # prose mention of a function's signature no malformed call
     version: ClassVar[str] = "5"
     max_fewshot: ClassVar[int | None] = 0  # zero-shot: no solved examples
     domain: ClassVar[str] = "tools"

@@ -406,8 +406,8 @@ def decode_prompted(text: str, names: Sequence[str]) -> Decoded:
     of calls. Anything else (prose around the calls, a fenced block with a language tag, a
     second line) does not decode: wrong on the call categories, no call (right) on
     irrelevance. `error` says why where the answer looks like an attempted call (it starts
-    with "[" or names an offered function followed by "("), so that prose is not counted
-    as malformed."""
+    with "[" or calls an offered function with keywords), so that prose is not counted as
+    malformed."""
     body = text.strip("`\n ")
     if not body.startswith("["):
         body = "[" + body
@@ -418,7 +418,11 @@ def decode_prompted(text: str, names: Sequence[str]) -> Decoded:
         return Decoded(_calls_of(tree))
     except (SyntaxError, ValueError, TypeError, RecursionError, MemoryError) as e:
         error = str(e) if isinstance(e, _NotACall) else "the calls do not parse as Python"
-    if _ATTEMPT.match(text) or any(re.search(re.escape(n) + r"\s*\(", text) for n in names):
+    # an offered name called with keywords (or none): "Sure! [f(a=1)] is the call"; not a
+    # prose mention of a function's signature, "I cannot use f(weight, height) here", which
+    # is a refusal (it was counted malformed; an audit's)
+    if _ATTEMPT.match(text) or any(re.search(re.escape(n) + r"\s*\(\s*(?:\)|\w+\s*=)", text)
+                                   for n in names):
         return Decoded((), error)
     return Decoded()
 
