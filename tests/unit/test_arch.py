@@ -616,3 +616,121 @@ def test_a_context_past_the_models_window_is_warned_of(capsys):
     assert "context window (32,768 tokens)" in out.err
     main(["arch", "local", "--context", "4096", "--json"])
     assert "warning" not in capsys.readouterr().err
+
+
+# ---- an audit's: Llama 4, non-gated MLPs, sparse Gemma 3, legacy MoE GGUFs, bad sizes ----
+
+LLAMA4_SCOUT = {  # meta-llama/Llama-4-Scout-17B-16E's text_config (vision tower left out)
+    "architectures": ["Llama4ForConditionalGeneration"],
+    "model_type": "llama4",
+    "text_config": {
+        "model_type": "llama4_text", "attention_chunk_size": 8192, "head_dim": 128,
+        "hidden_size": 5120, "interleave_moe_layer_step": 1, "intermediate_size": 8192,
+        "intermediate_size_mlp": 16384, "max_position_embeddings": 10485760,
+        "no_rope_layers": [int((i + 1) % 4 != 0) for i in range(48)],
+        "num_attention_heads": 40, "num_experts_per_tok": 1, "num_hidden_layers": 48,
+        "num_key_value_heads": 8, "num_local_experts": 16, "tie_word_embeddings": False,
+        "vocab_size": 202048},
+    "vision_config": {"model_type": "llama4_vision_model"},
+}
+
+
+def test_llama4_counts_its_shared_expert_interleaving_and_chunked_attention(facts_of) -> None:
+    """Scout was 101.7B / 11.1B and Maverick 778B / 11.2B: the shared expert of every MoE
+    layer, Maverick's MoE layers every other layer and its dense layers' width
+    (`intermediate_size_mlp`) were not read. Published: 109B / 17B (with vision), 400B / 17B."""
+    h, L, inter, vocab = 5120, 48, 8192, 202048
+    attn, embed = L * h * 128 * (40 + 8 + 8 + 40), 2 * vocab * h
+    norms, mlp = L * 2 * h + h, 3 * h * inter
+    scout = facts_of("scout", LLAMA4_SCOUT)
+    routed = L * 16 * mlp
+    total = attn + embed + norms + routed + L * mlp + L * 16 * h
+    assert scout.params.total == total == 107_769_861_120
+    assert scout.params.active == total - routed + routed // 16 == 17_172_894_720
+    assert scout.spec.sliding_layers == 36 and scout.spec.sliding_window == 8192
+    maverick = dict(LLAMA4_SCOUT, text_config={
+        **LLAMA4_SCOUT["text_config"], "interleave_moe_layer_step": 2, "num_local_experts": 128})
+    m = facts_of("maverick", maverick)
+    total = (attn + embed + norms + 24 * 128 * mlp + 24 * mlp + 24 * 128 * h
+             + 24 * 3 * h * 16384)
+    assert (m.spec.dense_layers, m.spec.moe_layers) == (24, 24)
+    assert m.params.total == total == 400_711_848_960
+    assert near(m.params.active, 17.2e9, 0.01)
+
+
+def test_a_model_with_an_ungated_mlp_is_refused_not_miscounted(facts_of) -> None:
+    """Phi-2 was 3.6B (published 2.7B): its two-matrix MLP counted as three."""
+    phi2 = {"model_type": "phi", "hidden_size": 2560, "intermediate_size": 10240,
+            "num_hidden_layers": 32, "num_attention_heads": 32, "vocab_size": 51200,
+            "max_position_embeddings": 2048}
+    with pytest.raises(ConfigError, match="'phi' has a two-matrix"):
+        facts_of("phi2", phi2)
+
+
+def test_gemma3_4b_as_published_without_head_counts(facts_of) -> None:
+    """google/gemma-3-4b-it's text_config gives no head counts (transformers' defaults: 8 and
+    4): it was refused, "missing field 'num_attention_heads'"."""
+    text = {k: v for k, v in GEMMA3_4B["text_config"].items()
+            if k not in ("num_attention_heads", "num_key_value_heads")}
+    f = facts_of("gemma4b_sparse", {**GEMMA3_4B, "text_config": text})
+    assert f.params.rows() == facts_of("gemma4b", GEMMA3_4B).params.rows()
+
+
+@pytest.mark.parametrize(("change", "said"), [
+    ({"num_local_experts": -8}, "cannot be negative"),
+    ({"head_dim": -128}, "cannot be negative"),
+    ({"num_experts_per_tok": 16}, "16 experts per token of 8 experts"),
+    ({"num_key_value_heads": 12}, "cannot share 12 key/value heads"),
+    ({"tie_word_embeddings": "false"}, "not true or false"),
+    ({"layer_types": ["full_attention"] * 31 + ["mystery"]}, "'mystery'"),
+])
+def test_impossible_sizes_are_one_line_errors(facts_of, change, said) -> None:
+    """Each gave impossible numbers with exit 0 (a negative total, a negative KV cache, more
+    active than total parameters; an audit's)."""
+    mixtral = {"model_type": "mixtral", "hidden_size": 4096, "intermediate_size": 14336,
+               "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 8,
+               "num_local_experts": 8, "num_experts_per_tok": 2, "vocab_size": 32000,
+               "max_position_embeddings": 32768}
+    with pytest.raises(ConfigError, match=said):
+        facts_of("bad", {**mixtral, **change})
+    dense = {k: v for k, v in mixtral.items() if k not in ("num_local_experts",
+                                                           "num_experts_per_tok")}
+    dense.pop("intermediate_size")  # a dense model's MLP width: it counted 0 parameters
+    with pytest.raises(ConfigError, match="missing field 'intermediate_size'"):
+        facts_of("no_inter", dense)
+
+
+def test_a_gguf_with_one_tensor_per_expert_is_moe(tmp_path: Path) -> None:
+    """llama.cpp's legacy Mixtral layout (`blk.N.ffn_gate.E.weight`) was counted dense: 46.7B
+    active of 46.7B."""
+    gguf = pytest.importorskip("gguf", reason="gguf package not installed ([arch] extra)")
+    import numpy as np
+
+    h, ff, e, vocab = 8, 16, 4, 32
+    path = tmp_path / "legacy.gguf"
+    w = gguf.GGUFWriter(str(path), arch="llama")
+    w.add_block_count(1)
+    w.add_context_length(256)
+    w.add_embedding_length(h)
+    w.add_feed_forward_length(ff)
+    w.add_head_count(2)
+    w.add_head_count_kv(2)
+    w.add_expert_count(e)
+    w.add_expert_used_count(2)
+    w.add_token_list([f"t{i}" for i in range(vocab)])
+    z = lambda *shape: np.zeros(shape, dtype=np.float32)  # noqa: E731
+    w.add_tensor("token_embd.weight", z(vocab, h))
+    w.add_tensor("output.weight", z(vocab, h))
+    w.add_tensor("blk.0.attn_q.weight", z(h, h))
+    w.add_tensor("blk.0.ffn_gate_inp.weight", z(e, h))
+    for x in range(e):
+        for name, shape in (("gate", (ff, h)), ("up", (ff, h)), ("down", (h, ff))):
+            w.add_tensor(f"blk.0.ffn_{name}.{x}.weight", z(*shape))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    f = read_gguf(path)
+    assert (f.spec.moe_layers, f.spec.dense_layers, f.spec.family) == (1, 0, "MoE")
+    assert f.params.routed_experts == 4 * 3 * ff * h and f.params.dense_mlp == 0
+    assert f.params.active_routed_experts == 2 * 3 * ff * h

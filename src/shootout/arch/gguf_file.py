@@ -26,6 +26,11 @@ def _int(value: Any, default: int = 0) -> int:
     return int(value)
 
 
+# llama.cpp's legacy MoE layout, one tensor per expert (`blk.N.ffn_gate.E.weight`; the
+# gguf package's FFN_GATE_EXP): counted as dense, it made Mixtral 46.7B active (an audit's)
+_SPLIT_EXPERT = re.compile(r"ffn_(gate|up|down)\.\d+\.")
+
+
 def _classify(name: str, mtp_from: int) -> str:
     if name == "token_embd.weight":
         return "embedding"
@@ -37,9 +42,9 @@ def _classify(name: str, mtp_from: int) -> str:
     if int(m.group(1)) >= mtp_from:
         return "mtp"
     rest = m.group(2)
-    if rest.startswith("ffn_gate_inp") or rest.startswith("ffn_exp_probs"):
-        return "router"
-    if "_exps" in rest:
+    if rest.startswith(("ffn_gate_inp", "ffn_exp_probs", "exp_probs_b")):  # (DeepSeek-V3's
+        return "router"  # routing bias is `blk.N.exp_probs_b`)
+    if "_exps" in rest or _SPLIT_EXPERT.match(rest):
         return "routed_experts"
     if "_shexp" in rest:
         return "shared_experts"

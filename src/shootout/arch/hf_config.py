@@ -18,7 +18,12 @@ from .spec import DENSE, FULL, LINEAR, MOE, SLIDING, ArchSpec
 
 # Defaults the transformers config classes apply when a field is absent from config.json.
 _FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
-    "gemma3_text": {
+    "gemma3_text": {  # (Gemma 3 4B's published config gives no head counts: these)
+        "num_attention_heads": 8,
+        "num_key_value_heads": 4,
+        "hidden_size": 2304,
+        "intermediate_size": 9216,
+        "num_hidden_layers": 26,
         "head_dim": 256,
         "vocab_size": 262208,
         "sliding_window": 4096,
@@ -30,6 +35,15 @@ _FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
     "gemma": {"head_dim": 256, "tie_word_embeddings": True},
     "deepseek_v3": {"moe_layer_freq": 1, "first_k_dense_replace": 0, "v_head_dim": 128},
 }
+# families whose MLP is two matrices (up, down: not gated) with biases, and whose norms are
+# LayerNorms: the counts here are of gated (SwiGLU / GeGLU) transformers, and would be wrong
+# (Phi-2 counted 3.6B, StarCoder2-3B 4.2B, OPT-1.3B 1.8B; an audit's)
+_UNGATED = {"phi", "starcoder2", "opt", "gpt2", "gpt_neox", "gpt_neo", "gpt_bigcode", "gptj",
+            "falcon", "bloom", "mpt", "codegen", "bert", "roberta", "t5"}
+# the gated families these formulas follow (their published configs checked)
+_KNOWN = {"llama", "mistral", "mixtral", "qwen2", "qwen2_moe", "qwen3", "qwen3_moe",
+          "qwen3_next", "gemma", "gemma2", "gemma3", "gemma3_text", "deepseek_v2",
+          "deepseek_v3", "kimi_k2", "phi3", "phimoe", "gpt_oss", "llama4_text"}
 _QK_NORM = {"qwen3", "qwen3_moe", "gemma3", "gemma3_text", "qwen3_next"}
 _FOUR_NORMS = {"gemma2", "gemma3", "gemma3_text"}
 _LAYER_TYPES = {
@@ -79,15 +93,29 @@ def _req(cfg: dict[str, Any], source: str, *names: str) -> int:
 
 
 def _opt(cfg: dict[str, Any], *names: str, default: int = 0) -> int:
+    """An optional size: the first of `names` given, else `default`; one given must be a
+    whole number of at least 0 (a negative expert count gave a negative total, a negative
+    head_dim a negative KV cache; an audit's)."""
     for name in names:
         if cfg.get(name) is not None:
-            return int(cfg[name])
+            raw = cfg[name]
+            if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
+                raise ValueError(f"field {name!r} is {raw!r}, not a whole number")
+            value = int(raw)
+            if value < 0:
+                raise ValueError(f"field {name!r} is {raw!r}; it cannot be negative")
+            return value
     return default
 
 
 def _layer_mlp(cfg: dict[str, Any], layers: int, experts: int) -> tuple[str, ...]:
     if not experts:
         return (DENSE,) * layers
+    if isinstance(moe := cfg.get("moe_layers"), list):  # Llama 4: the MoE layers named
+        return tuple(MOE if i in set(moe) else DENSE for i in range(layers))
+    if cfg.get("interleave_moe_layer_step"):  # Llama 4: every step-th layer (Maverick: 2)
+        step = int(cfg["interleave_moe_layer_step"])
+        return tuple(MOE if i % step == step - 1 else DENSE for i in range(layers))
     if "first_k_dense_replace" in cfg or "moe_layer_freq" in cfg:  # DeepSeek family
         k, freq = int(cfg.get("first_k_dense_replace") or 0), int(cfg.get("moe_layer_freq") or 1)
         return tuple(MOE if i >= k and i % freq == 0 else DENSE for i in range(layers))
@@ -100,10 +128,21 @@ def _layer_mlp(cfg: dict[str, Any], layers: int, experts: int) -> tuple[str, ...
 
 def _layer_attn(cfg: dict[str, Any], layers: int, source: str) -> tuple[str, ...]:
     types = cfg.get("layer_types") or cfg.get("layers_block_type")
+    if not types and cfg.get("attention_chunk_size") and cfg.get("model_type") == "llama4_text":
+        # as transformers' Llama4TextConfig: the RoPE layers attend in chunks, the NoPE
+        # layers (every 4th by default) over the whole context
+        rope = cfg.get("no_rope_layers")
+        if not isinstance(rope, list) or not rope:
+            rope = [int((i + 1) % 4 != 0) for i in range(layers)]
+        types = ["chunked_attention" if r else "full_attention" for r in rope]
     if isinstance(types, list) and types:
         if len(types) != layers:
             raise ConfigError(f"{source}: layer_types has {len(types)} entries, expected {layers}")
-        return tuple(_LAYER_TYPES.get(str(t), FULL) for t in types)
+        unknown = sorted({str(t) for t in types} - set(_LAYER_TYPES))
+        if unknown:
+            raise ConfigError(f"{source}: layer_types has {', '.join(map(repr, unknown[:3]))}, "
+                              f"not one of {', '.join(sorted(_LAYER_TYPES))}")
+        return tuple(_LAYER_TYPES[str(t)] for t in types)
     window = cfg.get("sliding_window")
     if not _windowed(window) or cfg.get("use_sliding_window") is False:
         return (FULL,) * layers
@@ -139,11 +178,15 @@ def _moe_fields(cfg: dict[str, Any], source: str) -> dict[str, Any]:
     per_tok = _req(cfg, source, "num_experts_per_tok", "experts_per_token", "moe_topk")
     moe_inter = _opt(cfg, "moe_intermediate_size") or _req(cfg, source, "intermediate_size")
     n_shared = _opt(cfg, "n_shared_experts", "num_shared_experts")
+    if cfg.get("model_type") == "llama4_text":  # one shared expert in every MoE layer,
+        n_shared = 1  # of the routed experts' width (transformers' Llama4TextMoe)
     shared_inter = n_shared * moe_inter
     gate = False
     if _opt(cfg, "shared_expert_intermediate_size"):  # Qwen2-MoE: one wide shared expert
         n_shared, shared_inter = 1, _opt(cfg, "shared_expert_intermediate_size")
         gate = True
+    if per_tok > experts:
+        raise ConfigError(f"{source}: {per_tok} experts per token of {experts} experts")
     return {
         "num_experts": experts,
         "experts_per_token": per_tok,
@@ -161,6 +204,10 @@ def _attention_fields(cfg: dict[str, Any], source: str, hidden: int) -> dict[str
         field = next(n for n in ("num_key_value_heads", "num_kv_heads") if n in cfg)
         raise ConfigError(f"{source}: field {field!r} is {kv_heads}; it must be a positive "
                           "integer")
+    if heads % kv_heads and not cfg.get("kv_lora_rank"):  # (more KV heads than query heads
+        # was labelled MHA; an audit's)
+        raise ConfigError(f"{source}: {heads} attention heads cannot share {kv_heads} key/value "
+                          "heads (the query heads must be a multiple of them)")
     head_dim = _opt(cfg, "head_dim") or hidden // heads
     out: dict[str, Any] = {
         "num_heads": heads,
@@ -192,6 +239,18 @@ def _bias_fields(cfg: dict[str, Any], model_type: str) -> dict[str, Any]:
     }
 
 
+def _dense_width(cfg: dict[str, Any], source: str, moe: dict[str, Any]) -> int:
+    """The dense layers' MLP width (Llama 4's `intermediate_size_mlp`: its `intermediate_size`
+    is the experts'); required where a layer is dense (a missing one counted 0 parameters)."""
+    names = (("intermediate_size_mlp",) if cfg.get("model_type") == "llama4_text" else ()) \
+        + ("intermediate_size",)
+    if not moe or cfg.get("interleave_moe_layer_step", 1) != 1 or cfg.get("moe_layers") \
+            or cfg.get("first_k_dense_replace") or cfg.get("mlp_only_layers") \
+            or (cfg.get("decoder_sparse_step") or 1) != 1:
+        return _req(cfg, source, *names)
+    return _opt(cfg, *names)
+
+
 def parse_hf_config(raw: dict[str, Any], source: str, name: str | None = None) -> ArchSpec:
     """Normalise a config.json dict; ConfigError naming ``source`` if a needed field is absent,
     or one is not a number it can use (1e400 reads as infinity; a size given as text)."""
@@ -206,6 +265,17 @@ def parse_hf_config(raw: dict[str, Any], source: str, name: str | None = None) -
 def _parse(raw: dict[str, Any], source: str, name: str | None) -> ArchSpec:
     cfg, notes = _flatten(raw)
     model_type = cfg["model_type"]
+    if model_type in _UNGATED:
+        raise ConfigError(
+            f"{source}: model_type {model_type!r} has a two-matrix (not gated) MLP and "
+            "LayerNorms; shootout arch counts gated-MLP transformers (Llama, Mistral, Qwen, "
+            "Gemma, DeepSeek, Phi-3, gpt-oss, ...) and would count it wrong")
+    if model_type not in _KNOWN:
+        notes.append(f"model_type {model_type or '(none)'!r} is not a family these formulas "
+                     "were checked on: counted as a gated-MLP (SwiGLU) transformer")
+    tie = cfg.get("tie_word_embeddings", False)
+    if not isinstance(tie, bool):
+        raise ConfigError(f"{source}: field 'tie_word_embeddings' is {tie!r}, not true or false")
     hidden = _req(cfg, source, "hidden_size", "n_embd", "d_model")
     layers = _req(cfg, source, "num_hidden_layers", "n_layer", "num_layers")
     moe = _moe_fields(cfg, source)
@@ -228,10 +298,10 @@ def _parse(raw: dict[str, Any], source: str, name: str | None) -> ArchSpec:
         context_length=_req(
             cfg, source, "max_position_embeddings", "max_sequence_length", "seq_length"
         ),
-        intermediate_size=_opt(cfg, "intermediate_size", "ffn_dim"),
+        intermediate_size=_dense_width(cfg, source, moe),
         layer_attn=layer_attn,
         layer_mlp=_layer_mlp(cfg, layers, moe.get("num_experts", 0)),
-        tie_embeddings=bool(cfg.get("tie_word_embeddings", False)),
+        tie_embeddings=tie,
         sliding_window=_window(cfg, layer_attn, source),
         qk_norm=model_type in _QK_NORM,
         norms_per_layer=4 if model_type in _FOUR_NORMS else 2,
