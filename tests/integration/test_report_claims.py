@@ -248,6 +248,28 @@ def test_markdown_writes_no_tag_a_model_name_opens(tmp_path, capsys):
     assert "p<0.001" in md or "p=" in md  # a comparison sign is not a tag: written as is
 
 
+def test_rendered_markdown_runs_no_answer_and_loads_no_image_of_a_models(tmp_path, capsys):
+    """Rendered by a Markdown renderer that passes HTML through (markdown-it's commonmark
+    preset), a model name with a backtick closed the code span its answer was written in,
+    and the answer's `<img onerror=…>` ran; an answer quoted in a reason rendered remote
+    images (fetched on opening) and links of its choosing (an audit's)."""
+    from markdown_it import MarkdownIt
+
+    path = tmp_path / "md.sqlite"
+    build_sample_store(path, models=("alpha`", "beta")).close()
+    db = sqlite3.connect(path)
+    db.execute("UPDATE samples SET extracted = '<img src=x onerror=\"document.title=1\">', "
+               "reason = 'said ![beacon](http://127.0.0.1:9/b.png) and [c2](http://evil.test)'")
+    db.commit()
+    db.close()
+    md = _report(capsys, path, "--max-items", "2")
+    assert "extracted `<img src=x onerror=" in md  # the answer is shown, in its code span
+    page = MarkdownIt("commonmark").render(md)
+    assert "<img" not in page and 'href="http://evil.test"' not in page, [
+        ln for ln in page.splitlines() if "<img" in ln or "evil.test" in ln][:3]
+    assert "&lt;img src=x onerror=" in page  # as text
+
+
 def test_an_unfinished_run_says_which_cells_it_has_not_reached(tmp_path, capsys):
     """An interrupted run: a model not yet run on two benchmarks, another halfway through
     one. Their "–" and their score on fewer items said nothing of why."""

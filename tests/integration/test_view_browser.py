@@ -216,3 +216,27 @@ def test_view_of_an_unknown_run_is_one_line(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "shootout", "view", "r-nope", "--store",
                            str(store)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "r-nope" in proc.stderr
+
+
+def test_the_samples_page_writes_a_stores_run_id_as_text(tmp_path):
+    """The run id was pasted into the samples page as HTML: a store whose id was
+    `r-1</title><script>…` ran its script there (an audit's)."""
+    import threading
+
+    from shootout.store import Store
+    from shootout.viewer.server import make_server
+
+    evil = "r-1</title><script>document.title='RUNID'</script>"
+    store = tmp_path / "s.sqlite"
+    build_sample_store(store, run_id=evil).close()
+    db = Store(store)
+    httpd = make_server(db, evil, "<html></html>")
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        status, _, page = _get(f"http://127.0.0.1:{httpd.server_port}/samples")
+    finally:
+        httpd.shutdown()
+        db.close()
+    assert status == 200
+    assert "<script>document.title" not in page
+    assert "r-1&lt;/title&gt;&lt;script&gt;document.title=&#x27;RUNID&#x27;" in page

@@ -27,13 +27,28 @@ class _Code(str):
 _TAG_OPEN = re.compile(r"<(?=[A-Za-z/!?])")
 
 
+# what would start a Markdown image or link: `![`, and `](` (a model's answer quoted in a
+# reason rendered remote images that fetched on opening, and links of its choosing; an audit's)
+_LINK = re.compile(r"!\[|\]\(")
+
+
 def no_tags(value: Any) -> Any:
     """What the template writes of a value: text with `<` written `&lt;` where it would
     open an HTML tag (a model name like `<img onerror=…>` in a renderer that passes HTML
-    through), except in code, which shows it as written."""
+    through), and an image's or link's brackets escaped, except in code, which shows it as
+    written."""
     if isinstance(value, _Code) or not isinstance(value, str):
         return value
-    return _TAG_OPEN.sub("&lt;", value)
+    return _LINK.sub(lambda m: "!\\[" if m.group() == "![" else "\\](",
+                     _TAG_OPEN.sub("&lt;", value))
+
+
+def plain(value: Any) -> str:
+    """A name written before a code span on its line (a model's): its backticks escaped, so
+    that one cannot close the span's opening backtick and leave the span's text, a model's
+    answer, outside it (a GGUF's `general.name` with a backtick put an answer's
+    `<img onerror=…>` into the rendered page; an audit's)."""
+    return str(no_tags(str(value))).replace("`", "\\`")
 
 
 def _env() -> jinja2.Environment:
@@ -45,6 +60,8 @@ def _env() -> jinja2.Environment:
     )
     env.filters["md"] = lambda t: t.md() if isinstance(t, Table) else ""
     env.filters["fence"] = fence
+    env.filters["plain"] = plain
+    env.filters["trusted"] = _Code  # a macro's output: its values were written already
     env.filters["code"] = lambda s: _Code(str(s).replace("`", "'").replace("\n", " "))
     return env
 

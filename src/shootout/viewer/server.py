@@ -9,6 +9,7 @@ reading the store through its own read-only connection.
 
 from __future__ import annotations
 
+import html
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
@@ -99,7 +100,9 @@ def make_server(db: Store, run_id: str, report_html: str, port: int = 0) -> HTTP
     if db.get_run(run_id) is None:
         raise db.unknown_run(run_id)
     index = SampleIndex(db, run_id)
-    page = PAGE.read_text(encoding="utf-8").replace("{{ run_id }}", run_id).replace(
+    # the run id as HTML text: a store's id is a store's, not necessarily one shootout made
+    # ("r-1</title><script>…" ran on this page; an audit's)
+    page = PAGE.read_text(encoding="utf-8").replace("{{ run_id }}", html.escape(run_id)).replace(
         "{{ page_size }}", str(PAGE_SIZE))
 
     class Handler(BaseHTTPRequestHandler):
