@@ -23,6 +23,7 @@ from .benchmarks import Benchmark, Doc, find_benchmark_class
 from .data.files import DataDir, resolve_data_dir
 from .errors import ConfigError, DataError, cannot_write
 from .store import SampleRow, Store
+from .store.rows import request_failed
 
 FORMATS = ("jsonl", "csv", "parquet")
 PARQUET_BATCH = 5000
@@ -117,6 +118,8 @@ class _Golds:
 
 def sample_row(run_id: str, s: SampleRow, request: dict[str, Any] | None,
                response: dict[str, Any] | None) -> dict[str, Any]:
+    if request_failed(s.status, s.error):  # no answer of its own (a response stored under
+        response = None  # its key since is another run's: it was shown as its output)
     resp = response or {}
     usage, timing = resp.get("usage") or {}, resp.get("timing") or {}
     return {

@@ -211,3 +211,34 @@ def test_a_runs_unsafe_exec_is_said_however_it_was_given():
     assert _unsafe("humaneval", {"unsafe_exec": True}) is True
     assert _unsafe("humaneval", {"unsafe_exec": "false"}) is False
     assert _unsafe("humaneval", {}) is False and _unsafe("arc_easy", {}) is False
+
+
+def test_a_sample_that_failed_on_its_request_is_not_scored_on_another_runs_answer(
+        tmp_path, capsys):
+    """A sample that failed on its request keeps the request's key: once another run stored
+    an answer under it, rescore scored that answer as this run's (22 failed samples became
+    answered, a score went from 60.0 to 30.0), and export showed it as the sample's output
+    (an audit's)."""
+    import sqlite3
+
+    from shootout.export import sample_row
+
+    path = tmp_path / "s.sqlite"
+    store = Store(path)
+    run_id = toy_run(store)
+    store.close()
+    db = sqlite3.connect(path)  # item 0 failed on its request; its key's answer is stored
+    db.execute("UPDATE samples SET status='failed', metrics_json='{}', extracted=NULL, "
+               "error='after 6 attempts: HTTP 500 from /v1/chat/completions' "
+               "WHERE item_id='0'")
+    db.commit()
+    db.close()
+    got = _json(capsys, "rescore", run_id, "--json", "--store", str(path))
+    assert got["changed"] == 0, got["changes"]
+    store = Store(path)
+    failed = [s for s in store.samples(run_id) if s.item_id == "0"]
+    assert [s.status for s in failed] == ["failed"]
+    (row,) = [sample_row(run_id, s, q, r) for s, q, r in
+              store.iter_samples_with_responses(run_id, ["toy_colours"]) if s.item_id == "0"]
+    assert row["output"] in (None, "") and row["completion_tokens"] is None
+    assert row["error"].startswith("after 6 attempts")

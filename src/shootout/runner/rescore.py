@@ -37,7 +37,7 @@ from ..providers.base import (
     readable_response,
 )
 from ..store import SampleRow, Store
-from ..store.rows import EARLIER, EARLIER_CUT
+from ..store.rows import EARLIER, EARLIER_CUT, request_failed
 from .manifest import git_commit
 from .sample import score_stored
 
@@ -120,6 +120,11 @@ def rescore_run(db: Store, run_id: str, benchmarks: Sequence[str] | None = None,
     for old, request, response in db.iter_samples_with_responses(run_id, list(benches)):
         b = benches[old.benchmark]
         doc = b.docs.get(old.item_id)
+        if request_failed(old.status, old.error):  # no answer of its own: one stored under
+            # its key since is another run's (a rerun retries it)
+            why = "failed before an answer came (a rerun retries it)"
+            out.skipped[why] = out.skipped.get(why, 0) + 1
+            continue
         if request is None or response is None:
             out.skipped["no stored response"] = out.skipped.get("no stored response", 0) + 1
             continue

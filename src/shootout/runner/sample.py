@@ -34,7 +34,7 @@ from ..providers.base import (
     with_system_prompt,
 )
 from ..providers.batch import REQUEST_KEY
-from ..store.rows import EARLIER, EARLIER_CUT, FAILED_ITEM
+from ..store.rows import EARLIER, EARLIER_CUT, FAILED_ITEM, SCORE_FAILED
 from ..store.sqlite import SampleRow, Store
 from .pacing import Pacer
 from .retry import RetriesExhausted, RetryBudget, RetryPolicy, with_retries
@@ -225,7 +225,7 @@ def scored_row(base: dict[str, Any], score: ItemScore, ctx: PromptContext,
     """The scored sample; failed where a metric is not a finite number (a NaN item score
     made every later build of the run's results fail)."""
     if bad := _not_finite(score.metrics):
-        return _failed(base, f"could not score the response: {bad}")
+        return _failed(base, f"{SCORE_FAILED}: {bad}")
     return SampleRow(
         status=_status(response),
         metrics=dict(score.metrics),
@@ -246,7 +246,7 @@ def _not_finite(metrics: Mapping[str, Any]) -> str:
 
 
 def _score_failed(base: dict[str, Any], e: Exception) -> SampleRow:
-    return _failed(base, f"could not score the response: {type(e).__name__}: {e}")
+    return _failed(base, f"{SCORE_FAILED}: {type(e).__name__}: {e}")
 
 
 # finish reasons of an answer cut off by the output limit (OpenAI, Anthropic), or by the

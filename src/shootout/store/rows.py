@@ -21,6 +21,20 @@ EARLIER = "earlier_responses"
 # the last turn's is the sample's status): the truncated rate counts every turn's answer
 EARLIER_CUT = "earlier_truncated"
 
+# the start of a failed sample's error where its response came and its scorer failed (the
+# only failed sample with an answer of its own: `runner.sample`); any other failed before
+# an answer came
+SCORE_FAILED = "could not score the response"
+
+
+def request_failed(status: str, error: str | None) -> bool:
+    """Whether a sample failed before it had an answer (its request, not its scorer). Its
+    response key is still the request's: a response stored under it since is another run's
+    (or a rerun's) answer, not this sample's; it was exported as its output and rescored
+    as its answer (an audit's)."""
+    return status == "failed" and not (error or "").startswith(SCORE_FAILED)
+
+
 # the `detail` key of a failed sample's item facts that its benchmark's aggregate needs to
 # count it wrong (`Benchmark.failed_detail`: a corpus metric's references)
 FAILED_ITEM = "failed_item"
