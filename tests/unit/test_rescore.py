@@ -242,3 +242,36 @@ def test_a_sample_that_failed_on_its_request_is_not_scored_on_another_runs_answe
               store.iter_samples_with_responses(run_id, ["toy_colours"]) if s.item_id == "0"]
     assert row["output"] in (None, "") and row["completion_tokens"] is None
     assert row["error"].startswith("after 6 attempts")
+
+
+def test_a_run_still_running_in_another_process_is_not_rescored(tmp_path, capsys):
+    """Rescoring a run while it ran said "rescored 22 ..." with exit 0, then the run's end
+    wrote its manifest over the rescore's record (an audit's)."""
+    import sqlite3
+    import subprocess
+    import sys
+
+    from shootout.store.owner import _start_ticks, this_process
+
+    path = tmp_path / "s.sqlite"
+    store = Store(path)
+    run_id = toy_run(store)
+    store.close()
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        owner = json.dumps({**json.loads(this_process()), "pid": proc.pid,
+                            "start": _start_ticks(proc.pid)})
+        db = sqlite3.connect(path)
+        db.execute("UPDATE runs SET status='running' WHERE run_id=?", (run_id,))
+        db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"run_owner:{run_id}", owner))
+        db.commit()
+        db.close()
+        with pytest.raises(SystemExit) as stop:
+            main(["rescore", run_id, "--store", str(path)])
+        assert stop.value.code == 2
+        err = capsys.readouterr().err
+        assert f"run {run_id} is already running (process {proc.pid} on this machine): its " \
+               "end would write over the record of a rescore made now" in err
+    finally:
+        proc.kill()
+        proc.wait()

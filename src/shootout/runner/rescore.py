@@ -89,6 +89,7 @@ def rescore_run(db: Store, run_id: str, benchmarks: Sequence[str] | None = None,
     run = db.get_run(run_id)
     if run is None:
         raise db.unknown_run(run_id)
+    db.check_not_busy(run_id, "its end would write over the record of a rescore made now")
     cfg = validate_config(run["spec"], f"stored run {run_id}")
     names, only, left_out = _chosen(cfg, benchmarks)
     if unsafe_exec:  # (as `run` refuses the flag where no benchmark of it runs code)

@@ -104,16 +104,18 @@ def is_alive(record: str | None) -> bool:
 class RunBusyError(ConfigError):
     """The run is being run by another process, still alive, on this machine."""
 
-    def __init__(self, run_id: str, owner: str, status: str = "running") -> None:
+    def __init__(self, run_id: str, owner: str, status: str = "running",
+                 why: str | None = None) -> None:
         try:
             pid = json.loads(owner).get("pid")
         except (ValueError, AttributeError):
             pid = None
         if status == "merging":  # (a merge's refusal said what a second run would do)
-            why = "another process is merging its shards into this store"
+            why = why or "another process is merging its shards into this store"
             doing = "being merged"
         else:
-            why = "a second process would send again every request it has not answered yet"
+            why = why or ("a second process would send again every request it has not "
+                          "answered yet")
             doing = "already running"
         super().__init__(
             f"run {run_id} is {doing} (process {pid} on this machine): {why}; wait for it to "

@@ -245,6 +245,18 @@ class Store(ReadingStore, ProbeStore, PerfStore, BuiltStore, BrowseStore, Copyin
                 return True
             return False
 
+    def check_not_busy(self, run_id: str, why: str | None = None) -> None:
+        """`RunBusyError` where another process that is certainly alive runs (or merges)
+        the run: a command that writes its manifest would lose its record to that
+        process's next write (a rescore of a running run said "rescored 22", then the run's
+        end dropped its log; an audit's)."""
+        row = self._db.execute("SELECT r.status, m.value FROM runs r LEFT JOIN meta m "
+                               "ON m.key = ? WHERE r.run_id = ?",
+                               (_OWNER + run_id, run_id)).fetchone()
+        if row is not None and row[0] in _OWNED and row[1] not in (None, this_process()) \
+                and is_alive(row[1]):
+            raise RunBusyError(run_id, row[1], row[0], why)
+
     def _live_status(self, run_id: str, status: str) -> str:
         """The run's status, where a "running" run's process is certainly gone (killed
         outright, so it could not say so) "interrupted", and so marked in the store where
