@@ -170,3 +170,23 @@ def test_texts_a_scorer_made_of_half_a_character_are_stored(tmp_path: Path) -> N
     store.update_sample_scores(RUN, [replace(row, extracted="\udc00y")])
     (got,) = store.samples(RUN)
     assert got.extracted == "\ufffdy"
+
+
+def test_a_rescores_scores_and_its_record_land_together(tmp_path):
+    """Rescore wrote the changed scores, then the manifest that records them, in two commits:
+    killed between, the scores had changed with no record, and the next rescore recorded no
+    change (an audit's). Both land in one transaction, or neither."""
+    from dataclasses import replace
+
+    store = Store(tmp_path / "s.sqlite")
+    store.upsert_run(RUN, {"models": ["m"]})
+    row = _sample("a", "k1")
+    store.put_sample(RUN, row)
+    store.set_manifest(RUN, {"rescores": []})
+    with pytest.raises(TypeError):  # the record cannot be written (a set is no JSON)
+        store.update_sample_scores(RUN, [replace(row, extracted="Z")], {"bad": {1, 2}})
+    (got,) = store.samples(RUN)
+    assert got.extracted == row.extracted  # rolled back with it
+    store.update_sample_scores(RUN, [replace(row, extracted="Z")], {"rescores": [{"n": 1}]})
+    (got,) = store.samples(RUN)
+    assert got.extracted == "Z" and store.get_run(RUN)["manifest"] == {"rescores": [{"n": 1}]}

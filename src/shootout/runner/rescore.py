@@ -153,8 +153,7 @@ def rescore_run(db: Store, run_id: str, benchmarks: Sequence[str] | None = None,
         if any(getattr(new, k) != getattr(old, k) for k in _COMPARED) \
                 or _scored(new.detail) != _scored(old.detail):
             out.changes.append(Change(old, new))
-    db.update_sample_scores(run_id, [c.after for c in out.changes])
-    _record(db, run_id, manifest, out)
+    db.update_sample_scores(run_id, [c.after for c in out.changes], _record(manifest, out))
     return out
 
 
@@ -256,8 +255,9 @@ def _request(d: dict[str, Any]) -> Request:
     )
 
 
-def _record(db: Store, run_id: str, manifest: dict[str, Any], out: Rescored) -> None:
-    """The scorer version and what changed, in the manifest; the run counts as updated."""
+def _record(manifest: dict[str, Any], out: Rescored) -> dict[str, Any]:
+    """The manifest with the scorer version and what changed (stored with the changed
+    scores, at once: `Store.update_sample_scores`)."""
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     changed: dict[str, int] = {}
     for c in out.changes:
@@ -271,5 +271,4 @@ def _record(db: Store, run_id: str, manifest: dict[str, Any], out: Rescored) -> 
         "at": now, "shootout": __version__, "git_commit": git_commit(),
         "scorer_versions": out.versions, "samples": out.samples,
         "changed": len(out.changes), "skipped": out.skipped, "left_out": out.left_out})
-    db.set_manifest(run_id, manifest)
-    db.touch_run(run_id)
+    return manifest

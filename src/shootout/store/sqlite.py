@@ -547,10 +547,17 @@ class Store(ReadingStore, ProbeStore, PerfStore, BuiltStore, BrowseStore, Copyin
         finally:
             cur.connection.close()
 
-    def update_sample_scores(self, run_id: str, rows: Sequence[SampleRow]) -> None:
+    def update_sample_scores(self, run_id: str, rows: Sequence[SampleRow],
+                             manifest: dict[str, Any] | None = None) -> None:
         """Replace samples' scores (status, metrics, extraction, reason, detail, error), keeping
-        their responses and attempt counts, together or not at all: `shootout rescore`."""
+        their responses and attempt counts, together or not at all: `shootout rescore`, whose
+        record in the run's `manifest` (where given) lands with them, the run counted as
+        updated (a rescore killed between the two had changed scores and recorded nothing,
+        and the next one then recorded no change; an audit's)."""
         with self._transaction() as db:
+            if manifest is not None:
+                db.execute("UPDATE runs SET manifest_json=?, updated_at=? WHERE run_id=?",
+                           (json.dumps(manifest, sort_keys=True), time.time(), run_id))
             db.executemany(
                 "UPDATE samples SET status=?, metrics_json=?, extracted=?, reason=?, "
                 "extraction_failed=?, error=?, detail_json=? "
