@@ -184,7 +184,9 @@ def write_export(rows: Iterable[dict[str, Any]], fmt: str, out: str) -> int:
         return _write_into(rows, fmt, path)
     if path.is_symlink():  # a link to a file: the file written, the link kept
         path = Path(os.path.realpath(path))
-    tmp = path.with_name(f".{path.name}.partial")
+    # this process's own (two exports to one file at once wrote one temporary file
+    # together, and one said it wrote a file that mixed both; an audit's)
+    tmp = path.with_name(f".{path.name[:60]}.{os.getpid()}.partial")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         if fmt == "parquet":

@@ -57,7 +57,29 @@ def test_jsonl_has_one_row_per_sample_with_prompt_output_score_tokens(toy_store,
     assert two["reason"].startswith("gold C") and two["mode"] == "generative"
     assert two["completion_tokens"] == 2 and two["prompt_tokens"] > 5
     assert two["e2e_s"] == 0.0 and two["finish_reason"] == "stop"
-    assert not (tmp_path / ".out.jsonl.partial").exists()
+    assert not list(tmp_path.glob(".out.jsonl*.partial"))
+
+
+def test_two_exports_to_one_file_at_once_write_temporary_files_of_their_own(
+        toy_store, tmp_path, monkeypatch):
+    """Both wrote `.NAME.partial`: in 4 of 8 tries the file mixed both runs' rows while one
+    said it wrote it whole (an audit's). Each process writes a temporary file of its own."""
+    import os
+
+    from shootout import export
+
+    path, run_id = toy_store
+    seen: list[str] = []
+    real = export._write_text
+
+    def spy(rows, fmt, f):  # the temporary file being written
+        seen.append(os.path.basename(f.name))
+        return real(rows, fmt, f)
+
+    monkeypatch.setattr(export, "_write_text", spy)
+    main(["export", run_id, "--store", str(path), "--format", "jsonl",
+          "--out", str(tmp_path / "out.jsonl")])
+    assert seen == [f".out.jsonl.{os.getpid()}.partial"]
 
 
 def test_gold_is_looked_up_in_the_benchmark_data_as_the_scorer_saw_it(tmp_path, capsys,
