@@ -255,6 +255,40 @@ def test_a_crash_mid_round_resumes_to_the_same_rounds_and_samples(tmp_path, gold
     assert _spent(store, run_id)["rounds"] == 4
 
 
+def test_a_rerun_retries_the_failed_samples_of_an_earlier_round(tmp_path, golds):
+    """A rerun decided at its first decision on every stored round (and a killed run's
+    partial one): it stopped at once, sent nothing, left the failed samples of round 3
+    failed while saying a rerun retries them, and rewrote the manifest as 2 rounds (an
+    audit's). Each decision is now on its own rounds, and each round drawn again sends
+    what it lacks."""
+    from shootout.errors import RetryableProviderError
+
+    def run(provider: FakeProvider) -> str:
+        cfg = validate_config({"models": [{"spec": "openai:fake", "name": "fake",
+                                           "max_attempts": 1}],
+                               "benchmarks": ["gsm8k"], "limit": 20, "protocol": "seed",
+                               "repeats": "auto:target_se=0.03"}, "test")
+        runner = Runner(cfg, store, policy=RetryPolicy(base_delay=0.0))
+        return asyncio.run(runner.run({"fake": provider}))
+
+    store = Store(tmp_path / "s.db")
+    flaky = FakeProvider(answer=_random_answers(golds), max_connections=1,
+                         fail=fail_at(set(range(40, 47)), RetryableProviderError("HTTP 500")))
+    run_id = run(flaky)  # round 3 (repeat 2) of 7 items failed
+    first = _spent(store, run_id)
+    failed = [s for s in store.samples(run_id) if s.status == "failed"]
+    assert len(failed) == 7 and {s.repeat for s in failed} == {2} and first["rounds"] > 3
+    healed = FakeProvider(answer=_random_answers(golds))
+    assert run(healed) == run_id
+    assert len(healed.calls) >= 7  # the failed ones sent again (and any round they lead to)
+    rows = list(store.samples(run_id))
+    assert not [s for s in rows if s.status == "failed"]
+    spent = _spent(store, run_id)
+    assert spent["rounds"] >= 3 and spent["samples"] == 20 * spent["rounds"]
+    assert {len([s for s in rows if s.item_id == i]) for i in {s.item_id for s in rows}} == {
+        spent["rounds"]}  # every item the same number of repeats
+
+
 def test_the_report_states_the_rule_and_the_spend(tmp_path, golds):
     from shootout.report.build import build_report
     from shootout.report.methodology import _repeats_cell

@@ -155,14 +155,18 @@ def another_round(se: float, rounds: int, rule: AdaptiveRepeats, *, answered: bo
 
 async def run_rounds(
     draw: Callable[[int], Awaitable[None]],
-    scores: Callable[[], Mapping[str, list[float]]],
+    scores: Callable[[int], Mapping[str, list[float]]],
     rule: AdaptiveRepeats,
 ) -> Spent:
     """Draw round after round (`draw(r)` samples repeat r of every item still missing it)
-    until `decide` says stop; `scores` reads the stored scores after each round."""
+    until `decide` says stop; `scores(n)` reads the stored scores of the first n rounds
+    (repeats 0 to n - 1) after each round. A resumed run makes the same decisions: each on
+    its rounds alone, not on the later rounds a killed run had stored (it stopped at once
+    on them, with some items a round short and its failed samples never sent again; an
+    audit's), and each round drawn again sends only what it lacks."""
     rounds = 0
     while True:
-        current = scores() if rounds >= rule.min_repeats else {}
+        current = scores(rounds) if rounds >= rule.min_repeats else {}
         more, se, why = decide(current, rounds, rule)
         if not more:
             break

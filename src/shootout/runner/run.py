@@ -502,8 +502,9 @@ class Runner:
                       ) -> dict[str, Any]:
         """Adaptive repeats: round after round of the items still missing that repeat, each
         decision on the stored scores (runner.adaptive); what the rounds spent."""
-        def scores() -> dict[str, list[float]]:
-            rows = list(self.store.samples(self.run_id, name, pb.bench.name))
+        def scores(rounds: int) -> dict[str, list[float]]:
+            rows = [r for r in self.store.samples(self.run_id, name, pb.bench.name)
+                    if r.repeat < rounds]
             return primary_scores(rows, pb.bench.primary_metric)
 
         spent = await run_rounds(
