@@ -256,7 +256,7 @@ def test_rendered_markdown_runs_no_answer_and_loads_no_image_of_a_models(tmp_pat
     from markdown_it import MarkdownIt
 
     path = tmp_path / "md.sqlite"
-    build_sample_store(path, models=("alpha`", "beta")).close()
+    build_sample_store(path, models=("alpha`", "beta\\`")).close()  # (a review's: "\\`")
     db = sqlite3.connect(path)
     db.execute("UPDATE samples SET extracted = '<img src=x onerror=\"document.title=1\">', "
                "reason = 'said ![beacon](http://127.0.0.1:9/b.png) and [c2](http://evil.test)'")

@@ -890,3 +890,5 @@ def test_pairwise_text_names_failed_requests_and_small_shares():
     assert "changed with the order in 0.2% of 477" in text
     assert "first position both times in 0%" in text
     assert "undecided for an unreadable verdict)" in _pairwise_text(pw)
+    near_all = {**pw, "position_bias": {**pw["position_bias"], "inconsistent": 476 / 477}}
+    assert "changed with the order in 99.8% of 477" in _pairwise_text(near_all)

@@ -169,8 +169,10 @@ def _share(x: float) -> str:
     """A fraction as a percentage that does not read 0% where it is not (1 of 477 was "0%"; an
     audit's): whole points from 1%, one decimal below, "<0.1%" below that."""
     pct = 100 * x
-    if pct == 0 or pct >= 1 or not math.isfinite(pct):
+    if pct in (0, 100) or not math.isfinite(pct) or 1 <= pct < 99.5:
         return f"{pct:.0f}%"
+    if pct > 99.95:  # (476 of 477 read "100%")
+        return ">99.9%"
     return f"{pct:.1f}%" if pct >= 0.1 else "<0.1%"
 
 

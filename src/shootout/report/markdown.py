@@ -47,8 +47,9 @@ def plain(value: Any) -> str:
     """A name written before a code span on its line (a model's): its backticks escaped, so
     that one cannot close the span's opening backtick and leave the span's text, a model's
     answer, outside it (a GGUF's `general.name` with a backtick put an answer's
-    `<img onerror=…>` into the rendered page; an audit's)."""
-    return str(no_tags(str(value))).replace("`", "\\`")
+    `<img onerror=…>` into the rendered page; an audit's), its backslashes too (a name's
+    "\\`" made the escape a literal backslash; a review's)."""
+    return str(no_tags(str(value))).replace("\\", "\\\\").replace("`", "\\`")
 
 
 def _env() -> jinja2.Environment:
