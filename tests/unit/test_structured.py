@@ -383,3 +383,43 @@ def test_a_run_whose_endpoints_took_other_modes_compares_on_the_shared_ones(
     report = render_markdown(build_report(store, [run_id]), charts=False)
     assert ("headline score (the results table, rankings and tests) is over the modes every "
             "one of them ran (JSON mode, prompt only)") in report
+
+
+def test_compared_groups_cover_a_benchmarks_own_aggregate_and_the_parallel_plan(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A benchmark with its own `aggregate` had its headline over every group while its n
+    counted the compared ones; and any run with `structured` lost its build in shares, also
+    where every model ran the same modes (a review's)."""
+    from shootout.analysis.parallel import plan
+    from shootout.analysis.results import score_groups
+    from shootout.analysis.stats import summarize
+    from shootout.scores import Score
+    from shootout.store.rows import SampleRow
+
+    def rows(model: str, acc: dict[str, list[float]]) -> list[SampleRow]:
+        return [SampleRow(model, "structured", f"t{i}@{mode}", 0, mode, "ok",
+                          {"acc": v}, None, "", False, None, None, {})
+                for mode, vals in acc.items() for i, v in enumerate(vals)]
+
+    def own(cls: type, ok: list[SampleRow]) -> tuple[list[Score], dict[str, Any]]:
+        s = summarize([[r.metrics["acc"]] for r in ok])
+        return [Score("acc", s.mean, s.se, s.n, s.ci_low, s.ci_high)], {}
+
+    monkeypatch.setattr(Structured, "aggregate", classmethod(own))
+    a = rows("a", {"prompt": [1.0, 0.0, 0.0, 1.0], "json_schema": [1.0, 1.0, 1.0, 1.0]})
+    b = rows("b", {"prompt": [1.0, 1.0, 0.0, 1.0]})
+    scores, _ = score_groups({("a", "structured"): a, ("b", "structured"): b})
+    acc = {s.model: s for s in scores if s.metric == "acc"}
+    assert acc["a"].score == 0.5 and acc["a"].n == 4 == acc["a"].n_attempted
+    assert acc["a"].extra["compared_groups"] == ["prompt"]
+    monkeypatch.undo()
+
+    monkeypatch.setenv("SHOOTOUT_WORKERS", "2")
+    store = Store(tmp_path / "s.sqlite")
+    store.upsert_run("r-1", {"models": ["a", "b"]}, status="complete")
+    for r in rows("a", {"prompt": [1.0] * 3}) + rows("b", {"prompt": [0.0] * 3}):
+        store.put_sample("r-1", r)
+    assert plan(store, "r-1") is not None  # the same modes: built in shares
+    for r in rows("a", {"json_schema": [1.0] * 3}):
+        store.put_sample("r-1", r)
+    assert plan(store, "r-1") is None  # modes that differ: one process sees every model

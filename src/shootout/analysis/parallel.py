@@ -8,9 +8,10 @@ own requests). So where a run is large, `summary_results` reads and builds the m
 what they give back in that order: the same scores, breakdowns, analyses and efficiency rows,
 in the same order, as one process builds.
 
-The exception is a benchmark that scores the models together (`aggregate_models` or
-`compared_groups` overridden: needle puts every model's headline on the grid all of them
-share, structured on the modes all of them ran) or that has a judge
+The exception is a benchmark that scores the models together (`aggregate_models`
+overridden: needle puts every model's headline on the grid all of them share; or
+`compared_groups`, where the models ran different groups: structured's headline on the modes
+all of them ran) or that has a judge
 (`after_models` overridden: the judge's requests about every model's answers are one
 efficiency row): a run with one is built in one process, as is a run with a benchmark that
 is not shootout's own (a plug-in registered at run time is not registered in a spawned
@@ -42,6 +43,7 @@ import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from types import SimpleNamespace
 from typing import Any, NamedTuple, NoReturn, TypeVar
 
 from ..benchmarks import find_benchmark_class
@@ -85,7 +87,8 @@ def plan(store: Store, run_id: str) -> Plan | None:
         per_model[model] = per_model.get(model, 0) + n
         cls = find_benchmark_class(bench)
         if cls is not None and (_scores_models_together(cls) or _judged(cls)
-                                or not cls.__module__.startswith("shootout.")):
+                                or not cls.__module__.startswith("shootout.")
+                                or _groups_compared(store, run_id, bench, cls)):
             return None  # a plug-in's class may not be registered in a spawned worker
     n_workers = workers(sum(per_model.values()), len(per_model))
     head = store.read_run(run_id, models=())  # the run's row, as a record without samples
@@ -317,10 +320,20 @@ def _stop(pool: ProcessPoolExecutor) -> None:
 
 
 def _scores_models_together(cls: type[Benchmark]) -> bool:
-    """Whether the benchmark overrides `aggregate_models` (scores every model at once) or
-    `compared_groups` (puts every model's headline on the groups all of them ran)."""
-    return (getattr(cls.aggregate_models, "__func__", None) is not _PER_MODEL
-            or getattr(cls.compared_groups, "__func__", None) is not _OWN_GROUPS)
+    """Whether the benchmark overrides `aggregate_models` (scores every model at once)."""
+    return getattr(cls.aggregate_models, "__func__", None) is not _PER_MODEL
+
+
+def _groups_compared(store: Store, run_id: str, bench: str, cls: type[Benchmark]) -> bool:
+    """Whether the benchmark puts the run's models' headlines on the groups all of them ran
+    (`compared_groups`), which a share of the models cannot tell: asked of each model's
+    groups as stored (samples standing for them carry their group alone), so that a run
+    whose models all ran the same groups is still built in shares (a review's)."""
+    if getattr(cls.compared_groups, "__func__", None) is _OWN_GROUPS:
+        return False
+    groups = store.cell_groups(run_id, bench)
+    rows = {m: [SimpleNamespace(group=g) for g in gs] for m, gs in groups.items()}
+    return cls.compared_groups(rows) is not None
 
 
 _PER_MODEL = getattr(Benchmark.aggregate_models, "__func__", None)

@@ -145,8 +145,11 @@ def score_groups(groups: Mapping[Key, Sequence[SampleRow]],
     metric)."""
     # each cell's answered samples (`r.answered`, without its call), taken once
     answered = {key: [r for r in rows if r.status in ANSWERED] for key, rows in groups.items()}
-    joint = _joint_aggregates(answered)
     compared = _compared_groups(groups)
+    # a benchmark's own aggregate over the compared groups too (a review's: it covered all)
+    joint = _joint_aggregates({key: ok if key not in compared else
+                               [r for r in ok if r.group in compared[key]]
+                               for key, ok in answered.items()})
     out: list[Score] = []
     analyses: dict[str, dict[str, Any]] = defaultdict(dict)
     for (model, bench), every in groups.items():
@@ -185,10 +188,12 @@ def score_groups(groups: Mapping[Key, Sequence[SampleRow]],
             allowed = cls.headline_fallback if cls else None  # as `_mean_scores` falls back
             primary = next((v.metric for v in values if allowed is None or v.metric in allowed),
                            "")
+        marked = {} if only is None else {COMPARED_GROUPS: sorted(only)}
         for v in values:
             score = replace(v, stderr=_nan(v.stderr), ci_low=_nan(v.ci_low),
                             ci_high=_nan(v.ci_high), primary=v.metric == primary,
-                            extra=dict(v.extra), **{**common, **_coverage(v, rows, failed)})
+                            extra={**v.extra, **marked},
+                            **{**common, **_coverage(v, rows, failed)})
             out.append(_with_failed_as_wrong(score, worst, bool(failed)))
     return out, dict(analyses)
 

@@ -127,6 +127,15 @@ class BuiltStore:
             "SELECT model, benchmark, COUNT(*) FROM samples WHERE run_id=? "
             "GROUP BY model, benchmark ORDER BY model, benchmark", (run_id,))]
 
+    def cell_groups(self, run_id: str, benchmark: str) -> dict[str, list[str]]:
+        """The groups (`item_group`) each model of a run has samples of in `benchmark`."""
+        out: dict[str, list[str]] = {}
+        for model, group in self._db.execute(
+                "SELECT model, item_group FROM samples WHERE run_id=? AND benchmark=? "
+                "GROUP BY model, item_group ORDER BY model, item_group", (run_id, benchmark)):
+            out.setdefault(str(model), []).append(str(group))
+        return out
+
     def get_report(self, key: str) -> str | None:
         """The rendered report kept under this key (`report.kept`), or None."""
         row = self._db.execute(
