@@ -377,3 +377,27 @@ def test_a_fewshot_past_a_benchmarks_examples_is_set_aside_and_recorded_as_run(
     capped = {b: got[b]["dry_run"]["m-a"]["prompt_tokens"] for b in got}
     asked, _ = dry("5")  # mmlu's own most: the same prompts
     assert asked["mmlu"]["dry_run"]["m-a"]["prompt_tokens"] == capped["mmlu"]
+
+
+def test_a_rerun_draws_every_round_stored_before_it_decides():
+    """A rerun decided each round anew: once an earlier round's failed samples were
+    answered, its decision after 3 rounds could stop, below the 4 rounds stored (the
+    headline then averaged 4 samples an item, the manifest said 3; a review's). The rounds
+    an earlier invocation began are drawn first, then decided on."""
+    from shootout.runner.adaptive import run_rounds
+
+    values = {f"q{i}": [float(i % 2)] * 4 for i in range(20)}  # every item's samples agree
+    drawn: list[int] = []
+
+    async def draw(r: int) -> None:
+        drawn.append(r)
+
+    def scores(n: int) -> dict[str, list[float]]:
+        return {k: v[:n] for k, v in values.items()}
+
+    rule = AdaptiveRepeats(target_se=0.05, max_repeats=10)
+    alone = asyncio.run(run_rounds(draw, scores, rule))
+    assert alone.rounds == 2 and drawn == [0, 1]  # they agree: two rounds decide it
+    drawn.clear()
+    resumed = asyncio.run(run_rounds(draw, scores, rule, stored=4))
+    assert drawn == [0, 1, 2, 3] and resumed.rounds == 4 and resumed.samples == 80

@@ -157,17 +157,24 @@ async def run_rounds(
     draw: Callable[[int], Awaitable[None]],
     scores: Callable[[int], Mapping[str, list[float]]],
     rule: AdaptiveRepeats,
+    stored: int = 0,
 ) -> Spent:
     """Draw round after round (`draw(r)` samples repeat r of every item still missing it)
     until `decide` says stop; `scores(n)` reads the stored scores of the first n rounds
-    (repeats 0 to n - 1) after each round. A resumed run makes the same decisions: each on
-    its rounds alone, not on the later rounds a killed run had stored (it stopped at once
-    on them, with some items a round short and its failed samples never sent again; an
-    audit's), and each round drawn again sends only what it lacks."""
+    (repeats 0 to n - 1) after each round. `stored`: the rounds an earlier invocation
+    began (its highest repeat stored, plus one), which it had decided to draw: a resumed
+    run draws them again first (sending only what each lacks: a killed round's rest, its
+    failed samples), then decides on them. It had decided at once on every stored round:
+    it stopped with some items a round short, its failed samples never sent again (an
+    audit's); and deciding each round anew could stop below rounds already stored (a
+    review's)."""
     rounds = 0
     while True:
         current = scores(rounds) if rounds >= rule.min_repeats else {}
-        more, se, why = decide(current, rounds, rule)
+        if rounds < min(stored, rule.max_repeats):
+            more, se, why = True, math.nan, ""
+        else:
+            more, se, why = decide(current, rounds, rule)
         if not more:
             break
         await draw(rounds)

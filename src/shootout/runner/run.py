@@ -507,8 +507,11 @@ class Runner:
                     if r.repeat < rounds]
             return primary_scores(rows, pb.bench.primary_metric)
 
+        began = max((r.repeat for r in self.store.samples(self.run_id, name, pb.bench.name)),
+                    default=-1) + 1  # the rounds an earlier invocation drew (or began)
         spent = await run_rounds(
-            lambda r: draw([(d, r) for d in pb.docs if (d.id, r) not in done]), scores, rule)
+            lambda r: draw([(d, r) for d in pb.docs if (d.id, r) not in done]), scores, rule,
+            stored=began)
         rows = self.store.samples(self.run_id, name, pb.bench.name)
         return spent.manifest(rule, tokens_per_sample(self.store, rows))
 
