@@ -261,6 +261,9 @@ NAMES = ["calc.area", "spotify.play"]
     ("I cannot help with that.", [], False),
     # a refusal that names a function's signature is prose, not a malformed call (an audit's)
     ("I cannot use calc.area(base, height) here: the question is not about areas.", [], False),
+    # ... but a call with literal arguments in prose is an attempt (a review's)
+    ("Sure: calc.area(10, 5) is the call.", [], True),
+    ("Try calc.area('a', 2) instead.", [], True),
     # what BFCL does not decode: a fence with a language tag, prose around the calls, a
     # second line, calls in quotes, a list of values, a subscripted list
     ("```python\n[calc.area(base=1, height=2)]\n```", [], True),

@@ -190,3 +190,34 @@ def test_a_rescores_scores_and_its_record_land_together(tmp_path):
     store.update_sample_scores(RUN, [replace(row, extracted="Z")], {"rescores": [{"n": 1}]})
     (got,) = store.samples(RUN)
     assert got.extracted == "Z" and store.get_run(RUN)["manifest"] == {"rescores": [{"n": 1}]}
+
+
+def test_a_rescores_record_is_refused_where_the_run_was_resumed_meanwhile(tmp_path):
+    """Rescore checked for a running run at its start only: a run resumed during a long
+    rescore still wrote over its record at its end (a review's). The check is made again
+    where the record is written, under the write lock."""
+    import json
+    import subprocess
+    import sys
+    from dataclasses import replace
+
+    from shootout.store.owner import RunBusyError, _start_ticks, this_process
+
+    store = Store(tmp_path / "s.sqlite")
+    store.upsert_run(RUN, {"models": ["m"]}, status="complete")
+    row = _sample("a", "k1")
+    store.put_sample(RUN, row)
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        owner = json.dumps({**json.loads(this_process()), "pid": proc.pid,
+                            "start": _start_ticks(proc.pid)})
+        store._db.execute("UPDATE runs SET status='running' WHERE run_id=?", (RUN,))
+        store._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                          (f"run_owner:{RUN}", owner))
+        with pytest.raises(RunBusyError, match="its end would write over the record"):
+            store.update_sample_scores(RUN, [replace(row, extracted="Z")], {"rescores": []})
+        (got,) = store.samples(RUN)
+        assert got.extracted == row.extracted
+    finally:
+        proc.kill()
+        proc.wait()

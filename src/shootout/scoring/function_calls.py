@@ -421,8 +421,10 @@ def decode_prompted(text: str, names: Sequence[str]) -> Decoded:
     # an offered name called with keywords (or none): "Sure! [f(a=1)] is the call"; not a
     # prose mention of a function's signature, "I cannot use f(weight, height) here", which
     # is a refusal (it was counted malformed; an audit's)
-    if _ATTEMPT.match(text) or any(re.search(re.escape(n) + r"\s*\(\s*(?:\)|\w+\s*=)", text)
-                                   for n in names):
+    # (or with a literal, positional: "calc.area(10, 5)" is an attempt, a review's)
+    if _ATTEMPT.match(text) or any(
+            re.search(re.escape(n) + r"\s*\(\s*(?:\)|\w+\s*=|[-+]?\.?\d|['\"\[{])", text)
+            for n in names):
         return Decoded((), error)
     return Decoded()
 

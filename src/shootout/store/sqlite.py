@@ -555,7 +555,10 @@ class Store(ReadingStore, ProbeStore, PerfStore, BuiltStore, BrowseStore, Copyin
         updated (a rescore killed between the two had changed scores and recorded nothing,
         and the next one then recorded no change; an audit's)."""
         with self._transaction() as db:
-            if manifest is not None:
+            if manifest is not None:  # a run resumed since the rescore began: its end would
+                # write over this record (a review's); checked under the write lock
+                self.check_not_busy(run_id, "its end would write over the record of a "
+                                    "rescore made now")
                 db.execute("UPDATE runs SET manifest_json=?, updated_at=? WHERE run_id=?",
                            (json.dumps(manifest, sort_keys=True), time.time(), run_id))
             db.executemany(
