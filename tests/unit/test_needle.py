@@ -388,6 +388,21 @@ def test_calibration_at_the_windows_edge_fits_every_prompt(api):
         assert got >= 0.98 * d.fields["length"] - req.sampling.max_tokens, (d.id, got)
 
 
+def test_a_refusal_at_the_edge_that_is_not_about_length_is_not_retried_shorter():
+    """Any refusal at the window's edge was retried shorter, and logged as "too long" (a
+    parameter's refusal cost five more 8K-token probes; a review's)."""
+    class Refusing(EdgeAPI):
+        async def generate(self, req: GenerateRequest) -> GenerateResponse:
+            self.requests.append(req)
+            raise RejectedRequestError("HTTP 400: unsupported parameter: 'seed'", 400, "seed")
+
+    api = Refusing()
+    b = bench(lengths="8k", depths="50", trials=1, context_window=8192)
+    with pytest.raises(RejectedRequestError, match="unsupported parameter"):
+        asyncio.run(b.bind(api, b.load(), BASE))
+    assert len(api.requests) == 1
+
+
 def test_calibration_stops_when_the_server_reports_nothing():
     api = FakeAPI(report=False)
     b = bench(lengths="1k,2k", depths="50", trials=1)

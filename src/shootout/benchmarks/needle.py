@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import math
 import random
+import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -286,7 +287,7 @@ class NeedleInAHaystack(Benchmark):
                 try:
                     reported = await server_prompt_tokens(provider, req)
                 except RejectedRequestError as e:  # (a server's window shorter than L)
-                    if edge and attempt < tries:
+                    if edge and attempt < tries and _TOO_LONG.search(f"{e} {e.param or ''}"):
                         b.calibration.append({"length": L, "attempt": attempt,
                                               "counted": built.tokens, "reported": None,
                                               "scale": b.scale[L],
@@ -525,6 +526,11 @@ async def server_prompt_tokens(provider: Provider, req: GenerateRequest) -> int 
     return None
 
 
+# a refusal that is about the prompt's length (vLLM: "maximum context length", llama.cpp:
+# "exceeds the available context size", OpenAI: "context_length_exceeded"): only such is
+# retried shorter (any other refusal, a parameter's, was retried as one; a review's)
+_TOO_LONG = re.compile(r"context|window|too long|too many tokens|maximum.{0,20}length|exceed"
+                       r"|requested \d+ tokens", re.IGNORECASE)
 _TRIES = 4  # calibration probes per length
 _EDGE_TRIES = 6  # at the window's edge, where a probe may be refused or come out over
 
