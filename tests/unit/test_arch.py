@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import typer
@@ -271,21 +272,28 @@ def test_gemma3_270m_gguf(gemma_gguf: Path) -> None:
     assert f.file_weight_bytes == 246_587_904 < weight_memory(f)["bf16"]
 
 
-def _tiny_moe_gguf(path: Path) -> Path:
-    """A 2-layer MoE GGUF (layer 0 dense, layer 1 with 4 experts, 2 used, a shared expert)."""
+def _moe_writer(path: Path, arch: str, blocks: int, h: int, ff: int, experts: int) -> Any:
+    """A GGUF writer with an MoE model's header: 2 heads, 2 of `experts` used a token."""
     import gguf
-    import numpy as np
 
-    h, ff, e, eff, vocab = 8, 16, 4, 6, 32
-    w = gguf.GGUFWriter(str(path), arch="deepseek2")
-    w.add_block_count(2)
+    w = gguf.GGUFWriter(str(path), arch=arch)
+    w.add_block_count(blocks)
     w.add_context_length(256)
     w.add_embedding_length(h)
     w.add_feed_forward_length(ff)
     w.add_head_count(2)
     w.add_head_count_kv(2)
-    w.add_expert_count(e)
+    w.add_expert_count(experts)
     w.add_expert_used_count(2)
+    return w
+
+
+def _tiny_moe_gguf(path: Path) -> Path:
+    """A 2-layer MoE GGUF (layer 0 dense, layer 1 with 4 experts, 2 used, a shared expert)."""
+    import numpy as np
+
+    h, ff, e, eff, vocab = 8, 16, 4, 6, 32
+    w = _moe_writer(path, "deepseek2", 2, h, ff, e)
     w.add_expert_shared_count(1)
     w.add_expert_feed_forward_length(eff)
     w.add_token_list([f"t{i}" for i in range(vocab)])
@@ -703,20 +711,12 @@ def test_impossible_sizes_are_one_line_errors(facts_of, change, said) -> None:
 def test_a_gguf_with_one_tensor_per_expert_is_moe(tmp_path: Path) -> None:
     """llama.cpp's legacy Mixtral layout (`blk.N.ffn_gate.E.weight`) was counted dense: 46.7B
     active of 46.7B."""
-    gguf = pytest.importorskip("gguf", reason="gguf package not installed ([arch] extra)")
+    pytest.importorskip("gguf", reason="gguf package not installed ([arch] extra)")
     import numpy as np
 
     h, ff, e, vocab = 8, 16, 4, 32
     path = tmp_path / "legacy.gguf"
-    w = gguf.GGUFWriter(str(path), arch="llama")
-    w.add_block_count(1)
-    w.add_context_length(256)
-    w.add_embedding_length(h)
-    w.add_feed_forward_length(ff)
-    w.add_head_count(2)
-    w.add_head_count_kv(2)
-    w.add_expert_count(e)
-    w.add_expert_used_count(2)
+    w = _moe_writer(path, "llama", 1, h, ff, e)
     w.add_token_list([f"t{i}" for i in range(vocab)])
     z = lambda *shape: np.zeros(shape, dtype=np.float32)  # noqa: E731
     w.add_tensor("token_embd.weight", z(vocab, h))
