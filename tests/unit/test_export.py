@@ -463,3 +463,28 @@ def test_an_export_written_again_keeps_the_files_permissions(toy_store, tmp_path
     out.chmod(0o600)
     _export(capsys, path, run_id, "jsonl", out)
     assert out.stat().st_mode & 0o777 == 0o600 and out.read_text().count("\n") == N_ITEMS
+
+
+def test_missing_data_is_said_before_the_first_row_to_stdout(tmp_path, capsys):
+    """The data of each benchmark was read on its first row: to stdout, the rows of the
+    benchmarks before the one without data went out, then exit 3 (an audit's)."""
+    import os
+
+    from shootout.report import sample_data
+
+    store = sample_data.build_sample_store(tmp_path / "s.sqlite")
+    store.close()
+    some = tmp_path / "some-data"
+    some.mkdir()
+    data = os.environ.get("SHOOTOUT_DATA")
+    if not data or not (Path(data) / "arc").is_dir():
+        pytest.skip("benchmark data not found (set SHOOTOUT_DATA)")
+    for name in ("arc", "arc_fewshot"):  # arc_challenge's (first in the store), not gsm8k's
+        (some / name).symlink_to(Path(data) / name)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as e:
+        main(["export", sample_data.RUN_ID, "--out", "-", "--store", str(tmp_path / "s.sqlite"),
+              "--data-dir", str(some)])
+    out, err = capsys.readouterr()
+    assert e.value.code == 3 and "--no-gold" in err
+    assert out == ""
