@@ -362,12 +362,48 @@ def test_a_level_ends_at_its_duration_and_its_throughput_is_over_it(mode):
 
 
 def test_stats_of_many_values_are_numpys_percentiles() -> None:
-    """Past `_SORT_FROM` values the percentiles come from a sorted copy: the same numbers as
-    `np.percentile` of the values as given, ties and infinities included."""
+    """From `_SELECT_FROM` values the percentiles' order statistics are selected, not sorted:
+    the same numbers, to the bit, as `np.percentile` of the values as given, for values
+    with ties, infinities, a NaN, in order, in reverse, all equal, or periodic."""
     rng = np.random.default_rng(7)
-    for n in (999, 1001, 4_321, 60_000):
+    for n in (999, 19_999, 20_000, 20_001, 20_006, 64_321, 400_000):  # fractions .5 to .95
+        ramp = np.arange(n, dtype=float)
         for values in (rng.exponential(0.02, n), np.round(rng.exponential(0.02, n), 3),
-                       np.where(rng.random(n) < 0.01, np.inf, rng.normal(size=n))):
+                       np.where(rng.random(n) < 0.01, np.inf, rng.normal(size=n)),
+                       np.where(rng.random(n) < 0.02, -np.inf, rng.normal(size=n)),
+                       np.where(np.arange(n) == n // 3, np.nan, rng.normal(size=n)),
+                       ramp, ramp[::-1], np.full(n, 0.25), (np.arange(n) % 7) * 0.001,
+                       rng.integers(0, 3, n) * 0.5,
+                       # p99 between 0.1 and 0.3: numpy interpolates from 0.3 down
+                       np.where(rng.permutation(n) <= int((n - 1) * 0.99), 0.1, 0.3)):
             got = stats(values)
             want = np.percentile(values, [50, 90, 99])
-            assert [got.median, got.p90, got.p99] == [float(w) for w in want]
+            assert np.array_equal([got.median, got.p90, got.p99], want, equal_nan=True), n
+
+
+def test_percentiles_where_a_bracket_misses_sort_the_values(monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    """A sample that does not bracket an order statistic (forced here: the values' first
+    ones drawn) falls back to sorting every value: still numpy's numbers."""
+    from shootout.perf import metrics
+
+    values = np.sort(np.random.default_rng(3).exponential(0.02, 50_000))  # drawn: the least
+    sorted_sizes: list[int] = []
+    real_sort = np.sort
+
+    def sort(a: np.ndarray) -> np.ndarray:
+        sorted_sizes.append(a.size)
+        return real_sort(a)
+
+    class FirstOnes:
+        def __init__(self, seed: int) -> None:
+            pass
+
+        def integers(self, low: int, high: int, size: int) -> np.ndarray:
+            return np.arange(size)
+
+    monkeypatch.setattr(metrics.np, "sort", sort)
+    monkeypatch.setattr(metrics.np.random, "default_rng", FirstOnes)
+    got = metrics._percentiles(values)
+    assert sorted_sizes == [1788, values.size]  # the sample, then every value
+    assert np.array_equal(got, np.percentile(values, [50, 90, 99]))
