@@ -94,8 +94,17 @@ def test_absent_without_multipl_e(tmp_path: Path) -> None:
                                     {"pass@1": 1.0}, "", "", False, None, None, {}))
     store.set_manifest(RUN, {})
     report = build_report(store, [RUN])
+    read: list[tuple[str, str]] = []
+
+    class Recorded(dict):  # a large run's cells are read from the store when asked for
+        def __getitem__(self, key: tuple[str, str]) -> list[SampleRow]:
+            read.append(key)
+            return super().__getitem__(key)
+
+    object.__setattr__(report.data, "samples", Recorded(report.data.samples))  # (frozen)
     assert coding_section(report) is None
     assert TITLE not in render_markdown(report, charts=False)
+    assert ("alpha", "humaneval") not in read  # no section of it: its samples not read
 
 
 def test_a_language_asked_for_but_never_drawn_is_said(tmp_path: Path) -> None:

@@ -85,6 +85,8 @@ def _asked(report: Report) -> list[str]:
 
 
 def coding_section(report: Report) -> SectionContent | None:
+    if not any(bench == "multipl_e" for _, bench in report.data.samples):
+        return None  # (a large run's HumanEval samples, read for nothing: 0.5 s at 34k)
     items = language_items(report)
     if not any(set(langs) - {PYTHON} for langs in items.values()):
         return None  # nothing beyond Python: the main table already has HumanEval
