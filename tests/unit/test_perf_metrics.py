@@ -379,12 +379,26 @@ def test_stats_of_many_values_are_numpys_percentiles() -> None:
             got = stats(values)
             want = np.percentile(values, [50, 90, 99])
             assert np.array_equal([got.median, got.p90, got.p99], want, equal_nan=True), n
+    # as 2-D (flattened, as np.percentile takes it), and by selection: no value sorted
+    sorted_sizes: list[int] = []
+    real_sort = np.sort
+
+    def sort(a: np.ndarray) -> np.ndarray:
+        sorted_sizes.append(a.size)
+        return real_sort(a)
+
+    values = rng.exponential(0.02, (400, 150))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(np, "sort", sort)
+        got = stats(values)
+    assert [got.median, got.p90, got.p99] == list(np.percentile(values, [50, 90, 99]))
+    assert sorted_sizes == [int(8 * values.size ** 0.5)]  # the sample alone
 
 
 def test_percentiles_where_a_bracket_misses_sort_the_values(monkeypatch: pytest.MonkeyPatch
                                                             ) -> None:
     """A sample that does not bracket an order statistic (forced here: the values' first
-    ones drawn) falls back to sorting every value: still numpy's numbers."""
+    ones drawn, or their last) falls back to sorting every value: still numpy's numbers."""
     from shootout.perf import metrics
 
     values = np.sort(np.random.default_rng(3).exponential(0.02, 50_000))  # drawn: the least
@@ -402,8 +416,14 @@ def test_percentiles_where_a_bracket_misses_sort_the_values(monkeypatch: pytest.
         def integers(self, low: int, high: int, size: int) -> np.ndarray:
             return np.arange(size)
 
+    class LastOnes(FirstOnes):
+        def integers(self, low: int, high: int, size: int) -> np.ndarray:
+            return np.arange(high - size, high)
+
     monkeypatch.setattr(metrics.np, "sort", sort)
-    monkeypatch.setattr(metrics.np.random, "default_rng", FirstOnes)
-    got = metrics._percentiles(values)
-    assert sorted_sizes == [1788, values.size]  # the sample, then every value
-    assert np.array_equal(got, np.percentile(values, [50, 90, 99]))
+    for drawn in (FirstOnes, LastOnes):  # a bracket above the ranks, then below them
+        monkeypatch.setattr(metrics.np.random, "default_rng", drawn)
+        sorted_sizes.clear()
+        got = metrics._percentiles(values)
+        assert sorted_sizes == [1788, values.size]  # the sample, then every value
+        assert np.array_equal(got, np.percentile(values, [50, 90, 99]))

@@ -61,7 +61,7 @@ _DRAW = 8  # the sample that brackets an order statistic: _DRAW * sqrt(n) values
 
 def stats(values: Iterable[float] | np.ndarray) -> Stats:
     if isinstance(values, np.ndarray):  # numbers already (a run's inter-token gaps)
-        arr = values.astype(np.float64, copy=False)
+        arr = values.astype(np.float64, copy=False).ravel()
     else:
         arr = np.asarray([v for v in values if v is not None], dtype=np.float64)
     if arr.size == 0:
@@ -74,11 +74,13 @@ def stats(values: Iterable[float] | np.ndarray) -> Stats:
 
 def _percentiles(arr: np.ndarray) -> np.ndarray:
     """`np.percentile(arr, [50, 90, 99])` to the bit (numpy's linear interpolation between
-    the same two order statistics) for an array without NaN, a tenth of its time on a run's
-    millions of inter-token gaps (2.4M: 15 ms against 150): each pair of order statistics
-    is bracketed by a seeded random sample's, then selected among the few values inside the
-    bracket, whose rank the values below it give. Where a bracket misses (odds of about one
-    in a million), the whole array is sorted."""
+    the same two order statistics; but for the sign of a zero where both -0.0 and 0.0 are
+    there, which numpy's own partition leaves to chance too) for a 1-D array without NaN.
+    Each pair of order statistics is bracketed by a seeded random sample's, then selected
+    among the few values inside the bracket, whose rank the values below it give; where a
+    bracket misses (odds of about one in a million), the whole array is sorted. On a run's
+    2.4M inter-token gaps: 15-21 ms, against 35 for `np.percentile` and 150 for the sorted
+    copy this replaces (slower than `np.percentile` where most values are equal)."""
     n = arr.size
     virtual = (n - 1) * _FRACTIONS
     floor = np.floor(virtual)
