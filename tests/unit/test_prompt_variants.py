@@ -138,6 +138,33 @@ def test_shuffled_benchmark_keeps_its_gold_under_the_reworded_template(data_dir)
     assert v1.score(doc, ctx("loglikelihood", False), resp, req).metrics["acc"] == 1.0
 
 
+def test_truthfulqa_mc1_templates_list_one_order_and_score_generated_letters_there(data_dir):
+    """TruthfulQA MC1 shuffles its options for generation (its true answer is first in the
+    data): every template lists them in the reference prompt's shuffled order, and a
+    generated letter is scored against the option the prompt gave it. Template 1 was scored
+    against a second shuffle (an oracle naming the true answer: 32.5%), and templates 1 and
+    3 drew their own orders (an audit's)."""
+    cls = get_benchmark_class("truthfulqa_mc1")
+    v0, v1, v3 = with_variants(cls(data=DataDir(data_dir), options={"prompt_variants": 3}))
+    assert (v1.name, v3.name) == ("truthfulqa_mc1@v1", "truthfulqa_mc1@v3")
+    docs = [d for d in v0.load() if len(d.fields["answers"]) > 3][:20]
+    moved = 0
+    for doc in docs:
+        c = ctx("generative", False)
+        ref, reworded, system = (b.request(doc, c) for b in (v0, v1, v3))
+        assert system.prompt == f"{SYSTEM_PROMPT}\n\n{ref.prompt}"
+        answers = doc.fields["answers"]
+        at = sorted(answers, key=lambda a: ref.prompt.rindex(a))  # as v0 lists them
+        assert at == sorted(answers, key=lambda a: reworded.prompt.rindex(a))
+        moved += at[0] != answers[0]
+        true = answers[0]  # the true answer: its letter in each prompt, answered
+        for b, req, said in ((v0, ref, "{}"), (v1, reworded, "({})"), (v3, system, "{}")):
+            letter = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[at.index(true)]
+            got = b.score(doc, c, GenerateResponse(said.format(letter)), req)
+            assert got.metrics["acc"] == 1.0, (b.name, doc.id, got.reason)
+    assert moved > 0  # (the order is shuffled)
+
+
 def test_which_templates_apply_and_bad_counts_are_one_line_errors(data_dir):
     assert [t.index for t in applicable(get_benchmark_class("hellaswag"))] == [0, 1, 3]
     assert [t.index for t in applicable(get_benchmark_class("mmlu"))] == [0, 1, 2, 3]
@@ -158,7 +185,7 @@ def test_which_templates_apply_and_bad_counts_are_one_line_errors(data_dir):
 
 def test_variant_names_resolve_and_the_flag_is_an_option():
     v1 = find_benchmark_class("mmlu_anatomy@v1")
-    assert v1 is not None and v1.name == "mmlu_anatomy@v1" and v1.version.endswith("+pv1")
+    assert v1 is not None and v1.name == "mmlu_anatomy@v1" and v1.version.endswith("+pv2")
     assert find_benchmark_class("arc_easy@v2") is find_benchmark_class("arc_easy@v2")
     assert find_benchmark_class("hellaswag@v2") is None  # no few-shot pool
     assert find_benchmark_class("arc_easy@v9") is None
@@ -173,7 +200,7 @@ def test_variant_names_resolve_and_the_flag_is_an_option():
 
 def test_spread_tau_and_stability_by_hand():
     assert spread([0.5, 0.7, 0.6]) == pytest.approx((0.2, 0.1))
-    assert math.isnan(spread([0.5])[1])
+    assert all(math.isnan(x) for x in spread([0.5]))  # one template spreads nothing
     assert kendall_tau([0.1, 0.2, 0.3], [0.3, 0.2, 0.1]) == pytest.approx(-1.0)
     assert kendall_tau([0.1, 0.2, 0.3], [0.1, 0.3, 0.2]) == pytest.approx(1 / 3)
     assert math.isnan(kendall_tau([0.1], [0.2]))
@@ -267,6 +294,28 @@ def _model(golds: dict[str, str], right_when_listed: bool):
     return ll
 
 
+def test_a_models_cost_per_item_leaves_its_prompt_variants_out(data_dir, tmp_path, capsys):
+    """A template asks its benchmark's items again: a model's cost per 1,000 items is the
+    benchmark's under its own prompt, while its cost counts every template (the templates'
+    cost was put over the same items: 3 templates, 3 times the cost per item; an audit's)."""
+    price = {"input_per_m": 1.0, "output_per_m": 2.0}
+    cfg = validate_config({
+        "models": [{"spec": "openai:a", "name": "a", "price": price}],
+        "benchmarks": [{"name": "arc_easy", "options": {"prompt_variants": 3}}],
+        "limit": 8, "seed": 1234}, "test")
+    store_path = tmp_path / "pv.sqlite"
+    runner = Runner(cfg, Store(store_path), data_dir=str(data_dir),
+                    policy=RetryPolicy(base_delay=0.0))
+    run_id = asyncio.run(runner.run({"a": FakeProvider(model_id="a", chat=True)}))
+    main(["results", run_id, "--json", "--store", str(store_path)])
+    rows = {r["benchmark"]: r for r in json.loads(capsys.readouterr().out)["efficiency"]}
+    total = rows.pop(None)
+    assert set(rows) == {"arc_easy", "arc_easy@v1", "arc_easy@v2"}
+    assert total["cost_per_1k_items"] == pytest.approx(rows["arc_easy"]["cost_per_1k_items"])
+    assert total["cost_usd"] == pytest.approx(sum(r["cost_usd"] for r in rows.values()))
+    assert total["cost_usd"] > 2.5 * rows["arc_easy"]["cost_usd"] > 0
+
+
 def test_three_template_run_reaches_the_report(data_dir, tmp_path, capsys):
     limit = 12
     golds = _golds(data_dir, limit)
@@ -288,7 +337,7 @@ def test_three_template_run_reaches_the_report(data_dir, tmp_path, capsys):
                         "arc_easy@v2": 2 * limit}
     entries = store.get_run(run_id)["manifest"]["benchmarks"]
     assert [entries[f"arc_easy{v}"]["fewshot"] for v in ("", "@v1", "@v2")] == [0, 0, FEWSHOT_SWAP]
-    assert entries["arc_easy@v1"]["version"] == "3+pv1"
+    assert entries["arc_easy@v1"]["version"] == "3+pv2"
     again = rescore_run(store, run_id, data_dir=str(data_dir))  # the templates' samples too
     assert again.samples == 6 * limit and not again.changes
     # one template by its name; a benchmark's own name stands for all of its templates

@@ -12,6 +12,7 @@ import pytest
 from toy_run import N_ITEMS, Colours, toy_run
 
 from shootout.benchmarks import REGISTRY, multiple_choice, register_benchmark
+from shootout.benchmarks.multiple_choice import MCQuestion
 from shootout.cli.main import main
 from shootout.scoring.choice import LetterExtraction, extract_letter
 from shootout.store import Store
@@ -73,6 +74,32 @@ def test_rescore_after_a_changed_extractor_updates_only_the_samples_it_changes(
     # the same scorer again: nothing changes
     again = _json(capsys, "rescore", run_id, "--json", "--store", str(path))
     assert again["changed"] == 0 and again["samples"] == N_ITEMS
+
+
+def test_rescore_skips_a_sample_asked_with_another_prompt(tmp_path, capsys, monkeypatch):
+    """A stored answer to a prompt the benchmark no longer sends (reworded since the run;
+    TruthfulQA MC1's options reordered under a prompt template) is not scored against the
+    item as it is put now: skipped, with why; the others are rescored (an audit's: a
+    changed option order scored old answers against the new letters)."""
+    path = tmp_path / "s.sqlite"
+    store = Store(path)
+    run_id = toy_run(store)
+    real = Colours.mc
+
+    def reordered(self, doc, fewshot):  # item 1's options listed otherwise now
+        q = real(self, doc, fewshot)
+        if doc.id != "1":
+            return q
+        return MCQuestion.simple(q.question, ["blue", "green", "red"], 2 - q.gold)
+
+    monkeypatch.setattr(Colours, "mc", reordered)
+    monkeypatch.setattr(multiple_choice, "extract_letter", lenient)
+    got = _json(capsys, "rescore", run_id, "--json", "--store", str(path))
+    assert got["samples"] == N_ITEMS - 1
+    assert got["skipped"] == {"asked with another prompt than the benchmark's now (changed "
+                              "since the run; a rerun asks it again)": 1}
+    assert "1" not in {c["item_id"] for c in got["changes"]}
+    assert {s.item_id: s for s in store.samples(run_id)}["1"].extraction_failed  # as stored
 
 
 def test_rescore_table_names_the_changed_samples(tmp_path, capsys, monkeypatch):

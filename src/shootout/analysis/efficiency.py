@@ -498,6 +498,15 @@ def _total(
         if b in covered:
             scored.add(groups[(model, b)], base)
     figs = _figures(everything, price)
+    own = [b for b in benches if not split_variant(b)[1]]
+    if own and len(own) < len(benches):  # a variant asks its benchmark's items again: what
+        # an item costs is what the benchmarks under their own prompts spent on theirs
+        asked = _Group()
+        for b in own:
+            asked.add(groups[(model, b)], b)
+        spent = with_batch_price(cost(asked.tokens, busy_hours_of(asked.starts, asked.ends),
+                                      price), asked.batch_tokens, price).total_usd
+        figs["cost_per_1k_items"] = cost_per_1k_items(spent, len(asked.items))
     mean = sum(scores[(model, b)][1] for b in covered) / len(covered) if covered else None
     scored_cost = with_batch_price(cost(scored.tokens, busy_hours_of(scored.starts, scored.ends),
                                         price), scored.batch_tokens, price).total_usd

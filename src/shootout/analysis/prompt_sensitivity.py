@@ -68,12 +68,13 @@ class Sensitivity:
 
 
 def spread(values: Sequence[float]) -> tuple[float, float]:
-    """(max − min, standard deviation with ddof 1) of a model's scores across templates."""
+    """(max − min, standard deviation with ddof 1) of a model's scores across templates;
+    NaN, both, where fewer than two are finite (one template spreads nothing: a model of a
+    run without variants, in a report beside one with them, read "spread 0.0")."""
     x = np.asarray([v for v in values if math.isfinite(v)], dtype=float)
-    if x.size == 0:
+    if x.size < 2:
         return math.nan, math.nan
-    sd = float(x.std(ddof=1)) if x.size > 1 else math.nan
-    return float(x.max() - x.min()), sd
+    return float(x.max() - x.min()), float(x.std(ddof=1))
 
 
 def kendall_tau(a: Sequence[float], b: Sequence[float]) -> float:

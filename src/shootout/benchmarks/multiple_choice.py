@@ -89,6 +89,10 @@ class MultipleChoiceBenchmark(Benchmark):
     # the prompt template (`prompt_variants.TEMPLATES`) of a prompt variant's class; 0: the
     # benchmark's own prompt
     prompt_variant: ClassVar[int] = 0
+    # the name the generative view's option order is drawn under (None: the benchmark's
+    # own): a prompt variant's is its benchmark's, so every template lists the options in
+    # one order
+    options_drawn_as: ClassVar[str | None] = None
     # generative answers also get lm-evaluation-harness's `exact_match` of the first line
     # (`exact_match_of_first_line`; MMLU's `mmlu_generative`)
     first_line_exact_match: ClassVar[bool] = False
@@ -140,7 +144,7 @@ class MultipleChoiceBenchmark(Benchmark):
         if not self.shuffle_options:
             return q.options, q.gold
         order = list(range(len(q.options)))
-        random.Random(f"{self.name}:{doc.id}").shuffle(order)
+        random.Random(f"{self.options_drawn_as or self.name}:{doc.id}").shuffle(order)
         return tuple(q.options[i] for i in order), order.index(q.gold)
 
     # -- scoring --------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from ..scoring.choice import LETTERS, option_letters
 from .base import Benchmark, Doc, Mode, PromptContext, Request
 from .multiple_choice import MCQuestion, MultipleChoiceBenchmark
 
-TEMPLATES_VERSION = "1"
+TEMPLATES_VERSION = "2"  # 2: TruthfulQA MC1 options in its own order under every template
 # few-shot examples of the few-shot swap where the reference prompt has none
 FEWSHOT_SWAP = 3
 SYSTEM_PROMPT = (
@@ -142,6 +142,8 @@ def variant_class(cls: type[MultipleChoiceBenchmark], index: int
 
     def scored_question(self: MultipleChoiceBenchmark, doc: Doc, ctx: PromptContext
                         ) -> MCQuestion:
+        if ctx.mode != "loglikelihood":  # the reference options, which `score` letters in
+            return self.mc(doc, 0)  # the generative view's order (as the prompt did)
         return _question(self, index, doc, ctx)
 
     def gold(self: MultipleChoiceBenchmark, doc: Doc, mode: Mode) -> str | None:
@@ -157,6 +159,7 @@ def variant_class(cls: type[MultipleChoiceBenchmark], index: int
         "version": f"{cls.version}+pv{TEMPLATES_VERSION}",
         "description": f"{cls.description}; prompt template {index} ({template.name})",
         "prompt_variant": index,
+        "options_drawn_as": cls.options_drawn_as or cls.name,
         "request": request,
         "scored_question": scored_question,
         "gold": gold,

@@ -10,7 +10,9 @@ sizes its haystacks with the model's tokenizer) cannot be rebuilt without the mo
 with `--benchmarks`, it is refused; otherwise it is left out, and the result says so. Items
 that `bind` made per model without the model's help are rebuilt (`rescore_docs`: structured's
 tasks in each mode); a stored answer that cannot be scored here (`rescore_gap`: a MultiPL-E
-language whose toolchain is not installed) is skipped, with the reason.
+language whose toolchain is not installed) is skipped, with the reason. So is a sample whose
+stored request is not the one the benchmark sends now (`_asked_otherwise`): a prompt changed
+since the run.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from ..providers.base import (
     Message,
     Sampling,
     readable_response,
+    with_system_prompt,
 )
 from ..store import SampleRow, Store
 from ..store.rows import EARLIER, EARLIER_CUT, request_failed
@@ -116,35 +119,32 @@ def rescore_run(db: Store, run_id: str, benchmarks: Sequence[str] | None = None,
     benches = {n: b for n, b in every.items()
                if only is None or n in only or split_variant(n)[0] in only}
     manifest: dict[str, Any] = dict(run["manifest"] or {})
+    systems = {m.display: m.system_prompt for m in cfg.models}
     out = Rescored(run_id, {n: b.bench.version for n, b in benches.items()},
                    left_out=left_out)
     for old, request, response in db.iter_samples_with_responses(run_id, list(benches)):
         b = benches[old.benchmark]
         doc = b.docs.get(old.item_id)
-        if request_failed(old.status, old.error):  # no answer of its own: one stored under
-            # its key since is another run's (a rerun retries it)
-            why = "failed before an answer came (a rerun retries it)"
+        why = _unscorable(b, old, doc, request, response)
+        if why is not None or doc is None or request is None or response is None:
+            why = why or "no stored response"
             out.skipped[why] = out.skipped.get(why, 0) + 1
-            continue
-        if request is None or response is None:
-            out.skipped["no stored response"] = out.skipped.get("no stored response", 0) + 1
-            continue
-        if doc is None:
-            why = "item not in the benchmark's data"
-            out.skipped[why] = out.skipped.get(why, 0) + 1
-            continue
-        if gap := b.bench.rescore_gap(doc):
-            out.skipped[gap] = out.skipped.get(gap, 0) + 1
             continue
         ctx = _context(b, old.model, manifest, request)
-        base = {"model": old.model, "benchmark": old.benchmark, "item_id": old.item_id,
-                "repeat": old.repeat, "group": old.group, "response_key": old.response_key}
         # (the texts made well formed, as a run reads a cached answer: `runner.sample`)
         answer = readable_response(response)
-        if answer is None:
+        if EARLIER not in old.detail and _asked_otherwise(  # (a later turn: not its own)
+                b.bench, doc, ctx, systems.get(old.model), request):
+            why = ("asked with another prompt than the benchmark's now (changed since the "
+                   "run; a rerun asks it again)")
+        elif answer is None:
             why = "stored response cannot be read (damaged)"
+        if why is not None or answer is None:
+            why = why or "stored response cannot be read (damaged)"
             out.skipped[why] = out.skipped.get(why, 0) + 1
             continue
+        base = {"model": old.model, "benchmark": old.benchmark, "item_id": old.item_id,
+                "repeat": old.repeat, "group": old.group, "response_key": old.response_key}
         new = score_stored(b.bench, doc, ctx, _request(request), answer, base)
         # as stored (lists), keeping the earlier turns' responses, which nothing re-asks
         kept = {k: old.detail[k] for k in (EARLIER, EARLIER_CUT) if k in old.detail}
@@ -155,6 +155,19 @@ def rescore_run(db: Store, run_id: str, benchmarks: Sequence[str] | None = None,
             out.changes.append(Change(old, new))
     db.update_sample_scores(run_id, [c.after for c in out.changes], _record(manifest, out))
     return out
+
+
+def _unscorable(b: _Bench, old: SampleRow, doc: Doc | None, request: dict[str, Any] | None,
+                response: dict[str, Any] | None) -> str | None:
+    """Why the stored sample cannot be scored again here (None: it can, as far as these
+    checks go)."""
+    if request_failed(old.status, old.error):  # no answer of its own: one stored under its
+        return "failed before an answer came (a rerun retries it)"  # key since is another's
+    if request is None or response is None:
+        return "no stored response"
+    if doc is None:
+        return "item not in the benchmark's data"
+    return b.bench.rescore_gap(doc) or None
 
 
 def _scored(detail: Any) -> Any:
@@ -241,6 +254,26 @@ def _context(b: _Bench, model: str, manifest: dict[str, Any],
 
 
 _SAMPLING_FIELDS = {f.name for f in fields(Sampling)}
+
+
+def _asked_otherwise(bench: Benchmark, doc: Doc, ctx: PromptContext, system: str | None,
+                     stored: dict[str, Any]) -> bool:
+    """Whether the stored request put the item otherwise than the benchmark puts it now
+    (its text: the prompt, the messages, the scored continuations): a prompt changed since
+    the run (another wording, TruthfulQA MC1's options in another order under a prompt
+    template) was answered as it was put then, and scoring that answer against the item
+    as it is put now reads it wrong. A request that cannot be built now is not judged here
+    (the scorer says what it says of the item)."""
+    try:
+        now = with_system_prompt(bench.request(doc, ctx), system)
+    except Exception:
+        return False
+    then = _request(stored)
+    if isinstance(now, LoglikelihoodRequest) and isinstance(then, LoglikelihoodRequest):
+        return now.pairs != then.pairs
+    if isinstance(now, GenerateRequest) and isinstance(then, GenerateRequest):
+        return (now.prompt, now.messages) != (then.prompt, then.messages)
+    return True
 
 
 def _request(d: dict[str, Any]) -> Request:
