@@ -13,6 +13,7 @@ import gzip
 import io
 import socket
 import threading
+import time
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -60,6 +61,10 @@ class MirrorServer:
     corrupt: set[str] = field(default_factory=set)  # URL paths served with one byte flipped
     drop_after: dict[str, int] = field(default_factory=dict)  # path → bytes sent, then hang up
     ignore_range: bool = False
+    # path → statuses answered (in turn) before the file is served: 503, 429, ...
+    fail_first: dict[str, list[int]] = field(default_factory=dict)
+    loop: set[str] = field(default_factory=set)  # paths redirected to themselves
+    pace: float = 0.0  # seconds between the 64 KiB pieces of a file (0: all at once)
     log: list[tuple[str, str | None]] = field(default_factory=list)  # (path, Range header)
     sent: int = 0
 
@@ -98,6 +103,14 @@ class MirrorServer:
         if body is None:
             h.send_error(404)
             return
+        if self.fail_first.get(h.path) or h.path in self.loop:
+            failing = h.path not in self.loop
+            h.send_response(self.fail_first[h.path].pop(0) if failing else 302)
+            if not failing:
+                h.send_header("Location", h.path)
+            h.send_header("Content-Length", "0")
+            h.end_headers()
+            return
         if h.path in self.corrupt:
             body = body[:100] + bytes([body[100] ^ 0xFF]) + body[101:]
         start, end, status = 0, len(body), 200
@@ -126,6 +139,13 @@ class MirrorServer:
             self.sent += cut
             h.connection.shutdown(socket.SHUT_RDWR)  # the connection drops mid-file
             h.close_connection = True
+            return
+        if self.pace:
+            for i in range(0, len(chunk), 1 << 16):
+                h.wfile.write(chunk[i:i + (1 << 16)])
+                h.wfile.flush()
+                self.sent += len(chunk[i:i + (1 << 16)])
+                time.sleep(self.pace)
             return
         h.wfile.write(chunk)
         self.sent += len(chunk)

@@ -241,3 +241,34 @@ def test_the_column_of_bytes_that_are_not_utf8_counts_characters(tmp_path: Path)
     bad.write_bytes(b'{"q": 1}\n{"a": "\xc3\xa9\xc3\xa9\xc3\xa9\xff"}\n')
     with pytest.raises(DataError, match=r"x\.jsonl:2: column 11: not UTF-8"):
         list(read_jsonl(bad))
+
+
+def test_a_data_file_or_folder_that_cannot_be_read_is_one_line(tmp_path, monkeypatch):
+    """A file whose permissions refuse this user, and a folder that cannot be searched
+    (`exists()` raises there on Python 3.11), are one line in a run and in `data list`: both
+    were internal errors, exit 70 (an audit's). Root reads anything: the refusals are made
+    here as the OS makes them."""
+    from shootout.data import DataDir
+    from shootout.errors import DataError
+
+    (tmp_path / "gsm8k").mkdir()
+    unreadable = tmp_path / "gsm8k" / "test.jsonl"
+    unreadable.write_text("{}\n", encoding="utf-8")
+    real_open, real_exists = Path.open, Path.exists
+
+    def opened(self: Path, *args: Any, **kwargs: Any) -> Any:
+        if self == unreadable:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_open(self, *args, **kwargs)
+
+    def exists(self: Path, *args: Any, **kwargs: Any) -> bool:
+        if self.name == "train.jsonl":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_exists(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", opened)
+    monkeypatch.setattr(Path, "exists", exists)
+    with pytest.raises(DataError, match=r"cannot read data file .*test\.jsonl: Permission "):
+        DataDir(tmp_path).path("gsm8k/test.jsonl")
+    with pytest.raises(DataError, match=r"cannot read data file .*train\.jsonl: Permission "):
+        DataDir(tmp_path).path("gsm8k/train.jsonl")

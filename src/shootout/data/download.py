@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -39,6 +40,11 @@ class DownloadInterruptedError(DataError):
     """The transfer kept breaking; what arrived is kept for the next pull to resume."""
 
 
+class DownloadStopped(Exception):
+    """The pull was interrupted (Ctrl-C): a transfer in another thread ends at its next
+    chunk, keeping what arrived for the next pull to resume."""
+
+
 class Fetcher:
     """Downloads from the public sources, or from a mirror that serves the same paths under
     `mirror/<host>/<path>` (tests, and users with a local mirror: $SHOOTOUT_DATA_MIRROR)."""
@@ -56,6 +62,7 @@ class Fetcher:
         self.mirror = (base or "").rstrip("/")
         self.attempts = max(1, attempts)
         self.backoff = backoff
+        self.stopped = threading.Event()  # set: every transfer ends at its next chunk
         self.client = client or httpx.Client(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 15.0)),
             headers=_HEADERS, follow_redirects=True,
@@ -83,6 +90,10 @@ class Fetcher:
                 f"cannot reach {host}: no network? ({reason}); `shootout data pull` needs the "
                 f"internet, or {OFFLINE_HINT}"
             ) from e
+        except _TRANSIENT:
+            raise  # (tried again by the caller)
+        except httpx.HTTPError as e:  # a redirect loop, a URL httpx refuses: one line
+            raise DataError(f"{real}: {type(e).__name__}: {_one_line(str(e))}") from e
 
     def download(self, url: str, part: Path) -> None:
         """Fetch `url` into `part`, continuing from what `part` already holds (HTTP Range)."""
@@ -97,10 +108,10 @@ class Fetcher:
                 last = e
         have = part.stat().st_size if part.exists() else 0
         raise DownloadInterruptedError(
-            f"download of {self.url(url)} broke off {self.attempts} times "
-            f"({_one_line(str(last)) or type(last).__name__}); {have:,} bytes are kept: run the "
-            "same `shootout data pull` again to resume"
-        )
+            f"download of {self.url(url)} failed {self.attempts} times "
+            f"({_one_line(str(last)) or type(last).__name__}); "
+            + (f"{have:,} bytes are kept: run the same `shootout data pull` again to resume"
+               if have else "run the same `shootout data pull` again to retry"))
 
     def _download_once(self, url: str, part: Path) -> None:
         have = part.stat().st_size if part.exists() else 0
@@ -115,6 +126,8 @@ class Fetcher:
             with part.open(mode) as f:
                 for chunk in r.iter_raw():  # as it arrives: a broken transfer keeps every byte
                     f.write(chunk)
+                    if self.stopped.is_set():
+                        raise DownloadStopped(url)
         finally:
             r.close()
 
@@ -128,35 +141,50 @@ class Fetcher:
         return spool.open("rb")
 
     def _ranged_size(self, url: str) -> int | None:
-        r = self._get(url, {"Range": "bytes=0-0"})
-        try:
-            _check_status(r, self.url(url))
-            if r.status_code != 206:
-                return None
-            total = r.headers.get("Content-Range", "").rpartition("/")[2]
-            return int(total) if total.isdigit() else None
-        finally:
-            r.close()
-
-    def read_range(self, url: str, start: int, end: int) -> bytes:
-        """Bytes [start, end) of `url`, retried where the transfer breaks."""
+        """The archive's size where the server answers byte ranges (None: it does not),
+        asked again where the answer breaks off or is a server's failure (503, 429)."""
         last: Exception | None = None
         for attempt in range(self.attempts):
             if attempt:
                 time.sleep(self.backoff * 2 ** (attempt - 1))
-            r = self._get(url, {"Range": f"bytes={start}-{end - 1}"})
             try:
-                _check_status(r, self.url(url))
-                if r.status_code != 206 or _range_start(r) != start:
-                    raise DataError(f"{self.url(url)}: the server ignored a byte range")
-                data = r.read()
+                r = self._get(url, {"Range": "bytes=0-0"})
+                try:
+                    _check_status(r, self.url(url))
+                    if r.status_code != 206:
+                        return None
+                    total = r.headers.get("Content-Range", "").rpartition("/")[2]
+                    return int(total) if total.isdigit() else None
+                finally:
+                    r.close()
+            except _TRANSIENT as e:
+                last = e
+        raise DownloadInterruptedError(
+            f"reading {self.url(url)} failed {self.attempts} times "
+            f"({_one_line(str(last)) or type(last).__name__}); run the same `shootout data "
+            "pull` again to retry")
+
+    def read_range(self, url: str, start: int, end: int) -> bytes:
+        """Bytes [start, end) of `url` as stored (not decoded: a mirror that compresses them
+        gives the wrong length, and is asked again), retried where the transfer breaks."""
+        last: Exception | None = None
+        for attempt in range(self.attempts):
+            if attempt:
+                time.sleep(self.backoff * 2 ** (attempt - 1))
+            try:
+                r = self._get(url, {"Range": f"bytes={start}-{end - 1}"})
+                try:
+                    _check_status(r, self.url(url))
+                    if r.status_code != 206 or _range_start(r) != start:
+                        raise DataError(f"{self.url(url)}: the server ignored a byte range")
+                    data = b"".join(r.iter_raw())
+                finally:
+                    r.close()
                 if len(data) == end - start:
                     return data
                 last = DataError(f"short read: {len(data)} of {end - start} bytes")
             except _TRANSIENT as e:
                 last = e
-            finally:
-                r.close()
         raise DownloadInterruptedError(f"reading {self.url(url)} kept failing ({last})")
 
 

@@ -67,7 +67,11 @@ class DataDir:
         if self.root is None:
             raise DataError(f"no data directory: {HOW_TO_PROVIDE}")
         p = self.root / relative
-        if not p.exists():
+        try:
+            there = p.exists()
+        except OSError as e:  # a folder on the way that cannot be searched (EACCES)
+            raise DataError(f"cannot read data file {p}: {e.strerror or e}") from e
+        if not there:
             raise DataError(f"missing data file {p}: {self._how_to_pull(relative)}")
         if p.is_file():
             digest = sha256_file(p)
@@ -153,10 +157,14 @@ class DataDir:
 
 
 def sha256_file(path: Path) -> str:
+    """The file's sha256; a file that cannot be read (its permissions) is one line."""
     h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
+    try:
+        with path.open("rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+    except OSError as e:
+        raise DataError(f"cannot read data file {path}: {e.strerror or e}") from e
     return h.hexdigest()
 
 

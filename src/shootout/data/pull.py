@@ -74,7 +74,18 @@ def pull(
     progress: Callable[[str], None] = lambda _: None,
     workers: int = 8,
 ) -> PullResult:
-    """Fetch what is missing or wrong among `files` into `root`; verify every file."""
+    """Fetch what is missing or wrong among `files` into `root`; verify every file. A folder
+    that cannot be written (its permissions, a full disk) is one line."""
+    try:
+        return _pull(files, root, fetcher, table, progress, workers)
+    except OSError as e:
+        where = f"{e.filename}: " if e.filename else ""
+        raise DataError(f"cannot write the data folder {root}: {where}{e.strerror or e} "
+                        "(pull into a folder you can write: --cache-dir DIR)") from e
+
+
+def _pull(files: Sequence[FileSource], root: Path, fetcher: Fetcher, table: Catalog | None,
+          progress: Callable[[str], None], workers: int) -> PullResult:
     table = table or catalog()
     result = PullResult(root)
     todo: dict[str, list[FileSource]] = defaultdict(list)
@@ -131,9 +142,18 @@ def _pull_plain(src: Source, group: list[FileSource], root: Path, fetcher: Fetch
         except DataError as e:
             return f, str(e)
 
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, workers))
+    try:
         for f, outcome in pool.map(one, group):  # re-raises a missing network at once
             _record(result, f, outcome)
+    except Exception:  # (a missing network: the others' transfers end as they end)
+        pool.shutdown()
+        raise
+    except BaseException:  # Ctrl-C: the transfers under way end now, not when they are done
+        fetcher.stopped.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown()
 
 
 def _fetch_plain(src: Source, f: FileSource, root: Path, fetcher: Fetcher) -> int:
@@ -241,9 +261,13 @@ def _write_sums(root: Path, folders: set[str], table: Catalog) -> None:
                 digest = sha256_file(p)
                 if matches(f, p, digest):
                     lines.append(f"{digest}  {f.path.split('/', 1)[1]}\n")
+        text = "".join(lines)
+        with contextlib.suppress(OSError):  # (unreadable: written again, or said below)
+            if lines and (base / SUMS_FILE).read_text(encoding="utf-8") == text:
+                continue  # as it is (a folder only read, where nothing was fetched)
         if lines:
             tmp = base / f".{SUMS_FILE}.tmp"
-            tmp.write_text("".join(lines), encoding="utf-8")
+            tmp.write_text(text, encoding="utf-8")
             os.replace(tmp, base / SUMS_FILE)
 
 
