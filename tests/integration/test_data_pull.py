@@ -253,6 +253,16 @@ def test_list_shows_source_and_state(cli, mirror, tmp_path, monkeypatch):
     rows = {line.split()[1]: line for line in cli("data", "list", "--cache-dir", str(cache))[1]
             .splitlines() if line.startswith("│")}
     assert "differ" in rows["gsm8k"]
+    # one file changed and one missing: both said, and the pull that fetches it again is
+    # into this folder (it said `shootout data pull gsm8k`, into the default cache)
+    assert cli("data", "pull", "mgsm", "--cache-dir", str(cache), "--mirror", mirror.url)[0] == 0
+    (cache / "mgsm" / "mgsm_de.tsv").write_text("tampered\n")
+    (cache / "mgsm" / "mgsm_fr.tsv").unlink()
+    monkeypatch.setenv("COLUMNS", "400")  # (no wrapped cells)
+    rows = {line.split()[1]: line for line in cli("data", "list", "--cache-dir", str(cache))[1]
+            .splitlines() if line.startswith("│")}
+    assert "1 differ from the shipped sums, e.g. mgsm/mgsm_de.tsv; 1 missing: `shootout " \
+        f"data pull mgsm --cache-dir {cache}`" in rows["mgsm"]
 
 
 def _closed_port() -> int:

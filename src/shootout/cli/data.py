@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..data.cache import cache_dir, is_pulled
+from ..data.cache import cache_dir, is_default_cache, is_pulled
 from ..data.files import ENV_VAR, sha256_file
 from ..data.sources import Catalog, FileSource, catalog, matches
 from ..errors import ConfigError, DataError
@@ -177,12 +177,15 @@ def _status(name: str, files: list[FileSource], root: Path, verdicts: dict[str, 
                 verdicts[f.path] = "ok" if matches(f, p, sha256_file(p)) else "differs"
     missing = [f for f in files if verdicts[f.path] == "missing"]
     differs = [f for f in files if verdicts[f.path] == "differs"]
+    # rebuilt files have no public source: pulling cannot get them
+    where = "" if is_default_cache(root) else f" --cache-dir {root}"
+    how = (f"`shootout data pull {name}{where}`" if any(f.source is not None for f in missing)
+           else "no public source: point SHOOTOUT_DATA at a copy")
     if differs:
         return Text.assemble((f"{len(differs)} differ from the shipped sums", "red"),
-                             f", e.g. {differs[0].path}")
-    # rebuilt files have no public source: pulling cannot get them
-    how = (f"`shootout data pull {name}`" if any(f.source is not None for f in missing)
-           else "no public source: point SHOOTOUT_DATA at a copy")
+                             f", e.g. {differs[0].path}",
+                             *(((f"; {len(missing)} missing", "yellow"), f": {how}")
+                               if missing else ()))
     if missing and len(missing) == len(files):
         return Text(f"not present: {how}")
     if missing:
