@@ -36,14 +36,17 @@ class LoglikelihoodEval:
         def _reusable(self, n: int) -> int: ...
 
     def _encode_pair(self, context: str, continuation: str) -> tuple[list[int], list[int]]:
-        """lm-evaluation-harness's split: trailing context spaces move to the continuation."""
+        """lm-evaluation-harness's split (`_encode_pair`): trailing context spaces move to the
+        continuation; the context is tokenised alone, the continuation is what follows as
+        many tokens of the whole (where a token spans the boundary, the context's tokens are
+        not the whole's first ones: lm-eval's still, not the whole's)."""
         n_spaces = len(context) - len(context.rstrip())
         if n_spaces:
             continuation = context[-n_spaces:] + continuation
             context = context[:-n_spaces]
         whole = self.tokenize(context + continuation)
         ctx = self.tokenize(context)
-        return whole[: len(ctx)], whole[len(ctx) :]
+        return ctx, whole[len(ctx) :]
 
     def _loglikelihood_sync(self, request: LoglikelihoodRequest) -> LoglikelihoodResponse:
         t0 = time.perf_counter()
