@@ -38,6 +38,11 @@ def test_both_ran_out_waits_for_the_later_and_retry_after_comes_first() -> None:
     # a request larger than the tokens left is refused while some are left: their reset
     assert _wait(429, x_ratelimit_remaining_tokens="1500", x_ratelimit_reset_tokens="20s") == 20.0
     assert _wait(429, x_ratelimit_remaining_requests="3", x_ratelimit_reset_requests="20s") is None
+    # the requests ran out with the tokens almost all left: the requests' reset, not the
+    # 6 minutes until every token is back (OpenAI's documented example headers; it waited
+    # the longer, 2 minutes at the cap, for a 1 s reset: an audit's)
+    assert _wait(429, x_ratelimit_remaining_requests="0", x_ratelimit_reset_requests="1s",
+                 x_ratelimit_remaining_tokens="149984", x_ratelimit_reset_tokens="6m0s") == 1.0
     assert ratelimit_reset(httpx.Headers({"x-ratelimit-remaining-tokens": "0",
                                           "x-ratelimit-reset-tokens": "soon"})) is None
     assert ratelimit_reset(httpx.Headers({"x-ratelimit-remaining-tokens": "0",

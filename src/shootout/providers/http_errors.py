@@ -336,13 +336,20 @@ def ratelimit_reset(headers: Mapping[str, str]) -> float | None:
     """A 429's wait where it gives no Retry-After: when the limit that ran out resets, from
     `x-ratelimit-reset-{requests,tokens}` (OpenAI's rate-limit headers, which Groq, DeepSeek
     and others copy: "1s", "6m0s", "20ms"): the requests' where `x-ratelimit-remaining-
-    requests` is 0, the tokens' whenever given (a request larger than the tokens left is
-    refused while some are left), the later of the two; None where neither says. Without it
-    a token-per-minute limit outlasted the retries' backoff (~15 s in all)."""
+    requests` is 0; the tokens' where `x-ratelimit-remaining-tokens` is 0, or where the
+    requests did not run out (a request larger than the tokens left is refused while some
+    are left); the later of the two; None where neither says. Without it a token-per-minute
+    limit outlasted the retries' backoff (~15 s in all). The tokens' reset is when they are
+    all back (OpenAI: "resets to its initial state"), minutes away where few were spent: a
+    429 for the requests with a full token bucket waited it out (2 minutes for "1s"; an
+    audit's)."""
+    left = {kind: (headers.get(f"x-ratelimit-remaining-{kind}") or "").strip()
+            for kind in ("requests", "tokens")}
+    ran_out = {"requests": left["requests"] == "0",
+               "tokens": left["tokens"] == "0" or left["requests"] != "0"}
     waits = []
     for kind in ("requests", "tokens"):
-        left = (headers.get(f"x-ratelimit-remaining-{kind}") or "").strip()
-        if kind == "requests" and left != "0":
+        if not ran_out[kind]:
             continue
         reset = _duration((headers.get(f"x-ratelimit-reset-{kind}") or "").strip())
         if reset is not None:
