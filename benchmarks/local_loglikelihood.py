@@ -99,7 +99,7 @@ class RawLoop:
             if n_sp:
                 context, continuation = context[:-n_sp], context[-n_sp:] + continuation
             whole, ctx = self.tokenize(context + continuation), self.tokenize(context)
-            ctx, cont = whole[: len(ctx)], whole[len(ctx):]
+            cont = whole[len(ctx):]  # lm-eval's: the context alone, the whole's tail
             common = 0
             for a, c in zip(self.cached, ctx, strict=False):
                 if a != c:

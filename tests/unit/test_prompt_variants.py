@@ -314,6 +314,21 @@ def test_a_models_cost_per_item_leaves_its_prompt_variants_out(data_dir, tmp_pat
     assert total["cost_per_1k_items"] == pytest.approx(rows["arc_easy"]["cost_per_1k_items"])
     assert total["cost_usd"] == pytest.approx(sum(r["cost_usd"] for r in rows.values()))
     assert total["cost_usd"] > 2.5 * rows["arc_easy"]["cost_usd"] > 0
+    # variants run without their benchmark: one of them counts (the first), not none of
+    # them (with another benchmark beside: that one's alone), nor both (the review's)
+    for names, counted in ((["arc_easy@v1", "arc_easy@v2"], ["arc_easy@v1"]),
+                           (["gsm8k", "arc_easy@v1"], ["gsm8k", "arc_easy@v1"])):
+        cfg = validate_config({"models": [{"spec": "openai:a", "name": "a", "price": price}],
+                               "benchmarks": names, "limit": 8, "seed": 1234}, "test")
+        run_id = asyncio.run(Runner(cfg, Store(store_path), data_dir=str(data_dir),
+                                    policy=RetryPolicy(base_delay=0.0))
+                             .run({"a": FakeProvider(model_id="a", chat=True)}))
+        main(["results", run_id, "--json", "--store", str(store_path)])
+        rows = {r["benchmark"]: r for r in json.loads(capsys.readouterr().out)["efficiency"]}
+        total = rows.pop(None)
+        spent = sum(rows[b]["cost_usd"] for b in counted)
+        items = sum(rows[b]["n_items"] for b in counted)
+        assert total["cost_per_1k_items"] == pytest.approx(1000 * spent / items), names
 
 
 def test_three_template_run_reaches_the_report(data_dir, tmp_path, capsys):

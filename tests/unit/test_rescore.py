@@ -102,6 +102,70 @@ def test_rescore_skips_a_sample_asked_with_another_prompt(tmp_path, capsys, monk
     assert {s.item_id: s for s in store.samples(run_id)}["1"].extraction_failed  # as stored
 
 
+def test_a_benchmark_whose_samples_were_all_skipped_is_not_recorded_as_rescored(
+        tmp_path, capsys, monkeypatch):
+    """Every item put otherwise now: nothing rescored, and the manifest does not say this
+    scorer version rescored it (it did, and a merge quoted it; the review's)."""
+    path = tmp_path / "s.sqlite"
+    store = Store(path)
+    run_id = toy_run(store)
+    real = Colours.mc
+    monkeypatch.setattr(Colours, "mc", lambda self, doc, fewshot: MCQuestion.simple(
+        real(self, doc, fewshot).question + " (reworded)", ["red", "green", "blue"],
+        doc.fields["gold"]))
+    monkeypatch.setattr(Colours, "version", "2")
+    got = _json(capsys, "rescore", run_id, "--json", "--store", str(path))
+    assert got["samples"] == 0 and sum(got["skipped"].values()) == N_ITEMS
+    manifest = store.get_run(run_id)["manifest"]
+    assert "rescored" not in manifest["benchmarks"]["toy_colours"]
+    assert manifest["rescores"][-1]["skipped"] == got["skipped"]  # the log says why
+
+
+def test_a_sample_whose_request_cannot_be_built_now_keeps_its_score(tmp_path, capsys,
+                                                                    monkeypatch):
+    path = tmp_path / "s.sqlite"
+    store = Store(path)
+    run_id = toy_run(store)
+    stored = {s.item_id: s for s in store.samples(run_id)}
+    real = Colours.mc
+
+    def broken(self, doc, fewshot):
+        if doc.id == "2":
+            raise ValueError("no such colour")
+        return real(self, doc, fewshot)
+
+    monkeypatch.setattr(Colours, "mc", broken)
+    got = _json(capsys, "rescore", run_id, "--json", "--store", str(path))
+    assert got["skipped"] == {"its request cannot be built now (ValueError: no such colour)": 1}
+    assert {s.item_id: s for s in store.samples(run_id)}["2"] == stored["2"]  # not failed
+
+
+def test_an_unchanged_run_with_a_fewshot_its_prompts_cannot_take_is_rescored(
+        data_dir, tmp_path):
+    """MMLU run with --fewshot 10 ran 5-shot (its dev sets hold 5); rescore asked for 10,
+    and every good sample became a failure ("only 5 dev examples for 10-shot": the
+    review's). It now takes what the run took: nothing changes, nothing skipped."""
+    import asyncio
+
+    from shootout.config import validate_config
+    from shootout.runner.rescore import rescore_run
+    from shootout.runner.retry import RetryPolicy
+    from shootout.runner.run import Runner
+    from shootout.testing import FakeProvider
+
+    cfg = validate_config({"models": [{"spec": "openai:a", "name": "a"}],
+                           "benchmarks": [{"name": "mmlu", "fewshot": 10}], "limit": 4,
+                           "seed": 1234}, "test")
+    store = Store(tmp_path / "s.sqlite")
+    run_id = asyncio.run(Runner(cfg, store, data_dir=str(data_dir),
+                                policy=RetryPolicy(base_delay=0.0))
+                         .run({"a": FakeProvider(model_id="a", chat=True)}))
+    before = {(s.item_id, s.repeat): s for s in store.samples(run_id)}
+    got = rescore_run(store, run_id, data_dir=str(data_dir))
+    assert got.samples == len(before) and not got.changes and not got.skipped
+    assert {(s.item_id, s.repeat): s for s in store.samples(run_id)} == before
+
+
 def test_rescore_table_names_the_changed_samples(tmp_path, capsys, monkeypatch):
     path = tmp_path / "s.sqlite"
     run_id = toy_run(Store(path))

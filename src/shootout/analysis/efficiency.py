@@ -498,12 +498,15 @@ def _total(
         if b in covered:
             scored.add(groups[(model, b)], base)
     figs = _figures(everything, price)
-    own = [b for b in benches if not split_variant(b)[1]]
-    if own and len(own) < len(benches):  # a variant asks its benchmark's items again: what
-        # an item costs is what the benchmarks under their own prompts spent on theirs
+    # a variant asks its benchmark's items again: what an item costs is what one prompt of
+    # each benchmark spent on them, its own where it ran (else its first variant's)
+    once: dict[str, str] = {}
+    for b in sorted(benches, key=lambda b: split_variant(b)[::-1]):  # own prompt first
+        once.setdefault(split_variant(b)[0], b)
+    if len(once) < len(benches):
         asked = _Group()
-        for b in own:
-            asked.add(groups[(model, b)], b)
+        for base, b in once.items():
+            asked.add(groups[(model, b)], base)
         spent = with_batch_price(cost(asked.tokens, busy_hours_of(asked.starts, asked.ends),
                                       price), asked.batch_tokens, price).total_usd
         figs["cost_per_1k_items"] = cost_per_1k_items(spent, len(asked.items))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 from pathlib import Path
 from typing import Annotated
 
@@ -178,7 +179,7 @@ def _status(name: str, files: list[FileSource], root: Path, verdicts: dict[str, 
     missing = [f for f in files if verdicts[f.path] == "missing"]
     differs = [f for f in files if verdicts[f.path] == "differs"]
     # rebuilt files have no public source: pulling cannot get them
-    where = "" if is_default_cache(root) else f" --cache-dir {root}"
+    where = "" if is_default_cache(root) else f" --cache-dir {shlex.quote(str(root))}"
     how = (f"`shootout data pull {name}{where}`" if any(f.source is not None for f in missing)
            else "no public source: point SHOOTOUT_DATA at a copy")
     if differs:

@@ -46,7 +46,7 @@ class LoglikelihoodEval:
             context = context[:-n_spaces]
         whole = self.tokenize(context + continuation)
         ctx = self.tokenize(context)
-        return ctx, whole[len(ctx) :]
+        return list(ctx), whole[len(ctx) :]  # (a copy: `tokenize` may hand back its cache's)
 
     def _loglikelihood_sync(self, request: LoglikelihoodRequest) -> LoglikelihoodResponse:
         t0 = time.perf_counter()

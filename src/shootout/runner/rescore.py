@@ -72,6 +72,7 @@ class Rescored:
     samples: int = 0
     changes: list[Change] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)  # why -> how many samples
+    rescored: dict[str, int] = field(default_factory=dict)  # benchmark -> samples scored
     left_out: dict[str, str] = field(default_factory=dict)  # benchmark -> why not rescored
 
 
@@ -133,11 +134,9 @@ def rescore_run(db: Store, run_id: str, benchmarks: Sequence[str] | None = None,
         ctx = _context(b, old.model, manifest, request)
         # (the texts made well formed, as a run reads a cached answer: `runner.sample`)
         answer = readable_response(response)
-        if EARLIER not in old.detail and _asked_otherwise(  # (a later turn: not its own)
-                b.bench, doc, ctx, systems.get(old.model), request):
-            why = ("asked with another prompt than the benchmark's now (changed since the "
-                   "run; a rerun asks it again)")
-        elif answer is None:
+        if EARLIER not in old.detail:  # (a later turn's request is not the item's own)
+            why = _asked_otherwise(b.bench, doc, ctx, systems.get(old.model), request)
+        if why is None and answer is None:
             why = "stored response cannot be read (damaged)"
         if why is not None or answer is None:
             why = why or "stored response cannot be read (damaged)"
@@ -150,6 +149,7 @@ def rescore_run(db: Store, run_id: str, benchmarks: Sequence[str] | None = None,
         kept = {k: old.detail[k] for k in (EARLIER, EARLIER_CUT) if k in old.detail}
         new = replace(new, detail=json.loads(json.dumps({**new.detail, **kept})))
         out.samples += 1
+        out.rescored[old.benchmark] = out.rescored.get(old.benchmark, 0) + 1
         if any(getattr(new, k) != getattr(old, k) for k in _COMPARED) \
                 or _scored(new.detail) != _scored(old.detail):
             out.changes.append(Change(old, new))
@@ -230,6 +230,8 @@ def _load(cfg: RunConfig, name: str, data: DataDir, unsafe_exec: bool = False) -
         options["unsafe_exec"] = unsafe_exec
     bench = cls(data=data, fewshot_seed=cfg.seed, options=options)
     fewshot = bc.fewshot if bc.fewshot is not None else cls.default_fewshot
+    if cls.max_fewshot is not None:  # as the run set aside what its prompts cannot take
+        fewshot = min(fewshot, cls.max_fewshot)  # (`Runner.plan`): MMLU's --fewshot 10 ran 5
     return _Bench(bench, {d.id: d for d in bench.rescore_docs(bench.load())}, fewshot)
 
 
@@ -257,23 +259,27 @@ _SAMPLING_FIELDS = {f.name for f in fields(Sampling)}
 
 
 def _asked_otherwise(bench: Benchmark, doc: Doc, ctx: PromptContext, system: str | None,
-                     stored: dict[str, Any]) -> bool:
-    """Whether the stored request put the item otherwise than the benchmark puts it now
-    (its text: the prompt, the messages, the scored continuations): a prompt changed since
-    the run (another wording, TruthfulQA MC1's options in another order under a prompt
-    template) was answered as it was put then, and scoring that answer against the item
-    as it is put now reads it wrong. A request that cannot be built now is not judged here
-    (the scorer says what it says of the item)."""
+                     stored: dict[str, Any]) -> str | None:
+    """Why the stored answer is not scored against the item as the benchmark puts it now
+    (None: it is): the stored request put it otherwise (its text: the prompt, the messages,
+    the scored continuations), a prompt changed since the run (another wording, TruthfulQA
+    MC1's options in another order under a prompt template), so that answer read against
+    the item as it is put now could be scored against another option; or the request
+    cannot be built now at all (a stored good score is not overwritten with a failure)."""
     try:
         now = with_system_prompt(bench.request(doc, ctx), system)
-    except Exception:
-        return False
+    except Exception as e:
+        return (f"its request cannot be built now ({type(e).__name__}: "
+                f"{' '.join(str(e).split())[:120]})")
     then = _request(stored)
     if isinstance(now, LoglikelihoodRequest) and isinstance(then, LoglikelihoodRequest):
-        return now.pairs != then.pairs
-    if isinstance(now, GenerateRequest) and isinstance(then, GenerateRequest):
-        return (now.prompt, now.messages) != (then.prompt, then.messages)
-    return True
+        same = now.pairs == then.pairs
+    elif isinstance(now, GenerateRequest) and isinstance(then, GenerateRequest):
+        same = (now.prompt, now.messages) == (then.prompt, then.messages)
+    else:
+        same = False
+    return None if same else ("asked with another prompt than the benchmark's now (changed "
+                              "since the run; a rerun asks it again)")
 
 
 def _request(d: dict[str, Any]) -> Request:
@@ -297,6 +303,8 @@ def _record(manifest: dict[str, Any], out: Rescored) -> dict[str, Any]:
         changed[c.before.benchmark] = changed.get(c.before.benchmark, 0) + 1
     benches = manifest.setdefault("benchmarks", {})
     for name, version in out.versions.items():
+        if not out.rescored.get(name):  # every sample skipped: not rescored by this version
+            continue
         benches.setdefault(name, {})["rescored"] = {
             "at": now, "scorer_version": version, "shootout": __version__,
             "changed": changed.get(name, 0)}
