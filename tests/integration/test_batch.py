@@ -325,6 +325,40 @@ def test_a_rerun_asks_again_what_the_journaled_job_answered_with_a_retryable_err
         assert asyncio.run(ask(third, "item 0")).text == got.text and len(srv.jobs) == 2
 
 
+def test_a_rerun_asks_again_what_an_earlier_job_refused_for_the_account(tmp_path):
+    """A 403 (402 billing, 401, 404) in an earlier run's job is of the account, not of the
+    request: a rerun replayed it from the journal, every time, after the account was fixed
+    (an audit's). It is asked again; within the run that got it, it stands."""
+    from shootout.errors import ProviderError
+    from shootout.providers.batch import REQUEST_KEY
+
+    journal = str(tmp_path / "j.jsonl")
+
+    async def ask(provider, key: str):
+        token = REQUEST_KEY.set(key)
+        try:
+            return await provider.generate(_requests(1)[0])
+        finally:
+            REQUEST_KEY.reset(token)
+            await provider.aclose()
+
+    with FakeOpenAIBatchServer(polls=0) as srv:
+        first = OpenAIProvider("fake-model", base_url=srv.base_url, batch=True,
+                               batch_poll=0.02, batch_journal=journal)
+        token = REQUEST_KEY.set("item 0")
+        srv.state.forbid = {first._batcher.custom_id(first._shaped(
+            {"model": "fake-model", "temperature": 0.0, "top_p": 1.0, "max_tokens": 32,
+             "stream": False, "messages": [{"role": "user", "content": "question 0?"}]}))}
+        REQUEST_KEY.reset(token)
+        with pytest.raises(ProviderError, match="403"):
+            asyncio.run(ask(first, "item 0"))
+        assert len(srv.jobs) == 1
+        srv.state.forbid = set()  # the account may use the model now
+        rerun = OpenAIProvider("fake-model", base_url=srv.base_url, batch=True,
+                               batch_poll=0.02, batch_journal=journal)
+        assert asyncio.run(ask(rerun, "item 0")).text and len(srv.jobs) == 2
+
+
 def test_cache_refresh_asks_a_batch_again_rather_than_replaying_the_journal(tmp_path):
     """`-M cache=refresh` asks again; with --batch the journal's job answered the same id and
     nothing was asked (a review's). Under refresh the id is the run's own: another run's job

@@ -222,6 +222,36 @@ def test_a_batch_model_is_estimated_and_charged_at_half_the_price():
     assert (batched.input_per_m, batched.output_per_m) == (1.0, 4.0)
 
 
+def test_log_likelihood_requests_of_a_batch_model_are_priced_as_sent_live(
+        env, tmp_path, capsys):
+    """`--batch --logprobs`: the log-likelihood requests go live, at the listed price, while
+    they were estimated and charged against the cap at half (an audit's run spent $0.32
+    under a cap of $0.20 it was said to be well within); a generation is at half still, and
+    an answer costs the batch price where a batch job answered it."""
+    from shootout.runner.budget import model_price, usage_cost
+
+    price = {"input_per_m": 2.0, "output_per_m": 8.0, "source": "test"}
+    (m,) = validate_config({"models": [{"spec": "openai:x", "price": price, "batch": True}],
+                            "benchmarks": ["gsm8k"]}, "t").models
+    assert model_price(m, "loglikelihood").input_per_m == 2.0
+    assert model_price(m, "generative").input_per_m == 1.0
+    listed = model_price(m, "loglikelihood")
+    usage = {"prompt_tokens": 1_000_000, "completion_tokens": 0}
+    assert usage_cost(usage, listed) == 2.0
+    assert usage_cost({**usage, "batch": True}, listed) == 1.0
+
+    def expected(*extra: str) -> str:
+        code, _, err = _cli(tmp_path, capsys, "run", "-m", "openai:m", "--base-url",
+                            "http://127.0.0.1:9/v1", "-M", "logprobs=true", "-M",
+                            f"price={PRICE}", *extra, "-b", "arc_easy", "--limit", "4",
+                            "--dry-run")
+        assert code == 0, err
+        line = next(x for x in err.splitlines() if x.startswith("dry run: m · arc_easy"))
+        return line.split("; expected ")[1]
+
+    assert expected("--batch") == expected()
+
+
 def test_prompts_dearer_than_estimated_do_not_take_a_wide_run_past_its_cap(
         env, tmp_path, capsys, monkeypatch):
     """At concurrency 8, with prompts that cost several times their estimate (~4 characters

@@ -189,6 +189,7 @@ class Batcher:
         default_factory=dict)
     _seen: Counter[str] = field(default_factory=Counter)
     _journaled: dict[str, str] | None = None
+    _created: set[str] = field(default_factory=set)  # the jobs this process submitted
     _jobs: dict[str, _Job] = field(default_factory=dict)
     _timer: asyncio.TimerHandle | None = None
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
@@ -223,10 +224,12 @@ class Batcher:
                 raise  # its polls failed: the retry polls the same job again (`_job`)
             except ProviderError:  # a job this endpoint does not know (404: another
                 result = None  # account's, or long gone): submitted again
-            if result is not None and not (result.body is None and result.retryable):
+            if result is not None and _replayed(result, job_id in self._created):
                 return _unwrap(result)
             # not in the job, or answered with an error that asking again may answer (a
-            # 5xx line, expired): asked again in a new job, which the journal then names
+            # 5xx line, expired; an earlier run's refusal that is not of the request's
+            # own content: 401, 402, 403, 404, fixed on the account since), asked again in
+            # a new job, which the journal then names
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[BatchResult] = loop.create_future()
         key = f"{path}\n{cid}"
@@ -263,6 +266,7 @@ class Batcher:
     ) -> None:
         try:
             job_id = await self.api.create(path, [(cid, body) for cid, body, _ in entries])
+            self._created.add(job_id)
             self.submitted += 1
             self.journal.add(self.api.name, job_id, [cid for cid, _, _ in entries])
             if self._journaled is not None:  # a retry of these ids polls this job
@@ -320,6 +324,23 @@ class Batcher:
             self._timer.cancel()
         for task in list(self._tasks):
             task.cancel()
+
+
+def _replayed(result: BatchResult, ours: bool) -> bool:
+    """Whether a journaled job's result is this request's answer now: an answer; an error
+    asking again would not change (this process's own job: the run moves on; an earlier
+    run's refusal of what the request says, HTTP 400, 413, 422, from which a provider may
+    learn to send it otherwise). An earlier run's refusal of the account (401, 402 billing,
+    403, 404 model access, 429) was replayed by every rerun, the cause fixed or not (an
+    audit's): it is asked again."""
+    if result.body is not None:
+        return True
+    if result.retryable:
+        return False
+    if ours:
+        return True
+    status = result.rejected.status if result.rejected is not None else None
+    return status in (400, 413, 422)
 
 
 def _unwrap(result: BatchResult) -> dict[str, Any]:

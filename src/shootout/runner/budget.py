@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..benchmarks import Benchmark, Doc, PromptContext
+from ..benchmarks.base import Mode
 from ..config import ModelConfig, RunConfig
 from ..errors import BudgetError, ConfigError
 from ..naming import endpoint_urls
@@ -51,12 +52,20 @@ BATCH_NOTE = ("Batch discount: half price for models run with --batch (batch API
               "none for the others")
 
 
-def model_price(mcfg: ModelConfig) -> Price:
-    """The model's price per token as this run pays it (the batch price with `--batch`)."""
+def model_price(mcfg: ModelConfig, mode: Mode = "generative") -> Price:
+    """The model's price per token as this run pays it for a request of `mode`: the batch
+    price with `--batch` for generation; log-likelihood requests (`--logprobs` too) go live,
+    at the listed price (they were estimated, and charged against the cap, at half)."""
+    price = listed_price(mcfg)
+    batched = mcfg.provider_options.get("batch") and mode == "generative"
+    return batch_price(price) if batched else price
+
+
+def listed_price(mcfg: ModelConfig) -> Price:
+    """The model's listed price per token (no batch discount)."""
     urls = endpoint_urls(mcfg.provider_options)  # replicas: priced as their first endpoint
-    price = resolve_price(mcfg.display, mcfg.spec, urls[0] if urls else None,
-                          config_price=mcfg.price)
-    return batch_price(price) if mcfg.provider_options.get("batch") else price
+    return resolve_price(mcfg.display, mcfg.spec, urls[0] if urls else None,
+                         config_price=mcfg.price)
 
 
 def estimate(bench: Benchmark, docs: Sequence[Doc], ctx: PromptContext, repeats: int,
@@ -109,9 +118,12 @@ def dry_run_line(who: str, bench: str, cost: Mapping[str, Any]) -> str:
 
 
 def usage_cost(usage: Mapping[str, Any], price: Price) -> float:
+    """What an answer cost at the listed `price`: the batch price where a batch job answered
+    it (`Usage.batch`), the listed one where it went live."""
     u = Usage(**usage)
+    paid = batch_price(price) if u.batch else price
     return token_cost(Tokens(u.prompt_tokens, u.cached_tokens, u.completion_tokens,
-                             u.reasoning_tokens, u.cache_write_tokens), price) or 0.0
+                             u.reasoning_tokens, u.cache_write_tokens), paid) or 0.0
 
 
 @dataclass
@@ -276,7 +288,9 @@ async def preflight(runner: Runner, providers: Mapping[str, Provider]) -> Budget
 
 
 def enforceable_price(m: ModelConfig) -> Price:
-    price = model_price(m)
+    """The model's listed price, where a cap can count its tokens (what an answer cost is
+    at its batch price where a batch job answered it: `usage_cost`)."""
+    price = listed_price(m)
     if not price.known:
         raise ConfigError(
             f"--max-cost cannot be enforced for {m.display}: its price is unknown "
@@ -310,7 +324,10 @@ async def _remaining(runner: Runner, m: ModelConfig, provider: Provider,
         # a shard's share of the run: its own items (`--shard`), all of them otherwise
         docs = shard_docs(pb.bench.name, await pb.bench.bind(provider, pb.docs, ctx, send=False),
                           runner.config.shard)
-        cost = estimate(pb.bench, docs, ctx, repeats, budget.prices[m.display],
+        paid = budget.prices[m.display]
+        if m.provider_options.get("batch") and ctx.mode == "generative":
+            paid = batch_price(paid)  # (log-likelihood requests go live: the listed price)
+        cost = estimate(pb.bench, docs, ctx, repeats, paid,
                         reasoning=provider.capabilities.reasoning,
                         headroom=provider.capabilities.output_headroom)
         total = max(1, len(docs) * repeats)

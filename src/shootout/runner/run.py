@@ -371,7 +371,7 @@ class Runner:
         """Print what the work would cost (tokens, and dollars where the price is known),
         send nothing."""
         docs, ctx, repeats = work
-        cost = estimate(bench, docs, ctx, repeats, model_price(mcfg),
+        cost = estimate(bench, docs, ctx, repeats, model_price(mcfg, ctx.mode),
                         reasoning=provider.capabilities.reasoning,
                         headroom=provider.capabilities.output_headroom)
         entry.setdefault("dry_run", {})[mcfg.display] = cost

@@ -49,6 +49,8 @@ class _BatchState:
     polls: int = 2
     expire: set[str] = field(default_factory=set)
     fail_polls: int = 0  # the next this many status polls answer 500 (Anthropic: 529)
+    # custom ids answered 403 in the job's output (OpenAI: the account may not use the model)
+    forbid: set[str] = field(default_factory=set)
     jobs: list[dict[str, Any]] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)
     polled: dict[str, int] = field(default_factory=dict)
@@ -163,6 +165,10 @@ class FakeOpenAIBatchServer(_BatchJobs, FakeOpenAIServer):
                                "window expired."}})
                 continue
             status, body = await _answer(_Exchange, self, line["url"], line["body"], {})
+            if cid in self.state.forbid:
+                status, body = 403, {"error": {
+                    "message": "You are not allowed to use this model.",
+                    "type": "invalid_request_error", "param": None, "code": "model_not_found"}}
             out.append({"id": f"req_{i}", "custom_id": cid, "error": None,
                         "response": {"status_code": status, "request_id": f"r{i}",
                                      "body": body}})
