@@ -101,3 +101,58 @@ def test_ctrl_c_during_a_local_models_long_prompt(shootout_cmd, tmp_path, data_d
     # module entries for seq_id = 0, ..."), which a CLI audit saw on every interrupt
     assert [x for x in err.splitlines() if x.strip()] == [
         x for x in err.splitlines() if x.startswith("error: interrupted")], err
+
+
+_SWALLOWED = """
+import sys, weakref
+import shootout.cli.main as m
+
+def app(*args, **kwargs):  # a command during which Ctrl-C lands in a weakref callback
+    class Held:
+        pass
+    held = Held()
+    def callback(ref):
+        raise {exc}
+    ref = weakref.ref(held, callback)
+    del held  # the callback runs: its exception cannot be raised, only reported
+    return None
+
+m.app = app
+sys.argv = ["shootout", "runs"]
+m.main()
+"""
+
+
+@pytest.mark.parametrize("exc", ["KeyboardInterrupt", "ValueError('a callback bug')"])
+def test_ctrl_c_that_a_callback_swallowed_still_ends_the_command(tmp_path, exc):
+    """Ctrl-C landing in the import system's weakref callback (as a command imports its
+    modules) was dropped: "Exception ignored in ...", then exit 0 (an audit's, about 1 in 150
+    early signals). It ends the command as interrupted; another exception there does not."""
+    import sys
+
+    p = subprocess.run([sys.executable, "-c", _SWALLOWED.format(exc=exc)],
+                       capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    if exc == "KeyboardInterrupt":
+        assert p.returncode == 130, p.stderr
+        assert p.stderr.strip().splitlines() == [
+            "error: interrupted; rerun the same command to continue"], p.stderr
+    else:
+        assert p.returncode == 0 and "a callback bug" in p.stderr  # reported as Python does
+
+
+def test_ctrl_c_wrapped_by_a_library_is_an_interrupt_not_a_bug():
+    """pydantic builds a model class's schema as it is first used: Ctrl-C landing there
+    came out as `SchemaError: ... KeyboardInterrupt`, an internal error, exit 70."""
+    from shootout.cli.main import _interrupt_within
+
+    try:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as inner:
+            raise RuntimeError("wrapped") from inner
+    except RuntimeError as e:
+        assert _interrupt_within(e)
+    SchemaError = type("SchemaError", (Exception,), {})
+    assert _interrupt_within(SchemaError("Error building 'model' serializer: KeyboardInterrupt:"))
+    assert not _interrupt_within(ValueError("KeyboardInterrupt in a message"))
+    assert not _interrupt_within(SchemaError("Error building 'model' serializer: bad type"))

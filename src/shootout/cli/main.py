@@ -228,6 +228,41 @@ def _interrupt() -> None:
     raise KeyboardInterrupt
 
 
+_swallowed_interrupt = False
+
+
+def _note_swallowed_interrupts() -> None:
+    """Ctrl-C (or SIGTERM, raised as it) that lands in a callback Python cannot raise from
+    (a weakref callback of the import system's, as a command imports its modules: "Exception
+    ignored in: <function _get_module_lock...>") is dropped, and the command went on to
+    exit 0 (an audit's, about 1 in 150 signals sent early): it is noted here, and the
+    command then ends as interrupted."""
+    default = sys.unraisablehook
+
+    def hook(unraisable: Any) -> None:
+        global _swallowed_interrupt
+        if issubclass(unraisable.exc_type, KeyboardInterrupt):
+            _swallowed_interrupt = True
+            return
+        default(unraisable)
+
+    sys.unraisablehook = hook
+
+
+def _interrupt_within(e: BaseException) -> bool:
+    """Whether `e` is Ctrl-C wrapped by a library: a KeyboardInterrupt in its causes, or
+    pydantic's SchemaError built around one (a model class built as it landed: it was an
+    internal error, exit 70)."""
+    seen: set[int] = set()
+    at: BaseException | None = e
+    while at is not None and id(at) not in seen:
+        if isinstance(at, KeyboardInterrupt):
+            return True
+        seen.add(id(at))
+        at = at.__cause__ or at.__context__
+    return type(e).__name__ == "SchemaError" and "KeyboardInterrupt" in str(e)
+
+
 def _quiet_teardown() -> None:
     """Once interrupted, a second Ctrl-C (or `timeout`'s signal to the whole process group)
     does not print a traceback over the one line: later interrupts are ignored, and one that
@@ -253,6 +288,7 @@ def main(argv: list[str] | None = None) -> None:
     global _as_program
     if argv is None:
         _as_program = True
+        _note_swallowed_interrupts()
         _term_as_interrupt()
         _one_blas_thread()
     args = list(sys.argv[1:] if argv is None else argv)
@@ -273,6 +309,8 @@ def main(argv: list[str] | None = None) -> None:
     except _ABORTS:  # before Exception: typer's Abort is a RuntimeError
         _interrupted()
     except Exception as e:
+        if _interrupt_within(e):  # Ctrl-C that landed where a library wrapped it
+            _interrupted()
         if debug and not _as_program:  # called from Python: the exception itself
             raise
         if debug:  # the traceback, then the same line and exit code as without --debug
@@ -280,6 +318,8 @@ def main(argv: list[str] | None = None) -> None:
 
             traceback.print_exc()
         _report(e, args)
+    if _swallowed_interrupt:  # Ctrl-C that a finalizer swallowed: the command went on
+        _interrupted()
     # non-standalone typer returns the code of an Exit raised in a command (Ctrl-C is
     # Exit(130)) rather than raising it; a command's own return value is None
     if isinstance(code, int) and not isinstance(code, bool) and code:
