@@ -155,4 +155,18 @@ def test_ctrl_c_wrapped_by_a_library_is_an_interrupt_not_a_bug():
     SchemaError = type("SchemaError", (Exception,), {})
     assert _interrupt_within(SchemaError("Error building 'model' serializer: KeyboardInterrupt:"))
     assert not _interrupt_within(ValueError("KeyboardInterrupt in a message"))
+    try:  # an error of its own while an interrupt was handled: that error (the review's)
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise OSError(28, "No space left on device") from None
+    except OSError as e:
+        assert not _interrupt_within(e)
+    try:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise OSError(28, "No space left on device")  # noqa: B904 (implicit context)
+    except OSError as e:
+        assert not _interrupt_within(e)
     assert not _interrupt_within(SchemaError("Error building 'model' serializer: bad type"))

@@ -226,26 +226,3 @@ def test_a_local_model_with_the_full_window_cache_is_not_served_the_window_cache
     assert attempts("local") == [1, 1]
     assert attempts("full=local", "-M", "swa_full=true") == [1, 1]  # asked, not served
     assert attempts("again=local") == [0, 0]  # served the first run's answers
-
-
-def test_a_resumed_runs_own_answers_are_not_from_the_cache(tmp_path):
-    """Killed after an answer was stored and before its sample: the rerun finds the answer
-    stored, and said "1 of 6 answers from the cache" where the run unbroken said none (an
-    audit's). An answer the run itself stored is its own; one stored before it is the
-    cache's."""
-    import sqlite3
-
-    store = Store(tmp_path / "s.sqlite")
-    provider = FakeProvider(answer="Answer: A")
-    run_id, _ = _run(store, provider, "m")
-    db = sqlite3.connect(tmp_path / "s.sqlite")
-    with db:  # the kill: one answer stored, its sample not
-        db.execute("DELETE FROM samples WHERE rowid = (SELECT MIN(rowid) FROM samples)")
-    db.close()
-    assert _run(store, provider, "m")[0] == run_id and len(provider.calls) == 6
-    cache = store.get_run(run_id)["manifest"]["cache"]["m"]
-    assert (cache["answers_from_cache"], cache["answers"]) == (0, 6)
-    # a later run of the same requests: every answer from the cache (stored before it)
-    other = Store(tmp_path / "s.sqlite")
-    later, _ = _run(other, FakeProvider(answer="Answer: B"), "later")
-    assert other.get_run(later)["manifest"]["cache"]["later"]["answers_from_cache"] == 6

@@ -249,8 +249,15 @@ def _note_swallowed_interrupts() -> None:
     sys.unraisablehook = hook
 
 
+def forget_swallowed_interrupt() -> None:
+    """A command that ends on Ctrl-C as its normal stop (`view`) took the interrupt."""
+    global _swallowed_interrupt
+    _swallowed_interrupt = False
+
+
 def _interrupt_within(e: BaseException) -> bool:
-    """Whether `e` is Ctrl-C wrapped by a library: a KeyboardInterrupt in its causes, or
+    """Whether `e` is Ctrl-C wrapped by a library: raised from a KeyboardInterrupt (its
+    explicit causes; an error raised while one was handled is that error, not hidden), or
     pydantic's SchemaError built around one (a model class built as it landed: it was an
     internal error, exit 70)."""
     seen: set[int] = set()
@@ -259,7 +266,7 @@ def _interrupt_within(e: BaseException) -> bool:
         if isinstance(at, KeyboardInterrupt):
             return True
         seen.add(id(at))
-        at = at.__cause__ or at.__context__
+        at = at.__cause__
     return type(e).__name__ == "SchemaError" and "KeyboardInterrupt" in str(e)
 
 

@@ -40,6 +40,9 @@ def view_command(
     try:
         server.serve_forever()
     except KeyboardInterrupt:  # Ctrl-C (or `kill`) is how it ends: not an interrupted job
+        from . import main
+
+        main.forget_swallowed_interrupt()  # (an earlier Ctrl-C a finalizer took: the same)
         print("stopped", file=sys.stderr)
     finally:
         server.server_close()

@@ -327,20 +327,20 @@ class Batcher:
 
 
 def _replayed(result: BatchResult, ours: bool) -> bool:
-    """Whether a journaled job's result is this request's answer now: an answer; an error
-    asking again would not change (this process's own job: the run moves on; an earlier
-    run's refusal of what the request says, HTTP 400, 413, 422, from which a provider may
-    learn to send it otherwise). An earlier run's refusal of the account (401, 402 billing,
-    403, 404 model access, 429) was replayed by every rerun, the cause fixed or not (an
-    audit's): it is asked again."""
+    """Whether a journaled job's result is this request's answer now: an answer, or an
+    error asking again would not change; not an error asking again may answer (retryable:
+    expired, a 5xx line), nor an earlier run's refusal of the account rather than of the
+    request (401 key, 402 billing, 403 and 404 model access), which every rerun replayed,
+    the cause fixed or not (an audit's). This process's own job's refusal stands."""
     if result.body is not None:
         return True
     if result.retryable:
         return False
-    if ours:
-        return True
     status = result.rejected.status if result.rejected is not None else None
-    return status in (400, 413, 422)
+    return ours or status not in _ACCOUNT_REFUSALS
+
+
+_ACCOUNT_REFUSALS = frozenset({401, 402, 403, 404})
 
 
 def _unwrap(result: BatchResult) -> dict[str, Any]:

@@ -432,16 +432,11 @@ class Store(ReadingStore, ProbeStore, PerfStore, BuiltStore, BrowseStore, Copyin
         return out
 
     def cached_counts(self, run_id: str) -> dict[str, tuple[int, int]]:
-        """Per model: (answers found in the cache, answers) of a run's samples: an answer
-        found in the cache took no attempt, and was stored before the run began (one the
-        run itself stored, then was killed before its sample: not the cache's; a resumed
-        run said "2 answers from the cache" where the same run unbroken said none)."""
+        """Per model: (answers found in the cache, answers) of a run's samples (an answer
+        found in the cache took no attempt)."""
         rows = self._db.execute(
-            "SELECT s.model, SUM(s.attempts = 0 AND (r.created_at IS NULL OR "
-            "r.created_at < u.created_at)), COUNT(*) FROM samples s "
-            "JOIN runs u ON u.run_id = s.run_id "
-            "LEFT JOIN responses r ON r.key = s.response_key "
-            "WHERE s.run_id=? AND s.response_key IS NOT NULL GROUP BY s.model", (run_id,))
+            "SELECT model, SUM(attempts = 0), COUNT(*) FROM samples WHERE run_id=? "
+            "AND response_key IS NOT NULL GROUP BY model", (run_id,))
         return {r[0]: (int(r[1]), int(r[2])) for r in rows}
 
     def nothing_answered(self, run_id: str) -> bool:
