@@ -289,40 +289,51 @@ def test_a_request_key_gives_one_custom_id_for_every_retry_and_one_per_repeat(tm
     assert cid(None) != cid(None)  # no key: the body and a count, as before
 
 
+async def _ask_keyed(provider, key: str):
+    """The first of `_requests` asked under the runner key `key`, then the provider closed."""
+    from shootout.providers.batch import REQUEST_KEY
+
+    token = REQUEST_KEY.set(key)
+    try:
+        return await provider.generate(_requests(1)[0])
+    finally:
+        REQUEST_KEY.reset(token)
+        await provider.aclose()
+
+
+def _first_id(provider) -> str:
+    """The batch id of `_requests`' first request under the key "item 0"."""
+    from shootout.providers.batch import REQUEST_KEY
+
+    token = REQUEST_KEY.set("item 0")
+    try:
+        return provider._batcher.custom_id(provider._shaped(
+            {"model": "fake-model", "temperature": 0.0, "top_p": 1.0, "max_tokens": 32,
+             "stream": False, "messages": [{"role": "user", "content": "question 0?"}]}))
+    finally:
+        REQUEST_KEY.reset(token)
+
+
 def test_a_rerun_asks_again_what_the_journaled_job_answered_with_a_retryable_error(tmp_path):
     """A rerun polled the journaled job and replayed its expired (or 5xx) line every time, so
     the item could never be retried (an audit's): such an id goes into a new job."""
-    from shootout.providers.batch import REQUEST_KEY
-
     journal = str(tmp_path / "j.jsonl")
-
-    async def ask(provider, key: str):
-        token = REQUEST_KEY.set(key)
-        try:
-            return await provider.generate(_requests(1)[0])
-        finally:
-            REQUEST_KEY.reset(token)
-            await provider.aclose()
-
     with FakeOpenAIBatchServer(polls=0) as srv:
         first = OpenAIProvider("fake-model", base_url=srv.base_url, batch=True,
                                batch_poll=0.02, batch_journal=journal)
-        token = REQUEST_KEY.set("item 0")
-        srv.state.expire = {first._batcher.custom_id(first._shaped(
-            {"model": "fake-model", "temperature": 0.0, "top_p": 1.0, "max_tokens": 32,
-             "stream": False, "messages": [{"role": "user", "content": "question 0?"}]}))}
-        REQUEST_KEY.reset(token)
+        srv.state.expire = {_first_id(first)}
         with pytest.raises(RetryableProviderError, match="batch_expired"):
-            asyncio.run(ask(first, "item 0"))
+            asyncio.run(_ask_keyed(first, "item 0"))
         srv.state.expire = set()
         rerun = OpenAIProvider("fake-model", base_url=srv.base_url, batch=True,
                                batch_poll=0.02, batch_journal=journal)
-        got = asyncio.run(ask(rerun, "item 0"))
+        got = asyncio.run(_ask_keyed(rerun, "item 0"))
         assert len(srv.jobs) == 2 and got.text
         # a third run finds the answer in the newer job: polled, nothing submitted
         third = OpenAIProvider("fake-model", base_url=srv.base_url, batch=True,
                                batch_poll=0.02, batch_journal=journal)
-        assert asyncio.run(ask(third, "item 0")).text == got.text and len(srv.jobs) == 2
+        assert asyncio.run(_ask_keyed(third, "item 0")).text == got.text
+        assert len(srv.jobs) == 2
 
 
 def test_a_rerun_asks_again_what_an_earlier_job_refused_for_the_account(tmp_path):
@@ -330,33 +341,19 @@ def test_a_rerun_asks_again_what_an_earlier_job_refused_for_the_account(tmp_path
     request: a rerun replayed it from the journal, every time, after the account was fixed
     (an audit's). It is asked again; within the run that got it, it stands."""
     from shootout.errors import ProviderError
-    from shootout.providers.batch import REQUEST_KEY
 
     journal = str(tmp_path / "j.jsonl")
-
-    async def ask(provider, key: str):
-        token = REQUEST_KEY.set(key)
-        try:
-            return await provider.generate(_requests(1)[0])
-        finally:
-            REQUEST_KEY.reset(token)
-            await provider.aclose()
-
     with FakeOpenAIBatchServer(polls=0) as srv:
         first = OpenAIProvider("fake-model", base_url=srv.base_url, batch=True,
                                batch_poll=0.02, batch_journal=journal)
-        token = REQUEST_KEY.set("item 0")
-        srv.state.forbid = {first._batcher.custom_id(first._shaped(
-            {"model": "fake-model", "temperature": 0.0, "top_p": 1.0, "max_tokens": 32,
-             "stream": False, "messages": [{"role": "user", "content": "question 0?"}]}))}
-        REQUEST_KEY.reset(token)
+        srv.state.forbid = {_first_id(first)}
         with pytest.raises(ProviderError, match="403"):
-            asyncio.run(ask(first, "item 0"))
+            asyncio.run(_ask_keyed(first, "item 0"))
         assert len(srv.jobs) == 1
         srv.state.forbid = set()  # the account may use the model now
         rerun = OpenAIProvider("fake-model", base_url=srv.base_url, batch=True,
                                batch_poll=0.02, batch_journal=journal)
-        assert asyncio.run(ask(rerun, "item 0")).text and len(srv.jobs) == 2
+        assert asyncio.run(_ask_keyed(rerun, "item 0")).text and len(srv.jobs) == 2
 
 
 def test_cache_refresh_asks_a_batch_again_rather_than_replaying_the_journal(tmp_path):
