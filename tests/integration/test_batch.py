@@ -314,24 +314,27 @@ def _first_id(provider) -> str:
         REQUEST_KEY.reset(token)
 
 
+def _journaled(srv, journal: str) -> OpenAIProvider:
+    """A batch provider of the fake server's model that keeps its jobs in `journal`."""
+    return OpenAIProvider("fake-model", base_url=srv.base_url, batch=True, batch_poll=0.02,
+                          batch_journal=journal)
+
+
 def test_a_rerun_asks_again_what_the_journaled_job_answered_with_a_retryable_error(tmp_path):
     """A rerun polled the journaled job and replayed its expired (or 5xx) line every time, so
     the item could never be retried (an audit's): such an id goes into a new job."""
     journal = str(tmp_path / "j.jsonl")
     with FakeOpenAIBatchServer(polls=0) as srv:
-        first = OpenAIProvider("fake-model", base_url=srv.base_url, batch=True,
-                               batch_poll=0.02, batch_journal=journal)
+        first = _journaled(srv, journal)
         srv.state.expire = {_first_id(first)}
         with pytest.raises(RetryableProviderError, match="batch_expired"):
             asyncio.run(_ask_keyed(first, "item 0"))
         srv.state.expire = set()
-        rerun = OpenAIProvider("fake-model", base_url=srv.base_url, batch=True,
-                               batch_poll=0.02, batch_journal=journal)
+        rerun = _journaled(srv, journal)
         got = asyncio.run(_ask_keyed(rerun, "item 0"))
         assert len(srv.jobs) == 2 and got.text
         # a third run finds the answer in the newer job: polled, nothing submitted
-        third = OpenAIProvider("fake-model", base_url=srv.base_url, batch=True,
-                               batch_poll=0.02, batch_journal=journal)
+        third = _journaled(srv, journal)
         assert asyncio.run(_ask_keyed(third, "item 0")).text == got.text
         assert len(srv.jobs) == 2
 
@@ -344,15 +347,13 @@ def test_a_rerun_asks_again_what_an_earlier_job_refused_for_the_account(tmp_path
 
     journal = str(tmp_path / "j.jsonl")
     with FakeOpenAIBatchServer(polls=0) as srv:
-        first = OpenAIProvider("fake-model", base_url=srv.base_url, batch=True,
-                               batch_poll=0.02, batch_journal=journal)
+        first = _journaled(srv, journal)
         srv.state.forbid = {_first_id(first)}
         with pytest.raises(ProviderError, match="403"):
             asyncio.run(_ask_keyed(first, "item 0"))
         assert len(srv.jobs) == 1
         srv.state.forbid = set()  # the account may use the model now
-        rerun = OpenAIProvider("fake-model", base_url=srv.base_url, batch=True,
-                               batch_poll=0.02, batch_journal=journal)
+        rerun = _journaled(srv, journal)
         assert asyncio.run(_ask_keyed(rerun, "item 0")).text and len(srv.jobs) == 2
 
 
