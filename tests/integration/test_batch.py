@@ -138,6 +138,31 @@ def test_anthropic_message_batches(tmp_path):
     assert all(r.usage.batch and r.timing.ttft is None and r.usage.prompt_tokens for r in got)
 
 
+@pytest.mark.parametrize("vendor", ["openai", "anthropic"])
+def test_a_batch_past_the_vendors_size_goes_out_as_several_jobs(tmp_path, monkeypatch, vendor):
+    """OpenAI takes an input file of up to 200 MB, Anthropic a batch of up to 256 MB, and
+    each refuses a larger one whole (the fakes at a 3,000-byte limit): 20 requests of
+    ~600 bytes go out as jobs under the limit, every one answered (one job was refused
+    before, and every request with it)."""
+    from shootout.providers import batch as batch_mod
+
+    api = batch_mod.OpenAIBatchAPI if vendor == "openai" else batch_mod.AnthropicBatchAPI
+    monkeypatch.setattr(api, "most_bytes", 3_000, raising=False)
+    fake = FakeOpenAIBatchServer if vendor == "openai" else FakeAnthropicBatchServer
+    provider = OpenAIProvider if vendor == "openai" else AnthropicProvider
+    requests = [GenerateRequest(messages=(Message("user", f"question {i}? " + "x" * 400),),
+                                sampling=Sampling(max_tokens=32)) for i in range(20)]
+    with fake(polls=1) as srv:
+        srv.state.most_bytes = 3_000
+        batch = provider("m", base_url=srv.base_url, batch=True, batch_poll=0.02,
+                         batch_journal=str(tmp_path / "j.jsonl"))
+        got = asyncio.run(_ask(batch, requests))
+        jobs = srv.jobs
+    sizes = [len(j["lines"] if vendor == "openai" else j["requests"]) for j in jobs]
+    assert len(jobs) > 3 and sum(sizes) == 20 and max(sizes) < 20
+    assert all(r.text for r in got)
+
+
 def _cli(shootout_cmd, srv, store, data_dir, extra):
     price = json.dumps({"input_per_m": 2.0, "output_per_m": 8.0, "source": "test"})
     return [*shootout_cmd, "run", "-m", "openai:fake-model", "--base-url", srv.base_url,

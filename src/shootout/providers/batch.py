@@ -177,16 +177,20 @@ class _Job:
 @dataclass
 class Batcher:
     """Gathers requests into jobs: a job is submitted once `gather` seconds pass without a new
-    request, or when it holds `max_size` requests; each job is polled every `poll` seconds."""
+    request, or when it holds `max_size` requests or about `max_bytes` of them (the vendors
+    refuse a larger job: OpenAI's input file, Anthropic's request body); each job is polled
+    every `poll` seconds."""
 
     api: BatchJobAPI
     journal: BatchJournal
     gather: float = 0.5
     poll: float = 30.0
     max_size: int = 50_000
+    max_bytes: int = 200_000_000
     submitted: int = 0  # jobs this process submitted (tests and the manifest read it)
     _pending: dict[str, tuple[str, dict[str, Any], list[asyncio.Future[BatchResult]]]] = field(
         default_factory=dict)
+    _pending_bytes: int = 0  # the pending requests' size as a job's lines (`_line_bytes`)
     _seen: Counter[str] = field(default_factory=Counter)
     _journaled: dict[str, str] | None = None
     _created: set[str] = field(default_factory=set)  # the jobs this process submitted
@@ -233,8 +237,13 @@ class Batcher:
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[BatchResult] = loop.create_future()
         key = f"{path}\n{cid}"
+        if key not in self._pending:
+            size = _line_bytes(path, cid, body)
+            if self._pending and self._pending_bytes + size > self.max_bytes:
+                self._flush()  # this one would take the job past the vendor's size
+            self._pending_bytes += size
         self._pending.setdefault(key, (path, body, []))[2].append(fut)
-        if len(self._pending) >= self.max_size:
+        if len(self._pending) >= self.max_size or self._pending_bytes >= self.max_bytes:
             self._flush()
         else:
             if self._timer is not None:
@@ -247,6 +256,7 @@ class Batcher:
             self._timer.cancel()
             self._timer = None
         pending, self._pending = self._pending, {}
+        self._pending_bytes = 0
         by_path: dict[str, list[tuple[str, dict[str, Any], list[asyncio.Future[BatchResult]]]]]
         by_path = {}
         for key, (path, body, futs) in pending.items():
@@ -326,6 +336,13 @@ class Batcher:
             task.cancel()
 
 
+def _line_bytes(path: str, cid: str, body: dict[str, Any]) -> int:
+    """About what one request adds to a job: its body as JSON (as both APIs send it), its id
+    and path, and 128 bytes for the rest of its line (OpenAI's `{"custom_id", "method",
+    "url", "body"}`, Anthropic's `{"custom_id", "params"}`)."""
+    return len(json.dumps(body).encode()) + len(cid) + 2 * len(path) + 128
+
+
 def _replayed(result: BatchResult, ours: bool) -> bool:
     """Whether a journaled job's result is this request's answer now: an answer, or an
     error asking again would not change; not an error asking again may answer (retryable:
@@ -361,7 +378,8 @@ class OpenAIBatchAPI:
     error files' content (https://platform.openai.com/docs/api-reference/batch)."""
 
     name = "openai"
-    most = 50_000  # "up to 50,000 requests" (and 200 MB) per batch input file
+    most = 50_000  # "up to 50,000 requests, and can be up to 200 MB in size" per input file
+    most_bytes = 200_000_000
 
     def __init__(self, http: HTTPClient, url_prefix: str = "/v1") -> None:
         self.http = http
@@ -445,7 +463,8 @@ class AnthropicBatchAPI:
     (https://docs.anthropic.com/en/api/creating-message-batches)."""
 
     name = "anthropic"
-    most = 100_000  # "up to 100,000 Message requests" (or 256 MB) per batch
+    most = 100_000  # "either 100,000 Message requests or 256 MB in size, whichever is
+    most_bytes = 256_000_000  # reached first"
 
     def __init__(self, http: HTTPClient) -> None:
         self.http = http
@@ -567,4 +586,5 @@ class BatchOptions(ProviderOptions):
         earlier = default_journal()
         return Batcher(api, BatchJournal(journal, None if earlier == journal else earlier),
                        poll=self.batch_poll,
-                       max_size=min(self.batch_size, getattr(api, "most", self.batch_size)))
+                       max_size=min(self.batch_size, getattr(api, "most", self.batch_size)),
+                       max_bytes=getattr(api, "most_bytes", Batcher.max_bytes))

@@ -13,6 +13,9 @@ its body (the non-streamed completion of `FakeOpenAIServer`).
 (`processing_status` `in_progress`, then `ended` with a `results_url`), `GET` of that URL
 (JSONL `{"custom_id", "result": {"type": "succeeded", "message"}}` or `errored` / `expired`).
 
+`state.most_bytes`: the largest job taken; a larger one is refused (OpenAI: 400 on the file's
+upload; Anthropic: 413 `request_too_large`).
+
 `expire`: custom ids answered as expired (OpenAI: a `batch_expired` error line; Anthropic: an
 `expired` result), as a job that ran out of its 24 hours does. `state.fail_polls`: the next
 this many status polls answer 500 (Anthropic: 529 `overloaded_error`). `jobs` logs every job
@@ -51,6 +54,9 @@ class _BatchState:
     fail_polls: int = 0  # the next this many status polls answer 500 (Anthropic: 529)
     # custom ids answered 403 in the job's output (OpenAI: the account may not use the model)
     forbid: set[str] = field(default_factory=set)
+    # the largest job taken, in bytes (OpenAI: the input file; Anthropic: the request body):
+    # a larger one is refused as the vendors refuse it (OpenAI 400, Anthropic 413)
+    most_bytes: int | None = None
     jobs: list[dict[str, Any]] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)
     polled: dict[str, int] = field(default_factory=dict)
@@ -111,6 +117,11 @@ class FakeOpenAIBatchServer(_BatchJobs, FakeOpenAIServer):
             form = _multipart(req)
             if form.get("purpose") != b"batch" or "file" not in form:
                 await conn.json(400, {"error": {"message": "purpose=batch and a file needed"}})
+                return
+            if st.most_bytes is not None and len(form["file"]) > st.most_bytes:
+                await conn.json(400, {"error": {
+                    "message": f"File size exceeds the limit of {st.most_bytes} bytes",
+                    "type": "invalid_request_error", "code": "file_too_large"}})
                 return
             file_id = st.new_id("file")
             st.files[file_id] = form["file"]
@@ -189,6 +200,11 @@ class FakeAnthropicBatchServer(_BatchJobs, FakeAnthropicServer):
         path = req.path.partition("?")[0].rstrip("/")
         st = self.state
         if req.method == "POST" and path.endswith("/messages/batches"):
+            if st.most_bytes is not None and len(req.body) > st.most_bytes:
+                await conn.json(413, {"type": "error", "error": {
+                    "type": "request_too_large",
+                    "message": "Request exceeds the maximum allowed number of bytes."}})
+                return
             body = json.loads(req.body or b"{}")
             job: dict[str, Any] = {"id": st.new_id("msgbatch"), "type": "message_batch",
                    "processing_status": "in_progress", "results_url": None,
