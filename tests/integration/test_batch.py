@@ -138,6 +138,23 @@ def test_anthropic_message_batches(tmp_path):
     assert all(r.usage.batch and r.timing.ttft is None and r.usage.prompt_tokens for r in got)
 
 
+def test_a_job_made_though_its_creation_failed_in_transit_is_not_submitted_again(tmp_path):
+    """OpenAI's `POST /batches` takes no idempotency key: a 502 after the job was made (the
+    fake makes it, then answers 502) had the retry upload and submit the requests again, a
+    second job billed for the same answers. The job made from the uploaded file is found in
+    `GET /batches` and polled instead."""
+    with FakeOpenAIBatchServer(polls=1) as srv:
+        srv.state.lose_creates = 1
+        batch = OpenAIProvider("fake-model", base_url=srv.base_url, batch=True,
+                               batch_poll=0.02, batch_journal=str(tmp_path / "j.jsonl"))
+        got = asyncio.run(_ask(batch, _requests(5)))
+        jobs = srv.jobs
+    assert len(jobs) == 1 and len(jobs[0]["lines"]) == 5
+    assert all(r.text for r in got)
+    journal = [json.loads(x) for x in (tmp_path / "j.jsonl").read_text().splitlines()]
+    assert [e["job"] for e in journal] == [jobs[0]["id"]]
+
+
 @pytest.mark.parametrize("vendor", ["openai", "anthropic"])
 def test_a_batch_past_the_vendors_size_goes_out_as_several_jobs(tmp_path, monkeypatch, vendor):
     """OpenAI takes an input file of up to 200 MB, Anthropic a batch of up to 256 MB, and

@@ -375,7 +375,8 @@ _OPENAI_ENDED = {"completed", "failed", "expired", "cancelled"}
 
 class OpenAIBatchAPI:
     """POST /files (purpose "batch") + POST /batches, GET /batches/{id}, GET the output and
-    error files' content (https://platform.openai.com/docs/api-reference/batch)."""
+    error files' content (https://platform.openai.com/docs/api-reference/batch); GET /batches
+    (the list) where a job's creation failed in transit."""
 
     name = "openai"
     most = 50_000  # "up to 50,000 requests, and can be up to 200 MB in size" per input file
@@ -397,10 +398,34 @@ class OpenAIBatchAPI:
                 ).encode() + data + f"\r\n--{boundary}--\r\n".encode()
         uploaded = await _send(self.http, "POST", "/files", content=form, headers={
             "Content-Type": f"multipart/form-data; boundary={boundary}"})
-        job = await _send(self.http, "POST", "/batches", json_body={
-            "input_file_id": _text(uploaded, "id", "/files"), "endpoint": self.url_prefix + path,
-            "completion_window": "24h", "metadata": {"created_by": "shootout"}})
+        file_id = _text(uploaded, "id", "/files")
+        try:
+            job = await _send(self.http, "POST", "/batches", json_body={
+                "input_file_id": file_id, "endpoint": self.url_prefix + path,
+                "completion_window": "24h", "metadata": {"created_by": "shootout"}})
+        except RetryableProviderError:
+            # a timeout or a 5xx may come after the job was made (the API takes no
+            # idempotency key): the retry would submit the requests again, and both jobs bill
+            made = await self._made_from(file_id)
+            if made is None:
+                raise
+            return made
         return _text(job, "id", "/batches")
+
+    async def _made_from(self, file_id: str) -> str | None:
+        """The id of a job made from the input file `file_id`, among the 100 newest (`GET
+        /batches` lists the newest first); None where there is none, or the list cannot be
+        read."""
+        try:
+            listing = await _send(self.http, "GET", "/batches", params={"limit": 100})
+        except ProviderError:
+            return None
+        jobs = listing.get("data")
+        for job in jobs if isinstance(jobs, list) else []:
+            if (isinstance(job, dict) and job.get("input_file_id") == file_id
+                    and isinstance(job.get("id"), str) and job["id"]):
+                return str(job["id"])
+        return None
 
     async def ended(self, job_id: str) -> bool:
         job = await _send(self.http, "GET", f"/batches/{job_id}")

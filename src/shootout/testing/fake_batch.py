@@ -16,6 +16,9 @@ its body (the non-streamed completion of `FakeOpenAIServer`).
 `state.most_bytes`: the largest job taken; a larger one is refused (OpenAI: 400 on the file's
 upload; Anthropic: 413 `request_too_large`).
 
+`state.lose_creates`: the next this many `POST /v1/batches` make their job but answer 502, as a
+gateway that lost the answer; `GET /v1/batches?limit=N` lists the newest jobs first.
+
 `expire`: custom ids answered as expired (OpenAI: a `batch_expired` error line; Anthropic: an
 `expired` result), as a job that ran out of its 24 hours does. `state.fail_polls`: the next
 this many status polls answer 500 (Anthropic: 529 `overloaded_error`). `jobs` logs every job
@@ -57,6 +60,7 @@ class _BatchState:
     # the largest job taken, in bytes (OpenAI: the input file; Anthropic: the request body):
     # a larger one is refused as the vendors refuse it (OpenAI 400, Anthropic 413)
     most_bytes: int | None = None
+    lose_creates: int = 0  # the next this many jobs are made, but answered 502 (OpenAI)
     jobs: list[dict[str, Any]] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)
     polled: dict[str, int] = field(default_factory=dict)
@@ -136,9 +140,20 @@ class FakeOpenAIBatchServer(_BatchJobs, FakeOpenAIServer):
             lines = [json.loads(x) for x in data.decode().splitlines() if x.strip()]
             job: dict[str, Any] = {
                 "id": st.new_id("batch"), "object": "batch", "status": "validating",
-                   "endpoint": body.get("endpoint"), "lines": lines}
+                "endpoint": body.get("endpoint"), "input_file_id": body["input_file_id"],
+                "lines": lines}
             st.jobs.append(job)
+            if st.lose_creates > 0:  # made, but the answer is lost on the way
+                st.lose_creates -= 1
+                await conn.json(502, {"error": {"message": "Bad gateway"}})
+                return
             await conn.json(200, _public(job))
+        elif req.method == "GET" and path.endswith("/batches"):
+            given = re.search(r"[?&]limit=(\d+)", req.path)
+            limit = int(given.group(1)) if given else 20
+            newest = [_public(j) for j in reversed(st.jobs)][:limit]
+            await conn.json(200, {"object": "list", "data": newest, "has_more":
+                                  len(st.jobs) > limit})
         elif req.method == "GET" and (m := re.search(r"/batches/([\w-]+)$", path)):
             await self._poll(m.group(1), conn)
         elif req.method == "GET" and (m := re.search(r"/files/([\w-]+)/content$", path)):
