@@ -181,6 +181,25 @@ def test_the_browser_pages_through_a_run(server, tmp_path):
     assert re.search(r"<button id=\"next\" type=\"button\" data-to=\"400\">", dom)
 
 
+@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium installed")
+def test_the_browser_filters_by_status_and_text_from_its_address(server, tmp_path):
+    """A user hunting the failures, or one item, filters by status and by a text in the item
+    id, answer or reason: the page lists what the API lists, with the filters shown set."""
+    answered = _api(server, model="kimi-k2", status="answered")
+    item = answered["samples"][3]["item_id"]
+    found = _api(server, text=item.upper())
+    assert 0 < found["total"] < answered["total"]
+    assert all(item.casefold() in (s["item_id"] + (s["extracted"] or "") + s["reason"]
+                                   ).casefold() for s in found["samples"])
+    dom = _chromium("--dump-dom", f"{server}/samples?text={quote(item.upper())}&status="
+                    "answered", tmp=tmp_path)
+    assert 'data-status="ok"' in dom, dom[-2000:]
+    want = _api(server, text=item.upper(), status="answered")
+    assert f'data-count="{want["total"]}"' in dom
+    items = re.findall(r'data-item="([^"]+)"', dom)
+    assert items == [s["item_id"] for s in want["samples"]]
+
+
 def _chromium(*args: str, tmp: Path) -> str:
     profile = tmp / f"profile-{len(list(tmp.glob('profile-*')))}"
     assert CHROMIUM is not None

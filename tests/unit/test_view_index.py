@@ -40,6 +40,16 @@ def _oracle(samples: list[SampleRow], q: dict[str, str]) -> list[tuple]:
         rows = [r for r in rows if r[0].model == q["model"]]
     if q.get("correct") in ("0", "1"):
         rows = [r for r in rows if r[2] is not None and (r[2] >= 1.0) == (q["correct"] == "1")]
+    if q.get("status") == "answered":
+        rows = [r for r in rows if r[0].status in ("ok", "truncated")]
+    elif q.get("status") == "failed":
+        rows = [r for r in rows if r[0].status not in ("ok", "truncated")]
+    elif q.get("status"):
+        rows = [r for r in rows if r[0].status == q["status"]]
+    if q.get("text"):
+        t = q["text"].casefold()
+        rows = [r for r in rows if any(t in (x or "").casefold() for x in (
+            r[0].item_id, r[0].extracted, r[0].reason or r[0].error or ""))]
     return [(s.model, s.benchmark, s.item_id, s.repeat, s.status, metric, value, s.extracted,
              s.reason or s.error or "") for s, metric, value in rows]
 
@@ -63,6 +73,9 @@ def store(sample_store):
                   True, None, None),
         SampleRow("kimi-k2", "gsm8k", "zz-other", 0, "", "ok", {"f1": 1.0}, "x", "", False,
                   None, None),
+        # a text filter folds case beyond ASCII, and takes % and _ as they are
+        SampleRow("kimi-k2", "gsm8k", "zz-ümlaut", 0, "", "ok", {"acc": 1.0}, "100%", "",
+                  False, None, None),
         # a corpus metric is the primary (chrF): the samples' own is their value
         SampleRow("kimi-k2", "wmt22_zh_en", "w1", 0, "", "ok", {"sentence_chrf": 0.625},
                   "x", "", False, None, None),
@@ -85,6 +98,10 @@ QUERIES = [
     {"model": "nobody"}, {"benchmark": "mmlu", "model": "llama-3.1-70b"},
     {"benchmark": "wmt22_zh_en"}, {"a": "kimi-k2", "b": "mixtral-8x7b",
                                    "benchmark": "wmt22_zh_en"},
+    {"status": "failed"}, {"status": "answered", "model": "kimi-k2"}, {"status": "truncated"},
+    {"status": "error", "benchmark": "gsm8k"}, {"text": "http 5"}, {"text": "ZZ-"},
+    {"text": "Ü"}, {"text": "%"}, {"text": "x", "status": "answered", "benchmark": "gsm8k"},
+    {"a": "kimi-k2", "b": "mixtral-8x7b", "status": "failed"},
 ]
 
 

@@ -3,8 +3,9 @@ each with its primary metric's value, read from the store per request.
 
 A sample's value is its primary metric (given per benchmark; where none is given, the first
 metric it stored) when it was answered (status "ok" or "truncated"), else None. The filters
-are those of the browser: benchmark, model, whether the value is correct (>= 1), and a pair
-of models whose values on the same item and repeat differ (the rows of the first). A metrics
+are those of the browser: benchmark, model, whether the value is correct (>= 1), a pair of
+models whose values on the same item and repeat differ (the rows of the first), the status
+(answered or failed), and a text in the item id, extracted answer or reason. A metrics
 text that SQLite cannot read (JSON with NaN, which SQLite < 3.42 rejects) has no value.
 """
 
@@ -19,6 +20,23 @@ from typing import Any
 
 from ..errors import ConfigError
 from .rows import ANSWERED
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the browser lists of a run. `pair` (a, b): the rows of model a whose value
+    differs from b's on the same benchmark, item and repeat (`model` is then not used).
+    `correct`: the value is 1 or not (a failed sample is in neither). `status`: "answered"
+    (ok or truncated), "failed" (any other: no answer), or one status as stored. `text`:
+    found, ignoring case, in the item id, the extracted answer or the reason (the error, for
+    a failed sample)."""
+
+    benchmark: str | None = None
+    model: str | None = None
+    pair: tuple[str, str] | None = None
+    correct: bool | None = None
+    status: str | None = None
+    text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +85,10 @@ _OTHER = (
     f"WHERE a.value IS NOT ({_value('o', _metric('o', 'q'))})"
 )
 _COLUMNS = "model, benchmark, item_id, repeat, status, metric, value, extracted, reason"
+
+
+def _fold(value: Any) -> str:
+    return str(value).casefold() if value is not None else ""
 
 
 class BrowseStore:
@@ -140,36 +162,29 @@ class BrowseStore:
         except ValueError:
             return True
 
-    def browse_samples(
-        self,
-        run_id: str,
-        primary: Mapping[str, str | None],
-        *,
-        benchmark: str | None = None,
-        model: str | None = None,
-        pair: tuple[str, str] | None = None,
-        correct: bool | None = None,
-        offset: int = 0,
-        limit: int = 200,
-    ) -> tuple[int, list[BrowsedSample]]:
-        """(how many samples match, the page of them from `offset`), in the store's order
-        (model, benchmark, item, repeat). `primary`: each benchmark's primary metric (None:
-        the first one a sample stored). `pair` (a, b): the rows of model a whose value differs
-        from b's on the same benchmark, item and repeat (`model` is then not used)."""
+    def browse_samples(self, run_id: str, primary: Mapping[str, str | None],
+                       filters: Filters, offset: int = 0, limit: int = 200
+                       ) -> tuple[int, list[BrowsedSample]]:
+        """(how many samples match `filters`, the page of them from `offset`), in the store's
+        order (model, benchmark, item, repeat). `primary`: each benchmark's primary metric
+        (None: the first one a sample stored)."""
+        f = filters
+        benchmark, model, pair, correct, status, text = (
+            f.benchmark, f.model, f.pair, f.correct, f.status, f.text)
         prim = [(b, m) for b, m in primary.items() if m]
         cte = ("WITH prim(benchmark, metric) AS (" + (
             "VALUES " + ", ".join("(?, ?)" for _ in prim) if prim
             else "SELECT NULL, NULL WHERE 0") + "), ")
         args: list[Any] = [x for bm in prim for x in bm]
-        filters = ""
+        where = ""
         args.append(run_id)
         if benchmark:
-            filters += " AND s.benchmark = ?"
+            where += " AND s.benchmark = ?"
             args.append(benchmark)
         if pair or model:
-            filters += " AND s.model = ?"
+            where += " AND s.model = ?"
             args.append(pair[0] if pair else model)
-        cte += f"v AS ({_WITH_VALUE.format(filters=filters)})"
+        cte += f"v AS ({_WITH_VALUE.format(filters=where)})"
         if pair:
             rows = _OTHER
             args += [run_id, pair[1]]
@@ -177,6 +192,18 @@ class BrowseStore:
             rows = "SELECT * FROM v a WHERE 1"
         if correct is not None:
             rows += f" AND a.value IS NOT NULL AND (a.value >= 1.0) = {int(correct)}"
+        if status in ("answered", "failed"):
+            rows += (" AND a.status " + ("IN" if status == "answered" else "NOT IN")
+                     + f" ({', '.join(repr(x) for x in ANSWERED)})")
+        elif status:
+            rows += " AND a.status = ?"
+            args.append(status)
+        if text:
+            # casefolded in Python and SQL alike (SQLite's lower() folds ASCII only)
+            rows += (" AND (instr(fold(a.item_id), ?) OR instr(fold(COALESCE(a.extracted, "
+                     "'')), ?) OR instr(fold(a.reason), ?))")
+            args += [text.casefold()] * 3
+            self._db.create_function("fold", 1, _fold, deterministic=True)
         total = int(self._db.execute(f"{cte} SELECT COUNT(*) FROM ({rows})", args).fetchone()[0])
         page = self._db.execute(
             f"{cte} SELECT {_COLUMNS} FROM ({rows}) ORDER BY model, benchmark, item_id, repeat "

@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlparse, urlsplit
 from ..benchmarks import find_benchmark_class
 from ..export import sample_row
 from ..store import SampleRow, Store
-from ..store.browse import BrowsedSample
+from ..store.browse import BrowsedSample, Filters
 
 PAGE = Path(__file__).with_name("samples.html.j2")
 PAGE_SIZE = 200
@@ -61,15 +61,16 @@ class SampleIndex:
 
     def select(self, q: dict[str, str], offset: int = 0, limit: int = PAGE_SIZE
                ) -> tuple[int, list[BrowsedSample]]:
-        """Filters: model, benchmark, correct ("1", "0"), and a pair of models `a`,`b` whose
-        primary metric differs on the same item and repeat (the rows of model `a`): (how many
-        match, the page from `offset`)."""
+        """Filters: model, benchmark, correct ("1", "0"), a pair of models `a`,`b` whose
+        primary metric differs on the same item and repeat (the rows of model `a`), status
+        ("answered", "failed", or a stored status) and text (in the item id, extracted answer
+        or reason, ignoring case): (how many match, the page from `offset`)."""
         pair = (q["a"], q["b"]) if q.get("a") and q.get("b") else None
         correct = {"1": True, "0": False}.get(q.get("correct", ""))
-        return self.db.browse_samples(
-            self.run_id, self.primary, benchmark=q.get("benchmark") or None,
-            model=q.get("model") or None, pair=pair, correct=correct, offset=offset,
-            limit=limit)
+        return self.db.browse_samples(self.run_id, self.primary, Filters(
+            benchmark=q.get("benchmark") or None, model=q.get("model") or None, pair=pair,
+            correct=correct, status=q.get("status") or None, text=q.get("text") or None),
+            offset, limit)
 
     def find(self, q: dict[str, str]) -> SampleRow | None:
         repeat = _count(q.get("repeat", "0"))
