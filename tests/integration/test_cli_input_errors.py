@@ -64,6 +64,25 @@ def test_a_price_table_that_is_not_utf8(shootout_cmd, tmp_path, store):
     assert p.returncode == 2
 
 
+def test_a_malformed_price_table_stops_a_run_before_any_request(shootout_cmd, tmp_path,
+                                                               data_dir):
+    """A $SHOOTOUT_PRICES file that cannot be read was found when the results were built,
+    after every request had been sent (and paid for) and the run stored as complete."""
+    from shootout.testing.fake_server import FakeOpenAIServer
+
+    prices = tmp_path / "prices.yaml"
+    prices.write_text("models:\n  m:\n    input_per_m: abc\n    output_per_m: 1\n"
+                      "    source: x\n    as_of: '2026-12-06'\n")
+    with FakeOpenAIServer() as srv:
+        p = run_cli(shootout_cmd, "run", "-m", "openai:m", "--base-url", srv.base_url,
+                    "-b", "arc_easy", "--limit", "2", "--no-progress", "--data-dir",
+                    str(data_dir), "--store", str(tmp_path / "s.db"),
+                    env_extra={"SHOOTOUT_PRICES": str(prices), "OPENAI_API_KEY": "sk-x"})
+        sent = len(srv.requests)
+    one_line_error(p, str(prices), "input_per_m must be a number")
+    assert p.returncode == 2 and sent == 0
+
+
 def _dry_run(shootout_cmd, tmp_path, data_dir, *args: str) -> subprocess.CompletedProcess[str]:
     return run_cli(shootout_cmd, "run", "-m", "openai:m", "--base-url", "http://127.0.0.1:9/v1",
                    *args, "--limit", "1", "--dry-run", "--json", "--data-dir", str(data_dir),

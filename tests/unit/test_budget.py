@@ -297,6 +297,30 @@ def test_the_dry_run_counts_a_request_per_choice_for_log_likelihood(env, tmp_pat
     assert requests in range(12, 21), line  # 3 to 5 choices an item, 4 items
 
 
+def test_a_dry_run_prices_what_it_can_and_says_what_the_run_would_refuse(
+        env, tmp_path, capsys, monkeypatch):
+    """Issue 19's estimate "for any suite": `-b seed` (needle without a known window) and
+    `-b mc` (truthfulqa_mc2, log-likelihood only) on a chat API were one error line and no
+    table (an audit's). The dry run now prices the others and says what the run would
+    refuse; the run itself still refuses before sending anything."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-123456")
+    args = ["run", "-m", "openai:gpt-4o", "-m", "openai:gpt-4o-mini", "-b",
+            "arc_easy,needle,truthfulqa_mc2", "--limit", "2"]
+    code, out, err = _cli(tmp_path, capsys, *args, "--dry-run")
+    assert code == 0, err
+    text = " ".join(out.split())
+    rows = [r.split("│") for r in out.splitlines() if r.count("│") > 5]
+    cells = {(c[1].strip(), c[2].strip()) for c in rows}
+    assert {("gpt-4o", "arc_easy"), ("gpt-4o-mini", "arc_easy")} <= cells
+    assert not any(b in ("needle", "truthfulqa_mc2") for _, b in cells)
+    for model in ("gpt-4o", "gpt-4o-mini"):
+        assert (f"(not estimated: {model} · needle)") in text
+        assert (f"truthfulqa_mc2 is scored by log-likelihood only, which {model} does not "
+                f"give") in text
+    code, _, err = _cli(tmp_path, capsys, *args)
+    assert code == 4 and "truthfulqa_mc2 is scored by log-likelihood only" in err
+
+
 def test_a_dry_run_says_a_capped_hourly_model_would_be_refused_as_the_run_refuses_it(
         env, tmp_path, capsys, monkeypatch):
     """A model priced by the hour showed $0.00 in the dry run, which said the capped run

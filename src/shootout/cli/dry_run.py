@@ -128,6 +128,9 @@ def dry_run_table(db: Store, run_id: str, max_cost: float | None = None,
         out.print(f"A row 'JUDGE {JUDGING}': the judge's requests about the answers, each "
                   "answer taken at its model's expected length, the judge's output at its "
                   "limit.", soft_wrap=True)
+    for gap in (run.get("manifest") or {}).get("not_estimated") or []:
+        out.print(f"The run would be refused: {gap.get('reason')} (not estimated: "
+                  f"{gap.get('model')} · {gap.get('benchmark')})", soft_wrap=True)
     _cap_verdict(out, max_cost, totals, per_model, capped)
 
 

@@ -31,7 +31,7 @@ from ..config import (
 )
 from ..data.files import DataDir, resolve_data_dir
 from ..errors import CapabilityError, ConfigError, DataError
-from ..perf.prices import is_local
+from ..perf.prices import default_table, is_local
 from ..providers.base import GenerateRequest, Provider, Sampling
 from ..store.rows import EARLIER
 from ..store.sqlite import Store
@@ -106,6 +106,7 @@ class Runner:
         self._history: dict[str, Any] = {}
         self._said_skipped: set[str] = set()  # benchmarks whose skipped languages were said
         self._said_once: set[str] = set()  # benchmarks whose repeats set aside were said
+        self._refused: dict[tuple[str, str], str] = {}  # a dry run's unpriced cells: why
 
     def plan(self) -> list[PlannedBenchmark]:
         """Load and sample every benchmark's documents before any model is touched."""
@@ -155,47 +156,15 @@ class Runner:
         if missing:
             raise ConfigError(f"no provider given for {', '.join(missing)}")
         planned = self.plan()
-        _check_judges(self.config, [pb.bench for pb in planned], providers)
-        # a benchmark graded only by a judge, run without one, says so (its data read: a
-        # malformed file stays the one line it is)
-        if unjudged := [pb.bench.name for pb in planned if pb.bench.graded_by_judge
-                        and not getattr(getattr(pb.bench, "opts", None), "judge", None)]:
-            print(f"note: {', '.join(unjudged)} without a judge (--judge MODEL, a model of the "
-                  "run): the answers are kept, but only `answered` is scored, no grade",
-                  file=sys.stderr)
-        # every model can score every benchmark, before anything is sent: found benchmark by
-        # benchmark, `-b mc` on a chat API had sent and paid for the others first, and every
-        # rerun failed at the same benchmark
-        for mcfg in self.config.models:
-            for pb in planned:
-                choose_mode(mcfg, providers[mcfg.display], pb.bench)
+        self._check_before_sending(planned, providers)
         # before anything is sent: refused here when the expected cost is over a cap
         self._budget = None if self.config.dry_run else await preflight(self, providers)
-        stored = self.store.get_run(self.run_id)
-        if stored and (refusal := unfinished_merge(self.run_id, stored["manifest"])):
-            raise refusal  # rerun as a run, it would ask the models for what the shards hold
-        if stored:  # the rest of a run scored on other data than its first part: refused,
-            # for the files read so far and any read later (few-shot examples, as prompts
-            # are built)
-            self.data.expect((stored["manifest"] or {}).get("data_checksums"), self.run_id,
-                             "resuming would score the rest of the run on other data (start "
-                             "it afresh in another --store)")
+        self._check_stored()
         # only now a run: one refused above was never started (and is not listed)
         resumed = self.store.upsert_run(self.run_id, self.config.stored())
         self._earlier_checksums = self._stored_checksums() if resumed else {}
         self._history = self._stored_history() if resumed else {}
-        manifest: dict[str, Any] = {
-            **base_manifest(),
-            "resumed": resumed,
-            "protocol": {
-                "name": self.config.protocol,
-                "description": PROTOCOL_DESCRIPTIONS[self.config.protocol],
-            },
-            "models": {},
-            "benchmarks": {},
-            **({"shard": self.config.shard} if self.config.shard else {}),
-            **{k: v for k, v in self._history.items() if k != "benchmarks"},
-        }
+        manifest = self._new_manifest(resumed)
         try:
             for mcfg in self.config.models:
                 await self._run_model(mcfg, providers[mcfg.display], planned, manifest)
@@ -214,7 +183,67 @@ class Runner:
             else:
                 self.store.set_run_status(self.run_id, "interrupted")
             raise
+        self._finish(manifest)
+        return self.run_id
+
+    def _check_before_sending(self, planned: list[PlannedBenchmark],
+                              providers: Mapping[str, Provider]) -> None:
+        """What refuses the run before anything is sent: its judges, the price table, and
+        a model that cannot score a benchmark (in a dry run, a row it does not price)."""
+        _check_judges(self.config, [pb.bench for pb in planned], providers)
+        # the price table (and $SHOOTOUT_PRICES) as the results will read it: one that cannot
+        # be read was said after every request had been sent and paid for (an audit's)
+        default_table()
+        # a benchmark graded only by a judge, run without one, says so (its data read: a
+        # malformed file stays the one line it is)
+        if unjudged := [pb.bench.name for pb in planned if pb.bench.graded_by_judge
+                        and not getattr(getattr(pb.bench, "opts", None), "judge", None)]:
+            print(f"note: {', '.join(unjudged)} without a judge (--judge MODEL, a model of the "
+                  "run): the answers are kept, but only `answered` is scored, no grade",
+                  file=sys.stderr)
+        # every model can score every benchmark, before anything is sent: found benchmark by
+        # benchmark, `-b mc` on a chat API had sent and paid for the others first, and every
+        # rerun failed at the same benchmark
+        for mcfg in self.config.models:
+            for pb in planned:
+                try:
+                    choose_mode(mcfg, providers[mcfg.display], pb.bench)
+                except (CapabilityError, ConfigError) as e:
+                    self._not_estimated(mcfg, pb, e)  # a dry run prices the others
+
+    def _check_stored(self) -> None:
+        """A stored run of this id that may not be taken up: an unfinished merge's, or one
+        whose data has changed since."""
+        stored = self.store.get_run(self.run_id)
+        if stored and (refusal := unfinished_merge(self.run_id, stored["manifest"])):
+            raise refusal  # rerun as a run, it would ask the models for what the shards hold
+        if stored:  # the rest of a run scored on other data than its first part: refused,
+            # for the files read so far and any read later (few-shot examples, as prompts
+            # are built)
+            self.data.expect((stored["manifest"] or {}).get("data_checksums"), self.run_id,
+                             "resuming would score the rest of the run on other data (start "
+                             "it afresh in another --store)")
+
+    def _new_manifest(self, resumed: bool) -> dict[str, Any]:
+        return {
+            **base_manifest(),
+            "resumed": resumed,
+            "protocol": {
+                "name": self.config.protocol,
+                "description": PROTOCOL_DESCRIPTIONS[self.config.protocol],
+            },
+            "models": {},
+            "benchmarks": {},
+            **({"shard": self.config.shard} if self.config.shard else {}),
+            **{k: v for k, v in self._history.items() if k != "benchmarks"},
+        }
+
+    def _finish(self, manifest: dict[str, Any]) -> None:
+        """The run's manifest and status, once every model has run."""
         _common_fewshot(manifest)
+        if self._refused:
+            manifest["not_estimated"] = [{"model": m, "benchmark": b, "reason": why}
+                                         for (m, b), why in self._refused.items()]
         manifest["cache"] = self._cache_summary()
         manifest["data_checksums"] = self._data_checksums()
         manifest["data_dir"] = str(self.data.root)
@@ -225,7 +254,6 @@ class Runner:
         self.store.set_manifest(self.run_id, manifest)
         # a dry run priced the work and sent nothing: it is not a complete run of anything
         self.store.set_run_status(self.run_id, status)
-        return self.run_id
 
     def _stored_history(self) -> dict[str, Any]:
         """What the stored manifest of a resumed run records of what was done to it since it
@@ -279,13 +307,19 @@ class Runner:
         pacer = Pacer(mcfg.rpm, mcfg.tpm) if mcfg.rpm or mcfg.tpm else None
         manifest["models"][mcfg.display] = {"spec": mcfg.spec, **provider.info()}
         for pb in planned:
+            if (mcfg.display, pb.bench.name) in self._refused:
+                continue  # a dry run's: said in its table
             mode = choose_mode(mcfg, provider, pb.bench)
             ctx = self._prompt_context(mcfg, provider, pb, mode)
             repeats = self._repeats(mode, ctx.sampling)
             send = not self.config.dry_run
             # bound to all of the run's items, then cut to this shard's: the binding (needle's
             # calibration) and the template hash are those of the unsharded run
-            every = await pb.bench.bind(provider, pb.docs, ctx, send=send)
+            try:
+                every = await pb.bench.bind(provider, pb.docs, ctx, send=send)
+            except ConfigError as e:  # (needle: a window to know)
+                self._not_estimated(mcfg, pb, e)
+                continue
             docs = shard_docs(pb.bench.name, every, self.config.shard)
             entry = self._manifest_entry(manifest, pb, docs)
             entry.setdefault("per_model", {})[mcfg.display] = {
@@ -362,6 +396,14 @@ class Runner:
                 pb.bench.name)) else {}),
         }
         return entry
+
+    def _not_estimated(self, mcfg: ModelConfig, pb: PlannedBenchmark, e: Exception) -> None:
+        """A refusal of one model x benchmark: the run's error, a dry run's row of what it
+        cannot price (the others priced: `--dry-run` of a suite whose needle needs a window
+        or whose log-likelihood benchmark a chat API cannot score printed nothing)."""
+        if not self.config.dry_run:
+            raise e
+        self._refused[(mcfg.display, pb.bench.name)] = str(e)
 
     @staticmethod
     def _report_dry_run(
