@@ -220,6 +220,11 @@ def test_report_on_two_real_runs_of_the_embedded_model(shootout_cmd, tmp_path, d
     assert "acc compared: acc_norm is not available for every model" in text
     assert "Gemma" in text or "gemma" in text  # architecture from the GGUF
     assert html.stat().st_size > 10_000
+    # issue 14: a local model's $0 beside the time its requests took on this machine
+    row = re.search(r"^\| Compute time, requests in flight \(h:mm:ss\) \|(.*)\|$", text, re.M)
+    assert row, text
+    assert re.fullmatch(r" \d+:\d\d:\d\d \| \d+:\d\d:\d\d ", row.group(1)), row.group(0)
+    assert "energy is not measured" in text
 
 
 # --------------------------------------------------------------------------- defects 11, 12, 15

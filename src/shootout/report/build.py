@@ -325,6 +325,7 @@ def model_costs(data: ReportData) -> dict[str, dict[str, Any]]:
             "per_hour": pick(row, "price.per_hour"),
             "price_source": price_label(raw.get("price")) if raw else None,
             "cost_usd": pick(row, "cost_usd"),
+            "busy_hours": pick(row, "busy_hours"),
             "cost_per_item": per_1k / 1000 if per_1k is not None else None,
             "cost_per_point": pick(row, "cost_per_point"),
             "mean_points": pick(row, "score_points"),

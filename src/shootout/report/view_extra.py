@@ -61,7 +61,50 @@ def efficiency(report: Report) -> dict[str, Any]:
     labels = report.data.labels
     mc = report.model_costs
     arch = report.data.arch
-    fields = [
+    fields = _efficiency_fields(report)
+    # text, not figures: left-aligned and free to wrap (a source names the model it missed)
+    wraps = {"Price source"}
+    priced = any(mc[m]["input_per_m"] is not None or mc[m]["output_per_m"] is not None
+                 or mc[m]["cost_usd"] is not None for m in labels)
+    if not priced:  # a table of dashes, and one "unknown: ..." per model, said once
+        fields = [(n, f) for n, f in fields if n not in PRICE_ROWS]
+    rows = tuple((lcell(n), *((lcell if n in wraps else cell)(f(m)) for m in labels))
+                 for n, f in fields)
+    return {"table": Table("efficiency", ("", *labels), rows),
+            "endpoints": endpoints_table(report),
+            "note": (_per_point_note(mc, labels, _not_primary(report, mc, labels)) if priced
+                     else _unpriced_note(mc, labels))
+                    + _failed_note(report) + (" Cost counts "
+                    "every stored request at the resolved price, whether or not shootout's "
+                    "response cache served it to this run: the price of reproducing the "
+                    "results (input a provider's prompt cache served, or wrote to it, at its "
+                    "own price; batch answers at half)." if priced else "") + " TTFT is the "
+                    "time to the first "
+                    "streamed token of generation requests; throughput is output tokens per "
+                    "second of streaming." + (" Serving cost follows active parameters: "
+                                              "the last row divides the output price by them."
+                                    if any(arch.values()) else "")
+                    + (_COMPUTE_NOTE if _free(mc, labels) else "") + _judging_note(report)
+                    + _estimated_note(report)}
+
+
+_COMPUTE_NOTE = (" A model that costs nothing per token (a local one) is measured by its "
+                 "compute time instead: the time its requests were in flight, on this "
+                 "machine (energy is not measured).")
+
+
+def _free(mc: Mapping[str, Mapping[str, Any]], labels: Sequence[str]) -> bool:
+    """Whether some model costs $0 and its requests' time is known (a local model)."""
+    return any(mc[m]["cost_usd"] == 0 and mc[m].get("busy_hours") for m in labels)
+
+
+def _efficiency_fields(report: Report) -> list[tuple[str, Any]]:
+    """The efficiency table's rows: (name, the cell of a model); rows of what no model has
+    (an hourly price, a prompt cache, batch jobs, reasoning tokens, architecture) left out."""
+    labels = report.data.labels
+    mc = report.model_costs
+    arch = report.data.arch
+    fields: list[tuple[str, Any]] = [
         ("Input price (USD per 1M tokens)", lambda m: money(mc[m]["input_per_m"])),
         ("Output price (USD per 1M tokens)", lambda m: money(mc[m]["output_per_m"])),
         ("Price source", lambda m: str(mc[m]["price_source"] or "unknown")),
@@ -78,6 +121,9 @@ def efficiency(report: Report) -> dict[str, Any]:
         ("Cost per benchmark point (USD)",
          lambda m: _est(mc[m], money(mc[m]["cost_per_point"]))),
     ]
+    if _free(mc, labels):  # issue 14: a local model's $0 beside its compute time
+        fields.insert(7, ("Compute time, requests in flight (h:mm:ss)",
+                          lambda m: _hms(mc[m].get("busy_hours"))))
     if any(mc[m].get("per_hour") for m in labels):
         # a model priced by the hour (the GPU it runs on): its token prices are 0, and its
         # cost is its busy hours at this rate (the report showed $0 / $0 beside its cost;
@@ -104,29 +150,15 @@ def efficiency(report: Report) -> dict[str, Any]:
         fields.append(("Active parameters", lambda m: params(_active(arch, m))))
         fields.append(("Output price per 1B active parameters",
                        lambda m: money(_per_active(mc[m]["output_per_m"], _active(arch, m)))))
-    # text, not figures: left-aligned and free to wrap (a source names the model it missed)
-    wraps = {"Price source"}
-    priced = any(mc[m]["input_per_m"] is not None or mc[m]["output_per_m"] is not None
-                 or mc[m]["cost_usd"] is not None for m in labels)
-    if not priced:  # a table of dashes, and one "unknown: ..." per model, said once
-        fields = [(n, f) for n, f in fields if n not in PRICE_ROWS]
-    rows = tuple((lcell(n), *((lcell if n in wraps else cell)(f(m)) for m in labels))
-                 for n, f in fields)
-    return {"table": Table("efficiency", ("", *labels), rows),
-            "endpoints": endpoints_table(report),
-            "note": (_per_point_note(mc, labels, _not_primary(report, mc, labels)) if priced
-                     else _unpriced_note(mc, labels))
-                    + _failed_note(report) + (" Cost counts "
-                    "every stored request at the resolved price, whether or not shootout's "
-                    "response cache served it to this run: the price of reproducing the "
-                    "results (input a provider's prompt cache served, or wrote to it, at its "
-                    "own price; batch answers at half)." if priced else "") + " TTFT is the "
-                    "time to the first "
-                    "streamed token of generation requests; throughput is output tokens per "
-                    "second of streaming." + (" Serving cost follows active parameters: "
-                                              "the last row divides the output price by them."
-                                    if any(arch.values()) else "") + _judging_note(report)
-                    + _estimated_note(report)}
+    return fields
+
+
+def _hms(hours: float | None) -> str:
+    """Hours as h:mm:ss ("–" where unknown)."""
+    if hours is None or not math.isfinite(hours):
+        return "–"
+    total = round(hours * 3600)
+    return f"{total // 3600}:{total % 3600 // 60:02d}:{total % 60:02d}"
 
 
 def _failed_mark(report: Report, m: str) -> str:
