@@ -82,8 +82,9 @@ def perf_command(
         "seconds (not with --rate)."
     ),
     chat: bool = typer.Option(True, "--chat/--no-chat", help="Chat or text completions."),
-    api_key_env: str = typer.Option(
-        "OPENAI_API_KEY", "--api-key-env", help="Environment variable holding the API key."
+    api_key_env: str | None = typer.Option(
+        None, "--api-key-env", help="Environment variable holding the API key (the "
+        "OpenAI-compatible provider's default, OPENAI_API_KEY)."
     ),
     timeout: float = typer.Option(
         120.0, "--timeout", help="Seconds a request may wait for the server's next bytes "
@@ -100,31 +101,14 @@ def perf_command(
 ) -> None:
     """Load-test an endpoint at several concurrency levels or request rates."""
     levels = parse_levels(concurrency, rate)
-    for flag, count in (("--requests", requests), ("--max-concurrency", max_concurrency)):
-        if count < 1:
-            raise ConfigError(f"{flag} must be a positive whole number, not {count}")
-    for flag, seconds in (("--duration", duration), ("--timeout", timeout)):
-        if not (math.isfinite(seconds) and seconds > 0):
-            raise ConfigError(f"{flag} must be a positive number of seconds, not {seconds:g}")
-    if not (math.isfinite(ramp_up) and ramp_up >= 0):
-        raise ConfigError(f"--ramp-up must be 0 or more seconds, not {ramp_up:g}")
+    _check_numbers(requests=requests, max_concurrency=max_concurrency, duration=duration,
+                   timeout=timeout, ramp_up=ramp_up)
     _refuse_idle(ctx, rate=bool(rate), ramp_up=bool(ramp_up),
                  from_benchmark=from_benchmark is not None)
     if not base_url.strip():  # (the provider's message offered to leave it out)
         raise ConfigError("--base-url is empty (an unset variable?): give the endpoint's URL")
-    if http not in ("auto", "httpx", "aiohttp"):
-        raise ConfigError(f"--http must be auto, httpx or aiohttp, not {http!r}")
-    if http == "auto":
-        from ..providers.http import default_stack
-
-        http = default_stack()  # the stack used is what the stored configuration says
-    kind = model.split(":", 1)[0]
-    if kind in ("anthropic", "local", "gguf"):  # (an Ollama name has a colon: llama3:8b)
-        raise ConfigError(f"perf -m {model}: perf load-tests an OpenAI-compatible endpoint "
-                          f"(openai:MODEL, or a bare name); a {kind}: model is not one "
-                          "(benchmarks/client_overhead.py --api anthropic times the Anthropic "
-                          "client)")
-    name = model.removeprefix("openai:")
+    http = _stack(http)
+    name = _model_name(model)
     spec = LoadSpec(max_requests=requests, duration=duration, grace=timeout,
                     max_concurrency=max_concurrency, ramp_up=ramp_up, seed=seed)
     config = {
@@ -162,15 +146,50 @@ def perf_command(
                     json_out=json_out)
 
 
-def _provider(name: str, base_url: str, api_key_env: str, *, chat: bool, pool: int,
+def _check_numbers(*, requests: int, max_concurrency: int, duration: float, timeout: float,
+                   ramp_up: float) -> None:
+    for flag, count in (("--requests", requests), ("--max-concurrency", max_concurrency)):
+        if count < 1:
+            raise ConfigError(f"{flag} must be a positive whole number, not {count}")
+    for flag, seconds in (("--duration", duration), ("--timeout", timeout)):
+        if not (math.isfinite(seconds) and seconds > 0):
+            raise ConfigError(f"{flag} must be a positive number of seconds, not {seconds:g}")
+    if not (math.isfinite(ramp_up) and ramp_up >= 0):
+        raise ConfigError(f"--ramp-up must be 0 or more seconds, not {ramp_up:g}")
+
+
+def _stack(http: str) -> str:
+    """The HTTP stack asked for, `auto` resolved (the stored configuration says which ran)."""
+    if http not in ("auto", "httpx", "aiohttp"):
+        raise ConfigError(f"--http must be auto, httpx or aiohttp, not {http!r}")
+    if http == "auto":
+        from ..providers.http import default_stack
+
+        return default_stack()
+    return http
+
+
+def _model_name(model: str) -> str:
+    """The model's name as the server knows it (`openai:` taken off); another provider's
+    spec refused."""
+    kind = model.split(":", 1)[0]
+    if kind in ("anthropic", "local", "gguf"):  # (an Ollama name has a colon: llama3:8b)
+        raise ConfigError(f"perf -m {model}: perf load-tests an OpenAI-compatible endpoint "
+                          f"(openai:MODEL, or a bare name); a {kind}: model is not one "
+                          "(benchmarks/client_overhead.py --api anthropic times the Anthropic "
+                          "client)")
+    return model.removeprefix("openai:")
+
+
+def _provider(name: str, base_url: str, api_key_env: str | None, *, chat: bool, pool: int,
               timeout: float, extra_body: dict[str, Any], http: str = "httpx"
               ) -> OpenAIProvider:
     """The client every run uses, held to the base URL's host (`guard_host`)."""
     try:
+        key: dict[str, Any] = {} if api_key_env is None else {"api_key_env": api_key_env}
         provider = OpenAIProvider(
-            model=name, base_url=base_url, api_key_env=api_key_env, chat=chat,
-            concurrency=pool, timeout=timeout, extra_body=extra_body, http=http,
-        )
+            model=name, base_url=base_url, chat=chat, concurrency=pool, timeout=timeout,
+            extra_body=extra_body, http=http, **key)
     except ValidationError as e:  # an option the provider refuses: its own words
         first = e.errors()[0]
         where = ".".join(str(x) for x in first["loc"])

@@ -372,19 +372,7 @@ class LocalProvider(LoglikelihoodEval, BaseProvider):
     # -- generation -----------------------------------------------------------------------
     def _generate_sync(self, request: GenerateRequest) -> GenerateResponse:
         s = request.sampling
-        kwargs: dict[str, Any] = {
-            "max_tokens": s.max_tokens,
-            "temperature": s.temperature,
-            "top_p": s.top_p,
-            "top_k": 0,
-            "min_p": 0.0,
-            "repeat_penalty": 1.0,
-            "stop": list(s.stop) or None,
-            "seed": s.seed,
-            "stream": True,
-        }
-        if request.response_format:
-            kwargs["grammar"] = _grammar(json.dumps(request.response_format, sort_keys=True))
+        kwargs = _completion_kwargs(request)
         with self._lock:
             t0 = time.perf_counter()
             if request.messages is not None:
@@ -472,3 +460,23 @@ class LocalProvider(LoglikelihoodEval, BaseProvider):
         stop = result.stop if isinstance(result.stop, list) else [result.stop]
         return list(tokens), [x for x in stop if x]
 
+
+def _completion_kwargs(request: GenerateRequest) -> dict[str, Any]:
+    """llama-cpp-python's `create_completion` arguments for the request's sampling: only
+    temperature and top-p sample (no top-k, min-p or repeat penalty: the APIs' defaults);
+    a JSON schema asked for as a grammar."""
+    s = request.sampling
+    kwargs: dict[str, Any] = {
+        "max_tokens": s.max_tokens,
+        "temperature": s.temperature,
+        "top_p": s.top_p,
+        "top_k": 0,
+        "min_p": 0.0,
+        "repeat_penalty": 1.0,
+        "stop": list(s.stop) or None,
+        "seed": s.seed,
+        "stream": True,
+    }
+    if request.response_format:
+        kwargs["grammar"] = _grammar(json.dumps(request.response_format, sort_keys=True))
+    return kwargs

@@ -95,30 +95,7 @@ def rescore_run(db: Store, run_id: str, benchmarks: Sequence[str] | None = None,
         raise db.unknown_run(run_id)
     db.check_not_busy(run_id, "its end would write over the record of a rescore made now")
     cfg = validate_config(run["spec"], f"stored run {run_id}")
-    names, only, left_out = _chosen(cfg, benchmarks)
-    if unsafe_exec:  # (as `run` refuses the flag where no benchmark of it runs code)
-        if not any("unsafe_exec" in get_benchmark_class(n).Options.model_fields
-                   for n in names):
-            raise ConfigError(f"--unsafe-exec: no benchmark rescored here runs model-written "
-                              f"code ({', '.join(names)})")
-        print("warning: --unsafe-exec: model-written code runs without the sandbox, as this "
-              "user: it can read this process's environment, API keys included, and reach "
-              "the network", file=sys.stderr)
-    data = DataDir(resolve_data_dir(data_dir))
-    # the answers are scored against the golds (and prompts) the run had: other data is
-    # another benchmark, refused wherever it is read
-    data.expect((run["manifest"] or {}).get("data_checksums"), run_id,
-                "its answers would be scored against other golds")
-    # each benchmark with the prompt templates it ran under (`arc_easy@v1`...): all of them,
-    # or those named (`-b arc_easy@v1`)
-    every = {v.name: _Bench(v, b.docs, b.fewshot)
-             for b in (_load(cfg, n, data, unsafe_exec) for n in names)
-             for v in with_variants(b.bench)}
-    if only is not None and (unknown := [n for n in only if "@" in n and n not in every]):
-        raise ConfigError(f"{', '.join(unknown)} not in this run (its prompt variants: "
-                          f"{', '.join(n for n in every if '@' in n) or 'none'})")
-    benches = {n: b for n, b in every.items()
-               if only is None or n in only or split_variant(n)[0] in only}
+    benches, left_out = _benches(cfg, run, benchmarks, data_dir, unsafe_exec)
     manifest: dict[str, Any] = dict(run["manifest"] or {})
     systems = {m.display: m.system_prompt for m in cfg.models}
     out = Rescored(run_id, {n: b.bench.version for n, b in benches.items()},
@@ -155,6 +132,38 @@ def rescore_run(db: Store, run_id: str, benchmarks: Sequence[str] | None = None,
             out.changes.append(Change(old, new))
     db.update_sample_scores(run_id, [c.after for c in out.changes], _record(manifest, out))
     return out
+
+
+def _benches(cfg: RunConfig, run: dict[str, Any], benchmarks: Sequence[str] | None,
+             data_dir: str | None, unsafe_exec: bool
+             ) -> tuple[dict[str, _Bench], dict[str, str]]:
+    """The benchmarks to rescore (all of the run's, or those named, each prompt variant on
+    its own: `arc_easy@v1`) with their data, checked to be the run's; and those left out,
+    with why."""
+    names, only, left_out = _chosen(cfg, benchmarks)
+    if unsafe_exec:  # (as `run` refuses the flag where no benchmark of it runs code)
+        if not any("unsafe_exec" in get_benchmark_class(n).Options.model_fields
+                   for n in names):
+            raise ConfigError(f"--unsafe-exec: no benchmark rescored here runs model-written "
+                              f"code ({', '.join(names)})")
+        print("warning: --unsafe-exec: model-written code runs without the sandbox, as this "
+              "user: it can read this process's environment, API keys included, and reach "
+              "the network", file=sys.stderr)
+    data = DataDir(resolve_data_dir(data_dir))
+    # the answers are scored against the golds (and prompts) the run had: other data is
+    # another benchmark, refused wherever it is read
+    data.expect((run["manifest"] or {}).get("data_checksums"), run["run_id"],
+                "its answers would be scored against other golds")
+    # each benchmark with the prompt templates it ran under (`arc_easy@v1`...): all of them,
+    # or those named (`-b arc_easy@v1`)
+    every = {v.name: _Bench(v, b.docs, b.fewshot)
+             for b in (_load(cfg, n, data, unsafe_exec) for n in names)
+             for v in with_variants(b.bench)}
+    if only is not None and (unknown := [n for n in only if "@" in n and n not in every]):
+        raise ConfigError(f"{', '.join(unknown)} not in this run (its prompt variants: "
+                          f"{', '.join(n for n in every if '@' in n) or 'none'})")
+    return {n: b for n, b in every.items()
+            if only is None or n in only or split_variant(n)[0] in only}, left_out
 
 
 def _unscorable(b: _Bench, old: SampleRow, doc: Doc | None, request: dict[str, Any] | None,

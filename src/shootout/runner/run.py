@@ -333,17 +333,7 @@ class Runner:
                 **({"model_binding": info} if (info := pb.bench.binding_info()) else {}),
                 **({"items_unsharded": len(every)} if self.config.shard else {}),
             }
-            if (skipped := (pb.bench.binding_info() or {}).get("skipped_languages")) \
-                    and pb.bench.name not in self._said_skipped:
-                self._said_skipped.add(pb.bench.name)  # a machine's lack, said once a run
-                print(f"note: {pb.bench.name}: left out (not scored) "
-                      + "; ".join(f"{k}: {why}" for k, why in skipped.items()),
-                      file=sys.stderr)
-            if past := (pb.bench.binding_info() or {}).get("items_past_context"):
-                # (the manifest alone said it: --limit 5 ran 3 items, without a word)
-                print(f"note: {pb.bench.name}: {past} of the {len(pb.docs)} items "
-                      f"{'drawn ' if self.config.limit else ''}are longer than "
-                      f"{mcfg.display}'s context and are not run for it", file=sys.stderr)
+            self._say_binding(mcfg, pb)
             self._say_repeats_set_aside(pb.bench.name, mode, repeats,
                                         bool(pb.bench.sampling_by_item(ctx)))
             if not send:
@@ -364,6 +354,21 @@ class Runner:
                 **({"rpm": mcfg.rpm} if mcfg.rpm else {}),
                 **({"tpm": mcfg.tpm} if mcfg.tpm else {}),
             }
+
+    def _say_binding(self, mcfg: ModelConfig, pb: PlannedBenchmark) -> None:
+        """What the benchmark's binding to the model leaves out, said on stderr: languages
+        this machine cannot run (once a run), items past the model's context."""
+        if (skipped := (pb.bench.binding_info() or {}).get("skipped_languages")) \
+                and pb.bench.name not in self._said_skipped:
+            self._said_skipped.add(pb.bench.name)  # a machine's lack, said once a run
+            print(f"note: {pb.bench.name}: left out (not scored) "
+                  + "; ".join(f"{k}: {why}" for k, why in skipped.items()),
+                  file=sys.stderr)
+        if past := (pb.bench.binding_info() or {}).get("items_past_context"):
+            # (the manifest alone said it: --limit 5 ran 3 items, without a word)
+            print(f"note: {pb.bench.name}: {past} of the {len(pb.docs)} items "
+                  f"{'drawn ' if self.config.limit else ''}are longer than "
+                  f"{mcfg.display}'s context and are not run for it", file=sys.stderr)
 
     def _cache_summary(self) -> dict[str, Any]:
         """Each model's cache policy and how many of its answers came from the cache."""
