@@ -167,6 +167,39 @@ class BenchmarkConfig(Settings):
     # benchmark-specific settings (e.g. needle lengths and depths); see each benchmark's docs
     options: dict[str, Any] = Field(default_factory=dict)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _options_on_the_entry(cls, data: Any) -> Any:
+        """An option of the benchmark given on its entry (`{name: mt_bench, judge: m}`, as
+        issue 17 writes `judge:` in YAML) is one of its `options:`."""
+        if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+            return data
+        known = _option_names(data["name"])
+        moved = {k: v for k, v in data.items() if k not in cls.model_fields and k in known}
+        if not moved:
+            return data
+        options = data.get("options", {})
+        if not isinstance(options, dict):
+            return data  # (options that are not a mapping: refused as they are)
+        if twice := sorted(set(moved) & set(options)):
+            raise ValueError(f"{twice[0]} is given on the entry and in its options: give it "
+                             "once")
+        rest = {k: v for k, v in data.items() if k not in moved}
+        return {**rest, "options": {**options, **moved}}
+
+
+# what a run's configuration may give once for every benchmark that has the option (as
+# `-o KEY=VALUE` does on the command line): issue 17's `judge:` and `prompt_variants`
+RUN_WIDE_OPTIONS = ("judge", "prompt_variants")
+
+
+def _option_names(bench: str) -> set[str]:
+    """The options of the benchmark `bench` (none where it is not one: refused elsewhere)."""
+    from .benchmarks import find_benchmark_class
+
+    found = find_benchmark_class(bench)
+    return set(found.Options.model_fields) if found is not None else set()
+
 
 class RunConfig(Settings):
     model_config = ConfigDict(extra="forbid")
@@ -206,6 +239,37 @@ class RunConfig(Settings):
         except ConfigError as e:
             raise ValueError(str(e)) from None
         return f"{i}/{n}"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _run_wide_options(cls, data: Any) -> Any:
+        """`judge: M` or `prompt_variants: N` at the top: that option on every benchmark of
+        the run that has it (where its own entry does not give it), as `--judge M` and
+        `--prompt-variants N` do; refused where no benchmark of the run has it."""
+        if not isinstance(data, dict) or not any(k in data for k in RUN_WIDE_OPTIONS):
+            return data
+        benches = cls._names_to_configs(data.get("benchmarks"))
+        if not isinstance(benches, list):
+            return data  # refused as it is
+        given = {k: v for k, v in data.items() if k in RUN_WIDE_OPTIONS}
+        data = {k: v for k, v in data.items() if k not in RUN_WIDE_OPTIONS} | {
+            "benchmarks": benches}
+        for key in RUN_WIDE_OPTIONS:
+            if key not in given:
+                continue
+            takers = [i for i, e in enumerate(benches) if isinstance(e, dict)
+                      and isinstance(e.get("name"), str) and key in _option_names(e["name"])]
+            if not takers:
+                raise ValueError(f"{key}: no benchmark of this run has the option {key!r}")
+            for i in takers:
+                entry = dict(benches[i])
+                options = entry.get("options")
+                options = dict(options) if isinstance(options, dict) else {}
+                if key not in options and key not in entry:
+                    options[key] = given[key]
+                entry["options"] = options
+                benches[i] = entry
+        return data
 
     @model_validator(mode="before")
     @classmethod

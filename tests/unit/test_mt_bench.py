@@ -164,6 +164,40 @@ def test_judge_flag_is_a_benchmark_option():
         "-b", "mt_bench", "-o", "judge=smol"]
 
 
+def test_judge_and_prompt_variants_in_yaml_as_issue_17_writes_them():
+    """`judge:` and `prompt_variants:` at the top of a run's YAML (every benchmark that has
+    the option) or on a benchmark's entry were refused ("Extra inputs are not permitted"):
+    only `options: {judge: M}` was taken (a contract audit's). All three forms are one
+    configuration, with one run id; an entry's own value wins over the top's."""
+    from shootout.config import validate_config
+
+    models = {"models": ["local", "local:smollm2-135m"]}
+    nested = validate_config({**models, "benchmarks": [
+        {"name": "mt_bench", "options": {"judge": "local"}}, "arc_easy"]}, "t")
+    on_entry = validate_config({**models, "benchmarks": [
+        {"name": "mt_bench", "judge": "local"}, "arc_easy"]}, "t")
+    at_top = validate_config({**models, "benchmarks": ["mt_bench", "arc_easy"],
+                              "judge": "local"}, "t")
+    assert nested.run_id() == on_entry.run_id() == at_top.run_id()
+    assert [b.options for b in at_top.benchmarks] == [{"judge": "local"}, {}]
+    mixed = validate_config({**models, "judge": "local", "benchmarks": [
+        {"name": "mt_bench", "judge": "local:smollm2-135m"}]}, "t")
+    assert mixed.benchmarks[0].options == {"judge": "local:smollm2-135m"}
+    variants = validate_config({**models, "benchmarks": ["mc"], "prompt_variants": 3}, "t")
+    assert {b.name for b in variants.benchmarks if b.options.get("prompt_variants") == 3} == {
+        "mmlu", "arc_challenge", "arc_easy", "hellaswag", "winogrande", "truthfulqa_mc1"}
+    entry = validate_config({**models, "benchmarks": [
+        {"name": "arc_easy", "prompt_variants": 3}]}, "t")
+    assert entry.benchmarks[0].options == {"prompt_variants": 3}
+    with pytest.raises(ConfigError, match="no benchmark of this run has the option 'judge'"):
+        validate_config({**models, "benchmarks": ["arc_easy"], "judge": "local"}, "t")
+    with pytest.raises(ConfigError, match="judge is given on the entry and in its options"):
+        validate_config({**models, "benchmarks": [
+            {"name": "mt_bench", "judge": "local", "options": {"judge": "local"}}]}, "t")
+    with pytest.raises(ConfigError, match="bogus: Extra inputs are not permitted"):
+        validate_config({**models, "benchmarks": [{"name": "arc_easy", "bogus": 1}]}, "t")
+
+
 def test_prompt_mode_conversation_round_trips(data_dir):
     from shootout.benchmarks.base import PromptContext
     from shootout.data.files import DataDir

@@ -208,7 +208,7 @@ class Runner:
             for pb in planned:
                 try:
                     choose_mode(mcfg, providers[mcfg.display], pb.bench)
-                except (CapabilityError, ConfigError) as e:
+                except CapabilityError as e:  # (a clash of options stays an error)
                     self._not_estimated(mcfg, pb, e)  # a dry run prices the others
 
     def _check_stored(self) -> None:
