@@ -28,8 +28,13 @@ IGNORED = [
      "error: --limit cannot be used with --config: set it in the configuration file"),
     ("run -c a.yaml --temperature 0.5",
      "error: --temperature cannot be used with --config: set it in the configuration file"),
+    # which spelling was typed is not kept: both are named (it named --benchmarks alone)
     ("run --config a.yaml --tasks gsm8k",
-     "error: --benchmarks cannot be used with --config: set it in the configuration file"),
+     "error: --benchmarks/--tasks cannot be used with --config: set it in the configuration "
+     "file"),
+    ("run --resume r-1 --samples 3",
+     "error: --repeats/--samples cannot be used with --resume: the run continues with its "
+     "stored configuration"),
     # given on the command line, even at its default value, it is refused
     ("run --resume r-1 --seed 1234",
      "error: --seed cannot be used with --resume: the run continues with its stored "

@@ -281,7 +281,11 @@ def _refuse_ignored(ctx: typer.Context, *, resume: bool, config: bool) -> None:
         source = ctx.get_parameter_source(name)
         # typer may vendor click: compare the enum member by name
         if name not in keep and source is not None and source.name == "COMMANDLINE":
-            flag = _as_typed(max(param.opts, key=len), ctx.params.get(name))
+            # each spelling it has (`--benchmarks/--tasks`: which one was typed is not kept)
+            longs = [o for o in param.opts if o.startswith("--")] or list(param.opts)
+            flag = _as_typed(max(longs, key=len), ctx.params.get(name))
+            if len(longs) > 1 and flag in longs:
+                flag = "/".join(longs)
             raise ConfigError(f"{flag} cannot be used with {given}: {why}")
 
 
