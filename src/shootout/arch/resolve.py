@@ -121,8 +121,8 @@ def _from_hub(repo_id: str) -> ArchFacts:
         from huggingface_hub import hf_hub_download
     except ImportError:
         raise ConfigError(
-            f"{repo_id}: not a local file and huggingface_hub is not installed; "
-            "pass a local config.json path"
+            f"{repo_id}: not a local file, and a hub id needs huggingface_hub (pip install "
+            "huggingface_hub, or 'shootout[hub]'); or pass a local config.json path"
         ) from None
     try:
         path = hf_hub_download(repo_id, "config.json")
