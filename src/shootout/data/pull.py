@@ -206,11 +206,18 @@ def _extract(archive: zipfile.ZipFile, src: Source, f: FileSource, root: Path,
              fetcher: Fetcher) -> int | str:
     where = f"{fetcher.url(src.url)}!{f.origin}"
     try:
-        data = archive.read(f.origin)
-    except KeyError:
-        return f"{where}: no such member in the archive"
+        if f.convert is not None:  # rebuilt from the member (and others) as shared/data was
+            from .convert import CONVERTERS
+
+            data = CONVERTERS[f.convert](archive.read, f.origin, f.also, where)
+        else:
+            data = archive.read(f.origin)
+    except KeyError as e:  # (zipfile's words name the member: "There is no item named …")
+        return f"{where}: not in the archive ({e.args[0] if e.args else 'no such member'})"
     except (zipfile.BadZipFile, OSError, EOFError) as e:
         return f"{where}: unreadable ({e})"
+    except DataError as e:
+        return str(e)
     try:
         return _commit(f, data, root / f.path, where)
     except DataError as e:

@@ -33,6 +33,10 @@ class FileSource:
     origin: str = ""  # path under the source's URL prefix, or the archive member
     gzip: bool = False  # compress the fetched bytes (as `gzip -9 -n`)
     content_sha256: str | None = None  # sha256 of the decompressed bytes of a .gz file
+    # rebuilt from the archive's member(s) (`data.convert.CONVERTERS`), not its bytes as they
+    # are: the converter's name, and the other members it reads
+    convert: str | None = None
+    also: tuple[str, ...] = ()
 
     @property
     def folder(self) -> str:
@@ -113,6 +117,10 @@ def _file(path: str, spec: Any, source: str | None, origin_prefix: str, tail: st
         return FileSource(path, spec, source, origin_prefix + tail)
     if not isinstance(spec, dict) or "sha256" not in spec:
         raise DataError(f"sources.yaml: {path}: expected a sha256 or a mapping with sha256")
+    from .convert import CONVERTERS
+
+    if spec.get("convert") is not None and spec["convert"] not in CONVERTERS:
+        raise DataError(f"sources.yaml: {path}: no converter {spec['convert']!r}")
     return FileSource(
         path,
         str(spec["sha256"]),
@@ -120,6 +128,8 @@ def _file(path: str, spec: Any, source: str | None, origin_prefix: str, tail: st
         str(spec.get("from", origin_prefix + tail)),
         bool(spec.get("gzip", False)),
         spec.get("content_sha256"),
+        spec.get("convert"),
+        tuple(spec.get("also") or ()),
     )
 
 
