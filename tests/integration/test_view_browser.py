@@ -198,6 +198,10 @@ def test_the_browser_filters_by_status_and_text_from_its_address(server, tmp_pat
     assert f'data-count="{want["total"]}"' in dom
     items = re.findall(r'data-item="([^"]+)"', dom)
     assert items == [s["item_id"] for s in want["samples"]]
+    # a stored status from the address gets an option, so the form keeps it (it showed
+    # blank and the next change dropped it: a review's)
+    dom = _chromium("--dump-dom", f"{server}/samples?status=error", tmp=tmp_path)
+    assert 'data-status="ok"' in dom and '<option value="error">error</option>' in dom
 
 
 def _chromium(*args: str, tmp: Path) -> str:

@@ -314,9 +314,14 @@ def test_a_dry_run_prices_what_it_can_and_says_what_the_run_would_refuse(
     assert {("gpt-4o", "arc_easy"), ("gpt-4o-mini", "arc_easy")} <= cells
     assert not any(b in ("needle", "truthfulqa_mc2") for _, b in cells)
     for model in ("gpt-4o", "gpt-4o-mini"):
-        assert (f"(not estimated: {model} · needle)") in text
-        assert (f"truthfulqa_mc2 is scored by log-likelihood only, which {model} does not "
-                f"give") in text
+        assert f"Not estimated: {model} · needle: needle: the model's context window" in text
+        assert (f"Not estimated: {model} · truthfulqa_mc2: truthfulqa_mc2 is scored by "
+                f"log-likelihood only, which {model} does not give") in text
+    # a cap's line counts the rows priced, and does not say the run would start (a review's)
+    code, out, _ = _cli(tmp_path, capsys, *args, "--dry-run", "--max-cost", "100")
+    text = " ".join(out.split())
+    assert code == 0 and "2 not estimated (above) are not counted" not in text
+    assert "4 not estimated (above) are not counted" in text and "would start" not in text
     code, _, err = _cli(tmp_path, capsys, *args)
     assert code == 4 and "truthfulqa_mc2 is scored by log-likelihood only" in err
 

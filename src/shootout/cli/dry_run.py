@@ -128,17 +128,20 @@ def dry_run_table(db: Store, run_id: str, max_cost: float | None = None,
         out.print(f"A row 'JUDGE {JUDGING}': the judge's requests about the answers, each "
                   "answer taken at its model's expected length, the judge's output at its "
                   "limit.", soft_wrap=True)
-    for gap in (run.get("manifest") or {}).get("not_estimated") or []:
-        out.print(f"The run would be refused: {gap.get('reason')} (not estimated: "
-                  f"{gap.get('model')} · {gap.get('benchmark')})", soft_wrap=True)
-    _cap_verdict(out, max_cost, totals, per_model, capped)
+    gaps = (run.get("manifest") or {}).get("not_estimated") or []
+    for gap in gaps:
+        out.print(f"Not estimated: {gap.get('model')} · {gap.get('benchmark')}: "
+                  f"{gap.get('reason')}", soft_wrap=True)
+    _cap_verdict(out, max_cost, totals, per_model, capped, unpriced=len(gaps))
 
 
 def _cap_verdict(out: Any, cap: float | None, totals: list[dict[str, Any]],
-                 per_model: dict[str, dict[str, Any]], capped: Sequence[ModelConfig]) -> None:
+                 per_model: dict[str, dict[str, Any]], capped: Sequence[ModelConfig], *,
+                 unpriced: int = 0) -> None:
     """Whether the run's cost caps (if it has any) would let it start: as the run's own
     check (`runner.budget.preflight`) refuses a capped model priced by the hour or not
-    priced, then the run's cap and each model's own against the expected cost."""
+    priced, then the run's cap and each model's own against the expected cost (of the rows
+    priced, where `unpriced` model x benchmark are not)."""
     from ..runner.budget import enforceable_price
 
     for m in capped:
@@ -170,6 +173,9 @@ def _cap_verdict(out: Any, cap: float | None, totals: list[dict[str, Any]],
     elif expected > cap:
         out.print(f"--max-cost {_usd(cap)}: the run would be refused (expected "
                   f"{_usd(expected)}); raise the cap or run fewer items")
+    elif unpriced:  # (an estimate without them says nothing of the run's start)
+        out.print(f"--max-cost {_usd(cap)}: the rows priced are expected to cost "
+                  f"{_usd(expected)}; {unpriced} not estimated (above) are not counted")
     else:
         out.print(f"--max-cost {_usd(cap)}: the run would start (expected {_usd(expected)}) "
                   "and stop at the cap if its spend gets there")

@@ -122,8 +122,9 @@ def _efficiency_fields(report: Report) -> list[tuple[str, Any]]:
          lambda m: _est(mc[m], money(mc[m]["cost_per_point"]))),
     ]
     if _free(mc, labels):  # issue 14: a local model's $0 beside its compute time
-        fields.insert(7, ("Compute time, requests in flight (h:mm:ss)",
-                          lambda m: _hms(mc[m].get("busy_hours"))))
+        fields.insert(7, ("Compute time, requests in flight (h:mm:ss)",  # of free ones:
+                          lambda m: _hms(mc[m].get("busy_hours"))  # an API's is not ours
+                          if mc[m]["cost_usd"] == 0 else "–"))
     if any(mc[m].get("per_hour") for m in labels):
         # a model priced by the hour (the GPU it runs on): its token prices are 0, and its
         # cost is its busy hours at this rate (the report showed $0 / $0 beside its cost;
