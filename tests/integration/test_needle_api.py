@@ -58,6 +58,32 @@ def test_dry_run_prices_the_grid_and_stores_no_complete_run(shootout_cmd, tmp_pa
     assert cost["total_tokens"] > 12 * 1000
 
 
+def test_a_window_the_server_does_not_give_refuses_the_run_before_anything_is_sent(
+        shootout_cmd, tmp_path, data_dir):
+    """`-b arc_easy,needle` on an API model whose window nobody knows: the run sent and paid
+    for arc_easy, then stopped at needle (a review's). It is refused before any request now,
+    once the server was asked what it serves; a server whose /models gives the window
+    (vLLM's max_model_len) runs."""
+    args = ["run", "-m", "openai:fake-model", "-b", "arc_easy,needle", "--limit", "2",
+            "--needle-depths", "50", "--store", str(tmp_path / "s.sqlite"), "--data-dir",
+            str(data_dir), "--no-progress"]
+    with FakeOpenAIServer() as srv:
+        proc = subprocess.run([*shootout_cmd, *args, "--base-url", srv.base_url],
+                              capture_output=True, text=True, timeout=300)
+        sent = [r for r in srv.requests if r["path"].endswith("completions")]
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "needle: the model's context window is unknown" in proc.stderr
+    assert sent == []
+    for more in ([], ["--needle-lengths", "1k"]):  # the window from /models: 1k fits
+        with FakeOpenAIServer(model_entry={"max_model_len": 1100}) as srv:
+            proc = subprocess.run([*shootout_cmd, *args, "--base-url", srv.base_url, "--json",
+                                   *more, "--store", str(tmp_path / f"s{len(more)}.sqlite")],
+                                  capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+    got = {r["benchmark"] for r in json.loads(proc.stdout)["results"] if r["n"]}
+    assert {"arc_easy", "needle"} <= got, got
+
+
 def test_items_drawn_past_the_context_are_said(shootout_cmd, tmp_path, data_dir):
     """`--limit 5` on needle ran 3 items without a word where 2 of those drawn were longer
     than the model's context (only the manifest kept it; an audit's)."""

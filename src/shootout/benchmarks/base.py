@@ -260,6 +260,12 @@ class Benchmark(ABC):
         """The context, in tokens, a local model must hold for these options (None: any)."""
         return None
 
+    def check_model(self, provider: Provider) -> None:
+        """Refuse `provider` (a ConfigError) where `bind` would, from what is known of it once
+        its endpoint was asked (`Provider.check`): the run calls this for every model before
+        anything is sent. Default: nothing to refuse."""
+        return None
+
     async def bind(
         self, provider: Provider, docs: Sequence[Doc], ctx: PromptContext, *, send: bool = True
     ) -> list[Doc]:

@@ -185,6 +185,13 @@ class NeedleInAHaystack(Benchmark):
         """Use `count` (text -> tokens, BOS included) to size prompts. No server check."""
         self._bound = _Bound(count, name, exact, limit, window, Haystack(self.corpus, count))
 
+    def check_model(self, provider: Provider) -> None:
+        """A model whose window is not known (and no lengths given) is refused before the run
+        sends anything: it was refused when the run reached needle, after that model's other
+        benchmarks had been run and paid for (a review's)."""
+        o = self.opts
+        self._lengths(o, *model_window(provider, o.context_window))
+
     async def bind(self, provider: Provider, docs: Sequence[Doc[NeedleItem]], ctx: PromptContext, *,
                    send: bool = True) -> list[Doc[NeedleItem]]:
         """Bind to `provider`: its tokenizer and window, the documents that fit, the token

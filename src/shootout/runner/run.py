@@ -160,6 +160,10 @@ class Runner:
         # before anything is sent: refused here when the expected cost is over a cap
         self._budget = None if self.config.dry_run else await preflight(self, providers)
         self._check_stored()
+        if not self.config.dry_run:  # a dry run sends nothing, not even the reachability check
+            for mcfg in self.config.models:  # every endpoint reachable, and what it says of
+                await providers[mcfg.display].check()  # itself known (a window: needle)
+        self._check_bindings(planned, providers)
         # only now a run: one refused above was never started (and is not listed)
         resumed = self.store.upsert_run(self.run_id, self.config.stored())
         self._earlier_checksums = self._stored_checksums() if resumed else {}
@@ -210,6 +214,20 @@ class Runner:
                     choose_mode(mcfg, providers[mcfg.display], pb.bench)
                 except CapabilityError as e:  # (a clash of options stays an error)
                     self._not_estimated(mcfg, pb, e)  # a dry run prices the others
+
+    def _check_bindings(self, planned: list[PlannedBenchmark],
+                        providers: Mapping[str, Provider]) -> None:
+        """What a benchmark refuses of a model once its endpoint was asked (needle: a window
+        not known), before anything is sent: it was found when the run reached the benchmark,
+        after the model's earlier benchmarks had been run and paid for (a review's)."""
+        for mcfg in self.config.models:
+            for pb in planned:
+                if (mcfg.display, pb.bench.name) in self._refused:
+                    continue
+                try:
+                    pb.bench.check_model(providers[mcfg.display])
+                except ConfigError as e:
+                    self._not_estimated(mcfg, pb, e)
 
     def _check_stored(self) -> None:
         """A stored run of this id that may not be taken up: an unfinished merge's, or one
@@ -298,8 +316,6 @@ class Runner:
         planned: list[PlannedBenchmark],
         manifest: dict[str, Any],
     ) -> None:
-        if not self.config.dry_run:  # a dry run sends nothing, not even the reachability check
-            await provider.check()
         if mcfg.system_prompt and not provider.capabilities.chat:
             raise ConfigError(f"{mcfg.display}: system_prompt needs chat messages (--chat)")
         budget = RetryBudget(mcfg.retry_budget)
