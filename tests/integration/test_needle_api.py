@@ -84,6 +84,25 @@ def test_a_window_the_server_does_not_give_refuses_the_run_before_anything_is_se
     assert {"arc_easy", "needle"} <= got, got
 
 
+def test_a_system_prompt_on_a_model_without_chat_refuses_before_anything_is_sent(
+        shootout_cmd, tmp_path, data_dir):
+    """The second model's `system_prompt` without chat messages was refused when the run
+    reached that model, after the first one's answers had been sent and paid for."""
+    with FakeOpenAIServer() as srv:
+        cfg = tmp_path / "run.yaml"
+        cfg.write_text(json.dumps({"models": [
+            {"spec": "openai:a", "base_url": srv.base_url},
+            {"spec": "openai:b", "base_url": srv.base_url, "chat": False,
+             "system_prompt": "Be brief."}], "benchmarks": ["arc_easy"], "limit": 2}))
+        proc = subprocess.run(
+            [*shootout_cmd, "run", "-c", str(cfg), "--store", str(tmp_path / "s.sqlite"),
+             "--data-dir", str(data_dir), "--no-progress"],
+            capture_output=True, text=True, timeout=300)
+        sent = [r for r in srv.requests if r["path"].endswith("completions")]
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "b: system_prompt needs chat messages" in proc.stderr and sent == []
+
+
 def test_items_drawn_past_the_context_are_said(shootout_cmd, tmp_path, data_dir):
     """`--limit 5` on needle ran 3 items without a word where 2 of those drawn were longer
     than the model's context (only the manifest kept it; an audit's)."""

@@ -209,6 +209,8 @@ class Runner:
         # benchmark, `-b mc` on a chat API had sent and paid for the others first, and every
         # rerun failed at the same benchmark
         for mcfg in self.config.models:
+            if mcfg.system_prompt and not providers[mcfg.display].capabilities.chat:
+                raise ConfigError(f"{mcfg.display}: system_prompt needs chat messages (--chat)")
             for pb in planned:
                 try:
                     choose_mode(mcfg, providers[mcfg.display], pb.bench)
@@ -316,8 +318,6 @@ class Runner:
         planned: list[PlannedBenchmark],
         manifest: dict[str, Any],
     ) -> None:
-        if mcfg.system_prompt and not provider.capabilities.chat:
-            raise ConfigError(f"{mcfg.display}: system_prompt needs chat messages (--chat)")
         budget = RetryBudget(mcfg.retry_budget)
         policy = replace(self.policy, max_attempts=mcfg.max_attempts)
         pacer = Pacer(mcfg.rpm, mcfg.tpm) if mcfg.rpm or mcfg.tpm else None
