@@ -19,7 +19,7 @@ from typing import Any
 RESULT_KEYS = ("model", "benchmark", "metric", "score", "stderr", "n", "ci_low", "ci_high",
                "repeats", "n_failed", "extraction_failure_rate", "primary", "extra",
                "n_attempted", "score_failed_as_wrong", "ci_low_failed_as_wrong",
-               "ci_high_failed_as_wrong", "truncated_rate")
+               "ci_high_failed_as_wrong", "truncated_rate", "filtered_rate")
 BREAKDOWN_KEYS = ("model", "benchmark", "group", "metric", "score", "stderr", "n", "ci_low",
                   "ci_high")
 
@@ -48,6 +48,9 @@ class Score:
     extraction_failure_rate: float | None = None
     # generated answers cut off by the output limit (finish_reason "length"), of all generated
     truncated_rate: float | None = None
+    # generated answers the API filtered or refused (finish_reason "content_filter", stop_reason
+    # "refusal": status "filtered"), of all generated
+    filtered_rate: float | None = None
     score_failed_as_wrong: float | None = None
     ci_low_failed_as_wrong: float | None = None
     ci_high_failed_as_wrong: float | None = None

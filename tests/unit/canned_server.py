@@ -8,7 +8,9 @@ a test drives a real provider over real sockets on either HTTP stack.
 `gzip`: "never", "accepted" (compress when the request's Accept-Encoding allows gzip, as a
 server or CDN compressing text does) or "always" (whatever the request says). `status` and
 `ctype` give an error answer instead (its body the pieces joined). `script` instead maps the
-request's index to its own (status, ctype, pieces).
+request's index to its own (status, ctype, pieces). `tail`: how the body ends after the
+pieces: "end" (the last chunk), "drop" (the connection closed without it, as a proxy that
+drops it) or "stall" (nothing more until the server stops).
 """
 
 from __future__ import annotations
@@ -24,8 +26,11 @@ Answer = tuple[int, str, list[bytes]]
 class CannedServer:
     def __init__(self, pieces: list[bytes], *, gzip: Literal["never", "accepted", "always"]
                  = "never", status: int = 200, ctype: str = "text/event-stream",
-                 script: dict[int, Answer] | None = None, pause: float = 0.005) -> None:
+                 script: dict[int, Answer] | None = None, pause: float = 0.005,
+                 tail: Literal["end", "drop", "stall"] = "end") -> None:
         self.answer: Answer = (status, ctype, pieces)
+        self.tail = tail
+        self._stopping = asyncio.Event()
         self.gzip, self.script, self.pause = gzip, script or {}, pause
         self.requests: list[tuple[dict[str, str], Any]] = []
         self._server: asyncio.Server | None = None
@@ -37,6 +42,7 @@ class CannedServer:
 
     async def __aexit__(self, *exc: object) -> None:
         assert self._server is not None
+        self._stopping.set()
         self._server.close()
         for writer in self._writers:  # idle keep-alive connections: their readers see EOF
             writer.close()
@@ -81,6 +87,11 @@ class CannedServer:
             writer.write(b"%x\r\n%s\r\n" % (len(data), data))
             await writer.drain()
             await asyncio.sleep(self.pause)
+        if self.tail == "drop":
+            return False  # closed by `_connection`, the body unfinished
+        if self.tail == "stall":
+            await self._stopping.wait()
+            return False
         if squeeze is not None:
             tail = squeeze.flush()
             writer.write(b"%x\r\n%s\r\n" % (len(tail), tail))

@@ -15,11 +15,11 @@ REFERENCE = (
     "samples e WHERE e.run_id = s.run_id AND e.model = s.model AND e.benchmark = "
     "s.benchmark GROUP BY e.error ORDER BY COUNT(*) DESC, e.error LIMIT 1) "
     "FROM samples s WHERE s.run_id = ? GROUP BY s.model, s.benchmark "
-    "HAVING SUM(s.status IN ('ok', 'truncated')) = 0 ORDER BY s.model, s.benchmark")
+    "HAVING SUM(s.status IN ('ok', 'truncated', 'filtered')) = 0 ORDER BY s.model, s.benchmark")
 
 
 def _reference(store: Store, run_id: str) -> list[tuple[str, str, int, str]]:
-    assert ANSWERED == ("ok", "truncated")
+    assert ANSWERED == ("ok", "truncated", "filtered")
     return [(str(m), str(b), int(n), str(e or "no error stored"))
             for m, b, n, e in store._db.execute(REFERENCE, (run_id,))]
 

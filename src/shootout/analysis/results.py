@@ -170,6 +170,7 @@ def score_groups(groups: Mapping[Key, Sequence[SampleRow]],
             "n_failed": len({r.item_id for r in failed}),
             "extraction_failure_rate": _extraction_failure_rate(generated),
             "truncated_rate": _truncated_rate(generated),
+            "filtered_rate": _filtered_rate(generated),
             "n_attempted": len({r.item_id for r in rows}),
         }
         custom = joint.get((model, bench))
@@ -327,9 +328,17 @@ def _mean_scores(ok: list[SampleRow], failed: list[SampleRow], primary: str,
 
 def _extraction_failure_rate(generated: list[SampleRow]) -> float | None:
     """Of generated answers (answered samples in generative mode) that were not cut off, the
-    share no answer was found in (a truncated answer is counted by `_truncated_rate`)."""
-    gen = [r for r in generated if r.status != "truncated"]
+    share no answer was found in (a truncated answer is counted by `_truncated_rate`, a
+    filtered one by `_filtered_rate`)."""
+    gen = [r for r in generated if r.status not in ("truncated", "filtered")]
     return (sum(r.extraction_failed for r in gen) / len(gen)) if gen else None
+
+
+def _filtered_rate(generated: list[SampleRow]) -> float | None:
+    """Of generated answers, the share the API filtered or refused (status "filtered")."""
+    if not generated:
+        return None
+    return sum(r.status == "filtered" for r in generated) / len(generated)
 
 
 def _truncated_rate(generated: list[SampleRow]) -> float | None:

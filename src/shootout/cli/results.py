@@ -266,11 +266,14 @@ def scores_table(data: dict[str, Any]) -> Table:
     # failures are rare: the extra column appears only when some sample failed
     worst = any(r.get("n_failed") for r in data["results"])
     cut = any(r.get("truncated_rate") for r in data["results"])
+    filtered = any(r.get("filtered_rate") for r in data["results"])
     cols = ["model", "benchmark", "metric", "score", "± stderr", "95% CI", "n", "failed"]
     if worst:
         cols.append("failed = wrong")
     if cut:  # answers cut off by the output limit, of generated answers
         cols.append("truncated")
+    if filtered:  # answers the API filtered or refused, of generated answers
+        cols.append("filtered")
     for col in cols:
         table.add_column(col, justify="left" if col in ("model", "benchmark", "metric")
                          else "right")
@@ -290,6 +293,8 @@ def scores_table(data: dict[str, Any]) -> Table:
             cells.append(_failed_as_wrong(r))
         if cut:
             cells.append(pct(r.get("truncated_rate"), unit="%"))
+        if filtered:
+            cells.append(pct(r.get("filtered_rate"), unit="%"))
         table.add_row(*cells)
     return table
 

@@ -56,7 +56,7 @@ from .base import (
     Usage,
 )
 from .batch import RETRYABLE_ANTHROPIC_ERRORS, AnthropicBatchAPI, BatchOptions
-from .http import HTTPClient, StreamStats, count, is_count, parse_json
+from .http import HTTPClient, StreamStats, count, drain, is_count, parse_json
 from .http_errors import UnstreamedAnswer, variable_name
 from .openai_wire import with_prompt_estimate
 from .param_policy import ParamPolicy, cut_at_stops
@@ -354,11 +354,14 @@ class AnthropicProvider(BaseProvider):
         acc = _MessageAccumulator()
         stats = StreamStats()
         t0 = time.perf_counter()
-        # read to the end of the body (message_stop is the last event), so that the
-        # connection goes back to the pool instead of being closed
+        # to message_stop, then the rest of the body for a while (`drain`: the connection
+        # goes back to the pool; one that fails after message_stop keeps the answer)
+        events = self.http.events("/messages", body, t0, stats)
         try:
-            async for arrival, data in self.http.events("/messages", body, t0, stats):
+            async for arrival, data in events:
                 acc.add(arrival, parse_json(data, "/messages"))
+                if acc.stopped:
+                    break
         except UnstreamedAnswer as e:  # a server that ignores `stream` (an Anthropic-
             # compatible one): its whole Message, kept as a non-streamed answer's (its
             # latency the whole response's, its TTFT unknown), as the OpenAI path keeps one
@@ -367,6 +370,8 @@ class AnthropicProvider(BaseProvider):
             return replace(whole, timing=Timing(e2e=time.perf_counter() - t0,
                                                 connect=stats.connect))
         e2e = time.perf_counter() - t0
+        if acc.stopped:
+            await drain(events)
         if acc.unknown:
             self._count_unknown(acc.unknown)
         if not acc.stopped:
@@ -392,6 +397,7 @@ class _MessageAccumulator:
         self.thinking: list[str] = []
         self.chunk_times: list[float] = []
         self.first_thinking: float | None = None
+        self.thought = False  # a thinking block came (its time: `first_thinking`)
         self.first_answer: float | None = None
         self.usage: dict[str, Any] = {}
         self.stop_reason: str | None = None
@@ -412,7 +418,9 @@ class _MessageAccumulator:
             err = event.get("error")
             # (an error that is not the documented object: its text is the message)
             err = err if isinstance(err, dict) else {"type": "error", "message": err}
-            etype, msg = str(err.get("type")), str(err.get("message", ""))[:200]
+            # on one line, as the OpenAI path's (`http_errors.error_object`): a sample's error
+            etype = str(err.get("type"))
+            msg = " ".join(str(err.get("message", "")).split())[:200]
             if etype in RETRYABLE_ANTHROPIC_ERRORS:  # else the request's fault
                 raise RetryableProviderError(f"/messages: {etype} mid-stream: {msg}")
             raise ProviderError(f"/messages: {etype}: {msg}")
@@ -446,12 +454,16 @@ class _MessageAccumulator:
             # SDK keeps the block as it starts, its text included; it was dropped)
             self._delta(arrival, {"type": f"{field}_delta", field: block[field]},
                         event.get("index"))
-        if isinstance(block, dict) and block.get("type") in ("thinking", "redacted_thinking") \
-                and self.first_thinking is None:
-            # thinking began, whether or not its text comes (a redacted block, or a thinking
-            # block with a signature alone): its tokens are output, and reasoning (they were
-            # counted 0 reasoning tokens, with no time of first reasoning; an audit's)
-            self.first_thinking = arrival
+        if isinstance(block, dict) and block.get("type") in ("thinking", "redacted_thinking"):
+            # thinking, whether or not its text comes (a redacted block, or a thinking block
+            # with a signature alone): its tokens are output, and reasoning (they were
+            # counted 0 reasoning tokens, with no time of first reasoning; an audit's). Its
+            # time is its first content's: a redacted block's own, else the first
+            # thinking_delta's, or the signature's where none comes (stamped here, a
+            # thinking block's empty start came before its first token: a review's)
+            self.thought = True
+            if block.get("type") == "redacted_thinking" and self.first_thinking is None:
+                self.first_thinking = arrival
         if isinstance(block, dict) and block.get("type") in ("tool_use", "server_tool_use",
                                                              "mcp_tool_use"):
             index = event.get("index")
@@ -496,6 +508,8 @@ class _MessageAccumulator:
             if self.first_thinking is None:
                 self.first_thinking = arrival
             self.chunk_times.append(arrival)
+        elif kind == "signature_delta" and self.first_thinking is None:
+            self.first_thinking = arrival  # a thinking block with no text: its first content
 
     def response(self, e2e: float, model: str, connect: float | None) -> GenerateResponse:
         u = self.usage
@@ -507,7 +521,7 @@ class _MessageAccumulator:
         given = is_count(u.get("input_tokens")) and is_count(u.get("output_tokens"))
         output = count(u.get("output_tokens")) if is_count(u.get("output_tokens")) else (
             len(self.chunk_times) or estimate_tokens(text + "".join(self.thinking)))
-        thought = self.first_thinking is not None
+        thought = self.thought or self.first_thinking is not None
         # the answer's tokens: its text and its tool calls' names and arguments (output that
         # is not thinking either, as the OpenAI path counts them)
         calls = "".join(name + "".join(args) for _, name, args in self.tools.values())

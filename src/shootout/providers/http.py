@@ -379,6 +379,25 @@ class HTTPClient:
             self._busy[i] -= 1
 
 
+DRAIN_S = 0.5  # the most a stream's end is waited for once its answer is complete
+
+
+async def drain(events: AsyncIterator[Any]) -> int:
+    """The events after a stream's last one ([DONE], Anthropic's message_stop), read to the
+    end of the body so that its connection is reused, for at most DRAIN_S; a connection that
+    fails or stalls there is closed, and the answer, complete, is kept (as openai-python
+    drains: a dropped connection after [DONE] failed the request, and each retry bought the
+    same answer again). How many came."""
+    n = 0
+    try:
+        async with asyncio.timeout(DRAIN_S):
+            async for _ in events:
+                n += 1
+    except (TimeoutError, ProviderError):
+        pass
+    return n
+
+
 @dataclass
 class StreamStats:
     """What a streamed request spent besides waiting for its answer."""

@@ -307,6 +307,11 @@ def _error_fields(text: str) -> tuple[str | None, str | None, str]:
     return field("param"), field("code"), (field("message") or "")[:300]
 
 
+def error_message(text: str) -> str:
+    """The message of an error body (`_error_fields`), "" where it has none."""
+    return _error_fields(text)[2]
+
+
 def retry_after(headers: Mapping[str, str]) -> float | None:
     """The wait a server asks for: `retry-after-ms` (OpenAI, Anthropic) before `Retry-After`
     (seconds or an HTTP date). `headers` is case-insensitive (httpx's or aiohttp's)."""

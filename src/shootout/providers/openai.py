@@ -47,8 +47,8 @@ from .base import (
     Usage,
 )
 from .batch import OpenAIBatchAPI
-from .http import HTTPClient, StreamStats, count, parse_json
-from .http_errors import UnstreamedAnswer
+from .http import HTTPClient, StreamStats, count, drain, parse_json
+from .http_errors import UnstreamedAnswer, error_message
 from .openai_options import OpenAIOptions
 from .openai_wire import (
     _add_input,
@@ -288,9 +288,16 @@ class OpenAIProvider(BaseProvider):
         """An endpoint's `/models` answer (None where it gave none in JSON)."""
         resp = await http.get("/models")
         if resp.status_code in (401, 403):
+            said = " ".join(http.redact(error_message(resp.text)).split())[:200]
+            if resp.status_code == 403 and "scope" in said.lower():
+                # a key that may not list the models (OpenAI's restricted key without
+                # api.model.read) may still be sent requests: the run goes on, as without
+                # `/models` (it stopped with "refused the credentials"; an audit's)
+                return None
             raise ProviderError(
                 f"{display_url(http.base_url)} refused the credentials (HTTP "
-                f"{resp.status_code}); check ${self.options.api_key_env}"
+                f"{resp.status_code}{': ' + said if said else ''}); check "
+                f"${self.options.api_key_env}"
             )
         if server := resp.headers.get("server"):
             self._server_info.setdefault("server_header", http.redact(server))
@@ -567,8 +574,18 @@ class OpenAIProvider(BaseProvider):
             "echo": True,
             "logprobs": 1,
         }
-        data = await self.pool.call(
-            lambda r: r.http.redacting(self._post_json(r.http, "/completions", body)))
+        try:
+            data = await self.pool.call(
+                lambda r: r.http.redacting(self._post_json(r.http, "/completions", body)))
+        except ProviderError as e:
+            if e.http_status == 400 and _refuses_echo(str(e)):
+                # the model's refusal of every such request, not the item's: said once, as
+                # an answer without prompt logprobs is (each item's request was sent to be
+                # refused: 2,376 for ARC-Easy; an audit's)
+                raise CapabilityError(
+                    f"{stored_url(self.base_url)} refuses completions echo with logprobs "
+                    f"for {self.model_id} ({e}); score this model generatively") from e
+            raise
         score, prompt_tokens = echo_score(data, len(context), len(context) + len(continuation),
                                           self.base_url)
         usage = data.get("usage")
@@ -586,19 +603,29 @@ class OpenAIProvider(BaseProvider):
 async def _read_events(events: AsyncIterator[tuple[float, str]], acc: _StreamAccumulator,
                        t0: float, path: str) -> tuple[float | None, int]:
     """A stream's events added to `acc`: the time of its [DONE] (None: none came) and how
-    many events came."""
+    many events came. "[DONE]" is any event that starts with it, as openai-python reads it
+    ("[DONE] " was malformed JSON, and the answer asked for again)."""
     e2e: float | None = None
     n = 0
-    async for arrival, event in events:
+    it = aiter(events)
+    async for arrival, event in it:
         n += 1
-        if acc.done:
-            continue  # past [DONE]: read on to the end of the body, so the connection is reused
-        if event == "[DONE]":
+        if event.startswith("[DONE]"):
             acc.done = True
             e2e = time.perf_counter() - t0
-            continue
+            break
         acc.add(arrival, parse_json(event, path))
+    if acc.done:
+        n += await drain(it)
     return e2e, n
+
+
+def _refuses_echo(message: str) -> bool:
+    """A 400 that refuses `echo` with `logprobs` for the model (OpenAI's "Setting 'echo' and
+    'logprobs' at the same time is not supported for this model.")."""
+    low = message.lower()
+    return "echo" in low and "logprobs" in low and ("not supported" in low
+                                                    or "unsupported" in low)
 
 
 async def _attempt(send: _Send, sent: dict[str, Any], accepted: asyncio.Event,

@@ -277,6 +277,7 @@ _SCORE_TYPES: dict[str, tuple[type, ...]] = {
     "model": (str,), "benchmark": (str,), "group": (str,), "primary": (bool,),
     "repeats": (int,), "n_failed": (int,), "n_attempted": (int, type(None)),
     "extraction_failure_rate": (*_NUMBER, type(None)), "truncated_rate": (*_NUMBER, type(None)),
+    "filtered_rate": (*_NUMBER, type(None)),
     "score_failed_as_wrong": (*_NUMBER, type(None)),
     "ci_low_failed_as_wrong": (*_NUMBER, type(None)),
     "ci_high_failed_as_wrong": (*_NUMBER, type(None)), "item_level": (bool,),

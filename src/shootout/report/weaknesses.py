@@ -55,25 +55,7 @@ def weaknesses(report: Report) -> list[str]:
                        f"± {pct(z_quantile(report.confidence) * f.se)}: a hallucination risk, "
                        f"{pct(1 - f.score)} points short of all-true answers"
                        f"{_highest(report, m, f.benchmarks) if m in top else ''}.")
-        unread: list[tuple[str, float]] = []  # (benchmark, rate)
-        cut: list[tuple[str, float]] = []
-        failed: list[str] = []
-        for (lab, bench), rows in sorted(d.rows.items()):
-            if lab != m:
-                continue
-            r = next((x for x in rows if x.primary), rows[0])
-            if r.extraction_failure_rate:
-                unread.append((bench, r.extraction_failure_rate))
-            if r.truncated_rate and not _cutoff_is_protocol(bench):
-                cut.append((bench, r.truncated_rate))
-            if r.n_failed:
-                failed.append(f"{m} · {bench} ({r.metric}): {failed_note(rows, r.metric)}.")
-        out.extend(_per_benchmark(m, unread, "no answer could be extracted from", "of generated "
-                                  "outputs", "its generated outputs", "scored wrong"))
-        out.extend(_per_benchmark(m, cut, "", "of generated answers were cut off by the "
-                                  "output limit", "its generated answers were cut off by the "
-                                  "output limit", "scored as they stand"))
-        out.extend(failed)
+        out.extend(_answers(report, m))
     for lc in long_context(report).get("models", []):
         if "significant dip" in lc["gap"]:
             out.append(f"{lc['model']} · {lc['benchmark']}: {lc['gap']}")
@@ -81,6 +63,38 @@ def weaknesses(report: Report) -> list[str]:
     left = [what for dom, what in NOT_MEASURED if not dom or dom not in measured]
     out.append("Not measured by these runs: " + ", ".join(left) + ".")
     return out
+
+
+def _answers(report: Report, m: str) -> list[str]:
+    """What went wrong with a model's answers, per benchmark: none could be read, cut off by
+    the output limit, filtered or refused by the API, failed requests."""
+    unread: list[tuple[str, float]] = []  # (benchmark, rate)
+    cut: list[tuple[str, float]] = []
+    filtered: list[tuple[str, float]] = []
+    failed: list[str] = []
+    for (lab, bench), rows in sorted(report.data.rows.items()):
+        if lab != m:
+            continue
+        r = next((x for x in rows if x.primary), rows[0])
+        if r.extraction_failure_rate:
+            unread.append((bench, r.extraction_failure_rate))
+        if r.truncated_rate and not _cutoff_is_protocol(bench):
+            cut.append((bench, r.truncated_rate))
+        if r.filtered_rate:
+            filtered.append((bench, r.filtered_rate))
+        if r.n_failed:
+            failed.append(f"{m} · {bench} ({r.metric}): {failed_note(rows, r.metric)}.")
+    return [
+        *_per_benchmark(m, unread, "no answer could be extracted from", "of generated outputs",
+                        "its generated outputs", "scored wrong"),
+        *_per_benchmark(m, cut, "", "of generated answers were cut off by the output limit",
+                        "its generated answers were cut off by the output limit",
+                        "scored as they stand"),
+        *_per_benchmark(m, filtered, "", "of generated answers were filtered or refused by the "
+                        "API (content_filter, refusal)", "its generated answers were filtered "
+                        "or refused by the API", "scored as they stand"),
+        *failed,
+    ]
 
 
 def _per_benchmark(model: str, rates: list[tuple[str, float]], before: str, after: str,

@@ -253,12 +253,21 @@ def _score_failed(base: dict[str, Any], e: Exception) -> SampleRow:
 # context window (Anthropic's `model_context_window_exceeded`, anthropic-sdk-python's
 # types/stop_reason.py: the prompt and the answer filled it before max_tokens)
 _CUT_OFF = {"length", "max_tokens", "model_context_window_exceeded"}
+# ... of an answer the API filtered or refused: OpenAI's "content was omitted due to a flag
+# from our content filters" (openai-python's types/chat/chat_completion_chunk.py), Anthropic's
+# streaming classifiers' `refusal` (anthropic-sdk-python's types/stop_reason.py)
+_FILTERED = {"content_filter", "refusal"}
 
 
 def _status(response: Response) -> str:
-    """"truncated" for an answer cut off by the output limit, else "ok"."""
-    if isinstance(response, GenerateResponse) and response.finish_reason in _CUT_OFF:
-        return "truncated"
+    """"truncated" for an answer cut off by the output limit, "filtered" for one the API
+    filtered or refused (it was "ok": scored as the model's answer, with no word of it; an
+    audit's), else "ok"."""
+    if isinstance(response, GenerateResponse):
+        if response.finish_reason in _CUT_OFF:
+            return "truncated"
+        if response.finish_reason in _FILTERED:
+            return "filtered"
     return "ok"
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from .rows import ANSWERED
+from .rows import ANSWERED, ANSWERED_SQL
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ def _metric(s: str, p: str) -> str:
 def _value(s: str, metric: str) -> str:
     """A sample's value: its metric's, where it was answered ("ok", or "truncated": cut off
     by the output limit, scored as it stands, as the results count it)."""
-    return (f"CASE WHEN {s}.status IN ('ok', 'truncated') AND {metric} IS NOT NULL AND "
+    return (f"CASE WHEN {s}.status IN {ANSWERED_SQL} AND {metric} IS NOT NULL AND "
             f"json_valid({s}.metrics_json) THEN "
             f"json_extract({s}.metrics_json, '$.\"' || {metric} || '\"') END")
 
@@ -154,7 +154,7 @@ class BrowseStore:
         benchmark's samples store the same metrics)."""
         row = self._db.execute(
             "SELECT metrics_json FROM samples WHERE run_id = ? AND benchmark = ? AND status "
-            "IN ('ok', 'truncated') LIMIT 1", (run_id, benchmark)).fetchone()
+            f"IN {ANSWERED_SQL} LIMIT 1", (run_id, benchmark)).fetchone()
         if row is None:
             return True
         try:

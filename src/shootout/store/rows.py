@@ -10,8 +10,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # statuses of a sample that has a score: "truncated" is an answer cut off by the output limit
-# (finish_reason "length"), scored as it stands and counted apart from extraction failures
-ANSWERED = ("ok", "truncated")
+# (finish_reason "length"), scored as it stands and counted apart from extraction failures;
+# "filtered" one the API filtered or refused (finish_reason "content_filter", Anthropic's
+# stop_reason "refusal"), scored as it stands (the answer the API gives) and counted apart
+ANSWERED = ("ok", "truncated", "filtered")
+ANSWERED_SQL = "(" + ", ".join(f"'{s}'" for s in ANSWERED) + ")"  # as an SQL list
 
 
 # the `detail` key naming the responses of a multi-turn sample's earlier turns: their tokens,

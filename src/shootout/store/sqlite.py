@@ -38,6 +38,7 @@ from .probes import ProbeStore
 from .reading import _SAMPLE_COLUMNS, ReadingStore
 from .rows import (
     ANSWERED,
+    ANSWERED_SQL,
     SampleRow,
     StoredResponse,
 )
@@ -393,7 +394,7 @@ class Store(ReadingStore, ProbeStore, PerfStore, BuiltStore, BrowseStore, Copyin
     def done_samples(self, run_id: str, model: str, benchmark: str) -> set[tuple[str, int]]:
         rows = self._db.execute(
             "SELECT item_id, repeat FROM samples WHERE run_id=? AND model=? AND benchmark=? "
-            "AND status IN ('ok', 'truncated')",
+            f"AND status IN {ANSWERED_SQL}",
             (run_id, model, benchmark),
         )
         return {(r[0], r[1]) for r in rows}
@@ -403,7 +404,7 @@ class Store(ReadingStore, ProbeStore, PerfStore, BuiltStore, BrowseStore, Copyin
         them again)."""
         rows = self._db.execute(
             "SELECT item_id, repeat FROM samples WHERE run_id=? AND model=? AND benchmark=? "
-            "AND status NOT IN ('ok', 'truncated')", (run_id, model, benchmark))
+            f"AND status NOT IN {ANSWERED_SQL}", (run_id, model, benchmark))
         return {(r[0], r[1]) for r in rows}
 
     def recorded_models(self) -> Iterator[dict[str, Any]]:
@@ -445,13 +446,13 @@ class Store(ReadingStore, ProbeStore, PerfStore, BuiltStore, BrowseStore, Copyin
         so are such runs stored before the "failed" status was."""
         row = self._db.execute(
             "SELECT EXISTS (SELECT 1 FROM samples WHERE run_id=?), EXISTS (SELECT 1 FROM "
-            "samples WHERE run_id=? AND status IN ('ok', 'truncated'))", (run_id, run_id),
+            f"samples WHERE run_id=? AND status IN {ANSWERED_SQL})", (run_id, run_id),
         ).fetchone()
         return bool(row[0]) and not row[1]
 
     def count_failed(self, run_id: str) -> int:
         row = self._db.execute(
-            "SELECT COUNT(*) FROM samples WHERE run_id=? AND status NOT IN ('ok', 'truncated')",
+            f"SELECT COUNT(*) FROM samples WHERE run_id=? AND status NOT IN {ANSWERED_SQL}",
             (run_id,),
         ).fetchone()
         return int(row[0])
@@ -460,7 +461,7 @@ class Store(ReadingStore, ProbeStore, PerfStore, BuiltStore, BrowseStore, Copyin
         """(model, error, samples) of a run's failed samples, the most common first."""
         return [(str(m), str(e or "no error stored"), int(n)) for m, e, n in self._db.execute(
             "SELECT model, error, COUNT(*) FROM samples WHERE run_id=? AND status NOT IN "
-            "('ok', 'truncated') GROUP BY model, error ORDER BY COUNT(*) DESC, model LIMIT ?",
+            f"{ANSWERED_SQL} GROUP BY model, error ORDER BY COUNT(*) DESC, model LIMIT ?",
             (run_id, limit))]
 
     def put_sample(self, run_id: str, row: SampleRow, attempts: int = 0) -> None:
