@@ -22,8 +22,9 @@ import numpy as np
 
 from shootout.analysis.compare import compare_pair
 from shootout.analysis.profile_tests import paired_with_top
+from shootout.analysis.profiles import Profile, rank_profile
 from shootout.analysis.stats import summarize
-from shootout.analysis.takeaways import Profile, domain_scores, rank_profile
+from shootout.analysis.takeaways import domain_scores
 from shootout.scores import Score
 
 BENCHES = {"mmlu": "knowledge", "arc": "reasoning", "gsm8k": "math"}

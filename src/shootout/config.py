@@ -60,6 +60,17 @@ class SamplingConfig(Settings):
     max_tokens: int | None = Field(None, ge=1, le=1_000_000)
 
 
+def model_sampling(model: ModelConfig, run: SamplingConfig) -> SamplingConfig:
+    """A model's sampling: the fields its own `sampling:` gives, the run's for the others
+    (key by key, as `price:` is; the model's block replaced the run's whole, so a model
+    giving only `temperature` lost the run's top_p and max_tokens; an audit's)."""
+    own = model.sampling
+    if own is None:
+        return run
+    return run.model_copy(update={k: v for k in SamplingConfig.model_fields
+                                  if (v := getattr(own, k)) is not None})
+
+
 class PriceConfig(Settings):
     """USD prices overriding the shipped price table for one model."""
 

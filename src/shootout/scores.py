@@ -76,6 +76,16 @@ class Score:
         "benchmark" for a benchmark's own aggregate, "normal" when nothing says."""
         return str(self.extra.get("ci_method") or ("benchmark" if self.extra else "normal"))
 
+    @property
+    def items_left_out(self) -> int:
+        """The failed items that are not in the score at all: every sample of theirs failed.
+        An item with a failed repeat and an answered one is in the score, on the repeats
+        answered (`n_failed` counts every item with a failed sample)."""
+        if not self.n_failed:
+            return 0
+        whole = (self.n_attempted or 0) - self.n if self.item_level else self.n_failed
+        return whole if 0 <= whole <= self.n_failed else self.n_failed
+
     def result_dict(self) -> dict[str, Any]:
         """A row of the results JSON (NaN stays NaN: the JSON writer turns it into null)."""
         return {k: dict(self.extra) if k == "extra" else getattr(self, k) for k in RESULT_KEYS}

@@ -539,3 +539,30 @@ def test_a_judges_thinking_budget_is_counted_in_its_most_output(env, tmp_path, c
     # FastChat's judgment limit, the option's default
     limit = get_benchmark_class("mt_bench").Options.model_fields["judge_max_tokens"].default
     assert judging["max_completion_tokens"] == judging["requests"] * (limit + 4096)
+
+
+def test_each_request_is_reserved_by_its_own_items_estimate(env, tmp_path, capsys, monkeypatch):
+    """At concurrency 32, with prompts of different lengths that cost several times their
+    estimate: a request is reserved by its own item's estimate, not the benchmark's mean per
+    request (then a first answer shorter than the mean set the ratio low, and the long prompts
+    sent beside one another after it took the spend 6 requests past the cap: an audit's)."""
+    import shootout.testing.fake_server as fake
+
+    real = fake._usage
+
+    def dearer(body, pieces, reasoning=0):
+        usage = real(body, pieces, reasoning)
+        usage["prompt_tokens"] *= 10
+        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+        return usage
+
+    monkeypatch.setattr(fake, "_usage", dearer)
+    cap = 8.0
+    with FakeOpenAIServer(fill_max_tokens=True, ttft=0.05) as srv:
+        args = _run_args(srv, cap, 32)
+        args[args.index("translation_zh_en")] = "mmlu"
+        args[args.index("--limit") + 1] = "40"
+        code, _, err = _cli(tmp_path, capsys, *args)
+        billed = [usage_of(r["body"]) for r in srv.requests]
+    assert code == 7, err
+    assert cap <= sum(billed) <= cap + max(billed), (sum(billed), sorted(billed))

@@ -338,8 +338,11 @@ def test_an_interrupted_command_does_not_wait_for_its_worker(tmp_path) -> None:
     import time
 
     script = tmp_path / "w.py"
+    # Ctrl-C as a terminal delivers it: a command started in the background of a
+    # non-interactive shell (nohup, a CI script's `&`) inherits SIGINT ignored
     script.write_text(
-        "import time\n"
+        "import signal, time\n"
+        "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
         "from shootout.analysis.parallel import beside\n"
         "r = beside(lambda: time.sleep(8))\n"
         "print('started', flush=True)\n"

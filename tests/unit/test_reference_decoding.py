@@ -96,3 +96,28 @@ def test_a_fewshot_past_the_pool_is_recorded_as_the_prompt_carries_it(data_dir):
     doc = mbpp.load()[0]
     req = mbpp.request(doc, PromptContext("generative", False, Sampling(), 8))
     assert isinstance(req, GenerateRequest) and (req.prompt or "").count("[DONE]") == 3
+
+
+def test_a_models_own_sampling_overrides_the_runs_key_by_key(tmp_path):
+    """A model's `sampling:` giving only a temperature keeps the run's top_p and max_tokens
+    (its block replaced the run's whole: top_p 1.0 and the benchmark's budget were sent; an
+    audit's), as `price:` is merged."""
+    from shootout.config import model_sampling, validate_config
+    from shootout.runner.run import PlannedBenchmark, Runner
+    from shootout.store.sqlite import Store
+    from shootout.testing import FakeProvider
+
+    cfg = validate_config({
+        "models": ["openai:warm", {"spec": "openai:cold", "sampling": {"temperature": 0}}],
+        "benchmarks": ["gsm8k"],
+        "sampling": {"temperature": 0.7, "top_p": 0.9, "max_tokens": 64}}, "t")
+    warm, cold = cfg.models
+    assert model_sampling(warm, cfg.sampling) == cfg.sampling
+    got = model_sampling(cold, cfg.sampling)
+    assert (got.temperature, got.top_p, got.max_tokens) == (0, 0.9, 64)
+    runner = Runner(cfg, Store(tmp_path / "s.sqlite"))
+    bench = REGISTRY["gsm8k"](data=DataDir(None))
+    ctx = runner._prompt_context(cold, FakeProvider(chat=True),
+                                 PlannedBenchmark(bench, [], 0), "generative")
+    assert (ctx.sampling.temperature, ctx.sampling.top_p, ctx.sampling.max_tokens) == (
+        0, 0.9, 64)

@@ -63,7 +63,7 @@ def test_the_cheapest_per_point_says_where_its_mean_leaves_failed_items_out() ->
              "a": {"cost_per_point": 0.002, "cost_usd": 0.16, "covers": ["mmlu", "gsm8k"],
                    "mean_points": 80.0}}
     (said,) = efficiency_takeaways(costs, {}, {"d": (82, 0.25)})
-    assert "d's mean is over its answered items (82 failed; counted as wrong, $0.00016 per " \
-        "point)" in said.text, said.text
+    assert "d's mean leaves its failed requests out (82 items with one; counted as wrong, " \
+        "$0.00016 per point)" in said.text, said.text
     (unknown,) = efficiency_takeaways(costs, {}, {"d": (3, None)})
-    assert "d's mean is over its answered items (3 failed)" in unknown.text
+    assert "d's mean leaves its failed requests out (3 items with one)" in unknown.text

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
+from shootout.analysis.profiles import Profile
 from shootout.analysis.routing import Measured, routing, routings
-from shootout.analysis.takeaways import Profile
 
 DOMAINS = {"k1": "knowledge", "m1": "math", "m2": "math", "c1": "coding"}
 EVEN = Profile("even", "", {"knowledge": 1, "math": 1})
@@ -181,8 +181,8 @@ def test_intervals_over_a_handful_of_items_are_flagged() -> None:
 def test_a_cost_every_model_shares_is_dropped_from_routing_as_from_ranking() -> None:
     """All models at $0: the ranking dropped the cost weight, the routing table still
     counted it, and gave another profile score for the same model (a review's)."""
+    from shootout.analysis.profiles import Profile
     from shootout.analysis.routing import _Bench, _costs
-    from shootout.analysis.takeaways import Profile
 
     prof = Profile("cheap", "", {"knowledge": 1, "cost": 2})
     import numpy as np
@@ -200,7 +200,7 @@ def test_a_cost_every_model_shares_is_dropped_from_routing_as_from_ranking() -> 
 def test_a_cost_every_model_shares_is_not_called_unknown() -> None:
     """Every model's cost known and the same: the routing notes said "No cost for every model
     on every benchmark" beside an efficiency table of $0.31 each (an audit's)."""
-    from shootout.analysis.takeaways import Profile
+    from shootout.analysis.profiles import Profile
 
     data = {("A", "mmlu"): {str(i): [float(i % 2)] for i in range(40)},
             ("B", "mmlu"): {str(i): [float(i % 3 == 0)] for i in range(40)}}

@@ -512,3 +512,43 @@ def test_a_merge_sums_what_each_replica_served_in_every_shard() -> None:
     assert a["output_tokens_per_s"] == 60.0 and b["served"] == 28
     assert out["models"]["m"]["unstreamed_answers"] == 3
     assert out["models"]["m"]["system_fingerprints"] == ["fp1", "fp2"]
+
+
+def _manifest_shard(i: int, manifest: dict) -> object:
+    from types import SimpleNamespace
+
+    return SimpleNamespace(index=i, count=2, label=f"shard {i}/2 (s{i}.db)",
+                           store=SimpleNamespace(path=f"s{i}.db"), run_id="r-1",
+                           status="complete", manifest={"models": {}, "benchmarks": {},
+                                                        "data_checksums": {}, **manifest})
+
+
+def test_a_merge_sums_the_shards_cost_caps_and_spend() -> None:
+    """The merged manifest's budget was the first shard's alone (spent $0.28 of a run that
+    spent $0.58; an audit's): spend and requests not sent summed, each shard's cap (on its
+    own share) summed into the run's."""
+    from shootout.runner.merge import merged_manifest
+
+    def budget(spent: float, not_sent: int) -> dict:
+        return {"budget": {"max_cost": 5.0, "max_cost_per_model": {"m": 3.0},
+                           "spent_usd": {"m": spent}, "requests_not_sent": not_sent,
+                           "stopped": not_sent > 0}}
+
+    out = merged_manifest([_manifest_shard(1, budget(0.2825, 0)),  # type: ignore[list-item]
+                           _manifest_shard(2, budget(0.3013, 2))], {1: 3, 2: 3}, [])
+    assert out["budget"] == {"max_cost": 10.0, "max_cost_per_model": {"m": 6.0},
+                             "spent_usd": {"m": 0.5838}, "requests_not_sent": 2,
+                             "stopped": True}
+    one = merged_manifest([_manifest_shard(1, budget(0.1, 0)),  # type: ignore[list-item]
+                           _manifest_shard(2, {})], {1: 3, 2: 3}, [])
+    assert one["budget"]["max_cost"] is None and one["budget"]["spent_usd"] == {"m": 0.1}
+
+
+def test_shards_run_by_other_code_are_named_in_a_warning() -> None:
+    from shootout.runner.merge import code_differs
+
+    same = [_manifest_shard(i, {"version": "0.1.0", "git_commit": "abc"}) for i in (1, 2)]
+    assert code_differs(same) is None  # type: ignore[arg-type]
+    other = [*same[:1], _manifest_shard(2, {"version": "0.1.0", "git_commit": None})]
+    said = code_differs(other)  # type: ignore[arg-type]
+    assert said is not None and "shard 2/2 (s2.db): version 0.1.0, commit unknown" in said

@@ -12,19 +12,20 @@ from scipy import stats as sst
 
 from shootout.analysis.compare import PAIRED, UNTESTABLE, PairTest, adjust_holm, compare_pair
 from shootout.analysis.formatting import ci, json_safe, pct, pval
-from shootout.analysis.medians import EXACT_FROM, exact_bootstrap_medians
-from shootout.analysis.takeaways import (
-    DomainScore,
+from shootout.analysis.medians import EXACT_FROM, bootstrap_medians, exact_bootstrap_medians
+from shootout.analysis.profiles import (
     Profile,
-    bootstrap_medians,
-    domain_scores,
     latency_score_se,
     load_profiles,
+    rank_profile,
+    use_cases,
+)
+from shootout.analysis.takeaways import (
+    DomainScore,
+    domain_scores,
     normalize_domain,
     positions,
-    rank_profile,
     strengths,
-    use_cases,
 )
 from shootout.errors import ConfigError
 from shootout.scores import Score

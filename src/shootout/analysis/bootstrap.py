@@ -17,7 +17,12 @@ shared item would be redrawn as itself and add no variance (with a small `--limi
 would look significant); such strata are merged into one resampling stratum — the
 collapsed-strata method (Cochran 1977, Sampling Techniques; `single.PSU = "merge"` in R's
 surveysd) — each position keeping its own code. With one item in every stratum this is the
-plain item bootstrap, as `stratified_summary` then uses the item mean's SE.
+plain item bootstrap, as `stratified_summary` then uses the item mean's SE. Where some strata
+have one item and others more, the two part: `stratified_summary` gives each single-item
+stratum the pooled within-stratum variance of the others, the merged stratum's variance is
+its own items' spread, so a pair's SE need not be near its rows' (CMMLU at `--limit 60`, 21
+of its 36 subjects single: a model's row SE 4.85 points, its pair with a model scoring 0
+everywhere 3.44; an audit's). From about 10 items a subject, none is single.
 """
 
 from __future__ import annotations

@@ -179,7 +179,7 @@ def compare_pair(
         )
     if (a_stat is not None and b_stat is not None and a_stat.key == b_stat.key
             and len(set(a_stat.values) & set(b_stat.values)) >= 2):
-        return _bootstrapped(a_stat, b_stat, base, confidence)
+        return _bootstrapped(a_stat, b_stat, base, confidence, (a, b))
     return _unpaired(a, b, base, confidence)
 
 
@@ -216,15 +216,22 @@ def _rows_interval(a: Score, b: Score, diff: float, confidence: float) -> tuple[
 
 
 def _bootstrapped(a: ItemStatistic, b: ItemStatistic, base: dict[str, Any],
-                  confidence: float) -> PairTest:
+                  confidence: float, rows: tuple[Score, Score]) -> PairTest:
     """The paired bootstrap on the shared items (within strata, for a subject average); its
     MDD uses the SE of the difference, which already carries the pairing (so no correlation
-    term)."""
+    term). Where every resample gives the same difference (SE 0: one model right on every
+    item, the other on none), the detectable difference and the interval are the rows' own,
+    as on the paired t's path (they were 0 and a point)."""
     r = paired_bootstrap(a.values, b.values, a.stat, strata=a.strata, confidence=confidence)
+    lo, hi = r.ci_low, r.ci_high
+    if math.isfinite(r.se) and r.se > 0:
+        mdd = _mdd(r.se, 0.0, 1.0 - confidence, 0.0)
+    else:
+        mdd = _mdd(cell_se(rows[0]), cell_se(rows[1]), 1.0 - confidence, 0.0)
+        lo, hi = _square_and_add(*rows, r.diff, confidence)
     return PairTest(
         **base, method=PAIRED_BOOTSTRAP, n=r.n, score_a=r.estimate_a, score_b=r.estimate_b,
-        diff=r.diff, se=r.se, ci_low=r.ci_low, ci_high=r.ci_high, p_value=r.p_value,
-        mdd=_mdd(r.se, 0.0, 1.0 - confidence, 0.0),
+        diff=r.diff, se=r.se, ci_low=lo, ci_high=hi, p_value=r.p_value, mdd=mdd,
     )
 
 

@@ -1,5 +1,5 @@
 """Bootstrap medians: the medians of resamples (with replacement) of a model's latencies, for
-the bootstrap SE of its latency score (`takeaways.latency_score_se`).
+the bootstrap SE of its latency score (`profiles.latency_score_se`).
 
 Below EXACT_FROM values the resamples are drawn, as `np.median(rng.choice(v, (reps, n)),
 axis=1)` draws them (the same figures from the same draws, without making the resamples:

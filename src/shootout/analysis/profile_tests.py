@@ -1,6 +1,6 @@
 """A use-case profile's "within noise of #1", tested on the paired differences.
 
-`takeaways.rank_profile` tests each model against the top one with the SE of each profile
+`profiles.rank_profile` tests each model against the top one with the SE of each profile
 score on its own (sqrt(se_top² + se_m²)): as if the two had answered different items. They
 answered the same ones, and two models' item scores move together (an item hard for one is
 hard for the other), so that SE overstates the noise in their difference and the test said
@@ -31,8 +31,9 @@ from statistics import NormalDist
 from ..scores import Score
 from .compare import MCNEMAR, PAIRED, PAIRED_BOOTSTRAP, PairTest, cell_se
 from .paired_tests import holm
+from .profiles import Ranking, RankRow
 from .stats import z_test
-from .takeaways import DomainScore, Ranking, RankRow
+from .takeaways import DomainScore
 
 Cells = Mapping[tuple[str, str], Score]
 _NORMAL = NormalDist()

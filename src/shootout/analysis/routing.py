@@ -10,7 +10,7 @@ domain and by benchmark:
 
 * best profile score: each unit to the model with the highest profile score on it —
   (W_q q_u + W_c cs_u + W_l ls_u) / (W_q + W_c + W_l), the profile's own formula
-  (`takeaways.rank_profile`) on the unit alone: cs_u = cheapest cost on u / this model's,
+  (`profiles.rank_profile`) on the unit alone: cs_u = cheapest cost on u / this model's,
   ls = fastest median latency / this model's (latency is measured per model, not per unit);
 * cheapest within X points: each unit to the cheapest model whose quality on it is within X
   points of the best model's there (needs a cost for every model on every unit).
@@ -40,8 +40,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .profiles import SAME_COST, Profile, relative
 from .stats import z_quantile
-from .takeaways import SAME_COST, Profile, normalize_domain, relative
+from .takeaways import normalize_domain
 
 DEFAULT_WITHIN = 2.0  # points: "cheapest within 2 points of the best"
 N_BOOT = 2000
@@ -285,7 +286,7 @@ def _costs(benches: list[_Bench], models: Sequence[str], cost: Mapping[Key, floa
     arr = np.asarray(vals, dtype=float)
     if len(models) >= 2 and arr.size and np.allclose(arr, arr[:, :1], rtol=1e-9, atol=1e-15):
         # every model costs the same on every benchmark (all local, $0): dropped, as the
-        # ranking drops it (`takeaways._aux_weight`); counted, the routing table's profile
+        # ranking drops it (`profiles._aux_weight`); counted, the routing table's profile
         # scores were not the ranking's (a review's)
         if profile.weights.get("cost", 0) > 0:
             notes.append(f"cost weight dropped: {SAME_COST}")
@@ -317,7 +318,7 @@ def _weights(profile: Profile, benches: list[_Bench], cost: np.ndarray | None,
 
 
 def _relative(mine: float, of: np.ndarray) -> float:
-    """`takeaways.relative` of `mine` among the figures `of` (the best is their least; beside
+    """`profiles.relative` of `mine` among the figures `of` (the best is their least; beside
     a free model, a priced one's is scaled by the cheapest priced figure)."""
     priced = of[of > 0]
     return relative(mine, float(of.min()), float(priced.min()) if priced.size else None)

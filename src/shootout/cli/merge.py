@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 
 from ..errors import ConfigError, ShootoutError
-from ..runner.merge import MergeResult, merge_shards
+from ..runner.merge import MergeResult, code_differs, merge_shards
 from ..store import Store, default_store_path
 from .console import set_interrupt_note
 from .results import keep_report, results_payload
@@ -53,6 +53,7 @@ def merge_command(
             _remove(made)
         raise
     into.check_still_there()  # deleted or replaced meanwhile: what was merged is not there
+    _warn_code(result)
     if json_out:
         print(json.dumps(_payload(result, into), indent=2))
     else:
@@ -97,6 +98,12 @@ def _payload(result: MergeResult, into: Store) -> dict[str, object]:
             "samples": result.samples, "gaps": list(result.gaps),
             "shards": [{"shard": f"{s.index}/{s.count}", "store": str(s.store.path),
                         "run_id": s.run_id, "status": s.status} for s in result.shards]}
+
+
+def _warn_code(result: MergeResult) -> None:
+    if why := code_differs(result.shards):
+        print(f"warning: {why}: merged as one run; rerun a shard with the others' code where "
+              "its scoring changed", file=sys.stderr)
 
 
 def _print(result: MergeResult, into: Store) -> None:

@@ -21,22 +21,24 @@ from ..analysis.compare import (
 from ..analysis.efficiency import model_price
 from ..analysis.formatting import sig3
 from ..analysis.profile_tests import paired_with_top
+from ..analysis.profiles import (
+    Profile,
+    Ranking,
+    latency_score_se,
+    load_profiles,
+    rank_profile,
+    use_cases,
+)
 from ..analysis.results import Latency
 from ..analysis.routing import DEFAULT_WITHIN, Measured, Routing, routings
 from ..analysis.takeaways import (
     GROUPS,
     DomainScore,
-    Profile,
-    Ranking,
     Takeaway,
     domain_scores,
-    latency_score_se,
-    load_profiles,
     normalize_domain,
     positions,
-    rank_profile,
     strengths,
-    use_cases,
 )
 from ..errors import ConfigError
 from ..perf.cost import cost_per_point
@@ -126,7 +128,9 @@ def build_report(
         *failure_takeaways(data),
         *arch_takeaways(data),
         *strengths(labels, grouped, confidence, _at_chance(data, grouped=True),
-                   {k: c.n_failed for k, c in data.cells.items() if c.n_failed}),
+                   {k: c.items_left_out for k, c in data.cells.items() if c.items_left_out},
+                   {k: c.n_failed - c.items_left_out for k, c in data.cells.items()
+                    if c.n_failed > c.items_left_out}),
         *positions(labels, tests, mdd),
         *efficiency_takeaways(costs, {m: [b for b in (c.get("covers") or ())
                                           if data.guessing(m, b) is not None]
@@ -541,7 +545,8 @@ def efficiency_takeaways(costs: dict[str, dict[str, Any]],
         n, mean = (failed or {})[m]
         as_wrong = cost_per_point(priced[m]["points_cost_usd"] if priced[m].get(
             "points_cost_usd") is not None else priced[m]["cost_usd"], mean)
-        text += (f"; {m}'s mean is over its answered items ({n} failed"
+        text += (f"; {m}'s mean leaves its failed requests out ({n} item{'s' if n != 1 else ''}"
+                 " with one"
                  + (f"; counted as wrong, ${sig3(as_wrong)} per point" if as_wrong is not None
                     else "") + ")")
     guessed = [m for m in (best, worst) if priced[m].get("estimated_requests")]

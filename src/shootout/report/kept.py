@@ -426,8 +426,8 @@ def build_and_render(db: Store, ctx: Context | None, run_ids: list[str], opts: O
     """The report built from the runs' samples (or a large run's report basis, unless
     `rebuild`: `report.basis`) and rendered (`render`). The architecture facts and monitors
     are the context's where there is one (read once per call)."""
+    from ..analysis.profiles import load_profiles
     from ..analysis.routing import DEFAULT_WITHIN
-    from ..analysis.takeaways import load_profiles
     from . import basis
     from .availability import load_monitors
     from .build import build_report, with_routing

@@ -6,10 +6,10 @@ import math
 from collections import defaultdict
 from typing import Any
 
-from ..analysis.compare import MCNEMAR
+from ..analysis.compare import MCNEMAR, PairTest
 from ..analysis.formatting import ci, pct, pval, signed
+from ..analysis.profiles import shares_top
 from ..analysis.stats import z_quantile
-from ..analysis.takeaways import shares_top
 from ..runner.adaptive import adaptive_text
 from ..scores import Score
 from . import function_calling, integration, safety  # noqa: F401  (register their sections)
@@ -318,6 +318,13 @@ def domain_table(report: Report) -> Table | None:
 # --------------------------------------------------------------------------- head to head
 
 
+def _fewer(t: PairTest) -> str:
+    """Why a significant lead is not a win (`PairTest.ahead_on_fewer_items`): fewer items,
+    or as many with more of its own failed (it read "has fewer items" at n=60 each)."""
+    n_lead, n_other = (t.n_a, t.n_b) if t.ahead == t.a else (t.n_b, t.n_a)
+    return "has fewer items" if n_lead < n_other else "had more of its items fail"
+
+
 def pairs(report: Report) -> list[dict[str, Any]]:
     by_pair: dict[tuple[str, str], list[Any]] = defaultdict(list)
     for t in report.tests:
@@ -327,7 +334,7 @@ def pairs(report: Report) -> list[dict[str, Any]]:
         rows = []
         for t in ts:
             sig = ("no (n.s.)" if not t.significant else
-                   f"yes, but {t.ahead} has fewer items" if t.ahead_on_fewer_items else "yes")
+                   f"yes, but {t.ahead} {_fewer(t)}" if t.ahead_on_fewer_items else "yes")
             rows.append((
                 lcell(t.benchmark), lcell(t.metric), cell(str(t.n)), cell(pct(t.score_a)),
                 cell(pct(t.score_b)), cell(signed(t.diff), bold=t.significant),

@@ -477,8 +477,8 @@ def failed_note(rows: list[Score], metric: str) -> str:
             f"score {pct(r.score)} (n={r.n}) {FAILED_MARK}")
     # an item with some of its repeats answered is in the score, on those (`n_failed` counts
     # every item with a failed sample): said so, not called left out
-    whole = (r.n_attempted or 0) - r.n if r.item_level else r.n_failed
-    if 0 <= whole < r.n_failed:
+    whole = r.items_left_out
+    if whole < r.n_failed:
         lead = f"{r.n_failed} of {r.n_attempted} items had a request fail after retries"
         head = (f"{lead}; each is in the score {pct(r.score)} (n={r.n}) on its answered "
                 f"repeats {FAILED_MARK}" if not whole else

@@ -148,6 +148,10 @@ class Budget:
     in_flight: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     flying: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     per_request: dict[tuple[str, str], float] = field(default_factory=dict)
+    # each item's own at-most estimate (model, benchmark, item id), where known: a request is
+    # reserved by its own, not the benchmark's mean (a short first prompt set the ratio
+    # below, then long ones were under-reserved: 6 requests past the cap at concurrency 32)
+    per_item: dict[tuple[str, str, str], float] = field(default_factory=dict)
     dearest: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     # per model: the most an answer cost over what was reserved for it by its estimate
     over: dict[str, float] = field(default_factory=lambda: defaultdict(lambda: 1.0))
@@ -166,8 +170,16 @@ class Budget:
             return True, sum(self.flying.values()) > 0
         return False, False
 
-    async def admit(self, model: str, bench: str) -> float | None:
-        """The amount reserved for one more request of `model`, or None: a cap is reached."""
+    def estimate_of(self, model: str, bench: str, item: str | None = None) -> float:
+        """A request's at-most estimate: its item's own where known, else its benchmark's
+        mean per request."""
+        if item is not None and (own := self.per_item.get((model, bench, item))) is not None:
+            return own
+        return self.per_request.get((model, bench), 0.0)
+
+    async def admit(self, model: str, bench: str, item: str | None = None) -> float | None:
+        """The amount reserved for one more request of `model` (on `item`, where given), or
+        None: a cap is reached."""
         if model not in self.prices:
             return 0.0  # only another model's own cap is set: this one has none
         async with self._changed:
@@ -180,7 +192,7 @@ class Budget:
                     continue
                 self.not_sent += 1
                 return None
-            estimate = self.per_request.get((model, bench), 0.0)
+            estimate = self.estimate_of(model, bench, item)
             reserve = max(estimate * self.over[model], self.dearest[model])
             self.in_flight[model] += reserve
             self.flying[model] += 1
@@ -307,7 +319,7 @@ async def _remaining(runner: Runner, m: ModelConfig, provider: Provider,
                      ) -> tuple[float, float]:
     """(expected, at most) USD of what is left of `m`'s work; sets its per-request costs.
     `recorded`: the models' entries in the stored runs' manifests (`Store.recorded_models`)."""
-    from .run import choose_mode
+    from .checks import choose_mode
     from .shard import shard_docs
 
     expected = at_most = 0.0
@@ -336,6 +348,12 @@ async def _remaining(runner: Runner, m: ModelConfig, provider: Provider,
         expected += (cost["usd_expected"] or 0.0) * share
         at_most += (cost["usd_at_most"] or 0.0) * share
         budget.per_request[(m.display, pb.bench.name)] = (cost["usd_at_most"] or 0.0) / total
+        if left:  # each item's own (a request is one repeat of one item)
+            for d in docs:
+                one = estimate(pb.bench, [d], ctx, 1, paid,
+                               reasoning=provider.capabilities.reasoning,
+                               headroom=provider.capabilities.output_headroom)
+                budget.per_item[(m.display, pb.bench.name, d.id)] = one["usd_at_most"] or 0.0
     return expected, at_most
 
 
@@ -392,14 +410,15 @@ def _refuse_over(budget: Budget, left: Mapping[str, tuple[float, float]]) -> Non
 
 
 async def settle_sample(budget: Budget, store: Store, model: str, reserved: float,
-                        response_key: str | None, attempts: int, bench: str,
+                        response_key: str | None, attempts: int, estimate: float,
                         earlier: Sequence[str] = ()) -> None:
     """Settle one finished sample: the usage of the answers it asked for (none where every
     one came from the cache; a multi-turn item's earlier turns with its last: an audit's
-    MT-Bench run was charged its second turns alone)."""
+    MT-Bench run was charged its second turns alone). `estimate`: the request's at-most
+    estimate (`Budget.estimate_of`), which its cost is measured against."""
     usages = []
     for key in ([*earlier, response_key] if attempts else []):
         response = store.get_response(key) if key else None
         if response and response.get("usage"):
             usages.append(response["usage"])
-    await budget.settle(model, reserved, usages, budget.per_request.get((model, bench), 0.0))
+    await budget.settle(model, reserved, usages, estimate)

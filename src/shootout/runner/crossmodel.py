@@ -84,7 +84,7 @@ class Phase:
                                    (policy, retries, random.Random(self.config.seed)))
         if self.budget is not None:
             await settle_sample(self.budget, self.store, model, reserved, answer.key,
-                                answer.attempts, JUDGING)
+                                answer.attempts, self.budget.estimate_of(model, JUDGING))
         if answer.failed is not None or not isinstance(answer.response, GenerateResponse):
             return None, answer.key, answer.failed or "not a generated answer"
         return answer.response, answer.key, None

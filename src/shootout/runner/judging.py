@@ -249,7 +249,7 @@ async def judging_left_usd(runner: Runner, providers: Mapping[str, Provider]
     the answers stored so far and placeholders for the rest, less the requests whose answers
     are stored."""
     from .budget import estimate
-    from .run import choose_mode
+    from .checks import choose_mode
 
     out: dict[str, tuple[float, float, float]] = {}
     for pb in runner.plan():

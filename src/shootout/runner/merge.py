@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import time
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -290,6 +291,10 @@ def merged_manifest(shards: list[ShardRun], samples: dict[int, int],
                                                                       answers_from_cache=0))
             for key in ("answers", "answers_from_cache"):
                 mine[key] = mine.get(key, 0) + cache.get(key, 0)
+    if budget := _merged_budget(shards):
+        out["budget"] = budget
+    else:
+        out.pop("budget", None)
     out["merge"] = {
         "shards": [{"shard": f"{s.index}/{s.count}", "store": str(s.store.path),
                     "run_id": s.run_id, "status": s.status, "samples": samples[s.index],
@@ -298,6 +303,46 @@ def merged_manifest(shards: list[ShardRun], samples: dict[int, int],
         "gaps": list(gaps),
     }
     return out
+
+
+def _merged_budget(shards: list[ShardRun]) -> dict[str, Any] | None:
+    """The shards' cost caps and spend as one run's (`Budget.summary`): spend and requests
+    not sent summed, each cap summed where every shard had it (a shard's cap is on its own
+    share), stopped where any shard was (it was the first shard's alone; an audit's). None
+    where no shard had a cap."""
+    got = [b for s in shards if isinstance(b := s.manifest.get("budget"), dict)]
+    if not got:
+        return None
+
+    def total(values: list[Any]) -> float | None:
+        nums = [v for v in values if isinstance(v, int | float)]
+        return round(sum(nums), 6) if nums and len(nums) == len(shards) else None
+
+    spent: dict[str, float] = {}
+    for b in got:
+        for model, usd in (b.get("spent_usd") or {}).items():
+            if isinstance(usd, int | float):
+                spent[model] = round(spent.get(model, 0.0) + usd, 6)
+    models = {m for b in got for m in (b.get("max_cost_per_model") or {})}
+    per_model = {m: cap for m in sorted(models)
+                 if (cap := total([(b.get("max_cost_per_model") or {}).get(m) for b in got]))
+                 is not None}
+    return {"max_cost": total([b.get("max_cost") for b in got]),
+            "max_cost_per_model": per_model, "spent_usd": spent,
+            "requests_not_sent": sum(int(b.get("requests_not_sent") or 0) for b in got),
+            "stopped": any(bool(b.get("stopped")) for b in got)}
+
+
+def code_differs(shards: Sequence[ShardRun]) -> str | None:
+    """What says the shards ran different shootout code (another version or commit), or
+    None: their scores are merged as one run's all the same (benchmark versions and prompt
+    templates are checked to agree; scoring code changed without a version bump is not)."""
+    seen = {(s.manifest.get("version"), s.manifest.get("git_commit")) for s in shards}
+    if len(seen) < 2:
+        return None
+    return "the shards ran different shootout code (" + "; ".join(
+        f"{s.label}: version {s.manifest.get('version')}, commit "
+        f"{(s.manifest.get('git_commit') or 'unknown')[:12]}" for s in shards) + ")"
 
 
 def _merged_benchmarks(shards: list[ShardRun]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import random
 import sys
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -24,23 +24,23 @@ from ..benchmarks import (
 from ..benchmarks.base import Mode, unique_ids
 from ..config import (
     DEFAULT_SAMPLED_REPEATS,
-    PROTOCOL_DESCRIPTIONS,
     SEED_PROTOCOL,
     ModelConfig,
     RunConfig,
+    model_sampling,
 )
 from ..data.files import DataDir, resolve_data_dir
-from ..errors import CapabilityError, ConfigError, DataError
-from ..perf.prices import default_table, is_local
-from ..providers.base import GenerateRequest, Provider, Sampling
+from ..errors import ConfigError, DataError
+from ..perf.prices import is_local
+from ..providers.base import Provider, Sampling
 from ..store.rows import EARLIER
 from ..store.sqlite import Store
 from .adaptive import AdaptiveRepeats, primary_scores, run_rounds, tokens_per_sample
 from .budget import Budget, dry_run_line, estimate, model_price, preflight, settle_sample
+from .checks import PreSendChecks, choose_mode
 from .crossmodel import Phase, run_after_models
 from .judging import dry_run_judging
-from .manifest import base_manifest
-from .merge import unfinished_merge
+from .manifest import RunManifest, sent_sampling
 from .pacing import Pacer
 from .progress import Progress
 from .retry import RetryBudget, RetryPolicy
@@ -55,35 +55,10 @@ class PlannedBenchmark:
     fewshot: int
 
 
-def choose_mode(cfg: ModelConfig, provider: Provider, bench: Benchmark) -> Mode:
-    """The scoring mode: loglikelihood where the model exposes logprobs, else generative."""
-    can_ll = provider.capabilities.loglikelihood
-    want = cfg.scoring
-    if want == "auto":
-        want = "loglikelihood" if can_ll else "generative"
-        if want not in bench.modes:
-            want = bench.modes[0]
-    if want == "loglikelihood" and not can_ll:
-        hint = " or --logprobs if the server supports completions echo"
-        if "generative" not in bench.modes:  # (--scoring generative did not help it either)
-            raise CapabilityError(
-                f"{bench.name} is scored by log-likelihood only, which {cfg.display} does not "
-                f"give; leave {bench.name} out of this run"
-                + (" (or pass --logprobs if the server supports completions echo)"
-                   if cfg.spec.startswith("openai:") else ""))
-        raise CapabilityError(
-            f"{cfg.display} cannot be scored by log-likelihood; use --scoring generative"
-            + (hint if "logprobs" in cfg.provider_options or cfg.spec.startswith("openai:")
-               else "")
-        )
-    if want not in bench.modes:  # (only where --scoring asked for it: `auto` picks one)
-        raise ConfigError(f"{bench.name} supports only {', '.join(bench.modes)} scoring, not "
-                          f"--scoring {want} ({cfg.display}); use --scoring auto, or run "
-                          f"{bench.name} apart")
-    return want
+class Runner(PreSendChecks, RunManifest):
+    """A run's plan (`plan`), checked before anything is sent (`runner.checks`), then each
+    model on each benchmark, its manifest kept as it goes (`runner.manifest`)."""
 
-
-class Runner:
     def __init__(
         self,
         config: RunConfig,
@@ -143,7 +118,7 @@ class Runner:
         """The longest context a planned benchmark needs of a local model (needle's lengths,
         with room for its answers: more where the run's --max-tokens is over the benchmark's
         default output budget, which the benchmark's figure counts)."""
-        budgets = [(m.sampling or self.config.sampling).max_tokens or 0
+        budgets = [model_sampling(m, self.config.sampling).max_tokens or 0
                    for m in self.config.models if is_local(m.spec, None)]  # (n_ctx: local)
         most = max(budgets, default=0)
         wants = [w + max(0, most - pb.bench.default_max_tokens)
@@ -190,127 +165,6 @@ class Runner:
         self._finish(manifest)
         return self.run_id
 
-    def _check_before_sending(self, planned: list[PlannedBenchmark],
-                              providers: Mapping[str, Provider]) -> None:
-        """What refuses the run before anything is sent: its judges, the price table, and
-        a model that cannot score a benchmark (in a dry run, a row it does not price)."""
-        _check_judges(self.config, [pb.bench for pb in planned], providers)
-        # the price table (and $SHOOTOUT_PRICES) as the results will read it: one that cannot
-        # be read was said after every request had been sent and paid for (an audit's)
-        default_table()
-        # a benchmark graded only by a judge, run without one, says so (its data read: a
-        # malformed file stays the one line it is)
-        if unjudged := [pb.bench.name for pb in planned if pb.bench.graded_by_judge
-                        and not getattr(getattr(pb.bench, "opts", None), "judge", None)]:
-            print(f"note: {', '.join(unjudged)} without a judge (--judge MODEL, a model of the "
-                  "run): the answers are kept, but only `answered` is scored, no grade",
-                  file=sys.stderr)
-        # every model can score every benchmark, before anything is sent: found benchmark by
-        # benchmark, `-b mc` on a chat API had sent and paid for the others first, and every
-        # rerun failed at the same benchmark
-        for mcfg in self.config.models:
-            if mcfg.system_prompt and not providers[mcfg.display].capabilities.chat:
-                raise ConfigError(f"{mcfg.display}: system_prompt needs chat messages (--chat)")
-            for pb in planned:
-                try:
-                    choose_mode(mcfg, providers[mcfg.display], pb.bench)
-                except CapabilityError as e:  # (a clash of options stays an error)
-                    self._not_estimated(mcfg, pb, e)  # a dry run prices the others
-
-    def _check_bindings(self, planned: list[PlannedBenchmark],
-                        providers: Mapping[str, Provider]) -> None:
-        """What a benchmark refuses of a model once its endpoint was asked (needle: a window
-        not known), before anything is sent: it was found when the run reached the benchmark,
-        after the model's earlier benchmarks had been run and paid for (a review's)."""
-        for mcfg in self.config.models:
-            for pb in planned:
-                if (mcfg.display, pb.bench.name) in self._refused:
-                    continue
-                try:
-                    pb.bench.check_model(providers[mcfg.display])
-                except ConfigError as e:
-                    self._not_estimated(mcfg, pb, e)
-
-    def _check_stored(self) -> None:
-        """A stored run of this id that may not be taken up: an unfinished merge's, or one
-        whose data has changed since."""
-        stored = self.store.get_run(self.run_id)
-        if stored and (refusal := unfinished_merge(self.run_id, stored["manifest"])):
-            raise refusal  # rerun as a run, it would ask the models for what the shards hold
-        if stored:  # the rest of a run scored on other data than its first part: refused,
-            # for the files read so far and any read later (few-shot examples, as prompts
-            # are built)
-            self.data.expect((stored["manifest"] or {}).get("data_checksums"), self.run_id,
-                             "resuming would score the rest of the run on other data (start "
-                             "it afresh in another --store)")
-
-    def _new_manifest(self, resumed: bool) -> dict[str, Any]:
-        return {
-            **base_manifest(),
-            "resumed": resumed,
-            "protocol": {
-                "name": self.config.protocol,
-                "description": PROTOCOL_DESCRIPTIONS[self.config.protocol],
-            },
-            "models": {},
-            "benchmarks": {},
-            **({"shard": self.config.shard} if self.config.shard else {}),
-            **{k: v for k, v in self._history.items() if k != "benchmarks"},
-        }
-
-    def _finish(self, manifest: dict[str, Any]) -> None:
-        """The run's manifest and status, once every model has run."""
-        _common_fewshot(manifest)
-        if self._refused:
-            manifest["not_estimated"] = [{"model": m, "benchmark": b, "reason": why}
-                                         for (m, b), why in self._refused.items()]
-        manifest["cache"] = self._cache_summary()
-        manifest["data_checksums"] = self._data_checksums()
-        manifest["data_dir"] = str(self.data.root)
-        status = "dry-run" if self.config.dry_run else "complete"
-        if self._budget is not None:
-            manifest["budget"] = self._budget.summary()
-            status = "stopped-by-budget" if self._budget.stopped else status
-        self.store.set_manifest(self.run_id, manifest)
-        # a dry run priced the work and sent nothing: it is not a complete run of anything
-        self.store.set_run_status(self.run_id, status)
-
-    def _stored_history(self) -> dict[str, Any]:
-        """What the stored manifest of a resumed run records of what was done to it since it
-        ran, which this invocation must not drop: `shootout merge`'s entry (marked as gone
-        on by a rerun since), `shootout rescore`'s log and each benchmark's `rescored`."""
-        stored = (self.store.get_run(self.run_id) or {}).get("manifest") or {}
-        out: dict[str, Any] = {}
-        if isinstance(merge := stored.get("merge"), dict):
-            out["merge"] = {**{k: v for k, v in merge.items() if k != "unfinished"},
-                            "rerun_since": True}
-        if isinstance(rescores := stored.get("rescores"), list):
-            out["rescores"] = rescores
-        benches = stored.get("benchmarks")
-        if not isinstance(benches, dict):
-            benches = {}
-        rescored = {name: info["rescored"] for name, info in benches.items()
-                    if isinstance(info, dict) and "rescored" in info}
-        if rescored:
-            out["benchmarks"] = rescored
-        return out
-
-    def _stored_checksums(self) -> dict[str, str]:
-        stored = self.store.get_run(self.run_id) or {}
-        return dict((stored.get("manifest") or {}).get("data_checksums") or {})
-
-    def _data_checksums(self) -> dict[str, str]:
-        """The checksums of the files this run read. A resumed run keeps the earlier
-        invocations' entries for files it did not read again (an answer served from the store
-        needs no prompt, so e.g. MMLU's dev files are not reopened); a file read now wins."""
-        return dict(sorted({**self._earlier_checksums, **self.data.checksums}.items()))
-
-    def _keep_manifest(self, manifest: dict[str, Any]) -> None:
-        """The manifest so far, stored as the run goes: a killed run keeps what it recorded
-        (version, models, each benchmark's settings), not an empty one."""
-        self.store.set_manifest(self.run_id, {**manifest, "data_checksums": self._data_checksums(),
-                                              "data_dir": str(self.data.root)})
-
     async def _run_model(
         self,
         mcfg: ModelConfig,
@@ -344,7 +198,7 @@ class Runner:
                 "fewshot": pb.bench.fewshot_in(ctx),
                 **({"reasoning": True} if provider.capabilities.reasoning else {}),
                 "repeats": repeats,
-                "sampling": _sent_sampling(pb.bench, every, ctx),
+                "sampling": sent_sampling(pb.bench, every, ctx),
                 "template_hash": pb.bench.template_hash(every, ctx),
                 **({"model_binding": info} if (info := pb.bench.binding_info()) else {}),
                 **({"items_unsharded": len(every)} if self.config.shard else {}),
@@ -386,46 +240,6 @@ class Runner:
                   f"{'drawn ' if self.config.limit else ''}are longer than "
                   f"{mcfg.display}'s context and are not run for it", file=sys.stderr)
 
-    def _cache_summary(self) -> dict[str, Any]:
-        """Each model's cache policy and how many of its answers came from the cache."""
-        counts = self.store.cached_counts(self.run_id)
-        return {m.display: {"policy": m.cache or self.config.cache,
-                            "answers_from_cache": counts.get(m.display, (0, 0))[0],
-                            "answers": counts.get(m.display, (0, 0))[1]}
-                for m in self.config.models}
-
-    def _manifest_entry(
-        self, manifest: dict[str, Any], pb: PlannedBenchmark, docs: list[Doc]
-    ) -> dict[str, Any]:
-        if pb.bench.name in manifest["benchmarks"]:
-            entry: dict[str, Any] = manifest["benchmarks"][pb.bench.name]
-            return entry
-        try:
-            chance = pb.bench.chance(docs)
-        except Exception:  # a plug-in's: the figure is a report's note, never a run's end
-            chance = None
-        manifest["benchmarks"][pb.bench.name] = entry = {
-            "version": pb.bench.version,
-            "citation": pb.bench.citation,
-            "n_items": len(docs),
-            "fewshot": pb.bench.fewshot_used(pb.fewshot),
-            "fewshot_seed": self.config.seed,
-            "sample_seed": self.config.seed,
-            # the score of guessing (a report flags scores not above it)
-            **({"chance": round(chance, 4)} if chance is not None else {}),
-            **({"rescored": r} if (r := self._history.get("benchmarks", {}).get(
-                pb.bench.name)) else {}),
-        }
-        return entry
-
-    def _not_estimated(self, mcfg: ModelConfig, pb: PlannedBenchmark, e: Exception) -> None:
-        """A refusal of one model x benchmark: the run's error, a dry run's row of what it
-        cannot price (the others priced: `--dry-run` of a suite whose needle needs a window
-        or whose log-likelihood benchmark a chat API cannot score printed nothing)."""
-        if not self.config.dry_run:
-            raise e
-        self._refused[(mcfg.display, pb.bench.name)] = str(e)
-
     @staticmethod
     def _report_dry_run(
         mcfg: ModelConfig, provider: Provider, bench: Benchmark,
@@ -443,7 +257,7 @@ class Runner:
     def _prompt_context(
         self, mcfg: ModelConfig, provider: Provider, pb: PlannedBenchmark, mode: Mode
     ) -> PromptContext:
-        s = mcfg.sampling or self.config.sampling
+        s = model_sampling(mcfg, self.config.sampling)
         bench = pb.bench
         seed = self.config.protocol == "seed" and bench.follows_seed_protocol
         temperature, top_p = (
@@ -530,7 +344,8 @@ class Runner:
 
         async def one(doc: Doc, rep: int) -> None:
             async with sem:
-                reserved = await self._budget.admit(name, pb.bench.name) if self._budget else 0.0
+                reserved = (await self._budget.admit(name, pb.bench.name, doc.id)
+                            if self._budget else 0.0)
                 if reserved is None:
                     return  # a cost cap is reached: sent by the rerun under a higher cap
                 job = SampleJob(provider, identity, pb.bench, doc, rep,
@@ -541,7 +356,8 @@ class Runner:
                 self.store.put_sample(self.run_id, row, attempts=attempts)
                 if self._budget is not None:
                     await settle_sample(self._budget, self.store, name, reserved,
-                                        row.response_key, attempts, pb.bench.name,
+                                        row.response_key, attempts,
+                                        self._budget.estimate_of(name, pb.bench.name, doc.id),
                                         row.detail.get(EARLIER) or ())
                 self.progress.advance(task)
 
@@ -577,45 +393,3 @@ class Runner:
             stored=began)
         rows = self.store.samples(self.run_id, name, pb.bench.name)
         return spent.manifest(rule, tokens_per_sample(self.store, rows))
-
-
-def _check_judges(config: RunConfig, benches: Sequence[Any],
-                  providers: Mapping[str, Provider]) -> None:
-    """A judge (mt_bench, xstest: `--judge`) must be a model of the run, and one that takes a
-    JSON Schema where its verdicts are constrained (`judge_format=json`): said before any
-    model is asked anything, not after every answer is in."""
-    from ..benchmarks.mt_bench_judge import resolve_judge
-
-    models = {m.display: m.spec for m in config.models}
-    for bench in benches:
-        opts = getattr(bench, "opts", None)
-        judge = getattr(opts, "judge", None)
-        if not (isinstance(judge, str) and judge):
-            continue
-        name = resolve_judge(judge, models, bench.name)
-        if getattr(opts, "judge_format", "text") == "json" and "json_schema" not in \
-                providers[name].capabilities.response_formats:
-            raise ConfigError(f"{bench.name}: judge_format=json needs a judge that takes a JSON "
-                              f"Schema response format; {name} does not")
-
-
-def _common_fewshot(manifest: dict[str, Any]) -> None:
-    """A benchmark's `fewshot`: the solved examples every model's prompt carried where they
-    agree (a chat-only run of GSM8K had none); where they differ, those the run asked for,
-    each model's own in its `per_model` entry."""
-    for entry in manifest["benchmarks"].values():
-        used = {pm.get("fewshot") for pm in (entry.get("per_model") or {}).values()}
-        if len(used) == 1 and (n := used.pop()) is not None:
-            entry["fewshot"] = n
-
-
-def _sent_sampling(bench: Benchmark, docs: Sequence[Doc], ctx: PromptContext
-                   ) -> dict[str, Any] | None:
-    """The run's sampling of a generated answer with the stop sequences the benchmark's
-    first request adds to it (GSM8K's "Q:"), or None: no generation; with what a benchmark
-    sets per item (MT-Bench's temperature per category: `temperature_by_category`)."""
-    if ctx.mode != "generative":
-        return None
-    request = bench.request(docs[0], ctx) if docs else None
-    stop = request.sampling.stop if isinstance(request, GenerateRequest) else ctx.sampling.stop
-    return {**replace(ctx.sampling, stop=stop).to_dict(), **(bench.sampling_by_item(ctx) or {})}

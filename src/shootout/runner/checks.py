@@ -1,0 +1,147 @@
+"""What refuses a run before anything is sent (mixed into `runner.run.Runner`): a model that
+cannot score a benchmark, a judge that is not a model of the run, a price table that cannot be
+read, a stored run that may not be taken up, and what a benchmark refuses of a model once its
+endpoint was asked. In a dry run, a model x benchmark refused is a row it does not price."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..benchmarks import Benchmark
+from ..benchmarks.base import Mode
+from ..config import ModelConfig, RunConfig
+from ..data.files import DataDir
+from ..errors import CapabilityError, ConfigError
+from ..perf.prices import default_table
+from ..providers.base import Provider
+from ..store.sqlite import Store
+from .merge import unfinished_merge
+
+if TYPE_CHECKING:
+    from .run import PlannedBenchmark
+
+
+def choose_mode(cfg: ModelConfig, provider: Provider, bench: Benchmark) -> Mode:
+    """The scoring mode: loglikelihood where the model exposes logprobs, else generative."""
+    can_ll = provider.capabilities.loglikelihood
+    want = cfg.scoring
+    if want == "auto":
+        want = "loglikelihood" if can_ll else "generative"
+        if want not in bench.modes:
+            want = bench.modes[0]
+    if want == "loglikelihood" and not can_ll:
+        hint = " or --logprobs if the server supports completions echo"
+        if "generative" not in bench.modes:  # (--scoring generative did not help it either)
+            raise CapabilityError(
+                f"{bench.name} is scored by log-likelihood only, which {cfg.display} does not "
+                f"give; leave {bench.name} out of this run"
+                + (" (or pass --logprobs if the server supports completions echo)"
+                   if cfg.spec.startswith("openai:") else ""))
+        raise CapabilityError(
+            f"{cfg.display} cannot be scored by log-likelihood; use --scoring generative"
+            + (hint if "logprobs" in cfg.provider_options or cfg.spec.startswith("openai:")
+               else "")
+        )
+    if want not in bench.modes:  # (only where --scoring asked for it: `auto` picks one)
+        raise ConfigError(f"{bench.name} supports only {', '.join(bench.modes)} scoring, not "
+                          f"--scoring {want} ({cfg.display}); use --scoring auto, or run "
+                          f"{bench.name} apart")
+    return want
+
+
+
+
+class PreSendChecks:
+    """`Runner`'s checks before the first request."""
+
+    config: RunConfig
+    store: Store
+    data: DataDir
+    run_id: str
+    _refused: dict[tuple[str, str], str]  # a dry run's unpriced cells: why
+
+    def _check_before_sending(self, planned: list[PlannedBenchmark],
+                              providers: Mapping[str, Provider]) -> None:
+        """What refuses the run before anything is sent: its judges, the price table, and
+        a model that cannot score a benchmark (in a dry run, a row it does not price)."""
+        check_judges(self.config, [pb.bench for pb in planned], providers)
+        # the price table (and $SHOOTOUT_PRICES) as the results will read it: one that cannot
+        # be read was said after every request had been sent and paid for (an audit's)
+        default_table()
+        # a benchmark graded only by a judge, run without one, says so (its data read: a
+        # malformed file stays the one line it is)
+        if unjudged := [pb.bench.name for pb in planned if pb.bench.graded_by_judge
+                        and not getattr(getattr(pb.bench, "opts", None), "judge", None)]:
+            print(f"note: {', '.join(unjudged)} without a judge (--judge MODEL, a model of the "
+                  "run): the answers are kept, but only `answered` is scored, no grade",
+                  file=sys.stderr)
+        # every model can score every benchmark, before anything is sent: found benchmark by
+        # benchmark, `-b mc` on a chat API had sent and paid for the others first, and every
+        # rerun failed at the same benchmark
+        for mcfg in self.config.models:
+            if mcfg.system_prompt and not providers[mcfg.display].capabilities.chat:
+                raise ConfigError(f"{mcfg.display}: system_prompt needs chat messages (--chat)")
+            for pb in planned:
+                try:
+                    choose_mode(mcfg, providers[mcfg.display], pb.bench)
+                except CapabilityError as e:  # (a clash of options stays an error)
+                    self._not_estimated(mcfg, pb, e)  # a dry run prices the others
+
+    def _check_bindings(self, planned: list[PlannedBenchmark],
+                        providers: Mapping[str, Provider]) -> None:
+        """What a benchmark refuses of a model once its endpoint was asked (needle: a window
+        not known), before anything is sent: it was found when the run reached the benchmark,
+        after the model's earlier benchmarks had been run and paid for (a review's)."""
+        for mcfg in self.config.models:
+            for pb in planned:
+                if (mcfg.display, pb.bench.name) in self._refused:
+                    continue
+                try:
+                    pb.bench.check_model(providers[mcfg.display])
+                except ConfigError as e:
+                    self._not_estimated(mcfg, pb, e)
+
+    def _check_stored(self) -> None:
+        """A stored run of this id that may not be taken up: an unfinished merge's, or one
+        whose data has changed since."""
+        stored = self.store.get_run(self.run_id)
+        if stored and (refusal := unfinished_merge(self.run_id, stored["manifest"])):
+            raise refusal  # rerun as a run, it would ask the models for what the shards hold
+        if stored:  # the rest of a run scored on other data than its first part: refused,
+            # for the files read so far and any read later (few-shot examples, as prompts
+            # are built)
+            self.data.expect((stored["manifest"] or {}).get("data_checksums"), self.run_id,
+                             "resuming would score the rest of the run on other data (start "
+                             "it afresh in another --store)")
+
+    def _not_estimated(self, mcfg: ModelConfig, pb: PlannedBenchmark, e: Exception) -> None:
+        """A refusal of one model x benchmark: the run's error, a dry run's row of what it
+        cannot price (the others priced: `--dry-run` of a suite whose needle needs a window
+        or whose log-likelihood benchmark a chat API cannot score printed nothing)."""
+        if not self.config.dry_run:
+            raise e
+        self._refused[(mcfg.display, pb.bench.name)] = str(e)
+
+
+def check_judges(config: RunConfig, benches: Sequence[Any],
+                  providers: Mapping[str, Provider]) -> None:
+    """A judge (mt_bench, xstest: `--judge`) must be a model of the run, and one that takes a
+    JSON Schema where its verdicts are constrained (`judge_format=json`): said before any
+    model is asked anything, not after every answer is in."""
+    from ..benchmarks.mt_bench_judge import resolve_judge
+
+    models = {m.display: m.spec for m in config.models}
+    for bench in benches:
+        opts = getattr(bench, "opts", None)
+        judge = getattr(opts, "judge", None)
+        if not (isinstance(judge, str) and judge):
+            continue
+        name = resolve_judge(judge, models, bench.name)
+        if getattr(opts, "judge_format", "text") == "json" and "json_schema" not in \
+                providers[name].capabilities.response_formats:
+            raise ConfigError(f"{bench.name}: judge_format=json needs a judge that takes a JSON "
+                              f"Schema response format; {name} does not")
+
+
