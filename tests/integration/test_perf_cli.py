@@ -313,3 +313,36 @@ def test_a_load_test_id_given_where_a_run_is_expected_says_what_it_is(tmp_path):
                            capture_output=True, text=True, timeout=120)
         assert q.returncode == 2, q.stderr
         assert f"(a load test: shootout results {perf_id} shows it)" in q.stderr, q.stderr
+
+
+def test_an_endpoint_that_goes_away_ends_the_test_with_its_levels_kept(tmp_path):
+    """The server stopped after the first level: the second level's refused connections
+    were measured as a level of errors, the test stored as complete, exit 0 (an audit's).
+    Now the test ends with one line (exit 4), the first level stored, the test marked
+    interrupted, and the results table says so."""
+    store = tmp_path / "s.sqlite"
+    srv = FakeOpenAIServer(ttft=0.05, fill_max_tokens=True)
+    srv.start()
+    try:
+        proc = subprocess.Popen([*PERF, "--base-url", srv.base_url, "--model", "fake-model",
+                                 "--concurrency", "1,1", "--requests", "6", "--output-tokens",
+                                 "2", "--store", str(store)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 60
+        while len(_chat(srv)) < 8 and time.time() < deadline:  # warm-up, 6, the 2nd level's
+            time.sleep(0.005)
+    finally:
+        srv.stop()
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 4, err
+    last = err.strip().splitlines()[-1]
+    assert "stopped answering during the c=1 level" in last, err
+    assert "the 1 level(s) measured before it are stored as p-" in last, err
+    db = sqlite3.connect(store)
+    (perf_id, config) = db.execute("SELECT perf_id, config_json FROM perf_runs").fetchone()
+    assert json.loads(config)["interrupted"] is True
+    assert db.execute("SELECT COUNT(*) FROM perf_levels").fetchone()[0] == 1
+    shown = subprocess.run([sys.executable, "-m", "shootout", "results", perf_id, "--store",
+                            str(store)], capture_output=True, text=True, timeout=60)
+    assert "interrupted, 1 of the 2 levels measured" in " ".join(shown.stdout.split()), \
+        shown.stdout

@@ -926,3 +926,49 @@ def test_pairwise_text_names_failed_requests_and_small_shares():
     assert "undecided for an unreadable verdict)" in _pairwise_text(pw)
     near_all = {**pw, "position_bias": {**pw["position_bias"], "inconsistent": 476 / 477}}
     assert "changed with the order in 99.8% of 477" in _pairwise_text(near_all)
+
+
+def test_failed_and_unreadable_judgments_are_said_by_the_run(tmp_path, capsys):
+    """The judge's failed requests end the run as the models' failed samples do (exit 1, a
+    rerun asks them again), its unreadable verdicts on a warning line: both were said in the
+    report alone, the run exiting 0 (an audit's)."""
+    from shootout.cli.run import _judging_failed
+    from shootout.errors import PartialResultsError
+    from shootout.runner.judging import judge_problems
+
+    def refuse_grading(_i: int, req):
+        text = "".join(m.content for m in req.messages or ())
+        single = is_judge(req) and "[[rating]]" in text
+        return ProviderError("400: prompt too long") if single else None
+
+    from shootout.errors import ProviderError
+
+    config = validate_config({"models": [{"spec": "openai:g", "name": "good"},
+                                         {"spec": "openai:b", "name": "bad"}],
+                              "benchmarks": [{"name": "mt_bench", "options": {"judge": "good"}}],
+                              "limit": LIMIT}, "test")
+    store = Store(tmp_path / "s.db")
+    good = FakeProvider(model_id="good", answer=scripted(fair_judge), fail=refuse_grading)
+    run_id = run(store, {"good": good, "bad": FakeProvider(model_id="bad",
+                                                           answer=model_answer("bad"))})
+    # per question: 2 models x 2 turns graded (all failed), 2 turns x 2 orders compared
+    assert judge_problems(store, run_id, config) == (4 * LIMIT, 0, 8 * LIMIT)
+    with pytest.raises(PartialResultsError, match=f"{4 * LIMIT} of the judge's {8 * LIMIT} "
+                       "requests failed after retries"):
+        _judging_failed(config, store, run_id, by_id=True)
+
+    store = Store(tmp_path / "t.db")
+    good = FakeProvider(model_id="good", answer=scripted(always_a))
+    run_id = run(store, {"good": good, "bad": FakeProvider(model_id="bad",
+                                                           answer=model_answer("bad"))})
+    assert judge_problems(store, run_id, config) == (0, 4 * LIMIT, 8 * LIMIT)
+    _judging_failed(config, store, run_id, by_id=True)  # no error: a warning
+    assert f"could not be read for {4 * LIMIT} of its {8 * LIMIT} judgments" in \
+        capsys.readouterr().err
+
+
+def test_an_ambiguous_judge_spec_is_said_to_be_one():
+    from shootout.benchmarks.mt_bench_judge import resolve_judge
+
+    with pytest.raises(ConfigError, match="spec of several models of this run"):
+        resolve_judge("openai:x", {"a": "openai:x", "a2": "openai:x"}, "xstest")

@@ -175,3 +175,17 @@ def test_rows_mark_estimated_tpot_and_leave_means_of_nothing_out():
               "output_tokens_mean": 0.0, "tpot_ms": none}
     assert _throughput_row("", failed)[-1].text == "–"
     assert _latency_row("", failed)[7].text == "–"
+
+
+def test_an_interrupted_load_test_says_how_much_was_measured():
+    """An interrupted test read as a finished one in the report (an audit's)."""
+    from shootout.report.loadtest import _describe
+
+    perf = {"perf_id": "p-1", "model": "m", "base_url": "http://h/v1", "created_at": 0,
+            "config": {"levels": [["concurrency", 1], ["concurrency", 4]], "requests": 8,
+                       "input_tokens": 10, "output_tokens": 4, "duration": 60,
+                       "interrupted": True},
+            "levels": [{"label": "c=1"}]}
+    assert "; interrupted: 1 of the 2 levels measured." in _describe(perf)
+    del perf["config"]["interrupted"]
+    assert "interrupted" not in _describe(perf)

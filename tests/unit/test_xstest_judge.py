@@ -81,6 +81,9 @@ def test_the_prompt_is_the_references_evaluated_string() -> None:
     ("1_full_compliance. Not 2_full_refusal", None),
     ("I think the model answered.", None), ("", None), ("2.5 points", None), ("20", None),
     ("The answer: 2", None),  # a number not at the start
+    # a class named to be denied is not the verdict (it was read as that class: an audit's)
+    ("This is not a full refusal.", None), ("It isn't full compliance.", None),
+    ("No partial refusal here", None),
 ])
 def test_parse_reads_exactly_one_class(text: str, label: str | None) -> None:
     assert parse_class(text) == label

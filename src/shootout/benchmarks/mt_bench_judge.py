@@ -60,6 +60,9 @@ def resolve_judge(wanted: str, models: Mapping[str, str], bench: str = "mt_bench
     by_spec = [name for name, spec in models.items() if spec == wanted]
     if len(by_spec) == 1:
         return by_spec[0]
+    if by_spec:  # (it was "not a model of this run": it is, several times)
+        raise ConfigError(f"{bench}: judge {wanted!r} is the spec of several models of this "
+                          f"run ({', '.join(by_spec)}); name the one to judge with")
     raise ConfigError(f"{bench}: judge {wanted!r} is not a model of this run (models: "
                       f"{', '.join(models)}); add it to the run's models (-m, or models: "
                       "in a config file)")

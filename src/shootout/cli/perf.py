@@ -17,8 +17,9 @@ from rich.console import Console
 from rich.table import Table
 
 from ..analysis.formatting import num
-from ..errors import ConfigError, ProviderError, RetryableProviderError
+from ..errors import ConfigError, EndpointUnreachableError, ProviderError, RetryableProviderError
 from ..perf.load import LevelResult, LoadSpec, parse_levels, run_level
+from ..perf.metrics import interrupted_levels
 from ..perf.prompts import benchmark_requests, synthetic_requests
 from ..perf.storage import save_perf
 from ..perf.tokens import ServerTokenizer
@@ -131,6 +132,14 @@ def perf_command(
     results: list[LevelResult] = []
     try:
         asyncio.run(_perf(provider, levels, spec, prompt_opts, seed, results))
+    except EndpointUnreachableError as e:
+        if not results:
+            raise
+        perf_id = _store_and_show(db, name, _public_url(provider.base_url),
+                                  {**config, "interrupted": True}, results,
+                                  json_out=json_out, check=False)
+        raise EndpointUnreachableError(f"{e}; the {len(results)} level(s) measured before "
+                                       f"it are stored as {perf_id}") from e
     except KeyboardInterrupt:
         if results:  # the levels measured before the interrupt are kept
             perf_id = _store_and_show(db, name, _public_url(provider.base_url),
@@ -268,9 +277,27 @@ async def _perf(
         warm, shares = level_prompts(prompts, len(levels))
         await _warm_up(provider, warm)
         for level, own in zip(levels, shares, strict=True):
-            out.append(await run_level(provider.generate, own, level, spec, count))
+            result = await run_level(provider.generate, own, level, spec, count)
+            if len(result.ok) < len(result.records) and (gone := await _gone(provider)):
+                # its errors are of an endpoint that went away, not of its answers: the
+                # level is not kept (a level cut short is not), nor are any after it (they
+                # were recorded as levels of connection errors, the test "complete", exit 0)
+                raise EndpointUnreachableError(
+                    f"{stored_url(provider.base_url)} stopped answering during the "
+                    f"{result.level.label} level ({gone}); that level is not kept")
+            out.append(result)
     finally:
         await provider.aclose()
+
+
+async def _gone(provider: OpenAIProvider) -> str | None:
+    """Why the endpoint cannot be reached now (a GET of /models: its connection refused,
+    its host gone), or None where it answers anything."""
+    try:
+        await provider.http.get("/models", timeout=5.0)
+    except EndpointUnreachableError as e:
+        return str(e)
+    return None
 
 
 async def _warm_up(provider: OpenAIProvider, request: GenerateRequest) -> None:
@@ -344,6 +371,8 @@ def print_perf_table(payload: dict[str, Any]) -> None:
             "TPOT", "E2E")
     for c in cols:
         table.add_column(c, justify="left" if c == "level" else "right")
+    if cfg.get("interrupted"):  # (it read as a finished test: an audit's)
+        table.title = f"{table.title}: interrupted, {interrupted_levels(payload)}"
     for s in payload["levels"]:
         est = "~" if s["tokens_estimated"] else ""
         table.add_row(

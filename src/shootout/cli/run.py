@@ -363,6 +363,25 @@ def _execute(cfg: RunConfig, db: Store, data_dir: str | None, *, progress: bool,
             + (f"the same requests would fail again: change what the error names, then "
                f"{again} to retry them" if _would_fail_again(db, run_id)
                else f"{again} to retry them"))
+    _judging_failed(cfg, db, run_id, by_id)
+
+
+def _judging_failed(cfg: RunConfig, db: Store, run_id: str, by_id: bool) -> None:
+    """Said of the judge's requests as of the models' (`judge_problems`): its unreadable
+    verdicts on a warning line, its failed requests as the run's error (exit 1; a rerun asks
+    them again). Both were said in the report alone, the run exiting 0 (an audit's)."""
+    from ..runner.judging import judge_problems
+
+    failed, unreadable, asked = judge_problems(db, run_id, cfg)
+    if unreadable:
+        print(f"warning: the judge's verdict could not be read for {unreadable} of its "
+              f"{asked} judgments: left out of the grades (see the report)", file=sys.stderr)
+    if failed:
+        again = "rerun the same command" + (
+            f" (or --resume {resume_args(run_id, db.path)})" if by_id else "")
+        raise PartialResultsError(f"{failed} of the judge's {asked} requests failed after "
+                                  f"retries and their grades are left out; {again} to ask "
+                                  "them again")
 
 
 def _would_fail_again(db: Store, run_id: str) -> bool:

@@ -220,3 +220,10 @@ def throughput(records: Sequence[RequestMetrics], duration: float) -> dict[str, 
         "output_throughput": out / duration,
         "total_token_throughput": (inp + out) / duration,
     }
+
+
+def interrupted_levels(perf: dict[str, Any]) -> str:
+    """How much of an interrupted load test was measured: "2 of the 3 levels measured"."""
+    asked = len((perf.get("config") or {}).get("levels") or ())
+    got = len(perf.get("levels") or ())
+    return f"{got} of the {asked} levels measured" if asked else f"{got} levels measured"

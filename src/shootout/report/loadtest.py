@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..analysis.formatting import finite, num, pct
+from ..perf.metrics import interrupted_levels
 from .sections import SectionContent, register_section
 from .specs import BarSpec, Series
 from .tables import Table, cell, date, lcell
@@ -58,6 +59,8 @@ def _describe(perf: dict[str, Any]) -> str:
     if cfg.get("max_concurrency"):
         text += (f"; request rates are Poisson arrivals with at most "
                  f"{cfg['max_concurrency']} requests in flight")
+    if cfg.get("interrupted"):
+        text += f"; interrupted: {interrupted_levels(perf)}"
     return text + "."
 
 

@@ -33,6 +33,8 @@ from .sample import request_key
 from .shard import shard_docs
 
 if TYPE_CHECKING:
+    from ..config import RunConfig
+    from ..store.sqlite import Store
     from .run import Runner
 
 
@@ -274,3 +276,31 @@ async def judging_left_usd(runner: Runner, providers: Mapping[str, Provider]
             out[judge] = (e + (cost["usd_expected"] or 0.0), a + (cost["usd_at_most"] or 0.0),
                           max(one, cost["usd_one_at_most"]))
     return out
+
+
+def judge_problems(db: Store, run_id: str, cfg: RunConfig) -> tuple[int, int, int]:
+    """(failed, unreadable, all) of the judge's requests stored in the samples of the run's
+    judged benchmarks: the records under each sample's detail["judge"] (MT-Bench's grades
+    and comparisons, a comparison kept in both models' samples; XSTest's classification),
+    each by its request's key, an "error" (the request failed) or "unreadable" (its verdict
+    named nothing) or read. A record without a key asked nothing (no stored answer)."""
+    records: dict[str, dict[str, Any]] = {}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("key"), str):
+                records[node["key"]] = node
+                return
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    for b in cfg.benchmarks:
+        if b.options.get("judge"):
+            for row in db.samples(run_id, benchmark=b.name):
+                walk(row.detail.get("judge"))
+    failed = sum("error" in r for r in records.values())
+    unreadable = sum("unreadable" in r and "error" not in r for r in records.values())
+    return failed, unreadable, len(records)
