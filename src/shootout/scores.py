@@ -80,10 +80,12 @@ class Score:
     def items_left_out(self) -> int:
         """The failed items that are not in the score at all: every sample of theirs failed.
         An item with a failed repeat and an answered one is in the score, on the repeats
-        answered (`n_failed` counts every item with a failed sample)."""
+        answered (`n_failed` counts every item with a failed sample). `n` counts the items
+        scored, item-level or not (CMMLU's subject average's: its items, in their subjects);
+        where the counts disagree, every failed item is taken as left out."""
         if not self.n_failed:
             return 0
-        whole = (self.n_attempted or 0) - self.n if self.item_level else self.n_failed
+        whole = (self.n_attempted or 0) - self.n
         return whole if 0 <= whole <= self.n_failed else self.n_failed
 
     def result_dict(self) -> dict[str, Any]:

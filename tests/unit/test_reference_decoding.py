@@ -121,3 +121,41 @@ def test_a_models_own_sampling_overrides_the_runs_key_by_key(tmp_path):
                                  PlannedBenchmark(bench, [], 0), "generative")
     assert (ctx.sampling.temperature, ctx.sampling.top_p, ctx.sampling.max_tokens) == (
         0, 0.9, 64)
+
+
+def test_a_resumed_run_that_would_sample_otherwise_is_refused(tmp_path, data_dir, monkeypatch):
+    """The run id hashes the configuration as written: code that turns it into other
+    sampling (here the stored answers' max_tokens as an older shootout sent it) resumed the
+    same run on other settings. Refused before anything is sent, as other data is."""
+    import asyncio
+    import json
+
+    import pytest
+
+    from shootout.config import validate_config
+    from shootout.errors import ConfigError
+    from shootout.runner.run import Runner
+    from shootout.store.sqlite import Store
+    from shootout.testing import FakeProvider
+
+    monkeypatch.setenv("SHOOTOUT_DATA", str(data_dir))
+    cfg = validate_config({"models": ["openai:fake"], "benchmarks": ["gsm8k"], "limit": 2,
+                           "sampling": {"max_tokens": 64}}, "t")
+    store = Store(tmp_path / "s.sqlite")
+
+    def run(provider: FakeProvider) -> str:
+        return asyncio.run(Runner(cfg, store).run({cfg.models[0].display: provider}))
+
+    run_id = run(FakeProvider(chat=True))
+    again = FakeProvider(chat=True)
+    run(again)  # the same settings: resumed, nothing asked
+    assert again.calls == []
+    manifest = store.get_run(run_id)["manifest"]
+    manifest["benchmarks"]["gsm8k"]["per_model"]["fake"]["sampling"]["max_tokens"] = 2048
+    store.set_manifest(run_id, json.loads(json.dumps(manifest)))
+    store._db.execute("DELETE FROM samples WHERE rowid = (SELECT MIN(rowid) FROM samples)")
+    store._db.commit()
+    late = FakeProvider(chat=True)
+    with pytest.raises(ConfigError, match="max_tokens 2048 then, 64 now"):
+        run(late)
+    assert late.calls == []

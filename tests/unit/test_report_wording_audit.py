@@ -96,3 +96,11 @@ def test_the_pairs_table_says_more_failed_not_fewer_items_on_as_many():
     assert t.ahead_on_fewer_items and _fewer(t) == "had more of its items fail"
     t = _pair("mmlu", 0.1, **{**lead, "n_a": 50})
     assert _fewer(t) == "has fewer items"
+
+
+def test_a_subject_averages_failed_items_in_the_score_are_not_left_out():
+    """CMMLU's row is not item-level, but its n counts items too: 3 failed items answered on
+    other repeats were "left out" in the strengths while the table said they were in."""
+    row = Score("acc", 0.8, 0.05, 20, extra={"average": "subject"}, n_attempted=20,
+                n_failed=3, item_level=False, model="m", benchmark="cmmlu")
+    assert row.items_left_out == 0

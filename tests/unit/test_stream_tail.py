@@ -197,9 +197,16 @@ MODELS_403 = json.dumps({"error": {
     "type": "invalid_request_error", "param": None, "code": None}})
 
 
-def test_a_key_that_may_not_list_models_still_runs():
+@pytest.mark.parametrize(("status", "body"), [
+    (403, MODELS_403),
+    # as public threads quote it: HTTP 401, code missing_scope
+    (401, json.dumps({"error": {"message": "You have insufficient permissions for this "
+                                "operation. Missing scopes: api.model.read.",
+                                "type": "invalid_request_error", "code": "missing_scope"}})),
+])
+def test_a_key_that_may_not_list_models_still_runs(status, body):
     async def go() -> Any:
-        script = {0: (403, "application/json", [MODELS_403.encode()])}
+        script = {0: (status, "application/json", [body.encode()])}
         async with CannedServer(OPENAI, script=script) as srv:
             provider = OpenAIProvider("gpt-4o-mini", base_url=srv.base_url)
             try:
@@ -280,3 +287,19 @@ def test_an_anthropic_error_event_is_one_line():
             "type": "invalid_request_error",
             "message": "prompt is too long:\n 210000 tokens > 200000 maximum"}})
     assert "\n" not in str(e.value) and "too long: 210000 tokens" in str(e.value)
+
+
+def test_a_filtered_earlier_turn_counts_in_the_filtered_rate():
+    """An MT-Bench first turn the API refused: the sample's last turn was answered, and the
+    rate (over answers, as the truncated rate's) said 0."""
+    from shootout.analysis.results import _filtered_rate
+    from shootout.store.rows import EARLIER, EARLIER_FILTERED, SampleRow
+
+    def row(status: str, detail: dict) -> SampleRow:
+        return SampleRow(model="m", benchmark="mt_bench", item_id="1", repeat=0, group="",
+                         status=status, metrics={}, extracted=None, reason="",
+                         extraction_failed=False, error=None, response_key="k2",
+                         detail={"mode": "generative", EARLIER: ["k1"], **detail})
+
+    assert _filtered_rate([row("ok", {EARLIER_FILTERED: 1}), row("ok", {})]) == 0.25
+    assert _filtered_rate([row("filtered", {})]) == 0.5

@@ -32,7 +32,14 @@ from ..frozen import gc_paused
 from ..perf.prices import PriceTable
 from ..scores import COMPARED_GROUPS, Score, row_groups
 from ..store import RunRecord, SampleRow, Store
-from ..store.rows import ANSWERED, EARLIER, EARLIER_CUT, FAILED_ITEM, item_scores
+from ..store.rows import (
+    ANSWERED,
+    EARLIER,
+    EARLIER_CUT,
+    EARLIER_FILTERED,
+    FAILED_ITEM,
+    item_scores,
+)
 from . import columns
 from .efficiency import efficiency_rows
 from .stats import summarize
@@ -335,10 +342,14 @@ def _extraction_failure_rate(generated: list[SampleRow]) -> float | None:
 
 
 def _filtered_rate(generated: list[SampleRow]) -> float | None:
-    """Of generated answers, the share the API filtered or refused (status "filtered")."""
+    """Of generated answers, the share the API filtered or refused (status "filtered"), a
+    multi-turn sample's every turn counted as `_truncated_rate` counts them."""
     if not generated:
         return None
-    return sum(r.status == "filtered" for r in generated) / len(generated)
+    answers = sum(1 + len(r.detail.get(EARLIER) or ()) for r in generated)
+    hit = sum((r.status == "filtered") + int(r.detail.get(EARLIER_FILTERED) or 0)
+              for r in generated)
+    return hit / answers
 
 
 def _truncated_rate(generated: list[SampleRow]) -> float | None:

@@ -307,9 +307,11 @@ def _error_fields(text: str) -> tuple[str | None, str | None, str]:
     return field("param"), field("code"), (field("message") or "")[:300]
 
 
-def error_message(text: str) -> str:
-    """The message of an error body (`_error_fields`), "" where it has none."""
-    return _error_fields(text)[2]
+def error_message(text: str) -> tuple[str | None, str]:
+    """The code and message of an error body (`_error_fields`): (None, "") where it has
+    none."""
+    _, code, message = _error_fields(text)
+    return code, message
 
 
 def retry_after(headers: Mapping[str, str]) -> float | None:

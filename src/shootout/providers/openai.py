@@ -288,11 +288,13 @@ class OpenAIProvider(BaseProvider):
         """An endpoint's `/models` answer (None where it gave none in JSON)."""
         resp = await http.get("/models")
         if resp.status_code in (401, 403):
-            said = " ".join(http.redact(error_message(resp.text)).split())[:200]
-            if resp.status_code == 403 and "scope" in said.lower():
+            code, message = error_message(resp.text)
+            said = " ".join(http.redact(message).split())[:200]
+            if code == "missing_scope" or "missing scopes" in said.lower():
                 # a key that may not list the models (OpenAI's restricted key without
-                # api.model.read) may still be sent requests: the run goes on, as without
-                # `/models` (it stopped with "refused the credentials"; an audit's)
+                # api.model.read: "Missing scopes: api.model.read", HTTP 401 or 403) may
+                # still be sent requests: the run goes on, as without `/models` (it stopped
+                # with "refused the credentials"; an audit's)
                 return None
             raise ProviderError(
                 f"{display_url(http.base_url)} refused the credentials (HTTP "

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..benchmarks import Benchmark
+from ..benchmarks import Benchmark, PromptContext
 from ..benchmarks.base import Mode
 from ..config import ModelConfig, RunConfig
 from ..data.files import DataDir
@@ -88,6 +88,40 @@ class PreSendChecks:
                     choose_mode(mcfg, providers[mcfg.display], pb.bench)
                 except CapabilityError as e:  # (a clash of options stays an error)
                     self._not_estimated(mcfg, pb, e)  # a dry run prices the others
+
+    def _prompt_context(self, mcfg: ModelConfig, provider: Provider, pb: PlannedBenchmark,
+                        mode: Mode) -> PromptContext:
+        raise NotImplementedError  # Runner's
+
+    def _check_stored_sampling(self, planned: list[PlannedBenchmark],
+                               providers: Mapping[str, Provider]) -> None:
+        """A resumed run that would send a model's generations with other sampling than its
+        stored answers had (its manifest's `sampling`): refused, as other data is. The run id
+        is a hash of the configuration as written, so code that turns it into other
+        sampling (a model's `sampling:` over the run's, merged key by key since 2026-12-07;
+        another benchmark default) resumed the same run on other settings (a review's)."""
+        if self.config.dry_run:
+            return
+        stored = ((self.store.get_run(self.run_id) or {}).get("manifest") or {}).get(
+            "benchmarks") or {}
+        for mcfg in self.config.models:
+            provider = providers[mcfg.display]
+            for pb in planned:
+                entry = (stored.get(pb.bench.name) or {}).get("per_model") or {}
+                was = (entry.get(mcfg.display) or {}).get("sampling")
+                if not isinstance(was, dict) or (mcfg.display, pb.bench.name) in self._refused:
+                    continue
+                now = self._prompt_context(mcfg, provider, pb,
+                                           choose_mode(mcfg, provider, pb.bench)).sampling
+                changed = [f"{k} {was[k]} then, {getattr(now, k)} now"
+                           for k in ("temperature", "top_p", "max_tokens")
+                           if k in was and was[k] != getattr(now, k)]
+                if changed and self.store.done_samples(self.run_id, mcfg.display,
+                                                       pb.bench.name):
+                    raise ConfigError(
+                        f"{mcfg.display} · {pb.bench.name}: resuming run {self.run_id} would "
+                        f"sample the rest of its answers otherwise than those stored "
+                        f"({'; '.join(changed)}); start it afresh in another --store")
 
     def _check_bindings(self, planned: list[PlannedBenchmark],
                         providers: Mapping[str, Provider]) -> None:

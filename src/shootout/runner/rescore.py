@@ -40,7 +40,7 @@ from ..providers.base import (
     with_system_prompt,
 )
 from ..store import SampleRow, Store
-from ..store.rows import EARLIER, EARLIER_CUT, request_failed
+from ..store.rows import EARLIER, EARLIER_CUT, EARLIER_FILTERED, request_failed
 from .manifest import git_commit
 from .sample import score_stored
 
@@ -123,7 +123,8 @@ def rescore_run(db: Store, run_id: str, benchmarks: Sequence[str] | None = None,
                 "repeat": old.repeat, "group": old.group, "response_key": old.response_key}
         new = score_stored(b.bench, doc, ctx, _request(request), answer, base)
         # as stored (lists), keeping the earlier turns' responses, which nothing re-asks
-        kept = {k: old.detail[k] for k in (EARLIER, EARLIER_CUT) if k in old.detail}
+        kept = {k: old.detail[k] for k in (EARLIER, EARLIER_CUT, EARLIER_FILTERED)
+                if k in old.detail}
         new = replace(new, detail=json.loads(json.dumps({**new.detail, **kept})))
         out.samples += 1
         out.rescored[old.benchmark] = out.rescored.get(old.benchmark, 0) + 1

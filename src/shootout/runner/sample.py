@@ -34,7 +34,7 @@ from ..providers.base import (
     with_system_prompt,
 )
 from ..providers.batch import REQUEST_KEY
-from ..store.rows import EARLIER, EARLIER_CUT, FAILED_ITEM, SCORE_FAILED
+from ..store.rows import EARLIER, EARLIER_CUT, EARLIER_FILTERED, FAILED_ITEM, SCORE_FAILED
 from ..store.sqlite import SampleRow, Store
 from .pacing import Pacer
 from .retry import RetriesExhausted, RetryBudget, RetryPolicy, with_retries
@@ -99,6 +99,7 @@ async def _answered(job: SampleJob, store: Store,
     route = Route(job.provider, job.identity, job.repeat, job.cache, job.run_id, job.pacer)
     earlier: list[str] = []  # a multi-turn item's answers before its last (their tokens)
     cut = 0  # of those, the answers cut off by the output limit
+    filtered = 0  # ... and those the API filtered or refused
     while True:  # a multi-turn item sends its next turn built from the model's answer
         answer = await respond(route, store, request, retry)
         base["response_key"] = answer.key
@@ -118,6 +119,7 @@ async def _answered(job: SampleJob, store: Store,
             break
         earlier.append(answer.key)
         cut += _status(response) == "truncated"
+        filtered += _status(response) == "filtered"
         request = with_system_prompt(follow, job.system_prompt)
     try:
         score = await _score(bench, doc, job.ctx, response, request)
@@ -128,6 +130,8 @@ async def _answered(job: SampleJob, store: Store,
     row = scored_row(base, score, job.ctx, response)
     if cut:  # the truncated rate counts every turn's answer (`analysis.results`)
         row = replace(row, detail={**row.detail, EARLIER_CUT: cut})
+    if filtered:  # ... and so does the filtered rate
+        row = replace(row, detail={**row.detail, EARLIER_FILTERED: filtered})
     return _with_earlier(row, earlier), attempts
 
 

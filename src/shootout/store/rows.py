@@ -23,6 +23,8 @@ EARLIER = "earlier_responses"
 # ... and how many of those earlier answers were cut off by the output limit (absent: none;
 # the last turn's is the sample's status): the truncated rate counts every turn's answer
 EARLIER_CUT = "earlier_truncated"
+# ... and how many the API filtered or refused (status "filtered"; absent: none)
+EARLIER_FILTERED = "earlier_filtered"
 
 # the start of a failed sample's error where its response came and its scorer failed (the
 # only failed sample with an answer of its own: `runner.sample`); any other failed before
