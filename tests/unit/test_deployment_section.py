@@ -39,3 +39,23 @@ def test_prompting_says_the_modes_and_the_prompt_kind() -> None:
     assert prompting(chat, {}) == ("generative; chat messages; a reasoning model (its hidden "
                                    "reasoning is billed as output)")
 
+
+
+def test_failed_items_count_each_benchmarks_widest_row() -> None:
+    """BFCL's headline (the AST summary) covers 1,000 of its 1,240 items: 20 failed
+    irrelevance items were left out of "4 of 1000" (an audit's)."""
+    from types import SimpleNamespace
+
+    from shootout.report.deployment import failed_items
+    from shootout.scores import Score
+
+    def row(metric: str, n: int, attempted: int, failed: int) -> Score:
+        return Score(metric, 0.5, 0.1, n, n_attempted=attempted, n_failed=failed)
+
+    d = SimpleNamespace(
+        rows={("m", "bfcl"): [row("acc", 996, 1000, 4), row("irrelevance", 220, 240, 20),
+                              row("acc_item_mean", 1216, 1240, 24)],
+              ("m", "mmlu"): [row("acc", 50, 50, 0)],
+              ("other", "mmlu"): [row("acc", 50, 50, 50)]},
+        unanswered={("m", "gsm8k"): (10, "HTTP 500")})
+    assert failed_items(d, "m") == (24 + 10, 1240 + 50 + 10)

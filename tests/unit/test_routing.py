@@ -269,3 +269,13 @@ def test_the_gain_sentence_and_the_first_rows_heading_say_what_they_are() -> Non
     other = _routing(r, 0, recommended=True, top="A")
     assert other["routing"].rows[0][0].text == "Top single model (shared items)"
     assert "the ranking above puts A first" in other["routing_note"]
+
+
+def test_a_benchmark_without_item_scores_is_said_to_be_left_out() -> None:
+    """A corpus metric (translation's chrF) has no item scores: the benchmark was left out of
+    the mix without a word, and the best single model's routed score read as its score."""
+    data = _data(k1=(8, 5), m1=(4, 9))  # m2 (math, a corpus metric) has no items
+    level = {("A", "m2"): False, ("B", "m2"): False}
+    r = _route(EVEN, ["A", "B"], data, level=level, n_boot=100)
+    assert r is not None and "m2" not in r.benchmarks
+    assert "not a mean of item scores" in r.left_out["m2"]

@@ -303,3 +303,20 @@ def test_a_filtered_earlier_turn_counts_in_the_filtered_rate():
 
     assert _filtered_rate([row("ok", {EARLIER_FILTERED: 1}), row("ok", {})]) == 0.25
     assert _filtered_rate([row("filtered", {})]) == 0.5
+
+
+@pytest.mark.parametrize("deltas", [[], [""]])
+def test_an_anthropic_tool_call_without_arguments_is_a_call_with_none(deltas):
+    """A streamed tool_use block whose arguments never stream (or stream "") is the block's
+    input, {} as the SDK keeps it: it was "" (unreadable, no call at all), so BFCL's
+    irrelevance counted it right, and the same answer not streamed wrong (an audit's)."""
+    got = _accumulated([
+        (0.01, START),
+        (0.02, {"type": "content_block_start", "index": 0, "content_block": {
+            "type": "tool_use", "id": "t1", "name": "f", "input": {}}}),
+        *((0.03, {"type": "content_block_delta", "index": 0,
+                  "delta": {"type": "input_json_delta", "partial_json": d}}) for d in deltas),
+        (0.04, {"type": "message_stop"}),
+    ])
+    (call,) = got.tool_calls
+    assert (call.name, call.arguments) == ("f", "{}")

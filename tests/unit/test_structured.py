@@ -423,3 +423,36 @@ def test_compared_groups_cover_a_benchmarks_own_aggregate_and_the_parallel_plan(
     for r in rows("a", {"json_schema": [1.0] * 3}):
         store.put_sample("r-1", r)
     assert plan(store, "r-1") is None  # modes that differ: one process sees every model
+
+
+def test_a_schema_the_endpoint_refuses_for_some_tasks_makes_the_mode_unsupported(
+        data_dir: Path, tmp_path: Path) -> None:
+    """An endpoint that takes the first task's flat schema and refuses the nullable unions of
+    others: the probe of the first task alone passed, and the other tasks' items failed as the
+    model's (40 of 120 per mode; an audit's). Each distinct schema is probed."""
+    cfg = validate_config({"models": [{"spec": "openai:fake-model", "name": "fake"}],
+                           "benchmarks": [{"name": "structured",
+                                           "options": {"modes": "json_schema"}}]}, "test")
+
+    def refuse(body: dict[str, Any]) -> dict[str, Any] | None:
+        fmt = body.get("response_format") or {}
+        union = '"type": [' in json.dumps(fmt)
+        return REFUSAL if fmt.get("type") == "json_schema" and union else None
+
+    with FakeOpenAIServer(answer_fn=lambda body: "{}", reject_fn=refuse) as srv:
+        provider = OpenAIProvider("fake-model", base_url=srv.base_url, concurrency=4)
+
+        async def go() -> str:
+            try:
+                return await Runner(cfg, Store(tmp_path / "r.sqlite"),
+                                    data_dir=str(data_dir)).run({"fake": provider})
+            finally:
+                await provider.aclose()
+
+        run_id = asyncio.run(go())
+        probes = len(srv.requests)
+    store = Store(tmp_path / "r.sqlite")
+    assert list(store.samples(run_id)) == [] and 1 < probes <= 4
+    binding = store.get_run(run_id)["manifest"]["benchmarks"]["structured"]["per_model"][
+        "fake"]["model_binding"]["modes"]
+    assert binding["json_schema"].startswith("unsupported: the endpoint refused it")

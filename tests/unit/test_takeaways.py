@@ -757,3 +757,23 @@ def test_a_lead_on_many_benchmarks_is_said_in_a_sentence_of_its_largest_few():
     assert six.text.endswith("; and 3 more (x2, x1, x0).")
     (four,) = positions(["a", "b"], lead(4))
     assert four.text.count("95% CI") == 4 and "more (" not in four.text
+
+
+def test_a_first_model_at_chance_on_some_domains_is_said_to_be() -> None:
+    """A model answering "A" to everything ranked first for cost-sensitive, at chance on
+    every domain but a translation that copied its source: the sentence said nothing of it
+    (an audit's). The domains it guesses on are named; at chance on all, as before."""
+    fine = {m: {"knowledge": _ds(m, "knowledge", k, 0.05),
+                "multilingual": _ds(m, "multilingual", t, 0.01)}
+            for m, k, t in (("A", 0.25, 0.012), ("B", 0.7, 0.5))}
+    prof = Profile("cheap", "", {"knowledge": 1, "multilingual": 1, "cost": 20})
+    rk = rank_profile(prof, ["A", "B"], fine, cost={"A": 0.01, "B": 10.0})
+    assert rk.rows[0].model == "A"
+    (t,) = use_cases([rk], {"A": {"knowledge"}})
+    assert t.text.startswith("For cheap, A ranks first")
+    assert t.text.endswith("; A is not above chance (a uniform guess) on knowledge, where its "
+                           "rank is its cost and speed.")
+    (t,) = use_cases([rk], {"A": {"knowledge", "multilingual"}})
+    assert "none of its scores on the profile's benchmarks is above chance" in t.text
+    (t,) = use_cases([rk])
+    assert "chance" not in t.text

@@ -285,55 +285,70 @@ def use_cases(rankings: Sequence[Ranking],
     """One line per ranked profile. `guessing`: per model, the domains of the profile's
     benchmarks on which none of its scores is above chance (a uniform guess); a first model
     whose every ranked domain is so is named as such (its rank is its cost and speed)."""
-    out = []
+    out: list[Takeaway] = []
     for rk in rankings:
         if not rk.rows:
             continue
         top = rk.rows[0]
         chance = (guessing or {}).get(top.model, ())
-        if rk.domains_used and all(d in chance for d in rk.domains_used):
-            out.append(Takeaway("use cases", f"For {rk.profile.name}, {top.model} ranks first "
-                                f"(score {top.score:.3f}), but none of its scores on the "
-                                "profile's benchmarks is above chance (a uniform guess): its "
-                                "rank is its cost and speed, not its answers."))
-            continue
-        tied = [r for r in rk.rows[1:] if r.within_noise_of_top]
-        if max(r.quality for r in rk.rows) <= 0.0:  # "good and flaky share the top score" of
-            # 0 solved (an audit's)
-            out.append(Takeaway("use cases", f"For {rk.profile.name}, no model scored above 0 "
-                                "on the profile's benchmarks: no model is recommended."))
-            continue
-        if rk.caveat:
-            out.append(Takeaway("use cases", f"For {rk.profile.name}, {top.model} has the "
-                                f"highest score ({top.score:.3f}), but {rk.caveat}: no model "
-                                "is recommended on this comparison."))
-            continue
-        head = f"For {rk.profile.name}, {top.model} ranks first (score {top.score:.3f}"
-        shared = [r for r in tied if shares_top(r, top)]
-        if shared:  # an exact tie: the first in model order is not ahead of the others
-            firsts = [top.model, *(r.model for r in shared)]
-            head = (f"For {rk.profile.name}, {', '.join(firsts[:-1])} and {firsts[-1]} share "
-                    f"the top score ({top.score:.3f}")
-            tied = [r for r in tied if r not in shared]
-            if not tied:
-                out.append(Takeaway("use cases", head + ")."))
-                continue
-        if len(rk.rows) == 1:
-            out.append(Takeaway("use cases", head + ", the only model ranked)."))
-        elif tied:
-            names = ", ".join(f"{r.model} ({r.score:.3f}, {pval(_p(r.p_vs_top), 'Holm p')})"
-                              for r in tied)
-            out.append(Takeaway("use cases", head + f"), but {names} "
-                                f"{'is' if len(tied) == 1 else 'are'} within noise of it."))
-        else:
-            nxt = rk.rows[1]
-            text = (head + f"), significantly ahead of {nxt.model} ({nxt.score:.3f}, "
-                    f"{pval(_p(nxt.p_vs_top), 'Holm p')}) on the profile's weighted score")
-            ahead = [k for k, a, b in (("cost", top.cost_score, nxt.cost_score),
-                                       ("latency", top.latency_score, nxt.latency_score))
-                     if a is not None and b is not None and a > b]
-            if nxt.quality_within_noise_of_top and ahead:
-                text += (f"; on quality alone the two are within noise ({pct(top.quality)}% "
-                         f"vs {pct(nxt.quality)}%), so the lead rests on {' and '.join(ahead)}")
-            out.append(Takeaway("use cases", text + "."))
+        said = len(out)
+        _use_case(out, rk, chance)
+        some = [d for d in rk.domains_used if d in chance]
+        if len(out) > said and some and len(some) < len(rk.domains_used):
+            # (a model answering "A" everywhere ranked first for cost-sensitive with no word
+            # of it, its one domain above chance a translation that copied the source)
+            last = out[-1]
+            out[-1] = Takeaway(last.topic, last.text.rstrip(".") + f"; {top.model} is not "
+                               f"above chance (a uniform guess) on {', '.join(some)}, "
+                               "where its rank is its cost and speed.")
     return out
+
+
+def _use_case(out: list[Takeaway], rk: Ranking, chance: Collection[str]) -> None:
+    """The use-case sentence of one ranked profile, appended to `out`."""
+    top = rk.rows[0]
+    if rk.domains_used and all(d in chance for d in rk.domains_used):
+        out.append(Takeaway("use cases", f"For {rk.profile.name}, {top.model} ranks first "
+                            f"(score {top.score:.3f}), but none of its scores on the "
+                            "profile's benchmarks is above chance (a uniform guess): its "
+                            "rank is its cost and speed, not its answers."))
+        return
+    tied = [r for r in rk.rows[1:] if r.within_noise_of_top]
+    if max(r.quality for r in rk.rows) <= 0.0:  # "good and flaky share the top score" of
+        # 0 solved (an audit's)
+        out.append(Takeaway("use cases", f"For {rk.profile.name}, no model scored above 0 "
+                            "on the profile's benchmarks: no model is recommended."))
+        return
+    if rk.caveat:
+        out.append(Takeaway("use cases", f"For {rk.profile.name}, {top.model} has the "
+                            f"highest score ({top.score:.3f}), but {rk.caveat}: no model "
+                            "is recommended on this comparison."))
+        return
+    head = f"For {rk.profile.name}, {top.model} ranks first (score {top.score:.3f}"
+    shared = [r for r in tied if shares_top(r, top)]
+    if shared:  # an exact tie: the first in model order is not ahead of the others
+        firsts = [top.model, *(r.model for r in shared)]
+        head = (f"For {rk.profile.name}, {', '.join(firsts[:-1])} and {firsts[-1]} share "
+                f"the top score ({top.score:.3f}")
+        tied = [r for r in tied if r not in shared]
+        if not tied:
+            out.append(Takeaway("use cases", head + ")."))
+            return
+    if len(rk.rows) == 1:
+        out.append(Takeaway("use cases", head + ", the only model ranked)."))
+    elif tied:
+        names = ", ".join(f"{r.model} ({r.score:.3f}, {pval(_p(r.p_vs_top), 'Holm p')})"
+                          for r in tied)
+        out.append(Takeaway("use cases", head + f"), but {names} "
+                            f"{'is' if len(tied) == 1 else 'are'} within noise of it."))
+    else:
+        nxt = rk.rows[1]
+        text = (head + f"), significantly ahead of {nxt.model} ({nxt.score:.3f}, "
+                f"{pval(_p(nxt.p_vs_top), 'Holm p')}) on the profile's weighted score")
+        ahead = [k for k, a, b in (("cost", top.cost_score, nxt.cost_score),
+                                   ("latency", top.latency_score, nxt.latency_score))
+                 if a is not None and b is not None and a > b]
+        if nxt.quality_within_noise_of_top and ahead:
+            text += (f"; on quality alone the two are within noise ({pct(top.quality)}% "
+                     f"vs {pct(nxt.quality)}%), so the lead rests on {' and '.join(ahead)}")
+        out.append(Takeaway("use cases", text + "."))

@@ -243,7 +243,10 @@ def _benches(profile: Profile, models: Sequence[str], measured: Measured,
     items = measured.items
     left: dict[str, str] = {}
     by_dom: dict[str, list[str]] = {}
-    for bench in sorted({b for (_, b) in items}):
+    # with the benchmarks whose compared metric is not a mean of item scores (a corpus
+    # chrF has none): they were left out of the mix without a word (an audit's)
+    for bench in sorted({b for (_, b) in items}
+                        | {b for (_, b), level in measured.item_level.items() if not level}):
         dom = normalize_domain(measured.bench_domain.get(bench, "other"))
         if dom not in dw:
             continue

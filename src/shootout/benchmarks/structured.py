@@ -94,6 +94,23 @@ def response_format(item: StructuredItem, mode: str) -> dict[str, Any] | None:
     return None
 
 
+async def _probe(provider: Provider, probe: GenerateRequest) -> str | None:
+    """Why the endpoint refuses `probe`'s response_format, or None where it takes it."""
+    try:
+        await provider.generate(probe)
+    except RejectedRequestError as e:
+        if _rejects_format(e):
+            return f"the endpoint refused it ({str(e)[:200]})"
+        raise
+    except RetryableProviderError as e:
+        if _fails_on_format(e):
+            return f"the endpoint failed on it ({str(e)[:200]})"
+        return None  # a passing fault says nothing of the mode: its requests will retry
+    except ProviderError as e:  # the embedded model: a schema it cannot make a grammar of
+        return str(e)[:200]
+    return None
+
+
 def with_mode(doc: Doc, mode: str) -> Doc:
     """The task `doc` asked in `mode`: its id and group say which."""
     fields: dict[str, Any] = {**doc.fields, "mode": mode}
@@ -181,20 +198,17 @@ class Structured(Benchmark):
         if not send or not docs:
             return None
         one_token = replace(ctx, sampling=replace(ctx.sampling, max_tokens=1))
-        probe = self.request(with_mode(docs[0], mode), one_token)
-        assert isinstance(probe, GenerateRequest)
-        try:
-            await provider.generate(probe)
-        except RejectedRequestError as e:
-            if _rejects_format(e):
-                return f"the endpoint refused it ({str(e)[:200]})"
-            raise
-        except RetryableProviderError as e:
-            if _fails_on_format(e):
-                return f"the endpoint failed on it ({str(e)[:200]})"
-            return None  # a passing fault says nothing of the mode: its requests will retry
-        except ProviderError as e:  # the embedded model: a schema it cannot make a grammar of
-            return str(e)[:200]
+        # one probe per distinct response_format of the mode (each task's schema): the first
+        # task's alone passed where the endpoint refused another's (a nullable union), whose
+        # items then failed as the model's (an audit's)
+        probes: dict[str, GenerateRequest] = {}
+        for d in docs:
+            probe = self.request(with_mode(d, mode), one_token)
+            assert isinstance(probe, GenerateRequest)
+            probes.setdefault(json.dumps(probe.response_format, sort_keys=True), probe)
+        for probe in probes.values():
+            if why := await _probe(provider, probe):
+                return why
         return None
 
     def binding_info(self) -> dict[str, Any]:

@@ -406,6 +406,7 @@ class _MessageAccumulator:
         self.stopped = False
         # tool_use blocks by content index: (id, name, input JSON pieces)
         self.tools: dict[int, tuple[str, str, list[str]]] = {}
+        self.tool_inputs: dict[int, str] = {}  # each tool_use block's input as it started
         # blocks of tools the API runs itself (server_tool_use: web search...): their input
         # streams as a tool_use's does, but they are no call for the client to answer
         self.server_blocks: set[int] = set()
@@ -473,7 +474,12 @@ class _MessageAccumulator:
             if block["type"] != "tool_use":
                 self.server_blocks.add(index)
                 return
+            # the block's own input ({} as Anthropic starts one) stands where no argument
+            # text streams after it, as the SDK's accumulated message keeps it: a call
+            # without arguments was "" (unreadable: no call at all; an audit's)
+            start = block.get("input")
             self.tools[index] = (str(block.get("id", "")), str(block.get("name", "")), [])
+            self.tool_inputs[index] = json.dumps(start) if isinstance(start, dict) else ""
 
     def _usage(self, usage: Any) -> None:
         """Cumulative counts: a later event's value replaces an earlier one."""
@@ -511,6 +517,11 @@ class _MessageAccumulator:
         elif kind == "signature_delta" and self.first_thinking is None:
             self.first_thinking = arrival  # a thinking block with no text: its first content
 
+    def _arguments(self, index: int) -> str:
+        """A tool call's arguments: the JSON text streamed for it, or its block's input where
+        none (or only "") streamed."""
+        return "".join(self.tools[index][2]) or self.tool_inputs.get(index, "")
+
     def response(self, e2e: float, model: str, connect: float | None) -> GenerateResponse:
         u = self.usage
         read, write = count(u.get("cache_read_input_tokens")), count(
@@ -524,7 +535,7 @@ class _MessageAccumulator:
         thought = self.thought or self.first_thinking is not None
         # the answer's tokens: its text and its tool calls' names and arguments (output that
         # is not thinking either, as the OpenAI path counts them)
-        calls = "".join(name + "".join(args) for _, name, args in self.tools.values())
+        calls = "".join(name + self._arguments(i) for i, (_, name, _a) in self.tools.items())
         answer_tokens = estimate_tokens(text + calls) if text or calls else 0
         # the API's own count where it gives one (output_tokens_details.thinking_tokens);
         # else the output less an estimate of the answer's tokens
@@ -554,8 +565,8 @@ class _MessageAccumulator:
                 connect=connect,
             ),
             model_reported=self.model or model,
-            tool_calls=tuple(ToolCall(name, "".join(args), call_id)
-                             for _, (call_id, name, args) in sorted(self.tools.items())),
+            tool_calls=tuple(ToolCall(name, self._arguments(i), call_id)
+                             for i, (call_id, name, _a) in sorted(self.tools.items())),
         )
 
 

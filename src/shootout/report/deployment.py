@@ -69,6 +69,18 @@ def sent_differently(info: Mapping[str, Any]) -> str:
     return "; ".join(out) or "nothing"
 
 
+def failed_items(d: Any, label: str) -> tuple[int, int]:
+    """(items failed, items asked) of a model over its benchmarks: each benchmark's widest
+    row (the compared one may cover some of its items only: BFCL's AST summary leaves
+    irrelevance out, whose failures were not counted; an audit's), and the cells where
+    every request failed."""
+    cells = [rows for (m, _), rows in d.rows.items() if m == label and rows]
+    lost = [n for (m, _), (n, _) in d.unanswered.items() if m == label]
+    asked = sum(max(r.n_attempted or r.n for r in rows) for rows in cells) + sum(lost)
+    failed = sum(max(r.n_failed for r in rows) for rows in cells) + sum(lost)
+    return failed, asked
+
+
 @register_section(TITLE)
 def deployment_section(report: Report) -> SectionContent | None:
     d = report.data
@@ -81,11 +93,7 @@ def deployment_section(report: Report) -> SectionContent | None:
         per_model = {b: pm for b, e in (man.get("benchmarks") or {}).items()
                      if isinstance(e, Mapping) and isinstance(
                          pm := (e.get("per_model") or {}).get(ref.model), Mapping)}
-        cells = [c for (m, _), c in d.cells.items() if m == ref.label]
-        asked = sum(c.n_attempted or c.n for c in cells) + sum(
-            n for (m, _), (n, _) in d.unanswered.items() if m == ref.label)
-        failed = sum(c.n_failed for c in cells) + sum(
-            n for (m, _), (n, _) in d.unanswered.items() if m == ref.label)
+        failed, asked = failed_items(d, ref.label)
         waited = (info.get("waiting") or {}).get("retry_backoff_s")
         rows.append((
             lcell(ref.label), lcell(access(info)), lcell(prompting(per_model, info)),

@@ -46,7 +46,8 @@ def function_calling(report: Report) -> SectionContent | None:
         return None
     table_rows = []
     for label, rows in found:
-        modes = sorted({str(r.detail.get("tool_mode", "?")) for r in rows})
+        # (a failed sample has no mode: it showed as "?")
+        modes = sorted({str(r.detail["tool_mode"]) for r in rows if "tool_mode" in r.detail})
         by_cat = [figure([r for r in rows if r.group == c], "acc", report.confidence)
                   for c in CATEGORIES]
         table_rows.append((lcell(label), lcell(", ".join(modes)),
