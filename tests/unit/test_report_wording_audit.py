@@ -104,3 +104,30 @@ def test_a_subject_averages_failed_items_in_the_score_are_not_left_out():
     row = Score("acc", 0.8, 0.05, 20, extra={"average": "subject"}, n_attempted=20,
                 n_failed=3, item_level=False, model="m", benchmark="cmmlu")
     assert row.items_left_out == 0
+
+
+def test_a_benchmark_left_out_of_the_rankings_is_named() -> None:
+    """A model that failed every GSM8K request dropped math for every model (the rankings
+    compare the benchmarks every model has), and won a cost profile on its other domains
+    with no word of it (an audit's): a ranked profile says which benchmark it is without,
+    and why."""
+    from types import SimpleNamespace
+
+    from shootout.analysis.profiles import Profile, rank_profile
+    from shootout.report.build import _without
+
+    fine = {m: {"knowledge": DomainScore(m, "knowledge", k, 0.05, ("mmlu",), 40)}
+            for m, k in (("a", 0.7), ("nomath", 0.6))}
+    rk = rank_profile(Profile("cheap", "", {"knowledge": 1, "math": 1, "cost": 6}),
+                      ["a", "nomath"], fine, cost={"a": 5.0, "nomath": 0.1})
+    assert rk.rows
+    bench = [SimpleNamespace(name="mmlu", comparable=True, domain="knowledge"),
+             SimpleNamespace(name="gsm8k", comparable=True, domain="math")]
+    cells = {("a", "mmlu"): 1, ("nomath", "mmlu"): 1, ("a", "gsm8k"): 1}
+    data = SimpleNamespace(benchmarks=bench, cells=cells,
+                           unanswered={("nomath", "gsm8k"): (40, "HTTP 400")})
+    got = _without(rk, data, ["a", "nomath"])  # type: ignore[arg-type]
+    assert got.notes[-1] == ("ranked without gsm8k (nomath has no score there: every request "
+                             "failed)")
+    data.cells[("nomath", "gsm8k")] = 1
+    assert _without(rk, data, ["a", "nomath"]) == rk  # type: ignore[arg-type]

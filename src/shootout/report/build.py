@@ -213,10 +213,28 @@ def _rank(profs: list[Profile], labels: list[str], fine: dict[str, dict[str, Dom
         if key else {}
     out = [rank_profile(p, scored, shared, cost or None, lat or None, lat_se or None,
                         latency_note=why) for p in profs]
+    out = [_without(r, data, scored) for r in out]
     if not unscored:
         return out
     note = f"left out (no score on any benchmark): {', '.join(unscored)}"
     return [replace(r, notes=(*r.notes, note)) for r in out]
+
+
+def _without(r: Ranking, data: ReportData, scored: list[str]) -> Ranking:
+    """The ranking with a note naming the benchmarks of its domains left out because some
+    model has no score there (`_shared_domains`): a model that failed every GSM8K request
+    dropped math for every model, and won a cost profile on its other domains, with no word
+    of it (an audit's)."""
+    weighted = set(r.profile.domain_weights)
+    missing = {b.name: [m for m in scored if (m, b.name) not in data.cells]
+               for b in data.benchmarks if b.comparable
+               and normalize_domain(b.domain) in weighted}
+    said = [f"{b} ({', '.join(ms)} {'has' if len(ms) == 1 else 'have'} no score there"
+            + (": every request failed" if all((m, b) in data.unanswered for m in ms) else "")
+            + ")" for b, ms in missing.items() if ms]
+    if not said or not r.rows:
+        return r
+    return replace(r, notes=(*r.notes, "ranked without " + "; ".join(said)))
 
 
 GENERATED = "generate_e2e_ms"  # `Latency`'s request latency of generated answers alone
