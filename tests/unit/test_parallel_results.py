@@ -143,20 +143,6 @@ def test_partition(sizes: dict[str, int], n: int, want: list[list[str]]) -> None
     assert partition(sizes, n) == want
 
 
-def test_a_figures_only_read_is_the_whole_read_without_the_texts(store: Store) -> None:
-    """A share reads its samples without their extracted answer, reason and error (40% of
-    its read at 258k samples): the rest of each sample, and the responses, as read whole."""
-    from dataclasses import replace
-
-    whole = store.read_run(RUN_ID)
-    lean = store.read_run(RUN_ID, models=list(MODELS), figures_only=True)
-    assert whole is not None and lean is not None
-    assert any(s.reason or s.extracted for s in whole.samples)  # (there were texts to drop)
-    assert lean.samples == tuple(replace(s, extracted=None, reason=None, error=None)
-                                 for s in whole.samples)
-    assert dict(lean.responses.items()) == dict(whole.responses.items())
-
-
 def test_read_run_of_some_models_is_the_whole_read_filtered(store: Store) -> None:
     whole = store.read_run(RUN_ID)
     some = store.read_run(RUN_ID, models=[MODELS[3], MODELS[0]])

@@ -413,9 +413,7 @@ def share_results(path: str, run_id: str, models: Sequence[str]) -> RunResults |
     efficiency rows failed (the one-process build says why)."""
     store = Store.reader(path)
     try:
-        # without the samples' texts: they are dropped once built (`part_of`), and nothing
-        # built reads them
-        run = store.read_run(run_id, models=list(models), figures_only=True)
+        run = store.read_run(run_id, models=list(models))
     finally:
         store.close()
     if run is None:

@@ -38,13 +38,10 @@ class ReadingStore:
     def get_run(self, run_id: str) -> dict[str, Any] | None:
         raise NotImplementedError
 
-    def read_run(self, run_id: str, *, models: Sequence[str] | None = None,
-                 figures_only: bool = False) -> RunRecord | None:
+    def read_run(self, run_id: str, *, models: Sequence[str] | None = None
+                 ) -> RunRecord | None:
         """A run with all its samples and the responses they use, in one query (None if there
-        is no such run). `models`: only these models' samples (and their responses).
-        `figures_only`: the samples without their texts (extracted answer, reason, error:
-        None), which no score, figure or efficiency row reads (a share's build, whose samples
-        are dropped once built: fetching the texts was 40% of its read at 258k samples)."""
+        is no such run). `models`: only these models' samples (and their responses)."""
         run = self.get_run(run_id)
         if run is None:
             return None
@@ -52,9 +49,6 @@ class ReadingStore:
         raw: dict[str, Any] = {}  # each response's columns, made a record when asked for
         with_nums = self._has_table("response_nums") and self._stored_with_nums(run_id)
         query = _NUMS_QUERY if with_nums else self._facts_query(_RUN_QUERY)
-        if figures_only:
-            query = query.replace("s.extracted, s.reason, ", "NULL, NULL, ").replace(
-                "s.error, ", "NULL, ")
         args: tuple[str, ...] = (run_id,)
         where = "WHERE s.run_id = ?"
         if models is not None:
