@@ -252,13 +252,9 @@ def test_log_likelihood_requests_of_a_batch_model_are_priced_as_sent_live(
     assert expected("--batch") == expected()
 
 
-def test_prompts_dearer_than_estimated_do_not_take_a_wide_run_past_its_cap(
-        env, tmp_path, capsys, monkeypatch):
-    """At concurrency 8, with prompts that cost several times their estimate (~4 characters
-    a token: code, Chinese), the spend stays within one request of the cap: the first
-    request goes alone, and later ones are reserved at what answers have cost over their
-    estimates (an audit's 8 requests in flight went far past it, and the run said
-    "complete")."""
+def _prompts_cost_ten_times(monkeypatch) -> None:
+    """The fake server reports ten times the prompt tokens it counts (`usage_of` bills so):
+    prompts that cost several times their ~4-characters-a-token estimate (code, Chinese)."""
     import shootout.testing.fake_server as fake
 
     real = fake._usage
@@ -270,6 +266,16 @@ def test_prompts_dearer_than_estimated_do_not_take_a_wide_run_past_its_cap(
         return usage
 
     monkeypatch.setattr(fake, "_usage", dearer)
+
+
+def test_prompts_dearer_than_estimated_do_not_take_a_wide_run_past_its_cap(
+        env, tmp_path, capsys, monkeypatch):
+    """At concurrency 8, with prompts that cost several times their estimate (~4 characters
+    a token: code, Chinese), the spend stays within one request of the cap: the first
+    request goes alone, and later ones are reserved at what answers have cost over their
+    estimates (an audit's 8 requests in flight went far past it, and the run said
+    "complete")."""
+    _prompts_cost_ten_times(monkeypatch)
     cap = 1.5
     with FakeOpenAIServer(fill_max_tokens=True) as srv:
         code, _, err = _cli(tmp_path, capsys, *_run_args(srv, cap, 8))
@@ -546,17 +552,7 @@ def test_each_request_is_reserved_by_its_own_items_estimate(env, tmp_path, capsy
     estimate: a request is reserved by its own item's estimate, not the benchmark's mean per
     request (then a first answer shorter than the mean set the ratio low, and the long prompts
     sent beside one another after it took the spend 6 requests past the cap: an audit's)."""
-    import shootout.testing.fake_server as fake
-
-    real = fake._usage
-
-    def dearer(body, pieces, reasoning=0):
-        usage = real(body, pieces, reasoning)
-        usage["prompt_tokens"] *= 10
-        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
-        return usage
-
-    monkeypatch.setattr(fake, "_usage", dearer)
+    _prompts_cost_ten_times(monkeypatch)
     cap = 8.0
     with FakeOpenAIServer(fill_max_tokens=True, ttft=0.05) as srv:
         args = _run_args(srv, cap, 32)
