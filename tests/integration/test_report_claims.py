@@ -380,3 +380,29 @@ def test_cost_per_point_is_on_the_scores_the_report_compares(tmp_path):
         "Mean compared score (points)"]
     assert ("arc_challenge on acc, not acc_norm (the results JSON's cost per point takes "
             "each model's primary score)") in eff["note"]
+
+
+def test_output_speed_leaves_the_time_to_first_token_out(tmp_path):
+    """"Throughput, median per request" is output tokens / e2e: for short answers it is
+    mostly the wait for the first token. The efficiency table also gives the answer's own
+    pace, 1000 / the median TPOT (Artificial Analysis's "output speed"), from the stored
+    requests: kept apart from the e2e-based figure, and recomputed here from the results."""
+    from shootout.report.build import build_report
+    from shootout.report.view_extra import efficiency
+    from shootout.store import Store
+
+    store = Store(build_sample_store(tmp_path / "speed.sqlite").path)
+    try:
+        report = build_report(store, [RUN_ID])
+    finally:
+        store.close()
+    eff = efficiency(report)
+    rows = {r[0].text: [c.text for c in r[1:]] for r in eff["table"].rows}
+    speed = rows["Output speed after the first token, median (tokens/s)"]
+    for label, shown in zip(report.data.labels, speed, strict=True):
+        own = next(r for r in report.data.efficiency
+                   if r.get("label") == label and r.get("scope") == "model")
+        tpot = own["latency"]["tpot_ms"]["median"]
+        assert shown.lstrip("~") == f"{1000.0 / tpot:,.1f}"
+        per_request = own["throughput"]["per_request_output_tokens_per_s"]["median"]
+        assert 1000.0 / tpot > per_request  # the first token's wait left out

@@ -366,6 +366,9 @@ def model_costs(data: ReportData) -> dict[str, dict[str, Any]]:
             "estimated_requests": int(pick(row, "tokens.estimated_requests") or 0),
             "ttft_ms": ttft,
             "throughput_tps": pick(row, "throughput.per_request_output_tokens_per_s.median"),
+            # output speed once the answer streams (Artificial Analysis's "output speed"):
+            # 1000 / median TPOT, none where no request had two output tokens
+            "speed_tps": _speed(pick(row, "latency.tpot_ms.median")),
             "e2e_ms": e2e,
             "points_cost_usd": pick(row, "covers.cost_usd"),
             "shared_only": False,
@@ -373,6 +376,11 @@ def model_costs(data: ReportData) -> dict[str, dict[str, Any]]:
     _on_shared_benchmarks(out, data)
     _on_compared_scores(out, data)
     return out
+
+
+def _speed(tpot_ms: float | None) -> float | None:
+    """Tokens per second after the first, from the median time per output token (ms)."""
+    return 1000.0 / tpot_ms if tpot_ms else None
 
 
 def _on_compared_scores(out: dict[str, dict[str, Any]], data: ReportData) -> None:

@@ -111,6 +111,10 @@ def _efficiency_fields(report: Report) -> list[tuple[str, Any]]:
         ("Time to first token, median (ms)", lambda m: _latency(mc[m], "ttft_ms")),
         ("Throughput, median per request (tokens/s)",  # per token: "~" where they are
          lambda m: _est(mc[m], _latency(mc[m], "throughput_tps", "{:,.1f}"))),
+        # the answer's own pace, its time to first token left out (1000 / median TPOT): for
+        # short answers the row above is mostly the wait for the first token
+        ("Output speed after the first token, median (tokens/s)",
+         lambda m: _est(mc[m], _latency(mc[m], "speed_tps", "{:,.1f}"))),
         ("Tokens in / out (scored benchmarks)",
          lambda m: _est(mc[m], f"{num(mc[m]['tokens_in'])} / {num(mc[m]['tokens_out'])}")),
         ("Cost of the run (USD)", lambda m: _est(mc[m], money(mc[m]["cost_usd"]))),
@@ -122,9 +126,10 @@ def _efficiency_fields(report: Report) -> list[tuple[str, Any]]:
          lambda m: _est(mc[m], money(mc[m]["cost_per_point"]))),
     ]
     if _free(mc, labels):  # issue 14: a local model's $0 beside its compute time
-        fields.insert(7, ("Compute time, requests in flight (h:mm:ss)",  # of free ones:
-                          lambda m: _hms(mc[m].get("busy_hours"))  # an API's is not ours
-                          if mc[m]["cost_usd"] == 0 else "–"))
+        after = next(i for i, (name, _) in enumerate(fields) if name.startswith("Cost of"))
+        fields.insert(after + 1, ("Compute time, requests in flight (h:mm:ss)",  # free ones:
+                                  lambda m: _hms(mc[m].get("busy_hours"))  # an API's
+                                  if mc[m]["cost_usd"] == 0 else "–"))  # is not ours
     if any(mc[m].get("per_hour") for m in labels):
         # a model priced by the hour (the GPU it runs on): its token prices are 0, and its
         # cost is its busy hours at this rate (the report showed $0 / $0 beside its cost;
