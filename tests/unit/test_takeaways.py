@@ -777,3 +777,27 @@ def test_a_first_model_at_chance_on_some_domains_is_said_to_be() -> None:
     assert "none of its scores on the profile's benchmarks is above chance" in t.text
     (t,) = use_cases([rk])
     assert "chance" not in t.text
+
+
+def test_a_domain_on_a_scale_of_its_own_is_not_written_as_a_share() -> None:
+    """A translation domain's chrF++ was written "43.2%", beside accuracies, as if it were a
+    share of items (an audit's): it is written on its own scale, and a domain that averages
+    it with accuracies says so."""
+    from shootout.scores import Score
+
+    def cell(bench: str, metric: str, score: float) -> Score:
+        return Score(model="A", benchmark=bench, metric=metric, score=score, stderr=0.01,
+                     ci_low=score - 0.02, ci_high=score + 0.02, n=100)
+
+    cells = {("A", "wmt22_zh_en"): cell("wmt22_zh_en", "chrf", 0.432),
+             ("A", "mmlu"): cell("mmlu", "acc", 0.613),
+             ("A", "mgsm"): cell("mgsm", "acc", 0.25)}
+    domains = {"wmt22_zh_en": "translation", "mmlu": "knowledge", "mgsm": "multilingual"}
+    fine = domain_scores({k: v for k, v in cells.items() if k[1] != "mgsm"}, domains,
+                         grouped=True)
+    text = strengths(["A"], fine)[0].text
+    assert "multilingual (43.2 chrF++ ±" in text and "knowledge (61.3% ±" in text
+    assert "43.2%" not in text
+    mixed = domain_scores(cells, domains, grouped=True)
+    text = strengths(["A"], mixed)[0].text
+    assert "multilingual (34.1 points (a mean of chrF++ and shares) ±" in text

@@ -51,6 +51,26 @@ class DomainScore:
     se: float
     benchmarks: tuple[str, ...]
     n: int = 0  # items scored, summed over the benchmarks
+    metrics: tuple[str, ...] = ()  # each benchmark's metric, in the order of `benchmarks`
+
+
+# metrics on a 0-100 scale of their own, not a share of items: written without "%"
+SCALES = {"chrf": "chrF++", "chrf_multiref": "chrF++", "bleu": "BLEU",
+          "bleu_multiref": "BLEU", "grade": "MT-Bench grade"}
+
+
+def scale_of(metrics: Sequence[str]) -> str:
+    """How a mean of scores under `metrics` is written after its figure: "%" where every one
+    is a share (accuracy, pass@1...); " chrF++" where every one is that scale; " points (a
+    mean of chrF++ and shares)" where they are mixed (a chrF written "43.2%" read as a
+    share of items: an audit's)."""
+    own = sorted({SCALES[m] for m in metrics if m in SCALES})
+    if not own:
+        return "%"
+    if len(own) == 1 and all(m in SCALES for m in metrics):
+        return f" {own[0]}"
+    parts = own + (["shares"] if any(m not in SCALES for m in metrics) else [])
+    return f" points (a mean of {', '.join(parts[:-1])} and {parts[-1]})"
 
 
 def domain_scores(
@@ -70,7 +90,8 @@ def domain_scores(
             k = len(cs)
             se = math.sqrt(sum(cell_se(c) ** 2 for c in cs)) / k
             out[model][dom] = DomainScore(model, dom, sum(c.score for c in cs) / k, se,
-                                          tuple(c.benchmark for c in cs), sum(c.n for c in cs))
+                                          tuple(c.benchmark for c in cs), sum(c.n for c in cs),
+                                          tuple(c.metric for c in cs))
     return out
 
 
@@ -79,10 +100,13 @@ def _pts(x: float, sign: bool = True) -> str:
 
 
 def _pm(ds: DomainScore, confidence: float) -> str:
-    """"71.3% ± 2.1, 2 benchmarks": the half-width of the normal interval at `confidence`."""
+    """"71.3% ± 2.1, 2 benchmarks": the half-width of the normal interval at `confidence`
+    ("43.2 chrF++ ± 1.1, 1 benchmark": `scale_of`)."""
     half = pct(z_quantile(confidence) * ds.se, missing="")
     nb = len(ds.benchmarks)
-    return (f"{pct(ds.score, unit='%', missing='n/a')}{f' ± {half}' if half else ''}, "
+    figure = pct(ds.score, missing="")
+    figure = f"{figure}{scale_of(ds.metrics)}" if figure else "n/a"
+    return (f"{figure}{f' ± {half}' if half else ''}, "
             f"{nb} benchmark{'s' if nb != 1 else ''}")
 
 
