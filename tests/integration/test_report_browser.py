@@ -206,6 +206,32 @@ def test_a_long_model_name_never_makes_the_page_scroll_sideways(tmp_path, width)
         assert body.get("data-scrolling-tables") == "", body
 
 
+def test_five_models_domain_table_fits_a_desktop_and_a_wider_one_says_it_scrolls(
+        tmp_path) -> None:
+    """Five models' domain table was put beside its chart, cut at 1,280 px, and scrolled in
+    its box with no sign that it did (an audit's). Beside the chart only while it fits; any
+    table wider than its box says so under it (`data-more`, a hint kept in view)."""
+    five = ("kimi-k2", "llama-3.1-70b", "mixtral-8x7b", "qwen2.5-72b", "gemma-2-27b")
+    store = build_sample_store(tmp_path / "s.sqlite", models=five)
+    html = render_html(build_report(store, [RUN_ID]))
+    page = tmp_path / "five.html"
+    page.write_text(html.replace("</body>", _MEASURE, 1), encoding="utf-8")
+    proc = _chromium("--window-size=1280,900", "--virtual-time-budget=5000", "--dump-dom",
+                     page.as_uri(), tmp=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    body = _body(proc.stdout)
+    assert "table-domains" not in body.get("data-scrolling-tables", ""), body
+    # at a phone's width, tables scroll: each of those says so
+    proc = _chromium("--window-size=390,900", "--virtual-time-budget=5000", "--dump-dom",
+                     page.as_uri(), tmp=tmp_path)
+    body = _body(proc.stdout)
+    scrolling = body.get("data-scrolling-tables", "").split()
+    assert "table-domains" in scrolling, body
+    marked = re.findall(r'<div class="tw[^"]*"[^>]*data-more=""[^>]*><table id="([^"]+)"',
+                        proc.stdout)
+    assert sorted(marked) == sorted(scrolling), (marked, scrolling)
+
+
 def test_sorting_a_column_orders_p_values_and_intervals_by_value(tmp_path) -> None:
     """"<0.001" sorted last of the p column (parseFloat gave NaN), intervals and hashes as
     text (an audit's). Each data table's columns are sorted by a click, in the page."""
