@@ -394,6 +394,41 @@ def test_a_models_unread_and_cut_answers_are_one_bullet_over_its_benchmarks(tmp_
             "(scored as they stand).") in lines
     assert not [x for x in lines if x.startswith(("A · ", "C · "))], lines
 
+
+def test_cut_off_answers_are_marked_where_the_scores_are_compared(tmp_path):
+    """A model's GSM8K answers cut off by the output limit are scored wrong, and compared so
+    in the results table, the head-to-head and the profiles; only the weaknesses said that
+    21.7% were cut off (an audit's). The results table marks such a cell (5% or more) and
+    says why under it; a cell below 5% and needle (cut off by protocol) are not marked."""
+    from shootout.report.view import results
+    from shootout.report.view_extra import CUT_MARK
+
+    store = _store(tmp_path / "t.sqlite")
+    store.upsert_run("r-t", {"models": [{"spec": m} for m in "AB"],
+                             "benchmarks": ["gsm8k", "needle"]})
+    for i in range(40):
+        for model, cut_below in (("A", 9), ("B", 1)):
+            store.put_sample("r-t", SampleRow(
+                model=model, benchmark="gsm8k", item_id=f"{i:04d}", repeat=0, group="",
+                status="truncated" if i < cut_below else "ok",
+                metrics={"acc": float(i % 2 and i >= cut_below)}, extracted="1", reason="",
+                extraction_failed=False, error=None, response_key=None,
+                detail={"mode": "generative"}))
+            store.put_sample("r-t", SampleRow(
+                model=model, benchmark="needle", item_id=f"L1024-d0-t{i}", repeat=0,
+                group="L1024", status="truncated", metrics={"acc": 1.0, "recall": 1.0},
+                extracted="42", reason="", extraction_failed=False, error=None,
+                response_key=None, detail={"mode": "generative", "length": 1024, "depth": 0,
+                                           "trial": i}))
+    got = results(build_report(store, ["r-t"]))
+    rows = {r[0].text: [c.text for c in r[4:]] for r in got["table"].rows}
+    assert rows["gsm8k"][0].endswith(f" {CUT_MARK}") and CUT_MARK not in rows["gsm8k"][1]
+    assert not any(CUT_MARK in c for c in rows["needle"]), rows
+    cut = [n for n in got["notes"] if "cut off by the output limit" in n]
+    assert cut == [f"A · gsm8k: 22.5% of its generated answers were cut off by the output "
+                   f"limit ({CUT_MARK}; scored as they stand, wrong where the answer never "
+                   "came: raise max_tokens to score them whole)"], got["notes"]
+
 def test_needle_cut_offs_are_no_weakness_and_its_depth_buckets_have_wilson_intervals(tmp_path):
     """Needle decodes RULER's fixed 128 tokens with no stop, so a base model's every answer
     runs to the limit; the report listed "100% of generated answers were cut off" for a

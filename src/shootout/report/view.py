@@ -21,11 +21,13 @@ from .routing import COST_BASIS, best_rows, gain_sentence
 from .sections import extra_sections
 from .tables import Table, TCell, cell, date, lcell
 from .view_extra import (
+    CUT_MARK,
     FAILED_MARK,
     architecture,
     at_chance,
     chance_of,
     chance_text,
+    cut_note,
     efficiency,
     failed_note,
     items,
@@ -176,8 +178,11 @@ def results(report: Report) -> dict[str, Any]:
             failed = failed_note(d.rows.get((m, b.name), []), c.metric)
             if failed:
                 notes.append(f"{m} · {b.name}: {failed}")
+            if cut := cut_note(b.name, c):
+                notes.append(f"{m} · {b.name}: {cut}")
             row.append(cell(
-                f"{pct(c.score)} {ci(c.ci_low, c.ci_high)}" + (f" {FAILED_MARK}" if failed else ""),
+                f"{pct(c.score)} {ci(c.ci_low, c.ci_high)}" + (f" {FAILED_MARK}" if failed else "")
+                + (f" {CUT_MARK}" if cut else ""),
                 bold=best, mark="≈" if tie else "",
                 title=f"SE {pct(c.stderr, 2)} points; CI: {c.ci_method}; n={c.n}",
             ))

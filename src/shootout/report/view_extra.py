@@ -19,6 +19,25 @@ from .replicas import endpoints_table
 from .tables import Table, cell, lcell, params
 
 FAILED_MARK = "†"  # the score leaves out failed items: see the note under the table
+CUT_MARK = "✂"  # CUT_AT or more of its generated answers were cut off by the output limit
+CUT_AT = 0.05
+
+
+def cut_note(bench: str, c: Score) -> str | None:
+    """Where CUT_AT or more of a cell's generated answers were cut off by the output limit
+    (scored as they stand: an answer never reached is wrong), what the results table says
+    under it: the head-to-head, profiles and routing compare those scores as they are, so a
+    model's lower score may be its limit's (only the weaknesses named it: an audit's); None
+    where fewer were, or where a cut-off is the benchmark's protocol."""
+    from ..benchmarks import find_benchmark_class
+
+    rate = c.truncated_rate
+    cls = find_benchmark_class(bench)
+    if not rate or rate < CUT_AT or (cls is not None and cls.cutoff_is_protocol):
+        return None
+    return (f"{pct(rate)}% of its generated answers were cut off by the output limit "
+            f"({CUT_MARK}; scored as they stand, wrong where the answer never came: raise "
+            "max_tokens to score them whole)")
 
 
 def architecture(report: Report) -> dict[str, Any]:
