@@ -154,3 +154,19 @@ def test_pass_at_k_over_samples_uses_the_normal_interval_of_problem_estimates():
                                                                          same.ci_high))
     assert by["pass@2"].extra["ci_method"] == "normal"
     assert by["pass@1"].score == pytest.approx(1 / 3)
+
+
+def test_a_looping_answer_is_extracted_in_linear_time() -> None:
+    """A chat answer of 16k blank lines (a small model looping on newlines) took 8 s in
+    `_defines` and 32 s in `extract_code`, on the run's event loop (the scoring thread holds
+    the GIL through a `re` call): an audit's. Linear now: 64k lines are well under a second
+    (the old pattern took minutes), and the answer is read as before."""
+    import time
+
+    start = time.perf_counter()
+    code = extract_code("```python\n" + " \n" * 64_000 + "```", "def f():\n", "f", True)
+    assert time.perf_counter() - start < 5.0
+    assert code.strip() == ""
+    # indentation on the definition's own line still counts; a blank line before it too
+    assert extract_code("```python\n\n    def f(x):\n        return x\n```", "def f(x):\n",
+                        "f", True).lstrip().startswith("def f(x)")

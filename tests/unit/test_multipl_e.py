@@ -185,3 +185,20 @@ def test_a_skipped_language_is_said_once_on_the_console(
     err = capsys.readouterr().err
     assert err.count("note: multipl_e: left out (not scored) rs: rustc not found "
                      "(Debian package rustc)\n") == 1, err
+
+
+def test_a_looping_chat_answer_is_cut_in_linear_time() -> None:
+    """MultiPL-E's definition patterns scanned from each mention of the name to the end of
+    the answer: 16k lines of "strlen(" took 78-156 s on the run's event loop (an audit's).
+    The parameters are bounded (`SIGNATURE` characters): linear, and a real answer is cut
+    as before."""
+    import time
+
+    sig = "function strlen(string){\n"
+    start = time.perf_counter()
+    chat_completion("```\n" + "strlen(\n" * 16_000, sig, ["\nfunction "])
+    chat_completion("strlen(" * 16_000, sig, ["\nfunction "])
+    assert time.perf_counter() - start < 10.0
+    answer = ("Here it is:\n```js\nfunction strlen(string){\n  return string.length;\n}\n```")
+    assert chat_completion(answer, sig, ["\nfunction "]).strip() == \
+        "return string.length;\n}".strip()

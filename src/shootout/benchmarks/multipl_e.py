@@ -124,9 +124,16 @@ def _heads(name: str) -> tuple[re.Pattern[str], ...]:
     statement end in its parentheses."""
     n = re.escape(name)
     code_line = r"^(?![ \t]*(?://|/?\*))[^\n]*?"
-    return (re.compile(rf"{code_line}\b{n}\s*\((?:[^;{{}}]|\{{[^;{{}}\n]*\}}(?![ \t]*$))*?"
-                       rf"\{{[ \t]*(?://[^\n]*)?$", re.M),
-            re.compile(rf"{code_line}\b{n}\s*\([^;{{}}]*\{{", re.M))
+    # the parameters at most SIGNATURE characters: unbounded, each mention of the name
+    # scanned to the end of the answer (quadratic: 16k lines of "strlen(", a looping
+    # model's answer, took 78 s, the run's event loop held all along: an audit's)
+    most = SIGNATURE
+    return (re.compile(rf"{code_line}\b{n}\s*\((?:[^;{{}}]|\{{[^;{{}}\n]*\}}(?![ \t]*$))"
+                       rf"{{0,{most}}}?\{{[ \t]*(?://[^\n]*)?$", re.M),
+            re.compile(rf"{code_line}\b{n}\s*\([^;{{}}]{{0,{most}}}\{{", re.M))
+
+
+SIGNATURE = 400  # the most characters between a definition's "(" and its "{"
 
 
 def _opened(code: str, heads: Sequence[re.Pattern[str]]) -> int | None:

@@ -85,7 +85,11 @@ def _pick_block(text: str, entry_point: str) -> str:
 
 
 def _defines(code: str, name: str) -> bool:
-    return re.search(rf"^\s*(?:async\s+)?def\s+{re.escape(name)}\s*\(", code, re.M) is not None
+    """Whether `code` has a line defining `name`. The indentation is matched within its line
+    (`\\s*` spanning newlines made it quadratic: 16k blank lines, a looping model's answer,
+    took 8 s, the run's event loop held all along: an audit's)."""
+    return re.search(rf"^[^\S\n]*(?:async\s+)?def\s+{re.escape(name)}\s*\(", code,
+                     re.M) is not None
 
 
 def _looks_like_body(code: str) -> bool:
