@@ -214,8 +214,9 @@ _NO_PUNCTUATION = str.maketrans("", "", string.punctuation)
 
 def exact_match_of_first_line(text: str, target: str) -> float:
     """lm-evaluation-harness's `mmlu_generative` metric (lm_eval/tasks/mmlu/generative/
-    _default_template_yaml): the answer's first line (filter `regex` "^(.*?)(?=\\n|$)", which
-    strips it, then `remove_whitespace`), compared with the gold letter by `exact_match` with
+    _default_template_yaml, task version 3.0): the answer's first line (filter `regex`
+    "^(.*?)(?=\\n|$)", then `remove_whitespace`, then `regex` "^(.*?)\\s*$": the line
+    stripped), compared with the gold letter by `exact_match` with
     `ignore_case` and `ignore_punctuation` (lower case, then every character of
     `string.punctuation` removed from both). "B", " b.", "(B)" match B; "B) London" does not."""
     first = text.split("\n", 1)[0].strip()
