@@ -278,7 +278,7 @@ def test_a_first_model_at_chance_everywhere_is_said_to_rank_on_cost_alone() -> N
     said = [t.text for t in use_cases([rk], {"local": {"knowledge"}})]
     assert said == [f"For cost-sensitive, local ranks first (score {rk.rows[0].score:.3f}), but "
                     "none of its scores on the profile's benchmarks is above chance (a uniform "
-                    "guess): its rank is its cost and speed, not its answers."]
+                    "guess): its rank is its cost, not its answers."]
     # above chance in one of the ranked domains: the usual line
     assert "above chance" not in use_cases([rk], {"local": set()})[0].text
 
@@ -771,8 +771,8 @@ def test_a_first_model_at_chance_on_some_domains_is_said_to_be() -> None:
     assert rk.rows[0].model == "A"
     (t,) = use_cases([rk], {"A": {"knowledge"}})
     assert t.text.startswith("For cheap, A ranks first")
-    assert t.text.endswith("; A is not above chance (a uniform guess) on knowledge, where its "
-                           "rank is its cost and speed.")
+    assert t.text.endswith("; A is not above chance (a uniform guess) on knowledge: its rank "
+                           "rests on multilingual and its cost.")
     (t,) = use_cases([rk], {"A": {"knowledge", "multilingual"}})
     assert "none of its scores on the profile's benchmarks is above chance" in t.text
     (t,) = use_cases([rk])
@@ -801,3 +801,29 @@ def test_a_domain_on_a_scale_of_its_own_is_not_written_as_a_share() -> None:
     mixed = domain_scores(cells, domains, grouped=True)
     text = strengths(["A"], mixed)[0].text
     assert "multilingual (34.1 points (a mean of chrF++ and shares) ±" in text
+
+
+def test_a_first_model_at_chance_somewhere_is_said_to_rank_on_what_the_profile_weighs() -> None:
+    """A profile of domains alone (general) said of its first model, at chance on some of
+    them, "where its rank is its cost and speed", which the profile does not weigh (a docs
+    audit's): its rank rests on its other domains, and on its cost and speed only where the
+    profile weighs them."""
+    fine = {"local": {"knowledge": _ds("local", "knowledge", 0.24, 0.05),
+                      "coding": _ds("local", "coding", 0.90, 0.05)},
+            "mini": {"knowledge": _ds("mini", "knowledge", 0.30, 0.05),
+                     "coding": _ds("mini", "coding", 0.20, 0.05)}}
+    general = rank_profile(Profile("general", "", {"knowledge": 1, "coding": 1}),
+                           ["local", "mini"], fine)
+    assert general.rows[0].model == "local"
+    (t,) = use_cases([general], {"local": {"knowledge"}})
+    assert t.text.endswith("; local is not above chance (a uniform guess) on knowledge: its "
+                           "rank rests on coding."), t.text
+    cheap = rank_profile(Profile("cost-sensitive", "", {"knowledge": 1, "coding": 1,
+                                                        "cost": 3}),
+                         ["local", "mini"], fine, cost={"local": 0.0, "mini": 0.27})
+    (t,) = use_cases([cheap], {"local": {"knowledge"}})
+    assert t.text.endswith("its rank rests on coding and its cost."), t.text
+    # at chance everywhere, in a profile that weighs no cost or speed
+    (t,) = use_cases([general], {"local": {"knowledge", "coding"}})
+    assert t.text.endswith("above chance (a uniform guess): its rank says nothing of its "
+                           "answers."), t.text

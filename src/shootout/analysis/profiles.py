@@ -284,7 +284,8 @@ def use_cases(rankings: Sequence[Ranking],
               guessing: Mapping[str, Collection[str]] | None = None) -> list[Takeaway]:
     """One line per ranked profile. `guessing`: per model, the domains of the profile's
     benchmarks on which none of its scores is above chance (a uniform guess); a first model
-    whose every ranked domain is so is named as such (its rank is its cost and speed)."""
+    whose every ranked domain is so is named as such (its rank is its cost and speed, those
+    the profile weighs); one at chance on some names them and what its rank rests on."""
     out: list[Takeaway] = []
     for rk in rankings:
         if not rk.rows:
@@ -298,20 +299,34 @@ def use_cases(rankings: Sequence[Ranking],
             # (a model answering "A" everywhere ranked first for cost-sensitive with no word
             # of it, its one domain above chance a translation that copied the source)
             last = out[-1]
+            rest = [d for d in rk.domains_used if d not in chance]
+            # its cost and speed only where the ranking weighed them (a profile of domains
+            # alone said "its rank is its cost and speed" too: a docs audit's)
+            paid = _weighed(top)
             out[-1] = Takeaway(last.topic, last.text.rstrip(".") + f"; {top.model} is not "
-                               f"above chance (a uniform guess) on {', '.join(some)}, "
-                               "where its rank is its cost and speed.")
+                               f"above chance (a uniform guess) on {', '.join(some)}: its "
+                               f"rank rests on {', '.join(rest)}"
+                               + (f" and its {' and '.join(paid)}" if paid else "") + ".")
     return out
+
+
+def _weighed(row: RankRow) -> list[str]:
+    """What besides its domains a ranked row's score weighed: "cost", "speed"."""
+    return [what for what, got in (("cost", row.cost_score), ("speed", row.latency_score))
+            if got is not None]
 
 
 def _use_case(out: list[Takeaway], rk: Ranking, chance: Collection[str]) -> None:
     """The use-case sentence of one ranked profile, appended to `out`."""
     top = rk.rows[0]
     if rk.domains_used and all(d in chance for d in rk.domains_used):
+        paid = _weighed(top)
+        rests = (f"its rank is its {' and '.join(paid)}, not its answers" if paid
+                 else "its rank says nothing of its answers")
         out.append(Takeaway("use cases", f"For {rk.profile.name}, {top.model} ranks first "
                             f"(score {top.score:.3f}), but none of its scores on the "
-                            "profile's benchmarks is above chance (a uniform guess): its "
-                            "rank is its cost and speed, not its answers."))
+                            f"profile's benchmarks is above chance (a uniform guess): "
+                            f"{rests}."))
         return
     tied = [r for r in rk.rows[1:] if r.within_noise_of_top]
     if max(r.quality for r in rk.rows) <= 0.0:  # "good and flaky share the top score" of
