@@ -38,6 +38,13 @@ def test_prompting_says_the_modes_and_the_prompt_kind() -> None:
     chat = {"gsm8k": {"mode": "generative", "chat": True, "reasoning": True}}
     assert prompting(chat, {}) == ("generative; chat messages; a reasoning model (its hidden "
                                    "reasoning is billed as output)")
+    # a chat model scored by log-likelihood is sent completion pairs, not messages (the
+    # demo's SmolLM2 read "loglikelihood; chat messages": a docs audit's)
+    ll = {"arc_easy": {"mode": "loglikelihood", "chat": True}}
+    assert prompting(ll, {"kind": "chat"}) == "loglikelihood; completion prompts"
+    both = {**ll, "gsm8k": {"mode": "generative", "chat": True}}
+    assert prompting(both, {"kind": "chat"}) == ("generative, loglikelihood; chat and "
+                                                 "completion prompts")
 
 
 

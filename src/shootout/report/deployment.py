@@ -43,7 +43,10 @@ def access(info: Mapping[str, Any]) -> str:
 def prompting(per_model: Mapping[str, Mapping[str, Any]], info: Mapping[str, Any]) -> str:
     """How the benchmarks were asked: scoring modes, chat or completion, a reasoning model."""
     modes = sorted({str(pm.get("mode")) for pm in per_model.values() if pm.get("mode")})
-    chat = {bool(pm.get("chat")) for pm in per_model.values()}
+    # a chat model scored by log-likelihood was sent completion pairs (context, choice), not
+    # messages ("loglikelihood; chat messages" of SmolLM2: a docs audit's)
+    chat = {bool(pm.get("chat")) and pm.get("mode") != "loglikelihood"
+            for pm in per_model.values()}
     parts = [", ".join(modes) or "not recorded"]
     if chat == {True}:
         parts.append("chat messages")
