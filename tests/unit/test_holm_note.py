@@ -35,3 +35,22 @@ def test_the_largest_family_is_named_and_tests_outside_any_family_do_not_count()
     assert holm_note(_tests(1, 1, out=5), 0.95) == ""  # one test a pair: nothing to correct
     assert holm_note([], 0.95) == ""
     assert "7 benchmarks" in holm_note(_tests(7, 7), 0.99)  # one size: no "up to"
+
+
+def test_the_item_sample_names_each_benchmarks_own_limit(tmp_path):
+    """The demo's methodology said "limit 40" where HellaSwag and TruthfulQA ran 20 items
+    and MMLU 10, their own limits (a docs audit's)."""
+    from dataclasses import replace
+
+    from shootout.report.build import build_report
+    from shootout.report.methodology import methodology
+    from shootout.report.sample_data import RUN_ID, build_sample_store
+
+    store = build_sample_store(tmp_path / "s.sqlite")
+    report = build_report(store, [RUN_ID])
+    (run,) = report.data.runs
+    spec = {**run.spec, "limit": 40,
+            "benchmarks": [{"name": "arc_easy"}, {"name": "mmlu", "limit": 10}]}
+    edited = replace(report, data=replace(report.data, runs=(replace(run, spec=spec),)))
+    assert methodology(edited)["runs"][0]["limit"] == "40 (mmlu 10)"
+    assert methodology(report)["runs"][0]["limit"] == "all"

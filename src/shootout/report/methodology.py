@@ -65,6 +65,15 @@ def _models_table(run_id: str, man: Mapping[str, Any], spec: Mapping[str, Any]) 
                  tuple(rows), left_cols=3)
 
 
+def _limit(spec: Mapping[str, Any]) -> str:
+    """The run's item limit, and each benchmark's own where it set one ("40 (mmlu 10)": the
+    demo's "limit 40" where MMLU ran 10: a docs audit's)."""
+    own = [f"{b['name']} {b['limit']}" for b in spec.get("benchmarks") or ()
+           if isinstance(b, Mapping) and b.get("limit") and b.get("name")]
+    run = str(spec.get("limit") or "all")
+    return f"{run} ({', '.join(own)})" if own else run
+
+
 def methodology(report: Report) -> dict[str, Any]:
     runs = []
     for r in report.data.runs:
@@ -75,7 +84,7 @@ def methodology(report: Report) -> dict[str, Any]:
             "updated": date(r.updated_at), "version": man.get("version", "?"),
             "commit": (man.get("git_commit") or "–")[:12], "python": man.get("python", "?"),
             "platform": man.get("platform", "?"), "data_dir": man.get("data_dir", "?"),
-            "seed": spec.get("seed", "?"), "limit": spec.get("limit") or "all",
+            "seed": spec.get("seed", "?"), "limit": _limit(spec),
             "protocol": _protocol(man, spec),
             "cache": _cache(man),
             "shards": _shards(man),
