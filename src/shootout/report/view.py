@@ -447,7 +447,7 @@ def rankings(report: Report) -> list[dict[str, Any]]:
                       *([_FAILED_RANKED + ", ".join(
                           f"{m} {n}" for m, n in failed.items() if m in ranked) + ")"]
                         if (ranked := {r.model for r in rk.rows} & set(failed)) else [])],
-            "table": Table(f"profile-{len(out)}", ("#", "Model", "Score ± 95%", "Quality (%)",
+            "table": Table(f"profile-{len(out)}", ("#", "Model", "Score (0–1) ± 95%", "Quality (%)",
                                                    "Cost score", "Latency score", "vs #1"),
                            tuple(rows), left_cols=0) if rows else None,
             **_routing(routes.get(rk.profile.name), len(out), recommended=not rk.caveat,
