@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SHOOTOUT=.venv/bin/shootout
 if [ -z "${SHOOTOUT_DATA:-}" ]; then
-  $SHOOTOUT data pull quick   # offline: one line saying so, and how to use a local copy
+  $SHOOTOUT data pull quick   # offline: the files missing, then one error line saying so
+                              # and how to use a local copy (exit 3: the demo stops there)
 fi
 mkdir -p out
 start=$(date +%s)

@@ -27,7 +27,7 @@ data_app = typer.Typer(
 CacheDirOpt = Annotated[
     str | None,
     typer.Option("--cache-dir", help="Where pulled data goes (default $SHOOTOUT_CACHE, else "
-                 "~/.cache/shootout/data)."),
+                 "$XDG_CACHE_HOME/shootout/data, else ~/.cache/shootout/data)."),
 ]
 
 
