@@ -235,8 +235,19 @@ class Runner(PreSendChecks, RunManifest):
             print(f"note: {pb.bench.name}: left out (not scored) "
                   + "; ".join(f"{k}: {why}" for k, why in skipped.items()),
                   file=sys.stderr)
-        if past := (pb.bench.binding_info() or {}).get("items_past_context"):
+        info = pb.bench.binding_info() or {}
+        if past := info.get("items_past_context"):
             # (the manifest alone said it: --limit 5 ran 3 items, without a word)
+            opts = getattr(pb.bench, "opts", None)
+            if getattr(opts, "lengths", 0) is None and not self.config.limit:
+                # the default grid, cut at the model's context as documented: two thirds of
+                # it "not run" read as a loss (a docs audit's)
+                limit = info.get("context_limit")
+                at = f" ({limit:,} tokens)" if isinstance(limit, int) else ""
+                print(f"note: {pb.bench.name}: its default lengths stop at {mcfg.display}'s "
+                      f"context{at}: {len(pb.docs) - past} of the grid's {len(pb.docs)} "
+                      "items are run for it", file=sys.stderr)
+                return
             print(f"note: {pb.bench.name}: {past} of the {len(pb.docs)} items "
                   f"{'drawn ' if self.config.limit else ''}are longer than "
                   f"{mcfg.display}'s context and are not run for it", file=sys.stderr)
