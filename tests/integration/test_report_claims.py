@@ -406,3 +406,30 @@ def test_output_speed_leaves_the_time_to_first_token_out(tmp_path):
         assert shown.lstrip("~") == f"{1000.0 / tpot:,.1f}"
         per_request = own["throughput"]["per_request_output_tokens_per_s"]["median"]
         assert 1000.0 / tpot > per_request  # the first token's wait left out
+
+
+def test_a_route_to_a_model_at_chance_there_is_said(tmp_path):
+    """The demo's best routing sent knowledge and factuality to models the weaknesses
+    called not above chance there, with no word of it (a docs audit's): the routing
+    section and the use case say which routes are a guess's."""
+    from shootout.report.build import build_report
+    from shootout.report.routing import guessing_routes, routing_section
+    from shootout.store import Store
+
+    path = _edited(tmp_path / "chance.sqlite",
+                   "UPDATE samples SET metrics_json = json_set(metrics_json, '$.acc', 0.0, "
+                   "'$.acc_norm', 0.0) WHERE benchmark = 'truthfulqa_mc1'",
+                   "UPDATE runs SET manifest_json = json_set(manifest_json, '$.benchmarks', "
+                   "json_object('truthfulqa_mc1', json_object('chance', 0.25)))")
+    store = Store(path)
+    try:
+        report = build_report(store, [RUN_ID])
+    finally:
+        store.close()
+    best = report.routing[0].best
+    routed = best.routes["factuality"]
+    said = f"factuality → {routed}"
+    assert said in guessing_routes(report, best)
+    assert "knowledge" not in guessing_routes(report, best)  # above chance there
+    text = " ".join(routing_section(report).paragraphs)
+    assert f"{said} goes to a model not above chance there (a uniform guess)" in text, text

@@ -85,6 +85,31 @@ def gain_sentence(r: Routing) -> str:
     return text + "."
 
 
+def guessing_routes(report: Report, p: Policy) -> str:
+    """The routes of `p` to a model not above chance on every benchmark of the route (a
+    uniform guess's score within its interval), said after the policy: the demo's best
+    routing sent knowledge and factuality to models the weaknesses called at chance, with no
+    word of it (a docs audit's); "" where none."""
+    from ..analysis.takeaways import normalize_domain
+    from .view_extra import at_chance
+
+    if p.kind == "model":
+        return ""
+    guessed = {m: {b for b, _, _ in rows} for m, rows in at_chance(report).items()}
+    said = []
+    for unit, model in p.routes.items():
+        benches = [b.name for b in report.data.benchmarks
+                   if b.name == unit or normalize_domain(b.domain) == unit]
+        if benches and all(b in guessed.get(model, ()) for b in benches):
+            said.append(f"{unit.replace('_', ' ') if unit in DOMAINS else unit} → {model}")
+    if not said:
+        return ""
+    one = len(said) == 1
+    return (f"Its route{'' if one else 's'} {', '.join(said)} {'goes' if one else 'go'} to a "
+            "model not above chance there (a uniform guess): its score there says nothing of "
+            "ability.")
+
+
 def routing_table(r: Routing) -> Table:
     rows = [_row("Single model", p, r, bold=p.name == r.best_single) for p in r.singles]
     best = r.best
@@ -110,7 +135,7 @@ def routing_section(report: Report) -> SectionContent | None:
         "expected score on that mix, cost the measured cost per item of the model each request "
         "goes to, per 1,000 requests; bold: the best single model and the best routing by "
         "profile score.",
-        gain_sentence(r),
+        gain_sentence(r) + ("" if not (g := guessing_routes(report, r.best)) else f" {g}"),
         f"Intervals: paired bootstrap over items ({r.n_boot:,} resamples, seed {r.seed}), the "
         "items every model answered drawn with replacement per benchmark, the same draw for "
         "every policy; routes are chosen once on all items, so a gain inside its interval of 0 "

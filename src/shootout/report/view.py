@@ -17,7 +17,7 @@ from .build import Report, short
 from .methodology import methodology
 from .model import ReportData
 from .pair_matrix import pair_matrix
-from .routing import COST_BASIS, best_rows, gain_sentence
+from .routing import COST_BASIS, best_rows, gain_sentence, guessing_routes
 from .sections import extra_sections
 from .tables import Table, TCell, cell, date, lcell
 from .view_extra import (
@@ -451,7 +451,7 @@ def rankings(report: Report) -> list[dict[str, Any]]:
                                                    "Cost score", "Latency score", "vs #1"),
                            tuple(rows), left_cols=0) if rows else None,
             **_routing(routes.get(rk.profile.name), len(out), recommended=not rk.caveat,
-                       top=rk.rows[0].model if rk.rows else None),
+                       top=rk.rows[0].model if rk.rows else None, report=report),
         })
     return out
 
@@ -477,13 +477,14 @@ def _failed_in(report: Report, domains: Any) -> dict[str, int]:
     return out
 
 
-def _routing(r: Any, index: int, *, recommended: bool, top: str | None = None
-             ) -> dict[str, Any]:
+def _routing(r: Any, index: int, *, recommended: bool, top: str | None = None,
+             report: Report | None = None) -> dict[str, Any]:
     """A profile's "best single model" vs "best routing" rows (`report.routing`), if any.
     `top`: the ranking's #1, which the shared items may not put first."""
     if r is None:
         return {"routing": None, "routing_note": ""}
-    note = gain_sentence(r) + " " + COST_BASIS
+    guessed = guessing_routes(report, r.best) if report is not None else ""
+    note = gain_sentence(r) + (f" {guessed}" if guessed else "") + " " + COST_BASIS
     if not recommended:
         note += (" The first row is the top model on the items every model was scored on; "
                  "it is not recommended (see above).")
