@@ -131,6 +131,44 @@ def test_a_store_of_a_newer_schema_is_refused_in_one_line(tmp_path: Path) -> Non
         Store(path)
 
 
+def test_a_store_with_columns_a_later_shootout_added_is_written_and_merged(
+        tmp_path: Path) -> None:
+    """A later shootout may add a column with a default to a table (`store.schema`: this one
+    ignores it), but rows were inserted by position: every write of a run resumed in such a
+    store failed, exit 70, "table samples has 17 columns but 16 values were supplied" (an
+    audit's). Rows are inserted by column name, and merged so too."""
+    path = tmp_path / "later.sqlite"
+    Store(path).close()
+    db = sqlite3.connect(path)
+    for table in ("samples", "responses", "response_lean", "response_nums", "meta", "runs",
+                  "built_results", "built_reports", "revisions", "perf_runs", "perf_levels"):
+        db.execute(f"ALTER TABLE {table} ADD COLUMN added_later TEXT NOT NULL DEFAULT 'x'")
+    db.commit()
+    db.close()
+    store = Store(path)
+    store.upsert_run(RUN, {"models": ["m"]})
+    store.put_response("k1", "m", "generate", {"kind": "generate"}, _response(0.5))
+    store.put_sample(RUN, _sample("a", "k1"))
+    assert store.put_built(RUN, "f", "1", "{}")
+    assert store.put_report("key", [RUN], "{}")
+    store.put_perf("p-1", "m", "http://127.0.0.1:1/v1", {}, [PerfLevelRow(
+        mode="concurrency", value=1.0, summary={}, records=[])])
+    run = store.read_run(RUN)
+    assert run is not None and [s.item_id for s in run.samples] == ["a"]
+    assert run.responses["k1"].usage["completion_tokens"] == 3
+    store.close()
+    # merged into a store of this shootout, and one of this shootout into it
+    plain = Store(tmp_path / "plain.sqlite")
+    assert plain.copy_run_samples(path, RUN, RUN) == 1
+    assert [s.item_id for s in plain.samples(RUN)] == ["a"]
+    plain.put_sample(RUN, _sample("b", None, status="failed"))
+    plain.close()
+    later = Store(path)
+    assert later.copy_run_samples(tmp_path / "plain.sqlite", RUN, "r-2") == 2
+    assert [s.item_id for s in later.samples("r-2")] == ["a", "b"]
+    later.close()
+
+
 def test_no_module_outside_the_store_touches_sqlite() -> None:
     """SQL lives in `shootout.store`; everything else goes through `Store`'s methods."""
     offenders = []

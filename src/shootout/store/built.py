@@ -48,7 +48,7 @@ CREATE TABLE IF NOT EXISTS built_reports (
 KEPT_PER_RUN = 4  # builds kept per run (under as many fingerprints)
 KEPT_REPORTS = 8  # rendered reports kept in all (`report.kept`)
 
-_BUMP = ("INSERT INTO revisions VALUES ({scope}, 1) "
+_BUMP = ("INSERT INTO revisions (scope, n) VALUES ({scope}, 1) "
          "ON CONFLICT(scope) DO UPDATE SET n = n + 1;")
 
 
@@ -97,7 +97,8 @@ class BuiltStore:
         the store cannot be written (read-only file, locked past the timeout): the build is
         still good, it is only not kept."""
         try:
-            self._db.execute("INSERT OR REPLACE INTO built_results VALUES (?, ?, ?, ?, ?)",
+            self._db.execute("INSERT OR REPLACE INTO built_results (run_id, fingerprint, "
+                             "revision, created_at, payload_json) VALUES (?, ?, ?, ?, ?)",
                              (run_id, fingerprint, revision, time.time(), payload))
             # an edited checkout makes a new fingerprint each time: the newest few are kept
             self._db.execute(
@@ -146,7 +147,8 @@ class BuiltStore:
         """Keep a rendered report (the newest KEPT_REPORTS are kept); False where the store
         cannot be written (the report is still good, it is only not kept)."""
         try:
-            self._db.execute("INSERT OR REPLACE INTO built_reports VALUES (?, ?, ?, ?)",
+            self._db.execute("INSERT OR REPLACE INTO built_reports (key, run_ids, created_at, "
+                             "payload_json) VALUES (?, ?, ?, ?)",
                              (key, ",".join(run_ids), time.time(), payload))
             self._db.execute(
                 "DELETE FROM built_reports WHERE key NOT IN (SELECT key FROM built_reports "

@@ -56,12 +56,15 @@ class CopyingStore:
         `run_id`'s, with the responses they use (a response this store already has is kept:
         the same key is the same answer), together or not at all; return how many samples.
         `shootout merge`."""
-        cols = ", ".join(c for c in _columns(self._db, "samples") if c != "run_id")
         same = source.resolve() == self.path.resolve()
         if not same:
             self._db.execute("ATTACH DATABASE ? AS src", (str(source),))
         db_name = "main" if same else "src"
         try:
+            # the columns both stores have (a later shootout's may have more: `store.schema`)
+            theirs = {r[1] for r in self._db.execute(f"PRAGMA {db_name}.table_info(samples)")}
+            cols = ", ".join(c for c in _columns(self._db, "samples")
+                             if c != "run_id" and c in theirs)
             with self._transaction() as db:
                 lean = not same and db.execute(
                     "SELECT 1 FROM src.sqlite_master WHERE type='table' "
@@ -74,7 +77,8 @@ class CopyingStore:
                                "WHERE key IN (SELECT response_key FROM src.samples "
                                "WHERE run_id=?)", (source_run,))
                 db.execute(
-                    f"INSERT OR IGNORE INTO main.responses SELECT * FROM {db_name}.responses "
+                    f"INSERT OR IGNORE INTO main.responses ({_RESPONSE}) SELECT {_RESPONSE} "
+                    f"FROM {db_name}.responses "
                     f"WHERE key IN (SELECT response_key FROM {db_name}.samples WHERE run_id=?)",
                     (source_run,))
                 if lean:
@@ -87,6 +91,10 @@ class CopyingStore:
         finally:
             if not same:
                 self._db.execute("DETACH DATABASE src")
+
+
+# a response's columns, named: a store of a later shootout may have more (`store.schema`)
+_RESPONSE = "key, model, kind, request_json, response_json, created_at"
 
 
 def _copy_chunk_bytes(db: sqlite3.Connection, source_run: str) -> None:
@@ -110,7 +118,8 @@ def _copy_nums(db: sqlite3.Connection, source_run: str) -> None:
                       "AND name='response_nums'").fetchone():
         return
     db.execute(
-        "INSERT OR IGNORE INTO main.response_nums SELECT n.* FROM src.response_nums n "
+        "INSERT OR IGNORE INTO main.response_nums (key, created_at, nums, chunks) "
+        "SELECT n.key, n.created_at, n.nums, n.chunks FROM src.response_nums n "
         "WHERE n.key IN (SELECT response_key FROM src.samples WHERE run_id = ?) "
         "AND n.key NOT IN (SELECT key FROM temp.merge_kept) "
         "AND n.created_at = (SELECT r.created_at FROM main.responses r WHERE r.key = n.key)",

@@ -25,12 +25,14 @@ class PerfStore:
         """Store one load test: its configuration and each level, together or not at all."""
         with self._transaction() as db:
             db.execute(
-                "INSERT OR REPLACE INTO perf_runs VALUES (?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO perf_runs (perf_id, created_at, model, base_url, "
+                "config_json) VALUES (?, ?, ?, ?, ?)",
                 (perf_id, time.time(), model, base_url, json.dumps(config, sort_keys=True)),
             )
             for i, lv in enumerate(levels):
                 db.execute(
-                    "INSERT OR REPLACE INTO perf_levels VALUES (?, ?, ?, ?, ?, ?)",
+                    "INSERT OR REPLACE INTO perf_levels (perf_id, level, mode, value, "
+                    "summary_json, records_json) VALUES (?, ?, ?, ?, ?, ?)",
                     (perf_id, i, lv.mode, lv.value, json.dumps(lv.summary),
                      json.dumps(lv.records, separators=(",", ":"))),
                 )

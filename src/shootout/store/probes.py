@@ -60,7 +60,7 @@ class ProbeStore:
             me = this_process()
             if row is not None and row[0] != me and is_alive(row[0]):
                 return str(row[0])
-            self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, me))
+            self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, me))
             return None
         finally:
             self._db.execute("COMMIT")

@@ -126,11 +126,13 @@ CREATE TABLE IF NOT EXISTS response_facts (
     facts_json TEXT
 ) WITHOUT ROWID;
 CREATE TRIGGER IF NOT EXISTS response_facts_insert AFTER INSERT ON responses BEGIN
-    INSERT OR REPLACE INTO response_facts VALUES ({_FACTS_ROW});
+    INSERT OR REPLACE INTO response_facts (key, kind, created_at, facts_json)
+    VALUES ({_FACTS_ROW});
 END;
 CREATE TRIGGER IF NOT EXISTS response_facts_update AFTER UPDATE ON responses BEGIN
     DELETE FROM response_facts WHERE key = old.key;
-    INSERT OR REPLACE INTO response_facts VALUES ({_FACTS_ROW});
+    INSERT OR REPLACE INTO response_facts (key, kind, created_at, facts_json)
+    VALUES ({_FACTS_ROW});
 END;
 CREATE TRIGGER IF NOT EXISTS response_facts_delete AFTER DELETE ON responses BEGIN
     DELETE FROM response_facts WHERE key = old.key;
@@ -165,11 +167,13 @@ CREATE TABLE IF NOT EXISTS response_lean (
 CREATE TRIGGER IF NOT EXISTS response_lean_insert AFTER INSERT ON responses
 WHEN NOT EXISTS (SELECT 1 FROM response_lean WHERE key = new.key
                  AND created_at = new.created_at) BEGIN
-    INSERT OR REPLACE INTO response_lean VALUES ({_LEAN_ROW});
+    INSERT OR REPLACE INTO response_lean (key, kind, created_at, facts_json, chunks)
+    VALUES ({_LEAN_ROW});
 END;
 CREATE TRIGGER IF NOT EXISTS response_lean_update AFTER UPDATE ON responses BEGIN
     DELETE FROM response_lean WHERE key = old.key;
-    INSERT OR REPLACE INTO response_lean VALUES ({_LEAN_ROW});
+    INSERT OR REPLACE INTO response_lean (key, kind, created_at, facts_json, chunks)
+    VALUES ({_LEAN_ROW});
 END;
 CREATE TRIGGER IF NOT EXISTS response_lean_delete AFTER DELETE ON responses BEGIN
     DELETE FROM response_lean WHERE key = old.key;

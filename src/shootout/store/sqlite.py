@@ -137,7 +137,8 @@ class Store(ReadingStore, ProbeStore, PerfStore, BuiltStore, BrowseStore, Copyin
         row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         if row is None:
             self._db.execute(
-                "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+                (str(SCHEMA_VERSION),),
             )
         elif int(row[0]) != SCHEMA_VERSION:
             raise StoreError(
@@ -238,7 +239,8 @@ class Store(ReadingStore, ProbeStore, PerfStore, BuiltStore, BrowseStore, Copyin
                 (run_id, now, now, status, json.dumps(spec, sort_keys=True)),
             )
             if status in _OWNED:
-                db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (_OWNER + run_id, me))
+                db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                           (_OWNER + run_id, me))
             if cur.rowcount == 0:
                 db.execute(
                     "UPDATE runs SET status=?, updated_at=? WHERE run_id=?", (status, now, run_id)
@@ -383,12 +385,15 @@ class Store(ReadingStore, ProbeStore, PerfStore, BuiltStore, BrowseStore, Copyin
         # ... and `response_nums` (`store.nums`), where the response's figures fit it
         nums = pack(kind, now, response)
         with nullcontext(self._db) if self._db.in_transaction else self._transaction() as db:
-            db.execute("INSERT OR REPLACE INTO response_lean VALUES (?, ?, ?, ?, ?)",
+            db.execute("INSERT OR REPLACE INTO response_lean (key, kind, created_at, facts_json, "
+                       "chunks) VALUES (?, ?, ?, ?, ?)",
                        (key, kind, now, facts, chunks))
             if nums is not None and (chunks is None or isinstance(chunks, bytes)):
-                db.execute("INSERT OR REPLACE INTO response_nums VALUES (?, ?, ?, ?)",
+                db.execute("INSERT OR REPLACE INTO response_nums (key, created_at, nums, chunks) "
+                           "VALUES (?, ?, ?, ?)",
                            (key, now, nums, chunks))
-            db.execute("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?)", row)
+            db.execute("INSERT OR REPLACE INTO responses (key, model, kind, request_json, "
+                       "response_json, created_at) VALUES (?, ?, ?, ?, ?, ?)", row)
 
     # -- samples --------------------------------------------------------------------------
     def done_samples(self, run_id: str, model: str, benchmark: str) -> set[tuple[str, int]]:
@@ -466,7 +471,10 @@ class Store(ReadingStore, ProbeStore, PerfStore, BuiltStore, BrowseStore, Copyin
 
     def put_sample(self, run_id: str, row: SampleRow, attempts: int = 0) -> None:
         self._db.execute(
-            "INSERT OR REPLACE INTO samples VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT OR REPLACE INTO samples (run_id, model, benchmark, item_id, repeat, "
+            "item_group, response_key, status, metrics_json, extracted, reason, "
+            "extraction_failed, error, attempts, created_at, detail_json) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 run_id,
                 row.model,
