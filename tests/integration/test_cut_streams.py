@@ -76,3 +76,42 @@ def test_a_stream_cut_before_its_finish_reason_without_done_is_retried(shootout_
         done = _run(shootout_cmd, srv.base_url, store, data_dir)
         assert done.returncode == 0, done.stderr
         assert len(srv.requests) == 3
+
+
+def test_a_stream_of_keep_alive_comments_alone_times_out_and_is_retried(shootout_cmd, tmp_path,
+                                                                       data_dir):
+    """A server sending only `: keep-alive` comments held the run forever: the read timeout
+    counts any byte (an audit's). No event within the request's timeout fails the try,
+    which is retried."""
+    store = tmp_path / "s.sqlite"
+    with FakeOpenAIServer(schedule={0: Fault.KEEPALIVE}, hang_seconds=300) as srv:
+        done = subprocess.run(
+            [*shootout_cmd, "run", "-m", "openai:fake-model", "--base-url", srv.base_url,
+             "-b", "gsm8k", "--limit", "2", "--concurrency", "1", "-M", "timeout=2",
+             "--store", str(store), "--data-dir", str(data_dir), "--no-progress", "--json"],
+            capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert len(srv.requests) == 3  # the kept-alive one asked again
+    db = sqlite3.connect(store)
+    attempts = sorted(r[0] for r in db.execute("SELECT attempts FROM samples"))
+    db.close()
+    assert attempts == [1, 2]
+
+
+def test_a_stream_past_max_tokens_fails_its_sample_in_one_line(shootout_cmd, tmp_path,
+                                                                data_dir):
+    """A server that ignores max_tokens and streams on held the run forever (an audit's):
+    past four events per token of max_tokens (and 256), the request fails, not retried
+    (the server would stream on again), and the run says so in one line."""
+    store = tmp_path / "s.sqlite"
+    with FakeOpenAIServer(schedule={0: Fault.ENDLESS}, hang_seconds=30) as srv:
+        done = subprocess.run(
+            [*shootout_cmd, "run", "-m", "openai:fake-model", "--base-url", srv.base_url,
+             "-b", "gsm8k", "--limit", "2", "--concurrency", "1", "--max-tokens", "16",
+             "--store", str(store), "--data-dir", str(data_dir), "--no-progress", "--json"],
+            capture_output=True, text=True, timeout=120)
+        assert len(srv.requests) == 2  # not retried
+    assert done.returncode == 1, done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert "past 320 events" in last and "does not honour max_tokens" in last, last
+    assert "the same requests would fail again" in last, last

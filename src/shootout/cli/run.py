@@ -395,8 +395,11 @@ def _would_fail_again(db: Store, run_id: str) -> bool:
         return False
     error = reasons[0][1]
     status = re.search(r"\bHTTP (4\d\d)\b", error)
+    # (a used-up quota is a 429: "rerun to retry them" followed "retrying cannot succeed";
+    # a server that ignores max_tokens streams on again: an audit's)
     return bool(status and not retryable_status(int(status.group(1)), {})) \
-        or "exceeds n_ctx" in error
+        or any(why in error for why in ("exceeds n_ctx", "quota is used up",
+                                         "does not honour max_tokens"))
 
 
 def _unsafe(name: str, options: dict[str, Any]) -> bool:

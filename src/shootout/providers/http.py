@@ -191,6 +191,7 @@ class HTTPClient:
         if bad := base_url_problem(base_url):
             raise ConfigError(f"base URL {bad}")  # (from --base-url, -M base_url or base_urls)
         self.base_url = base_url.rstrip("/")
+        self.idle = timeout  # the most seconds between a stream's events (`sse_events`)
         # the base URL as messages and stored errors show it: without its credentials
         self.shown_url = stored_url(self.base_url)
         all_headers = {"Content-Type": "application/json", **(headers or {})}
@@ -371,7 +372,7 @@ class HTTPClient:
                     stats.accepted.set()
                 chunks = (resp.aiter_bytes() if "content-encoding" in resp.headers
                           else resp.aiter_raw())  # raw: one generator less per read
-                async for arrival, event in sse_events(chunks, t0):
+                async for arrival, event in sse_events(chunks, t0, self.idle):
                     yield arrival, event
         except httpx.TransportError as e:
             raise RetryableProviderError(f"{path}: {transport_reason(e)}") from e
@@ -512,7 +513,8 @@ class _AiohttpPath:
                     raise not_a_stream(path, ctype, got.decode("utf-8", "replace"))
                 if stats is not None and stats.accepted is not None:
                     stats.accepted.set()
-                async for arrival, event in sse_events(resp.content.iter_any(), t0):
+                async for arrival, event in sse_events(resp.content.iter_any(), t0,
+                                                       http.idle):
                     yield arrival, event
         except self.errors as e:
             raise RetryableProviderError(f"{path}: {aiohttp_reason(e)}") from e

@@ -473,7 +473,8 @@ class OpenAIProvider(BaseProvider):
         stats = StreamStats(accepted=accepted)
         t0 = time.perf_counter()
         try:
-            e2e, events = await _read_events(http.events(path, body, t0, stats), acc, t0, path)
+            e2e, events = await _read_events(http.events(path, body, t0, stats), acc, t0,
+                                             path, event_cap(body))
         except UnstreamedAnswer as e:  # a server that ignores `stream`: its whole answer,
             # kept as a non-streamed one's (TTFT unknown); a load test counts it an error
             if not self.answer_empty_streams:
@@ -602,16 +603,30 @@ class OpenAIProvider(BaseProvider):
         return data
 
 
+def event_cap(body: Mapping[str, Any]) -> int | None:
+    """The most events a stream of `body` may send: four per token of its max_tokens, and
+    256 more (a chunk carries a token or more, besides the role, usage and reasoning
+    chunks); None without a limit. A server that ignores max_tokens and streams on held the
+    run forever (an audit's)."""
+    most = body.get("max_completion_tokens") or body.get("max_tokens")
+    return 4 * most + 256 if type(most) is int and most > 0 else None
+
+
 async def _read_events(events: AsyncIterator[tuple[float, str]], acc: _StreamAccumulator,
-                       t0: float, path: str) -> tuple[float | None, int]:
+                       t0: float, path: str, cap: int | None = None
+                       ) -> tuple[float | None, int]:
     """A stream's events added to `acc`: the time of its [DONE] (None: none came) and how
     many events came. "[DONE]" is any event that starts with it, as openai-python reads it
-    ("[DONE] " was malformed JSON, and the answer asked for again)."""
+    ("[DONE] " was malformed JSON, and the answer asked for again). `cap`: the most events
+    (`event_cap`), past which the request fails (its answer is not kept)."""
     e2e: float | None = None
     n = 0
     it = aiter(events)
     async for arrival, event in it:
         n += 1
+        if cap is not None and n > cap:
+            raise ProviderError(f"{path}: the stream went on past {cap:,} events, four per "
+                                "token of max_tokens: the server does not honour max_tokens")
         if event.startswith("[DONE]"):
             acc.done = True
             e2e = time.perf_counter() - t0

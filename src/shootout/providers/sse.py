@@ -29,21 +29,29 @@ import json
 import time
 from collections.abc import AsyncIterator
 
+from ..errors import RetryableProviderError
+
 _BOM = "\ufeff".encode()
 
 
-async def sse_events(raw: AsyncIterator[bytes], t0: float) -> AsyncIterator[tuple[float, str]]:
-    """Yield (arrival offset from t0, data payload) per SSE event."""
+async def sse_events(raw: AsyncIterator[bytes], t0: float, idle: float | None = None
+                     ) -> AsyncIterator[tuple[float, str]]:
+    """Yield (arrival offset from t0, data payload) per SSE event. `idle`: the most seconds
+    from the request's start or one event to the next; bytes that complete none (comments,
+    `: keep-alive` every half second) no longer hold a request open past it (the read
+    timeout counts any byte: a server sending only keep-alives hung the run: an audit's)."""
     rest = b""  # an unfinished line
     data: bytes | None = None  # the data of the event being read, if it has any yet
     cr = False  # the last chunk ended with CR: an LF opening the next one belongs to it
+    last = 0.0  # when the last event came (the request's start before the first)
     async for chunk in _without_bom(raw):
         arrival = time.perf_counter() - t0
+        if idle is not None and arrival - last > idle:
+            raise RetryableProviderError(
+                f"stream idle: no event in {idle:g} s (the request's timeout), only "
+                "comments or part of a line")
         if cr or b"\r" in chunk:  # CRLF or CR line ends: made LF
-            if cr and chunk[:1] == b"\n":
-                chunk = chunk[1:]
-            cr = chunk[-1:] == b"\r"
-            chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+            chunk, cr = _lf(chunk, cr)
         if rest:
             chunk = rest + chunk
         if b"\n" not in chunk:
@@ -54,6 +62,7 @@ async def sse_events(raw: AsyncIterator[bytes], t0: float) -> AsyncIterator[tupl
         for line in lines:
             if not line:  # a blank line ends the event
                 if data is not None:
+                    last = arrival
                     yield arrival, data.decode("utf-8", errors="replace")
                     data = None
             elif line.startswith(b"data:") or line == b"data":
@@ -64,6 +73,14 @@ async def sse_events(raw: AsyncIterator[bytes], t0: float) -> AsyncIterator[tupl
             # else a comment, or a field other than data: ignored
     if data is not None:  # an event open at the end, its data lines whole
         yield time.perf_counter() - t0, data.decode("utf-8", errors="replace")
+
+
+def _lf(chunk: bytes, cr: bool) -> tuple[bytes, bool]:
+    """A chunk's CRLF and CR line ends made LF (`cr`: the last chunk ended with CR, so an LF
+    opening this one belongs to it), and whether this one ends with CR."""
+    if cr and chunk[:1] == b"\n":
+        chunk = chunk[1:]
+    return chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n"), chunk[-1:] == b"\r"
 
 
 async def _without_bom(raw: AsyncIterator[bytes]) -> AsyncIterator[bytes]:

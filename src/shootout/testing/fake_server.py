@@ -77,12 +77,16 @@ class Fault(StrEnum):
     # a 200 event stream with no event at all, where the request streams (a non-streamed one
     # is answered): llama-cpp-python's server so answers a request that fails on its side
     EMPTY_STREAM = "empty_stream"
+    # a stream that never ends: `: keep-alive` comments every 0.1 s and no event (for
+    # hang_seconds), or content chunks far past max_tokens (as many as hang_seconds x 100)
+    KEEPALIVE = "keepalive"
+    ENDLESS = "endless"
 
 
 # faults that only a stream can show (its body is an event stream): a request that does not
 # stream (or an echo, always answered whole) draws none of them
 _IN_STREAM = frozenset({Fault.EMPTY_STREAM, Fault.STALL, Fault.MALFORMED_SSE, Fault.TRUNCATED,
-                        Fault.INTERRUPTED})
+                        Fault.INTERRUPTED, Fault.KEEPALIVE, Fault.ENDLESS})
 
 
 @dataclass
@@ -98,7 +102,8 @@ class FakeOpenAIServer:
     n_chunks: int = 4
     fault_rate: float = 0.0
     fault_kinds: tuple[Fault, ...] = tuple(
-        f for f in Fault if f not in (Fault.ECHO_HEADERS, Fault.INTERRUPTED))
+        f for f in Fault if f not in (Fault.ECHO_HEADERS, Fault.INTERRUPTED, Fault.KEEPALIVE,
+                                      Fault.ENDLESS))
     schedule: dict[int, Fault] = field(default_factory=dict)
     seed: int = 0
     hang_seconds: float = 30.0
@@ -453,6 +458,16 @@ class _Exchange:
             await self.conn.body(b"this is not an event\n\n")
         elif fault == Fault.INTERRUPTED:
             await self.conn.body(b"data: [DONE]\n\n")
+        elif fault == Fault.KEEPALIVE:
+            for _ in range(int(self.owner.hang_seconds * 10)):
+                await self.conn.body(b": keep-alive\n\n")
+                await asyncio.sleep(0.1)
+        elif fault == Fault.ENDLESS:
+            chunk = _event({"id": "x", "choices": [_choice("chat" in self.req.path, " on")]})
+            for i in range(int(self.owner.hang_seconds * 100)):
+                await self.conn.body(chunk)
+                if i % 50 == 0:
+                    await asyncio.sleep(0.001)
         else:
             return False
         return True
