@@ -273,6 +273,8 @@ def test_the_items_left_out_past_the_context_are_said():
     ({"needles": 2000, "variant": "multikey"}, "needles must be at most 100"),
     ({"lengths": "inf"}, "lengths: 'inf' is not a token count"),
     ({"lengths": "infk"}, "lengths: 'infk' is not a token count"),
+    # 10,000,000k: a dry run built its prompts to 23 GB, killed by the kernel (an audit's)
+    ({"lengths": "10000000k"}, r"lengths: 10000000k is too long \(at most 16M tokens"),
 ])
 def test_options_past_what_a_grid_can_be_are_one_line(options, said):
     with pytest.raises(ConfigError, match=f"^needle: {said}"):

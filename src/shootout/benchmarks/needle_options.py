@@ -31,6 +31,9 @@ class NeedleItem(TypedDict):
 
 MAX_TRIALS = 1000  # prompts per cell (RULER draws 500 a task)
 MAX_NEEDLES = 100  # needles per prompt (RULER's multi-needle tasks take 4)
+# the longest haystack: 16M tokens, past any model's window (10M at most, in 2026); a dry run
+# of 10,000,000k built its prompts until the machine ran out of memory (an audit's)
+MAX_LENGTH = 16 * 1024 * 1024
 
 
 class NeedleOptions(BenchmarkOptions):
@@ -115,6 +118,9 @@ def _int_list(v: Any, what: str) -> list[int]:
             raise ValueError(f"{what}: {x!r} is not a token count") from None
         if n < 128:
             raise ValueError(f"{what}: {n} is too short (at least 128 tokens)")
+        if n > MAX_LENGTH:
+            raise ValueError(f"{what}: {x} is too long (at most {MAX_LENGTH // 1024**2}M "
+                             f"tokens, {MAX_LENGTH:,})")
         out.append(n)
     return out
 
