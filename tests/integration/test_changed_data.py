@@ -128,3 +128,37 @@ def test_a_shipped_gz_file_compressed_again_is_the_same_file(
     code, err = _exit(["rescore", run_id, "--store", str(store), "--data-dir",
                        str(tmp_path / "copy")], capsys)
     assert code == 3 and "hellaswag/hellaswag_val.jsonl.gz is not the file" in err, err
+
+
+def test_a_resumed_run_is_refused_where_its_endpoint_serves_another_build(tmp_path, data_dir,
+                                                                          capsys):
+    """The endpoint's /models said another checkpoint (vLLM's `root`) under the same name
+    and URL when a run was resumed: the response cache kept the two apart, but the run
+    mixed 8 answers of one with 32 of the other, "complete" with no word of it (an
+    audit's). Refused in one line; the same build resumes."""
+    first = {"n": 0}
+
+    def once(body: dict) -> dict | None:  # the second item's first request is refused
+        first["n"] += 1
+        return {"error": {"message": "nope", "type": "invalid_request_error"}} \
+            if first["n"] == 2 else None
+
+    store = tmp_path / "s.sqlite"
+    args = ["run", "-m", "openai:fake-model", "-b", "gsm8k", "--limit", "3", "--store",
+            str(store), "--data-dir", str(data_dir), "--no-progress", "--concurrency", "1"]
+    with FakeOpenAIServer(model_entry={"root": "/models/ckptA"}, reject_fn=once) as srv:
+        args += ["--base-url", srv.base_url]
+        code, _ = _exit(args, capsys)
+        assert code == 1  # one sample failed: a rerun asks it again
+        srv.reject_fn = None
+        srv.model_entry = {"root": "/models/ckptB"}  # the same URL, another build
+        asked = len(srv.requests)
+        code, err = _exit(args, capsys)
+        sent = [r for r in srv.requests[asked:] if r["path"].endswith("completions")]
+        assert code == 2, err
+        assert "fake-model: its endpoint now serves another build" in err
+        assert "root '/models/ckptA' then, '/models/ckptB' now" in err
+        assert sent == [] and len(err.strip().splitlines()) == 1
+        srv.model_entry = {"root": "/models/ckptA"}
+        code, err = _exit(args, capsys)
+        assert code == 0, err

@@ -123,6 +123,32 @@ class PreSendChecks:
                         f"sample the rest of its answers otherwise than those stored "
                         f"({'; '.join(changed)}); start it afresh in another --store")
 
+    def _check_stored_endpoints(self, providers: Mapping[str, Provider]) -> None:
+        """A resumed run whose model's endpoint now serves another build under the same name
+        and URL (its /models entry: vLLM's `root`, another checkpoint) than its stored answers
+        came from: refused, as changed data is. The response cache keeps the two builds'
+        answers apart, but the run mixed them, "complete, n=40" with no word of it (an
+        audit's)."""
+        stored = ((self.store.get_run(self.run_id) or {}).get("manifest") or {}).get(
+            "models") or {}
+        answered = self.store.cached_counts(self.run_id) if stored else {}
+        for mcfg in self.config.models:
+            info, provider = stored.get(mcfg.display), providers[mcfg.display]
+            if not isinstance(info, dict) or not answered.get(mcfg.display):
+                continue
+            then, now = provider.recorded_identity(info), provider.cache_identity()
+            if then is None or then == now:
+                continue
+            was, got = info.get("server_model") or {}, provider.info().get("server_model") or {}
+            changed = "; ".join(f"{k} {was.get(k)!r} then, {got.get(k)!r} now"
+                                for k in sorted(set(was) | set(got))
+                                if was.get(k) != got.get(k) and k not in ("created",))
+            raise ConfigError(
+                f"{mcfg.display}: its endpoint now serves another build than run "
+                f"{self.run_id}'s stored answers came from ({changed or 'its /models entry'}"
+                "); resuming would mix the two in one score: start it afresh in another "
+                "--store (the response cache keeps each build's answers apart)")
+
     def _check_bindings(self, planned: list[PlannedBenchmark],
                         providers: Mapping[str, Provider]) -> None:
         """What a benchmark refuses of a model once its endpoint was asked (needle: a window

@@ -139,6 +139,7 @@ class Runner(PreSendChecks, RunManifest):
         if not self.config.dry_run:  # a dry run sends nothing, not even the reachability check
             for mcfg in self.config.models:  # every endpoint reachable, and what it says of
                 await providers[mcfg.display].check()  # itself known (a window: needle)
+            self._check_stored_endpoints(providers)
         self._check_bindings(planned, providers)
         # only now a run: one refused above was never started (and is not listed)
         resumed = self.store.upsert_run(self.run_id, self.config.stored())
