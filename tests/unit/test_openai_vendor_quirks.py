@@ -1101,3 +1101,17 @@ def test_llama_cpps_own_stream_format_is_named_not_retried() -> None:
     with _Server(_sse(*chunks)) as srv:
         err = _failure(srv)
     assert not isinstance(err, RetryableProviderError) and "llama.cpp's own format" in str(err)
+
+
+def test_a_finish_reason_that_is_not_a_string_is_said_to_be_one() -> None:
+    """`finish_reason: 42` was "stream cut short ([DONE], no finish_reason or usage;
+    llama_cpp.server: start it with --interrupt_requests False...)": a finish_reason came,
+    malformed (an audit's)."""
+    from shootout.errors import RetryableProviderError
+
+    stream = _sse({"choices": [{"index": 0, "delta": {"content": "one two"}}]},
+                  {"choices": [{"index": 0, "delta": {}, "finish_reason": 42}]})
+    with _Server(stream) as srv, pytest.raises(RetryableProviderError) as e:
+        _generate("some-model", srv)
+    assert "malformed stream: finish_reason 42 is not a string" in str(e.value)
+    assert "interrupt_requests" not in str(e.value)

@@ -502,6 +502,9 @@ class OpenAIProvider(BaseProvider):
         if not acc.saw_choice:
             raise RetryableProviderError(f"{path}: response had no choices")
         if not (acc.finish_sent or acc.usage or acc.choice_usage or acc.tool_calls):
+            if acc.odd_finish is not None:
+                raise RetryableProviderError(f"{path}: malformed stream: finish_reason "
+                                             f"{acc.odd_finish!r} is not a string")
             # a finished choice carries a finish_reason (OpenAI's stream chunk object), and
             # servers that leave it out of a whole answer (some tool-call streams of vLLM,
             # SGLang, TGI) send usage: a stream with neither was cut short, as llama-cpp-

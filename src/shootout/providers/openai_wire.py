@@ -175,6 +175,7 @@ class _StreamAccumulator:
         self.first_answer: float | None = None
         self.finish_reason: str | None = None
         self.finish_sent = False  # a choice carried a finish_reason (even "", as some send)
+        self.odd_finish: Any = None  # a finish_reason that is not a string
         self.usage: dict[str, Any] | None = None
         # Moonshot streams its usage in choices[0] of the last chunk, not at the top level
         self.choice_usage: dict[str, Any] | None = None
@@ -252,11 +253,17 @@ class _StreamAccumulator:
             # one arrival per chunk, whatever it carries (a delta with the last of the
             # reasoning and the first of the answer is one chunk: one gap, as vLLM counts it)
             self.chunk_times.append(arrival)
-        finish = ch.get("finish_reason")
-        self.finish_sent = self.finish_sent or isinstance(finish, str)
-        self.finish_reason = str(finish) if finish else self.finish_reason
+        self._finish(ch.get("finish_reason"))
         if isinstance(ch.get("usage"), dict):
             self.choice_usage = ch["usage"]
+
+    def _finish(self, finish: Any) -> None:
+        """A chunk's finish_reason; one that is not a string kept apart (42 was said as "no
+        finish_reason", with llama_cpp.server's advice: an audit's)."""
+        self.finish_sent = self.finish_sent or isinstance(finish, str)
+        if finish is not None and not isinstance(finish, str):
+            self.odd_finish = finish
+        self.finish_reason = str(finish) if finish else self.finish_reason
 
     def _tool_calls(self, deltas: Any) -> None:
         if not isinstance(deltas, list):
