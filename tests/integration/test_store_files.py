@@ -346,3 +346,32 @@ def test_a_writer_of_a_store_deleted_meanwhile_makes_no_empty_one(tmp_path):
     with pytest.raises(StoreError):
         Store.writer(tmp_path / "gone.sqlite")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_store_whose_folder_cannot_be_written_says_the_folder(shootout_cmd, tmp_path,
+                                                                  data_dir):
+    """A writable store in a folder that cannot be written was called "read-only" (SQLite
+    needs the folder for its -wal and -shm files), and a new store there failed with
+    SQLite's "unable to open database file" (an audit's): both name the folder."""
+    from shootout.report.sample_data import build_sample_store
+
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    path = folder / "s.sqlite"
+    build_sample_store(path).close()
+    for side in folder.glob("s.sqlite-*"):
+        side.unlink()
+    _freeze([folder], True)
+    try:
+        args = ["run", "-m", "openai:m", "--base-url", "http://127.0.0.1:9/v1", "-b",
+                "arc_easy", "--limit", "2", "--data-dir", str(data_dir), "--no-progress"]
+        p = _run(shootout_cmd, *args, "--store", str(path))
+        assert p.returncode == 5, p.stderr
+        line = _one_line(p, f"its folder {folder} cannot be written", "-wal")
+        assert "read-only" not in line
+        p = _run(shootout_cmd, *args, "--store", str(folder / "new.sqlite"))
+        assert p.returncode == 5, p.stderr
+        _one_line(p, f"cannot create results store {folder / 'new.sqlite'}: its folder "
+                     f"{folder} cannot be written")
+    finally:
+        _freeze([folder], False)

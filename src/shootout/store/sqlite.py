@@ -87,8 +87,19 @@ class Store(ReadingStore, ProbeStore, PerfStore, BuiltStore, BrowseStore, Copyin
         folder that cannot hold its WAL files): a command that measures before it writes
         (a load test) says so before it starts, not after."""
         if self.path.is_file() and not can_write(self.path):
+            if os.access(self.path, os.W_OK):  # the file is: its folder is not (the file
+                # was called read-only: an audit's)
+                raise StoreError(
+                    f"cannot write the results store {self.path}: its folder "
+                    f"{self.path.parent} cannot be written, and SQLite writes the store's "
+                    "-wal and -shm files beside it (make the folder writable, or give "
+                    "--store a path in one that is)")
             raise StoreError(f"cannot write the results store {self.path}: it is read-only "
                              "(make it writable, or give --store a path that is)")
+        parent = self.path.parent
+        if not self.path.exists() and parent.is_dir() and not os.access(parent, os.W_OK):
+            raise StoreError(f"cannot create results store {self.path}: its folder {parent} "
+                             "cannot be written (give --store a path in one that can)")
 
     def holds_nothing(self) -> bool:
         """Whether the store holds no run, load test or monitor (where it cannot be read:
