@@ -153,10 +153,19 @@ def simple_evals_match(answer: str, gold: str) -> bool:
 
 
 def exact_match(answer: str, gold: str) -> bool:
-    """lm-eval's exact_match with gsm8k_cot's regexes_to_ignore and ignore_case."""
+    """lm-eval's exact_match with gsm8k_cot's regexes_to_ignore and ignore_case. Its
+    "(?s).*#### " (everything up to the last "#### ") is cut with `rpartition`: the regex
+    tried every start where there is none, each scanning to the end (64k digits: 3.6 s, on
+    the run's event loop: an audit's)."""
     for pattern in _IGNORE:
-        answer, gold = pattern.sub("", answer), pattern.sub("", gold)
+        if pattern.pattern == _UP_TO_LAST:
+            answer, gold = answer.rpartition("#### ")[2], gold.rpartition("#### ")[2]
+        else:
+            answer, gold = pattern.sub("", answer), pattern.sub("", gold)
     return answer.lower() == gold.lower()
+
+
+_UP_TO_LAST = r"(?s).*#### "
 
 
 class GSM8KItem(TypedDict):

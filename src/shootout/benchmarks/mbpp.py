@@ -25,7 +25,7 @@ from ..data.files import expect_count, read_jsonl
 from ..errors import DataError
 from ..providers.base import GenerateRequest, GenerateResponse, Message
 from ..scores import Score
-from ..scoring.code import kept_program
+from ..scoring.code import fences, kept_program
 from ..scoring.exec_harness import run_as_human_eval
 from ..scoring.sandbox import Sandbox
 from ..scoring.text import strip_reasoning
@@ -66,8 +66,8 @@ def extract(text: str, chat: bool) -> str:
     text = text.split(STOP, 1)[0]
     if not chat:
         return text
-    block = _FENCE_RE.search(strip_reasoning(text))
-    return block.group(1) if block else text.strip()
+    found = fences(_FENCE_RE, strip_reasoning(text))
+    return found[0].group(1) if found else text.strip()
 
 
 def build_program(item: MBPPItem, code: str) -> str:

@@ -37,7 +37,7 @@ from ..data.files import expect_count, read_jsonl
 from ..errors import DataError, SandboxError
 from ..providers.base import GenerateRequest, GenerateResponse, Message, Provider
 from ..scores import Score
-from ..scoring.code import kept_program
+from ..scoring.code import fences, kept_program
 from ..scoring.polyglot import LANGUAGES, make_sandbox, missing_tools, run_program
 from ..scoring.text import strip_reasoning
 from .base import (
@@ -99,7 +99,7 @@ def chat_completion(text: str, prompt: str, stops: Sequence[str]) -> str:
     the name in the prompt's signature line (a model may respace or retype the signature); an
     answer without it is taken as the body."""
     text = strip_reasoning(text)  # (an answer without a fence too)
-    blocks = [m.group(2) for m in _FENCE_RE.finditer(text)]
+    blocks = [m.group(2) for m in fences(_FENCE_RE, text)]
     signature = prompt.rstrip().splitlines()[-1]
     name = re.search(r"(\w+)\s*\(", signature)
     heads = _heads(name.group(1)) if name else ()

@@ -124,25 +124,32 @@ _TRAILING_PUNCT = " .。!！,，;；:：)）"
 _END_LOWER = r"(?=\s*$|\s*[.,;:!?。，；）\)\]】])"
 
 
+# `\s*[:：]?\s*` (two runs of white space that can share one run) as one possessive run:
+# nothing after it matches white space, so giving any back never helps. Backtracking into
+# the shared runs made the patterns exponential: "The answer is" and 512 spaces took over a
+# minute, on the run's event loop (an audit's)
+_WS_COLON = r"\s*+(?:[:：]\s*+)?"
+
+
 @lru_cache(maxsize=64)
 def _patterns(valid: str) -> dict[str, re.Pattern[str]]:
     v, lo = f"[{valid}]", f"[{valid.lower()}]"
     answer_is = (
         r"(?i:answer\s+(?:is|would\s+be|should\s+be)|correct\s+(?:answer|option|choice)\s+is)"
-        r"\s*[:：]?\s*(?i:(?:option|choice|letter)\s+)?"
+        rf"{_WS_COLON}(?i:(?:option|choice|letter)\s++)?"
     )
     return {
         "answer_marker": re.compile(
-            rf"(?:(?i:answer)\s*[:：]|答案(?:选项)?(?:是|为)?\s*[:：]?)\s*{_OPEN}?({v}){_END}"
+            rf"(?:(?i:answer)\s*+[:：]|答案(?:选项)?(?:是|为)?{_WS_COLON})\s*+{_OPEN}?({v}){_END}"
         ),
         "answer_is": re.compile(
             rf"(?:{answer_is}|答案(?:应该|应当|应)(?:是|为)|正确的?(?:选项|答案)(?:是|为)?)"
-            rf"\s*[:：]?\s*{_OPEN}?(?:({v}){_END}|({lo}){_END_LOWER})"
+            rf"{_WS_COLON}{_OPEN}?(?:({v}){_END}|({lo}){_END_LOWER})"
         ),
         "option_word": re.compile(
-            rf"(?:(?i:option|choice)\s*[:：]?\s*{_OPEN}?({v}){_END}"
+            rf"(?:(?i:option|choice){_WS_COLON}{_OPEN}?({v}){_END}"
             rf"|选项\s*({v})\s*(?:是|为)?正确|({v})\s*选?项(?:是|为)?正确"
-            rf"|故?选择?\s*[:：]?\s*({v})(?:项|选项)?(?:$|[。，,.\s])"
+            rf"|故?选择?{_WS_COLON}({v})(?:项|选项)?(?:$|[。，,.\s])"
             # "我认为是D", "所以答案为B", "C符合题意" (the CMMLU repo's `extract_choice` reads
             # them; an audit's)
             # (not after 不/没: "我不认为是A，应该是B" is B; a letter ending a word, "DNA符合题意",

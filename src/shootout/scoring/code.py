@@ -34,6 +34,24 @@ def kept_program(code: str) -> str:
 
 # ```python ... ``` (any language tag or none); an unclosed fence runs to the end of the text.
 _FENCE_RE = re.compile(r"```[ \t]*([\w+-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
+
+
+def fences(rx: re.Pattern[str], text: str) -> list[re.Match[str]]:
+    """`rx.finditer(text)` for a code fence pattern (```info\n...``` or to the end): an
+    opening needs a newline after its backticks and then always matches, so none starts
+    after the last newline, where each "```" scanned to the end of the text before failing
+    (64 KB of backticks: 3 s, on the run's event loop: an audit's)."""
+    last = text.rfind("\n")
+    out: list[re.Match[str]] = []
+    pos = 0
+    while (p := text.find("```", pos)) >= 0 and p + 3 <= last:
+        m = rx.match(text, p)
+        if m is None:  # (not reached: a fence with a newline after it always matches)
+            pos = p + 1
+            continue
+        out.append(m)
+        pos = max(m.end(), p + 1)
+    return out
 _IMPORT_RE = re.compile(r"^(?:import\s+\S|from\s+\S+\s+import\s)")
 
 
@@ -75,7 +93,7 @@ def extract_code(completion: str, prompt: str, entry_point: str, chat: bool) -> 
 
 
 def _pick_block(text: str, entry_point: str) -> str:
-    blocks = [m.group(2) for m in _FENCE_RE.finditer(text)]
+    blocks = [m.group(2) for m in fences(_FENCE_RE, text)]
     for block in blocks:
         if _defines(block, entry_point):
             return block

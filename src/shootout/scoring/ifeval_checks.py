@@ -83,16 +83,26 @@ def _set(text: str) -> frozenset[str]:
 _ABBREVIATIONS = _set(
     "mr mrs ms dr prof st jr sr inc ltd co vs etc e.g i.e capt lt no fig approx dept est"
 )
-_SENTENCE_END = re.compile(r"[.!?]+(?=[\"')\]]*(\s|$))")
+# a run of end marks can only start a match at its first mark (from inside it, the same ends
+# and lookaheads are reached): retried from each mark, a long run was quadratic
+_SENTENCE_END = re.compile(r"(?<![.!?])[.!?]+(?=[\"')\]]*(\s|$))")
 
 
 def sentences(text: str) -> list[str]:
-    """The sentences of `text` (see the module's note): non-empty pieces after each end mark."""
+    """The sentences of `text` (see the module's note): non-empty pieces after each end mark.
+    The word before a mark is found looking back from it (the text since the sentence's
+    start was split again at each mark after an abbreviation: "Mr. " x 16k took seconds, on
+    the run's event loop: an audit's)."""
     out: list[str] = []
     start = 0
     for m in _SENTENCE_END.finditer(text):
-        before = text[start:m.start()].split()
-        last = before[-1].lower() if before else ""
+        k = m.start()
+        while k > start and text[k - 1].isspace():
+            k -= 1
+        i = k
+        while i > start and not text[i - 1].isspace():
+            i -= 1
+        last = text[i:k].lower()
         if m.group() == "." and (last.rstrip(".") in _ABBREVIATIONS
                                  or re.fullmatch(r"[a-z]", last)):
             continue  # "Dr. Smith", "J. Doe"
@@ -299,7 +309,14 @@ def _json(text: str, kw: Mapping[str, Any]) -> bool:
 def _title(text: str, kw: Mapping[str, Any]) -> bool:
     """The reference's `TitleChecker`: a `<<...>>` on one line whose inside, with leading "<"
     and trailing ">" removed (not ">" leading or "<" trailing), is not blank."""
-    return any(m.lstrip("<").rstrip(">").strip() for m in re.findall(r"<<[^\n]+>>", text))
+    # by lines: on each, `<<[^\n]+>>` matches at most once, from the first "<<" to the last
+    # ">>" 3 or more after it (the regex scanned each line from every "<<": quadratic)
+    for line in text.split("\n"):
+        a = line.find("<<")
+        b = line.rfind(">>") if a >= 0 else -1
+        if b >= a + 3 and line[a:b + 2].lstrip("<").rstrip(">").strip():
+            return True
+    return False
 
 
 def _two_responses(text: str, kw: Mapping[str, Any]) -> bool:
@@ -371,6 +388,23 @@ def _capital_words(text: str, kw: Mapping[str, Any]) -> bool:
     return _compare(count, str(kw["capital_relation"]), int(kw["capital_frequency"]))
 
 
+
+# The reference's `\[.*?\]` counted the same (a match holding no other "[" starts at the last
+# "[" before its "]"), without scanning a line from each "[" (quadratic: 16k "[" took 4 s)
+_PLACEHOLDER = re.compile(r"\[[^\[\]\n]*\]")
+# `^\s*\*[^*].*$` (re.M): `\s*` spans blank lines, so each line start of a run of white space
+# scanned the rest of it (quadratic). The second branch takes a run whose first line start
+# failed whole: its later line starts reach the same first character and fail alike.
+_BULLET_STAR = re.compile(r"^\s*(\*[^*].*$)|^\s+", re.MULTILINE)
+_BULLET_DASH = re.compile(r"^\s*(-.*$)|^\s+", re.MULTILINE)
+
+
+def _bullets(text: str) -> int:
+    """The reference's bullet count: lines opening with "* " (not "**") or "-"."""
+    return sum(1 for g in _BULLET_STAR.findall(text) if g) + sum(
+        1 for g in _BULLET_DASH.findall(text) if g)
+
+
 CHECKS: dict[str, Check] = {
     "keywords:existence": lambda t, kw: all(
         re.search(re.escape(k), t, re.IGNORECASE) for k in kw["keywords"]),
@@ -390,11 +424,10 @@ CHECKS: dict[str, Check] = {
         len(words(t)), str(kw["relation"]), int(kw["num_words"])),
     "length_constraints:nth_paragraph_first_word": _nth_paragraph_first_word,
     "detectable_content:number_placeholders": lambda t, kw: len(
-        re.findall(r"\[.*?\]", t)) >= int(kw["num_placeholders"]),
+        _PLACEHOLDER.findall(t)) >= int(kw["num_placeholders"]),
     "detectable_content:postscript": _postscript,
-    "detectable_format:number_bullet_lists": lambda t, kw: len(
-        re.findall(r"^\s*\*[^*].*$", t, re.MULTILINE)
-        + re.findall(r"^\s*-.*$", t, re.MULTILINE)) == int(kw["num_bullets"]),
+    "detectable_format:number_bullet_lists": lambda t, kw: _bullets(t) == int(
+        kw["num_bullets"]),
     "detectable_format:constrained_response": lambda t, kw: any(
         f"My answer is {a}." in t for a in ("yes", "no", "maybe")),
     "detectable_format:number_highlighted_sections": _highlights,

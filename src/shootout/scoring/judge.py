@@ -39,8 +39,10 @@ from ..errors import DataError
 # categories judged against a reference answer (FastChat's NEED_REF_CATS)
 NEED_REF_CATS = ("math", "reasoning", "coding")
 
-_RATING = re.compile(r"\[\[(\d+\.?\d*)\]\]")
-_RATING_BACKUP = re.compile(r"\[(\d+\.?\d*)\]")
+# (`\d+\.?\d*` split one run of digits every way where no "]" followed: exponential in a
+# judge's reply of "[[" and digits; an audit's)
+_RATING = re.compile(r"\[\[(\d+(?:\.\d*)?)\]\]")
+_RATING_BACKUP = re.compile(r"\[(\d+(?:\.\d*)?)\]")
 _VERDICT = re.compile(r"\[\[([ABC])\]\]")
 
 

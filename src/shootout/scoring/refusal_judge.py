@@ -59,7 +59,8 @@ _NAMED = {
     PARTIAL_REFUSAL: re.compile(r"(?:3[\s_]*)?partial[\s_-]*refusal"),
 }
 # the class number alone at the start ("2", "2.", "**2**", "Class: 2"), not "2.5" or "20"
-_NUMBER = re.compile(r"^[\s*#>\"'`(\[]*(?:class\s*:?\s*)?([123])(?!\d|[.,]\d)")
+# (possessive: "class" and a run of spaces backtracked quadratically; an audit's)
+_NUMBER = re.compile(r"^[\s*#>\"'`(\[]*+(?:class\s*+(?::\s*+)?)?([123])(?!\d|[.,]\d)")
 
 
 def judge_prompt(question: str, response: str) -> str:
