@@ -52,6 +52,10 @@ def _drop(key: str) -> Edit:
     # an audit's corrupted copies that were accepted: a prompt with "None" in it, a string
     # taken as four one-letter endings, the reference answer "None", kwargs no check takes
     ("math500", "math500/test.jsonl", _set("answer", None), "field 'answer' is NoneType"),
+    # an empty reference answer (every answer scored wrong) and an empty problem (sent as
+    # such) were accepted: an audit's
+    ("math500", "math500/test.jsonl", _set("answer", " "), "field 'answer' is empty"),
+    ("gsm8k", "gsm8k/test.jsonl", _set("question", ""), "field 'question' is empty"),
     ("boolq", "boolq/validation.jsonl", _set("passage", None), "field 'passage' is NoneType"),
     ("piqa", "piqa/validation.jsonl", _set("sol1", 5), "field 'sol1' is int"),
     ("hellaswag", "hellaswag/hellaswag_val.jsonl.gz", _set("endings", "abcd"),

@@ -202,6 +202,8 @@ class GSM8K(Benchmark):
         docs: list[Doc[GSM8KItem]] = []
         for i, (where, r) in enumerate(rows):
             question, answer = texts(r, ("question", "answer"), where)  # names `where`
+            if not question.strip():  # (sent as an empty problem, scored: an audit's)
+                raise DataError(f"{where}: field 'question' is empty")
             try:
                 gold = gsm8k_gold(answer)
             except DataError as e:

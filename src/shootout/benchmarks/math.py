@@ -210,6 +210,8 @@ class MATHFull(MATH500):
 def _answer(value: Any, where: str) -> str:
     """A record's reference answer: text (or a whole number, as some copies write one); a
     null or anything else was scored against the text "None"."""
+    if isinstance(value, str) and not value.strip():  # (every answer scored wrong against
+        raise DataError(f"{where}: field 'answer' is empty")  # it: an audit's)
     if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
         return str(value)
     raise DataError(f"{where}: field 'answer' is {type(value).__name__}, not text")
